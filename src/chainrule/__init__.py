@@ -1,0 +1,53 @@
+"""chainrule: backpropagation on NumPy, with PyTorch's API.
+
+>>> import chainrule as torch
+>>> x = torch.tensor([1.0, 2.0], requires_grad=True)
+>>> (x ** 2).sum().backward()
+>>> x.grad
+tensor([2., 4.])
+"""
+
+__version__ = "0.1.0"
+
+from . import autograd, ops  # noqa: E402
+from ._dtypes import (  # noqa: E402
+    bool_ as bool,
+)
+from ._dtypes import (
+    double,
+    dtype,
+    float,
+    float16,
+    float32,
+    float64,
+    half,
+    int,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
+)
+from .autograd import (  # noqa: E402
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .creation import *  # noqa: E402,F403
+from .ops.elementwise import *  # noqa: E402,F403
+from .ops.reduce import *  # noqa: E402,F403
+from .ops.shape import *  # noqa: E402,F403
+from .random import (  # noqa: E402
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
+from .tensor import Size, Tensor, device  # noqa: E402

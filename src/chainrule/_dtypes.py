@@ -1,0 +1,75 @@
+"""chainrule's dtypes: thin named wrappers over NumPy dtypes, spelled like PyTorch's."""
+
+import builtins
+
+import numpy as np
+
+
+class dtype:  # noqa: N801 - PyTorch's spelling
+    """A tensor element type, e.g. ``chainrule.float32``; ``.numpy`` is the NumPy dtype."""
+
+    __slots__ = ("name", "numpy", "is_floating_point", "is_signed", "itemsize")
+
+    def __init__(self, name, numpy_dtype):
+        self.name = name
+        self.numpy = np.dtype(numpy_dtype)
+        self.is_floating_point = self.numpy.kind == "f"
+        self.is_signed = self.numpy.kind in "fi"
+        self.itemsize = self.numpy.itemsize
+
+    def __repr__(self):
+        return f"chainrule.{self.name}"
+
+    def __eq__(self, other):
+        if isinstance(other, dtype):
+            return self.numpy == other.numpy
+        try:
+            return self.numpy == np.dtype(other)
+        except TypeError:
+            return NotImplemented
+
+    def __hash__(self):
+        return hash(self.numpy)
+
+
+float16 = dtype("float16", np.float16)
+float32 = dtype("float32", np.float32)
+float64 = dtype("float64", np.float64)
+int8 = dtype("int8", np.int8)
+int16 = dtype("int16", np.int16)
+int32 = dtype("int32", np.int32)
+int64 = dtype("int64", np.int64)
+uint8 = dtype("uint8", np.uint8)
+bool_ = dtype("bool", np.bool_)
+
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+
+_ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+_BY_NUMPY = {d.numpy: d for d in _ALL}
+
+DEFAULT_FLOAT = np.dtype(np.float32)
+
+
+def from_numpy_dtype(np_dtype):
+    """The chainrule dtype of a NumPy dtype; unsupported ones raise a clear TypeError."""
+    try:
+        return _BY_NUMPY[np_dtype]
+    except KeyError:
+        raise TypeError(
+            f"NumPy dtype {np_dtype} is not supported by chainrule; convert the array to one of "
+            "float32, float64, float16, int64, int32, int16, int8, uint8 or bool first"
+        ) from None
+
+
+def to_numpy_dtype(d):
+    """Accept a chainrule dtype, a NumPy dtype, or a Python type, and return the NumPy dtype."""
+    if isinstance(d, dtype):
+        return d.numpy
+    if d is builtins.float:  # PyTorch reads Python's float as the default float dtype
+        return DEFAULT_FLOAT
+    if d is builtins.int:
+        return np.dtype(np.int64)
+    np_dtype = np.dtype(d)
+    from_numpy_dtype(np_dtype)
+    return np_dtype

@@ -1,0 +1,105 @@
+"""The engine: graph nodes (``Function``), the backward sweep, grad mode and gradient checks."""
+
+import numpy as np
+
+from .engine import add_observer, run_backward
+from .function import Function
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .gradcheck import gradcheck, gradgradcheck
+
+__all__ = [
+    "Function", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad",
+    "set_grad_enabled", "inference_mode", "is_grad_enabled", "add_observer",
+]
+
+
+def _as_sequence(value):
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _initial_gradients(outputs, grad_outputs):
+    grads = []
+    for position, (out, grad) in enumerate(zip(outputs, grad_outputs)):
+        if not out.requires_grad:
+            raise RuntimeError(
+                f"element {position} of tensors does not require grad and does not have a "
+                "grad_fn: nothing it depends on requires grad. Create the leaf with "
+                "requires_grad=True (or call .requires_grad_()) before computing it"
+            )
+        if grad is None:
+            if out.numel() != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs, and this one "
+                    f"has shape {tuple(out.shape)}; pass gradient= (a tensor of that shape), "
+                    "or reduce it first, e.g. out.sum().backward()"
+                )
+            grads.append(out._from_array(np.ones(out._data.shape, out._data.dtype)))
+            continue
+        if not hasattr(grad, "_data"):
+            grad = out._from_array(np.asarray(grad, dtype=out._data.dtype))
+        if grad._data.shape != out._data.shape:
+            raise RuntimeError(
+                f"gradient has shape {tuple(grad.shape)} but the output has shape "
+                f"{tuple(out.shape)}; they must match"
+            )
+        if grad._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"gradient must be a floating point tensor, got {grad.dtype}; use .float()"
+            )
+        grads.append(grad if grad._data.dtype == out._data.dtype else grad.to(out.dtype))
+    return grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves of their graph.
+
+    >>> loss.backward()            # the same as chainrule.autograd.backward(loss)
+    """
+    tensors = _as_sequence(tensors)
+    grads = _as_sequence(grad_tensors) or [None] * len(tensors)
+    grads = _initial_gradients(tensors, grads)
+    if inputs is not None:
+        inputs = _as_sequence(inputs)
+        results = run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs)
+        for leaf, grad in zip(inputs, results):
+            if grad is not None:
+                leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+        return
+    run_backward(tensors, grads, retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=None, materialize_grads=False):
+    """Return d(outputs)/d(inputs) without touching any ``.grad``.
+
+    >>> (dx,) = chainrule.autograd.grad(y, x, create_graph=True)   # dx can be differentiated
+    """
+    outputs = _as_sequence(outputs)
+    inputs = _as_sequence(inputs)
+    for position, tensor in enumerate(inputs):
+        if not tensor.requires_grad:
+            raise RuntimeError(
+                f"input {position} of grad() does not require grad; make it with "
+                "requires_grad=True"
+            )
+    grads = _as_sequence(grad_outputs) or [None] * len(outputs)
+    grads = _initial_gradients(outputs, grads)
+    results = run_backward(outputs, grads, retain_graph, create_graph, inputs=inputs)
+    for position, result in enumerate(results):
+        if result is None:
+            if materialize_grads:
+                results[position] = inputs[position]._from_array(
+                    np.zeros_like(inputs[position]._data)
+                )
+            elif not allow_unused:
+                raise RuntimeError(
+                    f"input {position} of grad() was not used to compute the outputs; pass "
+                    "allow_unused=True to get None for it"
+                )
+        elif not create_graph:
+            results[position] = result.detach()
+    return tuple(results)

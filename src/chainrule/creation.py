@@ -1,0 +1,244 @@
+"""Making tensors: from data, filled with constants, ranges and random numbers."""
+
+import numbers
+
+import numpy as np
+
+from . import _dtypes
+from .random import numpy_generator
+from .tensor import Size, Tensor, device
+
+_wrap = Tensor._from_array
+
+
+def _size_arg(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = size[0]
+    try:
+        return tuple(int(s) for s in size)
+    except TypeError:
+        raise TypeError(f"a size must be ints or one sequence of ints, got {size!r}") from None
+
+
+def _finish(array, requires_grad, device_arg=None):
+    if device_arg is not None:
+        device(device_arg)
+    tensor = _wrap(array)
+    if requires_grad:
+        tensor.requires_grad_()
+    return tensor
+
+
+def _float_dtype(dtype):
+    return _dtypes.DEFAULT_FLOAT if dtype is None else _dtypes.to_numpy_dtype(dtype)
+
+
+def _infer_dtype(data):
+    """PyTorch's rules: Python floats give float32, ints int64, bools bool; arrays keep theirs."""
+    if isinstance(data, np.ndarray):
+        return data.dtype
+    array = np.asarray(data)
+    if array.dtype.kind == "f":
+        return _dtypes.DEFAULT_FLOAT
+    if array.dtype.kind in "iu":
+        return np.dtype(np.int64)
+    return array.dtype
+
+
+def _unwrap(data):
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)) and any(isinstance(d, (Tensor, list, tuple)) for d in data):
+        return [_unwrap(d) for d in data]
+    return data
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a tensor).
+
+    >>> chainrule.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    """
+    data = _unwrap(data)
+    np_dtype = _dtypes.to_numpy_dtype(dtype) if dtype is not None else _infer_dtype(data)
+    try:
+        array = np.array(data, dtype=np_dtype)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"tensor(): could not make a tensor from this data: {error}") from None
+    _dtypes.from_numpy_dtype(array.dtype)
+    return _finish(array, requires_grad, device)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Like ``tensor``, but shares memory with an array or tensor of the right dtype."""
+    if isinstance(data, Tensor):
+        return data if dtype is None or data.dtype == dtype else data.to(dtype)
+    same_dtype = dtype is None or _dtypes.to_numpy_dtype(dtype) == getattr(data, "dtype", None)
+    if isinstance(data, np.ndarray) and same_dtype:
+        _dtypes.from_numpy_dtype(data.dtype)
+        return _finish(data, False, device)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array):
+    """A tensor sharing memory with ``array``: changes to one show in the other."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    _dtypes.from_numpy_dtype(array.dtype)
+    return _wrap(array)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(np.zeros(_size_arg(size), _float_dtype(dtype)), requires_grad, device)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(np.ones(_size_arg(size), _float_dtype(dtype)), requires_grad, device)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return _finish(np.empty(_size_arg(size), _float_dtype(dtype)), requires_grad, device)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        dtype = _infer_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
+    array = np.full(_size_arg((size,)), fill_value, dtype=_dtypes.to_numpy_dtype(dtype))
+    return _finish(array, requires_grad, device)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    if end is None:
+        start, end = 0, start
+    values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    if dtype is None:
+        integral = all(isinstance(v, numbers.Integral) for v in values)
+        dtype = np.int64 if integral else _dtypes.DEFAULT_FLOAT
+    array = np.arange(*values, dtype=_dtypes.to_numpy_dtype(dtype))
+    return _finish(array, requires_grad, device)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    array = np.linspace(start, end, int(steps), dtype=_float_dtype(dtype))
+    return _finish(array, requires_grad, device)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    array = np.logspace(start, end, int(steps), base=base, dtype=_float_dtype(dtype))
+    return _finish(array, requires_grad, device)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform samples on [0, 1)."""
+    np_dtype = _float_dtype(dtype)
+    array = numpy_generator(generator).random(_size_arg(size), dtype=_sampling_dtype(np_dtype))
+    return _finish(array.astype(np_dtype, copy=False), requires_grad, device)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples."""
+    np_dtype = _float_dtype(dtype)
+    array = numpy_generator(generator).standard_normal(
+        _size_arg(size), dtype=_sampling_dtype(np_dtype)
+    )
+    return _finish(array.astype(np_dtype, copy=False), requires_grad, device)
+
+
+def _sampling_dtype(np_dtype):
+    return np_dtype if np_dtype in (np.float32, np.float64) else np.float64
+
+
+def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    """Integers drawn uniformly from [low, high)."""
+    if high is None:
+        low, high = 0, low
+    if size is None:
+        raise TypeError("randint() needs a size, e.g. randint(0, 10, (3,))")
+    np_dtype = _dtypes.to_numpy_dtype(dtype) if dtype is not None else np.dtype(np.int64)
+    array = numpy_generator(generator).integers(low, high, size=_size_arg((size,)))
+    return _finish(array.astype(np_dtype), requires_grad, device)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None):
+    array = numpy_generator(generator).permutation(int(n))
+    return _finish(array.astype(_dtypes.to_numpy_dtype(dtype or np.int64)), False, device)
+
+
+def normal(mean, std, size=None, *, generator=None):
+    """Normal samples with the given mean and standard deviation."""
+    mean_array = mean._data if isinstance(mean, Tensor) else mean
+    std_array = std._data if isinstance(std, Tensor) else std
+    shape = _size_arg((size,)) if size is not None else np.broadcast(mean_array, std_array).shape
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    dtype = tensors[0]._data.dtype if tensors else _dtypes.DEFAULT_FLOAT
+    noise = numpy_generator(generator).standard_normal(shape).astype(dtype)
+    return _wrap(np.asarray(mean_array + std_array * noise, dtype=dtype))
+
+
+def bernoulli(input, p=None, *, generator=None):
+    probability = input._data if p is None else p
+    draws = numpy_generator(generator).random(input._data.shape) < probability
+    return _wrap(draws.astype(input._data.dtype))
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """Indices sampled from the rows of ``input`` (non-negative weights)."""
+    rng = numpy_generator(generator)
+    weights = np.atleast_2d(input._data.astype(np.float64))
+    rows = []
+    for row in weights:
+        total = row.sum()
+        if total <= 0 or not np.all(np.isfinite(row)) or np.any(row < 0):
+            raise RuntimeError("multinomial: weights must be non-negative, finite, and not all 0")
+        rows.append(rng.choice(row.size, size=num_samples, replace=replacement, p=row / total))
+    result = np.asarray(rows, dtype=np.int64)
+    return _wrap(result if input._data.ndim == 2 else result[0])
+
+
+def _like(factory):
+    def like(input, *, dtype=None, device=None, requires_grad=False, **kwargs):
+        dtype = dtype if dtype is not None else input._data.dtype
+        return factory(input._data.shape, dtype=dtype, requires_grad=requires_grad, **kwargs)
+
+    like.__name__ = factory.__name__ + "_like"
+    return like
+
+
+zeros_like = _like(zeros)
+ones_like = _like(ones)
+empty_like = _like(empty)
+rand_like = _like(rand)
+randn_like = _like(randn)
+
+
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
+    dtype = dtype if dtype is not None else input._data.dtype
+    return full(input._data.shape, fill_value, dtype=dtype, requires_grad=requires_grad)
+
+
+def randint_like(input, low, high=None, *, dtype=None, generator=None):
+    dtype = dtype if dtype is not None else input._data.dtype
+    return randint(low, high, input._data.shape, dtype=dtype, generator=generator)
+
+
+def _new(factory):
+    def new(self, *size, dtype=None, device=None, requires_grad=False):
+        dtype = dtype if dtype is not None else self._data.dtype
+        return factory(*size, dtype=dtype, requires_grad=requires_grad)
+
+    return new
+
+
+Tensor.new_zeros = _new(zeros)
+Tensor.new_ones = _new(ones)
+Tensor.new_empty = _new(empty)
+Tensor.new_full = lambda self, size, fill_value, *, dtype=None, device=None, requires_grad=False: (
+    full(size, fill_value, dtype=dtype or self._data.dtype, requires_grad=requires_grad))
+Tensor.new_tensor = lambda self, data, *, dtype=None, device=None, requires_grad=False: tensor(
+    data, dtype=dtype or self._data.dtype, requires_grad=requires_grad)

@@ -1,0 +1,635 @@
+"""Elementwise operations. Each class states its derivative; ``dz`` is the incoming gradient.
+
+Broadcasting is undone by the engine, so a backward returns gradients of the output's shape."""
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._operands import as_tensor_pair, float_array, result_dtype, wrap
+
+
+def _broadcast_error(op, a, b):
+    return RuntimeError(
+        f"{op}: the shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together "
+        "(trailing dimensions must be equal or 1); reshape or unsqueeze one operand"
+    )
+
+
+def _binary(op, ufunc, a, b):
+    x, y = a._data, b._data
+    try:
+        if x.dtype == y.dtype:
+            return wrap(ufunc(x, y))
+        return wrap(ufunc(x, y, dtype=result_dtype(x.dtype, y.dtype)))
+    except ValueError:
+        raise _broadcast_error(op, a, b) from None
+
+
+# -- arithmetic ---------------------------------------------------------------------------------
+class Add(Function):
+    """z = a + b;  da = dz,  db = dz."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _binary("add", np.add, a, b)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out, grad_out
+
+
+class Sub(Function):
+    """z = a - b;  da = dz,  db = -dz."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return _binary("sub", np.subtract, a, b)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out, (-grad_out if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """z = a * b;  da = dz * b,  db = dz * a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _binary("mul", np.multiply, a, b)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        grad_a = grad_out * b if ctx.needs_input_grad[0] else None
+        grad_b = grad_out * a if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Div(Function):
+    """z = a / b;  da = dz / b,  db = -dz * a / b^2."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        x, y = a._data, b._data
+        if x.dtype.kind != "f" and y.dtype.kind != "f":
+            x = float_array(x)  # true division of integers gives floats, as in PyTorch
+        try:
+            return wrap(np.true_divide(x, y, dtype=result_dtype(x.dtype, y.dtype)))
+        except ValueError:
+            raise _broadcast_error("div", a, b) from None
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        grad_a = grad_out / b if ctx.needs_input_grad[0] else None
+        grad_b = -grad_out * a / (b * b) if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    """z = -a;  da = -dz."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return wrap(np.negative(a._data))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return -grad_out
+
+
+class Pow(Function):
+    """z = a ** b;  da = dz * b * a^(b-1),  db = dz * z * log(a)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _binary("pow", np.power, a, b)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        grad_a = grad_out * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
+        grad_b = grad_out * a**b * a.log() if ctx.needs_input_grad[1] else None
+        return grad_a, grad_b
+
+
+class Maximum(Function):
+    """z = max(a, b);  the gradient goes to the larger input, split evenly on ties."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _binary("maximum", np.maximum, a, b)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        return _split_by_winner(grad_out, a > b, a == b, ctx.needs_input_grad)
+
+
+class Minimum(Function):
+    """z = min(a, b);  the gradient goes to the smaller input, split evenly on ties."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return _binary("minimum", np.minimum, a, b)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        return _split_by_winner(grad_out, a < b, a == b, ctx.needs_input_grad)
+
+
+def _split_by_winner(grad_out, a_wins, tie, needs):
+    share_a = a_wins.to(grad_out.dtype) + 0.5 * tie.to(grad_out.dtype)
+    grad_a = grad_out * share_a if needs[0] else None
+    grad_b = grad_out * (1 - share_a) if needs[1] else None
+    return grad_a, grad_b
+
+
+class Where(Function):
+    """z = where(c, a, b);  da = where(c, dz, 0),  db = where(c, 0, dz)."""
+
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        ctx.condition = condition
+        x, y = a._data, b._data
+        if x.dtype != y.dtype:
+            dtype = result_dtype(x.dtype, y.dtype)
+            x, y = x.astype(dtype), y.astype(dtype)
+        try:
+            return wrap(np.where(condition._data, x, y))
+        except ValueError:
+            raise RuntimeError(
+                f"where: condition {tuple(condition.shape)}, input {tuple(a.shape)} and other "
+                f"{tuple(b.shape)} cannot be broadcast together"
+            ) from None
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        zero = grad_out.new_zeros(())
+        grad_a = where(ctx.condition, grad_out, zero) if ctx.needs_input_grad[1] else None
+        grad_b = where(ctx.condition, zero, grad_out) if ctx.needs_input_grad[2] else None
+        return None, grad_a, grad_b
+
+
+# -- unary functions ---------------------------------------------------------------------------
+class Exp(Function):
+    """y = exp(x);  dx = dy * y."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = wrap(np.exp(float_array(x._data)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * y
+
+
+class Expm1(Function):
+    """y = exp(x) - 1;  dx = dy * (y + 1)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = wrap(np.expm1(float_array(x._data)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * (y + 1)
+
+
+class Log(Function):
+    """y = log(x);  dx = dy / x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return wrap(np.log(float_array(x._data)))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out / x
+
+
+class Log1p(Function):
+    """y = log(1 + x);  dx = dy / (1 + x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return wrap(np.log1p(float_array(x._data)))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out / (x + 1)
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dx = dy / (2 y)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(invalid="ignore"):
+            y = wrap(np.sqrt(float_array(x._data)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out / (2 * y)
+
+
+class Rsqrt(Function):
+    """y = 1 / sqrt(x);  dx = -dy * y^3 / 2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = wrap(1 / np.sqrt(float_array(x._data)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return -0.5 * grad_out * y * y * y
+
+
+class Abs(Function):
+    """y = |x|;  dx = dy * sign(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return wrap(np.abs(x._data))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * x.sign()
+
+
+class Sign(Function):
+    """y = sign(x);  dx = 0 (almost everywhere)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return wrap(np.sign(x._data))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out * 0
+
+
+class Sin(Function):
+    """y = sin(x);  dx = dy * cos(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return wrap(np.sin(float_array(x._data)))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * x.cos()
+
+
+class Cos(Function):
+    """y = cos(x);  dx = -dy * sin(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return wrap(np.cos(float_array(x._data)))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return -grad_out * x.sin()
+
+
+class Tanh(Function):
+    """y = tanh(x);  dx = dy * (1 - y^2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = wrap(np.tanh(float_array(x._data)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x));  dx = dy * y * (1 - y)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        data = float_array(x._data)
+        # exp of a negative number only: no overflow for large |x|
+        e = np.exp(-np.abs(data))
+        y = wrap(np.where(data >= 0, 1 / (1 + e), e / (1 + e)).astype(data.dtype, copy=False))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * y * (1 - y)
+
+
+class Relu(Function):
+    """y = max(x, 0);  dx = dy where x > 0, else 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = wrap(np.maximum(x._data, 0))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out * (y > 0)
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi);  dx = dy where lo <= x <= hi, else 0 (bounds are constants)."""
+
+    @staticmethod
+    def forward(ctx, x, *, min=None, max=None):
+        ctx.save_for_backward(x)
+        ctx.bounds = (min, max)
+        return wrap(np.clip(x._data, min, max))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        inside = (x >= lo) if lo is not None else None
+        if hi is not None:
+            inside = (x <= hi) if inside is None else inside & (x <= hi)
+        return grad_out * inside
+
+
+class Cast(Function):
+    """y = x converted to another dtype;  dx = dy converted back (by the engine)."""
+
+    @staticmethod
+    def forward(ctx, x, *, dtype):
+        return wrap(x._data.astype(dtype))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out
+
+
+class Clone(Function):
+    """y = a copy of x;  dx = dy."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return wrap(x._data.copy())
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out
+
+
+# -- public functions --------------------------------------------------------------------------
+def add(input, other, *, alpha=1):
+    if alpha != 1:
+        other = other * alpha
+    return Add.apply(*as_tensor_pair(input, other))
+
+
+def sub(input, other, *, alpha=1):
+    if alpha != 1:
+        other = other * alpha
+    return Sub.apply(*as_tensor_pair(input, other))
+
+
+def mul(input, other):
+    return Mul.apply(*as_tensor_pair(input, other))
+
+
+def div(input, other, *, rounding_mode=None):
+    if rounding_mode is None:
+        return Div.apply(*as_tensor_pair(input, other))
+    a, b = as_tensor_pair(input, other)
+    rounder = {"floor": np.floor_divide, "trunc": lambda x, y: np.trunc(x / y)}[rounding_mode]
+    return _binary("div", rounder, a, b).to(result_dtype(a._data.dtype, b._data.dtype))
+
+
+def pow(input, exponent):
+    return Pow.apply(*as_tensor_pair(input, exponent))
+
+
+def maximum(input, other):
+    return Maximum.apply(*as_tensor_pair(input, other))
+
+
+def minimum(input, other):
+    return Minimum.apply(*as_tensor_pair(input, other))
+
+
+def where(condition, input=None, other=None):
+    """Pick from ``input`` where ``condition`` holds, else from ``other``."""
+    if input is None and other is None:
+        return tuple(wrap(i) for i in np.nonzero(_array(condition)))
+    condition = condition if isinstance(condition, Tensor) else wrap(np.asarray(condition))
+    if condition._data.dtype != np.bool_:
+        condition = wrap(condition._data.astype(bool))
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        input = wrap(np.asarray(input, dtype=np.float32))
+    input, other = as_tensor_pair(input, other)
+    return Where.apply(condition, input, other)
+
+
+def clamp(input, min=None, max=None):
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    return Clamp.apply(input, min=min, max=max)
+
+
+def _unary(function_class):
+    def op(input):
+        return function_class.apply(input)
+
+    op.__name__ = function_class.__name__.lower()
+    op.__doc__ = function_class.__doc__
+    return op
+
+
+neg = _unary(Neg)
+exp = _unary(Exp)
+expm1 = _unary(Expm1)
+log = _unary(Log)
+log1p = _unary(Log1p)
+sqrt = _unary(Sqrt)
+rsqrt = _unary(Rsqrt)
+abs = _unary(Abs)
+sign = _unary(Sign)
+sin = _unary(Sin)
+cos = _unary(Cos)
+tanh = _unary(Tanh)
+sigmoid = _unary(Sigmoid)
+relu = _unary(Relu)
+clone = _unary(Clone)
+
+
+def square(input):
+    return mul(input, input)
+
+
+def reciprocal(input):
+    return div(1.0, input)
+
+
+# -- comparisons and logic: bool results, no gradient -----------------------------------------
+def _array(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _compare(ufunc):
+    def op(input, other):
+        try:
+            return wrap(ufunc(_array(input), _array(other)))
+        except ValueError:
+            raise _broadcast_error(ufunc.__name__, wrap(np.asarray(_array(input))),
+                                   wrap(np.asarray(_array(other)))) from None
+
+    op.__name__ = ufunc.__name__
+    return op
+
+
+eq, ne = _compare(np.equal), _compare(np.not_equal)
+lt, le = _compare(np.less), _compare(np.less_equal)
+gt, ge = _compare(np.greater), _compare(np.greater_equal)
+logical_and, logical_or = _compare(np.logical_and), _compare(np.logical_or)
+logical_xor = _compare(np.logical_xor)
+bitwise_and, bitwise_or = _compare(np.bitwise_and), _compare(np.bitwise_or)
+bitwise_xor = _compare(np.bitwise_xor)
+
+
+def logical_not(input):
+    return wrap(np.logical_not(input._data))
+
+
+def isnan(input):
+    return wrap(np.isnan(input._data))
+
+
+def isinf(input):
+    return wrap(np.isinf(input._data))
+
+
+def isfinite(input):
+    return wrap(np.isfinite(input._data))
+
+
+def equal(input, other):
+    return input.shape == other.shape and bool(np.array_equal(input._data, other._data))
+
+
+def allclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return bool(np.allclose(input._data, _array(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return wrap(np.isclose(input._data, _array(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def floor(input):
+    return wrap(np.floor(input._data))
+
+
+def ceil(input):
+    return wrap(np.ceil(input._data))
+
+
+def round(input, *, decimals=0):
+    return wrap(np.round(input._data, decimals))
+
+
+def trunc(input):
+    return wrap(np.trunc(input._data))
+
+
+def _cast(self, dtype):
+    return Cast.apply(self, dtype=dtype)
+
+
+def _invert(self):
+    if self._data.dtype == np.bool_:
+        return wrap(np.logical_not(self._data))
+    return wrap(np.invert(self._data))
+
+
+# -- Tensor methods and operators --------------------------------------------------------------
+Tensor.__add__ = Tensor.add = add
+Tensor.__radd__ = lambda self, other: add(other, self)
+Tensor.__sub__ = Tensor.sub = Tensor.subtract = sub
+Tensor.__rsub__ = lambda self, other: sub(other, self)
+Tensor.__mul__ = Tensor.mul = Tensor.multiply = mul
+Tensor.__rmul__ = lambda self, other: mul(other, self)
+Tensor.__truediv__ = Tensor.div = Tensor.divide = div
+Tensor.__rtruediv__ = lambda self, other: div(other, self)
+Tensor.__floordiv__ = lambda self, other: div(self, other, rounding_mode="floor")
+Tensor.__pow__ = Tensor.pow = pow
+Tensor.__rpow__ = lambda self, other: pow(other, self)
+Tensor.__neg__ = Tensor.neg = Tensor.negative = neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = Tensor.abs = abs
+Tensor.__invert__ = _invert
+Tensor.__eq__, Tensor.eq = eq, eq
+Tensor.__ne__, Tensor.ne = ne, ne
+Tensor.__lt__, Tensor.lt = lt, lt
+Tensor.__le__, Tensor.le = le, le
+Tensor.__gt__, Tensor.gt = gt, gt
+Tensor.__ge__, Tensor.ge = ge, ge
+Tensor.__and__ = bitwise_and
+Tensor.__or__ = bitwise_or
+Tensor.__xor__ = bitwise_xor
+Tensor.__hash__ = lambda self: id(self)
+Tensor.logical_and, Tensor.logical_or = logical_and, logical_or
+Tensor.logical_xor, Tensor.logical_not = logical_xor, logical_not
+Tensor.isnan, Tensor.isinf, Tensor.isfinite = isnan, isinf, isfinite
+Tensor.equal, Tensor.allclose, Tensor.isclose = equal, allclose, isclose
+Tensor.maximum, Tensor.minimum = maximum, minimum
+Tensor.where = lambda self, condition, other: where(condition, self, other)
+Tensor.clamp = Tensor.clip = clamp
+Tensor.exp, Tensor.expm1, Tensor.log, Tensor.log1p = exp, expm1, log, log1p
+Tensor.sqrt, Tensor.rsqrt, Tensor.sign = sqrt, rsqrt, sign
+Tensor.sin, Tensor.cos, Tensor.tanh, Tensor.sigmoid, Tensor.relu = sin, cos, tanh, sigmoid, relu
+Tensor.square, Tensor.reciprocal = square, reciprocal
+Tensor.floor, Tensor.ceil, Tensor.round, Tensor.trunc = floor, ceil, round, trunc
+Tensor.clone = clone
+Tensor._cast = _cast

@@ -1,0 +1,90 @@
+"""Seeded random number generation: same seed, same numbers, bit for bit."""
+
+import numpy as np
+
+from .tensor import Tensor
+
+
+class Generator:
+    """A random number generator (PCG64) with PyTorch's seeding and state methods.
+
+    >>> g = chainrule.Generator().manual_seed(0)
+    >>> chainrule.rand(2, generator=g)
+    """
+
+    def __init__(self, device="cpu"):
+        self._initial_seed = 67280421310721  # PyTorch's default seed
+        self.numpy = np.random.Generator(np.random.PCG64(self._initial_seed))
+
+    def manual_seed(self, seed):
+        seed = int(seed)
+        if seed < 0:
+            raise ValueError(f"a seed must be a non-negative integer, got {seed}")
+        self._initial_seed = seed
+        self.numpy = np.random.Generator(np.random.PCG64(seed))
+        return self
+
+    def seed(self):
+        seed = int(np.random.SeedSequence().entropy % (2**63))
+        self.manual_seed(seed)
+        return seed
+
+    def initial_seed(self):
+        return self._initial_seed
+
+    def get_state(self):
+        """The generator's full state as a uint8 tensor (for checkpoints)."""
+        state = self.numpy.bit_generator.state
+        packed = (
+            state["state"]["state"].to_bytes(16, "little")
+            + state["state"]["inc"].to_bytes(16, "little")
+            + bytes([state["has_uint32"]])
+            + int(state["uinteger"]).to_bytes(4, "little")
+        )
+        return Tensor._from_array(np.frombuffer(packed, dtype=np.uint8).copy())
+
+    def set_state(self, new_state):
+        data = bytes(np.asarray(new_state._data if isinstance(new_state, Tensor) else new_state,
+                                dtype=np.uint8))
+        if len(data) != 37:
+            raise ValueError(
+                f"a generator state has 37 bytes, this one has {len(data)}: pass a state "
+                "returned by get_state()"
+            )
+        self.numpy.bit_generator.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": int.from_bytes(data[:16], "little"),
+                      "inc": int.from_bytes(data[16:32], "little")},
+            "has_uint32": data[32],
+            "uinteger": int.from_bytes(data[33:37], "little"),
+        }
+        return self
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed):
+    """Seed the default generator; returns it."""
+    return default_generator.manual_seed(seed)
+
+
+def seed():
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state):
+    default_generator.set_state(new_state)
+
+
+def numpy_generator(generator=None):
+    """The NumPy generator behind ``generator`` (the default one when None)."""
+    return (generator or default_generator).numpy

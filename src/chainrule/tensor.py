@@ -1,0 +1,574 @@
+"""``Tensor``: an ndarray plus what backpropagation needs (``grad``, ``requires_grad``,
+``grad_fn``). Differentiable methods (``exp``, ``sum``, ``__add__`` ...) are attached by the op
+modules in ``chainrule.ops``, each beside the ``Function`` that implements it."""
+
+import numpy as np
+
+from . import _dtypes
+from .autograd import grad_mode
+from .autograd.function import TensorBase
+
+
+class device:  # noqa: N801 - PyTorch's spelling
+    """Where a tensor lives; chainrule computes on the CPU through NumPy."""
+
+    def __init__(self, type="cpu", index=None):
+        if isinstance(type, device):
+            type = type.type
+        name = str(type).split(":")[0]
+        if name != "cpu":
+            raise RuntimeError(
+                f"device {type!r} is not available: chainrule runs on the CPU through NumPy; "
+                "use device='cpu' (or leave the device out)"
+            )
+        self.type = "cpu"
+        self.index = index
+
+    def __repr__(self):
+        return "device(type='cpu')"
+
+    def __str__(self):
+        return "cpu"
+
+    def __eq__(self, other):
+        try:
+            return device(other).type == self.type
+        except RuntimeError:
+            return False
+
+    def __hash__(self):
+        return hash(self.type)
+
+
+_CPU = device("cpu")
+
+
+class _RemovableHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class Tensor(TensorBase):
+    """A multi-dimensional array that records the operations made with it for backward.
+
+    >>> x = chainrule.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4., 6.])
+    """
+
+    # Class-level defaults keep tensor creation cheap: an instance only stores what differs.
+    _requires_grad = False
+    grad = None
+    grad_fn = None
+    _output_nr = 0
+    _hooks = None
+    _post_accumulate_hooks = None
+    _retains_grad = False
+    __array_priority__ = 1000
+    __array_ufunc__ = None  # make NumPy defer `ndarray op tensor` to our reflected operators
+
+    def __init__(self, data=None, *, requires_grad=False):
+        # Like torch.Tensor(data): floats become float32. Prefer chainrule.tensor(...).
+        if data is None:
+            data = []
+        source = data._data if isinstance(data, Tensor) else data
+        self._data = np.array(source, dtype=_dtypes.DEFAULT_FLOAT)
+        self._version_box = [0]
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _from_array(cls, array):
+        """Wrap an ndarray without copying or checking (the ops' constructor)."""
+        tensor = object.__new__(Tensor)
+        tensor._data = array
+        tensor._version_box = [0]
+        return tensor
+
+    # -- properties ------------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        value = bool(value)
+        if value and self._data.dtype.kind != "f":
+            raise RuntimeError(
+                f"only tensors of floating point dtype can require gradients, and this one is "
+                f"{self.dtype}; convert it first, e.g. x.float().requires_grad_()"
+            )
+        if not value and self.grad_fn is not None:
+            raise RuntimeError(
+                "you can only change requires_grad of leaf tensors; this one was made by "
+                f"{self.grad_fn.name()}. Use y = x.detach() to get a tensor outside the graph."
+            )
+        self._requires_grad = value
+
+    def requires_grad_(self, requires_grad=True):
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def data(self):
+        """The same values, outside the graph (shares memory), as ``torch.Tensor.data``."""
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    @property
+    def dtype(self):
+        return _dtypes.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self):
+        return _CPU
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    @property
+    def _version(self):
+        return self._version_box[0]
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        return self._data.nbytes
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[dim]
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return self._data.size
+
+    def element_size(self):
+        return self._data.itemsize
+
+    def is_contiguous(self):
+        return self._data.flags.c_contiguous
+
+    def stride(self, dim=None):
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[dim]
+
+    def data_ptr(self):
+        return self._data.ctypes.data
+
+    # -- conversion ----------------------------------------------------------------------------
+    def numpy(self, *, force=False):
+        """The underlying ndarray (shared memory, like PyTorch on the CPU)."""
+        if self.requires_grad and not force:
+            raise RuntimeError(
+                "Can't call numpy() on a tensor that requires grad. Use tensor.detach().numpy()."
+            )
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        array = self.numpy()
+        if dtype is not None and array.dtype != dtype:
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"a tensor with {self._data.size} elements cannot be converted to a Python "
+                "number; item() needs exactly one element"
+            )
+        return self._data.item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub":
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of a tensor with {self._data.size} elements is ambiguous; use "
+                ".any() or .all()"
+            )
+        return bool(self._data.item())
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        return _format(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        return repr(self)
+
+    def to(self, *args, **kwargs):
+        """Cast to a dtype: ``to(dtype)``, ``to(other_tensor)``, ``to('cpu', dtype)``."""
+        dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        copy = kwargs.pop("copy", False)
+        if "device" in kwargs:
+            device(kwargs.pop("device"))
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg._data.dtype
+            elif isinstance(arg, (str, device)):
+                device(arg)
+            else:
+                dtype = arg
+        if dtype is None:
+            return self.clone() if copy else self
+        np_dtype = _dtypes.to_numpy_dtype(dtype)
+        if np_dtype == self._data.dtype:
+            return self.clone() if copy else self
+        return self._cast(np_dtype)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"chainrule.{self.dtype.name.capitalize()}Tensor"
+        return self.to(dtype)
+
+    def type_as(self, other):
+        return self.to(other._data.dtype)
+
+    def float(self):
+        return self.to(_dtypes.float32)
+
+    def double(self):
+        return self.to(_dtypes.float64)
+
+    def half(self):
+        return self.to(_dtypes.float16)
+
+    def long(self):
+        return self.to(_dtypes.int64)
+
+    def int(self):
+        return self.to(_dtypes.int32)
+
+    def bool(self):
+        return self.to(_dtypes.bool_)
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        device("cuda")
+
+    # -- autograd --------------------------------------------------------------------------
+    def detach(self):
+        """The same values (shared memory and version counter) outside the graph."""
+        tensor = Tensor._from_array(self._data)
+        tensor._version_box = self._version_box
+        return tensor
+
+    def detach_(self):
+        if self.grad_fn is not None:
+            self.grad_fn = None
+            self._output_nr = 0
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` on a non-leaf tensor after backward."""
+        if self.grad_fn is None or self._retains_grad:
+            return
+        self._retains_grad = True
+
+        def keep(grad):
+            if self.grad is None:
+                self.grad = grad.detach().clone()
+            else:
+                self.grad = (self.grad + grad).detach()
+
+        self.register_hook(keep)
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a
+        replacement gradient. Returns a handle whose ``remove()`` undoes it."""
+        if not self.requires_grad:
+            raise RuntimeError(
+                "cannot register a hook on a tensor that doesn't require gradient"
+            )
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        else:
+            node = self.grad_fn
+            if node._output_hooks is None:
+                node._output_hooks = {}
+            hooks = node._output_hooks.setdefault(self._output_nr, [])
+        hooks.append(hook)
+        return _RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after a leaf's ``.grad`` was accumulated."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post-accumulate-grad hooks can only be registered on leaves")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = []
+        self._post_accumulate_hooks.append(hook)
+        return _RemovableHandle(self._post_accumulate_hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs)
+
+    # -- in-place modification -------------------------------------------------------------
+    def _modify_in_place(self, out_of_place, *others):
+        """Write ``out_of_place(self)`` into self's memory and bump its version.
+
+        When the graph is being recorded, the op is recorded on a clone of the old value, and
+        self takes the new node as its ``grad_fn`` (as PyTorch rebases in-place ops)."""
+        recording = grad_mode.is_grad_enabled() and (
+            self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)
+        )
+        if recording and self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                "a leaf tensor that requires grad is being used in an in-place operation; "
+                "wrap the update in `with chainrule.no_grad():`, or work on a clone()"
+            )
+        result = out_of_place(self.clone() if recording else self)
+        if result._data.shape != self._data.shape:
+            raise RuntimeError(
+                f"in-place operation: the result has shape {tuple(result.shape)}, which does "
+                f"not fit the tensor's shape {tuple(self.shape)}; broadcasting cannot grow a "
+                "tensor in place"
+            )
+        if not np.can_cast(result._data.dtype, self._data.dtype, casting="same_kind"):
+            raise RuntimeError(
+                f"in-place operation: result type {result.dtype} can't be cast to the tensor's "
+                f"dtype {self.dtype}; use the out-of-place form"
+            )
+        np.copyto(self._data, result._data, casting="same_kind")
+        self._version_box[0] += 1
+        if recording:
+            self._requires_grad = True
+            self.grad_fn = result.grad_fn
+            self._output_nr = result._output_nr
+        return self
+
+    def _in_place_fast(self, ufunc, other):
+        """``ufunc(self, other, out=self)`` when nothing is recorded; None when it can't be."""
+        if grad_mode.is_grad_enabled() and (
+            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
+        ):
+            return None
+        other_array = other._data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self._data, other_array, out=self._data, casting="same_kind")
+        except (ValueError, TypeError):
+            return None  # let the general path produce the clear error
+        self._version_box[0] += 1
+        return self
+
+    def add_(self, other, *, alpha=1):
+        if alpha == 1 and self._in_place_fast(np.add, other) is not None:
+            return self
+        return self._modify_in_place(lambda s: s.add(other, alpha=alpha), other)
+
+    def sub_(self, other, *, alpha=1):
+        if alpha == 1 and self._in_place_fast(np.subtract, other) is not None:
+            return self
+        return self._modify_in_place(lambda s: s.sub(other, alpha=alpha), other)
+
+    def mul_(self, other):
+        if self._in_place_fast(np.multiply, other) is not None:
+            return self
+        return self._modify_in_place(lambda s: s * other, other)
+
+    def div_(self, other):
+        if self._data.dtype.kind == "f" and self._in_place_fast(np.true_divide, other):
+            return self
+        return self._modify_in_place(lambda s: s / other, other)
+
+    def pow_(self, exponent):
+        return self._modify_in_place(lambda s: s**exponent, exponent)
+
+    def clamp_(self, min=None, max=None):
+        return self._modify_in_place(lambda s: s.clamp(min, max), min, max)
+
+    clip_ = clamp_
+
+    def neg_(self):
+        return self._modify_in_place(lambda s: -s)
+
+    def exp_(self):
+        return self._modify_in_place(lambda s: s.exp())
+
+    def sqrt_(self):
+        return self._modify_in_place(lambda s: s.sqrt())
+
+    def relu_(self):
+        return self._modify_in_place(lambda s: s.relu())
+
+    def sigmoid_(self):
+        return self._modify_in_place(lambda s: s.sigmoid())
+
+    def tanh_(self):
+        return self._modify_in_place(lambda s: s.tanh())
+
+    def addcmul_(self, tensor1, tensor2, *, value=1):
+        return self._modify_in_place(lambda s: s + value * tensor1 * tensor2, tensor1, tensor2)
+
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
+        return self._modify_in_place(lambda s: s + value * tensor1 / tensor2, tensor1, tensor2)
+
+    def lerp_(self, end, weight):
+        return self._modify_in_place(lambda s: s + weight * (end - s), end, weight)
+
+    def masked_fill_(self, mask, value):
+        return self._modify_in_place(lambda s: s.masked_fill(mask, value), value)
+
+    def fill_(self, value):
+        if grad_mode.is_grad_enabled() and (
+            self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+        ):
+            return self._modify_in_place(lambda s: s * 0 + value, value)
+        self._data[...] = value._data if isinstance(value, Tensor) else value
+        self._version_box[0] += 1
+        return self
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src`` (broadcast to self's shape) into self; gradient flows to ``src``."""
+        if not isinstance(src, Tensor):
+            src = Tensor._from_array(np.asarray(src))
+        if not (grad_mode.is_grad_enabled() and (self.requires_grad or src.requires_grad)):
+            try:
+                np.copyto(self._data, np.broadcast_to(src._data, self._data.shape),
+                          casting="unsafe")
+            except ValueError:
+                raise RuntimeError(
+                    f"copy_: source of shape {tuple(src.shape)} cannot be broadcast to "
+                    f"{tuple(self.shape)}"
+                ) from None
+            self._version_box[0] += 1
+            return self
+        return self._modify_in_place(
+            lambda s: s * 0 + src.to(s._data.dtype).expand(s.shape), src
+        )
+
+    def __setitem__(self, key, value):
+        if not (grad_mode.is_grad_enabled() and (
+                self.requires_grad or (isinstance(value, Tensor) and value.requires_grad))):
+            self._data[_index_key(key)] = value._data if isinstance(value, Tensor) else value
+            self._version_box[0] += 1
+            return
+        self._modify_in_place(lambda s: s.index_put(key, value), value)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+
+def _index_key(key):
+    """An indexing key with tensors replaced by their arrays."""
+    if isinstance(key, Tensor):
+        return key._data
+    if isinstance(key, tuple):
+        return tuple(k._data if isinstance(k, Tensor) else k for k in key)
+    return key
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints as PyTorch's ``Size``."""
+
+    def __repr__(self):
+        return f"chainrule.Size({list(self)})"
+
+    def numel(self):
+        return int(np.prod(self, dtype=np.int64))
+
+
+_IMPLICIT_DTYPES = {np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_)}
+
+
+def _format(tensor):
+    array = tensor._data
+    prefix = "tensor("
+    if array.size == 0 and array.ndim == 1:
+        body = "[]"
+    else:
+        body = np.array2string(
+            array, separator=", ", prefix=prefix, precision=4, threshold=1000, edgeitems=3,
+            floatmode="maxprec_equal" if array.dtype.kind == "f" else "maxprec",
+        )
+    extras = []
+    if array.size == 0 and array.ndim != 1:
+        extras.append(f"size={tuple(array.shape)}")
+    if array.dtype not in _IMPLICIT_DTYPES:
+        extras.append(f"dtype={tensor.dtype!r}")
+    if tensor.grad_fn is not None:
+        extras.append(f"grad_fn={tensor.grad_fn!r}")
+    elif tensor.requires_grad:
+        extras.append("requires_grad=True")
+    return prefix + ", ".join([body] + extras) + ")"
