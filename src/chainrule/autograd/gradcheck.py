@@ -28,16 +28,16 @@ def _checked_inputs(inputs):
 
 def _numerical_jacobians(fn, inputs, position, eps):
     """One (output size x input size) matrix per output, by central differences."""
-    array = inputs[position]._data
-    flat = array.reshape(-1)  # a view: perturbing it perturbs the input
+    array = inputs[position]._data  # perturbed in place, so non-contiguous inputs work too
     columns = []
-    for k in range(flat.size):
-        original = flat[k]
-        flat[k] = original + eps
+    for k in range(array.size):
+        index = np.unravel_index(k, array.shape)
+        original = array[index]
+        array[index] = original + eps
         plus = [o._data.astype(np.float64).ravel() for o in _differentiable_outputs(fn, inputs)]
-        flat[k] = original - eps
+        array[index] = original - eps
         minus = [o._data.astype(np.float64).ravel() for o in _differentiable_outputs(fn, inputs)]
-        flat[k] = original
+        array[index] = original
         columns.append([(p - m) / (2 * eps) for p, m in zip(plus, minus)])
     n_outputs = len(columns[0]) if columns else 0
     return [np.stack([c[j] for c in columns], axis=1) if columns else None

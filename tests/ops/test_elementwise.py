@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.ops import elementwise as ew
+from tests.opcheck import OpCase, check_case
+
+CASES = [
+    OpCase("add", lambda a, b: a + b, np.add, [(3, 4), (4,)], (ew.Add,)),
+    OpCase("add_scalar_left", lambda a: 2.5 + a, lambda a: 2.5 + a, [(2, 3)], (ew.Add,)),
+    OpCase("sub", lambda a, b: a - b, np.subtract, [(3, 1), (1, 4)], (ew.Sub,)),
+    OpCase("rsub", lambda a: 1.0 - a, lambda a: 1.0 - a, [(5,)], (ew.Sub,)),
+    OpCase("mul", lambda a, b: a * b, np.multiply, [(2, 3, 4), (3, 1)], (ew.Mul,)),
+    OpCase("div", lambda a, b: a / b, np.divide, [(3, 4), (3, 4)], (ew.Div,), domain="positive"),
+    OpCase("rdiv", lambda a: 2.0 / a, lambda a: 2.0 / a, [(3,)], (ew.Div,), domain="positive"),
+    OpCase("neg", lambda a: -a, np.negative, [(2, 2)], (ew.Neg,)),
+    OpCase("pow_scalar", lambda a: a**3, lambda a: a**3, [(4,)], (ew.Pow,)),
+    OpCase("pow_tensor", lambda a, b: a**b, np.power, [(3, 2), (2,)], (ew.Pow,), "positive"),
+    OpCase("rpow", lambda a: 2.0**a, lambda a: 2.0**a, [(3,)], (ew.Pow,)),
+    OpCase("maximum", cr.maximum, np.maximum, [(3, 4), (4,)], (ew.Maximum,)),
+    OpCase("minimum", cr.minimum, np.minimum, [(3, 4), (3, 1)], (ew.Minimum,)),
+    OpCase("where", lambda a, b: cr.where(a > 0, a, b), lambda a, b: np.where(a > 0, a, b),
+           [(3, 4), (4,)], (ew.Where,), domain="nonzero"),
+    OpCase("exp", cr.exp, np.exp, [(3, 4)], (ew.Exp,)),
+    OpCase("expm1", cr.expm1, np.expm1, [(3,)], (ew.Expm1,)),
+    OpCase("log", cr.log, np.log, [(3, 4)], (ew.Log,), domain="positive"),
+    OpCase("log1p", cr.log1p, np.log1p, [(3,)], (ew.Log1p,), domain="positive"),
+    OpCase("sqrt", cr.sqrt, np.sqrt, [(3,)], (ew.Sqrt,), domain="positive"),
+    OpCase("rsqrt", cr.rsqrt, lambda a: 1 / np.sqrt(a), [(3,)], (ew.Rsqrt,), domain="positive"),
+    OpCase("abs", cr.abs, np.abs, [(2, 3)], (ew.Abs,), domain="nonzero"),
+    OpCase("sign", cr.sign, np.sign, [(2, 3)], (ew.Sign,), domain="nonzero"),
+    OpCase("sin", cr.sin, np.sin, [(4,)], (ew.Sin,)),
+    OpCase("cos", cr.cos, np.cos, [(4,)], (ew.Cos,)),
+    OpCase("tanh", cr.tanh, np.tanh, [(3, 4)], (ew.Tanh,)),
+    OpCase("sigmoid", cr.sigmoid, lambda a: 1 / (1 + np.exp(-a)), [(3, 4)], (ew.Sigmoid,)),
+    OpCase("relu", cr.relu, lambda a: np.maximum(a, 0), [(3, 4)], (ew.Relu,), domain="nonzero"),
+    OpCase("clamp", lambda a: a.clamp(-0.5, 0.7), lambda a: np.clip(a, -0.5, 0.7), [(4, 5)],
+           (ew.Clamp,)),
+    OpCase("clamp_min", lambda a: a.clamp(min=0.1), lambda a: np.clip(a, 0.1, None), [(6,)],
+           (ew.Clamp,)),
+    OpCase("cast_roundtrip", lambda a: a.float().double(), lambda a: a.astype(np.float32)
+           .astype(np.float64), [(3,)], (ew.Cast,), grad=False),
+    OpCase("clone", lambda a: a.clone(), np.copy, [(2, 3)], (ew.Clone,)),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_elementwise_op(case):
+    check_case(case)
+
+
+def test_python_scalars_keep_float32():
+    x = cr.ones(3)
+    assert (x * 2.5).dtype == cr.float32
+    assert (2 ** x).dtype == cr.float32
+
+
+def test_int_and_float_tensors_promote_to_the_float_dtype():
+    assert (cr.arange(3) + cr.ones(3)).dtype == cr.float32
+    assert (cr.arange(3) / cr.arange(1, 4)).dtype == cr.float32
+
+
+def test_broadcast_error_names_op_and_shapes():
+    with pytest.raises(RuntimeError, match=r"add.*\(2, 3\).*\(4,\)"):
+        cr.ones(2, 3) + cr.ones(4)
+
+
+def test_comparisons_give_bool_without_grad():
+    x = cr.randn(4, requires_grad=True)
+    mask = x > 0
+    assert mask.dtype == cr.bool and not mask.requires_grad
+
+
+def test_cast_sends_the_gradient_back_in_the_input_dtype():
+    x = cr.tensor([1.0, 2.0], dtype=cr.float64, requires_grad=True)
+    (x.float() * cr.tensor([3.0, 4.0])).sum().backward()
+    assert x.grad.dtype == cr.float64 and x.grad.tolist() == [3.0, 4.0]
