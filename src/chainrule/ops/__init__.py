@@ -1,7 +1,5 @@
 """Differentiable operations, one module per family; importing a module attaches its Tensor
-methods."""
+methods. Fused neural-network primitives (activations, losses, normalisation, convolution,
+pooling, recurrent cells, attention) live beside the basic families."""
 
-from . import elementwise, reduce, shape  # noqa: F401
-from .elementwise import *  # noqa: F401,F403
-from .reduce import *  # noqa: F401,F403
-from .shape import *  # noqa: F401,F403
+from . import elementwise, index, linalg, reduce, shape

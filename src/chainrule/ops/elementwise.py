@@ -8,6 +8,63 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import as_tensor_pair, float_array, result_dtype, wrap
 
+__all__ = [
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "maximum",
+    "minimum",
+    "where",
+    "clamp",
+    "clip",
+    "neg",
+    "negative",
+    "exp",
+    "expm1",
+    "log",
+    "log1p",
+    "sqrt",
+    "rsqrt",
+    "abs",
+    "sign",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "clone",
+    "square",
+    "reciprocal",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "logical_not",
+    "bitwise_and",
+    "bitwise_or",
+    "bitwise_xor",
+    "isnan",
+    "isinf",
+    "isfinite",
+    "equal",
+    "allclose",
+    "isclose",
+    "floor",
+    "ceil",
+    "round",
+    "trunc",
+    "subtract",
+    "multiply",
+    "divide",
+]
+
 
 def _broadcast_error(op, a, b):
     return RuntimeError(
@@ -503,6 +560,11 @@ tanh = _unary(Tanh)
 sigmoid = _unary(Sigmoid)
 relu = _unary(Relu)
 clone = _unary(Clone)
+
+
+clip = clamp
+negative = neg
+subtract, multiply, divide = sub, mul, div
 
 
 def square(input):

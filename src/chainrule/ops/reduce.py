@@ -6,6 +6,11 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import normalize_dims, wrap
 
+__all__ = [
+    "sum",
+    "mean",
+]
+
 
 def _restore_reduced_dims(grad_out, input_shape, axes, keepdim):
     """Reshape a reduced gradient so that it broadcasts against the input again."""

@@ -9,6 +9,24 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import normalize_dim, wrap
 
+__all__ = [
+    "reshape",
+    "view",
+    "expand",
+    "expand_as",
+    "sum_to_size",
+    "permute",
+    "transpose",
+    "t",
+    "squeeze",
+    "unsqueeze",
+    "flatten",
+    "unflatten",
+    "contiguous",
+    "swapaxes",
+    "swapdims",
+]
+
 
 def _view_of(x, array):
     """A tensor over ``array`` that shares ``x``'s version counter when it shares its memory."""
@@ -237,6 +255,9 @@ def unflatten(input, dim, sizes):
 
 def contiguous(input):
     return input if input._data.flags.c_contiguous else input.clone()
+
+
+swapaxes = swapdims = transpose
 
 
 def _matrix_transpose(self):

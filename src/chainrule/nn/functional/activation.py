@@ -1,0 +1,3 @@
+"""Functional activation."""
+
+__all__ = []

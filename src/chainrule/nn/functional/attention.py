@@ -1,0 +1,3 @@
+"""Functional attention."""
+
+__all__ = []

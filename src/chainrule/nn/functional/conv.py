@@ -1,0 +1,3 @@
+"""Functional conv."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Functional linear."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Functional loss."""
+
+__all__ = []

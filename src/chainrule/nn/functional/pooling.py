@@ -1,0 +1,3 @@
+"""Functional pooling."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Functional sparse."""
+
+__all__ = []

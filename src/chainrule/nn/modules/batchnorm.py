@@ -1,0 +1,3 @@
+"""batchnorm layers."""
+
+__all__ = []

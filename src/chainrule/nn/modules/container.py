@@ -1,0 +1,3 @@
+"""container layers."""
+
+__all__ = []

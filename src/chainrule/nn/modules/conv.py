@@ -1,0 +1,3 @@
+"""conv layers."""
+
+__all__ = []

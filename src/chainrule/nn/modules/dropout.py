@@ -1,0 +1,3 @@
+"""dropout layers."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""flatten layers."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""linear layers."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""loss layers."""
+
+__all__ = []

@@ -1,0 +1,1 @@
+"""``Module``: the base of every layer."""

@@ -1,0 +1,3 @@
+"""sparse layers."""
+
+__all__ = []

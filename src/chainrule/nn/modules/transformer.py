@@ -1,0 +1,3 @@
+"""transformer layers."""
+
+__all__ = []

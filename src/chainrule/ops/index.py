@@ -1,0 +1,3 @@
+"""Indexing: __getitem__, gather, scatter_add, index_select, masked_fill."""
+
+__all__ = []
