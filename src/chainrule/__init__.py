@@ -52,4 +52,5 @@ from .random import (  # noqa: E402
     seed,
     set_rng_state,
 )
+from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor, device  # noqa: E402
