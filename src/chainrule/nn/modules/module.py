@@ -1,1 +1,695 @@
-"""``Module``: the base of every layer."""
+"""``Module``: the base of every layer.
+
+A module owns three ordered dicts, filled by plain attribute assignment: ``_parameters``
+(``Parameter`` values), ``_buffers`` (tensors saved with the model but not trained) and
+``_modules`` (child modules). Everything that walks a model -- ``parameters()``,
+``state_dict()``, ``to()``, ``repr`` -- walks these dicts in definition order, giving dotted
+names like ``encoder.0.weight``."""
+
+import itertools
+from collections import OrderedDict, namedtuple
+
+import numpy as np
+
+from ... import _dtypes
+from ...autograd import grad_mode
+from ...autograd.function import Function
+from ...tensor import Tensor, device
+from ..parameter import Buffer, Parameter
+
+__all__ = ["Module"]
+
+
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods; ``remove()`` unregisters the hook."""
+
+    _next_id = itertools.count()
+
+    def __init__(self, *hook_dicts):
+        self.id = next(RemovableHandle._next_id)
+        self._hook_dicts = hook_dicts
+
+    def remove(self):
+        for hooks in self._hook_dicts:
+            hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys it could not match."""
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+def _add_indent(text, spaces):
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
+
+
+def _check_name(name, kind, module):
+    if not isinstance(name, str):
+        raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+    if name == "":
+        raise KeyError(f'{kind} name can\'t be empty string ""')
+    if "." in name:
+        raise KeyError(f'{kind} name can\'t contain ".", got {name!r}')
+
+
+class Module:
+    """Base class of all layers: subclass it, create parameters and submodules in ``__init__``,
+    and compute the output in ``forward``.
+
+    >>> class Net(chainrule.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.fc = chainrule.nn.Linear(4, 2)
+    ...     def forward(self, x):
+    ...         return self.fc(x).relu()
+    """
+
+    training: bool
+    _version = 1
+
+    def __init__(self, *args, **kwargs):
+        if args or kwargs:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got unexpected arguments; Module.__init__ "
+                "takes none (call super().__init__() without arguments)"
+            )
+        set_raw = super().__setattr__
+        set_raw("training", True)
+        set_raw("_parameters", OrderedDict())
+        set_raw("_buffers", OrderedDict())
+        set_raw("_non_persistent_buffers_set", set())
+        set_raw("_modules", OrderedDict())
+        set_raw("_forward_pre_hooks", OrderedDict())
+        set_raw("_forward_pre_hooks_with_kwargs", set())
+        set_raw("_forward_hooks", OrderedDict())
+        set_raw("_forward_hooks_with_kwargs", set())
+        set_raw("_backward_hooks", OrderedDict())
+        set_raw("_backward_pre_hooks", OrderedDict())
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function'
+        )
+
+    # -- registration -------------------------------------------------------------------------
+    def _require_init(self, what):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"cannot assign {what} before Module.__init__() call")
+
+    def register_parameter(self, name, param):
+        """Add a parameter (or None, a declared but absent one) under ``name``."""
+        self._require_init("parameter")
+        _check_name(name, "parameter", self)
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is None:
+            self._parameters[name] = None
+            return
+        if not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{type(param).__name__}' object to parameter '{name}' "
+                "(chainrule.nn.Parameter or None required)"
+            )
+        if param.grad_fn is not None:
+            raise ValueError(
+                f"cannot assign non-leaf tensor to parameter '{name}'. Model parameters must be "
+                "created explicitly: wrap a detached tensor, Parameter(t.detach())"
+            )
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Add a buffer: a tensor saved in ``state_dict`` (if persistent) but not trained."""
+        self._require_init("buffer")
+        _check_name(name, "buffer", self)
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                "(chainrule Tensor or None required)"
+            )
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+
+    def add_module(self, name, module):
+        """Add a child module under ``name`` (None is allowed: an absent child)."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        _check_name(name, "module", self)
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def __setattr__(self, name, value):
+        def forget(*dicts):
+            for d in dicts:
+                d.pop(name, None)
+
+        params = self.__dict__.get("_parameters")
+        if isinstance(value, Parameter):
+            self._require_init("parameters")
+            forget(self.__dict__, self._buffers, self._modules)
+            self._non_persistent_buffers_set.discard(name)
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                    "(chainrule.nn.Parameter or None expected)"
+                )
+            self.register_parameter(name, None)
+        elif isinstance(value, Module):
+            self._require_init("module")
+            forget(self.__dict__, self._parameters, self._buffers)
+            self._non_persistent_buffers_set.discard(name)
+            self._modules[name] = value
+        elif self.__dict__.get("_modules") is not None and name in self._modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                    "(chainrule.nn.Module or None expected)"
+                )
+            self._modules[name] = None
+        elif isinstance(value, Buffer):
+            self._require_init("buffer")
+            forget(self.__dict__, self._parameters, self._modules)
+            self.register_buffer(name, value, getattr(value, "persistent", True))
+        elif self.__dict__.get("_buffers") is not None and name in self._buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                    "(chainrule Tensor or None expected)"
+                )
+            self._buffers[name] = value
+        else:
+            super().__setattr__(name, value)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: registered items live in the three dicts.
+        state = self.__dict__
+        for kind in ("_parameters", "_buffers", "_modules"):
+            items = state.get(kind)
+            if items is not None and name in items:
+                return items[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        if name in self._parameters:
+            del self._parameters[name]
+        elif name in self._buffers:
+            del self._buffers[name]
+            self._non_persistent_buffers_set.discard(name)
+        elif name in self._modules:
+            del self._modules[name]
+        else:
+            super().__delattr__(name)
+
+    def __dir__(self):
+        names = list(super().__dir__()) + list(self._parameters) + list(self._buffers)
+        names += list(self._modules)
+        return sorted(n for n in set(names) if not n[0].isdigit())
+
+    # -- walking the tree ---------------------------------------------------------------------
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for this module and every descendant, depth first."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is None:
+                continue
+            child_prefix = prefix + ("." if prefix else "") + name
+            yield from module.named_modules(memo, child_prefix, remove_duplicate)
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self):
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def _named_members(self, dict_name, prefix, recurse, remove_duplicate):
+        owners = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                  if recurse else [(prefix, self)])
+        seen = set()
+        for owner_prefix, owner in owners:
+            for name, value in getattr(owner, dict_name).items():
+                if value is None:
+                    continue
+                if remove_duplicate:
+                    if id(value) in seen:
+                        continue
+                    seen.add(id(value))
+                yield owner_prefix + ("." if owner_prefix else "") + name, value
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, parameter) pairs in definition order; shared parameters once."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def get_submodule(self, target):
+        """The module at dotted path ``target`` ("" is self)."""
+        if target == "":
+            return self
+        module = self
+        for item in target.split("."):
+            if not hasattr(module, item):
+                raise AttributeError(f"{module._get_name()} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
+        return module
+
+    def _get_leaf(self, target, dict_name, kind):
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        if name not in getattr(module, dict_name):
+            raise AttributeError(f"`{name}` is not {kind}")
+        return getattr(module, name)
+
+    def get_parameter(self, target):
+        """The parameter at dotted path ``target``, e.g. ``"0.weight"``."""
+        return self._get_leaf(target, "_parameters", "an nn.Parameter")
+
+    def get_buffer(self, target):
+        return self._get_leaf(target, "_buffers", "a buffer")
+
+    # -- modes and gradients ------------------------------------------------------------------
+    def train(self, mode=True):
+        """Set training mode on this module and all descendants; returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients of all parameters (to None by default, as PyTorch does)."""
+        for param in self.parameters():
+            if param.grad is None:
+                continue
+            if set_to_none:
+                param.grad = None
+            else:
+                grad = param.grad
+                if grad.grad_fn is not None:
+                    grad.detach_()
+                else:
+                    grad.requires_grad_(False)
+                grad.zero_()
+
+    def apply(self, fn):
+        """Call ``fn`` on every descendant (children first), then on self; returns self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # -- dtype conversion ---------------------------------------------------------------------
+    def _apply(self, convert):
+        """Replace every parameter's and buffer's array by ``convert(array)``, keeping the
+        tensor objects (and so the optimizer's references) the same."""
+        for module in self.modules():
+            for param in module._parameters.values():
+                if param is None:
+                    continue
+                param._data = convert(param._data)
+                if param.grad is not None:
+                    param.grad._data = convert(param.grad._data)
+            for buffer in module._buffers.values():
+                if buffer is not None:
+                    buffer._data = convert(buffer._data)
+        return self
+
+    def _cast_floating(self, np_dtype):
+        def convert(array):
+            if array.dtype.kind != "f" or array.dtype == np_dtype:
+                return array
+            return array.astype(np_dtype)
+
+        return self._apply(convert)
+
+    def to(self, *args, **kwargs):
+        """Convert floating-point parameters and buffers in place: ``to(dtype)``,
+        ``to(device)``, ``to(tensor)``, ``to(device, dtype)``; returns self."""
+        dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if "device" in kwargs:
+            device(kwargs.pop("device"))
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, (str, device)):
+                device(arg)
+            elif arg is not None:
+                dtype = arg
+        if dtype is None:
+            return self
+        np_dtype = _dtypes.to_numpy_dtype(dtype)
+        if np_dtype.kind != "f":
+            raise TypeError(
+                "nn.Module.to only accepts floating point dtypes, but got desired dtype="
+                f"{_dtypes.from_numpy_dtype(np_dtype)}"
+            )
+        return self._cast_floating(np_dtype)
+
+    def float(self):
+        return self._cast_floating(np.dtype(np.float32))
+
+    def double(self):
+        return self._cast_floating(np.dtype(np.float64))
+
+    def half(self):
+        return self._cast_floating(np.dtype(np.float16))
+
+    def type(self, dst_type):
+        """Convert every parameter and buffer (integer ones too) to ``dst_type``."""
+        np_dtype = _dtypes.to_numpy_dtype(dst_type)
+        return self._apply(lambda array: array.astype(np_dtype, copy=False))
+
+    def cpu(self):
+        return self
+
+    def cuda(self, device_id=None):
+        device("cuda")
+
+    # -- state dict ---------------------------------------------------------------------------
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        for name, param in self._parameters.items():
+            if param is not None:
+                destination[prefix + name] = param if keep_vars else param.detach()
+        for name, buffer in self._buffers.items():
+            if buffer is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = buffer if keep_vars else buffer.detach()
+
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An ordered dict from dotted names to parameters and persistent buffers (detached,
+        sharing memory with the model)."""
+        if destination is None:
+            destination = OrderedDict()
+        for module_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
+            module._save_to_state_dict(
+                destination, module_prefix + ("." if module_prefix else ""), keep_vars
+            )
+        return destination
+
+    def _expected_state(self):
+        """(key, module, name, is_parameter) for every entry ``state_dict()`` would hold."""
+        entries = []
+        for module_prefix, module in self.named_modules(remove_duplicate=False):
+            dotted = module_prefix + ("." if module_prefix else "")
+            for name, param in module._parameters.items():
+                if param is not None:
+                    entries.append((dotted + name, module, name, True))
+            for name, buffer in module._buffers.items():
+                if buffer is not None and name not in module._non_persistent_buffers_set:
+                    entries.append((dotted + name, module, name, False))
+        return entries
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy ``state_dict``'s tensors into this module's parameters and buffers.
+
+        Everything is checked first (missing and unexpected keys when ``strict``, shapes
+        always); on any error nothing is loaded. Returns ``(missing_keys, unexpected_keys)``."""
+        if not hasattr(state_dict, "keys"):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        entries = self._expected_state()
+        expected = {key for key, *_ in entries}
+        missing = [key for key, *_ in entries if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in expected]
+        errors = []
+        if strict and unexpected:
+            listed = ", ".join(f'"{k}"' for k in unexpected)
+            errors.append(f"Unexpected key(s) in state_dict: {listed}. ")
+        if strict and missing:
+            listed = ", ".join(f'"{k}"' for k in missing)
+            errors.append(f"Missing key(s) in state_dict: {listed}. ")
+        for key, module, name, _ in entries:
+            if key not in state_dict:
+                continue
+            value, target = state_dict[key], getattr(module, name)
+            if not isinstance(value, Tensor):
+                errors.append(
+                    f'While copying the parameter named "{key}", expected a chainrule Tensor '
+                    f"from checkpoint but received {type(value).__name__}"
+                )
+            elif tuple(value.shape) != tuple(target.shape):
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape {value.shape} from "
+                    f"checkpoint, the shape in current model is {target.shape}."
+                )
+        if errors:
+            raise RuntimeError(
+                f"Error(s) in loading state_dict for {self._get_name()}:\n\t"
+                + "\n\t".join(errors)
+            )
+        with grad_mode.no_grad():
+            for key, module, name, is_parameter in entries:
+                if key not in state_dict:
+                    continue
+                value, target = state_dict[key], getattr(module, name)
+                if not assign:
+                    target.copy_(value)
+                elif is_parameter:
+                    module._parameters[name] = Parameter(value.detach(), target.requires_grad)
+                else:
+                    module._buffers[name] = value.detach()
+        return _IncompatibleKeys(missing, unexpected)
+
+    # -- hooks and calling --------------------------------------------------------------------
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` runs before ``forward``; it may return new args (a tuple, or
+        one value). With ``with_kwargs``: ``hook(module, args, kwargs) -> (args, kwargs)``."""
+        handle = RemovableHandle(self._forward_pre_hooks)
+        _insert(self._forward_pre_hooks, handle.id, hook, prepend)
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs.add(handle.id)
+        return handle
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args, output)`` runs after ``forward``; it may return a new output.
+        With ``with_kwargs``: ``hook(module, args, kwargs, output)``."""
+        handle = RemovableHandle(self._forward_hooks)
+        _insert(self._forward_hooks, handle.id, hook, prepend)
+        if with_kwargs:
+            self._forward_hooks_with_kwargs.add(handle.id)
+        return handle
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
+        the module's tensor inputs are computed; it may return a new ``grad_input``."""
+        handle = RemovableHandle(self._backward_hooks)
+        _insert(self._backward_hooks, handle.id, hook, prepend)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` runs when the gradients with respect to the module's
+        outputs are known; it may return a new ``grad_output``."""
+        handle = RemovableHandle(self._backward_pre_hooks)
+        _insert(self._backward_pre_hooks, handle.id, hook, prepend)
+        return handle
+
+    def __call__(self, *args, **kwargs):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
+            return self.forward(*args, **kwargs)
+        for hook_id, hook in list(self._forward_pre_hooks.items()):
+            if hook_id in self._forward_pre_hooks_with_kwargs:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError(
+                            "forward pre-hook with kwargs must return None or a tuple of "
+                            f"(new_args, new_kwargs), but got {result!r}"
+                        )
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        backward_state = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            backward_state = _BackwardHookState(self)
+            args = backward_state.wrap_inputs(args)
+        output = self.forward(*args, **kwargs)
+        for hook_id, hook in list(self._forward_hooks.items()):
+            if hook_id in self._forward_hooks_with_kwargs:
+                result = hook(self, args, kwargs, output)
+            else:
+                result = hook(self, args, output)
+            if result is not None:
+                output = result
+        if backward_state is not None:
+            output = backward_state.wrap_outputs(output)
+        return output
+
+    _call_impl = __call__
+
+    # -- printing -----------------------------------------------------------------------------
+    def _get_name(self):
+        return type(self).__name__
+
+    def extra_repr(self):
+        """Extra text inside this module's repr (layer sizes, options); override it."""
+        return ""
+
+    def __repr__(self):
+        extra = self.extra_repr()
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + _add_indent(repr(module), 2)
+                       for name, module in self._modules.items()]
+        lines = extra_lines + child_lines
+        if not lines:
+            return self._get_name() + "()"
+        if len(extra_lines) == 1 and not child_lines:
+            return f"{self._get_name()}({extra_lines[0]})"
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _insert(hooks, key, hook, prepend):
+    hooks[key] = hook
+    if prepend:
+        hooks.move_to_end(key, last=False)
+
+
+class _BackwardHookIdentity(Function):
+    """y_i = x_i for every tensor;  dx_i = dy_i, after the module's backward hooks see them.
+
+    Applied once to a module's tensor inputs and once to its outputs, so the two nodes see
+    the gradients with respect to exactly those tensors."""
+
+    @staticmethod
+    def forward(ctx, *tensors, state, side):
+        ctx.state, ctx.side = state, side
+        ctx.set_materialize_grads(False)
+        return tuple(Tensor._from_array(t._data) for t in tensors)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        if ctx.side == "output":
+            return ctx.state.on_grad_outputs(grads)
+        return ctx.state.on_grad_inputs(grads)
+
+
+class _BackwardHookState:
+    """Carries the gradients of one call's outputs to the hooks that fire at its inputs."""
+
+    def __init__(self, module):
+        self.module = module
+        self.n_inputs = 0
+        self.inputs_tracked = False
+        self.grad_outputs = None
+
+    def wrap_inputs(self, args):
+        tensor_positions = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        self.n_inputs = len(tensor_positions)
+        # slot in grad_input of every input that needs a gradient; the others get None
+        self.tracked_slots = [slot for slot, i in enumerate(tensor_positions)
+                              if args[i].requires_grad]
+        self.inputs_tracked = grad_mode.is_grad_enabled() and bool(self.tracked_slots)
+        if not self.inputs_tracked:
+            return args
+        positions = [tensor_positions[slot] for slot in self.tracked_slots]
+        wrapped = _BackwardHookIdentity.apply(*(args[i] for i in positions), state=self,
+                                              side="input")
+        args = list(args)
+        for position, tensor in zip(positions, wrapped):
+            args[position] = tensor
+        return tuple(args)
+
+    def wrap_outputs(self, output):
+        single = isinstance(output, Tensor)
+        outputs = (output,) if single else output
+        if not isinstance(outputs, tuple) or not all(isinstance(o, Tensor) for o in outputs):
+            return output  # hooks see only tensor outputs, as a tuple of tensors
+        if not any(o.requires_grad for o in outputs) or not grad_mode.is_grad_enabled():
+            return output
+        wrapped = _BackwardHookIdentity.apply(*outputs, state=self, side="output")
+        return wrapped[0] if single else wrapped
+
+    def on_grad_outputs(self, grads):
+        module = self.module
+        for hook in list(module._backward_pre_hooks.values()):
+            result = hook(module, grads)
+            if result is not None:
+                grads = tuple(result)
+        self.grad_outputs = grads
+        if not self.inputs_tracked:
+            # No input needs a gradient: the hooks fire now, with None for every input.
+            self._run_hooks((None,) * self.n_inputs)
+        return grads
+
+    def on_grad_inputs(self, grads):
+        grad_input = [None] * self.n_inputs
+        for slot, grad in zip(self.tracked_slots, grads):
+            grad_input[slot] = grad
+        grad_input = self._run_hooks(tuple(grad_input))
+        return tuple(grad_input[slot] for slot in self.tracked_slots)
+
+    def _run_hooks(self, grad_input):
+        module = self.module
+        for hook in list(module._backward_hooks.values()):
+            result = hook(module, grad_input, self.grad_outputs)
+            if result is not None:
+                if len(result) != len(grad_input):
+                    raise RuntimeError(
+                        f"backward hook returned {len(result)} gradients, but the module has "
+                        f"{len(grad_input)} tensor inputs; return one per input"
+                    )
+                grad_input = tuple(result)
+        return grad_input
