@@ -1,3 +1,239 @@
-"""Matrix products (matmul, mm, bmm, outer, einsum): BLAS through NumPy."""
+"""Matrix products: ``matmul`` (and its strict forms ``mm``, ``bmm``, ``dot``), ``outer`` and
+``einsum``. The work goes to BLAS through NumPy; each gradient is another product of the same
+kind, so gradients of gradients come for free."""
 
-__all__ = []
+import string
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._operands import as_tensor_arg, wrap
+
+__all__ = [
+    "matmul",
+    "mm",
+    "bmm",
+    "dot",
+    "outer",
+    "ger",
+    "einsum",
+]
+
+
+def _shapes_error(op, a, b, problem):
+    return RuntimeError(
+        f"{op}: cannot multiply shapes {tuple(a.shape)} and {tuple(b.shape)}: {problem}"
+    )
+
+
+def _check_matmul(op, a, b):
+    if a._data.ndim == 0 or b._data.ndim == 0:
+        raise _shapes_error(op, a, b, "both arguments need at least 1 dimension; use * to "
+                                      "multiply by a scalar")
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(
+            f"{op}: expected both operands to have the same dtype, but got {a.dtype} and "
+            f"{b.dtype}; convert one, e.g. b.to(a.dtype)"
+        )
+    inner_a = a._data.shape[-1]
+    inner_b = b._data.shape[-2] if b._data.ndim > 1 else b._data.shape[0]
+    if inner_a != inner_b:
+        raise _shapes_error(op, a, b, f"the inner sizes differ ({inner_a} != {inner_b})")
+    try:
+        np.broadcast_shapes(a._data.shape[:-2], b._data.shape[:-2])
+    except ValueError:
+        raise _shapes_error(op, a, b, "the batch dimensions cannot be broadcast together") \
+            from None
+
+
+class MatMul(Function):
+    """z = a @ b (1-D operands act as a row / column vector, batch dims broadcast);
+    da = dz @ b^T,  db = a^T @ dz."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return wrap(np.asarray(np.matmul(a._data, b._data)))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        a, b = ctx.saved_tensors
+        # Work on matrices: a 1-D a is a (1, k) row, a 1-D b a (k, 1) column.
+        a2 = a.unsqueeze(0) if a.ndim == 1 else a
+        b2 = b.unsqueeze(-1) if b.ndim == 1 else b
+        grad = grad_out
+        if a.ndim == 1:
+            grad = grad.unsqueeze(-2 if b.ndim > 1 else 0)
+        if b.ndim == 1:
+            grad = grad.unsqueeze(-1)
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = matmul(grad, b2.mT)
+            grad_a = grad_a.squeeze(-2) if a.ndim == 1 else grad_a
+        if ctx.needs_input_grad[1]:
+            grad_b = matmul(a2.mT, grad)
+            grad_b = grad_b.squeeze(-1) if b.ndim == 1 else grad_b
+        return grad_a, grad_b  # the engine sums over broadcast batch dims
+
+
+def matmul(input, other):
+    """Matrix product with PyTorch's rules for 1-D operands and broadcast batch dims."""
+    a, b = as_tensor_arg(input), as_tensor_arg(other)
+    _check_matmul("matmul", a, b)
+    return MatMul.apply(a, b)
+
+
+def _check_ndim(op, a, b, ndim):
+    if a._data.ndim != ndim or b._data.ndim != ndim:
+        raise _shapes_error(op, a, b, f"{op} expects two {ndim}-D tensors")
+
+
+def mm(input, mat2):
+    """Product of two matrices."""
+    _check_ndim("mm", input, mat2, 2)
+    _check_matmul("mm", input, mat2)
+    return MatMul.apply(input, mat2)
+
+
+def bmm(input, mat2):
+    """Batched product of (b, n, m) and (b, m, p) tensors (no broadcasting)."""
+    _check_ndim("bmm", input, mat2, 3)
+    if input._data.shape[0] != mat2._data.shape[0]:
+        raise _shapes_error("bmm", input, mat2, "the batch sizes differ")
+    _check_matmul("bmm", input, mat2)
+    return MatMul.apply(input, mat2)
+
+
+def dot(input, other):
+    """Inner product of two 1-D tensors of the same length."""
+    _check_ndim("dot", input, other, 1)
+    _check_matmul("dot", input, other)
+    return MatMul.apply(input, other)
+
+
+def outer(input, vec2):
+    """Outer product of two 1-D tensors: out[i, j] = input[i] * vec2[j]."""
+    _check_ndim("outer", input, vec2, 1)
+    return input.unsqueeze(1) * vec2.unsqueeze(0)
+
+
+ger = outer
+
+
+# -- einsum ------------------------------------------------------------------------------------
+class Einsum(Function):
+    """z = einsum(equation, *operands) (explicit, no ellipsis);  d operand_i =
+    einsum(z's subscripts and the other operands' -> operand_i's subscripts) of dz. Labels that
+    only operand_i has are summed in forward, so dz is broadcast over them; a label repeated in
+    operand_i (a diagonal) gets dz on the diagonal and 0 off it."""
+
+    @staticmethod
+    def forward(ctx, *operands, equation):
+        ctx.save_for_backward(*operands)
+        ctx.equation = equation
+        try:
+            return wrap(np.asarray(np.einsum(equation, *[o._data for o in operands],
+                                             optimize=True)))
+        except ValueError as error:
+            shapes = ", ".join(str(tuple(o.shape)) for o in operands)
+            raise RuntimeError(
+                f"einsum(): {equation!r} does not fit the operand shapes {shapes}: {error}"
+            ) from None
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        operands = ctx.saved_tensors
+        inputs, output = ctx.equation.split("->")
+        inputs = inputs.split(",")
+        grads = []
+        for i, (labels, operand) in enumerate(zip(inputs, operands)):
+            if not ctx.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            others = [t for j, t in enumerate(operands) if j != i]
+            other_labels = [s for j, s in enumerate(inputs) if j != i]
+            grads.append(_einsum_operand_grad(grad_out, output, others, other_labels, labels,
+                                              operand.shape))
+        return tuple(grads)
+
+
+def _einsum_operand_grad(grad_out, output, others, other_labels, labels, shape):
+    distinct = list(dict.fromkeys(labels))
+    available = set(output).union(*other_labels)
+    wanted = [c for c in distinct if c in available]
+    grad = einsum(",".join([output, *other_labels]) + "->" + "".join(wanted), grad_out, *others)
+    if len(wanted) < len(distinct):
+        # Labels summed in forward by this operand alone: the gradient is constant along them.
+        sizes = dict(zip(labels, shape)) | dict(zip(wanted, grad.shape))
+        grad = grad.reshape([sizes[c] if c in available else 1 for c in distinct])
+        grad = grad.expand([sizes[c] for c in distinct])
+    if len(distinct) == len(labels):
+        return grad
+    # A repeated label (a diagonal such as "ii"): put the gradient on the diagonal only.
+    first = {c: labels.index(c) for c in distinct}
+    grad = grad.reshape([grad.shape[distinct.index(c)] if first[c] == k else 1
+                         for k, c in enumerate(labels)])
+    index = np.indices(shape, sparse=True)
+    on_diagonal = np.ones(shape, dtype=bool)
+    for k, c in enumerate(labels):
+        on_diagonal = on_diagonal & (index[k] == index[first[c]])
+    return grad * wrap(on_diagonal.astype(grad._data.dtype))
+
+
+def _explicit_equation(equation, operands):
+    """The equation with '...' replaced by letters and the output written out (the implicit
+    form's output: the ellipsis, then the labels used once, in alphabetical order)."""
+    equation = equation.replace(" ", "")
+    inputs, arrow, output = equation.partition("->")
+    inputs = inputs.split(",")
+    if len(inputs) != len(operands):
+        raise ValueError(
+            f"einsum(): the equation {equation!r} names {len(inputs)} operands but "
+            f"{len(operands)} were given"
+        )
+    for labels in inputs + [output]:
+        bad = set(labels.replace("...", "")) - set(string.ascii_letters)
+        if bad:
+            raise ValueError(
+                f"einsum(): invalid subscript(s) {sorted(bad)} in {equation!r}; use letters "
+                "a-z, A-Z and '...'"
+            )
+    unused = [c for c in string.ascii_letters if c not in equation]
+    rank = max(
+        (o.ndim - len(s.replace("...", "")) for s, o in zip(inputs, operands) if "..." in s),
+        default=0,
+    )
+    ellipsis = "".join(unused[:rank])
+    expanded = []
+    for labels, operand in zip(inputs, operands):
+        if "..." in labels:
+            own = operand.ndim - len(labels.replace("...", ""))
+            labels = labels.replace("...", ellipsis[rank - own:] if own > 0 else "")
+        if len(labels) != operand.ndim:
+            raise RuntimeError(
+                f"einsum(): the subscripts {labels!r} have {len(labels)} labels but the operand "
+                f"has shape {tuple(operand.shape)}"
+            )
+        expanded.append(labels)
+    if arrow:
+        output = output.replace("...", ellipsis)
+    else:
+        counts = "".join(expanded)
+        output = ellipsis + "".join(
+            sorted(c for c in set(counts) if counts.count(c) == 1 and c not in ellipsis)
+        )
+    return ",".join(expanded) + "->" + output
+
+
+def einsum(equation, *operands):
+    """Sum of products over the labelled dims, e.g. ``einsum('bij,bjk->bik', a, b)``."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    operands = tuple(as_tensor_arg(o) for o in operands)
+    return Einsum.apply(*operands, equation=_explicit_equation(equation, operands))
+
+
+Tensor.matmul, Tensor.__matmul__ = matmul, matmul
+Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+Tensor.mm, Tensor.bmm, Tensor.dot, Tensor.outer, Tensor.ger = mm, bmm, dot, outer, ger

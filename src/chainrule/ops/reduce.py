@@ -1,15 +1,53 @@
-"""Reductions. Their gradients broadcast the incoming gradient back over the reduced dims."""
+"""Reductions, scans and the softmax family. Their gradients broadcast the incoming gradient back
+over the reduced dims (``_restore_reduced_dims``) and weight it by what each element contributed.
+
+Reductions over no dims (a 0-d input, where PyTorch accepts dim 0 and -1) reduce nothing."""
+
+import builtins
+from collections import namedtuple
 
 import numpy as np
 
+from .._dtypes import to_numpy_dtype
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._operands import normalize_dims, wrap
+from ._operands import float_array, normalize_dim, normalize_dims, wrap
+from .elementwise import maximum, minimum, where
 
 __all__ = [
     "sum",
     "mean",
+    "prod",
+    "var",
+    "std",
+    "max",
+    "min",
+    "amax",
+    "amin",
+    "argmax",
+    "argmin",
+    "logsumexp",
+    "norm",
+    "cumsum",
+    "softmax",
+    "log_softmax",
+    "all",
+    "any",
+    "count_nonzero",
 ]
+
+# What max/min with a dim return, as torch.return_types.max / .min.
+MaxResult = namedtuple("max", ["values", "indices"])
+MinResult = namedtuple("min", ["values", "indices"])
+
+
+def _axes(dim, ndim, op):
+    """``dim`` as a tuple of axes; a 0-d tensor has none to reduce."""
+    return normalize_dims(dim, ndim, op) if ndim else ()
+
+
+def _count(shape, axes):
+    return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
 
 def _restore_reduced_dims(grad_out, input_shape, axes, keepdim):
@@ -20,16 +58,37 @@ def _restore_reduced_dims(grad_out, input_shape, axes, keepdim):
     return grad_out.reshape(shape)
 
 
+def _integer_sum_dtype(data, dtype):
+    if dtype is None and data.dtype.kind in "bi" and data.dtype != np.int64:
+        return np.dtype(np.int64)  # PyTorch sums and multiplies integers and bools as int64
+    return dtype
+
+
+def _require_float(input, op):
+    if input._data.dtype.kind != "f":
+        raise RuntimeError(
+            f"{op}(): expected a floating point input, got {input.dtype}; convert it first, "
+            "e.g. x.float()"
+        )
+
+
+def _require_nonempty(x, axes, op):
+    if builtins.any(x.shape[a] == 0 for a in axes) or (not axes and x.size == 0):
+        raise IndexError(
+            f"{op}(): cannot reduce over an empty dimension (input shape {x.shape}); "
+            "the result would have no value. Pass a dim whose size is non-zero"
+        )
+
+
+# -- sums and products -------------------------------------------------------------------------
 class Sum(Function):
     """y = sum of x over ``axes``;  dx = dy broadcast back to x's shape."""
 
     @staticmethod
     def forward(ctx, x, *, axes, keepdim, dtype=None):
         ctx.input_shape, ctx.axes, ctx.keepdim = x._data.shape, axes, keepdim
-        data = x._data
-        if dtype is None and data.dtype.kind in "bi" and data.dtype != np.int64:
-            dtype = np.int64  # PyTorch sums integers and bools as int64
-        return wrap(np.asarray(np.sum(data, axis=axes, keepdims=keepdim, dtype=dtype)))
+        dtype = _integer_sum_dtype(x._data, dtype)
+        return wrap(np.asarray(np.sum(x._data, axis=axes, keepdims=keepdim, dtype=dtype)))
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -38,23 +97,512 @@ class Sum(Function):
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
-    axes = normalize_dims(dim, input._data.ndim, "sum")
+    """Sum of the elements, over all dims or over ``dim`` (an int or a tuple)."""
+    axes = _axes(dim, input._data.ndim, "sum")
     if dtype is not None:
-        from .._dtypes import to_numpy_dtype
-
         dtype = to_numpy_dtype(dtype)
     return Sum.apply(input, axes=axes, keepdim=keepdim, dtype=dtype)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
+    """Mean of the elements, over all dims or over ``dim``."""
     if input._data.dtype.kind != "f" and dtype is None:
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be floating point, got "
             f"{input.dtype}; use x.float().mean()"
         )
-    axes = normalize_dims(dim, input._data.ndim, "mean")
-    count = int(np.prod([input._data.shape[a] for a in axes]))
-    return sum(input, dim=axes, keepdim=keepdim, dtype=dtype) / count
+    axes = _axes(dim, input._data.ndim, "mean")
+    return sum(input, dim=axes, keepdim=keepdim, dtype=dtype) / _count(input._data.shape, axes)
 
 
-Tensor.sum, Tensor.mean = sum, mean
+class Prod(Function):
+    """y = product of x over ``axes``;  dx_i = dy * (product of the other elements), which is
+    dy * y / x_i when no element is zero."""
+
+    @staticmethod
+    def forward(ctx, x, *, axes, keepdim, dtype=None):
+        ctx.axes, ctx.keepdim = axes, keepdim
+        dtype = _integer_sum_dtype(x._data, dtype)
+        y = wrap(np.asarray(np.prod(x._data, axis=axes, keepdims=keepdim, dtype=dtype)))
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, y = ctx.saved_tensors
+        grad = _restore_reduced_dims(grad_out, x.shape, ctx.axes, ctx.keepdim)
+        if not np.any(x._data == 0):
+            return grad * _restore_reduced_dims(y, x.shape, ctx.axes, ctx.keepdim) / x
+        return grad * _product_of_others(x, ctx.axes)
+
+
+def _product_of_others(x, axes):
+    """For each element, the product of the other elements of its slice, without dividing by
+    zero. A slice with one zero gives it the product of the rest and every other element 0;
+    with two or more zeros, everything is 0.
+
+    The zeros' values (all 0) enter the formulas through ``zero_sum`` so that the result stays
+    correct to differentiate once more: d(product of others of x_i)/d(x_k) for a zero x_k is
+    the product of the rest, not 0."""
+    zero = x == 0
+    safe = where(zero, 1.0, x)
+    product = prod(safe, dim=axes, keepdim=True) if axes else safe
+    zeros_in_slice = zero.sum(dim=axes, keepdim=True)
+    zero_sum = where(zero, x, 0.0).sum(dim=axes, keepdim=True)
+    none, one, two = ((zeros_in_slice == k).to(x.dtype) for k in (0, 1, 2))
+    at_nonzero = (none + one * zero_sum) * product / safe
+    at_zero = (one + two * (zero_sum - x)) * product
+    return where(zero, at_zero, at_nonzero)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None):
+    """Product of the elements, over all dims or along ``dim``."""
+    axes = _axes(dim, input._data.ndim, "prod")
+    if dtype is not None:
+        dtype = to_numpy_dtype(dtype)
+    return Prod.apply(input, axes=axes, keepdim=keepdim, dtype=dtype)
+
+
+# -- spread ------------------------------------------------------------------------------------
+def _var_array(x, axes, correction, keepdim):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.var(x._data, axis=axes, ddof=correction, keepdims=keepdim))
+
+
+def _var_grad(x, grad_var, axes, correction):
+    """d var / dx applied to ``grad_var`` (already broadcastable against x)."""
+    denominator = _count(x.shape, axes) - correction
+    scale = 2.0 / denominator if denominator > 0 else float("inf")
+    return grad_var * (x - x.mean(dim=axes, keepdim=True)) * scale
+
+
+class Var(Function):
+    """y = sum((x - mean)^2) / (N - correction);  dx = dy * 2 (x - mean) / (N - correction)."""
+
+    @staticmethod
+    def forward(ctx, x, *, axes, correction, keepdim):
+        ctx.save_for_backward(x)
+        ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
+        return wrap(_var_array(x, axes, correction, keepdim))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        grad = _restore_reduced_dims(grad_out, x.shape, ctx.axes, ctx.keepdim)
+        return _var_grad(x, grad, ctx.axes, ctx.correction)
+
+
+class Std(Function):
+    """y = sqrt(var(x));  dx = dy / (2 y) * dvar/dx, and 0 where y = 0 (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, *, axes, correction, keepdim):
+        ctx.axes, ctx.correction, ctx.keepdim = axes, correction, keepdim
+        y = wrap(np.sqrt(_var_array(x, axes, correction, keepdim)))
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, y = ctx.saved_tensors
+        grad = _restore_reduced_dims(grad_out, x.shape, ctx.axes, ctx.keepdim)
+        y = _restore_reduced_dims(y, x.shape, ctx.axes, ctx.keepdim)
+        constant = y == 0
+        grad_var = where(constant, 0.0, grad / where(constant, 1.0, 2 * y))
+        return _var_grad(x, grad_var, ctx.axes, ctx.correction)
+
+
+def _spread_args(op, input, dim, unbiased, correction):
+    _require_float(input, op)
+    if isinstance(dim, bool):  # the legacy form var(x, unbiased)
+        dim, unbiased = None, dim
+    if unbiased is not None and correction is not None:
+        raise TypeError(f"{op}(): pass either unbiased= or correction=, not both")
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return _axes(dim, input._data.ndim, op), correction
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance over ``dim`` with Bessel's ``correction`` (default 1; ``unbiased=False`` is 0)."""
+    axes, correction = _spread_args("var", input, dim, unbiased, correction)
+    return Var.apply(input, axes=axes, correction=correction, keepdim=keepdim)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation over ``dim``; arguments as ``var``."""
+    axes, correction = _spread_args("std", input, dim, unbiased, correction)
+    return Std.apply(input, axes=axes, correction=correction, keepdim=keepdim)
+
+
+# -- extremes ----------------------------------------------------------------------------------
+def _one_hot(indices, shape, dim):
+    """Bool tensor of ``shape``: True where the position along ``dim`` equals ``indices``
+    (given with the reduced dim kept)."""
+    positions = np.arange(shape[dim]).reshape([-1 if i == dim else 1 for i in range(len(shape))])
+    return wrap(positions == indices)
+
+
+class _ExtremeAlongDim(Function):
+    """values, indices of the extreme along ``dim``;  dx = dy at the index, 0 elsewhere."""
+
+    find = None  # np.argmax or np.argmin
+
+    @staticmethod
+    def backward(ctx, grad_values, grad_indices):
+        grad = _restore_reduced_dims(grad_values, ctx.input_shape, (ctx.dim,), ctx.keepdim)
+        return where(_one_hot(ctx.indices, ctx.input_shape, ctx.dim), grad, 0.0)
+
+    @classmethod
+    def _forward(cls, ctx, x, dim, keepdim):
+        ctx.input_shape, ctx.dim, ctx.keepdim = x._data.shape, dim, keepdim
+        ctx.indices = cls.find(x._data, axis=dim, keepdims=True)
+        values = np.take_along_axis(x._data, ctx.indices, axis=dim)
+        indices = ctx.indices.astype(np.int64)
+        if not keepdim:
+            values, indices = values.squeeze(dim), indices.squeeze(dim)
+        return wrap(values), wrap(indices)
+
+
+class Max(_ExtremeAlongDim):
+    """values = max of x along ``dim``, indices = its position;  dx = dy at that position."""
+
+    find = staticmethod(np.argmax)
+
+    @staticmethod
+    def forward(ctx, x, *, dim, keepdim):
+        return Max._forward(ctx, x, dim, keepdim)
+
+
+class Min(_ExtremeAlongDim):
+    """values = min of x along ``dim``, indices = its position;  dx = dy at that position."""
+
+    find = staticmethod(np.argmin)
+
+    @staticmethod
+    def forward(ctx, x, *, dim, keepdim):
+        return Min._forward(ctx, x, dim, keepdim)
+
+
+class _ExtremeOverAxes(Function):
+    """y = the extreme of x over ``axes``;  dx = dy shared evenly by the elements equal to y."""
+
+    reduce = None  # np.amax or np.amin
+
+    @classmethod
+    def _forward(cls, ctx, x, axes, keepdim):
+        ctx.axes, ctx.keepdim = axes, keepdim
+        y = wrap(np.asarray(cls.reduce(x._data, axis=axes, keepdims=keepdim)))
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, y = ctx.saved_tensors
+        grad = _restore_reduced_dims(grad_out, x.shape, ctx.axes, ctx.keepdim)
+        hit = x == _restore_reduced_dims(y, x.shape, ctx.axes, ctx.keepdim)
+        ties = hit.sum(dim=ctx.axes, keepdim=True) if ctx.axes else hit.long()
+        return where(hit, grad / where(ties == 0, 1, ties), 0.0)
+
+
+class Amax(_ExtremeOverAxes):
+    """y = max of x over ``axes``;  dx = dy / (number of maxima) at each maximum, else 0."""
+
+    reduce = staticmethod(np.amax)
+
+    @staticmethod
+    def forward(ctx, x, *, axes, keepdim):
+        return Amax._forward(ctx, x, axes, keepdim)
+
+
+class Amin(_ExtremeOverAxes):
+    """y = min of x over ``axes``;  dx = dy / (number of minima) at each minimum, else 0."""
+
+    reduce = staticmethod(np.amin)
+
+    @staticmethod
+    def forward(ctx, x, *, axes, keepdim):
+        return Amin._forward(ctx, x, axes, keepdim)
+
+
+def _extreme(op, along_dim, over_axes, elementwise, result, input, dim, keepdim):
+    if isinstance(dim, Tensor):
+        return elementwise(input, dim)  # max(a, b): the elementwise maximum
+    if dim is None:
+        _require_nonempty(input._data, (), op)
+        return over_axes.apply(input, axes=_axes(None, input._data.ndim, op), keepdim=False)
+    if input._data.ndim == 0:
+        normalize_dim(dim, 0, op)
+        return result(*along_dim.apply(input.reshape(1), dim=0, keepdim=False))
+    d = normalize_dim(dim, input._data.ndim, op)
+    _require_nonempty(input._data, (d,), op)
+    return result(*along_dim.apply(input, dim=d, keepdim=keepdim))
+
+
+def max(input, dim=None, keepdim=False):
+    """The largest element; with ``dim``, (values, indices) along it; with a tensor, maximum."""
+    return _extreme("max", Max, Amax, maximum, MaxResult, input, dim, keepdim)
+
+
+def min(input, dim=None, keepdim=False):
+    """The smallest element; with ``dim``, (values, indices) along it; with a tensor, minimum."""
+    return _extreme("min", Min, Amin, minimum, MinResult, input, dim, keepdim)
+
+
+def amax(input, dim=(), keepdim=False):
+    """Largest element over ``dim`` (all dims by default); ties share the gradient evenly."""
+    axes = _axes(None if dim == () else dim, input._data.ndim, "amax")
+    _require_nonempty(input._data, axes, "amax")
+    return Amax.apply(input, axes=axes, keepdim=keepdim)
+
+
+def amin(input, dim=(), keepdim=False):
+    """Smallest element over ``dim`` (all dims by default); ties share the gradient evenly."""
+    axes = _axes(None if dim == () else dim, input._data.ndim, "amin")
+    _require_nonempty(input._data, axes, "amin")
+    return Amin.apply(input, axes=axes, keepdim=keepdim)
+
+
+def _arg_extreme(op, find, input, dim, keepdim):
+    data = input._data
+    if dim is None:
+        _require_nonempty(data, (), op)
+        index = np.asarray(find(data), dtype=np.int64)
+        return wrap(index.reshape((1,) * data.ndim) if keepdim else index)
+    if data.ndim == 0:
+        normalize_dim(dim, 0, op)
+        return wrap(np.asarray(0, dtype=np.int64))
+    d = normalize_dim(dim, data.ndim, op)
+    _require_nonempty(data, (d,), op)
+    return wrap(np.asarray(find(data, axis=d, keepdims=keepdim), dtype=np.int64))
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest element (of the flattened tensor, or along ``dim``)."""
+    return _arg_extreme("argmax", np.argmax, input, dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index of the smallest element (of the flattened tensor, or along ``dim``)."""
+    return _arg_extreme("argmin", np.argmin, input, dim, keepdim)
+
+
+# -- log-sum-exp and norms ---------------------------------------------------------------------
+def _logsumexp_array(data, axes):
+    """log(sum(exp(data))) over ``axes`` with the dims kept, shifted by the maximum so that
+    exp never overflows."""
+    if builtins.any(data.shape[a] == 0 for a in axes):
+        shape = tuple(1 if i in axes else s for i, s in enumerate(data.shape))
+        return np.full(shape, -np.inf, dtype=data.dtype)
+    shift = np.amax(data, axis=axes, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)  # rows of -inf (or +inf) need no shift
+    with np.errstate(divide="ignore"):
+        return np.log(np.sum(np.exp(data - shift), axis=axes, keepdims=True)) + shift
+
+
+class Logsumexp(Function):
+    """y = log(sum(exp(x))) over ``axes``;  dx = dy * exp(x - y), the softmax of x."""
+
+    @staticmethod
+    def forward(ctx, x, *, axes, keepdim):
+        ctx.axes, ctx.keepdim = axes, keepdim
+        y = _logsumexp_array(float_array(x._data), axes)
+        y = wrap(y if keepdim else y.reshape([s for i, s in enumerate(y.shape) if i not in axes]))
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, y = ctx.saved_tensors
+        grad = _restore_reduced_dims(grad_out, x.shape, ctx.axes, ctx.keepdim)
+        return grad * (x - _restore_reduced_dims(y, x.shape, ctx.axes, ctx.keepdim)).exp()
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(input))) over ``dim``, without overflow."""
+    return Logsumexp.apply(input, axes=_axes(dim, input._data.ndim, "logsumexp"),
+                           keepdim=keepdim)
+
+
+def _norm_array(data, p, axes, keepdim):
+    a = np.abs(data)
+    if p == np.inf:
+        return np.amax(a, axis=axes, keepdims=keepdim)
+    if p == -np.inf:
+        return np.amin(a, axis=axes, keepdims=keepdim)
+    if p == 0:
+        return np.sum(a != 0, axis=axes, keepdims=keepdim).astype(data.dtype)
+    if p == 1:
+        return np.sum(a, axis=axes, keepdims=keepdim)
+    if p == 2:
+        return np.sqrt(np.sum(a * a, axis=axes, keepdims=keepdim))
+    with np.errstate(divide="ignore"):
+        return np.sum(a**p, axis=axes, keepdims=keepdim) ** (1 / p)
+
+
+class Norm(Function):
+    """y = (sum |x|^p)^(1/p) over ``axes`` (p = inf: max |x|; -inf: min |x|; 0: nonzero count);
+    dx = dy * sign(x) |x|^(p-1) / y^(p-1), which is dy * x / y for p = 2 and dy * sign(x) for
+    p = 1; for p = +-inf dy is shared evenly by the elements where |x| = y. Where y = 0 the
+    gradient is 0 (as PyTorch), never NaN."""
+
+    @staticmethod
+    def forward(ctx, x, *, p, axes, keepdim):
+        ctx.p, ctx.axes, ctx.keepdim = p, axes, keepdim
+        y = wrap(np.asarray(_norm_array(x._data, p, axes, keepdim)))
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, y = ctx.saved_tensors
+        p = ctx.p
+        grad = _restore_reduced_dims(grad_out, x.shape, ctx.axes, ctx.keepdim)
+        y = _restore_reduced_dims(y, x.shape, ctx.axes, ctx.keepdim)
+        if p == 0:
+            return grad * x * 0.0
+        if p == 1:
+            return grad * x.sign()
+        if p in (np.inf, -np.inf):
+            hit = x.abs() == y
+            ties = hit.sum(dim=ctx.axes, keepdim=True) if ctx.axes else hit.long()
+            return where(hit, grad * x.sign() / where(ties == 0, 1, ties), 0.0)
+        safe_y = where(y == 0, 1.0, y)  # x is 0 wherever y is, so these gradients are 0
+        if p == 2:
+            return grad * x / safe_y
+        zero = x == 0
+        safe_abs = where(zero, 1.0, x.abs())
+        return where(zero, 0.0, grad * x.sign() * (safe_abs / safe_y) ** (p - 1))
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector p-norm over ``dim`` (all dims by default); ``'fro'`` is the 2-norm."""
+    if dtype is not None:
+        input = input.to(dtype)
+    _require_float(input, "norm")
+    if p == "fro" or p is None:
+        p = 2.0
+    elif isinstance(p, str):
+        raise ValueError(
+            f"norm(): p={p!r} is not supported; use a number, inf, -inf or 'fro' (the nuclear "
+            "norm needs a singular value decomposition, which chainrule does not provide)"
+        )
+    p = float(p)
+    axes = _axes(dim, input._data.ndim, "norm")
+    if p < 0 or p == np.inf:
+        _require_nonempty(input._data, axes, "norm")
+    return Norm.apply(input, p=p, axes=axes, keepdim=keepdim)
+
+
+# -- scans and the softmax family --------------------------------------------------------------
+class Cumsum(Function):
+    """y_i = sum of x_j for j <= i along ``dim`` (j >= i when ``reverse``);
+    dx = the cumulative sum of dy in the other direction."""
+
+    @staticmethod
+    def forward(ctx, x, *, dim, reverse=False, dtype=None):
+        ctx.dim, ctx.reverse = dim, reverse
+        data = np.flip(x._data, dim) if reverse else x._data
+        y = np.cumsum(data, axis=dim, dtype=_integer_sum_dtype(data, dtype))
+        return wrap(np.ascontiguousarray(np.flip(y, dim)) if reverse else y)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return Cumsum.apply(grad_out, dim=ctx.dim, reverse=not ctx.reverse)
+
+
+def cumsum(input, dim, *, dtype=None):
+    """Cumulative sum along ``dim``."""
+    if dtype is not None:
+        dtype = to_numpy_dtype(dtype)
+    if input._data.ndim == 0:
+        normalize_dim(dim, 0, "cumsum")
+        return Cumsum.apply(input.reshape(1), dim=0, dtype=dtype).reshape(())
+    return Cumsum.apply(input, dim=normalize_dim(dim, input._data.ndim, "cumsum"), dtype=dtype)
+
+
+class Softmax(Function):
+    """y = exp(x - logsumexp(x)) along ``dim``;  dx = y * (dy - sum(dy * y))."""
+
+    @staticmethod
+    def forward(ctx, x, *, dim):
+        ctx.dim = dim
+        y = wrap(np.exp(x._data - _logsumexp_array(x._data, (dim,))))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return y * (grad_out - (grad_out * y).sum(dim=ctx.dim, keepdim=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x) along ``dim``;  dx = dy - exp(y) * sum(dy)."""
+
+    @staticmethod
+    def forward(ctx, x, *, dim):
+        ctx.dim = dim
+        y = wrap(x._data - _logsumexp_array(x._data, (dim,)))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (y,) = ctx.saved_tensors
+        return grad_out - y.exp() * grad_out.sum(dim=ctx.dim, keepdim=True)
+
+
+def _softmax_args(op, input, dim, dtype):
+    if dtype is not None:
+        input = input.to(dtype)
+    _require_float(input, op)
+    if dim is None:
+        raise TypeError(f"{op}(): pass the dim to normalise over, e.g. {op}(x, dim=-1)")
+    if input._data.ndim == 0:
+        normalize_dim(dim, 0, op)
+        return input.reshape(1), 0
+    return input, normalize_dim(dim, input._data.ndim, op)
+
+
+def softmax(input, dim=None, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim``, computed without overflow."""
+    x, d = _softmax_args("softmax", input, dim, dtype)
+    y = Softmax.apply(x, dim=d)
+    return y.reshape(()) if input._data.ndim == 0 else y
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """log(softmax(x)) along ``dim``, computed directly (no log of a rounded-to-0 value)."""
+    x, d = _softmax_args("log_softmax", input, dim, dtype)
+    y = LogSoftmax.apply(x, dim=d)
+    return y.reshape(()) if input._data.ndim == 0 else y
+
+
+# -- logical reductions (no gradient) ----------------------------------------------------------
+def all(input, dim=None, keepdim=False):
+    """Whether every element is nonzero (over ``dim``), as a bool tensor."""
+    axes = _axes(dim, input._data.ndim, "all")
+    return wrap(np.asarray(np.all(input._data, axis=axes, keepdims=keepdim)))
+
+
+def any(input, dim=None, keepdim=False):
+    """Whether some element is nonzero (over ``dim``), as a bool tensor."""
+    axes = _axes(dim, input._data.ndim, "any")
+    return wrap(np.asarray(np.any(input._data, axis=axes, keepdims=keepdim)))
+
+
+def count_nonzero(input, dim=None):
+    """Number of nonzero elements (over ``dim``), as int64."""
+    axes = _axes(dim, input._data.ndim, "count_nonzero")
+    counts = np.sum(input._data != 0, axis=axes, dtype=np.int64)
+    return wrap(np.asarray(counts))
+
+
+Tensor.sum, Tensor.mean, Tensor.prod = sum, mean, prod
+Tensor.var, Tensor.std = var, std
+Tensor.max, Tensor.min, Tensor.amax, Tensor.amin = max, min, amax, amin
+Tensor.argmax, Tensor.argmin = argmax, argmin
+Tensor.logsumexp, Tensor.norm, Tensor.cumsum = logsumexp, norm, cumsum
+Tensor.softmax, Tensor.log_softmax = softmax, log_softmax
+Tensor.all, Tensor.any, Tensor.count_nonzero = all, any, count_nonzero
