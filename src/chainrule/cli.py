@@ -1,0 +1,137 @@
+"""The ``chainrule`` command: ``train``, ``eval`` and ``sample``."""
+
+import argparse
+import sys
+
+from .train.config import (
+    DATASETS,
+    METRICS,
+    MODELS,
+    OPTIMIZERS,
+    SCHEDULES,
+    Config,
+    ConfigError,
+    from_dict,
+    read_toml,
+)
+
+# (flag, config field, type, help); defaults live in train.config.Config
+TRAIN_FLAGS = [
+    ("--model", "model", str, f"model preset: {', '.join(MODELS)} (default mlp)"),
+    ("--data", "data", str, f"data set: {', '.join(DATASETS)} (default digits, built in)"),
+    ("--data-path", "data_path", str,
+     "directory of MNIST/Fashion-MNIST/CIFAR-10 files, or the text file for --data file"),
+    ("--epochs", "epochs", int, "number of epochs (default 20)"),
+    ("--batch-size", "batch_size", int, "samples per batch (default 32)"),
+    ("--steps-per-epoch", "steps_per_epoch", int,
+     "language models: batches of random windows per epoch (default 200)"),
+    ("--optimizer", "optimizer", str, f"{', '.join(OPTIMIZERS)} (default adam)"),
+    ("--lr", "lr", float, "peak learning rate (default 1e-3)"),
+    ("--momentum", "momentum", float, "momentum for sgd and rmsprop (default 0.9)"),
+    ("--weight-decay", "weight_decay", float, "weight decay (default 0)"),
+    ("--schedule", "schedule", str,
+     f"learning-rate schedule per step: {', '.join(SCHEDULES)} (default cosine)"),
+    ("--warmup-steps", "warmup_steps", int, "linear warm-up steps before the schedule"),
+    ("--grad-clip", "grad_clip", float, "clip the gradient norm to this (default 1.0; 0 = off)"),
+    ("--patience", "patience", int, "stop after this many epochs without improvement"),
+    ("--early-stopping-metric", "early_stopping_metric", str,
+     f"metric watched for early stopping and the best checkpoint: {', '.join(METRICS)}"),
+    ("--seed", "seed", int, "random seed (default 0): same seed, same run, bit for bit"),
+    ("--hidden-size", "hidden_size", int, "width of the preset's hidden layers"),
+    ("--num-layers", "num_layers", int, "number of hidden layers / LSTM layers / blocks"),
+    ("--block-size", "block_size", int, "language models: context length in characters"),
+    ("--num-heads", "num_heads", int, "gpt: attention heads"),
+    ("--dropout", "dropout", float, "dropout probability"),
+    ("--out", "out", str, "directory that receives the run directory (default runs)"),
+    ("--name", "name", str, "run directory name (default MODEL-DATA-seedN)"),
+    ("--checkpoint-every", "checkpoint_every", int,
+     "also checkpoint every N steps inside an epoch (default 100)"),
+    ("--keep-last", "keep_last", int, "step checkpoints to keep besides the best (default 2)"),
+    ("--log-every", "log_every", int, "write a step record to metrics.jsonl every N steps"),
+]
+
+
+def _train_parser(subparsers):
+    parser = subparsers.add_parser(
+        "train", help="train a preset model (default: an MLP on the built-in digits)",
+        description="Train a model. With no arguments: an MLP on the built-in 8x8 digits.",
+    )
+    parser.add_argument("--config", metavar="FILE.toml",
+                        help="TOML file of settings (keys as the flags, with _ or -)")
+    parser.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue the run in RUN_DIR from its latest checkpoint")
+    for flag, field, kind, text in TRAIN_FLAGS:
+        parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
+    parser.add_argument("--quiet", action="store_true", default=None,
+                        help="plain line output instead of progress bars")
+    return parser
+
+
+def build_config(args):
+    """Defaults, then the TOML file, then the flags given on the command line."""
+    values = read_toml(args.config) if args.config else {}
+    config = from_dict(values, source=args.config or "config")
+    for _, field, _, _ in TRAIN_FLAGS + [(None, "quiet", None, None)]:
+        value = getattr(args, field, None)
+        if value is not None:
+            setattr(config, field, value)
+    if config.grad_clip == 0:
+        config.grad_clip = None
+    return config.validate()
+
+
+def make_parser():
+    parser = argparse.ArgumentParser(
+        prog="chainrule",
+        description="chainrule: train neural networks with a backpropagation engine on NumPy.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _train_parser(subparsers)
+    evaluate = subparsers.add_parser(
+        "eval", help="print the test metrics of a run or checkpoint",
+        description="Evaluate a run's best checkpoint (or a given checkpoint file) on the test "
+                    "split of its data set.",
+    )
+    evaluate.add_argument("target", metavar="RUN_OR_CHECKPOINT")
+    sample = subparsers.add_parser(
+        "sample", help="generate text from a trained language model",
+        description="Generate characters from an lstm or gpt run.",
+    )
+    sample.add_argument("target", metavar="RUN_OR_CHECKPOINT")
+    sample.add_argument("--prompt", default="\n", help="text to start from (default a newline)")
+    sample.add_argument("--length", type=int, default=300, help="characters to generate")
+    sample.add_argument("--temperature", type=float, default=0.8,
+                        help="softmax temperature: lower is more conservative (default 0.8)")
+    sample.add_argument("--seed", type=int, default=0, help="sampling seed")
+    return parser
+
+
+def main(argv=None):
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from .train import commands
+
+    try:
+        if args.command == "train":
+            if args.resume:
+                return commands.resume(args.resume, quiet=bool(args.quiet))
+            return commands.train(build_config(args))
+        if args.command == "eval":
+            return commands.evaluate(args.target)
+        return commands.sample(args.target, args.prompt, args.length, args.temperature,
+                               args.seed)
+    except (ConfigError, FileNotFoundError, ValueError) as error:
+        print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except commands.TrainingError as error:
+        print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
+        return 3
+    except OSError as error:
+        print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
+        return 4
+
+
+__all__ = ["main", "make_parser", "build_config", "Config"]

@@ -1,0 +1,59 @@
+"""Turning the config's data set choice into a task (arrays, split, loss, metrics)."""
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import data as datasets
+from .presets import resolved_sizes
+from .tasks import CharLanguageModel, ImageClassification
+
+DEFAULT_STEPS_PER_EPOCH = 200
+
+
+def _image_arrays(dataset, max_value):
+    images = dataset.data.numpy().astype(np.float32) / np.float32(max_value)
+    return images, dataset.targets.numpy().astype(np.int64)
+
+
+def _image_task(config):
+    if config.data == "digits":
+        return ImageClassification("built-in digits (8x8)", datasets.load_digits("train"),
+                                   datasets.load_digits("test"), num_classes=10)
+    reader = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST,
+              "cifar10": datasets.CIFAR10}[config.data]
+    root = Path(config.data_path).expanduser()
+    train = _image_arrays(reader(root, train=True), 255)
+    test = _image_arrays(reader(root, train=False), 255)
+    return ImageClassification(f"{config.data} ({root})", train, test, num_classes=10)
+
+
+def _text(config):
+    if config.data == "text":
+        return "built-in Shakespeare (Macbeth)", datasets.load_shakespeare()
+    path = Path(config.data_path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"--data-path {path} is not a text file")
+    try:
+        return str(path), path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path} is not UTF-8 text ({error.reason} at byte {error.start})"
+        ) from None
+
+
+def load_task(config, vocab=None):
+    """The task for a config: image classification or character language modelling."""
+    if config.model in ("mlp", "cnn"):
+        return _image_task(config)
+    name, text = _text(config)
+    sizes = resolved_sizes(config)
+    steps = config.steps_per_epoch or DEFAULT_STEPS_PER_EPOCH
+    return CharLanguageModel(name, text, sizes["block_size"], steps, vocab=vocab)
+
+
+def task_from_metadata(config, metadata):
+    """The task of a saved run, with the vocabulary the model was trained on."""
+    if metadata["kind"] == "text":
+        return load_task(config, vocab=metadata["vocab"])
+    return load_task(config)

@@ -1,0 +1,96 @@
+"""The run directory: resolved config, metrics.jsonl, checkpoints/ and the report."""
+
+import json
+import math
+import time
+from pathlib import Path
+
+from ..serialization import atomic_write_bytes
+
+
+def _toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    return repr(value)
+
+
+def to_toml(settings):
+    """Flat settings as TOML text (None values are left out: TOML has no null)."""
+    lines = [f"{key} = {_toml_value(v)}" for key, v in settings.items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+class RunDirectory:
+    """Owns the files of one run; every file it writes is written atomically or appended
+    line by line, so a crash never leaves a torn file."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.checkpoints = self.path / "checkpoints"
+        self.metrics_path = self.path / "metrics.jsonl"
+        self.config_path = self.path / "config.toml"
+
+    @classmethod
+    def create(cls, out, name):
+        out = Path(out)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise OSError(f"cannot create the output directory {out}: {error.strerror}") from None
+        path = out / name
+        suffix = 1
+        while path.exists():
+            suffix += 1
+            path = out / f"{name}-{suffix}"
+        path.mkdir()
+        run = cls(path)
+        run.checkpoints.mkdir()
+        return run
+
+    @classmethod
+    def open_existing(cls, path):
+        run = cls(path)
+        if not run.path.is_dir():
+            raise FileNotFoundError(f"run directory {run.path} does not exist")
+        if not run.config_path.exists():
+            raise FileNotFoundError(
+                f"{run.path} is not a chainrule run directory (no config.toml in it)"
+            )
+        return run
+
+    def write_config(self, settings):
+        atomic_write_bytes(self.config_path, to_toml(settings).encode())
+
+    def log(self, record):
+        """Append one JSON object to metrics.jsonl (non-finite numbers become null)."""
+        clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                 for k, v in record.items()}
+        clean.setdefault("time", round(time.time(), 3))
+        with open(self.metrics_path, "a") as out:
+            out.write(json.dumps(clean) + "\n")
+            out.flush()
+
+    def metric_lines(self):
+        if not self.metrics_path.exists():
+            return 0
+        with open(self.metrics_path, "rb") as f:
+            return sum(1 for _ in f)
+
+    def truncate_metrics(self, lines):
+        """Drop records written after the checkpoint we resume from (they will be redone)."""
+        if not self.metrics_path.exists():
+            return
+        kept = self.metrics_path.read_bytes().splitlines(keepends=True)[:lines]
+        kept = [line for line in kept if line.endswith(b"\n")]  # a torn last line goes too
+        atomic_write_bytes(self.metrics_path, b"".join(kept))
+
+    def read_metrics(self):
+        if not self.metrics_path.exists():
+            return []
+        records = []
+        for line in self.metrics_path.read_text().splitlines():
+            if line.strip():
+                records.append(json.loads(line))
+        return records
