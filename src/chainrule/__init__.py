@@ -55,3 +55,4 @@ from .random import (  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor, device  # noqa: E402
 from . import nn  # noqa: E402
+from . import data, utils  # noqa: E402
