@@ -1,0 +1,100 @@
+"""``Adam``: adaptive moment estimation, with optional AMSGrad."""
+
+import numpy as np
+
+from .optimizer import (
+    Optimizer,
+    _check,
+    advance,
+    new_state_tensor,
+    regularized_gradient,
+    step_counter,
+)
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    """Adam (PyTorch's algorithm). At step ``t``, with ``g`` the gradient (negated when
+    ``maximize``), plus ``weight_decay * param`` unless the decay is decoupled:
+
+        param = param * (1 - lr * weight_decay)        (decoupled_weight_decay only)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g^2
+        v_max = max(v_max, v)                          (amsgrad; then v_max replaces v)
+        param = param - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    >>> opt = chainrule.optim.Adam(model.parameters(), lr=1e-3)
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        defaults = {
+            "lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+            "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
+            "capturable": capturable, "differentiable": differentiable, "fused": fused,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group):
+        _check(group["lr"] >= 0, f"Invalid learning rate: {group['lr']} (it must be >= 0)")
+        _check(group["eps"] >= 0, f"Invalid epsilon value: {group['eps']} (it must be >= 0)")
+        betas = group["betas"]
+        _check(len(betas) == 2, f"betas must be a pair (beta1, beta2), got {betas!r}")
+        for position, beta in enumerate(betas):
+            _check(0.0 <= beta < 1.0,
+                   f"Invalid beta parameter at index {position}: {beta} (it must be in [0, 1))")
+        _check(group["weight_decay"] >= 0,
+               f"Invalid weight_decay value: {group['weight_decay']} (it must be >= 0)")
+        _check(not group["differentiable"],
+               "differentiable=True is not supported: chainrule's optimizers update the "
+               "parameters' arrays in place, outside the graph")
+        _check(not group["capturable"],
+               "capturable=True is for CUDA graphs, which chainrule (NumPy on the CPU) does "
+               "not have; leave capturable=False")
+
+    def _init_state(self, param, group):
+        state = {
+            "step": step_counter(),
+            "exp_avg": new_state_tensor(np.zeros_like(param._data)),
+            "exp_avg_sq": new_state_tensor(np.zeros_like(param._data)),
+        }
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = new_state_tensor(np.zeros_like(param._data))
+        return state
+
+    def _update(self, param, grad, state, group):
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = (float(beta) for beta in group["betas"])
+        weight_decay = float(group["weight_decay"])
+        step = advance(state["step"])
+        if group["decoupled_weight_decay"]:
+            if weight_decay != 0:
+                param *= 1 - lr * weight_decay
+            weight_decay = 0.0
+        grad = regularized_gradient(param, grad, weight_decay, group["maximize"])
+        exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
+
+        # m += (1 - beta1) * (g - m): PyTorch's lerp, the same average as beta1*m + (1-beta1)*g.
+        scratch = np.subtract(grad, exp_avg)
+        scratch *= 1 - beta1
+        exp_avg += scratch
+        exp_avg_sq *= beta2
+        np.multiply(grad, 1 - beta2, out=scratch)
+        scratch *= grad
+        exp_avg_sq += scratch
+
+        second_moment = exp_avg_sq
+        if group["amsgrad"]:
+            second_moment = state["max_exp_avg_sq"]._data
+            np.maximum(second_moment, exp_avg_sq, out=second_moment)
+        bias_correction1 = 1 - beta1**step
+        bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        denom = np.sqrt(second_moment, out=scratch)
+        denom /= bias_correction2_sqrt
+        denom += eps
+        np.divide(exp_avg, denom, out=scratch)
+        scratch *= lr / bias_correction1
+        param -= scratch

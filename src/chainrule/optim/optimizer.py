@@ -1,0 +1,321 @@
+"""``Optimizer``: the base class of every optimizer.
+
+The base class owns what all optimizers share: parameter groups, per-parameter ``state``, the
+loop over parameters in ``step``, ``zero_grad`` and ``state_dict``. An optimizer adds three
+things: ``_validate_group`` (reject bad hyperparameters), ``_init_state`` (the buffers one
+parameter needs) and ``_update`` (the update rule for one parameter, written in place on its
+array with NumPy ``out=``).
+"""
+
+import copy
+import functools
+import warnings
+from collections import defaultdict
+from itertools import chain
+
+import numpy as np
+
+from ..autograd.grad_mode import enable_grad, no_grad
+from ..tensor import Tensor
+
+__all__ = ["Optimizer"]
+
+
+def _mark_called(step):
+    """Wrap ``step`` so that an optimizer records that it stepped (schedulers check it)."""
+
+    @functools.wraps(step)
+    def wrapper(self, *args, **kwargs):
+        self._opt_called = True
+        return step(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _check(ok, message):
+    """Raise ValueError(message) unless ok; optimizers validate hyperparameters with it."""
+    if not ok:
+        raise ValueError(message)
+
+
+def regularized_gradient(param, grad, weight_decay, maximize):
+    """The gradient an update rule uses: negated when maximizing, plus L2 weight decay
+    (``weight_decay * param``). Returns ``grad`` itself when neither applies; never writes to it.
+    """
+    if weight_decay:
+        out = np.multiply(param, weight_decay)
+        # -g + wd*p and wd*p - g are the same float, so maximize costs no extra array.
+        (np.subtract if maximize else np.add)(out, grad, out=out)
+        return out
+    if maximize:
+        return np.negative(grad)
+    return grad
+
+
+def new_state_tensor(array):
+    """A state buffer: a chainrule Tensor (so ``state_dict`` holds tensors) around ``array``."""
+    return Tensor._from_array(array)
+
+
+def step_counter():
+    """The ``step`` entry of an optimizer's state: a 0-d float32 tensor, as in PyTorch."""
+    return Tensor._from_array(np.zeros((), dtype=np.float32))
+
+
+def advance(counter):
+    """Add one to a ``step`` tensor in place and return the new count as a Python float."""
+    np.add(counter._data, 1, out=counter._data)
+    return float(counter._data)
+
+
+class Optimizer:
+    """Base class of optimizers: ``Optimizer(params, defaults)``.
+
+    ``params`` is an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts (parameter
+    groups, each with its own options; missing options come from ``defaults``).
+
+    >>> opt = chainrule.optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.1}], lr=0.01)
+    >>> loss.backward(); opt.step(); opt.zero_grad()
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A subclass that writes its own step (as PyTorch optimizers do) is still recorded.
+        if "step" in cls.__dict__:
+            cls.step = _mark_called(cls.__dict__["step"])
+
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self._validate_group(defaults)
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                f"dicts, but got a {type(params).__name__}; pass [tensor] or "
+                "model.parameters()"
+            )
+        self.state = defaultdict(dict)
+        self.param_groups = []
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError(
+                "optimizer got an empty parameter list; pass the tensors to optimize, e.g. "
+                "model.parameters() of a model that has parameters"
+            )
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for param_group in param_groups:
+            self.add_param_group(param_group)
+
+    # -- what each optimizer provides ------------------------------------------------------
+    def _validate_group(self, group):
+        """Raise ValueError for a hyperparameter out of range (defaults and each group)."""
+
+    def _init_state(self, param, group):
+        """The state of a parameter before its first update: a dict of tensors."""
+        return {}
+
+    def _update(self, param, grad, state, group):
+        """Update one parameter in place: ``param`` and ``grad`` are its arrays."""
+        raise NotImplementedError(
+            f"{type(self).__name__} must define _update(param, grad, state, group), or "
+            "override step()"
+        )
+
+    # -- groups ------------------------------------------------------------------------------
+    def add_param_group(self, param_group):
+        """Add a group of parameters with its own options (e.g. a new layer to fine-tune)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError("a parameter group needs a 'params' entry with its tensors")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError(
+                "optimizer parameters need to be organized in ordered collections, but the "
+                "ordering of tensors in sets will change between runs. Please use a list instead."
+            )
+        params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        if names:
+            if len(names) != len(params):
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some param names are "
+                    "missing"
+                )
+            param_group["param_names"] = names
+            params = [p[1] for p in params]
+        param_group["params"] = params
+        for position, param in enumerate(params):
+            if not isinstance(param, Tensor):
+                raise TypeError(
+                    "optimizer can only optimize Tensors, but parameter "
+                    f"{position} of the group is a {type(param).__name__}"
+                )
+            if not (param.is_leaf or param.retains_grad):
+                raise ValueError(
+                    "can't optimize a non-leaf Tensor (it was computed by "
+                    f"{param.grad_fn.name()}); optimize the leaf it came from, or "
+                    "x.detach().requires_grad_()"
+                )
+        for name, default in self.defaults.items():
+            param_group.setdefault(name, default)
+        self._validate_group(param_group)
+        if len({id(p) for p in params}) != len(params):
+            warnings.warn(
+                "optimizer contains a parameter group with duplicate parameters; they are "
+                "updated once per appearance. List each tensor once.",
+                stacklevel=3,
+            )
+        for group in self.param_groups:
+            if ("param_names" in param_group) != ("param_names" in group):
+                raise ValueError(
+                    "all optimizer param groups should be with/without names. cannot add "
+                    "param group "
+                    f"{'with' if 'param_names' in param_group else 'without'} names to the "
+                    "optimizer"
+                )
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError(
+                "some parameters appear in more than one parameter group; each tensor may "
+                "belong to one group only"
+            )
+        self.param_groups.append(param_group)
+
+    # -- the update ----------------------------------------------------------------------------
+    def step(self, closure=None):
+        """Update every parameter that has a gradient. ``closure`` (optional) re-evaluates the
+        model and returns the loss, which ``step`` returns."""
+        self._opt_called = True
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for param in group["params"]:
+                    if param.grad is None:
+                        continue
+                    grad = param.grad._data
+                    if grad.shape != param._data.shape:
+                        raise RuntimeError(
+                            f"{type(self).__name__}.step: a parameter of shape "
+                            f"{tuple(param.shape)} has a gradient of shape {grad.shape}; "
+                            "a .grad must have its parameter's shape"
+                        )
+                    state = self.state[param]
+                    if not state:
+                        state.update(self._init_state(param, group))
+                    self._update(param._data, grad, state, group)
+                    param._version_box[0] += 1  # the parameter changed in place
+        return loss
+
+    def zero_grad(self, set_to_none=True):
+        """Reset the gradients: to None (the default), or to zeros with ``set_to_none=False``."""
+        for group in self.param_groups:
+            for param in group["params"]:
+                if param.grad is None:
+                    continue
+                if set_to_none:
+                    param.grad = None
+                else:
+                    if param.grad.grad_fn is not None:
+                        param.grad.detach_()
+                    else:
+                        param.grad.requires_grad_(False)
+                    param.grad.zero_()
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def state_dict(self):
+        """The optimizer's state as ``{"state": {index: {...}}, "param_groups": [...]}``, with
+        parameters referred to by their position (PyTorch's format). The tensors are shared,
+        not copied: copy them before training on if the dict must keep today's values."""
+        index = {}
+        param_groups = []
+        for group in self.param_groups:
+            packed = {key: value for key, value in group.items() if key != "params"}
+            for param in group["params"]:
+                index.setdefault(id(param), len(index))
+            packed["params"] = [index[id(param)] for param in group["params"]]
+            param_groups.append(packed)
+        state = {}
+        for key, value in self.state.items():
+            if isinstance(key, Tensor):
+                if value:
+                    state[index[id(key)]] = dict(value)
+            else:
+                state[key] = value
+        return {"state": state, "param_groups": param_groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore a ``state_dict()`` into an optimizer built over the same parameters (in the
+        same order). State tensors are copied and cast to their parameter's dtype."""
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
+            raise ValueError(
+                "load_state_dict expects the dict made by Optimizer.state_dict(), with keys "
+                "'state' and 'param_groups'"
+            )
+        groups = self.param_groups
+        saved_groups = copy.deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError(
+                "loaded state dict has a different number of parameter groups "
+                f"({len(saved_groups)}) than this optimizer ({len(groups)})"
+            )
+        for position, (group, saved) in enumerate(zip(groups, saved_groups)):
+            if len(group["params"]) != len(saved["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size "
+                    f"of optimizer's group: group {position} has {len(saved['params'])} "
+                    f"parameters in the state dict and {len(group['params'])} here"
+                )
+        id_map = dict(
+            zip(
+                chain.from_iterable(g["params"] for g in saved_groups),
+                chain.from_iterable(g["params"] for g in groups),
+            )
+        )
+        state = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            if key in id_map:
+                param = id_map[key]
+                state[param] = {
+                    name: _copy_state_value(param, key, name, item) for name, item in value.items()
+                }
+            else:
+                state[key] = copy.deepcopy(value)
+        for group, saved in zip(groups, saved_groups):
+            saved["params"] = group["params"]
+        self.state = state
+        self.param_groups = saved_groups
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for position, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {position}")
+            lines.extend(
+                f"    {key}: {group[key]}" for key in sorted(group) if key != "params"
+            )
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _copy_state_value(param, index, name, value):
+    """A state entry loaded from a state dict: tensors copied, and cast to the parameter's
+    floating dtype except for ``step`` (which stays float32, as in PyTorch)."""
+    if isinstance(value, np.ndarray):
+        value = Tensor._from_array(value)
+    if not isinstance(value, Tensor):
+        return copy.deepcopy(value)
+    array = value._data
+    if array.ndim and array.shape != param._data.shape:
+        raise ValueError(
+            f"loaded state dict: state {name!r} of parameter {index} has shape "
+            f"{array.shape}, but that parameter has shape {tuple(param.shape)}; was the state "
+            "dict saved for a different model?"
+        )
+    if name != "step" and param._data.dtype.kind == "f" and array.dtype.kind == "f":
+        return Tensor._from_array(array.astype(param._data.dtype, copy=True))
+    return Tensor._from_array(array.copy())

@@ -1,0 +1,59 @@
+"""``SGD``: stochastic gradient descent, with optional momentum, dampening and Nesterov."""
+
+import numpy as np
+
+from .optimizer import Optimizer, _check, new_state_tensor, regularized_gradient
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent (PyTorch's algorithm). With ``g`` the gradient (negated
+    when ``maximize``) plus ``weight_decay * param``:
+
+        b = g                           on the first step,
+        b = momentum * b + (1 - dampening) * g   after it       (when momentum != 0)
+        g = g + momentum * b  if nesterov  else  b
+        param = param - lr * g
+
+    >>> opt = chainrule.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
+        defaults = {
+            "lr": lr, "momentum": momentum, "dampening": dampening,
+            "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+            "foreach": foreach, "differentiable": differentiable, "fused": fused,
+        }
+        super().__init__(params, defaults)
+
+    def _validate_group(self, group):
+        _check(group["lr"] >= 0, f"Invalid learning rate: {group['lr']} (it must be >= 0)")
+        _check(group["momentum"] >= 0,
+               f"Invalid momentum value: {group['momentum']} (it must be >= 0)")
+        _check(group["weight_decay"] >= 0,
+               f"Invalid weight_decay value: {group['weight_decay']} (it must be >= 0)")
+        _check(not group["nesterov"] or (group["momentum"] > 0 and group["dampening"] == 0),
+               "Nesterov momentum requires a momentum and zero dampening")
+        _check(not group["differentiable"],
+               "differentiable=True is not supported: chainrule's optimizers update the "
+               "parameters' arrays in place, outside the graph")
+
+    def _update(self, param, grad, state, group):
+        lr, momentum = float(group["lr"]), float(group["momentum"])
+        grad = regularized_gradient(param, grad, float(group["weight_decay"]),
+                                    group["maximize"])
+        if momentum != 0:
+            buffer = state.get("momentum_buffer")
+            if buffer is None:
+                buffer = np.array(grad, copy=True)
+                state["momentum_buffer"] = new_state_tensor(buffer)
+            else:
+                buffer = buffer._data
+                buffer *= momentum
+                dampening = float(group["dampening"])
+                buffer += grad if dampening == 0 else (1 - dampening) * grad
+            grad = grad + momentum * buffer if group["nesterov"] else buffer
+        param -= lr * grad
