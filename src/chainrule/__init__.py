@@ -56,3 +56,4 @@ from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor, device  # noqa: E402
 from . import nn  # noqa: E402
 from . import data, utils  # noqa: E402
+from . import optim  # noqa: E402
