@@ -35,7 +35,7 @@ def _float_dtype(dtype):
 
 def _infer_dtype(data):
     """PyTorch's rules: Python floats give float32, ints int64, bools bool; arrays keep theirs."""
-    if isinstance(data, np.ndarray):
+    if isinstance(data, (np.ndarray, np.generic)):
         return data.dtype
     array = np.asarray(data)
     if array.dtype.kind == "f":
@@ -115,7 +115,13 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if dtype is None:
         integral = all(isinstance(v, numbers.Integral) for v in values)
         dtype = np.int64 if integral else _dtypes.DEFAULT_FLOAT
-    array = np.arange(*values, dtype=_dtypes.to_numpy_dtype(dtype))
+    np_dtype = _dtypes.to_numpy_dtype(dtype)
+    if np_dtype.kind == "f":
+        # start + i * step in float64, then rounded once (as PyTorch does); NumPy's float32
+        # arange would repeat a rounded step and drift
+        array = np.arange(*values, dtype=np.float64).astype(np_dtype)
+    else:
+        array = np.arange(*values, dtype=np_dtype)
     return _finish(array, requires_grad, device)
 
 
@@ -155,11 +161,15 @@ def _sampling_dtype(np_dtype):
 
 def randint(low, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
-    """Integers drawn uniformly from [low, high)."""
+    """Integers drawn uniformly from [low, high); ``randint(high, size)`` starts at 0."""
+    if size is None and isinstance(high, (tuple, list, Size)):
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if size is None:
         raise TypeError("randint() needs a size, e.g. randint(0, 10, (3,))")
+    if low >= high:
+        raise RuntimeError(f"randint: the range [{low}, {high}) is empty; low must be < high")
     np_dtype = _dtypes.to_numpy_dtype(dtype) if dtype is not None else np.dtype(np.int64)
     array = numpy_generator(generator).integers(low, high, size=_size_arg((size,)))
     return _finish(array.astype(np_dtype), requires_grad, device)

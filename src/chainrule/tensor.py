@@ -5,6 +5,7 @@ modules in ``chainrule.ops``, each beside the ``Function`` that implements it.""
 import numpy as np
 
 from . import _dtypes
+from ._tensor_str import format_tensor
 from .autograd import grad_mode
 from .autograd.function import TensorBase
 
@@ -63,7 +64,7 @@ class Tensor(TensorBase):
 
     # Class-level defaults keep tensor creation cheap: an instance only stores what differs.
     _requires_grad = False
-    grad = None
+    _grad = None
     grad_fn = None
     _output_nr = 0
     _hooks = None
@@ -113,6 +114,35 @@ class Tensor(TensorBase):
     def requires_grad_(self, requires_grad=True):
         self.requires_grad = requires_grad
         return self
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward (None until then)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type "
+                    f"{type(value).__name__}"
+                )
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"assigned grad has data of a different type: the tensor is {self.dtype} "
+                    f"and the gradient {value.dtype}; convert it with .to({self.dtype!r})"
+                )
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"assigned grad has data of a different size: the tensor has shape "
+                    f"{tuple(self.shape)} and the gradient {tuple(value.shape)}"
+                )
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
 
     @property
     def data(self):
@@ -194,6 +224,11 @@ class Tensor(TensorBase):
     def __array__(self, dtype=None, copy=None):
         array = self.numpy()
         if dtype is not None and array.dtype != dtype:
+            if copy is False:
+                raise ValueError(
+                    f"np.asarray(tensor, dtype={dtype}, copy=False): a {self.dtype} tensor "
+                    "cannot be converted without a copy"
+                )
             return array.astype(dtype)
         return array.copy() if copy else array
 
@@ -241,7 +276,7 @@ class Tensor(TensorBase):
         return id(self)
 
     def __repr__(self):
-        return _format(self)
+        return format_tensor(self)
 
     __str__ = __repr__
 
@@ -325,12 +360,12 @@ class Tensor(TensorBase):
             return
         self._retains_grad = True
 
+        # Runs in the backward sweep, where grad mode is on only under create_graph=True: then
+        # the kept gradient stays differentiable, as in PyTorch.
         def keep(grad):
-            if self.grad is None:
-                self.grad = grad.detach().clone()
-            else:
-                self.grad = (self.grad + grad).detach()
+            self._grad = grad.clone() if self._grad is None else self._grad + grad
 
+        keep.retains_grad = True  # register_hook keeps it last, so it sees the final gradient
         self.register_hook(keep)
 
     @property
@@ -353,7 +388,10 @@ class Tensor(TensorBase):
             if node._output_hooks is None:
                 node._output_hooks = {}
             hooks = node._output_hooks.setdefault(self._output_nr, [])
-        hooks.append(hook)
+        if hooks and getattr(hooks[-1], "retains_grad", False):
+            hooks.insert(len(hooks) - 1, hook)
+        else:
+            hooks.append(hook)
         return _RemovableHandle(hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -366,7 +404,11 @@ class Tensor(TensorBase):
         return _RemovableHandle(self._post_accumulate_hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad."""
+        """Accumulate d(self)/d(leaf) into the ``.grad`` of every leaf that requires grad.
+
+        ``gradient`` (the same shape as self) is needed unless self has one element;
+        ``retain_graph=True`` keeps the saved tensors for another backward; ``create_graph=True``
+        records the backward pass, so the gradients can be differentiated again."""
         from .autograd import backward
 
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
@@ -381,11 +423,17 @@ class Tensor(TensorBase):
         recording = grad_mode.is_grad_enabled() and (
             self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)
         )
-        if recording and self.requires_grad and self.grad_fn is None:
-            raise RuntimeError(
-                "a leaf tensor that requires grad is being used in an in-place operation; "
-                "wrap the update in `with chainrule.no_grad():`, or work on a clone()"
-            )
+        if recording and self.requires_grad:
+            if self.grad_fn is None:
+                raise RuntimeError(
+                    "a leaf tensor that requires grad is being used in an in-place operation; "
+                    "wrap the update in `with chainrule.no_grad():`, or work on a clone()"
+                )
+            if self._data.base is not None and _is_view_of_leaf(self):
+                raise RuntimeError(
+                    "a view of a leaf tensor that requires grad is being used in an in-place "
+                    "operation; wrap the update in `with chainrule.no_grad():`, or clone() first"
+                )
         result = out_of_place(self.clone() if recording else self)
         if result._data.shape != self._data.shape:
             raise RuntimeError(
@@ -436,7 +484,7 @@ class Tensor(TensorBase):
         return self._modify_in_place(lambda s: s * other, other)
 
     def div_(self, other):
-        if self._data.dtype.kind == "f" and self._in_place_fast(np.true_divide, other):
+        if self._data.dtype.kind == "f" and self._in_place_fast(np.true_divide, other) is not None:
             return self
         return self._modify_in_place(lambda s: s / other, other)
 
@@ -482,7 +530,8 @@ class Tensor(TensorBase):
         if grad_mode.is_grad_enabled() and (
             self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
         ):
-            return self._modify_in_place(lambda s: s * 0 + value, value)
+            # where(), not s * 0 + value: the old values may be inf or nan
+            return self._modify_in_place(lambda s: s.where(_nowhere(s), value), value)
         self._data[...] = value._data if isinstance(value, Tensor) else value
         self._version_box[0] += 1
         return self
@@ -505,9 +554,7 @@ class Tensor(TensorBase):
                 ) from None
             self._version_box[0] += 1
             return self
-        return self._modify_in_place(
-            lambda s: s * 0 + src.to(s._data.dtype).expand(s.shape), src
-        )
+        return self._modify_in_place(lambda s: s.where(_nowhere(s), src.to(s._data.dtype)), src)
 
     def __setitem__(self, key, value):
         if not (grad_mode.is_grad_enabled() and (
@@ -530,6 +577,20 @@ class Tensor(TensorBase):
         return self.div_(other)
 
 
+def _nowhere(tensor):
+    """An all-False mask of ``tensor``'s shape (a broadcast view: no memory)."""
+    return Tensor._from_array(np.broadcast_to(np.False_, tensor._data.shape))
+
+
+def _is_view_of_leaf(tensor):
+    """Whether ``tensor`` was made by a view op directly from a leaf that requires grad (views
+    share their base's version counter)."""
+    for edge in tensor.grad_fn.next_edges:
+        if isinstance(edge, Tensor) and edge._version_box is tensor._version_box:
+            return True
+    return False
+
+
 def _index_key(key):
     """An indexing key with tensors replaced by their arrays."""
     if isinstance(key, Tensor):
@@ -547,28 +608,3 @@ class Size(tuple):
 
     def numel(self):
         return int(np.prod(self, dtype=np.int64))
-
-
-_IMPLICIT_DTYPES = {np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_)}
-
-
-def _format(tensor):
-    array = tensor._data
-    prefix = "tensor("
-    if array.size == 0 and array.ndim == 1:
-        body = "[]"
-    else:
-        body = np.array2string(
-            array, separator=", ", prefix=prefix, precision=4, threshold=1000, edgeitems=3,
-            floatmode="maxprec_equal" if array.dtype.kind == "f" else "maxprec",
-        )
-    extras = []
-    if array.size == 0 and array.ndim != 1:
-        extras.append(f"size={tuple(array.shape)}")
-    if array.dtype not in _IMPLICIT_DTYPES:
-        extras.append(f"dtype={tensor.dtype!r}")
-    if tensor.grad_fn is not None:
-        extras.append(f"grad_fn={tensor.grad_fn!r}")
-    elif tensor.requires_grad:
-        extras.append("requires_grad=True")
-    return prefix + ", ".join([body] + extras) + ")"

@@ -88,31 +88,38 @@ def _fit_to_input(node, position, grad, meta):
     return grad
 
 
-def _owned(grad, delivered):
-    """A gradient array safe to keep as ``.grad`` and to update in place later."""
-    array = grad._data
-    if array.base is not None or not array.flags.writeable or id(array) in delivered:
-        grad = grad.clone()
-    delivered.add(id(grad._data))
-    return grad
-
-
-def _accumulate_into_leaf(leaf, grad, create_graph, delivered):
-    for hook in leaf._hooks or ():
+def _run_leaf_hooks(leaf, grad, fresh):
+    """A leaf's tensor hooks, once, on its total gradient; a replacement is not fresh."""
+    for hook in leaf._hooks:
         result = hook(grad)
-        if result is not None:
-            grad = result
+        if result is not None and result is not grad:
+            grad, fresh = result, False
+    return grad, fresh
+
+
+def _accumulate_into_leaf(leaf, grad, fresh, create_graph, kept):
+    """Add ``grad`` into ``leaf.grad``. ``kept`` holds the ids of arrays already kept as some
+    leaf's ``.grad`` in this sweep: one array must never become two leaves' gradients."""
+    current = leaf._grad
     if create_graph:
-        leaf.grad = grad if leaf.grad is None else leaf.grad + grad
-    elif leaf.grad is None:
-        leaf.grad = _owned(grad.detach(), delivered)
-    elif leaf.grad.requires_grad or leaf.grad._data.shape != grad._data.shape:
-        leaf.grad = (leaf.grad + grad).detach()
+        leaf._grad = grad if current is None else current + grad
+    elif current is None:
+        array = grad._data
+        if not fresh or array.base is not None or not array.flags.writeable or id(array) in kept:
+            grad = grad.clone()  # .grad is updated in place later: it must own its memory
+        else:
+            grad = grad.detach()
+        kept.add(id(grad._data))
+        leaf._grad = grad
+    elif (current._requires_grad or current._data.shape != grad._data.shape
+          or not current._data.flags.writeable):
+        leaf._grad = (current + grad).detach()
     else:
-        np.add(leaf.grad._data, grad._data, out=leaf.grad._data)
-        leaf.grad._version_box[0] += 1
-    for hook in leaf._post_accumulate_hooks or ():
-        hook(leaf)
+        np.add(current._data, grad._data, out=current._data, casting="same_kind")
+        current._version_box[0] += 1
+    if leaf._post_accumulate_hooks:
+        for hook in leaf._post_accumulate_hooks:
+            hook(leaf)
 
 
 def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None):
@@ -121,38 +128,37 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
     Without ``inputs``, gradients are accumulated into the ``.grad`` of leaves. With ``inputs``
     (``autograd.grad``), nothing is accumulated: the gradients of ``inputs`` are returned, in
     order, with None for those the outputs do not depend on.
+
+    A leaf's gradient contributions are summed first and delivered once, after the sweep, so
+    its hooks and post-accumulate hooks see the total gradient, as in PyTorch.
     """
     if retain_graph is None:
         retain_graph = create_graph
     capture = inputs is not None
+    wanted_leaves = wanted_outputs = None
     if capture:
         wanted_leaves = {id(t): i for i, t in enumerate(inputs) if t.grad_fn is None}
         wanted_outputs = {(t.grad_fn, t._output_nr): i for i, t in enumerate(inputs) if t.grad_fn}
         results = [None] * len(inputs)
-    delivered = set()  # ids of arrays already kept as some leaf's .grad in this sweep
-
-    def deliver_to_leaf(leaf, grad):
-        if capture:
-            index = wanted_leaves.get(id(leaf))
-            if index is not None:
-                results[index] = grad if results[index] is None else results[index] + grad
-        else:
-            _accumulate_into_leaf(leaf, grad, create_graph, delivered)
+    # id(leaf) -> [leaf, summed gradient, whether its array is fresh (owned by nobody else)]
+    leaf_grads = {}
 
     pending = {}
     root_nodes = []
-    previous_mode = grad_mode.is_grad_enabled()
-    grad_mode._set_enabled(create_graph)
+    previous_mode = grad_mode._state.enabled
+    grad_mode._state.enabled = create_graph
     try:
         for tensor, grad in zip(tensors, grad_tensors):
             node = tensor.grad_fn
             if node is None:
-                deliver_to_leaf(tensor, grad)
+                _add_leaf_grad(leaf_grads, tensor, grad, False)  # the caller's own array
                 continue
             slots = pending.setdefault(node, [None] * len(node.output_meta))
             nr = tensor._output_nr
             slots[nr] = grad if slots[nr] is None else slots[nr] + grad
             root_nodes.append(node)
+        # the caller's gradient arrays may be passed through to a leaf unchanged: never keep them
+        callers = {id(g._data) for g in grad_tensors}
 
         order = _topological_order(root_nodes)
         useful = _nodes_leading_to(order, wanted_leaves, wanted_outputs) if capture else None
@@ -162,12 +168,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
             if grads is None:
                 continue  # no gradient reached this node
             if node._output_hooks:
-                for nr, hooks in node._output_hooks.items():
-                    for hook in hooks:
-                        if grads[nr] is not None:
-                            result = hook(grads[nr])
-                            if result is not None:
-                                grads[nr] = result
+                _run_output_hooks(node, grads)
             if capture:
                 for nr, grad in enumerate(grads):
                     index = wanted_outputs.get((node, nr))
@@ -175,14 +176,14 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
                         results[index] = grad
                 if node not in useful:
                     continue
-            if node.materialize_grads:
+            if node.materialize_grads and any(g is None for g in grads):
                 grads = [
                     g if g is not None else _zeros(tensors[0], *node.output_meta[nr])
                     for nr, g in enumerate(grads)
                 ]
             grad_inputs = node.backward(node, *grads)
-            if not isinstance(grad_inputs, tuple):
-                grad_inputs = (grad_inputs,)
+            if type(grad_inputs) is not tuple:
+                grad_inputs = tuple(grad_inputs) if type(grad_inputs) is list else (grad_inputs,)
             if len(grad_inputs) != len(node.next_edges):
                 raise RuntimeError(
                     f"{node.name()} returned {len(grad_inputs)} gradients but its forward took "
@@ -194,6 +195,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
             if _observers:
                 for observer in _observers:
                     observer(node, grad_inputs)
+            fresh = node._fresh_grads
             for position, (edge, grad) in enumerate(zip(node.next_edges, grad_inputs)):
                 if edge is None or grad is None:
                     continue
@@ -204,11 +206,41 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
                     if slots is None:
                         slots = pending[child] = [None] * len(child.output_meta)
                     slots[nr] = grad if slots[nr] is None else slots[nr] + grad
-                else:
-                    deliver_to_leaf(edge, grad)
+                elif not capture or id(edge) in wanted_leaves:
+                    _add_leaf_grad(leaf_grads, edge, grad, fresh and id(grad._data) not in callers)
+
+        kept = set()
+        for leaf, grad, fresh in leaf_grads.values():
+            if leaf._hooks:
+                grad, fresh = _run_leaf_hooks(leaf, grad, fresh)
+            if capture:
+                index = wanted_leaves.get(id(leaf))
+                if index is not None:
+                    results[index] = grad
+            else:
+                _accumulate_into_leaf(leaf, grad, fresh, create_graph, kept)
     finally:
-        grad_mode._set_enabled(previous_mode)
+        grad_mode._state.enabled = previous_mode
     return results if capture else None
+
+
+def _add_leaf_grad(leaf_grads, leaf, grad, fresh):
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, grad, fresh]
+    else:
+        entry[1] = entry[1] + grad  # a new array, owned by nobody else
+        entry[2] = True
+
+
+def _run_output_hooks(node, grads):
+    """Hooks registered on a non-leaf output tensor; each may replace its gradient."""
+    for nr, hooks in node._output_hooks.items():
+        for hook in hooks:
+            if grads[nr] is not None:
+                result = hook(grads[nr])
+                if result is not None:
+                    grads[nr] = result
 
 
 def _zeros(like, shape, dtype):

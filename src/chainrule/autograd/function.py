@@ -20,6 +20,7 @@ class TensorBase:
     importing the tensor layer."""
 
     __slots__ = ()
+    _requires_grad = False
 
 
 class Function:
@@ -49,6 +50,15 @@ class Function:
     _freed = False
     _output_hooks = None  # output_nr -> hooks registered on that (non-leaf) output tensor
     _non_differentiable = ()
+    _dirty = ()
+    # Built-in ops return fresh gradient arrays (or pass an incoming one through), so the engine
+    # may keep them as a leaf's .grad without copying. A user op's backward may return a tensor
+    # it also holds elsewhere; the engine copies those before accumulating into them in place.
+    _fresh_grads = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._fresh_grads = cls.__module__.startswith("chainrule.")
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -61,8 +71,17 @@ class Function:
     # -- ctx API -------------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
         """Keep tensors for backward; modifying one in place before then is an error."""
+        try:
+            versions = tuple([t._version_box[0] if t is not None else 0 for t in tensors])
+        except AttributeError:
+            bad = next(i for i, t in enumerate(tensors) if not isinstance(t, TensorBase))
+            raise TypeError(
+                f"save_for_backward can only save tensors (or None), but argument {bad} is "
+                f"{type(tensors[bad]).__name__}; keep other values as ctx attributes, e.g. "
+                "ctx.alpha = alpha"
+            ) from None
         self._saved = tensors
-        self._saved_versions = tuple(t._version_box[0] if t is not None else 0 for t in tensors)
+        self._saved_versions = versions
 
     @property
     def saved_tensors(self):
@@ -84,13 +103,16 @@ class Function:
         return self._saved
 
     def mark_non_differentiable(self, *outputs):
+        """Outputs that get no gradient (indices, masks): they will not require grad."""
         self._non_differentiable = tuple(id(t) for t in outputs)
 
     def set_materialize_grads(self, value):
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *tensors):
-        """Accepted for PyTorch compatibility; in-place user ops are versioned by the tensor."""
+        """Inputs that forward modified in place (and returns): they become this op's outputs.
+        Modify them with Tensor in-place methods so that their version counter moves."""
+        self._dirty = tuple(id(t) for t in tensors)
 
     @classmethod
     def name(cls):
@@ -110,22 +132,20 @@ class Function:
     def apply(cls, *args, **kwargs):
         """Run the op; when grad mode is on and an input requires grad, record it."""
         ctx = cls()
-        grad_was_enabled = grad_mode.is_grad_enabled()
-        record = grad_was_enabled and any(
-            isinstance(a, TensorBase) and a.requires_grad for a in args
-        )
-        if record:
-            ctx.needs_input_grad = tuple(
-                isinstance(a, TensorBase) and a.requires_grad for a in args
-            )
-        else:
-            ctx.needs_input_grad = (False,) * len(args)
-        grad_mode._set_enabled(False)
+        state = grad_mode._state
+        grad_was_enabled = state.enabled
+        needs = None
+        if grad_was_enabled:
+            needs = tuple([isinstance(a, TensorBase) and a._requires_grad for a in args])
+            if True not in needs:
+                needs = None
+        ctx.needs_input_grad = needs or (False,) * len(args)
+        state.enabled = False
         try:
             outputs = cls.forward(ctx, *args, **kwargs)
         finally:
-            grad_mode._set_enabled(grad_was_enabled)
-        if record:
+            state.enabled = grad_was_enabled
+        if needs is not None:
             return _connect(ctx, args, outputs)
         return outputs
 
@@ -136,27 +156,44 @@ def _connect(ctx, args, outputs):
         if need:
             fn = a.grad_fn
             edges.append(a if fn is None else (fn, a._output_nr))
-            meta.append((a._data.shape, a._data.dtype))
+            data = a._data
+            meta.append((data.shape, data.dtype))
         else:
             edges.append(None)
             meta.append(None)
     ctx.next_edges = tuple(edges)
     ctx.input_meta = tuple(meta)
-    single = not isinstance(outputs, tuple)
-    outs = (outputs,) if single else outputs
-    linked = []
-    for nr, out in enumerate(outs):
-        if not isinstance(out, TensorBase):
-            linked.append(out)
-            continue
-        if any(out is a for a in args):
-            out = out.detach()  # an input returned unchanged becomes a new node's output
-        if out._data.dtype.kind == "f" and id(out) not in ctx._non_differentiable:
-            out.requires_grad = True
-            out.grad_fn = ctx
-            out._output_nr = nr
-        linked.append(out)
-    ctx.output_meta = tuple(
-        (o._data.shape, o._data.dtype) if isinstance(o, TensorBase) else None for o in linked
-    )
-    return linked[0] if single else tuple(linked)
+    if not isinstance(outputs, tuple):
+        out = _link(ctx, args, outputs, 0)
+        ctx.output_meta = (_meta(out),)
+        return out
+    linked = tuple([_link(ctx, args, out, nr) for nr, out in enumerate(outputs)])
+    ctx.output_meta = tuple([_meta(out) for out in linked])
+    return linked
+
+
+def _meta(out):
+    return (out._data.shape, out._data.dtype) if isinstance(out, TensorBase) else None
+
+
+def _link(ctx, args, out, nr):
+    """Make ``out`` the ``nr``-th output of node ``ctx``."""
+    if not isinstance(out, TensorBase):
+        return out
+    key = id(out)
+    for a in args:
+        if out is a:
+            if key in ctx._dirty:
+                if a._requires_grad and a.grad_fn is None:
+                    raise RuntimeError(
+                        f"{ctx.name()}: a leaf tensor that requires grad was modified in place "
+                        "(mark_dirty); modify a clone() instead"
+                    )
+            else:
+                out = out.detach()  # an input returned unchanged becomes a new node's output
+            break
+    if out._data.dtype.kind == "f" and key not in ctx._non_differentiable:
+        out._requires_grad = True
+        out.grad_fn = ctx
+        out._output_nr = nr
+    return out

@@ -2,14 +2,20 @@
 ``inference_mode``. The switch is thread-local, as in PyTorch."""
 
 import functools
+import inspect
 import threading
 
-_state = threading.local()
+
+class _GradState(threading.local):
+    enabled = True  # the class attribute is every new thread's starting value
+
+
+_state = _GradState()
 
 
 def is_grad_enabled():
     """True when new operations are recorded for backward on this thread."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def _set_enabled(enabled):
@@ -17,32 +23,68 @@ def _set_enabled(enabled):
 
 
 class _GradModeContext:
-    """Base for the grad-mode switches: a context manager that also decorates functions."""
+    """Base for the grad-mode switches: a context manager that also decorates functions
+    (with or without parentheses: ``@no_grad()`` and ``@no_grad`` both work)."""
 
     enabled = True
 
+    def __new__(cls, *args, **kwargs):
+        if len(args) == 1 and not kwargs and callable(args[0]) and not isinstance(args[0], bool):
+            return cls()(args[0])  # used as a bare decorator
+        return super().__new__(cls)
+
+    def __init__(self):
+        self._previous = []  # a stack, so one instance can be entered again while active
+
     def __enter__(self):
-        self._previous = is_grad_enabled()
-        _set_enabled(self.enabled)
+        self._previous.append(_state.enabled)
+        _state.enabled = self.enabled
         return self
 
     def __exit__(self, *exc_info):
-        _set_enabled(self._previous)
+        _state.enabled = self._previous.pop()
         return False
 
     def __call__(self, fn):
         enabled = self.enabled
+        if inspect.isgeneratorfunction(fn):
+            return _generator_wrapper(fn, enabled)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            previous = is_grad_enabled()
-            _set_enabled(enabled)
+            previous = _state.enabled
+            _state.enabled = enabled
             try:
                 return fn(*args, **kwargs)
             finally:
-                _set_enabled(previous)
+                _state.enabled = previous
 
         return wrapper
+
+    def clone(self):
+        return type(self)()
+
+
+def _generator_wrapper(fn, enabled):
+    """Decorate a generator function: the mode holds while the generator body runs, and the
+    caller's mode is back whenever it yields."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        generator = fn(*args, **kwargs)
+        to_send = None
+        while True:
+            previous = _state.enabled
+            _state.enabled = enabled
+            try:
+                value = generator.send(to_send)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                _state.enabled = previous
+            to_send = yield value
+
+    return wrapper
 
 
 class no_grad(_GradModeContext):  # noqa: N801
@@ -62,24 +104,49 @@ class enable_grad(_GradModeContext):  # noqa: N801
 
 
 class set_grad_enabled(_GradModeContext):  # noqa: N801
-    """Turn recording on or off; works as a function call, a context manager or a decorator."""
+    """Turn recording on or off; works as a function call, a context manager or a decorator.
+
+    >>> chainrule.set_grad_enabled(False)     # switches at once, like PyTorch
+    """
+
+    def __new__(cls, mode):
+        return object.__new__(cls)
 
     def __init__(self, mode):
         self.enabled = bool(mode)
-        self._previous = is_grad_enabled()
-        _set_enabled(self.enabled)
+        self._previous = [_state.enabled]
+        _state.enabled = self.enabled
 
     def __enter__(self):
-        return self
+        return self  # __init__ already switched
 
     def __call__(self, fn):
         # Used as a decorator, the switch made by __init__ must not outlive the decoration.
-        _set_enabled(self._previous)
+        _state.enabled = self._previous.pop()
         return super().__call__(fn)
+
+    def clone(self):
+        return set_grad_enabled(self.enabled)
 
 
 class inference_mode(_GradModeContext):  # noqa: N801
     """Like ``no_grad`` (chainrule has no separate inference tensors); ``mode=False`` is a no-op."""
 
     def __init__(self, mode=True):
-        self.enabled = not mode
+        super().__init__()
+        self.mode = bool(mode)
+        self.enabled = False if mode else None  # None: leave the current mode as it is
+
+    def __enter__(self):
+        self._previous.append(_state.enabled)
+        if self.enabled is not None:
+            _state.enabled = self.enabled
+        return self
+
+    def __call__(self, fn):
+        if self.enabled is None:
+            return fn
+        return super().__call__(fn)
+
+    def clone(self):
+        return inference_mode(self.mode)
