@@ -2,4 +2,4 @@
 methods. Fused neural-network primitives (activations, losses, normalisation, convolution,
 pooling, recurrent cells, attention) live beside the basic families."""
 
-from . import elementwise, index, linalg, loss, normalization, reduce, shape
+from . import conv, elementwise, index, linalg, loss, normalization, pooling, reduce, shape
