@@ -73,3 +73,10 @@ def test_default_convert_wraps_arrays_and_keeps_the_rest():
     assert isinstance(converted["a"], chainrule.Tensor) and converted["a"].tolist() == [0, 1, 2]
     assert converted["b"][0].dtype == chainrule.float64 and converted["b"][1] == "s"
     assert default_convert(3) == 3
+
+
+def test_samples_that_require_grad_are_stacked_in_the_graph():
+    weight = chainrule.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    batch = default_collate([weight * 2, weight * 3])
+    batch.sum().backward()
+    np.testing.assert_allclose(weight.grad.numpy(), [5.0, 5.0, 5.0])

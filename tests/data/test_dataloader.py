@@ -174,3 +174,13 @@ def test_workers_load_in_process_with_the_same_result():
     loader = DataLoader(_dataset(9), batch_size=4, num_workers=2, prefetch_factor=2,
                         pin_memory=True)
     assert _order(loader) == list(range(9))
+
+
+def test_resume_without_a_generator_uses_the_global_rng_state():
+    loader = DataLoader(_dataset(20), batch_size=3, shuffle=True)
+    chainrule.manual_seed(11)
+    state = chainrule.get_rng_state()
+    full = [batch[1].tolist() for batch in loader]
+    chainrule.randn(5)  # other draws after the epoch began do not matter once state is restored
+    chainrule.set_rng_state(state)
+    assert [batch[1].tolist() for batch in loader.iter_from(5)] == full[5:]

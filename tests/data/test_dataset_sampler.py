@@ -47,7 +47,7 @@ def test_subset_and_concat_index_the_right_samples():
 
 def test_random_split_counts_are_disjoint_and_cover_the_dataset():
     g = chainrule.Generator().manual_seed(0)
-    parts = random_split(range(20), [12, 5, 3], generator=g)
+    parts = random_split(range(20), [12, 5, 3.0], generator=g)
     assert [len(p) for p in parts] == [12, 5, 3]
     seen = [p[i] for p in parts for i in range(len(p))]
     assert sorted(seen) == list(range(20))

@@ -2,8 +2,8 @@
 
 Tensors and arrays are stacked along a new first dimension; Python floats become a float64
 tensor, ints int64 and bools bool (PyTorch's choice); strings stay a list; tuples, lists,
-dicts and namedtuples are collated field by field. Batches are new leaf tensors: loading data
-happens outside the autograd graph.
+dicts and namedtuples are collated field by field. Batches are new tensors; only samples
+that require grad are stacked inside the autograd graph.
 """
 
 import collections.abc
@@ -12,12 +12,18 @@ import numbers
 import numpy as np
 
 from ..creation import from_numpy, tensor
+from ..ops.shape import stack
 from ..tensor import Tensor
 
 __all__ = ["default_collate", "default_convert"]
 
 
 def _stack(arrays, what):
+    _check_shapes(arrays, what)
+    return from_numpy(np.stack(arrays))
+
+
+def _check_shapes(arrays, what):
     shapes = {array.shape for array in arrays}
     if len(shapes) > 1:
         listed = ", ".join(str(tuple(array.shape)) for array in arrays)
@@ -26,7 +32,12 @@ def _stack(arrays, what):
             "Make every sample the same shape (pad or crop it), or pass a collate_fn that "
             "handles ragged samples"
         )
-    return from_numpy(np.stack(arrays))
+
+
+def _stack_in_graph(samples):
+    # Rare (samples that require grad): keep the graph, as torch.stack would.
+    _check_shapes([sample._data for sample in samples], "tensors")
+    return stack(samples)
 
 
 def _check_numeric(array):
@@ -47,6 +58,8 @@ def default_collate(batch):
         raise TypeError("default_collate takes a non-empty list of samples")
     first = batch[0]
     if isinstance(first, Tensor):
+        if any(isinstance(sample, Tensor) and sample.requires_grad for sample in batch):
+            return _stack_in_graph(batch)
         return _stack([sample._data for sample in batch], "tensors")
     if isinstance(first, np.ndarray):
         _check_numeric(first)

@@ -28,7 +28,8 @@ class DataLoader:
 
     ``shuffle=True`` draws each epoch's order from ``generator`` when ``iter()`` is called, or
     from chainrule's default generator when ``generator`` is None (so ``chainrule.manual_seed``
-    makes it reproducible). To resume an epoch in the middle after a restart::
+    makes it reproducible). To resume an epoch in the middle after a restart (with no
+    ``generator``, use ``chainrule.get_rng_state()`` and ``chainrule.set_rng_state(state)``)::
 
         state = generator.get_state()        # before `for batch in loader`, saved in the checkpoint
         ...                                  # train; save the number of batches done, `done`

@@ -205,6 +205,7 @@ def random_split(dataset, lengths, generator=default_generator):
             f"random_split: lengths must be non-negative counts or fractions summing to 1, "
             f"got {lengths}"
         )
+    lengths = [int(n) for n in lengths]
     if sum(lengths) != total:
         raise ValueError(
             f"random_split: the lengths {lengths} sum to {sum(lengths)}, but the dataset has "

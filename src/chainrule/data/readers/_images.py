@@ -13,7 +13,8 @@ class ImageDataset(Dataset):
 
     ``image`` is a float32 tensor of shape (C, H, W) scaled to [0, 1] (pixel / ``max_value``),
     ``label`` a Python int; ``transform`` and ``target_transform`` are applied to them when
-    given. ``data`` holds the raw pixels as a uint8 tensor and ``targets`` the labels as int64.
+    given. ``data`` holds the raw pixels as a uint8 tensor (N, C, H, W) and ``targets`` the
+    labels as int64.
     """
 
     def __init__(self, images, labels, max_value, transform=None, target_transform=None):

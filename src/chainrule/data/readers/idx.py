@@ -59,6 +59,7 @@ class MNIST(ImageDataset):
 
     Files may sit in ``root`` itself or in ``root/MNIST/raw`` (torchvision's layout), raw or
     gzipped. A sample is ``(image, label)``: a float32 tensor (1, 28, 28) in [0, 1] and an int.
+    ``data`` is uint8 (N, 1, 28, 28), with a channel axis (torchvision's is (N, 28, 28)).
     """
 
     classes = [f"{digit} - {name}" for digit, name in enumerate(
