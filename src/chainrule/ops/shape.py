@@ -7,7 +7,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._operands import normalize_dim, wrap
+from ._operands import normalize_dim, normalize_dims, result_dtype, wrap
 
 __all__ = [
     "reshape",
@@ -25,6 +25,27 @@ __all__ = [
     "contiguous",
     "swapaxes",
     "swapdims",
+    "cat",
+    "concat",
+    "concatenate",
+    "stack",
+    "hstack",
+    "vstack",
+    "split",
+    "chunk",
+    "unbind",
+    "tril",
+    "triu",
+    "pad",
+    "repeat",
+    "tile",
+    "flip",
+    "fliplr",
+    "flipud",
+    "roll",
+    "movedim",
+    "moveaxis",
+    "narrow",
 ]
 
 
@@ -260,6 +281,418 @@ def contiguous(input):
 swapaxes = swapdims = transpose
 
 
+# -- joining and splitting ---------------------------------------------------------------------
+class Cat(Function):
+    """y = the inputs joined along dim;  each dx is its own slice of dy."""
+
+    @staticmethod
+    def forward(ctx, *tensors, dim):
+        arrays = [t._data for t in tensors]
+        kept = [a for a in arrays if not _is_legacy_empty(a, arrays)]
+        ctx.dim = dim
+        ctx.sizes = [0 if _is_legacy_empty(a, arrays) else a.shape[dim] for a in arrays]
+        ctx.shapes = [a.shape for a in arrays]
+        dtype = kept[0].dtype
+        for a in kept[1:]:
+            dtype = result_dtype(dtype, a.dtype)
+        return wrap(np.concatenate(kept, axis=dim, dtype=dtype, casting="unsafe"))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grads, offset = [], 0
+        for need, size, shape in zip(ctx.needs_input_grad, ctx.sizes, ctx.shapes):
+            if not need:
+                grads.append(None)
+            elif len(shape) != grad_out.ndim:  # a legacy empty input
+                grads.append(grad_out.new_zeros(shape))
+            else:
+                grads.append(narrow(grad_out, ctx.dim, offset, size))
+            offset += size
+        return tuple(grads)
+
+
+def _is_legacy_empty(array, arrays):
+    """PyTorch lets 1-D empty tensors join tensors of any shape (they are skipped)."""
+    return array.shape == (0,) and any(a.ndim != 1 for a in arrays)
+
+
+class Split(Function):
+    """ys = consecutive pieces of x along dim (views);  dx = cat(dys, dim)."""
+
+    @staticmethod
+    def forward(ctx, x, *, sizes, dim):
+        ctx.dim = dim
+        pieces, start = [], 0
+        for size in sizes:
+            key = (slice(None),) * dim + (slice(start, start + size),)
+            pieces.append(_view_of(x, x._data[key]))
+            start += size
+        return tuple(pieces)
+
+    @staticmethod
+    def backward(ctx, *grad_outs):
+        return cat(grad_outs, ctx.dim)
+
+
+class Unbind(Function):
+    """ys = the slices of x along dim, that dim removed (views);  dx = stack(dys, dim)."""
+
+    @staticmethod
+    def forward(ctx, x, *, dim):
+        ctx.dim = dim
+        lead = (slice(None),) * dim
+        return tuple(_view_of(x, x._data[lead + (i, Ellipsis)]) for i in range(x.shape[dim]))
+
+    @staticmethod
+    def backward(ctx, *grad_outs):
+        return stack(grad_outs, ctx.dim)
+
+
+# -- rearranging values ------------------------------------------------------------------------
+class Tril(Function):
+    """y = x with the elements above diagonal k zeroed;  dx = tril(dy, k)."""
+
+    @staticmethod
+    def forward(ctx, x, *, diagonal):
+        ctx.diagonal = diagonal
+        return wrap(np.tril(x._data, diagonal))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return Tril.apply(grad_out, diagonal=ctx.diagonal)
+
+
+class Triu(Function):
+    """y = x with the elements below diagonal k zeroed;  dx = triu(dy, k)."""
+
+    @staticmethod
+    def forward(ctx, x, *, diagonal):
+        ctx.diagonal = diagonal
+        return wrap(np.triu(x._data, diagonal))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return Triu.apply(grad_out, diagonal=ctx.diagonal)
+
+
+class Flip(Function):
+    """y = x reversed along dims (a copy, as in PyTorch);  dx = dy reversed along dims."""
+
+    @staticmethod
+    def forward(ctx, x, *, dims):
+        ctx.dims = dims
+        return wrap(np.flip(x._data, dims).copy())
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return Flip.apply(grad_out, dims=ctx.dims)
+
+
+class Roll(Function):
+    """y = x shifted cyclically along dims (flattened when dims is None);  dx = dy shifted
+    back."""
+
+    @staticmethod
+    def forward(ctx, x, *, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return wrap(np.roll(x._data, shifts, dims))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        back = tuple(-s for s in ctx.shifts) if ctx.dims is not None else -ctx.shifts
+        return Roll.apply(grad_out, shifts=back, dims=ctx.dims)
+
+
+class Pad(Function):
+    """y = x with ``value`` around it (negative widths crop);  dx = dy with the widths negated
+    (the padding cropped away, the cropped parts zero)."""
+
+    @staticmethod
+    def forward(ctx, x, *, widths, value):
+        ctx.widths = widths
+        shape = x._data.shape
+        crop = tuple(slice(max(-before, 0), size - max(-after, 0))
+                     for (before, after), size in zip(widths, shape))
+        grow = [(max(before, 0), max(after, 0)) for before, after in widths]
+        return wrap(np.pad(x._data[crop], grow, constant_values=value))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        back = tuple((-before, -after) for before, after in ctx.widths)
+        return Pad.apply(grad_out, widths=back, value=0)
+
+
+def _concat_dim(tensors, dim, op):
+    if not isinstance(tensors, (list, tuple)) or not tensors:
+        raise ValueError(f"{op} expects a non-empty list or tuple of tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: element {i} is {type(t).__name__}, not a tensor")
+    arrays = [t._data for t in tensors]
+    shaped = [(i, a.shape) for i, a in enumerate(arrays) if not _is_legacy_empty(a, arrays)]
+    first, shape = shaped[0]
+    if not shape:
+        raise RuntimeError(f"{op}: zero-dimensional tensor (at position {first}) cannot be "
+                           "concatenated; unsqueeze it first, or use stack")
+    d = normalize_dim(dim, len(shape), op)
+    for i, other in shaped[1:]:
+        if len(other) != len(shape) or any(
+                a != b for k, (a, b) in enumerate(zip(shape, other)) if k != d):
+            raise RuntimeError(
+                f"{op}: sizes of tensors must match except in dimension {d}, but tensor "
+                f"{first} has shape {shape} and tensor {i} has shape {other}"
+            )
+    return d
+
+
+def cat(tensors, dim=0, *, out=None):
+    """Join tensors along an existing dimension."""
+    d = _concat_dim(tensors, dim, "cat")
+    return Cat.apply(*tensors, dim=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, out=None):
+    """Join same-shaped tensors along a new dimension."""
+    if not isinstance(tensors, (list, tuple)) or not tensors:
+        raise ValueError("stack expects a non-empty list or tuple of tensors")
+    shape = tensors[0].shape
+    for i, t in enumerate(tensors):
+        if t.shape != shape:
+            raise RuntimeError(
+                f"stack expects each tensor to be equal size, but got {tuple(shape)} at entry "
+                f"0 and {tuple(t.shape)} at entry {i}"
+            )
+    d = normalize_dim(dim, len(shape) + 1, "stack")
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def hstack(tensors):
+    """Join along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = [t.reshape(1) if t.ndim == 0 else t for t in tensors]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Join along dim 0, 1-D tensors becoming rows."""
+    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the listed
+    sizes."""
+    ndim = tensor._data.ndim
+    d = normalize_dim(dim, ndim, "split")
+    if ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
+    length = tensor._data.shape[d]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size < 0 or (size == 0 and length != 0):
+            raise RuntimeError(f"split: split_size must be positive, got {size}")
+        count = max(-(-length // size), 1) if size else 1
+        sizes = [size] * (count - 1) + [length - size * (count - 1)]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != length or any(s < 0 for s in sizes):
+            raise RuntimeError(
+                f"split_with_sizes expects split_sizes to sum exactly to {length} (input "
+                f"tensor's size at dimension {d}), but got split_sizes={sizes}"
+            )
+    return Split.apply(tensor, sizes=tuple(sizes), dim=d)
+
+
+def chunk(input, chunks, dim=0):
+    """At most ``chunks`` pieces of equal size (the last may be smaller) along ``dim``."""
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = normalize_dim(dim, input._data.ndim, "chunk")
+    length = input._data.shape[d]
+    if length == 0:
+        return split(input, [0] * chunks, d)
+    return split(input, -(-length // chunks), d)
+
+
+def unbind(input, dim=0):
+    """The slices along ``dim``, each without that dim."""
+    if input._data.ndim == 0:
+        raise RuntimeError("unbind: dimension specified as 0 but tensor has no dimensions")
+    return Unbind.apply(input, dim=normalize_dim(dim, input._data.ndim, "unbind"))
+
+
+def _matrix_op(function_class, name):
+    def op(input, diagonal=0):
+        if input._data.ndim < 2:
+            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions, got "
+                               f"shape {tuple(input.shape)}")
+        return function_class.apply(input, diagonal=int(diagonal))
+
+    op.__name__, op.__doc__ = name, function_class.__doc__
+    return op
+
+
+tril = _matrix_op(Tril, "tril")
+triu = _matrix_op(Triu, "triu")
+
+
+def flip(input, *args, dims=None):
+    """Reverse the order of elements along ``dims`` (``x.flip(0, 1)`` or ``flip(x, (0, 1))``)."""
+    dims = normalize_dims(_shape_arg(args) if dims is None else _shape_arg((dims,)),
+                          input._data.ndim, "flip")
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"flip: dims {dims} has a repeated dim")
+    return Flip.apply(input, dims=dims)
+
+
+def fliplr(input):
+    """Reverse along dim 1."""
+    return flip(input, 1)
+
+
+def flipud(input):
+    """Reverse along dim 0."""
+    return flip(input, 0)
+
+
+def roll(input, shifts, dims=None):
+    """Shift elements cyclically along ``dims`` (over the flattened tensor when None)."""
+    if dims is None:
+        if not isinstance(shifts, (int, np.integer)):
+            if len(shifts) != 1:
+                raise RuntimeError(f"roll: shifts {tuple(shifts)} need matching dims")
+            shifts = shifts[0]
+        return Roll.apply(input, shifts=int(shifts), dims=None)
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    dims = normalize_dims(dims, input._data.ndim, "roll")
+    if len(shifts) != len(dims):
+        raise RuntimeError(
+            f"roll: shifts and dimensions must align: {len(shifts)} shifts, {len(dims)} dims"
+        )
+    return Roll.apply(input, shifts=tuple(int(s) for s in shifts), dims=dims)
+
+
+_PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input, pad, mode="constant", value=None):
+    """Pad the last dims: ``pad = (left, right)`` for the last dim, then for the one before...
+    (as ``torch.nn.functional.pad``); modes constant, reflect, replicate, circular."""
+    pad = [int(p) for p in pad]
+    ndim = input._data.ndim
+    if len(pad) % 2:
+        raise RuntimeError(f"pad: padding length must be divisible by 2, got {len(pad)}")
+    if len(pad) // 2 > ndim:
+        raise RuntimeError(f"pad: padding length {len(pad)} is too large for a {ndim}-D input "
+                           f"(at most {2 * ndim})")
+    if mode not in _PAD_MODES:
+        raise ValueError(f"pad: mode must be one of {_PAD_MODES}, got {mode!r}")
+    per_dim = {ndim - 1 - i: (pad[2 * i], pad[2 * i + 1]) for i in range(len(pad) // 2)}
+    if mode == "constant":
+        widths = tuple(per_dim.get(d, (0, 0)) for d in range(ndim))
+        for d, (size, (before, after)) in enumerate(zip(input.shape, widths)):
+            if size + before + after < 0:
+                raise RuntimeError(f"pad: padding {(before, after)} makes dimension {d} (size "
+                                   f"{size}) negative")
+        return Pad.apply(input, widths=widths, value=0 if value is None else value)
+    if value not in (None, 0):
+        raise RuntimeError(f"pad: mode {mode!r} doesn't take a value argument")
+    padded = len(pad) // 2
+    if ndim not in (padded + 1, padded + 2):
+        raise RuntimeError(
+            f"pad: mode {mode!r} padding {padded} dim(s) expects a {padded + 1}-D or "
+            f"{padded + 2}-D input, got shape {tuple(input.shape)}"
+        )
+    out = input
+    for d, (before, after) in per_dim.items():
+        positions = _pad_positions(mode, d, input._data.shape[d], before, after)
+        out = out.index_select(d, wrap(positions))
+    return out
+
+
+def _pad_positions(mode, dim, size, before, after):
+    """For each output position along a padded dim, the input position it copies."""
+    if before < 0 or after < 0:
+        raise RuntimeError(f"pad: mode {mode!r} needs non-negative padding, got "
+                           f"{(before, after)} for dimension {dim}")
+    j = np.arange(-before, size + after)
+    if mode == "reflect":
+        if before >= size or after >= size:
+            raise RuntimeError(f"pad: reflect padding {(before, after)} must be less than the "
+                               f"size {size} of dimension {dim}")
+        j = np.abs(j)
+        return np.where(j >= size, 2 * (size - 1) - j, j)
+    if mode == "circular":
+        if before > size or after > size:
+            raise RuntimeError(f"pad: circular padding {(before, after)} wraps around more "
+                               f"than once (dimension {dim} has size {size})")
+        return j % size
+    if size == 0:
+        raise RuntimeError(f"pad: cannot replicate-pad dimension {dim} of size 0")
+    return np.clip(j, 0, size - 1)
+
+
+def repeat(input, *sizes):
+    """Tile ``input``: dim i repeated ``sizes[i]`` times (leading new dims allowed)."""
+    sizes = _shape_arg(sizes)
+    shape = input._data.shape
+    if len(sizes) < len(shape):
+        raise RuntimeError(
+            f"repeat: number of dimensions of repeat dims ({len(sizes)}) can not be smaller "
+            f"than number of dimensions of tensor ({len(shape)})"
+        )
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"repeat: repeats must be non-negative, got {sizes}")
+    shape = (1,) * (len(sizes) - len(shape)) + shape
+    # y[r, i] = x[i] for every repeat r: a broadcast view, then one copying reshape.
+    spread = reshape(input, tuple(x for s in shape for x in (1, s)))
+    tiled = expand(spread, tuple(x for r, s in zip(sizes, shape) for x in (r, s)))
+    out = reshape(tiled, tuple(r * s for r, s in zip(sizes, shape)))
+    return out.clone() if np.may_share_memory(out._data, input._data) else out
+
+
+def tile(input, dims):
+    """Like repeat, with missing leading repeats taken as 1."""
+    dims = _shape_arg((dims,))
+    return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
+
+
+def movedim(input, source, destination):
+    """Move dims ``source`` to positions ``destination``; the others keep their order."""
+    ndim = input._data.ndim
+    source = normalize_dims(source, ndim, "movedim")
+    destination = normalize_dims(destination, ndim, "movedim")
+    if len(source) != len(destination):
+        raise RuntimeError(f"movedim: source {source} and destination {destination} must have "
+                           "the same number of dims")
+    if len(set(source)) != len(source) or len(set(destination)) != len(destination):
+        raise RuntimeError(f"movedim: repeated dim in source {source} or destination "
+                           f"{destination}")
+    rest = iter(d for d in range(ndim) if d not in source)
+    moved = dict(zip(destination, source))
+    return permute(input, tuple(moved[i] if i in moved else next(rest) for i in range(ndim)))
+
+
+moveaxis = movedim
+
+
+def narrow(input, dim, start, length):
+    """The view of ``length`` elements of ``dim`` from ``start``."""
+    d = normalize_dim(dim, input._data.ndim, "narrow")
+    size = input._data.shape[d]
+    start, length = int(start), int(length)
+    if not -size <= start <= size:
+        raise IndexError(f"narrow: start {start} is out of range for dimension {d} of size "
+                         f"{size}")
+    if start < 0:
+        start += size
+    if length < 0 or start + length > size:
+        raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension "
+                           f"size ({size}) of dimension {d}")
+    return input[(slice(None),) * d + (slice(start, start + length),)]
+
+
 def _matrix_transpose(self):
     if self._data.ndim < 2:
         raise RuntimeError("mT needs a tensor with at least 2 dimensions")
@@ -281,3 +714,9 @@ Tensor.reshape_as = lambda self, other: reshape(self, other.shape)
 Tensor.T = property(_T)
 Tensor.mT = property(_matrix_transpose)
 Tensor.contiguous = contiguous
+Tensor.split, Tensor.chunk, Tensor.unbind = split, chunk, unbind
+Tensor.tril, Tensor.triu = tril, triu
+Tensor.flip, Tensor.fliplr, Tensor.flipud, Tensor.roll = flip, fliplr, flipud, roll
+Tensor.repeat, Tensor.tile = repeat, tile
+Tensor.movedim = Tensor.moveaxis = movedim
+Tensor.narrow = narrow
