@@ -388,16 +388,22 @@ def argmin(input, dim=None, keepdim=False):
 
 
 # -- log-sum-exp and norms ---------------------------------------------------------------------
+def _shifted(data, axes):
+    """``data`` minus its maximum over ``axes`` (0 for rows without a finite maximum), so that
+    exp of it never overflows."""
+    shift = np.amax(data, axis=axes, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    return data - shift, shift
+
+
 def _logsumexp_array(data, axes):
-    """log(sum(exp(data))) over ``axes`` with the dims kept, shifted by the maximum so that
-    exp never overflows."""
+    """log(sum(exp(data))) over ``axes``, with the dims kept."""
     if builtins.any(data.shape[a] == 0 for a in axes):
         shape = tuple(1 if i in axes else s for i, s in enumerate(data.shape))
         return np.full(shape, -np.inf, dtype=data.dtype)
-    shift = np.amax(data, axis=axes, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)  # rows of -inf (or +inf) need no shift
+    shifted, shift = _shifted(data, axes)
     with np.errstate(divide="ignore"):
-        return np.log(np.sum(np.exp(data - shift), axis=axes, keepdims=True)) + shift
+        return np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True)) + shift
 
 
 class Logsumexp(Function):
@@ -522,12 +528,16 @@ def cumsum(input, dim, *, dtype=None):
 
 
 class Softmax(Function):
-    """y = exp(x - logsumexp(x)) along ``dim``;  dx = y * (dy - sum(dy * y))."""
+    """y = exp(x - max) / sum(exp(x - max)) along ``dim``;  dx = y * (dy - sum(dy * y))."""
 
     @staticmethod
     def forward(ctx, x, *, dim):
         ctx.dim = dim
-        y = wrap(np.exp(x._data - _logsumexp_array(x._data, (dim,))))
+        if x._data.size == 0:
+            y = wrap(x._data.copy())
+        else:
+            e = np.exp(_shifted(x._data, dim)[0])
+            y = wrap(e / np.sum(e, axis=dim, keepdims=True))
         ctx.save_for_backward(y)
         return y
 
@@ -538,12 +548,18 @@ class Softmax(Function):
 
 
 class LogSoftmax(Function):
-    """y = x - logsumexp(x) along ``dim``;  dx = dy - exp(y) * sum(dy)."""
+    """y = x - logsumexp(x) = (x - max) - log(sum(exp(x - max))) along ``dim``;
+    dx = dy - exp(y) * sum(dy)."""
 
     @staticmethod
     def forward(ctx, x, *, dim):
         ctx.dim = dim
-        y = wrap(x._data - _logsumexp_array(x._data, (dim,)))
+        if x._data.size == 0:
+            y = wrap(x._data.copy())
+        else:
+            shifted = _shifted(x._data, dim)[0]
+            with np.errstate(divide="ignore"):
+                y = wrap(shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True)))
         ctx.save_for_backward(y)
         return y
 
