@@ -57,3 +57,4 @@ from .tensor import Size, Tensor, device  # noqa: E402
 from . import nn  # noqa: E402
 from . import data, utils  # noqa: E402
 from . import optim  # noqa: E402
+from . import func  # noqa: E402
