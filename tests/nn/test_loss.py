@@ -386,10 +386,15 @@ def test_legacy_size_average_and_reduce():
 
 
 def test_regression_weight_scales_each_element():
+    # PyTorch: the weighted mean divides by the summed weights for mse/l1, by the count for huber
     x, y, w = cr.tensor([1.0, 2.0]), cr.tensor([0.0, 0.0]), cr.tensor([3.0, 0.5])
-    assert F.mse_loss(x, y, weight=w).item() == pytest.approx((3 + 2) / 2)
+    assert F.mse_loss(x, y, weight=w).item() == pytest.approx((3 + 2) / 3.5)
+    assert F.l1_loss(x, y, weight=w).item() == pytest.approx((3 + 1) / 3.5)
     assert F.l1_loss(x, y, weight=w, reduction="sum").item() == pytest.approx(4.0)
     assert F.huber_loss(x, y, weight=w, reduction="none").tolist() == [1.5, 0.75]
+    assert F.huber_loss(x, y, weight=w).item() == pytest.approx((1.5 + 0.75) / 2)
+    with pytest.raises(ValueError, match=r"\(2, 1\).*\(2,\)"):
+        F.mse_loss(x, y, weight=cr.ones(2, 1))
 
 
 # -- modules -------------------------------------------------------------------------------------

@@ -194,7 +194,7 @@ class HuberLoss(Function):
 # -- binary classification ----------------------------------------------------------------------
 class BinaryCrossEntropy(Function):
     """l = -w (y log x + (1 - y) log(1 - x)), each log clamped to >= -100 as in PyTorch;
-    dx = dl * w (x - y) / max(x (1 - x), 1e-12),  dy = dl * w (log(1 - x) - log x)."""
+    dx = dl * w (x - y) / max(x (1 - x), 1e-12),  dy = dl * w (log(1 - x) - log x) (unclamped)."""
 
     @staticmethod
     def forward(ctx, input, target, *, weight, reduction):
@@ -226,9 +226,8 @@ class BinaryCrossEntropy(Function):
         if ctx.needs_input_grad[0]:
             grad_input = scale * (input - target) / (input * (1 - input)).clamp(min=1e-12)
         if ctx.needs_input_grad[1]:
-            log_x = input.log().clamp(min=-100)
-            log_1mx = (1 - input).log().clamp(min=-100)
-            grad_target = scale * (log_1mx - log_x)
+            # unclamped, as in PyTorch: infinite where the input is exactly 0 or 1
+            grad_target = scale * ((-input).log1p() - input.log())
         return grad_input, grad_target
 
 
@@ -284,7 +283,7 @@ class BinaryCrossEntropyWithLogits(Function):
 # -- distributions ----------------------------------------------------------------------------
 class KlDiv(Function):
     """x = log q (log-probabilities), y = p;  l = y (log y - x) (0 where y = 0);
-    dx = -dl * y,  dy = dl * (log y + 1 - x) (taken as 0 where y = 0).
+    dx = -dl * y,  dy = dl * (log y + 1 - x), taken as 0 where y = 0 (PyTorch gives nan there).
     With ``log_target`` (y = log p):  l = e^y (y - x);  dx = -dl * e^y,  dy = dl * e^y (y - x + 1).
     """
 
@@ -486,25 +485,37 @@ class NllLoss(Function):
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error between ``input`` and ``target``."""
     reduction = _reduction("mse_loss", size_average, reduce, reduction)
-    loss = MseLoss.apply(input, as_tensor_arg(target), reduction="none" if weight is not None
-                         else reduction)
-    return loss if weight is None else _weighted(loss, weight, reduction)
+    if weight is None:
+        return MseLoss.apply(input, as_tensor_arg(target), reduction=reduction)
+    loss = MseLoss.apply(input, as_tensor_arg(target), reduction="none")
+    return _weighted("mse_loss", input, loss, weight, reduction, mean_over_weights=True)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean absolute error between ``input`` and ``target``."""
     reduction = _reduction("l1_loss", size_average, reduce, reduction)
-    loss = L1Loss.apply(input, as_tensor_arg(target), reduction="none" if weight is not None
-                        else reduction)
-    return loss if weight is None else _weighted(loss, weight, reduction)
+    if weight is None:
+        return L1Loss.apply(input, as_tensor_arg(target), reduction=reduction)
+    loss = L1Loss.apply(input, as_tensor_arg(target), reduction="none")
+    return _weighted("l1_loss", input, loss, weight, reduction, mean_over_weights=True)
 
 
-def _weighted(loss, weight, reduction):
-    """Elementwise-weighted regression loss (PyTorch's optional ``weight``)."""
-    loss = loss * as_tensor_arg(weight)
+def _weighted(op, input, loss, weight, reduction, mean_over_weights):
+    """A regression loss weighted per element (PyTorch's optional ``weight``, of the input's
+    shape). PyTorch's weighted mean divides by the summed weights for mse and l1 losses, and
+    by the number of elements for the huber loss."""
+    weight = as_tensor_arg(weight)
+    if weight.shape != input.shape:
+        raise ValueError(
+            f"{op}: weight of shape {tuple(weight.shape)} must have the input's shape "
+            f"{tuple(input.shape)}"
+        )
+    loss = loss * weight
     if reduction == "none":
         return loss
-    return loss.sum() if reduction == "sum" else loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss.sum() / weight.sum() if mean_over_weights else loss.mean()
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -521,9 +532,11 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     reduction = _reduction("huber_loss", None, None, reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    loss = HuberLoss.apply(input, as_tensor_arg(target), delta=float(delta),
-                           reduction="none" if weight is not None else reduction)
-    return loss if weight is None else _weighted(loss, weight, reduction)
+    if weight is None:
+        return HuberLoss.apply(input, as_tensor_arg(target), delta=float(delta),
+                               reduction=reduction)
+    loss = HuberLoss.apply(input, as_tensor_arg(target), delta=float(delta), reduction="none")
+    return _weighted("huber_loss", input, loss, weight, reduction, mean_over_weights=False)
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
