@@ -152,3 +152,72 @@ def test_conv_gradients_reach_input_weight_and_bias_in_float32():
 def test_conv_errors_name_the_problem(call, message):
     with pytest.raises((RuntimeError, ValueError), match=message):
         call()
+
+
+# -- layers ------------------------------------------------------------------------------------
+def test_conv2d_layer_parameters_and_default_init():
+    cr.manual_seed(0)
+    layer = cr.nn.Conv2d(6, 8, (3, 2), groups=2)
+    names = [name for name, _ in layer.named_parameters()]
+    assert names == ["weight", "bias"]
+    assert tuple(layer.weight.shape) == (8, 3, 3, 2) and tuple(layer.bias.shape) == (8,)
+    bound = 1 / np.sqrt(3 * 3 * 2)  # kaiming_uniform_(a=sqrt(5)) == uniform(+-1/sqrt(fan_in))
+    for p in (layer.weight, layer.bias):
+        values = p.detach().numpy()
+        assert p.dtype == cr.float32
+        assert np.abs(values).max() <= bound and np.abs(values).max() > 0.7 * bound
+
+
+def test_conv_transpose2d_layer_init_uses_pytorch_fan_in_of_the_weight_layout():
+    layer = cr.nn.ConvTranspose2d(4, 6, 3, stride=2)
+    assert tuple(layer.weight.shape) == (4, 6, 3, 3)
+    bound = 1 / np.sqrt(6 * 3 * 3)  # fan_in is read from dim 1, as PyTorch does
+    assert np.abs(layer.weight.detach().numpy()).max() <= bound
+    assert np.abs(layer.bias.detach().numpy()).max() <= bound
+
+
+def test_conv_layers_match_the_functional_form():
+    x = cr.randn(2, 3, 8, 7)
+    layer = cr.nn.Conv2d(3, 4, 3, stride=2, padding=1, dilation=1, bias=True)
+    want = F.conv2d(x, layer.weight, layer.bias, stride=2, padding=1)
+    np.testing.assert_allclose(layer(x).detach().numpy(), want.detach().numpy())
+    one = cr.nn.Conv1d(3, 5, 4, padding="same", bias=False)
+    assert one.bias is None and tuple(one(cr.randn(2, 3, 9)).shape) == (2, 5, 9)
+
+
+def test_conv_padding_modes_pad_before_convolving():
+    x = cr.randn(1, 2, 5, 6)
+    layer = cr.nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect")
+    xn = x.numpy()
+    padded = np.pad(xn, [(0, 0), (0, 0), (1, 1), (1, 1)], mode="reflect")
+    want = conv_reference(padded.astype(np.float64), layer.weight.detach().numpy(),
+                          layer.bias.detach().numpy())
+    np.testing.assert_allclose(layer(x).detach().numpy(), want, rtol=1e-4, atol=1e-5)
+    circular = cr.nn.Conv1d(1, 1, 3, padding=1, padding_mode="circular", bias=False)
+    xs = cr.arange(4.0).reshape(1, 1, 4)
+    wrapped = np.array([3.0, 0.0, 1.0, 2.0, 3.0, 0.0])
+    want = np.convolve(wrapped, circular.weight.detach().numpy().ravel()[::-1], mode="valid")
+    np.testing.assert_allclose(circular(xs).detach().numpy().ravel(), want, rtol=1e-5)
+
+
+def test_conv_transpose_output_size_picks_the_output_padding():
+    layer = cr.nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1)
+    x = cr.randn(1, 3, 4, 4)
+    assert tuple(layer(x).shape) == (1, 2, 7, 7)
+    assert tuple(layer(x, output_size=(8, 7)).shape) == (1, 2, 8, 7)
+    with pytest.raises(ValueError, match="valid sizes"):
+        layer(x, output_size=(10, 10))
+
+
+def test_conv_layer_repr_is_pytorch_like():
+    assert repr(cr.nn.Conv2d(3, 16, 3, stride=2, padding=1, bias=False)) == (
+        "Conv2d(3, 16, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), bias=False)")
+    assert repr(cr.nn.ConvTranspose1d(4, 2, 3)) == (
+        "ConvTranspose1d(4, 2, kernel_size=(3,), stride=(1,))")
+
+
+def test_conv_layer_trains_weight_and_bias():
+    layer = cr.nn.Conv1d(2, 3, 2)
+    layer(cr.randn(4, 2, 6)).pow(2).mean().backward()
+    assert layer.weight.grad is not None and tuple(layer.weight.grad.shape) == (3, 2, 2)
+    assert layer.bias.grad is not None

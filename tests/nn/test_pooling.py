@@ -161,3 +161,25 @@ def test_max_pool_propagates_nan():
 def test_pooling_errors_name_the_problem(call, message):
     with pytest.raises((RuntimeError, ValueError), match=message):
         call()
+
+
+def test_pooling_layers_match_the_functional_form():
+    x = cr.randn(2, 3, 7, 6)
+    pairs = [
+        (cr.nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
+         F.max_pool2d(x, 3, 2, 1, ceil_mode=True)),
+        (cr.nn.AvgPool2d(2, count_include_pad=False), F.avg_pool2d(x, 2)),
+        (cr.nn.AdaptiveAvgPool2d((2, None)), F.adaptive_avg_pool2d(x, (2, 6))),
+        (cr.nn.MaxPool1d(2), F.max_pool1d(x.reshape(2, 3, 42), 2)),
+    ]
+    for layer, want in pairs:
+        got = layer(x if "1d" not in type(layer).__name__ else x.reshape(2, 3, 42))
+        np.testing.assert_allclose(got.numpy(), want.numpy())
+    out, indices = cr.nn.MaxPool2d(2, return_indices=True)(x)
+    assert tuple(indices.shape) == tuple(out.shape) == (2, 3, 3, 3)
+
+
+def test_pooling_layer_repr_is_pytorch_like():
+    assert repr(cr.nn.MaxPool2d(2)) == (
+        "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)")
+    assert repr(cr.nn.AdaptiveAvgPool2d((1, 1))) == "AdaptiveAvgPool2d(output_size=(1, 1))"

@@ -224,7 +224,7 @@ def _unbatched(output, added):
     return output.reshape(tuple(output.shape)[1:]) if added else output
 
 
-def _conv_padding(op, padding, kernel, stride, dilation):
+def conv_padding(op, padding, kernel, stride, dilation):
     """(lo, hi) per spatial dim for an int/tuple/'valid'/'same' padding."""
     nd = len(kernel)
     if isinstance(padding, str):
@@ -259,7 +259,7 @@ def _convnd(op, nd, input, weight, bias, stride, padding, dilation, groups):
     if weight.shape[0] % groups:
         raise RuntimeError(f"{op}: out_channels ({weight.shape[0]}) must be divisible by "
                            f"groups ({groups})")
-    pads = _conv_padding(op, padding, kernel, stride, dilation)
+    pads = conv_padding(op, padding, kernel, stride, dilation)
     for size, (lo, hi), k, d in zip(x.shape[2:], pads, kernel, dilation):
         if size + lo + hi < d * (k - 1) + 1:
             raise RuntimeError(

@@ -244,7 +244,7 @@ def _max_poolnd(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode
     return out
 
 
-def _avg_poolnd(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+def avg_poolnd(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                 divisor_override):
     x, added = _batched(op, input, nd)
     if x._data.dtype.kind != "f":
@@ -257,7 +257,7 @@ def _avg_poolnd(op, nd, input, kernel_size, stride, padding, ceil_mode, count_in
     return _unbatched(AvgPool.apply(x, geometry=geometry, scale=scale), added)
 
 
-def _adaptive_avg_poolnd(op, nd, input, output_size):
+def adaptive_avg_poolnd(op, nd, input, output_size):
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"{op}: expected a {nd + 1}-D or {nd + 2}-D input, but got input of "
                            f"shape {tuple(input.shape)}")
@@ -299,34 +299,34 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True):
     """Mean over sliding windows of (N, C, L)."""
-    return _avg_poolnd("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
+    return avg_poolnd("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
                        count_include_pad, None)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean over sliding windows of (N, C, H, W)."""
-    return _avg_poolnd("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
+    return avg_poolnd("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
                        count_include_pad, divisor_override)
 
 
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
     """Mean over sliding windows of (N, C, D, H, W)."""
-    return _avg_poolnd("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode,
+    return avg_poolnd("avg_pool3d", 3, input, kernel_size, stride, padding, ceil_mode,
                        count_include_pad, divisor_override)
 
 
 def adaptive_avg_pool1d(input, output_size):
     """Mean pooling of (N, C, L) to exactly ``output_size`` positions."""
-    return _adaptive_avg_poolnd("adaptive_avg_pool1d", 1, input, output_size)
+    return adaptive_avg_poolnd("adaptive_avg_pool1d", 1, input, output_size)
 
 
 def adaptive_avg_pool2d(input, output_size):
     """Mean pooling of (N, C, H, W) to exactly ``output_size`` (None keeps that dim's size)."""
-    return _adaptive_avg_poolnd("adaptive_avg_pool2d", 2, input, output_size)
+    return adaptive_avg_poolnd("adaptive_avg_pool2d", 2, input, output_size)
 
 
 def adaptive_avg_pool3d(input, output_size):
     """Mean pooling of (N, C, D, H, W) to exactly ``output_size``."""
-    return _adaptive_avg_poolnd("adaptive_avg_pool3d", 3, input, output_size)
+    return adaptive_avg_poolnd("adaptive_avg_pool3d", 3, input, output_size)
