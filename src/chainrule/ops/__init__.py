@@ -2,4 +2,5 @@
 methods. Fused neural-network primitives (activations, losses, normalisation, convolution,
 pooling, recurrent cells, attention) live beside the basic families."""
 
+from . import activation, nn_linear  # noqa: I001 (one line per helper's additions)
 from . import conv, elementwise, index, linalg, loss, normalization, pooling, reduce, shape

@@ -1,0 +1,79 @@
+"""The fused affine map of ``nn.Linear``: y = x W^T + b as one GEMM over all leading dims."""
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from ._operands import wrap
+
+__all__ = ["linear"]
+
+
+class Linear(Function):
+    """y = x W^T + b, x of shape (..., in), W (out, in), b (out,);
+    dx = dy W,  dW = dy^T x,  db = dy summed over the leading dims
+    (with x and dy flattened to 2-D over the leading dims)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None):
+        ctx.save_for_backward(x, weight)
+        ctx.has_bias = bias is not None
+        data, w = x._data, weight._data
+        rows = data.reshape(-1, data.shape[-1]) if data.ndim != 2 else data
+        out = rows @ w.T
+        if bias is not None:
+            out += bias._data
+        return wrap(out.reshape(data.shape[:-1] + (w.shape[0],)))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, weight = ctx.saved_tensors
+        needs_x, needs_weight, needs_bias = ctx.needs_input_grad
+        grad_rows = grad_out.reshape(-1, weight.shape[0])
+        grad_x = grad_weight = grad_bias = None
+        # The products are Linear again (a B^T), so gradients of gradients come for free.
+        if needs_x:
+            grad_x = Linear.apply(grad_rows, weight.t(), None).reshape(x.shape)
+        if needs_weight:
+            rows = x.reshape(-1, weight.shape[1])
+            grad_weight = Linear.apply(grad_rows.t(), rows.t(), None)
+        if needs_bias and ctx.has_bias:
+            grad_bias = grad_rows.sum(0)
+        return grad_x, grad_weight, grad_bias
+
+
+def _check(input, weight, bias):
+    for name, value in (("input", input), ("weight", weight)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"linear(): {name} must be a Tensor, got {type(value).__name__}")
+    if weight.ndim != 2:
+        raise RuntimeError(
+            f"linear(): weight must be 2-D (out_features, in_features), got shape "
+            f"{tuple(weight.shape)}"
+        )
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise RuntimeError(
+            f"linear(): input of shape {tuple(input.shape)} does not fit weight of shape "
+            f"{tuple(weight.shape)}: the input's last dimension must be in_features="
+            f"{weight.shape[1]}"
+        )
+    dtypes = {input._data.dtype, weight._data.dtype}
+    if bias is not None:
+        if tuple(bias.shape) not in ((weight.shape[0],), (1,), ()):
+            raise RuntimeError(
+                f"linear(): bias of shape {tuple(bias.shape)} does not fit out_features="
+                f"{weight.shape[0]}"
+            )
+        dtypes.add(bias._data.dtype)
+    if len(dtypes) != 1:
+        raise RuntimeError(
+            f"linear(): input, weight and bias must have the same dtype, got "
+            f"{', '.join(str(np.dtype(d)) for d in dtypes)}; convert the input (x.float()) or "
+            "the module (module.double())"
+        )
+
+
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias, for input of shape (..., in_features)."""
+    _check(input, weight, bias)
+    return Linear.apply(input, weight, bias)
