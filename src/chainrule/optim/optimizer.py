@@ -198,17 +198,10 @@ class Optimizer:
                 for param in group["params"]:
                     if param.grad is None:
                         continue
-                    grad = param.grad._data
-                    if grad.shape != param._data.shape:
-                        raise RuntimeError(
-                            f"{type(self).__name__}.step: a parameter of shape "
-                            f"{tuple(param.shape)} has a gradient of shape {grad.shape}; "
-                            "a .grad must have its parameter's shape"
-                        )
                     state = self.state[param]
                     if not state:
                         state.update(self._init_state(param, group))
-                    self._update(param._data, grad, state, group)
+                    self._update(param._data, param.grad._data, state, group)
                     param._version_box[0] += 1  # the parameter changed in place
         return loss
 
