@@ -195,8 +195,18 @@ def test_amin_ties():
 def test_max_of_an_empty_dim_raises():
     with pytest.raises(IndexError, match="max"):
         cr.zeros(2, 0).max(1)
-    with pytest.raises(IndexError, match="amax"):
+    with pytest.raises(IndexError, match="amin"):
+        cr.zeros(2, 0).amin((0, 1))
+    with pytest.raises(RuntimeError, match="amax"):
         cr.zeros(0).amax()
+    with pytest.raises(RuntimeError, match="norm"):
+        cr.zeros(0).norm(float("inf"))
+
+
+def test_max_with_other_is_the_elementwise_maximum():
+    a, b = cr.tensor([1.0, 5.0]), cr.tensor([3.0, 2.0])
+    assert cr.max(a, b).tolist() == [3.0, 5.0] and cr.max(a, other=b).tolist() == [3.0, 5.0]
+    assert a.min(b).tolist() == [1.0, 2.0]
 
 
 def test_reduction_dim_out_of_range_raises():

@@ -72,9 +72,9 @@ def _require_float(input, op):
         )
 
 
-def _require_nonempty(x, axes, op):
+def _require_nonempty(x, axes, op, error=IndexError):
     if builtins.any(x.shape[a] == 0 for a in axes) or (not axes and x.size == 0):
-        raise IndexError(
+        raise error(
             f"{op}(): cannot reduce over an empty dimension (input shape {x.shape}); "
             "the result would have no value. Pass a dim whose size is non-zero"
         )
@@ -325,11 +325,11 @@ class Amin(_ExtremeOverAxes):
         return Amin._forward(ctx, x, axes, keepdim)
 
 
-def _extreme(op, along_dim, over_axes, elementwise, result, input, dim, keepdim):
-    if isinstance(dim, Tensor):
-        return elementwise(input, dim)  # max(a, b): the elementwise maximum
+def _extreme(op, along_dim, over_axes, elementwise, result, input, dim, keepdim, other):
+    if isinstance(dim, Tensor) or other is not None:
+        return elementwise(input, dim if other is None else other)  # max(a, b): elementwise
     if dim is None:
-        _require_nonempty(input._data, (), op)
+        _require_nonempty(input._data, (), op, RuntimeError)
         return over_axes.apply(input, axes=_axes(None, input._data.ndim, op), keepdim=False)
     if input._data.ndim == 0:
         normalize_dim(dim, 0, op)
@@ -339,27 +339,27 @@ def _extreme(op, along_dim, over_axes, elementwise, result, input, dim, keepdim)
     return result(*along_dim.apply(input, dim=d, keepdim=keepdim))
 
 
-def max(input, dim=None, keepdim=False):
+def max(input, dim=None, keepdim=False, *, other=None):
     """The largest element; with ``dim``, (values, indices) along it; with a tensor, maximum."""
-    return _extreme("max", Max, Amax, maximum, MaxResult, input, dim, keepdim)
+    return _extreme("max", Max, Amax, maximum, MaxResult, input, dim, keepdim, other)
 
 
-def min(input, dim=None, keepdim=False):
+def min(input, dim=None, keepdim=False, *, other=None):
     """The smallest element; with ``dim``, (values, indices) along it; with a tensor, minimum."""
-    return _extreme("min", Min, Amin, minimum, MinResult, input, dim, keepdim)
+    return _extreme("min", Min, Amin, minimum, MinResult, input, dim, keepdim, other)
 
 
 def amax(input, dim=(), keepdim=False):
     """Largest element over ``dim`` (all dims by default); ties share the gradient evenly."""
     axes = _axes(None if dim == () else dim, input._data.ndim, "amax")
-    _require_nonempty(input._data, axes, "amax")
+    _require_nonempty(input._data, axes, "amax", RuntimeError if dim == () else IndexError)
     return Amax.apply(input, axes=axes, keepdim=keepdim)
 
 
 def amin(input, dim=(), keepdim=False):
     """Smallest element over ``dim`` (all dims by default); ties share the gradient evenly."""
     axes = _axes(None if dim == () else dim, input._data.ndim, "amin")
-    _require_nonempty(input._data, axes, "amin")
+    _require_nonempty(input._data, axes, "amin", RuntimeError if dim == () else IndexError)
     return Amin.apply(input, axes=axes, keepdim=keepdim)
 
 
@@ -496,7 +496,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     p = float(p)
     axes = _axes(dim, input._data.ndim, "norm")
     if p < 0 or p == np.inf:
-        _require_nonempty(input._data, axes, "norm")
+        _require_nonempty(input._data, axes, "norm", RuntimeError)
     return Norm.apply(input, p=p, axes=axes, keepdim=keepdim)
 
 
