@@ -1,3 +1,92 @@
-"""batchnorm layers."""
+"""Batch normalisation: per-channel statistics of the batch in training, running statistics in
+evaluation."""
 
-__all__ = []
+from ... import _dtypes, creation
+from ...autograd import grad_mode
+from ..functional import normalization as F
+from ..parameter import Parameter
+from .module import Module
+
+__all__ = ["BatchNorm1d", "BatchNorm2d"]
+
+
+class _BatchNorm(Module):
+    """Shared by the batch-norm layers; subclasses say which input ranks they accept."""
+
+    _input_ranks = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
+                 track_running_stats=True, device=None, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(creation.empty(num_features, dtype=dtype, device=device))
+            self.bias = Parameter(creation.empty(num_features, dtype=dtype, device=device))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", creation.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", creation.ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", creation.tensor(0, dtype=_dtypes.int64))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.zero_()
+            self.running_var.fill_(1)
+            self.num_batches_tracked.zero_()
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        if self.affine:
+            with grad_mode.no_grad():
+                self.weight.fill_(1.0)
+                self.bias.zero_()
+
+    def _check_input_dim(self, input):
+        if input.dim() not in self._input_ranks:
+            ranks = " or ".join(f"{r}D" for r in self._input_ranks)
+            raise ValueError(
+                f"{type(self).__name__}: expected {ranks} input, got {input.dim()}D input of "
+                f"shape {tuple(input.shape)}"
+            )
+
+    def forward(self, input):
+        self._check_input_dim(input)
+        # momentum=None means a cumulative moving average: 1/n for the n-th batch
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+            if self.momentum is None:
+                factor = 1.0 / float(self.num_batches_tracked)
+        use_batch_stats = self.training or (self.running_mean is None
+                                            and self.running_var is None)
+        keep_stats = not self.training or self.track_running_stats
+        return F.batch_norm(
+            input,
+            self.running_mean if keep_stats else None,
+            self.running_var if keep_stats else None,
+            self.weight, self.bias, use_batch_stats, factor, self.eps,
+        )
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm over (N, C) or (N, C, L) inputs, per channel C."""
+
+    _input_ranks = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm over (N, C, H, W) inputs, per channel C."""
+
+    _input_ranks = (4,)
