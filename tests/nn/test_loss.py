@@ -335,9 +335,11 @@ def test_float32_stays_float32_and_int32_targets_work():
     assert F.binary_cross_entropy_with_logits(x, cr.ones(4, 5)).dtype == cr.float32
 
 
-def test_cross_entropy_rejects_other_integer_targets():
+def test_cross_entropy_rejects_other_integer_targets_and_integer_scores():
     with pytest.raises(TypeError, match="int64"):
         F.cross_entropy(cr.randn(2, 3), cr.tensor([0, 1], dtype=cr.uint8))
+    with pytest.raises(TypeError, match="floating-point"):
+        F.nll_loss(cr.ones(2, 3, dtype=cr.int64), cr.tensor([0, 1]))
 
 
 @pytest.mark.parametrize("bad", [5, -1, 7])

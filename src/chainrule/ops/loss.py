@@ -323,6 +323,11 @@ class KlDiv(Function):
 
 # -- multi-class classification ---------------------------------------------------------------
 def _class_axis(op, input):
+    if input._data.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: input must be a floating-point tensor of scores, but it is {input.dtype}; "
+            "convert it with input.float()"
+        )
     if input._data.ndim == 0:
         raise ValueError(f"{op}: input must have a class dimension, but it is a 0-d tensor")
     return 1 if input._data.ndim >= 2 else 0
