@@ -442,7 +442,9 @@ class Module:
         sharing memory with the model)."""
         if destination is None:
             destination = OrderedDict()
-        for module_prefix, module in self.named_modules(prefix=prefix.rstrip(".")):
+        # Shared submodules are saved under every name, as PyTorch does.
+        for module_prefix, module in self.named_modules(prefix=prefix.rstrip("."),
+                                                        remove_duplicate=False):
             module._save_to_state_dict(
                 destination, module_prefix + ("." if module_prefix else ""), keep_vars
             )
