@@ -8,7 +8,7 @@ input's dtype, skipping inputs that need no gradient, freeing saved tensors, and
 
 import numpy as np
 
-from . import grad_mode
+from . import function, grad_mode
 from .function import TensorBase
 
 _observers = []
@@ -19,6 +19,14 @@ def add_observer(observer):
     here). Returns a function that removes it again."""
     _observers.append(observer)
     return lambda: _observers.remove(observer) if observer in _observers else None
+
+
+def add_forward_observer(observer):
+    """Call ``observer(node, args, outputs)`` after every op's forward, recorded or not (``node``
+    is the op's ``Function`` instance). Returns a function that removes it again."""
+    observers = function._forward_observers
+    observers.append(observer)
+    return lambda: observers.remove(observer) if observer in observers else None
 
 
 def _topological_order(root_nodes):

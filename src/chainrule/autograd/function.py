@@ -15,6 +15,11 @@ The protocol, the same for built-in ops and user ops (as in PyTorch):
 from . import grad_mode
 
 
+# Called as ``observer(node, args, outputs)`` after every op's forward (see
+# engine.add_forward_observer); diagnostics use it to find the first non-finite output.
+_forward_observers = []
+
+
 class TensorBase:
     """Marker base of ``chainrule.Tensor``, so the engine can recognise tensors without
     importing the tensor layer."""
@@ -146,7 +151,10 @@ class Function:
         finally:
             state.enabled = grad_was_enabled
         if needs is not None:
-            return _connect(ctx, args, outputs)
+            outputs = _connect(ctx, args, outputs)
+        if _forward_observers:  # diagnostics only; an empty list costs one truth test
+            for observer in _forward_observers:
+                observer(ctx, args, outputs)
         return outputs
 
 
