@@ -184,7 +184,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
                         results[index] = grad
                 if node not in useful:
                     continue
-            if node.materialize_grads and any(g is None for g in grads):
+            # a single output always has its gradient here; only multi-output nodes can miss one
+            if len(grads) > 1 and node.materialize_grads and any(g is None for g in grads):
                 grads = [
                     g if g is not None else _zeros(tensors[0], *node.output_meta[nr])
                     for nr, g in enumerate(grads)
@@ -198,7 +199,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
                     f"{len(node.next_edges)} positional arguments; return one per argument "
                     "(None for those without a gradient)"
                 )
-            if not retain_graph:
+            if not retain_graph and node._saved:
                 node._release()
             if _observers:
                 for observer in _observers:
@@ -207,7 +208,13 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
             for position, (edge, grad) in enumerate(zip(node.next_edges, grad_inputs)):
                 if edge is None or grad is None:
                     continue
-                grad = _fit_to_input(node, position, grad, node.input_meta[position])
+                meta = node.input_meta[position]
+                try:
+                    fits = grad._data.shape == meta[0] and grad._data.dtype == meta[1]
+                except AttributeError:
+                    fits = False  # not a tensor: _fit_to_input explains
+                if not fits:
+                    grad = _fit_to_input(node, position, grad, meta)
                 if type(edge) is tuple:
                     child, nr = edge
                     slots = pending.get(child)

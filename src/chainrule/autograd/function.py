@@ -14,7 +14,6 @@ The protocol, the same for built-in ops and user ops (as in PyTorch):
 
 from . import grad_mode
 
-
 # Called as ``observer(node, args, outputs)`` after every op's forward (see
 # engine.add_forward_observer); diagnostics use it to find the first non-finite output.
 _forward_observers = []
@@ -76,6 +75,8 @@ class Function:
     # -- ctx API -------------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
         """Keep tensors for backward; modifying one in place before then is an error."""
+        if True not in self.needs_input_grad:
+            return  # nothing is recorded (grad mode off, or no input requires grad)
         try:
             versions = tuple([t._version_box[0] if t is not None else 0 for t in tensors])
         except AttributeError:
@@ -96,6 +97,12 @@ class Function:
                 "its saved tensors were freed after the first backward. Pass retain_graph=True "
                 "to the first backward() if you need to call it again."
             )
+        for tensor, version in zip(self._saved, self._saved_versions):
+            if tensor is not None and tensor._version_box[0] != version:
+                self._raise_modified()
+        return self._saved
+
+    def _raise_modified(self):
         for position, (tensor, version) in enumerate(zip(self._saved, self._saved_versions)):
             if tensor is not None and tensor._version_box[0] != version:
                 raise RuntimeError(
@@ -105,7 +112,6 @@ class Function:
                     f"{tensor._version_box[0]}. Use the out-of-place form of the later operation, "
                     "or .clone() the tensor before modifying it."
                 )
-        return self._saved
 
     def mark_non_differentiable(self, *outputs):
         """Outputs that get no gradient (indices, masks): they will not require grad."""
