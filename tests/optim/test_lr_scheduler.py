@@ -299,3 +299,16 @@ def test_get_lr_outside_step_warns():
     scheduler = sched.StepLR(make_optimizer(), step_size=3)
     with pytest.warns(UserWarning, match="get_last_lr"):
         scheduler.get_lr()
+
+
+def test_multistep_state_dict_with_plain_dict_milestones():
+    opt = make_optimizer()
+    scheduler = sched.MultiStepLR(opt, milestones=[2, 4], gamma=0.5)
+    state = scheduler.state_dict()
+    state["milestones"] = dict(state["milestones"])  # as a JSON round trip returns it
+    other = sched.MultiStepLR(make_optimizer(), milestones=[9])
+    other.load_state_dict(state)
+    other.optimizer.step()
+    with pytest.warns(UserWarning, match="deprecated"):
+        other.step(5)
+    close(other.get_last_lr(), [0.25])

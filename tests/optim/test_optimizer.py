@@ -349,3 +349,15 @@ def test_no_warnings_in_a_plain_training_step():
         set_grads([w], [[1.0]])
         opt.step()
         opt.zero_grad()
+
+
+def test_a_step_counter_stored_with_shape_one_is_accepted():
+    w = param([1.0, 2.0])
+    opt = optim.Adam([w], lr=0.1)
+    set_grads([w], [[1.0, 1.0]])
+    opt.step()
+    sd = opt.state_dict()
+    sd["state"][0]["step"] = cr.tensor([1.0])
+    other = optim.Adam([param([1.0, 2.0])], lr=0.1)
+    other.load_state_dict(sd)
+    assert other.state_dict()["state"][0]["step"].shape == ()

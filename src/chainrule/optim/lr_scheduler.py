@@ -218,6 +218,11 @@ class MultiStepLR(LRScheduler):
         factor = self.gamma ** self.milestones[self.last_epoch]
         return [lr * factor for lr in self._current_lrs()]
 
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        # A state dict read back from JSON holds the milestones as a plain dict.
+        self.milestones = Counter(self.milestones)
+
     def _get_closed_form_lr(self):
         milestones = sorted(self.milestones.elements())
         return [base * self.gamma ** bisect_right(milestones, self.last_epoch)

@@ -303,6 +303,9 @@ def _copy_state_value(param, index, name, value):
     if not isinstance(value, Tensor):
         return copy.deepcopy(value)
     array = value._data
+    if name == "step" and array.size == 1:
+        # A step counter is 0-d; a file format may have stored it with shape (1,).
+        return Tensor._from_array(array.reshape(()).copy())
     if array.ndim and array.shape != param._data.shape:
         raise ValueError(
             f"loaded state dict: state {name!r} of parameter {index} has shape "
