@@ -43,8 +43,14 @@ def test_digits_match_the_source_csv():
 def test_digits_split_is_fixed_and_disjoint():
     train, test = Digits(train=True), Digits(train=False)
     assert len(train) == 1437 and len(test) == 360 and len(Digits(split="all")) == 1797
-    all_images, all_labels = load_digits()
-    np.testing.assert_array_equal(test.targets.numpy(), all_labels[1437:])
+    def rows(images):
+        return sorted(row.tobytes() for row in images.reshape(len(images), -1))
+
+    all_images, _ = load_digits()
+    train_images, test_images = load_digits("train")[0], load_digits("test")[0]
+    assert rows(np.concatenate([train_images, test_images])) == rows(all_images)
+    assert set(load_digits("test")[1].tolist()) == set(range(10))  # every class is tested
+    np.testing.assert_array_equal(test_images, load_digits("test")[0])  # fixed
     image, label = train[0]
     assert tuple(image.shape) == (1, 8, 8) and image.dtype == chainrule.float32
     assert isinstance(label, int)
