@@ -1,0 +1,293 @@
+"""Recurrent networks (RNN with tanh/relu, LSTM, GRU) as one fused op over the whole sequence.
+
+``Recurrent`` runs every layer and direction on arrays: the input projection of all time steps
+is one GEMM per layer and direction, each step one GEMM with the hidden weights plus the gate
+arithmetic; backward is backpropagation through time written out by hand (gates in PyTorch's
+order: LSTM i, f, g, o; GRU r, z, n with n = tanh(W_in x + b_in + r * (W_hn h + b_hn))).
+
+NOTE: backward computes on arrays rather than with differentiable tensor ops: recording a graph
+of ~20 ops per time step would cost more than the whole fused step. Its gradients therefore
+cannot be differentiated again; under ``create_graph=True`` they come out of a ``RecurrentGrad``
+node whose backward raises a clear error instead of giving silently wrong second derivatives.
+"""
+
+import numpy as np
+
+from ..autograd import grad_mode
+from ..autograd.function import Function
+from ..random import numpy_generator
+from ._operands import wrap
+
+__all__ = [
+    "rnn_tanh",
+    "rnn_relu",
+    "lstm",
+    "gru",
+    "rnn_tanh_cell",
+    "rnn_relu_cell",
+    "lstm_cell",
+    "gru_cell",
+]
+
+GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|, unlike 1 / (1 + e^-x)
+
+
+# -- one layer, one direction ------------------------------------------------------------------
+def _run(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
+    """Forward over time for one layer and direction; returns outputs (T, N, H), final states
+    and what backward needs."""
+    steps, hidden = x.shape[0], w_hh.shape[1]
+    gx = np.matmul(x, w_ih.T)  # all time steps in one GEMM
+    if b_ih is not None:
+        gx += b_ih if mode == "GRU" else b_ih + b_hh  # GRU keeps b_hn apart: it is scaled by r
+    out = np.empty(x.shape[:2] + (hidden,), dtype=x.dtype)
+    cache = []
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        gh = np.matmul(h, w_hh.T)
+        if mode == "LSTM":
+            gates = gx[t] + gh
+            i, f = _sigmoid(gates[:, :hidden]), _sigmoid(gates[:, hidden:2 * hidden])
+            g, o = np.tanh(gates[:, 2 * hidden:3 * hidden]), _sigmoid(gates[:, 3 * hidden:])
+            c_prev, c = c, f * c + i * g
+            tanh_c = np.tanh(c)
+            cache.append((h, c_prev, i, f, g, o, tanh_c))
+            h = o * tanh_c
+        elif mode == "GRU":
+            if b_hh is not None:
+                gh += b_hh
+            r = _sigmoid(gx[t, :, :hidden] + gh[:, :hidden])
+            z = _sigmoid(gx[t, :, hidden:2 * hidden] + gh[:, hidden:2 * hidden])
+            n = np.tanh(gx[t, :, 2 * hidden:] + r * gh[:, 2 * hidden:])
+            cache.append((h, r, z, n, gh[:, 2 * hidden:]))
+            h = (1.0 - z) * n + z * h
+        else:
+            pre = gx[t] + gh
+            h_prev = h
+            h = np.tanh(pre) if mode == "RNN_TANH" else np.maximum(pre, 0)
+            cache.append((h_prev, h))
+        out[t] = h
+    return out, h, c, cache
+
+
+def _run_backward(mode, x, w_ih, w_hh, has_bias, cache, d_out, dh, dc, reverse, need_x):
+    """BPTT for one layer and direction: gradients of x, h0, c0 and the four weights."""
+    steps, hidden = x.shape[0], w_hh.shape[1]
+    d_gx = np.empty(x.shape[:2] + (GATES[mode] * hidden,), dtype=x.dtype)
+    d_gh = d_gx if mode != "GRU" else np.empty_like(d_gx)  # gradient of h @ w_hh.T (+ b_hh)
+    h_prevs = np.empty(x.shape[:2] + (hidden,), dtype=x.dtype)
+    times = range(steps) if reverse else range(steps - 1, -1, -1)
+    for k, t in enumerate(times):
+        step = cache[steps - 1 - k]
+        dh = dh + d_out[t]
+        if mode == "LSTM":
+            h_prev, c_prev, i, f, g, o, tanh_c = step
+            dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
+            d_gx[t, :, :hidden] = dc * g * i * (1.0 - i)
+            d_gx[t, :, hidden:2 * hidden] = dc * c_prev * f * (1.0 - f)
+            d_gx[t, :, 2 * hidden:3 * hidden] = dc * i * (1.0 - g * g)
+            d_gx[t, :, 3 * hidden:] = dh * tanh_c * o * (1.0 - o)
+            dc = dc * f
+            dh = np.matmul(d_gx[t], w_hh)
+        elif mode == "GRU":
+            h_prev, r, z, n, gh_n = step
+            d_n = dh * (1.0 - z) * (1.0 - n * n)
+            d_r = d_n * gh_n * r * (1.0 - r)
+            d_z = dh * (h_prev - n) * z * (1.0 - z)
+            d_gx[t, :, :hidden] = d_gh[t, :, :hidden] = d_r
+            d_gx[t, :, hidden:2 * hidden] = d_gh[t, :, hidden:2 * hidden] = d_z
+            d_gx[t, :, 2 * hidden:] = d_n
+            d_gh[t, :, 2 * hidden:] = d_n * r
+            dh = dh * z + np.matmul(d_gh[t], w_hh)
+        else:
+            h_prev, h = step
+            slope = 1.0 - h * h if mode == "RNN_TANH" else (h > 0).astype(x.dtype)
+            d_gx[t] = dh * slope
+            dh = np.matmul(d_gx[t], w_hh)
+        h_prevs[t] = h_prev
+    flat = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731 - (T, N, F) -> (T*N, F)
+    grads = {
+        "x": np.matmul(d_gx, w_ih) if need_x else None,
+        "w_ih": np.matmul(flat(d_gx).T, flat(x)),
+        "w_hh": np.matmul(flat(d_gh).T, flat(h_prevs)),
+    }
+    if has_bias:
+        grads["b_ih"] = flat(d_gx).sum(axis=0)
+        grads["b_hh"] = flat(d_gh).sum(axis=0)
+    return grads, dh, dc
+
+
+# -- the fused op ------------------------------------------------------------------------------
+class Recurrent(Function):
+    """(output, h_n, c_n) = a multi-layer, optionally bidirectional RNN/LSTM/GRU over a
+    time-major input (T, N, I) with states (L * D, N, H) and weights per layer and direction
+    (w_ih, w_hh[, b_ih, b_hh]);  backward is BPTT through every step, layer and direction."""
+
+    @staticmethod
+    def forward(ctx, input, hx, cx, *weights, mode, num_layers, bidirectional, dropout, train):
+        directions = 2 if bidirectional else 1
+        per = len(weights) // (num_layers * directions)
+        x = input._data
+        h_n, c_n = np.empty_like(hx._data), (np.empty_like(cx._data) if cx is not None else None)
+        layers = []
+        for layer in range(num_layers):
+            outs, runs = [], []
+            for d in range(directions):
+                k = layer * directions + d
+                w = [t._data if t is not None else None for t in weights[k * per:(k + 1) * per]]
+                w_ih, w_hh = w[0], w[1]
+                b_ih, b_hh = (w[2], w[3]) if per == 4 else (None, None)
+                out, h, c, cache = _run(mode, x, hx._data[k], cx._data[k] if cx is not None
+                                        else None, w_ih, w_hh, b_ih, b_hh, reverse=d == 1)
+                h_n[k] = h
+                if c_n is not None:
+                    c_n[k] = c
+                outs.append(out)
+                runs.append(cache)
+            y = outs[0] if directions == 1 else np.concatenate(outs, axis=2)
+            mask = None
+            if dropout > 0 and train and layer < num_layers - 1:
+                keep = numpy_generator().random(y.shape) >= dropout
+                mask = keep.astype(y.dtype) / np.asarray(1.0 - dropout, dtype=y.dtype)
+            layers.append((x, runs, mask))
+            x = y * mask if mask is not None else y
+        ctx.layers, ctx.mode, ctx.per, ctx.directions = layers, mode, per, directions
+        ctx.save_for_backward(*weights)
+        outputs = (wrap(x), wrap(h_n), wrap(c_n) if c_n is not None else None)
+        return outputs if cx is not None else outputs[:2]
+
+    @staticmethod
+    def backward(ctx, grad_output, grad_h_n, grad_c_n=None):
+        weights = ctx.saved_tensors
+        per, directions = ctx.per, ctx.directions
+        d_x = grad_output._data
+        dh_n, dc_n = grad_h_n._data, grad_c_n._data if grad_c_n is not None else None
+        d_h0 = np.zeros_like(dh_n)
+        d_c0 = np.zeros_like(dc_n) if dc_n is not None else None
+        d_weights = [None] * len(weights)
+        for layer in range(len(ctx.layers) - 1, -1, -1):
+            x, runs, mask = ctx.layers[layer]
+            d_y = d_x * mask if mask is not None else d_x
+            hidden = d_y.shape[2] // directions
+            need_x = layer > 0 or ctx.needs_input_grad[0]
+            d_x = np.zeros_like(x) if need_x else None
+            for d in range(directions):
+                k = layer * directions + d
+                w = [t._data for t in weights[k * per:(k + 1) * per]]
+                grads, dh, dc = _run_backward(
+                    ctx.mode, x, w[0], w[1], per == 4, runs[d],
+                    d_y[:, :, d * hidden:(d + 1) * hidden], dh_n[k],
+                    dc_n[k] if dc_n is not None else None, reverse=d == 1, need_x=need_x)
+                if need_x:
+                    d_x += grads["x"]
+                d_h0[k] = dh
+                if d_c0 is not None:
+                    d_c0[k] = dc
+                for j, name in enumerate(("w_ih", "w_hh", "b_ih", "b_hh")[:per]):
+                    d_weights[k * per + j] = grads[name]
+        arrays = [d_x, d_h0, d_c0] + d_weights
+        if grad_mode.is_grad_enabled():
+            return RecurrentGrad.apply(grad_output, grad_h_n, grad_c_n, *weights, arrays=arrays)
+        return tuple(wrap(a) if a is not None else None for a in arrays)
+
+
+class RecurrentGrad(Function):
+    """The gradients of ``Recurrent`` as a graph node, made under ``create_graph=True``;
+    differentiating them again raises (BPTT is computed on arrays, see the module's NOTE)."""
+
+    @staticmethod
+    def forward(ctx, *inputs, arrays):
+        ctx.set_materialize_grads(False)  # some outputs are None; backward only raises anyway
+        return tuple(wrap(a) if a is not None else None for a in arrays)
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise RuntimeError(
+            "double backward through a recurrent layer (RNN/LSTM/GRU and their cells) is not "
+            "supported: its backward pass is fused on arrays. Take second derivatives of the "
+            "other parts only, or write the cell out with tensor ops (e.g. torch.sigmoid, @)"
+        )
+
+
+# -- public functions --------------------------------------------------------------------------
+def _recurrent(mode, input, hx, cx, params, has_biases, num_layers, dropout, train,
+               bidirectional, batch_first):
+    per = 4 if has_biases else 2
+    directions = 2 if bidirectional else 1
+    if len(params) != per * num_layers * directions:
+        raise ValueError(f"{mode.lower()}: expected {per * num_layers * directions} weight "
+                         f"tensors for {num_layers} layer(s) x {directions} direction(s), got "
+                         f"{len(params)}")
+    dtypes = {t.dtype for t in (input, hx, cx, *params) if t is not None}
+    if len(dtypes) > 1:
+        raise RuntimeError(f"{mode.lower()}: input, states and weights must share one dtype, got "
+                           f"{sorted(str(d) for d in dtypes)}; convert with .to(dtype) (e.g. "
+                           "model.double())")
+    if batch_first:
+        input = input.transpose(0, 1)
+    outputs = Recurrent.apply(input, hx, cx, *params, mode=mode, num_layers=num_layers,
+                              bidirectional=bidirectional, dropout=float(dropout),
+                              train=bool(train))
+    if batch_first:
+        outputs = (outputs[0].transpose(0, 1),) + tuple(outputs[1:])
+    return outputs
+
+
+def rnn_tanh(input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+             batch_first):
+    """(output, h_n) of an Elman RNN with tanh, as ``torch.rnn_tanh``."""
+    return _recurrent("RNN_TANH", input, hx, None, params, has_biases, num_layers, dropout,
+                      train, bidirectional, batch_first)
+
+
+def rnn_relu(input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+             batch_first):
+    """(output, h_n) of an Elman RNN with ReLU, as ``torch.rnn_relu``."""
+    return _recurrent("RNN_RELU", input, hx, None, params, has_biases, num_layers, dropout,
+                      train, bidirectional, batch_first)
+
+
+def lstm(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    """(output, h_n, c_n) of an LSTM with hx = (h_0, c_0), as ``torch.lstm``."""
+    h0, c0 = hx
+    return _recurrent("LSTM", input, h0, c0, params, has_biases, num_layers, dropout, train,
+                      bidirectional, batch_first)
+
+
+def gru(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    """(output, h_n) of a GRU, as ``torch.gru``."""
+    return _recurrent("GRU", input, hx, None, params, has_biases, num_layers, dropout, train,
+                      bidirectional, batch_first)
+
+
+def _cell(mode, input, h, c, w_ih, w_hh, b_ih, b_hh):
+    """One time step: the sequence op with T = 1 (input (N, I), states (N, H))."""
+    params = [w_ih, w_hh] + ([b_ih, b_hh] if b_ih is not None else [])
+    step = input.unsqueeze(0)
+    outputs = Recurrent.apply(step, h.unsqueeze(0), c.unsqueeze(0) if c is not None else None,
+                              *params, mode=mode, num_layers=1, bidirectional=False, dropout=0.0,
+                              train=False)
+    return tuple(o.squeeze(0) for o in outputs[1:])
+
+
+def rnn_tanh_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+    return _cell("RNN_TANH", input, hx, None, w_ih, w_hh, b_ih, b_hh)[0]
+
+
+def rnn_relu_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+    return _cell("RNN_RELU", input, hx, None, w_ih, w_hh, b_ih, b_hh)[0]
+
+
+def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """(h', c') of one LSTM step with hx = (h, c)."""
+    return _cell("LSTM", input, hx[0], hx[1], w_ih, w_hh, b_ih, b_hh)
+
+
+def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
+    """h' of one GRU step."""
+    return _cell("GRU", input, hx, None, w_ih, w_hh, b_ih, b_hh)[0]
