@@ -243,3 +243,11 @@ def test_parameter_basics_and_deepcopy():
 def test_missing_forward_is_a_clear_error():
     with pytest.raises(NotImplementedError, match='missing the required "forward"'):
         nn.Module()(cr.ones(1))
+
+
+def test_full_backward_pre_hook_can_replace_the_output_gradient():
+    layer = nn.Linear(2, 2).double()
+    x = cr.randn(3, 2, dtype=cr.float64, requires_grad=True)
+    layer.register_full_backward_pre_hook(lambda m, grad_output: (grad_output[0] * 0,))
+    layer(x).sum().backward()
+    assert not x.grad.numpy().any() and not layer.weight.grad.numpy().any()
