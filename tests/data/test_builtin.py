@@ -54,7 +54,7 @@ def test_digits_split_is_fixed_and_disjoint():
     image, label = train[0]
     assert tuple(image.shape) == (1, 8, 8) and image.dtype == chainrule.float32
     assert isinstance(label, int)
-    np.testing.assert_array_equal(image.numpy(), all_images[0])
+    np.testing.assert_array_equal(image.numpy(), train_images[0])
     with pytest.raises(ValueError, match="split"):
         Digits(split="val")
 
