@@ -124,6 +124,10 @@ CASES = [
            lambda a: np.pad(a, ((0, 0), (0, 0), (3, 1)), mode="edge"), [(1, 2, 3)], (ix.Index,)),
     OpCase("pad_circular", lambda a: cr.pad(a, (2, 3, 1, 0), mode="circular"),
            lambda a: np.pad(a, ((0, 0), (1, 0), (2, 3)), mode="wrap"), [(2, 2, 3)], (ix.Index,)),
+    # PyTorch crops first, then wraps around what is left
+    OpCase("pad_circular_negative", lambda a: cr.pad(a, (-1, 2), mode="circular"),
+           lambda a: np.pad(a[..., 1:], ((0, 0), (0, 2)), mode="wrap"), [(2, 3)],
+           (ix.Index,)),
     # repeating, reversing, rolling, moving
     OpCase("repeat", lambda a: a.repeat(2, 1, 3), lambda a: np.tile(a, (2, 1, 3)), [(2, 3)],
            (sh.Reshape, sh.Expand)),
@@ -139,6 +143,7 @@ CASES = [
            (sh.Flip,)),
     OpCase("fliplr_flipud", lambda a: cr.flipud(cr.fliplr(a)), lambda a: a[::-1, ::-1],
            [(3, 2)], (sh.Flip,)),
+    OpCase("flip_0d", lambda a: a.flip(0), lambda a: a, [()], (sh.Flip,)),
     OpCase("roll", lambda a: a.roll(1, 0), lambda a: np.roll(a, 1, 0), [(3, 4)], (sh.Roll,)),
     OpCase("roll_multi", lambda a: cr.roll(a, (1, -2), (0, -1)),
            lambda a: np.roll(a, (1, -2), (0, 1)), [(3, 4)], (sh.Roll,)),

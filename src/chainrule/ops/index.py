@@ -334,7 +334,9 @@ def _check_index_tensor(op, input, dim, index, src=None):
     data = index._data
     if data.size and (data.min() < 0 or data.max() >= size):
         bad = int(data.min() if data.min() < 0 else data.max())
-        raise IndexError(f"{op}(): index {bad} is out of bounds for dimension {d} with size {size}")
+        raise RuntimeError(
+            f"{op}(): index {bad} is out of bounds for dimension {d} with size {size}"
+        )
     return d
 
 
@@ -390,7 +392,7 @@ def index_select(input, dim, index):
     """The slices of ``input`` at positions ``index`` (1-D) along ``dim``."""
     d = normalize_dim(dim, input._data.ndim, "index_select")
     if input._data.ndim == 0:
-        return input[_flat_index(index, "index_select")].reshape(())
+        return input.reshape(1)[_flat_index(index, "index_select")].reshape(())
     return input[(slice(None),) * d + (_flat_index(index, "index_select"),)]
 
 
@@ -408,9 +410,9 @@ def scatter(input, dim, index, src=None, *, value=None):
         src = value
     if src is None:
         raise TypeError("scatter() needs src (a tensor) or value (a number)")
+    d = _check_index_tensor("scatter", input, dim, index, src if isinstance(src, Tensor) else None)
     if not isinstance(src, Tensor):
-        src = wrap(np.full(index.shape, src, dtype=input._data.dtype))
-    d = _check_index_tensor("scatter", input, dim, index, src)
+        src = wrap(np.full(index._data.shape, src, dtype=input._data.dtype))
     (x, i, s), restore = _at_least_1d((input, index, _values_like(input, src)), input.shape)
     return restore(Scatter.apply(x, i, s, dim=d))
 
@@ -477,7 +479,7 @@ def masked_select(input, mask):
     return expand(input, shape)[np.broadcast_to(mask._data, shape)]
 
 
-def nonzero(input, *, out=None, as_tuple=False):
+def nonzero(input, *, as_tuple=False):
     """Indices of the non-zero elements: an (n, ndim) int64 tensor, or one per dim."""
     array = input._data
     if as_tuple:

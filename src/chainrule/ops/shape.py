@@ -445,7 +445,7 @@ def _concat_dim(tensors, dim, op):
     return d
 
 
-def cat(tensors, dim=0, *, out=None):
+def cat(tensors, dim=0):
     """Join tensors along an existing dimension."""
     d = _concat_dim(tensors, dim, "cat")
     return Cat.apply(*tensors, dim=d)
@@ -454,7 +454,7 @@ def cat(tensors, dim=0, *, out=None):
 concat = concatenate = cat
 
 
-def stack(tensors, dim=0, *, out=None):
+def stack(tensors, dim=0):
     """Join same-shaped tensors along a new dimension."""
     if not isinstance(tensors, (list, tuple)) or not tensors:
         raise ValueError("stack expects a non-empty list or tuple of tensors")
@@ -541,6 +541,8 @@ def flip(input, *args, dims=None):
     """Reverse the order of elements along ``dims`` (``x.flip(0, 1)`` or ``flip(x, (0, 1))``)."""
     dims = normalize_dims(_shape_arg(args) if dims is None else _shape_arg((dims,)),
                           input._data.ndim, "flip")
+    if input._data.ndim == 0:
+        dims = ()  # a 0-d tensor has nothing to reverse; PyTorch accepts dim 0 or -1
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"flip: dims {dims} has a repeated dim")
     return Flip.apply(input, dims=dims)
@@ -606,7 +608,12 @@ def pad(input, pad, mode="constant", value=None):
         )
     out = input
     for d, (before, after) in per_dim.items():
-        positions = _pad_positions(mode, d, input._data.shape[d], before, after)
+        if mode == "circular" and min(before, after) < 0:
+            # PyTorch crops first and then wraps around what is left.
+            start, stop = max(-before, 0), out._data.shape[d] - max(-after, 0)
+            out = narrow(out, d, start, max(stop - start, 0))
+            before, after = max(before, 0), max(after, 0)
+        positions = _pad_positions(mode, d, out._data.shape[d], before, after)
         out = out.index_select(d, wrap(positions))
     return out
 
