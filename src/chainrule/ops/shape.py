@@ -146,6 +146,7 @@ class Permute(Function):
 
 # -- public functions --------------------------------------------------------------------------
 def reshape(input, *shape):
+    """The same elements in a new shape (a view when the layout allows, else a copy)."""
     return Reshape.apply(input, shape=_shape_arg(shape))
 
 
@@ -178,6 +179,7 @@ def _resolve_shape(shape, size):
 
 
 def expand(input, *sizes):
+    """A broadcast view with size-1 dims grown to ``sizes`` (-1 keeps a size)."""
     sizes = _shape_arg(sizes)
     lead = len(sizes) - input._data.ndim
     if lead < 0:
@@ -194,10 +196,12 @@ def expand(input, *sizes):
 
 
 def expand_as(input, other):
+    """``expand`` to ``other``'s shape."""
     return expand(input, other.shape)
 
 
 def sum_to_size(input, *size):
+    """Sum over the dims that broadcasting to this tensor's shape would add or grow."""
     shape = _shape_arg(size)
     if shape == input._data.shape:
         return input
@@ -205,6 +209,7 @@ def sum_to_size(input, *size):
 
 
 def permute(input, *dims):
+    """A view with the dims reordered."""
     dims = tuple(normalize_dim(d, input._data.ndim, "permute") for d in _shape_arg(dims))
     if sorted(dims) != list(range(input._data.ndim)):
         raise RuntimeError(
@@ -214,6 +219,7 @@ def permute(input, *dims):
 
 
 def transpose(input, dim0, dim1):
+    """A view with two dims swapped."""
     ndim = input._data.ndim
     if ndim == 0:
         return input
@@ -224,12 +230,14 @@ def transpose(input, dim0, dim1):
 
 
 def t(input):
+    """Transpose a matrix (vectors and scalars are returned as they are)."""
     if input._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but got {input.ndim}")
     return transpose(input, 0, 1) if input._data.ndim == 2 else input
 
 
 def squeeze(input, dim=None):
+    """Remove size-1 dims (all of them, or those among ``dim``)."""
     shape = input._data.shape
     if dim is None:
         new_shape = tuple(s for s in shape if s != 1)
@@ -241,6 +249,7 @@ def squeeze(input, dim=None):
 
 
 def unsqueeze(input, dim):
+    """Insert a size-1 dim at position ``dim``."""
     ndim = input._data.ndim + 1
     d = normalize_dim(dim, ndim, "unsqueeze")
     shape = list(input._data.shape)
@@ -249,6 +258,7 @@ def unsqueeze(input, dim):
 
 
 def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims ``start_dim``..``end_dim`` into one."""
     shape = input._data.shape
     if not shape:
         return reshape(input, (1,))
@@ -261,6 +271,7 @@ def flatten(input, start_dim=0, end_dim=-1):
 
 
 def unflatten(input, dim, sizes):
+    """Split dim ``dim`` into ``sizes``."""
     shape = input._data.shape
     d = normalize_dim(dim, len(shape), "unflatten")
     sizes = tuple(sizes)
@@ -275,6 +286,7 @@ def unflatten(input, dim, sizes):
 
 
 def contiguous(input):
+    """The tensor itself if C-contiguous, else a contiguous copy."""
     return input if input._data.flags.c_contiguous else input.clone()
 
 
