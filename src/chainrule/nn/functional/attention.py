@@ -1,3 +1,5 @@
-"""Functional attention."""
+"""Functional attention; the fused op lives in ``chainrule.ops.attention``."""
 
-__all__ = []
+from ...ops.attention import scaled_dot_product_attention
+
+__all__ = ["scaled_dot_product_attention"]
