@@ -93,7 +93,34 @@ def sequence_case(name, mode, steps=3, batch=2, input_size=3, hidden=2, num_laye
     return OpCase(name, op, reference, shapes, RECURRENT, domain="unit")
 
 
+def _numeric_gradient(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[index] += eps
+        minus[index] -= eps
+        grad[index] = (f(plus) - f(minus)) / (2 * eps)
+    return grad
+
+
+def _gradient_with_create_graph(x, h0, w_ih, w_hh, b_ih, b_hh):
+    """d sum(output) / dx through the RecurrentGrad node that create_graph=True makes."""
+    x = x.detach().requires_grad_()
+    output, _ = R.rnn_tanh(x, h0, [w_ih, w_hh, b_ih, b_hh], True, 1, 0.0, True, False, False)
+    (grad,) = cr.autograd.grad(output.sum(), [x], create_graph=True)
+    return grad
+
+
+def _gradient_reference(x, h0, w_ih, w_hh, b_ih, b_hh):
+    weights = [w_ih, w_hh, b_ih, b_hh]
+    return _numeric_gradient(
+        lambda y: sequence_reference("RNN_TANH", y, h0, None, weights, 1, False)[0].sum(), x)
+
+
 CASES = [
+    OpCase("rnn_gradient_under_create_graph", _gradient_with_create_graph, _gradient_reference,
+           [(3, 2, 2), (1, 2, 2), (2, 2), (2, 2), (2,), (2,)], (R.RecurrentGrad,),
+           domain="unit", grad=False),
     sequence_case("lstm_bptt", "LSTM", steps=4),
     sequence_case("lstm_two_layers_bidirectional", "LSTM", num_layers=2, bidirectional=True),
     sequence_case("gru", "GRU", steps=4),
