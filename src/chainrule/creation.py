@@ -1,6 +1,7 @@
 """Making tensors: from data, filled with constants, ranges and random numbers."""
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -15,9 +16,12 @@ def _size_arg(size):
     if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
         size = size[0]
     try:
-        return tuple(int(s) for s in size)
+        shape = tuple(operator.index(s) for s in size)
     except TypeError:
         raise TypeError(f"a size must be ints or one sequence of ints, got {size!r}") from None
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"sizes must be non-negative, got {list(shape)}")
+    return shape
 
 
 def _finish(array, requires_grad, device_arg=None):
@@ -59,8 +63,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     >>> chainrule.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     """
     data = _unwrap(data)
-    np_dtype = _dtypes.to_numpy_dtype(dtype) if dtype is not None else _infer_dtype(data)
     try:
+        np_dtype = _dtypes.to_numpy_dtype(dtype) if dtype is not None else _infer_dtype(data)
         array = np.array(data, dtype=np_dtype)
     except (ValueError, TypeError) as error:
         raise ValueError(f"tensor(): could not make a tensor from this data: {error}") from None
