@@ -3,4 +3,5 @@ methods. Fused neural-network primitives (activations, losses, normalisation, co
 pooling, recurrent cells, attention) live beside the basic families."""
 
 from . import activation, nn_linear  # noqa: I001 (one line per helper's additions)
-from . import attention, conv, elementwise, index, linalg, loss, normalization, pooling, recurrent, reduce, shape
+from . import elementwise, index, linalg, loss, normalization, reduce, shape
+from . import attention, conv, pooling, recurrent
