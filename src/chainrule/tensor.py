@@ -356,6 +356,11 @@ class Tensor(TensorBase):
 
     def retain_grad(self):
         """Keep ``.grad`` on a non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError(
+                "can't retain_grad on a tensor that has requires_grad=False; nothing will "
+                "compute its gradient"
+            )
         if self.grad_fn is None or self._retains_grad:
             return
         self._retains_grad = True

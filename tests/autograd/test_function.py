@@ -329,3 +329,9 @@ def test_gradcheck_demands_float64():
 def test_gradcheck_with_several_inputs_and_outputs():
     a, b = f64([0.5, 1.5]), f64([2.0, -1.0])
     assert autograd.gradcheck(lambda p, q: (p * q, p.exp() + q), (a, b))
+
+
+def test_gradcheck_explains_a_read_only_input():
+    x = f64([1.0], requires_grad=False).expand(3).requires_grad_()
+    with pytest.raises(ValueError, match="read-only"):
+        autograd.gradcheck(cr.sin, (x,))

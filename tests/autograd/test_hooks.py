@@ -111,3 +111,8 @@ def test_hooks_need_a_tensor_that_requires_grad():
         cr.tensor([1.0]).register_hook(lambda g: g)
     with pytest.raises(RuntimeError, match="leaves"):
         (f64([1.0]) * 2).register_post_accumulate_grad_hook(lambda t: None)
+
+
+def test_retain_grad_needs_requires_grad():
+    with pytest.raises(RuntimeError, match="requires_grad=False"):
+        cr.tensor([1.0]).retain_grad()

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from . import grad_mode
+
 
 class GradcheckError(RuntimeError):
     """An analytic gradient disagrees with its finite-difference estimate."""
@@ -26,9 +28,15 @@ def _checked_inputs(inputs):
     return checked
 
 
+@grad_mode.no_grad()  # the perturbed evaluations need no graph
 def _numerical_jacobians(fn, inputs, position, eps):
     """One (output size x input size) matrix per output, by central differences."""
     array = inputs[position]._data  # perturbed in place, so non-contiguous inputs work too
+    if not array.flags.writeable:
+        raise ValueError(
+            f"gradcheck perturbs input {position} in place, but its array is read-only (an "
+            "expanded or broadcast view?); pass a copy, e.g. x.clone().detach().requires_grad_()"
+        )
     columns = []
     for k in range(array.size):
         index = np.unravel_index(k, array.shape)
@@ -114,6 +122,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e
     grad_outputs = _as_tuple(grad_outputs)
     n_inputs = len(inputs)
 
+    @grad_mode.enable_grad()  # also when gradcheck evaluates it for finite differences
     def vjp(*args):
         primal, cotangents = args[:n_inputs], args[n_inputs:]
         outs = _differentiable_outputs(fn, primal)
