@@ -2,6 +2,8 @@
 ``grad_fn``). Differentiable methods (``exp``, ``sum``, ``__add__`` ...) are attached by the op
 modules in ``chainrule.ops``, each beside the ``Function`` that implements it."""
 
+import sys
+
 import numpy as np
 
 from . import _dtypes
@@ -439,6 +441,15 @@ class Tensor(TensorBase):
                     "a view of a leaf tensor that requires grad is being used in an in-place "
                     "operation; wrap the update in `with chainrule.no_grad():`, or clone() first"
                 )
+        # Views share their base's version counter. Writing through a view while recording
+        # would change the base without changing the base's gradient (chainrule has no
+        # PyTorch-style CopySlices), so it is refused rather than computed wrongly.
+        if recording and self._data.base is not None and sys.getrefcount(self._version_box) > 2:
+            raise RuntimeError(
+                "in-place operation on a view of another tensor while the graph is recorded: "
+                "the tensor it views would change without its gradient knowing. Modify the "
+                "base tensor itself (e.g. base[index] = value), or use out-of-place operations"
+            )
         result = out_of_place(self.clone() if recording else self)
         if result._data.shape != self._data.shape:
             raise RuntimeError(
