@@ -23,6 +23,8 @@ def nested_state():
         "mask": cr.tensor([True, False]),
         "inf": math.inf,
         "array": np.arange(3, dtype=np.int32),
+        "scalar": cr.tensor(3.0),
+        "strided": cr.arange(12).reshape(3, 4).T,
     }
 
 

@@ -31,16 +31,21 @@ class CheckpointError(RuntimeError):
     """A file that is not a readable chainrule file (corrupt, truncated or foreign)."""
 
 
+def _contiguous(array):
+    # np.ascontiguousarray would turn a 0-d array into shape (1,)
+    return array if array.flags.c_contiguous else array.copy(order="C")
+
+
 # -- encoding ---------------------------------------------------------------------------------
 def _encode(obj, arrays):
     """A JSON-able tree for ``obj``; tensors and arrays move into ``arrays`` under a key."""
     if isinstance(obj, Tensor):
         key = f"t{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj._data)
+        arrays[key] = _contiguous(obj._data)
         return {"__tensor__": key, "requires_grad": bool(obj.requires_grad)}
     if isinstance(obj, np.ndarray):
         key = f"t{len(arrays)}"
-        arrays[key] = np.ascontiguousarray(obj)
+        arrays[key] = _contiguous(obj)
         return {"__ndarray__": key}
     if isinstance(obj, (bool, str, type(None))):
         return obj
@@ -101,7 +106,7 @@ def _checksum(arrays):
     a flipped bit in tensor data must not load silently."""
     crc = 0
     for key in sorted(arrays):
-        crc = zlib.crc32(memoryview(np.ascontiguousarray(arrays[key])).cast("B"), crc)
+        crc = zlib.crc32(memoryview(_contiguous(arrays[key]).reshape(-1)).cast("B"), crc)
     return crc
 
 
