@@ -12,11 +12,12 @@ def _shape(meta):
     if meta is None:
         return "?"
     shape, dtype = meta
-    return f"({', '.join(str(d) for d in shape)}) {_dtype(dtype)}"
+    return f"{tuple(shape)} {_dtype(dtype)}"
 
 
 def _quote(text):
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return '"' + escaped + '"'
 
 
 def _dot(tensor, params):
@@ -41,16 +42,18 @@ def _dot(tensor, params):
     stack, seen = [root], {id(root)}
     while stack:
         node = stack.pop()
-        outputs = "\\n".join(_shape(m) for m in node.output_meta)
-        lines.append(f"  {node_id(node)} [label={_quote(node.name() + chr(10) + outputs)}];")
+        outputs = "\n".join(_shape(m) for m in node.output_meta)
+        text = _quote(node.name() + "\n" + outputs)
+        lines.append(f"  {node_id(node)} [label={text}];")
         for edge, meta in zip(node.next_edges, node.input_meta):
             if edge is None:
                 continue
             child = edge[0] if isinstance(edge, tuple) else edge
             if not isinstance(edge, tuple) and id(child) not in seen:
                 label = names.get(id(child), "leaf")
-                lines.append(f"  {node_id(child)} [label={_quote(label + chr(10) + _shape(meta))},"
-                             " style=filled, fillcolor=lightyellow];")
+                text = _quote(label + "\n" + _shape(meta))
+                lines.append(f"  {node_id(child)} [label={text}, style=filled, "
+                             "fillcolor=lightyellow];")
             lines.append(f"  {node_id(child)} -> {node_id(node)};")
             if id(child) not in seen:
                 seen.add(id(child))

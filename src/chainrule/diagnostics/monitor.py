@@ -77,9 +77,12 @@ class GradientMonitor:
         self.histograms = {}  # layer -> sampled gradient values at the last sample
         self._before = None  # weight copies taken just before a sampled step's update
         self.on_finding = None  # optional callable(finding), called as soon as one is made
-        self.watch.on_origin = lambda: self._report(self._nonfinite(self.step_count + 1, None,
-                                                                    0.0))
+        self._pending = []  # findings made inside a forward or backward, for the next step()
+        self.watch.on_origin = self._origin_found
         self._prepare(start_step + 1)
+
+    def _origin_found(self):
+        self._pending += self._report(self._nonfinite(self.step_count + 1, None, 0.0))
 
     def _report(self, found):
         self.findings += found
@@ -133,7 +136,9 @@ class GradientMonitor:
                 found += self.rules.on_sample(sample, lr)
         self.probe.disarm()
         self._prepare(step + 1)
-        return self._report(found)
+        found = self._report(found)
+        pending, self._pending = self._pending, []
+        return pending + found
 
     def _total_grad_norm(self):
         total = 0.0

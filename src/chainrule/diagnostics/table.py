@@ -24,8 +24,8 @@ def rows(monitor):
     table = []
     types = {name: type(module).__name__ for name, module, _ in monitor.layers}
     for name, stats in layers.items():
-        table.append((f"{name} ({types.get(name, '?')})", _num(stats["grad_norm"]), _num(stats["weight_norm"]),
-                      _num(stats["update_ratio"]), "", "",
+        table.append((f"{name} ({types.get(name, '?')})", _num(stats["grad_norm"]),
+                      _num(stats["weight_norm"]), _num(stats["update_ratio"]), "", "",
                       ", ".join(flagged.get(name, [])) or "ok"))
     for name, stats in activations.items():
         table.append((f"{name} ({stats['kind']})", "", "", "", _pct(stats.get("dead")),
@@ -49,6 +49,7 @@ def format_table(monitor):
 def markdown_table(monitor):
     """The same table in Markdown."""
     body = rows(monitor)
-    lines = ["| " + " | ".join(HEADER) + " |", "| --- " + "| ---: " * (len(HEADER) - 2) + "| --- |"]
+    rule = "| --- " + "| ---: " * (len(HEADER) - 2) + "| --- |"
+    lines = ["| " + " | ".join(HEADER) + " |", rule]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in body]
     return "\n".join(lines)
