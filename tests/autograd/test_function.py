@@ -6,6 +6,7 @@ import pytest
 import chainrule as cr
 from chainrule import autograd
 from chainrule.autograd import Function
+from chainrule.autograd.function import once_differentiable
 from chainrule.autograd.gradcheck import GradcheckError
 
 
@@ -335,3 +336,51 @@ def test_gradcheck_explains_a_read_only_input():
     x = f64([1.0], requires_grad=False).expand(3).requires_grad_()
     with pytest.raises(ValueError, match="read-only"):
         autograd.gradcheck(cr.sin, (x,))
+
+
+class ArraySinOnce(Function):
+    """ArraySin with its backward marked once-differentiable."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.sin()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * cr.from_numpy(np.cos(x.detach().numpy()))
+
+
+def test_once_differentiable_works_once_and_refuses_twice():
+    x = f64([0.3, -1.2])
+    assert autograd.gradcheck(ArraySinOnce.apply, (x,))
+    (g,) = autograd.grad(ArraySinOnce.apply(x).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), np.cos([0.3, -1.2]))
+    with pytest.raises(RuntimeError, match="ArraySinOnceBackward is marked @once_differentiable"):
+        autograd.grad(g.sum(), x)
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        autograd.gradgradcheck(ArraySinOnce.apply, (x,))
+
+
+def test_setup_context_style():
+    class Square(Function):
+        @staticmethod
+        def forward(x):
+            return x * x
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            (x,) = inputs
+            ctx.save_for_backward(x)
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            (x,) = ctx.saved_tensors
+            return grad_out * 2 * x
+
+    x = f64([3.0])
+    Square.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0])
+    assert autograd.gradgradcheck(Square.apply, (f64([0.5, 2.0]),))

@@ -12,6 +12,8 @@ The protocol, the same for built-in ops and user ops (as in PyTorch):
   it and gradients of gradients follow.
 """
 
+import functools
+
 from . import grad_mode
 
 # Called as ``observer(node, args, outputs)`` after every op's forward (see
@@ -59,10 +61,13 @@ class Function:
     # may keep them as a leaf's .grad without copying. A user op's backward may return a tensor
     # it also holds elsewhere; the engine copies those before accumulating into them in place.
     _fresh_grads = False
+    # PyTorch 2's other style: forward(*args) without ctx, plus setup_context(ctx, inputs, output)
+    _separate_setup = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         cls._fresh_grads = cls.__module__.startswith("chainrule.")
+        cls._separate_setup = cls.setup_context is not Function.setup_context
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -71,6 +76,10 @@ class Function:
     @staticmethod
     def backward(ctx, *grad_outputs):
         raise NotImplementedError("a Function subclass must define a static backward(ctx, ...)")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Override (with a ``forward`` that takes no ctx) to save what backward needs."""
 
     # -- ctx API -------------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
@@ -153,7 +162,11 @@ class Function:
         ctx.needs_input_grad = needs or (False,) * len(args)
         state.enabled = False
         try:
-            outputs = cls.forward(ctx, *args, **kwargs)
+            if cls._separate_setup:
+                outputs = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, outputs)
+            else:
+                outputs = cls.forward(ctx, *args, **kwargs)
         finally:
             state.enabled = grad_was_enabled
         if needs is not None:
@@ -211,3 +224,45 @@ def _link(ctx, args, out, nr):
         out.grad_fn = ctx
         out._output_nr = nr
     return out
+
+
+def once_differentiable(backward):
+    """Decorate a ``backward`` that is not itself differentiable (it works on raw arrays): it
+    runs without recording, and differentiating its result again (``create_graph=True``)
+    raises a clear error instead of giving a silently wrong second derivative."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grad_outputs):
+        with grad_mode.no_grad():
+            grads = backward(ctx, *grad_outputs)
+        if not grad_mode.is_grad_enabled():
+            return grads  # create_graph=False: nobody will differentiate these
+        # The error node hangs on everything the true second derivative would depend on, so
+        # that any later gradient reaching back to those tensors passes through it.
+        sources = [t for t in (*grad_outputs, *ctx._saved)
+                   if isinstance(t, TensorBase) and t._requires_grad]
+        single = not isinstance(grads, tuple)
+        marked = tuple(
+            _OnceDifferentiable.apply(g.detach().requires_grad_(), *sources, op=ctx.name())
+            if isinstance(g, TensorBase) and g._data.dtype.kind == "f" else g
+            for g in ((grads,) if single else grads)
+        )
+        return marked[0] if single else marked
+
+    return wrapper
+
+
+class _OnceDifferentiable(Function):
+    """y = x (a gradient from a ``once_differentiable`` backward);  differentiating raises."""
+
+    @staticmethod
+    def forward(ctx, x, *sources, op):
+        ctx.op = op
+        return x.detach()
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        raise RuntimeError(
+            f"{ctx.op} is marked @once_differentiable: its backward cannot be differentiated "
+            "again (create_graph=True through it); compute this second derivative another way"
+        )
