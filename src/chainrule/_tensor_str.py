@@ -119,7 +119,8 @@ def format_tensor(tensor):
         summarize = array.size > THRESHOLD
         fmt = _Formatter(_edges(array) if summarize else array)
         body = _nested(array, indent, summarize, fmt)
-    if array.dtype not in _IMPLICIT_DTYPES:
+    # an empty tensor shows no values to tell ints from floats, so any non-default dtype shows
+    if array.dtype not in _IMPLICIT_DTYPES or (array.size == 0 and array.dtype.kind != "f"):
         suffixes.append(f"dtype={tensor.dtype!r}")
     if tensor.grad_fn is not None:
         suffixes.append(f"grad_fn=<{tensor.grad_fn.name()}>")
