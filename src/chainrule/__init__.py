@@ -54,7 +54,6 @@ from .random import (  # noqa: E402
 )
 from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor, device  # noqa: E402
-from . import nn  # noqa: E402
-from . import data, utils  # noqa: E402
-from . import optim  # noqa: E402
-from . import func  # noqa: E402
+
+# The layers above the engine, so that `import chainrule as torch; torch.nn.Linear` works.
+from . import data, func, nn, optim, utils  # noqa: E402

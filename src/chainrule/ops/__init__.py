@@ -2,6 +2,18 @@
 methods. Fused neural-network primitives (activations, losses, normalisation, convolution,
 pooling, recurrent cells, attention) live beside the basic families."""
 
-from . import activation, nn_linear  # noqa: I001 (one line per helper's additions)
-from . import elementwise, index, linalg, loss, normalization, reduce, shape
-from . import attention, conv, pooling, recurrent
+from . import (
+    activation,
+    attention,
+    conv,
+    elementwise,
+    index,
+    linalg,
+    loss,
+    nn_linear,
+    normalization,
+    pooling,
+    recurrent,
+    reduce,
+    shape,
+)
