@@ -180,3 +180,16 @@ def test_device():
     assert t.device == cr.device("cpu") and t.cpu() is t
     with pytest.raises(RuntimeError, match="cpu"):
         t.to("cuda")
+
+
+def test_deepcopy_copies_leaves_and_refuses_graph_nodes():
+    import copy
+
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    y = copy.deepcopy(x)
+    assert y.requires_grad and y.is_leaf and y.grad.tolist() == [3.0, 3.0]
+    y.detach().add_(1)
+    assert x.detach().tolist() == [1.0, 2.0]
+    with pytest.raises(RuntimeError, match="leaves"):
+        copy.deepcopy(x * 2)

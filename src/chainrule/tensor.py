@@ -2,6 +2,7 @@
 ``grad_fn``). Differentiable methods (``exp``, ``sum``, ``__add__`` ...) are attached by the op
 modules in ``chainrule.ops``, each beside the ``Function`` that implements it."""
 
+import copy
 import sys
 
 import numpy as np
@@ -276,6 +277,18 @@ class Tensor(TensorBase):
 
     def __hash__(self):
         return id(self)
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                "only tensors created explicitly by the user (graph leaves) support deepcopy; "
+                "deepcopy x.detach() instead, or clone() to copy within the graph"
+            )
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for name, value in self.__dict__.items():
+            new.__dict__[name] = copy.deepcopy(value, memo)
+        return new
 
     def __repr__(self):
         return format_tensor(self)
