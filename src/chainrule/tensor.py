@@ -149,8 +149,10 @@ class Tensor(TensorBase):
 
     @property
     def data(self):
-        """The same values, outside the graph (shares memory), as ``torch.Tensor.data``."""
-        return self.detach()
+        """The same values, outside the graph (shares memory), as ``torch.Tensor.data``.
+        Unlike ``detach()``, changes made through it are hidden from autograd: it has its own
+        version counter (PyTorch's semantics; prefer ``detach()`` with ``no_grad()``)."""
+        return Tensor._from_array(self._data)
 
     @data.setter
     def data(self, value):

@@ -167,3 +167,17 @@ def test_augmented_assignment_is_in_place():
     t /= 5
     assert t is same
     np.testing.assert_allclose(t.numpy(), [1.0, 1.0])
+
+
+def test_changes_through_data_are_hidden_from_autograd_but_detach_is_not():
+    x = f64([1.0, 2.0], requires_grad=True)
+    w = f64([3.0, 4.0], requires_grad=True)
+    y = (x * w).sum()  # Mul saves x and w
+    x.data.mul_(10)  # PyTorch's escape hatch: no version bump
+    y.backward()
+    np.testing.assert_allclose(w.grad.numpy(), [10.0, 20.0])  # the modified values are used
+    y = (x * w).sum()
+    with cr.no_grad():
+        x.detach().mul_(2)
+    with pytest.raises(RuntimeError, match="MulBackward"):
+        y.backward()
