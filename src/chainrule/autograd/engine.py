@@ -29,8 +29,9 @@ def add_forward_observer(observer):
     return lambda: observers.remove(observer) if observer in observers else None
 
 
-def _topological_order(root_nodes):
-    """Nodes reachable from the roots, each after every node that sends it a gradient."""
+def _topological_order(root_nodes, leaf_uses):
+    """Nodes reachable from the roots, each after every node that sends it a gradient. Counts
+    into ``leaf_uses`` how many edges lead to each leaf (by id)."""
     dependencies = {}
     seen = set(root_nodes)
     stack = list(root_nodes)
@@ -43,6 +44,8 @@ def _topological_order(root_nodes):
                 if child not in seen:
                     seen.add(child)
                     stack.append(child)
+            elif edge is not None:
+                leaf_uses[id(edge)] = leaf_uses.get(id(edge), 0) + 1
     order = []
     ready = [n for n in dict.fromkeys(root_nodes) if n not in dependencies]
     while ready:
@@ -137,8 +140,10 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
     (``autograd.grad``), nothing is accumulated: the gradients of ``inputs`` are returned, in
     order, with None for those the outputs do not depend on.
 
-    A leaf's gradient contributions are summed first and delivered once, after the sweep, so
-    its hooks and post-accumulate hooks see the total gradient, as in PyTorch.
+    A leaf's gradient contributions are summed first and delivered once, as soon as the last
+    node that can send it one has run, so its hooks and post-accumulate hooks see the total
+    gradient, during the sweep, as in PyTorch (data-parallel training starts communicating a
+    gradient while the rest of backward still computes).
     """
     if retain_graph is None:
         retain_graph = create_graph
@@ -168,11 +173,34 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
         # the caller's gradient arrays may be passed through to a leaf unchanged: never keep them
         callers = {id(g._data) for g in grad_tensors}
 
-        order = _topological_order(root_nodes)
+        leaf_uses = {}
+        order = _topological_order(root_nodes, leaf_uses)
         useful = _nodes_leading_to(order, wanted_leaves, wanted_outputs) if capture else None
+        kept = set()
+
+        def deliver(leaf, grad, fresh):
+            if leaf._hooks:
+                grad, fresh = _run_leaf_hooks(leaf, grad, fresh)
+            if capture:
+                index = wanted_leaves.get(id(leaf))
+                if index is not None:
+                    results[index] = grad
+            else:
+                _accumulate_into_leaf(leaf, grad, fresh, create_graph, kept)
+
+        def use_done(leaf):
+            """One edge into ``leaf`` is settled; after the last one, its gradient is total."""
+            left = leaf_uses[id(leaf)] - 1
+            leaf_uses[id(leaf)] = left
+            if left == 0 and id(leaf) in leaf_grads:
+                deliver(*leaf_grads.pop(id(leaf)))
 
         for node in order:
             grads = pending.pop(node, None)
+            if grads is None or (capture and node not in useful):
+                for edge in node.next_edges:
+                    if edge is not None and type(edge) is not tuple:
+                        use_done(edge)
             if grads is None:
                 continue  # no gradient reached this node
             if node._output_hooks:
@@ -206,7 +234,11 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
                     observer(node, grad_inputs)
             fresh = node._fresh_grads
             for position, (edge, grad) in enumerate(zip(node.next_edges, grad_inputs)):
-                if edge is None or grad is None:
+                if edge is None:
+                    continue
+                if grad is None:
+                    if type(edge) is not tuple:
+                        use_done(edge)
                     continue
                 meta = node.input_meta[position]
                 try:
@@ -221,19 +253,14 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
                     if slots is None:
                         slots = pending[child] = [None] * len(child.output_meta)
                     slots[nr] = grad if slots[nr] is None else slots[nr] + grad
-                elif not capture or id(edge) in wanted_leaves:
-                    _add_leaf_grad(leaf_grads, edge, grad, fresh and id(grad._data) not in callers)
+                else:
+                    if not capture or id(edge) in wanted_leaves:
+                        fresh_here = fresh and id(grad._data) not in callers
+                        _add_leaf_grad(leaf_grads, edge, grad, fresh_here)
+                    use_done(edge)
 
-        kept = set()
-        for leaf, grad, fresh in leaf_grads.values():
-            if leaf._hooks:
-                grad, fresh = _run_leaf_hooks(leaf, grad, fresh)
-            if capture:
-                index = wanted_leaves.get(id(leaf))
-                if index is not None:
-                    results[index] = grad
-            else:
-                _accumulate_into_leaf(leaf, grad, fresh, create_graph, kept)
+        for leaf, grad, fresh in leaf_grads.values():  # leaves that were roots themselves
+            deliver(leaf, grad, fresh)
     finally:
         grad_mode._state.enabled = previous_mode
     return results if capture else None
