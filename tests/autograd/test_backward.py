@@ -273,6 +273,11 @@ def test_backward_with_inputs_only_fills_those():
     (x * w).sum().backward(inputs=[w])
     assert x.grad is None
     np.testing.assert_allclose(w.grad.numpy(), [1.0])
+    g = cr.tensor([1.0], dtype=cr.float64)
+    (w + 0).backward(g, inputs=[w])
+    (w + 0).backward(g, inputs=[w])
+    np.testing.assert_allclose(w.grad.numpy(), [3.0])
+    np.testing.assert_allclose(g.numpy(), [1.0])
 
 
 # -- bad input ------------------------------------------------------------------------------------

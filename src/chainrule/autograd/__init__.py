@@ -66,8 +66,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inputs = _as_sequence(inputs)
         results = run_backward(tensors, grads, retain_graph, create_graph, inputs=inputs)
         for leaf, grad in zip(inputs, results):
-            if grad is not None:
-                leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+            if grad is None:
+                continue
+            if not create_graph:
+                grad = grad.detach()
+            # a fresh array: the returned gradient may be the caller's own gradient tensor
+            leaf._grad = grad.clone() if leaf._grad is None else leaf._grad + grad
         return
     run_backward(tensors, grads, retain_graph, create_graph)
 
