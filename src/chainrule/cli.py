@@ -1,4 +1,4 @@
-"""The ``chainrule`` command: ``train``, ``eval`` and ``sample``."""
+"""The ``chainrule`` command: ``train``, ``eval``, ``sample`` and ``diagnose``."""
 
 import argparse
 import sys
@@ -48,6 +48,8 @@ TRAIN_FLAGS = [
      "also checkpoint every N steps inside an epoch (default 100)"),
     ("--keep-last", "keep_last", int, "step checkpoints to keep besides the best (default 2)"),
     ("--log-every", "log_every", int, "write a step record to metrics.jsonl every N steps"),
+    ("--diagnose-every", "diagnose_every", int,
+     "gradient diagnostics: sample per-layer statistics every N steps (default 50)"),
 ]
 
 
@@ -64,6 +66,8 @@ def _train_parser(subparsers):
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
     parser.add_argument("--quiet", action="store_true", default=None,
                         help="plain line output instead of progress bars")
+    parser.add_argument("--no-diagnose", dest="diagnose", action="store_false", default=None,
+                        help="turn off the gradient diagnostics (on by default, cheap)")
     return parser
 
 
@@ -71,7 +75,7 @@ def build_config(args):
     """Defaults, then the TOML file, then the flags given on the command line."""
     values = read_toml(args.config) if args.config else {}
     config = from_dict(values, source=args.config or "config")
-    for _, field, _, _ in TRAIN_FLAGS + [(None, "quiet", None, None)]:
+    for _, field, _, _ in TRAIN_FLAGS + [(None, "quiet", None, None), (None, "diagnose", 0, 0)]:
         value = getattr(args, field, None)
         if value is not None:
             setattr(config, field, value)
@@ -103,6 +107,9 @@ def make_parser():
     sample.add_argument("--temperature", type=float, default=0.8,
                         help="softmax temperature: lower is more conservative (default 0.8)")
     sample.add_argument("--seed", type=int, default=0, help="sampling seed")
+    from .train import diagnose
+
+    diagnose.add_parser(subparsers, TRAIN_FLAGS)
     return parser
 
 
@@ -121,6 +128,11 @@ def main(argv=None):
             return commands.train(build_config(args))
         if args.command == "eval":
             return commands.evaluate(args.target)
+        if args.command == "diagnose":
+            from .train import diagnose
+
+            return diagnose.run(build_config(args), args.steps, args.every, args.record_sites,
+                                args.plots)
         return commands.sample(args.target, args.prompt, args.length, args.temperature,
                                args.seed)
     except (ConfigError, FileNotFoundError, ValueError) as error:

@@ -1,11 +1,11 @@
 """TrainingDiagnostics as a trainer hook, and the ``chainrule diagnose`` command."""
 
-import argparse
 import types
 
 import chainrule as torch
 from chainrule import nn
-from chainrule.diagnostics import TrainingDiagnostics, command
+from chainrule.cli import main
+from chainrule.diagnostics import TrainingDiagnostics
 from chainrule.nn import functional as F
 
 from .helpers import classification_data
@@ -65,9 +65,7 @@ def test_hook_is_silent_on_a_healthy_run(tmp_path):
 
 
 def _diagnose(*argv):
-    parser = argparse.ArgumentParser(prog="chainrule")
-    command.add_parser(parser.add_subparsers(dest="command"))
-    return command.run(parser.parse_args(["diagnose", *argv]))
+    return main(["diagnose", *argv])
 
 
 def test_diagnose_command_healthy_and_broken(capsys):

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import Generator, from_numpy, manual_seed, no_grad
+from ..diagnostics import TrainingDiagnostics
 from ..serialization import CheckpointError
 from .checkpoint import latest_checkpoint, read_checkpoint
 from .config import from_dict
@@ -38,7 +39,7 @@ def train(config):
     console.print(f"run directory: {run.path}")
     console.print(f"model {config.model}: {sum(p.numel() for p in model.parameters()):,} "
                   f"parameters; data {task.name}")
-    return _fit_and_report(Trainer(config, run, task, model, console))
+    return _fit_and_report(_with_diagnostics(Trainer(config, run, task, model, console)))
 
 
 def resume(run_dir, quiet=False):
@@ -53,6 +54,7 @@ def resume(run_dir, quiet=False):
     task, model = _setup(config)
     trainer = Trainer(config, run, task, model, Console(quiet=config.quiet))
     trainer.load_state(state)
+    _with_diagnostics(trainer)
     trainer.console.print(
         f"resuming {run.path} from {path.name}: epoch {trainer.epoch + 1}, batch "
         f"{trainer.batch}, step {trainer.step}"
@@ -60,7 +62,17 @@ def resume(run_dir, quiet=False):
     return _fit_and_report(trainer)
 
 
+def _with_diagnostics(trainer):
+    """Monitor backpropagation during the run (``--no-diagnose`` turns it off)."""
+    if trainer.config.diagnose:
+        hook = TrainingDiagnostics(every=trainer.config.diagnose_every)
+        hook.attach(trainer.model, start_step=trainer.step)
+        trainer.hooks.append(hook)
+    return trainer
+
+
 def _fit_and_report(trainer):
+    diagnostics = [h for h in trainer.hooks if isinstance(h, TrainingDiagnostics)]
     try:
         trainer.fit()
     except NonFiniteLossError as error:
@@ -72,11 +84,18 @@ def _fit_and_report(trainer):
             f"{trainer.run.path}"
         )
         return 130
+    finally:
+        for hook in diagnostics:
+            hook.close()
     test = trainer.evaluate("test")
     trainer.run.log({"kind": "test", "step": trainer.step, **{f"test_{k}": v
                                                                for k, v in test.items()}})
-    report = write_report(trainer.run, trainer.config, {f"test_{k}": v for k, v in test.items()})
+    sections = [s for hook in diagnostics for s in hook.report_sections(trainer.run.path)]
+    report = write_report(trainer.run, trainer.config, {f"test_{k}": v for k, v in test.items()},
+                          sections)
     console = trainer.console
+    for hook in diagnostics:
+        console.print(hook.final_table())
     console.print("test " + "  ".join(f"{k} {v:.4f}" for k, v in test.items()))
     console.print(f"report: {report}")
     return 0

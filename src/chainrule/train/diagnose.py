@@ -2,21 +2,24 @@
 ``GradientMonitor`` and print the per-layer table and every finding.
 
 Exit status: 0 when nothing was found, 1 when there are findings (so scripts and CI can use it).
-The training pieces are imported when the command runs, not at import time: this module is the
-command line's, kept here beside the diagnostics it drives."""
+"""
 
+import argparse
 import math
 from pathlib import Path
 
-from .monitor import GradientMonitor
-from .plots import PLOTS_HINT, gradient_flow, histograms
-from .table import format_table
+from .. import manual_seed
+from ..diagnostics.monitor import GradientMonitor
+from ..diagnostics.plots import PLOTS_HINT, gradient_flow, histograms
+from ..diagnostics.table import format_table
+from ..nn.utils import clip_grad_norm_
+from .data import load_task
+from .optimizers import build_optimizer
+from .presets import build_model
 
 
-def add_parser(subparsers):
+def add_parser(subparsers, train_flags):
     """Add the ``diagnose`` subcommand (the ``train`` flags plus its own) to ``subparsers``."""
-    from ..cli import TRAIN_FLAGS
-
     parser = subparsers.add_parser(
         "diagnose", help="train a few steps and report vanishing/exploding/dead/NaN gradients",
         description="Train a preset (same flags as train) for --steps steps while monitoring "
@@ -25,9 +28,9 @@ def add_parser(subparsers):
     )
     parser.add_argument("--config", metavar="FILE.toml",
                         help="TOML file of settings (keys as the train flags)")
-    for flag, field, kind, text in TRAIN_FLAGS:
+    for flag, field, kind, text in train_flags:
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
-    parser.add_argument("--quiet", action="store_true", default=None, help=argparse_hidden())
+    parser.add_argument("--quiet", action="store_true", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, default=200, help="training steps (default 200)")
     parser.add_argument("--every", type=int, default=10,
                         help="sample per-layer statistics every N steps (default 10)")
@@ -38,36 +41,22 @@ def add_parser(subparsers):
     return parser
 
 
-def argparse_hidden():
-    import argparse
-
-    return argparse.SUPPRESS
-
-
-def run(args):
-    """Run ``chainrule diagnose``; returns the exit status."""
-    from .. import manual_seed
-    from ..cli import build_config
-    from ..nn.utils import clip_grad_norm_
-    from ..train.data import load_task
-    from ..train.optimizers import build_optimizer
-    from ..train.presets import build_model
-
-    if args.steps < 1 or args.every < 1:
+def run(config, steps, every, record_sites=False, plots=None):
+    """Run ``chainrule diagnose`` for a resolved config; returns the exit status."""
+    if steps < 1 or every < 1:
         raise ValueError("--steps and --every must be at least 1")
-    config = build_config(args)
     manual_seed(config.seed)
     task = load_task(config)
     model = build_model(config, task)
     optimizer = build_optimizer(config, model)
-    print(f"diagnosing {config.model} on {task.name} for {args.steps} steps "
-          f"(optimizer {config.optimizer}, lr {config.lr}, sampled every {args.every} steps)")
-    with GradientMonitor(model, every=args.every, record_sites=args.record_sites) as monitor:
+    print(f"diagnosing {config.model} on {task.name} for {steps} steps "
+          f"(optimizer {config.optimizer}, lr {config.lr}, sampled every {every} steps)")
+    with GradientMonitor(model, every=every, record_sites=record_sites) as monitor:
         monitor.on_finding = lambda finding: print(f"finding: {finding}")
-        _train(monitor, model, optimizer, task, config, args.steps, clip_grad_norm_)
+        _train(monitor, model, optimizer, task, config, steps)
     print(format_table(monitor))
-    if args.plots:
-        _plots(monitor, Path(args.plots))
+    if plots:
+        _plots(monitor, Path(plots))
     if monitor.findings:
         print(f"{len(monitor.findings)} finding(s); see docs/diagnostics.md for each rule")
         return 1
@@ -75,7 +64,7 @@ def run(args):
     return 0
 
 
-def _train(monitor, model, optimizer, task, config, steps, clip_grad_norm_):
+def _train(monitor, model, optimizer, task, config, steps):
     step, epoch = 0, 0
     model.train()
     while step < steps:
