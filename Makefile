@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test lint
+.PHONY: demo test lint bench
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -12,8 +12,17 @@ $(VENV)/.installed: $(PY) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# The main job: train the default MLP on the built-in digits.
+demo: $(VENV)/.installed
+	$(VENV)/bin/chainrule train
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
 test: lint
 	$(PY) -m pytest
+
+# Side by side with PyTorch when it can be installed (a CPU wheel); chainrule alone otherwise.
+bench: $(VENV)/.installed
+	-$(PY) -m pip install --quiet 'torch==2.13.0'
+	$(PY) bench/run.py --out bench/results.md
