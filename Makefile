@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test lint bench
+.PHONY: demo test lint bench test-mpi
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -21,6 +21,10 @@ lint: $(VENV)/.installed
 
 test: lint
 	$(PY) -m pytest
+
+# The data-parallel tests alone (they launch mpiexec -n 2 themselves).
+test-mpi: $(VENV)/.installed
+	$(PY) -m pytest tests/distributed
 
 # Side by side with PyTorch when it can be installed (a CPU wheel); chainrule alone otherwise.
 bench: $(VENV)/.installed
