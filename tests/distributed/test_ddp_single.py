@@ -45,14 +45,36 @@ def test_state_dict_keys_and_module_attribute():
     assert list(wrapped.state_dict()) == ["module." + k for k in inner.state_dict()]
 
 
+class HeadOnly(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(3, 1)
+        self.spare = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return self.head(x)
+
+
 @needs_mpi
-def test_a_second_backward_after_one_forward_is_an_error():
+def test_a_parameter_used_outside_forward_is_an_error():
+    dist.init()
+    wrapped = dist.DistributedDataParallel(HeadOnly(), find_unused_parameters=True)
+    out = wrapped(torch.randn(2, 3))
+    outside = wrapped.module.spare.weight.sum()  # in the loss, not in the module's forward
+    with pytest.raises(RuntimeError, match="spare.weight was marked ready twice"):
+        (out.sum() + outside).backward()
+
+
+@needs_mpi
+def test_backward_through_the_bare_module_stays_local():
     dist.init()
     wrapped = dist.DistributedDataParallel(net())
-    loss = wrapped(torch.randn(2, 3, dtype=torch.float64)).sum()
-    loss.backward(retain_graph=True)
-    with pytest.raises(RuntimeError, match="got a gradient twice after one forward"):
-        loss.backward()
+    x = torch.randn(2, 3, dtype=torch.float64)
+    wrapped(x).sum().backward()
+    wrapped.module(x).sum().backward()  # not through the wrapper: no reduction, no error
+    wrapped.zero_grad()
+    wrapped(x).sum().backward()  # the next synchronised iteration works
+    assert all(p.grad is not None for p in wrapped.parameters())
 
 
 @needs_mpi

@@ -176,7 +176,6 @@ class DistributedDataParallel(Module):
             bucket.pending, bucket.request = len(bucket.indices), None
         self._next_bucket = 0
         self._armed = False
-        self._finished = False  # this forward's gradients were averaged already
         self._unused = []
         self._local_used = None
 
@@ -217,8 +216,6 @@ class DistributedDataParallel(Module):
 
     def _hook_for(self, index):
         def hook(param):
-            if self._finished:
-                self._mark_ready(index)  # raises: a second backward after one forward
             if self._armed:
                 if self._unused:  # PyTorch marks them at the first hook, so forward-only is free
                     unused, self._unused = self._unused, []
@@ -228,12 +225,13 @@ class DistributedDataParallel(Module):
         return hook
 
     def _mark_ready(self, index):
-        if self._ready[index] or self._finished:
+        if self._ready[index]:
             raise RuntimeError(
-                f"DistributedDataParallel: parameter {self._names[index]} got a gradient twice "
-                "after one forward (backward run twice, e.g. with retain_graph=True, or the "
-                "parameter used outside the wrapped module's forward); run one backward per "
-                "forward, or use no_sync() for the extra ones"
+                f"DistributedDataParallel: parameter {self._names[index]} was marked ready twice "
+                "in one iteration: it got a gradient although it is not in the graph of the "
+                "forward's output (used outside the wrapped module's forward, e.g. in the loss?), "
+                "or two backward passes of one forward each carried part of the gradients; use "
+                "parameters inside forward only, and one backward per forward"
             )
         self._ready[index] = True
         bucket = self._bucket_of[index]
@@ -281,5 +279,6 @@ class DistributedDataParallel(Module):
                 # A new array, not an in-place write: the engine may still hold the old .grad
                 # array as an input of nodes that have not run yet.
                 param._grad = Tensor._from_array(average.reshape(param._data.shape))
+        # Hooks that fire from now on (a backward through the bare module, or a second one
+        # through this graph) are ignored, as in PyTorch: their gradients stay local.
         self._armed = False
-        self._finished = True
