@@ -183,3 +183,16 @@ def test_pooling_layer_repr_is_pytorch_like():
     assert repr(cr.nn.MaxPool2d(2)) == (
         "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)")
     assert repr(cr.nn.AdaptiveAvgPool2d((1, 1))) == "AdaptiveAvgPool2d(output_size=(1, 1))"
+
+
+def test_max_pool_indices_first_of_ties_and_first_nan():
+    # ties go to the first window position and a NaN beats every number, as np.argmax does
+    x = np.array([[[[1.0, 1.0, 0.0, float("nan")],
+                    [0.0, 1.0, float("nan"), float("nan")]]]], dtype=np.float32)
+    out, index = F.max_pool2d(cr.tensor(x), 2, return_indices=True)
+    np.testing.assert_array_equal(index.numpy(), [[[[0, 3]]]])
+    assert out.numpy()[0, 0, 0, 0] == 1.0 and np.isnan(out.numpy()[0, 0, 0, 1])
+    x = cr.tensor(x, requires_grad=True)
+    F.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[[[1, 0, 0, 1], [0, 0, 0, 0]]]])
+    assert x.grad.dtype == cr.float32

@@ -57,6 +57,8 @@ def _columns(x, kernel, stride, padding, dilation, groups, out):
 def _group_matmul(a, b):
     """a[g] @ b[g] for every group g. A loop of 2-D products: NumPy's stacked matmul leaves
     BLAS when an operand is a transposed view, and is then several times slower."""
+    if a.shape[0] == 1:
+        return np.matmul(a[0], b[0])[None]  # no np.stack copy in the common ungrouped case
     return np.stack([np.matmul(a[g], b[g]) for g in range(a.shape[0])])
 
 

@@ -83,20 +83,49 @@ class _Windows:
 
 # -- max pooling -------------------------------------------------------------------------------
 def _max_indices(x, geometry):
-    """Per output element: the flat index of its window's maximum within its (H*W) plane."""
-    n, c = x.shape[:2]
+    """Per output element: the flat index of its window's maximum within its (H*W) plane, and
+    the maximum itself. Passes over strided views, one per kernel position (np.argmax over the
+    non-contiguous window axis copies the windows and is ~5x slower); the first maximum wins a
+    tie and a NaN counts as the maximum (the first NaN), as np.argmax does."""
     nd = len(geometry.kernel)
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     win = geometry.view(x, fill)
-    flat = win.reshape((n, c, -1) + geometry.out)
-    offset = np.argmax(flat, axis=2)  # NaN counts as the maximum, as in PyTorch
-    kernel_pos = np.unravel_index(offset, geometry.kernel)
-    plane = np.zeros(offset.shape, dtype=np.int64)
+    positions = list(np.ndindex(*geometry.kernel))
+    views = [win[(slice(None),) * 2 + k] for k in positions]
+    best = views[0].copy()
+    for view in views[1:]:
+        np.maximum(best, view, out=best)  # NaN propagates
+    # which position holds the maximum first: small integer arithmetic on contiguous masks is
+    # far cheaper than masked writes (np.copyto(where=...)) into the index array
+    which = np.zeros(best.shape, dtype=np.uint8 if len(views) < 256 else np.int64)
+    if len(views) > 1:
+        nan = np.isnan(best) if x.dtype.kind == "f" else None
+        if nan is not None and not nan.any():
+            nan = None
+        found = np.zeros(best.shape, dtype=bool)
+        for number, view in enumerate(views):
+            hit = view == best
+            if nan is not None:
+                hit |= nan & np.isnan(view)
+            hit &= ~found
+            found |= hit
+            if number:
+                which += hit.astype(which.dtype) * which.dtype.type(number)
+    strides = [int(np.prod(geometry.spatial[i + 1:])) for i in range(nd)]
+    table = np.array([sum(k[i] * geometry.dilation[i] * strides[i] for i in range(nd))
+                      for k in positions], dtype=np.int64)
+    start = np.zeros((), dtype=np.int64)
     for i in range(nd):
-        start = np.arange(geometry.out[i]) * geometry.stride[i] - geometry.padding[i][0]
-        start = start.reshape((-1,) + (1,) * (nd - 1 - i))
-        plane = plane * geometry.spatial[i] + start + kernel_pos[i] * geometry.dilation[i]
-    return plane
+        begin = np.arange(geometry.out[i]) * geometry.stride[i] - geometry.padding[i][0]
+        start = start[..., None] * geometry.spatial[i] + begin
+    return table.take(which) + start, best
+
+
+def _disjoint(geometry):
+    """True when no two windows share an element and none has padding (then the argmax indices
+    are distinct; a window of padding and -inf could otherwise point outside its own)."""
+    return all(s >= d * (k - 1) + 1 and p == (0, 0) for k, s, d, p in
+               zip(geometry.kernel, geometry.stride, geometry.dilation, geometry.padding))
 
 
 def _global(plane_index, input_shape):
@@ -113,13 +142,16 @@ class MaxPool(Function):
     indices (``MaxPoolGrad``)."""
 
     @staticmethod
-    def forward(ctx, input, *, index):
-        ctx.index, ctx.input_shape = index, input._data.shape
+    def forward(ctx, input, *, index, values=None, disjoint=False):
+        ctx.index, ctx.input_shape, ctx.disjoint = index, input._data.shape, disjoint
+        if values is not None:  # the maxima, found with the indices: no gather needed
+            return wrap(values)
         return wrap(np.ascontiguousarray(input._data).reshape(-1)[index])
 
     @staticmethod
     def backward(ctx, grad_out):
-        return MaxPoolGrad.apply(grad_out, index=ctx.index, input_shape=ctx.input_shape)
+        return MaxPoolGrad.apply(grad_out, index=ctx.index, input_shape=ctx.input_shape,
+                                 disjoint=ctx.disjoint)
 
 
 class MaxPoolGrad(Function):
@@ -127,16 +159,20 @@ class MaxPoolGrad(Function):
     its backward gathers again:  d(dy) = g at the indices (``MaxPool``)."""
 
     @staticmethod
-    def forward(ctx, grad_output, *, index, input_shape):
-        ctx.index = index
+    def forward(ctx, grad_output, *, index, input_shape, disjoint=False):
+        ctx.index, ctx.disjoint = index, disjoint
         data = grad_output._data
+        if disjoint:  # distinct indices: a plain scatter, no float64 bincount
+            out = np.zeros(int(np.prod(input_shape)), dtype=data.dtype)
+            out[index.reshape(-1)] = data.reshape(-1)
+            return wrap(out.reshape(input_shape))
         summed = np.bincount(index.reshape(-1), weights=data.reshape(-1),
                              minlength=int(np.prod(input_shape)))
         return wrap(summed.astype(data.dtype, copy=False).reshape(input_shape))
 
     @staticmethod
     def backward(ctx, grad_out):
-        return MaxPool.apply(grad_out, index=ctx.index)
+        return MaxPool.apply(grad_out, index=ctx.index, disjoint=ctx.disjoint)
 
 
 # -- average pooling ---------------------------------------------------------------------------
@@ -237,8 +273,9 @@ def _max_poolnd(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode
     stride = kernel if stride is None or stride == [] else ntuple(stride, nd, op, "stride")
     geometry = _Windows(op, tuple(x.shape[2:]), kernel, stride, ntuple(padding, nd, op, "padding"),
                         ntuple(dilation, nd, op, "dilation"), ceil_mode)
-    plane = _max_indices(x._data, geometry)
-    out = _unbatched(MaxPool.apply(x, index=_global(plane, x._data.shape)), added)
+    plane, values = _max_indices(x._data, geometry)
+    out = _unbatched(MaxPool.apply(x, index=_global(plane, x._data.shape), values=values,
+                                   disjoint=_disjoint(geometry)), added)
     if return_indices:
         return out, _unbatched(wrap(plane), added)
     return out
