@@ -113,6 +113,13 @@ def make_parser():
     return parser
 
 
+def _data_parallel_context():
+    """Under ``mpiexec -n N`` (N > 1), the MPI training context; otherwise None."""
+    from .distributed.training import launched_world_size, setup_for_training
+
+    return setup_for_training() if launched_world_size() > 1 else None
+
+
 def main(argv=None):
     parser = make_parser()
     args = parser.parse_args(argv)
@@ -123,9 +130,10 @@ def main(argv=None):
 
     try:
         if args.command == "train":
+            parallel = _data_parallel_context()
             if args.resume:
-                return commands.resume(args.resume, quiet=bool(args.quiet))
-            return commands.train(build_config(args))
+                return commands.resume(args.resume, quiet=bool(args.quiet), parallel=parallel)
+            return commands.train(build_config(args), parallel)
         if args.command == "eval":
             return commands.evaluate(args.target)
         if args.command == "diagnose":

@@ -13,6 +13,7 @@ from .config import from_dict
 from .console import Console
 from .data import load_task, task_from_metadata
 from .loop import NonFiniteLossError, Trainer
+from .parallel import SingleProcess
 from .presets import build_model
 from .report import write_report
 from .rundir import RunDirectory
@@ -29,21 +30,33 @@ def _setup(config):
     return task, model
 
 
-def train(config):
-    """Train from scratch as ``config`` says; print and return the exit status."""
+def train(config, parallel=None):
+    """Train from scratch as ``config`` says; print and return the exit status.
+
+    ``parallel`` is the data-parallel context when launched under mpiexec (see
+    train/parallel.py); only its main rank creates and writes the run directory."""
+    parallel = parallel or SingleProcess()
     task, model = _setup(config)
     name = config.name or f"{config.model}-{config.data}-seed{config.seed}"
-    run = RunDirectory.create(config.out, name)
-    run.write_config(config.to_dict())
-    console = Console(quiet=config.quiet)
+    path = None
+    if parallel.is_main:
+        run = RunDirectory.create(config.out, name)
+        run.write_config(config.to_dict())
+        path = str(run.path)
+    run = RunDirectory(parallel.broadcast_object(path))
+    console = Console(quiet=config.quiet, rank0=parallel.is_main)
     console.print(f"run directory: {run.path}")
+    ranks = f" on {parallel.world_size} ranks" if parallel.distributed else ""
     console.print(f"model {config.model}: {sum(p.numel() for p in model.parameters()):,} "
-                  f"parameters; data {task.name}")
-    return _fit_and_report(_with_diagnostics(Trainer(config, run, task, model, console)))
+                  f"parameters; data {task.name}{ranks}")
+    trainer = Trainer(config, run, task, model, console, parallel)
+    return _fit_and_report(_with_diagnostics(trainer))
 
 
-def resume(run_dir, quiet=False):
-    """Continue the run in ``run_dir`` from its newest readable checkpoint."""
+def resume(run_dir, quiet=False, parallel=None):
+    """Continue the run in ``run_dir`` from its newest readable checkpoint (on any number of
+    ranks)."""
+    parallel = parallel or SingleProcess()
     run = RunDirectory.open_existing(run_dir)
     try:
         path, state = latest_checkpoint(run)
@@ -52,7 +65,8 @@ def resume(run_dir, quiet=False):
     config = from_dict(state["config"], source=str(path))
     config.quiet = quiet or config.quiet
     task, model = _setup(config)
-    trainer = Trainer(config, run, task, model, Console(quiet=config.quiet))
+    console = Console(quiet=config.quiet, rank0=parallel.is_main)
+    trainer = Trainer(config, run, task, model, console, parallel)
     trainer.load_state(state)
     _with_diagnostics(trainer)
     trainer.console.print(
@@ -64,7 +78,7 @@ def resume(run_dir, quiet=False):
 
 def _with_diagnostics(trainer):
     """Monitor backpropagation during the run (``--no-diagnose`` turns it off)."""
-    if trainer.config.diagnose:
+    if trainer.config.diagnose and trainer.parallel.is_main:
         hook = TrainingDiagnostics(every=trainer.config.diagnose_every)
         hook.attach(trainer.model, start_step=trainer.step)
         trainer.hooks.append(hook)
@@ -88,6 +102,8 @@ def _fit_and_report(trainer):
         for hook in diagnostics:
             hook.close()
     test = trainer.evaluate("test")
+    if not trainer.parallel.is_main:
+        return 0
     trainer.run.log({"kind": "test", "step": trainer.step, **{f"test_{k}": v
                                                                for k, v in test.items()}})
     sections = [s for hook in diagnostics for s in hook.report_sections(trainer.run.path)]

@@ -11,6 +11,7 @@ from .. import get_rng_state, no_grad, set_rng_state
 from ..nn.utils import clip_grad_norm_
 from .checkpoint import save_checkpoint
 from .optimizers import build_optimizer, build_scheduler
+from .parallel import SingleProcess
 
 
 class NonFiniteLossError(RuntimeError):
@@ -18,11 +19,17 @@ class NonFiniteLossError(RuntimeError):
 
 
 class Trainer:
-    """Trains ``model`` on ``task`` as ``config`` says, writing into ``run``."""
+    """Trains ``model`` on ``task`` as ``config`` says, writing into ``run``.
 
-    def __init__(self, config, run, task, model, console):
-        self.config, self.run, self.task, self.model, self.console = (
-            config, run, task, model, console)
+    Under data parallelism (``parallel``, see train/parallel.py) every rank runs this loop on
+    its share of each global batch; only the main rank logs, prints and writes checkpoints, and
+    checkpoints hold the unwrapped model, so they resume on any number of ranks."""
+
+    def __init__(self, config, run, task, model, console, parallel=None):
+        self.config, self.run, self.task, self.console = config, run, task, console
+        self.parallel = parallel or SingleProcess()
+        self.model = model  # the module itself: evaluation, state dicts, diagnostics
+        self.trained = self.parallel.wrap_model(model)  # what a training step calls
         self.batches_per_epoch = task.batches_per_epoch(config.batch_size)
         self.total_steps = config.epochs * self.batches_per_epoch
         self.optimizer = build_optimizer(config, model)
@@ -64,16 +71,24 @@ class Trainer:
         self.best = tuple(state["best"]) if state["best"] else None
         self.bad_epochs = state["bad_epochs"]
         self.epoch_losses = list(state["epoch_losses"])
-        self.run.truncate_metrics(state["metric_lines"])
+        if self.parallel.is_main:
+            self.run.truncate_metrics(state["metric_lines"])
 
     def checkpoint(self, is_best=False):
-        save_checkpoint(self.run, self.state(), self.step, self.config.keep_last, is_best)
+        if self.parallel.is_main:
+            save_checkpoint(self.run, self.state(), self.step, self.config.keep_last, is_best)
+
+    def log(self, record):
+        if self.parallel.is_main:
+            self.run.log(record)
 
     # -- training --------------------------------------------------------------------------------
     def train_step(self, inputs, targets):
-        self.model.train()
-        loss = self.task.loss(self.model(inputs), targets)
-        value = loss.item()
+        self.trained.train()
+        inputs, targets, weight = self.parallel.shard_batch(inputs, targets)
+        loss = self.task.loss(self.trained(inputs), targets)
+        # every rank must take the same decision, so the check reads the global mean loss
+        value = self.parallel.average({"loss": loss.item()}, count=len(inputs))["loss"]
         if not math.isfinite(value):
             raise NonFiniteLossError(
                 f"the loss became {value} at step {self.step + 1} (epoch {self.epoch + 1}, batch "
@@ -83,7 +98,7 @@ class Trainer:
                 "with the same settings reports the first layer whose values go non-finite."
             )
         self.optimizer.zero_grad()
-        loss.backward()
+        (loss * weight if weight != 1.0 else loss).backward()
         max_norm = self.config.grad_clip if self.config.grad_clip else math.inf
         grad_norm = float(clip_grad_norm_(self.model.parameters(), max_norm))
         self.optimizer.step()
@@ -111,7 +126,7 @@ class Trainer:
                 loss, grad_norm = self.train_step(inputs, targets)
                 self.step += 1
                 self.batch += 1
-                samples += len(inputs)
+                samples += len(inputs)  # the global batch, over all ranks
                 self.epoch_losses.append(loss)
                 rate = samples / max(time.perf_counter() - started, 1e-9)
                 record = {"kind": "step", "step": self.step, "epoch": self.epoch + 1,
@@ -122,7 +137,7 @@ class Trainer:
                     if hasattr(hook, "on_step"):
                         hook.on_step(self, record)
                 if self.step % config.log_every == 0:
-                    self.run.log(record)
+                    self.log(record)
                 if self.step % config.checkpoint_every == 0 and self.batch < len(batches):
                     self.checkpoint()
             progress.close()
@@ -143,7 +158,7 @@ class Trainer:
                   "samples_per_s": round(rate, 1)}
         record.update({f"val_{k}": v for k, v in metrics.items()})
         self.history.append(record)
-        self.run.log(record)
+        self.log(record)
         for hook in self.hooks:
             if hasattr(hook, "on_epoch"):
                 hook.on_epoch(self, record)
