@@ -57,6 +57,10 @@ class Function:
     _output_hooks = None  # output_nr -> hooks registered on that (non-leaf) output tensor
     _non_differentiable = ()
     _dirty = ()
+    # Names of ctx attributes holding arrays that only backward needs (an op's cached
+    # intermediates): dropped with the saved tensors once backward has used them, so that
+    # memory is returned during the backward sweep rather than when the graph is dropped.
+    _transient = ()
     # Built-in ops return fresh gradient arrays (or pass an incoming one through), so the engine
     # may keep them as a leaf's .grad without copying. A user op's backward may return a tensor
     # it also holds elsewhere; the engine copies those before accumulating into them in place.
@@ -146,6 +150,8 @@ class Function:
         if self._saved:
             self._saved = ()
             self._freed = True
+            for name in self._transient:
+                setattr(self, name, None)
 
     # -- building the graph ------------------------------------------------------------------
     @classmethod

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._operands import float_array, wrap
 
@@ -106,6 +107,8 @@ class Gelu(Function):
     approximate='tanh': y = x/2 * (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3);
     dx = dy * (1/2 (1 + tanh u) + x/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2))."""
 
+    _transient = ("cdf",)
+
     @staticmethod
     def forward(ctx, x, *, approximate="none"):
         ctx.save_for_backward(x)
@@ -114,7 +117,9 @@ class Gelu(Function):
         if approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (data + _GELU_CUBIC * data * data * data)
             return wrap(0.5 * data * (1.0 + np.tanh(inner)))
-        return wrap(data * (0.5 * _erfc(data * -_INV_SQRT_2)))
+        cdf = 0.5 * _erfc(data * -_INV_SQRT_2)
+        ctx.cdf = cdf if True in ctx.needs_input_grad else None
+        return wrap(data * cdf)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -123,6 +128,16 @@ class Gelu(Function):
             t = ((x + x * x * x * _GELU_CUBIC) * _SQRT_2_OVER_PI).tanh()
             inner_grad = (x * x * (3 * _GELU_CUBIC) + 1) * _SQRT_2_OVER_PI
             return grad_out * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * inner_grad)
+        if not grad_mode.is_grad_enabled() and ctx.cdf is not None:
+            # NOTE: without create_graph, reuse forward's Phi(x) (erfc is the costly part) and
+            # compute on arrays; under create_graph the tensor expression below records.
+            data, dy = float_array(x._data), grad_out._data
+            pdf = np.exp(data * data * data.dtype.type(-0.5))
+            pdf *= data.dtype.type(_INV_SQRT_2PI)
+            pdf *= data
+            pdf += ctx.cdf
+            pdf *= dy
+            return wrap(pdf)
         return grad_out * (Ndtr.apply(x) + x * _normal_pdf(x))
 
 

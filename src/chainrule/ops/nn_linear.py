@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import wrap
@@ -29,6 +30,12 @@ class Linear(Function):
     def backward(ctx, grad_out):
         x, weight = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad
+        if not grad_mode.is_grad_enabled():
+            # NOTE: without create_graph nobody differentiates these gradients: compute them on
+            # arrays (three BLAS calls, no intermediate tensors); the tensor path below, which
+            # records under create_graph=True, gives the same values.
+            return _backward_arrays(x._data, weight._data, grad_out._data, needs_x,
+                                    needs_weight, needs_bias and ctx.has_bias)
         grad_rows = grad_out.reshape(-1, weight.shape[0])
         grad_x = grad_weight = grad_bias = None
         # The products are Linear again (a B^T), so gradients of gradients come for free.
@@ -40,6 +47,14 @@ class Linear(Function):
         if needs_bias and ctx.has_bias:
             grad_bias = grad_rows.sum(0)
         return grad_x, grad_weight, grad_bias
+
+
+def _backward_arrays(x, w, grad, needs_x, needs_weight, needs_bias):
+    rows = grad.reshape(-1, grad.shape[-1])
+    grad_x = wrap((rows @ w).reshape(x.shape)) if needs_x else None
+    grad_weight = wrap(rows.T @ x.reshape(-1, x.shape[-1])) if needs_weight else None
+    grad_bias = wrap(rows.sum(0)) if needs_bias else None
+    return grad_x, grad_weight, grad_bias
 
 
 def _check(input, weight, bias):

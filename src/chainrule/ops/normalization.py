@@ -7,6 +7,7 @@ Backward recomputes mean and r with differentiable ops, so gradients of gradient
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._operands import normalize_dim, wrap
 
@@ -20,12 +21,14 @@ __all__ = [
 
 
 def _standardize(x, axes, eps):
-    """(x^, r) on arrays: x standardised over ``axes`` and the reciprocal std (biased var)."""
+    """(x^, r, mean) on arrays: x standardised over ``axes``, the reciprocal std (biased var)
+    and the mean."""
     mean = x.mean(axis=axes, keepdims=True)
     centered = x - mean
     var = np.mean(centered * centered, axis=axes, keepdims=True)
     rstd = 1 / np.sqrt(var + x.dtype.type(eps))
-    return centered * rstd, rstd
+    centered *= rstd
+    return centered, rstd, mean
 
 
 def _standardize_tensor(x, axes, eps):
@@ -52,18 +55,27 @@ class LayerNorm(Function):
     """y = x^ * w + b, x^ standardised over the last len(normalized_shape) axes;
     dx = r (g - mean(g) - x^ mean(g x^)) with g = dy w,  dw = sum(dy x^),  db = sum(dy)."""
 
+    _transient = ("mean", "rstd")
+
     @staticmethod
     def forward(ctx, input, weight, bias, *, normalized_shape, eps):
         x = input._data
         axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
-        x_hat, _ = _standardize(x, axes, eps)
+        x_hat, rstd, mean = _standardize(x, axes, eps)
         ctx.save_for_backward(input, weight)
         ctx.axes, ctx.eps = axes, eps
+        if True in ctx.needs_input_grad:  # small (one value per row): keep for backward
+            ctx.mean, ctx.rstd = mean, rstd
         return wrap(_affine(x_hat, _array(weight), _array(bias)))
 
     @staticmethod
     def backward(ctx, grad_out):
         input, weight = ctx.saved_tensors
+        if not grad_mode.is_grad_enabled():
+            # NOTE: without create_graph, compute on arrays from forward's mean and 1/std (a
+            # few passes instead of re-standardising with tensor ops); under create_graph the
+            # tensor path below recomputes them differentiably.
+            return _layer_norm_backward_arrays(ctx, input._data, _array(weight), grad_out._data)
         x_hat, rstd = _standardize_tensor(input, ctx.axes, ctx.eps)
         grad_input = None
         if ctx.needs_input_grad[0]:
@@ -71,6 +83,28 @@ class LayerNorm(Function):
             grad_input = _standardize_backward(g, x_hat, rstd, ctx.axes)
         grad_weight = grad_out * x_hat if ctx.needs_input_grad[1] else None
         return grad_input, grad_weight, grad_out if ctx.needs_input_grad[2] else None
+
+
+def _layer_norm_backward_arrays(ctx, x, w, dy):
+    axes = ctx.axes
+    x_hat = x - ctx.mean
+    x_hat *= ctx.rstd
+    leading = tuple(range(x.ndim - len(axes)))
+    needs_x, needs_w, needs_b = ctx.needs_input_grad
+    grad_input = grad_weight = grad_bias = None
+    if needs_x:
+        g = dy * w if w is not None else dy
+        inner = (g * x_hat).mean(axis=axes, keepdims=True)
+        grad = g - g.mean(axis=axes, keepdims=True)
+        x_hat_inner = x_hat * inner
+        grad -= x_hat_inner
+        grad *= ctx.rstd
+        grad_input = wrap(grad)
+    if needs_w:
+        grad_weight = wrap(np.sum(dy * x_hat, axis=leading))
+    if needs_b:
+        grad_bias = wrap(np.sum(dy, axis=leading))
+    return grad_input, grad_weight, grad_bias
 
 
 def _array(tensor):
@@ -161,7 +195,7 @@ class BatchNorm(Function):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = _channel_shape(x.ndim)
         if training:
-            x_hat, rstd = _standardize(x, axes, eps)
+            x_hat, rstd, _ = _standardize(x, axes, eps)
             if running_mean is not None or running_var is not None:
                 _update_running_stats(x, axes, running_mean, running_var, momentum)
         else:
