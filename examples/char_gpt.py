@@ -1,6 +1,6 @@
 """A small GPT-style transformer, character by character, on the built-in Shakespeare (Macbeth).
 
-    python examples/char_gpt.py                   # 600 steps
+    python examples/char_gpt.py                   # 200 steps
     python examples/char_gpt.py --steps 100 --sample-length 200
 
 Token and position embeddings, pre-LayerNorm transformer blocks with causal self-attention
@@ -43,7 +43,7 @@ class CharGPT(nn.Module):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--block-size", type=int, default=64)
     parser.add_argument("--d-model", type=int, default=128)

@@ -1,6 +1,6 @@
 """A character-level LSTM language model on the built-in Shakespeare (Macbeth), then sampled.
 
-    python examples/char_lstm.py                  # 600 steps
+    python examples/char_lstm.py                  # 200 steps
     python examples/char_lstm.py --steps 100 --sample-length 200
 
 The yardstick is the unigram entropy of the text: the loss of the best model that ignores
@@ -33,7 +33,7 @@ class CharLSTM(nn.Module):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--block-size", type=int, default=64)
     parser.add_argument("--embed-size", type=int, default=32)

@@ -1,7 +1,12 @@
-"""A multilayer perceptron on the built-in 8x8 digits: about 98% test accuracy in seconds.
+"""A multilayer perceptron on the built-in 8x8 digits: about 98% test accuracy.
 
-    python examples/mlp_digits.py                 # 30 epochs
+    python examples/mlp_digits.py                 # 40 epochs
     python examples/mlp_digits.py --epochs 5 --seed 1
+
+Two things make the difference between ~95% and ~98% here: each pixel standardised with the
+training set's statistics (the model's first layer, ``Standardise``), and label smoothing
+with dropout against overfitting 1,437 training images. With label smoothing 0.1 the train
+loss cannot go below about 0.5, so read the accuracy, not the loss.
 
 Written as a PyTorch script: with ``import torch`` instead of ``import chainrule as torch`` (and
 the same digits arrays) it runs unchanged.
@@ -21,7 +26,7 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--dropout", type=float, default=0.2)
-    parser.add_argument("--label-smoothing", type=float, default=0.0)
+    parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
 
