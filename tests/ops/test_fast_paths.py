@@ -49,3 +49,25 @@ def test_transient_arrays_released_after_backward():
     assert gelu.cdf is not None and norm.rstd is not None
     y.sum().backward()
     assert gelu.cdf is None and norm.mean is None and norm.rstd is None
+
+
+def test_index_put_accumulate_matches_add_at():
+    rng = np.random.default_rng(2)
+    index = rng.integers(-5, 5, size=(4, 6))
+    values = rng.standard_normal((4, 6, 3)).astype(np.float32)
+    expected = np.zeros((5, 3), np.float32)
+    np.add.at(expected, index, values)
+    out = cr.zeros(5, 3).index_put_((cr.tensor(index),), cr.tensor(values), accumulate=True)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-6, atol=1e-6)
+    weight = cr.randn(5, 3, requires_grad=True)
+    F.embedding(cr.tensor(index % 5), weight).backward(cr.tensor(values))
+    np.testing.assert_allclose(weight.grad.numpy(), expected, rtol=1e-6, atol=1e-6)
+    with pytest.raises((IndexError, RuntimeError)):
+        cr.zeros(5, 3).index_put_((cr.tensor([7]),), cr.ones(3), accumulate=True)
+
+
+def test_small_sum_backward_is_a_writable_float32_array():
+    x = cr.randn(3, 4, requires_grad=True)
+    x.sum(1).sum().backward()
+    assert x.grad.dtype == cr.float32 and x.grad._data.flags.writeable
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((3, 4), np.float32))

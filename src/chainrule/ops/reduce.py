@@ -4,11 +4,13 @@ over the reduced dims (``_restore_reduced_dims``) and weight it by what each ele
 Reductions over no dims (a 0-d input, where PyTorch accepts dim 0 and -1) reduce nothing."""
 
 import builtins
+import math
 from collections import namedtuple
 
 import numpy as np
 
 from .._dtypes import to_numpy_dtype
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import float_array, normalize_dim, normalize_dims, wrap
@@ -88,12 +90,25 @@ class Sum(Function):
     def forward(ctx, x, *, axes, keepdim, dtype=None):
         ctx.input_shape, ctx.axes, ctx.keepdim = x._data.shape, axes, keepdim
         dtype = _integer_sum_dtype(x._data, dtype)
+        if axes:  # the ufunc directly: np.sum's Python wrapper costs more than a small sum
+            return wrap(np.asarray(np.add.reduce(x._data, axis=axes, dtype=dtype,
+                                                 keepdims=keepdim)))
         return wrap(np.asarray(np.sum(x._data, axis=axes, keepdims=keepdim, dtype=dtype)))
 
     @staticmethod
     def backward(ctx, grad_out):
-        grad = _restore_reduced_dims(grad_out, ctx.input_shape, ctx.axes, ctx.keepdim)
-        return grad.expand(ctx.input_shape)
+        shape = ctx.input_shape
+        if not grad_mode.is_grad_enabled() and math.prod(shape) <= 4096:
+            # NOTE: without create_graph, a small input's gradient is filled in directly: a new
+            # array costs less than np.broadcast_to plus an Expand node (per-op overhead)
+            grad = grad_out._data
+            if not ctx.keepdim and ctx.axes:
+                grad = grad.reshape([1 if i in ctx.axes else n for i, n in enumerate(shape)])
+            out = np.empty(shape, dtype=grad.dtype)
+            out[...] = grad
+            return wrap(out)
+        grad = _restore_reduced_dims(grad_out, shape, ctx.axes, ctx.keepdim)
+        return grad.expand(shape)
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):
