@@ -6,8 +6,12 @@ each measurement in a fresh process; print and write a Markdown table.
     python bench/run.py --out bench/results.md
 
 A measurement: build the workload, run ``--warmup`` steps, then time ``--steps`` steps one by one
-and report the median ms/step; peak memory is the growth of the process's peak resident set
-over those steps (so the model, data and the library itself are not counted).
+and report the median ms/step. Peak memory is measured in a second fresh process: how far the
+peak resident set rises above the resident set at rest between steps, i.e. the memory a step
+needs for activations, saved tensors, gradients and temporaries (the model, data and library are
+not counted). That process runs with glibc's mmap threshold fixed (MALLOC_MMAP_THRESHOLD_), so
+that freed arrays leave the resident set at once, for both libraries alike; its timings are not
+used.
 """
 
 import argparse
@@ -40,14 +44,26 @@ def measure(lib_name, workload, warmup, steps, threads):
     step = build(lib)
     for _ in range(warmup):
         step()
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    baseline = resident_kb()
     times = []
     for _ in range(steps):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"ms": statistics.median(times) * 1e3, "peak_mb": (peak - baseline) / 1024}
+    return {"ms": statistics.median(times) * 1e3, "peak_mb": max(peak - baseline, 0) / 1024}
+
+
+def resident_kb():
+    """The process's resident set now, in KiB (ru_maxrss is only the peak so far)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") // 1024
+    except OSError:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def import_time(lib_name, repeats=5):
@@ -85,11 +101,20 @@ def numpy_gemm_gflops():
 
 
 def child(lib_name, workload, args):
-    """Run one measurement in a fresh interpreter, so memory and warm caches don't leak."""
+    """Run one measurement in a fresh interpreter, so memory and warm caches don't leak; then
+    the memory measurement in another."""
+    timed = _child(lib_name, workload, args.warmup, args.steps, args.threads)
+    if "error" in timed:
+        return timed
+    memory = _child(lib_name, workload, 2, 3, args.threads, MALLOC_MMAP_THRESHOLD_="65536")
+    return {"ms": timed["ms"], "peak_mb": memory.get("peak_mb", float("nan"))}
+
+
+def _child(lib_name, workload, warmup, steps, threads, **extra_env):
     command = [sys.executable, __file__, "--child", lib_name, workload, "--warmup",
-               str(args.warmup), "--steps", str(args.steps), "--threads", str(args.threads)]
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads),
-               OPENBLAS_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+               str(warmup), "--steps", str(steps), "--threads", str(threads)]
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads), **extra_env)
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         tail = result.stderr.strip().splitlines()[-1:] or ["(no message)"]
