@@ -9,3 +9,4 @@ from .loss import *
 from .normalization import *
 from .pooling import *
 from .sparse import *
+from ...ops.shape import pad
