@@ -90,5 +90,17 @@ def _check(input, weight, bias):
 
 def linear(input, weight, bias=None):
     """y = input @ weight.T + bias, for input of shape (..., in_features)."""
-    _check(input, weight, bias)
+    if not _fits(input, weight, bias):
+        _check(input, weight, bias)  # raises the error that explains what does not fit
     return Linear.apply(input, weight, bias)
+
+
+def _fits(input, weight, bias):
+    """The common case, checked in a few attribute reads (``_check`` explains failures)."""
+    if not (isinstance(input, Tensor) and isinstance(weight, Tensor)):
+        return False
+    x, w = input._data, weight._data
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1] or x.dtype != w.dtype:
+        return False
+    return bias is None or (isinstance(bias, Tensor) and bias._data.shape == w.shape[:1]
+                            and bias._data.dtype == w.dtype)
