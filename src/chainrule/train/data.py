@@ -19,13 +19,15 @@ def _image_arrays(dataset, max_value):
 def _image_task(config):
     if config.data == "digits":
         return ImageClassification("built-in digits (8x8)", datasets.load_digits("train"),
-                                   datasets.load_digits("test"), num_classes=10)
+                                   datasets.load_digits("test"), num_classes=10,
+                                   label_smoothing=config.label_smoothing)
     reader = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST,
               "cifar10": datasets.CIFAR10}[config.data]
     root = Path(config.data_path).expanduser()
     train = _image_arrays(reader(root, train=True), 255)
     test = _image_arrays(reader(root, train=False), 255)
-    return ImageClassification(f"{config.data} ({root})", train, test, num_classes=10)
+    return ImageClassification(f"{config.data} ({root})", train, test, num_classes=10,
+                               label_smoothing=config.label_smoothing)
 
 
 def _text(config):

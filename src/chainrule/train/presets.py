@@ -4,7 +4,7 @@ and a small GPT for text. Sizes left at None in the config take the defaults bel
 from .. import nn
 
 DEFAULTS = {
-    "mlp": {"hidden_size": 256, "num_layers": 2, "dropout": 0.1},
+    "mlp": {"hidden_size": 256, "num_layers": 2, "dropout": 0.2},
     "cnn": {"hidden_size": 128, "num_layers": 2, "dropout": 0.25},
     "lstm": {"hidden_size": 256, "num_layers": 1, "block_size": 64, "dropout": 0.0},
     "gpt": {"hidden_size": 128, "num_layers": 2, "block_size": 64, "num_heads": 4,

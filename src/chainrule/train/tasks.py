@@ -29,7 +29,7 @@ class ImageClassification:
 
     kind = "image"
 
-    def __init__(self, name, train, test, num_classes):
+    def __init__(self, name, train, test, num_classes, label_smoothing=0.0):
         (train_x, train_y), (test_x, test_y) = train, test
         for split, labels in (("training", train_y), ("test", test_y)):
             bad = labels[(labels < 0) | (labels >= num_classes)]
@@ -42,6 +42,7 @@ class ImageClassification:
         cut = len(train_x) - max(int(len(train_x) * VALIDATION_FRACTION), 1)
         self.name = name
         self.num_classes = num_classes
+        self.label_smoothing = label_smoothing
         self.input_shape = tuple(train_x.shape[1:])
         mean = train_x[order[:cut]].mean(axis=0)
         scale = train_x[order[:cut]].std(axis=0) + np.float32(0.1)
@@ -68,7 +69,8 @@ class ImageClassification:
                           shuffle=True, generator=_epoch_generator(seed, epoch))
 
     def loss(self, logits, targets):
-        return F.cross_entropy(logits, targets)
+        """The training loss (evaluation reports plain cross-entropy)."""
+        return F.cross_entropy(logits, targets, label_smoothing=self.label_smoothing)
 
     def evaluate(self, model, split, batch_size):
         x, y = self.splits[split]
