@@ -590,7 +590,7 @@ class Tensor(TensorBase):
     def __setitem__(self, key, value):
         if not (grad_mode.is_grad_enabled() and (
                 self.requires_grad or (isinstance(value, Tensor) and value.requires_grad))):
-            self._data[_index_key(key)] = value._data if isinstance(value, Tensor) else value
+            self._set_in_place(key, value)  # attached by ops.index: PyTorch's indexing rules
             self._version_box[0] += 1
             return
         self._modify_in_place(lambda s: s.index_put(key, value), value)
@@ -620,15 +620,6 @@ def _is_view_of_leaf(tensor):
         if isinstance(edge, Tensor) and edge._version_box is tensor._version_box:
             return True
     return False
-
-
-def _index_key(key):
-    """An indexing key with tensors replaced by their arrays."""
-    if isinstance(key, Tensor):
-        return key._data
-    if isinstance(key, tuple):
-        return tuple(k._data if isinstance(k, Tensor) else k for k in key)
-    return key
 
 
 class Size(tuple):

@@ -378,3 +378,15 @@ def test_scatter_writes_src_and_gathers_its_gradient_back():
     (out * cr.arange(1.0, 7.0).reshape(2, 3)).sum().backward()
     assert x.grad.tolist() == [[0.0, 2.0, 0.0], [4.0, 0.0, 6.0]]
     assert src.grad.tolist() == [[3.0, 1.0, 0.0], [5.0, 5.0, 0.0]]
+
+
+def test_setitem_outside_the_graph_uses_pytorch_indexing_rules():
+    x = cr.zeros(2, 3, 4)
+    x[0, :, [1, 2]] = cr.ones(3, 2)
+    expected = np.zeros((2, 3, 4), dtype=np.float32)
+    expected[0, :, 1:3] = 1
+    np.testing.assert_array_equal(x.numpy(), expected)
+    with pytest.raises(ValueError, match="flip"):
+        x[::-1] = 1.0
+    with pytest.raises(RuntimeError, match="cannot be broadcast"):
+        x[0] = cr.ones(5)

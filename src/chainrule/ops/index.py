@@ -197,6 +197,37 @@ def _add_at(target, advanced, values):
     target[rows[starts]] += np.add.reduceat(values[order], starts, axis=0)
 
 
+def _write(array, key, values, accumulate):
+    """Write (or add) ``values`` into ``array`` in place at a parsed key."""
+    basic, advanced = key
+    target = array[basic]  # a view into array
+    v = values.astype(array.dtype, copy=False)
+    while v.ndim and v.shape[0] == 1:
+        v = v[0]  # leading size-1 dims never matter when broadcasting to the target
+    try:
+        if advanced is None:
+            if accumulate:
+                np.add(target, v, out=target)
+            else:
+                target[...] = v
+        elif accumulate:
+            _add_at(target, advanced, v)
+        else:
+            target[advanced] = v
+    except (ValueError, IndexError):
+        shape = target.shape if advanced is None else np.empty(target.shape)[advanced].shape
+        raise RuntimeError(
+            f"index_put: values of shape {tuple(values.shape)} cannot be broadcast to the "
+            f"indexed shape {shape}"
+        ) from None
+
+
+def _set_in_place(self, key, value):
+    """``self[key] = value`` outside the graph, with PyTorch's indexing rules."""
+    values = value._data if isinstance(value, Tensor) else np.asarray(value)
+    _write(self._data, _parse_key(self._data.shape, key), values, accumulate=False)
+
+
 class IndexPut(Function):
     """y = x with values written at key (added if accumulate);  dx = dy (zero at key unless
     accumulate),  dvalues = dy[key]."""
@@ -206,26 +237,7 @@ class IndexPut(Function):
         ctx.key, ctx.accumulate, ctx.values_shape = key, accumulate, values._data.shape
         basic, advanced = key
         out = x._data.copy()
-        target = out[basic]  # a view into out
-        v = values._data.astype(out.dtype, copy=False)
-        while v.ndim and v.shape[0] == 1:
-            v = v[0]  # leading size-1 dims never matter when broadcasting to the target
-        try:
-            if advanced is None:
-                if accumulate:
-                    np.add(target, v, out=target)
-                else:
-                    target[...] = v
-            elif accumulate:
-                _add_at(target, advanced, v)
-            else:
-                target[advanced] = v
-        except (ValueError, IndexError):
-            shape = target.shape if advanced is None else np.empty(target.shape)[advanced].shape
-            raise RuntimeError(
-                f"index_put: values of shape {tuple(values.shape)} cannot be broadcast to the "
-                f"indexed shape {shape}"
-            ) from None
+        _write(out, key, values._data, accumulate)
         return wrap(out)
 
     @staticmethod
@@ -575,3 +587,4 @@ Tensor.scatter_add, Tensor.scatter_add_ = scatter_add, _in_place(scatter_add)
 Tensor.masked_fill, Tensor.masked_select = masked_fill, masked_select
 Tensor.nonzero, Tensor.argwhere = nonzero, argwhere
 Tensor.sort, Tensor.argsort, Tensor.topk = sort, argsort, topk
+Tensor._set_in_place = _set_in_place
