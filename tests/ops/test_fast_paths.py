@@ -71,3 +71,28 @@ def test_small_sum_backward_is_a_writable_float32_array():
     x.sum(1).sum().backward()
     assert x.grad.dtype == cr.float32 and x.grad._data.flags.writeable
     np.testing.assert_array_equal(x.grad.numpy(), np.ones((3, 4), np.float32))
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_conv_in_batch_chunks_matches_whole_batch(monkeypatch, groups):
+    from chainrule.ops import conv
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((5, 4, 7, 6)).astype(np.float32)
+    w = rng.standard_normal((6, 4 // groups, 3, 2)).astype(np.float32)
+    options = dict(stride=(2, 1), padding=((1, 1), (0, 1)), dilation=(1, 2), groups=groups)
+    y = conv.conv_array(x, w, **options)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dx = conv.conv_transpose_array(dy, w, x_shape=x.shape, **options)
+    dw = conv.conv_weight_array(x, dy, w_shape=w.shape, **options)
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)  # one sample per chunk
+    assert len(conv._chunks(5, w.shape, y.shape[2:], 4, groups)) == 5
+    np.testing.assert_allclose(conv.conv_array(x, w, **options), y, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(conv.conv_transpose_array(dy, w, x_shape=x.shape, **options), dx,
+                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(conv.conv_weight_array(x, dy, w_shape=w.shape, **options), dw,
+                               rtol=1e-5, atol=1e-5)
+    xt = cr.tensor(x[:2].astype(np.float64), requires_grad=True)
+    wt = cr.tensor(w.astype(np.float64), requires_grad=True)
+    assert gradcheck(lambda a, b: F.conv2d(a, b, stride=(2, 1), padding=1, groups=groups),
+                     [xt, wt])

@@ -69,7 +69,7 @@ def _grouped(y, groups):
     return grouped.reshape(groups, o // groups, -1)
 
 
-def conv_array(x, w, stride, padding, dilation, groups):
+def _conv_whole(x, w, stride, padding, dilation, groups):
     """y[n, o] = sum over the group's channels and the kernel of w * (window of x)."""
     kernel = w.shape[2:]
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(x.shape[2:], padding))
@@ -81,7 +81,7 @@ def conv_array(x, w, stride, padding, dilation, groups):
     return np.ascontiguousarray(y.swapaxes(0, 1))
 
 
-def conv_transpose_array(y, w, stride, padding, dilation, groups, x_shape):
+def _conv_transpose_whole(y, w, stride, padding, dilation, groups, x_shape):
     """The adjoint of ``conv_array`` in x: scatter-add (col2im) of w^T y into x's shape."""
     n = y.shape[0]
     kernel, out = w.shape[2:], y.shape[2:]
@@ -100,13 +100,65 @@ def conv_transpose_array(y, w, stride, padding, dilation, groups, x_shape):
     return np.ascontiguousarray(canvas[(slice(None),) * 2 + crop])
 
 
-def conv_weight_array(x, y, stride, padding, dilation, groups, w_shape):
+def _conv_weight_whole(x, y, stride, padding, dilation, groups, w_shape):
     """The adjoint of ``conv_array`` in w: dw = dy (grouped) times the im2col columns of x."""
     cols = _columns(x, w_shape[2:], stride, padding, dilation, groups, y.shape[2:])
     # computed as (cols dy^T)^T: OpenBLAS is ~15x slower on dy cols^T, whose long inner
     # dimension (N * L) meets a short left operand
     dw = _group_matmul(cols, _grouped(y, groups).transpose(0, 2, 1)).transpose(0, 2, 1)
     return np.ascontiguousarray(dw).reshape(w_shape)
+
+
+# -- batches in chunks --------------------------------------------------------------------------
+# im2col copies every input element once per kernel position, so a whole batch's column matrix
+# can be many times the input (42 MB for the second conv of the MNIST net at batch 64, where
+# PyTorch needs none). Every sample is independent (and dw a sum over samples), so batches go
+# through in chunks whose columns stay under _CHUNK_BYTES; the GEMMs keep thousands of columns.
+_CHUNK_BYTES = 8 << 20
+
+
+def _chunks(n, w_shape, out, itemsize, groups):
+    """(start, stop) sample ranges whose im2col columns fit in _CHUNK_BYTES."""
+    per_sample = int(np.prod(w_shape[1:])) * groups * int(np.prod(out)) * itemsize
+    size = max(1, _CHUNK_BYTES // max(per_sample, 1))
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _out_shape(spatial, kernel, stride, padding, dilation):
+    padded = tuple(s + lo + hi for s, (lo, hi) in zip(spatial, padding))
+    return tuple((p - d * (k - 1) - 1) // st + 1
+                 for p, k, st, d in zip(padded, kernel, stride, dilation))
+
+
+def conv_array(x, w, stride, padding, dilation, groups):
+    """y[n, o] = sum over the group's channels and the kernel of w * (window of x)."""
+    out = _out_shape(x.shape[2:], w.shape[2:], stride, padding, dilation)
+    chunks = _chunks(x.shape[0], w.shape, out, x.itemsize, groups)
+    if len(chunks) == 1:
+        return _conv_whole(x, w, stride, padding, dilation, groups)
+    return np.concatenate([_conv_whole(x[a:b], w, stride, padding, dilation, groups)
+                           for a, b in chunks])
+
+
+def conv_transpose_array(y, w, stride, padding, dilation, groups, x_shape):
+    """The adjoint of ``conv_array`` in x: scatter-add (col2im) of w^T y into x's shape."""
+    chunks = _chunks(y.shape[0], w.shape, y.shape[2:], y.itemsize, groups)
+    if len(chunks) == 1:
+        return _conv_transpose_whole(y, w, stride, padding, dilation, groups, x_shape)
+    return np.concatenate([
+        _conv_transpose_whole(y[a:b], w, stride, padding, dilation, groups,
+                              (b - a,) + tuple(x_shape[1:]))
+        for a, b in chunks])
+
+
+def conv_weight_array(x, y, stride, padding, dilation, groups, w_shape):
+    """The adjoint of ``conv_array`` in w: dw = dy (grouped) times the im2col columns of x."""
+    chunks = _chunks(x.shape[0], w_shape, y.shape[2:], x.itemsize, groups)
+    dw = None
+    for a, b in chunks:
+        part = _conv_weight_whole(x[a:b], y[a:b], stride, padding, dilation, groups, w_shape)
+        dw = part if dw is None else np.add(dw, part, out=dw)
+    return dw
 
 
 def _check_dtypes(op, *tensors):
