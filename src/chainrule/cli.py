@@ -71,6 +71,8 @@ def _train_parser(subparsers):
                         help="plain line output instead of progress bars")
     parser.add_argument("--no-diagnose", dest="diagnose", action="store_false", default=None,
                         help="turn off the gradient diagnostics (on by default, cheap)")
+    parser.add_argument("--tensorboard", action="store_true", default=None,
+                        help="also log to RUN_DIR/tensorboard (needs chainrule[tensorboard])")
     return parser
 
 
@@ -78,7 +80,8 @@ def build_config(args):
     """Defaults, then the TOML file, then the flags given on the command line."""
     values = read_toml(args.config) if args.config else {}
     config = from_dict(values, source=args.config or "config")
-    for _, field, _, _ in TRAIN_FLAGS + [(None, "quiet", None, None), (None, "diagnose", 0, 0)]:
+    for _, field, _, _ in TRAIN_FLAGS + [(None, "quiet", None, None), (None, "diagnose", 0, 0),
+                                       (None, "tensorboard", 0, 0)]:
         value = getattr(args, field, None)
         if value is not None:
             setattr(config, field, value)
@@ -146,7 +149,7 @@ def main(argv=None):
                                 args.plots)
         return commands.sample(args.target, args.prompt, args.length, args.temperature,
                                args.seed)
-    except (ConfigError, FileNotFoundError, ValueError) as error:
+    except (ConfigError, FileNotFoundError, ValueError, ImportError) as error:
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
         return 2
     except commands.TrainingError as error:

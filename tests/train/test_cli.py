@@ -135,3 +135,37 @@ def test_help_lists_the_commands(capsys):
         main(["--help"])
     out = capsys.readouterr().out
     assert "train" in out and "eval" in out and "sample" in out
+
+
+def test_a_loss_that_turns_non_finite_stops_with_exit_3_naming_the_step(tmp_path, capsys):
+    status, run = train(tmp_path, "--optimizer", "sgd", "--lr", "1e5", "--grad-clip", "0",
+                        "--momentum", "0", "--schedule", "constant")
+    assert status == 3
+    captured = capsys.readouterr()
+    assert "the loss became inf at step 3" in captured.err and "diagnose" in captured.err
+    assert "[exploding]" in captured.out  # the diagnostics saw it coming a step earlier
+    assert "RuntimeWarning" not in captured.err
+
+
+def test_labels_outside_the_class_range_are_refused():
+    from chainrule.train.tasks import ImageClassification
+
+    images = np.zeros((4, 1, 2, 2), np.float32)
+    with pytest.raises(ValueError, match=r"labels must be in 0..9.*12"):
+        ImageClassification("bad", (images, np.array([0, 1, 12, 3])), (images, np.zeros(4, int)),
+                            num_classes=10)
+
+
+def test_tensorboard_logging_writes_event_files(tmp_path):
+    status, run = train(tmp_path, "--tensorboard", "--epochs", "1")
+    assert status == 0
+    events = list((run / "tensorboard").glob("events.out.tfevents.*"))
+    assert events and b"epoch/val_loss" in events[0].read_bytes()
+
+
+def test_tensorboard_without_its_library_says_how_to_install(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorboardX", None)
+    status, _ = train(tmp_path, "--tensorboard")
+    assert status == 2 and "chainrule[tensorboard]" in capsys.readouterr().err

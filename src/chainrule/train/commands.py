@@ -17,6 +17,7 @@ from .parallel import SingleProcess
 from .presets import build_model
 from .report import write_report
 from .rundir import RunDirectory
+from .tensorboard import TensorBoardLogger
 
 
 class TrainingError(RuntimeError):
@@ -77,7 +78,10 @@ def resume(run_dir, quiet=False, parallel=None):
 
 
 def _with_diagnostics(trainer):
-    """Monitor backpropagation during the run (``--no-diagnose`` turns it off)."""
+    """Monitor backpropagation during the run (``--no-diagnose`` turns it off), and log to
+    TensorBoard when asked."""
+    if trainer.config.tensorboard and trainer.parallel.is_main:
+        trainer.hooks.append(TensorBoardLogger(trainer.run.path))
     if trainer.config.diagnose and trainer.parallel.is_main:
         hook = TrainingDiagnostics(every=trainer.config.diagnose_every)
         hook.attach(trainer.model, start_step=trainer.step)
@@ -99,8 +103,9 @@ def _fit_and_report(trainer):
         )
         return 130
     finally:
-        for hook in diagnostics:
-            hook.close()
+        for hook in trainer.hooks:
+            if hasattr(hook, "close"):
+                hook.close()
     test = trainer.evaluate("test")
     if not trainer.parallel.is_main:
         return 0

@@ -115,6 +115,12 @@ class Trainer:
 
     def fit(self):
         """Train until the last epoch or early stopping; returns the epoch history."""
+        # NumPy's overflow warnings would only repeat, less clearly, what the non-finite loss
+        # check and the diagnostics report
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._fit()
+
+    def _fit(self):
         config = self.config
         while self.epoch < config.epochs:
             batches = self.task.epoch_batches(self.epoch, config.seed, config.batch_size)
