@@ -40,6 +40,7 @@ from .autograd import (  # noqa: E402
 from .creation import *  # noqa: E402,F403
 from .ops.elementwise import *  # noqa: E402,F403
 from .ops.index import *  # noqa: E402,F403
+from .ops.join import *  # noqa: E402,F403
 from .ops.linalg import *  # noqa: E402,F403
 from .ops.reduce import *  # noqa: E402,F403
 from .ops.shape import *  # noqa: E402,F403

@@ -5,6 +5,7 @@ import chainrule as cr
 from chainrule.autograd import gradcheck, gradgradcheck
 from chainrule.ops import elementwise as ew
 from chainrule.ops import index as ix
+from chainrule.ops import join
 from chainrule.ops import shape as sh
 from tests.opcheck import OpCase, check_case
 
@@ -69,36 +70,36 @@ CASES = [
            (sh.Permute, ew.Clone)),
     # joining
     OpCase("cat", lambda a, b: cr.cat([a, b], dim=-1), lambda a, b: np.concatenate([a, b], -1),
-           [(2, 3), (2, 1)], (sh.Cat,)),
+           [(2, 3), (2, 1)], (join.Cat,)),
     OpCase("cat_three_dim0", lambda a, b, c: cr.concat((a, b, c)), lambda a, b, c:
-           np.concatenate([a, b, c]), [(1, 2), (3, 2), (2, 2)], (sh.Cat,)),
+           np.concatenate([a, b, c]), [(1, 2), (3, 2), (2, 2)], (join.Cat,)),
     OpCase("cat_size0", lambda a, b: cr.concatenate([a, b], 1),
-           lambda a, b: np.concatenate([a, b], 1), [(2, 0), (2, 3)], (sh.Cat,)),
-    OpCase("cat_one", lambda a: cr.cat([a]), lambda a: a, [(2, 3)], (sh.Cat,)),
+           lambda a, b: np.concatenate([a, b], 1), [(2, 0), (2, 3)], (join.Cat,)),
+    OpCase("cat_one", lambda a: cr.cat([a]), lambda a: a, [(2, 3)], (join.Cat,)),
     OpCase("stack", lambda a, b: cr.stack([a, b], 1), lambda a, b: np.stack([a, b], 1),
-           [(2, 3), (2, 3)], (sh.Cat, sh.Reshape)),
+           [(2, 3), (2, 3)], (join.Cat, sh.Reshape)),
     OpCase("stack_neg", lambda a, b: cr.stack((a, b), -1), lambda a, b: np.stack([a, b], -1),
-           [(2,), (2,)], (sh.Cat, sh.Reshape)),
+           [(2,), (2,)], (join.Cat, sh.Reshape)),
     OpCase("hstack", lambda a, b: cr.hstack([a, b]), lambda a, b: np.hstack([a, b]),
-           [(2, 1), (2, 3)], (sh.Cat,)),
+           [(2, 1), (2, 3)], (join.Cat,)),
     OpCase("vstack", lambda a, b: cr.vstack([a, b]), lambda a, b: np.vstack([a, b]),
-           [(3,), (2, 3)], (sh.Cat, sh.Reshape)),
+           [(3,), (2, 3)], (join.Cat, sh.Reshape)),
     # splitting (several outputs of one node)
     OpCase("split_int", lambda a: a.split(2, dim=1), lambda a: tuple(np.split(a, [2, 4], 1)),
-           [(3, 5)], (sh.Split,)),
+           [(3, 5)], (join.Split,)),
     OpCase("split_sizes", lambda a: cr.split(a, [1, 3, 0, 1], -1),
-           lambda a: tuple(np.split(a, [1, 4, 4], -1)), [(2, 5)], (sh.Split,)),
+           lambda a: tuple(np.split(a, [1, 4, 4], -1)), [(2, 5)], (join.Split,)),
     OpCase("split_one_output_used", lambda a: a.split(2)[1] * 3,
-           lambda a: a[2:4] * 3, [(5, 2)], (sh.Split, ew.Mul)),
+           lambda a: a[2:4] * 3, [(5, 2)], (join.Split, ew.Mul)),
     OpCase("chunk", lambda a: a.chunk(4), lambda a: tuple(np.split(a, [2, 4])), [(6, 2)],
-           (sh.Split,)),
+           (join.Split,)),
     OpCase("chunk_uneven_neg_dim", lambda a: cr.chunk(a, 3, -1),
-           lambda a: tuple(np.split(a, [2, 4], -1)), [(2, 5)], (sh.Split,)),
+           lambda a: tuple(np.split(a, [2, 4], -1)), [(2, 5)], (join.Split,)),
     OpCase("unbind", lambda a: a.unbind(1), lambda a: tuple(a[:, i] for i in range(3)),
-           [(2, 3)], (sh.Unbind,)),
-    OpCase("unbind_to_0d", lambda a: cr.unbind(a), lambda a: tuple(a), [(3,)], (sh.Unbind,)),
+           [(2, 3)], (join.Unbind,)),
+    OpCase("unbind_to_0d", lambda a: cr.unbind(a), lambda a: tuple(a), [(3,)], (join.Unbind,)),
     OpCase("unbind_one_used", lambda a: a.unbind(-1)[0].exp(), lambda a: np.exp(a[:, 0]),
-           [(2, 3)], (sh.Unbind, ew.Exp)),
+           [(2, 3)], (join.Unbind, ew.Exp)),
     # triangles
     OpCase("tril", lambda a: a.tril(), np.tril, [(3, 4)], (sh.Tril,)),
     OpCase("tril_batched_neg", lambda a: cr.tril(a, -1), lambda a: np.tril(a, -1), [(2, 3, 3)],

@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 
 from ..creation import from_numpy, tensor
-from ..ops.shape import stack
+from ..ops.join import stack
 from ..tensor import Tensor
 
 __all__ = ["default_collate", "default_convert"]

@@ -8,6 +8,7 @@ from . import (
     conv,
     elementwise,
     index,
+    join,
     linalg,
     loss,
     nn_linear,

@@ -1,6 +1,7 @@
 """Flattening parameters into one vector and back (for second-order methods, line search)."""
 
-from ...ops.shape import cat, reshape
+from ...ops.join import cat
+from ...ops.shape import reshape
 from ...tensor import Tensor
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
