@@ -44,6 +44,7 @@ from .ops.join import *  # noqa: E402,F403
 from .ops.linalg import *  # noqa: E402,F403
 from .ops.reduce import *  # noqa: E402,F403
 from .ops.shape import *  # noqa: E402,F403
+from .ops.softmax import *  # noqa: E402,F403
 from .random import (  # noqa: E402
     Generator,
     default_generator,

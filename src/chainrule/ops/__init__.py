@@ -17,4 +17,5 @@ from . import (
     recurrent,
     reduce,
     shape,
+    softmax,
 )

@@ -14,7 +14,7 @@ from ..autograd.function import Function
 from ..random import numpy_generator
 from ..tensor import Tensor
 from ._operands import wrap
-from .reduce import softmax
+from .softmax import softmax
 
 __all__ = ["scaled_dot_product_attention"]
 

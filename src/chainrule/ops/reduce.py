@@ -1,5 +1,6 @@
-"""Reductions, scans and the softmax family. Their gradients broadcast the incoming gradient back
-over the reduced dims (``_restore_reduced_dims``) and weight it by what each element contributed.
+"""Reductions and scans (the softmax family is in ``softmax``). Their gradients broadcast the
+incoming gradient back over the reduced dims (``_restore_reduced_dims``) and weight it by what
+each element contributed.
 
 Reductions over no dims (a 0-d input, where PyTorch accepts dim 0 and -1) reduce nothing."""
 
@@ -13,7 +14,7 @@ from .._dtypes import to_numpy_dtype
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._operands import float_array, normalize_dim, normalize_dims, wrap
+from ._operands import normalize_dim, normalize_dims, wrap
 from .elementwise import maximum, minimum, where
 
 __all__ = [
@@ -28,11 +29,8 @@ __all__ = [
     "amin",
     "argmax",
     "argmin",
-    "logsumexp",
     "norm",
     "cumsum",
-    "softmax",
-    "log_softmax",
     "all",
     "any",
     "count_nonzero",
@@ -402,49 +400,7 @@ def argmin(input, dim=None, keepdim=False):
     return _arg_extreme("argmin", np.argmin, input, dim, keepdim)
 
 
-# -- log-sum-exp and norms ---------------------------------------------------------------------
-def _shifted(data, axes):
-    """``data`` minus its maximum over ``axes`` (0 for rows without a finite maximum), so that
-    exp of it never overflows."""
-    shift = np.amax(data, axis=axes, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)
-    return data - shift, shift
-
-
-def _logsumexp_array(data, axes):
-    """log(sum(exp(data))) over ``axes``, with the dims kept."""
-    if builtins.any(data.shape[a] == 0 for a in axes):
-        shape = tuple(1 if i in axes else s for i, s in enumerate(data.shape))
-        return np.full(shape, -np.inf, dtype=data.dtype)
-    shifted, shift = _shifted(data, axes)
-    with np.errstate(divide="ignore"):
-        return np.log(np.sum(np.exp(shifted), axis=axes, keepdims=True)) + shift
-
-
-class Logsumexp(Function):
-    """y = log(sum(exp(x))) over ``axes``;  dx = dy * exp(x - y), the softmax of x."""
-
-    @staticmethod
-    def forward(ctx, x, *, axes, keepdim):
-        ctx.axes, ctx.keepdim = axes, keepdim
-        y = _logsumexp_array(float_array(x._data), axes)
-        y = wrap(y if keepdim else y.reshape([s for i, s in enumerate(y.shape) if i not in axes]))
-        ctx.save_for_backward(x, y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        x, y = ctx.saved_tensors
-        grad = _restore_reduced_dims(grad_out, x.shape, ctx.axes, ctx.keepdim)
-        return grad * (x - _restore_reduced_dims(y, x.shape, ctx.axes, ctx.keepdim)).exp()
-
-
-def logsumexp(input, dim, keepdim=False):
-    """log(sum(exp(input))) over ``dim``, without overflow."""
-    return Logsumexp.apply(input, axes=_axes(dim, input._data.ndim, "logsumexp"),
-                           keepdim=keepdim)
-
-
+# -- norms -------------------------------------------------------------------------------------
 def _norm_array(data, p, axes, keepdim):
     a = np.abs(data)
     if p == np.inf:
@@ -515,7 +471,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return Norm.apply(input, p=p, axes=axes, keepdim=keepdim)
 
 
-# -- scans and the softmax family --------------------------------------------------------------
+# -- scans -------------------------------------------------------------------------------------
 class Cumsum(Function):
     """y_i = sum of x_j for j <= i along ``dim`` (j >= i when ``reverse``);
     dx = the cumulative sum of dy in the other direction."""
@@ -542,74 +498,6 @@ def cumsum(input, dim, *, dtype=None):
     return Cumsum.apply(input, dim=normalize_dim(dim, input._data.ndim, "cumsum"), dtype=dtype)
 
 
-class Softmax(Function):
-    """y = exp(x - max) / sum(exp(x - max)) along ``dim``;  dx = y * (dy - sum(dy * y))."""
-
-    @staticmethod
-    def forward(ctx, x, *, dim):
-        ctx.dim = dim
-        if x._data.size == 0:
-            y = wrap(x._data.copy())
-        else:
-            e = np.exp(_shifted(x._data, dim)[0])
-            y = wrap(e / np.sum(e, axis=dim, keepdims=True))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (y,) = ctx.saved_tensors
-        return y * (grad_out - (grad_out * y).sum(dim=ctx.dim, keepdim=True))
-
-
-class LogSoftmax(Function):
-    """y = x - logsumexp(x) = (x - max) - log(sum(exp(x - max))) along ``dim``;
-    dx = dy - exp(y) * sum(dy)."""
-
-    @staticmethod
-    def forward(ctx, x, *, dim):
-        ctx.dim = dim
-        if x._data.size == 0:
-            y = wrap(x._data.copy())
-        else:
-            shifted = _shifted(x._data, dim)[0]
-            with np.errstate(divide="ignore"):
-                y = wrap(shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True)))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (y,) = ctx.saved_tensors
-        return grad_out - y.exp() * grad_out.sum(dim=ctx.dim, keepdim=True)
-
-
-def _softmax_args(op, input, dim, dtype):
-    if dtype is not None:
-        input = input.to(dtype)
-    _require_float(input, op)
-    if dim is None:
-        raise TypeError(f"{op}(): pass the dim to normalise over, e.g. {op}(x, dim=-1)")
-    if input._data.ndim == 0:
-        normalize_dim(dim, 0, op)
-        return input.reshape(1), 0
-    return input, normalize_dim(dim, input._data.ndim, op)
-
-
-def softmax(input, dim=None, dtype=None):
-    """exp(x) / sum(exp(x)) along ``dim``, computed without overflow."""
-    x, d = _softmax_args("softmax", input, dim, dtype)
-    y = Softmax.apply(x, dim=d)
-    return y.reshape(()) if input._data.ndim == 0 else y
-
-
-def log_softmax(input, dim=None, dtype=None):
-    """log(softmax(x)) along ``dim``, computed directly (no log of a rounded-to-0 value)."""
-    x, d = _softmax_args("log_softmax", input, dim, dtype)
-    y = LogSoftmax.apply(x, dim=d)
-    return y.reshape(()) if input._data.ndim == 0 else y
-
-
 # -- logical reductions (no gradient) ----------------------------------------------------------
 def all(input, dim=None, keepdim=False):
     """Whether every element is nonzero (over ``dim``), as a bool tensor."""
@@ -634,6 +522,5 @@ Tensor.sum, Tensor.mean, Tensor.prod = sum, mean, prod
 Tensor.var, Tensor.std = var, std
 Tensor.max, Tensor.min, Tensor.amax, Tensor.amin = max, min, amax, amin
 Tensor.argmax, Tensor.argmin = argmax, argmin
-Tensor.logsumexp, Tensor.norm, Tensor.cumsum = logsumexp, norm, cumsum
-Tensor.softmax, Tensor.log_softmax = softmax, log_softmax
+Tensor.norm, Tensor.cumsum = norm, cumsum
 Tensor.all, Tensor.any, Tensor.count_nonzero = all, any, count_nonzero

@@ -1,6 +1,6 @@
 """Activation functions. Fused ones (GELU, SiLU, ELU, LeakyReLU, Softplus) live in
 ``chainrule.ops.activation``; ReLU, sigmoid and tanh are elementwise primitives; softmax and
-log-softmax are reductions (``chainrule.ops.reduce``)."""
+log-softmax live in ``chainrule.ops.softmax``."""
 
 import warnings
 
