@@ -15,6 +15,17 @@ CASES = {
     "layer_norm_2d_no_affine": (lambda x: F.layer_norm(x, (4, 6)), [(3, 4, 6)]),
     "linear_3d": (lambda x, w, b: F.linear(x, w, b), [(3, 4, 6), (5, 6), (5,)]),
     "linear_no_bias": (lambda x, w: F.linear(x, w), [(7, 6), (5, 6)]),
+    "matmul_2d": (lambda a, b: a @ b, [(3, 4), (4, 5)]),
+    "matmul_stack_times_matrix": (lambda a, b: a @ b, [(2, 3, 4), (4, 5)]),
+    "matmul_matrix_times_stack": (lambda a, b: a @ b, [(3, 4), (2, 4, 5)]),
+    "matmul_batch_broadcast": (lambda a, b: a @ b, [(2, 1, 3, 4), (5, 4, 2)]),
+    "matmul_vector_batch": (lambda a, b: a @ b, [(4,), (2, 4, 3)]),
+    "matmul_batch_vector": (lambda a, b: a @ b, [(2, 3, 4), (4,)]),
+    "matmul_vector_vector": (lambda a, b: a @ b, [(4,), (4,)]),
+    # inner dimension the longest: the transposed orientations of _times_transposed and
+    # _transposed_times are taken
+    "matmul_long_inner_da": (lambda a, b: a @ b, [(2, 3), (3, 7)]),
+    "matmul_long_inner_db": (lambda a, b: a @ b, [(7, 3), (3, 2)]),
 }
 
 

@@ -140,3 +140,12 @@ def test_double_backward(fn, shapes):
     inputs = tuple(_leaf(*s, seed=i) for i, s in enumerate(shapes))
     assert gradcheck(fn, inputs)
     assert gradgradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("n, k, m", [(2, 3, 7), (3, 2, 7), (7, 3, 2), (7, 2, 3), (4, 4, 4)])
+def test_oriented_products_match_numpy(n, k, m):
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((n, m)), rng.standard_normal((k, m))
+    np.testing.assert_allclose(la._times_transposed(x, y), x @ y.T, rtol=1e-12)
+    x, y = rng.standard_normal((m, n)), rng.standard_normal((m, k))
+    np.testing.assert_allclose(la._transposed_times(x, y), x.T @ y, rtol=1e-12)
