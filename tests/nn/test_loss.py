@@ -9,6 +9,7 @@ import chainrule.nn as nn
 import chainrule.nn.functional as F
 from chainrule.autograd import gradcheck, gradgradcheck
 from chainrule.ops import loss as L
+from chainrule.ops import regression_loss as RL
 from tests.opcheck import OpCase, check_case
 
 
@@ -105,27 +106,28 @@ def _opt(v):
 CE, NLL = (L.CrossEntropy,), (L.NllLoss,)
 CASES = [
     OpCase("mse", F.mse_loss, lambda a, b: ((a - b) ** 2).mean(), [(3, 4), (3, 4)],
-           (L.MseLoss,)),
+           (RL.MseLoss,)),
     OpCase("mse_sum", lambda a, b: F.mse_loss(a, b, reduction="sum"),
-           lambda a, b: ((a - b) ** 2).sum(), [(5,), (5,)], (L.MseLoss,)),
+           lambda a, b: ((a - b) ** 2).sum(), [(5,), (5,)], (RL.MseLoss,)),
     OpCase("mse_none", lambda a, b: F.mse_loss(a, b, reduction="none"), lambda a, b: (a - b) ** 2,
-           [(2, 3), (2, 3)], (L.MseLoss,)),
+           [(2, 3), (2, 3)], (RL.MseLoss,)),
     OpCase("l1", lambda a, b: F.l1_loss(a, 0.1 * b), lambda a, b: np.abs(a - 0.1 * b).mean(),
-           [(3, 4), (3, 4)], (L.L1Loss,), domain="nonzero"),
+           [(3, 4), (3, 4)], (RL.L1Loss,), domain="nonzero"),
     OpCase("l1_none", lambda a, b: F.l1_loss(a, 0.1 * b, reduction="none"),
-           lambda a, b: np.abs(a - 0.1 * b), [(6,), (6,)], (L.L1Loss,), domain="nonzero"),
+           lambda a, b: np.abs(a - 0.1 * b), [(6,), (6,)], (RL.L1Loss,), domain="nonzero"),
     OpCase("smooth_l1", lambda a, b: F.smooth_l1_loss(a, b, beta=0.7),
            lambda a, b: np.where(np.abs(a - b) < 0.7, 0.5 * (a - b) ** 2 / 0.7,
-                                 np.abs(a - b) - 0.35).mean(), [(4, 5), (4, 5)], (L.SmoothL1Loss,)),
+                                 np.abs(a - b) - 0.35).mean(), [(4, 5), (4, 5)],
+           (RL.SmoothL1Loss,)),
     OpCase("smooth_l1_beta0_sum", lambda a: F.smooth_l1_loss(a, a * 0, beta=0.0,
                                                              reduction="sum"),
-           lambda a: np.abs(a).sum(), [(6,)], (L.SmoothL1Loss,), domain="nonzero"),
+           lambda a: np.abs(a).sum(), [(6,)], (RL.SmoothL1Loss,), domain="nonzero"),
     OpCase("huber", lambda a, b: F.huber_loss(a, b, delta=0.8, reduction="none"),
            lambda a, b: np.where(np.abs(a - b) < 0.8, 0.5 * (a - b) ** 2,
-                                 0.8 * (np.abs(a - b) - 0.4)), [(3, 4), (3, 4)], (L.HuberLoss,)),
+                                 0.8 * (np.abs(a - b) - 0.4)), [(3, 4), (3, 4)], (RL.HuberLoss,)),
     OpCase("huber_mean", lambda a, b: F.huber_loss(a, b),
            lambda a, b: np.where(np.abs(a - b) < 1, 0.5 * (a - b) ** 2, np.abs(a - b) - 0.5)
-           .mean(), [(8,), (8,)], (L.HuberLoss,)),
+           .mean(), [(8,), (8,)], (RL.HuberLoss,)),
     # probabilities in (0.2, 0.8): inputs from "positive" (0.5, 2) divided by 2.5
     OpCase("bce", lambda a, b: F.binary_cross_entropy(a / 2.5, b / 2.5),
            lambda a, b: -((b / 2.5) * np.log(a / 2.5) + (1 - b / 2.5) * np.log(1 - a / 2.5))

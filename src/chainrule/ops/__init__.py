@@ -16,6 +16,7 @@ from . import (
     pooling,
     recurrent,
     reduce,
+    regression_loss,
     shape,
     softmax,
 )

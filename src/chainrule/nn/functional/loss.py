@@ -1,16 +1,14 @@
-"""Loss functions (``torch.nn.functional`` names); the fused ops live in ``chainrule.ops.loss``."""
+"""Loss functions (``torch.nn.functional`` names); the fused ops live in ``chainrule.ops.loss``
+(classification) and ``chainrule.ops.regression_loss``."""
 
 from ...ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
-    huber_loss,
     kl_div,
-    l1_loss,
-    mse_loss,
     nll_loss,
-    smooth_l1_loss,
 )
+from ...ops.regression_loss import huber_loss, l1_loss, mse_loss, smooth_l1_loss
 
 __all__ = [
     "mse_loss",
