@@ -145,3 +145,52 @@ def test_inplace_modifies_the_input_and_keeps_gradients_right():
 def test_gelu_rejects_unknown_approximation():
     with pytest.raises(ValueError, match="approximate"):
         F.gelu(cr.randn(2), approximate="fast")
+
+
+def _float32_grid():
+    grid = np.linspace(-12, 12, 24001, dtype=np.float32)
+    tails = np.float32([-13.5, -13.0, -12.5, -1e-30, -0.0, 0.0, 1e-30, 30.0, -30.0])
+    return np.concatenate([grid, tails])
+
+
+def test_float32_ndtr_keeps_relative_accuracy_into_the_tails():
+    x = _float32_grid()
+    fast, exact = act._ndtr(x), act._ndtr(x.astype(np.float64))  # float32 formula vs erfc
+    assert fast.dtype == np.float32
+    # relative: Phi(-12) ~ 2e-33 must still carry ~7 digits
+    np.testing.assert_allclose(fast, exact, rtol=1e-6, atol=1e-43)
+    specials = act._ndtr(np.float32([np.inf, -np.inf, np.nan, -40.0]))
+    assert specials[:2].tolist() == [1.0, 0.0] and np.isnan(specials[2]) and specials[3] == 0
+
+
+def test_ndtr_float32_blocks_and_layouts_agree(monkeypatch):
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((7, 9)) * 4).astype(np.float32)
+    whole = act._ndtr(x)
+    monkeypatch.setattr(act, "_BLOCK", 5)  # several blocks and a short last one
+    np.testing.assert_array_equal(act._ndtr(x), whole)
+    np.testing.assert_array_equal(act._ndtr(x.T), whole.T)  # non-contiguous input
+
+
+@pytest.mark.parametrize("create_graph", [False, True], ids=["array_path", "tensor_path"])
+def test_float32_gelu_matches_the_float64_path(create_graph):
+    x = _float32_grid()
+    x32 = cr.tensor(x, requires_grad=True)
+    x64 = cr.tensor(x.astype(np.float64), requires_grad=True)
+    y32, y64 = F.gelu(x32), F.gelu(x64)
+    assert y32.dtype == cr.float32
+    np.testing.assert_allclose(y32.detach().numpy(), y64.detach().numpy(), rtol=1e-6,
+                               atol=1e-42)
+    (g32,) = cr.autograd.grad(y32.sum(), [x32], create_graph=create_graph)
+    (g64,) = cr.autograd.grad(y64.sum(), [x64])
+    assert g32.dtype == cr.float32
+    # dx = Phi(x) + x phi(x) cancels (left tail, x near -0.75): a few ulps of the terms
+    xd = x.astype(np.float64)
+    terms = act._ndtr(xd) + np.abs(xd) * np.exp(-xd * xd / 2) / math.sqrt(2 * math.pi)
+    error = np.abs(g32.detach().numpy() - g64.numpy())
+    tiny = np.finfo(np.float32).tiny  # below it float32 has no relative accuracy to keep
+    rtol = 1e-6
+    if create_graph:  # the recorded exp(-x^2/2) rounds x^2 first: ~x^2 ulps of error
+        rtol = rtol + 2 * xd * xd * np.finfo(np.float32).eps
+    bad = error > rtol * np.abs(g64.numpy()) + 4 * np.finfo(np.float32).eps * terms + tiny
+    assert not bad.any(), (x[bad], error[bad], g64.numpy()[bad])

@@ -75,10 +75,85 @@ def _erf(x):
     return out
 
 
+# Phi(x) for float32: erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2), z >= 0, the Chebyshev fit
+# of Numerical Recipes (erfcc; fractional error below 1.2e-7 over the whole half-line). One
+# formula, no branches to gather and scatter: about 3x cheaper than the rationals above.
+_ERFCC = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
+          0.09678418, 0.37409196, 1.00002368, -1.26551223)
+
+
+_BLOCK = 32768  # elements per pass: the dozen temporaries of a block stay in the CPU cache
+
+
+def _ndtr_float32(x, pdf=None):
+    """Phi(x) = erfc(-x / sqrt 2) / 2 for a float32 array, within a few float32 ulps (relative,
+    also in the left tail, where Phi(x) is tiny); phi(x) into ``pdf`` too if given."""
+    x = np.ascontiguousarray(x)
+    out = np.empty_like(x)
+    flat, flat_out = x.reshape(-1), out.reshape(-1)
+    flat_pdf = pdf.reshape(-1) if pdf is not None else None
+    with np.errstate(under="ignore"):
+        for start in range(0, flat.size, _BLOCK):
+            block = slice(start, start + _BLOCK)
+            _ndtr_float32_block(flat[block], flat_out[block],
+                                flat_pdf[block] if pdf is not None else None)
+    return out
+
+
+def _ndtr_float32_block(x, out, pdf):
+    f = np.float32
+    ax = np.abs(x)
+    np.minimum(ax, f(20.0), out=ax)  # Phi(-20) underflows float32; NaN stays NaN
+    t = ax * f(0.5 * _INV_SQRT_2)
+    t += f(1.0)
+    np.reciprocal(t, out=t)
+    power = np.full_like(t, _ERFCC[0])
+    for c in _ERFCC[1:]:
+        power *= t
+        power += f(c)
+    np.exp(power, out=power)
+    # exp(-x^2/2) loses ~x^2 ulps if x^2/2 is rounded: split x = high + low with 12 bits in high,
+    # so high^2/2 is exact, and the rest r = high*low + low^2/2 is small (< 0.1 for |x| <= 20):
+    # exp(-r) by five terms of its series.
+    high = ax * f(4097.0)
+    high -= high - ax
+    rest = ax - high
+    rest *= f(0.5)
+    rest += high
+    rest *= ax - high
+    series = np.ones_like(rest)
+    for k in (5.0, 4.0, 3.0, 2.0, 1.0):
+        series *= rest
+        series *= f(-1.0 / k)
+        series += f(1.0)
+    high *= high
+    high *= f(-0.5)
+    np.exp(high, out=high)
+    high *= series  # = exp(-x^2 / 2)
+    if pdf is not None:
+        np.multiply(high, f(_INV_SQRT_2PI), out=pdf)
+    power *= high
+    power *= t
+    power *= f(0.5)  # = Phi(-|x|)
+    # Phi(x) = Phi(-|x|) + [x >= 0] (1 - 2 Phi(-|x|)): exact in the left tail, and branch-free
+    # (np.where or a masked ufunc costs as much as the two exps here)
+    np.multiply(power, f(-2.0), out=out)
+    out += f(1.0)
+    out *= x >= 0
+    out += power
+
+
 _INV_SQRT_2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _GELU_CUBIC = 0.044715
+
+
+def _ndtr(x):
+    """Phi(x) on arrays: float32 by its own cheaper formula, other dtypes by erfc."""
+    if x.dtype == np.float32:
+        return _ndtr_float32(x)
+    return 0.5 * _erfc(x * -_INV_SQRT_2)
 
 
 def _normal_pdf(x):
@@ -92,8 +167,7 @@ class Ndtr(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        data = float_array(x._data)
-        return wrap(0.5 * _erfc(data * -_INV_SQRT_2))
+        return wrap(_ndtr(float_array(x._data)))
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -107,7 +181,7 @@ class Gelu(Function):
     approximate='tanh': y = x/2 * (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3);
     dx = dy * (1/2 (1 + tanh u) + x/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2))."""
 
-    _transient = ("cdf",)
+    _transient = ("slope",)
 
     @staticmethod
     def forward(ctx, x, *, approximate="none"):
@@ -117,8 +191,18 @@ class Gelu(Function):
         if approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (data + _GELU_CUBIC * data * data * data)
             return wrap(0.5 * data * (1.0 + np.tanh(inner)))
-        cdf = 0.5 * _erfc(data * -_INV_SQRT_2)
-        ctx.cdf = cdf if True in ctx.needs_input_grad else None
+        if True not in ctx.needs_input_grad:
+            ctx.slope = None
+            return wrap(data * _ndtr(data))
+        if data.dtype == np.float32:
+            pdf = np.empty_like(data)
+            cdf = _ndtr_float32(data, pdf)
+        else:
+            cdf, pdf = _ndtr(data), np.exp(data * data * -0.5) * _INV_SQRT_2PI
+        # dy/dx = Phi(x) + x phi(x), kept for the array backward (phi comes nearly free here)
+        pdf *= data
+        pdf += cdf
+        ctx.slope = pdf
         return wrap(data * cdf)
 
     @staticmethod
@@ -128,16 +212,10 @@ class Gelu(Function):
             t = ((x + x * x * x * _GELU_CUBIC) * _SQRT_2_OVER_PI).tanh()
             inner_grad = (x * x * (3 * _GELU_CUBIC) + 1) * _SQRT_2_OVER_PI
             return grad_out * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * inner_grad)
-        if not grad_mode.is_grad_enabled() and ctx.cdf is not None:
-            # NOTE: without create_graph, reuse forward's Phi(x) (erfc is the costly part) and
-            # compute on arrays; under create_graph the tensor expression below records.
-            data, dy = float_array(x._data), grad_out._data
-            pdf = np.exp(data * data * data.dtype.type(-0.5))
-            pdf *= data.dtype.type(_INV_SQRT_2PI)
-            pdf *= data
-            pdf += ctx.cdf
-            pdf *= dy
-            return wrap(pdf)
+        if not grad_mode.is_grad_enabled() and ctx.slope is not None:
+            # NOTE: without create_graph, reuse forward's Phi(x) + x phi(x) (erfc is the costly
+            # part) on arrays; under create_graph the tensor expression below records.
+            return wrap(grad_out._data * ctx.slope)
         return grad_out * (Ndtr.apply(x) + x * _normal_pdf(x))
 
 
