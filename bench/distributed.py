@@ -1,7 +1,7 @@
 """Measure, under mpiexec -n 2, how a DistributedDataParallel step of each bench model splits
 into computation and communication, and how much of the communication backward hides.
 
-    OMP_NUM_THREADS=1 mpiexec -n 2 python tests/distributed/mpi/measure.py [steps [bucket_cap_mb]]
+    OMP_NUM_THREADS=1 mpiexec -n 2 python bench/distributed.py [steps [bucket_cap_mb]]
 
 Per model: the plain step (both ranks computing at once, no communication), the same
 all-reduces alone (the buckets' sizes, back to back), and the DDP step. Exposed communication
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import workloads  # noqa: E402
 
