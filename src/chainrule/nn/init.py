@@ -207,3 +207,13 @@ def orthogonal_(tensor, gain=1, generator=None):
     if rows < cols:
         q = q.T
     return _fill(tensor, (gain * q).reshape(tensor._data.shape))
+
+
+def _layer_default_(weight, bias):
+    """PyTorch's default for Linear and convolutions: kaiming_uniform_(a=sqrt(5)), which is
+    uniform(+-1/sqrt(fan_in)) for the weight, and the bias from the same range."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        uniform_(bias, -bound, bound)
