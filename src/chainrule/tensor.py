@@ -304,20 +304,8 @@ class Tensor(TensorBase):
 
     def to(self, *args, **kwargs):
         """Cast to a dtype: ``to(dtype)``, ``to(other_tensor)``, ``to('cpu', dtype)``."""
-        dtype = kwargs.pop("dtype", None)
-        kwargs.pop("non_blocking", None)
         copy = kwargs.pop("copy", False)
-        if "device" in kwargs:
-            device(kwargs.pop("device"))
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg._data.dtype
-            elif isinstance(arg, (str, device)):
-                device(arg)
-            else:
-                dtype = arg
+        dtype = to_arguments_dtype(args, kwargs)
         if dtype is None:
             return self.clone() if copy else self
         np_dtype = _dtypes.to_numpy_dtype(dtype)
@@ -620,6 +608,26 @@ def _is_view_of_leaf(tensor):
         if isinstance(edge, Tensor) and edge._version_box is tensor._version_box:
             return True
     return False
+
+
+def to_arguments_dtype(args, kwargs):
+    """The dtype asked for by ``to(...)``'s argument forms (``to(dtype)``, ``to(tensor)``,
+    ``to(device, dtype)``, keywords), or None; a device other than the CPU is an error."""
+    dtype = kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if "device" in kwargs:
+        device(kwargs.pop("device"))
+    if kwargs:
+        raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype = arg._data.dtype
+        elif isinstance(arg, (str, device)):
+            device(arg)
+        elif arg is not None:
+            dtype = arg
+    return dtype
 
 
 class Size(tuple):

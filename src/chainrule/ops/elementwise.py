@@ -680,7 +680,6 @@ Tensor.__ge__, Tensor.ge = ge, ge
 Tensor.__and__ = bitwise_and
 Tensor.__or__ = bitwise_or
 Tensor.__xor__ = bitwise_xor
-Tensor.__hash__ = lambda self: id(self)
 Tensor.logical_and, Tensor.logical_or = logical_and, logical_or
 Tensor.logical_xor, Tensor.logical_not = logical_xor, logical_not
 Tensor.isnan, Tensor.isinf, Tensor.isfinite = isnan, isinf, isfinite

@@ -14,7 +14,7 @@ import numpy as np
 from ... import _dtypes
 from ...autograd import grad_mode
 from ...autograd.function import Function
-from ...tensor import Tensor, device
+from ...tensor import Tensor, device, to_arguments_dtype
 from ..parameter import Buffer, Parameter
 
 __all__ = ["Module"]
@@ -384,20 +384,7 @@ class Module:
     def to(self, *args, **kwargs):
         """Convert floating-point parameters and buffers in place: ``to(dtype)``,
         ``to(device)``, ``to(tensor)``, ``to(device, dtype)``; returns self."""
-        dtype = kwargs.pop("dtype", None)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if "device" in kwargs:
-            device(kwargs.pop("device"))
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, (str, device)):
-                device(arg)
-            elif arg is not None:
-                dtype = arg
+        dtype = to_arguments_dtype(args, dict(kwargs))
         if dtype is None:
             return self
         np_dtype = _dtypes.to_numpy_dtype(dtype)
