@@ -8,6 +8,7 @@ It writes JSON fixtures beside the tests that read them (``tests/optim/torch_opt
 ...). Every number is float64; the tests compare chainrule against them without torch."""
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,8 @@ torch.set_default_dtype(torch.float32)  # PyTorch's scalar optimizer state follo
 
 
 def _write(path, payload):
-    path.write_text(json.dumps(payload, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+    path.write_text(text + "\n", encoding="utf-8")
     print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size:,} bytes)")
 
 
@@ -150,5 +152,72 @@ def record_optimizers():
     })
 
 
+# -- layers, functions and losses -------------------------------------------------------------
+# Each case: an expression in PyTorch's vocabulary (``nn``, ``F``, ``torch``) that is either a
+# module (called on the inputs) or a function of the inputs x0, x1, ...; input specs: a shape
+# of standard normals, "positive" (U(0.5, 2)), "unit" (U(0.05, 0.95)), "int": n (integers in
+# [0, n)), or explicit "values". The recorded outputs and the gradients of
+# sum(output * weights) are float64.
+from layer_cases import LAYER_CASES  # noqa: E402 - the table is long; it has its own file
+
+
+def _input(spec, rng):
+    if "values" in spec:
+        return torch.tensor(spec["values"], dtype=getattr(torch, spec.get("dtype", "float64")))
+    shape = spec["shape"]
+    if "int" in spec:
+        return torch.tensor(rng.integers(spec.get("low", 0), spec["int"], shape))
+    if spec.get("kind") == "positive":
+        return torch.tensor(rng.uniform(0.5, 2.0, shape))
+    if spec.get("kind") == "unit":
+        return torch.tensor(rng.uniform(0.05, 0.95, shape))
+    return torch.tensor(rng.standard_normal(shape))
+
+
+def _record_layer(name, case):
+    nn, F = torch.nn, torch.nn.functional
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    torch.manual_seed(0)
+    made = eval(case["expr"], {"nn": nn, "F": F, "torch": torch, "math": __import__("math")})
+    inputs = [_input(spec, rng) for spec in case["inputs"]]
+    for x in inputs:
+        if x.is_floating_point() and case.get("grad", True):
+            x.requires_grad_()
+    state, record_repr = {}, None
+    if isinstance(made, nn.Module):
+        made = made.double()
+        made.train(case.get("train", False))
+        state = {k: v.detach().numpy().tolist() for k, v in made.state_dict().items()}
+        record_repr = repr(made)
+        outputs = made(*inputs)
+    else:
+        outputs = made(*inputs)
+    outputs = outputs if isinstance(outputs, tuple) else (outputs,)
+    record = {"inputs": [x.detach().numpy().tolist() for x in inputs],
+              "input_dtypes": [str(x.dtype).replace("torch.", "") for x in inputs],
+              "state": state, "repr": record_repr,
+              "outputs": [o.detach().numpy().tolist() for o in outputs],
+              "output_dtypes": [str(o.dtype).replace("torch.", "") for o in outputs]}
+    first = outputs[0]
+    if case.get("grad", True) and first.requires_grad:
+        weights = torch.tensor(rng.standard_normal(tuple(first.shape)))
+        params = list(made.named_parameters()) if isinstance(made, nn.Module) else []
+        wrt = [x for x in inputs if x.requires_grad] + [p for _, p in params]
+        grads = torch.autograd.grad((first * weights).sum(), wrt, allow_unused=True)
+        record["weights"] = weights.numpy().tolist()
+        record["grads"] = [None if g is None else g.numpy().tolist() for g in grads]
+        record["grad_names"] = ([f"x{i}" for i, x in enumerate(inputs) if x.requires_grad]
+                                + [n for n, _ in params])
+    return record
+
+
+def record_layers():
+    cases = {}
+    for name, case in LAYER_CASES.items():
+        cases[name] = dict(case, **_record_layer(name, case))
+    _write(ROOT / "tests/nn/torch_layers.json", {"torch": torch.__version__, "cases": cases})
+
+
 if __name__ == "__main__":
     record_optimizers()
+    record_layers()

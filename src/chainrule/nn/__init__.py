@@ -13,6 +13,7 @@ from .modules.linear import *
 from .modules.loss import *
 from .modules.module import Module
 from .modules.normalization import *
+from .modules.padding import *
 from .modules.pooling import *
 from .modules.rnn import *
 from .modules.sparse import *

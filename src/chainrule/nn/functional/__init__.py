@@ -1,6 +1,7 @@
 """``chainrule.nn.functional``: the functional form of every layer, loss and activation."""
 
 from .activation import *
+from .activation_piecewise import *
 from .attention import *
 from .conv import *
 from .dropout import *
