@@ -59,3 +59,202 @@ PADDING = {
 }
 for name, (expr, shape) in PADDING.items():
     LAYER_CASES[f"padding-{name}"] = {"expr": expr, "inputs": [{"shape": shape}]}
+
+# -- distances and losses --------------------------------------------------------------------
+def _case(expr, *inputs, **options):
+    return dict({"expr": expr, "inputs": list(inputs)}, **options)
+
+
+def _normal(*shape):
+    return {"shape": list(shape)}
+
+
+def _signs(n):
+    return {"values": [(-1.0 if i % 3 == 1 else 1.0) for i in range(n)], "const": True}
+
+
+LAYER_CASES.update({
+    "distance-pairwise": _case("nn.PairwiseDistance()", _normal(4, 5), _normal(4, 5)),
+    "distance-pairwise-p1-keepdim": _case("nn.PairwiseDistance(p=1.0, keepdim=True)",
+                                          _normal(4, 5), _normal(4, 5)),
+    "distance-pairwise-p3": _case("lambda a, b: F.pairwise_distance(a, b, p=3, eps=0.1)",
+                                  _normal(3, 4), _normal(3, 4)),
+    "distance-pairwise-inf": _case("lambda a, b: F.pairwise_distance(a, b, p=float('inf'))",
+                                   _normal(3, 4), _normal(3, 4)),
+    "distance-cosine": _case("nn.CosineSimilarity()", _normal(3, 5, 2), _normal(3, 5, 2)),
+    "distance-cosine-broadcast": _case("lambda a, b: F.cosine_similarity(a, b, dim=-1)",
+                                       _normal(3, 4), _normal(1, 4)),
+    "distance-pdist": _case("F.pdist", _normal(4, 3)),
+    "distance-pdist-p1": _case("lambda x: F.pdist(x, p=1)", _normal(4, 3)),
+    "loss-margin-ranking": _case("nn.MarginRankingLoss(margin=0.3)", _normal(6), _normal(6),
+                                 _signs(6)),
+    "loss-margin-ranking-none": _case("nn.MarginRankingLoss(reduction='none')", _normal(6),
+                                      _normal(6), _signs(6)),
+    "loss-hinge-embedding": _case("nn.HingeEmbeddingLoss(margin=0.8)", _normal(2, 3),
+                                  {"values": [[1.0, -1.0, 1.0], [-1.0, -1.0, 1.0]], "const": True}),
+    "loss-soft-margin": _case("nn.SoftMarginLoss()", _normal(2, 3),
+                              {"values": [[1.0, -1.0, 1.0], [-1.0, -1.0, 1.0]], "const": True}),
+    "loss-cosine-embedding": _case("nn.CosineEmbeddingLoss(margin=0.1)", _normal(4, 5),
+                                   _normal(4, 5), {"values": [1, -1, -1, 1],
+                                                   "dtype": "int64"}),
+    "loss-cosine-embedding-sum": _case(
+        "nn.CosineEmbeddingLoss(margin=-0.5, reduction='sum')", _normal(4, 5), _normal(4, 5),
+        {"values": [1.0, -1.0, -1.0, 1.0], "const": True}),
+    "loss-multilabel-soft-margin": _case("nn.MultiLabelSoftMarginLoss()", _normal(3, 4),
+                                         {"values": [[1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0],
+                                                     [1.0, 1.0, 0.0, 0.0]], "const": True}),
+    "loss-multilabel-soft-margin-weight": _case(
+        "nn.MultiLabelSoftMarginLoss(weight=torch.tensor([0.5, 1.0, 2.0, 1.5], "
+        "dtype=torch.float64), reduction='none')", _normal(3, 4),
+        {"values": [[1.0, 0.0, 1.0, 0.0], [0.0, 0.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0]],
+         "const": True}),
+    "loss-multilabel-margin": _case("nn.MultiLabelMarginLoss()", _normal(3, 4),
+                                    {"values": [[3, 0, -1, 1], [1, 2, 3, -1], [0, 0, -1, 2]],
+                                     "dtype": "int64"}),
+    "loss-multilabel-margin-1d": _case("nn.MultiLabelMarginLoss(reduction='none')",
+                                       _normal(4), {"values": [2, 1, -1, 0],
+                                                    "dtype": "int64"}),
+    "loss-multi-margin": _case("nn.MultiMarginLoss()", _normal(4, 3),
+                               {"values": [0, 2, 1, 2], "dtype": "int64"}),
+    "loss-multi-margin-p2-weight": _case(
+        "nn.MultiMarginLoss(p=2, margin=0.7, weight=torch.tensor([0.5, 2.0, 1.0], "
+        "dtype=torch.float64), reduction='sum')", _normal(4, 3),
+        {"values": [0, 2, 1, 2], "dtype": "int64"}),
+    "loss-triplet-margin": _case("nn.TripletMarginLoss(margin=1.5)", _normal(4, 5),
+                                 _normal(4, 5), _normal(4, 5)),
+    "loss-triplet-margin-swap-p1": _case(
+        "nn.TripletMarginLoss(margin=2.0, p=1, swap=True, reduction='none')", _normal(4, 5),
+        _normal(4, 5), _normal(4, 5)),
+    "loss-triplet-distance": _case(
+        "nn.TripletMarginWithDistanceLoss(distance_function=lambda a, b: "
+        "1.0 - F.cosine_similarity(a, b), margin=0.5, swap=True)", _normal(4, 5),
+        _normal(4, 5), _normal(4, 5)),
+    "loss-poisson-nll": _case("nn.PoissonNLLLoss()", _normal(2, 3),
+                              {"values": [[0.0, 2.0, 1.0], [3.0, 0.0, 5.0]], "const": True}),
+    "loss-poisson-nll-rate-full": _case(
+        "nn.PoissonNLLLoss(log_input=False, full=True, reduction='sum')",
+        {"shape": [2, 3], "kind": "positive"},
+        {"values": [[0.0, 2.0, 1.0], [3.0, 0.0, 5.0]], "const": True}),
+    "loss-gaussian-nll": _case("nn.GaussianNLLLoss()", _normal(3, 2), _normal(3, 2),
+                               {"shape": [3, 2], "kind": "positive"}),
+    "loss-gaussian-nll-full-per-sample": _case(
+        "nn.GaussianNLLLoss(full=True, eps=0.7, reduction='none')", _normal(3, 2),
+        _normal(3, 2), {"shape": [3], "kind": "positive"}),
+    "loss-gaussian-nll-homoscedastic": _case("nn.GaussianNLLLoss(reduction='sum')",
+                                             _normal(3, 2), _normal(3, 2),
+                                             {"shape": [3, 1], "kind": "positive"}),
+})
+_CTC_TARGETS = {"values": [[1, 2, 2, 0], [3, 1, 0, 0]], "dtype": "int64"}
+LAYER_CASES.update({
+    "loss-ctc": _case("lambda x, t: F.ctc_loss(x.log_softmax(2), t, (6, 5), (3, 2))",
+                      _normal(6, 2, 4), _CTC_TARGETS),
+    "loss-ctc-module-sum": _case(
+        "lambda x, t: nn.CTCLoss(blank=3, reduction='sum')(x.log_softmax(2), t, (6, 6), (2, 2))",
+        _normal(6, 2, 4), {"values": [[1, 2, 9, 9], [0, 0, 9, 9]], "dtype": "int64"}),
+    "loss-ctc-none-concatenated": _case(
+        "lambda x, t: F.ctc_loss(x.log_softmax(2), t, torch.tensor([5, 4]), "
+        "torch.tensor([2, 3]), reduction='none')",
+        _normal(5, 2, 4), {"values": [1, 3, 2, 2, 1], "dtype": "int64"}),
+    "loss-ctc-leaf-log-probs": _case(
+        "lambda x, t: F.ctc_loss(x, t, (6, 5), (3, 2))",
+        {"shape": [6, 2, 4], "kind": "unit"}, _CTC_TARGETS),
+    "loss-ctc-zero-infinity": _case(
+        "lambda x, t: F.ctc_loss(x.log_softmax(2), t, (2, 6), (3, 2), reduction='none', "
+        "zero_infinity=True)", _normal(6, 2, 4), _CTC_TARGETS),
+    "loss-ctc-unbatched": _case("lambda x, t: F.ctc_loss(x.log_softmax(1), t, torch.tensor(6), "
+                                "torch.tensor(3))",
+                                _normal(6, 4), {"values": [2, 2, 1], "dtype": "int64"}),
+})
+
+# -- rearranging, folding, pooling, normalisation, resizing -------------------------------------
+LAYER_CASES.update({
+    "vision-pixel-shuffle": _case("nn.PixelShuffle(2)", _normal(2, 8, 2, 3)),
+    "vision-pixel-shuffle-5d": _case("nn.PixelShuffle(3)", _normal(2, 1, 9, 2, 2)),
+    "vision-pixel-unshuffle": _case("nn.PixelUnshuffle(2)", _normal(1, 2, 4, 6)),
+    "vision-channel-shuffle": _case("nn.ChannelShuffle(3)", _normal(2, 6, 2)),
+    "vision-unfold": _case("nn.Unfold(kernel_size=(2, 3))", _normal(2, 2, 4, 5)),
+    "vision-unfold-options": _case("nn.Unfold(3, dilation=(1, 2), padding=1, stride=(2, 1))",
+                                   _normal(1, 2, 5, 6)),
+    "vision-unfold-unbatched": _case("lambda x: F.unfold(x, 2, stride=2)", _normal(3, 4, 4)),
+    "vision-fold": _case("nn.Fold(output_size=(4, 5), kernel_size=(2, 3))", _normal(2, 12, 9)),
+    "vision-fold-options": _case(
+        "nn.Fold((5, 6), 3, dilation=(1, 2), padding=1, stride=(2, 1))", _normal(1, 18, 12)),
+    "pool-adaptive-max1d": _case("nn.AdaptiveMaxPool1d(3)", _normal(2, 3, 7)),
+    "pool-adaptive-max2d-indices": _case("nn.AdaptiveMaxPool2d((2, 3), return_indices=True)",
+                                         _normal(2, 2, 5, 7)),
+    "pool-adaptive-max2d-none": _case("nn.AdaptiveMaxPool2d((None, 2))", _normal(1, 2, 3, 5)),
+    "pool-adaptive-max3d": _case("nn.AdaptiveMaxPool3d(2, return_indices=True)",
+                                 _normal(1, 2, 3, 4, 5)),
+    "pool-adaptive-max2d-unbatched": _case("lambda x: F.adaptive_max_pool2d(x, 2)",
+                                           _normal(2, 5, 4)),
+    "pool-fractional-max2d": _case(
+        "nn.FractionalMaxPool2d(2, output_size=(3, 4), return_indices=True, _random_samples="
+        "torch.tensor([[[0.3, 0.8], [0.55, 0.1]]], dtype=torch.float64))", _normal(1, 2, 6, 7)),
+    "pool-fractional-max2d-ratio": _case(
+        "lambda x: F.fractional_max_pool2d(x, (3, 2), output_ratio=(0.6, 0.5), "
+        "_random_samples=torch.tensor([[[0.9, 0.25]], [[0.05, 0.6]]], dtype=torch.float64))",
+        _normal(2, 1, 8, 7)),
+    "pool-fractional-max3d": _case(
+        "nn.FractionalMaxPool3d(2, output_size=(2, 3, 2), return_indices=True, _random_samples="
+        "torch.tensor([[[0.3, 0.8, 0.45]]], dtype=torch.float64))", _normal(1, 1, 4, 5, 5)),
+    "pool-max-unpool2d": _case(
+        "lambda x: F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2)",
+        _normal(1, 2, 4, 6)),
+    "pool-max-unpool1d-output-size": _case(
+        "lambda x: nn.MaxUnpool1d(2, stride=2)(*nn.MaxPool1d(2, return_indices=True)(x), "
+        "output_size=[7])", _normal(2, 2, 7)),
+    "pool-max-unpool3d": _case(
+        "lambda x: F.max_unpool3d(*F.max_pool3d(x, 2, return_indices=True), 2)",
+        _normal(1, 1, 4, 4, 2)),
+    "pool-lp1d": _case("nn.LPPool1d(2, 3, stride=2)", {"shape": [2, 3, 7], "kind": "positive"}),
+    "pool-lp2d": _case("nn.LPPool2d(3, (2, 3))", {"shape": [1, 2, 4, 6], "kind": "positive"}),
+    "pool-lp3d": _case("nn.LPPool3d(1.5, 2, ceil_mode=True)",
+                       {"shape": [1, 1, 3, 4, 5], "kind": "positive"}),
+    "norm-instance1d": _case("nn.InstanceNorm1d(3)", _normal(2, 3, 5)),
+    "norm-instance2d-affine": _case("nn.InstanceNorm2d(3, affine=True)", _normal(2, 3, 4, 3)),
+    "norm-instance3d-running-train": _case(
+        "nn.InstanceNorm3d(2, affine=True, track_running_stats=True, momentum=0.3)",
+        _normal(3, 2, 2, 3, 2), train=True),
+    "norm-instance2d-running-eval": _case(
+        "nn.InstanceNorm2d(2, track_running_stats=True)", _normal(2, 2, 3, 3)),
+    "norm-instance1d-unbatched": _case("nn.InstanceNorm1d(4, affine=True)", _normal(4, 6)),
+    "norm-batch3d-train": _case("nn.BatchNorm3d(2)", _normal(2, 2, 2, 3, 2), train=True),
+    "norm-local-response": _case("nn.LocalResponseNorm(3)", _normal(2, 5, 4)),
+    "norm-local-response-2d": _case("nn.LocalResponseNorm(4, alpha=0.3, beta=0.6, k=2.0)",
+                                    _normal(2, 6, 3, 2)),
+    "norm-local-response-3d": _case("nn.LocalResponseNorm(2, alpha=0.1)", _normal(1, 3, 2, 2, 3)),
+    "norm-cross-map-lrn2d": _case("nn.CrossMapLRN2d(5, alpha=0.1, beta=0.7, k=1.5)",
+                                  _normal(2, 7, 2, 3), grad=False),
+})
+INTERPOLATE = {
+    "nearest-1d": ("nn.Upsample(scale_factor=2)", [2, 3, 4]),
+    "nearest-2d-size": ("nn.Upsample(size=(5, 7))", [1, 2, 3, 4]),
+    "nearest-2d-down": ("lambda x: F.interpolate(x, size=(2, 3))", [1, 2, 5, 7]),
+    "nearest-3d-scale": ("lambda x: F.interpolate(x, scale_factor=(1.5, 2, 0.75))",
+                         [1, 1, 2, 3, 4]),
+    "nearest-exact": ("lambda x: F.interpolate(x, size=(5, 3), mode='nearest-exact')",
+                      [1, 2, 3, 4]),
+    "nearest-exact-scale": (
+        "lambda x: F.interpolate(x, scale_factor=1.7, mode='nearest-exact')", [1, 1, 5]),
+    "linear": ("nn.Upsample(scale_factor=2.5, mode='linear')", [2, 2, 4]),
+    "linear-align": ("nn.Upsample(size=7, mode='linear', align_corners=True)", [2, 2, 4]),
+    "bilinear": ("nn.Upsample(scale_factor=2, mode='bilinear')", [1, 2, 3, 4]),
+    "bilinear-down-size": ("lambda x: F.interpolate(x, size=(3, 2), mode='bilinear')",
+                           [1, 2, 5, 7]),
+    "bilinear-align": ("nn.UpsamplingBilinear2d(size=(5, 6))", [1, 2, 3, 4]),
+    "bilinear-recompute": (
+        "lambda x: F.interpolate(x, scale_factor=1.7, mode='bilinear', "
+        "recompute_scale_factor=True)", [1, 1, 3, 4]),
+    "bicubic": ("lambda x: F.interpolate(x, scale_factor=2, mode='bicubic')", [1, 2, 3, 4]),
+    "bicubic-align-down": (
+        "lambda x: F.interpolate(x, size=(3, 5), mode='bicubic', align_corners=True)",
+        [1, 1, 5, 7]),
+    "trilinear": ("nn.Upsample(scale_factor=(2, 1.5, 1), mode='trilinear')", [1, 1, 2, 2, 3]),
+    "trilinear-align": (
+        "lambda x: F.interpolate(x, size=(3, 2, 4), mode='trilinear', align_corners=True)",
+        [1, 2, 2, 3, 2]),
+    "area": ("lambda x: F.interpolate(x, size=(2, 3), mode='area')", [1, 2, 5, 7]),
+    "nearest2d-module": ("nn.UpsamplingNearest2d(scale_factor=3)", [1, 1, 2, 2]),
+}
+for name, (expr, shape) in INTERPOLATE.items():
+    LAYER_CASES[f"interpolate-{name}"] = _case(expr, _normal(*shape))

@@ -156,8 +156,8 @@ def record_optimizers():
 # Each case: an expression in PyTorch's vocabulary (``nn``, ``F``, ``torch``) that is either a
 # module (called on the inputs) or a function of the inputs x0, x1, ...; input specs: a shape
 # of standard normals, "positive" (U(0.5, 2)), "unit" (U(0.05, 0.95)), "int": n (integers in
-# [0, n)), or explicit "values". The recorded outputs and the gradients of
-# sum(output * weights) are float64.
+# [0, n)), or explicit "values"; "const" marks a float input that takes no gradient. The
+# recorded outputs and the gradients of sum(output * weights) are float64.
 from layer_cases import LAYER_CASES  # noqa: E402 - the table is long; it has its own file
 
 
@@ -180,9 +180,10 @@ def _record_layer(name, case):
     torch.manual_seed(0)
     made = eval(case["expr"], {"nn": nn, "F": F, "torch": torch, "math": __import__("math")})
     inputs = [_input(spec, rng) for spec in case["inputs"]]
-    for x in inputs:
-        if x.is_floating_point() and case.get("grad", True):
-            x.requires_grad_()
+    needs_grad = [x.is_floating_point() and case.get("grad", True) and not spec.get("const")
+                  for x, spec in zip(inputs, case["inputs"])]
+    for x, flag in zip(inputs, needs_grad):
+        x.requires_grad_(flag)
     state, record_repr = {}, None
     if isinstance(made, nn.Module):
         made = made.double()
@@ -195,6 +196,7 @@ def _record_layer(name, case):
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     record = {"inputs": [x.detach().numpy().tolist() for x in inputs],
               "input_dtypes": [str(x.dtype).replace("torch.", "") for x in inputs],
+              "input_grad": needs_grad,
               "state": state, "repr": record_repr,
               "outputs": [o.detach().numpy().tolist() for o in outputs],
               "output_dtypes": [str(o.dtype).replace("torch.", "") for o in outputs]}

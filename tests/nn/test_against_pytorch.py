@@ -27,10 +27,8 @@ def evaluate(case):
     """(outputs, the tensors the gradients are taken for, the module or None)."""
     made = eval(case["expr"], {"nn": nn, "F": F, "torch": cr, "math": math})
     inputs = [_tensor(v, d) for v, d in zip(case["inputs"], case["input_dtypes"])]
-    with_grad = case.get("grad", True)
-    for x in inputs:
-        if with_grad and x.is_floating_point():
-            x.requires_grad_()
+    for x, flag in zip(inputs, case["input_grad"]):
+        x.requires_grad_(flag)
     module = made if isinstance(made, nn.Module) else None
     if module is not None:
         module.double()

@@ -7,15 +7,20 @@ from .modules.attention import *
 from .modules.batchnorm import *
 from .modules.container import *
 from .modules.conv import *
+from .modules.distance import *
 from .modules.dropout import *
+from .modules.fold import *
+from .modules.instancenorm import *
 from .modules.flatten import *
 from .modules.linear import *
 from .modules.loss import *
 from .modules.module import Module
 from .modules.normalization import *
 from .modules.padding import *
+from .modules.pixelshuffle import *
 from .modules.pooling import *
 from .modules.rnn import *
 from .modules.sparse import *
 from .modules.transformer import *
+from .modules.upsampling import *
 from .parameter import Buffer, Parameter

@@ -4,10 +4,15 @@ from .activation import *
 from .activation_piecewise import *
 from .attention import *
 from .conv import *
+from .distance import *
 from .dropout import *
+from .interpolate import *
 from .linear import *
 from .loss import *
+from .loss_likelihood import *
+from .loss_margin import *
 from .normalization import *
 from .pooling import *
 from .sparse import *
+from .vision import *
 from ...ops.shape import pad

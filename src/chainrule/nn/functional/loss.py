@@ -1,6 +1,7 @@
 """Loss functions (``torch.nn.functional`` names); the fused ops live in ``chainrule.ops.loss``
 (classification) and ``chainrule.ops.regression_loss``."""
 
+from ...ops.ctc import ctc_loss
 from ...ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -20,4 +21,5 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "kl_div",
+    "ctc_loss",
 ]
