@@ -15,7 +15,7 @@ LAYERS = [
     ("nn", ["nn"]),
     ("optim", ["optim"]),
     ("data", ["data", "utils"]),
-    ("io", ["serialization"]),
+    ("io", ["serialization", "io"]),
     ("device answers", ["cuda", "backends", "accelerator", "mps", "xpu", "amp", "version"]),
     ("diagnostics", ["diagnostics", "explain"]),
     ("training", ["train"]),
