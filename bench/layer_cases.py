@@ -258,3 +258,38 @@ INTERPOLATE = {
 }
 for name, (expr, shape) in INTERPOLATE.items():
     LAYER_CASES[f"interpolate-{name}"] = _case(expr, _normal(*shape))
+
+# -- transformers (eval mode: dropout off; the masks are PyTorch's) ---------------------------
+_PAD = "torch.tensor([[False, False, True], [False, False, False]])"
+_CAUSAL = "nn.Transformer.generate_square_subsequent_mask(4, dtype=torch.float64)"
+LAYER_CASES.update({
+    "transformer-decoder-layer": _case(
+        "nn.TransformerDecoderLayer(8, 2, dim_feedforward=16)", _normal(4, 2, 8),
+        _normal(3, 2, 8),
+        call=f"lambda m, t, s: m(t, s, tgt_mask={_CAUSAL}, memory_key_padding_mask={_PAD})"),
+    "transformer-decoder-layer-norm-first": _case(
+        "nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, activation='gelu', "
+        "batch_first=True, norm_first=True)", _normal(2, 4, 8), _normal(2, 3, 8),
+        call=f"lambda m, t, s: m(t, s, tgt_mask={_CAUSAL}, tgt_is_causal=True, "
+             "tgt_key_padding_mask=torch.tensor([[False, False, False, True], "
+             "[False, False, False, False]]))"),
+    "transformer-decoder": _case(
+        "nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16), 2, norm=nn.LayerNorm(8))",
+        _normal(4, 2, 8), _normal(3, 2, 8),
+        call=f"lambda m, t, s: m(t, s, tgt_mask={_CAUSAL}, "
+             "memory_mask=torch.tensor([[0.0, -1.0, 0.5]] * 4, dtype=torch.float64))"),
+    "transformer-encoder-causal-detected": _case(
+        "nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16), 2)", _normal(4, 2, 8),
+        call=f"lambda m, x: m(x, mask={_CAUSAL})"),
+    "transformer": _case(
+        "nn.Transformer(8, 2, num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=16)",
+        _normal(3, 2, 8), _normal(4, 2, 8),
+        call=f"lambda m, s, t: m(s, t, tgt_mask={_CAUSAL}, src_key_padding_mask={_PAD}, "
+             f"memory_key_padding_mask={_PAD})"),
+    "transformer-batch-first-norm-first": _case(
+        "nn.Transformer(8, 2, 1, 1, 16, activation=F.gelu, batch_first=True, norm_first=True, "
+        "bias=False)", _normal(2, 3, 8), _normal(2, 4, 8),
+        call=f"lambda m, s, t: m(s, t, tgt_mask={_CAUSAL}, tgt_is_causal=True)"),
+    "transformer-unbatched": _case(
+        "nn.Transformer(8, 2, 1, 1, 16)", _normal(3, 8), _normal(4, 8)),
+})

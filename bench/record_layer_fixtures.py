@@ -154,7 +154,8 @@ def record_optimizers():
 
 # -- layers, functions and losses -------------------------------------------------------------
 # Each case: an expression in PyTorch's vocabulary (``nn``, ``F``, ``torch``) that is either a
-# module (called on the inputs) or a function of the inputs x0, x1, ...; input specs: a shape
+# module (called on the inputs, or by the case's "call" lambda of the module and the inputs,
+# which passes masks and options) or a function of the inputs x0, x1, ...; input specs: a shape
 # of standard normals, "positive" (U(0.5, 2)), "unit" (U(0.05, 0.95)), "int": n (integers in
 # [0, n)), or explicit "values"; "const" marks a float input that takes no gradient. The
 # recorded outputs and the gradients of sum(output * weights) are float64.
@@ -174,6 +175,20 @@ def _input(spec, rng):
     return torch.tensor(rng.standard_normal(shape))
 
 
+def pattern(shape, phase):
+    """Deterministic values of a shape (the tests compute the same): cos(0.53 k + phase)."""
+    count = int(np.prod(shape)) if len(shape) else 1
+    return np.cos(0.53 * np.arange(count) + phase).reshape(shape)
+
+
+def _set_parameters(module):
+    """Every parameter set to a fixed pattern, so the fixture need not store them."""
+    with torch.no_grad():
+        for name, param in module.named_parameters():
+            phase = zlib.crc32(name.encode()) % 1000 / 100
+            param.copy_(torch.tensor(0.5 * pattern(tuple(param.shape), phase)))
+
+
 def _record_layer(name, case):
     nn, F = torch.nn, torch.nn.functional
     rng = np.random.default_rng(zlib.crc32(name.encode()))
@@ -184,32 +199,40 @@ def _record_layer(name, case):
                   for x, spec in zip(inputs, case["inputs"])]
     for x, flag in zip(inputs, needs_grad):
         x.requires_grad_(flag)
-    state, record_repr = {}, None
+    buffers, record_repr, params = {}, None, []
     if isinstance(made, nn.Module):
         made = made.double()
         made.train(case.get("train", False))
-        state = {k: v.detach().numpy().tolist() for k, v in made.state_dict().items()}
+        _set_parameters(made)
+        params = list(made.named_parameters())
+        buffers = {k: v.detach().numpy().tolist() for k, v in made.named_buffers()}
         record_repr = repr(made)
-        outputs = made(*inputs)
+        call = eval(case.get("call", "lambda m, *xs: m(*xs)"), {"nn": nn, "F": F, "torch": torch})
+        outputs = call(made, *inputs)
+        buffers_after = {k: v.detach().numpy().tolist() for k, v in made.named_buffers()}
     else:
         outputs = made(*inputs)
+        buffers_after = {}
     outputs = outputs if isinstance(outputs, tuple) else (outputs,)
     record = {"inputs": [x.detach().numpy().tolist() for x in inputs],
               "input_dtypes": [str(x.dtype).replace("torch.", "") for x in inputs],
-              "input_grad": needs_grad,
-              "state": state, "repr": record_repr,
+              "input_grad": needs_grad, "buffers": buffers, "buffers_after": buffers_after,
+              "repr": record_repr,
               "outputs": [o.detach().numpy().tolist() for o in outputs],
               "output_dtypes": [str(o.dtype).replace("torch.", "") for o in outputs]}
     first = outputs[0]
     if case.get("grad", True) and first.requires_grad:
-        weights = torch.tensor(rng.standard_normal(tuple(first.shape)))
-        params = list(made.named_parameters()) if isinstance(made, nn.Module) else []
+        # d/d(inputs, params) of sum(output * pattern); parameter gradients are stored as their
+        # dot product with a second pattern (one number each keeps the file small)
+        loss = (first * torch.tensor(pattern(tuple(first.shape), 0.1))).sum()
         wrt = [x for x in inputs if x.requires_grad] + [p for _, p in params]
-        grads = torch.autograd.grad((first * weights).sum(), wrt, allow_unused=True)
-        record["weights"] = weights.numpy().tolist()
-        record["grads"] = [None if g is None else g.numpy().tolist() for g in grads]
-        record["grad_names"] = ([f"x{i}" for i, x in enumerate(inputs) if x.requires_grad]
-                                + [n for n, _ in params])
+        grads = torch.autograd.grad(loss, wrt, allow_unused=True)
+        inputs_with_grad = sum(1 for x in inputs if x.requires_grad)
+        record["input_grads"] = [None if g is None else g.numpy().tolist()
+                                 for g in grads[:inputs_with_grad]]
+        record["param_grads"] = {
+            pname: None if g is None else float((g.numpy() * pattern(tuple(g.shape), 0.7)).sum())
+            for (pname, _), g in zip(params, grads[inputs_with_grad:])}
     return record
 
 

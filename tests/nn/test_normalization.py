@@ -266,7 +266,7 @@ def test_layer_norm_module_options():
     plain = nn.LayerNorm(4, elementwise_affine=False)
     assert plain.weight is None and list(plain.parameters()) == []
     assert nn.LayerNorm(4).normalized_shape == (4,)
-    assert repr(nn.LayerNorm(4)) == "LayerNorm((4,), eps=1e-05, elementwise_affine=True)"
+    assert repr(nn.LayerNorm(4)) == "LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)"
 
 
 def test_group_norm_and_rms_norm_modules():

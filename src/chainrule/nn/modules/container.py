@@ -4,7 +4,7 @@ import operator
 from collections import OrderedDict
 
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _add_indent
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
@@ -103,6 +103,22 @@ class ModuleList(Module):
         super().__init__()
         if modules is not None:
             self.extend(modules)
+
+    def __repr__(self):
+        """PyTorch's compressed form: a run of identical modules prints once, as
+        ``(0-5): 6 x Layer(...)``."""
+        reprs = [repr(module) for module in self]
+        if not reprs:
+            return type(self).__name__ + "()"
+        runs = []  # [first, last, repr]
+        for position, text in enumerate(reprs):
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = position
+            else:
+                runs.append([position, position, text])
+        lines = [_add_indent(f"({a}): {text}" if a == b else f"({a}-{b}): {b - a + 1} x {text}",
+                             2) for a, b, text in runs]
+        return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"
 
     def _renumber(self, modules):
         self._modules.clear()
