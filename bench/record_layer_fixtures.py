@@ -243,6 +243,21 @@ def record_layers():
     _write(ROOT / "tests/nn/torch_layers.json", {"torch": torch.__version__, "cases": cases})
 
 
+# -- bfloat16 rounding ---------------------------------------------------------------------------
+def record_bfloat16():
+    """PyTorch's float32 -> bfloat16 rounding (round to nearest even), as bit patterns."""
+    values = np.array([0.0, -0.0, 1.0, 3.14159, -2.7, 1e-3, 1.00390625, 1.01171875, 3e38, 3.4e38,
+                       1e-40, -1e-45, np.inf, -np.inf, 65504.0, 0.1, -123.456],
+                      dtype=np.float32)
+    rounded = torch.from_numpy(values).bfloat16()
+    _write(ROOT / "tests/torch_bfloat16.json", {
+        "torch": torch.__version__, "float32": [float(v) for v in values],
+        "bits": rounded.view(torch.int16).numpy().astype(np.uint16).tolist(),
+        "back_to_float32": [float(v) for v in rounded.float().numpy()],
+    })
+
+
 if __name__ == "__main__":
     record_optimizers()
     record_layers()
+    record_bfloat16()

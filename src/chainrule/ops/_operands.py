@@ -6,7 +6,7 @@ would give float64), and integer division gives the default float dtype."""
 
 import numpy as np
 
-from .._dtypes import default_float
+from .._dtypes import default_float, is_float
 from ..tensor import Tensor
 
 wrap = Tensor._from_array
@@ -16,7 +16,7 @@ def result_dtype(da, db):
     """The dtype of a binary op on arrays of dtypes ``da`` and ``db``."""
     if da == db:
         return da
-    a_float, b_float = da.kind == "f", db.kind == "f"
+    a_float, b_float = is_float(da), is_float(db)
     if a_float != b_float:
         return da if a_float else db
     return np.promote_types(da, db)
@@ -30,7 +30,7 @@ def scalar_tensor(value, like):
     elif isinstance(value, (int, np.integer)):
         dtype = like._data.dtype if kind != "b" else np.dtype(np.int64)
     elif isinstance(value, (float, np.floating)):
-        dtype = like._data.dtype if kind == "f" else default_float()
+        dtype = like._data.dtype if is_float(like._data.dtype) else default_float()
     else:
         raise TypeError(
             f"unsupported operand of type {type(value).__name__}; use a tensor or a number"
@@ -60,9 +60,18 @@ def as_tensor_arg(x):
     return wrap(array)
 
 
+def gemm(a, b):
+    """a @ b; bfloat16 operands are multiplied in float32 (BLAS; PyTorch also accumulates
+    bfloat16 products in float32) and the result rounded back to bfloat16."""
+    if a.dtype.name == "bfloat16" or b.dtype.name == "bfloat16":
+        out_dtype = a.dtype if a.dtype.name == "bfloat16" else b.dtype
+        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
+    return np.matmul(a, b)
+
+
 def float_array(array):
     """The array itself if floating, else cast to the default float dtype (``exp(int)``)."""
-    return array if array.dtype.kind == "f" else array.astype(default_float())
+    return array if is_float(array.dtype) else array.astype(default_float())
 
 
 def normalize_dim(dim, ndim, op):

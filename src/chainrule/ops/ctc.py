@@ -8,6 +8,7 @@ nll = -log(exp(alpha[T-1, L'-1]) + exp(alpha[T-1, L'-2]))."""
 
 import numpy as np
 
+from .._dtypes import is_float
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import wrap
@@ -121,7 +122,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     unbatched = log_probs.dim() == 2
     if unbatched:
         log_probs = log_probs.unsqueeze(1)
-    if log_probs.dim() != 3 or log_probs._data.dtype.kind != "f":
+    if log_probs.dim() != 3 or not is_float(log_probs._data.dtype):
         raise RuntimeError(f"ctc_loss: log_probs must be a float (T, N, C) or (T, C) tensor, "
                            f"got shape {tuple(log_probs.shape)} ({log_probs.dtype})")
     steps, batch, classes = log_probs.shape

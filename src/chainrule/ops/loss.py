@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .._dtypes import default_float
+from .._dtypes import default_float, is_float
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, result_dtype, wrap
@@ -85,7 +85,7 @@ def _float_pair(op, input, target, *, same_shape=False):
             UserWarning, stacklevel=3,
         )
     dtype = result_dtype(x.dtype, y.dtype)
-    if dtype.kind != "f":
+    if not is_float(dtype):
         dtype = default_float()
     return x.astype(dtype, copy=False), y.astype(dtype, copy=False)
 
@@ -230,7 +230,7 @@ class KlDiv(Function):
 
 # -- multi-class classification ---------------------------------------------------------------
 def _class_axis(op, input):
-    if input._data.dtype.kind != "f":
+    if not is_float(input._data.dtype):
         raise TypeError(
             f"{op}: input must be a floating-point tensor of scores, but it is {input.dtype}; "
             "convert it with input.float()"

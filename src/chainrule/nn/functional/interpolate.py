@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 
+from ..._dtypes import is_float
 from ...ops import pooling
 from ...tensor import Tensor
 
@@ -145,7 +146,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"interpolate: the output size {sizes} must be positive")
     if recompute_scale_factor:
         scales = (None,) * dims  # the kernels then use in/out, as PyTorch does
-    if input._data.dtype.kind != "f" and mode != "nearest" and mode != "nearest-exact":
+    if not is_float(input._data.dtype) and mode != "nearest" and mode != "nearest-exact":
         raise RuntimeError(f"interpolate: mode {mode!r} needs a floating point input, got "
                            f"{input.dtype}")
     if mode == "area":

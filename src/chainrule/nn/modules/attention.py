@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ... import creation
+from ..._dtypes import is_float
 from ...ops.attention import attend
 from .. import init
 from ..functional.linear import linear
@@ -22,7 +23,7 @@ def _additive(mask, dtype, name):
     array = mask._data if hasattr(mask, "_data") else np.asarray(mask)
     if array.dtype == np.bool_:
         return np.where(array, -np.inf, 0.0).astype(dtype)
-    if array.dtype.kind != "f":
+    if not is_float(array.dtype):
         raise RuntimeError(f"MultiheadAttention: only bool and floating types of {name} are "
                            f"supported, got {array.dtype}")
     return array.astype(dtype, copy=False)
