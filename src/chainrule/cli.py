@@ -122,7 +122,29 @@ def make_parser():
     from .train import diagnose
 
     diagnose.add_parser(subparsers, TRAIN_FLAGS)
+    _own_data_parsers(subparsers)
     return parser
+
+
+def _own_data_parsers(subparsers):
+    predict = subparsers.add_parser(
+        "predict", help="predict with a trained run on new data",
+        description="Apply a run's best model, with the preprocessing saved in it, to a table "
+                    "(CSV/Parquet), an image or folder of images, a series (CSV/Parquet), or a "
+                    "text prompt. Writes CSV with the predictions and class probabilities.",
+    )
+    predict.add_argument("run", metavar="RUN_DIR")
+    predict.add_argument("input", metavar="INPUT",
+                         help="the new data: a file or folder, or for text models the prompt")
+    predict.add_argument("--out", metavar="FILE.csv",
+                         help="write the predictions here (default: standard output)")
+    runs = subparsers.add_parser(
+        "runs", help="list runs, or compare two: chainrule runs [DIR] | runs compare A B",
+        description="List the runs under DIR (default runs): model, data, data fingerprint, "
+                    "best metric, status and date. `chainrule runs compare A B` shows the "
+                    "settings that differ and the metrics side by side.",
+    )
+    runs.add_argument("args", nargs="*", metavar="DIR | compare A B")
 
 
 def _data_parallel_context():
@@ -130,6 +152,22 @@ def _data_parallel_context():
     from .distributed.training import launched_world_size, setup_for_training
 
     return setup_for_training() if launched_world_size() > 1 else None
+
+
+def _own_data_command(args):
+    if args.command == "predict":
+        from .train.predict import predict
+
+        return predict(args.run, args.input, args.out)
+    from .train.runs import compare_runs, list_runs
+
+    if args.args[:1] == ["compare"]:
+        if len(args.args) != 3:
+            raise ValueError("usage: chainrule runs compare RUN_A RUN_B")
+        return compare_runs(*args.args[1:])
+    if len(args.args) > 1:
+        raise ValueError("usage: chainrule runs [DIR]  or  chainrule runs compare RUN_A RUN_B")
+    return list_runs(args.args[0] if args.args else "runs")
 
 
 def main(argv=None):
@@ -148,6 +186,8 @@ def main(argv=None):
             return commands.train(build_config(args), parallel)
         if args.command == "eval":
             return commands.evaluate(args.target)
+        if args.command in ("predict", "runs"):
+            return _own_data_command(args)
         if args.command == "diagnose":
             from .train import diagnose
 

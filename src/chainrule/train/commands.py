@@ -143,7 +143,7 @@ def _fit_and_report(trainer):
     return 0
 
 
-def _checkpoint_for(target):
+def checkpoint_for(target):
     """A run directory means its best checkpoint (else its latest); a file is itself."""
     target = Path(target)
     if target.is_dir():
@@ -159,7 +159,7 @@ def _checkpoint_for(target):
 
 def _restore(target):
     try:
-        path, state = _checkpoint_for(target)
+        path, state = checkpoint_for(target)
     except CheckpointError as error:
         raise TrainingError(str(error)) from None
     config = from_dict(state["config"], source=str(path))

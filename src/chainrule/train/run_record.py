@@ -76,11 +76,11 @@ def start(run, config, task):
     return record
 
 
-def _summary(run, config):
+def summary(run, metric):
+    """Epochs trained, the best value of ``metric`` and the test metrics, from metrics.jsonl."""
     records = run.read_metrics()
     epochs = [r for r in records if r.get("kind") == "epoch"]
     tests = [r for r in records if r.get("kind") == "test"]
-    metric = config.early_stopping_metric
     values = [(r[metric], r["epoch"]) for r in epochs if r.get(metric) is not None]
     summary = {"epochs": len(epochs)}
     if values:
@@ -107,7 +107,7 @@ def track(run, config, action):
 
 def _finish(run, config, status, error=None):
     record = read_record(run.path)
-    record.update(status=status, updated=_now(), **_summary(run, config))
+    record.update(status=status, updated=_now(), **summary(run, config.early_stopping_metric))
     if error:
         record["error"] = error
     _write(run.path, record)

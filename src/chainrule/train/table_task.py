@@ -40,7 +40,7 @@ class TableTask(ShuffledBatches):
         self.rows = split_rows(len(table), labels)
         if len(self.rows["val"]) == 0 or len(self.rows["test"]) == 0:
             raise ValueError(f"{table.source} has {len(table)} rows with a target: too few to "
-                             "hold out validation and test rows; a table needs at least 3")
+                             "hold out validation and test rows (each class needs 3 or more)")
         self.preprocessor = preprocessor or TablePreprocessor.fit(
             table, target, self.rows["train"], task, config.features, config.drop or ())
         self.notes += self.preprocessor.describe()

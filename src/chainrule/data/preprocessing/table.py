@@ -163,9 +163,12 @@ class TablePreprocessor:
         """An error naming every column the model needs that ``table`` lacks."""
         absent = [c["name"] for c in self.columns if c["name"] not in table]
         if absent:
+            shown = ", ".join(repr(n) for n in absent[:8])
+            more = f" and {len(absent) - 8} more" if len(absent) > 8 else ""
             raise ValueError(
-                f"{table.source} lacks column(s) {', '.join(repr(n) for n in absent)} that the "
-                f"model was trained on; it needs: {', '.join(c['name'] for c in self.columns)}"
+                f"{table.source} lacks {len(absent)} of the {len(self.columns)} columns the "
+                f"model was trained on: {shown}{more}; its columns are: "
+                f"{', '.join(repr(n) for n in table.names[:20])}"
             )
 
     def transform(self, table):
