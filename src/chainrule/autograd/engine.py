@@ -169,7 +169,7 @@ def _accumulate_into_leaf(leaf, grad, create_graph, borrowed):
         leaf._grad = (current + grad).detach()
     else:
         np.add(current._data, grad._data, out=current._data, casting="same_kind")
-        current._version_box[0] += 1
+        current._bump_version()
     if leaf._post_accumulate_hooks:
         for hook in leaf._post_accumulate_hooks:
             hook(leaf)

@@ -28,6 +28,19 @@ class TensorBase:
     __slots__ = ()
     _requires_grad = False
 
+    # -- the version counter: how saved tensors notice in-place writes ----------------------
+    # Every tensor has a one-element list; views (and detach()) share their base's list, so a
+    # write through any of them is seen by all. Whoever writes into a tensor's memory calls
+    # _bump_version(); save_for_backward records the count and backward compares.
+    def _bump_version(self):
+        """Record that this tensor's memory was just written in place."""
+        self._version_box[0] += 1
+
+    def _share_version(self, base):
+        """Make this tensor (a view of ``base``'s memory) share ``base``'s version counter."""
+        self._version_box = base._version_box
+        return self
+
 
 class Function:
     """Base class of differentiable operations; subclass it for custom ops.

@@ -61,13 +61,13 @@ class LBFGS(Optimizer):
         for p in self._params:
             size = p._data.size
             p._data += (step_size * direction[offset:offset + size]).reshape(p._data.shape)
-            p._version_box[0] += 1
+            p._bump_version()
             offset += size
 
     def _set_params(self, arrays):
         for p, array in zip(self._params, arrays):
             p._data[...] = array
-            p._version_box[0] += 1
+            p._bump_version()
 
     def _directional_evaluate(self, closure, start, direction, step_size):
         """Loss and flat gradient at ``start + step_size * direction``; the parameters are

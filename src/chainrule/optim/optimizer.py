@@ -239,7 +239,7 @@ class Optimizer:
                     if not state:
                         state.update(self._init_state(param, group))
                     self._update(param._data, param.grad._data, state, group)
-                    param._version_box[0] += 1  # the parameter changed in place
+                    param._bump_version()  # the parameter changed in place
         return loss
 
     def zero_grad(self, set_to_none=True):
