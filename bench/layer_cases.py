@@ -293,3 +293,36 @@ LAYER_CASES.update({
     "transformer-unbatched": _case(
         "nn.Transformer(8, 2, 1, 1, 16)", _normal(3, 8), _normal(4, 8)),
 })
+
+# -- embedding bags, adaptive softmax, sync batch norm ----------------------------------------
+_BAG_INDICES = {"values": [1, 2, 4, 5, 4, 3, 2, 9, 0], "dtype": "int64"}
+_BAG_OFFSETS = "torch.tensor([0, 2, 2, 5])"  # the second bag is empty
+LAYER_CASES.update({
+    "embedding-bag-mean": _case("nn.EmbeddingBag(10, 3)", _BAG_INDICES,
+                                call=f"lambda m, i: m(i, {_BAG_OFFSETS})"),
+    "embedding-bag-sum-weights": _case(
+        "nn.EmbeddingBag(10, 3, mode='sum', padding_idx=4)", _BAG_INDICES,
+        {"shape": [9], "kind": "positive"},
+        call=f"lambda m, i, w: m(i, {_BAG_OFFSETS}, per_sample_weights=w)"),
+    "embedding-bag-max-last-offset": _case(
+        "nn.EmbeddingBag(10, 3, mode='max', include_last_offset=True)", _BAG_INDICES,
+        call="lambda m, i: m(i, torch.tensor([0, 3, 3, 7]))"),
+    "embedding-bag-2d-padding-mean": _case(
+        "nn.EmbeddingBag(10, 4, padding_idx=2)",
+        {"values": [[1, 2, 3], [2, 2, 5], [7, 8, 9]], "dtype": "int64"}),
+    "embedding-bag-fn": _case(
+        "lambda w, i: F.embedding_bag(i, w, torch.tensor([0, 4]), mode='sum')",
+        _normal(10, 3), _BAG_INDICES),
+    "adaptive-log-softmax": _case(
+        "nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[3, 6], div_value=2.0, head_bias=True)",
+        _normal(6, 8), {"values": [0, 4, 7, 9, 2, 5], "dtype": "int64"}),
+    "adaptive-log-softmax-log-prob": _case(
+        "nn.AdaptiveLogSoftmaxWithLoss(8, 10, cutoffs=[4], div_value=1.5)", _normal(3, 8),
+        call="lambda m, x: m.log_prob(x)"),
+    "adaptive-log-softmax-unbatched": _case(
+        "nn.AdaptiveLogSoftmaxWithLoss(6, 7, cutoffs=[2, 5])", _normal(6),
+        {"values": 6, "dtype": "int64"}),
+    "norm-sync-batch": _case("nn.SyncBatchNorm(3)", _normal(4, 3, 2), train=True),
+    "loss-nll2d": _case("nn.NLLLoss2d()", _normal(2, 3, 2, 2),
+                        {"values": [[[0, 2], [1, 1]], [[2, 0], [0, 1]]], "dtype": "int64"}),
+})

@@ -3,6 +3,7 @@
 
 from . import functional, init, utils
 from .modules.activation import *
+from .modules.adaptive import *
 from .modules.attention import *
 from .modules.batchnorm import *
 from .modules.container import *

@@ -6,6 +6,7 @@ from .attention import *
 from .conv import *
 from .distance import *
 from .dropout import *
+from .embedding_bag import *
 from .interpolate import *
 from .linear import *
 from .loss import *

@@ -1,12 +1,14 @@
 """Containers: modules that hold other modules (or parameters) in a list or a dict."""
 
 import operator
+import warnings
 from collections import OrderedDict
 
 from ..parameter import Parameter
 from .module import Module, _add_indent
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+           "ParameterDict"]
 
 
 def _index(idx, length, kind):
@@ -329,3 +331,14 @@ def _as_parameter(value):
 def _describe(name, param):
     size = "x".join(str(s) for s in param.shape)
     return f"({name}): Parameter containing: [chainrule.{param.dtype.name} of size {size}]"
+
+
+class Container(Module):
+    """Deprecated (as in PyTorch): a Module holding the keyword arguments as children."""
+
+    def __init__(self, **kwargs):
+        super().__init__()
+        warnings.warn("`nn.Container` is deprecated. All of its functionality is now "
+                      "implemented in `nn.Module`. Subclass that instead.", stacklevel=2)
+        for key, value in kwargs.items():
+            self.add_module(key, value)
