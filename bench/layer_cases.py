@@ -326,3 +326,42 @@ LAYER_CASES.update({
     "loss-nll2d": _case("nn.NLLLoss2d()", _normal(2, 3, 2, 2),
                         {"values": [[[0, 2], [1, 1]], [[2, 0], [0, 1]]], "dtype": "int64"}),
 })
+
+# -- the remaining functions ------------------------------------------------------------------
+LAYER_CASES.update({
+    "fn-conv-tbc": _case("lambda x, w, b: F.conv_tbc(x, w, b, pad=1)", _normal(6, 2, 3),
+                         _normal(3, 3, 4), _normal(4)),
+    "fn-max-pool2d-with-indices": _case("lambda x: F.max_pool2d_with_indices(x, 2, stride=1)",
+                                        _normal(1, 2, 3, 4)),
+    "fn-linear-cross-entropy": _case(
+        "lambda x, w, b, t: F.linear_cross_entropy(x, w, t, linear_bias=b, label_smoothing=0.1)",
+        _normal(4, 3), _normal(5, 3), _normal(5), {"values": [0, 4, -100, 2], "dtype": "int64"}),
+    "loss-linear-cross-entropy": _case(
+        "nn.LinearCrossEntropyLoss(3, 4, out_features=(2,), bias=True, reduction='sum')",
+        _normal(5, 3), {"values": [[0, 3], [1, 1], [2, 0], [3, 2], [0, 0]], "dtype": "int64"}),
+})
+_THETA = {"values": [[[0.9, -0.3, 0.1], [0.2, 1.1, -0.2]], [[1.2, 0.4, 0.3], [-0.5, 0.8, 0.05]]]}
+LAYER_CASES.update({
+    "sampling-affine-grid": _case("lambda t: F.affine_grid(t, (2, 3, 4, 5), align_corners=False)",
+                                  _THETA),
+    "sampling-affine-grid-align": _case(
+        "lambda t: F.affine_grid(t, (2, 1, 3, 2), align_corners=True)", _THETA),
+    "sampling-affine-grid-3d": _case(
+        "lambda t: F.affine_grid(t, (1, 1, 2, 3, 4), align_corners=False)",
+        {"values": [[[1.0, 0.1, -0.2, 0.3], [0.0, 0.9, 0.2, -0.1], [0.1, 0.0, 1.1, 0.2]]]}),
+    "sampling-grid-sample-stn": _case(
+        "lambda x, t: F.grid_sample(x, F.affine_grid(t, (2, 3, 4, 5), align_corners=False), "
+        "align_corners=False)", _normal(2, 3, 5, 6), _THETA),
+    "sampling-grid-sample-border-align": _case(
+        "lambda x, g: F.grid_sample(x, g, padding_mode='border', align_corners=True)",
+        _normal(1, 2, 4, 3), {"shape": [1, 3, 2, 2], "kind": "positive"}),
+    "sampling-grid-sample-reflection": _case(
+        "lambda x, g: F.grid_sample(x, g * 1.7 - 1.6, padding_mode='reflection', "
+        "align_corners=False)", _normal(1, 2, 4, 5), {"shape": [1, 3, 3, 2], "kind": "unit"}),
+    "sampling-grid-sample-reflection-align": _case(
+        "lambda x, g: F.grid_sample(x, g * 2.3 - 1.1, padding_mode='reflection', "
+        "align_corners=True)", _normal(1, 1, 3, 4), {"shape": [1, 2, 3, 2], "kind": "unit"}),
+    "sampling-grid-sample-nearest": _case(
+        "lambda x, g: F.grid_sample(x, g * 2.2 - 1.1, mode='nearest', align_corners=False)",
+        _normal(1, 2, 4, 5), {"shape": [1, 3, 3, 2], "kind": "unit"}),
+})

@@ -14,6 +14,7 @@ from .loss_likelihood import *
 from .loss_margin import *
 from .normalization import *
 from .pooling import *
+from .sampling import *
 from .sparse import *
 from .vision import *
 from ...ops.shape import pad

@@ -4,8 +4,12 @@ log-softmax live in ``chainrule.ops.softmax``."""
 
 import warnings
 
+import numpy as np
+
 from ...ops import activation as fused
 from ...ops import elementwise
+from ...random import numpy_generator
+from ...tensor import Tensor
 
 __all__ = [
     "relu",
@@ -31,6 +35,7 @@ __all__ = [
     "softsign",
     "tanhshrink",
     "glu",
+    "gumbel_softmax",
 ]
 
 # SELU's constants (Klambauer et al.), to the digits PyTorch uses
@@ -183,3 +188,19 @@ def glu(input, dim=-1):
         raise RuntimeError(f"Halving dimension must be even, but dimension {dim} is size {size}")
     first, second = input.chunk(2, dim)
     return first * second.sigmoid()
+
+
+def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+    """A sample from the Gumbel-softmax distribution: softmax((logits + g) / tau) with
+    g = -log(Exponential(1)) noise; ``hard`` returns one-hot vectors whose gradient is the
+    soft sample's (the straight-through estimator)."""
+    exponential = numpy_generator().exponential(size=tuple(logits.shape))
+    noise = Tensor._from_array(-np.log(exponential).astype(logits._data.dtype))
+    soft = ((logits + noise) / tau).softmax(dim)
+    if not hard:
+        return soft
+    data = soft.detach().numpy()
+    index = data.argmax(axis=dim)
+    one_hot = np.zeros_like(data)
+    np.put_along_axis(one_hot, np.expand_dims(index, dim), 1.0, axis=dim)
+    return Tensor._from_array(one_hot) - soft.detach() + soft
