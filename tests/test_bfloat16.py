@@ -61,6 +61,23 @@ def test_results_keep_pytorchs_dtype(make, expected):
     assert make(x).dtype.name == expected
 
 
+@pytest.mark.parametrize("layer, shape", [
+    (lambda: nn.Conv2d(2, 3, 3), (1, 2, 5, 5)),
+    (lambda: nn.TransformerEncoderLayer(8, 2, 16), (3, 2, 8)),
+    (lambda: nn.LSTM(4, 3), (5, 2, 4)),
+    (lambda: nn.LayerNorm(6), (2, 6)),
+], ids=["conv", "transformer", "lstm", "layer_norm"])
+def test_layers_compute_in_bfloat16(layer, shape):
+    module = layer().bfloat16()
+    x = cr.randn(*shape).bfloat16().requires_grad_()
+    out = module(x)
+    out = out[0] if isinstance(out, tuple) else out
+    assert out.dtype == cr.bfloat16
+    out.float().sum().backward()
+    assert x.grad.dtype == cr.bfloat16
+    assert all(p.grad is None or p.grad.dtype == cr.bfloat16 for p in module.parameters())
+
+
 def test_matmul_accumulates_in_float32_and_rounds_once():
     a = cr.tensor(np.full((1, 300), 1.0, dtype=np.float32) / 3).bfloat16()
     b = cr.ones(300, 1).bfloat16()

@@ -63,3 +63,41 @@ def test_embedding_bag_empty_bags_and_errors():
         bag(cr.tensor([1, 2]), cr.tensor([0]), per_sample_weights=cr.ones(2))
     with pytest.raises(IndexError, match="out of range"):
         bag(cr.tensor([1, 7]), cr.tensor([0]))
+
+
+def test_gumbel_softmax_samples_the_categorical_distribution():
+    cr.manual_seed(0)
+    logits = cr.tensor([[1.0, 0.0, -1.0]]).repeat(4000, 1)
+    hard = nn.functional.gumbel_softmax(logits, tau=0.5, hard=True)
+    counts = hard.numpy().sum(0) / 4000
+    expected = np.exp([1.0, 0.0, -1.0]) / np.exp([1.0, 0.0, -1.0]).sum()
+    np.testing.assert_allclose(counts, expected, atol=0.03)  # Gumbel-max is exact sampling
+    assert set(np.unique(hard.numpy())) <= {0.0, 1.0}
+    soft = nn.functional.gumbel_softmax(logits[:5].requires_grad_(), tau=2.0)
+    np.testing.assert_allclose(soft.detach().numpy().sum(1), 1.0, rtol=1e-6)
+
+
+def test_straight_through_gradient_is_the_soft_samples():
+    cr.manual_seed(1)
+    x = cr.randn(3, 4, requires_grad=True)
+    weights = cr.randn(3, 4)
+    cr.manual_seed(2)
+    (nn.functional.gumbel_softmax(x, hard=True) * weights).sum().backward()
+    hard_grad = x.grad.numpy().copy()
+    x.grad = None
+    cr.manual_seed(2)
+    (nn.functional.gumbel_softmax(x, hard=False) * weights).sum().backward()
+    np.testing.assert_allclose(hard_grad, x.grad.numpy(), rtol=1e-6)
+
+
+def test_affine_grid_and_grid_sample_warn_about_the_default_alignment():
+    theta = cr.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        grid = nn.functional.affine_grid(theta, (1, 1, 3, 4))
+    x = cr.randn(1, 1, 3, 4)
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        same = nn.functional.grid_sample(x, grid)
+    np.testing.assert_allclose(same.numpy(), x.numpy(), rtol=1e-5, atol=1e-6)  # identity map
+    with pytest.raises(NotImplementedError, match="4-D"):
+        nn.functional.grid_sample(cr.randn(1, 1, 2, 2, 2), cr.zeros(1, 1, 1, 1, 3),
+                                  align_corners=False)

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Function
-from ._operands import wrap
+from ._operands import gemm, wrap
 
 __all__ = [
     "conv1d",
@@ -58,8 +58,8 @@ def _group_matmul(a, b):
     """a[g] @ b[g] for every group g. A loop of 2-D products: NumPy's stacked matmul leaves
     BLAS when an operand is a transposed view, and is then several times slower."""
     if a.shape[0] == 1:
-        return np.matmul(a[0], b[0])[None]  # no np.stack copy in the common ungrouped case
-    return np.stack([np.matmul(a[g], b[g]) for g in range(a.shape[0])])
+        return gemm(a[0], b[0])[None]  # no np.stack copy in the common ungrouped case
+    return np.stack([gemm(a[g], b[g]) for g in range(a.shape[0])])
 
 
 def _grouped(y, groups):
