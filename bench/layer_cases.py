@@ -365,3 +365,26 @@ LAYER_CASES.update({
         "lambda x, g: F.grid_sample(x, g * 2.2 - 1.1, mode='nearest', align_corners=False)",
         _normal(1, 2, 4, 5), {"shape": [1, 3, 3, 2], "kind": "unit"}),
 })
+
+# -- multi-head attention's remaining options ----------------------------------------------------
+_MHA_PAD = "torch.tensor([[False, True, False], [False, False, False]])"
+LAYER_CASES.update({
+    "mha-bias-kv-zero-attn": _case(
+        "nn.MultiheadAttention(8, 2, add_bias_kv=True, add_zero_attn=True)", _normal(4, 2, 8),
+        _normal(3, 2, 8), _normal(3, 2, 8),
+        call=f"lambda m, q, k, v: m(q, k, v, key_padding_mask={_MHA_PAD}, "
+             "attn_mask=torch.tensor([[0.0, -1.0, 0.5]] * 4, dtype=torch.float64))"),
+    "mha-kdim-vdim-per-head-weights": _case(
+        "nn.MultiheadAttention(8, 4, kdim=5, vdim=3, batch_first=True)", _normal(2, 4, 8),
+        _normal(2, 3, 5), _normal(2, 3, 3),
+        call="lambda m, q, k, v: m(q, k, v, average_attn_weights=False)"),
+    "mha-functional": _case(
+        "lambda q, k, v, w, b, ow, ob, bk, bv: F.multi_head_attention_forward(q, k, v, 6, 3, "
+        "w, b, bk, bv, False, 0.0, ow, ob, training=False)",
+        _normal(4, 2, 6), _normal(5, 2, 6), _normal(5, 2, 6), _normal(18, 6), _normal(18),
+        _normal(6, 6), _normal(6), _normal(1, 1, 6), _normal(1, 1, 6)),
+    "mha-functional-unbatched-zero-attn": _case(
+        "lambda q, w, ow: F.multi_head_attention_forward(q, q, q, 4, 2, w, None, None, None, "
+        "True, 0.0, ow, None, training=False, need_weights=False)[0]",
+        _normal(3, 4), _normal(12, 4), _normal(4, 4)),
+})
