@@ -388,3 +388,19 @@ LAYER_CASES.update({
         "True, 0.0, ow, None, training=False, need_weights=False)[0]",
         _normal(3, 4), _normal(12, 4), _normal(4, 4)),
 })
+LAYER_CASES.update({
+    "interpolate-bilinear-antialias": _case(
+        "lambda x: F.interpolate(x, size=(3, 2), mode='bilinear', antialias=True)",
+        _normal(1, 2, 7, 6)),
+    "interpolate-bicubic-antialias-scale": _case(
+        "lambda x: F.interpolate(x, scale_factor=0.4, mode='bicubic', antialias=True)",
+        _normal(1, 1, 8, 9)),
+    "interpolate-bilinear-antialias-align-up": _case(
+        "lambda x: F.interpolate(x, size=(3, 7), mode='bilinear', antialias=True, "
+        "align_corners=True)", _normal(1, 1, 6, 4)),
+})
+LAYER_CASES.update({
+    "interpolate-bicubic-antialias-up": _case(
+        "lambda x: F.interpolate(x, size=(7, 5), mode='bicubic', antialias=True)",
+        _normal(1, 1, 4, 3)),
+})

@@ -105,6 +105,38 @@ def _cubic_matrix(in_size, out_size, scale, align_corners):
     return matrix
 
 
+def _antialias_matrix(in_size, out_size, scale, align_corners, cubic):
+    """PyTorch's (and PIL's) antialiased weights: a triangle (bilinear) or a = -0.5 cubic
+    (bicubic) filter around each output pixel's centre, stretched by the step when
+    downsampling, each row normalised to sum to 1 (so the edges renormalise instead of
+    clamping)."""
+    if align_corners:
+        step = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+    else:
+        step = 1.0 / scale if scale else in_size / out_size
+    # the filter's half-width in input pixels, widened by the step when downsampling
+    half = (2.0 if cubic else 1.0) * max(step, 1.0)
+    stretch = step if step >= 1.0 else 1.0
+    matrix = np.zeros((out_size, in_size))
+    for i in range(out_size):
+        center = step * (i + 0.5)
+        low = max(int(center - half + 0.5), 0)
+        high = min(int(center + half + 0.5), in_size)
+        x = (np.arange(low, high) - center + 0.5) / stretch
+        weights = _aa_cubic(x) if cubic else np.maximum(0.0, 1.0 - np.abs(x))
+        total = weights.sum()
+        matrix[i, low:high] = weights / total if total else weights
+    return matrix
+
+
+def _aa_cubic(x):
+    """The cubic convolution kernel with a = -0.5 (PyTorch's antialiased bicubic)."""
+    a, x = -0.5, np.abs(x)
+    near = ((a + 2) * x - (a + 3)) * x * x + 1
+    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+    return np.where(x < 1, near, np.where(x < 2, far, 0.0))
+
+
 def _along(x, dim, matrix):
     """Contract spatial dim ``dim`` of ``x`` with ``matrix`` (out, in)."""
     weights = Tensor._from_array(matrix.T.astype(x._data.dtype))
@@ -136,10 +168,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if align_corners is not None and mode not in _LINEAR_DIMS:
         raise ValueError("align_corners option can only be set with the interpolating modes: "
                          "linear | bilinear | bicubic | trilinear")
-    if antialias:
-        raise NotImplementedError(
-            "interpolate: antialias=True is not supported by chainrule; resize without it, or "
-            "blur before downsampling (e.g. with avg_pool2d)")
+    if antialias and mode not in ("bilinear", "bicubic"):
+        raise ValueError(f"Anti-alias option is restricted to bilinear and bicubic modes and "
+                         f"requires a 4-D tensor as input, got mode={mode!r}")
     align_corners = bool(align_corners)
     sizes, scales = _output_sizes(input, size, scale_factor, dims)
     if any(s <= 0 for s in sizes):
@@ -157,6 +188,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if mode in ("nearest", "nearest-exact"):
             index = _nearest_index(in_size, out_size, scale, mode == "nearest-exact")
             out = out.index_select(axis, Tensor._from_array(index))
+        elif antialias:
+            out = _along(out, axis, _antialias_matrix(in_size, out_size, scale, align_corners,
+                                                      mode == "bicubic"))
         elif mode == "bicubic":
             out = _along(out, axis, _cubic_matrix(in_size, out_size, scale, align_corners))
         else:
