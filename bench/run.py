@@ -32,6 +32,7 @@ def measure(lib_name, workload, warmup, steps, threads):
     import resource
 
     sys.path.insert(0, str(HERE))
+    import kernels
     import workloads
 
     lib = __import__(lib_name)
@@ -40,7 +41,7 @@ def measure(lib_name, workload, warmup, steps, threads):
         lib.manual_seed(0)
     else:
         lib.manual_seed(0)
-    build = {**workloads.WORKLOADS, **workloads.MICRO}[workload]
+    build = {**workloads.WORKLOADS, **workloads.MICRO, **kernels.KERNELS}[workload]
     step = build(lib)
     for _ in range(warmup):
         step()

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._operands import float_array, wrap
@@ -152,7 +153,8 @@ _GELU_CUBIC = 0.044715
 def _ndtr(x):
     """Phi(x) on arrays: float32 by its own cheaper formula, other dtypes by erfc."""
     if x.dtype == np.float32:
-        return _ndtr_float32(x)
+        fast = kernels.load("activation", x)
+        return fast.ndtr(x) if fast is not None else _ndtr_float32(x)
     return 0.5 * _erfc(x * -_INV_SQRT_2)
 
 
@@ -191,6 +193,10 @@ class Gelu(Function):
         if approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (data + _GELU_CUBIC * data * data * data)
             return wrap(0.5 * data * (1.0 + np.tanh(inner)))
+        fast = kernels.load("activation", data)
+        if fast is not None:  # NOTE: one threaded pass; _ndtr_float32 below is its reference
+            y, ctx.slope = fast.gelu(data, with_slope=True in ctx.needs_input_grad)
+            return wrap(y)
         if True not in ctx.needs_input_grad:
             ctx.slope = None
             return wrap(data * _ndtr(data))

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..kernels.threads import blas_matmul
 from ..random import numpy_generator
 from ..tensor import Tensor
 from ._operands import wrap
@@ -28,7 +29,7 @@ class ScaledDotProductAttention(Function):
     @staticmethod
     def forward(ctx, query, key, value, *, mask, keep, scale, need_weights):
         q, k, v = query._data, key._data, value._data
-        scores = np.matmul(q, np.swapaxes(k, -1, -2))
+        scores = blas_matmul(q, np.swapaxes(k, -1, -2))
         scores *= np.asarray(scale, dtype=scores.dtype)
         if mask is not None:
             scores = scores + mask
@@ -39,7 +40,7 @@ class ScaledDotProductAttention(Function):
         ctx.mask, ctx.keep, ctx.scale = mask, keep, scale
         ctx.save_for_backward(query, key, value)
         ctx.probs = probs
-        out = wrap(np.matmul(weights, v))
+        out = wrap(blas_matmul(weights, v))
         return (out, wrap(weights)) if need_weights else out
 
     @staticmethod
