@@ -23,14 +23,19 @@ from numba.extending import intrinsic
 _OPTIONS = {"nogil": True, "error_model": "numpy"}
 
 
-def jit(function, fastmath=False):
-    """``function`` compiled by numba (lazily, at its first call), cached on disk if possible."""
+def jit(function=None, fastmath=False, inline="never"):
+    """``function`` compiled by numba (lazily, at its first call), cached on disk if possible.
+    ``inline="always"`` is for helpers too big for LLVM to inline on its own: a call left in
+    a loop keeps it from vectorising (measured: GELU 28 ms per million values, 1.5 inlined)."""
+    if function is None:
+        return lambda f: jit(f, fastmath, inline)
+    options = dict(_OPTIONS, fastmath=fastmath, inline=inline)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", numba.NumbaWarning)
         try:
-            return numba.njit(cache=True, fastmath=fastmath, **_OPTIONS)(function)
+            return numba.njit(cache=True, **options)(function)
         except RuntimeError:  # no writable cache location: compile on every run instead
-            return numba.njit(cache=False, fastmath=fastmath, **_OPTIONS)(function)
+            return numba.njit(cache=False, **options)(function)
 
 
 def jit_reduction(function):
@@ -54,34 +59,35 @@ _EXP_P = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.
           5.0000001201e-1)
 
 
-@jit
+@jit(inline="always")
 def _power_of_two(k):
     """2^k as a float32 for an integer k in [-126, 127] (built in the exponent bits)."""
-    return _float_from_bits(numba.int32((k + 127) << 23))
+    return _float_from_bits((k + numba.int32(127)) << numba.int32(23))
 
 
-@jit
+@jit(inline="always")
 def exp32(x):
     """e^x for float32 x (Cephes expf): x = k ln2 + r, |r| <= ln2/2, e^r by a degree-7
     polynomial, times 2^k in two factors so that results down in the denormals come out as
     the product rounds them (e^x < 2^-149 gives 0); inf above 88.72, NaN stays NaN."""
     given = x
     x = min(max(x, numba.float32(-104.0)), numba.float32(88.3))
-    k = int(x * numba.float32(_LOG2E) + numba.float32(256.5)) - 256  # floor(x log2e + 1/2)
+    # floor(x log2e + 1/2) as an int32 (a packed conversion; int64 has none before AVX-512)
+    k = numba.int32(x * numba.float32(_LOG2E) + numba.float32(256.5)) - numba.int32(256)
     kf = numba.float32(k)
     r = x - kf * numba.float32(_LN2_HIGH) - kf * numba.float32(_LN2_LOW)
     p = numba.float32(_EXP_P[0])
     for c in _EXP_P[1:]:
         p = p * r + numba.float32(c)
     p = p * r * r + r + numba.float32(1.0)
-    half = k >> 1
+    half = k >> numba.int32(1)
     result = p * _power_of_two(half) * _power_of_two(k - half)
     if given > numba.float32(88.72):
         result = numba.float32(np.inf)
     return result if given == given else given  # selects, not branches: the loop vectorises
 
 
-@jit
+@jit(inline="always")
 def sigmoid32(x):
     """1 / (1 + e^-x) for float32 x (no overflow: exp32 clamps)."""
     return numba.float32(1.0) / (numba.float32(1.0) + exp32(-x))
@@ -91,7 +97,7 @@ _TANH_P = (-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036
            -3.33332819422e-1)
 
 
-@jit
+@jit(inline="always")
 def tanh32(x):
     """tanh(x) for float32 x (Cephes tanhf): an odd polynomial for |x| < 0.625, where
     1 - 2 / (e^2x + 1) would cancel, that formula beyond; both computed, one chosen, so the

@@ -11,8 +11,9 @@ from .threads import get_num_threads, parallel_ranges
 
 @jit_reduction
 def _forward_range(start, stop, part, x, weight, bias, eps, y, mean, rstd):
+    x, y, mean, rstd = x[start:stop], y[start:stop], mean[start:stop], rstd[start:stop]
     columns = x.shape[1]
-    for r in range(start, stop):
+    for r in range(x.shape[0]):
         total = np.float32(0.0)
         for j in range(columns):
             total += x[r, j]
@@ -36,8 +37,11 @@ def _forward_range(start, stop, part, x, weight, bias, eps, y, mean, rstd):
 def _backward_range(start, stop, part, x, weight, dy, mean, rstd, dx, dweight, dbias):
     """dx = r (g - mean(g) - x^ mean(g x^)), g = dy w; dweight and dbias summed into row
     ``part`` of their partial sums."""
+    x, dy, mean, rstd = x[start:stop], dy[start:stop], mean[start:stop], rstd[start:stop]
+    if dx.size:
+        dx = dx[start:stop]
     columns = x.shape[1]
-    for r in range(start, stop):
+    for r in range(x.shape[0]):
         m, s = mean[r], rstd[r]
         sum_g = np.float32(0.0)
         sum_gx = np.float32(0.0)

@@ -15,7 +15,11 @@ def _adam_range(start, stop, part, param, grad, exp_avg, exp_avg_sq, max_exp_avg
                 bias_correction2_sqrt, weight_decay, decay, maximize, amsgrad):
     # 1 - beta comes in computed in float64: in float32, 1 - 0.999f is 0.00099999 (1e-5 off)
     step_size = lr / bias_correction1
-    for i in range(start, stop):
+    param, grad = param[start:stop], grad[start:stop]  # (slices: see activation._gelu_range)
+    exp_avg, exp_avg_sq = exp_avg[start:stop], exp_avg_sq[start:stop]
+    if amsgrad:
+        max_exp_avg_sq = max_exp_avg_sq[start:stop]
+    for i in range(param.size):
         p = param[i]
         g = -grad[i] if maximize else grad[i]
         g += weight_decay * p  # L2 decay (0 when decoupled)
@@ -48,7 +52,10 @@ def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, 
 @jit
 def _sgd_range(start, stop, part, param, grad, buffer, lr, momentum, one_minus_dampening,
                weight_decay, maximize, nesterov, first):
-    for i in range(start, stop):
+    param, grad = param[start:stop], grad[start:stop]
+    if momentum != 0:
+        buffer = buffer[start:stop]
+    for i in range(param.size):
         g = -grad[i] if maximize else grad[i]
         g += weight_decay * param[i]
         if momentum != 0:

@@ -13,8 +13,9 @@ def _max_pool_range(start, stop, part, x, kernel, stride, dilation, values, inde
     """Planes [start, stop) of x (planes, H, W): values and flat in-plane indices (planes,
     OH, OW). The first maximum wins a tie; a NaN counts as the maximum (the first NaN), as
     np.argmax does."""
+    x, values, index = x[start:stop], values[start:stop], index[start:stop]
     width = x.shape[2]
-    for plane in range(start, stop):
+    for plane in range(x.shape[0]):
         for oh in range(values.shape[1]):
             for ow in range(values.shape[2]):
                 top, left = oh * stride[0], ow * stride[1]
@@ -44,7 +45,8 @@ def max_pool2d(x, kernel, stride, dilation, out):
 
 @jit
 def _scatter_range(start, stop, part, index, values, out):
-    for i in range(start, stop):
+    index, values = index[start:stop], values[start:stop]
+    for i in range(index.size):
         out[index[i]] = values[i]
 
 

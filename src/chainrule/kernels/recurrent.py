@@ -11,8 +11,10 @@ from .threads import parallel_ranges
 def _forward_range(start, stop, part, gx, gh, c_prev, gates, c, tanh_c, h):
     """gates = activations of gx + gh in PyTorch's order (i, f, g, o); c = f c_prev + i g;
     h = o tanh(c)."""
+    gx, gh, c_prev, gates = gx[start:stop], gh[start:stop], c_prev[start:stop], gates[start:stop]
+    c, tanh_c, h = c[start:stop], tanh_c[start:stop], h[start:stop]
     hidden = c.shape[1]
-    for n in range(start, stop):
+    for n in range(c.shape[0]):
         for j in range(hidden):
             i = sigmoid32(gx[n, j] + gh[n, j])
             f = sigmoid32(gx[n, hidden + j] + gh[n, hidden + j])
@@ -29,8 +31,10 @@ def _forward_range(start, stop, part, gx, gh, c_prev, gates, c, tanh_c, h):
 def _backward_range(start, stop, part, dh, dc, gates, c_prev, tanh_c, d_gates, dc_prev):
     """From dh, dc at this step: d(pre-activation gates) and dc for the step before."""
     one = np.float32(1.0)
+    dh, dc, gates, c_prev = dh[start:stop], dc[start:stop], gates[start:stop], c_prev[start:stop]
+    tanh_c, d_gates, dc_prev = tanh_c[start:stop], d_gates[start:stop], dc_prev[start:stop]
     hidden = dh.shape[1]
-    for n in range(start, stop):
+    for n in range(dh.shape[0]):
         for j in range(hidden):
             i, f = gates[n, j], gates[n, hidden + j]
             g, o = gates[n, 2 * hidden + j], gates[n, 3 * hidden + j]

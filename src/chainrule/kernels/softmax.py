@@ -11,8 +11,9 @@ from .threads import parallel_ranges
 
 @jit_reduction
 def _softmax_range(start, stop, part, x, y, log):
+    x, y = x[start:stop], y[start:stop]  # (slices: indices from 0 vectorise, see activation)
     columns = x.shape[1]
-    for r in range(start, stop):
+    for r in range(x.shape[0]):
         shift = x[r, 0]
         for j in range(1, columns):
             shift = max(shift, x[r, j])
@@ -35,8 +36,9 @@ def _softmax_range(start, stop, part, x, y, log):
 
 @jit_reduction
 def _softmax_backward_range(start, stop, part, y, dy, dx, log):
+    y, dy, dx = y[start:stop], dy[start:stop], dx[start:stop]
     columns = y.shape[1]
-    for r in range(start, stop):
+    for r in range(y.shape[0]):
         total = np.float32(0.0)
         if log:  # dx = dy - exp(y) sum(dy)
             for j in range(columns):
