@@ -50,7 +50,7 @@ def test_ndtr_matches_reference():
     assert_paths_agree(lambda t: [ndtr(t).detach()], x, rtol=1e-5, atol=1e-30)
 
 
-@pytest.mark.parametrize("family", ["activation", "optim", "softmax", "norm", "pool",
+@pytest.mark.parametrize("family", ["activation", "optim", "softmax", "norm", "pool", "loss",
                                     "recurrent"])
 def test_every_kernel_family_loads_for_float32_only(family):
     x = np.zeros(8, np.float32)

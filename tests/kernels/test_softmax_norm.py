@@ -95,3 +95,57 @@ def test_layer_norm_gradient_matches_finite_differences():
         return t.grad.numpy()
 
     assert_directional_derivative(loss, gradient, x)
+
+
+CROSS_ENTROPY = {
+    "mean": {}, "sum_smoothing": {"reduction": "sum", "label_smoothing": 0.2},
+    "none_ignore": {"reduction": "none", "ignore_index": 3},
+    "mean_ignore_smoothing": {"ignore_index": 1, "label_smoothing": 0.1},
+}
+
+
+@pytest.mark.parametrize("name", CROSS_ENTROPY)
+def test_cross_entropy_matches_reference(name):
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((9, 7)) * 3).astype(np.float32)
+    target = rng.integers(0, 7, 9)
+    target[:3] = [3, 1, 3]
+
+    def run(t):
+        loss = F.cross_entropy(t, cr.tensor(target), **CROSS_ENTROPY[name])
+        upstream = np.random.default_rng(5).standard_normal(tuple(loss.shape))
+        (loss * cr.tensor(upstream, dtype=cr.float32)).sum().backward()
+        return [loss.detach().numpy(), t.grad.numpy()]
+
+    assert_paths_agree(run, x, rtol=1e-5, atol=1e-6)
+
+
+def test_cross_entropy_gradient_matches_finite_differences():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 5)).astype(np.float32)
+    target = cr.tensor(rng.integers(0, 5, 6))
+
+    def loss(a):
+        return float(F.cross_entropy(cr.tensor(a), target, label_smoothing=0.1).numpy())
+
+    def gradient(a):
+        t = cr.tensor(a, requires_grad=True)
+        F.cross_entropy(t, target, label_smoothing=0.1).backward()
+        return t.grad.numpy()
+
+    assert_directional_derivative(loss, gradient, x)
+
+
+def test_cross_entropy_second_derivative_after_the_kernel():
+    """create_graph after a kernel forward takes the differentiable tensor formula."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    target = cr.tensor(rng.integers(0, 6, 4))
+    results = []
+    for enabled in (True, False):
+        with kernels.use_kernels(enabled, min_size=0):
+            t = cr.tensor(x, requires_grad=True)
+            (grad,) = cr.autograd.grad(F.cross_entropy(t, target), t, create_graph=True)
+            (grad * grad).sum().backward()
+            results.append(t.grad.numpy())
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-5, atol=1e-7)
