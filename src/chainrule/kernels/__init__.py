@@ -10,7 +10,7 @@ A kernel is used when all of these hold:
 - numba imports, and ``CHAINRULE_KERNELS`` is not ``0`` (``use_kernels(False)`` also turns
   them off, e.g. to compare against the reference);
 - the arrays are float32 (other dtypes take the reference path);
-- the work is large enough (``min_size`` elements) that a compiled pass beats NumPy's.
+- the work is large enough (``MIN_SIZE`` elements) that a compiled pass repays loading numba.
 
     >>> from chainrule import kernels
     >>> with kernels.use_kernels(False):   # the NumPy reference everywhere inside
@@ -25,8 +25,10 @@ import numpy as np
 
 __all__ = ["available", "load", "use_kernels", "min_size", "writable_in_place"]
 
-# Below this many elements NumPy's few ufunc passes cost about as much as calling a kernel.
-MIN_SIZE = 4096
+# Below this many elements (512 KB of float32) NumPy's few passes take tens of microseconds:
+# not enough to repay numba's import and cache load (0.4 + 0.2 s CPU, measured; 0.65 s more to
+# compile a kernel the first time), so small models (the README's demo) never load numba.
+MIN_SIZE = 1 << 17
 
 _settings = {"enabled": os.environ.get("CHAINRULE_KERNELS", "1") != "0", "min_size": MIN_SIZE}
 _loaded = {}
