@@ -10,12 +10,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "chainrule"
 LAYERS = [
     ("kernels", ["kernels"]),  # compiled array kernels and the thread policy: arrays only
     ("engine", ["autograd"]),
-    ("tensor", ["tensor", "_dtypes", "_tensor_str", "creation", "random", "func"]),
+    ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "func",
+                "_settings"]),
     ("ops", ["ops"]),
     ("nn", ["nn"]),
     ("optim", ["optim"]),
     ("data", ["data", "utils"]),
     ("io", ["serialization", "io"]),
+    ("device answers", ["cuda", "backends", "accelerator", "mps", "xpu", "amp", "version"]),
     ("diagnostics", ["diagnostics", "explain"]),
     ("training", ["train"]),
     ("distributed", ["distributed"]),

@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from .. import kernels
-from .._dtypes import DEFAULT_FLOAT
+from .._dtypes import default_float
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -88,7 +88,7 @@ def _float_pair(op, input, target, *, same_shape=False):
         )
     dtype = result_dtype(x.dtype, y.dtype)
     if dtype.kind != "f":
-        dtype = DEFAULT_FLOAT
+        dtype = default_float()
     return x.astype(dtype, copy=False), y.astype(dtype, copy=False)
 
 
