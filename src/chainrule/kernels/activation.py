@@ -1,4 +1,4 @@
-"""GELU in one pass: y = x Phi(x), and the slope Phi(x) + x phi(x) that backward multiplies by.
+"""GELU in one pass each way: y = x Phi(x);  dx = dy (Phi(x) + x phi(x)).
 Reference: ``ops/activation.py`` (``Gelu``, ``_ndtr_float32``)."""
 
 import math
@@ -45,20 +45,21 @@ def _phi_pair(x):
 
 
 @jit
-def _gelu_range(start, stop, part, x, y, slope, with_slope):
+def _gelu_range(start, stop, part, x, y):
     # each range works on slices from 0: an index that might be negative (start + k) costs
     # a wraparound check per element and the loop no longer vectorises (measured: 11x slower)
     x, y = x[start:stop], y[start:stop]
-    if with_slope:
-        slope = slope[start:stop]
-        for i in range(x.size):
-            cdf, pdf = _phi_pair(x[i])
-            y[i] = x[i] * cdf
-            slope[i] = cdf + x[i] * pdf
-    else:
-        for i in range(x.size):
-            cdf, _ = _phi_pair(x[i])
-            y[i] = x[i] * cdf
+    for i in range(x.size):
+        cdf, _ = _phi_pair(x[i])
+        y[i] = x[i] * cdf
+
+
+@jit
+def _gelu_backward_range(start, stop, part, x, dy, dx):
+    x, dy, dx = x[start:stop], dy[start:stop], dx[start:stop]
+    for i in range(x.size):
+        cdf, pdf = _phi_pair(x[i])
+        dx[i] = dy[i] * (cdf + x[i] * pdf)
 
 
 @jit
@@ -68,13 +69,25 @@ def _ndtr_range(start, stop, part, x, out):
         out[i], _ = _phi_pair(x[i])
 
 
-def gelu(x, with_slope):
-    """(x Phi(x), Phi(x) + x phi(x) or None) for a float32 array."""
-    flat = np.ascontiguousarray(x).reshape(-1)
+def _flat(array):
+    return np.ascontiguousarray(array).reshape(-1)
+
+
+def gelu(x):
+    """x Phi(x) for a float32 array."""
+    flat = _flat(x)
     y = np.empty_like(flat)
-    slope = np.empty_like(flat) if with_slope else flat[:0]
-    parallel_ranges(_gelu_range, flat.size, 1, flat, y, slope, with_slope)
-    return y.reshape(x.shape), (slope.reshape(x.shape) if with_slope else None)
+    parallel_ranges(_gelu_range, flat.size, 1, flat, y)
+    return y.reshape(x.shape)
+
+
+def gelu_backward(x, dy):
+    """dx = dy (Phi(x) + x phi(x)), recomputed from x (nothing but x kept from forward, as
+    PyTorch keeps: a saved slope would cost one more array per GELU)."""
+    flat = _flat(x)
+    dx = np.empty_like(flat)
+    parallel_ranges(_gelu_backward_range, flat.size, 1, flat, _flat(dy), dx)
+    return dx.reshape(x.shape)
 
 
 def ndtr(x):
