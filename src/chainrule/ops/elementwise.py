@@ -4,6 +4,7 @@ Broadcasting is undone by the engine, so a backward returns gradients of the out
 
 import numpy as np
 
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import as_tensor_pair, float_array, result_dtype, wrap
@@ -427,6 +428,13 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
+        if not grad_mode.is_grad_enabled():
+            # NOTE: on arrays, the mask applied inside one ufunc: the tensor product below
+            # makes the float copy of the mask too (an activation-sized temporary, the peak of
+            # a conv net's backward)
+            g = grad_out._data
+            mask = y._data > 0
+            return wrap(np.multiply(g, mask, dtype=result_dtype(g.dtype, mask.dtype)))
         return grad_out * (y > 0)
 
 
