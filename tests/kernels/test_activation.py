@@ -61,3 +61,15 @@ def test_every_kernel_family_loads_for_float32_only(family):
         assert kernels.load(family, x) is None
     with kernels.use_kernels(False, min_size=0):
         assert kernels.load(family, x) is None
+
+
+def test_relu_backward_matches_reference():
+    x = np.random.default_rng(0).standard_normal((31, 17)).astype(np.float32)
+    x[0, :4] = [0.0, -0.0, np.nan, 1e-40]
+
+    def run(t):
+        y = cr.relu(t)
+        (y * cr.tensor(np.arange(y.numel(), dtype=np.float32).reshape(y.shape))).sum().backward()
+        return [y.detach().numpy(), t.grad.numpy()]
+
+    assert_paths_agree(run, x, rtol=0, atol=0)

@@ -1,4 +1,4 @@
-"""GELU in one pass each way: y = x Phi(x);  dx = dy (Phi(x) + x phi(x)).
+"""GELU in one pass each way: y = x Phi(x);  dx = dy (Phi(x) + x phi(x)); ReLU's backward.
 Reference: ``ops/activation.py`` (``Gelu``, ``_ndtr_float32``)."""
 
 import math
@@ -63,6 +63,13 @@ def _gelu_backward_range(start, stop, part, x, dy, dx):
 
 
 @jit
+def _relu_backward_range(start, stop, part, y, dy, dx):
+    y, dy, dx = y[start:stop], dy[start:stop], dx[start:stop]
+    for i in range(y.size):
+        dx[i] = dy[i] if y[i] > np.float32(0.0) else np.float32(0.0)
+
+
+@jit
 def _ndtr_range(start, stop, part, x, out):
     x, out = x[start:stop], out[start:stop]
     for i in range(x.size):
@@ -88,6 +95,14 @@ def gelu_backward(x, dy):
     dx = np.empty_like(flat)
     parallel_ranges(_gelu_backward_range, flat.size, 1, flat, _flat(dy), dx)
     return dx.reshape(x.shape)
+
+
+def relu_backward(y, dy):
+    """dx = dy where y > 0, else 0, from ReLU's output (no mask array)."""
+    flat = _flat(y)
+    dx = np.empty_like(flat)
+    parallel_ranges(_relu_backward_range, flat.size, 1, flat, _flat(dy), dx)
+    return dx.reshape(y.shape)
 
 
 def ndtr(x):
