@@ -133,7 +133,9 @@ def blas_matmul(a, b):
     """``np.matmul(a, b)`` with the BLAS thread count set for its size first: every GEMM of the
     ops goes through here."""
     if a.ndim and b.ndim:
-        gemm(max(a.size * b.shape[-1], b.size * (a.shape[-2] if a.ndim > 1 else 1)))
+        macs = max(a.size * b.shape[-1], b.size * (a.shape[-2] if a.ndim > 1 else 1))
+        if macs >= GEMM_PARALLEL_MACS or _state["blas_threads"] != 1:
+            gemm(macs)  # (the common small case costs two comparisons, nothing more)
     return np.matmul(a, b)
 
 
