@@ -5,10 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as datasets
-from .presets import resolved_sizes
 from .tasks import CharLanguageModel, ImageClassification
-
-DEFAULT_STEPS_PER_EPOCH = 200
 
 
 def _image_arrays(dataset, max_value):
@@ -49,9 +46,7 @@ def load_task(config, vocab=None):
     if config.model in ("mlp", "cnn"):
         return _image_task(config)
     name, text = _text(config)
-    sizes = resolved_sizes(config)
-    steps = config.steps_per_epoch or DEFAULT_STEPS_PER_EPOCH
-    return CharLanguageModel(name, text, sizes["block_size"], steps, vocab=vocab)
+    return CharLanguageModel(name, text, config.block_size, config.steps_per_epoch, vocab=vocab)
 
 
 def task_from_metadata(config, metadata):

@@ -1,25 +1,38 @@
 """Model presets for ``chainrule train``: an MLP and a small CNN for images, a character LSTM
-and a small GPT for text. Sizes left at None in the config take the defaults below."""
+and a small GPT for text, each with its defaults (sizes and training recipe) in one table."""
+
+import math
 
 from .. import nn
 
-DEFAULTS = {
-    "mlp": {"hidden_size": 256, "num_layers": 2, "dropout": 0.2},
-    "cnn": {"hidden_size": 128, "num_layers": 2, "dropout": 0.25},
-    "lstm": {"hidden_size": 256, "num_layers": 1, "block_size": 64, "dropout": 0.0},
+# Every preset's defaults: what a setting left out of the config file and the flags becomes
+# (``apply_defaults``, called once, by ``Config.validate``). The mlp's recipe was chosen for the
+# built-in digits (98.6% test accuracy for seeds 0, 1 and 2); the language models' is the usual
+# AdamW recipe for small transformers and LSTMs.
+PRESETS = {
+    "mlp": {"hidden_size": 256, "num_layers": 2, "dropout": 0.2,
+            "epochs": 40, "optimizer": "adamw", "lr": 3e-3, "weight_decay": 0.1,
+            "label_smoothing": 0.1},
+    "cnn": {"hidden_size": 128, "dropout": 0.25,
+            "epochs": 20, "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0,
+            "label_smoothing": 0.0},
+    "lstm": {"hidden_size": 256, "num_layers": 1, "block_size": 64, "dropout": 0.0,
+             "steps_per_epoch": 200,
+             "epochs": 10, "optimizer": "adam", "lr": 2e-3, "weight_decay": 0.0,
+             "label_smoothing": 0.0},
     "gpt": {"hidden_size": 128, "num_layers": 2, "block_size": 64, "num_heads": 4,
-            "dropout": 0.1},
+            "dropout": 0.1, "steps_per_epoch": 200,
+            "epochs": 10, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.1,
+            "label_smoothing": 0.0},
 }
 
 
-def resolved_sizes(config):
-    """The preset's defaults with the config's explicit sizes on top."""
-    sizes = dict(DEFAULTS[config.model])
-    for key in sizes:
-        value = getattr(config, key)
-        if value is not None:
-            sizes[key] = value
-    return sizes
+def apply_defaults(config):
+    """Fill every setting ``config`` leaves at None with its preset's default."""
+    for field, value in PRESETS.get(config.model, {}).items():
+        if getattr(config, field) is None:
+            setattr(config, field, value)
+    return config
 
 
 def mlp(in_shape, num_classes, hidden_size, num_layers, dropout):
@@ -35,7 +48,7 @@ def mlp(in_shape, num_classes, hidden_size, num_layers, dropout):
     return nn.Sequential(*layers)
 
 
-def cnn(in_shape, num_classes, hidden_size, num_layers, dropout):
+def cnn(in_shape, num_classes, hidden_size, dropout):
     """The classic two-convolution MNIST network (3x3 convolutions, padded so that 8x8 digits
     fit), max pooling, and two Linear layers."""
     channels, height, width = in_shape
@@ -94,17 +107,45 @@ class CharGPT(nn.Module):
         return self.head(self.norm(x))
 
 
-def build_model(config, task):
-    """The preset model for ``config`` sized for ``task`` (input shape, classes or vocabulary)."""
-    sizes = resolved_sizes(config)
+def parameter_count(config, task):
+    """How many parameters ``build_model(config, task)`` creates, computed without building the
+    model, so that sizes read from a file are checked before anything is allocated. ``task``
+    needs ``input_shape`` and ``num_classes`` (images) or ``vocab_size`` (text)."""
+    width = config.hidden_size
     if config.model == "mlp":
-        return mlp(task.input_shape, task.num_classes, sizes["hidden_size"], sizes["num_layers"],
-                   sizes["dropout"])
+        total, features = 0, math.prod(task.input_shape)
+        for _ in range(config.num_layers):
+            total, features = total + features * width + width, width
+        return total + features * task.num_classes + task.num_classes
     if config.model == "cnn":
-        return cnn(task.input_shape, task.num_classes, sizes["hidden_size"], sizes["num_layers"],
-                   sizes["dropout"])
+        channels, height, breadth = task.input_shape
+        flat = 64 * (height // 2) * (breadth // 2)
+        return ((channels * 32 * 9 + 32) + (32 * 64 * 9 + 64) + (flat * width + width)
+                + (width * task.num_classes + task.num_classes))
+    vocab = task.vocab_size
+    head = width * vocab + vocab
     if config.model == "lstm":
-        return CharLSTM(task.vocab_size, sizes["hidden_size"], sizes["num_layers"],
-                        sizes["dropout"], sizes["block_size"])
-    return CharGPT(task.vocab_size, sizes["hidden_size"], sizes["num_layers"],
-                   sizes["num_heads"], sizes["dropout"], sizes["block_size"])
+        total, features = vocab * 64, 64
+        for _ in range(config.num_layers):
+            total, features = total + 4 * width * (features + width) + 8 * width, width
+        return total + head
+    # gpt: per block, attention in/out projections, a 4x MLP and two LayerNorms
+    block = (3 * width * width + 3 * width) + (width * width + width) \
+        + (4 * width * width + 4 * width) + (4 * width * width + width) + 4 * width
+    embeddings = vocab * width + config.block_size * width
+    return embeddings + config.num_layers * block + 2 * width + head
+
+
+def build_model(config, task):
+    """The preset model for a resolved ``config``, sized for ``task`` (input shape, classes or
+    vocabulary)."""
+    if config.model == "mlp":
+        return mlp(task.input_shape, task.num_classes, config.hidden_size, config.num_layers,
+                   config.dropout)
+    if config.model == "cnn":
+        return cnn(task.input_shape, task.num_classes, config.hidden_size, config.dropout)
+    if config.model == "lstm":
+        return CharLSTM(task.vocab_size, config.hidden_size, config.num_layers, config.dropout,
+                        config.block_size)
+    return CharGPT(task.vocab_size, config.hidden_size, config.num_layers, config.num_heads,
+                   config.dropout, config.block_size)
