@@ -16,6 +16,7 @@ import chainrule as cr
 from chainrule.cli import main
 from chainrule.train.runlock import RunLock
 
+from .owndata_files import write_image_folder, write_series, write_table
 from .runs import TINY, assert_same_run, without_plots
 
 NEWEST = "step-000000012.safetensors"
@@ -234,3 +235,32 @@ def test_run_files_get_the_users_umask(tmp_path):
     run = tmp_path / "run"
     for path in [run / "config.toml", run / "metrics.jsonl", *run.glob("checkpoints/*")]:
         assert path.stat().st_mode & 0o777 == 0o644, path
+
+
+OWN_DATA = {
+    "table": lambda tmp: ["--data", "table", "--data-path", str(write_table(tmp / "t.csv")),
+                          "--target", "label"],
+    "series lstm": lambda tmp: ["--data", "series", "--model", "lstm", "--data-path",
+                                str(write_series(tmp / "s.csv")), "--target", "value",
+                                "--time", "week", "--window", "8", "--horizon", "2"],
+    "image folder mlp": lambda tmp: ["--data", "images", "--model", "mlp", "--data-path",
+                                     str(write_image_folder(tmp / "images"))],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(OWN_DATA))
+def test_own_data_checkpoints_pass_the_checks_and_forged_preprocessing_is_refused(
+        tmp_path, capsys, kind):
+    if kind == "image folder mlp":
+        pytest.importorskip("PIL")
+    flags = OWN_DATA[kind](tmp_path)
+    assert main(["train", "--out", str(tmp_path), "--name", "run", *flags, "--epochs", "1",
+                 "--hidden-size", "8", "--quiet", "--no-diagnose"]) == 0
+    run = tmp_path / "run"
+    assert main(["train", "--resume", str(run), "--quiet"]) == 0  # finished: tests and reports
+    newest = sorted((run / "checkpoints").glob("step-*.safetensors"))[-1]
+    assert main(["eval", str(newest)]) == 0
+    forged(setter("task", "preprocessing", value={"bogus": 1}))(newest)
+    capsys.readouterr()
+    assert main(["eval", str(newest)]) == 2
+    assert "saved preprocessing is malformed" in capsys.readouterr().err

@@ -9,7 +9,7 @@ import pytest
 
 from chainrule.cli import build_config, main, make_parser
 from chainrule.train.config import Config
-from chainrule.train.presets import PRESETS, build_model, parameter_count
+from chainrule.train.presets import DATA_DEFAULTS, PRESETS, build_model, parameter_count
 
 from .runs import TINY, without_plots
 
@@ -119,13 +119,25 @@ def test_resume_refuses_flags_that_would_change_the_run(tmp_path, capsys):
     assert "--epochs, --lr would change it" in err and "start a new run" in err
 
 
+DATA_OF = {"lstm": ["--data", "text"], "gpt": ["--data", "text"],
+           "tabular": ["--data", "table", "--data-path", "t.csv", "--target", "y"]}
+
+
 @pytest.mark.parametrize("model", sorted(PRESETS))
 def test_settings_left_out_take_the_preset_defaults_once_resolved(model):
-    data = "text" if model in ("lstm", "gpt") else "digits"
-    args = make_parser().parse_args(["train", "--model", model, "--data", data, "--lr", "0.5"])
-    config = build_config(args)
+    flags = ["train", "--model", model, *DATA_OF.get(model, []), "--lr", "0.5"]
+    config = build_config(make_parser().parse_args(flags))
     for field, value in PRESETS[model].items():
         assert getattr(config, field) == (0.5 if field == "lr" else value), field
+
+
+@pytest.mark.parametrize("model, data", sorted(DATA_DEFAULTS))
+def test_a_data_kind_replaces_the_preset_sizes_and_keeps_its_recipe(model, data):
+    flags = ["train", "--model", model, "--data", data, "--data-path", "s.csv", "--target", "y"]
+    config = build_config(make_parser().parse_args(flags))
+    for field, value in DATA_DEFAULTS[model, data].items():
+        assert getattr(config, field) == value, field
+    assert config.epochs == PRESETS[model]["epochs"] and config.block_size is None
 
 
 def test_the_run_directory_config_holds_the_resolved_settings(tmp_path):

@@ -9,6 +9,7 @@ from .. import Generator, from_numpy, manual_seed, no_grad
 from ..diagnostics import TrainingDiagnostics
 from ..io.errors import CheckpointError
 from ..io.files import memory_limit
+from . import run_record
 from .checkpoint import (
     BEST_NAME,
     best_checkpoint,
@@ -79,9 +80,11 @@ def train(config, parallel=None):
             ranks = f" on {parallel.world_size} ranks" if parallel.distributed else ""
             console.print(f"model {config.model}: {sum(p.numel() for p in model.parameters()):,} "
                           f"parameters; data {task.name}{ranks}")
+            for note in getattr(task, "notes", ()):
+                console.print(note)
             trainer = _with_diagnostics(Trainer(config, run, task, model, console, parallel))
             trainer.checkpoint()
-        return _fit_and_report(trainer)
+        return _fit_tracked(trainer)
 
 
 def resume(run_dir, quiet=False, parallel=None):
@@ -105,7 +108,7 @@ def resume(run_dir, quiet=False, parallel=None):
             f"resuming {run.path} from {checkpoint.path.name}: epoch {trainer.epoch + 1}, batch "
             f"{trainer.batch}, step {trainer.step}"
         )
-        return _fit_and_report(_with_diagnostics(trainer))
+        return _fit_tracked(_with_diagnostics(trainer))
 
 
 def _newest_usable(run, quiet, parallel, console):
@@ -144,6 +147,23 @@ def _with_diagnostics(trainer):
     return trainer
 
 
+def _fit_tracked(trainer):
+    """Fit and report, with the run's status recorded in run.json (see run_record.py)."""
+    if not trainer.parallel.is_main:
+        return _fit_and_report(trainer)
+    run_record.start(trainer.run, trainer.config, trainer.task)
+    return run_record.track(trainer.run, trainer.config, lambda: _fit_and_report(trainer))
+
+
+def _task_sections(trainer):
+    """The task's own report sections (own data: preprocessing, per-class metrics, plots)."""
+    if not hasattr(trainer.task, "report_sections"):
+        return []
+    trainer.model.eval()
+    with no_grad():
+        return ["\n".join(trainer.task.report_sections(trainer.model, trainer.run.path))]
+
+
 def _fit_and_report(trainer):
     diagnostics = [h for h in trainer.hooks if isinstance(h, TrainingDiagnostics)]
     resume_hint = f"continue with: chainrule train --resume {trainer.run.path}"
@@ -168,7 +188,8 @@ def _fit_and_report(trainer):
         return 0
     trainer.run.log({"kind": "test", "step": trainer.step, **{f"test_{k}": v
                                                                for k, v in test.items()}})
-    sections = [s for hook in diagnostics for s in hook.report_sections(trainer.run.path)]
+    sections = _task_sections(trainer)
+    sections += [s for hook in diagnostics for s in hook.report_sections(trainer.run.path)]
     report = write_report(trainer.run, trainer.config, {f"test_{k}": v for k, v in test.items()},
                           sections)
     console = trainer.console
@@ -179,7 +200,7 @@ def _fit_and_report(trainer):
     return 0
 
 
-def _checkpoint_for(target):
+def checkpoint_for(target):
     """A run directory means its best checkpoint (else its newest usable one); a file is
     itself. Checkpoints skipped on the way are reported on stderr."""
     target = Path(target)
@@ -203,7 +224,7 @@ def _skipped(path, problem):
 
 
 def _restore(target):
-    checkpoint = _checkpoint_for(target)
+    checkpoint = checkpoint_for(target)
     task, model = _setup(checkpoint.config, checkpoint.state["task"])
     check_model_fits(checkpoint.path, checkpoint.state, model)
     model.load_state_dict(checkpoint.state["model"])

@@ -13,10 +13,12 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 from ..io.files import memory_limit
+from .data_settings import check_data_settings
 from .presets import apply_defaults
 
-MODELS = ("mlp", "cnn", "lstm", "gpt")
-DATASETS = ("digits", "text", "mnist", "fashion-mnist", "cifar10", "file")
+MODELS = ("mlp", "cnn", "lstm", "gpt", "tabular")
+DATASETS = ("digits", "text", "mnist", "fashion-mnist", "cifar10", "file", "table", "images",
+            "series")
 IMAGE_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 TEXT_DATASETS = ("text", "file")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
@@ -32,9 +34,22 @@ class ConfigError(ValueError):
 class Config:
     """Everything that decides a run. Settings left at None take the preset's default."""
 
-    model: str = "mlp"
+    model: str | None = None  # None: the data's usual preset (train/data_settings.py)
     data: str = "digits"
     data_path: str | None = None
+    # own data (tables, image folders, series): see train/data_settings.py
+    target: str | None = None
+    task: str | None = None
+    features: str | list | None = None  # "a, b" or ["a", "b"]; a list once validated
+    drop: str | list | None = None
+    class_weight: str | None = None
+    image_size: int | None = None
+    flip: bool = False
+    random_crop: bool = False
+    time: str | None = None
+    window: int | None = None
+    horizon: int = 1
+    season: int | None = None
     epochs: int | None = None  # None: the preset's default (train/presets.py)
     batch_size: int = 32
     steps_per_epoch: int | None = None  # language models: random windows per epoch
@@ -71,6 +86,7 @@ class Config:
         check_types(self)
         if self.grad_clip == 0:
             self.grad_clip = None  # 0 turns clipping off, in a file as on the command line
+        check_data_settings(self)  # the data kind's preset, and settings that fit the data
         check_choices(self)
         apply_defaults(self)
         check_ranges(self)
@@ -83,7 +99,8 @@ class Config:
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(Config)}
-_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+               list: "a list"}
 
 
 def _allowed_types(field):
@@ -101,14 +118,15 @@ def check_types(config):
         kinds, optional = _allowed_types(field)
         if value is None and optional:
             continue
-        (kind,) = kinds
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        is_bool = isinstance(value, bool)
+        if float in kinds and isinstance(value, int) and not is_bool:
             setattr(config, name, float(value))
             continue
-        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
+        if any(isinstance(value, kind) for kind in kinds) and (bool in kinds or not is_bool):
             continue
         shown = "nothing" if value is None else f"{value!r} ({type(value).__name__})"
-        raise ConfigError(f"{name} must be {_TYPE_NAMES[kind]}, got {shown}")
+        expected = " or ".join(_TYPE_NAMES[kind] for kind in kinds)
+        raise ConfigError(f"{name} must be {expected}, got {shown}")
 
 
 def check_choices(config):
@@ -121,7 +139,7 @@ def check_choices(config):
             raise ConfigError(
                 f"unknown {name} {getattr(config, name)!r}; choose one of: {', '.join(allowed)}"
             )
-    language_model = config.model in ("lstm", "gpt")
+    language_model = config.model in ("lstm", "gpt") and config.data != "series"
     if language_model and config.data not in TEXT_DATASETS:
         raise ConfigError(
             f"the {config.model} preset is a character language model and needs text data: use "

@@ -24,12 +24,26 @@ PRESETS = {
             "dropout": 0.1, "steps_per_epoch": 200,
             "epochs": 10, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.1,
             "label_smoothing": 0.0},
+    "tabular": {"hidden_size": 128, "num_layers": 2, "dropout": 0.1,
+                "epochs": 60, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01,
+                "label_smoothing": 0.0},
 }
+# where a preset's sizes differ by data kind (forecasters are smaller than text models): these
+# replace the preset's sizes, and its recipe stays
+DATA_DEFAULTS = {
+    ("mlp", "series"): {"hidden_size": 128, "num_layers": 2, "dropout": 0.0},
+    ("lstm", "series"): {"hidden_size": 64, "num_layers": 1, "dropout": 0.0},
+}
+SIZES = ("hidden_size", "num_layers", "block_size", "num_heads", "dropout", "steps_per_epoch")
 
 
 def apply_defaults(config):
     """Fill every setting ``config`` leaves at None with its preset's default."""
-    for field, value in PRESETS.get(config.model, {}).items():
+    defaults = PRESETS.get(config.model, {})
+    if (config.model, config.data) in DATA_DEFAULTS:
+        defaults = {k: v for k, v in defaults.items() if k not in SIZES}
+        defaults.update(DATA_DEFAULTS[config.model, config.data])
+    for field, value in defaults.items():
         if getattr(config, field) is None:
             setattr(config, field, value)
     return config
@@ -107,38 +121,62 @@ class CharGPT(nn.Module):
         return self.head(self.norm(x))
 
 
+def mlp_parameters(features, outputs, width, layers):
+    """The parameter count of ``mlp(...)`` with ``features`` inputs."""
+    total = 0
+    for _ in range(layers):
+        total, features = total + features * width + width, width
+    return total + features * outputs + outputs
+
+
+def cnn_parameters(in_shape, outputs, width):
+    """The parameter count of ``cnn(in_shape, outputs, width, ...)``."""
+    channels, height, breadth = in_shape
+    flat = 64 * (height // 2) * (breadth // 2)
+    return ((channels * 32 * 9 + 32) + (32 * 64 * 9 + 64) + (flat * width + width)
+            + (width * outputs + outputs))
+
+
+def lstm_parameters(features, width, layers):
+    """The parameter count of ``nn.LSTM(features, width, num_layers=layers)``."""
+    total = 0
+    for _ in range(layers):
+        total, features = total + 4 * width * (features + width) + 8 * width, width
+    return total
+
+
 def parameter_count(config, task):
     """How many parameters ``build_model(config, task)`` creates, computed without building the
     model, so that sizes read from a file are checked before anything is allocated. ``task``
-    needs ``input_shape`` and ``num_classes`` (images) or ``vocab_size`` (text)."""
-    width = config.hidden_size
+    needs ``input_shape`` and ``num_classes`` (images), ``vocab_size`` (text) or
+    ``preprocessor`` (own data)."""
+    width, layers = config.hidden_size, config.num_layers
+    if getattr(task, "preprocessor", None) is not None:
+        from .models import parameter_count_for_preprocessor
+
+        return parameter_count_for_preprocessor(config, task.preprocessor)
     if config.model == "mlp":
-        total, features = 0, math.prod(task.input_shape)
-        for _ in range(config.num_layers):
-            total, features = total + features * width + width, width
-        return total + features * task.num_classes + task.num_classes
+        return mlp_parameters(math.prod(task.input_shape), task.num_classes, width, layers)
     if config.model == "cnn":
-        channels, height, breadth = task.input_shape
-        flat = 64 * (height // 2) * (breadth // 2)
-        return ((channels * 32 * 9 + 32) + (32 * 64 * 9 + 64) + (flat * width + width)
-                + (width * task.num_classes + task.num_classes))
+        return cnn_parameters(task.input_shape, task.num_classes, width)
     vocab = task.vocab_size
     head = width * vocab + vocab
     if config.model == "lstm":
-        total, features = vocab * 64, 64
-        for _ in range(config.num_layers):
-            total, features = total + 4 * width * (features + width) + 8 * width, width
-        return total + head
+        return vocab * 64 + lstm_parameters(64, width, layers) + head
     # gpt: per block, attention in/out projections, a 4x MLP and two LayerNorms
     block = (3 * width * width + 3 * width) + (width * width + width) \
         + (4 * width * width + 4 * width) + (4 * width * width + width) + 4 * width
     embeddings = vocab * width + config.block_size * width
-    return embeddings + config.num_layers * block + 2 * width + head
+    return embeddings + layers * block + 2 * width + head
 
 
 def build_model(config, task):
     """The preset model for a resolved ``config``, sized for ``task`` (input shape, classes or
-    vocabulary)."""
+    vocabulary, or the preprocessing of own data)."""
+    if getattr(task, "preprocessor", None) is not None:  # own data: tables, folders, series
+        from .models import build_for_preprocessor
+
+        return build_for_preprocessor(config, task.preprocessor)
     if config.model == "mlp":
         return mlp(task.input_shape, task.num_classes, config.hidden_size, config.num_layers,
                    config.dropout)

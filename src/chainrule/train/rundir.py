@@ -15,8 +15,8 @@ from .runlock import RunLock
 def _toml_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, (str, list)):
+        return json.dumps(value)  # a JSON string or list of strings is valid TOML
     return repr(value)
 
 

@@ -16,9 +16,11 @@ import math
 from types import SimpleNamespace
 
 from .. import get_rng_state, nn, zeros
+from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
 from ..io.errors import CheckpointError
 from ..tensor import Tensor
 from .config import ConfigError, from_dict
+from .data_settings import OWN_DATA
 from .optimizers import build_optimizer
 from .presets import parameter_count
 
@@ -93,6 +95,8 @@ def _check_progress(path, state, config):
 def _task_shape(path, task, config):
     """What the model's size depends on, from the task the checkpoint describes."""
     kind = task.get("kind")
+    if config.data in OWN_DATA:
+        return SimpleNamespace(preprocessor=_saved_preprocessor(path, task, config))
     if config.model in ("lstm", "gpt"):
         vocab, block_size = task.get("vocab"), task.get("block_size")
         if not (_is(kind, "text") and isinstance(vocab, str) and vocab
@@ -106,6 +110,25 @@ def _task_shape(path, task, config):
             and (config.model != "cnn" or len(shape) == 3)):
         raise CheckpointError(path, "is damaged: its image task is malformed")
     return SimpleNamespace(input_shape=tuple(shape), num_classes=classes)
+
+
+_PREPROCESSORS = {"table": TablePreprocessor, "images": ImagePreprocessor,
+                  "series": SeriesPreprocessor}
+
+
+def _saved_preprocessor(path, task, config):
+    """The preprocessing saved with an own-data model, rebuilt and its sizes computed once, so
+    that a malformed one is refused here rather than failing later."""
+    problem = "its saved preprocessing does not describe this run's data"
+    if _is(task.get("kind"), config.data) and isinstance(task.get("preprocessing"), dict):
+        try:
+            preprocessor = _PREPROCESSORS[config.data].from_state(task["preprocessing"])
+            parameter_count(config, SimpleNamespace(preprocessor=preprocessor))
+            return preprocessor
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
+            # the preprocessors' own checks, on values that came from the file
+            problem = f"its saved preprocessing is malformed ({type(error).__name__}: {error})"
+    raise CheckpointError(path, f"is damaged: {problem}")
 
 
 def _check_model_size(path, model, config, task):
