@@ -132,15 +132,6 @@ def as_tensor_arg(x):
     return wrap(array)
 
 
-def gemm(a, b):
-    """a @ b; bfloat16 operands are multiplied in float32 (BLAS; PyTorch also accumulates
-    bfloat16 products in float32) and the result rounded back to bfloat16."""
-    if a.dtype.name == "bfloat16" or b.dtype.name == "bfloat16":
-        out_dtype = a.dtype if a.dtype.name == "bfloat16" else b.dtype
-        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
-    return np.matmul(a, b)
-
-
 def float_array(array):
     """The array itself if floating, else cast to the default float dtype (``exp(int)``)."""
     return array if is_float(array.dtype) else array.astype(default_float())
