@@ -43,6 +43,7 @@ from .autograd import (  # noqa: E402
     set_grad_enabled,
 )
 from .creation import *  # noqa: E402,F403
+from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402
 from .ops._operands import result_type  # noqa: E402
 from .ops.elementwise import *  # noqa: E402,F403
 from .ops.index import *  # noqa: E402,F403
