@@ -1,11 +1,12 @@
 """Neural-network building blocks with PyTorch's names: ``Module``, layers, losses, ``init``,
 ``functional`` and ``utils``."""
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .modules.activation import *
 from .modules.adaptive import *
 from .modules.attention import *
 from .modules.batchnorm import *
+from .modules.channelshuffle import *
 from .modules.container import *
 from .modules.conv import *
 from .modules.distance import *
@@ -24,4 +25,5 @@ from .modules.rnn import *
 from .modules.sparse import *
 from .modules.transformer import *
 from .modules.upsampling import *
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter

@@ -3,6 +3,7 @@
 from .. import functional as F
 from . import activation_piecewise as _piecewise
 from .activation_piecewise import *  # noqa: F403 - torch.nn.modules.activation holds them too
+from .attention import MultiheadAttention  # noqa: F401 - PyTorch's path for it is this module
 from .module import Module
 
 __all__ = [

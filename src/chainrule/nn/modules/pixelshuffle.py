@@ -1,9 +1,9 @@
-"""Rearranging layers: ``PixelShuffle``, ``PixelUnshuffle``, ``ChannelShuffle``."""
+"""Sub-pixel rearranging layers: ``PixelShuffle`` and ``PixelUnshuffle``."""
 
 from .. import functional as F
 from .module import Module
 
-__all__ = ["PixelShuffle", "PixelUnshuffle", "ChannelShuffle"]
+__all__ = ["PixelShuffle", "PixelUnshuffle"]
 
 
 class PixelShuffle(Module):
@@ -32,17 +32,3 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
-
-
-class ChannelShuffle(Module):
-    """Interleave the channels of ``groups`` groups (ShuffleNet)."""
-
-    def __init__(self, groups):
-        super().__init__()
-        self.groups = groups
-
-    def forward(self, input):
-        return F.channel_shuffle(input, self.groups)
-
-    def extra_repr(self):
-        return f"groups={self.groups}"
