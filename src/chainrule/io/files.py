@@ -9,7 +9,6 @@ leaves the old file or the new one, never a torn one. New files get the user's u
 
 import io
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -98,7 +97,7 @@ def read_stream(f, name, limit=None):
 # -- writing ----------------------------------------------------------------------------------
 def temporary_path(path):
     """A fresh name for the temporary file of a write to ``path``, in the same directory."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+    return path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}{TEMPORARY_SUFFIX}")
 
 
 def is_temporary(path):
