@@ -131,9 +131,10 @@ def read(payload, name):
 
 
 def _verify_checksum(payload, name):
-    crc = zlib.crc32(payload[:_DIGITS.start])
+    view = memoryview(payload)  # slices of a view copy nothing
+    crc = zlib.crc32(view[:_DIGITS.start])
     crc = zlib.crc32(_PLACEHOLDER, crc)
-    crc = zlib.crc32(payload[_DIGITS.stop:], crc)
+    crc = zlib.crc32(view[_DIGITS.stop:], crc)
     if payload[_DIGITS] != f"{crc:08x}".encode():
         raise CheckpointError(
             name, "is corrupt: its bytes do not match its checksum (the file was damaged after "
