@@ -144,7 +144,13 @@ def record_optimizers():
                        "history": _optimizer_history("Muon", kwargs, params)}
     lbfgs = {name: {"kwargs": kwargs, "history": _lbfgs_history(kwargs)}
              for name, kwargs in LBFGS_CASES.items()}
+    defaults = {}
+    for cls_name in sorted({c for c, _ in OPTIMIZER_CASES.values()} | {"Muon", "LBFGS"}):
+        made = getattr(torch.optim, cls_name)([torch.zeros(2, 2, requires_grad=True)])
+        defaults[cls_name] = {k: list(v) if isinstance(v, tuple) else v
+                              for k, v in made.defaults.items()}
     _write(ROOT / "tests/optim/torch_optimizers.json", {
+        "defaults": defaults,
         "torch": torch.__version__, "steps": OPTIMIZER_STEPS,
         "problem": {"W0": W0.tolist(), "B0": B0.tolist(), "A": A_W.tolist(), "C": C_W.tolist()},
         "cases": cases,
