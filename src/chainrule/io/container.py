@@ -21,6 +21,7 @@ import zlib
 
 import numpy as np
 
+from .._dtypes import bfloat16_numpy
 from .detect import MAX_HEADER_BYTES, header_length, is_safetensors
 from .errors import CheckpointError
 
@@ -34,6 +35,7 @@ _PLACEHOLDER = b"00000000"
 _NUMPY_OF_CODE = {
     "F16": "<f2", "F32": "<f4", "F64": "<f8", "I8": "i1", "I16": "<i2", "I32": "<i4",
     "I64": "<i8", "U8": "u1", "U16": "<u2", "U32": "<u4", "U64": "<u8", "BOOL": "u1",
+    "BF16": "<u2",  # read as raw 16-bit words, then viewed as bfloat16
 }
 _CODE_OF_KIND = {("f", 2): "F16", ("f", 4): "F32", ("f", 8): "F64", ("i", 1): "I8",
                  ("i", 2): "I16", ("i", 4): "I32", ("i", 8): "I64", ("u", 1): "U8",
@@ -45,6 +47,8 @@ _ENTRY_KEYS = {"dtype", "shape", "data_offsets"}
 # -- writing ----------------------------------------------------------------------------------
 def dtype_code(dtype):
     """The safetensors code of a NumPy dtype (TypeError for one safetensors cannot hold)."""
+    if dtype.name == "bfloat16":
+        return "BF16"
     code = _CODE_OF_KIND.get((dtype.kind, dtype.itemsize))
     if code is None:
         raise TypeError(
@@ -220,8 +224,10 @@ def _array(payload, data_start, entry):
     if code == "BOOL":
         return raw != 0  # any nonzero byte is True, and the result holds only 0 and 1
     if isinstance(payload, bytearray) and stored.isnative and offset % stored.itemsize == 0:
-        return raw
-    return raw.astype(stored.newbyteorder("="))
+        array = raw
+    else:
+        array = raw.astype(stored.newbyteorder("="))
+    return array.view(bfloat16_numpy()) if code == "BF16" else array
 
 
 def legacy_checksum(arrays):
