@@ -2,7 +2,10 @@
 
 Unlike ``torch.save``, nothing is pickled, so loading a file can never run code. A file holds
 one object: nested dicts, lists and tuples of tensors, NumPy arrays, numbers, strings, bools
-and None (a state dict, an optimizer state, a training checkpoint). Writes to a path are atomic:
+and None (a state dict, an optimizer state, a training checkpoint). ``load`` also reads the
+files of ``torch.save`` (``chainrule/io/``): through a restricted unpickler that builds only
+tensors and plain data, with PyTorch's ``add_safe_globals``/``safe_globals`` for the user's
+own trusted classes. Writes to a path are atomic:
 the data goes to a temporary file beside the target, is flushed to disk, and then renamed over
 it, so a crash at any instant leaves either the old file or the new one, never a torn one.
 """
@@ -17,14 +20,15 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .io.safe_globals import (  # noqa: F401 - torch.serialization's names
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
+)
 from .tensor import Tensor
 
 FORMAT = "chainrule.v1"
-_PICKLE_HINT = (
-    "chainrule never unpickles files, because unpickling can run arbitrary code. If this file "
-    "came from torch.save, load it with PyTorch and re-save its state dict with "
-    "safetensors.torch.save_file (or chainrule.save), then load that file."
-)
 
 
 class CheckpointError(RuntimeError):
@@ -36,15 +40,25 @@ def _contiguous(array):
     return array if array.flags.c_contiguous else array.copy(order="C")
 
 
-# -- encoding ---------------------------------------------------------------------------------
-def _encode(obj, arrays):
+# -- encoding ----------------------------------------------------------------------------------
+def _tensor_key(path, arrays):
+    """A tensor's safetensors name: its dotted path in the object (a state dict's own keys, so
+    that ``safetensors.torch.load_file`` gives PyTorch a loadable state dict), made unique."""
+    key = ".".join(str(part) for part in path) or "tensor"
+    candidate, number = key, 1
+    while candidate in arrays:
+        candidate, number = f"{key}#{number}", number + 1
+    return candidate
+
+
+def _encode(obj, arrays, path=()):
     """A JSON-able tree for ``obj``; tensors and arrays move into ``arrays`` under a key."""
     if isinstance(obj, Tensor):
-        key = f"t{len(arrays)}"
+        key = _tensor_key(path, arrays)
         arrays[key] = _contiguous(obj._data)
         return {"__tensor__": key, "requires_grad": bool(obj.requires_grad)}
     if isinstance(obj, np.ndarray):
-        key = f"t{len(arrays)}"
+        key = _tensor_key(path, arrays)
         arrays[key] = _contiguous(obj)
         return {"__ndarray__": key}
     if isinstance(obj, (bool, str, type(None))):
@@ -54,11 +68,12 @@ def _encode(obj, arrays):
     if isinstance(obj, (float, np.floating)):
         return {"__float__": repr(float(obj))}  # repr round-trips every float, inf and nan too
     if isinstance(obj, dict):
-        return {"__dict__": [[_encode(k, arrays), _encode(v, arrays)] for k, v in obj.items()]}
+        return {"__dict__": [[_encode(k, arrays, path + ("key",)), _encode(v, arrays, path + (k,))]
+                             for k, v in obj.items()]}
     if isinstance(obj, tuple):
-        return {"__tuple__": [_encode(v, arrays) for v in obj]}
+        return {"__tuple__": [_encode(v, arrays, path + (i,)) for i, v in enumerate(obj)]}
     if isinstance(obj, list):
-        return [_encode(v, arrays) for v in obj]
+        return [_encode(v, arrays, path + (i,)) for i, v in enumerate(obj)]
     raise TypeError(
         f"chainrule.save cannot store an object of type {type(obj).__name__}: it stores nested "
         "dicts, lists and tuples of tensors, arrays, numbers, strings, bools and None. Save a "
@@ -166,12 +181,24 @@ def _fsync_directory(directory):
 
 
 # -- reading ----------------------------------------------------------------------------------
-def load(f, map_location=None, weights_only=True, mmap=None):
-    """Read an object written by ``save`` from a path or a binary file object.
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
+    """Read an object from a path or a binary file object: a file of ``save``, or one of
+    ``torch.save`` (zip or legacy layout; tensors and plain data only, see ``chainrule.io``).
 
-    ``map_location`` and ``weights_only`` are accepted for PyTorch compatibility; loading never
-    runs code whatever they say.
+    Loading never runs code from the file, whatever ``weights_only`` says: a PyTorch file may
+    name only the globals that rebuild tensors, plus those allowed with ``add_safe_globals``.
+    ``map_location`` is PyTorch's (everything lands on the CPU); ``mmap`` is accepted and the
+    file is read into memory.
+
+    >>> state = chainrule.load("model.pt", map_location="cpu")
     """
+    if pickle_module is not None and getattr(pickle_module, "__name__", None) != "pickle":
+        raise TypeError("load(pickle_module=...) is not supported: chainrule reads pickles "
+                        "with its own restricted unpickler, which never runs code")
+    encoding = pickle_load_args.pop("encoding", "utf-8")
+    if pickle_load_args:
+        raise TypeError(f"load() got unexpected keyword arguments {sorted(pickle_load_args)}")
     name = getattr(f, "name", None) or str(f)
     if hasattr(f, "read"):
         payload = f.read()
@@ -182,14 +209,25 @@ def load(f, map_location=None, weights_only=True, mmap=None):
         if path.is_dir():
             raise IsADirectoryError(f"{path} is a directory; pass the path of a saved file")
         payload = path.read_bytes()
+    if _is_pytorch_file(payload):
+        from .io.torch_file import read_torch_file
+
+        return read_torch_file(payload, name, map_location, weights_only, encoding)
     return _deserialize(payload, name)
+
+
+def _is_pytorch_file(payload):
+    """A zip archive, or a pickle (protocol 2 and later open with PROTO): PyTorch's layouts.
+    A safetensors file opens with its header's length and the header's JSON instead."""
+    from .io.torch_file import is_zip
+
+    return (payload[:1] == b"\x80" and payload[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+            and payload[8:9] != b"{") or is_zip(payload)
 
 
 def _deserialize(payload, name):
     from safetensors.numpy import load as safetensors_load
 
-    if payload[:1] == b"\x80" or payload[:2] == b"PK":
-        raise CheckpointError(f"{name} looks like a pickle or torch.save file. {_PICKLE_HINT}")
     header = _read_header(payload, name)
     metadata = header.get("__metadata__") or {}
     if metadata.get("format") != FORMAT:
