@@ -28,9 +28,7 @@ class _Alias(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = Tensor._from_array(x._data)
-        y._version_box = x._version_box
-        return y
+        return Tensor._from_array(x._data)._share_version(x)
 
     @staticmethod
     def backward(ctx, grad_out):

@@ -348,9 +348,7 @@ class Tensor(TensorBase):
     # -- autograd --------------------------------------------------------------------------
     def detach(self):
         """The same values (shared memory and version counter) outside the graph."""
-        tensor = Tensor._from_array(self._data)
-        tensor._version_box = self._version_box
-        return tensor
+        return Tensor._from_array(self._data)._share_version(self)
 
     def detach_(self):
         if self.grad_fn is not None:
@@ -466,7 +464,7 @@ class Tensor(TensorBase):
                 f"dtype {self.dtype}; use the out-of-place form"
             )
         np.copyto(self._data, result._data, casting="same_kind")
-        self._version_box[0] += 1
+        self._bump_version()
         if recording:
             self._requires_grad = True
             self.grad_fn = result.grad_fn
@@ -484,7 +482,7 @@ class Tensor(TensorBase):
             ufunc(self._data, other_array, out=self._data, casting="same_kind")
         except (ValueError, TypeError):
             return None  # let the general path produce the clear error
-        self._version_box[0] += 1
+        self._bump_version()
         return self
 
     def add_(self, other, *, alpha=1):
@@ -552,7 +550,7 @@ class Tensor(TensorBase):
             # where(), not s * 0 + value: the old values may be inf or nan
             return self._modify_in_place(lambda s: s.where(_nowhere(s), value), value)
         self._data[...] = value._data if isinstance(value, Tensor) else value
-        self._version_box[0] += 1
+        self._bump_version()
         return self
 
     def zero_(self):
@@ -571,7 +569,7 @@ class Tensor(TensorBase):
                     f"copy_: source of shape {tuple(src.shape)} cannot be broadcast to "
                     f"{tuple(self.shape)}"
                 ) from None
-            self._version_box[0] += 1
+            self._bump_version()
             return self
         return self._modify_in_place(lambda s: s.where(_nowhere(s), src.to(s._data.dtype)), src)
 
@@ -579,7 +577,7 @@ class Tensor(TensorBase):
         if not (grad_mode.is_grad_enabled() and (
                 self.requires_grad or (isinstance(value, Tensor) and value.requires_grad))):
             self._set_in_place(key, value)  # attached by ops.index: PyTorch's indexing rules
-            self._version_box[0] += 1
+            self._bump_version()
             return
         self._modify_in_place(lambda s: s.index_put(key, value), value)
 

@@ -384,3 +384,21 @@ def test_setup_context_style():
     Square.apply(x).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [6.0])
     assert autograd.gradgradcheck(Square.apply, (f64([0.5, 2.0]),))
+
+
+def test_a_custom_backwards_tensor_passed_on_by_a_builtin_op_is_not_aliased_as_grad():
+    held = f64([3.0, 4.0], False)
+
+    class HandsOutHeld(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            return held  # a tensor the user keeps; Clone's backward passes it on unchanged
+
+    x = f64([1.0, 2.0])
+    HandsOutHeld.apply(x.clone()).sum().backward()
+    x.grad.zero_()
+    np.testing.assert_allclose(held.numpy(), [3.0, 4.0])

@@ -116,3 +116,27 @@ def test_hooks_need_a_tensor_that_requires_grad():
 def test_retain_grad_needs_requires_grad():
     with pytest.raises(RuntimeError, match="requires_grad=False"):
         cr.tensor([1.0]).retain_grad()
+
+
+def test_a_gradient_from_a_non_leaf_hook_is_never_kept_as_grad():
+    # The ownership rule: the hook's tensor reaches x through Clone's pass-through backward;
+    # x.grad must be a copy, or the second backward would accumulate into `mine` in place.
+    x = f64([1.0, 2.0])
+    mine = cr.tensor([5.0, 5.0], dtype=cr.float64)
+    for _ in range(2):
+        y = x.clone()
+        y.register_hook(lambda grad: mine)
+        y.sum().backward()
+    np.testing.assert_allclose(mine.numpy(), [5.0, 5.0])
+    np.testing.assert_allclose(x.grad.numpy(), [10.0, 10.0])
+
+
+def test_the_ownership_rule_holds_when_the_graph_is_recorded():
+    x = f64([1.0, 2.0])
+    mine = cr.tensor([5.0, 5.0], dtype=cr.float64)
+    y = x.clone()
+    y.register_hook(lambda grad: mine)
+    y.sum().backward(create_graph=True)
+    (x * 1).sum().backward()
+    np.testing.assert_allclose(mine.numpy(), [5.0, 5.0])
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])

@@ -201,6 +201,17 @@ def test_full_backward_hook_sees_input_and_output_gradients():
     np.testing.assert_allclose(x.grad.numpy(), 10 * weights.numpy() @ w)  # replaced
 
 
+def test_a_gradient_returned_by_a_full_backward_hook_is_copied_into_grad():
+    layer = nn.Linear(2, 2).double()
+    x = cr.randn(3, 2, dtype=cr.float64, requires_grad=True)
+    mine = cr.ones(3, 2, dtype=cr.float64)
+    layer.register_full_backward_hook(lambda module, grad_input, grad_output: (mine,))
+    for _ in range(2):
+        layer(x).sum().backward()
+    np.testing.assert_allclose(mine.numpy(), np.ones((3, 2)))
+    np.testing.assert_allclose(x.grad.numpy(), np.full((3, 2), 2.0))
+
+
 def test_backward_hook_without_input_grad_gets_none():
     layer = nn.Linear(3, 2)
     record = []

@@ -31,6 +31,14 @@ OPTIMIZERS = {
     "adamw": lambda ps: optim.AdamW(ps, lr=0.01, amsgrad=True),
     "rmsprop": lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True),
     "adagrad": lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01, initial_accumulator_value=0.1),
+    "adadelta": lambda ps: optim.Adadelta(ps, lr=0.5, weight_decay=0.1),
+    "adamax": lambda ps: optim.Adamax(ps, lr=0.01, weight_decay=0.1),
+    "nadam": lambda ps: optim.NAdam(ps, lr=0.01, weight_decay=0.1),
+    "radam": lambda ps: optim.RAdam(ps, lr=0.01, betas=(0.5, 0.8), decoupled_weight_decay=True,
+                                    weight_decay=0.1),
+    "asgd": lambda ps: optim.ASGD(ps, lr=0.1, t0=2),
+    "rprop": lambda ps: optim.Rprop(ps, lr=0.1),
+    "adafactor": lambda ps: optim.Adafactor(ps, lr=0.1, weight_decay=0.1),
 }
 
 
@@ -103,6 +111,20 @@ def test_bad_params_arguments():
     (lambda ps: optim.Adagrad(ps, lr_decay=-1), "Invalid lr_decay value"),
     (lambda ps: optim.Adagrad(ps, initial_accumulator_value=-1), "initial_accumulator_value"),
     (lambda ps: optim.SGD([{"params": ps, "lr": -1.0}]), "Invalid learning rate"),
+    (lambda ps: optim.Adadelta(ps, rho=1.5), "Invalid rho value"),
+    (lambda ps: optim.Adamax(ps, betas=(0.9, 1.0)), "Invalid beta parameter at index 1"),
+    (lambda ps: optim.NAdam(ps, momentum_decay=-1), "Invalid momentum_decay value"),
+    (lambda ps: optim.RAdam(ps, eps=-1), "Invalid epsilon value"),
+    (lambda ps: optim.ASGD(ps, weight_decay=-1), "Invalid weight_decay value"),
+    (lambda ps: optim.Rprop(ps, etas=(1.1, 1.2)), "Invalid eta values"),
+    (lambda ps: optim.Adafactor(ps, d=0.5), "Clipping threshold d"),
+    (lambda ps: optim.Adafactor(ps, beta2_decay=0.5), "beta2_decay should be <= 0"),
+    (lambda ps: optim.Muon(ps), "Muon only supports 2D parameters"),
+    (lambda ps: optim.Muon([param([[1.0]])], adjust_lr_fn="x"), "is not supported"),
+    (lambda ps: optim.LBFGS(ps, line_search_fn="armijo"), "strong_wolfe"),
+    (lambda ps: optim.LBFGS([{"params": ps}, {"params": [param([2.0])]}]),
+     "doesn't support per-parameter options"),
+    (lambda ps: optim.NAdam(ps, differentiable=True), "differentiable=True is not supported"),
 ])
 def test_invalid_hyperparameters_are_rejected(make, message):
     with pytest.raises(ValueError, match=message):

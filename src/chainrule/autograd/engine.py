@@ -99,35 +99,64 @@ def _fit_to_input(node, position, grad, meta):
     return grad
 
 
-def _run_leaf_hooks(leaf, grad, fresh):
-    """A leaf's tensor hooks, once, on its total gradient; a replacement is not fresh."""
+class Borrowed:
+    """The ownership rule: which gradient arrays the engine may keep as a ``.grad``.
+
+    A leaf's ``.grad`` is updated in place by later backward passes and by optimizers, so it
+    must own its memory. An array that came from user code (the caller's ``gradient=``, what a
+    tensor hook returns, what the backward of a Function that is not a built-in op returns) may
+    still be held there, and an array already kept as one leaf's ``.grad`` belongs to that
+    leaf: both are borrowed, and a leaf keeps a copy of them. Everything else was made by
+    built-in ops during this sweep and is kept as it is. Built-in ops may pass a borrowed array
+    on unchanged, so the rule follows arrays by identity; the dict also keeps them alive, so
+    that an id is never reused during the sweep."""
+
+    def __init__(self):
+        self._arrays = {}
+
+    def add(self, grad):
+        if isinstance(grad, TensorBase):
+            self._arrays[id(grad._data)] = grad._data
+
+    def add_all(self, grads):
+        for grad in grads:
+            self.add(grad)
+
+    def owned(self, grad):
+        """Whether ``grad``'s array may become a ``.grad`` without a copy."""
+        array = grad._data
+        return (id(array) not in self._arrays and array.base is None
+                and array.flags.writeable)
+
+
+def _run_leaf_hooks(leaf, grad, borrowed):
+    """A leaf's tensor hooks, once, on its total gradient; a replacement is user code's."""
     for hook in leaf._hooks:
         result = hook(grad)
         if result is not None and result is not grad:
-            grad, fresh = result, False
-    return grad, fresh
+            grad = result
+            borrowed.add(grad)
+    return grad
 
 
-def _accumulate_into_leaf(leaf, grad, fresh, create_graph, kept):
-    """Add ``grad`` into ``leaf.grad``. ``kept`` holds the ids of arrays already kept as some
-    leaf's ``.grad`` in this sweep: one array must never become two leaves' gradients."""
+def _accumulate_into_leaf(leaf, grad, create_graph, borrowed):
+    """Add ``grad`` into ``leaf.grad``, copying it first unless the engine owns it."""
     current = leaf._grad
-    if create_graph:
-        leaf._grad = grad if current is None else current + grad
-    elif current is None:
-        array = grad._data
-        if not fresh or array.base is not None or not array.flags.writeable or id(array) in kept:
-            grad = grad.clone()  # .grad is updated in place later: it must own its memory
-        else:
+    if current is None:
+        if not borrowed.owned(grad):
+            grad = grad.clone()  # under create_graph, a recorded copy: it stays differentiable
+        elif not create_graph:
             grad = grad.detach()
-        kept.add(id(grad._data))
+        borrowed.add(grad)  # now the leaf's: no other leaf may keep the same array
         leaf._grad = grad
+    elif create_graph:
+        leaf._grad = current + grad
     elif (current._requires_grad or current._data.shape != grad._data.shape
           or not current._data.flags.writeable):
         leaf._grad = (current + grad).detach()
     else:
         np.add(current._data, grad._data, out=current._data, casting="same_kind")
-        current._version_box[0] += 1
+        current._bump_version()
     if leaf._post_accumulate_hooks:
         for hook in leaf._post_accumulate_hooks:
             hook(leaf)
@@ -153,8 +182,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
         wanted_leaves = {id(t): i for i, t in enumerate(inputs) if t.grad_fn is None}
         wanted_outputs = {(t.grad_fn, t._output_nr): i for i, t in enumerate(inputs) if t.grad_fn}
         results = [None] * len(inputs)
-    # id(leaf) -> [leaf, summed gradient, whether its array is fresh (owned by nobody else)]
+    # id(leaf) -> [leaf, its gradient summed so far]
     leaf_grads = {}
+    borrowed = Borrowed()
 
     pending = {}
     root_nodes = []
@@ -164,29 +194,27 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
         for tensor, grad in zip(tensors, grad_tensors):
             node = tensor.grad_fn
             if node is None:
-                _add_leaf_grad(leaf_grads, tensor, grad, False)  # the caller's own array
+                _add_leaf_grad(leaf_grads, tensor, grad)
                 continue
             slots = pending.setdefault(node, [None] * len(node.output_meta))
             nr = tensor._output_nr
             slots[nr] = grad if slots[nr] is None else slots[nr] + grad
             root_nodes.append(node)
-        # the caller's gradient arrays may be passed through to a leaf unchanged: never keep them
-        callers = {id(g._data) for g in grad_tensors}
+        borrowed.add_all(grad_tensors)  # the caller's own arrays
 
         leaf_uses = {}
         order = _topological_order(root_nodes, leaf_uses)
         useful = _nodes_leading_to(order, wanted_leaves, wanted_outputs) if capture else None
-        kept = set()
 
-        def deliver(leaf, grad, fresh):
+        def deliver(leaf, grad):
             if leaf._hooks:
-                grad, fresh = _run_leaf_hooks(leaf, grad, fresh)
+                grad = _run_leaf_hooks(leaf, grad, borrowed)
             if capture:
                 index = wanted_leaves.get(id(leaf))
                 if index is not None:
                     results[index] = grad
             else:
-                _accumulate_into_leaf(leaf, grad, fresh, create_graph, kept)
+                _accumulate_into_leaf(leaf, grad, create_graph, borrowed)
 
         def use_done(leaf):
             """One edge into ``leaf`` is settled; after the last one, its gradient is total."""
@@ -204,7 +232,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
             if grads is None:
                 continue  # no gradient reached this node
             if node._output_hooks:
-                _run_output_hooks(node, grads)
+                _run_output_hooks(node, grads, borrowed)
             if capture:
                 for nr, grad in enumerate(grads):
                     index = wanted_outputs.get((node, nr))
@@ -232,7 +260,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
             if _observers:
                 for observer in _observers:
                     observer(node, grad_inputs)
-            fresh = node._fresh_grads
+            if not node._builtin_op:
+                borrowed.add_all(grad_inputs)  # user code made them
             for position, (edge, grad) in enumerate(zip(node.next_edges, grad_inputs)):
                 if edge is None:
                     continue
@@ -255,34 +284,33 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
                     slots[nr] = grad if slots[nr] is None else slots[nr] + grad
                 else:
                     if not capture or id(edge) in wanted_leaves:
-                        fresh_here = fresh and id(grad._data) not in callers
-                        _add_leaf_grad(leaf_grads, edge, grad, fresh_here)
+                        _add_leaf_grad(leaf_grads, edge, grad)
                     use_done(edge)
 
-        for leaf, grad, fresh in leaf_grads.values():  # leaves that were roots themselves
-            deliver(leaf, grad, fresh)
+        for leaf, grad in leaf_grads.values():  # leaves that were roots themselves
+            deliver(leaf, grad)
     finally:
         grad_mode._state.enabled = previous_mode
     return results if capture else None
 
 
-def _add_leaf_grad(leaf_grads, leaf, grad, fresh):
+def _add_leaf_grad(leaf_grads, leaf, grad):
     entry = leaf_grads.get(id(leaf))
     if entry is None:
-        leaf_grads[id(leaf)] = [leaf, grad, fresh]
+        leaf_grads[id(leaf)] = [leaf, grad]
     else:
-        entry[1] = entry[1] + grad  # a new array, owned by nobody else
-        entry[2] = True
+        entry[1] = entry[1] + grad  # a new array, made by the engine
 
 
-def _run_output_hooks(node, grads):
+def _run_output_hooks(node, grads, borrowed):
     """Hooks registered on a non-leaf output tensor; each may replace its gradient."""
     for nr, hooks in node._output_hooks.items():
         for hook in hooks:
             if grads[nr] is not None:
                 result = hook(grads[nr])
-                if result is not None:
+                if result is not None and result is not grads[nr]:
                     grads[nr] = result
+                    borrowed.add(result)
 
 
 def _zeros(like, shape, dtype):

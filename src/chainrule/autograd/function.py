@@ -28,6 +28,19 @@ class TensorBase:
     __slots__ = ()
     _requires_grad = False
 
+    # -- the version counter: how saved tensors notice in-place writes ----------------------
+    # Every tensor has a one-element list; views (and detach()) share their base's list, so a
+    # write through any of them is seen by all. Whoever writes into a tensor's memory calls
+    # _bump_version(); save_for_backward records the count and backward compares.
+    def _bump_version(self):
+        """Record that this tensor's memory was just written in place."""
+        self._version_box[0] += 1
+
+    def _share_version(self, base):
+        """Make this tensor (a view of ``base``'s memory) share ``base``'s version counter."""
+        self._version_box = base._version_box
+        return self
+
 
 class Function:
     """Base class of differentiable operations; subclass it for custom ops.
@@ -61,16 +74,17 @@ class Function:
     # intermediates): dropped with the saved tensors once backward has used them, so that
     # memory is returned during the backward sweep rather than when the graph is dropped.
     _transient = ()
-    # Built-in ops return fresh gradient arrays (or pass an incoming one through), so the engine
-    # may keep them as a leaf's .grad without copying. A user op's backward may return a tensor
-    # it also holds elsewhere; the engine copies those before accumulating into them in place.
-    _fresh_grads = False
+    # Whether this op is one of chainrule's own, vouched for by the op registry: its backward
+    # returns arrays it made itself (or passes on the ones it received). Every other Function
+    # (a user's custom op, or one that hands gradients to user hooks) may return memory that
+    # user code still holds; the engine's ownership rule (engine.py) copies such gradients
+    # before keeping one as a .grad.
+    _builtin_op = False
     # PyTorch 2's other style: forward(*args) without ctx, plus setup_context(ctx, inputs, output)
     _separate_setup = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._fresh_grads = cls.__module__.startswith("chainrule.")
         cls._separate_setup = cls.setup_context is not Function.setup_context
 
     @staticmethod

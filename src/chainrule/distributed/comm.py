@@ -221,7 +221,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     def finish():
         if op == ReduceOp.AVG:
             np.divide(array, size, out=array)
-        tensor._version_box[0] += 1
+        tensor._bump_version()
 
     work = Work(request, "all_reduce", finish)
     if async_op:
@@ -237,7 +237,7 @@ def broadcast(tensor, src=0, group=None, async_op=False):
         raise ValueError(f"broadcast: src={src} is not a rank (world size {comm.Get_size()})")
 
     def finish():
-        tensor._version_box[0] += 1
+        tensor._bump_version()
 
     work = Work(comm.Ibcast(array, root=src), "broadcast", finish)
     if async_op:

@@ -151,7 +151,7 @@ class DistributedDataParallel(Module):
             for t in group:
                 size = t._data.size
                 t._data[...] = flat[start:start + size].reshape(t._data.shape)
-                t._version_box[0] += 1
+                t._bump_version()
                 start += size
 
     def _build_buckets(self, cap_bytes):

@@ -35,7 +35,7 @@ __all__ = [
 def _fill(tensor, values):
     """Write ``values`` into the tensor's memory (no graph), bumping its version."""
     tensor._data[...] = values
-    tensor._version_box[0] += 1
+    tensor._bump_version()
     return tensor
 
 

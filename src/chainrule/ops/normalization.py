@@ -238,13 +238,13 @@ def _update_running_stats(x, axes, running_mean, running_var, momentum):
     if running_mean is not None:
         running_mean._data *= 1 - momentum
         running_mean._data += momentum * mean.astype(running_mean._data.dtype, copy=False)
-        running_mean._version_box[0] += 1
+        running_mean._bump_version()
     if running_var is not None:
         centered = x - mean.reshape(_channel_shape(x.ndim))
         unbiased = np.sum(centered * centered, axis=axes) / max(n - 1, 1)
         running_var._data *= 1 - momentum
         running_var._data += momentum * unbiased.astype(running_var._data.dtype, copy=False)
-        running_var._version_box[0] += 1
+        running_var._bump_version()
 
 
 class Normalize(Function):

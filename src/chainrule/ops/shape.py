@@ -42,7 +42,7 @@ def _view_of(x, array):
     """A tensor over ``array`` that shares ``x``'s version counter when it shares its memory."""
     out = wrap(array)
     if array.base is not None and np.may_share_memory(array, x._data):
-        out._version_box = x._version_box
+        out._share_version(x)
     return out
 
 

@@ -38,6 +38,43 @@ def _check(ok, message):
         raise ValueError(message)
 
 
+def check_lr(group):
+    """The learning-rate check every optimizer shares (PyTorch's wording)."""
+    _check(group["lr"] >= 0, f"Invalid learning rate: {group['lr']} (it must be >= 0)")
+
+
+def check_betas(betas):
+    """A (beta1, beta2) pair, each in [0, 1)."""
+    _check(len(betas) == 2, f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for position, beta in enumerate(betas):
+        _check(0.0 <= beta < 1.0,
+               f"Invalid beta parameter at index {position}: {beta} (it must be in [0, 1))")
+
+
+def check_non_negative(group, *names):
+    """``group[name] >= 0`` for each name (epsilon, weight_decay, momentum ...)."""
+    for name in names:
+        label = "epsilon" if name == "eps" else name
+        _check(group[name] >= 0, f"Invalid {label} value: {group[name]} (it must be >= 0)")
+
+
+def check_cpu_flags(group):
+    """Refuse ``differentiable`` and ``capturable`` (when the optimizer has them): updates
+    happen in place outside the graph, and there are no CUDA graphs on the CPU."""
+    _check(not group.get("differentiable", False),
+           "differentiable=True is not supported: chainrule's optimizers update the "
+           "parameters' arrays in place, outside the graph")
+    _check(not group.get("capturable", False),
+           "capturable=True is for CUDA graphs, which chainrule (NumPy on the CPU) does "
+           "not have; leave capturable=False")
+
+
+def scalar_state(value):
+    """A 0-d float32 state tensor (``mu_product``, ``eta`` ...): PyTorch keeps these scalars
+    in float32, and rounds them to it every step."""
+    return Tensor._from_array(np.asarray(value, dtype=np.float32))
+
+
 def regularized_gradient(param, grad, weight_decay, maximize):
     """The gradient an update rule uses: negated when maximizing, plus L2 weight decay
     (``weight_decay * param``). Returns ``grad`` itself when neither applies; never writes to it.
@@ -202,7 +239,7 @@ class Optimizer:
                     if not state:
                         state.update(self._init_state(param, group))
                     self._update(param._data, param.grad._data, state, group)
-                    param._version_box[0] += 1  # the parameter changed in place
+                    param._bump_version()  # the parameter changed in place
         return loss
 
     def zero_grad(self, set_to_none=True):
@@ -295,6 +332,14 @@ class Optimizer:
         return "\n".join(lines)
 
 
+def _fits(state_shape, param_shape):
+    """A state buffer's shape suits its parameter: the same, or one that broadcasts to it
+    (Adafactor's factored row and column averages)."""
+    if len(state_shape) != len(param_shape):
+        return False
+    return all(s in (1, p) for s, p in zip(state_shape, param_shape))
+
+
 def _copy_state_value(param, index, name, value):
     """A state entry loaded from a state dict: tensors copied, and cast to the parameter's
     floating dtype except for ``step`` (which stays float32, as in PyTorch)."""
@@ -306,7 +351,7 @@ def _copy_state_value(param, index, name, value):
     if name == "step" and array.size == 1:
         # A step counter is 0-d; a file format may have stored it with shape (1,).
         return Tensor._from_array(array.reshape(()).copy())
-    if array.ndim and array.shape != param._data.shape:
+    if array.ndim and not _fits(array.shape, param._data.shape):
         raise ValueError(
             f"loaded state dict: state {name!r} of parameter {index} has shape "
             f"{array.shape}, but that parameter has shape {tuple(param.shape)}; was the state "

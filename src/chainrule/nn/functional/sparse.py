@@ -63,7 +63,7 @@ def _renorm_rows(weight, rows, max_norm, norm_type):
         picked = rows[too_long]
         scale = (max_norm / (norms[too_long] + 1e-7)).astype(table.dtype)
         table[picked] *= scale[:, None]
-        weight._version_box[0] += 1
+        weight._bump_version()
 
 
 def one_hot(tensor, num_classes=-1):

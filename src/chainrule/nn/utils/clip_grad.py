@@ -65,7 +65,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coefficient = min(float(max_norm) / (float(total._data) + 1e-6), 1.0)
     for grad in grads:
         grad._data *= np.asarray(coefficient, dtype=grad._data.dtype)
-        grad._version_box[0] += 1
+        grad._bump_version()
     return total
 
 
@@ -75,4 +75,4 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     for param in _as_list(parameters):
         if param.grad is not None:
             np.clip(param.grad._data, -clip_value, clip_value, out=param.grad._data)
-            param.grad._version_box[0] += 1
+            param.grad._bump_version()
