@@ -1,11 +1,10 @@
-"""Reading and writing files other than chainrule's own checkpoints.
+"""Files: reading and writing them safely, and the formats chainrule understands.
 
-- ``unpickler``: a pickle interpreter that builds data and never runs code from the file;
-- ``torch_names``: what the PyTorch names a checkpoint may mention become here (the allowlist);
-- ``torch_file``: PyTorch's zip and legacy checkpoint files, through that interpreter;
-- ``safe_globals``: the user's own additions to the allowlist (``add_safe_globals``);
-- ``module_tree``: whole ``nn.Module`` objects as a JSON tree beside safetensors tensors.
+``chainrule.save``/``chainrule.load`` (in ``serialization.py``) are the public entry points;
+this package holds what they are made of: bounded reads and atomic writes (``files``), telling
+formats apart by their structure (``detect``), our safetensors container with its whole-file
+checksum (``container``) and the object tree stored in it (``tree``).
 
-``chainrule.serialization`` is the public front: ``load`` dispatches here by the file's
-structure, ``save`` writes modules through ``module_tree``.
-"""
+PyTorch's files are read by ``torch_file`` (zip and legacy layouts) through ``unpickler``, a
+pickle interpreter that builds data and never runs code from the file, following the allowlist
+of ``torch_names`` plus the user's own ``safe_globals``."""

@@ -20,9 +20,9 @@ import zipfile
 
 import numpy as np
 
-from ..serialization import CheckpointError
+from .errors import CheckpointError
 from .torch_names import Policy, StorageRef, StorageType, chainrule_dtype
-from .unpickler import Unpickler, UnpicklingError
+from .unpickler import Refused, Unpickler
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
@@ -44,7 +44,7 @@ def is_zip(payload):
 def is_legacy(payload):
     """Whether ``payload`` starts with the pickled magic number of PyTorch's legacy format."""
     try:
-        magic, _ = Unpickler(payload, Policy("file", _no_storages)).load(0)
+        magic, _ = Unpickler(payload, Policy(_no_storages)).load(0)
     except CheckpointError:
         return False
     return type(magic) is int and magic == LEGACY_MAGIC
@@ -58,39 +58,39 @@ def read_torch_file(payload, name, map_location=None, weights_only=True, encodin
     if is_legacy(payload):
         return _read_legacy(payload, name, restore, weights_only, encoding)
     raise CheckpointError(
-        f"{name} is a pickle but not a file written by torch.save (it has neither the zip "
-        "layout nor the legacy magic number); chainrule reads only checkpoints of tensors and "
-        "plain data, never arbitrary pickles")
+        name, "is a pickle but not a file written by torch.save (it has neither the zip layout "
+        "nor the legacy magic number); chainrule reads only checkpoints of tensors and plain "
+        "data, never arbitrary pickles")
 
 
 def _no_storages(pid):
-    raise UnpicklingError("this part of the file may not refer to storages")
+    raise Refused("this part of the file may not refer to storages")
 
 
 def _pid(pid, length, name):
     if not isinstance(pid, tuple) or not pid or not isinstance(pid[0], str):
-        raise UnpicklingError(f"{name}: a persistent id must be a tuple naming a storage, got "
+        raise Refused(f"a persistent id must be a tuple naming a storage, got "
                               f"{type(pid).__name__}")
     if pid[0] == "module":
-        raise UnpicklingError(f"{name} holds the source code of a whole pickled module; save "
+        raise Refused("the file holds the source code of a whole pickled module; save "
                               "its state_dict() in PyTorch instead")
     if pid[0] != "storage" or len(pid) != length:
-        raise UnpicklingError(f"{name}: unknown persistent id {pid[0]!r} (of {len(pid)} fields)")
+        raise Refused(f"unknown persistent id {pid[0]!r} (of {len(pid)} fields)")
     _, storage_type, key, location, numel = pid[:5]
     if not isinstance(storage_type, StorageType):
-        raise UnpicklingError(f"{name}: a persistent id names {storage_type!r}, not a storage "
+        raise Refused(f"a persistent id names {storage_type!r}, not a storage "
                               "type")
     if storage_type.dtype_name not in _ITEMSIZE:
         what = storage_type.dtype_name or storage_type.name
         if chainrule_dtype(what) is None:
-            raise UnpicklingError(f"{name} holds {what} tensors, which chainrule does not "
+            raise Refused(f"the file holds {what} tensors, which chainrule does not "
                                   "support; convert them in PyTorch (e.g. .float()) and save "
                                   "again")
     if not isinstance(key, str) or not _KEY.fullmatch(key) or key in (".", ".."):
-        raise UnpicklingError(f"{name}: a persistent id points to {key!r}, which is not the "
+        raise Refused(f"a persistent id points to {key!r}, which is not the "
                               "name of a storage inside the archive")
     if not isinstance(location, str) or type(numel) is not int or numel < 0:
-        raise UnpicklingError(f"{name}: a persistent id has an invalid location or size")
+        raise Refused("a persistent id has an invalid location or size")
     return storage_type.dtype_name, key, location, numel
 
 
@@ -129,10 +129,10 @@ class _Restore:
         if kind == "cpu":
             return
         raise CheckpointError(
-            f"{self.name}: Attempting to deserialize object on a {kind.upper()} device but "
-            f"chainrule computes on the CPU only (as torch.cuda.is_available() is False). "
-            "Please use load with map_location=torch.device('cpu') (or map_location='cpu') to "
-            "map your storages to the CPU.")
+            self.name, f"Attempting to deserialize object on a {kind.upper()} device but "
+            "chainrule computes on the CPU only (as torch.cuda.is_available() is False). Please "
+            "use load with map_location=torch.device('cpu') (or map_location='cpu') to map your "
+            "storages to the CPU.")
 
 
 # -- the zip layout ----------------------------------------------------------------------------
@@ -145,7 +145,7 @@ class _Archive:
             self.zip = zipfile.ZipFile(io.BytesIO(payload))
             infos = self.zip.infolist()
         except Exception as error:  # zipfile raises many kinds on damaged directories
-            raise CheckpointError(f"{name} is a damaged zip archive: {error}") from None
+            raise CheckpointError(name, f"is a damaged zip archive: {error}") from None
         self.entries, offsets = {}, set()
         budget = 0
         for info in infos:
@@ -153,39 +153,39 @@ class _Archive:
             parts = entry.split("/")
             if (entry.startswith("/") or "\\" in entry or "\x00" in entry or ".." in parts
                     or ":" in parts[0]):
-                raise CheckpointError(f"{name} has an archive entry with an unsafe path "
+                raise CheckpointError(name, f"has an archive entry with an unsafe path "
                                       f"{entry!r}; refused")
             if entry in self.entries or info.header_offset in offsets:
-                raise CheckpointError(f"{name} has two archive entries named {entry!r} or at "
+                raise CheckpointError(name, f"has two archive entries named {entry!r} or at "
                                       "one offset (overlapping entries); refused")
             if info.flag_bits & 0x1:
-                raise CheckpointError(f"{name}: entry {entry!r} is encrypted")
+                raise CheckpointError(name, f"entry {entry!r} is encrypted")
             if info.compress_type == zipfile.ZIP_STORED:
                 if info.file_size != info.compress_size:
-                    raise CheckpointError(f"{name}: stored entry {entry!r} claims "
+                    raise CheckpointError(name, f"stored entry {entry!r} claims "
                                           f"{info.file_size} bytes but holds "
                                           f"{info.compress_size}")
             elif info.compress_type == zipfile.ZIP_DEFLATED:
                 if info.file_size > MAX_EXPANSION * info.compress_size + 4096:
                     raise CheckpointError(
-                        f"{name}: entry {entry!r} would expand from {info.compress_size} to "
+                        name, f"entry {entry!r} would expand from {info.compress_size} to "
                         f"{info.file_size} bytes, more than {MAX_EXPANSION} times; refused as a "
                         "possible zip bomb (torch.save never compresses: save the file again "
                         "with it)")
             else:
-                raise CheckpointError(f"{name}: entry {entry!r} uses compression method "
+                raise CheckpointError(name, f"entry {entry!r} uses compression method "
                                       f"{info.compress_type}, which is not supported")
             budget += info.compress_size
             self.entries[entry] = info
             offsets.add(info.header_offset)
         if budget > len(payload):
-            raise CheckpointError(f"{name}: its archive entries claim {budget} bytes in a file "
+            raise CheckpointError(name, f"its archive entries claim {budget} bytes in a file "
                                   f"of {len(payload)} (overlapping entries); refused")
         records = [e[:-len("/data.pkl")] for e in self.entries
                    if e.endswith("/data.pkl") and e.count("/") == 1]
         if len(records) != 1:
             raise CheckpointError(
-                f"{name} is a zip archive but not one written by torch.save (it needs exactly "
+                name, f"is a zip archive but not one written by torch.save (it needs exactly "
                 f"one <name>/data.pkl entry, found {len(records)})")
         self.record = records[0]
 
@@ -193,16 +193,16 @@ class _Archive:
         """The bytes of an entry as a writable uint8 array (exactly its declared size)."""
         info = self.entries.get(entry)
         if info is None:
-            raise CheckpointError(f"{self.name}: the archive has no entry {entry!r}")
+            raise CheckpointError(self.name, f"the archive has no entry {entry!r}")
         buffer = np.empty(info.file_size, dtype=np.uint8)
         try:
             with self.zip.open(info) as stream:
                 count = stream.readinto(memoryview(buffer))
                 extra = stream.read(1)
         except Exception as error:
-            raise CheckpointError(f"{self.name}: entry {entry!r} is damaged: {error}") from None
+            raise CheckpointError(self.name, f"entry {entry!r} is damaged: {error}") from None
         if count != info.file_size or extra:
-            raise CheckpointError(f"{self.name}: entry {entry!r} is truncated")
+            raise CheckpointError(self.name, f"entry {entry!r} is truncated")
         return buffer
 
 
@@ -213,7 +213,7 @@ def _read_zip(payload, name, restore, weights_only, encoding):
     if f"{record}/byteorder" in archive.entries:
         byteorder = archive.read(f"{record}/byteorder").tobytes().decode("ascii", "replace")
         if byteorder not in ("little", "big"):
-            raise CheckpointError(f"{name}: unknown byte order {byteorder!r}")
+            raise CheckpointError(name, f"unknown byte order {byteorder!r}")
     buffers = {}
 
     def persistent_load(pid):
@@ -226,12 +226,12 @@ def _read_zip(payload, name, restore, weights_only, encoding):
         buffer = buffers[key]
         itemsize = _ITEMSIZE.get(dtype_name, 1)
         if numel * itemsize > len(buffer):
-            raise UnpicklingError(f"{name}: storage {key} should hold {numel} elements of "
+            raise Refused(f"storage {key} should hold {numel} elements of "
                                   f"{dtype_name} but has {len(buffer)} bytes")
         return restore(StorageRef(buffer, dtype_name, key), location)
 
     data = archive.read(f"{record}/data.pkl")
-    policy = Policy(name, persistent_load, weights_only)
+    policy = Policy(persistent_load, weights_only)
     obj, _ = Unpickler(data, policy, name, encoding).load(0)
     return obj
 
@@ -244,7 +244,7 @@ def _byteswap(buffer, dtype_name):
 
 # -- the legacy layout -------------------------------------------------------------------------
 def _read_legacy(payload, name, restore, weights_only, encoding):
-    plain = Policy(name, _no_storages)
+    plain = Policy(_no_storages)
 
     def next_pickle(position, policy=plain):
         return Unpickler(payload, policy, name, encoding).load(position)
@@ -252,11 +252,11 @@ def _read_legacy(payload, name, restore, weights_only, encoding):
     _, position = next_pickle(0)
     protocol, position = next_pickle(position)
     if protocol != LEGACY_PROTOCOL:
-        raise CheckpointError(f"{name}: legacy torch.save protocol {protocol!r} is not "
+        raise CheckpointError(name, f"legacy torch.save protocol {protocol!r} is not "
                               f"supported (only {LEGACY_PROTOCOL})")
     sys_info, position = next_pickle(position)
     if not isinstance(sys_info, dict) or sys_info.get("little_endian") is not True:
-        raise CheckpointError(f"{name}: only little-endian legacy files are supported")
+        raise CheckpointError(name, "only little-endian legacy files are supported")
     roots = {}  # key -> (buffer, dtype name)
     claimed = [0]
 
@@ -266,7 +266,7 @@ def _read_legacy(payload, name, restore, weights_only, encoding):
         if key not in roots:
             claimed[0] += numel * itemsize
             if claimed[0] > len(payload):
-                raise UnpicklingError(f"{name}: its storages claim more bytes than the file "
+                raise Refused("its storages claim more bytes than the file "
                                       "holds")
             roots[key] = (np.empty(numel * itemsize, dtype=np.uint8), dtype_name)
         buffer = roots[key][0]
@@ -274,34 +274,34 @@ def _read_legacy(payload, name, restore, weights_only, encoding):
         if view is not None:
             if (not isinstance(view, tuple) or len(view) != 3
                     or not all(type(v) is int and v >= 0 for v in view[1:])):
-                raise UnpicklingError(f"{name}: invalid storage view {view!r}")
+                raise Refused(f"invalid storage view {view!r}")
             _, offset, size = view
             if (offset + size) * itemsize > len(buffer):
-                raise UnpicklingError(f"{name}: a storage view reaches past its storage")
+                raise Refused("a storage view reaches past its storage")
             buffer = buffer[offset * itemsize:(offset + size) * itemsize]
         return restore(StorageRef(buffer, dtype_name, key), location)
 
-    obj, position = next_pickle(position, Policy(name, persistent_load, weights_only))
+    obj, position = next_pickle(position, Policy(persistent_load, weights_only))
     keys, position = next_pickle(position)
     if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
-        raise CheckpointError(f"{name}: the legacy storage list is not a list of keys")
+        raise CheckpointError(name, "the legacy storage list is not a list of keys")
     filled = set()
     for key in keys:
         if key not in roots or key in filled:
-            raise CheckpointError(f"{name}: storage {key!r} is listed but not used, or listed "
+            raise CheckpointError(name, f"storage {key!r} is listed but not used, or listed "
                                   "twice")
         buffer, dtype_name = roots[key]
         if position + 8 > len(payload):
-            raise CheckpointError(f"{name} is truncated (storage {key})")
+            raise CheckpointError(name, f"is truncated (storage {key})")
         numel = int.from_bytes(payload[position:position + 8], "little")
         position += 8
         if numel * _ITEMSIZE[dtype_name] != len(buffer) or position + len(buffer) > len(payload):
-            raise CheckpointError(f"{name} is truncated or damaged (storage {key} should hold "
+            raise CheckpointError(name, f"is truncated or damaged (storage {key} should hold "
                                   f"{len(buffer)} bytes)")
         buffer[:] = np.frombuffer(payload, dtype=np.uint8, count=len(buffer), offset=position)
         position += len(buffer)
         filled.add(key)
     if filled != set(roots):
-        raise CheckpointError(f"{name} is truncated: storages {sorted(set(roots) - filled)} "
+        raise CheckpointError(name, f"is truncated: storages {sorted(set(roots) - filled)} "
                               "have no data")
     return obj

@@ -17,7 +17,7 @@ import numpy as np
 from .. import _dtypes
 from ..tensor import Size, Tensor, device
 from .safe_globals import full_name, is_user_allowed, user_global
-from .unpickler import UnpicklingError
+from .unpickler import Refused
 
 MAX_DIMS = 64
 
@@ -82,7 +82,7 @@ def chainrule_dtype(name):
 def _numpy_dtype(name, what):
     dtype = chainrule_dtype(name)
     if dtype is None:
-        raise UnpicklingError(f"{what} holds {name} tensors, which chainrule does not support; "
+        raise Refused(f"{what} holds {name} tensors, which chainrule does not support; "
                               "convert them in PyTorch (e.g. .float()) and save again")
     return dtype.numpy
 
@@ -90,34 +90,34 @@ def _numpy_dtype(name, what):
 # -- the rebuild functions ---------------------------------------------------------------------
 def _ints(value, what):
     if not isinstance(value, (tuple, list)) or len(value) > MAX_DIMS:
-        raise UnpicklingError(f"a tensor's {what} must be a tuple of at most {MAX_DIMS} ints, "
+        raise Refused(f"a tensor's {what} must be a tuple of at most {MAX_DIMS} ints, "
                               f"got {type(value).__name__}")
     if not all(type(v) is int for v in value):
-        raise UnpicklingError(f"a tensor's {what} must hold ints, got {value!r:.80}")
+        raise Refused(f"a tensor's {what} must hold ints, got {value!r:.80}")
     return tuple(value)
 
 
 def _view(storage, offset, size, stride, dtype_name=None):
     """The tensor's array: a strided view into its storage, checked to stay inside it."""
     if not isinstance(storage, StorageRef):
-        raise UnpicklingError(f"a tensor must be rebuilt from a storage of the file, got "
+        raise Refused(f"a tensor must be rebuilt from a storage of the file, got "
                               f"{type(storage).__name__}")
     size, stride = _ints(size, "size"), _ints(stride, "stride")
     if len(size) != len(stride) or type(offset) is not int:
-        raise UnpicklingError(f"a tensor's size {size} and stride {stride} do not match")
+        raise Refused(f"a tensor's size {size} and stride {stride} do not match")
     if any(s < 0 for s in size) or any(s < 0 for s in stride) or offset < 0:
-        raise UnpicklingError(f"a tensor has a negative size, stride or offset ({size}, "
+        raise Refused(f"a tensor has a negative size, stride or offset ({size}, "
                               f"{stride}, {offset})")
     dtype = np.dtype(_numpy_dtype(dtype_name or storage.dtype_name, "the file"))
     buffer = storage.buffer
     if len(buffer) % dtype.itemsize:
-        raise UnpicklingError(f"storage {storage.key} holds {len(buffer)} bytes, not a whole "
+        raise Refused(f"storage {storage.key} holds {len(buffer)} bytes, not a whole "
                               f"number of {dtype} elements")
     flat = buffer.view(dtype)
     if 0 not in size:
         last = offset + sum((n - 1) * s for n, s in zip(size, stride))
         if last >= len(flat):
-            raise UnpicklingError(
+            raise Refused(
                 f"a tensor of size {size}, stride {stride} and offset {offset} reaches element "
                 f"{last} of storage {storage.key}, which holds {len(flat)}")
         base = flat[offset:]
@@ -129,7 +129,7 @@ def _view(storage, offset, size, stride, dtype_name=None):
 
 def _check_hooks(hooks):
     if hooks is not None and (not isinstance(hooks, dict) or hooks):
-        raise UnpicklingError("a tensor in the file carries backward hooks; they are code and "
+        raise Refused("a tensor in the file carries backward hooks; they are code and "
                               "cannot be loaded")
 
 
@@ -155,7 +155,7 @@ def rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad, back
     _check_hooks(backward_hooks)
     name = dtype.name if isinstance(dtype, (_dtypes.dtype, Marker)) else None
     if name is None:
-        raise UnpicklingError(f"_rebuild_tensor_v3 needs a dtype, got {type(dtype).__name__}")
+        raise Refused(f"_rebuild_tensor_v3 needs a dtype, got {type(dtype).__name__}")
     return _tensor(_view(storage, storage_offset, size, stride, name), requires_grad)
 
 
@@ -164,7 +164,7 @@ def rebuild_parameter(data, requires_grad, backward_hooks):
 
     _check_hooks(backward_hooks)
     if not isinstance(data, Tensor):
-        raise UnpicklingError(f"a Parameter must wrap a tensor, got {type(data).__name__}")
+        raise Refused(f"a Parameter must wrap a tensor, got {type(data).__name__}")
     return Parameter(data, requires_grad=bool(requires_grad) and data._data.dtype.kind == "f")
 
 
@@ -176,12 +176,12 @@ def rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):
 
 def rebuild_from_type_v2(func, new_type, args, state):
     if func not in _REBUILDERS or not isinstance(args, tuple):
-        raise UnpicklingError("_rebuild_from_type_v2 may only rebuild tensors")
+        raise Refused("_rebuild_from_type_v2 may only rebuild tensors")
     tensor = func(*args)
     if new_type is _PARAMETER_NAME:
         tensor = rebuild_parameter(tensor, tensor.requires_grad, None)
     elif new_type is not Tensor:
-        raise UnpicklingError(f"a tensor subclass {new_type!r} cannot be rebuilt; only "
+        raise Refused(f"a tensor subclass {new_type!r} cannot be rebuilt; only "
                               "torch.Tensor and torch.nn.Parameter are")
     _set_state(tensor, state)
     return tensor
@@ -195,17 +195,17 @@ def _set_state(tensor, state):
     if not state:
         return
     if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
-        raise UnpicklingError("a tensor's saved attributes must be a dict of names")
+        raise Refused("a tensor's saved attributes must be a dict of names")
     for name, value in state.items():
         if hasattr(type(tensor), name) or name.startswith("__"):
-            raise UnpicklingError(f"a tensor's saved attribute {name!r} would replace a "
+            raise Refused(f"a tensor's saved attribute {name!r} would replace a "
                                   "method or property; refused")
         setattr(tensor, name, value)
 
 
 def _unsupported(what):
     def refuse(*args):
-        raise UnpicklingError(f"the file holds {what}, which chainrule does not support; "
+        raise Refused(f"the file holds {what}, which chainrule does not support; "
                               "convert them to ordinary dense CPU tensors in PyTorch first")
     return refuse
 
@@ -213,46 +213,46 @@ def _unsupported(what):
 # -- plain constructors, checked so that no argument can ask for unbounded memory ------------
 def _ordered_dict(*args):
     if args and not isinstance(args[0], (list, tuple, dict)):
-        raise UnpicklingError("OrderedDict is rebuilt from a list of pairs")
+        raise Refused("OrderedDict is rebuilt from a list of pairs")
     return OrderedDict(*args)
 
 
 def _counter(*args):
     if args and not isinstance(args[0], (list, tuple, dict)):
-        raise UnpicklingError("Counter is rebuilt from a list or a dict")
+        raise Refused("Counter is rebuilt from a list or a dict")
     return Counter(*args)
 
 
 def _collection(kind):
     def make(*args):
         if args and not isinstance(args[0], (list, tuple, set, frozenset)):
-            raise UnpicklingError(f"{kind.__name__} is rebuilt from a list")
+            raise Refused(f"{kind.__name__} is rebuilt from a list")
         return kind(*args)
     return make
 
 
 def _complex(*args):
     if not all(isinstance(a, (int, float)) for a in args):
-        raise UnpicklingError("complex is rebuilt from numbers")
+        raise Refused("complex is rebuilt from numbers")
     return complex(*args)
 
 
 def _bytearray(*args):
     if args and not isinstance(args[0], (bytes, str)):
-        raise UnpicklingError("bytearray is rebuilt from bytes, never from a length")
+        raise Refused("bytearray is rebuilt from bytes, never from a length")
     return bytearray(*args)
 
 
 def _encode(text, encoding="utf-8"):
     # protocol-2 pickles write bytes as _codecs.encode(str, 'latin1')
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1", "utf-8", "ascii"):
-        raise UnpicklingError("_codecs.encode is allowed only to turn a string into bytes")
+        raise Refused("_codecs.encode is allowed only to turn a string into bytes")
     return codecs.encode(text, encoding)
 
 
 def _size(*args):
     if len(args) > 1 or (args and not isinstance(args[0], (tuple, list))):
-        raise UnpicklingError("torch.Size is rebuilt from one tuple")
+        raise Refused("torch.Size is rebuilt from one tuple")
     return Size(_ints(args[0], "Size") if args else ())
 
 
@@ -260,13 +260,13 @@ def _device(*args):
     try:
         return device(*args)
     except (RuntimeError, TypeError, ValueError) as error:
-        raise UnpicklingError(f"the file holds a device object chainrule cannot make: {error}"
+        raise Refused(f"the file holds a device object chainrule cannot make: {error}"
                               ) from None
 
 
 def _get_layout(name):
     if not isinstance(name, str):
-        raise UnpicklingError("_get_layout takes a layout's name")
+        raise Refused("_get_layout takes a layout's name")
     return Marker(name)
 
 
@@ -342,8 +342,7 @@ def _refusal_hint(name):
 class Policy:
     """What the unpickler may do with globals: PyTorch's ``weights_only=True`` rules."""
 
-    def __init__(self, name, persistent_load, weights_only=True):
-        self.name = name
+    def __init__(self, persistent_load, weights_only=True):
         self._persistent_load = persistent_load
         self.weights_only = weights_only
 
@@ -360,8 +359,8 @@ class Policy:
         short = name.rsplit(".", 1)[-1]
         note = ("" if self.weights_only is not False else
                 " chainrule never runs code named by a file, whatever weights_only says.")
-        raise UnpicklingError(
-            f"{self.name}: Unsupported global: GLOBAL {full} was not an allowed global by "
+        raise Refused(
+            f"Unsupported global: GLOBAL {full} was not an allowed global by "
             f"default. Loading a file never runs code from it, so only the globals that "
             f"rebuild tensors and plain containers are allowed.{note} If you trust this file "
             f"and {full} is a class or function of yours, allow it with "
@@ -374,21 +373,19 @@ class Policy:
         if call is None and is_user_allowed(func):
             if opcode.startswith("NEWOBJ"):
                 if not isinstance(func, type):
-                    raise UnpicklingError(f"{self.name}: {opcode} on {full_name(func)}, "
+                    raise Refused(f"{opcode} on {full_name(func)}, "
                                           "which is not a class")
                 return func.__new__(func, *args)
             call = func
         if call is None:
-            raise UnpicklingError(
-                f"{self.name}: the pickle calls ({opcode}) {_describe(func)}, which is not an "
+            raise Refused(
+                f"the pickle calls ({opcode}) {_describe(func)}, which is not an "
                 "allowed function or class")
         try:
             return call(*args)
-        except UnpicklingError as error:
-            raise UnpicklingError(f"{self.name}: {error}") from None
         except (TypeError, ValueError, OverflowError, MemoryError) as error:
-            raise UnpicklingError(f"{self.name}: calling {_describe(func)} with the file's "
-                                  f"arguments failed: {error}") from None
+            raise Refused(f"calling {_describe(func)} with the file's arguments failed: "
+                          f"{error}") from None
 
     def build(self, target, state):
         """BUILD: set saved state on an object the pickle made."""
@@ -405,7 +402,7 @@ class Policy:
             else:
                 _default_setstate(target, state)
             return
-        raise UnpicklingError(f"{self.name}: the pickle sets state (BUILD) on a "
+        raise Refused(f"the pickle sets state (BUILD) on a "
                               f"{type(target).__name__}, which is not allowed")
 
     def may_fill(self, target, kind):

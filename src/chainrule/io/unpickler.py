@@ -18,13 +18,18 @@ import codecs
 import pickle
 import struct
 
-from ..serialization import CheckpointError
+from .errors import CheckpointError
 
 MAX_DEPTH = 1000
 
 
 class UnpicklingError(CheckpointError, pickle.UnpicklingError):
     """A pickle that cannot be read safely: refused, malformed or truncated."""
+
+
+class Refused(Exception):
+    """Raised by the policy and the rebuild functions, which do not know the file's name; the
+    unpickler turns it into an ``UnpicklingError`` naming the file and the position."""
 
 
 class _Mark:
@@ -57,20 +62,19 @@ class Unpickler:
             opcode = self._read(1)[0]
             handler = dispatch.get(opcode)
             if handler is None:
-                raise UnpicklingError(self._where(f"unknown or unsupported pickle opcode "
-                                                  f"{bytes([opcode])!r}"))
+                self._fail(f"unknown or unsupported pickle opcode {bytes([opcode])!r}")
             self._spend(1)
             if handler is _stop:
                 result = self._pop()
                 check_depth(result, self.name)
                 return result, self.pos
-            handler(self)
-
-    def _where(self, message):
-        return f"{self.name}: {message} (at byte {self.pos - 1} of the pickle)"
+            try:
+                handler(self)
+            except Refused as refusal:
+                self._fail(str(refusal))
 
     def _fail(self, message):
-        raise UnpicklingError(self._where(message))
+        raise UnpicklingError(self.name, f"{message} (at byte {self.pos - 1} of the pickle)")
 
     def _spend(self, amount):
         self.work_left -= amount
@@ -83,7 +87,7 @@ class Unpickler:
         end = self.pos + n
         if n < 0 or end > len(self.data):
             raise UnpicklingError(
-                f"{self.name}: the pickle is truncated or claims a size of {n} bytes that the "
+                self.name, f"the pickle is truncated or claims a size of {n} bytes that the "
                 f"file does not hold (at byte {self.pos}, {len(self.data) - self.pos} left)")
         chunk = self.data[self.pos:end]
         self.pos = end
@@ -100,8 +104,8 @@ class Unpickler:
         while end < limit and data[end] != 0x0A:
             end += 1
         if end >= limit:
-            raise UnpicklingError(f"{self.name}: the pickle is truncated (a text opcode has no "
-                                  "end of line)")
+            raise UnpicklingError(self.name, "the pickle is truncated (a text opcode has no end "
+                                  "of line)")
         line = bytes(data[self.pos:end])
         self.pos = end + 1
         return line
@@ -615,7 +619,7 @@ def check_depth(root, name="file", limit=MAX_DEPTH):
             continue
         key = id(child)
         if key in path:
-            raise UnpicklingError(f"{name}: the pickled object contains itself (a cycle); a "
+            raise UnpicklingError(name, "the pickled object contains itself (a cycle); a "
                                   "checkpoint holds trees of data")
         if key in height:
             best[0] = max(best[0], height[key] + 1)
@@ -623,5 +627,5 @@ def check_depth(root, name="file", limit=MAX_DEPTH):
             path.add(key)
             stack.append((child, iter(_children(child)), [0]))
         if len(stack) + best[0] > limit:
-            raise UnpicklingError(f"{name}: the pickled object is nested more than {limit} "
+            raise UnpicklingError(name, f"the pickled object is nested more than {limit} "
                                   "levels deep")
