@@ -3,12 +3,12 @@
 Unlike ``torch.save``, nothing is pickled, so loading a file can never run code. A file holds
 one object: nested dicts, lists and tuples of tensors, NumPy arrays, numbers, strings, bools
 and None (a state dict, an optimizer state, a training checkpoint), and a checksum of all its
-bytes. ``load`` also reads the files of ``torch.save`` (``io/torch_file.py``) through a
-restricted unpickler that builds only tensors and plain data, with PyTorch's
-``add_safe_globals``/``safe_globals`` for the user's own trusted classes. Writes to a path are atomic (see ``io/files.py``). ``load`` decides a file's format from
+bytes. Writes to a path are atomic (see ``io/files.py``). ``load`` decides a file's format from
 its structure, reads only regular files no larger than memory, and raises ``CheckpointError``,
 naming the file, for anything it cannot load: it never lets a damaged file through, and never
-fails with an internal error on one.
+fails with an internal error on one. It also reads the files of ``torch.save``
+(``io/torch_file.py``) through a restricted unpickler that builds only tensors and plain data,
+with PyTorch's ``add_safe_globals``/``safe_globals`` for the user's own trusted classes.
 """
 
 import json
