@@ -11,7 +11,7 @@ from ..tensor import Tensor
 from .errors import CheckpointError
 
 MAX_DEPTH = 100  # far deeper than any state dict; a bound keeps decoding from recursing away
-_MARKERS = ("__tensor__", "__ndarray__", "__float__", "__tuple__", "__dict__")
+_MARKERS = ("__tensor__", "__ndarray__", "__float__", "__tuple__", "__dict__", "__nn_module__")
 
 
 def _contiguous(array):
@@ -57,10 +57,16 @@ def encode(obj, arrays, depth=0, path=()):
                               for i, v in enumerate(obj)]}
     if isinstance(obj, list):
         return [encode(v, arrays, depth + 1, path + (i,)) for i, v in enumerate(obj)]
+    from ..nn.modules.module import Module  # lazily: nn is imported after this layer's files
+
+    if isinstance(obj, Module):
+        from .module_tree import Encoder
+
+        return Encoder(encode).module(obj, arrays, depth, path)
     raise TypeError(
         f"chainrule.save cannot store an object of type {type(obj).__name__}: it stores nested "
-        "dicts, lists and tuples of tensors, arrays, numbers, strings, bools and None. Save a "
-        "state_dict() rather than a module or optimizer object."
+        "dicts, lists and tuples of tensors, arrays, numbers, strings, bools and None, and "
+        "nn.Module objects. Save an optimizer's or scheduler's state_dict() instead."
     )
 
 
@@ -86,6 +92,12 @@ class _Decoder:
             raise self.fail(f"unknown entry in its structure: {_short(node)}")
         if "__tensor__" in node:
             return self.tensor(node)
+        if "__nn_module__" in node:
+            if set(node) != {"__nn_module__", "state"}:
+                raise self.fail(f"unknown entry in its structure: {_short(node)}")
+            from .module_tree import Decoder
+
+            return Decoder(self.decode, self.name).module(node, depth)
         if len(node) != 1:
             raise self.fail(f"unknown entry in its structure: {_short(node)}")
         (marker, value), = node.items()
