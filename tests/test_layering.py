@@ -15,6 +15,7 @@ LAYERS = [
     ("optim", ["optim"]),
     ("data", ["data", "utils"]),
     ("io", ["serialization", "io"]),
+    ("export", ["onnx"]),
     ("diagnostics", ["diagnostics", "explain"]),
     ("training", ["train"]),
     ("distributed", ["distributed"]),

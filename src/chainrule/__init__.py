@@ -58,4 +58,4 @@ from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor, device  # noqa: E402
 
 # The layers above the engine, so that `import chainrule as torch; torch.nn.Linear` works.
-from . import data, distributed, func, nn, optim, utils  # noqa: E402
+from . import data, distributed, func, nn, onnx, optim, utils  # noqa: E402

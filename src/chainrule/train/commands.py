@@ -150,6 +150,33 @@ def _restore(target):
     return path, config, task, model
 
 
+def export_onnx(target, out=None, opset=None):
+    """Write the model of a run (its best checkpoint) or of a checkpoint file as ONNX, with a
+    dynamic batch axis: images (N, C, H, W) or tokens (N, block_size) in, logits out."""
+    from ..onnx import UnsupportedOperatorError, export
+
+    path, config, task, model = _restore(target)
+    if task.kind == "text":
+        example = np.arange(task.block_size, dtype=np.int64)[None] % task.vocab_size
+    else:
+        example = np.zeros((1, *task.input_shape), dtype=np.float32)
+    example = from_numpy(example)
+    out = Path(out) if out else (Path(target) if Path(target).is_dir() else path.parent) \
+        / "model.onnx"
+    try:
+        export(model, (example,), out, input_names=["input"], output_names=["logits"],
+               dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+               opset_version=opset)
+    except UnsupportedOperatorError as error:
+        raise TrainingError(str(error)) from None
+    if task.kind == "text":
+        shape = f"tokens (batch, {task.block_size}) int64"
+    else:
+        shape = f"images (batch, {', '.join(map(str, task.input_shape))}) float32"
+    print(f"{out}: model {config.model} from {path.name}; input {shape}, output logits")
+    return 0
+
+
 def evaluate(target):
     """Print the test metrics of a run's best checkpoint, or of a checkpoint file."""
     path, config, task, model = _restore(target)
