@@ -185,3 +185,51 @@ def test_what_cannot_be_exported_is_refused_naming_op_and_layer(model, example, 
     with pytest.raises(cr.onnx.UnsupportedOperatorError, match=match):
         cr.onnx.export(model, (example,), io.BytesIO(), input_names=["x"],
                        dynamic_axes={"x": {0: "batch"}})
+
+
+# Ops with no ONNX conversion, each with its reason; a new op must join CONVERTERS or this list.
+NOT_EXPORTED = {
+    **dict.fromkeys(["BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "CrossEntropy",
+                     "HuberLoss", "KlDiv", "L1Loss", "MseLoss", "NllLoss", "SmoothL1Loss"],
+                    "losses belong to training, not to a deployed model"),
+    **dict.fromkeys(["AvgPoolGrad", "ConvWeight", "MaxPoolGrad", "RecurrentGrad",
+                     "_OnceDifferentiable"], "backward-only ops"),
+    **dict.fromkeys(["IndexPut", "Scatter", "ScatterAdd"], "writes into a tensor"),
+    "MaxPool": "its options hold the argmax of one input; nn.MaxPool*d layers are exported",
+    "_ExtremeAlongDim": "base class", "_ExtremeOverAxes": "base class",
+}
+
+
+def test_every_op_is_exported_or_listed_with_its_reason():
+    import importlib
+    import pkgutil
+
+    from chainrule.autograd.function import Function
+    from chainrule.onnx.ops import CONVERTERS
+
+    for module in pkgutil.iter_modules(cr.ops.__path__):
+        importlib.import_module(f"chainrule.ops.{module.name}")
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ops = {c.__name__ for c in subclasses(Function) if c.__module__.startswith("chainrule.")}
+    missing = sorted(ops - set(CONVERTERS) - set(NOT_EXPORTED))
+    assert not missing, (f"ops without an ONNX conversion: {missing}; add a converter in "
+                         "chainrule/onnx/ops.py, or list the op in NOT_EXPORTED here with why")
+    assert not set(CONVERTERS) & set(NOT_EXPORTED)
+
+
+class Rolled(nn.Module):
+    def forward(self, x):
+        return x.roll((1, -2), (1, 2)) + x.flip(-1)
+
+
+def test_roll_and_flip_export():
+    model = Rolled()
+    session = exported(model, sequences(2))
+    x = sequences(3)
+    np.testing.assert_allclose(session.run(None, {"x": x})[0],
+                               chainrule_outputs(model, x)[0], atol=1e-6)

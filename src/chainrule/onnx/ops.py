@@ -54,6 +54,12 @@ def unary(g, step):
     g.node(_UNARY[step.op], [g.x(step)], g.outs(step))
 
 
+@converts("_Alias", "_BackwardHookIdentity")
+def identities(g, step):
+    for position, out in enumerate(g.outs(step)):
+        g.node("Identity", [g.x(step, position)], [out])
+
+
 @converts("Rsqrt")
 def rsqrt(g, step):
     g.node("Reciprocal", [g.node("Sqrt", [g.x(step)])], g.outs(step))
@@ -304,6 +310,23 @@ def flip(g, step):
     n = len(dims)
     g.node("Slice", [g.x(step), g.ints([-1] * n), g.ints([INT64_MIN] * n), g.ints(dims),
                      g.ints([-1] * n)], g.outs(step))
+
+
+@converts("Roll")
+def roll(g, step):
+    shifts, dims = step.options["shifts"], step.options["dims"]
+    if dims is None:
+        raise g.fail(step, "rolling the flattened tensor (dims=None) is not exported")
+    x, shape = g.x(step), g.in_shape(step)
+    for shift, dim in zip(shifts, dims):
+        size = shape[dim]
+        if step.twin.inputs[0].array.shape[dim] != size:
+            raise g.fail(step, "rolling along a dynamic axis is not exported")
+        cut = size - shift % size
+        pieces = [g.node("Slice", [x, g.ints([lo]), g.ints([hi]), g.ints([dim])])
+                  for lo, hi in ((cut, size), (0, cut))]
+        x = g.node("Concat", pieces, axis=int(dim))
+    g.node("Identity", [x], g.outs(step))
 
 
 @converts("Pad")
