@@ -66,6 +66,8 @@ def check_forward(case, noncontiguous=False):
     expecteds = expected if isinstance(expected, tuple) else (expected,)
     for got, want in zip(outs, expecteds, strict=True):
         want = np.asarray(want)
+        # a 0-d result is a 0-d ndarray, never a NumPy scalar (DESIGN.md, the engine)
+        assert type(got.detach().numpy()) is np.ndarray, f"{case.name}: holds a NumPy scalar"
         assert got.shape == want.shape, f"{case.name}: shape {got.shape} != {want.shape}"
         np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-6, atol=1e-8,
                                    err_msg=case.name)

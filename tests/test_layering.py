@@ -9,12 +9,14 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "chainrule"
 # DESIGN.md's table, top to bottom: a module may import layers at or above its own index.
 LAYERS = [
     ("engine", ["autograd"]),
-    ("tensor", ["tensor", "_dtypes", "_tensor_str", "creation", "random", "func"]),
+    ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "func",
+                "_settings"]),
     ("ops", ["ops"]),
     ("nn", ["nn"]),
     ("optim", ["optim"]),
     ("data", ["data", "utils"]),
     ("io", ["serialization", "io"]),
+    ("device answers", ["cuda", "backends", "accelerator", "mps", "xpu", "amp", "version"]),
     ("export", ["onnx"]),
     ("diagnostics", ["diagnostics", "explain"]),
     ("training", ["train"]),
