@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.io.test_malicious import fuzz_inputs, fuzz_once  # noqa: E402
+from tests.io.test_torch_malicious import fuzz_inputs, fuzz_once  # noqa: E402
 
 
 def main():
