@@ -110,6 +110,8 @@ def test_stack_global_and_getattr_chains_are_refused():
     (b"}}" + unicode("k") + b"Nsb.", "BUILD"),  # BUILD on a plain dict
     (global_op("collections", "OrderedDict") + b")R}" + unicode("__class__") + b"N" + b"sb.",
      "BUILD"),
+    (global_op("collections", "OrderedDict") + b")R}" + unicode("items") + b"N" + b"sb.",
+     "BUILD"),  # an attribute that would shadow a method
     (b"N\x85" + unicode("k") + b"Ns.", "sets items"),  # SETITEM on a tuple
     (unicode("text") + b"Na.", "appends"),  # APPEND to a string
 ])

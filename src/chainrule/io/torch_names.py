@@ -392,8 +392,8 @@ class Policy:
         if state is None or (isinstance(state, dict) and not state):
             return
         if type(target) in (OrderedDict, Counter) and isinstance(state, dict) and all(
-                isinstance(k, str) and not k.startswith("__") for k in state):
-            target.__dict__.update(state)  # e.g. a state dict's _metadata
+                isinstance(k, str) and not hasattr(type(target), k) for k in state):
+            target.__dict__.update(state)  # e.g. a state dict's _metadata; never a method
             return
         if is_user_allowed(type(target)):
             setstate = getattr(target, "__setstate__", None)
