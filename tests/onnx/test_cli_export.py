@@ -29,7 +29,7 @@ def test_exported_run_gives_the_runs_logits(tmp_path, flags, batch):
         x = rng.standard_normal(batch).astype(np.float32)
     session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"),
                                            providers=["CPUExecutionProvider"])
-    (logits,) = session.run(["logits"], {"input": x})
+    (logits,) = session.run(["output"], {"input": x})
     with cr.no_grad():
         expected = model(cr.from_numpy(x)).numpy()
     np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-5)

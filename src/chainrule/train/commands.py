@@ -173,28 +173,28 @@ def _restore(target):
 
 def export_onnx(target, out=None, opset=None):
     """Write the model of a run (its best checkpoint) or of a checkpoint file as ONNX, with a
-    dynamic batch axis: images (N, C, H, W) or tokens (N, block_size) in, logits out."""
+    dynamic batch axis: the run's inputs (images, table rows, series windows, or tokens of the
+    block size) in, the model's output out."""
     from ..onnx import UnsupportedOperatorError, export
 
     path, config, task, model = _restore(target)
     if task.kind == "text":
         example = np.arange(task.block_size, dtype=np.int64)[None] % task.vocab_size
-    else:
+    elif getattr(task, "input_shape", None) is not None:
         example = np.zeros((1, *task.input_shape), dtype=np.float32)
-    example = from_numpy(example)
+    else:  # the shape of one validation input
+        example = np.asarray(task.splits["val"][0][:1], dtype=np.float32)
     out = Path(out) if out else (Path(target) if Path(target).is_dir() else path.parent) \
         / "model.onnx"
     try:
-        export(model, (example,), out, input_names=["input"], output_names=["logits"],
-               dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-               opset_version=opset)
+        export(model, (from_numpy(example),), out, input_names=["input"],
+               output_names=["output"], opset_version=opset,
+               dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
     except UnsupportedOperatorError as error:
         raise TrainingError(str(error)) from None
-    if task.kind == "text":
-        shape = f"tokens (batch, {task.block_size}) int64"
-    else:
-        shape = f"images (batch, {', '.join(map(str, task.input_shape))}) float32"
-    print(f"{out}: model {config.model} from {path.name}; input {shape}, output logits")
+    shape = ", ".join(["batch", *map(str, example.shape[1:])])
+    print(f"{out}: model {config.model} from {path.name}; input ({shape}) {example.dtype}, "
+          "output 'output'")
     return 0
 
 
