@@ -180,7 +180,7 @@ def families():
              _seq(torch, torch.nn.Flatten(), torch.nn.Linear(64, 16), torch.nn.ReLU(),
                   torch.nn.Dropout(0.0), torch.nn.Linear(16, 16), torch.nn.ReLU(),
                   torch.nn.Dropout(0.0), torch.nn.Linear(16, 10)), images[:, :1]),
-            ("preset_cnn", presets.cnn((1, 8, 8), 10, 16, 2, 0.0) if not torch_side else
+            ("preset_cnn", presets.cnn((1, 8, 8), 10, 16, 0.0) if not torch_side else
              _seq(torch, torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(),
                   torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(),
                   torch.nn.MaxPool2d(2), torch.nn.Dropout(0.0), torch.nn.Flatten(),

@@ -32,7 +32,7 @@ def families():
             4, 2, 8, activation="gelu", batch_first=True), 2, enable_nested_tensor=False),
             (2, 5, 4)),
         "mlp": (presets.mlp((1, 8, 8), 10, 16, 2, 0.1), (2, 1, 8, 8)),
-        "cnn": (presets.cnn((1, 8, 8), 10, 16, 2, 0.1), (2, 1, 8, 8)),
+        "cnn": (presets.cnn((1, 8, 8), 10, 16, 0.1), (2, 1, 8, 8)),
     }
 
 

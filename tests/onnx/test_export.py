@@ -74,7 +74,7 @@ FAMILIES = {
     "transformer_encoder": (lambda: nn.TransformerEncoder(nn.TransformerEncoderLayer(
         4, 2, 8, dropout=0.1, batch_first=True), 2, enable_nested_tensor=False), sequences),
     "preset_mlp": (lambda: presets.mlp((1, 8, 8), 10, 16, 2, 0.2), lambda n: images(n, 1)),
-    "preset_cnn": (lambda: presets.cnn((1, 8, 8), 10, 16, 2, 0.25), lambda n: images(n, 1)),
+    "preset_cnn": (lambda: presets.cnn((1, 8, 8), 10, 16, 0.25), lambda n: images(n, 1)),
     "preset_lstm": (lambda: presets.CharLSTM(11, 8, 1, 0.0, 6), tokens),
     "preset_gpt": (lambda: presets.CharGPT(11, 8, 2, 2, 0.1, 6), tokens),
 }
