@@ -43,6 +43,7 @@ from .autograd import (  # noqa: E402
     set_grad_enabled,
 )
 from .creation import *  # noqa: E402,F403
+from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402
 from .ops._operands import result_type  # noqa: E402
 from .ops.elementwise import *  # noqa: E402,F403
 from .ops.index import *  # noqa: E402,F403
@@ -59,6 +60,18 @@ from .random import (  # noqa: E402
     manual_seed,
     seed,
     set_rng_state,
+)
+from ._legacy import (  # noqa: E402
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    set_default_tensor_type,
 )
 from ._settings import (  # noqa: E402
     are_deterministic_algorithms_enabled,
@@ -77,3 +90,9 @@ from . import data, distributed, func, nn, onnx, optim, utils  # noqa: E402
 # What a CPU-only PyTorch build answers about devices (torch.cuda, torch.backends, ...).
 from . import accelerator, amp, backends, cuda, mps, version, xpu  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+
+# While `torch` is aliased to chainrule (sys.modules["torch"] = chainrule, or
+# chainrule.as_torch), every torch.X.Y path resolves to chainrule.X.Y; otherwise it does nothing.
+from ._torch_paths import FINDER as _FINDER  # noqa: E402
+
+_FINDER.register()

@@ -6,10 +6,11 @@ from .engine import add_observer, run_backward
 from .function import Function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
+from .variable import Variable
 
 __all__ = [
     "Function", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad",
-    "set_grad_enabled", "inference_mode", "is_grad_enabled", "add_observer",
+    "set_grad_enabled", "inference_mode", "is_grad_enabled", "add_observer", "Variable",
 ]
 
 

@@ -1,7 +1,7 @@
 """Neural-network building blocks with PyTorch's names: ``Module``, layers, losses, ``init``,
 ``functional`` and ``utils``."""
 
-from . import functional, init, utils
+from . import functional, init, parallel, utils
 from .modules.activation import *
 from .modules.attention import *
 from .modules.batchnorm import *
@@ -17,4 +17,5 @@ from .modules.pooling import *
 from .modules.rnn import *
 from .modules.sparse import *
 from .modules.transformer import *
+from .parallel import DataParallel
 from .parameter import Buffer, Parameter

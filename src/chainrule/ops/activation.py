@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._operands import float_array, wrap
@@ -152,7 +153,8 @@ _GELU_CUBIC = 0.044715
 def _ndtr(x):
     """Phi(x) on arrays: float32 by its own cheaper formula, other dtypes by erfc."""
     if x.dtype == np.float32:
-        return _ndtr_float32(x)
+        fast = kernels.load("activation", x)
+        return fast.ndtr(x) if fast is not None else _ndtr_float32(x)
     return 0.5 * _erfc(x * -_INV_SQRT_2)
 
 
@@ -181,7 +183,7 @@ class Gelu(Function):
     approximate='tanh': y = x/2 * (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3);
     dx = dy * (1/2 (1 + tanh u) + x/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2))."""
 
-    _transient = ("slope",)
+    _transient = ("slope", "kernel")
 
     @staticmethod
     def forward(ctx, x, *, approximate="none"):
@@ -191,6 +193,10 @@ class Gelu(Function):
         if approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (data + _GELU_CUBIC * data * data * data)
             return wrap(0.5 * data * (1.0 + np.tanh(inner)))
+        fast = kernels.load("activation", data)
+        if fast is not None:  # NOTE: one threaded pass; _ndtr_float32 below is its reference
+            ctx.slope, ctx.kernel = None, fast  # backward recomputes the slope from x
+            return wrap(fast.gelu(data))
         if True not in ctx.needs_input_grad:
             ctx.slope = None
             return wrap(data * _ndtr(data))
@@ -212,6 +218,8 @@ class Gelu(Function):
             t = ((x + x * x * x * _GELU_CUBIC) * _SQRT_2_OVER_PI).tanh()
             inner_grad = (x * x * (3 * _GELU_CUBIC) + 1) * _SQRT_2_OVER_PI
             return grad_out * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * inner_grad)
+        if not grad_mode.is_grad_enabled() and getattr(ctx, "kernel", None) is not None:
+            return wrap(ctx.kernel.gelu_backward(x._data, grad_out._data))
         if not grad_mode.is_grad_enabled() and ctx.slope is not None:
             # NOTE: without create_graph, reuse forward's Phi(x) + x phi(x) (erfc is the costly
             # part) on arrays; under create_graph the tensor expression below records.

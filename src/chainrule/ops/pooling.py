@@ -8,6 +8,7 @@ averaging matrices) is its own adjoint with the matrices transposed.
 
 import numpy as np
 
+from .. import kernels
 from ..autograd.function import Function
 from ._operands import wrap
 from .conv import ntuple, pad_array, windows
@@ -61,6 +62,10 @@ class _Windows:
             for n, k, s, p, d, o in zip(spatial, kernel, stride, padding, dilation, self.out)
         )
 
+    def unpadded(self):
+        """True when no window reaches into padding (every window lies inside the input)."""
+        return all(lo == 0 and hi == 0 for lo, hi in self.padding)
+
     def view(self, x, fill=0.0):
         """(N, C, *kernel, *out) windows of ``x`` padded with ``fill``."""
         return windows(pad_array(x, self.padding, fill), self.kernel, self.stride,
@@ -88,6 +93,10 @@ def _max_indices(x, geometry):
     non-contiguous window axis copies the windows and is ~5x slower); the first maximum wins a
     tie and a NaN counts as the maximum (the first NaN), as np.argmax does."""
     nd = len(geometry.kernel)
+    fast = kernels.load("pool", x) if nd == 2 and geometry.unpadded() else None
+    if fast is not None:  # NOTE: one pass over the windows; the lines below are its reference
+        return fast.max_pool2d(x, geometry.kernel, geometry.stride, geometry.dilation,
+                               geometry.out)
     fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     win = geometry.view(x, fill)
     positions = list(np.ndindex(*geometry.kernel))
@@ -162,6 +171,10 @@ class MaxPoolGrad(Function):
     def forward(ctx, grad_output, *, index, input_shape, disjoint=False):
         ctx.index, ctx.disjoint = index, disjoint
         data = grad_output._data
+        fast = kernels.load("pool", data)
+        if fast is not None:  # NOTE: one pass; the NumPy scatter below is its reference
+            return wrap(fast.scatter(index, data, int(np.prod(input_shape)),
+                                     disjoint).reshape(input_shape))
         if disjoint:  # distinct indices: a plain scatter, no float64 bincount
             out = np.zeros(int(np.prod(input_shape)), dtype=data.dtype)
             out[index.reshape(-1)] = data.reshape(-1)

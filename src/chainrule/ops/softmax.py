@@ -5,6 +5,8 @@ import builtins
 
 import numpy as np
 
+from .. import kernels
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import float_array, normalize_dim, wrap
@@ -55,13 +57,30 @@ def logsumexp(input, dim, keepdim=False):
                            keepdim=keepdim)
 
 
+def _last_axis_kernel(array, dim):
+    """The softmax kernels when they apply: float32, big enough, along the last axis."""
+    return kernels.load("softmax", array) if dim == array.ndim - 1 else None
+
+
+def _backward_arrays(y, grad_out, dim, log):
+    """NOTE: without create_graph nobody differentiates this gradient: one kernel pass per row
+    when it applies, else the tensor formula of ``backward`` (the kernel's reference)."""
+    fast = None if grad_mode.is_grad_enabled() else _last_axis_kernel(y._data, dim)
+    if fast is None or grad_out._data.dtype != y._data.dtype:
+        return None
+    return wrap(fast.softmax_backward(y._data, grad_out._data, log))
+
+
 class Softmax(Function):
     """y = exp(x - max) / sum(exp(x - max)) along ``dim``;  dx = y * (dy - sum(dy * y))."""
 
     @staticmethod
     def forward(ctx, x, *, dim):
         ctx.dim = dim
-        if x._data.size == 0:
+        fast = _last_axis_kernel(x._data, dim)
+        if fast is not None:
+            y = wrap(fast.softmax(x._data, log=False))
+        elif x._data.size == 0:
             y = wrap(x._data.copy())
         else:
             e = np.exp(_shifted(x._data, dim)[0])
@@ -72,6 +91,9 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
+        fast = _backward_arrays(y, grad_out, ctx.dim, log=False)
+        if fast is not None:
+            return fast
         return y * (grad_out - (grad_out * y).sum(dim=ctx.dim, keepdim=True))
 
 
@@ -82,7 +104,10 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, *, dim):
         ctx.dim = dim
-        if x._data.size == 0:
+        fast = _last_axis_kernel(x._data, dim)
+        if fast is not None:
+            y = wrap(fast.softmax(x._data, log=True))
+        elif x._data.size == 0:
             y = wrap(x._data.copy())
         else:
             shifted = _shifted(x._data, dim)[0]
@@ -94,6 +119,9 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
+        fast = _backward_arrays(y, grad_out, ctx.dim, log=True)
+        if fast is not None:
+            return fast
         return grad_out - y.exp() * grad_out.sum(dim=ctx.dim, keepdim=True)
 
 

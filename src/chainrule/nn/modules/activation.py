@@ -1,6 +1,7 @@
 """Activation layers: each a thin module around its function in ``nn.functional``."""
 
 from .. import functional as F
+from .attention import MultiheadAttention  # noqa: F401 - PyTorch's path for it is this module
 from .module import Module
 
 __all__ = [
