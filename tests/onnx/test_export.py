@@ -63,7 +63,8 @@ FAMILIES = {
     "activations": (lambda: nn.Sequential(
         nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4), nn.LeakyReLU(0.1), nn.ELU(0.5),
         nn.GELU(), nn.GELU(approximate="tanh"), nn.SiLU(), nn.Softplus(beta=2.0, threshold=3.0),
-        nn.Sigmoid(), nn.Tanh(), nn.Softmax(dim=-1), nn.LogSoftmax(dim=1)), sequences),
+        nn.Sigmoid(), nn.LogSigmoid(), nn.Tanh(), nn.Softmax(dim=-1), nn.LogSoftmax(dim=1)),
+        sequences),
     "dropout": (lambda: nn.Sequential(nn.Linear(4, 4), nn.Dropout(0.5)), sequences),
     "embedding": (lambda: nn.Embedding(11, 4, padding_idx=0), tokens),
     "lstm": (lambda: nn.LSTM(4, 6, num_layers=2, batch_first=True), sequences),
@@ -190,7 +191,8 @@ def test_what_cannot_be_exported_is_refused_naming_op_and_layer(model, example, 
 # Ops with no ONNX conversion, each with its reason; a new op must join CONVERTERS or this list.
 NOT_EXPORTED = {
     **dict.fromkeys(["BinaryCrossEntropy", "BinaryCrossEntropyWithLogits", "CrossEntropy",
-                     "HuberLoss", "KlDiv", "L1Loss", "MseLoss", "NllLoss", "SmoothL1Loss"],
+                     "CtcLoss", "HuberLoss", "KlDiv", "L1Loss", "MseLoss", "NllLoss",
+                     "SmoothL1Loss"],
                     "losses belong to training, not to a deployed model"),
     **dict.fromkeys(["AvgPoolGrad", "ConvWeight", "MaxPoolGrad", "RecurrentGrad",
                      "_OnceDifferentiable"], "backward-only ops"),

@@ -151,6 +151,15 @@ def softplus(g, step):
     g.node("Where", [linear, x, soft], g.outs(step))
 
 
+@converts("LogSigmoid")
+def log_sigmoid(g, step):
+    # min(x, 0) - log(1 + exp(-|x|)), as the op computes it: no overflow in either tail
+    x = g.x(step)
+    tail = g.node("Log", [g.node("Add", [g.node("Exp", [g.node("Neg", [g.node("Abs", [x])])]),
+                                         _scalar(g, step, 1.0)])])
+    g.node("Sub", [g.node("Min", [x, _scalar(g, step, 0.0)]), tail], g.outs(step))
+
+
 @converts("Softmax", "LogSoftmax")
 def softmax(g, step):
     g.node(step.op, [g.x(step)], g.outs(step), axis=int(step.options["dim"]))
