@@ -7,8 +7,7 @@
 tensor([2., 4.])
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from . import autograd, ops  # noqa: E402
 from ._dtypes import (  # noqa: E402
     bool_ as bool,
@@ -38,13 +37,7 @@ from .autograd import (  # noqa: E402
     set_grad_enabled,
 )
 from .creation import *  # noqa: E402,F403
-from .ops.elementwise import *  # noqa: E402,F403
-from .ops.index import *  # noqa: E402,F403
-from .ops.join import *  # noqa: E402,F403
-from .ops.linalg import *  # noqa: E402,F403
-from .ops.reduce import *  # noqa: E402,F403
-from .ops.shape import *  # noqa: E402,F403
-from .ops.softmax import *  # noqa: E402,F403
+from .ops.registry import TOP, namespace  # noqa: E402
 from .random import (  # noqa: E402
     Generator,
     default_generator,
@@ -58,4 +51,8 @@ from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor, device  # noqa: E402
 
 # The layers above the engine, so that `import chainrule as torch; torch.nn.Linear` works.
-from . import data, distributed, func, nn, optim, utils  # noqa: E402
+from . import data, distributed, func, nn, optim, special, utils  # noqa: E402
+
+# Every op registered for chainrule.X (chainrule/ops/registry.py): exp, matmul, cat, ...
+globals().update(namespace(TOP))
+del TOP, namespace

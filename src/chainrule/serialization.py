@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .tensor import Tensor
 
 FORMAT = "chainrule.v1"

@@ -7,7 +7,7 @@ best are kept."""
 
 import re
 
-from .. import __version__
+from .._version import __version__
 from ..serialization import CheckpointError, load, save
 
 FORMAT_VERSION = 1

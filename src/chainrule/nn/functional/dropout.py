@@ -2,10 +2,10 @@
 
 import numpy as np
 
+from ...ops.inplace import modify_in_place
+from ...ops.registry import register
 from ...random import numpy_generator
 from ...tensor import Tensor
-
-__all__ = ["dropout"]
 
 
 def _check_p(p):
@@ -28,5 +28,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
         scale = (draws >= p).astype(data.dtype) * np.asarray(1.0 / (1.0 - p), dtype=data.dtype)
     mask = Tensor._from_array(scale)  # a constant: the gradient is dy * mask
     if inplace:
-        return input._modify_in_place(lambda x: x * mask)
+        return modify_in_place(input, lambda x: x * mask)
     return input * mask
+
+
+register(dropout, top=False, method=False, functional=True)

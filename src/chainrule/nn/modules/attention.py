@@ -8,8 +8,8 @@ import numpy as np
 
 from ... import creation
 from ...ops.attention import attend
+from .. import functional as F
 from .. import init
-from ..functional.linear import linear
 from ..parameter import Parameter
 from .linear import Linear
 from .module import Module
@@ -152,9 +152,9 @@ class MultiheadAttention(Module):
                                f"{self.embed_dim}, but got {query.shape[-1]}")
         length, batch, source = query.shape[0], query.shape[1], key.shape[0]
         (wq, bq), (wk, bk), (wv, bv) = self._projections()
-        q = self._heads(linear(query, wq, bq))
-        k = self._heads(linear(key, wk, bk))
-        v = self._heads(linear(value, wv, bv))
+        q = self._heads(F.linear(query, wq, bq))
+        k = self._heads(F.linear(key, wk, bk))
+        v = self._heads(F.linear(value, wv, bv))
         mask = self._mask(attn_mask, key_padding_mask, batch, length, source,
                           query._data.dtype)
         dropout = self.dropout if self.training else 0.0

@@ -4,7 +4,7 @@ import numbers
 
 from ... import creation
 from ...autograd import grad_mode
-from ..functional import normalization as F
+from .. import functional as F
 from ..parameter import Parameter
 from .module import Module
 

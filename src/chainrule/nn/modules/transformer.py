@@ -3,7 +3,7 @@ defaults (post-norm unless ``norm_first``)."""
 
 import copy
 
-from ..functional.activation import gelu, relu
+from .. import functional as F
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
@@ -18,9 +18,9 @@ def _activation(activation):
     if callable(activation):
         return activation
     if activation == "relu":
-        return relu
+        return F.relu
     if activation == "gelu":
-        return gelu
+        return F.gelu
     raise RuntimeError(f"activation should be relu/gelu, not {activation}")
 
 
@@ -33,7 +33,7 @@ class TransformerEncoderLayer(Module):
     chainrule.Size([2, 5, 16])
     """
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=relu,
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
                  device=None, dtype=None):
         super().__init__()
