@@ -14,7 +14,7 @@ LAYERS = [
     ("nn", ["nn"]),
     ("optim", ["optim"]),
     ("data", ["data", "utils"]),
-    ("io", ["serialization"]),
+    ("io", ["serialization", "io"]),
     ("diagnostics", ["diagnostics", "explain"]),
     ("training", ["train"]),
     ("distributed", ["distributed"]),

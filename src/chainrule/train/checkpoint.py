@@ -37,10 +37,10 @@ def read_checkpoint(path):
     """Load a checkpoint file and check that it is one chainrule can continue from."""
     state = load(path)
     if not isinstance(state, dict) or "format_version" not in state:
-        raise CheckpointError(f"{path} is a chainrule file but not a training checkpoint")
+        raise CheckpointError(path, "is a chainrule file but not a training checkpoint")
     if state["format_version"] > FORMAT_VERSION:
         raise CheckpointError(
-            f"{path} has checkpoint format {state['format_version']}, newer than this chainrule "
+            path, f"has checkpoint format {state['format_version']}, newer than this chainrule "
             f"({__version__}) understands ({FORMAT_VERSION}); upgrade chainrule"
         )
     return state
@@ -55,4 +55,4 @@ def latest_checkpoint(run):
         except CheckpointError as error:
             errors.append(str(error))
     detail = ("; ".join(errors)) if errors else "it has none yet"
-    raise CheckpointError(f"no usable checkpoint in {run.checkpoints}: {detail}")
+    raise CheckpointError(run.checkpoints, f"holds no usable checkpoint: {detail}")

@@ -1,0 +1,170 @@
+"""Whole files, read and written safely.
+
+Reads are bounded: only a regular file is read (a directory, a named pipe, a device such as
+``/dev/zero`` behind a symlink are refused before a byte is read, and opening never blocks), and
+never more than this machine's memory. Writes are atomic: the bytes go to a temporary file
+beside the target, reach the disk, and are then renamed over it, so a crash at any instant
+leaves the old file or the new one, never a torn one. New files get the user's umask, as
+``open()`` would give them."""
+
+import os
+import secrets
+import stat
+from pathlib import Path
+
+from .errors import CheckpointError
+
+TEMPORARY_SUFFIX = ".tmp"
+_CHUNK = 1 << 24
+
+
+def memory_limit():
+    """The most bytes one file may hold: this machine's physical memory (a file that does not
+    fit could never be loaded), or no limit where the platform does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _too_big(name, size, limit):
+    return CheckpointError(
+        name, f"holds {size:,} bytes, more than this machine's memory ({limit:,} bytes); it "
+        "cannot be loaded here"
+    )
+
+
+def read_regular_file(path, limit=None):
+    """The bytes of the regular file at ``path``; anything else raises CheckpointError naming
+    it (FileNotFoundError when nothing is there)."""
+    path = Path(path)
+    limit = memory_limit() if limit is None else limit
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)  # O_NONBLOCK: opening a named pipe must not wait for a writer
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise CheckpointError(path, "is a directory, not a saved file") from None
+    except OSError as error:
+        raise CheckpointError(path, f"cannot be opened: {error.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointError(path, f"is {_kind(info.st_mode)}, not a regular file")
+        if limit is not None and info.st_size > limit:
+            raise _too_big(path, info.st_size, limit)
+        return _read_to_end(fd, path, info.st_size, limit)
+    except OSError as error:
+        raise CheckpointError(path, f"cannot be read: {error.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def _kind(mode):
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    return next((text for test, text in kinds if test(mode)), "not a regular file")
+
+
+def _read_to_end(fd, name, expected, limit):
+    chunks, total = [], 0
+    while True:
+        chunk = os.read(fd, max(min(_CHUNK, expected - total), 1 << 16))
+        if not chunk:
+            return b"".join(chunks)
+        total += len(chunk)
+        if limit is not None and total > limit:  # the file grew while we read it
+            raise _too_big(name, total, limit)
+        chunks.append(chunk)
+
+
+def read_stream(f, name, limit=None):
+    """Everything a binary file object ``f`` holds, up to ``limit`` bytes (else CheckpointError)."""
+    limit = memory_limit() if limit is None else limit
+    payload = f.read() if limit is None else f.read(limit + 1)
+    if isinstance(payload, str):
+        raise CheckpointError(name, "is open in text mode; open it with mode 'rb'")
+    if limit is not None and len(payload) > limit:
+        raise _too_big(name, len(payload), limit)
+    return bytes(payload)
+
+
+# -- writing ----------------------------------------------------------------------------------
+def temporary_path(path):
+    """A fresh name for the temporary file of a write to ``path``, in the same directory."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+
+
+def is_temporary(path):
+    """Whether ``path`` is named like the temporary file of an atomic write."""
+    name = Path(path).name
+    return name.startswith(".") and name.endswith(TEMPORARY_SUFFIX)
+
+
+def atomic_write(path, parts, before_commit=None):
+    """Write the byte strings ``parts`` to ``path`` so that a crash leaves the old file or the
+    new one. ``before_commit`` (if given) runs once the new bytes are on disk, just before the
+    rename that makes them the file."""
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"cannot save to {path}: the directory {directory} does not exist")
+    temporary = temporary_path(path)
+    try:
+        # 0o666 and the process umask, as open() does; O_EXCL: never follow or reuse a name
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666)
+    except OSError as error:
+        raise _write_error(path, error) from error
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                out.write(part)
+            out.flush()
+            os.fsync(out.fileno())
+        if before_commit is not None:
+            before_commit()
+        os.replace(temporary, path)
+    except BaseException as error:
+        temporary.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise _write_error(path, error) from error
+        raise
+    _fsync_directory(directory)
+
+
+def _write_error(path, error):
+    return OSError(error.errno, f"could not write {path}: {error.strerror}; any previous version "
+                                "of the file is intact")
+
+
+def atomic_write_bytes(path, payload):
+    """``atomic_write`` of one byte string."""
+    atomic_write(path, [payload])
+
+
+def _fsync_directory(directory):
+    # The rename is durable only once the directory entry itself reaches the disk.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_temporaries(directory):
+    """Delete the temporary files that killed writes left in ``directory``; returns their
+    names. Call it only while no other process can be writing there (e.g. under a lock)."""
+    removed = []
+    for entry in Path(directory).iterdir():
+        if is_temporary(entry) and entry.is_file():
+            entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+    return sorted(removed)

@@ -1,0 +1,139 @@
+"""The object a file holds, as a JSON tree whose leaves may name arrays.
+
+``encode`` turns nested dicts, lists and tuples of tensors, arrays, numbers, strings, bools and
+None into JSON plus a dict of arrays; ``decode`` turns them back, checking every node, so that a
+damaged or hand-made tree raises CheckpointError rather than whatever Python error it happens to
+trip."""
+
+import numpy as np
+
+from ..tensor import Tensor
+from .errors import CheckpointError
+
+MAX_DEPTH = 100  # far deeper than any state dict; a bound keeps decoding from recursing away
+_MARKERS = ("__tensor__", "__ndarray__", "__float__", "__tuple__", "__dict__")
+
+
+def _contiguous(array):
+    # np.ascontiguousarray would turn a 0-d array into shape (1,)
+    return array if array.flags.c_contiguous else array.copy(order="C")
+
+
+# -- encoding ---------------------------------------------------------------------------------
+def encode(obj, arrays, depth=0):
+    """A JSON-able tree for ``obj``; tensors and arrays move into ``arrays`` under a key."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"chainrule.save stores objects nested at most {MAX_DEPTH} levels deep")
+    if isinstance(obj, Tensor):
+        key = f"t{len(arrays)}"
+        arrays[key] = _contiguous(obj._data)
+        return {"__tensor__": key, "requires_grad": bool(obj.requires_grad)}
+    if isinstance(obj, np.ndarray):
+        key = f"t{len(arrays)}"
+        arrays[key] = _contiguous(obj)
+        return {"__ndarray__": key}
+    if isinstance(obj, (bool, str, type(None))):
+        return obj
+    if isinstance(obj, (int, np.integer)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return {"__float__": repr(float(obj))}  # repr round-trips every float, inf and nan too
+    if isinstance(obj, dict):
+        return {"__dict__": [[encode(k, arrays, depth + 1), encode(v, arrays, depth + 1)]
+                             for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [encode(v, arrays, depth + 1) for v in obj]}
+    if isinstance(obj, list):
+        return [encode(v, arrays, depth + 1) for v in obj]
+    raise TypeError(
+        f"chainrule.save cannot store an object of type {type(obj).__name__}: it stores nested "
+        "dicts, lists and tuples of tensors, arrays, numbers, strings, bools and None. Save a "
+        "state_dict() rather than a module or optimizer object."
+    )
+
+
+# -- decoding ---------------------------------------------------------------------------------
+class _Decoder:
+    def __init__(self, arrays, name):
+        self.arrays, self.name = arrays, name
+
+    def fail(self, problem):
+        return CheckpointError(self.name, f"is corrupt: {problem}")
+
+    def decode(self, node, depth=0):
+        if depth > MAX_DEPTH:
+            raise self.fail(f"its structure is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(node, list):
+            return [self.decode(v, depth + 1) for v in node]
+        if isinstance(node, (str, int, type(None))):  # bool is an int
+            return node
+        if isinstance(node, float):  # the encoder never writes one, but JSON has them
+            return node
+        if not isinstance(node, dict) or len(node) not in (1, 2) or not any(
+                marker in node for marker in _MARKERS):
+            raise self.fail(f"unknown entry in its structure: {_short(node)}")
+        if "__tensor__" in node:
+            return self.tensor(node)
+        if len(node) != 1:
+            raise self.fail(f"unknown entry in its structure: {_short(node)}")
+        (marker, value), = node.items()
+        if marker == "__ndarray__":
+            return self.array(value)
+        if marker == "__float__":
+            return self.float(value)
+        if not isinstance(value, list):
+            raise self.fail(f"{marker} holds {_short(value)}, not a list")
+        if marker == "__tuple__":
+            return tuple(self.decode(v, depth + 1) for v in value)
+        return self.dict(value, depth)
+
+    def array(self, key):
+        if not isinstance(key, str) or key not in self.arrays:
+            raise self.fail(f"its structure refers to a tensor {_short(key)} it does not hold")
+        return self.arrays[key]
+
+    def tensor(self, node):
+        if set(node) - {"__tensor__", "requires_grad"}:
+            raise self.fail(f"unknown entry in its structure: {_short(node)}")
+        requires_grad = node.get("requires_grad", False)
+        if not isinstance(requires_grad, bool):
+            raise self.fail(f"requires_grad is {_short(requires_grad)}, not true or false")
+        tensor = Tensor._from_array(self.array(node["__tensor__"]))
+        if requires_grad:
+            if not tensor.dtype.is_floating_point:
+                raise self.fail(f"a {tensor.dtype} tensor is marked as requiring gradients")
+            tensor.requires_grad_()
+        return tensor
+
+    def float(self, text):
+        try:
+            if not isinstance(text, str) or len(text) > 40:
+                raise ValueError
+            return float(text)
+        except ValueError:
+            raise self.fail(f"{_short(text)} is not a number") from None
+
+    def dict(self, pairs, depth):
+        result = {}
+        for pair in pairs:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise self.fail(f"a dict entry is {_short(pair)}, not a [key, value] pair")
+            key = self.decode(pair[0], depth + 1)
+            try:
+                hash(key)
+            except TypeError:
+                raise self.fail(f"a dict key is a {type(key).__name__}, which cannot be a key") \
+                    from None
+            result[key] = self.decode(pair[1], depth + 1)
+        return result
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def decode(structure, arrays, name):
+    """The object that ``structure`` (parsed JSON) and ``arrays`` describe; CheckpointError
+    naming ``name`` when they do not describe one."""
+    return _Decoder(arrays, name).decode(structure)
