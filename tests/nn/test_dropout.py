@@ -6,6 +6,20 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
+from tests.opcheck import OpCase, check_case
+
+# The deterministic ends of dropout for the op table; the random middle is tested below.
+CASES = [
+    OpCase("dropout_p0", lambda x: F.dropout(x, p=0.0), lambda x: x, [(3, 4)]),
+    OpCase("dropout_p1", lambda x: F.dropout(x, p=1.0), np.zeros_like, [(3, 4)]),
+    OpCase("dropout_eval", lambda x: F.dropout(x, p=0.5, training=False), lambda x: x,
+           [(3, 4)]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_dropout_op(case):
+    check_case(case)
 
 
 def test_kept_elements_are_scaled_by_one_over_keep_probability():

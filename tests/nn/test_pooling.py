@@ -57,13 +57,14 @@ def pool_reference(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=Fals
 
 
 def adaptive_reference(x, out):
-    h, w = x.shape[2:]
-    y = np.zeros(x.shape[:2] + out)
-    for i in range(out[0]):
-        for j in range(out[1]):
-            hs, he = (i * h) // out[0], math.ceil((i + 1) * h / out[0])
-            ws, we = (j * w) // out[1], math.ceil((j + 1) * w / out[1])
-            y[:, :, i, j] = x[:, :, hs:he, ws:we].mean(axis=(2, 3))
+    """Adaptive average pooling over the last len(out) dims: window i of n over size s covers
+    [floor(i s / n), ceil((i + 1) s / n))."""
+    spatial, lead = x.shape[2:], (slice(None), slice(None))
+    y = np.zeros(x.shape[:2] + tuple(out))
+    for pos in np.ndindex(*out):
+        window = tuple(slice((p * s) // n, math.ceil((p + 1) * s / n))
+                       for p, s, n in zip(pos, spatial, out))
+        y[lead + pos] = x[lead + window].mean(axis=tuple(range(2, x.ndim)))
     return y
 
 
@@ -102,6 +103,15 @@ CASES = [
            lambda x: adaptive_reference(x, (5, 3)), [(1, 2, 3, 3)], (P.AdaptiveAvgPool,)),
     OpCase("adaptive_avg_pool1d", lambda x: F.adaptive_avg_pool1d(x, 3),
            lambda x: adaptive_reference(x[..., None], (3, 1))[..., 0], [(2, 2, 7)],
+           (P.AdaptiveAvgPool,)),
+    OpCase("max_pool3d", lambda x: F.max_pool3d(x, 2, stride=(1, 2, 2)),
+           lambda x: pool_reference(x, 2, stride=(1, 2, 2)), [(1, 2, 3, 4, 4)],
+           (P.MaxPool, P.MaxPoolGrad)),
+    OpCase("avg_pool3d", lambda x: F.avg_pool3d(x, 2, padding=1),
+           lambda x: pool_reference(x, 2, padding=1, mode="avg"), [(1, 2, 3, 4, 3)],
+           (P.AvgPool, P.AvgPoolGrad)),
+    OpCase("adaptive_avg_pool3d", lambda x: F.adaptive_avg_pool3d(x, (2, 3, 1)),
+           lambda x: adaptive_reference(x, (2, 3, 1)), [(1, 2, 3, 5, 2)],
            (P.AdaptiveAvgPool,)),
 ]
 

@@ -457,30 +457,79 @@ def clamp(input, min=None, max=None):
     return Clamp.apply(input, min=min, max=max)
 
 
-def _unary(function_class):
-    def op(input):
-        return function_class.apply(input)
-
-    op.__name__ = function_class.__name__.lower()
-    op.__doc__ = function_class.__doc__
-    return op
+def neg(input):
+    """-x."""
+    return Neg.apply(input)
 
 
-neg = _unary(Neg)
-exp = _unary(Exp)
-expm1 = _unary(Expm1)
-log = _unary(Log)
-log1p = _unary(Log1p)
-sqrt = _unary(Sqrt)
-rsqrt = _unary(Rsqrt)
-abs = _unary(Abs)
-sign = _unary(Sign)
-sin = _unary(Sin)
-cos = _unary(Cos)
-tanh = _unary(Tanh)
-sigmoid = _unary(Sigmoid)
-relu = _unary(Relu)
-clone = _unary(Clone)
+def exp(input):
+    """e to the power x."""
+    return Exp.apply(input)
+
+
+def expm1(input):
+    """exp(x) - 1, accurate for small x."""
+    return Expm1.apply(input)
+
+
+def log(input):
+    """The natural logarithm."""
+    return Log.apply(input)
+
+
+def log1p(input):
+    """log(1 + x), accurate for small x."""
+    return Log1p.apply(input)
+
+
+def sqrt(input):
+    """The square root."""
+    return Sqrt.apply(input)
+
+
+def rsqrt(input):
+    """1 / sqrt(x)."""
+    return Rsqrt.apply(input)
+
+
+def abs(input):
+    """|x|."""
+    return Abs.apply(input)
+
+
+def sign(input):
+    """-1, 0 or 1 by the sign of x."""
+    return Sign.apply(input)
+
+
+def sin(input):
+    """The sine."""
+    return Sin.apply(input)
+
+
+def cos(input):
+    """The cosine."""
+    return Cos.apply(input)
+
+
+def tanh(input):
+    """The hyperbolic tangent."""
+    return Tanh.apply(input)
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-x))."""
+    return Sigmoid.apply(input)
+
+
+def relu(input):
+    """max(x, 0)."""
+    return Relu.apply(input)
+
+
+def clone(input):
+    """A copy of x (the gradient flows through)."""
+    return Clone.apply(input)
 
 
 def floor_divide(input, other):
@@ -506,28 +555,61 @@ def _array(x):
     return x._data if isinstance(x, Tensor) else x
 
 
-def _compare(ufunc, name):
-    def op(input, other):
-        try:
-            return wrap(ufunc(_array(input), _array(other)))
-        except ValueError:
-            raise _broadcast_error(ufunc.__name__, wrap(np.asarray(_array(input))),
-                                   wrap(np.asarray(_array(other)))) from None
-
-    op.__name__ = name
-    op.__doc__ = f"Elementwise ``np.{ufunc.__name__}`` of the operands (a bool tensor)."
-    return op
+def _compare(ufunc, input, other):
+    """``ufunc`` on the operands' arrays (a bool or integer tensor, never differentiable)."""
+    try:
+        return wrap(ufunc(_array(input), _array(other)))
+    except ValueError:
+        raise _broadcast_error(ufunc.__name__, wrap(np.asarray(_array(input))),
+                               wrap(np.asarray(_array(other)))) from None
 
 
-eq, ne = _compare(np.equal, "eq"), _compare(np.not_equal, "ne")
-lt, le = _compare(np.less, "lt"), _compare(np.less_equal, "le")
-gt, ge = _compare(np.greater, "gt"), _compare(np.greater_equal, "ge")
-logical_and = _compare(np.logical_and, "logical_and")
-logical_or = _compare(np.logical_or, "logical_or")
-logical_xor = _compare(np.logical_xor, "logical_xor")
-bitwise_and = _compare(np.bitwise_and, "bitwise_and")
-bitwise_or = _compare(np.bitwise_or, "bitwise_or")
-bitwise_xor = _compare(np.bitwise_xor, "bitwise_xor")
+def eq(input, other):
+    return _compare(np.equal, input, other)
+
+
+def ne(input, other):
+    return _compare(np.not_equal, input, other)
+
+
+def lt(input, other):
+    return _compare(np.less, input, other)
+
+
+def le(input, other):
+    return _compare(np.less_equal, input, other)
+
+
+def gt(input, other):
+    return _compare(np.greater, input, other)
+
+
+def ge(input, other):
+    return _compare(np.greater_equal, input, other)
+
+
+def logical_and(input, other):
+    return _compare(np.logical_and, input, other)
+
+
+def logical_or(input, other):
+    return _compare(np.logical_or, input, other)
+
+
+def logical_xor(input, other):
+    return _compare(np.logical_xor, input, other)
+
+
+def bitwise_and(input, other):
+    return _compare(np.bitwise_and, input, other)
+
+
+def bitwise_or(input, other):
+    return _compare(np.bitwise_or, input, other)
+
+
+def bitwise_xor(input, other):
+    return _compare(np.bitwise_xor, input, other)
 
 
 def logical_not(input):
@@ -601,9 +683,9 @@ register(minimum, Minimum)
 register(where, Where, method=_where_method)
 register(clamp, Clamp, aliases=("clip",))
 register(exp, Exp)
-register(expm1, Expm1)
+register(expm1, Expm1, special=True)
 register(log, Log)
-register(log1p, Log1p)
+register(log1p, Log1p, special=True)
 register(sqrt, Sqrt)
 register(rsqrt, Rsqrt)
 register(sign, Sign)
@@ -636,5 +718,5 @@ register(allclose)
 register(isclose)
 register(floor)
 register(ceil)
-register(round)
+register(round, special=True)
 register(trunc)

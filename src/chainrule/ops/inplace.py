@@ -90,19 +90,6 @@ def modify_in_place(tensor, out_of_place, *others):
     return tensor
 
 
-def in_place_form(out_of_place):
-    """The in-place method of an out-of-place op taking (self, *args): ``scatter`` ->
-    ``scatter_``."""
-
-    def method(self, *args, **kwargs):
-        others = [a for a in args if isinstance(a, Tensor)]
-        return modify_in_place(self, lambda s: out_of_place(s, *args, **kwargs), *others)
-
-    method.__name__ = out_of_place.__name__ + "_"
-    method.__doc__ = f"In-place ``{out_of_place.__name__}``."
-    return method
-
-
 def maybe_in_place(input, inplace, op):
     """``op(input)``, or its result written into ``input`` when ``inplace`` (the functional
     forms' ``inplace=True``)."""
@@ -233,6 +220,23 @@ def copy_(self, src, non_blocking=False):
     return modify_in_place(self, lambda s: s.where(_nowhere(s), src.to(s._data.dtype)), src)
 
 
+def index_put_(self, indices, values, accumulate=False):
+    return modify_in_place(self, lambda s: index_put(s, indices, values, accumulate), values)
+
+
+def index_add_(self, dim, index, source, *, alpha=1):
+    return modify_in_place(self, lambda s: index_add(s, dim, index, source, alpha=alpha),
+                           index, source)
+
+
+def scatter_(self, dim, index, src=None, *, value=None):
+    return modify_in_place(self, lambda s: scatter(s, dim, index, src, value=value), index, src)
+
+
+def scatter_add_(self, dim, index, src):
+    return modify_in_place(self, lambda s: scatter_add(s, dim, index, src), index, src)
+
+
 def setitem(self, key, value):
     """``self[key] = value``, with PyTorch's indexing rules."""
     if not _recording(self, (value,)):
@@ -263,7 +267,7 @@ register(fill_, top=False)
 register(zero_, top=False)
 register(copy_, top=False)
 register(setitem, name="__setitem__", top=False)
-register(in_place_form(index_put), name="index_put_", top=False)
-register(in_place_form(index_add), name="index_add_", top=False)
-register(in_place_form(scatter), name="scatter_", top=False)
-register(in_place_form(scatter_add), name="scatter_add_", top=False)
+register(index_put_, top=False)
+register(index_add_, top=False)
+register(scatter_, top=False)
+register(scatter_add_, top=False)

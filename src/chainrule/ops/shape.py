@@ -280,19 +280,22 @@ class Pad(Function):
         return Pad.apply(grad_out, widths=back, value=0)
 
 
-def _matrix_op(function_class, name):
-    def op(input, diagonal=0):
-        if input._data.ndim < 2:
-            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions, got "
-                               f"shape {tuple(input.shape)}")
-        return function_class.apply(input, diagonal=int(diagonal))
-
-    op.__name__, op.__doc__ = name, function_class.__doc__
-    return op
+def _check_matrix(op, input):
+    if input._data.ndim < 2:
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got "
+                           f"shape {tuple(input.shape)}")
 
 
-tril = _matrix_op(Tril, "tril")
-triu = _matrix_op(Triu, "triu")
+def tril(input, diagonal=0):
+    """The lower triangle of the last two dims (on and below ``diagonal``); zeros above."""
+    _check_matrix("tril", input)
+    return Tril.apply(input, diagonal=int(diagonal))
+
+
+def triu(input, diagonal=0):
+    """The upper triangle of the last two dims (on and above ``diagonal``); zeros below."""
+    _check_matrix("triu", input)
+    return Triu.apply(input, diagonal=int(diagonal))
 
 
 def flip(input, *args, dims=None):

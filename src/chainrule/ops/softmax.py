@@ -148,6 +148,6 @@ def _functional_log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 
 
 # -- registration: chainrule.X and Tensor.X, unless stated otherwise ---------------------------
-register(logsumexp, Logsumexp)
-register(softmax, Softmax, functional=_functional_softmax)
-register(log_softmax, LogSoftmax, functional=_functional_log_softmax)
+register(logsumexp, Logsumexp, special=True)
+register(softmax, Softmax, functional=_functional_softmax, special=True)
+register(log_softmax, LogSoftmax, functional=_functional_log_softmax, special=True)
