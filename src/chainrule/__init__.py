@@ -12,9 +12,12 @@ from . import autograd, ops  # noqa: E402
 from ._dtypes import (  # noqa: E402
     bool_ as bool,
 )
+from ._device import get_default_device, set_default_device  # noqa: E402
 from ._dtypes import (
     double,
     dtype,
+    get_default_dtype,
+    set_default_dtype,
     float,
     float16,
     float32,
@@ -47,11 +50,23 @@ from .random import (  # noqa: E402
     seed,
     set_rng_state,
 )
+from ._settings import (  # noqa: E402
+    are_deterministic_algorithms_enabled,
+    compile,
+    get_float32_matmul_precision,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_float32_matmul_precision,
+    use_deterministic_algorithms,
+)
 from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor, device  # noqa: E402
 
 # The layers above the engine, so that `import chainrule as torch; torch.nn.Linear` works.
 from . import data, distributed, func, nn, optim, special, utils  # noqa: E402
+
+# What a CPU-only PyTorch build answers about devices (torch.cuda, torch.backends, ...).
+from . import accelerator, amp, backends, cuda, mps, version, xpu  # noqa: E402
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 
 # Every op registered for chainrule.X (chainrule/ops/registry.py): exp, matmul, cat, ...
 globals().update(namespace(TOP))

@@ -48,7 +48,30 @@ short, int, long = int16, int32, int64
 _ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
 _BY_NUMPY = {d.numpy: d for d in _ALL}
 
-DEFAULT_FLOAT = np.dtype(np.float32)
+# The dtype Python floats and float factories (zeros, randn, tensor([1.0])) take; a list so
+# that set_default_dtype changes it for every module that reads it through default_float().
+_default_float = [np.dtype(np.float32)]
+
+
+def default_float():
+    """The NumPy dtype of the default float type (float32 unless set_default_dtype changed it)."""
+    return _default_float[0]
+
+
+def get_default_dtype():
+    """The default floating-point dtype, as ``torch.get_default_dtype``."""
+    return from_numpy_dtype(_default_float[0])
+
+
+def set_default_dtype(d):
+    """Make ``d`` (a floating-point dtype) the default for float tensors and Python floats."""
+    np_dtype = to_numpy_dtype(d)
+    if np_dtype.kind != "f":
+        raise TypeError(
+            f"only floating-point types are supported as the default type, got "
+            f"{from_numpy_dtype(np_dtype)}"
+        )
+    _default_float[0] = np_dtype
 
 
 def from_numpy_dtype(np_dtype):
@@ -67,7 +90,7 @@ def to_numpy_dtype(d):
     if isinstance(d, dtype):
         return d.numpy
     if d is builtins.float:  # PyTorch reads Python's float as the default float dtype
-        return DEFAULT_FLOAT
+        return default_float()
     if d is builtins.int:
         return np.dtype(np.int64)
     np_dtype = np.dtype(d)

@@ -14,13 +14,16 @@ from .train.config import (
     from_dict,
     read_toml,
 )
+from .train.data_settings import DATA_FLAGS, DATA_SWITCHES
 
 # (flag, config field, type, help); defaults live in train.config.Config
 TRAIN_FLAGS = [
-    ("--model", "model", str, f"model preset: {', '.join(MODELS)} (default mlp)"),
+    ("--model", "model", str, f"model preset: {', '.join(MODELS)} (default: mlp; tables "
+                              "tabular, image folders cnn)"),
     ("--data", "data", str, f"data set: {', '.join(DATASETS)} (default digits, built in)"),
     ("--data-path", "data_path", str,
-     "directory of MNIST/Fashion-MNIST/CIFAR-10 files, or the text file for --data file"),
+     "directory of MNIST/Fashion-MNIST/CIFAR-10 files, the text file for --data file, the "
+     "CSV/Parquet file for --data table or series, the folder for --data images"),
     ("--epochs", "epochs", int, "number of epochs (default: the preset's, e.g. mlp 40)"),
     ("--batch-size", "batch_size", int, "samples per batch (default 32)"),
     ("--steps-per-epoch", "steps_per_epoch", int,
@@ -53,7 +56,7 @@ TRAIN_FLAGS = [
     ("--log-every", "log_every", int, "write a step record to metrics.jsonl every N steps"),
     ("--diagnose-every", "diagnose_every", int,
      "gradient diagnostics: sample per-layer statistics every N steps (default 50)"),
-]
+] + DATA_FLAGS
 
 
 def _train_parser(subparsers):
@@ -67,6 +70,8 @@ def _train_parser(subparsers):
                         help="continue the run in RUN_DIR from its latest checkpoint")
     for flag, field, kind, text in TRAIN_FLAGS:
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
+    for flag, field, text in DATA_SWITCHES:
+        parser.add_argument(flag, dest=field, action="store_true", default=None, help=text)
     parser.add_argument("--quiet", action="store_true", default=None,
                         help="plain line output instead of progress bars")
     parser.add_argument("--no-diagnose", dest="diagnose", action="store_false", default=None,
@@ -80,8 +85,9 @@ def build_config(args):
     """Defaults, then the TOML file, then the flags given on the command line."""
     values = read_toml(args.config) if args.config else {}
     config = from_dict(values, source=args.config or "config")
-    for _, field, _, _ in TRAIN_FLAGS + [(None, "quiet", None, None), (None, "diagnose", 0, 0),
-                                       (None, "tensorboard", 0, 0)]:
+    switches = [(None, field, None, None) for _, field, _ in DATA_SWITCHES]
+    for _, field, _, _ in TRAIN_FLAGS + switches + [
+            (None, "quiet", None, None), (None, "diagnose", 0, 0), (None, "tensorboard", 0, 0)]:
         value = getattr(args, field, None)
         if value is not None:
             setattr(config, field, value)
@@ -116,7 +122,29 @@ def make_parser():
     from .train import diagnose
 
     diagnose.add_parser(subparsers, TRAIN_FLAGS)
+    _own_data_parsers(subparsers)
     return parser
+
+
+def _own_data_parsers(subparsers):
+    predict = subparsers.add_parser(
+        "predict", help="predict with a trained run on new data",
+        description="Apply a run's best model, with the preprocessing saved in it, to a table "
+                    "(CSV/Parquet), an image or folder of images, a series (CSV/Parquet), or a "
+                    "text prompt. Writes CSV with the predictions and class probabilities.",
+    )
+    predict.add_argument("run", metavar="RUN_DIR")
+    predict.add_argument("input", metavar="INPUT",
+                         help="the new data: a file or folder, or for text models the prompt")
+    predict.add_argument("--out", metavar="FILE.csv",
+                         help="write the predictions here (default: standard output)")
+    runs = subparsers.add_parser(
+        "runs", help="list runs, or compare two: chainrule runs [DIR] | runs compare A B",
+        description="List the runs under DIR (default runs): model, data, data fingerprint, "
+                    "best metric, status and date. `chainrule runs compare A B` shows the "
+                    "settings that differ and the metrics side by side.",
+    )
+    runs.add_argument("args", nargs="*", metavar="DIR | compare A B")
 
 
 def _data_parallel_context():
@@ -124,6 +152,22 @@ def _data_parallel_context():
     from .distributed.training import launched_world_size, setup_for_training
 
     return setup_for_training() if launched_world_size() > 1 else None
+
+
+def _own_data_command(args):
+    if args.command == "predict":
+        from .train.predict import predict
+
+        return predict(args.run, args.input, args.out)
+    from .train.runs import compare_runs, list_runs
+
+    if args.args[:1] == ["compare"]:
+        if len(args.args) != 3:
+            raise ValueError("usage: chainrule runs compare RUN_A RUN_B")
+        return compare_runs(*args.args[1:])
+    if len(args.args) > 1:
+        raise ValueError("usage: chainrule runs [DIR]  or  chainrule runs compare RUN_A RUN_B")
+    return list_runs(args.args[0] if args.args else "runs")
 
 
 def main(argv=None):
@@ -142,6 +186,8 @@ def main(argv=None):
             return commands.train(build_config(args), parallel)
         if args.command == "eval":
             return commands.evaluate(args.target)
+        if args.command in ("predict", "runs"):
+            return _own_data_command(args)
         if args.command == "diagnose":
             from .train import diagnose
 

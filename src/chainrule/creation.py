@@ -6,8 +6,9 @@ import operator
 import numpy as np
 
 from . import _dtypes
+from ._device import as_cpu
 from .random import numpy_generator
-from .tensor import Size, Tensor, device
+from .tensor import Size, Tensor
 
 _wrap = Tensor._from_array
 
@@ -25,8 +26,7 @@ def _size_arg(size):
 
 
 def _finish(array, requires_grad, device_arg=None):
-    if device_arg is not None:
-        device(device_arg)
+    as_cpu(device_arg)
     tensor = _wrap(array)
     if requires_grad:
         tensor.requires_grad_()
@@ -34,7 +34,7 @@ def _finish(array, requires_grad, device_arg=None):
 
 
 def _float_dtype(dtype):
-    return _dtypes.DEFAULT_FLOAT if dtype is None else _dtypes.to_numpy_dtype(dtype)
+    return _dtypes.default_float() if dtype is None else _dtypes.to_numpy_dtype(dtype)
 
 
 def _infer_dtype(data):
@@ -43,7 +43,7 @@ def _infer_dtype(data):
         return data.dtype
     array = np.asarray(data)
     if array.dtype.kind == "f":
-        return _dtypes.DEFAULT_FLOAT
+        return _dtypes.default_float()
     if array.dtype.kind in "iu":
         return np.dtype(np.int64)
     return array.dtype
@@ -118,7 +118,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         raise ValueError("arange: step must be nonzero")
     if dtype is None:
         integral = all(isinstance(v, numbers.Integral) for v in values)
-        dtype = np.int64 if integral else _dtypes.DEFAULT_FLOAT
+        dtype = np.int64 if integral else _dtypes.default_float()
     np_dtype = _dtypes.to_numpy_dtype(dtype)
     if np_dtype.kind == "f":
         # start + i * step in float64, then rounded once (as PyTorch does); NumPy's float32
@@ -190,7 +190,7 @@ def normal(mean, std, size=None, *, generator=None):
     std_array = std._data if isinstance(std, Tensor) else std
     shape = _size_arg((size,)) if size is not None else np.broadcast(mean_array, std_array).shape
     tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
-    dtype = tensors[0]._data.dtype if tensors else _dtypes.DEFAULT_FLOAT
+    dtype = tensors[0]._data.dtype if tensors else _dtypes.default_float()
     noise = numpy_generator(generator).standard_normal(shape).astype(dtype)
     return _wrap(np.asarray(mean_array + std_array * noise, dtype=dtype))
 
@@ -218,7 +218,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
 def _like(factory):
     def like(input, *, dtype=None, device=None, requires_grad=False, **kwargs):
         dtype = dtype if dtype is not None else input._data.dtype
-        return factory(input._data.shape, dtype=dtype, requires_grad=requires_grad, **kwargs)
+        return factory(input._data.shape, dtype=dtype, device=device, requires_grad=requires_grad,
+                       **kwargs)
 
     like.__name__ = factory.__name__ + "_like"
     return like
@@ -233,7 +234,8 @@ randn_like = _like(randn)
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False):
     dtype = dtype if dtype is not None else input._data.dtype
-    return full(input._data.shape, fill_value, dtype=dtype, requires_grad=requires_grad)
+    return full(input._data.shape, fill_value, dtype=dtype, device=device,
+                requires_grad=requires_grad)
 
 
 def randint_like(input, low, high=None, *, dtype=None, generator=None):
@@ -244,7 +246,7 @@ def randint_like(input, low, high=None, *, dtype=None, generator=None):
 def _new(factory):
     def new(self, *size, dtype=None, device=None, requires_grad=False):
         dtype = dtype if dtype is not None else self._data.dtype
-        return factory(*size, dtype=dtype, requires_grad=requires_grad)
+        return factory(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
     return new
 
@@ -253,6 +255,7 @@ Tensor.new_zeros = _new(zeros)
 Tensor.new_ones = _new(ones)
 Tensor.new_empty = _new(empty)
 Tensor.new_full = lambda self, size, fill_value, *, dtype=None, device=None, requires_grad=False: (
-    full(size, fill_value, dtype=dtype or self._data.dtype, requires_grad=requires_grad))
+    full(size, fill_value, dtype=dtype or self._data.dtype, device=device,
+         requires_grad=requires_grad))
 Tensor.new_tensor = lambda self, data, *, dtype=None, device=None, requires_grad=False: tensor(
-    data, dtype=dtype or self._data.dtype, requires_grad=requires_grad)
+    data, dtype=dtype or self._data.dtype, device=device, requires_grad=requires_grad)

@@ -7,43 +7,10 @@ import copy
 import numpy as np
 
 from . import _dtypes
+from ._device import CPU, as_cpu, device, unavailable
 from ._tensor_str import format_tensor
 from .autograd.function import TensorBase
 from .autograd.grad_ops import Accumulate, Cast, Clone
-
-
-class device:  # noqa: N801 - PyTorch's spelling
-    """Where a tensor lives; chainrule computes on the CPU through NumPy."""
-
-    def __init__(self, type="cpu", index=None):
-        if isinstance(type, device):
-            type = type.type
-        name = str(type).split(":")[0]
-        if name != "cpu":
-            raise RuntimeError(
-                f"device {type!r} is not available: chainrule runs on the CPU through NumPy; "
-                "use device='cpu' (or leave the device out)"
-            )
-        self.type = "cpu"
-        self.index = index
-
-    def __repr__(self):
-        return "device(type='cpu')"
-
-    def __str__(self):
-        return "cpu"
-
-    def __eq__(self, other):
-        try:
-            return device(other).type == self.type
-        except RuntimeError:
-            return False
-
-    def __hash__(self):
-        return hash(self.type)
-
-
-_CPU = device("cpu")
 
 
 class _RemovableHandle:
@@ -80,14 +47,18 @@ class Tensor(TensorBase):
         if data is None:
             data = []
         source = data._data if isinstance(data, Tensor) else data
-        self._data = np.array(source, dtype=_dtypes.DEFAULT_FLOAT)
+        self._data = np.array(source, dtype=_dtypes.default_float())
         self._version_box = [0]
         if requires_grad:
             self.requires_grad = True
 
     @classmethod
     def _from_array(cls, array):
-        """Wrap an ndarray without copying or checking (the ops' constructor)."""
+        """Wrap an ndarray without copying (the ops' constructor). NumPy ufuncs and reductions
+        return NumPy scalars for 0-d results; those become 0-d arrays here, so a tensor always
+        holds an ndarray (in-place ops, ``out=`` and saving rely on it)."""
+        if type(array) is not np.ndarray:
+            array = np.asarray(array)
         tensor = object.__new__(Tensor)
         tensor._data = array
         tensor._version_box = [0]
@@ -167,7 +138,17 @@ class Tensor(TensorBase):
 
     @property
     def device(self):
-        return _CPU
+        return CPU
+
+    # A CPU-only PyTorch's answers: this tensor is on the CPU, in ordinary (unpinned) memory.
+    is_cpu = True
+    is_cuda = is_mps = is_xpu = is_meta = is_quantized = is_sparse = is_nested = False
+
+    def get_device(self):
+        return -1
+
+    def is_pinned(self, device=None):
+        return False
 
     @property
     def ndim(self):
@@ -333,11 +314,15 @@ class Tensor(TensorBase):
     def bool(self):
         return self.to(_dtypes.bool_)
 
-    def cpu(self):
+    def cpu(self, memory_format=None):
         return self
 
-    def cuda(self, *args, **kwargs):
-        device("cuda")
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        raise unavailable("cuda" if device is None else str(device))
+
+    def pin_memory(self, device=None):
+        # A CPU-only PyTorch raises here too: pinning is for copies to an accelerator
+        raise unavailable("cuda", "pin memory")
 
     # -- autograd --------------------------------------------------------------------------
     def detach(self):
@@ -427,14 +412,15 @@ def to_arguments_dtype(args, kwargs):
     kwargs.pop("non_blocking", None)
     kwargs.pop("memory_format", None)
     if "device" in kwargs:
-        device(kwargs.pop("device"))
+        as_cpu(kwargs.pop("device"))
     if kwargs:
         raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
     for arg in args:
         if isinstance(arg, Tensor):
             dtype = arg._data.dtype
-        elif isinstance(arg, (str, device)):
-            device(arg)
+        elif isinstance(arg, (str, device)) or (isinstance(arg, int)
+                                                and not isinstance(arg, bool)):
+            as_cpu(arg)
         elif arg is not None:
             dtype = arg
     return dtype

@@ -30,6 +30,19 @@ def add_forward_observer(observer):
     return lambda: observers.remove(observer) if observer in observers else None
 
 
+def _notify(node, grad_inputs, grad_outputs):
+    """After ``node``'s backward: the global observers, then the node's own hooks."""
+    for observer in _observers:
+        observer(node, grad_inputs)
+    for hook in node._node_hooks or ():
+        if hook(grad_inputs, tuple(grad_outputs)) is not None:
+            raise RuntimeError(
+                f"a hook registered on {node.name()} returned a value: node hooks observe "
+                "gradients but may not replace them in chainrule; register the hook on the "
+                "tensor instead (tensor.register_hook), whose return value replaces its gradient"
+            )
+
+
 def _topological_order(root_nodes, leaf_uses):
     """Nodes reachable from the roots, each after every node that sends it a gradient. Counts
     into ``leaf_uses`` how many edges lead to each leaf (by id)."""
@@ -258,9 +271,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
                 )
             if not retain_graph and node._saved:
                 node._release()
-            if _observers:
-                for observer in _observers:
-                    observer(node, grad_inputs)
+            if _observers or node._node_hooks:
+                _notify(node, grad_inputs, grads)
             if not node._builtin_op:
                 borrowed.add_all(grad_inputs)  # user code made them
             for position, (edge, grad) in enumerate(zip(node.next_edges, grad_inputs)):

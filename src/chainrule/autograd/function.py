@@ -68,6 +68,7 @@ class Function:
     _saved_versions = ()
     _freed = False
     _output_hooks = None  # output_nr -> hooks registered on that (non-leaf) output tensor
+    _node_hooks = None  # hooks registered on this node itself (register_hook)
     _non_differentiable = ()
     _dirty = ()
     # Names of ctx attributes holding arrays that only backward needs (an op's cached
@@ -152,6 +153,18 @@ class Function:
         Modify them with Tensor in-place methods so that their version counter moves."""
         self._dirty = tuple(id(t) for t in tensors)
 
+    def register_hook(self, hook):
+        """Call ``hook(grad_inputs, grad_outputs)`` after this node's backward, as PyTorch's
+        ``Node.register_hook``: ``grad_inputs`` are the gradients it returns (one per input),
+        ``grad_outputs`` those it received. Observers scoped to one graph attach here. Unlike
+        PyTorch, the hook may not replace the gradients (returning a value is an error): register
+        a hook on the tensor instead (``tensor.register_hook``). Returns a handle whose
+        ``remove()`` unregisters it."""
+        if self._node_hooks is None:
+            self._node_hooks = []
+        self._node_hooks.append(hook)
+        return _NodeHookHandle(self._node_hooks, hook)
+
     @classmethod
     def name(cls):
         return cls.__name__ + "Backward"
@@ -195,6 +208,15 @@ class Function:
             for observer in _forward_observers:
                 observer(ctx, args, outputs)
         return outputs
+
+
+class _NodeHookHandle:
+    def __init__(self, hooks, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self):
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
 
 
 def _connect(ctx, args, outputs):

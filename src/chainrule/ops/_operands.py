@@ -6,7 +6,7 @@ would give float64), and integer division gives the default float dtype."""
 
 import numpy as np
 
-from .._dtypes import DEFAULT_FLOAT
+from .._dtypes import default_float
 from ..tensor import Tensor
 
 wrap = Tensor._from_array
@@ -30,7 +30,7 @@ def scalar_tensor(value, like):
     elif isinstance(value, (int, np.integer)):
         dtype = like._data.dtype if kind != "b" else np.dtype(np.int64)
     elif isinstance(value, (float, np.floating)):
-        dtype = like._data.dtype if kind == "f" else DEFAULT_FLOAT
+        dtype = like._data.dtype if kind == "f" else default_float()
     else:
         raise TypeError(
             f"unsupported operand of type {type(value).__name__}; use a tensor or a number"
@@ -56,13 +56,13 @@ def as_tensor_arg(x):
         return x
     array = np.asarray(x)
     if array.dtype == np.float64 and not isinstance(x, np.ndarray):
-        array = array.astype(DEFAULT_FLOAT)
+        array = array.astype(default_float())
     return wrap(array)
 
 
 def float_array(array):
     """The array itself if floating, else cast to the default float dtype (``exp(int)``)."""
-    return array if array.dtype.kind == "f" else array.astype(DEFAULT_FLOAT)
+    return array if array.dtype.kind == "f" else array.astype(default_float())
 
 
 def normalize_dim(dim, ndim, op):

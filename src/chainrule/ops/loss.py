@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .._dtypes import DEFAULT_FLOAT
+from .._dtypes import default_float
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, result_dtype, wrap
@@ -79,7 +79,7 @@ def _float_pair(op, input, target, *, same_shape=False):
         )
     dtype = result_dtype(x.dtype, y.dtype)
     if dtype.kind != "f":
-        dtype = DEFAULT_FLOAT
+        dtype = default_float()
     return x.astype(dtype, copy=False), y.astype(dtype, copy=False)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from .. import Generator, from_numpy, manual_seed, no_grad
 from ..diagnostics import TrainingDiagnostics
 from ..serialization import CheckpointError
+from . import run_record
 from .checkpoint import latest_checkpoint, read_checkpoint
 from .config import from_dict
 from .console import Console
@@ -50,8 +51,10 @@ def train(config, parallel=None):
     ranks = f" on {parallel.world_size} ranks" if parallel.distributed else ""
     console.print(f"model {config.model}: {sum(p.numel() for p in model.parameters()):,} "
                   f"parameters; data {task.name}{ranks}")
+    for note in getattr(task, "notes", ()):
+        console.print(note)
     trainer = Trainer(config, run, task, model, console, parallel)
-    return _fit_and_report(_with_diagnostics(trainer))
+    return _fit_tracked(_with_diagnostics(trainer))
 
 
 def resume(run_dir, quiet=False, parallel=None):
@@ -74,7 +77,7 @@ def resume(run_dir, quiet=False, parallel=None):
         f"resuming {run.path} from {path.name}: epoch {trainer.epoch + 1}, batch "
         f"{trainer.batch}, step {trainer.step}"
     )
-    return _fit_and_report(trainer)
+    return _fit_tracked(trainer)
 
 
 def _with_diagnostics(trainer):
@@ -87,6 +90,23 @@ def _with_diagnostics(trainer):
         hook.attach(trainer.model, start_step=trainer.step)
         trainer.hooks.append(hook)
     return trainer
+
+
+def _fit_tracked(trainer):
+    """Fit and report, with the run's status recorded in run.json (see run_record.py)."""
+    if not trainer.parallel.is_main:
+        return _fit_and_report(trainer)
+    run_record.start(trainer.run, trainer.config, trainer.task)
+    return run_record.track(trainer.run, trainer.config, lambda: _fit_and_report(trainer))
+
+
+def _task_sections(trainer):
+    """The task's own report sections (own data: preprocessing, per-class metrics, plots)."""
+    if not hasattr(trainer.task, "report_sections"):
+        return []
+    trainer.model.eval()
+    with no_grad():
+        return ["\n".join(trainer.task.report_sections(trainer.model, trainer.run.path))]
 
 
 def _fit_and_report(trainer):
@@ -111,7 +131,8 @@ def _fit_and_report(trainer):
         return 0
     trainer.run.log({"kind": "test", "step": trainer.step, **{f"test_{k}": v
                                                                for k, v in test.items()}})
-    sections = [s for hook in diagnostics for s in hook.report_sections(trainer.run.path)]
+    sections = _task_sections(trainer)
+    sections += [s for hook in diagnostics for s in hook.report_sections(trainer.run.path)]
     report = write_report(trainer.run, trainer.config, {f"test_{k}": v for k, v in test.items()},
                           sections)
     console = trainer.console
@@ -122,7 +143,7 @@ def _fit_and_report(trainer):
     return 0
 
 
-def _checkpoint_for(target):
+def checkpoint_for(target):
     """A run directory means its best checkpoint (else its latest); a file is itself."""
     target = Path(target)
     if target.is_dir():
@@ -138,7 +159,7 @@ def _checkpoint_for(target):
 
 def _restore(target):
     try:
-        path, state = _checkpoint_for(target)
+        path, state = checkpoint_for(target)
     except CheckpointError as error:
         raise TrainingError(str(error)) from None
     config = from_dict(state["config"], source=str(path))

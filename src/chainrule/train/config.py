@@ -9,8 +9,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-MODELS = ("mlp", "cnn", "lstm", "gpt")
-DATASETS = ("digits", "text", "mnist", "fashion-mnist", "cifar10", "file")
+MODELS = ("mlp", "cnn", "lstm", "gpt", "tabular")
+DATASETS = ("digits", "text", "mnist", "fashion-mnist", "cifar10", "file", "table", "images",
+            "series")
 IMAGE_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 TEXT_DATASETS = ("text", "file")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
@@ -30,6 +31,8 @@ RECIPES = {
              "label_smoothing": 0.0},
     "gpt": {"epochs": 10, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.1,
             "label_smoothing": 0.0},
+    "tabular": {"epochs": 60, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01,
+                "label_smoothing": 0.0},
 }
 
 
@@ -41,9 +44,22 @@ class ConfigError(ValueError):
 class Config:
     """Everything that decides a run. Sizes left at None take the preset's default."""
 
-    model: str = "mlp"
+    model: str | None = None  # None: the data's usual preset (train/data_settings.py)
     data: str = "digits"
     data_path: str | None = None
+    # own data (tables, image folders, series): see train/data_settings.py
+    target: str | None = None
+    task: str | None = None
+    features: list | None = None
+    drop: list | None = None
+    class_weight: str | None = None
+    image_size: int | None = None
+    flip: bool = False
+    random_crop: bool = False
+    time: str | None = None
+    window: int | None = None
+    horizon: int = 1
+    season: int | None = None
     epochs: int | None = None  # None: the preset's recipe (RECIPES below)
     batch_size: int = 32
     steps_per_epoch: int | None = None  # language models: random windows per epoch
@@ -76,6 +92,9 @@ class Config:
     def validate(self):
         """Fill settings left out from the preset's recipe; raise ConfigError naming the first
         field that cannot work, and the fix."""
+        from .data_settings import check_data_settings
+
+        check_data_settings(self)
         if self.model in RECIPES:
             for field, value in RECIPES[self.model].items():
                 if getattr(self, field) is None:
@@ -89,7 +108,7 @@ class Config:
                 raise ConfigError(
                     f"unknown {field} {getattr(self, field)!r}; choose one of: {', '.join(allowed)}"
                 )
-        language_model = self.model in ("lstm", "gpt")
+        language_model = self.model in ("lstm", "gpt") and self.data != "series"
         if language_model and self.data not in TEXT_DATASETS:
             raise ConfigError(
                 f"the {self.model} preset is a character language model and needs text data: use "

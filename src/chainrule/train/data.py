@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as datasets
+from .data_settings import OWN_DATA
 from .presets import resolved_sizes
 from .tasks import CharLanguageModel, ImageClassification
 
@@ -44,8 +45,21 @@ def _text(config):
         ) from None
 
 
-def load_task(config, vocab=None):
-    """The task for a config: image classification or character language modelling."""
+def _own_data_task(config, metadata):
+    from .image_folder_task import load_image_folder_task
+    from .series_task import load_series_task
+    from .table_task import load_table_task
+
+    load = {"table": load_table_task, "images": load_image_folder_task,
+            "series": load_series_task}[config.data]
+    return load(config, metadata)
+
+
+def load_task(config, vocab=None, metadata=None):
+    """The task for a config: image classification, character language modelling, or own data
+    (a table, an image folder, a series; ``metadata`` brings its saved preprocessing)."""
+    if config.data in OWN_DATA:
+        return _own_data_task(config, metadata)
     if config.model in ("mlp", "cnn"):
         return _image_task(config)
     name, text = _text(config)
@@ -58,4 +72,4 @@ def task_from_metadata(config, metadata):
     """The task of a saved run, with the vocabulary the model was trained on."""
     if metadata["kind"] == "text":
         return load_task(config, vocab=metadata["vocab"])
-    return load_task(config)
+    return load_task(config, metadata=metadata if config.data in OWN_DATA else None)

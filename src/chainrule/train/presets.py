@@ -9,12 +9,18 @@ DEFAULTS = {
     "lstm": {"hidden_size": 256, "num_layers": 1, "block_size": 64, "dropout": 0.0},
     "gpt": {"hidden_size": 128, "num_layers": 2, "block_size": 64, "num_heads": 4,
             "dropout": 0.1},
+    "tabular": {"hidden_size": 128, "num_layers": 2, "dropout": 0.1},
+}
+# where a preset's sizes differ by data kind (forecasters are smaller than text models)
+DATA_DEFAULTS = {
+    ("mlp", "series"): {"hidden_size": 128, "num_layers": 2, "dropout": 0.0},
+    ("lstm", "series"): {"hidden_size": 64, "num_layers": 1, "dropout": 0.0},
 }
 
 
 def resolved_sizes(config):
     """The preset's defaults with the config's explicit sizes on top."""
-    sizes = dict(DEFAULTS[config.model])
+    sizes = dict(DATA_DEFAULTS.get((config.model, config.data), DEFAULTS[config.model]))
     for key in sizes:
         value = getattr(config, key)
         if value is not None:
@@ -97,6 +103,10 @@ class CharGPT(nn.Module):
 def build_model(config, task):
     """The preset model for ``config`` sized for ``task`` (input shape, classes or vocabulary)."""
     sizes = resolved_sizes(config)
+    if getattr(task, "preprocessor", None) is not None:  # own data: tables, folders, series
+        from .models import build_for_preprocessor
+
+        return build_for_preprocessor(config, task.preprocessor, sizes)
     if config.model == "mlp":
         return mlp(task.input_shape, task.num_classes, sizes["hidden_size"], sizes["num_layers"],
                    sizes["dropout"])

@@ -11,8 +11,8 @@ from ..serialization import atomic_write_bytes
 def _toml_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value)  # a JSON string is a valid TOML basic string
+    if isinstance(value, (str, list)):
+        return json.dumps(value)  # a JSON string or list of strings is valid TOML
     return repr(value)
 
 

@@ -12,9 +12,10 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ... import _dtypes
+from ..._device import unavailable
 from ...autograd import grad_mode
 from ...autograd.function import Function
-from ...tensor import Tensor, device, to_arguments_dtype
+from ...tensor import Tensor, to_arguments_dtype
 from ..parameter import Buffer, Parameter
 
 __all__ = ["Module"]
@@ -412,8 +413,14 @@ class Module:
     def cpu(self):
         return self
 
-    def cuda(self, device_id=None):
-        device("cuda")
+    def cuda(self, device=None):
+        raise unavailable("cuda" if device is None else str(device))
+
+    def xpu(self, device=None):
+        raise unavailable("xpu" if device is None else str(device))
+
+    def mtia(self, device=None):
+        raise unavailable("mtia" if device is None else str(device))
 
     # -- state dict ---------------------------------------------------------------------------
     def _save_to_state_dict(self, destination, prefix, keep_vars):
