@@ -14,6 +14,7 @@ from ._dtypes import (  # noqa: E402
 )
 from ._device import get_default_device, set_default_device  # noqa: E402
 from ._dtypes import (
+    can_cast,
     double,
     dtype,
     get_default_dtype,
@@ -29,6 +30,7 @@ from ._dtypes import (
     int32,
     int64,
     long,
+    promote_types,
     short,
     uint8,
 )
@@ -40,6 +42,7 @@ from .autograd import (  # noqa: E402
     set_grad_enabled,
 )
 from .creation import *  # noqa: E402,F403
+from .ops._operands import result_type  # noqa: E402
 from .ops.registry import TOP, namespace  # noqa: E402
 from .random import (  # noqa: E402
     Generator,

@@ -85,6 +85,39 @@ def from_numpy_dtype(np_dtype):
         ) from None
 
 
+def promote_numpy(da, db):
+    """PyTorch's ``promote_types`` on NumPy dtypes: the higher category (bool < integer <
+    float) wins; within one category, the smallest dtype that holds both (``uint8 + int8 ->
+    int16``). NumPy would widen ``int64 + float32`` to float64; PyTorch gives float32."""
+    if da == db:
+        return da
+    a_float, b_float = da.kind == "f", db.kind == "f"
+    if a_float != b_float:
+        return da if a_float else db
+    if da.kind == "b" or db.kind == "b":
+        return db if da.kind == "b" else da
+    return np.promote_types(da, db)
+
+
+def promote_types(type1, type2):
+    """The smallest dtype both ``type1`` and ``type2`` convert to, as ``torch.promote_types``.
+
+    >>> chainrule.promote_types(chainrule.uint8, chainrule.int8)
+    chainrule.int16
+    """
+    return from_numpy_dtype(promote_numpy(to_numpy_dtype(type1), to_numpy_dtype(type2)))
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def can_cast(from_, to):
+    """Whether PyTorch's casting rules allow ``from_`` into ``to`` in an in-place op (never to a
+    lower category: float to integer, or a number to bool)."""
+    source, target = to_numpy_dtype(from_), to_numpy_dtype(to)
+    return _CATEGORY[source.kind] <= _CATEGORY[target.kind]
+
+
 def to_numpy_dtype(d):
     """Accept a chainrule dtype, a NumPy dtype, or a Python type, and return the NumPy dtype."""
     if isinstance(d, dtype):

@@ -2,12 +2,22 @@
 
 Broadcasting is undone by the engine, so a backward returns gradients of the output's shape."""
 
+import numbers
+
 import numpy as np
 
+from .._dtypes import default_float
 from ..autograd.function import Function
 from ..autograd.grad_ops import Clone
 from ..tensor import Tensor
-from ._operands import as_tensor_pair, float_array, result_dtype, wrap
+from ._operands import (
+    as_common_dtype,
+    as_tensor_pair,
+    float_array,
+    number_array,
+    promoted_dtype,
+    wrap,
+)
 from .registry import register
 
 
@@ -18,13 +28,20 @@ def _broadcast_error(op, a, b):
     )
 
 
-def _binary(op, ufunc, a, b):
+def _binary(op, ufunc, a, b, dtype=None):
+    """``ufunc`` on two tensors, computed in the dtype PyTorch promotes them to."""
     x, y = a._data, b._data
     try:
-        if x.dtype == y.dtype:
+        if x.dtype == y.dtype and dtype is None and x.dtype.kind != "b":
             return wrap(ufunc(x, y))
-        return wrap(ufunc(x, y, dtype=result_dtype(x.dtype, y.dtype)))
-    except ValueError:
+        # unsafe casting is right here: the dtype is the promoted one, and PyTorch too casts a
+        # 0-d int16 operand to a uint8 vector's dtype
+        dtype = dtype or promoted_dtype(a, b)
+        out = ufunc(x, y, dtype=dtype if dtype.kind != "b" else None, casting="unsafe")
+        return wrap(out if out.dtype == dtype else out.astype(dtype))  # bool ** bool is bool
+    except ValueError as error:
+        if "broadcast" not in str(error):
+            raise RuntimeError(f"{op}: {error}") from None
         raise _broadcast_error(op, a, b) from None
 
 
@@ -75,13 +92,10 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        x, y = a._data, b._data
-        if x.dtype.kind != "f" and y.dtype.kind != "f":
-            x = float_array(x)  # true division of integers gives floats, as in PyTorch
-        try:
-            return wrap(np.true_divide(x, y, dtype=result_dtype(x.dtype, y.dtype)))
-        except ValueError:
-            raise _broadcast_error("div", a, b) from None
+        dtype = promoted_dtype(a, b)
+        if dtype.kind != "f":
+            dtype = default_float()  # integers divide to the default float dtype
+        return _binary("div", np.true_divide, a, b, dtype)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -160,10 +174,7 @@ class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
         ctx.condition = condition
-        x, y = a._data, b._data
-        if x.dtype != y.dtype:
-            dtype = result_dtype(x.dtype, y.dtype)
-            x, y = x.astype(dtype), y.astype(dtype)
+        x, y = as_common_dtype(a, b)
         try:
             return wrap(np.where(condition._data, x, y))
         except ValueError:
@@ -382,7 +393,10 @@ class Clamp(Function):
     def forward(ctx, x, *, min=None, max=None):
         ctx.save_for_backward(x)
         ctx.bounds = (min, max)
-        return wrap(np.clip(x._data, min, max))
+        dtype = promoted_dtype(x, min, max)  # an integer tensor clamped by 0.5 turns float
+        lo = None if min is None else number_array(min, dtype)
+        hi = None if max is None else number_array(max, dtype)
+        return wrap(np.clip(x._data, lo, hi, dtype=dtype, casting="unsafe"))
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -413,10 +427,15 @@ def mul(input, other):
 
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
+        if promoted_dtype(input, other).kind != "f":
+            # a number divides as a float: uint8_tensor / -2 is -1.5, not 1 / 254
+            input, other = (float(x) if isinstance(x, numbers.Integral) else x
+                            for x in (input, other))
         return Div.apply(*as_tensor_pair(input, other))
     a, b = as_tensor_pair(input, other)
-    rounder = {"floor": np.floor_divide, "trunc": lambda x, y: np.trunc(x / y)}[rounding_mode]
-    return _binary("div", rounder, a, b).to(result_dtype(a._data.dtype, b._data.dtype))
+    rounder = {"floor": np.floor_divide, "trunc": _trunc_divide}[rounding_mode]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _binary("div", rounder, a, b)
 
 
 def pow(input, exponent):
@@ -431,15 +450,21 @@ def minimum(input, other):
     return Minimum.apply(*as_tensor_pair(input, other))
 
 
+def _trunc_divide(x, y, dtype=None):
+    return np.trunc(np.true_divide(x, y, dtype=dtype)).astype(dtype, copy=False)
+
+
 def where(condition, input=None, other=None):
-    """Pick from ``input`` where ``condition`` holds, else from ``other``."""
+    """Pick from ``input`` where ``condition`` holds, else from ``other`` (numbers allowed:
+    ``where(c, 1, 0)`` is int64, as in PyTorch)."""
     if input is None and other is None:
         return tuple(wrap(i) for i in np.nonzero(_array(condition)))
     condition = condition if isinstance(condition, Tensor) else wrap(np.asarray(condition))
     if condition._data.dtype != np.bool_:
         condition = wrap(condition._data.astype(bool))
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        input = wrap(np.asarray(input, dtype=np.float32))
+        dtype = promoted_dtype(input, other)
+        input, other = wrap(number_array(input, dtype)), wrap(number_array(other, dtype))
     input, other = as_tensor_pair(input, other)
     return Where.apply(condition, input, other)
 
@@ -556,12 +581,27 @@ def _array(x):
 
 
 def _compare(ufunc, input, other):
-    """``ufunc`` on the operands' arrays (a bool or integer tensor, never differentiable)."""
+    """``ufunc`` on the operands (a bool or integer tensor, never differentiable), compared in
+    the promoted dtype, as PyTorch does: float32 x == float64 0-d y compares two float32
+    values (NumPy would compare in float64)."""
+    if isinstance(input, Tensor) and type(other) in (float, int) and (
+            input._data.dtype.kind == "f" or (input._data.dtype == np.int64
+                                               and type(other) is int)):
+        # NumPy 2 compares a float tensor with a number, or an int64 one with an int, in
+        # the tensor's dtype, as PyTorch does: the common `x > 0` needs no promotion (the
+        # general path below also wraps ints around as PyTorch does for small int dtypes)
+        return wrap(ufunc(input._data, other))
+    a, b = as_tensor_pair(input, other)
+    x, y = as_common_dtype(a, b)
     try:
-        return wrap(ufunc(_array(input), _array(other)))
+        return wrap(ufunc(x, y))
     except ValueError:
-        raise _broadcast_error(ufunc.__name__, wrap(np.asarray(_array(input))),
-                               wrap(np.asarray(_array(other)))) from None
+        raise _broadcast_error(ufunc.__name__, a, b) from None
+    except TypeError:
+        raise RuntimeError(
+            f"{ufunc.__name__} is not defined for {a.dtype} and {b.dtype} tensors; "
+            "convert them first (bitwise ops need integer or bool tensors)"
+        ) from None
 
 
 def eq(input, other):

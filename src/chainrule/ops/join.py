@@ -5,9 +5,10 @@ each gradient is the inverse operation: split's is a cat, cat's is a slice of dy
 
 import numpy as np
 
+from .._dtypes import promote_numpy
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._operands import normalize_dim, result_dtype, wrap
+from ._operands import normalize_dim, wrap
 from .registry import register
 from .shape import _shape_arg, _view_of, expand, narrow, reshape, unsqueeze
 
@@ -24,7 +25,7 @@ class Cat(Function):
         ctx.shapes = [a.shape for a in arrays]
         dtype = kept[0].dtype
         for a in kept[1:]:
-            dtype = result_dtype(dtype, a.dtype)
+            dtype = promote_numpy(dtype, a.dtype)
         return wrap(np.concatenate(kept, axis=dim, dtype=dtype, casting="unsafe"))
 
     @staticmethod

@@ -9,10 +9,10 @@ import warnings
 
 import numpy as np
 
-from .._dtypes import default_float
+from .._dtypes import default_float, promote_numpy
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._operands import as_tensor_arg, result_dtype, wrap
+from ._operands import as_tensor_arg, wrap
 from .registry import register
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -77,7 +77,7 @@ def _float_pair(op, input, target, *, same_shape=False):
             f"{tuple(x.shape)}; they are broadcast, which is likely not what you want",
             UserWarning, stacklevel=3,
         )
-    dtype = result_dtype(x.dtype, y.dtype)
+    dtype = promote_numpy(x.dtype, y.dtype)
     if dtype.kind != "f":
         dtype = default_float()
     return x.astype(dtype, copy=False), y.astype(dtype, copy=False)
