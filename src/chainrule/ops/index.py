@@ -6,6 +6,8 @@ a *basic* NumPy key (ints, slices, None: a view) and an optional *advanced* key 
 and full slices) applied to that view. Gradients scatter back with ``np.add.at``, so an element
 picked twice receives both gradients."""
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -25,8 +27,10 @@ def _as_index_item(item):
         return int(item)
     if isinstance(item, Tensor):
         array = item._data
-    elif isinstance(item, (np.ndarray, list, tuple)):
-        array = np.asarray(item)
+    elif isinstance(item, (np.ndarray, list, tuple, range)):
+        array = np.asarray(item)  # t[range(n), idx]: any Python sequence of indices
+    elif isinstance(item, Sequence) and not isinstance(item, (str, bytes)):
+        array = np.asarray(list(item))
     else:
         raise IndexError(
             "only integers, slices (`:`), ellipsis (`...`), None and long or bool tensors are "
