@@ -85,15 +85,32 @@ def build_config(args):
     """Defaults, then the TOML file, then the flags given on the command line."""
     values = read_toml(args.config) if args.config else {}
     config = from_dict(values, source=args.config or "config")
-    switches = [(None, field, None, None) for _, field, _ in DATA_SWITCHES]
-    for _, field, _, _ in TRAIN_FLAGS + switches + [
-            (None, "quiet", None, None), (None, "diagnose", 0, 0), (None, "tensorboard", 0, 0)]:
-        value = getattr(args, field, None)
-        if value is not None:
-            setattr(config, field, value)
-    if config.grad_clip == 0:
-        config.grad_clip = None
+    for field in _settings_given(args):
+        setattr(config, field, getattr(args, field))
     return config.validate()
+
+
+def _settings_given(args):
+    """The config fields that the command line sets."""
+    fields = [field for _, field, _, _ in TRAIN_FLAGS] + [field for _, field, _ in DATA_SWITCHES]
+    fields += ["quiet", "diagnose", "tensorboard"]
+    return [field for field in fields if getattr(args, field, None) is not None]
+
+
+def check_resume_flags(args):
+    """``--resume`` continues a run exactly as it was configured: flags that would change it
+    are refused rather than silently ignored (``--quiet`` only changes the display)."""
+    changed = [f"--{field.replace('_', '-')}" for field in _settings_given(args)
+               if field != "quiet"]
+    changed = ["--no-diagnose" if flag == "--diagnose" else flag for flag in changed]
+    if args.config:
+        changed.insert(0, "--config")
+    if changed:
+        raise ConfigError(
+            f"--resume continues a run with the settings it was started with (RUN/config.toml); "
+            f"{', '.join(changed)} would change it. To train with other settings, start a new "
+            "run (chainrule train --config RUN/config.toml plus the flags to change)."
+        )
 
 
 def make_parser():
@@ -180,10 +197,12 @@ def main(argv=None):
 
     try:
         if args.command == "train":
-            parallel = _data_parallel_context()
             if args.resume:
-                return commands.resume(args.resume, quiet=bool(args.quiet), parallel=parallel)
-            return commands.train(build_config(args), parallel)
+                check_resume_flags(args)
+                return commands.resume(args.resume, quiet=bool(args.quiet),
+                                       parallel=_data_parallel_context())
+            config = build_config(args)
+            return commands.train(config, _data_parallel_context())
         if args.command == "eval":
             return commands.evaluate(args.target)
         if args.command in ("predict", "runs"):
@@ -195,15 +214,39 @@ def main(argv=None):
                                 args.plots)
         return commands.sample(args.target, args.prompt, args.length, args.temperature,
                                args.seed)
-    except (ConfigError, FileNotFoundError, ValueError, ImportError) as error:
+    except KeyboardInterrupt:
+        print(f"chainrule {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        status = exit_status(error)
+        if status is None:
+            raise  # a bug: let its traceback show
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except commands.TrainingError as error:
-        print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
-        return 3
-    except OSError as error:
-        print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
-        return 4
+        return status
+
+
+# The exit statuses, as README.md's table lists them.
+EXIT_BAD_INPUT = 2  # settings, flags, data or an input file (a damaged checkpoint) are unusable
+EXIT_NON_FINITE = 3  # the loss became NaN or infinite
+EXIT_CANNOT_WRITE = 4  # a file could not be written (a full disk)
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
+
+def exit_status(error):
+    """The exit status for an error, or None for one that is not expected (a bug)."""
+    from .io.errors import CheckpointError
+    from .train.commands import TrainingError
+    from .train.runlock import RunInUseError
+
+    bad_input = (ConfigError, CheckpointError, RunInUseError, FileNotFoundError, ValueError,
+                 ImportError)
+    if isinstance(error, bad_input):
+        return EXIT_BAD_INPUT
+    if isinstance(error, TrainingError):
+        return EXIT_NON_FINITE
+    if isinstance(error, OSError):
+        return EXIT_CANNOT_WRITE
+    return None
 
 
 __all__ = ["main", "make_parser", "build_config", "Config"]

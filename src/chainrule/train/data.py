@@ -6,10 +6,7 @@ import numpy as np
 
 from .. import data as datasets
 from .data_settings import OWN_DATA
-from .presets import resolved_sizes
 from .tasks import CharLanguageModel, ImageClassification
-
-DEFAULT_STEPS_PER_EPOCH = 200
 
 
 def _image_arrays(dataset, max_value):
@@ -63,9 +60,7 @@ def load_task(config, vocab=None, metadata=None):
     if config.model in ("mlp", "cnn"):
         return _image_task(config)
     name, text = _text(config)
-    sizes = resolved_sizes(config)
-    steps = config.steps_per_epoch or DEFAULT_STEPS_PER_EPOCH
-    return CharLanguageModel(name, text, sizes["block_size"], steps, vocab=vocab)
+    return CharLanguageModel(name, text, config.block_size, config.steps_per_epoch, vocab=vocab)
 
 
 def task_from_metadata(config, metadata):

@@ -16,9 +16,9 @@ from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePre
 from ..data.readers.image_folder import IMAGE_SUFFIXES, image_files
 from ..data.readers.series import read_series
 from ..data.readers.table import read_table
-from .config import from_dict
 from .metrics import regression_metrics, softmax
 from .presets import build_model
+from .state_checks import check_model_fits
 from .tasks import model_outputs
 
 
@@ -53,14 +53,10 @@ def _preprocessor(metadata):
 
 def load_model(run_dir):
     """(config, task metadata, preprocessor, model in eval mode) of a run's best checkpoint."""
-    from ..serialization import CheckpointError
-    from .commands import TrainingError, checkpoint_for
+    from .commands import checkpoint_for
 
-    try:
-        path, state = checkpoint_for(run_dir)
-    except CheckpointError as error:
-        raise TrainingError(str(error)) from None
-    config = from_dict(state["config"], source=str(path))
+    checkpoint = checkpoint_for(run_dir)  # checked: settings, sizes, preprocessing
+    config, state = checkpoint.config, checkpoint.state
     metadata = state["task"]
     preprocessor = _preprocessor(metadata)
     if metadata["kind"] == "text":
@@ -71,6 +67,7 @@ def load_model(run_dir):
         spec = _Saved(preprocessor=preprocessor)
     manual_seed(config.seed)
     model = build_model(config, spec)
+    check_model_fits(checkpoint.path, state, model)
     model.load_state_dict(state["model"])
     model.eval()
     return config, metadata, preprocessor, model

@@ -1,11 +1,15 @@
 """The run directory: resolved config, metrics.jsonl, checkpoints/ and the report."""
 
+import contextlib
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
+from ..io.files import remove_temporaries
 from ..serialization import atomic_write_bytes
+from .runlock import RunLock
 
 
 def _toml_value(value):
@@ -59,6 +63,34 @@ class RunDirectory:
                 f"{run.path} is not a chainrule run directory (no config.toml in it)"
             )
         return run
+
+    @contextlib.contextmanager
+    def locked(self, really=True):
+        """Hold the run's lock for the block (RunInUseError if another process holds it);
+        ``really=False`` (the other ranks of a distributed run) does nothing."""
+        lock = RunLock(self.path).acquire() if really else None
+        try:
+            yield self
+        finally:
+            if lock is not None:
+                lock.release()
+
+    @contextlib.contextmanager
+    def removed_on_failure(self, really=True):
+        """Delete the (new) run directory if the block fails: a run that could not start leaves
+        no directory behind."""
+        try:
+            yield self
+        except BaseException:
+            if really:
+                shutil.rmtree(self.path, ignore_errors=True)
+            raise
+
+    def remove_temporaries(self):
+        """Delete the temporary files of writes that a killed process left (call it under the
+        lock); returns their names."""
+        return [name for directory in (self.path, self.checkpoints) if directory.is_dir()
+                for name in remove_temporaries(directory)]
 
     def write_config(self, settings):
         atomic_write_bytes(self.config_path, to_toml(settings).encode())

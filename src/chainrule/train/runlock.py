@@ -1,0 +1,50 @@
+"""One process at a time in a run directory.
+
+The lock is an advisory ``flock`` on ``RUN/lock``, so the kernel releases it when its process
+ends, however it ends: a lock left by a killed process never blocks anyone. The file itself
+stays, and says which process last held it (for the message a second process gets)."""
+
+import os
+import socket
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks, runs are not locked
+    fcntl = None
+
+
+class RunInUseError(RuntimeError):
+    """Another process is training in this run directory."""
+
+
+class RunLock:
+    def __init__(self, run_path):
+        self.path = run_path / "lock"
+        self._fd = None
+
+    def acquire(self):
+        """Hold the lock, or raise RunInUseError naming the process that holds it."""
+        if fcntl is None:
+            return self
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise RunInUseError(
+                f"{self.path.parent} is in use by {holder}: two processes must not train in one "
+                "run directory. Wait for it to finish (or stop it), then resume."
+            ) from None
+        except OSError:  # a file system without locks: run unlocked rather than not at all
+            os.close(fd)
+            return self
+        os.ftruncate(fd, 0)
+        os.write(fd, f"process {os.getpid()} on {socket.gethostname()}\n".encode())
+        self._fd = fd
+        return self
+
+    def release(self):
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None

@@ -1,0 +1,75 @@
+"""README's table of exit statuses is true: each status it lists is what the command returns in
+the situation it names, and no other status is possible except an uncaught bug."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from chainrule import cli
+from chainrule.cli import main
+from chainrule.train.faults import VARIABLE
+
+from .runs import TINY, without_plots
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _no_plots():
+    with without_plots():
+        yield
+
+
+def readme_statuses():
+    table = README.read_text().split("Every command exits with one of these statuses")[1]
+    return {int(m) for m in re.findall(r"^\| (\d+) \|", table.split("\n\n")[1], re.M)}
+
+
+def test_the_readme_lists_exactly_the_statuses_the_command_line_has():
+    constants = {v for k, v in vars(cli).items() if k.startswith("EXIT_")}
+    assert readme_statuses() == {0, 1} | constants
+
+
+def full_disk(monkeypatch):
+    def fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+def corrupt_file(tmp_path):
+    path = tmp_path / "bad.safetensors"
+    path.write_bytes(os.urandom(200))
+    return ["eval", str(path)]
+
+
+SITUATIONS = {
+    "success": (0, lambda tmp, mp: ["train", "--out", str(tmp), *TINY, "--epochs", "1"]),
+    "diagnose finds a problem": (1, lambda tmp, mp: [
+        "diagnose", "--steps", "6", "--hidden-size", "16", "--optimizer", "sgd", "--lr", "10",
+        "--grad-clip", "0"]),
+    "a bad flag value": (2, lambda tmp, mp: ["train", "--out", str(tmp), "--lr", "inf"]),
+    "a corrupt checkpoint": (2, lambda tmp, mp: corrupt_file(tmp)),
+    "a directory that is no run": (2, lambda tmp, mp: ["eval", str(tmp)]),
+    "a non-finite loss": (3, lambda tmp, mp: [
+        "train", "--out", str(tmp), *TINY, "--optimizer", "sgd", "--lr", "1e5", "--grad-clip",
+        "0", "--momentum", "0", "--schedule", "constant"]),
+    "a full disk": (4, lambda tmp, mp: full_disk(mp) or ["train", "--out", str(tmp), *TINY]),
+    "Ctrl-C": (130, lambda tmp, mp: mp.setenv(VARIABLE, "forward@2:INT") or [
+        "train", "--out", str(tmp), *TINY]),
+}
+
+
+@pytest.mark.parametrize("situation", sorted(SITUATIONS))
+def test_each_situation_exits_with_the_status_the_readme_gives(tmp_path, monkeypatch, capsys,
+                                                               situation):
+    status, argv = SITUATIONS[situation]
+    assert status in readme_statuses()
+    assert main(argv(tmp_path, monkeypatch)) == status
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_unexpected_error_is_not_given_a_status_of_the_table():
+    assert cli.exit_status(ZeroDivisionError()) is None  # a bug: its traceback shows
