@@ -9,19 +9,22 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "chainrule"
 # DESIGN.md's table, top to bottom: a module may import layers at or above its own index.
 LAYERS = [
     ("version", ["_version"]),
+    ("kernels", ["kernels"]),  # compiled array kernels and the thread policy: arrays only
     ("engine", ["autograd"]),
     ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "func",
-                "_settings"]),
+                "_settings", "_legacy", "_module_paths", "_torch_paths"]),
     ("ops", ["ops", "special"]),
     ("nn", ["nn"]),
     ("optim", ["optim"]),
-    ("data", ["data", "utils"]),
+    ("data", ["data"]),
     ("io", ["serialization", "io"]),
-    ("device answers", ["cuda", "backends", "accelerator", "mps", "xpu", "amp", "version"]),
+    ("device answers", ["cuda", "backends", "accelerator", "mps", "xpu", "amp", "version",
+                        "multiprocessing"]),
     ("diagnostics", ["diagnostics", "explain"]),
     ("training", ["train"]),
     ("distributed", ["distributed"]),
     ("command line", ["cli", "__main__"]),
+    ("PyTorch paths", ["utils", "as_torch"]),
 ]
 LAYER_OF = {name: index for index, (_, names) in enumerate(LAYERS) for name in names}
 

@@ -14,6 +14,7 @@ from ._dtypes import (  # noqa: E402
 )
 from ._device import get_default_device, set_default_device  # noqa: E402
 from ._dtypes import (
+    bfloat16,
     can_cast,
     double,
     dtype,
@@ -42,6 +43,7 @@ from .autograd import (  # noqa: E402
     set_grad_enabled,
 )
 from .creation import *  # noqa: E402,F403
+from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402
 from .ops._operands import result_type  # noqa: E402
 from .ops.registry import TOP, namespace  # noqa: E402
 from .random import (  # noqa: E402
@@ -52,6 +54,18 @@ from .random import (  # noqa: E402
     manual_seed,
     seed,
     set_rng_state,
+)
+from ._legacy import (  # noqa: E402
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    set_default_tensor_type,
 )
 from ._settings import (  # noqa: E402
     are_deterministic_algorithms_enabled,
@@ -74,3 +88,9 @@ from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
 # Every op registered for chainrule.X (chainrule/ops/registry.py): exp, matmul, cat, ...
 globals().update(namespace(TOP))
 del TOP, namespace
+
+# While `torch` is aliased to chainrule (sys.modules["torch"] = chainrule, or
+# chainrule.as_torch), every torch.X.Y path resolves to chainrule.X.Y; otherwise it does nothing.
+from ._torch_paths import FINDER as _FINDER  # noqa: E402
+
+_FINDER.register()

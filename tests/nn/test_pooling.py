@@ -68,6 +68,23 @@ def adaptive_reference(x, out):
     return y
 
 
+def adaptive_max_reference(x, out):
+    """(values, indices) of adaptive max pooling, with adaptive_reference's windows."""
+    spatial, lead = x.shape[2:], (slice(None), slice(None))
+    values = np.zeros(x.shape[:2] + tuple(out))
+    indices = np.zeros(x.shape[:2] + tuple(out), dtype=np.int64)
+    for pos in np.ndindex(*out):
+        starts = [(p * s) // n for p, s, n in zip(pos, spatial, out)]
+        window = tuple(slice(a, math.ceil((p + 1) * s / n))
+                       for a, p, s, n in zip(starts, pos, spatial, out))
+        block = x[lead + window].reshape(x.shape[:2] + (-1,))
+        values[lead + pos] = block.max(-1)
+        local = np.unravel_index(block.argmax(-1), x[lead + window].shape[2:])
+        indices[lead + pos] = np.ravel_multi_index(
+            tuple(a + i for a, i in zip(starts, local)), spatial)
+    return values, indices
+
+
 CASES = [
     OpCase("max_pool1d", lambda x: F.max_pool1d(x, 3, 2, 1),
            lambda x: pool_reference(x, 3, 2, 1), [(2, 3, 8)], MAX),
@@ -113,6 +130,31 @@ CASES = [
     OpCase("adaptive_avg_pool3d", lambda x: F.adaptive_avg_pool3d(x, (2, 3, 1)),
            lambda x: adaptive_reference(x, (2, 3, 1)), [(1, 2, 3, 5, 2)],
            (P.AdaptiveAvgPool,)),
+    # (values, indices) forms; the indices are positions in the flattened spatial dims
+    OpCase("max_pool1d_with_indices", lambda x: F.max_pool1d_with_indices(x, 3, 2, 1),
+           lambda x: pool_reference(x, 3, 2, 1, return_indices=True), [(2, 3, 7)],
+           (P.MaxPool,)),
+    OpCase("max_pool3d_with_indices", lambda x: F.max_pool3d_with_indices(x, 2),
+           lambda x: pool_reference(x, 2, return_indices=True), [(1, 2, 2, 4, 4)],
+           (P.MaxPool,)),
+    OpCase("adaptive_max_pool1d_with_indices",
+           lambda x: F.adaptive_max_pool1d_with_indices(x, 3),
+           lambda x: adaptive_max_reference(x, (3,)), [(2, 2, 7)]),
+    OpCase("adaptive_max_pool2d_with_indices",
+           lambda x: F.adaptive_max_pool2d_with_indices(x, (3, 2)),
+           lambda x: adaptive_max_reference(x, (3, 2)), [(1, 2, 5, 5)]),
+    OpCase("adaptive_max_pool3d_with_indices",
+           lambda x: F.adaptive_max_pool3d_with_indices(x, (2, 1, 2)),
+           lambda x: adaptive_max_reference(x, (2, 1, 2)), [(1, 2, 3, 2, 4)]),
+    # windows of one element at every position: the values are the input, whatever the
+    # random placement, and the indices count the positions
+    OpCase("fractional_max_pool2d_with_indices",
+           lambda x: F.fractional_max_pool2d_with_indices(x, 1, output_size=(3, 4)),
+           lambda x: (x, np.arange(12).reshape(1, 1, 3, 4).repeat(2, 1)), [(1, 2, 3, 4)]),
+    OpCase("fractional_max_pool3d_with_indices",
+           lambda x: F.fractional_max_pool3d_with_indices(x, 1, output_size=(2, 2, 3)),
+           lambda x: (x, np.arange(12).reshape(1, 1, 2, 2, 3).repeat(2, 1)),
+           [(1, 2, 2, 2, 3)]),
 ]
 
 

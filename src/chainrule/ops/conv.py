@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Function
+from ..kernels.threads import blas_matmul
 from ._operands import wrap
 from .registry import register
 
@@ -50,8 +51,8 @@ def _group_matmul(a, b):
     """a[g] @ b[g] for every group g. A loop of 2-D products: NumPy's stacked matmul leaves
     BLAS when an operand is a transposed view, and is then several times slower."""
     if a.shape[0] == 1:
-        return np.matmul(a[0], b[0])[None]  # no np.stack copy in the common ungrouped case
-    return np.stack([np.matmul(a[g], b[g]) for g in range(a.shape[0])])
+        return blas_matmul(a[0], b[0])[None]  # no np.stack copy in the common ungrouped case
+    return np.stack([blas_matmul(a[g], b[g]) for g in range(a.shape[0])])
 
 
 def _grouped(y, groups):

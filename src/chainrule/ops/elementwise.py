@@ -6,7 +6,9 @@ import numbers
 
 import numpy as np
 
-from .._dtypes import default_float
+from .. import kernels
+from .._dtypes import default_float, promote_numpy
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.grad_ops import Clone
 from ..tensor import Tensor
@@ -383,6 +385,16 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
+        if not grad_mode.is_grad_enabled():
+            # NOTE: on arrays, the mask applied inside one ufunc: the tensor product below
+            # makes the float copy of the mask too (an activation-sized temporary, the peak of
+            # a conv net's backward)
+            g = grad_out._data
+            fast = kernels.load("activation", y._data, g)
+            if fast is not None:  # no mask array at all
+                return wrap(fast.relu_backward(y._data, g))
+            mask = y._data > 0
+            return wrap(np.multiply(g, mask, dtype=promote_numpy(g.dtype, mask.dtype)))
         return grad_out * (y > 0)
 
 
