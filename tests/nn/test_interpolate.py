@@ -17,13 +17,16 @@ def nearest_twice(x):
     return x
 
 
+def _resample(line, positions):
+    return np.interp(positions, np.arange(len(line)), line)
+
+
 def linear_corners(x, size):
     """Linear interpolation with the corners aligned: output i samples input position
     i * (n - 1) / (size - 1), separably along each spatial dim."""
     for axis, out in zip(range(2, x.ndim), size):
         n = x.shape[axis]
-        positions = np.linspace(0, n - 1, out)
-        x = np.apply_along_axis(lambda line: np.interp(positions, np.arange(n), line), axis, x)
+        x = np.apply_along_axis(_resample, axis, x, np.linspace(0, n - 1, out))
     return x
 
 
