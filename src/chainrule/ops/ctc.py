@@ -9,7 +9,7 @@ nll = -log(exp(alpha[T-1, L'-1]) + exp(alpha[T-1, L'-2]))."""
 import numpy as np
 
 from .._dtypes import is_float
-from ..autograd.function import Function
+from ..autograd.function import Function, once_differentiable
 from ..tensor import Tensor
 from ._operands import wrap
 from .loss import _reduction
@@ -97,6 +97,7 @@ class CtcLoss(Function):
         return wrap(losses)
 
     @staticmethod
+    @once_differentiable  # differentiating it again raises instead of giving zeros
     def backward(ctx, grad_out):
         return grad_out.unsqueeze(0).unsqueeze(2) * wrap(ctx.grad)
 
