@@ -213,17 +213,21 @@ def _entry_problem(entry):
 
 
 def _array(payload, data_start, entry):
-    """A fresh, writable, native-endian copy of one tensor's bytes."""
+    """One tensor's bytes as a writable native-endian array: a view into ``payload`` when that
+    is a bytearray (a file read by files.read_regular_file) and the tensor lies aligned, so a
+    loaded file takes its own size in memory and no more; a copy otherwise."""
     code, shape = entry["dtype"], entry["shape"]
     stored = np.dtype(_NUMPY_OF_CODE[code])
+    offset = data_start + entry["data_offsets"][0]
     numel = (entry["data_offsets"][1] - entry["data_offsets"][0]) // stored.itemsize
-    raw = np.frombuffer(payload, dtype=stored, count=numel,
-                        offset=data_start + entry["data_offsets"][0]).reshape(shape)
+    raw = np.frombuffer(payload, dtype=stored, count=numel, offset=offset).reshape(shape)
     if code == "BOOL":
         return raw != 0  # any nonzero byte is True, and the result holds only 0 and 1
-    if code == "BF16":
-        return raw.astype(stored.newbyteorder("=")).view(bfloat16_numpy())
-    return raw.astype(stored.newbyteorder("="))
+    if isinstance(payload, bytearray) and stored.isnative and offset % stored.itemsize == 0:
+        array = raw
+    else:
+        array = raw.astype(stored.newbyteorder("="))
+    return array.view(bfloat16_numpy()) if code == "BF16" else array
 
 
 def legacy_checksum(arrays):
