@@ -2,12 +2,10 @@
 ``chainrule.ops.normalization``. Instance norm and local response norm are composed here."""
 
 from ...autograd import grad_mode
-from ...ops.normalization import batch_norm, group_norm, layer_norm, normalize, rms_norm
+from ...ops.normalization import batch_norm
+from ...ops.pooling import avg_pool2d, avg_pool3d
+from ...ops.registry import register
 from ...ops.shape import pad
-from .pooling import avg_pool2d, avg_pool3d
-
-__all__ = ["layer_norm", "group_norm", "rms_norm", "batch_norm", "normalize", "instance_norm",
-           "local_response_norm"]
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -61,3 +59,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
         div = avg_pool3d(_pad_channels(squares, size), (size, 1, 1), stride=1).squeeze(1)
         div = div.reshape(shape)
     return input / (div * alpha + k) ** beta
+
+
+register(instance_norm, top=False, method=False, functional=True)
+register(local_response_norm, top=False, method=False, functional=True)
