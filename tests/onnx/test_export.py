@@ -195,7 +195,7 @@ NOT_EXPORTED = {
                      "SmoothL1Loss"],
                     "losses belong to training, not to a deployed model"),
     **dict.fromkeys(["AvgPoolGrad", "ConvWeight", "MaxPoolGrad", "RecurrentGrad",
-                     "_OnceDifferentiable"], "backward-only ops"),
+                     "_OnceDifferentiable", "Accumulate"], "backward-only ops"),
     **dict.fromkeys(["IndexPut", "Scatter", "ScatterAdd"], "writes into a tensor"),
     "MaxPool": "its options hold the argmax of one input; nn.MaxPool*d layers are exported",
     "_ExtremeAlongDim": "base class", "_ExtremeOverAxes": "base class",
