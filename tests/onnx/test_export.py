@@ -167,20 +167,34 @@ class LossModel(nn.Module):
         return F.cross_entropy(x, cr.zeros(x.shape[0], dtype=cr.int64))
 
 
-class FunctionalPool(nn.Module):
+class RandomPool(nn.Module):
     def forward(self, x):
-        return F.max_pool2d(x, 2)
+        return F.fractional_max_pool2d(x, 2, output_size=2)
 
 
 class BatchSizedConstant(nn.Module):
     def forward(self, x):
-        return x + cr.ones(x.shape[0], 1)
+        return x + cr.ones(int(x.shape[0]), 1)  # int(): the size is a plain number
+
+
+class ItemConstant(nn.Module):
+    def forward(self, x):
+        return x + cr.tensor(x.sum().item())
+
+
+class ValueDependentConstant(nn.Module):
+    def forward(self, x):
+        return x + cr.tensor(x.tolist())  # the values leave the traced ops
 
 
 @pytest.mark.parametrize("model, example, match", [
     (LossModel(), cr.randn(2, 3), "op CrossEntropy in layer the model"),
-    (nn.Sequential(FunctionalPool()), cr.randn(2, 1, 4, 4), r"MaxPool.*0 \(FunctionalPool\)"),
-    (BatchSizedConstant(), cr.randn(2, 3), "Add in layer the model.*differs between two runs"),
+    (nn.Sequential(RandomPool()), cr.randn(2, 1, 4, 4),
+     r"fractional_max_pool2d in layer 0 \(RandomPool\).*random"),
+    (BatchSizedConstant(), cr.randn(2, 3),
+     r"input 1 of Add in layer the model.*shape \(2, 1\) changes \(to \(3, 1\)\)"),
+    (ValueDependentConstant(), cr.randn(2, 3), "input 1 of Add.*from the input's values"),
+    (ItemConstant(), cr.randn(2, 3), r"input 1 of Add.*values differ between two runs.*\.item"),
 ])
 def test_what_cannot_be_exported_is_refused_naming_op_and_layer(model, example, match):
     with pytest.raises(cr.onnx.UnsupportedOperatorError, match=match):
@@ -197,7 +211,8 @@ NOT_EXPORTED = {
     **dict.fromkeys(["Accumulate", "AvgPoolGrad", "ConvWeight", "MaxPoolGrad", "RecurrentGrad",
                      "_OnceDifferentiable"], "backward-only ops"),
     **dict.fromkeys(["IndexPut", "Scatter", "ScatterAdd"], "writes into a tensor"),
-    "MaxPool": "its options hold the argmax of one input; nn.MaxPool*d layers are exported",
+    "MaxPool": "its options hold the argmax of one input; the calls of F.max_pool*d and "
+               "F.adaptive_max_pool*d that apply it are exported",
     "_ExtremeAlongDim": "base class", "_ExtremeOverAxes": "base class",
 }
 
@@ -207,7 +222,7 @@ def test_every_op_is_exported_or_listed_with_its_reason():
     import pkgutil
 
     from chainrule.autograd.function import Function
-    from chainrule.onnx.ops import CONVERTERS
+    from chainrule.onnx.convert import FUNCTIONS
 
     for module in pkgutil.iter_modules(cr.ops.__path__):
         importlib.import_module(f"chainrule.ops.{module.name}")
@@ -218,10 +233,19 @@ def test_every_op_is_exported_or_listed_with_its_reason():
             yield from subclasses(sub)
 
     ops = {c.__name__ for c in subclasses(Function) if c.__module__.startswith("chainrule.")}
-    missing = sorted(ops - set(CONVERTERS) - set(NOT_EXPORTED))
+    missing = sorted(ops - set(FUNCTIONS) - set(NOT_EXPORTED))
     assert not missing, (f"ops without an ONNX conversion: {missing}; add a converter in "
-                         "chainrule/onnx/ops.py, or list the op in NOT_EXPORTED here with why")
-    assert not set(CONVERTERS) & set(NOT_EXPORTED)
+                         "chainrule/onnx/convert/, or list the op in NOT_EXPORTED here with why")
+    assert not set(FUNCTIONS) & set(NOT_EXPORTED)
+
+
+def test_every_call_converter_names_a_public_function():
+    from chainrule.onnx.convert import CALLS, REFUSED
+    from chainrule.onnx.trace import watched_calls
+
+    watched = set(watched_calls().values()) | {"zeros_like", "ones_like", "empty_like"}
+    assert not sorted(set(CALLS) - watched), "converters for calls the trace never records"
+    assert not sorted(set(REFUSED) - watched - {"rand_like", "randn_like", "randint_like"})
 
 
 class Rolled(nn.Module):

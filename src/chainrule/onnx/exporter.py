@@ -8,6 +8,8 @@ from .convert import CALLS, REFUSED, converter_for
 from .graph import Graph, UnsupportedOperatorError
 from .trace import Trace, flat_tensors, watched_calls
 
+# The calls recorded as one step: those with a converter, and those refused by name.
+WHOLE = frozenset(CALLS) | frozenset(REFUSED)
 MIN_OPSET = 17  # LayerNormalization; everything else the converters write is older
 IR_VERSION = 8  # the oldest that holds opset 17, so that older runtimes read the file
 
@@ -53,7 +55,7 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
     watched = watched_calls()
     try:
         with no_grad():
-            first = Trace(model, args, kwargs or {}, watched, CALLS)
+            first = Trace(model, args, kwargs or {}, watched, WHOLE)
             varied, second = _second_run(model, args, kwargs or {}, inputs, input_names,
                                          dynamic, watched)
     finally:
@@ -99,18 +101,22 @@ def _dynamic_axes(dynamic_axes):
 
 
 def _second_run(model, args, kwargs, inputs, names, dynamic, watched):
-    """Trace again with other values and other sizes along the dynamic axes: each label one
-    size of its own (+1, +2, ... so that two dynamic axes never share sizes in both runs), or
-    smaller ones if the model refuses the larger (a maximum length)."""
-    labels = list(dict.fromkeys(label for axes in dynamic.values() for label in axes.values()))
+    """Trace again with other values and other sizes along the dynamic axes: each label a step
+    of its own (+1, +2, ... so that two dynamic axes never share sizes in both runs), or, if the
+    model refuses larger sizes (a maximum length), smaller ones where the sizes allow."""
+    labels = list(dict.fromkeys(label for name in names
+                                for label in dynamic.get(name, {}).values()))
+    smallest = {label: min(tensor._data.shape[axis] for tensor, name in zip(inputs, names)
+                           for axis, other in dynamic.get(name, {}).items() if other == label)
+                for label in labels}
+    attempts = [{label: k + 1 for k, label in enumerate(labels)},
+                {label: -(k + 1) if smallest[label] > k + 2 else k + 1
+                 for k, label in enumerate(labels)}]
     error = None
-    for sign in (1, -1):
-        change = {label: sign * (k + 1) for k, label in enumerate(labels)}
+    for change in attempts[:2 if labels else 1]:
         varied = _varied_args(args, inputs, names, dynamic, change)
-        if varied is None:
-            continue
         try:
-            return varied, Trace(model, varied, kwargs, watched, CALLS)
+            return varied, Trace(model, varied, kwargs, watched, WHOLE)
         except UnsupportedOperatorError:
             raise
         except Exception as caught:  # noqa: BLE001 - the model's own check of a size
@@ -121,8 +127,7 @@ def _second_run(model, args, kwargs, inputs, names, dynamic, watched):
 
 
 def _varied_args(args, inputs, names, dynamic, change):
-    """The second run's arguments: other values, and each dynamic axis resized (None when a
-    size would fall below 1)."""
+    """The second run's arguments: other values, and each dynamic axis resized."""
     rng = np.random.default_rng(1234)
     replaced = {}
     for tensor, name in zip(inputs, names):
@@ -130,8 +135,6 @@ def _varied_args(args, inputs, names, dynamic, change):
         shape = list(array.shape)
         for axis, label in dynamic.get(name, {}).items():
             shape[axis] = shape[axis] + change[label]
-            if shape[axis] < 1:
-                return None
         take = np.resize(array, shape) if array.size else np.zeros(shape, array.dtype)
         if array.dtype.kind == "f":
             noise = rng.standard_normal(shape) * (np.std(array.astype(np.float64)) + 1.0)

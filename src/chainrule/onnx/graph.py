@@ -213,8 +213,9 @@ class Graph:
         where = f"input {position} of {step.op} in layer {step.layer}" if step else "an output"
         if other.array.shape != value.array.shape:
             why = (f"its shape {value.array.shape} changes (to {other.array.shape}) with the "
-                   f"dynamic axes {self._axes_text()}: it was made from a size the exporter "
-                   "does not follow (int(), len(), NumPy)")
+                   f"dynamic axes {self._axes_text()}: it was made outside the traced ops, "
+                   "from a size the exporter does not follow (int(), len()) or from the "
+                   "input's values (NumPy, .item(), .tolist())")
         else:
             why = ("its values differ between two runs: it was computed outside the traced "
                    "ops from the input's values (NumPy, .item(), .tolist()) or is random")
