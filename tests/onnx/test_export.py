@@ -259,3 +259,26 @@ def test_roll_and_flip_export():
     x = sequences(3)
     np.testing.assert_allclose(session.run(None, {"x": x})[0],
                                chainrule_outputs(model, x)[0], atol=1e-6)
+
+
+def test_a_bfloat16_model_exports_with_bfloat16_weights():
+    """ONNX Runtime's CPU build has no bfloat16 kernels, so ONNX's reference evaluator runs it
+    (in bfloat16: agreement within bfloat16's precision)."""
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)).to(cr.bfloat16).eval()
+    x = cr.randn(2, 4).to(cr.bfloat16)
+    proto = cr.onnx.export(model, (x,), io.BytesIO(), input_names=["x"],
+                           dynamic_axes={"x": {0: "batch"}})
+    bfloat16 = onnx.TensorProto.BFLOAT16
+    assert {i.data_type for i in proto.graph.initializer} == {bfloat16}
+    assert proto.graph.input[0].type.tensor_type.elem_type == bfloat16
+    for batch in (2, 3):
+        x = cr.randn(batch, 4).to(cr.bfloat16)
+        (theirs,) = ReferenceEvaluator(proto).run(None, {"x": x.numpy()})
+        with cr.no_grad():
+            ours = model(x).numpy()
+        assert theirs.dtype == ours.dtype
+        np.testing.assert_allclose(theirs.astype(np.float32), ours.astype(np.float32),
+                                   rtol=2e-2, atol=2e-2)
