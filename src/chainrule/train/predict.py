@@ -19,7 +19,7 @@ from ..data.readers.table import read_table
 from .metrics import regression_metrics, softmax
 from .presets import build_model
 from .state_checks import check_model_fits
-from .tasks import model_outputs
+from .tasks import ImageClassification, model_outputs
 
 
 class _Saved:
@@ -32,12 +32,11 @@ class _Saved:
 def _image_preprocessor(metadata):
     if metadata["kind"] == "images":
         return ImagePreprocessor.from_state(metadata["preprocessing"])
-    if "mean" not in metadata:
+    preprocessor = ImageClassification.saved_preprocessor(metadata)
+    if preprocessor is None:
         raise ValueError("this checkpoint predates saved image statistics; train the run again "
                          "to predict with it")
-    channels, *size = metadata["input_shape"]
-    return ImagePreprocessor(size, channels, metadata["mean"], metadata["scale"],
-                             [str(k) for k in range(metadata["num_classes"])])
+    return preprocessor
 
 
 def _preprocessor(metadata):
