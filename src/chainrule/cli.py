@@ -82,12 +82,20 @@ def _train_parser(subparsers):
 
 
 def build_config(args):
-    """Defaults, then the TOML file, then the flags given on the command line."""
+    """Defaults, then the TOML file, then the flags given on the command line. An error in a
+    setting that came from the file names the file."""
     values = read_toml(args.config) if args.config else {}
-    config = from_dict(values, source=args.config or "config")
-    for field in _settings_given(args):
+    source = f"config file {args.config}"
+    config = from_dict(values, source=source)
+    given = _settings_given(args)
+    for field in given:
         setattr(config, field, getattr(args, field))
-    return config.validate()
+    try:
+        return config.validate()
+    except ConfigError as error:
+        if error.setting in values and error.setting not in given:
+            raise ConfigError(f"{source}: {error}", setting=error.setting) from None
+        raise
 
 
 def _settings_given(args):
