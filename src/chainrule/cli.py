@@ -236,18 +236,20 @@ def main(argv=None):
 # The exit statuses, as README.md's table lists them.
 EXIT_BAD_INPUT = 2  # settings, flags, data or an input file (a damaged checkpoint) are unusable
 EXIT_NON_FINITE = 3  # the loss became NaN or infinite
-EXIT_CANNOT_WRITE = 4  # a file could not be written (a full disk)
+EXIT_CANNOT_WRITE = 4  # a file could not be written (a full disk); every other OSError is a write
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
 def exit_status(error):
     """The exit status for an error, or None for one that is not expected (a bug)."""
+    from .data.readers._files import CannotReadError
     from .io.errors import CheckpointError
     from .train.commands import TrainingError
     from .train.runlock import RunInUseError
 
-    bad_input = (ConfigError, CheckpointError, RunInUseError, FileNotFoundError, ValueError,
-                 ImportError)
+    # an input that cannot be read is bad input, though an OSError: only writes are status 4
+    bad_input = (ConfigError, CheckpointError, RunInUseError, FileNotFoundError, CannotReadError,
+                 ValueError, ImportError)
     if isinstance(error, bad_input):
         return EXIT_BAD_INPUT
     if isinstance(error, TrainingError):

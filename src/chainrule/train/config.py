@@ -12,6 +12,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from ..data.readers._files import read_text
 from ..io.files import memory_limit
 from .data_settings import check_data_settings
 from .presets import apply_defaults
@@ -258,11 +259,12 @@ def read_toml(path):
     """The settings in a TOML file (flat keys, as the Config field names)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = read_text(path)  # CannotReadError when it is there but unreadable
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
-    except OSError as error:
-        raise ConfigError(f"config file {path} cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {path} is not UTF-8 text ({error.reason} at byte "
+                          f"{error.start}); TOML files are UTF-8") from None
     try:
         values = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import from_numpy, manual_seed, no_grad
 from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
+from ..data.readers._files import read_text
 from ..data.readers.image_folder import IMAGE_SUFFIXES, image_files
 from ..data.readers.series import read_series
 from ..data.readers.table import read_table
@@ -172,7 +173,7 @@ def _series(config, preprocessor, model, source):
 def _text(metadata, model, source):
     """The next-character distribution after a prompt (the text of a file, or the argument)."""
     path = Path(source)
-    prompt = path.read_text(encoding="utf-8") if path.is_file() else source
+    prompt = read_text(path) if path.is_file() else source
     vocab = metadata["vocab"]
     index = {ch: i for i, ch in enumerate(vocab)}
     unknown = sorted(set(prompt) - set(index))
@@ -195,8 +196,11 @@ def _write(header, rows, out):
         sys.stdout.flush()
         return
     out = Path(out)
-    with open(out, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(header)
-        writer.writerows(rows)
+    try:
+        with open(out, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(header)
+            writer.writerows(rows)
+    except OSError as error:
+        raise OSError(error.errno, f"could not write {out}: {error.strerror}") from None
     _note(f"wrote {len(rows)} predictions to {out}")

@@ -26,7 +26,11 @@ class RunLock:
         """Hold the lock, or raise RunInUseError naming the process that holds it."""
         if fcntl is None:
             return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as error:  # a run directory we may not write in: we cannot train there
+            raise OSError(error.errno, f"could not write {self.path} (the run's lock): "
+                                       f"{error.strerror}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

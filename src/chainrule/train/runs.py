@@ -5,6 +5,7 @@ and metrics.jsonl; runs made before run.json existed are listed from the latter 
 
 from pathlib import Path
 
+from ..data.readers._files import reading
 from .config import read_toml
 from .run_record import RUN_FILE, read_record, summary
 from .rundir import RunDirectory
@@ -22,7 +23,7 @@ def _describe(path):
     run = RunDirectory(path)
     try:
         settings = read_toml(run.config_path)
-    except ValueError:
+    except (ValueError, OSError):  # unreadable: the run is still listed, without its settings
         settings = {}
     record = read_record(path)
     if record.get("status") in (None, "running"):  # not summed up yet: from metrics.jsonl
@@ -53,7 +54,8 @@ def list_runs(directory="runs"):
     root = Path(directory).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a directory of runs (train with --out {root})")
-    runs = [root] if _is_run(root) else sorted(p for p in root.iterdir() if _is_run(p))
+    with reading(root):
+        runs = [root] if _is_run(root) else sorted(p for p in root.iterdir() if _is_run(p))
     if not runs:
         print(f"no runs in {root}")
         return 0
