@@ -204,12 +204,25 @@ def _own_data_command(args):
 
 
 def main(argv=None):
+    """Run one ``chainrule`` command; returns its exit status (README.md's table). SIGTERM
+    stops a command as Ctrl-C does (train/interrupt.py), with status 143."""
+    from .train.interrupt import raising_on_stop, stop_status
+
+    try:
+        with raising_on_stop():
+            return _main(argv)
+    except KeyboardInterrupt as error:  # a stop just before or after the command itself
+        return stop_status(error)
+
+
+def _main(argv):
     parser = make_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
     from .train import commands
+    from .train.interrupt import stop_status
 
     try:
         if args.command == "train":
@@ -232,9 +245,9 @@ def main(argv=None):
                                 args.plots)
         return commands.sample(args.target, args.prompt, args.length, args.temperature,
                                args.seed)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
         print(f"chainrule {args.command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return stop_status(error)
     except Exception as error:
         status = exit_status(error)
         if status is None:
@@ -247,7 +260,8 @@ def main(argv=None):
 EXIT_BAD_INPUT = 2  # settings, flags, data or an input file (a damaged checkpoint) are unusable
 EXIT_NON_FINITE = 3  # the loss became NaN or infinite
 EXIT_CANNOT_WRITE = 4  # a file could not be written (a full disk); every other OSError is a write
-EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2
+EXIT_TERMINATED = 143  # SIGTERM (kill, systemd, Slurm, Docker): 128 + 15
 
 
 def exit_status(error):

@@ -3,6 +3,7 @@ the situation it names, and no other status is possible except an uncaught bug."
 
 import os
 import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,30 @@ SITUATIONS = {
     "a full disk": (4, lambda tmp, mp: full_disk(mp) or ["train", "--out", str(tmp), *TINY]),
     "Ctrl-C": (130, lambda tmp, mp: mp.setenv(VARIABLE, "forward@2:INT") or [
         "train", "--out", str(tmp), *TINY]),
+    "SIGTERM": (143, lambda tmp, mp: mp.setenv(VARIABLE, "forward@2:TERM") or [
+        "train", "--out", str(tmp), *TINY]),
+    "SIGTERM outside the training loop": (143, lambda tmp, mp: terminated_while_reading(mp) or [
+        "train", "--out", str(tmp), *TINY]),
+    "an unreadable input": (2, lambda tmp, mp: unreadable_config(tmp, mp)),
 }
+
+
+def terminated_while_reading(monkeypatch):
+    from chainrule.train import commands
+
+    def load_task(config, *args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM should have stopped the command")
+
+    monkeypatch.setattr(commands, "load_task", load_task)
+
+
+def unreadable_config(tmp_path, monkeypatch):
+    from .test_unreadable import config_run, make_unreadable
+
+    path, argv = config_run(tmp_path)
+    make_unreadable(monkeypatch, path)
+    return argv
 
 
 @pytest.mark.parametrize("situation", sorted(SITUATIONS))

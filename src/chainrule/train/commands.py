@@ -9,7 +9,7 @@ from .. import Generator, from_numpy, manual_seed, no_grad
 from ..diagnostics import TrainingDiagnostics
 from ..io.errors import CheckpointError
 from ..io.files import memory_limit
-from . import run_record
+from . import interrupt, run_record
 from .checkpoint import (
     BEST_NAME,
     best_checkpoint,
@@ -171,14 +171,14 @@ def _fit_and_report(trainer):
         trainer.fit()
     except NonFiniteLossError as error:
         raise TrainingError(str(error)) from None
-    except TrainingInterrupted:
+    except TrainingInterrupted as stop:
         trainer.console.print(f"interrupted: step {trainer.step} finished and saved; "
                               f"{resume_hint}")
-        return 130
-    except KeyboardInterrupt:
+        return interrupt.exit_status(stop.signum)
+    except KeyboardInterrupt as stop:
         trainer.console.print(f"\nstopped at once: the newest checkpoint is the last one saved; "
                               f"{resume_hint}")
-        return 130
+        return interrupt.stop_status(stop)
     finally:
         for hook in trainer.hooks:
             if hasattr(hook, "close"):

@@ -10,6 +10,7 @@ from pathlib import Path
 from .._version import __version__
 from ..data.readers._files import shipped_file
 from ..serialization import atomic_write_bytes
+from .interrupt import STOP_SIGNALS, exit_status
 
 RUN_FILE = "run.json"
 _BUILT_IN = {"digits": "digits.npz", "text": "macbeth.txt.gz"}
@@ -94,14 +95,17 @@ def summary(run, metric):
 
 def track(run, config, action):
     """Run ``action()`` (the fit and report; returns an exit status) and record how it ended:
-    0 finished, 130 interrupted (Ctrl-C), an exception failed (and it is raised again)."""
+    0 finished, 130 or 143 interrupted (Ctrl-C, SIGTERM), an exception failed (and it is
+    raised again)."""
     try:
         status = action()
     except BaseException as error:
         _finish(run, config, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed",
                 f"{type(error).__name__}: {error}")
         raise
-    _finish(run, config, {0: "finished", 130: "interrupted"}.get(status, "failed"))
+    stopped = {exit_status(number) for number in STOP_SIGNALS}
+    _finish(run, config, "finished" if status == 0 else
+            "interrupted" if status in stopped else "failed")
     return status
 
 
