@@ -50,10 +50,15 @@ KILLS = [
 ]
 
 
-def test_sigkill_at_every_phase_then_resume_matches_the_uninterrupted_run(tmp_path, reference):
+def test_sigkill_at_every_phase_then_resume_matches_the_uninterrupted_run(tmp_path, reference,
+                                                                           capsys):
     run = tmp_path / "run"
     first = launch(["train", "--out", str(tmp_path), "--name", "run", *TINY], KILLS[0][0])
     assert first.returncode == -signal.SIGKILL, first.stderr
+    # run.json still says running; `runs` sees that no process holds the run's lock
+    assert json.loads((run / "run.json").read_text())["status"] == "running"
+    assert main(["runs", str(tmp_path)]) == 0
+    assert "killed" in capsys.readouterr().out.splitlines()[1]
     for (_, expected), (next_fault, _) in zip(KILLS, KILLS[1:] + [(None, None)]):
         resumed = launch(["train", "--resume", str(run), "--quiet"], next_fault)
         assert expected in resumed.stdout, resumed.stdout + resumed.stderr

@@ -1,6 +1,7 @@
 """A run as a versioned model: ``run.json`` records its status (running, finished,
-interrupted, failed), chainrule's version, a fingerprint of its data, the data's description,
-and its best and test metrics. It is rewritten atomically at each change of status."""
+interrupted, failed; a run killed outright is found out by ``current_status``), chainrule's
+version, a fingerprint of its data, the data's description, and its best and test metrics.
+It is rewritten atomically at each change of status."""
 
 import datetime
 import hashlib
@@ -11,6 +12,7 @@ from .._version import __version__
 from ..data.readers._files import shipped_file
 from ..serialization import atomic_write_bytes
 from .interrupt import STOP_SIGNALS, exit_status
+from .runlock import is_held
 
 RUN_FILE = "run.json"
 _BUILT_IN = {"digits": "digits.npz", "text": "macbeth.txt.gz"}
@@ -51,6 +53,16 @@ def data_fingerprint(config):
 
 def _now():
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def current_status(run_path, record):
+    """The run's status now: run.json's, except that a run recorded as running whose lock no
+    process holds was killed outright (SIGKILL, out of memory, a power cut) before it could
+    record how it ended: 'killed' (it resumes from its newest checkpoint)."""
+    status = record.get("status")
+    if status == "running" and is_held(Path(run_path)) is False:
+        return "killed"
+    return status
 
 
 def read_record(run_path):

@@ -1,15 +1,18 @@
 """``chainrule runs [DIR]`` and ``chainrule runs compare A B``: runs as versioned models.
 
 The list reads each run directory's run.json (status, data fingerprint, version), config.toml
-and metrics.jsonl; runs made before run.json existed are listed from the latter two."""
+and metrics.jsonl; runs made before run.json existed are listed from the latter two. A run
+that run.json says is running but whose lock no process holds was killed outright: it is
+listed as killed (run_record.current_status)."""
 
 from pathlib import Path
 
 from ..data.readers._files import reading
 from .config import read_toml
-from .run_record import RUN_FILE, read_record, summary
+from .run_record import RUN_FILE, current_status, read_record, summary
 from .rundir import RunDirectory
 
+RESUMABLE = ("interrupted", "killed")  # statuses of runs that stopped before their end
 # the test metric that sums a run up, by preference
 _HEADLINE = ("test_accuracy", "test_roc_auc", "test_mae", "test_perplexity", "test_loss")
 
@@ -29,7 +32,8 @@ def _describe(path):
     if record.get("status") in (None, "running"):  # not summed up yet: from metrics.jsonl
         metric = settings.get("early_stopping_metric", "val_loss")
         record.update(summary(run, metric))
-    record.setdefault("status", "unknown" if not (path / RUN_FILE).exists() else "running")
+    record["status"] = current_status(path, record) or (
+        "unknown" if not (path / RUN_FILE).exists() else "running")
     return settings, record
 
 
@@ -69,6 +73,11 @@ def list_runs(directory="runs"):
     rows.sort(key=lambda row: row[-1], reverse=True)
     header = ["run", "model", "data", "fingerprint", "best", "test", "status", "date"]
     print(_format([header] + rows))
+    paths = {path.name: path for path in runs}
+    hints = [f"{row[0]} stopped before its end ({row[-2]}); continue it with: chainrule train "
+             f"--resume {paths[row[0]]}" for row in rows if row[-2] in RESUMABLE]
+    if hints:
+        print("\n" + "\n".join(hints))
     return 0
 
 
