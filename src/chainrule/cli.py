@@ -68,6 +68,9 @@ def _train_parser(subparsers):
                         help="TOML file of settings (keys as the flags, with _ or -)")
     parser.add_argument("--resume", metavar="RUN_DIR",
                         help="continue the run in RUN_DIR from its latest checkpoint")
+    parser.add_argument("--allow-changed-data", action="store_true",
+                        help="with --resume: continue even though the data's fingerprint "
+                             "differs from the one the run recorded (refused otherwise)")
     for flag, field, kind, text in TRAIN_FLAGS:
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
     for flag, field, text in DATA_SWITCHES:
@@ -229,7 +232,10 @@ def _main(argv):
             if args.resume:
                 check_resume_flags(args)
                 return commands.resume(args.resume, quiet=bool(args.quiet),
-                                       parallel=_data_parallel_context())
+                                       parallel=_data_parallel_context(),
+                                       allow_changed_data=args.allow_changed_data)
+            if args.allow_changed_data:
+                raise ConfigError("--allow-changed-data applies to --resume only")
             config = build_config(args)
             return commands.train(config, _data_parallel_context())
         if args.command == "export":

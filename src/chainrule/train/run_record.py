@@ -78,15 +78,44 @@ def _write(run_path, record):
                        (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
 
 
-def start(run, config, task):
-    """Record a run starting (or resuming): status 'running'."""
+def start(run, config, task, fingerprint=None):
+    """Record a run starting (or resuming): status 'running'. ``fingerprint`` is the data's,
+    when already computed; a resumed run whose data changed keeps the earlier ones."""
     record = read_record(run.path) or {"created": _now()}
+    fingerprint = fingerprint or data_fingerprint(config)
+    earlier = record.get("fingerprint")
+    if earlier and fingerprint and earlier != fingerprint:
+        record["earlier_fingerprints"] = record.get("earlier_fingerprints", []) + [earlier]
     record.update(status="running", updated=_now(), chainrule_version=__version__,
                   model=config.model, data=config.data, data_path=config.data_path,
-                  data_name=task.name, fingerprint=data_fingerprint(config))
+                  data_name=task.name, fingerprint=fingerprint)
     record.pop("error", None)
     _write(run.path, record)
     return record
+
+
+class DataChangedError(ValueError):
+    """The data of a run is not the data it trained on (its fingerprint differs)."""
+
+
+def fingerprints(run_path, config):
+    """(recorded, current): the fingerprint run.json recorded for the run in ``run_path`` and
+    that of the data ``config`` names now; either is None when unknown (a run from before
+    run.json, data that cannot be read)."""
+    return read_record(run_path).get("fingerprint"), data_fingerprint(config)
+
+
+def changed(recorded, current):
+    """Whether two fingerprints say the data changed (unknown ones say nothing)."""
+    return bool(recorded and current and recorded != current)
+
+
+def describe_change(config, recorded, current):
+    """One sentence on a data change, for messages."""
+    where = config.data_path or f"the built-in {config.data} data"
+    recorded, current = (f.removeprefix("sha256:")[:12] for f in (recorded, current))
+    return (f"the data has changed since the run trained on it: {where} has fingerprint "
+            f"{current} now, {recorded} then")
 
 
 def summary(run, metric):
