@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+import traceback
 
 from .train.config import (
     DATASETS,
@@ -256,8 +257,12 @@ def _main(argv):
         return stop_status(error)
     except Exception as error:
         status = exit_status(error)
-        if status is None:
-            raise  # a bug: let its traceback show
+        if status is None:  # a bug: its traceback shows, and its status is none of the others
+            traceback.print_exc()
+            print(f"chainrule {args.command}: internal error ({type(error).__name__}): this is "
+                  "a bug in chainrule; please report it with the traceback above",
+                  file=sys.stderr)
+            return EXIT_INTERNAL_ERROR
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
         return status
 
@@ -268,6 +273,7 @@ EXIT_NON_FINITE = 3  # the loss became NaN or infinite
 EXIT_CANNOT_WRITE = 4  # a file could not be written (a full disk); every other OSError is a write
 EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2
 EXIT_TERMINATED = 143  # SIGTERM (kill, systemd, Slurm, Docker): 128 + 15
+EXIT_INTERNAL_ERROR = 70  # a bug in chainrule (sysexits.h's EX_SOFTWARE), with its traceback
 
 
 def exit_status(error):

@@ -1,5 +1,5 @@
 """README's table of exit statuses is true: each status it lists is what the command returns in
-the situation it names, and no other status is possible except an uncaught bug."""
+the situation it names, and no other status is possible (a bug has its own, 70)."""
 
 import os
 import re
@@ -95,5 +95,16 @@ def test_each_situation_exits_with_the_status_the_readme_gives(tmp_path, monkeyp
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_an_unexpected_error_is_not_given_a_status_of_the_table():
-    assert cli.exit_status(ZeroDivisionError()) is None  # a bug: its traceback shows
+def test_an_unexpected_error_is_a_bug_with_its_own_status_and_its_traceback(tmp_path, capsys,
+                                                                            monkeypatch):
+    assert cli.exit_status(ZeroDivisionError()) is None  # none of the expected statuses
+    from chainrule.train.loop import Trainer
+
+    def bug(self):
+        return 1 / 0
+
+    monkeypatch.setattr(Trainer, "fit", bug)
+    assert main(["train", "--out", str(tmp_path), *TINY]) == cli.EXIT_INTERNAL_ERROR == 70
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError" in err and "a bug in chainrule" in err
+    assert 70 in readme_statuses()
