@@ -15,7 +15,8 @@ Every problem raises CheckpointError naming the file."""
 import math
 from types import SimpleNamespace
 
-from .. import get_rng_state, nn, zeros
+from .. import nn
+from ..creation import zeros
 from ..data.preprocessing import (
     ImagePreprocessor,
     PreprocessingStateError,
@@ -23,6 +24,7 @@ from ..data.preprocessing import (
     TablePreprocessor,
 )
 from ..io.errors import CheckpointError
+from ..random import get_rng_state
 from ..tensor import Tensor
 from .config import ConfigError, from_dict
 from .data_settings import OWN_DATA
