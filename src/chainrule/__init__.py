@@ -15,6 +15,7 @@ from ._dtypes import (  # noqa: E402
 )
 from ._device import get_default_device, set_default_device  # noqa: E402
 from ._dtypes import (
+    bfloat16,
     can_cast,
     double,
     dtype,

@@ -72,7 +72,7 @@ class Tensor(TensorBase):
     @requires_grad.setter
     def requires_grad(self, value):
         value = bool(value)
-        if value and self._data.dtype.kind != "f":
+        if value and not _dtypes.is_float(self._data.dtype):
             raise RuntimeError(
                 f"only tensors of floating point dtype can require gradients, and this one is "
                 f"{self.dtype}; convert it first, e.g. x.float().requires_grad_()"
@@ -159,7 +159,7 @@ class Tensor(TensorBase):
         return self.grad_fn is None
 
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return _dtypes.is_float(self._data.dtype)
 
     @property
     def _version(self):
@@ -309,6 +309,9 @@ class Tensor(TensorBase):
 
     def half(self):
         return self.to(_dtypes.float16)
+
+    def bfloat16(self):
+        return self.to(_dtypes.bfloat16)
 
     def long(self):
         return self.to(_dtypes.int64)

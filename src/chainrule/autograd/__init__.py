@@ -47,7 +47,7 @@ def _initial_gradients(outputs, grad_outputs):
                 f"gradient has shape {tuple(grad.shape)} but the output has shape "
                 f"{tuple(out.shape)}; they must match"
             )
-        if grad._data.dtype.kind != "f":
+        if not grad.is_floating_point():
             raise RuntimeError(
                 f"gradient must be a floating point tensor, got {grad.dtype}; use .float()"
             )

@@ -10,7 +10,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._dtypes import to_numpy_dtype
+from .._dtypes import is_float, to_numpy_dtype
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -65,7 +65,7 @@ def _integer_sum_dtype(data, dtype):
 
 
 def _require_float(input, op):
-    if input._data.dtype.kind != "f":
+    if not is_float(input._data.dtype):
         raise RuntimeError(
             f"{op}(): expected a floating point input, got {input.dtype}; convert it first, "
             "e.g. x.float()"
@@ -119,7 +119,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of the elements, over all dims or over ``dim``."""
-    if input._data.dtype.kind != "f" and dtype is None:
+    if not is_float(input._data.dtype) and dtype is None:
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be floating point, got "
             f"{input.dtype}; use x.float().mean()"
