@@ -46,13 +46,18 @@ from .autograd import (  # noqa: E402
 from .creation import *  # noqa: E402,F403
 from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402
 from .ops._operands import result_type  # noqa: E402
+from .ops.arithmetic import *  # noqa: E402,F403
 from .ops.elementwise import *  # noqa: E402,F403
 from .ops.index import *  # noqa: E402,F403
 from .ops.join import *  # noqa: E402,F403
 from .ops.linalg import *  # noqa: E402,F403
+from .ops.math import *  # noqa: E402,F403
+from .ops.matrix import *  # noqa: E402,F403
+from .ops.rearrange import *  # noqa: E402,F403
 from .ops.reduce import *  # noqa: E402,F403
 from .ops.shape import *  # noqa: E402,F403
 from .ops.softmax import *  # noqa: E402,F403
+from .ops.stats import *  # noqa: E402,F403
 from .random import (  # noqa: E402
     Generator,
     default_generator,
@@ -74,6 +79,7 @@ from ._legacy import (  # noqa: E402
     ShortTensor,
     set_default_tensor_type,
 )
+from ._torch_functions import *  # noqa: E402,F403
 from ._settings import (  # noqa: E402
     are_deterministic_algorithms_enabled,
     compile,

@@ -4,6 +4,7 @@ pooling, recurrent cells, attention) live beside the basic families."""
 
 from . import (
     activation,
+    arithmetic,
     attention,
     conv,
     ctc,
@@ -12,16 +13,23 @@ from . import (
     join,
     linalg,
     loss,
+    math,
+    matrix,
     nn_linear,
     normalization,
     pooling,
     pooling_more,
+    rearrange,
     recurrent,
     reduce,
     regression_loss,
     shape,
     softmax,
+    stats,
+    tensor_misc,
 )
+from . import inplace  # last: it builds x.op_() from the methods the modules above attach
+
 
 
 def _vouch_for_builtin_ops():

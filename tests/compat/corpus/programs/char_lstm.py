@@ -116,10 +116,8 @@ def main():
             if batch % args.log_interval == 0 and batch > 0:
                 cur_loss = total_loss / args.log_interval
                 elapsed = time.time() - start_time
-                print("| epoch {:3d} | batch {:3d} | lr {:02.2f} | ms/batch {:5.2f} | "
-                      "loss {:5.2f} | ppl {:8.2f}".format(
-                          epoch, batch, lr, elapsed * 1000 / args.log_interval, cur_loss,
-                          math.exp(cur_loss)))
+                print(f"| epoch {epoch:3d} | batch {batch:3d} | lr {lr:02.2f} | ms/batch {elapsed * 1000 / args.log_interval:5.2f} | "
+                      f"loss {cur_loss:5.2f} | ppl {math.exp(cur_loss):8.2f}")
                 total_loss = 0
                 start_time = time.time()
         lr /= 2.0
