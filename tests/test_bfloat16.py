@@ -121,3 +121,13 @@ def test_float16_is_there_too():
     with np.errstate(over="ignore"):
         assert np.isinf((x * 2).numpy()[1])
     assert nn.Linear(2, 2).half().weight.dtype == cr.float16
+
+
+@pytest.mark.parametrize("dtype", [cr.bfloat16, cr.float16], ids=["bfloat16", "float16"])
+def test_sums_accumulate_in_float32_as_pytorch(dtype):
+    ones = cr.ones(3000, dtype=dtype)
+    assert ones.sum().dtype == dtype
+    expected = 3008.0 if dtype == cr.bfloat16 else 3000.0  # 3000 rounded to the dtype once
+    assert ones.sum().float().item() == expected
+    np.testing.assert_allclose(ones.reshape(30, 100).sum(1).float().numpy(), 100.0)
+    assert ones.mean().float().item() == 1.0

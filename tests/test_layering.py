@@ -19,6 +19,7 @@ LAYERS = [
     ("io", ["serialization", "io"]),
     ("device answers", ["cuda", "backends", "accelerator", "mps", "xpu", "amp", "version",
                         "multiprocessing"]),
+    ("export", ["onnx"]),
     ("diagnostics", ["diagnostics", "explain"]),
     ("training", ["train"]),
     ("distributed", ["distributed"]),

@@ -23,7 +23,8 @@ def add_observer(observer):
 
 def add_forward_observer(observer):
     """Call ``observer(node, args, outputs)`` after every op's forward, recorded or not (``node``
-    is the op's ``Function`` instance). Returns a function that removes it again."""
+    is the op's ``Function`` instance; ``node.forward_options`` holds the keyword options it was
+    called with). Returns a function that removes it again."""
     observers = function._forward_observers
     observers.append(observer)
     return lambda: observers.remove(observer) if observer in observers else None

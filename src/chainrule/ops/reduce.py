@@ -88,6 +88,11 @@ class Sum(Function):
     def forward(ctx, x, *, axes, keepdim, dtype=None):
         ctx.input_shape, ctx.axes, ctx.keepdim = x._data.shape, axes, keepdim
         dtype = _integer_sum_dtype(x._data, dtype)
+        if dtype is None and x._data.dtype.itemsize == 2 and is_float(x._data.dtype):
+            # float16 and bfloat16 sums accumulate in float32, as PyTorch's do (a bfloat16
+            # running sum of ones would stop at 256), and round once
+            total = np.add.reduce(x._data, axis=axes, dtype=np.float32, keepdims=keepdim)
+            return wrap(np.asarray(total).astype(x._data.dtype))
         if axes:  # the ufunc directly: np.sum's Python wrapper costs more than a small sum
             return wrap(np.asarray(np.add.reduce(x._data, axis=axes, dtype=dtype,
                                                  keepdims=keepdim)))
