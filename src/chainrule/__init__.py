@@ -68,6 +68,7 @@ from .random import (  # noqa: E402
     set_rng_state,
 )
 from ._legacy import (  # noqa: E402
+    BFloat16Tensor,
     BoolTensor,
     ByteTensor,
     CharTensor,
