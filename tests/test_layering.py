@@ -11,7 +11,7 @@ LAYERS = [
     ("kernels", ["kernels"]),  # compiled array kernels and the thread policy: arrays only
     ("engine", ["autograd"]),
     ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "func",
-                "_settings", "_legacy", "_module_paths", "_torch_paths"]),
+                "_settings", "_legacy", "_module_paths", "_torch_paths", "_torch_functions"]),
     ("ops", ["ops"]),
     ("nn", ["nn"]),
     ("optim", ["optim"]),
