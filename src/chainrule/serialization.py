@@ -13,7 +13,7 @@ with PyTorch's ``add_safe_globals``/``safe_globals`` for the user's own trusted 
 
 import json
 
-from . import __version__
+from ._version import __version__
 from .io import container, detect, files, tree
 from .io.errors import CheckpointError
 from .io.files import atomic_write_bytes

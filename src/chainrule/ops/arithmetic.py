@@ -1,5 +1,5 @@
 """Elementwise functions built from other differentiable ops (no primitives of their own, so
-their gradients come from the ops they are made of), and PyTorch's aliases of the basic ones.
+their gradients come from the ops they are made of).
 
 Rounding-based functions (fmod, remainder, floor_divide, frac) differentiate as PyTorch does:
 the rounded quotient is a constant, so d remainder(a, b)/db = -floor(a / b)."""
@@ -12,16 +12,7 @@ from .._dtypes import default_float
 from ..tensor import Tensor
 from . import elementwise as E
 from ._operands import as_tensor_pair, promoted_dtype, wrap
-
-__all__ = [
-    "log2", "log10", "exp2", "sinc", "logit", "xlogy", "hypot", "logaddexp", "logaddexp2",
-    "copysign", "fmod", "remainder", "floor_divide", "true_divide", "float_power", "lerp",
-    "addcmul", "addcdiv", "frac", "fix", "deg2rad", "rad2deg", "heaviside", "fmax", "fmin",
-    "nan_to_num", "clamp_min", "clamp_max", "positive", "absolute", "greater",
-    "greater_equal", "less", "less_equal", "not_equal", "rsub", "signbit", "bitwise_not",
-    "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm", "nextafter", "ldexp", "square",
-    "isposinf", "isneginf", "isreal", "sgn",
-]
+from .registry import register
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 
@@ -113,8 +104,6 @@ def _int_pair(a, b):
     return a._data.astype(dtype, copy=False), b._data.astype(dtype, copy=False)
 
 
-def floor_divide(input, other):
-    return E.div(input, other, rounding_mode="floor")
 
 
 def true_divide(input, other):
@@ -199,15 +188,8 @@ def clamp_max(input, max):
     return E.clamp(input, max=max)
 
 
-def positive(input):
-    return input
 
 
-def absolute(input):
-    return E.abs(input)
-
-
-greater, greater_equal, less, less_equal, not_equal = E.gt, E.ge, E.lt, E.le, E.ne
 
 
 def rsub(input, other, *, alpha=1):
@@ -215,8 +197,6 @@ def rsub(input, other, *, alpha=1):
     return E.sub(other, input, alpha=alpha)
 
 
-def square(input):
-    return E.mul(input, input)
 
 
 def signbit(input):
@@ -239,8 +219,6 @@ def isreal(input):
     return wrap(np.ones(input._data.shape, dtype=bool))  # chainrule's dtypes are all real
 
 
-def bitwise_not(input):
-    return ~input
 
 
 def bitwise_left_shift(input, other):
@@ -281,20 +259,43 @@ def ldexp(input, other):
     return input * E.pow(2.0, other if isinstance(other, Tensor) else float(other))
 
 
-# -- Tensor methods (PyTorch's method names for the functions above) -------------------------
-for _name in ["log2", "log10", "exp2", "sinc", "logit", "xlogy", "hypot", "logaddexp",
-              "logaddexp2", "copysign", "fmod", "remainder", "floor_divide", "true_divide",
-              "float_power", "lerp", "addcmul", "addcdiv", "frac", "fix", "deg2rad", "rad2deg",
-              "heaviside", "fmax", "fmin", "nan_to_num", "clamp_min", "clamp_max", "positive",
-              "absolute", "greater", "greater_equal", "less", "less_equal", "not_equal",
-              "signbit", "sgn", "isposinf", "isneginf", "isreal", "bitwise_not",
-              "bitwise_left_shift", "bitwise_right_shift", "gcd", "lcm", "nextafter", "ldexp",
-              "square"]:
-    setattr(Tensor, _name, globals()[_name])
-Tensor.__mod__ = remainder
-Tensor.__rmod__ = lambda self, other: remainder(other, self)
-Tensor.__lshift__ = bitwise_left_shift
-Tensor.__rshift__ = bitwise_right_shift
-Tensor.bitwise_and, Tensor.bitwise_or, Tensor.bitwise_xor = (E.bitwise_and, E.bitwise_or,
-                                                             E.bitwise_xor)
-
+# -- registration ------------------------------------------------------------------------------
+register(log2)
+register(log10)
+register(exp2, special=True)
+register(sinc, special=True)
+register(logit, special=True)
+register(xlogy, special=True)
+register(hypot)
+register(logaddexp)
+register(logaddexp2)
+register(copysign)
+register(fmod)
+register(remainder, operators=("__mod__",), reflected=("__rmod__",))
+register(true_divide)
+register(float_power)
+register(lerp)
+register(addcmul)
+register(addcdiv)
+register(frac)
+register(fix)
+register(deg2rad)
+register(rad2deg)
+register(heaviside)
+register(fmax)
+register(fmin)
+register(nan_to_num)
+register(clamp_min)
+register(clamp_max)
+register(rsub, method=False)
+register(signbit)
+register(sgn)
+register(isposinf)
+register(isneginf)
+register(isreal)
+register(bitwise_left_shift, operators=("__lshift__",))
+register(bitwise_right_shift, operators=("__rshift__",))
+register(gcd)
+register(lcm)
+register(nextafter)
+register(ldexp)

@@ -15,12 +15,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import as_tensor_pair, float_array, promoted_dtype, wrap
 from .activation import _erf, _erfc
-
-__all__ = [
-    "asin", "acos", "atan", "sinh", "cosh", "tan", "asinh", "acosh", "atanh", "atan2",
-    "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "arctan2",
-    "erf", "erfc", "erfinv", "lgamma", "digamma", "polygamma", "mvlgamma",
-]
+from .registry import register
 
 
 def _unary_forward(ctx, x, numpy_function, save="input"):
@@ -323,23 +318,43 @@ class Polygamma(Function):
 
 
 # -- public functions --------------------------------------------------------------------------
-def _unary(function_class, name):
-    def op(input):
-        return function_class.apply(input)
-
-    op.__name__ = name
-    op.__doc__ = function_class.__doc__
-    return op
+def asin(input):
+    """The inverse sine, elementwise (radians)."""
+    return Asin.apply(input)
 
 
-asin, acos, atan = _unary(Asin, "asin"), _unary(Acos, "acos"), _unary(Atan, "atan")
-sinh, cosh, tan = _unary(Sinh, "sinh"), _unary(Cosh, "cosh"), _unary(Tan, "tan")
-asinh, acosh = _unary(Asinh, "asinh"), _unary(Acosh, "acosh")
-atanh = _unary(Atanh, "atanh")
-erf, erfc, erfinv = _unary(Erf, "erf"), _unary(Erfc, "erfc"), _unary(Erfinv, "erfinv")
-lgamma = _unary(Lgamma, "lgamma")
-arcsin, arccos, arctan = asin, acos, atan
-arcsinh, arccosh, arctanh = asinh, acosh, atanh
+def acos(input):
+    """The inverse cosine, elementwise (radians)."""
+    return Acos.apply(input)
+
+
+def atan(input):
+    """The inverse tangent, elementwise (radians)."""
+    return Atan.apply(input)
+
+
+def sinh(input):
+    return Sinh.apply(input)
+
+
+def cosh(input):
+    return Cosh.apply(input)
+
+
+def tan(input):
+    return Tan.apply(input)
+
+
+def asinh(input):
+    return Asinh.apply(input)
+
+
+def acosh(input):
+    return Acosh.apply(input)
+
+
+def atanh(input):
+    return Atanh.apply(input)
 
 
 def atan2(input, other):
@@ -347,11 +362,38 @@ def atan2(input, other):
     return Atan2.apply(*as_tensor_pair(input, other))
 
 
-arctan2 = atan2
+def erf(input):
+    """The error function."""
+    return Erf.apply(input)
+
+
+def erfc(input):
+    """The complementary error function 1 - erf(x), accurate where erf(x) is near 1."""
+    return Erfc.apply(input)
+
+
+def erfinv(input):
+    """The inverse of erf on (-1, 1)."""
+    return Erfinv.apply(input)
+
+
+def lgamma(input):
+    """log |Gamma(x)|."""
+    return Lgamma.apply(input)
+
+
+def gammaln(input):
+    """``torch.special.gammaln``: log |Gamma(x)| (lgamma)."""
+    return Lgamma.apply(input)
 
 
 def digamma(input):
     """psi(x) = d/dx log Gamma(x)."""
+    return Polygamma.apply(input, n=0)
+
+
+def psi(input):
+    """``torch.special.psi``: digamma."""
     return Polygamma.apply(input, n=0)
 
 
@@ -362,6 +404,10 @@ def polygamma(n, input):
     return Polygamma.apply(input, n=int(n))
 
 
+def _polygamma_method(self, n):
+    return polygamma(n, self)
+
+
 def mvlgamma(input, p):
     """The log of the multivariate gamma function of dimension p."""
     if p < 1:
@@ -370,13 +416,28 @@ def mvlgamma(input, p):
     return lgamma(input.unsqueeze(-1) + offsets).sum(-1) + p * (p - 1) / 4 * math.log(math.pi)
 
 
-_METHODS = {
-    "asin": asin, "acos": acos, "atan": atan, "sinh": sinh, "cosh": cosh, "tan": tan,
-    "asinh": asinh, "acosh": acosh, "atanh": atanh, "atan2": atan2, "erf": erf, "erfc": erfc,
-    "erfinv": erfinv, "lgamma": lgamma, "digamma": digamma, "mvlgamma": mvlgamma,
-    "arcsin": asin, "arccos": acos, "arctan": atan, "arcsinh": asinh, "arccosh": acosh,
-    "arctanh": atanh, "arctan2": atan2,
-    "polygamma": lambda self, n: polygamma(n, self),
-}
-for _name, _function in _METHODS.items():
-    setattr(Tensor, _name, _function)
+def multigammaln(input, p):
+    """``torch.special.multigammaln``: mvlgamma."""
+    return mvlgamma(input, p)
+
+
+register(asin, Asin, aliases=("arcsin",))
+register(acos, Acos, aliases=("arccos",))
+register(atan, Atan, aliases=("arctan",))
+register(sinh, Sinh)
+register(cosh, Cosh)
+register(tan, Tan)
+register(asinh, Asinh, aliases=("arcsinh",))
+register(acosh, Acosh, aliases=("arccosh",))
+register(atanh, Atanh, aliases=("arctanh",))
+register(atan2, Atan2, aliases=("arctan2",))
+register(erf, Erf, special=True)
+register(erfc, Erfc, special=True)
+register(erfinv, Erfinv, special=True)
+register(lgamma, Lgamma)
+register(gammaln, Lgamma, top=False, method=False, special=True)
+register(digamma, Polygamma, special=True)
+register(psi, Polygamma, top=False, method=False, special=True)
+register(polygamma, Polygamma, method=_polygamma_method, special=True)
+register(mvlgamma)
+register(multigammaln, top=False, method=False, special=True)

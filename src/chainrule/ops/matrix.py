@@ -7,18 +7,12 @@ from collections import namedtuple
 import numpy as np
 
 from ..autograd.function import Function
-from ..tensor import Tensor
 from . import elementwise as E
 from . import join as J
 from . import linalg as L
 from . import reduce as R
 from ._operands import float_array, normalize_dim, wrap
-
-__all__ = [
-    "inverse", "det", "slogdet", "logdet", "matrix_power", "trace", "diagonal", "diag",
-    "diag_embed", "diagflat", "cross", "kron", "addmm", "addmv", "addr", "addbmm", "baddbmm",
-    "mv", "inner", "tensordot", "vdot", "chain_matmul", "cdist", "solve",
-]
+from .registry import register
 
 SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
 
@@ -276,10 +270,27 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     return (E.abs(difference) ** p).sum(-1) ** (1.0 / p)
 
 
-Tensor.inverse, Tensor.det, Tensor.slogdet, Tensor.logdet = inverse, det, slogdet, logdet
-Tensor.matrix_power, Tensor.trace, Tensor.diagonal, Tensor.diag = (matrix_power, trace,
-                                                                   diagonal, diag)
-Tensor.diag_embed, Tensor.diagflat, Tensor.cross, Tensor.kron = diag_embed, diagflat, cross, kron
-Tensor.addmm, Tensor.addmv, Tensor.addr = addmm, addmv, addr
-Tensor.addbmm, Tensor.baddbmm, Tensor.mv, Tensor.inner = addbmm, baddbmm, mv, inner
-Tensor.vdot = vdot
+# -- registration ------------------------------------------------------------------------------
+register(inverse, Inverse)
+register(det, Det)
+register(slogdet, Slogdet)
+register(logdet)
+register(matrix_power)
+register(trace)
+register(diagonal)
+register(diag)
+register(diag_embed)
+register(diagflat)
+register(cross)
+register(kron)
+register(addmm)
+register(addmv)
+register(addr)
+register(addbmm)
+register(baddbmm)
+register(mv)
+register(inner)
+register(tensordot, method=False)
+register(vdot)
+register(chain_matmul, method=False)
+register(cdist, method=False)

@@ -10,15 +10,7 @@ from . import elementwise as E
 from . import join as J
 from . import shape as S
 from ._operands import normalize_dim, wrap
-
-__all__ = [
-    "select", "broadcast_to", "broadcast_tensors", "broadcast_shapes", "atleast_1d",
-    "atleast_2d", "atleast_3d", "ravel", "column_stack", "row_stack", "dstack", "hsplit",
-    "vsplit", "dsplit", "tensor_split", "split_with_sizes", "unsafe_split", "unsafe_chunk",
-    "unsafe_split_with_sizes", "rot90", "repeat_interleave", "take", "meshgrid", "diff",
-    "index_fill", "index_copy", "masked_scatter", "unravel_index", "vander", "tril_indices",
-    "triu_indices", "cartesian_prod", "combinations", "block_diag",
-]
+from .registry import register
 
 
 def select(input, dim, index):
@@ -115,7 +107,6 @@ def unsafe_split(input, split_size, dim=0):
     return J.split(input, split_size, dim)
 
 
-unsafe_split_with_sizes = split_with_sizes
 
 
 def unsafe_chunk(input, chunks, dim=0):
@@ -289,11 +280,37 @@ def block_diag(*tensors):
     return J.cat(rows, 0)
 
 
-Tensor.select, Tensor.broadcast_to, Tensor.ravel = select, broadcast_to, ravel
-Tensor.tensor_split, Tensor.split_with_sizes = tensor_split, split_with_sizes
-Tensor.unsafe_split, Tensor.unsafe_chunk = unsafe_split, unsafe_chunk
-Tensor.unsafe_split_with_sizes = unsafe_split_with_sizes
-Tensor.hsplit, Tensor.vsplit, Tensor.dsplit = hsplit, vsplit, dsplit
-Tensor.rot90, Tensor.repeat_interleave, Tensor.take = rot90, repeat_interleave, take
-Tensor.diff, Tensor.index_fill, Tensor.masked_scatter = diff, index_fill, masked_scatter
-Tensor.index_copy = index_copy
+# -- registration ------------------------------------------------------------------------------
+register(select)
+register(broadcast_to)
+register(broadcast_tensors, method=False)
+register(broadcast_shapes, method=False)
+register(atleast_1d, method=False)
+register(atleast_2d, method=False)
+register(atleast_3d, method=False)
+register(ravel)
+register(column_stack, method=False)
+register(row_stack, method=False)
+register(dstack, method=False)
+register(hsplit)
+register(vsplit)
+register(dsplit)
+register(tensor_split)
+register(split_with_sizes, aliases=("unsafe_split_with_sizes",))
+register(unsafe_split)
+register(unsafe_chunk)
+register(rot90)
+register(repeat_interleave)
+register(take)
+register(meshgrid, method=False)
+register(diff)
+register(index_fill)
+register(index_copy)
+register(masked_scatter)
+register(unravel_index, method=False)
+register(vander, method=False)
+register(tril_indices, method=False)
+register(triu_indices, method=False)
+register(cartesian_prod, method=False)
+register(combinations, method=False)
+register(block_diag, method=False)

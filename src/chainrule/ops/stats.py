@@ -12,14 +12,7 @@ from ..tensor import Tensor
 from . import elementwise as E
 from . import reduce as R
 from ._operands import float_array, normalize_dim, wrap
-
-__all__ = [
-    "cumprod", "cummax", "cummin", "logcumsumexp", "median", "nanmedian", "mode", "kthvalue",
-    "quantile", "nanquantile", "nansum", "nanmean", "std_mean", "var_mean", "aminmax", "histc",
-    "bincount", "histogram", "dist", "cov", "corrcoef", "unique", "unique_consecutive",
-    "searchsorted", "bucketize", "isin", "trapezoid", "trapz", "cumulative_trapezoid",
-    "renorm", "msort",
-]
+from .registry import register
 
 ValuesIndices = namedtuple("values_indices", ["values", "indices"])
 MinMax = namedtuple("aminmax", ["min", "max"])
@@ -374,7 +367,7 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     return ((left + right) * spacing * 0.5).sum(dim)
 
 
-trapz = trapezoid
+
 
 
 def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
@@ -392,7 +385,7 @@ def renorm(input, p, dim, maxnorm):
     dim = normalize_dim(dim, input.ndim, "renorm")
     others = tuple(d for d in range(input.ndim) if d != dim)
     norms = (E.abs(input) ** p).sum(others, keepdim=True) ** (1.0 / p)
-    factor = E.where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0).detach()
+    factor = E.where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
     return input * factor
 
 
@@ -400,11 +393,34 @@ def msort(input):
     return input.sort(dim=0).values
 
 
-Tensor.cumprod, Tensor.cummax, Tensor.cummin = cumprod, cummax, cummin
-Tensor.logcumsumexp, Tensor.median, Tensor.nanmedian = logcumsumexp, median, nanmedian
-Tensor.mode, Tensor.kthvalue, Tensor.quantile = mode, kthvalue, quantile
-Tensor.nanquantile, Tensor.nansum, Tensor.nanmean = nanquantile, nansum, nanmean
-Tensor.aminmax, Tensor.histc, Tensor.histogram = aminmax, histc, histogram
-Tensor.bincount, Tensor.dist, Tensor.cov, Tensor.corrcoef = bincount, dist, cov, corrcoef
-Tensor.unique, Tensor.unique_consecutive = unique, unique_consecutive
-Tensor.isin, Tensor.renorm, Tensor.msort = isin, renorm, msort
+# -- registration ------------------------------------------------------------------------------
+register(cumprod, Cumprod)
+register(cummax)
+register(cummin)
+register(logcumsumexp)
+register(median)
+register(nanmedian)
+register(mode)
+register(kthvalue)
+register(quantile)
+register(nanquantile)
+register(nansum)
+register(nanmean)
+register(std_mean, method=False)
+register(var_mean, method=False)
+register(aminmax)
+register(histc)
+register(bincount)
+register(histogram)
+register(dist)
+register(cov)
+register(corrcoef)
+register(unique)
+register(unique_consecutive)
+register(searchsorted, method=False)
+register(bucketize, method=False)
+register(isin, method=False)
+register(trapezoid, aliases=("trapz",), method=False)
+register(cumulative_trapezoid, method=False)
+register(renorm)
+register(msort)

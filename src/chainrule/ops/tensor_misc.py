@@ -1,4 +1,4 @@
-"""Tensor methods that are thin forms of other things: legacy casts (``byte()``), queries
+"""Tensor methods that are thin forms of other things (not ops, except ``as_strided``): legacy casts (``byte()``), queries
 (``nelement()``), in-place fills with random numbers (``uniform_``), in-place reshapes
 (``unsqueeze_``), sliding windows (``unfold``) and Python-function maps (``apply_``)."""
 
@@ -11,6 +11,7 @@ from ..autograd import grad_mode
 from ..random import numpy_generator
 from ..tensor import Tensor, constructor_array
 from ._operands import normalize_dim, wrap
+from .registry import register
 
 
 # -- casts and queries -----------------------------------------------------------------------
@@ -160,8 +161,10 @@ Tensor.resize_as = lambda self, other: _resize_(self.clone(), tuple(other.shape)
 
 
 # -- sliding windows and strided views -------------------------------------------------------
-def _unfold(self, dimension, size, step):
-    """All slices of length ``size`` along ``dimension``, ``step`` apart, as a new last dim."""
+def unfold_windows(self, dimension, size, step):
+    """``Tensor.unfold``: all slices of length ``size`` along ``dimension``, ``step`` apart, as a
+    new last dim (registered as the method form of the op ``unfold``, whose function is
+    ``nn.functional.unfold``, im2col)."""
     dim = normalize_dim(dimension, self.ndim, "unfold")
     length = self.shape[dim] if self.ndim else 1
     if size > length:
@@ -177,17 +180,17 @@ def _unfold(self, dimension, size, step):
     return picked.reshape(shape).movedim(dim + 1, -1)
 
 
-def _as_strided(self, size, stride, storage_offset=0):
+def as_strided(input, size, stride, storage_offset=0):
     """The elements at ``storage_offset + sum(i_k * stride_k)`` of the flattened tensor."""
     index = np.full(tuple(size), storage_offset, dtype=np.int64)
     for axis, (n, s) in enumerate(zip(size, stride)):
         shape = [1] * len(size)
         shape[axis] = n
         index = index + (np.arange(n) * s).reshape(shape)
-    return self.reshape(-1)[wrap(index)]
+    return input.reshape(-1)[wrap(index)]
 
 
-Tensor.unfold, Tensor.as_strided = _unfold, _as_strided
+register(as_strided)
 
 
 # -- Python functions over the elements ------------------------------------------------------
