@@ -1,6 +1,7 @@
-"""Tensor methods that are thin forms of other things (not ops, except ``as_strided``): legacy casts (``byte()``), queries
-(``nelement()``), in-place fills with random numbers (``uniform_``), in-place reshapes
-(``unsqueeze_``), sliding windows (``unfold``) and Python-function maps (``apply_``)."""
+"""Tensor methods that are thin forms of other things (not ops, except ``as_strided``): legacy
+casts (``byte()``), queries (``nelement()``), in-place fills with random numbers
+(``uniform_``), in-place reshapes (``unsqueeze_``), sliding windows (``unfold``, the method form
+of the op ``unfold``) and Python-function maps (``apply_``)."""
 
 import math
 
