@@ -69,6 +69,7 @@ from ._legacy import (  # noqa: E402
     set_default_tensor_type,
 )
 from ._torch_functions import *  # noqa: E402,F403
+from . import _tensor_extras  # noqa: E402 - Tensor methods that are not ops (byte(), uniform_)
 from ._settings import (  # noqa: E402
     are_deterministic_algorithms_enabled,
     compile,

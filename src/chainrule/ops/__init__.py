@@ -30,7 +30,6 @@ from . import (
     softmax,
     sort,
     stats,
-    tensor_misc,
 )
 from . import inplace_forms  # last: it builds x.op_() from the methods registered above
 

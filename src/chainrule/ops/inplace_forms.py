@@ -2,13 +2,14 @@
 out-of-place result and write it into ``x`` through ``inplace.modify_in_place`` (which checks
 the dtype and shape, bumps the version and records the op when a gradient is needed).
 
-They are forms of registered ops, not ops of their own: the out-of-place op is registered and
-tested by its row, and ``tests/ops/test_inplace_forms.py`` holds every form to its op. The
-in-place ops with code of their own (``add_``, ``exp_``, ``copy_`` ...) are in ``inplace``.
+They are forms of registered ops, not ops of their own (``registry.register_in_place_forms``
+makes them places of their op): the op is tested by its row, and
+``tests/ops/test_inplace_forms.py`` holds every form to its op. The in-place ops with code of
+their own (``add_``, ``exp_``, ``copy_`` ...) are in ``inplace``.
 Imported last by ``chainrule.ops``, after every method it wraps exists."""
 
-from ..tensor import Tensor
 from .inplace import modify_in_place
+from .registry import register_in_place_forms
 
 # Methods whose in-place form PyTorch has and chainrule builds here (ones already defined,
 # such as add_ or clamp_, keep their own faster versions).
@@ -29,21 +30,4 @@ IN_PLACE = [
 ]
 
 
-def _in_place_form(name, method):
-    def in_place(self, *args, **kwargs):
-        tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
-        return modify_in_place(self, lambda s: method(s, *args, **kwargs), *tensors)
-
-    in_place.__name__ = name + "_"
-    in_place.__doc__ = f"In-place ``{name}``: the result is written into this tensor."
-    return in_place
-
-
-def attach():
-    for name in IN_PLACE:
-        method = getattr(Tensor, name, None)
-        if method is not None and not hasattr(Tensor, name + "_"):
-            setattr(Tensor, name + "_", _in_place_form(name, method))
-
-
-attach()
+register_in_place_forms(set(IN_PLACE), modify_in_place)

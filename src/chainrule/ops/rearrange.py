@@ -280,6 +280,36 @@ def block_diag(*tensors):
     return J.cat(rows, 0)
 
 
+# -- sliding windows and strided views -------------------------------------------------------
+def unfold_windows(self, dimension, size, step):
+    """``Tensor.unfold``: all slices of length ``size`` along ``dimension``, ``step`` apart, as a
+    new last dim (registered as the method form of the op ``unfold``, whose function is
+    ``nn.functional.unfold``, im2col)."""
+    dim = normalize_dim(dimension, self.ndim, "unfold")
+    length = self.shape[dim] if self.ndim else 1
+    if size > length:
+        raise RuntimeError(f"maximum size for tensor at dimension {dim} is {length} but size is "
+                           f"{size}")
+    if step <= 0:
+        raise RuntimeError(f"step is {step} but must be > 0")
+    starts = np.arange(0, length - size + 1, step)
+    index = (starts[:, None] + np.arange(size)[None, :]).reshape(-1)
+    picked = self.index_select(dim, wrap(index.astype(np.int64)))
+    shape = list(self.shape)
+    shape[dim:dim + 1] = [len(starts), size]
+    return picked.reshape(shape).movedim(dim + 1, -1)
+
+
+def as_strided(input, size, stride, storage_offset=0):
+    """The elements at ``storage_offset + sum(i_k * stride_k)`` of the flattened tensor."""
+    index = np.full(tuple(size), storage_offset, dtype=np.int64)
+    for axis, (n, s) in enumerate(zip(size, stride)):
+        shape = [1] * len(size)
+        shape[axis] = n
+        index = index + (np.arange(n) * s).reshape(shape)
+    return input.reshape(-1)[wrap(index)]
+
+
 # -- registration ------------------------------------------------------------------------------
 register(select)
 register(broadcast_to)
@@ -314,3 +344,4 @@ register(triu_indices, method=False)
 register(cartesian_prod, method=False)
 register(combinations, method=False)
 register(block_diag, method=False)
+register(as_strided)

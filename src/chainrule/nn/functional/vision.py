@@ -4,9 +4,9 @@ from reshapes, permutations and indexing, so their gradients come from those ops
 
 import numpy as np
 
+from ...ops.rearrange import unfold_windows
 from ...ops.registry import register
 from ...ops.shape import pad
-from ...ops.tensor_misc import unfold_windows
 from ...tensor import Tensor
 
 

@@ -1,18 +1,18 @@
-"""Tensor methods that are thin forms of other things (not ops, except ``as_strided``): legacy
-casts (``byte()``), queries (``nelement()``), in-place fills with random numbers
-(``uniform_``), in-place reshapes (``unsqueeze_``), sliding windows (``unfold``, the method form
-of the op ``unfold``) and Python-function maps (``apply_``)."""
+"""Tensor methods that are not ops (no gradient flows through them): legacy casts
+(``byte()``), queries (``nelement()``), in-place fills with random numbers (``uniform_``),
+in-place reshapes of the metadata (``unsqueeze_``), ``resize_`` and Python-function maps
+(``apply_``). The tensor layer attaches them; ``chainrule/__init__.py`` imports this module."""
 
 import math
 
 import numpy as np
 
-from .. import _dtypes, creation
-from ..autograd import grad_mode
-from ..random import numpy_generator
-from ..tensor import Tensor, constructor_array
-from ._operands import normalize_dim, wrap
-from .registry import register
+from . import _dtypes, creation
+from .autograd import grad_mode
+from .random import numpy_generator
+from .tensor import Tensor, constructor_array
+
+wrap = Tensor._from_array
 
 
 # -- casts and queries -----------------------------------------------------------------------
@@ -159,39 +159,6 @@ Tensor.resize_ = _resize_
 Tensor.resize_as_ = lambda self, other, memory_format=None: _resize_(self, tuple(other.shape))
 Tensor.resize = lambda self, *sizes: _resize_(self.clone(), *sizes)
 Tensor.resize_as = lambda self, other: _resize_(self.clone(), tuple(other.shape))
-
-
-# -- sliding windows and strided views -------------------------------------------------------
-def unfold_windows(self, dimension, size, step):
-    """``Tensor.unfold``: all slices of length ``size`` along ``dimension``, ``step`` apart, as a
-    new last dim (registered as the method form of the op ``unfold``, whose function is
-    ``nn.functional.unfold``, im2col)."""
-    dim = normalize_dim(dimension, self.ndim, "unfold")
-    length = self.shape[dim] if self.ndim else 1
-    if size > length:
-        raise RuntimeError(f"maximum size for tensor at dimension {dim} is {length} but size is "
-                           f"{size}")
-    if step <= 0:
-        raise RuntimeError(f"step is {step} but must be > 0")
-    starts = np.arange(0, length - size + 1, step)
-    index = (starts[:, None] + np.arange(size)[None, :]).reshape(-1)
-    picked = self.index_select(dim, wrap(index.astype(np.int64)))
-    shape = list(self.shape)
-    shape[dim:dim + 1] = [len(starts), size]
-    return picked.reshape(shape).movedim(dim + 1, -1)
-
-
-def as_strided(input, size, stride, storage_offset=0):
-    """The elements at ``storage_offset + sum(i_k * stride_k)`` of the flattened tensor."""
-    index = np.full(tuple(size), storage_offset, dtype=np.int64)
-    for axis, (n, s) in enumerate(zip(size, stride)):
-        shape = [1] * len(size)
-        shape[axis] = n
-        index = index + (np.arange(n) * s).reshape(shape)
-    return input.reshape(-1)[wrap(index)]
-
-
-register(as_strided)
 
 
 # -- Python functions over the elements ------------------------------------------------------
