@@ -14,9 +14,9 @@ import numpy as np
 from .. import kernels
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..creation import ones
 from ..kernels.threads import blas_matmul
 from ..random import numpy_generator
-from ..creation import ones
 from ..tensor import Tensor
 from ._operands import wrap
 from .elementwise import where
