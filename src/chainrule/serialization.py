@@ -96,7 +96,9 @@ def get_unsafe_globals_in_checkpoint(f):
     refuse: neither on the built-in allowlist nor added with ``add_safe_globals``. The pickle is
     read statically, as PyTorch does; nothing in it runs.
 
-    >>> unsafe = chainrule.serialization.get_unsafe_globals_in_checkpoint("model.pt")
+    Example (a whole model pickled by ``torch.save(model, "model.pt")``)::
+
+        chainrule.serialization.get_unsafe_globals_in_checkpoint("model.pt")  # ['__main__.Net']
     """
     from .io.torch_globals import unsafe_globals
 

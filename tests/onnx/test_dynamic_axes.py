@@ -153,6 +153,16 @@ class PadMask(nn.Module):
         return self.mha(e, e, e, key_padding_mask=(x == 0))
 
 
+class SizeArithmetic(nn.Module):
+    """Sizes computed from sizes: B * T, T - 1, T // 2, T % 3, -T."""
+
+    def forward(self, x):
+        B, T, C = x.shape
+        flat = x.reshape(B * T, C)[:T - 1]
+        halves = cr.arange(T // 2, dtype=cr.float32) + cr.ones(T % 3 + 1).sum()
+        return flat, halves, x[:, -T:].flip(1), x.new_zeros(B, 2 * T - 1)
+
+
 def tokens(n, t):
     return RNG.integers(1, 11, size=(n, t))
 
@@ -182,6 +192,7 @@ MODELS = {
     "causal_sdpa": (SDPAModel, features, BATCH_TIME),
     "gru_tagger": (GRUTagger, features, BATCH_TIME),
     "key_padding_mask": (PadMask, tokens_with_padding, BATCH_TIME),
+    "size_arithmetic": (SizeArithmetic, features, BATCH_TIME),
 }
 
 

@@ -297,3 +297,29 @@ def test_a_bfloat16_model_exports_with_bfloat16_weights():
         assert theirs.dtype == ours.dtype
         np.testing.assert_allclose(theirs.astype(np.float32), ours.astype(np.float32),
                                    rtol=2e-2, atol=2e-2)
+
+
+class TrainingDropout(nn.Module):
+    def forward(self, x):
+        return F.dropout(x, 0.5)  # training=True by default in the functional form
+
+
+class IntegerBits(nn.Module):
+    def forward(self, x):
+        return (x > 0).long() & 1
+
+
+@pytest.mark.parametrize("model, match", [
+    (TrainingDropout(), "op dropout in layer the model.*training=True draws random numbers"),
+    (IntegerBits(), "op bitwise_and.*need ONNX opset 18: pass opset_version=18"),
+])
+def test_random_and_newer_opset_ops_are_refused_with_the_fix(model, match):
+    with pytest.raises(cr.onnx.UnsupportedOperatorError, match=match):
+        cr.onnx.export(model, (cr.randn(2, 3),), io.BytesIO())
+
+
+def test_integer_bitwise_ops_export_at_opset_18():
+    session = exported(IntegerBits(), sequences(2), opset_version=18)
+    x = sequences(3)
+    np.testing.assert_array_equal(session.run(None, {"x": x})[0],
+                                  chainrule_outputs(IntegerBits(), x)[0])

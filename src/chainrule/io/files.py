@@ -43,8 +43,10 @@ def read_regular_file(path, limit=None):
     """The bytes (a bytearray) of the regular file at ``path``; anything else raises
     CheckpointError naming it (FileNotFoundError when nothing is there)."""
     limit = memory_limit() if limit is None else limit
-    return _with_regular_file(path, lambda fd, path, size: _read_to_end(fd, path, size, limit),
-                              limit)
+
+    def read(fd, path, size):
+        return _read_to_end(fd, path, size, limit)
+    return _with_regular_file(path, read, limit)
 
 
 def map_regular_file(path):

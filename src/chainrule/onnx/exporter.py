@@ -123,9 +123,10 @@ def _second_run(model, args, kwargs, inputs, names, dynamic, watched):
             raise
         except Exception as caught:  # noqa: BLE001 - the model's own check of a size
             error = error or caught
+    along = f" and other sizes along the dynamic axes {dynamic}" if labels else ""
     raise UnsupportedOperatorError(
-        "the model fails when the dynamic axes change size (traced again with other sizes "
-        f"along {dynamic}): {type(error).__name__}: {error}") from error
+        f"the model fails when traced again with other input values{along} (the export "
+        f"compares two runs): {type(error).__name__}: {error}") from error
 
 
 def _varied_args(args, inputs, names, dynamic, change):

@@ -45,7 +45,6 @@ class Graph:
         self._emitted = {}  # id(Value) -> initializer name
         self._dims = {}  # (tensor id, axis) -> ONNX name of that (dynamic) size
         self._dynamic_leaves = {}  # (tensor id, axis) -> whether it changed between runs
-        self.sized = first.sizes.tensors
         _check_same_ops(first, second)
         self.values = self._resolve(model, first, inputs, input_names)
         values2 = self._resolve(model, second, inputs2, input_names)

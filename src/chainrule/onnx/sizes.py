@@ -112,15 +112,3 @@ def emit(g, size, dims):
 
 def is_dynamic(size, dims):
     return isinstance(size, SymInt) and any(dims(t, a) for _, t, a in leaves(size))
-
-
-def as_plain(value):
-    """``value`` with every SymInt made a plain int (nested tuples/lists kept)."""
-    if isinstance(value, SymInt):
-        return int(value)
-    if isinstance(value, (tuple, list)):
-        return type(value)(as_plain(v) for v in value) if not hasattr(value, "_fields") \
-            else type(value)(*[as_plain(v) for v in value])
-    return value
-
-

@@ -38,6 +38,20 @@ def identity_call(g, step):
     g.node("Identity", [g.x(step)], g.outs(step))
 
 
+_DROPOUTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+             "feature_alpha_dropout")
+
+
+@call(*_DROPOUTS)
+def dropout(g, step):
+    """Identity when not training (as in eval mode); random otherwise, which no graph repeats."""
+    if step.options.get("training") and step.options.get("p", 0.5) > 0:
+        raise g.fail(step, "dropout with training=True draws random numbers, which an exported "
+                           "graph cannot repeat; pass training=self.training (the model is "
+                           "exported in eval mode)")
+    g.node("Identity", [g.arg(step, "input")], g.outs(step))
+
+
 @op("Rsqrt")
 def rsqrt(g, step):
     g.node("Reciprocal", [g.node("Sqrt", [g.x(step)])], g.outs(step))
@@ -140,8 +154,8 @@ def bitwise(g, step):
     kind = step.op.split("_")[1]
     if dtype == np.bool_:
         g.node(kind.capitalize(), [a, b], g.outs(step))
-    else:  # opset 18
-        g.node("Bitwise" + kind.capitalize(), [a, b], g.outs(step))
+    else:
+        g.node("Bitwise" + kind.capitalize(), [a, b], g.outs(step), **_opset_18(g, step))
 
 
 @call("logical_not")
@@ -154,7 +168,15 @@ def bitwise_not(g, step):
     if g.in_dtype(step) == np.bool_:
         g.node("Not", [g.x(step)], g.outs(step))
     else:
-        g.node("BitwiseNot", [g.x(step)], g.outs(step))
+        g.node("BitwiseNot", [g.x(step)], g.outs(step), **_opset_18(g, step))
+
+
+def _opset_18(g, step):
+    """No attributes; refuses an older opset (ONNX's bitwise operators came with 18)."""
+    if g.opset < 18:
+        raise g.fail(step, "bitwise operations on integers need ONNX opset 18: pass "
+                           "opset_version=18")
+    return {}
 
 
 @call("isnan", "isinf", "isfinite")
