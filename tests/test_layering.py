@@ -11,17 +11,19 @@ LAYERS = [
     ("kernels", ["kernels"]),  # compiled array kernels and the thread policy: arrays only
     ("engine", ["autograd"]),
     ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "func",
-                "_settings"]),
+                "_settings", "_legacy", "_module_paths", "_torch_paths"]),
     ("ops", ["ops"]),
     ("nn", ["nn"]),
     ("optim", ["optim"]),
-    ("data", ["data", "utils"]),
+    ("data", ["data"]),
     ("io", ["serialization", "io"]),
-    ("device answers", ["cuda", "backends", "accelerator", "mps", "xpu", "amp", "version"]),
+    ("device answers", ["cuda", "backends", "accelerator", "mps", "xpu", "amp", "version",
+                        "multiprocessing"]),
     ("diagnostics", ["diagnostics", "explain"]),
     ("training", ["train"]),
     ("distributed", ["distributed"]),
     ("command line", ["cli", "__main__"]),
+    ("PyTorch paths", ["utils", "as_torch"]),
 ]
 LAYER_OF = {name: index for index, (_, names) in enumerate(LAYERS) for name in names}
 

@@ -15,6 +15,7 @@ from ._dtypes import (  # noqa: E402
 )
 from ._device import get_default_device, set_default_device  # noqa: E402
 from ._dtypes import (
+    bfloat16,
     can_cast,
     double,
     dtype,
@@ -61,6 +62,18 @@ from .random import (  # noqa: E402
     seed,
     set_rng_state,
 )
+from ._legacy import (  # noqa: E402
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    set_default_tensor_type,
+)
 from ._settings import (  # noqa: E402
     are_deterministic_algorithms_enabled,
     compile,
@@ -78,3 +91,9 @@ from . import data, distributed, func, nn, optim, utils  # noqa: E402
 # What a CPU-only PyTorch build answers about devices (torch.cuda, torch.backends, ...).
 from . import accelerator, amp, backends, cuda, mps, version, xpu  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+
+# While `torch` is aliased to chainrule (sys.modules["torch"] = chainrule, or
+# chainrule.as_torch), every torch.X.Y path resolves to chainrule.X.Y; otherwise it does nothing.
+from ._torch_paths import FINDER as _FINDER  # noqa: E402
+
+_FINDER.register()

@@ -43,12 +43,11 @@ class Tensor(TensorBase):
     __array_priority__ = 1000
     __array_ufunc__ = None  # make NumPy defer `ndarray op tensor` to our reflected operators
 
-    def __init__(self, data=None, *, requires_grad=False):
-        # Like torch.Tensor(data): floats become float32. Prefer chainrule.tensor(...).
-        if data is None:
-            data = []
-        source = data._data if isinstance(data, Tensor) else data
-        self._data = np.array(source, dtype=_dtypes.default_float())
+    def __init__(self, *args, requires_grad=False, device=None):
+        # Like torch.Tensor(data) (values as the default float dtype) and torch.Tensor(2, 3)
+        # (a shape). Prefer chainrule.tensor(...) and chainrule.zeros(...).
+        as_cpu(device)
+        self._data = constructor_array(_dtypes.default_float(), args)
         self._version_box = [0]
         if requires_grad:
             self.requires_grad = True
@@ -73,7 +72,7 @@ class Tensor(TensorBase):
     @requires_grad.setter
     def requires_grad(self, value):
         value = bool(value)
-        if value and self._data.dtype.kind != "f":
+        if value and not _dtypes.is_float(self._data.dtype):
             raise RuntimeError(
                 f"only tensors of floating point dtype can require gradients, and this one is "
                 f"{self.dtype}; convert it first, e.g. x.float().requires_grad_()"
@@ -160,7 +159,7 @@ class Tensor(TensorBase):
         return self.grad_fn is None
 
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return _dtypes.is_float(self._data.dtype)
 
     @property
     def _version(self):
@@ -310,6 +309,9 @@ class Tensor(TensorBase):
 
     def half(self):
         return self.to(_dtypes.float16)
+
+    def bfloat16(self):
+        return self.to(_dtypes.bfloat16)
 
     def long(self):
         return self.to(_dtypes.int64)
@@ -577,6 +579,24 @@ class Tensor(TensorBase):
 
     def __itruediv__(self, other):
         return self.div_(other)
+
+
+def constructor_array(dtype, args):
+    """The array of ``Tensor(*args)`` and the legacy ``FloatTensor(*args)``: sizes give a tensor
+    of that shape (zeros here, uninitialised in PyTorch); one sequence, array or tensor gives a
+    copy of its values in ``dtype``."""
+    if not args or (len(args) == 1 and args[0] is None):
+        return np.zeros((0,), dtype)
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
+        source = args[0]._data if isinstance(args[0], Tensor) else args[0]
+        return np.array(source, dtype=dtype)
+    shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], Size) else args
+    try:
+        return np.zeros(tuple(int(s) for s in shape), dtype)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"Tensor(): expected a sequence of values or sizes (ints), got {args!r}"
+        ) from None
 
 
 def _nowhere(tensor):

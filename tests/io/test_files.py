@@ -115,3 +115,20 @@ def test_temporaries_left_by_killed_writes_are_removed(tmp_path):
     (tmp_path / ".hidden").write_bytes(b"x")
     assert files.remove_temporaries(tmp_path) == [stale.name]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "keep.safetensors"]
+
+
+def test_loading_a_file_takes_about_its_own_size_in_memory(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "big"
+    cr.save({f"w{i}": cr.ones(256, 1024) for i in range(8)}, path)  # 8 MB of float32
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        loaded = cr.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.25 * size  # the tensors are views into the one buffer read, not copies
+    loaded["w0"].add_(1.0)  # and writable, each its own
+    assert float(loaded["w0"].sum()) == 2 * 256 * 1024 and float(loaded["w1"].sum()) == 256 * 1024

@@ -287,3 +287,13 @@ def test_repr():
     assert repr(cr.nn.LSTM(10, 20, num_layers=2, batch_first=True)) == (
         "LSTM(10, 20, num_layers=2, batch_first=True)")
     assert repr(cr.nn.GRUCell(3, 4, bias=False)) == "GRUCell(3, 4, bias=False)"
+
+
+def test_flatten_parameters_changes_nothing():
+    lstm = cr.nn.LSTM(3, 4, num_layers=2)
+    before = {k: v.numpy().copy() for k, v in lstm.state_dict().items()}
+    x = cr.randn(5, 2, 3)
+    out = lstm(x)[0].detach().numpy()
+    assert lstm.flatten_parameters() is None
+    assert all(np.array_equal(before[k], v.numpy()) for k, v in lstm.state_dict().items())
+    np.testing.assert_array_equal(lstm(x)[0].detach().numpy(), out)

@@ -6,10 +6,11 @@ from .engine import add_observer, run_backward
 from .function import Function
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
+from .variable import Variable
 
 __all__ = [
     "Function", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad",
-    "set_grad_enabled", "inference_mode", "is_grad_enabled", "add_observer",
+    "set_grad_enabled", "inference_mode", "is_grad_enabled", "add_observer", "Variable",
 ]
 
 
@@ -46,7 +47,7 @@ def _initial_gradients(outputs, grad_outputs):
                 f"gradient has shape {tuple(grad.shape)} but the output has shape "
                 f"{tuple(out.shape)}; they must match"
             )
-        if grad._data.dtype.kind != "f":
+        if not grad.is_floating_point():
             raise RuntimeError(
                 f"gradient must be a floating point tensor, got {grad.dtype}; use .float()"
             )

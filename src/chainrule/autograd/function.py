@@ -261,11 +261,17 @@ def _link(ctx, args, out, nr):
             else:
                 out = out.detach()  # an input returned unchanged becomes a new node's output
             break
-    if out._data.dtype.kind == "f" and key not in ctx._non_differentiable:
+    if _floating(out._data.dtype) and key not in ctx._non_differentiable:
         out._requires_grad = True
         out.grad_fn = ctx
         out._output_nr = nr
     return out
+
+
+def _floating(dtype):
+    """Floating NumPy dtypes, and bfloat16 (whose NumPy kind is 'V'): the ones that carry
+    gradients."""
+    return dtype.kind == "f" or dtype.name == "bfloat16"
 
 
 def once_differentiable(backward):
@@ -286,7 +292,7 @@ def once_differentiable(backward):
         single = not isinstance(grads, tuple)
         marked = tuple(
             _OnceDifferentiable.apply(g.detach().requires_grad_(), *sources, op=ctx.name())
-            if isinstance(g, TensorBase) and g._data.dtype.kind == "f" else g
+            if isinstance(g, TensorBase) and _floating(g._data.dtype) else g
             for g in ((grads,) if single else grads)
         )
         return marked[0] if single else marked

@@ -7,8 +7,8 @@ beside the target, reach the disk, and are then renamed over it, so a crash at a
 leaves the old file or the new one, never a torn one. New files get the user's umask, as
 ``open()`` would give them."""
 
+import io
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -35,8 +35,8 @@ def _too_big(name, size, limit):
 
 
 def read_regular_file(path, limit=None):
-    """The bytes of the regular file at ``path``; anything else raises CheckpointError naming
-    it (FileNotFoundError when nothing is there)."""
+    """The bytes (a bytearray) of the regular file at ``path``; anything else raises
+    CheckpointError naming it (FileNotFoundError when nothing is there)."""
     path = Path(path)
     limit = memory_limit() if limit is None else limit
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -68,16 +68,19 @@ def _kind(mode):
     return next((text for test, text in kinds if test(mode)), "not a regular file")
 
 
-def _read_to_end(fd, name, expected, limit):
-    chunks, total = [], 0
-    while True:
-        chunk = os.read(fd, max(min(_CHUNK, expected - total), 1 << 16))
-        if not chunk:
-            return b"".join(chunks)
-        total += len(chunk)
-        if limit is not None and total > limit:  # the file grew while we read it
-            raise _too_big(name, total, limit)
-        chunks.append(chunk)
+def _read_to_end(fd, name, size, limit):
+    """The ``size`` bytes of an open file, read into one buffer (no copies)."""
+    buffer = bytearray(size)
+    view, done = memoryview(buffer), 0
+    reader = io.FileIO(fd, closefd=False)
+    while done < size:
+        count = reader.readinto(view[done:done + _CHUNK])
+        if not count:
+            raise CheckpointError(name, f"shrank while being read ({done:,} of {size:,} bytes)")
+        done += count
+    if os.read(fd, 1):
+        raise CheckpointError(name, "grew while being read; load it once it is complete")
+    return buffer
 
 
 def read_stream(f, name, limit=None):
@@ -94,7 +97,7 @@ def read_stream(f, name, limit=None):
 # -- writing ----------------------------------------------------------------------------------
 def temporary_path(path):
     """A fresh name for the temporary file of a write to ``path``, in the same directory."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+    return path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}{TEMPORARY_SUFFIX}")
 
 
 def is_temporary(path):

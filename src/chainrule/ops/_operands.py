@@ -13,20 +13,25 @@ import numbers
 
 import numpy as np
 
-from .._dtypes import default_float, from_numpy_dtype, promote_numpy
+from .._dtypes import default_float, from_numpy_dtype, is_float, promote_numpy
 from ..tensor import Tensor
 
 wrap = Tensor._from_array
 _BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
 
 
+def _kind(dtype):
+    """NumPy's kind letter, with bfloat16 (kind 'V' in NumPy) counted as floating."""
+    return "f" if is_float(dtype) else dtype.kind
+
+
 def _combine_tiers(higher, lower):
     """The dtype of a higher tier after a lower tier joins (PyTorch's combine_categories)."""
     if higher is None:
         return lower
-    if lower is None or higher.kind == "f":
+    if lower is None or _kind(higher) == "f":
         return higher
-    if higher.kind == "b" or lower.kind == "f":
+    if higher.kind == "b" or _kind(lower) == "f":
         return promote_numpy(higher, lower)
     return higher
 
@@ -102,7 +107,7 @@ def as_tensor_pair(a, b):
     # the common case, a number of the tensor's category or lower, keeps the tensor's dtype
     # (float32 * 2 is float32); only a higher category needs the whole rule
     category = _NUMBER_CATEGORY.get(type(number))
-    if category is None or category > _CATEGORY[dtype.kind]:
+    if category is None or category > _CATEGORY[_kind(dtype)]:
         dtype = promoted_dtype(a, b)
     if a_is:
         return a, wrap(number_array(b, dtype))
@@ -129,7 +134,7 @@ def as_tensor_arg(x):
 
 def float_array(array):
     """The array itself if floating, else cast to the default float dtype (``exp(int)``)."""
-    return array if array.dtype.kind == "f" else array.astype(default_float())
+    return array if is_float(array.dtype) else array.astype(default_float())
 
 
 def normalize_dim(dim, ndim, op):

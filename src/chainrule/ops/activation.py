@@ -13,7 +13,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._operands import float_array, wrap
 
-__all__ = ["gelu", "silu", "elu", "leaky_relu", "softplus", "ndtr"]
+__all__ = ["gelu", "silu", "elu", "leaky_relu", "softplus", "logsigmoid", "ndtr"]
 
 # Rational approximations of erf and erfc from the Cephes library (S. L. Moshier, ndtr.c):
 # relative error below 4e-16 in float64 over the whole real line (tests compare to math.erf).
@@ -306,6 +306,22 @@ class Softplus(Function):
         return grad_out * scaled.sigmoid().where(scaled <= ctx.threshold, 1.0)
 
 
+class LogSigmoid(Function):
+    """y = log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)) (no overflow, exact in both tails);
+    dx = dy * sigmoid(-x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        data = float_array(x._data)
+        return wrap(np.minimum(data, 0) - np.log1p(np.exp(-np.abs(data))))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * (-x).sigmoid()
+
+
 def gelu(input, approximate="none"):
     """Gaussian error linear unit, exact (erf) or with the tanh approximation."""
     if approximate not in ("none", "tanh"):
@@ -331,6 +347,11 @@ def leaky_relu(input, negative_slope=0.01):
 def softplus(input, beta=1.0, threshold=20.0):
     """log(1 + exp(beta x)) / beta, switching to x where beta x > threshold."""
     return Softplus.apply(input, beta=float(beta), threshold=float(threshold))
+
+
+def logsigmoid(input):
+    """log(1 / (1 + exp(-x))), computed without overflow."""
+    return LogSigmoid.apply(input)
 
 
 def ndtr(input):

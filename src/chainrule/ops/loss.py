@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 
 from .. import kernels
-from .._dtypes import default_float, promote_numpy
+from .._dtypes import default_float, is_float, promote_numpy
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -87,7 +87,7 @@ def _float_pair(op, input, target, *, same_shape=False):
             UserWarning, stacklevel=3,
         )
     dtype = promote_numpy(x.dtype, y.dtype)
-    if dtype.kind != "f":
+    if not is_float(dtype):
         dtype = default_float()
     return x.astype(dtype, copy=False), y.astype(dtype, copy=False)
 
@@ -232,7 +232,7 @@ class KlDiv(Function):
 
 # -- multi-class classification ---------------------------------------------------------------
 def _class_axis(op, input):
-    if input._data.dtype.kind != "f":
+    if not is_float(input._data.dtype):
         raise TypeError(
             f"{op}: input must be a floating-point tensor of scores, but it is {input.dtype}; "
             "convert it with input.float()"

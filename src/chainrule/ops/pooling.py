@@ -9,6 +9,7 @@ averaging matrices) is its own adjoint with the matrices transposed.
 import numpy as np
 
 from .. import kernels
+from .._dtypes import is_float
 from ..autograd.function import Function
 from ._operands import wrap
 from .conv import ntuple, pad_array, windows
@@ -97,7 +98,7 @@ def _max_indices(x, geometry):
     if fast is not None:  # NOTE: one pass over the windows; the lines below are its reference
         return fast.max_pool2d(x, geometry.kernel, geometry.stride, geometry.dilation,
                                geometry.out)
-    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    fill = -np.inf if is_float(x.dtype) else np.iinfo(x.dtype).min
     win = geometry.view(x, fill)
     positions = list(np.ndindex(*geometry.kernel))
     views = [win[(slice(None),) * 2 + k] for k in positions]
@@ -108,7 +109,7 @@ def _max_indices(x, geometry):
     # far cheaper than masked writes (np.copyto(where=...)) into the index array
     which = np.zeros(best.shape, dtype=np.uint8 if len(views) < 256 else np.int64)
     if len(views) > 1:
-        nan = np.isnan(best) if x.dtype.kind == "f" else None
+        nan = np.isnan(best) if is_float(x.dtype) else None
         if nan is not None and not nan.any():
             nan = None
         found = np.zeros(best.shape, dtype=bool)
@@ -300,7 +301,7 @@ def _max_poolnd(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode
 def avg_poolnd(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                 divisor_override):
     x, added = _batched(op, input, nd)
-    if x._data.dtype.kind != "f":
+    if not is_float(x._data.dtype):
         raise RuntimeError(f"{op}: expected a floating point input, got {x.dtype}; use x.float()")
     kernel = ntuple(kernel_size, nd, op, "kernel_size")
     stride = kernel if stride is None or stride == [] else ntuple(stride, nd, op, "stride")
@@ -314,7 +315,7 @@ def adaptive_avg_poolnd(op, nd, input, output_size):
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"{op}: expected a {nd + 1}-D or {nd + 2}-D input, but got input of "
                            f"shape {tuple(input.shape)}")
-    if input._data.dtype.kind != "f":
+    if not is_float(input._data.dtype):
         raise RuntimeError(f"{op}: expected a floating point input, got {input.dtype}")
     spatial = tuple(input.shape[-nd:])
     sizes = (output_size,) * nd if isinstance(output_size, (int, type(None))) else output_size

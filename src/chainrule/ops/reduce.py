@@ -10,7 +10,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._dtypes import to_numpy_dtype
+from .._dtypes import is_float, to_numpy_dtype
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -65,7 +65,7 @@ def _integer_sum_dtype(data, dtype):
 
 
 def _require_float(input, op):
-    if input._data.dtype.kind != "f":
+    if not is_float(input._data.dtype):
         raise RuntimeError(
             f"{op}(): expected a floating point input, got {input.dtype}; convert it first, "
             "e.g. x.float()"
@@ -88,6 +88,11 @@ class Sum(Function):
     def forward(ctx, x, *, axes, keepdim, dtype=None):
         ctx.input_shape, ctx.axes, ctx.keepdim = x._data.shape, axes, keepdim
         dtype = _integer_sum_dtype(x._data, dtype)
+        if dtype is None and x._data.dtype.itemsize == 2 and is_float(x._data.dtype):
+            # float16 and bfloat16 sums accumulate in float32, as PyTorch's do (a bfloat16
+            # running sum of ones would stop at 256), and round once
+            total = np.add.reduce(x._data, axis=axes, dtype=np.float32, keepdims=keepdim)
+            return wrap(np.asarray(total).astype(x._data.dtype))
         if axes:  # the ufunc directly: np.sum's Python wrapper costs more than a small sum
             return wrap(np.asarray(np.add.reduce(x._data, axis=axes, dtype=dtype,
                                                  keepdims=keepdim)))
@@ -119,7 +124,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of the elements, over all dims or over ``dim``."""
-    if input._data.dtype.kind != "f" and dtype is None:
+    if not is_float(input._data.dtype) and dtype is None:
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be floating point, got "
             f"{input.dtype}; use x.float().mean()"

@@ -15,6 +15,7 @@ from itertools import chain
 
 import numpy as np
 
+from .._dtypes import is_float
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
 
@@ -357,6 +358,6 @@ def _copy_state_value(param, index, name, value):
             f"{array.shape}, but that parameter has shape {tuple(param.shape)}; was the state "
             "dict saved for a different model?"
         )
-    if name != "step" and param._data.dtype.kind == "f" and array.dtype.kind == "f":
+    if name != "step" and is_float(param._data.dtype) and is_float(array.dtype):
         return Tensor._from_array(array.astype(param._data.dtype, copy=True))
     return Tensor._from_array(array.copy())

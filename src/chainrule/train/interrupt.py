@@ -6,6 +6,7 @@ written); the loop then writes a checkpoint of that consistent state and exits w
 Ctrl-C stops at once without saving, leaving the previous checkpoint as the one to resume from
 (which is just as consistent: checkpoints are only ever written between steps)."""
 
+import os
 import signal
 import threading
 
@@ -34,5 +35,8 @@ class StopRequest:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        self.console.print("\ninterrupt: finishing this step, then saving a checkpoint "
-                           "(Ctrl-C again to stop at once without saving)")
+        if self.console.rank0:
+            # straight to the descriptor: the handler may run while a buffered stream is busy
+            # writing (a progress bar), and re-entering it would raise
+            os.write(2, b"\ninterrupt: finishing this step, then saving a checkpoint "
+                        b"(Ctrl-C again to stop at once without saving)\n")

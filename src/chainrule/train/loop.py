@@ -60,7 +60,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "rng": get_rng_state(),
-            "position": {"epoch": self.epoch, "batch": self.batch, "step": self.step},
+            "position": self.position(),
             "history": self.history,
             "best": list(self.best) if self.best else None,
             "bad_epochs": self.bad_epochs,
@@ -92,7 +92,7 @@ class Trainer:
 
     def checkpoint(self, is_best=False):
         """Write a checkpoint of the current position, unless it is already on disk."""
-        if self.saved_at == self.position():
+        if self.saved_at == self.position() and not is_best:
             return
         if self.parallel.is_main:
             step = self.step

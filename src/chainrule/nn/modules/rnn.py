@@ -67,6 +67,10 @@ class RNNBase(Module):
         weights = self._flat_weights
         return [weights[i:i + per] for i in range(0, len(weights), per)]
 
+    def flatten_parameters(self):
+        """Does nothing, as on a CPU build of PyTorch (it packs cuDNN's weight buffer there);
+        scripts call it after moving or replicating an RNN."""
+
     def reset_parameters(self):
         # PyTorch's default: every weight and bias from uniform(+-1/sqrt(hidden_size))
         bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
