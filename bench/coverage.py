@@ -53,7 +53,7 @@ LEFT_OUT = [
      r"^real$|^imag$|^angle$|^cfloat$|^cdouble$|^chalf$|^adjoint$|^fft$|^stft$|^istft$|"
      r"^is_complex$|^sgn$"),
     ("dtype", "dtypes NumPy has no arithmetic for (float8, 4-bit, bit and wide unsigned types)",
-     r"^float8|^float4|^uint(16|32|64)$|^u?int[1-7]$|^bits|^bfloat16_?$|^BFloat16"),
+     r"^float8|^float4|^uint(16|32|64)$|^u?int[1-7]$|^bits|^BFloat16"),
     ("backend", "accelerator and vendor back-ends (CUDA kernels, cuDNN, MKL-DNN, MIOpen, MPS, "
      "XPU, nested tensors): chainrule computes on the CPU through NumPy",
      r"cudnn|miopen|mkldnn|^nnpack|xnnpack|vulkan|^mtia|^hpu|^ipu|nested|jagged|^is_inference$|"

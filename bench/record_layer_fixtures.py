@@ -249,6 +249,48 @@ def record_layers():
     _write(ROOT / "tests/nn/torch_layers.json", {"torch": torch.__version__, "cases": cases})
 
 
+# -- schedulers -------------------------------------------------------------------------------
+SCHEDULER_CASES = {
+    "multiplicative": ("sgd", "lr_scheduler.MultiplicativeLR(opt, lr_lambda=lambda e: 0.9)"),
+    "constant": ("sgd", "lr_scheduler.ConstantLR(opt, factor=0.5, total_iters=3)"),
+    "polynomial": ("sgd", "lr_scheduler.PolynomialLR(opt, total_iters=4, power=2.0)"),
+    "warm-restarts": ("sgd", "lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=3, T_mult=2, "
+                             "eta_min=0.01)"),
+    "cyclic-sgd": ("sgd", "lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=2, "
+                          "step_size_down=3)"),
+    "cyclic-adam-triangular2": ("adam", "lr_scheduler.CyclicLR(opt, [0.01, 0.02], [0.1, 0.3], "
+                                        "step_size_up=2, mode='triangular2')"),
+    "cyclic-exp-range": ("sgd", "lr_scheduler.CyclicLR(opt, 0.01, 0.1, step_size_up=3, "
+                                "mode='exp_range', gamma=0.9, cycle_momentum=False)"),
+    "chained": ("sgd", "lr_scheduler.ChainedScheduler([lr_scheduler.ConstantLR(opt, 0.5, 2), "
+                       "lr_scheduler.ExponentialLR(opt, 0.9)])"),
+}
+SCHEDULER_STEPS = 12
+
+
+def _scheduler_optimizer(kind):
+    w, b = torch.zeros(2, requires_grad=True), torch.zeros(1, requires_grad=True)
+    if kind == "adam":
+        return torch.optim.Adam([{"params": [w]}, {"params": [b], "lr": 0.5}], lr=0.1)
+    return torch.optim.SGD([w, b], lr=0.1, momentum=0.9)
+
+
+def record_schedulers():
+    cases = {}
+    for name, (kind, expr) in SCHEDULER_CASES.items():
+        opt = _scheduler_optimizer(kind)
+        sched = eval(expr, {"lr_scheduler": torch.optim.lr_scheduler, "opt": opt})
+        history = []
+        for _ in range(SCHEDULER_STEPS):
+            opt.step()
+            sched.step()
+            history.append([[g["lr"], g.get("momentum"), list(g["betas"]) if "betas" in g
+                             else None] for g in opt.param_groups])
+        cases[name] = {"optimizer": kind, "expr": expr, "history": history}
+    _write(ROOT / "tests/optim/torch_schedulers.json", {"torch": torch.__version__,
+                                                        "cases": cases})
+
+
 # -- bfloat16 rounding ---------------------------------------------------------------------------
 def record_bfloat16():
     """PyTorch's float32 -> bfloat16 rounding (round to nearest even), as bit patterns."""
@@ -267,3 +309,4 @@ if __name__ == "__main__":
     record_optimizers()
     record_layers()
     record_bfloat16()
+    record_schedulers()

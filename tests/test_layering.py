@@ -8,17 +8,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "chainrule"
 
 # DESIGN.md's table, top to bottom: a module may import layers at or above its own index.
 LAYERS = [
+    ("version", ["_version"]),
     ("kernels", ["kernels"]),  # compiled array kernels and the thread policy: arrays only
     ("engine", ["autograd"]),
     ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "func",
                 "_settings", "_legacy", "_module_paths", "_torch_paths"]),
-    ("ops", ["ops"]),
+    ("ops", ["ops", "special"]),
     ("nn", ["nn"]),
     ("optim", ["optim"]),
     ("data", ["data"]),
     ("io", ["serialization", "io"]),
     ("device answers", ["cuda", "backends", "accelerator", "mps", "xpu", "amp", "version",
                         "multiprocessing"]),
+    ("export", ["onnx"]),
     ("diagnostics", ["diagnostics", "explain"]),
     ("training", ["train"]),
     ("distributed", ["distributed"]),

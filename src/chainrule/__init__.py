@@ -7,8 +7,7 @@
 tensor([2., 4.])
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from . import autograd, ops  # noqa: E402
 from ._dtypes import (  # noqa: E402
     bool_ as bool,
@@ -46,13 +45,7 @@ from .autograd import (  # noqa: E402
 from .creation import *  # noqa: E402,F403
 from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402
 from .ops._operands import result_type  # noqa: E402
-from .ops.elementwise import *  # noqa: E402,F403
-from .ops.index import *  # noqa: E402,F403
-from .ops.join import *  # noqa: E402,F403
-from .ops.linalg import *  # noqa: E402,F403
-from .ops.reduce import *  # noqa: E402,F403
-from .ops.shape import *  # noqa: E402,F403
-from .ops.softmax import *  # noqa: E402,F403
+from .ops.registry import TOP, namespace  # noqa: E402
 from .random import (  # noqa: E402
     Generator,
     default_generator,
@@ -86,11 +79,15 @@ from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor, device  # noqa: E402
 
 # The layers above the engine, so that `import chainrule as torch; torch.nn.Linear` works.
-from . import data, distributed, func, nn, optim, utils  # noqa: E402
+from . import data, distributed, func, nn, onnx, optim, special, utils  # noqa: E402
 
 # What a CPU-only PyTorch build answers about devices (torch.cuda, torch.backends, ...).
 from . import accelerator, amp, backends, cuda, mps, version, xpu  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+
+# Every op registered for chainrule.X (chainrule/ops/registry.py): exp, matmul, cat, ...
+globals().update(namespace(TOP))
+del TOP, namespace
 
 # While `torch` is aliased to chainrule (sys.modules["torch"] = chainrule, or
 # chainrule.as_torch), every torch.X.Y path resolves to chainrule.X.Y; otherwise it does nothing.

@@ -1,4 +1,4 @@
-"""The ``chainrule`` command: ``train``, ``eval``, ``sample`` and ``diagnose``."""
+"""The ``chainrule`` command: ``train``, ``eval``, ``sample``, ``export`` and ``diagnose``."""
 
 import argparse
 import sys
@@ -136,6 +136,14 @@ def make_parser():
     sample.add_argument("--temperature", type=float, default=0.8,
                         help="softmax temperature: lower is more conservative (default 0.8)")
     sample.add_argument("--seed", type=int, default=0, help="sampling seed")
+    export = subparsers.add_parser(
+        "export", help="write a run's model as ONNX (needs chainrule[onnx])",
+        description="Export the best checkpoint of a run (or a checkpoint file) to ONNX, with "
+                    "a dynamic batch axis.",
+    )
+    export.add_argument("target", metavar="RUN_OR_CHECKPOINT")
+    export.add_argument("--out", help="the .onnx file to write (default RUN_DIR/model.onnx)")
+    export.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     from .train import diagnose
 
     diagnose.add_parser(subparsers, TRAIN_FLAGS)
@@ -203,6 +211,8 @@ def main(argv=None):
                                        parallel=_data_parallel_context())
             config = build_config(args)
             return commands.train(config, _data_parallel_context())
+        if args.command == "export":
+            return commands.export_onnx(args.target, args.out, args.opset)
         if args.command == "eval":
             return commands.evaluate(args.target)
         if args.command in ("predict", "runs"):

@@ -28,6 +28,9 @@ def _gelu_tanh(x):
     return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
 
 
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
 CASES = [
     OpCase("gelu", F.gelu, lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))), [(3, 4)],
            (act.Gelu, act.Ndtr)),
@@ -50,6 +53,23 @@ CASES = [
            (act.LogSigmoid,)),
     OpCase("softplus_beta_threshold", lambda x: F.softplus(x, beta=2.0, threshold=1.5),
            lambda x: _softplus(x, 2.0, 1.5), [(4, 3)], (act.Softplus,), domain="nonzero"),
+    # composed in nn (nn/functional/activation*.py): in place on a clone, and the relu6 clamp
+    OpCase("relu6", F.relu6, lambda x: np.clip(x, 0, 6), [(3, 4)], domain="nonzero"),
+    OpCase("selu_", lambda x: F.selu_(x.clone()),
+           lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x)), [(3, 4)],
+           domain="nonzero"),
+    OpCase("celu_", lambda x: F.celu_(x.clone(), 0.7),
+           lambda x: np.where(x > 0, x, 0.7 * np.expm1(x / 0.7)), [(3, 4)], domain="nonzero"),
+    OpCase("hardtanh_", lambda x: F.hardtanh_(x.clone(), -0.6, 0.8),
+           lambda x: np.clip(x, -0.6, 0.8), [(3, 4)]),
+    OpCase("threshold_", lambda x: F.threshold_(x.clone(), 0.2, -3.0),
+           lambda x: np.where(x > 0.2, x, -3.0), [(3, 4)]),
+    OpCase("rrelu__eval", lambda x: F.rrelu_(x.clone(), 0.1, 0.3),
+           lambda x: np.where(x >= 0, x, 0.2 * x), [(3, 4)], domain="nonzero"),
+    # a random sample, but every sample sums to 1 along dim, so the sum (and its zero
+    # gradient) is deterministic
+    OpCase("gumbel_softmax_sums_to_one", lambda x: F.gumbel_softmax(x, tau=0.5).sum(-1),
+           lambda x: np.ones(x.shape[:-1]), [(3, 4)]),
 ]
 
 

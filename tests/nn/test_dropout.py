@@ -6,6 +6,28 @@ import pytest
 import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
+from tests.opcheck import OpCase, check_case
+
+# The deterministic ends of dropout for the op table; the random middle is tested below.
+CASES = [
+    OpCase("dropout_p0", lambda x: F.dropout(x, p=0.0), lambda x: x, [(3, 4)]),
+    OpCase("dropout_p1", lambda x: F.dropout(x, p=1.0), np.zeros_like, [(3, 4)]),
+    OpCase("dropout_eval", lambda x: F.dropout(x, p=0.5, training=False), lambda x: x,
+           [(3, 4)]),
+    OpCase("dropout1d_p1", lambda x: F.dropout1d(x, p=1.0), np.zeros_like, [(2, 3, 4)]),
+    OpCase("dropout2d_eval", lambda x: F.dropout2d(x, training=False), lambda x: x,
+           [(2, 3, 4, 2)]),
+    OpCase("dropout3d_p0", lambda x: F.dropout3d(x, p=0.0), lambda x: x, [(2, 3, 2, 2, 2)]),
+    OpCase("alpha_dropout_p1", lambda x: F.alpha_dropout(x, p=1.0, training=True),
+           np.zeros_like, [(3, 4)]),
+    OpCase("feature_alpha_dropout_eval", lambda x: F.feature_alpha_dropout(x, 0.5),
+           lambda x: x, [(2, 3, 4)]),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_dropout_op(case):
+    check_case(case)
 
 
 def test_kept_elements_are_scaled_by_one_over_keep_probability():

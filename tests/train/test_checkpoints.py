@@ -83,7 +83,8 @@ DAMAGES = {
     "an empty file": (lambda p: p.write_bytes(b""), "empty or truncated"),
     "a directory": (replace_with_directory, "is a directory"),
     "a named pipe": (replace_with_pipe, "is a named pipe"),
-    "a pickle": (lambda p: p.write_bytes(pickle.dumps({"model": 1})), "never unpickles"),
+    "a pickle": (lambda p: p.write_bytes(pickle.dumps({"model": 1})),
+                 "not a file written by torch.save"),
     "a model tensor of the wrong shape": (
         forged(lambda s: s["model"].update({"1.weight": cr.zeros(16, 63)})), "holds"),
     "a huge hidden size": (forged(setter("config", "hidden_size", value=100_000)),

@@ -17,7 +17,8 @@ import functools
 from . import grad_mode
 
 # Called as ``observer(node, args, outputs)`` after every op's forward (see
-# engine.add_forward_observer); diagnostics use it to find the first non-finite output.
+# engine.add_forward_observer); diagnostics use it to find the first non-finite output, the ONNX
+# exporter to trace the forward pass (it reads the op's options from ``node.forward_options``).
 _forward_observers = []
 
 
@@ -205,6 +206,7 @@ class Function:
         if needs is not None:
             outputs = _connect(ctx, args, outputs)
         if _forward_observers:  # diagnostics only; an empty list costs one truth test
+            ctx.forward_options = kwargs
             for observer in _forward_observers:
                 observer(ctx, args, outputs)
         return outputs

@@ -12,8 +12,9 @@ from .. import kernels
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._operands import float_array, wrap
-
-__all__ = ["gelu", "silu", "elu", "leaky_relu", "softplus", "logsigmoid", "ndtr"]
+from .elementwise import Relu, relu
+from .inplace import maybe_in_place, modify_in_place
+from .registry import register
 
 # Rational approximations of erf and erfc from the Cephes library (S. L. Moshier, ndtr.c):
 # relative error below 4e-16 in float64 over the whole real line (tests compare to math.erf).
@@ -357,3 +358,47 @@ def logsigmoid(input):
 def ndtr(input):
     """The standard normal cumulative distribution function, Phi(x)."""
     return Ndtr.apply(input)
+
+
+# -- the functional forms (nn.functional), with PyTorch's inplace= -----------------------------
+def _functional_relu(input, inplace=False):
+    """max(x, 0)."""
+    return maybe_in_place(input, inplace, relu)
+
+
+def _functional_leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x > 0, negative_slope * x otherwise."""
+    return maybe_in_place(input, inplace, lambda x: leaky_relu(x, negative_slope))
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    """``leaky_relu`` written into ``input``."""
+    return modify_in_place(input, lambda x: leaky_relu(x, negative_slope))
+
+
+def _functional_elu(input, alpha=1.0, inplace=False):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    return maybe_in_place(input, inplace, lambda x: elu(x, alpha))
+
+
+def elu_(input, alpha=1.0):
+    """``elu`` written into ``input``."""
+    return modify_in_place(input, lambda x: elu(x, alpha))
+
+
+def _functional_silu(input, inplace=False):
+    """x * sigmoid(x)."""
+    return maybe_in_place(input, inplace, silu)
+
+
+# -- registration: nn.functional.X only, unless stated otherwise -------------------------------
+register(relu, Relu, functional=_functional_relu)  # also chainrule.relu and Tensor.relu
+register(gelu, Gelu, top=False, method=False, functional=True)
+register(silu, Silu, top=False, method=False, functional=_functional_silu)
+register(elu, Elu, top=False, method=False, functional=_functional_elu)
+register(elu_, top=False, method=False, functional=True)
+register(leaky_relu, LeakyRelu, top=False, method=False, functional=_functional_leaky_relu)
+register(leaky_relu_, top=False, method=False, functional=True)
+register(softplus, Softplus, top=False, method=False, functional=True)
+register(logsigmoid, LogSigmoid, top=False, method=False, functional=True)
+register(ndtr, Ndtr, top=False, method=False, special=True)

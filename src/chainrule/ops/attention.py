@@ -18,9 +18,8 @@ from ..kernels.threads import blas_matmul
 from ..random import numpy_generator
 from ..tensor import Tensor
 from ._operands import wrap
+from .registry import register
 from .softmax import softmax
-
-__all__ = ["scaled_dot_product_attention"]
 
 
 class ScaledDotProductAttention(Function):
@@ -181,3 +180,7 @@ def attend(query, key, value, mask, dropout_p, scale, need_weights):
         keep /= np.asarray(1.0 - dropout_p, dtype=dtype)
     return ScaledDotProductAttention.apply(query, key, value, mask=mask, keep=keep, scale=scale,
                                            need_weights=need_weights)
+
+
+register(scaled_dot_product_attention, ScaledDotProductAttention, top=False, method=False,
+         functional=True)

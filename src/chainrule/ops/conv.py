@@ -14,15 +14,7 @@ from numpy.lib.stride_tricks import as_strided
 from ..autograd.function import Function
 from ..kernels.threads import blas_matmul
 from ._operands import wrap
-
-__all__ = [
-    "conv1d",
-    "conv2d",
-    "conv3d",
-    "conv_transpose1d",
-    "conv_transpose2d",
-    "conv_transpose3d",
-]
+from .registry import register
 
 
 # -- array kernels -----------------------------------------------------------------------------
@@ -404,3 +396,11 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return _conv_transposend("conv_transpose3d", 3, input, weight, bias, stride, padding,
                              output_padding, groups, dilation)
 
+
+# -- registration: chainrule.X and nn.functional.X --------------------------------------------
+register(conv1d, Conv, ConvWeight, method=False, functional=True)
+register(conv2d, Conv, ConvWeight, method=False, functional=True)
+register(conv3d, Conv, ConvWeight, method=False, functional=True)
+register(conv_transpose1d, ConvTranspose, ConvWeight, method=False, functional=True)
+register(conv_transpose2d, ConvTranspose, ConvWeight, method=False, functional=True)
+register(conv_transpose3d, ConvTranspose, ConvWeight, method=False, functional=True)

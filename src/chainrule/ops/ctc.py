@@ -9,12 +9,11 @@ nll = -log(exp(alpha[T-1, L'-1]) + exp(alpha[T-1, L'-2]))."""
 import numpy as np
 
 from .._dtypes import is_float
-from ..autograd.function import Function
+from ..autograd.function import Function, once_differentiable
 from ..tensor import Tensor
 from ._operands import wrap
 from .loss import _reduction
-
-__all__ = ["ctc_loss"]
+from .registry import register
 
 
 def _extended(labels, blank):
@@ -98,6 +97,7 @@ class CtcLoss(Function):
         return wrap(losses)
 
     @staticmethod
+    @once_differentiable  # differentiating it again raises instead of giving zeros
     def backward(ctx, grad_out):
         return grad_out.unsqueeze(0).unsqueeze(2) * wrap(ctx.grad)
 
@@ -159,3 +159,6 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     if reduction == "sum":
         return loss.sum()
     return loss.squeeze(0) if unbatched else loss
+
+
+register(ctc_loss, CtcLoss, top=False, method=False, functional=True)

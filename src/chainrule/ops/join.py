@@ -9,21 +9,8 @@ from .._dtypes import promote_numpy
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import normalize_dim, wrap
+from .registry import register
 from .shape import _shape_arg, _view_of, expand, narrow, reshape, unsqueeze
-
-__all__ = [
-    "cat",
-    "concat",
-    "concatenate",
-    "stack",
-    "hstack",
-    "vstack",
-    "split",
-    "chunk",
-    "unbind",
-    "repeat",
-    "tile",
-]
 
 
 class Cat(Function):
@@ -122,9 +109,6 @@ def cat(tensors, dim=0):
     return Cat.apply(*tensors, dim=d)
 
 
-concat = concatenate = cat
-
-
 def stack(tensors, dim=0):
     """Join same-shaped tensors along a new dimension."""
     if not isinstance(tensors, (list, tuple)) or not tensors:
@@ -218,5 +202,13 @@ def tile(input, dims):
     return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
 
 
-Tensor.split, Tensor.chunk, Tensor.unbind = split, chunk, unbind
-Tensor.repeat, Tensor.tile = repeat, tile
+# -- registration: chainrule.X and Tensor.X, unless stated otherwise ---------------------------
+register(cat, Cat, aliases=("concat", "concatenate"), method=False)
+register(stack, method=False)
+register(hstack, method=False)
+register(vstack, method=False)
+register(split, Split)
+register(chunk)
+register(unbind, Unbind)
+register(repeat, top=False)
+register(tile)

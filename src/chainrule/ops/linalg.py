@@ -9,18 +9,8 @@ import numpy as np
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..kernels.threads import blas_matmul
-from ..tensor import Tensor
 from ._operands import as_tensor_arg, wrap
-
-__all__ = [
-    "matmul",
-    "mm",
-    "bmm",
-    "dot",
-    "outer",
-    "ger",
-    "einsum",
-]
+from .registry import register
 
 
 def _shapes_error(op, a, b, problem):
@@ -172,7 +162,6 @@ def outer(input, vec2):
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
-ger = outer
 
 
 # -- einsum ------------------------------------------------------------------------------------
@@ -288,6 +277,10 @@ def einsum(equation, *operands):
     return Einsum.apply(*operands, equation=_explicit_equation(equation, operands))
 
 
-Tensor.matmul, Tensor.__matmul__ = matmul, matmul
-Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
-Tensor.mm, Tensor.bmm, Tensor.dot, Tensor.outer, Tensor.ger = mm, bmm, dot, outer, ger
+# -- registration: chainrule.X and Tensor.X, unless stated otherwise ---------------------------
+register(matmul, MatMul, operators=("__matmul__",), reflected=("__rmatmul__",))
+register(mm, MatMul)
+register(bmm, MatMul)
+register(dot, MatMul)
+register(outer, aliases=("ger",))
+register(einsum, Einsum, method=False)

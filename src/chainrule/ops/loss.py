@@ -15,14 +15,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, wrap
-
-__all__ = [
-    "cross_entropy",
-    "nll_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "kl_div",
-]
+from .registry import register
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -481,3 +474,12 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         )
     return KlDiv.apply(input, as_tensor_arg(target), reduction=reduction,
                        log_target=bool(log_target))
+
+
+# -- registration: nn.functional.X ------------------------------------------------------------
+register(cross_entropy, CrossEntropy, top=False, method=False, functional=True)
+register(nll_loss, NllLoss, top=False, method=False, functional=True)
+register(binary_cross_entropy, BinaryCrossEntropy, top=False, method=False, functional=True)
+register(binary_cross_entropy_with_logits, BinaryCrossEntropyWithLogits, top=False,
+         method=False, functional=True)
+register(kl_div, KlDiv, top=False, method=False, functional=True)

@@ -11,14 +11,7 @@ from .. import kernels
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._operands import normalize_dim, wrap
-
-__all__ = [
-    "layer_norm",
-    "group_norm",
-    "rms_norm",
-    "batch_norm",
-    "normalize",
-]
+from .registry import register
 
 
 def _standardize(x, axes, eps):
@@ -400,3 +393,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     result = Normalize.apply(input, p=float(p), dim=dim, eps=float(eps))
     return result if out is None else out.copy_(result.detach())
 
+
+# -- registration: nn.functional.X ------------------------------------------------------------
+register(layer_norm, LayerNorm, top=False, method=False, functional=True)
+register(group_norm, GroupNorm, top=False, method=False, functional=True)
+register(rms_norm, RmsNorm, top=False, method=False, functional=True)
+register(batch_norm, BatchNorm, top=False, method=False, functional=True)
+register(normalize, Normalize, top=False, method=False, functional=True)

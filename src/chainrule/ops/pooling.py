@@ -13,18 +13,7 @@ from .._dtypes import is_float
 from ..autograd.function import Function
 from ._operands import wrap
 from .conv import ntuple, pad_array, windows
-
-__all__ = [
-    "max_pool1d",
-    "max_pool2d",
-    "max_pool3d",
-    "avg_pool1d",
-    "avg_pool2d",
-    "avg_pool3d",
-    "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d",
-    "adaptive_avg_pool3d",
-]
+from .registry import register
 
 
 # -- geometry ----------------------------------------------------------------------------------
@@ -384,3 +373,15 @@ def adaptive_avg_pool2d(input, output_size):
 def adaptive_avg_pool3d(input, output_size):
     """Mean pooling of (N, C, D, H, W) to exactly ``output_size``."""
     return adaptive_avg_poolnd("adaptive_avg_pool3d", 3, input, output_size)
+
+
+# -- registration: nn.functional.X, unless stated otherwise ----------------------------------
+register(max_pool1d, MaxPool, MaxPoolGrad, top=False, method=False, functional=True)
+register(max_pool2d, MaxPool, MaxPoolGrad, top=False, method=False, functional=True)
+register(max_pool3d, MaxPool, MaxPoolGrad, top=False, method=False, functional=True)
+register(avg_pool1d, AvgPool, AvgPoolGrad, method=False, functional=True)  # also chainrule.X
+register(avg_pool2d, AvgPool, AvgPoolGrad, top=False, method=False, functional=True)
+register(avg_pool3d, AvgPool, AvgPoolGrad, top=False, method=False, functional=True)
+register(adaptive_avg_pool1d, AdaptiveAvgPool, method=False, functional=True)  # also chainrule.X
+register(adaptive_avg_pool2d, AdaptiveAvgPool, top=False, method=False, functional=True)
+register(adaptive_avg_pool3d, AdaptiveAvgPool, top=False, method=False, functional=True)

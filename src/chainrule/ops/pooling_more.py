@@ -12,16 +12,7 @@ from ..random import numpy_generator
 from ._operands import wrap
 from .conv import ntuple
 from .pooling import MaxPool, MaxPoolGrad, _batched, _global, _unbatched, avg_poolnd
-
-__all__ = [
-    "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d",
-    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
-    "adaptive_max_pool3d_with_indices",
-    "fractional_max_pool2d", "fractional_max_pool3d",
-    "fractional_max_pool2d_with_indices", "fractional_max_pool3d_with_indices",
-    "max_unpool1d", "max_unpool2d", "max_unpool3d",
-    "lp_pool1d", "lp_pool2d", "lp_pool3d",
-]
+from .registry import register
 
 
 def _gathered(x, plane, values, added, return_indices):
@@ -243,3 +234,21 @@ def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
 def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """(sum of x^p over each window)^(1/p) for (N, C, D, H, W)."""
     return _lp_poolnd("lp_pool3d", 3, input, norm_type, kernel_size, stride, ceil_mode)
+
+
+register(adaptive_max_pool1d, top=False, method=False, functional=True)
+register(adaptive_max_pool2d, top=False, method=False, functional=True)
+register(adaptive_max_pool3d, top=False, method=False, functional=True)
+register(adaptive_max_pool1d_with_indices, top=False, method=False, functional=True)
+register(adaptive_max_pool2d_with_indices, top=False, method=False, functional=True)
+register(adaptive_max_pool3d_with_indices, top=False, method=False, functional=True)
+register(fractional_max_pool2d, top=False, method=False, functional=True)
+register(fractional_max_pool3d, top=False, method=False, functional=True)
+register(fractional_max_pool2d_with_indices, top=False, method=False, functional=True)
+register(fractional_max_pool3d_with_indices, top=False, method=False, functional=True)
+register(max_unpool1d, top=False, method=False, functional=True)
+register(max_unpool2d, top=False, method=False, functional=True)
+register(max_unpool3d, top=False, method=False, functional=True)
+register(lp_pool1d, top=False, method=False, functional=True)
+register(lp_pool2d, top=False, method=False, functional=True)
+register(lp_pool3d, top=False, method=False, functional=True)

@@ -21,17 +21,7 @@ from ..autograd.function import Function
 from ..kernels.threads import blas_matmul
 from ..random import numpy_generator
 from ._operands import wrap
-
-__all__ = [
-    "rnn_tanh",
-    "rnn_relu",
-    "lstm",
-    "gru",
-    "rnn_tanh_cell",
-    "rnn_relu_cell",
-    "lstm_cell",
-    "gru_cell",
-]
+from .registry import register
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -310,3 +300,14 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
 def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """h' of one GRU step."""
     return _cell("GRU", input, hx, None, w_ih, w_hh, b_ih, b_hh)[0]
+
+
+# -- registration: chainrule.X (PyTorch's low-level recurrent functions, used by nn.RNN/LSTM/GRU)
+register(rnn_tanh, Recurrent, RecurrentGrad, method=False)
+register(rnn_relu, Recurrent, RecurrentGrad, method=False)
+register(lstm, Recurrent, RecurrentGrad, method=False)
+register(gru, Recurrent, RecurrentGrad, method=False)
+register(rnn_tanh_cell, Recurrent, RecurrentGrad, method=False)
+register(rnn_relu_cell, Recurrent, RecurrentGrad, method=False)
+register(lstm_cell, Recurrent, RecurrentGrad, method=False)
+register(gru_cell, Recurrent, RecurrentGrad, method=False)

@@ -16,25 +16,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import normalize_dim, normalize_dims, wrap
 from .elementwise import maximum, minimum, where
-
-__all__ = [
-    "sum",
-    "mean",
-    "prod",
-    "var",
-    "std",
-    "max",
-    "min",
-    "amax",
-    "amin",
-    "argmax",
-    "argmin",
-    "norm",
-    "cumsum",
-    "all",
-    "any",
-    "count_nonzero",
-]
+from .registry import register
 
 # What max/min with a dim return, as torch.return_types.max / .min.
 MaxResult = namedtuple("max", ["values", "indices"])
@@ -523,9 +505,20 @@ def count_nonzero(input, dim=None):
     return wrap(np.asarray(counts))
 
 
-Tensor.sum, Tensor.mean, Tensor.prod = sum, mean, prod
-Tensor.var, Tensor.std = var, std
-Tensor.max, Tensor.min, Tensor.amax, Tensor.amin = max, min, amax, amin
-Tensor.argmax, Tensor.argmin = argmax, argmin
-Tensor.norm, Tensor.cumsum = norm, cumsum
-Tensor.all, Tensor.any, Tensor.count_nonzero = all, any, count_nonzero
+# -- registration: chainrule.X and Tensor.X -----------------------------------------------------
+register(sum, Sum)
+register(mean)
+register(prod, Prod)
+register(var, Var)
+register(std, Std)
+register(max, Max, Amax)
+register(min, Min, Amin)
+register(amax, Amax)
+register(amin, Amin)
+register(argmax)
+register(argmin)
+register(norm, Norm)
+register(cumsum, Cumsum)
+register(all)
+register(any)
+register(count_nonzero)

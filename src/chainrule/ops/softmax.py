@@ -2,17 +2,16 @@
 their maximum so that exp never overflows."""
 
 import builtins
+import warnings
 
 import numpy as np
 
 from .. import kernels
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..tensor import Tensor
 from ._operands import float_array, normalize_dim, wrap
 from .reduce import _axes, _require_float, _restore_reduced_dims
-
-__all__ = ["logsumexp", "softmax", "log_softmax"]
+from .registry import register
 
 
 def _shifted(data, axes):
@@ -151,5 +150,32 @@ def log_softmax(input, dim=None, dtype=None):
     return y.reshape(()) if input._data.ndim == 0 else y
 
 
-Tensor.logsumexp = logsumexp
-Tensor.softmax, Tensor.log_softmax = softmax, log_softmax
+def implicit_dim(name, ndim):
+    """PyTorch's legacy choice when ``nn.functional`` gets no dim (with its warning)."""
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.",
+        stacklevel=3,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _functional_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``nn.functional.softmax``: exp(x) / sum(exp(x)) along ``dim``; ``dtype`` casts the
+    input first."""
+    if dim is None:
+        dim = implicit_dim("softmax", input.dim())
+    return softmax(input, dim, dtype=dtype)
+
+
+def _functional_log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``nn.functional.log_softmax``: log(softmax(x)) along ``dim``, computed stably."""
+    if dim is None:
+        dim = implicit_dim("log_softmax", input.dim())
+    return log_softmax(input, dim, dtype=dtype)
+
+
+# -- registration: chainrule.X and Tensor.X, unless stated otherwise ---------------------------
+register(logsumexp, Logsumexp, special=True)
+register(softmax, Softmax, functional=_functional_softmax, special=True)
+register(log_softmax, LogSoftmax, functional=_functional_log_softmax, special=True)

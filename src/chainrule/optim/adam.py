@@ -7,9 +7,11 @@ from .optimizer import (
     Optimizer,
     _check,
     advance,
+    decoupled_decay,
     new_state_tensor,
     regularized_gradient,
     step_counter,
+    update_moments,
 )
 
 __all__ = ["Adam"]
@@ -82,20 +84,9 @@ class Adam(Optimizer):
                        beta2=beta2, eps=eps, step=step, weight_decay=weight_decay,
                        decoupled=group["decoupled_weight_decay"], maximize=group["maximize"])
             return
-        if group["decoupled_weight_decay"]:
-            if weight_decay != 0:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0.0
+        weight_decay = decoupled_decay(param, lr, weight_decay, group["decoupled_weight_decay"])
         grad = regularized_gradient(param, grad, weight_decay, group["maximize"])
-
-        # m += (1 - beta1) * (g - m): PyTorch's lerp, the same average as beta1*m + (1-beta1)*g.
-        scratch = np.subtract(grad, exp_avg)
-        scratch *= 1 - beta1
-        exp_avg += scratch
-        exp_avg_sq *= beta2
-        np.multiply(grad, 1 - beta2, out=scratch)
-        scratch *= grad
-        exp_avg_sq += scratch
+        scratch = update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2)
 
         second_moment = exp_avg_sq
         if group["amsgrad"]:

@@ -19,7 +19,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..io.errors import CheckpointError
 from ..io.files import atomic_write, atomic_write_bytes, read_regular_file
 from ..serialization import deserialize, serialize

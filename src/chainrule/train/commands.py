@@ -232,6 +232,33 @@ def _restore(target):
     return checkpoint.path, checkpoint.config, task, model
 
 
+def export_onnx(target, out=None, opset=None):
+    """Write the model of a run (its best checkpoint) or of a checkpoint file as ONNX, with a
+    dynamic batch axis: the run's inputs (images, table rows, series windows, or tokens of the
+    block size) in, the model's output out."""
+    from ..onnx import UnsupportedOperatorError, export
+
+    path, config, task, model = _restore(target)
+    if task.kind == "text":
+        example = np.arange(task.block_size, dtype=np.int64)[None] % task.vocab_size
+    elif getattr(task, "input_shape", None) is not None:
+        example = np.zeros((1, *task.input_shape), dtype=np.float32)
+    else:  # the shape of one validation input
+        example = np.asarray(task.splits["val"][0][:1], dtype=np.float32)
+    out = Path(out) if out else (Path(target) if Path(target).is_dir() else path.parent) \
+        / "model.onnx"
+    try:
+        export(model, (from_numpy(example),), out, input_names=["input"],
+               output_names=["output"], opset_version=opset,
+               dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    except UnsupportedOperatorError as error:  # the model cannot be exported: bad input
+        raise ValueError(str(error)) from None
+    shape = ", ".join(["batch", *map(str, example.shape[1:])])
+    print(f"{out}: model {config.model} from {path.name}; input ({shape}) {example.dtype}, "
+          "output 'output'")
+    return 0
+
+
 def evaluate(target):
     """Print the test metrics of a run's best checkpoint, or of a checkpoint file."""
     path, config, task, model = _restore(target)

@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..data.readers._files import shipped_file
 from ..serialization import atomic_write_bytes
 

@@ -1,20 +1,30 @@
-"""``chainrule.nn.functional``: the functional form of every layer, loss and activation."""
+"""``chainrule.nn.functional``: the functional form of every layer, loss and activation.
 
-from .activation import *
-from .activation_piecewise import *
-from .attention import *
-from .conv import *
-from .distance import *
-from .dropout import *
-from .embedding_bag import *
-from .interpolate import *
-from .linear import *
-from .loss import *
-from .loss_likelihood import *
-from .loss_margin import *
-from .normalization import *
-from .pooling import *
-from .sampling import *
-from .sparse import *
-from .vision import *
-from ...ops.shape import pad
+The ops register their functional forms themselves (``chainrule/ops/registry.py``); the
+functions composed in nn (dropout variants, embeddings, attention, piecewise activations,
+distances, interpolation, losses built from ops, ...) register from the modules here.
+"""
+
+from . import (  # noqa: F401 - importing them registers their functions
+    activation,
+    activation_piecewise,
+    attention,
+    conv,
+    distance,
+    dropout,
+    embedding_bag,
+    interpolate,
+    linear,
+    loss,
+    loss_likelihood,
+    loss_margin,
+    normalization,
+    pooling,
+    sampling,
+    sparse,
+    vision,
+)
+from ...ops.registry import FUNCTIONAL, namespace
+
+globals().update(namespace(FUNCTIONAL))
+del FUNCTIONAL, namespace

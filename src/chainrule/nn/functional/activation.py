@@ -1,152 +1,33 @@
-"""Activation functions. Fused ones (GELU, SiLU, ELU, LeakyReLU, Softplus) live in
-``chainrule.ops.activation``; ReLU, sigmoid and tanh are elementwise primitives; softmax and
-log-softmax live in ``chainrule.ops.softmax``."""
-
-import warnings
+"""Activations composed in nn from the fused ones (``chainrule.ops.activation``, where ReLU,
+GELU, SiLU, ELU, LeakyReLU, Softplus and LogSigmoid live with their functional forms) and the
+elementwise primitives."""
 
 import numpy as np
 
 from ...ops import activation as fused
-from ...ops import elementwise
+from ...ops.inplace import maybe_in_place
+from ...ops.registry import register
+from ...ops.softmax import implicit_dim
 from ...random import numpy_generator
 from ...tensor import Tensor
-
-__all__ = [
-    "relu",
-    "relu_",
-    "leaky_relu",
-    "leaky_relu_",
-    "elu",
-    "elu_",
-    "gelu",
-    "silu",
-    "softplus",
-    "sigmoid",
-    "tanh",
-    "softmax",
-    "log_softmax",
-    "softmin",
-    "logsigmoid",
-    "selu",
-    "selu_",
-    "celu",
-    "celu_",
-    "mish",
-    "softsign",
-    "tanhshrink",
-    "glu",
-    "gumbel_softmax",
-]
 
 # SELU's constants (Klambauer et al.), to the digits PyTorch uses
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
 
 
-def _maybe_in_place(input, inplace, op):
-    """``op(input)``, or its result written into ``input`` when ``inplace`` (as PyTorch's
-    ``inplace=True``: the graph records it on the tensor's new version)."""
-    if inplace:
-        return input._modify_in_place(op)
-    return op(input)
-
-
-def relu(input, inplace=False):
-    """max(x, 0)."""
-    return _maybe_in_place(input, inplace, elementwise.relu)
-
-
-def relu_(input):
-    return relu(input, inplace=True)
-
-
-def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """x for x > 0, negative_slope * x otherwise."""
-    return _maybe_in_place(input, inplace, lambda x: fused.leaky_relu(x, negative_slope))
-
-
-def leaky_relu_(input, negative_slope=0.01):
-    return leaky_relu(input, negative_slope, inplace=True)
-
-
-def elu(input, alpha=1.0, inplace=False):
-    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return _maybe_in_place(input, inplace, lambda x: fused.elu(x, alpha))
-
-
-def elu_(input, alpha=1.0):
-    return elu(input, alpha, inplace=True)
-
-
-def gelu(input, approximate="none"):
-    """x * Phi(x), Phi the standard normal CDF; approximate='tanh' uses the tanh formula."""
-    return fused.gelu(input, approximate)
-
-
-def silu(input, inplace=False):
-    """x * sigmoid(x)."""
-    return _maybe_in_place(input, inplace, fused.silu)
-
-
-def softplus(input, beta=1.0, threshold=20.0):
-    """log(1 + exp(beta x)) / beta; linear where beta x > threshold."""
-    return fused.softplus(input, beta, threshold)
-
-
-def sigmoid(input):
-    """1 / (1 + exp(-x))."""
-    return elementwise.sigmoid(input)
-
-
-def tanh(input):
-    return elementwise.tanh(input)
-
-
-def _softmax_dim(name, ndim):
-    """PyTorch's legacy choice when no dim is given (with its warning)."""
-    warnings.warn(
-        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-        "dim=X as an argument.",
-        stacklevel=3,
-    )
-    return 0 if ndim in (0, 1, 3) else 1
-
-
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """exp(x) / sum(exp(x)) along ``dim``; ``dtype`` casts the input first."""
-    if dim is None:
-        dim = _softmax_dim("softmax", input.dim())
-    if dtype is not None:
-        input = input.to(dtype)
-    return input.softmax(dim)
-
-
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """log(softmax(x)) along ``dim``, computed stably."""
-    if dim is None:
-        dim = _softmax_dim("log_softmax", input.dim())
-    if dtype is not None:
-        input = input.to(dtype)
-    return input.log_softmax(dim)
-
-
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     """softmax(-x) along ``dim``."""
     if dim is None:
-        dim = _softmax_dim("softmin", input.dim())
+        dim = implicit_dim("softmin", input.dim())
     if dtype is not None:
         input = input.to(dtype)
     return (-input).softmax(dim)
 
 
-def logsigmoid(input):
-    """log(sigmoid(x)), stable for large |x| (the fused ``LogSigmoid`` op)."""
-    return fused.logsigmoid(input)
-
-
 def selu(input, inplace=False):
     """scale * elu(x, alpha) with SELU's fixed constants (self-normalising)."""
-    return _maybe_in_place(input, inplace, lambda x: fused.elu(x, _SELU_ALPHA) * _SELU_SCALE)
+    return maybe_in_place(input, inplace, lambda x: fused.elu(x, _SELU_ALPHA) * _SELU_SCALE)
 
 
 def selu_(input):
@@ -157,7 +38,7 @@ def celu(input, alpha=1.0, inplace=False):
     """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise (= alpha * elu(x / alpha))."""
     if alpha == 0:
         raise ValueError("celu: alpha must not be 0 (it divides x)")
-    return _maybe_in_place(input, inplace, lambda x: fused.elu(x / alpha) * alpha)
+    return maybe_in_place(input, inplace, lambda x: fused.elu(x / alpha) * alpha)
 
 
 def celu_(input, alpha=1.0):
@@ -166,7 +47,7 @@ def celu_(input, alpha=1.0):
 
 def mish(input, inplace=False):
     """x * tanh(softplus(x))."""
-    return _maybe_in_place(input, inplace, lambda x: x * fused.softplus(x).tanh())
+    return maybe_in_place(input, inplace, lambda x: x * fused.softplus(x).tanh())
 
 
 def softsign(input):
@@ -204,3 +85,15 @@ def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
     one_hot = np.zeros_like(data)
     np.put_along_axis(one_hot, np.expand_dims(index, dim), 1.0, axis=dim)
     return Tensor._from_array(one_hot) - soft.detach() + soft
+
+
+register(softmin, top=False, method=False, functional=True)
+register(selu, top=False, method=False, functional=True)
+register(selu_, method=False, functional=True)
+register(celu, top=False, method=False, functional=True)
+register(celu_, method=False, functional=True)
+register(mish, top=False, method=False, functional=True)
+register(softsign, top=False, method=False, functional=True)
+register(tanhshrink, top=False, method=False, functional=True)
+register(glu, top=False, method=False, functional=True)
+register(gumbel_softmax, top=False, method=False, functional=True)

@@ -1,28 +1,14 @@
 """Piecewise activations: clamps, shrinks, thresholds and the parametric or randomised leaky
 ReLUs, each composed from differentiable tensor operations."""
 
+from ...ops.inplace import maybe_in_place
+from ...ops.registry import register
 from ...random import numpy_generator
 from ...tensor import Tensor
-from .activation import _maybe_in_place
-
-__all__ = [
-    "threshold",
-    "threshold_",
-    "hardtanh",
-    "hardtanh_",
-    "relu6",
-    "hardsigmoid",
-    "hardswish",
-    "hardshrink",
-    "softshrink",
-    "prelu",
-    "rrelu",
-    "rrelu_",
-]
 
 
 def _threshold(input, limit, value, inplace):
-    return _maybe_in_place(input, inplace, lambda x: x.where(x > limit, value))
+    return maybe_in_place(input, inplace, lambda x: x.where(x > limit, value))
 
 
 def threshold(input, threshold, value, inplace=False):
@@ -38,7 +24,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """x clamped to [min_val, max_val]."""
     if min_val > max_val:
         raise ValueError("hardtanh: min_val cannot be greater than max_val")
-    return _maybe_in_place(input, inplace, lambda x: x.clamp(min_val, max_val))
+    return maybe_in_place(input, inplace, lambda x: x.clamp(min_val, max_val))
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -52,12 +38,12 @@ def relu6(input, inplace=False):
 
 def hardsigmoid(input, inplace=False):
     """0 for x <= -3, 1 for x >= 3, x / 6 + 1/2 between."""
-    return _maybe_in_place(input, inplace, lambda x: (x / 6 + 0.5).clamp(0.0, 1.0))
+    return maybe_in_place(input, inplace, lambda x: (x / 6 + 0.5).clamp(0.0, 1.0))
 
 
 def hardswish(input, inplace=False):
     """x * hardsigmoid(x)."""
-    return _maybe_in_place(input, inplace, lambda x: x * (x / 6 + 0.5).clamp(0.0, 1.0))
+    return maybe_in_place(input, inplace, lambda x: x * (x / 6 + 0.5).clamp(0.0, 1.0))
 
 
 def hardshrink(input, lambd=0.5):
@@ -94,12 +80,25 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     training, and is (lower + upper) / 2 otherwise."""
     if not training:
         slope = (lower + upper) / 2
-        return _maybe_in_place(input, inplace, lambda x: x.where(x >= 0, x * slope))
+        return maybe_in_place(input, inplace, lambda x: x.where(x >= 0, x * slope))
     draws = numpy_generator().uniform(lower, upper, input.shape).astype(input._data.dtype)
     slopes = Tensor._from_array(draws)
-    return _maybe_in_place(input, inplace, lambda x: x.where(x >= 0, x * slopes))
+    return maybe_in_place(input, inplace, lambda x: x.where(x >= 0, x * slopes))
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
     return rrelu(input, lower, upper, training, inplace=True)
 
+
+register(threshold, top=False, method=False, functional=True)
+register(threshold_, method=False, functional=True)
+register(hardtanh, top=False, method=False, functional=True)
+register(hardtanh_, top=False, method=False, functional=True)
+register(relu6, top=False, method=False, functional=True)
+register(hardsigmoid, top=False, method=False, functional=True)
+register(hardswish, top=False, method=False, functional=True)
+register(hardshrink, functional=True)
+register(softshrink, top=False, method=False, functional=True)
+register(prelu, functional=True)
+register(rrelu, top=False, method=False, functional=True)
+register(rrelu_, method=False, functional=True)

@@ -7,13 +7,12 @@ import math
 import numpy as np
 
 from ..._dtypes import is_float
-from ...ops.attention import attend, scaled_dot_product_attention
+from ...ops.attention import attend
 from ...ops.join import cat
+from ...ops.nn_linear import linear
+from ...ops.registry import register
 from ...ops.shape import pad
 from ...tensor import Tensor
-from .linear import linear
-
-__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
 
 def _additive(mask, dtype, name):
@@ -142,3 +141,6 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         out = out.squeeze(1)
         weights = weights.squeeze(0) if weights is not None else None
     return out, weights
+
+
+register(multi_head_attention_forward, top=False, method=False, functional=True)

@@ -1,10 +1,8 @@
-"""Functional convolutions (``F.conv2d`` ...); the fused ops live in ``chainrule.ops.conv``."""
+"""``conv_tbc``, a time-first 1-D convolution built on the fused ``conv1d``
+(``chainrule.ops.conv``, which registers the other convolutions)."""
 
-from ...ops import conv as _ops
-from ...ops.conv import *  # noqa: F403 - the functional names are the fused ops' own
 from ...ops.conv import conv1d
-
-__all__ = list(_ops.__all__) + ["conv_tbc"]
+from ...ops.registry import register
 
 
 def conv_tbc(input, weight, bias, pad=0):
@@ -16,3 +14,6 @@ def conv_tbc(input, weight, bias, pad=0):
                            f"{tuple(weight.shape)}")
     out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
     return out.permute(2, 0, 1)
+
+
+register(conv_tbc, method=False, functional=True)

@@ -3,9 +3,8 @@
 
 import numpy as np
 
+from ...ops.registry import register
 from ...tensor import Tensor
-
-__all__ = ["pairwise_distance", "cosine_similarity", "pdist"]
 
 
 def _p_norm(x, p, dim, keepdim=False):
@@ -50,3 +49,8 @@ def pdist(input, p=2):
     first = input.index_select(0, Tensor._from_array(rows))
     second = input.index_select(0, Tensor._from_array(cols))
     return _p_norm(first - second, p, -1)
+
+
+register(pairwise_distance, method=False, functional=True)
+register(cosine_similarity, method=False, functional=True)
+register(pdist, method=False, functional=True)

@@ -4,17 +4,10 @@ import warnings
 
 import numpy as np
 
+from ...ops.inplace import modify_in_place
+from ...ops.registry import register
 from ...random import numpy_generator
 from ...tensor import Tensor
-
-__all__ = [
-    "dropout",
-    "dropout1d",
-    "dropout2d",
-    "dropout3d",
-    "alpha_dropout",
-    "feature_alpha_dropout",
-]
 
 # SELU's negative saturation value, -scale * alpha: what alpha dropout sets dropped units to
 _ALPHA_PRIME = -1.7580993408473766
@@ -40,7 +33,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
         scale = (draws >= p).astype(data.dtype) * np.asarray(1.0 / (1.0 - p), dtype=data.dtype)
     mask = Tensor._from_array(scale)  # a constant: the gradient is dy * mask
     if inplace:
-        return input._modify_in_place(lambda x: x * mask)
+        return modify_in_place(input, lambda x: x * mask)
     return input * mask
 
 
@@ -70,7 +63,7 @@ def _feature_dropout(input, p, training, inplace, shape):
         scale *= np.asarray(1.0 / (1.0 - p), dtype=data.dtype)
     mask = Tensor._from_array(scale)
     if inplace:
-        return input._modify_in_place(lambda x: x * mask)
+        return modify_in_place(input, lambda x: x * mask)
     return input * mask
 
 
@@ -109,14 +102,14 @@ def _alpha_dropout(input, p, training, inplace, shape):
         return input
     data = input._data
     if p == 1.0:  # PyTorch multiplies by zero: every unit dropped, no affine correction
-        return input._modify_in_place(lambda x: x * 0) if inplace else input * 0
+        return modify_in_place(input, lambda x: x * 0) if inplace else input * 0
     keep = _keep_mask(shape, p, data.dtype)
     a = ((1 - p) * (1 + p * _ALPHA_PRIME**2)) ** -0.5
     b = -a * _ALPHA_PRIME * p
     scale = Tensor._from_array(keep * np.asarray(a, dtype=data.dtype))
     shift = Tensor._from_array(((1 - keep) * (a * _ALPHA_PRIME) + b).astype(data.dtype))
     if inplace:
-        return input._modify_in_place(lambda x: x * scale + shift)
+        return modify_in_place(input, lambda x: x * scale + shift)
     return input * scale + shift
 
 
@@ -132,3 +125,11 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
                            "(N, C, ...)")
     shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
     return _alpha_dropout(input, p, training, inplace, shape)
+
+
+register(dropout, top=False, method=False, functional=True)
+register(dropout1d, top=False, method=False, functional=True)
+register(dropout2d, top=False, method=False, functional=True)
+register(dropout3d, top=False, method=False, functional=True)
+register(alpha_dropout, top=False, method=False, functional=True)
+register(feature_alpha_dropout, top=False, method=False, functional=True)

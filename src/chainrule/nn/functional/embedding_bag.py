@@ -5,10 +5,9 @@ each bag's rows as a separate tensor (rows are gathered once, then summed per ba
 import numpy as np
 
 from ...ops.join import stack
+from ...ops.registry import register
 from ...tensor import Tensor
 from .sparse import _check_indices, embedding
-
-__all__ = ["embedding_bag"]
 
 
 def _bags(input, offsets, include_last_offset):
@@ -79,3 +78,6 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
         sizes = np.bincount(owner, minlength=count).astype(weight._data.dtype)
         out = out / Tensor._from_array(np.maximum(sizes, 1)[:, None])
     return out
+
+
+register(embedding_bag, top=False, method=False, functional=True)

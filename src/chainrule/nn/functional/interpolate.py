@@ -14,9 +14,8 @@ import numpy as np
 
 from ..._dtypes import is_float
 from ...ops import pooling
+from ...ops.registry import register
 from ...tensor import Tensor
-
-__all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 
 _LINEAR_DIMS = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
 _CUBIC_A = -0.75  # PyTorch's (and OpenCV's) bicubic convolution constant
@@ -217,3 +216,9 @@ def upsample_bilinear(input, size=None, scale_factor=None):
     warnings.warn("nn.functional.upsample_bilinear is deprecated. Use "
                   "nn.functional.interpolate instead.", stacklevel=2)
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+register(interpolate, top=False, method=False, functional=True)
+register(upsample, top=False, method=False, functional=True)
+register(upsample_nearest, top=False, method=False, functional=True)
+register(upsample_bilinear, top=False, method=False, functional=True)

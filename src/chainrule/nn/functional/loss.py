@@ -1,30 +1,11 @@
 """Loss functions (``torch.nn.functional`` names); the fused ops live in ``chainrule.ops.loss``
 (classification) and ``chainrule.ops.regression_loss``."""
 
-from ...ops.ctc import ctc_loss
 from ...ops.loss import (
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
     cross_entropy,
-    kl_div,
-    nll_loss,
 )
 from ...ops.nn_linear import linear
-from ...ops.regression_loss import huber_loss, l1_loss, mse_loss, smooth_l1_loss
-
-__all__ = [
-    "mse_loss",
-    "l1_loss",
-    "smooth_l1_loss",
-    "huber_loss",
-    "cross_entropy",
-    "nll_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "kl_div",
-    "ctc_loss",
-    "linear_cross_entropy",
-]
+from ...ops.registry import register
 
 
 def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weight=None,
@@ -48,3 +29,6 @@ def linear_cross_entropy(input, linear_weight, target, *, linear_bias=None, weig
     return cross_entropy(logits, target, weight, ignore_index=-100 if ignore_index is None
                          else ignore_index, reduction=reduction,
                          label_smoothing=label_smoothing)
+
+
+register(linear_cross_entropy, top=False, method=False, functional=True)

@@ -4,10 +4,9 @@ variance, composed from differentiable tensor operations."""
 import math
 
 from ...ops.loss import _reduction
+from ...ops.registry import register
 from ...tensor import Tensor
 from .loss_margin import reduce_loss
-
-__all__ = ["poisson_nll_loss", "gaussian_nll_loss"]
 
 
 def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8,
@@ -49,3 +48,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return reduce_loss(loss, reduction)
+
+
+register(poisson_nll_loss, top=False, method=False, functional=True)
+register(gaussian_nll_loss, top=False, method=False, functional=True)

@@ -6,22 +6,11 @@ deprecated ``size_average``/``reduce`` arguments are honoured as in PyTorch."""
 
 import numpy as np
 
+from ...ops.activation import logsigmoid
 from ...ops.loss import _reduction
+from ...ops.registry import register
 from ...tensor import Tensor
-from .activation import logsigmoid
 from .distance import pairwise_distance
-
-__all__ = [
-    "margin_ranking_loss",
-    "hinge_embedding_loss",
-    "soft_margin_loss",
-    "cosine_embedding_loss",
-    "multilabel_soft_margin_loss",
-    "multilabel_margin_loss",
-    "multi_margin_loss",
-    "triplet_margin_loss",
-    "triplet_margin_with_distance_loss",
-]
 
 
 def reduce_loss(loss, reduction):
@@ -185,3 +174,14 @@ def _triplet(anchor, positive, negative, distance, margin, swap, reduction):
     if swap:
         d_negative = d_negative.minimum(distance(positive, negative))
     return reduce_loss((margin + d_positive - d_negative).clamp(min=0), reduction)
+
+
+register(margin_ranking_loss, top=False, method=False, functional=True)
+register(hinge_embedding_loss, top=False, method=False, functional=True)
+register(soft_margin_loss, top=False, method=False, functional=True)
+register(cosine_embedding_loss, top=False, method=False, functional=True)
+register(multilabel_soft_margin_loss, top=False, method=False, functional=True)
+register(multilabel_margin_loss, top=False, method=False, functional=True)
+register(multi_margin_loss, top=False, method=False, functional=True)
+register(triplet_margin_loss, top=False, method=False, functional=True)
+register(triplet_margin_with_distance_loss, top=False, method=False, functional=True)

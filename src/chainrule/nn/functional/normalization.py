@@ -2,12 +2,10 @@
 ``chainrule.ops.normalization``. Instance norm and local response norm are composed here."""
 
 from ...autograd import grad_mode
-from ...ops.normalization import batch_norm, group_norm, layer_norm, normalize, rms_norm
-from .padding_ops import pad_channels
-from .pooling import avg_pool2d, avg_pool3d
-
-__all__ = ["layer_norm", "group_norm", "rms_norm", "batch_norm", "normalize", "instance_norm",
-           "local_response_norm"]
+from ...ops.normalization import batch_norm
+from ...ops.pooling import avg_pool2d, avg_pool3d
+from ...ops.registry import register
+from ...ops.shape import pad
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
@@ -37,6 +35,12 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     return out.reshape(tuple(input.shape))
 
 
+def _pad_channels(x, size):
+    """Zero-pad dim 2 of (N, 1, C, ...) by size // 2 before and (size - 1) // 2 after: the
+    channel window of local response norm."""
+    return pad(x, [0, 0] * (x.dim() - 3) + [size // 2, (size - 1) // 2])
+
+
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     """x / (k + alpha * mean of x^2 over ``size`` neighbouring channels)^beta, for (N, C, *)
     (the window is zero-padded at the channel ends and always divides by ``size``)."""
@@ -47,11 +51,15 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
         return input
     squares = (input * input).unsqueeze(1)  # (N, 1, C, ...): channels become a pooled dim
     if dim == 3:
-        squares = pad_channels(squares, size)
+        squares = _pad_channels(squares, size)
         div = avg_pool2d(squares, (size, 1), stride=1).squeeze(1)
     else:
         shape = tuple(input.shape)
         squares = squares.reshape(shape[0], 1, shape[1], shape[2], -1)
-        div = avg_pool3d(pad_channels(squares, size), (size, 1, 1), stride=1).squeeze(1)
+        div = avg_pool3d(_pad_channels(squares, size), (size, 1, 1), stride=1).squeeze(1)
         div = div.reshape(shape)
     return input / (div * alpha + k) ** beta
+
+
+register(instance_norm, top=False, method=False, functional=True)
+register(local_response_norm, top=False, method=False, functional=True)

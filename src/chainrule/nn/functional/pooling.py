@@ -1,13 +1,8 @@
-"""Functional pooling (``F.max_pool2d`` ...); the fused ops live in ``chainrule.ops.pooling``
-and ``chainrule.ops.pooling_more``."""
+"""``max_pool*d_with_indices``; the pooling ops themselves live (and register) in
+``chainrule.ops.pooling`` and ``chainrule.ops.pooling_more``."""
 
 from ...ops import pooling as _ops
-from ...ops import pooling_more as _more
-from ...ops.pooling import *  # noqa: F403 - the functional names are the fused ops' own
-from ...ops.pooling_more import *  # noqa: F403
-
-__all__ = list(_ops.__all__) + list(_more.__all__) + [
-    "max_pool1d_with_indices", "max_pool2d_with_indices", "max_pool3d_with_indices"]
+from ...ops.registry import register
 
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
@@ -26,3 +21,8 @@ def max_pool3d_with_indices(input, kernel_size, stride=None, padding=0, dilation
                             ceil_mode=False, return_indices=False):
     """``max_pool3d`` returning (values, indices) whatever ``return_indices`` says."""
     return _ops.max_pool3d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+register(max_pool1d_with_indices, top=False, method=False, functional=True)
+register(max_pool2d_with_indices, top=False, method=False, functional=True)
+register(max_pool3d_with_indices, top=False, method=False, functional=True)

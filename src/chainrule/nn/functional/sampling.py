@@ -6,9 +6,8 @@ import warnings
 
 import numpy as np
 
+from ...ops.registry import register
 from ...tensor import Tensor
-
-__all__ = ["affine_grid", "grid_sample"]
 
 _ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to "
                   "align_corners=False since 1.3.0. Please specify align_corners=True if the old "
@@ -135,3 +134,6 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         out = term if out is None else out + term
     return out.reshape(n, channels, out_h, out_w)
 
+
+register(affine_grid, top=False, method=False, functional=True)
+register(grid_sample, top=False, method=False, functional=True)

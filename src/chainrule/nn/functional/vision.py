@@ -4,11 +4,9 @@ from reshapes, permutations and indexing, so their gradients come from those ops
 
 import numpy as np
 
+from ...ops.registry import register
 from ...ops.shape import pad
 from ...tensor import Tensor
-
-__all__ = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
-           "unfold", "fold"]
 
 
 def pixel_shuffle(input, upscale_factor):
@@ -60,7 +58,6 @@ def channel_shuffle(input, groups):
     return x.reshape((n, channels) + rest)
 
 
-native_channel_shuffle = channel_shuffle
 
 
 def _pair(value, name):
@@ -132,3 +129,10 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     out = canvas.reshape(n, channels, padded[0], padded[1])
     out = out[:, :, padding[0]:padding[0] + size[0], padding[1]:padding[1] + size[1]]
     return out if batched else out.squeeze(0)
+
+
+register(pixel_shuffle, method=False, functional=True)
+register(pixel_unshuffle, method=False, functional=True)
+register(channel_shuffle, aliases=("native_channel_shuffle",), method=False, functional=True)
+register(unfold, top=False, method=False, functional=True)
+register(fold, top=False, method=False, functional=True)

@@ -3,8 +3,8 @@ initialisation, mask conventions and return values; attention itself is the fuse
 ``chainrule.ops.attention``."""
 
 from ... import creation
+from .. import functional as F
 from .. import init
-from ..functional import attention as F
 from ..parameter import Parameter
 from .linear import NonDynamicallyQuantizableLinear
 from .module import Module

@@ -3,7 +3,7 @@ evaluation."""
 
 from ... import _dtypes, creation
 from ...autograd import grad_mode
-from ..functional import normalization as F
+from .. import functional as F
 from ..parameter import Parameter
 from .module import Module
 

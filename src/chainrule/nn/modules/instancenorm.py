@@ -2,7 +2,7 @@
 
 import warnings
 
-from ..functional import normalization as F
+from .. import functional as F
 from .batchnorm import _BatchNorm
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]

@@ -1,6 +1,6 @@
 """Loss layers: thin modules that hold a loss's options and call ``nn.functional``."""
 
-from ..functional import loss as F
+from .. import functional as F
 from .module import Module
 
 __all__ = [

@@ -8,7 +8,7 @@ import numpy as np
 from ... import creation
 from ...autograd import grad_mode
 from ...tensor import Tensor
-from ..functional import normalization as F
+from .. import functional as F
 from ..parameter import Parameter
 from .module import Module
 

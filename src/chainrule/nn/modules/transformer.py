@@ -7,8 +7,8 @@ import numpy as np
 
 from ... import creation
 from ...ops.shape import triu
+from .. import functional as F
 from .. import init
-from ..functional.activation import gelu, relu
 from .attention import MultiheadAttention
 from .container import ModuleList
 from .dropout import Dropout
@@ -24,9 +24,9 @@ def _activation(activation):
     if callable(activation):
         return activation
     if activation == "relu":
-        return relu
+        return F.relu
     if activation == "gelu":
-        return gelu
+        return F.gelu
     raise RuntimeError(f"activation should be relu/gelu, not {activation}")
 
 
@@ -39,7 +39,7 @@ class TransformerEncoderLayer(Module):
     chainrule.Size([2, 5, 16])
     """
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=relu,
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
                  device=None, dtype=None):
         super().__init__()
@@ -139,7 +139,7 @@ class TransformerDecoderLayer(Module):
     chainrule.Size([7, 2, 16])
     """
 
-    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=relu,
+    def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu,
                  layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
                  device=None, dtype=None):
         super().__init__()
@@ -227,7 +227,7 @@ class Transformer(Module):
     """
 
     def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
-                 dim_feedforward=2048, dropout=0.1, activation=relu, custom_encoder=None,
+                 dim_feedforward=2048, dropout=0.1, activation=F.relu, custom_encoder=None,
                  custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False,
                  bias=True, device=None, dtype=None):
         super().__init__()
