@@ -194,7 +194,7 @@ NOT_EXPORTED = {
                      "CtcLoss", "HuberLoss", "KlDiv", "L1Loss", "MseLoss", "NllLoss",
                      "SmoothL1Loss"],
                     "losses belong to training, not to a deployed model"),
-    **dict.fromkeys(["AvgPoolGrad", "ConvWeight", "MaxPoolGrad", "RecurrentGrad",
+    **dict.fromkeys(["Accumulate", "AvgPoolGrad", "ConvWeight", "MaxPoolGrad", "RecurrentGrad",
                      "_OnceDifferentiable"], "backward-only ops"),
     **dict.fromkeys(["IndexPut", "Scatter", "ScatterAdd"], "writes into a tensor"),
     "MaxPool": "its options hold the argmax of one input; nn.MaxPool*d layers are exported",
