@@ -5,10 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import Generator, from_numpy, manual_seed, no_grad
+from ..autograd import no_grad
+from ..creation import from_numpy
 from ..diagnostics import TrainingDiagnostics
 from ..io.errors import CheckpointError
 from ..io.files import memory_limit
+from ..random import Generator, manual_seed
 from . import run_record
 from .checkpoint import (
     BEST_NAME,

@@ -7,8 +7,9 @@ import time
 
 import numpy as np
 
-from .. import get_rng_state, no_grad, set_rng_state
+from ..autograd import no_grad
 from ..nn.utils import clip_grad_norm_
+from ..random import get_rng_state, set_rng_state
 from .checkpoint import save_checkpoint
 from .faults import Faults
 from .interrupt import StopRequest

@@ -6,8 +6,9 @@ network without the training data."""
 
 import math
 
-from .. import cat, nn
+from .. import nn
 from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
+from ..ops.join import cat
 
 
 def embedding_size(levels):

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import from_numpy, manual_seed, no_grad
+from ..autograd import no_grad
+from ..creation import from_numpy
 from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
 from ..data.readers.image_folder import IMAGE_SUFFIXES, image_files
 from ..data.readers.series import read_series
 from ..data.readers.table import read_table
+from ..random import manual_seed
 from .metrics import regression_metrics, softmax
 from .presets import build_model
 from .state_checks import check_model_fits

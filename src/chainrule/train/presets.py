@@ -109,7 +109,8 @@ class CharGPT(nn.Module):
         self.head = nn.Linear(hidden_size, vocab_size)
 
     def forward(self, tokens):
-        from .. import arange, ones, triu
+        from ..creation import arange, ones
+        from ..ops.shape import triu
 
         length = tokens.shape[1]
         if length > self.block_size:

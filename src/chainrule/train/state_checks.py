@@ -15,9 +15,11 @@ Every problem raises CheckpointError naming the file."""
 import math
 from types import SimpleNamespace
 
-from .. import get_rng_state, nn, zeros
+from .. import nn
+from ..creation import zeros
 from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
 from ..io.errors import CheckpointError
+from ..random import get_rng_state
 from ..tensor import Tensor
 from .config import ConfigError, from_dict
 from .data_settings import OWN_DATA

@@ -8,9 +8,10 @@ import math
 
 import numpy as np
 
-from .. import Generator, from_numpy
+from ..creation import from_numpy
 from ..data import DataLoader, TensorDataset
 from ..nn import functional as F
+from ..random import Generator
 from .splits import SPLIT_SEED, VALIDATION_FRACTION
 
 
