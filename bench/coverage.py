@@ -122,7 +122,7 @@ def public_names(namespace):
 
 
 def category_of(name, value=None):
-    if inspect.isclass(value) and value.__module__.startswith("torch._C") and name not in (
+    if inspect.isclass(value) and type(value).__name__ == "pybind11_type" and name not in (
             "Generator", "Size", "dtype", "device", "finfo", "iinfo"):
         return "compiler", REASONS["compiler"]  # TorchScript's and the C++ core's classes
     for category, reason, pattern in LEFT_OUT:

@@ -25,7 +25,8 @@ LAYERS = [
     ("kernels", ["kernels"]),  # compiled array kernels and the thread policy: arrays only
     ("engine", ["autograd"]),
     ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "func",
-                "_settings", "_legacy", "_module_paths", "_torch_paths"]),
+                "_settings", "_legacy", "_module_paths", "_torch_paths", "_torch_functions",
+                "_tensor_extras"]),
     ("ops", ["ops", "special"]),
     ("nn", ["nn"]),
     ("optim", ["optim"]),

@@ -56,6 +56,7 @@ from .random import (  # noqa: E402
     set_rng_state,
 )
 from ._legacy import (  # noqa: E402
+    BFloat16Tensor,
     BoolTensor,
     ByteTensor,
     CharTensor,
@@ -67,6 +68,8 @@ from ._legacy import (  # noqa: E402
     ShortTensor,
     set_default_tensor_type,
 )
+from ._torch_functions import *  # noqa: E402,F403
+from . import _tensor_extras  # noqa: E402 - Tensor methods that are not ops (byte(), uniform_)
 from ._settings import (  # noqa: E402
     are_deterministic_algorithms_enabled,
     compile,

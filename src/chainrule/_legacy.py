@@ -32,9 +32,10 @@ ShortTensor = _typed("ShortTensor", "int16")
 IntTensor = _typed("IntTensor", "int32")
 LongTensor = _typed("LongTensor", "int64")
 BoolTensor = _typed("BoolTensor", "bool_")
+BFloat16Tensor = _typed("BFloat16Tensor", "bfloat16")
 TYPED_TENSORS = {cls.__name__: cls for cls in (
     FloatTensor, DoubleTensor, HalfTensor, ByteTensor, CharTensor, ShortTensor, IntTensor,
-    LongTensor, BoolTensor)}
+    LongTensor, BoolTensor, BFloat16Tensor)}
 
 
 def cuda_typed_tensors():

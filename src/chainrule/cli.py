@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+import traceback
 
 from .train.config import (
     DATASETS,
@@ -68,6 +69,9 @@ def _train_parser(subparsers):
                         help="TOML file of settings (keys as the flags, with _ or -)")
     parser.add_argument("--resume", metavar="RUN_DIR",
                         help="continue the run in RUN_DIR from its latest checkpoint")
+    parser.add_argument("--allow-changed-data", action="store_true",
+                        help="with --resume: continue even though the data's fingerprint "
+                             "differs from the one the run recorded (refused otherwise)")
     for flag, field, kind, text in TRAIN_FLAGS:
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
     for flag, field, text in DATA_SWITCHES:
@@ -82,12 +86,20 @@ def _train_parser(subparsers):
 
 
 def build_config(args):
-    """Defaults, then the TOML file, then the flags given on the command line."""
+    """Defaults, then the TOML file, then the flags given on the command line. An error in a
+    setting that came from the file names the file."""
     values = read_toml(args.config) if args.config else {}
-    config = from_dict(values, source=args.config or "config")
-    for field in _settings_given(args):
+    source = f"config file {args.config}"
+    config = from_dict(values, source=source)
+    given = _settings_given(args)
+    for field in given:
         setattr(config, field, getattr(args, field))
-    return config.validate()
+    try:
+        return config.validate()
+    except ConfigError as error:
+        if error.setting in values and error.setting not in given:
+            raise ConfigError(f"{source}: {error}", setting=error.setting) from None
+        raise
 
 
 def _settings_given(args):
@@ -196,19 +208,35 @@ def _own_data_command(args):
 
 
 def main(argv=None):
+    """Run one ``chainrule`` command; returns its exit status (README.md's table). SIGTERM
+    stops a command as Ctrl-C does (train/interrupt.py), with status 143."""
+    from .train.interrupt import raising_on_stop, stop_status
+
+    try:
+        with raising_on_stop():
+            return _main(argv)
+    except KeyboardInterrupt as error:  # a stop just before or after the command itself
+        return stop_status(error)
+
+
+def _main(argv):
     parser = make_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
     from .train import commands
+    from .train.interrupt import stop_status
 
     try:
         if args.command == "train":
             if args.resume:
                 check_resume_flags(args)
                 return commands.resume(args.resume, quiet=bool(args.quiet),
-                                       parallel=_data_parallel_context())
+                                       parallel=_data_parallel_context(),
+                                       allow_changed_data=args.allow_changed_data)
+            if args.allow_changed_data:
+                raise ConfigError("--allow-changed-data applies to --resume only")
             config = build_config(args)
             return commands.train(config, _data_parallel_context())
         if args.command == "export":
@@ -224,13 +252,17 @@ def main(argv=None):
                                 args.plots)
         return commands.sample(args.target, args.prompt, args.length, args.temperature,
                                args.seed)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as error:
         print(f"chainrule {args.command}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return stop_status(error)
     except Exception as error:
         status = exit_status(error)
-        if status is None:
-            raise  # a bug: let its traceback show
+        if status is None:  # a bug: its traceback shows, and its status is none of the others
+            traceback.print_exc()
+            print(f"chainrule {args.command}: internal error ({type(error).__name__}): this is "
+                  "a bug in chainrule; please report it with the traceback above",
+                  file=sys.stderr)
+            return EXIT_INTERNAL_ERROR
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
         return status
 
@@ -238,18 +270,22 @@ def main(argv=None):
 # The exit statuses, as README.md's table lists them.
 EXIT_BAD_INPUT = 2  # settings, flags, data or an input file (a damaged checkpoint) are unusable
 EXIT_NON_FINITE = 3  # the loss became NaN or infinite
-EXIT_CANNOT_WRITE = 4  # a file could not be written (a full disk)
-EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_CANNOT_WRITE = 4  # a file could not be written (a full disk); every other OSError is a write
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2
+EXIT_TERMINATED = 143  # SIGTERM (kill, systemd, Slurm, Docker): 128 + 15
+EXIT_INTERNAL_ERROR = 70  # a bug in chainrule (sysexits.h's EX_SOFTWARE), with its traceback
 
 
 def exit_status(error):
     """The exit status for an error, or None for one that is not expected (a bug)."""
+    from .data.readers._files import CannotReadError
     from .io.errors import CheckpointError
     from .train.commands import TrainingError
     from .train.runlock import RunInUseError
 
-    bad_input = (ConfigError, CheckpointError, RunInUseError, FileNotFoundError, ValueError,
-                 ImportError)
+    # an input that cannot be read is bad input, though an OSError: only writes are status 4
+    bad_input = (ConfigError, CheckpointError, RunInUseError, FileNotFoundError, CannotReadError,
+                 ValueError, ImportError)
     if isinstance(error, bad_input):
         return EXIT_BAD_INPUT
     if isinstance(error, TrainingError):

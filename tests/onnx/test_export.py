@@ -199,6 +199,8 @@ NOT_EXPORTED = {
     **dict.fromkeys(["IndexPut", "Scatter", "ScatterAdd"], "writes into a tensor"),
     "MaxPool": "its options hold the argmax of one input; nn.MaxPool*d layers are exported",
     "_ExtremeAlongDim": "base class", "_ExtremeOverAxes": "base class",
+    **dict.fromkeys(["Atan2", "Cumprod", "Erfc", "Erfinv", "Inverse", "Lgamma", "Polygamma",
+                     "Slogdet"], "no ONNX operator computes it"),
 }
 
 
@@ -235,3 +237,16 @@ def test_roll_and_flip_export():
     x = sequences(3)
     np.testing.assert_allclose(session.run(None, {"x": x})[0],
                                chainrule_outputs(model, x)[0], atol=1e-6)
+
+
+class Trigonometry(nn.Module):
+    def forward(self, x):
+        return (x * 0.5).asin() + x.atan() + x.sinh() + x.cosh() + (x * 0.5).tan() + x.asinh() \
+            + (x.abs() + 1.5).acosh() + (x * 0.5).atanh() + x.erf() + x.acos().cos()
+
+
+def test_trigonometry_and_det_export():
+    x = np.random.default_rng(0).uniform(-0.9, 0.9, (2, 3)).astype(np.float32)
+    session = exported(Trigonometry(), x)
+    np.testing.assert_allclose(session.run(None, {"x": x})[0],
+                               chainrule_outputs(Trigonometry(), x)[0], rtol=1e-5, atol=1e-5)

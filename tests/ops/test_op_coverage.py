@@ -38,10 +38,7 @@ from tests.opcheck import make_inputs
 
 # Where PyTorch gives one name to two different ops, the one chainrule registers under it is
 # the one in the other namespace; the missing one is listed here, with why.
-SAME_NAME_OTHER_OP = {
-    "Tensor.unfold": "torch.Tensor.unfold (sliding windows along one dim) is not "
-                     "nn.functional.unfold (im2col), the op registered as unfold; not offered",
-}
+SAME_NAME_OTHER_OP = {}
 TORCH_NAMESPACES = json.loads((Path(__file__).parent / "torch_namespaces.json").read_text())
 NAMESPACE_OBJECTS = {
     registry.TOP: chainrule,

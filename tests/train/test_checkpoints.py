@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tracemalloc
 
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -107,6 +108,12 @@ DAMAGES = {
                                "rng should be"),
     "a vocabulary for an image model": (forged(setter("task", "kind", value="text")),
                                         "image task is malformed"),
+    "pixel statistics of the wrong shape": (
+        forged(setter("task", "mean", value=np.zeros((1, 8, 7), np.float32))),
+        "the saved image preprocessing has 'mean' = ndarray of shape (1, 8, 7)"),
+    "a zero pixel scale": (
+        forged(setter("task", "scale", value=np.zeros((1, 8, 8), np.float32))),
+        "'scale' that is not positive"),
 }
 
 
@@ -264,4 +271,5 @@ def test_own_data_checkpoints_pass_the_checks_and_forged_preprocessing_is_refuse
     forged(setter("task", "preprocessing", value={"bogus": 1}))(newest)
     capsys.readouterr()
     assert main(["eval", str(newest)]) == 2
-    assert "saved preprocessing is malformed" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "is damaged: the saved" in err and "preprocessing lacks the entries" in err, err

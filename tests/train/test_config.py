@@ -20,6 +20,9 @@ def _no_plots():
         yield
 
 
+# own data whose files are never read: the settings are refused first
+SERIES = ["--data", "series", "--data-path", "absent.csv", "--target", "y"]
+IMAGES = ["--data", "images", "--data-path", "absent"]
 FLAGS = [
     (["--hidden-size", "-1"], "hidden_size must be at least 1, got -1"),
     (["--model", "lstm", "--data", "text", "--block-size", "-4"], "block_size must be at least 1"),
@@ -48,6 +51,16 @@ FLAGS = [
      "an epoch's windows would take"),
     (["--batch-size", "1000000000000"], "a batch's activations would take"),
     (["--schedule", "onecycle", "--warmup-steps", "5"], "onecycle has its own warm-up"),
+    # own-data settings: checked for every data kind, whether they apply to it or not
+    (["--horizon", "-3"], "--horizon applies to --data series, not --data digits"),
+    (["--horizon", "2", "--data", "text", "--model", "lstm"], "--horizon applies to --data series"),
+    (["--window", "4"], "--window applies to --data series"),
+    (["--image-size", "16", "--data", "cifar10", "--data-path", "x"], "--image-size applies to"),
+    (SERIES + ["--horizon", "0"], "--horizon must be at least 1, got 0"),
+    (SERIES + ["--window", "0"], "--window must be at least 1, got 0"),
+    (SERIES + ["--season", "1"], "--season must be at least 2, got 1"),
+    (IMAGES + ["--image-size", "3"], "--image-size must be at least 4, got 3"),
+    (IMAGES + ["--image-size", "100000"], "--image-size must be at most 4096, got 100000"),
 ]
 
 
@@ -72,6 +85,8 @@ TOML = [
     ("seed = 1979-05-27\n", "seed must be an integer, got datetime.date(1979, 5, 27)"),
     ("[section]\nlr = 0.1\n", "unknown setting(s) section"),
     ("lr = 0\n", "lr must be positive"),
+    ('data = "series"\ndata_path = "s.csv"\ntarget = "y"\nhorizon = 0\n',
+     "--horizon must be at least 1"),
 ]
 
 
@@ -83,7 +98,18 @@ def test_a_bad_config_file_value_exits_2_naming_the_setting(tmp_path, capsys, te
     assert main(["train", "--config", str(config), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err, err
+    assert f"config file {config}: " in err, err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_flag_that_replaces_a_bad_file_value_is_used_and_errors_name_their_source(tmp_path):
+    config = tmp_path / "settings.toml"
+    config.write_text("lr = -1.0\nepochs = 3\n")
+    args = make_parser().parse_args(["train", "--config", str(config), "--lr", "0.5"])
+    assert build_config(args).lr == 0.5
+    args = make_parser().parse_args(["train", "--config", str(config), "--epochs", "0"])
+    with pytest.raises(ValueError, match="^epochs must be at least 1"):
+        build_config(args)  # the flag's value is at fault, not the file's
 
 
 def test_integers_are_accepted_where_numbers_are_expected():

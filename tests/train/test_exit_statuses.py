@@ -1,8 +1,9 @@
 """README's table of exit statuses is true: each status it lists is what the command returns in
-the situation it names, and no other status is possible except an uncaught bug."""
+the situation it names, and no other status is possible (a bug has its own, 70)."""
 
 import os
 import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,30 @@ SITUATIONS = {
     "a full disk": (4, lambda tmp, mp: full_disk(mp) or ["train", "--out", str(tmp), *TINY]),
     "Ctrl-C": (130, lambda tmp, mp: mp.setenv(VARIABLE, "forward@2:INT") or [
         "train", "--out", str(tmp), *TINY]),
+    "SIGTERM": (143, lambda tmp, mp: mp.setenv(VARIABLE, "forward@2:TERM") or [
+        "train", "--out", str(tmp), *TINY]),
+    "SIGTERM outside the training loop": (143, lambda tmp, mp: terminated_while_reading(mp) or [
+        "train", "--out", str(tmp), *TINY]),
+    "an unreadable input": (2, lambda tmp, mp: unreadable_config(tmp, mp)),
 }
+
+
+def terminated_while_reading(monkeypatch):
+    from chainrule.train import commands
+
+    def load_task(config, *args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise AssertionError("SIGTERM should have stopped the command")
+
+    monkeypatch.setattr(commands, "load_task", load_task)
+
+
+def unreadable_config(tmp_path, monkeypatch):
+    from .test_unreadable import config_run, make_unreadable
+
+    path, argv = config_run(tmp_path)
+    make_unreadable(monkeypatch, path)
+    return argv
 
 
 @pytest.mark.parametrize("situation", sorted(SITUATIONS))
@@ -71,5 +95,16 @@ def test_each_situation_exits_with_the_status_the_readme_gives(tmp_path, monkeyp
     assert "Traceback" not in capsys.readouterr().err
 
 
-def test_an_unexpected_error_is_not_given_a_status_of_the_table():
-    assert cli.exit_status(ZeroDivisionError()) is None  # a bug: its traceback shows
+def test_an_unexpected_error_is_a_bug_with_its_own_status_and_its_traceback(tmp_path, capsys,
+                                                                            monkeypatch):
+    assert cli.exit_status(ZeroDivisionError()) is None  # none of the expected statuses
+    from chainrule.train.loop import Trainer
+
+    def bug(self):
+        return 1 / 0
+
+    monkeypatch.setattr(Trainer, "fit", bug)
+    assert main(["train", "--out", str(tmp_path), *TINY]) == cli.EXIT_INTERNAL_ERROR == 70
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ZeroDivisionError" in err and "a bug in chainrule" in err
+    assert 70 in readme_statuses()

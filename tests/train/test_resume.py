@@ -5,6 +5,7 @@ The interruptions are placed exactly by the test hook of train/faults.py
 (CHAINRULE_FAULT=PHASE@STEP:SIGNAL makes the run signal itself there): nothing here sleeps or
 watches the clock."""
 
+import json
 import os
 import signal
 import subprocess
@@ -49,10 +50,15 @@ KILLS = [
 ]
 
 
-def test_sigkill_at_every_phase_then_resume_matches_the_uninterrupted_run(tmp_path, reference):
+def test_sigkill_at_every_phase_then_resume_matches_the_uninterrupted_run(tmp_path, reference,
+                                                                           capsys):
     run = tmp_path / "run"
     first = launch(["train", "--out", str(tmp_path), "--name", "run", *TINY], KILLS[0][0])
     assert first.returncode == -signal.SIGKILL, first.stderr
+    # run.json still says running; `runs` sees that no process holds the run's lock
+    assert json.loads((run / "run.json").read_text())["status"] == "running"
+    assert main(["runs", str(tmp_path)]) == 0
+    assert "killed" in capsys.readouterr().out.splitlines()[1]
     for (_, expected), (next_fault, _) in zip(KILLS, KILLS[1:] + [(None, None)]):
         resumed = launch(["train", "--resume", str(run), "--quiet"], next_fault)
         assert expected in resumed.stdout, resumed.stdout + resumed.stderr
@@ -92,4 +98,23 @@ def test_a_second_ctrl_c_stops_at_once_without_saving_and_the_run_still_resumes(
     monkeypatch.delenv(VARIABLE)
     assert main(["train", "--resume", str(run), "--quiet"]) == 0
     assert "from step-000000003" in capsys.readouterr().out
+    assert_same_run(run, reference)
+
+
+def test_sigterm_stops_as_ctrl_c_does_with_status_143_and_the_run_resumes_bit_exact(
+        tmp_path, reference, monkeypatch, capsys):
+    run = tmp_path / "run"
+    monkeypatch.setenv(VARIABLE, "optimizer@4:TERM")  # kill, systemd, Slurm, Docker
+    assert main(["train", "--out", str(tmp_path), "--name", "run", *TINY]) == 143
+    assert "interrupted: step 4 finished and saved" in capsys.readouterr().out
+    assert (run / "checkpoints" / "step-000000004.safetensors").exists()
+    assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
+    # a second SIGTERM (a service manager that insists) stops at once, here between writing
+    # step-6 and updating best.safetensors
+    monkeypatch.setenv(VARIABLE, "best@6:TERM2")
+    assert main(["train", "--resume", str(run), "--quiet"]) == 143
+    assert "stopped at once" in capsys.readouterr().out
+    monkeypatch.delenv(VARIABLE)
+    assert main(["train", "--resume", str(run), "--quiet"]) == 0
+    assert "restored best.safetensors" in capsys.readouterr().out
     assert_same_run(run, reference)

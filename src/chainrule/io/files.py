@@ -4,12 +4,16 @@ Reads are bounded: only a regular file is read (a directory, a named pipe, a dev
 ``/dev/zero`` behind a symlink are refused before a byte is read, and opening never blocks), and
 never more than this machine's memory. Writes are atomic: the bytes go to a temporary file
 beside the target, reach the disk, and are then renamed over it, so a crash at any instant
-leaves the old file or the new one, never a torn one. New files get the user's umask, as
-``open()`` would give them."""
+leaves the old file or the new one, never a torn one (and a temporary file, which the next
+write to the same path removes). New files get the user's umask, as ``open()`` would give
+them."""
 
+import contextlib
 import io
 import os
+import re
 import stat
+import zlib
 from pathlib import Path
 
 from .errors import CheckpointError
@@ -95,9 +99,55 @@ def read_stream(f, name, limit=None):
 
 
 # -- writing ----------------------------------------------------------------------------------
+# The temporary file of a write to DIR/NAME is DIR/.NAME.HOST-PID-RANDOM.tmp: hidden, and not
+# ending in the target's suffix, so no reader, glob or data fingerprint takes it for data (and
+# `load` refuses one: its checksum fails). HOST and PID say who wrote it, so that the next write
+# in DIR can remove the ones whose writer died (a killed process cannot clean up after itself).
+_TEMPORARY_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{8}"
+                             + re.escape(TEMPORARY_SUFFIX) + "$")
+
+
+def _host_tag():
+    """8 hex digits naming this machine (processes of others sharing a file system are never
+    judged dead from here)."""
+    node = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+    return f"{zlib.crc32(node.encode()):08x}"
+
+
 def temporary_path(path):
     """A fresh name for the temporary file of a write to ``path``, in the same directory."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}{TEMPORARY_SUFFIX}")
+    return path.with_name(f".{path.name}.{_host_tag()}-{os.getpid()}-{os.urandom(4).hex()}"
+                          f"{TEMPORARY_SUFFIX}")
+
+
+def _process_is_gone(pid):
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, owned by someone else
+        return False
+    return False
+
+
+def remove_dead_writers_temporaries(path):
+    """Delete the temporary files, beside ``path``, of writes whose process on this machine no
+    longer exists (killed mid-write: it can never finish them); returns their names. Files of
+    live writers, of other machines and of unknown form are left alone."""
+    if os.name != "posix":  # os.kill(pid, 0) would not be a question there
+        return []
+    removed, host = [], _host_tag()
+    try:
+        entries = list(os.scandir(path.parent if str(path.parent) else "."))
+    except OSError:
+        return []
+    for entry in entries:
+        match = _TEMPORARY_NAME.match(entry.name)
+        if match and match["host"] == host and _process_is_gone(int(match["pid"])):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed
 
 
 def is_temporary(path):
@@ -114,6 +164,7 @@ def atomic_write(path, parts, before_commit=None):
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"cannot save to {path}: the directory {directory} does not exist")
+    remove_dead_writers_temporaries(path)
     temporary = temporary_path(path)
     try:
         # 0o666 and the process umask, as open() does; O_EXCL: never follow or reuse a name

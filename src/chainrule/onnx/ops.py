@@ -38,7 +38,9 @@ _BINARY = {"Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "Pow": "Pow",
            "Maximum": "Max", "Minimum": "Min"}
 _UNARY = {"Neg": "Neg", "Exp": "Exp", "Log": "Log", "Sqrt": "Sqrt", "Abs": "Abs",
           "Sign": "Sign", "Sin": "Sin", "Cos": "Cos", "Tanh": "Tanh", "Sigmoid": "Sigmoid",
-          "Relu": "Relu", "Clone": "Identity"}
+          "Relu": "Relu", "Clone": "Identity", "Asin": "Asin", "Acos": "Acos", "Atan": "Atan",
+          "Sinh": "Sinh", "Cosh": "Cosh", "Tan": "Tan", "Asinh": "Asinh", "Acosh": "Acosh",
+          "Atanh": "Atanh", "Erf": "Erf", "Det": "Det"}
 
 
 @converts(*_BINARY)

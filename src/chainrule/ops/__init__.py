@@ -6,6 +6,7 @@ families."""
 
 from . import (
     activation,
+    arithmetic,
     attention,
     conv,
     ctc,
@@ -15,15 +16,21 @@ from . import (
     join,
     linalg,
     loss,
+    math,
+    matrix,
     nn_linear,
     normalization,
     pooling,
     pooling_more,
+    rearrange,
     recurrent,
     reduce,
     regression_loss,
     shape,
     softmax,
     sort,
+    stats,
 )
+from . import inplace_forms  # last: it builds x.op_() from the methods registered above
+
 

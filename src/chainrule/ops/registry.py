@@ -98,6 +98,31 @@ def _swapped(function, operator):
     return reflected
 
 
+def register_in_place_forms(method_names, write):
+    """Give the registered ops' methods ``method_names`` their in-place forms
+    ``Tensor.<name>_``: the method's result written into the tensor by ``write(tensor,
+    out_of_place, *others)`` (``inplace.modify_in_place``). The forms are places of their op
+    (like aliases), so the reachability tests see them; forms with code of their own
+    (``add_``, ``exp_`` ...) are registered as ops instead and are left alone here."""
+    for op in OPS.values():
+        methods = op.places.get(METHOD, {})
+        for name, method in list(methods.items()):
+            if name in method_names and not hasattr(Tensor, name + "_"):
+                form = _in_place_form(method, name + "_", write)
+                methods[name + "_"] = form
+                setattr(Tensor, name + "_", form)
+
+
+def _in_place_form(method, name, write):
+    def in_place(self, *args, **kwargs):
+        others = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+        return write(self, lambda tensor: method(tensor, *args, **kwargs), *others)
+
+    in_place.__name__ = in_place.__qualname__ = name
+    in_place.__doc__ = f"In place: ``{name[:-1]}``'s result written into this tensor."
+    return in_place
+
+
 def namespace(place):
     """{name: callable} of every op reachable in ``place`` (TOP, METHOD, FUNCTIONAL, SPECIAL)."""
     return {name: value for op in OPS.values() for name, value in op.places.get(place, {}).items()}

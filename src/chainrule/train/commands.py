@@ -11,7 +11,7 @@ from ..diagnostics import TrainingDiagnostics
 from ..io.errors import CheckpointError
 from ..io.files import memory_limit
 from ..random import Generator, manual_seed
-from . import run_record
+from . import interrupt, run_record
 from .checkpoint import (
     BEST_NAME,
     best_checkpoint,
@@ -24,6 +24,7 @@ from .checkpoint import (
 from .config import ConfigError
 from .console import Console
 from .data import load_task, task_from_metadata
+from .data_settings import OWN_DATA
 from .loop import NonFiniteLossError, Trainer, TrainingInterrupted
 from .parallel import SingleProcess
 from .presets import build_model, parameter_count
@@ -89,9 +90,10 @@ def train(config, parallel=None):
         return _fit_tracked(trainer)
 
 
-def resume(run_dir, quiet=False, parallel=None):
+def resume(run_dir, quiet=False, parallel=None, allow_changed_data=False):
     """Continue the run in ``run_dir`` from its newest usable checkpoint (on any number of
-    ranks); damaged ones are reported and skipped."""
+    ranks); damaged ones are reported and skipped. Data whose fingerprint differs from the one
+    the run recorded is refused unless ``allow_changed_data``."""
     parallel = parallel or SingleProcess()
     run = RunDirectory.open_existing(run_dir)
     console = Console(quiet=quiet, rank0=parallel.is_main)
@@ -106,11 +108,28 @@ def resume(run_dir, quiet=False, parallel=None):
             best = best_checkpoint(run, checkpoint, console.print)
             if restore_best_copy(run, best):
                 console.print(f"restored {BEST_NAME} from {best.path.name}")
+        fingerprint = _unchanged_data(run, trainer, allow_changed_data)
         trainer.console.print(
             f"resuming {run.path} from {checkpoint.path.name}: epoch {trainer.epoch + 1}, batch "
             f"{trainer.batch}, step {trainer.step}"
         )
-        return _fit_tracked(_with_diagnostics(trainer))
+        return _fit_tracked(_with_diagnostics(trainer), fingerprint)
+
+
+def _unchanged_data(run, trainer, allowed):
+    """The data's fingerprint, after checking it against the one the run recorded: changed data
+    is refused (DataChangedError) unless ``allowed``, then only warned about."""
+    recorded, current = run_record.fingerprints(run.path, trainer.config)
+    if run_record.changed(recorded, current):
+        change = run_record.describe_change(trainer.config, recorded, current)
+        if not allowed:
+            raise run_record.DataChangedError(
+                f"{change}. Resuming would go on training on other data than the run started "
+                f"on. Restore the data; or train a new run on it (chainrule train --config "
+                f"{run.config_path}); or resume anyway with --allow-changed-data"
+            )
+        trainer.console.print(f"warning: {change}; resuming on it (--allow-changed-data)")
+    return current
 
 
 def _newest_usable(run, quiet, parallel, console):
@@ -149,11 +168,11 @@ def _with_diagnostics(trainer):
     return trainer
 
 
-def _fit_tracked(trainer):
+def _fit_tracked(trainer, fingerprint=None):
     """Fit and report, with the run's status recorded in run.json (see run_record.py)."""
     if not trainer.parallel.is_main:
         return _fit_and_report(trainer)
-    run_record.start(trainer.run, trainer.config, trainer.task)
+    run_record.start(trainer.run, trainer.config, trainer.task, fingerprint)
     return run_record.track(trainer.run, trainer.config, lambda: _fit_and_report(trainer))
 
 
@@ -173,14 +192,14 @@ def _fit_and_report(trainer):
         trainer.fit()
     except NonFiniteLossError as error:
         raise TrainingError(str(error)) from None
-    except TrainingInterrupted:
+    except TrainingInterrupted as stop:
         trainer.console.print(f"interrupted: step {trainer.step} finished and saved; "
                               f"{resume_hint}")
-        return 130
-    except KeyboardInterrupt:
+        return interrupt.exit_status(stop.signum)
+    except KeyboardInterrupt as stop:
         trainer.console.print(f"\nstopped at once: the newest checkpoint is the last one saved; "
                               f"{resume_hint}")
-        return 130
+        return interrupt.stop_status(stop)
     finally:
         for hook in trainer.hooks:
             if hasattr(hook, "close"):
@@ -262,13 +281,24 @@ def export_onnx(target, out=None, opset=None):
 
 
 def evaluate(target):
-    """Print the test metrics of a run's best checkpoint, or of a checkpoint file."""
+    """Print the test metrics of a run's best checkpoint, or of a checkpoint file (a warning
+    first when the data is no longer the data the run trained on)."""
     path, config, task, model = _restore(target)
+    _warn_if_data_changed(path, config)
     with no_grad():
         metrics = task.evaluate(model, "test", config.batch_size)
     print(f"{path}: model {config.model} on {task.name}")
     print("test " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
     return 0
+
+
+def _warn_if_data_changed(checkpoint_path, config):
+    run_path = Path(checkpoint_path).parent.parent  # RUN/checkpoints/step-N.safetensors
+    recorded, current = run_record.fingerprints(run_path, config)
+    if run_record.changed(recorded, current):
+        _warn(f"{run_record.describe_change(config, recorded, current)}; the metrics below are "
+              "of the data as it is now" + (", and its test split may hold rows the model "
+                                            "trained on" if config.data in OWN_DATA else ""))
 
 
 def sample(target, prompt, length, temperature, seed):

@@ -12,6 +12,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from ..data.readers._files import read_text
 from ..io.files import memory_limit
 from .data_settings import check_data_settings
 from .presets import apply_defaults
@@ -27,7 +28,12 @@ METRICS = ("val_loss", "val_accuracy")
 
 
 class ConfigError(ValueError):
-    """A configuration value that cannot work, with what to do instead."""
+    """A configuration value that cannot work, with what to do instead; ``setting`` names the
+    setting at fault when there is one."""
+
+    def __init__(self, message, setting=None):
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclasses.dataclass
@@ -113,20 +119,24 @@ def _allowed_types(field):
 def check_types(config):
     """Every setting has its field's type (a config file can hold anything); ints are accepted
     where a float is expected and become floats."""
-    for name, field in FIELDS.items():
-        value = getattr(config, name)
-        kinds, optional = _allowed_types(field)
-        if value is None and optional:
-            continue
-        is_bool = isinstance(value, bool)
-        if float in kinds and isinstance(value, int) and not is_bool:
-            setattr(config, name, float(value))
-            continue
-        if any(isinstance(value, kind) for kind in kinds) and (bool in kinds or not is_bool):
-            continue
-        shown = "nothing" if value is None else f"{value!r} ({type(value).__name__})"
-        expected = " or ".join(_TYPE_NAMES[kind] for kind in kinds)
-        raise ConfigError(f"{name} must be {expected}, got {shown}")
+    for name in FIELDS:
+        setattr(config, name, checked_type(name, getattr(config, name)))
+
+
+def checked_type(name, value):
+    """``value`` if it has setting ``name``'s type (an int becomes a float where a float is
+    expected), else ConfigError."""
+    kinds, optional = _allowed_types(FIELDS[name])
+    if value is None and optional:
+        return value
+    is_bool = isinstance(value, bool)
+    if float in kinds and isinstance(value, int) and not is_bool:
+        return float(value)
+    if any(isinstance(value, kind) for kind in kinds) and (bool in kinds or not is_bool):
+        return value
+    shown = "nothing" if value is None else f"{value!r} ({type(value).__name__})"
+    expected = " or ".join(_TYPE_NAMES[kind] for kind in kinds)
+    raise ConfigError(f"{name} must be {expected}, got {shown}", setting=name)
 
 
 def check_choices(config):
@@ -137,7 +147,8 @@ def check_choices(config):
     for name, allowed in choices.items():
         if getattr(config, name) not in allowed:
             raise ConfigError(
-                f"unknown {name} {getattr(config, name)!r}; choose one of: {', '.join(allowed)}"
+                f"unknown {name} {getattr(config, name)!r}; choose one of: {', '.join(allowed)}",
+                setting=name,
             )
     language_model = config.model in ("lstm", "gpt") and config.data != "series"
     if language_model and config.data not in TEXT_DATASETS:
@@ -167,24 +178,27 @@ def check_ranges(config):
     for name, least in _AT_LEAST.items():
         value = getattr(config, name)
         if value is not None and value < least:
-            raise ConfigError(f"{name} must be at least {least}, got {value}")
+            raise ConfigError(f"{name} must be at least {least}, got {value}", setting=name)
     if config.seed > _MAX_SEED:
-        raise ConfigError(f"seed must be at most 2**64 - 1, got {config.seed}")
+        raise ConfigError(f"seed must be at most 2**64 - 1, got {config.seed}", setting="seed")
     for name in ("lr", "momentum", "weight_decay", "grad_clip", "label_smoothing", "dropout"):
         value = getattr(config, name)
         if value is not None and not math.isfinite(value):
-            raise ConfigError(f"{name} must be a finite number, got {value}")
+            raise ConfigError(f"{name} must be a finite number, got {value}", setting=name)
     if config.lr <= 0:
-        raise ConfigError(f"lr must be positive, got {config.lr}")
+        raise ConfigError(f"lr must be positive, got {config.lr}", setting="lr")
     if config.grad_clip is not None and config.grad_clip <= 0:
-        raise ConfigError("grad_clip must be positive (or 0 / omitted to turn clipping off)")
+        raise ConfigError("grad_clip must be positive (or 0 / omitted to turn clipping off)",
+                          setting="grad_clip")
     for name in ("momentum", "weight_decay"):
         if getattr(config, name) < 0:
-            raise ConfigError(f"{name} must not be negative, got {getattr(config, name)}")
+            raise ConfigError(f"{name} must not be negative, got {getattr(config, name)}",
+                              setting=name)
     if not 0 <= config.label_smoothing < 1:
-        raise ConfigError(f"label_smoothing must be in [0, 1), got {config.label_smoothing}")
+        raise ConfigError(f"label_smoothing must be in [0, 1), got {config.label_smoothing}",
+                          setting="label_smoothing")
     if config.dropout is not None and not 0 <= config.dropout < 1:
-        raise ConfigError(f"dropout must be in [0, 1), got {config.dropout}")
+        raise ConfigError(f"dropout must be in [0, 1), got {config.dropout}", setting="dropout")
     if config.schedule == "onecycle" and config.warmup_steps:
         raise ConfigError("onecycle has its own warm-up; leave --warmup-steps at 0")
     if config.num_heads is not None and config.hidden_size % config.num_heads:
@@ -226,25 +240,31 @@ def check_name(name):
 
 
 def from_dict(values, source="config"):
-    """A Config from a mapping; unknown keys are an error that lists the known ones."""
+    """A Config from a mapping (``source`` says where it came from, e.g. "config file x.toml",
+    in messages): an unknown key is an error that lists the known ones, a value of the wrong
+    type an error naming its setting."""
     unknown = sorted(map(str, set(values) - set(FIELDS)))
     if unknown:
         raise ConfigError(
             f"{source}: unknown setting(s) {', '.join(unknown)}; known settings: "
             f"{', '.join(FIELDS)}"
         )
-    return Config(**values)
+    try:
+        return Config(**{name: checked_type(name, value) for name, value in values.items()})
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}", setting=error.setting) from None
 
 
 def read_toml(path):
     """The settings in a TOML file (flat keys, as the Config field names)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = read_text(path)  # CannotReadError when it is there but unreadable
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist") from None
-    except OSError as error:
-        raise ConfigError(f"config file {path} cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {path} is not UTF-8 text ({error.reason} at byte "
+                          f"{error.start}); TOML files are UTF-8") from None
     try:
         values = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as datasets
+from ..data.readers._files import read_text
 from .data_settings import OWN_DATA
 from .tasks import CharLanguageModel, ImageClassification
 
@@ -35,7 +36,7 @@ def _text(config):
     if not path.is_file():
         raise FileNotFoundError(f"--data-path {path} is not a text file")
     try:
-        return str(path), path.read_text(encoding="utf-8")
+        return str(path), read_text(path)
     except UnicodeDecodeError as error:
         raise ValueError(
             f"{path} is not UTF-8 text ({error.reason} at byte {error.start})"

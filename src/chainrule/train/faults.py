@@ -1,9 +1,10 @@
 """A test hook: make a training process signal itself at an exact point of a step.
 
 ``CHAINRULE_FAULT=PHASE@STEP:SIGNAL`` (e.g. ``optimizer@7:KILL``) makes the process send itself
-SIGNAL when step STEP reaches PHASE; ``INT2`` sends SIGINT twice (an impatient Ctrl-C). Tests
-use it to interrupt a run at a chosen moment without sleeping or watching the clock. Unset (as
-always outside tests), it costs one comparison per phase.
+SIGNAL (KILL, INT, TERM) when step STEP reaches PHASE; ``INT2`` and ``TERM2`` send it twice
+(an impatient Ctrl-C, a service manager that insists). Tests use it to interrupt a run at a
+chosen moment without sleeping or watching the clock. Unset (as always outside tests), it costs
+one comparison per phase.
 
 Phases, in the order a step goes through them: ``data`` (before the batch is fetched),
 ``forward``, ``backward``, ``optimizer`` (the update applied, the schedule and the step counter
@@ -17,7 +18,8 @@ import signal
 PHASES = ("data", "forward", "backward", "optimizer", "checkpoint", "best")
 VARIABLE = "CHAINRULE_FAULT"
 _SIGNALS = {"KILL": (signal.SIGKILL,), "INT": (signal.SIGINT,),
-            "INT2": (signal.SIGINT, signal.SIGINT)}
+            "INT2": (signal.SIGINT, signal.SIGINT), "TERM": (signal.SIGTERM,),
+            "TERM2": (signal.SIGTERM, signal.SIGTERM)}
 
 
 class Faults:

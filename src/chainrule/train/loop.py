@@ -3,6 +3,7 @@ early stopping, metrics and checkpoints -- resumable at any step, bit for bit.""
 
 import itertools
 import math
+import signal
 import time
 
 import numpy as np
@@ -23,7 +24,12 @@ class NonFiniteLossError(RuntimeError):
 
 
 class TrainingInterrupted(Exception):
-    """Ctrl-C: the step in progress was finished and a checkpoint of it written."""
+    """Ctrl-C or SIGTERM: the step in progress was finished and a checkpoint of it written;
+    ``signum`` says which signal asked for the stop."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
 
 
 class Trainer:
@@ -143,8 +149,8 @@ class Trainer:
         """Train until the last epoch or early stopping; returns the epoch history.
 
         A checkpoint of the starting position is written first (so that a run killed at any
-        later moment can resume). Ctrl-C is handled as train/interrupt.py says: the step in
-        progress completes, is saved, and TrainingInterrupted is raised."""
+        later moment can resume). Ctrl-C and SIGTERM are handled as train/interrupt.py says:
+        the step in progress completes, is saved, and TrainingInterrupted is raised."""
         # NumPy's overflow warnings would only repeat, less clearly, what the non-finite loss
         # check and the diagnostics report
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
@@ -162,12 +168,12 @@ class Trainer:
             if self.finish_epoch(train_loss, rate):
                 break  # early stopping
             if self.epoch < self.config.epochs and self.stop_agreed(stop):
-                raise TrainingInterrupted
+                raise TrainingInterrupted(stop.signal or signal.SIGINT)
         return self.history
 
     def train_epoch(self, stop):
         """Train on the current epoch's remaining batches; returns the samples seen. Between
-        steps: the periodic checkpoint, and the stop that Ctrl-C asked for."""
+        steps: the periodic checkpoint, and the stop that Ctrl-C or SIGTERM asked for."""
         config = self.config
         batches = self.task.epoch_batches(self.epoch, config.seed, config.batch_size)
         progress = self.console.epoch_bar(self.epoch, config.epochs, len(batches), self.batch)
@@ -195,7 +201,7 @@ class Trainer:
                     self.checkpoint()
                 if self.stop_agreed(stop):
                     self.checkpoint()
-                    raise TrainingInterrupted
+                    raise TrainingInterrupted(stop.signal or signal.SIGINT)
         finally:
             progress.close()
         return samples
@@ -208,7 +214,7 @@ class Trainer:
             self.log(record)
 
     def stop_agreed(self, stop):
-        """Whether Ctrl-C reached any rank: every rank must stop after the same step."""
+        """Whether a stop signal reached any rank: every rank must stop after the same step."""
         return self.parallel.average({"stop": float(stop.requested)})["stop"] > 0
 
     def finish_epoch(self, train_loss, rate):

@@ -14,6 +14,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..creation import from_numpy
 from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
+from ..data.readers._files import read_text
 from ..data.readers.image_folder import IMAGE_SUFFIXES, image_files
 from ..data.readers.series import read_series
 from ..data.readers.table import read_table
@@ -21,7 +22,7 @@ from ..random import manual_seed
 from .metrics import regression_metrics, softmax
 from .presets import build_model
 from .state_checks import check_model_fits
-from .tasks import model_outputs
+from .tasks import ImageClassification, model_outputs
 
 
 class _Saved:
@@ -34,12 +35,11 @@ class _Saved:
 def _image_preprocessor(metadata):
     if metadata["kind"] == "images":
         return ImagePreprocessor.from_state(metadata["preprocessing"])
-    if "mean" not in metadata:
+    preprocessor = ImageClassification.saved_preprocessor(metadata)
+    if preprocessor is None:
         raise ValueError("this checkpoint predates saved image statistics; train the run again "
                          "to predict with it")
-    channels, *size = metadata["input_shape"]
-    return ImagePreprocessor(size, channels, metadata["mean"], metadata["scale"],
-                             [str(k) for k in range(metadata["num_classes"])])
+    return preprocessor
 
 
 def _preprocessor(metadata):
@@ -175,7 +175,7 @@ def _series(config, preprocessor, model, source):
 def _text(metadata, model, source):
     """The next-character distribution after a prompt (the text of a file, or the argument)."""
     path = Path(source)
-    prompt = path.read_text(encoding="utf-8") if path.is_file() else source
+    prompt = read_text(path) if path.is_file() else source
     vocab = metadata["vocab"]
     index = {ch: i for i, ch in enumerate(vocab)}
     unknown = sorted(set(prompt) - set(index))
@@ -198,8 +198,11 @@ def _write(header, rows, out):
         sys.stdout.flush()
         return
     out = Path(out)
-    with open(out, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(header)
-        writer.writerows(rows)
+    try:
+        with open(out, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(header)
+            writer.writerows(rows)
+    except OSError as error:
+        raise OSError(error.errno, f"could not write {out}: {error.strerror}") from None
     _note(f"wrote {len(rows)} predictions to {out}")

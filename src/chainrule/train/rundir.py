@@ -7,6 +7,7 @@ import shutil
 import time
 from pathlib import Path
 
+from ..data.readers._files import read_text, reading
 from ..io.files import remove_temporaries
 from ..serialization import atomic_write_bytes
 from .runlock import RunLock
@@ -107,14 +108,15 @@ class RunDirectory:
     def metric_lines(self):
         if not self.metrics_path.exists():
             return 0
-        with open(self.metrics_path, "rb") as f:
+        with reading(self.metrics_path), open(self.metrics_path, "rb") as f:
             return sum(1 for _ in f)
 
     def truncate_metrics(self, lines):
         """Drop records written after the checkpoint we resume from (they will be redone)."""
         if not self.metrics_path.exists():
             return
-        kept = self.metrics_path.read_bytes().splitlines(keepends=True)[:lines]
+        with reading(self.metrics_path):
+            kept = self.metrics_path.read_bytes().splitlines(keepends=True)[:lines]
         kept = [line for line in kept if line.endswith(b"\n")]  # a torn last line goes too
         atomic_write_bytes(self.metrics_path, b"".join(kept))
 
@@ -122,7 +124,7 @@ class RunDirectory:
         if not self.metrics_path.exists():
             return []
         records = []
-        for line in self.metrics_path.read_text().splitlines():
+        for line in read_text(self.metrics_path).splitlines():
             if line.strip():
                 records.append(json.loads(line))
         return records

@@ -2,10 +2,12 @@
 
 The lock is an advisory ``flock`` on ``RUN/lock``, so the kernel releases it when its process
 ends, however it ends: a lock left by a killed process never blocks anyone. The file itself
-stays, and says which process last held it (for the message a second process gets)."""
+stays, and says which process last held it (for the message a second process gets). Whether
+the lock is held now tells a live run from one killed outright (``is_held``)."""
 
 import os
 import socket
+import time
 
 try:
     import fcntl
@@ -26,9 +28,13 @@ class RunLock:
         """Hold the lock, or raise RunInUseError naming the process that holds it."""
         if fcntl is None:
             return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as error:  # a run directory we may not write in: we cannot train there
+            raise OSError(error.errno, f"could not write {self.path} (the run's lock): "
+                                       f"{error.strerror}") from None
+        try:
+            _lock_exclusively(fd)
         except BlockingIOError:
             holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
             os.close(fd)
@@ -48,3 +54,47 @@ class RunLock:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
+
+
+# `chainrule runs` asks whether a run is alive by taking a shared lock for an instant
+# (is_held); a trainer starting in that instant waits for it rather than reporting "in use".
+_PROBE_WAIT_S, _PROBE_TRIES = 0.002, 500
+
+
+def _lock_exclusively(fd):
+    """Take the exclusive lock, waiting out shared holders (probes, which let go at once);
+    BlockingIOError while another process trains."""
+    for _ in range(_PROBE_TRIES):
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            try:  # a shared lock is possible only if no exclusive holder exists
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BlockingIOError from None
+            fcntl.flock(fd, fcntl.LOCK_UN)  # that was only a question
+        time.sleep(_PROBE_WAIT_S)
+    raise BlockingIOError
+
+
+def is_held(run_path):
+    """Whether a process is training in the run now (holds its lock): True or False, or None
+    where this cannot be told (no advisory locks on this platform or file system)."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(run_path / "lock", os.O_RDONLY)
+    except FileNotFoundError:
+        return False  # every run that trains creates it first
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return None
+    finally:
+        os.close(fd)  # releases the shared lock, if taken
+    return False

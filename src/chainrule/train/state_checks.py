@@ -17,7 +17,12 @@ from types import SimpleNamespace
 
 from .. import nn
 from ..creation import zeros
-from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
+from ..data.preprocessing import (
+    ImagePreprocessor,
+    PreprocessingStateError,
+    SeriesPreprocessor,
+    TablePreprocessor,
+)
 from ..io.errors import CheckpointError
 from ..random import get_rng_state
 from ..tensor import Tensor
@@ -25,6 +30,7 @@ from .config import ConfigError, from_dict
 from .data_settings import OWN_DATA
 from .optimizers import build_optimizer
 from .presets import parameter_count
+from .tasks import ImageClassification
 
 _ENTRIES = {"config": dict, "model": dict, "optimizer": dict, "scheduler": dict, "rng": Tensor,
             "position": dict, "history": list, "best": (list, type(None)), "bad_epochs": int,
@@ -68,6 +74,11 @@ def checked_settings(path, state, newest_format):
         raise CheckpointError(path, f"is damaged: {problem}")
     task = _task_shape(path, state["task"], config)
     _check_model_size(path, state["model"], config, task)
+    if _is(state["task"].get("kind"), "image"):  # sizes known sane: the statistics can be read
+        try:
+            ImageClassification.saved_preprocessor(state["task"])
+        except PreprocessingStateError as error:
+            raise CheckpointError(path, f"is damaged: {error}") from None
     return config
 
 
@@ -108,8 +119,7 @@ def _task_shape(path, task, config):
         return SimpleNamespace(vocab_size=len(vocab))
     shape, classes = task.get("input_shape"), task.get("num_classes")
     if not (_is(kind, "image") and _is_int(classes) and classes >= 1 and isinstance(shape, list)
-            and all(_is_int(s) and s >= 1 for s in shape)
-            and (config.model != "cnn" or len(shape) == 3)):
+            and len(shape) == 3 and all(_is_int(s) and s >= 1 for s in shape)):
         raise CheckpointError(path, "is damaged: its image task is malformed")
     return SimpleNamespace(input_shape=tuple(shape), num_classes=classes)
 
@@ -119,18 +129,15 @@ _PREPROCESSORS = {"table": TablePreprocessor, "images": ImagePreprocessor,
 
 
 def _saved_preprocessor(path, task, config):
-    """The preprocessing saved with an own-data model, rebuilt and its sizes computed once, so
-    that a malformed one is refused here rather than failing later."""
-    problem = "its saved preprocessing does not describe this run's data"
-    if _is(task.get("kind"), config.data) and isinstance(task.get("preprocessing"), dict):
-        try:
-            preprocessor = _PREPROCESSORS[config.data].from_state(task["preprocessing"])
-            parameter_count(config, SimpleNamespace(preprocessor=preprocessor))
-            return preprocessor
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as error:
-            # the preprocessors' own checks, on values that came from the file
-            problem = f"its saved preprocessing is malformed ({type(error).__name__}: {error})"
-    raise CheckpointError(path, f"is damaged: {problem}")
+    """The preprocessing saved with an own-data model, rebuilt (its ``from_state`` checks every
+    entry), so that a malformed one is refused here rather than failing later."""
+    if not (_is(task.get("kind"), config.data) and isinstance(task.get("preprocessing"), dict)):
+        raise CheckpointError(path, "is damaged: its saved preprocessing does not describe "
+                                    "this run's data")
+    try:
+        return _PREPROCESSORS[config.data].from_state(task["preprocessing"])
+    except PreprocessingStateError as error:
+        raise CheckpointError(path, f"is damaged: {error}") from None
 
 
 def _check_model_size(path, model, config, task):

@@ -4,6 +4,7 @@ from reshapes, permutations and indexing, so their gradients come from those ops
 
 import numpy as np
 
+from ...ops.rearrange import unfold_windows
 from ...ops.registry import register
 from ...ops.shape import pad
 from ...tensor import Tensor
@@ -134,5 +135,5 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
 register(pixel_shuffle, method=False, functional=True)
 register(pixel_unshuffle, method=False, functional=True)
 register(channel_shuffle, aliases=("native_channel_shuffle",), method=False, functional=True)
-register(unfold, top=False, method=False, functional=True)
+register(unfold, top=False, method=unfold_windows, functional=True)  # Tensor.unfold differs
 register(fold, top=False, method=False, functional=True)

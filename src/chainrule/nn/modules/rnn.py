@@ -9,6 +9,7 @@ from ... import creation
 from ...ops import recurrent as R
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence, run_packed
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -118,6 +119,8 @@ class RNNBase(Module):
         return outputs
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):  # each sequence stops at its own length
+            return run_packed(self, input, hx, self.forward)
         batched = self._check_input(input)
         h0 = self._initial_state(input, hx, batched)
         output, h_n = self._run(input, h0, None)
@@ -172,6 +175,8 @@ class LSTM(RNNBase):
                          bidirectional, proj_size, device, dtype)
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):  # each sequence stops at its own length
+            return run_packed(self, input, hx, self.forward)
         batched = self._check_input(input)
         if hx is None:
             h0 = self._initial_state(input, None, batched)
