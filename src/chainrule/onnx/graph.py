@@ -15,6 +15,7 @@ outputs; steps no output needs are dropped.
 import numpy as np
 
 from ..tensor import Tensor
+from .options import arrays_in, differences, pair_sizes, sizes_in
 from .sizes import SymInt, emit, is_dynamic, leaves
 from .trace import flat_tensors
 
@@ -58,7 +59,7 @@ class Graph:
             for out1, out2 in zip(step.outputs, step2.outputs):
                 if isinstance(out1, Tensor):
                     self.values[id(out1)].twin = values2.get(id(out2))
-            _pair_sizes(step.options, step2.options, self._dynamic_leaves)
+            pair_sizes(step.options, step2.options, self._dynamic_leaves)
         self._by_array = {id(v.array): v for v in self.values.values()}
         self._mark_dependent(first.steps)
         self.outputs = [self._value_of(t, self.values) for t in flat_tensors(first.result)]
@@ -83,14 +84,14 @@ class Graph:
 
     def _option_values(self, step):
         """The traced values whose arrays a step received as options (an attention mask)."""
-        return [self._by_array[id(a)] for a in _arrays_in(step.options)
+        return [self._by_array[id(a)] for a in arrays_in(step.options)
                 if id(a) in self._by_array]
 
     def _mark_dependent(self, steps):
         for step in steps:
             dependent = any(v is not None and v.dependent
                             for v in step.inputs + self._option_values(step)) or any(
-                is_dynamic(s, self._leaf_is_dynamic) for s in _sizes_in(step.options))
+                is_dynamic(s, self._leaf_is_dynamic) for s in sizes_in(step.options))
             for out in step.outputs:
                 value = self.values.get(id(out)) if isinstance(out, Tensor) else None
                 if value is not None and value.step is step:
@@ -113,7 +114,7 @@ class Graph:
             needed.add(id(value.step))
             stack += [v for v in value.step.inputs + self._option_values(value.step)
                       if v is not None and v.dependent and v.step is not None]
-            stack += [self.values[t] for s in _sizes_in(value.step.options)
+            stack += [self.values[t] for s in sizes_in(value.step.options)
                       for _, t, a in leaves(s) if self._leaf_is_dynamic(t, a)
                       and t in self.values and self.values[t].step is not None]
         return needed
@@ -163,7 +164,7 @@ class Graph:
     def check_options(self, step, converter):
         """Refuse a step whose options change between the runs (a size baked in), except sizes
         the converter writes from their records and options it checks itself."""
-        for path, a, b in _differences(step.options, step.twin.options):
+        for path, a, b in differences(step.options, step.twin.options):
             if path[0] in converter.varying or (
                     converter.sizes and isinstance(a, SymInt) and isinstance(b, SymInt)):
                 continue
@@ -297,92 +298,3 @@ def _check_same_ops(first, second):
 
 def _clean(name):
     return name.strip("_") or "op"
-
-
-def _sizes_in(options):
-    """The SymInts among a step's options (nested tuples, lists, dicts and slices)."""
-    stack, found = [options], []
-    while stack:
-        item = stack.pop()
-        if isinstance(item, SymInt):
-            found.append(item)
-        elif isinstance(item, dict):
-            stack += list(item.values())
-        elif isinstance(item, (tuple, list)):
-            stack += list(item)
-        elif isinstance(item, slice):
-            stack += [item.start, item.stop, item.step]
-    return found
-
-
-def _arrays_in(options):
-    """The NumPy arrays among a step's options (at the top level or in tuples and lists)."""
-    stack, found = list(options.values()), []
-    while stack:
-        item = stack.pop()
-        if isinstance(item, np.ndarray):
-            found.append(item)
-        elif isinstance(item, (tuple, list)):
-            stack += list(item)
-    return found
-
-
-def _pair_sizes(a, b, dynamic):
-    """Walk the options of a step and its twin together, noting for each dim a SymInt was read
-    from whether it changed between the runs."""
-    if isinstance(a, SymInt) and isinstance(b, SymInt):
-        for (_, t, axis), (_, _, _), x, y in _paired_leaves(a, b):
-            dynamic[(t, axis)] = dynamic.get((t, axis), False) or x != y
-    elif isinstance(a, dict) and isinstance(b, dict):
-        for key in a.keys() & b.keys():
-            _pair_sizes(a[key], b[key], dynamic)
-    elif isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
-        for x, y in zip(a, b):
-            _pair_sizes(x, y, dynamic)
-    elif isinstance(a, slice) and isinstance(b, slice):
-        for x, y in ((a.start, b.start), (a.stop, b.stop), (a.step, b.step)):
-            _pair_sizes(x, y, dynamic)
-
-
-def _paired_leaves(a, b):
-    """(leaf of a, leaf of b, size of a's leaf, size of b's leaf) for two SymInts computed the
-    same way."""
-    ra, rb = a.record, b.record
-    if ra[0] == "dim" and rb[0] == "dim":
-        return [(ra, rb, int(a), int(b))]
-    if ra[0] != rb[0] or len(ra) != len(rb):
-        return []
-    pairs = []
-    for x, y in zip(ra[1:], rb[1:]):
-        if isinstance(x, SymInt) and isinstance(y, SymInt):
-            pairs += _paired_leaves(x, y)
-    return pairs
-
-
-def _differences(a, b, path=(), depth=0):
-    """(path, a's value, b's value) for each place where two option trees differ; tensors are
-    inputs and are checked as such."""
-    if depth > 20 or isinstance(a, Tensor) or isinstance(b, Tensor):
-        return []
-    if isinstance(a, int) and isinstance(b, int):  # SymInts included
-        return [] if int(a) == int(b) else [(path, a, b)]
-    if isinstance(a, dict) and isinstance(b, dict):
-        return [d for key in a if key in b
-                for d in _differences(a[key], b[key], path + (key,), depth + 1)]
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b))
-                for d in _differences(x, y, path + (i,), depth + 1)]
-    if isinstance(a, slice) and isinstance(b, slice):
-        return _differences((a.start, a.stop, a.step), (b.start, b.stop, b.step), path,
-                            depth + 1)
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        same = (np.shape(a) == np.shape(b)
-                and np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True))
-        return [] if same else [(path, a, b)]
-    if hasattr(a, "__dict__") and type(a) is type(b) and not callable(a):
-        return _differences(vars(a), vars(b), path, depth + 1)
-    try:
-        same = bool(a == b) or (a != a and b != b)
-    except (TypeError, ValueError):
-        same = True
-    return [] if same else [(path, a, b)]
