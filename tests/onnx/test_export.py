@@ -210,7 +210,8 @@ NOT_EXPORTED = {
                     "losses belong to training, not to a deployed model"),
     **dict.fromkeys(["Accumulate", "AvgPoolGrad", "ConvWeight", "MaxPoolGrad", "RecurrentGrad",
                      "_OnceDifferentiable"], "backward-only ops"),
-    **dict.fromkeys(["IndexPut", "Scatter", "ScatterAdd"], "writes into a tensor"),
+    "IndexPut": "writes at a key parsed into arrays; x[key] = v in forward is not exported "
+                "(index_add is, as a call)",
     "MaxPool": "its options hold the argmax of one input; the calls of F.max_pool*d and "
                "F.adaptive_max_pool*d that apply it are exported",
     "_ExtremeAlongDim": "base class", "_ExtremeOverAxes": "base class",
