@@ -52,7 +52,11 @@ class StackDataset(Dataset):
     """Samples of several datasets of one length, side by side: ``StackDataset(a, b)[i]`` is
     ``(a[i], b[i])``; with keywords, ``StackDataset(image=a, text=b)[i]`` is a dict.
 
-    >>> StackDataset(TensorDataset(x), labels)[0]
+    >>> from chainrule.utils.data import StackDataset
+    >>> StackDataset([1, 2], [3, 4])[1]
+    (2, 4)
+    >>> StackDataset(image=[1, 2], label=[3, 4])[0]
+    {'image': 1, 'label': 3}
     """
 
     def __init__(self, *args, **kwargs):
