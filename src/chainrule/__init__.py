@@ -99,6 +99,14 @@ globals().update(namespace(TOP))
 from .nn.torch_namespace import *  # noqa: E402,F403 - torch.conv2d and the other kernels
 del TOP, namespace
 
+# torch.optim.swa_utils needs nn.Module and optim's schedulers; optim may not import nn, so the
+# module lives above both and takes its PyTorch path here.
+from . import _swa_utils  # noqa: E402
+from ._module_paths import alias_submodules as _alias_submodules  # noqa: E402
+
+_alias_submodules("chainrule.optim", swa_utils=_swa_utils)
+
+
 # Deprecated torch.X spellings of torch.linalg functions.
 def nuclear_norm(input, dim=None, keepdim=False):
     return linalg.matrix_norm(input, "nuc", dim if dim is not None else (-2, -1), keepdim)

@@ -199,8 +199,8 @@ NOT_EXPORTED = {
     **dict.fromkeys(["IndexPut", "Scatter", "ScatterAdd"], "writes into a tensor"),
     "MaxPool": "its options hold the argmax of one input; nn.MaxPool*d layers are exported",
     "_ExtremeAlongDim": "base class", "_ExtremeOverAxes": "base class",
-    **dict.fromkeys(["Atan2", "Cumprod", "Erfc", "Erfinv", "Inverse", "Lgamma", "Polygamma",
-                     "Slogdet"], "no ONNX operator computes it"),
+    **dict.fromkeys(["Atan2", "Cholesky", "Cumprod", "Eigh", "Erfc", "Erfinv", "Inverse",
+                     "Lgamma", "Polygamma", "Slogdet", "Svdvals"], "no ONNX operator computes it"),
 }
 
 

@@ -5,7 +5,7 @@
 >>> sched = chainrule.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
 """
 
-from . import lr_scheduler, swa_utils
+from . import lr_scheduler
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
@@ -24,5 +24,5 @@ from .sgd import SGD
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
-    "RAdam", "ASGD", "Rprop", "Adafactor", "Muon", "LBFGS", "lr_scheduler", "swa_utils",
+    "RAdam", "ASGD", "Rprop", "Adafactor", "Muon", "LBFGS", "lr_scheduler",
 ]

@@ -1,6 +1,9 @@
-"""``torch.optim.swa_utils``: stochastic weight averaging and exponential moving averages of a
-model's weights (``AveragedModel``), the SWA learning-rate schedule (``SWALR``) and the
-batch-norm statistics pass for the averaged model (``update_bn``), with PyTorch's rules."""
+"""``torch.optim.swa_utils``: stochastic weight averaging and exponential moving averages of
+a model's weights (``AveragedModel``), the SWA learning-rate schedule (``SWALR``) and the
+batch-norm statistics pass for the averaged model (``update_bn``), with PyTorch's rules.
+
+It needs both ``nn.Module`` and optim's schedulers, and optim may not import nn, so it lives
+above both; ``chainrule/__init__.py`` registers it as ``chainrule.optim.swa_utils``."""
 
 import copy
 import itertools
@@ -8,11 +11,11 @@ import math
 
 import numpy as np
 
-from ..autograd.grad_mode import no_grad
-from ..nn.modules.batchnorm import _BatchNorm
-from ..nn.modules.module import Module
-from ..tensor import Tensor
-from .lr_scheduler import LRScheduler, _per_group
+from .autograd.grad_mode import no_grad
+from .nn.modules.batchnorm import _BatchNorm
+from .nn.modules.module import Module
+from .optim.lr_scheduler import LRScheduler, _per_group
+from .tensor import Tensor
 
 __all__ = ["AveragedModel", "SWALR", "get_ema_avg_fn", "get_ema_multi_avg_fn",
            "get_swa_avg_fn", "get_swa_multi_avg_fn", "update_bn"]
