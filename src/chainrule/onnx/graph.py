@@ -204,6 +204,12 @@ class Graph:
                 continue
             where = path[0] + "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
                                       for p in path[1:])
+            if isinstance(a, SymInt) and isinstance(b, SymInt):
+                raise UnsupportedOperatorError(
+                    f"cannot export op {step.op} in layer {step.layer}: its argument {where} "
+                    f"follows the dynamic axes {self._axes_text()} ({int(a)} for the traced "
+                    f"inputs, {int(b)} in the second run), but the ONNX conversion of "
+                    f"{step.op} takes it as a fixed number; keep that axis static")
             a, b = (f"an array of shape {v.shape}" if isinstance(v, np.ndarray) else repr(v)
                     for v in (a, b))
             raise UnsupportedOperatorError(
