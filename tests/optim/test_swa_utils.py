@@ -3,9 +3,9 @@
 import warnings
 
 import pytest
+from chainrule.optim.swa_utils import SWALR, AveragedModel, get_ema_multi_avg_fn, update_bn
 
 import chainrule as torch
-from chainrule.optim.swa_utils import SWALR, AveragedModel, get_ema_multi_avg_fn, update_bn
 
 
 @pytest.mark.parametrize("strategy, epochs, expected", [
