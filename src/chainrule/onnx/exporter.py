@@ -5,7 +5,8 @@ import numpy as np
 from ..autograd import no_grad
 from ..tensor import Tensor
 from .convert import CALLS, REFUSED, converter_for
-from .graph import Graph, UnsupportedOperatorError
+from .errors import UnsupportedOperatorError
+from .graph import Graph
 from .trace import Trace, flat_tensors, watched_calls
 
 # The calls recorded as one step: those with a converter, and those refused by name.
