@@ -132,7 +132,7 @@ def _bad_table(tmp_path, text):
     (lambda p: _bad_table(p, "x,z\n1,2\n"), "has no column 'y'; its columns are: 'x', 'z'"),
     (lambda p: _bad_table(p, "x,y\n1,a\n2,a\n3,a\n"), r"the target 'y' has one class \('a'\)"),
     (lambda p: _bad_table(p, "x,y\n" + "1,a\n2,b\n" * 5 + "three,a\n4,b\n"),
-     "column 'x' mixes numbers and text .* line 12 has 'three'"),
+     "column 'x' mixes numbers and text: .* line 12 has 'three', no number .* --numeric x"),
     (lambda p: _bad_table(p, ""), "bad.csv is empty"),
     (lambda p: ["--data", "series", "--data-path", str(write_series(p / "s.csv")), "--target",
                 "value", "--window", "400"], "--window 400 with --horizon 1 is longer than"),

@@ -104,6 +104,7 @@ def _probability_columns(classes):
 def _table(preprocessor, model, source):
     table = read_table(source)
     inputs, notes = preprocessor.transform(table)
+    notes = table.notes + notes
     for note in notes:
         _note(f"note: {note}")
     outputs = model_outputs(model, inputs)
@@ -158,14 +159,18 @@ def _images(preprocessor, model, source):
 
 
 def _series(config, preprocessor, model, source):
-    series = read_series(source, config.target, config.time)
+    read_as_numbers = [n for n in config.numeric or () if n in [config.target,
+                                                                 *preprocessor.features]]
+    grid = (preprocessor.step, preprocessor.unit) if config.time else None
+    series = read_series(source, config.target, config.time, preprocessor.features,
+                         numeric=read_as_numbers, grid=grid)
     for note in series.notes:
         _note(f"note: {note}")
     if len(series) < preprocessor.window:
         raise ValueError(f"{source} has {len(series)} steps of {config.target!r}; the model "
                          f"needs the last {preprocessor.window} (its --window)")
     end = np.array([len(series) - 1])
-    outputs = model_outputs(model, preprocessor.inputs(series.values, end))
+    outputs = model_outputs(model, preprocessor.inputs(series.values, end, series.covariates))
     forecast = preprocessor.forecast(series.values, end, outputs)[0]
     rows = [[h, series.time_label(len(series) - 1 + h), f"{value:.6g}"]
             for h, value in enumerate(forecast, start=1)]
