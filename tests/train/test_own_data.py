@@ -158,7 +158,9 @@ def test_unreadable_image_exits_2_naming_the_file(tmp_path, capsys):
     root = write_image_folder(tmp_path / "images", per_class=3)
     (root / "dark" / "torn.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     status, _ = train(tmp_path, "--data", "images", "--data-path", str(root))
-    assert status == 2 and "torn.png is not a readable image" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert status == 2 and "1 of 7 files are not readable images: " in err
+    assert "torn.png (" in err and "pass --skip-bad-files to leave them out" in err
 
 
 def test_predict_input_with_other_columns_exits_2(tmp_path, capsys):

@@ -15,7 +15,7 @@ from ..autograd import no_grad
 from ..creation import from_numpy
 from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
 from ..data.readers._files import read_text
-from ..data.readers.image_folder import IMAGE_SUFFIXES, image_files
+from ..data.readers.image_folder import IMAGE_SUFFIXES, image_files, unreadable_images
 from ..data.readers.series import read_series
 from ..data.readers.table import read_table
 from ..random import manual_seed
@@ -75,16 +75,17 @@ def load_model(run_dir):
     return config, metadata, preprocessor, model
 
 
-def predict(run_dir, source, out=None):
+def predict(run_dir, source, out=None, skip_bad_files=False):
     """Write predictions for ``source`` (a table, an image or folder of images, a series, or a
-    text prompt) with the model in ``run_dir``; returns the exit status."""
+    text prompt) with the model in ``run_dir``; returns the exit status. ``skip_bad_files``
+    leaves out image files that cannot be read, with a warning naming each."""
     config, metadata, preprocessor, model = load_model(run_dir)
     kind = metadata["kind"]
     with no_grad():
         if kind == "table":
             header, rows = _table(preprocessor, model, source)
         elif kind in ("image", "images"):
-            header, rows = _images(preprocessor, model, source)
+            header, rows = _images(preprocessor, model, source, skip_bad_files)
         elif kind == "series":
             header, rows = _series(config, preprocessor, model, source)
         else:
@@ -133,7 +134,7 @@ def _table(preprocessor, model, source):
     return ["row", "prediction", *_probability_columns(classes)], rows
 
 
-def _images(preprocessor, model, source):
+def _images(preprocessor, model, source, skip_bad_files=False):
     source = Path(source).expanduser()
     if source.is_dir():
         files = image_files(source)
@@ -144,8 +145,7 @@ def _images(preprocessor, model, source):
     else:
         raise FileNotFoundError(f"{source} is neither an image file nor a folder of images")
     classes = preprocessor.classes
-    outputs = np.concatenate([model_outputs(model, preprocessor.read(files[i:i + 256]))
-                              for i in range(0, len(files), 256)])
+    files, outputs = _image_outputs(preprocessor, model, files, skip_bad_files)
     probabilities = softmax(outputs)
     picks = probabilities.argmax(axis=1)
     known = [f.parent.name in classes for f in files]
@@ -156,6 +156,28 @@ def _images(preprocessor, model, source):
     rows = [[str(f), classes[k], *(f"{p:.6f}" for p in probs)]
             for f, k, probs in zip(files, picks, probabilities)]
     return ["file", "prediction", *_probability_columns(classes)], rows
+
+
+def _image_outputs(preprocessor, model, files, skip_bad_files):
+    """(the files read, the model's outputs for them), 256 images at a time. Files that are
+    not readable images are an error naming them all, or with ``skip_bad_files`` left out
+    with a warning naming each."""
+    skipped, read, outputs = [], [], []
+    for start in range(0, len(files), 256):
+        chunk = files[start:start + 256]
+        before = len(skipped)
+        inputs = preprocessor.read(chunk, skipped)
+        bad = {path for path, _ in skipped[before:]}
+        read += [path for path in chunk if path not in bad]
+        if len(inputs):
+            outputs.append(model_outputs(model, inputs))
+    if skipped and not skip_bad_files:
+        raise unreadable_images(skipped, len(files))
+    for path, reason in skipped:
+        _note(f"warning: skipped {path}: not a readable image ({reason})")
+    if not read:
+        raise ValueError(f"none of the {len(files)} files is a readable image")
+    return read, np.concatenate(outputs)
 
 
 def _series(config, preprocessor, model, source):
