@@ -113,25 +113,42 @@ def _table(preprocessor, model, source):
     if preprocessor.task == "regression":
         values = preprocessor.values(outputs[:, 0])
         if preprocessor.target in table:
-            truth = table.numeric(preprocessor.target)
-            known = ~np.isnan(truth)
-            if known.any():
-                scores = regression_metrics(truth[known], values[known])
-                _note(f"{int(known.sum())} rows have {preprocessor.target!r}: "
-                      + "  ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+            _score(lambda: _regression_score(preprocessor, table, values))
         return ["row", "prediction"], [[w, f"{v:.6g}"] for w, v in zip(labels, values)]
     probabilities = softmax(outputs)
     classes = preprocessor.classes
     picks = probabilities.argmax(axis=1)
     if preprocessor.target in table:
-        truth, present = preprocessor.targets(table)
-        if present.any():
-            accuracy = float((picks[present] == truth[present]).mean())
-            _note(f"{int(present.sum())} rows have {preprocessor.target!r}: accuracy "
-                  f"{accuracy:.4f}")
+        _score(lambda: _accuracy(preprocessor, table, picks))
     rows = [[w, classes[k], *(f"{p:.6f}" for p in probs)]
             for w, k, probs in zip(labels, picks, probabilities)]
     return ["row", "prediction", *_probability_columns(classes)], rows
+
+
+def _score(compute):
+    """Print the score of rows that carry the true answer; a truth column that cannot be
+    scored (a class the model does not know, text among numbers) only skips the score."""
+    try:
+        compute()
+    except ValueError as error:
+        _note(f"note: no score: {error}")
+
+
+def _regression_score(preprocessor, table, values):
+    truth = table.numeric(preprocessor.target)
+    known = ~np.isnan(truth)
+    if known.any():
+        scores = regression_metrics(truth[known], values[known])
+        _note(f"{int(known.sum())} rows have {preprocessor.target!r}: "
+              + "  ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+
+
+def _accuracy(preprocessor, table, picks):
+    truth, present = preprocessor.targets(table)
+    if present.any():
+        accuracy = float((picks[present] == truth[present]).mean())
+        _note(f"{int(present.sum())} rows have {preprocessor.target!r}: accuracy "
+              f"{accuracy:.4f}")
 
 
 def _images(preprocessor, model, source, skip_bad_files=False):

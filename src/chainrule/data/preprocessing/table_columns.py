@@ -158,8 +158,15 @@ def column_inputs(table, column, notes):
 
 
 def _numbers_of(table, column, notes):
+    """The column's numbers. The model knows the column holds numbers, so in new rows a few
+    cells of text are missing values (noted); a column of text only is an error."""
     name = column["name"]
-    if table.kind(name) == "text":
+    try:
+        kind = table.kind(name)
+    except ValueError:  # numbers and text: the text cells count as missing
+        table.read_as(table.categorical, table.forced_numeric | {name})
+        kind = table.kind(name)
+    if kind == "text":
         raise ValueError(f"{table.source}: column {name!r} holds text, but the model was trained "
                          f"on numbers in it; correct the column or pass a file whose {name!r} "
                          "holds numbers")

@@ -21,6 +21,7 @@ _MISSING = frozenset(MISSING_MARKERS)
 _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$")
 PLAIN, GROUPED, DECIMAL_COMMA = "plain", "1,234.5", "1.234,5"
+_CURRENCIES = frozenset("$€£¥")
 
 
 def is_missing(cell):
@@ -30,7 +31,10 @@ def is_missing(cell):
 
 
 def _number(cell, layout):
-    """The number a cell holds in ``layout``, or None."""
+    """The number a cell holds in ``layout`` (a currency sign before it or a % after it
+    allowed), or None."""
+    if cell[:1] in _CURRENCIES or cell[-1:] == "%":
+        cell = cell.lstrip("".join(_CURRENCIES)).rstrip("%").strip()
     if layout == GROUPED and _GROUPED.match(cell):
         cell = cell.replace(",", "")
     elif layout == DECIMAL_COMMA:
@@ -134,10 +138,12 @@ class Table:
             if all(_number(cells[i].strip(), layout) is not None for i in present):
                 self._layouts[name] = layout
                 return "numeric"
+        if name in self.forced_numeric:  # the layout that reads the most cells
+            counts = {layout: sum(_number(cells[i].strip(), layout) is not None
+                                  for i in present) for layout in self._layouts_to_try()}
+            self._layouts[name] = max(counts, key=counts.get)
+            return "numeric" if max(counts.values()) else "empty"
         numbers = [i for i in present if _number(cells[i].strip(), PLAIN) is not None]
-        if name in self.forced_numeric:
-            self._layouts[name] = PLAIN
-            return "numeric" if numbers else "empty"
         if not numbers:
             return "text"
         raise ValueError(self._mixed_message(name, cells, present, numbers))

@@ -6,6 +6,7 @@ Every problem is reported as a ValueError that names the file and the line (CSV)
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from ._files import CannotReadError, read_bytes
@@ -17,6 +18,7 @@ PARQUET_HINT = "reading Parquet files needs pyarrow: pip install 'chainrule[parq
 _PARQUET_MAGIC = b"PAR1"
 _DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE = 65536
+_EXCEL_SEPARATOR = re.compile(r"^sep=([,;\t|])[ \t]*\r?\n")
 # what a file that is no text table usually is, by its first bytes
 _BINARY_KINDS = {b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook is one): save the "
                                   "sheet as CSV",
@@ -106,14 +108,18 @@ def _delimiter(text):
 
 def _read_csv(path, data):
     text, encoding_note = _decode(path, data)
-    delimiter = _delimiter(text)
+    line = 1
+    if declared := _EXCEL_SEPARATOR.match(text):  # Excel's "sep=;" first line
+        delimiter, text, line = declared[1], text[declared.end():], 2
+    else:
+        delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header, rows, labels, short = None, [], [], []
     notes = [encoding_note] if encoding_note else []
-    line = 1
+    first = line - 1
     try:
         for row in reader:
-            start, line = line, reader.line_num + 1
+            start, line = line, first + reader.line_num + 1
             if not any(cell.strip() for cell in row):
                 continue  # a blank line
             if header is None:
@@ -133,7 +139,7 @@ def _read_csv(path, data):
             rows.append(row)
             labels.append(f"line {start}")
     except csv.Error as error:
-        raise ValueError(f"{path}: line {reader.line_num}: {error}") from None
+        raise ValueError(f"{path}: line {first + reader.line_num}: {error}") from None
     if header is None:
         raise ValueError(f"{path} is empty: a table needs a header line and data rows")
     if not rows:
