@@ -92,6 +92,9 @@ class TablePreprocessor:
                                                    if n != target and n not in drop]
         report = {"missing": {}, "unusable": {}, **{key: [] for key in _REPORT_LISTS}}
         columns = []
+        for name in chosen:  # typed once, on every row; the training rows share the result
+            if table.kind(name) == "numeric":
+                table.numeric(name)
         train = table.take(rows)
         for name in chosen:
             if table.kind(name) == "empty":

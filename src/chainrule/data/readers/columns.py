@@ -47,6 +47,11 @@ def _number(cell, layout):
         return None
 
 
+def _read_only(array):
+    array.flags.writeable = False
+    return array
+
+
 class Table:
     """Named columns of cells (str, or None when missing), with where each row came from.
 
@@ -72,7 +77,7 @@ class Table:
         self._labels = list(row_labels)
         self.delimiter = delimiter
         self.notes = list(notes)
-        self._kinds, self._layouts, self._dates = {}, {}, {}
+        self._kinds, self._layouts, self._dates, self._numbers = {}, {}, {}, {}
         self.categorical, self.forced_numeric = set(), set()
 
     def __len__(self):
@@ -102,13 +107,15 @@ class Table:
         hold categories (numbers included), in ``numeric`` ones a cell that is no number is
         missing. Unknown names are errors listing the columns."""
         categorical, numeric = set(categorical or ()), set(numeric or ())
+        if (categorical, numeric) == (self.categorical, self.forced_numeric):
+            return self  # as already read: the columns typed so far stay typed
         for name in sorted(categorical | numeric):
             self.cells(name)
         both = sorted(categorical & numeric)
         if both:
             raise ValueError(f"--categorical and --numeric both name {both[0]!r}; choose one")
         self.categorical, self.forced_numeric = categorical, numeric
-        self._kinds, self._layouts = {}, {}
+        self._kinds, self._layouts, self._numbers = {}, {}, {}
         return self
 
     def missing(self, name):
@@ -173,21 +180,26 @@ class Table:
         holds text, or a number is infinite); a text column is an error."""
         if self.kind(name) == "text":
             raise ValueError(f"{self.source}: column {name!r} holds text, not numbers")
-        layout = self._layouts.get(name, PLAIN)
-        values = np.full(len(self), np.nan)
-        for index, cell in enumerate(self.cells(name)):
-            if not is_missing(cell):
-                number = _number(cell.strip(), layout)
-                if number is not None:
-                    values[index] = number
-        values[np.isinf(values)] = np.nan
-        return values
+        if name not in self._numbers:
+            layout = self._layouts.get(name, PLAIN)
+            values = np.full(len(self), np.nan)
+            for index, cell in enumerate(self.cells(name)):
+                if not is_missing(cell):
+                    number = _number(cell.strip(), layout)
+                    if number is not None:
+                        values[index] = number
+            values[np.isinf(values)] = np.nan
+            self._numbers[name] = _read_only(values)  # shared by every caller
+        return self._numbers[name]
 
     def unusable(self, name):
         """How many present cells of numeric column ``name`` gave no finite number (text in a
         --numeric column, infinities)."""
-        present = sum(not is_missing(cell) for cell in self.cells(name))
-        return present - int((~np.isnan(self.numeric(name))).sum())
+        return int(self.present(name).sum()) - int((~np.isnan(self.numeric(name))).sum())
+
+    def present(self, name):
+        """A boolean array: which cells of column ``name`` hold something (no missing marker)."""
+        return np.array([not is_missing(cell) for cell in self.cells(name)], dtype=bool)
 
     def layout(self, name):
         """How the numbers of column ``name`` are written (PLAIN, GROUPED or DECIMAL_COMMA)."""
@@ -219,4 +231,8 @@ class Table:
                       by_column=True, delimiter=self.delimiter, notes=self.notes)
         table.categorical, table.forced_numeric = self.categorical, self.forced_numeric
         table._kinds, table._layouts = dict(self._kinds), dict(self._layouts)
+        rows = np.asarray(indices, dtype=np.int64)
+        table._numbers = {name: _read_only(values[rows]) for name, values in self._numbers.items()}
+        table._dates = {name: None if days is None else days[rows]
+                        for name, days in self._dates.items()}
         return table
