@@ -31,6 +31,7 @@ LAYERS = [
     ("ops", ["ops", "special", "linalg", "functional"]),
     ("nn", ["nn"]),
     ("optim", ["optim"]),
+    ("distributions", ["distributions"]),
     ("data", ["data"]),
     ("io", ["serialization", "io"]),
     ("device answers", ["cuda", "backends", "accelerator", "mps", "xpu", "amp", "version",
