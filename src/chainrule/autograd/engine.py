@@ -130,19 +130,16 @@ class _Sweep:
         """The gradients that reached ``node``'s outputs, after the hooks registered on those
         outputs; None when the node need not run."""
         grads = self.pending.pop(node, None)
-        skipped = grads is None or (self.capture and node not in self.useful)
-        if skipped:
-            for edge in node.next_edges:  # no gradient will flow along its edges
-                if edge is not None and type(edge) is not tuple:
-                    self._settle(edge)
         if grads is None:
+            self._settle_leaf_edges(node)  # no gradient will flow along its edges
             return None
         if node._output_hooks:
             _run_output_hooks(node, grads, self.borrowed)
         if self.capture:
             self._capture_outputs(node, grads)
-        if skipped:
-            return None
+            if node not in self.useful:
+                self._settle_leaf_edges(node)
+                return None
         # a single output always has its gradient here; only multi-output nodes can miss one
         if len(grads) > 1 and node.materialize_grads and any(g is None for g in grads):
             grads = [g if g is not None else _zeros(self.like, *node.output_meta[nr])
@@ -171,20 +168,26 @@ class _Sweep:
     def send(self, node, grad_inputs):
         """Each input gradient, fitted to its input's shape and dtype, to the node that made
         that input (summed into its slot) or to the leaf it is."""
-        for position, (edge, grad) in enumerate(zip(node.next_edges, grad_inputs)):
+        pending = self.pending
+        for edge, grad, meta in zip(node.next_edges, grad_inputs, node.input_meta):
             if edge is None:
                 continue  # this input needs no gradient
             if grad is not None:
-                meta = node.input_meta[position]
                 try:
                     fits = grad._data.shape == meta[0] and grad._data.dtype == meta[1]
                 except AttributeError:
                     fits = False  # not a tensor: _fit_to_input explains
                 if not fits:
+                    position = next(i for i, g in enumerate(grad_inputs) if g is grad)
                     grad = _fit_to_input(node, position, grad, meta)
             if type(edge) is tuple:
-                if grad is not None:
-                    self._add_to_slot(edge[0], edge[1], grad)
+                if grad is None:
+                    continue
+                child, nr = edge
+                slots = pending.get(child)
+                if slots is None:
+                    slots = pending[child] = [None] * len(child.output_meta)
+                slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
             else:
                 if grad is not None and (not self.capture or id(edge) in self.wanted_leaves):
                     self._add_leaf_grad(edge, grad)
@@ -225,6 +228,11 @@ class _Sweep:
                 self.results[index] = grad
         else:
             accumulate_into_leaf(leaf, grad, self.create_graph, self.borrowed)
+
+    def _settle_leaf_edges(self, node):
+        for edge in node.next_edges:
+            if edge is not None and type(edge) is not tuple:
+                self._settle(edge)
 
     def _capture_outputs(self, node, grads):
         for nr, grad in enumerate(grads):

@@ -135,7 +135,9 @@ def blas_matmul(a, b):
         macs = max(a.size * b.shape[-1], b.size * (a.shape[-2] if a.ndim > 1 else 1))
         if macs >= GEMM_PARALLEL_MACS or _state["blas_threads"] != 1:
             gemm(macs)  # (the common small case costs two comparisons, nothing more)
-    if a.dtype.name == "bfloat16" or b.dtype.name == "bfloat16":
+    # (kind first: dtype.name is a slow Python property, and bfloat16 is NumPy kind 'V')
+    if (a.dtype.kind == "V" and a.dtype.name == "bfloat16") or (
+            b.dtype.kind == "V" and b.dtype.name == "bfloat16"):
         # bfloat16 has no BLAS: multiply in float32 and round once (PyTorch also accumulates
         # bfloat16 products in float32); NumPy's own bfloat16 matmul would return float32
         out_dtype = a.dtype if a.dtype.name == "bfloat16" else b.dtype
