@@ -1,7 +1,8 @@
 """``chainrule diagnose``: train a preset (or a config) for a few steps under a
 ``GradientMonitor`` and print the per-layer table and every finding.
 
-Exit status: 0 when nothing was found, 1 when there are findings (so scripts and CI can use it).
+Exit status: 0 when nothing was found, 1 when there are findings (so scripts and CI can use it);
+notes (frozen layers) are information and do not count.
 """
 
 import argparse
@@ -52,13 +53,15 @@ def run(config, steps, every, record_sites=False, plots=None):
     print(f"diagnosing {config.model} on {task.name} for {steps} steps "
           f"(optimizer {config.optimizer}, lr {config.lr}, sampled every {every} steps)")
     with GradientMonitor(model, every=every, record_sites=record_sites) as monitor:
-        monitor.on_finding = lambda finding: print(f"finding: {finding}")
+        monitor.on_finding = lambda finding: print(
+            f"{'finding' if finding.severity == 'alarm' else 'note'}: {finding}")
         _train(monitor, model, optimizer, task, config, steps)
     print(format_table(monitor))
     if plots:
         _plots(monitor, Path(plots))
     if monitor.findings:
-        print(f"{len(monitor.findings)} finding(s); see docs/diagnostics.md for each rule")
+        print(f"{len(monitor.findings)} finding(s), one per cause; see docs/diagnostics.md for "
+              "each rule")
         return 1
     print("no problems found in backpropagation")
     return 0
