@@ -61,6 +61,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a tensor).
 
     >>> chainrule.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    tensor([[1., 2.],
+            [3., 4.]], requires_grad=True)
     """
     data = _unwrap(data)
     try:
@@ -120,7 +122,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         integral = all(isinstance(v, numbers.Integral) for v in values)
         dtype = np.int64 if integral else _dtypes.default_float()
     np_dtype = _dtypes.to_numpy_dtype(dtype)
-    if np_dtype.kind == "f":
+    if _dtypes.is_float(np_dtype):
         # start + i * step in float64, then rounded once (as PyTorch does); NumPy's float32
         # arange would repeat a rounded step and drift
         array = np.arange(*values, dtype=np.float64).astype(np_dtype)

@@ -6,7 +6,8 @@ to the input.
 
 import numpy as np
 
-from . import autograd, from_numpy
+from . import autograd
+from .creation import from_numpy
 
 __all__ = ["saliency", "integrated_gradients"]
 

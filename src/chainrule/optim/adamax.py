@@ -5,10 +5,7 @@ import numpy as np
 from .optimizer import (
     Optimizer,
     advance,
-    check_betas,
-    check_cpu_flags,
-    check_lr,
-    check_non_negative,
+    check_adam_like,
     new_state_tensor,
     regularized_gradient,
     step_counter,
@@ -25,6 +22,7 @@ class Adamax(Optimizer):
         u = max(beta2 * u, |g| + eps)
         param = param - lr / (1 - beta1^t) * m / u
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.Adamax(model.parameters(), lr=2e-3)
     """
 
@@ -38,11 +36,7 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
-        check_lr(group)
-        check_non_negative(group, "eps")
-        check_betas(group["betas"])
-        check_non_negative(group, "weight_decay")
-        check_cpu_flags(group)
+        check_adam_like(group)
 
     def _init_state(self, param, group):
         return {

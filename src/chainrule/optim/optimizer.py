@@ -15,6 +15,7 @@ from itertools import chain
 
 import numpy as np
 
+from .._dtypes import is_float
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
 
@@ -69,6 +70,39 @@ def check_cpu_flags(group):
            "not have; leave capturable=False")
 
 
+def check_adam_like(group, *more_non_negative):
+    """The checks Adam's family shares: lr, eps, betas, weight_decay (and ``more``), flags."""
+    check_lr(group)
+    check_non_negative(group, "eps")
+    check_betas(group["betas"])
+    check_non_negative(group, "weight_decay", *more_non_negative)
+    check_cpu_flags(group)
+
+
+def decoupled_decay(param, lr, weight_decay, decoupled):
+    """AdamW's decay, ``param *= 1 - lr * weight_decay``, when ``decoupled``; returns the
+    weight decay still to add to the gradient (none once it was decoupled)."""
+    if not decoupled:
+        return weight_decay
+    if weight_decay != 0:
+        param *= 1 - lr * weight_decay
+    return 0.0
+
+
+def update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2):
+    """Adam's running averages, in place: m += (1 - beta1)(g - m) (PyTorch's lerp, the same
+    average as beta1 m + (1 - beta1) g) and v = beta2 v + (1 - beta2) g^2. Returns a scratch
+    array of the gradient's shape, free for the caller to reuse."""
+    scratch = np.subtract(grad, exp_avg)
+    scratch *= 1 - beta1
+    exp_avg += scratch
+    exp_avg_sq *= beta2
+    np.multiply(grad, 1 - beta2, out=scratch)
+    scratch *= grad
+    exp_avg_sq += scratch
+    return scratch
+
+
 def scalar_state(value):
     """A 0-d float32 state tensor (``mu_product``, ``eta`` ...): PyTorch keeps these scalars
     in float32, and rounds them to it every step."""
@@ -111,8 +145,13 @@ class Optimizer:
     ``params`` is an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts (parameter
     groups, each with its own options; missing options come from ``defaults``).
 
+    >>> w = chainrule.ones(2, requires_grad=True)
+    >>> b = chainrule.zeros(1, requires_grad=True)
     >>> opt = chainrule.optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.1}], lr=0.01)
+    >>> loss = (w.sum() + b).sum()
     >>> loss.backward(); opt.step(); opt.zero_grad()
+    >>> w, b                       # each group stepped with its own learning rate
+    (tensor([0.9900, 0.9900], requires_grad=True), tensor([-0.1000], requires_grad=True))
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -357,6 +396,6 @@ def _copy_state_value(param, index, name, value):
             f"{array.shape}, but that parameter has shape {tuple(param.shape)}; was the state "
             "dict saved for a different model?"
         )
-    if name != "step" and param._data.dtype.kind == "f" and array.dtype.kind == "f":
+    if name != "step" and is_float(param._data.dtype) and is_float(array.dtype):
         return Tensor._from_array(array.astype(param._data.dtype, copy=True))
     return Tensor._from_array(array.copy())

@@ -48,7 +48,8 @@ class Console:
 
     def epoch_summary(self, record, epochs):
         parts = [f"epoch {record['epoch']}/{epochs}", f"train_loss {record['train_loss']:.4f}"]
-        for key in ("val_loss", "val_accuracy", "val_perplexity"):
+        for key in ("val_loss", "val_accuracy", "val_perplexity", "val_roc_auc", "val_mae",
+                    "val_last_value_mae"):
             if record.get(key) is not None:
                 parts.append(f"{key} {record[key]:.4f}")
         parts.append(f"lr {record['lr']:.2e}")

@@ -5,10 +5,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as datasets
-from .presets import resolved_sizes
+from ..data.readers._files import read_text
+from .data_settings import OWN_DATA
 from .tasks import CharLanguageModel, ImageClassification
-
-DEFAULT_STEPS_PER_EPOCH = 200
 
 
 def _image_arrays(dataset, max_value):
@@ -37,25 +36,36 @@ def _text(config):
     if not path.is_file():
         raise FileNotFoundError(f"--data-path {path} is not a text file")
     try:
-        return str(path), path.read_text(encoding="utf-8")
+        return str(path), read_text(path)
     except UnicodeDecodeError as error:
         raise ValueError(
             f"{path} is not UTF-8 text ({error.reason} at byte {error.start})"
         ) from None
 
 
-def load_task(config, vocab=None):
-    """The task for a config: image classification or character language modelling."""
+def _own_data_task(config, metadata):
+    from .image_folder_task import load_image_folder_task
+    from .series_task import load_series_task
+    from .table_task import load_table_task
+
+    load = {"table": load_table_task, "images": load_image_folder_task,
+            "series": load_series_task}[config.data]
+    return load(config, metadata)
+
+
+def load_task(config, vocab=None, metadata=None):
+    """The task for a config: image classification, character language modelling, or own data
+    (a table, an image folder, a series; ``metadata`` brings its saved preprocessing)."""
+    if config.data in OWN_DATA:
+        return _own_data_task(config, metadata)
     if config.model in ("mlp", "cnn"):
         return _image_task(config)
     name, text = _text(config)
-    sizes = resolved_sizes(config)
-    steps = config.steps_per_epoch or DEFAULT_STEPS_PER_EPOCH
-    return CharLanguageModel(name, text, sizes["block_size"], steps, vocab=vocab)
+    return CharLanguageModel(name, text, config.block_size, config.steps_per_epoch, vocab=vocab)
 
 
 def task_from_metadata(config, metadata):
     """The task of a saved run, with the vocabulary the model was trained on."""
     if metadata["kind"] == "text":
         return load_task(config, vocab=metadata["vocab"])
-    return load_task(config)
+    return load_task(config, metadata=metadata if config.data in OWN_DATA else None)

@@ -8,19 +8,39 @@ import math
 
 import numpy as np
 
-from .. import Generator, from_numpy
+from ..creation import from_numpy
 from ..data import DataLoader, TensorDataset
+from ..data.preprocessing import ImagePreprocessor
 from ..nn import functional as F
-
-VALIDATION_FRACTION = 0.1
-_SPLIT_SEED = 20261123  # fixed, so the validation set does not move with --seed
+from ..random import Generator
+from .splits import SPLIT_SEED, VALIDATION_FRACTION
 
 
 def _epoch_generator(seed, epoch):
     return Generator().manual_seed(seed * 1_000_003 + epoch)
 
 
-class ImageClassification:
+def model_outputs(model, inputs, chunk=256):
+    """The model's outputs for an array of inputs, as one float64 array, in chunks."""
+    outputs = [model(from_numpy(inputs[start:start + chunk])).numpy()
+               for start in range(0, len(inputs), chunk)]
+    return np.concatenate(outputs).astype(np.float64)
+
+
+class ShuffledBatches:
+    """Batches of ``self.splits["train"]`` (inputs, targets), reshuffled each epoch by a
+    generator seeded from (seed, epoch)."""
+
+    def batches_per_epoch(self, batch_size):
+        return math.ceil(len(self.splits["train"][0]) / batch_size)
+
+    def epoch_batches(self, epoch, seed, batch_size):
+        x, y = self.splits["train"]
+        return DataLoader(TensorDataset(from_numpy(x), from_numpy(y)), batch_size=batch_size,
+                          shuffle=True, generator=_epoch_generator(seed, epoch))
+
+
+class ImageClassification(ShuffledBatches):
     """Images (N, C, H, W) float32 with int64 labels; validation carved from the training set.
 
     Inputs are standardised per pixel with the training split's mean and standard deviation
@@ -38,7 +58,7 @@ class ImageClassification:
                     f"{name}: {split} labels must be in 0..{num_classes - 1}, but {bad.size} are "
                     f"not (e.g. {int(bad[0])}); check the data set files"
                 )
-        order = np.random.default_rng(_SPLIT_SEED).permutation(len(train_x))
+        order = np.random.default_rng(SPLIT_SEED).permutation(len(train_x))
         cut = len(train_x) - max(int(len(train_x) * VALIDATION_FRACTION), 1)
         self.name = name
         self.num_classes = num_classes
@@ -46,6 +66,7 @@ class ImageClassification:
         self.input_shape = tuple(train_x.shape[1:])
         mean = train_x[order[:cut]].mean(axis=0)
         scale = train_x[order[:cut]].std(axis=0) + np.float32(0.1)
+        self.mean, self.scale = mean, scale  # saved, so that predict needs no training data
 
         def standardise(images):
             return ((images - mean) / scale).astype(np.float32)
@@ -58,15 +79,20 @@ class ImageClassification:
 
     def metadata(self):
         return {"kind": self.kind, "name": self.name, "num_classes": self.num_classes,
-                "input_shape": list(self.input_shape)}
+                "input_shape": list(self.input_shape), "mean": self.mean, "scale": self.scale}
 
-    def batches_per_epoch(self, batch_size):
-        return math.ceil(len(self.splits["train"][0]) / batch_size)
-
-    def epoch_batches(self, epoch, seed, batch_size):
-        x, y = self.splits["train"]
-        return DataLoader(TensorDataset(from_numpy(x), from_numpy(y)), batch_size=batch_size,
-                          shuffle=True, generator=_epoch_generator(seed, epoch))
+    @staticmethod
+    def saved_preprocessor(metadata):
+        """The preprocessing that ``metadata()`` saved (per-pixel statistics), rebuilt and
+        checked like any saved preprocessing (PreprocessingStateError); None for checkpoints
+        written before the statistics were saved."""
+        if "mean" not in metadata and "scale" not in metadata:
+            return None
+        channels, *size = metadata["input_shape"]
+        return ImagePreprocessor.from_state({
+            "size": size, "channels": channels, "mean": metadata.get("mean"),
+            "scale": metadata.get("scale"),
+            "classes": [str(k) for k in range(metadata["num_classes"])]})
 
     def loss(self, logits, targets):
         """The training loss (evaluation reports plain cross-entropy)."""

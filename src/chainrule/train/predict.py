@@ -1,0 +1,208 @@
+"""``chainrule predict RUN_DIR INPUT``: a run directory applied to new data, with nothing but
+what its checkpoint holds (the model and its preprocessing: column statistics and categories,
+image size and pixel statistics, series window and scale, text vocabulary).
+
+Predictions are CSV (to ``--out`` or standard output); notes and, when the input carries the
+true answers, the score go to standard error."""
+
+import csv
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..creation import from_numpy
+from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
+from ..data.readers._files import read_text
+from ..data.readers.image_folder import IMAGE_SUFFIXES, image_files
+from ..data.readers.series import read_series
+from ..data.readers.table import read_table
+from ..random import manual_seed
+from .metrics import regression_metrics, softmax
+from .presets import build_model
+from .state_checks import check_model_fits
+from .tasks import ImageClassification, model_outputs
+
+
+class _Saved:
+    """What a preset needs to build its network, from a checkpoint's task metadata."""
+
+    def __init__(self, **sizes):
+        self.__dict__.update(sizes)
+
+
+def _image_preprocessor(metadata):
+    if metadata["kind"] == "images":
+        return ImagePreprocessor.from_state(metadata["preprocessing"])
+    preprocessor = ImageClassification.saved_preprocessor(metadata)
+    if preprocessor is None:
+        raise ValueError("this checkpoint predates saved image statistics; train the run again "
+                         "to predict with it")
+    return preprocessor
+
+
+def _preprocessor(metadata):
+    kind = metadata["kind"]
+    if kind == "table":
+        return TablePreprocessor.from_state(metadata["preprocessing"])
+    if kind == "series":
+        return SeriesPreprocessor.from_state(metadata["preprocessing"])
+    if kind in ("image", "images"):
+        return _image_preprocessor(metadata)
+    return None
+
+
+def load_model(run_dir):
+    """(config, task metadata, preprocessor, model in eval mode) of a run's best checkpoint."""
+    from .commands import checkpoint_for
+
+    checkpoint = checkpoint_for(run_dir)  # checked: settings, sizes, preprocessing
+    config, state = checkpoint.config, checkpoint.state
+    metadata = state["task"]
+    preprocessor = _preprocessor(metadata)
+    if metadata["kind"] == "text":
+        spec = _Saved(vocab_size=len(metadata["vocab"]))
+    elif metadata["kind"] == "image":
+        spec = _Saved(input_shape=preprocessor.input_shape, num_classes=len(preprocessor.classes))
+    else:
+        spec = _Saved(preprocessor=preprocessor)
+    manual_seed(config.seed)
+    model = build_model(config, spec)
+    check_model_fits(checkpoint.path, state, model)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return config, metadata, preprocessor, model
+
+
+def predict(run_dir, source, out=None):
+    """Write predictions for ``source`` (a table, an image or folder of images, a series, or a
+    text prompt) with the model in ``run_dir``; returns the exit status."""
+    config, metadata, preprocessor, model = load_model(run_dir)
+    kind = metadata["kind"]
+    with no_grad():
+        if kind == "table":
+            header, rows = _table(preprocessor, model, source)
+        elif kind in ("image", "images"):
+            header, rows = _images(preprocessor, model, source)
+        elif kind == "series":
+            header, rows = _series(config, preprocessor, model, source)
+        else:
+            header, rows = _text(metadata, model, source)
+    _write(header, rows, out)
+    return 0
+
+
+def _note(text):
+    print(text, file=sys.stderr)
+
+
+def _probability_columns(classes):
+    return [f"probability_{c}" for c in classes]
+
+
+def _table(preprocessor, model, source):
+    table = read_table(source)
+    inputs, notes = preprocessor.transform(table)
+    for note in notes:
+        _note(f"note: {note}")
+    outputs = model_outputs(model, inputs)
+    labels = [table.where(i) for i in range(len(table))]
+    if preprocessor.task == "regression":
+        values = preprocessor.values(outputs[:, 0])
+        if preprocessor.target in table:
+            truth = table.numeric(preprocessor.target)
+            known = ~np.isnan(truth)
+            if known.any():
+                scores = regression_metrics(truth[known], values[known])
+                _note(f"{int(known.sum())} rows have {preprocessor.target!r}: "
+                      + "  ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+        return ["row", "prediction"], [[w, f"{v:.6g}"] for w, v in zip(labels, values)]
+    probabilities = softmax(outputs)
+    classes = preprocessor.classes
+    picks = probabilities.argmax(axis=1)
+    if preprocessor.target in table:
+        truth, present = preprocessor.targets(table)
+        if present.any():
+            accuracy = float((picks[present] == truth[present]).mean())
+            _note(f"{int(present.sum())} rows have {preprocessor.target!r}: accuracy "
+                  f"{accuracy:.4f}")
+    rows = [[w, classes[k], *(f"{p:.6f}" for p in probs)]
+            for w, k, probs in zip(labels, picks, probabilities)]
+    return ["row", "prediction", *_probability_columns(classes)], rows
+
+
+def _images(preprocessor, model, source):
+    source = Path(source).expanduser()
+    if source.is_dir():
+        files = image_files(source)
+        if not files:
+            raise ValueError(f"{source} has no images ({', '.join(IMAGE_SUFFIXES)})")
+    elif source.is_file():
+        files = [source]
+    else:
+        raise FileNotFoundError(f"{source} is neither an image file nor a folder of images")
+    classes = preprocessor.classes
+    outputs = np.concatenate([model_outputs(model, preprocessor.read(files[i:i + 256]))
+                              for i in range(0, len(files), 256)])
+    probabilities = softmax(outputs)
+    picks = probabilities.argmax(axis=1)
+    known = [f.parent.name in classes for f in files]
+    if files and all(known) and source.is_dir():
+        truth = np.array([classes.index(f.parent.name) for f in files])
+        _note(f"the folders name the classes: accuracy {float((picks == truth).mean()):.4f} on "
+              f"{len(files)} images")
+    rows = [[str(f), classes[k], *(f"{p:.6f}" for p in probs)]
+            for f, k, probs in zip(files, picks, probabilities)]
+    return ["file", "prediction", *_probability_columns(classes)], rows
+
+
+def _series(config, preprocessor, model, source):
+    series = read_series(source, config.target, config.time)
+    for note in series.notes:
+        _note(f"note: {note}")
+    if len(series) < preprocessor.window:
+        raise ValueError(f"{source} has {len(series)} steps of {config.target!r}; the model "
+                         f"needs the last {preprocessor.window} (its --window)")
+    end = np.array([len(series) - 1])
+    outputs = model_outputs(model, preprocessor.inputs(series.values, end))
+    forecast = preprocessor.forecast(series.values, end, outputs)[0]
+    rows = [[h, series.time_label(len(series) - 1 + h), f"{value:.6g}"]
+            for h, value in enumerate(forecast, start=1)]
+    return ["steps_ahead", "time", f"{config.target}_forecast"], rows
+
+
+def _text(metadata, model, source):
+    """The next-character distribution after a prompt (the text of a file, or the argument)."""
+    path = Path(source)
+    prompt = read_text(path) if path.is_file() else source
+    vocab = metadata["vocab"]
+    index = {ch: i for i, ch in enumerate(vocab)}
+    unknown = sorted(set(prompt) - set(index))
+    if unknown or not prompt:
+        raise ValueError(f"the prompt has characters the model does not know: {unknown}"
+                         if unknown else "the prompt is empty")
+    tokens = np.array([[index[ch] for ch in prompt[-metadata["block_size"]:]]], dtype=np.int64)
+    logits = model(from_numpy(tokens))[0, -1].numpy().astype(np.float64)[None]
+    probabilities = softmax(logits)[0]
+    top = np.argsort(-probabilities)[:10]
+    return ["next_character", "probability"], [[repr(vocab[k])[1:-1], f"{probabilities[k]:.6f}"]
+                                               for k in top]
+
+
+def _write(header, rows, out):
+    if out is None:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        sys.stdout.flush()
+        return
+    out = Path(out)
+    try:
+        with open(out, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(header)
+            writer.writerows(rows)
+    except OSError as error:
+        raise OSError(error.errno, f"could not write {out}: {error.strerror}") from None
+    _note(f"wrote {len(rows)} predictions to {out}")
