@@ -181,10 +181,11 @@ class NonFiniteTracer:
     """While active (a context manager), checks every op's outputs; ``origin`` is the first op
     that gave birth to a non-finite value (see the module docstring), with its call site.
 
-    >>> with NonFiniteTracer() as tracer:
-    ...     torch.log(x - x)
-    >>> tracer.origin.op, tracer.origin.line
-    ('Log', 2)
+    >>> x = torch.ones(3)
+    >>> with NonFiniteTracer() as tracer, np.errstate(divide="ignore"):
+    ...     y = torch.log(x - x)
+    >>> tracer.origin.op, tracer.origin.pass_, tracer.origin.kind
+    ('Log', 'forward', 'inf')
 
     With ``backward=True`` it also hooks every recorded op's node, so that the first op whose
     backward gives birth to a non-finite gradient is found (``origin`` with pass "backward")
