@@ -3,8 +3,9 @@
 A single batch can make a huge loss and gradient (an outlier target, a rare class): that is the
 data, not an explosion, and the next batch is back to normal. An explosion is a property of the
 weights, so it shows on every batch after it starts, and the weights themselves grow. The
-tracker therefore wants steps in a row far above everything seen before, with the loss up:
-two when the weights grew or the next step is non-finite, else ``patience`` of them. Three
+tracker therefore wants a step far above everything seen before, with the loss up, and proof
+that it is in the weights: the weights grew, the next step is non-finite, or it lasts
+``patience`` steps. Three
 more signs, each read on sampled steps, need no history, so an explosion present from the
 first step is caught at once:
 
@@ -57,13 +58,12 @@ class ExplosionTracker:
                 and (loss is None or not self.losses or loss > statistics.median(self.losses))):
             if self.elevated is None:
                 self.elevated = (step, reference, self._layer_growth(layer_norms))
-            else:
-                factor, grown = self.weight_growth()
-                lasting = step - self.elevated[0] + 1 >= self.t.patience
-                if factor >= self.t.weight_growth or lasting:
-                    found = Explosion("jump", step, self._attribute(layer_norms), {
-                        "norm": norm, "reference": reference, "since": self.elevated[0],
-                        "weights": factor, "weights_layer": grown, "loss": loss})
+            factor, grown = self.weight_growth()
+            lasting = step - self.elevated[0] + 1 >= self.t.patience
+            if factor >= self.t.weight_growth or lasting:
+                found = Explosion("jump", step, self._attribute(layer_norms), {
+                    "norm": norm, "reference": reference, "since": self.elevated[0],
+                    "weights": factor, "weights_layer": grown, "loss": loss})
         else:
             self.elevated = None
         found = found or self._diverging(step, loss, layer_norms, lr)

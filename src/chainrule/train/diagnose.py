@@ -9,6 +9,8 @@ import argparse
 import math
 from pathlib import Path
 
+import numpy as np
+
 from ..diagnostics.monitor import GradientMonitor
 from ..diagnostics.plots import PLOTS_HINT, gradient_flow, histograms
 from ..diagnostics.table import format_table
@@ -52,7 +54,9 @@ def run(config, steps, every, record_sites=False, plots=None):
     optimizer = build_optimizer(config, model)
     print(f"diagnosing {config.model} on {task.name} for {steps} steps "
           f"(optimizer {config.optimizer}, lr {config.lr}, sampled every {every} steps)")
-    with GradientMonitor(model, every=every, record_sites=record_sites) as monitor:
+    # NumPy's overflow warnings would only repeat, less clearly, what the findings say
+    with GradientMonitor(model, every=every, record_sites=record_sites) as monitor, \
+            np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         monitor.on_finding = lambda finding: print(
             f"{'finding' if finding.severity == 'alarm' else 'note'}: {finding}")
         _train(monitor, model, optimizer, task, config, steps)
