@@ -24,9 +24,12 @@ def _vector_norm(array, order):
     flat = array.reshape(-1)
     if order == np.inf:
         return np.max(np.abs(flat)) if flat.size else np.zeros((), flat.dtype)
-    if order == 2:
-        return np.sqrt(np.dot(flat, flat))
-    return np.linalg.norm(flat, ord=order)
+    # A norm past the dtype's range is inf, as in PyTorch; NumPy's overflow warning would only
+    # repeat that.
+    with np.errstate(over="ignore"):
+        if order == 2:
+            return np.sqrt(np.dot(flat, flat))
+        return np.linalg.norm(flat, ord=order)
 
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
