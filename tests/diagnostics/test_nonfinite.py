@@ -54,18 +54,44 @@ def test_parameter_already_nan_is_named():
     with torch.no_grad():
         model[0].weight[0, 0] = float("nan")
     with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
-        model(torch.randn(2, 4)).sum().backward()
-        (finding,) = monitor.step()
-    assert monitor.watch.origin.op == "parameter"
+        loss = model(torch.randn(2, 4)).sum()
+        loss.backward()
+        (finding,) = monitor.step(loss)  # before any update: not an explosion
+    assert monitor.watch.origin.op == "parameter" and finding.rule == "nonfinite"
     assert "'0.weight'" in finding.message
 
 
-def test_nan_loss_outside_the_model_is_attributed_to_the_loss():
+def test_nan_loss_outside_the_model_is_found_in_the_loss_with_its_line():
     model = nn.Sequential(nn.Linear(4, 1))
     with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
-        loss = torch.log(model(torch.randn(3, 4)) * 0).sum()  # -inf in the loss, not the model
+        loss = torch.log(model(torch.randn(3, 4)) * 0).sum()  # LOSS LINE: -inf in the loss
         (finding,) = monitor.step(loss)
-    assert monitor.watch.origin.op == "loss" and finding.rule == "nonfinite"
+    origin = finding.origin
+    assert (origin.op, origin.pass_, origin.in_loss) == ("Log", "forward", True)
+    assert origin.line == _line_of("# LOSS LINE") and origin.layer is None
+    assert "Log produced inf in the forward pass in the loss computation" in finding.message
+
+
+def test_a_masked_softmax_over_a_row_that_is_all_minus_inf_gives_birth_to_nan():
+    scores = torch.randn(2, 3)
+    mask = torch.tensor([[False, True, False], [True, True, True]])
+    with NonFiniteTracer() as tracer, np.errstate(all="ignore"):
+        scores.masked_fill(mask, float("-inf")).softmax(-1)  # SOFTMAX LINE
+    origin = tracer.origin
+    assert (origin.op, origin.kind) == ("Softmax", "nan")
+    assert origin.line == _line_of("# SOFTMAX LINE")
+
+
+def test_nan_in_the_loss_backward_names_the_op_and_the_pass():
+    model = nn.Sequential(nn.Linear(4, 2))
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        out = model(torch.randn(3, 4))
+        loss = (out - out.detach()).pow(2).sum().sqrt()  # ROOT LINE: sqrt(0), gradient 1/0
+        loss.backward()
+        (finding,) = monitor.step(loss)
+    origin = finding.origin
+    assert (origin.op, origin.pass_, origin.in_loss) == ("Sqrt", "backward", True)
+    assert origin.line == _line_of("# ROOT LINE")
 
 
 def test_tracer_skips_propagation_and_masking():
@@ -78,22 +104,16 @@ def test_tracer_skips_propagation_and_masking():
     assert tracer.origin.op == "Log" and tracer.origin.line == _line_of("# TRACER LINE")
 
 
-def test_forward_nan_found_before_the_loss_is_computed():
-    """A non-finite model output is located inside the forward itself (the trainer stops on
-    a NaN loss before any hook would see the step)."""
-    seen = []
+def test_an_overflow_in_the_forward_is_traced_when_the_loss_turns_non_finite():
+    """The loop stops on the non-finite loss before backward: the model's forward is run again
+    (weights unchanged) and the op that overflowed is named, with the layer and the line."""
     model = nn.Sequential(nn.Linear(4, 2), nn.ReLU())
     with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
-        monitor.on_finding = seen.append
-        x = torch.randn(3, 4)
-        out = model(x)
-        F.mse_loss(out, torch.zeros(3, 2))
-        assert seen == []
         with torch.no_grad():
             model[0].weight.fill_(3e38)  # finite, but x @ w.T overflows
-        model(torch.ones(3, 4))
-    assert len(seen) == 1 and seen[0].rule == "nonfinite"
-    origin = monitor.watch.origin
+        loss = F.mse_loss(model(torch.ones(3, 4)), torch.zeros(3, 2))  # MODEL CALL
+        (finding,) = monitor.step(loss)
+    origin = finding.origin
     assert (origin.pass_, origin.kind, origin.layer) == ("forward", "inf", "0")
-    assert origin.op not in ("parameter", "input")
-    assert origin.file == __file__
+    assert origin.op not in ("parameter", "input") and not origin.in_loss
+    assert origin.file == __file__ and origin.line == _line_of("# MODEL CALL")

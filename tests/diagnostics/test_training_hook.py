@@ -2,13 +2,15 @@
 
 import types
 
+import numpy as np
+
 import chainrule as torch
 from chainrule import nn
 from chainrule.cli import main
 from chainrule.diagnostics import TrainingDiagnostics
 from chainrule.nn import functional as F
 
-from .helpers import classification_data
+from .suite import data
 
 
 class FakeTrainer:
@@ -22,8 +24,9 @@ class FakeTrainer:
 
 
 def _fit(hook, trainer, steps):
-    x, y = classification_data()
-    for _ in range(steps):
+    batches = data.classes(size=64)
+    for step in range(steps):
+        x, y = batches(step)
         trainer.optimizer.zero_grad()
         loss = F.cross_entropy(trainer.model(x), y)
         loss.backward()
@@ -61,6 +64,24 @@ def test_hook_is_silent_on_a_healthy_run(tmp_path):
     _fit(hook, trainer, 60)
     assert trainer.printed == []
     assert "no problems found" in hook.final_table()
+    hook.close()
+
+
+def test_hook_says_where_a_nan_loss_was_born_when_the_trainer_stops_before_backward(tmp_path):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 1))
+    with torch.no_grad():
+        model[0].weight.mul_(1000.0)  # sigmoid rounds to exactly 0 for some samples
+    trainer = FakeTrainer(model, torch.optim.SGD(model.parameters(), lr=0.1), tmp_path)
+    hook = TrainingDiagnostics()
+    hook.attach(model)
+    x, _ = data.classes(size=64)(0)
+    with np.errstate(all="ignore"):
+        loss = -torch.log(torch.sigmoid(model(x))).mean()  # what the trainer checks, then stops
+    hook.on_nonfinite_loss(trainer, loss)
+    (printed,) = trainer.printed
+    assert "[nonfinite]" in printed and "Log produced inf in the forward pass" in printed
+    assert "in the loss computation" in printed and "test_training_hook.py" in printed
     hook.close()
 
 

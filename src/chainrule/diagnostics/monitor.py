@@ -1,10 +1,12 @@
-"""``GradientMonitor``: watches a model train and says when backpropagation goes wrong.
+"""``GradientMonitor``: watches one model train and says when backpropagation goes wrong.
 
-Every step it reads the loss and the total gradient norm and watches for non-finite values
-(cheap: a few sums). On sampled steps (every ``every`` steps, and steps 1, 2, 4, 8, 16, 32 so that
-problems present from the start show at once) it records, per layer, the gradient norm, the
-weight norm and the update-to-weight ratio, and, through forward hooks, the share of dead ReLU
-units and of saturated sigmoid/tanh outputs. ``Rules`` turn these into findings.
+Every step it reads the loss and each layer's gradient norm (one dot product per parameter,
+taken the moment its gradient is complete) and watches for non-finite values (see watch.py).
+On sampled steps (every ``every`` steps, and steps 1, 2, 4, 8, 16, 32 so that problems present
+from the start show at once) it also records, per layer, the weight norm, how much the update
+moved the weights and how large the gradient is relative to them, and, through forward hooks,
+the share of dead ReLU units and of saturated sigmoid/tanh outputs. ``Rules`` turn these into
+findings.
 
     monitor = GradientMonitor(model)
     for x, y in batches:
@@ -14,50 +16,56 @@ units and of saturated sigmoid/tanh outputs. ``Rules`` turn these into findings.
         optimizer.step()
         for finding in monitor.step(loss):
             print(finding)
+
+Everything it attaches is scoped to ``model``: its parameters' hooks, its forward hooks, and
+ops it sees only between the end of the model's forward and the end of the step. Two monitors
+on two models report independently.
 """
 
+import functools
 import math
 
 import numpy as np
 
-from .activations import ActivationProbe
-from .nonfinite import NonFiniteWatch
-from .rules import Finding, Rules, Thresholds
+from .activations import RECURRENT_MODULES, ActivationProbe
+from .nonfinite import explain
+from .rules import Rules, Thresholds
+from .tap import GradientTap, squared_norm
+from .watch import NonFiniteWatch
 
 EARLY_STEPS = (1, 2, 4, 8, 16, 32)
 HISTOGRAM_VALUES = 4096  # gradient values kept per layer for the histograms (last sample)
 
 
-def _norm(array):
-    """The 2-norm of an array, without float32 overflow."""
-    flat = array.reshape(-1)
-    with np.errstate(over="ignore", invalid="ignore"):
-        value = float(np.sqrt(np.dot(flat, flat)))
-    if math.isinf(value) and np.isfinite(flat).all():
-        value = float(np.linalg.norm(flat.astype(np.float64)))
-    return value
-
-
-def weighted_layers(model):
-    """[(layer name, module, [(parameter name, parameter)])] for modules owning parameters that
-    require grad, in registration order (the forward order of a Sequential)."""
-    layers = []
+def weighted_layers(model, trainable=True):
+    """[(layer name, module, [(parameter name, parameter)])] for modules owning parameters
+    that require grad (``trainable``) or that do not, in registration order. A parameter
+    shared by several modules (tied weights) belongs to the first."""
+    layers, seen = [], set()
     for name, module in model.named_modules():
-        own = [(f"{name}.{p}" if name else p, param)
-               for p, param in module._parameters.items()
-               if param is not None and param.requires_grad]
+        own = []
+        for p, param in module._parameters.items():
+            if param is not None and param.requires_grad == trainable and id(param) not in seen:
+                seen.add(id(param))
+                own.append((f"{name}.{p}" if name else p, param))
         if own:
             layers.append((name or type(module).__name__, module, own))
     return layers
 
 
+def natural_norm(params):
+    """The norm PyTorch's default initialisation gives these matrices (uniform with variance
+    1 / (3 fan_in)): a layer's natural size, the floor under its weight norm in ratios."""
+    return math.sqrt(sum(p.shape[0] / 3 for _, p in params if p.ndim >= 2))
+
+
 class GradientMonitor:
     """Records gradient flow through ``model`` and reports findings (see module docstring).
 
-    ``every``: sampling period in steps; ``thresholds``: a ``rules.Thresholds``;
-    ``record_sites``: record every op's call site at once (slower; normally sites are found by
-    re-running the step only after a first NaN/Inf). Use as a context manager, or call
-    ``close()``, to remove its hooks.
+    ``every``: sampling period in steps; ``thresholds``: a ``Thresholds``; ``record_sites``:
+    watch every op of every step live, with its call site (slower; normally the step is run
+    again only after a first NaN/Inf). ``findings``: the alarms; ``notes``: information (frozen
+    layers). Use as a context manager, or call ``close()``, to remove its hooks.
     """
 
     def __init__(self, model, every=50, thresholds=None, record_sites=False, start_step=0):
@@ -66,30 +74,31 @@ class GradientMonitor:
         self.model = model
         self.every = every
         self.thresholds = thresholds or Thresholds()
-        self.rules = Rules(self.thresholds)
         self.layers = weighted_layers(model)
-        self.probe = ActivationProbe(model, self.thresholds.saturation_eps)
+        self.natural = {name: natural_norm(params) for name, _, params in self.layers
+                        if any(p.ndim >= 2 for _, p in params)}
+        recurrent = [name for name, module, _ in self.layers
+                     if isinstance(module, RECURRENT_MODULES)]
+        self.rules = Rules(self.thresholds, self._weights_grown, recurrent)
+        self.tap = GradientTap([(name, p) for name, _, params in self.layers for _, p in params],
+                               self._gradient_nonfinite)
         self.watch = NonFiniteWatch(model, record_sites)
+        self.watch.on_origin = self._origin_found
+        self.probe = ActivationProbe(model, self.thresholds.saturation_eps,
+                                     self.thresholds.min_inputs, {n for n, _, _ in self.layers})
         self.step_count = start_step
-        self.findings = []
+        self.findings = []  # alarms
+        self.notes = []  # information: frozen layers
         self.samples = []  # one dict per sampled step (see Rules.on_sample)
         self.steps = []  # (step, loss, total gradient norm) for every step
         self.histograms = {}  # layer -> sampled gradient values at the last sample
-        self._before = None  # weight copies taken just before a sampled step's update
+        self.activations = {}  # activation -> its latest measurement
         self.on_finding = None  # optional callable(finding), called as soon as one is made
+        self._before = None  # weight copies taken just before a sampled step's update
+        self._last_weights = {}  # layer -> norm of its matrices at the last sample
         self._pending = []  # findings made inside a forward or backward, for the next step()
-        self.watch.on_origin = self._origin_found
+        self._current = None  # the step being reported, inside step()
         self._prepare(start_step + 1)
-
-    def _origin_found(self):
-        self._pending += self._report(self._nonfinite(self.step_count + 1, None, 0.0))
-
-    def _report(self, found):
-        self.findings += found
-        if self.on_finding is not None:
-            for finding in found:
-                self.on_finding(finding)
-        return found
 
     def __enter__(self):
         return self
@@ -101,106 +110,160 @@ class GradientMonitor:
         """Remove every hook this monitor installed."""
         self.probe.close()
         self.watch.close()
+        self.tap.close()
 
     def is_sampled(self, step):
         return step % self.every == 0 or step in EARLY_STEPS
 
     def _prepare(self, step):
-        """Before step ``step``'s forward: if it is sampled, arm the activation probe and copy
-        the weights (the update-to-weight ratio needs them)."""
+        """Before step ``step``'s forward: arm the activation probe if it is sampled (or a
+        measurement still waits for inputs), and copy the weights if it is sampled."""
+        if self.is_sampled(step) or self.probe.wants_more():
+            self.probe.arm(step)
         if not self.is_sampled(step):
             self._before = None
             return
-        self.probe.arm()
-        self._before = {id(p): p._data.copy() for _, _, params in self.layers for _, p in params}
+        self._before = {id(p): p._data.copy() for _, _, params in self.layers
+                        for _, p in params if p.ndim >= 2}
 
+    # -- reporting --------------------------------------------------------------------------------
+    def _report(self, found):
+        for finding in found:
+            (self.findings if finding.severity == "alarm" else self.notes).append(finding)
+            if self.on_finding is not None:
+                self.on_finding(finding)
+        return [f for f in found if f.severity == "alarm"]
+
+    def _origin_found(self, origin):
+        step = self._current or self.step_count + 1  # found during the step in progress
+        self._pending += self._report(self.rules.on_nonfinite(step, origin, explain(origin)))
+
+    def _gradient_nonfinite(self, layer, kind):
+        self.watch.gradient_nonfinite(layer, kind)
+
+    # -- every step -------------------------------------------------------------------------------
     def step(self, loss=None, grad_norm=None, lr=None):
         """Call once per training step, after ``optimizer.step()`` (gradients still in
-        ``.grad``). ``loss``: the step's loss (tensor or float); ``grad_norm``: the total
-        gradient norm if already known (else computed); ``lr``: the current learning rate.
-        Returns the findings new at this step."""
+        ``.grad``), or instead of it when the loop stops on a non-finite loss. ``loss``: the
+        step's loss (tensor or float); ``grad_norm``: the total gradient norm when the monitor
+        cannot measure it (gradients set by hand); ``lr``: the current learning rate. Returns the
+        alarms new at this step."""
         self.step_count += 1
-        step = self.step_count
-        loss = None if loss is None else float(loss)
-        if grad_norm is None:
-            grad_norm = self._total_grad_norm()
-        else:
-            grad_norm = float(grad_norm)
-        self.steps.append((step, loss, grad_norm))
-        found = self._nonfinite(step, loss, grad_norm)
-        if not any(f.rule == "nonfinite" for f in self.findings + found):
-            found += self.rules.on_step(step, loss, grad_norm)
-            if self._before is not None:
-                sample = self._sample(step)
-                self.samples.append(sample)
+        step = self._current = self.step_count
+        loss_value = None if loss is None else float(loss)
+        if self.tap.squares:
+            total = self.tap.total()
+            # per-layer norms cost a loop: the rules ask for them only when they need them
+            norms = functools.partial(self.tap.layer_norms, self.tap.squares)
+        else:  # no backward this step, or gradients set by hand
+            computed = self._norms_from_grads()
+            total = math.sqrt(sum(n * n for n in computed.values())) if computed else (
+                float(grad_norm) if grad_norm is not None else 0.0)
+            norms = functools.partial(dict, computed)
+        self.steps.append((step, loss_value, total))
+        loss_finite = loss_value is None or math.isfinite(loss_value)
+        if not loss_finite:
+            self.watch.loss_nonfinite("nan" if math.isnan(loss_value) else "inf")
+        elif not math.isfinite(total):
+            self.watch.gradient_nonfinite(None, "nan")
+        found = []
+        if loss_finite and math.isfinite(total):
+            found += self.rules.on_step(step, loss_value, total, norms, lr)
+            activations = self.probe.collect(step)
+            self.activations.update(activations)
+            if self._before is not None or activations:
+                sample = self._sample(step, norms(), activations)
                 found += self.rules.on_sample(sample, lr)
+                if self._before is not None:
+                    self.samples.append(sample)
+                    found += self._frozen(step)
         self.probe.disarm()
+        self.tap.reset()
+        self.watch.end_step()
         self._prepare(step + 1)
-        found = self._report(found)
-        pending, self._pending = self._pending, []
-        return pending + found
+        self._current = None
+        alarms = self._report(found) if found else []
+        if self._pending:
+            alarms, self._pending = self._pending + alarms, []
+        return alarms
 
-    def _total_grad_norm(self):
-        total = 0.0
-        for _, _, params in self.layers:
-            for _, p in params:
-                if p.grad is not None:
-                    total += _norm(p.grad._data) ** 2
-        return math.sqrt(total)
+    def _norms_from_grads(self):
+        norms = {}
+        for name, _, params in self.layers:
+            squares = [squared_norm(p.grad._data) for _, p in params if p.grad is not None]
+            if squares:
+                norms[name] = math.sqrt(sum(squares))
+        return norms
 
-    def _nonfinite(self, step, loss, grad_norm):
-        if any(f.rule == "nonfinite" for f in self.findings):
-            return []
-        watch = self.watch
-        if watch.origin is None and (loss is not None and not math.isfinite(loss)):
-            watch.origin = _loss_origin()
-        if watch.origin is None and not math.isfinite(grad_norm):
-            watch.origin = watch._from_parameters("backward", None)
-        if watch.origin is None:
-            return []
-        return [Finding("nonfinite", watch.origin.layer, step, watch.message(step))]
-
-    def _sample(self, step):
+    # -- sampled steps ----------------------------------------------------------------------------
+    def _sample(self, step, norms, activations):
         layers = {}
         rng = np.random.default_rng(step)
-        for name, _, params in self.layers:
-            grad_sq = weight_sq = update_sq = 0.0
-            has_grad = False
-            values = []
-            for _, p in params:
-                data = p._data
-                weight_sq += _norm(data) ** 2
-                before = self._before.get(id(p))
-                if before is not None and data.ndim >= 2:
-                    update_sq += _norm(data - before) ** 2
-                if p.grad is not None:
-                    has_grad = True
-                    g = p.grad._data
-                    grad_sq += _norm(g) ** 2
-                    flat = g.reshape(-1)
-                    if flat.size > HISTOGRAM_VALUES:
-                        flat = flat[rng.integers(0, flat.size, HISTOGRAM_VALUES)]
-                    values.append(flat)
-            matrices_sq = sum(_norm(p._data) ** 2 for _, p in params if p._data.ndim >= 2)
-            ratio = math.sqrt(update_sq / matrices_sq) if matrices_sq > 0 else None
-            layers[name] = {
-                "grad_norm": math.sqrt(grad_sq) if has_grad else None,
-                "weight_norm": math.sqrt(weight_sq),
-                "update_ratio": ratio if has_grad else None,
-            }
+        sampled = self._before is not None
+        for name, _, params in self.layers if sampled else ():
+            params = [p for _, p in params if p.requires_grad]
+            if not params:
+                continue  # frozen since the monitor started
+            layers[name] = self._layer_stats(name, params, norms.get(name))
+            values = [self._histogram_values(p.grad._data, rng) for p in params
+                      if p.grad is not None]
             if values:
                 self.histograms[name] = np.concatenate(values).astype(np.float64)
-        return {"step": step, "layers": layers, "activations": self.probe.collect()}
+        if sampled:
+            self._last_weights = {n: s["weight_matrices"] for n, s in layers.items()
+                                  if s["weight_matrices"] is not None}
+        return {"step": step, "layers": layers, "activations": activations,
+                "order": self.probe.order_of([n for n, _, _ in self.layers]),
+                "natural": self.natural}
+
+    def _layer_stats(self, name, params, grad_norm):
+        matrices = [p for p in params if p.ndim >= 2]
+        weight = math.sqrt(sum(squared_norm(p._data) for p in params))
+        stats = {"grad_norm": grad_norm, "weight_norm": weight, "weight_matrices": None,
+                 "weight_before": None, "update_ratio": None, "rho": None,
+                 "ever_grad": name in self.tap.ever}
+        if matrices:
+            natural = self.natural[name]
+            after = math.sqrt(sum(squared_norm(p._data) for p in matrices))
+            before = math.sqrt(sum(squared_norm(self._before[id(p)]) for p in matrices
+                                   if id(p) in self._before))
+            update = math.sqrt(sum(squared_norm(p._data - self._before[id(p)])
+                                   for p in matrices if id(p) in self._before))
+            stats.update(weight_matrices=after, weight_before=before)
+            if grad_norm is not None:
+                grads = [squared_norm(p.grad._data) for p in matrices if p.grad is not None]
+                stats["update_ratio"] = update / max(before, natural)
+                stats["rho"] = math.sqrt(sum(grads)) / max(after, natural) if grads else None
+        return stats
+
+    @staticmethod
+    def _histogram_values(grad, rng):
+        flat = grad.reshape(-1)
+        if flat.size > HISTOGRAM_VALUES:
+            flat = flat[rng.integers(0, flat.size, HISTOGRAM_VALUES)]
+        return flat
+
+    def _weights_grown(self):
+        """(factor, layer): how much the weights grew since the last sample, for the layer
+        that grew most (against its natural size). Read only to confirm an explosion."""
+        best = (0.0, None)
+        for name, _, params in self.layers:
+            if name not in self.natural:
+                continue
+            now = math.sqrt(sum(squared_norm(p._data) for _, p in params if p.ndim >= 2))
+            factor = now / max(self._last_weights.get(name, 0.0), self.natural[name])
+            if factor > best[0]:
+                best = (factor, name)
+        return best
+
+    def _frozen(self, step):
+        if not self.tap.ever:
+            return []  # nothing is trained: freezing is not a choice worth a note
+        frozen = [name for name, _, _ in weighted_layers(self.model, trainable=False)]
+        return self.rules.frozen(step, frozen) if frozen else []
 
     def summary(self):
         """{layer: last sampled stats} merged with the activation stats, for the table."""
         if not self.samples:
             return {}, {}
-        last = self.samples[-1]
-        return last["layers"], last["activations"]
-
-
-def _loss_origin():
-    from .nonfinite import Origin
-
-    return Origin("loss", "forward", "nan or inf")
+        return self.samples[-1]["layers"], self.activations

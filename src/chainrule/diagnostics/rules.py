@@ -1,202 +1,261 @@
-"""The rules that turn a monitor's measurements into findings: what is wrong, in which layer,
-since which step, and what to do. Every threshold lives in ``Thresholds`` (see
-docs/diagnostics.md for why each default keeps healthy models silent)."""
+"""The rules that turn a monitor's measurements into findings: what is wrong, where it starts,
+since which step, and what to do. Thresholds live in ``Thresholds`` (findings.py);
+docs/diagnostics.md gives the reason for each number.
 
-import dataclasses
+One cause is one finding: when a rule fires in several layers at once it names the first in
+forward order and lists the others (``Finding.layers``); layers that join later are added to
+the same finding. A symptom explained by a cause already seen is not reported again (the layers
+below dead or saturated units, or below vanishing gradients, stop learning because of them).
+"""
+
 import math
 import statistics
 
+from .explosion import ExplosionTracker, amplified, weight_growth
+from .findings import Finding, Thresholds, fmt, remedy
 
-@dataclasses.dataclass
-class Thresholds:
-    """When each rule fires. Pass your own to ``GradientMonitor(thresholds=...)``."""
-
-    patience: int = 3  # samples in a row a layer condition must hold (vanishing, dead, ...)
-    vanishing_ratio: float = 1e-5  # a layer's gradient norm below this x the largest layer's
-    vanishing_floor: float = 1e-12  # or below this, absolutely
-    growth_factor: float = 2.0  # exploding: total gradient norm multiplied by this per step...
-    growth_steps: int = 4  # ...this many steps in a row
-    spike_factor: float = 20.0  # exploding: total gradient norm above this x its running median
-    loss_spike_factor: float = 3.0  # loss above this x max(running median, first loss)
-    median_window: int = 50  # steps in the running medians
-    min_history: int = 10  # steps of history before the gradient-spike rule may fire
-    dead_fraction: float = 0.5  # dead units: more than this share inactive on every sample
-    saturation_eps: float = 0.02  # saturated: within this of a sigmoid/tanh asymptote
-    saturated_fraction: float = 0.5  # saturation: more than this share of outputs saturated
-    stall_low: float = 1e-6  # stalled: update/weight ratio below this...
-    stall_high: float = 0.3  # ...or above this (a healthy step is near 1e-3)
-    decayed_lr: float = 0.1  # ignore a low ratio once the lr is below this x its peak
+__all__ = ["Rules", "Finding", "Thresholds"]
 
 
-@dataclasses.dataclass
-class Finding:
-    """One diagnosis: ``rule`` (vanishing, exploding, dead, saturation, stalled, nonfinite),
-    the ``layer`` (or None for the whole model), the ``step`` it was first seen at, and the
-    message, which names the remedy."""
-
-    rule: str
-    layer: str | None
-    step: int
-    message: str
-
-    def __str__(self):
-        return f"[{self.rule}] step {self.step}: {self.message}"
-
-
-REMEDIES = {
-    "vanishing": "use ReLU-family activations with Kaiming initialisation "
-                 "(nn.init.kaiming_normal_), add normalisation (LayerNorm/BatchNorm) or residual "
-                 "connections, or use fewer layers",
-    "exploding": "lower the learning rate, clip the gradient norm "
-                 "(nn.utils.clip_grad_norm_(params, 1.0)), add normalisation, or warm up the "
-                 "learning rate",
-    "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "
-            "LeakyReLU/GELU instead of ReLU",
-    "saturation": "initialise weights smaller (nn.init.xavier_uniform_), normalise inputs, add "
-                  "LayerNorm before the activation, or use ReLU-family activations",
-    "stalled_low": "raise this layer's learning rate, check that it is in the optimizer and "
-                   "that gradients reach it (see the vanishing rule)",
-    "stalled_high": "lower the learning rate (or this layer's), or clip gradients",
-}
-
-
-def _fmt(value):
-    return f"{value:.2e}"
+def _listing(names, limit=6):
+    shown = ", ".join(f"'{n}'" for n in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 class Rules:
-    """Stateful rule checks fed by a monitor: ``on_step`` every step, ``on_sample`` every
-    sampled step. Each returns new findings; a (rule, layer) pair is reported once."""
+    """Stateful checks fed by a monitor: ``on_step`` every step, ``on_sample`` every sampled
+    step, ``on_nonfinite`` once. Each returns the findings new at that step."""
 
-    def __init__(self, thresholds=None):
+    def __init__(self, thresholds=None, weight_growth_now=None, recurrent=()):
         self.t = thresholds or Thresholds()
-        self.losses = []
-        self.norms = []
+        self.explosions = ExplosionTracker(self.t, weight_growth_now or (lambda: (0.0, None)))
+        self.recurrent = set(recurrent)  # names of recurrent layers (their own remedy)
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
-        self.reported = set()
+        self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
+        self.frozen_noted = set()
 
-    def _finding(self, rule, layer, step, message, remedy_key=None):
-        key = (rule, layer)
-        if key in self.reported:
+    # -- reporting ------------------------------------------------------------------------------
+    def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
+        """One finding per cause; later layers join it. Returns the new finding or []."""
+        existing = self.groups.get(cause)
+        if existing is not None:
+            existing.layers += [n for n in layers if n not in existing.layers]
             return []
-        self.reported.add(key)
-        remedy = REMEDIES[remedy_key or rule]
-        return [Finding(rule, layer, step, f"{message}. Remedy: {remedy}.")]
+        finding = Finding(rule, layers[0] if layers else None, step,
+                          f"{message}. Remedy: {remedy(remedy_key)}.", list(layers), severity)
+        self.groups[cause] = finding
+        return [finding]
 
     def _streak(self, key, holds):
         count = self.streaks.get(key, 0) + 1 if holds else 0
         self.streaks[key] = count
         return count >= self.t.patience
 
-    # -- every step: loss and total gradient norm ------------------------------------------
-    def on_step(self, step, loss, grad_norm):
-        found = []
-        t = self.t
-        if grad_norm is not None and math.isfinite(grad_norm):
-            recent = self.norms[-t.median_window:]
-            if len(recent) >= t.min_history:
-                median = statistics.median(recent)
-                if median > 0 and grad_norm > t.spike_factor * median:
-                    found += self._finding(
-                        "exploding", None, step,
-                        f"gradient norm spiked to {_fmt(grad_norm)}, {grad_norm / median:.0f}x "
-                        f"its running median {_fmt(median)}")
-            self.norms.append(grad_norm)
-            tail = self.norms[-(t.growth_steps + 1):]
-            if len(tail) == t.growth_steps + 1 and all(
-                    b > t.growth_factor * a > 0 for a, b in zip(tail, tail[1:])):
-                found += self._finding(
-                    "exploding", None, step,
-                    f"gradient norm grew geometrically from {_fmt(tail[0])} to {_fmt(tail[-1])} "
-                    f"over the last {t.growth_steps} steps (more than {t.growth_factor}x each)")
-        if loss is not None and math.isfinite(loss):
-            if self.losses:
-                reference = max(statistics.median(self.losses[-t.median_window:]),
-                                abs(self.losses[0]))
-                if reference > 0 and loss > t.loss_spike_factor * reference:
-                    found += self._finding(
-                        "exploding", None, step,
-                        f"loss spiked to {loss:.4g}, {loss / reference:.1f}x both its running "
-                        f"median and its first value ({reference:.4g})")
-            self.losses.append(loss)
-        return found
+    # -- every step -------------------------------------------------------------------------------
+    def on_step(self, step, loss, grad_norm, layer_norms, lr=None):
+        """``loss`` and ``grad_norm`` finite (non-finite steps go to ``on_nonfinite``)."""
+        if lr is not None:
+            self.peak_lr = max(self.peak_lr, lr)
+        explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)
+        return self._explosion(explosion) if explosion else []
 
-    # -- every sampled step: per layer --------------------------------------------------------
+    def _explosion(self, e):
+        f = e.figures
+        layer = e.layer
+        where = f" starting in layer '{layer}'" if layer else ""
+        if e.kind == "diverging":
+            message = (f"training is diverging{where}: the loss is back at {f['loss']:.4g}, its "
+                       f"untrained level ({f['first_loss']:.4g}), after falling to "
+                       f"{f['best_loss']:.4g}, and the learning rate rose from "
+                       f"{f['first_lr']:.3g} at the start to {f['lr']:.3g}")
+            return self._group("exploding", "exploding", [layer] if layer else [], e.step,
+                               message, "diverging")
+        if f["norm"] == math.inf:
+            message = (f"exploding gradients{where}: the gradient norm jumped above "
+                       f"{self.t.jump_factor:g}x its earlier maximum ({fmt(f['reference'])}) at "
+                       f"step {f['since']} and the next step turned non-finite")
+        else:
+            grown = (f" and the weights of layer '{f['weights_layer']}' grew "
+                     f"{f['weights']:.1f}x" if f["weights"] >= self.t.weight_growth else "")
+            message = (f"exploding gradients{where}: the gradient norm jumped to "
+                       f"{fmt(f['norm'])}, {f['norm'] / f['reference']:.0f}x its earlier "
+                       f"maximum ({fmt(f['reference'])}), and stayed there since step "
+                       f"{f['since']}; the loss rose to {f['loss']:.4g}{grown}")
+        return self._group("exploding", "exploding", [layer] if layer else [], e.step, message,
+                           self._exploding_remedy(layer))
+
+    def _exploding_remedy(self, layer):
+        return "exploding_recurrent" if layer in self.recurrent else "exploding"
+
+    def on_nonfinite(self, step, origin, message):
+        """The first non-finite value: its finding, and an explosion it confirms."""
+        found = []
+        explosion = self.explosions.on_nonfinite(step)
+        if explosion is not None:
+            found += self._explosion(explosion)
+        if origin.op == "parameter" and step > 1 and "exploding" not in self.groups:
+            layer = origin.layer.rpartition(".")[0] or origin.layer
+            found += self._group(
+                "exploding", "exploding", [layer], step,
+                f"exploding weights in layer '{layer}': an update made parameter "
+                f"'{origin.layer}' {origin.kind} from finite gradients", "exploding")
+        finding = Finding("nonfinite", origin.layer, step, message, origin=origin)
+        self.groups["nonfinite"] = finding
+        return found + [finding]
+
+    # -- every sampled step -------------------------------------------------------------------
     def on_sample(self, sample, lr=None):
-        """``sample``: {"step", "layers": {name: {grad_norm, weight_norm, update_ratio}},
-        "activations": {name: {kind, dead, saturated}}}, layers in forward order."""
+        """``sample``: {"step", "order": layer names in forward order, "layers": {name: stats},
+        "activations": {name: {kind, dead or saturated, inputs, after}}} (see monitor.py)."""
         step = sample["step"]
+        layers = sample["layers"]
+        order = [n for n in sample["order"] if n in layers]
         found = self._activations(step, sample["activations"])
-        # Dead or saturated units starve the layers below them of gradient, and vanishing
-        # gradients stall layers: say the cause, not each consequence.
         explained = any(self.streaks.get((rule, name), 0) > 0 for name in sample["activations"]
                         for rule in ("dead", "saturation"))
+        found += self._growth(step, layers, order, sample["natural"])
+        found += self._amplified(step, layers, order)
         if not explained:
-            found += self._vanishing(step, sample["layers"])
-        explained = explained or any(rule == "vanishing" for rule, _ in self.reported)
-        found += self._stalled(step, sample["layers"], lr, check_low=not explained)
+            found += self._vanishing(step, layers, order)
+        explained = explained or "vanishing" in self.groups
+        found += self._stalled(step, layers, order, lr, check=not explained)
         return found
 
-    def _vanishing(self, step, layers):
-        norms = {name: s["grad_norm"] for name, s in layers.items()
-                 if s.get("grad_norm") is not None and math.isfinite(s["grad_norm"])}
+    def _activations(self, step, activations):
+        dead, saturated = [], []
+        t = self.t
+        for name, s in activations.items():
+            if s.get("dead") is not None and self._streak(("dead", name),
+                                                          s["dead"] > t.dead_fraction):
+                dead.append(name)
+            if s.get("saturated") is not None and self._streak(
+                    ("saturation", name), s["saturated"] > t.saturated_fraction):
+                saturated.append(name)
+        found = []
+        if dead:
+            s = activations[dead[0]]
+            found += self._group(
+                "dead", "dead", dead, step,
+                f"dead units{_count(dead)}, starting at '{dead[0]}'{_after(s)}: {s['dead']:.0%} "
+                f"of its units output zero for every one of {s['inputs']} inputs, for "
+                f"{t.patience} samples in a row{_also(dead)}", "dead")
+        if saturated:
+            s = activations[saturated[0]]
+            found += self._group(
+                "saturation", "saturation", saturated, step,
+                f"saturated units{_count(saturated)}, starting at '{saturated[0]}' "
+                f"({s['kind']}){_after(s)}: {s['saturated']:.0%} of its outputs are within "
+                f"{t.saturation_eps} of an asymptote, where the gradient is nearly zero, for "
+                f"{t.patience} samples in a row{_also(saturated)}", "saturation")
+        return found
+
+    def _growth(self, step, layers, order, natural):
+        growth = weight_growth(layers, natural)
+        grown = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth]
+        if not grown:
+            return []
+        first = max(grown, key=growth.get)
+        grown = [first] + [n for n in grown if n != first]
+        return self._group(
+            "exploding", "exploding", grown, step,
+            f"exploding weights{_count(grown)}, most in layer '{first}': one update made its "
+            f"weights {growth[first]:.1f}x larger (against its natural size){_also(grown)}",
+            self._exploding_remedy(first))
+
+    def _amplified(self, step, layers, order):
+        rho = {n: layers[n]["rho"] for n in order if layers[n].get("rho") is not None}
+        flagged = set(amplified(order, rho, self.t.amplification))
+        hits = [n for n in order if self._streak(("amplified", n), n in flagged)]
+        if not hits:
+            return []
+        start = hits[-1]  # the one nearest the loss: the amplification starts there
+        after = [rho[n] for n in order[order.index(start) + 1:] if n in rho]
+        ratio = rho[start] / statistics.median(after)
+        key = "exploding_recurrent" if start in self.recurrent else "exploding_layer"
+        return self._group(
+            "exploding", "exploding", [start] + [n for n in hits if n != start], step,
+            f"exploding gradients in layer '{start}': its gradient is {rho[start]:.2g}x its "
+            f"weights, {ratio:.0f}x more than in the layers after it, for {self.t.patience} "
+            "samples in a row: the backward signal is amplified inside it"
+            + (" (through time)" if start in self.recurrent else ""), key)
+
+    def _vanishing(self, step, layers, order):
+        norms = {n: layers[n]["grad_norm"] for n in order
+                 if layers[n].get("grad_norm") and math.isfinite(layers[n]["grad_norm"])}
         if len(norms) < 2:
             return []
         largest_name = max(norms, key=norms.get)
         largest = norms[largest_name]
-        found = []
+        low = []
         for name, norm in norms.items():
-            ratio = norm / largest if largest > 0 else 0.0
-            low = ratio < self.t.vanishing_ratio or norm < self.t.vanishing_floor
-            if self._streak(("vanishing", name), low):
-                found += self._finding(
-                    "vanishing", name, step,
-                    f"vanishing gradients in layer '{name}': gradient norm {_fmt(norm)}, "
-                    f"{ratio:.1e} of the largest layer's ('{largest_name}', {_fmt(largest)}), "
-                    f"for {self.t.patience} samples in a row")
-                break  # the earliest such layer says it; the later ones follow from it
-        return found
+            ratio = norm / largest
+            if self._streak(("vanishing", name),
+                            ratio < self.t.vanishing_ratio or norm < self.t.vanishing_floor):
+                low.append(name)
+        if not low:
+            return []
+        first = low[0]
+        return self._group(
+            "vanishing", "vanishing", low, step,
+            f"vanishing gradients{_count(low)}, worst at the first, '{first}': gradient norm "
+            f"{fmt(norms[first])}, {norms[first] / largest:.1e} of the largest layer's "
+            f"('{largest_name}', {fmt(largest)}), for {self.t.patience} samples in a row"
+            f"{_also(low)}", "vanishing")
 
-    def _stalled(self, step, layers, lr, check_low=True):
-        if lr is not None:
-            self.peak_lr = max(self.peak_lr, lr)
+    def _stalled(self, step, layers, order, lr, check=True):
         decayed = lr is not None and lr < self.t.decayed_lr * self.peak_lr
-        found = []
-        for name, s in layers.items():
+        flowing = any(s.get("grad_norm") for s in layers.values())
+        frozen, cut = [], []
+        for name in order:
+            s = layers[name]
             ratio = s.get("update_ratio")
-            if ratio is None or not math.isfinite(ratio):
-                continue
-            low = check_low and ratio < self.t.stall_low and not decayed
-            if self._streak(("stalled_low", name), low):
-                found += self._finding(
-                    "stalled", name, step,
-                    f"layer '{name}' has stalled: its update is {_fmt(ratio)} of its weights per "
-                    f"step (healthy is near 1e-3) for {self.t.patience} samples in a row",
-                    "stalled_low")
-            if self._streak(("stalled_high", name), ratio > self.t.stall_high):
-                found += self._finding(
-                    "stalled", name, step,
-                    f"layer '{name}' moves too fast: each update is {_fmt(ratio)} of its "
-                    f"weights (healthy is near 1e-3) for {self.t.patience} samples in a row",
-                    "stalled_high")
+            low = (check and not decayed and s.get("grad_norm") and ratio is not None
+                   and ratio < self.t.stall_low)
+            if self._streak(("stalled", name), low):
+                frozen.append(name)
+            never = flowing and not s.get("ever_grad")
+            if self._streak(("no_gradient", name), never):
+                cut.append(name)
+        found = []
+        if frozen:
+            s = layers[frozen[0]]
+            found += self._group(
+                "stalled", "stalled", frozen, step,
+                f"layer '{frozen[0]}' has stalled{_count(frozen, 'with')}: it has a gradient "
+                f"(norm {fmt(s['grad_norm'])}) but each update moves its weights by only "
+                f"{fmt(s['update_ratio'])} of their size (healthy is near 1e-3), for "
+                f"{self.t.patience} samples in a row{_also(frozen)}", "stalled")
+        if cut:
+            found += self._group(
+                "no_gradient", "stalled", cut, step,
+                f"layer '{cut[0]}' receives no gradient{_count(cut, 'with')}: its parameters "
+                f"require grad but have had no gradient since monitoring began, while other "
+                f"layers do{_also(cut)}", "no_gradient")
         return found
 
-    def _activations(self, step, activations):
-        found = []
-        for name, s in activations.items():
-            dead = s.get("dead")
-            if dead is not None and self._streak(("dead", name), dead > self.t.dead_fraction):
-                found += self._finding(
-                    "dead", name, step,
-                    f"dead units after '{name}': {dead:.0%} of its units output zero for every "
-                    f"sample of the batch, for {self.t.patience} samples in a row")
-            saturated = s.get("saturated")
-            if saturated is not None and self._streak(
-                    ("saturation", name), saturated > self.t.saturated_fraction):
-                found += self._finding(
-                    "saturation", name, step,
-                    f"saturated {s['kind']} '{name}': {saturated:.0%} of its outputs are within "
-                    f"{self.t.saturation_eps} of an asymptote, where its gradient is nearly "
-                    f"zero, for {self.t.patience} samples in a row")
-        return found
+    # -- information ----------------------------------------------------------------------------
+    def frozen(self, step, names):
+        """Layers whose parameters do not require grad, in a model that is otherwise trained."""
+        new = [n for n in names if n not in self.frozen_noted]
+        if not new:
+            return []
+        self.frozen_noted.update(new)
+        self.groups.pop("frozen", None)
+        return self._group(
+            "frozen", "frozen", new, step,
+            f"{len(new)} layer(s) have parameters with requires_grad=False and are not trained "
+            f"while the rest of the model is: {_listing(new)}", "frozen", "info")
+
+
+def _count(names, word="in"):
+    return f" {word} {len(names)} layers" if len(names) > 1 else ""
+
+
+def _after(stats):
+    after = stats.get("after")
+    return f" (after '{after}')" if after else ""
+
+
+def _also(names):
+    return f"; also {_listing(names[1:])}" if len(names) > 1 else ""

@@ -16,18 +16,18 @@ def _pct(value):
 
 def rows(monitor):
     """One row per weighted layer (last sample), then one per watched activation."""
-    layers, activations = monitor.summary()
+    layers, _ = monitor.summary()
     flagged = {}
-    for finding in monitor.findings:
-        if finding.layer is not None:
-            flagged.setdefault(finding.layer, []).append(finding.rule)
+    for finding in monitor.findings + monitor.notes:
+        for layer in finding.layers:
+            flagged.setdefault(layer, []).append(finding.rule)
     table = []
     types = {name: type(module).__name__ for name, module, _ in monitor.layers}
     for name, stats in layers.items():
         table.append((f"{name} ({types.get(name, '?')})", _num(stats["grad_norm"]),
                       _num(stats["weight_norm"]), _num(stats["update_ratio"]), "", "",
                       ", ".join(flagged.get(name, [])) or "ok"))
-    for name, stats in activations.items():
+    for name, stats in monitor.activations.items():
         table.append((f"{name} ({stats['kind']})", "", "", "", _pct(stats.get("dead")),
                       _pct(stats.get("saturated")), ", ".join(flagged.get(name, [])) or "ok"))
     return table

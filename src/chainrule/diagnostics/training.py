@@ -32,13 +32,20 @@ class TrainingDiagnostics:
             self.monitor.close()
 
     def on_step(self, trainer, record):
+        monitor = self._attached(trainer, trainer.step - 1)
+        monitor.step(record.get("loss"), grad_norm=record.get("grad_norm"), lr=record.get("lr"))
+
+    def on_nonfinite_loss(self, trainer, loss):
+        """The trainer stops on a non-finite loss before backward: say where it was born."""
+        self._attached(trainer, trainer.step).step(loss)
+
+    def _attached(self, trainer, start_step):
         if self.monitor is None:
-            self.attach(trainer.model, start_step=trainer.step - 1)
-        # a non-finite forward is found inside the forward, before the trainer stops on the
-        # loss: findings are printed the moment they are made
+            self.attach(trainer.model, start_step=start_step)
+        # a non-finite value is found inside the forward or backward, before the trainer may
+        # stop on the loss: findings are printed the moment they are made
         self.monitor.on_finding = lambda finding: trainer.console.print(f"diagnostics: {finding}")
-        self.monitor.step(record.get("loss"), grad_norm=record.get("grad_norm"),
-                          lr=record.get("lr"))
+        return self.monitor
 
     def on_epoch(self, trainer, record):
         """Nothing to do at an epoch's end: findings are printed as they are made."""
@@ -50,6 +57,7 @@ class TrainingDiagnostics:
         lines = [format_table(self.monitor)]
         if not self.monitor.findings:
             lines.append("no problems found in backpropagation")
+        lines += [str(note) for note in self.monitor.notes]
         return "\n".join(lines)
 
     def report_sections(self, run_path):
@@ -59,8 +67,8 @@ class TrainingDiagnostics:
             return []
         monitor = self.monitor
         lines = ["## Gradient diagnostics", ""]
-        if monitor.findings:
-            lines += [f"- {finding}" for finding in monitor.findings]
+        if monitor.findings or monitor.notes:
+            lines += [f"- {finding}" for finding in monitor.findings + monitor.notes]
         else:
             lines.append("No problems found: no vanishing, exploding, dead, saturated, stalled "
                          "or non-finite gradients at the sampled steps.")

@@ -1,12 +1,15 @@
 """``chainrule diagnose``: train a preset (or a config) for a few steps under a
 ``GradientMonitor`` and print the per-layer table and every finding.
 
-Exit status: 0 when nothing was found, 1 when there are findings (so scripts and CI can use it).
+Exit status: 0 when nothing was found, 1 when there are findings (so scripts and CI can use it);
+notes (frozen layers) are information and do not count.
 """
 
 import argparse
 import math
 from pathlib import Path
+
+import numpy as np
 
 from ..diagnostics.monitor import GradientMonitor
 from ..diagnostics.plots import PLOTS_HINT, gradient_flow, histograms
@@ -51,14 +54,18 @@ def run(config, steps, every, record_sites=False, plots=None):
     optimizer = build_optimizer(config, model)
     print(f"diagnosing {config.model} on {task.name} for {steps} steps "
           f"(optimizer {config.optimizer}, lr {config.lr}, sampled every {every} steps)")
-    with GradientMonitor(model, every=every, record_sites=record_sites) as monitor:
-        monitor.on_finding = lambda finding: print(f"finding: {finding}")
+    # NumPy's overflow warnings would only repeat, less clearly, what the findings say
+    with GradientMonitor(model, every=every, record_sites=record_sites) as monitor, \
+            np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        monitor.on_finding = lambda finding: print(
+            f"{'finding' if finding.severity == 'alarm' else 'note'}: {finding}")
         _train(monitor, model, optimizer, task, config, steps)
     print(format_table(monitor))
     if plots:
         _plots(monitor, Path(plots))
     if monitor.findings:
-        print(f"{len(monitor.findings)} finding(s); see docs/diagnostics.md for each rule")
+        print(f"{len(monitor.findings)} finding(s), one per cause; see docs/diagnostics.md for "
+              "each rule")
         return 1
     print("no problems found in backpropagation")
     return 0

@@ -55,7 +55,8 @@ class Trainer:
         self.best = None  # (value, epoch) of the early-stopping metric
         self.bad_epochs = 0
         self.epoch_losses = []  # losses of the current epoch so far (kept across a resume)
-        self.hooks = []  # objects with optional on_step(trainer, record) / on_epoch(...)
+        # objects with optional on_step(trainer, record), on_epoch(...), on_nonfinite_loss(...)
+        self.hooks = []
         self.saved_at = None  # the position of the newest checkpoint written or resumed from
         self.faults = Faults()  # the test hook of train/faults.py; inert unless asked for
 
@@ -120,6 +121,9 @@ class Trainer:
         # every rank must take the same decision, so the check reads the global mean loss
         value = self.parallel.average({"loss": loss.item()}, count=len(inputs))["loss"]
         if not math.isfinite(value):
+            for hook in self.hooks:  # e.g. diagnostics: where the value was born
+                if hasattr(hook, "on_nonfinite_loss"):
+                    hook.on_nonfinite_loss(self, loss)
             raise NonFiniteLossError(
                 f"the loss became {value} at step {self.step + 1} (epoch {self.epoch + 1}, batch "
                 f"{self.batch + 1}); no update was applied. Usual causes: a learning rate too "

@@ -1,0 +1,110 @@
+"""The cost of the gradient diagnostics: a training step with a ``GradientMonitor`` at its
+default settings against the same step without, on the bench models (``mlp`` and ``gpt`` of
+bench/workloads.py), with one and with two BLAS threads.
+
+    python bench/diagnostics.py                         # mlp and gpt, 1 and 2 threads
+    python bench/diagnostics.py --workloads mlp --threads 1 --steps 400
+
+Each measurement runs in a fresh process with OMP/OPENBLAS/MKL_NUM_THREADS set. It builds the
+workload once (two copies would differ in where their arrays lie in memory, which alone moves
+a step's time by several percent), warms it up, then times blocks of ``--block`` steps without
+and with a monitor attached, alternating, so that a busy machine slows both alike. Each
+monitored block attaches a monitor that continues the step count of the previous one
+(``start_step``), past the early samples (steps 1, 2, 4, ..., 32), so that over ``--steps``
+monitored steps (a whole number of sampling periods) sampled steps count as often as in a long
+run. The overhead is the monitored blocks' total time over the plain blocks', minus one. The
+median over ``--repeats`` processes is reported, for wall time and for the process's CPU time
+(on a machine shared with other work, wall time also counts the time the cores spent on
+others; CPU time counts only this process's work).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def measure(workload, steps, block, warmup):
+    """One measurement in this process: plain and monitored ms per step, wall and CPU."""
+    sys.path.insert(0, str(HERE))
+    import workloads
+
+    import chainrule
+    from chainrule.diagnostics import GradientMonitor
+
+    chainrule.manual_seed(0)
+    step = workloads.WORKLOADS[workload](chainrule)
+    for _ in range(warmup):
+        step()
+    wall = {False: 0.0, True: 0.0}
+    cpu = {False: 0.0, True: 0.0}
+    watched = warmup  # steps run under a monitor so far: the sampling schedule goes on
+    for round_ in range(2 * (steps // block)):
+        monitored = (round_ % 4) in (1, 2)  # plain, monitored, monitored, plain, ...
+        monitor = GradientMonitor(step.model, start_step=watched) if monitored else None
+        start, start_cpu = time.perf_counter(), time.process_time()
+        for _ in range(block):
+            loss = step()
+            if monitor is not None:
+                monitor.step(loss)
+        wall[monitored] += time.perf_counter() - start
+        cpu[monitored] += time.process_time() - start_cpu
+        if monitor is not None:
+            monitor.close()
+            watched += block
+    return {"plain_ms": wall[False] / steps * 1e3, "monitored_ms": wall[True] / steps * 1e3,
+            "plain_cpu_ms": cpu[False] / steps * 1e3,
+            "monitored_cpu_ms": cpu[True] / steps * 1e3}
+
+
+def run(workload, threads, args):
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    command = [sys.executable, __file__, "--child", workload, "--steps", str(args.steps),
+               "--block", str(args.block), "--warmup", str(args.warmup)]
+    results = []
+    for _ in range(args.repeats):
+        out = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    overheads = [r["monitored_ms"] / r["plain_ms"] - 1 for r in results]
+    cpu = [r["monitored_cpu_ms"] / r["plain_cpu_ms"] - 1 for r in results]
+    middle = sorted(results, key=lambda r: r["monitored_ms"] / r["plain_ms"])[len(results) // 2]
+    return {**middle, "overhead": statistics.median(overheads), "all": overheads,
+            "cpu_overhead": statistics.median(cpu), "all_cpu": cpu}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", nargs="*", default=["mlp", "gpt"])
+    parser.add_argument("--threads", nargs="*", type=int, default=[1, 2])
+    parser.add_argument("--steps", type=int, default=300, help="timed steps per copy")
+    parser.add_argument("--block", type=int, default=10, help="steps per timed block")
+    parser.add_argument("--warmup", type=int, default=40, help="also the first monitored step")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", metavar="WORKLOAD", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.steps, args.block, args.warmup)))
+        return
+    print("| workload | threads | step ms (CPU ms) | monitored ms (CPU ms) | overhead, wall "
+          "(runs) | overhead, CPU time (runs) |")
+    print("| --- | ---: | ---: | ---: | --- | --- |")
+    for workload in args.workloads:
+        for threads in args.threads:
+            r = run(workload, threads, args)
+            wall = ", ".join(f"{o:+.1%}" for o in r["all"])
+            cpu = ", ".join(f"{o:+.1%}" for o in r["all_cpu"])
+            print(f"| {workload} | {threads} | {r['plain_ms']:.2f} ({r['plain_cpu_ms']:.2f}) | "
+                  f"{r['monitored_ms']:.2f} ({r['monitored_cpu_ms']:.2f}) | "
+                  f"{r['overhead']:+.1%} ({wall}) | {r['cpu_overhead']:+.1%} ({cpu}) |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""Exploding gradients and diverging training, told apart from noisy data.
+
+A single batch can make a huge loss and gradient (an outlier target, a rare class): that is the
+data, not an explosion, and the next batch is back to normal. An explosion is a property of the
+weights, so it shows on every batch after it starts, and the weights themselves grow. The
+tracker therefore wants a step far above everything seen before, with the loss up, and proof
+that it is in the weights: the weights grew, the next step is non-finite, or it lasts
+``patience`` steps. Three
+more signs, each read on sampled steps, need no history, so an explosion present from the
+first step is caught at once:
+
+- one update more than doubled a layer's weights (measured against the layer's natural size,
+  the norm PyTorch's default initialisation gives it, so a layer growing from zero is fine);
+- a layer's gradient, relative to its weights, is ``amplification`` times that of the layers
+  after it: the backward signal is amplified inside it (through time in a recurrent layer);
+- the loss returned to its untrained level after halving, and the learning rate is now well
+  above its first value (a schedule that raises it too far).
+"""
+
+import collections
+import math
+import statistics
+
+LOSS_WINDOW = 50  # steps of recent losses a jump's loss is compared with (their median)
+
+
+class ExplosionTracker:
+    """Every-step history of the loss and gradient norms, in bounded memory; ``on_step``
+    returns an ``Explosion`` when one is confirmed, else None."""
+
+    def __init__(self, thresholds, weight_growth):
+        self.t = thresholds
+        self.weight_growth = weight_growth  # callable -> (factor, layer) since the last sample
+        self.recent = collections.deque()  # (norm, layer norms) of the last recent_steps steps
+        self.older_max = None  # the largest total norm before them
+        self.layer_reference = {}  # per-layer norms at the step that set ``older_max``
+        self.losses = collections.deque(maxlen=LOSS_WINDOW)
+        self.first_losses = []  # the first three
+        self.elevated = None  # (first step, reference norm, per-layer growth) of a jump
+        self.best = None  # (smoothed loss, layer norms) at the lowest smoothed loss
+        self.first_lr = None
+        self.diverging_steps = 0  # steps in a row the diverging condition held
+
+    def reference(self):
+        """The largest total gradient norm before the last ``recent_steps`` steps (so that a
+        steady growth is measured against where it started), or before this step early on."""
+        if self.older_max is not None:
+            return self.older_max
+        return max((norm for norm, _ in self.recent), default=None)
+
+    def on_step(self, step, loss, norm, layer_norms, lr):
+        """``layer_norms``: {layer: gradient norm}, or a callable returning it (read only when
+        needed: most steps do not)."""
+        found = None
+        # during a jump, every step is measured against where it started
+        reference = self.elevated[1] if self.elevated else self.reference()
+        if (reference and norm >= self.t.jump_factor * reference
+                and (loss is None or not self.losses or loss > statistics.median(self.losses))):
+            if self.elevated is None:
+                self.elevated = (step, reference, self._layer_growth(layer_norms))
+            factor, grown = self.weight_growth()
+            lasting = step - self.elevated[0] + 1 >= self.t.patience
+            if factor >= self.t.weight_growth or lasting:
+                found = Explosion("jump", step, self._attribute(layer_norms), {
+                    "norm": norm, "reference": reference, "since": self.elevated[0],
+                    "weights": factor, "weights_layer": grown, "loss": loss})
+        else:
+            self.elevated = None
+        found = found or self._diverging(step, loss, layer_norms, lr)
+        self._remember(norm, loss, layer_norms)
+        return found
+
+    def on_nonfinite(self, step):
+        """A non-finite step right after a jump confirms the jump."""
+        if self.elevated is None:
+            return None
+        first, reference, growth = self.elevated
+        return Explosion("jump", step, max(growth, key=growth.get) if growth else None,
+                         {"norm": math.inf, "reference": reference, "since": first})
+
+    def _layer_growth(self, layer_norms):
+        """Each layer's norm against its value at the reference step."""
+        reference = self.layer_reference
+        if self.older_max is None and self.recent:
+            reference = max(self.recent, key=lambda entry: entry[0])[1]
+        reference = _resolve(reference)
+        return {name: norm / max(reference.get(name, 0.0), 1e-30)
+                for name, norm in _resolve(layer_norms).items() if math.isfinite(norm)}
+
+    def _attribute(self, layer_norms):
+        growth = self._layer_growth(layer_norms)
+        return max(growth, key=growth.get) if growth else None
+
+    def _remember(self, norm, loss, layer_norms):
+        if loss is not None:
+            self.losses.append(loss)
+            if len(self.first_losses) < 3:
+                self.first_losses.append(loss)
+        self.recent.append((norm, layer_norms))
+        if len(self.recent) > self.t.recent_steps:
+            old, norms = self.recent.popleft()
+            if self.older_max is None or old > self.older_max:
+                self.older_max, self.layer_reference = old, norms
+
+    def _diverging(self, step, loss, layer_norms, lr):
+        """The loss is back at its untrained level after halving, while the lr is well above
+        its first value."""
+        if loss is None or lr is None:
+            return None
+        if self.first_lr is None:
+            self.first_lr = lr
+        if len(self.losses) < 2:
+            return None
+        smooth = sorted((self.losses[-2], self.losses[-1], loss))[1]
+        first = statistics.median(self.first_losses)
+        if self.best is None or smooth < self.best[0]:
+            self.best = (smooth, layer_norms)
+        best, layers_best = self.best
+        back = (self.first_lr and first > 0 and best <= self.t.unlearned_drop * first
+                and smooth >= first and lr >= self.t.lr_rise * self.first_lr)
+        self.diverging_steps = self.diverging_steps + 1 if back else 0
+        if self.diverging_steps < self.t.patience:  # a state, not one odd batch
+            return None
+        layers_best = _resolve(layers_best)
+        growth = {name: norm / max(layers_best.get(name, 0.0), 1e-30)
+                  for name, norm in _resolve(layer_norms).items() if math.isfinite(norm)}
+        return Explosion("diverging", step, max(growth, key=growth.get) if growth else None,
+                         {"loss": smooth, "first_loss": first, "best_loss": best,
+                          "lr": lr, "first_lr": self.first_lr})
+
+
+def _resolve(layer_norms):
+    return layer_norms() if callable(layer_norms) else layer_norms or {}
+
+
+class Explosion:
+    """A confirmed explosion found by the tracker: ``kind`` ("jump" or "diverging"), the step,
+    the layer it is attributed to, and the figures for the message."""
+
+    def __init__(self, kind, step, layer, figures):
+        self.kind, self.step, self.layer, self.figures = kind, step, layer, figures
+
+
+def weight_growth(layers, natural):
+    """{layer: how many times larger its weights are after the update than before}, the before
+    measured against the layer's natural size (``natural``: layer -> norm), so that a layer
+    growing from zero or from a small initialisation does not count."""
+    found = {}
+    for name, stats in layers.items():
+        before, after = stats.get("weight_before"), stats.get("weight_matrices")
+        if before is None or after is None or name not in natural:
+            continue
+        found[name] = after / max(before, natural[name])
+    return found
+
+
+def amplified(order, rho, factor):
+    """Layers whose gradient/weight ratio ``rho`` is ``factor`` times the median of the layers
+    after them in the forward ``order``: there the backward signal is amplified."""
+    found = []
+    for i, name in enumerate(order):
+        if name not in rho:
+            continue
+        after = [rho[n] for n in order[i + 1:] if n in rho]
+        if not after:
+            continue
+        reference = statistics.median(after)
+        if reference > 0 and rho[name] >= factor * reference:
+            found.append(name)
+    return found

@@ -1,0 +1,87 @@
+"""What a diagnosis says: ``Finding``, the thresholds that decide when rules fire, and the
+remedies. docs/diagnostics.md gives the reason for every number."""
+
+import dataclasses
+
+
+@dataclasses.dataclass
+class Thresholds:
+    """When each rule fires. Pass your own to ``GradientMonitor(thresholds=...)``."""
+
+    patience: int = 3  # samples in a row a layer condition must hold (vanishing, dead, ...)
+    vanishing_ratio: float = 1e-5  # a layer's gradient norm below this x the largest layer's
+    vanishing_floor: float = 1e-12  # or below this, absolutely
+    jump_factor: float = 10.0  # exploding: total gradient norm above this x its earlier maximum
+    recent_steps: int = 8  # ...the maximum over every step but the last this many
+    weight_growth: float = 2.0  # exploding: a layer's weights grew by this factor in one update
+    amplification: float = 100.0  # exploding: a layer's gradient/weight this x the layers after it
+    unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...
+    lr_rise: float = 2.0  # ...and is back there, with the lr this x higher than at its best
+    dead_fraction: float = 0.5  # dead: more than this share of units inactive on every input
+    min_inputs: int = 16  # ...judged on at least this many inputs
+    saturation_eps: float = 0.02  # saturated: within this of a sigmoid/tanh asymptote
+    saturated_fraction: float = 0.5  # saturation: more than this share of outputs saturated
+    stall_low: float = 1e-6  # stalled: update below this x the weights while a gradient flows
+    decayed_lr: float = 0.1  # no stall check once the lr is below this x its peak
+
+
+@dataclasses.dataclass
+class Finding:
+    """One diagnosis: ``rule`` (vanishing, exploding, dead, saturation, stalled, nonfinite, or
+    frozen for information), the ``layer`` where it starts (None for the whole model), the
+    ``step`` it was first seen at, and the ``message``, which names the remedy. ``layers``: every
+    layer with the same cause, in forward order (the first is ``layer``). ``severity``: "alarm",
+    or "info" for what may well be intended (frozen layers). ``origin``: for nonfinite, the
+    ``Origin`` (op, pass, file, line, layer)."""
+
+    rule: str
+    layer: str | None
+    step: int
+    message: str
+    layers: list = dataclasses.field(default_factory=list)
+    severity: str = "alarm"
+    origin: object = None
+
+    def __post_init__(self):
+        if not self.layers and self.layer is not None:
+            self.layers = [self.layer]
+
+    def __str__(self):
+        tag = self.rule if self.severity == "alarm" else f"{self.rule}, info"
+        return f"[{tag}] step {self.step}: {self.message}"
+
+
+REMEDIES = {
+    "vanishing": "use ReLU-family activations with Kaiming initialisation "
+                 "(nn.init.kaiming_normal_), add normalisation (LayerNorm/BatchNorm) or residual "
+                 "connections, or use fewer layers",
+    "exploding": "lower the learning rate, clip the gradient norm "
+                 "(nn.utils.clip_grad_norm_(params, 1.0)), add normalisation, or warm up the "
+                 "learning rate",
+    "exploding_recurrent": "clip the gradient norm (nn.utils.clip_grad_norm_(params, 1.0)), "
+                           "initialise the recurrent weights smaller (orthogonal, gain <= 1), "
+                           "backpropagate through fewer time steps, or use an LSTM/GRU",
+    "exploding_layer": "initialise this layer's weights smaller, normalise what enters it "
+                       "(LayerNorm), and clip the gradient norm "
+                       "(nn.utils.clip_grad_norm_(params, 1.0))",
+    "diverging": "check the learning-rate schedule (its peak, a gamma above 1, stepping it per "
+                 "batch instead of per epoch), lower the learning rate, or clip the gradient norm",
+    "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "
+            "LeakyReLU/GELU instead of ReLU",
+    "saturation": "initialise weights smaller (nn.init.xavier_uniform_), normalise inputs, add "
+                  "LayerNorm before the activation, or use ReLU-family activations",
+    "stalled": "check that this layer's parameters are in the optimizer and that their learning "
+               "rate is not zero (optimizer.param_groups)",
+    "frozen": "nothing, if it is intended; otherwise call requires_grad_(True) on them and add "
+              "them to the optimizer",
+    "no_gradient": "look for a .detach(), .data, a NumPy round trip or torch.no_grad() between "
+                   "this layer and the loss, or remove the layer if it is unused",
+}
+
+
+def remedy(key):
+    return REMEDIES[key]
+
+
+def fmt(value):
+    return f"{value:.2e}"

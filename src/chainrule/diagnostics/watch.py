@@ -1,0 +1,277 @@
+"""``NonFiniteWatch``: finds where a NaN or Inf is born, for one model, cheaply.
+
+What it pays every step: the random state and inputs of each training forward of the model (to
+run it again), a hook keeping the gradient its output receives, and a look at the few ops that
+run between the end of the model's forward and the start of its backward (the loss
+computation): their outputs are checked, their call sites recorded and their backward hooked.
+The model's own ops are not watched. Only on evidence, when the loss or a parameter's gradient
+(which the monitor measures the moment it is complete) turns out non-finite, is the model's
+forward run again from the same inputs and random state with every op checked, and, for a
+gradient, its backward too, from the same output gradient, while the weights that made it are
+still there. With ``record_sites=True`` every op is watched live instead (slower, nothing is run
+twice).
+
+Evidence is the model's own: a NaN in another model (a critic, a teacher) is reported only if it
+reaches this model's loss or gradients.
+"""
+
+import sys
+
+from .. import autograd
+from ..autograd import grad_mode
+from ..autograd.engine import add_forward_observer
+from ..random import numpy_generator
+from .nonfinite import (
+    NonFiniteTracer,
+    Origin,
+    backward_birth,
+    call_site,
+    describe,
+    finite,
+    forward_birth,
+    kinds,
+    op_name,
+    source_line,
+    tensors,
+)
+
+MAX_CALLS = 8  # training forwards kept per step for a re-run (a model called several times)
+_rerunning = [0]  # shared by every watch: ops of a re-run belong to nobody's step
+
+
+class _Call:
+    """One training forward of the model: what is needed to run it again."""
+
+    __slots__ = ("args", "kwargs", "rng", "caller", "outputs", "grads")
+
+    def __init__(self, args, kwargs, rng, caller):
+        self.args, self.kwargs, self.rng, self.caller = args, kwargs, rng, caller
+        self.outputs = ()
+        self.grads = {}  # output position -> the gradient it received
+
+
+def _rng_state():
+    """The default generator's state, as cheaply as it can be read (every step pays it)."""
+    return numpy_generator().bit_generator.state
+
+
+def _set_rng_state(state):
+    numpy_generator().bit_generator.state = state
+
+
+class NonFiniteWatch:
+    """Watches ``model`` (see the module docstring); ``origin`` is the first non-finite value's
+    Origin, None while all is finite. ``on_origin(origin)`` is called once, as soon as it is
+    known. ``close()`` detaches."""
+
+    def __init__(self, model, record_sites=False):
+        self.model = model
+        self.record_sites = record_sites
+        self.module_names = {id(m): name or type(m).__name__
+                             for name, m in model.named_modules()}
+        self.origin = None
+        self.on_origin = None
+        self.events = []  # Origins seen live this step (the loss, or all ops with record_sites)
+        self.calls = []  # this step's training forwards
+        self._depth = 0  # > 0 while the model's forward runs
+        self._forward_event = False  # an event of the forward pass is known this step
+        self._remove_observer = None
+        self._handles = [
+            model.register_forward_pre_hook(self._before_forward, with_kwargs=True),
+            model.register_forward_hook(self._after_forward, with_kwargs=True),
+        ]
+        if record_sites:
+            self._open()
+
+    def close(self):
+        for handle in self._handles:
+            handle.remove()
+        self._close()
+
+    def _open(self):
+        if self._remove_observer is None:
+            self._remove_observer = add_forward_observer(self._observe)
+
+    def _close(self):
+        if self._remove_observer is not None:
+            self._remove_observer()
+            self._remove_observer = None
+
+    def end_step(self):
+        """The step is over: forget its forwards and events."""
+        self.events, self.calls, self._forward_event, self._depth = [], [], False, 0
+        if not self.record_sites:
+            self._close()
+
+    def _found(self, origin):
+        if self.origin is None:
+            self.origin = origin
+            if self.on_origin is not None:
+                self.on_origin(origin)
+
+    # -- the model's forward ----------------------------------------------------------------------
+    def _before_forward(self, module, args, kwargs):
+        if _rerunning[0]:
+            return
+        self._depth += 1
+        if grad_mode.is_grad_enabled():
+            if len(self.calls) >= MAX_CALLS:
+                del self.calls[0]
+            caller = sys._getframe(2)  # the line that called the model (Module.__call__'s caller)
+            self.calls.append(_Call(args, kwargs, _rng_state(),
+                                    (caller.f_code.co_filename, caller.f_lineno)))
+
+    def _after_forward(self, module, args, kwargs, output):
+        if _rerunning[0]:
+            return
+        self._depth -= 1
+        if not self.calls or not grad_mode.is_grad_enabled():
+            return  # an evaluation: nothing to run again
+        call = self.calls[-1]
+        call.outputs = outputs = tensors(output)
+        for position, out in enumerate(outputs):
+            if out.requires_grad:
+                out.register_hook(self._capture(call.grads, position))
+        self._open()  # watch the loss computation
+
+    def _forward_origin(self):
+        """Where a non-finite output of this step's forwards was born, or None if all were
+        finite. Runs the forward again with every op checked (unless seen live)."""
+        for call in self.calls:
+            found = set()
+            for out in call.outputs:
+                found |= kinds(out._data)
+            if not found:
+                continue
+            origin = self._first_event(in_loss=False)
+            if origin is None:
+                origin = self.rerun(call, self._tracer(call)).origin
+            origin = origin or self._held_already("forward", call.args)
+            if origin.op == "input":
+                file, line = call.caller
+                origin = origin.located(Origin("", "", "", file, line, source_line(file, line)))
+            return origin
+        return None
+
+    def _tracer(self, call, backward=False):
+        """A tracer for running ``call`` again: ops of the model's own modules are placed at
+        the line that called the model."""
+        return NonFiniteTracer(self.module_names, backward,
+                               rerun=(NonFiniteWatch.rerun.__code__, call.caller))
+
+    def _held_already(self, pass_, args):
+        """No op made the value from finite inputs: a parameter (or the input) held it."""
+        for name, param in self.model.named_parameters():
+            found = kinds(param._data)
+            if found:
+                return Origin("parameter", pass_, describe(found), layer=name)
+        for tensor in tensors(list(args)):
+            found = kinds(tensor._data)
+            if found:
+                return Origin("input", pass_, describe(found))
+        return Origin("unknown", pass_, "nan")
+
+    def rerun(self, call, tracer, backward=False):
+        """Run a forward of the model again (same inputs, same random state, buffers restored)
+        with ``tracer`` active; with ``backward``, run its backward again from the gradients
+        its outputs received. Returns the tracer."""
+        now = _rng_state()
+        buffers = [(b, b._data.copy()) for b in self.model.buffers()]
+        _rerunning[0] += 1
+        try:
+            _set_rng_state(call.rng)
+            with grad_mode.set_grad_enabled(backward):
+                with tracer:
+                    outputs = tensors(self.model(*call.args, **call.kwargs))
+                if backward:
+                    pairs = [(out, call.grads[i]) for i, out in enumerate(outputs)
+                             if i in call.grads and out.requires_grad]
+                    params = [p for p in self.model.parameters() if p.requires_grad]
+                    if pairs and params:
+                        autograd.grad([o for o, _ in pairs], params,
+                                      grad_outputs=[g for _, g in pairs], allow_unused=True)
+        finally:
+            _rerunning[0] -= 1
+            _set_rng_state(now)
+            for buffer, saved in buffers:
+                buffer._data[...] = saved
+        return tracer
+
+    def _capture(self, store, position):
+        """A hook keeping the gradient an output receives (to run the backward again). When it
+        runs, the backward has left the loss: the ops that follow are not the loss's."""
+        def hook(grad):
+            store[position] = grad
+            if not self.record_sites:
+                self._close()
+        return hook
+
+    # -- ops outside the model's forward (the loss), or every op with record_sites ---------------
+    def _observe(self, node, args, outputs):
+        if not grad_mode.is_grad_enabled() or _rerunning[0]:
+            return  # ops of a backward rule, an optimizer or an evaluation, or a re-run
+        in_loss = self._depth == 0
+        if not in_loss and not self.record_sites:
+            return
+        site = None
+        if True in node.needs_input_grad:  # recorded: its backward may give birth too
+            site = call_site(self.module_names)
+            node.register_hook(self._backward_hook(node, site, in_loss))
+        if self._forward_event:
+            return
+        found = forward_birth(node, args, outputs)
+        if found:
+            op = op_name(node)
+        elif in_loss and not all(finite(t._data) for t in tensors(outputs)):
+            op, found = "data", kinds(tensors(outputs)[0]._data)  # it came from outside
+        else:
+            return
+        origin = Origin(op, "forward", describe(found), in_loss=in_loss,
+                        entered_at=op_name(node) if op == "data" else None)
+        self.events.append(origin.located(site or call_site(self.module_names)))
+        self._forward_event = True
+
+    def _backward_hook(self, node, site, in_loss):
+        def hook(grad_inputs, grad_outputs):
+            if _rerunning[0] or any(o.pass_ == "backward" for o in self.events):
+                return
+            found = backward_birth(grad_inputs, grad_outputs)
+            if found:
+                self.events.append(Origin(op_name(node), "backward", describe(found),
+                                          in_loss=in_loss).located(site))
+        return hook
+
+    def _first_event(self, in_loss=None):
+        for origin in self.events:
+            if in_loss is None or origin.in_loss == in_loss:
+                return origin
+        return None
+
+    # -- evidence from the monitor ----------------------------------------------------------------
+    def gradient_nonfinite(self, layer, kind):
+        """A parameter of ``layer`` got a non-finite gradient (before the optimizer used it)."""
+        if self.origin is not None:
+            return
+        origin = self._forward_origin() or self._first_event()
+        if origin is None:
+            for call in self.calls:
+                if any(not finite(g._data) for g in call.grads.values()):
+                    origin = Origin("loss", "backward", kind, in_loss=True)
+                    break
+        if origin is None:
+            for call in reversed(self.calls):
+                if call.grads:
+                    tracer = self.rerun(call, self._tracer(call, backward=True), backward=True)
+                    if tracer.origin is not None:
+                        origin = tracer.origin
+                        break
+        self._found(origin or Origin("unknown", "backward", kind, layer=layer))
+
+    def loss_nonfinite(self, kind):
+        """The step's loss is non-finite (possibly before any backward)."""
+        if self.origin is not None:
+            return
+        # the model's output, else the first op of the loss whose output went non-finite
+        origin = self._forward_origin()
+        origin = origin or next((o for o in self.events if o.pass_ == "forward"), None)
+        self._found(origin or Origin("loss", "forward", kind, in_loss=True))

@@ -1,0 +1,323 @@
+"""Deliberately broken training setups, each with the diagnosis it must get: every kind of
+failure in at least three architectures, born in the model, the loss, the data or the
+optimizer. Each function trains its setup and returns (model, monitor)."""
+
+import math
+
+import numpy as np
+
+import chainrule as torch
+from chainrule import nn
+from chainrule.nn import functional as F
+
+from . import data, models
+from .harness import Expect, fit
+
+BROKEN = {}  # name -> (architecture, where it is born, function, Expect)
+
+
+def broken(arch, born, expect):
+    def register(function):
+        BROKEN[function.__name__] = (arch, born, function, expect)
+        return function
+    return register
+
+
+# -- exploding --------------------------------------------------------------------------------
+@broken("mlp", "optimizer", Expect("exploding", within=10))
+def mlp_learning_rate_ten():
+    model = models.mlp([16, 32, 32, 2])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=10.0), data.classes(), 30)
+
+
+@broken("cnn", "optimizer", Expect("exploding", within=10))
+def cnn_learning_rate_too_high():
+    model = models.cnn()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=3.0, momentum=0.9),
+                      data.images(), 30)
+
+
+@broken("recurrent", "model", Expect("exploding", "rnn"))
+def rnn_recurrent_weights_explode_over_time():
+    model = models.Recurrent("RNN", hidden=16)
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(6.0)  # gain far above 1: gradients explode through time
+    batches = data.sequences(length=30)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 30)
+
+
+@broken("transformer", "optimizer", Expect("exploding"))
+def transformer_schedule_grows_the_learning_rate():
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    # meant to divide the lr by 10 every 10 steps: gamma=10 instead of 0.1
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=10.0)
+    return model, fit(model, optimizer, data.tokens(), 45, models.sequence_loss,
+                      scheduler=schedule)
+
+
+@broken("mlp", "data", Expect("exploding", within=10))
+def mlp_unnormalised_inputs():
+    model = models.mlp([16, 32, 32, 2])
+    batches = data.classes(scale=300.0)  # raw features in the hundreds
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, 30)
+
+
+@broken("mlp", "model", Expect("exploding", within=10))
+def mlp_initialised_too_large():
+    def large(layer):
+        nn.init.normal_(layer.weight, std=3.0 / math.sqrt(layer.in_features))
+    model = models.mlp([16, 64, 64, 64, 64, 2], init=large)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 30)
+
+
+@broken("recurrent", "loss", Expect("exploding", within=20))
+def gru_loss_summed_over_a_large_batch():
+    model = models.Recurrent("GRU", classes=1)
+    batches = data.Batches(*_sequence_regression(), size=256)
+
+    def summed(prediction, target):
+        return F.mse_loss(prediction, target, reduction="sum")  # lr was tuned for the mean
+
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), batches, 30, summed)
+
+
+def _sequence_regression():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((512, 10, 4)).astype(np.float32)
+    return x, x[:, :, :2].sum((1, 2))[:, None].astype(np.float32)
+
+
+# -- vanishing --------------------------------------------------------------------------------
+@broken("mlp", "model", Expect("vanishing", "0"))
+def mlp_twenty_sigmoid_layers():
+    model = models.mlp([16] + [32] * 20 + [2], nn.Sigmoid)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 50)
+
+
+@broken("cnn", "model", Expect("vanishing", "0"))
+def cnn_twelve_sigmoid_convolutions():
+    model = models.cnn((1,) + (4,) * 12, nn.Sigmoid, side=6)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.images(side=6),
+                      50)
+
+
+@broken("recurrent", "model", Expect("vanishing", "rnns.0"))
+def rnn_stack_with_tiny_weights():
+    model = models.StackedRecurrent(6)
+    with torch.no_grad():
+        for rnn in model.rnns:
+            for weight in rnn.parameters():
+                weight.mul_(0.05)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 50)
+
+
+# -- dead -------------------------------------------------------------------------------------
+@broken("mlp", "model", Expect("dead", "1"))
+def mlp_large_negative_bias():
+    model = models.mlp([16, 64, 64, 2])
+    with torch.no_grad():
+        model[0].bias.fill_(-5.0)
+        model[2].bias.fill_(-5.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 50)
+
+
+@broken("cnn", "model", Expect("dead", "1"))
+def cnn_negative_bias():
+    model = models.cnn((1, 8, 8))
+    with torch.no_grad():
+        model[0].bias.fill_(-4.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 50)
+
+
+@broken("transformer", "model", Expect("dead", "blocks.layers.0:Relu[0]"))
+def transformer_feed_forward_negative_bias():
+    model = models.TinyGPT(norm_first=True)
+    with torch.no_grad():
+        for layer in model.blocks.layers:
+            layer.linear1.bias.fill_(-8.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 50,
+                      models.sequence_loss)
+
+
+@broken("mlp", "model", Expect("dead", "act[0]"))
+def mlp_shared_relu_dead_at_first_use():
+    model = models.SharedActivation()
+    with torch.no_grad():
+        model.fc1.bias.fill_(-6.0)  # only the first use of `act` dies
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.classes(), 50)
+
+
+@broken("recurrent", "model", Expect("dead", "rnn"))
+def relu_rnn_negative_bias():
+    model = models.Recurrent("RNN", nonlinearity="relu")
+    with torch.no_grad():
+        model.rnn.bias_ih_l0.fill_(-6.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 50)
+
+
+# -- saturation -------------------------------------------------------------------------------
+@broken("mlp", "model", Expect("saturation", "1"))
+def mlp_tanh_weights_too_large():
+    model = models.mlp([16, 64, 64, 2], nn.Tanh)
+    with torch.no_grad():
+        model[0].weight.mul_(20.0)
+        model[2].weight.mul_(20.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 50)
+
+
+@broken("mlp", "data", Expect("saturation", "1"))
+def mlp_sigmoid_unnormalised_inputs():
+    model = models.mlp([16, 32, 32, 2], nn.Sigmoid)
+    batches = data.classes(scale=50.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 50)
+
+
+@broken("recurrent", "data", Expect("saturation", "rnn"))
+def rnn_unnormalised_inputs_saturate_tanh():
+    model = models.Recurrent("RNN")
+    batches = data.sequences(scale=30.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 50)
+
+
+@broken("cnn", "model", Expect("saturation", "1"))
+def cnn_tanh_filters_too_large():
+    model = models.cnn((1, 8, 8), nn.Tanh)
+    with torch.no_grad():
+        model[0].weight.mul_(25.0)
+        model[2].weight.mul_(25.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 50)
+
+
+@broken("recurrent", "data", Expect("saturation", "rnn"))
+def lstm_unnormalised_inputs():
+    model = models.Recurrent("LSTM")
+    batches = data.sequences(scale=60.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 50)
+
+
+# -- stalled ----------------------------------------------------------------------------------
+@broken("mlp", "optimizer", Expect("stalled", "2"))
+def mlp_layer_left_out_of_the_optimizer():
+    model = models.mlp([16, 32, 32, 2])
+    params = [p for name, p in model.named_parameters() if not name.startswith("2.")]
+    return model, fit(model, torch.optim.Adam(params, 1e-3), data.classes(), 50)
+
+
+@broken("cnn", "optimizer", Expect("stalled", "0"))
+def cnn_parameter_group_with_learning_rate_zero():
+    model = models.cnn()
+    groups = [{"params": model[0].parameters(), "lr": 0.0},
+              {"params": [p for n, p in model.named_parameters() if not n.startswith("0.")]}]
+    return model, fit(model, torch.optim.SGD(groups, lr=0.05, momentum=0.9), data.images(), 50)
+
+
+@broken("transformer", "model", Expect("stalled", "tokens"))
+def transformer_embedding_detached():
+    model = models.Detached()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 50,
+                      models.sequence_loss)
+
+
+@broken("recurrent", "optimizer", Expect("stalled", "rnn"))
+def lstm_left_out_of_the_optimizer():
+    model = models.Recurrent("LSTM")
+    return model, fit(model, torch.optim.Adam(model.head.parameters(), 1e-3), data.sequences(),
+                      50)
+
+
+# -- non-finite -------------------------------------------------------------------------------
+@broken("mlp", "model", Expect("nonfinite", "LogScale", "Log", "forward", "log in model"))
+def mlp_log_of_a_scale_driven_to_zero():
+    model = models.LogScale()
+
+    def loss_fn(out, y):
+        return F.cross_entropy(out, y) + out.mean()  # pushes log(scale), so scale, down
+
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.5), data.classes(), 50,
+                      loss_fn)
+
+
+@broken("transformer", "model",
+        Expect("nonfinite", "MaskedAttentionLM", "Softmax", "forward", "masked softmax"))
+def transformer_softmax_over_a_fully_masked_row():
+    model = models.MaskedAttentionLM(pad=0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 20,
+                      models.sequence_loss)
+
+
+@broken("cnn", "model", Expect("nonfinite", "RootFeatures", "Sqrt", "backward",
+                               "sqrt backward in model"))
+def cnn_sqrt_of_relu_features():
+    model = models.RootFeatures()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.images(), 20)
+
+
+@broken("transformer", "model",
+        Expect("nonfinite", "UnitNorm", "Div", "forward", "divide by zero norm"))
+def transformer_divides_by_a_zero_norm():
+    model = models.UnitNorm()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 20,
+                      models.sequence_loss)
+
+
+def _log_sigmoid_by_hand(out, y):
+    probability = torch.sigmoid(out[:, 1] - out[:, 0])
+    chosen = torch.where(y == 1, probability, 1 - probability)
+    return -torch.log(chosen).mean()  # NAN: log in loss
+
+
+@broken("cnn", "loss", Expect("nonfinite", None, "Log", "forward", "log in loss"))
+def cnn_binary_cross_entropy_by_hand():
+    model = models.cnn()
+    with torch.no_grad():
+        model[-1].weight.mul_(300.0)  # confident logits: sigmoid rounds to exactly 0 or 1
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.images(), 20,
+                      _log_sigmoid_by_hand)
+
+
+@broken("cnn", "loss", Expect("nonfinite", None, "Log", "forward", "log in loss"))
+def cnn_binary_cross_entropy_by_hand_loop_stops_before_backward():
+    model = models.cnn()
+    with torch.no_grad():
+        model[-1].weight.mul_(300.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.images(), 20,
+                      _log_sigmoid_by_hand, stop_on_nan=True, record_sites=True)
+
+
+@broken("recurrent", "loss", Expect("nonfinite", None, "Sqrt", "backward", "group lasso"))
+def rnn_group_lasso_on_zero_rows():
+    model = models.Recurrent("RNN")
+    with torch.no_grad():
+        model.head.weight[1] = 0.0  # a row initialised at zero
+
+    def loss_fn(out, y):
+        rows = torch.sqrt((model.head.weight ** 2).sum(dim=1))  # NAN: group lasso
+        return F.cross_entropy(out, y) + 1e-3 * rows.sum()
+
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 20,
+                      loss_fn)
+
+
+@broken("mlp", "data", Expect("nonfinite", None, "input", "forward"))
+def mlp_missing_values_in_the_inputs():
+    model = models.mlp([16, 32, 2])
+    batches = data.classes()
+    batches.x[batches.x[:, 3] > 2.0, 3] = np.nan  # missing values, about 2% of rows
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 50)
+
+
+@broken("recurrent", "data", Expect("nonfinite", None, "data", "forward"))
+def gru_regression_with_missing_targets():
+    model = models.Recurrent("GRU", classes=1)
+    x, y = _sequence_regression()
+    y[::37] = np.nan
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.Batches(x, y, 16), 50, F.mse_loss)
+
+
+@broken("transformer", "optimizer", Expect("exploding", within=10))
+def transformer_learning_rate_overflows():
+    model = models.TinyGPT()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=1e4), data.tokens(), 30,
+                      models.sequence_loss)

@@ -1,0 +1,74 @@
+"""How the suite trains a setup under a monitor, and what it expects to be found."""
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+
+from chainrule.diagnostics import GradientMonitor
+from chainrule.nn import functional as F
+
+ANY = "any layer"  # the finding must name a layer of the model, whichever
+
+
+@dataclasses.dataclass
+class Expect:
+    """The right diagnosis: ``rule`` and ``layer`` (a name, ANY, or None for model-wide); for
+    non-finite values the ``op``, the ``pass_`` and the line marked ``# NAN: <marker>``."""
+
+    rule: str
+    layer: object = ANY
+    op: str | None = None
+    pass_: str | None = None
+    marker: str | None = None
+    within: int = 50
+
+
+def fit(model, optimizer, batches, steps, loss_fn=F.cross_entropy, every=50, scheduler=None,
+        stop_on_nan=False, monitor=None, **options):
+    """Train ``model`` for ``steps`` steps under a GradientMonitor; returns it (closed).
+    ``stop_on_nan``: stop before backward on a non-finite loss, as ``chainrule diagnose`` does
+    (else the loop goes on, as most loops do)."""
+    monitor = monitor or GradientMonitor(model, every=every, **options)
+    with monitor, np.errstate(all="ignore"):
+        for step in range(1, steps + 1):
+            x, y = batches(step)
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            if stop_on_nan and not math.isfinite(loss.item()):
+                monitor.step(loss)
+                break
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            monitor.step(loss, lr=optimizer.param_groups[0]["lr"])
+    return monitor
+
+
+def marked_line(marker):
+    """(file, line) of the line carrying ``# NAN: <marker>`` in this folder's modules."""
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if f"# NAN: {marker}" in line and "marked_line" not in line:
+                return str(path), number
+    raise LookupError(marker)
+
+
+def check(monitor, expect, model_layers):
+    """Raise AssertionError unless ``monitor`` made the expected finding in time."""
+    summary = [str(f) for f in monitor.findings]
+    matching = [f for f in monitor.findings if f.rule == expect.rule]
+    assert matching, f"no {expect.rule} finding; found {summary}"
+    finding = matching[0]
+    assert finding.step <= expect.within, summary
+    if expect.layer is ANY:
+        assert finding.layer in model_layers, summary
+    else:
+        assert finding.layer == expect.layer, summary
+    if expect.op is not None:
+        origin = finding.origin
+        assert (origin.op, origin.pass_) == (expect.op, expect.pass_), summary
+        if expect.marker is not None:
+            assert (origin.file, origin.line) == marked_line(expect.marker), summary

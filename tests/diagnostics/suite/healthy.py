@@ -1,0 +1,212 @@
+"""Healthy training setups, each trained over a whole short run: the monitor must raise no
+alarm (notes, such as a frozen backbone, are information). Each function returns the
+monitors whose findings must be empty."""
+
+import numpy as np
+
+import chainrule as torch
+from chainrule import nn
+from chainrule.diagnostics import GradientMonitor
+from chainrule.nn import functional as F
+
+from . import data, models
+from .harness import fit
+
+HEALTHY = {}  # name -> (architecture, function)
+
+
+def healthy(arch):
+    def register(function):
+        HEALTHY[function.__name__] = (arch, function)
+        return function
+    return register
+
+
+@healthy("mlp")
+def mlp_kaiming_relu_adam():
+    model = models.mlp([16, 64, 64, 64, 2], init=models.kaiming)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 150,
+                every=10)]
+
+
+@healthy("mlp")
+def mlp_batch_size_one():
+    model = models.mlp([16, 32, 32, 2])
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.classes(size=1), 200,
+                every=10)]
+
+
+@healthy("cnn")
+def cnn_batch_size_one():
+    model = models.cnn((1, 4, 4))
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.images(size=1), 120,
+                every=10)]
+
+
+@healthy("mlp")
+def mlp_zero_initialised_output_layer():
+    model = models.mlp([16, 32, 32, 2])
+    nn.init.zeros_(model[4].weight)
+    nn.init.zeros_(model[4].bias)
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                data.classes(), 150, every=10)]
+
+
+@healthy("transformer")
+def transformer_zero_initialised_residual_branches():
+    model = models.TinyGPT()
+    for layer in model.blocks.layers:  # each block starts as the identity
+        nn.init.zeros_(layer.linear2.weight)
+        nn.init.zeros_(layer.self_attn.out_proj.weight)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.tokens(), 80,
+                models.sequence_loss, every=10)]
+
+
+@healthy("mlp")
+def mlp_heavy_tailed_regression_targets():
+    model = models.mlp([8, 32, 32, 1])
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.regression(df=1.5),
+                200, F.mse_loss, every=10)]
+
+
+@healthy("mlp")
+def mlp_heavy_tailed_targets_adam_huber():
+    model = models.mlp([8, 32, 1])
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.regression(df=1.0),
+                200, F.huber_loss, every=10)]
+
+
+@healthy("mlp")
+def mlp_label_noise():
+    model = models.mlp([16, 64, 64, 2], init=models.kaiming)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(noise=0.4), 200,
+                every=10)]
+
+
+@healthy("mlp")
+def gan_two_models_two_monitors():
+    rng = np.random.default_rng(0)
+    generator = models.mlp([4, 32, 2])
+    critic = models.mlp([2, 32, 1])
+    g_opt = torch.optim.Adam(generator.parameters(), 1e-3, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(critic.parameters(), 1e-3, betas=(0.5, 0.999))
+    real = (rng.standard_normal((2048, 2)) * 0.5 + [2.0, -1.0]).astype(np.float32)
+    with GradientMonitor(generator, every=10) as g_mon, \
+            GradientMonitor(critic, every=10) as d_mon:
+        for _ in range(150):
+            batch = torch.from_numpy(real[rng.integers(0, len(real), 32)])
+            fake = generator(torch.randn(32, 4))
+            d_opt.zero_grad()
+            d_loss = (F.binary_cross_entropy_with_logits(critic(batch), torch.ones(32, 1))
+                      + F.binary_cross_entropy_with_logits(critic(fake.detach()),
+                                                           torch.zeros(32, 1)))
+            d_loss.backward()
+            d_opt.step()
+            d_mon.step(d_loss, lr=1e-3)
+            g_opt.zero_grad()
+            g_loss = F.binary_cross_entropy_with_logits(critic(fake), torch.ones(32, 1))
+            g_loss.backward()
+            g_opt.step()
+            g_mon.step(g_loss, lr=1e-3)
+    return [g_mon, d_mon]
+
+
+@healthy("cnn")
+def cnn_frozen_backbone_trained_head():
+    model = models.cnn((1, 8, 8))
+    for layer in (model[0], model[2]):
+        layer.requires_grad_(False)
+    monitor = fit(model, torch.optim.Adam(model[-1].parameters(), 1e-3), data.images(), 80,
+                  every=10)
+    assert [note.rule for note in monitor.notes] == ["frozen"]  # visible once, as information
+    assert monitor.notes[0].layers == ["0", "2"]
+    return [monitor]
+
+
+@healthy("recurrent")
+def lstm_classifier():
+    model = models.Recurrent("LSTM")
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 120,
+                every=10)]
+
+
+@healthy("recurrent")
+def gru_regression():
+    model = models.Recurrent("GRU", classes=1)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((256, 10, 4)).astype(np.float32)
+    y = x[:, -3:, 0].sum(1, keepdims=True).astype(np.float32)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.Batches(x, y, 16), 120,
+                F.mse_loss, every=10)]
+
+
+@healthy("recurrent")
+def tanh_rnn_short_sequences():
+    model = models.Recurrent("RNN")
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                data.sequences(length=8), 120, every=10)]
+
+
+@healthy("cnn")
+def cnn_batch_norm_cosine_schedule_to_zero():
+    model = models.cnn((1, 8, 8), side=8, batch_norm=True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=80)
+    return [fit(model, optimizer, data.images(side=8), 80, scheduler=schedule, every=10)]
+
+
+@healthy("mlp")
+def mlp_distilled_from_a_frozen_teacher():
+    teacher = models.mlp([16, 64, 2], init=models.kaiming)
+    student = models.mlp([16, 16, 2])
+    teacher.requires_grad_(False)
+    optimizer = torch.optim.Adam(student.parameters(), 3e-3)
+    batches = data.classes()
+
+    def distill(out, y):
+        return F.kl_div(F.log_softmax(out, -1), F.softmax(teacher(current[0]), -1),
+                        reduction="batchmean") + F.cross_entropy(out, y)
+
+    current = []
+
+    def batches_kept(step):
+        x, y = batches(step)
+        current[:] = [x]
+        return x, y
+
+    return [fit(student, optimizer, batches_kept, 150, distill, every=10)]
+
+
+@healthy("transformer")
+def transformer_warmup_then_decay():
+    model = models.TinyGPT(activation="gelu")
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min((step + 1) / 10, max(0.05, 1 - step / 100)))
+    return [fit(model, optimizer, data.tokens(), 100, models.sequence_loss,
+                scheduler=schedule, every=10)]
+
+
+@healthy("transformer")
+def transformer_with_tied_embedding_and_head():
+    model = models.TinyGPT()
+    model.head.weight = model.tokens.weight  # one matrix, two layers
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.tokens(), 60,
+                models.sequence_loss, every=10)]
+
+
+@healthy("transformer")
+def transformer_padding_mask():
+    model = models.MaskedAttentionLM(pad=99)  # no token is padding: -inf never fills a row
+    batches = data.tokens()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), batches, 100,
+                models.sequence_loss, every=10)]
+
+
+@healthy("mlp")
+def autoencoder_with_sigmoid_output():
+    model = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 16), nn.Sigmoid())
+    rng = np.random.default_rng(0)
+    x = (rng.random((512, 16)) < 0.3).astype(np.float32)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.Batches(x, x, 32), 150,
+                F.binary_cross_entropy, every=10)]

@@ -1,0 +1,33 @@
+"""The broken half of the suite (suite/broken.py): each setup is diagnosed within 50 steps at
+the default sampling rate with the right cause, the layer where it starts and a remedy that
+fits (and for a NaN, the op, the pass and the line); the setups cover every kind of failure in
+at least three architectures, born in the model, the loss, the data and the optimizer."""
+
+import collections
+
+import pytest
+
+import chainrule as torch
+
+from .suite.broken import BROKEN
+from .suite.harness import check
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_broken_setup_is_diagnosed(name):
+    _, _, run, expect = BROKEN[name]
+    torch.manual_seed(0)
+    model, monitor = run()
+    layers = {n or type(model).__name__ for n, _ in model.named_modules()}
+    check(monitor, expect, layers)
+
+
+def test_the_suite_covers_every_kind_in_three_architectures_and_every_birthplace():
+    architectures = collections.defaultdict(set)
+    for arch, _, _, expect in BROKEN.values():
+        architectures[expect.rule].add(arch)
+    assert len(BROKEN) >= 25
+    assert set(architectures) == {"exploding", "vanishing", "dead", "saturation", "stalled",
+                                  "nonfinite"}
+    assert all(len(archs) >= 3 for archs in architectures.values()), architectures
+    assert {born for _, born, _, _ in BROKEN.values()} == {"model", "loss", "data", "optimizer"}

@@ -1,0 +1,121 @@
+"""A monitor follows only the model it was given: two monitors on two models report
+independently, an unmonitored model's NaN neither reaches nor silences the monitored one, and
+a NaN is traced whether the loop stops before backward or not, with or without record_sites."""
+
+import numpy as np
+
+import chainrule as torch
+from chainrule import nn
+from chainrule.diagnostics import GradientMonitor
+from chainrule.nn import functional as F
+
+from .suite import data, models
+from .suite.harness import fit, marked_line
+
+
+def _dead_mlp():
+    model = models.mlp([16, 64, 64, 2])
+    with torch.no_grad():
+        model[0].bias.fill_(-5.0)
+    return model
+
+
+class _LogOfZero(nn.Module):
+    """A critic whose forward takes the log of a weight driven to zero: -inf, then NaN."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 1)
+
+    def forward(self, x):
+        return self.fc(x) * torch.log(self.fc.weight.abs().sum() * 0)
+
+
+def test_two_monitors_on_two_models_report_independently():
+    torch.manual_seed(0)
+    dead, broken = _dead_mlp(), _LogOfZero()
+    opt_a = torch.optim.SGD(dead.parameters(), lr=0.1)
+    opt_b = torch.optim.SGD(broken.parameters(), lr=0.1)
+    batches = data.classes()
+    with GradientMonitor(dead) as a, GradientMonitor(broken) as b, np.errstate(all="ignore"):
+        for step in range(1, 21):
+            x, y = batches(step)
+            for model, opt, monitor in ((dead, opt_a, a), (broken, opt_b, b)):
+                opt.zero_grad()
+                out = model(x)
+                loss = F.cross_entropy(out, y) if out.shape[1] == 2 else out.mean()
+                loss.backward()
+                opt.step()
+                monitor.step(loss)
+    assert [f.rule for f in a.findings] == ["dead"]
+    assert [f.rule for f in b.findings] == ["nonfinite"]
+    assert (b.findings[0].origin.op, b.findings[0].origin.pass_) == ("Log", "forward")
+
+
+def test_an_unmonitored_critic_turning_nan_neither_reaches_nor_silences_the_generator():
+    torch.manual_seed(0)
+    generator, critic = _dead_mlp(), _LogOfZero()
+    g_opt = torch.optim.SGD(generator.parameters(), lr=0.1)
+    c_opt = torch.optim.SGD(critic.parameters(), lr=0.1)
+    batches = data.classes()
+    with GradientMonitor(generator) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 21):
+            x, y = batches(step)
+            out = generator(x)
+            c_opt.zero_grad()
+            critic(torch.cat([out.detach()] * 8, dim=1)).mean().backward()  # NaN, not ours
+            c_opt.step()
+            g_opt.zero_grad()
+            loss = F.cross_entropy(out, y)
+            loss.backward()
+            g_opt.step()
+            monitor.step(loss)
+    assert [f.rule for f in monitor.findings] == ["dead"]
+
+
+def test_record_sites_finds_a_backward_origin_live_without_running_the_step_again():
+    def run(record_sites):
+        torch.manual_seed(0)
+        model = models.RootFeatures()
+        calls = []
+        model.conv.register_forward_hook(lambda *args: calls.append(1))
+        monitor = fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.images(), 2,
+                      record_sites=record_sites)
+        return monitor.findings[0].origin, len(calls)
+
+    live, live_calls = run(True)
+    rerun, rerun_calls = run(False)
+    assert live == rerun
+    assert (live.op, live.pass_) == ("Sqrt", "backward")
+    assert (live.file, live.line) == marked_line("sqrt backward in model")
+    assert live_calls < rerun_calls  # the default ran the forward once more to find it
+
+
+def test_a_nan_loss_is_traced_when_the_loop_stops_before_backward():
+    torch.manual_seed(0)
+    model = models.cnn()
+    with torch.no_grad():
+        model[-1].weight.mul_(300.0)
+    from .suite.broken import _log_sigmoid_by_hand
+
+    monitor = fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.images(), 20,
+                  _log_sigmoid_by_hand, stop_on_nan=True)
+    (finding,) = monitor.findings
+    origin = finding.origin
+    assert (origin.op, origin.pass_, origin.in_loss) == ("Log", "forward", True)
+    assert (origin.file, origin.line) == marked_line("log in loss")
+    assert "in the loss computation" in finding.message
+
+
+def test_closing_removes_every_hook():
+    model = models.Recurrent("LSTM")
+    before = {name: (dict(m._forward_hooks), dict(m._forward_pre_hooks))
+              for name, m in model.named_modules()}
+    monitor = GradientMonitor(model, every=1)
+    model(torch.randn(2, 5, 4)).sum().backward()
+    monitor.step()
+    monitor.close()
+    after = {name: (dict(m._forward_hooks), dict(m._forward_pre_hooks))
+             for name, m in model.named_modules()}
+    assert after == before
+    assert all(not p._post_accumulate_hooks for p in model.parameters())
