@@ -8,7 +8,7 @@ import numpy as np
 from .. import Generator, from_numpy, manual_seed, no_grad
 from ..diagnostics import TrainingDiagnostics
 from ..serialization import CheckpointError
-from . import run_record
+from . import explain_report, run_record
 from .checkpoint import latest_checkpoint, read_checkpoint
 from .config import from_dict
 from .console import Console
@@ -132,6 +132,7 @@ def _fit_and_report(trainer):
     trainer.run.log({"kind": "test", "step": trainer.step, **{f"test_{k}": v
                                                                for k, v in test.items()}})
     sections = _task_sections(trainer)
+    sections += explain_report.sections(trainer.task, trainer.model, trainer.run.path)
     sections += [s for hook in diagnostics for s in hook.report_sections(trainer.run.path)]
     report = write_report(trainer.run, trainer.config, {f"test_{k}": v for k, v in test.items()},
                           sections)

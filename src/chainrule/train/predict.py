@@ -133,16 +133,22 @@ def _table(preprocessor, model, source):
     return ["row", "prediction", *_probability_columns(classes)], rows
 
 
-def _images(preprocessor, model, source):
+def image_paths(source):
+    """The image files ``source`` names: itself, or the images under a folder."""
     source = Path(source).expanduser()
     if source.is_dir():
         files = image_files(source)
         if not files:
             raise ValueError(f"{source} has no images ({', '.join(IMAGE_SUFFIXES)})")
-    elif source.is_file():
-        files = [source]
-    else:
-        raise FileNotFoundError(f"{source} is neither an image file nor a folder of images")
+        return files
+    if source.is_file():
+        return [source]
+    raise FileNotFoundError(f"{source} is neither an image file nor a folder of images")
+
+
+def _images(preprocessor, model, source):
+    files = image_paths(source)
+    source = Path(source).expanduser()
     classes = preprocessor.classes
     outputs = np.concatenate([model_outputs(model, preprocessor.read(files[i:i + 256]))
                               for i in range(0, len(files), 256)])
@@ -173,8 +179,9 @@ def _series(config, preprocessor, model, source):
     return ["steps_ahead", "time", f"{config.target}_forecast"], rows
 
 
-def _text(metadata, model, source):
-    """The next-character distribution after a prompt (the text of a file, or the argument)."""
+def prompt_tokens(metadata, source):
+    """The last ``block_size`` characters of a prompt (the text of a file, or the argument) as
+    a (1, length) int64 array of the model's character codes."""
     path = Path(source)
     prompt = path.read_text(encoding="utf-8") if path.is_file() else source
     vocab = metadata["vocab"]
@@ -183,7 +190,13 @@ def _text(metadata, model, source):
     if unknown or not prompt:
         raise ValueError(f"the prompt has characters the model does not know: {unknown}"
                          if unknown else "the prompt is empty")
-    tokens = np.array([[index[ch] for ch in prompt[-metadata["block_size"]:]]], dtype=np.int64)
+    return np.array([[index[ch] for ch in prompt[-metadata["block_size"]:]]], dtype=np.int64)
+
+
+def _text(metadata, model, source):
+    """The next-character distribution after a prompt (the text of a file, or the argument)."""
+    vocab = metadata["vocab"]
+    tokens = prompt_tokens(metadata, source)
     logits = model(from_numpy(tokens))[0, -1].numpy().astype(np.float64)[None]
     probabilities = softmax(logits)[0]
     top = np.argsort(-probabilities)[:10]
