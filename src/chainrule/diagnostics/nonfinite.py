@@ -21,7 +21,7 @@ from ..autograd.grad_mode import enable_grad, no_grad
 _PACKAGE = Path(__file__).resolve().parents[1]
 # Frames in these parts of chainrule are library plumbing, not the line a user wants to see.
 _INTERNAL = tuple(str(_PACKAGE / part) for part in (
-    "autograd", "ops", "tensor.py", "nn/functional", "nn/modules", "diagnostics", "_", "explain.py",
+    "autograd", "ops", "tensor.py", "nn/functional", "nn/modules", "diagnostics", "_", "explain",
 ))
 # Ops that place a value given as an option (masked_fill's -inf): not where a NaN is born.
 _PLACING_OPS = {"Where", "IndexPut", "Scatter", "Fill"}

@@ -19,13 +19,14 @@ backpropagation (the gradient of the output with respect to the input). See docs
 
 from .attention import attention_weights
 from .baselines import blur
-from .checks import completeness, model_randomisation, randomised_copy, rank_correlation
+from .checks import (completeness, completeness_error, mean_rank_correlation,
+                     model_randomisation, randomised_copy, rank_correlation)
 from .gradcam import grad_cam
 from .gradients import gradient_x_input, saliency, smoothgrad
 from .integrated import integrated_gradients
 from .summaries import global_ranking, group_columns, top_overlap
 
 __all__ = ["saliency", "gradient_x_input", "integrated_gradients", "smoothgrad", "grad_cam",
-           "attention_weights", "blur", "completeness", "model_randomisation",
-           "randomised_copy", "rank_correlation", "group_columns", "global_ranking",
-           "top_overlap"]
+           "attention_weights", "blur", "completeness", "completeness_error",
+           "model_randomisation", "randomised_copy", "rank_correlation", "mean_rank_correlation",
+           "group_columns", "global_ranking", "top_overlap"]

@@ -49,7 +49,8 @@ def image_heatmaps(path, images, maps, titles=None, signed=True):
         axes[row, 2].imshow(heat, alpha=0.6, **style)
         title = titles[row] if titles else ""
         for column, text in enumerate(("input", "attribution", "overlay")):
-            axes[row, column].set_title(f"{title}\n{text}" if column == 0 and title else text,
+            # the row's title sits over the middle panel, which is centred in the figure
+            axes[row, column].set_title(f"{title}\n{text}" if column == 1 and title else text,
                                         fontsize=8)
             axes[row, column].axis("off")
     return _save(plt, figure, path)
