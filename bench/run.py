@@ -4,6 +4,8 @@ each measurement in a fresh process; print and write a Markdown table.
     python bench/run.py                     # everything, both libraries when torch imports
     python bench/run.py --lib chainrule --workloads mlp tiny
     python bench/run.py --out bench/results.md
+    python bench/run.py --busy                  # one core kept busy; chainrule at 1 thread too
+    python bench/run.py --table kernels         # the kernel table: one hot op each
 
 A measurement: build the workload, run ``--warmup`` steps, then time ``--steps`` steps one by one
 and report the median ms/step. Peak memory is measured in a second fresh process: how far the
@@ -32,6 +34,7 @@ def measure(lib_name, workload, warmup, steps, threads):
     import resource
 
     sys.path.insert(0, str(HERE))
+    import kernels
     import workloads
 
     lib = __import__(lib_name)
@@ -40,7 +43,7 @@ def measure(lib_name, workload, warmup, steps, threads):
         lib.manual_seed(0)
     else:
         lib.manual_seed(0)
-    build = {**workloads.WORKLOADS, **workloads.MICRO}[workload]
+    build = {**workloads.WORKLOADS, **workloads.MICRO, **kernels.KERNELS}[workload]
     step = build(lib)
     for _ in range(warmup):
         step()
@@ -109,13 +112,13 @@ def numpy_gemm_gflops():
     return flops / best / 1e9
 
 
-def child(lib_name, workload, args):
+def child(lib_name, workload, args, threads):
     """Run one measurement in a fresh interpreter, so memory and warm caches don't leak; then
     the memory measurement in another."""
-    timed = _child(lib_name, workload, args.warmup, args.steps, args.threads)
+    timed = _child(lib_name, workload, args.warmup, args.steps, threads)
     if "error" in timed:
         return timed
-    memory = _child(lib_name, workload, 2, 3, args.threads, MALLOC_MMAP_THRESHOLD_="65536")
+    memory = _child(lib_name, workload, 2, 3, threads, MALLOC_MMAP_THRESHOLD_="65536")
     return {"ms": timed["ms"], "peak_mb": memory.get("peak_mb", float("nan"))}
 
 
@@ -136,19 +139,30 @@ def torch_available():
     return probe.returncode == 0
 
 
-def table(rows, libs, extras):
-    head = "| workload | " + " | ".join(f"{lib} ms/step" for lib in libs)
-    head += " | speed chainrule/torch |" if len(libs) == 2 else " |"
-    head += " " + " | ".join(f"{lib} peak MB" for lib in libs) + " |"
-    lines = [head, "|" + " --- |" * (head.count("|") - 1)]
+def table(rows, columns, extras):
+    """Markdown: ms/step per column, chainrule's speed against PyTorch (and, with a 1-thread
+    column, default threads against one), peak MB per library."""
+    labels = [label for label, _, _ in columns]
+    libs = list(dict.fromkeys(lib for _, lib, _ in columns))
+    head = ["workload"] + [f"{label} ms/step" for label in labels]
+    if "torch" in labels and "chainrule" in labels:
+        head.append("speed chainrule/torch")
+    if "chainrule 1 thread" in labels:
+        head.append("chainrule 1 thread/default")
+    head += [f"{lib} peak MB" for lib in libs]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for name, results in rows.items():
         cells = []
-        for lib in libs:
-            r = results.get(lib, {})
+        for label in labels:
+            r = results.get(label, {})
             cells.append(f"{r['ms']:.3f}" if "ms" in r else r.get("error", "-")[:40])
-        if len(libs) == 2:
-            a, b = results.get(libs[0], {}), results.get(libs[1], {})
-            cells.append(f"{b['ms'] / a['ms']:.2f}x" if "ms" in a and "ms" in b else "-")
+        ms = {label: results.get(label, {}).get("ms") for label in labels}
+        if "speed chainrule/torch" in head:
+            ok = ms["chainrule"] and ms["torch"]
+            cells.append(f"{ms['torch'] / ms['chainrule']:.2f}x" if ok else "-")
+        if "chainrule 1 thread/default" in head:
+            ok = ms["chainrule"] and ms["chainrule 1 thread"]
+            cells.append(f"{ms['chainrule 1 thread'] / ms['chainrule']:.2f}x" if ok else "-")
         for lib in libs:
             r = results.get(lib, {})
             cells.append(f"{r['peak_mb']:.1f}" if "peak_mb" in r else "-")
@@ -156,14 +170,28 @@ def table(rows, libs, extras):
     return "\n".join(lines + [""] + extras)
 
 
+def start_busy_process():
+    """A background process that keeps one core busy (a Python spin loop) until stopped."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lib", choices=["chainrule", "torch", "both"], default="both")
+    parser.add_argument("--table", choices=["suite", "kernels"], default="suite",
+                        help="the training workloads (default) or the kernel table")
     parser.add_argument("--workloads", nargs="*", default=None,
-                        help="subset of: mlp cnn gpt lstm tiny op_mul op_matmul64")
+                        help="subset of: mlp cnn gpt lstm tiny op_mul op_matmul64, or of the "
+                             "kernel table's cases")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="measure everything this many times, interleaved; report the "
+                             "median of the medians")
+    parser.add_argument("--busy", action="store_true",
+                        help="keep one core loaded by a background process, and also measure "
+                             "chainrule with one thread")
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown table here")
     parser.add_argument("--child", nargs=2, metavar=("LIB", "WORKLOAD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -172,33 +200,65 @@ def main():
         return
 
     sys.path.insert(0, str(HERE))
+    import kernels
     import workloads
 
     libs = ["chainrule", "torch"] if args.lib == "both" else [args.lib]
     if "torch" in libs and not torch_available():
         print("PyTorch is not installed: measuring chainrule alone", file=sys.stderr)
         libs = ["chainrule"]
-    names = args.workloads or list(workloads.WORKLOADS) + list(workloads.MICRO)
-    rows = {}
-    for name in names:
-        rows[name] = {}
-        for lib in libs:  # interleaved: both libraries per workload, in turn
-            rows[name][lib] = child(lib, name, args)
-            print(f"{name:12s} {lib:10s} {rows[name][lib]}", file=sys.stderr)
+    columns = [(lib, lib, args.threads) for lib in libs]
+    if args.busy and "chainrule" in libs:
+        columns.insert(1, ("chainrule 1 thread", "chainrule", 1))
+    everything = (list(kernels.KERNELS) if args.table == "kernels"
+                  else list(workloads.WORKLOADS) + list(workloads.MICRO))
+    names = args.workloads or everything
+    busy = start_busy_process() if args.busy else None
+    loads = [os.getloadavg()[0]]
+    runs = {name: {label: [] for label, _, _ in columns} for name in names}
+    try:
+        for _ in range(args.repeat):
+            for name in names:
+                for label, lib, threads in columns:  # interleaved: every column in turn
+                    result = child(lib, name, args, threads)
+                    runs[name][label].append(result)
+                    loads.append(os.getloadavg()[0])
+                    print(f"{name:14s} {label:20s} {result}", file=sys.stderr)
+    finally:
+        if busy is not None:
+            busy.kill()
+            busy.wait()
+    rows = {name: {label: _median_result(results) for label, results in by_label.items()}
+            for name, by_label in runs.items()}
     extras = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}, {args.threads} threads; median of "
-              f"{args.steps} steps after {args.warmup} warm-up steps."]
+              f"Python {platform.python_version()}, {args.threads} threads by default; median of "
+              f"{args.steps} steps after {args.warmup} warm-up steps"
+              + (f", median over {args.repeat} interleaved repeats" if args.repeat > 1 else "")
+              + ".",
+              f"Machine load (1-minute load average) during the run: {min(loads):.1f} to "
+              f"{max(loads):.1f}" + (" including the background process that keeps one core "
+                                     "busy (--busy)" if args.busy else "") + "."]
     if "mlp" in rows and "ms" in rows["mlp"].get("chainrule", {}):
         achieved = workloads.mlp_flops() / (rows["mlp"]["chainrule"]["ms"] / 1e3) / 1e9
         gemm = numpy_gemm_gflops()
         extras.append(f"mlp step: {achieved:.1f} GFLOP/s achieved by chainrule; NumPy float32 GEMM "
                       f"at the same shapes: {gemm:.1f} GFLOP/s ({achieved / gemm:.0%}).")
-    for lib in libs:
-        extras.append(f"`import {lib}`: {import_time(lib):.3f} s")
-    text = table(rows, libs, extras)
+    if args.table == "suite":
+        for lib in libs:
+            extras.append(f"`import {lib}`: {import_time(lib):.3f} s")
+    text = table(rows, columns, extras)
     print(text)
     if args.out:
         args.out.write_text(text + "\n")
+
+
+def _median_result(results):
+    """The median ms and peak MB over repeats (an error if every repeat failed)."""
+    good = [r for r in results if "ms" in r]
+    if not good:
+        return results[0] if results else {"error": "not run"}
+    return {"ms": statistics.median(r["ms"] for r in good),
+            "peak_mb": statistics.median(r["peak_mb"] for r in good)}
 
 
 if __name__ == "__main__":

@@ -1,15 +1,16 @@
-"""The one harness for op tests: forward against NumPy, backward against finite differences.
+"""The one harness for op tests: forward against NumPy, backward against finite differences,
+and the gradient of the backward (gradients of gradients) the same way.
 
 Every op family's test module lists ``OpCase`` rows; ``check_case`` runs a row on contiguous and
-non-contiguous float64 inputs, and ``tests/ops/test_op_coverage.py`` fails when a ``Function`` in
-``chainrule.ops`` has no row."""
+non-contiguous float64 inputs. ``tests/ops/test_op_coverage.py`` fails when a ``Function`` in
+``chainrule.ops`` has no row, or when a registered op is called by no row."""
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
 import chainrule as cr
-from chainrule.autograd import gradcheck
+from chainrule.autograd import gradcheck, gradgradcheck
 
 DOMAINS = {
     "real": lambda rng, shape: rng.standard_normal(shape),
@@ -26,7 +27,9 @@ class OpCase:
 
     op: callable on chainrule tensors; reference: the same on NumPy arrays (forward truth);
     shapes: input shapes; covers: the Function classes this row exercises (for the coverage
-    meta-test); domain: where inputs are drawn (see DOMAINS); grad: whether to gradcheck.
+    meta-test); domain: where inputs are drawn (see DOMAINS); grad: whether to gradcheck;
+    gradgrad: whether to gradgradcheck too (True), or why not (a string: the row documents
+    its exception, e.g. a backward written on arrays that refuses to be differentiated).
     """
 
     name: str
@@ -36,6 +39,7 @@ class OpCase:
     covers: tuple = ()
     domain: str = "real"
     grad: bool = True
+    gradgrad: object = True
     atol: float = 1e-5
     rtol: float = 1e-3
     extra: dict = field(default_factory=dict)
@@ -66,9 +70,16 @@ def check_forward(case, noncontiguous=False):
     expecteds = expected if isinstance(expected, tuple) else (expected,)
     for got, want in zip(outs, expecteds, strict=True):
         want = np.asarray(want)
+        if not isinstance(got, cr.Tensor):  # a Python answer (equal, allclose)
+            assert type(got) is type(want.item()) and got == want.item(), case.name
+            continue
         # a 0-d result is a 0-d ndarray, never a NumPy scalar (DESIGN.md, the engine)
         assert type(got.detach().numpy()) is np.ndarray, f"{case.name}: holds a NumPy scalar"
         assert got.shape == want.shape, f"{case.name}: shape {got.shape} != {want.shape}"
+        if want.dtype.kind in "biu":  # masks and indices: exact, and of the right kind
+            assert got.numpy().dtype.kind == want.dtype.kind, f"{case.name}: {got.dtype}"
+            np.testing.assert_array_equal(got.numpy(), want, err_msg=case.name)
+            continue
         np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-6, atol=1e-8,
                                    err_msg=case.name)
 
@@ -79,9 +90,17 @@ def check_backward(case, noncontiguous=False):
     assert gradcheck(case.op, tuple(tensors), atol=case.atol, rtol=case.rtol)
 
 
+def check_double_backward(case):
+    arrays = make_inputs(case, seed=2)
+    tensors = [cr.from_numpy(a).requires_grad_() for a in arrays]
+    assert gradgradcheck(case.op, tuple(tensors), atol=case.atol, rtol=case.rtol)
+
+
 def check_case(case):
     check_forward(case)
     check_forward(case, noncontiguous=True)
     if case.grad:
         check_backward(case)
         check_backward(case, noncontiguous=True)
+        if case.gradgrad is True:
+            check_double_backward(case)

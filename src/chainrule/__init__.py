@@ -7,14 +7,15 @@
 tensor([2., 4.])
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from . import autograd, ops  # noqa: E402
 from ._dtypes import (  # noqa: E402
     bool_ as bool,
 )
 from ._device import get_default_device, set_default_device  # noqa: E402
 from ._dtypes import (
+    bfloat16,
+    can_cast,
     double,
     dtype,
     get_default_dtype,
@@ -30,6 +31,7 @@ from ._dtypes import (
     int32,
     int64,
     long,
+    promote_types,
     short,
     uint8,
 )
@@ -41,13 +43,9 @@ from .autograd import (  # noqa: E402
     set_grad_enabled,
 )
 from .creation import *  # noqa: E402,F403
-from .ops.elementwise import *  # noqa: E402,F403
-from .ops.index import *  # noqa: E402,F403
-from .ops.join import *  # noqa: E402,F403
-from .ops.linalg import *  # noqa: E402,F403
-from .ops.reduce import *  # noqa: E402,F403
-from .ops.shape import *  # noqa: E402,F403
-from .ops.softmax import *  # noqa: E402,F403
+from .kernels.threads import get_num_threads, set_num_threads  # noqa: E402
+from .ops._operands import result_type  # noqa: E402
+from .ops.registry import TOP, namespace  # noqa: E402
 from .random import (  # noqa: E402
     Generator,
     default_generator,
@@ -57,6 +55,21 @@ from .random import (  # noqa: E402
     seed,
     set_rng_state,
 )
+from ._legacy import (  # noqa: E402
+    BFloat16Tensor,
+    BoolTensor,
+    ByteTensor,
+    CharTensor,
+    DoubleTensor,
+    FloatTensor,
+    HalfTensor,
+    IntTensor,
+    LongTensor,
+    ShortTensor,
+    set_default_tensor_type,
+)
+from ._torch_functions import *  # noqa: E402,F403
+from . import _tensor_extras  # noqa: E402 - Tensor methods that are not ops (byte(), uniform_)
 from ._settings import (  # noqa: E402
     are_deterministic_algorithms_enabled,
     compile,
@@ -69,8 +82,18 @@ from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor, device  # noqa: E402
 
 # The layers above the engine, so that `import chainrule as torch; torch.nn.Linear` works.
-from . import data, distributed, func, nn, optim, utils  # noqa: E402
+from . import data, distributed, func, nn, onnx, optim, special, utils  # noqa: E402
 
 # What a CPU-only PyTorch build answers about devices (torch.cuda, torch.backends, ...).
 from . import accelerator, amp, backends, cuda, mps, version, xpu  # noqa: E402
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+
+# Every op registered for chainrule.X (chainrule/ops/registry.py): exp, matmul, cat, ...
+globals().update(namespace(TOP))
+del TOP, namespace
+
+# While `torch` is aliased to chainrule (sys.modules["torch"] = chainrule, or
+# chainrule.as_torch), every torch.X.Y path resolves to chainrule.X.Y; otherwise it does nothing.
+from ._torch_paths import FINDER as _FINDER  # noqa: E402
+
+_FINDER.register()

@@ -22,7 +22,7 @@ class dtype:  # noqa: N801 - PyTorch's spelling
 
     def __eq__(self, other):
         if isinstance(other, dtype):
-            return self.numpy == other.numpy
+            return self.name == other.name
         try:
             return self.numpy == np.dtype(other)
         except TypeError:
@@ -30,6 +30,41 @@ class dtype:  # noqa: N801 - PyTorch's spelling
 
     def __hash__(self):
         return hash(self.numpy)
+
+
+class _BFloat16(dtype):
+    """bfloat16: float32's 8 exponent bits with 7 mantissa bits, 2 bytes a value. NumPy has
+    no such type; ``ml_dtypes`` provides it, imported on first use (it costs import time)."""
+
+    __slots__ = ()
+
+    def __init__(self):
+        self.name = "bfloat16"
+        self.is_floating_point = True
+        self.is_signed = True
+        self.itemsize = 2
+
+    @property
+    def numpy(self):
+        return bfloat16_numpy()
+
+    def __hash__(self):
+        return hash(self.name)
+
+
+def bfloat16_numpy():
+    """NumPy's view of bfloat16 (from ``ml_dtypes``)."""
+    try:
+        import ml_dtypes
+    except ImportError:  # pragma: no cover - a dependency; only a broken install lacks it
+        raise TypeError("bfloat16 needs the ml_dtypes package (a chainrule dependency); "
+                        "install it with: pip install ml_dtypes") from None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def is_float(np_dtype):
+    """True for NumPy's floating dtypes and for bfloat16 (whose NumPy kind is 'V')."""
+    return np_dtype.kind == "f" or np_dtype.name == "bfloat16"
 
 
 float16 = dtype("float16", np.float16)
@@ -41,6 +76,7 @@ int32 = dtype("int32", np.int32)
 int64 = dtype("int64", np.int64)
 uint8 = dtype("uint8", np.uint8)
 bool_ = dtype("bool", np.bool_)
+bfloat16 = _BFloat16()
 
 half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
@@ -79,10 +115,49 @@ def from_numpy_dtype(np_dtype):
     try:
         return _BY_NUMPY[np_dtype]
     except KeyError:
+        if np_dtype.name == "bfloat16":
+            return bfloat16
         raise TypeError(
             f"NumPy dtype {np_dtype} is not supported by chainrule; convert the array to one of "
-            "float32, float64, float16, int64, int32, int16, int8, uint8 or bool first"
+            "float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8 or bool first"
         ) from None
+
+
+def promote_numpy(da, db):
+    """PyTorch's ``promote_types`` on NumPy dtypes: the higher category (bool < integer <
+    float) wins; within one category, the smallest dtype that holds both (``uint8 + int8 ->
+    int16``). NumPy would widen ``int64 + float32`` to float64; PyTorch gives float32."""
+    if da == db:
+        return da
+    a_float, b_float = is_float(da), is_float(db)
+    if a_float != b_float:
+        return da if a_float else db
+    if da.kind == "b" or db.kind == "b":
+        return db if da.kind == "b" else da
+    return np.promote_types(da, db)
+
+
+def promote_types(type1, type2):
+    """The smallest dtype both ``type1`` and ``type2`` convert to, as ``torch.promote_types``.
+
+    >>> chainrule.promote_types(chainrule.uint8, chainrule.int8)
+    chainrule.int16
+    """
+    return from_numpy_dtype(promote_numpy(to_numpy_dtype(type1), to_numpy_dtype(type2)))
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def can_cast(from_, to):
+    """Whether PyTorch's casting rules allow ``from_`` into ``to`` in an in-place op (never to a
+    lower category: float to integer, or a number to bool)."""
+    source, target = to_numpy_dtype(from_), to_numpy_dtype(to)
+    return _CATEGORY[_category_kind(source)] <= _CATEGORY[_category_kind(target)]
+
+
+def _category_kind(np_dtype):
+    return "f" if is_float(np_dtype) else np_dtype.kind
 
 
 def to_numpy_dtype(d):

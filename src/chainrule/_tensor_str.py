@@ -19,7 +19,7 @@ class _Formatter:
     """Formats single values of one tensor in a common style and width."""
 
     def __init__(self, values):
-        self.is_float = values.dtype.kind == "f"
+        self.is_float = values.dtype.kind == "f" or values.dtype.name == "bfloat16"
         self.style = "whole"
         self.width = 1
         if not self.is_float:

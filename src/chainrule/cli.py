@@ -1,8 +1,9 @@
-"""The ``chainrule`` command: ``train``, ``eval``, ``sample``, ``diagnose``, ``predict``,
-``runs`` and ``explain``."""
+"""The ``chainrule`` command: ``train``, ``eval``, ``sample``, ``export``, ``diagnose``,
+``predict``, ``runs`` and ``explain``."""
 
 import argparse
 import sys
+import traceback
 
 from .train.config import (
     DATASETS,
@@ -69,6 +70,9 @@ def _train_parser(subparsers):
                         help="TOML file of settings (keys as the flags, with _ or -)")
     parser.add_argument("--resume", metavar="RUN_DIR",
                         help="continue the run in RUN_DIR from its latest checkpoint")
+    parser.add_argument("--allow-changed-data", action="store_true",
+                        help="with --resume: continue even though the data's fingerprint "
+                             "differs from the one the run recorded (refused otherwise)")
     for flag, field, kind, text in TRAIN_FLAGS:
         parser.add_argument(flag, dest=field, type=kind, default=None, help=text)
     for flag, field, text in DATA_SWITCHES:
@@ -83,18 +87,43 @@ def _train_parser(subparsers):
 
 
 def build_config(args):
-    """Defaults, then the TOML file, then the flags given on the command line."""
+    """Defaults, then the TOML file, then the flags given on the command line. An error in a
+    setting that came from the file names the file."""
     values = read_toml(args.config) if args.config else {}
-    config = from_dict(values, source=args.config or "config")
-    switches = [(None, field, None, None) for _, field, _ in DATA_SWITCHES]
-    for _, field, _, _ in TRAIN_FLAGS + switches + [
-            (None, "quiet", None, None), (None, "diagnose", 0, 0), (None, "tensorboard", 0, 0)]:
-        value = getattr(args, field, None)
-        if value is not None:
-            setattr(config, field, value)
-    if config.grad_clip == 0:
-        config.grad_clip = None
-    return config.validate()
+    source = f"config file {args.config}"
+    config = from_dict(values, source=source)
+    given = _settings_given(args)
+    for field in given:
+        setattr(config, field, getattr(args, field))
+    try:
+        return config.validate()
+    except ConfigError as error:
+        if error.setting in values and error.setting not in given:
+            raise ConfigError(f"{source}: {error}", setting=error.setting) from None
+        raise
+
+
+def _settings_given(args):
+    """The config fields that the command line sets."""
+    fields = [field for _, field, _, _ in TRAIN_FLAGS] + [field for _, field, _ in DATA_SWITCHES]
+    fields += ["quiet", "diagnose", "tensorboard"]
+    return [field for field in fields if getattr(args, field, None) is not None]
+
+
+def check_resume_flags(args):
+    """``--resume`` continues a run exactly as it was configured: flags that would change it
+    are refused rather than silently ignored (``--quiet`` only changes the display)."""
+    changed = [f"--{field.replace('_', '-')}" for field in _settings_given(args)
+               if field != "quiet"]
+    changed = ["--no-diagnose" if flag == "--diagnose" else flag for flag in changed]
+    if args.config:
+        changed.insert(0, "--config")
+    if changed:
+        raise ConfigError(
+            f"--resume continues a run with the settings it was started with (RUN/config.toml); "
+            f"{', '.join(changed)} would change it. To train with other settings, start a new "
+            "run (chainrule train --config RUN/config.toml plus the flags to change)."
+        )
 
 
 def make_parser():
@@ -120,6 +149,14 @@ def make_parser():
     sample.add_argument("--temperature", type=float, default=0.8,
                         help="softmax temperature: lower is more conservative (default 0.8)")
     sample.add_argument("--seed", type=int, default=0, help="sampling seed")
+    export = subparsers.add_parser(
+        "export", help="write a run's model as ONNX (needs chainrule[onnx])",
+        description="Export the best checkpoint of a run (or a checkpoint file) to ONNX, with "
+                    "a dynamic batch axis.",
+    )
+    export.add_argument("target", metavar="RUN_OR_CHECKPOINT")
+    export.add_argument("--out", help="the .onnx file to write (default RUN_DIR/model.onnx)")
+    export.add_argument("--opset", type=int, default=None, help="ONNX opset (default 17)")
     from .train import diagnose
 
     diagnose.add_parser(subparsers, TRAIN_FLAGS)
@@ -205,19 +242,39 @@ def _own_data_command(args):
 
 
 def main(argv=None):
+    """Run one ``chainrule`` command; returns its exit status (README.md's table). SIGTERM
+    stops a command as Ctrl-C does (train/interrupt.py), with status 143."""
+    from .train.interrupt import raising_on_stop, stop_status
+
+    try:
+        with raising_on_stop():
+            return _main(argv)
+    except KeyboardInterrupt as error:  # a stop just before or after the command itself
+        return stop_status(error)
+
+
+def _main(argv):
     parser = make_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
     from .train import commands
+    from .train.interrupt import stop_status
 
     try:
         if args.command == "train":
-            parallel = _data_parallel_context()
             if args.resume:
-                return commands.resume(args.resume, quiet=bool(args.quiet), parallel=parallel)
-            return commands.train(build_config(args), parallel)
+                check_resume_flags(args)
+                return commands.resume(args.resume, quiet=bool(args.quiet),
+                                       parallel=_data_parallel_context(),
+                                       allow_changed_data=args.allow_changed_data)
+            if args.allow_changed_data:
+                raise ConfigError("--allow-changed-data applies to --resume only")
+            config = build_config(args)
+            return commands.train(config, _data_parallel_context())
+        if args.command == "export":
+            return commands.export_onnx(args.target, args.out, args.opset)
         if args.command == "eval":
             return commands.evaluate(args.target)
         if args.command in ("predict", "runs"):
@@ -234,15 +291,47 @@ def main(argv=None):
                                 args.plots)
         return commands.sample(args.target, args.prompt, args.length, args.temperature,
                                args.seed)
-    except (ConfigError, FileNotFoundError, ValueError, ImportError) as error:
+    except KeyboardInterrupt as error:
+        print(f"chainrule {args.command}: interrupted", file=sys.stderr)
+        return stop_status(error)
+    except Exception as error:
+        status = exit_status(error)
+        if status is None:  # a bug: its traceback shows, and its status is none of the others
+            traceback.print_exc()
+            print(f"chainrule {args.command}: internal error ({type(error).__name__}): this is "
+                  "a bug in chainrule; please report it with the traceback above",
+                  file=sys.stderr)
+            return EXIT_INTERNAL_ERROR
         print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except commands.TrainingError as error:
-        print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
-        return 3
-    except OSError as error:
-        print(f"chainrule {args.command}: error: {error}", file=sys.stderr)
-        return 4
+        return status
+
+
+# The exit statuses, as README.md's table lists them.
+EXIT_BAD_INPUT = 2  # settings, flags, data or an input file (a damaged checkpoint) are unusable
+EXIT_NON_FINITE = 3  # the loss became NaN or infinite
+EXIT_CANNOT_WRITE = 4  # a file could not be written (a full disk); every other OSError is a write
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2
+EXIT_TERMINATED = 143  # SIGTERM (kill, systemd, Slurm, Docker): 128 + 15
+EXIT_INTERNAL_ERROR = 70  # a bug in chainrule (sysexits.h's EX_SOFTWARE), with its traceback
+
+
+def exit_status(error):
+    """The exit status for an error, or None for one that is not expected (a bug)."""
+    from .data.readers._files import CannotReadError
+    from .io.errors import CheckpointError
+    from .train.commands import TrainingError
+    from .train.runlock import RunInUseError
+
+    # an input that cannot be read is bad input, though an OSError: only writes are status 4
+    bad_input = (ConfigError, CheckpointError, RunInUseError, FileNotFoundError, CannotReadError,
+                 ValueError, ImportError)
+    if isinstance(error, bad_input):
+        return EXIT_BAD_INPUT
+    if isinstance(error, TrainingError):
+        return EXIT_NON_FINITE
+    if isinstance(error, OSError):
+        return EXIT_CANNOT_WRITE
+    return None
 
 
 __all__ = ["main", "make_parser", "build_config", "Config"]

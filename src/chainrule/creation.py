@@ -120,7 +120,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         integral = all(isinstance(v, numbers.Integral) for v in values)
         dtype = np.int64 if integral else _dtypes.default_float()
     np_dtype = _dtypes.to_numpy_dtype(dtype)
-    if np_dtype.kind == "f":
+    if _dtypes.is_float(np_dtype):
         # start + i * step in float64, then rounded once (as PyTorch does); NumPy's float32
         # arange would repeat a rounded step and drift
         array = np.arange(*values, dtype=np.float64).astype(np_dtype)

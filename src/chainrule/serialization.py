@@ -6,24 +6,28 @@ and None (a state dict, an optimizer state, a training checkpoint), and a checks
 bytes. Writes to a path are atomic (see ``io/files.py``). ``load`` decides a file's format from
 its structure, reads only regular files no larger than memory, and raises ``CheckpointError``,
 naming the file, for anything it cannot load: it never lets a damaged file through, and never
-fails with an internal error on one.
+fails with an internal error on one. It also reads the files of ``torch.save``
+(``io/torch_file.py``) through a restricted unpickler that builds only tensors and plain data,
+with PyTorch's ``add_safe_globals``/``safe_globals`` for the user's own trusted classes.
 """
 
 import json
 
-from . import __version__
+from ._version import __version__
 from .io import container, detect, files, tree
 from .io.errors import CheckpointError
 from .io.files import atomic_write_bytes
-
-FORMAT = container.FORMAT
-_PICKLE_HINT = (
-    "chainrule never unpickles files, because unpickling can run arbitrary code. If this file "
-    "came from torch.save, load it with PyTorch and re-save its state dict with "
-    "safetensors.torch.save_file (or chainrule.save), then load that file."
+from .io.safe_globals import (
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
 )
 
-__all__ = ["save", "load", "CheckpointError", "atomic_write_bytes"]
+FORMAT = container.FORMAT
+
+__all__ = ["save", "load", "CheckpointError", "atomic_write_bytes", "add_safe_globals",
+           "safe_globals", "get_safe_globals", "clear_safe_globals"]
 
 
 def serialize(obj):
@@ -48,27 +52,41 @@ def save(obj, f):
     files.atomic_write(f, parts)
 
 
-def load(f, map_location=None, weights_only=True, mmap=None):
-    """Read an object written by ``save`` from a path or a binary file object.
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
+    """Read an object from a path or a binary file object: a file of ``save``, or one of
+    ``torch.save`` (zip or legacy layout; tensors and plain data only, see ``io/torch_file``).
 
-    ``map_location`` and ``weights_only`` are accepted for PyTorch compatibility; loading never
-    runs code whatever they say. Anything that is not a readable file written by ``save``
-    raises ``CheckpointError`` naming the file (a missing path: ``FileNotFoundError``).
+    Loading never runs code from the file, whatever ``weights_only`` says: a PyTorch file may
+    name only the globals that rebuild tensors, plus those allowed with ``add_safe_globals``.
+    ``map_location`` is PyTorch's (everything lands on the CPU); ``mmap`` is accepted and the
+    file is read into memory. Anything that cannot be loaded raises ``CheckpointError`` naming
+    the file (a missing path: ``FileNotFoundError``).
+
+    >>> state = chainrule.load("model.pt", map_location="cpu")
     """
+    if pickle_module is not None and getattr(pickle_module, "__name__", None) != "pickle":
+        raise TypeError("load(pickle_module=...) is not supported: chainrule reads pickles "
+                        "with its own restricted unpickler, which never runs code")
+    encoding = pickle_load_args.pop("encoding", "utf-8")
+    if pickle_load_args:
+        raise TypeError(f"load() got unexpected keyword arguments {sorted(pickle_load_args)}")
     if hasattr(f, "read"):
         name = getattr(f, "name", None) or "<file object>"
         payload = files.read_stream(f, name)
     else:
         name = str(f)
         payload = files.read_regular_file(f)
-    return deserialize(payload, name)
+    return deserialize(payload, name, map_location, weights_only, encoding)
 
 
-def deserialize(payload, name):
+def deserialize(payload, name, map_location=None, weights_only=None, encoding="utf-8"):
     """The object in the bytes of a file (``name`` is used in error messages)."""
     kind = detect.detect_format(payload)
     if kind in (detect.PICKLE, detect.TORCH_ZIP):
-        raise CheckpointError(name, f"looks like a pickle or torch.save file. {_PICKLE_HINT}")
+        from .io.torch_file import read_torch_file
+
+        return read_torch_file(payload, name, map_location, weights_only, encoding)
     if kind != detect.SAFETENSORS:
         raise CheckpointError(name, _unknown_format(payload))
     metadata, arrays = container.read(payload, name)

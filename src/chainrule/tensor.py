@@ -3,15 +3,14 @@
 modules in ``chainrule.ops``, each beside the ``Function`` that implements it."""
 
 import copy
-import sys
 
 import numpy as np
 
 from . import _dtypes
 from ._device import CPU, as_cpu, device, unavailable
 from ._tensor_str import format_tensor
-from .autograd import grad_mode
 from .autograd.function import TensorBase
+from .autograd.grad_ops import Accumulate, Cast, Clone
 
 
 class _RemovableHandle:
@@ -43,12 +42,11 @@ class Tensor(TensorBase):
     __array_priority__ = 1000
     __array_ufunc__ = None  # make NumPy defer `ndarray op tensor` to our reflected operators
 
-    def __init__(self, data=None, *, requires_grad=False):
-        # Like torch.Tensor(data): floats become float32. Prefer chainrule.tensor(...).
-        if data is None:
-            data = []
-        source = data._data if isinstance(data, Tensor) else data
-        self._data = np.array(source, dtype=_dtypes.default_float())
+    def __init__(self, *args, requires_grad=False, device=None):
+        # Like torch.Tensor(data) (values as the default float dtype) and torch.Tensor(2, 3)
+        # (a shape). Prefer chainrule.tensor(...) and chainrule.zeros(...).
+        as_cpu(device)
+        self._data = constructor_array(_dtypes.default_float(), args)
         self._version_box = [0]
         if requires_grad:
             self.requires_grad = True
@@ -73,7 +71,7 @@ class Tensor(TensorBase):
     @requires_grad.setter
     def requires_grad(self, value):
         value = bool(value)
-        if value and self._data.dtype.kind != "f":
+        if value and not _dtypes.is_float(self._data.dtype):
             raise RuntimeError(
                 f"only tensors of floating point dtype can require gradients, and this one is "
                 f"{self.dtype}; convert it first, e.g. x.float().requires_grad_()"
@@ -160,7 +158,7 @@ class Tensor(TensorBase):
         return self.grad_fn is None
 
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return _dtypes.is_float(self._data.dtype)
 
     @property
     def _version(self):
@@ -253,11 +251,6 @@ class Tensor(TensorBase):
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
-    def __iter__(self):
-        if self._data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._data.shape[0]))
-
     def __hash__(self):
         return id(self)
 
@@ -288,11 +281,11 @@ class Tensor(TensorBase):
         copy = kwargs.pop("copy", False)
         dtype = to_arguments_dtype(args, kwargs)
         if dtype is None:
-            return self.clone() if copy else self
+            return Clone.apply(self) if copy else self
         np_dtype = _dtypes.to_numpy_dtype(dtype)
         if np_dtype == self._data.dtype:
-            return self.clone() if copy else self
-        return self._cast(np_dtype)
+            return Clone.apply(self) if copy else self
+        return Cast.apply(self, dtype=np_dtype)
 
     def type(self, dtype=None):
         if dtype is None:
@@ -310,6 +303,9 @@ class Tensor(TensorBase):
 
     def half(self):
         return self.to(_dtypes.float16)
+
+    def bfloat16(self):
+        return self.to(_dtypes.bfloat16)
 
     def long(self):
         return self.to(_dtypes.int64)
@@ -356,7 +352,10 @@ class Tensor(TensorBase):
         # Runs in the backward sweep, where grad mode is on only under create_graph=True: then
         # the kept gradient stays differentiable, as in PyTorch.
         def keep(grad):
-            self._grad = grad.clone() if self._grad is None else self._grad + grad
+            if self._grad is None:
+                self._grad = Clone.apply(grad)
+            else:
+                self._grad = Accumulate.apply(self._grad, grad)
 
         keep.retains_grad = True  # register_hook keeps it last, so it sees the final gradient
         self.register_hook(keep)
@@ -407,190 +406,23 @@ class Tensor(TensorBase):
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
                  inputs=inputs)
 
-    # -- in-place modification -------------------------------------------------------------
-    def _modify_in_place(self, out_of_place, *others):
-        """Write ``out_of_place(self)`` into self's memory and bump its version.
 
-        When the graph is being recorded, the op is recorded on a clone of the old value, and
-        self takes the new node as its ``grad_fn`` (as PyTorch rebases in-place ops)."""
-        recording = grad_mode.is_grad_enabled() and (
-            self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in others)
-        )
-        if recording and self.requires_grad:
-            if self.grad_fn is None:
-                raise RuntimeError(
-                    "a leaf tensor that requires grad is being used in an in-place operation; "
-                    "wrap the update in `with chainrule.no_grad():`, or work on a clone()"
-                )
-            if self._data.base is not None and _is_view_of_leaf(self):
-                raise RuntimeError(
-                    "a view of a leaf tensor that requires grad is being used in an in-place "
-                    "operation; wrap the update in `with chainrule.no_grad():`, or clone() first"
-                )
-        # Views share their base's version counter. Writing through a view while recording
-        # would change the base without changing the base's gradient (chainrule has no
-        # PyTorch-style CopySlices), so it is refused rather than computed wrongly.
-        if recording and self._data.base is not None and sys.getrefcount(self._version_box) > 2:
-            raise RuntimeError(
-                "in-place operation on a view of another tensor while the graph is recorded: "
-                "the tensor it views would change without its gradient knowing. Modify the "
-                "base tensor itself (e.g. base[index] = value), or use out-of-place operations"
-            )
-        result = out_of_place(self.clone() if recording else self)
-        if result._data.shape != self._data.shape:
-            raise RuntimeError(
-                f"in-place operation: the result has shape {tuple(result.shape)}, which does "
-                f"not fit the tensor's shape {tuple(self.shape)}; broadcasting cannot grow a "
-                "tensor in place"
-            )
-        if not np.can_cast(result._data.dtype, self._data.dtype, casting="same_kind"):
-            raise RuntimeError(
-                f"in-place operation: result type {result.dtype} can't be cast to the tensor's "
-                f"dtype {self.dtype}; use the out-of-place form"
-            )
-        np.copyto(self._data, result._data, casting="same_kind")
-        self._bump_version()
-        if recording:
-            self._requires_grad = True
-            self.grad_fn = result.grad_fn
-            self._output_nr = result._output_nr
-        return self
-
-    def _in_place_fast(self, ufunc, other):
-        """``ufunc(self, other, out=self)`` when nothing is recorded; None when it can't be."""
-        if grad_mode.is_grad_enabled() and (
-            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
-        ):
-            return None
-        other_array = other._data if isinstance(other, Tensor) else other
-        try:
-            ufunc(self._data, other_array, out=self._data, casting="same_kind")
-        except (ValueError, TypeError):
-            return None  # let the general path produce the clear error
-        self._bump_version()
-        return self
-
-    def add_(self, other, *, alpha=1):
-        if alpha == 1 and self._in_place_fast(np.add, other) is not None:
-            return self
-        return self._modify_in_place(lambda s: s.add(other, alpha=alpha), other)
-
-    def sub_(self, other, *, alpha=1):
-        if alpha == 1 and self._in_place_fast(np.subtract, other) is not None:
-            return self
-        return self._modify_in_place(lambda s: s.sub(other, alpha=alpha), other)
-
-    def mul_(self, other):
-        if self._in_place_fast(np.multiply, other) is not None:
-            return self
-        return self._modify_in_place(lambda s: s * other, other)
-
-    def div_(self, other):
-        if self._data.dtype.kind == "f" and self._in_place_fast(np.true_divide, other) is not None:
-            return self
-        return self._modify_in_place(lambda s: s / other, other)
-
-    def pow_(self, exponent):
-        return self._modify_in_place(lambda s: s**exponent, exponent)
-
-    def clamp_(self, min=None, max=None):
-        return self._modify_in_place(lambda s: s.clamp(min, max), min, max)
-
-    clip_ = clamp_
-
-    def neg_(self):
-        return self._modify_in_place(lambda s: -s)
-
-    def exp_(self):
-        return self._modify_in_place(lambda s: s.exp())
-
-    def sqrt_(self):
-        return self._modify_in_place(lambda s: s.sqrt())
-
-    def relu_(self):
-        return self._modify_in_place(lambda s: s.relu())
-
-    def sigmoid_(self):
-        return self._modify_in_place(lambda s: s.sigmoid())
-
-    def tanh_(self):
-        return self._modify_in_place(lambda s: s.tanh())
-
-    def addcmul_(self, tensor1, tensor2, *, value=1):
-        return self._modify_in_place(lambda s: s + value * tensor1 * tensor2, tensor1, tensor2)
-
-    def addcdiv_(self, tensor1, tensor2, *, value=1):
-        return self._modify_in_place(lambda s: s + value * tensor1 / tensor2, tensor1, tensor2)
-
-    def lerp_(self, end, weight):
-        return self._modify_in_place(lambda s: s + weight * (end - s), end, weight)
-
-    def masked_fill_(self, mask, value):
-        return self._modify_in_place(lambda s: s.masked_fill(mask, value), value)
-
-    def fill_(self, value):
-        if grad_mode.is_grad_enabled() and (
-            self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
-        ):
-            # where(), not s * 0 + value: the old values may be inf or nan
-            return self._modify_in_place(lambda s: s.where(_nowhere(s), value), value)
-        self._data[...] = value._data if isinstance(value, Tensor) else value
-        self._bump_version()
-        return self
-
-    def zero_(self):
-        return self.fill_(0)
-
-    def copy_(self, src, non_blocking=False):
-        """Copy ``src`` (broadcast to self's shape) into self; gradient flows to ``src``."""
-        if not isinstance(src, Tensor):
-            src = Tensor._from_array(np.asarray(src))
-        if not (grad_mode.is_grad_enabled() and (self.requires_grad or src.requires_grad)):
-            try:
-                np.copyto(self._data, np.broadcast_to(src._data, self._data.shape),
-                          casting="unsafe")
-            except ValueError:
-                raise RuntimeError(
-                    f"copy_: source of shape {tuple(src.shape)} cannot be broadcast to "
-                    f"{tuple(self.shape)}"
-                ) from None
-            self._bump_version()
-            return self
-        return self._modify_in_place(lambda s: s.where(_nowhere(s), src.to(s._data.dtype)), src)
-
-    def __setitem__(self, key, value):
-        if not (grad_mode.is_grad_enabled() and (
-                self.requires_grad or (isinstance(value, Tensor) and value.requires_grad))):
-            self._set_in_place(key, value)  # attached by ops.index: PyTorch's indexing rules
-            self._bump_version()
-            return
-        self._modify_in_place(lambda s: s.index_put(key, value), value)
-
-    def __iadd__(self, other):
-        return self.add_(other)
-
-    def __isub__(self, other):
-        return self.sub_(other)
-
-    def __imul__(self, other):
-        return self.mul_(other)
-
-    def __itruediv__(self, other):
-        return self.div_(other)
-
-
-def _nowhere(tensor):
-    """An all-False mask of ``tensor``'s shape (a broadcast view: no memory)."""
-    return Tensor._from_array(np.broadcast_to(np.False_, tensor._data.shape))
-
-
-def _is_view_of_leaf(tensor):
-    """Whether ``tensor`` was made by a view op directly from a leaf that requires grad (views
-    share their base's version counter)."""
-    for edge in tensor.grad_fn.next_edges:
-        if isinstance(edge, Tensor) and edge._version_box is tensor._version_box:
-            return True
-    return False
+def constructor_array(dtype, args):
+    """The array of ``Tensor(*args)`` and the legacy ``FloatTensor(*args)``: sizes give a tensor
+    of that shape (zeros here, uninitialised in PyTorch); one sequence, array or tensor gives a
+    copy of its values in ``dtype``."""
+    if not args or (len(args) == 1 and args[0] is None):
+        return np.zeros((0,), dtype)
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
+        source = args[0]._data if isinstance(args[0], Tensor) else args[0]
+        return np.array(source, dtype=dtype)
+    shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], Size) else args
+    try:
+        return np.zeros(tuple(int(s) for s in shape), dtype)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"Tensor(): expected a sequence of values or sizes (ints), got {args!r}"
+        ) from None
 
 
 def to_arguments_dtype(args, kwargs):

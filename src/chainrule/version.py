@@ -1,6 +1,6 @@
 """``torch.version``: the library version, and no CUDA or ROCm (a CPU-only build)."""
 
-from . import __version__
+from ._version import __version__
 
 cuda = None
 hip = None

@@ -47,8 +47,11 @@ def test_table_rows_are_explained_per_column_and_ranked(table_run, capsys, tmp_p
     # one column per table column used: the one-hot colour and the embedded city summed
     assert list(rows[0]) == ["row", "prediction", "explained", "output", "amount", "age",
                              "colour", "city"]
-    ranking = read_csv(tmp_path / "importance.csv")
-    assert {r["column"] for r in ranking[:2]} == {"amount", "colour"}  # the built-in signal
+    ranking = [r["column"] for r in read_csv(tmp_path / "importance.csv")]
+    # the signal the table was built with: amount first, colour above the noise column age
+    # (the small model also leans on its 14-city embedding, which it can memorise)
+    assert ranking[0] == "amount" and ranking.index("colour") < ranking.index("age")
+    assert all(float(r["city"]) != 0 for r in rows[:10])  # explained at its embedding
     assert (tmp_path / "importance.png").exists()
     assert "within" in out and "of their total size" in out  # the convergence delta
 

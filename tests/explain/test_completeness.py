@@ -68,7 +68,7 @@ def test_completeness_on_the_mlp_preset():
 
 def test_completeness_on_the_cnn_preset_from_a_blurred_baseline():
     torch.manual_seed(0)
-    model = trained(cnn((1, 8, 8), 10, 16, 2, 0.25), *digits("train", 128), steps=12)
+    model = trained(cnn((1, 8, 8), 10, 16, 0.25), *digits("train", 128), steps=12)
     x, y = digits("test", 3)
     check_completeness(model, x, target=y, smooth=False)
     check_completeness(model, x, target=y, smooth=False, baseline=torch.from_numpy(

@@ -44,9 +44,18 @@ def test_the_repro_of_a_header_length_starting_with_0x80_loads(tmp_path):
 
 def test_files_are_plain_safetensors_for_other_tools():
     payload = saved({"w": cr.arange(6.0).reshape(2, 3), "m": cr.tensor([True, False])})
-    arrays = safetensors_load(payload)
-    np.testing.assert_array_equal(arrays["t0"], np.arange(6.0, dtype=np.float32).reshape(2, 3))
-    np.testing.assert_array_equal(arrays["t1"], [True, False])
+    arrays = safetensors_load(payload)  # a state dict's tensors keep their own names
+    np.testing.assert_array_equal(arrays["w"], np.arange(6.0, dtype=np.float32).reshape(2, 3))
+    np.testing.assert_array_equal(arrays["m"], [True, False])
+
+
+def test_tensor_names_are_their_paths_and_stay_unique():
+    obj = {"a.b": cr.ones(1), "a": {"b": cr.zeros(1)}, "state": {0: {"m": cr.ones(2)}},
+           "list": [cr.ones(1)], "": cr.ones(1)}
+    arrays = safetensors_load(saved(obj))
+    assert sorted(arrays) == ["a.b", "a.b#1", "list.0", "state.0.m", "tensor"]
+    loaded = cr.load(io.BytesIO(saved(obj)))
+    assert loaded["a"]["b"].item() == 0 and loaded["a.b"].item() == 1
 
 
 def test_a_flipped_bit_anywhere_in_the_file_is_refused():

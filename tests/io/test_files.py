@@ -2,6 +2,9 @@
 never blocks; writes honour the umask, and their temporary files are found and removed."""
 
 import os
+import signal
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -115,3 +118,38 @@ def test_temporaries_left_by_killed_writes_are_removed(tmp_path):
     (tmp_path / ".hidden").write_bytes(b"x")
     assert files.remove_temporaries(tmp_path) == [stale.name]
     assert sorted(p.name for p in tmp_path.iterdir()) == [".hidden", "keep.safetensors"]
+
+
+def test_a_save_removes_the_temporaries_that_killed_saves_left_beside_it(tmp_path):
+    target = tmp_path / "model.safetensors"
+    killed = ("import os, signal, chainrule as cr\n"
+              "os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)  # mid-write\n"
+              f"cr.save({{'w': cr.zeros(3)}}, {str(tmp_path / 'other.safetensors')!r})\n")
+    assert subprocess.run([sys.executable, "-c", killed]).returncode == -signal.SIGKILL
+    [torn] = [p for p in tmp_path.iterdir() if files.is_temporary(p)]
+    dead_pid = torn.name.split("-")[1]
+    assert not list(tmp_path.glob("*.safetensors"))  # hidden, and not named like the file
+    alive = files.temporary_path(target)  # this process's: a write in progress
+    alive.write_bytes(b"being written")
+    elsewhere = tmp_path / f".model.safetensors.00000000-{dead_pid}-0a0b0c0d.tmp"
+    elsewhere.write_bytes(b"another machine's, on a shared file system")
+    cr.save({"w": cr.ones(2)}, target)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [alive.name, elsewhere.name, "model.safetensors"])
+
+
+def test_loading_a_file_takes_about_its_own_size_in_memory(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "big"
+    cr.save({f"w{i}": cr.ones(256, 1024) for i in range(8)}, path)  # 8 MB of float32
+    size = path.stat().st_size
+    tracemalloc.start()
+    try:
+        loaded = cr.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.25 * size  # the tensors are views into the one buffer read, not copies
+    loaded["w0"].add_(1.0)  # and writable, each its own
+    assert float(loaded["w0"].sum()) == 2 * 256 * 1024 and float(loaded["w1"].sum()) == 256 * 1024

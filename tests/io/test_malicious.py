@@ -20,15 +20,17 @@ HEADER, DATA = split(VALID)
 
 def header_with(**changes):
     header = json.loads(json.dumps(HEADER))
-    entry = header["t0"]
+    entry = header["w"]
     entry.update(changes)
     return forge(header, DATA)
 
 
 def zip_bytes():
+    """A torch.save-style archive whose pickle calls os.system (tests/io/test_torch_malicious.py
+    has the rest of that corpus)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("archive/data.pkl", pickle.dumps({"a": 1}))
+        archive.writestr("archive/data.pkl", b"\x80\x02cos\nsystem\n(X\x04\x00\x00\x00truetR.")
     return buffer.getvalue()
 
 
@@ -56,7 +58,7 @@ MALICIOUS = {
                                  b"\0" * 4),
     "our format without the checksum first": forge(
         {"__metadata__": {"format": "chainrule.v2", "structure": "1"}}, b""),
-    "entry not a map": forge(dict(HEADER, t0=[1]), DATA),
+    "entry not a map": forge(dict(HEADER, w=[1]), DATA),
     "entry with an unknown dtype": header_with(dtype="F128"),
     "entry with a dtype of the wrong type": header_with(dtype=["F32"]),
     "negative shape": header_with(shape=[-4]),
@@ -92,8 +94,8 @@ MALICIOUS = {
     "float of a number": with_structure(VALID, {"__float__": 1.5}),
     "unknown marker": with_structure(VALID, {"__module__": "os.system"}),
     "two markers": with_structure(VALID, {"__float__": "1", "__tuple__": []}),
-    "tensor with an unknown option": with_structure(VALID, {"__tensor__": "t0", "device": 1}),
-    "requires_grad not a bool": with_structure(VALID, {"__tensor__": "t0", "requires_grad": 1}),
+    "tensor with an unknown option": with_structure(VALID, {"__tensor__": "w", "device": 1}),
+    "requires_grad not a bool": with_structure(VALID, {"__tensor__": "w", "requires_grad": 1}),
     "pickle protocol 2": pickle.dumps({"a": 1}, protocol=2),
     "pickle protocol 5": pickle.dumps({"a": 1}, protocol=5),
     "torch zip archive": zip_bytes(),
@@ -112,7 +114,7 @@ def test_malicious_file_is_refused_naming_it(tmp_path, label):
 
 
 def test_integer_tensors_cannot_require_gradients():
-    marked = {"__tensor__": "t0", "requires_grad": True}
+    marked = {"__tensor__": "i", "requires_grad": True}
     payload = with_structure(saved({"i": cr.arange(3)}), marked)
     with pytest.raises(CheckpointError, match="requiring gradients"):
         load(io.BytesIO(payload))

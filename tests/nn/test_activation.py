@@ -28,6 +28,9 @@ def _gelu_tanh(x):
     return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
 
 
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
 CASES = [
     OpCase("gelu", F.gelu, lambda x: 0.5 * x * (1 + _erf(x / math.sqrt(2))), [(3, 4)],
            (act.Gelu, act.Ndtr)),
@@ -46,8 +49,27 @@ CASES = [
     OpCase("leaky_relu_slope", lambda x: F.leaky_relu(x, 0.2),
            lambda x: np.where(x > 0, x, 0.2 * x), [(5,)], (act.LeakyRelu,), domain="nonzero"),
     OpCase("softplus", F.softplus, _softplus, [(3, 4)], (act.Softplus,)),
+    OpCase("logsigmoid", F.logsigmoid, lambda x: -np.logaddexp(0, -x), [(3, 4)],
+           (act.LogSigmoid,)),
     OpCase("softplus_beta_threshold", lambda x: F.softplus(x, beta=2.0, threshold=1.5),
            lambda x: _softplus(x, 2.0, 1.5), [(4, 3)], (act.Softplus,), domain="nonzero"),
+    # composed in nn (nn/functional/activation*.py): in place on a clone, and the relu6 clamp
+    OpCase("relu6", F.relu6, lambda x: np.clip(x, 0, 6), [(3, 4)], domain="nonzero"),
+    OpCase("selu_", lambda x: F.selu_(x.clone()),
+           lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x)), [(3, 4)],
+           domain="nonzero"),
+    OpCase("celu_", lambda x: F.celu_(x.clone(), 0.7),
+           lambda x: np.where(x > 0, x, 0.7 * np.expm1(x / 0.7)), [(3, 4)], domain="nonzero"),
+    OpCase("hardtanh_", lambda x: F.hardtanh_(x.clone(), -0.6, 0.8),
+           lambda x: np.clip(x, -0.6, 0.8), [(3, 4)]),
+    OpCase("threshold_", lambda x: F.threshold_(x.clone(), 0.2, -3.0),
+           lambda x: np.where(x > 0.2, x, -3.0), [(3, 4)]),
+    OpCase("rrelu__eval", lambda x: F.rrelu_(x.clone(), 0.1, 0.3),
+           lambda x: np.where(x >= 0, x, 0.2 * x), [(3, 4)], domain="nonzero"),
+    # a random sample, but every sample sums to 1 along dim, so the sum (and its zero
+    # gradient) is deterministic
+    OpCase("gumbel_softmax_sums_to_one", lambda x: F.gumbel_softmax(x, tau=0.5).sum(-1),
+           lambda x: np.ones(x.shape[:-1]), [(3, 4)]),
 ]
 
 
@@ -57,9 +79,9 @@ def test_activation_op(case):
 
 
 @pytest.mark.parametrize("fn", [F.gelu, lambda x: F.gelu(x, approximate="tanh"), F.silu,
-                                F.elu, F.leaky_relu, F.softplus, act.ndtr],
+                                F.elu, F.leaky_relu, F.softplus, act.ndtr, F.logsigmoid],
                          ids=["gelu", "gelu_tanh", "silu", "elu", "leaky_relu", "softplus",
-                              "ndtr"])
+                              "ndtr", "logsigmoid"])
 def test_second_derivatives(fn):
     rng = np.random.default_rng(3)
     x = cr.from_numpy(rng.choice([-1, 1], (2, 3)) * rng.uniform(0.3, 2.0, (2, 3)))
@@ -194,3 +216,27 @@ def test_float32_gelu_matches_the_float64_path(create_graph):
         rtol = rtol + 2 * xd * xd * np.finfo(np.float32).eps
     bad = error > rtol * np.abs(g64.numpy()) + 4 * np.finfo(np.float32).eps * terms + tiny
     assert not bad.any(), (x[bad], error[bad], g64.numpy()[bad])
+
+
+def test_rrelu_draws_a_slope_per_element_while_training():
+    cr.manual_seed(0)
+    x = -cr.ones(4000, dtype=cr.float64)
+    slopes = -nn.RReLU(0.1, 0.3).train()(x).numpy()
+    assert slopes.min() >= 0.1 and slopes.max() <= 0.3
+    assert abs(slopes.mean() - 0.2) < 0.005 and slopes.std() > 0.05  # U(0.1, 0.3): sd 0.058
+    np.testing.assert_allclose(nn.RReLU(0.1, 0.3).eval()(x).numpy(), -0.2)
+    y = cr.tensor([2.0, -1.0], requires_grad=True)
+    out = F.rrelu(y, 0.1, 0.3, training=True)
+    out.sum().backward()
+    assert y.grad.numpy()[0] == 1.0 and 0.1 <= y.grad.numpy()[1] <= 0.3
+
+
+def test_activation_argument_errors():
+    with pytest.raises(RuntimeError, match="Halving dimension must be even"):
+        F.glu(cr.ones(2, 3))
+    with pytest.raises(RuntimeError, match="channel size"):
+        F.prelu(cr.ones(2, 3), cr.ones(2))
+    with pytest.raises(ValueError, match="must be greater than min_val"):
+        nn.Hardtanh(1.0, -1.0)
+    with pytest.raises(ValueError, match="3D or 4D"):
+        nn.Softmax2d()(cr.ones(2, 3))

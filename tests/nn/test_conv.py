@@ -91,6 +91,9 @@ CASES = [
                                               groups=2, dilation=(1, 2)),
            lambda x, w, b: conv_transpose_reference(x, w, b, 2, 1, 1, 2, (1, 2)),
            [(1, 4, 3, 3), (4, 3, 3, 2), (6,)], CONV),
+    OpCase("conv_transpose3d", lambda x, w: F.conv_transpose3d(x, w, stride=2, padding=1),
+           lambda x, w: conv_transpose_reference(x, w, stride=2, padding=1),
+           [(1, 2, 2, 3, 2), (2, 1, 2, 2, 3)], CONV),
 ]
 
 

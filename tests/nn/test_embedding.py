@@ -7,6 +7,22 @@ import chainrule as cr
 import chainrule.nn.functional as F
 from chainrule import nn
 from chainrule.autograd import gradcheck
+from tests.opcheck import OpCase, check_case
+
+INDICES = np.array([[0, 2], [1, 0]])  # row 0 is looked up twice
+
+CASES = [
+    OpCase("embedding", lambda w: F.embedding(cr.tensor(INDICES), w), lambda w: w[INDICES],
+           [(3, 4)]),
+    OpCase("one_hot", lambda x: F.one_hot((x > 0).long() + (x > 1).long(), 3),
+           lambda x: np.eye(3, dtype=np.int64)[(x > 0).astype(int) + (x > 1).astype(int)],
+           [(2, 5)], grad=False),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_lookup_op(case):
+    check_case(case)
 
 
 def test_lookup_shape_values_and_default_init():

@@ -236,7 +236,7 @@ def test_batch_norm_layer_checks_rank_and_state_dict():
     assert list(bn.state_dict()) == ["weight", "bias", "running_mean", "running_var",
                                      "num_batches_tracked"]
     assert (bn.eps, bn.momentum, bn.affine, bn.track_running_stats) == (1e-5, 0.1, True, True)
-    assert repr(bn) == ("BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, "
+    assert repr(bn) == ("BatchNorm2d(4, eps=1e-05, momentum=0.1, affine=True, bias=True, "
                         "track_running_stats=True)")
 
 
@@ -266,7 +266,7 @@ def test_layer_norm_module_options():
     plain = nn.LayerNorm(4, elementwise_affine=False)
     assert plain.weight is None and list(plain.parameters()) == []
     assert nn.LayerNorm(4).normalized_shape == (4,)
-    assert repr(nn.LayerNorm(4)) == "LayerNorm((4,), eps=1e-05, elementwise_affine=True)"
+    assert repr(nn.LayerNorm(4)) == "LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)"
 
 
 def test_group_norm_and_rms_norm_modules():

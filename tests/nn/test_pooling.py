@@ -57,14 +57,32 @@ def pool_reference(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=Fals
 
 
 def adaptive_reference(x, out):
-    h, w = x.shape[2:]
-    y = np.zeros(x.shape[:2] + out)
-    for i in range(out[0]):
-        for j in range(out[1]):
-            hs, he = (i * h) // out[0], math.ceil((i + 1) * h / out[0])
-            ws, we = (j * w) // out[1], math.ceil((j + 1) * w / out[1])
-            y[:, :, i, j] = x[:, :, hs:he, ws:we].mean(axis=(2, 3))
+    """Adaptive average pooling over the last len(out) dims: window i of n over size s covers
+    [floor(i s / n), ceil((i + 1) s / n))."""
+    spatial, lead = x.shape[2:], (slice(None), slice(None))
+    y = np.zeros(x.shape[:2] + tuple(out))
+    for pos in np.ndindex(*out):
+        window = tuple(slice((p * s) // n, math.ceil((p + 1) * s / n))
+                       for p, s, n in zip(pos, spatial, out))
+        y[lead + pos] = x[lead + window].mean(axis=tuple(range(2, x.ndim)))
     return y
+
+
+def adaptive_max_reference(x, out):
+    """(values, indices) of adaptive max pooling, with adaptive_reference's windows."""
+    spatial, lead = x.shape[2:], (slice(None), slice(None))
+    values = np.zeros(x.shape[:2] + tuple(out))
+    indices = np.zeros(x.shape[:2] + tuple(out), dtype=np.int64)
+    for pos in np.ndindex(*out):
+        starts = [(p * s) // n for p, s, n in zip(pos, spatial, out)]
+        window = tuple(slice(a, math.ceil((p + 1) * s / n))
+                       for a, p, s, n in zip(starts, pos, spatial, out))
+        block = x[lead + window].reshape(x.shape[:2] + (-1,))
+        values[lead + pos] = block.max(-1)
+        local = np.unravel_index(block.argmax(-1), x[lead + window].shape[2:])
+        indices[lead + pos] = np.ravel_multi_index(
+            tuple(a + i for a, i in zip(starts, local)), spatial)
+    return values, indices
 
 
 CASES = [
@@ -103,6 +121,40 @@ CASES = [
     OpCase("adaptive_avg_pool1d", lambda x: F.adaptive_avg_pool1d(x, 3),
            lambda x: adaptive_reference(x[..., None], (3, 1))[..., 0], [(2, 2, 7)],
            (P.AdaptiveAvgPool,)),
+    OpCase("max_pool3d", lambda x: F.max_pool3d(x, 2, stride=(1, 2, 2)),
+           lambda x: pool_reference(x, 2, stride=(1, 2, 2)), [(1, 2, 3, 4, 4)],
+           (P.MaxPool, P.MaxPoolGrad)),
+    OpCase("avg_pool3d", lambda x: F.avg_pool3d(x, 2, padding=1),
+           lambda x: pool_reference(x, 2, padding=1, mode="avg"), [(1, 2, 3, 4, 3)],
+           (P.AvgPool, P.AvgPoolGrad)),
+    OpCase("adaptive_avg_pool3d", lambda x: F.adaptive_avg_pool3d(x, (2, 3, 1)),
+           lambda x: adaptive_reference(x, (2, 3, 1)), [(1, 2, 3, 5, 2)],
+           (P.AdaptiveAvgPool,)),
+    # (values, indices) forms; the indices are positions in the flattened spatial dims
+    OpCase("max_pool1d_with_indices", lambda x: F.max_pool1d_with_indices(x, 3, 2, 1),
+           lambda x: pool_reference(x, 3, 2, 1, return_indices=True), [(2, 3, 7)],
+           (P.MaxPool,)),
+    OpCase("max_pool3d_with_indices", lambda x: F.max_pool3d_with_indices(x, 2),
+           lambda x: pool_reference(x, 2, return_indices=True), [(1, 2, 2, 4, 4)],
+           (P.MaxPool,)),
+    OpCase("adaptive_max_pool1d_with_indices",
+           lambda x: F.adaptive_max_pool1d_with_indices(x, 3),
+           lambda x: adaptive_max_reference(x, (3,)), [(2, 2, 7)]),
+    OpCase("adaptive_max_pool2d_with_indices",
+           lambda x: F.adaptive_max_pool2d_with_indices(x, (3, 2)),
+           lambda x: adaptive_max_reference(x, (3, 2)), [(1, 2, 5, 5)]),
+    OpCase("adaptive_max_pool3d_with_indices",
+           lambda x: F.adaptive_max_pool3d_with_indices(x, (2, 1, 2)),
+           lambda x: adaptive_max_reference(x, (2, 1, 2)), [(1, 2, 3, 2, 4)]),
+    # windows of one element at every position: the values are the input, whatever the
+    # random placement, and the indices count the positions
+    OpCase("fractional_max_pool2d_with_indices",
+           lambda x: F.fractional_max_pool2d_with_indices(x, 1, output_size=(3, 4)),
+           lambda x: (x, np.arange(12).reshape(1, 1, 3, 4).repeat(2, 1)), [(1, 2, 3, 4)]),
+    OpCase("fractional_max_pool3d_with_indices",
+           lambda x: F.fractional_max_pool3d_with_indices(x, 1, output_size=(2, 2, 3)),
+           lambda x: (x, np.arange(12).reshape(1, 1, 2, 2, 3).repeat(2, 1)),
+           [(1, 2, 2, 2, 3)]),
 ]
 
 

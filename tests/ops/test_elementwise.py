@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.autograd import grad_ops
 from chainrule.ops import elementwise as ew
 from tests.opcheck import OpCase, check_case
 
@@ -39,9 +40,66 @@ CASES = [
     OpCase("clamp_min", lambda a: a.clamp(min=0.1), lambda a: np.clip(a, 0.1, None), [(6,)],
            (ew.Clamp,)),
     OpCase("cast_roundtrip", lambda a: a.float().double(), lambda a: a.astype(np.float32)
-           .astype(np.float64), [(3,)], (ew.Cast,), grad=False),
+           .astype(np.float64), [(3,)], (grad_ops.Cast,), grad=False),
     OpCase("clone", lambda a: a.clone(), np.copy, [(2, 3)], (ew.Clone,)),
+    OpCase("square", cr.square, np.square, [(2, 3)], (ew.Mul,)),
+    OpCase("reciprocal", cr.reciprocal, np.reciprocal, [(3,)], (ew.Div,), domain="positive"),
+    OpCase("positive", lambda a: +a, np.positive, [(3,)]),
+    # -- no gradient: rounding, comparisons, logic, bit operations, tests for special values
+    OpCase("floor_divide", lambda a, b: a // b, np.floor_divide, [(3, 4), (4,)], grad=False,
+           domain="nonzero"),
+    OpCase("floor", cr.floor, np.floor, [(3, 4)], grad=False),
+    OpCase("ceil", cr.ceil, np.ceil, [(3, 4)], grad=False),
+    OpCase("round", cr.round, np.round, [(3, 4)], grad=False),
+    OpCase("trunc", cr.trunc, np.trunc, [(3, 4)], grad=False),
+    OpCase("eq", lambda a, b: a.round() == b.round(), lambda a, b: a.round() == b.round(),
+           [(3, 4), (4,)], grad=False),
+    OpCase("ne", lambda a, b: cr.ne(a.round(), b.round()), lambda a, b: a.round() != b.round(),
+           [(3, 4), (4,)], grad=False),
+    OpCase("lt", lambda a, b: a < b, np.less, [(3, 4), (4,)], grad=False),
+    OpCase("le", lambda a, b: a.round() <= b.round(), lambda a, b: a.round() <= b.round(),
+           [(3, 4), (4,)], grad=False),
+    OpCase("gt", lambda a, b: cr.gt(a, b), np.greater, [(3, 4), (4,)], grad=False),
+    OpCase("ge", lambda a, b: a.round() >= b.round(), lambda a, b: a.round() >= b.round(),
+           [(3, 4), (4,)], grad=False),
+    OpCase("logical_and", lambda a, b: cr.logical_and(a > 0, b > 0),
+           lambda a, b: np.logical_and(a > 0, b > 0), [(3, 4), (4,)], grad=False),
+    OpCase("logical_or", lambda a, b: (a > 0).logical_or(b > 0),
+           lambda a, b: np.logical_or(a > 0, b > 0), [(3, 4), (4,)], grad=False),
+    OpCase("logical_xor", lambda a, b: cr.logical_xor(a > 0, b > 0),
+           lambda a, b: np.logical_xor(a > 0, b > 0), [(3, 4), (4,)], grad=False),
+    OpCase("logical_not", lambda a: cr.logical_not(a > 0), lambda a: ~(a > 0), [(3, 4)],
+           grad=False),
+    OpCase("bitwise_and", lambda a, b: (a * 10).long() & (b * 10).long(),
+           lambda a, b: (a * 10).astype(np.int64) & (b * 10).astype(np.int64),
+           [(3, 4), (4,)], grad=False),
+    OpCase("bitwise_or", lambda a, b: (a * 10).long().bitwise_or((b * 10).long()),
+           lambda a, b: (a * 10).astype(np.int64) | (b * 10).astype(np.int64),
+           [(3, 4), (4,)], grad=False),
+    OpCase("bitwise_xor", lambda a, b: cr.bitwise_xor((a * 10).long(), (b * 10).long()),
+           lambda a, b: (a * 10).astype(np.int64) ^ (b * 10).astype(np.int64),
+           [(3, 4), (4,)], grad=False),
+    OpCase("bitwise_not", lambda a: ~(a * 10).long(), lambda a: ~(a * 10).astype(np.int64),
+           [(3, 4)], grad=False),
+    OpCase("bitwise_not_bool", lambda a: cr.bitwise_not(a > 0), lambda a: ~(a > 0), [(3, 4)],
+           grad=False),
+    OpCase("isnan", lambda a: cr.isnan(a.log()), lambda a: np.isnan(_log(a)), [(3, 4)],
+           grad=False),
+    OpCase("isinf", lambda a: a.abs().round().log().isinf(),
+           lambda a: np.isinf(_log(np.abs(a).round())), [(3, 4)], grad=False),
+    OpCase("isfinite", lambda a: cr.isfinite(a.log()), lambda a: np.isfinite(_log(a)),
+           [(3, 4)], grad=False),
+    OpCase("isclose", lambda a, b: cr.isclose(a, a + b * 1e-9),
+           lambda a, b: np.isclose(a, a + b * 1e-9), [(3, 4), (4,)], grad=False),
+    OpCase("equal", lambda a: cr.equal(a, a.clone()), lambda a: True, [(3,)], grad=False),
+    OpCase("equal_not", lambda a, b: a.equal(b), lambda a, b: False, [(3,), (3,)], grad=False),
+    OpCase("allclose", lambda a: cr.allclose(a, a + 1e-9), lambda a: True, [(3,)], grad=False),
 ]
+
+
+def _log(a):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(a)
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)

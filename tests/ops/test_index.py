@@ -144,6 +144,10 @@ CASES = [
            (), grad=False),
     OpCase("nonzero_as_tuple", lambda a: (a > 0).nonzero(as_tuple=True),
            lambda a: np.nonzero(a > 0), [(3, 4)], (), grad=False),
+    OpCase("argwhere", lambda a: cr.argwhere(a > 0), lambda a: np.argwhere(a > 0), [(3, 4)],
+           grad=False),
+    OpCase("iterate", lambda a: cr.stack(list(a)), lambda a: np.stack(list(a)), [(3, 2)],
+           (ix.Index,)),
 ]
 
 

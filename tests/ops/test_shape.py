@@ -108,25 +108,25 @@ CASES = [
     OpCase("triu_batched", lambda a: cr.triu(a, diagonal=-1), lambda a: np.triu(a, -1),
            [(2, 3, 4)], (sh.Triu,)),
     # padding
-    OpCase("pad_constant", lambda a: cr.pad(a, (1, 2)), lambda a: _np_pad_constant(
+    OpCase("pad_constant", lambda a: cr.nn.functional.pad(a, (1, 2)), lambda a: _np_pad_constant(
         a, ((0, 0), (1, 2))), [(2, 3)], (sh.Pad,)),
-    OpCase("pad_constant_value_2d", lambda a: cr.pad(a, (1, 0, 0, 2), value=0.5),
+    OpCase("pad_constant_value_2d", lambda a: cr.nn.functional.pad(a, (1, 0, 0, 2), value=0.5),
            lambda a: _np_pad_constant(a, ((0, 0), (0, 2), (1, 0)), 0.5), [(2, 3, 2)], (sh.Pad,)),
-    OpCase("pad_negative_crops", lambda a: cr.pad(a, (-1, 2, 1, -1)),
+    OpCase("pad_negative_crops", lambda a: cr.nn.functional.pad(a, (-1, 2, 1, -1)),
            lambda a: _np_pad_constant(a[:-1, 1:], ((1, 0), (0, 2))), [(3, 4)], (sh.Pad,)),
-    OpCase("pad_size0", lambda a: cr.pad(a, (1, 1)), lambda a: _np_pad_constant(
+    OpCase("pad_size0", lambda a: cr.nn.functional.pad(a, (1, 1)), lambda a: _np_pad_constant(
         a, ((0, 0), (1, 1))), [(0, 2)], (sh.Pad,)),
-    OpCase("pad_reflect", lambda a: cr.pad(a, (2, 1), mode="reflect"),
+    OpCase("pad_reflect", lambda a: cr.nn.functional.pad(a, (2, 1), mode="reflect"),
            lambda a: np.pad(a, ((0, 0), (2, 1)), mode="reflect"), [(2, 4)], (ix.Index,)),
-    OpCase("pad_reflect_2d", lambda a: cr.pad(a, (1, 1, 2, 1), mode="reflect"),
+    OpCase("pad_reflect_2d", lambda a: cr.nn.functional.pad(a, (1, 1, 2, 1), mode="reflect"),
            lambda a: np.pad(a, ((0, 0), (2, 1), (1, 1)), mode="reflect"), [(1, 3, 4)],
            (ix.Index,)),
-    OpCase("pad_replicate", lambda a: cr.pad(a, (3, 1), mode="replicate"),
+    OpCase("pad_replicate", lambda a: cr.nn.functional.pad(a, (3, 1), mode="replicate"),
            lambda a: np.pad(a, ((0, 0), (0, 0), (3, 1)), mode="edge"), [(1, 2, 3)], (ix.Index,)),
-    OpCase("pad_circular", lambda a: cr.pad(a, (2, 3, 1, 0), mode="circular"),
+    OpCase("pad_circular", lambda a: cr.nn.functional.pad(a, (2, 3, 1, 0), mode="circular"),
            lambda a: np.pad(a, ((0, 0), (1, 0), (2, 3)), mode="wrap"), [(2, 2, 3)], (ix.Index,)),
     # PyTorch crops first, then wraps around what is left
-    OpCase("pad_circular_negative", lambda a: cr.pad(a, (-1, 2), mode="circular"),
+    OpCase("pad_circular_negative", lambda a: cr.nn.functional.pad(a, (-1, 2), mode="circular"),
            lambda a: np.pad(a[..., 1:], ((0, 0), (0, 2)), mode="wrap"), [(2, 3)],
            (ix.Index,)),
     # repeating, reversing, rolling, moving
@@ -170,8 +170,8 @@ def test_shape_op(case):
     lambda a: cr.cat([a, a * 2], 1),
     lambda a: a.split([1, 2], 1)[1] * a.split([1, 2], 1)[0],
     lambda a: a.unbind(0)[1] * a.unbind(0)[0],
-    lambda a: cr.pad(a, (1, 1), mode="reflect") ** 2,
-    lambda a: cr.pad(a, (1, -1, 1, 1), value=2.0) ** 2,
+    lambda a: cr.nn.functional.pad(a, (1, 1), mode="reflect") ** 2,
+    lambda a: cr.nn.functional.pad(a, (1, -1, 1, 1), value=2.0) ** 2,
     lambda a: a.roll(1, 1).flip(0).tril() ** 2,
     lambda a: a.repeat(2, 2) ** 2,
 ], ids=["cat", "split", "unbind", "pad_reflect", "pad_constant", "roll_flip_tril", "repeat"])
@@ -251,28 +251,28 @@ def test_stack_and_split_errors():
 def test_pad_errors():
     x = cr.ones(1, 2, 3)
     with pytest.raises(RuntimeError, match="divisible by 2"):
-        cr.pad(x, (1,))
+        cr.nn.functional.pad(x, (1,))
     with pytest.raises(RuntimeError, match="less than the size 3"):
-        cr.pad(x, (3, 0), mode="reflect")
+        cr.nn.functional.pad(x, (3, 0), mode="reflect")
     with pytest.raises(RuntimeError, match="wraps around"):
-        cr.pad(x, (4, 0), mode="circular")
+        cr.nn.functional.pad(x, (4, 0), mode="circular")
     with pytest.raises(ValueError, match="mode must be one of"):
-        cr.pad(x, (1, 1), mode="symmetric")
+        cr.nn.functional.pad(x, (1, 1), mode="symmetric")
     with pytest.raises(RuntimeError, match="negative"):
-        cr.pad(x, (-2, -2))
+        cr.nn.functional.pad(x, (-2, -2))
     with pytest.raises(RuntimeError, match="2-D or 3-D"):
-        cr.pad(cr.ones(1, 1, 2, 3), (1, 1), mode="replicate")
+        cr.nn.functional.pad(cr.ones(1, 1, 2, 3), (1, 1), mode="replicate")
 
 
 def test_pad_keeps_float32_and_int_dtypes():
-    assert cr.pad(cr.ones(2, 2), (1, 1), value=0.5).dtype == cr.float32
-    padded = cr.pad(cr.arange(3).reshape(1, 3), (1, 1), mode="replicate")
+    assert cr.nn.functional.pad(cr.ones(2, 2), (1, 1), value=0.5).dtype == cr.float32
+    padded = cr.nn.functional.pad(cr.arange(3).reshape(1, 3), (1, 1), mode="replicate")
     assert padded.dtype == cr.int64 and padded.tolist() == [[0, 0, 1, 2, 2]]
 
 
 def test_replicate_pad_gradient_collects_every_copy():
     x = cr.zeros(1, 3, requires_grad=True)
-    cr.pad(x, (2, 1), mode="replicate").sum().backward()
+    cr.nn.functional.pad(x, (2, 1), mode="replicate").sum().backward()
     assert x.grad.tolist() == [[3.0, 1.0, 2.0]]
 
 

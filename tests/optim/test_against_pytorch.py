@@ -118,3 +118,10 @@ def test_lbfgs_needs_a_closure():
     x = cr.tensor([1.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="needs a closure"):
         optim.LBFGS([x]).step(None)
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE["defaults"]))
+def test_defaults_are_pytorchs(name):
+    made = getattr(optim, name)([cr.zeros(2, 2, requires_grad=True)])
+    ours = {k: list(v) if isinstance(v, tuple) else v for k, v in made.defaults.items()}
+    assert ours == FIXTURE["defaults"][name]

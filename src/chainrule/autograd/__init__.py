@@ -4,12 +4,14 @@ import numpy as np
 
 from .engine import add_observer, run_backward
 from .function import Function
+from .grad_ops import Accumulate, Cast, Clone
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
+from .variable import Variable
 
 __all__ = [
     "Function", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad",
-    "set_grad_enabled", "inference_mode", "is_grad_enabled", "add_observer",
+    "set_grad_enabled", "inference_mode", "is_grad_enabled", "add_observer", "Variable",
 ]
 
 
@@ -24,14 +26,14 @@ def _as_sequence(value):
 def _initial_gradients(outputs, grad_outputs):
     grads = []
     for position, (out, grad) in enumerate(zip(outputs, grad_outputs)):
-        if not out.requires_grad:
+        if not out._requires_grad:
             raise RuntimeError(
                 f"element {position} of tensors does not require grad and does not have a "
                 "grad_fn: nothing it depends on requires grad. Create the leaf with "
                 "requires_grad=True (or call .requires_grad_()) before computing it"
             )
         if grad is None:
-            if out.numel() != 1:
+            if out._data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs, and this one "
                     f"has shape {tuple(out.shape)}; pass gradient= (a tensor of that shape), "
@@ -46,11 +48,13 @@ def _initial_gradients(outputs, grad_outputs):
                 f"gradient has shape {tuple(grad.shape)} but the output has shape "
                 f"{tuple(out.shape)}; they must match"
             )
-        if grad._data.dtype.kind != "f":
+        if not grad.is_floating_point():
             raise RuntimeError(
                 f"gradient must be a floating point tensor, got {grad.dtype}; use .float()"
             )
-        grads.append(grad if grad._data.dtype == out._data.dtype else grad.to(out.dtype))
+        if grad._data.dtype != out._data.dtype:
+            grad = Cast.apply(grad, dtype=out._data.dtype)
+        grads.append(grad)
     return grads
 
 
@@ -71,7 +75,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             if not create_graph:
                 grad = grad.detach()
             # a fresh array: the returned gradient may be the caller's own gradient tensor
-            leaf._grad = grad.clone() if leaf._grad is None else leaf._grad + grad
+            if leaf._grad is None:
+                leaf._grad = Clone.apply(grad)
+            else:
+                leaf._grad = Accumulate.apply(leaf._grad, grad)
         return
     run_backward(tensors, grads, retain_graph, create_graph)
 
@@ -85,7 +92,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     outputs = _as_sequence(outputs)
     inputs = _as_sequence(inputs)
     for position, tensor in enumerate(inputs):
-        if not tensor.requires_grad:
+        if not tensor._requires_grad:
             raise RuntimeError(
                 f"input {position} of grad() does not require grad; make it with "
                 "requires_grad=True"

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import function, grad_mode
 from .function import TensorBase
+from .grad_ops import Accumulate, Cast, Clone, SumToSize
 
 _observers = []
 
@@ -23,7 +24,8 @@ def add_observer(observer):
 
 def add_forward_observer(observer):
     """Call ``observer(node, args, outputs)`` after every op's forward, recorded or not (``node``
-    is the op's ``Function`` instance). Returns a function that removes it again."""
+    is the op's ``Function`` instance; ``node.forward_options`` holds the keyword options it was
+    called with). Returns a function that removes it again."""
     observers = function._forward_observers
     observers.append(observer)
     return lambda: observers.remove(observer) if observer in observers else None
@@ -100,15 +102,15 @@ def _fit_to_input(node, position, grad, meta):
         )
     if grad._data.shape != shape:
         try:
-            grad = grad.sum_to_size(shape)
+            grad = SumToSize.apply(grad, shape=shape)
         except (RuntimeError, ValueError):
             raise RuntimeError(
-                f"{node.name()} returned a gradient of shape {tuple(grad.shape)} for input "
+                f"{node.name()} returned a gradient of shape {grad._data.shape} for input "
                 f"{position}, whose shape is {tuple(shape)}; the shapes are not broadcast-"
                 "compatible"
             ) from None
     if grad._data.dtype != dtype:
-        grad = grad.to(dtype)
+        grad = Cast.apply(grad, dtype=dtype)
     return grad
 
 
@@ -157,16 +159,16 @@ def _accumulate_into_leaf(leaf, grad, create_graph, borrowed):
     current = leaf._grad
     if current is None:
         if not borrowed.owned(grad):
-            grad = grad.clone()  # under create_graph, a recorded copy: it stays differentiable
+            grad = Clone.apply(grad)  # under create_graph, a recorded copy: differentiable
         elif not create_graph:
             grad = grad.detach()
         borrowed.add(grad)  # now the leaf's: no other leaf may keep the same array
         leaf._grad = grad
     elif create_graph:
-        leaf._grad = current + grad
+        leaf._grad = Accumulate.apply(current, grad)
     elif (current._requires_grad or current._data.shape != grad._data.shape
           or not current._data.flags.writeable):
-        leaf._grad = (current + grad).detach()
+        leaf._grad = Accumulate.apply(current, grad).detach()
     else:
         np.add(current._data, grad._data, out=current._data, casting="same_kind")
         current._bump_version()
@@ -211,7 +213,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
                 continue
             slots = pending.setdefault(node, [None] * len(node.output_meta))
             nr = tensor._output_nr
-            slots[nr] = grad if slots[nr] is None else slots[nr] + grad
+            slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
             root_nodes.append(node)
         borrowed.add_all(grad_tensors)  # the caller's own arrays
 
@@ -293,7 +295,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
                     slots = pending.get(child)
                     if slots is None:
                         slots = pending[child] = [None] * len(child.output_meta)
-                    slots[nr] = grad if slots[nr] is None else slots[nr] + grad
+                    slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
                 else:
                     if not capture or id(edge) in wanted_leaves:
                         _add_leaf_grad(leaf_grads, edge, grad)
@@ -311,7 +313,7 @@ def _add_leaf_grad(leaf_grads, leaf, grad):
     if entry is None:
         leaf_grads[id(leaf)] = [leaf, grad]
     else:
-        entry[1] = entry[1] + grad  # a new array, made by the engine
+        entry[1] = Accumulate.apply(entry[1], grad)  # a new array, made by the engine
 
 
 def _run_output_hooks(node, grads, borrowed):

@@ -17,7 +17,8 @@ import functools
 from . import grad_mode
 
 # Called as ``observer(node, args, outputs)`` after every op's forward (see
-# engine.add_forward_observer); diagnostics use it to find the first non-finite output.
+# engine.add_forward_observer); diagnostics use it to find the first non-finite output, the ONNX
+# exporter to trace the forward pass (it reads the op's options from ``node.forward_options``).
 _forward_observers = []
 
 
@@ -205,6 +206,7 @@ class Function:
         if needs is not None:
             outputs = _connect(ctx, args, outputs)
         if _forward_observers:  # diagnostics only; an empty list costs one truth test
+            ctx.forward_options = kwargs
             for observer in _forward_observers:
                 observer(ctx, args, outputs)
         return outputs
@@ -261,11 +263,17 @@ def _link(ctx, args, out, nr):
             else:
                 out = out.detach()  # an input returned unchanged becomes a new node's output
             break
-    if out._data.dtype.kind == "f" and key not in ctx._non_differentiable:
+    if _floating(out._data.dtype) and key not in ctx._non_differentiable:
         out._requires_grad = True
         out.grad_fn = ctx
         out._output_nr = nr
     return out
+
+
+def _floating(dtype):
+    """Floating NumPy dtypes, and bfloat16 (whose NumPy kind is 'V'): the ones that carry
+    gradients."""
+    return dtype.kind == "f" or dtype.name == "bfloat16"
 
 
 def once_differentiable(backward):
@@ -286,7 +294,7 @@ def once_differentiable(backward):
         single = not isinstance(grads, tuple)
         marked = tuple(
             _OnceDifferentiable.apply(g.detach().requires_grad_(), *sources, op=ctx.name())
-            if isinstance(g, TensorBase) and g._data.dtype.kind == "f" else g
+            if isinstance(g, TensorBase) and _floating(g._data.dtype) else g
             for g in ((grads,) if single else grads)
         )
         return marked[0] if single else marked

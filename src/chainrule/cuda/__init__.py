@@ -10,7 +10,11 @@ CPU; PyTorch raises there too (an AssertionError, which this error also is).
 from collections import OrderedDict
 
 from .._device import DeviceUnavailableError, unavailable
+from .._legacy import cuda_typed_tensors
 from . import amp
+
+# torch.cuda.FloatTensor and the rest: nothing is one, and making one raises
+globals().update(cuda_typed_tensors())
 
 __all__ = [
     "DeviceUnavailableError", "Event", "Stream", "amp", "current_device", "current_stream",

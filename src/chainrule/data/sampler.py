@@ -1,9 +1,12 @@
 """Samplers: the order in which a DataLoader visits a map-style dataset's indices.
 
-Random samplers draw their whole order when ``iter()`` is called, from their ``generator``
-(or chainrule's default generator when it is None). So the order of an epoch is a function of
-the generator's state at the start of that epoch: saving ``generator.get_state()`` then is
-enough to replay the epoch later.
+When ``iter()`` is called, a random sampler takes one seed from its ``generator`` (or from
+chainrule's default generator when it is None) and draws the epoch's indices from a private
+generator seeded with it, lazily, a chunk at a time, as PyTorch does: so ``num_samples=10**10``
+(the "infinite loader" of GPT training scripts) costs no memory, and the order of an epoch is
+still a function of the generator's state at the start of that epoch (saving
+``generator.get_state()`` then is enough to replay the epoch later), whatever else draws from
+the same generator while the epoch runs.
 """
 
 import numbers
@@ -21,6 +24,30 @@ __all__ = [
     "WeightedRandomSampler",
     "BatchSampler",
 ]
+
+
+_CHUNK = 1 << 14  # indices drawn at a time
+
+
+def _epoch_generator(generator):
+    """A private NumPy generator for one epoch, seeded by one draw from ``generator``."""
+    return np.random.default_rng(int(numpy_generator(generator).integers(0, 2**63)))
+
+
+def _in_chunks(total, draw):
+    """Yield ``total`` indices, ``draw(size)`` giving at most ``_CHUNK`` of them at a time."""
+    while total > 0:
+        size = min(total, _CHUNK)
+        yield from draw(size).tolist()
+        total -= size
+
+
+def _permutations(n, total, rng):
+    """``total`` indices: whole permutations of ``range(n)``, then the start of one more."""
+    for _ in range(total // n if n else 0):
+        yield from rng.permutation(n).tolist()
+    if n and total % n:
+        yield from rng.permutation(n)[: total % n].tolist()
 
 
 def _check_bool(name, value, owner):
@@ -74,18 +101,13 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
-        n = len(self.data_source)
-        rng = numpy_generator(self.generator)
+        n, total = len(self.data_source), self.num_samples
+        rng = _epoch_generator(self.generator)
         if self.replacement:
-            order = rng.integers(0, n, size=self.num_samples)
-        else:
-            # More samples than items: whole permutations, then part of one more.
-            whole, rest = divmod(self.num_samples, n) if n else (0, 0)
-            parts = [rng.permutation(n) for _ in range(whole)]
-            if rest:
-                parts.append(rng.permutation(n)[:rest])
-            order = np.concatenate(parts) if parts else np.empty(0, np.int64)
-        return iter(order.tolist())
+            if n == 0:
+                return iter(())
+            return _in_chunks(total, lambda size: rng.integers(0, n, size=size))
+        return _permutations(n, total, rng)
 
     def __len__(self):
         return self.num_samples
@@ -136,10 +158,13 @@ class WeightedRandomSampler(Sampler):
         self.generator = generator
 
     def __iter__(self):
-        rng = numpy_generator(self.generator)
-        order = rng.choice(self.weights.size, size=self.num_samples, replace=self.replacement,
-                           p=self.weights / self.weights.sum())
-        return iter(order.tolist())
+        rng = _epoch_generator(self.generator)
+        p = self.weights / self.weights.sum()
+        if not self.replacement:  # at most len(weights) indices: drawn at once
+            order = rng.choice(self.weights.size, size=self.num_samples, replace=False, p=p)
+            return iter(order.tolist())
+        return _in_chunks(self.num_samples,
+                          lambda size: rng.choice(self.weights.size, size=size, p=p))
 
     def __len__(self):
         return self.num_samples

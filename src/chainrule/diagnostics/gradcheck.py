@@ -54,7 +54,7 @@ def model_gradcheck(model, inputs, loss_fn=None, samples=4, eps=1e-6, atol=1e-5,
 
     >>> print(model_gradcheck(model, x, loss_fn=lambda out: F.cross_entropy(out, y)))
     """
-    from .. import get_rng_state, set_rng_state
+    from ..random import get_rng_state, set_rng_state
 
     model64 = copy.deepcopy(model).double()
     inputs = inputs if isinstance(inputs, (tuple, list)) else (inputs,)

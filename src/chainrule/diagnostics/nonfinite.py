@@ -171,7 +171,7 @@ class NonFiniteWatch:
     # -- forward --------------------------------------------------------------------------------
     def _before_forward(self, module, args, kwargs):
         if not self._rerunning:
-            from .. import get_rng_state
+            from ..random import get_rng_state
 
             self._last_call = (args, kwargs, get_rng_state())
 
@@ -205,7 +205,7 @@ class NonFiniteWatch:
         ``tracer`` active; returns the tracer, or None when no forward has been seen."""
         if self._last_call is None:
             return None
-        from .. import get_rng_state, set_rng_state
+        from ..random import get_rng_state, set_rng_state
 
         args, kwargs, rng = self._last_call
         now = get_rng_state()

@@ -22,3 +22,11 @@ from .comm import (
 from .ddp import DistributedDataParallel
 from .sampler import DistributedSampler
 from .training import TrainingContext, launched_world_size, setup_for_training
+
+# torch.nn.parallel.DistributedDataParallel is this one (nn sits below this layer, so the
+# attachment is made from here).
+from .._module_paths import alias_submodules
+from ..nn import parallel as _nn_parallel
+
+_nn_parallel.DistributedDataParallel = DistributedDataParallel
+alias_submodules(_nn_parallel.__name__, distributed=ddp)

@@ -10,7 +10,10 @@ from functools import partial
 
 import numpy as np
 
-from .. import autograd, from_numpy, get_default_dtype, no_grad
+from .. import autograd
+from .._dtypes import get_default_dtype
+from ..autograd import no_grad
+from ..creation import from_numpy
 
 # Rows of one stacked forward: about a million input values, at most 1024 rows (the activations
 # of a batch are what costs memory; this keeps them to tens of megabytes for the presets).

@@ -9,7 +9,8 @@ attention computes its weights anyway and hands its caller exactly what the call
 
 import inspect
 
-from .. import nn, no_grad
+from .. import nn
+from ..autograd import no_grad
 from ._core import explaining
 
 __all__ = ["attention_weights"]

@@ -20,7 +20,8 @@ path (only the site's output moves).
 
 import numpy as np
 
-from .. import from_numpy, no_grad
+from ..autograd import no_grad
+from ..creation import from_numpy
 from ..random import numpy_generator
 from ._core import array_of
 

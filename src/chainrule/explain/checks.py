@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import float64, from_numpy, get_rng_state, manual_seed, no_grad, set_rng_state
+from .._dtypes import float64
+from ..autograd import no_grad
+from ..creation import from_numpy
+from ..random import get_rng_state, manual_seed, set_rng_state
 from ._core import array_of
 from .integrated import integrated_gradients
 

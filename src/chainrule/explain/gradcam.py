@@ -11,7 +11,8 @@ interpolation.
 
 import numpy as np
 
-from .. import from_numpy, nn
+from .. import autograd, nn
+from ..creation import from_numpy
 from ._core import array_of, explaining, float_dtype, rows_per_chunk, select, target_indices
 
 __all__ = ["grad_cam"]
@@ -66,8 +67,6 @@ def _layer(model, layer):
 def _activation_gradient(model, module, name, inputs, targets):
     """The layer's output for ``inputs`` and the gradient of the explained outputs with
     respect to it, as float64 arrays."""
-    from .. import autograd
-
     found = []
 
     def capture(module, args, output):

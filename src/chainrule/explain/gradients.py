@@ -9,7 +9,7 @@ embeddings read discrete inputs; see sites.py), and returns a tensor shaped like
 
 import numpy as np
 
-from .. import from_numpy
+from ..creation import from_numpy
 from ..random import numpy_generator
 from ._core import array_of, explaining, float_dtype, summed_gradients, target_indices
 from .sites import Sites

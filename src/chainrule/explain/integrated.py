@@ -11,7 +11,7 @@ straight path from the baseline ``b`` to ``x``; the attributions of a sample sum
 
 import numpy as np
 
-from .. import from_numpy
+from ..creation import from_numpy
 from ._core import explained_outputs, explaining, summed_gradients
 from .baselines import baseline_values
 from .gradients import setup

@@ -19,7 +19,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .. import cat, from_numpy, nn, no_grad
+from .. import nn
+from ..autograd import no_grad
+from ..creation import from_numpy
+from ..ops.join import cat
 from ._core import array_of
 
 

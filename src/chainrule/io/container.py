@@ -21,6 +21,7 @@ import zlib
 
 import numpy as np
 
+from .._dtypes import bfloat16_numpy
 from .detect import MAX_HEADER_BYTES, header_length, is_safetensors
 from .errors import CheckpointError
 
@@ -34,6 +35,7 @@ _PLACEHOLDER = b"00000000"
 _NUMPY_OF_CODE = {
     "F16": "<f2", "F32": "<f4", "F64": "<f8", "I8": "i1", "I16": "<i2", "I32": "<i4",
     "I64": "<i8", "U8": "u1", "U16": "<u2", "U32": "<u4", "U64": "<u8", "BOOL": "u1",
+    "BF16": "<u2",  # read as raw 16-bit words, then viewed as bfloat16
 }
 _CODE_OF_KIND = {("f", 2): "F16", ("f", 4): "F32", ("f", 8): "F64", ("i", 1): "I8",
                  ("i", 2): "I16", ("i", 4): "I32", ("i", 8): "I64", ("u", 1): "U8",
@@ -45,6 +47,8 @@ _ENTRY_KEYS = {"dtype", "shape", "data_offsets"}
 # -- writing ----------------------------------------------------------------------------------
 def dtype_code(dtype):
     """The safetensors code of a NumPy dtype (TypeError for one safetensors cannot hold)."""
+    if dtype.name == "bfloat16":
+        return "BF16"
     code = _CODE_OF_KIND.get((dtype.kind, dtype.itemsize))
     if code is None:
         raise TypeError(
@@ -127,9 +131,10 @@ def read(payload, name):
 
 
 def _verify_checksum(payload, name):
-    crc = zlib.crc32(payload[:_DIGITS.start])
+    view = memoryview(payload)  # slices of a view copy nothing
+    crc = zlib.crc32(view[:_DIGITS.start])
     crc = zlib.crc32(_PLACEHOLDER, crc)
-    crc = zlib.crc32(payload[_DIGITS.stop:], crc)
+    crc = zlib.crc32(view[_DIGITS.stop:], crc)
     if payload[_DIGITS] != f"{crc:08x}".encode():
         raise CheckpointError(
             name, "is corrupt: its bytes do not match its checksum (the file was damaged after "
@@ -208,15 +213,21 @@ def _entry_problem(entry):
 
 
 def _array(payload, data_start, entry):
-    """A fresh, writable, native-endian copy of one tensor's bytes."""
+    """One tensor's bytes as a writable native-endian array: a view into ``payload`` when that
+    is a bytearray (a file read by files.read_regular_file) and the tensor lies aligned, so a
+    loaded file takes its own size in memory and no more; a copy otherwise."""
     code, shape = entry["dtype"], entry["shape"]
     stored = np.dtype(_NUMPY_OF_CODE[code])
+    offset = data_start + entry["data_offsets"][0]
     numel = (entry["data_offsets"][1] - entry["data_offsets"][0]) // stored.itemsize
-    raw = np.frombuffer(payload, dtype=stored, count=numel,
-                        offset=data_start + entry["data_offsets"][0]).reshape(shape)
+    raw = np.frombuffer(payload, dtype=stored, count=numel, offset=offset).reshape(shape)
     if code == "BOOL":
         return raw != 0  # any nonzero byte is True, and the result holds only 0 and 1
-    return raw.astype(stored.newbyteorder("="))
+    if isinstance(payload, bytearray) and stored.isnative and offset % stored.itemsize == 0:
+        array = raw
+    else:
+        array = raw.astype(stored.newbyteorder("="))
+    return array.view(bfloat16_numpy()) if code == "BF16" else array
 
 
 def legacy_checksum(arrays):

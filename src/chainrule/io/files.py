@@ -4,12 +4,16 @@ Reads are bounded: only a regular file is read (a directory, a named pipe, a dev
 ``/dev/zero`` behind a symlink are refused before a byte is read, and opening never blocks), and
 never more than this machine's memory. Writes are atomic: the bytes go to a temporary file
 beside the target, reach the disk, and are then renamed over it, so a crash at any instant
-leaves the old file or the new one, never a torn one. New files get the user's umask, as
-``open()`` would give them."""
+leaves the old file or the new one, never a torn one (and a temporary file, which the next
+write to the same path removes). New files get the user's umask, as ``open()`` would give
+them."""
 
+import contextlib
+import io
 import os
-import secrets
+import re
 import stat
+import zlib
 from pathlib import Path
 
 from .errors import CheckpointError
@@ -35,8 +39,8 @@ def _too_big(name, size, limit):
 
 
 def read_regular_file(path, limit=None):
-    """The bytes of the regular file at ``path``; anything else raises CheckpointError naming
-    it (FileNotFoundError when nothing is there)."""
+    """The bytes (a bytearray) of the regular file at ``path``; anything else raises
+    CheckpointError naming it (FileNotFoundError when nothing is there)."""
     path = Path(path)
     limit = memory_limit() if limit is None else limit
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
@@ -68,16 +72,19 @@ def _kind(mode):
     return next((text for test, text in kinds if test(mode)), "not a regular file")
 
 
-def _read_to_end(fd, name, expected, limit):
-    chunks, total = [], 0
-    while True:
-        chunk = os.read(fd, max(min(_CHUNK, expected - total), 1 << 16))
-        if not chunk:
-            return b"".join(chunks)
-        total += len(chunk)
-        if limit is not None and total > limit:  # the file grew while we read it
-            raise _too_big(name, total, limit)
-        chunks.append(chunk)
+def _read_to_end(fd, name, size, limit):
+    """The ``size`` bytes of an open file, read into one buffer (no copies)."""
+    buffer = bytearray(size)
+    view, done = memoryview(buffer), 0
+    reader = io.FileIO(fd, closefd=False)
+    while done < size:
+        count = reader.readinto(view[done:done + _CHUNK])
+        if not count:
+            raise CheckpointError(name, f"shrank while being read ({done:,} of {size:,} bytes)")
+        done += count
+    if os.read(fd, 1):
+        raise CheckpointError(name, "grew while being read; load it once it is complete")
+    return buffer
 
 
 def read_stream(f, name, limit=None):
@@ -92,9 +99,55 @@ def read_stream(f, name, limit=None):
 
 
 # -- writing ----------------------------------------------------------------------------------
+# The temporary file of a write to DIR/NAME is DIR/.NAME.HOST-PID-RANDOM.tmp: hidden, and not
+# ending in the target's suffix, so no reader, glob or data fingerprint takes it for data (and
+# `load` refuses one: its checksum fails). HOST and PID say who wrote it, so that the next write
+# in DIR can remove the ones whose writer died (a killed process cannot clean up after itself).
+_TEMPORARY_NAME = re.compile(r"^\.(?P<name>.+)\.(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-f]{8}"
+                             + re.escape(TEMPORARY_SUFFIX) + "$")
+
+
+def _host_tag():
+    """8 hex digits naming this machine (processes of others sharing a file system are never
+    judged dead from here)."""
+    node = os.uname().nodename if hasattr(os, "uname") else os.environ.get("COMPUTERNAME", "")
+    return f"{zlib.crc32(node.encode()):08x}"
+
+
 def temporary_path(path):
     """A fresh name for the temporary file of a write to ``path``, in the same directory."""
-    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+    return path.with_name(f".{path.name}.{_host_tag()}-{os.getpid()}-{os.urandom(4).hex()}"
+                          f"{TEMPORARY_SUFFIX}")
+
+
+def _process_is_gone(pid):
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, owned by someone else
+        return False
+    return False
+
+
+def remove_dead_writers_temporaries(path):
+    """Delete the temporary files, beside ``path``, of writes whose process on this machine no
+    longer exists (killed mid-write: it can never finish them); returns their names. Files of
+    live writers, of other machines and of unknown form are left alone."""
+    if os.name != "posix":  # os.kill(pid, 0) would not be a question there
+        return []
+    removed, host = [], _host_tag()
+    try:
+        entries = list(os.scandir(path.parent if str(path.parent) else "."))
+    except OSError:
+        return []
+    for entry in entries:
+        match = _TEMPORARY_NAME.match(entry.name)
+        if match and match["host"] == host and _process_is_gone(int(match["pid"])):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(entry.name)
+    return removed
 
 
 def is_temporary(path):
@@ -111,6 +164,7 @@ def atomic_write(path, parts, before_commit=None):
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"cannot save to {path}: the directory {directory} does not exist")
+    remove_dead_writers_temporaries(path)
     temporary = temporary_path(path)
     try:
         # 0o666 and the process umask, as open() does; O_EXCL: never follow or reuse a name

@@ -11,7 +11,7 @@ from ..tensor import Tensor
 from .errors import CheckpointError
 
 MAX_DEPTH = 100  # far deeper than any state dict; a bound keeps decoding from recursing away
-_MARKERS = ("__tensor__", "__ndarray__", "__float__", "__tuple__", "__dict__")
+_MARKERS = ("__tensor__", "__ndarray__", "__float__", "__tuple__", "__dict__", "__nn_module__")
 
 
 def _contiguous(array):
@@ -20,16 +20,26 @@ def _contiguous(array):
 
 
 # -- encoding ---------------------------------------------------------------------------------
-def encode(obj, arrays, depth=0):
+def _tensor_key(path, arrays):
+    """A tensor's safetensors name: its dotted path in the object (a state dict's own keys, so
+    that ``safetensors.torch.load_file`` gives PyTorch a loadable state dict), made unique."""
+    key = ".".join(str(part) for part in path) or "tensor"
+    candidate, number = key, 1
+    while candidate in arrays:
+        candidate, number = f"{key}#{number}", number + 1
+    return candidate
+
+
+def encode(obj, arrays, depth=0, path=()):
     """A JSON-able tree for ``obj``; tensors and arrays move into ``arrays`` under a key."""
     if depth > MAX_DEPTH:
         raise ValueError(f"chainrule.save stores objects nested at most {MAX_DEPTH} levels deep")
     if isinstance(obj, Tensor):
-        key = f"t{len(arrays)}"
+        key = _tensor_key(path, arrays)
         arrays[key] = _contiguous(obj._data)
         return {"__tensor__": key, "requires_grad": bool(obj.requires_grad)}
     if isinstance(obj, np.ndarray):
-        key = f"t{len(arrays)}"
+        key = _tensor_key(path, arrays)
         arrays[key] = _contiguous(obj)
         return {"__ndarray__": key}
     if isinstance(obj, (bool, str, type(None))):
@@ -39,16 +49,24 @@ def encode(obj, arrays, depth=0):
     if isinstance(obj, (float, np.floating)):
         return {"__float__": repr(float(obj))}  # repr round-trips every float, inf and nan too
     if isinstance(obj, dict):
-        return {"__dict__": [[encode(k, arrays, depth + 1), encode(v, arrays, depth + 1)]
+        return {"__dict__": [[encode(k, arrays, depth + 1, path + ("key",)),
+                              encode(v, arrays, depth + 1, path + (k,))]
                              for k, v in obj.items()]}
     if isinstance(obj, tuple):
-        return {"__tuple__": [encode(v, arrays, depth + 1) for v in obj]}
+        return {"__tuple__": [encode(v, arrays, depth + 1, path + (i,))
+                              for i, v in enumerate(obj)]}
     if isinstance(obj, list):
-        return [encode(v, arrays, depth + 1) for v in obj]
+        return [encode(v, arrays, depth + 1, path + (i,)) for i, v in enumerate(obj)]
+    from ..nn.modules.module import Module  # lazily: nn is imported after this layer's files
+
+    if isinstance(obj, Module):
+        from .module_tree import Encoder
+
+        return Encoder(encode).module(obj, arrays, depth, path)
     raise TypeError(
         f"chainrule.save cannot store an object of type {type(obj).__name__}: it stores nested "
-        "dicts, lists and tuples of tensors, arrays, numbers, strings, bools and None. Save a "
-        "state_dict() rather than a module or optimizer object."
+        "dicts, lists and tuples of tensors, arrays, numbers, strings, bools and None, and "
+        "nn.Module objects. Save an optimizer's or scheduler's state_dict() instead."
     )
 
 
@@ -74,6 +92,12 @@ class _Decoder:
             raise self.fail(f"unknown entry in its structure: {_short(node)}")
         if "__tensor__" in node:
             return self.tensor(node)
+        if "__nn_module__" in node:
+            if set(node) != {"__nn_module__", "state"}:
+                raise self.fail(f"unknown entry in its structure: {_short(node)}")
+            from .module_tree import Decoder
+
+            return Decoder(self.decode, self.name).module(node, depth)
         if len(node) != 1:
             raise self.fail(f"unknown entry in its structure: {_short(node)}")
         (marker, value), = node.items()

@@ -1,37 +1,36 @@
-"""Differentiable operations, one module per family; importing a module attaches its Tensor
-methods. Fused neural-network primitives (activations, losses, normalisation, convolution,
-pooling, recurrent cells, attention) live beside the basic families."""
+"""Differentiable operations, one module per family. Each op registers itself once
+(``registry.register``), which makes it reachable as ``chainrule.X``, ``Tensor.X`` and
+``nn.functional.X`` where PyTorch has it. Fused neural-network primitives (activations, losses,
+normalisation, convolution, pooling, recurrent cells, attention) live beside the basic
+families."""
 
 from . import (
     activation,
+    arithmetic,
     attention,
     conv,
+    ctc,
     elementwise,
     index,
+    inplace,
     join,
     linalg,
     loss,
+    math,
+    matrix,
     nn_linear,
     normalization,
     pooling,
+    pooling_more,
+    rearrange,
     recurrent,
     reduce,
     regression_loss,
     shape,
     softmax,
+    sort,
+    stats,
 )
+from . import inplace_forms  # last: it builds x.op_() from the methods registered above
 
 
-def _vouch_for_builtin_ops():
-    """Mark the Function classes of these modules as built-in ops (see Function._builtin_op)."""
-    from ..autograd.function import Function
-
-    stack = list(Function.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        if cls.__module__.startswith(__name__ + "."):
-            cls._builtin_op = True
-
-
-_vouch_for_builtin_ops()

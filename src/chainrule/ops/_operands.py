@@ -1,53 +1,125 @@
 """Turning op arguments into tensors, with PyTorch's type promotion.
 
-Python scalars are "weak" (as in PyTorch and NumPy 2): ``float32_tensor * 2.5`` stays float32.
-Integer and float tensors mix to the float dtype (``int64 + float32 -> float32``, where NumPy
-would give float64), and integer division gives the default float dtype."""
+PyTorch's rule (https://pytorch.org/docs/stable/tensor_attributes.html#type-promotion-doc):
+operands rank in three tiers: tensors with dimensions, then 0-d tensors, then Python numbers.
+A lower tier changes the result's dtype only when its category (bool < integer < float) is
+higher than every operand above it: ``float32 vector * float64 0-d tensor`` is float32,
+``int32 vector * 2.5`` is the default float dtype, ``int32 vector + int64 0-d`` stays int32,
+``where(cond, 1, 0)`` is int64. Within a tier dtypes promote as ``promote_types`` says
+(``uint8 + int8 -> int16``; an integer and a float give the float, where NumPy would widen to
+float64): ``_dtypes.promote_numpy``."""
+
+import numbers
 
 import numpy as np
 
-from .._dtypes import default_float
+from .._dtypes import default_float, from_numpy_dtype, is_float, promote_numpy
 from ..tensor import Tensor
 
 wrap = Tensor._from_array
+_BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
 
 
-def result_dtype(da, db):
-    """The dtype of a binary op on arrays of dtypes ``da`` and ``db``."""
-    if da == db:
-        return da
-    a_float, b_float = da.kind == "f", db.kind == "f"
-    if a_float != b_float:
-        return da if a_float else db
-    return np.promote_types(da, db)
+def _kind(dtype):
+    """NumPy's kind letter, with bfloat16 (kind 'V' in NumPy) counted as floating."""
+    return "f" if is_float(dtype) else dtype.kind
 
 
-def scalar_tensor(value, like):
-    """A 0-d tensor for a Python number used with tensor ``like``."""
-    kind = like._data.dtype.kind
-    if isinstance(value, bool):
-        dtype = like._data.dtype
-    elif isinstance(value, (int, np.integer)):
-        dtype = like._data.dtype if kind != "b" else np.dtype(np.int64)
-    elif isinstance(value, (float, np.floating)):
-        dtype = like._data.dtype if kind == "f" else default_float()
-    else:
-        raise TypeError(
-            f"unsupported operand of type {type(value).__name__}; use a tensor or a number"
-        )
-    return wrap(np.asarray(value, dtype=dtype))
+def _combine_tiers(higher, lower):
+    """The dtype of a higher tier after a lower tier joins (PyTorch's combine_categories)."""
+    if higher is None:
+        return lower
+    if lower is None or _kind(higher) == "f":
+        return higher
+    if higher.kind == "b" or _kind(lower) == "f":
+        return promote_numpy(higher, lower)
+    return higher
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+_NUMBER_CATEGORY = {bool: 0, int: 1, float: 2}
+
+
+def _number_dtype(value):
+    """The dtype a Python number takes when it decides a result (bool, int64, default float)."""
+    if isinstance(value, (bool, np.bool_)):
+        return _BOOL
+    if isinstance(value, numbers.Integral):
+        return _INT64
+    if isinstance(value, numbers.Real):
+        return default_float()
+    raise TypeError(
+        f"unsupported operand of type {type(value).__name__}; use a tensor or a number"
+    )
+
+
+def promoted_dtype(*operands):
+    """The NumPy dtype of an op on ``operands`` (tensors, arrays and numbers), by PyTorch's
+    three-tier rule (see the module docstring)."""
+    dimensioned = zero_dim = numbers_ = None
+    for operand in operands:
+        if isinstance(operand, (Tensor, np.ndarray)):
+            array = operand._data if isinstance(operand, Tensor) else operand
+            if array.ndim:
+                dimensioned = array.dtype if dimensioned is None else promote_numpy(
+                    dimensioned, array.dtype)
+            else:
+                zero_dim = array.dtype if zero_dim is None else promote_numpy(zero_dim, array.dtype)
+        elif operand is not None:
+            dtype = _number_dtype(operand)
+            numbers_ = dtype if numbers_ is None else promote_numpy(numbers_, dtype)
+    return _combine_tiers(dimensioned, _combine_tiers(zero_dim, numbers_))
+
+
+def result_type(tensor1, tensor2):
+    """The dtype an op on two operands (tensors or numbers) gives, as ``torch.result_type``.
+
+    >>> chainrule.result_type(chainrule.tensor([1, 2]), 1.0)
+    chainrule.float32
+    """
+    return from_numpy_dtype(promoted_dtype(tensor1, tensor2))
+
+
+def number_array(value, dtype):
+    """A Python number as a 0-d array of ``dtype``; integers wrap around as in PyTorch
+    (``uint8_tensor + 300`` adds 44) instead of NumPy 2's OverflowError."""
+    if isinstance(value, Tensor):
+        return value._data.astype(dtype, copy=False)
+    if dtype.kind in "iu" and type(value) is not bool and isinstance(value, numbers.Integral):
+        return np.asarray(int(value) % (1 << (8 * dtype.itemsize))).astype(dtype)
+    return np.asarray(value, dtype=dtype)
 
 
 def as_tensor_pair(a, b):
-    """Both operands of a binary op as tensors (a Python number becomes a 0-d tensor)."""
+    """Both operands of a binary op as tensors; a Python number becomes a 0-d tensor of the
+    dtype the pair promotes to, so the op itself only has to promote two tensors."""
     a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_is and b_is:
         return a, b
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a = a if a_is else wrap(np.asarray(a)) if isinstance(a, np.ndarray) else a
+        b = b if b_is else wrap(np.asarray(b)) if isinstance(b, np.ndarray) else b
+        return as_tensor_pair(a, b)
+    if not (a_is or b_is):
+        raise TypeError("expected at least one tensor operand")
+    tensor, number = (a, b) if a_is else (b, a)
+    dtype = tensor._data.dtype
+    # the common case, a number of the tensor's category or lower, keeps the tensor's dtype
+    # (float32 * 2 is float32); only a higher category needs the whole rule
+    category = _NUMBER_CATEGORY.get(type(number))
+    if category is None or category > _CATEGORY[_kind(dtype)]:
+        dtype = promoted_dtype(a, b)
     if a_is:
-        return a, (scalar_tensor(b, a) if not isinstance(b, np.ndarray) else wrap(b))
-    if b_is:
-        return (scalar_tensor(a, b) if not isinstance(a, np.ndarray) else wrap(a)), b
-    raise TypeError("expected at least one tensor operand")
+        return a, wrap(number_array(b, dtype))
+    return wrap(number_array(a, dtype)), b
+
+
+def as_common_dtype(*tensors):
+    """The arrays of ``tensors`` cast to the dtype their op promotes to (as a tuple)."""
+    if all(t._data.dtype == tensors[0]._data.dtype for t in tensors):
+        return tuple(t._data for t in tensors)
+    dtype = promoted_dtype(*tensors)
+    return tuple(t._data if t._data.dtype == dtype else t._data.astype(dtype) for t in tensors)
 
 
 def as_tensor_arg(x):
@@ -62,7 +134,7 @@ def as_tensor_arg(x):
 
 def float_array(array):
     """The array itself if floating, else cast to the default float dtype (``exp(int)``)."""
-    return array if array.dtype.kind == "f" else array.astype(default_float())
+    return array if is_float(array.dtype) else array.astype(default_float())
 
 
 def normalize_dim(dim, ndim, op):

@@ -8,11 +8,13 @@ import math
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._operands import float_array, wrap
-
-__all__ = ["gelu", "silu", "elu", "leaky_relu", "softplus", "ndtr"]
+from .elementwise import Relu, relu
+from .inplace import maybe_in_place, modify_in_place
+from .registry import register
 
 # Rational approximations of erf and erfc from the Cephes library (S. L. Moshier, ndtr.c):
 # relative error below 4e-16 in float64 over the whole real line (tests compare to math.erf).
@@ -152,7 +154,8 @@ _GELU_CUBIC = 0.044715
 def _ndtr(x):
     """Phi(x) on arrays: float32 by its own cheaper formula, other dtypes by erfc."""
     if x.dtype == np.float32:
-        return _ndtr_float32(x)
+        fast = kernels.load("activation", x)
+        return fast.ndtr(x) if fast is not None else _ndtr_float32(x)
     return 0.5 * _erfc(x * -_INV_SQRT_2)
 
 
@@ -181,7 +184,7 @@ class Gelu(Function):
     approximate='tanh': y = x/2 * (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3);
     dx = dy * (1/2 (1 + tanh u) + x/2 (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2))."""
 
-    _transient = ("slope",)
+    _transient = ("slope", "kernel")
 
     @staticmethod
     def forward(ctx, x, *, approximate="none"):
@@ -191,6 +194,10 @@ class Gelu(Function):
         if approximate == "tanh":
             inner = _SQRT_2_OVER_PI * (data + _GELU_CUBIC * data * data * data)
             return wrap(0.5 * data * (1.0 + np.tanh(inner)))
+        fast = kernels.load("activation", data)
+        if fast is not None:  # NOTE: one threaded pass; _ndtr_float32 below is its reference
+            ctx.slope, ctx.kernel = None, fast  # backward recomputes the slope from x
+            return wrap(fast.gelu(data))
         if True not in ctx.needs_input_grad:
             ctx.slope = None
             return wrap(data * _ndtr(data))
@@ -212,6 +219,8 @@ class Gelu(Function):
             t = ((x + x * x * x * _GELU_CUBIC) * _SQRT_2_OVER_PI).tanh()
             inner_grad = (x * x * (3 * _GELU_CUBIC) + 1) * _SQRT_2_OVER_PI
             return grad_out * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * inner_grad)
+        if not grad_mode.is_grad_enabled() and getattr(ctx, "kernel", None) is not None:
+            return wrap(ctx.kernel.gelu_backward(x._data, grad_out._data))
         if not grad_mode.is_grad_enabled() and ctx.slope is not None:
             # NOTE: without create_graph, reuse forward's Phi(x) + x phi(x) (erfc is the costly
             # part) on arrays; under create_graph the tensor expression below records.
@@ -298,6 +307,22 @@ class Softplus(Function):
         return grad_out * scaled.sigmoid().where(scaled <= ctx.threshold, 1.0)
 
 
+class LogSigmoid(Function):
+    """y = log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)) (no overflow, exact in both tails);
+    dx = dy * sigmoid(-x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        data = float_array(x._data)
+        return wrap(np.minimum(data, 0) - np.log1p(np.exp(-np.abs(data))))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * (-x).sigmoid()
+
+
 def gelu(input, approximate="none"):
     """Gaussian error linear unit, exact (erf) or with the tanh approximation."""
     if approximate not in ("none", "tanh"):
@@ -325,6 +350,55 @@ def softplus(input, beta=1.0, threshold=20.0):
     return Softplus.apply(input, beta=float(beta), threshold=float(threshold))
 
 
+def logsigmoid(input):
+    """log(1 / (1 + exp(-x))), computed without overflow."""
+    return LogSigmoid.apply(input)
+
+
 def ndtr(input):
     """The standard normal cumulative distribution function, Phi(x)."""
     return Ndtr.apply(input)
+
+
+# -- the functional forms (nn.functional), with PyTorch's inplace= -----------------------------
+def _functional_relu(input, inplace=False):
+    """max(x, 0)."""
+    return maybe_in_place(input, inplace, relu)
+
+
+def _functional_leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x > 0, negative_slope * x otherwise."""
+    return maybe_in_place(input, inplace, lambda x: leaky_relu(x, negative_slope))
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    """``leaky_relu`` written into ``input``."""
+    return modify_in_place(input, lambda x: leaky_relu(x, negative_slope))
+
+
+def _functional_elu(input, alpha=1.0, inplace=False):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise."""
+    return maybe_in_place(input, inplace, lambda x: elu(x, alpha))
+
+
+def elu_(input, alpha=1.0):
+    """``elu`` written into ``input``."""
+    return modify_in_place(input, lambda x: elu(x, alpha))
+
+
+def _functional_silu(input, inplace=False):
+    """x * sigmoid(x)."""
+    return maybe_in_place(input, inplace, silu)
+
+
+# -- registration: nn.functional.X only, unless stated otherwise -------------------------------
+register(relu, Relu, functional=_functional_relu)  # also chainrule.relu and Tensor.relu
+register(gelu, Gelu, top=False, method=False, functional=True)
+register(silu, Silu, top=False, method=False, functional=_functional_silu)
+register(elu, Elu, top=False, method=False, functional=_functional_elu)
+register(elu_, top=False, method=False, functional=True)
+register(leaky_relu, LeakyRelu, top=False, method=False, functional=_functional_leaky_relu)
+register(leaky_relu_, top=False, method=False, functional=True)
+register(softplus, Softplus, top=False, method=False, functional=True)
+register(logsigmoid, LogSigmoid, top=False, method=False, functional=True)
+register(ndtr, Ndtr, top=False, method=False, special=True)

@@ -1,22 +1,25 @@
 """Scaled dot-product attention as one fused op: softmax(q k^T * scale + mask) v.
 
-Forward works on arrays (two batched GEMMs and a stable softmax) and keeps the probabilities
-for backward. Backward is written with differentiable tensor ops; under ``create_graph=True`` it
-recomputes the probabilities from q and k with tensor ops, so gradients of gradients are exact.
+Forward works on arrays (two batched GEMMs and a stable softmax) and keeps only each row's
+log-sum-exp, as PyTorch's CPU flash attention does: backward recomputes the probabilities
+(one more small batched GEMM) rather than holding a (..., L, S) array per layer from forward to
+backward. Without ``create_graph`` backward runs on arrays; under it, the tensor formula
+recomputes the probabilities with tensor ops, so gradients of gradients are exact.
 """
 
 import math
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..kernels.threads import blas_matmul
 from ..random import numpy_generator
 from ..tensor import Tensor
 from ._operands import wrap
+from .registry import register
 from .softmax import softmax
-
-__all__ = ["scaled_dot_product_attention"]
 
 
 class ScaledDotProductAttention(Function):
@@ -28,30 +31,35 @@ class ScaledDotProductAttention(Function):
     @staticmethod
     def forward(ctx, query, key, value, *, mask, keep, scale, need_weights):
         q, k, v = query._data, key._data, value._data
-        scores = np.matmul(q, np.swapaxes(k, -1, -2))
+        scores = blas_matmul(q, np.swapaxes(k, -1, -2))
         scores *= np.asarray(scale, dtype=scores.dtype)
         if mask is not None:
             scores = scores + mask
-        scores -= scores.max(axis=-1, keepdims=True)
+        shift = scores.max(axis=-1, keepdims=True)
+        shift[~np.isfinite(shift)] = 0  # a row masked out entirely: its sum is 0, probs NaN
+        scores -= shift
         np.exp(scores, out=scores)
-        probs = scores / scores.sum(axis=-1, keepdims=True)
+        total = scores.sum(axis=-1, keepdims=True)
+        probs = np.divide(scores, total, out=scores)
         weights = probs * keep if keep is not None else probs
         ctx.mask, ctx.keep, ctx.scale = mask, keep, scale
         ctx.save_for_backward(query, key, value)
-        ctx.probs = probs
-        out = wrap(np.matmul(weights, v))
+        with np.errstate(divide="ignore"):
+            ctx.lse = np.log(total) + shift  # per row: what backward needs to rebuild probs
+        out = wrap(blas_matmul(weights, v))
         return (out, wrap(weights)) if need_weights else out
 
     @staticmethod
     def backward(ctx, grad_out, grad_weights=None):
         q, k, v = ctx.saved_tensors
-        if grad_mode.is_grad_enabled():  # create_graph: P must depend on q and k in the graph
-            scores = q.matmul(k.transpose(-2, -1)) * ctx.scale
-            if ctx.mask is not None:
-                scores = scores + wrap(ctx.mask)
-            probs = softmax(scores, dim=-1)
-        else:
-            probs = wrap(ctx.probs)
+        if not grad_mode.is_grad_enabled():
+            return _backward_arrays(ctx, q._data, k._data, v._data, grad_out._data,
+                                    None if grad_weights is None else grad_weights._data)
+        # create_graph: P must depend on q and k in the graph
+        scores = q.matmul(k.transpose(-2, -1)) * ctx.scale
+        if ctx.mask is not None:
+            scores = scores + wrap(ctx.mask)
+        probs = softmax(scores, dim=-1)
         keep = wrap(ctx.keep) if ctx.keep is not None else None
         weights = probs * keep if keep is not None else probs
         grad_query = grad_key = grad_value = None
@@ -68,6 +76,41 @@ class ScaledDotProductAttention(Function):
             if ctx.needs_input_grad[1]:
                 grad_key = grad_scores.transpose(-2, -1).matmul(q)
         return grad_query, grad_key, grad_value
+
+
+def _backward_arrays(ctx, q, k, v, grad_out, grad_weights):
+    """NOTE: the backward above on arrays when nobody differentiates it (no tensors recorded,
+    temporaries reused): P rebuilt from forward's log-sum-exp, dS by the softmax backward."""
+    scores = blas_matmul(q, np.swapaxes(k, -1, -2))
+    scores *= np.asarray(ctx.scale, dtype=scores.dtype)
+    if ctx.mask is not None:
+        scores = scores + ctx.mask
+    scores -= ctx.lse
+    probs = np.exp(scores, out=scores)
+    weights = probs * ctx.keep if ctx.keep is not None else probs
+    needs_q, needs_k, needs_v = ctx.needs_input_grad[:3]
+    grad_query = grad_key = grad_value = None
+    if needs_v:
+        grad_value = wrap(blas_matmul(np.swapaxes(weights, -1, -2), grad_out))
+    if needs_q or needs_k:
+        grad_p = blas_matmul(grad_out, np.swapaxes(v, -1, -2))
+        if grad_weights is not None:
+            grad_p += grad_weights
+        if ctx.keep is not None:
+            grad_p *= ctx.keep
+        fast = kernels.load("softmax", probs, grad_p)
+        if fast is not None:
+            grad_scores = fast.softmax_backward(probs, grad_p, log=False)
+        else:  # dS = P (dP - rowsum(dP P))
+            row = np.sum(grad_p * probs, axis=-1, keepdims=True)
+            grad_p -= row
+            grad_scores = np.multiply(grad_p, probs, out=grad_p)
+        grad_scores *= np.asarray(ctx.scale, dtype=grad_scores.dtype)
+        if needs_q:
+            grad_query = wrap(blas_matmul(grad_scores, k))
+        if needs_k:
+            grad_key = wrap(blas_matmul(np.swapaxes(grad_scores, -1, -2), q))
+    return grad_query, grad_key, grad_value
 
 
 def attention_mask(query, key, attn_mask=None, is_causal=False):
@@ -137,3 +180,7 @@ def attend(query, key, value, mask, dropout_p, scale, need_weights):
         keep /= np.asarray(1.0 - dropout_p, dtype=dtype)
     return ScaledDotProductAttention.apply(query, key, value, mask=mask, keep=keep, scale=scale,
                                            need_weights=need_weights)
+
+
+register(scaled_dot_product_attention, ScaledDotProductAttention, top=False, method=False,
+         functional=True)

@@ -12,16 +12,9 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Function
+from ..kernels.threads import blas_matmul
 from ._operands import wrap
-
-__all__ = [
-    "conv1d",
-    "conv2d",
-    "conv3d",
-    "conv_transpose1d",
-    "conv_transpose2d",
-    "conv_transpose3d",
-]
+from .registry import register
 
 
 # -- array kernels -----------------------------------------------------------------------------
@@ -58,8 +51,8 @@ def _group_matmul(a, b):
     """a[g] @ b[g] for every group g. A loop of 2-D products: NumPy's stacked matmul leaves
     BLAS when an operand is a transposed view, and is then several times slower."""
     if a.shape[0] == 1:
-        return np.matmul(a[0], b[0])[None]  # no np.stack copy in the common ungrouped case
-    return np.stack([np.matmul(a[g], b[g]) for g in range(a.shape[0])])
+        return blas_matmul(a[0], b[0])[None]  # no np.stack copy in the common ungrouped case
+    return np.stack([blas_matmul(a[g], b[g]) for g in range(a.shape[0])])
 
 
 def _grouped(y, groups):
@@ -401,3 +394,11 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return _conv_transposend("conv_transpose3d", 3, input, weight, bias, stride, padding,
                              output_padding, groups, dilation)
 
+
+# -- registration: chainrule.X and nn.functional.X --------------------------------------------
+register(conv1d, Conv, ConvWeight, method=False, functional=True)
+register(conv2d, Conv, ConvWeight, method=False, functional=True)
+register(conv3d, Conv, ConvWeight, method=False, functional=True)
+register(conv_transpose1d, ConvTranspose, ConvWeight, method=False, functional=True)
+register(conv_transpose2d, ConvTranspose, ConvWeight, method=False, functional=True)
+register(conv_transpose3d, ConvTranspose, ConvWeight, method=False, functional=True)

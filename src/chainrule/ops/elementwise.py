@@ -2,68 +2,25 @@
 
 Broadcasting is undone by the engine, so a backward returns gradients of the output's shape."""
 
+import numbers
+
 import numpy as np
 
+from .. import kernels
+from .._dtypes import default_float, promote_numpy
+from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..autograd.grad_ops import Clone
 from ..tensor import Tensor
-from ._operands import as_tensor_pair, float_array, result_dtype, wrap
-
-__all__ = [
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "pow",
-    "maximum",
-    "minimum",
-    "where",
-    "clamp",
-    "clip",
-    "neg",
-    "negative",
-    "exp",
-    "expm1",
-    "log",
-    "log1p",
-    "sqrt",
-    "rsqrt",
-    "abs",
-    "sign",
-    "sin",
-    "cos",
-    "tanh",
-    "sigmoid",
-    "relu",
-    "clone",
-    "square",
-    "reciprocal",
-    "eq",
-    "ne",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "logical_and",
-    "logical_or",
-    "logical_xor",
-    "logical_not",
-    "bitwise_and",
-    "bitwise_or",
-    "bitwise_xor",
-    "isnan",
-    "isinf",
-    "isfinite",
-    "equal",
-    "allclose",
-    "isclose",
-    "floor",
-    "ceil",
-    "round",
-    "trunc",
-    "subtract",
-    "multiply",
-    "divide",
-]
+from ._operands import (
+    as_common_dtype,
+    as_tensor_pair,
+    float_array,
+    number_array,
+    promoted_dtype,
+    wrap,
+)
+from .registry import register
 
 
 def _broadcast_error(op, a, b):
@@ -73,13 +30,20 @@ def _broadcast_error(op, a, b):
     )
 
 
-def _binary(op, ufunc, a, b):
+def _binary(op, ufunc, a, b, dtype=None):
+    """``ufunc`` on two tensors, computed in the dtype PyTorch promotes them to."""
     x, y = a._data, b._data
     try:
-        if x.dtype == y.dtype:
+        if x.dtype == y.dtype and dtype is None and x.dtype.kind != "b":
             return wrap(ufunc(x, y))
-        return wrap(ufunc(x, y, dtype=result_dtype(x.dtype, y.dtype)))
-    except ValueError:
+        # unsafe casting is right here: the dtype is the promoted one, and PyTorch too casts a
+        # 0-d int16 operand to a uint8 vector's dtype
+        dtype = dtype or promoted_dtype(a, b)
+        out = ufunc(x, y, dtype=dtype if dtype.kind != "b" else None, casting="unsafe")
+        return wrap(out if out.dtype == dtype else out.astype(dtype))  # bool ** bool is bool
+    except ValueError as error:
+        if "broadcast" not in str(error):
+            raise RuntimeError(f"{op}: {error}") from None
         raise _broadcast_error(op, a, b) from None
 
 
@@ -130,13 +94,10 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        x, y = a._data, b._data
-        if x.dtype.kind != "f" and y.dtype.kind != "f":
-            x = float_array(x)  # true division of integers gives floats, as in PyTorch
-        try:
-            return wrap(np.true_divide(x, y, dtype=result_dtype(x.dtype, y.dtype)))
-        except ValueError:
-            raise _broadcast_error("div", a, b) from None
+        dtype = promoted_dtype(a, b)
+        if dtype.kind != "f":
+            dtype = default_float()  # integers divide to the default float dtype
+        return _binary("div", np.true_divide, a, b, dtype)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -215,10 +176,7 @@ class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
         ctx.condition = condition
-        x, y = a._data, b._data
-        if x.dtype != y.dtype:
-            dtype = result_dtype(x.dtype, y.dtype)
-            x, y = x.astype(dtype), y.astype(dtype)
+        x, y = as_common_dtype(a, b)
         try:
             return wrap(np.where(condition._data, x, y))
         except ValueError:
@@ -427,6 +385,16 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
+        if not grad_mode.is_grad_enabled():
+            # NOTE: on arrays, the mask applied inside one ufunc: the tensor product below
+            # makes the float copy of the mask too (an activation-sized temporary, the peak of
+            # a conv net's backward)
+            g = grad_out._data
+            fast = kernels.load("activation", y._data, g)
+            if fast is not None:  # no mask array at all
+                return wrap(fast.relu_backward(y._data, g))
+            mask = y._data > 0
+            return wrap(np.multiply(g, mask, dtype=promote_numpy(g.dtype, mask.dtype)))
         return grad_out * (y > 0)
 
 
@@ -437,7 +405,10 @@ class Clamp(Function):
     def forward(ctx, x, *, min=None, max=None):
         ctx.save_for_backward(x)
         ctx.bounds = (min, max)
-        return wrap(np.clip(x._data, min, max))
+        dtype = promoted_dtype(x, min, max)  # an integer tensor clamped by 0.5 turns float
+        lo = None if min is None else number_array(min, dtype)
+        hi = None if max is None else number_array(max, dtype)
+        return wrap(np.clip(x._data, lo, hi, dtype=dtype, casting="unsafe"))
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -447,30 +418,6 @@ class Clamp(Function):
         if hi is not None:
             inside = (x <= hi) if inside is None else inside & (x <= hi)
         return grad_out * inside
-
-
-class Cast(Function):
-    """y = x converted to another dtype;  dx = dy converted back (by the engine)."""
-
-    @staticmethod
-    def forward(ctx, x, *, dtype):
-        return wrap(x._data.astype(dtype))
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        return grad_out
-
-
-class Clone(Function):
-    """y = a copy of x;  dx = dy."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return wrap(x._data.copy())
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        return grad_out
 
 
 # -- public functions --------------------------------------------------------------------------
@@ -492,10 +439,15 @@ def mul(input, other):
 
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
+        if promoted_dtype(input, other).kind != "f":
+            # a number divides as a float: uint8_tensor / -2 is -1.5, not 1 / 254
+            input, other = (float(x) if isinstance(x, numbers.Integral) else x
+                            for x in (input, other))
         return Div.apply(*as_tensor_pair(input, other))
     a, b = as_tensor_pair(input, other)
-    rounder = {"floor": np.floor_divide, "trunc": lambda x, y: np.trunc(x / y)}[rounding_mode]
-    return _binary("div", rounder, a, b).to(result_dtype(a._data.dtype, b._data.dtype))
+    rounder = {"floor": np.floor_divide, "trunc": _trunc_divide}[rounding_mode]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _binary("div", rounder, a, b)
 
 
 def pow(input, exponent):
@@ -510,15 +462,21 @@ def minimum(input, other):
     return Minimum.apply(*as_tensor_pair(input, other))
 
 
+def _trunc_divide(x, y, dtype=None):
+    return np.trunc(np.true_divide(x, y, dtype=dtype)).astype(dtype, copy=False)
+
+
 def where(condition, input=None, other=None):
-    """Pick from ``input`` where ``condition`` holds, else from ``other``."""
+    """Pick from ``input`` where ``condition`` holds, else from ``other`` (numbers allowed:
+    ``where(c, 1, 0)`` is int64, as in PyTorch)."""
     if input is None and other is None:
         return tuple(wrap(i) for i in np.nonzero(_array(condition)))
     condition = condition if isinstance(condition, Tensor) else wrap(np.asarray(condition))
     if condition._data.dtype != np.bool_:
         condition = wrap(condition._data.astype(bool))
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        input = wrap(np.asarray(input, dtype=np.float32))
+        dtype = promoted_dtype(input, other)
+        input, other = wrap(number_array(input, dtype)), wrap(number_array(other, dtype))
     input, other = as_tensor_pair(input, other)
     return Where.apply(condition, input, other)
 
@@ -536,35 +494,89 @@ def clamp(input, min=None, max=None):
     return Clamp.apply(input, min=min, max=max)
 
 
-def _unary(function_class):
-    def op(input):
-        return function_class.apply(input)
-
-    op.__name__ = function_class.__name__.lower()
-    op.__doc__ = function_class.__doc__
-    return op
+def neg(input):
+    """-x."""
+    return Neg.apply(input)
 
 
-neg = _unary(Neg)
-exp = _unary(Exp)
-expm1 = _unary(Expm1)
-log = _unary(Log)
-log1p = _unary(Log1p)
-sqrt = _unary(Sqrt)
-rsqrt = _unary(Rsqrt)
-abs = _unary(Abs)
-sign = _unary(Sign)
-sin = _unary(Sin)
-cos = _unary(Cos)
-tanh = _unary(Tanh)
-sigmoid = _unary(Sigmoid)
-relu = _unary(Relu)
-clone = _unary(Clone)
+def exp(input):
+    """e to the power x."""
+    return Exp.apply(input)
 
 
-clip = clamp
-negative = neg
-subtract, multiply, divide = sub, mul, div
+def expm1(input):
+    """exp(x) - 1, accurate for small x."""
+    return Expm1.apply(input)
+
+
+def log(input):
+    """The natural logarithm."""
+    return Log.apply(input)
+
+
+def log1p(input):
+    """log(1 + x), accurate for small x."""
+    return Log1p.apply(input)
+
+
+def sqrt(input):
+    """The square root."""
+    return Sqrt.apply(input)
+
+
+def rsqrt(input):
+    """1 / sqrt(x)."""
+    return Rsqrt.apply(input)
+
+
+def abs(input):
+    """|x|."""
+    return Abs.apply(input)
+
+
+def sign(input):
+    """-1, 0 or 1 by the sign of x."""
+    return Sign.apply(input)
+
+
+def sin(input):
+    """The sine."""
+    return Sin.apply(input)
+
+
+def cos(input):
+    """The cosine."""
+    return Cos.apply(input)
+
+
+def tanh(input):
+    """The hyperbolic tangent."""
+    return Tanh.apply(input)
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-x))."""
+    return Sigmoid.apply(input)
+
+
+def relu(input):
+    """max(x, 0)."""
+    return Relu.apply(input)
+
+
+def clone(input):
+    """A copy of x (the gradient flows through)."""
+    return Clone.apply(input)
+
+
+def floor_divide(input, other):
+    """input / other rounded down (``//``)."""
+    return div(input, other, rounding_mode="floor")
+
+
+def positive(input):
+    """The tensor itself (unary ``+``)."""
+    return input
 
 
 def square(input):
@@ -580,29 +592,87 @@ def _array(x):
     return x._data if isinstance(x, Tensor) else x
 
 
-def _compare(ufunc):
-    def op(input, other):
-        try:
-            return wrap(ufunc(_array(input), _array(other)))
-        except ValueError:
-            raise _broadcast_error(ufunc.__name__, wrap(np.asarray(_array(input))),
-                                   wrap(np.asarray(_array(other)))) from None
+def _compare(ufunc, input, other):
+    """``ufunc`` on the operands (a bool or integer tensor, never differentiable), compared in
+    the promoted dtype, as PyTorch does: float32 x == float64 0-d y compares two float32
+    values (NumPy would compare in float64)."""
+    if isinstance(input, Tensor) and type(other) in (float, int) and (
+            input._data.dtype.kind == "f" or (input._data.dtype == np.int64
+                                               and type(other) is int)):
+        # NumPy 2 compares a float tensor with a number, or an int64 one with an int, in
+        # the tensor's dtype, as PyTorch does: the common `x > 0` needs no promotion (the
+        # general path below also wraps ints around as PyTorch does for small int dtypes)
+        return wrap(ufunc(input._data, other))
+    a, b = as_tensor_pair(input, other)
+    x, y = as_common_dtype(a, b)
+    try:
+        return wrap(ufunc(x, y))
+    except ValueError:
+        raise _broadcast_error(ufunc.__name__, a, b) from None
+    except TypeError:
+        raise RuntimeError(
+            f"{ufunc.__name__} is not defined for {a.dtype} and {b.dtype} tensors; "
+            "convert them first (bitwise ops need integer or bool tensors)"
+        ) from None
 
-    op.__name__ = ufunc.__name__
-    return op
+
+def eq(input, other):
+    return _compare(np.equal, input, other)
 
 
-eq, ne = _compare(np.equal), _compare(np.not_equal)
-lt, le = _compare(np.less), _compare(np.less_equal)
-gt, ge = _compare(np.greater), _compare(np.greater_equal)
-logical_and, logical_or = _compare(np.logical_and), _compare(np.logical_or)
-logical_xor = _compare(np.logical_xor)
-bitwise_and, bitwise_or = _compare(np.bitwise_and), _compare(np.bitwise_or)
-bitwise_xor = _compare(np.bitwise_xor)
+def ne(input, other):
+    return _compare(np.not_equal, input, other)
+
+
+def lt(input, other):
+    return _compare(np.less, input, other)
+
+
+def le(input, other):
+    return _compare(np.less_equal, input, other)
+
+
+def gt(input, other):
+    return _compare(np.greater, input, other)
+
+
+def ge(input, other):
+    return _compare(np.greater_equal, input, other)
+
+
+def logical_and(input, other):
+    return _compare(np.logical_and, input, other)
+
+
+def logical_or(input, other):
+    return _compare(np.logical_or, input, other)
+
+
+def logical_xor(input, other):
+    return _compare(np.logical_xor, input, other)
+
+
+def bitwise_and(input, other):
+    return _compare(np.bitwise_and, input, other)
+
+
+def bitwise_or(input, other):
+    return _compare(np.bitwise_or, input, other)
+
+
+def bitwise_xor(input, other):
+    return _compare(np.bitwise_xor, input, other)
 
 
 def logical_not(input):
     return wrap(np.logical_not(input._data))
+
+
+def bitwise_not(input):
+    """``~x``: logical not for bool tensors, bitwise not for integers."""
+    if input._data.dtype == np.bool_:
+        return wrap(np.logical_not(input._data))
+    return wrap(np.invert(input._data))
 
 
 def isnan(input):
@@ -645,52 +715,60 @@ def trunc(input):
     return wrap(np.trunc(input._data))
 
 
-def _cast(self, dtype):
-    return Cast.apply(self, dtype=dtype)
+def _where_method(self, condition, other):
+    """``Tensor.where(condition, other)``: self where ``condition`` holds, else ``other``."""
+    return where(condition, self, other)
 
 
-def _invert(self):
-    if self._data.dtype == np.bool_:
-        return wrap(np.logical_not(self._data))
-    return wrap(np.invert(self._data))
-
-
-# -- Tensor methods and operators --------------------------------------------------------------
-Tensor.__add__ = Tensor.add = add
-Tensor.__radd__ = lambda self, other: add(other, self)
-Tensor.__sub__ = Tensor.sub = Tensor.subtract = sub
-Tensor.__rsub__ = lambda self, other: sub(other, self)
-Tensor.__mul__ = Tensor.mul = Tensor.multiply = mul
-Tensor.__rmul__ = lambda self, other: mul(other, self)
-Tensor.__truediv__ = Tensor.div = Tensor.divide = div
-Tensor.__rtruediv__ = lambda self, other: div(other, self)
-Tensor.__floordiv__ = lambda self, other: div(self, other, rounding_mode="floor")
-Tensor.__pow__ = Tensor.pow = pow
-Tensor.__rpow__ = lambda self, other: pow(other, self)
-Tensor.__neg__ = Tensor.neg = Tensor.negative = neg
-Tensor.__pos__ = lambda self: self
-Tensor.__abs__ = Tensor.abs = abs
-Tensor.__invert__ = _invert
-Tensor.__eq__, Tensor.eq = eq, eq
-Tensor.__ne__, Tensor.ne = ne, ne
-Tensor.__lt__, Tensor.lt = lt, lt
-Tensor.__le__, Tensor.le = le, le
-Tensor.__gt__, Tensor.gt = gt, gt
-Tensor.__ge__, Tensor.ge = ge, ge
-Tensor.__and__ = bitwise_and
-Tensor.__or__ = bitwise_or
-Tensor.__xor__ = bitwise_xor
-Tensor.logical_and, Tensor.logical_or = logical_and, logical_or
-Tensor.logical_xor, Tensor.logical_not = logical_xor, logical_not
-Tensor.isnan, Tensor.isinf, Tensor.isfinite = isnan, isinf, isfinite
-Tensor.equal, Tensor.allclose, Tensor.isclose = equal, allclose, isclose
-Tensor.maximum, Tensor.minimum = maximum, minimum
-Tensor.where = lambda self, condition, other: where(condition, self, other)
-Tensor.clamp = Tensor.clip = clamp
-Tensor.exp, Tensor.expm1, Tensor.log, Tensor.log1p = exp, expm1, log, log1p
-Tensor.sqrt, Tensor.rsqrt, Tensor.sign = sqrt, rsqrt, sign
-Tensor.sin, Tensor.cos, Tensor.tanh, Tensor.sigmoid, Tensor.relu = sin, cos, tanh, sigmoid, relu
-Tensor.square, Tensor.reciprocal = square, reciprocal
-Tensor.floor, Tensor.ceil, Tensor.round, Tensor.trunc = floor, ceil, round, trunc
-Tensor.clone = clone
-Tensor._cast = _cast
+# -- registration: chainrule.X and Tensor.X, unless stated otherwise ---------------------------
+register(add, Add, operators=("__add__",), reflected=("__radd__",))
+register(sub, Sub, aliases=("subtract",), operators=("__sub__",), reflected=("__rsub__",))
+register(mul, Mul, aliases=("multiply",), operators=("__mul__",), reflected=("__rmul__",))
+register(div, Div, aliases=("divide",), operators=("__truediv__",), reflected=("__rtruediv__",))
+register(floor_divide, operators=("__floordiv__",), reflected=("__rfloordiv__",))
+register(pow, Pow, operators=("__pow__",), reflected=("__rpow__",))
+register(neg, Neg, aliases=("negative",), operators=("__neg__",))
+register(positive, operators=("__pos__",))
+register(abs, Abs, aliases=("absolute",), operators=("__abs__",))
+register(maximum, Maximum)
+register(minimum, Minimum)
+register(where, Where, method=_where_method)
+register(clamp, Clamp, aliases=("clip",))
+register(exp, Exp)
+register(expm1, Expm1, special=True)
+register(log, Log)
+register(log1p, Log1p, special=True)
+register(sqrt, Sqrt)
+register(rsqrt, Rsqrt)
+register(sign, Sign)
+register(sin, Sin)
+register(cos, Cos)
+register(tanh, Tanh, functional=True)
+register(sigmoid, Sigmoid, functional=True)
+register(clone, Clone)
+register(square)
+register(reciprocal)
+register(eq, operators=("__eq__",))
+register(ne, aliases=("not_equal",), operators=("__ne__",))
+register(lt, aliases=("less",), operators=("__lt__",))
+register(le, aliases=("less_equal",), operators=("__le__",))
+register(gt, aliases=("greater",), operators=("__gt__",))
+register(ge, aliases=("greater_equal",), operators=("__ge__",))
+register(bitwise_and, operators=("__and__",))
+register(bitwise_or, operators=("__or__",))
+register(bitwise_xor, operators=("__xor__",))
+register(bitwise_not, operators=("__invert__",))
+register(logical_and)
+register(logical_or)
+register(logical_xor)
+register(logical_not)
+register(isnan)
+register(isinf)
+register(isfinite)
+register(equal)
+register(allclose)
+register(isclose)
+register(floor)
+register(ceil)
+register(round, special=True)
+register(trunc)

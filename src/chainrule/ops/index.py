@@ -1,4 +1,4 @@
-"""Indexing: ``x[key]``, index_put, gather/scatter, masks, sort and topk.
+"""Indexing: ``x[key]``, index_put, gather/scatter and masks.
 
 A key follows PyTorch's rules, which differ from NumPy's in one place: integers select first
 (like ``select``), and only then do index tensors apply to what is left. So a key is parsed into
@@ -6,7 +6,7 @@ a *basic* NumPy key (ints, slices, None: a view) and an optional *advanced* key 
 and full slices) applied to that view. Gradients scatter back with ``np.add.at``, so an element
 picked twice receives both gradients."""
 
-from collections import namedtuple
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -14,27 +14,8 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, normalize_dim, wrap
 from .elementwise import where
+from .registry import register
 from .shape import _view_of, expand, pad
-
-__all__ = [
-    "index_put",
-    "index_add",
-    "index_select",
-    "gather",
-    "scatter",
-    "scatter_add",
-    "take_along_dim",
-    "masked_fill",
-    "masked_select",
-    "nonzero",
-    "argwhere",
-    "sort",
-    "argsort",
-    "topk",
-]
-
-_sort_result = namedtuple("sort", ["values", "indices"])
-_topk_result = namedtuple("topk", ["values", "indices"])
 
 
 # -- parsing a key ------------------------------------------------------------------------------
@@ -46,8 +27,10 @@ def _as_index_item(item):
         return int(item)
     if isinstance(item, Tensor):
         array = item._data
-    elif isinstance(item, (np.ndarray, list, tuple)):
-        array = np.asarray(item)
+    elif isinstance(item, (np.ndarray, list, tuple, range)):
+        array = np.asarray(item)  # t[range(n), idx]: any Python sequence of indices
+    elif isinstance(item, Sequence) and not isinstance(item, (str, bytes)):
+        array = np.asarray(list(item))
     else:
         raise IndexError(
             "only integers, slices (`:`), ellipsis (`...`), None and long or bool tensors are "
@@ -222,8 +205,9 @@ def _write(array, key, values, accumulate):
         ) from None
 
 
-def _set_in_place(self, key, value):
-    """``self[key] = value`` outside the graph, with PyTorch's indexing rules."""
+def set_in_place(self, key, value):
+    """``self[key] = value`` outside the graph, with PyTorch's indexing rules (the caller
+    bumps the version)."""
     values = value._data if isinstance(value, Tensor) else np.asarray(value)
     _write(self._data, _parse_key(self._data.shape, key), values, accumulate=False)
 
@@ -384,7 +368,8 @@ def _at_least_1d(tensors, result_shape):
 
 
 # -- public functions ---------------------------------------------------------------------------
-def _getitem(self, key):
+def getitem(self, key):
+    """``self[key]``: ints and slices give a view, index tensors and masks a copy."""
     return Index.apply(self, key=_parse_key(self._data.shape, key))
 
 
@@ -527,64 +512,24 @@ def argwhere(input):
     return nonzero(input)
 
 
-def _sort_indices(array, axis, descending, stable):
-    if not descending:
-        return np.argsort(array, axis=axis, kind="stable" if stable else None)
-    # Sorting the reversed array stably and reversing back keeps ties in their original order
-    # and puts NaN first, as PyTorch's descending sort does.
-    n = array.shape[axis]
-    reversed_order = np.argsort(np.flip(array, axis), axis=axis, kind="stable")
-    return n - 1 - np.flip(reversed_order, axis)
+def iterate(self):
+    """``iter(x)``: the sub-tensors ``x[0]``, ``x[1]``, ... along the first dim."""
+    if self._data.ndim == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return (getitem(self, i) for i in range(self._data.shape[0]))
 
 
-def argsort(input, dim=-1, descending=False, stable=False):
-    """The indices that sort ``input`` along ``dim`` (int64)."""
-    if input._data.ndim == 0:
-        return wrap(np.zeros((), np.int64))
-    d = normalize_dim(dim, input._data.ndim, "argsort")
-    return wrap(_sort_indices(input._data, d, descending, stable).astype(np.int64))
-
-
-def sort(input, dim=-1, descending=False, stable=False):
-    """``(values, indices)`` of ``input`` sorted along ``dim``; gradients follow the values."""
-    indices = argsort(input, dim, descending=descending, stable=stable)
-    if input._data.ndim == 0:
-        return _sort_result(input.clone(), indices)
-    return _sort_result(gather(input, dim, indices), indices)
-
-
-def topk(input, k, dim=-1, largest=True, sorted=True):
-    """The ``k`` largest (or smallest) values along ``dim`` and their indices."""
-    ndim = input._data.ndim
-    d = normalize_dim(dim, ndim, "topk")
-    size = input._data.shape[d] if ndim else 1
-    if not 0 <= k <= size:
-        raise RuntimeError(f"topk: k ({k}) is out of range for dimension {d} of size {size}")
-    if ndim == 0:
-        return _topk_result(input.clone(), wrap(np.zeros((), np.int64)))
-    order = _sort_indices(input._data, d, largest, stable=True)
-    indices = wrap(np.ascontiguousarray(order[_leading_window(order.shape[:d] + (k,), None)])
-                   .astype(np.int64))
-    return _topk_result(gather(input, d, indices), indices)
-
-
-def _in_place(out_of_place):
-    def method(self, *args, **kwargs):
-        others = [a for a in args if isinstance(a, Tensor)]
-        return self._modify_in_place(lambda s: out_of_place(s, *args, **kwargs), *others)
-
-    method.__name__ = out_of_place.__name__ + "_"
-    return method
-
-
-Tensor.__getitem__ = _getitem
-Tensor.index_put, Tensor.index_put_ = index_put, _in_place(index_put)
-Tensor.index_add, Tensor.index_add_ = index_add, _in_place(index_add)
-Tensor.index_select = index_select
-Tensor.gather, Tensor.take_along_dim = gather, take_along_dim
-Tensor.scatter, Tensor.scatter_ = scatter, _in_place(scatter)
-Tensor.scatter_add, Tensor.scatter_add_ = scatter_add, _in_place(scatter_add)
-Tensor.masked_fill, Tensor.masked_select = masked_fill, masked_select
-Tensor.nonzero, Tensor.argwhere = nonzero, argwhere
-Tensor.sort, Tensor.argsort, Tensor.topk = sort, argsort, topk
-Tensor._set_in_place = _set_in_place
+# -- registration: chainrule.X and Tensor.X, unless stated otherwise ---------------------------
+register(getitem, Index, name="__getitem__", top=False)
+register(iterate, name="__iter__", top=False)
+register(index_put, IndexPut)
+register(index_add)
+register(index_select)
+register(gather, Gather)
+register(scatter, Scatter)
+register(scatter_add, ScatterAdd)
+register(take_along_dim)
+register(masked_fill)
+register(masked_select)
+register(nonzero)
+register(argwhere)

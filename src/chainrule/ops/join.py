@@ -5,24 +5,12 @@ each gradient is the inverse operation: split's is a cat, cat's is a slice of dy
 
 import numpy as np
 
+from .._dtypes import promote_numpy
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._operands import normalize_dim, result_dtype, wrap
+from ._operands import normalize_dim, wrap
+from .registry import register
 from .shape import _shape_arg, _view_of, expand, narrow, reshape, unsqueeze
-
-__all__ = [
-    "cat",
-    "concat",
-    "concatenate",
-    "stack",
-    "hstack",
-    "vstack",
-    "split",
-    "chunk",
-    "unbind",
-    "repeat",
-    "tile",
-]
 
 
 class Cat(Function):
@@ -37,7 +25,7 @@ class Cat(Function):
         ctx.shapes = [a.shape for a in arrays]
         dtype = kept[0].dtype
         for a in kept[1:]:
-            dtype = result_dtype(dtype, a.dtype)
+            dtype = promote_numpy(dtype, a.dtype)
         return wrap(np.concatenate(kept, axis=dim, dtype=dtype, casting="unsafe"))
 
     @staticmethod
@@ -119,9 +107,6 @@ def cat(tensors, dim=0):
     """Join tensors along an existing dimension."""
     d = _concat_dim(tensors, dim, "cat")
     return Cat.apply(*tensors, dim=d)
-
-
-concat = concatenate = cat
 
 
 def stack(tensors, dim=0):
@@ -217,5 +202,13 @@ def tile(input, dims):
     return repeat(input, (1,) * (input._data.ndim - len(dims)) + dims)
 
 
-Tensor.split, Tensor.chunk, Tensor.unbind = split, chunk, unbind
-Tensor.repeat, Tensor.tile = repeat, tile
+# -- registration: chainrule.X and Tensor.X, unless stated otherwise ---------------------------
+register(cat, Cat, aliases=("concat", "concatenate"), method=False)
+register(stack, method=False)
+register(hstack, method=False)
+register(vstack, method=False)
+register(split, Split)
+register(chunk)
+register(unbind, Unbind)
+register(repeat, top=False)
+register(tile)

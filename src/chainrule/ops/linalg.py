@@ -8,18 +8,9 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..kernels.threads import blas_matmul
 from ._operands import as_tensor_arg, wrap
-
-__all__ = [
-    "matmul",
-    "mm",
-    "bmm",
-    "dot",
-    "outer",
-    "ger",
-    "einsum",
-]
+from .registry import register
 
 
 def _shapes_error(op, a, b, problem):
@@ -57,7 +48,7 @@ class MatMul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return wrap(np.asarray(np.matmul(a._data, b._data)))
+        return wrap(np.asarray(blas_matmul(a._data, b._data)))
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -104,8 +95,8 @@ def _backward_arrays(a, b, grad, needs_a, needs_b):
         grad_a = _times_transposed(grad, b2) if needs_a else None
         grad_b = _transposed_times(a2, grad) if needs_b else None
     else:
-        grad_a = np.matmul(grad, np.swapaxes(b2, -1, -2)) if needs_a else None
-        grad_b = np.matmul(np.swapaxes(a2, -1, -2), grad) if needs_b else None
+        grad_a = blas_matmul(grad, np.swapaxes(b2, -1, -2)) if needs_a else None
+        grad_b = blas_matmul(np.swapaxes(a2, -1, -2), grad) if needs_b else None
     if grad_a is not None:
         grad_a = wrap(np.asarray(grad_a[..., 0, :] if a_vector else grad_a))
     if grad_b is not None:
@@ -119,15 +110,15 @@ def _backward_arrays(a, b, grad, needs_a, needs_b):
 def _times_transposed(x, y):
     """x @ y^T for matrices."""
     if y.shape[0] > x.shape[0] and x.shape[1] > max(x.shape[0], y.shape[0]):
-        return (y @ x.T).T
-    return x @ y.T
+        return blas_matmul(y, x.T).T
+    return blas_matmul(x, y.T)
 
 
 def _transposed_times(x, y):
     """x^T @ y for matrices."""
     if x.shape[1] > y.shape[1] and x.shape[0] > max(x.shape[1], y.shape[1]):
-        return (y.T @ x).T
-    return x.T @ y
+        return blas_matmul(y.T, x).T
+    return blas_matmul(x.T, y)
 
 
 def matmul(input, other):
@@ -171,7 +162,6 @@ def outer(input, vec2):
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
-ger = outer
 
 
 # -- einsum ------------------------------------------------------------------------------------
@@ -287,6 +277,10 @@ def einsum(equation, *operands):
     return Einsum.apply(*operands, equation=_explicit_equation(equation, operands))
 
 
-Tensor.matmul, Tensor.__matmul__ = matmul, matmul
-Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
-Tensor.mm, Tensor.bmm, Tensor.dot, Tensor.outer, Tensor.ger = mm, bmm, dot, outer, ger
+# -- registration: chainrule.X and Tensor.X, unless stated otherwise ---------------------------
+register(matmul, MatMul, operators=("__matmul__",), reflected=("__rmatmul__",))
+register(mm, MatMul)
+register(bmm, MatMul)
+register(dot, MatMul)
+register(outer, aliases=("ger",))
+register(einsum, Einsum, method=False)

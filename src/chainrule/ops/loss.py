@@ -9,18 +9,13 @@ import warnings
 
 import numpy as np
 
-from .._dtypes import default_float
+from .. import kernels
+from .._dtypes import default_float, is_float, promote_numpy
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._operands import as_tensor_arg, result_dtype, wrap
-
-__all__ = [
-    "cross_entropy",
-    "nll_loss",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "kl_div",
-]
+from ._operands import as_tensor_arg, wrap
+from .registry import register
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -84,8 +79,8 @@ def _float_pair(op, input, target, *, same_shape=False):
             f"{tuple(x.shape)}; they are broadcast, which is likely not what you want",
             UserWarning, stacklevel=3,
         )
-    dtype = result_dtype(x.dtype, y.dtype)
-    if dtype.kind != "f":
+    dtype = promote_numpy(x.dtype, y.dtype)
+    if not is_float(dtype):
         dtype = default_float()
     return x.astype(dtype, copy=False), y.astype(dtype, copy=False)
 
@@ -230,7 +225,7 @@ class KlDiv(Function):
 
 # -- multi-class classification ---------------------------------------------------------------
 def _class_axis(op, input):
-    if input._data.dtype.kind != "f":
+    if not is_float(input._data.dtype):
         raise TypeError(
             f"{op}: input must be a floating-point tensor of scores, but it is {input.dtype}; "
             "convert it with input.float()"
@@ -297,6 +292,29 @@ def _along_class_axis(weight, ndim, axis):
     return weight.reshape((-1,) + (1,) * (ndim - axis - 1))
 
 
+def _index_coefficients(t, valid, weight, axis, x, label_smoothing):
+    """(a, count): the coefficients of l = -sum_c a_c log p_c for class-index targets, with
+    label smoothing, and the mean's divisor."""
+    n_classes = x.shape[axis]
+    coefficients, w_t = _index_weights(t, valid, weight, axis, x.shape, x.dtype)
+    count = w_t.sum(dtype=x.dtype)
+    if label_smoothing > 0:
+        spread = np.ones(n_classes, x.dtype) if weight is None else weight
+        spread = _along_class_axis(spread, x.ndim, axis) * np.expand_dims(valid, axis)
+        coefficients = (1 - label_smoothing) * coefficients + (
+            label_smoothing / n_classes) * spread
+    return coefficients, count
+
+
+def _kernel_backward(ctx, x, grad_out):
+    """dx through the cross-entropy kernel (the forward took it), on arrays."""
+    with np.errstate(invalid="ignore", divide="ignore"):  # all ignored: nan, as the reference
+        scale = grad_out / ctx.count if ctx.reduction == "mean" else grad_out
+    scale = np.broadcast_to(np.asarray(scale, x.dtype), x.shape[:1])
+    return wrap(ctx.kernel.cross_entropy_backward(x, ctx.target_index, ctx.ignore_index,
+                                                  ctx.label_smoothing, ctx.lse, scale))
+
+
 class CrossEntropy(Function):
     """log p = log_softmax(x) over the class axis;  l = -sum_c a_c log p_c, where the target
     coefficients are a = w_y [c = y] (1 - eps) + w_c eps / C for a class index y, or
@@ -318,13 +336,18 @@ class CrossEntropy(Function):
             count = x.size // n_classes if n_classes else 0
         else:
             t, valid = _index_target("cross_entropy", input, target, ignore_index, axis)
-            coefficients, w_t = _index_weights(t, valid, weight, axis, x.shape, x.dtype)
-            count = w_t.sum(dtype=x.dtype)
-            if label_smoothing > 0:
-                spread = np.ones(n_classes, x.dtype) if weight is None else weight
-                spread = _along_class_axis(spread, x.ndim, axis) * np.expand_dims(valid, axis)
-                coefficients = (1 - label_smoothing) * coefficients + (
-                    label_smoothing / n_classes) * spread
+            fast = kernels.load("loss", x) if weight is None and x.ndim == 2 else None
+            ctx.kernel = None
+            if fast is not None:  # NOTE: one pass per row; the lines below are its reference
+                loss, lse = fast.cross_entropy(x, t, ignore_index, label_smoothing)
+                count = valid.sum(dtype=x.dtype)
+                ctx.save_for_backward(input, None)
+                ctx.kernel, ctx.target_index, ctx.lse = fast, t, lse
+                ctx.axis, ctx.reduction, ctx.count = axis, reduction, count
+                ctx.weight, ctx.label_smoothing = None, label_smoothing
+                ctx.ignore_index = ignore_index
+                return _reduce(loss, reduction, count)
+            coefficients, count = _index_coefficients(t, valid, weight, axis, x, label_smoothing)
         coefficients = coefficients.astype(x.dtype, copy=False)
         shift = np.max(x, axis=axis, keepdims=True) if x.size else np.zeros_like(x)
         shifted = x - shift
@@ -340,6 +363,13 @@ class CrossEntropy(Function):
     def backward(ctx, grad_out):
         x, y = ctx.saved_tensors
         axis = ctx.axis
+        if getattr(ctx, "kernel", None) is not None:
+            if not grad_mode.is_grad_enabled():
+                return _kernel_backward(ctx, x._data, grad_out._data), None
+            t = ctx.target_index  # create_graph: the tensor formula below, from the reference's
+            ctx.coefficients = _index_coefficients(t, t != ctx.ignore_index, None, axis, x._data,
+                                                   ctx.label_smoothing)[0]
+            ctx.shift = np.max(x._data, axis=axis, keepdims=True)
         scale = _grad_scale(grad_out, ctx.reduction, ctx.count)
         if ctx.reduction == "none":
             scale = scale.unsqueeze(axis)
@@ -444,3 +474,12 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         )
     return KlDiv.apply(input, as_tensor_arg(target), reduction=reduction,
                        log_target=bool(log_target))
+
+
+# -- registration: nn.functional.X ------------------------------------------------------------
+register(cross_entropy, CrossEntropy, top=False, method=False, functional=True)
+register(nll_loss, NllLoss, top=False, method=False, functional=True)
+register(binary_cross_entropy, BinaryCrossEntropy, top=False, method=False, functional=True)
+register(binary_cross_entropy_with_logits, BinaryCrossEntropyWithLogits, top=False,
+         method=False, functional=True)
+register(kl_div, KlDiv, top=False, method=False, functional=True)

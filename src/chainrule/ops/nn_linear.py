@@ -4,10 +4,10 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..kernels.threads import blas_matmul
 from ..tensor import Tensor
 from ._operands import wrap
-
-__all__ = ["linear"]
+from .registry import register
 
 
 class Linear(Function):
@@ -20,8 +20,8 @@ class Linear(Function):
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
         data, w = x._data, weight._data
-        rows = data.reshape(-1, data.shape[-1]) if data.ndim != 2 else data
-        out = rows @ w.T
+        rows = data.reshape(int(np.prod(data.shape[:-1])), data.shape[-1])
+        out = blas_matmul(rows, w.T)
         if bias is not None:
             out += bias._data
         return wrap(out.reshape(data.shape[:-1] + (w.shape[0],)))
@@ -50,9 +50,11 @@ class Linear(Function):
 
 
 def _backward_arrays(x, w, grad, needs_x, needs_weight, needs_bias):
-    rows = grad.reshape(-1, grad.shape[-1])
-    grad_x = wrap((rows @ w).reshape(x.shape)) if needs_x else None
-    grad_weight = wrap(rows.T @ x.reshape(-1, x.shape[-1])) if needs_weight else None
+    count = int(np.prod(grad.shape[:-1]))  # not reshape(-1, ...): a width may be 0
+    rows = grad.reshape(count, grad.shape[-1])
+    grad_x = wrap(blas_matmul(rows, w).reshape(x.shape)) if needs_x else None
+    grad_weight = (wrap(blas_matmul(rows.T, x.reshape(count, x.shape[-1]))) if needs_weight
+                   else None)
     grad_bias = wrap(rows.sum(0)) if needs_bias else None
     return grad_x, grad_weight, grad_bias
 
@@ -104,3 +106,6 @@ def _fits(input, weight, bias):
         return False
     return bias is None or (isinstance(bias, Tensor) and bias._data.shape == w.shape[:1]
                             and bias._data.dtype == w.dtype)
+
+
+register(linear, Linear, top=False, method=False, functional=True)

@@ -7,17 +7,11 @@ Backward recomputes mean and r with differentiable ops, so gradients of gradient
 
 import numpy as np
 
+from .. import kernels
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ._operands import normalize_dim, wrap
-
-__all__ = [
-    "layer_norm",
-    "group_norm",
-    "rms_norm",
-    "batch_norm",
-    "normalize",
-]
+from .registry import register
 
 
 def _standardize(x, axes, eps):
@@ -61,12 +55,21 @@ class LayerNorm(Function):
     def forward(ctx, input, weight, bias, *, normalized_shape, eps):
         x = input._data
         axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
-        x_hat, rstd, mean = _standardize(x, axes, eps)
         ctx.save_for_backward(input, weight)
         ctx.axes, ctx.eps = axes, eps
+        affine = [a for a in (_array(weight), _array(bias)) if a is not None]
+        fast = kernels.load("norm", x, *affine)
+        if fast is not None:  # NOTE: one pass per row; the NumPy lines below are its reference
+            y, mean, rstd = fast.layer_norm(x, _array(weight), _array(bias), eps,
+                                            _columns(x, axes))
+            kept = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
+            mean, rstd = mean.reshape(kept), rstd.reshape(kept)
+        else:
+            x_hat, rstd, mean = _standardize(x, axes, eps)
+            y = _affine(x_hat, _array(weight), _array(bias))
         if True in ctx.needs_input_grad:  # small (one value per row): keep for backward
             ctx.mean, ctx.rstd = mean, rstd
-        return wrap(_affine(x_hat, _array(weight), _array(bias)))
+        return wrap(y)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -85,8 +88,20 @@ class LayerNorm(Function):
         return grad_input, grad_weight, grad_out if ctx.needs_input_grad[2] else None
 
 
+def _columns(x, axes):
+    """The number of elements each layer-norm row normalises."""
+    return int(np.prod([x.shape[a] for a in axes]))
+
+
 def _layer_norm_backward_arrays(ctx, x, w, dy):
     axes = ctx.axes
+    fast = kernels.load("norm", x, dy, *([w] if w is not None else []))
+    if fast is not None:  # NOTE: one pass per row; the NumPy lines below are its reference
+        grads = fast.layer_norm_backward(x, w, dy, ctx.mean, ctx.rstd, _columns(x, axes),
+                                         ctx.needs_input_grad)
+        normalized = x.shape[x.ndim - len(axes):]
+        return tuple(None if g is None else wrap(g.reshape(shape))
+                     for g, shape in zip(grads, (x.shape, normalized, normalized)))
     x_hat = x - ctx.mean
     x_hat *= ctx.rstd
     leading = tuple(range(x.ndim - len(axes)))
@@ -378,3 +393,10 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     result = Normalize.apply(input, p=float(p), dim=dim, eps=float(eps))
     return result if out is None else out.copy_(result.detach())
 
+
+# -- registration: nn.functional.X ------------------------------------------------------------
+register(layer_norm, LayerNorm, top=False, method=False, functional=True)
+register(group_norm, GroupNorm, top=False, method=False, functional=True)
+register(rms_norm, RmsNorm, top=False, method=False, functional=True)
+register(batch_norm, BatchNorm, top=False, method=False, functional=True)
+register(normalize, Normalize, top=False, method=False, functional=True)

@@ -8,21 +8,12 @@ averaging matrices) is its own adjoint with the matrices transposed.
 
 import numpy as np
 
+from .. import kernels
+from .._dtypes import is_float
 from ..autograd.function import Function
 from ._operands import wrap
 from .conv import ntuple, pad_array, windows
-
-__all__ = [
-    "max_pool1d",
-    "max_pool2d",
-    "max_pool3d",
-    "avg_pool1d",
-    "avg_pool2d",
-    "avg_pool3d",
-    "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d",
-    "adaptive_avg_pool3d",
-]
+from .registry import register
 
 
 # -- geometry ----------------------------------------------------------------------------------
@@ -61,6 +52,10 @@ class _Windows:
             for n, k, s, p, d, o in zip(spatial, kernel, stride, padding, dilation, self.out)
         )
 
+    def unpadded(self):
+        """True when no window reaches into padding (every window lies inside the input)."""
+        return all(lo == 0 and hi == 0 for lo, hi in self.padding)
+
     def view(self, x, fill=0.0):
         """(N, C, *kernel, *out) windows of ``x`` padded with ``fill``."""
         return windows(pad_array(x, self.padding, fill), self.kernel, self.stride,
@@ -88,7 +83,11 @@ def _max_indices(x, geometry):
     non-contiguous window axis copies the windows and is ~5x slower); the first maximum wins a
     tie and a NaN counts as the maximum (the first NaN), as np.argmax does."""
     nd = len(geometry.kernel)
-    fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    fast = kernels.load("pool", x) if nd == 2 and geometry.unpadded() else None
+    if fast is not None:  # NOTE: one pass over the windows; the lines below are its reference
+        return fast.max_pool2d(x, geometry.kernel, geometry.stride, geometry.dilation,
+                               geometry.out)
+    fill = -np.inf if is_float(x.dtype) else np.iinfo(x.dtype).min
     win = geometry.view(x, fill)
     positions = list(np.ndindex(*geometry.kernel))
     views = [win[(slice(None),) * 2 + k] for k in positions]
@@ -99,7 +98,7 @@ def _max_indices(x, geometry):
     # far cheaper than masked writes (np.copyto(where=...)) into the index array
     which = np.zeros(best.shape, dtype=np.uint8 if len(views) < 256 else np.int64)
     if len(views) > 1:
-        nan = np.isnan(best) if x.dtype.kind == "f" else None
+        nan = np.isnan(best) if is_float(x.dtype) else None
         if nan is not None and not nan.any():
             nan = None
         found = np.zeros(best.shape, dtype=bool)
@@ -162,6 +161,10 @@ class MaxPoolGrad(Function):
     def forward(ctx, grad_output, *, index, input_shape, disjoint=False):
         ctx.index, ctx.disjoint = index, disjoint
         data = grad_output._data
+        fast = kernels.load("pool", data)
+        if fast is not None:  # NOTE: one pass; the NumPy scatter below is its reference
+            return wrap(fast.scatter(index, data, int(np.prod(input_shape)),
+                                     disjoint).reshape(input_shape))
         if disjoint:  # distinct indices: a plain scatter, no float64 bincount
             out = np.zeros(int(np.prod(input_shape)), dtype=data.dtype)
             out[index.reshape(-1)] = data.reshape(-1)
@@ -284,7 +287,7 @@ def _max_poolnd(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode
 def avg_poolnd(op, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                 divisor_override):
     x, added = _batched(op, input, nd)
-    if x._data.dtype.kind != "f":
+    if not is_float(x._data.dtype):
         raise RuntimeError(f"{op}: expected a floating point input, got {x.dtype}; use x.float()")
     kernel = ntuple(kernel_size, nd, op, "kernel_size")
     stride = kernel if stride is None or stride == [] else ntuple(stride, nd, op, "stride")
@@ -298,7 +301,7 @@ def adaptive_avg_poolnd(op, nd, input, output_size):
     if input.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"{op}: expected a {nd + 1}-D or {nd + 2}-D input, but got input of "
                            f"shape {tuple(input.shape)}")
-    if input._data.dtype.kind != "f":
+    if not is_float(input._data.dtype):
         raise RuntimeError(f"{op}: expected a floating point input, got {input.dtype}")
     spatial = tuple(input.shape[-nd:])
     sizes = (output_size,) * nd if isinstance(output_size, (int, type(None))) else output_size
@@ -367,3 +370,15 @@ def adaptive_avg_pool2d(input, output_size):
 def adaptive_avg_pool3d(input, output_size):
     """Mean pooling of (N, C, D, H, W) to exactly ``output_size``."""
     return adaptive_avg_poolnd("adaptive_avg_pool3d", 3, input, output_size)
+
+
+# -- registration: nn.functional.X, unless stated otherwise ----------------------------------
+register(max_pool1d, MaxPool, MaxPoolGrad, top=False, method=False, functional=True)
+register(max_pool2d, MaxPool, MaxPoolGrad, top=False, method=False, functional=True)
+register(max_pool3d, MaxPool, MaxPoolGrad, top=False, method=False, functional=True)
+register(avg_pool1d, AvgPool, AvgPoolGrad, method=False, functional=True)  # also chainrule.X
+register(avg_pool2d, AvgPool, AvgPoolGrad, top=False, method=False, functional=True)
+register(avg_pool3d, AvgPool, AvgPoolGrad, top=False, method=False, functional=True)
+register(adaptive_avg_pool1d, AdaptiveAvgPool, method=False, functional=True)  # also chainrule.X
+register(adaptive_avg_pool2d, AdaptiveAvgPool, top=False, method=False, functional=True)
+register(adaptive_avg_pool3d, AdaptiveAvgPool, top=False, method=False, functional=True)

@@ -11,29 +11,27 @@ cannot be differentiated again; under ``create_graph=True`` they come out of a `
 node whose backward raises a clear error instead of giving silently wrong second derivatives.
 """
 
+from collections import namedtuple
+
 import numpy as np
 
+from .. import kernels
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..kernels.threads import blas_matmul
 from ..random import numpy_generator
 from ._operands import wrap
-
-__all__ = [
-    "rnn_tanh",
-    "rnn_relu",
-    "lstm",
-    "gru",
-    "rnn_tanh_cell",
-    "rnn_relu_cell",
-    "lstm_cell",
-    "gru_cell",
-]
+from .registry import register
 
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def _sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|, unlike 1 / (1 + e^-x)
+
+
+# A forward step taken by the LSTM kernel: its backward step goes through the same kernels.
+_KernelStep = namedtuple("_KernelStep", "kernels h_prev c_prev gates tanh_c")
 
 
 # -- one layer, one direction ------------------------------------------------------------------
@@ -43,14 +41,19 @@ def _run(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     steps, hidden = x.shape[0], w_hh.shape[1]
     # all time steps in one GEMM; 2-D operands keep NumPy on its BLAS path (a 3-D @ transposed
     # 2-D matmul is many times slower)
-    gx = np.matmul(x.reshape(-1, x.shape[2]), w_ih.T).reshape(x.shape[:2] + (-1,))
+    gx = blas_matmul(x.reshape(-1, x.shape[2]), w_ih.T).reshape(x.shape[:2] + (-1,))
     if b_ih is not None:
         gx += b_ih if mode == "GRU" else b_ih + b_hh  # GRU keeps b_hn apart: it is scaled by r
     out = np.empty(x.shape[:2] + (hidden,), dtype=x.dtype)
     cache = []
+    fast = kernels.load("recurrent", gx, h, c) if mode == "LSTM" else None
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        gh = np.matmul(h, w_hh.T)
-        if mode == "LSTM":
+        gh = blas_matmul(h, w_hh.T)
+        if fast is not None:  # NOTE: the gate arithmetic in one pass; the LSTM lines below
+            gates, c_next, tanh_c, h_next = fast.lstm_forward_step(gx[t], gh, c)  # are its ref.
+            cache.append(_KernelStep(fast, h, c, gates, tanh_c))
+            h, c = h_next, c_next
+        elif mode == "LSTM":
             gates = gx[t] + gh
             i, f = _sigmoid(gates[:, :hidden]), _sigmoid(gates[:, hidden:2 * hidden])
             g, o = np.tanh(gates[:, 2 * hidden:3 * hidden]), _sigmoid(gates[:, 3 * hidden:])
@@ -85,7 +88,11 @@ def _run_backward(mode, x, w_ih, w_hh, has_bias, cache, d_out, dh, dc, reverse, 
     for k, t in enumerate(times):
         step = cache[steps - 1 - k]
         dh = dh + d_out[t]
-        if mode == "LSTM":
+        if isinstance(step, _KernelStep):
+            fast, h_prev, c_prev, gates, tanh_c = step
+            dc = fast.lstm_backward_step(dh, dc, gates, c_prev, tanh_c, d_gx[t])
+            dh = blas_matmul(d_gx[t], w_hh)
+        elif mode == "LSTM":
             h_prev, c_prev, i, f, g, o, tanh_c = step
             dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
             d_gx[t, :, :hidden] = dc * g * i * (1.0 - i)
@@ -93,7 +100,7 @@ def _run_backward(mode, x, w_ih, w_hh, has_bias, cache, d_out, dh, dc, reverse, 
             d_gx[t, :, 2 * hidden:3 * hidden] = dc * i * (1.0 - g * g)
             d_gx[t, :, 3 * hidden:] = dh * tanh_c * o * (1.0 - o)
             dc = dc * f
-            dh = np.matmul(d_gx[t], w_hh)
+            dh = blas_matmul(d_gx[t], w_hh)
         elif mode == "GRU":
             h_prev, r, z, n, gh_n = step
             d_n = dh * (1.0 - z) * (1.0 - n * n)
@@ -103,18 +110,18 @@ def _run_backward(mode, x, w_ih, w_hh, has_bias, cache, d_out, dh, dc, reverse, 
             d_gx[t, :, hidden:2 * hidden] = d_gh[t, :, hidden:2 * hidden] = d_z
             d_gx[t, :, 2 * hidden:] = d_n
             d_gh[t, :, 2 * hidden:] = d_n * r
-            dh = dh * z + np.matmul(d_gh[t], w_hh)
+            dh = dh * z + blas_matmul(d_gh[t], w_hh)
         else:
             h_prev, h = step
             slope = 1.0 - h * h if mode == "RNN_TANH" else (h > 0).astype(x.dtype)
             d_gx[t] = dh * slope
-            dh = np.matmul(d_gx[t], w_hh)
+            dh = blas_matmul(d_gx[t], w_hh)
         h_prevs[t] = h_prev
     flat = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731 - (T, N, F) -> (T*N, F)
     grads = {
-        "x": np.matmul(flat(d_gx), w_ih).reshape(x.shape) if need_x else None,
-        "w_ih": np.matmul(flat(d_gx).T, flat(x)),
-        "w_hh": np.matmul(flat(d_gh).T, flat(h_prevs)),
+        "x": blas_matmul(flat(d_gx), w_ih).reshape(x.shape) if need_x else None,
+        "w_ih": blas_matmul(flat(d_gx).T, flat(x)),
+        "w_hh": blas_matmul(flat(d_gh).T, flat(h_prevs)),
     }
     if has_bias:
         grads["b_ih"] = flat(d_gx).sum(axis=0)
@@ -293,3 +300,14 @@ def lstm_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
 def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     """h' of one GRU step."""
     return _cell("GRU", input, hx, None, w_ih, w_hh, b_ih, b_hh)[0]
+
+
+# -- registration: chainrule.X (PyTorch's low-level recurrent functions, used by nn.RNN/LSTM/GRU)
+register(rnn_tanh, Recurrent, RecurrentGrad, method=False)
+register(rnn_relu, Recurrent, RecurrentGrad, method=False)
+register(lstm, Recurrent, RecurrentGrad, method=False)
+register(gru, Recurrent, RecurrentGrad, method=False)
+register(rnn_tanh_cell, Recurrent, RecurrentGrad, method=False)
+register(rnn_relu_cell, Recurrent, RecurrentGrad, method=False)
+register(lstm_cell, Recurrent, RecurrentGrad, method=False)
+register(gru_cell, Recurrent, RecurrentGrad, method=False)

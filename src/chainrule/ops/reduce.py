@@ -10,31 +10,13 @@ from collections import namedtuple
 
 import numpy as np
 
-from .._dtypes import to_numpy_dtype
+from .._dtypes import is_float, to_numpy_dtype
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import normalize_dim, normalize_dims, wrap
 from .elementwise import maximum, minimum, where
-
-__all__ = [
-    "sum",
-    "mean",
-    "prod",
-    "var",
-    "std",
-    "max",
-    "min",
-    "amax",
-    "amin",
-    "argmax",
-    "argmin",
-    "norm",
-    "cumsum",
-    "all",
-    "any",
-    "count_nonzero",
-]
+from .registry import register
 
 # What max/min with a dim return, as torch.return_types.max / .min.
 MaxResult = namedtuple("max", ["values", "indices"])
@@ -65,7 +47,7 @@ def _integer_sum_dtype(data, dtype):
 
 
 def _require_float(input, op):
-    if input._data.dtype.kind != "f":
+    if not is_float(input._data.dtype):
         raise RuntimeError(
             f"{op}(): expected a floating point input, got {input.dtype}; convert it first, "
             "e.g. x.float()"
@@ -88,6 +70,11 @@ class Sum(Function):
     def forward(ctx, x, *, axes, keepdim, dtype=None):
         ctx.input_shape, ctx.axes, ctx.keepdim = x._data.shape, axes, keepdim
         dtype = _integer_sum_dtype(x._data, dtype)
+        if dtype is None and x._data.dtype.itemsize == 2 and is_float(x._data.dtype):
+            # float16 and bfloat16 sums accumulate in float32, as PyTorch's do (a bfloat16
+            # running sum of ones would stop at 256), and round once
+            total = np.add.reduce(x._data, axis=axes, dtype=np.float32, keepdims=keepdim)
+            return wrap(np.asarray(total).astype(x._data.dtype))
         if axes:  # the ufunc directly: np.sum's Python wrapper costs more than a small sum
             return wrap(np.asarray(np.add.reduce(x._data, axis=axes, dtype=dtype,
                                                  keepdims=keepdim)))
@@ -119,7 +106,7 @@ def sum(input, dim=None, keepdim=False, *, dtype=None):
 
 def mean(input, dim=None, keepdim=False, *, dtype=None):
     """Mean of the elements, over all dims or over ``dim``."""
-    if input._data.dtype.kind != "f" and dtype is None:
+    if not is_float(input._data.dtype) and dtype is None:
         raise RuntimeError(
             f"mean(): could not infer output dtype. Input dtype must be floating point, got "
             f"{input.dtype}; use x.float().mean()"
@@ -518,9 +505,20 @@ def count_nonzero(input, dim=None):
     return wrap(np.asarray(counts))
 
 
-Tensor.sum, Tensor.mean, Tensor.prod = sum, mean, prod
-Tensor.var, Tensor.std = var, std
-Tensor.max, Tensor.min, Tensor.amax, Tensor.amin = max, min, amax, amin
-Tensor.argmax, Tensor.argmin = argmax, argmin
-Tensor.norm, Tensor.cumsum = norm, cumsum
-Tensor.all, Tensor.any, Tensor.count_nonzero = all, any, count_nonzero
+# -- registration: chainrule.X and Tensor.X -----------------------------------------------------
+register(sum, Sum)
+register(mean)
+register(prod, Prod)
+register(var, Var)
+register(std, Std)
+register(max, Max, Amax)
+register(min, Min, Amin)
+register(amax, Amax)
+register(amin, Amin)
+register(argmax)
+register(argmin)
+register(norm, Norm)
+register(cumsum, Cumsum)
+register(all)
+register(any)
+register(count_nonzero)

@@ -9,13 +9,7 @@ import numpy as np
 from ..autograd.function import Function
 from ._operands import as_tensor_arg
 from .loss import _float_pair, _grad_scale, _reduce, _reduction
-
-__all__ = [
-    "mse_loss",
-    "l1_loss",
-    "smooth_l1_loss",
-    "huber_loss",
-]
+from .registry import register
 
 
 class MseLoss(Function):
@@ -163,3 +157,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
                                reduction=reduction)
     loss = HuberLoss.apply(input, as_tensor_arg(target), delta=float(delta), reduction="none")
     return _weighted("huber_loss", input, loss, weight, reduction, mean_over_weights=False)
+
+
+# -- registration: nn.functional.X ------------------------------------------------------------
+register(mse_loss, MseLoss, top=False, method=False, functional=True)
+register(l1_loss, L1Loss, top=False, method=False, functional=True)
+register(smooth_l1_loss, SmoothL1Loss, top=False, method=False, functional=True)
+register(huber_loss, HuberLoss, top=False, method=False, functional=True)

@@ -6,36 +6,9 @@ in place is seen by every op that saved the base."""
 import numpy as np
 
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..autograd.grad_ops import Expand, SumToSize
 from ._operands import normalize_dim, normalize_dims, wrap
-
-__all__ = [
-    "reshape",
-    "view",
-    "expand",
-    "expand_as",
-    "sum_to_size",
-    "permute",
-    "transpose",
-    "t",
-    "squeeze",
-    "unsqueeze",
-    "flatten",
-    "unflatten",
-    "contiguous",
-    "swapaxes",
-    "swapdims",
-    "tril",
-    "triu",
-    "pad",
-    "flip",
-    "fliplr",
-    "flipud",
-    "roll",
-    "movedim",
-    "moveaxis",
-    "narrow",
-]
+from .registry import register
 
 
 def _view_of(x, array):
@@ -70,54 +43,6 @@ class Reshape(Function):
     @staticmethod
     def backward(ctx, grad_out):
         return grad_out.reshape(ctx.input_shape)
-
-
-class Expand(Function):
-    """y = x broadcast to a larger shape (a read-only view);  dx = dy summed over the new dims."""
-
-    @staticmethod
-    def forward(ctx, x, *, shape):
-        ctx.input_shape = x._data.shape
-        try:
-            return _view_of(x, np.broadcast_to(x._data, shape))
-        except ValueError:
-            raise RuntimeError(
-                f"expand: the tensor of shape {tuple(x.shape)} cannot be expanded to {shape}; "
-                "only size-1 dimensions can grow"
-            ) from None
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        return grad_out.sum_to_size(ctx.input_shape)
-
-
-class SumToSize(Function):
-    """y = x summed over the dims broadcasting added or grew;  dx = dy expanded back."""
-
-    @staticmethod
-    def forward(ctx, x, *, shape):
-        ctx.input_shape = x._data.shape
-        return wrap(_sum_to_shape(x._data, shape))
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        return grad_out.expand(ctx.input_shape)
-
-
-def _sum_to_shape(array, shape):
-    if array.shape == shape:
-        return array
-    lead = array.ndim - len(shape)
-    if lead < 0:
-        raise ValueError(f"cannot sum shape {array.shape} to the larger shape {shape}")
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, size in enumerate(shape) if size == 1 and array.shape[lead + i] != 1
-    )
-    for i, size in enumerate(shape):
-        if size != 1 and array.shape[lead + i] != size:
-            raise ValueError(f"shape {array.shape} does not broadcast from {shape}")
-    summed = array.sum(axis=axes, keepdims=True) if axes else array
-    return summed.reshape(shape)
 
 
 class Permute(Function):
@@ -279,7 +204,6 @@ def contiguous(input):
     return input if input._data.flags.c_contiguous else input.clone()
 
 
-swapaxes = swapdims = transpose
 
 
 # -- rearranging values ------------------------------------------------------------------------
@@ -356,19 +280,22 @@ class Pad(Function):
         return Pad.apply(grad_out, widths=back, value=0)
 
 
-def _matrix_op(function_class, name):
-    def op(input, diagonal=0):
-        if input._data.ndim < 2:
-            raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions, got "
-                               f"shape {tuple(input.shape)}")
-        return function_class.apply(input, diagonal=int(diagonal))
-
-    op.__name__, op.__doc__ = name, function_class.__doc__
-    return op
+def _check_matrix(op, input):
+    if input._data.ndim < 2:
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got "
+                           f"shape {tuple(input.shape)}")
 
 
-tril = _matrix_op(Tril, "tril")
-triu = _matrix_op(Triu, "triu")
+def tril(input, diagonal=0):
+    """The lower triangle of the last two dims (on and below ``diagonal``); zeros above."""
+    _check_matrix("tril", input)
+    return Tril.apply(input, diagonal=int(diagonal))
+
+
+def triu(input, diagonal=0):
+    """The upper triangle of the last two dims (on and above ``diagonal``); zeros below."""
+    _check_matrix("triu", input)
+    return Triu.apply(input, diagonal=int(diagonal))
 
 
 def flip(input, *args, dims=None):
@@ -490,7 +417,6 @@ def movedim(input, source, destination):
     return permute(input, tuple(moved[i] if i in moved else next(rest) for i in range(ndim)))
 
 
-moveaxis = movedim
 
 
 def narrow(input, dim, start, length):
@@ -509,28 +435,52 @@ def narrow(input, dim, start, length):
     return input[(slice(None),) * d + (slice(start, start + length),)]
 
 
-def _matrix_transpose(self):
+def view_as(input, other):
+    """``view`` to ``other``'s shape."""
+    return view(input, other.shape)
+
+
+def reshape_as(input, other):
+    """``reshape`` to ``other``'s shape."""
+    return reshape(input, other.shape)
+
+
+def _transposed(self):
+    """``x.T``: all dims reversed."""
+    return permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
+
+
+def _matrix_transposed(self):
+    """``x.mT``: the last two dims swapped (a batch of matrices transposed)."""
     if self._data.ndim < 2:
         raise RuntimeError("mT needs a tensor with at least 2 dimensions")
     return transpose(self, -2, -1)
 
 
-def _T(self):
-    return permute(self, tuple(range(self._data.ndim - 1, -1, -1)))
-
-
-Tensor.reshape, Tensor.view, Tensor.expand, Tensor.expand_as = reshape, view, expand, expand_as
-Tensor.sum_to_size = sum_to_size
-Tensor.permute, Tensor.transpose, Tensor.t = permute, transpose, t
-Tensor.swapaxes = Tensor.swapdims = transpose
-Tensor.squeeze, Tensor.unsqueeze = squeeze, unsqueeze
-Tensor.flatten, Tensor.unflatten = flatten, unflatten
-Tensor.view_as = lambda self, other: view(self, other.shape)
-Tensor.reshape_as = lambda self, other: reshape(self, other.shape)
-Tensor.T = property(_T)
-Tensor.mT = property(_matrix_transpose)
-Tensor.contiguous = contiguous
-Tensor.tril, Tensor.triu = tril, triu
-Tensor.flip, Tensor.fliplr, Tensor.flipud, Tensor.roll = flip, fliplr, flipud, roll
-Tensor.movedim = Tensor.moveaxis = movedim
-Tensor.narrow = narrow
+# -- registration: chainrule.X and Tensor.X, unless stated otherwise ---------------------------
+register(reshape, Reshape)
+register(view, Reshape, top=False)
+register(view_as, top=False)
+register(reshape_as, top=False)
+register(expand, Expand, top=False)
+register(expand_as, top=False)
+register(sum_to_size, SumToSize, top=False)
+register(permute, Permute)
+register(transpose, Permute, aliases=("swapaxes", "swapdims"))
+register(t)
+register(squeeze)
+register(unsqueeze)
+register(flatten)
+register(unflatten)
+register(contiguous, top=False)
+register(tril, Tril)
+register(triu, Triu)
+register(flip, Flip)
+register(fliplr)
+register(flipud)
+register(roll, Roll)
+register(pad, Pad, top=False, method=False, functional=True)
+register(movedim, aliases=("moveaxis",))
+register(narrow)
+register(_transposed, name="T", top=False, method=property(_transposed))
+register(_matrix_transposed, name="mT", top=False, method=property(_matrix_transposed))

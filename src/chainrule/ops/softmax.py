@@ -2,15 +2,16 @@
 their maximum so that exp never overflows."""
 
 import builtins
+import warnings
 
 import numpy as np
 
+from .. import kernels
+from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..tensor import Tensor
 from ._operands import float_array, normalize_dim, wrap
 from .reduce import _axes, _require_float, _restore_reduced_dims
-
-__all__ = ["logsumexp", "softmax", "log_softmax"]
+from .registry import register
 
 
 def _shifted(data, axes):
@@ -55,13 +56,30 @@ def logsumexp(input, dim, keepdim=False):
                            keepdim=keepdim)
 
 
+def _last_axis_kernel(array, dim):
+    """The softmax kernels when they apply: float32, big enough, along the last axis."""
+    return kernels.load("softmax", array) if dim == array.ndim - 1 else None
+
+
+def _backward_arrays(y, grad_out, dim, log):
+    """NOTE: without create_graph nobody differentiates this gradient: one kernel pass per row
+    when it applies, else the tensor formula of ``backward`` (the kernel's reference)."""
+    fast = None if grad_mode.is_grad_enabled() else _last_axis_kernel(y._data, dim)
+    if fast is None or grad_out._data.dtype != y._data.dtype:
+        return None
+    return wrap(fast.softmax_backward(y._data, grad_out._data, log))
+
+
 class Softmax(Function):
     """y = exp(x - max) / sum(exp(x - max)) along ``dim``;  dx = y * (dy - sum(dy * y))."""
 
     @staticmethod
     def forward(ctx, x, *, dim):
         ctx.dim = dim
-        if x._data.size == 0:
+        fast = _last_axis_kernel(x._data, dim)
+        if fast is not None:
+            y = wrap(fast.softmax(x._data, log=False))
+        elif x._data.size == 0:
             y = wrap(x._data.copy())
         else:
             e = np.exp(_shifted(x._data, dim)[0])
@@ -72,6 +90,9 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
+        fast = _backward_arrays(y, grad_out, ctx.dim, log=False)
+        if fast is not None:
+            return fast
         return y * (grad_out - (grad_out * y).sum(dim=ctx.dim, keepdim=True))
 
 
@@ -82,7 +103,10 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, x, *, dim):
         ctx.dim = dim
-        if x._data.size == 0:
+        fast = _last_axis_kernel(x._data, dim)
+        if fast is not None:
+            y = wrap(fast.softmax(x._data, log=True))
+        elif x._data.size == 0:
             y = wrap(x._data.copy())
         else:
             shifted = _shifted(x._data, dim)[0]
@@ -94,6 +118,9 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (y,) = ctx.saved_tensors
+        fast = _backward_arrays(y, grad_out, ctx.dim, log=True)
+        if fast is not None:
+            return fast
         return grad_out - y.exp() * grad_out.sum(dim=ctx.dim, keepdim=True)
 
 
@@ -123,5 +150,32 @@ def log_softmax(input, dim=None, dtype=None):
     return y.reshape(()) if input._data.ndim == 0 else y
 
 
-Tensor.logsumexp = logsumexp
-Tensor.softmax, Tensor.log_softmax = softmax, log_softmax
+def implicit_dim(name, ndim):
+    """PyTorch's legacy choice when ``nn.functional`` gets no dim (with its warning)."""
+    warnings.warn(
+        f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+        "dim=X as an argument.",
+        stacklevel=3,
+    )
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _functional_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``nn.functional.softmax``: exp(x) / sum(exp(x)) along ``dim``; ``dtype`` casts the
+    input first."""
+    if dim is None:
+        dim = implicit_dim("softmax", input.dim())
+    return softmax(input, dim, dtype=dtype)
+
+
+def _functional_log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """``nn.functional.log_softmax``: log(softmax(x)) along ``dim``, computed stably."""
+    if dim is None:
+        dim = implicit_dim("log_softmax", input.dim())
+    return log_softmax(input, dim, dtype=dtype)
+
+
+# -- registration: chainrule.X and Tensor.X, unless stated otherwise ---------------------------
+register(logsumexp, Logsumexp, special=True)
+register(softmax, Softmax, functional=_functional_softmax, special=True)
+register(log_softmax, LogSoftmax, functional=_functional_log_softmax, special=True)

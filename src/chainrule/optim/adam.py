@@ -2,13 +2,16 @@
 
 import numpy as np
 
+from .. import kernels
 from .optimizer import (
     Optimizer,
     _check,
     advance,
+    decoupled_decay,
     new_state_tensor,
     regularized_gradient,
     step_counter,
+    update_moments,
 )
 
 __all__ = ["Adam"]
@@ -70,25 +73,24 @@ class Adam(Optimizer):
         beta1, beta2 = (float(beta) for beta in group["betas"])
         weight_decay = float(group["weight_decay"])
         step = advance(state["step"])
-        if group["decoupled_weight_decay"]:
-            if weight_decay != 0:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0.0
-        grad = regularized_gradient(param, grad, weight_decay, group["maximize"])
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-
-        # m += (1 - beta1) * (g - m): PyTorch's lerp, the same average as beta1*m + (1-beta1)*g.
-        scratch = np.subtract(grad, exp_avg)
-        scratch *= 1 - beta1
-        exp_avg += scratch
-        exp_avg_sq *= beta2
-        np.multiply(grad, 1 - beta2, out=scratch)
-        scratch *= grad
-        exp_avg_sq += scratch
+        max_exp_avg_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
+        fused = kernels.load("optim", param, grad, exp_avg, exp_avg_sq)
+        if fused is not None and kernels.writable_in_place(param, exp_avg, exp_avg_sq,
+                                                           max_exp_avg_sq):
+            # NOTE: one pass over the parameter instead of about ten NumPy passes (the
+            # reference below, which the kernel's tests hold it to)
+            fused.adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr=lr, beta1=beta1,
+                       beta2=beta2, eps=eps, step=step, weight_decay=weight_decay,
+                       decoupled=group["decoupled_weight_decay"], maximize=group["maximize"])
+            return
+        weight_decay = decoupled_decay(param, lr, weight_decay, group["decoupled_weight_decay"])
+        grad = regularized_gradient(param, grad, weight_decay, group["maximize"])
+        scratch = update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2)
 
         second_moment = exp_avg_sq
         if group["amsgrad"]:
-            second_moment = state["max_exp_avg_sq"]._data
+            second_moment = max_exp_avg_sq
             np.maximum(second_moment, exp_avg_sq, out=second_moment)
         bias_correction1 = 1 - beta1**step
         bias_correction2_sqrt = (1 - beta2**step) ** 0.5

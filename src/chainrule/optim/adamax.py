@@ -5,10 +5,7 @@ import numpy as np
 from .optimizer import (
     Optimizer,
     advance,
-    check_betas,
-    check_cpu_flags,
-    check_lr,
-    check_non_negative,
+    check_adam_like,
     new_state_tensor,
     regularized_gradient,
     step_counter,
@@ -38,11 +35,7 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
-        check_lr(group)
-        check_non_negative(group, "eps")
-        check_betas(group["betas"])
-        check_non_negative(group, "weight_decay")
-        check_cpu_flags(group)
+        check_adam_like(group)
 
     def _init_state(self, param, group):
         return {

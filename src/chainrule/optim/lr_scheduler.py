@@ -613,3 +613,11 @@ class ReduceLROnPlateau(LRScheduler):
         self.__dict__.update(state_dict)
         self._init_is_better(mode=self.mode, threshold=self.threshold,
                              threshold_mode=self.threshold_mode)
+
+
+# torch.optim.lr_scheduler holds these too; they live in lr_scheduler_more (they need the
+# classes above), and are re-exported here.
+from . import lr_scheduler_more as _more  # noqa: E402
+from .lr_scheduler_more import *  # noqa: E402, F403
+
+__all__ += _more.__all__

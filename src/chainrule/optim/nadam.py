@@ -5,14 +5,13 @@ import numpy as np
 from .optimizer import (
     Optimizer,
     advance,
-    check_betas,
-    check_cpu_flags,
-    check_lr,
-    check_non_negative,
+    check_adam_like,
+    decoupled_decay,
     new_state_tensor,
     regularized_gradient,
     scalar_state,
     step_counter,
+    update_moments,
 )
 
 __all__ = ["NAdam"]
@@ -46,11 +45,7 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
-        check_lr(group)
-        check_non_negative(group, "eps")
-        check_betas(group["betas"])
-        check_non_negative(group, "weight_decay", "momentum_decay")
-        check_cpu_flags(group)
+        check_adam_like(group, "momentum_decay")
 
     def _init_state(self, param, group):
         return {
@@ -65,10 +60,7 @@ class NAdam(Optimizer):
         beta1, beta2 = (float(beta) for beta in group["betas"])
         weight_decay, decay = float(group["weight_decay"]), float(group["momentum_decay"])
         step = advance(state["step"])
-        if group["decoupled_weight_decay"]:
-            if weight_decay != 0:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0.0
+        weight_decay = decoupled_decay(param, lr, weight_decay, group["decoupled_weight_decay"])
         grad = regularized_gradient(param, grad, weight_decay, group["maximize"])
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))
@@ -76,9 +68,7 @@ class NAdam(Optimizer):
         product *= np.float32(mu)  # rounded to float32 each step, as PyTorch's state is
         mu_product = float(product)
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        exp_avg += (1 - beta1) * (grad - exp_avg)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2)
         denom = np.sqrt(exp_avg_sq / (1 - beta2**step))
         denom += eps
         param -= lr * (1.0 - mu) / (1.0 - mu_product) * grad / denom

@@ -15,6 +15,7 @@ from itertools import chain
 
 import numpy as np
 
+from .._dtypes import is_float
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
 
@@ -67,6 +68,39 @@ def check_cpu_flags(group):
     _check(not group.get("capturable", False),
            "capturable=True is for CUDA graphs, which chainrule (NumPy on the CPU) does "
            "not have; leave capturable=False")
+
+
+def check_adam_like(group, *more_non_negative):
+    """The checks Adam's family shares: lr, eps, betas, weight_decay (and ``more``), flags."""
+    check_lr(group)
+    check_non_negative(group, "eps")
+    check_betas(group["betas"])
+    check_non_negative(group, "weight_decay", *more_non_negative)
+    check_cpu_flags(group)
+
+
+def decoupled_decay(param, lr, weight_decay, decoupled):
+    """AdamW's decay, ``param *= 1 - lr * weight_decay``, when ``decoupled``; returns the
+    weight decay still to add to the gradient (none once it was decoupled)."""
+    if not decoupled:
+        return weight_decay
+    if weight_decay != 0:
+        param *= 1 - lr * weight_decay
+    return 0.0
+
+
+def update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2):
+    """Adam's running averages, in place: m += (1 - beta1)(g - m) (PyTorch's lerp, the same
+    average as beta1 m + (1 - beta1) g) and v = beta2 v + (1 - beta2) g^2. Returns a scratch
+    array of the gradient's shape, free for the caller to reuse."""
+    scratch = np.subtract(grad, exp_avg)
+    scratch *= 1 - beta1
+    exp_avg += scratch
+    exp_avg_sq *= beta2
+    np.multiply(grad, 1 - beta2, out=scratch)
+    scratch *= grad
+    exp_avg_sq += scratch
+    return scratch
 
 
 def scalar_state(value):
@@ -357,6 +391,6 @@ def _copy_state_value(param, index, name, value):
             f"{array.shape}, but that parameter has shape {tuple(param.shape)}; was the state "
             "dict saved for a different model?"
         )
-    if name != "step" and param._data.dtype.kind == "f" and array.dtype.kind == "f":
+    if name != "step" and is_float(param._data.dtype) and is_float(array.dtype):
         return Tensor._from_array(array.astype(param._data.dtype, copy=True))
     return Tensor._from_array(array.copy())

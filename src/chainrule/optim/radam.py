@@ -5,13 +5,12 @@ import numpy as np
 from .optimizer import (
     Optimizer,
     advance,
-    check_betas,
-    check_cpu_flags,
-    check_lr,
-    check_non_negative,
+    check_adam_like,
+    decoupled_decay,
     new_state_tensor,
     regularized_gradient,
     step_counter,
+    update_moments,
 )
 
 __all__ = ["RAdam"]
@@ -43,11 +42,7 @@ class RAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
-        check_lr(group)
-        check_non_negative(group, "eps")
-        check_betas(group["betas"])
-        check_non_negative(group, "weight_decay")
-        check_cpu_flags(group)
+        check_adam_like(group)
 
     def _init_state(self, param, group):
         return {
@@ -61,15 +56,10 @@ class RAdam(Optimizer):
         beta1, beta2 = (float(beta) for beta in group["betas"])
         weight_decay = float(group["weight_decay"])
         step = advance(state["step"])
-        if group["decoupled_weight_decay"]:
-            if weight_decay != 0:
-                param *= 1 - lr * weight_decay
-            weight_decay = 0.0
+        weight_decay = decoupled_decay(param, lr, weight_decay, group["decoupled_weight_decay"])
         grad = regularized_gradient(param, grad, weight_decay, group["maximize"])
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-        exp_avg += (1 - beta1) * (grad - exp_avg)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2)
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
         update = exp_avg / bias_correction1

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .. import kernels
 from .optimizer import Optimizer, _check, new_state_tensor, regularized_gradient
 
 __all__ = ["SGD"]
@@ -43,6 +44,10 @@ class SGD(Optimizer):
 
     def _update(self, param, grad, state, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])
+        fused = kernels.load("optim", param, grad)
+        if fused is not None and kernels.writable_in_place(param):
+            self._fused_update(fused, param, grad, state, group)
+            return
         grad = regularized_gradient(param, grad, float(group["weight_decay"]),
                                     group["maximize"])
         if momentum != 0:
@@ -57,3 +62,16 @@ class SGD(Optimizer):
                 buffer += grad if dampening == 0 else (1 - dampening) * grad
             grad = grad + momentum * buffer if group["nesterov"] else buffer
         param -= lr * grad
+
+    def _fused_update(self, fused, param, grad, state, group):
+        """The update above in one pass (NOTE: kernels/optim.py; the NumPy code in _update is
+        its reference)."""
+        momentum = float(group["momentum"])
+        buffer, first = state.get("momentum_buffer"), False
+        if momentum != 0 and buffer is None:
+            buffer, first = new_state_tensor(np.empty_like(param)), True
+            state["momentum_buffer"] = buffer
+        fused.sgd(param, grad, None if buffer is None else buffer._data, lr=float(group["lr"]),
+                  momentum=momentum, dampening=float(group["dampening"]),
+                  weight_decay=float(group["weight_decay"]), maximize=group["maximize"],
+                  nesterov=group["nesterov"], first=first)

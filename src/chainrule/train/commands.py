@@ -5,31 +5,60 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import Generator, from_numpy, manual_seed, no_grad
+from ..autograd import no_grad
+from ..creation import from_numpy
 from ..diagnostics import TrainingDiagnostics
-from ..serialization import CheckpointError
-from . import explain_report, run_record
-from .checkpoint import latest_checkpoint, read_checkpoint
-from .config import from_dict
+from ..io.errors import CheckpointError
+from ..io.files import memory_limit
+from ..random import Generator, manual_seed
+from . import explain_report, interrupt, run_record
+from .checkpoint import (
+    BEST_NAME,
+    best_checkpoint,
+    no_usable_checkpoint,
+    read_checkpoint,
+    restore_best_copy,
+    set_aside,
+    usable_checkpoints,
+)
+from .config import ConfigError
 from .console import Console
 from .data import load_task, task_from_metadata
-from .loop import NonFiniteLossError, Trainer
+from .data_settings import OWN_DATA
+from .loop import NonFiniteLossError, Trainer, TrainingInterrupted
 from .parallel import SingleProcess
-from .presets import build_model
+from .presets import build_model, parameter_count
 from .report import write_report
 from .rundir import RunDirectory
+from .state_checks import check_model_fits
 from .tensorboard import TensorBoardLogger
 
 
 class TrainingError(RuntimeError):
-    """Training stopped on a problem in the run itself (non-finite loss, bad checkpoint)."""
+    """Training stopped on a problem in the run itself (a non-finite loss)."""
 
 
-def _setup(config):
+def _setup(config, task_metadata=None):
+    """Seed, load the data and build the model; the task of a saved run keeps the vocabulary
+    its model was trained on (``task_metadata``)."""
     manual_seed(config.seed)
-    task = load_task(config)
+    task = load_task(config) if task_metadata is None else task_from_metadata(config,
+                                                                               task_metadata)
+    _check_fits_in_memory(config, task)
     model = build_model(config, task)
     return task, model
+
+
+def _check_fits_in_memory(config, task):
+    # weights, gradients and two optimizer moments, in float32: a floor, not an estimate
+    needed = parameter_count(config, task) * 4 * 4
+    limit = memory_limit()
+    if limit is not None and needed > limit:
+        raise ConfigError(
+            f"a {config.model} with these sizes needs at least {needed / 2**30:,.1f} GiB for its "
+            f"parameters and their optimizer state, more than this machine's "
+            f"{limit / 2**30:,.1f} GiB; use a smaller --hidden-size or --num-layers"
+        )
 
 
 def train(config, parallel=None):
@@ -42,42 +71,89 @@ def train(config, parallel=None):
     name = config.name or f"{config.model}-{config.data}-seed{config.seed}"
     path = None
     if parallel.is_main:
-        run = RunDirectory.create(config.out, name)
-        run.write_config(config.to_dict())
-        path = str(run.path)
+        path = str(RunDirectory.create(config.out, name).path)
     run = RunDirectory(parallel.broadcast_object(path))
     console = Console(quiet=config.quiet, rank0=parallel.is_main)
-    console.print(f"run directory: {run.path}")
-    ranks = f" on {parallel.world_size} ranks" if parallel.distributed else ""
-    console.print(f"model {config.model}: {sum(p.numel() for p in model.parameters()):,} "
-                  f"parameters; data {task.name}{ranks}")
-    for note in getattr(task, "notes", ()):
-        console.print(note)
-    trainer = Trainer(config, run, task, model, console, parallel)
-    return _fit_tracked(_with_diagnostics(trainer))
+    main = parallel.is_main
+    with run.locked(main):
+        with run.removed_on_failure(main):  # until the first checkpoint, a failure undoes it
+            if main:
+                run.write_config(config.to_dict())
+            console.print(f"run directory: {run.path}")
+            ranks = f" on {parallel.world_size} ranks" if parallel.distributed else ""
+            console.print(f"model {config.model}: {sum(p.numel() for p in model.parameters()):,} "
+                          f"parameters; data {task.name}{ranks}")
+            for note in getattr(task, "notes", ()):
+                console.print(note)
+            trainer = _with_diagnostics(Trainer(config, run, task, model, console, parallel))
+            trainer.checkpoint()
+        return _fit_tracked(trainer)
 
 
-def resume(run_dir, quiet=False, parallel=None):
-    """Continue the run in ``run_dir`` from its newest readable checkpoint (on any number of
-    ranks)."""
+def resume(run_dir, quiet=False, parallel=None, allow_changed_data=False):
+    """Continue the run in ``run_dir`` from its newest usable checkpoint (on any number of
+    ranks); damaged ones are reported and skipped. Data whose fingerprint differs from the one
+    the run recorded is refused unless ``allow_changed_data``."""
     parallel = parallel or SingleProcess()
     run = RunDirectory.open_existing(run_dir)
-    try:
-        path, state = latest_checkpoint(run)
-    except CheckpointError as error:
-        raise TrainingError(str(error)) from None
-    config = from_dict(state["config"], source=str(path))
-    config.quiet = quiet or config.quiet
-    task, model = _setup(config)
-    console = Console(quiet=config.quiet, rank0=parallel.is_main)
-    trainer = Trainer(config, run, task, model, console, parallel)
-    trainer.load_state(state)
-    _with_diagnostics(trainer)
-    trainer.console.print(
-        f"resuming {run.path} from {path.name}: epoch {trainer.epoch + 1}, batch "
-        f"{trainer.batch}, step {trainer.step}"
-    )
-    return _fit_tracked(trainer)
+    console = Console(quiet=quiet, rank0=parallel.is_main)
+    with run.locked(parallel.is_main):
+        if parallel.is_main:
+            for name in run.remove_temporaries():
+                console.print(f"removed {name}, left by a write that was interrupted")
+        trainer, checkpoint, skipped = _newest_usable(run, quiet, parallel, console)
+        if parallel.is_main:
+            for path in skipped:
+                console.print(f"set aside {path.name} as {set_aside(path).name}")
+            best = best_checkpoint(run, checkpoint, console.print)
+            if restore_best_copy(run, best):
+                console.print(f"restored {BEST_NAME} from {best.path.name}")
+        fingerprint = _unchanged_data(run, trainer, allow_changed_data)
+        trainer.console.print(
+            f"resuming {run.path} from {checkpoint.path.name}: epoch {trainer.epoch + 1}, batch "
+            f"{trainer.batch}, step {trainer.step}"
+        )
+        return _fit_tracked(_with_diagnostics(trainer), fingerprint)
+
+
+def _unchanged_data(run, trainer, allowed):
+    """The data's fingerprint, after checking it against the one the run recorded: changed data
+    is refused (DataChangedError) unless ``allowed``, then only warned about."""
+    recorded, current = run_record.fingerprints(run.path, trainer.config)
+    if run_record.changed(recorded, current):
+        change = run_record.describe_change(trainer.config, recorded, current)
+        if not allowed:
+            raise run_record.DataChangedError(
+                f"{change}. Resuming would go on training on other data than the run started "
+                f"on. Restore the data; or train a new run on it (chainrule train --config "
+                f"{run.config_path}); or resume anyway with --allow-changed-data"
+            )
+        trainer.console.print(f"warning: {change}; resuming on it (--allow-changed-data)")
+    return current
+
+
+def _newest_usable(run, quiet, parallel, console):
+    """A trainer loaded from the newest checkpoint that passes every check, that checkpoint,
+    and the paths of the newer ones skipped."""
+    skipped = []
+
+    def skip(path, problem):
+        console.print(f"skipping {path.name}: {problem}")
+        skipped.append(path)
+
+    for checkpoint in usable_checkpoints(run, skip):
+        config = checkpoint.config
+        config.quiet = quiet or config.quiet
+        task, model = _setup(config, checkpoint.state["task"])
+        trainer = Trainer(config, run, task, model,
+                          Console(quiet=config.quiet, rank0=parallel.is_main), parallel)
+        try:
+            trainer.load_state(checkpoint.state, checkpoint.path)
+        except CheckpointError as error:
+            skip(checkpoint.path, error.problem)
+            continue
+        return trainer, checkpoint, skipped
+    raise no_usable_checkpoint(run)
 
 
 def _with_diagnostics(trainer):
@@ -92,11 +168,11 @@ def _with_diagnostics(trainer):
     return trainer
 
 
-def _fit_tracked(trainer):
+def _fit_tracked(trainer, fingerprint=None):
     """Fit and report, with the run's status recorded in run.json (see run_record.py)."""
     if not trainer.parallel.is_main:
         return _fit_and_report(trainer)
-    run_record.start(trainer.run, trainer.config, trainer.task)
+    run_record.start(trainer.run, trainer.config, trainer.task, fingerprint)
     return run_record.track(trainer.run, trainer.config, lambda: _fit_and_report(trainer))
 
 
@@ -111,17 +187,19 @@ def _task_sections(trainer):
 
 def _fit_and_report(trainer):
     diagnostics = [h for h in trainer.hooks if isinstance(h, TrainingDiagnostics)]
+    resume_hint = f"continue with: chainrule train --resume {trainer.run.path}"
     try:
         trainer.fit()
     except NonFiniteLossError as error:
         raise TrainingError(str(error)) from None
-    except KeyboardInterrupt:
-        trainer.checkpoint()
-        trainer.console.print(
-            f"\ninterrupted: checkpoint saved; continue with: chainrule train --resume "
-            f"{trainer.run.path}"
-        )
-        return 130
+    except TrainingInterrupted as stop:
+        trainer.console.print(f"interrupted: step {trainer.step} finished and saved; "
+                              f"{resume_hint}")
+        return interrupt.exit_status(stop.signum)
+    except KeyboardInterrupt as stop:
+        trainer.console.print(f"\nstopped at once: the newest checkpoint is the last one saved; "
+                              f"{resume_hint}")
+        return interrupt.stop_status(stop)
     finally:
         for hook in trainer.hooks:
             if hasattr(hook, "close"):
@@ -145,41 +223,83 @@ def _fit_and_report(trainer):
 
 
 def checkpoint_for(target):
-    """A run directory means its best checkpoint (else its latest); a file is itself."""
+    """A run directory means its best checkpoint (else its newest usable one); a file is
+    itself. Checkpoints skipped on the way are reported on stderr."""
     target = Path(target)
     if target.is_dir():
         run = RunDirectory.open_existing(target)
-        best = run.checkpoints / "best.safetensors"
-        if best.exists():
-            return best, read_checkpoint(best)
-        return latest_checkpoint(run)
-    if not target.exists():
+        newest = next(usable_checkpoints(run, _skipped), None)
+        if newest is None:
+            raise no_usable_checkpoint(run)
+        return best_checkpoint(run, newest, _warn) or newest
+    if not target.exists() and not target.is_symlink():
         raise FileNotFoundError(f"{target} is neither a run directory nor a checkpoint file")
-    return target, read_checkpoint(target)
+    return read_checkpoint(target)
+
+
+def _warn(text):
+    print(f"warning: {text}", file=sys.stderr)
+
+
+def _skipped(path, problem):
+    _warn(f"skipping {path.name}: {problem}")
 
 
 def _restore(target):
-    try:
-        path, state = checkpoint_for(target)
-    except CheckpointError as error:
-        raise TrainingError(str(error)) from None
-    config = from_dict(state["config"], source=str(path))
-    task = task_from_metadata(config, state["task"])
-    manual_seed(config.seed)
-    model = build_model(config, task)
-    model.load_state_dict(state["model"])
+    checkpoint = checkpoint_for(target)
+    task, model = _setup(checkpoint.config, checkpoint.state["task"])
+    check_model_fits(checkpoint.path, checkpoint.state, model)
+    model.load_state_dict(checkpoint.state["model"])
     model.eval()
-    return path, config, task, model
+    return checkpoint.path, checkpoint.config, task, model
+
+
+def export_onnx(target, out=None, opset=None):
+    """Write the model of a run (its best checkpoint) or of a checkpoint file as ONNX, with a
+    dynamic batch axis: the run's inputs (images, table rows, series windows, or tokens of the
+    block size) in, the model's output out."""
+    from ..onnx import UnsupportedOperatorError, export
+
+    path, config, task, model = _restore(target)
+    if task.kind == "text":
+        example = np.arange(task.block_size, dtype=np.int64)[None] % task.vocab_size
+    elif getattr(task, "input_shape", None) is not None:
+        example = np.zeros((1, *task.input_shape), dtype=np.float32)
+    else:  # the shape of one validation input
+        example = np.asarray(task.splits["val"][0][:1], dtype=np.float32)
+    out = Path(out) if out else (Path(target) if Path(target).is_dir() else path.parent) \
+        / "model.onnx"
+    try:
+        export(model, (from_numpy(example),), out, input_names=["input"],
+               output_names=["output"], opset_version=opset,
+               dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    except UnsupportedOperatorError as error:  # the model cannot be exported: bad input
+        raise ValueError(str(error)) from None
+    shape = ", ".join(["batch", *map(str, example.shape[1:])])
+    print(f"{out}: model {config.model} from {path.name}; input ({shape}) {example.dtype}, "
+          "output 'output'")
+    return 0
 
 
 def evaluate(target):
-    """Print the test metrics of a run's best checkpoint, or of a checkpoint file."""
+    """Print the test metrics of a run's best checkpoint, or of a checkpoint file (a warning
+    first when the data is no longer the data the run trained on)."""
     path, config, task, model = _restore(target)
+    _warn_if_data_changed(path, config)
     with no_grad():
         metrics = task.evaluate(model, "test", config.batch_size)
     print(f"{path}: model {config.model} on {task.name}")
     print("test " + "  ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
     return 0
+
+
+def _warn_if_data_changed(checkpoint_path, config):
+    run_path = Path(checkpoint_path).parent.parent  # RUN/checkpoints/step-N.safetensors
+    recorded, current = run_record.fingerprints(run_path, config)
+    if run_record.changed(recorded, current):
+        _warn(f"{run_record.describe_change(config, recorded, current)}; the metrics below are "
+              "of the data as it is now" + (", and its test split may hold rows the model "
+                                            "trained on" if config.data in OWN_DATA else ""))
 
 
 def sample(target, prompt, length, temperature, seed):

@@ -5,11 +5,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as datasets
+from ..data.readers._files import read_text
 from .data_settings import OWN_DATA
-from .presets import resolved_sizes
 from .tasks import CharLanguageModel, ImageClassification
-
-DEFAULT_STEPS_PER_EPOCH = 200
 
 
 def _image_arrays(dataset, max_value):
@@ -38,7 +36,7 @@ def _text(config):
     if not path.is_file():
         raise FileNotFoundError(f"--data-path {path} is not a text file")
     try:
-        return str(path), path.read_text(encoding="utf-8")
+        return str(path), read_text(path)
     except UnicodeDecodeError as error:
         raise ValueError(
             f"{path} is not UTF-8 text ({error.reason} at byte {error.start})"
@@ -63,9 +61,7 @@ def load_task(config, vocab=None, metadata=None):
     if config.model in ("mlp", "cnn"):
         return _image_task(config)
     name, text = _text(config)
-    sizes = resolved_sizes(config)
-    steps = config.steps_per_epoch or DEFAULT_STEPS_PER_EPOCH
-    return CharLanguageModel(name, text, sizes["block_size"], steps, vocab=vocab)
+    return CharLanguageModel(name, text, config.block_size, config.steps_per_epoch, vocab=vocab)
 
 
 def task_from_metadata(config, metadata):

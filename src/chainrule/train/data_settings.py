@@ -1,6 +1,10 @@
 """The settings of own data (tables, image folders, time series): which presets fit which data,
 the preset a data kind gets by default, and checks that name the flag at fault."""
 
+import dataclasses
+
+from ..data.preprocessing.images import MAX_SIZE
+
 OWN_DATA = ("table", "images", "series")
 TASKS = ("classification", "regression")
 CLASS_WEIGHTS = ("balanced",)
@@ -19,14 +23,17 @@ ONLY_FOR = {
     "target": ("table", "series"), "task": ("table",), "features": ("table",),
     "drop": ("table",), "class_weight": ("table",), "image_size": ("images",),
     "flip": ("images",), "random_crop": ("images",), "time": ("series",),
-    "window": ("series",), "season": ("series",),
+    "window": ("series",), "horizon": ("series",), "season": ("series",),
 }
+# (smallest, largest) values of the own-data numbers; None: no bound
+LIMITS = {"image_size": (4, MAX_SIZE), "window": (1, None), "horizon": (1, None),
+          "season": (2, None)}
 
 
-def _error(message):
+def _error(message, setting=None):
     from .config import ConfigError
 
-    return ConfigError(message)
+    return ConfigError(message, setting=setting)
 
 
 def _flag(field):
@@ -48,11 +55,12 @@ def check_data_settings(config):
     config.features, config.drop = column_list(config.features), column_list(config.drop)
     if config.model is None:
         config.model = PRESETS_FOR.get(config.data, ("mlp",))[0]
+    defaults = {field.name: field.default for field in dataclasses.fields(config)}
     for field, kinds in ONLY_FOR.items():
         value = getattr(config, field)
-        if value not in (None, False) and config.data not in kinds:
+        if value != defaults[field] and config.data not in kinds:  # given, for other data
             raise _error(f"{_flag(field)} applies to --data {' or '.join(kinds)}, not --data "
-                         f"{config.data}")
+                         f"{config.data}", setting=field)
     if config.model == "tabular" and config.data != "table":
         raise _error("the tabular preset is for tables: use it with --data table")
     if config.data not in OWN_DATA:
@@ -74,14 +82,16 @@ def _check_choices(config):
     for field, allowed in (("task", TASKS), ("class_weight", CLASS_WEIGHTS)):
         value = getattr(config, field)
         if value is not None and value not in allowed:
-            raise _error(f"unknown {field} {value!r}; choose one of: {', '.join(allowed)}")
+            raise _error(f"unknown {field} {value!r}; choose one of: {', '.join(allowed)}",
+                         setting=field)
     if config.data == "series" and config.window is None:
         config.window = DEFAULT_WINDOW
-    minimums = {"image_size": 4, "window": 1, "horizon": 1, "season": 2}
-    for field, minimum in minimums.items():
+    for field, (least, most) in LIMITS.items():
         value = getattr(config, field)
-        if value is not None and value < minimum:
-            raise _error(f"{_flag(field)} must be at least {minimum}, got {value}")
+        if value is not None and value < least:
+            raise _error(f"{_flag(field)} must be at least {least}, got {value}", setting=field)
+        if value is not None and most is not None and value > most:
+            raise _error(f"{_flag(field)} must be at most {most}, got {value}", setting=field)
 
 
 # (flag, config field, type, help) for `chainrule train`; defaults live in train.config.Config

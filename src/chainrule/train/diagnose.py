@@ -8,11 +8,11 @@ import argparse
 import math
 from pathlib import Path
 
-from .. import manual_seed
 from ..diagnostics.monitor import GradientMonitor
 from ..diagnostics.plots import PLOTS_HINT, gradient_flow, histograms
 from ..diagnostics.table import format_table
 from ..nn.utils import clip_grad_norm_
+from ..random import manual_seed
 from .data import load_task
 from .optimizers import build_optimizer
 from .presets import build_model

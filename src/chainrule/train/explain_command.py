@@ -12,11 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import Generator, explain, from_numpy
+from .. import explain
+from ..creation import from_numpy
 from ..data.readers.series import read_series
 from ..data.readers.table import read_table
 from ..explain import render
 from ..explain.checks import completeness_error
+from ..random import Generator
 from .data import task_from_metadata
 from .explain_subjects import ImageSubject, SeriesSubject, TableSubject, TextSubject
 from .predict import image_paths, load_model, prompt_tokens

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import nn, no_grad
+from .. import nn
+from ..autograd import no_grad
 from ..explain import global_ranking, group_columns, render
 from .tasks import model_outputs
 

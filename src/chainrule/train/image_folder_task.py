@@ -4,7 +4,7 @@ from (seed, epoch), so that a resumed run sees the very same augmented batches."
 
 import numpy as np
 
-from .. import from_numpy
+from ..creation import from_numpy
 from ..data.preprocessing import ImagePreprocessor
 from ..data.readers.image_folder import load_image_folder
 from ..nn import functional as F

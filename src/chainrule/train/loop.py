@@ -3,19 +3,33 @@ early stopping, metrics and checkpoints -- resumable at any step, bit for bit.""
 
 import itertools
 import math
+import signal
 import time
 
 import numpy as np
 
-from .. import get_rng_state, no_grad, set_rng_state
+from ..autograd import no_grad
 from ..nn.utils import clip_grad_norm_
+from ..random import get_rng_state, set_rng_state
 from .checkpoint import save_checkpoint
+from .faults import Faults
+from .interrupt import StopRequest
 from .optimizers import build_optimizer, build_scheduler
 from .parallel import SingleProcess
+from .state_checks import check_fits
 
 
 class NonFiniteLossError(RuntimeError):
     """The loss became NaN or infinite; training stopped before the bad update."""
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C or SIGTERM: the step in progress was finished and a checkpoint of it written;
+    ``signum`` says which signal asked for the stop."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
 
 
 class Trainer:
@@ -42,6 +56,8 @@ class Trainer:
         self.bad_epochs = 0
         self.epoch_losses = []  # losses of the current epoch so far (kept across a resume)
         self.hooks = []  # objects with optional on_step(trainer, record) / on_epoch(...)
+        self.saved_at = None  # the position of the newest checkpoint written or resumed from
+        self.faults = Faults()  # the test hook of train/faults.py; inert unless asked for
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state(self):
@@ -51,7 +67,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "rng": get_rng_state(),
-            "position": {"epoch": self.epoch, "batch": self.batch, "step": self.step},
+            "position": self.position(),
             "history": self.history,
             "best": list(self.best) if self.best else None,
             "bad_epochs": self.bad_epochs,
@@ -60,7 +76,13 @@ class Trainer:
             "task": self.task.metadata(),
         }
 
-    def load_state(self, state):
+    def position(self):
+        return {"epoch": self.epoch, "batch": self.batch, "step": self.step}
+
+    def load_state(self, state, path="checkpoint"):
+        """Continue from a checkpoint's ``state`` (read from ``path``), after checking that it
+        fits this trainer's model, optimizer and schedule (CheckpointError if not)."""
+        check_fits(path, state, self)
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -71,12 +93,19 @@ class Trainer:
         self.best = tuple(state["best"]) if state["best"] else None
         self.bad_epochs = state["bad_epochs"]
         self.epoch_losses = list(state["epoch_losses"])
+        self.saved_at = self.position()
         if self.parallel.is_main:
             self.run.truncate_metrics(state["metric_lines"])
 
     def checkpoint(self, is_best=False):
+        """Write a checkpoint of the current position, unless it is already on disk."""
+        if self.saved_at == self.position() and not is_best:
+            return
         if self.parallel.is_main:
-            save_checkpoint(self.run, self.state(), self.step, self.config.keep_last, is_best)
+            step = self.step
+            save_checkpoint(self.run, self.state(), step, self.config.keep_last, is_best,
+                            reached=lambda phase: self.faults.reached(phase, step))
+        self.saved_at = self.position()
 
     def log(self, record):
         if self.parallel.is_main:
@@ -86,6 +115,7 @@ class Trainer:
     def train_step(self, inputs, targets):
         self.trained.train()
         inputs, targets, weight = self.parallel.shard_batch(inputs, targets)
+        self.faults.reached("forward", self.step + 1)
         loss = self.task.loss(self.trained(inputs), targets)
         # every rank must take the same decision, so the check reads the global mean loss
         value = self.parallel.average({"loss": loss.item()}, count=len(inputs))["loss"]
@@ -98,10 +128,12 @@ class Trainer:
                 "with the same settings reports the first layer whose values go non-finite."
             )
         self.optimizer.zero_grad()
+        self.faults.reached("backward", self.step + 1)
         (loss * weight if weight != 1.0 else loss).backward()
         max_norm = self.config.grad_clip if self.config.grad_clip else math.inf
         grad_norm = float(clip_grad_norm_(self.model.parameters(), max_norm))
         self.optimizer.step()
+        self.faults.reached("optimizer", self.step + 1)
         self.scheduler.step()
         return value, grad_norm
 
@@ -114,20 +146,44 @@ class Trainer:
             return self.task.evaluate(self.model, split, self.config.batch_size)
 
     def fit(self):
-        """Train until the last epoch or early stopping; returns the epoch history."""
+        """Train until the last epoch or early stopping; returns the epoch history.
+
+        A checkpoint of the starting position is written first (so that a run killed at any
+        later moment can resume). Ctrl-C and SIGTERM are handled as train/interrupt.py says:
+        the step in progress completes, is saved, and TrainingInterrupted is raised."""
         # NumPy's overflow warnings would only repeat, less clearly, what the non-finite loss
         # check and the diagnostics report
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return self._fit()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+                StopRequest(self.console) as stop:
+            self.checkpoint()
+            return self._fit(stop)
 
-    def _fit(self):
+    def _fit(self, stop):
+        while self.epoch < self.config.epochs:
+            started = time.perf_counter()
+            samples = self.train_epoch(stop)
+            train_loss = float(np.mean(self.epoch_losses)) if self.epoch_losses else math.nan
+            self.epoch_losses = []
+            rate = samples / max(time.perf_counter() - started, 1e-9)
+            if self.finish_epoch(train_loss, rate):
+                break  # early stopping
+            if self.epoch < self.config.epochs and self.stop_agreed(stop):
+                raise TrainingInterrupted(stop.signal or signal.SIGINT)
+        return self.history
+
+    def train_epoch(self, stop):
+        """Train on the current epoch's remaining batches; returns the samples seen. Between
+        steps: the periodic checkpoint, and the stop that Ctrl-C or SIGTERM asked for."""
         config = self.config
-        while self.epoch < config.epochs:
-            batches = self.task.epoch_batches(self.epoch, config.seed, config.batch_size)
-            progress = self.console.epoch_bar(self.epoch, config.epochs, len(batches), self.batch)
-            started, samples = time.perf_counter(), 0
-            # a resumed epoch skips the batches it already trained on
-            for inputs, targets in itertools.islice(batches, self.batch, None):
+        batches = self.task.epoch_batches(self.epoch, config.seed, config.batch_size)
+        progress = self.console.epoch_bar(self.epoch, config.epochs, len(batches), self.batch)
+        started, samples = time.perf_counter(), 0
+        # a resumed epoch skips the batches it already trained on
+        remaining = iter(itertools.islice(batches, self.batch, None))
+        try:
+            while self.batch < len(batches):
+                self.faults.reached("data", self.step + 1)
+                inputs, targets = next(remaining)
                 lr = self.current_lr()
                 loss, grad_norm = self.train_step(inputs, targets)
                 self.step += 1
@@ -135,24 +191,31 @@ class Trainer:
                 samples += len(inputs)  # the global batch, over all ranks
                 self.epoch_losses.append(loss)
                 rate = samples / max(time.perf_counter() - started, 1e-9)
-                record = {"kind": "step", "step": self.step, "epoch": self.epoch + 1,
-                          "loss": loss, "lr": lr, "grad_norm": grad_norm,
-                          "samples_per_s": round(rate, 1)}
                 progress.update(loss=loss, lr=lr, rate=rate)
-                for hook in self.hooks:
-                    if hasattr(hook, "on_step"):
-                        hook.on_step(self, record)
-                if self.step % config.log_every == 0:
-                    self.log(record)
-                if self.step % config.checkpoint_every == 0 and self.batch < len(batches):
+                self.after_step({"kind": "step", "step": self.step, "epoch": self.epoch + 1,
+                                 "loss": loss, "lr": lr, "grad_norm": grad_norm,
+                                 "samples_per_s": round(rate, 1)})
+                if self.batch == len(batches):
+                    break  # the epoch's end has its own checkpoint and stop (finish_epoch)
+                if self.step % config.checkpoint_every == 0:
                     self.checkpoint()
+                if self.stop_agreed(stop):
+                    self.checkpoint()
+                    raise TrainingInterrupted(stop.signal or signal.SIGINT)
+        finally:
             progress.close()
-            train_loss = float(np.mean(self.epoch_losses)) if self.epoch_losses else math.nan
-            self.epoch_losses = []
-            stop = self.finish_epoch(train_loss, samples / max(time.perf_counter() - started, 1e-9))
-            if stop:
-                break
-        return self.history
+        return samples
+
+    def after_step(self, record):
+        for hook in self.hooks:
+            if hasattr(hook, "on_step"):
+                hook.on_step(self, record)
+        if self.step % self.config.log_every == 0:
+            self.log(record)
+
+    def stop_agreed(self, stop):
+        """Whether a stop signal reached any rank: every rank must stop after the same step."""
+        return self.parallel.average({"stop": float(stop.requested)})["stop"] > 0
 
     def finish_epoch(self, train_loss, rate):
         """Evaluate, log, checkpoint and decide on early stopping; True means stop."""

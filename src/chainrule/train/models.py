@@ -4,8 +4,11 @@ columns) and the series forecasters (``mlp`` and ``lstm`` over a window of past 
 Each is built from the preprocessing saved with the model, so a run directory rebuilds its
 network without the training data."""
 
-from .. import cat, nn
+import math
+
+from .. import nn
 from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
+from ..ops.join import cat
 
 
 def embedding_size(levels):
@@ -65,11 +68,11 @@ class SeriesLSTM(nn.Module):
         return self.head(output[:, -1])
 
 
-def build_for_preprocessor(config, preprocessor, sizes):
+def build_for_preprocessor(config, preprocessor):
     """The preset network for data that this preprocessing turns into inputs."""
     from .presets import cnn, mlp
 
-    hidden, layers, dropout = sizes["hidden_size"], sizes["num_layers"], sizes["dropout"]
+    hidden, layers, dropout = config.hidden_size, config.num_layers, config.dropout
     if isinstance(preprocessor, TablePreprocessor):
         return TabularNet(preprocessor.num_numeric_inputs, preprocessor.embedded_levels,
                           preprocessor.num_outputs, hidden, layers, dropout)
@@ -78,6 +81,31 @@ def build_for_preprocessor(config, preprocessor, sizes):
             return SeriesLSTM(preprocessor.horizon, hidden, layers, dropout)
         return mlp((preprocessor.window,), preprocessor.horizon, hidden, layers, dropout)
     if isinstance(preprocessor, ImagePreprocessor):
-        build = cnn if config.model == "cnn" else mlp
-        return build(preprocessor.input_shape, len(preprocessor.classes), hidden, layers, dropout)
+        if config.model == "cnn":
+            return cnn(preprocessor.input_shape, len(preprocessor.classes), hidden, dropout)
+        return mlp(preprocessor.input_shape, len(preprocessor.classes), hidden, layers, dropout)
+    raise TypeError(f"no preset network for {type(preprocessor).__name__}")
+
+
+def parameter_count_for_preprocessor(config, preprocessor):
+    """The parameter count of ``build_for_preprocessor(config, preprocessor)``, computed
+    without building it (see presets.parameter_count)."""
+    from .presets import cnn_parameters, lstm_parameters, mlp_parameters
+
+    hidden, layers = config.hidden_size, config.num_layers
+    if isinstance(preprocessor, TablePreprocessor):
+        levels = preprocessor.embedded_levels
+        embedded = sum(n * embedding_size(n) for n in levels)
+        width = preprocessor.num_numeric_inputs + sum(embedding_size(n) for n in levels)
+        return embedded + mlp_parameters(width, preprocessor.num_outputs, hidden, layers)
+    if isinstance(preprocessor, SeriesPreprocessor):
+        horizon = preprocessor.horizon
+        if config.model == "lstm":
+            return lstm_parameters(1, hidden, layers) + hidden * horizon + horizon
+        return mlp_parameters(preprocessor.window, horizon, hidden, layers)
+    if isinstance(preprocessor, ImagePreprocessor):
+        classes = len(preprocessor.classes)
+        if config.model == "cnn":
+            return cnn_parameters(preprocessor.input_shape, classes, hidden)
+        return mlp_parameters(math.prod(preprocessor.input_shape), classes, hidden, layers)
     raise TypeError(f"no preset network for {type(preprocessor).__name__}")

@@ -30,9 +30,7 @@ def build_scheduler(config, optimizer, total_steps):
         main = sched.CosineAnnealingLR(optimizer, T_max=remaining, eta_min=config.lr * 0.01)
     elif config.schedule == "exponential":
         main = sched.ExponentialLR(optimizer, gamma=0.01 ** (1 / remaining))
-    else:
-        if warmup:
-            raise ValueError("onecycle has its own warm-up; leave --warmup-steps at 0")
+    else:  # onecycle has its own warm-up (the config refuses --warmup-steps with it)
         return sched.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(total_steps, 2))
     if not warmup:
         return main

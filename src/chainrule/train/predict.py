@@ -11,15 +11,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import from_numpy, manual_seed, no_grad
+from ..autograd import no_grad
+from ..creation import from_numpy
 from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
+from ..data.readers._files import read_text
 from ..data.readers.image_folder import IMAGE_SUFFIXES, image_files
 from ..data.readers.series import read_series
 from ..data.readers.table import read_table
-from .config import from_dict
+from ..random import manual_seed
 from .metrics import regression_metrics, softmax
 from .presets import build_model
-from .tasks import model_outputs
+from .state_checks import check_model_fits
+from .tasks import ImageClassification, model_outputs
 
 
 class _Saved:
@@ -32,12 +35,11 @@ class _Saved:
 def _image_preprocessor(metadata):
     if metadata["kind"] == "images":
         return ImagePreprocessor.from_state(metadata["preprocessing"])
-    if "mean" not in metadata:
+    preprocessor = ImageClassification.saved_preprocessor(metadata)
+    if preprocessor is None:
         raise ValueError("this checkpoint predates saved image statistics; train the run again "
                          "to predict with it")
-    channels, *size = metadata["input_shape"]
-    return ImagePreprocessor(size, channels, metadata["mean"], metadata["scale"],
-                             [str(k) for k in range(metadata["num_classes"])])
+    return preprocessor
 
 
 def _preprocessor(metadata):
@@ -53,14 +55,10 @@ def _preprocessor(metadata):
 
 def load_model(run_dir):
     """(config, task metadata, preprocessor, model in eval mode) of a run's best checkpoint."""
-    from ..serialization import CheckpointError
-    from .commands import TrainingError, checkpoint_for
+    from .commands import checkpoint_for
 
-    try:
-        path, state = checkpoint_for(run_dir)
-    except CheckpointError as error:
-        raise TrainingError(str(error)) from None
-    config = from_dict(state["config"], source=str(path))
+    checkpoint = checkpoint_for(run_dir)  # checked: settings, sizes, preprocessing
+    config, state = checkpoint.config, checkpoint.state
     metadata = state["task"]
     preprocessor = _preprocessor(metadata)
     if metadata["kind"] == "text":
@@ -71,6 +69,7 @@ def load_model(run_dir):
         spec = _Saved(preprocessor=preprocessor)
     manual_seed(config.seed)
     model = build_model(config, spec)
+    check_model_fits(checkpoint.path, state, model)
     model.load_state_dict(state["model"])
     model.eval()
     return config, metadata, preprocessor, model
@@ -183,7 +182,7 @@ def prompt_tokens(metadata, source):
     """The last ``block_size`` characters of a prompt (the text of a file, or the argument) as
     a (1, length) int64 array of the model's character codes."""
     path = Path(source)
-    prompt = path.read_text(encoding="utf-8") if path.is_file() else source
+    prompt = read_text(path) if path.is_file() else source
     vocab = metadata["vocab"]
     index = {ch: i for i, ch in enumerate(vocab)}
     unknown = sorted(set(prompt) - set(index))
@@ -212,8 +211,11 @@ def _write(header, rows, out):
         sys.stdout.flush()
         return
     out = Path(out)
-    with open(out, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(header)
-        writer.writerows(rows)
+    try:
+        with open(out, "w", newline="", encoding="utf-8") as file:
+            writer = csv.writer(file)
+            writer.writerow(header)
+            writer.writerows(rows)
+    except OSError as error:
+        raise OSError(error.errno, f"could not write {out}: {error.strerror}") from None
     _note(f"wrote {len(rows)} predictions to {out}")

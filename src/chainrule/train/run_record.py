@@ -1,15 +1,18 @@
 """A run as a versioned model: ``run.json`` records its status (running, finished,
-interrupted, failed), chainrule's version, a fingerprint of its data, the data's description,
-and its best and test metrics. It is rewritten atomically at each change of status."""
+interrupted, failed; a run killed outright is found out by ``current_status``), chainrule's
+version, a fingerprint of its data, the data's description, and its best and test metrics.
+It is rewritten atomically at each change of status."""
 
 import datetime
 import hashlib
 import json
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 from ..data.readers._files import shipped_file
 from ..serialization import atomic_write_bytes
+from .interrupt import STOP_SIGNALS, exit_status
+from .runlock import is_held
 
 RUN_FILE = "run.json"
 _BUILT_IN = {"digits": "digits.npz", "text": "macbeth.txt.gz"}
@@ -52,6 +55,16 @@ def _now():
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
+def current_status(run_path, record):
+    """The run's status now: run.json's, except that a run recorded as running whose lock no
+    process holds was killed outright (SIGKILL, out of memory, a power cut) before it could
+    record how it ended: 'killed' (it resumes from its newest checkpoint)."""
+    status = record.get("status")
+    if status == "running" and is_held(Path(run_path)) is False:
+        return "killed"
+    return status
+
+
 def read_record(run_path):
     """The run.json of a run directory as a dict ({} when absent or unreadable)."""
     try:
@@ -65,15 +78,44 @@ def _write(run_path, record):
                        (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
 
 
-def start(run, config, task):
-    """Record a run starting (or resuming): status 'running'."""
+def start(run, config, task, fingerprint=None):
+    """Record a run starting (or resuming): status 'running'. ``fingerprint`` is the data's,
+    when already computed; a resumed run whose data changed keeps the earlier ones."""
     record = read_record(run.path) or {"created": _now()}
+    fingerprint = fingerprint or data_fingerprint(config)
+    earlier = record.get("fingerprint")
+    if earlier and fingerprint and earlier != fingerprint:
+        record["earlier_fingerprints"] = record.get("earlier_fingerprints", []) + [earlier]
     record.update(status="running", updated=_now(), chainrule_version=__version__,
                   model=config.model, data=config.data, data_path=config.data_path,
-                  data_name=task.name, fingerprint=data_fingerprint(config))
+                  data_name=task.name, fingerprint=fingerprint)
     record.pop("error", None)
     _write(run.path, record)
     return record
+
+
+class DataChangedError(ValueError):
+    """The data of a run is not the data it trained on (its fingerprint differs)."""
+
+
+def fingerprints(run_path, config):
+    """(recorded, current): the fingerprint run.json recorded for the run in ``run_path`` and
+    that of the data ``config`` names now; either is None when unknown (a run from before
+    run.json, data that cannot be read)."""
+    return read_record(run_path).get("fingerprint"), data_fingerprint(config)
+
+
+def changed(recorded, current):
+    """Whether two fingerprints say the data changed (unknown ones say nothing)."""
+    return bool(recorded and current and recorded != current)
+
+
+def describe_change(config, recorded, current):
+    """One sentence on a data change, for messages."""
+    where = config.data_path or f"the built-in {config.data} data"
+    recorded, current = (f.removeprefix("sha256:")[:12] for f in (recorded, current))
+    return (f"the data has changed since the run trained on it: {where} has fingerprint "
+            f"{current} now, {recorded} then")
 
 
 def summary(run, metric):
@@ -94,14 +136,17 @@ def summary(run, metric):
 
 def track(run, config, action):
     """Run ``action()`` (the fit and report; returns an exit status) and record how it ended:
-    0 finished, 130 interrupted (Ctrl-C), an exception failed (and it is raised again)."""
+    0 finished, 130 or 143 interrupted (Ctrl-C, SIGTERM), an exception failed (and it is
+    raised again)."""
     try:
         status = action()
     except BaseException as error:
         _finish(run, config, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed",
                 f"{type(error).__name__}: {error}")
         raise
-    _finish(run, config, {0: "finished", 130: "interrupted"}.get(status, "failed"))
+    stopped = {exit_status(number) for number in STOP_SIGNALS}
+    _finish(run, config, "finished" if status == 0 else
+            "interrupted" if status in stopped else "failed")
     return status
 
 

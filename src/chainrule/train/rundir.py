@@ -1,11 +1,16 @@
 """The run directory: resolved config, metrics.jsonl, checkpoints/ and the report."""
 
+import contextlib
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
+from ..data.readers._files import read_text, reading
+from ..io.files import remove_temporaries
 from ..serialization import atomic_write_bytes
+from .runlock import RunLock
 
 
 def _toml_value(value):
@@ -60,6 +65,34 @@ class RunDirectory:
             )
         return run
 
+    @contextlib.contextmanager
+    def locked(self, really=True):
+        """Hold the run's lock for the block (RunInUseError if another process holds it);
+        ``really=False`` (the other ranks of a distributed run) does nothing."""
+        lock = RunLock(self.path).acquire() if really else None
+        try:
+            yield self
+        finally:
+            if lock is not None:
+                lock.release()
+
+    @contextlib.contextmanager
+    def removed_on_failure(self, really=True):
+        """Delete the (new) run directory if the block fails: a run that could not start leaves
+        no directory behind."""
+        try:
+            yield self
+        except BaseException:
+            if really:
+                shutil.rmtree(self.path, ignore_errors=True)
+            raise
+
+    def remove_temporaries(self):
+        """Delete the temporary files of writes that a killed process left (call it under the
+        lock); returns their names."""
+        return [name for directory in (self.path, self.checkpoints) if directory.is_dir()
+                for name in remove_temporaries(directory)]
+
     def write_config(self, settings):
         atomic_write_bytes(self.config_path, to_toml(settings).encode())
 
@@ -75,14 +108,15 @@ class RunDirectory:
     def metric_lines(self):
         if not self.metrics_path.exists():
             return 0
-        with open(self.metrics_path, "rb") as f:
+        with reading(self.metrics_path), open(self.metrics_path, "rb") as f:
             return sum(1 for _ in f)
 
     def truncate_metrics(self, lines):
         """Drop records written after the checkpoint we resume from (they will be redone)."""
         if not self.metrics_path.exists():
             return
-        kept = self.metrics_path.read_bytes().splitlines(keepends=True)[:lines]
+        with reading(self.metrics_path):
+            kept = self.metrics_path.read_bytes().splitlines(keepends=True)[:lines]
         kept = [line for line in kept if line.endswith(b"\n")]  # a torn last line goes too
         atomic_write_bytes(self.metrics_path, b"".join(kept))
 
@@ -90,7 +124,7 @@ class RunDirectory:
         if not self.metrics_path.exists():
             return []
         records = []
-        for line in self.metrics_path.read_text().splitlines():
+        for line in read_text(self.metrics_path).splitlines():
             if line.strip():
                 records.append(json.loads(line))
         return records

@@ -1,14 +1,18 @@
 """``chainrule runs [DIR]`` and ``chainrule runs compare A B``: runs as versioned models.
 
 The list reads each run directory's run.json (status, data fingerprint, version), config.toml
-and metrics.jsonl; runs made before run.json existed are listed from the latter two."""
+and metrics.jsonl; runs made before run.json existed are listed from the latter two. A run
+that run.json says is running but whose lock no process holds was killed outright: it is
+listed as killed (run_record.current_status)."""
 
 from pathlib import Path
 
+from ..data.readers._files import reading
 from .config import read_toml
-from .run_record import RUN_FILE, read_record, summary
+from .run_record import RUN_FILE, current_status, read_record, summary
 from .rundir import RunDirectory
 
+RESUMABLE = ("interrupted", "killed")  # statuses of runs that stopped before their end
 # the test metric that sums a run up, by preference
 _HEADLINE = ("test_accuracy", "test_roc_auc", "test_mae", "test_perplexity", "test_loss")
 
@@ -22,13 +26,14 @@ def _describe(path):
     run = RunDirectory(path)
     try:
         settings = read_toml(run.config_path)
-    except ValueError:
+    except (ValueError, OSError):  # unreadable: the run is still listed, without its settings
         settings = {}
     record = read_record(path)
     if record.get("status") in (None, "running"):  # not summed up yet: from metrics.jsonl
         metric = settings.get("early_stopping_metric", "val_loss")
         record.update(summary(run, metric))
-    record.setdefault("status", "unknown" if not (path / RUN_FILE).exists() else "running")
+    record["status"] = current_status(path, record) or (
+        "unknown" if not (path / RUN_FILE).exists() else "running")
     return settings, record
 
 
@@ -53,7 +58,8 @@ def list_runs(directory="runs"):
     root = Path(directory).expanduser()
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a directory of runs (train with --out {root})")
-    runs = [root] if _is_run(root) else sorted(p for p in root.iterdir() if _is_run(p))
+    with reading(root):
+        runs = [root] if _is_run(root) else sorted(p for p in root.iterdir() if _is_run(p))
     if not runs:
         print(f"no runs in {root}")
         return 0
@@ -67,6 +73,11 @@ def list_runs(directory="runs"):
     rows.sort(key=lambda row: row[-1], reverse=True)
     header = ["run", "model", "data", "fingerprint", "best", "test", "status", "date"]
     print(_format([header] + rows))
+    paths = {path.name: path for path in runs}
+    hints = [f"{row[0]} stopped before its end ({row[-2]}); continue it with: chainrule train "
+             f"--resume {paths[row[0]]}" for row in rows if row[-2] in RESUMABLE]
+    if hints:
+        print("\n" + "\n".join(hints))
     return 0
 
 

@@ -6,7 +6,7 @@ needs nothing but the run directory."""
 
 import numpy as np
 
-from .. import from_numpy
+from ..creation import from_numpy
 from ..data.preprocessing import TablePreprocessor, infer_task
 from ..data.preprocessing.table import class_label
 from ..data.readers.table import read_table

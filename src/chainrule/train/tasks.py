@@ -8,9 +8,11 @@ import math
 
 import numpy as np
 
-from .. import Generator, from_numpy
+from ..creation import from_numpy
 from ..data import DataLoader, TensorDataset
+from ..data.preprocessing import ImagePreprocessor
 from ..nn import functional as F
+from ..random import Generator
 from .splits import SPLIT_SEED, VALIDATION_FRACTION
 
 
@@ -78,6 +80,19 @@ class ImageClassification(ShuffledBatches):
     def metadata(self):
         return {"kind": self.kind, "name": self.name, "num_classes": self.num_classes,
                 "input_shape": list(self.input_shape), "mean": self.mean, "scale": self.scale}
+
+    @staticmethod
+    def saved_preprocessor(metadata):
+        """The preprocessing that ``metadata()`` saved (per-pixel statistics), rebuilt and
+        checked like any saved preprocessing (PreprocessingStateError); None for checkpoints
+        written before the statistics were saved."""
+        if "mean" not in metadata and "scale" not in metadata:
+            return None
+        channels, *size = metadata["input_shape"]
+        return ImagePreprocessor.from_state({
+            "size": size, "channels": channels, "mean": metadata.get("mean"),
+            "scale": metadata.get("scale"),
+            "classes": [str(k) for k in range(metadata["num_classes"])]})
 
     def loss(self, logits, targets):
         """The training loss (evaluation reports plain cross-entropy)."""

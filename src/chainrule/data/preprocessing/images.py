@@ -5,10 +5,12 @@ were."""
 import numpy as np
 
 from ..readers.image_folder import read_image
+from ._state import StateReader, is_int
 
 __all__ = ["ImagePreprocessor"]
 
 SCALE_FLOOR = 0.1  # keeps near-constant pixels or channels from being blown up
+MAX_SIZE = 4096  # a side longer than this is no image a network here could train on
 
 
 class ImagePreprocessor:
@@ -59,8 +61,24 @@ class ImagePreprocessor:
 
     @classmethod
     def from_state(cls, state):
-        mean = np.asarray(state["mean"], np.float32)
-        scale = np.asarray(state["scale"], np.float32)
+        """Rebuild from ``state_dict()``; a state that cannot work raises
+        PreprocessingStateError naming the entry."""
+        saved = StateReader(state, "the saved image preprocessing",
+                            ("size", "channels", "mean", "scale", "classes"))
+        size = saved.state["size"]
+        if not (isinstance(size, (list, tuple)) and len(size) == 2
+                and all(is_int(s) and 1 <= s <= MAX_SIZE for s in size)):
+            saved.fail(f"has 'size' = {size!r}; it should be [height, width], each from 1 to "
+                       f"{MAX_SIZE}")
+        channels = saved.integer("channels", 1, 3)
+        if channels == 2:
+            saved.fail("has 'channels' = 2; images are gray (1) or colour (3)")
+        # per channel (C,) -- written (C, 1, 1) by state_dict -- or per pixel (C, H, W)
+        shapes = [(channels,), (channels, 1, 1), (channels, *size)]
+        mean, scale = saved.array("mean", shapes), saved.array("scale", shapes)
+        if mean.shape != scale.shape or not (scale > 0).all():
+            saved.fail("has a 'scale' that is not positive everywhere or not shaped as 'mean'")
         if mean.ndim == 3 and mean.shape[1:] == (1, 1):
             mean, scale = mean[:, 0, 0], scale[:, 0, 0]
-        return cls(state["size"], state["channels"], mean, scale, state["classes"])
+        classes = saved.texts("classes", least=1)
+        return cls(size, channels, mean, scale, classes)

@@ -7,6 +7,8 @@ outputs zeros is exactly the last-value baseline."""
 
 import numpy as np
 
+from ._state import StateReader
+
 __all__ = ["SeriesPreprocessor"]
 
 
@@ -62,4 +64,13 @@ class SeriesPreprocessor:
 
     @classmethod
     def from_state(cls, state):
-        return cls(**state)
+        """Rebuild from ``state_dict()``; a state that cannot work raises
+        PreprocessingStateError naming the entry."""
+        saved = StateReader(state, "the saved series preprocessing",
+                            ("window", "horizon", "scale"), ("season", "step", "unit"))
+        season = saved.state.get("season")
+        return cls(saved.integer("window", 1), saved.integer("horizon", 1),
+                   saved.number("scale", positive=True),
+                   None if season is None else saved.integer("season", 2),
+                   saved.number("step", positive=True, default=1.0),
+                   saved.text("unit", default="steps"))

@@ -15,6 +15,8 @@ import re
 
 import numpy as np
 
+from ._state import StateReader, is_int
+
 __all__ = ["TablePreprocessor", "infer_task", "ONE_HOT_MAX_LEVELS"]
 
 ONE_HOT_MAX_LEVELS = 10
@@ -128,7 +130,9 @@ class TablePreprocessor:
 
     @classmethod
     def from_state(cls, state):
-        return cls(state)
+        """Rebuild from ``state_dict()``; a state that cannot work raises
+        PreprocessingStateError naming the entry."""
+        return cls(checked_state(state))
 
     # -- what the model sees ---------------------------------------------------------------------
     @property
@@ -296,3 +300,63 @@ def _category_inputs(table, column, notes):
     if column["kind"] == "embedded":
         return index[:, None].astype(np.float64)
     return np.eye(len(codes) + 1)[index][:, 1:]
+
+
+# -- a saved state, checked (see _state.py) --------------------------------------------------
+TASKS = ("classification", "regression")
+_COLUMN_ENTRIES = {"numeric": ("median", "mean", "std", "indicator"),
+                   "onehot": ("categories", "mode"), "embedded": ("categories", "mode")}
+
+
+def checked_state(state):
+    """``state`` if every entry can work, else PreprocessingStateError naming the first that
+    cannot."""
+    what = "the saved table preprocessing"
+    saved = StateReader(state, what, ("target", "task", "columns"),
+                        ("classes", "target_mean", "target_std", "report"))
+    saved.text("target")
+    if saved.text("task", TASKS) == "classification":
+        saved.texts("classes", least=1)
+    else:
+        saved.number("target_mean", default=0.0)
+        saved.number("target_std", positive=True, default=1.0)
+    columns = saved.state["columns"]
+    if not isinstance(columns, (list, tuple)) or not columns:
+        saved.fail("has no input columns; it should list at least one")
+    for index, column in enumerate(columns):
+        _check_column(column, f"{what}'s column {index + 1}")
+    names = [column["name"] for column in columns]
+    if len(set(names)) != len(names):
+        saved.fail("names a column twice")
+    kinds = [column["kind"] for column in columns]
+    if "embedded" in kinds and set(kinds[kinds.index("embedded"):]) != {"embedded"}:
+        saved.fail("has embedded columns before others; their codes must come last")
+    _check_report(StateReader(saved.mapping("report", default={}), f"{what}'s report", (),
+                              ("missing", "identifiers", "empty")))
+    return state
+
+
+def _check_column(column, what):
+    every_entry = {entry for entries in _COLUMN_ENTRIES.values() for entry in entries}
+    saved = StateReader(column, what, ("name", "kind"), every_entry)
+    saved.text("name")
+    kind = saved.text("kind", tuple(_COLUMN_ENTRIES))
+    saved = StateReader(column, what, ("name", "kind", *_COLUMN_ENTRIES[kind]))  # its own only
+    if kind == "numeric":
+        for key in ("median", "mean"):
+            saved.number(key)
+        saved.number("std", positive=True)
+        saved.flag("indicator")
+    else:
+        saved.texts("categories")
+        saved.text("mode")
+
+
+def _check_report(report):
+    for key in ("identifiers", "empty"):
+        if key in report.state:
+            report.texts(key, distinct=False)
+    for name, entry in report.mapping("missing", default={}).items():
+        if not (isinstance(name, str) and isinstance(entry, (list, tuple)) and len(entry) == 3
+                and all(is_int(v) for v in entry[:2]) and isinstance(entry[2], str)):
+            report.fail(f"has a malformed count of missing values for {name!r}")

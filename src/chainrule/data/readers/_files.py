@@ -1,5 +1,7 @@
 """Finding and reading dataset files, with errors that say which file and what is wrong."""
 
+import contextlib
+import errno
 import gzip
 import zlib
 from importlib import resources
@@ -37,10 +39,49 @@ def find_files(root, names, folders, dataset, source):
     return found
 
 
+class CannotReadError(OSError):
+    """A file or folder that is there but cannot be read (no permission, an I/O error): an
+    input problem the user fixes (exit status 2), never mistaken for a failed write. The message
+    names the path and the fix."""
+
+    def __init__(self, path, error):
+        super().__init__(error.errno, error.strerror or str(error))
+        self.filename = str(path)
+        fixes = {errno.EACCES: "give your user read access to it (e.g. chmod u+r, and u+x on "
+                               "its folders) or use a copy you can read",
+                 errno.EPERM: "give your user read access to it or use a copy you can read",
+                 errno.EISDIR: "it is a folder; name the file in it",
+                 errno.ENOTDIR: "a part of the path is a file, not a folder; check the path"}
+        fix = fixes.get(error.errno, "check the disk or file system it is on")
+        self.message = f"cannot read {path}: {self.strerror}; {fix}"
+
+    def __str__(self):
+        return self.message
+
+
+@contextlib.contextmanager
+def reading(path):
+    """Turn an OSError raised by reading ``path`` in the block into CannotReadError (a missing
+    path stays FileNotFoundError, which callers word themselves)."""
+    try:
+        yield
+    except (FileNotFoundError, CannotReadError):
+        raise
+    except OSError as error:
+        raise CannotReadError(path, error) from None
+
+
+def read_text(path, encoding="utf-8"):
+    """A text file's contents (CannotReadError when it is there but cannot be read)."""
+    with reading(path):
+        return Path(path).read_text(encoding=encoding)
+
+
 def read_bytes(path):
     """A file's bytes, gunzipped when it starts with the gzip magic number."""
     path = Path(path)
-    data = path.read_bytes()
+    with reading(path):
+        data = path.read_bytes()
     if data[:2] != _GZIP_MAGIC:
         return data
     try:

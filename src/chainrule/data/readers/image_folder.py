@@ -1,9 +1,12 @@
 """Folders of images, one folder per class (``root/cat/1.png``, ``root/dog/7.jpg``), read
 through Pillow (the ``images`` extra) into uint8 arrays of one size."""
 
+import os
 from pathlib import Path
 
 import numpy as np
+
+from ._files import CannotReadError, reading
 
 __all__ = ["IMAGE_SUFFIXES", "image_files", "load_image_folder", "read_image"]
 
@@ -22,11 +25,18 @@ def _pillow():
 
 
 def image_files(folder):
-    """The image files under ``folder`` (any depth), sorted, hidden files and folders left out."""
-    folder = Path(folder)
-    return sorted(p for p in folder.rglob("*")
-                  if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    """The image files under ``folder`` (any depth), sorted, hidden files and folders left out.
+    A folder that cannot be listed is an error (CannotReadError), never silently passed over."""
+    def refuse(error):
+        raise CannotReadError(error.filename or folder, error)
+
+    found = []
+    for directory, subfolders, names in os.walk(folder, onerror=refuse):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        found += [Path(directory, name) for name in names
+                  if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
+                  and os.path.isfile(os.path.join(directory, name))]
+    return sorted(found)
 
 
 def _class_folders(root):
@@ -34,7 +44,8 @@ def _class_folders(root):
         what = "does not exist" if not root.exists() else "is a file, not a folder"
         raise FileNotFoundError(f"--data-path {root} {what}; --data images needs a folder with "
                                 "one sub-folder of images per class")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    with reading(root):
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(folders) < 2:
         raise ValueError(
             f"{root} has {len(folders)} class folder(s); --data images needs one sub-folder per "
@@ -54,6 +65,8 @@ def _open(path, decode=True):
         if decode:
             image.load()
     except (OSError, ValueError, Image.DecompressionBombError) as error:
+        if isinstance(error, OSError) and error.errno is not None:  # the file system said no
+            raise CannotReadError(path, error) from None
         raise ValueError(f"{path} is not a readable image ({error}); remove or replace the "
                          "file") from None
     return image

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import read_bytes
+from ._files import CannotReadError, read_bytes
 
 __all__ = ["Table", "read_table", "is_missing"]
 
@@ -145,11 +145,9 @@ def read_table(path):
     if path.is_dir():
         raise ValueError(f"{path} is a directory; --data-path needs a CSV or Parquet file")
     try:
-        data = read_bytes(path)
+        data = read_bytes(path)  # CannotReadError when it is there but unreadable
     except FileNotFoundError:
         raise FileNotFoundError(f"{path} does not exist") from None
-    except OSError as error:
-        raise ValueError(f"{path} cannot be read: {error.strerror}") from None
     if not data.strip():
         raise ValueError(f"{path} is empty: a table needs a header line and data rows")
     if data[:4] == _PARQUET_MAGIC:
@@ -236,6 +234,8 @@ def _read_parquet(path):
     try:
         table = parquet.read_table(path)
     except (pyarrow.ArrowException, OSError) as error:
+        if isinstance(error, OSError) and error.errno is not None:  # the file system said no
+            raise CannotReadError(path, error) from None
         raise ValueError(f"{path} is not a readable Parquet file: {error}") from None
     if table.num_rows == 0:
         raise ValueError(f"{path} has columns but no rows")

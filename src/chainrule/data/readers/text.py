@@ -7,7 +7,7 @@ import numpy as np
 
 from ...tensor import Tensor
 from ..dataset import Dataset
-from ._files import shipped_file
+from ._files import read_text, shipped_file
 
 __all__ = ["CharDataset", "TextDataset", "load_shakespeare"]
 
@@ -117,7 +117,7 @@ class TextDataset(CharDataset):
         if not path.is_file():
             raise FileNotFoundError(f"TextDataset: no text file at {path}")
         try:
-            text = path.read_text(encoding=encoding)
+            text = read_text(path, encoding)
         except UnicodeDecodeError as error:
             raise ValueError(
                 f"{path}: not valid {encoding} text ({error.reason} at byte {error.start}); "

@@ -1,5 +1,146 @@
-"""Functional attention; the fused op lives in ``chainrule.ops.attention``."""
+"""Functional attention: ``scaled_dot_product_attention`` (the fused op in
+``chainrule.ops.attention``) and ``multi_head_attention_forward``, the computation of
+``nn.MultiheadAttention`` with every weight passed in, as in PyTorch."""
 
-from ...ops.attention import scaled_dot_product_attention
+import math
 
-__all__ = ["scaled_dot_product_attention"]
+import numpy as np
+
+from ..._dtypes import is_float
+from ...ops.attention import attend
+from ...ops.join import cat
+from ...ops.nn_linear import linear
+from ...ops.registry import register
+from ...ops.shape import pad
+from ...tensor import Tensor
+
+
+def _additive(mask, dtype, name):
+    """A float array to add to the scores, for a mask where True (bool) means *masked out*."""
+    array = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if array.dtype == np.bool_:
+        return np.where(array, -np.inf, 0.0).astype(dtype)
+    if not is_float(array.dtype):
+        raise RuntimeError(f"MultiheadAttention: only bool and floating types of {name} are "
+                           f"supported, got {array.dtype}")
+    return array.astype(dtype, copy=False)
+
+
+def _scores_mask(attn_mask, key_padding_mask, batch, heads, length, source, dtype):
+    """One additive (N, heads, L, S) array (or None) from both masks."""
+    mask = None
+    if attn_mask is not None:
+        mask = _additive(attn_mask, dtype, "attn_mask")
+        if mask.shape == (length, source):
+            mask = mask.reshape(1, 1, length, source)
+        elif mask.shape == (batch * heads, length, source):
+            mask = mask.reshape(batch, heads, length, source)
+        else:
+            raise RuntimeError(
+                f"MultiheadAttention: attn_mask should have shape {(length, source)} or "
+                f"{(batch * heads, length, source)}, got {tuple(mask.shape)}")
+    if key_padding_mask is not None:
+        padding = _additive(key_padding_mask, dtype, "key_padding_mask")
+        if padding.shape != (batch, source):
+            raise RuntimeError(f"MultiheadAttention: key_padding_mask should have shape "
+                               f"{(batch, source)}, got {tuple(padding.shape)}")
+        padding = padding.reshape(batch, 1, 1, source)
+        mask = padding if mask is None else mask + padding
+    return mask
+
+
+def _pad_last(mask):
+    """A mask with one more (unmasked) source position, for an appended key."""
+    if mask is None:
+        return None
+    array = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    widths = [(0, 0)] * (array.ndim - 1) + [(0, 1)]
+    return np.pad(array, widths, constant_values=False if array.dtype == np.bool_ else 0)
+
+
+def _projections(embed_dim, in_proj_weight, in_proj_bias, separate, q_proj_weight,
+                 k_proj_weight, v_proj_weight):
+    e = embed_dim
+    if separate:
+        weights = (q_proj_weight, k_proj_weight, v_proj_weight)
+    else:
+        weights = (in_proj_weight[:e], in_proj_weight[e:2 * e], in_proj_weight[2 * e:])
+    if in_proj_bias is None:
+        return [(w, None) for w in weights]
+    b = in_proj_bias
+    return list(zip(weights, (b[:e], b[e:2 * e], b[2 * e:])))
+
+
+def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,
+                                 in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn,
+                                 dropout_p, out_proj_weight, out_proj_bias, training=True,
+                                 key_padding_mask=None, need_weights=True, attn_mask=None,
+                                 use_separate_proj_weight=False, q_proj_weight=None,
+                                 k_proj_weight=None, v_proj_weight=None, static_k=None,
+                                 static_v=None, average_attn_weights=True, is_causal=False):
+    """Multi-head attention of (L, N, E) query over (S, N, E) keys and values (or unbatched
+    (L, E), (S, E)): project, split into heads, attend, merge, project out. ``bias_k`` and
+    ``bias_v`` append one learned key and value; ``add_zero_attn`` appends a zero one;
+    ``static_k``/``static_v`` (N * heads, S, E / heads) replace the projected keys/values.
+    Returns (output, weights averaged over heads, or per head, or None)."""
+    if is_causal and attn_mask is None:
+        raise RuntimeError("MultiheadAttention: need attn_mask if specifying the is_causal hint "
+                           "(pass the causal mask itself as attn_mask)")
+    batched = query.dim() == 3
+    if query.dim() not in (2, 3) or key.dim() != query.dim() or value.dim() != query.dim():
+        raise RuntimeError(
+            "MultiheadAttention: query, key and value must all be 3-D (batched) or all 2-D "
+            f"(unbatched), got shapes {tuple(query.shape)}, {tuple(key.shape)} and "
+            f"{tuple(value.shape)}")
+    if not batched:
+        query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
+        if key_padding_mask is not None:
+            key_padding_mask = key_padding_mask.unsqueeze(0)
+    length, batch, embed_dim = query.shape
+    if embed_dim != embed_dim_to_check:
+        raise RuntimeError(f"MultiheadAttention: was expecting embedding dimension of "
+                           f"{embed_dim_to_check}, but got {embed_dim}")
+    head_dim = embed_dim // num_heads
+    if head_dim * num_heads != embed_dim:
+        raise RuntimeError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
+    (wq, bq), (wk, bk), (wv, bv) = _projections(embed_dim, in_proj_weight, in_proj_bias,
+                                                 use_separate_proj_weight, q_proj_weight,
+                                                 k_proj_weight, v_proj_weight)
+    q = linear(query, wq, bq)
+    k = linear(key, wk, bk)
+    v = linear(value, wv, bv)
+    if bias_k is not None and bias_v is not None:
+        if static_k is not None or static_v is not None:
+            raise RuntimeError("bias cannot be added to static key/value.")
+        k = cat([k, bias_k.reshape(1, 1, embed_dim).expand(1, batch, embed_dim)])
+        v = cat([v, bias_v.reshape(1, 1, embed_dim).expand(1, batch, embed_dim)])
+        attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
+
+    def heads(x):  # (S, N, E) -> (N * heads, S, head_dim), PyTorch's layout
+        return x.reshape(x.shape[0], batch * num_heads, head_dim).transpose(0, 1)
+
+    q, k, v = heads(q), heads(k) if static_k is None else static_k, (
+        heads(v) if static_v is None else static_v)
+    if add_zero_attn:
+        k = pad(k, (0, 0, 0, 1))  # one more source position of zeros
+        v = pad(v, (0, 0, 0, 1))
+        attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
+    source = k.shape[1]
+    split = lambda x: x.reshape(batch, num_heads, x.shape[1], head_dim)  # noqa: E731
+    mask = _scores_mask(attn_mask, key_padding_mask, batch, num_heads, length, source,
+                        query._data.dtype)
+    dropout = dropout_p if training else 0.0
+    result = attend(split(q), split(k), split(v), mask, dropout, 1.0 / math.sqrt(head_dim),
+                    need_weights)
+    out, weights = result if need_weights else (result, None)
+    out = out.permute(2, 0, 1, 3).reshape(length, batch, embed_dim)
+    out = linear(out, out_proj_weight, out_proj_bias)
+    if weights is not None and average_attn_weights:
+        weights = weights.mean(dim=1)
+    if not batched:
+        out = out.squeeze(1)
+        weights = weights.squeeze(0) if weights is not None else None
+    return out, weights
+
+
+register(multi_head_attention_forward, top=False, method=False, functional=True)

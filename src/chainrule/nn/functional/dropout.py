@@ -1,11 +1,16 @@
 """Dropout: zero elements at random while training, scaling the rest by 1 / (1 - p)."""
 
+import warnings
+
 import numpy as np
 
+from ...ops.inplace import modify_in_place
+from ...ops.registry import register
 from ...random import numpy_generator
 from ...tensor import Tensor
 
-__all__ = ["dropout"]
+# SELU's negative saturation value, -scale * alpha: what alpha dropout sets dropped units to
+_ALPHA_PRIME = -1.7580993408473766
 
 
 def _check_p(p):
@@ -28,5 +33,103 @@ def dropout(input, p=0.5, training=True, inplace=False):
         scale = (draws >= p).astype(data.dtype) * np.asarray(1.0 / (1.0 - p), dtype=data.dtype)
     mask = Tensor._from_array(scale)  # a constant: the gradient is dy * mask
     if inplace:
-        return input._modify_in_place(lambda x: x * mask)
+        return modify_in_place(input, lambda x: x * mask)
     return input * mask
+
+
+def _keep_mask(shape, p, dtype):
+    """1 where a unit is kept (probability 1 - p), 0 where it is dropped."""
+    return (numpy_generator().random(shape, dtype=np.float32) >= p).astype(dtype)
+
+
+def _channel_shape(op, input, batched_ndim):
+    """The mask's shape for channel-wise dropout: (N, C, 1, ...) or (C, 1, ...) unbatched."""
+    ndim = input.dim()
+    if ndim not in (batched_ndim - 1, batched_ndim):
+        raise RuntimeError(
+            f"{op}: Expected {batched_ndim - 1}D or {batched_ndim}D input, but received a "
+            f"{ndim}D input. Feature dropout zeroes whole channels: (N, C, ...) or (C, ...)")
+    channels = 2 if ndim == batched_ndim else 1
+    return tuple(input.shape[:channels]) + (1,) * (ndim - channels)
+
+
+def _feature_dropout(input, p, training, inplace, shape):
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    data = input._data
+    scale = _keep_mask(shape, p, data.dtype)
+    if p < 1.0:
+        scale *= np.asarray(1.0 / (1.0 - p), dtype=data.dtype)
+    mask = Tensor._from_array(scale)
+    if inplace:
+        return modify_in_place(input, lambda x: x * mask)
+    return input * mask
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, L) or (C, L) with probability ``p``; scale the kept ones
+    by 1 / (1 - p)."""
+    return _feature_dropout(input, p, training, inplace, _channel_shape("dropout1d", input, 3))
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, H, W) or (C, H, W) with probability ``p``. A 3-D input is
+    read as (N, C, L), as PyTorch does (with its warning)."""
+    if input.dim() == 3:
+        warnings.warn(
+            "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
+            "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
+            "the channel dim. This behavior will change in a future release to interpret the "
+            "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
+            "channel-wise dropout behavior, please switch to using dropout1d instead.",
+            stacklevel=2)
+        return _feature_dropout(input, p, training, inplace, tuple(input.shape[:2]) + (1,))
+    return _feature_dropout(input, p, training, inplace, _channel_shape("dropout2d", input, 4))
+
+
+def dropout3d(input, p=0.5, training=True, inplace=False):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``."""
+    return _feature_dropout(input, p, training, inplace, _channel_shape("dropout3d", input, 5))
+
+
+def _alpha_dropout(input, p, training, inplace, shape):
+    """Dropped units take SELU's saturation value alpha'; then a * x + b restores the mean
+    and variance of a standardised input: a = ((1 - p)(1 + p alpha'^2))^-1/2,
+    b = -a alpha' p."""
+    _check_p(p)
+    if not training or p == 0.0:
+        return input
+    data = input._data
+    if p == 1.0:  # PyTorch multiplies by zero: every unit dropped, no affine correction
+        return modify_in_place(input, lambda x: x * 0) if inplace else input * 0
+    keep = _keep_mask(shape, p, data.dtype)
+    a = ((1 - p) * (1 + p * _ALPHA_PRIME**2)) ** -0.5
+    b = -a * _ALPHA_PRIME * p
+    scale = Tensor._from_array(keep * np.asarray(a, dtype=data.dtype))
+    shift = Tensor._from_array(((1 - keep) * (a * _ALPHA_PRIME) + b).astype(data.dtype))
+    if inplace:
+        return modify_in_place(input, lambda x: x * scale + shift)
+    return input * scale + shift
+
+
+def alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Dropout for SELU networks: keeps the input's mean and variance (see ``AlphaDropout``)."""
+    return _alpha_dropout(input, p, training, inplace, tuple(input.shape))
+
+
+def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+    """Alpha dropout of whole channels of (N, C, ...)."""
+    if input.dim() < 2:
+        raise RuntimeError("feature_alpha_dropout: expected an input of at least 2 dims "
+                           "(N, C, ...)")
+    shape = tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
+    return _alpha_dropout(input, p, training, inplace, shape)
+
+
+register(dropout, top=False, method=False, functional=True)
+register(dropout1d, top=False, method=False, functional=True)
+register(dropout2d, top=False, method=False, functional=True)
+register(dropout3d, top=False, method=False, functional=True)
+register(alpha_dropout, top=False, method=False, functional=True)
+register(feature_alpha_dropout, top=False, method=False, functional=True)

@@ -1,9 +1,8 @@
-"""Affine maps: ``linear`` (one GEMM, fused) and ``bilinear``."""
+"""``bilinear``, built from the fused ``linear`` (``chainrule.ops.nn_linear``)."""
 
 from ...ops.nn_linear import linear
+from ...ops.registry import register
 from ...tensor import Tensor
-
-__all__ = ["linear", "bilinear"]
 
 
 def bilinear(input1, input2, weight, bias=None):
@@ -33,3 +32,6 @@ def bilinear(input1, input2, weight, bias=None):
     if bias is not None:
         out = out + bias
     return out.reshape(leading + (out_features,))
+
+
+register(bilinear, method=False, functional=True)  # also chainrule.bilinear

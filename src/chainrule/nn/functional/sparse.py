@@ -2,9 +2,8 @@
 
 import numpy as np
 
+from ...ops.registry import register
 from ...tensor import Tensor
-
-__all__ = ["embedding", "one_hot"]
 
 
 def _check_indices(op, input, num_rows=None):
@@ -80,3 +79,7 @@ def one_hot(tensor, num_classes=-1):
         )
     out = (data[..., None] == np.arange(num_classes)).astype(np.int64)
     return Tensor._from_array(out)
+
+
+register(embedding, top=False, method=False, functional=True)
+register(one_hot, top=False, method=False, functional=True)

@@ -2,30 +2,14 @@
 initialisation, mask conventions and return values; attention itself is the fused op in
 ``chainrule.ops.attention``."""
 
-import math
-
-import numpy as np
-
 from ... import creation
-from ...ops.attention import attend
+from .. import functional as F
 from .. import init
-from ..functional.linear import linear
 from ..parameter import Parameter
-from .linear import Linear
+from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
 
 __all__ = ["MultiheadAttention"]
-
-
-def _additive(mask, dtype, name):
-    """A float array to add to the scores, for a mask where True (bool) means *masked out*."""
-    array = mask._data if hasattr(mask, "_data") else np.asarray(mask)
-    if array.dtype == np.bool_:
-        return np.where(array, -np.inf, 0.0).astype(dtype)
-    if array.dtype.kind != "f":
-        raise RuntimeError(f"MultiheadAttention: only bool and floating types of {name} are "
-                           f"supported, got {array.dtype}")
-    return array.astype(dtype, copy=False)
 
 
 class MultiheadAttention(Module):
@@ -48,9 +32,6 @@ class MultiheadAttention(Module):
                              f"0, got embed_dim={embed_dim} and num_heads={num_heads}")
         if embed_dim % num_heads:
             raise AssertionError("embed_dim must be divisible by num_heads")
-        if add_bias_kv or add_zero_attn:
-            raise ValueError("MultiheadAttention: add_bias_kv and add_zero_attn are not "
-                             "supported by chainrule; leave them False")
         self.embed_dim, self.num_heads = embed_dim, num_heads
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -72,9 +53,14 @@ class MultiheadAttention(Module):
             self.in_proj_bias = empty(3 * embed_dim)
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, device=device, dtype=dtype)
-        self.bias_k = self.bias_v = None
-        self.add_zero_attn = False
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
+                                                        device=device, dtype=dtype)
+        if add_bias_kv:
+            self.bias_k = empty(1, 1, embed_dim)
+            self.bias_v = empty(1, 1, embed_dim)
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self):
@@ -88,85 +74,24 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
-
-    def _projections(self):
-        e = self.embed_dim
-        if self._qkv_same_embed_dim:
-            weights = (self.in_proj_weight[:e], self.in_proj_weight[e:2 * e],
-                       self.in_proj_weight[2 * e:])
-        else:
-            weights = (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight)
-        if self.in_proj_bias is None:
-            return [(w, None) for w in weights]
-        b = self.in_proj_bias
-        return list(zip(weights, (b[:e], b[e:2 * e], b[2 * e:])))
-
-    def _heads(self, x):
-        """(L, N, E) -> (N, heads, L, head_dim)."""
-        length, batch = x.shape[0], x.shape[1]
-        return x.reshape(length, batch, self.num_heads, self.head_dim).permute(1, 2, 0, 3)
-
-    def _mask(self, attn_mask, key_padding_mask, batch, length, source, dtype):
-        """One additive (N, heads, L, S) array (or None) from both masks."""
-        mask = None
-        if attn_mask is not None:
-            mask = _additive(attn_mask, dtype, "attn_mask")
-            if mask.shape == (length, source):
-                mask = mask.reshape(1, 1, length, source)
-            elif mask.shape == (batch * self.num_heads, length, source):
-                mask = mask.reshape(batch, self.num_heads, length, source)
-            else:
-                raise RuntimeError(
-                    f"MultiheadAttention: attn_mask should have shape {(length, source)} or "
-                    f"{(batch * self.num_heads, length, source)}, got {tuple(mask.shape)}"
-                )
-        if key_padding_mask is not None:
-            padding = _additive(key_padding_mask, dtype, "key_padding_mask")
-            if padding.shape != (batch, source):
-                raise RuntimeError(f"MultiheadAttention: key_padding_mask should have shape "
-                                   f"{(batch, source)}, got {tuple(padding.shape)}")
-            padding = padding.reshape(batch, 1, 1, source)
-            mask = padding if mask is None else mask + padding
-        return mask
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
-        if is_causal and attn_mask is None:
-            raise RuntimeError("MultiheadAttention: need attn_mask if specifying the is_causal "
-                               "hint (pass the causal mask itself as attn_mask)")
         batched = query.dim() == 3
-        if query.dim() not in (2, 3) or key.dim() != query.dim() or value.dim() != query.dim():
-            raise RuntimeError(
-                "MultiheadAttention: query, key and value must all be 3-D (batched) or all 2-D "
-                f"(unbatched), got shapes {tuple(query.shape)}, {tuple(key.shape)} and "
-                f"{tuple(value.shape)}"
-            )
-        if not batched:
-            query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
-            if key_padding_mask is not None:
-                key_padding_mask = key_padding_mask.unsqueeze(0)
-        elif self.batch_first:
+        if batched and self.batch_first:
             query, key, value = (t.transpose(0, 1) for t in (query, key, value))
-        if query.shape[-1] != self.embed_dim:
-            raise RuntimeError(f"MultiheadAttention: was expecting embedding dimension of "
-                               f"{self.embed_dim}, but got {query.shape[-1]}")
-        length, batch, source = query.shape[0], query.shape[1], key.shape[0]
-        (wq, bq), (wk, bk), (wv, bv) = self._projections()
-        q = self._heads(linear(query, wq, bq))
-        k = self._heads(linear(key, wk, bk))
-        v = self._heads(linear(value, wv, bv))
-        mask = self._mask(attn_mask, key_padding_mask, batch, length, source,
-                          query._data.dtype)
-        dropout = self.dropout if self.training else 0.0
-        result = attend(q, k, v, mask, dropout, 1.0 / math.sqrt(self.head_dim), need_weights)
-        out, weights = result if need_weights else (result, None)
-        out = out.permute(2, 0, 1, 3).reshape(length, batch, self.embed_dim)
-        out = self.out_proj(out)
-        if weights is not None and average_attn_weights:
-            weights = weights.mean(dim=1)
-        if not batched:
-            out = out.squeeze(1)
-            weights = weights.squeeze(0) if weights is not None else None
-        elif self.batch_first:
+        out, weights = F.multi_head_attention_forward(
+            query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
+            self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
+            self.out_proj.weight, self.out_proj.bias, training=self.training,
+            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
+            use_separate_proj_weight=not self._qkv_same_embed_dim,
+            q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight,
+            v_proj_weight=self.v_proj_weight, average_attn_weights=average_attn_weights,
+            is_causal=is_causal)
+        if batched and self.batch_first:
             out = out.transpose(0, 1)
         return out, weights

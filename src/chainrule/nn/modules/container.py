@@ -1,12 +1,14 @@
 """Containers: modules that hold other modules (or parameters) in a list or a dict."""
 
 import operator
+import warnings
 from collections import OrderedDict
 
 from ..parameter import Parameter
-from .module import Module
+from .module import Module, _add_indent
 
-__all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
+__all__ = ["Container", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+           "ParameterDict"]
 
 
 def _index(idx, length, kind):
@@ -103,6 +105,22 @@ class ModuleList(Module):
         super().__init__()
         if modules is not None:
             self.extend(modules)
+
+    def __repr__(self):
+        """PyTorch's compressed form: a run of identical modules prints once, as
+        ``(0-5): 6 x Layer(...)``."""
+        reprs = [repr(module) for module in self]
+        if not reprs:
+            return type(self).__name__ + "()"
+        runs = []  # [first, last, repr]
+        for position, text in enumerate(reprs):
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = position
+            else:
+                runs.append([position, position, text])
+        lines = [_add_indent(f"({a}): {text}" if a == b else f"({a}-{b}): {b - a + 1} x {text}",
+                             2) for a, b, text in runs]
+        return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"
 
     def _renumber(self, modules):
         self._modules.clear()
@@ -313,3 +331,14 @@ def _as_parameter(value):
 def _describe(name, param):
     size = "x".join(str(s) for s in param.shape)
     return f"({name}): Parameter containing: [chainrule.{param.dtype.name} of size {size}]"
+
+
+class Container(Module):
+    """Deprecated (as in PyTorch): a Module holding the keyword arguments as children."""
+
+    def __init__(self, **kwargs):
+        super().__init__()
+        warnings.warn("`nn.Container` is deprecated. All of its functionality is now "
+                      "implemented in `nn.Module`. Subclass that instead.", stacklevel=2)
+        for key, value in kwargs.items():
+            self.add_module(key, value)

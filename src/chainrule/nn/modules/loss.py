@@ -1,6 +1,6 @@
 """Loss layers: thin modules that hold a loss's options and call ``nn.functional``."""
 
-from ..functional import loss as F
+from .. import functional as F
 from .module import Module
 
 __all__ = [
@@ -138,3 +138,15 @@ class KLDivLoss(_Loss):
 
     def forward(self, input, target):
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+# The margin, embedding, likelihood and sequence losses live in loss_extra (they need _Loss,
+# defined above); torch.nn.modules.loss has them all, so they are re-exported here.
+from . import loss_extra as _extra  # noqa: E402
+from .loss_extra import *  # noqa: E402, F403
+
+__all__ += _extra.__all__ + ["NLLLoss2d"]
+
+
+class NLLLoss2d(NLLLoss):
+    """Deprecated alias of ``NLLLoss`` (PyTorch keeps it for old code)."""

@@ -376,7 +376,7 @@ class Module:
 
     def _cast_floating(self, np_dtype):
         def convert(array):
-            if array.dtype.kind != "f" or array.dtype == np_dtype:
+            if not _dtypes.is_float(array.dtype) or array.dtype == np_dtype:
                 return array
             return array.astype(np_dtype)
 
@@ -389,7 +389,7 @@ class Module:
         if dtype is None:
             return self
         np_dtype = _dtypes.to_numpy_dtype(dtype)
-        if np_dtype.kind != "f":
+        if not _dtypes.is_float(np_dtype):
             raise TypeError(
                 "nn.Module.to only accepts floating point dtypes, but got desired dtype="
                 f"{_dtypes.from_numpy_dtype(np_dtype)}"
@@ -404,6 +404,9 @@ class Module:
 
     def half(self):
         return self._cast_floating(np.dtype(np.float16))
+
+    def bfloat16(self):
+        return self._cast_floating(_dtypes.bfloat16.numpy)
 
     def type(self, dst_type):
         """Convert every parameter and buffer (integer ones too) to ``dst_type``."""

@@ -1,14 +1,18 @@
-"""Normalisation layers over features: ``LayerNorm``, ``GroupNorm``, ``RMSNorm``."""
+"""Normalisation layers over features: ``LayerNorm``, ``GroupNorm``, ``RMSNorm``, and across
+channels: ``LocalResponseNorm``, ``CrossMapLRN2d``."""
 
 import numbers
 
+import numpy as np
+
 from ... import creation
 from ...autograd import grad_mode
-from ..functional import normalization as F
+from ...tensor import Tensor
+from .. import functional as F
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["LayerNorm", "GroupNorm", "RMSNorm"]
+__all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d"]
 
 
 def _shape_tuple(shape):
@@ -60,7 +64,7 @@ class LayerNorm(Module):
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
@@ -68,7 +72,7 @@ class GroupNorm(Module):
     scale and shift per channel."""
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None,
-                 dtype=None):
+                 dtype=None, *, bias=True):
         super().__init__()
         if num_channels % num_groups != 0:
             raise ValueError(
@@ -79,9 +83,11 @@ class GroupNorm(Module):
         self.eps, self.affine = eps, affine
         if affine:
             self.weight = Parameter(creation.empty(num_channels, dtype=dtype, device=device))
-            self.bias = Parameter(creation.empty(num_channels, dtype=dtype, device=device))
         else:
             self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = Parameter(creation.empty(num_channels, dtype=dtype, device=device))
+        else:
             self.register_parameter("bias", None)
         self.reset_parameters()
 
@@ -92,7 +98,8 @@ class GroupNorm(Module):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
 
 
 class RMSNorm(Module):
@@ -121,3 +128,58 @@ class RMSNorm(Module):
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, "
                 f"elementwise_affine={self.elementwise_affine}")
+
+
+class LocalResponseNorm(Module):
+    """x / (k + alpha * mean of x^2 over ``size`` neighbouring channels)^beta."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+def _cross_map_window(channels, size):
+    """Which channels' squares PyTorch's legacy CrossMapLRN2d sums for each channel: its
+    running-sum recurrence (whose windows are not all centred, nor all of ``size``),
+    replayed on indicator rows so that the forward matches it exactly."""
+    pre_pad = int((size - 1) / 2 + 1)
+    window = np.zeros((channels, channels))
+    window[0, :min(pre_pad, channels)] = 1
+    for c in range(1, channels):
+        window[c] = window[c - 1]
+        if c < channels - pre_pad + 1:
+            window[c, c + pre_pad - 1] += 1
+        if c > pre_pad:
+            window[c, c - pre_pad] -= 1
+    return window
+
+
+class CrossMapLRN2d(Module):
+    """PyTorch's legacy local response norm of (N, C, H, W): x * (k + alpha / size * S)^-beta,
+    with S the sum of squares over its channel windows. The gradient is the exact derivative
+    of this forward (PyTorch's hand-written backward assumes centred windows)."""
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input):
+        if input.dim() != 4:
+            raise ValueError(f"CrossMapLRN2d: Expected input to be 4D, got {input.dim()}D "
+                             "instead.")
+        window = _cross_map_window(input.shape[1], self.size).astype(input.numpy().dtype
+                                                                     if not input.requires_grad
+                                                                     else input.detach()
+                                                                     .numpy().dtype)
+        sums = (input * input).movedim(1, -1) @ Tensor._from_array(window.T)
+        scale = sums.movedim(-1, 1) * (self.alpha / self.size) + self.k
+        return input * scale ** -self.beta
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

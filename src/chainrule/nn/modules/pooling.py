@@ -1,7 +1,11 @@
-"""Pooling layers: ``MaxPool1d/2d/3d``, ``AvgPool1d/2d/3d``, ``AdaptiveAvgPool1d/2d/3d``."""
+"""Pooling layers: ``MaxPool1d/2d/3d``, ``AvgPool1d/2d/3d``, ``AdaptiveAvgPool1d/2d/3d``; the
+adaptive max, fractional, LP and unpooling layers (``pooling_more``) are re-exported here, where
+PyTorch has them."""
 
 from ...ops import pooling as P
+from . import pooling_more as _more
 from .module import Module
+from .pooling_more import *  # noqa: F403
 
 __all__ = [
     "MaxPool1d",
@@ -13,6 +17,7 @@ __all__ = [
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveAvgPool3d",
+    *_more.__all__,
 ]
 
 

@@ -9,6 +9,7 @@ from ... import creation
 from ...ops import recurrent as R
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence, run_packed
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -67,6 +68,10 @@ class RNNBase(Module):
         weights = self._flat_weights
         return [weights[i:i + per] for i in range(0, len(weights), per)]
 
+    def flatten_parameters(self):
+        """Does nothing, as on a CPU build of PyTorch (it packs cuDNN's weight buffer there);
+        scripts call it after moving or replicating an RNN."""
+
     def reset_parameters(self):
         # PyTorch's default: every weight and bias from uniform(+-1/sqrt(hidden_size))
         bound = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
@@ -114,6 +119,8 @@ class RNNBase(Module):
         return outputs
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):  # each sequence stops at its own length
+            return run_packed(self, input, hx, self.forward)
         batched = self._check_input(input)
         h0 = self._initial_state(input, hx, batched)
         output, h_n = self._run(input, h0, None)
@@ -168,6 +175,8 @@ class LSTM(RNNBase):
                          bidirectional, proj_size, device, dtype)
 
     def forward(self, input, hx=None):
+        if isinstance(input, PackedSequence):  # each sequence stops at its own length
+            return run_packed(self, input, hx, self.forward)
         batched = self._check_input(input)
         if hx is None:
             h0 = self._initial_state(input, None, batched)

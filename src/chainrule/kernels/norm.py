@@ -1,0 +1,99 @@
+"""Layer norm over the trailing axes (flattened to rows), forward and backward, one row at a
+time. Reference: ``ops/normalization.py`` (``_standardize``, ``_layer_norm_backward_arrays``)."""
+
+import math
+
+import numpy as np
+
+from ._jit import jit_reduction
+from .threads import get_num_threads, parallel_ranges
+
+
+@jit_reduction
+def _forward_range(start, stop, part, x, weight, bias, eps, y, mean, rstd):
+    x, y, mean, rstd = x[start:stop], y[start:stop], mean[start:stop], rstd[start:stop]
+    columns = x.shape[1]
+    for r in range(x.shape[0]):
+        total = np.float32(0.0)
+        for j in range(columns):
+            total += x[r, j]
+        m = total / np.float32(columns)
+        square = np.float32(0.0)
+        for j in range(columns):
+            d = x[r, j] - m
+            square += d * d
+        s = np.float32(1.0) / np.float32(math.sqrt(square / np.float32(columns) + eps))
+        mean[r], rstd[r] = m, s
+        for j in range(columns):
+            v = (x[r, j] - m) * s
+            if weight.size:
+                v *= weight[j]
+            if bias.size:
+                v += bias[j]
+            y[r, j] = v
+
+
+@jit_reduction
+def _backward_range(start, stop, part, x, weight, dy, mean, rstd, dx, dweight, dbias):
+    """dx = r (g - mean(g) - x^ mean(g x^)), g = dy w; dweight and dbias summed into row
+    ``part`` of their partial sums."""
+    x, dy, mean, rstd = x[start:stop], dy[start:stop], mean[start:stop], rstd[start:stop]
+    if dx.size:
+        dx = dx[start:stop]
+    columns = x.shape[1]
+    for r in range(x.shape[0]):
+        m, s = mean[r], rstd[r]
+        sum_g = np.float32(0.0)
+        sum_gx = np.float32(0.0)
+        for j in range(columns):
+            x_hat = (x[r, j] - m) * s
+            g = dy[r, j] * weight[j] if weight.size else dy[r, j]
+            sum_g += g
+            sum_gx += g * x_hat
+            if dweight.size:
+                dweight[part, j] += dy[r, j] * x_hat
+            if dbias.size:
+                dbias[part, j] += dy[r, j]
+        if dx.size:
+            mean_g = sum_g / np.float32(columns)
+            mean_gx = sum_gx / np.float32(columns)
+            for j in range(columns):
+                x_hat = (x[r, j] - m) * s
+                g = dy[r, j] * weight[j] if weight.size else dy[r, j]
+                dx[r, j] = s * (g - mean_g - x_hat * mean_gx)
+
+
+def _rows(array, columns):
+    return np.ascontiguousarray(array).reshape(-1, columns)
+
+
+def _vector(array, columns):
+    return np.empty(0, np.float32) if array is None else np.ascontiguousarray(array).reshape(-1)
+
+
+def layer_norm(x, weight, bias, eps, columns):
+    """(y, mean, rstd) of layer norm over the last ``columns`` elements of each row of a
+    float32 array; ``weight``/``bias`` may be None; mean and rstd have one value per row."""
+    rows = _rows(x, columns)
+    y = np.empty_like(rows)
+    mean = np.empty(rows.shape[0], np.float32)
+    rstd = np.empty(rows.shape[0], np.float32)
+    parallel_ranges(_forward_range, rows.shape[0], columns, rows, _vector(weight, columns),
+                    _vector(bias, columns), np.float32(eps), y, mean, rstd)
+    return y.reshape(x.shape), mean, rstd
+
+
+def layer_norm_backward(x, weight, dy, mean, rstd, columns, needs):
+    """(dx, dweight, dbias), each None unless ``needs`` asks for it, from forward's per-row
+    mean and rstd."""
+    rows, grad = _rows(x, columns), _rows(dy, columns)
+    parts = get_num_threads()
+    dx = np.empty_like(rows) if needs[0] else rows[:0]
+    dweight = np.zeros((parts, columns), np.float32) if needs[1] else rows[:0]
+    dbias = np.zeros((parts, columns), np.float32) if needs[2] else rows[:0]
+    used = parallel_ranges(_backward_range, rows.shape[0], columns, rows,
+                           _vector(weight, columns), grad, mean.reshape(-1), rstd.reshape(-1),
+                           dx, dweight, dbias, parts=parts)
+    return (dx.reshape(x.shape) if needs[0] else None,
+            dweight[:used].sum(0) if needs[1] else None,
+            dbias[:used].sum(0) if needs[2] else None)

@@ -1,0 +1,77 @@
+"""Optimizer updates in one pass over each parameter, in place.
+References: ``optim/adam.py`` and ``optim/sgd.py`` (``_update`` on NumPy arrays)."""
+
+import math
+
+import numpy as np
+
+from ._jit import jit
+from .threads import parallel_ranges
+
+
+@jit
+def _adam_range(start, stop, part, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr,
+                beta2, one_minus_beta1, one_minus_beta2, eps, bias_correction1,
+                bias_correction2_sqrt, weight_decay, decay, maximize, amsgrad):
+    # 1 - beta comes in computed in float64: in float32, 1 - 0.999f is 0.00099999 (1e-5 off)
+    step_size = lr / bias_correction1
+    param, grad = param[start:stop], grad[start:stop]  # (slices: see activation._gelu_range)
+    exp_avg, exp_avg_sq = exp_avg[start:stop], exp_avg_sq[start:stop]
+    if amsgrad:
+        max_exp_avg_sq = max_exp_avg_sq[start:stop]
+    for i in range(param.size):
+        p = param[i]
+        g = -grad[i] if maximize else grad[i]
+        g += weight_decay * p  # L2 decay (0 when decoupled)
+        p *= decay  # decoupled decay: 1 - lr * weight_decay (1 otherwise)
+        m = exp_avg[i] + one_minus_beta1 * (g - exp_avg[i])
+        v = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g
+        exp_avg[i] = m
+        exp_avg_sq[i] = v
+        if amsgrad:
+            v = max(max_exp_avg_sq[i], v)
+            max_exp_avg_sq[i] = v
+        param[i] = p - step_size * m / (math.sqrt(v) / bias_correction2_sqrt + eps)
+
+
+def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step,
+         weight_decay, decoupled, maximize):
+    """One Adam/AdamW step on float32 arrays, in place (``max_exp_avg_sq`` None unless
+    AMSGrad). ``step`` is the count after this step (1 on the first)."""
+    f = np.float32
+    flats = [a.reshape(-1) for a in (param, grad, exp_avg, exp_avg_sq)]
+    amsgrad = max_exp_avg_sq is not None
+    flats.append(max_exp_avg_sq.reshape(-1) if amsgrad else flats[2][:0])
+    decay = 1.0 - lr * weight_decay if decoupled else 1.0
+    parallel_ranges(_adam_range, flats[0].size, 8, *flats, f(lr), f(beta2), f(1 - beta1),
+                    f(1 - beta2), f(eps),
+                    f(1 - beta1**step), f((1 - beta2**step) ** 0.5),
+                    f(0.0 if decoupled else weight_decay), f(decay), maximize, amsgrad)
+
+
+@jit
+def _sgd_range(start, stop, part, param, grad, buffer, lr, momentum, one_minus_dampening,
+               weight_decay, maximize, nesterov, first):
+    param, grad = param[start:stop], grad[start:stop]
+    if momentum != 0:
+        buffer = buffer[start:stop]
+    for i in range(param.size):
+        g = -grad[i] if maximize else grad[i]
+        g += weight_decay * param[i]
+        if momentum != 0:
+            b = g if first else momentum * buffer[i] + one_minus_dampening * g
+            buffer[i] = b
+            g = g + momentum * b if nesterov else b
+        param[i] -= lr * g
+
+
+def sgd(param, grad, buffer, *, lr, momentum, dampening, weight_decay, maximize, nesterov,
+        first):
+    """One SGD step on float32 arrays, in place; ``buffer`` is the momentum buffer (filled on
+    the ``first`` step), unused without momentum."""
+    f = np.float32
+    flat_param = param.reshape(-1)
+    flat_buffer = buffer.reshape(-1) if buffer is not None else flat_param[:0]
+    parallel_ranges(_sgd_range, flat_param.size, 4, flat_param, grad.reshape(-1), flat_buffer,
+                    f(lr), f(momentum), f(1 - dampening), f(weight_decay), maximize, nesterov,
+                    first)

@@ -1,0 +1,72 @@
+"""Softmax and log-softmax over the last axis, forward and backward, one row at a time (the
+row stays in cache between its passes). Reference: ``ops/softmax.py``."""
+
+import math
+
+import numpy as np
+
+from ._jit import exp32, jit_reduction
+from .threads import parallel_ranges
+
+
+@jit_reduction
+def _softmax_range(start, stop, part, x, y, log):
+    x, y = x[start:stop], y[start:stop]  # (slices: indices from 0 vectorise, see activation)
+    columns = x.shape[1]
+    for r in range(x.shape[0]):
+        shift = x[r, 0]
+        for j in range(1, columns):
+            shift = max(shift, x[r, j])
+        if not math.isfinite(shift):  # as the reference: no shift for a row without a finite max
+            shift = np.float32(0.0)
+        total = np.float32(0.0)
+        for j in range(columns):
+            e = exp32(x[r, j] - shift)
+            total += e
+            y[r, j] = e
+        if log:
+            offset = shift + np.float32(math.log(total))
+            for j in range(columns):
+                y[r, j] = x[r, j] - offset
+        else:
+            scale = np.float32(1.0) / total
+            for j in range(columns):
+                y[r, j] *= scale
+
+
+@jit_reduction
+def _softmax_backward_range(start, stop, part, y, dy, dx, log):
+    y, dy, dx = y[start:stop], dy[start:stop], dx[start:stop]
+    columns = y.shape[1]
+    for r in range(y.shape[0]):
+        total = np.float32(0.0)
+        if log:  # dx = dy - exp(y) sum(dy)
+            for j in range(columns):
+                total += dy[r, j]
+            for j in range(columns):
+                dx[r, j] = dy[r, j] - exp32(y[r, j]) * total
+        else:  # dx = y (dy - sum(dy y))
+            for j in range(columns):
+                total += dy[r, j] * y[r, j]
+            for j in range(columns):
+                dx[r, j] = y[r, j] * (dy[r, j] - total)
+
+
+def _rows(array):
+    return np.ascontiguousarray(array).reshape(-1, array.shape[-1])
+
+
+def softmax(x, log):
+    """softmax (or log_softmax with ``log``) over the last axis of a float32 array."""
+    rows = _rows(x)
+    y = np.empty_like(rows)
+    parallel_ranges(_softmax_range, rows.shape[0], rows.shape[1], rows, y, log)
+    return y.reshape(x.shape)
+
+
+def softmax_backward(y, dy, log):
+    """dx of softmax (or log_softmax) over the last axis from its output ``y``."""
+    rows, grad = _rows(y), _rows(dy)
+    dx = np.empty_like(rows)
+    parallel_ranges(_softmax_backward_range, rows.shape[0], rows.shape[1], rows, grad, dx, log)
+    return dx.reshape(y.shape)

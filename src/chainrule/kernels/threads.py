@@ -1,0 +1,181 @@
+"""The thread policy: small work on one thread, big work on the cores that are free.
+
+Measured on a 2-core machine with one other busy process: the README's demo fell from 8,300
+samples/s with one BLAS thread to 700 with two, because every small GEMM waited for its second
+thread to be scheduled. So the number of threads is decided per call, from two things:
+
+- the size of the work: below ``GEMM_PARALLEL_MACS`` multiply-adds a GEMM runs on one thread
+  (and a kernel below ``KERNEL_PARALLEL_SIZE`` elements), since a thread handoff costs tens of
+  microseconds on a quiet machine and milliseconds on a busy one;
+- how many cores are free: the CPU time that other processes used over the last half second
+  (``/proc/stat`` less this process's own time), so a machine that is busy elsewhere gets one
+  thread, and a quiet one all of them.
+
+``set_num_threads(n)`` (PyTorch's name) caps both. BLAS threads are set through threadpoolctl,
+the well-kept way to reach OpenBLAS/MKL/BLIS at run time; kernel chunks run on a small pool of
+Python threads (the kernels release the GIL).
+"""
+
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["set_num_threads", "get_num_threads", "free_cores", "gemm", "blas_matmul",
+           "parallel_ranges"]
+
+GEMM_PARALLEL_MACS = 1 << 22  # ~4M multiply-adds: ~0.1 ms on one core
+KERNEL_PARALLEL_SIZE = 1 << 17  # elements: ~0.1 ms of a fused elementwise pass
+_SAMPLE_SECONDS = 0.5
+
+
+def _cpu_count():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _env_cap():
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        value = os.environ.get(name, "").split(",")[0].strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return None
+
+
+_CORES = _cpu_count()
+_state = {"cap": _env_cap() or _CORES, "blas": None, "blas_threads": None, "pool": None}
+_sample = {"at": None, "busy": 0.0, "own": 0.0, "free": None}
+_lock = threading.Lock()
+
+
+def set_num_threads(n):
+    """The most threads chainrule uses (BLAS and kernels), as ``torch.set_num_threads``."""
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_num_threads expects a positive integer, got {n!r}")
+    _state["cap"] = n
+
+
+def get_num_threads():
+    """The most threads chainrule uses (``set_num_threads``; by default the usable cores)."""
+    return _state["cap"]
+
+
+def _busy_seconds():
+    """CPU-seconds that all processes have used since boot (``/proc/stat``), or None."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()[1:9]
+    except OSError:
+        return None
+    ticks = [int(f) for f in fields]
+    busy = sum(ticks) - ticks[3] - ticks[4]  # all but idle and iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def free_cores():
+    """About how many cores no other process is using (1 to the usable cores), re-measured at
+    most every half second; from the load average until the first interval has passed."""
+    now = time.monotonic()
+    last = _sample["at"]
+    if last is not None and now - last < _SAMPLE_SECONDS and _sample["free"] is not None:
+        return _sample["free"]
+    busy, times = _busy_seconds(), os.times()
+    own = times.user + times.system
+    if busy is None:  # not Linux: trust the load average alone
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+        free = _CORES - load
+    elif last is None:
+        free = _CORES - os.getloadavg()[0]
+    else:
+        others = (busy - _sample["busy"] - (own - _sample["own"])) / (now - last)
+        free = _CORES - others
+    with _lock:
+        _sample.update(at=now, busy=busy or 0.0, own=own,
+                       free=int(min(max(round(free), 1), _CORES)))
+    return _sample["free"]
+
+
+def threads_for(work, parallel_from):
+    """How many threads ``work`` units should use: one below ``parallel_from``, else the free
+    cores (at most ``set_num_threads``)."""
+    if work < parallel_from or _state["cap"] == 1:
+        return 1
+    return min(free_cores(), _state["cap"])
+
+
+# -- BLAS ------------------------------------------------------------------------------------------
+def _blas_controller():
+    if _state["blas"] is None:
+        try:  # (threadpoolctl finds the BLAS among the loaded libraries: NumPy's is loaded)
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _state["blas"] = ()
+        else:
+            _state["blas"] = tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+    return _state["blas"]
+
+
+def gemm(macs):
+    """Set the BLAS thread count for a GEMM of ``macs`` multiply-adds (m * n * k); call it just
+    before the product. A no-op when the count is already right (one comparison)."""
+    threads = threads_for(macs, GEMM_PARALLEL_MACS)
+    if threads != _state["blas_threads"]:
+        for library in _blas_controller():
+            library.set_num_threads(threads)
+        _state["blas_threads"] = threads
+
+
+def blas_matmul(a, b):
+    """``np.matmul(a, b)`` with the BLAS thread count set for its size first: every GEMM of the
+    ops goes through here."""
+    if a.ndim and b.ndim:
+        macs = max(a.size * b.shape[-1], b.size * (a.shape[-2] if a.ndim > 1 else 1))
+        if macs >= GEMM_PARALLEL_MACS or _state["blas_threads"] != 1:
+            gemm(macs)  # (the common small case costs two comparisons, nothing more)
+    if a.dtype.name == "bfloat16" or b.dtype.name == "bfloat16":
+        # bfloat16 has no BLAS: multiply in float32 and round once (PyTorch also accumulates
+        # bfloat16 products in float32); NumPy's own bfloat16 matmul would return float32
+        out_dtype = a.dtype if a.dtype.name == "bfloat16" else b.dtype
+        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
+    return np.matmul(a, b)
+
+
+# -- kernels ---------------------------------------------------------------------------------------
+def _pool():
+    with _lock:
+        if _state["pool"] is None:
+            _state["pool"] = ThreadPoolExecutor(max_workers=max(_CORES - 1, 1),
+                                                thread_name_prefix="chainrule-kernel")
+        return _state["pool"]
+
+
+def _forget_pool():
+    _state["pool"] = None  # a forked child has the pool object but not its threads
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
+def parallel_ranges(kernel, rows, row_size, *args, parts=None):
+    """Run ``kernel(start, stop, part, *args)`` over ``[0, rows)``: in one call (part 0) when
+    the work (``rows * row_size`` elements) is small or no core is free, else split into one
+    range per thread (parts 0, 1, ...), the first on this thread, the others on the pool.
+    ``parts`` caps the number of ranges (a kernel that sums into per-part rows has that many).
+    Returns the number of parts used."""
+    threads = min(threads_for(rows * row_size, KERNEL_PARALLEL_SIZE), max(rows, 1),
+                  parts or rows or 1)
+    if threads <= 1:
+        kernel(0, rows, 0, *args)
+        return 1
+    bounds = [rows * i // threads for i in range(threads + 1)]
+    futures = [_pool().submit(kernel, bounds[part], bounds[part + 1], part, *args)
+               for part in range(1, threads)]
+    kernel(bounds[0], bounds[1], 0, *args)
+    for future in futures:
+        future.result()
+    return threads

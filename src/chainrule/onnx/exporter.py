@@ -1,0 +1,151 @@
+"""``export``: a model's forward pass as an ONNX file, by tracing it twice (see graph.py)."""
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor
+from .graph import Graph, UnsupportedOperatorError
+from .ops import CONVERTERS
+from .trace import Trace, flat_tensors
+
+MIN_OPSET = 17  # LayerNormalization; everything else the converters write is older
+IR_VERSION = 8  # the oldest that holds opset 17, so that older runtimes read the file
+
+
+def _onnx():
+    try:
+        import onnx
+    except ImportError:
+        raise ImportError("ONNX export needs the onnx package: pip install 'chainrule[onnx]'"
+                          ) from None
+    return onnx
+
+
+def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=None,
+           input_names=None, output_names=None, opset_version=None, dynamic_axes=None,
+           training=None, do_constant_folding=True, keep_initializers_as_inputs=None,
+           dynamo=False, **unsupported):
+    """Write ``model``'s forward pass on ``args`` as ONNX to ``f`` (a path or a binary file)
+    and return the ``onnx.ModelProto``; PyTorch's ``torch.onnx.export``.
+
+    The model is traced in eval mode. ``dynamic_axes`` ({name: {axis: "label"}} or
+    {name: [axis]}) marks input and output axes whose size may change, such as the batch.
+
+    >>> chainrule.onnx.export(model, (x,), "model.onnx", input_names=["x"],
+    ...                       output_names=["y"], dynamic_axes={"x": {0: "batch"}})
+    """
+    if unsupported:
+        raise TypeError(f"export() got unsupported arguments {sorted(unsupported)}")
+    if not export_params:
+        raise ValueError("export_params=False is not supported: the file always holds the "
+                         "weights")
+    onnx = _onnx()
+    opset = MIN_OPSET if opset_version is None else int(opset_version)
+    if opset < MIN_OPSET:
+        raise ValueError(f"chainrule writes ONNX opset {MIN_OPSET} or later, not "
+                         f"{opset_version}")
+    args = args if isinstance(args, tuple) else (args,)
+    inputs = flat_tensors(list(args))
+    input_names = _names(input_names, len(inputs), "input")
+    dynamic = _dynamic_axes(dynamic_axes)
+    varied = _varied_args(args, inputs, input_names, dynamic)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            first = Trace(model, args, kwargs or {})
+            second = Trace(model, varied, kwargs or {})
+    finally:
+        model.train(was_training)
+    graph = Graph(onnx, model, first, second, inputs, flat_tensors(list(varied)), input_names)
+    needed = graph.needed_steps()
+    for step in first.steps:
+        if id(step) in needed:
+            converter = CONVERTERS.get(step.op)
+            if converter is None:
+                raise UnsupportedOperatorError(
+                    f"cannot export op {step.op} in layer {step.layer} to ONNX: chainrule has "
+                    "no ONNX conversion for it")
+            converter(graph, step)
+    output_names = _names(output_names, len(graph.outputs), "output")
+    proto = _model(onnx, graph, inputs, flat_tensors(list(varied)), input_names, output_names,
+                   dynamic, opset)
+    if f is not None:
+        if hasattr(f, "write"):
+            f.write(proto.SerializeToString())
+        else:
+            onnx.save(proto, str(f))
+    return proto
+
+
+def _names(names, count, stem):
+    names = list(names or [])
+    if len(names) > count:
+        raise ValueError(f"{len(names)} {stem} names given for {count} {stem}s")
+    return names + [stem if count == 1 else f"{stem}_{i}" for i in range(len(names), count)]
+
+
+def _dynamic_axes(dynamic_axes):
+    result = {}
+    for name, axes in (dynamic_axes or {}).items():
+        if isinstance(axes, dict):
+            result[name] = {int(k): str(v) for k, v in axes.items()}
+        else:
+            result[name] = {int(k): f"{name}_dynamic_axes_{i + 1}" for i, k in enumerate(axes)}
+    return result
+
+
+def _varied_args(args, inputs, names, dynamic):
+    """The second run's arguments: other values, and each dynamic axis one longer."""
+    rng = np.random.default_rng(1234)
+    replaced = {}
+    for tensor, name in zip(inputs, names):
+        array = tensor._data
+        shape = list(array.shape)
+        for axis in dynamic.get(name, {}):
+            shape[axis] = shape[axis] + 1
+        take = np.resize(array, shape) if array.size else np.zeros(shape, array.dtype)
+        if array.dtype.kind == "f":
+            new = (take + rng.standard_normal(shape) * (np.std(array) + 1.0)).astype(array.dtype)
+        elif array.dtype.kind in "iu" and array.size:
+            new = rng.integers(array.min(), array.max() + 1, size=shape).astype(array.dtype)
+        elif array.dtype == np.bool_:
+            new = rng.random(shape) < 0.5
+        else:
+            new = take
+        replaced[id(tensor)] = Tensor._from_array(np.ascontiguousarray(new))
+
+    def swap(value):
+        if isinstance(value, Tensor):
+            return replaced[id(value)]
+        if isinstance(value, (tuple, list)):
+            return type(value)(swap(v) for v in value)
+        return value
+    return tuple(swap(a) for a in args)
+
+
+def _model(onnx, graph, inputs, inputs2, input_names, output_names, dynamic, opset):
+    helper = onnx.helper
+
+    def info(name, array, array2):
+        dims = []
+        for axis, (a, b) in enumerate(zip(array.shape, array2.shape)):
+            label = dynamic.get(name, {}).get(axis)
+            dims.append(label if label is not None else (a if a == b else f"{name}_dim{axis}"))
+        return helper.make_tensor_value_info(
+            name, helper.np_dtype_to_tensor_dtype(array.dtype), dims)
+
+    graph_inputs = [info(n, t._data, t2._data) for n, t, t2 in zip(input_names, inputs, inputs2)]
+    nodes = list(graph.nodes)
+    graph_outputs = []
+    for name, value in zip(output_names, graph.outputs):
+        source = graph.name_of(value)
+        nodes.append(helper.make_node("Identity", [source], [name]))
+        graph_outputs.append(info(name, np.asarray(value.array), np.asarray(value.twin.array)))
+    onnx_graph = helper.make_graph(nodes, "chainrule", graph_inputs, graph_outputs,
+                                   graph.initializers)
+    proto = helper.make_model(onnx_graph, producer_name="chainrule",
+                              opset_imports=[helper.make_opsetid("", opset)])
+    proto.ir_version = IR_VERSION
+    onnx.checker.check_model(proto)
+    return proto

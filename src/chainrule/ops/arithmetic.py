@@ -1,0 +1,301 @@
+"""Elementwise functions built from other differentiable ops (no primitives of their own, so
+their gradients come from the ops they are made of).
+
+Rounding-based functions (fmod, remainder, floor_divide, frac) differentiate as PyTorch does:
+the rounded quotient is a constant, so d remainder(a, b)/db = -floor(a / b)."""
+
+import math
+
+import numpy as np
+
+from .._dtypes import default_float
+from ..tensor import Tensor
+from . import elementwise as E
+from ._operands import as_tensor_pair, promoted_dtype, wrap
+from .registry import register
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+
+def log2(input):
+    return E.log(input) / _LN2
+
+
+def log10(input):
+    return E.log(input) / _LN10
+
+
+def exp2(input):
+    return E.exp(input * _LN2)
+
+
+def sinc(input):
+    """sin(pi x) / (pi x), and 1 at x = 0."""
+    zero = input == 0
+    scaled = E.where(zero, 1.0, input) * math.pi  # no 0/0 where x == 0
+    return E.where(zero, 1.0, E.sin(scaled) / scaled)
+
+
+def logit(input, eps=None):
+    """log(p / (1 - p)), with p clamped to [eps, 1 - eps] when eps is given."""
+    p = input if eps is None else E.clamp(input, eps, 1 - eps)
+    return E.log(p / (1 - p))
+
+
+def xlogy(input, other):
+    """x * log(y), and 0 where x == 0 (even where y is 0)."""
+    x, y = as_tensor_pair(input, other)
+    with np.errstate(invalid="ignore"):  # 0 * log(0) is replaced by 0
+        return E.where(x == 0, 0.0, x * E.log(y))
+
+
+def hypot(input, other):
+    return E.sqrt(input * input + other * other)
+
+
+def logaddexp(input, other):
+    """log(exp(a) + exp(b)) without overflow."""
+    a, b = as_tensor_pair(input, other)
+    high = E.maximum(a, b)
+    return high + E.log1p(E.exp(-E.abs(a - b)))
+
+
+def logaddexp2(input, other):
+    """log2(2^a + 2^b) without overflow."""
+    return logaddexp(input * _LN2, other * _LN2) / _LN2
+
+
+def copysign(input, other):
+    """|a| with the sign of b (the sign bit: -0.0 counts as negative)."""
+    a, b = as_tensor_pair(input, other)
+    negative = wrap(np.signbit(b._data))
+    magnitude = E.abs(a)
+    if magnitude._data.dtype.kind != "f":
+        magnitude = magnitude.to(default_float())
+    return E.where(negative, -magnitude, magnitude)
+
+
+def _rounded_quotient(a, b, rounding):
+    return wrap(rounding(np.true_divide(a._data, b._data)).astype(promoted_dtype(a, b)))
+
+
+def fmod(input, other):
+    """a - trunc(a / b) * b: the remainder with the sign of a (C's fmod)."""
+    a, b = as_tensor_pair(input, other)
+    if promoted_dtype(a, b).kind != "f":
+        return wrap(np.fmod(*_int_pair(a, b)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return a - _rounded_quotient(a, b, np.trunc) * b
+
+
+def remainder(input, other):
+    """a - floor(a / b) * b: the remainder with the sign of b (Python's %)."""
+    a, b = as_tensor_pair(input, other)
+    if promoted_dtype(a, b).kind != "f":
+        return wrap(np.remainder(*_int_pair(a, b)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return a - _rounded_quotient(a, b, np.floor) * b
+
+
+def _int_pair(a, b):
+    dtype = promoted_dtype(a, b)
+    if np.any(b._data == 0):
+        raise ZeroDivisionError("integer division or modulo by zero (ZeroDivisionError)")
+    return a._data.astype(dtype, copy=False), b._data.astype(dtype, copy=False)
+
+
+
+
+def true_divide(input, other):
+    return E.div(input, other)
+
+
+def float_power(input, exponent):
+    """input ** exponent in float64."""
+    a = input.double() if isinstance(input, Tensor) else input
+    b = exponent.double() if isinstance(exponent, Tensor) else exponent
+    if not isinstance(a, Tensor):
+        a = wrap(np.asarray(a, dtype=np.float64))
+    return E.pow(a, b)
+
+
+def lerp(input, end, weight):
+    """input + weight * (end - input)."""
+    return input + weight * (end - input)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    return input + value * tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    return input + value * tensor1 / tensor2
+
+
+def frac(input):
+    """x - trunc(x), the fractional part with x's sign."""
+    return input - E.trunc(input).detach()
+
+
+def fix(input):
+    return E.trunc(input)
+
+
+def deg2rad(input):
+    return input * (math.pi / 180.0)
+
+
+def rad2deg(input):
+    return input * (180.0 / math.pi)
+
+
+def heaviside(input, values):
+    """0 where x < 0, 1 where x > 0, ``values`` where x == 0."""
+    x, v = as_tensor_pair(input, values)
+    dtype = promoted_dtype(x, v)
+    return wrap(np.heaviside(x._data, v._data).astype(dtype))
+
+
+def fmax(input, other):
+    """The larger of a and b, ignoring NaN (NaN only where both are)."""
+    a, b = as_tensor_pair(input, other)
+    return E.where(E.isnan(b), a, E.where(E.isnan(a), b, E.maximum(a, b)))
+
+
+def fmin(input, other):
+    """The smaller of a and b, ignoring NaN (NaN only where both are)."""
+    a, b = as_tensor_pair(input, other)
+    return E.where(E.isnan(b), a, E.where(E.isnan(a), b, E.minimum(a, b)))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN to ``nan``, +inf and -inf to the given values (the dtype's extremes by default)."""
+    if input._data.dtype.kind != "f":
+        return E.clone(input)
+    info = np.finfo(input._data.dtype)
+    posinf = info.max if posinf is None else posinf
+    neginf = info.min if neginf is None else neginf
+    out = E.where(E.isnan(input), nan, input)
+    out = E.where(wrap(np.isposinf(input._data)), posinf, out)
+    return E.where(wrap(np.isneginf(input._data)), neginf, out)
+
+
+def clamp_min(input, min):
+    return E.clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return E.clamp(input, max=max)
+
+
+
+
+
+
+def rsub(input, other, *, alpha=1):
+    """other - alpha * input."""
+    return E.sub(other, input, alpha=alpha)
+
+
+
+
+def signbit(input):
+    return wrap(np.signbit(input._data))
+
+
+def sgn(input):
+    return E.sign(input)
+
+
+def isposinf(input):
+    return wrap(np.isposinf(input._data))
+
+
+def isneginf(input):
+    return wrap(np.isneginf(input._data))
+
+
+def isreal(input):
+    return wrap(np.ones(input._data.shape, dtype=bool))  # chainrule's dtypes are all real
+
+
+
+
+def bitwise_left_shift(input, other):
+    a, b = as_tensor_pair(input, other)
+    return wrap(np.left_shift(*_same_int_dtype(a, b)))
+
+
+def bitwise_right_shift(input, other):
+    a, b = as_tensor_pair(input, other)
+    return wrap(np.right_shift(*_same_int_dtype(a, b)))
+
+
+def _same_int_dtype(a, b):
+    dtype = promoted_dtype(a, b)
+    if dtype.kind not in "iu":
+        raise RuntimeError(f"bit shifts need integer tensors, got {a.dtype} and {b.dtype}")
+    return a._data.astype(dtype, copy=False), b._data.astype(dtype, copy=False)
+
+
+def gcd(input, other):
+    a, b = as_tensor_pair(input, other)
+    return wrap(np.gcd(*_same_int_dtype(a, b)))
+
+
+def lcm(input, other):
+    a, b = as_tensor_pair(input, other)
+    return wrap(np.lcm(*_same_int_dtype(a, b)))
+
+
+def nextafter(input, other):
+    a, b = as_tensor_pair(input, other)
+    dtype = promoted_dtype(a, b)
+    return wrap(np.nextafter(a._data.astype(dtype), b._data.astype(dtype)))
+
+
+def ldexp(input, other):
+    """input * 2 ** other."""
+    return input * E.pow(2.0, other if isinstance(other, Tensor) else float(other))
+
+
+# -- registration ------------------------------------------------------------------------------
+register(log2)
+register(log10)
+register(exp2, special=True)
+register(sinc, special=True)
+register(logit, special=True)
+register(xlogy, special=True)
+register(hypot)
+register(logaddexp)
+register(logaddexp2)
+register(copysign)
+register(fmod)
+register(remainder, operators=("__mod__",), reflected=("__rmod__",))
+register(true_divide)
+register(float_power)
+register(lerp)
+register(addcmul)
+register(addcdiv)
+register(frac)
+register(fix)
+register(deg2rad)
+register(rad2deg)
+register(heaviside)
+register(fmax)
+register(fmin)
+register(nan_to_num)
+register(clamp_min)
+register(clamp_max)
+register(rsub, method=False)
+register(signbit)
+register(sgn)
+register(isposinf)
+register(isneginf)
+register(isreal)
+register(bitwise_left_shift, operators=("__lshift__",))
+register(bitwise_right_shift, operators=("__rshift__",))
+register(gcd)
+register(lcm)
+register(nextafter)
+register(ldexp)

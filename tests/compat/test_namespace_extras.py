@@ -1,0 +1,87 @@
+"""Top-level helpers (chainrule._torch_functions) and Tensor extras (chainrule.ops.tensor_misc):
+PyTorch's documented answers, checked by hand-derived values."""
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as torch
+
+
+def test_queries():
+    x = torch.ones(2, 3)
+    assert torch.is_tensor(x) and not torch.is_tensor(np.ones(2)) and not torch.is_storage(x)
+    assert torch.numel(x) == 6 and x.nelement() == 6 and x.ndimension() == 2
+    assert torch.is_floating_point(x) and not torch.is_floating_point(torch.tensor([1]))
+    assert torch.is_nonzero(torch.tensor([1.5])) and torch.is_same_size(x, torch.zeros(2, 3))
+    assert torch.tensor([1]).is_signed() and not torch.tensor([1], dtype=torch.uint8).is_signed()
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        torch.is_nonzero(x)
+    assert (torch.e, torch.pi) == (math.e, math.pi) and math.isnan(torch.nan)
+
+
+def test_dtype_limits():
+    assert torch.finfo(torch.float32).eps == np.finfo(np.float32).eps
+    assert torch.finfo(torch.float64).max == np.finfo(np.float64).max
+    assert torch.finfo().tiny == np.finfo(np.float32).tiny
+    assert torch.iinfo(torch.int8).min == -128 and torch.iinfo(torch.uint8).max == 255
+    with pytest.raises(TypeError):
+        torch.iinfo(torch.float32)
+
+
+def test_factories():
+    a = np.arange(3.0)
+    assert torch.asarray(a).numpy() is a
+    assert torch.asarray([1, 2]).dtype == torch.int64
+    assert torch.scalar_tensor(3).dtype == torch.float32 and torch.scalar_tensor(3).shape == ()
+    with pytest.warns(UserWarning, match="deprecated"):
+        assert torch.range(1, 4).tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert torch.frombuffer(bytearray(b"\x01\x02"), dtype=torch.uint8).tolist() == [1, 2]
+    np.testing.assert_allclose(torch.hann_window(4).numpy(), [0.0, 0.5, 1.0, 0.5], atol=1e-7)
+    np.testing.assert_allclose(torch.hamming_window(5, periodic=False).numpy(),
+                               np.hamming(5), rtol=1e-6)
+    np.testing.assert_allclose(torch.blackman_window(6, periodic=False).numpy(),
+                               np.blackman(6), atol=1e-6)
+    np.testing.assert_allclose(torch.bartlett_window(5, periodic=False).numpy(),
+                               np.bartlett(5), atol=1e-7)
+    assert torch.empty_strided((2, 3), (3, 1)).shape == (2, 3)
+
+
+def test_tensor_extras():
+    t = torch.arange(6.0)
+    assert t.new(2, 2).shape == (2, 2) and t.new([1, 2]).dtype == torch.float32
+    assert t.byte().dtype == torch.uint8 and t.char().dtype == torch.int8
+    assert t.short().dtype == torch.int16
+    assert t.unfold(0, 2, 2).tolist() == [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]
+    assert torch.as_strided(t, (2, 2), (1, 2)).tolist() == [[0.0, 2.0], [1.0, 3.0]]
+    m = torch.zeros(3, 4)
+    m.fill_diagonal_(1.0)
+    assert m.tolist() == [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]
+    u = torch.zeros(1000)
+    u.uniform_(-2, 3, generator=torch.Generator().manual_seed(0))
+    assert -2 <= u.min().item() and u.max().item() < 3 and abs(u.mean().item() - 0.5) < 0.2
+    v = torch.zeros(1000, dtype=torch.int64)
+    v.random_(0, 5)
+    assert set(v.tolist()) == {0, 1, 2, 3, 4}
+    s = torch.ones(2, 3)
+    assert s.unsqueeze_(0).shape == (1, 2, 3) and s.squeeze_().shape == (2, 3)
+    assert s.t_().shape == (3, 2)
+    r = torch.arange(4.0)
+    r.resize_(2, 3)
+    assert r.tolist() == [[0.0, 1.0, 2.0], [3.0, 0.0, 0.0]]
+    k = torch.tensor([1.0, 2.0])
+    k.apply_(lambda x: x * 10)
+    assert k.tolist() == [10.0, 20.0]
+    w = torch.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="out-of-place"):
+        w.unsqueeze_(0)
+
+
+def test_print_options():
+    try:
+        torch.set_printoptions(precision=2)
+        assert repr(torch.tensor([1.23456])) == "tensor([1.23])"
+    finally:
+        torch.set_printoptions(profile="default")
+    assert repr(torch.tensor([1.23456])) == "tensor([1.2346])"

@@ -1,0 +1,95 @@
+"""The kernels' switches and the thread policy (no timing here: speed is judged in bench/)."""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import kernels
+from chainrule.kernels import _jit, threads
+
+
+def test_environment_variable_turns_kernels_off():
+    code = ("import numpy as np; from chainrule import kernels; "
+            "print(kernels.load('activation', np.zeros(1 << 20, np.float32)))")
+    env = dict(os.environ, CHAINRULE_KERNELS="0")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "None"
+
+
+def test_import_does_not_load_numba():
+    code = "import sys, chainrule; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_without_numba_the_reference_runs(monkeypatch):
+    monkeypatch.setattr(kernels, "_numba_ok", False)
+    monkeypatch.setattr(kernels, "_loaded", {})
+    x = np.linspace(-3, 3, 10000, dtype=np.float32)
+    assert kernels.load("activation", x) is None
+    y = cr.nn.functional.gelu(cr.tensor(x)).numpy()
+    with kernels.use_kernels(False):
+        np.testing.assert_array_equal(y, cr.nn.functional.gelu(cr.tensor(x)).numpy())
+
+
+def test_unwritable_cache_still_compiles(monkeypatch):
+    real = _jit.numba.njit
+
+    def no_cache_location(*args, cache=False, **options):
+        if cache:
+            raise RuntimeError("cannot cache function: no locator available")
+        return real(*args, **options)
+
+    monkeypatch.setattr(_jit.numba, "njit", no_cache_location)
+
+    def twice(a):
+        return a * 2
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _jit.jit(twice)(np.float32(3.0)) == 6.0
+
+
+def test_set_num_threads_caps_the_policy():
+    saved = cr.get_num_threads()
+    try:
+        cr.set_num_threads(1)
+        assert cr.get_num_threads() == 1
+        assert threads.threads_for(1 << 40, 1) == 1
+        with pytest.raises(ValueError, match="positive integer"):
+            cr.set_num_threads(0)
+    finally:
+        cr.set_num_threads(saved)
+
+
+def test_free_cores_is_between_one_and_the_cores():
+    assert 1 <= threads.free_cores() <= os.cpu_count()
+
+
+def test_parallel_ranges_cover_every_row_once(monkeypatch):
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    monkeypatch.setitem(threads._state, "cap", 2)
+    seen = np.zeros(1001, np.int64)
+    parts = []
+
+    def kernel(start, stop, part, out):
+        out[start:stop] += 1
+        parts.append(part)
+
+    used = threads.parallel_ranges(kernel, 1001, 1 << 20, seen)
+    assert used == 2 and sorted(parts) == [0, 1]
+    assert (seen == 1).all()
+
+
+def test_blas_matmul_is_matmul():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((300, 200)), rng.standard_normal((200, 100))
+    np.testing.assert_allclose(threads.blas_matmul(a, b), a @ b)
+    np.testing.assert_allclose(threads.blas_matmul(a[0], b), a[0] @ b)

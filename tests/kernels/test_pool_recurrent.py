@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import kernels, nn
+from chainrule.nn import functional as F
+
+from .check import assert_directional_derivative, assert_paths_agree
+
+
+def _upstream(shape, seed=5):
+    return cr.tensor(np.random.default_rng(seed).standard_normal(shape).astype(np.float32))
+
+
+@pytest.mark.parametrize("kernel, stride, dilation", [(2, 2, 1), (3, 2, 1), (3, 1, 2),
+                                                      ((2, 3), (1, 2), 1)])
+def test_max_pool_matches_reference(kernel, stride, dilation):
+    x = np.random.default_rng(0).standard_normal((2, 3, 9, 11)).astype(np.float32)
+
+    def run(t):
+        y, index = F.max_pool2d(t, kernel, stride, dilation=dilation, return_indices=True)
+        (y * _upstream(tuple(y.shape))).sum().backward()
+        return [y.detach().numpy(), index.numpy(), t.grad.numpy()]
+
+    # a gather, and a scatter whose overlapping windows add in float32 (float64 there)
+    assert_paths_agree(run, x, rtol=1e-6, atol=1e-7)
+
+
+def test_max_pool_ties_and_nan_match_reference():
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    x[0, 0, 2, 3] = np.nan
+    x[0, 0, 3, 2] = np.nan
+
+    def run(t):
+        y, index = F.max_pool2d(t, 2, return_indices=True)
+        return [y.detach().numpy(), index.numpy()]
+
+    assert_paths_agree(run, x, rtol=0, atol=0)
+
+
+def test_max_pool_gradient_matches_finite_differences():
+    x = np.random.default_rng(1).permutation(5 * 6 * 6).reshape(1, 5, 6, 6).astype(np.float32)
+    w = np.random.default_rng(3).standard_normal((1, 5, 3, 3))
+
+    def loss(a):
+        return float((F.max_pool2d(cr.tensor(a), 2).numpy() * w).sum())
+
+    def gradient(a):
+        t = cr.tensor(a, requires_grad=True)
+        (F.max_pool2d(t, 2) * cr.tensor(w, dtype=cr.float32)).sum().backward()
+        return t.grad.numpy()
+
+    assert_directional_derivative(loss, gradient, x, eps=1e-2)  # distinct values: no ties
+
+
+def _lstm_run(layers, bidirectional):
+    def run(x):
+        cr.manual_seed(0)
+        lstm = nn.LSTM(6, 5, num_layers=layers, bidirectional=bidirectional, batch_first=True)
+        h0 = cr.tensor(np.full((layers * (1 + bidirectional), 3, 5), 0.1, np.float32),
+                       requires_grad=True)
+        c0 = cr.tensor(np.full((layers * (1 + bidirectional), 3, 5), -0.2, np.float32),
+                       requires_grad=True)
+        out, (h, c) = lstm(x, (h0, c0))
+        loss = (out * _upstream(tuple(out.shape))).sum() + (h * 0.3).sum() + (c * 0.7).sum()
+        loss.backward()
+        grads = [p.grad.numpy() for p in lstm.parameters()]
+        return [out.detach().numpy(), h.detach().numpy(), c.detach().numpy(), x.grad.numpy(),
+                h0.grad.numpy(), c0.grad.numpy()] + grads
+
+    return run
+
+
+@pytest.mark.parametrize("layers, bidirectional", [(1, False), (2, True)])
+def test_lstm_matches_reference(layers, bidirectional):
+    x = (np.random.default_rng(0).standard_normal((3, 7, 6)) * 2).astype(np.float32)
+    assert_paths_agree(_lstm_run(layers, bidirectional), x, rtol=1e-4, atol=2e-6)
+
+
+def test_lstm_gradient_matches_finite_differences():
+    x = np.random.default_rng(1).standard_normal((2, 4, 6)).astype(np.float32)
+    cr.manual_seed(0)
+    lstm = nn.LSTM(6, 5, batch_first=True)
+    w = _upstream((2, 4, 5), seed=3)
+
+    def loss(a):
+        return float((lstm(cr.tensor(a))[0] * w).sum())
+
+    def gradient(a):
+        t = cr.tensor(a, requires_grad=True)
+        (lstm(t)[0] * w).sum().backward()
+        return t.grad.numpy()
+
+    assert_directional_derivative(loss, gradient, x)
+
+
+def test_lstm_kernel_is_used_for_float32():
+    x = np.zeros((2, 3, 4), np.float32)
+    with kernels.use_kernels(True, min_size=0):
+        assert kernels.load("recurrent", x) is not None
