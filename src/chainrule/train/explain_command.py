@@ -51,7 +51,10 @@ def explain_run(run_dir, source, method="integrated-gradients", target=None, out
     options = dict(baseline=baseline, steps=steps, reference=reference, layer=layer)
     if check:
         return run_checks(subject, targets, method, options)
-    out = Path(out) if out else Path(run_dir) / "explanations"
+    if out is None:  # beside the checkpoints: in the run directory (or a checkpoint's folder)
+        out = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent
+        out = out / "explanations"
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if method == "attention":
         written, lines = attention_pages(subject, out)

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import nn
 from ..autograd import no_grad
+from ..diagnostics.plots import PLOTS_HINT
 from ..explain import global_ranking, group_columns, render
 from .tasks import model_outputs
 
@@ -161,12 +162,15 @@ class ImageSubject(Subject):
         for i, (label, prediction, name) in enumerate(zip(self.labels, self.predictions(),
                                                           explained)):
             path = out / f"{i:04d}_{Path(label).stem}.png"
-            written += _plot(render.image_heatmaps, path, self.pictures[i:i + 1], maps[i:i + 1],
-                             [f"{Path(label).name}: predicted {prediction}, explained {name}"],
-                             signed)
-            rows.append([label, prediction, name, path.name])
+            drawn_now = _plot(render.image_heatmaps, path, self.pictures[i:i + 1],
+                              maps[i:i + 1], [f"{Path(label).name}: predicted {prediction}, "
+                                              f"explained {name}"], signed)
+            written += drawn_now
+            rows.append([label, prediction, name, path.name if drawn_now else ""])
         written.insert(0, write_csv(out / "heatmaps.csv",
                                     ["file", "prediction", "explained", "heatmap"], rows))
+        if not all(row[-1] for row in rows):
+            return written, [f"no heatmaps drawn: {PLOTS_HINT}"]
         return written, [f"{len(rows)} heatmaps ({method}) in {out}"]
 
 
