@@ -61,6 +61,8 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
     """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a tensor).
 
     >>> chainrule.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    tensor([[1., 2.],
+            [3., 4.]], requires_grad=True)
     """
     data = _unwrap(data)
     try:

@@ -1,7 +1,9 @@
 """``torch.multiprocessing``: Python's multiprocessing (chainrule tensors are NumPy arrays, which
 pickle to other processes like any object), plus PyTorch's ``spawn``.
 
->>> chainrule.multiprocessing.spawn(train, args=(config,), nprocs=2)   # train(rank, config)
+In a script (each process calls ``train(rank, config)``)::
+
+    chainrule.multiprocessing.spawn(train, args=(config,), nprocs=2)
 """
 
 import multiprocessing as _mp

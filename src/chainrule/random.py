@@ -9,7 +9,10 @@ class Generator:
     """A random number generator (PCG64) with PyTorch's seeding and state methods.
 
     >>> g = chainrule.Generator().manual_seed(0)
-    >>> chainrule.rand(2, generator=g)
+    >>> a = chainrule.rand(2, generator=g)
+    >>> _ = g.manual_seed(0)
+    >>> chainrule.equal(a, chainrule.rand(2, generator=g))   # the same seed, the same numbers
+    True
     """
 
     def __init__(self, device="cpu"):

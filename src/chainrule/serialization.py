@@ -42,7 +42,10 @@ def serialize(obj):
 def save(obj, f):
     """Write ``obj`` (e.g. a state dict) to a path or a binary file object.
 
+    >>> model = chainrule.nn.Linear(3, 1)
     >>> chainrule.save(model.state_dict(), "model.safetensors")
+    >>> sorted(chainrule.load("model.safetensors"))
+    ['bias', 'weight']
     """
     parts = serialize(obj)
     if hasattr(f, "write"):
@@ -63,7 +66,9 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     file is read into memory. Anything that cannot be loaded raises ``CheckpointError`` naming
     the file (a missing path: ``FileNotFoundError``).
 
-    >>> state = chainrule.load("model.pt", map_location="cpu")
+    >>> chainrule.save({"step": 3, "w": chainrule.ones(2)}, "state.pt")
+    >>> chainrule.load("state.pt", map_location="cpu")
+    {'step': 3, 'w': tensor([1., 1.])}
     """
     if pickle_module is not None and getattr(pickle_module, "__name__", None) != "pickle":
         raise TypeError("load(pickle_module=...) is not supported: chainrule reads pickles "

@@ -1,6 +1,7 @@
 """nn.utils: clip_grad_norm_ against hand-computed norms, clip_grad_value_, vector conversion."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -74,3 +75,13 @@ def test_parameters_to_vector_and_back():
     assert fc.bias.tolist() == [6.0, 7.0, 8.0]
     with pytest.raises(RuntimeError, match="9"):
         vector_to_parameters(cr.zeros(4), fc.parameters())
+
+
+def test_a_norm_past_float32_range_is_inf_without_numpy_warnings():
+    # PyTorch: the float32 norm of [1e20] * 4 is inf, and clipping by it zeroes the gradients
+    params = _params_with_grads([1e20] * 4)
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        total = clip_grad_norm_(params, 1.0)
+    assert total.item() == math.inf
+    assert params[0].grad.tolist() == [0.0] * 4

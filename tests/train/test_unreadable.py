@@ -66,6 +66,12 @@ def config_run(tmp_path):
     return config, ["train", "--config", str(config)]
 
 
+def mnist_run(tmp_path):
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    return folder, ["train", "--data", "mnist", "--data-path", str(folder)]
+
+
 def runs_listing(tmp_path):
     folder = tmp_path / "runs"
     folder.mkdir()
@@ -78,6 +84,7 @@ CASES = {
     "a class folder": lambda tmp: image_run(tmp, "class folder"),
     "an image": lambda tmp: image_run(tmp, "image"),
     "a text file": text_run,
+    "an MNIST folder": mnist_run,
     "a config file": config_run,
     "a folder of runs": runs_listing,
 }

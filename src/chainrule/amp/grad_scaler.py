@@ -19,7 +19,10 @@ class GradScaler:
     """``GradScaler(device="cuda", init_scale=2.**16, growth_factor=2.0, backoff_factor=0.5,
     growth_interval=2000, enabled=True)``.
 
+    >>> model = chainrule.nn.Linear(3, 1)
+    >>> optimizer = chainrule.optim.SGD(model.parameters(), lr=0.1)
     >>> scaler = chainrule.amp.GradScaler("cpu")
+    >>> loss = model(chainrule.ones(2, 3)).sum()
     >>> scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update()
     """
 

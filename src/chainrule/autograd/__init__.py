@@ -61,7 +61,10 @@ def _initial_gradients(outputs, grad_outputs):
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves of their graph.
 
-    >>> loss.backward()            # the same as chainrule.autograd.backward(loss)
+    >>> x = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    >>> chainrule.autograd.backward((x * x).sum())   # the same as (x * x).sum().backward()
+    >>> x.grad
+    tensor([2., 4.])
     """
     tensors = _as_sequence(tensors)
     grads = _as_sequence(grad_tensors) or [None] * len(tensors)
@@ -87,7 +90,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          allow_unused=None, materialize_grads=False):
     """Return d(outputs)/d(inputs) without touching any ``.grad``.
 
-    >>> (dx,) = chainrule.autograd.grad(y, x, create_graph=True)   # dx can be differentiated
+    >>> x = chainrule.tensor([1.0, 2.0], requires_grad=True)
+    >>> (dx,) = chainrule.autograd.grad((x ** 3).sum(), x, create_graph=True)
+    >>> dx                                   # 3 x^2, itself differentiable
+    tensor([ 3., 12.], grad_fn=<MulBackward>)
+    >>> x.grad is None
+    True
     """
     outputs = _as_sequence(outputs)
     inputs = _as_sequence(inputs)

@@ -1,16 +1,23 @@
 """The backward sweep: one iterative pass over the graph in reverse topological order.
 
+``run_backward`` is the algorithm; each step is a method of ``_Sweep``, with the extras
+(tensor hooks, observers, ``retain_graph``, ``create_graph``, ``inputs=``) inside the step
+they belong to. docs/engine.md walks a two-layer network through this file.
+
 The engine alone owns the cross-cutting rules, so ops never repeat them: ordering, summing the
 gradients that reach a node from several uses, undoing broadcasting, casting a gradient to its
-input's dtype, skipping inputs that need no gradient, freeing saved tensors, and grad mode
-(backward rules are recorded only under ``create_graph=True``).
+input's dtype, skipping inputs that need no gradient, freeing saved tensors, the ownership of
+gradient memory (``leaves.Borrowed``) and grad mode (backward rules are recorded only under
+``create_graph=True``).
 """
 
 import numpy as np
 
 from . import function, grad_mode
 from .function import TensorBase
-from .grad_ops import Accumulate, Cast, Clone, SumToSize
+from .grad_ops import Accumulate, Cast, SumToSize
+from .graph import nodes_leading_to, topological_order
+from .leaves import Borrowed, accumulate_into_leaf, run_leaf_hooks
 
 _observers = []
 
@@ -44,52 +51,186 @@ def _notify(node, grad_inputs, grad_outputs):
             )
 
 
-def _topological_order(root_nodes, leaf_uses):
-    """Nodes reachable from the roots, each after every node that sends it a gradient. Counts
-    into ``leaf_uses`` how many edges lead to each leaf (by id)."""
-    dependencies = {}
-    seen = set(root_nodes)
-    stack = list(root_nodes)
-    while stack:
-        node = stack.pop()
-        for edge in node.next_edges:
-            if type(edge) is tuple:
-                child = edge[0]
-                dependencies[child] = dependencies.get(child, 0) + 1
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
-            elif edge is not None:
-                leaf_uses[id(edge)] = leaf_uses.get(id(edge), 0) + 1
-    order = []
-    ready = [n for n in dict.fromkeys(root_nodes) if n not in dependencies]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for edge in node.next_edges:
-            if type(edge) is tuple:
-                child = edge[0]
-                dependencies[child] -= 1
-                if dependencies[child] == 0:
-                    ready.append(child)
-    return order
+def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None):
+    """Propagate ``grad_tensors`` from ``tensors`` back through the graph.
+
+    Without ``inputs``, gradients are accumulated into the ``.grad`` of leaves. With ``inputs``
+    (``autograd.grad``), nothing is accumulated: the gradients of ``inputs`` are returned, in
+    order, with None for those the outputs do not depend on.
+    """
+    sweep = _Sweep(create_graph, retain_graph, inputs)
+    previous_mode = grad_mode._state.enabled
+    grad_mode._state.enabled = create_graph  # backward rules record only under create_graph
+    try:
+        sweep.start(tensors, grad_tensors)  # the output gradients, e.g. d loss / d loss = 1
+        for node in sweep.order():  # each node after every node that sends it a gradient
+            grad_outputs = sweep.gradients_of(node)  # summed over every use of its outputs
+            if grad_outputs is None:
+                continue  # no gradient reached this node (or none is wanted from it)
+            grad_inputs = sweep.call_backward(node, grad_outputs)  # the chain rule, one step
+            sweep.send(node, grad_inputs)  # on to the nodes and leaves that made its inputs
+        sweep.finish()  # leaves that were outputs themselves
+    finally:
+        grad_mode._state.enabled = previous_mode
+    return sweep.results
 
 
-def _nodes_leading_to(order, wanted_leaves, wanted_outputs):
-    """The nodes whose backward can contribute to one of the wanted gradients."""
-    leads = set()
-    for node in reversed(order):
-        for edge in node.next_edges:
+class _Sweep:
+    """The state of one backward pass and its steps.
+
+    ``pending`` holds, per node, the gradients that have reached its outputs so far (one slot
+    per output, summed as they arrive). A leaf's gradient is summed in ``leaf_grads`` and
+    delivered once, as soon as the last edge into it is settled (``leaf_uses`` counts them down),
+    so its hooks and post-accumulate hooks see the total during the sweep, as in PyTorch
+    (data-parallel training starts communicating a gradient while backward still computes).
+    """
+
+    __slots__ = ("create_graph", "retain_graph", "borrowed", "pending", "leaf_grads",
+                 "leaf_uses", "roots", "capture", "results", "wanted_leaves", "wanted_outputs",
+                 "useful", "like")
+
+    def __init__(self, create_graph, retain_graph, inputs):
+        self.create_graph = create_graph
+        self.retain_graph = create_graph if retain_graph is None else retain_graph
+        self.borrowed = Borrowed()
+        self.pending = {}  # node -> [gradient of each output, or None]
+        self.leaf_grads = {}  # id(leaf) -> [leaf, its gradient summed so far]
+        self.leaf_uses = {}  # id(leaf) -> edges into it not settled yet
+        self.roots = []
+        # inputs= (autograd.grad): capture these gradients instead of accumulating into .grad
+        self.capture = inputs is not None
+        self.results = None
+        if self.capture:
+            self.wanted_leaves = {id(t): i for i, t in enumerate(inputs) if t.grad_fn is None}
+            self.wanted_outputs = {(t.grad_fn, t._output_nr): i
+                                   for i, t in enumerate(inputs) if t.grad_fn}
+            self.results = [None] * len(inputs)
+
+    # -- the steps -------------------------------------------------------------------------------
+    def start(self, tensors, grad_tensors):
+        """Seed the sweep with the gradients of the outputs it starts from."""
+        self.like = tensors[0]  # makes zero gradients of the user-facing tensor class
+        for tensor, grad in zip(tensors, grad_tensors):
+            node = tensor.grad_fn
+            if node is None:
+                self._add_leaf_grad(tensor, grad)
+            else:
+                self._add_to_slot(node, tensor._output_nr, grad)
+                self.roots.append(node)
+        self.borrowed.add_all(grad_tensors)  # the caller's own arrays
+
+    def order(self):
+        """The nodes to visit, each after every node that sends it a gradient."""
+        order = topological_order(self.roots, self.leaf_uses)
+        self.useful = nodes_leading_to(order, self.wanted_leaves, self.wanted_outputs) \
+            if self.capture else None
+        return order
+
+    def gradients_of(self, node):
+        """The gradients that reached ``node``'s outputs, after the hooks registered on those
+        outputs; None when the node need not run."""
+        grads = self.pending.pop(node, None)
+        skipped = grads is None or (self.capture and node not in self.useful)
+        if skipped:
+            for edge in node.next_edges:  # no gradient will flow along its edges
+                if edge is not None and type(edge) is not tuple:
+                    self._settle(edge)
+        if grads is None:
+            return None
+        if node._output_hooks:
+            _run_output_hooks(node, grads, self.borrowed)
+        if self.capture:
+            self._capture_outputs(node, grads)
+        if skipped:
+            return None
+        # a single output always has its gradient here; only multi-output nodes can miss one
+        if len(grads) > 1 and node.materialize_grads and any(g is None for g in grads):
+            grads = [g if g is not None else _zeros(self.like, *node.output_meta[nr])
+                     for nr, g in enumerate(grads)]
+        return grads
+
+    def call_backward(self, node, grad_outputs):
+        """``node.backward``: one gradient (or None) per input of its forward."""
+        grad_inputs = node.backward(node, *grad_outputs)
+        if type(grad_inputs) is not tuple:
+            grad_inputs = tuple(grad_inputs) if type(grad_inputs) is list else (grad_inputs,)
+        if len(grad_inputs) != len(node.next_edges):
+            raise RuntimeError(
+                f"{node.name()} returned {len(grad_inputs)} gradients but its forward took "
+                f"{len(node.next_edges)} positional arguments; return one per argument "
+                "(None for those without a gradient)"
+            )
+        if not self.retain_graph and node._saved:
+            node._release()  # its saved tensors are not needed again
+        if _observers or node._node_hooks:
+            _notify(node, grad_inputs, grad_outputs)
+        if not node._builtin_op:
+            self.borrowed.add_all(grad_inputs)  # user code made them (the ownership rule)
+        return grad_inputs
+
+    def send(self, node, grad_inputs):
+        """Each input gradient, fitted to its input's shape and dtype, to the node that made
+        that input (summed into its slot) or to the leaf it is."""
+        for position, (edge, grad) in enumerate(zip(node.next_edges, grad_inputs)):
             if edge is None:
-                continue
+                continue  # this input needs no gradient
+            if grad is not None:
+                meta = node.input_meta[position]
+                try:
+                    fits = grad._data.shape == meta[0] and grad._data.dtype == meta[1]
+                except AttributeError:
+                    fits = False  # not a tensor: _fit_to_input explains
+                if not fits:
+                    grad = _fit_to_input(node, position, grad, meta)
             if type(edge) is tuple:
-                if edge[0] in leads or edge in wanted_outputs:
-                    leads.add(node)
-                    break
-            elif id(edge) in wanted_leaves:
-                leads.add(node)
-                break
-    return leads
+                if grad is not None:
+                    self._add_to_slot(edge[0], edge[1], grad)
+            else:
+                if grad is not None and (not self.capture or id(edge) in self.wanted_leaves):
+                    self._add_leaf_grad(edge, grad)
+                self._settle(edge)
+
+    def finish(self):
+        """Deliver what is left: the gradients of leaves that were among the outputs."""
+        for leaf, grad in self.leaf_grads.values():
+            self._deliver(leaf, grad)
+
+    # -- summing, and delivering to leaves -------------------------------------------------------
+    def _add_to_slot(self, node, nr, grad):
+        slots = self.pending.get(node)
+        if slots is None:
+            slots = self.pending[node] = [None] * len(node.output_meta)
+        slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
+
+    def _add_leaf_grad(self, leaf, grad):
+        entry = self.leaf_grads.get(id(leaf))
+        if entry is None:
+            self.leaf_grads[id(leaf)] = [leaf, grad]
+        else:
+            entry[1] = Accumulate.apply(entry[1], grad)  # a new array, made by the engine
+
+    def _settle(self, leaf):
+        """One edge into ``leaf`` is settled; after the last one, its gradient is total."""
+        left = self.leaf_uses[id(leaf)] - 1
+        self.leaf_uses[id(leaf)] = left
+        if left == 0 and id(leaf) in self.leaf_grads:
+            self._deliver(*self.leaf_grads.pop(id(leaf)))
+
+    def _deliver(self, leaf, grad):
+        if leaf._hooks:
+            grad = run_leaf_hooks(leaf, grad, self.borrowed)
+        if self.capture:
+            index = self.wanted_leaves.get(id(leaf))
+            if index is not None:
+                self.results[index] = grad
+        else:
+            accumulate_into_leaf(leaf, grad, self.create_graph, self.borrowed)
+
+    def _capture_outputs(self, node, grads):
+        for nr, grad in enumerate(grads):
+            index = self.wanted_outputs.get((node, nr))
+            if index is not None and grad is not None:
+                self.results[index] = grad
 
 
 def _fit_to_input(node, position, grad, meta):
@@ -112,208 +253,6 @@ def _fit_to_input(node, position, grad, meta):
     if grad._data.dtype != dtype:
         grad = Cast.apply(grad, dtype=dtype)
     return grad
-
-
-class Borrowed:
-    """The ownership rule: which gradient arrays the engine may keep as a ``.grad``.
-
-    A leaf's ``.grad`` is updated in place by later backward passes and by optimizers, so it
-    must own its memory. An array that came from user code (the caller's ``gradient=``, what a
-    tensor hook returns, what the backward of a Function that is not a built-in op returns) may
-    still be held there, and an array already kept as one leaf's ``.grad`` belongs to that
-    leaf: both are borrowed, and a leaf keeps a copy of them. Everything else was made by
-    built-in ops during this sweep and is kept as it is. Built-in ops may pass a borrowed array
-    on unchanged, so the rule follows arrays by identity; the dict also keeps them alive, so
-    that an id is never reused during the sweep."""
-
-    def __init__(self):
-        self._arrays = {}
-
-    def add(self, grad):
-        if isinstance(grad, TensorBase):
-            self._arrays[id(grad._data)] = grad._data
-
-    def add_all(self, grads):
-        for grad in grads:
-            self.add(grad)
-
-    def owned(self, grad):
-        """Whether ``grad``'s array may become a ``.grad`` without a copy."""
-        array = grad._data
-        return (id(array) not in self._arrays and array.base is None
-                and array.flags.writeable)
-
-
-def _run_leaf_hooks(leaf, grad, borrowed):
-    """A leaf's tensor hooks, once, on its total gradient; a replacement is user code's."""
-    for hook in leaf._hooks:
-        result = hook(grad)
-        if result is not None and result is not grad:
-            grad = result
-            borrowed.add(grad)
-    return grad
-
-
-def _accumulate_into_leaf(leaf, grad, create_graph, borrowed):
-    """Add ``grad`` into ``leaf.grad``, copying it first unless the engine owns it."""
-    current = leaf._grad
-    if current is None:
-        if not borrowed.owned(grad):
-            grad = Clone.apply(grad)  # under create_graph, a recorded copy: differentiable
-        elif not create_graph:
-            grad = grad.detach()
-        borrowed.add(grad)  # now the leaf's: no other leaf may keep the same array
-        leaf._grad = grad
-    elif create_graph:
-        leaf._grad = Accumulate.apply(current, grad)
-    elif (current._requires_grad or current._data.shape != grad._data.shape
-          or not current._data.flags.writeable):
-        leaf._grad = Accumulate.apply(current, grad).detach()
-    else:
-        np.add(current._data, grad._data, out=current._data, casting="same_kind")
-        current._bump_version()
-    if leaf._post_accumulate_hooks:
-        for hook in leaf._post_accumulate_hooks:
-            hook(leaf)
-
-
-def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None):
-    """Propagate ``grad_tensors`` from ``tensors`` back through the graph.
-
-    Without ``inputs``, gradients are accumulated into the ``.grad`` of leaves. With ``inputs``
-    (``autograd.grad``), nothing is accumulated: the gradients of ``inputs`` are returned, in
-    order, with None for those the outputs do not depend on.
-
-    A leaf's gradient contributions are summed first and delivered once, as soon as the last
-    node that can send it one has run, so its hooks and post-accumulate hooks see the total
-    gradient, during the sweep, as in PyTorch (data-parallel training starts communicating a
-    gradient while the rest of backward still computes).
-    """
-    if retain_graph is None:
-        retain_graph = create_graph
-    capture = inputs is not None
-    wanted_leaves = wanted_outputs = None
-    if capture:
-        wanted_leaves = {id(t): i for i, t in enumerate(inputs) if t.grad_fn is None}
-        wanted_outputs = {(t.grad_fn, t._output_nr): i for i, t in enumerate(inputs) if t.grad_fn}
-        results = [None] * len(inputs)
-    # id(leaf) -> [leaf, its gradient summed so far]
-    leaf_grads = {}
-    borrowed = Borrowed()
-
-    pending = {}
-    root_nodes = []
-    previous_mode = grad_mode._state.enabled
-    grad_mode._state.enabled = create_graph
-    try:
-        for tensor, grad in zip(tensors, grad_tensors):
-            node = tensor.grad_fn
-            if node is None:
-                _add_leaf_grad(leaf_grads, tensor, grad)
-                continue
-            slots = pending.setdefault(node, [None] * len(node.output_meta))
-            nr = tensor._output_nr
-            slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
-            root_nodes.append(node)
-        borrowed.add_all(grad_tensors)  # the caller's own arrays
-
-        leaf_uses = {}
-        order = _topological_order(root_nodes, leaf_uses)
-        useful = _nodes_leading_to(order, wanted_leaves, wanted_outputs) if capture else None
-
-        def deliver(leaf, grad):
-            if leaf._hooks:
-                grad = _run_leaf_hooks(leaf, grad, borrowed)
-            if capture:
-                index = wanted_leaves.get(id(leaf))
-                if index is not None:
-                    results[index] = grad
-            else:
-                _accumulate_into_leaf(leaf, grad, create_graph, borrowed)
-
-        def use_done(leaf):
-            """One edge into ``leaf`` is settled; after the last one, its gradient is total."""
-            left = leaf_uses[id(leaf)] - 1
-            leaf_uses[id(leaf)] = left
-            if left == 0 and id(leaf) in leaf_grads:
-                deliver(*leaf_grads.pop(id(leaf)))
-
-        for node in order:
-            grads = pending.pop(node, None)
-            if grads is None or (capture and node not in useful):
-                for edge in node.next_edges:
-                    if edge is not None and type(edge) is not tuple:
-                        use_done(edge)
-            if grads is None:
-                continue  # no gradient reached this node
-            if node._output_hooks:
-                _run_output_hooks(node, grads, borrowed)
-            if capture:
-                for nr, grad in enumerate(grads):
-                    index = wanted_outputs.get((node, nr))
-                    if index is not None and grad is not None:
-                        results[index] = grad
-                if node not in useful:
-                    continue
-            # a single output always has its gradient here; only multi-output nodes can miss one
-            if len(grads) > 1 and node.materialize_grads and any(g is None for g in grads):
-                grads = [
-                    g if g is not None else _zeros(tensors[0], *node.output_meta[nr])
-                    for nr, g in enumerate(grads)
-                ]
-            grad_inputs = node.backward(node, *grads)
-            if type(grad_inputs) is not tuple:
-                grad_inputs = tuple(grad_inputs) if type(grad_inputs) is list else (grad_inputs,)
-            if len(grad_inputs) != len(node.next_edges):
-                raise RuntimeError(
-                    f"{node.name()} returned {len(grad_inputs)} gradients but its forward took "
-                    f"{len(node.next_edges)} positional arguments; return one per argument "
-                    "(None for those without a gradient)"
-                )
-            if not retain_graph and node._saved:
-                node._release()
-            if _observers or node._node_hooks:
-                _notify(node, grad_inputs, grads)
-            if not node._builtin_op:
-                borrowed.add_all(grad_inputs)  # user code made them
-            for position, (edge, grad) in enumerate(zip(node.next_edges, grad_inputs)):
-                if edge is None:
-                    continue
-                if grad is None:
-                    if type(edge) is not tuple:
-                        use_done(edge)
-                    continue
-                meta = node.input_meta[position]
-                try:
-                    fits = grad._data.shape == meta[0] and grad._data.dtype == meta[1]
-                except AttributeError:
-                    fits = False  # not a tensor: _fit_to_input explains
-                if not fits:
-                    grad = _fit_to_input(node, position, grad, meta)
-                if type(edge) is tuple:
-                    child, nr = edge
-                    slots = pending.get(child)
-                    if slots is None:
-                        slots = pending[child] = [None] * len(child.output_meta)
-                    slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
-                else:
-                    if not capture or id(edge) in wanted_leaves:
-                        _add_leaf_grad(leaf_grads, edge, grad)
-                    use_done(edge)
-
-        for leaf, grad in leaf_grads.values():  # leaves that were roots themselves
-            deliver(leaf, grad)
-    finally:
-        grad_mode._state.enabled = previous_mode
-    return results if capture else None
-
-
-def _add_leaf_grad(leaf_grads, leaf, grad):
-    entry = leaf_grads.get(id(leaf))
-    if entry is None:
-        leaf_grads[id(leaf)] = [leaf, grad]
-    else:
-        entry[1] = Accumulate.apply(entry[1], grad)  # a new array, made by the engine
 
 
 def _run_output_hooks(node, grads, borrowed):

@@ -56,7 +56,11 @@ class Function:
     ...     def backward(ctx, grad_out):
     ...         (y,) = ctx.saved_tensors
     ...         return grad_out * y
+    >>> x = chainrule.tensor([0.0, 1.0], requires_grad=True)
     >>> y = Exp.apply(x)
+    >>> y.sum().backward()
+    >>> x.grad
+    tensor([1.0000, 2.7183])
     """
 
     # Per-node state lives in class-level defaults so that creating a node stays cheap.

@@ -90,8 +90,11 @@ def _generator_wrapper(fn, enabled):
 class no_grad(_GradModeContext):  # noqa: N801
     """Run operations without recording them for backward.
 
+    >>> x = chainrule.ones(2, requires_grad=True)
     >>> with chainrule.no_grad():
-    ...     y = x * 2          # y.requires_grad is False
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
     """
 
     enabled = False
@@ -106,7 +109,14 @@ class enable_grad(_GradModeContext):  # noqa: N801
 class set_grad_enabled(_GradModeContext):  # noqa: N801
     """Turn recording on or off; works as a function call, a context manager or a decorator.
 
-    >>> chainrule.set_grad_enabled(False)     # switches at once, like PyTorch
+    >>> x = chainrule.ones(2, requires_grad=True)
+    >>> with chainrule.set_grad_enabled(False):
+    ...     (x * 2).requires_grad
+    False
+    >>> _ = chainrule.set_grad_enabled(False)   # as a call it switches at once, like PyTorch
+    >>> (x * 2).requires_grad
+    False
+    >>> _ = chainrule.set_grad_enabled(True)
     """
 
     def __new__(cls, mode):

@@ -37,9 +37,11 @@ class DataLoader:
         for batch in loader.iter_from(done): # the rest of that same epoch
             ...
 
+    >>> from chainrule.data import TensorDataset
+    >>> x, y = chainrule.randn(100, 3), chainrule.arange(100)
     >>> loader = DataLoader(TensorDataset(x, y), batch_size=32, shuffle=True)
-    >>> for inputs, targets in loader:
-    ...     pass
+    >>> [tuple(inputs.shape) for inputs, targets in loader]
+    [(32, 3), (32, 3), (32, 3), (4, 3)]
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,

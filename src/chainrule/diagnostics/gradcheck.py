@@ -52,7 +52,12 @@ def model_gradcheck(model, inputs, loss_fn=None, samples=4, eps=1e-6, atol=1e-5,
     The checked scalar is ``loss_fn(model(*inputs))``, or the sum of the output. Random ops
     (dropout) see the same random state at every evaluation.
 
-    >>> print(model_gradcheck(model, x, loss_fn=lambda out: F.cross_entropy(out, y)))
+    >>> model = chainrule.nn.Sequential(chainrule.nn.Linear(4, 8), chainrule.nn.Tanh(),
+    ...                                 chainrule.nn.Linear(8, 3))
+    >>> x, y = chainrule.randn(5, 4), chainrule.tensor([0, 1, 2, 1, 0])
+    >>> report = model_gradcheck(model, x, loss_fn=lambda out: F.cross_entropy(out, y))
+    >>> report.ok
+    True
     """
     from ..random import get_rng_state, set_rng_state
 

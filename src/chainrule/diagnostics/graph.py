@@ -69,7 +69,12 @@ def draw_graph(tensor, params=None, format="dot"):
     ``format="dot"`` returns DOT text; ``"svg"`` or ``"png"`` render it with Graphviz's ``dot``
     program (bytes for png, text for svg).
 
-    >>> print(draw_graph(loss, dict(model.named_parameters())))
+    >>> model = chainrule.nn.Linear(3, 2)
+    >>> loss = model(chainrule.ones(1, 3)).sum()
+    >>> print(draw_graph(loss, dict(model.named_parameters())))  # doctest: +ELLIPSIS
+    digraph backward {
+    ...
+    }
     """
     text = _dot(tensor, params)
     if format == "dot":

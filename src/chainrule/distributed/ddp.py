@@ -75,10 +75,12 @@ def _leaves_reached(outputs):
 class DistributedDataParallel(Module):
     """Wraps ``module`` so that backward averages its gradients over all ranks.
 
-    >>> chainrule.distributed.init()
-    >>> model = DistributedDataParallel(Net(), bucket_cap_mb=25)
-    >>> loss_fn(model(x), y).backward()   # .grad is now the mean over the ranks
-    >>> optimizer.step()
+    In a script run with ``mpiexec -n 2 python train.py``::
+
+        chainrule.distributed.init()
+        model = DistributedDataParallel(Net(), bucket_cap_mb=25)
+        loss_fn(model(x), y).backward()   # .grad is now the mean over the ranks
+        optimizer.step()
 
     Every parameter must get a gradient in every iteration, unless
     ``find_unused_parameters=True`` (then the autograd graph of the output is searched after

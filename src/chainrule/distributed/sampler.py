@@ -20,10 +20,12 @@ __all__ = ["DistributedSampler"]
 class DistributedSampler(Sampler):
     """The indices of ``dataset`` that rank ``rank`` of ``num_replicas`` visits this epoch.
 
-    >>> sampler = DistributedSampler(dataset, shuffle=True, seed=0)
-    >>> loader = DataLoader(dataset, batch_size=32, sampler=sampler)
-    >>> for epoch in range(epochs):
-    ...     sampler.set_epoch(epoch)   # a new shuffle each epoch, the same on every rank
+    >>> sampler = DistributedSampler(range(10), num_replicas=2, rank=1, shuffle=False)
+    >>> list(sampler)
+    [1, 3, 5, 7, 9]
+
+    With ``shuffle=True``, call ``sampler.set_epoch(epoch)`` at the start of every epoch: a new
+    shuffle each epoch, the same on every rank.
     """
 
     def __init__(self, dataset, num_replicas=None, rank=None, shuffle=True, seed=0,

@@ -15,7 +15,12 @@ def add_safe_globals(safe_globals):
     """Trust these classes or functions when a file names them (a list of objects, or of
     ``(object, "module.name")`` pairs for an object saved under another name).
 
+    >>> class MyConfig:
+    ...     pass
     >>> chainrule.serialization.add_safe_globals([MyConfig])
+    >>> MyConfig in chainrule.serialization.get_safe_globals()
+    True
+    >>> chainrule.serialization.clear_safe_globals()
     """
     for entry in _checked(safe_globals):
         _user_globals.append(entry)
@@ -35,8 +40,13 @@ def clear_safe_globals():
 def safe_globals(safe_globals):
     """Trust these globals inside a ``with`` block only.
 
+    >>> class MyConfig:
+    ...     pass
     >>> with chainrule.serialization.safe_globals([MyConfig]):
-    ...     state = chainrule.load("run.pt")
+    ...     MyConfig in chainrule.serialization.get_safe_globals()
+    True
+    >>> MyConfig in chainrule.serialization.get_safe_globals()
+    False
     """
     before = list(_user_globals)
     add_safe_globals(safe_globals)

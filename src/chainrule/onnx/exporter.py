@@ -31,8 +31,10 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
     The model is traced in eval mode. ``dynamic_axes`` ({name: {axis: "label"}} or
     {name: [axis]}) marks input and output axes whose size may change, such as the batch.
 
-    >>> chainrule.onnx.export(model, (x,), "model.onnx", input_names=["x"],
-    ...                       output_names=["y"], dynamic_axes={"x": {0: "batch"}})
+    With the ``onnx`` extra installed::
+
+        chainrule.onnx.export(model, (x,), "model.onnx", input_names=["x"],
+                              output_names=["y"], dynamic_axes={"x": {0: "batch"}})
     """
     if unsupported:
         raise TypeError(f"export() got unsupported arguments {sorted(unsupported)}")

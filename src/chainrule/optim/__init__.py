@@ -1,5 +1,6 @@
 """Optimizers and learning-rate schedulers, as ``torch.optim``.
 
+>>> model = chainrule.nn.Linear(3, 1)
 >>> opt = chainrule.optim.Adam(model.parameters(), lr=1e-3)
 >>> sched = chainrule.optim.lr_scheduler.StepLR(opt, step_size=10, gamma=0.5)
 """

@@ -26,6 +26,7 @@ class Adadelta(Optimizer):
         u = rho * u + (1 - rho) * delta^2
         param = param - lr * delta
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.Adadelta(model.parameters(), lr=1.0)
     """
 

@@ -33,6 +33,7 @@ class Adafactor(Optimizer):
 
     ``eps1=None`` means the machine epsilon of the parameter's dtype.
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.Adafactor(model.parameters(), lr=1e-2)
     """
 

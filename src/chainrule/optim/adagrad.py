@@ -22,6 +22,7 @@ class Adagrad(Optimizer):
         s = s + g^2                       (s starts at initial_accumulator_value)
         param = param - lr_t * g / (sqrt(s) + eps)
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.Adagrad(model.parameters(), lr=1e-2)
     """
 

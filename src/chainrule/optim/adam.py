@@ -27,6 +27,7 @@ class Adam(Optimizer):
         v_max = max(v_max, v)                          (amsgrad; then v_max replaces v)
         param = param - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.Adam(model.parameters(), lr=1e-3)
     """
 

@@ -22,6 +22,7 @@ class Adamax(Optimizer):
         u = max(beta2 * u, |g| + eps)
         param = param - lr / (1 - beta1^t) * m / u
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.Adamax(model.parameters(), lr=2e-3)
     """
 

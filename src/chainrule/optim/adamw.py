@@ -10,6 +10,7 @@ class AdamW(Adam):
     parameter, ``param = param * (1 - lr * weight_decay)``, then takes an Adam step on the
     plain gradient. See ``Adam`` for the rest of the rule.
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
     """
 

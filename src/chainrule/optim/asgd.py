@@ -29,6 +29,7 @@ class ASGD(Optimizer):
     ``ax`` is the running average of the parameter; ``eta`` and ``mu`` are float32 state, as
     in PyTorch.
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.ASGD(model.parameters(), lr=1e-2)
     """
 

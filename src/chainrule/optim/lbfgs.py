@@ -19,10 +19,14 @@ class LBFGS(Optimizer):
     It stops early when the gradient's largest entry is at most ``tolerance_grad`` or the
     loss or the step change by less than ``tolerance_change``. One parameter group only.
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.LBFGS(model.parameters(), line_search_fn="strong_wolfe")
+    >>> x, y = chainrule.randn(8, 3), chainrule.randn(8, 2)
     >>> def closure():
-    ...     opt.zero_grad(); loss = loss_fn(model(x), y); loss.backward(); return loss
-    >>> opt.step(closure)
+    ...     opt.zero_grad(); loss = F.mse_loss(model(x), y); loss.backward(); return loss
+    >>> first = opt.step(closure)          # the loss before the step
+    >>> bool(F.mse_loss(model(x), y) < first)
+    True
     """
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,

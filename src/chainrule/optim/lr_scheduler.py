@@ -5,9 +5,12 @@ epoch (or per batch), after ``optimizer.step()``. Like PyTorch, most schedulers 
 next rate from the current one (the "chainable" form), so several may act on one optimizer;
 ``step(epoch)`` (deprecated) jumps with the closed form where one exists.
 
+>>> opt = chainrule.optim.SGD(chainrule.nn.Linear(3, 1).parameters(), lr=1.0)
 >>> sched = StepLR(opt, step_size=30, gamma=0.1)
 >>> for epoch in range(100):
-...     train(...); opt.step(); sched.step()
+...     opt.step(); sched.step()              # after each epoch's training
+>>> sched.get_last_lr()                       # 1.0 * 0.1 ** (100 // 30)
+[0.0010000000000000002]
 """
 
 import math

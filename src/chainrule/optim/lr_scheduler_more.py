@@ -14,7 +14,11 @@ __all__ = ["MultiplicativeLR", "ConstantLR", "PolynomialLR", "CosineAnnealingWar
 class MultiplicativeLR(LambdaLR):
     """Multiply the rate by ``lr_lambda(epoch)`` every step (one function, or one per group).
 
-    >>> sched = MultiplicativeLR(opt, lr_lambda=lambda epoch: 0.95)
+    >>> opt = chainrule.optim.SGD(chainrule.nn.Linear(3, 1).parameters(), lr=1.0)
+    >>> sched = MultiplicativeLR(opt, lr_lambda=lambda epoch: 0.5)
+    >>> opt.step(); sched.step(); opt.step(); sched.step()
+    >>> sched.get_last_lr()
+    [0.25]
     """
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):

@@ -48,6 +48,7 @@ class Muon(Optimizer):
     with ``lr' = lr * sqrt(max(1, rows / cols))`` (``adjust_lr_fn`` None or "original") or
     ``lr * 0.2 * sqrt(max(rows, cols))`` ("match_rms_adamw").
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.Muon([p for p in model.parameters() if p.ndim == 2], lr=0.02)
     """
 

@@ -30,6 +30,7 @@ class NAdam(Optimizer):
 
     ``P_t`` is kept as the float32 state ``mu_product``, as in PyTorch.
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.NAdam(model.parameters(), lr=2e-3)
     """
 

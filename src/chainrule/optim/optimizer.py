@@ -145,8 +145,13 @@ class Optimizer:
     ``params`` is an iterable of tensors, of ``(name, tensor)`` pairs, or of dicts (parameter
     groups, each with its own options; missing options come from ``defaults``).
 
+    >>> w = chainrule.ones(2, requires_grad=True)
+    >>> b = chainrule.zeros(1, requires_grad=True)
     >>> opt = chainrule.optim.SGD([{"params": [w]}, {"params": [b], "lr": 0.1}], lr=0.01)
+    >>> loss = (w.sum() + b).sum()
     >>> loss.backward(); opt.step(); opt.zero_grad()
+    >>> w, b                       # each group stepped with its own learning rate
+    (tensor([0.9900, 0.9900], requires_grad=True), tensor([-0.1000], requires_grad=True))
     """
 
     def __init_subclass__(cls, **kwargs):

@@ -28,6 +28,7 @@ class RAdam(Optimizer):
                     param = param - lr * m^ * r * sqrt(1 - beta2^t) / (sqrt(v) + eps)
         otherwise:  param = param - lr * m^
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.RAdam(model.parameters(), lr=1e-3)
     """
 

@@ -23,6 +23,7 @@ class RMSprop(Optimizer):
         b = momentum * b + g / (sqrt(v~) + eps);  param = param - lr * b    (momentum > 0)
         param = param - lr * g / (sqrt(v~) + eps)                            (otherwise)
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.RMSprop(model.parameters(), lr=1e-2)
     """
 

@@ -25,6 +25,7 @@ class Rprop(Optimizer):
 
     Step sizes ``s`` start at ``lr``.
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.Rprop(model.parameters(), lr=1e-2)
     """
 

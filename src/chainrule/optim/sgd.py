@@ -17,6 +17,7 @@ class SGD(Optimizer):
         g = g + momentum * b  if nesterov  else  b
         param = param - lr * g
 
+    >>> model = chainrule.nn.Linear(3, 2)
     >>> opt = chainrule.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     """
 

@@ -102,13 +102,13 @@ def resume(run_dir, quiet=False, parallel=None, allow_changed_data=False):
             for name in run.remove_temporaries():
                 console.print(f"removed {name}, left by a write that was interrupted")
         trainer, checkpoint, skipped = _newest_usable(run, quiet, parallel, console)
+        fingerprint = _unchanged_data(run, trainer, allow_changed_data)  # before any repair
         if parallel.is_main:
             for path in skipped:
                 console.print(f"set aside {path.name} as {set_aside(path).name}")
             best = best_checkpoint(run, checkpoint, console.print)
             if restore_best_copy(run, best):
                 console.print(f"restored {BEST_NAME} from {best.path.name}")
-        fingerprint = _unchanged_data(run, trainer, allow_changed_data)
         trainer.console.print(
             f"resuming {run.path} from {checkpoint.path.name}: epoch {trainer.epoch + 1}, batch "
             f"{trainer.batch}, step {trainer.step}"

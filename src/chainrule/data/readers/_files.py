@@ -3,6 +3,7 @@
 import contextlib
 import errno
 import gzip
+import os
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -29,6 +30,10 @@ def find_files(root, names, folders, dataset, source):
                      for variant in (name, name + ".gz") if (directory / variant).is_file()), None)
         (found if path is not None else missing).append(path or name)
     if missing:
+        for directory in candidates:  # a folder we may not list hides its files: say so
+            if directory.is_dir():
+                with reading(directory):
+                    os.listdir(directory)
         where = ", ".join(str(directory) for directory in candidates)
         state = "" if root.is_dir() else f" (the directory {root} does not exist)"
         raise FileNotFoundError(

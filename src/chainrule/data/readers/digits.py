@@ -57,7 +57,10 @@ class Digits(ImageDataset):
     Source: UCI Machine Learning Repository, Optical Recognition of Handwritten Digits
     (Alpaydin & Kaynak, 1998), CC BY 4.0.
 
-    >>> loader = DataLoader(Digits(train=True), batch_size=64, shuffle=True)
+    >>> from chainrule.data import DataLoader
+    >>> images, labels = next(iter(DataLoader(Digits(train=True), batch_size=64, shuffle=True)))
+    >>> images.shape, labels.dtype
+    (chainrule.Size([64, 1, 8, 8]), chainrule.int64)
     """
 
     classes = [str(digit) for digit in range(10)]

@@ -17,7 +17,10 @@ def _check_devices(device_ids, output_device):
 class DataParallel(Module):
     """``DataParallel(module, device_ids=None, output_device=None, dim=0)``.
 
-    >>> model = chainrule.nn.DataParallel(net)   # model(x) is net(x); model.module is net
+    >>> net = chainrule.nn.Linear(3, 2)
+    >>> model = chainrule.nn.DataParallel(net)   # on the CPU, model(x) is net(x)
+    >>> model.module is net
+    True
     """
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0):

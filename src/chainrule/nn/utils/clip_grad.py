@@ -24,9 +24,12 @@ def _vector_norm(array, order):
     flat = array.reshape(-1)
     if order == np.inf:
         return np.max(np.abs(flat)) if flat.size else np.zeros((), flat.dtype)
-    if order == 2:
-        return np.sqrt(np.dot(flat, flat))
-    return np.linalg.norm(flat, ord=order)
+    # A norm past the dtype's range is inf, as in PyTorch; NumPy's overflow warning would only
+    # repeat that.
+    with np.errstate(over="ignore"):
+        if order == 2:
+            return np.sqrt(np.dot(flat, flat))
+        return np.linalg.norm(flat, ord=order)
 
 
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
@@ -53,9 +56,12 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     """Scale the gradients so that their total norm is at most ``max_norm``; returns the total
     norm before clipping (a tensor).
 
-    >>> loss.backward()
-    >>> chainrule.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
-    >>> optimizer.step()
+    >>> w = chainrule.tensor([3.0, 4.0], requires_grad=True)
+    >>> (w * w).sum().backward()              # w.grad is [6, 8], of norm 10
+    >>> chainrule.nn.utils.clip_grad_norm_([w], max_norm=1.0)
+    tensor(10.)
+    >>> w.grad
+    tensor([0.6000, 0.8000])
     """
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     total = get_total_norm(grads, norm_type, error_if_nonfinite)

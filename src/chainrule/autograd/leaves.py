@@ -1,0 +1,74 @@
+"""What happens at a leaf: its gradient is kept as ``.grad``, and who owns that memory.
+
+A leaf gets its gradient once per sweep, summed over every path that reaches it; its tensor
+hooks see (and may replace) that total, then it is accumulated into ``leaf.grad`` and the
+post-accumulate hooks run.
+"""
+
+import numpy as np
+
+from .function import TensorBase
+from .grad_ops import Accumulate, Clone
+
+
+class Borrowed:
+    """The ownership rule: which gradient arrays the engine may keep as a ``.grad``.
+
+    A leaf's ``.grad`` is updated in place by later backward passes and by optimizers, so it
+    must own its memory. An array that came from user code (the caller's ``gradient=``, what a
+    tensor hook returns, what the backward of a Function that is not a built-in op returns) may
+    still be held there, and an array already kept as one leaf's ``.grad`` belongs to that
+    leaf: both are borrowed, and a leaf keeps a copy of them. Everything else was made by
+    built-in ops during this sweep and is kept as it is. Built-in ops may pass a borrowed array
+    on unchanged, so the rule follows arrays by identity; the dict also keeps them alive, so
+    that an id is never reused during the sweep."""
+
+    def __init__(self):
+        self._arrays = {}
+
+    def add(self, grad):
+        if isinstance(grad, TensorBase):
+            self._arrays[id(grad._data)] = grad._data
+
+    def add_all(self, grads):
+        for grad in grads:
+            self.add(grad)
+
+    def owned(self, grad):
+        """Whether ``grad``'s array may become a ``.grad`` without a copy."""
+        array = grad._data
+        return (id(array) not in self._arrays and array.base is None
+                and array.flags.writeable)
+
+
+def run_leaf_hooks(leaf, grad, borrowed):
+    """A leaf's tensor hooks, once, on its total gradient; a replacement is user code's."""
+    for hook in leaf._hooks:
+        result = hook(grad)
+        if result is not None and result is not grad:
+            grad = result
+            borrowed.add(grad)
+    return grad
+
+
+def accumulate_into_leaf(leaf, grad, create_graph, borrowed):
+    """Add ``grad`` into ``leaf.grad``, copying it first unless the engine owns it."""
+    current = leaf._grad
+    if current is None:
+        if not borrowed.owned(grad):
+            grad = Clone.apply(grad)  # under create_graph, a recorded copy: differentiable
+        elif not create_graph:
+            grad = grad.detach()
+        borrowed.add(grad)  # now the leaf's: no other leaf may keep the same array
+        leaf._grad = grad
+    elif create_graph:
+        leaf._grad = Accumulate.apply(current, grad)
+    elif (current._requires_grad or current._data.shape != grad._data.shape
+          or not current._data.flags.writeable):
+        leaf._grad = Accumulate.apply(current, grad).detach()
+    else:
+        np.add(current._data, grad._data, out=current._data, casting="same_kind")
+        current._bump_version()
+    if leaf._post_accumulate_hooks:
+        for hook in leaf._post_accumulate_hooks:
+            hook(leaf)
