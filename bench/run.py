@@ -27,23 +27,23 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# Python put this folder first on sys.path; its scripts (coverage.py) would shadow packages of
+# the same name that the libraries import (numba probes `coverage`), so it leaves the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 
 def measure(lib_name, workload, warmup, steps, threads):
     """One measurement, in this process; returns a dict (printed as JSON by the child)."""
     import resource
 
-    sys.path.insert(0, str(HERE))
-    import kernels
-    import workloads
-
+    kernel_cases, workloads = bench_module("kernel_cases"), bench_module("workloads")
     lib = __import__(lib_name)
     if lib_name == "torch":
         lib.set_num_threads(threads)
         lib.manual_seed(0)
     else:
         lib.manual_seed(0)
-    build = {**workloads.WORKLOADS, **workloads.MICRO, **kernels.KERNELS}[workload]
+    build = {**workloads.WORKLOADS, **workloads.MICRO, **kernel_cases.KERNELS}[workload]
     step = build(lib)
     for _ in range(warmup):
         step()
@@ -55,6 +55,19 @@ def measure(lib_name, workload, warmup, steps, threads):
         times.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"ms": statistics.median(times) * 1e3, "peak_mb": max(peak - baseline, 0) / 1024}
+
+
+def bench_module(name):
+    """A module of this folder, loaded from its file: the folder is not put on sys.path, where
+    its scripts (coverage.py) would shadow packages of the same name that libraries import."""
+    import importlib.util
+
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def resident_kb():
@@ -199,10 +212,7 @@ def main():
         print(json.dumps(measure(*args.child, args.warmup, args.steps, args.threads)))
         return
 
-    sys.path.insert(0, str(HERE))
-    import kernels
-    import workloads
-
+    kernel_cases, workloads = bench_module("kernel_cases"), bench_module("workloads")
     libs = ["chainrule", "torch"] if args.lib == "both" else [args.lib]
     if "torch" in libs and not torch_available():
         print("PyTorch is not installed: measuring chainrule alone", file=sys.stderr)
@@ -210,7 +220,7 @@ def main():
     columns = [(lib, lib, args.threads) for lib in libs]
     if args.busy and "chainrule" in libs:
         columns.insert(1, ("chainrule 1 thread", "chainrule", 1))
-    everything = (list(kernels.KERNELS) if args.table == "kernels"
+    everything = (list(kernel_cases.KERNELS) if args.table == "kernels"
                   else list(workloads.WORKLOADS) + list(workloads.MICRO))
     names = args.workloads or everything
     busy = start_busy_process() if args.busy else None

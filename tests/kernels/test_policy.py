@@ -93,3 +93,20 @@ def test_blas_matmul_is_matmul():
     a, b = rng.standard_normal((300, 200)), rng.standard_normal((200, 100))
     np.testing.assert_allclose(threads.blas_matmul(a, b), a @ b)
     np.testing.assert_allclose(threads.blas_matmul(a[0], b), a[0] @ b)
+
+
+def test_a_broken_numba_install_falls_back_with_a_warning(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "numba":
+            raise AttributeError("module 'types' has no attribute 'Tracer'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    monkeypatch.setattr(kernels, "_numba_ok", None)
+    monkeypatch.setattr(kernels, "_loaded", {})
+    with pytest.warns(RuntimeWarning, match="numba is installed but failed to import"):
+        assert kernels.load("activation", np.zeros(1 << 18, np.float32)) is None

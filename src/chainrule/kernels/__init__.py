@@ -20,6 +20,7 @@ A kernel is used when all of these hold:
 import contextlib
 import importlib
 import os
+import warnings
 
 import numpy as np
 
@@ -43,6 +44,11 @@ def available():
             import numba  # noqa: F401 - the 0.4 s import, paid once and only when needed
         except ImportError:
             _numba_ok = False
+        except Exception as error:  # installed but broken (e.g. a local coverage.py shadows
+            _numba_ok = False       # the package numba probes): say so, run the reference
+            warnings.warn(f"chainrule: numba is installed but failed to import ({error!r}); "
+                          "using the NumPy path (set CHAINRULE_KERNELS=0 to silence this)",
+                          RuntimeWarning, stacklevel=3)
         else:
             _numba_ok = True
     return _numba_ok

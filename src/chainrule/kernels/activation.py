@@ -1,34 +1,32 @@
 """GELU in one pass each way: y = x Phi(x);  dx = dy (Phi(x) + x phi(x)); ReLU's backward.
-Reference: ``ops/activation.py`` (``Gelu``, ``_ndtr_float32``)."""
+Reference: ``ops/activation.py``'s ``Gelu`` and ``kernels/normal.py``'s ``ndtr_float32``."""
 
-import math
 
 import numba
 import numpy as np
 
 from ._jit import exp32, jit
+from .normal import INV_SQRT_2, INV_SQRT_2PI, NDTR_FIT, NDTR_FIT_SCALE
 from .threads import parallel_ranges
 
-_ERFCC = (0.17087277, -0.82215223, 1.48851587, -1.13520398, 0.27886807, -0.18628806,
-          0.09678418, 0.37409196, 1.00002368, -1.26551223)
-_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
-_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_FIT = NDTR_FIT  # numba reads module-level tuples as constants
+_T_SCALE = NDTR_FIT_SCALE * INV_SQRT_2
+_INV_SQRT_2PI = INV_SQRT_2PI
 
 
 @jit(inline="always")
 def _phi_pair(x):
     """(Phi(x), phi(x)) for float32 x, relatively accurate into the left tail (as the
-    reference): erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + z/2) at z = |x| / sqrt 2 (Numerical
-    Recipes' erfcc, fractional error < 1.2e-7 on the half-line). exp(-x^2/2) would lose ~x^2
+    reference, ``normal.ndtr_float32``): erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + s z) at
+    z = |x| / sqrt 2, with normal.py's fit of P (bench/fit_ndtr.py). exp(-x^2/2) would lose ~x^2
     ulps if x^2/2 were rounded: x = high + low with 12 bits in high makes high^2/2 exact, and
     the small rest r = high low + low^2/2 goes into a second exp. |x| is capped at 20, where
     Phi(-20) underflows."""
     f = numba.float32
     a = min(abs(x), f(20.0))
-    z = a * f(_INV_SQRT_2)
-    t = f(1.0) / (f(1.0) + f(0.5) * z)
-    p = f(_ERFCC[0])
-    for c in _ERFCC[1:]:
+    t = f(1.0) / (f(1.0) + f(_T_SCALE) * a)
+    p = f(_FIT[0])
+    for c in _FIT[1:]:
         p = p * t + f(c)
     big = a * f(4097.0)
     high = big - (big - a)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ._jit import exp32, jit_reduction
+from ._jit import exp32, jit_reduction, row_max
 from .threads import parallel_ranges
 
 
@@ -16,10 +16,9 @@ def _forward_range(start, stop, part, x, target, ignore_index, smoothing, loss, 
     x, target, loss, lse = x[start:stop], target[start:stop], loss[start:stop], lse[start:stop]
     columns = x.shape[1]
     for r in range(x.shape[0]):
-        shift = x[r, 0]
+        shift = row_max(x[r])
         total_x = np.float32(0.0)
         for j in range(columns):
-            shift = max(shift, x[r, j])
             total_x += x[r, j]
         if not math.isfinite(shift):
             shift = np.float32(0.0)

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ._jit import exp32, jit_reduction
+from ._jit import exp32, jit_reduction, row_max
 from .threads import parallel_ranges
 
 
@@ -14,9 +14,7 @@ def _softmax_range(start, stop, part, x, y, log):
     x, y = x[start:stop], y[start:stop]  # (slices: indices from 0 vectorise, see activation)
     columns = x.shape[1]
     for r in range(x.shape[0]):
-        shift = x[r, 0]
-        for j in range(1, columns):
-            shift = max(shift, x[r, j])
+        shift = row_max(x[r])
         if not math.isfinite(shift):  # as the reference: no shift for a row without a finite max
             shift = np.float32(0.0)
         total = np.float32(0.0)

@@ -19,7 +19,6 @@ Python threads (the kernels release the GIL).
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -146,6 +145,8 @@ def blas_matmul(a, b):
 
 # -- kernels ---------------------------------------------------------------------------------------
 def _pool():
+    from concurrent.futures import ThreadPoolExecutor  # (not at import: 10 ms of the budget)
+
     with _lock:
         if _state["pool"] is None:
             _state["pool"] = ThreadPoolExecutor(max_workers=max(_CORES - 1, 1),

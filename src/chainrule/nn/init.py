@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..ops.activation import _erfc
+from ..kernels.normal import erfc
 from ..random import numpy_generator
 
 __all__ = [
@@ -116,7 +116,7 @@ def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
     if not a < b:
         raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
     low, high = (a - mean) / std, (b - mean) / std
-    mass = 0.5 * (_erfc(np.float64(-high / math.sqrt(2))) - _erfc(np.float64(-low / math.sqrt(2))))
+    mass = 0.5 * (erfc(np.float64(-high / math.sqrt(2))) - erfc(np.float64(-low / math.sqrt(2))))
     if mass < 1e-6:
         raise ValueError(
             f"trunc_normal_: [a, b] = [{a}, {b}] holds only {mass:.3g} of N({mean}, {std}^2); "

@@ -6,9 +6,22 @@ state dict; it is not trained."""
 
 import numpy as np
 
+from .. import creation
 from ..tensor import Tensor
 
 __all__ = ["Parameter", "Buffer"]
+
+
+def optional_parameter(wanted, shape, dtype=None, device=None):
+    """A new, uninitialised ``Parameter`` of ``shape`` when ``wanted``, else None: what a
+    layer's ``bias=`` (or ``affine=``) flag makes. The layer registers it either way, so that
+    a missing bias is an attribute that is None, as in PyTorch::
+
+        self.register_parameter("bias", optional_parameter(bias, out_features, dtype, device))
+    """
+    if not wanted:
+        return None
+    return Parameter(creation.empty(shape, dtype=dtype, device=device))
 
 
 class Parameter(Tensor):

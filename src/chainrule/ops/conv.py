@@ -70,8 +70,7 @@ def _conv_whole(x, w, stride, padding, dilation, groups):
                 for p, k, st, d in zip(padded, kernel, stride, dilation))
     cols = _columns(x, kernel, stride, padding, dilation, groups, out)
     y = _group_matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)
-    y = y.reshape((w.shape[0], x.shape[0]) + out)
-    return np.ascontiguousarray(y.swapaxes(0, 1))
+    return y.reshape((w.shape[0], x.shape[0]) + out).swapaxes(0, 1)  # (N, O, *out), a view
 
 
 def _conv_transpose_whole(y, w, stride, padding, dilation, groups, x_shape):
@@ -127,10 +126,12 @@ def conv_array(x, w, stride, padding, dilation, groups):
     """y[n, o] = sum over the group's channels and the kernel of w * (window of x)."""
     out = _out_shape(x.shape[2:], w.shape[2:], stride, padding, dilation)
     chunks = _chunks(x.shape[0], w.shape, out, x.itemsize, groups)
-    if len(chunks) == 1:
-        return _conv_whole(x, w, stride, padding, dilation, groups)
-    return np.concatenate([_conv_whole(x[a:b], w, stride, padding, dilation, groups)
-                           for a, b in chunks])
+    # each chunk's product goes straight into its rows: no list of chunks to concatenate (a
+    # second output-sized array at the forward's peak)
+    y = np.empty((x.shape[0], w.shape[0]) + out, dtype=np.result_type(x, w))
+    for a, b in chunks:
+        y[a:b] = _conv_whole(x[a:b], w, stride, padding, dilation, groups)
+    return y
 
 
 def conv_transpose_array(y, w, stride, padding, dilation, groups, x_shape):
@@ -138,10 +139,11 @@ def conv_transpose_array(y, w, stride, padding, dilation, groups, x_shape):
     chunks = _chunks(y.shape[0], w.shape, y.shape[2:], y.itemsize, groups)
     if len(chunks) == 1:
         return _conv_transpose_whole(y, w, stride, padding, dilation, groups, x_shape)
-    return np.concatenate([
-        _conv_transpose_whole(y[a:b], w, stride, padding, dilation, groups,
-                              (b - a,) + tuple(x_shape[1:]))
-        for a, b in chunks])
+    x = np.empty(tuple(x_shape), dtype=np.result_type(y, w))
+    for a, b in chunks:  # (into its rows, as conv_array)
+        x[a:b] = _conv_transpose_whole(y[a:b], w, stride, padding, dilation, groups,
+                                       (b - a,) + tuple(x_shape[1:]))
+    return x
 
 
 def conv_weight_array(x, y, stride, padding, dilation, groups, w_shape):

@@ -12,9 +12,10 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from ..kernels.normal import erf as _erf
+from ..kernels.normal import erfc as _erfc
 from ..tensor import Tensor
 from ._operands import as_tensor_pair, float_array, promoted_dtype, wrap
-from .activation import _erf, _erfc
 from .registry import register
 
 

@@ -128,12 +128,15 @@ def _disjoint(geometry):
 
 
 def _global(plane_index, input_shape):
-    """Plane indices (N, C, *out) -> flat indices into the whole input."""
+    """Plane indices (N, C, *out) -> flat indices into the whole input, as int32 when the input
+    has fewer than 2^31 elements: these are kept from forward to backward, and int32 halves
+    them (PyTorch keeps int64; ``return_indices`` still gives int64 plane indices)."""
     n, c = input_shape[:2]
     plane_size = int(np.prod(input_shape[2:]))
-    base = (np.arange(n * c, dtype=np.int64) * plane_size).reshape((n, c) + (1,) *
-                                                                     (plane_index.ndim - 2))
-    return plane_index + base
+    dtype = np.int32 if n * c * plane_size < 2**31 else np.int64
+    base = (np.arange(n * c, dtype=dtype) * dtype(plane_size)).reshape(
+        (n, c) + (1,) * (plane_index.ndim - 2))
+    return plane_index.astype(dtype) + base
 
 
 class MaxPool(Function):

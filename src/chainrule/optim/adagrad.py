@@ -4,8 +4,10 @@ import numpy as np
 
 from .optimizer import (
     Optimizer,
-    _check,
     advance,
+    check_cpu_flags,
+    check_lr,
+    check_non_negative,
     new_state_tensor,
     regularized_gradient,
     step_counter,
@@ -40,18 +42,9 @@ class Adagrad(Optimizer):
                 self.state[param].update(self._init_state(param, group))
 
     def _validate_group(self, group):
-        _check(group["lr"] >= 0, f"Invalid learning rate: {group['lr']} (it must be >= 0)")
-        _check(group["lr_decay"] >= 0,
-               f"Invalid lr_decay value: {group['lr_decay']} (it must be >= 0)")
-        _check(group["weight_decay"] >= 0,
-               f"Invalid weight_decay value: {group['weight_decay']} (it must be >= 0)")
-        _check(group["initial_accumulator_value"] >= 0,
-               "Invalid initial_accumulator_value value: "
-               f"{group['initial_accumulator_value']} (it must be >= 0)")
-        _check(group["eps"] >= 0, f"Invalid epsilon value: {group['eps']} (it must be >= 0)")
-        _check(not group["differentiable"],
-               "differentiable=True is not supported: chainrule's optimizers update the "
-               "parameters' arrays in place, outside the graph")
+        check_lr(group)
+        check_non_negative(group, "lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+        check_cpu_flags(group)
 
     def _init_state(self, param, group):
         initial = float(group["initial_accumulator_value"])

@@ -5,8 +5,8 @@ import numpy as np
 from .. import kernels
 from .optimizer import (
     Optimizer,
-    _check,
     advance,
+    check_adam_like,
     decoupled_decay,
     new_state_tensor,
     regularized_gradient,
@@ -43,21 +43,7 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
-        _check(group["lr"] >= 0, f"Invalid learning rate: {group['lr']} (it must be >= 0)")
-        _check(group["eps"] >= 0, f"Invalid epsilon value: {group['eps']} (it must be >= 0)")
-        betas = group["betas"]
-        _check(len(betas) == 2, f"betas must be a pair (beta1, beta2), got {betas!r}")
-        for position, beta in enumerate(betas):
-            _check(0.0 <= beta < 1.0,
-                   f"Invalid beta parameter at index {position}: {beta} (it must be in [0, 1))")
-        _check(group["weight_decay"] >= 0,
-               f"Invalid weight_decay value: {group['weight_decay']} (it must be >= 0)")
-        _check(not group["differentiable"],
-               "differentiable=True is not supported: chainrule's optimizers update the "
-               "parameters' arrays in place, outside the graph")
-        _check(not group["capturable"],
-               "capturable=True is for CUDA graphs, which chainrule (NumPy on the CPU) does "
-               "not have; leave capturable=False")
+        check_adam_like(group)
 
     def _init_state(self, param, group):
         state = {

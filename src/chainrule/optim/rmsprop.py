@@ -4,8 +4,10 @@ import numpy as np
 
 from .optimizer import (
     Optimizer,
-    _check,
     advance,
+    check_cpu_flags,
+    check_lr,
+    check_non_negative,
     new_state_tensor,
     regularized_gradient,
     step_counter,
@@ -38,19 +40,9 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
-        _check(group["lr"] >= 0, f"Invalid learning rate: {group['lr']} (it must be >= 0)")
-        _check(group["eps"] >= 0, f"Invalid epsilon value: {group['eps']} (it must be >= 0)")
-        _check(group["momentum"] >= 0,
-               f"Invalid momentum value: {group['momentum']} (it must be >= 0)")
-        _check(group["weight_decay"] >= 0,
-               f"Invalid weight_decay value: {group['weight_decay']} (it must be >= 0)")
-        _check(group["alpha"] >= 0, f"Invalid alpha value: {group['alpha']} (it must be >= 0)")
-        _check(not group["differentiable"],
-               "differentiable=True is not supported: chainrule's optimizers update the "
-               "parameters' arrays in place, outside the graph")
-        _check(not group["capturable"],
-               "capturable=True is for CUDA graphs, which chainrule (NumPy on the CPU) does "
-               "not have; leave capturable=False")
+        check_lr(group)
+        check_non_negative(group, "eps", "momentum", "weight_decay", "alpha")
+        check_cpu_flags(group)
 
     def _init_state(self, param, group):
         state = {

@@ -3,7 +3,15 @@
 import numpy as np
 
 from .. import kernels
-from .optimizer import Optimizer, _check, new_state_tensor, regularized_gradient
+from .optimizer import (
+    Optimizer,
+    _check,
+    check_cpu_flags,
+    check_lr,
+    check_non_negative,
+    new_state_tensor,
+    regularized_gradient,
+)
 
 __all__ = ["SGD"]
 
@@ -32,16 +40,11 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _validate_group(self, group):
-        _check(group["lr"] >= 0, f"Invalid learning rate: {group['lr']} (it must be >= 0)")
-        _check(group["momentum"] >= 0,
-               f"Invalid momentum value: {group['momentum']} (it must be >= 0)")
-        _check(group["weight_decay"] >= 0,
-               f"Invalid weight_decay value: {group['weight_decay']} (it must be >= 0)")
+        check_lr(group)
+        check_non_negative(group, "momentum", "weight_decay")
         _check(not group["nesterov"] or (group["momentum"] > 0 and group["dampening"] == 0),
                "Nesterov momentum requires a momentum and zero dampening")
-        _check(not group["differentiable"],
-               "differentiable=True is not supported: chainrule's optimizers update the "
-               "parameters' arrays in place, outside the graph")
+        check_cpu_flags(group)
 
     def _update(self, param, grad, state, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])

@@ -5,7 +5,7 @@ initialisation, mask conventions and return values; attention itself is the fuse
 from ... import creation
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ..parameter import Parameter, optional_parameter
 from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
 
@@ -49,10 +49,8 @@ class MultiheadAttention(Module):
             self.k_proj_weight = empty(embed_dim, self.kdim)
             self.v_proj_weight = empty(embed_dim, self.vdim)
             self.register_parameter("in_proj_weight", None)
-        if bias:
-            self.in_proj_bias = empty(3 * embed_dim)
-        else:
-            self.register_parameter("in_proj_bias", None)
+        self.register_parameter("in_proj_bias", optional_parameter(bias, 3 * embed_dim, dtype,
+                                                                   device))
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
                                                         device=device, dtype=dtype)
         if add_bias_kv:

@@ -4,7 +4,7 @@ evaluation."""
 from ... import _dtypes, creation
 from ...autograd import grad_mode
 from .. import functional as F
-from ..parameter import Parameter
+from ..parameter import optional_parameter
 from .module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"]
@@ -20,15 +20,9 @@ class _BatchNorm(Module):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(creation.empty(num_features, dtype=dtype, device=device))
-            if bias:
-                self.bias = Parameter(creation.empty(num_features, dtype=dtype, device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        self.register_parameter("weight", optional_parameter(affine, num_features, dtype, device))
+        self.register_parameter("bias", optional_parameter(affine and bias, num_features, dtype,
+                                                           device))
         if track_running_stats:
             self.register_buffer("running_mean", creation.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", creation.ones(num_features, dtype=dtype))

@@ -5,7 +5,7 @@ from ... import creation
 from ...ops import conv as conv_ops
 from ...ops.shape import pad as pad_op
 from .. import init
-from ..parameter import Parameter
+from ..parameter import Parameter, optional_parameter
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
@@ -56,10 +56,7 @@ class _ConvNd(Module):
         else:
             shape = (out_channels, in_channels // groups) + self.kernel_size
         self.weight = Parameter(creation.empty(shape, dtype=dtype, device=device))
-        if bias:
-            self.bias = Parameter(creation.empty(out_channels, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        self.register_parameter("bias", optional_parameter(bias, out_channels, dtype, device))
         self.reset_parameters()
 
     def reset_parameters(self):

@@ -5,7 +5,7 @@ import math
 from ... import creation
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter
+from ..parameter import Parameter, optional_parameter
 from .module import Module
 
 __all__ = ["Identity", "Linear", "Bilinear", "NonDynamicallyQuantizableLinear"]
@@ -38,10 +38,7 @@ class Linear(Module):
         self.out_features = out_features
         self.weight = Parameter(creation.empty(out_features, in_features, dtype=dtype,
                                                device=device))
-        if bias:
-            self.bias = Parameter(creation.empty(out_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        self.register_parameter("bias", optional_parameter(bias, out_features, dtype, device))
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -73,10 +70,7 @@ class Bilinear(Module):
         self.out_features = out_features
         self.weight = Parameter(creation.empty(out_features, in1_features, in2_features,
                                                dtype=dtype, device=device))
-        if bias:
-            self.bias = Parameter(creation.empty(out_features, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        self.register_parameter("bias", optional_parameter(bias, out_features, dtype, device))
         self.reset_parameters()
 
     def reset_parameters(self):

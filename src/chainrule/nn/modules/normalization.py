@@ -5,11 +5,10 @@ import numbers
 
 import numpy as np
 
-from ... import creation
 from ...autograd import grad_mode
 from ...tensor import Tensor
 from .. import functional as F
-from ..parameter import Parameter
+from ..parameter import optional_parameter
 from .module import Module
 
 __all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm", "CrossMapLRN2d"]
@@ -43,17 +42,11 @@ class LayerNorm(Module):
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(creation.empty(self.normalized_shape, dtype=dtype,
-                                                   device=device))
-            if bias:
-                self.bias = Parameter(creation.empty(self.normalized_shape, dtype=dtype,
-                                                     device=device))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        shape = self.normalized_shape
+        self.register_parameter("weight", optional_parameter(elementwise_affine, shape, dtype,
+                                                             device))
+        self.register_parameter("bias", optional_parameter(elementwise_affine and bias, shape,
+                                                           dtype, device))
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -81,14 +74,9 @@ class GroupNorm(Module):
             )
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
-        if affine:
-            self.weight = Parameter(creation.empty(num_channels, dtype=dtype, device=device))
-        else:
-            self.register_parameter("weight", None)
-        if affine and bias:
-            self.bias = Parameter(creation.empty(num_channels, dtype=dtype, device=device))
-        else:
-            self.register_parameter("bias", None)
+        self.register_parameter("weight", optional_parameter(affine, num_channels, dtype, device))
+        self.register_parameter("bias", optional_parameter(affine and bias, num_channels, dtype,
+                                                           device))
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -112,11 +100,8 @@ class RMSNorm(Module):
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(creation.empty(self.normalized_shape, dtype=dtype,
-                                                   device=device))
-        else:
-            self.register_parameter("weight", None)
+        self.register_parameter("weight", optional_parameter(
+            elementwise_affine, self.normalized_shape, dtype, device))
         self.reset_parameters()
 
     def reset_parameters(self):

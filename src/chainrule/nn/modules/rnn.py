@@ -8,7 +8,7 @@ import warnings
 from ... import creation
 from ...ops import recurrent as R
 from .. import init
-from ..parameter import Parameter
+from ..parameter import Parameter, optional_parameter
 from ..utils.rnn import PackedSequence, run_packed
 from .module import Module
 
@@ -211,14 +211,9 @@ class RNNCellBase(Module):
                                                   dtype=dtype, device=device))
         self.weight_hh = Parameter(creation.empty((num_chunks * hidden_size, hidden_size),
                                                   dtype=dtype, device=device))
-        if bias:
-            self.bias_ih = Parameter(creation.empty(num_chunks * hidden_size, dtype=dtype,
-                                                    device=device))
-            self.bias_hh = Parameter(creation.empty(num_chunks * hidden_size, dtype=dtype,
-                                                    device=device))
-        else:
-            self.register_parameter("bias_ih", None)
-            self.register_parameter("bias_hh", None)
+        for name in ("bias_ih", "bias_hh"):
+            self.register_parameter(name, optional_parameter(bias, num_chunks * hidden_size,
+                                                             dtype, device))
         self.reset_parameters()
 
     def reset_parameters(self):
