@@ -26,8 +26,8 @@ LAYERS = [
     ("engine", ["autograd"]),
     ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "func",
                 "_settings", "_legacy", "_module_paths", "_torch_paths", "_torch_functions",
-                "_tensor_extras"]),
-    ("ops", ["ops", "special"]),
+                "_tensor_extras", "testing"]),
+    ("ops", ["ops", "special", "linalg", "functional"]),
     ("nn", ["nn"]),
     ("optim", ["optim"]),
     ("data", ["data"]),
@@ -39,7 +39,7 @@ LAYERS = [
     ("training", ["train"]),
     ("distributed", ["distributed"]),
     ("command line", ["cli", "__main__"]),
-    ("PyTorch paths", ["utils", "as_torch"]),
+    ("PyTorch paths", ["utils", "as_torch", "_swa_utils"]),
 ]
 LAYER_OF = {name: index for index, (_, names) in enumerate(LAYERS) for name in names}
 # Only these attach methods to Tensor: the tensor layer's own modules and the op registry.

@@ -82,15 +82,49 @@ from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor, device  # noqa: E402
 
 # The layers above the engine, so that `import chainrule as torch; torch.nn.Linear` works.
-from . import data, distributed, func, nn, onnx, optim, special, utils  # noqa: E402
+from . import data, distributed, func, functional, linalg, nn, onnx, optim, special, testing  # noqa: E402,E501
+from . import utils  # noqa: E402 (torch.multiprocessing: import chainrule.multiprocessing)
 
 # What a CPU-only PyTorch build answers about devices (torch.cuda, torch.backends, ...).
 from . import accelerator, amp, backends, cuda, mps, version, xpu  # noqa: E402
-from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+from .amp import GradScaler, autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+from .autograd.anomaly_mode import (  # noqa: E402
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly as set_anomaly_enabled,
+)
 
 # Every op registered for chainrule.X (chainrule/ops/registry.py): exp, matmul, cat, ...
 globals().update(namespace(TOP))
+from .nn.torch_namespace import *  # noqa: E402,F403 - torch.conv2d and the other kernels
 del TOP, namespace
+
+# torch.optim.swa_utils needs nn.Module and optim's schedulers; optim may not import nn, so the
+# module lives above both and takes its PyTorch path here.
+from . import _swa_utils  # noqa: E402
+from ._module_paths import alias_submodules as _alias_submodules  # noqa: E402
+
+_alias_submodules("chainrule.optim", swa_utils=_swa_utils)
+
+
+# Deprecated torch.X spellings of torch.linalg functions.
+def nuclear_norm(input, dim=None, keepdim=False):
+    return linalg.matrix_norm(input, "nuc", dim if dim is not None else (-2, -1), keepdim)
+
+
+def frobenius_norm(input, dim=(-2, -1), keepdim=False):
+    return linalg.matrix_norm(input, "fro", dim, keepdim)
+
+
+def __getattr__(name):
+    # torch.multiprocessing without an explicit import (it is imported only when first used:
+    # it pulls in sockets and threads that most programs never need)
+    if name == "multiprocessing":
+        import importlib
+
+        return importlib.import_module(".multiprocessing", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # While `torch` is aliased to chainrule (sys.modules["torch"] = chainrule, or
 # chainrule.as_torch), every torch.X.Y path resolves to chainrule.X.Y; otherwise it does nothing.
