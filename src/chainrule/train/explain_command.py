@@ -14,14 +14,13 @@ import numpy as np
 
 from .. import explain
 from ..creation import from_numpy
-from ..data.readers.series import read_series
 from ..data.readers.table import read_table
 from ..explain import render
 from ..explain.checks import completeness_error
 from ..random import Generator
 from .data import task_from_metadata
 from .explain_subjects import ImageSubject, SeriesSubject, TableSubject, TextSubject
-from .predict import image_paths, load_model, prompt_tokens
+from .predict import image_paths, load_model, prompt_tokens, read_new_series
 
 METHODS = ("integrated-gradients", "saliency", "gradient-x-input", "smoothgrad", "grad-cam",
            "attention")
@@ -98,15 +97,13 @@ def read_subject(config, metadata, preprocessor, model, source, limit):
         return ImageSubject(model, preprocessor.read(files), [str(f) for f in files],
                             preprocessor.classes, preprocessor.mean, preprocessor.scale)
     if kind == "series":
-        series = read_series(source, config.target, config.time)
+        series = read_new_series(config, preprocessor, source)
         window = preprocessor.window
-        if len(series) < window:
-            raise ValueError(f"{source} has {len(series)} steps; the model reads windows of "
-                             f"{window} (its --window)")
         ends = np.arange(window - 1, len(series))[-limit:]
         windows = series.values[ends[:, None] + np.arange(1 - window, 1)]
-        return SeriesSubject(model, preprocessor, preprocessor.inputs(series.values, ends),
-                             windows, [series.time_label(e) for e in ends])
+        inputs = preprocessor.inputs(series.values, ends, series.covariates)
+        return SeriesSubject(model, preprocessor, inputs, windows,
+                             [series.time_label(e) for e in ends])
     return TextSubject(model, prompt_tokens(metadata, source), metadata["vocab"])
 
 

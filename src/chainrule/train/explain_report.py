@@ -93,8 +93,9 @@ def _kind_lines(subject, attributions, explained, folder):
     if subject.kind == "series":
         ranking = subject.ranking(attributions)
         last = slice(max(0, len(attributions) - EXAMPLES + 1), len(attributions))
+        window = subject.preprocessor.window  # the target's own window
         plot = drawn(render.series_plot, folder / "windows.png", subject.windows[last],
-                     attributions[last], subject.preprocessor.input_names,
+                     attributions[last, :window], subject.preprocessor.input_names[:window],
                      [f"window ending {label}" for label in subject.labels[last]])
         lines = [f"Mean |attribution| per time step over {len(attributions)} test windows, "
                  "largest first: " + ", ".join(f"{n} {v:.3g}" for n, v in ranking[:8])]

@@ -175,7 +175,8 @@ class ImageSubject(Subject):
 
 
 class SeriesSubject(Subject):
-    """Windows of a series; attributions per time step of each window, and per lag over all."""
+    """Windows of a series (the target's, then each covariate's); attributions per time step
+    of each window, per step over all, and per column when there are covariates."""
 
     kind = "series"
 
@@ -203,13 +204,19 @@ class SeriesSubject(Subject):
         written.append(write_csv(out / "importance.csv", ["rank", "step", "mean_abs_attribution"],
                                  [[r, n, _number(v)] for r, (n, v) in enumerate(ranking, 1)]))
         last = slice(max(0, len(rows) - 3), len(rows))
+        window = self.preprocessor.window  # the plot shows the target's own window
         written += _plot(render.series_plot, out / "windows.png", self.windows[last],
-                         attributions[last], names,
+                         attributions[last, :window], names[:window],
                          [f"window ending {label}: explained {name} ({method})"
                           for label, name in zip(self.labels[last], explained[last])])
         top = ", ".join(f"{n} {v:.3g}" for n, v in ranking[:5])
-        return written, [f"most important steps ({method}, mean |attribution| over "
-                         f"{len(rows)} windows): {top}"]
+        lines = [f"most important steps ({method}, mean |attribution| over {len(rows)} "
+                 f"windows): {top}"]
+        if self.preprocessor.features:
+            columns, grouped = group_columns(attributions, self.preprocessor.input_columns)
+            lines.append("per column: " + ", ".join(
+                f"{n} {v:.3g}" for n, v in global_ranking(grouped, columns)))
+        return written, lines
 
 
 class TextSubject(Subject):
