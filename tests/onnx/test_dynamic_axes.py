@@ -234,7 +234,7 @@ class NumpyPositions(nn.Module):
     (LengthByLen(), r"input 1 of Add in layer the model.*changes \(to \(.*\)\) with the "
                     r"dynamic axes x\[0\] \(batch\), x\[1\] \(time\)"),
     (SliceByInt(), r"op __getitem__ in layer the model.*argument key\[1\]\[1\] is 5 for the "
-                   r"traced inputs but 7"),
+                   r"traced inputs but 13"),
     (NumpyPositions(), "input 1 of Add in layer the model.*changes"),
 ])
 def test_a_size_baked_in_as_a_number_is_refused(model, match):

@@ -89,6 +89,20 @@ class UNetUp(nn.Module):
         return self.conv(cr.cat([x1, x2], dim=1))
 
 
+class AnySizeClassifier(nn.Module):
+    """A CNN for any image size: average pooling and a global average pool before the head."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(inplace=True),
+                                      nn.AvgPool2d(2), nn.MaxPool2d(2))
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.head = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.head(cr.flatten(self.pool(self.features(x)), 1))
+
+
 class DCGen(nn.Module):
     def __init__(self):
         super().__init__()
@@ -111,6 +125,8 @@ MODELS = {
     "unet_up_any_size": (UNetUp, lambda n: sized(4, 6 + n, 6 + 2 * n)(n),
                          {0: "batch", 2: "height", 3: "width"}),
     "dcgan_generator": (DCGen, sized(4, 1, 1), {0: "batch"}),
+    "classifier_any_image_size": (AnySizeClassifier, lambda n: sized(3, 4 * n, 4 + 4 * n)(n),
+                                  {0: "batch", 2: "height", 3: "width"}),
 }
 
 

@@ -3,7 +3,7 @@ model's forward pass and writes it with the ``onnx`` package (``pip install
 'chainrule[onnx]'``). The exporter and ``onnx`` are imported only when ``export`` is used, so
 that ``import chainrule`` stays fast."""
 
-from .graph import UnsupportedOperatorError
+from .errors import UnsupportedOperatorError
 
 __all__ = ["export", "UnsupportedOperatorError"]
 

@@ -5,7 +5,8 @@ import numpy as np
 from ..autograd import no_grad
 from ..tensor import Tensor
 from .convert import CALLS, REFUSED, converter_for
-from .graph import Graph, UnsupportedOperatorError
+from .errors import UnsupportedOperatorError
+from .graph import Graph
 from .trace import Trace, flat_tensors, watched_calls
 
 # The calls recorded as one step: those with a converter, and those refused by name.
@@ -103,20 +104,21 @@ def _dynamic_axes(dynamic_axes):
 
 
 def _second_run(model, args, kwargs, inputs, names, dynamic, watched):
-    """Trace again with other values and other sizes along the dynamic axes: each label a step
-    of its own (+1, +2, ... so that two dynamic axes never share sizes in both runs), or, if the
-    model refuses larger sizes (a maximum length), smaller ones where the sizes allow."""
+    """Trace again with other values and other sizes along the dynamic axes: the k-th label
+    grows from n to 2n + k (so that two dynamic axes never share sizes in both runs, and a
+    size divided down by strided layers still differs), or, if the model refuses larger sizes
+    (a maximum length), shrinks to n - k where the sizes allow."""
     labels = list(dict.fromkeys(label for name in names
                                 for label in dynamic.get(name, {}).values()))
     smallest = {label: min(tensor._data.shape[axis] for tensor, name in zip(inputs, names)
                            for axis, other in dynamic.get(name, {}).items() if other == label)
                 for label in labels}
-    attempts = [{label: k + 1 for k, label in enumerate(labels)},
-                {label: -(k + 1) if smallest[label] > k + 2 else k + 1
-                 for k, label in enumerate(labels)}]
+    grow = {label: (lambda n, k=k + 1: 2 * n + k) for k, label in enumerate(labels)}
+    shrink = {label: (lambda n, k=k + 1: n - k) if smallest[label] > k + 2 else grow[label]
+              for k, label in enumerate(labels)}
     error = None
-    for change in attempts[:2 if labels else 1]:
-        varied = _varied_args(args, inputs, names, dynamic, change)
+    for resize in [grow, shrink][:2 if labels else 1]:
+        varied = _varied_args(args, inputs, names, dynamic, resize)
         try:
             return varied, Trace(model, varied, kwargs, watched, WHOLE)
         except UnsupportedOperatorError:
@@ -129,15 +131,16 @@ def _second_run(model, args, kwargs, inputs, names, dynamic, watched):
         f"compares two runs): {type(error).__name__}: {error}") from error
 
 
-def _varied_args(args, inputs, names, dynamic, change):
-    """The second run's arguments: other values, and each dynamic axis resized."""
+def _varied_args(args, inputs, names, dynamic, resize):
+    """The second run's arguments: other values, and each dynamic axis resized
+    (``resize[label](size)``)."""
     rng = np.random.default_rng(1234)
     replaced = {}
     for tensor, name in zip(inputs, names):
         array = tensor._data
         shape = list(array.shape)
         for axis, label in dynamic.get(name, {}).items():
-            shape[axis] = shape[axis] + change[label]
+            shape[axis] = resize[label](shape[axis])
         take = np.resize(array, shape) if array.size else np.zeros(shape, array.dtype)
         if array.dtype.kind == "f":
             noise = rng.standard_normal(shape) * (np.std(array.astype(np.float64)) + 1.0)

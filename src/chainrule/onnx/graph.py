@@ -15,13 +15,10 @@ outputs; steps no output needs are dropped.
 import numpy as np
 
 from ..tensor import Tensor
+from .errors import UnsupportedOperatorError
 from .options import arrays_in, differences, pair_sizes, sizes_in
 from .sizes import SymInt, emit, is_dynamic, leaves
 from .trace import flat_tensors
-
-
-class UnsupportedOperatorError(RuntimeError):
-    """An op or layer that cannot be written as ONNX (the message names both)."""
 
 
 class Value:

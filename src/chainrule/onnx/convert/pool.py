@@ -7,27 +7,50 @@ from . import call, op
 from .common import ints_of, reduce
 
 
-@op("AvgPool")
+@op("AvgPool", varying=("geometry", "scale"))
 def avg_pool(g, step):
+    """ONNX AveragePool counting the padding, times ``scale * kernel size`` (the op's own
+    divisor per output position). The input's spatial size may be dynamic when the windows and
+    the divisor do not depend on it (no ceil mode growth, a uniform divisor)."""
     geometry, scale = step.options["geometry"], step.options["scale"]
+    twin_geometry, twin_scale = step.twin.options["geometry"], step.twin.options["scale"]
+    if (geometry.kernel, geometry.stride, geometry.padding) != (
+            twin_geometry.kernel, twin_geometry.stride, twin_geometry.padding):
+        raise g.fail(step, "its padding follows the dynamic size (ceil_mode); keep that axis "
+                           "static")
+    dtype = g.in_dtype(step)
+    if np.ptp(scale) == 0 and np.ptp(twin_scale) == 0 and np.max(scale) == np.max(twin_scale):
+        factor = np.asarray(np.max(scale), dtype) * np.prod(geometry.kernel)
+    elif np.shape(scale) == np.shape(twin_scale) and np.array_equal(scale, twin_scale):
+        factor = np.asarray(scale, dtype) * np.prod(geometry.kernel)
+    else:
+        raise g.fail(step, "its divisor differs across positions and follows the dynamic size "
+                           "(count_include_pad=False or ceil_mode); keep that axis static")
     pads = [lo for lo, _ in geometry.padding] + [hi for _, hi in geometry.padding]
     mean = g.node("AveragePool", [g.x(step)], kernel_shape=list(geometry.kernel),
                   strides=list(geometry.stride), pads=pads, count_include_pad=1)
-    factor = np.asarray(scale, dtype=g.in_dtype(step)) * np.prod(geometry.kernel)
-    g.node("Mul", [mean, g.const(factor.astype(g.in_dtype(step)))], g.outs(step))
+    g.node("Mul", [mean, g.const(factor.astype(dtype))], g.outs(step))
 
 
-@op("AdaptiveAvgPool")
+@op("AdaptiveAvgPool", varying=("matrices",))
 def adaptive_avg_pool(g, step):
+    """One (out, in) averaging matrix per spatial dim, multiplied in; a dim pooled to size 1
+    is a mean, so its size may be dynamic (``nn.AdaptiveAvgPool2d(1)`` on any image size)."""
     x, rank = g.x(step), len(g.in_shape(step))
-    matrices = step.options["matrices"]
+    matrices, twins = step.options["matrices"], step.twin.options["matrices"]
     first = rank - len(matrices)
-    for axis, matrix in enumerate(matrices, start=first):
-        order = [a for a in range(rank) if a != axis] + [axis]
-        inverse = list(np.argsort(order))
-        moved = g.node("Transpose", [x], perm=order)
-        product = g.node("MatMul", [moved, g.const(np.ascontiguousarray(matrix.T))])
-        x = g.node("Transpose", [product], perm=[int(i) for i in inverse])
+    for axis, matrix, twin in zip(range(first, rank), matrices, twins):
+        if matrix.shape == twin.shape and np.array_equal(matrix, twin):
+            order = [a for a in range(rank) if a != axis] + [axis]
+            inverse = [int(i) for i in np.argsort(order)]
+            moved = g.node("Transpose", [x], perm=order)
+            product = g.node("MatMul", [moved, g.const(np.ascontiguousarray(matrix.T))])
+            x = g.node("Transpose", [product], perm=inverse)
+        elif matrix.shape[0] == twin.shape[0] == 1:
+            x = reduce(g, "ReduceMean", x, [axis], True)
+        else:
+            raise g.fail(step, f"it pools dim {axis}, which is dynamic, to a size other than 1; "
+                               "keep that axis static")
     g.node("Identity", [x], g.outs(step))
 
 
