@@ -32,3 +32,15 @@ def test_readme_own_data_command_runs_on_the_shipped_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert status == 0 and "task: classification (target 'diagnosis' holds text" in out
     assert "test loss" in out and "roc_auc" in out
+
+    # the README's explanation of that run, as written (the run directory is the test's)
+    explain = re.search(r"```sh\n(?:.*\n)*?(chainrule explain runs/tabular-table-seed0 \S+)\n",
+                        text).group(1)
+    args = shlex.split(explain)[1:]
+    args[1] = str(tmp_path / "tabular-table-seed0")
+    args[2] = str(README.parent / args[2])
+    status = main(args + ["--out", str(tmp_path / "explained")])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "most important columns (integrated-gradients, mean |attribution| over 500 rows):" in out
+    assert (tmp_path / "explained" / "importance.csv").exists()

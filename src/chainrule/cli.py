@@ -1,4 +1,5 @@
-"""The ``chainrule`` command: ``train``, ``eval``, ``sample``, ``export`` and ``diagnose``."""
+"""The ``chainrule`` command: ``train``, ``eval``, ``sample``, ``export``, ``diagnose``,
+``predict``, ``runs`` and ``explain``."""
 
 import argparse
 import sys
@@ -185,6 +186,39 @@ def _own_data_parsers(subparsers):
                     "settings that differ and the metrics side by side.",
     )
     runs.add_argument("args", nargs="*", metavar="DIR | compare A B")
+    _explain_parser(subparsers)
+
+
+def _explain_parser(subparsers):
+    from .train.explain_command import BASELINES, METHODS
+
+    explain = subparsers.add_parser(
+        "explain", help="explain a run's predictions: which inputs they depend on",
+        description="Attribute a run's predictions on new data to the inputs: per-row column "
+                    "attributions and a global ranking for tables, heatmaps for images, per "
+                    "time step for series, per character for text. --check runs the sanity "
+                    "checks instead (exit status 1 when one fails).",
+    )
+    explain.add_argument("run", metavar="RUN_DIR")
+    explain.add_argument("input", metavar="INPUT",
+                         help="the data to explain: a file or folder, or for text the prompt")
+    explain.add_argument("--method", default="integrated-gradients",
+                         help=f"{', '.join(METHODS)} (default integrated-gradients)")
+    explain.add_argument("--target", metavar="CLASS",
+                         help="the class to explain (name or index; default: the predicted "
+                              "class), the step ahead for series, a character for text")
+    explain.add_argument("--out", metavar="DIR",
+                         help="where the files go (default RUN_DIR/explanations)")
+    explain.add_argument("--check", action="store_true",
+                         help="run the sanity checks (completeness, model randomisation)")
+    explain.add_argument("--baseline", default="zeros",
+                         help=f"integrated gradients' baseline: {', '.join(BASELINES)} "
+                              "(default zeros: the training average of standardised inputs)")
+    explain.add_argument("--steps", type=int, default=64,
+                         help="integrated gradients' steps (default 64)")
+    explain.add_argument("--layer", help="grad-cam: the layer (default the last convolution)")
+    explain.add_argument("--limit", type=int, default=500,
+                         help="explain at most this many rows, images or windows (default 500)")
 
 
 def _data_parallel_context():
@@ -248,6 +282,11 @@ def _main(argv):
             return commands.evaluate(args.target)
         if args.command in ("predict", "runs"):
             return _own_data_command(args)
+        if args.command == "explain":
+            from .train.explain_command import explain_run
+
+            return explain_run(args.run, args.input, args.method, args.target, args.out,
+                               args.check, args.baseline, args.steps, args.layer, args.limit)
         if args.command == "diagnose":
             from .train import diagnose
 

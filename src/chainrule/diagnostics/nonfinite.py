@@ -22,7 +22,7 @@ from ..autograd.engine import add_forward_observer
 _PACKAGE = Path(__file__).resolve().parents[1]
 # Frames in these parts of chainrule are library plumbing, not the line a user wants to see.
 _INTERNAL = tuple(str(_PACKAGE / part) for part in (
-    "autograd", "ops", "tensor.py", "nn/functional", "nn/modules", "diagnostics", "_", "explain.py",
+    "autograd", "ops", "tensor.py", "nn/functional", "nn/modules", "diagnostics", "_", "explain",
 ))
 # Ops that write a value given as an option (fill_(-inf)): placing it is not a birth.
 _PLACING_OPS = {"Fill", "IndexPut", "Scatter"}

@@ -11,7 +11,7 @@ from ..diagnostics import TrainingDiagnostics
 from ..io.errors import CheckpointError
 from ..io.files import memory_limit
 from ..random import Generator, manual_seed
-from . import interrupt, run_record
+from . import explain_report, interrupt, run_record
 from .checkpoint import (
     BEST_NAME,
     best_checkpoint,
@@ -210,6 +210,7 @@ def _fit_and_report(trainer):
     trainer.run.log({"kind": "test", "step": trainer.step, **{f"test_{k}": v
                                                                for k, v in test.items()}})
     sections = _task_sections(trainer)
+    sections += explain_report.sections(trainer.task, trainer.model, trainer.run.path)
     sections += [s for hook in diagnostics for s in hook.report_sections(trainer.run.path)]
     report = write_report(trainer.run, trainer.config, {f"test_{k}": v for k, v in test.items()},
                           sections)

@@ -41,6 +41,11 @@ class TabularNet(nn.Module):
         layers, width = _hidden_layers(width, hidden_size, num_layers, dropout)
         self.mlp = nn.Sequential(*layers, nn.Linear(width, num_outputs))
 
+    def embedded_inputs(self):
+        """{embedding name: the input column whose category codes it reads}: explanations
+        (chainrule.explain) take the attributions of those columns at the embeddings."""
+        return {f"embeddings.{i}": self.num_numeric + i for i in range(len(self.embeddings))}
+
     def forward(self, x):
         parts = [x[:, :self.num_numeric]]
         for index, embedding in enumerate(self.embeddings):

@@ -151,16 +151,22 @@ def _accuracy(preprocessor, table, picks):
               f"{accuracy:.4f}")
 
 
-def _images(preprocessor, model, source, skip_bad_files=False):
+def image_paths(source):
+    """The image files ``source`` names: itself, or the images under a folder."""
     source = Path(source).expanduser()
     if source.is_dir():
         files = image_files(source)
         if not files:
             raise ValueError(f"{source} has no images ({', '.join(IMAGE_SUFFIXES)})")
-    elif source.is_file():
-        files = [source]
-    else:
-        raise FileNotFoundError(f"{source} is neither an image file nor a folder of images")
+        return files
+    if source.is_file():
+        return [source]
+    raise FileNotFoundError(f"{source} is neither an image file nor a folder of images")
+
+
+def _images(preprocessor, model, source, skip_bad_files=False):
+    files = image_paths(source)
+    source = Path(source).expanduser()
     classes = preprocessor.classes
     files, outputs = _image_outputs(preprocessor, model, files, skip_bad_files)
     probabilities = softmax(outputs)
@@ -197,7 +203,10 @@ def _image_outputs(preprocessor, model, files, skip_bad_files):
     return read, np.concatenate(outputs)
 
 
-def _series(config, preprocessor, model, source):
+def read_new_series(config, preprocessor, source):
+    """The series in ``source``, read as the run's training series was (target, time and
+    feature columns, time grid), its notes printed; an error when it is shorter than a
+    window."""
     read_as_numbers = [n for n in config.numeric or () if n in [config.target,
                                                                  *preprocessor.features]]
     grid = (preprocessor.step, preprocessor.unit) if config.time else None
@@ -208,6 +217,11 @@ def _series(config, preprocessor, model, source):
     if len(series) < preprocessor.window:
         raise ValueError(f"{source} has {len(series)} steps of {config.target!r}; the model "
                          f"needs the last {preprocessor.window} (its --window)")
+    return series
+
+
+def _series(config, preprocessor, model, source):
+    series = read_new_series(config, preprocessor, source)
     end = np.array([len(series) - 1])
     outputs = model_outputs(model, preprocessor.inputs(series.values, end, series.covariates))
     forecast = preprocessor.forecast(series.values, end, outputs)[0]
@@ -216,8 +230,9 @@ def _series(config, preprocessor, model, source):
     return ["steps_ahead", "time", f"{config.target}_forecast"], rows
 
 
-def _text(metadata, model, source):
-    """The next-character distribution after a prompt (the text of a file, or the argument)."""
+def prompt_tokens(metadata, source):
+    """The last ``block_size`` characters of a prompt (the text of a file, or the argument) as
+    a (1, length) int64 array of the model's character codes."""
     path = Path(source)
     prompt = read_text(path) if path.is_file() else source
     vocab = metadata["vocab"]
@@ -226,7 +241,13 @@ def _text(metadata, model, source):
     if unknown or not prompt:
         raise ValueError(f"the prompt has characters the model does not know: {unknown}"
                          if unknown else "the prompt is empty")
-    tokens = np.array([[index[ch] for ch in prompt[-metadata["block_size"]:]]], dtype=np.int64)
+    return np.array([[index[ch] for ch in prompt[-metadata["block_size"]:]]], dtype=np.int64)
+
+
+def _text(metadata, model, source):
+    """The next-character distribution after a prompt (the text of a file, or the argument)."""
+    vocab = metadata["vocab"]
+    tokens = prompt_tokens(metadata, source)
     logits = model(from_numpy(tokens))[0, -1].numpy().astype(np.float64)[None]
     probabilities = softmax(logits)[0]
     top = np.argsort(-probabilities)[:10]
