@@ -29,6 +29,7 @@ LAYERS = [
                 "_tensor_extras"]),
     ("ops", ["ops", "special"]),
     ("nn", ["nn"]),
+    ("distributions", ["distributions"]),
     ("optim", ["optim"]),
     ("data", ["data"]),
     ("io", ["serialization", "io"]),

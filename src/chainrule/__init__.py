@@ -97,3 +97,13 @@ del TOP, namespace
 from ._torch_paths import FINDER as _FINDER  # noqa: E402
 
 _FINDER.register()
+
+_LAZY = ("distributions",)  # loaded on first use, so that `import chainrule` stays quick
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

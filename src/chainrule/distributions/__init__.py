@@ -1,0 +1,25 @@
+"""``torch.distributions``: probability distributions with sampling (reparameterised where
+the distribution allows), log-densities, entropies and KL divergences, as PyTorch has them.
+
+>>> from chainrule.distributions import Categorical
+>>> dist = Categorical(logits=chainrule.zeros(4))
+>>> action = dist.sample()
+>>> loss = -dist.log_prob(action)          # REINFORCE's score-function term
+"""
+
+from . import constraints
+from .bernoulli import Bernoulli
+from .categorical import Categorical
+from .distribution import Distribution
+from .exponential import Exponential
+from .independent import Independent
+from .kl import kl_divergence, register_kl
+from .laplace import Laplace
+from .normal import Normal
+from .one_hot_categorical import OneHotCategorical
+from .uniform import Uniform
+
+__all__ = [
+    "Bernoulli", "Categorical", "Distribution", "Exponential", "Independent", "Laplace",
+    "Normal", "OneHotCategorical", "Uniform", "constraints", "kl_divergence", "register_kl",
+]
