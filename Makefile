@@ -27,6 +27,11 @@ test-mpi: $(VENV)/.installed
 	$(PY) -m pytest tests/distributed
 
 # Side by side with PyTorch when it can be installed (a CPU wheel); chainrule alone otherwise.
-bench: $(VENV)/.installed
-	-$(PY) -m pip install --quiet 'torch==2.13.0'
-	$(PY) bench/run.py --out bench/results.md
+# PyTorch goes into an environment of its own: in .venv it would shadow chainrule in the tests
+# that run PyTorch-style programs (tests/compat/corpus).
+BENCH_VENV ?= .venv-bench
+bench:
+	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[fast]'
+	-$(BENCH_VENV)/bin/python -m pip install --quiet 'torch==2.13.0'
+	$(BENCH_VENV)/bin/python bench/run.py --out bench/results.md

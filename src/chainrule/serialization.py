@@ -12,6 +12,7 @@ with PyTorch's ``add_safe_globals``/``safe_globals`` for the user's own trusted 
 """
 
 import json
+import os
 
 from ._version import __version__
 from .io import container, detect, files, tree
@@ -27,7 +28,8 @@ from .io.safe_globals import (
 FORMAT = container.FORMAT
 
 __all__ = ["save", "load", "CheckpointError", "atomic_write_bytes", "add_safe_globals",
-           "safe_globals", "get_safe_globals", "clear_safe_globals"]
+           "safe_globals", "get_safe_globals", "clear_safe_globals",
+           "get_unsafe_globals_in_checkpoint"]
 
 
 def serialize(obj):
@@ -62,9 +64,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
 
     Loading never runs code from the file, whatever ``weights_only`` says: a PyTorch file may
     name only the globals that rebuild tensors, plus those allowed with ``add_safe_globals``.
-    ``map_location`` is PyTorch's (everything lands on the CPU); ``mmap`` is accepted and the
-    file is read into memory. Anything that cannot be loaded raises ``CheckpointError`` naming
-    the file (a missing path: ``FileNotFoundError``).
+    ``map_location`` is PyTorch's (everything lands on the CPU). ``mmap=True`` (a path only)
+    maps the file instead of reading it: tensors stored uncompressed and aligned are views of
+    the mapping, read from disk when touched; writing to them changes memory, never the file
+    (PyTorch's ``MAP_PRIVATE``). Anything that cannot be loaded raises ``CheckpointError``
+    naming the file (a missing path: ``FileNotFoundError``).
 
     >>> chainrule.save({"step": 3, "w": chainrule.ones(2)}, "state.pt")
     >>> chainrule.load("state.pt", map_location="cpu")
@@ -76,18 +80,42 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     encoding = pickle_load_args.pop("encoding", "utf-8")
     if pickle_load_args:
         raise TypeError(f"load() got unexpected keyword arguments {sorted(pickle_load_args)}")
+    if mmap and (hasattr(f, "read") or not isinstance(f, (str, os.PathLike))):
+        raise ValueError("f must be a file path in order to use the mmap argument")
     if hasattr(f, "read"):
         name = getattr(f, "name", None) or "<file object>"
         payload = files.read_stream(f, name)
     else:
         name = str(f)
-        payload = files.read_regular_file(f)
+        payload = files.map_regular_file(f) if mmap else files.read_regular_file(f)
     return deserialize(payload, name, map_location, weights_only, encoding)
+
+
+def get_unsafe_globals_in_checkpoint(f):
+    """The globals (``"module.name"``) that a ``torch.save`` file names and that ``load`` would
+    refuse: neither on the built-in allowlist nor added with ``add_safe_globals``. The pickle is
+    read statically, as PyTorch does; nothing in it runs.
+
+    Example (a whole model pickled by ``torch.save(model, "model.pt")``)::
+
+        chainrule.serialization.get_unsafe_globals_in_checkpoint("model.pt")  # ['__main__.Net']
+    """
+    from .io.torch_globals import unsafe_globals
+
+    if hasattr(f, "read"):
+        name = getattr(f, "name", None) or "<file object>"
+        return unsafe_globals(files.read_stream(f, name), name)
+    return unsafe_globals(files.read_regular_file(f), str(f))
 
 
 def deserialize(payload, name, map_location=None, weights_only=None, encoding="utf-8"):
     """The object in the bytes of a file (``name`` is used in error messages)."""
     kind = detect.detect_format(payload)
+    if kind == detect.PICKLE and files.is_mapped(payload):
+        raise CheckpointError(
+            name, "mmap can only be used with files saved with torch.save(..., "
+            "_use_new_zipfile_serialization=True); this one has the legacy layout: load it "
+            "without mmap, or save it again in PyTorch")
     if kind in (detect.PICKLE, detect.TORCH_ZIP):
         from .io.torch_file import read_torch_file
 

@@ -12,6 +12,10 @@ from ._tensor_str import format_tensor
 from .autograd.function import TensorBase
 from .autograd.grad_ops import Accumulate, Cast, Clone
 
+# The ONNX exporter's tracer reads sizes as symbolic ints that remember which tensor and dim
+# they came from (``chainrule/onnx/sizes.py``); None otherwise, so a shape costs one test.
+size_hook = None
+
 
 class _RemovableHandle:
     def __init__(self, hooks, hook):
@@ -129,6 +133,8 @@ class Tensor(TensorBase):
 
     @property
     def shape(self):
+        if size_hook is not None:
+            return size_hook(self)
         return Size(self._data.shape)
 
     @property
@@ -173,6 +179,8 @@ class Tensor(TensorBase):
         return self._data.nbytes
 
     def size(self, dim=None):
+        if size_hook is not None:
+            return size_hook(self) if dim is None else size_hook(self)[dim]
         if dim is None:
             return Size(self._data.shape)
         return self._data.shape[dim]

@@ -67,3 +67,47 @@ def test_bad_entries_are_rejected():
         serialization.add_safe_globals(RunConfig)
     with pytest.raises(TypeError, match="module.name"):
         serialization.add_safe_globals([(RunConfig, 3)])
+
+
+class Hostile:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("echo never",))
+
+
+def test_unsafe_globals_are_listed_without_running_anything(tmp_path):
+    path = tmp_path / "config.pt"
+    path.write_bytes(config_file())
+    names = ["tests.io.test_safe_globals.RunConfig"]
+    assert serialization.get_unsafe_globals_in_checkpoint(path) == names
+    assert serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(config_file())) == names
+    with serialization.safe_globals([RunConfig]):
+        assert serialization.get_unsafe_globals_in_checkpoint(path) == []
+    # protocol 4 names globals with STACK_GLOBAL (strings pushed, one through the memo)
+    hostile = zip_archive(pickle.dumps([Hostile(), Hostile(), RunConfig(1, 2)], protocol=4))
+    found = serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(hostile))
+    assert found == sorted([f"{os_module()}.system", "tests.io.test_safe_globals.RunConfig"])
+
+
+def os_module():
+    import os
+
+    return os.system.__module__  # "posix" or "nt"
+
+
+def test_unsafe_globals_of_a_file_written_by_pytorch():
+    from .test_torch_files import FIXTURES
+
+    check = serialization.get_unsafe_globals_in_checkpoint
+    assert check(FIXTURES / "mixed.pt") == []
+    assert check(FIXTURES / "whole_module.pt") == ["torch.nn.modules.linear.Linear"]
+
+
+@pytest.mark.parametrize("payload, match", [
+    (b"\x80\x02K\x01.", "Expected input to be a checkpoint returned by torch.save"),
+    (zip_archive(b"\x80\x02\xff\xff"), "its pickle is damaged"),
+])
+def test_unsafe_globals_of_a_bad_file_is_a_library_error(payload, match):
+    with pytest.raises(serialization.CheckpointError, match=match):
+        serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(payload))

@@ -167,20 +167,34 @@ class LossModel(nn.Module):
         return F.cross_entropy(x, cr.zeros(x.shape[0], dtype=cr.int64))
 
 
-class FunctionalPool(nn.Module):
+class RandomPool(nn.Module):
     def forward(self, x):
-        return F.max_pool2d(x, 2)
+        return F.fractional_max_pool2d(x, 2, output_size=2)
 
 
 class BatchSizedConstant(nn.Module):
     def forward(self, x):
-        return x + cr.ones(x.shape[0], 1)
+        return x + cr.ones(int(x.shape[0]), 1)  # int(): the size is a plain number
+
+
+class ItemConstant(nn.Module):
+    def forward(self, x):
+        return x + cr.tensor(x.sum().item())
+
+
+class ValueDependentConstant(nn.Module):
+    def forward(self, x):
+        return x + cr.tensor(x.tolist())  # the values leave the traced ops
 
 
 @pytest.mark.parametrize("model, example, match", [
     (LossModel(), cr.randn(2, 3), "op CrossEntropy in layer the model"),
-    (nn.Sequential(FunctionalPool()), cr.randn(2, 1, 4, 4), r"MaxPool.*0 \(FunctionalPool\)"),
-    (BatchSizedConstant(), cr.randn(2, 3), "Add in layer the model.*differs between two runs"),
+    (nn.Sequential(RandomPool()), cr.randn(2, 1, 4, 4),
+     r"fractional_max_pool2d in layer 0 \(RandomPool\).*random"),
+    (BatchSizedConstant(), cr.randn(2, 3),
+     r"input 1 of Add in layer the model.*shape \(2, 1\) changes \(to \(3, 1\)\)"),
+    (ValueDependentConstant(), cr.randn(2, 3), "input 1 of Add.*from the input's values"),
+    (ItemConstant(), cr.randn(2, 3), r"input 1 of Add.*values differ between two runs.*\.item"),
 ])
 def test_what_cannot_be_exported_is_refused_naming_op_and_layer(model, example, match):
     with pytest.raises(cr.onnx.UnsupportedOperatorError, match=match):
@@ -197,7 +211,8 @@ NOT_EXPORTED = {
     **dict.fromkeys(["Accumulate", "AvgPoolGrad", "ConvWeight", "MaxPoolGrad", "RecurrentGrad",
                      "_OnceDifferentiable"], "backward-only ops"),
     **dict.fromkeys(["IndexPut", "Scatter", "ScatterAdd"], "writes into a tensor"),
-    "MaxPool": "its options hold the argmax of one input; nn.MaxPool*d layers are exported",
+    "MaxPool": "its options hold the argmax of one input; the calls of F.max_pool*d and "
+               "F.adaptive_max_pool*d that apply it are exported",
     "_ExtremeAlongDim": "base class", "_ExtremeOverAxes": "base class",
     **dict.fromkeys(["Atan2", "Cumprod", "Erfc", "Erfinv", "Inverse", "Lgamma", "Polygamma",
                      "Slogdet"], "no ONNX operator computes it"),
@@ -209,7 +224,7 @@ def test_every_op_is_exported_or_listed_with_its_reason():
     import pkgutil
 
     from chainrule.autograd.function import Function
-    from chainrule.onnx.ops import CONVERTERS
+    from chainrule.onnx.convert import FUNCTIONS
 
     for module in pkgutil.iter_modules(cr.ops.__path__):
         importlib.import_module(f"chainrule.ops.{module.name}")
@@ -220,10 +235,19 @@ def test_every_op_is_exported_or_listed_with_its_reason():
             yield from subclasses(sub)
 
     ops = {c.__name__ for c in subclasses(Function) if c.__module__.startswith("chainrule.")}
-    missing = sorted(ops - set(CONVERTERS) - set(NOT_EXPORTED))
+    missing = sorted(ops - set(FUNCTIONS) - set(NOT_EXPORTED))
     assert not missing, (f"ops without an ONNX conversion: {missing}; add a converter in "
-                         "chainrule/onnx/ops.py, or list the op in NOT_EXPORTED here with why")
-    assert not set(CONVERTERS) & set(NOT_EXPORTED)
+                         "chainrule/onnx/convert/, or list the op in NOT_EXPORTED here with why")
+    assert not set(FUNCTIONS) & set(NOT_EXPORTED)
+
+
+def test_every_call_converter_names_a_public_function():
+    from chainrule.onnx.convert import CALLS, REFUSED
+    from chainrule.onnx.trace import watched_calls
+
+    watched = set(watched_calls().values()) | {"zeros_like", "ones_like", "empty_like"}
+    assert not sorted(set(CALLS) - watched), "converters for calls the trace never records"
+    assert not sorted(set(REFUSED) - watched - {"rand_like", "randn_like", "randint_like"})
 
 
 class Rolled(nn.Module):
@@ -250,3 +274,52 @@ def test_trigonometry_and_det_export():
     session = exported(Trigonometry(), x)
     np.testing.assert_allclose(session.run(None, {"x": x})[0],
                                chainrule_outputs(Trigonometry(), x)[0], rtol=1e-5, atol=1e-5)
+
+
+def test_a_bfloat16_model_exports_with_bfloat16_weights():
+    """ONNX Runtime's CPU build has no bfloat16 kernels, so ONNX's reference evaluator runs it
+    (in bfloat16: agreement within bfloat16's precision)."""
+    import onnx
+    from onnx.reference import ReferenceEvaluator
+
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2)).to(cr.bfloat16).eval()
+    x = cr.randn(2, 4).to(cr.bfloat16)
+    proto = cr.onnx.export(model, (x,), io.BytesIO(), input_names=["x"],
+                           dynamic_axes={"x": {0: "batch"}})
+    bfloat16 = onnx.TensorProto.BFLOAT16
+    assert {i.data_type for i in proto.graph.initializer} == {bfloat16}
+    assert proto.graph.input[0].type.tensor_type.elem_type == bfloat16
+    for batch in (2, 3):
+        x = cr.randn(batch, 4).to(cr.bfloat16)
+        (theirs,) = ReferenceEvaluator(proto).run(None, {"x": x.numpy()})
+        with cr.no_grad():
+            ours = model(x).numpy()
+        assert theirs.dtype == ours.dtype
+        np.testing.assert_allclose(theirs.astype(np.float32), ours.astype(np.float32),
+                                   rtol=2e-2, atol=2e-2)
+
+
+class TrainingDropout(nn.Module):
+    def forward(self, x):
+        return F.dropout(x, 0.5)  # training=True by default in the functional form
+
+
+class IntegerBits(nn.Module):
+    def forward(self, x):
+        return (x > 0).long() & 1
+
+
+@pytest.mark.parametrize("model, match", [
+    (TrainingDropout(), "op dropout in layer the model.*training=True draws random numbers"),
+    (IntegerBits(), "op bitwise_and.*need ONNX opset 18: pass opset_version=18"),
+])
+def test_random_and_newer_opset_ops_are_refused_with_the_fix(model, match):
+    with pytest.raises(cr.onnx.UnsupportedOperatorError, match=match):
+        cr.onnx.export(model, (cr.randn(2, 3),), io.BytesIO())
+
+
+def test_integer_bitwise_ops_export_at_opset_18():
+    session = exported(IntegerBits(), sequences(2), opset_version=18)
+    x = sequences(3)
+    np.testing.assert_array_equal(session.run(None, {"x": x})[0],
+                                  chainrule_outputs(IntegerBits(), x)[0])

@@ -24,6 +24,7 @@ import numpy as np
 from .._dtypes import bfloat16_numpy
 from .detect import MAX_HEADER_BYTES, header_length, is_safetensors
 from .errors import CheckpointError
+from .files import is_mapped
 
 FORMAT = "chainrule.v2"
 LEGACY_FORMAT = "chainrule.v1"
@@ -214,8 +215,9 @@ def _entry_problem(entry):
 
 def _array(payload, data_start, entry):
     """One tensor's bytes as a writable native-endian array: a view into ``payload`` when that
-    is a bytearray (a file read by files.read_regular_file) and the tensor lies aligned, so a
-    loaded file takes its own size in memory and no more; a copy otherwise."""
+    is a bytearray (a file read by files.read_regular_file) or a mapped file (``mmap=True``) and
+    the tensor lies aligned, so a loaded file takes its own size in memory and no more; a copy
+    otherwise."""
     code, shape = entry["dtype"], entry["shape"]
     stored = np.dtype(_NUMPY_OF_CODE[code])
     offset = data_start + entry["data_offsets"][0]
@@ -223,7 +225,8 @@ def _array(payload, data_start, entry):
     raw = np.frombuffer(payload, dtype=stored, count=numel, offset=offset).reshape(shape)
     if code == "BOOL":
         return raw != 0  # any nonzero byte is True, and the result holds only 0 and 1
-    if isinstance(payload, bytearray) and stored.isnative and offset % stored.itemsize == 0:
+    viewable = isinstance(payload, bytearray) or is_mapped(payload)
+    if viewable and stored.isnative and offset % stored.itemsize == 0:
         array = raw
     else:
         array = raw.astype(stored.newbyteorder("="))

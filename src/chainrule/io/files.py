@@ -10,6 +10,7 @@ them."""
 
 import contextlib
 import io
+import mmap
 import os
 import re
 import stat
@@ -41,8 +42,36 @@ def _too_big(name, size, limit):
 def read_regular_file(path, limit=None):
     """The bytes (a bytearray) of the regular file at ``path``; anything else raises
     CheckpointError naming it (FileNotFoundError when nothing is there)."""
-    path = Path(path)
     limit = memory_limit() if limit is None else limit
+
+    def read(fd, path, size):
+        return _read_to_end(fd, path, size, limit)
+    return _with_regular_file(path, read, limit)
+
+
+def map_regular_file(path):
+    """The regular file at ``path`` mapped into memory, copy-on-write (``mmap.ACCESS_COPY``,
+    PyTorch's default ``MAP_PRIVATE``): its pages are read when touched, and writes to them
+    never reach the file. An empty file gives an empty bytearray (nothing to map)."""
+    def mapped(fd, path, size):
+        if size == 0:
+            return bytearray()
+        try:
+            return mmap.mmap(fd, size, access=mmap.ACCESS_COPY)  # the mapping outlives the fd
+        except ValueError:  # it shrank since fstat
+            raise CheckpointError(path, "changed while being mapped; load it once it is "
+                                  "complete") from None
+    return _with_regular_file(path, mapped, None)
+
+
+def is_mapped(payload):
+    """Whether ``payload`` is a file mapped by ``map_regular_file``."""
+    return isinstance(payload, mmap.mmap)
+
+
+def _with_regular_file(path, use, limit):
+    """``use(fd, path, size)`` on the regular file at ``path``, opened without blocking."""
+    path = Path(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
         fd = os.open(path, flags)  # O_NONBLOCK: opening a named pipe must not wait for a writer
@@ -58,7 +87,7 @@ def read_regular_file(path, limit=None):
             raise CheckpointError(path, f"is {_kind(info.st_mode)}, not a regular file")
         if limit is not None and info.st_size > limit:
             raise _too_big(path, info.st_size, limit)
-        return _read_to_end(fd, path, info.st_size, limit)
+        return use(fd, path, info.st_size)
     except OSError as error:
         raise CheckpointError(path, f"cannot be read: {error.strerror}") from None
     finally:

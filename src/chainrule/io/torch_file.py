@@ -12,21 +12,27 @@ The pickles go through ``unpickler.Unpickler`` with ``torch_names.Policy``. Tens
 their storage's bytes, so tensors that shared a storage in PyTorch share memory here. The zip
 entries are read under limits: no ``..`` or absolute names, each entry's bytes read once from
 a region of its own, and a compressed entry may not expand more than ``MAX_EXPANSION`` times.
+When the file is mapped (``load(..., mmap=True)``), a storage stored uncompressed at an aligned
+offset inside the file (as ``torch.save`` writes it) is a view of the mapping instead of a copy.
 """
 
 import io
 import re
+import struct
 import zipfile
 
 import numpy as np
 
 from .errors import CheckpointError
+from .files import is_mapped
 from .torch_names import Policy, StorageRef, StorageType, chainrule_dtype
 from .unpickler import Refused, Unpickler
 
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PROTOCOL = 1001
 MAX_EXPANSION = 200
+ALIGNMENT = 64  # torch.save pads each storage to start at a multiple of 64 bytes
+_LOCAL_HEADER = 30
 _KEY = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4,
              "int16": 2, "int8": 1, "uint8": 1, "bool": 1}
@@ -36,9 +42,47 @@ _ITEMSIZE = {"float32": 4, "float64": 8, "float16": 2, "bfloat16": 2, "int64": 8
 def is_zip(payload):
     """Whether ``payload`` is a zip archive (found by its end-of-directory record)."""
     try:
-        return zipfile.is_zipfile(io.BytesIO(payload))
+        return zipfile.is_zipfile(_file_like(payload))
     except zipfile.BadZipFile:  # an end record that zipfile cannot use: a damaged archive
         return True
+
+
+def _file_like(payload):
+    """A file object over ``payload`` (over a mapped file without copying it)."""
+    return _MappedFile(payload) if is_mapped(payload) else io.BytesIO(payload)
+
+
+class _MappedFile(io.RawIOBase):
+    """A seekable reader over a mapped file, for ``zipfile``: reading copies only the bytes
+    asked for."""
+
+    def __init__(self, mapping):
+        super().__init__()
+        self._view, self._position = memoryview(mapping), 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._position
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}
+        self._position = max(0, base[whence] + offset)
+        return self._position
+
+    def readinto(self, buffer):
+        chunk = self._view[self._position:self._position + len(buffer)]
+        memoryview(buffer).cast("B")[:len(chunk)] = chunk
+        self._position += len(chunk)
+        return len(chunk)
+
+    def close(self):
+        self._view.release()
+        super().close()
 
 
 def is_legacy(payload):
@@ -140,9 +184,9 @@ class _Archive:
     """The entries of a zip archive, checked, each read at most once."""
 
     def __init__(self, payload, name):
-        self.name = name
+        self.name, self.payload = name, payload
         try:
-            self.zip = zipfile.ZipFile(io.BytesIO(payload))
+            self.zip = zipfile.ZipFile(_file_like(payload))
             infos = self.zip.infolist()
         except Exception as error:  # zipfile raises many kinds on damaged directories
             raise CheckpointError(name, f"is a damaged zip archive: {error}") from None
@@ -205,6 +249,34 @@ class _Archive:
             raise CheckpointError(self.name, f"entry {entry!r} is truncated")
         return buffer
 
+    def storage(self, entry):
+        """A storage entry's bytes: a view of the mapped file when the file is mapped and the
+        entry is stored uncompressed at an aligned offset, else read into memory."""
+        info = self.entries.get(entry)
+        if is_mapped(self.payload) and info is not None \
+                and info.compress_type == zipfile.ZIP_STORED:
+            start = self._data_start(info)
+            if start is not None and start % ALIGNMENT == 0:
+                return np.frombuffer(self.payload, dtype=np.uint8, count=info.file_size,
+                                     offset=start)
+        return self.read(entry)
+
+    def _data_start(self, info):
+        """Where an entry's bytes begin in the file (after its local header), or None when the
+        local header does not match the directory or the bytes would reach past the file
+        (then ``read`` reports the damage)."""
+        offset = info.header_offset
+        header = self.payload[offset:offset + _LOCAL_HEADER]
+        if len(header) != _LOCAL_HEADER or header[:4] != b"PK\x03\x04":
+            return None
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        local_name = self.payload[offset + _LOCAL_HEADER:offset + _LOCAL_HEADER + name_length]
+        encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+        if local_name.decode(encoding, "replace") != info.orig_filename:
+            return None
+        start = offset + _LOCAL_HEADER + name_length + extra_length
+        return start if start + info.file_size <= len(self.payload) else None
+
 
 def _read_zip(payload, name, restore, weights_only, encoding):
     archive = _Archive(payload, name)
@@ -219,7 +291,7 @@ def _read_zip(payload, name, restore, weights_only, encoding):
     def persistent_load(pid):
         dtype_name, key, location, numel = _pid(pid, 5, name)
         if key not in buffers:
-            buffer = archive.read(f"{record}/data/{key}")
+            buffer = archive.storage(f"{record}/data/{key}")
             if byteorder == "big" and dtype_name in _ITEMSIZE and _ITEMSIZE[dtype_name] > 1:
                 _byteswap(buffer, dtype_name)
             buffers[key] = buffer

@@ -339,6 +339,18 @@ def _refusal_hint(name):
     return ""
 
 
+def allowed_global(module, name):
+    """``("module.name", the object it stands for)``, the object None when loading refuses it:
+    the built-in allowlist, then the user's ``add_safe_globals``."""
+    # Python 2 names that protocol-2 pickles write (__builtin__.set), as pickle maps them
+    module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+    module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+    full = f"{module}.{name}"
+    if full in BUILTIN:
+        return full, BUILTIN[full][0]
+    return full, user_global(full)
+
+
 class Policy:
     """What the unpickler may do with globals: PyTorch's ``weights_only=True`` rules."""
 
@@ -347,16 +359,10 @@ class Policy:
         self.weights_only = weights_only
 
     def find_global(self, module, name):
-        # Python 2 names that protocol-2 pickles write (__builtin__.set), as pickle maps them
-        module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
-        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
-        full = f"{module}.{name}"
-        if full in BUILTIN:
-            return BUILTIN[full][0]
-        obj = user_global(full)
+        full, obj = allowed_global(module, name)
         if obj is not None:
             return obj
-        short = name.rsplit(".", 1)[-1]
+        short = full.rsplit(".", 1)[-1]
         note = ("" if self.weights_only is not False else
                 " chainrule never runs code named by a file, whatever weights_only says.")
         raise Refused(

@@ -4,10 +4,12 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..tensor import Tensor
+from .convert import CALLS, REFUSED, converter_for
 from .graph import Graph, UnsupportedOperatorError
-from .ops import CONVERTERS
-from .trace import Trace, flat_tensors
+from .trace import Trace, flat_tensors, watched_calls
 
+# The calls recorded as one step: those with a converter, and those refused by name.
+WHOLE = frozenset(CALLS) | frozenset(REFUSED)
 MIN_OPSET = 17  # LayerNormalization; everything else the converters write is older
 IR_VERSION = 8  # the oldest that holds opset 17, so that older runtimes read the file
 
@@ -50,24 +52,27 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
     inputs = flat_tensors(list(args))
     input_names = _names(input_names, len(inputs), "input")
     dynamic = _dynamic_axes(dynamic_axes)
-    varied = _varied_args(args, inputs, input_names, dynamic)
     was_training = model.training
     model.eval()
+    watched = watched_calls()
     try:
         with no_grad():
-            first = Trace(model, args, kwargs or {})
-            second = Trace(model, varied, kwargs or {})
+            first = Trace(model, args, kwargs or {}, watched, WHOLE)
+            varied, second = _second_run(model, args, kwargs or {}, inputs, input_names,
+                                         dynamic, watched)
     finally:
         model.train(was_training)
-    graph = Graph(onnx, model, first, second, inputs, flat_tensors(list(varied)), input_names)
+    graph = Graph(onnx, model, first, second, inputs, flat_tensors(list(varied)), input_names,
+                  dynamic, opset)
     needed = graph.needed_steps()
     for step in first.steps:
         if id(step) in needed:
-            converter = CONVERTERS.get(step.op)
+            converter = converter_for(step)
             if converter is None:
                 raise UnsupportedOperatorError(
-                    f"cannot export op {step.op} in layer {step.layer} to ONNX: chainrule has "
-                    "no ONNX conversion for it")
+                    f"cannot export op {step.op} in layer {step.layer} to ONNX: "
+                    + REFUSED.get(step.op, "chainrule has no ONNX conversion for it"))
+            graph.check_options(step, converter)
             converter(graph, step)
     output_names = _names(output_names, len(graph.outputs), "output")
     proto = _model(onnx, graph, inputs, flat_tensors(list(varied)), input_names, output_names,
@@ -97,18 +102,46 @@ def _dynamic_axes(dynamic_axes):
     return result
 
 
-def _varied_args(args, inputs, names, dynamic):
-    """The second run's arguments: other values, and each dynamic axis one longer."""
+def _second_run(model, args, kwargs, inputs, names, dynamic, watched):
+    """Trace again with other values and other sizes along the dynamic axes: each label a step
+    of its own (+1, +2, ... so that two dynamic axes never share sizes in both runs), or, if the
+    model refuses larger sizes (a maximum length), smaller ones where the sizes allow."""
+    labels = list(dict.fromkeys(label for name in names
+                                for label in dynamic.get(name, {}).values()))
+    smallest = {label: min(tensor._data.shape[axis] for tensor, name in zip(inputs, names)
+                           for axis, other in dynamic.get(name, {}).items() if other == label)
+                for label in labels}
+    attempts = [{label: k + 1 for k, label in enumerate(labels)},
+                {label: -(k + 1) if smallest[label] > k + 2 else k + 1
+                 for k, label in enumerate(labels)}]
+    error = None
+    for change in attempts[:2 if labels else 1]:
+        varied = _varied_args(args, inputs, names, dynamic, change)
+        try:
+            return varied, Trace(model, varied, kwargs, watched, WHOLE)
+        except UnsupportedOperatorError:
+            raise
+        except Exception as caught:  # noqa: BLE001 - the model's own check of a size
+            error = error or caught
+    along = f" and other sizes along the dynamic axes {dynamic}" if labels else ""
+    raise UnsupportedOperatorError(
+        f"the model fails when traced again with other input values{along} (the export "
+        f"compares two runs): {type(error).__name__}: {error}") from error
+
+
+def _varied_args(args, inputs, names, dynamic, change):
+    """The second run's arguments: other values, and each dynamic axis resized."""
     rng = np.random.default_rng(1234)
     replaced = {}
     for tensor, name in zip(inputs, names):
         array = tensor._data
         shape = list(array.shape)
-        for axis in dynamic.get(name, {}):
-            shape[axis] = shape[axis] + 1
+        for axis, label in dynamic.get(name, {}).items():
+            shape[axis] = shape[axis] + change[label]
         take = np.resize(array, shape) if array.size else np.zeros(shape, array.dtype)
         if array.dtype.kind == "f":
-            new = (take + rng.standard_normal(shape) * (np.std(array) + 1.0)).astype(array.dtype)
+            noise = rng.standard_normal(shape) * (np.std(array.astype(np.float64)) + 1.0)
+            new = (take.astype(np.float64) + noise).astype(array.dtype)
         elif array.dtype.kind in "iu" and array.size:
             new = rng.integers(array.min(), array.max() + 1, size=shape).astype(array.dtype)
         elif array.dtype == np.bool_:

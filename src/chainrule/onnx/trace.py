@@ -1,101 +1,164 @@
 """Tracing a forward pass: the ops it ran, in order, with their tensors, options and layer.
 
-Every op is one ``Function``; the engine's forward observer reports each one after it ran
-(``autograd.engine.add_forward_observer``), with its positional arguments, keyword options and
-outputs. Module forward hooks say which layer is running, so that an error can name it. A few
-layers are traced whole, as one step (``LEAF_MODULES``): their ops carry data-dependent
-arrays (an embedding's row indices, max pooling's argmax) rather than the layer's meaning.
+Two sources report what runs:
 
-The trace keeps every tensor it saw alive, so that ``id()`` names one tensor for the whole run.
+- the engine's forward observer (``autograd.engine.add_forward_observer``) reports every
+  ``Function`` (one differentiable op) after it ran, with its tensors and keyword options;
+- calls of chainrule's public functions are watched (``sys.setprofile``, in this thread and
+  only while tracing): the ops of the registry (``chainrule.ops.registry``, which also covers
+  their ``Tensor`` methods and ``nn.functional`` forms) and the tensor factories. A call is
+  recorded with its arguments as the caller passed them (PyTorch's signature). When the
+  exporter has a converter for that public name (``F.max_pool2d``, ``F.interpolate``,
+  ``x == y``, ``arange``), the call becomes one step and the ops it ran inside are dropped;
+  otherwise its inner ops stand for it. A call whose result was made by no traced op (an op
+  computed on arrays, such as ``argsort``) is recorded too, so that an export that needs it
+  fails naming it.
+
+Module forward hooks say which layer is running, so that an error can name it. Sizes read
+during the trace are SymInts (sizes.py). The trace keeps every tensor it saw alive, so that
+``id()`` names one tensor for the whole run.
 """
 
+import sys
 from dataclasses import dataclass, field
 
+from .. import creation
 from ..autograd.engine import add_forward_observer
-from ..nn.modules.module import Module
+from ..ops.registry import OPS
 from ..tensor import Tensor
-
-LEAF_MODULES = ("Embedding", "MaxPool1d", "MaxPool2d", "MaxPool3d")
+from .sizes import SizeRecorder
 
 
 @dataclass
 class Step:
-    """One op (or one leaf layer) of the forward pass."""
+    """One op, or one call of a public function, of the forward pass."""
 
-    op: str  # the Function class name, or the leaf module's class name
-    args: tuple  # positional arguments: tensors and anything else
-    options: dict  # keyword options (ops) or the module itself under "module" (leaf layers)
+    op: str  # the Function class name, or the public function's name
+    args: tuple  # the tensors it read (for a call: every tensor among its arguments)
+    options: dict  # keyword options (ops) or every argument by parameter name (calls)
     outputs: tuple  # output tensors (non-tensors kept as they are)
     layer: str  # "path (Class)" of the innermost running module, or "the model"
-    is_module: bool = False
-    inputs: list = field(default_factory=list)  # filled by the exporter: one value per arg
+    is_call: bool = False
+    inputs: list = field(default_factory=list)  # filled by the graph: one value per arg
+    twin: object = None  # the same step in the second run
+
+
+# The tensor factories whose sizes may follow a dynamic axis (and the random ones, so that an
+# export needing them names them). ``*_like`` share one closure: the call is named by its
+# factory.
+FACTORIES = ("zeros", "ones", "empty", "full", "arange", "full_like", "rand", "randn",
+             "randint", "randperm", "normal", "bernoulli", "multinomial", "linspace", "eye")
+_LIKE = creation.zeros_like.__code__
+
+
+def watched_calls():
+    """{code object: public name} of the functions whose calls are recorded."""
+    watched = {}
+    for op in OPS.values():
+        for place in op.places.values():
+            for function in place.values():
+                function = getattr(function, "fget", function)  # Tensor.T is a property
+                code = getattr(function, "__code__", None)
+                if code is not None:
+                    watched.setdefault(code, op.name)
+    for name in FACTORIES:
+        watched.setdefault(getattr(creation, name).__code__, name)
+    watched[_LIKE] = "_like"  # named by its factory when called
+    watched[Tensor.detach.__code__] = "detach"
+    return watched
+
+
+class _Call:
+    __slots__ = ("name", "frame", "arguments", "start", "layer")
+
+    def __init__(self, name, frame, arguments, start, layer):
+        self.name, self.frame, self.arguments = name, frame, arguments
+        self.start, self.layer = start, layer
 
 
 class Trace:
-    """Run ``model(*args)`` and record its steps."""
+    """Run ``model(*args)`` and record its steps. ``collapse`` holds the public names whose
+    calls become one step (those with a converter)."""
 
-    def __init__(self, model, args, kwargs):
+    def __init__(self, model, args, kwargs, watched, collapse):
         self.steps = []
         self.alive = []
         self.layers = []
-        self.leaf_depth = 0
+        self._watched, self._collapse = watched, collapse
+        self._open = []
+        self._made = set()  # ids of tensors some step returned
         names = {id(m): name for name, m in model.named_modules()}
         handles = []
         for module in model.modules():
             label = f"{names[id(module)] or 'the model'} ({type(module).__name__})"
-            handles.append(module.register_forward_pre_hook(self._enter(label, module)))
-            handles.append(module.register_forward_hook(self._leave(module)))
+            handles.append(module.register_forward_pre_hook(self._enter(label)))
+            handles.append(module.register_forward_hook(self._leave))
         remove = add_forward_observer(self._observe)
+        previous = sys.getprofile()
         try:
-            self.result = model(*args, **kwargs)
+            with SizeRecorder() as self.sizes:
+                sys.setprofile(self._profile)
+                try:
+                    self.result = model(*args, **kwargs)
+                finally:
+                    sys.setprofile(previous)
         finally:
             remove()
             for handle in handles:
                 handle.remove()
 
-    def _enter(self, label, module):
-        leaf = type(module).__name__ in LEAF_MODULES
+    def _layer(self):
+        return self.layers[-1] if self.layers else "the model"
 
+    def _enter(self, label):
         def hook(mod, args):
             self.layers.append(label)
-            if leaf:
-                if self.leaf_depth == 0:
-                    self.alive.append(args)
-                self.leaf_depth += 1
         return hook
 
-    def _leave(self, module):
-        leaf = type(module).__name__ in LEAF_MODULES
-
-        def hook(mod, args, output):
-            label = self.layers.pop()
-            if leaf:
-                self.leaf_depth -= 1
-                if self.leaf_depth == 0:
-                    outputs = output if isinstance(output, tuple) else (output,)
-                    self.steps.append(Step(type(mod).__name__, tuple(args), {"module": mod},
-                                           outputs, label, is_module=True))
-                    self.alive.append(outputs)
-        return hook
+    def _leave(self, mod, args, output):
+        self.layers.pop()
 
     def _observe(self, node, args, outputs):
-        if self.leaf_depth:
-            return
         outputs = outputs if isinstance(outputs, tuple) else (outputs,)
-        self.steps.append(Step(type(node).__name__, tuple(args),
-                               dict(getattr(node, "forward_options", {})), outputs,
-                               self.layers[-1] if self.layers else "the model"))
-        self.alive.append((args, outputs))
+        self._record(Step(type(node).__name__, tuple(args),
+                          dict(getattr(node, "forward_options", {})), outputs, self._layer()))
+
+    def _record(self, step):
+        self.steps.append(step)
+        self.alive.append(step)
+        self._made.update(id(t) for t in step.outputs if isinstance(t, Tensor))
+
+    # -- watched calls ------------------------------------------------------------------------
+    def _profile(self, frame, event, arg):
+        if event == "call":
+            name = self._watched.get(frame.f_code)
+            if name is not None:
+                arguments = dict(frame.f_locals)
+                if frame.f_code is _LIKE:
+                    name = arguments["factory"].__name__ + "_like"
+                self._open.append(_Call(name, frame, arguments, len(self.steps), self._layer()))
+        elif event == "return" and self._open and self._open[-1].frame is frame:
+            self._close(self._open.pop(), arg)
+
+    def _close(self, call, result):
+        outputs = tuple(flat_tensors(result))
+        if not outputs:
+            return
+        tensors = tuple(flat_tensors(list(call.arguments.values())))
+        if call.name in self._collapse:
+            del self.steps[call.start:]
+        elif all(id(t) in self._made or any(t is a for a in tensors) for t in outputs):
+            return  # the ops it ran stand for it
+        self._record(Step(call.name, tensors, call.arguments, outputs, call.layer,
+                          is_call=True))
 
 
 def flat_tensors(value):
-    """The tensors of a (nested tuple/list of) forward result, in order."""
+    """The tensors of a (nested tuple/list/dict of) value, in order."""
     if isinstance(value, Tensor):
         return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
     if isinstance(value, (tuple, list)):
         return [t for item in value for t in flat_tensors(item)]
     return []
-
-
-def is_module(obj):
-    return isinstance(obj, Module)

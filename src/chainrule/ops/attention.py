@@ -14,11 +14,14 @@ import numpy as np
 from .. import kernels
 from ..autograd import grad_mode
 from ..autograd.function import Function
+from ..creation import ones
 from ..kernels.threads import blas_matmul
 from ..random import numpy_generator
 from ..tensor import Tensor
 from ._operands import wrap
+from .elementwise import where
 from .registry import register
+from .shape import tril
 from .softmax import softmax
 
 
@@ -114,21 +117,22 @@ def _backward_arrays(ctx, q, k, v, grad_out, grad_weights):
 
 
 def attention_mask(query, key, attn_mask=None, is_causal=False):
-    """The additive float mask (or None) for boolean (True = take part) or float masks."""
+    """The additive float mask (or None) for boolean (True = take part) or float masks, as the
+    array of a tensor made with tensor ops: the ONNX exporter follows it from the inputs."""
     dtype = query._data.dtype
     length, source = query.shape[-2], key.shape[-2]
     if is_causal:
         if attn_mask is not None:
             raise RuntimeError("scaled_dot_product_attention: pass either attn_mask or "
                                "is_causal=True, not both")
-        allowed = np.tril(np.ones((length, source), dtype=bool))
-        return np.where(allowed, 0.0, -np.inf).astype(dtype)
+        attn_mask = tril(ones(length, source, dtype=bool))
     if attn_mask is None:
         return None
-    array = attn_mask._data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
-    if array.dtype == np.bool_:
-        return np.where(array, 0.0, -np.inf).astype(dtype)
-    return array.astype(dtype, copy=False)
+    if not isinstance(attn_mask, Tensor):
+        attn_mask = wrap(np.asarray(attn_mask))
+    if attn_mask._data.dtype == np.bool_:
+        attn_mask = where(attn_mask, 0.0, float("-inf"))
+    return attn_mask.to(dtype)._data
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,

@@ -255,8 +255,8 @@ def _restore(target):
 
 def export_onnx(target, out=None, opset=None):
     """Write the model of a run (its best checkpoint) or of a checkpoint file as ONNX, with a
-    dynamic batch axis: the run's inputs (images, table rows, series windows, or tokens of the
-    block size) in, the model's output out."""
+    dynamic batch axis (and, for text, a dynamic length up to the block size): the run's inputs
+    (images, table rows, series windows, or tokens) in, the model's output out."""
     from ..onnx import UnsupportedOperatorError, export
 
     path, config, task, model = _restore(target)
@@ -268,13 +268,14 @@ def export_onnx(target, out=None, opset=None):
         example = np.asarray(task.splits["val"][0][:1], dtype=np.float32)
     out = Path(out) if out else (Path(target) if Path(target).is_dir() else path.parent) \
         / "model.onnx"
+    axes = {0: "batch", 1: "length"} if task.kind == "text" else {0: "batch"}
     try:
         export(model, (from_numpy(example),), out, input_names=["input"],
                output_names=["output"], opset_version=opset,
-               dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+               dynamic_axes={"input": axes, "output": axes})
     except UnsupportedOperatorError as error:  # the model cannot be exported: bad input
         raise ValueError(str(error)) from None
-    shape = ", ".join(["batch", *map(str, example.shape[1:])])
+    shape = ", ".join([*axes.values(), *map(str, example.shape[len(axes):])])
     print(f"{out}: model {config.model} from {path.name}; input ({shape}) {example.dtype}, "
           "output 'output'")
     return 0

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..._dtypes import is_float
 from ...ops.attention import attend
+from ...ops.elementwise import where
 from ...ops.join import cat
 from ...ops.nn_linear import linear
 from ...ops.registry import register
@@ -15,15 +16,20 @@ from ...ops.shape import pad
 from ...tensor import Tensor
 
 
+def _as_tensor(mask):
+    return mask if isinstance(mask, Tensor) else Tensor._from_array(np.asarray(mask))
+
+
 def _additive(mask, dtype, name):
-    """A float array to add to the scores, for a mask where True (bool) means *masked out*."""
-    array = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
-    if array.dtype == np.bool_:
-        return np.where(array, -np.inf, 0.0).astype(dtype)
-    if not is_float(array.dtype):
+    """A float tensor to add to the scores, for a mask where True (bool) means *masked out*
+    (tensor ops, so that the ONNX exporter follows a mask computed from the inputs)."""
+    mask = _as_tensor(mask)
+    if mask._data.dtype == np.bool_:
+        return where(mask, float("-inf"), 0.0).to(dtype)
+    if not is_float(mask._data.dtype):
         raise RuntimeError(f"MultiheadAttention: only bool and floating types of {name} are "
-                           f"supported, got {array.dtype}")
-    return array.astype(dtype, copy=False)
+                           f"supported, got {mask._data.dtype}")
+    return mask.to(dtype)
 
 
 def _scores_mask(attn_mask, key_padding_mask, batch, heads, length, source, dtype):
@@ -46,16 +52,14 @@ def _scores_mask(attn_mask, key_padding_mask, batch, heads, length, source, dtyp
                                f"{(batch, source)}, got {tuple(padding.shape)}")
         padding = padding.reshape(batch, 1, 1, source)
         mask = padding if mask is None else mask + padding
-    return mask
+    return None if mask is None else mask._data
 
 
 def _pad_last(mask):
     """A mask with one more (unmasked) source position, for an appended key."""
     if mask is None:
         return None
-    array = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
-    widths = [(0, 0)] * (array.ndim - 1) + [(0, 1)]
-    return np.pad(array, widths, constant_values=False if array.dtype == np.bool_ else 0)
+    return pad(_as_tensor(mask), (0, 1))
 
 
 def _projections(embed_dim, in_proj_weight, in_proj_bias, separate, q_proj_weight,
