@@ -45,20 +45,22 @@ LEFT_OUT = [
      r"per_tensor|qscheme|^choose_qparams|^intrinsic$|^qat$"),
     ("sparse", "sparse layouts: chainrule's tensors are dense NumPy arrays",
      r"sparse|^spmm$|^smm$|^hsmm$|^sspaddmm$|_coo|_csr|_csc|_bsr|_bsc|coalesce|^indices$|"
-     r"^values$|crow_|col_indices|row_indices|ccol|^to_dense$|^dense_dim$|^saddmm$|SparseAdam"),
+     r"^values$|crow_|col_indices|row_indices|ccol|^to_dense$|^dense_dim$|^saddmm$|SparseAdam|"
+     r"^dsmm$|^hspmm$"),
     ("lazy", "lazy modules infer their sizes at the first call; chainrule's layers take them "
      "up front", r"^Lazy|Uninitialized|^lazy$"),
     ("complex", "complex dtypes: chainrule's dtypes are real",
      r"complex|^conj|^is_conj|resolve_conj|resolve_neg|^is_neg$|view_as_real|^polar$|"
-     r"^real$|^imag$|^angle$|^cfloat$|^cdouble$|^chalf$|^adjoint$|^fft$|^stft$|^istft$|"
+     r"^real$|^imag$|^angle$|^cfloat$|^cdouble$|^chalf$|^adjoint$|^fft$|^stft$|^istft$|^eig$|"
      r"^is_complex$|^sgn$"),
     ("dtype", "dtypes NumPy has no arithmetic for (float8, 4-bit, bit and wide unsigned types)",
-     r"^float8|^float4|^uint(16|32|64)$|^u?int[1-7]$|^bits|^BFloat16"),
+     r"^float8|^float4|^uint(16|32|64)$|^u?int[1-7]$|^bits?$|^bits|^BFloat16"),
     ("backend", "accelerator and vendor back-ends (CUDA kernels, cuDNN, MKL-DNN, MIOpen, MPS, "
      "XPU, nested tensors): chainrule computes on the CPU through NumPy",
      r"cudnn|miopen|mkldnn|^nnpack|xnnpack|vulkan|^mtia|^hpu|^ipu|nested|jagged|^is_inference$|"
      r"^inference_mode$|^cpu$|^fbgemm|^mps$|^xpu$|^cuda$|^is_ipu$|^is_maia$|^is_mkldnn$|"
      r"^is_vulkan$|^is_xla$|^is_mtia$|^is_hpu$|^is_xpu$|^record_stream$|^pin_memory$|"
+     r"^to_padded_tensor$|"
      r"^is_pinned$|^device_index$|^stream$|^Stream$|^Event$|^StreamContext$"),
     ("compiler", "tracing, compiling and exporting graphs (TorchScript, FX, Dynamo, symbolic "
      "shapes): chainrule runs eagerly, and torch.compile returns the model unchanged",
@@ -70,7 +72,11 @@ LEFT_OUT = [
      r"^graph_settings|^runtime_validation|^argument_validation|^guaranteed_datapipes|"
      r"^non_deterministic|^DataChunk|^DFIterDataPipe|^autocast_increment_nesting|"
      r"^autocast_decrement_nesting|^set_autocast_cache|^is_autocast_cache|^clear_autocast_cache"
-     r"|^get_autocast_|^set_autocast_|^is_autocast_(cpu|ipu|xla)|^export|^unify_type"),
+     r"|^get_autocast_|^set_autocast_|^is_autocast_(cpu|ipu|xla)|^export|^unify_type|^AVG$|^SUM$|"
+     r"^DisableTorchFunction|^FatalError$|^JITException$|^cpp$|^futures$|^fork$|^wait$|"
+     r"^import_ir_module|^parse_ir$|^parse_schema$|^parse_type_comment$|^merge_type_from|"
+     r"^profiler_allow|^thread_safe_generator$|^init_num_threads$|^get_device_module$|"
+     r"^legacy_contiguous_format$|^masked$|^ao$|^hash_tensor$|^slice_inverse$"),
     ("storage", "storage objects and shared memory: a chainrule tensor holds a NumPy array",
      r"Storage$|^storage$|untyped_storage|^set_$|share_memory|^is_shared$|^from_file$|"
      r"^storage_type$|^StorageBase$|^_?storage|^new_empty_strided$"),
@@ -84,7 +90,9 @@ LEFT_OUT = [
      r"^conv_tbc$|^convolution$|^rnn_tanh|^rnn_relu|^lstm_cell$|^gru_cell$|^lstm$|^gru$|"
      r"^quantized_|^cudnn_|^miopen_|_out$|^resize_as_sparse_|^grouped_mm$|^scaled_grouped_mm$|"
      r"^scaled_mm$|^multi_head_attention_forward$|^native_channel_shuffle$|^feature_dropout|"
-     r"^feature_alpha_dropout_?$|^alpha_dropout_$|^ScalingType$|^SwizzleType$"),
+     r"^feature_alpha_dropout_?$|^alpha_dropout_$|^ScalingType$|^SwizzleType$|^grid_sampler|"
+     r"^affine_grid_generator$|^embedding_bag$|^adaptive_max_pool1d$|^dropout_$|"
+     r"^norm_except_dim$"),
     ("documentation", "documentation strings and typing helpers, not API",
      r"_notes$|^TYPE_CHECKING$|^assert_int_or_pair$|^common_types$|^factory_kwargs$|"
      r"^EPOCH_DEPRECATION_WARNING$|^inf$|^Tensor$|^Optimizer$|^USE_|^classproperty$|"

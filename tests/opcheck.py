@@ -73,7 +73,7 @@ def check_forward(case, noncontiguous=False):
         if not isinstance(got, cr.Tensor):  # a Python answer (equal, allclose)
             assert type(got) is type(want.item()) and got == want.item(), case.name
             continue
-        # a 0-d result is a 0-d ndarray, never a NumPy scalar (DESIGN.md, the engine)
+        # a 0-d result is a 0-d ndarray, never a NumPy scalar
         assert type(got.detach().numpy()) is np.ndarray, f"{case.name}: holds a NumPy scalar"
         assert got.shape == want.shape, f"{case.name}: shape {got.shape} != {want.shape}"
         if want.dtype.kind in "biu":  # masks and indices: exact, and of the right kind

@@ -82,23 +82,45 @@ from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor, device  # noqa: E402
 
 # The layers above the engine, so that `import chainrule as torch; torch.nn.Linear` works.
-from . import data, distributed, func, nn, onnx, optim, special, utils  # noqa: E402
+from . import data, distributed, func, functional, linalg, nn, onnx  # noqa: E402
+from . import optim, special, testing  # noqa: E402
+from . import utils  # noqa: E402 (torch.multiprocessing: import chainrule.multiprocessing)
 
 # What a CPU-only PyTorch build answers about devices (torch.cuda, torch.backends, ...).
 from . import accelerator, amp, backends, cuda, mps, version, xpu  # noqa: E402
-from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+from .amp import GradScaler, autocast, get_autocast_dtype, is_autocast_enabled  # noqa: E402
+from .autograd.anomaly_mode import (  # noqa: E402
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly as set_anomaly_enabled,
+)
 
 # Every op registered for chainrule.X (chainrule/ops/registry.py): exp, matmul, cat, ...
 globals().update(namespace(TOP))
+from .nn.torch_namespace import *  # noqa: E402,F403 - torch.conv2d and the other kernels
 del TOP, namespace
 
-# While `torch` is aliased to chainrule (sys.modules["torch"] = chainrule, or
-# chainrule.as_torch), every torch.X.Y path resolves to chainrule.X.Y; otherwise it does nothing.
-from ._torch_paths import FINDER as _FINDER  # noqa: E402
+# torch.optim.swa_utils needs nn.Module and optim's schedulers; optim may not import nn, so the
+# module lives above both and takes its PyTorch path here.
+from . import _swa_utils  # noqa: E402
+from ._module_paths import alias_submodules as _alias_submodules  # noqa: E402
 
-_FINDER.register()
+_alias_submodules("chainrule.optim", swa_utils=_swa_utils)
 
-_LAZY = ("distributions",)  # loaded on first use, so that `import chainrule` stays quick
+
+# Deprecated torch.X spellings of torch.linalg functions.
+def nuclear_norm(input, dim=None, keepdim=False):
+    return linalg.matrix_norm(input, "nuc", dim if dim is not None else (-2, -1), keepdim)
+
+
+def frobenius_norm(input, dim=(-2, -1), keepdim=False):
+    return linalg.matrix_norm(input, "fro", dim, keepdim)
+
+
+# Imported only when first used, so that `import chainrule` stays quick: torch.multiprocessing
+# pulls in sockets and threads that most programs never need; torch.distributions is a package
+# of its own most programs never touch.
+_LAZY = ("distributions", "multiprocessing")
 
 
 def __getattr__(name):
@@ -107,3 +129,10 @@ def __getattr__(name):
 
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# While `torch` is aliased to chainrule (sys.modules["torch"] = chainrule, or
+# chainrule.as_torch), every torch.X.Y path resolves to chainrule.X.Y; otherwise it does nothing.
+from ._torch_paths import FINDER as _FINDER  # noqa: E402
+
+_FINDER.register()

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from . import _dtypes, creation
+from . import _dtypes, _torch_functions, creation
 from .autograd import grad_mode
 from .random import numpy_generator
 from .tensor import Tensor, constructor_array
@@ -178,3 +178,50 @@ def _map_(self, tensor, callable):
 
 
 Tensor.apply_, Tensor.map_ = _apply_, _map_
+
+
+# -- answers about layout and identity, as PyTorch's for a dense CPU tensor -------------------
+Tensor.volatile = False  # removed in PyTorch 0.4: always False
+Tensor.name = None
+Tensor.layout = property(lambda self: _torch_functions.strided)
+Tensor.dim_order = lambda self, *, ambiguity_check=False: tuple(range(self.ndim))
+Tensor.const_data_ptr = lambda self: self.data_ptr()
+Tensor.is_distributed = lambda self: False
+Tensor.is_set_to = lambda self, tensor: self._data is tensor._data or (
+    self._data.__array_interface__ == tensor._data.__array_interface__)
+Tensor.as_subclass = lambda self, cls: self if isinstance(self, cls) else (
+    _as_subclass(self, cls))
+Tensor.module_load = lambda self, other, assign=False: other  # load_state_dict's hook
+
+
+def _as_subclass(tensor, cls):
+    out = object.__new__(cls)
+    out._data = tensor._data
+    out._share_version(tensor)
+    return out
+
+
+def _map2_(self, x, y, callable):
+    values = np.vectorize(callable, otypes=[self._data.dtype])(
+        self._data, np.broadcast_to(x._data, self._data.shape),
+        np.broadcast_to(y._data, self._data.shape))
+    self._data[...] = values
+    self._bump_version()
+    return self
+
+
+Tensor.map2_ = _map2_
+
+
+# Removed in PyTorch 1.9 (Tensor.solve ...) or 0.4 (reinforce): calling them raises, as there.
+Tensor.solve = _torch_functions.solve
+Tensor.lstsq = _torch_functions.lstsq
+Tensor.symeig = _torch_functions.symeig
+Tensor.grad_dtype = property(lambda self: self.dtype)
+
+
+def _reinforce(self, reward):
+    raise RuntimeError("reinforce() was removed.\nUse torch.distributions instead.")
+
+
+Tensor.reinforce = _reinforce

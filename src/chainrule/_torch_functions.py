@@ -20,11 +20,120 @@ __all__ = [
     "set_flush_denormal", "asarray", "scalar_tensor", "empty_strided", "range", "frombuffer",
     "poisson", "binomial", "hann_window", "hamming_window", "blackman_window",
     "bartlett_window", "kaiser_window", "memory_format", "contiguous_format", "channels_last",
-    "channels_last_3d", "preserve_format", "layout", "strided", "is_signed",
+    "channels_last_3d", "preserve_format", "layout", "strided", "is_signed", "detach",
+    "detach_", "fill", "get_device", "is_distributed", "OutOfMemoryError", "AcceleratorError",
+    "has_lapack", "has_mkl", "has_openmp", "has_spectral", "from_dlpack", "to_dlpack",
+    "nonzero_static", "empty_permuted", "solve", "lstsq", "symeig", "matrix_rank",
 ]
 
 _wrap = Tensor._from_array
 e, pi, nan, inf, newaxis = math.e, math.pi, math.nan, math.inf, None
+has_lapack, has_spectral = True, True  # NumPy's LAPACK and FFT
+has_mkl = has_openmp = False
+
+
+class OutOfMemoryError(RuntimeError):
+    """``torch.OutOfMemoryError`` (an accelerator ran out of memory; chainrule has none)."""
+
+
+class AcceleratorError(RuntimeError):
+    """``torch.AcceleratorError`` (an accelerator failed; chainrule has none)."""
+
+
+def detach(input):
+    return input.detach()
+
+
+def detach_(input):
+    return input.detach_()
+
+
+def fill(input, value):
+    """A new tensor of ``input``'s shape and dtype, every element ``value``."""
+    from .creation import full
+
+    return full(tuple(input.shape), value.item() if isinstance(value, Tensor) else value,
+                dtype=input.dtype)
+
+
+def get_device(input):
+    return -1  # the CPU
+
+
+def is_distributed(input):
+    return False
+
+
+def from_dlpack(ext_tensor):
+    """A tensor sharing memory with any DLPack-capable array (NumPy, CuPy on the host ...)."""
+    array = np.from_dlpack(ext_tensor)
+    return _wrap(array)
+
+
+def to_dlpack(tensor):
+    """A DLPack capsule of the tensor's memory."""
+    return tensor._data.__dlpack__()
+
+
+def nonzero_static(input, *, size, fill_value=-1):
+    """The indices of the nonzero elements, as ``nonzero`` but exactly ``size`` rows (cut or
+    padded with ``fill_value``)."""
+    found = np.argwhere(input._data)
+    out = np.full((size, input.ndim), fill_value, dtype=np.int64)
+    out[: min(size, len(found))] = found[:size]
+    return _wrap(out)
+
+
+def empty_permuted(size, physical_layout, *, dtype=None, device=None, requires_grad=False):
+    """A new tensor of ``size`` (chainrule's memory is always in C order, so the physical
+    layout is accepted and changes nothing)."""
+    from .creation import empty
+
+    return empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def _removed(name, replacement):
+    """Functions PyTorch removed in 1.9 and keeps only to raise; so does chainrule."""
+    def removed(*args, **kwargs):
+        raise RuntimeError(
+            f"This function was deprecated since version 1.9 and is now removed. `torch.{name}` "
+            f"is deprecated in favor of `torch.{replacement}`."
+        )
+
+    removed.__name__ = removed.__qualname__ = name
+    return removed
+
+
+solve = _removed("solve", "linalg.solve")
+lstsq = _removed("lstsq", "linalg.lstsq")
+symeig = _removed("symeig", "linalg.eigh")
+matrix_rank = _removed("matrix_rank", "linalg.matrix_rank")
+
+
+# torch.X_(input, ...) for the in-place methods PyTorch also offers as functions
+IN_PLACE_FUNCTIONS = [
+    "abs_", "acos_", "acosh_", "addmv_", "arccos_", "arccosh_", "arcsin_", "arcsinh_",
+    "arctan_", "arctanh_", "as_strided_", "asin_", "asinh_", "atan_", "atanh_", "ceil_",
+    "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "erf_",
+    "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_",
+    "index_put_", "lcm_", "ldexp_", "log10_", "log1p_", "log2_", "log_", "logit_",
+    "nan_to_num_", "neg_", "negative_", "rad2deg_", "reciprocal_", "resize_as_", "round_",
+    "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_",
+    "trunc_", "xlogy_", "zero_",
+]
+
+
+def _method_as_function(name):
+    def in_place(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+
+    in_place.__name__ = in_place.__qualname__ = name
+    in_place.__doc__ = f"``input.{name}(...)``."
+    return in_place
+
+
+globals().update({name: _method_as_function(name) for name in IN_PLACE_FUNCTIONS})
+__all__ += IN_PLACE_FUNCTIONS
 
 
 def is_tensor(obj):

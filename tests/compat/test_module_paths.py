@@ -76,6 +76,12 @@ from torch.utils.data.sampler import RandomSampler, SequentialSampler, BatchSamp
 from torch.utils.checkpoint import checkpoint
 from torch.nn.modules.loss import _Loss
 from torch.nn.modules.utils import _pair
+from torch.serialization import add_safe_globals, safe_globals
+from torch.optim.swa_utils import AveragedModel, SWALR
+from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
+from torch.testing import assert_close
+import torch.onnx
+import torch.linalg
 """
 
 

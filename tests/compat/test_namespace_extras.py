@@ -85,3 +85,30 @@ def test_print_options():
     finally:
         torch.set_printoptions(profile="default")
     assert repr(torch.tensor([1.23456])) == "tensor([1.2346])"
+
+
+def test_removed_functions_raise_as_in_pytorch():
+    for call in (lambda: torch.solve(torch.eye(2), torch.eye(2)), lambda: torch.symeig(
+            torch.eye(2)), lambda: torch.eye(2).lstsq(torch.eye(2)),
+                 lambda: torch.ones(2).reinforce(1)):
+        with pytest.raises(RuntimeError, match="removed"):
+            call()
+
+
+def test_conv_gradients_of_nn_grad_match_backward():
+    x = torch.randn(1, 2, 5, 5, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(3, 2, 3, 3, dtype=torch.float64, requires_grad=True)
+    grad_out = torch.randn(1, 3, 2, 2, dtype=torch.float64)
+    (torch.nn.functional.conv2d(x, w, stride=2) * grad_out).sum().backward()
+    np.testing.assert_allclose(torch.nn.grad.conv2d_input(x.shape, w, grad_out, stride=2)
+                               .numpy(), x.grad.numpy())
+    np.testing.assert_allclose(torch.nn.functional.grad.conv2d_weight(x, w.shape, grad_out, 2)
+                               .numpy(), w.grad.numpy())
+
+
+def test_deprecated_norm_spellings_and_lazy_multiprocessing():
+    m = torch.tensor([[3.0, 0.0], [0.0, 4.0]])
+    assert torch.nuclear_norm(m).item() == pytest.approx(7.0)
+    assert torch.frobenius_norm(m).item() == pytest.approx(5.0)
+    assert callable(torch.multiprocessing.spawn)
+    assert torch.ones(2).grad_dtype == torch.float32

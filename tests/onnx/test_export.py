@@ -214,8 +214,8 @@ NOT_EXPORTED = {
     "MaxPool": "its options hold the argmax of one input; the calls of F.max_pool*d and "
                "F.adaptive_max_pool*d that apply it are exported",
     "_ExtremeAlongDim": "base class", "_ExtremeOverAxes": "base class",
-    **dict.fromkeys(["Atan2", "Cumprod", "Erfc", "Erfinv", "Inverse", "Lgamma", "Polygamma",
-                     "Slogdet"], "no ONNX operator computes it"),
+    **dict.fromkeys(["Atan2", "Cholesky", "Cumprod", "Eigh", "Erfc", "Erfinv", "Inverse",
+                     "Lgamma", "Polygamma", "Slogdet", "Svdvals"], "no ONNX operator computes it"),
 }
 
 

@@ -25,11 +25,19 @@ ARGUMENTS = {  # the extra arguments each form needs (the out-of-place op takes 
     "scatter": (0, cr.tensor([2]), cr.tensor([5.0], dtype=cr.float64)),
     "scatter_add": (0, cr.tensor([2]), cr.tensor([5.0], dtype=cr.float64)),
     "index_put": ((cr.tensor([0]),), cr.tensor([9.0], dtype=cr.float64)),
+    "addmm": (cr.ones(2, 3, dtype=cr.float64), cr.ones(3, 2, dtype=cr.float64)),
+    "addbmm": (cr.ones(1, 2, 3, dtype=cr.float64), cr.ones(1, 3, 2, dtype=cr.float64)),
+    "baddbmm": (cr.ones(1, 2, 3, dtype=cr.float64), cr.ones(1, 3, 2, dtype=cr.float64)),
+    "addmv": (cr.ones(2, 3, dtype=cr.float64), cr.ones(3, dtype=cr.float64)),
+    "addr": (cr.ones(2, dtype=cr.float64), cr.ones(2, dtype=cr.float64)),
+    "index_copy": (0, cr.tensor([1]), cr.tensor([[5.0, 6.0]], dtype=cr.float64)),
+    "put": (cr.tensor([3]), cr.tensor([5.0], dtype=cr.float64)),
 }
 INTEGER = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
            "bitwise_right_shift", "gcd", "lcm"}
 BOOL = {"logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_not"}
-MATRIX = {"tril", "triu"}
+MATRIX = {"tril", "triu", "addmm", "addr", "index_copy", "put", "addbmm"}
+BATCHED = {"baddbmm"}
 
 
 def _input(name):
@@ -39,6 +47,10 @@ def _input(name):
         return cr.tensor([True, False, True])
     if name in MATRIX:
         return cr.tensor([[0.2, 0.4], [0.6, 0.8]], dtype=cr.float64)
+    if name in BATCHED:
+        return cr.tensor([[[0.2, 0.4], [0.6, 0.8]]], dtype=cr.float64)
+    if name == "addmv":
+        return cr.tensor([0.2, 0.4], dtype=cr.float64)
     if name in ("acosh", "arccosh"):
         return cr.tensor([1.5, 2.0, 3.0], dtype=cr.float64)
     return cr.tensor([0.2, 0.5, 0.7], dtype=cr.float64)

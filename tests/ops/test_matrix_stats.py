@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.ops import decompositions as Dc
 from chainrule.ops import matrix as Mx
 from chainrule.ops import stats as St
 from tests.opcheck import OpCase, check_case
@@ -24,6 +25,16 @@ CASES = [
            lambda a: np.linalg.det(a + 3 * EYE3), [(2, 3, 3)], (Mx.Det,)),
     OpCase("slogdet", lambda a: cr.slogdet(_well_conditioned(a)).logabsdet,
            lambda a: np.linalg.slogdet(a + 3 * EYE3)[1], [(3, 3)], (Mx.Slogdet,)),
+    OpCase("cholesky", lambda a: cr.linalg.cholesky(a @ a.t() + cr.eye(3, dtype=a.dtype)),
+           lambda a: np.linalg.cholesky(a @ a.T + EYE3), [(3, 3)], (Dc.Cholesky,)),
+    OpCase("eigh", lambda a: cr.linalg.eigh(a + a.t()).eigenvalues * 1.0
+           + cr.linalg.eigh(a + a.t()).eigenvectors.abs().sum(0),
+           lambda a: np.linalg.eigh(a + a.T)[0] + np.abs(np.linalg.eigh(a + a.T)[1]).sum(0),
+           [(3, 3)], (Dc.Eigh,)),
+    OpCase("svdvals", cr.linalg.svdvals, lambda a: np.linalg.svd(a, compute_uv=False),
+           [(3, 2)], (Dc.Svdvals,),
+           gradgrad="the backward holds the singular vectors as constants (first derivatives "
+                    "only, as they are computed by NumPy's SVD)"),
     OpCase("cumprod", lambda a: cr.cumprod(a, 1), lambda a: np.cumprod(a, 1), [(3, 4)],
            (St.Cumprod,)),
     OpCase("cumprod_with_zero", lambda a: cr.cumprod(a * cr.tensor([1.0, 0.0, 1.0, 1.0],

@@ -29,8 +29,22 @@ def _digamma_np(a):
     return np.vectorize(one)(a)
 
 
-def _sorted_rows(a):
-    return np.sort(a, axis=-1)
+def _expm_series(a):
+    out, term = np.eye(len(a)), np.eye(len(a))
+    for k in range(1, 40):
+        term = term @ a / k
+        out = out + term
+    return out
+
+
+def _bisect_erfinv(y):
+    def one(v):
+        lo, hi = -6.0, 6.0
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if math.erf(mid) < v else (lo, mid)
+        return (lo + hi) / 2
+    return np.vectorize(one)(y)
 
 
 NO_GRAD = {"grad": False}
@@ -80,6 +94,17 @@ CASES = [
            domain="positive"),
     OpCase("gammaln", cr.special.gammaln, _lgamma, [(4,)], domain="positive"),
     OpCase("psi", cr.special.psi, _digamma_np, [(4,)], domain="positive"),
+    OpCase("expit", cr.special.expit, lambda a: 1 / (1 + np.exp(-a)), [(4,)]),
+    OpCase("entr", cr.special.entr, lambda a: -a * np.log(a), [(4,)], domain="positive"),
+    OpCase("xlog1py", cr.special.xlog1py, lambda a, b: a * np.log1p(b), [(3,), (3,)],
+           domain="positive"),
+    OpCase("ndtri", lambda a: cr.special.ndtri(a * 0.4 + 0.5),
+           lambda a: math.sqrt(2) * _bisect_erfinv(2 * (a * 0.4 + 0.5) - 1), [(4,)],
+           domain="unit"),
+    OpCase("log_ndtr", cr.special.log_ndtr,
+           lambda a: np.log(np.vectorize(math.erfc)(-a / math.sqrt(2)) / 2), [(4,)]),
+    OpCase("erfcx", cr.special.erfcx, lambda a: np.exp(a * a) * np.vectorize(math.erfc)(a),
+           [(4,)]),
     # -- matrix -----------------------------------------------------------------------------
     OpCase("logdet", lambda a: cr.logdet(a @ a.t() + cr.eye(3, dtype=a.dtype)),
            lambda a: np.linalg.slogdet(a @ a.T + np.eye(3))[1], [(3, 3)]),
@@ -154,6 +179,27 @@ CASES = [
            [(2, 2), (1, 1)]),
     OpCase("as_strided", lambda a: cr.as_strided(a, (2, 2), (1, 2), 1),
            lambda a: np.lib.stride_tricks.as_strided(a[1:], (2, 2), (8, 16)), [(6,)]),
+    OpCase("select_scatter", lambda a, b: cr.select_scatter(a, b, 0, 1),
+           lambda a, b: np.concatenate([a[:1], b[None], a[2:]]), [(3, 2), (2,)]),
+    OpCase("slice_scatter", lambda a, b: cr.slice_scatter(a, b, 1, 0, 3, 2),
+           lambda a, b: np.stack([b[:, 0], a[:, 1], b[:, 1]], 1), [(2, 3), (2, 2)]),
+    OpCase("diagonal_scatter", cr.diagonal_scatter,
+           lambda a, b: a * (1 - np.eye(3)) + np.diag(b), [(3, 3), (3,)]),
+    OpCase("as_strided_scatter", lambda a, b: cr.as_strided_scatter(a, b, (2,), (2,), 1),
+           lambda a, b: np.array([a[0], b[0], a[2], b[1], a[4]]), [(5,), (2,)]),
+    OpCase("put", lambda a, b: cr.put(a, cr.tensor([3, 0]), b),
+           lambda a, b: np.array([[b[1], a[0, 1]], [a[1, 0], b[0]]]), [(2, 2), (2,)]),
+    OpCase("cholesky_inverse", lambda a: cr.cholesky_inverse(cr.linalg.cholesky(
+        a @ a.t() + cr.eye(3, dtype=a.dtype))), lambda a: np.linalg.inv(a @ a.T + np.eye(3)),
+        [(3, 3)]),
+    OpCase("cholesky_solve", lambda a, b: cr.cholesky_solve(b, cr.linalg.cholesky(
+        a @ a.t() + cr.eye(3, dtype=a.dtype))), lambda a, b: np.linalg.solve(
+        a @ a.T + np.eye(3), b), [(3, 3), (3, 2)]),
+    OpCase("pinverse", cr.pinverse, np.linalg.pinv, [(3, 2)]),
+    OpCase("matrix_exp", lambda a: cr.matrix_exp(a * 0.5),
+           lambda a: _expm_series(a * 0.5), [(3, 3)]),
+    OpCase("frexp", lambda a: cr.frexp(a).mantissa * cr.frexp(a).exponent,
+           lambda a: np.frexp(a)[0] * np.frexp(a)[1], [(4,)], domain="nonzero", **NO_GRAD),
     # -- stats ------------------------------------------------------------------------------
     OpCase("cummin", lambda a: cr.cummin(a, 1).values, lambda a: np.minimum.accumulate(a, 1),
            [(2, 4)]),
@@ -202,6 +248,10 @@ CASES = [
                                   1.0 / (np.linalg.norm(a, axis=1, keepdims=True) + 1e-7), 1.0),
            [(3, 4)]),
     OpCase("msort", cr.msort, lambda a: np.sort(a, 0), [(4, 2)]),
+    OpCase("gradient", lambda a: cr.gradient(a, spacing=0.5, dim=1)[0],
+           lambda a: np.gradient(a, 0.5, axis=1), [(2, 5)]),
+    OpCase("histogramdd", lambda a: cr.histogramdd(a, bins=2, range=[-3.0, 3.0, -3.0, 3.0]).hist,
+           lambda a: np.histogramdd(a, 2, [(-3, 3), (-3, 3)])[0], [(8, 2)], **NO_GRAD),
 ]
 
 

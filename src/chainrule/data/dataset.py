@@ -14,6 +14,7 @@ __all__ = [
     "Dataset",
     "IterableDataset",
     "TensorDataset",
+    "StackDataset",
     "Subset",
     "ConcatDataset",
     "ChainDataset",
@@ -45,6 +46,39 @@ class IterableDataset(Dataset):
 
     def __add__(self, other):
         return ChainDataset([self, other])
+
+
+class StackDataset(Dataset):
+    """Samples of several datasets of one length, side by side: ``StackDataset(a, b)[i]`` is
+    ``(a[i], b[i])``; with keywords, ``StackDataset(image=a, text=b)[i]`` is a dict.
+
+    >>> from chainrule.utils.data import StackDataset
+    >>> StackDataset([1, 2], [3, 4])[1]
+    (2, 4)
+    >>> StackDataset(image=[1, 2], label=[3, 4])[0]
+    {'image': 1, 'label': 3}
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via "
+                             "``kwargs``) like input/output, but both types are given.")
+        datasets = args or tuple(kwargs.values())
+        if not datasets:
+            raise ValueError("At least one dataset should be passed")
+        lengths = {len(d) for d in datasets}
+        if len(lengths) != 1:
+            raise ValueError("Size mismatch between datasets")
+        self._length = lengths.pop()
+        self.datasets = args if args else dict(kwargs)
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {key: dataset[index] for key, dataset in self.datasets.items()}
+        return tuple(dataset[index] for dataset in self.datasets)
+
+    def __len__(self):
+        return self._length
 
 
 class TensorDataset(Dataset):

@@ -1,7 +1,7 @@
 """Neural-network building blocks with PyTorch's names: ``Module``, layers, losses, ``init``,
 ``functional`` and ``utils``."""
 
-from . import functional, init, parallel, utils
+from . import attention, functional, grad, init, parallel, utils
 from .modules.activation import *
 from .modules.adaptive import *
 from .modules.attention import *
@@ -27,3 +27,5 @@ from .modules.transformer import *
 from .modules.upsampling import *
 from .parallel import DataParallel
 from .parameter import Buffer, Parameter
+
+functional.grad = grad  # torch.nn.functional.grad is torch.nn.grad

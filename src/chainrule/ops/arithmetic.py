@@ -5,6 +5,7 @@ Rounding-based functions (fmod, remainder, floor_divide, frac) differentiate as 
 the rounded quotient is a constant, so d remainder(a, b)/db = -floor(a / b)."""
 
 import math
+from collections import namedtuple
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from ._operands import as_tensor_pair, promoted_dtype, wrap
 from .registry import register
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
+FrexpResult = namedtuple("frexp", ["mantissa", "exponent"])
 
 
 def log2(input):
@@ -259,6 +261,47 @@ def ldexp(input, other):
     return input * E.pow(2.0, other if isinstance(other, Tensor) else float(other))
 
 
+def expit(input):
+    """``torch.special.expit``: the logistic sigmoid."""
+    return E.sigmoid(input)
+
+
+def entr(input):
+    """-x log x (0 at 0, -inf below 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = -input * E.log(E.where(input > 0, input, 1.0))
+    return E.where(input < 0, -math.inf, E.where(input == 0, 0.0, inside))
+
+
+def xlog1py(input, other):
+    """x * log1p(y), and 0 where x == 0."""
+    x, y = as_tensor_pair(input, other)
+    with np.errstate(invalid="ignore"):
+        return E.where(x == 0, 0.0, x * E.log1p(y))
+
+
+def ndtri(input):
+    """The inverse of the standard normal CDF: sqrt(2) erfinv(2p - 1)."""
+    return math.sqrt(2.0) * (input * 2 - 1).erfinv()
+
+
+def log_ndtr(input):
+    """log Phi(x), computed as log(erfc(-x / sqrt 2) / 2) (no underflow to log 0 until
+    erfc itself underflows, near x = -38)."""
+    return E.log((input * -math.sqrt(0.5)).erfc() * 0.5)
+
+
+def erfcx(input):
+    """exp(x^2) erfc(x), the scaled complementary error function."""
+    return E.exp(input * input) * input.erfc()
+
+
+def frexp(input):
+    """(mantissa, exponent) with input = mantissa * 2**exponent, |mantissa| in [0.5, 1)."""
+    mantissa, exponent = np.frexp(input._data)
+    return FrexpResult(wrap(mantissa), wrap(exponent.astype(np.int32)))
+
+
 # -- registration ------------------------------------------------------------------------------
 register(log2)
 register(log10)
@@ -299,3 +342,10 @@ register(gcd)
 register(lcm)
 register(nextafter)
 register(ldexp)
+register(expit, top=False, method=False, special=True)
+register(entr, top=False, method=False, special=True)
+register(xlog1py, top=False, method=False, special=True)
+register(ndtri, top=False, method=False, special=True)
+register(log_ndtr, top=False, method=False, special=True)
+register(erfcx, top=False, method=False, special=True)
+register(frexp)

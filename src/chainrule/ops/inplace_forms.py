@@ -26,7 +26,8 @@ IN_PLACE = [
     "nextafter", "not_equal", "polygamma", "rad2deg", "reciprocal", "remainder", "renorm",
     "round", "rsqrt", "sgn", "sign", "sin", "sinc", "sinh", "square", "subtract", "tan",
     "tril", "triu", "true_divide", "trunc", "xlogy", "index_fill", "masked_scatter",
-    "index_add", "scatter", "scatter_add", "index_put",
+    "index_add", "scatter", "scatter_add", "index_put", "addbmm", "addmm", "addmv", "addr",
+    "baddbmm", "index_copy", "put",
 ]
 
 

@@ -310,6 +310,33 @@ def as_strided(input, size, stride, storage_offset=0):
     return input.reshape(-1)[wrap(index)]
 
 
+def gradient(input, *, spacing=1, dim=None, edge_order=1):
+    """The derivative estimated by differences along each of ``dim`` (all dims by default):
+    central differences inside, one-sided at the edges; one tensor per dim."""
+    dims = range(input.ndim) if dim is None else ([dim] if isinstance(dim, int) else dim)
+    dims = [normalize_dim(d, input.ndim, "gradient") for d in dims]
+    if isinstance(spacing, (int, float)):
+        steps = [float(spacing)] * len(dims)
+    else:
+        steps = [float(s.item() if isinstance(s, Tensor) else s) for s in spacing]
+    if edge_order != 1:
+        raise RuntimeError("torch.gradient only supports edge_order=1 in chainrule")
+    results = []
+    for d, h in zip(dims, steps):
+        n = input.shape[d]
+        if n < 2:
+            raise RuntimeError("torch.gradient expected each dimension size to be at least "
+                               "edge_order+1")
+        first = (S.narrow(input, d, 1, 1) - S.narrow(input, d, 0, 1)) / h
+        last = (S.narrow(input, d, n - 1, 1) - S.narrow(input, d, n - 2, 1)) / h
+        parts = [first]
+        if n > 2:
+            parts.append((S.narrow(input, d, 2, n - 2) - S.narrow(input, d, 0, n - 2)) / (2 * h))
+        parts.append(last)
+        results.append(J.cat(parts, d))
+    return tuple(results)
+
+
 # -- registration ------------------------------------------------------------------------------
 register(select)
 register(broadcast_to)
@@ -345,3 +372,4 @@ register(cartesian_prod, method=False)
 register(combinations, method=False)
 register(block_diag, method=False)
 register(as_strided)
+register(gradient, method=False)

@@ -17,6 +17,7 @@ from .registry import register
 ValuesIndices = namedtuple("values_indices", ["values", "indices"])
 MinMax = namedtuple("aminmax", ["min", "max"])
 Histogram = namedtuple("histogram", ["hist", "bin_edges"])
+HistogramDD = namedtuple("histogramdd", ["hist", "bin_edges"])
 
 
 def _pick(input, dim, index_array, keepdim):
@@ -393,6 +394,19 @@ def msort(input):
     return input.sort(dim=0).values
 
 
+def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
+    """A histogram of the rows of ``input`` (N, D): counts and the D bin-edge tensors."""
+    edges = bins._data if isinstance(bins, Tensor) else bins
+    if isinstance(edges, (list, tuple)):
+        edges = [e._data if isinstance(e, Tensor) else e for e in edges]
+    pairs = None if range is None else list(zip(range[0::2], range[1::2]))
+    hist, bin_edges = np.histogramdd(input._data.reshape(-1, input.shape[-1]), bins=edges,
+                                     range=pairs, weights=None if weight is None
+                                     else weight._data.reshape(-1), density=density)
+    dtype = float_array(input._data).dtype
+    return HistogramDD(wrap(hist.astype(dtype)), [wrap(e.astype(dtype)) for e in bin_edges])
+
+
 # -- registration ------------------------------------------------------------------------------
 register(cumprod, Cumprod)
 register(cummax)
@@ -424,3 +438,4 @@ register(trapezoid, aliases=("trapz",), method=False)
 register(cumulative_trapezoid, method=False)
 register(renorm)
 register(msort)
+register(histogramdd, method=False)

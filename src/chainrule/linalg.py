@@ -1,0 +1,203 @@
+"""``torch.linalg``: norms, inverses, solves, decompositions, products.
+
+Differentiable throughout, built from the ops (``matrix``, ``decompositions``, ``linalg``).
+Solves go through the inverse (exact for the small systems deep-learning code solves; use
+``cholesky`` when A is positive-definite). Not offered: the complex-valued ``eig``/``eigvals``,
+the LU and QR/SVD factor families (their gradients are not implemented), ``householder_product``
+and ``ldl_*``."""
+
+from collections import namedtuple
+
+import numpy as np
+
+from .ops import elementwise as E
+from .ops import join as J
+from .ops import linalg as L
+from .ops import matrix as M
+from .ops import reduce as R
+from .ops import shape as S
+from .ops._operands import normalize_dim
+from .ops.decompositions import LinAlgError, cholesky, eigh, matrix_exp, svdvals
+from .tensor import Tensor
+
+__all__ = [
+    "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
+    "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_exp", "matrix_norm",
+    "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "slogdet", "solve", "solve_ex",
+    "solve_triangular", "svdvals", "vander", "vecdot", "vector_norm",
+]
+
+InvExResult = namedtuple("inv_ex", ["inverse", "info"])
+CholeskyExResult = namedtuple("cholesky_ex", ["L", "info"])
+SolveExResult = namedtuple("solve_ex", ["result", "info"])
+LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
+
+det, slogdet, matrix_power = M.det, M.slogdet, M.matrix_power
+matmul = L.matmul
+
+
+def _zero_info(a):
+    return Tensor._from_array(np.zeros(a.shape[:-2], dtype=np.int32))
+
+
+def inv(A):
+    """The inverse of a square matrix (batched)."""
+    return M.inverse(A)
+
+
+def inv_ex(A, *, check_errors=False):
+    return InvExResult(M.inverse(A), _zero_info(A))
+
+
+def cholesky_ex(A, *, upper=False, check_errors=False):
+    return CholeskyExResult(cholesky(A, upper=upper), _zero_info(A))
+
+
+def solve(A, B, *, left=True):
+    """X with A X = B (``left=False``: X A = B)."""
+    if left:
+        b = B.unsqueeze(-1) if B.ndim == A.ndim - 1 else B
+        x = M.inverse(A) @ b
+        return x.squeeze(-1) if b is not B else x
+    return B @ M.inverse(A)
+
+
+def solve_ex(A, B, *, left=True, check_errors=False):
+    return SolveExResult(solve(A, B, left=left), _zero_info(A))
+
+
+def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
+    """X with A X = B for triangular A (only its upper or lower triangle is read)."""
+    A = A.triu() if upper else A.tril()
+    if unitriangular:
+        n = A.shape[-1]
+        eye = Tensor._from_array(np.eye(n, dtype=A._data.dtype))
+        A = A * (1 - eye) + eye
+    return solve(A, B, left=left)
+
+
+def eigvalsh(A, UPLO="L"):  # noqa: N803 - PyTorch's argument name
+    return eigh(A, UPLO).eigenvalues
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian=False):
+    """The Moore-Penrose pseudo-inverse of a full-rank matrix, (A^T A)^-1 A^T or
+    A^T (A A^T)^-1; a rank-deficient one falls back to NumPy's (without gradient)."""
+    m, n = A.shape[-2], A.shape[-1]
+    rank = np.linalg.matrix_rank(A._data)
+    if np.all(rank == min(m, n)):
+        at = A.transpose(-2, -1)
+        return M.inverse(at @ A) @ at if m >= n else at @ M.inverse(A @ at)
+    return Tensor._from_array(np.linalg.pinv(A._data))
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """The least-squares solution X of A X = B (through the pseudo-inverse)."""
+    solution = pinv(A) @ B
+    empty = A.new_zeros((0,))
+    return LstsqResult(solution, empty, Tensor._from_array(
+        np.asarray(np.linalg.matrix_rank(A._data), dtype=np.int64)), empty)
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian=False, tol=None):
+    return Tensor._from_array(np.asarray(np.linalg.matrix_rank(A._data, tol=tol or atol,
+                                                               hermitian=hermitian),
+                                         dtype=np.int64))
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """The ``ord``-norm of x seen as a vector (over ``dim``, or every element)."""
+    if dtype is not None:
+        x = x.to(dtype)
+    a = E.abs(x)
+    if ord == float("inf"):
+        return R.amax(a, dim, keepdim=keepdim) if dim is not None else R.amax(a)
+    if ord == -float("inf"):
+        return R.amin(a, dim, keepdim=keepdim) if dim is not None else R.amin(a)
+    if ord == 0:
+        return R.sum((x != 0).to(a.dtype), dim, keepdim=keepdim)
+    if ord == 2:
+        return E.sqrt(R.sum(x * x, dim, keepdim=keepdim))
+    if ord == 1:
+        return R.sum(a, dim, keepdim=keepdim)
+    return R.sum(a ** ord, dim, keepdim=keepdim) ** (1.0 / ord)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+    """Frobenius, nuclear, spectral (2, -2) or induced (1, -1, inf, -inf) matrix norms."""
+    if dtype is not None:
+        A = A.to(dtype)
+    d0, d1 = (normalize_dim(d, A.ndim, "matrix_norm") for d in dim)
+    if ord == "fro":
+        out = E.sqrt(R.sum(A * A, (d0, d1), keepdim=keepdim))
+        return out
+    if ord in ("nuc", 2, -2):
+        moved = S.movedim(A, (d0, d1), (-2, -1))
+        s = svdvals(moved)
+        out = R.sum(s, -1) if ord == "nuc" else (R.amax(s, -1) if ord == 2 else R.amin(s, -1))
+    elif ord in (1, -1, float("inf"), -float("inf")):
+        summed_dim, other = (d0, d1) if ord in (1, -1) else (d1, d0)
+        sums = R.sum(E.abs(A), summed_dim, keepdim=True)
+        pick = R.amax if ord in (1, float("inf")) else R.amin
+        out = pick(sums, other, keepdim=True).squeeze((d0, d1) if d0 < d1 else (d1, d0))
+    else:
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
+    if keepdim:
+        for d in sorted((d0, d1)):
+            out = out.unsqueeze(d)
+    return out
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """``vector_norm`` for a vector or ``dim`` of one int, ``matrix_norm`` for a matrix or two
+    dims; with neither ``ord`` nor ``dim``, the 2-norm of every element."""
+    if isinstance(dim, int) or (dim is None and (A.ndim == 1 or ord is None)):
+        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+    return matrix_norm(A, "fro" if ord is None else ord, dim if dim is not None else (-2, -1),
+                       keepdim, dtype=dtype)
+
+
+def cond(A, p=None):
+    """The condition number in norm ``p`` (the 2-norm by default: s_max / s_min)."""
+    if p in (None, 2, -2):
+        s = svdvals(A)
+        ratio = R.amax(s, -1) / R.amin(s, -1)
+        return ratio if p != -2 else 1 / ratio
+    return matrix_norm(A, p) * matrix_norm(M.inverse(A), p)
+
+
+def cross(input, other, *, dim=-1):
+    return M.cross(input, other, dim=dim)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    return M.diagonal(A, offset, dim1, dim2)
+
+
+def multi_dot(tensors):
+    """The product of a chain of matrices (first and last may be vectors)."""
+    tensors = list(tensors)
+    first_vector, last_vector = tensors[0].ndim == 1, tensors[-1].ndim == 1
+    if first_vector:
+        tensors[0] = tensors[0].unsqueeze(0)
+    if last_vector:
+        tensors[-1] = tensors[-1].unsqueeze(-1)
+    out = tensors[0]
+    for t in tensors[1:]:
+        out = out @ t
+    if first_vector:
+        out = out.squeeze(0)
+    if last_vector:
+        out = out.squeeze(-1)
+    return out
+
+
+def vecdot(x, y, *, dim=-1):
+    return R.sum(x * y, dim)
+
+
+def vander(x, *, N=None):  # noqa: N803 - PyTorch's argument name
+    """Columns x^0, x^1, ..., x^(N-1) (increasing powers, unlike torch.vander)."""
+    n = x.shape[-1] if N is None else N
+    columns = [x.new_ones(x.shape)] + [x ** p for p in range(1, n)]
+    return J.stack(columns, dim=-1)
