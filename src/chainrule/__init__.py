@@ -69,6 +69,7 @@ from ._legacy import (  # noqa: E402
     set_default_tensor_type,
 )
 from ._torch_functions import *  # noqa: E402,F403
+from ._sparse import *  # noqa: E402,F403 - sparse COO tensors, stored densely
 from . import _tensor_extras  # noqa: E402 - Tensor methods that are not ops (byte(), uniform_)
 from ._settings import (  # noqa: E402
     are_deterministic_algorithms_enabled,
@@ -83,7 +84,7 @@ from .tensor import Size, Tensor, device  # noqa: E402
 
 # The layers above the engine, so that `import chainrule as torch; torch.nn.Linear` works.
 from . import data, distributed, func, functional, linalg, nn, onnx  # noqa: E402
-from . import optim, special, testing  # noqa: E402
+from . import optim, sparse, special, testing  # noqa: E402
 from . import utils  # noqa: E402 (torch.multiprocessing: import chainrule.multiprocessing)
 
 # What a CPU-only PyTorch build answers about devices (torch.cuda, torch.backends, ...).

@@ -147,7 +147,7 @@ class Tensor(TensorBase):
 
     # A CPU-only PyTorch's answers: this tensor is on the CPU, in ordinary (unpinned) memory.
     is_cpu = True
-    is_cuda = is_mps = is_xpu = is_meta = is_quantized = is_sparse = is_nested = False
+    is_cuda = is_mps = is_xpu = is_meta = is_quantized = is_nested = False  # is_sparse, layout: _sparse.py
 
     def get_device(self):
         return -1
