@@ -175,6 +175,9 @@ def _own_data_parsers(subparsers):
                          help="the new data: a file or folder, or for text models the prompt")
     predict.add_argument("--out", metavar="FILE.csv",
                          help="write the predictions here (default: standard output)")
+    predict.add_argument("--skip-bad-files", action="store_true",
+                         help="images: leave out files that are not readable images, with a "
+                              "warning naming each (default: refuse them all by name)")
     runs = subparsers.add_parser(
         "runs", help="list runs, or compare two: chainrule runs [DIR] | runs compare A B",
         description="List the runs under DIR (default runs): model, data, data fingerprint, "
@@ -195,7 +198,7 @@ def _own_data_command(args):
     if args.command == "predict":
         from .train.predict import predict
 
-        return predict(args.run, args.input, args.out)
+        return predict(args.run, args.input, args.out, args.skip_bad_files)
     from .train.runs import compare_runs, list_runs
 
     if args.args[:1] == ["compare"]:

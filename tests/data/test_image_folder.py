@@ -49,8 +49,14 @@ def test_mixed_sizes_default_to_32(tmp_path):
 def test_unreadable_image_is_named(tmp_path):
     root = make_folder(tmp_path / "data")
     (root / "dog" / "broken.png").write_bytes(b"\x89PNG not really")
-    with pytest.raises(ValueError, match=r"broken\.png is not a readable image"):
+    (root / "cat" / "torn.jpg").write_bytes(b"\xff\xd8\xff\xe0 cut short")
+    with pytest.raises(ValueError, match=r"2 of \d+ files are not readable images: .*torn\.jpg \(.*"
+                                         r"broken\.png \(.*or pass --skip-bad-files"):
         load_image_folder(root)
+    skipped = []
+    images, labels, _, files = load_image_folder(root, skipped=skipped)
+    assert sorted(path.name for path, _ in skipped) == ["broken.png", "torn.jpg"]
+    assert len(images) == len(labels) == len(files) and "broken.png" not in str(files)
 
 
 @pytest.mark.parametrize("setup, message", [

@@ -20,6 +20,11 @@ DATA = table({"x": ["1", None, "5", "2"], "c": ["a", "b", None, "a"],
               "k": [f"level{i}" for i in range(4)], "y": ["u", "v", "u", "v"]})
 IMAGES = np.arange(2 * 3 * 4 * 4, dtype=np.uint8).reshape(2, 3, 4, 4)
 VALUES = np.linspace(0.0, 5.0, 20)
+COVARIATES = np.stack([np.sin(VALUES), np.cos(VALUES)], axis=1)
+DATED = table({"day": [f"2021-01-{d:02d}" for d in range(1, 25)],
+               "code": [str(k % 4) for k in range(24)], "n": [f"x{k}" if k == 5 else str(k / 3)
+                                                             for k in range(24)],
+               "y": ["u", "v"] * 12})
 
 
 def fitted():
@@ -37,6 +42,15 @@ def fitted():
                    lambda pre: pre.transform(np.zeros((1, *pre.input_shape), np.uint8))),
         "series": (SeriesPreprocessor, SeriesPreprocessor.fit(VALUES, 16, 3, 2).state_dict(),
                    lambda pre: pre.input_names),
+        "series with features": (
+            SeriesPreprocessor, SeriesPreprocessor.fit(VALUES, 16, 3, 2, target="y",
+                                                       features=["sin", "cos"],
+                                                       covariates=COVARIATES).state_dict(),
+            lambda pre: pre.inputs(VALUES, np.array([5]), COVARIATES[:, :len(pre.features)])),
+        "dated table": (TablePreprocessor,
+                        TablePreprocessor.fit(DATED, "y", range(20), "classification",
+                                              categorical=["code"], numeric=["n"]).state_dict(),
+                        lambda pre: (pre.transform(DATED), pre.describe())),
     }
 
 
@@ -65,6 +79,15 @@ BAD = [
     ("series", lambda s: s.update(scale=float("inf")), "'scale' = inf"),
     ("series", lambda s: s.update(season=1), "'season' = 1"),
     ("series", lambda s: s.pop("window"), "lacks the entries 'window'"),
+    ("series with features", lambda s: s.update(feature_std=[1.0, -1.0]),
+     "'feature_std' that is not positive"),
+    ("series with features", lambda s: s.update(feature_mean=[0.0]),
+     "'feature_mean' = list of shape (1,)"),
+    ("series with features", lambda s: s.update(features="sin"), "'features' = 'sin'"),
+    ("dated table", lambda s: s["columns"][0].update(kind="time"), "'kind' = 'time'"),
+    ("dated table", lambda s: s["columns"][1].update(numbers="yes"), "'numbers' = 'yes'"),
+    ("dated table", lambda s: s.update(read_as={"numeric": [3]}), "'numeric' = [3]"),
+    ("dated table", lambda s: s["report"].update(unusable={"n": -1}), "unusable values"),
 ]
 
 
@@ -108,7 +131,8 @@ def mutated(node, rng):
     return random_value(rng)
 
 
-@pytest.mark.parametrize("kind", ["table", "regression table", "images", "series"])
+@pytest.mark.parametrize("kind", ["table", "regression table", "images", "series",
+                                  "series with features", "dated table"])
 def test_random_damage_is_refused_by_name_or_harmless(kind):
     cls, state, use = fitted()[kind]
     rng = random.Random(kind)

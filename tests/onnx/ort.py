@@ -22,8 +22,8 @@ def session(model, examples, dynamic_axes=None, input_names=None, **options):
 
 
 def outputs(model, arrays):
-    with cr.no_grad():
-        result = model(*(cr.from_numpy(a) for a in arrays))
+    with cr.no_grad():  # on copies: a model may write into its inputs
+        result = model(*(cr.from_numpy(a.copy()) for a in arrays))
     return [t.numpy() for t in flat_tensors(result)]
 
 

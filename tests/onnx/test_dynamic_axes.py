@@ -154,13 +154,16 @@ class PadMask(nn.Module):
 
 
 class SizeArithmetic(nn.Module):
-    """Sizes computed from sizes: B * T, T - 1, T // 2, T % 3, -T."""
+    """Sizes computed from sizes (B * T, T - 1, T // 2, T % 3, -T), and compared with and
+    dividing tensors."""
 
     def forward(self, x):
         B, T, C = x.shape
         flat = x.reshape(B * T, C)[:T - 1]
         halves = cr.arange(T // 2, dtype=cr.float32) + cr.ones(T % 3 + 1).sum()
-        return flat, halves, x[:, -T:].flip(1), x.new_zeros(B, 2 * T - 1)
+        before_last = cr.arange(T) < T - 1
+        return (flat, halves, x[:, -T:].flip(1), x.new_zeros(B, 2 * T - 1), before_last,
+                x.sum(1) / T, x.sum(1) // (T + 1))
 
 
 def tokens(n, t):

@@ -124,7 +124,9 @@ def gathering(s, x):
     return (x.index_select(1, cr.tensor([2, 0, 2])),
             x.gather(1, cr.zeros(x.shape, dtype=cr.int64)[:, :2]),
             cr.take_along_dim(x, cr.ones(1, 1, 1, 1, dtype=cr.int64), 2), (x > 0).nonzero(),
-            cr.masked_select(x, x > 0.5))
+            cr.masked_select(x, x > 0.5), x.scatter(1, (x > 0).long()[:, :2, :4], x * 2),
+            x.scatter_add(2, cr.tensor([[[[0, 2], [1, 1]]]]).expand(x.shape[0], 3, 2, 2), x),
+            x.index_add(3, cr.tensor([0, 2, 0]), x[..., :3], alpha=0.5))
 
 
 def lookups(s, x):

@@ -59,8 +59,14 @@ FLAGS = [
     (SERIES + ["--horizon", "0"], "--horizon must be at least 1, got 0"),
     (SERIES + ["--window", "0"], "--window must be at least 1, got 0"),
     (SERIES + ["--season", "1"], "--season must be at least 2, got 1"),
-    (IMAGES + ["--image-size", "3"], "--image-size must be at least 4, got 3"),
-    (IMAGES + ["--image-size", "100000"], "--image-size must be at most 4096, got 100000"),
+    (IMAGES + ["--image-size", "3"], "--image-size sides must be from 4 to 4096 pixels, got '3'"),
+    (IMAGES + ["--image-size", "32x100000"], "sides must be from 4 to 4096 pixels, got '32x10"),
+    (IMAGES + ["--image-size", "32 by 48"], "HEIGHTxWIDTH (48x64), got '32 by 48'"),
+    (["--categorical", "a", "--data", "images", "--data-path", "x"],
+     "--categorical applies to --data table, not --data images"),
+    (IMAGES + ["--numeric", "a"], "--numeric applies to --data table or series, not"),
+    (["--data", "table", "--data-path", "x", "--target", "y", "--skip-bad-files"],
+     "--skip-bad-files applies to --data images, not --data table"),
 ]
 
 

@@ -132,7 +132,7 @@ def _bad_table(tmp_path, text):
     (lambda p: _bad_table(p, "x,z\n1,2\n"), "has no column 'y'; its columns are: 'x', 'z'"),
     (lambda p: _bad_table(p, "x,y\n1,a\n2,a\n3,a\n"), r"the target 'y' has one class \('a'\)"),
     (lambda p: _bad_table(p, "x,y\n" + "1,a\n2,b\n" * 5 + "three,a\n4,b\n"),
-     "column 'x' mixes numbers and text .* line 12 has 'three'"),
+     "column 'x' mixes numbers and text: .* line 12 has 'three', no number .* --numeric x"),
     (lambda p: _bad_table(p, ""), "bad.csv is empty"),
     (lambda p: ["--data", "series", "--data-path", str(write_series(p / "s.csv")), "--target",
                 "value", "--window", "400"], "--window 400 with --horizon 1 is longer than"),
@@ -158,7 +158,9 @@ def test_unreadable_image_exits_2_naming_the_file(tmp_path, capsys):
     root = write_image_folder(tmp_path / "images", per_class=3)
     (root / "dark" / "torn.png").write_bytes(b"\x89PNG\r\n\x1a\n")
     status, _ = train(tmp_path, "--data", "images", "--data-path", str(root))
-    assert status == 2 and "torn.png is not a readable image" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert status == 2 and "1 of 7 files are not readable images: " in err
+    assert "torn.png (" in err and "pass --skip-bad-files to leave them out" in err
 
 
 def test_predict_input_with_other_columns_exits_2(tmp_path, capsys):

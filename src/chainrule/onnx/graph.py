@@ -25,12 +25,23 @@ class UnsupportedOperatorError(RuntimeError):
 
 
 class Value:
-    """A tensor of the trace: its ONNX name once it has one, and what made it."""
+    """A tensor of the trace at one version (a write in place makes the next one): its ONNX
+    name once it has one, and what made it. ``array`` is the tensor's data now (its shape and
+    dtype are the version's); ``frozen`` the data of this version when a write changed it
+    since."""
 
-    def __init__(self, kind, array, name=None, dependent=False, step=None, index=0):
-        self.kind, self.array, self.name = kind, array, name
-        self.dependent, self.step, self.index = dependent, step, index
+    def __init__(self, kind, tensor, version, name=None, dependent=False, step=None, index=0,
+                 frozen=None):
+        self.kind, self.tensor, self.version, self.name = kind, tensor, version, name
+        self.array = tensor._data
+        self.dependent, self.step, self.index, self.frozen = dependent, step, index, frozen
         self.twin = None  # the same value in the second run
+
+    def constant(self):
+        """This version's data, or None when a write the trace did not see replaced it."""
+        if self.tensor._version == self.version:
+            return self.array
+        return self.frozen
 
 
 class Graph:
@@ -47,39 +58,53 @@ class Graph:
         self._dims = {}  # (tensor id, axis) -> ONNX name of that (dynamic) size
         self._dynamic_leaves = {}  # (tensor id, axis) -> whether it changed between runs
         _check_same_ops(first, second)
-        self.values = self._resolve(model, first, inputs, input_names)
-        values2 = self._resolve(model, second, inputs2, input_names)
+        self.first_values = {}  # tensor id -> its first value (where its sizes are read)
+        self.values = self._resolve(model, first, inputs, input_names, self.first_values)
+        values2 = self._resolve(model, second, inputs2, input_names, {})
         for tensor, tensor2 in zip(inputs, inputs2):
-            self.values[id(tensor)].twin = values2[id(tensor2)]
+            self.first_values[id(tensor)].twin = values2[id(tensor2)]
         for step, step2 in zip(first.steps, second.steps):
             step.twin = step2
-            for v1, v2 in zip(step.inputs, step2.inputs):
+            for v1, v2 in zip(step.inputs + step.made, step2.inputs + step2.made):
                 if v1 is not None:
                     v1.twin = v2
-            for out1, out2 in zip(step.outputs, step2.outputs):
-                if isinstance(out1, Tensor):
-                    self.values[id(out1)].twin = values2.get(id(out2))
             pair_sizes(step.options, step2.options, self._dynamic_leaves)
         self._by_array = {id(v.array): v for v in self.values.values()}
         self._mark_dependent(first.steps)
-        self.outputs = [self._value_of(t, self.values) for t in flat_tensors(first.result)]
+        self.outputs = [self._value_of(t, t._version, self.values, first)
+                        for t in flat_tensors(first.result)]
         for v1, t2 in zip(self.outputs, flat_tensors(second.result)):
-            v1.twin = self._value_of(t2, values2)
+            v1.twin = self._value_of(t2, t2._version, values2, second)
 
     # -- resolving tensors to values --------------------------------------------------------
-    def _resolve(self, model, trace, input_tensors, input_names):
+    def _resolve(self, model, trace, input_tensors, input_names, first_values):
+        """{tensor id: its latest value}, with each step's ``inputs`` (the values it read, at
+        the versions it read them) and ``made`` (the values it made)."""
         values = {}
+        start = trace.initial
         for tensor, name in zip(input_tensors, input_names):
-            values[id(tensor)] = Value("input", tensor._data, name, dependent=True)
+            values[id(tensor)] = Value("input", tensor, start[id(tensor)], name, dependent=True,
+                                       frozen=trace.snapshots.get((id(tensor),
+                                                                   start[id(tensor)])))
         for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
-            values.setdefault(id(tensor), Value("param", tensor._data, name))
+            version = start.get(id(tensor), tensor._version)
+            values.setdefault(id(tensor), Value(
+                "param", tensor, version, name,
+                frozen=trace.snapshots.get((id(tensor), version))))
+        first_values.update(values)
         for number, step in enumerate(trace.steps):
-            step.inputs = [self._value_of(a, values) if isinstance(a, Tensor) else None
-                           for a in step.args]
-            for k, out in enumerate(step.outputs):
-                if isinstance(out, Tensor) and id(out) not in values:
-                    values[id(out)] = Value("op", out._data, f"{_clean(step.op)}_{number}_{k}",
-                                            False, step, k)
+            step.inputs = [self._value_of(a, v, values, trace, step, k)
+                           if isinstance(a, Tensor) else None
+                           for k, (a, v) in enumerate(zip(step.args, step.arg_versions))]
+            step.made = []
+            for k, (out, version) in enumerate(zip(step.outputs, step.out_versions)):
+                value = None
+                if isinstance(out, Tensor):
+                    value = values[id(out)] = Value(
+                        "op", out, version, f"{_clean(step.op)}_{number}_{k}", False, step, k,
+                        frozen=trace.snapshots.get((id(out), version)))
+                    first_values.setdefault(id(out), value)
+                step.made.append(value)
         return values
 
     def _option_values(self, step):
@@ -92,16 +117,25 @@ class Graph:
             dependent = any(v is not None and v.dependent
                             for v in step.inputs + self._option_values(step)) or any(
                 is_dynamic(s, self._leaf_is_dynamic) for s in sizes_in(step.options))
-            for out in step.outputs:
-                value = self.values.get(id(out)) if isinstance(out, Tensor) else None
-                if value is not None and value.step is step:
+            for value in step.made:
+                if value is not None:
                     value.dependent = dependent
 
     @staticmethod
-    def _value_of(tensor, values):
+    def _value_of(tensor, version, values, trace, step=None, position=None):
+        """The value of ``tensor`` at ``version``; a tensor made outside the traced ops is a
+        constant (if the checks allow)."""
         value = values.get(id(tensor))
-        if value is None:  # made outside the traced ops: a constant, if the check allows
-            value = values[id(tensor)] = Value("const", np.array(tensor._data))
+        if value is None:
+            value = values[id(tensor)] = Value(
+                "const", tensor, version, frozen=trace.snapshots.get((id(tensor), version)))
+        elif value.version != version:
+            where = (f"input {position} of op {step.op} in layer {step.layer}" if step
+                     else "an output of the model")
+            raise UnsupportedOperatorError(
+                f"cannot export {where}: the tensor was changed in place by a write the "
+                "exporter does not follow (a write through a view of it, or into a tensor it "
+                "is a view of, or a random fill); write that step out of place")
         return value
 
     def needed_steps(self):
@@ -114,9 +148,9 @@ class Graph:
             needed.add(id(value.step))
             stack += [v for v in value.step.inputs + self._option_values(value.step)
                       if v is not None and v.dependent and v.step is not None]
-            stack += [self.values[t] for s in sizes_in(value.step.options)
+            stack += [self.first_values[t] for s in sizes_in(value.step.options)
                       for _, t, a in leaves(s) if self._leaf_is_dynamic(t, a)
-                      and t in self.values and self.values[t].step is not None]
+                      and t in self.first_values and self.first_values[t].step is not None]
         return needed
 
     # -- sizes --------------------------------------------------------------------------------
@@ -129,7 +163,7 @@ class Graph:
             return None
         key = (tensor_id, axis)
         if key not in self._dims:
-            value = self.values.get(tensor_id)
+            value = self.first_values.get(tensor_id)
             if value is None or not value.dependent:
                 raise UnsupportedOperatorError(
                     "a size read from a tensor made outside the traced ops changes with the "
@@ -170,6 +204,12 @@ class Graph:
                 continue
             where = path[0] + "".join(f"[{p}]" if isinstance(p, int) else f".{p}"
                                       for p in path[1:])
+            if isinstance(a, SymInt) and isinstance(b, SymInt):
+                raise UnsupportedOperatorError(
+                    f"cannot export op {step.op} in layer {step.layer}: its argument {where} "
+                    f"follows the dynamic axes {self._axes_text()} ({int(a)} for the traced "
+                    f"inputs, {int(b)} in the second run), but the ONNX conversion of "
+                    f"{step.op} takes it as a fixed number; keep that axis static")
             a, b = (f"an array of shape {v.shape}" if isinstance(v, np.ndarray) else repr(v)
                     for v in (a, b))
             raise UnsupportedOperatorError(
@@ -195,24 +235,29 @@ class Graph:
             return value.name
         if id(value) in self._emitted:
             return self._emitted[id(value)]
-        if value.kind == "param":
+        where = f"input {position} of {step.op} in layer {step.layer}" if step else "an output"
+        data = value.constant()
+        if data is None:
+            raise UnsupportedOperatorError(
+                f"cannot export {where}: a write in place that the exporter does not follow "
+                "changed it after it was read; write that step out of place")
+        if value.kind == "param" and value.tensor._version == value.version:
             name = value.name
         else:
-            self._check_constant(value, step, position)
+            self._check_constant(value, data, where)
             name = self.fresh("const")
         self.initializers.append(self.onnx.numpy_helper.from_array(
-            np.ascontiguousarray(value.array), name))
+            np.ascontiguousarray(data), name))
         self._emitted[id(value)] = name
         return name
 
-    def _check_constant(self, value, step, position):
-        other = value.twin
-        if other is None or (other.array.shape == value.array.shape
-                             and np.array_equal(other.array, value.array, equal_nan=True)):
+    def _check_constant(self, value, data, where):
+        other = value.twin.constant() if value.twin is not None else None
+        if other is None or (other.shape == data.shape
+                             and np.array_equal(other, data, equal_nan=True)):
             return
-        where = f"input {position} of {step.op} in layer {step.layer}" if step else "an output"
-        if other.array.shape != value.array.shape:
-            why = (f"its shape {value.array.shape} changes (to {other.array.shape}) with the "
+        if other.shape != data.shape:
+            why = (f"its shape {data.shape} changes (to {other.shape}) with the "
                    f"dynamic axes {self._axes_text()}: it was made outside the traced ops, "
                    "from a size the exporter does not follow (int(), len()) or from the "
                    "input's values (NumPy, .item(), .tolist())")
@@ -248,7 +293,7 @@ class Graph:
                 for v in self.output_values(step)]
 
     def output_values(self, step):
-        return [self.values.get(id(t)) if isinstance(t, Tensor) else None for t in step.outputs]
+        return list(step.made)
 
     def in_shape(self, step, position=0):
         return tuple(step.inputs[position].array.shape)

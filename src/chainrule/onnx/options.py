@@ -70,7 +70,8 @@ def _paired_leaves(a, b):
 def differences(a, b, path=(), depth=0):
     """(path, a's value, b's value) for each place where two option trees differ; tensors are
     inputs and are checked as such."""
-    if depth > 20 or isinstance(a, Tensor) or isinstance(b, Tensor):
+    if depth > 20 or isinstance(a, Tensor) or isinstance(b, Tensor) or (
+            callable(a) and callable(b)):  # tensors are inputs; code is not an option value
         return []
     if isinstance(a, int) and isinstance(b, int):  # SymInts included
         return [] if int(a) == int(b) else [(path, a, b)]

@@ -48,10 +48,13 @@ class Config:
     task: str | None = None
     features: str | list | None = None  # "a, b" or ["a", "b"]; a list once validated
     drop: str | list | None = None
+    categorical: str | list | None = None  # columns read as categories
+    numeric: str | list | None = None  # columns read as numbers, text in them missing
     class_weight: str | None = None
-    image_size: int | None = None
+    image_size: int | str | None = None  # 32, or "HxW" such as "48x64"
     flip: bool = False
     random_crop: bool = False
+    skip_bad_files: bool = False
     time: str | None = None
     window: int | None = None
     horizon: int = 1

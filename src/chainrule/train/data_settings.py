@@ -2,6 +2,7 @@
 the preset a data kind gets by default, and checks that name the flag at fault."""
 
 import dataclasses
+import re
 
 from ..data.preprocessing.images import MAX_SIZE
 
@@ -20,14 +21,17 @@ PRESETS_FOR = {
 }
 # settings that mean something for one data kind only
 ONLY_FOR = {
-    "target": ("table", "series"), "task": ("table",), "features": ("table",),
-    "drop": ("table",), "class_weight": ("table",), "image_size": ("images",),
-    "flip": ("images",), "random_crop": ("images",), "time": ("series",),
+    "target": ("table", "series"), "task": ("table",), "features": ("table", "series"),
+    "drop": ("table", "series"), "categorical": ("table",), "numeric": ("table", "series"),
+    "class_weight": ("table",), "image_size": ("images",), "flip": ("images",),
+    "random_crop": ("images",), "skip_bad_files": ("images",), "time": ("series",),
     "window": ("series",), "horizon": ("series",), "season": ("series",),
 }
 # (smallest, largest) values of the own-data numbers; None: no bound
-LIMITS = {"image_size": (4, MAX_SIZE), "window": (1, None), "horizon": (1, None),
-          "season": (2, None)}
+LIMITS = {"window": (1, None), "horizon": (1, None), "season": (2, None)}
+IMAGE_SIDES = (4, MAX_SIZE)
+_SIZE = re.compile(r"^\s*(\d+)\s*(?:[xX*,]\s*(\d+)\s*)?$")
+COLUMN_LISTS = ("features", "drop", "categorical", "numeric")
 
 
 def _error(message, setting=None):
@@ -49,10 +53,29 @@ def column_list(value):
     return names or None
 
 
+def image_size(value):
+    """--image-size as (height, width): 32 is 32x32, "48x64" is 48 high and 64 wide; None
+    stays None. ConfigError for anything else or a side out of range."""
+    if value is None:
+        return None
+    match = _SIZE.match(str(value))
+    if match is None:
+        raise _error(f"--image-size must be a number of pixels (32) or HEIGHTxWIDTH (48x64), "
+                     f"got {value!r}", setting="image_size")
+    sides = (int(match[1]), int(match[2] or match[1]))
+    least, most = IMAGE_SIDES
+    for side in sides:
+        if not least <= side <= most:
+            raise _error(f"--image-size sides must be from {least} to {most} pixels, got "
+                         f"{value!r}", setting="image_size")
+    return sides
+
+
 def check_data_settings(config):
     """Fill the data kind's default preset and window; raise ConfigError for a setting that
     does not fit the data."""
-    config.features, config.drop = column_list(config.features), column_list(config.drop)
+    for field in COLUMN_LISTS:
+        setattr(config, field, column_list(getattr(config, field)))
     if config.model is None:
         config.model = PRESETS_FOR.get(config.data, ("mlp",))[0]
     defaults = {field.name: field.default for field in dataclasses.fields(config)}
@@ -86,6 +109,9 @@ def _check_choices(config):
                          setting=field)
     if config.data == "series" and config.window is None:
         config.window = DEFAULT_WINDOW
+    sides = image_size(config.image_size)
+    if sides is not None:  # one spelling in config.toml: 32, or "48x64"
+        config.image_size = sides[0] if sides[0] == sides[1] else f"{sides[0]}x{sides[1]}"
     for field, (least, most) in LIMITS.items():
         value = getattr(config, field)
         if value is not None and value < least:
@@ -99,13 +125,22 @@ DATA_FLAGS = [
     ("--target", "target", str, "tables and series: the column to predict"),
     ("--task", "task", str, "tables: classification or regression (default: inferred from the "
                             "target: text or few distinct integers classify)"),
-    ("--features", "features", str, "tables: comma-separated columns to learn from (default all "
-                                    "but the target and identifier-like columns)"),
-    ("--drop", "drop", str, "tables: comma-separated columns to leave out"),
+    ("--features", "features", str,
+     "tables: comma-separated columns to learn from (default all but the target and "
+     "identifier-like columns); series: the other columns whose past the model also reads "
+     "(default every numeric column besides the target and the time)"),
+    ("--drop", "drop", str, "tables and series: comma-separated columns to leave out"),
+    ("--categorical", "categorical", str,
+     "tables: comma-separated columns to read as categories (numbers included), e.g. codes"),
+    ("--numeric", "numeric", str,
+     "tables and series: comma-separated columns to read as numbers; a value in them that is "
+     "no number counts as missing"),
     ("--class-weight", "class_weight", str,
      "tables: 'balanced' weighs each class's loss by its rarity (imbalanced classes)"),
-    ("--image-size", "image_size", int, "images: resize to this many pixels square (default: "
-                                        "the images' own size up to 64, else 32)"),
+    ("--image-size", "image_size", str,
+     "images: resize to this many pixels square (32) or to HEIGHTxWIDTH (48x64) (default: the "
+     "images' own size when they share one up to 64; else 32 on the longer side when they "
+     "share a shape, else 32x32)"),
     ("--time", "time", str, "series: the time column (dates or numbers; default: file order)"),
     ("--window", "window", int, f"series: past values each forecast sees (default "
                                 f"{DEFAULT_WINDOW})"),
@@ -116,4 +151,7 @@ DATA_FLAGS = [
 DATA_SWITCHES = [
     ("--flip", "flip", "images: random left-right flips while training"),
     ("--random-crop", "random_crop", "images: random crops (shifts by up to 1/8 of the size)"),
+    ("--skip-bad-files", "skip_bad_files",
+     "images: leave out files that are not readable images, with a warning naming each "
+     "(default: refuse them all by name)"),
 ]

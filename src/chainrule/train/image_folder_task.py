@@ -8,6 +8,7 @@ from ..creation import from_numpy
 from ..data.preprocessing import ImagePreprocessor
 from ..data.readers.image_folder import load_image_folder
 from ..nn import functional as F
+from .data_settings import image_size
 from .metrics import classification_scores
 from .plots import classification_details, misclassified_grid
 from .splits import split_rows
@@ -47,12 +48,12 @@ class ImageFolderTask(ShuffledBatches):
     kind = "images"
 
     def __init__(self, config, preprocessor=None):
-        size = (config.image_size,) * 2 if config.image_size else None
+        size, channels = image_size(config.image_size), None
         if preprocessor is not None:
             size, channels = preprocessor.size, preprocessor.channels
-        else:
-            channels = None
-        images, labels, classes, self.files = load_image_folder(config.data_path, size, channels)
+        skipped = [] if config.skip_bad_files else None
+        images, labels, classes, self.files = load_image_folder(config.data_path, size, channels,
+                                                                skipped)
         if preprocessor is not None and classes != preprocessor.classes:
             raise ValueError(f"{config.data_path} has the classes {classes}, but the model was "
                              f"trained on {preprocessor.classes}")
@@ -73,6 +74,11 @@ class ImageFolderTask(ShuffledBatches):
                       + ", ".join(f"{c} {n}" for c, n in zip(classes, counts)) + "), "
                       f"resized to {self.input_shape[1]}x{self.input_shape[2]}, "
                       f"{self.input_shape[0]} channel(s), standardised per channel"]
+        if skipped:
+            self.notes.append(f"warning: left out {len(skipped)} files that are not readable "
+                              "images (--skip-bad-files): " + ", ".join(
+                                  f"{path} ({reason})" for path, reason in skipped[:10])
+                              + (f", and {len(skipped) - 10} more" if len(skipped) > 10 else ""))
         if self.flip or self.pad:
             self.notes.append("augmentation: " + ", ".join(
                 (["random left-right flips"] if self.flip else [])

@@ -49,17 +49,20 @@ class TabularNet(nn.Module):
 
 
 class SeriesLSTM(nn.Module):
-    """A window of past values (N, window) read one step at a time by an LSTM; a Linear layer
+    """Windows of past values (N, channels * window: the target's window, then each
+    feature's) read one time step (``channels`` values) at a time by an LSTM; a Linear layer
     maps its last hidden state to the next ``horizon`` values."""
 
-    def __init__(self, horizon, hidden_size, num_layers, dropout):
+    def __init__(self, horizon, hidden_size, num_layers, dropout, channels=1):
         super().__init__()
-        self.lstm = nn.LSTM(1, hidden_size, num_layers=num_layers, batch_first=True,
+        self.channels = channels
+        self.lstm = nn.LSTM(channels, hidden_size, num_layers=num_layers, batch_first=True,
                             dropout=dropout if num_layers > 1 else 0.0)
         self.head = nn.Linear(hidden_size, horizon)
 
     def forward(self, windows):
-        output, _ = self.lstm(windows.unsqueeze(-1))
+        steps = windows.reshape(-1, self.channels, windows.shape[1] // self.channels)
+        output, _ = self.lstm(steps.transpose(1, 2))
         return self.head(output[:, -1])
 
 
@@ -73,8 +76,10 @@ def build_for_preprocessor(config, preprocessor):
                           preprocessor.num_outputs, hidden, layers, dropout)
     if isinstance(preprocessor, SeriesPreprocessor):
         if config.model == "lstm":
-            return SeriesLSTM(preprocessor.horizon, hidden, layers, dropout)
-        return mlp((preprocessor.window,), preprocessor.horizon, hidden, layers, dropout)
+            return SeriesLSTM(preprocessor.horizon, hidden, layers, dropout,
+                              preprocessor.channels)
+        return mlp((preprocessor.channels * preprocessor.window,), preprocessor.horizon, hidden,
+                   layers, dropout)
     if isinstance(preprocessor, ImagePreprocessor):
         if config.model == "cnn":
             return cnn(preprocessor.input_shape, len(preprocessor.classes), hidden, dropout)
@@ -95,9 +100,10 @@ def parameter_count_for_preprocessor(config, preprocessor):
         return embedded + mlp_parameters(width, preprocessor.num_outputs, hidden, layers)
     if isinstance(preprocessor, SeriesPreprocessor):
         horizon = preprocessor.horizon
+        channels = preprocessor.channels
         if config.model == "lstm":
-            return lstm_parameters(1, hidden, layers) + hidden * horizon + horizon
-        return mlp_parameters(preprocessor.window, horizon, hidden, layers)
+            return lstm_parameters(channels, hidden, layers) + hidden * horizon + horizon
+        return mlp_parameters(channels * preprocessor.window, horizon, hidden, layers)
     if isinstance(preprocessor, ImagePreprocessor):
         classes = len(preprocessor.classes)
         if config.model == "cnn":

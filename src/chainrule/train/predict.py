@@ -15,7 +15,7 @@ from ..autograd import no_grad
 from ..creation import from_numpy
 from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
 from ..data.readers._files import read_text
-from ..data.readers.image_folder import IMAGE_SUFFIXES, image_files
+from ..data.readers.image_folder import IMAGE_SUFFIXES, image_files, unreadable_images
 from ..data.readers.series import read_series
 from ..data.readers.table import read_table
 from ..random import manual_seed
@@ -75,16 +75,17 @@ def load_model(run_dir):
     return config, metadata, preprocessor, model
 
 
-def predict(run_dir, source, out=None):
+def predict(run_dir, source, out=None, skip_bad_files=False):
     """Write predictions for ``source`` (a table, an image or folder of images, a series, or a
-    text prompt) with the model in ``run_dir``; returns the exit status."""
+    text prompt) with the model in ``run_dir``; returns the exit status. ``skip_bad_files``
+    leaves out image files that cannot be read, with a warning naming each."""
     config, metadata, preprocessor, model = load_model(run_dir)
     kind = metadata["kind"]
     with no_grad():
         if kind == "table":
             header, rows = _table(preprocessor, model, source)
         elif kind in ("image", "images"):
-            header, rows = _images(preprocessor, model, source)
+            header, rows = _images(preprocessor, model, source, skip_bad_files)
         elif kind == "series":
             header, rows = _series(config, preprocessor, model, source)
         else:
@@ -104,6 +105,7 @@ def _probability_columns(classes):
 def _table(preprocessor, model, source):
     table = read_table(source)
     inputs, notes = preprocessor.transform(table)
+    notes = table.notes + notes
     for note in notes:
         _note(f"note: {note}")
     outputs = model_outputs(model, inputs)
@@ -111,28 +113,45 @@ def _table(preprocessor, model, source):
     if preprocessor.task == "regression":
         values = preprocessor.values(outputs[:, 0])
         if preprocessor.target in table:
-            truth = table.numeric(preprocessor.target)
-            known = ~np.isnan(truth)
-            if known.any():
-                scores = regression_metrics(truth[known], values[known])
-                _note(f"{int(known.sum())} rows have {preprocessor.target!r}: "
-                      + "  ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+            _score(lambda: _regression_score(preprocessor, table, values))
         return ["row", "prediction"], [[w, f"{v:.6g}"] for w, v in zip(labels, values)]
     probabilities = softmax(outputs)
     classes = preprocessor.classes
     picks = probabilities.argmax(axis=1)
     if preprocessor.target in table:
-        truth, present = preprocessor.targets(table)
-        if present.any():
-            accuracy = float((picks[present] == truth[present]).mean())
-            _note(f"{int(present.sum())} rows have {preprocessor.target!r}: accuracy "
-                  f"{accuracy:.4f}")
+        _score(lambda: _accuracy(preprocessor, table, picks))
     rows = [[w, classes[k], *(f"{p:.6f}" for p in probs)]
             for w, k, probs in zip(labels, picks, probabilities)]
     return ["row", "prediction", *_probability_columns(classes)], rows
 
 
-def _images(preprocessor, model, source):
+def _score(compute):
+    """Print the score of rows that carry the true answer; a truth column that cannot be
+    scored (a class the model does not know, text among numbers) only skips the score."""
+    try:
+        compute()
+    except ValueError as error:
+        _note(f"note: no score: {error}")
+
+
+def _regression_score(preprocessor, table, values):
+    truth = table.numeric(preprocessor.target)
+    known = ~np.isnan(truth)
+    if known.any():
+        scores = regression_metrics(truth[known], values[known])
+        _note(f"{int(known.sum())} rows have {preprocessor.target!r}: "
+              + "  ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+
+
+def _accuracy(preprocessor, table, picks):
+    truth, present = preprocessor.targets(table)
+    if present.any():
+        accuracy = float((picks[present] == truth[present]).mean())
+        _note(f"{int(present.sum())} rows have {preprocessor.target!r}: accuracy "
+              f"{accuracy:.4f}")
+
+
+def _images(preprocessor, model, source, skip_bad_files=False):
     source = Path(source).expanduser()
     if source.is_dir():
         files = image_files(source)
@@ -143,8 +162,7 @@ def _images(preprocessor, model, source):
     else:
         raise FileNotFoundError(f"{source} is neither an image file nor a folder of images")
     classes = preprocessor.classes
-    outputs = np.concatenate([model_outputs(model, preprocessor.read(files[i:i + 256]))
-                              for i in range(0, len(files), 256)])
+    files, outputs = _image_outputs(preprocessor, model, files, skip_bad_files)
     probabilities = softmax(outputs)
     picks = probabilities.argmax(axis=1)
     known = [f.parent.name in classes for f in files]
@@ -157,15 +175,41 @@ def _images(preprocessor, model, source):
     return ["file", "prediction", *_probability_columns(classes)], rows
 
 
+def _image_outputs(preprocessor, model, files, skip_bad_files):
+    """(the files read, the model's outputs for them), 256 images at a time. Files that are
+    not readable images are an error naming them all, or with ``skip_bad_files`` left out
+    with a warning naming each."""
+    skipped, read, outputs = [], [], []
+    for start in range(0, len(files), 256):
+        chunk = files[start:start + 256]
+        before = len(skipped)
+        inputs = preprocessor.read(chunk, skipped)
+        bad = {path for path, _ in skipped[before:]}
+        read += [path for path in chunk if path not in bad]
+        if len(inputs):
+            outputs.append(model_outputs(model, inputs))
+    if skipped and not skip_bad_files:
+        raise unreadable_images(skipped, len(files))
+    for path, reason in skipped:
+        _note(f"warning: skipped {path}: not a readable image ({reason})")
+    if not read:
+        raise ValueError(f"none of the {len(files)} files is a readable image")
+    return read, np.concatenate(outputs)
+
+
 def _series(config, preprocessor, model, source):
-    series = read_series(source, config.target, config.time)
+    read_as_numbers = [n for n in config.numeric or () if n in [config.target,
+                                                                 *preprocessor.features]]
+    grid = (preprocessor.step, preprocessor.unit) if config.time else None
+    series = read_series(source, config.target, config.time, preprocessor.features,
+                         numeric=read_as_numbers, grid=grid)
     for note in series.notes:
         _note(f"note: {note}")
     if len(series) < preprocessor.window:
         raise ValueError(f"{source} has {len(series)} steps of {config.target!r}; the model "
                          f"needs the last {preprocessor.window} (its --window)")
     end = np.array([len(series) - 1])
-    outputs = model_outputs(model, preprocessor.inputs(series.values, end))
+    outputs = model_outputs(model, preprocessor.inputs(series.values, end, series.covariates))
     forecast = preprocessor.forecast(series.values, end, outputs)[0]
     rows = [[h, series.time_label(len(series) - 1 + h), f"{value:.6g}"]
             for h, value in enumerate(forecast, start=1)]

@@ -40,8 +40,9 @@ class SeriesTask(ShuffledBatches):
         self.values = series.values
         self.series = series
         if preprocessor is None:
-            preprocessor = SeriesPreprocessor.fit(series.values, train_end, window, horizon,
-                                                  season, series.step, series.unit)
+            preprocessor = SeriesPreprocessor.fit(
+                series.values, train_end, window, horizon, season, series.step, series.unit,
+                config.target, series.covariate_names, series.covariates)
         self.preprocessor = preprocessor
         self.ends = self._split_ends(series.observed, train_end, val_end)
         for name, ends in self.ends.items():
@@ -49,7 +50,7 @@ class SeriesTask(ShuffledBatches):
                 raise ValueError(f"{series.name}: the {name} part of the series has no window "
                                  "with observed targets; use a longer series or a shorter "
                                  "--window/--horizon")
-        self.splits = {name: preprocessor.windows(self.values, ends)
+        self.splits = {name: preprocessor.windows(self.values, ends, series.covariates)
                        for name, ends in self.ends.items()}
         self.name = series.name
         self.bounds = (train_end, val_end)
@@ -58,7 +59,10 @@ class SeriesTask(ShuffledBatches):
             f"{series.time_label(train_end - 1)}, validation to "
             f"{series.time_label(val_end - 1)}, test to {series.time_label(length - 1)} "
             f"(step {series.step:g} {series.unit}); window {window}, horizon {horizon}"
-            + (f", season {preprocessor.season}" if preprocessor.season else "")]
+            + (f", season {preprocessor.season}" if preprocessor.season else "")
+            + (f"; inputs: the past of {config.target!r} and of "
+               f"{', '.join(map(repr, preprocessor.features))}" if preprocessor.features
+               else "")]
 
     def _split_ends(self, observed, train_end, val_end):
         """Forecast positions of each split: windows fully inside the series whose targets lie
@@ -136,8 +140,12 @@ class SeriesTask(ShuffledBatches):
 
 
 def load_series_task(config, metadata=None):
-    preprocessor = None
+    preprocessor = features = None
     if metadata is not None:
         preprocessor = SeriesPreprocessor.from_state(metadata["preprocessing"])
-    return SeriesTask(config, read_series(config.data_path, config.target, config.time),
-                      preprocessor)
+        features = preprocessor.features  # the columns the model was trained to read
+    elif config.features is not None:
+        features = config.features
+    series = read_series(config.data_path, config.target, config.time, features,
+                         config.drop or (), config.numeric or ())
+    return SeriesTask(config, series, preprocessor)

@@ -27,10 +27,13 @@ class TableTask(ShuffledBatches):
         target = config.target
         table.cells(target)  # an unknown target is an error listing the columns
         if preprocessor is None:
+            table.read_as(config.categorical, config.numeric)
             task, reason = (config.task, "--task") if config.task else infer_task(table, target)
         else:
+            preprocessor.read_the_same_way(table)
             task, reason = preprocessor.task, "the saved model"
         self.notes = [f"task: {task} ({reason}; --task overrides)"]
+        self.notes += [f"- {note}" for note in table.notes]
         keep = np.flatnonzero(~table.missing(target))
         if len(keep) < len(table):
             self.notes.append(f"{len(table) - len(keep)} rows without a {target!r} value were "
@@ -42,7 +45,8 @@ class TableTask(ShuffledBatches):
             raise ValueError(f"{table.source} has {len(table)} rows with a target: too few to "
                              "hold out validation and test rows (each class needs 3 or more)")
         self.preprocessor = preprocessor or TablePreprocessor.fit(
-            table, target, self.rows["train"], task, config.features, config.drop or ())
+            table, target, self.rows["train"], task, config.features, config.drop or (),
+            config.categorical, config.numeric)
         self.notes += self.preprocessor.describe()
         inputs, _ = self.preprocessor.transform(table)
         targets, _ = self.preprocessor.targets(table)

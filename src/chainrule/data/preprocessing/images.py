@@ -4,7 +4,7 @@ were."""
 
 import numpy as np
 
-from ..readers.image_folder import read_image
+from ..readers.image_folder import read_images
 from ._state import StateReader, is_int
 
 __all__ = ["ImagePreprocessor"]
@@ -46,9 +46,12 @@ class ImagePreprocessor:
         pixels = images.astype(np.float32) / np.float32(255)
         return ((pixels - self.mean) / self.scale).astype(np.float32)
 
-    def read(self, paths):
-        """Image files, resized and converted as in training, as standardised float32."""
-        images = np.stack([read_image(p, self.size, self.channels) for p in paths])
+    def read(self, paths, skipped=None):
+        """Image files, resized and converted as in training, as standardised float32. A file
+        that is no readable image is an error naming it (and any other), or, when ``skipped``
+        is a list, left out and added to it as (path, reason): then the rows are those of the
+        files not skipped."""
+        images, _ = read_images(list(paths), self.size, self.channels, skipped)
         return self.transform(images)
 
     @property

@@ -6,32 +6,39 @@ that explanations can be read in the table's own terms:
 
     numeric column     ->  its standardised value (a missing value takes the training median),
                            plus a 0/1 "missing" column when training rows lacked values
+    date column        ->  the same, on its days since 1970
     text, <= 10 levels ->  one 0/1 column per category (an unseen category: all zeros)
     text, more levels  ->  one column holding the category's code, 1..K (0: unseen), which
                            the ``tabular`` model embeds; these columns come last
-"""
+    integer codes      ->  (3 to 10 whole numbers, or up to 100 under a name such as region)
+                           categories, as text is
 
-import re
+Columns without a value or with one value only, and identifiers, are left out and reported.
+``read_as`` keeps the user's word on mixed columns (--categorical, --numeric).
+See table_columns.py for one column's fitting and inputs.
+"""
 
 import numpy as np
 
 from ._state import StateReader, is_int
+from .table_columns import (
+    ONE_HOT_MAX_LEVELS,
+    column_inputs,
+    fit_column,
+    input_names,
+    looks_like_identifier,
+    number_label,
+)
 
 __all__ = ["TablePreprocessor", "infer_task", "ONE_HOT_MAX_LEVELS"]
 
-ONE_HOT_MAX_LEVELS = 10
 MAX_INTEGER_CLASSES = 20  # an integer target with at most this many values is a class label
-_ID_NAME = re.compile(r"(^|[\s_.-])(id|uuid|guid|index)$|^(unnamed.*|column_1|row)$", re.I)
-_MIN_ROWS_FOR_ID = 20  # in smaller tables, all-distinct values are no evidence
+_REPORT_LISTS = ("identifiers", "empty", "constant", "codes", "dates")
 
 
 def class_label(cell):
     """A class label as text: 1 and 1.0 are the same class."""
-    try:
-        number = float(cell)
-    except ValueError:
-        return cell
-    return str(int(number)) if number.is_integer() else cell
+    return number_label(cell)
 
 
 def infer_task(table, target):
@@ -49,20 +56,6 @@ def infer_task(table, target):
     return "regression", f"target {target!r} holds real numbers"
 
 
-def looks_like_identifier(table, name):
-    """Whether a column is an identifier: every value distinct, and text, or whole numbers that
-    count up one by one, or whole numbers under a name such as id or customer_id."""
-    cells = table.text(name)
-    if len(cells) < _MIN_ROWS_FOR_ID or None in cells or len(set(cells)) < len(cells):
-        return False
-    if table.kind(name) == "text":
-        return True
-    values = np.sort(table.numeric(name))
-    if not np.all(values == np.round(values)):
-        return False
-    return bool(_ID_NAME.search(name.strip())) or bool(np.all(np.diff(values) == 1))
-
-
 class TablePreprocessor:
     """Column statistics, categories and target encoding fitted on training rows.
 
@@ -78,50 +71,62 @@ class TablePreprocessor:
         self.target_mean = state.get("target_mean", 0.0)
         self.target_std = state.get("target_std", 1.0)
         self.report = state.get("report", {})
+        self.read_as = state.get("read_as", {"categorical": [], "numeric": []})
 
     # -- fitting --------------------------------------------------------------------------------
     @classmethod
-    def fit(cls, table, target, rows, task, features=None, drop=()):
+    def fit(cls, table, target, rows, task, features=None, drop=(), categorical=(),
+            numeric=()):
         """Fit on ``table``'s rows ``rows`` (the training split): the columns are ``features``
         (all but the target and ``drop`` when None), identifier-like columns are left out unless
-        named in ``features``."""
+        named in ``features``; ``categorical`` and ``numeric`` say how to read columns that mix
+        numbers and text (see Table.read_as)."""
         table.cells(target)
         for name in list(features or []) + list(drop):
             table.cells(name)  # an unknown name is an error listing the columns
         if features and target in features:
             raise ValueError(f"--features names the target column {target!r}; leave it out")
+        read_as = {"categorical": sorted(categorical or ()), "numeric": sorted(numeric or ())}
+        table.read_as(**read_as)
         chosen = list(features) if features else [n for n in table.names
                                                    if n != target and n not in drop]
-        report = {"missing": {}, "identifiers": [], "empty": []}
+        report = {"missing": {}, "unusable": {}, **{key: [] for key in _REPORT_LISTS}}
         columns = []
+        for name in chosen:  # typed once, on every row; the training rows share the result
+            if table.kind(name) == "numeric":
+                table.numeric(name)
         train = table.take(rows)
         for name in chosen:
-            kind = table.kind(name)
-            if kind == "empty":
+            if table.kind(name) == "empty":
                 report["empty"].append(name)
             elif not features and looks_like_identifier(table, name):
                 report["identifiers"].append(name)
-            elif kind == "numeric":
-                columns.append(_fit_numeric(train, name, report))
-            else:
-                columns.append(_fit_text(train, name, report))
+            elif (column := fit_column(table, train, name, report)) is not None:
+                columns.append(column)
         if not columns:
+            left_out = {key: report[key] for key in ("empty", "identifiers", "constant")
+                        if report[key]}
+            why = "; ".join(f"{key}: {', '.join(map(repr, names))}"
+                            for key, names in left_out.items())
             raise ValueError(f"{table.source}: no input columns are left besides the target "
-                             f"{target!r}; check --features and --drop")
+                             f"{target!r}" + (f" (left out as {why})" if why else "")
+                             + "; check --features and --drop")
         columns.sort(key=lambda c: c["kind"] == "embedded")  # embedded codes go last
-        state = {"target": target, "task": task, "columns": columns, "report": report}
+        state = {"target": target, "task": task, "columns": columns, "report": report,
+                 "read_as": read_as}
         if task == "classification":
             labels = [class_label(c) for c in train.text(target) if c is not None]
             state["classes"] = sorted(set(labels), key=_class_sort_key)
         else:
             values = train.numeric(target)
             state["target_mean"] = float(np.nanmean(values))
-            state["target_std"] = float(np.nanstd(values)) or 1.0
+            std = float(np.nanstd(values))
+            state["target_std"] = std if std > 0 and np.isfinite(std) else 1.0
         return cls(state)
 
     def state_dict(self):
         state = {"target": self.target, "task": self.task, "columns": self.columns,
-                 "report": self.report}
+                 "report": self.report, "read_as": self.read_as}
         if self.classes is not None:
             state["classes"] = self.classes
         else:
@@ -141,18 +146,18 @@ class TablePreprocessor:
         'city (code)'."""
         names = []
         for column in self.columns:
-            names += _input_names(column)
+            names += input_names(column)
         return names
 
     @property
     def input_columns(self):
         """For each model input column, the table column it came from."""
-        return [c["name"] for c in self.columns for _ in _input_names(c)]
+        return [c["name"] for c in self.columns for _ in input_names(c)]
 
     @property
     def num_numeric_inputs(self):
         """Input columns before the embedded codes (numeric, indicators and one-hot)."""
-        return sum(len(_input_names(c)) for c in self.columns if c["kind"] != "embedded")
+        return sum(len(input_names(c)) for c in self.columns if c["kind"] != "embedded")
 
     @property
     def embedded_levels(self):
@@ -179,13 +184,15 @@ class TablePreprocessor:
         """The float32 model input (rows, len(input_names)) for every row of ``table``; also
         returns notes on values imputed or categories not seen in training."""
         self.check_columns(table)
-        blocks, notes = [], []
-        for column in self.columns:
-            if column["kind"] == "numeric":
-                blocks.append(_numeric_inputs(table, column, notes))
-            else:
-                blocks.append(_category_inputs(table, column, notes))
+        self.read_the_same_way(table)
+        notes = []
+        blocks = [column_inputs(table, column, notes) for column in self.columns]
         return np.concatenate(blocks, axis=1).astype(np.float32), notes
+
+    def read_the_same_way(self, table):
+        """Read ``table``'s columns as in training (the user's --categorical and --numeric)."""
+        table.read_as(**{how: [n for n in names if n in table]
+                         for how, names in self.read_as.items()})
 
     def targets(self, table):
         """The target of every row: class indices (int64) or standardised values (float32),
@@ -218,16 +225,30 @@ class TablePreprocessor:
         kinds = [c["kind"] for c in self.columns]
         lines = [f"- {len(self.columns)} input columns: {kinds.count('numeric')} numeric "
                  f"(standardised), {kinds.count('onehot')} categorical one-hot, "
-                 f"{kinds.count('embedded')} categorical embedded; {len(self.input_names)} model "
-                 "inputs"]
-        for name, (count, rows, value) in self.report.get("missing", {}).items():
+                 f"{kinds.count('embedded')} categorical embedded"
+                 + (f", {kinds.count('date')} dates" if "date" in kinds else "")
+                 + f"; {len(self.input_names)} model inputs"]
+        report = self.report
+        for name in self.read_as.get("categorical", []):
+            lines.append(f"- `{name}`: every value read as a category (--categorical)")
+        for name, count in report.get("unusable", {}).items():
+            lines.append(f"- `{name}`: {count} values that are not (finite) numbers read as "
+                         "missing" + (" (--numeric)" if name in self.read_as["numeric"] else ""))
+        for name, (count, rows, value) in report.get("missing", {}).items():
             lines.append(f"- `{name}`: {count} of {rows} training values missing, imputed with "
                          f"{value}")
-        for name in self.report.get("identifiers", []):
+        for name in report.get("codes", []):
+            lines.append(f"- `{name}` holds whole numbers that look like codes: read as "
+                         f"categories; --numeric {name} reads them as numbers")
+        for name in report.get("dates", []):
+            lines.append(f"- `{name}` holds dates: the model sees their days since 1970")
+        for name in report.get("identifiers", []):
             lines.append(f"- `{name}` looks like an identifier (every value distinct) and was "
                          "left out; name it in --features to use it")
-        for name in self.report.get("empty", []):
+        for name in report.get("empty", []):
             lines.append(f"- `{name}` has no values and was left out")
+        for name in report.get("constant", []):
+            lines.append(f"- `{name}` has one value in every training row and was left out")
         return lines
 
 
@@ -238,74 +259,12 @@ def _class_sort_key(label):
         return (1, 0.0, label)
 
 
-def _fit_numeric(train, name, report):
-    values = train.numeric(name)
-    present = values[~np.isnan(values)]
-    median = float(np.median(present)) if present.size else 0.0
-    filled = np.where(np.isnan(values), median, values)
-    missing = int(np.isnan(values).sum())
-    if missing:
-        report["missing"][name] = (missing, len(values), f"the median {median:.4g}")
-    return {"name": name, "kind": "numeric", "median": median, "mean": float(filled.mean()),
-            "std": float(filled.std()) or 1.0, "indicator": bool(missing)}
-
-
-def _fit_text(train, name, report):
-    cells = train.text(name)
-    present = [c for c in cells if c is not None]
-    categories, counts = np.unique(present, return_counts=True) if present else ([], [])
-    mode = str(categories[int(np.argmax(counts))]) if present else ""
-    if len(present) < len(cells):
-        report["missing"][name] = (len(cells) - len(present), len(cells),
-                                   f"the most frequent category {mode!r}")
-    kind = "onehot" if len(categories) <= ONE_HOT_MAX_LEVELS else "embedded"
-    return {"name": name, "kind": kind, "categories": [str(c) for c in categories],
-            "mode": mode}
-
-
-def _input_names(column):
-    name = column["name"]
-    if column["kind"] == "numeric":
-        return [name] + ([f"{name} (missing)"] if column["indicator"] else [])
-    if column["kind"] == "onehot":
-        return [f"{name}={category}" for category in column["categories"]]
-    return [f"{name} (code)"]
-
-
-def _numeric_inputs(table, column, notes):
-    name = column["name"]
-    if table.kind(name) == "text":
-        raise ValueError(f"{table.source}: column {name!r} holds text, but the model was trained "
-                         "on numbers in it")
-    values = table.numeric(name)
-    missing = np.isnan(values)
-    if missing.any():
-        notes.append(f"{int(missing.sum())} missing values of {name!r} imputed with the "
-                     f"training median {column['median']:.4g}")
-    standardised = (np.where(missing, column["median"], values) - column["mean"]) / column["std"]
-    if column["indicator"]:
-        return np.stack([standardised, missing.astype(np.float64)], axis=1)
-    return standardised[:, None]
-
-
-def _category_inputs(table, column, notes):
-    name = column["name"]
-    cells = [column["mode"] if c is None else c for c in table.text(name)]
-    codes = {category: i + 1 for i, category in enumerate(column["categories"])}
-    index = np.array([codes.get(c, 0) for c in cells], dtype=np.int64)
-    unseen = int((index == 0).sum())
-    if unseen:
-        notes.append(f"{unseen} values of {name!r} are categories not seen in training "
-                     "(treated as unknown)")
-    if column["kind"] == "embedded":
-        return index[:, None].astype(np.float64)
-    return np.eye(len(codes) + 1)[index][:, 1:]
-
-
 # -- a saved state, checked (see _state.py) --------------------------------------------------
 TASKS = ("classification", "regression")
-_COLUMN_ENTRIES = {"numeric": ("median", "mean", "std", "indicator"),
+_NUMBER_ENTRIES = ("median", "mean", "std", "indicator")
+_COLUMN_ENTRIES = {"numeric": _NUMBER_ENTRIES, "date": _NUMBER_ENTRIES,
                    "onehot": ("categories", "mode"), "embedded": ("categories", "mode")}
+_CATEGORY_OPTIONS = ("numbers",)
 
 
 def checked_state(state):
@@ -313,7 +272,7 @@ def checked_state(state):
     cannot."""
     what = "the saved table preprocessing"
     saved = StateReader(state, what, ("target", "task", "columns"),
-                        ("classes", "target_mean", "target_std", "report"))
+                        ("classes", "target_mean", "target_std", "report", "read_as"))
     saved.text("target")
     if saved.text("task", TASKS) == "classification":
         saved.texts("classes", least=1)
@@ -332,17 +291,23 @@ def checked_state(state):
     if "embedded" in kinds and set(kinds[kinds.index("embedded"):]) != {"embedded"}:
         saved.fail("has embedded columns before others; their codes must come last")
     _check_report(StateReader(saved.mapping("report", default={}), f"{what}'s report", (),
-                              ("missing", "identifiers", "empty")))
+                              ("missing", "unusable", *_REPORT_LISTS)))
+    read_as = StateReader(saved.mapping("read_as", default={}), f"{what}'s read_as", (),
+                          ("categorical", "numeric"))
+    for how in ("categorical", "numeric"):
+        if how in read_as.state:
+            read_as.texts(how)
     return state
 
 
 def _check_column(column, what):
     every_entry = {entry for entries in _COLUMN_ENTRIES.values() for entry in entries}
-    saved = StateReader(column, what, ("name", "kind"), every_entry)
+    saved = StateReader(column, what, ("name", "kind"), (*every_entry, *_CATEGORY_OPTIONS))
     saved.text("name")
     kind = saved.text("kind", tuple(_COLUMN_ENTRIES))
-    saved = StateReader(column, what, ("name", "kind", *_COLUMN_ENTRIES[kind]))  # its own only
-    if kind == "numeric":
+    options = () if kind in ("numeric", "date") else _CATEGORY_OPTIONS
+    saved = StateReader(column, what, ("name", "kind", *_COLUMN_ENTRIES[kind]), options)
+    if kind in ("numeric", "date"):
         for key in ("median", "mean"):
             saved.number(key)
         saved.number("std", positive=True)
@@ -350,13 +315,18 @@ def _check_column(column, what):
     else:
         saved.texts("categories")
         saved.text("mode")
+        if "numbers" in column:
+            saved.flag("numbers")
 
 
 def _check_report(report):
-    for key in ("identifiers", "empty"):
+    for key in _REPORT_LISTS:
         if key in report.state:
             report.texts(key, distinct=False)
     for name, entry in report.mapping("missing", default={}).items():
         if not (isinstance(name, str) and isinstance(entry, (list, tuple)) and len(entry) == 3
                 and all(is_int(v) for v in entry[:2]) and isinstance(entry[2], str)):
             report.fail(f"has a malformed count of missing values for {name!r}")
+    for name, count in report.mapping("unusable", default={}).items():
+        if not (isinstance(name, str) and is_int(count) and count >= 0):
+            report.fail(f"has a malformed count of unusable values for {name!r}")

@@ -8,7 +8,8 @@ import numpy as np
 
 from ._files import CannotReadError, reading
 
-__all__ = ["IMAGE_SUFFIXES", "image_files", "load_image_folder", "read_image"]
+__all__ = ["IMAGE_SUFFIXES", "UnreadableImage", "image_files", "load_image_folder", "read_image",
+           "read_images", "unreadable_images"]
 
 IMAGES_HINT = "reading images needs Pillow: pip install 'chainrule[images]'"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
@@ -44,8 +45,13 @@ def _class_folders(root):
         what = "does not exist" if not root.exists() else "is a file, not a folder"
         raise FileNotFoundError(f"--data-path {root} {what}; --data images needs a folder with "
                                 "one sub-folder of images per class")
-    with reading(root):
-        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    folders = _subfolders(root)
+    if len(folders) == 1 and len(_subfolders(folders[0])) >= 2:
+        raise ValueError(
+            f"{root} has one class folder, {folders[0].name}, which holds folders itself "
+            f"({', '.join(p.name for p in _subfolders(folders[0])[:5])}); if those are the "
+            f"classes, use --data-path {folders[0]}"
+        )
     if len(folders) < 2:
         raise ValueError(
             f"{root} has {len(folders)} class folder(s); --data images needs one sub-folder per "
@@ -58,53 +64,162 @@ def _class_folders(root):
     return folders
 
 
-def _open(path, decode=True):
+class UnreadableImage(ValueError):
+    """A file that is no image Pillow can decode (corrupt, truncated, another format)."""
+
+    def __init__(self, path, error):
+        self.path = path
+        self.reason = str(error) or type(error).__name__
+        super().__init__(f"{path} is not a readable image ({self.reason}); remove or replace "
+                         "the file")
+
+
+def _decoded(path, image=None):
+    """The image at ``path`` (or ``image``, opened from it, with its header read) decoded;
+    UnreadableImage when it cannot be, CannotReadError when the file system refuses."""
     Image = _pillow()
     try:
-        image = Image.open(path)
-        if decode:
-            image.load()
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
+        image = Image.open(path) if image is None else image
+        image.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         if isinstance(error, OSError) and error.errno is not None:  # the file system said no
             raise CannotReadError(path, error) from None
-        raise ValueError(f"{path} is not a readable image ({error}); remove or replace the "
-                         "file") from None
+        raise UnreadableImage(path, error) from None
     return image
+
+
+def _subfolders(folder):
+    with reading(folder):
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _open(path, decode=True):
+    if decode:
+        return _decoded(path)
+    Image = _pillow()
+    try:
+        return Image.open(path)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        if isinstance(error, OSError) and error.errno is not None:
+            raise CannotReadError(path, error) from None
+        raise UnreadableImage(path, error) from None
 
 
 def read_image(path, size, channels):
     """One image as uint8 (channels, height, width), resized to ``size`` (height, width);
-    ``channels`` is 1 (grayscale) or 3 (RGB)."""
+    ``channels`` is 1 (grayscale) or 3 (RGB). Every mode is converted alike: the camera's
+    orientation applied, 16-bit and float pixels scaled to 0..255, transparency composited on
+    white, palettes expanded."""
     Image = _pillow()
-    image = _open(path).convert("L" if channels == 1 else "RGB")
     height, width = size
+    source = _open(path, decode=False)
+    try:
+        source.draft("L" if channels == 1 else "RGB", (width, height))  # JPEG: decode smaller
+        image = _normalised(_decoded(path, source), channels)
+    finally:
+        source.close()
     if image.size != (width, height):
         image = image.resize((width, height), Image.Resampling.BILINEAR)
     array = np.asarray(image, dtype=np.uint8)
     return array[None] if channels == 1 else np.ascontiguousarray(array.transpose(2, 0, 1))
 
 
+def _normalised(image, channels):
+    """``image`` as mode L or RGB, the same way whatever mode it came in."""
+    from PIL import ImageOps
+
+    Image = _pillow()
+    try:
+        image = ImageOps.exif_transpose(image)
+    except Exception:  # noqa: BLE001 - a damaged EXIF block: keep the pixels as stored
+        pass
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        pixels = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if pixels.max(initial=0) > 255 else 255.0
+        image = Image.fromarray(np.clip(pixels * (255.0 / top), 0, 255).astype(np.uint8))
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return image.convert("L" if channels == 1 else "RGB")
+
+
 def _default_size(paths):
-    """The images' own size when they all share one no larger than LARGEST_KEPT_SIZE, else
-    DEFAULT_SIZE square (only the files' headers are read)."""
+    """The images' own size when they all share one no larger than LARGEST_KEPT_SIZE; else,
+    when they share a shape (height to width, within 5%), DEFAULT_SIZE on the longer side;
+    else DEFAULT_SIZE square. Only the files' headers are read."""
     sizes = set()
     for path in paths:
         with _open(path, decode=False) as image:
             sizes.add(image.size)
-        if len(sizes) > 1:
-            break
     if len(sizes) == 1:
-        width, height = sizes.pop()
+        width, height = next(iter(sizes))
         if max(width, height) <= LARGEST_KEPT_SIZE:
             return height, width
+    ratios = [height / width for width, height in sizes]
+    if max(ratios) <= min(ratios) * 1.05:
+        ratio = float(np.median(ratios))
+        if ratio >= 1:
+            return DEFAULT_SIZE, max(4, round(DEFAULT_SIZE / ratio))
+        return max(4, round(DEFAULT_SIZE * ratio)), DEFAULT_SIZE
     return DEFAULT_SIZE, DEFAULT_SIZE
 
 
-def load_image_folder(root, size=None, channels=None):
+def _readable(paths, check, skipped):
+    """The paths that ``check`` accepts. A path it refuses (UnreadableImage) goes to ``skipped``
+    as (path, reason) when that is a list; otherwise every refusal is collected and one error
+    names them all."""
+    kept, refused = [], []
+    for path in paths:
+        try:
+            check(path)
+        except UnreadableImage as error:
+            refused.append((path, error.reason))
+            continue
+        kept.append(path)
+    if refused and skipped is None:
+        raise unreadable_images(refused, len(paths))
+    if refused:
+        skipped.extend(refused)
+    return kept
+
+
+def unreadable_images(refused, total):
+    """The error for the files ``refused`` ((path, reason) pairs) among ``total``: each named,
+    and the fix."""
+    if total == 1:
+        return UnreadableImage(*refused[0])
+    shown = ", ".join(f"{path} ({reason})" for path, reason in refused[:5])
+    more = f", and {len(refused) - 5} more" if len(refused) > 5 else ""
+    return ValueError(f"{len(refused)} of {total} files are not readable images: {shown}{more}. "
+                      "Remove or replace them, or pass --skip-bad-files to leave them out")
+
+
+def read_images(paths, size, channels, skipped=None):
+    """Image files as uint8 (N, channels, height, width), and the paths read. A file that is
+    no readable image is an error naming it (and every other such file), or, when ``skipped``
+    is a list, left out and added to it as (path, reason)."""
+    images = {}
+
+    def read(path):
+        images[path] = read_image(path, size, channels)
+
+    kept = _readable(paths, read, skipped)
+    stacked = np.empty((len(kept), channels, *size), dtype=np.uint8)
+    for index, path in enumerate(kept):
+        stacked[index] = images.pop(path)
+    return stacked, kept
+
+
+def load_image_folder(root, size=None, channels=None, skipped=None):
     """Every image under ``root``'s class folders: (images uint8 (N, C, H, W), labels int64,
     class names, file paths). ``size`` is (height, width); None keeps the images' own size when
-    they share one up to 64 pixels, else 32x32. ``channels`` None means 1 when all images are
-    grayscale, else 3."""
+    they share one up to 64 pixels, else 32 on the longer side (see _default_size).
+    ``channels`` None means 1 when all images are grayscale, else 3. Files that are not
+    readable images are an error naming them all, or with ``skipped`` (a list) left out and
+    listed there."""
     _pillow()
     root = Path(root).expanduser()
     folders = _class_folders(root)
@@ -113,10 +228,16 @@ def load_image_folder(root, size=None, channels=None):
         found = image_files(folder)
         files += found
         labels += [label] * len(found)
-    size = tuple(size) if size is not None else _default_size(files)
-    images = np.empty((len(files), channels or 3, *size), dtype=np.uint8)
-    for index, path in enumerate(files):
-        images[index] = read_image(path, size, channels or 3)
+    label_of = dict(zip(files, labels))
+    if size is None:
+        files = _readable(files, lambda p: _open(p, decode=False).close(), skipped)
+        size = _default_size(files)
+    images, files = read_images(files, tuple(size), channels or 3, skipped)
+    labels = np.array([label_of[f] for f in files], dtype=np.int64)
+    empty = [folder.name for k, folder in enumerate(folders) if not (labels == k).any()]
+    if empty:
+        raise ValueError(f"class folder(s) {', '.join(empty)} under {root} have no readable "
+                         "image left; remove them or add images")
     if channels is None and (images == images[:, :1]).all():
         images = np.ascontiguousarray(images[:, :1])  # every image is gray: one channel
-    return images, np.array(labels, dtype=np.int64), [f.name for f in folders], files
+    return images, labels, [f.name for f in folders], files

@@ -51,4 +51,4 @@ def converter_for(step):
 
 
 from . import (activation, conv, elementwise, factory, index, norm, pool, reduce,  # noqa: E402
-               sequence, shape)
+               sequence, shape, write)

@@ -36,11 +36,14 @@ def scalar(g, step, value, position=0, dtype=None):
 
 
 def operand(g, step, value, dtype):
-    """A call's tensor-or-number argument as an ONNX name of ``dtype``."""
+    """A call's tensor-or-number argument as an ONNX name of ``dtype`` (a size that follows a
+    dynamic axis, such as ``x < x.shape[1]``, read from the shape)."""
     from ...tensor import Tensor
 
     if isinstance(value, Tensor):
         return cast(g, g.name_of(g.tensor_value(step, value), step), value._data.dtype, dtype)
+    if g.is_dynamic(value):
+        return g.node("Cast", [g.scalar_size(value)], to=onnx_type(g, dtype))
     return g.const(np.asarray(value, dtype=dtype))
 
 

@@ -99,7 +99,7 @@ def _common_dtype(step):
     return promoted_dtype(step.options["input"], step.options["other"])
 
 
-@call("div")
+@call("div", sizes=True)
 def div(g, step):
     mode, dtype = step.options.get("rounding_mode"), out_dtype(step)
     a, b = _operands(g, step, dtype)
@@ -120,7 +120,7 @@ def div(g, step):
         g.node("Div", [g.node("Sub", [a, remainder]), b], g.outs(step))
 
 
-@call("floor_divide")
+@call("floor_divide", sizes=True)
 def floor_divide(g, step):
     dtype = out_dtype(step)
     a, b = _operands(g, step, dtype)
@@ -136,7 +136,7 @@ _COMPARE = {"eq": "Equal", "lt": "Less", "le": "LessOrEqual", "gt": "Greater",
             "logical_xor": "Xor"}
 
 
-@call(*_COMPARE, "ne")
+@call(*_COMPARE, "ne", sizes=True)
 def compare(g, step):
     logical = step.op.startswith("logical")
     dtype = np.dtype(bool) if logical else _common_dtype(step)

@@ -5,7 +5,7 @@ import numpy as np
 
 from ...tensor import Tensor
 from . import call, op
-from .common import INT64_MAX, onnx_type, reduce
+from .common import INT64_MAX, cast, onnx_type, out_dtype, reduce
 
 
 # -- x[key] ------------------------------------------------------------------------------------
@@ -143,6 +143,36 @@ def index_select(g, step):
 def gather(g, step):
     g.node("GatherElements", [g.x(step, 0), g.x(step, 1)], g.outs(step),
            axis=int(step.options["dim"]))
+
+
+@op("Scatter", "ScatterAdd")
+def scatter(g, step):
+    """ONNX ScatterElements (summing for scatter_add); PyTorch reads ``src`` only where the
+    index reaches, so the updates are ``src`` cut to the index's shape."""
+    index, rank = g.x(step, 1), len(g.in_shape(step))
+    updates = g.node("Slice", [g.x(step, 2), g.ints([0] * rank), g.node("Shape", [index]),
+                               g.ints(list(range(rank)))])
+    updates = cast(g, updates, g.in_dtype(step, 2), out_dtype(step))
+    g.node("ScatterElements", [g.x(step), index, updates], g.outs(step),
+           axis=int(step.options["dim"]), reduction="add" if step.op == "ScatterAdd" else None)
+
+
+@call("index_add")
+def index_add(g, step):
+    """``input`` with ``alpha * source`` added at ``index`` along ``dim``: ScatterElements
+    summing, its index spread over the source's shape."""
+    options = step.options
+    ndim = options["input"]._data.ndim
+    dim = options["dim"] % ndim
+    dtype = options["input"]._data.dtype
+    source = cast(g, g.arg(step, "source"), options["source"]._data.dtype, dtype)
+    if options.get("alpha", 1) != 1:
+        source = g.node("Mul", [source, g.const(np.asarray(options["alpha"], dtype))])
+    index = g.node("Reshape", [_index_array(g, step, options["index"]),
+                               g.ints([1] * dim + [-1] + [1] * (ndim - dim - 1))])
+    index = g.node("Expand", [index, g.node("Shape", [source])])
+    g.node("ScatterElements", [g.arg(step, "input"), index, source], g.outs(step), axis=dim,
+           reduction="add")
 
 
 @call("embedding")

@@ -156,18 +156,19 @@ def pad(g, step):
     g.node("Pad", [g.x(step), g.ints(pads), value], g.outs(step), mode="constant")
 
 
-@call("pad")
+@call("pad", sizes=True)
 def pad_call(g, step):
     """F.pad: constant (negative widths crop), reflect and replicate (ONNX's reflect and edge),
-    circular (the ends wrapped around, by slicing)."""
+    circular (the ends wrapped around, by slicing); widths may follow dynamic sizes."""
     x, ndim = g.x(step), len(g.in_shape(step))
-    widths = [int(w) for w in step.options["pad"]]
+    widths = list(step.options["pad"])
     per_dim = {ndim - 1 - i: (widths[2 * i], widths[2 * i + 1]) for i in range(len(widths) // 2)}
     mode, value = step.options.get("mode", "constant"), step.options.get("value")
     if mode == "circular":
         for dim, (before, after) in sorted(per_dim.items()):
-            if min(before, after) < 0:
-                raise g.fail(step, "circular padding with negative widths is not exported")
+            if min(before, after) < 0 or g.is_dynamic(before) or g.is_dynamic(after):
+                raise g.fail(step, "circular padding with negative or dynamic widths is not "
+                                   "exported")
             pieces = ([g.node("Slice", [x, g.ints([-before]), g.ints([INT64_MAX]),
                                         g.ints([dim])])] if before else []) + [x] + (
                 [g.node("Slice", [x, g.ints([0]), g.ints([after]), g.ints([dim])])]
@@ -179,7 +180,7 @@ def pad_call(g, step):
     ends = [per_dim.get(d, (0, 0))[1] for d in range(ndim)]
     if mode != "constant" and min(begins + ends) < 0:
         raise g.fail(step, f"{mode} padding with negative widths is not exported")
-    inputs = [x, g.ints(begins + ends)]
+    inputs = [x, g.shape(begins + ends)]
     if mode == "constant":
         inputs.append(g.const(np.asarray(0 if value is None else value, g.in_dtype(step))))
     g.node("Pad", inputs, g.outs(step), mode={"replicate": "edge"}.get(mode, mode))

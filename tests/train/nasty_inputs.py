@@ -1,0 +1,364 @@
+"""Generators of own data as people's files really are: tables, image folders and series that
+are awkward but valid (every one must train and predict), and invalid ones (every one must
+exit 2 with a message naming the file, line or column).
+
+A case is ``Case(name, write, flags, expect)``: ``write(folder)`` creates the input and
+returns its path, ``flags`` are the train flags besides --data/--data-path, ``expect`` is
+None for a valid input or a regular expression the error message must match."""
+
+import dataclasses
+import gzip
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Case:
+    name: str
+    kind: str  # "table", "images" or "series"
+    write: object
+    flags: tuple = ()
+    expect: str | None = None
+
+    def __str__(self):
+        return self.name
+
+
+def _save(path, text, encoding="utf-8", newline="\n"):
+    path.write_bytes(text.replace("\n", newline).encode(encoding))
+    return path
+
+
+# -- tables -----------------------------------------------------------------------------------
+_MARKERS = ["", "NA", "N/A", "NaN", "null", "None", "?", "-", "#N/A", "nan"]
+
+
+def nasty_table(seed, rows=90):
+    """A valid table drawn from the ways real files differ: its delimiter, encoding, line
+    endings, quoting, missing markers, number layout, booleans, dates, integer codes, constant
+    and empty columns, repeated names, short rows; the target 'outcome' follows 'amount' and
+    'colour' so that a model can learn it."""
+    rng = np.random.default_rng(seed)
+    delimiter = [",", ";", "\t", "|"][seed % 4]
+    decimal_comma = delimiter in (";", "\t") and rng.random() < 0.7
+    encoding = ["cp1252", "utf-16", "utf-8-sig", "utf-8"][seed % 4]
+    amount = rng.normal(50, 20, rows)
+    colour = rng.choice(["rouge", "vert", "bleu é"], rows)
+    outcome = np.where(amount + 30 * (colour == "rouge") > 60, "oui", "non")
+
+    def number(value):
+        text = f"{value:.2f}"
+        return text.replace(".", ",") if decimal_comma else text
+
+    columns = {
+        "Amount (€)": [number(v) if rng.random() > 0.1 else str(rng.choice(_MARKERS))
+                       for v in amount],
+        "colour": [c if rng.random() > 0.05 else "" for c in colour],
+        "region": [str(k) for k in rng.integers(1, 6, rows)],  # integer codes
+        "signed up": [f"2021-{m:02d}-{d:02d}" for m, d in zip(rng.integers(1, 13, rows),
+                                                                rng.integers(1, 28, rows))],
+        "vip": rng.choice(["yes", "no", "Yes"], rows).tolist(),
+        "active": rng.choice(["True", "False"], rows).tolist(),
+        "constant": ["7"] * rows,
+        "empty": [""] * rows,
+        "id": [str(1000 + i) for i in range(rows)],
+        "note": [f'said "hi{delimiter}there"\nthen left' if i % 9 == 0 else "ok"
+                 for i in range(rows)],
+        "outcome": outcome.tolist(),
+    }
+    header = list(columns) + ["colour"]  # a repeated name: read as colour.1
+    body = [[columns[name][i] for name in columns] + [colour[i]] for i in range(rows)]
+    body[3] = body[3][:-1]  # a short row: its last cell missing
+    lines = [_joined(header, delimiter)] + [_joined(row, delimiter) for row in body]
+    lines.insert(5, "")  # a blank line
+    text = "\n".join(lines) + "\n"
+    return lambda folder: _save(folder / "table.csv", text, encoding,
+                                "\r\n" if seed % 2 else "\n")
+
+
+def _joined(cells, delimiter):
+    quoted = []
+    for cell in cells:
+        if any(ch in cell for ch in (delimiter, '"', "\n")):
+            cell = '"' + cell.replace('"', '""') + '"'
+        quoted.append(cell)
+    return delimiter.join(quoted)
+
+
+def _table_writer(header, rows, name="t.csv", encoding="utf-8", compress=False):
+    text = "\n".join([header] + rows) + "\n"
+
+    def write(folder):
+        path = folder / name
+        data = text.encode(encoding)
+        path.write_bytes(gzip.compress(data) if compress else data)
+        return path
+    return write
+
+
+def _rows(count, make):
+    return [make(i) for i in range(count)]
+
+
+def _price(row):
+    return 1e6 if row % 40 == 0 else 1000 + 3 * row  # two outliers
+
+
+def _parquet(folder):
+    import pyarrow
+    import pyarrow.parquet as parquet
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=60)
+    data = pyarrow.table({"x": x, "flag": rng.random(60) > 0.5,
+                          "day": np.datetime64("2021-01-01") + np.arange(60),
+                          "label": np.where(x > 0, "up", "down")})
+    parquet.write_table(data, folder / "t.parquet")
+    return folder / "t.parquet"
+
+
+def table_cases():
+    wide = "y," + ",".join(f"c{k}" for k in range(40))
+    valid = [Case(f"nasty table {seed}", "table", nasty_table(seed), ("--target", "outcome"))
+             for seed in range(4)]
+    valid += [
+        Case("numeric class labels with a very rare class", "table", _table_writer(
+            "x,z,label", _rows(60, lambda i: f"{i % 7},{i * 0.1:.1f},{i % 2 if i > 1 else 2}")),
+            ("--target", "label")),
+        Case("regression target with outliers, thousands separators", "table", _table_writer(
+            "size,price", _rows(80, lambda i: f'{i * 1.5},"{_price(i):,.1f}"')),
+            ("--target", "price")),
+        Case("thousands of rows, many columns", "table", _table_writer(
+            wide, _rows(2000, lambda i: f"{i % 2}," + ",".join(
+                f"{(i * (k + 1)) % 97 / 10:.1f}" for k in range(40)))), ("--target", "y")),
+        Case("a mixed column read as numbers", "table", _table_writer(
+            "x,w,label", _rows(40, lambda i: f"{'unknown' if i == 7 else i},{i % 3},{i % 2}")),
+            ("--target", "label", "--numeric", "x")),
+        Case("a mixed column read as categories", "table", _table_writer(
+            "size,label", _rows(40, lambda i: f"{['S', 'M', '10'][i % 3]},{i % 2}")),
+            ("--target", "label", "--categorical", "size")),
+        Case("a mixed column dropped", "table", _table_writer(
+            "x,v,label", _rows(40, lambda i: f"{'?x' if i == 3 else i},{i / 2},{i % 2}")),
+            ("--target", "label", "--drop", "x")),
+        Case("pipe delimiter, gzip", "table", _table_writer(
+            "a|b|label", _rows(40, lambda i: f"{i}|{i % 5}|{'ab'[i % 2]}"), "t.csv.gz",
+            compress=True), ("--target", "label")),
+        Case("boolean target, many-level text", "table", _table_writer(
+            "city,n,churned", _rows(90, lambda i: f"town{i % 30},{i % 4},"
+                                                  f"{'True' if i % 3 else 'False'}")),
+            ("--target", "churned")),
+        Case("Parquet with booleans and dates", "table", _parquet, ("--target", "label")),
+    ]
+    invalid = [
+        Case("empty file", "table", lambda f: _save(f / "t.csv", "\ufeff\n\n"), ("--target", "y"),
+             r"t\.csv is empty"),
+        Case("header only", "table", _table_writer("a,y", []), ("--target", "y"),
+             r"t\.csv has a header line but no data rows"),
+        Case("a workbook, not CSV", "table", lambda f: _save(f / "t.csv", "PK\x03\x04...",
+                                                              "latin-1"),
+             ("--target", "y"), r"t\.csv is not a text table: .*save the sheet as CSV"),
+        Case("target column absent", "table", _table_writer("a,Label", ["1,x", "2,y"]),
+             ("--target", "label"), r"has no column 'label' \(did you mean 'Label'\?\)"),
+        Case("target with one class", "table", _table_writer(
+            "a,y", _rows(30, lambda i: f"{i},same")), ("--target", "y"),
+            r"target 'y' has one class \('same'\)"),
+        Case("mixed column", "table", _table_writer(
+            "x,y", _rows(30, lambda i: f"{'three' if i == 9 else i},{i % 2}")),
+            ("--target", "y"), r"column 'x' mixes numbers and text: .*line 11 has 'three'.*"
+                               r"--numeric x .*--categorical x .*--drop x"),
+        Case("too many fields", "table", _table_writer(
+            "a,y", _rows(30, lambda i: f"{i},{i % 2}" + (",9" if i == 4 else ""))),
+            ("--target", "y"), r"line 6 has 3 fields but the header has 2"),
+        Case("unknown --categorical column", "table", _table_writer(
+            "a,y", _rows(30, lambda i: f"{i},{i % 2}")), ("--target", "y", "--categorical",
+                                                           "colour"), r"has no column 'colour'"),
+        Case("regression on a text target", "table", _table_writer(
+            "a,y", _rows(30, lambda i: f"{i / 2},{'ab'[i % 2]}")), ("--target", "y", "--task",
+                                                                 "regression"),
+            r"column 'y' holds text"),
+        Case("target without values", "table", _table_writer(
+            "a,y", _rows(30, lambda i: f"{i},NA")), ("--target", "y"),
+            r"the target column 'y' has no values"),
+        Case("only constant and identifier columns", "table", _table_writer(
+            "id,k,y", _rows(30, lambda i: f"{i},1,{i % 2}")), ("--target", "y"),
+            r"no input columns are left .*identifiers: 'id'; constant: 'k'"),
+    ]
+    return valid, invalid
+
+
+# -- image folders ----------------------------------------------------------------------------
+def _image(array, mode):
+    from PIL import Image
+
+    image = Image.fromarray(array)
+    if mode == "I;16":
+        return Image.fromarray(array[..., 0].astype(np.uint16) * 257)
+    return image.convert(mode)
+
+
+def nasty_folder(gray=False, corrupt=0, per_class=6):
+    """Two classes (dark, light) of images in every mode and size, some nested, with hidden
+    files, other files, upper-case extensions and ``corrupt`` damaged files per class."""
+    def write(folder):
+        rng = np.random.default_rng(3)
+        root = folder / "photos"
+        modes = ["RGB", "RGBA", "L", "P", "I;16", "CMYK", "LA"]
+        for name, level in (("dark", 40), ("light", 200)):
+            (root / name / "more").mkdir(parents=True)
+            (root / name / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+            (root / name / "README.txt").write_text("not an image")
+            for i in range(per_class):
+                shape = (10 + 3 * i, 14 + 5 * (i % 3), 3)
+                array = np.clip(rng.normal(level, 25, shape), 0, 255).astype(np.uint8)
+                mode = "L" if gray else modes[i % len(modes)]
+                suffix = [".png", ".PNG", ".jpg", ".JPEG", ".bmp", ".gif", ".webp"][i % 7]
+                if mode in ("RGBA", "LA", "P", "I;16") or suffix == ".gif":
+                    suffix = ".png"
+                if mode == "CMYK":
+                    suffix = ".jpg"
+                place = root / name / ("more" if i % 4 == 3 else "") / f"{i}{suffix}"
+                _image(array, mode).save(place)
+            for k in range(corrupt):
+                (root / name / f"broken{k}.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+        return root
+    return write
+
+
+def image_cases():
+    valid = [
+        Case("images in every mode, size and place", "images", nasty_folder()),
+        Case("gray images only, non-square size", "images", nasty_folder(gray=True),
+             ("--image-size", "12x20")),
+        Case("corrupt files skipped on request", "images", nasty_folder(corrupt=2),
+             ("--skip-bad-files",)),
+    ]
+
+    def flat(folder):
+        (folder / "flat").mkdir()
+        _image(np.zeros((4, 4, 3), np.uint8), "RGB").save(folder / "flat" / "a.png")
+        return folder / "flat"
+
+    def one_class_nested(folder):
+        root = nasty_folder(per_class=3)(folder)
+        (folder / "data").mkdir()
+        root.rename(folder / "data" / "train")
+        return folder / "data"
+
+    def all_bad_in_one_class(folder):
+        root = nasty_folder(per_class=2)(folder)
+        for path in (root / "dark").rglob("*.*"):
+            path.write_bytes(b"junk")
+        return root
+
+    def text_only_class(folder):
+        root = nasty_folder(per_class=3)(folder)
+        (root / "empty").mkdir()
+        (root / "empty" / "notes.txt").write_text("x")
+        return root
+
+    invalid = [
+        Case("a corrupt file", "images", nasty_folder(corrupt=1), (),
+             r"2 of \d+ files are not readable images: .*broken0\.jpg \(.*"
+             r"--skip-bad-files to leave them out"),
+        Case("no class folders", "images", flat, (), r"flat has 0 class folder\(s\)"),
+        Case("classes one level down", "images", one_class_nested, (),
+             r"data has one class folder, train, .*use --data-path .*data/train"),
+        Case("a class without readable images", "images", all_bad_in_one_class,
+             ("--skip-bad-files",), r"class folder\(s\) dark under .* have no readable image"),
+        Case("a class folder without images", "images", text_only_class, (),
+             r"class folder .*empty has no images"),
+        Case("a folder that is not there", "images", lambda f: f / "nowhere", (),
+             r"nowhere does not exist"),
+    ]
+    return valid, invalid
+
+
+# -- series -----------------------------------------------------------------------------------
+def _series_writer(times, columns, order=None, name="s.csv"):
+    """A CSV of a time column and value columns, rows in ``order`` (default as given)."""
+    header = ",".join(["when", *columns])
+    order = range(len(times)) if order is None else order
+    rows = [",".join([f'"{times[i]}"', *(str(values[i]) for values in columns.values())])
+            for i in order]
+    return _table_writer(header, rows, name)
+
+
+def _days(count, start="2020-01-01", step=1):
+    base = np.datetime64(start)
+    return [str(base + np.timedelta64(int(step * i), "D")) for i in range(count)]
+
+
+def series_cases(length=160):
+    rng = np.random.default_rng(4)
+    t = np.arange(length)
+    temp = np.round(np.sin(t / 5) + rng.normal(0, 0.1, length), 3)
+    sales = np.round(np.cumsum(rng.normal(0, 0.2, length)) + 2 * temp, 3).astype(object)
+    sales[30:52] = ""  # a missing stretch
+    sales[70] = "N/A"
+    shuffled = rng.permutation(length)
+    uneven = [f"2021-03-01 {h // 60:02d}:{h % 60:02d}" for h in (
+        np.arange(length) * 7 + rng.integers(-2, 3, length))]  # every 7 minutes, roughly
+    formats = {
+        "DD/MM/YYYY": [f"{d[8:]}/{d[5:7]}/{d[:4]}" for d in _days(length)],
+        "epoch seconds": [str(1_600_000_000 + 3600 * i) for i in range(length)],
+        "year-month": [f"{2000 + i // 12}-{i % 12 + 1:02d}" for i in range(length)],
+        "YYYYMMDD": [d.replace("-", "") for d in _days(length, step=7)],
+    }
+    both = {"sales": sales, "temp": temp}
+    valid = [
+        Case("several value columns, mlp", "series", _series_writer(_days(length), both),
+             ("--target", "sales", "--time", "when", "--window", "6")),
+        Case("several value columns, lstm", "series", _series_writer(_days(length), both),
+             ("--target", "sales", "--time", "when", "--window", "6", "--model", "lstm")),
+        Case("unsorted rows, duplicate times", "series", _series_writer(
+            _days(length) + _days(5), {"sales": [*sales, 1, 2, 3, 4, 5],
+                                       "temp": [*temp, 0, 0, 0, 0, 0]},
+            order=list(shuffled) + list(range(length, length + 5))),
+            ("--target", "sales", "--time", "when", "--window", "6")),
+        Case("irregular times", "series", _series_writer(uneven, both),
+             ("--target", "sales", "--time", "when", "--window", "6", "--features", "temp")),
+        Case("no time column, one value column chosen", "series",
+             _series_writer(_days(length), both), ("--target", "temp", "--window", "4",
+                                                   "--drop", "sales,when")),
+        Case("stray text read as missing", "series", _series_writer(
+            _days(length), {"y": [("oops" if i == 9 else float(v)) for i, v in
+                                  enumerate(temp)]}),
+            ("--target", "y", "--time", "when", "--window", "4", "--numeric", "y")),
+    ]
+    valid += [Case(f"times as {name}", "series", _series_writer(times, {"y": temp}),
+                   ("--target", "y", "--time", "when", "--window", "4"))
+              for name, times in formats.items()]
+    invalid = [
+        Case("window longer than the series", "series", _series_writer(_days(20), {
+            "y": temp[:20]}), ("--target", "y", "--time", "when", "--window", "40"),
+            r"--window 40 with --horizon 1 is longer than the series allows: it has 20 steps"),
+        Case("text target", "series", _series_writer(_days(20), {"y": ["a"] * 20}),
+             ("--target", "y", "--time", "when"), r"the target column 'y' holds text"),
+        Case("a time that is no time", "series", _series_writer(
+            _days(19) + ["soon"], {"y": temp[:20]}), ("--target", "y", "--time", "when"),
+            r"line 21 has 'soon' in 'when', which is neither a number nor a date"),
+        Case("absent target", "series", _series_writer(_days(20), {"y": temp[:20]}),
+             ("--target", "value", "--time", "when"), r"has no column 'value'"),
+        Case("a text column as a feature", "series", _series_writer(
+            _days(20), {"y": temp[:20], "city": ["x"] * 20}),
+            ("--target", "y", "--time", "when", "--features", "city"),
+            r"column 'city' holds text; the columns a series model reads must hold numbers"),
+        Case("no values", "series", _series_writer(_days(20), {"y": [""] * 20}),
+             ("--target", "y", "--time", "when"), r"target column 'y' has no values|"
+                                                  r"the series has no values"),
+        Case("a mixed target", "series", _series_writer(
+            _days(30), {"y": [("oops" if i == 9 else float(v)) for i, v in enumerate(temp[:30])]}),
+            ("--target", "y", "--time", "when", "--window", "4"),
+            r"column 'y' mixes numbers and text: .*line 11 has 'oops'.*--numeric y"),
+    ]
+    return valid, invalid
+
+
+def all_cases():
+    """(valid cases, invalid cases) of every kind."""
+    valid, invalid = [], []
+    for make in (table_cases, image_cases, series_cases):
+        good, bad = make()
+        valid += good
+        invalid += bad
+    return valid, invalid
