@@ -84,6 +84,18 @@ def test_constant_factories():
     assert z.requires_grad and z.is_leaf
 
 
+def test_factories_take_the_size_as_a_keyword_too():
+    # PyTorch: torch.empty(size=(2, 3)) (the GAT example), x.new_zeros(size=...), never both
+    x = cr.ones(1, dtype=cr.float64)
+    for made in (cr.empty(size=(2, 3)), cr.zeros(size=[2, 3]), cr.ones(size=cr.Size([2, 3])),
+                 cr.rand(size=(2, 3)), cr.randn(size=(2, 3)), x.new_zeros(size=(2, 3)),
+                 x.new_ones(size=(2, 3)), x.new_empty(size=(2, 3))):
+        assert tuple(made.shape) == (2, 3)
+    assert x.new_zeros(size=(2,)).dtype == cr.float64
+    with pytest.raises(TypeError, match="multiple values for argument 'size'"):
+        cr.zeros(2, size=(3,))
+
+
 def test_arange():
     assert cr.arange(5).tolist() == [0, 1, 2, 3, 4] and cr.arange(5).dtype == cr.int64
     assert cr.arange(1, 7, 2).tolist() == [1, 3, 5]

@@ -16,6 +16,15 @@ def test_shape_properties():
     assert cr.tensor(5.0).shape == () and cr.tensor(5.0).numel() == 1
 
 
+def test_size_arithmetic_and_slices_stay_sizes():
+    # PyTorch: Size + tuple, tuple + Size, Size * n and Size[a:b] are Sizes; Size[i] an int
+    s = cr.Size([2, 3])
+    for made, expected in [(s + (1,), (2, 3, 1)), ((1,) + s, (1, 2, 3)), (s * 2, (2, 3, 2, 3)),
+                           (s[1:], (3,)), (s + cr.Size([4]), (2, 3, 4))]:
+        assert isinstance(made, cr.Size) and made == expected
+    assert s[0] == 2 and type(s[0]) is int
+
+
 def test_transposes():
     t = cr.arange(6).reshape(2, 3)
     np.testing.assert_array_equal(t.T.numpy(), np.arange(6).reshape(2, 3).T)

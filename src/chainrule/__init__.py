@@ -69,6 +69,7 @@ from ._legacy import (  # noqa: E402
     set_default_tensor_type,
 )
 from ._torch_functions import *  # noqa: E402,F403
+from ._sparse import *  # noqa: E402,F403 - sparse COO tensors, stored densely
 from . import _tensor_extras  # noqa: E402 - Tensor methods that are not ops (byte(), uniform_)
 from ._settings import (  # noqa: E402
     are_deterministic_algorithms_enabled,
@@ -82,8 +83,8 @@ from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor, device  # noqa: E402
 
 # The layers above the engine, so that `import chainrule as torch; torch.nn.Linear` works.
-from . import data, distributed, distributions, func, functional, linalg, nn, onnx  # noqa: E402
-from . import optim, special, testing  # noqa: E402
+from . import data, distributed, func, functional, linalg, nn, onnx  # noqa: E402
+from . import optim, sparse, special, testing  # noqa: E402
 from . import utils  # noqa: E402 (torch.multiprocessing: import chainrule.multiprocessing)
 
 # What a CPU-only PyTorch build answers about devices (torch.cuda, torch.backends, ...).
@@ -117,13 +118,17 @@ def frobenius_norm(input, dim=(-2, -1), keepdim=False):
     return linalg.matrix_norm(input, "fro", dim, keepdim)
 
 
+# Imported only when first used, so that `import chainrule` stays quick: torch.multiprocessing
+# pulls in sockets and threads that most programs never need; torch.distributions is a package
+# of its own most programs never touch.
+_LAZY = ("distributions", "multiprocessing")
+
+
 def __getattr__(name):
-    # torch.multiprocessing without an explicit import (it is imported only when first used:
-    # it pulls in sockets and threads that most programs never need)
-    if name == "multiprocessing":
+    if name in _LAZY:
         import importlib
 
-        return importlib.import_module(".multiprocessing", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -183,7 +183,6 @@ Tensor.apply_, Tensor.map_ = _apply_, _map_
 # -- answers about layout and identity, as PyTorch's for a dense CPU tensor -------------------
 Tensor.volatile = False  # removed in PyTorch 0.4: always False
 Tensor.name = None
-Tensor.layout = property(lambda self: _torch_functions.strided)
 Tensor.dim_order = lambda self, *, ambiguity_check=False: tuple(range(self.ndim))
 Tensor.const_data_ptr = lambda self: self.data_ptr()
 Tensor.is_distributed = lambda self: False

@@ -25,6 +25,16 @@ def _size_arg(size):
     return shape
 
 
+def _shape(args, size):
+    """The shape from ``*size`` positional arguments or the ``size=`` keyword (PyTorch's
+    factories take either: ``torch.empty(size=(2, 3))``)."""
+    if size is not None:
+        if args:
+            raise TypeError("got multiple values for argument 'size'")
+        args = (size,)
+    return _size_arg(args)
+
+
 def _finish(array, requires_grad, device_arg=None):
     as_cpu(device_arg)
     tensor = _wrap(array)
@@ -93,16 +103,16 @@ def from_numpy(array):
     return _wrap(array)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.zeros(_size_arg(size), _float_dtype(dtype)), requires_grad, device)
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad=False):
+    return _finish(np.zeros(_shape(sizes, size), _float_dtype(dtype)), requires_grad, device)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.ones(_size_arg(size), _float_dtype(dtype)), requires_grad, device)
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad=False):
+    return _finish(np.ones(_shape(sizes, size), _float_dtype(dtype)), requires_grad, device)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(np.empty(_size_arg(size), _float_dtype(dtype)), requires_grad, device)
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False):
+    return _finish(np.empty(_shape(sizes, size), _float_dtype(dtype)), requires_grad, device)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
@@ -145,18 +155,19 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def rand(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Uniform samples on [0, 1)."""
     np_dtype = _float_dtype(dtype)
-    array = numpy_generator(generator).random(_size_arg(size), dtype=_sampling_dtype(np_dtype))
+    array = numpy_generator(generator).random(_shape(sizes, size),
+                                              dtype=_sampling_dtype(np_dtype))
     return _finish(array.astype(np_dtype, copy=False), requires_grad, device)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
     """Standard normal samples."""
     np_dtype = _float_dtype(dtype)
     array = numpy_generator(generator).standard_normal(
-        _size_arg(size), dtype=_sampling_dtype(np_dtype)
+        _shape(sizes, size), dtype=_sampling_dtype(np_dtype)
     )
     return _finish(array.astype(np_dtype, copy=False), requires_grad, device)
 
@@ -246,9 +257,10 @@ def randint_like(input, low, high=None, *, dtype=None, generator=None):
 
 
 def _new(factory):
-    def new(self, *size, dtype=None, device=None, requires_grad=False):
+    def new(self, *sizes, size=None, dtype=None, device=None, requires_grad=False):
         dtype = dtype if dtype is not None else self._data.dtype
-        return factory(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+        return factory(*sizes, size=size, dtype=dtype, device=device,
+                       requires_grad=requires_grad)
 
     return new
 

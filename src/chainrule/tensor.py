@@ -147,7 +147,7 @@ class Tensor(TensorBase):
 
     # A CPU-only PyTorch's answers: this tensor is on the CPU, in ordinary (unpinned) memory.
     is_cpu = True
-    is_cuda = is_mps = is_xpu = is_meta = is_quantized = is_sparse = is_nested = False
+    is_cuda = is_mps = is_xpu = is_meta = is_quantized = is_nested = False  # is_sparse, layout: _sparse.py
 
     def get_device(self):
         return -1
@@ -462,3 +462,19 @@ class Size(tuple):
 
     def numel(self):
         return int(np.prod(self, dtype=np.int64))
+
+    # As PyTorch's: concatenating, repeating and slicing a Size gives a Size
+    def __add__(self, other):
+        return Size(tuple(self) + tuple(other))
+
+    def __radd__(self, other):
+        return Size(tuple(other) + tuple(self))
+
+    def __mul__(self, count):
+        return Size(tuple(self) * count)
+
+    __rmul__ = __mul__
+
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item

@@ -74,6 +74,24 @@ def test_the_read_limit_applies_to_files_and_streams(tmp_path):
     assert files.read_regular_file(path) == path.read_bytes()
 
 
+def test_a_stream_is_read_in_chunks_not_one_read_as_large_as_the_memory(tmp_path):
+    # BufferedReader.read(n) allocates n bytes first: one read bounded by the machine's memory
+    # failed with MemoryError (torch.load(open(path, "rb")) of a whole saved model)
+    import io
+
+    class Stream(io.BytesIO):
+        def read(self, size=-1):
+            assert 0 <= size <= 1 << 24, f"asked for {size} bytes at once"
+            return super().read(size)
+
+    path = tmp_path / "x"
+    cr.save({"w": cr.arange(5.0)}, path)
+    with open(path, "rb") as f:
+        assert files.read_stream(f, "x") == path.read_bytes()
+    loaded = cr.load(Stream(path.read_bytes()))
+    assert loaded["w"].tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+
+
 def test_an_unreadable_file_is_the_library_error(tmp_path):
     if os.geteuid() == 0:
         pytest.skip("root reads any file")

@@ -105,6 +105,24 @@ def test_dropout2d_reads_a_3d_input_as_n_c_l_with_pytorchs_warning():
     assert ((y == 0).all(axis=2) | (y != 0).all(axis=2)).all()
 
 
+def test_dropout2d_of_a_2d_input_drops_single_elements_with_pytorchs_warning():
+    # PyTorch (deprecated, still accepted): feature dropout of (N, C) draws per (n, c) entry
+    cr.manual_seed(3)
+    with pytest.warns(UserWarning, match="Received a 2-D input to dropout2d"):
+        y = nn.Dropout2d(0.5)(cr.ones(64, 32)).numpy()
+    assert set(np.unique(y)) == {0.0, 2.0}
+    assert not ((y == 0).all(axis=1) | (y != 0).all(axis=1)).all()  # not whole rows
+
+
+def test_dropout3d_of_a_2d_input_is_unbatched_one_draw_per_row():
+    # PyTorch unsqueezes a non-5-D input: (A, B) -> (1, A, B), channels are the A rows
+    cr.manual_seed(4)
+    with pytest.warns(UserWarning, match="Received a 2-D input to dropout3d"):
+        y = F.dropout3d(cr.ones(40, 6), 0.5).numpy()
+    assert ((y == 0).all(axis=1) | (y == 2).all(axis=1)).all()
+    assert 0 < (y[:, 0] == 0).sum() < 40
+
+
 def test_feature_dropout_rejects_a_wrong_rank():
     with pytest.raises(RuntimeError, match="Expected 2D or 3D input"):
         F.dropout1d(cr.ones(2, 3, 4, 5))

@@ -262,3 +262,17 @@ def test_full_backward_pre_hook_can_replace_the_output_gradient():
     layer.register_full_backward_pre_hook(lambda m, grad_output: (grad_output[0] * 0,))
     layer(x).sum().backward()
     assert not x.grad.numpy().any() and not layer.weight.grad.numpy().any()
+
+
+def test_share_memory_reaches_every_parameter_and_buffer_and_returns_the_module():
+    # PyTorch: Module.share_memory() calls share_memory_() on each parameter and buffer
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    seen = []
+    original = cr.Tensor.share_memory_
+    cr.Tensor.share_memory_ = lambda self: seen.append(self) or self
+    try:
+        assert model.share_memory() is model
+    finally:
+        cr.Tensor.share_memory_ = original
+    expected = [*model.parameters(), *model.buffers()]
+    assert len(seen) == len(expected) and all(a is b for a, b in zip(seen, expected))

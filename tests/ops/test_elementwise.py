@@ -133,3 +133,19 @@ def test_cast_sends_the_gradient_back_in_the_input_dtype():
     x = cr.tensor([1.0, 2.0], dtype=cr.float64, requires_grad=True)
     (x.float() * cr.tensor([3.0, 4.0])).sum().backward()
     assert x.grad.dtype == cr.float64 and x.grad.tolist() == [3.0, 4.0]
+
+
+def test_ieee_results_come_without_numpys_warnings():
+    # PyTorch gives inf and nan silently; NumPy's RuntimeWarning pointed into our internals
+    # (the GCN example's `1 / degrees` with isolated nodes)
+    import warnings
+
+    x = cr.tensor([0.0, 1.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert (1 / x).tolist() == [float("inf"), 1.0]
+        assert np.isnan((x / x).tolist()[0]) and x.reciprocal().tolist()[0] == float("inf")
+        assert x.pow(-1).tolist()[0] == float("inf") and cr.tensor([1000.0]).exp().item() == (
+            float("inf"))
+        (1 / x).sum().backward()
+    assert x.grad.tolist() == [float("-inf"), -1.0]

@@ -1,12 +1,25 @@
-"""``torch.distributions``: the distributions training code samples from and scores with
-(``Normal``, ``Categorical``, ``Bernoulli``, ``Uniform``, ``Independent``), their
-``log_prob``/``entropy``/``sample``/``rsample`` (the reparameterised draw keeps the gradient),
-and ``kl_divergence`` between them. Parameters are tensors; gradients flow through
-``log_prob``, ``entropy``, ``rsample`` and ``kl_divergence`` as in PyTorch."""
+"""``torch.distributions``: probability distributions with sampling (reparameterised where
+the distribution allows), log-densities, entropies and KL divergences, as PyTorch has them.
 
+>>> from chainrule.distributions import Categorical
+>>> dist = Categorical(logits=chainrule.zeros(4))
+>>> action = dist.sample()
+>>> loss = -dist.log_prob(action)          # REINFORCE's score-function term
+"""
+
+from . import constraints
+from .bernoulli import Bernoulli
+from .categorical import Categorical
 from .distribution import Distribution
+from .exponential import Exponential
+from .independent import Independent
 from .kl import kl_divergence, register_kl
-from .simple import Bernoulli, Categorical, Independent, Normal, Uniform
+from .laplace import Laplace
+from .normal import Normal
+from .one_hot_categorical import OneHotCategorical
+from .uniform import Uniform
 
-__all__ = ["Bernoulli", "Categorical", "Distribution", "Independent", "Normal", "Uniform",
-           "kl_divergence", "register_kl"]
+__all__ = [
+    "Bernoulli", "Categorical", "Distribution", "Exponential", "Independent", "Laplace",
+    "Normal", "OneHotCategorical", "Uniform", "constraints", "kl_divergence", "register_kl",
+]

@@ -117,14 +117,21 @@ def _read_to_end(fd, name, size, limit):
 
 
 def read_stream(f, name, limit=None):
-    """Everything a binary file object ``f`` holds, up to ``limit`` bytes (else CheckpointError)."""
+    """Everything a binary file object ``f`` holds, up to ``limit`` bytes (else CheckpointError).
+    Read in chunks: ``f.read(n)`` of a buffered file allocates ``n`` bytes before reading, so
+    one read bounded by the machine's memory would ask for all of it."""
     limit = memory_limit() if limit is None else limit
-    payload = f.read() if limit is None else f.read(limit + 1)
-    if isinstance(payload, str):
-        raise CheckpointError(name, "is open in text mode; open it with mode 'rb'")
-    if limit is not None and len(payload) > limit:
-        raise _too_big(name, len(payload), limit)
-    return bytes(payload)
+    parts, total = [], 0
+    while True:
+        chunk = f.read(_CHUNK if limit is None else min(_CHUNK, limit + 1 - total))
+        if isinstance(chunk, str):
+            raise CheckpointError(name, "is open in text mode; open it with mode 'rb'")
+        if not chunk:
+            return b"".join(parts)
+        parts.append(bytes(chunk))
+        total += len(chunk)
+        if limit is not None and total > limit:
+            raise _too_big(name, total, limit)
 
 
 # -- writing ----------------------------------------------------------------------------------

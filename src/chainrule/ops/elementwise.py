@@ -30,8 +30,13 @@ def _broadcast_error(op, a, b):
     )
 
 
-def _binary(op, ufunc, a, b, dtype=None):
-    """``ufunc`` on two tensors, computed in the dtype PyTorch promotes them to."""
+def _binary(op, ufunc, a, b, dtype=None, quiet=False):
+    """``ufunc`` on two tensors, computed in the dtype PyTorch promotes them to. ``quiet``:
+    IEEE results (x / 0 = inf, 0 / 0 = nan, overflow) come without NumPy's RuntimeWarning,
+    as PyTorch gives them."""
+    if quiet:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return _binary(op, ufunc, a, b, dtype)
     x, y = a._data, b._data
     try:
         if x.dtype == y.dtype and dtype is None and x.dtype.kind != "b":
@@ -97,7 +102,7 @@ class Div(Function):
         dtype = promoted_dtype(a, b)
         if dtype.kind != "f":
             dtype = default_float()  # integers divide to the default float dtype
-        return _binary("div", np.true_divide, a, b, dtype)
+        return _binary("div", np.true_divide, a, b, dtype, quiet=True)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -125,7 +130,7 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return _binary("pow", np.power, a, b)
+        return _binary("pow", np.power, a, b, quiet=True)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -199,7 +204,8 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = wrap(np.exp(float_array(x._data)))
+        with np.errstate(over="ignore"):  # exp(1000) = inf without a warning, as in PyTorch
+            y = wrap(np.exp(float_array(x._data)))
         ctx.save_for_backward(y)
         return y
 

@@ -73,10 +73,31 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     return _feature_dropout(input, p, training, inplace, _channel_shape("dropout1d", input, 3))
 
 
+def _feature_shape(input):
+    """PyTorch's feature dropout: one draw per (N, C) entry, broadcast over the rest."""
+    if input.dim() < 2:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    return tuple(input.shape[:2]) + (1,) * (input.dim() - 2)
+
+
+def _warn_deprecated_dims(op, ndim, expected):
+    """PyTorch still accepts other ranks, with this warning (feature dropout of dims 0 and 1)."""
+    warnings.warn(
+        f"{op}: Received a {ndim}-D input to {op}, which is deprecated and will result in an "
+        f"error in a future release. To retain the behavior and silence this warning, please "
+        f"use dropout instead. Note that {op} exists to provide channel-wise dropout on inputs "
+        f"with {expected - 2} spatial dimensions, a channel dimension, and an optional batch "
+        f"dimension (i.e. {expected - 1}D or {expected}D inputs).", stacklevel=3)
+
+
 def dropout2d(input, p=0.5, training=True, inplace=False):
     """Zero whole channels of (N, C, H, W) or (C, H, W) with probability ``p``. A 3-D input is
-    read as (N, C, L), as PyTorch does (with its warning)."""
-    if input.dim() == 3:
+    read as (N, C, L), as PyTorch does (with its warning); other ranks drop per (dim 0, dim 1)
+    entry, with PyTorch's deprecation warning."""
+    ndim = input.dim()
+    if ndim not in (3, 4):
+        _warn_deprecated_dims("dropout2d", ndim, 4)
+    if ndim == 3:
         warnings.warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D "
             "dropout behavior is desired - input is interpreted as shape (N, C, L), where C is "
@@ -84,13 +105,21 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
             "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
             "channel-wise dropout behavior, please switch to using dropout1d instead.",
             stacklevel=2)
-        return _feature_dropout(input, p, training, inplace, tuple(input.shape[:2]) + (1,))
-    return _feature_dropout(input, p, training, inplace, _channel_shape("dropout2d", input, 4))
+    return _feature_dropout(input, p, training, inplace, _feature_shape(input))
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
-    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``."""
-    return _feature_dropout(input, p, training, inplace, _channel_shape("dropout3d", input, 5))
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) with probability ``p``; any
+    other rank is read as unbatched (one draw per dim-0 entry), with PyTorch's warning."""
+    ndim = input.dim()
+    if ndim not in (4, 5):
+        _warn_deprecated_dims("dropout3d", ndim, 5)
+    if ndim == 5:
+        return _feature_dropout(input, p, training, inplace, _feature_shape(input))
+    if ndim == 0:
+        raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
+    shape = (input.shape[0],) + (1,) * (ndim - 1)  # as PyTorch: unsqueeze(0), feature dropout
+    return _feature_dropout(input, p, training, inplace, shape)
 
 
 def _alpha_dropout(input, p, training, inplace, shape):

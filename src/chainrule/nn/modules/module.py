@@ -416,6 +416,12 @@ class Module:
     def cpu(self):
         return self
 
+    def share_memory(self):
+        """``Tensor.share_memory_()`` on every parameter and buffer, as PyTorch; returns self."""
+        for tensor in [*self.parameters(), *self.buffers()]:
+            tensor.share_memory_()
+        return self
+
     def cuda(self, device=None):
         raise unavailable("cuda" if device is None else str(device))
 

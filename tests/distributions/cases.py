@@ -1,0 +1,105 @@
+"""Distribution cases written once for both libraries: ``bench/record_distributions.py`` runs
+them on PyTorch (float64) and records every statistic, log-density and gradient;
+``test_against_pytorch.py`` runs them on chainrule and compares. ``m`` is torch or chainrule."""
+
+
+def t(m, values, grad=False, dtype="float64"):
+    return m.tensor(values, dtype=getattr(m, dtype), requires_grad=grad)
+
+
+# name -> (build(m) -> (distribution, [parameter tensors that need gradients]), value(m))
+CASES = {
+    "normal": (lambda m: _params(m, "Normal", loc=[0.5, -1.0, 2.0], scale=[1.0, 0.3, 2.5]),
+               lambda m: t(m, [[0.1, -0.5, 3.0], [1.0, -1.2, -2.0]])),
+    "normal_scalar": (lambda m: (m.distributions.Normal(0.25, 1.5), []),
+                      lambda m: t(m, [0.3, -2.0])),
+    "bernoulli_probs": (lambda m: _params(m, "Bernoulli", probs=[0.2, 0.7, 0.5]),
+                        lambda m: t(m, [[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])),
+    "bernoulli_logits": (lambda m: _params(m, "Bernoulli", logits=[-1.5, 0.0, 2.0]),
+                         lambda m: t(m, [1.0, 0.0, 1.0])),
+    "categorical_probs": (lambda m: _params(m, "Categorical",
+                                            probs=[[0.1, 0.2, 0.7], [0.5, 0.25, 0.25]]),
+                          lambda m: m.tensor([[2, 0], [1, 1], [0, 2]])),
+    "categorical_logits": (lambda m: _params(m, "Categorical", logits=[0.3, -1.0, 2.0, 0.0]),
+                           lambda m: m.tensor([3, 2, 0])),
+    "one_hot_categorical": (lambda m: _params(m, "OneHotCategorical",
+                                              logits=[[0.3, -1.0, 2.0], [1.0, 1.0, 0.0]]),
+                            lambda m: t(m, [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])),
+    "uniform": (lambda m: _params(m, "Uniform", low=[0.0, -2.0], high=[1.0, 3.0]),
+                lambda m: t(m, [[0.5, 2.9], [0.25, -1.0]])),
+    "laplace": (lambda m: _params(m, "Laplace", loc=[0.0, 1.0], scale=[1.0, 0.5]),
+                lambda m: t(m, [[0.5, 2.0], [-1.0, 1.0]])),
+    "exponential": (lambda m: _params(m, "Exponential", rate=[0.5, 2.0, 3.0]),
+                    lambda m: t(m, [0.1, 1.0, 2.5])),
+    "independent_normal": (
+        lambda m: _independent(m), lambda m: t(m, [[0.1, 0.2, 0.3], [1.0, -1.0, 0.5]])),
+}
+
+STATISTICS = ("mean", "mode", "variance", "stddev")
+METHODS = ("log_prob", "cdf", "icdf", "entropy", "perplexity", "enumerate_support")
+
+# (p case, q case) pairs for kl_divergence
+KL_PAIRS = [("normal", "normal_other"), ("bernoulli_probs", "bernoulli_other"),
+            ("categorical_probs", "categorical_other"),
+            ("one_hot_categorical", "one_hot_other"), ("uniform", "uniform_wider"),
+            ("laplace", "laplace_other"), ("exponential", "exponential_other"),
+            ("normal", "laplace_as_q"), ("laplace", "normal_as_q"),
+            ("exponential", "normal_as_q3"), ("independent_normal", "independent_other")]
+
+OTHERS = {
+    "normal_other": lambda m: _params(m, "Normal", loc=[0.0, 0.0, 1.0], scale=[2.0, 1.0, 0.5]),
+    "bernoulli_other": lambda m: _params(m, "Bernoulli", probs=[0.5, 0.1, 0.9]),
+    "categorical_other": lambda m: _params(m, "Categorical",
+                                           logits=[[0.0, 1.0, 0.5], [-1.0, 0.0, 2.0]]),
+    "one_hot_other": lambda m: _params(m, "OneHotCategorical",
+                                       probs=[[0.3, 0.3, 0.4], [0.1, 0.6, 0.3]]),
+    "uniform_wider": lambda m: _params(m, "Uniform", low=[-1.0, -2.5], high=[1.5, 3.0]),
+    "laplace_other": lambda m: _params(m, "Laplace", loc=[0.5, 0.0], scale=[2.0, 1.0]),
+    "exponential_other": lambda m: _params(m, "Exponential", rate=[1.0, 1.0, 0.5]),
+    "laplace_as_q": lambda m: _params(m, "Laplace", loc=[0.0, 1.0, -1.0], scale=[1.0, 2.0, 0.5]),
+    "normal_as_q": lambda m: _params(m, "Normal", loc=[0.3, 0.0], scale=[1.0, 2.0]),
+    "normal_as_q3": lambda m: _params(m, "Normal", loc=[0.3, 0.0, 1.0], scale=[1.0, 2.0, 0.7]),
+    "independent_other": lambda m: _independent(m, shift=0.5),
+}
+
+
+def _params(m, name, **params):
+    tensors = {k: t(m, v, grad=True) for k, v in params.items()}
+    return getattr(m.distributions, name)(**tensors), list(tensors.values())
+
+
+def _independent(m, shift=0.0):
+    loc = t(m, [[0.0 + shift, 1.0, -1.0], [0.5, 0.5, 0.5]], grad=True)
+    scale = t(m, [[1.0, 2.0, 0.5], [1.0, 1.5, 0.7 + shift]], grad=True)
+    return m.distributions.Independent(m.distributions.Normal(loc, scale), 1), [loc, scale]
+
+
+def build(m, name):
+    """(distribution, parameters needing gradients) for a case or an 'other' name."""
+    return CASES[name][0](m) if name in CASES else OTHERS[name](m)
+
+
+def run(m, name, what):
+    """(the tensor ``what`` gives for case ``name`` or None where the library raises
+    NotImplementedError, the parameters); methods that take a value get the case's value
+    (probabilities in (0, 1) for icdf)."""
+    dist, params = build(m, name)
+    try:
+        if what in STATISTICS:
+            return getattr(dist, what), params
+        if what in ("entropy", "perplexity"):
+            return getattr(dist, what)(), params
+        if what == "enumerate_support":
+            return dist.enumerate_support(), params
+        value = CASES[name][1](m)
+        if what == "icdf":
+            value = t(m, [0.1, 0.6, 0.9][: dist.batch_shape[-1] if dist.batch_shape else 2])
+        return getattr(dist, what)(value), params
+    except NotImplementedError:
+        return None, params
+
+
+def kl(m, p_name, q_name):
+    p, p_params = build(m, p_name)
+    q, q_params = build(m, q_name)
+    return m.distributions.kl_divergence(p, q), p_params + q_params

@@ -1,0 +1,120 @@
+"""Sampling (shapes, dtypes, frequencies, reparameterised gradients), argument and sample
+checks, expand, and kl_divergence's dispatch."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.distributions import (
+    Bernoulli,
+    Categorical,
+    Distribution,
+    Exponential,
+    Independent,
+    Laplace,
+    Normal,
+    OneHotCategorical,
+    Uniform,
+    kl_divergence,
+    register_kl,
+)
+
+
+@pytest.mark.parametrize("dist, mean, var", [
+    (Normal(cr.tensor([1.0, -2.0]), cr.tensor([0.5, 2.0])), [1.0, -2.0], [0.25, 4.0]),
+    (Uniform(cr.tensor([0.0, 2.0]), cr.tensor([1.0, 6.0])), [0.5, 4.0], [1 / 12, 16 / 12]),
+    (Laplace(cr.tensor([0.0, 3.0]), cr.tensor([1.0, 0.5])), [0.0, 3.0], [2.0, 0.5]),
+    (Exponential(cr.tensor([0.5, 4.0])), [2.0, 0.25], [4.0, 1 / 16]),
+    (Bernoulli(probs=cr.tensor([0.2, 0.9])), [0.2, 0.9], [0.16, 0.09]),
+])
+def test_samples_have_the_distributions_mean_and_variance(dist, mean, var):
+    cr.manual_seed(0)
+    draws = dist.sample((40000,))
+    assert tuple(draws.shape) == (40000, 2) and draws.dtype == cr.float32
+    np.testing.assert_allclose(draws.numpy().mean(0), mean, atol=0.05 * max(1, max(var)))
+    np.testing.assert_allclose(draws.numpy().var(0), var, rtol=0.08)
+
+
+def test_categorical_samples_follow_the_probabilities():
+    cr.manual_seed(1)
+    dist = Categorical(probs=cr.tensor([[0.1, 0.6, 0.3], [0.5, 0.0, 0.5]]))
+    draws = dist.sample((20000,))
+    assert tuple(draws.shape) == (20000, 2) and draws.dtype == cr.int64
+    counts = [np.bincount(draws.numpy()[:, i], minlength=3) / 20000 for i in range(2)]
+    np.testing.assert_allclose(counts, [[0.1, 0.6, 0.3], [0.5, 0.0, 0.5]], atol=0.015)
+    assert tuple(dist.sample().shape) == (2,)
+    one_hot = OneHotCategorical(probs=cr.tensor([0.2, 0.8])).sample((5,))
+    assert tuple(one_hot.shape) == (5, 2) and (one_hot.sum(-1) == 1).all()
+
+
+def test_rsample_carries_gradients_and_sample_does_not():
+    loc = cr.tensor([0.5], requires_grad=True)
+    scale = cr.tensor([2.0], requires_grad=True)
+    cr.manual_seed(2)
+    x = Normal(loc, scale).rsample((3,))
+    x.sum().backward()
+    eps = (x.detach() - 0.5) / 2.0  # x = loc + eps * scale
+    assert loc.grad.tolist() == [3.0]
+    np.testing.assert_allclose(scale.grad.numpy(), eps.sum().numpy(), rtol=1e-6)
+    assert not Normal(loc, scale).sample().requires_grad
+
+
+def test_reinforce_step_through_a_policy():
+    # the score-function loss of the REINFORCE example: -log_prob(action) * return
+    logits = cr.tensor([0.0, 1.0, -1.0], requires_grad=True)
+    dist = Categorical(logits=logits)
+    action = cr.tensor(1)
+    (-dist.log_prob(action) * 2.0).backward()
+    probs = np.exp([0.0, 1.0, -1.0]) / np.exp([0.0, 1.0, -1.0]).sum()
+    np.testing.assert_allclose(logits.grad.numpy(), 2.0 * (probs - [0, 1, 0]), rtol=1e-6)
+
+
+def test_arguments_and_values_are_checked_as_in_pytorch():
+    with pytest.raises(ValueError, match="Expected parameter scale"):
+        Normal(0.0, cr.tensor([1.0, -1.0]))
+    with pytest.raises(ValueError, match="Expected parameter probs"):
+        Bernoulli(probs=cr.tensor([1.5]))
+    with pytest.raises(ValueError, match="Either `probs` or `logits`"):
+        Categorical()
+    with pytest.raises(ValueError, match="within the support"):
+        Bernoulli(probs=cr.tensor([0.5])).log_prob(cr.tensor([0.5]))
+    with pytest.raises(ValueError, match="broadcastable"):
+        Normal(cr.zeros(3), cr.ones(3)).log_prob(cr.zeros(2))
+    assert Normal(0.0, cr.tensor(-1.0), validate_args=False).scale.item() == -1.0
+
+
+def test_expand_and_independent_shapes():
+    dist = Normal(cr.zeros(3), cr.ones(3)).expand((4, 3))
+    assert tuple(dist.batch_shape) == (4, 3) and tuple(dist.sample().shape) == (4, 3)
+    diag = Independent(Normal(cr.zeros(4, 3), cr.ones(4, 3)), 1)
+    assert tuple(diag.batch_shape) == (4,) and tuple(diag.event_shape) == (3,)
+    assert tuple(diag.log_prob(cr.zeros(4, 3)).shape) == (4,)
+    assert tuple(Categorical(logits=cr.zeros(2, 5)).expand((3, 2)).sample().shape) == (3, 2)
+
+
+def test_kl_dispatch_prefers_the_most_specific_pair_and_names_a_missing_one():
+    class MyNormal(Normal):
+        pass
+
+    assert kl_divergence(MyNormal(0.0, 1.0), Normal(0.0, 1.0)).item() == 0.0
+    with pytest.raises(NotImplementedError, match="No KL"):
+        kl_divergence(Uniform(0.0, 1.0), Bernoulli(probs=0.5))
+
+    @register_kl(MyNormal, MyNormal)
+    def _special(p, q):
+        return cr.tensor(7.0)
+
+    assert kl_divergence(MyNormal(0.0, 1.0), MyNormal(0.0, 1.0)).item() == 7.0
+    with pytest.raises(TypeError, match="Distribution subclass"):
+        register_kl(int, Normal)
+    assert issubclass(MyNormal, Distribution)
+
+
+def test_torch_distributions_is_an_attribute_loaded_on_first_use():
+    import subprocess
+    import sys
+
+    code = ("import sys, chainrule; assert 'chainrule.distributions' not in sys.modules; "
+            "print(chainrule.distributions.Normal.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "Normal"
