@@ -147,5 +147,6 @@ def load_series_task(config, metadata=None):
     elif config.features is not None:
         features = config.features
     series = read_series(config.data_path, config.target, config.time, features,
-                         config.drop or (), config.numeric or ())
+                         config.drop or (), config.numeric or (),
+                         skip_bad_rows=config.skip_bad_rows)
     return SeriesTask(config, series, preprocessor)
