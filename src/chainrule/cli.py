@@ -179,6 +179,9 @@ def _own_data_parsers(subparsers):
     predict.add_argument("--skip-bad-files", action="store_true",
                          help="images: leave out files that are not readable images, with a "
                               "warning naming each (default: refuse them all by name)")
+    predict.add_argument("--skip-bad-rows", action="store_true",
+                         help="tables and series: leave out lines with more fields than the "
+                              "header, with a warning naming them (default: refuse them)")
     runs = subparsers.add_parser(
         "runs", help="list runs, or compare two: chainrule runs [DIR] | runs compare A B",
         description="List the runs under DIR (default runs): model, data, data fingerprint, "
@@ -232,7 +235,7 @@ def _own_data_command(args):
     if args.command == "predict":
         from .train.predict import predict
 
-        return predict(args.run, args.input, args.out, args.skip_bad_files)
+        return predict(args.run, args.input, args.out, args.skip_bad_files, args.skip_bad_rows)
     from .train.runs import compare_runs, list_runs
 
     if args.args[:1] == ["compare"]:

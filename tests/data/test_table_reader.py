@@ -48,7 +48,8 @@ def test_gzip_and_one_column_and_trailing_delimiter(tmp_path):
     ("", "is empty"),
     ("\n\n  \n", "is empty"),
     ("a,b\n", "has a header line but no data rows"),
-    ("a,b\n1,2\n3,4,5\n", "line 3 has 3 fields but the header has 2"),
+    ("a,b\n1,2\n3,4,5\n5,6\n7,8,9,0\n", r"2 line\(s\) have more fields than the header's 2: "
+                                         r"line 3 \(3\), line 5 \(4\); check for an unquoted ','"),
     ("a,b\n1,2\n3," + "x" * 200_000 + "\n", "line 3: field larger than field limit"),
 ])
 def test_broken_files_are_errors_naming_the_line(tmp_path, text, message):
@@ -125,6 +126,13 @@ def test_repeated_and_blank_header_names_are_renamed_with_a_note(tmp_path):
     table = read_table(write(tmp_path, "a,a,,a\n1,2,3,4\n"))
     assert table.names == ["a", "a.1", "column_3", "a.2"]
     assert table.notes[0] == "the header names 'a' more than once: field 2 is read as 'a.1'"
+
+
+def test_long_rows_can_be_left_out_with_a_note_naming_them(tmp_path):
+    table = read_table(write(tmp_path, "a,b\n1,2\n3,4,5\n5,6\n"), skip_bad_rows=True)
+    assert table.text("a") == ["1", "5"] and table.where(1) == "line 4"
+    assert table.notes == ["warning: left out 1 line(s) with more fields than the header's 2 "
+                           "(--skip-bad-rows): line 3 (3)"]
 
 
 def test_short_rows_are_padded_with_missing_cells_and_noted(tmp_path):

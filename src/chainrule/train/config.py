@@ -55,6 +55,7 @@ class Config:
     flip: bool = False
     random_crop: bool = False
     skip_bad_files: bool = False
+    skip_bad_rows: bool = False
     time: str | None = None
     window: int | None = None
     horizon: int = 1

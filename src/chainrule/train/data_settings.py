@@ -24,7 +24,8 @@ ONLY_FOR = {
     "target": ("table", "series"), "task": ("table",), "features": ("table", "series"),
     "drop": ("table", "series"), "categorical": ("table",), "numeric": ("table", "series"),
     "class_weight": ("table",), "image_size": ("images",), "flip": ("images",),
-    "random_crop": ("images",), "skip_bad_files": ("images",), "time": ("series",),
+    "random_crop": ("images",), "skip_bad_files": ("images",), "skip_bad_rows": ("table", "series"),
+    "time": ("series",),
     "window": ("series",), "horizon": ("series",), "season": ("series",),
 }
 # (smallest, largest) values of the own-data numbers; None: no bound
@@ -154,4 +155,7 @@ DATA_SWITCHES = [
     ("--skip-bad-files", "skip_bad_files",
      "images: leave out files that are not readable images, with a warning naming each "
      "(default: refuse them all by name)"),
+    ("--skip-bad-rows", "skip_bad_rows",
+     "tables and series: leave out lines with more fields than the header, with a warning "
+     "naming them (default: refuse them by line)"),
 ]

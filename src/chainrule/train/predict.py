@@ -75,19 +75,20 @@ def load_model(run_dir):
     return config, metadata, preprocessor, model
 
 
-def predict(run_dir, source, out=None, skip_bad_files=False):
+def predict(run_dir, source, out=None, skip_bad_files=False, skip_bad_rows=False):
     """Write predictions for ``source`` (a table, an image or folder of images, a series, or a
     text prompt) with the model in ``run_dir``; returns the exit status. ``skip_bad_files``
-    leaves out image files that cannot be read, with a warning naming each."""
+    leaves out image files that cannot be read, ``skip_bad_rows`` table lines with too many
+    fields, each with a warning naming them."""
     config, metadata, preprocessor, model = load_model(run_dir)
     kind = metadata["kind"]
     with no_grad():
         if kind == "table":
-            header, rows = _table(preprocessor, model, source)
+            header, rows = _table(preprocessor, model, source, skip_bad_rows)
         elif kind in ("image", "images"):
             header, rows = _images(preprocessor, model, source, skip_bad_files)
         elif kind == "series":
-            header, rows = _series(config, preprocessor, model, source)
+            header, rows = _series(config, preprocessor, model, source, skip_bad_rows)
         else:
             header, rows = _text(metadata, model, source)
     _write(header, rows, out)
@@ -102,8 +103,8 @@ def _probability_columns(classes):
     return [f"probability_{c}" for c in classes]
 
 
-def _table(preprocessor, model, source):
-    table = read_table(source)
+def _table(preprocessor, model, source, skip_bad_rows=False):
+    table = read_table(source, skip_bad_rows)
     inputs, notes = preprocessor.transform(table)
     notes = table.notes + notes
     for note in notes:
@@ -203,15 +204,15 @@ def _image_outputs(preprocessor, model, files, skip_bad_files):
     return read, np.concatenate(outputs)
 
 
-def read_new_series(config, preprocessor, source):
+def read_new_series(config, preprocessor, source, skip_bad_rows=False):
     """The series in ``source``, read as the run's training series was (target, time and
     feature columns, time grid), its notes printed; an error when it is shorter than a
-    window."""
+    window. ``skip_bad_rows`` leaves out lines with too many fields, with a warning."""
     read_as_numbers = [n for n in config.numeric or () if n in [config.target,
                                                                  *preprocessor.features]]
     grid = (preprocessor.step, preprocessor.unit) if config.time else None
     series = read_series(source, config.target, config.time, preprocessor.features,
-                         numeric=read_as_numbers, grid=grid)
+                         numeric=read_as_numbers, grid=grid, skip_bad_rows=skip_bad_rows)
     for note in series.notes:
         _note(f"note: {note}")
     if len(series) < preprocessor.window:
@@ -220,8 +221,8 @@ def read_new_series(config, preprocessor, source):
     return series
 
 
-def _series(config, preprocessor, model, source):
-    series = read_new_series(config, preprocessor, source)
+def _series(config, preprocessor, model, source, skip_bad_rows=False):
+    series = read_new_series(config, preprocessor, source, skip_bad_rows)
     end = np.array([len(series) - 1])
     outputs = model_outputs(model, preprocessor.inputs(series.values, end, series.covariates))
     forecast = preprocessor.forecast(series.values, end, outputs)[0]

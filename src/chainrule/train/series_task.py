@@ -30,11 +30,14 @@ class SeriesTask(ShuffledBatches):
         val_end = int(length * (TRAIN_FRACTION + VALIDATION_FRACTION))
         if train_end - horizon - window + 1 < 1 or length - val_end < horizon:
             longest = train_end - horizon
+            steps = f"{length} step{'s' if length != 1 else ''}"
+            merged = [note for note in series.notes if "averaged" in note]
+            why = f" ({'; '.join(merged)}; step {series.step:g} {series.unit})" if merged else ""
             raise ValueError(
                 f"{series.name}: --window {window} with --horizon {horizon} is longer than the "
-                f"series allows: it has {length} steps, {train_end} of them for training; use "
+                f"series allows: it has {steps}{why}, {train_end} of them for training; use "
                 f"--window {longest} or less" if longest >= 1 else
-                f"{series.name}: the series has {length} steps, too few for --horizon {horizon}"
+                f"{series.name}: the series has {steps}{why}, too few for --horizon {horizon}"
             )
         season = config.season or series.season()
         self.values = series.values
@@ -147,5 +150,6 @@ def load_series_task(config, metadata=None):
     elif config.features is not None:
         features = config.features
     series = read_series(config.data_path, config.target, config.time, features,
-                         config.drop or (), config.numeric or ())
+                         config.drop or (), config.numeric or (),
+                         skip_bad_rows=config.skip_bad_rows)
     return SeriesTask(config, series, preprocessor)

@@ -127,4 +127,4 @@ def load_table_task(config, metadata=None):
     preprocessor = None
     if metadata is not None:
         preprocessor = TablePreprocessor.from_state(metadata["preprocessing"])
-    return TableTask(config, read_table(config.data_path), preprocessor)
+    return TableTask(config, read_table(config.data_path, config.skip_bad_rows), preprocessor)

@@ -69,13 +69,15 @@ class Series:
             moment.date().isoformat()
 
 
-def read_series(path, target, time=None, features=None, drop=(), numeric=(), grid=None):
+def read_series(path, target, time=None, features=None, drop=(), numeric=(), grid=None,
+                skip_bad_rows=False):
     """The series in column ``target`` of a CSV or Parquet file, ordered by column ``time``
     (file order when None), with the columns ``features`` beside it (None: every other numeric
     column but those in ``drop``; [] none). ``numeric`` columns read text as missing. ``grid``
     (step, unit), e.g. that of the series a model was trained on, replaces the step found
-    from the times."""
-    return series_from_table(read_table(path), target, time, features, drop, numeric, grid)
+    from the times. ``skip_bad_rows`` leaves out lines with more fields than the header."""
+    return series_from_table(read_table(path, skip_bad_rows), target, time, features, drop,
+                             numeric, grid)
 
 
 def series_from_table(table: Table, target, time=None, features=None, drop=(), numeric=(),

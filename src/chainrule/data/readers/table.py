@@ -27,11 +27,13 @@ _BINARY_KINDS = {b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook is one):
                  b"%PDF": "a PDF document", b"SQLite format 3": "an SQLite database"}
 
 
-def read_table(path):
+def read_table(path, skip_bad_rows=False):
     """Read a CSV or Parquet file (told apart by content, not name) into a ``Table``.
 
     CSV files may start with a byte-order mark, use ``,`` ``;`` tab or ``|`` between fields
     (found from the first lines), quote fields, contain blank lines, and be gzip-compressed.
+    Lines with more fields than the header are an error naming them, or with
+    ``skip_bad_rows`` left out with a note naming them.
     """
     path = Path(path).expanduser()
     if path.is_dir():
@@ -44,7 +46,7 @@ def read_table(path):
         raise ValueError(f"{path} is empty: a table needs a header line and data rows")
     if data[:4] == _PARQUET_MAGIC:
         return _read_parquet(path)
-    return _read_csv(path, data)
+    return _read_csv(path, data, skip_bad_rows)
 
 
 def _decode(path, data):
@@ -106,7 +108,7 @@ def _delimiter(text):
     return best
 
 
-def _read_csv(path, data):
+def _read_csv(path, data, skip_bad_rows=False):
     text, encoding_note = _decode(path, data)
     line = 1
     if declared := _EXCEL_SEPARATOR.match(text):  # Excel's "sep=;" first line
@@ -114,7 +116,7 @@ def _read_csv(path, data):
     else:
         delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header, rows, labels, short = None, [], [], []
+    header, rows, labels, short, long = None, [], [], [], []
     notes = [encoding_note] if encoding_note else []
     first = line - 1
     try:
@@ -128,11 +130,8 @@ def _read_csv(path, data):
             if len(row) > len(header) and not any(c.strip() for c in row[len(header):]):
                 row = row[:len(header)]  # a trailing delimiter
             if len(row) > len(header):
-                raise ValueError(
-                    f"{path}: line {start} has {len(row)} fields but the header has "
-                    f"{len(header)}; check for an unquoted {_shown(delimiter)} in a value, or "
-                    "a header that lacks a column name"
-                )
+                long.append(f"line {start} ({len(row)})")
+                continue
             if len(row) < len(header):
                 short.append(start)
                 row = row + [""] * (len(header) - len(row))
@@ -142,6 +141,16 @@ def _read_csv(path, data):
         raise ValueError(f"{path}: line {first + reader.line_num}: {error}") from None
     if header is None:
         raise ValueError(f"{path} is empty: a table needs a header line and data rows")
+    if long:
+        lines = ", ".join(long[:5]) + (f" and {len(long) - 5} more" if len(long) > 5 else "")
+        if not skip_bad_rows:
+            raise ValueError(
+                f"{path}: {len(long)} line(s) have more fields than the header's "
+                f"{len(header)}: {lines}; check for an unquoted {_shown(delimiter)} in a value "
+                "or a header that lacks a column name, or pass --skip-bad-rows to leave such "
+                "lines out")
+        notes.append(f"warning: left out {len(long)} line(s) with more fields than the "
+                     f"header's {len(header)} (--skip-bad-rows): {lines}")
     if not rows:
         raise ValueError(f"{path} has a header line but no data rows")
     if short:
