@@ -32,17 +32,19 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 
-def measure(lib_name, workload, warmup, steps, threads):
-    """One measurement, in this process; returns a dict (printed as JSON by the child)."""
+def measure(lib_name, workload, warmup, steps, threads, clock="wall"):
+    """One measurement, in this process; returns a dict (printed as JSON by the child).
+    ``clock="cpu"`` times each step in CPU seconds of this process (``time.process_time``)
+    rather than wall seconds: with one thread, a figure that other processes' load barely
+    moves."""
     import resource
 
     kernel_cases, workloads = bench_module("kernel_cases"), bench_module("workloads")
     lib = __import__(lib_name)
-    if lib_name == "torch":
+    if lib_name == "torch" or threads == 1:
         lib.set_num_threads(threads)
-        lib.manual_seed(0)
-    else:
-        lib.manual_seed(0)
+    lib.manual_seed(0)
+    timer = time.process_time if clock == "cpu" else time.perf_counter
     build = {**workloads.WORKLOADS, **workloads.MICRO, **kernel_cases.KERNELS}[workload]
     step = build(lib)
     for _ in range(warmup):
@@ -50,9 +52,9 @@ def measure(lib_name, workload, warmup, steps, threads):
     baseline = resident_kb()
     times = []
     for _ in range(steps):
-        start = time.perf_counter()
+        start = timer()
         step()
-        times.append(time.perf_counter() - start)
+        times.append(timer() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"ms": statistics.median(times) * 1e3, "peak_mb": max(peak - baseline, 0) / 1024}
 
@@ -128,18 +130,18 @@ def numpy_gemm_gflops():
 def child(lib_name, workload, args, threads):
     """Run one measurement in a fresh interpreter, so memory and warm caches don't leak; then
     the memory measurement in another."""
-    timed = _child(lib_name, workload, args.warmup, args.steps, threads)
-    if "error" in timed:
+    timed = _child(lib_name, workload, args.warmup, args.steps, threads, args.clock)
+    if "error" in timed or not args.memory:
         return timed
     memory = _child(lib_name, workload, 2, 3, threads, MALLOC_MMAP_THRESHOLD_="65536")
     return {"ms": timed["ms"], "peak_mb": memory.get("peak_mb", float("nan"))}
 
 
-def _child(lib_name, workload, warmup, steps, threads, **extra_env):
+def _child(lib_name, workload, warmup, steps, threads, clock="wall", **extra_env):
     command = [sys.executable, __file__, "--child", lib_name, workload, "--warmup",
-               str(warmup), "--steps", str(steps), "--threads", str(threads)]
+               str(warmup), "--steps", str(steps), "--threads", str(threads), "--clock", clock]
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
-               MKL_NUM_THREADS=str(threads), **extra_env)
+               MKL_NUM_THREADS=str(threads), NUMBA_NUM_THREADS=str(threads), **extra_env)
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         tail = result.stderr.strip().splitlines()[-1:] or ["(no message)"]
@@ -205,13 +207,22 @@ def main():
     parser.add_argument("--busy", action="store_true",
                         help="keep one core loaded by a background process, and also measure "
                              "chainrule with one thread")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="time steps in wall seconds (default) or in CPU seconds of the "
+                             "process with every library on one thread: the figure that other "
+                             "processes' load barely moves")
+    parser.add_argument("--no-memory", dest="memory", action="store_false",
+                        help="skip the peak-memory measurement (half the processes)")
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown table here")
     parser.add_argument("--child", nargs=2, metavar=("LIB", "WORKLOAD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(*args.child, args.warmup, args.steps, args.threads)))
+        print(json.dumps(measure(*args.child, args.warmup, args.steps, args.threads,
+                                 args.clock)))
         return
 
+    if args.clock == "cpu":
+        args.threads = 1  # CPU time is comparable across loads only on one thread
     kernel_cases, workloads = bench_module("kernel_cases"), bench_module("workloads")
     libs = ["chainrule", "torch"] if args.lib == "both" else [args.lib]
     if "torch" in libs and not torch_available():
@@ -241,8 +252,9 @@ def main():
     rows = {name: {label: _median_result(results) for label, results in by_label.items()}
             for name, by_label in runs.items()}
     extras = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}, {args.threads} threads by default; median of "
-              f"{args.steps} steps after {args.warmup} warm-up steps"
+              f"Python {platform.python_version()}, {args.threads} threads by default; "
+              + ("CPU time of the process per step (time.process_time), " if args.clock == "cpu"
+                 else "") + f"median of {args.steps} steps after {args.warmup} warm-up steps"
               + (f", median over {args.repeat} interleaved repeats" if args.repeat > 1 else "")
               + ".",
               f"Machine load (1-minute load average) during the run: {min(loads):.1f} to "
@@ -267,8 +279,10 @@ def _median_result(results):
     good = [r for r in results if "ms" in r]
     if not good:
         return results[0] if results else {"error": "not run"}
-    return {"ms": statistics.median(r["ms"] for r in good),
-            "peak_mb": statistics.median(r["peak_mb"] for r in good)}
+    merged = {"ms": statistics.median(r["ms"] for r in good)}
+    if all("peak_mb" in r for r in good):
+        merged["peak_mb"] = statistics.median(r["peak_mb"] for r in good)
+    return merged
 
 
 if __name__ == "__main__":
