@@ -147,7 +147,8 @@ class Tensor(TensorBase):
 
     # A CPU-only PyTorch's answers: this tensor is on the CPU, in ordinary (unpinned) memory.
     is_cpu = True
-    is_cuda = is_mps = is_xpu = is_meta = is_quantized = is_nested = False  # is_sparse, layout: _sparse.py
+    # (is_sparse and layout live in _sparse.py)
+    is_cuda = is_mps = is_xpu = is_meta = is_quantized = is_nested = False
 
     def get_device(self):
         return -1
