@@ -148,7 +148,8 @@ def factories(s, x):
     return (x + cr.ones(x.shape[0], 1, 1, 1), x + cr.arange(x.shape[-1]),
             x * cr.zeros_like(x) + cr.full_like(x, 2.0),
             x.new_zeros(x.shape) + cr.full(x.shape, 3.0),
-            cr.arange(1, x.size(0) * 2, 2, dtype=cr.float32))
+            cr.arange(1, x.size(0) * 2, 2, dtype=cr.float32),
+            x + cr.zeros(size=(x.shape[0], 1, 1, 1)) + x.new_ones(size=(x.shape[0], 3, 1, 1)))
 
 
 def normalisation(s, x):

@@ -8,10 +8,12 @@ from . import call
 from .common import onnx_type, out_dtype
 
 
-def _sizes(size):
-    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+def _sizes(options):
+    """The sizes of ``zeros(*sizes, size=None)``: given positionally or as ``size=``."""
+    size = options["size"] if options.get("size") is not None else options["sizes"]
+    if isinstance(size, (tuple, list)) and len(size) == 1 and isinstance(size[0], (tuple, list)):
         return size[0]
-    return size
+    return size if isinstance(size, (tuple, list)) else (size,)
 
 
 def _filled(g, step, shape, value):
@@ -22,7 +24,7 @@ def _filled(g, step, shape, value):
 
 @call("zeros", "ones", "empty", sizes=True)
 def filled(g, step):
-    _filled(g, step, g.shape(_sizes(step.options["size"])), 1 if step.op == "ones" else 0)
+    _filled(g, step, g.shape(_sizes(step.options)), 1 if step.op == "ones" else 0)
 
 
 @call("full", sizes=True)
