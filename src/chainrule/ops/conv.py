@@ -11,6 +11,7 @@ roles of the two channel counts swapped.
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .. import kernels
 from ..autograd.function import Function
 from ..kernels.threads import blas_matmul
 from ._operands import wrap
@@ -82,12 +83,19 @@ def _conv_transpose_whole(y, w, stride, padding, dilation, groups, x_shape):
     wg = w.reshape(groups, w.shape[0] // groups, -1).transpose(0, 2, 1)
     dcols = _group_matmul(wg, _grouped(y, groups)).reshape((groups, cg) + kernel + (n,) + out)
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], padding))
-    canvas = np.zeros((n, groups, cg) + padded, dtype=dcols.dtype)
-    for k in np.ndindex(*kernel):
-        target = tuple(slice(k[i] * dilation[i], k[i] * dilation[i] + stride[i] * (out[i] - 1) + 1,
-                             stride[i]) for i in range(nd))
-        canvas[(slice(None),) * 3 + target] += np.moveaxis(dcols[(slice(None),) * 2 + k], 2, 0)
-    canvas = canvas.reshape((n, groups * cg) + padded)
+    fast = kernels.load("conv", dcols) if nd == 2 else None
+    if fast is not None:  # NOTE: one pass per (sample, channel) plane; the loop below is its ref.
+        canvas = fast.col2im2d(dcols.reshape((groups * cg,) + dcols.shape[2:]), kernel, stride,
+                               dilation, padded)
+    else:
+        canvas = np.zeros((n, groups, cg) + padded, dtype=dcols.dtype)
+        for k in np.ndindex(*kernel):
+            target = tuple(slice(k[i] * dilation[i],
+                                 k[i] * dilation[i] + stride[i] * (out[i] - 1) + 1, stride[i])
+                           for i in range(nd))
+            canvas[(slice(None),) * 3 + target] += np.moveaxis(dcols[(slice(None),) * 2 + k], 2,
+                                                               0)
+        canvas = canvas.reshape((n, groups * cg) + padded)
     crop = tuple(slice(lo, p - hi) for p, (lo, hi) in zip(padded, padding))
     return np.ascontiguousarray(canvas[(slice(None),) * 2 + crop])
 
