@@ -114,7 +114,10 @@ def _conv_weight_whole(x, y, stride, padding, dilation, groups, w_shape):
 # can be many times the input (42 MB for the second conv of the MNIST net at batch 64, where
 # PyTorch needs none). Every sample is independent (and dw a sum over samples), so batches go
 # through in chunks whose columns stay under _CHUNK_BYTES; the GEMMs keep thousands of columns.
-_CHUNK_BYTES = 8 << 20
+# 2 MB rather than more: the columns a chunk writes are read again while still in the cache
+# (measured, that conv at one thread: forward 20.8 -> 19.4 ms, input gradient 22.5 -> 18.2,
+# weight gradient 23.2 -> 19.2 from 8 MB to 2 MB; 1 MB is no faster).
+_CHUNK_BYTES = 2 << 20
 
 
 def _chunks(n, w_shape, out, itemsize, groups):
