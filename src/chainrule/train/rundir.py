@@ -4,10 +4,11 @@ import contextlib
 import json
 import math
 import shutil
+import sys
 import time
 from pathlib import Path
 
-from ..data.readers._files import read_text, reading
+from ..data.readers._files import read_bytes, reading
 from ..io.files import remove_temporaries
 from ..serialization import atomic_write_bytes
 from .runlock import RunLock
@@ -121,10 +122,27 @@ class RunDirectory:
         atomic_write_bytes(self.metrics_path, b"".join(kept))
 
     def read_metrics(self):
+        """The records of metrics.jsonl. A line that is no JSON object (a damaged or edited
+        file) is left out with a warning naming the file and the line: the log serves reports
+        and summaries, and one bad line must not stop a run or its resume."""
         if not self.metrics_path.exists():
             return []
-        records = []
-        for line in read_text(self.metrics_path).splitlines():
-            if line.strip():
-                records.append(json.loads(line))
+        records, bad = [], []
+        lines = read_bytes(self.metrics_path, gunzip=False).splitlines()
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:  # not UTF-8 or not JSON
+                record = None
+            if isinstance(record, dict):
+                records.append(record)
+            else:
+                bad.append(number)
+        if bad and not getattr(self, "_warned_metrics", False):  # once per run directory
+            self._warned_metrics = True
+            print(f"warning: {self.metrics_path}: {len(bad)} line(s) are not metric records "
+                  f"(first: line {bad[0]}); they are left out of the report and the summary",
+                  file=sys.stderr)
         return records

@@ -15,6 +15,7 @@ IMAGES_HINT = "reading images needs Pillow: pip install 'chainrule[images]'"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 LARGEST_KEPT_SIZE = 64  # images all this small or smaller keep their size by default
 DEFAULT_SIZE = 32
+SMALLEST_SIZE = 4  # the presets' networks need 4 pixels a side; smaller images are enlarged
 
 
 def _pillow():
@@ -33,7 +34,7 @@ def image_files(folder):
 
     found = []
     for directory, subfolders, names in os.walk(folder, onerror=refuse):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        subfolders[:] = [name for name in subfolders if not _hidden(name)]
         found += [Path(directory, name) for name in names
                   if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
                   and os.path.isfile(os.path.join(directory, name))]
@@ -90,7 +91,12 @@ def _decoded(path, image=None):
 
 def _subfolders(folder):
     with reading(folder):
-        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not _hidden(p.name))
+
+
+def _hidden(name):
+    """Hidden folders, and the __MACOSX folder that unpacking a Mac's zip file leaves."""
+    return name.startswith(".") or name == "__MACOSX"
 
 
 def _open(path, decode=True):
@@ -156,14 +162,14 @@ def _default_size(paths):
             sizes.add(image.size)
     if len(sizes) == 1:
         width, height = next(iter(sizes))
-        if max(width, height) <= LARGEST_KEPT_SIZE:
+        if SMALLEST_SIZE <= min(width, height) and max(width, height) <= LARGEST_KEPT_SIZE:
             return height, width
     ratios = [height / width for width, height in sizes]
     if max(ratios) <= min(ratios) * 1.05:
         ratio = float(np.median(ratios))
         if ratio >= 1:
-            return DEFAULT_SIZE, max(4, round(DEFAULT_SIZE / ratio))
-        return max(4, round(DEFAULT_SIZE * ratio)), DEFAULT_SIZE
+            return DEFAULT_SIZE, max(SMALLEST_SIZE, round(DEFAULT_SIZE / ratio))
+        return max(SMALLEST_SIZE, round(DEFAULT_SIZE * ratio)), DEFAULT_SIZE
     return DEFAULT_SIZE, DEFAULT_SIZE
 
 

@@ -18,13 +18,19 @@ PARQUET_HINT = "reading Parquet files needs pyarrow: pip install 'chainrule[parq
 _PARQUET_MAGIC = b"PAR1"
 _DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE = 65536
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _EXCEL_SEPARATOR = re.compile(r"^sep=([,;\t|])[ \t]*\r?\n")
 # what a file that is no text table usually is, by its first bytes
 _BINARY_KINDS = {b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook is one): save the "
                                   "sheet as CSV",
                  b"\xd0\xcf\x11\xe0": "an Excel .xls workbook: save the sheet as CSV",
                  b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image",
-                 b"%PDF": "a PDF document", b"SQLite format 3": "an SQLite database"}
+                 b"%PDF": "a PDF document", b"SQLite format 3": "an SQLite database",
+                 **{magic: f"{kind}-compressed: unpack it first (gzip files are read as they "
+                           "are)" for magic, kind in ((b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"),
+                                                      (b"\x28\xb5\x2f\xfd", "zstd"),
+                                                      (b"7z\xbc\xaf\x27\x1c", "7-Zip"),
+                                                      (b"Rar!", "RAR"))}}
 
 
 def read_table(path, skip_bad_rows=False):
@@ -51,8 +57,13 @@ def read_table(path, skip_bad_rows=False):
 
 def _decode(path, data):
     """The file's text and, when it was not UTF-8, a note on the encoding it was read in."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return _decoded_as(path, data, "utf-32", "read as UTF-32 (its byte-order mark says so)")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "read as UTF-16 (its byte-order mark says so)"
+        return _decoded_as(path, data, "utf-16", "read as UTF-16 (its byte-order mark says so)")
+    if utf16 := _utf16_without_mark(data[:_SAMPLE]):
+        return _decoded_as(path, data, utf16, f"read as {utf16.upper()} (it has no byte-order "
+                                               "mark, but its bytes say so)")
     for magic, what in _BINARY_KINDS.items():
         if data.startswith(magic):
             raise ValueError(f"{path} is not a text table: it is {what}")
@@ -70,6 +81,26 @@ def _decode(path, data):
         text, encoding = data.decode("latin-1"), "Latin-1 (ISO 8859-1)"
     return text, (f"not UTF-8 (line {line} has byte {byte:#04x}): read as {encoding}; if "
                   "accented letters look wrong, save the file as UTF-8 (CSV UTF-8)")
+
+
+def _utf16_without_mark(sample):
+    """'utf-16-le' or 'utf-16-be' when ``sample`` looks like UTF-16 text without a byte-order
+    mark (mostly ASCII: every other byte zero), else None."""
+    even, odd = sample[0:len(sample) & ~1:2], sample[1:len(sample) & ~1:2]
+    if len(even) < 2:
+        return None
+    for zeros, letters, name in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.9 * len(zeros) and letters.count(0) == 0:
+            return name
+    return None
+
+
+def _decoded_as(path, data, encoding, note):
+    try:
+        return data.decode(encoding), note
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not valid {encoding.upper()} text (byte {error.start}: "
+                         f"{error.reason}); save it as UTF-8 (CSV UTF-8)") from None
 
 
 def _records(sample, delimiter, limit=30):
@@ -138,7 +169,17 @@ def _read_csv(path, data, skip_bad_rows=False):
             rows.append(row)
             labels.append(f"line {start}")
     except csv.Error as error:
-        raise ValueError(f"{path}: line {first + reader.line_num}: {error}") from None
+        where = first + reader.line_num
+        if "field larger than field limit" in str(error):
+            raise ValueError(
+                f"{path}: a field ending on line {where} is longer than {csv.field_size_limit():,} "
+                "characters: usually a quote (\") opened and never closed on or before that "
+                "line; close or remove it") from None
+        raise ValueError(f"{path}: line {where}: {error}; check the quoting there") from None
+    if rows and _quote_left_open(text, start - first, delimiter):
+        raise ValueError(
+            f"{path}: line {start} opens a quote (\") that is never closed, so every line "
+            "after it would be read as part of one value; close the quote or remove it")
     if header is None:
         raise ValueError(f"{path} is empty: a table needs a header line and data rows")
     if long:
@@ -157,6 +198,21 @@ def _read_csv(path, data, skip_bad_rows=False):
         notes.append(f"{len(short)} line(s) have fewer fields than the header (first: line "
                      f"{short[0]}); their last cells were read as missing")
     return Table(path, header, rows, labels, delimiter=delimiter, notes=notes)
+
+
+def _quote_left_open(text, last_start, delimiter):
+    """Whether the record starting on line ``last_start`` (the last one) runs to the end of the
+    text inside a quoted field, which the lenient reader accepts silently."""
+    lines = _LINE_BREAK.split(text, maxsplit=last_start - 1)
+    tail = lines[-1] if len(lines) >= last_start else ""
+    if '"' not in tail:
+        return False
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
 
 
 def _shown(delimiter):
