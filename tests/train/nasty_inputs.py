@@ -106,16 +106,21 @@ def _price(row):
     return 1e6 if row % 40 == 0 else 1000 + 3 * row  # two outliers
 
 
-def _parquet(folder):
+def _parquet(folder, cut=False):
+    """A Parquet file with booleans, dates, a repeated column name and a list column; ``cut``:
+    its last 100 bytes (the footer) missing."""
     import pyarrow
     import pyarrow.parquet as parquet
 
     rng = np.random.default_rng(5)
     x = rng.normal(size=60)
-    data = pyarrow.table({"x": x, "flag": rng.random(60) > 0.5,
-                          "day": np.datetime64("2021-01-01") + np.arange(60),
-                          "label": np.where(x > 0, "up", "down")})
+    data = pyarrow.Table.from_arrays(
+        [x, rng.random(60) > 0.5, np.datetime64("2021-01-01") + np.arange(60), x * 2,
+         pyarrow.array([[i, i % 3] for i in range(60)]), np.where(x > 0, "up", "down")],
+        names=["x", "flag", "day", "x", "pair", "label"])
     parquet.write_table(data, folder / "t.parquet")
+    if cut:
+        (folder / "t.parquet").write_bytes((folder / "t.parquet").read_bytes()[:-100])
     return folder / "t.parquet"
 
 
@@ -155,7 +160,8 @@ def table_cases():
             "city,n,churned", _rows(90, lambda i: f"town{i % 30},{i % 4},"
                                                   f"{'True' if i % 3 else 'False'}")),
             ("--target", "churned")),
-        Case("Parquet with booleans and dates", "table", _parquet, ("--target", "label")),
+        Case("Parquet with booleans, dates, a list and a repeated name", "table", _parquet,
+             ("--target", "label")),
         Case("UTF-16 without a byte-order mark", "table", _table_writer(
             "a,b,label", _rows(40, lambda i: f"{i / 4},{i % 3},{'ab'[i % 2]}"),
             encoding="utf-16-le"), ("--target", "label")),
@@ -216,6 +222,8 @@ def table_cases():
         Case("too few rows per class", "table", _table_writer(
             "a,y", _rows(4, lambda i: f"{i},{'xy'[i % 2]}")), ("--target", "y"),
             r"t\.csv has 4 rows: too few to hold out validation and test rows .*'x' 2, 'y' 2"),
+        Case("Parquet cut short", "table", lambda f: _parquet(f, cut=True), ("--target", "y"),
+             r"t\.parquet is not a readable Parquet file \(.*\); it may be cut short"),
         Case("a named pipe", "table", _fifo, ("--target", "y"),
              r"t\.csv is a named pipe, not a file; name a regular file"),
     ]

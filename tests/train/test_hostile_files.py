@@ -166,3 +166,36 @@ def test_mutated_own_data_is_read_or_refused_by_name_never_crashes(tmp_path, kin
         assert np.isfinite(inputs).all() and len(inputs) == len(targets), number
         outcomes["read"] += 1
     assert outcomes["read"] and outcomes["refused"], outcomes  # the fuzz reaches both ends
+
+
+def test_images_that_would_not_fit_in_memory_are_refused_before_any_is_read(tmp_path, capsys,
+                                                                            monkeypatch):
+    from chainrule.data.readers import image_folder
+
+    from .nasty_inputs import nasty_folder
+
+    pytest.importorskip("PIL")
+    root = nasty_folder(per_class=3)(tmp_path)
+    monkeypatch.setattr(image_folder, "physical_memory", lambda: 2**30)
+    read = []
+    monkeypatch.setattr(image_folder, "read_image", lambda *args: read.append(args))
+    assert main(["train", "--data", "images", "--data-path", str(root), "--image-size", "4096",
+                 "--out", str(tmp_path / "runs"), *QUICK]) == 2
+    err = capsys.readouterr().err
+    assert f"{root}: 6 images at 4096x4096 would take 1.4 GiB in memory" in err
+    assert "more than this machine's 1.0 GiB; use a smaller --image-size" in err
+    assert not read and not (tmp_path / "runs").exists()
+
+
+def test_a_confusion_matrix_of_many_classes_is_summed_up_not_drawn_cell_by_cell(tmp_path):
+    """900 classes once made a 400-inch figure with 810,000 labels (minutes, gigabytes) and
+    a markdown table of 810,000 cells; now a heat map and the most frequent confusions."""
+    from chainrule.train.metrics import LARGEST_SHOWN_MATRIX, classification_table
+
+    count = LARGEST_SHOWN_MATRIX + 10
+    matrix = np.eye(count, dtype=np.int64) * 5
+    matrix[3, 7], matrix[1, 2] = 4, 9
+    lines = classification_table(matrix, [f"c{k}" for k in range(count)])
+    assert f"The confusion matrix of {count} classes is too large to show" in "\n".join(lines)
+    assert lines[-2:] == ["| c1 | c2 | 9 |", "| c3 | c7 | 4 |"]
+    assert len(lines) < count + 10

@@ -95,13 +95,19 @@ def file_kind(mode):
     return next((text for test, text in kinds if test(mode)), "not a regular file")
 
 
+def physical_memory():
+    """This machine's memory in bytes, or None when the platform does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def memory_limit():
     """The most bytes of text a data file may hold (see MEMORY_SHARE), or None when the
     platform does not say how much memory it has."""
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // MEMORY_SHARE
-    except (AttributeError, ValueError, OSError):
-        return None
+    memory = physical_memory()
+    return None if memory is None else memory // MEMORY_SHARE
 
 
 def _too_big(path, size, limit, what="holds"):

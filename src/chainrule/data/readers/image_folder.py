@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import CannotReadError, reading
+from ._files import CannotReadError, physical_memory, reading
 
 __all__ = ["IMAGE_SUFFIXES", "UnreadableImage", "image_files", "load_image_folder", "read_image",
            "read_images", "unreadable_images"]
@@ -219,6 +219,18 @@ def read_images(paths, size, channels, skipped=None):
     return stacked, kept
 
 
+def _check_fits_in_memory(root, count, size, channels):
+    """``count`` images of ``size`` must fit in memory as uint8 pixels plus the float32 copy
+    training makes of them (5 bytes a value), checked before any is read."""
+    limit = physical_memory()
+    needed = count * channels * size[0] * size[1] * 5
+    if limit is not None and needed > limit:
+        raise ValueError(
+            f"{root}: {count} images at {size[0]}x{size[1]} would take {needed / 2**30:,.1f} GiB "
+            f"in memory (their pixels and a float32 copy), more than this machine's "
+            f"{limit / 2**30:,.1f} GiB; use a smaller --image-size")
+
+
 def load_image_folder(root, size=None, channels=None, skipped=None):
     """Every image under ``root``'s class folders: (images uint8 (N, C, H, W), labels int64,
     class names, file paths). ``size`` is (height, width); None keeps the images' own size when
@@ -238,6 +250,7 @@ def load_image_folder(root, size=None, channels=None, skipped=None):
     if size is None:
         files = _readable(files, lambda p: _open(p, decode=False).close(), skipped)
         size = _default_size(files)
+    _check_fits_in_memory(root, len(files), size, channels or 3)
     images, files = read_images(files, tuple(size), channels or 3, skipped)
     labels = np.array([label_of[f] for f in files], dtype=np.int64)
     empty = [folder.name for k, folder in enumerate(folders) if not (labels == k).any()]

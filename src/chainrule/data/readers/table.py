@@ -173,8 +173,9 @@ def _read_csv(path, data, skip_bad_rows=False):
         if "field larger than field limit" in str(error):
             raise ValueError(
                 f"{path}: a field ending on line {where} is longer than {csv.field_size_limit():,} "
-                "characters: usually a quote (\") opened and never closed on or before that "
-                "line; close or remove it") from None
+                "characters, more than a cell should hold: usually a quote (\") opened and "
+                "never closed on or before that line; close or remove it, or shorten the "
+                "value") from None
         raise ValueError(f"{path}: line {where}: {error}; check the quoting there") from None
     if rows and _quote_left_open(text, start - first, delimiter):
         raise ValueError(
@@ -244,15 +245,17 @@ def _read_parquet(path):
     except ImportError:
         raise ImportError(PARQUET_HINT) from None
     try:
-        table = parquet.read_table(path)
+        table = parquet.ParquetFile(path).read()  # the file's columns, repeated names too
     except (pyarrow.ArrowException, OSError) as error:
         if isinstance(error, OSError) and error.errno is not None:  # the file system said no
             raise CannotReadError(path, error) from None
-        raise ValueError(f"{path} is not a readable Parquet file: {error}") from None
+        raise ValueError(f"{path} is not a readable Parquet file ({error}); it may be cut "
+                         "short or damaged (an interrupted download or copy): get or write it "
+                         "again") from None
     if table.num_rows == 0:
         raise ValueError(f"{path} has columns but no rows")
-    columns = [[_parquet_cell(v) for v in table.column(name).to_pylist()]
-               for name in table.column_names]
+    columns = [[_parquet_cell(v) for v in table.column(index).to_pylist()]
+               for index in range(table.num_columns)]
     labels = [f"row {i + 1}" for i in range(table.num_rows)]
     notes = []
     names = _header(table.column_names, notes)
