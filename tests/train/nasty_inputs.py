@@ -10,6 +10,7 @@ import bz2
 import dataclasses
 import gzip
 import os
+import zipfile
 
 import numpy as np
 
@@ -162,6 +163,8 @@ def table_cases():
             ("--target", "churned")),
         Case("Parquet with booleans, dates, a list and a repeated name", "table", _parquet,
              ("--target", "label")),
+        Case("Parquet gzip-compressed", "table", lambda f: _save_bytes(
+            f / "t.parquet.gz", gzip.compress(_parquet(f).read_bytes())), ("--target", "label")),
         Case("UTF-16 without a byte-order mark", "table", _table_writer(
             "a,b,label", _rows(40, lambda i: f"{i / 4},{i % 3},{'ab'[i % 2]}"),
             encoding="utf-16-le"), ("--target", "label")),
@@ -224,6 +227,8 @@ def table_cases():
             r"t\.csv has 4 rows: too few to hold out validation and test rows .*'x' 2, 'y' 2"),
         Case("Parquet cut short", "table", lambda f: _parquet(f, cut=True), ("--target", "y"),
              r"t\.parquet is not a readable Parquet file \(.*\); it may be cut short"),
+        Case("a zip of a CSV file", "table", _zipped_csv, ("--target", "y"),
+             r"t\.csv is not a text table: it is a ZIP archive holding data\.csv: unzip it"),
         Case("a named pipe", "table", _fifo, ("--target", "y"),
              r"t\.csv is a named pipe, not a file; name a regular file"),
     ]
@@ -233,6 +238,12 @@ def table_cases():
 def _save_bytes(path, data):
     path.write_bytes(data)
     return path
+
+
+def _zipped_csv(folder):
+    with zipfile.ZipFile(folder / "t.csv", "w") as archive:
+        archive.writestr("data.csv", "a,y\n1,2\n")
+    return folder / "t.csv"
 
 
 def _fifo(folder):

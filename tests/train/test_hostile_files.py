@@ -199,3 +199,39 @@ def test_a_confusion_matrix_of_many_classes_is_summed_up_not_drawn_cell_by_cell(
     assert f"The confusion matrix of {count} classes is too large to show" in "\n".join(lines)
     assert lines[-2:] == ["| c1 | c2 | 9 |", "| c3 | c7 | 4 |"]
     assert len(lines) < count + 10
+
+
+def test_two_runs_started_at_once_with_one_name_get_a_directory_each(tmp_path, monkeypatch):
+    """The name is claimed by mkdir itself: a run that finds it taken between its look and its
+    mkdir (another process got there first) moves on to the next suffix."""
+    from chainrule.train.rundir import RunDirectory
+
+    real_mkdir = type(tmp_path).mkdir
+
+    def raced_mkdir(path, *args, **kwargs):
+        if path.name == "run" and not path.exists():  # the other process wins the race
+            real_mkdir(path)
+        return real_mkdir(path, *args, **kwargs)
+    monkeypatch.setattr(type(tmp_path), "mkdir", raced_mkdir)
+    assert RunDirectory.create(tmp_path, "run").path == tmp_path / "run-2"
+
+
+def test_an_out_that_is_a_file_or_lies_under_one_exits_2_naming_it(tmp_path, capsys):
+    (tmp_path / "file").write_text("not a folder")
+    for out in (tmp_path / "file", tmp_path / "file" / "runs"):
+        assert main(["train", "--out", str(out), *QUICK]) == 2
+        assert f"--out {out}: {tmp_path / 'file'} is a file, not a folder" in \
+            capsys.readouterr().err
+
+
+def test_a_table_whose_cells_would_not_fit_in_memory_is_refused_before_parsing(tmp_path,
+                                                                               monkeypatch):
+    from chainrule.data.readers import table
+
+    path = tmp_path / "long.csv"
+    path.write_text("a,b,y\n" + "1,2,x\n" * 20_000)
+    monkeypatch.setattr(table, "physical_memory", lambda: 8 * 2**20)  # 8 MiB
+    with pytest.raises(ValueError, match=r"long\.csv holds about 20,002 lines of cells that would "
+                                         r"take about 0\.\d GiB once read, more than half this "
+                                         r"machine's memory \(0\.0 GiB\): use a sample"):
+        table.read_table(path)

@@ -41,16 +41,24 @@ class RunDirectory:
     @classmethod
     def create(cls, out, name):
         out = Path(out)
+        path, suffix = out / name, 1
+        existing = next(p for p in (out, *out.parents) if p.exists() or p == p.parent)
+        if not existing.is_dir():
+            raise ValueError(f"--out {out}: {existing} is a file, not a folder; --out names the "
+                             "folder that receives run directories")
         try:
             out.mkdir(parents=True, exist_ok=True)
+            while True:  # mkdir claims the name: of two runs started at once, each gets its own
+                try:
+                    path.mkdir()
+                    break
+                except FileExistsError:
+                    suffix += 1
+                    path = out / f"{name}-{suffix}"
         except OSError as error:
-            raise OSError(f"cannot create the output directory {out}: {error.strerror}") from None
-        path = out / name
-        suffix = 1
-        while path.exists():
-            suffix += 1
-            path = out / f"{name}-{suffix}"
-        path.mkdir()
+            raise OSError(error.errno, f"cannot create the run directory {path}: "
+                          f"{error.strerror}; make {out} writable or choose another --out") \
+                from None
         run = cls(path)
         run.checkpoints.mkdir()
         return run

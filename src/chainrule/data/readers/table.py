@@ -7,9 +7,10 @@ Every problem is reported as a ValueError that names the file and the line (CSV)
 import csv
 import io
 import re
+import zipfile
 from pathlib import Path
 
-from ._files import CannotReadError, read_bytes
+from ._files import physical_memory, read_bytes
 from .columns import Table, is_missing
 
 __all__ = ["Table", "read_table", "is_missing"]
@@ -51,7 +52,7 @@ def read_table(path, skip_bad_rows=False):
     if not data.strip():
         raise ValueError(f"{path} is empty: a table needs a header line and data rows")
     if data[:4] == _PARQUET_MAGIC:
-        return _read_parquet(path)
+        return _read_parquet(path, data)
     return _read_csv(path, data, skip_bad_rows)
 
 
@@ -66,7 +67,7 @@ def _decode(path, data):
                                                "mark, but its bytes say so)")
     for magic, what in _BINARY_KINDS.items():
         if data.startswith(magic):
-            raise ValueError(f"{path} is not a text table: it is {what}")
+            raise ValueError(f"{path} is not a text table: it is {_zipped_tables(data) or what}")
     if b"\x00" in data[:_SAMPLE]:
         raise ValueError(f"{path} is not a text table: it holds binary data (NUL bytes); "
                          "--data table reads CSV (text) or Parquet files")
@@ -81,6 +82,19 @@ def _decode(path, data):
         text, encoding = data.decode("latin-1"), "Latin-1 (ISO 8859-1)"
     return text, (f"not UTF-8 (line {line} has byte {byte:#04x}): read as {encoding}; if "
                   "accented letters look wrong, save the file as UTF-8 (CSV UTF-8)")
+
+
+def _zipped_tables(data):
+    """For a zip archive that holds CSV or Parquet files, what to do; else None."""
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return None
+    tables = [n for n in names if n.lower().endswith((".csv", ".tsv", ".txt", ".parquet"))]
+    if not tables or any(n.startswith("xl/") for n in names):  # an .xlsx workbook is a zip too
+        return None
+    shown = ", ".join(tables[:3]) + (f" and {len(tables) - 3} more" if len(tables) > 3 else "")
+    return f"a ZIP archive holding {shown}: unzip it and pass the table's file"
 
 
 def _utf16_without_mark(sample):
@@ -146,6 +160,7 @@ def _read_csv(path, data, skip_bad_rows=False):
         delimiter, text, line = declared[1], text[declared.end():], 2
     else:
         delimiter = _delimiter(text)
+    _check_cells_fit(path, text, delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header, rows, labels, short, long = None, [], [], [], []
     notes = [encoding_note] if encoding_note else []
@@ -201,6 +216,27 @@ def _read_csv(path, data, skip_bad_rows=False):
     return Table(path, header, rows, labels, delimiter=delimiter, notes=notes)
 
 
+# what one cell of a table costs in memory once read (a str object and the references to it
+# in its row and its column), and one row (its list and its "line N" label)
+_CELL_BYTES, _ROW_BYTES = 72, 150
+
+
+def _check_cells_fit(path, text, delimiter):
+    """Refuse, before parsing, a table whose cells would take more than half of this machine's
+    memory (the rest is for the model and its arrays); counted from the delimiters."""
+    memory = physical_memory()
+    if memory is None:
+        return
+    rows = text.count("\n") + 1
+    needed = (text.count(delimiter) + rows) * _CELL_BYTES + rows * _ROW_BYTES + 2 * len(text)
+    if needed > memory // 2:
+        raise ValueError(
+            f"{path} holds about {rows:,} lines of cells that would take about "
+            f"{needed / 2**30:,.1f} GiB once read, more than half this machine's memory "
+            f"({memory / 2**30:,.1f} GiB): use a sample of its rows (e.g. the first 100,000 "
+            "lines) or a machine with more memory")
+
+
 def _quote_left_open(text, last_start, delimiter):
     """Whether the record starting on line ``last_start`` (the last one) runs to the end of the
     text inside a quoted field, which the lenient reader accepts silently."""
@@ -238,17 +274,17 @@ def _header(row, notes):
     return names
 
 
-def _read_parquet(path):
+def _read_parquet(path, data):
+    """The Parquet file whose bytes (gunzipped if it was gzip-compressed) are ``data``."""
     try:
         import pyarrow
         import pyarrow.parquet as parquet
     except ImportError:
         raise ImportError(PARQUET_HINT) from None
     try:
-        table = parquet.ParquetFile(path).read()  # the file's columns, repeated names too
+        # the bytes already read (no second read); the file's columns, repeated names too
+        table = parquet.ParquetFile(pyarrow.BufferReader(data)).read()
     except (pyarrow.ArrowException, OSError) as error:
-        if isinstance(error, OSError) and error.errno is not None:  # the file system said no
-            raise CannotReadError(path, error) from None
         raise ValueError(f"{path} is not a readable Parquet file ({error}); it may be cut "
                          "short or damaged (an interrupted download or copy): get or write it "
                          "again") from None
