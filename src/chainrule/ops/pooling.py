@@ -145,16 +145,24 @@ class MaxPool(Function):
     """y = x at each window's argmax (a gather at fixed indices);  dx = dy added back at those
     indices (``MaxPoolGrad``)."""
 
+    # the indices go once backward is done (as PyTorch's saved indices do): they are a quarter
+    # of the input's size, and a conv net's peak comes later in its backward pass
+    _transient = ("index",)
+
     @staticmethod
     def forward(ctx, input, *, index, values=None, disjoint=False):
-        ctx.index, ctx.input_shape, ctx.disjoint = index, input._data.shape, disjoint
+        ctx.index, ctx.disjoint = index, disjoint
+        # saved as PyTorch saves it (changing it in place before backward is an error there
+        # too); saving also lets the engine release this node, and the indices with it
+        ctx.save_for_backward(input)
         if values is not None:  # the maxima, found with the indices: no gather needed
             return wrap(values)
         return wrap(np.ascontiguousarray(input._data).reshape(-1)[index])
 
     @staticmethod
     def backward(ctx, grad_out):
-        return MaxPoolGrad.apply(grad_out, index=ctx.index, input_shape=ctx.input_shape,
+        (input,) = ctx.saved_tensors  # (a second backward after the release raises here)
+        return MaxPoolGrad.apply(grad_out, index=ctx.index, input_shape=tuple(input.shape),
                                  disjoint=ctx.disjoint)
 
 
