@@ -24,6 +24,7 @@ from . import (
     pooling,
     pooling_more,
     rearrange,
+    scatter_reduce,
     scatter_views,
     recurrent,
     reduce,
