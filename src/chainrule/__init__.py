@@ -7,7 +7,9 @@
 tensor([2., 4.])
 """
 
-from ._version import __version__
+import sys
+
+from . import _version
 from . import autograd, ops  # noqa: E402
 from ._dtypes import (  # noqa: E402
     bool_ as bool,
@@ -125,6 +127,11 @@ _LAZY = ("distributions", "multiprocessing")
 
 
 def __getattr__(name):
+    if name == "__version__":  # chainrule's own, or PyTorch's API version under the alias
+        package = sys.modules[__name__]
+        if _version.standing_in_for_torch(package):
+            return _version.as_torch_version()
+        return _version.__version__
     if name in _LAZY:
         import importlib
 
