@@ -1,16 +1,16 @@
 """``torch.linalg``: norms, inverses, solves, decompositions, products.
 
-Differentiable throughout, built from the ops (``matrix``, ``decompositions``, ``linalg``).
-Solves go through the inverse (exact for the small systems deep-learning code solves; use
-``cholesky`` when A is positive-definite). Not offered: the complex-valued ``eig``/``eigvals``,
-the LU and QR/SVD factor families (their gradients are not implemented), ``householder_product``
-and ``ldl_*``."""
+Differentiable throughout, built from the ops (``matrix``, ``decompositions``,
+``factorizations``, ``linalg``). Solves go through the inverse (exact for the small systems
+deep-learning code solves; use ``cholesky`` when A is positive-definite). Not offered: the
+complex-valued ``eig``/``eigvals``, ``householder_product`` and ``ldl_*``."""
 
 from collections import namedtuple
 
 import numpy as np
 
 from .ops import elementwise as E
+from .ops import factorizations as F
 from .ops import join as J
 from .ops import linalg as L
 from .ops import matrix as M
@@ -22,15 +22,19 @@ from .tensor import Tensor
 
 __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
-    "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_exp", "matrix_norm",
-    "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "slogdet", "solve", "solve_ex",
-    "solve_triangular", "svdvals", "vander", "vecdot", "vector_norm",
+    "eigvalsh", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
+    "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
+    "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "vander",
+    "vecdot", "vector_norm",
 ]
 
 InvExResult = namedtuple("inv_ex", ["inverse", "info"])
 CholeskyExResult = namedtuple("cholesky_ex", ["L", "info"])
 SolveExResult = namedtuple("solve_ex", ["result", "info"])
 LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
+LUFactorResult = namedtuple("lu_factor", ["LU", "pivots"])
+LUFactorExResult = namedtuple("lu_factor_ex", ["LU", "pivots", "info"])
+LUResult = namedtuple("lu", ["P", "L", "U"])
 
 det, slogdet, matrix_power = M.det, M.slogdet, M.matrix_power
 matmul = L.matmul
@@ -74,6 +78,44 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
         eye = Tensor._from_array(np.eye(n, dtype=A._data.dtype))
         A = A * (1 - eye) + eye
     return solve(A, B, left=left)
+
+
+def qr(A, mode="reduced"):
+    """(Q, R) with A = Q R, Q with orthonormal columns, R upper triangular; ``mode``:
+    "reduced" (Q is m x k), "complete" (Q is m x m) or "r" (R only; Q is empty)."""
+    return F.QRResult(*F.Qr.apply(A, mode=mode))
+
+
+def svd(A, full_matrices=True, *, driver=None):
+    """(U, S, Vh) with A = U diag(S) Vh, singular values descending; ``full_matrices=False``
+    gives the reduced factors."""
+    return F.SVDResult(*F.Svd.apply(A, full_matrices=full_matrices))
+
+
+def lu_factor(A, *, pivot=True):
+    """(LU, pivots): L (unit lower, below the diagonal) and U packed in one matrix, and
+    LAPACK's 1-based row interchanges (int32)."""
+    packed, pivots = F.lu_packed(A, pivot=pivot)
+    return LUFactorResult(packed, pivots)
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False):
+    """``lu_factor`` and ``info`` (0, or k where U[k-1, k-1] is exactly zero)."""
+    packed, pivots, info = F.lu_packed(A, pivot=pivot, get_infos=True)
+    if check_errors and bool((info._data != 0).any()):
+        raise LinAlgError("linalg.lu_factor_ex: U is singular: its diagonal holds a zero")
+    return LUFactorExResult(packed, pivots, info)
+
+
+def lu(A, *, pivot=True):
+    """(P, L, U) with A = P L U."""
+    return LUResult(*F.lu_unpack(*F.lu_packed(A, pivot=pivot)))
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False):  # noqa: N803 - PyTorch's names
+    """X with A X = B from ``lu_factor``'s (LU, pivots) of A (``adjoint``: A^T X = B;
+    ``left=False``: X A = B)."""
+    return F.solve_with_lu(LU, pivots, B, left=left, adjoint=adjoint)
 
 
 def eigvalsh(A, UPLO="L"):  # noqa: N803 - PyTorch's argument name

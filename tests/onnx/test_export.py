@@ -216,7 +216,9 @@ NOT_EXPORTED = {
                "F.adaptive_max_pool*d that apply it are exported",
     "_ExtremeAlongDim": "base class", "_ExtremeOverAxes": "base class",
     **dict.fromkeys(["Atan2", "Cholesky", "Cumprod", "Eigh", "Erfc", "Erfinv", "Inverse",
-                     "Lgamma", "Polygamma", "Slogdet", "Svdvals"], "no ONNX operator computes it"),
+                     "Lgamma", "LuFactor", "Polygamma", "Qr", "Slogdet", "Svd"],
+                    "no ONNX operator computes it"),
+    "ScatterReduce": "ONNX's ScatterElements has no mean and no include_self=False",
 }
 
 

@@ -12,6 +12,7 @@ from . import (
     ctc,
     decompositions,
     elementwise,
+    factorizations,
     index,
     inplace,
     join,
