@@ -74,3 +74,38 @@ API_CASES.update({
         f"lambda b, a: ({_FLAT})(*torch.triangular_solve(b, a, upper=False, "
         "unitriangular=True))", _normal(3, 2), _normal(3, 3)),
 })
+
+# -- special functions: values over their ranges and gradients
+_WIDE = {"values": [-40.0, -31.0, -5.0, -1.5, -0.25, 0.0, 0.3, 2.0, 12.0, 29.5, 30.5, 80.0]}
+_UNIT = {"values": [-0.99, -0.6, -0.1, 0.0, 0.2, 0.75, 0.995]}
+_PROB = {"values": [1e-6, 0.01, 0.3, 0.5, 0.8, 0.999]}
+_POS = {"values": [0.05, 0.5, 1.0, 2.5, 7.0, 30.0]}
+API_CASES.update({
+    "special-i0": _case("torch.special.i0", _WIDE),
+    "special-i0e": _case("torch.special.i0e", _WIDE),
+    "special-i1": _case("torch.special.i1", _WIDE),
+    "special-i1e": _case("torch.special.i1e", _WIDE),
+    "i0-method": _case("lambda x: x.i0()", _normal(3, 2)),
+    "special-erfinv": _case("torch.special.erfinv", _UNIT),
+    "special-expit": _case("torch.special.expit", _WIDE),
+    "special-logit-eps": _case("lambda p: torch.special.logit(p, eps=1e-3)", _PROB),
+    "special-xlogy": _case("torch.special.xlogy", _POS, _normal(6)),
+    "special-gammaln": _case("torch.special.gammaln", _POS),
+    # PyTorch's trigamma (digamma's derivative) is off by up to 3e-10 (e.g. at 0.5, where
+    # the exact value is pi^2 / 2; chainrule's agrees with it to 1e-16)
+    "special-digamma": _case("torch.special.digamma", _POS, rtol=1e-9),
+    "special-ndtri": _case("torch.special.ndtri", _PROB),
+    "special-ndtr": _case("torch.special.ndtr", _WIDE),
+    "special-log-ndtr": _case("torch.special.log_ndtr", _WIDE),
+    "special-sinc": _case("torch.special.sinc", {"values": [-2.5, -1.0, 0.0, 1e-9, 0.4, 3.0]}),
+    # at 0 PyTorch's gradient is -(1 + log 0) = inf; chainrule's is 0 (entr's row says so)
+    "special-entr": _case("torch.special.entr", {"values": [1e-9, 0.3, 1.0, 4.0]}),
+    "special-erfcx": _case("torch.special.erfcx", _WIDE),
+    "special-xlog1py": _case("torch.special.xlog1py", _POS, _POS),
+    "special-multigammaln": _case("lambda x: torch.special.multigammaln(x, 3)",
+                                  {"values": [1.2, 2.0, 5.5]}),
+    "special-polygamma": _case("lambda x: torch.special.polygamma(2, x)", _POS),
+    "special-log1p": _case("torch.special.log1p", _POS),
+    "special-logsumexp": _case("lambda x: torch.special.logsumexp(x, 1)", _normal(3, 4)),
+    "special-softmax": _case("lambda x: torch.special.softmax(x, 0)", _normal(3, 4)),
+})

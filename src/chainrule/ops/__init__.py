@@ -8,6 +8,7 @@ from . import (
     activation,
     arithmetic,
     attention,
+    bessel,
     conv,
     ctc,
     decompositions,
