@@ -109,3 +109,43 @@ API_CASES.update({
     "special-logsumexp": _case("lambda x: torch.special.logsumexp(x, 1)", _normal(3, 4)),
     "special-softmax": _case("lambda x: torch.special.softmax(x, 0)", _normal(3, 4)),
 })
+
+# -- function transforms: results, and gradients of them (gradients of gradients)
+_CUBIC = "lambda x: (x ** 3 * torch.sin(x)).sum()"
+_SYSTEM = "lambda x, y: torch.stack([x[0] * y.sum(), torch.tanh(x[1]) * y[1], x.pow(2).sum()])"
+API_CASES.update({
+    "func-jacrev": _case("lambda x: torch.func.jacrev(torch.tanh)(x)", _normal(3)),
+    "func-jacrev-argnums": _case(f"lambda x, y: torch.func.jacrev({_SYSTEM}, argnums=1)(x, y)",
+                                 _normal(2), _normal(3)),
+    "func-jacfwd": _case(f"lambda x, y: torch.cat([j.flatten() for j in torch.func.jacfwd("
+                         f"{_SYSTEM}, argnums=(0, 1))(x, y)])", _normal(2), _normal(3)),
+    "func-hessian": _case(f"lambda x: torch.func.hessian({_CUBIC})(x)", _normal(3)),
+    "func-grad-of-grad": _case(f"lambda x: torch.func.grad(lambda z: torch.func.grad({_CUBIC})"
+                               "(z).sum())(x)", _normal(4)),
+    "func-vmap": _case("lambda a, b: torch.func.vmap(torch.dot)(a, b)", _normal(4, 3),
+                       _normal(4, 3)),
+    "func-vmap-in-dims": _case("lambda a, b: torch.vmap(lambda r, v: r @ v, in_dims=(1, None))"
+                               "(a, b)", _normal(3, 5), _normal(3)),
+    "func-vmap-grad": _case(f"lambda x: torch.func.vmap(torch.func.grad({_CUBIC}))(x)",
+                            _normal(5, 2)),
+    "func-vjp": _case("lambda x, v: torch.func.vjp(torch.sin, x)[1](v)[0]", _normal(4),
+                      _normal(4)),
+    "func-jvp": _case("lambda x, v: torch.func.jvp(torch.exp, (x,), (v,))[1]", _normal(4),
+                      _normal(4)),
+    "func-functional-call": _case(
+        "lambda x, w, b: torch.func.functional_call(torch.nn.Linear(3, 2).double(), "
+        "{'weight': w, 'bias': b}, (x,))", _normal(4, 3), _normal(2, 3), _normal(2)),
+    "autograd-jacobian": _case(f"lambda x, y: torch.cat([j.flatten() for j in "
+                               f"torch.autograd.functional.jacobian({_SYSTEM}, (x, y), "
+                               "create_graph=True)])", _normal(2), _normal(3)),
+    "autograd-hessian": _case(f"lambda x: torch.autograd.functional.hessian({_CUBIC}, x, "
+                              "create_graph=True)", _normal(3)),
+    "autograd-vjp": _case("lambda x, v: torch.autograd.functional.vjp(torch.tanh, x, v, "
+                          "create_graph=True)[1]", _normal(3), _normal(3)),
+    "autograd-jvp": _case("lambda x, v: torch.autograd.functional.jvp(torch.tanh, x, v, "
+                          "create_graph=True)[1]", _normal(3), _normal(3)),
+    "autograd-hvp": _case(f"lambda x, v: torch.autograd.functional.hvp({_CUBIC}, x, v, "
+                          "create_graph=True)[1]", _normal(3), _normal(3)),
+    "autograd-vhp": _case(f"lambda x, v: torch.autograd.functional.vhp({_CUBIC}, x, v)[1]",
+                          _normal(3), _normal(3), grad=False),
+})

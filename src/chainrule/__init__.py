@@ -109,6 +109,12 @@ from . import _swa_utils  # noqa: E402
 from ._module_paths import alias_submodules as _alias_submodules  # noqa: E402
 
 _alias_submodules("chainrule.optim", swa_utils=_swa_utils)
+# torch.autograd.functional (jacobian, hessian, vjp, jvp, hvp, vhp) needs ops; the engine may
+# not import them, so the module lives in the ops layer and takes its PyTorch path here.
+from . import _jacobians  # noqa: E402
+
+_alias_submodules("chainrule.autograd", functional=_jacobians)
+vmap = func.vmap  # torch.vmap is torch.func.vmap
 
 
 # Deprecated torch.X spellings of torch.linalg functions.

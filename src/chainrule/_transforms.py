@@ -1,0 +1,91 @@
+"""What the function transforms share (``chainrule.func`` and ``torch.autograd.functional``):
+handles on the inputs to differentiate, nesting, and nested tuples/lists/dicts of tensors."""
+
+import threading
+
+import numpy as np
+
+from .autograd.function import Function
+from .tensor import Tensor
+
+nesting = threading.local()  # how many transforms are running on this thread
+
+
+def depth():
+    return getattr(nesting, "depth", 0)
+
+
+class Alias(Function):
+    """y = x, sharing memory;  dx = dy. Gives a transform its own handle on an input that
+    already belongs to an outer graph."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return Tensor._from_array(x._data)._share_version(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return grad_out
+
+
+def argument_positions(argnums):
+    if isinstance(argnums, (int, np.integer)) and not isinstance(argnums, bool):
+        return (int(argnums),)
+    if isinstance(argnums, tuple) and argnums and all(
+            isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in argnums):
+        if len(set(argnums)) != len(argnums):
+            raise RuntimeError(f"argnums must not repeat a position, got {argnums}")
+        return tuple(int(a) for a in argnums)
+    raise RuntimeError(f"argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+
+
+def track(tensor, position):
+    """A handle on ``tensor`` that ``autograd.grad`` can differentiate with respect to."""
+    if not tensor.is_floating_point():
+        raise RuntimeError(
+            f"grad: argument {position} holds a {tensor.dtype} tensor; only floating point "
+            "tensors have gradients (convert it with .float(), or leave it out of argnums)"
+        )
+    if tensor.requires_grad:
+        return Alias.apply(tensor)  # stays connected to the outer graph
+    return tensor.detach().requires_grad_()
+
+
+def flatten(value, position):
+    """The tensors in ``value`` (a tensor, or tuple/list/dict of them) and a function that
+    rebuilds the same structure from a list of replacements. ``position`` names the argument
+    in errors; with None, non-tensors are simply skipped."""
+    if isinstance(value, Tensor):
+        return [value], lambda items: items[0]
+    if isinstance(value, (tuple, list, dict)):
+        keys = list(value) if isinstance(value, dict) else range(len(value))
+        parts = [flatten(value[k], position) for k in keys]
+        sizes = [len(leaves) for leaves, _ in parts]
+        leaves = [t for part, _ in parts for t in part]
+
+        def rebuild(items):
+            out, start = [], 0
+            for (_, rebuild_part), size in zip(parts, sizes):
+                out.append(rebuild_part(items[start:start + size]))
+                start += size
+            if isinstance(value, dict):
+                return type(value)(zip(keys, out))
+            return type(value)(out)
+
+        return leaves, rebuild
+    if position is None:
+        return [], lambda items: value
+    raise RuntimeError(
+        f"grad: argument {position} is a {type(value).__name__}; differentiated arguments must "
+        "be tensors or tuples, lists or dicts of tensors"
+    )
+
+
+def detach_all(value):
+    if isinstance(value, Tensor):
+        return value.detach()
+    if isinstance(value, (tuple, list)):
+        return type(value)(detach_all(v) for v in value)
+    if isinstance(value, dict):
+        return type(value)((k, detach_all(v)) for k, v in value.items())
+    return value
