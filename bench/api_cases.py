@@ -149,3 +149,19 @@ API_CASES.update({
     "autograd-vhp": _case(f"lambda x, v: torch.autograd.functional.vhp({_CUBIC}, x, v)[1]",
                           _normal(3), _normal(3), grad=False),
 })
+
+# PyTorch's igamma/igammac are off by up to ~2e-9 for large a (mpmath: P(155.8, 110.3) =
+# 2.52972908870502e-05; PyTorch 2.529729084799e-05, chainrule 2.529729088705e-05)
+_GAMMA_A = {"values": [0.3, 1.0, 2.5, 7.0, 40.0, 150.0], "const": True}
+_GAMMA_X = {"values": [0.2, 1.5, 2.0, 9.0, 35.0, 110.0]}
+API_CASES.update({
+    "igamma": _case("torch.igamma", _GAMMA_A, _GAMMA_X, rtol=1e-8),
+    "igammac": _case("lambda a, x: a.igammac(x)", _GAMMA_A, _GAMMA_X, rtol=1e-8),
+    "special-gammainc": _case("torch.special.gammainc", _GAMMA_A, _GAMMA_X, rtol=1e-8),
+    "special-gammaincc": _case("torch.special.gammaincc", _GAMMA_A, _GAMMA_X, rtol=1e-8),
+    "linalg-tensorinv": _case("lambda a: torch.linalg.tensorinv(a, ind=1)", _normal(6, 2, 3)),
+    "linalg-tensorsolve": _case("lambda a, b: torch.linalg.tensorsolve(a, b, dims=(0,))",
+                                _normal(4, 2, 2), _normal(2, 2)),
+    "func-linearize": _case("lambda x, v: torch.func.linearize(torch.sin, x)[1](v)",
+                            _normal(3), _normal(3)),
+})

@@ -154,3 +154,26 @@ def grad_and_value(func, argnums=0, has_aux=False):
         return gradients, value
 
     return gradient_and_value_of_func
+
+
+def linearize(func, *primals):
+    """(func(*primals), jvp_fn): ``jvp_fn(*tangents)`` is the Jacobian at primals applied to
+    the tangents (``jvp`` with the function evaluated once). As in PyTorch, the linearization
+    point is fixed: jvp_fn's result depends on the tangents only (not differentiably on the
+    primals)."""
+    fixed = tuple(detach_all(p) for p in primals)
+    traced = _Traced("linearize", func, fixed, {}, tuple(range(len(primals))), False)
+
+    def jvp_fn(*tangents):
+        vectors, _ = flatten(tangents, "tangents")
+        if len(vectors) != len(traced.inputs) or any(
+                tuple(v.shape) != tuple(x.shape) for v, x in zip(vectors, traced.inputs)):
+            raise RuntimeError("linearize: jvp_fn expects tangents with the primals' structure "
+                               f"and shapes {[tuple(x.shape) for x in traced.inputs]}")
+        keep = traced.create_graph or (grad_mode.is_grad_enabled()
+                                       and any(v.requires_grad for v in vectors))
+        pushed = J.jacobian_vector(traced.outputs, traced.inputs, list(vectors), keep)
+        result = traced.rebuild_output(pushed)
+        return result if keep else detach_all(result)
+
+    return traced.finish(traced.output), jvp_fn

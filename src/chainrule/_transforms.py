@@ -15,7 +15,7 @@ def depth():
     return getattr(nesting, "depth", 0)
 
 
-class Alias(Function):
+class _Alias(Function):
     """y = x, sharing memory;  dx = dy. Gives a transform its own handle on an input that
     already belongs to an outer graph."""
 
@@ -47,7 +47,7 @@ def track(tensor, position):
             "tensors have gradients (convert it with .float(), or leave it out of argnums)"
         )
     if tensor.requires_grad:
-        return Alias.apply(tensor)  # stays connected to the outer graph
+        return _Alias.apply(tensor)  # stays connected to the outer graph
     return tensor.detach().requires_grad_()
 
 

@@ -24,8 +24,8 @@ __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
     "eigvalsh", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
     "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
-    "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "vander",
-    "vecdot", "vector_norm",
+    "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals",
+    "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",
 ]
 
 InvExResult = namedtuple("inv_ex", ["inverse", "info"])
@@ -243,3 +243,29 @@ def vander(x, *, N=None):  # noqa: N803 - PyTorch's argument name
     n = x.shape[-1] if N is None else N
     columns = [x.new_ones(x.shape)] + [x ** p for p in range(1, n)]
     return J.stack(columns, dim=-1)
+
+
+def tensorinv(A, ind=2):  # noqa: N803 - PyTorch's argument name
+    """The inverse of A seen as a matrix from its first ``ind`` dims to the rest:
+    ``tensordot(tensorinv(A), A, ind)`` is the identity. Shape A.shape[ind:] + A.shape[:ind]."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = A.shape[:ind], A.shape[ind:]
+    m, n = int(np.prod(rows)), int(np.prod(cols))
+    if m != n:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {n} != {m}")
+    return M.inverse(A.reshape(m, n)).reshape(tuple(cols) + tuple(rows))
+
+
+def tensorsolve(A, B, dims=None):  # noqa: N803 - PyTorch's argument names
+    """X with ``tensordot(A, X, X.ndim) == B``; ``dims``: dims of A moved to the end first."""
+    if dims is not None:
+        dims = [normalize_dim(d, A.ndim, "tensorsolve") for d in dims]
+        A = S.movedim(A, tuple(dims), tuple(range(A.ndim - len(dims), A.ndim)))
+    result_shape = tuple(A.shape[B.ndim:])
+    m, n = int(np.prod(B.shape)), int(np.prod(result_shape))
+    if m != n or tuple(A.shape[:B.ndim]) != tuple(B.shape):
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:])"
+                           f" == prod(self.shape[:other.ndim]), but got {n} != {m}")
+    return solve(A.reshape(m, n), B.reshape(m)).reshape(result_shape)

@@ -165,3 +165,24 @@ def test_ensemble_with_stack_module_state_and_vmap_matches_a_loop():
     ensemble = cr.vmap(lambda p, b: func.functional_call(base, (p, b), (x,)))(params, buffers)
     looped = cr.stack([m(x) for m in models])
     np.testing.assert_allclose(ensemble.detach().numpy(), looped.detach().numpy())
+
+
+def test_functionalize_debug_unwrap_and_batch_norm_replacement():
+    def scale_in_place(x):
+        y = x.clone()
+        y.mul_(2)
+        return y
+
+    x = _f64(3)
+    np.testing.assert_allclose(func.functionalize(scale_in_place)(x).numpy(), 2 * x.numpy())
+    with pytest.raises(RuntimeError, match="invalid argument for remove"):
+        func.functionalize(scale_in_place, remove="views")
+    assert func.debug_unwrap(x) is x
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+    assert func.replace_all_batch_norm_modules_(model) is model
+    bn = model[1]
+    assert bn.running_mean is None and not bn.track_running_stats
+    model.eval()
+    batch = cr.randn(5, 3)
+    per_sample = cr.vmap(lambda r: model(r.unsqueeze(0).expand(2, 3)), randomness="same")(batch)
+    assert per_sample.shape == (5, 2, 4)

@@ -14,6 +14,7 @@ from . import (
     decompositions,
     elementwise,
     factorizations,
+    incomplete_gamma,
     index,
     inplace,
     join,
