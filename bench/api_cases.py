@@ -165,3 +165,20 @@ API_CASES.update({
     "func-linearize": _case("lambda x, v: torch.func.linearize(torch.sin, x)[1](v)",
                             _normal(3), _normal(3)),
 })
+
+# -- Householder forms and low-rank factorizations (low-rank inputs: PyTorch's randomized
+# answers are exact there; singular vectors through sign-invariant products)
+_LOW_RANK = "lambda a, b: a @ b"
+API_CASES.update({
+    "geqrf": _case(f"lambda a: ({_FLAT})(*torch.geqrf(a))", _normal(2, 5, 3), grad=False),
+    "householder-product": _case("lambda a, t: torch.linalg.householder_product(a, t)",
+                                 _normal(5, 3), _normal(3)),
+    "orgqr": _case("lambda a, t: torch.orgqr(a, t)", _normal(4, 4), _normal(2)),
+    "ormqr-right-transposed": _case("lambda a, t, c: torch.ormqr(a, t, c, left=False, "
+                                    "transpose=True)", _normal(4, 3), _normal(3), _normal(2, 4)),
+    "svd-lowrank": _case(f"lambda a, b: (lambda u, s, v: torch.cat([((u * s) @ v.mT).flatten(), "
+                         f"s]))(*torch.svd_lowrank(({_LOW_RANK})(a, b), q=2))",
+                         _normal(6, 2), _normal(2, 5), rtol=1e-8),
+    "pca-lowrank": _case(f"lambda a, b: torch.pca_lowrank(({_LOW_RANK})(a, b), q=2)[1]",
+                         _normal(6, 2), _normal(2, 5), rtol=1e-8),
+})

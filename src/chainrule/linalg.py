@@ -3,7 +3,7 @@
 Differentiable throughout, built from the ops (``matrix``, ``decompositions``,
 ``factorizations``, ``linalg``). Solves go through the inverse (exact for the small systems
 deep-learning code solves; use ``cholesky`` when A is positive-definite). Not offered: the
-complex-valued ``eig``/``eigvals``, ``householder_product`` and ``ldl_*``."""
+complex-valued ``eig``/``eigvals`` and ``ldl_*``."""
 
 from collections import namedtuple
 
@@ -18,11 +18,13 @@ from .ops import reduce as R
 from .ops import shape as S
 from .ops._operands import normalize_dim
 from .ops.decompositions import LinAlgError, cholesky, eigh, matrix_exp, svdvals
+from .ops.householder import householder_product
 from .tensor import Tensor
 
 __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
-    "eigvalsh", "inv", "inv_ex", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
+    "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor",
+    "lu_factor_ex", "lu_solve",
     "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
     "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals",
     "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",

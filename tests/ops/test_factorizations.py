@@ -132,3 +132,47 @@ def test_the_old_spellings_warn_as_pytorch():
                           (lambda: a.triangular_solve(a), "torch.linalg.solve_triangular")]:
         with pytest.warns(UserWarning, match=f"deprecated in favor of {instead}"):
             call()
+
+
+def _np_householder_product(a, tau):
+    """H_1 ... H_k applied to the first n columns of I, one reflector at a time."""
+    m, n = a.shape
+    q = np.eye(m)
+    for i in range(len(tau)):
+        v = np.concatenate([np.zeros(i), [1.0], a[i + 1:, i]])
+        q = q @ (np.eye(m) - tau[i] * np.outer(v, v))
+    return q[:, :n]
+
+
+HOUSEHOLDER_CASES = [
+    OpCase("householder_product", cr.linalg.householder_product, _np_householder_product,
+           [(4, 3), (2,)]),
+    OpCase("orgqr_method", lambda a, t: a.orgqr(t), _np_householder_product, [(3, 3), (3,)]),
+    OpCase("ormqr_left_transposed", lambda a, t, c: cr.ormqr(a, t, c, transpose=True),
+           lambda a, t, c: _np_householder_product(np.pad(a, ((0, 0), (0, 1))),
+                                                   t).T @ c, [(4, 3), (3,), (4, 2)]),
+    OpCase("ormqr_right_method", lambda a, t, c: a.ormqr(t, c, left=False),
+           lambda a, t, c: c @ _np_householder_product(np.pad(a, ((0, 0), (0, 1))), t),
+           [(4, 3), (3,), (2, 4)]),
+    OpCase("geqrf", lambda a: a.geqrf(),
+           lambda a: (np.linalg.qr(a, mode="raw")[0].T, np.linalg.qr(a, mode="raw")[1]),
+           [(4, 3)], grad=False),
+    OpCase("svd_lowrank_product", lambda a: (lambda u, s, v: (u * s) @ v.mT)(
+        *cr.svd_lowrank(a, q=2)),
+           lambda a: (lambda u, s, vh: (u[:, :2] * s[:2]) @ vh[:2])(
+               *np.linalg.svd(a, full_matrices=False)), [(5, 4)]),
+    OpCase("pca_lowrank_values", lambda a: cr.pca_lowrank(a, q=2)[1],
+           lambda a: np.linalg.svd(a - a.mean(0), compute_uv=False)[:2], [(6, 3)]),
+]
+CASES += HOUSEHOLDER_CASES  # test_op_table's parametrize reads the list when collected
+
+
+def test_geqrf_reflectors_give_back_the_matrix():
+    a = cr.tensor(np.arange(12.0).reshape(4, 3) ** 1.3)
+    packed, tau = cr.geqrf(a)
+    q = cr.linalg.householder_product(packed, tau)
+    np.testing.assert_allclose((q @ packed[:3].triu()).numpy(), a.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="at least as many rows"):
+        cr.linalg.householder_product(cr.ones(2, 3), cr.ones(2))
+    with pytest.raises(ValueError, match="not greater than"):
+        cr.svd_lowrank(cr.ones(3, 2), q=3)

@@ -15,6 +15,7 @@ from . import (
     decompositions,
     elementwise,
     factorizations,
+    householder,
     incomplete_gamma,
     index,
     inplace,
