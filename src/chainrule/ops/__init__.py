@@ -10,6 +10,7 @@ from . import (
     attention,
     bessel,
     bessel_more,
+    compare,
     conv,
     ctc,
     decompositions,
