@@ -182,3 +182,28 @@ API_CASES.update({
     "pca-lowrank": _case(f"lambda a, b: torch.pca_lowrank(({_LOW_RANK})(a, b), q=2)[1]",
                          _normal(6, 2), _normal(2, 5), rtol=1e-8),
 })
+
+# -- special functions without derivatives (values only; PyTorch's J0/J1 are off by up to
+# ~2e-4 relative near their zeros, against mpmath; chainrule's by 3e-13: tests/ops)
+_X = {"values": [-7.5, -1.0, 0.0, 0.3, 1.5, 2.5, 4.0, 12.0, 30.0]}
+_XPOS = {"values": [1e-3, 0.3, 1.5, 2.5, 7.0, 24.0, 26.0, 300.0]}
+_DEGREES = {"values": [0, 1, 2, 3, 5, 7, 9, -1, 12], "dtype": "int64"}
+for _name in ("chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
+              "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_t",
+              "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+              "shifted_chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
+              "laguerre_polynomial_l", "legendre_polynomial_p"):
+    API_CASES[f"special-{_name}"] = _case(f"lambda x, n: torch.special.{_name}(x / 8, n)",
+                                          _X, _DEGREES, grad=False)
+for _name in ("modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+              "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1"):
+    API_CASES[f"special-{_name}"] = _case(f"torch.special.{_name}", _XPOS, grad=False)
+API_CASES.update({
+    "special-spherical-bessel-j0": _case("torch.special.spherical_bessel_j0", _X, grad=False),
+    "special-bessel-j0-away-from-zeros": _case("torch.special.bessel_j0", _X, grad=False,
+                                               rtol=1e-6),
+    "special-bessel-j1-away-from-zeros": _case("torch.special.bessel_j1", _X, grad=False,
+                                               rtol=1e-5),
+    "special-zeta": _case("torch.special.zeta", {"values": [2.0, 3.5, 1.2, 7.0, 2.0]},
+                          {"values": [1.0, 0.25, 4.0, 2.0, 1e-3]}, grad=False),
+})

@@ -38,6 +38,13 @@ def _k_integral(order, x):
                         axis=-1)
 
 
+def _zeta_sum(x, q):
+    """sum_k (k + q)^-x: 20000 terms, then the integral of the rest (and half its first term)."""
+    k = np.arange(20000.0)
+    a = q + 20000
+    return (np.add.outer(q, k) ** -x[:, None]).sum(-1) + a ** (1 - x) / (x - 1) + 0.5 * a ** -x
+
+
 def _row(name, op, reference, domain="unit"):
     return OpCase(name, op, reference, [(5,)], domain=domain, grad=False)
 
@@ -83,6 +90,8 @@ CASES = [
          lambda x: np.exp(x * 3) * _k_integral(0, x * 3), "positive"),
     _row("scaled_modified_bessel_k1", lambda x: special.scaled_modified_bessel_k1(x * 3),
          lambda x: np.exp(x * 3) * _k_integral(1, x * 3), "positive"),
+    OpCase("zeta", lambda x, q: special.zeta(x + 1.5, q), lambda x, q: _zeta_sum(x + 1.5, q),
+           [(4,), (4,)], domain="positive", grad=False),
     _row("spherical_bessel_j0", lambda x: special.spherical_bessel_j0(x * 4),
          lambda x: np.sinc(x * 4 / np.pi), "real"),
 ]

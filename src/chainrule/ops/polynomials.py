@@ -1,5 +1,6 @@
 """The classical orthogonal polynomials of ``torch.special`` (Chebyshev T, U, V, W and their
-shifted forms, Hermite H and He, Laguerre L, Legendre P) at x, of degree n.
+shifted forms, Hermite H and He, Laguerre L, Legendre P) at x, of degree n; and the Hurwitz
+zeta function, which shares their conventions.
 
 As in PyTorch: x and n broadcast (either may be a number), n is truncated to an integer, a
 negative degree gives 0, the result is floating point (the default dtype for integers), and
@@ -14,16 +15,17 @@ from ._operands import wrap
 from .registry import register
 
 
-def _operands(x, n):
+def _operands(x, n, integer_degrees=True):
     """x and n as arrays: x floating (numbers and integers as the default float), n integer
-    degrees (truncated), broadcast together."""
+    degrees (truncated; or floating when not ``integer_degrees``), broadcast together."""
     xs = x._data if isinstance(x, Tensor) else np.asarray(x)
     ns = n._data if isinstance(n, Tensor) else np.asarray(n)
     # a Python number never widens a tensor's dtype (PyTorch's promotion)
     floats = [a.dtype for a, t in ((xs, x), (ns, n)) if isinstance(t, Tensor)
               and a.dtype.kind == "f"]
     dtype = np.result_type(*floats) if floats else default_float()
-    xs, ns = np.broadcast_arrays(xs.astype(dtype), np.trunc(ns).astype(np.int64))
+    degrees = np.trunc(ns).astype(np.int64) if integer_degrees else ns.astype(dtype)
+    xs, ns = np.broadcast_arrays(xs.astype(dtype), degrees)
     return xs, ns, dtype
 
 
@@ -124,3 +126,44 @@ for _function in (chebyshev_polynomial_t, chebyshev_polynomial_u, chebyshev_poly
                   shifted_chebyshev_polynomial_w, hermite_polynomial_h, hermite_polynomial_he,
                   laguerre_polynomial_l, legendre_polynomial_p):
     register(_function, top=False, method=False, special=True)
+
+
+# -- the Hurwitz zeta function --------------------------------------------------------------------
+# B_2j / (2j)! for j = 1..12 (Euler-Maclaurin's correction terms)
+_BERNOULLI_OVER_FACTORIAL = [
+    1 / 12, -1 / 720, 1 / 30240, -1 / 1209600, 1 / 47900160, -691 / 1307674368000,
+    1 / 74724249600, -3617 / 10670622842880000, 43867 / 5109094217170944000,
+    -174611 / 802857662698291200000, 77683 / 14101100039391805440000,
+    -236364091 / 1.5511210043330985984e25,
+]
+_ZETA_DIRECT_TERMS = 12
+
+
+def _hurwitz_zeta(x, q):
+    """sum_k (k + q)^-x on float64 arrays: 12 terms summed, then Euler-Maclaurin's tail."""
+    with np.errstate(all="ignore"):
+        total = np.zeros(np.broadcast(x, q).shape)
+        for k in range(_ZETA_DIRECT_TERMS):
+            total = total + (q + k) ** -x
+        a = q + _ZETA_DIRECT_TERMS
+        total = total + a ** (1 - x) / (x - 1) + 0.5 * a ** -x
+        rising, power = x.copy() if np.ndim(x) else np.asarray(x), a ** (-x - 1)
+        for j, coefficient in enumerate(_BERNOULLI_OVER_FACTORIAL):
+            total = total + coefficient * rising * power
+            rising = rising * (x + 2 * j + 1) * (x + 2 * j + 2)
+            power = power / (a * a)
+        total = np.where(x == 1, np.inf, np.where(x < 1, np.nan, total))
+        pole = (q <= 0) & (q == np.floor(q))
+        total = np.where(pole, np.inf, np.where((q <= 0) & (x != np.floor(x)), np.nan, total))
+    return total
+
+
+def zeta(input, other):
+    """The Hurwitz zeta function sum_k (k + other)^-input (input > 1), values only as in
+    PyTorch (infinite at x = 1 and at q = 0, -1, -2 ...; NaN for x < 1)."""
+    xs, qs, dtype = _operands(input, other, integer_degrees=False)
+    return wrap(np.asarray(_hurwitz_zeta(xs.astype(np.float64), qs.astype(np.float64)),
+                           dtype=dtype))
+
+
+register(zeta, top=False, method=False, special=True)
