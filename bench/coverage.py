@@ -4,7 +4,8 @@ which are still missing: writes docs/coverage.md and tests/compat/torch_module_p
     PYTHONPATH=src /work/torchenv/bin/python bench/coverage.py
 
 PyTorch is imported only to read its public names (``dir()`` of torch, torch.nn,
-torch.nn.functional, torch.optim, torch.optim.lr_scheduler, torch.utils.data and torch.Tensor,
+torch.nn.functional, torch.optim, torch.optim.lr_scheduler, torch.utils.data, torch.Tensor,
+torch.linalg, torch.special, torch.func and torch.autograd.functional,
 without private names, re-exported standard-library objects and typing helpers). A name is
 "left out on purpose" when it matches one of the categories below; each category says why."""
 
