@@ -82,3 +82,8 @@ def test_kthvalue_reports_pytorchs_index_among_ties():
     assert np.isnan(values.item()) and index.item() == 0
     assert cr.tensor([nan, 1.0, nan, 0.0]).kthvalue(3).indices.item() == 2
     assert cr.tensor([nan, 1.0, nan, 0.0]).kthvalue(2).indices.item() == 1
+
+
+def test_nonzero_static_method_pads_and_cuts_as_pytorch():
+    assert cr.tensor([0, 3, 0, 5]).nonzero_static(size=3).tolist() == [[1], [3], [-1]]
+    assert cr.tensor([[1, 0], [0, 1]]).nonzero_static(size=1).tolist() == [[0, 0]]
