@@ -122,6 +122,8 @@ def test_bad_input_raises_pytorchs_errors():
         cr.linalg.qr(x * 1.0 + cr.eye(4, 2), mode="complete").Q.sum().backward()
     with pytest.raises(RuntimeError, match="without pivoting"):
         cr.lu(cr.eye(2), pivot=False)
+    with pytest.raises(RuntimeError, match="Incompatible shapes of A and B"):
+        cr.linalg.lu_solve(*cr.linalg.lu_factor(cr.eye(3)), cr.ones(2, 1))
 
 
 def test_the_old_spellings_warn_as_pytorch():

@@ -289,6 +289,12 @@ def solve_with_lu(LU, pivots, B, left=True, adjoint=False):  # noqa: N803
     if LU.shape[-1] != LU.shape[-2]:
         raise RuntimeError(f"linalg.lu_solve: A must be batches of square matrices, but they "
                            f"are {LU.shape[-2]} by {LU.shape[-1]} matrices")
+    n = LU.shape[-1]
+    size = B.shape[-2] if left else (B.shape[-1] if B.ndim else 0)
+    if B.ndim < 2 or size != n:
+        equation = "AX = B" if left else "XA = B"
+        raise RuntimeError(f"linalg.lu_solve: Incompatible shapes of A and B for the equation "
+                           f"{equation} ({n}x{n} and {'x'.join(map(str, B.shape[-2:]))})")
     p, lower, upper = lu_unpack(LU, pivots)
     inv_l, inv_u = inverse(lower), inverse(upper)
     if left and not adjoint:
