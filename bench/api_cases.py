@@ -207,3 +207,16 @@ API_CASES.update({
     "special-zeta": _case("torch.special.zeta", {"values": [2.0, 3.5, 1.2, 7.0, 2.0]},
                           {"values": [1.0, 0.25, 4.0, 2.0, 1e-3]}, grad=False),
 })
+
+# -- torch.signal.windows (symmetric and periodic)
+for _sym in (True, False):
+    for _name, _options in (("cosine", ""), ("exponential", ", tau=2.0"),
+                            ("gaussian", ", std=1.7"), ("general_cosine", ", a=[0.5, 0.3, 0.2]"),
+                            ("general_hamming", ", alpha=0.6"), ("hamming", ""), ("hann", ""),
+                            ("blackman", ""), ("nuttall", ""), ("bartlett", ""),
+                            ("kaiser", ", beta=5.0")):
+        API_CASES[f"signal-{_name}-{'sym' if _sym else 'periodic'}"] = _case(
+            f"lambda: torch.signal.windows.{_name}(9, sym={_sym}{_options}, "
+            "dtype=torch.float64)", grad=False)
+API_CASES["signal-exponential-off-centre"] = _case(
+    "lambda: torch.signal.windows.exponential(6, center=1.0, sym=False)", grad=False)

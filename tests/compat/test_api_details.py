@@ -87,3 +87,18 @@ def test_kthvalue_reports_pytorchs_index_among_ties():
 def test_nonzero_static_method_pads_and_cuts_as_pytorch():
     assert cr.tensor([0, 3, 0, 5]).nonzero_static(size=3).tolist() == [[1], [3], [-1]]
     assert cr.tensor([[1, 0], [0, 1]]).nonzero_static(size=1).tolist() == [[0, 0]]
+
+
+def test_signal_windows_check_arguments_as_pytorch():
+    windows = cr.signal.windows
+    with pytest.raises(ValueError, match="non-negative window length"):
+        windows.hann(-1)
+    with pytest.raises(ValueError, match="Center must be None for symmetric windows"):
+        windows.exponential(5, center=1.0)
+    with pytest.raises(ValueError, match="float32 or float64"):
+        windows.cosine(4, dtype=cr.int64)
+    with pytest.raises(RuntimeError, match="computes on the CPU"):
+        windows.kaiser(4, device="cuda")
+    assert windows.cosine(0).shape == (0,) and windows.cosine(1).tolist() == [1.0]
+    assert windows.gaussian(3).dtype == cr.float32
+    assert windows.hann(3, requires_grad=True).requires_grad
