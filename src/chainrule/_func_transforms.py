@@ -8,33 +8,19 @@ import functools
 
 from . import _jacobians as J
 from ._grad import value_and_grad
-from ._transforms import argument_positions, depth, detach_all, flatten, nesting, track
+from ._transforms import Traced, argument_positions, detach_all, flatten
 from .autograd import grad_mode
 from .tensor import Tensor
 
 
-class _Traced:
-    """``func(*args, **kwargs)`` run once with handles on the arguments at ``positions``."""
+class _Traced(Traced):
+    """``Traced``, with func's result split into output and aux and the output's tensors
+    flattened (``outputs``, ``rebuild_output``)."""
 
-    def __init__(self, name, func, args, kwargs, positions, has_aux):
-        if max(positions) >= len(args) or min(positions) < -len(args):
-            raise RuntimeError(f"{name}: argnums={positions} is out of range for a call with "
-                               f"{len(args)} positional arguments")
-        args = list(args)
-        self.create_graph = grad_mode.is_grad_enabled() and (
-            depth() > 0 or any(t.requires_grad for t in flatten([args, kwargs], None)[0]))
-        self.tracked = []
-        nesting.depth = depth() + 1
-        try:
-            with grad_mode.enable_grad():
-                for p in positions:
-                    leaves, rebuild = flatten(args[p], p)
-                    handles = [track(t, p) for t in leaves]
-                    self.tracked.append((handles, rebuild))
-                    args[p] = rebuild(handles)
-                result = func(*args, **kwargs)
-        finally:
-            nesting.depth -= 1
+    def __init__(self, name, func, args, kwargs, positions, has_aux, argnums=None):
+        super().__init__(name, func, args, kwargs, positions,
+                         positions if argnums is None else argnums)
+        result = self.result
         if has_aux:
             if not (isinstance(result, tuple) and len(result) == 2):
                 raise RuntimeError(f"{name}(f, has_aux=True): f must return a tuple (output, "
@@ -48,18 +34,6 @@ class _Traced:
                 _leaves(result))):
             raise RuntimeError(f"{name}: the function must return a tensor or a tuple, list or "
                                f"dict of tensors, got {type(result).__name__}")
-        self.inputs = [h for handles, _ in self.tracked for h in handles]
-
-    def per_argument(self, flat, single):
-        """A flat list over every tracked leaf, regrouped as the arguments were."""
-        groups, start = [], 0
-        for handles, rebuild in self.tracked:
-            groups.append(rebuild(list(flat[start:start + len(handles)])))
-            start += len(handles)
-        return groups[0] if single else tuple(groups)
-
-    def finish(self, value):
-        return value if self.create_graph else detach_all(value)
 
 
 def _leaves(value):
@@ -84,7 +58,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None):
 
     @functools.wraps(func)
     def jacobian_of_func(*args, **kwargs):
-        traced = _Traced("jacrev", func, args, kwargs, positions, has_aux)
+        traced = _Traced("jacrev", func, args, kwargs, positions, has_aux, argnums)
         with grad_mode.enable_grad():
             blocks = J.jacobian_blocks(traced.outputs, traced.inputs, traced.create_graph)
         jac = traced.rebuild_output([traced.per_argument(row, single) for row in blocks])

@@ -12,7 +12,7 @@ import functools
 
 import numpy as np
 
-from ._transforms import argument_positions, depth, detach_all, flatten, nesting, track
+from ._transforms import Traced, argument_positions
 from .autograd import grad as autograd_grad
 from .autograd import grad_mode
 from .tensor import Tensor
@@ -50,43 +50,16 @@ def value_and_grad(func, argnums=0, has_aux=False):
 
     @functools.wraps(func)
     def value_and_gradient_of_func(*args, **kwargs):
-        if max(positions) >= len(args) or min(positions) < -len(args):
-            raise RuntimeError(
-                f"value_and_grad: argnums={argnums} is out of range for a call with "
-                f"{len(args)} positional arguments"
-            )
-        args = list(args)
-        outer = depth() > 0 or any(
-            t.requires_grad for t in flatten([args, kwargs], None)[0]
-        )
-        # Record the backward pass only when someone outside may differentiate the result.
-        create_graph = grad_mode.is_grad_enabled() and outer
-        tracked = []
-        nesting.depth = depth() + 1
-        try:
-            with grad_mode.enable_grad():
-                for p in positions:
-                    leaves, rebuild = flatten(args[p], p)
-                    handles = [track(t, p) for t in leaves]
-                    tracked.append((handles, rebuild))
-                    args[p] = rebuild(handles)
-                result = func(*args, **kwargs)
-                output, aux = _split_output(result, has_aux)
-                inputs = [h for handles, _ in tracked for h in handles]
-                if output.requires_grad:
-                    flat = autograd_grad(output, inputs, create_graph=create_graph,
-                                         allow_unused=True, materialize_grads=True)
-                else:  # the output does not depend on the inputs at all
-                    flat = [Tensor._from_array(np.zeros_like(h._data)) for h in inputs]
-        finally:
-            nesting.depth -= 1
-        gradients, start = [], 0
-        for handles, rebuild in tracked:
-            gradients.append(rebuild(list(flat[start:start + len(handles)])))
-            start += len(handles)
-        gradients = gradients[0] if isinstance(argnums, int) else tuple(gradients)
-        if not create_graph:
-            output, aux = output.detach(), detach_all(aux)
+        traced = Traced("value_and_grad", func, args, kwargs, positions, argnums)
+        output, aux = _split_output(traced.result, has_aux)
+        with grad_mode.enable_grad():
+            if output.requires_grad:
+                flat = autograd_grad(output, traced.inputs, create_graph=traced.create_graph,
+                                     allow_unused=True, materialize_grads=True)
+            else:  # the output does not depend on the inputs at all
+                flat = [Tensor._from_array(np.zeros_like(h._data)) for h in traced.inputs]
+        gradients = traced.per_argument(flat, single=isinstance(argnums, int))
+        output, aux = traced.finish(output), traced.finish(aux)
         return ((output, aux) if has_aux else output), gradients
 
     return value_and_gradient_of_func

@@ -5,6 +5,7 @@ import threading
 
 import numpy as np
 
+from .autograd import grad_mode
 from .autograd.function import Function
 from .tensor import Tensor
 
@@ -89,3 +90,44 @@ def detach_all(value):
     if isinstance(value, dict):
         return type(value)((k, detach_all(v)) for k, v in value.items())
     return value
+
+
+class Traced:
+    """``func(*args, **kwargs)`` run once, with handles on the arguments at ``positions`` (the
+    ones to differentiate): what every transform starts from. ``result`` is func's result,
+    ``inputs`` the handles, flat; ``create_graph`` whether gradients must stay differentiable
+    (an outer transform or graph may differentiate them)."""
+
+    def __init__(self, name, func, args, kwargs, positions, argnums):
+        if max(positions) >= len(args) or min(positions) < -len(args):
+            raise RuntimeError(f"{name}: argnums={argnums} is out of range for a call with "
+                               f"{len(args)} positional arguments")
+        args = list(args)
+        # Record the backward pass only when someone outside may differentiate the result.
+        self.create_graph = grad_mode.is_grad_enabled() and (
+            depth() > 0 or any(t.requires_grad for t in flatten([args, kwargs], None)[0]))
+        self.tracked = []
+        nesting.depth = depth() + 1
+        try:
+            with grad_mode.enable_grad():
+                for p in positions:
+                    leaves, rebuild = flatten(args[p], p)
+                    handles = [track(t, p) for t in leaves]
+                    self.tracked.append((handles, rebuild))
+                    args[p] = rebuild(handles)
+                self.result = func(*args, **kwargs)
+        finally:
+            nesting.depth -= 1
+        self.inputs = [h for handles, _ in self.tracked for h in handles]
+
+    def per_argument(self, flat, single):
+        """A flat list over every handle, regrouped as the arguments were (one structure when
+        ``single``, else a tuple of them)."""
+        groups, start = [], 0
+        for handles, rebuild in self.tracked:
+            groups.append(rebuild(list(flat[start:start + len(handles)])))
+            start += len(handles)
+        return groups[0] if single else tuple(groups)
+
+    def finish(self, value):
+        return value if self.create_graph else detach_all(value)
