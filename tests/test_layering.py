@@ -12,6 +12,7 @@ Three ways a dependency can flow the wrong way, and the check for each:
 """
 
 import ast
+import re
 import subprocess
 import sys
 import textwrap
@@ -139,6 +140,16 @@ def test_imports_flow_one_way():
     for path, parts in _library_modules():
         violations += violations_in(path.read_text(), parts)
     assert not violations, "\n".join(violations)
+
+
+def test_docs_architecture_md_shows_this_table():
+    rows = []
+    for line in (PACKAGE.parents[1] / "docs" / "architecture.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.split("|")]
+        if len(cells) > 4 and cells[1][:1].isdigit():  # | # | layer | modules | what it owns |
+            modules = re.findall(r"`([\w.]+)/?`", cells[3])
+            rows.append((cells[2], sorted(name.removesuffix(".py") for name in modules)))
+    assert rows == [(name, sorted(modules)) for name, modules in LAYERS]
 
 
 def test_the_check_catches_an_upward_import():
