@@ -209,19 +209,19 @@ class NonFiniteTracer:
         if self.origin is not None:
             return
         if self.backward and True in node.needs_input_grad:
-            node.register_hook(self._backward_hook(node, call_site(self.module_names,
-                                                                   self.rerun)))
+            node.register_hook(self._backward_hook(op_name(node), call_site(self.module_names,
+                                                                            self.rerun)))
         found = forward_birth(node, args, outputs)
         if found:
             self.origin = Origin(op_name(node), "forward", describe(found)).located(
                 call_site(self.module_names, self.rerun))
 
-    def _backward_hook(self, node, site):
-        def hook(grad_inputs, grad_outputs):
+    def _backward_hook(self, op, site):
+        def hook(grad_inputs, grad_outputs):  # holds the op's name, not its node: no cycle
             if self.origin is None:
                 found = backward_birth(grad_inputs, grad_outputs)
                 if found:
-                    self.origin = Origin(op_name(node), "backward", describe(found)).located(site)
+                    self.origin = Origin(op, "backward", describe(found)).located(site)
         return hook
 
 
