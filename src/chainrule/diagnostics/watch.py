@@ -222,6 +222,10 @@ class NonFiniteWatch:
         if True in node.needs_input_grad:  # recorded: its backward may give birth too
             site = call_site(self.module_names)
             node.register_hook(self._backward_hook(op_name(node), site, in_loss))
+            if in_loss and not self.record_sites:
+                for out in tensors(outputs):
+                    if out.requires_grad:  # its gradient arrives first: the backward began
+                        out.register_hook(self._backward_began)
         if self._forward_event:
             return
         found = forward_birth(node, args, outputs)
@@ -235,6 +239,11 @@ class NonFiniteWatch:
                         entered_at=op_name(node) if op == "data" else None)
         self.events.append(origin.located(site or call_site(self.module_names)))
         self._forward_event = True
+
+    def _backward_began(self, grad):
+        """The loss's backward began: the loss computation is over, and the ops its backward
+        rules run (with gradients off) need not be looked at."""
+        self._close()
 
     def _backward_hook(self, op, site, in_loss):
         # the hook must not hold the node: the node holds the hook, and the cycle would keep
