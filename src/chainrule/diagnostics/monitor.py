@@ -246,14 +246,22 @@ class GradientMonitor:
             after = math.sqrt(sum(squared_norm(p._data) for p in matrices))
             before = math.sqrt(sum(squared_norm(self._before[id(p)]) for p in matrices
                                    if id(p) in self._before))
-            update = math.sqrt(sum(squared_norm(p._data - self._before[id(p)])
-                                   for p in matrices if id(p) in self._before))
+            update = math.sqrt(sum(squared_norm(self._moved(p)) for p in matrices
+                                   if id(p) in self._before))
             stats.update(weight_matrices=after, weight_before=before)
             if grad_norm is not None:
                 grads = [squared_norm(p.grad._data) for p in matrices if p.grad is not None]
                 stats["update_ratio"] = update / max(before, natural)
                 stats["rho"] = math.sqrt(sum(grads)) / max(after, natural) if grads else None
         return stats
+
+    def _moved(self, param):
+        """How the update moved ``param``: written over its copy from before the step (read
+        once; no new array as large as the model on every sample)."""
+        before = self._before[id(param)]
+        if before.shape != param._data.shape or before.dtype != param._data.dtype:
+            return param._data - before
+        return np.subtract(param._data, before, out=before)
 
     @staticmethod
     def _histogram_values(grad, rng):

@@ -11,11 +11,12 @@ of layers whose own biases are watched are skipped: for a linear, convolutional 
 layer, and attention's input projection, the bias's gradient is the sum of the gradient the
 layer's output received (``dY``) and the weight's is ``dY`` times the layer's input, so a NaN
 or Inf in the weight's gradient is in the bias's too (or in the input, which the forward
-already carried to the output). These ``covered`` matrices are read on sampled steps, when
-every norm is needed. Everything else (biases, normalisation scales, embeddings, layers without
-a bias) is read every step; ``total()`` is the norm of those (the every-step signal the
-explosion rule follows: the same parameters on every step), ``layer_norms(full=True)`` on a
-sampled step holds every parameter.
+already carried to the output). These ``covered`` matrices are read in full on sampled steps,
+when every norm is needed; on every step, a fixed sixteenth of their rows estimates their norm
+(see ``_estimate``). Everything else (biases, normalisation scales, embeddings, layers without
+a bias) is read in full every step. ``total()`` is the norm the explosion rule follows (the
+same reads on every step), ``layer_norms(full=True)`` on a sampled step holds every
+parameter's exact norm.
 """
 
 import math
@@ -66,6 +67,21 @@ def squared_norm(array):
     return value
 
 
+ESTIMATE_ROWS = 16  # a covered weight's every-step norm is read from 1/16 of its rows
+
+
+def _estimate(array):
+    """A covered weight's squared gradient norm, from a fixed block of its first rows (1/16
+    of them, the whole matrix when it is small) scaled to the whole: the same rows on every
+    step, so that it follows the norm's growth (an explosion grows the layer's inputs as well
+    as its output gradient, which the bias alone does not show) for a sixteenth of the reads."""
+    rows = array.shape[0]
+    if array.size <= 65536 or rows < ESTIMATE_ROWS:
+        return squared_norm(array)
+    block = rows // ESTIMATE_ROWS
+    return squared_norm(array[:block]) * (rows / block)
+
+
 class GradientTap:
     """Hooks ``params`` ([(layer name, parameter)]); ``covered``: ids of parameters read only
     while ``full`` is set (sampled steps). ``squares``: {id(parameter): squared gradient norm}
@@ -78,6 +94,7 @@ class GradientTap:
         self.covered = set(covered)
         self.full = True  # read every parameter (set by the monitor for each step)
         self.squares = {}  # id(parameter) -> squared norm of its latest gradient
+        self.estimates = {}  # id(covered weight) -> its squared norm, estimated (see _estimate)
         self.ever = set()
         self._read_now = set()  # covered weights read in full this step (read_in_full)
         self._handles = [p.register_post_accumulate_grad_hook(self._hook) for _, p in params]
@@ -88,6 +105,7 @@ class GradientTap:
 
     def reset(self):
         self.squares = {}
+        self.estimates = {}
         if self._read_now:
             self._read_now = set()
 
@@ -104,8 +122,10 @@ class GradientTap:
         key = id(param)
         layer = self.layer_of[key]
         self.ever.add(layer)
-        if not self.full and key in self.covered and key not in self._read_now:
-            return
+        if key in self.covered:
+            self.estimates[key] = _estimate(grad._data)
+            if not self.full and key not in self._read_now:
+                return
         value = squared_norm(grad._data)
         self.squares[key] = value
         if not math.isfinite(value):
@@ -115,7 +135,9 @@ class GradientTap:
 
     def _watched(self):
         covered = self.covered
-        return {k: v for k, v in self.squares.items() if k not in covered}
+        watched = {k: v for k, v in self.squares.items() if k not in covered}
+        watched.update(self.estimates)
+        return watched
 
     def total(self):
         """The norm of this step's gradients read every step, together (0 if none)."""
