@@ -57,7 +57,7 @@ def accumulate_into_leaf(leaf, grad, create_graph, borrowed):
     if current is None:
         if not borrowed.owned(grad):
             grad = Clone.apply(grad)  # under create_graph, a recorded copy: differentiable
-        elif not create_graph:
+        elif not create_graph and grad._requires_grad:
             grad = grad.detach()
         borrowed.add(grad)  # now the leaf's: no other leaf may keep the same array
         leaf._grad = grad

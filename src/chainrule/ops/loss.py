@@ -45,8 +45,8 @@ def _reduce(loss, reduction, count):
         return wrap(loss)
     total = loss.sum(dtype=loss.dtype)
     if reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            total = total / loss.dtype.type(count)  # an empty mean is nan, as in PyTorch
+        # an empty mean is nan, as in PyTorch (without NumPy's warning for 0 / 0)
+        total = total / loss.dtype.type(count) if count else np.nan
     return wrap(np.asarray(total, dtype=loss.dtype))
 
 
