@@ -171,3 +171,34 @@ def to_numpy_dtype(d):
     np_dtype = np.dtype(d)
     from_numpy_dtype(np_dtype)
     return np_dtype
+
+
+# PyTorch's legacy tensor type names (``x.type()`` answers "torch.FloatTensor").
+LEGACY_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor",
+                     "float16": "HalfTensor", "bfloat16": "BFloat16Tensor",
+                     "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor",
+                     "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor"}
+
+
+def legacy_type_name(np_dtype):
+    """"torch.FloatTensor" for float32, ... (what ``Tensor.type()`` says in PyTorch)."""
+    return "torch." + LEGACY_TYPE_NAMES[from_numpy_dtype(np_dtype).name]
+
+
+def from_legacy_type(t):
+    """The dtype a legacy type names ("torch.DoubleTensor", ``torch.DoubleTensor`` the class);
+    anything else is returned as it is. A CUDA type raises DeviceUnavailableError (a
+    RuntimeError, as PyTorch's without CUDA), saying what to write."""
+    name = t if isinstance(t, str) else getattr(t, "__name__", None)
+    if not isinstance(name, str) or not name.endswith("Tensor"):
+        return t
+    if ".cuda." in name or (not isinstance(t, str) and getattr(t, "dtype", "") is None):
+        from ._device import unavailable  # the device layer sits above the dtypes
+
+        raise unavailable("cuda", f"hold tensors (type {name})")
+    by_name = {legacy: dtype_name for dtype_name, legacy in LEGACY_TYPE_NAMES.items()}
+    dtype_name = by_name.get(name.rsplit(".", 1)[-1])
+    if dtype_name is None:
+        raise TypeError(f"invalid type: {name!r}; e.g. 'torch.FloatTensor' or torch.float32")
+    return bfloat16 if dtype_name == "bfloat16" else globals()["bool_" if dtype_name == "bool"
+                                                               else dtype_name]
