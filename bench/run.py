@@ -260,6 +260,7 @@ def main():
               f"Machine load (1-minute load average) during the run: {min(loads):.1f} to "
               f"{max(loads):.1f}" + (" including the background process that keeps one core "
                                      "busy (--busy)" if args.busy else "") + "."]
+    extras.append(blas_kernel())
     if "mlp" in rows and "ms" in rows["mlp"].get("chainrule", {}):
         achieved = workloads.mlp_flops() / (rows["mlp"]["chainrule"]["ms"] / 1e3) / 1e9
         gemm = numpy_gemm_gflops()
@@ -272,6 +273,23 @@ def main():
     print(text)
     if args.out:
         args.out.write_text(text + "\n")
+
+
+def blas_kernel():
+    """Which OpenBLAS kernel NumPy runs, and the environment that chose it: on some machines
+    OPENBLAS_CORETYPE pins an older kernel (for old OpenBLAS builds' sake), which slows
+    NumPy's GEMMs and not PyTorch's."""
+    import numpy  # noqa: F401  (threadpoolctl lists the BLAS of loaded libraries only)
+    from threadpoolctl import threadpool_info
+
+    kernels = sorted({f"{info.get('internal_api')} {info.get('version')} "
+                      f"({info.get('architecture')})"
+                      for info in threadpool_info() if info.get("user_api") == "blas"})
+    pinned = [f"{name}={os.environ[name]}" for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+              if name in os.environ]
+    return (f"NumPy's BLAS here: {', '.join(kernels) or 'unknown'}; "
+            + (f"set in the environment: {', '.join(pinned)}." if pinned
+               else "OPENBLAS_CORETYPE not set (the library picks its kernel)."))
 
 
 def _median_result(results):
