@@ -197,15 +197,29 @@ def randperm(n, *, generator=None, dtype=None, device=None):
     return _finish(array.astype(_dtypes.to_numpy_dtype(dtype or np.int64)), False, device)
 
 
-def normal(mean, std, size=None, *, generator=None):
-    """Normal samples with the given mean and standard deviation."""
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
+           device=None, pin_memory=False, requires_grad=False):
+    """Normal samples, in PyTorch's forms: ``normal(mean_tensor, std=1.0)``,
+    ``normal(mean, std_tensor)``, ``normal(mean_tensor, std_tensor)`` (broadcast), or
+    ``normal(mean, std, size)`` for two numbers."""
     mean_array = mean._data if isinstance(mean, Tensor) else mean
     std_array = std._data if isinstance(std, Tensor) else std
-    shape = _size_arg((size,)) if size is not None else np.broadcast(mean_array, std_array).shape
     tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
-    dtype = tensors[0]._data.dtype if tensors else _dtypes.default_float()
-    noise = numpy_generator(generator).standard_normal(shape).astype(dtype)
-    return _wrap(np.asarray(mean_array + std_array * noise, dtype=dtype))
+    if not tensors and size is None:
+        raise TypeError("normal(mean, std) of two numbers needs a size: normal(mean, std, size), "
+                        "or give mean or std as a tensor")
+    if tensors and (size is not None or dtype is not None):
+        raise TypeError("normal(): size and dtype go only with a number mean and std; "
+                        "with a tensor mean or std, the result takes its shape and dtype")
+    if size is not None:
+        shape, np_dtype = _size_arg((size,)), _float_dtype(dtype)
+    else:
+        shape = np.broadcast(mean_array, std_array).shape
+        np_dtype = np.result_type(*[t._data.dtype for t in tensors])
+    noise = numpy_generator(generator).standard_normal(shape).astype(np_dtype)
+    result = _finish(np.asarray(mean_array + std_array * noise, dtype=np_dtype), requires_grad,
+                     device)
+    return result if out is None else out.copy_(result)
 
 
 def bernoulli(input, p=None, *, generator=None):

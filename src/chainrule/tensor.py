@@ -296,10 +296,12 @@ class Tensor(TensorBase):
             return Clone.apply(self) if copy else self
         return Cast.apply(self, dtype=np_dtype)
 
-    def type(self, dtype=None):
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """``x.type()`` names the legacy type ('torch.FloatTensor'); ``x.type(t)`` casts to a
+        dtype, a legacy class (``torch.LongTensor``) or its name."""
         if dtype is None:
-            return f"chainrule.{self.dtype.name.capitalize()}Tensor"
-        return self.to(dtype)
+            return _dtypes.tensor_type_name(self._data.dtype)
+        return self.to(_dtypes.to_numpy_dtype(dtype))
 
     def type_as(self, other):
         return self.to(other._data.dtype)

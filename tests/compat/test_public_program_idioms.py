@@ -1,0 +1,95 @@
+"""Calls that stopped well-known public PyTorch programs (tutorial repositories, GAN and NLP
+collections) under chainrule: the legacy tensor-type names (``x.type(torch.FloatTensor)``),
+``torch.normal``'s overloads, ``autograd.grad(only_inputs=...)``. Expected answers are
+PyTorch 2.13's, read off a CPU build."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as torch
+from chainrule._device import DeviceUnavailableError
+
+
+@pytest.mark.parametrize("dtype, name", [
+    (torch.float32, "torch.FloatTensor"), (torch.float64, "torch.DoubleTensor"),
+    (torch.float16, "torch.HalfTensor"), (torch.bfloat16, "torch.BFloat16Tensor"),
+    (torch.int64, "torch.LongTensor"), (torch.int32, "torch.IntTensor"),
+    (torch.int16, "torch.ShortTensor"), (torch.int8, "torch.CharTensor"),
+    (torch.uint8, "torch.ByteTensor"), (torch.bool, "torch.BoolTensor")])
+def test_type_names_the_legacy_tensor_type_and_casts_by_it(dtype, name):
+    x = torch.ones(2, dtype=dtype)
+    assert x.type() == name
+    assert torch.zeros(3, dtype=torch.float64).type(name).dtype == dtype
+    legacy_class = getattr(torch, name.split(".")[1])
+    assert torch.zeros(3, dtype=torch.float64).type(legacy_class).dtype == dtype
+
+
+def test_type_casts_values_like_to():
+    x = torch.tensor([1.7, -2.2], dtype=torch.float64)
+    assert x.type(torch.LongTensor).tolist() == [1, -2]       # truncation, as .long()
+    assert x.type(torch.int16).dtype == torch.int16
+    assert torch.tensor([1, 2]).type(torch.FloatTensor).dtype == torch.float32
+
+
+def test_type_refuses_cuda_and_unknown_names():
+    x = torch.zeros(2)
+    for cuda_type in (torch.cuda.FloatTensor, "torch.cuda.FloatTensor"):
+        with pytest.raises(DeviceUnavailableError, match="CPU"):
+            x.type(cuda_type)
+    with pytest.raises(ValueError, match="invalid type: 'torch.Foo'"):
+        x.type("torch.Foo")
+
+
+def test_module_type_takes_the_legacy_class_and_its_name():
+    assert torch.nn.Linear(2, 2).type(torch.DoubleTensor).weight.dtype == torch.float64
+    assert torch.nn.Linear(2, 2).type("torch.DoubleTensor").bias.dtype == torch.float64
+
+
+def test_normal_with_a_tensor_mean_defaults_std_to_one():
+    torch.manual_seed(0)
+    samples = torch.normal(torch.full((20000,), 3.0, dtype=torch.float64))
+    assert samples.dtype == torch.float64 and samples.shape == (20000,)
+    assert abs(samples.mean().item() - 3.0) < 0.05 and abs(samples.std().item() - 1.0) < 0.05
+
+
+def test_normal_forms_shapes_and_dtypes():
+    assert torch.normal(torch.zeros(2, 3), torch.ones(3)).shape == (2, 3)   # broadcast
+    assert torch.normal(0.0, torch.ones(4)).dtype == torch.float32
+    assert torch.normal(std=torch.ones(4, dtype=torch.float64)).dtype == torch.float64
+    assert torch.normal(2.0, 3.0, (2, 5), dtype=torch.float64).dtype == torch.float64
+    assert torch.normal(2, 3, size=(1, 4)).shape == (1, 4)
+    spread = torch.normal(torch.zeros(10000), torch.full((10000,), 1e-3))
+    assert spread.abs().max().item() < 1e-2                  # std is a scale, not a variance
+
+
+def test_normal_of_two_numbers_needs_a_size():
+    with pytest.raises(TypeError, match="size"):
+        torch.normal(0.0, 1.0)
+
+
+def test_normal_is_reproducible_from_the_seed():
+    torch.manual_seed(5)
+    a = torch.normal(torch.zeros(3))
+    torch.manual_seed(5)
+    np.testing.assert_array_equal(a.numpy(), torch.normal(torch.zeros(3)).numpy())
+
+
+def test_grad_takes_pytorchs_deprecated_only_inputs_flag():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    (dx,) = torch.autograd.grad((x * x).sum(), x, only_inputs=True)
+    assert dx.tolist() == [2.0, 4.0]
+    with pytest.warns(FutureWarning, match="only_inputs"):
+        (dx,) = torch.autograd.grad((x ** 3).sum(), x, only_inputs=False)
+    assert dx.tolist() == [3.0, 12.0]
+
+
+def test_grad_positional_arguments_follow_pytorchs_order():
+    # grad(outputs, inputs, grad_outputs, retain_graph, create_graph, only_inputs, allow_unused)
+    x = torch.tensor([1.0], requires_grad=True)
+    unused = torch.tensor([1.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grads = torch.autograd.grad((x * 2).sum(), [x, unused], None, None, False, True, True)
+    assert grads[0].tolist() == [2.0] and grads[1] is None
