@@ -1,15 +1,20 @@
 """Calls that stopped well-known public PyTorch programs (tutorial repositories, GAN and NLP
 collections) under chainrule: the legacy tensor-type names (``x.type(torch.FloatTensor)``),
-``torch.normal``'s overloads, ``autograd.grad(only_inputs=...)``. Expected answers are
-PyTorch 2.13's, read off a CPU build."""
+``torch.normal``'s overloads, ``autograd.grad(only_inputs=...)``, 0-d parameters in every
+optimizer. Expected answers are PyTorch 2.13's: read off a CPU build, or recorded into
+torch_program_idioms.json by bench/record_program_idioms.py."""
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import chainrule as torch
 from chainrule._device import DeviceUnavailableError
+
+RECORDED = json.loads((Path(__file__).parent / "torch_program_idioms.json").read_text())
 
 
 @pytest.mark.parametrize("dtype, name", [
@@ -93,3 +98,16 @@ def test_grad_positional_arguments_follow_pytorchs_order():
         warnings.simplefilter("error")
         grads = torch.autograd.grad((x * 2).sum(), [x, unused], None, None, False, True, True)
     assert grads[0].tolist() == [2.0] and grads[1] is None
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED["zero_dim_parameter"]))
+def test_every_optimizer_updates_a_zero_dim_parameter(name):
+    # SAC's learnable temperature: log_alpha = torch.tensor(np.log(0.01)); requires_grad = True
+    p = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    optimizer = getattr(torch.optim, name)([p], lr=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        ((p - 2) ** 2).backward()
+        optimizer.step()
+    assert p.shape == () and isinstance(p.numpy(force=True), np.ndarray)
+    np.testing.assert_allclose(p.item(), RECORDED["zero_dim_parameter"][name], rtol=1e-12)
