@@ -53,6 +53,7 @@ def test_table_rows_are_explained_per_column_and_ranked(table_run, capsys, tmp_p
     assert ranking[0] == "amount" and ranking.index("colour") < ranking.index("age")
     assert all(float(r["city"]) != 0 for r in rows[:10])  # explained at its embedding
     assert (tmp_path / "importance.png").exists()
+    assert not (tmp_path / "importance_groups.csv").exists()  # no near-duplicate columns
     assert "within" in out and "of their total size" in out  # the convergence delta
 
 
@@ -84,6 +85,27 @@ def test_table_report_says_what_the_model_looks_at(table_run):
     assert "| rank | column | mean abs attribution |" in section
     assert "![column importance](what_the_model_looks_at/importance.png)" in section
     assert (run / "what_the_model_looks_at" / "importance.png").exists()
+
+
+def test_near_duplicate_columns_are_also_ranked_together(tmp_path, capsys):
+    data = write_table(tmp_path / "fraud.csv")
+    lines = data.read_text().splitlines()  # a copy of amount in cents, as tables often hold
+    lines = [lines[0] + ",cents"] + [f"{line},{round(float(line.split(',')[1]) * 100)}"
+                                     for line in lines[1:]]
+    data.write_text("\n".join(lines) + "\n")
+    run = train(tmp_path, "run", "--data", "table", "--data-path", str(data), "--target",
+                "label", "--epochs", "3")
+    status, out, _ = explain(capsys, run, data, "--out", tmp_path / "out", "--limit", "60")
+    assert status == 0 and "near-duplicate columns (|correlation| >= 0.9 over these rows)" in out
+    grouped = {r["columns"]: float(r["mean_abs_attribution"])
+               for r in read_csv(tmp_path / "out" / "importance_groups.csv")}
+    assert set(grouped) == {"amount / cents", "age", "colour", "city"}
+    rows = read_csv(tmp_path / "out" / "attributions.csv")
+    summed = np.mean([abs(float(r["amount"]) + float(r["cents"])) for r in rows])
+    assert grouped["amount / cents"] == pytest.approx(summed, rel=1e-4)
+    section = (run / "report.md").read_text()
+    assert "over the training rows) ranked together" in section
+    assert "| rank | columns | mean abs attribution |" in section
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -13,7 +13,8 @@ def _upstream(shape, seed=5):
 
 
 @pytest.mark.parametrize("kernel, stride, dilation", [(2, 2, 1), (3, 2, 1), (3, 1, 2),
-                                                      ((2, 3), (1, 2), 1)])
+                                                      ((2, 3), (1, 2), 1), ((3, 2), (2, 1), 1),
+                                                      (2, 1, (2, 1))])
 def test_max_pool_matches_reference(kernel, stride, dilation):
     x = np.random.default_rng(0).standard_normal((2, 3, 9, 11)).astype(np.float32)
 
@@ -26,13 +27,14 @@ def test_max_pool_matches_reference(kernel, stride, dilation):
     assert_paths_agree(run, x, rtol=1e-6, atol=1e-7)
 
 
-def test_max_pool_ties_and_nan_match_reference():
+@pytest.mark.parametrize("stride", [2, 1])  # (the kernel runs windows one column apart)
+def test_max_pool_ties_and_nan_match_reference(stride):
     x = np.zeros((1, 1, 4, 4), np.float32)
     x[0, 0, 2, 3] = np.nan
     x[0, 0, 3, 2] = np.nan
 
     def run(t):
-        y, index = F.max_pool2d(t, 2, return_indices=True)
+        y, index = F.max_pool2d(t, 2, stride, return_indices=True)
         return [y.detach().numpy(), index.numpy()]
 
     assert_paths_agree(run, x, rtol=0, atol=0)

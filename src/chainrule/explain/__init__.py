@@ -13,7 +13,7 @@ backpropagation (the gradient of the output with respect to the input). See docs
 | attention.py | the attention weights of every transformer layer |
 | sites.py | discrete inputs (tokens, category codes) explained at their embeddings |
 | checks.py | completeness and model-randomisation checks, rank correlation |
-| summaries.py | attributions per table column, global rankings |
+| summaries.py | attributions per table column, groups of near-duplicate columns, rankings |
 | render.py | heatmaps, rankings, series plots (PNG) and coloured tokens (HTML) |
 """
 
@@ -24,9 +24,9 @@ from .checks import (completeness, completeness_error, mean_rank_correlation,
 from .gradcam import grad_cam
 from .gradients import gradient_x_input, saliency, smoothgrad
 from .integrated import integrated_gradients
-from .summaries import global_ranking, group_columns, top_overlap
+from .summaries import correlated_groups, global_ranking, group_columns, top_overlap
 
 __all__ = ["saliency", "gradient_x_input", "integrated_gradients", "smoothgrad", "grad_cam",
            "attention_weights", "blur", "completeness", "completeness_error",
            "model_randomisation", "randomised_copy", "rank_correlation", "mean_rank_correlation",
-           "group_columns", "global_ranking", "top_overlap"]
+           "group_columns", "correlated_groups", "global_ranking", "top_overlap"]

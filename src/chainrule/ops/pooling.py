@@ -83,7 +83,9 @@ def _max_indices(x, geometry):
     non-contiguous window axis copies the windows and is ~5x slower); the first maximum wins a
     tie and a NaN counts as the maximum (the first NaN), as np.argmax does."""
     nd = len(geometry.kernel)
-    fast = kernels.load("pool", x) if nd == 2 and geometry.unpadded() else None
+    # (the kernel only pays with windows one column apart: see kernels/pool.py)
+    stride_one = nd == 2 and geometry.unpadded() and geometry.stride[1] == 1
+    fast = kernels.load("pool", x) if stride_one else None
     if fast is not None:  # NOTE: one pass over the windows; the lines below are its reference
         return fast.max_pool2d(x, geometry.kernel, geometry.stride, geometry.dilation,
                                geometry.out)

@@ -6,7 +6,14 @@ import numpy as np
 
 from ..explain import render
 from .explain_command import attribute
-from .explain_subjects import ImageSubject, SeriesSubject, TableSubject, TextSubject, drawn
+from .explain_subjects import (
+    ImageSubject,
+    SeriesSubject,
+    TableSubject,
+    TextSubject,
+    drawn,
+    groups_note,
+)
 
 STEPS = 32
 TABLE_ROWS = 200  # test rows the table's ranking is taken over
@@ -39,7 +46,8 @@ def subject_of(task, model):
     if kind == "table":
         rows = task.rows["test"][:TABLE_ROWS]
         inputs = task.splits["test"][0][:TABLE_ROWS]
-        return TableSubject(model, task.preprocessor, inputs, [f"row {r + 2}" for r in rows])
+        return TableSubject(model, task.preprocessor, inputs, [f"row {r + 2}" for r in rows],
+                            reference=task.splits["train"][0])
     if kind in ("image", "images"):
         inputs = task.splits["test"][0][:EXAMPLES]
         labels = ([str(task.files[r]) for r in task.rows["test"][:EXAMPLES]]
@@ -78,6 +86,12 @@ def _kind_lines(subject, attributions, explained, folder):
                      f"integrated gradients: mean |attribution| over {len(attributions)} "
                      "test rows")
         lines += ["", f"![column importance]({link}{plot.name})"] if plot else []
+        by_group = subject.group_ranking(attributions)
+        if by_group is not None:
+            note = groups_note("the training rows")
+            lines += ["", f"{note[0].upper()}{note[1:]}.", "",
+                      "| rank | columns | mean abs attribution |", "| ---: | --- | ---: |"]
+            lines += [f"| {r} | {n} | {v:.4g} |" for r, (n, v) in enumerate(by_group[:10], 1)]
         lines += ["", "Test rows, the three columns that weigh most:", ""]
         for i in range(min(3, len(grouped))):
             top = np.argsort(-np.abs(grouped[i]))[:3]

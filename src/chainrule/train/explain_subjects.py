@@ -11,7 +11,8 @@ import numpy as np
 from .. import nn
 from ..autograd import no_grad
 from ..diagnostics.plots import PLOTS_HINT
-from ..explain import global_ranking, group_columns, render
+from ..explain import correlated_groups, global_ranking, group_columns, render
+from ..explain.summaries import NEAR_DUPLICATE
 from .tasks import model_outputs
 
 
@@ -99,15 +100,25 @@ class Subject:
         return [self._class_name(k) for k in self.outputs().argmax(axis=1)]
 
 
+def groups_note(rows):
+    """Why a ranking of near-duplicate columns together is shown, correlated over ``rows``."""
+    return (f"near-duplicate columns (|correlation| >= {NEAR_DUPLICATE} over {rows}) ranked "
+            "together: how a model splits its weight among them varies with its seed, their sum "
+            "much less")
+
+
 class TableSubject(Subject):
     """Rows of a table; attributions are summed per table column (a categorical column spreads
-    over one-hot inputs or one embedding) and ranked over the rows."""
+    over one-hot inputs or one embedding) and ranked over the rows, per column and per group
+    of near-duplicate numeric columns (correlated over ``reference`` rows: the rows explained
+    unless given)."""
 
     kind = "table"
 
-    def __init__(self, model, preprocessor, inputs, labels):
+    def __init__(self, model, preprocessor, inputs, labels, reference=None):
         super().__init__(model, inputs, labels, preprocessor.classes)
         self.preprocessor = preprocessor
+        self.reference = inputs if reference is None else reference
 
     def predictions(self):
         if self.classes is None:
@@ -121,6 +132,28 @@ class TableSubject(Subject):
     def ranking(self, attributions):
         names, grouped = self.columns(attributions)
         return global_ranking(grouped, names)
+
+    def groups(self):
+        """For each table column (in ``columns`` order), its group of near-duplicates (see
+        explain.correlated_groups); a numeric column is correlated through its value input,
+        and categorical columns stay alone."""
+        pre = self.preprocessor
+        values = [i for i, (name, column) in enumerate(zip(pre.input_names, pre.input_columns))
+                  if name == column]  # a numeric or date column's own value
+        found = dict(zip([pre.input_columns[i] for i in values],
+                         correlated_groups(self.reference[:, values],
+                                           [pre.input_columns[i] for i in values])))
+        return [found.get(name, name) for name in dict.fromkeys(pre.input_columns)]
+
+    def group_ranking(self, attributions):
+        """The global ranking over groups of near-duplicate columns (a group's attribution is
+        the sum of its columns'), or None when no two columns are near-duplicates."""
+        groups = self.groups()
+        if len(set(groups)) == len(groups):
+            return None
+        _, per_column = self.columns(attributions)
+        group_names, per_group = group_columns(per_column, groups)
+        return global_ranking(per_group, group_names)
 
     def write(self, out, method, attributions, explained):
         names, grouped = self.columns(attributions)
@@ -138,6 +171,13 @@ class TableSubject(Subject):
                          f"{method}: mean |attribution| over {len(rows)} rows")
         lines = [f"most important columns ({method}, mean |attribution| over {len(rows)} rows):"]
         lines += [f"  {r:2d}. {n}  {v:.4g}" for r, (n, v) in enumerate(ranking[:10], 1)]
+        by_group = self.group_ranking(attributions)
+        if by_group is not None:
+            written.append(write_csv(out / "importance_groups.csv",
+                                     ["rank", "columns", "mean_abs_attribution"],
+                                     [[r, n, _number(v)] for r, (n, v) in enumerate(by_group, 1)]))
+            lines += [groups_note("these rows") + ":", *[f"  {r:2d}. {n}  {v:.4g}"
+                                     for r, (n, v) in enumerate(by_group[:10], 1)]]
         return written, lines
 
 
