@@ -5,14 +5,22 @@ tests/compat/test_public_program_idioms.py.
 
 Writes tests/compat/torch_program_idioms.json (float64 values):
 - ``zero_dim_parameter``: a 0-d parameter (SAC's learnable temperature ``log_alpha``) after
-  three steps of each optimizer on (p - 2)^2 from 0.5, lr 0.1."""
+  three steps of each optimizer on (p - 2)^2 from 0.5, lr 0.1;
+- ``tensor_from_sequences``: dtype, shape and values of ``torch.tensor(data)`` for the cases of
+  tests/compat/program_idiom_cases.py, with the default dtype float32 and float64."""
 
 import json
+import sys
 from pathlib import Path
 
 import torch
 
-FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "compat" / "torch_program_idioms.json"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.compat.program_idiom_cases import TENSOR_FROM_SEQUENCES  # noqa: E402
+
+FIXTURE = ROOT / "tests" / "compat" / "torch_program_idioms.json"
 OPTIMIZERS = ["Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "ASGD", "NAdam", "RAdam",
               "RMSprop", "Rprop", "SGD"]
 
@@ -30,8 +38,22 @@ def zero_dim_parameter():
     return result
 
 
+def tensor_from_sequences():
+    result = {}
+    for default in (torch.float32, torch.float64):
+        torch.set_default_dtype(default)
+        for name, make in TENSOR_FROM_SEQUENCES.items():
+            t = torch.tensor(make(torch))
+            result[f"{name}, default {str(default)[6:]}"] = {
+                "dtype": str(t.dtype)[6:], "shape": list(t.shape),
+                "values": t.double().flatten().tolist()}
+    torch.set_default_dtype(torch.float32)
+    return result
+
+
 def main():
-    recorded = {"torch": torch.__version__, "zero_dim_parameter": zero_dim_parameter()}
+    recorded = {"torch": torch.__version__, "zero_dim_parameter": zero_dim_parameter(),
+                "tensor_from_sequences": tensor_from_sequences()}
     FIXTURE.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
     print(f"wrote {FIXTURE}")
 

@@ -59,24 +59,65 @@ def _infer_dtype(data):
     return array.dtype
 
 
-def _unwrap(data):
+_PYTHON_NUMBERS = {bool, int, float}
+
+
+def _python_number_dtype(kind):
+    return {bool: np.dtype(np.bool_), int: np.dtype(np.int64)}.get(kind) or (
+        _dtypes.default_float())
+
+
+def _read_sequence(data, dtypes):
+    """``data`` (nested lists and tuples) with each tensor in it read as its one number, as
+    PyTorch reads it; adds to ``dtypes`` the dtype of every element: a Python number's
+    (float: the default float dtype), a tensor's or a NumPy value's own."""
+    if isinstance(data, (list, tuple)):
+        kinds = set(map(type, data))
+        if kinds <= _PYTHON_NUMBERS:  # the common case, kept at C speed
+            dtypes.update(_python_number_dtype(kind) for kind in kinds)
+            return data
+        return [_read_sequence(item, dtypes) for item in data]
     if isinstance(data, Tensor):
-        return data._data
-    if isinstance(data, (list, tuple)) and any(isinstance(d, (Tensor, list, tuple)) for d in data):
-        return [_unwrap(d) for d in data]
+        if data._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars "
+                             "(a tensor inside a list is read as its one value; join tensors "
+                             "with torch.stack or torch.cat)")
+        dtypes.add(data._data.dtype)
+        return data._data.reshape(())
+    if isinstance(data, (np.ndarray, np.generic)):
+        dtypes.add(data.dtype)
+    elif type(data) in _PYTHON_NUMBERS:
+        dtypes.add(_python_number_dtype(type(data)))
     return data
+
+
+def _sequence_dtype(dtypes):
+    """The dtype PyTorch gives a sequence whose elements have ``dtypes``: their promotion
+    (``[np.float64(1), 2.0]`` is float64, ``[np.int32(3), 4]`` int64); empty: the default."""
+    result = None
+    for dtype in dtypes:
+        result = dtype if result is None else _dtypes.promote_numpy(result, dtype)
+    return _dtypes.default_float() if result is None else result
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a tensor).
+    A tensor inside a list counts as its one value, as in PyTorch.
 
     >>> chainrule.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     tensor([[1., 2.],
             [3., 4.]], requires_grad=True)
     """
-    data = _unwrap(data)
+    if isinstance(data, Tensor):
+        data = data._data
     try:
-        np_dtype = _dtypes.to_numpy_dtype(dtype) if dtype is not None else _infer_dtype(data)
+        if isinstance(data, (list, tuple)):
+            dtypes = set()
+            data = _read_sequence(data, dtypes)
+            inferred = _sequence_dtype(dtypes)
+        else:
+            inferred = None if dtype is not None else _infer_dtype(data)
+        np_dtype = _dtypes.to_numpy_dtype(dtype) if dtype is not None else inferred
         array = np.array(data, dtype=np_dtype)
     except (ValueError, TypeError) as error:
         raise ValueError(f"tensor(): could not make a tensor from this data: {error}") from None

@@ -14,6 +14,8 @@ import pytest
 import chainrule as torch
 from chainrule._device import DeviceUnavailableError
 
+from .program_idiom_cases import TENSOR_FROM_SEQUENCES
+
 RECORDED = json.loads((Path(__file__).parent / "torch_program_idioms.json").read_text())
 
 
@@ -111,3 +113,25 @@ def test_every_optimizer_updates_a_zero_dim_parameter(name):
         optimizer.step()
     assert p.shape == () and isinstance(p.numpy(force=True), np.ndarray)
     np.testing.assert_allclose(p.item(), RECORDED["zero_dim_parameter"][name], rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", sorted(RECORDED["tensor_from_sequences"]))
+def test_tensor_reads_sequences_as_pytorch_does(case):
+    # PPO (minimalRL) builds batches with torch.tensor(list of lists of one-element tensors)
+    name, default = case.rsplit(", default ", 1)
+    expected = RECORDED["tensor_from_sequences"][case]
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(getattr(torch, default))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = torch.tensor(TENSOR_FROM_SEQUENCES[name](torch))
+    finally:
+        torch.set_default_dtype(previous)
+    assert (str(t.dtype).split(".")[1], list(t.shape)) == (expected["dtype"], expected["shape"])
+    assert t.double().flatten().tolist() == expected["values"]
+
+
+def test_a_tensor_of_many_values_inside_a_list_is_refused_as_in_pytorch():
+    with pytest.raises(ValueError, match="only one element tensors can be converted"):
+        torch.tensor([torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0])])
