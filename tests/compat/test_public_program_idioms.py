@@ -1,8 +1,9 @@
 """Calls that stopped well-known public PyTorch programs (tutorial repositories, GAN and NLP
 collections) under chainrule: the legacy tensor-type names (``x.type(torch.FloatTensor)``),
 ``torch.normal``'s overloads, ``autograd.grad(only_inputs=...)``, 0-d parameters in every
-optimizer. Expected answers are PyTorch 2.13's: read off a CPU build, or recorded into
-torch_program_idioms.json by bench/record_program_idioms.py."""
+optimizer, ``torch.tensor`` of sequences, ``nn.utils.weight_norm``. Expected answers are
+PyTorch 2.13's: read off a CPU build, or recorded into torch_program_idioms.json by
+bench/record_program_idioms.py."""
 
 import json
 import warnings
@@ -14,7 +15,12 @@ import pytest
 import chainrule as torch
 from chainrule._device import DeviceUnavailableError
 
-from .program_idiom_cases import TENSOR_FROM_SEQUENCES
+from .program_idiom_cases import (
+    TENSOR_FROM_SEQUENCES,
+    WEIGHT_NORM_CASES,
+    parametrized_weight_norm_case,
+    weight_norm_case,
+)
 
 RECORDED = json.loads((Path(__file__).parent / "torch_program_idioms.json").read_text())
 
@@ -135,3 +141,52 @@ def test_tensor_reads_sequences_as_pytorch_does(case):
 def test_a_tensor_of_many_values_inside_a_list_is_refused_as_in_pytorch():
     with pytest.raises(ValueError, match="only one element tensors can be converted"):
         torch.tensor([torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0])])
+
+
+@pytest.mark.parametrize("name", sorted(WEIGHT_NORM_CASES))
+def test_weight_norm_matches_pytorch(name):
+    expected = RECORDED["weight_norm"][name]
+    got = weight_norm_case(torch, *WEIGHT_NORM_CASES[name])
+    for key in ("names", "removed", "g_shape"):
+        assert got[key] == expected[key], key
+    for key in ("out", "grad_g", "grad_v", "weight"):
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_weight_norm_warns_recomputes_before_forward_and_refuses_twice():
+    layer = torch.nn.Linear(3, 2)
+    with pytest.warns(FutureWarning, match="parametrizations.weight_norm"):
+        torch.nn.utils.weight_norm(layer)
+    with torch.no_grad():
+        layer.weight_g.mul_(2.0)                    # a step on g scales the weight ...
+    before = layer.weight.detach().clone()
+    layer(torch.ones(1, 3))                         # ... once the pre-hook runs
+    np.testing.assert_allclose(layer.weight.detach().numpy(), 2 * before.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="Cannot register two weight_norm hooks"), \
+            pytest.warns(FutureWarning):
+        torch.nn.utils.weight_norm(layer)
+    torch.nn.utils.remove_weight_norm(layer)
+    assert isinstance(layer.weight, torch.nn.Parameter) and not layer._forward_pre_hooks
+    with pytest.raises(ValueError, match="weight_norm of 'weight' not found"):
+        torch.nn.utils.remove_weight_norm(layer)
+
+
+@pytest.mark.parametrize("dim", sorted(RECORDED["parametrized_weight_norm"]))
+def test_parametrized_weight_norm_matches_pytorch(dim):
+    expected = RECORDED["parametrized_weight_norm"][dim]
+    got = parametrized_weight_norm_case(torch, None if dim == "None" else int(dim))
+    for key in ("names", "class", "removed", "class_after_remove"):
+        assert got[key] == expected[key], key
+    for key in ("out", "grad_g", "grad_v", "out_after_assign", "weight"):
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_parametrize_refuses_what_pytorch_refuses():
+    layer = torch.nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="does not have a parametrization on weight"):
+        torch.nn.utils.parametrize.remove_parametrizations(layer, "weight")
+    torch.nn.utils.parametrizations.weight_norm(layer)
+    assert torch.nn.utils.parametrize.type_before_parametrizations(layer) is torch.nn.Linear
+    with pytest.raises(ValueError, match="sequence of tensors"):
+        torch.nn.utils.parametrize.remove_parametrizations(layer, "weight",
+                                                           leave_parametrized=False)
