@@ -9,6 +9,7 @@ import numpy as np
 from . import _dtypes
 from ._device import CPU, as_cpu, device, unavailable
 from ._tensor_str import format_tensor
+from .autograd import backward as _backward
 from .autograd.function import TensorBase
 from .autograd.grad_ops import Accumulate, Cast, Clone
 
@@ -260,8 +261,9 @@ class Tensor(TensorBase):
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
-    def __hash__(self):
-        return id(self)
+    # Hashed by identity, as PyTorch's tensors (== is elementwise); object's own hash is the
+    # same rule without a Python call, which keeps dicts keyed by parameters cheap.
+    __hash__ = object.__hash__
 
     def __deepcopy__(self, memo):
         if self.grad_fn is not None:
@@ -412,10 +414,8 @@ class Tensor(TensorBase):
         ``gradient`` (the same shape as self) is needed unless self has one element;
         ``retain_graph=True`` keeps the saved tensors for another backward; ``create_graph=True``
         records the backward pass, so the gradients can be differentiated again."""
-        from .autograd import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
-                 inputs=inputs)
+        _backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                  inputs=inputs)
 
 
 def constructor_array(dtype, args):

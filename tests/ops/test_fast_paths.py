@@ -26,6 +26,11 @@ CASES = {
     # _transposed_times are taken
     "matmul_long_inner_da": (lambda a, b: a @ b, [(2, 3), (3, 7)]),
     "matmul_long_inner_db": (lambda a, b: a @ b, [(7, 3), (3, 2)]),
+    "tanh": (lambda x: x.tanh(), [(4, 5)]),
+    "sigmoid": (lambda x: x.sigmoid(), [(4, 5)]),
+    "mse_loss_mean": (lambda x, y: F.mse_loss(x, y), [(4, 5), (4, 5)]),
+    "mse_loss_none_broadcast_target": (lambda x, y: F.mse_loss(x, y.expand(4, 5), reduction="none"),
+                                       [(4, 5), (1, 5)]),
 }
 
 

@@ -189,9 +189,7 @@ class _Sweep:
                     slots = pending[child] = [None] * len(child.output_meta)
                 slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
             else:
-                if grad is not None and (not self.capture or id(edge) in self.wanted_leaves):
-                    self._add_leaf_grad(edge, grad)
-                self._settle(edge)
+                self._reach_leaf(edge, grad)
 
     def finish(self):
         """Deliver what is left: the gradients of leaves that were among the outputs."""
@@ -206,18 +204,29 @@ class _Sweep:
         slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
 
     def _add_leaf_grad(self, leaf, grad):
-        entry = self.leaf_grads.get(id(leaf))
-        if entry is None:
-            self.leaf_grads[id(leaf)] = [leaf, grad]
-        else:
-            entry[1] = Accumulate.apply(entry[1], grad)  # a new array, made by the engine
+        """Sum ``grad`` into ``leaf``'s total so far (an output that is a leaf itself)."""
+        earlier = self.leaf_grads.get(id(leaf))
+        if earlier is not None:
+            grad = Accumulate.apply(earlier[1], grad)  # a new array, made by the engine
+        self.leaf_grads[id(leaf)] = (leaf, grad)
 
-    def _settle(self, leaf):
-        """One edge into ``leaf`` is settled; after the last one, its gradient is total."""
-        left = self.leaf_uses[id(leaf)] - 1
-        self.leaf_uses[id(leaf)] = left
-        if left == 0 and id(leaf) in self.leaf_grads:
-            self._deliver(*self.leaf_grads.pop(id(leaf)))
+    def _reach_leaf(self, leaf, grad):
+        """One edge into ``leaf`` is settled, bringing ``grad`` (None: no gradient came along
+        it). After the leaf's last edge its gradient is total, and it is delivered."""
+        key = id(leaf)
+        left = self.leaf_uses[key] - 1
+        self.leaf_uses[key] = left
+        if self.capture and key not in self.wanted_leaves:
+            grad = None  # autograd.grad: only the wanted leaves' gradients are summed
+        earlier = self.leaf_grads.pop(key, None)  # (leaf, what its earlier edges brought)
+        if earlier is not None:
+            grad = earlier[1] if grad is None else Accumulate.apply(earlier[1], grad)
+        if grad is None:
+            return
+        if left:
+            self.leaf_grads[key] = (leaf, grad)  # more edges are still to come
+        else:
+            self._deliver(leaf, grad)
 
     def _deliver(self, leaf, grad):
         if leaf._hooks:
@@ -232,7 +241,7 @@ class _Sweep:
     def _settle_leaf_edges(self, node):
         for edge in node.next_edges:
             if edge is not None and type(edge) is not tuple:
-                self._settle(edge)
+                self._reach_leaf(edge, None)
 
     def _capture_outputs(self, node, grads):
         for nr, grad in enumerate(grads):

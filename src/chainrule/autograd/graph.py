@@ -9,22 +9,23 @@ without recursion (a chain of 100,000 ops must work).
 def topological_order(root_nodes, leaf_uses):
     """Nodes reachable from the roots, each after every node that sends it a gradient. Counts
     into ``leaf_uses`` how many edges lead to each leaf (by id)."""
-    dependencies = {}
-    seen = set(root_nodes)
-    stack = list(root_nodes)
+    roots = dict.fromkeys(root_nodes)  # (once each, in order)
+    dependencies = {}  # node -> how many edges lead into it
+    stack = list(roots)
     while stack:
-        node = stack.pop()
-        for edge in node.next_edges:
+        for edge in stack.pop().next_edges:
             if type(edge) is tuple:
                 child = edge[0]
-                dependencies[child] = dependencies.get(child, 0) + 1
-                if child not in seen:
-                    seen.add(child)
-                    stack.append(child)
+                if child in dependencies:
+                    dependencies[child] += 1
+                else:  # reached for the first time: its own edges are counted next
+                    dependencies[child] = 1
+                    if child not in roots:  # (a root is on the stack already)
+                        stack.append(child)
             elif edge is not None:
                 leaf_uses[id(edge)] = leaf_uses.get(id(edge), 0) + 1
     order = []
-    ready = [n for n in dict.fromkeys(root_nodes) if n not in dependencies]
+    ready = [node for node in roots if node not in dependencies]
     while ready:
         node = ready.pop()
         order.append(node)

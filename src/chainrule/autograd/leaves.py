@@ -34,11 +34,14 @@ class Borrowed:
         for grad in grads:
             self.add(grad)
 
-    def owned(self, grad):
-        """Whether ``grad``'s array may become a ``.grad`` without a copy."""
+    def claim(self, grad):
+        """Whether ``grad``'s array may become a leaf's ``.grad`` without a copy; when it may,
+        it is that leaf's from now on (borrowed for every other leaf)."""
         array = grad._data
-        return (id(array) not in self._arrays and array.base is None
-                and array.flags.writeable)
+        if id(array) in self._arrays or array.base is not None or not array.flags.writeable:
+            return False
+        self._arrays[id(array)] = array
+        return True
 
 
 def run_leaf_hooks(leaf, grad, borrowed):
@@ -55,11 +58,11 @@ def accumulate_into_leaf(leaf, grad, create_graph, borrowed):
     """Add ``grad`` into ``leaf.grad``, copying it first unless the engine owns it."""
     current = leaf._grad
     if current is None:
-        if not borrowed.owned(grad):
+        if not borrowed.claim(grad):
             grad = Clone.apply(grad)  # under create_graph, a recorded copy: differentiable
-        elif not create_graph:
+            borrowed.add(grad)  # now the leaf's: no other leaf may keep the same array
+        elif not create_graph and grad._requires_grad:
             grad = grad.detach()
-        borrowed.add(grad)  # now the leaf's: no other leaf may keep the same array
         leaf._grad = grad
     elif create_graph:
         leaf._grad = Accumulate.apply(current, grad)

@@ -8,6 +8,7 @@ from . import (
     activation,
     arithmetic,
     attention,
+    compare,
     conv,
     ctc,
     decompositions,

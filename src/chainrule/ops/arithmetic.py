@@ -11,6 +11,7 @@ import numpy as np
 
 from .._dtypes import default_float
 from ..tensor import Tensor
+from . import compare as C
 from . import elementwise as E
 from ._operands import as_tensor_pair, promoted_dtype, wrap
 from .registry import register
@@ -136,11 +137,11 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 def frac(input):
     """x - trunc(x), the fractional part with x's sign."""
-    return input - E.trunc(input).detach()
+    return input - C.trunc(input).detach()
 
 
 def fix(input):
-    return E.trunc(input)
+    return C.trunc(input)
 
 
 def deg2rad(input):
@@ -161,13 +162,13 @@ def heaviside(input, values):
 def fmax(input, other):
     """The larger of a and b, ignoring NaN (NaN only where both are)."""
     a, b = as_tensor_pair(input, other)
-    return E.where(E.isnan(b), a, E.where(E.isnan(a), b, E.maximum(a, b)))
+    return E.where(C.isnan(b), a, E.where(C.isnan(a), b, E.maximum(a, b)))
 
 
 def fmin(input, other):
     """The smaller of a and b, ignoring NaN (NaN only where both are)."""
     a, b = as_tensor_pair(input, other)
-    return E.where(E.isnan(b), a, E.where(E.isnan(a), b, E.minimum(a, b)))
+    return E.where(C.isnan(b), a, E.where(C.isnan(a), b, E.minimum(a, b)))
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
@@ -177,7 +178,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     info = np.finfo(input._data.dtype)
     posinf = info.max if posinf is None else posinf
     neginf = info.min if neginf is None else neginf
-    out = E.where(E.isnan(input), nan, input)
+    out = E.where(C.isnan(input), nan, input)
     out = E.where(wrap(np.isposinf(input._data)), posinf, out)
     return E.where(wrap(np.isneginf(input._data)), neginf, out)
 

@@ -43,10 +43,10 @@ def _reduce(loss, reduction, count):
     """Reduce the per-element loss array; the mean divides by ``count``."""
     if reduction == "none":
         return wrap(loss)
-    total = loss.sum(dtype=loss.dtype)
+    total = np.add.reduce(loss, axis=None, dtype=loss.dtype)  # (ndarray.sum, minus a wrapper)
     if reduction == "mean":
-        with np.errstate(invalid="ignore", divide="ignore"):
-            total = total / loss.dtype.type(count)  # an empty mean is nan, as in PyTorch
+        # an empty mean is nan, as in PyTorch (without NumPy's warning for 0 / 0)
+        total = total / loss.dtype.type(count) if count else np.nan
     return wrap(np.asarray(total, dtype=loss.dtype))
 
 

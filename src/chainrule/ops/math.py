@@ -2,7 +2,7 @@
 hyperbolic trigonometry, erf and its relatives, the gamma family, atan2. Each primitive states
 its derivative; the functions built from other differentiable ops follow after them.
 
-Numerics: erf/erfc use the rational approximations of ``ops.activation`` (accurate in the
+Numerics: erf/erfc are ``kernels.normal``'s (rational approximations, accurate in the
 tails); lgamma is Python's ``math.lgamma`` per element; digamma and polygamma use the
 recurrence psi(x) = psi(x + 1) - 1/x up to x >= 10 and then the asymptotic series (the reflection
 formula below 0), with float64 accuracy."""

@@ -1,5 +1,7 @@
 """The fused affine map of ``nn.Linear``: y = x W^T + b as one GEMM over all leading dims."""
 
+import math
+
 import numpy as np
 
 from ..autograd import grad_mode
@@ -20,7 +22,7 @@ class Linear(Function):
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
         data, w = x._data, weight._data
-        rows = data.reshape(int(np.prod(data.shape[:-1])), data.shape[-1])
+        rows = data.reshape(math.prod(data.shape[:-1]), data.shape[-1])
         out = blas_matmul(rows, w.T)
         if bias is not None:
             out += bias._data
@@ -50,12 +52,12 @@ class Linear(Function):
 
 
 def _backward_arrays(x, w, grad, needs_x, needs_weight, needs_bias):
-    count = int(np.prod(grad.shape[:-1]))  # not reshape(-1, ...): a width may be 0
+    count = math.prod(grad.shape[:-1])  # not reshape(-1, ...): a width may be 0
     rows = grad.reshape(count, grad.shape[-1])
     grad_x = wrap(blas_matmul(rows, w).reshape(x.shape)) if needs_x else None
     grad_weight = (wrap(blas_matmul(rows.T, x.reshape(count, x.shape[-1]))) if needs_weight
                    else None)
-    grad_bias = wrap(rows.sum(0)) if needs_bias else None
+    grad_bias = wrap(np.add.reduce(rows, axis=0)) if needs_bias else None
     return grad_x, grad_weight, grad_bias
 
 

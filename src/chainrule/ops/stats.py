@@ -9,6 +9,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
+from . import compare as C
 from . import elementwise as E
 from . import reduce as R
 from ._operands import float_array, normalize_dim, wrap
@@ -199,11 +200,11 @@ def _quantile(input, q, dim, keepdim, interpolation, numpy_quantile):
 
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None):
-    return R.sum(E.where(E.isnan(input), 0.0, input), dim, keepdim=keepdim, dtype=dtype)
+    return R.sum(E.where(C.isnan(input), 0.0, input), dim, keepdim=keepdim, dtype=dtype)
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
-    count = R.sum(~E.isnan(input), dim, keepdim=keepdim)
+    count = R.sum(~C.isnan(input), dim, keepdim=keepdim)
     return nansum(input, dim, keepdim, dtype=dtype) / count
 
 

@@ -279,12 +279,13 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 for param in group["params"]:
-                    if param.grad is None:
+                    grad = param._grad
+                    if grad is None:
                         continue
                     state = self.state[param]
                     if not state:
                         state.update(self._init_state(param, group))
-                    self._update(param._data, param.grad._data, state, group)
+                    self._update(param._data, grad._data, state, group)
                     param._bump_version()  # the parameter changed in place
         return loss
 
@@ -292,10 +293,10 @@ class Optimizer:
         """Reset the gradients: to None (the default), or to zeros with ``set_to_none=False``."""
         for group in self.param_groups:
             for param in group["params"]:
-                if param.grad is None:
+                if param._grad is None:
                     continue
                 if set_to_none:
-                    param.grad = None
+                    param._grad = None
                 else:
                     if param.grad.grad_fn is not None:
                         param.grad.detach_()
