@@ -190,3 +190,31 @@ def test_parametrize_refuses_what_pytorch_refuses():
     with pytest.raises(ValueError, match="sequence of tensors"):
         torch.nn.utils.parametrize.remove_parametrizations(layer, "weight",
                                                            leave_parametrized=False)
+
+
+def test_jit_runs_scriptable_code_eagerly():
+    @torch.jit.script
+    def double(x):
+        return x * 2
+
+    model = torch.nn.Linear(2, 2)
+    assert double(torch.ones(2)).tolist() == [2.0, 2.0]
+    assert torch.jit.trace(model, torch.ones(1, 2)) is model
+    assert torch.jit.script(model) is model and not isinstance(model, torch.jit.ScriptModule)
+    assert not torch.jit.is_scripting() and not torch.jit.is_tracing()
+    assert torch.jit.ignore(double) is double and torch.jit.ignore(drop=True)(double) is double
+    assert torch.jit.unused(double) is double and torch.jit.export(double) is double
+    from chainrule.jit.annotations import BroadcastingList2, Optional  # noqa: F401
+    for call in (lambda: torch.jit.save(model, "m.pt"), lambda: torch.jit.load("m.pt")):
+        with pytest.raises(RuntimeError, match="state_dict"):
+            call()
+
+
+def test_default_collate_keeps_a_field_of_strings_as_pytorch_does():
+    # PyTorch transposes the batch with zip: a field of strings comes back as that tuple
+    from chainrule.utils.data import DataLoader, default_collate
+    names, labels = default_collate([("ann", 1), ("bob", 2)])
+    assert names == ("ann", "bob") and labels.tolist() == [1, 2]
+    assert default_collate(["x", "y"]) == ["x", "y"]
+    assert default_collate([{"s": "a"}, {"s": "b"}]) == {"s": ["a", "b"]}
+    assert next(iter(DataLoader([("a", 1.0), ("b", 2.0)], batch_size=2)))[0] == ("a", "b")
