@@ -50,7 +50,9 @@ def test_gzip_and_one_column_and_trailing_delimiter(tmp_path):
     ("a,b\n", "has a header line but no data rows"),
     ("a,b\n1,2\n3,4,5\n5,6\n7,8,9,0\n", r"2 line\(s\) have more fields than the header's 2: "
                                          r"line 3 \(3\), line 5 \(4\); check for an unquoted ','"),
-    ("a,b\n1,2\n3," + "x" * 200_000 + "\n", "line 3: field larger than field limit"),
+    ("a,b\n1,2\n3," + "x" * 200_000 + "\n", "a field ending on line 3 is longer than "
+                                            "131,072 characters, more than a cell should hold"),
+    ("a,b\n1,2\n3,\"4\n5,6\n", r"line 3 opens a quote \(\"\) that is never closed"),
 ])
 def test_broken_files_are_errors_naming_the_line(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):

@@ -220,8 +220,11 @@ def test_pickles_that_ask_for_quadratic_work_are_stopped():
 def test_truncation_at_every_byte_is_refused(name):
     payload = (FIXTURES / name).read_bytes()
     for cut in range(len(payload)):
-        with pytest.raises(CheckpointError):
+        with pytest.raises(CheckpointError) as refused:
             cr.load(io.BytesIO(payload[:cut]))
+        if name == "linear.pt" and cut >= 4:  # a zip that lost its end: said as such
+            assert "is a zip archive (the layout torch.save writes) cut short or damaged" in \
+                str(refused.value), (cut, str(refused.value))
 
 
 def test_truncating_the_pickle_inside_an_archive_at_every_byte_is_refused():

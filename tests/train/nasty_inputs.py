@@ -6,8 +6,11 @@ A case is ``Case(name, write, flags, expect)``: ``write(folder)`` creates the in
 returns its path, ``flags`` are the train flags besides --data/--data-path, ``expect`` is
 None for a valid input or a regular expression the error message must match."""
 
+import bz2
 import dataclasses
 import gzip
+import os
+import zipfile
 
 import numpy as np
 
@@ -104,17 +107,25 @@ def _price(row):
     return 1e6 if row % 40 == 0 else 1000 + 3 * row  # two outliers
 
 
-def _parquet(folder):
+def _parquet(folder, cut=False):
+    """A Parquet file with booleans, dates, a repeated column name and a list column; ``cut``:
+    its last 100 bytes (the footer) missing."""
     import pyarrow
     import pyarrow.parquet as parquet
 
     rng = np.random.default_rng(5)
     x = rng.normal(size=60)
-    data = pyarrow.table({"x": x, "flag": rng.random(60) > 0.5,
-                          "day": np.datetime64("2021-01-01") + np.arange(60),
-                          "label": np.where(x > 0, "up", "down")})
+    data = pyarrow.Table.from_arrays(
+        [x, rng.random(60) > 0.5, np.datetime64("2021-01-01") + np.arange(60), x * 2,
+         pyarrow.array([[i, i % 3] for i in range(60)]), np.where(x > 0, "up", "down")],
+        names=["x", "flag", "day", "x", "pair", "label"])
     parquet.write_table(data, folder / "t.parquet")
+    if cut:
+        (folder / "t.parquet").write_bytes((folder / "t.parquet").read_bytes()[:-100])
     return folder / "t.parquet"
+
+
+_OPEN_QUOTE = '"x'  # a quote that no later character closes
 
 
 def table_cases():
@@ -150,7 +161,16 @@ def table_cases():
             "city,n,churned", _rows(90, lambda i: f"town{i % 30},{i % 4},"
                                                   f"{'True' if i % 3 else 'False'}")),
             ("--target", "churned")),
-        Case("Parquet with booleans and dates", "table", _parquet, ("--target", "label")),
+        Case("Parquet with booleans, dates, a list and a repeated name", "table", _parquet,
+             ("--target", "label")),
+        Case("Parquet gzip-compressed", "table", lambda f: _save_bytes(
+            f / "t.parquet.gz", gzip.compress(_parquet(f).read_bytes())), ("--target", "label")),
+        Case("UTF-16 without a byte-order mark", "table", _table_writer(
+            "a,b,label", _rows(40, lambda i: f"{i / 4},{i % 3},{'ab'[i % 2]}"),
+            encoding="utf-16-le"), ("--target", "label")),
+        Case("UTF-32 with a byte-order mark", "table", _table_writer(
+            "a,b,label", _rows(40, lambda i: f"{i / 4},{i % 3},{'ab'[i % 2]}"),
+            encoding="utf-32"), ("--target", "label")),
     ]
     invalid = [
         Case("empty file", "table", lambda f: _save(f / "t.csv", "\ufeff\n\n"), ("--target", "y"),
@@ -186,8 +206,50 @@ def table_cases():
         Case("only constant and identifier columns", "table", _table_writer(
             "id,k,y", _rows(30, lambda i: f"{i},1,{i % 2}")), ("--target", "y"),
             r"no input columns are left .*identifiers: 'id'; constant: 'k'"),
+        Case("a target of infinities only", "table", _table_writer(
+            "a,y", _rows(30, lambda i: f"{i % 4},-inf")), ("--target", "y"),
+            r"the target column 'y' has no usable values"),
+        Case("numbers too large to learn from", "table", _table_writer(
+            "a,b,y", _rows(30, lambda i: f"{i % 4},{i * 1e300},{i % 2}")), ("--target", "y"),
+            r"column 'b' holds numbers too large to learn from: line 3 has '1e\+300' .*"
+            r"rescale the column .*--drop b"),
+        Case("a quote never closed", "table", _table_writer(
+            "a,b,y", _rows(30, lambda i: f"{i},{_OPEN_QUOTE if i == 20 else i % 3},{i % 2}")),
+            ("--target", "y"), r"line 22 opens a quote \(\"\) that is never closed"),
+        Case("a field longer than a reader takes", "table", _table_writer(
+            "a,y", _rows(30, lambda i: f"{'z' * 140_000 if i == 5 else i % 3},{i % 2}")),
+            ("--target", "y"), r"a field ending on line 7 is longer than 131,072 characters"),
+        Case("a bzip2 file", "table",
+             lambda f: _save_bytes(f / "t.csv", bz2.compress(b"a,y\n1,2\n")),
+             ("--target", "y"), r"t\.csv is not a text table: it is bzip2-compressed: unpack it"),
+        Case("too few rows per class", "table", _table_writer(
+            "a,y", _rows(4, lambda i: f"{i},{'xy'[i % 2]}")), ("--target", "y"),
+            r"t\.csv has 4 rows: too few to hold out validation and test rows .*'x' 2, 'y' 2"),
+        Case("Parquet cut short", "table", lambda f: _parquet(f, cut=True), ("--target", "y"),
+             r"t\.parquet is not a readable Parquet file \(.*\); it may be cut short"),
+        Case("a zip of a CSV file", "table", _zipped_csv, ("--target", "y"),
+             r"t\.csv is not a text table: it is a ZIP archive holding data\.csv: unzip it"),
+        Case("a named pipe", "table", _fifo, ("--target", "y"),
+             r"t\.csv is a named pipe, not a file; name a regular file"),
     ]
     return valid, invalid
+
+
+def _save_bytes(path, data):
+    path.write_bytes(data)
+    return path
+
+
+def _zipped_csv(folder):
+    with zipfile.ZipFile(folder / "t.csv", "w") as archive:
+        archive.writestr("data.csv", "a,y\n1,2\n")
+    return folder / "t.csv"
+
+
+def _fifo(folder):
+    """A named pipe with no writer: reading it would wait for ever."""
+    os.mkfifo(folder / "t.csv")
+    return folder / "t.csv"
 
 
 # -- image folders ----------------------------------------------------------------------------
@@ -260,7 +322,24 @@ def image_cases():
         (root / "empty" / "notes.txt").write_text("x")
         return root
 
+    def tiny_images_and_mac_leftovers(folder):
+        root = nasty_folder(per_class=4)(folder)
+        for path in root.rglob("*.*"):
+            if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".webp"):
+                _image(np.full((1, 2, 3), 40 if "dark" in str(path) else 200, np.uint8),
+                       "RGB").save(path.with_suffix(".png"))
+                if path.suffix != ".png":
+                    path.unlink()
+        (root / "__MACOSX" / "dark").mkdir(parents=True)
+        (root / "__MACOSX" / "dark" / "._0.png").write_bytes(b"\x00\x05\x16\x07 resource fork")
+        return root
+
+    valid.append(Case("1x2-pixel images (enlarged), a __MACOSX folder left out", "images",
+                      tiny_images_and_mac_leftovers))
     invalid = [
+        Case("one image per class", "images", nasty_folder(per_class=1), (),
+             r"photos has 2 images: too few to hold out validation and test images .*"
+             r"'dark' 1, 'light' 1"),
         Case("a corrupt file", "images", nasty_folder(corrupt=1), (),
              r"2 of \d+ files are not readable images: .*broken0\.jpg \(.*"
              r"--skip-bad-files to leave them out"),
@@ -350,6 +429,10 @@ def series_cases(length=160):
         Case("no values", "series", _series_writer(_days(20), {"y": [""] * 20}),
              ("--target", "y", "--time", "when"), r"target column 'y' has no values|"
                                                   r"the series has no values"),
+        Case("numbers too large to learn from", "series", _series_writer(
+            _days(30), {"y": [float(v) * 1e307 for v in temp[:30]]}),
+            ("--target", "y", "--time", "when", "--window", "4"),
+            r"column 'y' holds numbers too large to learn from"),
         Case("a mixed target", "series", _series_writer(
             _days(30), {"y": [("oops" if i == 9 else float(v)) for i, v in enumerate(temp[:30])]}),
             ("--target", "y", "--time", "when", "--window", "4"),
@@ -366,3 +449,59 @@ def all_cases():
         valid += good
         invalid += bad
     return valid, invalid
+
+
+# -- fuzz -----------------------------------------------------------------------------------------
+_INSERTS = [b'"', b",", b";", b"\t", b"\n", b"\r", b"\x00", b"\xff\xfe", b"\xef\xbb\xbf", b"NA",
+            b"inf", b"-", b"1e999", b"1e200", b"?", b"  ", b"\xe9", "€".encode()]
+
+
+def _mutated(data, rng):
+    """``data`` with one to three random damages of the kinds real files suffer."""
+    data = bytearray(data)
+    for _ in range(rng.integers(1, 4)):
+        kind, at = rng.integers(0, 9), int(rng.integers(0, max(len(data), 1)))
+        lines = bytes(data).split(b"\n")
+        if kind == 0 and data:  # a bit flip
+            data[at % len(data)] ^= 1 << int(rng.integers(0, 8))
+        elif kind == 1:  # a quote, delimiter, NUL, byte-order mark, marker or huge number
+            data[at:at] = _INSERTS[rng.integers(len(_INSERTS))]
+        elif kind == 2:
+            del data[at:at + int(rng.integers(1, 50))]
+        elif kind == 3:  # cut short
+            del data[at:]
+        elif kind == 4:  # a line repeated
+            lines.insert(int(rng.integers(len(lines))), lines[int(rng.integers(len(lines)))])
+            data = bytearray(b"\n".join(lines))
+        elif kind == 5:  # lines shuffled (the header too)
+            data = bytearray(b"\n".join(lines[i] for i in rng.permutation(len(lines))))
+        elif kind == 6:  # another delimiter
+            data = bytearray(bytes(data).replace(b",", [b";", b"\t", b"|", b", "][kind % 4]))
+        elif kind == 7:  # another encoding
+            encoding = ["utf-16", "utf-16-le", "latin-1", "utf-32"][int(rng.integers(4))]
+            data = bytearray(bytes(data).decode("utf-8", "replace").encode(encoding, "replace"))
+        else:  # random bytes
+            data[at:at] = rng.integers(0, 256, int(rng.integers(1, 20)), dtype=np.uint8).tobytes()
+    return bytes(data)
+
+
+def _fuzz_table(rng):
+    rows = [f"{rng.normal() * 10:.3f},{rng.choice(['a', 'b', 'c'])},{rng.integers(1, 4)},"
+            f"2021-0{rng.integers(1, 9)}-1{rng.integers(0, 9)},{rng.choice(['yes', 'no'])}"
+            for _ in range(int(rng.integers(6, 60)))]
+    return ("num,cat,code,date,y\n" + "\n".join(rows) + "\n").encode()
+
+
+def _fuzz_series(rng):
+    start = np.datetime64("2020-01-01")
+    rows = [f"{start + np.timedelta64(i, 'D')},{np.sin(i / 4):.3f},{i % 5}"
+            for i in range(int(rng.integers(8, 80)))]
+    return ("t,y,x\n" + "\n".join(rows) + "\n").encode()
+
+
+def mutated_own_data(kind, seed, count):
+    """``count`` damaged CSV files (bytes) of ``kind`` "table" (target y; columns num, cat,
+    code, date) or "series" (time t, target y, covariate x)."""
+    rng = np.random.default_rng(seed)
+    make = _fuzz_table if kind == "table" else _fuzz_series
+    return [_mutated(make(rng), rng) for _ in range(count)]

@@ -17,6 +17,7 @@ import stat
 import zlib
 from pathlib import Path
 
+from ..data.readers._files import file_kind
 from .errors import CheckpointError
 
 TEMPORARY_SUFFIX = ".tmp"
@@ -84,7 +85,7 @@ def _with_regular_file(path, use, limit):
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise CheckpointError(path, f"is {_kind(info.st_mode)}, not a regular file")
+            raise CheckpointError(path, f"is {file_kind(info.st_mode)}, not a regular file")
         if limit is not None and info.st_size > limit:
             raise _too_big(path, info.st_size, limit)
         return use(fd, path, info.st_size)
@@ -92,13 +93,6 @@ def _with_regular_file(path, use, limit):
         raise CheckpointError(path, f"cannot be read: {error.strerror}") from None
     finally:
         os.close(fd)
-
-
-def _kind(mode):
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-             (stat.S_ISSOCK, "a socket"))
-    return next((text for test, text in kinds if test(mode)), "not a regular file")
 
 
 def _read_to_end(fd, name, size, limit):

@@ -101,6 +101,11 @@ def read_torch_file(payload, name, map_location=None, weights_only=True, encodin
         return _read_zip(payload, name, restore, weights_only, encoding)
     if is_legacy(payload):
         return _read_legacy(payload, name, restore, weights_only, encoding)
+    if bytes(payload[:4]) == b"PK\x03\x04":
+        raise CheckpointError(
+            name, "is a zip archive (the layout torch.save writes) cut short or damaged: the "
+            "directory at its end is missing, as after an interrupted download or copy; get "
+            "the file again")
     raise CheckpointError(
         name, "is a pickle but not a file written by torch.save (it has neither the zip layout "
         "nor the legacy magic number); chainrule reads only checkpoints of tensors and plain "

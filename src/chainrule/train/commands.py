@@ -26,6 +26,7 @@ from .console import Console
 from .data import load_task, task_from_metadata
 from .data_settings import OWN_DATA
 from .loop import NonFiniteLossError, Trainer, TrainingInterrupted
+from .output_files import checked_output_path, write_output
 from .parallel import SingleProcess
 from .presets import build_model, parameter_count
 from .report import write_report
@@ -260,6 +261,8 @@ def export_onnx(target, out=None, opset=None):
     (images, table rows, series windows, or tokens) in, the model's output out."""
     from ..onnx import UnsupportedOperatorError, export
 
+    if out is not None:  # before any work: a wrong --out is found at once
+        out = checked_output_path(out, "--out", "model.onnx")
     path, config, task, model = _restore(target)
     if task.kind == "text":
         example = np.arange(task.block_size, dtype=np.int64)[None] % task.vocab_size
@@ -271,11 +274,12 @@ def export_onnx(target, out=None, opset=None):
         / "model.onnx"
     axes = {0: "batch", 1: "length"} if task.kind == "text" else {0: "batch"}
     try:
-        export(model, (from_numpy(example),), out, input_names=["input"],
-               output_names=["output"], opset_version=opset,
-               dynamic_axes={"input": axes, "output": axes})
+        proto = export(model, (from_numpy(example),), None, input_names=["input"],
+                       output_names=["output"], opset_version=opset,
+                       dynamic_axes={"input": axes, "output": axes})
     except UnsupportedOperatorError as error:  # the model cannot be exported: bad input
         raise ValueError(str(error)) from None
+    write_output(out, proto.SerializeToString())  # atomic: never a half-written model
     shape = ", ".join([*axes.values(), *map(str, example.shape[len(axes):])])
     print(f"{out}: model {config.model} from {path.name}; input ({shape}) {example.dtype}, "
           "output 'output'")

@@ -57,7 +57,7 @@ class ImageFolderTask(ShuffledBatches):
         if preprocessor is not None and classes != preprocessor.classes:
             raise ValueError(f"{config.data_path} has the classes {classes}, but the model was "
                              f"trained on {preprocessor.classes}")
-        self.rows = split_rows(len(labels), labels)
+        self.rows = split_rows(len(labels), labels, config.data_path, "images", classes)
         self.preprocessor = preprocessor or ImagePreprocessor.fit(images[self.rows["train"]],
                                                                   classes)
         inputs = self.preprocessor.transform(images)

@@ -96,9 +96,27 @@ def classification_table(matrix, classes):
     for k, name in enumerate(classes):
         lines.append(f"| {name} | {precision[k]:.4f} | {recall[k]:.4f} | {f1[k]:.4f} | "
                      f"{int(support[k])} |")
+    if len(classes) > LARGEST_SHOWN_MATRIX:
+        return lines + ["", *_frequent_confusions(matrix, classes)]
     lines += ["", "Confusion matrix (rows: true class, columns: predicted):", "",
               "| | " + " | ".join(str(c) for c in classes) + " |",
               "| --- |" + " ---: |" * len(classes)]
     for k, name in enumerate(classes):
         lines.append(f"| **{name}** | " + " | ".join(str(int(v)) for v in matrix[k]) + " |")
     return lines
+
+
+# a confusion matrix of more classes is summed up by its most frequent confusions: a table of
+# its every cell would be unreadable (and, for thousands of classes, megabytes)
+LARGEST_SHOWN_MATRIX = 30
+
+
+def _frequent_confusions(matrix, classes, count=10):
+    errors = matrix.astype(np.int64).copy()
+    np.fill_diagonal(errors, 0)
+    order = np.argsort(errors, axis=None, kind="stable")[::-1][:count]
+    pairs = [np.unravel_index(k, errors.shape) for k in order if errors.flat[k] > 0]
+    lines = [f"The confusion matrix of {len(classes)} classes is too large to show; its most "
+             "frequent confusions:", "", "| true class | predicted | count |",
+             "| --- | --- | ---: |"]
+    return lines + [f"| {classes[t]} | {classes[p]} | {int(errors[t, p])} |" for t, p in pairs]

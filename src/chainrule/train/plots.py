@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .metrics import classification_table, confusion_matrix
+from .metrics import LARGEST_SHOWN_MATRIX, classification_table, confusion_matrix
 
 
 def _pyplot():
@@ -33,18 +33,20 @@ def confusion_plot(run_path, matrix, classes):
     plt = _pyplot()
     if plt is None:
         return None
-    size = 2.5 + 0.45 * len(classes)
+    labelled = len(classes) <= LARGEST_SHOWN_MATRIX  # else no names or counts: a heat map
+    size = 2.5 + 0.45 * min(len(classes), LARGEST_SHOWN_MATRIX)
     figure, axes = plt.subplots(figsize=(size + 1, size))
     image = axes.imshow(matrix, cmap="Blues")
     figure.colorbar(image, ax=axes)
-    ticks = np.arange(len(classes))
-    axes.set_xticks(ticks, [str(c) for c in classes], rotation=45, ha="right")
-    axes.set_yticks(ticks, [str(c) for c in classes])
     axes.set_xlabel("predicted class")
     axes.set_ylabel("true class")
-    for (row, column), count in np.ndenumerate(matrix):
-        axes.text(column, row, str(count), ha="center", va="center",
-                  color="white" if count > matrix.max() / 2 else "black")
+    if labelled:
+        ticks = np.arange(len(classes))
+        axes.set_xticks(ticks, [str(c) for c in classes], rotation=45, ha="right")
+        axes.set_yticks(ticks, [str(c) for c in classes])
+        for (row, column), count in np.ndenumerate(matrix):
+            axes.text(column, row, str(count), ha="center", va="center",
+                      color="white" if count > matrix.max() / 2 else "black")
     axes.set_title("test confusion matrix")
     return _save(plt, figure, run_path, "confusion_matrix.png")
 

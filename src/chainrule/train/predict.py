@@ -6,6 +6,7 @@ Predictions are CSV (to ``--out`` or standard output); notes and, when the input
 true answers, the score go to standard error."""
 
 import csv
+import io
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from ..data.readers.series import read_series
 from ..data.readers.table import read_table
 from ..random import manual_seed
 from .metrics import regression_metrics, softmax
+from .output_files import checked_output_path, write_output
 from .presets import build_model
 from .state_checks import check_model_fits
 from .tasks import ImageClassification, model_outputs
@@ -80,6 +82,8 @@ def predict(run_dir, source, out=None, skip_bad_files=False, skip_bad_rows=False
     text prompt) with the model in ``run_dir``; returns the exit status. ``skip_bad_files``
     leaves out image files that cannot be read, ``skip_bad_rows`` table lines with too many
     fields, each with a warning naming them."""
+    if out is not None:  # before any work: a wrong --out is found at once
+        out = checked_output_path(out, "--out", "predictions.csv")
     config, metadata, preprocessor, model = load_model(run_dir)
     kind = metadata["kind"]
     with no_grad():
@@ -263,12 +267,9 @@ def _write(header, rows, out):
         writer.writerows(rows)
         sys.stdout.flush()
         return
-    out = Path(out)
-    try:
-        with open(out, "w", newline="", encoding="utf-8") as file:
-            writer = csv.writer(file)
-            writer.writerow(header)
-            writer.writerows(rows)
-    except OSError as error:
-        raise OSError(error.errno, f"could not write {out}: {error.strerror}") from None
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_output(out, text.getvalue().encode("utf-8"))
     _note(f"wrote {len(rows)} predictions to {out}")

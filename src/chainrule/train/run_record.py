@@ -66,11 +66,43 @@ def current_status(run_path, record):
 
 
 def read_record(run_path):
-    """The run.json of a run directory as a dict ({} when absent or unreadable)."""
+    """The run.json of a run directory as a dict ({} when absent or unreadable). A damaged or
+    edited file is read for what it still says: entries of the wrong type (a status that is no
+    text, a best without a numeric value, ...) are left out, never trusted."""
     try:
-        return json.loads((Path(run_path) / RUN_FILE).read_text())
+        record = json.loads((Path(run_path) / RUN_FILE).read_text())
     except (OSError, ValueError):
         return {}
+    if not isinstance(record, dict):
+        return {}
+    return {key: value for key, value in record.items() if _well_typed(key, value)}
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_text(value):
+    return isinstance(value, str)
+
+
+# what each run.json entry the code reads must be; other entries are kept as they are
+_ENTRY_CHECKS = {
+    **{key: _is_text for key in ("status", "fingerprint", "created", "updated", "model",
+                                 "chainrule_version", "data", "data_name", "error")},
+    "data_path": lambda v: v is None or _is_text(v),
+    "epochs": _is_number,
+    "best": lambda v: isinstance(v, dict) and _is_text(v.get("metric"))
+    and _is_number(v.get("value")),
+    "test": lambda v: isinstance(v, dict) and all(_is_text(k) and (_is_number(x) or x is None)
+                                                  for k, x in v.items()),
+    "earlier_fingerprints": lambda v: isinstance(v, list) and all(map(_is_text, v)),
+}
+
+
+def _well_typed(key, value):
+    check = _ENTRY_CHECKS.get(key)
+    return check is None or check(value)
 
 
 def _write(run_path, record):
@@ -123,7 +155,7 @@ def summary(run, metric):
     records = run.read_metrics()
     epochs = [r for r in records if r.get("kind") == "epoch"]
     tests = [r for r in records if r.get("kind") == "test"]
-    values = [(r[metric], r["epoch"]) for r in epochs if r.get(metric) is not None]
+    values = [(r[metric], r.get("epoch")) for r in epochs if _is_number(r.get(metric))]
     summary = {"epochs": len(epochs)}
     if values:
         pick = max if metric.endswith("accuracy") else min

@@ -4,10 +4,11 @@ import contextlib
 import json
 import math
 import shutil
+import sys
 import time
 from pathlib import Path
 
-from ..data.readers._files import read_text, reading
+from ..data.readers._files import read_bytes, reading
 from ..io.files import remove_temporaries
 from ..serialization import atomic_write_bytes
 from .runlock import RunLock
@@ -40,16 +41,24 @@ class RunDirectory:
     @classmethod
     def create(cls, out, name):
         out = Path(out)
+        path, suffix = out / name, 1
+        existing = next(p for p in (out, *out.parents) if p.exists() or p == p.parent)
+        if not existing.is_dir():
+            raise ValueError(f"--out {out}: {existing} is a file, not a folder; --out names the "
+                             "folder that receives run directories")
         try:
             out.mkdir(parents=True, exist_ok=True)
+            while True:  # mkdir claims the name: of two runs started at once, each gets its own
+                try:
+                    path.mkdir()
+                    break
+                except FileExistsError:
+                    suffix += 1
+                    path = out / f"{name}-{suffix}"
         except OSError as error:
-            raise OSError(f"cannot create the output directory {out}: {error.strerror}") from None
-        path = out / name
-        suffix = 1
-        while path.exists():
-            suffix += 1
-            path = out / f"{name}-{suffix}"
-        path.mkdir()
+            raise OSError(error.errno, f"cannot create the run directory {path}: "
+                          f"{error.strerror}; make {out} writable or choose another --out") \
+                from None
         run = cls(path)
         run.checkpoints.mkdir()
         return run
@@ -121,10 +130,27 @@ class RunDirectory:
         atomic_write_bytes(self.metrics_path, b"".join(kept))
 
     def read_metrics(self):
+        """The records of metrics.jsonl. A line that is no JSON object (a damaged or edited
+        file) is left out with a warning naming the file and the line: the log serves reports
+        and summaries, and one bad line must not stop a run or its resume."""
         if not self.metrics_path.exists():
             return []
-        records = []
-        for line in read_text(self.metrics_path).splitlines():
-            if line.strip():
-                records.append(json.loads(line))
+        records, bad = [], []
+        lines = read_bytes(self.metrics_path, gunzip=False).splitlines()
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:  # not UTF-8 or not JSON
+                record = None
+            if isinstance(record, dict):
+                records.append(record)
+            else:
+                bad.append(number)
+        if bad and not getattr(self, "_warned_metrics", False):  # once per run directory
+            self._warned_metrics = True
+            print(f"warning: {self.metrics_path}: {len(bad)} line(s) are not metric records "
+                  f"(first: line {bad[0]}); they are left out of the report and the summary",
+                  file=sys.stderr)
         return records

@@ -39,7 +39,7 @@ def _describe(path):
 
 def _headline(test):
     for key in _HEADLINE:
-        if key in (test or {}):
+        if isinstance((test or {}).get(key), (int, float)):
             return f"{key[5:]} {test[key]:.4f}"
     return "-"
 
@@ -124,4 +124,4 @@ def compare_runs(first, second):
 
 
 def _number(value):
-    return "-" if value is None else f"{value:.4f}"
+    return f"{value:.4f}" if isinstance(value, (int, float)) else "-"

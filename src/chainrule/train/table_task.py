@@ -35,15 +35,16 @@ class TableTask(ShuffledBatches):
         self.notes = [f"task: {task} ({reason}; --task overrides)"]
         self.notes += [f"- {note}" for note in table.notes]
         keep = np.flatnonzero(~table.missing(target))
+        if not len(keep):  # e.g. every value an infinity, which counts as missing
+            raise ValueError(f"{table.source}: the target column {target!r} has no usable "
+                             "values (every cell is missing or not a finite number)")
         if len(keep) < len(table):
             self.notes.append(f"{len(table) - len(keep)} rows without a {target!r} value were "
                               "left out")
             table = table.take(keep)
+        self._classes = None
         labels = self._class_labels(table, target) if task == "classification" else None
-        self.rows = split_rows(len(table), labels)
-        if len(self.rows["val"]) == 0 or len(self.rows["test"]) == 0:
-            raise ValueError(f"{table.source} has {len(table)} rows with a target: too few to "
-                             "hold out validation and test rows (each class needs 3 or more)")
+        self.rows = split_rows(len(table), labels, table.source, "rows", self._classes)
         self.preprocessor = preprocessor or TablePreprocessor.fit(
             table, target, self.rows["train"], task, config.features, config.drop or (),
             config.categorical, config.numeric)
@@ -68,6 +69,7 @@ class TableTask(ShuffledBatches):
                 f"{table.source}: the target {target!r} has one class ({classes[0]!r}) in all "
                 f"{len(labels)} rows; a classifier needs at least two (or use --task regression)"
             )
+        self._classes = classes
         index = {c: i for i, c in enumerate(classes)}
         codes = np.array([index[c] for c in labels])
         rare = [f"{c!r} ({n} rows)" for c, n in zip(classes, np.bincount(codes)) if n < 3]

@@ -2,13 +2,18 @@
 
 import contextlib
 import errno
-import gzip
+import io
 import os
+import stat
 import zlib
 from importlib import resources
 from pathlib import Path
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 22
+# parsing a file into cells takes several times its size in memory; a file whose text is
+# larger than this share of the machine's memory could never be read into a table
+MEMORY_SHARE = 8
 
 
 def shipped_file(name):
@@ -77,21 +82,96 @@ def reading(path):
 
 
 def read_text(path, encoding="utf-8"):
-    """A text file's contents (CannotReadError when it is there but cannot be read)."""
-    with reading(path):
-        return Path(path).read_text(encoding=encoding)
+    """A text file's contents, read as ``read_bytes`` reads (bounded; CannotReadError when it
+    is there but cannot be read). A UnicodeDecodeError is left to the caller to word."""
+    return read_bytes(path, gunzip=False).decode(encoding)
 
 
-def read_bytes(path):
-    """A file's bytes, gunzipped when it starts with the gzip magic number."""
-    path = Path(path)
-    with reading(path):
-        data = path.read_bytes()
-    if data[:2] != _GZIP_MAGIC:
-        return data
+def file_kind(mode):
+    """What a file that is not a regular file is, in words, from its ``st_mode``."""
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    return next((text for test, text in kinds if test(mode)), "not a regular file")
+
+
+def physical_memory():
+    """This machine's memory in bytes, or None when the platform does not say."""
     try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as error:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def memory_limit():
+    """The most bytes of text a data file may hold (see MEMORY_SHARE), or None when the
+    platform does not say how much memory it has."""
+    memory = physical_memory()
+    return None if memory is None else memory // MEMORY_SHARE
+
+
+def _too_big(path, size, limit, what="holds"):
+    return ValueError(
+        f"{path} {what} {size:,} bytes or more; reading it would take several times that in "
+        f"memory, more than this machine has (the limit is {limit:,} bytes of data): use a "
+        "sample of its rows (e.g. the first million lines) or a machine with more memory"
+    )
+
+
+def read_bytes(path, gunzip=True, limit=None):
+    """A regular file's bytes, gunzipped when it starts with the gzip magic number (and
+    ``gunzip``). Bounded: a named pipe, a device (``/dev/zero``), a directory or a socket is
+    refused before a byte is read, opening never blocks, and neither the file nor what it
+    decompresses to may exceed ``limit`` (default: ``memory_limit()``)."""
+    path = Path(path)
+    limit = memory_limit() if limit is None else limit
+    with reading(path):
+        # O_NONBLOCK: opening a named pipe must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with io.FileIO(fd, "r") as file:
+            mode = os.fstat(fd).st_mode
+            if not stat.S_ISREG(mode):
+                raise ValueError(f"{path} is {file_kind(mode)}, not a file; name a regular file "
+                                 "(copy the data into one first)")
+            data = _bounded(file, path, limit, "holds")
+    if not gunzip or data[:2] != _GZIP_MAGIC:
+        return data
+    return _gunzipped(path, data, limit)
+
+
+def _bounded(file, path, limit, what):
+    parts, total = [], 0
+    while chunk := file.read(_CHUNK):
+        total += len(chunk)
+        if limit is not None and total > limit:
+            raise _too_big(path, total, limit, what)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _gunzipped(path, data, limit):
+    """The content of gzip ``data`` (members one after another, as gzip writes them), no more
+    than ``limit`` bytes: a small file that unpacks to gigabytes is refused, not unpacked."""
+    parts, total, rest = [], 0, data
+    try:
+        while rest[:2] == _GZIP_MAGIC:
+            unpacker = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            pending = rest
+            while True:  # never more than one byte past the limit is unpacked
+                step = _CHUNK if limit is None else min(_CHUNK, limit + 1 - total)
+                chunk = unpacker.decompress(pending, step)
+                total += len(chunk)
+                if limit is not None and total > limit:
+                    raise _too_big(path, total, limit, "unpacks (gzip) to")
+                parts.append(chunk)
+                pending = unpacker.unconsumed_tail
+                if unpacker.eof or not pending:
+                    break
+            if not unpacker.eof:
+                raise EOFError("it ends before the end of its compressed data")
+            rest = unpacker.unused_data.lstrip(b"\x00")  # padding between members is allowed
+    except (zlib.error, EOFError) as error:
         raise ValueError(
             f"{path}: corrupt or truncated gzip file ({error}); download it again"
         ) from None
+    return b"".join(parts)

@@ -22,6 +22,9 @@ _GROUPED = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?(\d{1,3}(\.\d{3})+|\d+)(,\d+)?$")
 PLAIN, GROUPED, DECIMAL_COMMA = "plain", "1,234.5", "1.234,5"
 _CURRENCIES = frozenset("$€£¥")
+# the largest magnitude a column may hold: standardising squares values in float64 (whose
+# largest is about 1.8e308), and the model computes in float32
+LARGEST_NUMBER = 1e150
 
 
 def is_missing(cell):
@@ -189,8 +192,21 @@ class Table:
                     if number is not None:
                         values[index] = number
             values[np.isinf(values)] = np.nan
+            self._check_magnitude(name, values)
             self._numbers[name] = _read_only(values)  # shared by every caller
         return self._numbers[name]
+
+    def _check_magnitude(self, name, values):
+        """Numbers beyond LARGEST_NUMBER are an error naming the column, a row and the fix:
+        the statistics that standardise a column square its values in float64."""
+        huge = np.flatnonzero(np.abs(np.nan_to_num(values)) > LARGEST_NUMBER)
+        if len(huge):
+            row = huge[0]
+            raise ValueError(
+                f"{self.source}: column {name!r} holds numbers too large to learn from: "
+                f"{self.where(row)} has {self.cells(name)[row].strip()!r} ({len(huge)} values "
+                f"beyond ±{LARGEST_NUMBER:g}); rescale the column (other units, or its "
+                f"logarithm) or leave it out with --drop {shlex.quote(name)}")
 
     def unusable(self, name):
         """How many present cells of numeric column ``name`` gave no finite number (text in a

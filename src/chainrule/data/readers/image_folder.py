@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import CannotReadError, reading
+from ._files import CannotReadError, physical_memory, reading
 
 __all__ = ["IMAGE_SUFFIXES", "UnreadableImage", "image_files", "load_image_folder", "read_image",
            "read_images", "unreadable_images"]
@@ -15,6 +15,7 @@ IMAGES_HINT = "reading images needs Pillow: pip install 'chainrule[images]'"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 LARGEST_KEPT_SIZE = 64  # images all this small or smaller keep their size by default
 DEFAULT_SIZE = 32
+SMALLEST_SIZE = 4  # the presets' networks need 4 pixels a side; smaller images are enlarged
 
 
 def _pillow():
@@ -33,7 +34,7 @@ def image_files(folder):
 
     found = []
     for directory, subfolders, names in os.walk(folder, onerror=refuse):
-        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        subfolders[:] = [name for name in subfolders if not _hidden(name)]
         found += [Path(directory, name) for name in names
                   if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES
                   and os.path.isfile(os.path.join(directory, name))]
@@ -90,7 +91,12 @@ def _decoded(path, image=None):
 
 def _subfolders(folder):
     with reading(folder):
-        return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return sorted(p for p in folder.iterdir() if p.is_dir() and not _hidden(p.name))
+
+
+def _hidden(name):
+    """Hidden folders, and the __MACOSX folder that unpacking a Mac's zip file leaves."""
+    return name.startswith(".") or name == "__MACOSX"
 
 
 def _open(path, decode=True):
@@ -156,14 +162,14 @@ def _default_size(paths):
             sizes.add(image.size)
     if len(sizes) == 1:
         width, height = next(iter(sizes))
-        if max(width, height) <= LARGEST_KEPT_SIZE:
+        if SMALLEST_SIZE <= min(width, height) and max(width, height) <= LARGEST_KEPT_SIZE:
             return height, width
     ratios = [height / width for width, height in sizes]
     if max(ratios) <= min(ratios) * 1.05:
         ratio = float(np.median(ratios))
         if ratio >= 1:
-            return DEFAULT_SIZE, max(4, round(DEFAULT_SIZE / ratio))
-        return max(4, round(DEFAULT_SIZE * ratio)), DEFAULT_SIZE
+            return DEFAULT_SIZE, max(SMALLEST_SIZE, round(DEFAULT_SIZE / ratio))
+        return max(SMALLEST_SIZE, round(DEFAULT_SIZE * ratio)), DEFAULT_SIZE
     return DEFAULT_SIZE, DEFAULT_SIZE
 
 
@@ -213,6 +219,18 @@ def read_images(paths, size, channels, skipped=None):
     return stacked, kept
 
 
+def _check_fits_in_memory(root, count, size, channels):
+    """``count`` images of ``size`` must fit in memory as uint8 pixels plus the float32 copy
+    training makes of them (5 bytes a value), checked before any is read."""
+    limit = physical_memory()
+    needed = count * channels * size[0] * size[1] * 5
+    if limit is not None and needed > limit:
+        raise ValueError(
+            f"{root}: {count} images at {size[0]}x{size[1]} would take {needed / 2**30:,.1f} GiB "
+            f"in memory (their pixels and a float32 copy), more than this machine's "
+            f"{limit / 2**30:,.1f} GiB; use a smaller --image-size")
+
+
 def load_image_folder(root, size=None, channels=None, skipped=None):
     """Every image under ``root``'s class folders: (images uint8 (N, C, H, W), labels int64,
     class names, file paths). ``size`` is (height, width); None keeps the images' own size when
@@ -232,6 +250,7 @@ def load_image_folder(root, size=None, channels=None, skipped=None):
     if size is None:
         files = _readable(files, lambda p: _open(p, decode=False).close(), skipped)
         size = _default_size(files)
+    _check_fits_in_memory(root, len(files), size, channels or 3)
     images, files = read_images(files, tuple(size), channels or 3, skipped)
     labels = np.array([label_of[f] for f in files], dtype=np.int64)
     empty = [folder.name for k, folder in enumerate(folders) if not (labels == k).any()]

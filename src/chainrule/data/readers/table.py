@@ -7,9 +7,10 @@ Every problem is reported as a ValueError that names the file and the line (CSV)
 import csv
 import io
 import re
+import zipfile
 from pathlib import Path
 
-from ._files import CannotReadError, read_bytes
+from ._files import physical_memory, read_bytes
 from .columns import Table, is_missing
 
 __all__ = ["Table", "read_table", "is_missing"]
@@ -18,13 +19,19 @@ PARQUET_HINT = "reading Parquet files needs pyarrow: pip install 'chainrule[parq
 _PARQUET_MAGIC = b"PAR1"
 _DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE = 65536
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _EXCEL_SEPARATOR = re.compile(r"^sep=([,;\t|])[ \t]*\r?\n")
 # what a file that is no text table usually is, by its first bytes
 _BINARY_KINDS = {b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook is one): save the "
                                   "sheet as CSV",
                  b"\xd0\xcf\x11\xe0": "an Excel .xls workbook: save the sheet as CSV",
                  b"\x89PNG": "a PNG image", b"\xff\xd8\xff": "a JPEG image",
-                 b"%PDF": "a PDF document", b"SQLite format 3": "an SQLite database"}
+                 b"%PDF": "a PDF document", b"SQLite format 3": "an SQLite database",
+                 **{magic: f"{kind}-compressed: unpack it first (gzip files are read as they "
+                           "are)" for magic, kind in ((b"BZh", "bzip2"), (b"\xfd7zXZ\x00", "xz"),
+                                                      (b"\x28\xb5\x2f\xfd", "zstd"),
+                                                      (b"7z\xbc\xaf\x27\x1c", "7-Zip"),
+                                                      (b"Rar!", "RAR"))}}
 
 
 def read_table(path, skip_bad_rows=False):
@@ -45,17 +52,22 @@ def read_table(path, skip_bad_rows=False):
     if not data.strip():
         raise ValueError(f"{path} is empty: a table needs a header line and data rows")
     if data[:4] == _PARQUET_MAGIC:
-        return _read_parquet(path)
+        return _read_parquet(path, data)
     return _read_csv(path, data, skip_bad_rows)
 
 
 def _decode(path, data):
     """The file's text and, when it was not UTF-8, a note on the encoding it was read in."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return _decoded_as(path, data, "utf-32", "read as UTF-32 (its byte-order mark says so)")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "read as UTF-16 (its byte-order mark says so)"
+        return _decoded_as(path, data, "utf-16", "read as UTF-16 (its byte-order mark says so)")
+    if utf16 := _utf16_without_mark(data[:_SAMPLE]):
+        return _decoded_as(path, data, utf16, f"read as {utf16.upper()} (it has no byte-order "
+                                               "mark, but its bytes say so)")
     for magic, what in _BINARY_KINDS.items():
         if data.startswith(magic):
-            raise ValueError(f"{path} is not a text table: it is {what}")
+            raise ValueError(f"{path} is not a text table: it is {_zipped_tables(data) or what}")
     if b"\x00" in data[:_SAMPLE]:
         raise ValueError(f"{path} is not a text table: it holds binary data (NUL bytes); "
                          "--data table reads CSV (text) or Parquet files")
@@ -70,6 +82,39 @@ def _decode(path, data):
         text, encoding = data.decode("latin-1"), "Latin-1 (ISO 8859-1)"
     return text, (f"not UTF-8 (line {line} has byte {byte:#04x}): read as {encoding}; if "
                   "accented letters look wrong, save the file as UTF-8 (CSV UTF-8)")
+
+
+def _zipped_tables(data):
+    """For a zip archive that holds CSV or Parquet files, what to do; else None."""
+    try:
+        names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return None
+    tables = [n for n in names if n.lower().endswith((".csv", ".tsv", ".txt", ".parquet"))]
+    if not tables or any(n.startswith("xl/") for n in names):  # an .xlsx workbook is a zip too
+        return None
+    shown = ", ".join(tables[:3]) + (f" and {len(tables) - 3} more" if len(tables) > 3 else "")
+    return f"a ZIP archive holding {shown}: unzip it and pass the table's file"
+
+
+def _utf16_without_mark(sample):
+    """'utf-16-le' or 'utf-16-be' when ``sample`` looks like UTF-16 text without a byte-order
+    mark (mostly ASCII: every other byte zero), else None."""
+    even, odd = sample[0:len(sample) & ~1:2], sample[1:len(sample) & ~1:2]
+    if len(even) < 2:
+        return None
+    for zeros, letters, name in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.count(0) >= 0.9 * len(zeros) and letters.count(0) == 0:
+            return name
+    return None
+
+
+def _decoded_as(path, data, encoding, note):
+    try:
+        return data.decode(encoding), note
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not valid {encoding.upper()} text (byte {error.start}: "
+                         f"{error.reason}); save it as UTF-8 (CSV UTF-8)") from None
 
 
 def _records(sample, delimiter, limit=30):
@@ -115,6 +160,7 @@ def _read_csv(path, data, skip_bad_rows=False):
         delimiter, text, line = declared[1], text[declared.end():], 2
     else:
         delimiter = _delimiter(text)
+    _check_cells_fit(path, text, delimiter)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header, rows, labels, short, long = None, [], [], [], []
     notes = [encoding_note] if encoding_note else []
@@ -138,7 +184,18 @@ def _read_csv(path, data, skip_bad_rows=False):
             rows.append(row)
             labels.append(f"line {start}")
     except csv.Error as error:
-        raise ValueError(f"{path}: line {first + reader.line_num}: {error}") from None
+        where = first + reader.line_num
+        if "field larger than field limit" in str(error):
+            raise ValueError(
+                f"{path}: a field ending on line {where} is longer than {csv.field_size_limit():,} "
+                "characters, more than a cell should hold: usually a quote (\") opened and "
+                "never closed on or before that line; close or remove it, or shorten the "
+                "value") from None
+        raise ValueError(f"{path}: line {where}: {error}; check the quoting there") from None
+    if rows and _quote_left_open(text, start - first, delimiter):
+        raise ValueError(
+            f"{path}: line {start} opens a quote (\") that is never closed, so every line "
+            "after it would be read as part of one value; close the quote or remove it")
     if header is None:
         raise ValueError(f"{path} is empty: a table needs a header line and data rows")
     if long:
@@ -157,6 +214,42 @@ def _read_csv(path, data, skip_bad_rows=False):
         notes.append(f"{len(short)} line(s) have fewer fields than the header (first: line "
                      f"{short[0]}); their last cells were read as missing")
     return Table(path, header, rows, labels, delimiter=delimiter, notes=notes)
+
+
+# what one cell of a table costs in memory once read (a str object and the references to it
+# in its row and its column), and one row (its list and its "line N" label)
+_CELL_BYTES, _ROW_BYTES = 72, 150
+
+
+def _check_cells_fit(path, text, delimiter):
+    """Refuse, before parsing, a table whose cells would take more than half of this machine's
+    memory (the rest is for the model and its arrays); counted from the delimiters."""
+    memory = physical_memory()
+    if memory is None:
+        return
+    rows = text.count("\n") + 1
+    needed = (text.count(delimiter) + rows) * _CELL_BYTES + rows * _ROW_BYTES + 2 * len(text)
+    if needed > memory // 2:
+        raise ValueError(
+            f"{path} holds about {rows:,} lines of cells that would take about "
+            f"{needed / 2**30:,.1f} GiB once read, more than half this machine's memory "
+            f"({memory / 2**30:,.1f} GiB): use a sample of its rows (e.g. the first 100,000 "
+            "lines) or a machine with more memory")
+
+
+def _quote_left_open(text, last_start, delimiter):
+    """Whether the record starting on line ``last_start`` (the last one) runs to the end of the
+    text inside a quoted field, which the lenient reader accepts silently."""
+    lines = _LINE_BREAK.split(text, maxsplit=last_start - 1)
+    tail = lines[-1] if len(lines) >= last_start else ""
+    if '"' not in tail:
+        return False
+    try:
+        for _ in csv.reader(io.StringIO(tail, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
 
 
 def _shown(delimiter):
@@ -181,22 +274,24 @@ def _header(row, notes):
     return names
 
 
-def _read_parquet(path):
+def _read_parquet(path, data):
+    """The Parquet file whose bytes (gunzipped if it was gzip-compressed) are ``data``."""
     try:
         import pyarrow
         import pyarrow.parquet as parquet
     except ImportError:
         raise ImportError(PARQUET_HINT) from None
     try:
-        table = parquet.read_table(path)
+        # the bytes already read (no second read); the file's columns, repeated names too
+        table = parquet.ParquetFile(pyarrow.BufferReader(data)).read()
     except (pyarrow.ArrowException, OSError) as error:
-        if isinstance(error, OSError) and error.errno is not None:  # the file system said no
-            raise CannotReadError(path, error) from None
-        raise ValueError(f"{path} is not a readable Parquet file: {error}") from None
+        raise ValueError(f"{path} is not a readable Parquet file ({error}); it may be cut "
+                         "short or damaged (an interrupted download or copy): get or write it "
+                         "again") from None
     if table.num_rows == 0:
         raise ValueError(f"{path} has columns but no rows")
-    columns = [[_parquet_cell(v) for v in table.column(name).to_pylist()]
-               for name in table.column_names]
+    columns = [[_parquet_cell(v) for v in table.column(index).to_pylist()]
+               for index in range(table.num_columns)]
     labels = [f"row {i + 1}" for i in range(table.num_rows)]
     notes = []
     names = _header(table.column_names, notes)

@@ -17,6 +17,7 @@ from ...autograd import grad_mode
 from ...tensor import Tensor, to_arguments_dtype
 from ..parameter import Buffer, Parameter
 from .backward_hooks import BackwardHookState
+from .state_dict_hints import mismatch_hint
 
 __all__ = ["Module"]
 
@@ -499,9 +500,10 @@ class Module:
                     f"checkpoint, the shape in current model is {target.shape}."
                 )
         if errors:
+            hint = mismatch_hint(state_dict, expected) if missing or unexpected else None
             raise RuntimeError(
                 f"Error(s) in loading state_dict for {self._get_name()}:\n\t"
-                + "\n\t".join(errors)
+                + "\n\t".join(errors + [hint] if hint else errors)
             )
         with grad_mode.no_grad():
             for key, module, name, is_parameter in entries:
