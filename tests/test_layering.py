@@ -27,7 +27,7 @@ LAYERS = [
     ("engine", ["autograd"]),
     ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "func",
                 "_settings", "_legacy", "_module_paths", "_torch_paths", "_torch_functions",
-                "_tensor_extras", "testing", "_sparse", "sparse"]),
+                "_tensor_extras", "testing", "_sparse", "sparse", "jit"]),
     ("ops", ["ops", "special", "linalg", "functional"]),
     ("nn", ["nn"]),
     ("optim", ["optim"]),
