@@ -58,3 +58,12 @@ def test_col2im_kernel_is_used_for_float32_2d():
     cols = np.zeros((2, 3, 3, 1, 2, 2), np.float32)
     with kernels.use_kernels(True, min_size=0):
         assert kernels.load("conv", cols) is not None
+
+
+def test_kernels_are_chosen_by_the_work_size_when_given():
+    x = np.zeros((1, 1, 4, 4), np.float32)  # a small input whose columns can be large
+    with kernels.use_kernels(True, min_size=100):
+        assert kernels.load("conv", x) is None
+        assert kernels.load("conv", x, size=144) is not None
+        assert kernels.load("conv", x, size=99) is None
+        assert kernels.load("conv", x.astype(np.float64), size=144) is None

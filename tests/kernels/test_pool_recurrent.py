@@ -14,7 +14,7 @@ def _upstream(shape, seed=5):
 
 @pytest.mark.parametrize("kernel, stride, dilation", [(2, 2, 1), (3, 2, 1), (3, 1, 2),
                                                       ((2, 3), (1, 2), 1), ((3, 2), (2, 1), 1),
-                                                      (2, 1, (2, 1))])
+                                                      (2, 1, (2, 1)), (2, (2, 3), (2, 1))])
 def test_max_pool_matches_reference(kernel, stride, dilation):
     x = np.random.default_rng(0).standard_normal((2, 3, 9, 11)).astype(np.float32)
 
@@ -27,7 +27,7 @@ def test_max_pool_matches_reference(kernel, stride, dilation):
     assert_paths_agree(run, x, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("stride", [2, 1])  # (the kernel runs windows one column apart)
+@pytest.mark.parametrize("stride", [2, 1])  # (the 2x2 kernel, the row kernel)
 def test_max_pool_ties_and_nan_match_reference(stride):
     x = np.zeros((1, 1, 4, 4), np.float32)
     x[0, 0, 2, 3] = np.nan

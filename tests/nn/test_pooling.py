@@ -248,3 +248,18 @@ def test_max_pool_indices_first_of_ties_and_first_nan():
     F.max_pool2d(x, 2).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [[[[1, 0, 0, 1], [0, 0, 0, 0]]]])
     assert x.grad.dtype == cr.float32
+
+
+def test_max_pool_frees_its_indices_once_backward_is_done():
+    # the indices are a quarter of the input: a conv net's peak comes later in its backward
+    x = cr.tensor(np.random.default_rng(0).standard_normal((1, 2, 4, 4)).astype(np.float32),
+                  requires_grad=True)
+    y = F.max_pool2d(x, 2)
+    y.sum().backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    assert y.grad_fn.index is not None
+    y.sum().backward()  # retained once: a second pass adds the same gradient again
+    np.testing.assert_array_equal(x.grad.numpy(), 2 * first)
+    assert y.grad_fn.index is None
+    with pytest.raises(RuntimeError, match="retain_graph"):  # as PyTorch: saved values freed
+        y.sum().backward()

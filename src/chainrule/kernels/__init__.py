@@ -54,15 +54,17 @@ def available():
     return _numba_ok
 
 
-def load(family, *arrays):
+def load(family, *arrays, size=None):
     """The kernel module ``family`` (e.g. ``"activation"``) when kernels apply to ``arrays``
-    (all float32, the first at least ``min_size`` elements), else None: use the reference."""
+    (all float32, the first at least ``min_size`` elements, or ``size`` when given: the size of
+    the work where that is not the first array's), else None: use the reference."""
     if not _settings["enabled"]:
         return None
     for array in arrays:
         if array.dtype != np.float32:
             return None
-    if arrays and arrays[0].size < _settings["min_size"]:
+    work = arrays[0].size if size is None and arrays else size
+    if work is not None and work < _settings["min_size"]:
         return None
     module = _loaded.get(family)
     if module is None:

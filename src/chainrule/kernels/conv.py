@@ -1,7 +1,8 @@
-"""col2im for 2-D convolutions: the scatter-add of the column gradients back onto the (padded)
-input, the step of a convolution's input gradient that is not a GEMM. Reference:
-``ops/conv.py`` (``_conv_transpose_whole``: one strided add over the whole batch per kernel
-position)."""
+"""im2col and col2im for 2-D convolutions, the steps around their GEMMs: the copy of every input
+window into the column matrix, and the scatter-add of the column gradients back onto the
+(padded) input. References: ``ops/conv.py`` (``_columns``: a transposed copy of a strided
+window view; ``_conv_transpose_whole``: one strided add over the whole batch per kernel
+position). Both split their work over the kernel threads: NumPy's copy runs on one core."""
 
 import numpy as np
 
@@ -40,6 +41,44 @@ def _col2im_range(start, stop, part, cols, kernel, stride, dilation, canvas):
                         else:
                             for j in range(out_w):
                                 flat_canvas[row + u(j * stride[1])] += flat_cols[line + u(j)]
+
+
+@jit
+def _im2col_range(start, stop, part, x, kernel, stride, dilation, cols):
+    """Channels [start, stop): cols[c, ki, kj, n] (OH, OW) = x[n, c] at rows i*sh + ki*dh,
+    columns j*sw + kj*dw; unsigned offsets, so that a stride-1 row copy vectorises."""
+    u = np.uint64
+    batch, channels, height, width = x.shape
+    out_h, out_w = cols.shape[4], cols.shape[5]
+    flat_x, flat_cols = x.reshape(-1), cols.reshape(-1)
+    plane_out = out_h * out_w
+    for c in range(start, stop):
+        for ki in range(kernel[0]):
+            for kj in range(kernel[1]):
+                for n in range(batch):
+                    into = u((((c * kernel[0] + ki) * kernel[1] + kj) * batch + n) * plane_out)
+                    source = u((n * channels + c) * height * width + ki * dilation[0] * width
+                               + kj * dilation[1])
+                    for i in range(out_h):
+                        row = source + u(i * stride[0] * width)
+                        line = into + u(i * out_w)
+                        if stride[1] == 1:
+                            for j in range(out_w):
+                                flat_cols[line + u(j)] = flat_x[row + u(j)]
+                        else:
+                            for j in range(out_w):
+                                flat_cols[line + u(j)] = flat_x[row + u(j * stride[1])]
+
+
+def im2col2d(x, kernel, stride, dilation, out):
+    """The (C, kh, kw, N, OH, OW) float32 columns of the windows of a padded (N, C, H, W)
+    input: every element of every window, in the order the convolution's GEMM reads them."""
+    batch, channels = x.shape[:2]
+    cols = np.empty((channels,) + tuple(kernel) + (batch,) + tuple(out), np.float32)
+    parallel_ranges(_im2col_range, channels, cols.size // channels, np.ascontiguousarray(x),
+                    np.asarray(kernel, np.int64), np.asarray(stride, np.int64),
+                    np.asarray(dilation, np.int64), cols)
+    return cols
 
 
 def col2im2d(cols, kernel, stride, dilation, padded):

@@ -40,6 +40,11 @@ def _columns(x, kernel, stride, padding, dilation, groups, out):
     """im2col: the (groups, C/groups * prod(kernel), N * prod(out)) matrix of input windows."""
     n, c = x.shape[:2]
     nd = len(kernel)
+    size = x.size * int(np.prod(kernel))  # (about the columns' size: the work)
+    fast = kernels.load("conv", x, size=size) if nd == 2 else None
+    if fast is not None:  # NOTE: the copy on the kernel threads; the lines below are its ref.
+        cols = fast.im2col2d(pad_array(x, padding), kernel, stride, dilation, out)
+        return cols.reshape(groups, -1, n * int(np.prod(out)))
     win = windows(pad_array(x, padding), kernel, stride, dilation, out)
     win = win.reshape((n, groups, c // groups) + win.shape[2:])
     # (N, G, Cg, *k, *o) -> (G, Cg, *k, N, *o): the one copy of the forward pass

@@ -83,9 +83,9 @@ def _max_indices(x, geometry):
     non-contiguous window axis copies the windows and is ~5x slower); the first maximum wins a
     tie and a NaN counts as the maximum (the first NaN), as np.argmax does."""
     nd = len(geometry.kernel)
-    # (the kernel only pays with windows one column apart: see kernels/pool.py)
-    stride_one = nd == 2 and geometry.unpadded() and geometry.stride[1] == 1
-    fast = kernels.load("pool", x) if stride_one else None
+    fast = kernels.load("pool", x) if nd == 2 and geometry.unpadded() else None
+    if fast is not None and not fast.supported(geometry.kernel, geometry.stride):
+        fast = None  # (where the kernels are no faster than the lines below)
     if fast is not None:  # NOTE: one pass over the windows; the lines below are its reference
         return fast.max_pool2d(x, geometry.kernel, geometry.stride, geometry.dilation,
                                geometry.out)
@@ -145,16 +145,24 @@ class MaxPool(Function):
     """y = x at each window's argmax (a gather at fixed indices);  dx = dy added back at those
     indices (``MaxPoolGrad``)."""
 
+    # the indices go once backward is done (as PyTorch's saved indices do): they are a quarter
+    # of the input's size, and a conv net's peak comes later in its backward pass
+    _transient = ("index",)
+
     @staticmethod
     def forward(ctx, input, *, index, values=None, disjoint=False):
-        ctx.index, ctx.input_shape, ctx.disjoint = index, input._data.shape, disjoint
+        ctx.index, ctx.disjoint = index, disjoint
+        # saved as PyTorch saves it (changing it in place before backward is an error there
+        # too); saving also lets the engine release this node, and the indices with it
+        ctx.save_for_backward(input)
         if values is not None:  # the maxima, found with the indices: no gather needed
             return wrap(values)
         return wrap(np.ascontiguousarray(input._data).reshape(-1)[index])
 
     @staticmethod
     def backward(ctx, grad_out):
-        return MaxPoolGrad.apply(grad_out, index=ctx.index, input_shape=ctx.input_shape,
+        (input,) = ctx.saved_tensors  # (a second backward after the release raises here)
+        return MaxPoolGrad.apply(grad_out, index=ctx.index, input_shape=tuple(input.shape),
                                  disjoint=ctx.disjoint)
 
 
