@@ -4,7 +4,8 @@ which are still missing: writes docs/coverage.md and tests/compat/torch_module_p
     PYTHONPATH=src /work/torchenv/bin/python bench/coverage.py
 
 PyTorch is imported only to read its public names (``dir()`` of torch, torch.nn,
-torch.nn.functional, torch.optim, torch.optim.lr_scheduler, torch.utils.data and torch.Tensor,
+torch.nn.functional, torch.optim, torch.optim.lr_scheduler, torch.utils.data, torch.Tensor,
+torch.linalg, torch.special, torch.func and torch.autograd.functional,
 without private names, re-exported standard-library objects and typing helpers). A name is
 "left out on purpose" when it matches one of the categories below; each category says why."""
 
@@ -16,8 +17,12 @@ import types
 from pathlib import Path
 
 import torch
+import torch.autograd.functional
+import torch.func
+import torch.linalg
 import torch.nn.functional
 import torch.optim.lr_scheduler
+import torch.special
 import torch.utils.data
 
 import chainrule
@@ -35,6 +40,10 @@ NAMESPACES = [
     ("torch.optim.lr_scheduler", torch.optim.lr_scheduler, chainrule.optim.lr_scheduler),
     ("torch.utils.data", torch.utils.data, chainrule.utils.data),
     ("torch.Tensor", torch.Tensor, chainrule.Tensor),
+    ("torch.linalg", torch.linalg, chainrule.linalg),
+    ("torch.special", torch.special, chainrule.special),
+    ("torch.func", torch.func, chainrule.func),
+    ("torch.autograd.functional", torch.autograd.functional, chainrule.autograd.functional),
 ]
 
 # (category, reason, pattern on the name). The first match decides.
@@ -52,7 +61,7 @@ LEFT_OUT = [
     ("complex", "complex dtypes: chainrule's dtypes are real",
      r"complex|^conj|^is_conj|resolve_conj|resolve_neg|^is_neg$|view_as_real|^polar$|"
      r"^real$|^imag$|^angle$|^cfloat$|^cdouble$|^chalf$|^adjoint$|^fft$|^stft$|^istft$|^eig$|"
-     r"^is_complex$|^sgn$"),
+     r"^is_complex$|^sgn$|^eigvals$"),
     ("dtype", "dtypes NumPy has no arithmetic for (float8, 4-bit, bit and wide unsigned types)",
      r"^float8|^float4|^uint(16|32|64)$|^u?int[1-7]$|^bits?$|^bits|^BFloat16"),
     ("backend", "accelerator and vendor back-ends (CUDA kernels, cuDNN, MKL-DNN, MIOpen, MPS, "
@@ -98,7 +107,7 @@ LEFT_OUT = [
      r"^EPOCH_DEPRECATION_WARNING$|^inf$|^Tensor$|^Optimizer$|^USE_|^classproperty$|"
      r"^LoggerBase$|^PRIVATE_OPS$|^builtins$|^return_types$|^types$|^torch_version$|"
      r"^get_file_path$|^prepare_multiprocessing_environment$|^torch$|^windows$|"
-     r"^GRID_SAMPLE_"),
+     r"^GRID_SAMPLE_|^common_args$|^multi_dim_common$"),
 ]
 
 REASONS = {category: reason for category, reason, _ in LEFT_OUT}

@@ -25,10 +25,11 @@ LAYERS = [
     ("version", ["_version"]),
     ("kernels", ["kernels"]),  # compiled array kernels and the thread policy: arrays only
     ("engine", ["autograd"]),
-    ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "func",
-                "_settings", "_legacy", "_module_paths", "_torch_paths", "_torch_functions",
-                "_tensor_extras", "testing", "_sparse", "sparse", "jit"]),
-    ("ops", ["ops", "special", "linalg", "functional"]),
+    ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "_grad",
+                "_transforms", "_settings", "_legacy", "_module_paths", "_torch_paths",
+                "_torch_functions", "_tensor_extras", "testing", "_sparse", "sparse", "jit"]),
+    ("ops", ["ops", "special", "linalg", "functional", "_jacobians", "_vmap",
+             "_func_transforms"]),
     ("nn", ["nn"]),
     ("optim", ["optim"]),
     ("distributions", ["distributions"]),
@@ -41,7 +42,7 @@ LAYERS = [
     ("training", ["train"]),
     ("distributed", ["distributed"]),
     ("command line", ["cli", "__main__"]),
-    ("PyTorch paths", ["utils", "as_torch", "_swa_utils"]),
+    ("PyTorch paths", ["utils", "as_torch", "_swa_utils", "func", "signal"]),
 ]
 LAYER_OF = {name: index for index, (_, names) in enumerate(LAYERS) for name in names}
 # Only these attach methods to Tensor: the tensor layer's own modules and the op registry.

@@ -7,7 +7,9 @@
 tensor([2., 4.])
 """
 
-from ._version import __version__
+import sys
+
+from . import _version
 from . import autograd, ops  # noqa: E402
 from ._dtypes import (  # noqa: E402
     bool_ as bool,
@@ -84,7 +86,7 @@ from .tensor import Size, Tensor, device  # noqa: E402
 
 # The layers above the engine, so that `import chainrule as torch; torch.nn.Linear` works.
 from . import data, distributed, func, functional, linalg, nn, onnx  # noqa: E402
-from . import optim, sparse, special, testing  # noqa: E402
+from . import optim, signal, sparse, special, testing  # noqa: E402
 from . import utils  # noqa: E402 (torch.multiprocessing: import chainrule.multiprocessing)
 
 # What a CPU-only PyTorch build answers about devices (torch.cuda, torch.backends, ...).
@@ -107,6 +109,12 @@ from . import _swa_utils  # noqa: E402
 from ._module_paths import alias_submodules as _alias_submodules  # noqa: E402
 
 _alias_submodules("chainrule.optim", swa_utils=_swa_utils)
+# torch.autograd.functional (jacobian, hessian, vjp, jvp, hvp, vhp) needs ops; the engine may
+# not import them, so the module lives in the ops layer and takes its PyTorch path here.
+from . import _jacobians  # noqa: E402
+
+_alias_submodules("chainrule.autograd", functional=_jacobians)
+vmap = func.vmap  # torch.vmap is torch.func.vmap
 
 
 # Deprecated torch.X spellings of torch.linalg functions.
@@ -125,6 +133,11 @@ _LAZY = ("distributions", "jit", "multiprocessing")
 
 
 def __getattr__(name):
+    if name == "__version__":  # chainrule's own, or PyTorch's API version under the alias
+        package = sys.modules[__name__]
+        if _version.standing_in_for_torch(package):
+            return _version.as_torch_version()
+        return _version.__version__
     if name in _LAZY:
         import importlib
 

@@ -4,8 +4,6 @@ import builtins
 
 import numpy as np
 
-from ._device import unavailable
-
 
 class dtype:  # noqa: N801 - PyTorch's spelling
     """A tensor element type, e.g. ``chainrule.float32``; ``.numpy`` is the NumPy dtype."""
@@ -85,13 +83,6 @@ short, int, long = int16, int32, int64
 
 _ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
 
-# PyTorch's legacy tensor-type names: ``x.type()`` answers "torch.FloatTensor", and
-# ``x.type(torch.LongTensor)`` / ``x.type("torch.LongTensor")`` cast by them.
-TENSOR_TYPE_NAMES = {"float16": "HalfTensor", "float32": "FloatTensor", "float64": "DoubleTensor",
-                     "bfloat16": "BFloat16Tensor", "uint8": "ByteTensor", "int8": "CharTensor",
-                     "int16": "ShortTensor", "int32": "IntTensor", "int64": "LongTensor",
-                     "bool": "BoolTensor"}
-_BY_TENSOR_TYPE_NAME = {name: dtype_name for dtype_name, name in TENSOR_TYPE_NAMES.items()}
 _BY_NUMPY = {d.numpy: d for d in _ALL}
 
 # The dtype Python floats and float factories (zeros, randn, tensor([1.0])) take; a list so
@@ -170,18 +161,6 @@ def _category_kind(np_dtype):
     return "f" if is_float(np_dtype) else np_dtype.kind
 
 
-def tensor_type_name(np_dtype):
-    """PyTorch's legacy name of a tensor of this NumPy dtype: ``"torch.FloatTensor"``."""
-    return "torch." + TENSOR_TYPE_NAMES[from_numpy_dtype(np_dtype).name]
-
-
-def _from_tensor_type_name(name):
-    dtype_name = _BY_TENSOR_TYPE_NAME.get(name[len("torch."):])
-    if dtype_name is None:
-        raise ValueError(f"invalid type: {name!r}; e.g. 'torch.FloatTensor' or 'torch.LongTensor'")
-    return bfloat16_numpy() if dtype_name == "bfloat16" else np.dtype(dtype_name)
-
-
 def to_numpy_dtype(d):
     """Accept a chainrule dtype, a NumPy dtype, or a Python type, and return the NumPy dtype."""
     if isinstance(d, dtype):
@@ -190,14 +169,40 @@ def to_numpy_dtype(d):
         return default_float()
     if d is builtins.int:
         return np.dtype(np.int64)
-    if isinstance(d, type) and hasattr(d, "dtype") and not hasattr(d, "itemsize"):
-        if d.dtype is None:  # a legacy class: torch.FloatTensor, or torch.cuda.FloatTensor
-            raise unavailable("cuda")
-        return d.dtype.numpy
-    if isinstance(d, str) and d.startswith("torch."):
-        if d.startswith("torch.cuda."):
-            raise unavailable("cuda")
-        return _from_tensor_type_name(d)
+    legacy = from_legacy_type(d)  # "torch.LongTensor", or the class torch.LongTensor
+    if isinstance(legacy, dtype):
+        return legacy.numpy
     np_dtype = np.dtype(d)
     from_numpy_dtype(np_dtype)
     return np_dtype
+
+
+# PyTorch's legacy tensor type names (``x.type()`` answers "torch.FloatTensor").
+LEGACY_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor",
+                     "float16": "HalfTensor", "bfloat16": "BFloat16Tensor",
+                     "uint8": "ByteTensor", "int8": "CharTensor", "int16": "ShortTensor",
+                     "int32": "IntTensor", "int64": "LongTensor", "bool": "BoolTensor"}
+
+
+def legacy_type_name(np_dtype):
+    """"torch.FloatTensor" for float32, ... (what ``Tensor.type()`` says in PyTorch)."""
+    return "torch." + LEGACY_TYPE_NAMES[from_numpy_dtype(np_dtype).name]
+
+
+def from_legacy_type(t):
+    """The dtype a legacy type names ("torch.DoubleTensor", ``torch.DoubleTensor`` the class);
+    anything else is returned as it is. A CUDA type raises DeviceUnavailableError (a
+    RuntimeError, as PyTorch's without CUDA), saying what to write."""
+    name = t if isinstance(t, str) else getattr(t, "__name__", None)
+    if not isinstance(name, str) or not (name.endswith("Tensor") or name.startswith("torch.")):
+        return t
+    if ".cuda." in name or (not isinstance(t, str) and getattr(t, "dtype", "") is None):
+        from ._device import unavailable  # the device layer sits above the dtypes
+
+        raise unavailable("cuda", f"hold tensors (type {name})")
+    by_name = {legacy: dtype_name for dtype_name, legacy in LEGACY_TYPE_NAMES.items()}
+    dtype_name = by_name.get(name.rsplit(".", 1)[-1])
+    if dtype_name is None:
+        raise ValueError(f"invalid type: {name!r}; e.g. 'torch.FloatTensor' or torch.float32")
+    return bfloat16 if dtype_name == "bfloat16" else globals()["bool_" if dtype_name == "bool"
+                                                               else dtype_name]

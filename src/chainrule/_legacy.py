@@ -24,7 +24,7 @@ def _typed(name, dtype_name):
 
 
 TYPED_TENSORS = {name: _typed(name, "bool_" if dtype_name == "bool" else dtype_name)
-                 for dtype_name, name in _dtypes.TENSOR_TYPE_NAMES.items()}
+                 for dtype_name, name in _dtypes.LEGACY_TYPE_NAMES.items()}
 FloatTensor, DoubleTensor = TYPED_TENSORS["FloatTensor"], TYPED_TENSORS["DoubleTensor"]
 HalfTensor, BFloat16Tensor = TYPED_TENSORS["HalfTensor"], TYPED_TENSORS["BFloat16Tensor"]
 ByteTensor, CharTensor = TYPED_TENSORS["ByteTensor"], TYPED_TENSORS["CharTensor"]

@@ -212,6 +212,8 @@ def _map2_(self, x, y, callable):
 Tensor.map2_ = _map2_
 
 
+Tensor.nonzero_static = _torch_functions.nonzero_static  # torch.nonzero_static's method form
+
 # Removed in PyTorch 1.9 (Tensor.solve ...) or 0.4 (reinforce): calling them raises, as there.
 Tensor.solve = _torch_functions.solve
 Tensor.lstsq = _torch_functions.lstsq

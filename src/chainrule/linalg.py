@@ -1,16 +1,16 @@
 """``torch.linalg``: norms, inverses, solves, decompositions, products.
 
-Differentiable throughout, built from the ops (``matrix``, ``decompositions``, ``linalg``).
-Solves go through the inverse (exact for the small systems deep-learning code solves; use
-``cholesky`` when A is positive-definite). Not offered: the complex-valued ``eig``/``eigvals``,
-the LU and QR/SVD factor families (their gradients are not implemented), ``householder_product``
-and ``ldl_*``."""
+Differentiable throughout, built from the ops (``matrix``, ``decompositions``,
+``factorizations``, ``linalg``). Solves go through the inverse (exact for the small systems
+deep-learning code solves; use ``cholesky`` when A is positive-definite). Not offered: the
+complex-valued ``eig``/``eigvals`` and ``ldl_*``."""
 
 from collections import namedtuple
 
 import numpy as np
 
 from .ops import elementwise as E
+from .ops import factorizations as F
 from .ops import join as J
 from .ops import linalg as L
 from .ops import matrix as M
@@ -18,19 +18,25 @@ from .ops import reduce as R
 from .ops import shape as S
 from .ops._operands import normalize_dim
 from .ops.decompositions import LinAlgError, cholesky, eigh, matrix_exp, svdvals
+from .ops.householder import householder_product
 from .tensor import Tensor
 
 __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh",
-    "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_exp", "matrix_norm",
-    "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "slogdet", "solve", "solve_ex",
-    "solve_triangular", "svdvals", "vander", "vecdot", "vector_norm",
+    "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu", "lu_factor",
+    "lu_factor_ex", "lu_solve",
+    "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm",
+    "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals",
+    "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",
 ]
 
 InvExResult = namedtuple("inv_ex", ["inverse", "info"])
 CholeskyExResult = namedtuple("cholesky_ex", ["L", "info"])
 SolveExResult = namedtuple("solve_ex", ["result", "info"])
 LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
+LUFactorResult = namedtuple("lu_factor", ["LU", "pivots"])
+LUFactorExResult = namedtuple("lu_factor_ex", ["LU", "pivots", "info"])
+LUResult = namedtuple("lu", ["P", "L", "U"])
 
 det, slogdet, matrix_power = M.det, M.slogdet, M.matrix_power
 matmul = L.matmul
@@ -74,6 +80,44 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
         eye = Tensor._from_array(np.eye(n, dtype=A._data.dtype))
         A = A * (1 - eye) + eye
     return solve(A, B, left=left)
+
+
+def qr(A, mode="reduced"):
+    """(Q, R) with A = Q R, Q with orthonormal columns, R upper triangular; ``mode``:
+    "reduced" (Q is m x k), "complete" (Q is m x m) or "r" (R only; Q is empty)."""
+    return F.QRResult(*F.Qr.apply(A, mode=mode))
+
+
+def svd(A, full_matrices=True, *, driver=None):
+    """(U, S, Vh) with A = U diag(S) Vh, singular values descending; ``full_matrices=False``
+    gives the reduced factors."""
+    return F.SVDResult(*F.Svd.apply(A, full_matrices=full_matrices))
+
+
+def lu_factor(A, *, pivot=True):
+    """(LU, pivots): L (unit lower, below the diagonal) and U packed in one matrix, and
+    LAPACK's 1-based row interchanges (int32)."""
+    packed, pivots = F.lu_packed(A, pivot=pivot)
+    return LUFactorResult(packed, pivots)
+
+
+def lu_factor_ex(A, *, pivot=True, check_errors=False):
+    """``lu_factor`` and ``info`` (0, or k where U[k-1, k-1] is exactly zero)."""
+    packed, pivots, info = F.lu_packed(A, pivot=pivot, get_infos=True)
+    if check_errors and bool((info._data != 0).any()):
+        raise LinAlgError("linalg.lu_factor_ex: U is singular: its diagonal holds a zero")
+    return LUFactorExResult(packed, pivots, info)
+
+
+def lu(A, *, pivot=True):
+    """(P, L, U) with A = P L U."""
+    return LUResult(*F.lu_unpack(*F.lu_packed(A, pivot=pivot)))
+
+
+def lu_solve(LU, pivots, B, *, left=True, adjoint=False):  # noqa: N803 - PyTorch's names
+    """X with A X = B from ``lu_factor``'s (LU, pivots) of A (``adjoint``: A^T X = B;
+    ``left=False``: X A = B)."""
+    return F.solve_with_lu(LU, pivots, B, left=left, adjoint=adjoint)
 
 
 def eigvalsh(A, UPLO="L"):  # noqa: N803 - PyTorch's argument name
@@ -201,3 +245,29 @@ def vander(x, *, N=None):  # noqa: N803 - PyTorch's argument name
     n = x.shape[-1] if N is None else N
     columns = [x.new_ones(x.shape)] + [x ** p for p in range(1, n)]
     return J.stack(columns, dim=-1)
+
+
+def tensorinv(A, ind=2):  # noqa: N803 - PyTorch's argument name
+    """The inverse of A seen as a matrix from its first ``ind`` dims to the rest:
+    ``tensordot(tensorinv(A), A, ind)`` is the identity. Shape A.shape[ind:] + A.shape[:ind]."""
+    if ind <= 0:
+        raise RuntimeError(f"Expected a strictly positive integer for 'ind', but got {ind}")
+    rows, cols = A.shape[:ind], A.shape[ind:]
+    m, n = int(np.prod(rows)), int(np.prod(cols))
+    if m != n:
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
+                           f"prod(self.shape[:ind]), but got {n} != {m}")
+    return M.inverse(A.reshape(m, n)).reshape(tuple(cols) + tuple(rows))
+
+
+def tensorsolve(A, B, dims=None):  # noqa: N803 - PyTorch's argument names
+    """X with ``tensordot(A, X, X.ndim) == B``; ``dims``: dims of A moved to the end first."""
+    if dims is not None:
+        dims = [normalize_dim(d, A.ndim, "tensorsolve") for d in dims]
+        A = S.movedim(A, tuple(dims), tuple(range(A.ndim - len(dims), A.ndim)))
+    result_shape = tuple(A.shape[B.ndim:])
+    m, n = int(np.prod(B.shape)), int(np.prod(result_shape))
+    if m != n or tuple(A.shape[:B.ndim]) != tuple(B.shape):
+        raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim:])"
+                           f" == prod(self.shape[:other.ndim]), but got {n} != {m}")
+    return solve(A.reshape(m, n), B.reshape(m)).reshape(result_shape)

@@ -28,7 +28,7 @@ def _legacy_constructor(name, dtype):
 
 for _name in ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
               "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor", "BFloat16Tensor"):
-    _dtype_name = {v: k for k, v in _dtypes.TENSOR_TYPE_NAMES.items()}[_name]
+    _dtype_name = {v: k for k, v in _dtypes.LEGACY_TYPE_NAMES.items()}[_name]
     globals()[_name] = _legacy_constructor(_name, getattr(_dtypes, _dtype_name.replace(
         "bool", "bool_")))
 

@@ -298,12 +298,12 @@ class Tensor(TensorBase):
             return Clone.apply(self) if copy else self
         return Cast.apply(self, dtype=np_dtype)
 
-    def type(self, dtype=None, non_blocking=False, **kwargs):
-        """``x.type()`` names the legacy type ('torch.FloatTensor'); ``x.type(t)`` casts to a
-        dtype, a legacy class (``torch.LongTensor``) or its name."""
+    def type(self, dtype=None, non_blocking=False):
+        """PyTorch's type name ("torch.FloatTensor"), or a copy converted to ``dtype`` (a
+        dtype, or a legacy type: "torch.DoubleTensor", ``torch.DoubleTensor``)."""
         if dtype is None:
-            return _dtypes.tensor_type_name(self._data.dtype)
-        return self.to(_dtypes.to_numpy_dtype(dtype))
+            return _dtypes.legacy_type_name(self._data.dtype)
+        return self.to(_dtypes.from_legacy_type(dtype))
 
     def type_as(self, other):
         return self.to(other._data.dtype)

@@ -1,6 +1,6 @@
 """``torch.version``: the library version, and no CUDA or ROCm (a CPU-only build)."""
 
-from ._version import __version__
+import sys
 
 cuda = None
 hip = None
@@ -8,4 +8,10 @@ xpu = None
 debug = False
 git_version = None
 
-__all__ = ["__version__", "cuda", "debug", "hip"]
+__all__ = ["__version__", "cuda", "debug", "hip"]  # noqa: F822 - __version__ via __getattr__
+
+
+def __getattr__(name):
+    if name == "__version__":  # chainrule.__version__: PyTorch's API version under the alias
+        return sys.modules[__package__].__version__
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -173,7 +173,8 @@ def test_iterable_dataset_rejects_shuffle():
 def test_workers_load_in_process_with_the_same_result():
     loader = DataLoader(_dataset(9), batch_size=4, num_workers=2, prefetch_factor=2,
                         pin_memory=True)
-    assert _order(loader) == list(range(9))
+    with pytest.warns(UserWarning, match="pin_memory"):
+        assert _order(loader) == list(range(9))
 
 
 def test_resume_without_a_generator_uses_the_global_rng_state():

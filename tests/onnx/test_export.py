@@ -215,8 +215,11 @@ NOT_EXPORTED = {
     "MaxPool": "its options hold the argmax of one input; the calls of F.max_pool*d and "
                "F.adaptive_max_pool*d that apply it are exported",
     "_ExtremeAlongDim": "base class", "_ExtremeOverAxes": "base class",
-    **dict.fromkeys(["Atan2", "Cholesky", "Cumprod", "Eigh", "Erfc", "Erfinv", "Inverse",
-                     "Lgamma", "Polygamma", "Slogdet", "Svdvals"], "no ONNX operator computes it"),
+    **dict.fromkeys(["Atan2", "Cholesky", "Cumprod", "Eigh", "Erfc", "Erfcx", "Erfinv", "I0",
+                     "I0e", "I1", "I1e", "Igamma", "Inverse", "Lgamma", "LuFactor", "Polygamma",
+                     "Qr", "Slogdet", "Svd"],
+                    "no ONNX operator computes it"),
+    "ScatterReduce": "ONNX's ScatterElements has no mean and no include_self=False",
 }
 
 

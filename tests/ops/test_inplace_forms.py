@@ -32,6 +32,9 @@ ARGUMENTS = {  # the extra arguments each form needs (the out-of-place op takes 
     "addr": (cr.ones(2, dtype=cr.float64), cr.ones(2, dtype=cr.float64)),
     "index_copy": (0, cr.tensor([1]), cr.tensor([[5.0, 6.0]], dtype=cr.float64)),
     "put": (cr.tensor([3]), cr.tensor([5.0], dtype=cr.float64)),
+    "scatter_reduce": (0, cr.tensor([2, 2]), cr.tensor([5.0, 4.0], dtype=cr.float64), "prod"),
+    "index_reduce": (0, cr.tensor([1]), cr.tensor([5.0], dtype=cr.float64), "amax"),
+    "igamma": (1.5,), "igammac": (1.5,),
 }
 INTEGER = {"bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift",
            "bitwise_right_shift", "gcd", "lcm"}

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.ops import math as Mt
 from tests.opcheck import OpCase, check_case
 
 
@@ -48,6 +49,13 @@ def _bisect_erfinv(y):
 
 
 NO_GRAD = {"grad": False}
+def _erfcx_asymptotic(x):
+    """exp(x^2) erfc(x) for large x: 1/(x sqrt(pi)) (1 - 1/(2x^2) + 3/(4x^4) - ...)."""
+    y = 1 / (2 * x * x)
+    return (1 - y + 3 * y ** 2 - 15 * y ** 3 + 105 * y ** 4 - 945 * y ** 5) / (
+        x * math.sqrt(math.pi))
+
+
 CASES = [
     # -- arithmetic -------------------------------------------------------------------------
     OpCase("addcmul", lambda a, b, c: cr.addcmul(a, b, c, value=0.5),
@@ -104,7 +112,13 @@ CASES = [
     OpCase("log_ndtr", cr.special.log_ndtr,
            lambda a: np.log(np.vectorize(math.erfc)(-a / math.sqrt(2)) / 2), [(4,)]),
     OpCase("erfcx", cr.special.erfcx, lambda a: np.exp(a * a) * np.vectorize(math.erfc)(a),
-           [(4,)]),
+           [(4,)], (Mt.Erfcx,)),
+    # beyond x = 25 (the continued fraction): the asymptotic series, to 1e-13 there
+    OpCase("erfcx_tail", lambda a: cr.special.erfcx(a * 10 + 30),
+           lambda a: _erfcx_asymptotic(a * 10 + 30), [(4,)], (Mt.Erfcx,), domain="positive"),
+    OpCase("log_ndtr_far_tail", lambda a: cr.special.log_ndtr(a * 10 - 60),
+           lambda a: np.log(_erfcx_asymptotic((60 - a * 10) / math.sqrt(2)) / 2)
+           - (a * 10 - 60) ** 2 / 2, [(4,)], domain="positive"),
     # -- matrix -----------------------------------------------------------------------------
     OpCase("logdet", lambda a: cr.logdet(a @ a.t() + cr.eye(3, dtype=a.dtype)),
            lambda a: np.linalg.slogdet(a @ a.T + np.eye(3))[1], [(3, 3)]),

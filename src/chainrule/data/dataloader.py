@@ -1,6 +1,7 @@
 """DataLoader: batches from a dataset, in a sampler's order, collated into tensors."""
 
 import itertools
+import warnings
 
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset
@@ -22,7 +23,8 @@ class DataLoader:
     Loading runs in the calling process: ``num_workers``, ``prefetch_factor``,
     ``persistent_workers``, ``timeout`` and ``worker_init_fn`` are accepted and validated as in
     PyTorch, but no worker is started (so ``worker_init_fn`` is never called), and
-    ``pin_memory`` is a no-op on the CPU. A ``TensorDataset`` (and the built-in readers) with the
+    ``pin_memory=True`` warns at each ``iter()`` as PyTorch does without an accelerator, and
+    pins nothing. A ``TensorDataset`` (and the built-in readers) with the
     default collate function is batched by indexing its arrays once per batch, which gives the
     same tensors as collating sample by sample.
 
@@ -116,6 +118,9 @@ class DataLoader:
         """
         if batch_index < 0:
             raise ValueError(f"iter_from: batch_index must be >= 0, got {batch_index}")
+        if self.pin_memory:  # PyTorch's words, without an accelerator
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
+                          "then device pinned memory won't be used.", UserWarning, stacklevel=3)
         if isinstance(self.dataset, IterableDataset):
             return _IterableLoaderIter(self, batch_index)
         return _MapLoaderIter(self, batch_index)

@@ -14,6 +14,7 @@ from ..tensor import Tensor
 from . import compare as C
 from . import elementwise as E
 from ._operands import as_tensor_pair, promoted_dtype, wrap
+from .math import erfcx
 from .registry import register
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
@@ -287,14 +288,14 @@ def ndtri(input):
 
 
 def log_ndtr(input):
-    """log Phi(x), computed as log(erfc(-x / sqrt 2) / 2) (no underflow to log 0 until
-    erfc itself underflows, near x = -38)."""
-    return E.log((input * -math.sqrt(0.5)).erfc() * 0.5)
-
-
-def erfcx(input):
-    """exp(x^2) erfc(x), the scaled complementary error function."""
-    return E.exp(input * input) * input.erfc()
+    """log Phi(x): log(erfcx(-x / sqrt 2) / 2) - x^2 / 2 below 0 (no underflow however
+    negative x is), log1p(-Phi(-x)) above (no rounding to 0 for large x)."""
+    negative = input < 0
+    low = E.where(negative, input, -1.0)
+    high = E.where(negative, 1.0, input)
+    below = E.log(erfcx(low * -math.sqrt(0.5)) * 0.5) - low * low * 0.5
+    above = E.log1p((high * math.sqrt(0.5)).erfc() * -0.5)
+    return E.where(negative, below, above)
 
 
 def frexp(input):
@@ -348,5 +349,4 @@ register(entr, top=False, method=False, special=True)
 register(xlog1py, top=False, method=False, special=True)
 register(ndtri, top=False, method=False, special=True)
 register(log_ndtr, top=False, method=False, special=True)
-register(erfcx, top=False, method=False, special=True)
 register(frexp)

@@ -5,7 +5,7 @@ Backward rules (real matrices, as PyTorch's):
 - Cholesky A = L L^T:  dA = sym(L^-T Phi(L^T dL) L^-1), Phi = lower triangle, diagonal halved;
 - eigh A = V diag(w) V^T:  dA = V (diag(dw) + F * (V^T dV)) V^T (symmetrised),
   F_ij = 1 / (w_j - w_i) off the diagonal;
-- singular values s of A = U diag(s) V^T:  dA = U diag(ds) V^T."""
+- singular values: through the SVD of ``factorizations``."""
 
 from collections import namedtuple
 
@@ -14,6 +14,7 @@ import numpy as np
 from ..autograd.function import Function
 from . import elementwise as E
 from ._operands import float_array, wrap
+from .factorizations import Svd
 from .matrix import inverse
 from .registry import register
 
@@ -95,21 +96,6 @@ class Eigh(Function):
         return (grad + grad.transpose(-2, -1)) * 0.5
 
 
-class Svdvals(Function):
-    """s = the singular values of A, descending;  dA = U diag(ds) V^T."""
-
-    @staticmethod
-    def forward(ctx, a):
-        u, s, vh = np.linalg.svd(float_array(a._data), full_matrices=False)
-        ctx.save_for_backward(wrap(u), wrap(vh))
-        return wrap(s)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        u, vh = ctx.saved_tensors
-        return (u * grad_out.unsqueeze(-2)) @ vh
-
-
 def cholesky(input, upper=False):
     """The lower (or upper) Cholesky factor of a symmetric positive-definite matrix."""
     return Cholesky.apply(input, upper=upper)
@@ -121,8 +107,9 @@ def eigh(input, UPLO="L"):  # noqa: N803 - PyTorch's argument name
 
 
 def svdvals(input):
-    """The singular values, descending."""
-    return Svdvals.apply(input)
+    """The singular values, descending (the S of the SVD: dA = U diag(ds) V^T, and the
+    singular vectors take part in gradients of gradients)."""
+    return Svd.apply(input, full_matrices=False)[1]
 
 
 def cholesky_inverse(L, upper=False):  # noqa: N803 - PyTorch's argument name
@@ -162,7 +149,7 @@ def matrix_exp(A):  # noqa: N803 - PyTorch's argument name
 
 register(cholesky, Cholesky)
 register(eigh, Eigh, top=False, method=False)
-register(svdvals, Svdvals, top=False, method=False)
+register(svdvals, top=False, method=False)
 register(cholesky_inverse)
 register(cholesky_solve)
 register(pinverse)

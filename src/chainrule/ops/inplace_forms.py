@@ -27,7 +27,8 @@ IN_PLACE = [
     "round", "rsqrt", "sgn", "sign", "sin", "sinc", "sinh", "square", "subtract", "tan",
     "tril", "triu", "true_divide", "trunc", "xlogy", "index_fill", "masked_scatter",
     "index_add", "scatter", "scatter_add", "index_put", "addbmm", "addmm", "addmv", "addr",
-    "baddbmm", "index_copy", "put",
+    "baddbmm", "index_copy", "put", "scatter_reduce", "index_reduce", "i0", "igamma",
+    "igammac",
 ]
 
 

@@ -194,6 +194,39 @@ class Erfc(Function):
         return -grad_out * (-(x * x)).exp() * _TWO_OVER_SQRT_PI
 
 
+_ERFCX_SWITCH = 25.0  # beyond, exp(x^2) nears overflow: the continued fraction takes over
+_ERFCX_TERMS = 40
+
+
+def _erfcx(x):
+    """exp(x^2) erfc(x) on float64 arrays: the product up to x = 25, then erfc's continued
+    fraction 1 / (sqrt(pi) (x + (1/2) / (x + 1 / (x + (3/2) / ...))))."""
+    large = x > _ERFCX_SWITCH
+    small_x = np.where(large, 0.0, x)
+    big_x = np.where(large, x, _ERFCX_SWITCH + 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        direct = np.exp(small_x * small_x) * _erfc(small_x)
+    tail = big_x
+    for k in range(_ERFCX_TERMS, 0, -1):
+        tail = big_x + (k / 2) / tail
+    return np.where(large, 1 / (tail * math.sqrt(math.pi)), direct)
+
+
+class Erfcx(Function):
+    """y = exp(x^2) erfc(x);  dx = dy * (2 x y - 2 / sqrt(pi))."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        data = float_array(x._data)
+        return wrap(_erfcx(data.astype(np.float64)).astype(data.dtype))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        return grad_out * (2 * x * Erfcx.apply(x) - _TWO_OVER_SQRT_PI)
+
+
 def _erfinv(y):
     """erf^-1 on arrays: Giles' single-precision approximation, then two Newton steps on erf."""
     w = -np.log((1.0 - y) * (1.0 + y))
@@ -373,6 +406,11 @@ def erfc(input):
     return Erfc.apply(input)
 
 
+def erfcx(input):
+    """exp(x^2) erfc(x), the scaled complementary error function (no overflow for large x)."""
+    return Erfcx.apply(input)
+
+
 def erfinv(input):
     """The inverse of erf on (-1, 1)."""
     return Erfinv.apply(input)
@@ -435,6 +473,7 @@ register(atan2, Atan2, aliases=("arctan2",))
 register(erf, Erf, special=True)
 register(erfc, Erfc, special=True)
 register(erfinv, Erfinv, special=True)
+register(erfcx, Erfcx, top=False, method=False, special=True)
 register(lgamma, Lgamma)
 register(gammaln, Lgamma, top=False, method=False, special=True)
 register(digamma, Polygamma, special=True)

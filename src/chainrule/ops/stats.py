@@ -13,6 +13,7 @@ from . import compare as C
 from . import elementwise as E
 from . import reduce as R
 from ._operands import float_array, normalize_dim, wrap
+from ._quickselect import quickselect_index
 from .registry import register
 
 ValuesIndices = namedtuple("values_indices", ["values", "indices"])
@@ -136,7 +137,19 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     size = input.shape[dim] if input.ndim else 1
     if not 1 <= k <= size:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
-    return _order_statistic(input, dim, keepdim, k - 1, "kthvalue")
+    dim = normalize_dim(dim, input.ndim, "kthvalue")
+    if input.ndim == 0:
+        return _pick(input.reshape(1), 0, np.asarray(0), False)
+    moved = np.moveaxis(input._data, dim, -1)
+    rows = moved.reshape(-1, moved.shape[-1])
+    order = np.argsort(rows, axis=-1, kind="stable")  # NaN sorts last, as in PyTorch
+    chosen = order[:, k - 1].copy()
+    kth = np.take_along_axis(rows, chosen[:, None], axis=-1)
+    same = (rows == kth) | (np.isnan(rows) & np.isnan(kth)) if rows.dtype.kind == "f" else (
+        rows == kth)
+    for row in np.flatnonzero(same.sum(axis=-1) > 1):  # ties: the index PyTorch reports
+        chosen[row] = quickselect_index(rows[row].tolist(), k - 1)
+    return _pick(input, dim, chosen.reshape(moved.shape[:-1]), keepdim)
 
 
 def mode(input, dim=-1, keepdim=False):

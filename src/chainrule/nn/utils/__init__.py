@@ -1,7 +1,7 @@
 """``nn.utils``: gradient clipping, parameter/vector conversion, weight normalisation and
 (``nn.utils.rnn``) variable-length sequences."""
 
-from . import parametrizations, parametrize, rnn
+from . import parametrizations, parametrize, rnn, stateless
 from .clip_grad import clip_grad_norm_, clip_grad_value_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .weight_norm import remove_weight_norm, weight_norm
