@@ -6,11 +6,13 @@ Three ways a dependency can flow the wrong way, and the check for each:
 - an import of a name through the package root (``from .. import __version__``): the root
   imports every layer, so such an import depends on all of them;
 - a method that a higher layer attaches to ``Tensor`` at run time (the ops attach ``exp``,
-  ``sum``, ...): only the tensor layer itself and the op registry may attach methods, and the
+  ``sum``, ...): only the tensor layer itself and the op registry may attach methods (read
+  from the source, and checked again on ``Tensor`` itself once everything is loaded), and the
   engine and tensor layers are loaded alone and run a backward pass without them.
 """
 
 import ast
+import re
 import subprocess
 import sys
 import textwrap
@@ -141,6 +143,16 @@ def test_imports_flow_one_way():
     assert not violations, "\n".join(violations)
 
 
+def test_docs_architecture_md_shows_this_table():
+    rows = []
+    for line in (PACKAGE.parents[1] / "docs" / "architecture.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.split("|")]
+        if len(cells) > 4 and cells[1][:1].isdigit():  # | # | layer | modules | what it owns |
+            modules = re.findall(r"`([\w.]+)/?`", cells[3])
+            rows.append((cells[2], sorted(name.removesuffix(".py") for name in modules)))
+    assert rows == [(name, sorted(modules)) for name, modules in LAYERS]
+
+
 def test_the_check_catches_an_upward_import():
     assert violations_in("from ..nn import Module", ("autograd", "engine"))
     assert violations_in("import chainrule.train.loop", ("nn", "linear"))
@@ -166,6 +178,43 @@ def test_only_the_tensor_layer_and_the_op_registry_attach_methods_to_tensor():
         + "\n".join(attaching))
     assert tensor_attachments("Tensor.exp = exp") and tensor_attachments(
         "setattr(Tensor, name, f)")
+
+
+def foreign_tensor_attributes(tensor_class):
+    """Attributes of ``tensor_class`` (all of chainrule loaded) defined above the tensor layer
+    that no op registered: the run-time view of the rule above, which also sees an attachment
+    written in a way the source check does not read (an alias of the class, a loop)."""
+    import chainrule.ops.registry as registry
+
+    registered = {id(value) for op in registry.OPS.values()
+                  for place in op.places.values() for value in place.values()}
+    registered |= {id(op.function) for op in registry.OPS.values()}  # (its operators)
+    foreign = []
+    for name, value in vars(tensor_class).items():
+        function = value.fget if isinstance(value, property) else getattr(value, "__func__",
+                                                                          value)
+        parts = (getattr(function, "__module__", None) or "").split(".")
+        if parts[0] != "chainrule" or len(parts) < 2 or id(value) in registered:
+            continue
+        if LAYER_OF[parts[1]] > LAYER_OF["tensor"] and parts[1:] != ["ops", "registry"]:
+            foreign.append(f"Tensor.{name} from {'.'.join(parts)}")
+    return foreign
+
+
+def test_every_tensor_attribute_comes_from_the_tensor_layer_or_a_registered_op():
+    import chainrule
+
+    assert not foreign_tensor_attributes(chainrule.Tensor)
+
+    class Probe(chainrule.Tensor):
+        pass
+
+    def attached(self):
+        return self
+
+    attached.__module__ = "chainrule.nn.functional"
+    Probe.attached = attached  # as an alias of the class would: the source check cannot tell
+    assert foreign_tensor_attributes(Probe) == ["Tensor.attached from chainrule.nn.functional"]
 
 
 def _run_alone(layers, script=""):

@@ -47,6 +47,16 @@ def test_chains_are_one_group_and_constant_columns_stay_alone():
     assert explain.correlated_groups(values, list("axcb"), threshold=0.99) == list("axcb")
 
 
+def test_too_few_rows_to_correlate_leave_every_column_alone():
+    values = np.random.default_rng(4).normal(size=(25, 30))
+    names = [f"c{k}" for k in range(30)]
+    assert explain.correlated_groups(values, names) == names  # 25 rows: no chance groups
+    assert explain.correlated_groups(values[:19], names) == names  # 19: not even tried
+    copies = np.column_stack([values[:, 0], 3 * values[:, 0]])
+    assert explain.correlated_groups(copies[:19], ["a", "b"]) == ["a", "b"]
+    assert explain.correlated_groups(copies[:20], ["a", "b"]) == ["a / b", "a / b"]
+
+
 def test_grouped_ranking_sums_the_members_attributions():
     values, _ = columns_with(0.99)
     values = np.column_stack([values, np.random.default_rng(3).normal(size=len(values))])

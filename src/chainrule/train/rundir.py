@@ -4,14 +4,18 @@ import contextlib
 import json
 import math
 import shutil
+import stat
 import sys
 import time
 from pathlib import Path
 
-from ..data.readers._files import read_bytes, reading
+from ..data.readers._files import CannotReadError, file_kind, read_bytes, reading
 from ..io.files import remove_temporaries
 from ..serialization import atomic_write_bytes
 from .runlock import RunLock
+
+# the files a run reads or appends to as it continues
+_RUN_FILES = ("config.toml", "run.json", "metrics.jsonl", "lock", "report.md")
 
 
 def _toml_value(value):
@@ -73,6 +77,28 @@ class RunDirectory:
                 f"{run.path} is not a chainrule run directory (no config.toml in it)"
             )
         return run
+
+    def check_files(self):
+        """Before a run continues here: each file it reads or appends to is a regular file
+        (a named pipe would block a read or write for ever, a folder fails it half-way), and
+        checkpoints/ a folder. Else a ValueError naming the path and the fix."""
+        for name in (*_RUN_FILES, "checkpoints"):
+            path = self.path / name
+            try:
+                mode = path.stat().st_mode
+            except FileNotFoundError:
+                continue
+            except OSError as error:
+                raise CannotReadError(path, error) from None
+            folder = name == "checkpoints"
+            if (stat.S_ISDIR if folder else stat.S_ISREG)(mode):
+                continue
+            fix = ("restore the run's own config.toml" if name == "config.toml" else
+                   f"move it out of {self.path}" + ("" if folder else
+                                                    f" (chainrule writes a new {name})"))
+            kind = "a file" if stat.S_ISREG(mode) else file_kind(mode)
+            raise ValueError(f"{path} is {kind}, where the run keeps its "
+                             f"{'checkpoint folder' if folder else 'file'}; {fix}")
 
     @contextlib.contextmanager
     def locked(self, really=True):

@@ -84,7 +84,8 @@ def is_held(run_path):
     if fcntl is None:
         return None
     try:
-        fd = os.open(run_path / "lock", os.O_RDONLY)
+        # O_NONBLOCK: a named pipe in the lock's place must not make the probe wait
+        fd = os.open(run_path / "lock", os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return False  # every run that trains creates it first
     except OSError:

@@ -1,6 +1,7 @@
 """Folders of images, one folder per class (``root/cat/1.png``, ``root/dog/7.jpg``), read
 through Pillow (the ``images`` extra) into uint8 arrays of one size."""
 
+import errno
 import os
 from pathlib import Path
 
@@ -83,10 +84,23 @@ def _decoded(path, image=None):
         image = Image.open(path) if image is None else image
         image.load()
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        if isinstance(error, OSError) and error.errno is not None:  # the file system said no
-            raise CannotReadError(path, error) from None
-        raise UnreadableImage(path, error) from None
+        raise _refusal(path, error) from None
     return image
+
+
+# errors with which the file system (not a decoder) refuses a read: decoders such as libtiff
+# raise OSError(EINVAL) for a damaged file, which is the file's fault, not the disk's
+_FILE_SYSTEM_ERRORS = frozenset({errno.EACCES, errno.EPERM, errno.EIO, errno.ENOENT,
+                                 errno.EISDIR, errno.ENOTDIR, errno.ELOOP, errno.ENXIO,
+                                 errno.ENODEV, errno.ENAMETOOLONG, errno.ESTALE})
+
+
+def _refusal(path, error):
+    """CannotReadError when the file system refused to read ``path``, else UnreadableImage."""
+    if isinstance(error, OSError) and (error.filename is not None
+                                       or error.errno in _FILE_SYSTEM_ERRORS):
+        return CannotReadError(path, error)
+    return UnreadableImage(path, error)
 
 
 def _subfolders(folder):
@@ -106,9 +120,7 @@ def _open(path, decode=True):
     try:
         return Image.open(path)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        if isinstance(error, OSError) and error.errno is not None:
-            raise CannotReadError(path, error) from None
-        raise UnreadableImage(path, error) from None
+        raise _refusal(path, error) from None
 
 
 def read_image(path, size, channels):
