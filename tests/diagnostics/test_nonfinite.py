@@ -117,3 +117,67 @@ def test_an_overflow_in_the_forward_is_traced_when_the_loss_turns_non_finite():
     assert (origin.pass_, origin.kind, origin.layer) == ("forward", "inf", "0")
     assert origin.op not in ("parameter", "input") and not origin.in_loss
     assert origin.file == __file__ and origin.line == _line_of("# MODEL CALL")
+
+
+def _train_until(model, loss_fn, break_at, steps=12):
+    """SGD under a monitor (default rate: steps 7, 9, 10, ... are not sampled); before step
+    ``break_at``'s forward, ``break_at`` is called to plant the cause."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        for step in range(1, steps + 1):
+            if step == 7:
+                break_at()
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss)
+    return monitor
+
+
+def test_unsampled_step_nan_in_a_weight_the_loss_uses_by_itself_is_found_at_its_op():
+    # on unsampled steps a layer's bias stands for its weight's gradient, which is only true
+    # for the use inside the layer: a weight the loss also uses must be read on every step
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+
+    def group_lasso(out, y):
+        rows = torch.sqrt((model[2].weight ** 2).sum(dim=1))  # ROWS LINE
+        return F.cross_entropy(out, y) + 1e-3 * rows.sum()
+
+    def zero_a_row():
+        with torch.no_grad():
+            model[2].weight[1] = 0.0
+
+    monitor = _train_until(model, group_lasso, zero_a_row)
+    finding = next(f for f in monitor.findings if f.rule == "nonfinite")
+    origin = finding.origin
+    assert finding.step == 7, [str(f) for f in monitor.findings]
+    assert (origin.op, origin.pass_, origin.line) == ("Sqrt", "backward", _line_of("# ROWS LINE"))
+    assert not [f for f in monitor.findings if f.rule == "exploding"]
+
+
+class RootOfSize(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(x).abs().sqrt()  # SIZE ROOT LINE: sqrt'(0) is infinite
+
+
+def test_unsampled_step_nan_born_in_backward_inside_a_layer_is_found_through_its_bias():
+    torch.manual_seed(0)
+    model = RootOfSize()
+
+    def kill_a_unit():  # fc's first unit is now 0 for every input: sqrt'(0) = inf
+        with torch.no_grad():
+            model.fc.weight[0] = 0.0
+            model.fc.bias[0] = 0.0
+
+    monitor = _train_until(model, lambda out, y: F.cross_entropy(out, y), kill_a_unit)
+    finding = next(f for f in monitor.findings if f.rule == "nonfinite")
+    assert finding.step == 7, [str(f) for f in monitor.findings]
+    assert (finding.origin.op, finding.origin.pass_) == ("Sqrt", "backward")
+    assert finding.origin.line == _line_of("# SIZE ROOT LINE")

@@ -1,7 +1,8 @@
 """``GradientMonitor``: watches one model train and says when backpropagation goes wrong.
 
-Every step it reads the loss and each layer's gradient norm (one dot product per parameter,
-taken the moment its gradient is complete) and watches for non-finite values (see watch.py).
+Every step it reads the loss and gradient norms (one dot product per parameter, taken the
+moment its gradient is complete; weight matrices whose biases stand for them only on sampled
+steps, see tap.py) and watches for non-finite values (see watch.py).
 On sampled steps (every ``every`` steps, and steps 1, 2, 4, 8, 16, 32 so that problems present
 from the start show at once) it also records, per layer, the weight norm, how much the update
 moved the weights and how large the gradient is relative to them, and, through forward hooks,
@@ -30,7 +31,7 @@ import numpy as np
 from .activations import RECURRENT_MODULES, ActivationProbe
 from .nonfinite import explain
 from .rules import Rules, Thresholds
-from .tap import GradientTap, squared_norm
+from .tap import GradientTap, covered_weights, squared_norm
 from .watch import NonFiniteWatch
 
 EARLY_STEPS = (1, 2, 4, 8, 16, 32)
@@ -80,10 +81,14 @@ class GradientMonitor:
         recurrent = [name for name, module, _ in self.layers
                      if isinstance(module, RECURRENT_MODULES)]
         self.rules = Rules(self.thresholds, self._weights_grown, recurrent)
+        covered = set()
+        for _, module, params in self.layers:
+            covered |= covered_weights(module, params)
         self.tap = GradientTap([(name, p) for name, _, params in self.layers for _, p in params],
-                               self._gradient_nonfinite)
+                               self._gradient_nonfinite, covered)
         self.watch = NonFiniteWatch(model, record_sites)
         self.watch.on_origin = self._origin_found
+        self.watch.on_loss_leaf = self.tap.read_in_full  # a weight the loss uses by itself
         self.probe = ActivationProbe(model, self.thresholds.saturation_eps,
                                      self.thresholds.min_inputs, {n for n, _, _ in self.layers})
         self.step_count = start_step
@@ -98,6 +103,7 @@ class GradientMonitor:
         self._last_weights = {}  # layer -> norm of its matrices at the last sample
         self._pending = []  # findings made inside a forward or backward, for the next step()
         self._current = None  # the step being reported, inside step()
+        self._read = {}  # id(parameter) -> squared norm, for the gradients read last step
         self._prepare(start_step + 1)
 
     def __enter__(self):
@@ -117,10 +123,12 @@ class GradientMonitor:
 
     def _prepare(self, step):
         """Before step ``step``'s forward: arm the activation probe if it is sampled (or a
-        measurement still waits for inputs), and copy the weights if it is sampled."""
-        if self.is_sampled(step) or self.probe.wants_more():
+        measurement still waits for inputs), and if it is sampled, copy the weights and have
+        the tap read every gradient."""
+        sampled = self.tap.full = self.is_sampled(step)
+        if sampled or self.probe.wants_more():
             self.probe.arm(step)
-        if not self.is_sampled(step):
+        if not sampled:
             self._before = None
             return
         self._before = {id(p): p._data.copy() for _, _, params in self.layers
@@ -136,7 +144,16 @@ class GradientMonitor:
 
     def _origin_found(self, origin):
         step = self._current or self.step_count + 1  # found during the step in progress
-        self._pending += self._report(self.rules.on_nonfinite(step, origin, explain(origin)))
+        self._pending += self._report(self.rules.on_nonfinite(
+            step, origin, explain(origin), update_checked=self._update_checked(origin)))
+
+    def _update_checked(self, origin):
+        """For a parameter found non-finite: whether the gradient of its last update was read
+        (and so known finite). A covered weight's was not on an unsampled step."""
+        if origin.op != "parameter":
+            return True
+        param = dict(self.model.named_parameters()).get(origin.layer)
+        return param is None or id(param) not in self.tap.covered or id(param) in self._read
 
     def _gradient_nonfinite(self, layer, kind):
         self.watch.gradient_nonfinite(layer, kind)
@@ -154,12 +171,13 @@ class GradientMonitor:
         if self.tap.squares:
             total = self.tap.total()
             # per-layer norms cost a loop: the rules ask for them only when they need them
-            norms = functools.partial(self.tap.layer_norms, self.tap.squares)
+            norms = self.tap.layer_norms  # those read every step, for the explosion rule
+            sampled_norms = functools.partial(self.tap.layer_norms, full=True)
         else:  # no backward this step, or gradients set by hand
             computed = self._norms_from_grads()
             total = math.sqrt(sum(n * n for n in computed.values())) if computed else (
                 float(grad_norm) if grad_norm is not None else 0.0)
-            norms = functools.partial(dict, computed)
+            norms = sampled_norms = functools.partial(dict, computed)
         self.steps.append((step, loss_value, total))
         loss_finite = loss_value is None or math.isfinite(loss_value)
         if not loss_finite:
@@ -172,12 +190,13 @@ class GradientMonitor:
             activations = self.probe.collect(step)
             self.activations.update(activations)
             if self._before is not None or activations:
-                sample = self._sample(step, norms(), activations)
+                sample = self._sample(step, sampled_norms(), activations)
                 found += self.rules.on_sample(sample, lr)
                 if self._before is not None:
                     self.samples.append(sample)
                     found += self._frozen(step)
         self.probe.disarm()
+        self._read = self.tap.squares  # the gradients this step's update used, as read
         self.tap.reset()
         self.watch.end_step()
         self._prepare(step + 1)
@@ -227,14 +246,22 @@ class GradientMonitor:
             after = math.sqrt(sum(squared_norm(p._data) for p in matrices))
             before = math.sqrt(sum(squared_norm(self._before[id(p)]) for p in matrices
                                    if id(p) in self._before))
-            update = math.sqrt(sum(squared_norm(p._data - self._before[id(p)])
-                                   for p in matrices if id(p) in self._before))
+            update = math.sqrt(sum(squared_norm(self._moved(p)) for p in matrices
+                                   if id(p) in self._before))
             stats.update(weight_matrices=after, weight_before=before)
             if grad_norm is not None:
                 grads = [squared_norm(p.grad._data) for p in matrices if p.grad is not None]
                 stats["update_ratio"] = update / max(before, natural)
                 stats["rho"] = math.sqrt(sum(grads)) / max(after, natural) if grads else None
         return stats
+
+    def _moved(self, param):
+        """How the update moved ``param``: written over its copy from before the step (read
+        once; no new array as large as the model on every sample)."""
+        before = self._before[id(param)]
+        if before.shape != param._data.shape or before.dtype != param._data.dtype:
+            return param._data - before
+        return np.subtract(param._data, before, out=before)
 
     @staticmethod
     def _histogram_values(grad, rng):

@@ -60,7 +60,9 @@ class Origin:
         """This origin with the file, line, code and layer of ``site`` (another Origin)."""
         if site is None:
             return self
-        return dataclasses.replace(self, file=site.file, line=site.line, code=site.code,
+        # the source text is read here, not when the site is taken (every loss op, every step)
+        code = site.code or (source_line(site.file, site.line) if site.file else None)
+        return dataclasses.replace(self, file=site.file, line=site.line, code=code,
                                    layer=site.layer if self.layer is None else self.layer)
 
 
@@ -86,11 +88,10 @@ def call_site(module_names=None, rerun=None):
             layer = module_names.get(id(frame.f_locals.get("self")))
         if rerun is not None and frame.f_code is rerun[0]:
             file, line = rerun[1]
-            return Origin("", "", "", file, line, source_line(file, line), layer)
+            return Origin("", "", "", file, line, layer=layer)
         filename = frame.f_code.co_filename
         if not _is_internal(filename):
-            return Origin("", "", "", filename, frame.f_lineno,
-                          source_line(filename, frame.f_lineno), layer)
+            return Origin("", "", "", filename, frame.f_lineno, layer=layer)
         frame = frame.f_back
     return Origin("", "", "", layer=layer)
 
@@ -104,6 +105,8 @@ def finite(array):
     non-finite; BLAS is faster than a sum), then an exact check only if it is not."""
     if array.dtype.kind not in "fc":
         return True
+    if array.size <= 4096:  # a loss, a small output: cheaper than entering np.errstate
+        return bool(np.isfinite(array).all())
     if array.dtype.kind == "f" and array.flags.c_contiguous:
         flat = array.reshape(-1)
         try:
@@ -209,19 +212,19 @@ class NonFiniteTracer:
         if self.origin is not None:
             return
         if self.backward and True in node.needs_input_grad:
-            node.register_hook(self._backward_hook(node, call_site(self.module_names,
-                                                                   self.rerun)))
+            node.register_hook(self._backward_hook(op_name(node), call_site(self.module_names,
+                                                                            self.rerun)))
         found = forward_birth(node, args, outputs)
         if found:
             self.origin = Origin(op_name(node), "forward", describe(found)).located(
                 call_site(self.module_names, self.rerun))
 
-    def _backward_hook(self, node, site):
-        def hook(grad_inputs, grad_outputs):
+    def _backward_hook(self, op, site):
+        def hook(grad_inputs, grad_outputs):  # holds the op's name, not its node: no cycle
             if self.origin is None:
                 found = backward_birth(grad_inputs, grad_outputs)
                 if found:
-                    self.origin = Origin(op_name(node), "backward", describe(found)).located(site)
+                    self.origin = Origin(op, "backward", describe(found)).located(site)
         return hook
 
 

@@ -88,13 +88,16 @@ class Rules:
     def _exploding_remedy(self, layer):
         return "exploding_recurrent" if layer in self.recurrent else "exploding"
 
-    def on_nonfinite(self, step, origin, message):
-        """The first non-finite value: its finding, and an explosion it confirms."""
+    def on_nonfinite(self, step, origin, message, update_checked=True):
+        """The first non-finite value: its finding, and an explosion it confirms.
+        ``update_checked``: for a non-finite parameter, whether the gradients of its last update
+        were read and finite (then the update itself made it non-finite: an explosion)."""
         found = []
         explosion = self.explosions.on_nonfinite(step)
         if explosion is not None:
             found += self._explosion(explosion)
-        if origin.op == "parameter" and step > 1 and "exploding" not in self.groups:
+        if (origin.op == "parameter" and step > 1 and update_checked
+                and "exploding" not in self.groups):
             layer = origin.layer.rpartition(".")[0] or origin.layer
             found += self._group(
                 "exploding", "exploding", [layer], step,

@@ -1,17 +1,56 @@
-"""``GradientTap``: each parameter's gradient norm, read the moment its gradient is complete.
+"""``GradientTap``: gradient norms read the moment each gradient is complete, cheaply.
 
 A post-accumulate-grad hook on every watched parameter takes one dot product of its gradient
-(the squared norm; a NaN or Inf anywhere makes it non-finite). This gives the monitor the total
-and per-layer gradient norms every step for the price of one pass over the gradients, and it
-sees a non-finite gradient during ``backward()``, before the optimizer has used it, while the
-weights that made it are still there to run the step again.
+(the squared norm; a NaN or Inf anywhere makes it non-finite), during ``backward()``, before
+the optimizer has used it, while the weights that made it are still there to run the step
+again.
+
+Reading every gradient on every step costs a pass over memory as large as the model (on a
+small MLP, several percent of the step), so on steps that are not sampled the weight matrices
+of layers whose own biases are watched are skipped: for a linear, convolutional or recurrent
+layer, and attention's input projection, the bias's gradient is the sum of the gradient the
+layer's output received (``dY``) and the weight's is ``dY`` times the layer's input, so a NaN
+or Inf in the weight's gradient is in the bias's too (or in the input, which the forward
+already carried to the output). These ``covered`` matrices are read in full on sampled steps,
+when every norm is needed; on every step, a fixed sixteenth of their rows estimates their norm
+(see ``_estimate``). Everything else (biases, normalisation scales, embeddings, layers without
+a bias) is read in full every step. ``total()`` is the norm the explosion rule follows (the
+same reads on every step), ``layer_norms(full=True)`` on a sampled step holds every
+parameter's exact norm.
 """
 
 import math
+import re
 
 import numpy as np
 
+from .. import nn
 from .nonfinite import describe, kinds
+
+# Layers whose weights' gradients are the output gradient times the input, and whose biases'
+# are the output gradient summed: a watched bias stands for them (see the module docstring).
+BIASED_LAYERS = tuple(getattr(nn, name) for name in (
+    "Linear", "Bilinear", "LazyLinear", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d",
+    "ConvTranspose2d", "ConvTranspose3d", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell",
+    "GRUCell", "MultiheadAttention",
+) if hasattr(nn, name))
+
+
+# The weights a bias stands for, by their names in those layers (weight_ih_l0, in_proj_weight,
+# ...). Others (weight_g and weight_v of a weight norm, anything added by hand) are read always.
+_COVERED_NAME = re.compile(r"(weight|weight_[ih]h(_l\d+(_reverse)?)?|(in|q|k|v)_proj_weight)")
+
+
+def covered_weights(module, params):
+    """The ids of ``params`` (the module's own, [(name, parameter)]) whose gradients its
+    watched biases stand for: the standard weights of a layer in BIASED_LAYERS that has a
+    trainable 1-D parameter (its bias) among ``params``."""
+    if not isinstance(module, BIASED_LAYERS):
+        return set()
+    if not any(p.ndim == 1 and p.requires_grad for _, p in params):
+        return set()
+    return {id(p) for name, p in params
+            if p.ndim >= 2 and _COVERED_NAME.fullmatch(name.rpartition(".")[2])}
 
 
 def squared_norm(array):
@@ -28,17 +67,36 @@ def squared_norm(array):
     return value
 
 
-class GradientTap:
-    """Hooks ``params`` ([(layer name, parameter)]). ``squares``: {id(parameter): squared
-    gradient norm} seen since ``reset()`` (``total()``, ``layer_norms()`` read it); ``ever``:
-    layers that ever got a gradient;
-    ``on_nonfinite(layer, kind)`` is called for a non-finite gradient, during backward."""
+ESTIMATE_ROWS = 16  # a covered weight's every-step norm is read from 1/16 of its rows
 
-    def __init__(self, params, on_nonfinite):
+
+def _estimate(array):
+    """A covered weight's squared gradient norm, from a fixed block of its first rows (1/16
+    of them, the whole matrix when it is small) scaled to the whole: the same rows on every
+    step, so that it follows the norm's growth (an explosion grows the layer's inputs as well
+    as its output gradient, which the bias alone does not show) for a sixteenth of the reads."""
+    rows = array.shape[0]
+    if array.size <= 65536 or rows < ESTIMATE_ROWS:
+        return squared_norm(array)
+    block = rows // ESTIMATE_ROWS
+    return squared_norm(array[:block]) * (rows / block)
+
+
+class GradientTap:
+    """Hooks ``params`` ([(layer name, parameter)]); ``covered``: ids of parameters read only
+    while ``full`` is set (sampled steps). ``squares``: {id(parameter): squared gradient norm}
+    seen since ``reset()``; ``ever``: layers that ever got a gradient; ``on_nonfinite(layer,
+    kind)`` is called for a non-finite gradient, during backward."""
+
+    def __init__(self, params, on_nonfinite, covered=()):
         self.layer_of = {id(p): layer for layer, p in params}
         self.on_nonfinite = on_nonfinite
+        self.covered = set(covered)
+        self.full = True  # read every parameter (set by the monitor for each step)
         self.squares = {}  # id(parameter) -> squared norm of its latest gradient
+        self.estimates = {}  # id(covered weight) -> its squared norm, estimated (see _estimate)
         self.ever = set()
+        self._read_now = set()  # covered weights read in full this step (read_in_full)
         self._handles = [p.register_post_accumulate_grad_hook(self._hook) for _, p in params]
 
     def close(self):
@@ -47,28 +105,49 @@ class GradientTap:
 
     def reset(self):
         self.squares = {}
+        self.estimates = {}
+        if self._read_now:
+            self._read_now = set()
+
+    def read_in_full(self, tensor):
+        """``tensor`` is used outside its layer's forward this step (in the loss): if it is a
+        covered weight, its bias no longer stands for it, so read it this step."""
+        if id(tensor) in self.covered:
+            self._read_now.add(id(tensor))
 
     def _hook(self, param):
         grad = param.grad
         if grad is None:
             return
-        value = squared_norm(grad._data)
-        self.squares[id(param)] = value
-        layer = self.layer_of[id(param)]
+        key = id(param)
+        layer = self.layer_of[key]
         self.ever.add(layer)
+        if key in self.covered:
+            self.estimates[key] = _estimate(grad._data)
+            if not self.full and key not in self._read_now:
+                return
+        value = squared_norm(grad._data)
+        self.squares[key] = value
         if not math.isfinite(value):
             found = kinds(grad._data)
             if found:
                 self.on_nonfinite(layer, describe(found))
 
-    def total(self):
-        """The norm of every gradient seen since ``reset()`` together (0 if none)."""
-        return math.sqrt(math.fsum(self.squares.values()))
+    def _watched(self):
+        covered = self.covered
+        watched = {k: v for k, v in self.squares.items() if k not in covered}
+        watched.update(self.estimates)
+        return watched
 
-    def layer_norms(self, squares=None):
-        """{layer: gradient norm} from ``squares`` (this step's by default)."""
+    def total(self):
+        """The norm of this step's gradients read every step, together (0 if none)."""
+        return math.sqrt(math.fsum(self._watched().values()))
+
+    def layer_norms(self, full=False):
+        """{layer: gradient norm} of the parameters read every step, or with ``full`` of every
+        parameter read this step (all of them on a sampled step)."""
         totals = {}
-        for key, value in (self.squares if squares is None else squares).items():
+        for key, value in (self.squares if full else self._watched()).items():
             layer = self.layer_of[key]
             totals[layer] = totals.get(layer, 0.0) + value
         return {layer: math.sqrt(value) for layer, value in totals.items()}

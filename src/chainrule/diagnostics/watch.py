@@ -71,6 +71,7 @@ class NonFiniteWatch:
                              for name, m in model.named_modules()}
         self.origin = None
         self.on_origin = None
+        self.on_loss_leaf = None  # called with each leaf tensor (a parameter) a loss op takes
         self.events = []  # Origins seen live this step (the loss, or all ops with record_sites)
         self.calls = []  # this step's training forwards
         self._depth = 0  # > 0 while the model's forward runs
@@ -213,10 +214,18 @@ class NonFiniteWatch:
         in_loss = self._depth == 0
         if not in_loss and not self.record_sites:
             return
+        if in_loss and self.on_loss_leaf is not None:
+            for arg in tensors(list(args)):
+                if arg.grad_fn is None and arg.requires_grad:
+                    self.on_loss_leaf(arg)
         site = None
         if True in node.needs_input_grad:  # recorded: its backward may give birth too
             site = call_site(self.module_names)
-            node.register_hook(self._backward_hook(node, site, in_loss))
+            node.register_hook(self._backward_hook(op_name(node), site, in_loss))
+            if in_loss and not self.record_sites:
+                for out in tensors(outputs):
+                    if out.requires_grad:  # its gradient arrives first: the backward began
+                        out.register_hook(self._backward_began)
         if self._forward_event:
             return
         found = forward_birth(node, args, outputs)
@@ -231,13 +240,20 @@ class NonFiniteWatch:
         self.events.append(origin.located(site or call_site(self.module_names)))
         self._forward_event = True
 
-    def _backward_hook(self, node, site, in_loss):
+    def _backward_began(self, grad):
+        """The loss's backward began: the loss computation is over, and the ops its backward
+        rules run (with gradients off) need not be looked at."""
+        self._close()
+
+    def _backward_hook(self, op, site, in_loss):
+        # the hook must not hold the node: the node holds the hook, and the cycle would keep
+        # the step's whole graph alive until the garbage collector runs
         def hook(grad_inputs, grad_outputs):
             if _rerunning[0] or any(o.pass_ == "backward" for o in self.events):
                 return
             found = backward_birth(grad_inputs, grad_outputs)
             if found:
-                self.events.append(Origin(op_name(node), "backward", describe(found),
+                self.events.append(Origin(op, "backward", describe(found),
                                           in_loss=in_loss).located(site))
         return hook
 
