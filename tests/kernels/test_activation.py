@@ -51,7 +51,7 @@ def test_ndtr_matches_reference():
 
 
 @pytest.mark.parametrize("family", ["activation", "optim", "softmax", "norm", "pool", "loss",
-                                    "recurrent"])
+                                    "recurrent", "attention"])
 def test_every_kernel_family_loads_for_float32_only(family):
     x = np.zeros(8, np.float32)
     with kernels.use_kernels(True, min_size=0):

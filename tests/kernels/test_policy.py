@@ -110,3 +110,22 @@ def test_a_broken_numba_install_falls_back_with_a_warning(monkeypatch):
     monkeypatch.setattr(kernels, "_loaded", {})
     with pytest.warns(RuntimeWarning, match="numba is installed but failed to import"):
         assert kernels.load("activation", np.zeros(1 << 18, np.float32)) is None
+
+
+def test_parallel_gemms_cover_every_row_once_with_one_blas_thread(monkeypatch):
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    monkeypatch.setitem(threads._state, "cap", 2)
+    seen = np.zeros(7, np.int64)
+    blas = []
+
+    def task(start, stop, matmul):
+        seen[start:stop] += 1
+        blas.append(threads._state["blas_threads"])
+        a = np.ones((stop - start, 2, 3))
+        assert (matmul(a, np.ones((3, 4))) == 3).all()
+
+    assert threads.parallel_gemms(task, 7, 1 << 40) == 2
+    assert (seen == 1).all() and set(blas) <= {1, None}
+    seen[:] = 0
+    assert threads.parallel_gemms(task, 7, 1) == 1  # small work: one call
+    assert (seen == 1).all()

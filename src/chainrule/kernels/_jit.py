@@ -132,3 +132,13 @@ def row_max(row):
     for k in range(j, n):
         m = max(m, row[k])
     return m
+
+
+@intrinsic
+def fma32(typingctx, a, b, c):
+    """a * b + c for float32 with one rounding (a fused multiply-add; vectorises), so that
+    fma32(a, a, -(a * a)) is exactly the rounding error of a * a."""
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+
+    return types.float32(types.float32, types.float32, types.float32), codegen

@@ -5,58 +5,69 @@ Reference: ``ops/activation.py``'s ``Gelu`` and ``kernels/normal.py``'s ``ndtr_f
 import numba
 import numpy as np
 
-from ._jit import exp32, jit
+from ._jit import exp32, fma32, jit
 from .normal import INV_SQRT_2, INV_SQRT_2PI, NDTR_FIT, NDTR_FIT_SCALE
 from .threads import parallel_ranges
 
 _FIT = NDTR_FIT  # numba reads module-level tuples as constants
 _T_SCALE = NDTR_FIT_SCALE * INV_SQRT_2
 _INV_SQRT_2PI = INV_SQRT_2PI
+# Multiply-adds fused (FMA): the polynomial and exp32 in half the instructions; the exact
+# product below is an explicit fma32, and the exact sum is additions only, which contraction
+# leaves alone. Measured on 2048 x 512 (one thread): forward 2.1 -> 1.1 ms, backward 2.9 ->
+# 1.7-2.0 ms, largest relative error of GELU against float64 4.8e-7 -> 4.0e-7.
+_FUSED = {"contract"}
 
 
-@jit(inline="always")
-def _phi_pair(x):
-    """(Phi(x), phi(x)) for float32 x, relatively accurate into the left tail (as the
-    reference, ``normal.ndtr_float32``): erfc(z) = t exp(-z^2 + P(t)), t = 1 / (1 + s z) at
-    z = |x| / sqrt 2, with normal.py's fit of P (bench/fit_ndtr.py). exp(-x^2/2) would lose ~x^2
-    ulps if x^2/2 were rounded: x = high + low with 12 bits in high makes high^2/2 exact, and
-    the small rest r = high low + low^2/2 goes into a second exp. |x| is capped at 20, where
-    Phi(-20) underflows."""
+@jit(inline="always", fastmath=_FUSED)
+def _tail_terms(x):
+    """Phi(-|x|) = t/2 exp(-x^2/2 + P(t)) (normal.py's fit, t = 1 / (1 + s |x| / sqrt 2)),
+    relatively accurate into the far tail: -x^2/2 = g + lo (an FMA gives x^2's rounding error
+    lo exactly), g + P(t) = s + e exactly (TwoSum), so exp(s) (1 + e - lo/2) misses only
+    second-order terms (|e|, |lo| < 1e-5). |x| is capped at 20, where Phi(-20) underflows.
+    Returns (|x|, Phi(-|x|), g, lo) for the density: phi(x) = exp(g) (1 - lo/2) / sqrt(2 pi)."""
     f = numba.float32
     a = min(abs(x), f(20.0))
     t = f(1.0) / (f(1.0) + f(_T_SCALE) * a)
     p = f(_FIT[0])
     for c in _FIT[1:]:
         p = p * t + f(c)
-    big = a * f(4097.0)
-    high = big - (big - a)
-    low = a - high
-    rest = (high + f(0.5) * low) * low
-    gauss = exp32(f(-0.5) * high * high)  # exp(-high^2 / 2), the argument exact
-    pdf = gauss * exp32(-rest) * f(_INV_SQRT_2PI)
-    tail = f(0.5) * t * gauss * exp32(p - rest)  # Phi(-|x|)
-    beyond = a >= f(20.0)
-    tail = f(0.0) if beyond else tail
-    pdf = f(0.0) if beyond else pdf
-    cdf = f(1.0) - tail if x >= f(0.0) else tail
-    return cdf, pdf
+    square = a * a
+    lo = fma32(a, a, -square)
+    g = f(-0.5) * square  # exact: a power-of-two scaling
+    s = g + p
+    back = s - g
+    e = (g - (s - back)) + (p - back) - f(0.5) * lo
+    tail = f(0.5) * t * exp32(s) * (f(1.0) + e)
+    tail = f(0.0) if a >= f(20.0) else tail
+    return a, tail, g, lo
 
 
-@jit
+@jit(inline="always", fastmath=_FUSED)
+def _cdf(x):
+    """Phi(x) for float32 x: 1 - Phi(-|x|) on the right, Phi(-|x|) itself on the left."""
+    _, tail, _, _ = _tail_terms(x)
+    return numba.float32(1.0) - tail if x >= numba.float32(0.0) else tail
+
+
+@jit(fastmath=_FUSED)
 def _gelu_range(start, stop, part, x, y):
     # each range works on slices from 0: an index that might be negative (start + k) costs
     # a wraparound check per element and the loop no longer vectorises (measured: 11x slower)
     x, y = x[start:stop], y[start:stop]
     for i in range(x.size):
-        cdf, _ = _phi_pair(x[i])
-        y[i] = x[i] * cdf
+        y[i] = x[i] * _cdf(x[i])
 
 
-@jit
+@jit(fastmath=_FUSED)
 def _gelu_backward_range(start, stop, part, x, dy, dx):
     x, dy, dx = x[start:stop], dy[start:stop], dx[start:stop]
+    f = numba.float32
     for i in range(x.size):
-        cdf, pdf = _phi_pair(x[i])
+        a, tail, g, lo = _tail_terms(x[i])
+        pdf = exp32(g) * (f(1.0) - f(0.5) * lo) * f(_INV_SQRT_2PI)
+        pdf = f(0.0) if a >= f(20.0) else pdf
+        cdf = f(1.0) - tail if x[i] >= f(0.0) else tail
         dx[i] = dy[i] * (cdf + x[i] * pdf)
 
 
@@ -67,11 +78,11 @@ def _relu_backward_range(start, stop, part, y, dy, dx):
         dx[i] = dy[i] if y[i] > np.float32(0.0) else np.float32(0.0)
 
 
-@jit
+@jit(fastmath=_FUSED)
 def _ndtr_range(start, stop, part, x, out):
     x, out = x[start:stop], out[start:stop]
     for i in range(x.size):
-        out[i], _ = _phi_pair(x[i])
+        out[i] = _cdf(x[i])
 
 
 def _flat(array):

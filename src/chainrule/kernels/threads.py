@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 __all__ = ["set_num_threads", "get_num_threads", "free_cores", "gemm", "blas_matmul",
-           "parallel_ranges"]
+           "parallel_ranges", "parallel_gemms"]
 
 GEMM_PARALLEL_MACS = 1 << 22  # ~4M multiply-adds: ~0.1 ms on one core
 KERNEL_PARALLEL_SIZE = 1 << 17  # elements: ~0.1 ms of a fused elementwise pass
@@ -118,31 +118,43 @@ def _blas_controller():
     return _state["blas"]
 
 
-def gemm(macs):
-    """Set the BLAS thread count for a GEMM of ``macs`` multiply-adds (m * n * k); call it just
-    before the product. A no-op when the count is already right (one comparison)."""
-    threads = threads_for(macs, GEMM_PARALLEL_MACS)
+def _set_blas_threads(threads):
     if threads != _state["blas_threads"]:
         for library in _blas_controller():
             library.set_num_threads(threads)
         _state["blas_threads"] = threads
 
 
-def blas_matmul(a, b):
-    """``np.matmul(a, b)`` with the BLAS thread count set for its size first: every GEMM of the
-    ops goes through here."""
+def gemm(macs):
+    """Set the BLAS thread count for a GEMM of ``macs`` multiply-adds (m * n * k); call it just
+    before the product. A no-op when the count is already right (one comparison)."""
+    _set_blas_threads(threads_for(macs, GEMM_PARALLEL_MACS))
+
+
+def blas_matmul(a, b, out=None):
+    """``np.matmul(a, b)`` (into ``out`` if given) with the BLAS thread count set for its size
+    first: every GEMM of the ops goes through here."""
     if a.ndim and b.ndim:
         macs = max(a.size * b.shape[-1], b.size * (a.shape[-2] if a.ndim > 1 else 1))
         if macs >= GEMM_PARALLEL_MACS or _state["blas_threads"] != 1:
             gemm(macs)  # (the common small case costs two comparisons, nothing more)
+    return _matmul(a, b, out)
+
+
+def _matmul(a, b, out=None):
+    """``np.matmul`` on the BLAS threads as they are set, bfloat16 included."""
     # (kind first: dtype.name is a slow Python property, and bfloat16 is NumPy kind 'V')
     if (a.dtype.kind == "V" and a.dtype.name == "bfloat16") or (
             b.dtype.kind == "V" and b.dtype.name == "bfloat16"):
         # bfloat16 has no BLAS: multiply in float32 and round once (PyTorch also accumulates
         # bfloat16 products in float32); NumPy's own bfloat16 matmul would return float32
         out_dtype = a.dtype if a.dtype.name == "bfloat16" else b.dtype
-        return np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
-    return np.matmul(a, b)
+        product = np.matmul(a.astype(np.float32), b.astype(np.float32)).astype(out_dtype)
+        if out is None:
+            return product
+        out[...] = product
+        return out
+    return np.matmul(a, b, out=out)
 
 
 # -- kernels ---------------------------------------------------------------------------------------
@@ -179,6 +191,27 @@ def parallel_ranges(kernel, rows, row_size, *args, parts=None):
     futures = [_pool().submit(kernel, bounds[part], bounds[part + 1], part, *args)
                for part in range(1, threads)]
     kernel(bounds[0], bounds[1], 0, *args)
+    for future in futures:
+        future.result()
+    return threads
+
+
+def parallel_gemms(task, rows, macs):
+    """Run ``task(start, stop, matmul)`` over ``[0, rows)``, where each range does many small
+    GEMMs (``macs`` multiply-adds in all), e.g. one per attention head. A BLAS thread handed
+    a 64x64 product waits longer than it works, so with free cores the rows are split over
+    Python threads instead (the first range on this thread), each calling ``matmul`` with BLAS
+    on one thread; with one core, or a single row, it is one call whose ``matmul`` is
+    ``blas_matmul`` (BLAS then threads a row's product if it is big). ``matmul(a, b, out)``."""
+    threads = min(threads_for(macs, GEMM_PARALLEL_MACS), rows)
+    if threads <= 1:
+        task(0, rows, blas_matmul)
+        return 1
+    _set_blas_threads(1)
+    bounds = [rows * i // threads for i in range(threads + 1)]
+    futures = [_pool().submit(task, bounds[part], bounds[part + 1], _matmul)
+               for part in range(1, threads)]
+    task(bounds[0], bounds[1], _matmul)
     for future in futures:
         future.result()
     return threads

@@ -15,7 +15,7 @@ from .. import kernels
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..creation import ones
-from ..kernels.threads import blas_matmul
+from ..kernels import threads
 from ..random import numpy_generator
 from ..tensor import Tensor
 from ._operands import wrap
@@ -33,24 +33,11 @@ class ScaledDotProductAttention(Function):
 
     @staticmethod
     def forward(ctx, query, key, value, *, mask, keep, scale, need_weights):
-        q, k, v = query._data, key._data, value._data
-        scores = blas_matmul(q, np.swapaxes(k, -1, -2))
-        scores *= np.asarray(scale, dtype=scores.dtype)
-        if mask is not None:
-            scores = scores + mask
-        shift = scores.max(axis=-1, keepdims=True)
-        shift[~np.isfinite(shift)] = 0  # a row masked out entirely: its sum is 0, probs NaN
-        scores -= shift
-        np.exp(scores, out=scores)
-        total = scores.sum(axis=-1, keepdims=True)
-        probs = np.divide(scores, total, out=scores)
-        weights = probs * keep if keep is not None else probs
         ctx.mask, ctx.keep, ctx.scale = mask, keep, scale
         ctx.save_for_backward(query, key, value)
-        with np.errstate(divide="ignore"):
-            ctx.lse = np.log(total) + shift  # per row: what backward needs to rebuild probs
-        out = wrap(blas_matmul(weights, v))
-        return (out, wrap(weights)) if need_weights else out
+        out, weights, ctx.lse = _forward_arrays(query._data, key._data, value._data, mask, keep,
+                                                scale, need_weights)
+        return (wrap(out), wrap(weights)) if need_weights else wrap(out)
 
     @staticmethod
     def backward(ctx, grad_out, grad_weights=None):
@@ -81,39 +68,145 @@ class ScaledDotProductAttention(Function):
         return grad_query, grad_key, grad_value
 
 
+class _Batch:
+    """The arrays of one attention call broadcast to a common batch shape (views, no copies;
+    at least one batch axis), cut into ranges of the first batch axis: heads and batch items
+    are independent, so ranges run side by side (``threads.parallel_gemms``)."""
+
+    def __init__(self, *arrays):
+        shapes = [a.shape[:-2] for a in arrays if a is not None]
+        self.shape = np.broadcast_shapes(*shapes)
+        self.invented = not self.shape  # unbatched (2-D) inputs get a batch axis of one
+        self.shape = self.shape or (1,)
+        self.arrays = [None if a is None else np.broadcast_to(a, self.shape + a.shape[-2:])
+                       for a in arrays]
+
+    def rows(self, start, stop):
+        return [None if a is None else a[start:stop] for a in self.arrays]
+
+    def empty(self, like, rows, columns):
+        """An output (batch..., rows, columns) laid out in memory as ``like`` (a query with
+        the sequence outermost gets an output the caller merges heads from without a copy)."""
+        shape = self.shape + (rows, columns)
+        if like.shape[:-2] == self.shape:
+            return np.empty_like(like, shape=shape)
+        return np.empty(shape, like.dtype)
+
+    def unbatched(self, array):
+        """``array`` without the batch axis added for unbatched (2-D) inputs."""
+        return array[0] if array is not None and self.invented else array
+
+
+def _probabilities(scores, mask, scale, lse=None):
+    """softmax(scores * scale + mask) in place on ``scores`` and each row's log-sum-exp; with
+    ``lse`` (forward's) the probabilities are rebuilt from it instead."""
+    scores *= np.asarray(scale, dtype=scores.dtype)
+    if mask is not None:
+        scores += mask
+    # (a row masked out entirely gives NaN, as in PyTorch, without a warning)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if lse is not None:
+            scores -= lse
+            return np.exp(scores, out=scores), lse
+        shift = scores.max(axis=-1, keepdims=True)
+        shift[~np.isfinite(shift)] = 0  # a row masked out entirely: its sum is 0
+        scores -= shift
+        np.exp(scores, out=scores)
+        total = scores.sum(axis=-1, keepdims=True)
+        row_lse = np.log(total) + shift  # per row: what backward needs to rebuild probs
+        return np.divide(scores, total, out=scores), row_lse
+
+
+def _softmax_backward(probs, grad_p):
+    """dS = P (dP - rowsum(dP P)), in place on ``grad_p``."""
+    row = np.sum(grad_p * probs, axis=-1, keepdims=True)
+    grad_p -= row
+    return np.multiply(grad_p, probs, out=grad_p)
+
+
+def _softmax_path(batch, q, k, v, mask):
+    """(probabilities, softmax_backward, mask argument) for this call: the compiled kernels
+    (``kernels/attention.py``) when they apply, with the mask as one (L, S) matrix shared by
+    the whole batch; the NumPy functions above, with the mask cut per range, otherwise."""
+    length, source = q.shape[-2], k.shape[-2]
+    shared = None
+    if mask is not None and all(size == 1 for size in mask.shape[:-2]):
+        matrix = np.broadcast_to(mask, mask.shape[:-2] + (length, source))
+        shared = np.ascontiguousarray(matrix.reshape(length, source))
+    fast = None
+    if mask is None or shared is not None:
+        fast = kernels.load("attention", q, k, v, *([] if shared is None else [shared]))
+    if fast is None:
+        return _probabilities, _softmax_backward, None
+    return fast.probabilities, fast.softmax_backward, shared
+
+
+def _forward_arrays(q, k, v, mask, keep, scale, need_weights):
+    """out = (P * keep) v and each row's log-sum-exp, range by range of the batch."""
+    batch = _Batch(q, k, v, mask, keep)
+    probabilities, _, shared = _softmax_path(batch, q, k, v, mask)
+    length, source = q.shape[-2], k.shape[-2]
+    out = batch.empty(q, length, v.shape[-1])
+    lse = np.empty(batch.shape + (length, 1), q.dtype)
+    weights_out = np.empty(batch.shape + (length, source), q.dtype) if need_weights else None
+
+    def task(start, stop, matmul):
+        q, k, v, mask, keep = batch.rows(start, stop)
+        scores = matmul(q, np.swapaxes(k, -1, -2))
+        probs, lse[start:stop] = probabilities(scores, mask if shared is None else shared,
+                                               scale)
+        weights = probs * keep if keep is not None else probs
+        matmul(weights, v, out[start:stop])
+        if need_weights:
+            weights_out[start:stop] = weights
+
+    threads.parallel_gemms(task, batch.shape[0], _macs(batch, q, k, v))
+    return batch.unbatched(out), batch.unbatched(weights_out), lse
+
+
+def _macs(batch, q, k, v):
+    """Multiply-adds of one pass (q k^T and P v) over the whole batch."""
+    return int(np.prod(batch.shape)) * q.shape[-2] * k.shape[-2] * (q.shape[-1] + v.shape[-1])
+
+
 def _backward_arrays(ctx, q, k, v, grad_out, grad_weights):
     """NOTE: the backward above on arrays when nobody differentiates it (no tensors recorded,
-    temporaries reused): P rebuilt from forward's log-sum-exp, dS by the softmax backward."""
-    scores = blas_matmul(q, np.swapaxes(k, -1, -2))
-    scores *= np.asarray(ctx.scale, dtype=scores.dtype)
-    if ctx.mask is not None:
-        scores = scores + ctx.mask
-    scores -= ctx.lse
-    probs = np.exp(scores, out=scores)
-    weights = probs * ctx.keep if ctx.keep is not None else probs
+    temporaries reused), range by range of the batch: P rebuilt from forward's log-sum-exp,
+    dS by the softmax backward. Gradients have the batch shape; the engine sums broadcast
+    ones back to their input's shape."""
+    batch = _Batch(q, k, v, ctx.mask, ctx.keep, grad_out, grad_weights, ctx.lse)
+    probabilities, softmax_backward, shared = _softmax_path(batch, q, k, v, ctx.mask)
     needs_q, needs_k, needs_v = ctx.needs_input_grad[:3]
-    grad_query = grad_key = grad_value = None
-    if needs_v:
-        grad_value = wrap(blas_matmul(np.swapaxes(weights, -1, -2), grad_out))
-    if needs_q or needs_k:
-        grad_p = blas_matmul(grad_out, np.swapaxes(v, -1, -2))
-        if grad_weights is not None:
-            grad_p += grad_weights
-        if ctx.keep is not None:
-            grad_p *= ctx.keep
-        fast = kernels.load("softmax", probs, grad_p)
-        if fast is not None:
-            grad_scores = fast.softmax_backward(probs, grad_p, log=False)
-        else:  # dS = P (dP - rowsum(dP P))
-            row = np.sum(grad_p * probs, axis=-1, keepdims=True)
-            grad_p -= row
-            grad_scores = np.multiply(grad_p, probs, out=grad_p)
-        grad_scores *= np.asarray(ctx.scale, dtype=grad_scores.dtype)
-        if needs_q:
-            grad_query = wrap(blas_matmul(grad_scores, k))
-        if needs_k:
-            grad_key = wrap(blas_matmul(np.swapaxes(grad_scores, -1, -2), q))
-    return grad_query, grad_key, grad_value
+    grad_query = batch.empty(q, q.shape[-2], q.shape[-1]) if needs_q else None
+    grad_key = batch.empty(k, k.shape[-2], k.shape[-1]) if needs_k else None
+    grad_value = batch.empty(v, v.shape[-2], v.shape[-1]) if needs_v else None
+    scale = np.asarray(ctx.scale, dtype=q.dtype)  # (a Python float would make float64)
+
+    def task(start, stop, matmul):
+        q, k, v, mask, keep, grad, grad_w, lse = batch.rows(start, stop)
+        probs, _ = probabilities(matmul(q, np.swapaxes(k, -1, -2)),
+                                 mask if shared is None else shared, ctx.scale, lse)
+        weights = probs * keep if keep is not None else probs
+        if needs_v:
+            matmul(np.swapaxes(weights, -1, -2), grad, grad_value[start:stop])
+        if not (needs_q or needs_k):
+            return
+        grad_p = matmul(grad, np.swapaxes(v, -1, -2))
+        if grad_w is not None:
+            grad_p += grad_w
+        if keep is not None:
+            grad_p *= keep
+        grad_scores = softmax_backward(probs, grad_p)  # dq = dS k scale, dk = dS^T q scale
+        for needed, grad_input, left, right in ((needs_q, grad_query, grad_scores, k),
+                                                 (needs_k, grad_key,
+                                                  np.swapaxes(grad_scores, -1, -2), q)):
+            if needed:
+                rows = matmul(left, right, grad_input[start:stop])
+                rows *= scale
+
+    threads.parallel_gemms(task, batch.shape[0], 2 * _macs(batch, q, k, v))
+    return tuple(None if g is None else wrap(batch.unbatched(g))
+                 for g in (grad_query, grad_key, grad_value))
 
 
 def attention_mask(query, key, attn_mask=None, is_causal=False):

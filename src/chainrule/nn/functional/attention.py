@@ -9,7 +9,7 @@ import numpy as np
 from ..._dtypes import is_float
 from ...ops.attention import attend
 from ...ops.elementwise import where
-from ...ops.join import cat
+from ...ops.join import cat, split
 from ...ops.nn_linear import linear
 from ...ops.registry import register
 from ...ops.shape import pad
@@ -75,6 +75,20 @@ def _projections(embed_dim, in_proj_weight, in_proj_bias, separate, q_proj_weigh
     return list(zip(weights, (b[:e], b[e:2 * e], b[2 * e:])))
 
 
+def _project(query, key, value, embed_dim, in_proj_weight, in_proj_bias, separate,
+             q_proj_weight, k_proj_weight, v_proj_weight):
+    """q, k, v = the input projections. Self-attention (query is key is value, one packed
+    weight) is one GEMM whose output is split, as PyTorch does: one product of width 3E runs
+    faster than three of width E, and backward joins the three gradients instead of scattering
+    each into a zero copy of the packed weight."""
+    if not separate and query is key and key is value:
+        return split(linear(query, in_proj_weight, in_proj_bias), embed_dim, dim=-1)
+    (wq, bq), (wk, bk), (wv, bv) = _projections(embed_dim, in_proj_weight, in_proj_bias,
+                                                 separate, q_proj_weight, k_proj_weight,
+                                                 v_proj_weight)
+    return linear(query, wq, bq), linear(key, wk, bk), linear(value, wv, bv)
+
+
 def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads,
                                  in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn,
                                  dropout_p, out_proj_weight, out_proj_bias, training=True,
@@ -107,12 +121,8 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     head_dim = embed_dim // num_heads
     if head_dim * num_heads != embed_dim:
         raise RuntimeError(f"embed_dim {embed_dim} not divisible by num_heads {num_heads}")
-    (wq, bq), (wk, bk), (wv, bv) = _projections(embed_dim, in_proj_weight, in_proj_bias,
-                                                 use_separate_proj_weight, q_proj_weight,
-                                                 k_proj_weight, v_proj_weight)
-    q = linear(query, wq, bq)
-    k = linear(key, wk, bk)
-    v = linear(value, wv, bv)
+    q, k, v = _project(query, key, value, embed_dim, in_proj_weight, in_proj_bias,
+                       use_separate_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight)
     if bias_k is not None and bias_v is not None:
         if static_k is not None or static_v is not None:
             raise RuntimeError("bias cannot be added to static key/value.")
@@ -120,22 +130,23 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         v = cat([v, bias_v.reshape(1, 1, embed_dim).expand(1, batch, embed_dim)])
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
 
-    def heads(x):  # (S, N, E) -> (N * heads, S, head_dim), PyTorch's layout
-        return x.reshape(x.shape[0], batch * num_heads, head_dim).transpose(0, 1)
+    def heads(x):  # (S, N, E) -> (N, heads, S, head_dim): views, never a copy
+        return x.reshape(x.shape[0], batch, num_heads, head_dim).permute(1, 2, 0, 3)
 
-    q, k, v = heads(q), heads(k) if static_k is None else static_k, (
-        heads(v) if static_v is None else static_v)
+    def static(x):  # PyTorch's layout (N * heads, S, head_dim) -> (N, heads, S, head_dim)
+        return x.reshape(batch, num_heads, x.shape[1], head_dim)
+
+    q, k, v = heads(q), heads(k) if static_k is None else static(static_k), (
+        heads(v) if static_v is None else static(static_v))
     if add_zero_attn:
         k = pad(k, (0, 0, 0, 1))  # one more source position of zeros
         v = pad(v, (0, 0, 0, 1))
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
-    source = k.shape[1]
-    split = lambda x: x.reshape(batch, num_heads, x.shape[1], head_dim)  # noqa: E731
+    source = k.shape[2]
     mask = _scores_mask(attn_mask, key_padding_mask, batch, num_heads, length, source,
                         query._data.dtype)
     dropout = dropout_p if training else 0.0
-    result = attend(split(q), split(k), split(v), mask, dropout, 1.0 / math.sqrt(head_dim),
-                    need_weights)
+    result = attend(q, k, v, mask, dropout, 1.0 / math.sqrt(head_dim), need_weights)
     out, weights = result if need_weights else (result, None)
     out = out.permute(2, 0, 1, 3).reshape(length, batch, embed_dim)
     out = linear(out, out_proj_weight, out_proj_bias)

@@ -80,7 +80,9 @@ class MultiheadAttention(Module):
                 attn_mask=None, average_attn_weights=True, is_causal=False):
         batched = query.dim() == 3
         if batched and self.batch_first:
-            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+            # (one transpose for one tensor: self-attention stays recognisable, query is key)
+            moved = {id(t): t.transpose(0, 1) for t in (query, key, value)}
+            query, key, value = moved[id(query)], moved[id(key)], moved[id(value)]
         out, weights = F.multi_head_attention_forward(
             query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
             self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
