@@ -29,7 +29,7 @@ LAYERS = [
     ("engine", ["autograd"]),
     ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "_grad",
                 "_transforms", "_settings", "_legacy", "_module_paths", "_torch_paths",
-                "_torch_functions", "_tensor_extras", "testing", "_sparse", "sparse"]),
+                "_torch_functions", "_tensor_extras", "testing", "_sparse", "sparse", "jit"]),
     ("ops", ["ops", "special", "linalg", "functional", "_jacobians", "_vmap",
              "_func_transforms"]),
     ("nn", ["nn"]),

@@ -12,18 +12,61 @@ def test_sparse_coo_tensor_sums_duplicates_and_answers_as_sparse():
     s = cr.sparse_coo_tensor([[0, 1, 1], [2, 0, 0]], [3.0, 4.0, 5.0], (2, 3))
     assert s.tolist() == [[0.0, 0.0, 3.0], [9.0, 0.0, 0.0]]
     assert s.layout is cr.sparse_coo and s.is_sparse and repr(s.layout) == "torch.sparse_coo"
-    assert (s.sparse_dim(), s.dense_dim(), s._nnz()) == (2, 0, 2)
-    assert s.indices().tolist() == [[0, 1], [2, 0]] and s.values().tolist() == [3.0, 9.0]
-    assert s.coalesce() is s and s.is_coalesced()
+    assert (s.sparse_dim(), s.dense_dim(), s._nnz()) == (2, 0, 3)   # duplicates kept, as PyTorch
+    assert not s.is_coalesced()
+    c = s.coalesce()
+    assert c.is_coalesced() and c._nnz() == 2 and c.coalesce() is c
+    assert c.indices().tolist() == [[0, 1], [2, 0]] and c.values().tolist() == [3.0, 9.0]
     assert tuple(cr.sparse_coo_tensor([[0, 2]], [1.0, 2.0]).shape) == (3,)  # inferred size
     assert cr.sparse_coo_tensor([[0, 1]], [1, 2]).dtype == cr.int64
     assert cr.sparse_coo_tensor([[0, 1]], [1.0, 2.0], dtype=cr.int64).dtype == cr.int64
+
+
+def test_the_coo_structure_is_kept_as_given_until_coalesce():
+    # PyTorch 2.13: _indices()/_values() are the entries as given (duplicates, explicit zeros,
+    # order); indices()/values() refuse until coalesce(), which sorts and sums duplicates
+    s = cr.sparse_coo_tensor([[0, 1, 1, 0], [2, 0, 2, 2]], [3.0, 0.0, 5.0, 1.0], (3, 3))
+    assert s._indices().tolist() == [[0, 1, 1, 0], [2, 0, 2, 2]]
+    assert s._values().tolist() == [3.0, 0.0, 5.0, 1.0] and s._nnz() == 4
+    for method in ("indices", "values"):
+        with pytest.raises(RuntimeError, match=f"Cannot get {method} on an uncoalesced tensor"):
+            getattr(s, method)()
+    c = s.coalesce()
+    assert c.indices().tolist() == [[0, 1, 1], [2, 0, 2]]
+    assert c.values().tolist() == [4.0, 0.0, 5.0]       # the explicit zero stays an entry
+    assert cr.sparse_coo_tensor([[1, 0]], [1.0, 2.0], is_coalesced=True).is_coalesced()
+
+
+def test_to_sparse_is_coalesced_and_lists_the_nonzero_entries():
+    d = cr.tensor([[0.0, 2.0], [3.0, 0.0]]).to_sparse()
+    assert d.is_coalesced() and d._nnz() == 2
+    assert d.indices().tolist() == [[0, 1], [1, 0]] and d.values().tolist() == [2.0, 3.0]
+
+
+def test_a_custom_backward_reads_one_coordinate_per_given_value():
+    # pyGAT's SpecialSpmmFunction: grad_values = dense_grad.view(-1)[a._indices() as flat]
+    indices = cr.tensor([[0, 1, 1], [1, 0, 1]])
+    values = cr.tensor([2.0, 0.0, 3.0])        # an explicit zero (a dropped-out edge)
+    a = cr.sparse_coo_tensor(indices, values, (2, 2))
+    flat = a._indices()[0, :] * 2 + a._indices()[1, :]
+    assert flat.tolist() == [1, 2, 3] and a._values().shape == values.shape
+
+
+def test_legacy_sparse_constructors_warn_and_build_coo_tensors():
+    with pytest.warns(UserWarning, match="sparse_coo_tensor"):
+        s = cr.sparse.FloatTensor(cr.tensor([[0, 1], [1, 0]]), cr.tensor([1.0, 2.0]),
+                                  cr.Size([2, 2]))
+    assert s.is_sparse and s.dtype == cr.float32 and not s.is_coalesced()
+    assert s.to_dense().tolist() == [[0.0, 1.0], [2.0, 0.0]]
+    with pytest.warns(UserWarning):
+        assert cr.sparse.DoubleTensor(cr.tensor([[0]]), cr.tensor([1.0])).dtype == cr.float64
 
 
 def test_hybrid_values_fill_whole_rows():
     h = cr.sparse_coo_tensor([[0, 2]], cr.tensor([[1.0, 2.0], [3.0, 4.0]]), (3, 2))
     assert h.tolist() == [[1.0, 2.0], [0.0, 0.0], [3.0, 4.0]]
     assert (h.sparse_dim(), h.dense_dim()) == (1, 1)
+    h = h.coalesce()
     assert h.indices().tolist() == [[0, 2]] and h.values().tolist() == [[1.0, 2.0], [3.0, 4.0]]
 
 
@@ -53,6 +96,7 @@ def test_gradients_flow_to_the_values():
 @pytest.mark.parametrize("method, message", [
     ("coalesce", "coalesce expected sparse coordinate tensor layout but got Strided"),
     ("indices", "indices expected sparse coordinate tensor layout but got Strided"),
+    ("_indices", "_indices expected sparse coordinate tensor layout but got Strided"),
     ("values", "values expected sparse tensor layout but got Strided"),
     ("is_coalesced", "is_coalesced expected sparse coordinate tensor layout"),
 ])

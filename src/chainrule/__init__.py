@@ -128,8 +128,8 @@ def frobenius_norm(input, dim=(-2, -1), keepdim=False):
 
 # Imported only when first used, so that `import chainrule` stays quick: torch.multiprocessing
 # pulls in sockets and threads that most programs never need; torch.distributions is a package
-# of its own most programs never touch.
-_LAZY = ("distributions", "multiprocessing")
+# of its own most programs never touch; torch.jit (eager stand-ins) only scriptable code uses.
+_LAZY = ("distributions", "jit", "multiprocessing")
 
 
 def __getattr__(name):

@@ -82,6 +82,7 @@ half, float, double = float16, float32, float64
 short, int, long = int16, int32, int64
 
 _ALL = (float16, float32, float64, int8, int16, int32, int64, uint8, bool_)
+
 _BY_NUMPY = {d.numpy: d for d in _ALL}
 
 # The dtype Python floats and float factories (zeros, randn, tensor([1.0])) take; a list so
@@ -168,6 +169,9 @@ def to_numpy_dtype(d):
         return default_float()
     if d is builtins.int:
         return np.dtype(np.int64)
+    legacy = from_legacy_type(d)  # "torch.LongTensor", or the class torch.LongTensor
+    if isinstance(legacy, dtype):
+        return legacy.numpy
     np_dtype = np.dtype(d)
     from_numpy_dtype(np_dtype)
     return np_dtype
@@ -190,7 +194,7 @@ def from_legacy_type(t):
     anything else is returned as it is. A CUDA type raises DeviceUnavailableError (a
     RuntimeError, as PyTorch's without CUDA), saying what to write."""
     name = t if isinstance(t, str) else getattr(t, "__name__", None)
-    if not isinstance(name, str) or not name.endswith("Tensor"):
+    if not isinstance(name, str) or not (name.endswith("Tensor") or name.startswith("torch.")):
         return t
     if ".cuda." in name or (not isinstance(t, str) and getattr(t, "dtype", "") is None):
         from ._device import unavailable  # the device layer sits above the dtypes
@@ -199,6 +203,6 @@ def from_legacy_type(t):
     by_name = {legacy: dtype_name for dtype_name, legacy in LEGACY_TYPE_NAMES.items()}
     dtype_name = by_name.get(name.rsplit(".", 1)[-1])
     if dtype_name is None:
-        raise TypeError(f"invalid type: {name!r}; e.g. 'torch.FloatTensor' or torch.float32")
+        raise ValueError(f"invalid type: {name!r}; e.g. 'torch.FloatTensor' or torch.float32")
     return bfloat16 if dtype_name == "bfloat16" else globals()["bool_" if dtype_name == "bool"
                                                                else dtype_name]

@@ -23,19 +23,13 @@ def _typed(name, dtype_name):
                                        "__doc__": f"The legacy spelling of a {dtype_name} tensor."})
 
 
-FloatTensor = _typed("FloatTensor", "float32")
-DoubleTensor = _typed("DoubleTensor", "float64")
-HalfTensor = _typed("HalfTensor", "float16")
-ByteTensor = _typed("ByteTensor", "uint8")
-CharTensor = _typed("CharTensor", "int8")
-ShortTensor = _typed("ShortTensor", "int16")
-IntTensor = _typed("IntTensor", "int32")
-LongTensor = _typed("LongTensor", "int64")
-BoolTensor = _typed("BoolTensor", "bool_")
-BFloat16Tensor = _typed("BFloat16Tensor", "bfloat16")
-TYPED_TENSORS = {cls.__name__: cls for cls in (
-    FloatTensor, DoubleTensor, HalfTensor, ByteTensor, CharTensor, ShortTensor, IntTensor,
-    LongTensor, BoolTensor, BFloat16Tensor)}
+TYPED_TENSORS = {name: _typed(name, "bool_" if dtype_name == "bool" else dtype_name)
+                 for dtype_name, name in _dtypes.LEGACY_TYPE_NAMES.items()}
+FloatTensor, DoubleTensor = TYPED_TENSORS["FloatTensor"], TYPED_TENSORS["DoubleTensor"]
+HalfTensor, BFloat16Tensor = TYPED_TENSORS["HalfTensor"], TYPED_TENSORS["BFloat16Tensor"]
+ByteTensor, CharTensor = TYPED_TENSORS["ByteTensor"], TYPED_TENSORS["CharTensor"]
+ShortTensor, IntTensor = TYPED_TENSORS["ShortTensor"], TYPED_TENSORS["IntTensor"]
+LongTensor, BoolTensor = TYPED_TENSORS["LongTensor"], TYPED_TENSORS["BoolTensor"]
 
 
 def cuda_typed_tensors():

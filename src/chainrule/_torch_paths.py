@@ -25,6 +25,18 @@ class _Existing(importlib.abc.Loader):
         module.__spec__ = self.spec  # keep chainrule's own spec (its relative imports use it)
 
 
+def _alias_loaded_submodules(name):
+    """Put the loaded submodules of chainrule module ``name`` in sys.modules under their torch
+    names. Importing one later then finds it there, and Python does not set it as an attribute
+    of its package, where it would hide a function of the same name (PyTorch's
+    ``torch.nn.utils.weight_norm`` is both a module and, as the package's attribute, the
+    function)."""
+    prefix = name + "."
+    for loaded, module in list(sys.modules.items()):
+        if loaded.startswith(prefix):
+            sys.modules.setdefault("torch" + loaded[len("chainrule"):], module)
+
+
 class TorchPathFinder(importlib.abc.MetaPathFinder):
     """Finds ``torch.X.Y`` as ``chainrule.X.Y`` while ``torch`` is aliased to chainrule."""
 
@@ -42,6 +54,7 @@ class TorchPathFinder(importlib.abc.MetaPathFinder):
                 f"No module named {fullname!r}: chainrule (standing in for torch) has no "
                 f"{name!r}; docs/coverage.md lists what it has and leaves out", name=fullname
             ) from None
+        _alias_loaded_submodules(name)
         return importlib.util.spec_from_loader(fullname, _Existing(module))
 
     def register(self):

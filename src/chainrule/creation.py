@@ -59,24 +59,65 @@ def _infer_dtype(data):
     return array.dtype
 
 
-def _unwrap(data):
+_PYTHON_NUMBERS = {bool, int, float}
+
+
+def _python_number_dtype(kind):
+    return {bool: np.dtype(np.bool_), int: np.dtype(np.int64)}.get(kind) or (
+        _dtypes.default_float())
+
+
+def _read_sequence(data, dtypes):
+    """``data`` (nested lists and tuples) with each tensor in it read as its one number, as
+    PyTorch reads it; adds to ``dtypes`` the dtype of every element: a Python number's
+    (float: the default float dtype), a tensor's or a NumPy value's own."""
+    if isinstance(data, (list, tuple)):
+        kinds = set(map(type, data))
+        if kinds <= _PYTHON_NUMBERS:  # the common case, kept at C speed
+            dtypes.update(_python_number_dtype(kind) for kind in kinds)
+            return data
+        return [_read_sequence(item, dtypes) for item in data]
     if isinstance(data, Tensor):
-        return data._data
-    if isinstance(data, (list, tuple)) and any(isinstance(d, (Tensor, list, tuple)) for d in data):
-        return [_unwrap(d) for d in data]
+        if data._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars "
+                             "(a tensor inside a list is read as its one value; join tensors "
+                             "with torch.stack or torch.cat)")
+        dtypes.add(data._data.dtype)
+        return data._data.reshape(())
+    if isinstance(data, (np.ndarray, np.generic)):
+        dtypes.add(data.dtype)
+    elif type(data) in _PYTHON_NUMBERS:
+        dtypes.add(_python_number_dtype(type(data)))
     return data
+
+
+def _sequence_dtype(dtypes):
+    """The dtype PyTorch gives a sequence whose elements have ``dtypes``: their promotion
+    (``[np.float64(1), 2.0]`` is float64, ``[np.int32(3), 4]`` int64); empty: the default."""
+    result = None
+    for dtype in dtypes:
+        result = dtype if result is None else _dtypes.promote_numpy(result, dtype)
+    return _dtypes.default_float() if result is None else result
 
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (a number, nested lists, an array or a tensor).
+    A tensor inside a list counts as its one value, as in PyTorch.
 
     >>> chainrule.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     tensor([[1., 2.],
             [3., 4.]], requires_grad=True)
     """
-    data = _unwrap(data)
+    if isinstance(data, Tensor):
+        data = data._data
     try:
-        np_dtype = _dtypes.to_numpy_dtype(dtype) if dtype is not None else _infer_dtype(data)
+        if isinstance(data, (list, tuple)):
+            dtypes = set()
+            data = _read_sequence(data, dtypes)
+            inferred = _sequence_dtype(dtypes)
+        else:
+            inferred = None if dtype is not None else _infer_dtype(data)
+        np_dtype = _dtypes.to_numpy_dtype(dtype) if dtype is not None else inferred
         array = np.array(data, dtype=np_dtype)
     except (ValueError, TypeError) as error:
         raise ValueError(f"tensor(): could not make a tensor from this data: {error}") from None
@@ -197,15 +238,29 @@ def randperm(n, *, generator=None, dtype=None, device=None):
     return _finish(array.astype(_dtypes.to_numpy_dtype(dtype or np.int64)), False, device)
 
 
-def normal(mean, std, size=None, *, generator=None):
-    """Normal samples with the given mean and standard deviation."""
+def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
+           device=None, pin_memory=False, requires_grad=False):
+    """Normal samples, in PyTorch's forms: ``normal(mean_tensor, std=1.0)``,
+    ``normal(mean, std_tensor)``, ``normal(mean_tensor, std_tensor)`` (broadcast), or
+    ``normal(mean, std, size)`` for two numbers."""
     mean_array = mean._data if isinstance(mean, Tensor) else mean
     std_array = std._data if isinstance(std, Tensor) else std
-    shape = _size_arg((size,)) if size is not None else np.broadcast(mean_array, std_array).shape
     tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
-    dtype = tensors[0]._data.dtype if tensors else _dtypes.default_float()
-    noise = numpy_generator(generator).standard_normal(shape).astype(dtype)
-    return _wrap(np.asarray(mean_array + std_array * noise, dtype=dtype))
+    if not tensors and size is None:
+        raise TypeError("normal(mean, std) of two numbers needs a size: normal(mean, std, size), "
+                        "or give mean or std as a tensor")
+    if tensors and (size is not None or dtype is not None):
+        raise TypeError("normal(): size and dtype go only with a number mean and std; "
+                        "with a tensor mean or std, the result takes its shape and dtype")
+    if size is not None:
+        shape, np_dtype = _size_arg((size,)), _float_dtype(dtype)
+    else:
+        shape = np.broadcast(mean_array, std_array).shape
+        np_dtype = np.result_type(*[t._data.dtype for t in tensors])
+    noise = numpy_generator(generator).standard_normal(shape).astype(np_dtype)
+    result = _finish(np.asarray(mean_array + std_array * noise, dtype=np_dtype), requires_grad,
+                     device)
+    return result if out is None else out.copy_(result)
 
 
 def bernoulli(input, p=None, *, generator=None):

@@ -1,9 +1,36 @@
 """``torch.sparse``: the operations of sparse tensors (stored densely here; see
 ``chainrule._sparse``)."""
 
-from ._sparse import spmm
+import warnings
+
+from . import _dtypes
+from ._sparse import sparse_coo_tensor, spmm
 
 __all__ = ["addmm", "log_softmax", "mm", "softmax", "sum"]
+
+
+def _legacy_constructor(name, dtype):
+    def construct(*args, device=None):
+        """PyTorch's deprecated ``torch.sparse.FloatTensor(indices, values[, size])``; with
+        sizes only (``FloatTensor(2, 3)``), a sparse tensor with no entries."""
+        warnings.warn("torch.sparse.SparseTensor(indices, values, shape, *, device=) is "
+                      "deprecated.  Please use torch.sparse_coo_tensor(indices, values, shape, "
+                      "dtype=, device=).", UserWarning, stacklevel=2)
+        if args and hasattr(args[0], "shape") and len(args) in (2, 3):
+            return sparse_coo_tensor(*args, dtype=dtype, device=device)
+        sizes = tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else args
+        return sparse_coo_tensor([[] for _ in sizes] or [[]], [], sizes or (0,), dtype=dtype,
+                                 device=device)
+
+    construct.__name__ = construct.__qualname__ = name
+    return construct
+
+
+for _name in ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
+              "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor", "BFloat16Tensor"):
+    _dtype_name = {v: k for k, v in _dtypes.LEGACY_TYPE_NAMES.items()}[_name]
+    globals()[_name] = _legacy_constructor(_name, getattr(_dtypes, _dtype_name.replace(
+        "bool", "bool_")))
 
 
 def mm(mat1, mat2, reduce="sum"):

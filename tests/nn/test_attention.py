@@ -193,9 +193,9 @@ def test_mha_is_causal_needs_the_mask():
         mha(x, x, x, is_causal=True)
 
 
-def test_mha_self_attention_packed_projection_matches_separate_inputs():
-    """Self-attention (query is key is value) runs one packed projection; the same values
-    passed as three tensors take three projections: outputs and every gradient agree."""
+def test_mha_self_attention_matches_separate_inputs():
+    """Self-attention (query is key is value, one tensor) and the same values passed as three
+    tensors: outputs and every gradient agree."""
     cr.manual_seed(0)
     mha = cr.nn.MultiheadAttention(8, 2, batch_first=True).double()
     with cr.no_grad():
@@ -215,7 +215,7 @@ def test_mha_self_attention_packed_projection_matches_separate_inputs():
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-def test_mha_packed_self_attention_gradients_match_finite_differences():
+def test_mha_self_attention_gradients_match_finite_differences():
     cr.manual_seed(0)
     mha = cr.nn.MultiheadAttention(4, 2).double()
     (x,) = _inputs((3, 2, 4))

@@ -1,5 +1,7 @@
 """The engine: graph nodes (``Function``), the backward sweep, grad mode and gradient checks."""
 
+import warnings
+
 import numpy as np
 
 from .engine import add_observer, run_backward
@@ -89,8 +91,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=None, materialize_grads=False):
-    """Return d(outputs)/d(inputs) without touching any ``.grad``.
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Return d(outputs)/d(inputs) without touching any ``.grad``. ``only_inputs`` is
+    PyTorch's deprecated flag, ignored there and here (False warns, as there).
 
     >>> x = chainrule.tensor([1.0, 2.0], requires_grad=True)
     >>> (dx,) = chainrule.autograd.grad((x ** 3).sum(), x, create_graph=True)
@@ -99,6 +102,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> x.grad is None
     True
     """
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). "
+                      "To accumulate gradient for other parts of the graph, please use "
+                      "torch.autograd.backward.", FutureWarning, stacklevel=2)
+    if is_grads_batched:
+        raise NotImplementedError("grad(is_grads_batched=True) needs vmap, which chainrule "
+                                  "lacks; call grad once per row of grad_outputs instead")
     outputs = _as_sequence(outputs)
     inputs = _as_sequence(inputs)
     for position, tensor in enumerate(inputs):

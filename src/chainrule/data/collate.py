@@ -75,7 +75,7 @@ def default_collate(batch):
     if isinstance(first, float):
         return tensor(batch, dtype=np.float64)
     if isinstance(first, (str, bytes)):
-        return list(batch)
+        return batch  # as PyTorch: the list given, or the tuple of a transposed field
     if isinstance(first, collections.abc.Mapping):
         fields = {key: default_collate([sample[key] for sample in batch]) for key in first}
         try:
@@ -83,7 +83,7 @@ def default_collate(batch):
         except TypeError:  # a mapping type that cannot be built from a dict
             return fields
     if isinstance(first, tuple) and hasattr(first, "_fields"):  # namedtuple
-        return type(first)(*(default_collate(list(field)) for field in zip(*batch)))
+        return type(first)(*(default_collate(field) for field in zip(*batch)))
     if isinstance(first, collections.abc.Sequence):
         sizes = {len(sample) for sample in batch}
         if len(sizes) > 1:
@@ -91,7 +91,7 @@ def default_collate(batch):
                 f"default_collate: each sample in the batch should have the same number of "
                 f"fields, got lengths {sorted(sizes)}"
             )
-        fields = [default_collate(list(field)) for field in zip(*batch)]
+        fields = [default_collate(field) for field in zip(*batch)]
         if isinstance(first, tuple):
             return fields  # PyTorch returns a list for tuples
         try:

@@ -10,6 +10,7 @@ from .optimizer import (
     check_non_negative,
     new_state_tensor,
     regularized_gradient,
+    scratch_like,
     step_counter,
 )
 
@@ -60,7 +61,7 @@ class Adagrad(Optimizer):
                                     group["maximize"])
         clr = lr / (1 + (step - 1) * float(group["lr_decay"]))
         state_sum = state["sum"]._data
-        scratch = np.multiply(grad, grad)
+        scratch = np.multiply(grad, grad, out=scratch_like(state_sum))
         state_sum += scratch
         std = np.sqrt(state_sum, out=scratch)
         std += eps

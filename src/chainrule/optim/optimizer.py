@@ -89,11 +89,18 @@ def decoupled_decay(param, lr, weight_decay, decoupled):
     return 0.0
 
 
+def scratch_like(array):
+    """An uninitialised array of ``array``'s shape and dtype to compute into with ``out=``:
+    an ndarray even for a 0-d parameter, where NumPy's ufuncs would return a scalar that later
+    ``out=`` arguments cannot take."""
+    return np.empty_like(array)
+
+
 def update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2):
     """Adam's running averages, in place: m += (1 - beta1)(g - m) (PyTorch's lerp, the same
     average as beta1 m + (1 - beta1) g) and v = beta2 v + (1 - beta2) g^2. Returns a scratch
     array of the gradient's shape, free for the caller to reuse."""
-    scratch = np.subtract(grad, exp_avg)
+    scratch = np.subtract(grad, exp_avg, out=scratch_like(exp_avg))
     scratch *= 1 - beta1
     exp_avg += scratch
     exp_avg_sq *= beta2

@@ -10,6 +10,7 @@ from .optimizer import (
     check_non_negative,
     new_state_tensor,
     regularized_gradient,
+    scratch_like,
     step_counter,
 )
 
@@ -63,7 +64,7 @@ class RMSprop(Optimizer):
                                     group["maximize"])
         square_avg = state["square_avg"]._data
         square_avg *= alpha
-        scratch = np.multiply(grad, 1 - alpha)
+        scratch = np.multiply(grad, 1 - alpha, out=scratch_like(square_avg))
         scratch *= grad
         square_avg += scratch
 

@@ -25,4 +25,8 @@ CASES = {
     "skipgram": {"args": ["--epochs", "1"], "float64": True},
     "lbfgs_sine": {"args": ["--steps", "1"], "float64": True},
     "logistic_raw": {"args": ["--epochs", "10"], "float64": True},
+    "tcn_adding": {"args": ["--epochs", "2"], "float64": True,
+                   "smoke": ["--epochs", "1", "--dropout", "0.2"]},
+    "sparse_graph_attention": {"args": ["--epochs", "4"], "float64": True},
+    "sac_temperature": {"args": ["--updates", "4"], "float64": True},
 }

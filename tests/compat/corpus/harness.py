@@ -14,6 +14,7 @@ import io
 import os
 import runpy
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -83,7 +84,12 @@ def run_program(torch, name, args, *, seed=0, float64=True, workdir):
     try:
         if float64:
             torch.set_default_dtype(torch.float64)
-        with instrumented(torch, seed) as losses, contextlib.redirect_stdout(out):
+        with instrumented(torch, seed) as losses, contextlib.redirect_stdout(out), \
+                warnings.catch_warnings():
+            # programs call deprecated APIs as real ones do (nn.utils.weight_norm,
+            # torch.sparse.FloatTensor); the deprecation warnings are both libraries' own
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.filterwarnings("ignore", ".*is deprecated", UserWarning)
             runpy.run_path(str(path), run_name="__main__")
     finally:
         torch.set_default_dtype(previous_dtype)

@@ -1,0 +1,220 @@
+"""Calls that stopped well-known public PyTorch programs (tutorial repositories, GAN and NLP
+collections) under chainrule: the legacy tensor-type names (``x.type(torch.FloatTensor)``),
+``torch.normal``'s overloads, ``autograd.grad(only_inputs=...)``, 0-d parameters in every
+optimizer, ``torch.tensor`` of sequences, ``nn.utils.weight_norm``. Expected answers are
+PyTorch 2.13's: read off a CPU build, or recorded into torch_program_idioms.json by
+bench/record_program_idioms.py."""
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule as torch
+from chainrule._device import DeviceUnavailableError
+
+from .program_idiom_cases import (
+    TENSOR_FROM_SEQUENCES,
+    WEIGHT_NORM_CASES,
+    parametrized_weight_norm_case,
+    weight_norm_case,
+)
+
+RECORDED = json.loads((Path(__file__).parent / "torch_program_idioms.json").read_text())
+
+
+@pytest.mark.parametrize("dtype, name", [
+    (torch.float32, "torch.FloatTensor"), (torch.float64, "torch.DoubleTensor"),
+    (torch.float16, "torch.HalfTensor"), (torch.bfloat16, "torch.BFloat16Tensor"),
+    (torch.int64, "torch.LongTensor"), (torch.int32, "torch.IntTensor"),
+    (torch.int16, "torch.ShortTensor"), (torch.int8, "torch.CharTensor"),
+    (torch.uint8, "torch.ByteTensor"), (torch.bool, "torch.BoolTensor")])
+def test_type_names_the_legacy_tensor_type_and_casts_by_it(dtype, name):
+    x = torch.ones(2, dtype=dtype)
+    assert x.type() == name
+    assert torch.zeros(3, dtype=torch.float64).type(name).dtype == dtype
+    legacy_class = getattr(torch, name.split(".")[1])
+    assert torch.zeros(3, dtype=torch.float64).type(legacy_class).dtype == dtype
+
+
+def test_type_casts_values_like_to():
+    x = torch.tensor([1.7, -2.2], dtype=torch.float64)
+    assert x.type(torch.LongTensor).tolist() == [1, -2]       # truncation, as .long()
+    assert x.type(torch.int16).dtype == torch.int16
+    assert torch.tensor([1, 2]).type(torch.FloatTensor).dtype == torch.float32
+
+
+def test_type_refuses_cuda_and_unknown_names():
+    x = torch.zeros(2)
+    for cuda_type in (torch.cuda.FloatTensor, "torch.cuda.FloatTensor"):
+        with pytest.raises(DeviceUnavailableError, match="CPU"):
+            x.type(cuda_type)
+    with pytest.raises(ValueError, match="invalid type: 'torch.Foo'"):
+        x.type("torch.Foo")
+
+
+def test_module_type_takes_the_legacy_class_and_its_name():
+    assert torch.nn.Linear(2, 2).type(torch.DoubleTensor).weight.dtype == torch.float64
+    assert torch.nn.Linear(2, 2).type("torch.DoubleTensor").bias.dtype == torch.float64
+
+
+def test_normal_with_a_tensor_mean_defaults_std_to_one():
+    torch.manual_seed(0)
+    samples = torch.normal(torch.full((20000,), 3.0, dtype=torch.float64))
+    assert samples.dtype == torch.float64 and samples.shape == (20000,)
+    assert abs(samples.mean().item() - 3.0) < 0.05 and abs(samples.std().item() - 1.0) < 0.05
+
+
+def test_normal_forms_shapes_and_dtypes():
+    assert torch.normal(torch.zeros(2, 3), torch.ones(3)).shape == (2, 3)   # broadcast
+    assert torch.normal(0.0, torch.ones(4)).dtype == torch.float32
+    assert torch.normal(std=torch.ones(4, dtype=torch.float64)).dtype == torch.float64
+    assert torch.normal(2.0, 3.0, (2, 5), dtype=torch.float64).dtype == torch.float64
+    assert torch.normal(2, 3, size=(1, 4)).shape == (1, 4)
+    spread = torch.normal(torch.zeros(10000), torch.full((10000,), 1e-3))
+    assert spread.abs().max().item() < 1e-2                  # std is a scale, not a variance
+
+
+def test_normal_of_two_numbers_needs_a_size():
+    with pytest.raises(TypeError, match="size"):
+        torch.normal(0.0, 1.0)
+
+
+def test_normal_is_reproducible_from_the_seed():
+    torch.manual_seed(5)
+    a = torch.normal(torch.zeros(3))
+    torch.manual_seed(5)
+    np.testing.assert_array_equal(a.numpy(), torch.normal(torch.zeros(3)).numpy())
+
+
+def test_grad_takes_pytorchs_deprecated_only_inputs_flag():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    (dx,) = torch.autograd.grad((x * x).sum(), x, only_inputs=True)
+    assert dx.tolist() == [2.0, 4.0]
+    with pytest.warns(FutureWarning, match="only_inputs"):
+        (dx,) = torch.autograd.grad((x ** 3).sum(), x, only_inputs=False)
+    assert dx.tolist() == [3.0, 12.0]
+
+
+def test_grad_positional_arguments_follow_pytorchs_order():
+    # grad(outputs, inputs, grad_outputs, retain_graph, create_graph, only_inputs, allow_unused)
+    x = torch.tensor([1.0], requires_grad=True)
+    unused = torch.tensor([1.0], requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grads = torch.autograd.grad((x * 2).sum(), [x, unused], None, None, False, True, True)
+    assert grads[0].tolist() == [2.0] and grads[1] is None
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED["zero_dim_parameter"]))
+def test_every_optimizer_updates_a_zero_dim_parameter(name):
+    # SAC's learnable temperature: log_alpha = torch.tensor(np.log(0.01)); requires_grad = True
+    p = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    optimizer = getattr(torch.optim, name)([p], lr=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        ((p - 2) ** 2).backward()
+        optimizer.step()
+    assert p.shape == () and isinstance(p.numpy(force=True), np.ndarray)
+    np.testing.assert_allclose(p.item(), RECORDED["zero_dim_parameter"][name], rtol=1e-12)
+
+
+@pytest.mark.parametrize("case", sorted(RECORDED["tensor_from_sequences"]))
+def test_tensor_reads_sequences_as_pytorch_does(case):
+    # PPO (minimalRL) builds batches with torch.tensor(list of lists of one-element tensors)
+    name, default = case.rsplit(", default ", 1)
+    expected = RECORDED["tensor_from_sequences"][case]
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(getattr(torch, default))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = torch.tensor(TENSOR_FROM_SEQUENCES[name](torch))
+    finally:
+        torch.set_default_dtype(previous)
+    assert (str(t.dtype).split(".")[1], list(t.shape)) == (expected["dtype"], expected["shape"])
+    assert t.double().flatten().tolist() == expected["values"]
+
+
+def test_a_tensor_of_many_values_inside_a_list_is_refused_as_in_pytorch():
+    with pytest.raises(ValueError, match="only one element tensors can be converted"):
+        torch.tensor([torch.tensor([1.0, 2.0]), torch.tensor([3.0, 4.0])])
+
+
+@pytest.mark.parametrize("name", sorted(WEIGHT_NORM_CASES))
+def test_weight_norm_matches_pytorch(name):
+    expected = RECORDED["weight_norm"][name]
+    got = weight_norm_case(torch, *WEIGHT_NORM_CASES[name])
+    for key in ("names", "removed", "g_shape"):
+        assert got[key] == expected[key], key
+    for key in ("out", "grad_g", "grad_v", "weight"):
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_weight_norm_warns_recomputes_before_forward_and_refuses_twice():
+    layer = torch.nn.Linear(3, 2)
+    with pytest.warns(FutureWarning, match="parametrizations.weight_norm"):
+        torch.nn.utils.weight_norm(layer)
+    with torch.no_grad():
+        layer.weight_g.mul_(2.0)                    # a step on g scales the weight ...
+    before = layer.weight.detach().clone()
+    layer(torch.ones(1, 3))                         # ... once the pre-hook runs
+    np.testing.assert_allclose(layer.weight.detach().numpy(), 2 * before.numpy(), rtol=1e-6)
+    with pytest.raises(RuntimeError, match="Cannot register two weight_norm hooks"), \
+            pytest.warns(FutureWarning):
+        torch.nn.utils.weight_norm(layer)
+    torch.nn.utils.remove_weight_norm(layer)
+    assert isinstance(layer.weight, torch.nn.Parameter) and not layer._forward_pre_hooks
+    with pytest.raises(ValueError, match="weight_norm of 'weight' not found"):
+        torch.nn.utils.remove_weight_norm(layer)
+
+
+@pytest.mark.parametrize("dim", sorted(RECORDED["parametrized_weight_norm"]))
+def test_parametrized_weight_norm_matches_pytorch(dim):
+    expected = RECORDED["parametrized_weight_norm"][dim]
+    got = parametrized_weight_norm_case(torch, None if dim == "None" else int(dim))
+    for key in ("names", "class", "removed", "class_after_remove"):
+        assert got[key] == expected[key], key
+    for key in ("out", "grad_g", "grad_v", "out_after_assign", "weight"):
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_parametrize_refuses_what_pytorch_refuses():
+    layer = torch.nn.Linear(2, 2)
+    with pytest.raises(ValueError, match="does not have a parametrization on weight"):
+        torch.nn.utils.parametrize.remove_parametrizations(layer, "weight")
+    torch.nn.utils.parametrizations.weight_norm(layer)
+    assert torch.nn.utils.parametrize.type_before_parametrizations(layer) is torch.nn.Linear
+    with pytest.raises(ValueError, match="sequence of tensors"):
+        torch.nn.utils.parametrize.remove_parametrizations(layer, "weight",
+                                                           leave_parametrized=False)
+
+
+def test_jit_runs_scriptable_code_eagerly():
+    @torch.jit.script
+    def double(x):
+        return x * 2
+
+    model = torch.nn.Linear(2, 2)
+    assert double(torch.ones(2)).tolist() == [2.0, 2.0]
+    assert torch.jit.trace(model, torch.ones(1, 2)) is model
+    assert torch.jit.script(model) is model and not isinstance(model, torch.jit.ScriptModule)
+    assert not torch.jit.is_scripting() and not torch.jit.is_tracing()
+    assert torch.jit.ignore(double) is double and torch.jit.ignore(drop=True)(double) is double
+    assert torch.jit.unused(double) is double and torch.jit.export(double) is double
+    from chainrule.jit.annotations import BroadcastingList2, Optional  # noqa: F401
+    for call in (lambda: torch.jit.save(model, "m.pt"), lambda: torch.jit.load("m.pt")):
+        with pytest.raises(RuntimeError, match="state_dict"):
+            call()
+
+
+def test_default_collate_keeps_a_field_of_strings_as_pytorch_does():
+    # PyTorch transposes the batch with zip: a field of strings comes back as that tuple
+    from chainrule.utils.data import DataLoader, default_collate
+    names, labels = default_collate([("ann", 1), ("bob", 2)])
+    assert names == ("ann", "bob") and labels.tolist() == [1, 2]
+    assert default_collate(["x", "y"]) == ["x", "y"]
+    assert default_collate([{"s": "a"}, {"s": "b"}]) == {"s": ["a", "b"]}
+    assert next(iter(DataLoader([("a", 1.0), ("b", 2.0)], batch_size=2)))[0] == ("a", "b")
