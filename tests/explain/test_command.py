@@ -122,6 +122,21 @@ def test_table_errors_say_what_to_do(table_run, capsys, tmp_path, flags, message
     assert status == 2 and message in err
 
 
+@pytest.mark.parametrize("where, message", [
+    ("file", "is a file, not a folder"),
+    ("under_file", "which is a file, not a folder"),
+])
+def test_an_out_that_cannot_be_a_folder_is_refused_before_any_work(table_run, capsys, tmp_path,
+                                                                    where, message):
+    run, data = table_run
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    out = taken if where == "file" else taken / "explanations"
+    status, stdout, err = explain(capsys, run, data, "--out", out)
+    assert status == 2 and "--out" in err and message in err
+    assert stdout == "" and taken.read_text() == "mine"
+
+
 def test_mean_baseline_needs_the_training_data(table_run, capsys, tmp_path):
     run, data = table_run
     status, out, _ = explain(capsys, run, data, "--out", tmp_path, "--baseline", "mean",

@@ -20,6 +20,7 @@ from ..explain.checks import completeness_error
 from ..random import Generator
 from .data import task_from_metadata
 from .explain_subjects import ImageSubject, SeriesSubject, TableSubject, TextSubject
+from .output_files import checked_output_folder
 from .predict import image_paths, load_model, prompt_tokens, read_new_series
 
 METHODS = ("integrated-gradients", "saliency", "gradient-x-input", "smoothgrad", "grad-cam",
@@ -38,6 +39,8 @@ def explain_run(run_dir, source, method="integrated-gradients", target=None, out
         raise ValueError(f"unknown --baseline {baseline!r}; choose one of: {', '.join(BASELINES)}")
     if steps < 1 or limit < 1:
         raise ValueError("--steps and --limit must be at least 1")
+    if out is not None and not check:  # before any work: a bad --out fails at once
+        out = checked_output_folder(out, "--out")
     config, metadata, preprocessor, model = load_model(run_dir)
     subject = read_subject(config, metadata, preprocessor, model, source, limit)
     if baseline == "blur" and subject.kind in ("table", "text"):
@@ -53,8 +56,7 @@ def explain_run(run_dir, source, method="integrated-gradients", target=None, out
     if out is None:  # beside the checkpoints: in the run directory (or a checkpoint's folder)
         out = Path(run_dir) if Path(run_dir).is_dir() else Path(run_dir).parent
         out = out / "explanations"
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = checked_output_folder(out, "--out")
     if method == "attention":
         written, lines = attention_pages(subject, out)
     else:

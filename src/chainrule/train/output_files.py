@@ -22,6 +22,23 @@ def checked_output_path(path, flag, example):
     return path
 
 
+def checked_output_folder(path, flag):
+    """``path`` as a Path to a folder that exists or can be made (made now, before any work):
+    else a ValueError naming ``flag``, the problem and the fix."""
+    path = Path(path).expanduser()
+    blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        where = "is a file" if blocking == path else f"lies under {blocking}, which is a file"
+        raise ValueError(f"{flag} {path} {where}, not a folder; name a new or existing folder "
+                         "for the output files")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ValueError(f"{flag} {path}: cannot create the folder ({error.strerror}); name a "
+                         "folder you can write to") from None
+    return path
+
+
 def write_output(path, payload):
     """Write the bytes ``payload`` to ``path`` atomically (see io/files.atomic_write)."""
     atomic_write_bytes(path, payload)
