@@ -10,6 +10,7 @@ import datetime
 import os
 import sys
 import time
+import traceback
 
 import numpy as np
 
@@ -134,17 +135,29 @@ get_rank = rank
 get_world_size = world_size
 
 
-def _abort_on_uncaught_exception(exc_type, exc, traceback):
+def _abort_on_uncaught_exception(exc_type, exc, tb):
     # Print first, then take every rank down: the others would otherwise wait in a collective.
-    previous = _state["previous_excepthook"] or sys.__excepthook__
-    previous(exc_type, exc, traceback)
     comm = mpi().COMM_WORLD
-    sys.stderr.write(
-        f"chainrule.distributed: rank {comm.Get_rank()} of {comm.Get_size()} stopped with "
-        f"{exc_type.__name__}; aborting all ranks (MPI_Abort) so that none waits forever\n"
-    )
-    sys.stderr.flush()
+    note = (f"chainrule.distributed: rank {comm.Get_rank()} of {comm.Get_size()} stopped with "
+            f"{exc_type.__name__}; aborting all ranks (MPI_Abort) so that none waits forever\n")
+    previous = _state["previous_excepthook"] or sys.__excepthook__
+    if previous is sys.__excepthook__:
+        # One write of the whole report: mpiexec forwards a rank's output while it ends the
+        # launch, and a traceback written line by line was seen cut after its first lines.
+        _write_at_once("".join(traceback.format_exception(exc_type, exc, tb)) + note)
+    else:  # the user's own hook (IPython's, a logger's) prints the exception its way
+        previous(exc_type, exc, tb)
+        _write_at_once(note)
     comm.Abort(1)
+
+
+def _write_at_once(text):
+    sys.stderr.flush()
+    try:
+        os.write(sys.stderr.fileno(), text.encode("utf-8", "replace"))
+    except (OSError, ValueError, AttributeError):  # stderr replaced by an object without a file
+        sys.stderr.write(text)
+        sys.stderr.flush()
 
 
 def wait(request, what):
