@@ -152,12 +152,35 @@ def _abort_on_uncaught_exception(exc_type, exc, tb):
 
 
 def _write_at_once(text):
+    """Write ``text`` to stderr in one call, then wait (at most 2 s) until the reader of the
+    pipe (mpiexec) has taken it: MPI_Abort ends the launch, and output still in the pipe then
+    is lost (seen: a traceback cut after two lines, and a report lost whole)."""
     sys.stderr.flush()
     try:
-        os.write(sys.stderr.fileno(), text.encode("utf-8", "replace"))
+        fd = sys.stderr.fileno()
+        os.write(fd, text.encode("utf-8", "replace"))
     except (OSError, ValueError, AttributeError):  # stderr replaced by an object without a file
         sys.stderr.write(text)
         sys.stderr.flush()
+        return
+    deadline = time.monotonic() + 2.0
+    while _unread_bytes(fd) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # the reader has it: a moment to pass it on before the launch ends
+
+
+def _unread_bytes(fd):
+    """Bytes written to the pipe ``fd`` that its reader has not taken yet (0 for a file or a
+    terminal, where nothing waits for a reader)."""
+    import struct
+
+    try:
+        import fcntl
+        import termios
+
+        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+    except (ImportError, OSError):  # not POSIX, or not a pipe
+        return 0
 
 
 def wait(request, what):
