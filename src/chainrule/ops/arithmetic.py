@@ -223,33 +223,31 @@ def isreal(input):
     return wrap(np.ones(input._data.shape, dtype=bool))  # chainrule's dtypes are all real
 
 
-
-
 def bitwise_left_shift(input, other):
     a, b = as_tensor_pair(input, other)
-    return wrap(np.left_shift(*_same_int_dtype(a, b)))
+    return wrap(np.left_shift(*_same_int_dtype(a, b, "bitwise_left_shift")))
 
 
 def bitwise_right_shift(input, other):
     a, b = as_tensor_pair(input, other)
-    return wrap(np.right_shift(*_same_int_dtype(a, b)))
+    return wrap(np.right_shift(*_same_int_dtype(a, b, "bitwise_right_shift")))
 
 
-def _same_int_dtype(a, b):
+def _same_int_dtype(a, b, op):
     dtype = promoted_dtype(a, b)
     if dtype.kind not in "iu":
-        raise RuntimeError(f"bit shifts need integer tensors, got {a.dtype} and {b.dtype}")
+        raise RuntimeError(f"{op} needs integer tensors, got {a.dtype} and {b.dtype}")
     return a._data.astype(dtype, copy=False), b._data.astype(dtype, copy=False)
 
 
 def gcd(input, other):
     a, b = as_tensor_pair(input, other)
-    return wrap(np.gcd(*_same_int_dtype(a, b)))
+    return wrap(np.gcd(*_same_int_dtype(a, b, "gcd")))
 
 
 def lcm(input, other):
     a, b = as_tensor_pair(input, other)
-    return wrap(np.lcm(*_same_int_dtype(a, b)))
+    return wrap(np.lcm(*_same_int_dtype(a, b, "lcm")))
 
 
 def nextafter(input, other):
