@@ -1,8 +1,13 @@
+import importlib.util
+import math
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import chainrule as cr
 from chainrule import kernels
+from chainrule.kernels import normal
 from chainrule.nn import functional as F
 from chainrule.ops.activation import ndtr
 
@@ -48,6 +53,36 @@ def test_gelu_gradient_matches_finite_differences():
 def test_ndtr_matches_reference():
     x = np.linspace(-25, 25, 5001, dtype=np.float32)
     assert_paths_agree(lambda t: [ndtr(t).detach()], x, rtol=1e-5, atol=1e-30)
+
+
+def test_the_kernels_fit_is_the_one_the_script_derives():
+    from chainrule.kernels import activation
+
+    script_path = Path(__file__).resolve().parents[2] / "bench" / "fit_ndtr.py"
+    spec = importlib.util.spec_from_file_location("fit_ndtr", script_path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    coefficients, worst = script.fit_mills()
+    assert script.SCALE == activation.MILLS_FIT_SCALE
+    np.testing.assert_allclose(activation.MILLS_FIT, coefficients, rtol=1e-9, atol=1e-12)
+    assert worst <= 4.5e-8
+
+
+def test_kernel_phi_keeps_the_references_relative_error_bound():
+    """Against the truth (math.erfc in float64), as tests/ops/test_normal.py holds the
+    reference: the kernel's own fit and its one shared exp are at least as close."""
+    from chainrule.kernels import activation
+
+    x = np.linspace(-20.0, 20.0, 100001).astype(np.float32)
+    exact = 0.5 * np.array([math.erfc(-float(v) / math.sqrt(2.0)) for v in x])
+    fast = activation.ndtr(x).astype(np.float64)
+    representable = exact >= np.finfo(np.float32).tiny
+    relative = np.abs(fast - exact)[representable] / exact[representable]
+    assert relative.max() <= normal.NDTR_FLOAT32_BOUND
+    assert np.abs(fast - exact)[~representable].max() <= 1e-43
+    slope = activation.gelu_backward(x, np.ones_like(x)).astype(np.float64)
+    exact_slope = exact + x * np.exp(-(x.astype(np.float64) ** 2) / 2) / math.sqrt(2 * math.pi)
+    np.testing.assert_allclose(slope, exact_slope, rtol=2e-6, atol=3e-7)
 
 
 @pytest.mark.parametrize("family", ["activation", "optim", "softmax", "norm", "pool", "loss",

@@ -8,6 +8,12 @@ import numpy as np
 from ._jit import jit_reduction
 from .threads import get_num_threads, parallel_ranges
 
+# Every inner loop below is free of conditions: an ``if`` on an argument inside a loop (say
+# "weight given") was if-converted by LLVM into masked loads and stores (vmaskmovps), which
+# are microcoded on AMD (measured, 2048 x 512, one thread: backward 1.5 -> 0.85 ms, dx alone
+# 1.5 -> 0.5 ms). A missing weight is a vector of ones, a missing bias one of zeros, and the
+# parameter gradients have loops of their own, chosen once per row.
+
 
 @jit_reduction
 def _forward_range(start, stop, part, x, weight, bias, eps, y, mean, rstd):
@@ -25,12 +31,7 @@ def _forward_range(start, stop, part, x, weight, bias, eps, y, mean, rstd):
         s = np.float32(1.0) / np.float32(math.sqrt(square / np.float32(columns) + eps))
         mean[r], rstd[r] = m, s
         for j in range(columns):
-            v = (x[r, j] - m) * s
-            if weight.size:
-                v *= weight[j]
-            if bias.size:
-                v += bias[j]
-            y[r, j] = v
+            y[r, j] = (x[r, j] - m) * s * weight[j] + bias[j]
 
 
 @jit_reduction
@@ -43,32 +44,35 @@ def _backward_range(start, stop, part, x, weight, dy, mean, rstd, dx, dweight, d
     columns = x.shape[1]
     for r in range(x.shape[0]):
         m, s = mean[r], rstd[r]
-        sum_g = np.float32(0.0)
-        sum_gx = np.float32(0.0)
-        for j in range(columns):
-            x_hat = (x[r, j] - m) * s
-            g = dy[r, j] * weight[j] if weight.size else dy[r, j]
-            sum_g += g
-            sum_gx += g * x_hat
-            if dweight.size:
-                dweight[part, j] += dy[r, j] * x_hat
-            if dbias.size:
+        if dweight.size:
+            for j in range(columns):
+                dweight[part, j] += dy[r, j] * ((x[r, j] - m) * s)
+        if dbias.size:
+            for j in range(columns):
                 dbias[part, j] += dy[r, j]
         if dx.size:
+            sum_g = np.float32(0.0)
+            sum_gx = np.float32(0.0)
+            for j in range(columns):
+                g = dy[r, j] * weight[j]
+                sum_g += g
+                sum_gx += g * ((x[r, j] - m) * s)
             mean_g = sum_g / np.float32(columns)
             mean_gx = sum_gx / np.float32(columns)
             for j in range(columns):
                 x_hat = (x[r, j] - m) * s
-                g = dy[r, j] * weight[j] if weight.size else dy[r, j]
-                dx[r, j] = s * (g - mean_g - x_hat * mean_gx)
+                dx[r, j] = s * (dy[r, j] * weight[j] - mean_g - x_hat * mean_gx)
 
 
 def _rows(array, columns):
     return np.ascontiguousarray(array).reshape(-1, columns)
 
 
-def _vector(array, columns):
-    return np.empty(0, np.float32) if array is None else np.ascontiguousarray(array).reshape(-1)
+def _vector(array, columns, missing=1.0):
+    """A weight or bias as a flat float32 vector; ``missing`` in every place if None."""
+    if array is None:
+        return np.full(columns, missing, np.float32)
+    return np.ascontiguousarray(array).reshape(-1)
 
 
 def layer_norm(x, weight, bias, eps, columns):
@@ -79,7 +83,7 @@ def layer_norm(x, weight, bias, eps, columns):
     mean = np.empty(rows.shape[0], np.float32)
     rstd = np.empty(rows.shape[0], np.float32)
     parallel_ranges(_forward_range, rows.shape[0], columns, rows, _vector(weight, columns),
-                    _vector(bias, columns), np.float32(eps), _rows(y, columns), mean, rstd)
+                    _vector(bias, columns, 0.0), np.float32(eps), _rows(y, columns), mean, rstd)
     return y, mean, rstd
 
 
