@@ -14,16 +14,44 @@ from chainrule.ops.activation import ndtr
 from .check import assert_directional_derivative, assert_paths_agree
 
 
-def _gelu_and_grad(x):
-    y = F.gelu(x)
+def _gelu_and_grad(x, approximate="none"):
+    y = F.gelu(x, approximate=approximate)
     (y * y).sum().backward()
     return y.detach().numpy(), x.grad.numpy()
 
 
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
 @pytest.mark.parametrize("scale", [1.0, 6.0])
-def test_gelu_matches_reference(scale):
+def test_gelu_matches_reference(scale, approximate):
     x = (np.random.default_rng(0).standard_normal((37, 53)) * scale).astype(np.float32)
-    assert_paths_agree(_gelu_and_grad, x, rtol=1e-5, atol=1e-6)
+    assert_paths_agree(lambda t: _gelu_and_grad(t, approximate), x, rtol=1e-5, atol=1e-6)
+
+
+def test_gelu_tanh_specials_and_finite_differences():
+    x = np.array([-30, -12, -5.5, -1e-3, 0, 1e-3, 5.5, 12, 30, np.inf, -np.inf, np.nan],
+                 dtype=np.float32)
+    with kernels.use_kernels(True, min_size=0):
+        y = F.gelu(cr.tensor(x), approximate="tanh").numpy()
+    with kernels.use_kernels(False), np.errstate(invalid="ignore"):
+        expected = F.gelu(cr.tensor(x), approximate="tanh").numpy()
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)  # NaN where it has NaN
+    # relatively accurate on the left too, where the reference's 1 + tanh(u) cancels to 0
+    x64 = x.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        exact = x64 / (1 + np.exp(-2 * np.sqrt(2 / np.pi) * (x64 + 0.044715 * x64 ** 3)))
+    np.testing.assert_allclose(y, exact, rtol=1e-6, atol=1e-30)
+
+    points = np.random.default_rng(2).standard_normal(300).astype(np.float32) * 3
+
+    def loss(a):
+        return (F.gelu(cr.tensor(a), approximate="tanh").numpy().astype(np.float64) ** 2).sum()
+
+    def gradient(a):
+        t = cr.tensor(a, requires_grad=True)
+        (F.gelu(t, approximate="tanh") ** 2).sum().backward()
+        return t.grad.numpy()
+
+    assert_directional_derivative(loss, gradient, points)
 
 
 def test_gelu_tails_and_specials():
@@ -108,3 +136,31 @@ def test_relu_backward_matches_reference():
         return [y.detach().numpy(), t.grad.numpy()]
 
     assert_paths_agree(run, x, rtol=0, atol=0)
+
+
+def test_exp32_is_within_two_ulps_over_the_whole_float32_range():
+    """The shared exp (kernels/_jit.py) against float64 exp: relative error where e^x is a
+    normal float32, 0 and inf where float32 has them, NaN kept (88.3 < x <= 88.72 once came
+    out as e^88.3)."""
+    import numba
+
+    from chainrule.kernels._jit import exp32
+
+    @numba.njit  # (not cached: a cache keyed on this file would keep an old exp32)
+    def exp_all(x, y):
+        for i in range(x.size):
+            y[i] = exp32(x[i])
+
+    x = np.concatenate([np.linspace(-110.0, 90.0, 200001), [88.3, 88.5, 88.72, 88.73]])
+    x = np.concatenate([x, [np.inf, -np.inf, np.nan]]).astype(np.float32)
+    y = np.empty_like(x)
+    exp_all(x, y)
+    with np.errstate(over="ignore"):
+        exact = np.exp(x.astype(np.float64))
+    normal_range = (exact >= np.finfo(np.float32).tiny) & (exact <= np.finfo(np.float32).max)
+    relative = np.abs(y[normal_range] - exact[normal_range]) / exact[normal_range]
+    assert relative.max() <= 1.2e-7  # two half-ulps
+    assert np.all(y[exact > np.finfo(np.float32).max * (1 + 2 ** -24)] == np.inf)
+    small = exact < np.finfo(np.float32).tiny
+    assert np.all(np.abs(y[small] - exact[small]) <= 1.5e-45)
+    assert np.isnan(y[-1])

@@ -1,11 +1,12 @@
-"""GELU in one pass each way: y = x Phi(x);  dx = dy (Phi(x) + x phi(x)); ReLU's backward.
+"""GELU in one pass each way: y = x Phi(x);  dx = dy (Phi(x) + x phi(x)); its tanh form;
+ReLU's backward.
 Reference: ``ops/activation.py``'s ``Gelu`` and ``kernels/normal.py``'s ``ndtr_float32``."""
 
 
 import numba
 import numpy as np
 
-from ._jit import exp32_parts, fma32, jit, times_power_of_two
+from ._jit import exp32, exp32_parts, fma32, jit, times_power_of_two
 from .normal import INV_SQRT_2, INV_SQRT_2PI, NDTR_FIT_SCALE
 from .threads import parallel_ranges
 
@@ -77,6 +78,40 @@ def _gelu_backward_range(start, stop, part, x, dy, dx):
         dx[i] = dy[i] * (cdf + x[i] * pdf)
 
 
+_SQRT_2_OVER_PI = float(np.sqrt(2.0 / np.pi))
+_GELU_CUBIC = 0.044715
+
+
+@jit(inline="always", fastmath=_FUSED)
+def _tanh_gate(x):
+    """(s, du/dx) for GELU's tanh form: 1/2 (1 + tanh u) = s = 1 / (1 + e^-2u), with
+    u = sqrt(2/pi) (x + 0.044715 x^3): one exp and a division, no tanh (whose 1 + tanh u would
+    cancel for negative x; e^-2u overflows to inf there, and s to 0, as it should)."""
+    f = numba.float32
+    square = x * x
+    u = f(_SQRT_2_OVER_PI) * (x + f(_GELU_CUBIC) * square * x)
+    s = f(1.0) / (f(1.0) + exp32(f(-2.0) * u))
+    return s, f(_SQRT_2_OVER_PI) * (f(1.0) + f(3.0 * _GELU_CUBIC) * square)
+
+
+@jit(fastmath=_FUSED)
+def _gelu_tanh_range(start, stop, part, x, y):
+    x, y = x[start:stop], y[start:stop]
+    for i in range(x.size):
+        s, _ = _tanh_gate(x[i])
+        y[i] = x[i] * s
+
+
+@jit(fastmath=_FUSED)
+def _gelu_tanh_backward_range(start, stop, part, x, dy, dx):
+    """dx = dy (s + 2 x s (1 - s) du/dx), the reference's 1/2 (1 + t) + x/2 (1 - t^2) du/dx
+    with t = 2 s - 1."""
+    x, dy, dx = x[start:stop], dy[start:stop], dx[start:stop]
+    for i in range(x.size):
+        s, slope = _tanh_gate(x[i])
+        dx[i] = dy[i] * (s + numba.float32(2.0) * x[i] * s * (numba.float32(1.0) - s) * slope)
+
+
 @jit
 def _relu_backward_range(start, stop, part, y, dy, dx):
     y, dy, dx = y[start:stop], dy[start:stop], dx[start:stop]
@@ -114,6 +149,16 @@ def gelu_backward(x, dy):
     """dx = dy (Phi(x) + x phi(x)), recomputed from x (nothing but x kept from forward, as
     PyTorch keeps: a saved slope would cost one more array per GELU)."""
     return _elementwise(_gelu_backward_range, x, dy)
+
+
+def gelu_tanh(x):
+    """GELU's tanh approximation x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    return _elementwise(_gelu_tanh_range, x)
+
+
+def gelu_tanh_backward(x, dy):
+    """dx of ``gelu_tanh``, recomputed from x."""
+    return _elementwise(_gelu_tanh_backward_range, x, dy)
 
 
 def relu_backward(y, dy):

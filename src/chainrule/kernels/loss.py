@@ -11,7 +11,7 @@ from ._jit import exp32, jit_reduction, row_max
 from .threads import parallel_ranges
 
 
-@jit_reduction
+@jit_reduction(fused=True)
 def _forward_range(start, stop, part, x, target, ignore_index, smoothing, loss, lse):
     x, target, loss, lse = x[start:stop], target[start:stop], loss[start:stop], lse[start:stop]
     columns = x.shape[1]
@@ -34,7 +34,7 @@ def _forward_range(start, stop, part, x, target, ignore_index, smoothing, loss, 
                        - smoothing / np.float32(columns) * total_x)
 
 
-@jit_reduction
+@jit_reduction(fused=True)
 def _backward_range(start, stop, part, x, target, ignore_index, smoothing, lse, scale, dx):
     x, target, lse = x[start:stop], target[start:stop], lse[start:stop]
     scale, dx = scale[start:stop], dx[start:stop]

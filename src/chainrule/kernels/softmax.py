@@ -9,7 +9,7 @@ from ._jit import exp32, jit_reduction, row_max
 from .threads import parallel_ranges
 
 
-@jit_reduction
+@jit_reduction(fused=True)
 def _softmax_range(start, stop, part, x, y, log):
     x, y = x[start:stop], y[start:stop]  # (slices: indices from 0 vectorise, see activation)
     columns = x.shape[1]
@@ -32,7 +32,7 @@ def _softmax_range(start, stop, part, x, y, log):
                 y[r, j] *= scale
 
 
-@jit_reduction
+@jit_reduction(fused=True)
 def _softmax_backward_range(start, stop, part, y, dy, dx, log):
     y, dy, dx = y[start:stop], dy[start:stop], dx[start:stop]
     columns = y.shape[1]

@@ -64,10 +64,13 @@ class Gelu(Function):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
         data = float_array(x._data)
+        fast = kernels.load("activation", data)
         if approximate == "tanh":
+            if fast is not None:  # NOTE: one threaded pass; the line below is its reference
+                ctx.kernel = fast
+                return wrap(fast.gelu_tanh(data))
             inner = _SQRT_2_OVER_PI * (data + _GELU_CUBIC * data * data * data)
             return wrap(0.5 * data * (1.0 + np.tanh(inner)))
-        fast = kernels.load("activation", data)
         if fast is not None:  # NOTE: one threaded pass; normal.ndtr_float32 below is its reference
             ctx.slope, ctx.kernel = None, fast  # backward recomputes the slope from x
             return wrap(fast.gelu(data))
@@ -89,6 +92,8 @@ class Gelu(Function):
     def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
         if ctx.approximate == "tanh":
+            if not grad_mode.is_grad_enabled() and getattr(ctx, "kernel", None) is not None:
+                return wrap(ctx.kernel.gelu_tanh_backward(x._data, grad_out._data))
             t = ((x + x * x * x * _GELU_CUBIC) * _SQRT_2_OVER_PI).tanh()
             inner_grad = (x * x * (3 * _GELU_CUBIC) + 1) * _SQRT_2_OVER_PI
             return grad_out * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * inner_grad)
