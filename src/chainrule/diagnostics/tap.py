@@ -21,10 +21,11 @@ parameter's exact norm.
 
 import math
 import re
+import sys
 
 import numpy as np
 
-from .. import nn
+from .. import kernels, nn
 from .nonfinite import describe, kinds
 
 # Layers whose weights' gradients are the output gradient times the input, and whose biases'
@@ -53,9 +54,20 @@ def covered_weights(module, params):
             if p.ndim >= 2 and _COVERED_NAME.fullmatch(name.rpartition(".")[2])}
 
 
+KERNEL_SIZE = 1 << 16  # up to here the compiled sum is cheaper than BLAS in np.errstate
+
+
 def squared_norm(array):
     """The squared 2-norm of an array, without float32 overflow."""
     flat = array.reshape(-1)
+    if (flat.size <= KERNEL_SIZE and flat.dtype == np.float32 and flat.flags.writeable
+            and "numba" in sys.modules):  # (a read-only array would compile another kernel)
+        # NOTE: the per-step reads (biases, blocks of rows): numba is already loaded by the
+        # model's own ops (a monitor alone does not pay for its import), and the compiled sum
+        # in float64 needs no np.errstate, which costs more than these reads
+        kernel = kernels.load("norms", flat, size=kernels.min_size())
+        if kernel is not None:
+            return kernel.squared_norm(flat)
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             value = float(np.dot(flat, flat))
@@ -116,20 +128,20 @@ class GradientTap:
             self._read_now.add(id(tensor))
 
     def _hook(self, param):
-        grad = param.grad
+        grad = param._grad
         if grad is None:
             return
         key = id(param)
         layer = self.layer_of[key]
         self.ever.add(layer)
+        array = grad._data
         if key in self.covered:
-            self.estimates[key] = _estimate(grad._data)
+            self.estimates[key] = _estimate(array)
             if not self.full and key not in self._read_now:
                 return
-        value = squared_norm(grad._data)
-        self.squares[key] = value
+        value = self.squares[key] = squared_norm(array)
         if not math.isfinite(value):
-            found = kinds(grad._data)
+            found = kinds(array)
             if found:
                 self.on_nonfinite(layer, describe(found))
 

@@ -228,11 +228,14 @@ class NonFiniteWatch:
                         out.register_hook(self._backward_began)
         if self._forward_event:
             return
+        results = tensors(outputs)
+        if all(finite(t._data) for t in results):
+            return  # nothing born, nothing entered (checked once: the common case)
         found = forward_birth(node, args, outputs)
         if found:
             op = op_name(node)
-        elif in_loss and not all(finite(t._data) for t in tensors(outputs)):
-            op, found = "data", kinds(tensors(outputs)[0]._data)  # it came from outside
+        elif in_loss:
+            op, found = "data", kinds(results[0]._data)  # it came from outside
         else:
             return
         origin = Origin(op, "forward", describe(found), in_loss=in_loss,
