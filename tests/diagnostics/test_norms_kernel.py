@@ -35,6 +35,22 @@ def test_kernel_keeps_nan_and_inf_and_does_not_overflow():
     assert norms.squared_norm(big) == pytest.approx(reference(big))
 
 
+def test_update_norms_match_numpy():
+    from chainrule.kernels import norms
+
+    rng = np.random.default_rng(2)
+    for size in (1, 5, 1000):
+        after = rng.standard_normal(size).astype(np.float32)
+        before = after.copy()
+        before[::3] += np.float32(1e-6)  # an update far below the weights' size
+        got = norms.update_norms(after, before)
+        want = (reference(after), reference(before), reference(after - before))
+        assert got == pytest.approx(want, rel=1e-9)
+    assert norms.update_norms(after, after)[2] == 0.0  # nothing moved: exactly zero
+    after[7] = np.nan
+    assert all(np.isnan(value) for value in norms.update_norms(after, before)[::2])
+
+
 @pytest.mark.parametrize("shape", [(512,), (40, 100), (300, 300)])
 def test_tap_reads_the_same_with_and_without_kernels(shape):
     import numba  # noqa: F401 - the tap uses the kernel once the model's ops loaded numba

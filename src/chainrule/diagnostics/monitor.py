@@ -31,7 +31,7 @@ import numpy as np
 from .activations import RECURRENT_MODULES, ActivationProbe
 from .nonfinite import explain
 from .rules import Rules, Thresholds
-from .tap import GradientTap, covered_weights, squared_norm
+from .tap import GradientTap, covered_weights, squared_norm, update_kernel
 from .watch import NonFiniteWatch
 
 EARLY_STEPS = (1, 2, 4, 8, 16, 32)
@@ -136,7 +136,7 @@ class GradientMonitor:
         measurement still waits for inputs), and if it is sampled, copy the weights and have
         the tap read every gradient."""
         sampled = self.tap.full = self.is_sampled(step)
-        if sampled or self.probe.wants_more():
+        if sampled or (self.probe.tallies and self.probe.wants_more()):
             self.probe.arm(step)
         if not sampled:
             self._before = None
@@ -209,15 +209,17 @@ class GradientMonitor:
         found = []
         if loss_finite and math.isfinite(total):
             found += self.rules.on_step(step, loss_value, total, norms, lr)
-            activations = self.probe.collect(step)
-            self.activations.update(activations)
+            activations = self.probe.collect(step) if self.probe.tallies else {}
+            if activations:
+                self.activations.update(activations)
             if self._before is not None or activations:
                 sample = self._sample(step, sampled_norms(), activations)
                 found += self.rules.on_sample(sample, lr)
                 if self._before is not None:
                     self.samples.append(sample)
                     found += self._frozen(step)
-        self.probe.disarm()
+        if self.probe.armed:
+            self.probe.disarm()
         self._read = self.tap.squares  # the gradients this step's update used, as read
         self.tap.reset()
         self.watch.end_step()
@@ -259,24 +261,37 @@ class GradientMonitor:
     def _layer_stats(self, name, params, grad_norm):
         # each array is read once: the matrices' norms make the weight norm with the rest's,
         # and their gradients' squared norms are the tap's (read in full on a sampled step)
-        squares = {id(p): squared_norm(p._data) for p in params}
         matrices = [p for p in params if p.ndim >= 2]
+        squares, before, update = {}, 0.0, 0.0
+        for p in matrices:
+            if id(p) in self._before:
+                squares[id(p)], weight_before, moved = self._update_norms(p)
+                before, update = before + weight_before, update + moved
+        for p in params:
+            if id(p) not in squares:
+                squares[id(p)] = squared_norm(p._data)
         stats = {"grad_norm": grad_norm, "weight_norm": math.sqrt(sum(squares.values())),
                  "weight_matrices": None, "weight_before": None, "update_ratio": None,
                  "rho": None, "ever_grad": name in self.tap.ever}
         if matrices:
             natural = self.natural[name]
             after = math.sqrt(sum(squares[id(p)] for p in matrices))
-            before = math.sqrt(sum(squared_norm(self._before[id(p)]) for p in matrices
-                                   if id(p) in self._before))
-            update = math.sqrt(sum(squared_norm(self._moved(p)) for p in matrices
-                                   if id(p) in self._before))
+            before, update = math.sqrt(before), math.sqrt(update)
             stats.update(weight_matrices=after, weight_before=before)
             if grad_norm is not None:
                 grads = [self._grad_square(p) for p in matrices if p.grad is not None]
                 stats["update_ratio"] = update / max(before, natural)
                 stats["rho"] = math.sqrt(sum(grads)) / max(after, natural) if grads else None
         return stats
+
+    def _update_norms(self, param):
+        """Squared norms of ``param`` after the update, before it, and of the update."""
+        after, before = param._data, self._before[id(param)]
+        if after.shape == before.shape and after.dtype == before.dtype:
+            kernel = update_kernel(after)
+            if kernel is not None:
+                return kernel(after.reshape(-1), before.reshape(-1))
+        return squared_norm(after), squared_norm(before), squared_norm(self._moved(param))
 
     def _grad_square(self, param):
         """``param``'s squared gradient norm: as the tap read it, else read now."""

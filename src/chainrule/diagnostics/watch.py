@@ -209,13 +209,13 @@ class NonFiniteWatch:
 
     # -- ops outside the model's forward (the loss), or every op with record_sites ---------------
     def _observe(self, node, args, outputs):
-        if not grad_mode.is_grad_enabled() or _rerunning[0]:
+        if _rerunning[0] or not grad_mode.is_grad_enabled():
             return  # ops of a backward rule, an optimizer or an evaluation, or a re-run
         in_loss = self._depth == 0
         if not in_loss and not self.record_sites:
             return
         if in_loss and self.on_loss_leaf is not None:
-            for arg in tensors(list(args)):
+            for arg in tensors(args):
                 if arg.grad_fn is None and arg.requires_grad:
                     self.on_loss_leaf(arg)
         site = None

@@ -21,3 +21,19 @@ def squared_norm(flat):
         value = np.float64(flat[i])
         total += value * value
     return total
+
+
+@jit_reduction
+def update_norms(after, before):
+    """(sum after ** 2, sum before ** 2, sum (after - before) ** 2) in float64, for two 1-D
+    float32 arrays of one size: a sampled step's three norms of a weight matrix (after the
+    update, before it, and the update) in one pass over the two arrays, where NumPy reads
+    them four times and writes the difference once."""
+    after_sum = before_sum = moved_sum = 0.0
+    for i in range(after.size):
+        a = np.float64(after[i])
+        b = np.float64(before[i])
+        after_sum += a * a
+        before_sum += b * b
+        moved_sum += (a - b) * (a - b)
+    return after_sum, before_sum, moved_sum
