@@ -22,6 +22,9 @@ import time
 
 import numpy as np
 
+from .heap import _state as _heap_state
+from .heap import keep_freed_memory
+
 __all__ = ["set_num_threads", "get_num_threads", "free_cores", "gemm", "blas_matmul",
            "parallel_ranges", "parallel_gemms"]
 
@@ -138,6 +141,8 @@ def blas_matmul(a, b, out=None):
         macs = max(a.size * b.shape[-1], b.size * (a.shape[-2] if a.ndim > 1 else 1))
         if macs >= GEMM_PARALLEL_MACS or _state["blas_threads"] != 1:
             gemm(macs)  # (the common small case costs two comparisons, nothing more)
+            if not _heap_state["done"]:  # real work has begun: keep freed memory for reuse
+                keep_freed_memory()
     return _matmul(a, b, out)
 
 
