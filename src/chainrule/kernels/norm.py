@@ -75,12 +75,12 @@ def layer_norm(x, weight, bias, eps, columns):
     """(y, mean, rstd) of layer norm over the last ``columns`` elements of each row of a
     float32 array; ``weight``/``bias`` may be None; mean and rstd have one value per row."""
     rows = _rows(x, columns)
-    y = np.empty_like(rows)
+    y = np.empty(x.shape, np.float32)  # owning its memory: see activation._elementwise
     mean = np.empty(rows.shape[0], np.float32)
     rstd = np.empty(rows.shape[0], np.float32)
     parallel_ranges(_forward_range, rows.shape[0], columns, rows, _vector(weight, columns),
-                    _vector(bias, columns), np.float32(eps), y, mean, rstd)
-    return y.reshape(x.shape), mean, rstd
+                    _vector(bias, columns), np.float32(eps), _rows(y, columns), mean, rstd)
+    return y, mean, rstd
 
 
 def layer_norm_backward(x, weight, dy, mean, rstd, columns, needs):
@@ -88,12 +88,13 @@ def layer_norm_backward(x, weight, dy, mean, rstd, columns, needs):
     mean and rstd."""
     rows, grad = _rows(x, columns), _rows(dy, columns)
     parts = get_num_threads()
-    dx = np.empty_like(rows) if needs[0] else rows[:0]
+    dx = np.empty(x.shape, np.float32) if needs[0] else None
     dweight = np.zeros((parts, columns), np.float32) if needs[1] else rows[:0]
     dbias = np.zeros((parts, columns), np.float32) if needs[2] else rows[:0]
     used = parallel_ranges(_backward_range, rows.shape[0], columns, rows,
                            _vector(weight, columns), grad, mean.reshape(-1), rstd.reshape(-1),
-                           dx, dweight, dbias, parts=parts)
-    return (dx.reshape(x.shape) if needs[0] else None,
+                           rows[:0] if dx is None else _rows(dx, columns), dweight, dbias,
+                           parts=parts)
+    return (dx,
             dweight[:used].sum(0) if needs[1] else None,
             dbias[:used].sum(0) if needs[2] else None)

@@ -57,14 +57,15 @@ def _rows(array):
 def softmax(x, log):
     """softmax (or log_softmax with ``log``) over the last axis of a float32 array."""
     rows = _rows(x)
-    y = np.empty_like(rows)
-    parallel_ranges(_softmax_range, rows.shape[0], rows.shape[1], rows, y, log)
-    return y.reshape(x.shape)
+    y = np.empty(x.shape, np.float32)  # owning its memory: see activation._elementwise
+    parallel_ranges(_softmax_range, rows.shape[0], rows.shape[1], rows, _rows(y), log)
+    return y
 
 
 def softmax_backward(y, dy, log):
     """dx of softmax (or log_softmax) over the last axis from its output ``y``."""
     rows, grad = _rows(y), _rows(dy)
-    dx = np.empty_like(rows)
-    parallel_ranges(_softmax_backward_range, rows.shape[0], rows.shape[1], rows, grad, dx, log)
-    return dx.reshape(y.shape)
+    dx = np.empty(y.shape, np.float32)
+    parallel_ranges(_softmax_backward_range, rows.shape[0], rows.shape[1], rows, grad,
+                    _rows(dx), log)
+    return dx

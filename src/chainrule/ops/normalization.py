@@ -100,7 +100,8 @@ def _layer_norm_backward_arrays(ctx, x, w, dy):
         grads = fast.layer_norm_backward(x, w, dy, ctx.mean, ctx.rstd, _columns(x, axes),
                                          ctx.needs_input_grad)
         normalized = x.shape[x.ndim - len(axes):]
-        return tuple(None if g is None else wrap(g.reshape(shape))
+        # (reshaped only where needed: a view would be copied again as a leaf's .grad)
+        return tuple(None if g is None else wrap(g if g.shape == shape else g.reshape(shape))
                      for g, shape in zip(grads, (x.shape, normalized, normalized)))
     x_hat = x - ctx.mean
     x_hat *= ctx.rstd
