@@ -1,6 +1,7 @@
-"""The LSTM recurrence, forward and backward over all time steps in one compiled call each:
-per step the GEMM with the hidden weights (NumPy's BLAS sgemm, called from the kernel) and
-the gate arithmetic in one pass. Reference: ``ops/recurrent.py`` (``_run``/``_backward_steps``).
+"""The LSTM and GRU recurrences, forward and backward over all time steps in one compiled call
+each: per step the GEMM with the hidden weights (NumPy's BLAS sgemm, called from the kernel)
+and the gate arithmetic in one pass. Reference: ``ops/recurrent.py`` (``_run`` and
+``_backward_steps``).
 
 NOTE: why the whole sequence in one call: per step, a Python round trip (a matmul call, a
 kernel call, temporaries) costs about as much as the gate arithmetic itself, 64 steps each
@@ -149,3 +150,116 @@ def lstm_backward(d_out, dh, dc, gates, c, c0, tanh_c, w_hh, reverse):
            np.ascontiguousarray(c0), tanh_c, np.ascontiguousarray(w_hh), d_gates, dh, dc,
            reverse)
     return d_gates, dh, dc
+
+
+@jit
+def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, b_hh, gates, gh_n,
+                       h, reverse):
+    """Hidden units [start, stop) of every step of a GRU (gates r, z, n in PyTorch's order):
+    r, z = sigmoid(gx + h_prev W_hh^T + b_hh) of their blocks; gh_n = (h_prev W_hh^T + b_hh)
+    of the n block (kept for backward); n = tanh(gx_n + r gh_n); h = (1 - z) n + z h_prev.
+    ``gx`` holds x W_ih^T + b_ih; loops as in ``_forward_units``."""
+    steps, batch, width = gx.shape
+    hidden, units = width // 3, stop - start
+    gh = np.empty((batch, 3 * units), np.float32)
+    one, zero = np.float32(1.0), np.float32(0.0)
+    weights, product = numba.int64(w_hh.ctypes.data), numba.int64(gh.ctypes.data)
+    for s in range(steps):
+        t = steps - 1 - s if reverse else s
+        h_prev = h0 if s == 0 else h[t + 1 if reverse else t - 1]
+        state = numba.int64(h_prev.ctypes.data)
+        if units == hidden:
+            sgemm(blas, True, batch, width, hidden, state, hidden, weights, hidden, zero, product,
+                  width)
+        else:
+            for k in range(3):
+                sgemm(blas, True, batch, units, hidden, state, hidden,
+                      weights + _FLOAT * (k * hidden + start) * hidden, hidden, zero,
+                      product + _FLOAT * k * units, 3 * units)
+        for n in range(batch):
+            row, pre_x, pre_h = gates[t, n], gx[t, n], gh[n]
+            for k in range(2):
+                first, last = k * hidden + start, k * hidden + stop
+                into, x_part, bias = row[first:last], pre_x[first:last], b_hh[first:last]
+                h_part = pre_h[k * units:(k + 1) * units]
+                for j in range(units):
+                    into[j] = sigmoid32(x_part[j] + (h_part[j] + bias[j]))
+            first, last = 2 * hidden + start, 2 * hidden + stop
+            kept, bias, h_part = gh_n[t, n, start:stop], b_hh[first:last], pre_h[2 * units:]
+            for j in range(units):
+                kept[j] = h_part[j] + bias[j]
+            r, x_part, new = row[start:stop], pre_x[first:last], row[first:last]
+            for j in range(units):
+                new[j] = tanh32(x_part[j] + r[j] * kept[j])
+            z, out = row[hidden + start:hidden + stop], h[t, n, start:stop]
+            old = h_prev[n, start:stop]
+            for j in range(units):
+                out[j] = (one - z[j]) * new[j] + z[j] * old[j]
+        barrier(sync, units, (s + 1) * hidden, yield_to)
+
+
+@jit
+def _gru_backward_units(start, stop, part, blas, sync, yield_to, d_out, h0, h, gates, gh_n, w_hh,
+                        d_gx, d_gh, dh, reverse):
+    """Hidden units [start, stop) of a GRU's BPTT: the gradients of gx and of
+    h W_hh^T + b_hh of every step, and dh = dh z + d_gh W_hh for the step before (dh comes out
+    as the gradient of h0)."""
+    steps, batch, width = gates.shape
+    hidden, units = width // 3, stop - start
+    one = np.float32(1.0)
+    weights, d_state = numba.int64(w_hh.ctypes.data), numba.int64(dh.ctypes.data)
+    for s in range(steps):
+        t = s if reverse else steps - 1 - s
+        h_prev = h0 if s == steps - 1 else h[t + 1 if reverse else t - 1]
+        for n in range(batch):
+            row, dx_row, dh_row = gates[t, n], d_gx[t, n], d_gh[t, n]
+            r, z = row[start:stop], row[hidden + start:hidden + stop]
+            new = row[2 * hidden + start:2 * hidden + stop]
+            kept, above, grad_h = gh_n[t, n, start:stop], d_out[t, n, start:stop], dh[n, start:stop]
+            old = h_prev[n, start:stop]
+            d_r, d_z = dx_row[start:stop], dx_row[hidden + start:hidden + stop]
+            d_new = dx_row[2 * hidden + start:2 * hidden + stop]
+            for j in range(units):
+                total = grad_h[j] + above[j]
+                d_n = total * (one - z[j]) * (one - new[j] * new[j])
+                d_r[j] = d_n * kept[j] * r[j] * (one - r[j])
+                d_z[j] = total * (old[j] - new[j]) * z[j] * (one - z[j])
+                d_new[j] = d_n
+                grad_h[j] = total * z[j]  # the GEMM below adds d_gh W_hh to it
+            h_r, h_z = dh_row[start:stop], dh_row[hidden + start:hidden + stop]
+            h_new = dh_row[2 * hidden + start:2 * hidden + stop]
+            for j in range(units):
+                h_r[j] = d_r[j]
+                h_z[j] = d_z[j]
+                h_new[j] = d_new[j] * r[j]
+        barrier(sync, units, (s + 1) * hidden, yield_to)  # all of d_gh[t] is written
+        sgemm(blas, False, batch, units, width, numba.int64(d_gh[t].ctypes.data), width,
+              weights + _FLOAT * start, hidden, one, d_state + _FLOAT * start, hidden)
+
+
+def gru_forward(gx, h0, w_hh, b_hh, reverse):
+    """A GRU over all steps from the input projections ``gx`` (T, N, 3H, b_ih added) and the
+    hidden bias ``b_hh`` (None: no bias): returns (h of every step, activated gates r, z, n,
+    the n block of h W_hh^T + b_hh)."""
+    steps, batch, width = gx.shape
+    hidden = width // 3
+    gates = np.empty_like(gx)
+    h, gh_n = (np.empty((steps, batch, hidden), np.float32) for _ in range(2))
+    bias = np.zeros(width, np.float32) if b_hh is None else np.ascontiguousarray(b_hh)
+    threads.gemm(1)
+    _split(_gru_forward_units, batch, hidden, np.ascontiguousarray(gx), np.ascontiguousarray(h0),
+           np.ascontiguousarray(w_hh), bias, gates, gh_n, h, reverse)
+    return h, gates, gh_n
+
+
+def gru_backward(d_out, dh, h0, h, gates, gh_n, w_hh, reverse):
+    """A GRU's BPTT from the gradients of every step's h and of the final state: returns
+    (d gx (T, N, 3H), d of h W_hh^T + b_hh (T, N, 3H), gradient of h0)."""
+    batch, hidden = h0.shape
+    d_gx, d_gh = np.empty_like(gates), np.empty_like(gates)
+    dh = np.array(dh, np.float32, order="C")  # a copy: the kernel updates it
+    threads.gemm(1)
+    _split(_gru_backward_units, batch, hidden, np.ascontiguousarray(d_out),
+           np.ascontiguousarray(h0), h, gates, gh_n, np.ascontiguousarray(w_hh), d_gx, d_gh, dh,
+           reverse)
+    return d_gx, d_gh, dh

@@ -30,15 +30,16 @@ def _sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|, unlike 1 / (1 + e^-x)
 
 
-# A forward pass taken by the LSTM kernel (the whole sequence): its backward goes through it too.
-_KernelRun = namedtuple("_KernelRun", "kernels h0 c0 out gates c tanh_c")
+# A forward pass taken by the LSTM/GRU kernels (the whole sequence): its backward goes through
+# them too (``saved``: what the mode's backward kernel takes after the upstream gradients).
+_KernelRun = namedtuple("_KernelRun", "kernels h0 out saved")
 
 
-def _lstm_kernels(mode, gx, h, c, w_hh):
-    """The LSTM sequence kernels when they apply (float32, big enough, BLAS reachable)."""
-    if mode != "LSTM":
+def _fused_kernels(mode, gx, h, c, w_hh):
+    """The LSTM/GRU sequence kernels when they apply (float32, big enough, BLAS reachable)."""
+    if mode not in ("LSTM", "GRU"):
         return None
-    fast = kernels.load("recurrent", gx, h, c, w_hh)
+    fast = kernels.load("recurrent", gx, *(a for a in (h, c, w_hh) if a is not None))
     return fast if fast is not None and fast.available() else None
 
 
@@ -52,11 +53,15 @@ def _run(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     gx = blas_matmul(x.reshape(-1, x.shape[2]), w_ih.T).reshape(x.shape[:2] + (-1,))
     if b_ih is not None:
         gx += b_ih if mode == "GRU" else b_ih + b_hh  # GRU keeps b_hn apart: it is scaled by r
-    fast = _lstm_kernels(mode, gx, h, c, w_hh)
-    if fast is not None:  # NOTE: all steps in one compiled call; the LSTM lines below are its
-        out, gates, cells, tanh_c = fast.lstm_forward(gx, h, c, w_hh, reverse)  # reference
-        last = 0 if reverse else steps - 1
-        return out, out[last], cells[last], _KernelRun(fast, h, c, out, gates, cells, tanh_c)
+    fast = _fused_kernels(mode, gx, h, c, w_hh)
+    last = 0 if reverse else steps - 1
+    if fast is not None and mode == "LSTM":  # NOTE: all steps in one compiled call; the LSTM
+        out, gates, cells, tanh_c = fast.lstm_forward(gx, h, c, w_hh, reverse)  # lines below
+        return out, out[last], cells[last], _KernelRun(fast, h, out,  # are its reference
+                                                       (gates, cells, c, tanh_c))
+    if fast is not None:  # NOTE: the same for the GRU
+        out, gates, gh_n = fast.gru_forward(gx, h, w_hh, b_hh, reverse)
+        return out, out[last], None, _KernelRun(fast, h, out, (gates, gh_n))
     out = np.empty(x.shape[:2] + (hidden,), dtype=x.dtype)
     cache = []
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
@@ -89,9 +94,14 @@ def _run(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
 def _run_backward(mode, x, w_ih, w_hh, has_bias, cache, d_out, dh, dc, reverse, need_x):
     """BPTT for one layer and direction: gradients of x, h0, c0 and the four weights."""
     if isinstance(cache, _KernelRun):
-        d_gx, dh, dc = cache.kernels.lstm_backward(d_out, dh, dc, cache.gates, cache.c, cache.c0,
-                                                   cache.tanh_c, w_hh, reverse)
-        d_gh, h_prevs = d_gx, np.empty_like(cache.out)
+        if mode == "LSTM":
+            d_gx, dh, dc = cache.kernels.lstm_backward(d_out, dh, dc, *cache.saved, w_hh,
+                                                       reverse)
+            d_gh = d_gx
+        else:
+            d_gx, d_gh, dh = cache.kernels.gru_backward(d_out, dh, cache.h0, cache.out,
+                                                        *cache.saved, w_hh, reverse)
+        h_prevs = np.empty_like(cache.out)
         first, rest, earlier = (-1, slice(None, -1), slice(1, None)) if reverse else (
             0, slice(1, None), slice(None, -1))
         h_prevs[first], h_prevs[rest] = cache.h0, cache.out[earlier]  # h before each step
