@@ -25,6 +25,82 @@ def test_conv_input_gradient_matches_reference(stride, padding, dilation, groups
     assert_paths_agree(run, x, w, rtol=1e-5, atol=1e-5)
 
 
+def _conv_run(stride, padding, dilation, groups, bias):
+    def run(t, weight, b=None):
+        y = F.conv2d(t, weight, b if bias else None, stride=stride, padding=padding,
+                     dilation=dilation, groups=groups)
+        upstream = np.random.default_rng(5).standard_normal(tuple(y.shape)).astype(np.float32)
+        (y * cr.tensor(upstream)).sum().backward()
+        grads = [t.grad.numpy(), weight.grad.numpy()] + ([b.grad.numpy()] if bias else [])
+        return [y.detach().numpy()] + grads
+
+    return run
+
+
+# blocks of one sample, of 2-4 (a short last block: 10 kB over 2.4-4.7 kB a sample), all 5
+@pytest.mark.parametrize("block_bytes", [1, 10_000, None])
+@pytest.mark.parametrize("stride, padding, dilation, groups", [
+    (1, 0, 1, 1), (2, 1, 1, 1), ((1, 2), (2, 0), (2, 1), 2)])
+def test_conv_blocks_of_samples_match_reference(monkeypatch, block_bytes, stride, padding,
+                                                 dilation, groups):
+    from chainrule.kernels import conv as kernel
+
+    if block_bytes is not None:
+        monkeypatch.setattr(kernel, "_BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((5, 4, 9, 8)).astype(np.float32)
+    w = rng.standard_normal((6, 4 // groups, 3, 2)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    assert_paths_agree(_conv_run(stride, padding, dilation, groups, True), x, w, b, rtol=1e-5,
+                       atol=1e-5)
+
+
+def test_conv_blocks_split_over_threads_match_one_call(monkeypatch):
+    from chainrule.kernels import conv as kernel
+    from chainrule.kernels import threads
+
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((5, 3, 7, 7)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    run = _conv_run(1, 1, 1, 1, True)
+
+    def results():
+        with kernels.use_kernels(True, min_size=0):
+            return run(*(cr.tensor(a, requires_grad=True) for a in (x, w, b)))
+
+    one = results()
+    monkeypatch.setattr(kernel, "_BLOCK_BYTES", 1)  # one sample a block, split 2 + 3
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    monkeypatch.setitem(threads._state, "cap", 2)
+    monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
+    split = results()
+    for a, c in zip(one, split):
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-5)
+
+
+def test_conv_weight_and_bias_gradients_match_finite_differences():
+    rng = np.random.default_rng(9)
+    x = cr.tensor(rng.standard_normal((3, 2, 6, 6)).astype(np.float32))
+    upstream = cr.tensor(rng.standard_normal((3, 4, 3, 3)).astype(np.float32))
+    wb = rng.standard_normal(4 * 2 * 3 * 3 + 4).astype(np.float32)
+
+    def split(a):
+        return a[:-4].reshape(4, 2, 3, 3), a[-4:]
+
+    def loss(a):
+        w, b = split(a)
+        y = F.conv2d(x, cr.tensor(w), cr.tensor(b), stride=2, padding=1)
+        return float((y * upstream).sum())
+
+    def gradient(a):
+        w, b = (cr.tensor(p, requires_grad=True) for p in split(a))
+        (F.conv2d(x, w, b, stride=2, padding=1) * upstream).sum().backward()
+        return np.concatenate([w.grad.numpy().reshape(-1), b.grad.numpy()])
+
+    assert_directional_derivative(loss, gradient, wb)
+
+
 def test_conv_transpose_matches_reference():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 5, 6, 7)).astype(np.float32)
@@ -54,10 +130,16 @@ def test_conv_input_gradient_matches_finite_differences():
     assert_directional_derivative(loss, gradient, x)
 
 
-def test_col2im_kernel_is_used_for_float32_2d():
-    cols = np.zeros((2, 3, 3, 1, 2, 2), np.float32)
+def test_conv_kernel_is_used_for_float32_2d(monkeypatch):
+    from chainrule.kernels import conv as kernel
+
+    calls = []
+    monkeypatch.setattr(kernel, "_im2col_range", lambda *a: calls.append(a))
+    x = cr.tensor(np.zeros((1, 1, 4, 4), np.float32))
     with kernels.use_kernels(True, min_size=0):
-        assert kernels.load("conv", cols) is not None
+        F.conv2d(x, cr.tensor(np.zeros((1, 1, 3, 3), np.float32)))
+        F.conv2d(x.double(), cr.tensor(np.zeros((1, 1, 3, 3))))  # float64: the reference
+    assert len(calls) == 1
 
 
 def test_kernels_are_chosen_by_the_work_size_when_given():

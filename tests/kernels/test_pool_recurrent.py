@@ -56,6 +56,35 @@ def test_max_pool_gradient_matches_finite_differences():
     assert_directional_derivative(loss, gradient, x, eps=1e-2)  # distinct values: no ties
 
 
+def test_max_pool_halving_second_order_matches_reference():
+    # MaxPool2d(2) keeps where each maximum is (not indices): its gradient's own gradient
+    # (a gather at those places) and the indices it returns are made from them
+    x = np.random.default_rng(2).standard_normal((2, 3, 7, 6)).astype(np.float32)
+    u = np.random.default_rng(4).standard_normal((2, 3, 3, 3)).astype(np.float32)
+    v = cr.tensor(np.random.default_rng(6).standard_normal((2, 3, 7, 6)).astype(np.float32))
+
+    def run(t, upstream):
+        y, index = F.max_pool2d(t, 2, return_indices=True)
+        (g,) = cr.autograd.grad((y * upstream).sum(), [t], create_graph=True)
+        (g * v).sum().backward()
+        return [y.detach().numpy(), index.numpy(), g.detach().numpy(), upstream.grad.numpy()]
+
+    assert_paths_agree(run, x, u, rtol=0, atol=0)
+
+
+def test_max_pool_halving_kernel_is_used(monkeypatch):
+    from chainrule.kernels import pool
+
+    calls = []
+    real = pool.max_pool_halving
+    monkeypatch.setattr(pool, "max_pool_halving", lambda x: calls.append(x) or real(x))
+    x = cr.tensor(np.zeros((1, 1, 4, 4), np.float32))
+    with kernels.use_kernels(True, min_size=0):
+        F.max_pool2d(x, 2)
+        F.max_pool2d(x, 2, stride=1)  # (other windows: not this kernel)
+    assert len(calls) == 1
+
+
 def _lstm_run(layers, bidirectional):
     def run(x):
         cr.manual_seed(0)

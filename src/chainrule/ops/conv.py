@@ -40,11 +40,6 @@ def _columns(x, kernel, stride, padding, dilation, groups, out):
     """im2col: the (groups, C/groups * prod(kernel), N * prod(out)) matrix of input windows."""
     n, c = x.shape[:2]
     nd = len(kernel)
-    size = x.size * int(np.prod(kernel))  # (about the columns' size: the work)
-    fast = kernels.load("conv", x, size=size) if nd == 2 else None
-    if fast is not None:  # NOTE: the copy on the kernel threads; the lines below are its ref.
-        cols = fast.im2col2d(pad_array(x, padding), kernel, stride, dilation, out)
-        return cols.reshape(groups, -1, n * int(np.prod(out)))
     win = windows(pad_array(x, padding), kernel, stride, dilation, out)
     win = win.reshape((n, groups, c // groups) + win.shape[2:])
     # (N, G, Cg, *k, *o) -> (G, Cg, *k, N, *o): the one copy of the forward pass
@@ -88,19 +83,13 @@ def _conv_transpose_whole(y, w, stride, padding, dilation, groups, x_shape):
     wg = w.reshape(groups, w.shape[0] // groups, -1).transpose(0, 2, 1)
     dcols = _group_matmul(wg, _grouped(y, groups)).reshape((groups, cg) + kernel + (n,) + out)
     padded = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], padding))
-    fast = kernels.load("conv", dcols) if nd == 2 else None
-    if fast is not None:  # NOTE: one pass per (sample, channel) plane; the loop below is its ref.
-        canvas = fast.col2im2d(dcols.reshape((groups * cg,) + dcols.shape[2:]), kernel, stride,
-                               dilation, padded)
-    else:
-        canvas = np.zeros((n, groups, cg) + padded, dtype=dcols.dtype)
-        for k in np.ndindex(*kernel):
-            target = tuple(slice(k[i] * dilation[i],
-                                 k[i] * dilation[i] + stride[i] * (out[i] - 1) + 1, stride[i])
-                           for i in range(nd))
-            canvas[(slice(None),) * 3 + target] += np.moveaxis(dcols[(slice(None),) * 2 + k], 2,
-                                                               0)
-        canvas = canvas.reshape((n, groups * cg) + padded)
+    canvas = np.zeros((n, groups, cg) + padded, dtype=dcols.dtype)
+    for k in np.ndindex(*kernel):
+        target = tuple(slice(k[i] * dilation[i],
+                             k[i] * dilation[i] + stride[i] * (out[i] - 1) + 1, stride[i])
+                       for i in range(nd))
+        canvas[(slice(None),) * 3 + target] += np.moveaxis(dcols[(slice(None),) * 2 + k], 2, 0)
+    canvas = canvas.reshape((n, groups * cg) + padded)
     crop = tuple(slice(lo, p - hi) for p, (lo, hi) in zip(padded, padding))
     return np.ascontiguousarray(canvas[(slice(None),) * 2 + crop])
 
@@ -121,7 +110,8 @@ def _conv_weight_whole(x, y, stride, padding, dilation, groups, w_shape):
 # through in chunks whose columns stay under _CHUNK_BYTES; the GEMMs keep thousands of columns.
 # 2 MB rather than more: the columns a chunk writes are read again while still in the cache
 # (measured, that conv at one thread: forward 20.8 -> 19.4 ms, input gradient 22.5 -> 18.2,
-# weight gradient 23.2 -> 19.2 from 8 MB to 2 MB; 1 MB is no faster).
+# weight gradient 23.2 -> 19.2 from 8 MB to 2 MB; 1 MB is no faster). This is the reference
+# path; 2-D float32 convolutions take ``kernels/conv.py`` (blocks of samples, on both cores).
 _CHUNK_BYTES = 2 << 20
 
 
@@ -138,9 +128,28 @@ def _out_shape(spatial, kernel, stride, padding, dilation):
                  for p, k, st, d in zip(padded, kernel, stride, dilation))
 
 
-def conv_array(x, w, stride, padding, dilation, groups):
-    """y[n, o] = sum over the group's channels and the kernel of w * (window of x)."""
+def _fast(a, b, w_shape, groups, out):
+    """The kernel module for a 2-D float32 convolution worth it (the work: the size of its
+    im2col columns), else None."""
+    if len(out) != 2:
+        return None
+    size = a.shape[0] * int(np.prod(w_shape[1:])) * groups * int(np.prod(out))
+    return kernels.load("conv", a, b, size=size)
+
+
+def conv_array(x, w, stride, padding, dilation, groups, bias=None):
+    """y[n, o] = sum over the group's channels and the kernel of w * (window of x) (+ bias)."""
     out = _out_shape(x.shape[2:], w.shape[2:], stride, padding, dilation)
+    fast = _fast(x, w, w.shape, groups, out)
+    if fast is not None:  # NOTE: by blocks of samples on the kernel threads; below, the reference
+        return fast.conv2d(pad_array(x, padding), w, bias, stride, dilation, out, groups)
+    y = _conv_chunked(x, w, stride, padding, dilation, groups, out)
+    if bias is not None:
+        y += bias.reshape(_bias_shape(y.shape[1], y.ndim - 2))
+    return y
+
+
+def _conv_chunked(x, w, stride, padding, dilation, groups, out):
     chunks = _chunks(x.shape[0], w.shape, out, x.itemsize, groups)
     # each chunk's product goes straight into its rows: no list of chunks to concatenate (a
     # second output-sized array at the forward's peak)
@@ -152,6 +161,14 @@ def conv_array(x, w, stride, padding, dilation, groups):
 
 def conv_transpose_array(y, w, stride, padding, dilation, groups, x_shape):
     """The adjoint of ``conv_array`` in x: scatter-add (col2im) of w^T y into x's shape."""
+    fast = _fast(y, w, w.shape, groups, y.shape[2:])
+    if fast is not None:  # NOTE: by blocks of samples on the kernel threads; below, the reference
+        padded = tuple(s + lo + hi for s, (lo, hi) in zip(x_shape[2:], padding))
+        canvas = fast.conv2d_input_grad(y, w, stride, dilation, padded, groups)
+        if not any(lo or hi for lo, hi in padding):
+            return canvas
+        crop = tuple(slice(lo, p - hi) for p, (lo, hi) in zip(padded, padding))
+        return np.ascontiguousarray(canvas[(slice(None),) * 2 + crop])
     chunks = _chunks(y.shape[0], w.shape, y.shape[2:], y.itemsize, groups)
     if len(chunks) == 1:
         return _conv_transpose_whole(y, w, stride, padding, dilation, groups, x_shape)
@@ -164,6 +181,10 @@ def conv_transpose_array(y, w, stride, padding, dilation, groups, x_shape):
 
 def conv_weight_array(x, y, stride, padding, dilation, groups, w_shape):
     """The adjoint of ``conv_array`` in w: dw = dy (grouped) times the im2col columns of x."""
+    fast = _fast(x, y, w_shape, groups, y.shape[2:])
+    if fast is not None:  # NOTE: by blocks of samples on the kernel threads; below, the reference
+        return fast.conv2d_weight_grad(pad_array(x, padding), y, w_shape, stride, dilation,
+                                       groups)
     chunks = _chunks(x.shape[0], w_shape, y.shape[2:], x.itemsize, groups)
     dw = None
     for a, b in chunks:
@@ -200,10 +221,8 @@ class Conv(Function):
         _check_dtypes("conv", input, weight, bias)
         ctx.options = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
         ctx.save_for_backward(input, weight)
-        y = conv_array(input._data, weight._data, stride, padding, dilation, groups)
-        if bias is not None:
-            y += bias._data.reshape(_bias_shape(y.shape[1], y.ndim - 2))
-        return wrap(y)
+        return wrap(conv_array(input._data, weight._data, stride, padding, dilation, groups,
+                               None if bias is None else bias._data))
 
     @staticmethod
     def backward(ctx, grad_out):

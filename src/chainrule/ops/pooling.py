@@ -86,6 +86,11 @@ def _max_indices(x, geometry):
     fast = kernels.load("pool", x) if nd == 2 and geometry.unpadded() else None
     if fast is not None and not fast.supported(geometry.kernel, geometry.stride):
         fast = None  # (where the kernels are no faster than the lines below)
+    if fast is not None and fast.halving(geometry.kernel, geometry.stride, geometry.dilation):
+        # NOTE: the commonest pooling (MaxPool2d(2)) keeps where in each window its maximum
+        # is, not flat indices: its backward then writes every gradient element once
+        which, values = fast.max_pool_halving(x)
+        return _HalvingPlaces(which, x.shape), values
     if fast is not None:  # NOTE: one pass over the windows; the lines below are its reference
         return fast.max_pool2d(x, geometry.kernel, geometry.stride, geometry.dilation,
                                geometry.out)
@@ -141,6 +146,31 @@ def _global(plane_index, input_shape):
     return plane_index.astype(dtype) + base
 
 
+class _HalvingPlaces:
+    """Where the maximum of each 2x2 window (two apart, unpadded) is: ``which`` (N, C, OH, OW)
+    from ``kernels.pool.max_pool_halving``, 0 and 1 along the window's top row, 2 and 3 along
+    its bottom one. Flat indices are made from it only for a path that asks for them."""
+
+    def __init__(self, which, input_shape):
+        self.which, self.input_shape = which, tuple(input_shape)
+
+    def plane(self):
+        """In-plane int64 indices (N, C, OH, OW), as ``return_indices`` gives them."""
+        code = self.which.astype(np.int64)
+        out_h, out_w = self.which.shape[2:]
+        width = self.input_shape[3]
+        corner = 2 * width * np.arange(out_h)[:, None] + 2 * np.arange(out_w)
+        return corner + (code // 2) * width + code % 2
+
+    def flat(self):
+        return _global(self.plane(), self.input_shape)
+
+
+def _flat_index(index):
+    """Flat indices into the whole input, from either form MaxPool keeps."""
+    return index.flat() if isinstance(index, _HalvingPlaces) else index
+
+
 class MaxPool(Function):
     """y = x at each window's argmax (a gather at fixed indices);  dx = dy added back at those
     indices (``MaxPoolGrad``)."""
@@ -157,7 +187,7 @@ class MaxPool(Function):
         ctx.save_for_backward(input)
         if values is not None:  # the maxima, found with the indices: no gather needed
             return wrap(values)
-        return wrap(np.ascontiguousarray(input._data).reshape(-1)[index])
+        return wrap(np.ascontiguousarray(input._data).reshape(-1)[_flat_index(index)])
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -175,6 +205,10 @@ class MaxPoolGrad(Function):
         ctx.index, ctx.disjoint = index, disjoint
         data = grad_output._data
         fast = kernels.load("pool", data)
+        if isinstance(index, _HalvingPlaces):
+            if fast is not None:  # NOTE: one write per element; the scatter below is its ref.
+                return wrap(fast.max_pool_halving_backward(index.which, data, input_shape))
+            index = index.flat()
         if fast is not None:  # NOTE: one pass; the NumPy scatter below is its reference
             return wrap(fast.scatter(index, data, int(np.prod(input_shape)),
                                      disjoint).reshape(input_shape))
@@ -290,10 +324,12 @@ def _max_poolnd(op, nd, input, kernel_size, stride, padding, dilation, ceil_mode
     geometry = _Windows(op, tuple(x.shape[2:]), kernel, stride, ntuple(padding, nd, op, "padding"),
                         ntuple(dilation, nd, op, "dilation"), ceil_mode)
     plane, values = _max_indices(x._data, geometry)
-    out = _unbatched(MaxPool.apply(x, index=_global(plane, x._data.shape), values=values,
-                                   disjoint=_disjoint(geometry)), added)
+    places = isinstance(plane, _HalvingPlaces)
+    index = plane if places else _global(plane, x._data.shape)
+    out = _unbatched(MaxPool.apply(x, index=index, values=values, disjoint=_disjoint(geometry)),
+                     added)
     if return_indices:
-        return out, _unbatched(wrap(plane), added)
+        return out, _unbatched(wrap(plane.plane() if places else plane), added)
     return out
 
 
