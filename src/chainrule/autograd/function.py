@@ -240,7 +240,11 @@ def _connect(ctx, args, outputs):
     ctx.input_meta = tuple(meta)
     if not isinstance(outputs, tuple):
         out = _link(ctx, args, outputs, 0)
-        ctx.output_meta = (_meta(out),)
+        if isinstance(out, TensorBase):  # (_meta, inline: one output is the common case)
+            data = out._data
+            ctx.output_meta = ((data.shape, data.dtype),)
+        else:
+            ctx.output_meta = (None,)
         return out
     linked = tuple([_link(ctx, args, out, nr) for nr, out in enumerate(outputs)])
     ctx.output_meta = tuple([_meta(out) for out in linked])
@@ -267,7 +271,9 @@ def _link(ctx, args, out, nr):
             else:
                 out = out.detach()  # an input returned unchanged becomes a new node's output
             break
-    if _floating(out._data.dtype) and key not in ctx._non_differentiable:
+    dtype = out._data.dtype
+    # (_floating, inline: kind first, as dtype.name is a slow property)
+    if (dtype.kind == "f" or dtype.name == "bfloat16") and key not in ctx._non_differentiable:
         out._requires_grad = True
         out.grad_fn = ctx
         out._output_nr = nr

@@ -31,7 +31,7 @@ import numpy as np
 from .activations import RECURRENT_MODULES, ActivationProbe
 from .nonfinite import explain
 from .rules import Rules, Thresholds
-from .tap import GradientTap, covered_weights, squared_norm
+from .tap import GradientTap, covered_weights, squared_norm, update_kernel
 from .watch import NonFiniteWatch
 
 EARLY_STEPS = (1, 2, 4, 8, 16, 32)
@@ -52,6 +52,15 @@ def weighted_layers(model, trainable=True):
         if own:
             layers.append((name or type(module).__name__, module, own))
     return layers
+
+
+def _stride(least, dims):
+    """The smallest prime at least ``least`` that divides none of ``dims``."""
+    stride = max(least, 2)
+    while (any(stride % d == 0 for d in range(2, math.isqrt(stride) + 1))
+           or any(d % stride == 0 for d in dims)):
+        stride += 1
+    return stride
 
 
 def natural_norm(params):
@@ -100,6 +109,7 @@ class GradientMonitor:
         self.activations = {}  # activation -> its latest measurement
         self.on_finding = None  # optional callable(finding), called as soon as one is made
         self._before = None  # weight copies taken just before a sampled step's update
+        self._buffers = {}  # id(weight matrix) -> the buffer its copies are taken into
         self._last_weights = {}  # layer -> norm of its matrices at the last sample
         self._pending = []  # findings made inside a forward or backward, for the next step()
         self._current = None  # the step being reported, inside step()
@@ -126,13 +136,25 @@ class GradientMonitor:
         measurement still waits for inputs), and if it is sampled, copy the weights and have
         the tap read every gradient."""
         sampled = self.tap.full = self.is_sampled(step)
-        if sampled or self.probe.wants_more():
+        if sampled or (self.probe.tallies and self.probe.wants_more()):
             self.probe.arm(step)
         if not sampled:
             self._before = None
             return
-        self._before = {id(p): p._data.copy() for _, _, params in self.layers
+        self._before = {id(p): self._copy_of(p) for _, _, params in self.layers
                         for _, p in params if p.ndim >= 2}
+
+    def _copy_of(self, param):
+        """``param``'s weights copied into a buffer kept from one sample to the next (one
+        copy of the weight matrices, held while the monitor is attached): fresh memory as
+        large as the weights costs a page fault per 4 KB on every sample (measured: most of
+        a sample's cost on the bench MLP), a copy into memory already touched only the copy."""
+        array, key = param._data, id(param)
+        buffer = self._buffers.get(key)
+        if buffer is None or buffer.shape != array.shape or buffer.dtype != array.dtype:
+            buffer = self._buffers[key] = np.empty_like(array)
+        np.copyto(buffer, array)
+        return buffer
 
     # -- reporting --------------------------------------------------------------------------------
     def _report(self, found):
@@ -187,15 +209,17 @@ class GradientMonitor:
         found = []
         if loss_finite and math.isfinite(total):
             found += self.rules.on_step(step, loss_value, total, norms, lr)
-            activations = self.probe.collect(step)
-            self.activations.update(activations)
+            activations = self.probe.collect(step) if self.probe.tallies else {}
+            if activations:
+                self.activations.update(activations)
             if self._before is not None or activations:
                 sample = self._sample(step, sampled_norms(), activations)
                 found += self.rules.on_sample(sample, lr)
                 if self._before is not None:
                     self.samples.append(sample)
                     found += self._frozen(step)
-        self.probe.disarm()
+        if self.probe.armed:
+            self.probe.disarm()
         self._read = self.tap.squares  # the gradients this step's update used, as read
         self.tap.reset()
         self.watch.end_step()
@@ -217,14 +241,13 @@ class GradientMonitor:
     # -- sampled steps ----------------------------------------------------------------------------
     def _sample(self, step, norms, activations):
         layers = {}
-        rng = np.random.default_rng(step)
         sampled = self._before is not None
         for name, _, params in self.layers if sampled else ():
             params = [p for _, p in params if p.requires_grad]
             if not params:
                 continue  # frozen since the monitor started
             layers[name] = self._layer_stats(name, params, norms.get(name))
-            values = [self._histogram_values(p.grad._data, rng) for p in params
+            values = [self._histogram_values(p.grad._data) for p in params
                       if p.grad is not None]
             if values:
                 self.histograms[name] = np.concatenate(values).astype(np.float64)
@@ -236,24 +259,44 @@ class GradientMonitor:
                 "natural": self.natural}
 
     def _layer_stats(self, name, params, grad_norm):
+        # each array is read once: the matrices' norms make the weight norm with the rest's,
+        # and their gradients' squared norms are the tap's (read in full on a sampled step)
         matrices = [p for p in params if p.ndim >= 2]
-        weight = math.sqrt(sum(squared_norm(p._data) for p in params))
-        stats = {"grad_norm": grad_norm, "weight_norm": weight, "weight_matrices": None,
-                 "weight_before": None, "update_ratio": None, "rho": None,
-                 "ever_grad": name in self.tap.ever}
+        squares, before, update = {}, 0.0, 0.0
+        for p in matrices:
+            if id(p) in self._before:
+                squares[id(p)], weight_before, moved = self._update_norms(p)
+                before, update = before + weight_before, update + moved
+        for p in params:
+            if id(p) not in squares:
+                squares[id(p)] = squared_norm(p._data)
+        stats = {"grad_norm": grad_norm, "weight_norm": math.sqrt(sum(squares.values())),
+                 "weight_matrices": None, "weight_before": None, "update_ratio": None,
+                 "rho": None, "ever_grad": name in self.tap.ever}
         if matrices:
             natural = self.natural[name]
-            after = math.sqrt(sum(squared_norm(p._data) for p in matrices))
-            before = math.sqrt(sum(squared_norm(self._before[id(p)]) for p in matrices
-                                   if id(p) in self._before))
-            update = math.sqrt(sum(squared_norm(self._moved(p)) for p in matrices
-                                   if id(p) in self._before))
+            after = math.sqrt(sum(squares[id(p)] for p in matrices))
+            before, update = math.sqrt(before), math.sqrt(update)
             stats.update(weight_matrices=after, weight_before=before)
             if grad_norm is not None:
-                grads = [squared_norm(p.grad._data) for p in matrices if p.grad is not None]
+                grads = [self._grad_square(p) for p in matrices if p.grad is not None]
                 stats["update_ratio"] = update / max(before, natural)
                 stats["rho"] = math.sqrt(sum(grads)) / max(after, natural) if grads else None
         return stats
+
+    def _update_norms(self, param):
+        """Squared norms of ``param`` after the update, before it, and of the update."""
+        after, before = param._data, self._before[id(param)]
+        if after.shape == before.shape and after.dtype == before.dtype:
+            kernel = update_kernel(after)
+            if kernel is not None:
+                return kernel(after.reshape(-1), before.reshape(-1))
+        return squared_norm(after), squared_norm(before), squared_norm(self._moved(param))
+
+    def _grad_square(self, param):
+        """``param``'s squared gradient norm: as the tap read it, else read now."""
+        value = self.tap.squares.get(id(param))
+        return squared_norm(param.grad._data) if value is None else value
 
     def _moved(self, param):
         """How the update moved ``param``: written over its copy from before the step (read
@@ -264,10 +307,15 @@ class GradientMonitor:
         return np.subtract(param._data, before, out=before)
 
     @staticmethod
-    def _histogram_values(grad, rng):
+    def _histogram_values(grad):
+        """At most HISTOGRAM_VALUES of ``grad``'s values, evenly spaced through it: a strided
+        read, which the memory prefetches, not a gather at random places (a cache miss per
+        value). The stride is a prime that divides none of the trailing dimensions, so that
+        every row, column and channel is visited (a stride that divided the row length would
+        read the same few columns of every row)."""
         flat = grad.reshape(-1)
         if flat.size > HISTOGRAM_VALUES:
-            flat = flat[rng.integers(0, flat.size, HISTOGRAM_VALUES)]
+            flat = flat[::_stride(-(-flat.size // HISTOGRAM_VALUES), grad.shape[1:])]
         return flat
 
     def _weights_grown(self):

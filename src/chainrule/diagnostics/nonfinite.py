@@ -105,7 +105,9 @@ def finite(array):
     non-finite; BLAS is faster than a sum), then an exact check only if it is not."""
     if array.dtype.kind not in "fc":
         return True
-    if array.size <= 4096:  # a loss, a small output: cheaper than entering np.errstate
+    if array.size == 1 and array.dtype.kind == "f":  # a loss: no array op at all
+        return math.isfinite(array.item())
+    if array.size <= 4096:  # a small output: cheaper than entering np.errstate
         return bool(np.isfinite(array).all())
     if array.dtype.kind == "f" and array.flags.c_contiguous:
         flat = array.reshape(-1)

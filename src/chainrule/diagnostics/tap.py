@@ -21,10 +21,11 @@ parameter's exact norm.
 
 import math
 import re
+import sys
 
 import numpy as np
 
-from .. import nn
+from .. import kernels, nn
 from .nonfinite import describe, kinds
 
 # Layers whose weights' gradients are the output gradient times the input, and whose biases'
@@ -53,9 +54,33 @@ def covered_weights(module, params):
             if p.ndim >= 2 and _COVERED_NAME.fullmatch(name.rpartition(".")[2])}
 
 
+KERNEL_SIZE = 1 << 16  # up to here the compiled sum is cheaper than BLAS in np.errstate
+
+
+def _kernels(array):
+    """The compiled norms (kernels/norms.py) for ``array``, when numba is already loaded by the
+    model's own ops (a monitor alone does not pay for its import) and kernels are on; else
+    None. A read-only array would compile another specialisation: NumPy reads it."""
+    if array.dtype != np.float32 or not array.flags.writeable or "numba" not in sys.modules:
+        return None
+    return kernels.load("norms", array, size=kernels.min_size())
+
+
+def update_kernel(array):
+    """The compiled one-pass norms of a weight matrix after and before an update, or None."""
+    module = _kernels(array)
+    return None if module is None else module.update_norms
+
+
 def squared_norm(array):
     """The squared 2-norm of an array, without float32 overflow."""
     flat = array.reshape(-1)
+    if flat.size <= KERNEL_SIZE:
+        # NOTE: the per-step reads (biases, blocks of rows): the compiled sum in float64
+        # needs no np.errstate, which costs more than these reads
+        module = _kernels(flat)
+        if module is not None:
+            return module.squared_norm(flat)
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             value = float(np.dot(flat, flat))
@@ -116,20 +141,20 @@ class GradientTap:
             self._read_now.add(id(tensor))
 
     def _hook(self, param):
-        grad = param.grad
+        grad = param._grad
         if grad is None:
             return
         key = id(param)
         layer = self.layer_of[key]
         self.ever.add(layer)
+        array = grad._data
         if key in self.covered:
-            self.estimates[key] = _estimate(grad._data)
+            self.estimates[key] = _estimate(array)
             if not self.full and key not in self._read_now:
                 return
-        value = squared_norm(grad._data)
-        self.squares[key] = value
+        value = self.squares[key] = squared_norm(array)
         if not math.isfinite(value):
-            found = kinds(grad._data)
+            found = kinds(array)
             if found:
                 self.on_nonfinite(layer, describe(found))
 
@@ -141,7 +166,10 @@ class GradientTap:
 
     def total(self):
         """The norm of this step's gradients read every step, together (0 if none)."""
-        return math.sqrt(math.fsum(self._watched().values()))
+        covered = self.covered
+        values = [value for key, value in self.squares.items() if key not in covered]
+        values += self.estimates.values()
+        return math.sqrt(math.fsum(values))
 
     def layer_norms(self, full=False):
         """{layer: gradient norm} of the parameters read every step, or with ``full`` of every

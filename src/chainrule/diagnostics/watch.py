@@ -209,13 +209,13 @@ class NonFiniteWatch:
 
     # -- ops outside the model's forward (the loss), or every op with record_sites ---------------
     def _observe(self, node, args, outputs):
-        if not grad_mode.is_grad_enabled() or _rerunning[0]:
+        if _rerunning[0] or not grad_mode.is_grad_enabled():
             return  # ops of a backward rule, an optimizer or an evaluation, or a re-run
         in_loss = self._depth == 0
         if not in_loss and not self.record_sites:
             return
         if in_loss and self.on_loss_leaf is not None:
-            for arg in tensors(list(args)):
+            for arg in tensors(args):
                 if arg.grad_fn is None and arg.requires_grad:
                     self.on_loss_leaf(arg)
         site = None
@@ -228,11 +228,14 @@ class NonFiniteWatch:
                         out.register_hook(self._backward_began)
         if self._forward_event:
             return
+        results = tensors(outputs)
+        if all(finite(t._data) for t in results):
+            return  # nothing born, nothing entered (checked once: the common case)
         found = forward_birth(node, args, outputs)
         if found:
             op = op_name(node)
-        elif in_loss and not all(finite(t._data) for t in tensors(outputs)):
-            op, found = "data", kinds(tensors(outputs)[0]._data)  # it came from outside
+        elif in_loss:
+            op, found = "data", kinds(results[0]._data)  # it came from outside
         else:
             return
         origin = Origin(op, "forward", describe(found), in_loss=in_loss,

@@ -22,11 +22,14 @@ class Linear(Function):
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
         data, w = x._data, weight._data
-        rows = data.reshape(math.prod(data.shape[:-1]), data.shape[-1])
-        out = blas_matmul(rows, w.T)
+        if data.ndim == 2:  # (rows already: no reshape either way)
+            out = blas_matmul(data, w.T)
+        else:
+            rows = data.reshape(math.prod(data.shape[:-1]), data.shape[-1])
+            out = blas_matmul(rows, w.T).reshape(data.shape[:-1] + (w.shape[0],))
         if bias is not None:
             out += bias._data
-        return wrap(out.reshape(data.shape[:-1] + (w.shape[0],)))
+        return wrap(out)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -52,11 +55,14 @@ class Linear(Function):
 
 
 def _backward_arrays(x, w, grad, needs_x, needs_weight, needs_bias):
-    count = math.prod(grad.shape[:-1])  # not reshape(-1, ...): a width may be 0
-    rows = grad.reshape(count, grad.shape[-1])
-    grad_x = wrap(blas_matmul(rows, w).reshape(x.shape)) if needs_x else None
-    grad_weight = (wrap(blas_matmul(rows.T, x.reshape(count, x.shape[-1]))) if needs_weight
-                   else None)
+    if grad.ndim == 2:  # (rows already: no reshapes)
+        rows, x_rows = grad, x
+        grad_x = wrap(blas_matmul(rows, w)) if needs_x else None
+    else:
+        count = math.prod(grad.shape[:-1])  # not reshape(-1, ...): a width may be 0
+        rows, x_rows = grad.reshape(count, grad.shape[-1]), x.reshape(count, x.shape[-1])
+        grad_x = wrap(blas_matmul(rows, w).reshape(x.shape)) if needs_x else None
+    grad_weight = wrap(blas_matmul(rows.T, x_rows)) if needs_weight else None
     grad_bias = wrap(np.add.reduce(rows, axis=0)) if needs_bias else None
     return grad_x, grad_weight, grad_bias
 

@@ -62,7 +62,9 @@ class Adam(Optimizer):
         step = advance(state["step"])
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
         max_exp_avg_sq = state["max_exp_avg_sq"]._data if group["amsgrad"] else None
-        fused = kernels.load("optim", param, grad, exp_avg, exp_avg_sq)
+        # (below min_size, load() would say None: skip its four dtype checks)
+        fused = (kernels.load("optim", param, grad, exp_avg, exp_avg_sq)
+                 if param.size >= kernels.min_size() else None)
         if fused is not None and kernels.writable_in_place(param, exp_avg, exp_avg_sq,
                                                            max_exp_avg_sq):
             # NOTE: one pass over the parameter instead of about ten NumPy passes (the

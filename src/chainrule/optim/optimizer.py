@@ -16,7 +16,8 @@ from itertools import chain
 import numpy as np
 
 from .._dtypes import is_float
-from ..autograd.grad_mode import enable_grad, no_grad
+from ..autograd import grad_mode
+from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
 
 __all__ = ["Optimizer"]
@@ -276,17 +277,23 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        with no_grad():
+        # no_grad, without its context object (this loop runs every step of every model)
+        mode = grad_mode._state
+        previous, mode.enabled = mode.enabled, False
+        try:
+            states, update = self.state, self._update
             for group in self.param_groups:
                 for param in group["params"]:
                     grad = param._grad
                     if grad is None:
                         continue
-                    state = self.state[param]
+                    state = states[param]
                     if not state:
                         state.update(self._init_state(param, group))
-                    self._update(param._data, grad._data, state, group)
+                    update(param._data, grad._data, state, group)
                     param._bump_version()  # the parameter changed in place
+        finally:
+            mode.enabled = previous
         return loss
 
     def zero_grad(self, set_to_none=True):

@@ -48,10 +48,11 @@ class SGD(Optimizer):
 
     def _update(self, param, grad, state, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])
-        fused = kernels.load("optim", param, grad)
-        if fused is not None and kernels.writable_in_place(param):
-            self._fused_update(fused, param, grad, state, group)
-            return
+        if param.size >= kernels.min_size():  # (below it, load() would say None: skip asking)
+            fused = kernels.load("optim", param, grad)
+            if fused is not None and kernels.writable_in_place(param):
+                self._fused_update(fused, param, grad, state, group)
+                return
         grad = regularized_gradient(param, grad, float(group["weight_decay"]),
                                     group["maximize"])
         if momentum != 0:
