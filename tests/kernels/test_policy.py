@@ -129,3 +129,29 @@ def test_parallel_gemms_cover_every_row_once_with_one_blas_thread(monkeypatch):
     seen[:] = 0
     assert threads.parallel_gemms(task, 7, 1) == 1  # small work: one call
     assert (seen == 1).all()
+
+
+@pytest.mark.parametrize("shape", [(2048, 64, 40), (40, 64, 2048), (2049, 33, 2048)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_big_gemm_split_over_the_pool_is_matmul(monkeypatch, shape, dtype):
+    """Above GEMM_PARALLEL_MACS with two free cores, a product of matrices is cut into blocks of
+    rows (or of columns when it is wider than tall), one per thread, BLAS on one thread: the
+    same values as one np.matmul (each block is its own BLAS call over whole dot products),
+    transposed views and ``out`` included."""
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    monkeypatch.setitem(threads._state, "cap", 2)
+    m, k, n = shape
+    assert m * k * n >= threads.GEMM_PARALLEL_MACS
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+    want = np.matmul(a, b)
+    np.testing.assert_allclose(threads.blas_matmul(a, b), want, rtol=1e-5, atol=1e-4)
+    assert threads._state["blas_threads"] == 1
+    at, bt = np.asfortranarray(a), np.asfortranarray(b)
+    out = np.empty((m, n), dtype)
+    assert threads.blas_matmul(at.T.T, bt, out=out) is out
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(threads.blas_matmul(b.T, a.T), want.T, rtol=1e-5, atol=1e-4)
+    # from a pool thread it never waits on the pool (one thread: it would deadlock)
+    pool_result = threads._pool().submit(threads.blas_matmul, a, b).result(timeout=60)
+    np.testing.assert_allclose(pool_result, want, rtol=1e-5, atol=1e-4)

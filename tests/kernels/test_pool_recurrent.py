@@ -3,6 +3,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import kernels, nn
+from chainrule.kernels import threads
 from chainrule.nn import functional as F
 
 from .check import assert_directional_derivative, assert_paths_agree
@@ -123,6 +124,78 @@ def test_lstm_gradient_matches_finite_differences():
         return t.grad.numpy()
 
     assert_directional_derivative(loss, gradient, x)
+
+
+@pytest.mark.parametrize("cores", [2, 4])
+def test_lstm_split_over_threads_matches_reference(monkeypatch, cores):
+    # each thread takes a block of hidden units (5 units: uneven blocks) and the threads meet
+    # once per step; more cores still give two parts (see kernels.recurrent._split)
+    monkeypatch.setattr(threads, "free_cores", lambda: cores)
+    monkeypatch.setitem(threads._state, "cap", cores)
+    monkeypatch.setattr(threads, "KERNEL_PARALLEL_SIZE", 1)
+    x = (np.random.default_rng(2).standard_normal((3, 7, 6)) * 2).astype(np.float32)
+    assert_paths_agree(_lstm_run(2, True), x, rtol=1e-4, atol=2e-6)
+
+
+def _gru_run(layers, bidirectional, bias=True):
+    def run(x):
+        cr.manual_seed(0)
+        gru = nn.GRU(6, 5, num_layers=layers, bidirectional=bidirectional, batch_first=True,
+                     bias=bias)
+        h0 = cr.tensor(np.full((layers * (1 + bidirectional), 3, 5), 0.1, np.float32),
+                       requires_grad=True)
+        out, h = gru(x, h0)
+        loss = (out * _upstream(tuple(out.shape))).sum() + (h * 0.3).sum()
+        loss.backward()
+        grads = [p.grad.numpy() for p in gru.parameters()]
+        return [out.detach().numpy(), h.detach().numpy(), x.grad.numpy(),
+                h0.grad.numpy()] + grads
+
+    return run
+
+
+@pytest.mark.parametrize("layers, bidirectional, bias", [(1, False, True), (2, True, True),
+                                                         (1, False, False)])
+def test_gru_matches_reference(layers, bidirectional, bias):
+    x = (np.random.default_rng(0).standard_normal((3, 7, 6)) * 2).astype(np.float32)
+    assert_paths_agree(_gru_run(layers, bidirectional, bias), x, rtol=1e-4, atol=2e-6)
+
+
+def test_gru_split_over_threads_matches_reference(monkeypatch):
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    monkeypatch.setitem(threads._state, "cap", 2)
+    monkeypatch.setattr(threads, "KERNEL_PARALLEL_SIZE", 1)
+    x = (np.random.default_rng(2).standard_normal((3, 7, 6)) * 2).astype(np.float32)
+    assert_paths_agree(_gru_run(2, True), x, rtol=1e-4, atol=2e-6)
+
+
+def test_gru_gradient_matches_finite_differences():
+    x = np.random.default_rng(1).standard_normal((2, 4, 6)).astype(np.float32)
+    cr.manual_seed(0)
+    gru = nn.GRU(6, 5, batch_first=True)
+    w = _upstream((2, 4, 5), seed=3)
+
+    def loss(a):
+        return float((gru(cr.tensor(a))[0] * w).sum())
+
+    def gradient(a):
+        t = cr.tensor(a, requires_grad=True)
+        (gru(t)[0] * w).sum().backward()
+        return t.grad.numpy()
+
+    assert_directional_derivative(loss, gradient, x)
+
+
+def test_lstm_without_a_reachable_blas_takes_the_reference(monkeypatch):
+    from chainrule.kernels import _native
+
+    monkeypatch.setitem(_native._found, "sgemm", (0, 0))
+    x = np.zeros((2, 3, 4), np.float32)
+    with kernels.use_kernels(True, min_size=0):
+        assert not kernels.load("recurrent", x).available()
+        lstm = nn.LSTM(4, 3)
+        out, _ = lstm(cr.tensor(x))
+    assert out.shape == (2, 3, 3)
 
 
 def test_lstm_kernel_is_used_for_float32():

@@ -220,3 +220,36 @@ def test_mha_self_attention_gradients_match_finite_differences():
     mha = cr.nn.MultiheadAttention(4, 2).double()
     (x,) = _inputs((3, 2, 4))
     assert gradcheck(lambda x: mha(x, x, x)[0], (x,))
+
+
+@pytest.mark.parametrize("options", [dict(), dict(add_bias_kv=True), dict(add_zero_attn=True),
+                                     dict(kdim=3, vdim=5)])
+def test_mha_batch_first_matches_sequence_first(options):
+    """batch_first=True works on (N, L, E) in its own layout (no transposes): outputs, weights
+    and every gradient equal those of the same module on (L, N, E), with both masks."""
+    cr.manual_seed(0)
+    rng = np.random.default_rng(2)
+    first = cr.nn.MultiheadAttention(8, 2, batch_first=True, **options).double()
+    with cr.no_grad():
+        first.in_proj_bias.copy_(cr.randn(24).double())
+    second = cr.nn.MultiheadAttention(8, 2, **options).double()
+    second.load_state_dict(first.state_dict())
+    kdim, vdim = options.get("kdim", 8), options.get("vdim", 8)
+    arrays = [rng.standard_normal((3, 4, 8)), rng.standard_normal((3, 6, kdim)),
+              rng.standard_normal((3, 6, vdim))]
+    extra = 1 if options.get("add_bias_kv") or options.get("add_zero_attn") else 0
+    mask = cr.from_numpy(rng.standard_normal((4, 6)))
+    padding = cr.from_numpy(np.array([[False] * 5 + [True]] * 3))
+    results = []
+    for module, axes in ((first, (0, 1, 2)), (second, (1, 0, 2))):
+        module.zero_grad()
+        inputs = [cr.from_numpy(a.transpose(axes).copy()).requires_grad_() for a in arrays]
+        out, weights = module(*inputs, attn_mask=mask, key_padding_mask=padding,
+                              average_attn_weights=False)
+        (out * out).sum().backward()
+        results.append([out.detach().numpy().transpose(axes), weights.detach().numpy()] +
+                       [t.grad.numpy().transpose(axes) for t in inputs] +
+                       [p.grad.numpy().copy() for p in module.parameters()])
+    assert results[0][1].shape == (3, 2, 4, 6 + extra)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -161,6 +161,9 @@ def _add_at(target, advanced, values):
     """np.add.at(target, advanced, values). One integer index array along the first axis (an
     embedding's or a gather's gradient) goes through a stable sort and np.add.reduceat, ~5x
     faster than np.add.at; the rows of one index are still added in their original order."""
+    full = slice(None)
+    while len(advanced) > 1 and isinstance(advanced[-1], slice) and advanced[-1] == full:
+        advanced = advanced[:-1]  # trailing full slices (an embedding's key) select nothing
     index = advanced[0] if len(advanced) == 1 else None
     if (not isinstance(index, np.ndarray) or index.dtype.kind not in "iu" or target.ndim == 0
             or index.size == 0):

@@ -30,8 +30,17 @@ def _sigmoid(x):
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|, unlike 1 / (1 + e^-x)
 
 
-# A forward step taken by the LSTM kernel: its backward step goes through the same kernels.
-_KernelStep = namedtuple("_KernelStep", "kernels h_prev c_prev gates tanh_c")
+# A forward pass taken by the LSTM/GRU kernels (the whole sequence): its backward goes through
+# them too (``saved``: what the mode's backward kernel takes after the upstream gradients).
+_KernelRun = namedtuple("_KernelRun", "kernels h0 out saved")
+
+
+def _fused_kernels(mode, gx, h, c, w_hh):
+    """The LSTM/GRU sequence kernels when they apply (float32, big enough, BLAS reachable)."""
+    if mode not in ("LSTM", "GRU"):
+        return None
+    fast = kernels.load("recurrent", gx, *(a for a in (h, c, w_hh) if a is not None))
+    return fast if fast is not None and fast.available() else None
 
 
 # -- one layer, one direction ------------------------------------------------------------------
@@ -44,16 +53,20 @@ def _run(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     gx = blas_matmul(x.reshape(-1, x.shape[2]), w_ih.T).reshape(x.shape[:2] + (-1,))
     if b_ih is not None:
         gx += b_ih if mode == "GRU" else b_ih + b_hh  # GRU keeps b_hn apart: it is scaled by r
+    fast = _fused_kernels(mode, gx, h, c, w_hh)
+    last = 0 if reverse else steps - 1
+    if fast is not None and mode == "LSTM":  # NOTE: all steps in one compiled call; the LSTM
+        out, gates, cells, tanh_c = fast.lstm_forward(gx, h, c, w_hh, reverse)  # lines below
+        return out, out[last], cells[last], _KernelRun(fast, h, out,  # are its reference
+                                                       (gates, cells, c, tanh_c))
+    if fast is not None:  # NOTE: the same for the GRU
+        out, gates, gh_n = fast.gru_forward(gx, h, w_hh, b_hh, reverse)
+        return out, out[last], None, _KernelRun(fast, h, out, (gates, gh_n))
     out = np.empty(x.shape[:2] + (hidden,), dtype=x.dtype)
     cache = []
-    fast = kernels.load("recurrent", gx, h, c) if mode == "LSTM" else None
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
         gh = blas_matmul(h, w_hh.T)
-        if fast is not None:  # NOTE: the gate arithmetic in one pass; the LSTM lines below
-            gates, c_next, tanh_c, h_next = fast.lstm_forward_step(gx[t], gh, c)  # are its ref.
-            cache.append(_KernelStep(fast, h, c, gates, tanh_c))
-            h, c = h_next, c_next
-        elif mode == "LSTM":
+        if mode == "LSTM":
             gates = gx[t] + gh
             i, f = _sigmoid(gates[:, :hidden]), _sigmoid(gates[:, hidden:2 * hidden])
             g, o = np.tanh(gates[:, 2 * hidden:3 * hidden]), _sigmoid(gates[:, 3 * hidden:])
@@ -80,6 +93,36 @@ def _run(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
 
 def _run_backward(mode, x, w_ih, w_hh, has_bias, cache, d_out, dh, dc, reverse, need_x):
     """BPTT for one layer and direction: gradients of x, h0, c0 and the four weights."""
+    if isinstance(cache, _KernelRun):
+        if mode == "LSTM":
+            d_gx, dh, dc = cache.kernels.lstm_backward(d_out, dh, dc, *cache.saved, w_hh,
+                                                       reverse)
+            d_gh = d_gx
+        else:
+            d_gx, d_gh, dh = cache.kernels.gru_backward(d_out, dh, cache.h0, cache.out,
+                                                        *cache.saved, w_hh, reverse)
+        h_prevs = np.empty_like(cache.out)
+        first, rest, earlier = (-1, slice(None, -1), slice(1, None)) if reverse else (
+            0, slice(1, None), slice(None, -1))
+        h_prevs[first], h_prevs[rest] = cache.h0, cache.out[earlier]  # h before each step
+    else:
+        d_gx, d_gh, h_prevs, dh, dc = _backward_steps(mode, x, w_hh, cache, d_out, dh, dc,
+                                                      reverse)
+    flat = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731 - (T, N, F) -> (T*N, F)
+    grads = {
+        "x": blas_matmul(flat(d_gx), w_ih).reshape(x.shape) if need_x else None,
+        "w_ih": blas_matmul(flat(d_gx).T, flat(x)),
+        "w_hh": blas_matmul(flat(d_gh).T, flat(h_prevs)),
+    }
+    if has_bias:
+        grads["b_ih"] = flat(d_gx).sum(axis=0)
+        grads["b_hh"] = flat(d_gh).sum(axis=0)
+    return grads, dh, dc
+
+
+def _backward_steps(mode, x, w_hh, cache, d_out, dh, dc, reverse):
+    """The steps of BPTT on NumPy: (d gates of x's projection, d gates of h's, h before each
+    step, gradient of h0, of c0)."""
     steps, hidden = x.shape[0], w_hh.shape[1]
     d_gx = np.empty(x.shape[:2] + (GATES[mode] * hidden,), dtype=x.dtype)
     d_gh = d_gx if mode != "GRU" else np.empty_like(d_gx)  # gradient of h @ w_hh.T (+ b_hh)
@@ -88,11 +131,7 @@ def _run_backward(mode, x, w_ih, w_hh, has_bias, cache, d_out, dh, dc, reverse, 
     for k, t in enumerate(times):
         step = cache[steps - 1 - k]
         dh = dh + d_out[t]
-        if isinstance(step, _KernelStep):
-            fast, h_prev, c_prev, gates, tanh_c = step
-            dc = fast.lstm_backward_step(dh, dc, gates, c_prev, tanh_c, d_gx[t])
-            dh = blas_matmul(d_gx[t], w_hh)
-        elif mode == "LSTM":
+        if mode == "LSTM":
             h_prev, c_prev, i, f, g, o, tanh_c = step
             dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
             d_gx[t, :, :hidden] = dc * g * i * (1.0 - i)
@@ -117,16 +156,7 @@ def _run_backward(mode, x, w_ih, w_hh, has_bias, cache, d_out, dh, dc, reverse, 
             d_gx[t] = dh * slope
             dh = blas_matmul(d_gx[t], w_hh)
         h_prevs[t] = h_prev
-    flat = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731 - (T, N, F) -> (T*N, F)
-    grads = {
-        "x": blas_matmul(flat(d_gx), w_ih).reshape(x.shape) if need_x else None,
-        "w_ih": blas_matmul(flat(d_gx).T, flat(x)),
-        "w_hh": blas_matmul(flat(d_gh).T, flat(h_prevs)),
-    }
-    if has_bias:
-        grads["b_ih"] = flat(d_gx).sum(axis=0)
-        grads["b_hh"] = flat(d_gh).sum(axis=0)
-    return grads, dh, dc
+    return d_gx, d_gh, h_prevs, dh, dc
 
 
 # -- the fused op ------------------------------------------------------------------------------

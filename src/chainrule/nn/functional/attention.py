@@ -99,6 +99,24 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     ``bias_v`` append one learned key and value; ``add_zero_attn`` appends a zero one;
     ``static_k``/``static_v`` (N * heads, S, E / heads) replace the projected keys/values.
     Returns (output, weights averaged over heads, or per head, or None)."""
+    return batched_attention(
+        query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_proj_bias, bias_k,
+        bias_v, add_zero_attn, dropout_p, out_proj_weight, out_proj_bias, training,
+        key_padding_mask, need_weights, attn_mask, use_separate_proj_weight, q_proj_weight,
+        k_proj_weight, v_proj_weight, static_k, static_v, average_attn_weights, is_causal,
+        batch_first=False)
+
+
+def batched_attention(query, key, value, embed_dim_to_check, num_heads, in_proj_weight,
+                      in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight,
+                      out_proj_bias, training, key_padding_mask, need_weights, attn_mask,
+                      use_separate_proj_weight, q_proj_weight, k_proj_weight, v_proj_weight,
+                      static_k, static_v, average_attn_weights, is_causal, batch_first):
+    """``multi_head_attention_forward``, for inputs (N, L, E) as well with ``batch_first``
+    (``MultiheadAttention(batch_first=True)``). NOTE: batch-first inputs are worked on in
+    their own layout rather than transposed to (L, N, E): a transposed input made every
+    projection copy it (forward, and again for its weight's gradient), and the heads split
+    and merge as views either way (gpt step, 1 thread: -9 ms of copies)."""
     if is_causal and attn_mask is None:
         raise RuntimeError("MultiheadAttention: need attn_mask if specifying the is_causal hint "
                            "(pass the causal mask itself as attn_mask)")
@@ -109,10 +127,12 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
             f"(unbatched), got shapes {tuple(query.shape)}, {tuple(key.shape)} and "
             f"{tuple(value.shape)}")
     if not batched:
+        batch_first = False
         query, key, value = query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1)
         if key_padding_mask is not None:
             key_padding_mask = key_padding_mask.unsqueeze(0)
-    length, batch, embed_dim = query.shape
+    seq_axis = 1 if batch_first else 0  # (N, L, E) or (L, N, E)
+    length, batch, embed_dim = query.shape[seq_axis], query.shape[1 - seq_axis], query.shape[2]
     if embed_dim != embed_dim_to_check:
         raise RuntimeError(f"MultiheadAttention: was expecting embedding dimension of "
                            f"{embed_dim_to_check}, but got {embed_dim}")
@@ -124,11 +144,14 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     if bias_k is not None and bias_v is not None:
         if static_k is not None or static_v is not None:
             raise RuntimeError("bias cannot be added to static key/value.")
-        k = cat([k, bias_k.reshape(1, 1, embed_dim).expand(1, batch, embed_dim)])
-        v = cat([v, bias_v.reshape(1, 1, embed_dim).expand(1, batch, embed_dim)])
+        one = (batch, 1, embed_dim) if batch_first else (1, batch, embed_dim)
+        k = cat([k, bias_k.reshape(1, 1, embed_dim).expand(one)], dim=seq_axis)
+        v = cat([v, bias_v.reshape(1, 1, embed_dim).expand(one)], dim=seq_axis)
         attn_mask, key_padding_mask = _pad_last(attn_mask), _pad_last(key_padding_mask)
 
-    def heads(x):  # (S, N, E) -> (N, heads, S, head_dim): views, never a copy
+    def heads(x):  # (S, N, E) or (N, S, E) -> (N, heads, S, head_dim): views, never a copy
+        if batch_first:
+            return x.reshape(batch, x.shape[1], num_heads, head_dim).permute(0, 2, 1, 3)
         return x.reshape(x.shape[0], batch, num_heads, head_dim).permute(1, 2, 0, 3)
 
     def static(x):  # PyTorch's layout (N * heads, S, head_dim) -> (N, heads, S, head_dim)
@@ -146,7 +169,10 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
     dropout = dropout_p if training else 0.0
     result = attend(q, k, v, mask, dropout, 1.0 / math.sqrt(head_dim), need_weights)
     out, weights = result if need_weights else (result, None)
-    out = out.permute(2, 0, 1, 3).reshape(length, batch, embed_dim)
+    if batch_first:  # (a view when the output is laid out as q is: attend sees to that)
+        out = out.permute(0, 2, 1, 3).reshape(batch, length, embed_dim)
+    else:
+        out = out.permute(2, 0, 1, 3).reshape(length, batch, embed_dim)
     out = linear(out, out_proj_weight, out_proj_bias)
     if weights is not None and average_attn_weights:
         weights = weights.mean(dim=1)

@@ -3,8 +3,8 @@ initialisation, mask conventions and return values; attention itself is the fuse
 ``chainrule.ops.attention``."""
 
 from ... import creation
-from .. import functional as F
 from .. import init
+from ..functional.attention import batched_attention
 from ..parameter import Parameter, optional_parameter
 from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
@@ -79,19 +79,10 @@ class MultiheadAttention(Module):
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
         batched = query.dim() == 3
-        if batched and self.batch_first:
-            # (one transpose for one tensor: self-attention stays recognisable, query is key)
-            moved = {id(t): t.transpose(0, 1) for t in (query, key, value)}
-            query, key, value = moved[id(query)], moved[id(key)], moved[id(value)]
-        out, weights = F.multi_head_attention_forward(
+        return batched_attention(
             query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
             self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
-            self.out_proj.weight, self.out_proj.bias, training=self.training,
-            key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
-            use_separate_proj_weight=not self._qkv_same_embed_dim,
-            q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight,
-            v_proj_weight=self.v_proj_weight, average_attn_weights=average_attn_weights,
-            is_causal=is_causal)
-        if batched and self.batch_first:
-            out = out.transpose(0, 1)
-        return out, weights
+            self.out_proj.weight, self.out_proj.bias, self.training, key_padding_mask,
+            need_weights, attn_mask, not self._qkv_same_embed_dim, self.q_proj_weight,
+            self.k_proj_weight, self.v_proj_weight, None, None, average_attn_weights,
+            is_causal, batch_first=batched and self.batch_first)

@@ -1,0 +1,168 @@
+"""Native calls from compiled kernels: NumPy's own BLAS sgemm, and a spin barrier.
+
+A kernel that loops over time steps (the LSTM's recurrence) needs a GEMM per step; calling
+back into Python for it costs a round trip per step, and numba reaches BLAS only through
+SciPy. So the kernel calls the ``cblas_sgemm`` that NumPy itself links, at an address found
+once here and passed in as an integer (an address baked into the code would stop numba from
+caching it). ``sgemm_address()`` is 0 when no usable sgemm is found: callers then take the
+NumPy path.
+
+Threads that split one recurrence meet at a barrier every step; ``barrier`` spins on an
+atomic counter (a step is ~0.1 ms, a sleep/wake handoff costs as much) and calls
+``sched_yield`` after a while so that, on a machine busier than measured, a waiting thread
+gives its core to the one it waits for.
+"""
+
+import ctypes
+import ctypes.util
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
+
+from ._jit import jit
+
+ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS enums
+# NumPy's BLAS names its 64-bit-integer sgemm after its build (scipy-openblas wheels, OpenBLAS
+# built with INTERFACE64 and a suffix, MKL); a 32-bit-integer cblas_sgemm is the last resort.
+_SYMBOLS = (("scipy_cblas_sgemm64_", 64), ("cblas_sgemm64_", 64), ("cblas_sgemm_64", 64),
+            ("cblas_sgemm", 32))
+_found = {}
+
+
+def _blas_libraries():
+    import numpy  # noqa: F401  (threadpoolctl lists the BLAS of loaded libraries only)
+    from threadpoolctl import threadpool_info
+
+    return [info["filepath"] for info in threadpool_info() if info.get("user_api") == "blas"]
+
+
+def _lookup():
+    for path in _blas_libraries():
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name, bits in _SYMBOLS:
+            function = getattr(library, name, None)
+            if function is not None:
+                return ctypes.cast(function, ctypes.c_void_p).value, bits
+    return 0, 0
+
+
+def sgemm_address():
+    """(address, integer bits) of NumPy's cblas sgemm, checked once against ``np.matmul`` on a
+    small product; (0, 0) when none is found or the check fails."""
+    if "sgemm" not in _found:
+        address, bits = _lookup()
+        if address:
+            rng = np.random.default_rng(0)
+            a, b = rng.standard_normal((2, 3, 5), dtype=np.float32)
+            c = np.zeros((3, 3), np.float32)
+            _check(address, bits, a, b, c)
+            if not np.allclose(c, a @ b.T, rtol=1e-5, atol=1e-5):
+                address, bits = 0, 0
+        _found["sgemm"] = (address, bits)
+    return _found["sgemm"]
+
+
+def yield_address():
+    """The address of libc's ``sched_yield`` (0 where there is none: waiters only spin)."""
+    if "yield" not in _found:
+        function = getattr(ctypes.CDLL(ctypes.util.find_library("c") or None), "sched_yield",
+                           None)
+        _found["yield"] = ctypes.cast(function, ctypes.c_void_p).value if function else 0
+    return _found["yield"]
+
+
+def _cblas_sgemm(bits):
+    @intrinsic
+    def call(typingctx, address, transa, transb, m, n, k, a, lda, b, ldb, beta, c, ldc):
+        signature = types.void(types.int64, types.int32, types.int32, types.int64, types.int64,
+                               types.int64, types.int64, types.int64, types.int64, types.int64,
+                               types.float32, types.int64, types.int64)
+
+        def codegen(context, builder, sig, args):
+            address, transa, transb, m, n, k, a, lda, b, ldb, beta, c, ldc = args
+            i32, f32 = ir.IntType(32), ir.FloatType()
+            size, pointer = ir.IntType(bits), ir.PointerType(f32)
+            function = ir.FunctionType(ir.VoidType(), [i32, i32, i32, size, size, size, f32,
+                                                       pointer, size, pointer, size, f32,
+                                                       pointer, size])
+            cast = (lambda v: builder.trunc(v, size)) if bits == 32 else (lambda v: v)
+            builder.call(builder.inttoptr(address, ir.PointerType(function)), [
+                ir.Constant(i32, ROW_MAJOR), transa, transb, cast(m), cast(n), cast(k),
+                ir.Constant(f32, 1.0), builder.inttoptr(a, pointer), cast(lda),
+                builder.inttoptr(b, pointer), cast(ldb), beta, builder.inttoptr(c, pointer),
+                cast(ldc)])
+            return context.get_dummy_value()
+
+        return signature, codegen
+
+    return call
+
+
+_sgemm64, _sgemm32 = _cblas_sgemm(64), _cblas_sgemm(32)
+
+
+@jit(inline="always")
+def sgemm(blas, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+    """C = A op(B) + beta C (row-major float32; A, B, C given by address, A not transposed)
+    through ``blas = (address, bits)`` from ``sgemm_address``."""
+    transb = numba.int32(TRANS if trans_b else NO_TRANS)
+    if blas[1] == 64:
+        _sgemm64(blas[0], numba.int32(NO_TRANS), transb, m, n, k, a, lda, b, ldb, beta, c, ldc)
+    else:
+        _sgemm32(blas[0], numba.int32(NO_TRANS), transb, m, n, k, a, lda, b, ldb, beta, c, ldc)
+
+
+@jit
+def _check(address, bits, a, b, c):
+    sgemm((address, bits), True, 3, 3, 5, a.ctypes.data, 5, b.ctypes.data, 5,
+          np.float32(0.0), c.ctypes.data, 3)
+
+
+@intrinsic
+def _atomic_add(typingctx, counter, value):
+    """counter[0] += value atomically (sequentially consistent); returns the new value."""
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        old = builder.atomic_rmw("add", array.data, args[1], "seq_cst")
+        return builder.add(old, args[1])
+
+    return types.int64(types.Array(types.int64, 1, "C"), types.int64), codegen
+
+
+@intrinsic
+def _atomic_read(typingctx, counter):
+    """counter[0], read atomically (acquire): another thread's writes before it are seen."""
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.load_atomic(array.data, "acquire", 8)
+
+    return types.int64(types.Array(types.int64, 1, "C")), codegen
+
+
+@intrinsic
+def _call_void(typingctx, address):
+    def codegen(context, builder, signature, args):
+        function = ir.FunctionType(ir.IntType(32), [])
+        builder.call(builder.inttoptr(args[0], ir.PointerType(function)), [])
+        return context.get_dummy_value()
+
+    return types.void(types.int64), codegen
+
+
+@jit(inline="always")
+def barrier(counter, share, target, yield_to):
+    """Add ``share`` to ``counter[0]`` and wait until it reaches ``target``: every thread adds
+    its share of the work once per round, so round r is complete at r times the whole."""
+    if _atomic_add(counter, share) >= target:
+        return
+    spins = 0
+    while _atomic_read(counter) < target:
+        spins += 1
+        if spins > 2000 and yield_to != 0:
+            _call_void(yield_to)
