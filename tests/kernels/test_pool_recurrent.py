@@ -109,18 +109,19 @@ def test_lstm_matches_reference(layers, bidirectional):
     assert_paths_agree(_lstm_run(layers, bidirectional), x, rtol=1e-4, atol=2e-6)
 
 
-def test_lstm_gradient_matches_finite_differences():
+@pytest.mark.parametrize("module", ["LSTM", "GRU"])
+def test_recurrence_gradient_matches_finite_differences(module):
     x = np.random.default_rng(1).standard_normal((2, 4, 6)).astype(np.float32)
     cr.manual_seed(0)
-    lstm = nn.LSTM(6, 5, batch_first=True)
+    rnn = getattr(nn, module)(6, 5, batch_first=True)
     w = _upstream((2, 4, 5), seed=3)
 
     def loss(a):
-        return float((lstm(cr.tensor(a))[0] * w).sum())
+        return float((rnn(cr.tensor(a))[0] * w).sum())
 
     def gradient(a):
         t = cr.tensor(a, requires_grad=True)
-        (lstm(t)[0] * w).sum().backward()
+        (rnn(t)[0] * w).sum().backward()
         return t.grad.numpy()
 
     assert_directional_derivative(loss, gradient, x)
@@ -167,23 +168,6 @@ def test_gru_split_over_threads_matches_reference(monkeypatch):
     monkeypatch.setattr(threads, "KERNEL_PARALLEL_SIZE", 1)
     x = (np.random.default_rng(2).standard_normal((3, 7, 6)) * 2).astype(np.float32)
     assert_paths_agree(_gru_run(2, True), x, rtol=1e-4, atol=2e-6)
-
-
-def test_gru_gradient_matches_finite_differences():
-    x = np.random.default_rng(1).standard_normal((2, 4, 6)).astype(np.float32)
-    cr.manual_seed(0)
-    gru = nn.GRU(6, 5, batch_first=True)
-    w = _upstream((2, 4, 5), seed=3)
-
-    def loss(a):
-        return float((gru(cr.tensor(a))[0] * w).sum())
-
-    def gradient(a):
-        t = cr.tensor(a, requires_grad=True)
-        (gru(t)[0] * w).sum().backward()
-        return t.grad.numpy()
-
-    assert_directional_derivative(loss, gradient, x)
 
 
 def test_lstm_without_a_reachable_blas_takes_the_reference(monkeypatch):
