@@ -8,13 +8,14 @@ bench/workloads.py), with one and with two BLAS threads.
 Each measurement runs in a fresh process with OMP/OPENBLAS/MKL_NUM_THREADS set. It builds the
 workload once (two copies would differ in where their arrays lie in memory, which alone moves
 a step's time by several percent), warms it up, then times blocks of ``--block`` steps without
-and with a monitor attached, alternating, so that a busy machine slows both alike. Each
-monitored block attaches a monitor that continues the step count of the previous one
-(``start_step``), past the early samples (steps 1, 2, 4, ..., 32), so that over ``--steps``
+and with a monitor attached, alternating, so that a busy machine slows both alike. One monitor
+serves the whole measurement: it is closed (its hooks removed) for the plain blocks and
+attached again for the monitored ones, so that its step count goes on and what it keeps
+between samples (its weight buffers) is made once, as in a real run. It starts at step
+``--warmup``, past the early samples (steps 1, 2, 4, ..., 32), so that over ``--steps``
 monitored steps (a whole number of sampling periods) sampled steps count as often as in a long
-run. Before each block the garbage collector runs (untimed): attaching and closing a monitor
-leaves reference cycles that a real run leaves once, not every ten steps, while whatever the
-steps themselves leave is still collected inside the timed blocks. The overhead is the
+run. Before each block the garbage collector runs (untimed), while whatever the steps
+themselves leave is still collected inside the timed blocks. The overhead is the
 monitored blocks' total time over the plain blocks', minus one. A monitor is attached for two
 untimed steps first (one-time costs: the compiled norms load on their first call). The
 median over ``--repeats`` processes is reported, for wall time and for the process's CPU time
@@ -55,21 +56,25 @@ def measure(workload, steps, block, warmup):
             monitor.step(step())
     wall = {False: 0.0, True: 0.0}
     cpu = {False: 0.0, True: 0.0}
-    watched = warmup  # steps run under a monitor so far: the sampling schedule goes on
+    # one monitor for the whole run, as a real run has: closed for the plain blocks and
+    # attached again for the monitored ones, its step count and kept buffers going on
+    monitor = GradientMonitor(step.model, start_step=warmup)
+    monitor.close()
     for round_ in range(2 * (steps // block)):
         monitored = (round_ % 4) in (1, 2)  # plain, monitored, monitored, plain, ...
-        monitor = GradientMonitor(step.model, start_step=watched) if monitored else None
+        if monitored:
+            monitor.attach()
         gc.collect()
         start, start_cpu = time.perf_counter(), time.process_time()
         for _ in range(block):
             loss = step()
-            if monitor is not None:
+            if monitored:
                 monitor.step(loss)
         wall[monitored] += time.perf_counter() - start
         cpu[monitored] += time.process_time() - start_cpu
-        if monitor is not None:
+        if monitored:
             monitor.close()
-            watched += block
+    monitor.close()
     return {"plain_ms": wall[False] / steps * 1e3, "monitored_ms": wall[True] / steps * 1e3,
             "plain_cpu_ms": cpu[False] / steps * 1e3,
             "monitored_cpu_ms": cpu[True] / steps * 1e3}

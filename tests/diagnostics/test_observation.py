@@ -2,7 +2,10 @@
 independently, an unmonitored model's NaN neither reaches nor silences the monitored one, and
 a NaN is traced whether the loop stops before backward or not, with or without record_sites."""
 
+import math
+
 import numpy as np
+import pytest
 
 import chainrule as torch
 from chainrule import nn
@@ -119,3 +122,36 @@ def test_closing_removes_every_hook():
              for name, m in model.named_modules()}
     assert after == before
     assert all(not p._post_accumulate_hooks for p in model.parameters())
+
+
+def test_a_closed_monitor_attached_again_goes_on_where_it_was():
+    torch.manual_seed(0)
+    model = models.mlp([16, 8, 2])
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    batches = data.classes()
+
+    def train(step, monitor=None):
+        x, y = batches(step)
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        if monitor is not None:
+            monitor.step(loss)
+        return loss
+
+    monitor = GradientMonitor(model)
+    train(1, monitor)
+    monitor.close()
+    train(2)  # not watched: nothing read, nothing kept
+    assert not monitor.tap.squares and not monitor.watch.calls
+    assert all(not p._post_accumulate_hooks for p in model.parameters())
+    monitor.attach()
+    monitor.attach()  # twice is once
+    assert all(len(p._post_accumulate_hooks) == 1 for p in model.parameters())
+    train(3, monitor)
+    (step, _, total), grads = monitor.steps[-1], [p.grad._data for p in model.parameters()]
+    assert step == 2  # its own count: the closed step is not one of its steps
+    assert total == pytest.approx(math.sqrt(sum(float((g.astype(np.float64) ** 2).sum())
+                                                for g in grads)), rel=1e-5)
+    assert monitor.samples[-1]["step"] == 2  # step 2 is sampled: its weight copies were taken

@@ -123,10 +123,19 @@ class GradientMonitor:
         self.close()
 
     def close(self):
-        """Remove every hook this monitor installed."""
+        """Remove every hook this monitor installed (``attach()`` installs them again)."""
         self.probe.close()
         self.watch.close()
         self.tap.close()
+
+    def attach(self):
+        """Install the hooks again after ``close()``: the monitor goes on from its step count
+        and history, as though the steps run while it was closed had not happened (a loop that
+        watches only some of its steps; the bench's plain blocks)."""
+        self.tap.reset()
+        self.tap.attach()
+        self.watch.attach()
+        self._prepare(self.step_count + 1)  # the weight copies of a sampled step, taken anew
 
     def is_sampled(self, step):
         return step % self.every == 0 or step in EARLY_STEPS

@@ -57,13 +57,19 @@ def covered_weights(module, params):
 KERNEL_SIZE = 1 << 16  # up to here the compiled sum is cheaper than BLAS in np.errstate
 
 
+_FLOAT32 = np.dtype(np.float32)
+
+
 def _kernels(array):
     """The compiled norms (kernels/norms.py) for ``array``, when numba is already loaded by the
     model's own ops (a monitor alone does not pay for its import) and kernels are on; else
     None. A read-only array would compile another specialisation: NumPy reads it."""
-    if array.dtype != np.float32 or not array.flags.writeable or "numba" not in sys.modules:
+    # NOTE: an identity test on the dtype (a native float32 array's dtype is NumPy's one
+    # instance; others take NumPy's path, which is also right): ``dtype != np.float32`` builds
+    # a dtype to compare with, a tenth of a per-step read's cost
+    if array.dtype is not _FLOAT32 or "numba" not in sys.modules or not array.flags.writeable:
         return None
-    return kernels.load("norms", array, size=kernels.min_size())
+    return kernels.load("norms", size=kernels.min_size())
 
 
 def update_kernel(array):
@@ -74,13 +80,13 @@ def update_kernel(array):
 
 def squared_norm(array):
     """The squared 2-norm of an array, without float32 overflow."""
-    flat = array.reshape(-1)
-    if flat.size <= KERNEL_SIZE:
+    if array.size <= KERNEL_SIZE:
         # NOTE: the per-step reads (biases, blocks of rows): the compiled sum in float64
         # needs no np.errstate, which costs more than these reads
-        module = _kernels(flat)
+        module = _kernels(array)
         if module is not None:
-            return module.squared_norm(flat)
+            return module.squared_norm(array.ravel())
+    flat = array.reshape(-1)
     try:
         with np.errstate(over="ignore", invalid="ignore"):
             value = float(np.dot(flat, flat))
@@ -122,11 +128,19 @@ class GradientTap:
         self.estimates = {}  # id(covered weight) -> its squared norm, estimated (see _estimate)
         self.ever = set()
         self._read_now = set()  # covered weights read in full this step (read_in_full)
-        self._handles = [p.register_post_accumulate_grad_hook(self._hook) for _, p in params]
+        self._params = [p for _, p in params]
+        self._handles = []
+        self.attach()
+
+    def attach(self):
+        if not self._handles:
+            self._handles = [p.register_post_accumulate_grad_hook(self._hook)
+                             for p in self._params]
 
     def close(self):
         for handle in self._handles:
             handle.remove()
+        self._handles = []
 
     def reset(self):
         self.squares = {}

@@ -77,16 +77,24 @@ class NonFiniteWatch:
         self._depth = 0  # > 0 while the model's forward runs
         self._forward_event = False  # an event of the forward pass is known this step
         self._remove_observer = None
+        self._handles = []
+        self.attach()
+
+    def attach(self):
+        if self._handles:
+            return
+        self.end_step()
         self._handles = [
-            model.register_forward_pre_hook(self._before_forward, with_kwargs=True),
-            model.register_forward_hook(self._after_forward, with_kwargs=True),
+            self.model.register_forward_pre_hook(self._before_forward, with_kwargs=True),
+            self.model.register_forward_hook(self._after_forward, with_kwargs=True),
         ]
-        if record_sites:
+        if self.record_sites:
             self._open()
 
     def close(self):
         for handle in self._handles:
             handle.remove()
+        self._handles = []
         self._close()
 
     def _open(self):
