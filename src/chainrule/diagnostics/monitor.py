@@ -199,16 +199,16 @@ class GradientMonitor:
         self.step_count += 1
         step = self._current = self.step_count
         loss_value = None if loss is None else float(loss)
+        computed = None
         if self.tap.squares:
             total = self.tap.total()
             # per-layer norms cost a loop: the rules ask for them only when they need them
             norms = self.tap.layer_norms  # those read every step, for the explosion rule
-            sampled_norms = functools.partial(self.tap.layer_norms, full=True)
         else:  # no backward this step, or gradients set by hand
             computed = self._norms_from_grads()
             total = math.sqrt(sum(n * n for n in computed.values())) if computed else (
                 float(grad_norm) if grad_norm is not None else 0.0)
-            norms = sampled_norms = functools.partial(dict, computed)
+            norms = functools.partial(dict, computed)
         self.steps.append((step, loss_value, total))
         loss_finite = loss_value is None or math.isfinite(loss_value)
         if not loss_finite:
@@ -222,7 +222,9 @@ class GradientMonitor:
             if activations:
                 self.activations.update(activations)
             if self._before is not None or activations:
-                sample = self._sample(step, sampled_norms(), activations)
+                sampled_norms = (self.tap.layer_norms(full=True) if computed is None
+                                 else dict(computed))
+                sample = self._sample(step, sampled_norms, activations)
                 found += self.rules.on_sample(sample, lr)
                 if self._before is not None:
                     self.samples.append(sample)

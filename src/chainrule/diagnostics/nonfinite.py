@@ -76,6 +76,10 @@ def _is_internal(filename):
     return internal
 
 
+MAX_SITES = 4096
+_sites = {}  # (code, instruction, layer) of a calling line -> its Origin (see call_site)
+
+
 def call_site(module_names=None, rerun=None):
     """An Origin holding only the place: the innermost frame outside chainrule's internals, and
     the innermost running module found on the way (a name from ``module_names``: id -> name).
@@ -83,15 +87,28 @@ def call_site(module_names=None, rerun=None):
     it repeats): when the walk reaches that function, the repeated call's line is the place."""
     frame = sys._getframe(1)
     layer = None
+    internal_files = _internal_files
     while frame is not None:
-        if module_names and layer is None and frame.f_code.co_name == "forward":
+        code = frame.f_code
+        if module_names and layer is None and code.co_name == "forward":
             layer = module_names.get(id(frame.f_locals.get("self")))
-        if rerun is not None and frame.f_code is rerun[0]:
+        if rerun is not None and code is rerun[0]:
             file, line = rerun[1]
             return Origin("", "", "", file, line, layer=layer)
-        filename = frame.f_code.co_filename
-        if not _is_internal(filename):
-            return Origin("", "", "", filename, frame.f_lineno, layer=layer)
+        filename = code.co_filename
+        internal = internal_files.get(filename)
+        if internal is None:
+            internal = _is_internal(filename)
+        if not internal:
+            # NOTE: a loss op's site is taken on every step, from the same few lines: one
+            # Origin per line (an Origin is never changed: ``located`` makes new ones)
+            key = (code, frame.f_lasti, layer)
+            site = _sites.get(key)
+            if site is None:
+                if len(_sites) >= MAX_SITES:  # new code objects (a notebook's cells run again)
+                    _sites.clear()
+                site = _sites[key] = Origin("", "", "", filename, frame.f_lineno, layer=layer)
+            return site
         frame = frame.f_back
     return Origin("", "", "", layer=layer)
 

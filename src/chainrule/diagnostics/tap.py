@@ -13,7 +13,7 @@ layer's output received (``dY``) and the weight's is ``dY`` times the layer's in
 or Inf in the weight's gradient is in the bias's too (or in the input, which the forward
 already carried to the output). These ``covered`` matrices are read in full on sampled steps,
 when every norm is needed; on every step, a fixed sixteenth of their rows estimates their norm
-(see ``_estimate``). Everything else (biases, normalisation scales, embeddings, layers without
+(see ``_hook``). Everything else (biases, normalisation scales, embeddings, layers without
 a bias) is read in full every step. ``total()`` is the norm the explosion rule follows (the
 same reads on every step), ``layer_norms(full=True)`` on a sampled step holds every
 parameter's exact norm.
@@ -58,6 +58,7 @@ KERNEL_SIZE = 1 << 16  # up to here the compiled sum is cheaper than BLAS in np.
 
 
 _FLOAT32 = np.dtype(np.float32)
+ANY_SIZE = sys.maxsize  # the tap chooses by size itself (KERNEL_SIZE), not by kernels.min_size
 
 
 def _kernels(array):
@@ -69,7 +70,7 @@ def _kernels(array):
     # a dtype to compare with, a tenth of a per-step read's cost
     if array.dtype is not _FLOAT32 or "numba" not in sys.modules or not array.flags.writeable:
         return None
-    return kernels.load("norms", size=kernels.min_size())
+    return kernels.load("norms", size=ANY_SIZE)
 
 
 def update_kernel(array):
@@ -80,10 +81,12 @@ def update_kernel(array):
 
 def squared_norm(array):
     """The squared 2-norm of an array, without float32 overflow."""
-    if array.size <= KERNEL_SIZE:
-        # NOTE: the per-step reads (biases, blocks of rows): the compiled sum in float64
-        # needs no np.errstate, which costs more than these reads
-        module = _kernels(array)
+    # NOTE: the per-step reads (biases, blocks of rows) are small: the compiled sum in float64
+    # needs no np.errstate, which costs more than these reads (the test is _kernels', inline:
+    # every call here is paid once per parameter and step)
+    if (array.size <= KERNEL_SIZE and array.dtype is _FLOAT32 and "numba" in sys.modules
+            and array.flags.writeable):
+        module = kernels.load("norms", size=ANY_SIZE)
         if module is not None:
             return module.squared_norm(array.ravel())
     flat = array.reshape(-1)
@@ -99,18 +102,23 @@ def squared_norm(array):
 
 
 ESTIMATE_ROWS = 16  # a covered weight's every-step norm is read from 1/16 of its rows
+ESTIMATE_FROM = 65536  # values; smaller matrices are read whole
 
 
-def _estimate(array):
-    """A covered weight's squared gradient norm, from a fixed block of its first rows (1/16
-    of them, the whole matrix when it is small) scaled to the whole: the same rows on every
-    step, so that it follows the norm's growth (an explosion grows the layer's inputs as well
-    as its output gradient, which the bias alone does not show) for a sixteenth of the reads."""
-    rows = array.shape[0]
-    if array.size <= 65536 or rows < ESTIMATE_ROWS:
+def _reader():
+    """The squared norm for this step's reads: ``squared_norm``, or where the compiled sum
+    applies (numba loaded, kernels on), a function taking it for small float32 arrays without
+    asking again for each (the settings cannot change inside a backward)."""
+    module = kernels.load("norms", size=ANY_SIZE) if "numba" in sys.modules else None
+    if module is None:
+        return squared_norm
+    kernel = module.squared_norm
+
+    def read(array):
+        if array.size <= KERNEL_SIZE and array.dtype is _FLOAT32 and array.flags.writeable:
+            return kernel(array.ravel())
         return squared_norm(array)
-    block = rows // ESTIMATE_ROWS
-    return squared_norm(array[:block]) * (rows / block)
+    return read
 
 
 class GradientTap:
@@ -125,9 +133,10 @@ class GradientTap:
         self.covered = set(covered)
         self.full = True  # read every parameter (set by the monitor for each step)
         self.squares = {}  # id(parameter) -> squared norm of its latest gradient
-        self.estimates = {}  # id(covered weight) -> its squared norm, estimated (see _estimate)
+        self.estimates = {}  # id(covered weight) -> its squared norm, estimated (see _hook)
         self.ever = set()
         self._read_now = set()  # covered weights read in full this step (read_in_full)
+        self._read = None  # this step's squared norm (see _reader)
         self._params = [p for _, p in params]
         self._handles = []
         self.attach()
@@ -143,6 +152,7 @@ class GradientTap:
         self._handles = []
 
     def reset(self):
+        self._read = None  # chosen again at the next step's first read (see _reader)
         self.squares = {}
         self.estimates = {}
         if self._read_now:
@@ -162,15 +172,35 @@ class GradientTap:
         layer = self.layer_of[key]
         self.ever.add(layer)
         array = grad._data
+        read = self._read or self._new_reader()
         if key in self.covered:
-            self.estimates[key] = _estimate(array)
-            if not self.full and key not in self._read_now:
-                return
-        value = self.squares[key] = squared_norm(array)
+            # a covered weight's every-step norm is estimated from a fixed block of its first
+            # rows (1/16 of them; the whole matrix when it is small) scaled to the whole: the
+            # same rows on every step, so that it follows the norm's growth (an explosion
+            # grows the layer's inputs as well as its output gradient, which the bias alone
+            # does not show) for a sixteenth of the reads
+            rows = array.shape[0]
+            if array.size <= ESTIMATE_FROM or rows < ESTIMATE_ROWS:
+                value = self.estimates[key] = read(array)
+                if not self.full and key not in self._read_now:
+                    return
+            else:
+                block = rows // ESTIMATE_ROWS
+                self.estimates[key] = read(array[:block]) * (rows / block)
+                if not self.full and key not in self._read_now:
+                    return
+                value = read(array)
+        else:
+            value = read(array)
+        self.squares[key] = value
         if not math.isfinite(value):
             found = kinds(array)
             if found:
                 self.on_nonfinite(layer, describe(found))
+
+    def _new_reader(self):
+        self._read = _reader()
+        return self._read
 
     def _watched(self):
         covered = self.covered

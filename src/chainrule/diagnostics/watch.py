@@ -229,7 +229,7 @@ class NonFiniteWatch:
         site = None
         if True in node.needs_input_grad:  # recorded: its backward may give birth too
             site = call_site(self.module_names)
-            node.register_hook(self._backward_hook(op_name(node), site, in_loss))
+            node.register_hook(self._backward_hook(type(node), site, in_loss))
             if in_loss and not self.record_sites:
                 for out in tensors(outputs):
                     if out.requires_grad:  # its gradient arrives first: the backward began
@@ -258,13 +258,14 @@ class NonFiniteWatch:
 
     def _backward_hook(self, op, site, in_loss):
         # the hook must not hold the node: the node holds the hook, and the cycle would keep
-        # the step's whole graph alive until the garbage collector runs
+        # the step's whole graph alive until the garbage collector runs. ``op``: the node's
+        # class, named only when it gave birth (every loss op of every step gets this hook)
         def hook(grad_inputs, grad_outputs):
             if _rerunning[0] or any(o.pass_ == "backward" for o in self.events):
                 return
             found = backward_birth(grad_inputs, grad_outputs)
             if found:
-                self.events.append(Origin(op, "backward", describe(found),
+                self.events.append(Origin(op_name(op), "backward", describe(found),
                                           in_loss=in_loss).located(site))
         return hook
 
