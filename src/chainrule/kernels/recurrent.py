@@ -18,7 +18,7 @@ import numpy as np
 
 from . import threads
 from ._jit import jit, sigmoid32, tanh32
-from ._native import barrier, gemm, sgemm, sgemm_address, wait_until, yield_address
+from ._native import barrier, claim, gemm, sgemm, sgemm_address, wait_until, yield_address
 
 _FLOAT = 4  # bytes per float32: addresses below step in bytes
 # multiply-adds contracted into FMAs in the gate arithmetic (exp32's range reduction is only
@@ -176,13 +176,15 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     cores, the recurrence runs whole on this thread (its step GEMMs at full size, no barrier
     per step) while a pool thread turns each finished chunk of steps into its share of
     dW_ih, dW_hh and the bias sums (GEMMs over all steps: about as much work as the
-    recurrence itself); then this thread does dx. One free core: the same work in sequence."""
+    recurrence itself); then both threads take chunks of rows of dx = d_gx W_ih until none
+    are left (this thread finishes BPTT first). One free core: the same work in sequence."""
     steps, batch, width = d_gx.shape
     x = np.ascontiguousarray(x, np.float32)
     w_ih = np.ascontiguousarray(w_ih)
-    # the weight gradients' transposes: x^T d_gx is faster than d_gx^T x (measured, chunks of
-    # 256 x 64 by 256 x 1024: 5.8 against 6.7 ms in all; h's: 20.2 against 20.9)
-    dw_ih, dw_hh = np.zeros((x.shape[2], width), np.float32), np.zeros((hidden, width), np.float32)
+    # dW_ih's transpose: x^T d_gx is faster than d_gx^T x (measured, chunks of 256 x 64 by
+    # 256 x 1024: 5.8 against 6.7 ms in all; for dW_hh 20.2 against 20.9, less than the cost of
+    # transposing the result)
+    dw_ih, dw_hh = np.zeros((x.shape[2], width), np.float32), np.zeros((width, hidden), np.float32)
     db_ih, db_hh = np.zeros(width), np.zeros(width)
     threads.gemm(1)  # every GEMM here on one BLAS thread
     two = (threads.threads_for(steps * batch * width * (hidden + x.shape[2]),
@@ -191,29 +193,52 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     # two threads: chunks of ~256 rows a GEMM, at least 4 chunks; one: all steps at once
     chunk = max(1, min(-(-256 // batch), -(-steps // 4))) if two else steps
 
+    d_x = np.empty(x.shape, np.float32) if need_x else None
+    taken = np.zeros(1, np.int64)  # chunks of dx's rows claimed so far
+
+    def rows_of_dx():
+        if need_x:
+            _dx_rows(sgemm_address(), taken, chunk * batch, d_gx, w_ih, d_x)
+
     def weights():
         _weight_grads(sgemm_address(), progress, yield_address(), hidden, chunk, d_gx, d_gh, x,
                       np.ascontiguousarray(h0), h, dw_ih, dw_hh, db_ih, db_hh, reverse)
+        rows_of_dx()
 
     future = threads._pool().submit(weights) if two else None
     recurrence()
     if future is None:
         weights()
-    d_x = None
-    if need_x:  # (BLAS at one thread: the pool thread is busy with the weights)
-        d_x = np.matmul(d_gx.reshape(-1, width), w_ih).reshape(x.shape)
+    rows_of_dx()
     if future is not None:
         future.result()
     same = d_gx is d_gh
     return {"x": d_x, "w_ih": np.ascontiguousarray(dw_ih.T),
-            "w_hh": np.ascontiguousarray(dw_hh.T), "b_ih": db_ih.astype(np.float32),
+            "w_hh": dw_hh, "b_ih": db_ih.astype(np.float32),
             "b_hh": None if same else db_hh.astype(np.float32)}
+
+
+@jit
+def _dx_rows(blas, taken, rows, d_gx, w_ih, d_x):
+    """d_x = d_gx W_ih over (T N) rows, ``rows`` at a time, each chunk claimed from ``taken``
+    (threads call this side by side once d_gx is complete)."""
+    steps, batch, width = d_gx.shape
+    total, features, zero = steps * batch, w_ih.shape[1], np.float32(0.0)
+    gx_at, out_at = numba.int64(d_gx.ctypes.data), numba.int64(d_x.ctypes.data)
+    while True:
+        first = claim(taken) * rows
+        if first >= total:
+            return
+        count = min(rows, total - first)
+        gemm(blas, False, False, count, features, width, gx_at + _FLOAT * first * width, width,
+             numba.int64(w_ih.ctypes.data), features, zero,
+             out_at + _FLOAT * first * features, features)
 
 
 @jit
 def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h, dw_ih, dw_hh,
                   db_ih, db_hh, reverse):
-    """dW_ih^T += x^T d_gx, dW_hh^T += h_prev^T d_gh and the bias sums (float64) over all steps, a
+    """dW_ih^T += x^T d_gx, dW_hh += d_gh^T h_prev and the bias sums (float64) over all steps, a
     chunk of steps at a time, each once BPTT has finished it (``progress[0]`` reaches steps
     done times ``hidden``). ``d_gh`` may be ``d_gx`` (LSTM: then ``db_hh`` stays zero)."""
     steps, batch, width = d_gx.shape
@@ -231,14 +256,14 @@ def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h,
         # h before step t: h[t - 1] (h[t + 1] in reverse), h0 before the first step
         first = steps - 1 if reverse else 0
         if t0 <= first < t1:
-            gemm(blas, True, False, hidden, width, batch, numba.int64(h0.ctypes.data), hidden,
-                 gh_at + _FLOAT * first * step_rows, width, one, w_hh_at, width)
+            gemm(blas, True, False, width, hidden, batch, gh_at + _FLOAT * first * step_rows,
+                 width, numba.int64(h0.ctypes.data), hidden, one, w_hh_at, hidden)
         lo, hi = (t0, min(t1, steps - 1)) if reverse else (max(t0, 1), t1)
         before = lo + 1 if reverse else lo - 1
         if hi > lo:
-            gemm(blas, True, False, hidden, width, (hi - lo) * batch, h_at + _FLOAT * before *
-                 batch * hidden, hidden, gh_at + _FLOAT * lo * step_rows, width, one, w_hh_at,
-                 width)
+            gemm(blas, True, False, width, hidden, (hi - lo) * batch, gh_at + _FLOAT * lo *
+                 step_rows, width, h_at + _FLOAT * before * batch * hidden, hidden, one,
+                 w_hh_at, hidden)
         for t in range(t0, t1):
             for n in range(batch):
                 row = d_gx[t, n]
