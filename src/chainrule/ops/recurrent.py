@@ -51,14 +51,16 @@ def _run(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     # all time steps in one GEMM; 2-D operands keep NumPy on its BLAS path (a 3-D @ transposed
     # 2-D matmul is many times slower)
     gx = blas_matmul(x.reshape(-1, x.shape[2]), w_ih.T).reshape(x.shape[:2] + (-1,))
-    if b_ih is not None:
-        gx += b_ih if mode == "GRU" else b_ih + b_hh  # GRU keeps b_hn apart: it is scaled by r
     fast = _fused_kernels(mode, gx, h, c, w_hh)
     last = 0 if reverse else steps - 1
-    if fast is not None and mode == "LSTM":  # NOTE: all steps in one compiled call; the LSTM
-        out, gates, cells, tanh_c = fast.lstm_forward(gx, h, c, w_hh, reverse)  # lines below
-        return out, out[last], cells[last], _KernelRun(fast, h, out,  # are its reference
-                                                       (gates, cells, c, tanh_c))
+    if fast is not None and mode == "LSTM":
+        # NOTE: all steps in one compiled call, the biases added there (one pass over gx
+        # less); the LSTM lines below are its reference
+        bias = None if b_ih is None else b_ih + b_hh
+        out, gates, cells, tanh_c = fast.lstm_forward(gx, h, c, w_hh, bias, reverse)
+        return out, out[last], cells[last], _KernelRun(fast, h, out, (gates, cells, c, tanh_c))
+    if b_ih is not None:
+        gx += b_ih if mode == "GRU" else b_ih + b_hh  # GRU keeps b_hn apart: it is scaled by r
     if fast is not None:  # NOTE: the same for the GRU
         out, gates, gh_n = fast.gru_forward(gx, h, w_hh, b_hh, reverse)
         return out, out[last], None, _KernelRun(fast, h, out, (gates, gh_n))
@@ -93,21 +95,16 @@ def _run(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
 
 def _run_backward(mode, x, w_ih, w_hh, has_bias, cache, d_out, dh, dc, reverse, need_x):
     """BPTT for one layer and direction: gradients of x, h0, c0 and the four weights."""
-    if isinstance(cache, _KernelRun):
-        if mode == "LSTM":
-            d_gx, dh, dc = cache.kernels.lstm_backward(d_out, dh, dc, *cache.saved, w_hh,
-                                                       reverse)
-            d_gh = d_gx
+    if isinstance(cache, _KernelRun):  # NOTE: the kernels also take the weight gradients
+        if mode == "LSTM":                # (pipelined with BPTT); the lines below are their
+            grads, dh, dc = cache.kernels.lstm_backward(  # reference
+                d_out, dh, dc, *cache.saved, w_hh, reverse, x, cache.h0, cache.out, w_ih,
+                need_x)
         else:
-            d_gx, d_gh, dh = cache.kernels.gru_backward(d_out, dh, cache.h0, cache.out,
-                                                        *cache.saved, w_hh, reverse)
-        h_prevs = np.empty_like(cache.out)
-        first, rest, earlier = (-1, slice(None, -1), slice(1, None)) if reverse else (
-            0, slice(1, None), slice(None, -1))
-        h_prevs[first], h_prevs[rest] = cache.h0, cache.out[earlier]  # h before each step
-    else:
-        d_gx, d_gh, h_prevs, dh, dc = _backward_steps(mode, x, w_hh, cache, d_out, dh, dc,
-                                                      reverse)
+            grads, dh = cache.kernels.gru_backward(d_out, dh, cache.h0, cache.out, *cache.saved,
+                                                   w_hh, reverse, x, w_ih, need_x)
+        return grads, dh, dc
+    d_gx, d_gh, h_prevs, dh, dc = _backward_steps(mode, x, w_hh, cache, d_out, dh, dc, reverse)
     flat = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731 - (T, N, F) -> (T*N, F)
     grads = {
         "x": blas_matmul(flat(d_gx), w_ih).reshape(x.shape) if need_x else None,
@@ -212,7 +209,7 @@ class Recurrent(Function):
             d_y = d_x * mask if mask is not None else d_x
             hidden = d_y.shape[2] // directions
             need_x = layer > 0 or ctx.needs_input_grad[0]
-            d_x = np.zeros_like(x) if need_x else None
+            d_x = None
             for d in range(directions):
                 k = layer * directions + d
                 w = [t._data for t in weights[k * per:(k + 1) * per]]
@@ -220,8 +217,8 @@ class Recurrent(Function):
                     ctx.mode, x, w[0], w[1], per == 4, runs[d],
                     d_y[:, :, d * hidden:(d + 1) * hidden], dh_n[k],
                     dc_n[k] if dc_n is not None else None, reverse=d == 1, need_x=need_x)
-                if need_x:
-                    d_x += grads["x"]
+                if need_x:  # (each direction's gradient of x is a new array)
+                    d_x = grads["x"] if d_x is None else d_x + grads["x"]
                 d_h0[k] = dh
                 if d_c0 is not None:
                     d_c0[k] = dc
