@@ -7,15 +7,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..diagnostics.plots import _pyplot
+from ..diagnostics.plots import _pyplot, label_width, place_grid
 
 __all__ = ["image_heatmaps", "ranking_plot", "series_plot", "tokens_html"]
 
 POSITIVE, NEGATIVE = (214, 39, 40), (31, 119, 180)  # red raises the explained output, blue lowers
 
 
-def _save(plt, figure, path):
-    figure.tight_layout()
+def _save(plt, figure, path, layout=None):
+    """Write the figure as PNG; ``layout`` (place_grid's arguments) fixes its margins, else
+    tight_layout measures them."""
+    if layout is None:
+        figure.tight_layout()
+    else:
+        place_grid(figure, **layout)
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return Path(path)
@@ -59,9 +64,14 @@ def image_heatmaps(path, images, maps, titles=None, signed=True):
         for column, text in enumerate(("input", "attribution", "overlay")):
             # the row's title sits over the middle panel, which is centred in the figure
             axes[row, column].set_title(f"{title}\n{text}" if column == 1 and title else text,
-                                        fontsize=8)
+                                        fontsize=8, y=1.0)
             hide_axes(axes[row, column])
-    return _save(plt, figure, path)
+    # the middle panel's two-line title above each row, its colour bar's labels to its right;
+    # a title wider than its panel widens the gaps so as not to run into its neighbours'
+    title = max((label_width(t, 8) for t in titles or ()), default=0.0)
+    return _save(plt, figure, path, dict(rows=count, columns=3, left=0.1, right=0.1, top=0.45,
+                                         bottom=0.1, wspace=max(0.6, title / 2 - 0.7),
+                                         hspace=0.5))
 
 
 def ranking_plot(path, ranking, title, top=20):

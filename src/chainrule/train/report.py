@@ -3,6 +3,8 @@ Markdown summary."""
 
 from pathlib import Path
 
+from ..diagnostics.plots import place_grid
+
 PLOTS_HINT = "Plots need matplotlib: pip install 'chainrule[plots]'."
 
 
@@ -31,7 +33,9 @@ def _plot_curves(run, epochs, steps):
     axes[1].set_xlabel("epoch")
     axes[1].set_ylabel("accuracy")
     axes[1].legend()
-    figure.tight_layout()
+    # NOTE: fixed margins, not tight_layout (see diagnostics/plots.place_grid): the log axis'
+    # labels and the axis titles fit in them
+    place_grid(figure, 1, 2, left=0.95, right=0.15, top=0.15, bottom=0.55, wspace=0.95)
     path = Path(run.path) / "curves.png"
     figure.savefig(path, dpi=100)
     plt.close(figure)
