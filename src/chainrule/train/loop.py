@@ -12,6 +12,7 @@ from ..autograd import no_grad
 from ..nn.utils import clip_grad_norm_
 from ..random import get_rng_state, set_rng_state
 from .checkpoint import save_checkpoint
+from .durable import BackgroundSync
 from .faults import Faults
 from .interrupt import StopRequest
 from .optimizers import build_optimizer, build_scheduler
@@ -59,6 +60,7 @@ class Trainer:
         self.hooks = []
         self.saved_at = None  # the position of the newest checkpoint written or resumed from
         self.faults = Faults()  # the test hook of train/faults.py; inert unless asked for
+        self.sync = BackgroundSync()  # checkpoints' fsyncs, off this thread (train/durable.py)
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state(self):
@@ -105,7 +107,8 @@ class Trainer:
         if self.parallel.is_main:
             step = self.step
             save_checkpoint(self.run, self.state(), step, self.config.keep_last, is_best,
-                            reached=lambda phase: self.faults.reached(phase, step))
+                            reached=lambda phase: self.faults.reached(phase, step),
+                            sync=self.sync)
         self.saved_at = self.position()
 
     def log(self, record):
@@ -154,13 +157,17 @@ class Trainer:
 
         A checkpoint of the starting position is written first (so that a run killed at any
         later moment can resume). Ctrl-C and SIGTERM are handled as train/interrupt.py says:
-        the step in progress completes, is saved, and TrainingInterrupted is raised."""
+        the step in progress completes, is saved, and TrainingInterrupted is raised. However
+        it ends, the checkpoints written are durable (fsynced) when it returns."""
         # NumPy's overflow warnings would only repeat, less clearly, what the non-finite loss
         # check and the diagnostics report
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-                StopRequest(self.console) as stop:
-            self.checkpoint()
-            return self._fit(stop)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+                    StopRequest(self.console) as stop:
+                self.checkpoint()
+                return self._fit(stop)
+        finally:
+            self.sync.wait()
 
     def _fit(self, stop):
         while self.epoch < self.config.epochs:
