@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .plot_helpers import offloaded
+
 PLOTS_HINT = "Plots need matplotlib: pip install 'chainrule[plots]' (or pip install matplotlib)."
 
 
@@ -55,8 +57,12 @@ def _norm_matrix(monitor):
 
 def gradient_flow(monitor, path):
     """Write the heatmap and the lines of log10 gradient norm per layer to ``path`` (PNG)."""
+    return draw_gradient_flow(path, *_norm_matrix(monitor))
+
+
+@offloaded
+def draw_gradient_flow(path, names, steps, matrix):
     plt = _pyplot()
-    names, steps, matrix = _norm_matrix(monitor)
     height = max(3.5, 0.3 * len(names) + 1.5)
     figure, (heat, lines) = plt.subplots(1, 2, figsize=(13, height))
     image = heat.imshow(matrix, aspect="auto", cmap="viridis", interpolation="nearest")
@@ -86,15 +92,20 @@ def gradient_flow(monitor, path):
 
 def histograms(monitor, path):
     """Write per-layer histograms of log10 |gradient| at the last sampled step to ``path``."""
+    return draw_histograms(path, dict(monitor.histograms))
+
+
+@offloaded
+def draw_histograms(path, values_by_name):
     plt = _pyplot()
-    names = list(monitor.histograms)
+    names = list(values_by_name)
     columns = min(4, max(len(names), 1))
     rows = max(1, -(-len(names) // columns))
     figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.4 * rows), squeeze=False)
     for axis in axes.flat[len(names):]:
         axis.set_visible(False)
     for axis, name in zip(axes.flat, names):
-        values = np.abs(monitor.histograms[name])
+        values = np.abs(values_by_name[name])
         values = values[values > 0]
         if values.size:
             axis.hist(np.log10(values), bins=40, color="tab:blue")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..diagnostics.plot_helpers import offloaded
 from ..diagnostics.plots import _pyplot, label_width, place_grid
 
 __all__ = ["image_heatmaps", "ranking_plot", "series_plot", "tokens_html"]
@@ -42,6 +43,7 @@ def _displayable(image):
     return image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
 
 
+@offloaded
 def image_heatmaps(path, images, maps, titles=None, signed=True):
     """One row per image: the input, the heatmap, and the heatmap over the input. ``images``
     are model inputs (N, C, H, W), ``maps`` (N, H, W); signed maps are drawn red (raises the
@@ -74,6 +76,7 @@ def image_heatmaps(path, images, maps, titles=None, signed=True):
                                          hspace=0.5))
 
 
+@offloaded
 def ranking_plot(path, ranking, title, top=20):
     """Horizontal bars of the ``top`` entries of a [(name, importance)] ranking."""
     plt = _pyplot()
@@ -86,6 +89,7 @@ def ranking_plot(path, ranking, title, top=20):
     return _save(plt, figure, path)
 
 
+@offloaded
 def series_plot(path, windows, attributions, names, titles):
     """One row per window: its values with each step coloured by its attribution, and the
     attributions as bars (``names``: the steps, e.g. t-3 ... t)."""

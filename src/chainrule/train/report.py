@@ -3,19 +3,23 @@ Markdown summary."""
 
 from pathlib import Path
 
-from ..diagnostics.plots import place_grid
+from ..diagnostics.plot_helpers import offloaded
+from ..diagnostics.plots import _pyplot, place_grid
 
 PLOTS_HINT = "Plots need matplotlib: pip install 'chainrule[plots]'."
 
 
 def _plot_curves(run, epochs, steps):
+    """curves.png in the run's folder, or None without matplotlib."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        return draw_curves(Path(run.path) / "curves.png", epochs, steps)
     except ImportError:
         return None
+
+
+@offloaded
+def draw_curves(path, epochs, steps):
+    plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     if steps:
         axes[0].plot([r["step"] for r in steps], [r["loss"] for r in steps], alpha=0.4,
@@ -36,10 +40,9 @@ def _plot_curves(run, epochs, steps):
     # NOTE: fixed margins, not tight_layout (see diagnostics/plots.place_grid): the log axis'
     # labels and the axis titles fit in them
     place_grid(figure, 1, 2, left=0.95, right=0.15, top=0.15, bottom=0.55, wspace=0.95)
-    path = Path(run.path) / "curves.png"
     figure.savefig(path, dpi=100)
     plt.close(figure)
-    return path
+    return Path(path)
 
 
 def write_report(run, config, test_metrics, extra_sections=()):
