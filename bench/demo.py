@@ -13,6 +13,7 @@ import contextlib
 import io
 import os
 import re
+import resource
 import statistics
 import sys
 import tempfile
@@ -85,6 +86,9 @@ for label, seconds in spent.items():
     print(f"  {label:52s} {seconds:6.2f} s CPU")
 rest = cpu - imports - sum(spent.values())
 print(f"  {'everything else (data, epochs, console, run files)':52s} {rest:6.2f} s CPU")
+children = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(f"  {'plot helpers (child processes, in parallel)':52s} "
+      f"{children.ru_utime + children.ru_stime:6.2f} s CPU")
 print(f"fsyncs on the main thread: {fsyncs['count']}, {fsyncs['wall']:.2f} s of wall time; "
       f"{fsyncs['background']} more on the checkpoints' background thread")
 if rates:

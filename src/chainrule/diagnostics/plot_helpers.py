@@ -51,14 +51,32 @@ def plots_possible():
 
 
 def wanted():
-    """How many helpers to start: CHAINRULE_PLOT_HELPERS, else 2; 0 without matplotlib, and on
+    """How many helpers to start: CHAINRULE_PLOT_HELPERS, else 2 (they start on the core that
+    training leaves idle and draw on both), none on one core; 0 without matplotlib, and on
     Windows (whose select() cannot poll a pipe)."""
     if os.name == "nt" or not plots_possible():
         return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     try:
-        return max(0, int(os.environ.get(VARIABLE, "2")))
+        return max(0, int(os.environ.get(VARIABLE, 2 if (cores or 1) > 1 else 0)))
     except ValueError:
         raise ValueError(f"{VARIABLE} must be a whole number of helper processes") from None
+
+
+# NOTE: the helper loads the drawing modules without running the package's __init__ files,
+# which import all of chainrule (about a third of a second); the drawing modules need only
+# NumPy and matplotlib.
+_PACKAGE = Path(__file__).resolve().parents[1]
+_PACKAGES = [(name, str(_PACKAGE.joinpath(*name.split(".")[1:])))
+             for name in ("chainrule", "chainrule.diagnostics", "chainrule.explain",
+                          "chainrule.train")]
+_HELPER = "\n".join([
+    "import sys, types",
+    f"for name, path in {_PACKAGES!r}:",
+    "    sys.modules[name] = package = types.ModuleType(name)",
+    "    package.__path__ = [path]",
+    f"from {__name__} import serve",
+    "serve()"])
 
 
 class _Helper:
@@ -66,7 +84,7 @@ class _Helper:
         environment = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1",
                            OMP_NUM_THREADS="1")
         # its own session: a Ctrl-C at the terminal is for the run, which closes the helper
-        command = [sys.executable, "-c", f"from {__name__} import serve; serve()"]
+        command = [sys.executable, "-c", _HELPER]
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         env=environment, start_new_session=True)
         self.ready = None  # unknown until its first answer
