@@ -69,6 +69,24 @@ for owner, name, label in [
 ]:
     timed(owner, name, label)
 os.fsync = counted_fsync
+walls = {}
+
+
+def wall_marked(owner, name, label):
+    """Note the wall time at which calls to ``owner.name`` start and end."""
+    original = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        walls[f"{label} start"] = WALL()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            walls[f"{label} end"] = WALL()
+
+    setattr(owner, name, wrapper)
+
+
+wall_marked(loop.Trainer, "fit", "fit")
 
 printed = io.StringIO()
 with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(printed):
@@ -81,6 +99,11 @@ test = re.search(r"^test .*$", printed.getvalue(), re.MULTILINE)
 print(f"chainrule train (exit {status}): wall {wall:.2f} s, CPU {cpu:.2f} s "
       f"(1-minute load average {os.getloadavg()[0]:.1f}, OMP_NUM_THREADS="
       f"{os.environ.get('OMP_NUM_THREADS', 'unset')})")
+if "fit end" in walls:
+    after = wall_started + wall - walls["fit end"]
+    print(f"  wall: {walls['fit start'] - wall_started:.2f} s to the first step, training "
+          f"{walls['fit end'] - walls['fit start']:.2f} s, then {after:.2f} s (test, report, "
+          "waiting for the plot helpers)")
 print(f"  {'imports (chainrule, the command line)':52s} {imports:6.2f} s CPU")
 for label, seconds in spent.items():
     print(f"  {label:52s} {seconds:6.2f} s CPU")
