@@ -141,7 +141,7 @@ class Trainer:
             grad_norm = float(clip_grad_norm_(self.model.parameters(), self.config.grad_clip))
         else:  # NOTE: the norm alone (logged, and read by the diagnostics): the same value
             # as clip_grad_norm_ with an infinite bound, without its multiplying every gradient
-            # by 1.0 (a tenth of the demo's step)
+            # by 1.0 (about 0.05 ms a step on the demo's MLP run with --grad-clip 0)
             grad_norm = float(get_total_norm([p.grad for p in self.model.parameters()
                                               if p.grad is not None]))
         self.optimizer.step()
