@@ -68,6 +68,15 @@ def test_a_figure_a_helper_fails_on_is_drawn_here_and_its_error_raised(tmp_path,
     assert path.stat().st_size > 0
 
 
+def test_no_helpers_start_when_no_core_is_idle(monkeypatch):
+    monkeypatch.setattr(report_helpers, "START_AFTER", 0.0)
+    monkeypatch.setattr(report_helpers, "core_idle", lambda: False)
+    hook = report_helpers.ReportHelpers(count=2)
+    for _ in range(3):
+        hook.on_step(None, {})
+    assert hook.helpers is None
+
+
 def test_helpers_not_ready_yet_leave_the_figures_to_the_process(tmp_path):
     starting = Helpers(1)  # just started: not ready at the first figure
     try:
@@ -83,6 +92,7 @@ def test_helpers_not_ready_yet_leave_the_figures_to_the_process(tmp_path):
 def test_a_run_writes_every_figure_with_helpers_and_without(tmp_path, monkeypatch, count):
     monkeypatch.setenv(plot_helpers.VARIABLE, count)
     monkeypatch.setattr(report_helpers, "START_AFTER", 0.0)
+    monkeypatch.setattr(report_helpers, "core_idle", lambda: True)  # a busy test machine too
     ready = plot_helpers._Helper.is_ready
     monkeypatch.setattr(plot_helpers._Helper, "is_ready", lambda h: ready(h, timeout=120))
     settings = [a for a in TINY if a != "--no-diagnose"]
