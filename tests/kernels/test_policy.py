@@ -73,6 +73,20 @@ def test_free_cores_is_between_one_and_the_cores():
     assert 1 <= threads.free_cores() <= os.cpu_count()
 
 
+def test_first_estimate_counts_runnable_tasks_not_the_load_average(monkeypatch):
+    """Before a first interval has passed, the free cores come from the tasks runnable
+    elsewhere now, not from the load average (which counts this process's own last minute)."""
+    monkeypatch.setattr(threads, "_CORES", 4)
+    monkeypatch.setitem(threads._state, "cap", 4)
+    monkeypatch.setattr(threads, "_sample", {"at": None, "busy": 0.0, "own": 0.0, "free": None})
+    monkeypatch.setattr(threads.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    monkeypatch.setattr(threads, "_runnable_elsewhere", lambda: 1)
+    assert threads.free_cores() == 3
+    if os.path.exists("/proc/loadavg"):
+        monkeypatch.undo()
+        assert threads._runnable_elsewhere() >= 0
+
+
 def test_parallel_ranges_cover_every_row_once(monkeypatch):
     monkeypatch.setattr(threads, "free_cores", lambda: 2)
     monkeypatch.setitem(threads._state, "cap", 2)

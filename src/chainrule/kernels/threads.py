@@ -79,9 +79,24 @@ def _busy_seconds():
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+def _runnable_elsewhere():
+    """How many tasks other than this thread are runnable right now (``/proc/loadavg``'s
+    fourth field counts this one too), the least of three reads (a task that only passes
+    through is not counted), or None where there is no such file."""
+    counts = []
+    try:
+        for _ in range(3):
+            with open("/proc/loadavg") as loadavg:
+                counts.append(int(loadavg.read().split()[3].split("/")[0]))
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(min(counts) - 1, 0)
+
+
 def free_cores():
     """About how many cores no other process is using (1 to the usable cores), re-measured at
-    most every half second; from the load average until the first interval has passed."""
+    most every half second; until the first half second has passed, from the tasks runnable
+    elsewhere at the first call."""
     now = time.monotonic()
     last = _sample["at"]
     if last is not None and now - last < _SAMPLE_SECONDS and _sample["free"] is not None:
@@ -92,7 +107,12 @@ def free_cores():
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
         free = _CORES - load
     elif last is None:
-        free = _CORES - os.getloadavg()[0]
+        # NOTE: not the load average, which counts this process's own last minute: a process
+        # started right after another finished (a benchmark's next child) saw a load of 1 on
+        # an idle 2-core machine and kept one thread for its first half second, which is all
+        # of a short run (the kernel table's GELU: 23 steps of 5 ms, all on one thread).
+        others = _runnable_elsewhere()
+        free = _CORES - (os.getloadavg()[0] if others is None else others)
     else:
         others = (busy - _sample["busy"] - (own - _sample["own"])) / (now - last)
         free = _CORES - others
