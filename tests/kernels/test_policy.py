@@ -169,3 +169,34 @@ def test_a_big_gemm_split_over_the_pool_is_matmul(monkeypatch, shape, dtype):
     # from a pool thread it never waits on the pool (one thread: it would deadlock)
     pool_result = threads._pool().submit(threads.blas_matmul, a, b).result(timeout=60)
     np.testing.assert_allclose(pool_result, want, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(2048, 64, 40), (40, 64, 2048)])
+@pytest.mark.parametrize("bias_shape", [None, (1,)])
+def test_a_split_gemm_adds_the_bias_block_by_block(monkeypatch, shape, bias_shape):
+    """``blas_matmul(a, b, bias=...)``: split by rows or by columns, or in one call, the
+    product plus the bias on every row (a split product rounds as BLAS blocks it)."""
+    m, k, n = shape
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in ((m, k), (n, k)))
+    bias = rng.standard_normal(bias_shape or (n,)).astype(np.float32)
+    want = np.matmul(a, b.T)
+    want += bias
+    for cores in (1, 2):
+        monkeypatch.setattr(threads, "free_cores", lambda cores=cores: cores)
+        monkeypatch.setitem(threads._state, "cap", 2)
+        np.testing.assert_allclose(threads.blas_matmul(a, b.T, bias=bias), want, rtol=1e-5,
+                                   atol=1e-5)
+
+
+@pytest.mark.parametrize("order", ["C", "F", "rows"])
+def test_column_sums_are_reduce_over_rows(monkeypatch, order):
+    """Split over blocks of columns on the pool, the sums are bitwise NumPy's (each column is
+    summed down its rows alone, in the same order)."""
+    rng = np.random.default_rng(2)
+    rows = rng.standard_normal((700, 300)).astype(np.float32)
+    rows = {"C": rows, "F": np.asfortranarray(rows), "rows": rows[::2]}[order]
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    monkeypatch.setitem(threads._state, "cap", 2)
+    monkeypatch.setattr(threads, "KERNEL_PARALLEL_SIZE", 1)
+    np.testing.assert_array_equal(threads.column_sums(rows), np.add.reduce(rows, axis=0))

@@ -26,7 +26,7 @@ from .heap import _state as _heap_state
 from .heap import keep_freed_memory
 
 __all__ = ["set_num_threads", "get_num_threads", "free_cores", "gemm", "blas_matmul",
-           "parallel_ranges", "parallel_gemms"]
+           "column_sums", "parallel_ranges", "parallel_gemms"]
 
 GEMM_PARALLEL_MACS = 1 << 22  # ~4M multiply-adds: ~0.1 ms on one core
 KERNEL_PARALLEL_SIZE = 1 << 17  # elements: ~0.1 ms of a fused elementwise pass
@@ -155,11 +155,12 @@ def gemm(macs):
     _set_blas_threads(threads_for(macs, GEMM_PARALLEL_MACS))
 
 
-def blas_matmul(a, b, out=None):
+def blas_matmul(a, b, out=None, bias=None):
     """``np.matmul(a, b)`` (into ``out`` if given) with the BLAS thread count set for its size
     first: every GEMM of the ops goes through here. A big product of two matrices is split
     into one block of rows (or columns) per free core, on the kernel pool with BLAS on one
-    thread (``_split_matmul``)."""
+    thread (``_split_matmul``). ``bias`` (a vector of the product's last dim, its dtype) is
+    added to every row, block by block when split."""
     if a.ndim and b.ndim:
         macs = max(a.size * b.shape[-1], b.size * (a.shape[-2] if a.ndim > 1 else 1))
         if macs >= GEMM_PARALLEL_MACS:
@@ -167,14 +168,17 @@ def blas_matmul(a, b, out=None):
                 keep_freed_memory()
             threads = threads_for(macs, GEMM_PARALLEL_MACS)
             if threads > 1 and a.ndim == b.ndim == 2 and a.dtype.kind == b.dtype.kind == "f":
-                return _split_matmul(a, b, out, threads)
+                return _split_matmul(a, b, out, threads, bias)
             _set_blas_threads(threads)
         elif _state["blas_threads"] != 1:
             _set_blas_threads(1)  # (the common small case costs two comparisons, nothing more)
-    return _matmul(a, b, out)
+    out = _matmul(a, b, out)
+    if bias is not None:
+        out += bias
+    return out
 
 
-def _split_matmul(a, b, out, threads):
+def _split_matmul(a, b, out, threads, bias=None):
     """``a @ b`` for 2-D float ``a`` (m, k) and ``b`` (k, n), cut into ``threads`` blocks of
     rows of the output (of columns when n > m), one per thread: this one and the kernel pool's,
     BLAS on one thread in each (views in and out: no copies). NOTE: rather than BLAS's own
@@ -184,7 +188,10 @@ def _split_matmul(a, b, out, threads):
     (two BLAS threads) against 116 (split) and 124 (one thread), and the lowest wall time."""
     if threading.current_thread().name.startswith(_POOL_PREFIX):
         _set_blas_threads(1)  # already on a pool thread: never wait on the pool from it
-        return _matmul(a, b, out)
+        out = _matmul(a, b, out)
+        if bias is not None:
+            out += bias
+        return out
     m, n = a.shape[0], b.shape[1]
     if out is None:
         out = np.empty((m, n), np.result_type(a.dtype, b.dtype))
@@ -196,9 +203,13 @@ def _split_matmul(a, b, out, threads):
     def block(part):
         lo, hi = bounds[part], bounds[part + 1]
         if by_rows:
-            np.matmul(a[lo:hi], b, out=out[lo:hi])
+            rows = np.matmul(a[lo:hi], b, out=out[lo:hi])
+            if bias is not None:
+                rows += bias
         else:
-            np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+            columns = np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
+            if bias is not None:
+                columns += bias[lo:hi] if bias.shape[-1:] == (n,) else bias
 
     futures = [_pool().submit(block, part) for part in range(1, threads)]
     block(0)
@@ -221,6 +232,30 @@ def _matmul(a, b, out=None):
         out[...] = product
         return out
     return np.matmul(a, b, out=out)
+
+
+def column_sums(rows):
+    """``np.add.reduce(rows, axis=0)`` for a 2-D float array (a Linear's bias gradient): over
+    blocks of columns side by side on the pool when it is big and cores are free (NumPy's
+    reduction releases the GIL), else in one call. The same sums in the same order either way:
+    each column is summed down its rows alone."""
+    width = rows.shape[-1]
+    threads = min(threads_for(rows.size, KERNEL_PARALLEL_SIZE), width // 64)
+    if threads <= 1 or rows.ndim != 2 or rows.dtype.kind != "f" or (
+            threading.current_thread().name.startswith(_POOL_PREFIX)):
+        return np.add.reduce(rows, axis=0)
+    out = np.empty(width, rows.dtype)
+    bounds = [width * i // threads for i in range(threads + 1)]
+
+    def block(part):
+        lo, hi = bounds[part], bounds[part + 1]
+        np.add.reduce(rows[:, lo:hi], axis=0, out=out[lo:hi])
+
+    futures = [_pool().submit(block, part) for part in range(1, threads)]
+    block(0)
+    for future in futures:
+        future.result()
+    return out
 
 
 # -- kernels ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..kernels.threads import blas_matmul
+from ..kernels.threads import blas_matmul, column_sums
 from ..tensor import Tensor
 from ._operands import wrap
 from .registry import register
@@ -22,13 +22,12 @@ class Linear(Function):
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
         data, w = x._data, weight._data
+        b = None if bias is None else bias._data
         if data.ndim == 2:  # (rows already: no reshape either way)
-            out = blas_matmul(data, w.T)
+            out = blas_matmul(data, w.T, bias=b)
         else:
             rows = data.reshape(math.prod(data.shape[:-1]), data.shape[-1])
-            out = blas_matmul(rows, w.T).reshape(data.shape[:-1] + (w.shape[0],))
-        if bias is not None:
-            out += bias._data
+            out = blas_matmul(rows, w.T, bias=b).reshape(data.shape[:-1] + (w.shape[0],))
         return wrap(out)
 
     @staticmethod
@@ -63,7 +62,7 @@ def _backward_arrays(x, w, grad, needs_x, needs_weight, needs_bias):
         rows, x_rows = grad.reshape(count, grad.shape[-1]), x.reshape(count, x.shape[-1])
         grad_x = wrap(blas_matmul(rows, w).reshape(x.shape)) if needs_x else None
     grad_weight = wrap(blas_matmul(rows.T, x_rows)) if needs_weight else None
-    grad_bias = wrap(np.add.reduce(rows, axis=0)) if needs_bias else None
+    grad_bias = wrap(column_sums(rows)) if needs_bias else None
     return grad_x, grad_weight, grad_bias
 
 
