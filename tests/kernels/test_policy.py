@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -73,18 +74,41 @@ def test_free_cores_is_between_one_and_the_cores():
     assert 1 <= threads.free_cores() <= os.cpu_count()
 
 
-def test_first_estimate_counts_runnable_tasks_not_the_load_average(monkeypatch):
-    """Before a first interval has passed, the free cores come from the tasks runnable
-    elsewhere now, not from the load average (which counts this process's own last minute)."""
+def _measured_free_cores(monkeypatch, seconds_ago, others_busy, runnable=0):
+    """free_cores() on a 4-core machine after ``seconds_ago`` seconds in which other processes
+    used ``others_busy`` cores and this one 0.5, with ``runnable`` threads runnable elsewhere."""
     monkeypatch.setattr(threads, "_CORES", 4)
-    monkeypatch.setitem(threads._state, "cap", 4)
-    monkeypatch.setattr(threads, "_sample", {"at": None, "busy": 0.0, "own": 0.0, "free": None})
-    monkeypatch.setattr(threads.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
-    monkeypatch.setattr(threads, "_runnable_elsewhere", lambda: 1)
-    assert threads.free_cores() == 3
-    if os.path.exists("/proc/loadavg"):
-        monkeypatch.undo()
-        assert threads._runnable_elsewhere() >= 0
+    monkeypatch.setattr(threads, "_state", {**threads._state, "cap": 4})
+    monkeypatch.setattr(threads, "_sample", {"at": time.monotonic() - seconds_ago,
+                                             "busy": 100.0, "own": 10.0, "free": None})
+    own = 10.0 + 0.5 * seconds_ago
+    monkeypatch.setattr(threads, "_own_seconds", lambda: own)
+    monkeypatch.setattr(threads, "_busy_seconds",
+                        lambda: 100.0 + (others_busy + 0.5) * seconds_ago)
+    monkeypatch.setattr(threads, "_runnable_elsewhere", lambda: runnable)
+    return threads.free_cores()
+
+
+def test_free_cores_counts_what_other_processes_used_since_the_last_sample(monkeypatch):
+    assert _measured_free_cores(monkeypatch, 1.0, others_busy=0.0) == 4
+    assert _measured_free_cores(monkeypatch, 1.0, others_busy=1.0) == 3
+    assert _measured_free_cores(monkeypatch, 2.0, others_busy=2.9) == 1
+    assert _measured_free_cores(monkeypatch, 1.0, others_busy=7.0) == 1  # never below one
+
+
+def test_free_cores_counts_runnable_threads_when_the_interval_is_too_short(monkeypatch):
+    # (the CPU-time measure would say 4 free: nothing was used in 10 ms)
+    assert _measured_free_cores(monkeypatch, 0.01, others_busy=0.0, runnable=2) == 2
+    assert _measured_free_cores(monkeypatch, 0.01, others_busy=0.0, runnable=0) == 4
+
+
+def test_free_cores_keeps_its_answer_for_half_a_second(monkeypatch):
+    first = _measured_free_cores(monkeypatch, 1.0, others_busy=3.0)
+    monkeypatch.setattr(threads, "_busy_seconds", lambda: 1e9)  # (would say: all busy)
+    assert first == 1 and threads.free_cores() == 1
+    threads._sample["at"] -= 0.6
+    threads._sample["busy"] = 1e9 - 0.3  # others used ~0.3 s of CPU in 0.6 s
+    assert threads.free_cores() == 4
 
 
 def test_parallel_ranges_cover_every_row_once(monkeypatch):

@@ -129,11 +129,14 @@ def test_recurrence_gradient_matches_finite_differences(module):
 
 @pytest.mark.parametrize("cores", [2, 4])
 def test_lstm_split_over_threads_matches_reference(monkeypatch, cores):
-    # each thread takes a block of hidden units (5 units: uneven blocks) and the threads meet
-    # once per step; more cores still give two parts (see kernels.recurrent._split)
+    # forward: each thread takes a block of hidden units (5 units: uneven blocks) and the
+    # threads meet once per step; more cores still give two parts (kernels.recurrent._split);
+    # backward: BPTT on this thread, the weight gradients on the pool, chunk by chunk as BPTT
+    # finishes them (7 steps: chunks of 2)
     monkeypatch.setattr(threads, "free_cores", lambda: cores)
     monkeypatch.setitem(threads._state, "cap", cores)
     monkeypatch.setattr(threads, "KERNEL_PARALLEL_SIZE", 1)
+    monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
     x = (np.random.default_rng(2).standard_normal((3, 7, 6)) * 2).astype(np.float32)
     assert_paths_agree(_lstm_run(2, True), x, rtol=1e-4, atol=2e-6)
 
@@ -166,6 +169,7 @@ def test_gru_split_over_threads_matches_reference(monkeypatch):
     monkeypatch.setattr(threads, "free_cores", lambda: 2)
     monkeypatch.setitem(threads._state, "cap", 2)
     monkeypatch.setattr(threads, "KERNEL_PARALLEL_SIZE", 1)
+    monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
     x = (np.random.default_rng(2).standard_normal((3, 7, 6)) * 2).astype(np.float32)
     assert_paths_agree(_gru_run(2, True), x, rtol=1e-4, atol=2e-6)
 

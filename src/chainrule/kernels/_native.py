@@ -108,14 +108,21 @@ _sgemm64, _sgemm32 = _cblas_sgemm(64), _cblas_sgemm(32)
 
 
 @jit(inline="always")
-def sgemm(blas, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
-    """C = A op(B) + beta C (row-major float32; A, B, C given by address, A not transposed)
-    through ``blas = (address, bits)`` from ``sgemm_address``."""
+def gemm(blas, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+    """C = op(A) op(B) + beta C (row-major float32, C m x n; A, B, C given by address) through
+    ``blas = (address, bits)`` from ``sgemm_address``."""
+    transa = numba.int32(TRANS if trans_a else NO_TRANS)
     transb = numba.int32(TRANS if trans_b else NO_TRANS)
     if blas[1] == 64:
-        _sgemm64(blas[0], numba.int32(NO_TRANS), transb, m, n, k, a, lda, b, ldb, beta, c, ldc)
+        _sgemm64(blas[0], transa, transb, m, n, k, a, lda, b, ldb, beta, c, ldc)
     else:
-        _sgemm32(blas[0], numba.int32(NO_TRANS), transb, m, n, k, a, lda, b, ldb, beta, c, ldc)
+        _sgemm32(blas[0], transa, transb, m, n, k, a, lda, b, ldb, beta, c, ldc)
+
+
+@jit(inline="always")
+def sgemm(blas, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
+    """``gemm`` with A not transposed."""
+    gemm(blas, False, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
 
 
 @jit
@@ -156,13 +163,19 @@ def _call_void(typingctx, address):
 
 
 @jit(inline="always")
-def barrier(counter, share, target, yield_to):
-    """Add ``share`` to ``counter[0]`` and wait until it reaches ``target``: every thread adds
-    its share of the work once per round, so round r is complete at r times the whole."""
-    if _atomic_add(counter, share) >= target:
-        return
+def wait_until(counter, target, yield_to):
+    """Wait until ``counter[0]`` reaches ``target`` (spinning, then yielding the core); what
+    the thread that raised it wrote before is then visible here."""
     spins = 0
     while _atomic_read(counter) < target:
         spins += 1
         if spins > 2000 and yield_to != 0:
             _call_void(yield_to)
+
+
+@jit(inline="always")
+def barrier(counter, share, target, yield_to):
+    """Add ``share`` to ``counter[0]`` and wait until it reaches ``target``: every thread adds
+    its share of the work once per round, so round r is complete at r times the whole."""
+    if _atomic_add(counter, share) < target:
+        wait_until(counter, target, yield_to)

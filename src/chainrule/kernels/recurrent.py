@@ -11,12 +11,14 @@ thread takes a block of units, does its slice of the GEMM and its gates, and the
 once per step (the next step needs all of h). On one free core it is one thread, no barrier.
 """
 
+import threading
+
 import numba
 import numpy as np
 
 from . import threads
 from ._jit import jit, sigmoid32, tanh32
-from ._native import barrier, sgemm, sgemm_address, yield_address
+from ._native import barrier, gemm, sgemm, sgemm_address, wait_until, yield_address
 
 _FLOAT = 4  # bytes per float32: addresses below step in bytes
 
@@ -139,17 +141,106 @@ def lstm_forward(gx, h0, c0, w_hh, reverse):
     return h, gates, c, tanh_c
 
 
-def lstm_backward(d_out, dh, dc, gates, c, c0, tanh_c, w_hh, reverse):
-    """BPTT from the gradients of every step's h (``d_out``) and of the final states:
-    returns (d pre-activation gates (T, N, 4H), gradient of h0, gradient of c0)."""
+def lstm_backward(d_out, dh, dc, gates, c, c0, tanh_c, w_hh, reverse, x, h0, h, w_ih,
+                  need_x):
+    """BPTT from the gradients of every step's h (``d_out``) and of the final states, with
+    the layer's input ``x`` (T, N, I), states ``h0`` and ``h`` (T, N, H) from forward: returns
+    (gradients {x (None unless ``need_x``), w_ih, w_hh, b_ih, b_hh}, of h0, of c0)."""
     batch, hidden = c0.shape
     d_gates = np.empty_like(gates)
     dh, dc = np.array(dh, np.float32, order="C"), np.array(dc, np.float32, order="C")  # copies
-    threads.gemm(1)
-    _split(_backward_units, batch, hidden, np.ascontiguousarray(d_out), gates, c,
-           np.ascontiguousarray(c0), tanh_c, np.ascontiguousarray(w_hh), d_gates, dh, dc,
-           reverse)
-    return d_gates, dh, dc
+    blas, progress, yield_to = sgemm_address(), np.zeros(1, np.int64), yield_address()
+    w_hh = np.ascontiguousarray(w_hh)
+
+    def recurrence():
+        _backward_units(0, hidden, 0, blas, progress, yield_to, np.ascontiguousarray(d_out),
+                        gates, c, np.ascontiguousarray(c0), tanh_c, w_hh, d_gates, dh, dc,
+                        reverse)
+
+    grads = _pipelined(recurrence, d_gates, d_gates, x, h0, h, w_ih, hidden, progress, reverse,
+                       need_x)
+    grads["b_hh"] = grads["b_ih"].copy()  # (one bias sum: LSTM's two biases add up)
+    return grads, dh, dc
+
+
+def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse, need_x):
+    """Run BPTT (``recurrence``, one thread: it publishes its progress) and the weight
+    gradients from its d-gates; returns the gradients of x, w_ih, w_hh and the biases.
+
+    NOTE: why a pipeline rather than splitting each step over the threads: with two free
+    cores, the recurrence runs whole on this thread (its step GEMMs at full size, no barrier
+    per step) while a pool thread turns each finished chunk of steps into its share of
+    dW_ih, dW_hh and the bias sums (GEMMs over all steps: about as much work as the
+    recurrence itself); then this thread does dx. One free core: the same work in sequence."""
+    steps, batch, width = d_gx.shape
+    x = np.ascontiguousarray(x, np.float32)
+    w_ih = np.ascontiguousarray(w_ih)
+    dw_ih, dw_hh = np.zeros((width, x.shape[2]), np.float32), np.zeros((width, hidden), np.float32)
+    db_ih, db_hh = np.zeros(width), np.zeros(width)
+    threads.gemm(1)  # every GEMM here on one BLAS thread
+    two = (threads.threads_for(steps * batch * width * (hidden + x.shape[2]),
+                               threads.GEMM_PARALLEL_MACS) > 1
+           and not threading.current_thread().name.startswith(threads._POOL_PREFIX))
+    # two threads: chunks of ~256 rows a GEMM, at least 4 chunks; one: all steps at once
+    chunk = max(1, min(-(-256 // batch), -(-steps // 4))) if two else steps
+
+    def weights():
+        _weight_grads(sgemm_address(), progress, yield_address(), hidden, chunk, d_gx, d_gh, x,
+                      np.ascontiguousarray(h0), h, dw_ih, dw_hh, db_ih, db_hh, reverse)
+
+    future = threads._pool().submit(weights) if two else None
+    recurrence()
+    if future is None:
+        weights()
+    d_x = None
+    if need_x:  # (BLAS at one thread: the pool thread is busy with the weights)
+        d_x = np.matmul(d_gx.reshape(-1, width), w_ih).reshape(x.shape)
+    if future is not None:
+        future.result()
+    same = d_gx is d_gh
+    return {"x": d_x, "w_ih": dw_ih, "w_hh": dw_hh, "b_ih": db_ih.astype(np.float32),
+            "b_hh": None if same else db_hh.astype(np.float32)}
+
+
+@jit
+def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h, dw_ih, dw_hh,
+                  db_ih, db_hh, reverse):
+    """dW_ih += d_gx^T x, dW_hh += d_gh^T h_prev and the bias sums (float64) over all steps, a
+    chunk of steps at a time, each once BPTT has finished it (``progress[0]`` reaches steps
+    done times ``hidden``). ``d_gh`` may be ``d_gx`` (LSTM: then ``db_hh`` stays zero)."""
+    steps, batch, width = d_gx.shape
+    features, step_rows = x.shape[2], batch * width
+    one, same = np.float32(1.0), d_gx.ctypes.data == d_gh.ctypes.data
+    gx_at, gh_at = numba.int64(d_gx.ctypes.data), numba.int64(d_gh.ctypes.data)
+    x_at, h_at = numba.int64(x.ctypes.data), numba.int64(h.ctypes.data)
+    w_ih_at, w_hh_at = numba.int64(dw_ih.ctypes.data), numba.int64(dw_hh.ctypes.data)
+    for s0 in range(0, steps, chunk):
+        s1 = min(s0 + chunk, steps)
+        wait_until(progress, s1 * hidden, yield_to)
+        t0, t1 = (s0, s1) if reverse else (steps - s1, steps - s0)  # BPTT runs against time
+        gemm(blas, True, False, width, features, (t1 - t0) * batch, gx_at + _FLOAT * t0 *
+             step_rows, width, x_at + _FLOAT * t0 * batch * features, features, one, w_ih_at,
+             features)
+        # h before step t: h[t - 1] (h[t + 1] in reverse), h0 before the first step
+        first = steps - 1 if reverse else 0
+        if t0 <= first < t1:
+            gemm(blas, True, False, width, hidden, batch, gh_at + _FLOAT * first * step_rows,
+                 width, numba.int64(h0.ctypes.data), hidden, one, w_hh_at, hidden)
+        lo, hi = (t0, min(t1, steps - 1)) if reverse else (max(t0, 1), t1)
+        before = lo + 1 if reverse else lo - 1
+        if hi > lo:
+            gemm(blas, True, False, width, hidden, (hi - lo) * batch, gh_at + _FLOAT * lo *
+                 step_rows, width, h_at + _FLOAT * before * batch * hidden, hidden, one,
+                 w_hh_at, hidden)
+        for t in range(t0, t1):
+            for n in range(batch):
+                row = d_gx[t, n]
+                for j in range(width):
+                    db_ih[j] += row[j]
+                if not same:
+                    row = d_gh[t, n]
+                    for j in range(width):
+                        db_hh[j] += row[j]
 
 
 @jit
@@ -252,14 +343,21 @@ def gru_forward(gx, h0, w_hh, b_hh, reverse):
     return h, gates, gh_n
 
 
-def gru_backward(d_out, dh, h0, h, gates, gh_n, w_hh, reverse):
-    """A GRU's BPTT from the gradients of every step's h and of the final state: returns
-    (d gx (T, N, 3H), d of h W_hh^T + b_hh (T, N, 3H), gradient of h0)."""
+def gru_backward(d_out, dh, h0, h, gates, gh_n, w_hh, reverse, x, w_ih, need_x):
+    """A GRU's BPTT from the gradients of every step's h and of the final state, with the
+    layer's input ``x`` (T, N, I): returns (gradients {x (None unless ``need_x``), w_ih, w_hh,
+    b_ih, b_hh}, gradient of h0)."""
     batch, hidden = h0.shape
     d_gx, d_gh = np.empty_like(gates), np.empty_like(gates)
     dh = np.array(dh, np.float32, order="C")  # a copy: the kernel updates it
-    threads.gemm(1)
-    _split(_gru_backward_units, batch, hidden, np.ascontiguousarray(d_out),
-           np.ascontiguousarray(h0), h, gates, gh_n, np.ascontiguousarray(w_hh), d_gx, d_gh, dh,
-           reverse)
-    return d_gx, d_gh, dh
+    blas, progress, yield_to = sgemm_address(), np.zeros(1, np.int64), yield_address()
+    w_hh = np.ascontiguousarray(w_hh)
+
+    def recurrence():
+        _gru_backward_units(0, hidden, 0, blas, progress, yield_to, np.ascontiguousarray(d_out),
+                            np.ascontiguousarray(h0), h, gates, gh_n, w_hh, d_gx, d_gh, dh,
+                            reverse)
+
+    grads = _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse,
+                       need_x)
+    return grads, dh

@@ -31,6 +31,7 @@ __all__ = ["set_num_threads", "get_num_threads", "free_cores", "gemm", "blas_mat
 GEMM_PARALLEL_MACS = 1 << 22  # ~4M multiply-adds: ~0.1 ms on one core
 KERNEL_PARALLEL_SIZE = 1 << 17  # elements: ~0.1 ms of a fused elementwise pass
 _SAMPLE_SECONDS = 0.5
+_MIN_INTERVAL = 0.1  # seconds: /proc/stat counts in 10 ms ticks, too coarse for less
 _POOL_PREFIX = "chainrule-kernel"
 
 
@@ -51,7 +52,7 @@ def _env_cap():
 
 _CORES = _cpu_count()
 _state = {"cap": _env_cap() or _CORES, "blas": None, "blas_threads": None, "pool": None}
-_sample = {"at": None, "busy": 0.0, "own": 0.0, "free": None}
+_sample = {"at": None, "busy": None, "own": 0.0, "free": None}
 _lock = threading.Lock()
 
 
@@ -79,46 +80,51 @@ def _busy_seconds():
     return busy / os.sysconf("SC_CLK_TCK")
 
 
+def _own_seconds():
+    times = os.times()
+    return times.user + times.system
+
+
 def _runnable_elsewhere():
-    """How many tasks other than this thread are runnable right now (``/proc/loadavg``'s
-    fourth field counts this one too), the least of three reads (a task that only passes
-    through is not counted), or None where there is no such file."""
-    counts = []
+    """Threads of other processes runnable right now (``/proc/loadavg``'s running count, less
+    this thread, which is running as it reads), or None where there is no such file."""
     try:
-        for _ in range(3):
-            with open("/proc/loadavg") as loadavg:
-                counts.append(int(loadavg.read().split()[3].split("/")[0]))
-    except (OSError, ValueError, IndexError):
+        with open("/proc/loadavg") as loadavg:
+            running = loadavg.read().split()[3].split("/")[0]
+    except (OSError, IndexError):
         return None
-    return max(min(counts) - 1, 0)
+    return max(int(running) - 1, 0)
+
+
+def _take_sample():
+    _sample.update(at=time.monotonic(), busy=_busy_seconds(), own=_own_seconds(), free=None)
+
+
+_take_sample()  # (the first interval starts at import: about 50 us)
 
 
 def free_cores():
     """About how many cores no other process is using (1 to the usable cores), re-measured at
-    most every half second; until the first half second has passed, from the tasks runnable
-    elsewhere at the first call."""
+    most every half second: the CPU time others used since the last measurement (the first
+    one is taken at import). An interval too short to tell (``_MIN_INTERVAL``) counts the
+    threads runnable elsewhere at this instant instead.
+    NOTE: not the load average: it trails by a minute, so a process started right after
+    another one had both cores busy (a benchmark's previous run) counted one free core and ran
+    its whole first half-second single-threaded."""
     now = time.monotonic()
     last = _sample["at"]
-    if last is not None and now - last < _SAMPLE_SECONDS and _sample["free"] is not None:
+    if _sample["free"] is not None and now - last < _SAMPLE_SECONDS:
         return _sample["free"]
-    busy, times = _busy_seconds(), os.times()
-    own = times.user + times.system
-    if busy is None:  # not Linux: trust the load average alone
-        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-        free = _CORES - load
-    elif last is None:
-        # NOTE: not the load average, which counts this process's own last minute: a process
-        # started right after another finished (a benchmark's next child) saw a load of 1 on
-        # an idle 2-core machine and kept one thread for its first half second, which is all
-        # of a short run (the kernel table's GELU: 23 steps of 5 ms, all on one thread).
-        others = _runnable_elsewhere()
-        free = _CORES - (os.getloadavg()[0] if others is None else others)
+    busy, own = _busy_seconds(), _own_seconds()
+    if busy is None or _sample["busy"] is None:  # not Linux: trust the load average alone
+        others = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    elif now - last < _MIN_INTERVAL:
+        others = _runnable_elsewhere() or 0
     else:
         others = (busy - _sample["busy"] - (own - _sample["own"])) / (now - last)
-        free = _CORES - others
     with _lock:
-        _sample.update(at=now, busy=busy or 0.0, own=own,
-                       free=int(min(max(round(free), 1), _CORES)))
+        _sample.update(at=now, busy=busy, own=own,
+                       free=int(min(max(round(_CORES - others), 1), _CORES)))
     return _sample["free"]
 
 
@@ -269,12 +275,13 @@ def _pool():
         return _state["pool"]
 
 
-def _forget_pool():
+def _after_fork():
     _state["pool"] = None  # a forked child has the pool object but not its threads
+    _take_sample()  # and its own CPU time starts again from zero
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def parallel_ranges(kernel, rows, row_size, *args, parts=None):

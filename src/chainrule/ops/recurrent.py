@@ -93,21 +93,16 @@ def _run(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
 
 def _run_backward(mode, x, w_ih, w_hh, has_bias, cache, d_out, dh, dc, reverse, need_x):
     """BPTT for one layer and direction: gradients of x, h0, c0 and the four weights."""
-    if isinstance(cache, _KernelRun):
-        if mode == "LSTM":
-            d_gx, dh, dc = cache.kernels.lstm_backward(d_out, dh, dc, *cache.saved, w_hh,
-                                                       reverse)
-            d_gh = d_gx
+    if isinstance(cache, _KernelRun):  # NOTE: the kernels also take the weight gradients
+        if mode == "LSTM":                # (pipelined with BPTT); the lines below are their
+            grads, dh, dc = cache.kernels.lstm_backward(  # reference
+                d_out, dh, dc, *cache.saved, w_hh, reverse, x, cache.h0, cache.out, w_ih,
+                need_x)
         else:
-            d_gx, d_gh, dh = cache.kernels.gru_backward(d_out, dh, cache.h0, cache.out,
-                                                        *cache.saved, w_hh, reverse)
-        h_prevs = np.empty_like(cache.out)
-        first, rest, earlier = (-1, slice(None, -1), slice(1, None)) if reverse else (
-            0, slice(1, None), slice(None, -1))
-        h_prevs[first], h_prevs[rest] = cache.h0, cache.out[earlier]  # h before each step
-    else:
-        d_gx, d_gh, h_prevs, dh, dc = _backward_steps(mode, x, w_hh, cache, d_out, dh, dc,
-                                                      reverse)
+            grads, dh = cache.kernels.gru_backward(d_out, dh, cache.h0, cache.out, *cache.saved,
+                                                   w_hh, reverse, x, w_ih, need_x)
+        return grads, dh, dc
+    d_gx, d_gh, h_prevs, dh, dc = _backward_steps(mode, x, w_hh, cache, d_out, dh, dc, reverse)
     flat = lambda a: a.reshape(-1, a.shape[-1])  # noqa: E731 - (T, N, F) -> (T*N, F)
     grads = {
         "x": blas_matmul(flat(d_gx), w_ih).reshape(x.shape) if need_x else None,
