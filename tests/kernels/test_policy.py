@@ -211,16 +211,3 @@ def test_a_split_gemm_adds_the_bias_block_by_block(monkeypatch, shape, bias_shap
         monkeypatch.setitem(threads._state, "cap", 2)
         np.testing.assert_allclose(threads.blas_matmul(a, b.T, bias=bias), want, rtol=1e-5,
                                    atol=1e-5)
-
-
-@pytest.mark.parametrize("order", ["C", "F", "rows"])
-def test_column_sums_are_reduce_over_rows(monkeypatch, order):
-    """Split over blocks of columns on the pool, the sums are bitwise NumPy's (each column is
-    summed down its rows alone, in the same order)."""
-    rng = np.random.default_rng(2)
-    rows = rng.standard_normal((700, 300)).astype(np.float32)
-    rows = {"C": rows, "F": np.asfortranarray(rows), "rows": rows[::2]}[order]
-    monkeypatch.setattr(threads, "free_cores", lambda: 2)
-    monkeypatch.setitem(threads._state, "cap", 2)
-    monkeypatch.setattr(threads, "KERNEL_PARALLEL_SIZE", 1)
-    np.testing.assert_array_equal(threads.column_sums(rows), np.add.reduce(rows, axis=0))

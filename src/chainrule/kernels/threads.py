@@ -26,10 +26,14 @@ from .heap import _state as _heap_state
 from .heap import keep_freed_memory
 
 __all__ = ["set_num_threads", "get_num_threads", "free_cores", "gemm", "blas_matmul",
-           "column_sums", "parallel_ranges", "parallel_gemms"]
+           "parallel_ranges", "parallel_gemms"]
 
 GEMM_PARALLEL_MACS = 1 << 22  # ~4M multiply-adds: ~0.1 ms on one core
-KERNEL_PARALLEL_SIZE = 1 << 17  # elements: ~0.1 ms of a fused elementwise pass
+# Elements: 0.2-0.7 ms of a fused pass. NOTE: handing a range to the pool costs 50-100 us (a
+# sleeping thread woken on an idle virtual core); measured at real-time priority, 2048 x 128
+# (262,144 elements, the gpt workload's layer norms): forward 0.11 ms on one thread, 0.17 split,
+# backward 0.15 against 0.42, where the 1M-element GELU runs 1.4 -> 0.85 ms split.
+KERNEL_PARALLEL_SIZE = 1 << 19
 _SAMPLE_SECONDS = 0.5
 _MIN_INTERVAL = 0.1  # seconds: /proc/stat counts in 10 ms ticks, too coarse for less
 _POOL_PREFIX = "chainrule-kernel"
@@ -238,30 +242,6 @@ def _matmul(a, b, out=None):
         out[...] = product
         return out
     return np.matmul(a, b, out=out)
-
-
-def column_sums(rows):
-    """``np.add.reduce(rows, axis=0)`` for a 2-D float array (a Linear's bias gradient): over
-    blocks of columns side by side on the pool when it is big and cores are free (NumPy's
-    reduction releases the GIL), else in one call. The same sums in the same order either way:
-    each column is summed down its rows alone."""
-    width = rows.shape[-1]
-    threads = min(threads_for(rows.size, KERNEL_PARALLEL_SIZE), width // 64)
-    if threads <= 1 or rows.ndim != 2 or rows.dtype.kind != "f" or (
-            threading.current_thread().name.startswith(_POOL_PREFIX)):
-        return np.add.reduce(rows, axis=0)
-    out = np.empty(width, rows.dtype)
-    bounds = [width * i // threads for i in range(threads + 1)]
-
-    def block(part):
-        lo, hi = bounds[part], bounds[part + 1]
-        np.add.reduce(rows[:, lo:hi], axis=0, out=out[lo:hi])
-
-    futures = [_pool().submit(block, part) for part in range(1, threads)]
-    block(0)
-    for future in futures:
-        future.result()
-    return out
 
 
 # -- kernels ---------------------------------------------------------------------------------------

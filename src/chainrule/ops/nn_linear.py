@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..kernels.threads import blas_matmul, column_sums
+from ..kernels.threads import blas_matmul
 from ..tensor import Tensor
 from ._operands import wrap
 from .registry import register
@@ -62,7 +62,7 @@ def _backward_arrays(x, w, grad, needs_x, needs_weight, needs_bias):
         rows, x_rows = grad.reshape(count, grad.shape[-1]), x.reshape(count, x.shape[-1])
         grad_x = wrap(blas_matmul(rows, w).reshape(x.shape)) if needs_x else None
     grad_weight = wrap(blas_matmul(rows.T, x_rows)) if needs_weight else None
-    grad_bias = wrap(column_sums(rows)) if needs_bias else None
+    grad_bias = wrap(np.add.reduce(rows, axis=0)) if needs_bias else None
     return grad_x, grad_weight, grad_bias
 
 
