@@ -206,6 +206,8 @@ def _split_matmul(a, b, out, threads, bias=None):
     if out is None:
         out = np.empty((m, n), np.result_type(a.dtype, b.dtype))
     _set_blas_threads(1)
+    if a.shape[1] >= 4 * max(m, n):
+        return _split_sum(a, b, out, threads, bias)
     by_rows = m >= n
     size = m if by_rows else n
     bounds = [size * i // threads for i in range(threads + 1)]
@@ -225,6 +227,31 @@ def _split_matmul(a, b, out, threads, bias=None):
     block(0)
     for future in futures:
         future.result()
+    return out
+
+
+def _split_sum(a, b, out, threads, bias):
+    """``a @ b`` as the sum of ``threads`` products over blocks of the inner dimension, one per
+    thread (the first into ``out``), for products far longer inside than out: a weight's
+    gradient x^T dy over the batch's rows. NOTE: each thread then reads its share of a and b
+    once, where blocks of output rows all read the whole of b; measured at real-time priority,
+    the gpt workload's weight gradients (128 x 2048 x 128, 512 x 2048 x 128 and 128 x 2048 x
+    512, medians): 0.74 -> 0.68-0.71 ms, 3.0-3.5 -> 2.1-2.8, 2.7-3.3 -> 2.0-3.1."""
+    inner = a.shape[1]
+    bounds = [inner * i // threads for i in range(threads + 1)]
+    partials = [np.empty_like(out) for _ in range(1, threads)]
+
+    def block(part):
+        lo, hi = bounds[part], bounds[part + 1]
+        np.matmul(a[:, lo:hi], b[lo:hi], out=out if part == 0 else partials[part - 1])
+
+    futures = [_pool().submit(block, part) for part in range(1, threads)]
+    block(0)
+    for future, partial in zip(futures, partials):
+        future.result()
+        out += partial
+    if bias is not None:
+        out += bias
     return out
 
 
