@@ -163,6 +163,13 @@ def _call_void(typingctx, address):
 
 
 @jit(inline="always")
+def claim(counter):
+    """The next index of a count that threads share (``counter[0]``, then one more: atomic),
+    for threads that take chunks of work from one list until it runs out."""
+    return _atomic_add(counter, 1) - 1
+
+
+@jit(inline="always")
 def wait_until(counter, target, yield_to):
     """Wait until ``counter[0]`` reaches ``target`` (spinning, then yielding the core); what
     the thread that raised it wrote before is then visible here."""

@@ -51,14 +51,16 @@ def _run(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     # all time steps in one GEMM; 2-D operands keep NumPy on its BLAS path (a 3-D @ transposed
     # 2-D matmul is many times slower)
     gx = blas_matmul(x.reshape(-1, x.shape[2]), w_ih.T).reshape(x.shape[:2] + (-1,))
-    if b_ih is not None:
-        gx += b_ih if mode == "GRU" else b_ih + b_hh  # GRU keeps b_hn apart: it is scaled by r
     fast = _fused_kernels(mode, gx, h, c, w_hh)
     last = 0 if reverse else steps - 1
-    if fast is not None and mode == "LSTM":  # NOTE: all steps in one compiled call; the LSTM
-        out, gates, cells, tanh_c = fast.lstm_forward(gx, h, c, w_hh, reverse)  # lines below
-        return out, out[last], cells[last], _KernelRun(fast, h, out,  # are its reference
-                                                       (gates, cells, c, tanh_c))
+    if fast is not None and mode == "LSTM":
+        # NOTE: all steps in one compiled call, the biases added there (one pass over gx
+        # less); the LSTM lines below are its reference
+        bias = None if b_ih is None else b_ih + b_hh
+        out, gates, cells, tanh_c = fast.lstm_forward(gx, h, c, w_hh, bias, reverse)
+        return out, out[last], cells[last], _KernelRun(fast, h, out, (gates, cells, c, tanh_c))
+    if b_ih is not None:
+        gx += b_ih if mode == "GRU" else b_ih + b_hh  # GRU keeps b_hn apart: it is scaled by r
     if fast is not None:  # NOTE: the same for the GRU
         out, gates, gh_n = fast.gru_forward(gx, h, w_hh, b_hh, reverse)
         return out, out[last], None, _KernelRun(fast, h, out, (gates, gh_n))
