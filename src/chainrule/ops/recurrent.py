@@ -209,7 +209,7 @@ class Recurrent(Function):
             d_y = d_x * mask if mask is not None else d_x
             hidden = d_y.shape[2] // directions
             need_x = layer > 0 or ctx.needs_input_grad[0]
-            d_x = np.zeros_like(x) if need_x else None
+            d_x = None
             for d in range(directions):
                 k = layer * directions + d
                 w = [t._data for t in weights[k * per:(k + 1) * per]]
@@ -217,8 +217,8 @@ class Recurrent(Function):
                     ctx.mode, x, w[0], w[1], per == 4, runs[d],
                     d_y[:, :, d * hidden:(d + 1) * hidden], dh_n[k],
                     dc_n[k] if dc_n is not None else None, reverse=d == 1, need_x=need_x)
-                if need_x:
-                    d_x += grads["x"]
+                if need_x:  # (each direction's gradient of x is a new array)
+                    d_x = grads["x"] if d_x is None else d_x + grads["x"]
                 d_h0[k] = dh
                 if d_c0 is not None:
                     d_c0[k] = dc
