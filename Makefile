@@ -12,8 +12,12 @@ $(VENV)/.installed: $(PY) pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,fast]'
 	touch $@
 
-# The main job: train the default MLP on the built-in digits.
+# The main job: train the default MLP on the built-in digits. The package's bytecode is
+# compiled first, as pip does for an installed package (an editable install gets none, and
+# with PYTHONDONTWRITEBYTECODE set every run would compile its imports again: 0.7 s of CPU);
+# it takes 0.1 s once the bytecode is current.
 demo: $(VENV)/.installed
+	$(PY) -m compileall -q src/chainrule
 	$(VENV)/bin/chainrule train
 
 lint: $(VENV)/.installed

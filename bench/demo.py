@@ -10,16 +10,25 @@ Runs in a temporary directory; extra arguments go to `chainrule train` (e.g. --n
 
 import collections
 import contextlib
+import importlib.util
 import io
 import os
 import re
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 CPU, WALL = time.process_time, time.perf_counter
 cpu_started, wall_started = CPU(), WALL()
+# as `make demo` does first: the package's bytecode compiled (0.1 s when it is current)
+source = importlib.util.find_spec("chainrule").submodule_search_locations[0]
+subprocess.run([sys.executable, "-m", "compileall", "-q", source], check=True)
+compiled = WALL() - wall_started
+before = resource.getrusage(resource.RUSAGE_CHILDREN)
 
 import chainrule.diagnostics.training as diagnostics  # noqa: E402
 import chainrule.train.commands as commands  # noqa: E402
@@ -29,7 +38,7 @@ from chainrule.cli import main  # noqa: E402
 
 imports = CPU() - cpu_started
 spent = collections.Counter()
-fsyncs = {"count": 0, "wall": 0.0}
+fsyncs = {"count": 0, "wall": 0.0, "background": 0}
 
 
 def timed(owner, name, label):
@@ -47,6 +56,9 @@ def timed(owner, name, label):
 
 
 def counted_fsync(fd, original=os.fsync):
+    if threading.current_thread() is not threading.main_thread():
+        fsyncs["background"] += 1  # checkpoints' fsyncs (train/durable.py): not waited for
+        return original(fd)
     started = WALL()
     original(fd)
     fsyncs["count"] += 1
@@ -64,6 +76,24 @@ for owner, name, label in [
 ]:
     timed(owner, name, label)
 os.fsync = counted_fsync
+walls = {}
+
+
+def wall_marked(owner, name, label):
+    """Note the wall time at which calls to ``owner.name`` start and end."""
+    original = getattr(owner, name)
+
+    def wrapper(*args, **kwargs):
+        walls[f"{label} start"] = WALL()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            walls[f"{label} end"] = WALL()
+
+    setattr(owner, name, wrapper)
+
+
+wall_marked(loop.Trainer, "fit", "fit")
 
 printed = io.StringIO()
 with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(printed):
@@ -76,12 +106,22 @@ test = re.search(r"^test .*$", printed.getvalue(), re.MULTILINE)
 print(f"chainrule train (exit {status}): wall {wall:.2f} s, CPU {cpu:.2f} s "
       f"(1-minute load average {os.getloadavg()[0]:.1f}, OMP_NUM_THREADS="
       f"{os.environ.get('OMP_NUM_THREADS', 'unset')})")
+if "fit end" in walls:
+    after = wall_started + wall - walls["fit end"]
+    print(f"  wall: {walls['fit start'] - wall_started:.2f} s to the first step, training "
+          f"{walls['fit end'] - walls['fit start']:.2f} s, then {after:.2f} s (test, report, "
+          "waiting for the plot helpers)")
+print(f"  {'bytecode compiled, as make demo does (wall)':52s} {compiled:6.2f} s")
 print(f"  {'imports (chainrule, the command line)':52s} {imports:6.2f} s CPU")
 for label, seconds in spent.items():
     print(f"  {label:52s} {seconds:6.2f} s CPU")
 rest = cpu - imports - sum(spent.values())
 print(f"  {'everything else (data, epochs, console, run files)':52s} {rest:6.2f} s CPU")
-print(f"fsyncs: {fsyncs['count']}, {fsyncs['wall']:.2f} s of wall time")
+children = resource.getrusage(resource.RUSAGE_CHILDREN)
+helpers_cpu = (children.ru_utime + children.ru_stime) - (before.ru_utime + before.ru_stime)
+print(f"  {'plot helpers (child processes, in parallel)':52s} {helpers_cpu:6.2f} s CPU")
+print(f"fsyncs on the main thread: {fsyncs['count']}, {fsyncs['wall']:.2f} s of wall time; "
+      f"{fsyncs['background']} more on the checkpoints' background thread")
 if rates:
     print(f"samples/s printed per epoch: median {statistics.median(rates):,.0f} "
           f"(from {min(rates):,.0f} to {max(rates):,.0f})")

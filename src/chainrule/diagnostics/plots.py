@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .plot_helpers import offloaded
+
 PLOTS_HINT = "Plots need matplotlib: pip install 'chainrule[plots]' (or pip install matplotlib)."
 
 
@@ -18,6 +20,27 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def label_width(text, points):
+    """A generous width in inches of ``text`` at ``points`` in matplotlib's default font (its
+    glyphs average about 0.6 of the font size; digits and capitals a little more)."""
+    return 0.66 * points / 72 * len(str(text))
+
+
+def place_grid(figure, rows, columns, left, right, top, bottom, wspace=0.0, hspace=0.0):
+    """Lay out the figure's rows x columns grid of axes with margins and gaps in inches.
+
+    NOTE: fixed margins instead of ``tight_layout``: tight_layout measures every tick label and
+    title in a whole extra pass of layout (half of the report's drawing time). The callers
+    size the margins from what they draw (``label_width`` for text that varies), and
+    tests/train/test_report_layout.py checks that no text leaves its figure or overlaps."""
+    width, height = figure.get_size_inches()
+    cell_width = (width - left - right - (columns - 1) * wspace) / columns
+    cell_height = (height - top - bottom - (rows - 1) * hspace) / rows
+    figure.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height,
+                           top=1 - top / height, wspace=wspace / cell_width,
+                           hspace=hspace / cell_height)
 
 
 def _norm_matrix(monitor):
@@ -34,15 +57,20 @@ def _norm_matrix(monitor):
 
 def gradient_flow(monitor, path):
     """Write the heatmap and the lines of log10 gradient norm per layer to ``path`` (PNG)."""
+    return draw_gradient_flow(path, *_norm_matrix(monitor))
+
+
+@offloaded
+def draw_gradient_flow(path, names, steps, matrix):
     plt = _pyplot()
-    names, steps, matrix = _norm_matrix(monitor)
-    figure, (heat, lines) = plt.subplots(1, 2, figsize=(13, max(3.5, 0.3 * len(names) + 1.5)))
+    height = max(3.5, 0.3 * len(names) + 1.5)
+    figure, (heat, lines) = plt.subplots(1, 2, figsize=(13, height))
     image = heat.imshow(matrix, aspect="auto", cmap="viridis", interpolation="nearest")
     heat.set_yticks(range(len(names)), names, fontsize=7)
     ticks = np.linspace(0, len(steps) - 1, min(len(steps), 8)).astype(int) if steps else []
     heat.set_xticks(ticks, [steps[t] for t in ticks])
     heat.set_xlabel("step")
-    heat.set_title("log10 gradient norm per layer (first layer on top)")
+    heat.set_title("log10 gradient norm per layer (first layer on top)", y=1.0)
     figure.colorbar(image, ax=heat)
     colours = plt.cm.viridis(np.linspace(0, 1, max(len(names), 1)))
     for i, name in enumerate(names):
@@ -50,10 +78,13 @@ def gradient_flow(monitor, path):
     lines.set_yscale("log")
     lines.set_xlabel("step")
     lines.set_ylabel("gradient norm")
-    lines.set_title("gradient norm per layer")
+    lines.set_title("gradient norm per layer", y=1.0)
     if len(names) <= 12:
         lines.legend(fontsize=7)
-    figure.tight_layout()
+    # left: the layer names; between: the colour bar's labels, then the log axis' labels
+    names_width = max((label_width(n, 7) for n in names), default=0.0)
+    place_grid(figure, 1, 2, left=0.25 + names_width, right=0.2, top=0.4, bottom=0.6,
+               wspace=1.4)
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return Path(path)
@@ -61,21 +92,27 @@ def gradient_flow(monitor, path):
 
 def histograms(monitor, path):
     """Write per-layer histograms of log10 |gradient| at the last sampled step to ``path``."""
+    return draw_histograms(path, dict(monitor.histograms))
+
+
+@offloaded
+def draw_histograms(path, values_by_name):
     plt = _pyplot()
-    names = list(monitor.histograms)
+    names = list(values_by_name)
     columns = min(4, max(len(names), 1))
     rows = max(1, -(-len(names) // columns))
     figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.4 * rows), squeeze=False)
     for axis in axes.flat[len(names):]:
         axis.set_visible(False)
     for axis, name in zip(axes.flat, names):
-        values = np.abs(monitor.histograms[name])
+        values = np.abs(values_by_name[name])
         values = values[values > 0]
         if values.size:
             axis.hist(np.log10(values), bins=40, color="tab:blue")
-        axis.set_title(name, fontsize=8)
+        axis.set_title(name, fontsize=8, y=1.0)
         axis.set_xlabel("log10 |grad|", fontsize=7)
-    figure.tight_layout()
+    place_grid(figure, rows, columns, left=0.55, right=0.15, top=0.3, bottom=0.45, wspace=0.6,
+               hspace=0.7)
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return Path(path)

@@ -7,15 +7,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ..diagnostics.plots import _pyplot
+from ..diagnostics.plot_helpers import offloaded
+from ..diagnostics.plots import _pyplot, label_width, place_grid
 
 __all__ = ["image_heatmaps", "ranking_plot", "series_plot", "tokens_html"]
 
 POSITIVE, NEGATIVE = (214, 39, 40), (31, 119, 180)  # red raises the explained output, blue lowers
 
 
-def _save(plt, figure, path):
-    figure.tight_layout()
+def _save(plt, figure, path, layout=None):
+    """Write the figure as PNG; ``layout`` (place_grid's arguments) fixes its margins, else
+    tight_layout measures them."""
+    if layout is None:
+        figure.tight_layout()
+    else:
+        place_grid(figure, **layout)
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return Path(path)
@@ -37,6 +43,7 @@ def _displayable(image):
     return image[0] if image.shape[0] == 1 else np.moveaxis(image[:3], 0, -1)
 
 
+@offloaded
 def image_heatmaps(path, images, maps, titles=None, signed=True):
     """One row per image: the input, the heatmap, and the heatmap over the input. ``images``
     are model inputs (N, C, H, W), ``maps`` (N, H, W); signed maps are drawn red (raises the
@@ -59,11 +66,17 @@ def image_heatmaps(path, images, maps, titles=None, signed=True):
         for column, text in enumerate(("input", "attribution", "overlay")):
             # the row's title sits over the middle panel, which is centred in the figure
             axes[row, column].set_title(f"{title}\n{text}" if column == 1 and title else text,
-                                        fontsize=8)
+                                        fontsize=8, y=1.0)
             hide_axes(axes[row, column])
-    return _save(plt, figure, path)
+    # the middle panel's two-line title above each row, its colour bar's labels to its right;
+    # a title wider than its panel widens the gaps so as not to run into its neighbours'
+    title = max((label_width(t, 8) for t in titles or ()), default=0.0)
+    return _save(plt, figure, path, dict(rows=count, columns=3, left=0.1, right=0.1, top=0.45,
+                                         bottom=0.1, wspace=max(0.6, title / 2 - 0.7),
+                                         hspace=0.5))
 
 
+@offloaded
 def ranking_plot(path, ranking, title, top=20):
     """Horizontal bars of the ``top`` entries of a [(name, importance)] ranking."""
     plt = _pyplot()
@@ -76,6 +89,7 @@ def ranking_plot(path, ranking, title, top=20):
     return _save(plt, figure, path)
 
 
+@offloaded
 def series_plot(path, windows, attributions, names, titles):
     """One row per window: its values with each step coloured by its attribution, and the
     attributions as bars (``names``: the steps, e.g. t-3 ... t)."""

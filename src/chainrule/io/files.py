@@ -186,10 +186,15 @@ def is_temporary(path):
     return name.startswith(".") and name.endswith(TEMPORARY_SUFFIX)
 
 
-def atomic_write(path, parts, before_commit=None):
+def atomic_write(path, parts, before_commit=None, durable=True):
     """Write the byte strings ``parts`` to ``path`` so that a crash leaves the old file or the
     new one. ``before_commit`` (if given) runs once the new bytes are on disk, just before the
-    rename that makes them the file."""
+    rename that makes them the file.
+
+    ``durable=False`` skips the two fsyncs (the file's, then its folder's): a crash of the
+    process still leaves the old file or the new one, but after a crash of the machine the new
+    name may hold a torn file until ``make_durable(path)`` has returned. For writers whose
+    readers skip damaged files (training checkpoints); see train/checkpoint.py."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
@@ -207,7 +212,8 @@ def atomic_write(path, parts, before_commit=None):
             for part in parts:
                 out.write(part)
             out.flush()
-            os.fsync(out.fileno())
+            if durable:
+                os.fsync(out.fileno())
         if before_commit is not None:
             before_commit()
         os.replace(temporary, path)
@@ -216,6 +222,22 @@ def atomic_write(path, parts, before_commit=None):
         if isinstance(error, OSError):
             raise _write_error(path, error) from error
         raise
+    if durable:
+        _fsync_directory(directory)
+
+
+def make_durable(paths, directory):
+    """fsync the files ``paths`` and then their ``directory``: what ``atomic_write(...,
+    durable=False)`` left out. A file removed meanwhile is skipped."""
+    for path in paths:
+        try:  # Windows' fsync needs a handle open for writing
+            fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     _fsync_directory(directory)
 
 

@@ -44,19 +44,26 @@ class Checkpoint:
         return self.state["position"]
 
 
-def save_checkpoint(run, state, step, keep_last, is_best=False, reached=None):
+def save_checkpoint(run, state, step, keep_last, is_best=False, reached=None, sync=None):
     """Write ``state`` as checkpoints/step-N, then (when it is the best so far) as
     checkpoints/best, then drop all but the newest ``keep_last`` step checkpoints.
     ``reached(phase)``, if given, is called at the "checkpoint" and "best" phases (the test
-    hook of train/faults.py)."""
+    hook of train/faults.py). With ``sync`` (a train/durable.BackgroundSync), the files are
+    fsynced on its thread, and the older ones are dropped only once the previous checkpoint's
+    files are durable; the caller waits for ``sync`` before calling the checkpoint saved."""
     reached = reached or (lambda phase: None)
     state = dict(state, format_version=FORMAT_VERSION, chainrule_version=__version__)
     parts = serialize(state)
     path = run.checkpoints / f"step-{step:09d}.safetensors"
-    atomic_write(path, parts, before_commit=lambda: reached("checkpoint"))
+    durable = sync is None
+    atomic_write(path, parts, before_commit=lambda: reached("checkpoint"), durable=durable)
+    written = [path]
     if is_best:
         reached("best")
-        atomic_write(run.checkpoints / BEST_NAME, parts)
+        written.append(run.checkpoints / BEST_NAME)
+        atomic_write(written[-1], parts, durable=durable)
+    if sync is not None:
+        sync.start(written, run.checkpoints)  # after the previous checkpoint's are on disk
     for old in step_checkpoints(run)[:-keep_last]:
         if old.is_file() or old.is_symlink():  # a directory in its place is not ours to delete
             old.unlink(missing_ok=True)

@@ -8,6 +8,7 @@ import numpy as np
 from ..autograd import no_grad
 from ..creation import from_numpy
 from ..diagnostics import TrainingDiagnostics
+from ..diagnostics.plot_helpers import helping
 from ..io.errors import CheckpointError
 from ..io.files import memory_limit
 from ..random import Generator, manual_seed
@@ -30,6 +31,7 @@ from .output_files import checked_output_path, write_output
 from .parallel import SingleProcess
 from .presets import build_model, parameter_count
 from .report import write_report
+from .report_helpers import ReportHelpers
 from .rundir import RunDirectory
 from .state_checks import check_model_fits
 from .tensorboard import TensorBoardLogger
@@ -188,6 +190,15 @@ def _task_sections(trainer):
 
 
 def _fit_and_report(trainer):
+    helpers = ReportHelpers(None if trainer.parallel.is_main else 0)
+    trainer.hooks.append(helpers)
+    try:
+        return _fit_and_report_with(trainer, helpers)
+    finally:
+        helpers.end()
+
+
+def _fit_and_report_with(trainer, helpers):
     diagnostics = [h for h in trainer.hooks if isinstance(h, TrainingDiagnostics)]
     resume_hint = f"continue with: chainrule train --resume {trainer.run.path}"
     try:
@@ -211,11 +222,14 @@ def _fit_and_report(trainer):
         return 0
     trainer.run.log({"kind": "test", "step": trainer.step, **{f"test_{k}": v
                                                                for k, v in test.items()}})
-    sections = _task_sections(trainer)
-    sections += explain_report.sections(trainer.task, trainer.model, trainer.run.path)
-    sections += [s for hook in diagnostics for s in hook.report_sections(trainer.run.path)]
-    report = write_report(trainer.run, trainer.config, {f"test_{k}": v for k, v in test.items()},
-                          sections)
+    # figures go to the plot helpers, if started, while the report goes on; all are written
+    # when the block ends
+    with helping(helpers.helpers):
+        sections = _task_sections(trainer)
+        sections += explain_report.sections(trainer.task, trainer.model, trainer.run.path)
+        sections += [s for hook in diagnostics for s in hook.report_sections(trainer.run.path)]
+        report = write_report(trainer.run, trainer.config,
+                              {f"test_{k}": v for k, v in test.items()}, sections)
     console = trainer.console
     for hook in diagnostics:
         console.print(hook.final_table())

@@ -9,9 +9,10 @@ import time
 import numpy as np
 
 from ..autograd import no_grad
-from ..nn.utils import clip_grad_norm_
+from ..nn.utils import clip_grad_norm_, get_total_norm
 from ..random import get_rng_state, set_rng_state
 from .checkpoint import save_checkpoint
+from .durable import BackgroundSync
 from .faults import Faults
 from .interrupt import StopRequest
 from .optimizers import build_optimizer, build_scheduler
@@ -59,6 +60,7 @@ class Trainer:
         self.hooks = []
         self.saved_at = None  # the position of the newest checkpoint written or resumed from
         self.faults = Faults()  # the test hook of train/faults.py; inert unless asked for
+        self.sync = BackgroundSync()  # checkpoints' fsyncs, off this thread (train/durable.py)
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state(self):
@@ -105,7 +107,8 @@ class Trainer:
         if self.parallel.is_main:
             step = self.step
             save_checkpoint(self.run, self.state(), step, self.config.keep_last, is_best,
-                            reached=lambda phase: self.faults.reached(phase, step))
+                            reached=lambda phase: self.faults.reached(phase, step),
+                            sync=self.sync)
         self.saved_at = self.position()
 
     def log(self, record):
@@ -134,8 +137,13 @@ class Trainer:
         self.optimizer.zero_grad()
         self.faults.reached("backward", self.step + 1)
         (loss * weight if weight != 1.0 else loss).backward()
-        max_norm = self.config.grad_clip if self.config.grad_clip else math.inf
-        grad_norm = float(clip_grad_norm_(self.model.parameters(), max_norm))
+        if self.config.grad_clip:
+            grad_norm = float(clip_grad_norm_(self.model.parameters(), self.config.grad_clip))
+        else:  # NOTE: the norm alone (logged, and read by the diagnostics): the same value
+            # as clip_grad_norm_ with an infinite bound, without its multiplying every gradient
+            # by 1.0 (about 0.05 ms a step on the demo's MLP run with --grad-clip 0)
+            grad_norm = float(get_total_norm([p.grad for p in self.model.parameters()
+                                              if p.grad is not None]))
         self.optimizer.step()
         self.faults.reached("optimizer", self.step + 1)
         self.scheduler.step()
@@ -154,13 +162,17 @@ class Trainer:
 
         A checkpoint of the starting position is written first (so that a run killed at any
         later moment can resume). Ctrl-C and SIGTERM are handled as train/interrupt.py says:
-        the step in progress completes, is saved, and TrainingInterrupted is raised."""
+        the step in progress completes, is saved, and TrainingInterrupted is raised. However
+        it ends, the checkpoints written are durable (fsynced) when it returns."""
         # NumPy's overflow warnings would only repeat, less clearly, what the non-finite loss
         # check and the diagnostics report
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-                StopRequest(self.console) as stop:
-            self.checkpoint()
-            return self._fit(stop)
+        try:
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+                    StopRequest(self.console) as stop:
+                self.checkpoint()
+                return self._fit(stop)
+        finally:
+            self.sync.wait()
 
     def _fit(self, stop):
         while self.epoch < self.config.epochs:

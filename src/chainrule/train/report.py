@@ -3,17 +3,23 @@ Markdown summary."""
 
 from pathlib import Path
 
+from ..diagnostics.plot_helpers import offloaded
+from ..diagnostics.plots import _pyplot, place_grid
+
 PLOTS_HINT = "Plots need matplotlib: pip install 'chainrule[plots]'."
 
 
 def _plot_curves(run, epochs, steps):
+    """curves.png in the run's folder, or None without matplotlib."""
     try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        return draw_curves(Path(run.path) / "curves.png", epochs, steps)
     except ImportError:
         return None
+
+
+@offloaded
+def draw_curves(path, epochs, steps):
+    plt = _pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(11, 4))
     if steps:
         axes[0].plot([r["step"] for r in steps], [r["loss"] for r in steps], alpha=0.4,
@@ -31,11 +37,12 @@ def _plot_curves(run, epochs, steps):
     axes[1].set_xlabel("epoch")
     axes[1].set_ylabel("accuracy")
     axes[1].legend()
-    figure.tight_layout()
-    path = Path(run.path) / "curves.png"
+    # NOTE: fixed margins, not tight_layout (see diagnostics/plots.place_grid): the log axis'
+    # labels and the axis titles fit in them
+    place_grid(figure, 1, 2, left=0.95, right=0.15, top=0.15, bottom=0.55, wspace=0.95)
     figure.savefig(path, dpi=100)
     plt.close(figure)
-    return path
+    return Path(path)
 
 
 def write_report(run, config, test_metrics, extra_sections=()):
