@@ -102,3 +102,11 @@ def test_a_run_writes_every_figure_with_helpers_and_without(tmp_path, monkeypatc
                  "what_the_model_looks_at/heatmaps.png"):
         assert (run / name).stat().st_size > 0, name
         assert name in (run / "report.md").read_text()
+
+
+@pytest.mark.parametrize("free, idle", [(1, False), (2, True), (3, True)])
+def test_a_core_is_idle_when_the_thread_policy_counts_two_free(monkeypatch, free, idle):
+    from chainrule.kernels import threads
+
+    monkeypatch.setattr(threads, "free_cores", lambda: free)
+    assert plot_helpers.core_idle() is idle

@@ -80,13 +80,13 @@ _HELPER = "\n".join([
 
 
 def core_idle():
-    """Whether a core is idle: the 1-minute load average (which counts the training itself)
-    at least half a core below the cores this process may use. Helpers on a busy machine would
-    take the cores from the training and add their own start-up (about 1 s of CPU each)."""
-    if not hasattr(os, "getloadavg"):
-        return True
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return os.getloadavg()[0] <= (cores or 1) - 0.5
+    """Whether a core is idle besides the one the training runs on: the thread policy's
+    ``free_cores()`` (the CPU time other processes used lately) at two or more. Helpers on a
+    busy machine would take the cores from the training and add their own start-up (about 1 s
+    of CPU each)."""
+    from ..kernels.threads import free_cores
+
+    return free_cores() >= 2
 
 
 class _Helper:
