@@ -86,3 +86,32 @@ def test_attention_split_over_threads_matches_one_call(monkeypatch, kernels_on):
         split = _attention(CAUSAL)(*(cr.tensor(a, requires_grad=True) for a in (Q, K, V)))
     for a, b in zip(one, split):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+WIDE_Q, WIDE_K, WIDE_V = (RNG.standard_normal(s).astype(np.float32) for s in [
+    (2, 2, 20, 4), (2, 2, 27, 4), (2, 2, 27, 3)])
+_ROWS, _COLUMNS = np.indices((20, 27))
+WIDE_CAUSAL = _COLUMNS <= _ROWS + 3
+WIDE_BAND = (_COLUMNS <= _ROWS + 3) & (_COLUMNS > _ROWS - 9)  # -inf on both sides of a window
+WIDE_TINY = np.where(_COLUMNS % 3 == 0, -95.0, 0.0).astype(np.float32)  # e^-95: flushed
+
+
+@pytest.mark.parametrize("mask", [WIDE_CAUSAL, WIDE_BAND, WIDE_TINY], ids=[
+    "causal", "band", "tiny"])
+def test_attention_skipping_masked_columns_matches_reference(mask):
+    """Rows longer than a vector group: the kernels skip the columns that are -inf at the ends
+    of each mask row and flush e^x below e^-87 to 0; values and gradients as the reference's."""
+    assert_paths_agree(_attention(mask), WIDE_Q, WIDE_K, WIDE_V, rtol=1e-5, atol=1e-6)
+
+
+def test_unmasked_spans_cover_every_finite_column():
+    from chainrule.kernels import attention as kernel
+
+    mask = np.where(WIDE_BAND, 0.0, -np.inf).astype(np.float32)
+    mask[5] = -np.inf  # a row masked out entirely keeps every column (its result is NaN)
+    mask[6, 26] = np.nan  # NaN is not -inf: kept
+    spans = kernel._unmasked_spans(mask)
+    for row, (first, stop) in zip(mask, spans):
+        assert first % 8 == 0 and (stop % 8 == 0 or stop == mask.shape[1])
+        assert np.all(row[:first] == -np.inf) and np.all(row[stop:] == -np.inf)
+    assert tuple(spans[5]) == (0, 27) and spans[6, 1] == 27

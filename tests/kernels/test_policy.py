@@ -169,13 +169,14 @@ def test_parallel_gemms_cover_every_row_once_with_one_blas_thread(monkeypatch):
     assert (seen == 1).all()
 
 
-@pytest.mark.parametrize("shape", [(2048, 64, 40), (40, 64, 2048), (2049, 33, 2048)])
+@pytest.mark.parametrize("shape", [(2048, 64, 40), (40, 64, 2048), (2049, 33, 2048),
+                                   (64, 4097, 40)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_a_big_gemm_split_over_the_pool_is_matmul(monkeypatch, shape, dtype):
     """Above GEMM_PARALLEL_MACS with two free cores, a product of matrices is cut into blocks of
-    rows (or of columns when it is wider than tall), one per thread, BLAS on one thread: the
-    same values as one np.matmul (each block is its own BLAS call over whole dot products),
-    transposed views and ``out`` included."""
+    rows (or of columns when it is wider than tall; of the inner dimension, the partial
+    products summed, when that is 4x longer than both), one per thread, BLAS on one thread:
+    np.matmul's values, transposed views and ``out`` included."""
     monkeypatch.setattr(threads, "free_cores", lambda: 2)
     monkeypatch.setitem(threads._state, "cap", 2)
     m, k, n = shape
@@ -193,3 +194,21 @@ def test_a_big_gemm_split_over_the_pool_is_matmul(monkeypatch, shape, dtype):
     # from a pool thread it never waits on the pool (one thread: it would deadlock)
     pool_result = threads._pool().submit(threads.blas_matmul, a, b).result(timeout=60)
     np.testing.assert_allclose(pool_result, want, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("shape", [(2048, 64, 40), (40, 64, 2048), (64, 4097, 40)])
+@pytest.mark.parametrize("bias_shape", [None, (1,)])
+def test_a_split_gemm_adds_the_bias_block_by_block(monkeypatch, shape, bias_shape):
+    """``blas_matmul(a, b, bias=...)``: split by rows or by columns, or in one call, the
+    product plus the bias on every row (a split product rounds as BLAS blocks it)."""
+    m, k, n = shape
+    rng = np.random.default_rng(1)
+    a, b = (rng.standard_normal(s).astype(np.float32) for s in ((m, k), (n, k)))
+    bias = rng.standard_normal(bias_shape or (n,)).astype(np.float32)
+    want = np.matmul(a, b.T)
+    want += bias
+    for cores in (1, 2):
+        monkeypatch.setattr(threads, "free_cores", lambda cores=cores: cores)
+        monkeypatch.setitem(threads._state, "cap", 2)
+        np.testing.assert_allclose(threads.blas_matmul(a, b.T, bias=bias), want, rtol=1e-5,
+                                   atol=1e-5 * np.sqrt(k))  # (float32 sums of k products)

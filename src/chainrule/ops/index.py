@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .. import kernels
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, normalize_dim, wrap
@@ -177,6 +178,12 @@ def _add_at(target, advanced, values):
     rows = np.where(rows < 0, rows + n, rows)
     values = np.broadcast_to(values, index.shape + target.shape[1:])
     values = values.reshape((rows.size,) + target.shape[1:])
+    fast = kernels.load("scatter", target, values, size=values.size)
+    if fast is not None and target.ndim > 1 and kernels.writable_in_place(target):
+        width = target[0].size
+        fast.add_rows(target.reshape(n, width), rows.astype(np.int64, copy=False),
+                      np.ascontiguousarray(values).reshape(rows.size, width))
+        return
     order = np.argsort(rows, kind="stable")
     rows = rows[order]
     starts = np.flatnonzero(np.concatenate(([True], rows[1:] != rows[:-1])))

@@ -22,13 +22,12 @@ class Linear(Function):
         ctx.save_for_backward(x, weight)
         ctx.has_bias = bias is not None
         data, w = x._data, weight._data
+        b = None if bias is None else bias._data
         if data.ndim == 2:  # (rows already: no reshape either way)
-            out = blas_matmul(data, w.T)
+            out = blas_matmul(data, w.T, bias=b)
         else:
             rows = data.reshape(math.prod(data.shape[:-1]), data.shape[-1])
-            out = blas_matmul(rows, w.T).reshape(data.shape[:-1] + (w.shape[0],))
-        if bias is not None:
-            out += bias._data
+            out = blas_matmul(rows, w.T, bias=b).reshape(data.shape[:-1] + (w.shape[0],))
         return wrap(out)
 
     @staticmethod

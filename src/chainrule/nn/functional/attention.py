@@ -9,7 +9,7 @@ import numpy as np
 from ..._dtypes import is_float
 from ...ops.attention import attend
 from ...ops.elementwise import where
-from ...ops.join import cat
+from ...ops.join import cat, split
 from ...ops.nn_linear import linear
 from ...ops.registry import register
 from ...ops.shape import pad
@@ -77,10 +77,16 @@ def _projections(embed_dim, in_proj_weight, in_proj_bias, separate, q_proj_weigh
 
 def _project(query, key, value, embed_dim, in_proj_weight, in_proj_bias, separate,
              q_proj_weight, k_proj_weight, v_proj_weight):
-    """q, k, v = the input projections, three GEMMs. NOTE: one packed GEMM of width 3E split
-    into q, k, v (PyTorch's way for self-attention) was measured slower here: its 3 MB output
-    and the 3 MB join of the gradients in backward page-faulted ~100k more times per 43 gpt
-    steps under glibc's malloc (gpt step, 1 thread: 113-128 ms packed, 95-99 ms not)."""
+    """q, k, v = the input projections. NOTE: self-attention (query is key is value, one
+    packed weight) is one GEMM of width 3E whose output is split into views, as PyTorch does;
+    backward joins the three gradients (one 2048 x 384 x 128 product for the input's gradient
+    instead of three and two sums of them, one for the weight's instead of three and a zero
+    copy of the packed weight per slice); on two threads one handoff to the pool instead of
+    three. This was slower before ``kernels/heap.py`` kept freed memory (its 3 MB arrays were
+    page-faulted in every step); measured since, gpt step at one thread, CPU time at real-time
+    priority, three alternations: 156/154/152 ms three GEMMs, 153/152/130 packed."""
+    if not separate and query is key and key is value:
+        return split(linear(query, in_proj_weight, in_proj_bias), embed_dim, dim=-1)
     (wq, bq), (wk, bk), (wv, bv) = _projections(embed_dim, in_proj_weight, in_proj_bias,
                                                  separate, q_proj_weight, k_proj_weight,
                                                  v_proj_weight)
