@@ -34,6 +34,11 @@ GEMM_PARALLEL_MACS = 1 << 22  # ~4M multiply-adds: ~0.1 ms on one core
 # (262,144 elements, the gpt workload's layer norms): forward 0.11 ms on one thread, 0.17 split,
 # backward 0.15 against 0.42, where the 1M-element GELU runs 1.4 -> 0.85 ms split.
 KERNEL_PARALLEL_SIZE = 1 << 19
+# NOTE: the inner-dimension split holds a second output-sized partial while it runs, at the
+# point of the backward where a step's memory peaks (its weight gradients): unbounded, it put the
+# gpt step's peak 0.2-0.3 MB above PyTorch's (35.97-35.99 MB against 35.72-35.78; 35.66-35.84
+# without it). Bounded here, what it adds stays within the peak's run-to-run spread.
+SPLIT_SUM_BYTES = 64 << 10
 _SAMPLE_SECONDS = 0.5
 _MIN_INTERVAL = 0.1  # seconds: /proc/stat counts in 10 ms ticks, too coarse for less
 _POOL_PREFIX = "chainrule-kernel"
@@ -206,7 +211,7 @@ def _split_matmul(a, b, out, threads, bias=None):
     if out is None:
         out = np.empty((m, n), np.result_type(a.dtype, b.dtype))
     _set_blas_threads(1)
-    if a.shape[1] >= 4 * max(m, n):
+    if a.shape[1] >= 4 * max(m, n) and out.nbytes <= SPLIT_SUM_BYTES:
         return _split_sum(a, b, out, threads, bias)
     by_rows = m >= n
     size = m if by_rows else n
