@@ -51,6 +51,18 @@ def _unmasked_spans(mask):
     return spans
 
 
+@jit(inline="always")
+def _zero_outside_span(row, span):
+    """row <- 0 outside its mask row's span [first, stop) (``_unmasked_spans``); returns the
+    span."""
+    first, stop = span[0], span[1]
+    for j in range(first):
+        row[j] = np.float32(0.0)
+    for j in range(stop, row.size):
+        row[j] = np.float32(0.0)
+    return first, stop
+
+
 @jit_reduction(fused=True)
 def _softmax_rows(scores, mask, spans, scale, lse):
     """scores <- softmax(scores * scale + mask) in place; lse <- each row's log-sum-exp."""
@@ -59,12 +71,8 @@ def _softmax_rows(scores, mask, spans, scale, lse):
     for r in range(scores.shape[0]):
         row = scores[r]
         if lengths:
-            first, stop = spans[r % lengths, 0], spans[r % lengths, 1]
+            first, stop = _zero_outside_span(row, spans[r % lengths])
             bias = mask[r % lengths, first:stop]
-            for j in range(first):
-                row[j] = np.float32(0.0)
-            for j in range(stop, columns):
-                row[j] = np.float32(0.0)
             row = row[first:stop]
             for j in range(row.size):
                 row[j] = row[j] * scale + bias[j]
@@ -94,12 +102,8 @@ def _rebuild_rows(scores, mask, spans, scale, lse):
         row = scores[r]
         offset = lse[r]
         if lengths:
-            first, stop = spans[r % lengths, 0], spans[r % lengths, 1]
+            first, stop = _zero_outside_span(row, spans[r % lengths])
             bias = mask[r % lengths, first:stop]
-            for j in range(first):
-                row[j] = np.float32(0.0)
-            for j in range(stop, columns):
-                row[j] = np.float32(0.0)
             row = row[first:stop]
             for j in range(row.size):
                 row[j] = _exp_flushed(row[j] * scale + bias[j] - offset)
