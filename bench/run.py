@@ -190,8 +190,9 @@ def start_busy_process():
     """A background process that keeps one core busy (a Python spin loop) until stopped,
     pinned to the last usable core. NOTE: unpinned, which core it took was chance, and on a
     virtual machine the cores need not be equally fast: this 2-core VM ran the same tiny step
-    0.35-0.46 ms pinned to CPU 0 and 0.25 ms on CPU 1, so a default-threads run and a 1-thread
-    run that landed on different cores differed by that much for no reason of their own."""
+    0.35-0.46 ms pinned to CPU 0 and 0.25-0.39 ms on CPU 1, so a default-threads run and a
+    1-thread run that landed on different cores differed by that much for no reason of their
+    own."""
     pin = None
     if hasattr(os, "sched_getaffinity"):
         last = max(os.sched_getaffinity(0))
