@@ -57,22 +57,38 @@ def durable_at(events, index, folder):
     return durable
 
 
-def test_every_checkpoint_is_durable_before_older_ones_go_and_before_the_run_ends(
-        tmp_path, events):
-    assert main(["train", "--out", str(tmp_path), "--name", "run", *SETTINGS]) == 0
-    folder = str((tmp_path / "run" / "checkpoints").resolve())
+def deleted_after_a_newer_durable_one(events, folder):
+    """The names of the step checkpoints deleted from ``folder``, in order, each checked to
+    have gone only once a newer step checkpoint was durable."""
     removed = [(i, path) for i, (kind, path) in enumerate(events)
                if kind == "unlink" and Path(path).parent == Path(folder)
                and Path(path).name.startswith("step-")]
-    assert [Path(p).name for _, p in removed] == [f"step-{s:09d}.safetensors" for s in (0, 3, 6)]
     for index, path in removed:
         newer = [p for p in durable_at(events, index, folder) if Path(p).name > Path(path).name
                  and Path(p).name.startswith("step-")]
         assert newer, f"{path} was deleted before any newer checkpoint was durable"
+    return [Path(p).name for _, p in removed]
+
+
+def test_every_checkpoint_is_durable_before_older_ones_go_and_before_the_run_ends(
+        tmp_path, events):
+    assert main(["train", "--out", str(tmp_path), "--name", "run", *SETTINGS]) == 0
+    folder = str((tmp_path / "run" / "checkpoints").resolve())
+    assert deleted_after_a_newer_durable_one(events, folder) == [
+        f"step-{s:09d}.safetensors" for s in (0, 3, 6)]
     kept = {str(p.resolve()) for p in Path(folder).iterdir()}
     assert {Path(p).name for p in kept} == {"step-000000009.safetensors",
                                             "step-000000012.safetensors", "best.safetensors"}
     assert kept <= durable_at(events, len(events), folder)  # when the command returned
+
+
+def test_with_one_checkpoint_kept_the_new_one_is_durable_before_the_old_one_goes(
+        tmp_path, events):
+    settings = [*TINY, "--keep-last", "1"]
+    assert main(["train", "--out", str(tmp_path), "--name", "run", *settings]) == 0
+    folder = str((tmp_path / "run" / "checkpoints").resolve())
+    assert deleted_after_a_newer_durable_one(events, folder) == [
+        f"step-{s:09d}.safetensors" for s in (0, 3, 6, 9)]
 
 
 def test_a_newest_checkpoint_torn_by_a_machine_crash_is_skipped_and_the_run_resumes(tmp_path):

@@ -64,7 +64,10 @@ def save_checkpoint(run, state, step, keep_last, is_best=False, reached=None, sy
         atomic_write(written[-1], parts, durable=durable)
     if sync is not None:
         sync.start(written, run.checkpoints)  # after the previous checkpoint's are on disk
-    for old in step_checkpoints(run)[:-keep_last]:
+    older = step_checkpoints(run)[:-keep_last]
+    if sync is not None and older and keep_last < 2:
+        sync.wait()  # the one about to go is the only durable one: the new one first
+    for old in older:
         if old.is_file() or old.is_symlink():  # a directory in its place is not ours to delete
             old.unlink(missing_ok=True)
     return path
