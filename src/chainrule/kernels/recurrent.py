@@ -208,7 +208,7 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     w_ih = np.ascontiguousarray(w_ih)
     # (dW_ih as it is: accumulating its transpose, x^T d_gx, saved 0.9 ms of the pool thread's
     # GEMMs over 64 steps, off the critical path, and cost a 0.39 ms transposing copy on it)
-    dw_ih, dw_hh = np.zeros((width, x.shape[2]), np.float32), np.zeros((width, hidden), np.float32)
+    dw_ih, dw_hh = np.empty((width, x.shape[2]), np.float32), np.empty((width, hidden), np.float32)
     db_ih, db_hh = np.zeros(width), np.zeros(width)
     threads.gemm(1)  # every GEMM here on one BLAS thread
     two = (threads.threads_for(steps * batch * width * (hidden + x.shape[2]),
@@ -262,12 +262,14 @@ def _dx_rows(blas, taken, rows, d_gx, w_ih, d_x):
 @jit
 def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h, dw_ih, dw_hh,
                   db_ih, db_hh, reverse):
-    """dW_ih += d_gx^T x, dW_hh += d_gh^T h_prev and the bias sums (float64) over all steps, a
-    chunk of steps at a time, each once BPTT has finished it (``progress[0]`` reaches steps
-    done times ``hidden``). ``d_gh`` may be ``d_gx`` (LSTM: then ``db_hh`` stays zero)."""
+    """dW_ih = d_gx^T x, dW_hh = d_gh^T h_prev (into arrays as they come: the first GEMM into
+    each overwrites it) and the bias sums (float64) over all steps, a chunk of steps at a time,
+    each once BPTT has finished it (``progress[0]`` reaches steps done times ``hidden``).
+    ``d_gh`` may be ``d_gx`` (LSTM: then ``db_hh`` stays zero)."""
     steps, batch, width = d_gx.shape
     features, step_rows = x.shape[2], batch * width
-    one, same = np.float32(1.0), d_gx.ctypes.data == d_gh.ctypes.data
+    zero, one, same = np.float32(0.0), np.float32(1.0), d_gx.ctypes.data == d_gh.ctypes.data
+    onto_hh = zero  # (dW_ih: zero for the first chunk only; dW_hh: until its first GEMM)
     gx_at, gh_at = numba.int64(d_gx.ctypes.data), numba.int64(d_gh.ctypes.data)
     x_at, h_at = numba.int64(x.ctypes.data), numba.int64(h.ctypes.data)
     w_ih_at, w_hh_at = numba.int64(dw_ih.ctypes.data), numba.int64(dw_hh.ctypes.data)
@@ -276,19 +278,21 @@ def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h,
         wait_until(progress, s1 * hidden, yield_to)
         t0, t1 = (s0, s1) if reverse else (steps - s1, steps - s0)  # BPTT runs against time
         gemm(blas, True, False, width, features, (t1 - t0) * batch, gx_at + _FLOAT * t0 *
-             step_rows, width, x_at + _FLOAT * t0 * batch * features, features, one, w_ih_at,
-             features)
+             step_rows, width, x_at + _FLOAT * t0 * batch * features, features,
+             zero if s0 == 0 else one, w_ih_at, features)
         # h before step t: h[t - 1] (h[t + 1] in reverse), h0 before the first step
         first = steps - 1 if reverse else 0
         if t0 <= first < t1:
             gemm(blas, True, False, width, hidden, batch, gh_at + _FLOAT * first * step_rows,
-                 width, numba.int64(h0.ctypes.data), hidden, one, w_hh_at, hidden)
+                 width, numba.int64(h0.ctypes.data), hidden, onto_hh, w_hh_at, hidden)
+            onto_hh = one
         lo, hi = (t0, min(t1, steps - 1)) if reverse else (max(t0, 1), t1)
         before = lo + 1 if reverse else lo - 1
         if hi > lo:
             gemm(blas, True, False, width, hidden, (hi - lo) * batch, gh_at + _FLOAT * lo *
-                 step_rows, width, h_at + _FLOAT * before * batch * hidden, hidden, one,
+                 step_rows, width, h_at + _FLOAT * before * batch * hidden, hidden, onto_hh,
                  w_hh_at, hidden)
+            onto_hh = one
         for t in range(t0, t1):
             for n in range(batch):
                 row = d_gx[t, n]
