@@ -35,29 +35,20 @@ def available():
 def _forward_units(start, stop, part, blas, sync, yield_to, gx, h0, c0, w_hh, bias, gates, c,
                    tanh_c, h, reverse):
     """Hidden units [start, stop) of every step: gates = activations of gx + h_prev W_hh^T +
-    bias in PyTorch's order (i, f, g, o); c = f c_prev + i g; h = o tanh(c). The loops are short and
-    each writes one or two arrays: LLVM vectorises a loop only when it can check cheaply that
-    its arrays do not overlap (one loop over all nine arrays: 17x slower; the four gates
-    activated in one loop, in place in one row: 3.5x slower, measured)."""
+    bias (``w_hh``: W_hh, or W_hh^T as ``_step_weights`` gives it) in PyTorch's order (i, f, g,
+    o); c = f c_prev + i g; h = o tanh(c). The loops are short and each writes one or two
+    arrays: LLVM vectorises a loop only when it can check cheaply that its arrays do not
+    overlap (one loop over all nine arrays: 17x slower; the four gates activated in one loop,
+    in place in one row: 3.5x slower, measured)."""
     steps, batch, width = gx.shape
     hidden, units = width // 4, stop - start
-    gh = np.empty((batch, 4 * units), np.float32)
-    zero = np.float32(0.0)
-    weights, product = numba.int64(w_hh.ctypes.data), numba.int64(gh.ctypes.data)
+    gh, gh_t = np.empty((batch, 4 * units), np.float32), np.empty((4 * units, batch), np.float32)
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         before = t + 1 if reverse else t - 1
         h_prev = h0 if s == 0 else h[before]
         c_prev = c0 if s == 0 else c[before]
-        state = numba.int64(h_prev.ctypes.data)
-        if units == hidden:
-            sgemm(blas, True, batch, width, hidden, state, hidden, weights, hidden, zero, product,
-                  width)
-        else:  # this thread's rows of each gate's block of W_hh
-            for k in range(4):
-                sgemm(blas, True, batch, units, hidden, state, hidden,
-                      weights + _FLOAT * (k * hidden + start) * hidden, hidden, zero,
-                      product + _FLOAT * k * units, 4 * units)
+        _state_product(blas, 4, start, units, h_prev, w_hh, gh, gh_t)
         for n in range(batch):
             row, pre_x, pre_h = gates[t, n], gx[t, n], gh[n]
             for k in range(4):  # (k is the gate; the loop over j is what vectorises)
@@ -130,6 +121,40 @@ def _split(kernel, batch, hidden, *args):
                             np.zeros(1, np.int64), yield_address(), *args, parts=2)
 
 
+def _step_weights(w_hh, steps):
+    """W_hh as the forward's step GEMMs read it: W_hh^T, copied, from 3 steps on (the copy
+    costs 0.39 ms at 1024 x 256, more than one or two steps gain), else W_hh as it is."""
+    return np.ascontiguousarray(w_hh.T) if steps >= 3 else w_hh
+
+
+@jit(inline="always")
+def _state_product(blas, gates, start, units, h_prev, w_hh, gh, gh_t):
+    """gh = h_prev W_hh^T for hidden units [start, stop) of each of the ``gates`` blocks, side
+    by side; ``w_hh`` is W_hh^T (contiguous) or W_hh, then the product is taken transposed,
+    (W_hh h_prev^T)^T, through ``gh_t``. NOTE: never with W_hh transposed in the call:
+    OpenBLAS's h W_hh^T so is 1.5x slower at these shapes (32 x 256 by 256 x 1024: 0.46 ms,
+    against 0.30 with W_hh^T, 0.26 + a small transpose with W_hh; LSTM forward of 64 steps,
+    one thread: 34 -> 25 ms, two threads: 18.7 -> 14.5 ms)."""
+    batch, hidden = h_prev.shape
+    width = gates * hidden
+    zero = np.float32(0.0)
+    weights, state = numba.int64(w_hh.ctypes.data), numba.int64(h_prev.ctypes.data)
+    blocks, columns = (gates, units) if units < hidden else (1, width)  # GEMMs, and their size
+    if w_hh.shape[0] == hidden:  # W_hh^T: this thread's columns of each gate's block
+        for k in range(blocks):
+            sgemm(blas, False, batch, columns, hidden, state, hidden,
+                  weights + _FLOAT * (k * hidden + start), width, zero,
+                  numba.int64(gh.ctypes.data) + _FLOAT * k * units, gates * units)
+    else:  # W_hh: its rows, into gh^T
+        for k in range(blocks):
+            gemm(blas, False, True, columns, batch, hidden,
+                 weights + _FLOAT * hidden * (k * hidden + start), hidden, state, hidden, zero,
+                 numba.int64(gh_t.ctypes.data) + _FLOAT * k * units * batch, batch)
+        for n in range(batch):
+            for r in range(gates * units):
+                gh[n, r] = gh_t[r, n]
+
+
 def lstm_forward(gx, h0, c0, w_hh, bias, reverse):
     """The LSTM over all steps from the input projections ``gx`` (T, N, 4H) and ``bias``
     (b_ih + b_hh; None: no bias): returns (h of every step, activated gates, c, tanh(c));
@@ -140,7 +165,7 @@ def lstm_forward(gx, h0, c0, w_hh, bias, reverse):
     h, c, tanh_c = (np.empty((steps, batch, hidden), np.float32) for _ in range(3))
     threads.gemm(1)  # every thread's GEMMs on one BLAS thread
     _split(_forward_units, batch, hidden, np.ascontiguousarray(gx), np.ascontiguousarray(h0),
-           np.ascontiguousarray(c0), np.ascontiguousarray(w_hh),
+           np.ascontiguousarray(c0), _step_weights(w_hh, steps),
            np.zeros(width, np.float32) if bias is None else np.ascontiguousarray(bias), gates, c,
            tanh_c, h, reverse)
     return h, gates, c, tanh_c
@@ -181,10 +206,9 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     steps, batch, width = d_gx.shape
     x = np.ascontiguousarray(x, np.float32)
     w_ih = np.ascontiguousarray(w_ih)
-    # dW_ih's transpose: x^T d_gx is faster than d_gx^T x (measured, chunks of 256 x 64 by
-    # 256 x 1024: 5.8 against 6.7 ms in all; for dW_hh 20.2 against 20.9, less than the cost of
-    # transposing the result)
-    dw_ih, dw_hh = np.zeros((x.shape[2], width), np.float32), np.zeros((width, hidden), np.float32)
+    # (dW_ih as it is: accumulating its transpose, x^T d_gx, saved 0.9 ms of the pool thread's
+    # GEMMs over 64 steps, off the critical path, and cost a 0.39 ms transposing copy on it)
+    dw_ih, dw_hh = np.empty((width, x.shape[2]), np.float32), np.empty((width, hidden), np.float32)
     db_ih, db_hh = np.zeros(width), np.zeros(width)
     threads.gemm(1)  # every GEMM here on one BLAS thread
     two = (threads.threads_for(steps * batch * width * (hidden + x.shape[2]),
@@ -213,7 +237,7 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     if future is not None:
         future.result()
     same = d_gx is d_gh
-    return {"x": d_x, "w_ih": np.ascontiguousarray(dw_ih.T),
+    return {"x": d_x, "w_ih": dw_ih,
             "w_hh": dw_hh, "b_ih": db_ih.astype(np.float32),
             "b_hh": None if same else db_hh.astype(np.float32)}
 
@@ -238,12 +262,14 @@ def _dx_rows(blas, taken, rows, d_gx, w_ih, d_x):
 @jit
 def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h, dw_ih, dw_hh,
                   db_ih, db_hh, reverse):
-    """dW_ih^T += x^T d_gx, dW_hh += d_gh^T h_prev and the bias sums (float64) over all steps, a
-    chunk of steps at a time, each once BPTT has finished it (``progress[0]`` reaches steps
-    done times ``hidden``). ``d_gh`` may be ``d_gx`` (LSTM: then ``db_hh`` stays zero)."""
+    """dW_ih = d_gx^T x, dW_hh = d_gh^T h_prev (into arrays as they come: the first GEMM into
+    each overwrites it) and the bias sums (float64) over all steps, a chunk of steps at a time,
+    each once BPTT has finished it (``progress[0]`` reaches steps done times ``hidden``).
+    ``d_gh`` may be ``d_gx`` (LSTM: then ``db_hh`` stays zero)."""
     steps, batch, width = d_gx.shape
     features, step_rows = x.shape[2], batch * width
-    one, same = np.float32(1.0), d_gx.ctypes.data == d_gh.ctypes.data
+    zero, one, same = np.float32(0.0), np.float32(1.0), d_gx.ctypes.data == d_gh.ctypes.data
+    onto_hh = zero  # (dW_ih: zero for the first chunk only; dW_hh: until its first GEMM)
     gx_at, gh_at = numba.int64(d_gx.ctypes.data), numba.int64(d_gh.ctypes.data)
     x_at, h_at = numba.int64(x.ctypes.data), numba.int64(h.ctypes.data)
     w_ih_at, w_hh_at = numba.int64(dw_ih.ctypes.data), numba.int64(dw_hh.ctypes.data)
@@ -251,19 +277,22 @@ def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h,
         s1 = min(s0 + chunk, steps)
         wait_until(progress, s1 * hidden, yield_to)
         t0, t1 = (s0, s1) if reverse else (steps - s1, steps - s0)  # BPTT runs against time
-        gemm(blas, True, False, features, width, (t1 - t0) * batch, x_at + _FLOAT * t0 * batch *
-             features, features, gx_at + _FLOAT * t0 * step_rows, width, one, w_ih_at, width)
+        gemm(blas, True, False, width, features, (t1 - t0) * batch, gx_at + _FLOAT * t0 *
+             step_rows, width, x_at + _FLOAT * t0 * batch * features, features,
+             zero if s0 == 0 else one, w_ih_at, features)
         # h before step t: h[t - 1] (h[t + 1] in reverse), h0 before the first step
         first = steps - 1 if reverse else 0
         if t0 <= first < t1:
             gemm(blas, True, False, width, hidden, batch, gh_at + _FLOAT * first * step_rows,
-                 width, numba.int64(h0.ctypes.data), hidden, one, w_hh_at, hidden)
+                 width, numba.int64(h0.ctypes.data), hidden, onto_hh, w_hh_at, hidden)
+            onto_hh = one
         lo, hi = (t0, min(t1, steps - 1)) if reverse else (max(t0, 1), t1)
         before = lo + 1 if reverse else lo - 1
         if hi > lo:
             gemm(blas, True, False, width, hidden, (hi - lo) * batch, gh_at + _FLOAT * lo *
-                 step_rows, width, h_at + _FLOAT * before * batch * hidden, hidden, one,
+                 step_rows, width, h_at + _FLOAT * before * batch * hidden, hidden, onto_hh,
                  w_hh_at, hidden)
+            onto_hh = one
         for t in range(t0, t1):
             for n in range(batch):
                 row = d_gx[t, n]
@@ -284,21 +313,12 @@ def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, b_
     ``gx`` holds x W_ih^T + b_ih; loops as in ``_forward_units``."""
     steps, batch, width = gx.shape
     hidden, units = width // 3, stop - start
-    gh = np.empty((batch, 3 * units), np.float32)
-    one, zero = np.float32(1.0), np.float32(0.0)
-    weights, product = numba.int64(w_hh.ctypes.data), numba.int64(gh.ctypes.data)
+    gh, gh_t = np.empty((batch, 3 * units), np.float32), np.empty((3 * units, batch), np.float32)
+    one = np.float32(1.0)
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         h_prev = h0 if s == 0 else h[t + 1 if reverse else t - 1]
-        state = numba.int64(h_prev.ctypes.data)
-        if units == hidden:
-            sgemm(blas, True, batch, width, hidden, state, hidden, weights, hidden, zero, product,
-                  width)
-        else:
-            for k in range(3):
-                sgemm(blas, True, batch, units, hidden, state, hidden,
-                      weights + _FLOAT * (k * hidden + start) * hidden, hidden, zero,
-                      product + _FLOAT * k * units, 3 * units)
+        _state_product(blas, 3, start, units, h_prev, w_hh, gh, gh_t)
         for n in range(batch):
             row, pre_x, pre_h = gates[t, n], gx[t, n], gh[n]
             for k in range(2):
@@ -371,7 +391,7 @@ def gru_forward(gx, h0, w_hh, b_hh, reverse):
     bias = np.zeros(width, np.float32) if b_hh is None else np.ascontiguousarray(b_hh)
     threads.gemm(1)
     _split(_gru_forward_units, batch, hidden, np.ascontiguousarray(gx), np.ascontiguousarray(h0),
-           np.ascontiguousarray(w_hh), bias, gates, gh_n, h, reverse)
+           _step_weights(w_hh, steps), bias, gates, gh_n, h, reverse)
     return h, gates, gh_n
 
 
