@@ -85,13 +85,13 @@ def test_max_pool_halving_kernel_is_used(monkeypatch):
     assert len(calls) == 1
 
 
-def _lstm_run(layers, bidirectional):
+def _lstm_run(layers, bidirectional, batch=3):
     def run(x):
         cr.manual_seed(0)
         lstm = nn.LSTM(6, 5, num_layers=layers, bidirectional=bidirectional, batch_first=True)
-        h0 = cr.tensor(np.full((layers * (1 + bidirectional), 3, 5), 0.1, np.float32),
+        h0 = cr.tensor(np.full((layers * (1 + bidirectional), batch, 5), 0.1, np.float32),
                        requires_grad=True)
-        c0 = cr.tensor(np.full((layers * (1 + bidirectional), 3, 5), -0.2, np.float32),
+        c0 = cr.tensor(np.full((layers * (1 + bidirectional), batch, 5), -0.2, np.float32),
                        requires_grad=True)
         out, (h, c) = lstm(x, (h0, c0))
         loss = (out * _upstream(tuple(out.shape))).sum() + (h * 0.3).sum() + (c * 0.7).sum()
@@ -103,10 +103,72 @@ def _lstm_run(layers, bidirectional):
     return run
 
 
-@pytest.mark.parametrize("layers, bidirectional", [(1, False), (2, True)])
-def test_lstm_matches_reference(layers, bidirectional):
-    x = (np.random.default_rng(0).standard_normal((3, 7, 6)) * 2).astype(np.float32)
-    assert_paths_agree(_lstm_run(layers, bidirectional), x, rtol=1e-4, atol=2e-6)
+# (batch, steps): from 3 steps the forward reads W_hh^T copied (kernels.recurrent._step_weights),
+# below it W_hh as it is; batch 1 and one step are the edges
+@pytest.mark.parametrize("layers, bidirectional, batch, steps", [
+    (1, False, 3, 7), (2, True, 3, 7), (1, False, 1, 1), (2, True, 3, 2)])
+def test_lstm_matches_reference(layers, bidirectional, batch, steps):
+    x = (np.random.default_rng(0).standard_normal((batch, steps, 6)) * 2).astype(np.float32)
+    assert_paths_agree(_lstm_run(layers, bidirectional, batch), x, rtol=1e-4, atol=2e-6)
+
+
+def _cell_run(module, bias=True):
+    def run(x):
+        cr.manual_seed(0)
+        cell = getattr(nn, module)(6, 5, bias=bias)
+        h = cr.tensor(np.full((x.shape[0], 5), 0.1, np.float32), requires_grad=True)
+        if module == "LSTMCell":
+            c = cr.tensor(np.full((x.shape[0], 5), -0.2, np.float32), requires_grad=True)
+            h1, c1 = cell(x, (h, c))
+            loss = (h1 * _upstream(tuple(h1.shape))).sum() + (c1 * 0.7).sum()
+            states = [h1.detach().numpy(), c1.detach().numpy()]
+        else:
+            h1 = cell(x, h)
+            loss = (h1 * _upstream(tuple(h1.shape))).sum()
+            states = [h1.detach().numpy()]
+        loss.backward()
+        grads = [x.grad.numpy(), h.grad.numpy()] + ([c.grad.numpy()] if len(states) == 2 else [])
+        return states + grads + [p.grad.numpy() for p in cell.parameters()]
+
+    return run
+
+
+@pytest.mark.parametrize("module, batch, bias", [("LSTMCell", 3, True), ("LSTMCell", 1, False),
+                                                 ("GRUCell", 3, True), ("GRUCell", 1, False)])
+def test_cell_matches_reference(module, batch, bias):
+    # one step through the sequence kernels, W_hh read as it is (no transposed copy)
+    x = (np.random.default_rng(0).standard_normal((batch, 6)) * 2).astype(np.float32)
+    assert_paths_agree(_cell_run(module, bias), x, rtol=1e-4, atol=2e-6)
+
+
+def test_lstm_cell_kernel_is_used(monkeypatch):
+    from chainrule.kernels import recurrent
+
+    calls = []
+    real = recurrent.lstm_forward
+    monkeypatch.setattr(recurrent, "lstm_forward", lambda *a: calls.append(a) or real(*a))
+    with kernels.use_kernels(True, min_size=0):
+        nn.LSTMCell(6, 5)(cr.tensor(np.zeros((2, 6), np.float32)))
+    assert len(calls) == 1
+
+
+def test_lstm_cell_gradient_matches_finite_differences():
+    x = np.random.default_rng(1).standard_normal((2, 6)).astype(np.float32)
+    cr.manual_seed(0)
+    cell = nn.LSTMCell(6, 5)
+    w = _upstream((2, 5), seed=3)
+
+    def loss(a):
+        h, c = cell(cr.tensor(a))
+        return float((h * w).sum() + (c * 0.5).sum())
+
+    def gradient(a):
+        t = cr.tensor(a, requires_grad=True)
+        h, c = cell(t)
+        ((h * w).sum() + (c * 0.5).sum()).backward()
+        return t.grad.numpy()
+
+    assert_directional_derivative(loss, gradient, x)
 
 
 @pytest.mark.parametrize("module", ["LSTM", "GRU"])
@@ -127,8 +189,8 @@ def test_recurrence_gradient_matches_finite_differences(module):
     assert_directional_derivative(loss, gradient, x)
 
 
-@pytest.mark.parametrize("cores", [2, 4])
-def test_lstm_split_over_threads_matches_reference(monkeypatch, cores):
+@pytest.mark.parametrize("cores, steps", [(2, 7), (4, 7), (2, 2)])
+def test_lstm_split_over_threads_matches_reference(monkeypatch, cores, steps):
     # forward: each thread takes a block of hidden units (5 units: uneven blocks) and the
     # threads meet once per step; more cores still give two parts (kernels.recurrent._split);
     # backward: BPTT on this thread, the weight gradients on the pool, chunk by chunk as BPTT
@@ -137,7 +199,7 @@ def test_lstm_split_over_threads_matches_reference(monkeypatch, cores):
     monkeypatch.setitem(threads._state, "cap", cores)
     monkeypatch.setattr(threads, "KERNEL_PARALLEL_SIZE", 1)
     monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
-    x = (np.random.default_rng(2).standard_normal((3, 7, 6)) * 2).astype(np.float32)
+    x = (np.random.default_rng(2).standard_normal((3, steps, 6)) * 2).astype(np.float32)
     assert_paths_agree(_lstm_run(2, True), x, rtol=1e-4, atol=2e-6)
 
 

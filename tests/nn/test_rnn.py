@@ -7,6 +7,7 @@ from chainrule.ops import recurrent as R
 from tests.opcheck import OpCase, check_case
 
 RECURRENT = (R.Recurrent,)
+CELL = (R.RecurrentCell,)
 
 
 def sigmoid(x):
@@ -136,15 +137,15 @@ CASES = [
     sequence_case("rnn_relu_two_layers", "RNN_RELU", num_layers=2),
     OpCase("lstm_cell",
            lambda x, h, c, *w: R.lstm_cell(x, (h, c), *w),
-           lstm_step, [(2, 3), (2, 2), (2, 2), (8, 3), (8, 2), (8,), (8,)], RECURRENT,
+           lstm_step, [(2, 3), (2, 2), (2, 2), (8, 3), (8, 2), (8,), (8,)], CELL,
            domain="unit", gradgrad=NO_DOUBLE_BACKWARD),
     OpCase("gru_cell", R.gru_cell, gru_step, [(2, 3), (2, 2), (6, 3), (6, 2), (6,), (6,)],
-           RECURRENT, domain="unit", gradgrad=NO_DOUBLE_BACKWARD),
+           CELL, domain="unit", gradgrad=NO_DOUBLE_BACKWARD),
     OpCase("rnn_tanh_cell", R.rnn_tanh_cell, rnn_step,
-           [(2, 3), (2, 2), (2, 3), (2, 2), (2,), (2,)], RECURRENT, domain="unit",
+           [(2, 3), (2, 2), (2, 3), (2, 2), (2,), (2,)], CELL, domain="unit",
            gradgrad=NO_DOUBLE_BACKWARD),
     OpCase("rnn_relu_cell", R.rnn_relu_cell, lambda *a: rnn_step(*a, relu=True),
-           [(2, 3), (2, 2), (2, 3), (2, 2), (2,), (2,)], RECURRENT, domain="unit",
+           [(2, 3), (2, 2), (2, 3), (2, 2), (2,), (2,)], CELL, domain="unit",
            gradgrad=NO_DOUBLE_BACKWARD),
 ]
 

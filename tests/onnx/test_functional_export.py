@@ -163,9 +163,11 @@ def distances(s, x):
 
 
 def sequence_layers(s, x):
+    h = s.gru_cell(x[:, 0])
     return (s.bilinear(x, x), F.linear(x, s.w),
             F.scaled_dot_product_attention(x, x, x, is_causal=True), s.decoder(x, x),
-            s.transformer(x, x), s.gru_cell(x[:, 0]), s.lstm_cell(x[:, 0])[1], s.rnn_cell(x[:, 0]))
+            s.transformer(x, x), h, s.lstm_cell(x[:, 0])[1], s.rnn_cell(x[:, 0]),
+            *s.lstm_cell(x[:, 1], (h, -h)), s.gru_cell(x[:, 1], h))  # (states from the input)
 
 
 def decoder():

@@ -35,29 +35,30 @@ def available():
 def _forward_units(start, stop, part, blas, sync, yield_to, gx, h0, c0, w_hh, bias, gates, c,
                    tanh_c, h, reverse):
     """Hidden units [start, stop) of every step: gates = activations of gx + h_prev W_hh^T +
-    bias in PyTorch's order (i, f, g, o); c = f c_prev + i g; h = o tanh(c). The loops are short and
-    each writes one or two arrays: LLVM vectorises a loop only when it can check cheaply that
-    its arrays do not overlap (one loop over all nine arrays: 17x slower; the four gates
-    activated in one loop, in place in one row: 3.5x slower, measured)."""
+    bias (``w_hh``: W_hh, or W_hh^T as ``_step_weights`` gives it) in PyTorch's order (i, f, g,
+    o); c = f c_prev + i g; h = o tanh(c). The loops are short and each writes one or two
+    arrays: LLVM vectorises a loop only when it can check cheaply that its arrays do not
+    overlap (one loop over all nine arrays: 17x slower; the four gates activated in one loop,
+    in place in one row: 3.5x slower, measured)."""
     steps, batch, width = gx.shape
     hidden, units = width // 4, stop - start
     gh = np.empty((batch, 4 * units), np.float32)
     zero = np.float32(0.0)
     weights, product = numba.int64(w_hh.ctypes.data), numba.int64(gh.ctypes.data)
+    transposed = w_hh.shape[0] == hidden
+    # this thread's rows of each gate's block of W_hh (columns of W_hh^T): bytes from one
+    # unit's to the next, and the leading dimension
+    unit_bytes, lead = (_FLOAT, width) if transposed else (_FLOAT * hidden, hidden)
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         before = t + 1 if reverse else t - 1
         h_prev = h0 if s == 0 else h[before]
         c_prev = c0 if s == 0 else c[before]
         state = numba.int64(h_prev.ctypes.data)
-        if units == hidden:
-            sgemm(blas, True, batch, width, hidden, state, hidden, weights, hidden, zero, product,
-                  width)
-        else:  # this thread's rows of each gate's block of W_hh
-            for k in range(4):
-                sgemm(blas, True, batch, units, hidden, state, hidden,
-                      weights + _FLOAT * (k * hidden + start) * hidden, hidden, zero,
-                      product + _FLOAT * k * units, 4 * units)
+        for k in range(4 if units < hidden else 1):
+            sgemm(blas, not transposed, batch, units if units < hidden else width, hidden, state,
+                  hidden, weights + unit_bytes * (k * hidden + start), lead, zero,
+                  product + _FLOAT * k * units, 4 * units)
         for n in range(batch):
             row, pre_x, pre_h = gates[t, n], gx[t, n], gh[n]
             for k in range(4):  # (k is the gate; the loop over j is what vectorises)
@@ -130,6 +131,14 @@ def _split(kernel, batch, hidden, *args):
                             np.zeros(1, np.int64), yield_address(), *args, parts=2)
 
 
+def _step_weights(w_hh, steps):
+    """W_hh as the forward's step GEMMs read it: W_hh^T, copied, from 3 steps on. OpenBLAS's
+    h W_hh^T with W_hh transposed in the call is 1.5x slower at these shapes (32 x 256 by
+    256 x 1024: 0.46 against 0.30 ms; LSTM forward of 64 steps, one thread: 34 -> 25 ms, two
+    threads: 18.7 -> 14.5 ms); the copy costs 0.39 ms, more than one or two steps gain."""
+    return np.ascontiguousarray(w_hh.T) if steps >= 3 else w_hh
+
+
 def lstm_forward(gx, h0, c0, w_hh, bias, reverse):
     """The LSTM over all steps from the input projections ``gx`` (T, N, 4H) and ``bias``
     (b_ih + b_hh; None: no bias): returns (h of every step, activated gates, c, tanh(c));
@@ -140,7 +149,7 @@ def lstm_forward(gx, h0, c0, w_hh, bias, reverse):
     h, c, tanh_c = (np.empty((steps, batch, hidden), np.float32) for _ in range(3))
     threads.gemm(1)  # every thread's GEMMs on one BLAS thread
     _split(_forward_units, batch, hidden, np.ascontiguousarray(gx), np.ascontiguousarray(h0),
-           np.ascontiguousarray(c0), np.ascontiguousarray(w_hh),
+           np.ascontiguousarray(c0), _step_weights(w_hh, steps),
            np.zeros(width, np.float32) if bias is None else np.ascontiguousarray(bias), gates, c,
            tanh_c, h, reverse)
     return h, gates, c, tanh_c
@@ -181,10 +190,9 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     steps, batch, width = d_gx.shape
     x = np.ascontiguousarray(x, np.float32)
     w_ih = np.ascontiguousarray(w_ih)
-    # dW_ih's transpose: x^T d_gx is faster than d_gx^T x (measured, chunks of 256 x 64 by
-    # 256 x 1024: 5.8 against 6.7 ms in all; for dW_hh 20.2 against 20.9, less than the cost of
-    # transposing the result)
-    dw_ih, dw_hh = np.zeros((x.shape[2], width), np.float32), np.zeros((width, hidden), np.float32)
+    # (dW_ih as it is: accumulating its transpose, x^T d_gx, saved 0.9 ms of the pool thread's
+    # GEMMs over 64 steps, off the critical path, and cost a 0.39 ms transposing copy on it)
+    dw_ih, dw_hh = np.zeros((width, x.shape[2]), np.float32), np.zeros((width, hidden), np.float32)
     db_ih, db_hh = np.zeros(width), np.zeros(width)
     threads.gemm(1)  # every GEMM here on one BLAS thread
     two = (threads.threads_for(steps * batch * width * (hidden + x.shape[2]),
@@ -213,7 +221,7 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     if future is not None:
         future.result()
     same = d_gx is d_gh
-    return {"x": d_x, "w_ih": np.ascontiguousarray(dw_ih.T),
+    return {"x": d_x, "w_ih": dw_ih,
             "w_hh": dw_hh, "b_ih": db_ih.astype(np.float32),
             "b_hh": None if same else db_hh.astype(np.float32)}
 
@@ -238,7 +246,7 @@ def _dx_rows(blas, taken, rows, d_gx, w_ih, d_x):
 @jit
 def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h, dw_ih, dw_hh,
                   db_ih, db_hh, reverse):
-    """dW_ih^T += x^T d_gx, dW_hh += d_gh^T h_prev and the bias sums (float64) over all steps, a
+    """dW_ih += d_gx^T x, dW_hh += d_gh^T h_prev and the bias sums (float64) over all steps, a
     chunk of steps at a time, each once BPTT has finished it (``progress[0]`` reaches steps
     done times ``hidden``). ``d_gh`` may be ``d_gx`` (LSTM: then ``db_hh`` stays zero)."""
     steps, batch, width = d_gx.shape
@@ -251,8 +259,9 @@ def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h,
         s1 = min(s0 + chunk, steps)
         wait_until(progress, s1 * hidden, yield_to)
         t0, t1 = (s0, s1) if reverse else (steps - s1, steps - s0)  # BPTT runs against time
-        gemm(blas, True, False, features, width, (t1 - t0) * batch, x_at + _FLOAT * t0 * batch *
-             features, features, gx_at + _FLOAT * t0 * step_rows, width, one, w_ih_at, width)
+        gemm(blas, True, False, width, features, (t1 - t0) * batch, gx_at + _FLOAT * t0 *
+             step_rows, width, x_at + _FLOAT * t0 * batch * features, features, one, w_ih_at,
+             features)
         # h before step t: h[t - 1] (h[t + 1] in reverse), h0 before the first step
         first = steps - 1 if reverse else 0
         if t0 <= first < t1:
@@ -287,18 +296,16 @@ def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, b_
     gh = np.empty((batch, 3 * units), np.float32)
     one, zero = np.float32(1.0), np.float32(0.0)
     weights, product = numba.int64(w_hh.ctypes.data), numba.int64(gh.ctypes.data)
+    transposed = w_hh.shape[0] == hidden
+    unit_bytes, lead = (_FLOAT, width) if transposed else (_FLOAT * hidden, hidden)
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         h_prev = h0 if s == 0 else h[t + 1 if reverse else t - 1]
         state = numba.int64(h_prev.ctypes.data)
-        if units == hidden:
-            sgemm(blas, True, batch, width, hidden, state, hidden, weights, hidden, zero, product,
-                  width)
-        else:
-            for k in range(3):
-                sgemm(blas, True, batch, units, hidden, state, hidden,
-                      weights + _FLOAT * (k * hidden + start) * hidden, hidden, zero,
-                      product + _FLOAT * k * units, 3 * units)
+        for k in range(3 if units < hidden else 1):
+            sgemm(blas, not transposed, batch, units if units < hidden else width, hidden, state,
+                  hidden, weights + unit_bytes * (k * hidden + start), lead, zero,
+                  product + _FLOAT * k * units, 3 * units)
         for n in range(batch):
             row, pre_x, pre_h = gates[t, n], gx[t, n], gh[n]
             for k in range(2):
@@ -371,7 +378,7 @@ def gru_forward(gx, h0, w_hh, b_hh, reverse):
     bias = np.zeros(width, np.float32) if b_hh is None else np.ascontiguousarray(b_hh)
     threads.gemm(1)
     _split(_gru_forward_units, batch, hidden, np.ascontiguousarray(gx), np.ascontiguousarray(h0),
-           np.ascontiguousarray(w_hh), bias, gates, gh_n, h, reverse)
+           _step_weights(w_hh, steps), bias, gates, gh_n, h, reverse)
     return h, gates, gh_n
 
 

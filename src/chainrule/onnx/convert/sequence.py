@@ -62,26 +62,13 @@ def recurrent(g, step):
     finals_h, finals_c = [], []
     outs = g.outs(step)
     for layer in range(layers):
-        w, r, b = [], [], []
-        for d in range(directions):
-            chunk = weights[(layer * directions + d) * per:][:per]
-            w.append(_onnx_gates(chunk[0], mode, hidden))
-            r.append(_onnx_gates(chunk[1], mode, hidden))
-            if per == 4:
-                b.append(np.concatenate([_onnx_gates(chunk[2], mode, hidden),
-                                         _onnx_gates(chunk[3], mode, hidden)]))
-        inputs = [x, g.const(np.stack(w)), g.const(np.stack(r)),
-                  g.const(np.stack(b)) if b else ""]
+        chunks = [weights[(layer * directions + d) * per:][:per] for d in range(directions)]
+        inputs = [x] + _onnx_weights(g, chunks, mode, hidden)
         inputs += ["", _initial_state(g, step, 1, layer, directions)]
         if op == "LSTM":
             inputs.append(_initial_state(g, step, 2, layer, directions))
-        attrs = dict(hidden_size=hidden, direction="bidirectional" if directions == 2
-                     else "forward")
-        if op == "GRU":
-            attrs["linear_before_reset"] = 1
-        if op == "RNN":
-            attrs["activations"] = ["Tanh" if mode == "RNN_TANH" else "Relu"] * directions
-        results = g.node(op, trim(inputs), count=3 if op == "LSTM" else 2, **attrs)
+        results = g.node(op, trim(inputs), count=3 if op == "LSTM" else 2,
+                         **_attributes(op, mode, hidden, directions))
         y, y_h = results[0], results[1]
         finals_h.append(y_h)
         if op == "LSTM":
@@ -93,6 +80,45 @@ def recurrent(g, step):
     g.node("Concat", finals_h, [outs[1]], axis=0)
     if op == "LSTM" and len(outs) > 2:
         g.node("Concat", finals_c, [outs[2]], axis=0)
+
+
+@op("RecurrentCell")
+def recurrent_cell(g, step):
+    """One step: the sequence's ONNX node over a time axis of length 1."""
+    mode = step.options["mode"]
+    weights = [v.array for v in step.inputs[3:]]
+    hidden = weights[1].shape[1]
+    op = {"LSTM": "LSTM", "GRU": "GRU"}.get(mode, "RNN")
+    time_axis = g.ints([0])
+    inputs = [g.node("Unsqueeze", [g.x(step), time_axis])]
+    inputs += _onnx_weights(g, [weights], mode, hidden) + [""]
+    for position in (1, 2) if op == "LSTM" else (1,):
+        value = step.inputs[position]
+        inputs.append("" if not value.dependent and not np.any(value.array)
+                      else g.node("Unsqueeze", [g.x(step, position), time_axis]))
+    results = g.node(op, trim(inputs), count=3 if op == "LSTM" else 2,
+                     **_attributes(op, mode, hidden, 1))
+    for result, out in zip(results[1:], g.outs(step)):
+        g.node("Squeeze", [result, time_axis], [out])
+
+
+def _onnx_weights(g, chunks, mode, hidden):
+    """W, R and B (or "" without biases) of ONNX's recurrent ops, one row per direction, from
+    each direction's (w_ih, w_hh[, b_ih, b_hh])."""
+    w = [_onnx_gates(chunk[0], mode, hidden) for chunk in chunks]
+    r = [_onnx_gates(chunk[1], mode, hidden) for chunk in chunks]
+    b = [np.concatenate([_onnx_gates(chunk[2], mode, hidden), _onnx_gates(chunk[3], mode, hidden)])
+         for chunk in chunks if len(chunk) == 4]
+    return [g.const(np.stack(w)), g.const(np.stack(r)), g.const(np.stack(b)) if b else ""]
+
+
+def _attributes(op, mode, hidden, directions):
+    attrs = dict(hidden_size=hidden, direction="bidirectional" if directions == 2 else "forward")
+    if op == "GRU":
+        attrs["linear_before_reset"] = 1
+    if op == "RNN":
+        attrs["activations"] = ["Tanh" if mode == "RNN_TANH" else "Relu"] * directions
+    return attrs
 
 
 def _initial_state(g, step, position, layer, directions):
