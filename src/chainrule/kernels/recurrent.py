@@ -42,23 +42,13 @@ def _forward_units(start, stop, part, blas, sync, yield_to, gx, h0, c0, w_hh, bi
     in place in one row: 3.5x slower, measured)."""
     steps, batch, width = gx.shape
     hidden, units = width // 4, stop - start
-    gh = np.empty((batch, 4 * units), np.float32)
-    zero = np.float32(0.0)
-    weights, product = numba.int64(w_hh.ctypes.data), numba.int64(gh.ctypes.data)
-    transposed = w_hh.shape[0] == hidden
-    # this thread's rows of each gate's block of W_hh (columns of W_hh^T): bytes from one
-    # unit's to the next, and the leading dimension
-    unit_bytes, lead = (_FLOAT, width) if transposed else (_FLOAT * hidden, hidden)
+    gh, gh_t = np.empty((batch, 4 * units), np.float32), np.empty((4 * units, batch), np.float32)
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         before = t + 1 if reverse else t - 1
         h_prev = h0 if s == 0 else h[before]
         c_prev = c0 if s == 0 else c[before]
-        state = numba.int64(h_prev.ctypes.data)
-        for k in range(4 if units < hidden else 1):
-            sgemm(blas, not transposed, batch, units if units < hidden else width, hidden, state,
-                  hidden, weights + unit_bytes * (k * hidden + start), lead, zero,
-                  product + _FLOAT * k * units, 4 * units)
+        _state_product(blas, 4, start, units, h_prev, w_hh, gh, gh_t)
         for n in range(batch):
             row, pre_x, pre_h = gates[t, n], gx[t, n], gh[n]
             for k in range(4):  # (k is the gate; the loop over j is what vectorises)
@@ -132,11 +122,37 @@ def _split(kernel, batch, hidden, *args):
 
 
 def _step_weights(w_hh, steps):
-    """W_hh as the forward's step GEMMs read it: W_hh^T, copied, from 3 steps on. OpenBLAS's
-    h W_hh^T with W_hh transposed in the call is 1.5x slower at these shapes (32 x 256 by
-    256 x 1024: 0.46 against 0.30 ms; LSTM forward of 64 steps, one thread: 34 -> 25 ms, two
-    threads: 18.7 -> 14.5 ms); the copy costs 0.39 ms, more than one or two steps gain."""
+    """W_hh as the forward's step GEMMs read it: W_hh^T, copied, from 3 steps on (the copy
+    costs 0.39 ms at 1024 x 256, more than one or two steps gain), else W_hh as it is."""
     return np.ascontiguousarray(w_hh.T) if steps >= 3 else w_hh
+
+
+@jit(inline="always")
+def _state_product(blas, gates, start, units, h_prev, w_hh, gh, gh_t):
+    """gh = h_prev W_hh^T for hidden units [start, stop) of each of the ``gates`` blocks, side
+    by side; ``w_hh`` is W_hh^T (contiguous) or W_hh, then the product is taken transposed,
+    (W_hh h_prev^T)^T, through ``gh_t``. NOTE: never with W_hh transposed in the call:
+    OpenBLAS's h W_hh^T so is 1.5x slower at these shapes (32 x 256 by 256 x 1024: 0.46 ms,
+    against 0.30 with W_hh^T, 0.26 + a small transpose with W_hh; LSTM forward of 64 steps,
+    one thread: 34 -> 25 ms, two threads: 18.7 -> 14.5 ms)."""
+    batch, hidden = h_prev.shape
+    width = gates * hidden
+    zero = np.float32(0.0)
+    weights, state = numba.int64(w_hh.ctypes.data), numba.int64(h_prev.ctypes.data)
+    blocks, columns = (gates, units) if units < hidden else (1, width)  # GEMMs, and their size
+    if w_hh.shape[0] == hidden:  # W_hh^T: this thread's columns of each gate's block
+        for k in range(blocks):
+            sgemm(blas, False, batch, columns, hidden, state, hidden,
+                  weights + _FLOAT * (k * hidden + start), width, zero,
+                  numba.int64(gh.ctypes.data) + _FLOAT * k * units, gates * units)
+    else:  # W_hh: its rows, into gh^T
+        for k in range(blocks):
+            gemm(blas, False, True, columns, batch, hidden,
+                 weights + _FLOAT * hidden * (k * hidden + start), hidden, state, hidden, zero,
+                 numba.int64(gh_t.ctypes.data) + _FLOAT * k * units * batch, batch)
+        for n in range(batch):
+            for r in range(gates * units):
+                gh[n, r] = gh_t[r, n]
 
 
 def lstm_forward(gx, h0, c0, w_hh, bias, reverse):
@@ -192,7 +208,7 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     w_ih = np.ascontiguousarray(w_ih)
     # (dW_ih as it is: accumulating its transpose, x^T d_gx, saved 0.9 ms of the pool thread's
     # GEMMs over 64 steps, off the critical path, and cost a 0.39 ms transposing copy on it)
-    dw_ih, dw_hh = np.zeros((width, x.shape[2]), np.float32), np.zeros((width, hidden), np.float32)
+    dw_ih, dw_hh = np.empty((width, x.shape[2]), np.float32), np.empty((width, hidden), np.float32)
     db_ih, db_hh = np.zeros(width), np.zeros(width)
     threads.gemm(1)  # every GEMM here on one BLAS thread
     two = (threads.threads_for(steps * batch * width * (hidden + x.shape[2]),
@@ -246,12 +262,14 @@ def _dx_rows(blas, taken, rows, d_gx, w_ih, d_x):
 @jit
 def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h, dw_ih, dw_hh,
                   db_ih, db_hh, reverse):
-    """dW_ih += d_gx^T x, dW_hh += d_gh^T h_prev and the bias sums (float64) over all steps, a
-    chunk of steps at a time, each once BPTT has finished it (``progress[0]`` reaches steps
-    done times ``hidden``). ``d_gh`` may be ``d_gx`` (LSTM: then ``db_hh`` stays zero)."""
+    """dW_ih = d_gx^T x, dW_hh = d_gh^T h_prev (into arrays as they come: the first GEMM into
+    each overwrites it) and the bias sums (float64) over all steps, a chunk of steps at a time,
+    each once BPTT has finished it (``progress[0]`` reaches steps done times ``hidden``).
+    ``d_gh`` may be ``d_gx`` (LSTM: then ``db_hh`` stays zero)."""
     steps, batch, width = d_gx.shape
     features, step_rows = x.shape[2], batch * width
-    one, same = np.float32(1.0), d_gx.ctypes.data == d_gh.ctypes.data
+    zero, one, same = np.float32(0.0), np.float32(1.0), d_gx.ctypes.data == d_gh.ctypes.data
+    onto_hh = zero  # (dW_ih: zero for the first chunk only; dW_hh: until its first GEMM)
     gx_at, gh_at = numba.int64(d_gx.ctypes.data), numba.int64(d_gh.ctypes.data)
     x_at, h_at = numba.int64(x.ctypes.data), numba.int64(h.ctypes.data)
     w_ih_at, w_hh_at = numba.int64(dw_ih.ctypes.data), numba.int64(dw_hh.ctypes.data)
@@ -260,19 +278,21 @@ def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h,
         wait_until(progress, s1 * hidden, yield_to)
         t0, t1 = (s0, s1) if reverse else (steps - s1, steps - s0)  # BPTT runs against time
         gemm(blas, True, False, width, features, (t1 - t0) * batch, gx_at + _FLOAT * t0 *
-             step_rows, width, x_at + _FLOAT * t0 * batch * features, features, one, w_ih_at,
-             features)
+             step_rows, width, x_at + _FLOAT * t0 * batch * features, features,
+             zero if s0 == 0 else one, w_ih_at, features)
         # h before step t: h[t - 1] (h[t + 1] in reverse), h0 before the first step
         first = steps - 1 if reverse else 0
         if t0 <= first < t1:
             gemm(blas, True, False, width, hidden, batch, gh_at + _FLOAT * first * step_rows,
-                 width, numba.int64(h0.ctypes.data), hidden, one, w_hh_at, hidden)
+                 width, numba.int64(h0.ctypes.data), hidden, onto_hh, w_hh_at, hidden)
+            onto_hh = one
         lo, hi = (t0, min(t1, steps - 1)) if reverse else (max(t0, 1), t1)
         before = lo + 1 if reverse else lo - 1
         if hi > lo:
             gemm(blas, True, False, width, hidden, (hi - lo) * batch, gh_at + _FLOAT * lo *
-                 step_rows, width, h_at + _FLOAT * before * batch * hidden, hidden, one,
+                 step_rows, width, h_at + _FLOAT * before * batch * hidden, hidden, onto_hh,
                  w_hh_at, hidden)
+            onto_hh = one
         for t in range(t0, t1):
             for n in range(batch):
                 row = d_gx[t, n]
@@ -293,19 +313,12 @@ def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, b_
     ``gx`` holds x W_ih^T + b_ih; loops as in ``_forward_units``."""
     steps, batch, width = gx.shape
     hidden, units = width // 3, stop - start
-    gh = np.empty((batch, 3 * units), np.float32)
-    one, zero = np.float32(1.0), np.float32(0.0)
-    weights, product = numba.int64(w_hh.ctypes.data), numba.int64(gh.ctypes.data)
-    transposed = w_hh.shape[0] == hidden
-    unit_bytes, lead = (_FLOAT, width) if transposed else (_FLOAT * hidden, hidden)
+    gh, gh_t = np.empty((batch, 3 * units), np.float32), np.empty((3 * units, batch), np.float32)
+    one = np.float32(1.0)
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         h_prev = h0 if s == 0 else h[t + 1 if reverse else t - 1]
-        state = numba.int64(h_prev.ctypes.data)
-        for k in range(3 if units < hidden else 1):
-            sgemm(blas, not transposed, batch, units if units < hidden else width, hidden, state,
-                  hidden, weights + unit_bytes * (k * hidden + start), lead, zero,
-                  product + _FLOAT * k * units, 3 * units)
+        _state_product(blas, 3, start, units, h_prev, w_hh, gh, gh_t)
         for n in range(batch):
             row, pre_x, pre_h = gates[t, n], gx[t, n], gh[n]
             for k in range(2):
