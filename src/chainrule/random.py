@@ -88,6 +88,23 @@ def set_rng_state(new_state):
     default_generator.set_state(new_state)
 
 
+# Called before the default generator's NumPy generator is handed out for a draw: the gradient
+# diagnostics keep the state a training forward started from (to run it again) only when that
+# forward draws, since reading the state costs more than most forwards' hooks together.
+_draw_observers = []
+
+
+def add_draw_observer(observer):
+    """Call ``observer()`` before every draw from the default generator (every draw in chainrule
+    gets its generator from ``numpy_generator``). Returns a function that removes it again."""
+    _draw_observers.append(observer)
+    return lambda: _draw_observers.remove(observer) if observer in _draw_observers else None
+
+
 def numpy_generator(generator=None):
     """The NumPy generator behind ``generator`` (the default one when None)."""
-    return (generator or default_generator).numpy
+    if generator is None or generator is default_generator:
+        for observer in _draw_observers:
+            observer()
+        return default_generator.numpy
+    return generator.numpy

@@ -181,3 +181,20 @@ def test_unsampled_step_nan_born_in_backward_inside_a_layer_is_found_through_its
     assert finding.step == 7, [str(f) for f in monitor.findings]
     assert (finding.origin.op, finding.origin.pass_) == ("Sqrt", "backward")
     assert finding.origin.line == _line_of("# SIZE ROOT LINE")
+
+
+def test_a_forward_runs_again_with_the_dropout_masks_it_drew_and_the_stream_goes_on():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 16), nn.Dropout(0.5), nn.Linear(16, 1))
+    outputs = []
+    model.register_forward_hook(lambda module, args, out: outputs.append(out.detach().numpy()))
+    with GradientMonitor(model) as monitor:
+        model(torch.randn(8, 4))
+        call = monitor.watch.calls[-1]
+        state = torch.get_rng_state()
+        monitor.watch.rerun(call, NonFiniteTracer())
+        assert torch.equal(torch.get_rng_state(), state)  # the stream goes on where it was
+    np.testing.assert_array_equal(outputs[1], outputs[0])  # the same masks
+    with GradientMonitor(model.eval()) as monitor:  # draws nothing: no state is kept
+        model(torch.randn(8, 4))
+        assert monitor.watch.calls[-1].rng is None

@@ -1,9 +1,10 @@
 """``NonFiniteWatch``: finds where a NaN or Inf is born, for one model, cheaply.
 
-What it pays every step: the random state and inputs of each training forward of the model (to
-run it again), a hook keeping the gradient its output receives, and a look at the few ops that
-run between the end of the model's forward and the start of its backward (the loss
-computation): their outputs are checked, their call sites recorded and their backward hooked.
+What it pays every step: the inputs of each training forward of the model and, when the forward
+draws random numbers, the random state it started from (to run it again), a hook keeping the
+gradient its output receives, and a look at the few ops that run between the end of the
+model's forward and the start of its backward (the loss computation): their outputs are
+checked, their call sites recorded and their backward hooked.
 The model's own ops are not watched. Only on evidence, when the loss or a parameter's gradient
 (which the monitor measures the moment it is complete) turns out non-finite, is the model's
 forward run again from the same inputs and random state with every op checked, and, for a
@@ -17,10 +18,9 @@ reaches this model's loss or gradients.
 
 import sys
 
-from .. import autograd
+from .. import autograd, random
 from ..autograd import grad_mode
 from ..autograd.engine import add_forward_observer
-from ..random import numpy_generator
 from .nonfinite import (
     NonFiniteTracer,
     Origin,
@@ -40,23 +40,26 @@ _rerunning = [0]  # shared by every watch: ops of a re-run belong to nobody's st
 
 
 class _Call:
-    """One training forward of the model: what is needed to run it again."""
+    """One training forward of the model: what is needed to run it again. ``rng``: the default
+    generator's state before the forward's first draw from it (None while it drew nothing: run
+    again, it draws nothing either)."""
 
     __slots__ = ("args", "kwargs", "rng", "caller", "outputs", "grads")
 
-    def __init__(self, args, kwargs, rng, caller):
-        self.args, self.kwargs, self.rng, self.caller = args, kwargs, rng, caller
+    def __init__(self, args, kwargs, caller):
+        self.args, self.kwargs, self.caller = args, kwargs, caller
+        self.rng = None
         self.outputs = ()
         self.grads = {}  # output position -> the gradient it received
 
 
 def _rng_state():
-    """The default generator's state, as cheaply as it can be read (every step pays it)."""
-    return numpy_generator().bit_generator.state
+    """The default generator's state (not through ``numpy_generator``: no draw follows)."""
+    return random.default_generator.numpy.bit_generator.state
 
 
 def _set_rng_state(state):
-    numpy_generator().bit_generator.state = state
+    random.default_generator.numpy.bit_generator.state = state
 
 
 class NonFiniteWatch:
@@ -74,6 +77,8 @@ class NonFiniteWatch:
         self.on_loss_leaf = None  # called with each leaf tensor (a parameter) a loss op takes
         self.events = []  # Origins seen live this step (the loss, or all ops with record_sites)
         self.calls = []  # this step's training forwards
+        self._undrawn = []  # calls of running forwards that have not drawn a random number yet
+        self._remove_draw_observer = None
         self._depth = 0  # > 0 while the model's forward runs
         self._forward_event = False  # an event of the forward pass is known this step
         self._remove_observer = None
@@ -88,6 +93,7 @@ class NonFiniteWatch:
             self.model.register_forward_pre_hook(self._before_forward, with_kwargs=True),
             self.model.register_forward_hook(self._after_forward, with_kwargs=True),
         ]
+        self._remove_draw_observer = random.add_draw_observer(self._before_draw)
         if self.record_sites:
             self._open()
 
@@ -95,6 +101,9 @@ class NonFiniteWatch:
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        if self._remove_draw_observer is not None:
+            self._remove_draw_observer()
+            self._remove_draw_observer = None
         self._close()
 
     def _open(self):
@@ -109,6 +118,7 @@ class NonFiniteWatch:
     def end_step(self):
         """The step is over: forget its forwards and events."""
         self.events, self.calls, self._forward_event, self._depth = [], [], False, 0
+        self._undrawn = []
         if not self.record_sites:
             self._close()
 
@@ -127,8 +137,19 @@ class NonFiniteWatch:
             if len(self.calls) >= MAX_CALLS:
                 del self.calls[0]
             caller = sys._getframe(2)  # the line that called the model (Module.__call__'s caller)
-            self.calls.append(_Call(args, kwargs, _rng_state(),
-                                    (caller.f_code.co_filename, caller.f_lineno)))
+            call = _Call(args, kwargs, (caller.f_code.co_filename, caller.f_lineno))
+            self.calls.append(call)
+            self._undrawn.append(call)  # its random state is read at its first draw, if any
+
+    def _before_draw(self):
+        # NOTE: reading the generator's state cost ~25 us of every step's ~35 us forward hook
+        # (measured on the mlp step: its code runs cold after the optimizer's update); most
+        # forwards draw nothing, and a forward that draws gets its generator here first
+        if self._undrawn and not _rerunning[0]:
+            state = _rng_state()
+            for call in self._undrawn:
+                call.rng = state
+            self._undrawn = []
 
     def _after_forward(self, module, args, kwargs, output):
         if _rerunning[0]:
@@ -137,6 +158,8 @@ class NonFiniteWatch:
         if not self.calls or not grad_mode.is_grad_enabled():
             return  # an evaluation: nothing to run again
         call = self.calls[-1]
+        if self._undrawn and call in self._undrawn:
+            self._undrawn.remove(call)  # it drew nothing: its re-run will not either
         call.outputs = outputs = tensors(output)
         for position, out in enumerate(outputs):
             if out.requires_grad:
@@ -188,7 +211,8 @@ class NonFiniteWatch:
         buffers = [(b, b._data.copy()) for b in self.model.buffers()]
         _rerunning[0] += 1
         try:
-            _set_rng_state(call.rng)
+            if call.rng is not None:
+                _set_rng_state(call.rng)
             with grad_mode.set_grad_enabled(backward):
                 with tracer:
                     outputs = tensors(self.model(*call.args, **call.kwargs))
