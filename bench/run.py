@@ -155,35 +155,46 @@ def torch_available():
     return probe.returncode == 0
 
 
-def table(rows, columns, extras):
-    """Markdown: ms/step per column, chainrule's speed against PyTorch (and, with a 1-thread
-    column, default threads against one), peak MB per library."""
+def table(runs, columns, extras, memory=True):
+    """Markdown: ms/step per column (median over repeats), and the speed ratios of one column
+    against another (chainrule against PyTorch; with a 1-thread column, default threads against
+    one) taken per repeat, from the pair measured side by side, as their median and range:
+    the load moves both of a pair alike, where medians taken apart mix different moments.
+    Peak MB per library (median over repeats)."""
     labels = [label for label, _, _ in columns]
     libs = list(dict.fromkeys(lib for _, lib, _ in columns))
-    head = ["workload"] + [f"{label} ms/step" for label in labels]
-    if "torch" in labels and "chainrule" in labels:
-        head.append("speed chainrule/torch")
-    if "chainrule 1 thread" in labels:
-        head.append("chainrule 1 thread/default")
-    head += [f"{lib} peak MB" for lib in libs]
+    ratios = [(name, fast, slow) for name, fast, slow in (
+        ("speed chainrule/torch", "chainrule", "torch"),
+        ("chainrule default/1 thread", "chainrule", "chainrule 1 thread"))
+        if fast in labels and slow in labels]
+    head = (["workload"] + [f"{label} ms/step" for label in labels]
+            + [name for name, _, _ in ratios] + ([f"{lib} peak MB" for lib in libs] if memory
+                                                 else []))
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
-    for name, results in rows.items():
+    for name, by_label in runs.items():
+        merged = {label: _median_result(results) for label, results in by_label.items()}
         cells = []
         for label in labels:
-            r = results.get(label, {})
+            r = merged.get(label, {})
             cells.append(f"{r['ms']:.3f}" if "ms" in r else r.get("error", "-")[:40])
-        ms = {label: results.get(label, {}).get("ms") for label in labels}
-        if "speed chainrule/torch" in head:
-            ok = ms["chainrule"] and ms["torch"]
-            cells.append(f"{ms['torch'] / ms['chainrule']:.2f}x" if ok else "-")
-        if "chainrule 1 thread/default" in head:
-            ok = ms["chainrule"] and ms["chainrule 1 thread"]
-            cells.append(f"{ms['chainrule 1 thread'] / ms['chainrule']:.2f}x" if ok else "-")
-        for lib in libs:
-            r = results.get(lib, {})
-            cells.append(f"{r['peak_mb']:.1f}" if "peak_mb" in r else "-")
+        for _, fast, slow in ratios:
+            cells.append(pair_ratios(by_label[fast], by_label[slow]))
+        if memory:
+            for lib in libs:
+                r = merged.get(lib, {})
+                cells.append(f"{r['peak_mb']:.1f}" if "peak_mb" in r else "-")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines + [""] + extras)
+
+
+def pair_ratios(fast, slow):
+    """``slow`` ms over ``fast`` ms, repeat by repeat: "median (lowest-highest)", or "-"."""
+    ratios = sorted(s["ms"] / f["ms"] for f, s in zip(fast, slow) if "ms" in f and "ms" in s)
+    if not ratios:
+        return "-"
+    if len(ratios) == 1:
+        return f"{ratios[0]:.2f}x"
+    return f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f})"
 
 
 def start_busy_process():
@@ -213,7 +224,8 @@ def main():
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--repeat", type=int, default=1,
                         help="measure everything this many times, interleaved; report the "
-                             "median of the medians")
+                             "median of the medians, and each ratio's median and range over "
+                             "the repeats' pairs")
     parser.add_argument("--busy", action="store_true",
                         help="keep one core loaded by a background process, and also measure "
                              "chainrule with one thread")
@@ -248,9 +260,12 @@ def main():
     loads = [os.getloadavg()[0]]
     runs = {name: {label: [] for label, _, _ in columns} for name in names}
     try:
-        for _ in range(args.repeat):
+        for repeat in range(args.repeat):
+            # interleaved, every column in turn, in reverse order every other repeat (A B, B A):
+            # the one measured second is not always the one a rising load reaches
+            order = columns if repeat % 2 == 0 else columns[::-1]
             for name in names:
-                for label, lib, threads in columns:  # interleaved: every column in turn
+                for label, lib, threads in order:
                     result = child(lib, name, args, threads)
                     runs[name][label].append(result)
                     loads.append(os.getloadavg()[0])
@@ -259,27 +274,27 @@ def main():
         if busy is not None:
             busy.kill()
             busy.wait()
-    rows = {name: {label: _median_result(results) for label, results in by_label.items()}
-            for name, by_label in runs.items()}
     extras = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}, {args.threads} threads by default; "
               + ("CPU time of the process per step (time.process_time), " if args.clock == "cpu"
                  else "") + f"median of {args.steps} steps after {args.warmup} warm-up steps"
-              + (f", median over {args.repeat} interleaved repeats" if args.repeat > 1 else "")
+              + (f", median over {args.repeat} interleaved repeats (ratios: median of the "
+                 "repeats' side-by-side pairs, and their range)" if args.repeat > 1 else "")
               + ".",
               f"Machine load (1-minute load average) during the run: {min(loads):.1f} to "
               f"{max(loads):.1f}" + (" including the background process that keeps one core "
                                      "busy (--busy)" if args.busy else "") + "."]
     extras.append(blas_kernel())
-    if "mlp" in rows and "ms" in rows["mlp"].get("chainrule", {}):
-        achieved = workloads.mlp_flops() / (rows["mlp"]["chainrule"]["ms"] / 1e3) / 1e9
+    mlp = _median_result(runs["mlp"].get("chainrule", [])) if "mlp" in runs else {}
+    if "ms" in mlp:
+        achieved = workloads.mlp_flops() / (mlp["ms"] / 1e3) / 1e9
         gemm = numpy_gemm_gflops()
         extras.append(f"mlp step: {achieved:.1f} GFLOP/s achieved by chainrule; NumPy float32 GEMM "
                       f"at the same shapes: {gemm:.1f} GFLOP/s ({achieved / gemm:.0%}).")
     if args.table == "suite":
         for lib in libs:
             extras.append(f"`import {lib}`: {import_time(lib):.3f} s")
-    text = table(rows, columns, extras)
+    text = table(runs, columns, extras, args.memory)
     print(text)
     if args.out:
         args.out.write_text(text + "\n")

@@ -107,8 +107,16 @@ def test_free_cores_keeps_its_answer_for_half_a_second(monkeypatch):
     monkeypatch.setattr(threads, "_busy_seconds", lambda: 1e9)  # (would say: all busy)
     assert first == 1 and threads.free_cores() == 1
     threads._sample["at"] -= 0.6
-    threads._sample["busy"] = 1e9 - 0.3  # others used ~0.3 s of CPU in 0.6 s
+    threads._sample["busy"] = 1e9 - 0.1  # others used ~0.1 s of CPU in 0.6 s
     assert threads.free_cores() == 4
+
+
+def test_a_core_shared_with_another_process_is_not_free(monkeypatch):
+    """A process that keeps a core busy gets half of it while one of ours runs there too: half
+    a core used by others means a core they want, not half a core free."""
+    assert _measured_free_cores(monkeypatch, 1.0, others_busy=0.5) == 3
+    assert _measured_free_cores(monkeypatch, 1.0, others_busy=1.5) == 2
+    assert _measured_free_cores(monkeypatch, 1.0, others_busy=0.3) == 4  # a light load: free
 
 
 def test_parallel_ranges_cover_every_row_once(monkeypatch):

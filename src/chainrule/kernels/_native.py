@@ -1,4 +1,4 @@
-"""Native calls from compiled kernels: NumPy's own BLAS sgemm, and a spin barrier.
+"""Native calls from compiled kernels: NumPy's own BLAS sgemm, a spin barrier, a spin wait.
 
 A kernel that loops over time steps (the LSTM's recurrence) needs a GEMM per step; calling
 back into Python for it costs a round trip per step, and numba reaches BLAS only through
@@ -10,16 +10,18 @@ NumPy path.
 Threads that split one recurrence meet at a barrier every step; ``barrier`` spins on an
 atomic counter (a step is ~0.1 ms, a sleep/wake handoff costs as much) and calls
 ``sched_yield`` after a while so that, on a machine busier than measured, a waiting thread
-gives its core to the one it waits for.
+gives its core to the one it waits for. ``spin_while`` is the idle kernel threads' short wait
+for the next task (``workers.py``).
 """
 
 import ctypes
 import ctypes.util
+import platform
 
 import numba
 import numpy as np
 from llvmlite import ir
-from numba.core import types
+from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from ._jit import jit
@@ -186,3 +188,32 @@ def barrier(counter, share, target, yield_to):
     its share of the work once per round, so round r is complete at r times the whole."""
     if _atomic_add(counter, share) < target:
         wait_until(counter, target, yield_to)
+
+
+_X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+
+@intrinsic
+def _pause(typingctx):
+    """x86's spin-wait hint (``pause``): the spinning core draws less power and leaves the
+    loop without a pipeline flush when the value changes. Nothing on other CPUs."""
+    def codegen(context, builder, signature, args):
+        if _X86:
+            pause = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse2.pause")
+            builder.call(pause, [])
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
+@jit
+def spin_while(counter, value, spins):
+    """Spin, ``spins`` rounds at most, while ``counter[0]`` equals ``value``; returns
+    ``counter[0]``. The GIL is released: other threads run Python meanwhile."""
+    for _ in range(spins):
+        now = _atomic_read(counter)
+        if now != value:
+            return now
+        _pause()
+    return _atomic_read(counter)

@@ -8,14 +8,15 @@ thread to be scheduled. So the number of threads is decided per call, from two t
   (and a kernel below ``KERNEL_PARALLEL_SIZE`` elements), since a thread handoff costs tens of
   microseconds on a quiet machine and milliseconds on a busy one;
 - how many cores are free: the CPU time that other processes used over the last half second
-  (``/proc/stat`` less this process's own time), so a machine that is busy elsewhere gets one
-  thread, and a quiet one all of them.
+  (``/proc/stat`` less this process's own time; a core they used a third of is not free), so a
+  machine that is busy elsewhere gets one thread, and a quiet one all of them.
 
 ``set_num_threads(n)`` (PyTorch's name) caps both. BLAS threads are set through threadpoolctl,
 the well-kept way to reach OpenBLAS/MKL/BLIS at run time; kernel chunks run on a small pool of
-Python threads (the kernels release the GIL).
+Python threads (the kernels release the GIL; ``workers.py``).
 """
 
+import math
 import os
 import threading
 import time
@@ -40,6 +41,11 @@ KERNEL_PARALLEL_SIZE = 1 << 19
 # without it). Bounded here, what it adds stays within the peak's run-to-run spread.
 SPLIT_SUM_BYTES = 64 << 10
 _SAMPLE_SECONDS = 0.5
+# A core counts as free while other processes use less than this share of it. NOTE: not half
+# (rounding): a process that wants a whole core gets half of it while one of our threads runs
+# there too, so rounding would count that core free for as long as we kept using it, our
+# second thread waiting on it every time (a decision that sustains itself).
+_FREE_SHARE = 0.35
 _MIN_INTERVAL = 0.1  # seconds: /proc/stat counts in 10 ms ticks, too coarse for less
 _POOL_PREFIX = "chainrule-kernel"
 
@@ -133,7 +139,7 @@ def free_cores():
         others = (busy - _sample["busy"] - (own - _sample["own"])) / (now - last)
     with _lock:
         _sample.update(at=now, busy=busy, own=own,
-                       free=int(min(max(round(_CORES - others), 1), _CORES)))
+                       free=int(min(max(math.floor(_CORES - others + _FREE_SHARE), 1), _CORES)))
     return _sample["free"]
 
 
@@ -278,12 +284,11 @@ def _matmul(a, b, out=None):
 
 # -- kernels ---------------------------------------------------------------------------------------
 def _pool():
-    from concurrent.futures import ThreadPoolExecutor  # (not at import: 10 ms of the budget)
+    from .workers import Workers  # (not at import: concurrent.futures is 10 ms of the budget)
 
     with _lock:
         if _state["pool"] is None:
-            _state["pool"] = ThreadPoolExecutor(max_workers=max(_CORES - 1, 1),
-                                                thread_name_prefix=_POOL_PREFIX)
+            _state["pool"] = Workers(max(_CORES - 1, 1), _POOL_PREFIX)
         return _state["pool"]
 
 
