@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 
 from .engine import add_observer, run_backward
-from .function import Function
+from .function import Function, TensorBase
 from .grad_ops import Accumulate, Cast, Clone
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import gradcheck, gradgradcheck
@@ -43,7 +43,9 @@ def _initial_gradients(outputs, grad_outputs):
                     f"has shape {tuple(out.shape)}; pass gradient= (a tensor of that shape), "
                     "or reduce it first, e.g. out.sum().backward()"
                 )
-            grads.append(out._from_array(np.ones(out._data.shape, out._data.dtype)))
+            one = np.empty(out._data.shape, out._data.dtype)  # (np.ones, less its two
+            one.fill(1)  # Python calls: this runs once per backward())
+            grads.append(out._from_array(one))
             continue
         if not hasattr(grad, "_data"):
             grad = out._from_array(np.asarray(grad, dtype=out._data.dtype))
@@ -70,7 +72,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     >>> x.grad
     tensor([2., 4.])
     """
-    tensors = _as_sequence(tensors)
+    tensors = [tensors] if isinstance(tensors, TensorBase) else _as_sequence(tensors)
     grads = _as_sequence(grad_tensors) or [None] * len(tensors)
     grads = _initial_gradients(tensors, grads)
     if inputs is not None:

@@ -174,7 +174,8 @@ class _Sweep:
                 continue  # this input needs no gradient
             if grad is not None:
                 try:
-                    fits = grad._data.shape == meta[0] and grad._data.dtype == meta[1]
+                    data = grad._data
+                    fits = data.shape == meta[0] and data.dtype == meta[1]
                 except AttributeError:
                     fits = False  # not a tensor: _fit_to_input explains
                 if not fits:
@@ -225,8 +226,10 @@ class _Sweep:
             return
         if left:
             self.leaf_grads[key] = (leaf, grad)  # more edges are still to come
-        else:
+        elif leaf._hooks or self.capture:
             self._deliver(leaf, grad)
+        else:  # (_deliver's common case, inline: one call less per parameter)
+            accumulate_into_leaf(leaf, grad, self.create_graph, self.borrowed)
 
     def _deliver(self, leaf, grad):
         if leaf._hooks:

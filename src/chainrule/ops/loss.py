@@ -79,6 +79,8 @@ def _float_pair(op, input, target, *, same_shape=False):
             f"{tuple(x.shape)}; they are broadcast, which is likely not what you want",
             UserWarning, stacklevel=3,
         )
+    if x.dtype == y.dtype and x.dtype.kind == "f":
+        return x, y  # (the common case, without the promotion's calls)
     dtype = promote_numpy(x.dtype, y.dtype)
     if not is_float(dtype):
         dtype = default_float()

@@ -282,14 +282,17 @@ class Optimizer:
         previous, mode.enabled = mode.enabled, False
         try:
             states, update = self.state, self._update
+            # (an optimizer without state, such as plain SGD, skips asking for it every step)
+            init_state = None if type(self)._init_state is Optimizer._init_state \
+                else self._init_state
             for group in self.param_groups:
                 for param in group["params"]:
                     grad = param._grad
                     if grad is None:
                         continue
                     state = states[param]
-                    if not state:
-                        state.update(self._init_state(param, group))
+                    if not state and init_state is not None:
+                        state.update(init_state(param, group))
                     update(param._data, grad._data, state, group)
                     param._bump_version()  # the parameter changed in place
         finally:

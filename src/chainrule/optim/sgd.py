@@ -53,8 +53,9 @@ class SGD(Optimizer):
             if fused is not None and kernels.writable_in_place(param):
                 self._fused_update(fused, param, grad, state, group)
                 return
-        grad = regularized_gradient(param, grad, float(group["weight_decay"]),
-                                    group["maximize"])
+        if group["weight_decay"] or group["maximize"]:
+            grad = regularized_gradient(param, grad, float(group["weight_decay"]),
+                                        group["maximize"])
         if momentum != 0:
             buffer = state.get("momentum_buffer")
             if buffer is None:

@@ -209,7 +209,10 @@ class Module:
     def __getattr__(self, name):
         # Only called when normal lookup fails: registered items live in the three dicts.
         state = self.__dict__
-        for kind in ("_parameters", "_buffers", "_modules"):
+        parameters = state.get("_parameters")  # (first, and without a loop: layers read their
+        if parameters is not None and name in parameters:  # weights here on every forward)
+            return parameters[name]
+        for kind in ("_buffers", "_modules"):
             items = state.get(kind)
             if items is not None and name in items:
                 return items[name]
