@@ -19,6 +19,7 @@ same reads on every step), ``layer_norms(full=True)`` on a sampled step holds ev
 parameter's exact norm.
 """
 
+import functools
 import math
 import re
 import sys
@@ -156,7 +157,7 @@ class GradientTap:
     def reset(self):
         self._read = None  # chosen again at the next step's first read (see _reader)
         self.squares = {}
-        self.watched = {}
+        self.watched = {}  # a new dict, not cleared: a step_norms() of an earlier step reads it
         if self._read_now:
             self._read_now = set()
 
@@ -211,8 +212,19 @@ class GradientTap:
     def layer_norms(self, full=False):
         """{layer: gradient norm} of the parameters read every step, or with ``full`` of every
         parameter read this step (all of them on a sampled step)."""
-        totals = {}
-        for key, value in (self.squares if full else self.watched).items():
-            layer = self.layer_of[key]
-            totals[layer] = totals.get(layer, 0.0) + value
-        return {layer: math.sqrt(value) for layer, value in totals.items()}
+        return _layer_norms(self.layer_of, self.squares if full else self.watched)
+
+    def step_norms(self):
+        """A function returning this step's ``layer_norms()``, still this step's when it is
+        called steps later (``reset()`` starts new dicts rather than clearing these): the
+        explosion rule keeps it for a reference step and computes it only if it needs it."""
+        return functools.partial(_layer_norms, self.layer_of, self.watched)
+
+
+def _layer_norms(layer_of, squares):
+    """{layer: gradient norm} from {id(parameter): squared gradient norm}."""
+    totals = {}
+    for key, value in squares.items():
+        layer = layer_of[key]
+        totals[layer] = totals.get(layer, 0.0) + value
+    return {layer: math.sqrt(value) for layer, value in totals.items()}

@@ -197,7 +197,7 @@ class NonFiniteWatch:
             self._undrawn.remove(call)  # it drew nothing: its re-run will not either
         call.outputs = outputs = tensors(output)
         for position, out in enumerate(outputs):
-            if out.requires_grad:
+            if out._requires_grad:
                 out.register_hook(self._capture(call.grads, position))
         self._open()  # watch the loss computation
 
@@ -283,7 +283,7 @@ class NonFiniteWatch:
             return
         if in_loss and self.on_loss_leaf is not None:
             for arg in tensors(args):
-                if arg.grad_fn is None and arg.requires_grad:
+                if arg._requires_grad and arg.grad_fn is None:
                     self.on_loss_leaf(arg)
         site = None
         if True in node.needs_input_grad:  # recorded: its backward may give birth too
