@@ -12,9 +12,9 @@ its columns the sample's positions), so no transposed copy follows. Blocks go
 to the kernel threads (``parallel_claims``: BLAS on one thread each; one BLAS-threaded call
 when only one core is free), so the copies and scatters run on both cores, not only the
 GEMMs; each thread claims the next block when done with its last, so a thread that another
-process slows takes fewer blocks instead of holding up the call. Measured at one thread, that conv (64 x 32 x 26 x 26 -> 64 channels): forward 27.5 ->
-25.2 ms, input gradient 29.5 -> 24.4, weight gradient 28.3 -> 23.7, against the whole-batch
-layout in 2 MB chunks."""
+process slows takes fewer blocks instead of holding up the call. Measured at one thread,
+that conv (64 x 32 x 26 x 26 -> 64 channels): forward 27.5 -> 25.2 ms, input gradient
+29.5 -> 24.4, weight gradient 28.3 -> 23.7, against the whole-batch layout in 2 MB chunks."""
 
 import numpy as np
 
