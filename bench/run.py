@@ -33,6 +33,21 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 
+def cpu_model():
+    """The processor's name and its widest vector instructions, from /proc/cpuinfo: the
+    libraries' relative speed depends on both (PyTorch's kernels use AVX-512 where present)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines()
+                 if line.startswith("model name")), platform.machine())
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines()
+                  if line.startswith("flags")), [])
+    vectors = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
+    return f"{name} ({vectors})"
+
+
 def measure(lib_name, workload, warmup, steps, threads, clock="wall"):
     """One measurement, in this process; returns a dict (printed as JSON by the child).
     ``clock="cpu"`` times each step in CPU seconds of this process (``time.process_time``)
@@ -274,7 +289,7 @@ def main():
         if busy is not None:
             busy.kill()
             busy.wait()
-    extras = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+    extras = [f"Machine: {cpu_model()}, {os.cpu_count()} cores, "
               f"Python {platform.python_version()}, {args.threads} threads by default; "
               + ("CPU time of the process per step (time.process_time), " if args.clock == "cpu"
                  else "") + f"median of {args.steps} steps after {args.warmup} warm-up steps"
