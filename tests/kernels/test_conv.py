@@ -149,3 +149,20 @@ def test_kernels_are_chosen_by_the_work_size_when_given():
         assert kernels.load("conv", x, size=144) is not None
         assert kernels.load("conv", x, size=99) is None
         assert kernels.load("conv", x.astype(np.float64), size=144) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv_bias_gradient_is_the_sum_over_batch_and_space(dtype):
+    """The bias gradient's fast sum (planes times ones) against NumPy's sum, and the recorded
+    one (create_graph, whose gradient is itself differentiable) against both."""
+    rng = np.random.default_rng(10)
+    x = cr.tensor(rng.standard_normal((4, 3, 9, 7)).astype(dtype))
+    w = cr.tensor(rng.standard_normal((5, 3, 3, 3)).astype(dtype))
+    upstream = rng.standard_normal((4, 5, 7, 5)).astype(dtype)
+    expected = upstream.sum((0, 2, 3))
+    for create_graph in (False, True):
+        b = cr.tensor(rng.standard_normal(5).astype(dtype), requires_grad=True)
+        F.conv2d(x, w, b).backward(cr.tensor(upstream), create_graph=create_graph)
+        assert b.grad.dtype == b.dtype and b.grad.shape == (5,)
+        np.testing.assert_allclose(b.grad.detach().numpy(), expected,
+                                   rtol=1e-5 if dtype == np.float32 else 1e-12)

@@ -189,6 +189,44 @@ def test_parallel_gemms_cover_every_row_once_with_one_blas_thread(monkeypatch):
     assert (seen == 1).all()
 
 
+def test_parallel_claims_hand_out_every_piece_once(monkeypatch):
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    monkeypatch.setitem(threads._state, "cap", 2)
+    seen = np.zeros(9, np.int64)
+    parts = []
+
+    def task(claim, matmul, part):
+        parts.append(part)
+        while (piece := claim()) is not None:
+            seen[piece] += 1
+            assert (matmul(np.ones((2, 3)), np.ones((3, 4))) == 3).all()
+
+    assert threads.parallel_claims(task, 9, 1 << 40) == 2
+    assert (seen == 1).all() and sorted(parts) == [0, 1]
+    seen[:] = 0
+    assert threads.parallel_claims(task, 9, 1) == 1  # small work: one call
+    assert (seen == 1).all()
+
+
+def test_parallel_claims_let_a_thread_that_falls_behind_take_fewer(monkeypatch):
+    """A thread held up elsewhere (here: asleep before its first claim) leaves its pieces to
+    the others instead of a fixed share that the caller would wait for."""
+    import time
+
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    monkeypatch.setitem(threads._state, "cap", 2)
+    taken = {0: [], 1: []}
+
+    def task(claim, matmul, part):
+        if part == 1:
+            time.sleep(0.3)
+        while (piece := claim()) is not None:
+            taken[part].append(piece)
+
+    threads.parallel_claims(task, 8, 1 << 40)
+    assert taken == {0: list(range(8)), 1: []}
+
+
 @pytest.mark.parametrize("shape", [(2048, 64, 40), (40, 64, 2048), (2049, 33, 2048),
                                    (64, 4097, 40)])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

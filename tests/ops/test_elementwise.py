@@ -149,3 +149,20 @@ def test_ieee_results_come_without_numpys_warnings():
             float("inf"))
         (1 / x).sum().backward()
     assert x.grad.tolist() == [float("-inf"), -1.0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_relu_split_over_threads_is_max_with_zero(monkeypatch, dtype):
+    """ReLU's forward on a big array runs in slices on the kernel threads: every slice once."""
+    from chainrule.kernels import threads
+
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    monkeypatch.setitem(threads._state, "cap", 2)
+    monkeypatch.setattr(threads, "KERNEL_PARALLEL_SIZE", 1)
+    a = (np.random.default_rng(3).standard_normal((7, 11, 13)) * 10).astype(dtype)
+    y = cr.relu(cr.tensor(a))
+    assert y.dtype == cr.tensor(a).dtype
+    np.testing.assert_array_equal(y.numpy(), np.maximum(a, 0))
+    t = cr.tensor(a.astype(np.float64)[:, ::2], requires_grad=True)  # not contiguous
+    cr.relu(t).sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), (a[:, ::2] > 0).astype(np.float64))

@@ -9,16 +9,17 @@ Why by samples: the columns of a whole batch are 9x its input (42 MB for the sec
 the MNIST net at batch 64); one sample's columns stay in the core's cache from the copy to
 the GEMM, and its output is already in NCHW order (the GEMM's rows are the output channels,
 its columns the sample's positions), so no transposed copy follows. Blocks go
-to the kernel threads (``parallel_gemms``: BLAS on one thread each; one BLAS-threaded call
+to the kernel threads (``parallel_claims``: BLAS on one thread each; one BLAS-threaded call
 when only one core is free), so the copies and scatters run on both cores, not only the
-GEMMs. Measured at one thread, that conv (64 x 32 x 26 x 26 -> 64 channels): forward 27.5 ->
-25.2 ms, input gradient 29.5 -> 24.4, weight gradient 28.3 -> 23.7, against the whole-batch
-layout in 2 MB chunks."""
+GEMMs; each thread claims the next block when done with its last, so a thread that another
+process slows takes fewer blocks instead of holding up the call. Measured at one thread,
+that conv (64 x 32 x 26 x 26 -> 64 channels): forward 27.5 -> 25.2 ms, input gradient
+29.5 -> 24.4, weight gradient 28.3 -> 23.7, against the whole-batch layout in 2 MB chunks."""
 
 import numpy as np
 
 from ._jit import jit
-from .threads import parallel_gemms
+from .threads import parallel_claims
 
 # Blocks of one sample unless a sample's columns are smaller than this (tiny images): one
 # sample's GEMM lands in NCHW order as it is, where a block of several needs a transposed copy
@@ -113,8 +114,24 @@ class _Geometry:
     def im2col(self, x, cols):
         _im2col_range(0, self.channels, 0, x, self.kernel, self.stride, self.dilation, cols)
 
-    def blocks(self, start, stop):
-        return [(a, min(a + self.block, stop)) for a in range(start, stop, self.block)]
+    def blocks(self, samples):
+        return [(a, min(a + self.block, samples)) for a in range(0, samples, self.block)]
+
+
+def _claimed(claim, blocks):
+    """The blocks this thread claims, one at a time, until none are left."""
+    index = claim()
+    while index is not None:
+        yield blocks[index]
+        index = claim()
+
+
+def _run(task, geo, samples, macs):
+    """``task(blocks, matmul, part)`` on the kernel threads, each thread's ``blocks`` the ones
+    it claims (``parallel_claims``: a thread slowed by other processes takes fewer)."""
+    blocks = geo.blocks(samples)
+    parallel_claims(lambda claim, matmul, part: task(_claimed(claim, blocks), matmul, part),
+                    len(blocks), macs)
 
 
 def _by_group(matmul, a, b, out):
@@ -136,10 +153,10 @@ def conv2d(x, w, bias, stride, dilation, out, groups):
     y = np.empty((n, o) + geo.out, np.float32)
     column_bias = None if bias is None else np.asarray(bias, np.float32).reshape(o, 1)
 
-    def task(start, stop, matmul):
+    def task(blocks, matmul, part):
         cols = geo.buffer()
         product = np.empty(o * geo.block * length, np.float32) if geo.block > 1 else None
-        for a, b in geo.blocks(start, stop):
+        for a, b in blocks:
             m = b - a
             block_cols = geo.columns(cols, m)
             geo.im2col(x[a:b], block_cols)
@@ -160,7 +177,7 @@ def conv2d(x, w, bias, stride, dilation, out, groups):
             else:
                 np.add(view, column_bias, out=target)
 
-    parallel_gemms(task, n, n * o * geo.rows // g * length)
+    _run(task, geo, n, n * o * geo.rows // g * length)
     return y
 
 
@@ -175,10 +192,10 @@ def conv2d_input_grad(dy, w, stride, dilation, padded, groups):
     wt = np.ascontiguousarray(w).reshape(g, o // g, -1).transpose(0, 2, 1)
     dx = np.empty((n, channels) + tuple(padded), np.float32)
 
-    def task(start, stop, matmul):
+    def task(blocks, matmul, part):
         cols = geo.buffer()
         grads = np.empty(o * geo.block * length, np.float32) if geo.block > 1 else None
-        for a, b in geo.blocks(start, stop):
+        for a, b in blocks:
             m = b - a
             block_cols = geo.columns(cols, m)
             if m == 1:
@@ -192,7 +209,7 @@ def conv2d_input_grad(dy, w, stride, dilation, padded, groups):
             dx[a:b] = 0.0
             _col2im_range(0, m, 0, block_cols, geo.kernel, geo.stride, geo.dilation, dx[a:b])
 
-    parallel_gemms(task, n, n * o * geo.rows // g * length)
+    _run(task, geo, n, n * o * geo.rows // g * length)
     return dx
 
 
@@ -206,14 +223,14 @@ def conv2d_weight_grad(x, dy, w_shape, stride, dilation, groups):
     g, length = groups, geo.positions
     sums = {}
 
-    def task(start, stop, matmul):
+    def task(blocks, matmul, thread):
         cols = geo.buffer()
         grads = np.empty(o * geo.block * length, np.float32) if geo.block > 1 else None
         # (computed as cols dy^T, (C kh kw, O) per group: OpenBLAS is slower on dy cols^T,
         # whose long inner dimension meets a short left operand)
         total = np.zeros((g, geo.rows // g, o // g), np.float32)
         part = np.empty_like(total)
-        for a, b in geo.blocks(start, stop):
+        for a, b in blocks:
             m = b - a
             block_cols = geo.columns(cols, m)
             geo.im2col(x[a:b], block_cols)
@@ -226,8 +243,8 @@ def conv2d_weight_grad(x, dy, w_shape, stride, dilation, groups):
             _by_group(matmul, block_cols.reshape(g, -1, m * length),
                       rows.reshape(g, o // g, m * length).transpose(0, 2, 1), part)
             total += part
-        sums[start] = total
+        sums[thread] = total
 
-    parallel_gemms(task, n, n * o * geo.rows // g * length)
+    _run(task, geo, n, n * o * geo.rows // g * length)
     dw = sum(sums.values())
     return np.ascontiguousarray(dw.transpose(0, 2, 1)).reshape(w_shape)

@@ -12,6 +12,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import kernels
+from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..kernels.threads import blas_matmul
 from ._operands import wrap
@@ -211,6 +212,20 @@ def _channel_sum_dims(nd):
     return (0,) + tuple(range(2, 2 + nd))
 
 
+def _bias_grad(grad_out):
+    """A conv's bias gradient: grad_out summed over the batch and space. Unrecorded, on a
+    contiguous float array: each (sample, channel) plane summed as one matrix-vector product
+    with ones, then the samples. NOTE: NumPy's sum over axes (0, 2, 3) walks the planes
+    slowly: measured, 64 x 64 x 24 x 24 float32, 0.60 ms against 0.19."""
+    g = grad_out._data
+    if grad_mode.is_grad_enabled() or g.dtype.kind != "f" or g.dtype.itemsize < 4 \
+            or not g.flags.c_contiguous or g.ndim < 3:
+        return grad_out.sum(_channel_sum_dims(grad_out.ndim - 2))
+    planes = g.reshape(g.shape[0] * g.shape[1], -1)
+    per_sample = np.matmul(planes, np.ones(planes.shape[1], g.dtype))
+    return wrap(per_sample.reshape(g.shape[:2]).sum(0))
+
+
 # -- the three primitives ----------------------------------------------------------------------
 class Conv(Function):
     """y = conv(x, w) + b (cross-correlation, as in PyTorch);
@@ -233,7 +248,7 @@ class Conv(Function):
         if ctx.needs_input_grad[1]:
             grad_weight = ConvWeight.apply(x, grad_out, w_shape=w.shape, **ctx.options)
         if ctx.needs_input_grad[2]:
-            grad_bias = grad_out.sum(_channel_sum_dims(grad_out.ndim - 2))
+            grad_bias = _bias_grad(grad_out)
         return grad_input, grad_weight, grad_bias
 
 
@@ -261,7 +276,7 @@ class ConvTranspose(Function):
         if ctx.needs_input_grad[1]:
             grad_weight = ConvWeight.apply(grad_out, y, w_shape=w.shape, **ctx.options)
         if ctx.needs_input_grad[2]:
-            grad_bias = grad_out.sum(_channel_sum_dims(grad_out.ndim - 2))
+            grad_bias = _bias_grad(grad_out)
         return grad_input, grad_weight, grad_bias
 
 

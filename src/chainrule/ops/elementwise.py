@@ -11,6 +11,7 @@ from .._dtypes import default_float, promote_numpy
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.grad_ops import Clone
+from ..kernels import threads
 from ..tensor import Tensor
 from ._operands import (
     as_common_dtype,
@@ -395,12 +396,26 @@ class Sigmoid(Function):
         return grad_out * y * (1 - y)
 
 
+def _relu_slice(start, stop, part, x, y):
+    np.maximum(x[start:stop], 0, out=y[start:stop])  # (a ufunc on floats releases the GIL)
+
+
+def _relu_array(x):
+    """max(x, 0); a big contiguous float array in slices on the free cores (a conv net's
+    activations: 64 x 64 x 24 x 24 in the cnn workload, 0.7 ms on one core)."""
+    if x.dtype.kind != "f" or not x.flags.c_contiguous:
+        return np.maximum(x, 0)
+    y = np.empty_like(x)
+    threads.parallel_ranges(_relu_slice, x.size, 1, x.reshape(-1), y.reshape(-1))
+    return y
+
+
 class Relu(Function):
     """y = max(x, 0);  dx = dy where x > 0, else 0."""
 
     @staticmethod
     def forward(ctx, x):
-        y = wrap(np.maximum(x._data, 0))
+        y = wrap(_relu_array(x._data))
         ctx.save_for_backward(y)
         return y
 
