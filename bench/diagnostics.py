@@ -16,7 +16,11 @@ between samples (its weight buffers) is made once, as in a real run. It starts a
 monitored steps (a whole number of sampling periods) sampled steps count as often as in a long
 run. Before each block the garbage collector runs (untimed), while whatever the steps
 themselves leave is still collected inside the timed blocks. The overhead is the
-monitored blocks' total time over the plain blocks', minus one. A monitor is attached for two
+monitored blocks' total time over the plain blocks', minus one; a block's total moves with a
+burst of load in it, so the last column pairs each monitored block with the plain block beside
+it, sums the CPU-time differences over the pairs of one sampling period (50 steps: one sampled
+step each, as in a run) and gives the median of those sums, per step (in microseconds: the
+monitor's own cost, which a percentage hides behind the step's). A monitor is attached for two
 untimed steps first (one-time costs: the compiled norms load on their first call). The
 median over ``--repeats`` processes is reported, for wall time and for the process's CPU time
 (on a machine shared with other work, wall time also counts the time the cores spent on
@@ -69,6 +73,7 @@ def measure(workload, steps, block, warmup):
             monitor.step(step())
     wall = {False: 0.0, True: 0.0}
     cpu = {False: 0.0, True: 0.0}
+    blocks = {False: [], True: []}  # CPU seconds of each block
     # one monitor for the whole run, as a real run has: closed for the plain blocks and
     # attached again for the monitored ones, its step count and kept buffers going on
     monitor = GradientMonitor(step.model, start_step=warmup)
@@ -85,6 +90,7 @@ def measure(workload, steps, block, warmup):
                 monitor.step(loss)
         wall[monitored] += time.perf_counter() - start
         cpu[monitored] += time.process_time() - start_cpu
+        blocks[monitored].append(time.process_time() - start_cpu)
         if monitored:
             monitor.close()
     monitor.close()
@@ -93,7 +99,17 @@ def measure(workload, steps, block, warmup):
               file=sys.stderr)
     return {"plain_ms": wall[False] / steps * 1e3, "monitored_ms": wall[True] / steps * 1e3,
             "plain_cpu_ms": cpu[False] / steps * 1e3,
-            "monitored_cpu_ms": cpu[True] / steps * 1e3}
+            "monitored_cpu_ms": cpu[True] / steps * 1e3,
+            "paired_us": _paired(blocks, max(monitor.every // block, 1)) / block * 1e6}
+
+
+def _paired(blocks, period):
+    """The median over sampling periods (``period`` pairs of blocks) of the monitored blocks'
+    CPU time minus the plain ones', per block."""
+    differences = [m - p for p, m in zip(blocks[False], blocks[True])]
+    sums = [sum(differences[i:i + period]) / period
+            for i in range(0, len(differences) - period + 1, period)]
+    return statistics.median(sums)
 
 
 def run(workload, threads, args):
@@ -111,7 +127,9 @@ def run(workload, threads, args):
     cpu = [r["monitored_cpu_ms"] / r["plain_cpu_ms"] - 1 for r in results]
     middle = sorted(results, key=lambda r: r["monitored_ms"] / r["plain_ms"])[len(results) // 2]
     return {**middle, "overhead": statistics.median(overheads), "all": overheads,
-            "cpu_overhead": statistics.median(cpu), "all_cpu": cpu}
+            "cpu_overhead": statistics.median(cpu), "all_cpu": cpu,
+            "paired_us": statistics.median(r["paired_us"] for r in results),
+            "all_paired": [r["paired_us"] for r in results]}
 
 
 def main():
@@ -128,16 +146,18 @@ def main():
         print(json.dumps(measure(args.child, args.steps, args.block, args.warmup)))
         return
     print("| workload | threads | step ms (CPU ms) | monitored ms (CPU ms) | overhead, wall "
-          "(runs) | overhead, CPU time (runs) |")
-    print("| --- | ---: | ---: | ---: | --- | --- |")
+          "(runs) | overhead, CPU time (runs) | monitor, CPU us per step, paired (runs) |")
+    print("| --- | ---: | ---: | ---: | --- | --- | --- |")
     for workload in args.workloads:
         for threads in args.threads:
             r = run(workload, threads, args)
             wall = ", ".join(f"{o:+.1%}" for o in r["all"])
             cpu = ", ".join(f"{o:+.1%}" for o in r["all_cpu"])
+            paired = ", ".join(f"{o:.0f}" for o in r["all_paired"])
             print(f"| {workload} | {threads} | {r['plain_ms']:.2f} ({r['plain_cpu_ms']:.2f}) | "
                   f"{r['monitored_ms']:.2f} ({r['monitored_cpu_ms']:.2f}) | "
-                  f"{r['overhead']:+.1%} ({wall}) | {r['cpu_overhead']:+.1%} ({cpu}) |",
+                  f"{r['overhead']:+.1%} ({wall}) | {r['cpu_overhead']:+.1%} ({cpu}) | "
+                  f"{r['paired_us']:.0f} ({paired}) |",
                   flush=True)
 
 
