@@ -166,3 +166,72 @@ def test_conv_bias_gradient_is_the_sum_over_batch_and_space(dtype):
         assert b.grad.dtype == b.dtype and b.grad.shape == (5,)
         np.testing.assert_allclose(b.grad.detach().numpy(), expected,
                                    rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def _float64_conv(x, w, b, padding):
+    from chainrule.ops import conv as ops_conv
+
+    y = ops_conv._conv_whole(x.astype(np.float64), w.astype(np.float64), (1, 1),
+                             ((padding, padding),) * 2, (1, 1), 1)
+    return y + b.astype(np.float64).reshape(1, -1, 1, 1)
+
+
+@pytest.mark.parametrize("shape, padding", [((3, 16, 10, 8), 0), ((2, 20, 8, 10), 1),
+                                            ((2, 32, 26, 26), 0)])
+def test_winograd_conv_matches_float64_reference(monkeypatch, shape, padding):
+    """3x3 stride-1 convs with enough channels and an even output take Winograd's F(2x2, 3x3):
+    against the float64 im2col product, as close as float32 im2col is, on one thread and split
+    (samples claimed by two threads)."""
+    from chainrule.kernels import conv as kernel
+    from chainrule.kernels import threads, winograd
+
+    calls = []
+    monkeypatch.setattr(kernel, "_winograd", lambda *a, _f=kernel._winograd: calls.append(1)
+                        or _f(*a))
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((24, shape[1], 3, 3)) / np.sqrt(9 * shape[1])).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+    expected = _float64_conv(x, w, b, padding)
+    with kernels.use_kernels(False):
+        im2col = F.conv2d(cr.tensor(x), cr.tensor(w), cr.tensor(b), padding=padding).numpy()
+    for free in (1, 2):
+        monkeypatch.setattr(threads, "free_cores", lambda free=free: free)
+        monkeypatch.setitem(threads._state, "cap", 2)
+        monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
+        with kernels.use_kernels(True, min_size=0):
+            y = F.conv2d(cr.tensor(x), cr.tensor(w), cr.tensor(b), padding=padding).numpy()
+        assert y.dtype == np.float32
+        error = np.abs(y - expected).max()
+        assert error <= 4 * max(np.abs(im2col - expected).max(), 1e-6), error
+        np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    assert len(calls) == 2
+    assert winograd.applies((3, 3), (1, 1), (1, 1), 1, (8, 6), 16)
+
+
+@pytest.mark.parametrize("kernel_size, stride, dilation, groups, out, channels", [
+    ((3, 3), (1, 1), (1, 1), 1, (7, 6), 16), ((3, 3), (2, 2), (1, 1), 1, (8, 6), 16),
+    ((3, 3), (1, 1), (2, 2), 1, (8, 6), 16), ((3, 3), (1, 1), (1, 1), 2, (8, 6), 16),
+    ((5, 5), (1, 1), (1, 1), 1, (8, 6), 16), ((3, 3), (1, 1), (1, 1), 1, (8, 6), 1)])
+def test_winograd_is_only_for_whole_tiles_of_plain_3x3_convs(kernel_size, stride, dilation,
+                                                            groups, out, channels):
+    from chainrule.kernels import winograd
+
+    assert not winograd.applies(kernel_size, stride, dilation, groups, out, channels)
+
+
+def test_winograd_conv_gradients_match_finite_differences():
+    rng = np.random.default_rng(12)
+    w = cr.tensor((rng.standard_normal((4, 16, 3, 3)) / 12).astype(np.float32))
+    upstream = cr.tensor(rng.standard_normal((2, 4, 6, 4)).astype(np.float32))
+    x0 = rng.standard_normal((2, 16, 6, 4)).astype(np.float32)
+
+    def loss(a):
+        return float((F.conv2d(cr.tensor(a), w, padding=1) * upstream).sum())
+
+    def gradient(a):
+        t = cr.tensor(a, requires_grad=True)
+        (F.conv2d(t, w, padding=1) * upstream).sum().backward()
+        return t.grad.numpy()
+
+    assert_directional_derivative(loss, gradient, x0)

@@ -1,0 +1,166 @@
+"""3x3 convolutions (stride 1, no dilation, one group) by Winograd's F(2x2, 3x3) (Lavin &
+Gray, "Fast Algorithms for Convolutional Neural Networks", 2015): each 2x2 block of outputs
+from its 4x4 block of inputs with 16 multiplications per input channel where im2col's GEMM
+makes 36, as 16 GEMMs (one per position of the 4x4 transform) instead of one 2.25x bigger.
+
+Why: the GEMMs of the cnn workload's second conv (64 x 32 x 26 x 26 -> 64 channels) were 10.4
+of its 14 ms forward at one thread, already at 90% of OpenBLAS's peak; fewer multiplications is
+the way left. A sample a block: its 144 tiles make (64 x 32) @ (32 x 144) products, measured
+109 GFLOPS, the best of 144 to 9216 tiles a block (79 at 9216). Measured at one thread, that
+conv's forward 14.0 -> 8.7 ms (GEMMs 10.4 -> 4.1, the two transforms 1.7 and 1.2). Its input
+gradient (the same kind of conv, of the output gradient padded by 2 with the weight flipped)
+gained nothing this way (14.5 -> 14.2 ms: 64 channels of 28 x 28 to transform, 169 tiles) and
+stays with im2col. Float32 error: the transforms add and subtract at most 4 terms at a time
+before and after the GEMMs (measured on that conv against float64: 1.6e-6 at most, outputs up
+to 6.7); the tests hold it to the float64 im2col reference.
+
+Transforms (d the 4x4 input tile, g the 3x3 filter, y the 2x2 output):
+V = B^T d B, U = G g G^T, y = A^T (sum over channels of U * V) A, with
+B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
+G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]], A^T = [[1, 1, 1, 0], [0, 1, -1, -1]].
+"""
+
+import numpy as np
+
+from ._jit import jit
+
+_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+# Fewer input channels than this: the GEMMs' inner dimension is too short to gain (the MNIST
+# net's first conv has 1: im2col's 9-deep products are already tiny).
+MIN_CHANNELS = 16
+
+
+def applies(kernel, stride, dilation, groups, out, channels):
+    """Whether a conv of these shapes goes this way: 3x3, stride 1, no dilation, one group,
+    an even output (whole 2x2 tiles) and enough input channels."""
+    return (tuple(kernel) == (3, 3) and tuple(stride) == (1, 1) and tuple(dilation) == (1, 1)
+            and groups == 1 and out[0] % 2 == 0 and out[1] % 2 == 0
+            and channels >= MIN_CHANNELS)
+
+
+def filters(w):
+    """U (16, O, C) = G w G^T for every (output, input) channel pair of w (O, C, 3, 3), in
+    float64 then rounded once."""
+    u = np.einsum("ai,ocij,bj->aboc", _G, w.astype(np.float64), _G)
+    return np.ascontiguousarray(u.reshape(16, w.shape[0], w.shape[1]), dtype=np.float32)
+
+
+@jit
+def _input_tiles(x, n, tiles_h, tiles_w, v):
+    """v[k, c, t] = (B^T d B)[k // 4, k % 4] for tile t = (th, tw) of sample n of x (N, C, H, W),
+    d = x[n, c, 2 th : 2 th + 4, 2 tw : 2 tw + 4]; unsigned flat offsets (no wraparound
+    checks). NOTE: a tile at a time, scalar code; written as whole-row passes that vectorise
+    (one store stream a loop), it was slower: rows of 12 tiles leave mostly loop overhead
+    (the cnn's second conv, 64 samples: 1.7 ms this way, 2.0 that)."""
+    u = np.uint64
+    channels, height, width = x.shape[1], x.shape[2], x.shape[3]
+    flat_x, flat_v = x.reshape(-1), v.reshape(-1)
+    tiles = tiles_h * tiles_w
+    stride_k = u(channels * tiles)
+    for c in range(channels):
+        plane = u((n * channels + c) * height * width)
+        for th in range(tiles_h):
+            into = u(c * tiles + th * tiles_w)
+            for tw in range(tiles_w):
+                r0 = plane + u(2 * th * width + 2 * tw)
+                r1 = r0 + u(width)
+                r2 = r1 + u(width)
+                r3 = r2 + u(width)
+                # P = B^T d, one column j at a time
+                p00 = flat_x[r0] - flat_x[r2]
+                p01 = flat_x[r0 + u(1)] - flat_x[r2 + u(1)]
+                p02 = flat_x[r0 + u(2)] - flat_x[r2 + u(2)]
+                p03 = flat_x[r0 + u(3)] - flat_x[r2 + u(3)]
+                p10 = flat_x[r1] + flat_x[r2]
+                p11 = flat_x[r1 + u(1)] + flat_x[r2 + u(1)]
+                p12 = flat_x[r1 + u(2)] + flat_x[r2 + u(2)]
+                p13 = flat_x[r1 + u(3)] + flat_x[r2 + u(3)]
+                p20 = flat_x[r2] - flat_x[r1]
+                p21 = flat_x[r2 + u(1)] - flat_x[r1 + u(1)]
+                p22 = flat_x[r2 + u(2)] - flat_x[r1 + u(2)]
+                p23 = flat_x[r2 + u(3)] - flat_x[r1 + u(3)]
+                p30 = flat_x[r1] - flat_x[r3]
+                p31 = flat_x[r1 + u(1)] - flat_x[r3 + u(1)]
+                p32 = flat_x[r1 + u(2)] - flat_x[r3 + u(2)]
+                p33 = flat_x[r1 + u(3)] - flat_x[r3 + u(3)]
+                # V = P B
+                t = into + u(tw)
+                flat_v[t] = p00 - p02
+                flat_v[t + stride_k] = p01 + p02
+                flat_v[t + u(2) * stride_k] = p02 - p01
+                flat_v[t + u(3) * stride_k] = p01 - p03
+                flat_v[t + u(4) * stride_k] = p10 - p12
+                flat_v[t + u(5) * stride_k] = p11 + p12
+                flat_v[t + u(6) * stride_k] = p12 - p11
+                flat_v[t + u(7) * stride_k] = p11 - p13
+                flat_v[t + u(8) * stride_k] = p20 - p22
+                flat_v[t + u(9) * stride_k] = p21 + p22
+                flat_v[t + u(10) * stride_k] = p22 - p21
+                flat_v[t + u(11) * stride_k] = p21 - p23
+                flat_v[t + u(12) * stride_k] = p30 - p32
+                flat_v[t + u(13) * stride_k] = p31 + p32
+                flat_v[t + u(14) * stride_k] = p32 - p31
+                flat_v[t + u(15) * stride_k] = p31 - p33
+
+
+@jit
+def _output_tiles(m, bias, n, tiles_h, tiles_w, y):
+    """y[n, o, 2 th : 2 th + 2, 2 tw : 2 tw + 2] = A^T M A + bias[o], M[k // 4, k % 4] =
+    m[k, o, t] for tile t = (th, tw); m is overwritten. In three passes: Z = A^T M, then Z A,
+    each a few whole planes of m (O x T, contiguous) combined into one of them, then the four
+    2x2 positions copied into y's rows. NOTE: a tile at a time (16 planes read, 4 places of y
+    written per step) did not vectorise: 2.6 ms for the cnn's second conv, 64 samples."""
+    u = np.uint64
+    outputs, height, width = y.shape[1], y.shape[2], y.shape[3]
+    flat_m, flat_y = m.reshape(-1), y.reshape(-1)
+    tiles = tiles_h * tiles_w
+    size = outputs * tiles
+    for j in range(4):  # Z[0, j] into plane j, Z[1, j] into plane 4 + j (its M[1, j]'s)
+        p0, p1, p2, p3 = u(j * size), u((4 + j) * size), u((8 + j) * size), u((12 + j) * size)
+        for e in range(size):
+            a, b, c = flat_m[p1 + u(e)], flat_m[p2 + u(e)], flat_m[p3 + u(e)]
+            flat_m[p0 + u(e)] += a + b
+            flat_m[p1 + u(e)] = a - b - c
+    for i in range(2):  # Y[i, 1] into plane 4i + 3 first (it reads Z[i, 1..3]), Y[i, 0] into 4i
+        z0, z1, z2, z3 = u(4 * i * size), u((4 * i + 1) * size), u((4 * i + 2) * size), \
+            u((4 * i + 3) * size)
+        for e in range(size):
+            a, b = flat_m[z1 + u(e)], flat_m[z2 + u(e)]
+            flat_m[z3 + u(e)] = a - b - flat_m[z3 + u(e)]
+            flat_m[z0 + u(e)] += a + b
+    for o in range(outputs):
+        bias_o = bias[o]
+        plane = u((n * outputs + o) * height * width)
+        for th in range(tiles_h):
+            source = u(o * tiles + th * tiles_w)
+            row = plane + u(2 * th * width)
+            for tw in range(tiles_w):
+                t = source + u(tw)
+                at = row + u(2 * tw)
+                flat_y[at] = flat_m[t] + bias_o
+                flat_y[at + u(1)] = flat_m[u(3 * size) + t] + bias_o
+                flat_y[at + u(width)] = flat_m[u(4 * size) + t] + bias_o
+                flat_y[at + u(width + 1)] = flat_m[u(7 * size) + t] + bias_o
+
+
+class Tiles:
+    """One call's work: the filters' transforms, and per thread the buffers of one sample's
+    transformed input and products."""
+
+    def __init__(self, w, out):
+        self.u = filters(w)
+        self.outputs, self.channels = w.shape[:2]
+        self.tiles_h, self.tiles_w = out[0] // 2, out[1] // 2
+        self.tiles = self.tiles_h * self.tiles_w
+
+    def buffers(self):
+        return (np.empty((16, self.channels, self.tiles), np.float32),
+                np.empty((16, self.outputs, self.tiles), np.float32))
+
+    def sample(self, matmul, x, n, bias, y, buffers):
+        """y[n] (O, OH, OW) from x[n] (C, OH + 2, OW + 2), bias (O,) added; ``matmul`` as
+        ``threads.parallel_claims`` gives it."""
+        v, m = buffers
+        _input_tiles(x, n, self.tiles_h, self.tiles_w, v)
+        matmul(self.u, v, m)  # (16 GEMMs: NumPy's stacked matmul calls BLAS for each)
+        _output_tiles(m, bias, n, self.tiles_h, self.tiles_w, y)
