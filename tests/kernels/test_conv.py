@@ -235,3 +235,51 @@ def test_winograd_conv_gradients_match_finite_differences():
         return t.grad.numpy()
 
     assert_directional_derivative(loss, gradient, x0)
+
+
+@pytest.mark.parametrize("shape, padding", [((3, 16, 10, 8), 0), ((2, 20, 8, 10), 1)])
+def test_winograd_weight_gradient_matches_float64_reference(monkeypatch, shape, padding):
+    """The weight gradient by Winograd (dy's and x's tiles transformed, 16 products summed over
+    the samples, then G^T Q G): against the float64 im2col product, on one thread and split."""
+    from chainrule.kernels import conv as kernel
+    from chainrule.kernels import threads
+    from chainrule.ops import conv as ops_conv
+
+    calls = []
+    monkeypatch.setattr(kernel, "_winograd_weight_grad",
+                        lambda *a, _f=kernel._winograd_weight_grad: calls.append(1) or _f(*a))
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((24, shape[1], 3, 3)) / np.sqrt(9 * shape[1])).astype(np.float32)
+    out = tuple(s + 2 * padding - 2 for s in shape[2:])
+    upstream = rng.standard_normal((shape[0], 24) + out).astype(np.float32)
+    expected = ops_conv._conv_weight_whole(
+        x.astype(np.float64), upstream.astype(np.float64), (1, 1), ((padding, padding),) * 2,
+        (1, 1), 1, w.shape)
+    for free in (1, 2):
+        monkeypatch.setattr(threads, "free_cores", lambda free=free: free)
+        monkeypatch.setitem(threads._state, "cap", 2)
+        monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
+        weight = cr.tensor(w, requires_grad=True)
+        with kernels.use_kernels(True, min_size=0):
+            F.conv2d(cr.tensor(x), weight, padding=padding).backward(cr.tensor(upstream))
+        assert weight.grad.dtype == cr.float32 and weight.grad.shape == w.shape
+        np.testing.assert_allclose(weight.grad.numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert len(calls) == 2
+
+
+def test_winograd_weight_gradient_matches_finite_differences():
+    rng = np.random.default_rng(14)
+    x = cr.tensor(rng.standard_normal((2, 16, 6, 4)).astype(np.float32))
+    upstream = cr.tensor(rng.standard_normal((2, 4, 6, 4)).astype(np.float32))
+    w0 = (rng.standard_normal((4, 16, 3, 3)) / 12).astype(np.float32)
+
+    def loss(a):
+        return float((F.conv2d(x, cr.tensor(a), padding=1) * upstream).sum())
+
+    def gradient(a):
+        t = cr.tensor(a, requires_grad=True)
+        (F.conv2d(x, t, padding=1) * upstream).sum().backward()
+        return t.grad.numpy()
+
+    assert_directional_derivative(loss, gradient, w0)

@@ -189,7 +189,7 @@ def _winograd(x, w, bias, out):
     threads."""
     n, channels = x.shape[:2]
     o = w.shape[0]
-    tiles = winograd.Tiles(w, out)
+    tiles = winograd.Tiles(w.shape, out, w)
     y = np.empty((n, o) + tuple(out), np.float32)
     bias = np.zeros(o, np.float32) if bias is None else np.asarray(bias, np.float32)
 
@@ -202,6 +202,25 @@ def _winograd(x, w, bias, out):
     parallel_claims(lambda claim, matmul, part: task(_claimed(claim, blocks), matmul, part),
                     n, n * o * channels * 16 * tiles.tiles)
     return y
+
+
+def _winograd_weight_grad(x, dy, w_shape):
+    """conv2d_weight_grad by ``winograd``: each thread sums its samples' products."""
+    n, o = dy.shape[:2]
+    tiles = winograd.Tiles(w_shape, dy.shape[2:])
+    sums = {}
+
+    def task(blocks, matmul, thread):
+        buffers = tiles.buffers()
+        total = np.zeros((16, w_shape[1], o), np.float32)
+        for a, _ in blocks:
+            tiles.sample_weight_gradient(matmul, x, dy, a, total, buffers)
+        sums[thread] = total
+
+    blocks = [(a, a + 1) for a in range(n)]
+    parallel_claims(lambda claim, matmul, part: task(_claimed(claim, blocks), matmul, part),
+                    n, n * o * w_shape[1] * 16 * tiles.tiles)
+    return winograd.weight_gradient(sum(sums.values()), w_shape)
 
 
 def conv2d_input_grad(dy, w, stride, dilation, padded, groups):
@@ -242,6 +261,8 @@ def conv2d_weight_grad(x, dy, w_shape, stride, dilation, groups):
     x, dy = np.ascontiguousarray(x), np.ascontiguousarray(dy)
     n, channels = x.shape[:2]
     o = dy.shape[1]
+    if winograd.applies(w_shape[2:], stride, dilation, groups, dy.shape[2:], channels):
+        return _winograd_weight_grad(x, dy, w_shape)
     geo = _Geometry(channels, w_shape[2:], stride, dilation, dy.shape[2:], groups)
     g, length = groups, geo.positions
     sums = {}

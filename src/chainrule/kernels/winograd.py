@@ -7,12 +7,15 @@ Why: the GEMMs of the cnn workload's second conv (64 x 32 x 26 x 26 -> 64 channe
 of its 14 ms forward at one thread, already at 90% of OpenBLAS's peak; fewer multiplications is
 the way left. A sample a block: its 144 tiles make (64 x 32) @ (32 x 144) products, measured
 109 GFLOPS, the best of 144 to 9216 tiles a block (79 at 9216). Measured at one thread, that
-conv's forward 14.0 -> 8.7 ms (GEMMs 10.4 -> 4.1, the two transforms 1.7 and 1.2). Its input
-gradient (the same kind of conv, of the output gradient padded by 2 with the weight flipped)
-gained nothing this way (14.5 -> 14.2 ms: 64 channels of 28 x 28 to transform, 169 tiles) and
-stays with im2col. Float32 error: the transforms add and subtract at most 4 terms at a time
-before and after the GEMMs (measured on that conv against float64: 1.6e-6 at most, outputs up
-to 6.7); the tests hold it to the float64 im2col reference.
+conv's forward 14.0 -> 8.4 ms (GEMMs 10.4 -> 4.1, the two transforms 1.7 and 1.2). Its weight
+gradient goes the same way backwards, dw = G^T (sum over tiles of (A dy A^T) * (B^T d B)) G,
+16 products of (C x tiles) by (tiles x O) summed over the samples: 15.3 -> 8.8 ms. Its input
+gradient (the same kind of conv as the forward, of the output gradient padded by 2 with the
+weight flipped) gained little this way (14.5 -> 13.2 ms: 64 channels of 28 x 28 to
+transform, 169 tiles a sample) and stays with im2col. Float32 error: the transforms add and
+subtract at most 4 terms at a time before and after the GEMMs (measured on that conv against
+float64: forward 1.5e-6 at most, outputs up to 6.7; weight gradient 4.6e-4, entries up to
+900); the tests hold both to the float64 im2col reference.
 
 Transforms (d the 4x4 input tile, g the 3x3 filter, y the 2x2 output):
 V = B^T d B, U = G g G^T, y = A^T (sum over channels of U * V) A, with
@@ -41,7 +44,7 @@ def applies(kernel, stride, dilation, groups, out, channels):
 def filters(w):
     """U (16, O, C) = G w G^T for every (output, input) channel pair of w (O, C, 3, 3), in
     float64 then rounded once."""
-    u = np.einsum("ai,ocij,bj->aboc", _G, w.astype(np.float64), _G)
+    u = np.einsum("ai,ocij,bj->aboc", _G, w.astype(np.float64), _G, optimize=True)
     return np.ascontiguousarray(u.reshape(16, w.shape[0], w.shape[1]), dtype=np.float32)
 
 
@@ -143,13 +146,64 @@ def _output_tiles(m, bias, n, tiles_h, tiles_w, y):
                 flat_y[at + u(width + 1)] = flat_m[u(7 * size) + t] + bias_o
 
 
+@jit
+def _gradient_tiles(dy, n, tiles_h, tiles_w, m):
+    """m[k, t, o] = (A e A^T)[k // 4, k % 4] for the 2x2 block e of sample n of dy (N, O, OH,
+    OW) at tile t = (th, tw): the adjoint of ``_output_tiles``, in its passes backwards (the
+    four places of each block gathered into planes 0, 1, 4, 5, then A's rows, then its
+    columns), so that the loops over whole planes vectorise. Tiles by rows, channels along
+    them: the weight gradient's GEMMs (C x T) @ (T x O) read both operands contiguous
+    (measured, 64 samples' GEMMs 4.1 ms, 8.2 with a transposed view)."""
+    u = np.uint64
+    outputs, height, width = dy.shape[1], dy.shape[2], dy.shape[3]
+    flat_m, flat_dy = m.reshape(-1), dy.reshape(-1)
+    tiles = tiles_h * tiles_w
+    size = outputs * tiles
+    sample = u(n * outputs * height * width)
+    plane = u(height * width)
+    for th in range(tiles_h):  # (channels innermost: written in order, each line of dy read
+        for tw in range(tiles_w):  # for 8 tiles in a row while in the first cache level)
+            corner = sample + u(2 * th * width + 2 * tw)
+            into = u((th * tiles_w + tw) * outputs)
+            for o in range(outputs):
+                t = into + u(o)
+                at = corner + u(o) * plane
+                flat_m[t] = flat_dy[at]
+                flat_m[u(size) + t] = flat_dy[at + u(1)]
+                flat_m[u(4 * size) + t] = flat_dy[at + u(width)]
+                flat_m[u(5 * size) + t] = flat_dy[at + u(width + 1)]
+    for i in range(2):  # Z[i] = A Y[i]: (y0, y0 + y1, y0 - y1, -y1), in planes 4i .. 4i + 3
+        z0, z1, z2, z3 = u(4 * i * size), u((4 * i + 1) * size), u((4 * i + 2) * size), \
+            u((4 * i + 3) * size)
+        for e in range(size):
+            a, b = flat_m[z0 + u(e)], flat_m[z1 + u(e)]
+            flat_m[z1 + u(e)] = a + b
+            flat_m[z2 + u(e)] = a - b
+            flat_m[z3 + u(e)] = -b
+    for j in range(4):  # M[:, j] = A Z[:, j], in planes j, 4 + j, 8 + j, 12 + j
+        p0, p1, p2, p3 = u(j * size), u((4 + j) * size), u((8 + j) * size), u((12 + j) * size)
+        for e in range(size):
+            a, b = flat_m[p0 + u(e)], flat_m[p1 + u(e)]
+            flat_m[p1 + u(e)] = a + b
+            flat_m[p2 + u(e)] = a - b
+            flat_m[p3 + u(e)] = -b
+
+
+def weight_gradient(products, w_shape):
+    """dw (O, C, 3, 3) = G^T Q G from the summed products Q (16, C, O) of the input's and
+    the gradient's transformed tiles (the adjoint of ``filters``), in float64."""
+    q = products.astype(np.float64).reshape((4, 4) + (w_shape[1], w_shape[0]))
+    return np.einsum("ai,abco,bj->ocij", _G, q, _G, optimize=True).astype(np.float32).reshape(
+        w_shape)
+
+
 class Tiles:
     """One call's work: the filters' transforms, and per thread the buffers of one sample's
     transformed input and products."""
 
-    def __init__(self, w, out):
-        self.u = filters(w)
-        self.outputs, self.channels = w.shape[:2]
+    def __init__(self, w_shape, out, w=None):
+        self.u = None if w is None else filters(w)
+        self.outputs, self.channels = w_shape[:2]
         self.tiles_h, self.tiles_w = out[0] // 2, out[1] // 2
         self.tiles = self.tiles_h * self.tiles_w
 
@@ -164,3 +218,10 @@ class Tiles:
         _input_tiles(x, n, self.tiles_h, self.tiles_w, v)
         matmul(self.u, v, m)  # (16 GEMMs: NumPy's stacked matmul calls BLAS for each)
         _output_tiles(m, bias, n, self.tiles_h, self.tiles_w, y)
+
+    def sample_weight_gradient(self, matmul, x, dy, n, total, buffers):
+        """total (16, C, O) += sample n's products of x's and dy's transformed tiles."""
+        v, m = buffers
+        _input_tiles(x, n, self.tiles_h, self.tiles_w, v)
+        _gradient_tiles(dy, n, self.tiles_h, self.tiles_w, m)
+        total += matmul(v, m.reshape(16, self.tiles, self.outputs), None)
