@@ -283,3 +283,35 @@ def test_winograd_weight_gradient_matches_finite_differences():
         return t.grad.numpy()
 
     assert_directional_derivative(loss, gradient, w0)
+
+
+@pytest.mark.parametrize("shape, padding", [((3, 16, 10, 8), 0), ((2, 20, 8, 10), 1)])
+def test_winograd_input_gradient_matches_float64_reference(monkeypatch, shape, padding):
+    """The input gradient by Winograd (the forward's adjoint: dy's tiles transformed, times
+    U^T, the input transform's adjoint added up over overlapping tiles): against the float64
+    col2im of the reference, on one thread and split."""
+    from chainrule.kernels import conv as kernel
+    from chainrule.kernels import threads
+    from chainrule.ops import conv as ops_conv
+
+    calls = []
+    monkeypatch.setattr(kernel, "_winograd_input_grad",
+                        lambda *a, _f=kernel._winograd_input_grad: calls.append(1) or _f(*a))
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((24, shape[1], 3, 3)) / np.sqrt(9 * shape[1])).astype(np.float32)
+    out = tuple(s + 2 * padding - 2 for s in shape[2:])
+    upstream = rng.standard_normal((shape[0], 24) + out).astype(np.float32)
+    expected = ops_conv._conv_transpose_whole(
+        upstream.astype(np.float64), w.astype(np.float64), (1, 1), ((padding, padding),) * 2,
+        (1, 1), 1, shape)
+    for free in (1, 2):
+        monkeypatch.setattr(threads, "free_cores", lambda free=free: free)
+        monkeypatch.setitem(threads._state, "cap", 2)
+        monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
+        t = cr.tensor(x, requires_grad=True)
+        with kernels.use_kernels(True, min_size=0):
+            F.conv2d(t, cr.tensor(w), padding=padding).backward(cr.tensor(upstream))
+        assert t.grad.dtype == cr.float32 and t.grad.shape == shape
+        np.testing.assert_allclose(t.grad.numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert len(calls) == 2

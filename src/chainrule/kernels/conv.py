@@ -223,6 +223,23 @@ def _winograd_weight_grad(x, dy, w_shape):
     return winograd.weight_gradient(sum(sums.values()), w_shape)
 
 
+def _winograd_input_grad(dy, w, padded):
+    """conv2d_input_grad by ``winograd``: the forward's adjoint, a sample a block."""
+    n, o = dy.shape[:2]
+    tiles = winograd.Tiles(w.shape, dy.shape[2:], w)
+    dx = np.empty((n, w.shape[1]) + tuple(padded), np.float32)
+
+    def task(blocks, matmul, part):
+        buffers = tiles.buffers()
+        for a, _ in blocks:
+            tiles.sample_input_gradient(matmul, dy, a, dx, buffers)
+
+    blocks = [(a, a + 1) for a in range(n)]
+    parallel_claims(lambda claim, matmul, part: task(_claimed(claim, blocks), matmul, part),
+                    n, n * o * w.shape[1] * 16 * tiles.tiles)
+    return dx
+
+
 def conv2d_input_grad(dy, w, stride, dilation, padded, groups):
     """The (N, C, *padded) float32 gradient of a padded input from the output gradient dy
     (N, O, OH, OW): w^T dy per sample, scatter-added at the windows (col2im)."""
@@ -231,6 +248,8 @@ def conv2d_input_grad(dy, w, stride, dilation, padded, groups):
     channels = w.shape[1] * groups
     geo = _Geometry(channels, w.shape[2:], stride, dilation, dy.shape[2:], groups)
     g, length = groups, geo.positions
+    if winograd.applies(w.shape[2:], stride, dilation, groups, dy.shape[2:], channels):
+        return _winograd_input_grad(dy, w, padded)
     wt = np.ascontiguousarray(w).reshape(g, o // g, -1).transpose(0, 2, 1)
     dx = np.empty((n, channels) + tuple(padded), np.float32)
 

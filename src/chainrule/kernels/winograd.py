@@ -10,12 +10,13 @@ the way left. A sample a block: its 144 tiles make (64 x 32) @ (32 x 144) produc
 conv's forward 14.0 -> 8.4 ms (GEMMs 10.4 -> 4.1, the two transforms 1.7 and 1.2). Its weight
 gradient goes the same way backwards, dw = G^T (sum over tiles of (A dy A^T) * (B^T d B)) G,
 16 products of (C x tiles) by (tiles x O) summed over the samples: 15.3 -> 8.8 ms. Its input
-gradient (the same kind of conv as the forward, of the output gradient padded by 2 with the
-weight flipped) gained little this way (14.5 -> 13.2 ms: 64 channels of 28 x 28 to
-transform, 169 tiles a sample) and stays with im2col. Float32 error: the transforms add and
-subtract at most 4 terms at a time before and after the GEMMs (measured on that conv against
-float64: forward 1.5e-6 at most, outputs up to 6.7; weight gradient 4.6e-4, entries up to
-900); the tests hold both to the float64 im2col reference.
+gradient is the forward's adjoint: dy's tiles as for the weight gradient, times U^T, then the
+input transform's adjoint added up over the overlapping tiles: 14.5 -> 10.6 ms (taken instead
+as the same kind of conv as the forward, of dy padded by 2 with the weight flipped: 13.2, 64
+channels of 28 x 28 to transform). Float32 error: the transforms add and subtract at most 4
+terms at a time before and after the GEMMs (measured on that conv against float64: forward
+1.5e-6 at most, outputs up to 6.7; input gradient 2.2e-6, up to 7.2; weight gradient 4.6e-4,
+entries up to 900); the tests hold all three to the float64 im2col reference.
 
 Transforms (d the 4x4 input tile, g the 3x3 filter, y the 2x2 output):
 V = B^T d B, U = G g G^T, y = A^T (sum over channels of U * V) A, with
@@ -147,13 +148,14 @@ def _output_tiles(m, bias, n, tiles_h, tiles_w, y):
 
 
 @jit
-def _gradient_tiles(dy, n, tiles_h, tiles_w, m):
-    """m[k, t, o] = (A e A^T)[k // 4, k % 4] for the 2x2 block e of sample n of dy (N, O, OH,
-    OW) at tile t = (th, tw): the adjoint of ``_output_tiles``, in its passes backwards (the
-    four places of each block gathered into planes 0, 1, 4, 5, then A's rows, then its
-    columns), so that the loops over whole planes vectorise. Tiles by rows, channels along
-    them: the weight gradient's GEMMs (C x T) @ (T x O) read both operands contiguous
-    (measured, 64 samples' GEMMs 4.1 ms, 8.2 with a transposed view)."""
+def _gradient_tiles(dy, n, tiles_h, tiles_w, m, by_tile):
+    """m[k, o, t] = (A e A^T)[k // 4, k % 4] for the 2x2 block e of sample n of dy (N, O, OH,
+    OW) at tile t = (th, tw), or m[k, t, o] if ``by_tile``: the adjoint of ``_output_tiles``,
+    in its passes backwards (the four places of each block gathered into planes 0, 1, 4, 5,
+    then A's rows, then its columns), so that the loops over whole planes vectorise. By tile
+    (channels along the rows) for the weight gradient, whose GEMMs (C x T) @ (T x O) then read
+    both operands contiguous (measured, 64 samples' GEMMs 4.1 ms, 8.2 with a transposed
+    view)."""
     u = np.uint64
     outputs, height, width = dy.shape[1], dy.shape[2], dy.shape[3]
     flat_m, flat_dy = m.reshape(-1), dy.reshape(-1)
@@ -161,17 +163,30 @@ def _gradient_tiles(dy, n, tiles_h, tiles_w, m):
     size = outputs * tiles
     sample = u(n * outputs * height * width)
     plane = u(height * width)
-    for th in range(tiles_h):  # (channels innermost: written in order, each line of dy read
-        for tw in range(tiles_w):  # for 8 tiles in a row while in the first cache level)
-            corner = sample + u(2 * th * width + 2 * tw)
-            into = u((th * tiles_w + tw) * outputs)
-            for o in range(outputs):
-                t = into + u(o)
-                at = corner + u(o) * plane
-                flat_m[t] = flat_dy[at]
-                flat_m[u(size) + t] = flat_dy[at + u(1)]
-                flat_m[u(4 * size) + t] = flat_dy[at + u(width)]
-                flat_m[u(5 * size) + t] = flat_dy[at + u(width + 1)]
+    if by_tile:
+        for th in range(tiles_h):  # (channels innermost: written in order, each line of dy
+            for tw in range(tiles_w):  # read for 8 tiles in a row while in the first cache)
+                corner = sample + u(2 * th * width + 2 * tw)
+                into = u((th * tiles_w + tw) * outputs)
+                for o in range(outputs):
+                    t = into + u(o)
+                    at = corner + u(o) * plane
+                    flat_m[t] = flat_dy[at]
+                    flat_m[u(size) + t] = flat_dy[at + u(1)]
+                    flat_m[u(4 * size) + t] = flat_dy[at + u(width)]
+                    flat_m[u(5 * size) + t] = flat_dy[at + u(width + 1)]
+    else:
+        for o in range(outputs):
+            for th in range(tiles_h):
+                row = sample + u(o) * plane + u(2 * th * width)
+                into = u(o * tiles + th * tiles_w)
+                for tw in range(tiles_w):
+                    t = into + u(tw)
+                    at = row + u(2 * tw)
+                    flat_m[t] = flat_dy[at]
+                    flat_m[u(size) + t] = flat_dy[at + u(1)]
+                    flat_m[u(4 * size) + t] = flat_dy[at + u(width)]
+                    flat_m[u(5 * size) + t] = flat_dy[at + u(width + 1)]
     for i in range(2):  # Z[i] = A Y[i]: (y0, y0 + y1, y0 - y1, -y1), in planes 4i .. 4i + 3
         z0, z1, z2, z3 = u(4 * i * size), u((4 * i + 1) * size), u((4 * i + 2) * size), \
             u((4 * i + 3) * size)
@@ -189,6 +204,58 @@ def _gradient_tiles(dy, n, tiles_h, tiles_w, m):
             flat_m[p3 + u(e)] = -b
 
 
+@jit
+def _input_tiles_adjoint(v, n, tiles_h, tiles_w, dx):
+    """dx[n, c, 2 th : 2 th + 4, 2 tw : 2 tw + 4] += B V B^T, V[k // 4, k % 4] = v[k, c, t]
+    for tile t = (th, tw): the adjoint of ``_input_tiles`` (overlapping tiles add up). B's
+    rows are B^T's columns: (1, 0, 0, 0), (0, 1, -1, 1), (-1, 1, 1, 0), (0, 0, 0, -1)."""
+    u = np.uint64
+    channels, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
+    flat_v, flat_dx = v.reshape(-1), dx.reshape(-1)
+    tiles = tiles_h * tiles_w
+    stride_k = u(channels * tiles)
+    for c in range(channels):
+        plane = u((n * channels + c) * height * width)
+        for th in range(tiles_h):
+            source = u(c * tiles + th * tiles_w)
+            for tw in range(tiles_w):
+                t = source + u(tw)
+                r0 = plane + u(2 * th * width + 2 * tw)
+                r1 = r0 + u(width)
+                r2 = r1 + u(width)
+                r3 = r2 + u(width)
+                for j in range(4):  # column j of V: R = B V, then the row combination below
+                    a = flat_v[t + u(j) * stride_k]
+                    b = flat_v[t + u(4 + j) * stride_k]
+                    c2 = flat_v[t + u(8 + j) * stride_k]
+                    d = flat_v[t + u(12 + j) * stride_k]
+                    if j == 0:
+                        q0, q1, q2, q3 = a, b - c2 + d, b + c2 - a, -d
+                    elif j == 1:
+                        s0, s1, s2, s3 = a, b - c2 + d, b + c2 - a, -d
+                    elif j == 2:
+                        w0, w1, w2, w3 = a, b - c2 + d, b + c2 - a, -d
+                    else:
+                        e0, e1, e2, e3 = a, b - c2 + d, b + c2 - a, -d
+                # d = R B^T: row r of d from row r of R = (q_r, s_r, w_r, e_r)
+                flat_dx[r0] += q0
+                flat_dx[r0 + u(1)] += s0 - w0 + e0
+                flat_dx[r0 + u(2)] += s0 + w0 - q0
+                flat_dx[r0 + u(3)] -= e0
+                flat_dx[r1] += q1
+                flat_dx[r1 + u(1)] += s1 - w1 + e1
+                flat_dx[r1 + u(2)] += s1 + w1 - q1
+                flat_dx[r1 + u(3)] -= e1
+                flat_dx[r2] += q2
+                flat_dx[r2 + u(1)] += s2 - w2 + e2
+                flat_dx[r2 + u(2)] += s2 + w2 - q2
+                flat_dx[r2 + u(3)] -= e2
+                flat_dx[r3] += q3
+                flat_dx[r3 + u(1)] += s3 - w3 + e3
+                flat_dx[r3 + u(2)] += s3 + w3 - q3
+                flat_dx[r3 + u(3)] -= e3
+
+
 def weight_gradient(products, w_shape):
     """dw (O, C, 3, 3) = G^T Q G from the summed products Q (16, C, O) of the input's and
     the gradient's transformed tiles (the adjoint of ``filters``), in float64."""
@@ -203,6 +270,7 @@ class Tiles:
 
     def __init__(self, w_shape, out, w=None):
         self.u = None if w is None else filters(w)
+        self.ut = None if w is None else np.ascontiguousarray(self.u.transpose(0, 2, 1))
         self.outputs, self.channels = w_shape[:2]
         self.tiles_h, self.tiles_w = out[0] // 2, out[1] // 2
         self.tiles = self.tiles_h * self.tiles_w
@@ -223,5 +291,15 @@ class Tiles:
         """total (16, C, O) += sample n's products of x's and dy's transformed tiles."""
         v, m = buffers
         _input_tiles(x, n, self.tiles_h, self.tiles_w, v)
-        _gradient_tiles(dy, n, self.tiles_h, self.tiles_w, m)
+        _gradient_tiles(dy, n, self.tiles_h, self.tiles_w, m, True)
         total += matmul(v, m.reshape(16, self.tiles, self.outputs), None)
+
+    def sample_input_gradient(self, matmul, dy, n, dx, buffers):
+        """dx[n] (C, OH + 2, OW + 2) = the adjoint of the forward in x at sample n of dy: dy's
+        tiles transformed (as for the weight gradient), times U^T, the input transform's
+        adjoint added into dx[n] (zeroed here)."""
+        v, m = buffers
+        _gradient_tiles(dy, n, self.tiles_h, self.tiles_w, m, False)
+        matmul(self.ut, m, v)
+        dx[n] = 0.0
+        _input_tiles_adjoint(v, n, self.tiles_h, self.tiles_w, dx)
