@@ -10,6 +10,10 @@ numba's ``math.exp`` is a scalar libm call (measured: 3.7 ms per million float32
 NumPy's SIMD exp takes 0.4 ms), which also stops the loop from vectorising; ``exp32`` below is
 Cephes' expf written with operations LLVM vectorises (a polynomial and an exponent built in the
 float's bits), about 1 ulp from the true value.
+
+Every loop kernel begins with ``wide_vectors()``: LLVM's tuning for Intel's AVX-512 chips
+(Skylake-X to Sapphire Rapids) prefers 256-bit vectors, so numba's loops used ymm registers
+where PyTorch's kernels use zmm; see ``wide_vectors``.
 """
 
 import warnings
@@ -47,6 +51,22 @@ def jit_reduction(function=None, fused=False):
     if function is None:
         return lambda f: jit(f, fastmath=flags)
     return jit(function, fastmath=flags)
+
+
+@intrinsic
+def wide_vectors(typingctx):
+    """Let LLVM vectorise the calling kernel with 512-bit registers where the CPU has them
+    (``"prefer-vector-width"="512"`` on the function: only a preference, so a CPU without
+    AVX-512 keeps its 256- or 128-bit vectors, and other targets ignore it). NOTE: per
+    function, not numba's process-wide target features, which would change every numba user's
+    code. Measured on Sapphire Rapids, one thread, a million float32: GELU forward 0.94 ->
+    0.67 ms, backward 0.99 -> 0.70 ms, the values bit for bit the same."""
+    def codegen(context, builder, signature, args):
+        # (set.add: llvmlite's attribute set accepts only its list of keyword attributes)
+        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+
+    return types.void(), codegen
 
 
 _LOG2E = 1.44269504088896341

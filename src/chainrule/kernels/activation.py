@@ -6,7 +6,7 @@ Reference: ``ops/activation.py``'s ``Gelu`` and ``kernels/normal.py``'s ``ndtr_f
 import numba
 import numpy as np
 
-from ._jit import exp32, exp32_parts, fma32, jit, times_power_of_two
+from ._jit import exp32, exp32_parts, fma32, jit, times_power_of_two, wide_vectors
 from .normal import INV_SQRT_2, INV_SQRT_2PI, NDTR_FIT_SCALE
 from .threads import parallel_ranges
 
@@ -62,6 +62,7 @@ def _cdf(x):
 def _gelu_range(start, stop, part, x, y):
     # each range works on slices from 0: an index that might be negative (start + k) costs
     # a wraparound check per element and the loop no longer vectorises (measured: 11x slower)
+    wide_vectors()
     x, y = x[start:stop], y[start:stop]
     for i in range(x.size):
         y[i] = x[i] * _cdf(x[i])
@@ -69,6 +70,7 @@ def _gelu_range(start, stop, part, x, y):
 
 @jit(fastmath=_FUSED)
 def _gelu_backward_range(start, stop, part, x, dy, dx):
+    wide_vectors()
     x, dy, dx = x[start:stop], dy[start:stop], dx[start:stop]
     f = numba.float32
     for i in range(x.size):
@@ -96,6 +98,7 @@ def _tanh_gate(x):
 
 @jit(fastmath=_FUSED)
 def _gelu_tanh_range(start, stop, part, x, y):
+    wide_vectors()
     x, y = x[start:stop], y[start:stop]
     for i in range(x.size):
         s, _ = _tanh_gate(x[i])
@@ -106,6 +109,7 @@ def _gelu_tanh_range(start, stop, part, x, y):
 def _gelu_tanh_backward_range(start, stop, part, x, dy, dx):
     """dx = dy (s + 2 x s (1 - s) du/dx), the reference's 1/2 (1 + t) + x/2 (1 - t^2) du/dx
     with t = 2 s - 1."""
+    wide_vectors()
     x, dy, dx = x[start:stop], dy[start:stop], dx[start:stop]
     for i in range(x.size):
         s, slope = _tanh_gate(x[i])
@@ -114,6 +118,7 @@ def _gelu_tanh_backward_range(start, stop, part, x, dy, dx):
 
 @jit
 def _relu_backward_range(start, stop, part, y, dy, dx):
+    wide_vectors()
     y, dy, dx = y[start:stop], dy[start:stop], dx[start:stop]
     for i in range(y.size):
         dx[i] = dy[i] if y[i] > np.float32(0.0) else np.float32(0.0)
@@ -121,6 +126,7 @@ def _relu_backward_range(start, stop, part, y, dy, dx):
 
 @jit(fastmath=_FUSED)
 def _ndtr_range(start, stop, part, x, out):
+    wide_vectors()
     x, out = x[start:stop], out[start:stop]
     for i in range(x.size):
         out[i] = _cdf(x[i])

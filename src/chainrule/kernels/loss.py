@@ -7,12 +7,13 @@ import math
 
 import numpy as np
 
-from ._jit import exp32, jit_reduction, row_max
+from ._jit import exp32, jit_reduction, row_max, wide_vectors
 from .threads import parallel_ranges
 
 
 @jit_reduction(fused=True)
 def _forward_range(start, stop, part, x, target, ignore_index, smoothing, loss, lse):
+    wide_vectors()
     x, target, loss, lse = x[start:stop], target[start:stop], loss[start:stop], lse[start:stop]
     columns = x.shape[1]
     for r in range(x.shape[0]):
@@ -36,6 +37,7 @@ def _forward_range(start, stop, part, x, target, ignore_index, smoothing, loss, 
 
 @jit_reduction(fused=True)
 def _backward_range(start, stop, part, x, target, ignore_index, smoothing, lse, scale, dx):
+    wide_vectors()
     x, target, lse = x[start:stop], target[start:stop], lse[start:stop]
     scale, dx = scale[start:stop], dx[start:stop]
     columns = x.shape[1]

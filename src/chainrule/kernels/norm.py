@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ._jit import jit_reduction
+from ._jit import jit_reduction, wide_vectors
 from .threads import get_num_threads, parallel_ranges
 
 # Every inner loop below is free of conditions: an ``if`` on an argument inside a loop (say
@@ -17,6 +17,7 @@ from .threads import get_num_threads, parallel_ranges
 
 @jit_reduction
 def _forward_range(start, stop, part, x, weight, bias, eps, y, mean, rstd):
+    wide_vectors()
     x, y, mean, rstd = x[start:stop], y[start:stop], mean[start:stop], rstd[start:stop]
     columns = x.shape[1]
     for r in range(x.shape[0]):
@@ -38,6 +39,7 @@ def _forward_range(start, stop, part, x, weight, bias, eps, y, mean, rstd):
 def _backward_range(start, stop, part, x, weight, dy, mean, rstd, dx, dweight, dbias):
     """dx = r (g - mean(g) - x^ mean(g x^)), g = dy w; dweight and dbias summed into row
     ``part`` of their partial sums."""
+    wide_vectors()
     x, dy, mean, rstd = x[start:stop], dy[start:stop], mean[start:stop], rstd[start:stop]
     if dx.size:
         dx = dx[start:stop]

@@ -10,12 +10,13 @@ reassociation (``jit_reduction``) assumes nothing about NaNs or infinities.
 
 import numpy as np
 
-from ._jit import jit_reduction
+from ._jit import jit_reduction, wide_vectors
 
 
 @jit_reduction
 def squared_norm(flat):
     """sum(flat ** 2) in float64, for a 1-D float32 array."""
+    wide_vectors()
     total = 0.0
     for i in range(flat.size):
         value = np.float64(flat[i])
@@ -29,6 +30,7 @@ def update_norms(after, before):
     float32 arrays of one size: a sampled step's three norms of a weight matrix (after the
     update, before it, and the update) in one pass over the two arrays, where NumPy reads
     them four times and writes the difference once."""
+    wide_vectors()
     after_sum = before_sum = moved_sum = 0.0
     for i in range(after.size):
         a = np.float64(after[i])

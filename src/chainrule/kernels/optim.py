@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ._jit import jit
+from ._jit import jit, wide_vectors
 from .threads import parallel_ranges
 
 
@@ -14,6 +14,7 @@ def _adam_range(start, stop, part, param, grad, exp_avg, exp_avg_sq, max_exp_avg
                 beta2, one_minus_beta1, one_minus_beta2, eps, bias_correction1,
                 bias_correction2_sqrt, weight_decay, decay, maximize, amsgrad):
     # 1 - beta comes in computed in float64: in float32, 1 - 0.999f is 0.00099999 (1e-5 off)
+    wide_vectors()
     step_size = lr / bias_correction1
     param, grad = param[start:stop], grad[start:stop]  # (slices: see activation._gelu_range)
     exp_avg, exp_avg_sq = exp_avg[start:stop], exp_avg_sq[start:stop]
@@ -52,6 +53,7 @@ def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, 
 @jit
 def _sgd_range(start, stop, part, param, grad, buffer, lr, momentum, one_minus_dampening,
                weight_decay, maximize, nesterov, first):
+    wide_vectors()
     param, grad = param[start:stop], grad[start:stop]
     if momentum != 0:
         buffer = buffer[start:stop]

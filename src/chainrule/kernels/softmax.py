@@ -5,12 +5,13 @@ import math
 
 import numpy as np
 
-from ._jit import exp32, jit_reduction, row_max
+from ._jit import exp32, jit_reduction, row_max, wide_vectors
 from .threads import parallel_ranges
 
 
 @jit_reduction(fused=True)
 def _softmax_range(start, stop, part, x, y, log):
+    wide_vectors()
     x, y = x[start:stop], y[start:stop]  # (slices: indices from 0 vectorise, see activation)
     columns = x.shape[1]
     for r in range(x.shape[0]):
@@ -34,6 +35,7 @@ def _softmax_range(start, stop, part, x, y, log):
 
 @jit_reduction(fused=True)
 def _softmax_backward_range(start, stop, part, y, dy, dx, log):
+    wide_vectors()
     y, dy, dx = y[start:stop], dy[start:stop], dx[start:stop]
     columns = y.shape[1]
     for r in range(y.shape[0]):
