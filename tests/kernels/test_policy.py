@@ -134,6 +134,18 @@ def test_parallel_ranges_cover_every_row_once(monkeypatch):
     assert (seen == 1).all()
 
 
+def test_range_bounds_are_the_split_that_runs(monkeypatch):
+    # a caller lays data out by these bounds (the LSTM's W_hh^T per thread), then runs them
+    monkeypatch.setattr(threads, "free_cores", lambda: 4)
+    monkeypatch.setitem(threads._state, "cap", 4)
+    assert threads.range_bounds(5, 1 << 20, parts=2) == [0, 2, 5]
+    assert threads.range_bounds(5, 1) == [0, 5]  # too little work: one range
+    seen = []
+    used = threads.run_ranges(lambda start, stop, part: seen.append((start, stop, part)),
+                              [0, 2, 5])
+    assert used == 2 and sorted(seen) == [(0, 2, 0), (2, 5, 1)]
+
+
 def test_blas_matmul_is_matmul():
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((300, 200)), rng.standard_normal((200, 100))

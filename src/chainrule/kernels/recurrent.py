@@ -111,41 +111,62 @@ def _backward_units(start, stop, part, blas, sync, yield_to, d_out, gates, c, c0
               weights + _FLOAT * start, hidden, zero, d_state + _FLOAT * start, hidden)
 
 
-def _split(kernel, batch, hidden, *args):
-    """Run ``kernel`` over the hidden units: split when a step's GEMM has ~batch * H * H / 2
-    multiply-adds or more (smaller steps cannot repay a barrier per step), into at most two
-    parts. Two, because the threads wait for each other: the first part runs on this thread
-    and the second on the pool, so a part on the pool only ever waits for a thread that is
-    running; a third part could sit queued behind another caller's task that waits too."""
-    threads.parallel_ranges(kernel, hidden, max(batch * hidden // 2, 1), sgemm_address(),
-                            np.zeros(1, np.int64), yield_address(), *args, parts=2)
+def _unit_bounds(batch, hidden):
+    """Where the hidden units are split between threads: at all when a step's GEMM has ~batch
+    * H * H / 2 multiply-adds or more (smaller steps cannot repay a barrier per step), into
+    at most two parts. Two, because the threads wait for each other: the first part runs on
+    this thread and the second on the pool, so a part on the pool only ever waits for a
+    thread that is running; a third part could sit queued behind another caller's task that
+    waits too."""
+    return threads.range_bounds(hidden, max(batch * hidden // 2, 1), parts=2)
 
 
-def _step_weights(w_hh, steps):
-    """W_hh as the forward's step GEMMs read it: W_hh^T, copied, from 3 steps on (the copy
-    costs 0.39 ms at 1024 x 256, more than one or two steps gain), else W_hh as it is."""
-    return np.ascontiguousarray(w_hh.T) if steps >= 3 else w_hh
+def _split(kernel, bounds, *args):
+    """Run ``kernel`` over the hidden units in the parts that ``bounds`` (``_unit_bounds``)
+    gives, with the BLAS address and a fresh barrier."""
+    threads.run_ranges(kernel, bounds, sgemm_address(), np.zeros(1, np.int64), yield_address(),
+                       *args)
+
+
+def _step_weights(w_hh, steps, bounds):
+    """W_hh as the forward's step GEMMs read it: from 3 steps on, W_hh^T copied with each
+    part's columns side by side (gate blocks of its units, in gate order), so that a thread's
+    product is one GEMM; else W_hh as it is (the copy costs 0.39 ms at 1024 x 256, more than
+    one or two steps gain). NOTE: one GEMM per part rather than one per gate block: measured
+    on this Xeon, one thread, h (32 x 256) by half of W_hh^T: 0.077 ms as one 512-column
+    product against 0.094-0.12 as four of 128 columns at a stride of 1024 (LSTM forward of
+    64 steps, N=32, two threads at real-time priority, medians: 8.3-8.6 -> 7.6-8.1 ms)."""
+    if steps < 3:
+        return w_hh
+    width, hidden = w_hh.shape
+    gates = width // hidden
+    blocks = w_hh.reshape(gates, hidden, hidden)  # (gate, unit, input)
+    laid_out = np.empty((hidden, width), w_hh.dtype)
+    for start, stop in zip(bounds, bounds[1:]):
+        part = laid_out[:, gates * start:gates * stop].reshape(hidden, gates, stop - start)
+        part[...] = blocks[:, start:stop].transpose(2, 0, 1)
+    return laid_out
 
 
 @jit(inline="always")
 def _state_product(blas, gates, start, units, h_prev, w_hh, gh, gh_t):
     """gh = h_prev W_hh^T for hidden units [start, stop) of each of the ``gates`` blocks, side
-    by side; ``w_hh`` is W_hh^T (contiguous) or W_hh, then the product is taken transposed,
-    (W_hh h_prev^T)^T, through ``gh_t``. NOTE: never with W_hh transposed in the call:
-    OpenBLAS's h W_hh^T so is 1.5x slower at these shapes (32 x 256 by 256 x 1024: 0.46 ms,
-    against 0.30 with W_hh^T, 0.26 + a small transpose with W_hh; LSTM forward of 64 steps,
-    one thread: 34 -> 25 ms, two threads: 18.7 -> 14.5 ms)."""
+    by side; ``w_hh`` is W_hh^T laid out by ``_step_weights`` (this part's columns side by
+    side) or W_hh, then the product is taken transposed, (W_hh h_prev^T)^T, through ``gh_t``.
+    NOTE: never with W_hh transposed in the call: OpenBLAS's h W_hh^T so is 1.5x slower at
+    these shapes (32 x 256 by 256 x 1024: 0.46 ms, against 0.30 with W_hh^T, 0.26 + a small
+    transpose with W_hh; LSTM forward of 64 steps, one thread: 34 -> 25 ms, two threads:
+    18.7 -> 14.5 ms)."""
     batch, hidden = h_prev.shape
     width = gates * hidden
     zero = np.float32(0.0)
     weights, state = numba.int64(w_hh.ctypes.data), numba.int64(h_prev.ctypes.data)
-    blocks, columns = (gates, units) if units < hidden else (1, width)  # GEMMs, and their size
-    if w_hh.shape[0] == hidden:  # W_hh^T: this thread's columns of each gate's block
-        for k in range(blocks):
-            sgemm(blas, False, batch, columns, hidden, state, hidden,
-                  weights + _FLOAT * (k * hidden + start), width, zero,
-                  numba.int64(gh.ctypes.data) + _FLOAT * k * units, gates * units)
+    if w_hh.shape[0] == hidden:  # W_hh^T: this part's columns, one block
+        sgemm(blas, False, batch, gates * units, hidden, state, hidden,
+              weights + _FLOAT * gates * start, width, zero, numba.int64(gh.ctypes.data),
+              gates * units)
     else:  # W_hh: its rows, into gh^T
+        blocks, columns = (gates, units) if units < hidden else (1, width)  # GEMMs, their size
         for k in range(blocks):
             gemm(blas, False, True, columns, batch, hidden,
                  weights + _FLOAT * hidden * (k * hidden + start), hidden, state, hidden, zero,
@@ -164,8 +185,9 @@ def lstm_forward(gx, h0, c0, w_hh, bias, reverse):
     gates = np.empty_like(gx)
     h, c, tanh_c = (np.empty((steps, batch, hidden), np.float32) for _ in range(3))
     threads.gemm(1)  # every thread's GEMMs on one BLAS thread
-    _split(_forward_units, batch, hidden, np.ascontiguousarray(gx), np.ascontiguousarray(h0),
-           np.ascontiguousarray(c0), _step_weights(w_hh, steps),
+    bounds = _unit_bounds(batch, hidden)
+    _split(_forward_units, bounds, np.ascontiguousarray(gx), np.ascontiguousarray(h0),
+           np.ascontiguousarray(c0), _step_weights(w_hh, steps, bounds),
            np.zeros(width, np.float32) if bias is None else np.ascontiguousarray(bias), gates, c,
            tanh_c, h, reverse)
     return h, gates, c, tanh_c
@@ -201,8 +223,11 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     cores, the recurrence runs whole on this thread (its step GEMMs at full size, no barrier
     per step) while a pool thread turns each finished chunk of steps into its share of
     dW_ih, dW_hh and the bias sums (GEMMs over all steps: about as much work as the
-    recurrence itself); then both threads take chunks of rows of dx = d_gx W_ih until none
-    are left (this thread finishes BPTT first). One free core: the same work in sequence."""
+    recurrence itself) and into one chunk of dx = d_gx W_ih; once BPTT is done, this thread
+    takes the chunks of dx still unclaimed, so that what remains after BPTT is about one
+    chunk's work (measured on this Xeon at real-time priority, T=64, N=32, H=256, with the
+    smaller chunks below: backward 14.7-15.8 -> 14.3-14.4 ms, where dx after BPTT, on both
+    threads, came to 1.5-2 ms past BPTT's end). One free core: the same work in sequence."""
     steps, batch, width = d_gx.shape
     x = np.ascontiguousarray(x, np.float32)
     w_ih = np.ascontiguousarray(w_ih)
@@ -214,20 +239,22 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     two = (threads.threads_for(steps * batch * width * (hidden + x.shape[2]),
                                threads.GEMM_PARALLEL_MACS) > 1
            and not threading.current_thread().name.startswith(threads._POOL_PREFIX))
-    # two threads: chunks of ~256 rows a GEMM, at least 4 chunks; one: all steps at once
-    chunk = max(1, min(-(-256 // batch), -(-steps // 4))) if two else steps
+    # two threads: chunks of ~128 rows a GEMM, at least 4 chunks; one: all steps at once.
+    # (The pool thread's last chunk is what it still has to do once BPTT ends; measured, T=64,
+    # N=32, H=256, backward at two threads: 14.5 ms with chunks of 256 rows, 12.6-14.2 with 128)
+    chunk = max(1, min(-(-128 // batch), -(-steps // 4))) if two else steps
 
-    d_x = np.empty(x.shape, np.float32) if need_x else None
+    d_x = np.empty(x.shape if need_x else (0, 0, 0), np.float32)
     taken = np.zeros(1, np.int64)  # chunks of dx's rows claimed so far
-
-    def rows_of_dx():
-        if need_x:
-            _dx_rows(sgemm_address(), taken, chunk * batch, d_gx, w_ih, d_x)
 
     def weights():
         _weight_grads(sgemm_address(), progress, yield_address(), hidden, chunk, d_gx, d_gh, x,
-                      np.ascontiguousarray(h0), h, dw_ih, dw_hh, db_ih, db_hh, reverse)
-        rows_of_dx()
+                      np.ascontiguousarray(h0), h, dw_ih, dw_hh, db_ih, db_hh, reverse, taken,
+                      w_ih, d_x)
+
+    def rows_of_dx():
+        _dx_chunks(sgemm_address(), progress, yield_address(), hidden, chunk, steps, taken,
+                   d_gx, w_ih, d_x, reverse)
 
     future = threads._pool().submit(weights) if two else None
     recurrence()
@@ -237,34 +264,40 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     if future is not None:
         future.result()
     same = d_gx is d_gh
-    return {"x": d_x, "w_ih": dw_ih,
+    return {"x": d_x if need_x else None, "w_ih": dw_ih,
             "w_hh": dw_hh, "b_ih": db_ih.astype(np.float32),
             "b_hh": None if same else db_hh.astype(np.float32)}
 
 
 @jit
-def _dx_rows(blas, taken, rows, d_gx, w_ih, d_x):
-    """d_x = d_gx W_ih over (T N) rows, ``rows`` at a time, each chunk claimed from ``taken``
-    (threads call this side by side once d_gx is complete)."""
+def _dx_chunks(blas, progress, yield_to, hidden, chunk, most, taken, d_gx, w_ih, d_x, reverse):
+    """d_x = d_gx W_ih, ``chunk`` steps at a time in BPTT's order (each chunk claimed from
+    ``taken``, and taken once BPTT has finished it: ``progress`` as in ``_weight_grads``), at
+    most ``most`` chunks; nothing when ``d_x`` is empty (no gradient of x wanted)."""
     steps, batch, width = d_gx.shape
-    total, features, zero = steps * batch, w_ih.shape[1], np.float32(0.0)
+    features, zero = w_ih.shape[1], np.float32(0.0)
+    if d_x.size == 0:
+        return
     gx_at, out_at = numba.int64(d_gx.ctypes.data), numba.int64(d_x.ctypes.data)
-    while True:
-        first = claim(taken) * rows
-        if first >= total:
+    for _ in range(most):
+        s0 = claim(taken) * chunk
+        if s0 >= steps:
             return
-        count = min(rows, total - first)
-        gemm(blas, False, False, count, features, width, gx_at + _FLOAT * first * width, width,
-             numba.int64(w_ih.ctypes.data), features, zero,
-             out_at + _FLOAT * first * features, features)
+        s1 = min(s0 + chunk, steps)
+        wait_until(progress, s1 * hidden, yield_to)
+        t0, t1 = (s0, s1) if reverse else (steps - s1, steps - s0)  # BPTT runs against time
+        gemm(blas, False, False, (t1 - t0) * batch, features, width,
+             gx_at + _FLOAT * t0 * batch * width, width, numba.int64(w_ih.ctypes.data),
+             features, zero, out_at + _FLOAT * t0 * batch * features, features)
 
 
 @jit
 def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h, dw_ih, dw_hh,
-                  db_ih, db_hh, reverse):
+                  db_ih, db_hh, reverse, taken, w_ih, d_x):
     """dW_ih = d_gx^T x, dW_hh = d_gh^T h_prev (into arrays as they come: the first GEMM into
     each overwrites it) and the bias sums (float64) over all steps, a chunk of steps at a time,
-    each once BPTT has finished it (``progress[0]`` reaches steps done times ``hidden``).
+    each once BPTT has finished it (``progress[0]`` reaches steps done times ``hidden``),
+    and after each chunk one chunk of d_x (``_dx_chunks``, claimed from ``taken``).
     ``d_gh`` may be ``d_gx`` (LSTM: then ``db_hh`` stays zero)."""
     steps, batch, width = d_gx.shape
     features, step_rows = x.shape[2], batch * width
@@ -302,6 +335,8 @@ def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h,
                     row = d_gh[t, n]
                     for j in range(width):
                         db_hh[j] += row[j]
+        # and one chunk of d_x (the oldest not yet claimed: BPTT has finished it)
+        _dx_chunks(blas, progress, yield_to, hidden, chunk, 1, taken, d_gx, w_ih, d_x, reverse)
 
 
 @jit(fastmath=_FUSED)
@@ -390,8 +425,9 @@ def gru_forward(gx, h0, w_hh, b_hh, reverse):
     h, gh_n = (np.empty((steps, batch, hidden), np.float32) for _ in range(2))
     bias = np.zeros(width, np.float32) if b_hh is None else np.ascontiguousarray(b_hh)
     threads.gemm(1)
-    _split(_gru_forward_units, batch, hidden, np.ascontiguousarray(gx), np.ascontiguousarray(h0),
-           _step_weights(w_hh, steps), bias, gates, gh_n, h, reverse)
+    bounds = _unit_bounds(batch, hidden)
+    _split(_gru_forward_units, bounds, np.ascontiguousarray(gx), np.ascontiguousarray(h0),
+           _step_weights(w_hh, steps, bounds), bias, gates, gh_n, h, reverse)
     return h, gates, gh_n
 
 

@@ -27,7 +27,8 @@ from .heap import _state as _heap_state
 from .heap import keep_freed_memory
 
 __all__ = ["set_num_threads", "get_num_threads", "free_cores", "gemm", "blas_matmul",
-           "parallel_ranges", "parallel_gemms", "parallel_claims"]
+           "parallel_ranges", "range_bounds", "run_ranges", "parallel_gemms",
+           "parallel_claims"]
 
 GEMM_PARALLEL_MACS = 1 << 22  # ~4M multiply-adds: ~0.1 ms on one core
 # Elements: 0.2-0.7 ms of a fused pass. NOTE: handing a range to the pool costs 50-100 us (a
@@ -307,12 +308,25 @@ def parallel_ranges(kernel, rows, row_size, *args, parts=None):
     range per thread (parts 0, 1, ...), the first on this thread, the others on the pool.
     ``parts`` caps the number of ranges (a kernel that sums into per-part rows has that many).
     Returns the number of parts used."""
+    return run_ranges(kernel, range_bounds(rows, row_size, parts), *args)
+
+
+def range_bounds(rows, row_size, parts=None):
+    """Where ``parallel_ranges`` would cut ``[0, rows)``: ``[0, rows]`` for one range, else
+    one bound per thread more. For a caller that lays out data by range before running them
+    (``run_ranges``), so that the split it laid out for is the split that runs."""
     threads = min(threads_for(rows * row_size, KERNEL_PARALLEL_SIZE), max(rows, 1),
                   parts or rows or 1)
+    return [rows * i // threads for i in range(threads + 1)] if threads > 1 else [0, rows]
+
+
+def run_ranges(kernel, bounds, *args):
+    """``kernel(bounds[p], bounds[p + 1], p, *args)`` for each part p: part 0 on this thread,
+    the others on the pool; returns the number of parts."""
+    threads = len(bounds) - 1
     if threads <= 1:
-        kernel(0, rows, 0, *args)
+        kernel(bounds[0], bounds[-1], 0, *args)
         return 1
-    bounds = [rows * i // threads for i in range(threads + 1)]
     futures = [_pool().submit(kernel, bounds[part], bounds[part + 1], part, *args)
                for part in range(1, threads)]
     kernel(bounds[0], bounds[1], 0, *args)
