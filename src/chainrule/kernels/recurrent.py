@@ -17,7 +17,7 @@ import numba
 import numpy as np
 
 from . import threads
-from ._jit import jit, sigmoid32, tanh32
+from ._jit import jit, sigmoid32, tanh32, wide_vectors
 from ._native import barrier, claim, gemm, sgemm, sgemm_address, wait_until, yield_address
 
 _FLOAT = 4  # bytes per float32: addresses below step in bytes
@@ -40,6 +40,7 @@ def _forward_units(start, stop, part, blas, sync, yield_to, gx, h0, c0, w_hh, bi
     arrays: LLVM vectorises a loop only when it can check cheaply that its arrays do not
     overlap (one loop over all nine arrays: 17x slower; the four gates activated in one loop,
     in place in one row: 3.5x slower, measured)."""
+    wide_vectors()  # (zmm registers: see _jit.wide_vectors)
     steps, batch, width = gx.shape
     hidden, units = width // 4, stop - start
     gh, gh_t = np.empty((batch, 4 * units), np.float32), np.empty((4 * units, batch), np.float32)
@@ -81,6 +82,7 @@ def _backward_units(start, stop, part, blas, sync, yield_to, d_out, gates, c, c0
     """Hidden units [start, stop) of BPTT: d(pre-activation gates) of every step into d_gates,
     dc through the cell, and dh = d_gates W_hh for the step before; dh and dc come out as the
     gradients of h0 and c0."""
+    wide_vectors()  # (zmm registers: see _jit.wide_vectors)
     steps, batch, width = gates.shape
     hidden, units = width // 4, stop - start
     one, zero = np.float32(1.0), np.float32(0.0)
@@ -299,6 +301,7 @@ def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h,
     each once BPTT has finished it (``progress[0]`` reaches steps done times ``hidden``),
     and after each chunk one chunk of d_x (``_dx_chunks``, claimed from ``taken``).
     ``d_gh`` may be ``d_gx`` (LSTM: then ``db_hh`` stays zero)."""
+    wide_vectors()  # (zmm registers: see _jit.wide_vectors)
     steps, batch, width = d_gx.shape
     features, step_rows = x.shape[2], batch * width
     zero, one, same = np.float32(0.0), np.float32(1.0), d_gx.ctypes.data == d_gh.ctypes.data
@@ -346,6 +349,7 @@ def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, b_
     r, z = sigmoid(gx + h_prev W_hh^T + b_hh) of their blocks; gh_n = (h_prev W_hh^T + b_hh)
     of the n block (kept for backward); n = tanh(gx_n + r gh_n); h = (1 - z) n + z h_prev.
     ``gx`` holds x W_ih^T + b_ih; loops as in ``_forward_units``."""
+    wide_vectors()  # (zmm registers: see _jit.wide_vectors)
     steps, batch, width = gx.shape
     hidden, units = width // 3, stop - start
     gh, gh_t = np.empty((batch, 3 * units), np.float32), np.empty((3 * units, batch), np.float32)
@@ -382,6 +386,7 @@ def _gru_backward_units(start, stop, part, blas, sync, yield_to, d_out, h0, h, g
     """Hidden units [start, stop) of a GRU's BPTT: the gradients of gx and of
     h W_hh^T + b_hh of every step, and dh = dh z + d_gh W_hh for the step before (dh comes out
     as the gradient of h0)."""
+    wide_vectors()  # (zmm registers: see _jit.wide_vectors)
     steps, batch, width = gates.shape
     hidden, units = width // 3, stop - start
     one = np.float32(1.0)
