@@ -34,12 +34,25 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# Python put this folder first on sys.path; its scripts (coverage.py) would shadow packages of
+# the same name that the libraries import (numba probes `coverage`: with this folder on the
+# path numba failed to import, and every kernel, the monitor's compiled reads included, fell
+# back to NumPy), so it leaves the path, and workloads.py is loaded from its file.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+
+def load_workloads():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("workloads", HERE / "workloads.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def measure(workload, steps, block, warmup):
     """One measurement in this process: plain and monitored ms per step, wall and CPU."""
-    sys.path.insert(0, str(HERE))
-    import workloads
+    workloads = load_workloads()
 
     import chainrule
     from chainrule.diagnostics import GradientMonitor
@@ -75,6 +88,9 @@ def measure(workload, steps, block, warmup):
         if monitored:
             monitor.close()
     monitor.close()
+    if "numba" not in sys.modules:  # the kernels would be off: a figure for another library
+        print("bench/diagnostics.py: numba is not loaded; measuring the NumPy path",
+              file=sys.stderr)
     return {"plain_ms": wall[False] / steps * 1e3, "monitored_ms": wall[True] / steps * 1e3,
             "plain_cpu_ms": cpu[False] / steps * 1e3,
             "monitored_cpu_ms": cpu[True] / steps * 1e3}
@@ -88,6 +104,8 @@ def run(workload, threads, args):
     results = []
     for _ in range(args.repeats):
         out = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+        if out.stderr:
+            print(out.stderr, end="", file=sys.stderr)  # a kernel that could not load, ...
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     overheads = [r["monitored_ms"] / r["plain_ms"] - 1 for r in results]
     cpu = [r["monitored_cpu_ms"] / r["plain_cpu_ms"] - 1 for r in results]

@@ -41,3 +41,18 @@ def test_node_hook_may_not_replace_gradients():
     y.grad_fn.register_hook(lambda gi, go: gi)
     with pytest.raises(RuntimeError, match="tensor.register_hook"):
         y.sum().backward()
+
+
+def test_backward_running_is_true_only_inside_a_backward_pass():
+    from chainrule.autograd.engine import backward_running
+
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    seen = []
+    y = (x * x).sum()
+    y.grad_fn.register_hook(lambda grad_inputs, grad_outputs: seen.append(backward_running()))
+    assert not backward_running()
+    y.backward()
+    assert seen == [True] and not backward_running()
+    with pytest.raises(RuntimeError):  # a failing backward does not leave it set
+        y.backward()
+    assert not backward_running()

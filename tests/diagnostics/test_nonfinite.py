@@ -94,6 +94,46 @@ def test_nan_in_the_loss_backward_names_the_op_and_the_pass():
     assert origin.line == _line_of("# ROOT LINE")
 
 
+class ScaledLinear(nn.Module):
+    """A layer and a parameter that only the loss uses."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        self.scale = nn.Parameter(torch.ones(2))
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+def test_a_loss_gradient_summed_into_by_a_later_backward_is_not_taken_for_the_birth():
+    # the loss ops' gradients are checked only on evidence: by then a later backward may have
+    # summed into one in place (kept as a leaf's .grad), and the op that made it is no longer
+    # the op that gave birth
+    model = ScaledLinear()
+    with GradientMonitor(model, every=1) as monitor, np.errstate(all="ignore"):
+        out = model(torch.randn(3, 4))
+        first = out.sum() + (model.scale * torch.ones(2)).sum()  # scale.grad is Mul's array
+        second = (model.scale * 0.0).sqrt().sum()  # BIRTH LINE: sqrt'(0) is infinite
+        first.backward()
+        second.backward()  # inf * 0 = nan, summed into scale.grad in place
+        (finding,) = monitor.step(first)
+    origin = finding.origin
+    assert (origin.op, origin.pass_, origin.in_loss) == ("Sqrt", "backward", True)
+    assert origin.line == _line_of("# BIRTH LINE")
+
+
+def test_the_gradients_kept_for_a_check_go_with_the_next_forward():
+    model = nn.Sequential(nn.Linear(4, 2))
+    with GradientMonitor(model) as monitor:
+        for _ in range(3):
+            loss = model(torch.randn(3, 4)).pow(2).mean()
+            loss.backward()
+            assert monitor.watch.backward_checks  # kept until there is evidence, or not
+        model(torch.randn(3, 4))
+        assert not monitor.watch.backward_checks
+
+
 def test_tracer_skips_propagation_and_masking():
     x = torch.tensor([1.0, 0.0, 2.0])
     with NonFiniteTracer() as tracer, np.errstate(all="ignore"):

@@ -61,3 +61,27 @@ def test_thresholds_are_configurable():
     series = [1.0, 1.2, 0.9, 1.1, 1.0, 8.0, 9.0, 9.5]
     assert _feed(series) == []
     assert len(_feed(series, thresholds=Thresholds(jump_factor=5.0))) == 1
+
+
+def test_a_jump_in_a_monitored_model_names_the_layer_whose_gradient_grew():
+    # the per-layer norms of the step the jump is measured against are that step's, even
+    # though the rule asks for them only when the jump comes, many steps later
+    import chainrule as torch
+    from chainrule import nn
+    from chainrule.diagnostics import GradientMonitor
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+    boost = [1.0]
+    model[0].weight.register_hook(lambda grad: grad * boost[0])  # only this layer's gradient
+    with GradientMonitor(model) as monitor:
+        for step in range(1, 31):
+            boost[0] = 1.0 if step < 20 else 1000.0
+            model.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y) * (1.0 if step < 20 else 2.0)
+            loss.backward()
+            monitor.step(loss)  # no update: the weights stay, only the gradient jumps
+    (finding,) = [f for f in monitor.findings if f.rule == "exploding"]
+    # (the first layer: its hooks run last in the backward, after those of the layers above)
+    assert (finding.step, finding.layer) == (22, "0"), str(finding)

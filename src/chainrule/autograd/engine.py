@@ -11,6 +11,8 @@ gradient memory (``leaves.Borrowed``) and grad mode (backward rules are recorded
 ``create_graph=True``).
 """
 
+import threading
+
 import numpy as np
 
 from . import function, grad_mode
@@ -20,6 +22,19 @@ from .graph import nodes_leading_to, topological_order
 from .leaves import Borrowed, accumulate_into_leaf, run_leaf_hooks
 
 _observers = []
+
+
+class _Running(threading.local):
+    depth = 0  # backward passes running on this thread (a hook may start another inside one)
+
+
+_running = _Running()
+
+
+def backward_running():
+    """True while a backward pass runs on this thread: an op called now is a backward rule's
+    (recorded under ``create_graph=True``) or a hook's, not the forward computation's."""
+    return _running.depth > 0
 
 
 def add_observer(observer):
@@ -61,6 +76,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
     sweep = _Sweep(create_graph, retain_graph, inputs)
     previous_mode = grad_mode._state.enabled
     grad_mode._state.enabled = create_graph  # backward rules record only under create_graph
+    _running.depth += 1
     try:
         sweep.start(tensors, grad_tensors)  # the output gradients, e.g. d loss / d loss = 1
         for node in sweep.order():  # each node after every node that sends it a gradient
@@ -72,6 +88,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
         sweep.finish()  # leaves that were outputs themselves
     finally:
         grad_mode._state.enabled = previous_mode
+        _running.depth -= 1
     return sweep.results
 
 

@@ -202,8 +202,9 @@ class GradientMonitor:
         computed = None
         if self.tap.squares:
             total = self.tap.total()
-            # per-layer norms cost a loop: the rules ask for them only when they need them
-            norms = self.tap.layer_norms  # those read every step, for the explosion rule
+            # per-layer norms cost a loop: the rules ask for them only when they need them,
+            # possibly steps later (a jump's reference step): this step's, not the tap's then
+            norms = self.tap.step_norms()  # those read every step, for the explosion rule
         else:  # no backward this step, or gradients set by hand
             computed = self._norms_from_grads()
             total = math.sqrt(sum(n * n for n in computed.values())) if computed else (

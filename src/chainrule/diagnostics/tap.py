@@ -19,6 +19,7 @@ same reads on every step), ``layer_norms(full=True)`` on a sampled step holds ev
 parameter's exact norm.
 """
 
+import functools
 import math
 import re
 import sys
@@ -133,7 +134,9 @@ class GradientTap:
         self.covered = set(covered)
         self.full = True  # read every parameter (set by the monitor for each step)
         self.squares = {}  # id(parameter) -> squared norm of its latest gradient
-        self.estimates = {}  # id(covered weight) -> its squared norm, estimated (see _hook)
+        # id(parameter) -> the squared norm read every step: in full, or for a covered weight
+        # estimated (see _hook); ``total()`` sums these
+        self.watched = {}
         self.ever = set()
         self._read_now = set()  # covered weights read in full this step (read_in_full)
         self._read = None  # this step's squared norm (see _reader)
@@ -154,7 +157,7 @@ class GradientTap:
     def reset(self):
         self._read = None  # chosen again at the next step's first read (see _reader)
         self.squares = {}
-        self.estimates = {}
+        self.watched = {}  # a new dict, not cleared: a step_norms() of an earlier step reads it
         if self._read_now:
             self._read_now = set()
 
@@ -173,7 +176,9 @@ class GradientTap:
         self.ever.add(layer)
         array = grad._data
         read = self._read or self._new_reader()
-        if key in self.covered:
+        if key not in self.covered:
+            value = self.squares[key] = self.watched[key] = read(array)
+        else:
             # a covered weight's every-step norm is estimated from a fixed block of its first
             # rows (1/16 of them; the whole matrix when it is small) scaled to the whole: the
             # same rows on every step, so that it follows the norm's growth (an explosion
@@ -181,18 +186,16 @@ class GradientTap:
             # does not show) for a sixteenth of the reads
             rows = array.shape[0]
             if array.size <= ESTIMATE_FROM or rows < ESTIMATE_ROWS:
-                value = self.estimates[key] = read(array)
+                value = self.watched[key] = read(array)
                 if not self.full and key not in self._read_now:
                     return
             else:
                 block = rows // ESTIMATE_ROWS
-                self.estimates[key] = read(array[:block]) * (rows / block)
+                self.watched[key] = read(array[:block]) * (rows / block)
                 if not self.full and key not in self._read_now:
                     return
                 value = read(array)
-        else:
-            value = read(array)
-        self.squares[key] = value
+            self.squares[key] = value
         if not math.isfinite(value):
             found = kinds(array)
             if found:
@@ -202,24 +205,26 @@ class GradientTap:
         self._read = _reader()
         return self._read
 
-    def _watched(self):
-        covered = self.covered
-        watched = {k: v for k, v in self.squares.items() if k not in covered}
-        watched.update(self.estimates)
-        return watched
-
     def total(self):
         """The norm of this step's gradients read every step, together (0 if none)."""
-        covered = self.covered
-        values = [value for key, value in self.squares.items() if key not in covered]
-        values += self.estimates.values()
-        return math.sqrt(math.fsum(values))
+        return math.sqrt(math.fsum(self.watched.values()))
 
     def layer_norms(self, full=False):
         """{layer: gradient norm} of the parameters read every step, or with ``full`` of every
         parameter read this step (all of them on a sampled step)."""
-        totals = {}
-        for key, value in (self.squares if full else self._watched()).items():
-            layer = self.layer_of[key]
-            totals[layer] = totals.get(layer, 0.0) + value
-        return {layer: math.sqrt(value) for layer, value in totals.items()}
+        return _layer_norms(self.layer_of, self.squares if full else self.watched)
+
+    def step_norms(self):
+        """A function returning this step's ``layer_norms()``, still this step's when it is
+        called steps later (``reset()`` starts new dicts rather than clearing these): the
+        explosion rule keeps it for a reference step and computes it only if it needs it."""
+        return functools.partial(_layer_norms, self.layer_of, self.watched)
+
+
+def _layer_norms(layer_of, squares):
+    """{layer: gradient norm} from {id(parameter): squared gradient norm}."""
+    totals = {}
+    for key, value in squares.items():
+        layer = layer_of[key]
+        totals[layer] = totals.get(layer, 0.0) + value
+    return {layer: math.sqrt(value) for layer, value in totals.items()}

@@ -4,7 +4,8 @@ What it pays every step: the inputs of each training forward of the model and, w
 draws random numbers, the random state it started from (to run it again), a hook keeping the
 gradient its output receives, and a look at the few ops that run between the end of the
 model's forward and the start of its backward (the loss computation): their outputs are
-checked, their call sites recorded and their backward hooked.
+checked, their call sites recorded and their backward hooked (the gradients a loss op's
+backward makes are kept, and checked only on evidence).
 The model's own ops are not watched. Only on evidence, when the loss or a parameter's gradient
 (which the monitor measures the moment it is complete) turns out non-finite, is the model's
 forward run again from the same inputs and random state with every op checked, and, for a
@@ -20,7 +21,7 @@ import sys
 
 from .. import autograd, random
 from ..autograd import grad_mode
-from ..autograd.engine import add_forward_observer
+from ..autograd.engine import add_forward_observer, backward_running
 from .nonfinite import (
     NonFiniteTracer,
     Origin,
@@ -62,6 +63,34 @@ def _set_rng_state(state):
     random.default_generator.numpy.bit_generator.state = state
 
 
+def _versions(*grads):
+    return [g._version_box[0] for group in grads for g in group if g is not None]
+
+
+class _BackwardCheck:
+    """A loss op's backward, checked for a birth when there is evidence: what it received and
+    made, and their versions then. A gradient summed into in place since (kept as a leaf's
+    ``.grad`` by an earlier backward of the step, and accumulated into by a later one) no
+    longer shows what this op made: its check is then void."""
+
+    __slots__ = ("op", "site", "in_loss", "made", "received", "versions")
+
+    def __init__(self, op, site, in_loss, grad_inputs, grad_outputs):
+        self.op, self.site, self.in_loss = op, site, in_loss
+        self.made, self.received = grad_inputs, grad_outputs
+        self.versions = _versions(grad_inputs, grad_outputs)
+
+    def origin(self):
+        """The Origin of a birth in this backward, or None."""
+        if self.versions != _versions(self.made, self.received):
+            return None
+        found = backward_birth(self.made, self.received)
+        if not found:
+            return None
+        return Origin(op_name(self.op), "backward", describe(found),
+                      in_loss=self.in_loss).located(self.site)
+
+
 class NonFiniteWatch:
     """Watches ``model`` (see the module docstring); ``origin`` is the first non-finite value's
     Origin, None while all is finite. ``on_origin(origin)`` is called once, as soon as it is
@@ -76,6 +105,7 @@ class NonFiniteWatch:
         self.on_origin = None
         self.on_loss_leaf = None  # called with each leaf tensor (a parameter) a loss op takes
         self.events = []  # Origins seen live this step (the loss, or all ops with record_sites)
+        self.backward_checks = []  # the loss ops' backward, since the model's last forward
         self.calls = []  # this step's training forwards
         self._undrawn = []  # calls of running forwards that have not drawn a random number yet
         self._remove_draw_observer = None
@@ -118,6 +148,7 @@ class NonFiniteWatch:
     def end_step(self):
         """The step is over: forget its forwards and events."""
         self.events, self.calls, self._forward_event, self._depth = [], [], False, 0
+        self.backward_checks = []
         self._undrawn = []
         if not self.record_sites:
             self._close()
@@ -134,6 +165,10 @@ class NonFiniteWatch:
             return
         self._depth += 1
         if grad_mode.is_grad_enabled():
+            if self.backward_checks:
+                # a backward's evidence (the tap's reads) came during that backward: the
+                # gradients kept for it need not outlive it
+                self.backward_checks = []
             if len(self.calls) >= MAX_CALLS:
                 del self.calls[0]
             caller = sys._getframe(2)  # the line that called the model (Module.__call__'s caller)
@@ -162,7 +197,7 @@ class NonFiniteWatch:
             self._undrawn.remove(call)  # it drew nothing: its re-run will not either
         call.outputs = outputs = tensors(output)
         for position, out in enumerate(outputs):
-            if out.requires_grad:
+            if out._requires_grad:
                 out.register_hook(self._capture(call.grads, position))
         self._open()  # watch the loss computation
 
@@ -241,23 +276,19 @@ class NonFiniteWatch:
 
     # -- ops outside the model's forward (the loss), or every op with record_sites ---------------
     def _observe(self, node, args, outputs):
-        if _rerunning[0] or not grad_mode.is_grad_enabled():
+        if _rerunning[0] or not grad_mode.is_grad_enabled() or backward_running():
             return  # ops of a backward rule, an optimizer or an evaluation, or a re-run
         in_loss = self._depth == 0
         if not in_loss and not self.record_sites:
             return
         if in_loss and self.on_loss_leaf is not None:
             for arg in tensors(args):
-                if arg.grad_fn is None and arg.requires_grad:
+                if arg._requires_grad and arg.grad_fn is None:
                     self.on_loss_leaf(arg)
         site = None
         if True in node.needs_input_grad:  # recorded: its backward may give birth too
             site = call_site(self.module_names)
             node.register_hook(self._backward_hook(type(node), site, in_loss))
-            if in_loss and not self.record_sites:
-                for out in tensors(outputs):
-                    if out.requires_grad:  # its gradient arrives first: the backward began
-                        out.register_hook(self._backward_began)
         if self._forward_event:
             return
         results = tensors(outputs)
@@ -275,28 +306,38 @@ class NonFiniteWatch:
         self.events.append(origin.located(site or call_site(self.module_names)))
         self._forward_event = True
 
-    def _backward_began(self, grad):
-        """The loss's backward began: the loss computation is over, and the ops its backward
-        rules run (with gradients off) need not be looked at."""
-        self._close()
-
     def _backward_hook(self, op, site, in_loss):
         # the hook must not hold the node: the node holds the hook, and the cycle would keep
         # the step's whole graph alive until the garbage collector runs. ``op``: the node's
         # class, named only when it gave birth (every loss op of every step gets this hook)
-        def hook(grad_inputs, grad_outputs):
+        if not self.record_sites:
+            def keep(grad_inputs, grad_outputs):
+                # the loss's backward began: the loss computation is over. Its gradients are
+                # checked only on evidence (the model's gradients non-finite): checking them
+                # here was a tenth of the monitor's cost on a small model's step
+                if not _rerunning[0]:
+                    self._close()
+                    self.backward_checks.append(_BackwardCheck(op, site, in_loss, grad_inputs,
+                                                               grad_outputs))
+            return keep
+
+        def hook(grad_inputs, grad_outputs):  # every op of the model: checked now, kept not
             if _rerunning[0] or any(o.pass_ == "backward" for o in self.events):
                 return
-            found = backward_birth(grad_inputs, grad_outputs)
-            if found:
-                self.events.append(Origin(op_name(op), "backward", describe(found),
-                                          in_loss=in_loss).located(site))
+            origin = _BackwardCheck(op, site, in_loss, grad_inputs, grad_outputs).origin()
+            if origin is not None:
+                self.events.append(origin)
         return hook
 
     def _first_event(self, in_loss=None):
         for origin in self.events:
             if in_loss is None or origin.in_loss == in_loss:
                 return origin
+        if in_loss is not False:
+            for check in self.backward_checks:
+                origin = check.origin()
+                if origin is not None:
+                    return origin
         return None
 
     # -- evidence from the monitor ----------------------------------------------------------------
