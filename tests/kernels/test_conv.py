@@ -166,3 +166,152 @@ def test_conv_bias_gradient_is_the_sum_over_batch_and_space(dtype):
         assert b.grad.dtype == b.dtype and b.grad.shape == (5,)
         np.testing.assert_allclose(b.grad.detach().numpy(), expected,
                                    rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+def _float64_conv(x, w, b, padding):
+    from chainrule.ops import conv as ops_conv
+
+    y = ops_conv._conv_whole(x.astype(np.float64), w.astype(np.float64), (1, 1),
+                             ((padding, padding),) * 2, (1, 1), 1)
+    return y + b.astype(np.float64).reshape(1, -1, 1, 1)
+
+
+@pytest.mark.parametrize("shape, padding", [((3, 16, 10, 8), 0), ((2, 20, 8, 10), 1),
+                                            ((2, 32, 26, 26), 0)])
+def test_winograd_conv_matches_float64_reference(monkeypatch, shape, padding):
+    """3x3 stride-1 convs with enough channels and an even output take Winograd's F(2x2, 3x3):
+    against the float64 im2col product, as close as float32 im2col is, on one thread and split
+    (samples claimed by two threads)."""
+    from chainrule.kernels import conv as kernel
+    from chainrule.kernels import threads, winograd
+
+    calls = []
+    monkeypatch.setattr(kernel, "_winograd", lambda *a, _f=kernel._winograd: calls.append(1)
+                        or _f(*a))
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((24, shape[1], 3, 3)) / np.sqrt(9 * shape[1])).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+    expected = _float64_conv(x, w, b, padding)
+    with kernels.use_kernels(False):
+        im2col = F.conv2d(cr.tensor(x), cr.tensor(w), cr.tensor(b), padding=padding).numpy()
+    for free in (1, 2):
+        monkeypatch.setattr(threads, "free_cores", lambda free=free: free)
+        monkeypatch.setitem(threads._state, "cap", 2)
+        monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
+        with kernels.use_kernels(True, min_size=0):
+            y = F.conv2d(cr.tensor(x), cr.tensor(w), cr.tensor(b), padding=padding).numpy()
+        assert y.dtype == np.float32
+        error = np.abs(y - expected).max()
+        assert error <= 4 * max(np.abs(im2col - expected).max(), 1e-6), error
+        np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+    assert len(calls) == 2
+    assert winograd.applies((3, 3), (1, 1), (1, 1), 1, (8, 6), 16)
+
+
+@pytest.mark.parametrize("kernel_size, stride, dilation, groups, out, channels", [
+    ((3, 3), (1, 1), (1, 1), 1, (7, 6), 16), ((3, 3), (2, 2), (1, 1), 1, (8, 6), 16),
+    ((3, 3), (1, 1), (2, 2), 1, (8, 6), 16), ((3, 3), (1, 1), (1, 1), 2, (8, 6), 16),
+    ((5, 5), (1, 1), (1, 1), 1, (8, 6), 16), ((3, 3), (1, 1), (1, 1), 1, (8, 6), 1)])
+def test_winograd_is_only_for_whole_tiles_of_plain_3x3_convs(kernel_size, stride, dilation,
+                                                            groups, out, channels):
+    from chainrule.kernels import winograd
+
+    assert not winograd.applies(kernel_size, stride, dilation, groups, out, channels)
+
+
+def test_winograd_conv_gradients_match_finite_differences():
+    rng = np.random.default_rng(12)
+    w = cr.tensor((rng.standard_normal((4, 16, 3, 3)) / 12).astype(np.float32))
+    upstream = cr.tensor(rng.standard_normal((2, 4, 6, 4)).astype(np.float32))
+    x0 = rng.standard_normal((2, 16, 6, 4)).astype(np.float32)
+
+    def loss(a):
+        return float((F.conv2d(cr.tensor(a), w, padding=1) * upstream).sum())
+
+    def gradient(a):
+        t = cr.tensor(a, requires_grad=True)
+        (F.conv2d(t, w, padding=1) * upstream).sum().backward()
+        return t.grad.numpy()
+
+    assert_directional_derivative(loss, gradient, x0)
+
+
+@pytest.mark.parametrize("shape, padding", [((3, 16, 10, 8), 0), ((2, 20, 8, 10), 1)])
+def test_winograd_weight_gradient_matches_float64_reference(monkeypatch, shape, padding):
+    """The weight gradient by Winograd (dy's and x's tiles transformed, 16 products summed over
+    the samples, then G^T Q G): against the float64 im2col product, on one thread and split."""
+    from chainrule.kernels import conv as kernel
+    from chainrule.kernels import threads
+    from chainrule.ops import conv as ops_conv
+
+    calls = []
+    monkeypatch.setattr(kernel, "_winograd_weight_grad",
+                        lambda *a, _f=kernel._winograd_weight_grad: calls.append(1) or _f(*a))
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((24, shape[1], 3, 3)) / np.sqrt(9 * shape[1])).astype(np.float32)
+    out = tuple(s + 2 * padding - 2 for s in shape[2:])
+    upstream = rng.standard_normal((shape[0], 24) + out).astype(np.float32)
+    expected = ops_conv._conv_weight_whole(
+        x.astype(np.float64), upstream.astype(np.float64), (1, 1), ((padding, padding),) * 2,
+        (1, 1), 1, w.shape)
+    for free in (1, 2):
+        monkeypatch.setattr(threads, "free_cores", lambda free=free: free)
+        monkeypatch.setitem(threads._state, "cap", 2)
+        monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
+        weight = cr.tensor(w, requires_grad=True)
+        with kernels.use_kernels(True, min_size=0):
+            F.conv2d(cr.tensor(x), weight, padding=padding).backward(cr.tensor(upstream))
+        assert weight.grad.dtype == cr.float32 and weight.grad.shape == w.shape
+        np.testing.assert_allclose(weight.grad.numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert len(calls) == 2
+
+
+def test_winograd_weight_gradient_matches_finite_differences():
+    rng = np.random.default_rng(14)
+    x = cr.tensor(rng.standard_normal((2, 16, 6, 4)).astype(np.float32))
+    upstream = cr.tensor(rng.standard_normal((2, 4, 6, 4)).astype(np.float32))
+    w0 = (rng.standard_normal((4, 16, 3, 3)) / 12).astype(np.float32)
+
+    def loss(a):
+        return float((F.conv2d(x, cr.tensor(a), padding=1) * upstream).sum())
+
+    def gradient(a):
+        t = cr.tensor(a, requires_grad=True)
+        (F.conv2d(x, t, padding=1) * upstream).sum().backward()
+        return t.grad.numpy()
+
+    assert_directional_derivative(loss, gradient, w0)
+
+
+@pytest.mark.parametrize("shape, padding", [((3, 16, 10, 8), 0), ((2, 20, 8, 10), 1)])
+def test_winograd_input_gradient_matches_float64_reference(monkeypatch, shape, padding):
+    """The input gradient by Winograd (the forward's adjoint: dy's tiles transformed, times
+    U^T, the input transform's adjoint added up over overlapping tiles): against the float64
+    col2im of the reference, on one thread and split."""
+    from chainrule.kernels import conv as kernel
+    from chainrule.kernels import threads
+    from chainrule.ops import conv as ops_conv
+
+    calls = []
+    monkeypatch.setattr(kernel, "_winograd_input_grad",
+                        lambda *a, _f=kernel._winograd_input_grad: calls.append(1) or _f(*a))
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((24, shape[1], 3, 3)) / np.sqrt(9 * shape[1])).astype(np.float32)
+    out = tuple(s + 2 * padding - 2 for s in shape[2:])
+    upstream = rng.standard_normal((shape[0], 24) + out).astype(np.float32)
+    expected = ops_conv._conv_transpose_whole(
+        upstream.astype(np.float64), w.astype(np.float64), (1, 1), ((padding, padding),) * 2,
+        (1, 1), 1, shape)
+    for free in (1, 2):
+        monkeypatch.setattr(threads, "free_cores", lambda free=free: free)
+        monkeypatch.setitem(threads._state, "cap", 2)
+        monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
+        t = cr.tensor(x, requires_grad=True)
+        with kernels.use_kernels(True, min_size=0):
+            F.conv2d(t, cr.tensor(w), padding=padding).backward(cr.tensor(upstream))
+        assert t.grad.dtype == cr.float32 and t.grad.shape == shape
+        np.testing.assert_allclose(t.grad.numpy(), expected, rtol=1e-5, atol=1e-5)
+    assert len(calls) == 2
