@@ -38,10 +38,11 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# Python put this folder first on sys.path; its scripts (coverage.py) would shadow packages of
-# the same name that the libraries import (numba probes `coverage`: with this folder on the
-# path numba failed to import, and every kernel, the monitor's compiled reads included, fell
-# back to NumPy), so it leaves the path, and workloads.py is loaded from its file.
+# Python put this folder first on sys.path; its scripts would shadow packages of the same
+# name that the libraries import (numba probes `coverage`: with this folder and its
+# coverage.py, since renamed, on the path numba failed to import, and every kernel, the
+# monitor's compiled reads included, fell back to NumPy), so it leaves the path, and
+# workloads.py is loaded from its file.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 

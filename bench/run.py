@@ -28,8 +28,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-# Python put this folder first on sys.path; its scripts (coverage.py) would shadow packages of
-# the same name that the libraries import (numba probes `coverage`), so it leaves the path.
+# Python put this folder first on sys.path; its scripts would shadow packages of
+# the same name that the libraries import (numba once failed on a
+# script named coverage.py), so it leaves the path.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 
@@ -77,7 +78,7 @@ def measure(lib_name, workload, warmup, steps, threads, clock="wall"):
 
 def bench_module(name):
     """A module of this folder, loaded from its file: the folder is not put on sys.path, where
-    its scripts (coverage.py) would shadow packages of the same name that libraries import."""
+    its scripts would shadow packages of the same name that libraries import."""
     import importlib.util
 
     if name not in sys.modules:

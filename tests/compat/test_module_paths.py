@@ -1,6 +1,6 @@
 """PyTorch's module paths resolve with ``torch`` aliased to chainrule: every class or function
 that chainrule has is importable from each module PyTorch defines it in (the table is recorded
-from PyTorch 2.13 by bench/coverage.py), and the paths programs use most are checked by name."""
+from PyTorch 2.13 by bench/api_coverage.py), and the paths programs use most are checked by name."""
 
 import importlib
 import json
