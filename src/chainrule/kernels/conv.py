@@ -119,19 +119,12 @@ class _Geometry:
         return [(a, min(a + self.block, samples)) for a in range(0, samples, self.block)]
 
 
-def _claimed(claim, blocks):
-    """The blocks this thread claims, one at a time, until none are left."""
-    index = claim()
-    while index is not None:
-        yield blocks[index]
-        index = claim()
-
-
-def _run(task, geo, samples, macs):
-    """``task(blocks, matmul, part)`` on the kernel threads, each thread's ``blocks`` the ones
-    it claims (``parallel_claims``: a thread slowed by other processes takes fewer)."""
-    blocks = geo.blocks(samples)
-    parallel_claims(lambda claim, matmul, part: task(_claimed(claim, blocks), matmul, part),
+def _run(task, blocks, macs):
+    """``task(claimed, matmul, part)`` on the kernel threads, ``claimed`` iterating over the
+    ``blocks`` that thread claims, one at a time (``parallel_claims``: a thread slowed by other
+    processes takes fewer)."""
+    parallel_claims(lambda claim, matmul, part:
+                    task((blocks[i] for i in iter(claim, None)), matmul, part),
                     len(blocks), macs)
 
 
@@ -180,7 +173,7 @@ def conv2d(x, w, bias, stride, dilation, out, groups):
             else:
                 np.add(view, column_bias, out=target)
 
-    _run(task, geo, n, n * o * geo.rows // g * length)
+    _run(task, geo.blocks(n), n * o * geo.rows // g * length)
     return y
 
 
@@ -193,14 +186,12 @@ def _winograd(x, w, bias, out):
     y = np.empty((n, o) + tuple(out), np.float32)
     bias = np.zeros(o, np.float32) if bias is None else np.asarray(bias, np.float32)
 
-    def task(blocks, matmul, part):
+    def task(samples, matmul, part):
         buffers = tiles.buffers()
-        for a, _ in blocks:
+        for a in samples:
             tiles.sample(matmul, x, a, bias, y, buffers)
 
-    blocks = [(a, a + 1) for a in range(n)]
-    parallel_claims(lambda claim, matmul, part: task(_claimed(claim, blocks), matmul, part),
-                    n, n * o * channels * 16 * tiles.tiles)
+    _run(task, range(n), n * o * channels * 16 * tiles.tiles)
     return y
 
 
@@ -210,16 +201,14 @@ def _winograd_weight_grad(x, dy, w_shape):
     tiles = winograd.Tiles(w_shape, dy.shape[2:])
     sums = {}
 
-    def task(blocks, matmul, thread):
+    def task(samples, matmul, thread):
         buffers = tiles.buffers()
         total = np.zeros((16, w_shape[1], o), np.float32)
-        for a, _ in blocks:
+        for a in samples:
             tiles.sample_weight_gradient(matmul, x, dy, a, total, buffers)
         sums[thread] = total
 
-    blocks = [(a, a + 1) for a in range(n)]
-    parallel_claims(lambda claim, matmul, part: task(_claimed(claim, blocks), matmul, part),
-                    n, n * o * w_shape[1] * 16 * tiles.tiles)
+    _run(task, range(n), n * o * w_shape[1] * 16 * tiles.tiles)
     return winograd.weight_gradient(sum(sums.values()), w_shape)
 
 
@@ -229,14 +218,12 @@ def _winograd_input_grad(dy, w, padded):
     tiles = winograd.Tiles(w.shape, dy.shape[2:], w)
     dx = np.empty((n, w.shape[1]) + tuple(padded), np.float32)
 
-    def task(blocks, matmul, part):
+    def task(samples, matmul, part):
         buffers = tiles.buffers()
-        for a, _ in blocks:
+        for a in samples:
             tiles.sample_input_gradient(matmul, dy, a, dx, buffers)
 
-    blocks = [(a, a + 1) for a in range(n)]
-    parallel_claims(lambda claim, matmul, part: task(_claimed(claim, blocks), matmul, part),
-                    n, n * o * w.shape[1] * 16 * tiles.tiles)
+    _run(task, range(n), n * o * w.shape[1] * 16 * tiles.tiles)
     return dx
 
 
@@ -270,7 +257,7 @@ def conv2d_input_grad(dy, w, stride, dilation, padded, groups):
             dx[a:b] = 0.0
             _col2im_range(0, m, 0, block_cols, geo.kernel, geo.stride, geo.dilation, dx[a:b])
 
-    _run(task, geo, n, n * o * geo.rows // g * length)
+    _run(task, geo.blocks(n), n * o * geo.rows // g * length)
     return dx
 
 
@@ -308,6 +295,6 @@ def conv2d_weight_grad(x, dy, w_shape, stride, dilation, groups):
             total += part
         sums[thread] = total
 
-    _run(task, geo, n, n * o * geo.rows // g * length)
+    _run(task, geo.blocks(n), n * o * geo.rows // g * length)
     dw = sum(sums.values())
     return np.ascontiguousarray(dw.transpose(0, 2, 1)).reshape(w_shape)
