@@ -209,19 +209,22 @@ def test_parallel_claims_hand_out_every_piece_once(monkeypatch):
 
 
 def test_parallel_claims_let_a_thread_that_falls_behind_take_fewer(monkeypatch):
-    """A thread held up elsewhere (here: asleep before its first claim) leaves its pieces to
-    the others instead of a fixed share that the caller would wait for."""
-    import time
+    """A thread held up elsewhere (here: until the other has run out of pieces) leaves its
+    pieces to the others instead of a fixed share that the caller would wait for."""
+    import threading
 
     monkeypatch.setattr(threads, "free_cores", lambda: 2)
     monkeypatch.setitem(threads._state, "cap", 2)
     taken = {0: [], 1: []}
+    caller_done = threading.Event()
 
     def task(claim, matmul, part):
         if part == 1:
-            time.sleep(0.3)
+            assert caller_done.wait(10)
         while (piece := claim()) is not None:
             taken[part].append(piece)
+        if part == 0:
+            caller_done.set()
 
     threads.parallel_claims(task, 8, 1 << 40)
     assert taken == {0: list(range(8)), 1: []}
