@@ -164,33 +164,42 @@ class _Sweep:
             if not node._builtin_op:
                 self.borrowed.add_all(grad_inputs)  # user code made them (the ownership rule)
             # on to the nodes and leaves that made its inputs
-            for edge, grad, meta in zip(node.next_edges, grad_inputs, node.input_meta):
+            for edge, grad in zip(node.next_edges, grad_inputs):
                 if edge is None:
                     continue  # this input needs no gradient
-                if grad is not None:
+                if type(edge) is tuple:
+                    if grad is None:
+                        continue
+                    child, nr = edge
+                    meta = child.output_meta[nr]  # the input's (shape, dtype)
                     try:
                         fits = (grad._data.shape, grad._data.dtype) == meta
                     except AttributeError:
                         fits = False  # not a tensor: _fit_to_input explains
                     if not fits:
-                        position = next(i for i, g in enumerate(grad_inputs) if g is grad)
-                        grad = _fit_to_input(node, position, grad, meta)
-                if type(edge) is tuple:
-                    if grad is None:
-                        continue
-                    child, nr = edge
+                        grad = _fit_to_input(node, grad_inputs, grad, meta)
                     slots = pending.get(child)
                     if slots is None:
                         slots = pending[child] = [None] * len(child.output_meta)
                     slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
-                elif (grad is not None and plain and leaf_uses[id(edge)] == 1
-                      and not edge._hooks and id(edge) not in leaf_grads):
-                    # (_reach_leaf's common case: the last edge into a leaf, and the only one
-                    # that brought a gradient, as for a parameter used once)
-                    leaf_uses[id(edge)] = 0
-                    accumulate_into_leaf(edge, grad, self.create_graph, self.borrowed)
-                else:
-                    self._reach_leaf(edge, grad)
+                    continue
+                if grad is not None:  # (to a leaf, whose shape and dtype the input's are)
+                    try:
+                        fits = (grad._data.shape == edge._data.shape
+                                and grad._data.dtype == edge._data.dtype)
+                    except AttributeError:
+                        fits = False
+                    if not fits:
+                        meta = (edge._data.shape, edge._data.dtype)
+                        grad = _fit_to_input(node, grad_inputs, grad, meta)
+                    if (plain and leaf_uses[id(edge)] == 1 and not edge._hooks
+                            and id(edge) not in leaf_grads):
+                        # (_reach_leaf's common case: the last edge into a leaf, and the only
+                        # one that brought a gradient, as for a parameter used once)
+                        leaf_uses[id(edge)] = 0
+                        accumulate_into_leaf(edge, grad, self.create_graph, self.borrowed)
+                        continue
+                self._reach_leaf(edge, grad)
 
     def gradients_of(self, node, grads):
         """The gradients that reached ``node``'s outputs (``grads``), after the hooks
@@ -285,8 +294,9 @@ def _checked(node, grad_inputs):
     return grad_inputs
 
 
-def _fit_to_input(node, position, grad, meta):
+def _fit_to_input(node, grad_inputs, grad, meta):
     """Reduce a broadcast gradient back to its input's shape and cast it to the input's dtype."""
+    position = next(i for i, g in enumerate(grad_inputs) if g is grad)
     shape, dtype = meta
     if not isinstance(grad, TensorBase):
         raise TypeError(

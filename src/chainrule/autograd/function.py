@@ -81,7 +81,6 @@ class Function:
     # Per-node state lives in class-level defaults so that creating a node stays cheap.
     needs_input_grad = ()
     next_edges = ()  # per positional input: None, a leaf tensor, or (node, output_nr)
-    input_meta = ()  # per positional input: (shape, numpy dtype) or None
     output_meta = ()  # per output: (shape, numpy dtype), for gradients that never arrive
     materialize_grads = True
     _saved = ()
@@ -193,6 +192,13 @@ class Function:
         self._node_hooks.append(hook)
         return _NodeHookHandle(self._node_hooks, hook)
 
+    @property
+    def input_meta(self):
+        """Per positional input: (shape, numpy dtype), or None where it needs no gradient.
+        (Not kept: the output_meta of the node that made the input says it, and a leaf input
+        is in next_edges itself.)"""
+        return tuple([_edge_meta(edge) for edge in self.next_edges])
+
     @classmethod
     def name(cls):
         return cls.__name__ + "Backward"
@@ -220,19 +226,16 @@ class Function:
             # NOTE: one pass over the inputs finds what is recorded (edges, input shapes) while
             # it looks for one that requires grad; a small network's step makes every op's
             # bookkeeping count
-            needs, edges, meta = [], [], []
+            needs, edges = [], []
             for a in args:
                 if isinstance(a, TensorBase) and a._requires_grad:
                     recording = True
                     needs.append(True)
                     fn = a.grad_fn
                     edges.append(a if fn is None else (fn, a._output_nr))
-                    data = a._data
-                    meta.append((data.shape, data.dtype))
                 else:
                     needs.append(False)
                     edges.append(None)
-                    meta.append(None)
         ctx.needs_input_grad = tuple(needs) if recording else (False,) * len(args)
         state.enabled = False
         try:
@@ -245,7 +248,6 @@ class Function:
             state.enabled = grad_was_enabled
         if recording:
             ctx.next_edges = tuple(edges)
-            ctx.input_meta = tuple(meta)
             ctx._sequence_nr = next(_sequence)
             if (isinstance(outputs, TensorBase) and id(outputs) not in map(id, args)
                     and outputs._data.dtype.kind == "f" and not ctx._non_differentiable):
@@ -286,6 +288,15 @@ def _connect(ctx, args, outputs):
     linked = tuple([_link(ctx, args, out, nr) for nr, out in enumerate(outputs)])
     ctx.output_meta = tuple([_meta(out) for out in linked])
     return linked
+
+
+def _edge_meta(edge):
+    """(shape, numpy dtype) of the input an edge leads to (None: no gradient goes there)."""
+    if edge is None:
+        return None
+    if type(edge) is tuple:
+        return edge[0].output_meta[edge[1]]
+    return (edge._data.shape, edge._data.dtype)
 
 
 def _meta(out):
