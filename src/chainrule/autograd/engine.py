@@ -1,8 +1,8 @@
 """The backward sweep: one iterative pass over the graph in reverse topological order.
 
-``run_backward`` is the algorithm; each step is a method of ``_Sweep``, with the extras
-(tensor hooks, observers, ``retain_graph``, ``create_graph``, ``inputs=``) inside the step
-they belong to. docs/engine.md walks a two-layer network through this file.
+``_Sweep.run`` is the algorithm, its common case inline; the extras (tensor hooks, observers,
+``retain_graph``, ``create_graph``, ``inputs=``) are in the methods beside it, each where its
+step is. docs/engine.md walks a two-layer network through this file.
 
 The engine alone owns the cross-cutting rules, so ops never repeat them: ordering, summing the
 gradients that reach a node from several uses, undoing broadcasting, casting a gradient to its

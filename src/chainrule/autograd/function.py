@@ -27,12 +27,9 @@ _forward_observers = []
 _sequence = itertools.count()
 
 
-def _versions(tensors):
-    """The version counts of ``tensors`` (AttributeError for a None): NOTE: in C (map and
-    attrgetter), as every recorded op saves tensors and every backward reads them."""
-    return tuple(map(_first, map(_version_box, tensors)))
-
-
+# The version counts of saved tensors, read in C (AttributeError for a None): NOTE: every
+# recorded op saves tensors and every backward reads them, so the per-tensor loop in Python
+# was a visible part of a small network's step.
 _version_box = operator.attrgetter("_version_box")
 _first = operator.itemgetter(0)
 
@@ -125,7 +122,7 @@ class Function:
         if True not in self.needs_input_grad:
             return  # nothing is recorded (grad mode off, or no input requires grad)
         try:
-            versions = _versions(tensors)
+            versions = tuple(map(_first, map(_version_box, tensors)))  # (_versions, inline)
         except AttributeError:  # a None (saved as version 0), or not a tensor
             bad = next((i for i, t in enumerate(tensors)
                         if t is not None and not isinstance(t, TensorBase)), None)
@@ -149,7 +146,7 @@ class Function:
             )
         saved = self._saved
         try:
-            unchanged = _versions(saved) == self._saved_versions
+            unchanged = tuple(map(_first, map(_version_box, saved))) == self._saved_versions
         except AttributeError:  # a None among them
             unchanged = all(t is None or t._version_box[0] == v
                             for t, v in zip(saved, self._saved_versions))
