@@ -34,7 +34,9 @@ def test_a_serving_thread_runs_the_job_and_the_caller_collects_it():
     bias = np.arange(20, dtype=np.float32)
     out = np.full((40, 20), np.nan, np.float32)
     posted, board = np.zeros(1, np.int64), handoff.new_board(1)
-    server = threading.Thread(target=handoff.serve, args=(posted, 0, 10**12, board, BLAS))
+    server = threading.Thread(target=handoff.serve,
+                              args=(posted, 0, 10**12, board, BLAS, np.zeros(1, np.int64),
+                                    _native.yield_address()))
     server.start()
     handoff.post(board, 1, *handoff.fields(a, b, out, bias))
     _wait_for(board, 1, handoff.DONE)  # (done before finish: the serving thread ran it)

@@ -13,8 +13,10 @@ from chainrule.kernels import handoff, workers
 
 def test_serve_returns_the_new_value_or_the_old_one_after_its_rounds():
     counter, board, blas = np.array([5], np.int64), handoff.new_board(1), (0, 0)
-    assert handoff.serve(counter, 4, 10**12, board, blas) == 5  # already changed: at once
-    assert handoff.serve(counter, 5, 1000, board, blas) == 5  # unchanged: after 1000 rounds
+    finished = np.zeros(1, np.int64)
+    assert handoff.serve(counter, 4, 10**12, board, blas, finished, 0) == 5  # changed: at once
+    assert finished[0] == 1  # (the flag of the task run before is raised first)
+    assert handoff.serve(counter, 5, 1000, board, blas, finished, 0) == 5  # unchanged: 1000 rounds
     assert handoff.spinners(board) == 0
 
 
@@ -22,7 +24,8 @@ def test_serve_sees_another_threads_change():
     counter, board = np.zeros(1, np.int64), handoff.new_board(1)
     seen = []
     waiter = threading.Thread(
-        target=lambda: seen.append(handoff.serve(counter, 0, 10**12, board, (0, 0))))
+        target=lambda: seen.append(handoff.serve(counter, 0, 10**12, board, (0, 0),
+                                                 np.zeros(1, np.int64), 0)))
     waiter.start()
     time.sleep(0.01)  # (it spins without the GIL: this thread runs meanwhile)
     counter[0] = 3

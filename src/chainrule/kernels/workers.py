@@ -17,7 +17,6 @@ import queue
 import sys
 import threading
 import time
-from concurrent.futures import Future
 
 import numpy as np
 
@@ -32,7 +31,7 @@ _CALIBRATIONS = 5
 
 class Workers:
     """``count`` threads named ``prefix``_i that run ``submit(fn, *args)`` (returns a
-    ``concurrent.futures.Future``), and GEMMs posted with ``hand_off``."""
+    ``Task``, whose ``result()`` waits for it), and GEMMs posted with ``hand_off``."""
 
     def __init__(self, count, prefix):
         self._tasks = queue.SimpleQueue()
@@ -46,10 +45,10 @@ class Workers:
             threading.Thread(target=self._work, name=f"{prefix}_{index}", daemon=True).start()
 
     def submit(self, fn, *args):
-        future = Future()
-        self._tasks.put((future, fn, args))
+        task = Task(self)
+        self._tasks.put((task, fn, args))
         self._posted[0] += 1  # (under the GIL: one in-place add at a time)
-        return future
+        return task
 
     def hand_off(self, blocks):
         """Post GEMMs ``out = a @ b (+ bias)``, one per block ``(a, b, out, bias)``, as jobs
@@ -87,26 +86,29 @@ class Workers:
         return self._board
 
     def _work(self):
+        finished = np.zeros(1, np.int64)  # the flag of the task this thread ran last
         while True:
             native = _native_calls()
             if native is not None:
-                handoff, blas, _ = native
+                handoff, blas, yield_to = native
                 # NOTE: spin while every task posted has been taken. (Spinning while the count
                 # posted stayed as this thread last saw it lagged one task behind after any
                 # sleep: woken by a task, the thread saw the count move, went back to sleep
                 # on the queue at once, and never spun again.)
                 handoff.serve(self._posted, int(self._taken[0]),
                               self._spin_rounds(handoff, blas), self._ensure_board(handoff),
-                              blas)
-            future, fn, args = self._tasks.get()
+                              blas, finished, yield_to)
+            else:
+                finished[0] = 1
+            task, fn, args = self._tasks.get()
             self._taken[0] += 1  # (under the GIL: one in-place add at a time)
-            if not future.set_running_or_notify_cancel():
-                continue
             try:
-                future.set_result(fn(*args))
-            except BaseException as error:  # noqa: BLE001 - handed to the caller, as a pool does
-                future.set_exception(error)
-            del future, fn, args  # (the arrays of a finished task are not held while idle)
+                value, error = fn(*args), None
+            except BaseException as caught:  # noqa: BLE001 - handed to the caller, as a pool does
+                value, error = None, caught
+            task._finish(value, error)
+            finished = task._done  # (raised by serve, or above)
+            del task, fn, args, value, error  # (a finished task's arrays are not held while idle)
 
     def _spin_rounds(self, handoff, blas):
         """How many spin rounds take ``SPIN_SECONDS`` here (timed once: a round's ``pause``
@@ -114,15 +116,57 @@ class Workers:
         core while timed (a loaded machine) counts each round too long, and would then spin
         for less than meant, for the life of the process."""
         if self._spins is None:
-            still, empty = np.zeros(1, np.int64), handoff.new_board(0)
-            handoff.serve(still, 0, 1, empty, blas)  # (compiled or loaded before it is timed)
+            still, flag = np.zeros(1, np.int64), np.zeros(1, np.int64)
+            empty = handoff.new_board(0)
+            handoff.serve(still, 0, 1, empty, blas, flag, 0)  # (compiled or loaded first)
             fastest = math.inf
             for _ in range(_CALIBRATIONS):
                 start = time.perf_counter()
-                handoff.serve(still, 0, _CALIBRATION_SPINS, empty, blas)
+                handoff.serve(still, 0, _CALIBRATION_SPINS, empty, blas, flag, 0)
                 fastest = min(fastest, time.perf_counter() - start)
             self._spins = max(int(_CALIBRATION_SPINS * SPIN_SECONDS / max(fastest, 1e-6)), 1)
         return self._spins
+
+
+class Task:
+    """A submitted task's outcome: ``result()`` returns its value or raises its exception.
+    NOTE: the caller waits spinning, without the GIL, on a flag the worker raises (at most
+    ``SPIN_SECONDS``, then asleep on a lock): woken through a futex instead, the caller took
+    26-40 us to return after the worker had finished, where a range of a split kernel takes
+    0.1-0.3 ms."""
+
+    __slots__ = ("_pool", "_done", "_asleep", "_value", "_error")
+
+    def __init__(self, pool):
+        self._pool = pool
+        self._done = np.zeros(1, np.int64)  # 1 once the task ran
+        self._asleep = threading.Lock()  # held until the task ran
+        self._asleep.acquire()
+        self._value = self._error = None
+
+    def _finish(self, value, error):
+        """The worker's part, with the GIL: the outcome, and the caller woken if asleep; the
+        flag a spinning caller waits on is raised after, once the worker has let go of the GIL
+        (``handoff.serve``): woken while the worker still held it, the caller waited 20-60 us
+        to take it (CPython wakes a thread waiting for the GIL through a futex)."""
+        self._value, self._error = value, error
+        self._asleep.release()
+
+    def result(self, timeout=None):
+        """The task's return value (or its exception, raised), once it ran; TimeoutError
+        after ``timeout`` seconds."""
+        if not self._done[0]:
+            native = _native_calls()
+            if native is not None:
+                handoff, blas, yield_to = native
+                handoff.spin_while(self._done, 0, self._pool._spin_rounds(handoff, blas),
+                                   yield_to)
+            if not self._done[0] and not self._asleep.acquire(
+                    timeout=-1 if timeout is None else timeout):
+                raise TimeoutError(f"the task did not finish in {timeout} s")
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _nothing():
