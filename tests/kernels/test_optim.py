@@ -66,3 +66,41 @@ def test_non_contiguous_parameter_takes_the_reference_path():
     with kernels.use_kernels(True, min_size=0):
         cr.optim.SGD([p], lr=0.5).step()
     np.testing.assert_allclose(p.detach().numpy(), -0.5)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_takes_a_group_in_one_call_split_anywhere(monkeypatch, amsgrad):
+    """Adam's group kernel cuts the parameters' elements, laid end to end, into one range per
+    thread: with three threads the cuts fall inside parameters and between them; parameters of
+    any size (a scalar, a 3-element bias) and a non-contiguous one (the reference's) mixed."""
+    from chainrule.kernels import threads
+
+    monkeypatch.setattr(threads, "free_cores", lambda: 3)
+    monkeypatch.setitem(threads._state, "cap", 3)
+    calls = []
+    ranges = threads.run_ranges
+    monkeypatch.setattr(threads, "run_ranges", lambda kernel, bounds, *args: calls.append(
+        bounds) or ranges(kernel, bounds, *args))
+    monkeypatch.setattr("chainrule.kernels.optim.parallel_ranges", threads.parallel_ranges)
+
+    def train():
+        rng = np.random.default_rng(1)
+        shapes = [(70_001,), (3,), (), (40, 9), (12_345,)]
+        params = [cr.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+                  for s in shapes]
+        params[3]._data = np.ascontiguousarray(params[3]._data.T).T  # not writable in place
+        optimizer = cr.optim.Adam(params, lr=1e-2, weight_decay=0.1, amsgrad=amsgrad)
+        for _ in range(3):
+            for p in params:
+                p.grad = cr.tensor(rng.standard_normal(tuple(p.shape)).astype(np.float32))
+            optimizer.step()
+        return [p.detach().numpy() for p in params]
+
+    with kernels.use_kernels(True, min_size=1000):
+        fast = train()
+    assert calls and all(len(bounds) == 4 for bounds in calls)  # one call a step, 3 ranges
+    assert calls[0][-1] == 70_001 + 3 + 1 + 12_345  # all but the non-contiguous parameter
+    with kernels.use_kernels(False):
+        reference = train()
+    for a, b in zip(fast, reference):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -209,3 +209,17 @@ def test_float32_parameters_stay_float32(name):
         for key, value in state.items():
             assert value.dtype == cr.float32, (key, value.dtype)
     np.testing.assert_allclose(p.detach().numpy(), expected[-1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["adam-decay", "sgd-decay"])
+def test_a_scalar_parameter_with_weight_decay(name):
+    """A 0-d parameter takes the L2 decay too (NumPy's product of 0-d arrays is a scalar, which
+    the in-place subtraction after it cannot write into)."""
+    make = {"adam-decay": lambda ps: optim.Adam(ps, lr=0.1, weight_decay=0.5),
+            "sgd-decay": lambda ps: optim.SGD(ps, lr=0.1, weight_decay=0.5, maximize=True)}[name]
+    p = cr.tensor(2.0, dtype=cr.float64, requires_grad=True)
+    p.grad = cr.tensor(1.0, dtype=cr.float64)
+    make([p]).step()
+    # Adam's first step is lr * sign(g + wd p) = 0.1; SGD's is lr * (wd p - g) = 0.1 * 0.0
+    expected = {"adam-decay": 1.9, "sgd-decay": 2.0}[name]
+    assert p.shape == () and float(p) == pytest.approx(expected)

@@ -1,4 +1,4 @@
-"""Native calls from compiled kernels: NumPy's own BLAS sgemm, a spin barrier, a spin wait.
+"""Native calls from compiled kernels: NumPy's own BLAS sgemm, a spin barrier, atomics.
 
 A kernel that loops over time steps (the LSTM's recurrence) needs a GEMM per step; calling
 back into Python for it costs a round trip per step, and numba reaches BLAS only through
@@ -10,8 +10,8 @@ NumPy path.
 Threads that split one recurrence meet at a barrier every step; ``barrier`` spins on an
 atomic counter (a step is ~0.1 ms, a sleep/wake handoff costs as much) and calls
 ``sched_yield`` after a while so that, on a machine busier than measured, a waiting thread
-gives its core to the one it waits for. ``spin_while`` is the idle kernel threads' short wait
-for the next task (``workers.py``).
+gives its core to the one it waits for. The idle kernel threads' short wait for the next task
+(``handoff.serve``) spins with ``pause`` on these atomics too.
 """
 
 import ctypes
@@ -134,7 +134,7 @@ def _check(address, bits, a, b, c):
 
 
 @intrinsic
-def _atomic_add(typingctx, counter, value):
+def atomic_add(typingctx, counter, value):
     """counter[0] += value atomically (sequentially consistent); returns the new value."""
     def codegen(context, builder, signature, args):
         array = context.make_array(signature.args[0])(context, builder, args[0])
@@ -145,7 +145,7 @@ def _atomic_add(typingctx, counter, value):
 
 
 @intrinsic
-def _atomic_read(typingctx, counter):
+def atomic_read(typingctx, counter):
     """counter[0], read atomically (acquire): another thread's writes before it are seen."""
     def codegen(context, builder, signature, args):
         array = context.make_array(signature.args[0])(context, builder, args[0])
@@ -155,7 +155,7 @@ def _atomic_read(typingctx, counter):
 
 
 @intrinsic
-def _call_void(typingctx, address):
+def call_void(typingctx, address):
     def codegen(context, builder, signature, args):
         function = ir.FunctionType(ir.IntType(32), [])
         builder.call(builder.inttoptr(args[0], ir.PointerType(function)), [])
@@ -168,7 +168,7 @@ def _call_void(typingctx, address):
 def claim(counter):
     """The next index of a count that threads share (``counter[0]``, then one more: atomic),
     for threads that take chunks of work from one list until it runs out."""
-    return _atomic_add(counter, 1) - 1
+    return atomic_add(counter, 1) - 1
 
 
 @jit(inline="always")
@@ -176,17 +176,17 @@ def wait_until(counter, target, yield_to):
     """Wait until ``counter[0]`` reaches ``target`` (spinning, then yielding the core); what
     the thread that raised it wrote before is then visible here."""
     spins = 0
-    while _atomic_read(counter) < target:
+    while atomic_read(counter) < target:
         spins += 1
         if spins > 2000 and yield_to != 0:
-            _call_void(yield_to)
+            call_void(yield_to)
 
 
 @jit(inline="always")
 def barrier(counter, share, target, yield_to):
     """Add ``share`` to ``counter[0]`` and wait until it reaches ``target``: every thread adds
     its share of the work once per round, so round r is complete at r times the whole."""
-    if _atomic_add(counter, share) < target:
+    if atomic_add(counter, share) < target:
         wait_until(counter, target, yield_to)
 
 
@@ -194,26 +194,14 @@ _X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 
 
 @intrinsic
-def _pause(typingctx):
+def pause(typingctx):
     """x86's spin-wait hint (``pause``): the spinning core draws less power and leaves the
     loop without a pipeline flush when the value changes. Nothing on other CPUs."""
     def codegen(context, builder, signature, args):
         if _X86:
-            pause = cgutils.get_or_insert_function(
+            hint = cgutils.get_or_insert_function(
                 builder.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse2.pause")
-            builder.call(pause, [])
+            builder.call(hint, [])
         return context.get_dummy_value()
 
     return types.void(), codegen
-
-
-@jit
-def spin_while(counter, value, spins):
-    """Spin, ``spins`` rounds at most, while ``counter[0]`` equals ``value``; returns
-    ``counter[0]``. The GIL is released: other threads run Python meanwhile."""
-    for _ in range(spins):
-        now = _atomic_read(counter)
-        if now != value:
-            return now
-        _pause()
-    return _atomic_read(counter)

@@ -1,5 +1,6 @@
 """Optimizer updates in one pass over each parameter, in place.
-References: ``optim/adam.py`` and ``optim/sgd.py`` (``_update`` on NumPy arrays)."""
+References: ``optim/adam.py`` and ``optim/sgd.py`` (``_update`` on NumPy arrays); Adam's
+takes all of a group's parameters in one call (``adam_many``)."""
 
 import math
 
@@ -35,19 +36,38 @@ def _adam_range(start, stop, part, param, grad, exp_avg, exp_avg_sq, max_exp_avg
         param[i] = p - step_size * m / (math.sqrt(v) / bias_correction2_sqrt + eps)
 
 
-def adam(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps, step,
-         weight_decay, decoupled, maximize):
-    """One Adam/AdamW step on float32 arrays, in place (``max_exp_avg_sq`` None unless
-    AMSGrad). ``step`` is the count after this step (1 on the first)."""
+def adam_many(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *, lr, beta1,
+              beta2, eps, weight_decay, decoupled, maximize):
+    """One Adam/AdamW step on lists of C-contiguous float32 arrays, in place
+    (``max_exp_avg_sqs`` None unless AMSGrad); ``steps[i]`` is parameter i's count after this
+    step (1 on the first). The parameters' elements are cut into ranges as one array, so a
+    group of parameters that are each too small to split still uses the free cores."""
     f = np.float32
-    flats = [a.reshape(-1) for a in (param, grad, exp_avg, exp_avg_sq)]
-    amsgrad = max_exp_avg_sq is not None
-    flats.append(max_exp_avg_sq.reshape(-1) if amsgrad else flats[2][:0])
+    amsgrad = max_exp_avg_sqs is not None
+    pieces, offset = [], 0
+    for index, param in enumerate(params):
+        flats = [a.reshape(-1) for a in (param, grads[index], exp_avgs[index],
+                                          exp_avg_sqs[index])]
+        flats.append(max_exp_avg_sqs[index].reshape(-1) if amsgrad else flats[2][:0])
+        step = steps[index]
+        pieces.append((offset, flats, f(1 - beta1**step), f((1 - beta2**step) ** 0.5)))
+        offset += param.size
     decay = 1.0 - lr * weight_decay if decoupled else 1.0
-    parallel_ranges(_adam_range, flats[0].size, 8, *flats, f(lr), f(beta2), f(1 - beta1),
-                    f(1 - beta2), f(eps),
-                    f(1 - beta1**step), f((1 - beta2**step) ** 0.5),
-                    f(0.0 if decoupled else weight_decay), f(decay), maximize, amsgrad)
+    # _adam_range's arguments: these, a parameter's two bias corrections, then ``last``
+    settings = (f(lr), f(beta2), f(1 - beta1), f(1 - beta2), f(eps))
+    last = (f(0.0 if decoupled else weight_decay), f(decay), maximize, amsgrad)
+    parallel_ranges(_adam_pieces, offset, 8, pieces, settings, last)
+
+
+def _adam_pieces(start, stop, part, pieces, settings, last):
+    """``_adam_range`` on the part of each parameter that falls in ``[start, stop)`` of the
+    parameters' elements laid end to end."""
+    for offset, flats, bias_correction1, bias_correction2_sqrt in pieces:
+        size = flats[0].size
+        lo, hi = max(start - offset, 0), min(stop - offset, size)
+        if lo < hi:
+            _adam_range(lo, hi, part, *flats, *settings, bias_correction1,
+                        bias_correction2_sqrt, *last)
 
 
 @jit

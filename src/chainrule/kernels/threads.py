@@ -239,22 +239,14 @@ def _split_matmul(a, b, out, threads, bias=None):
     by_rows = m >= n
     size = m if by_rows else n
     bounds = [size * i // threads for i in range(threads + 1)]
-
-    def block(part):
-        lo, hi = bounds[part], bounds[part + 1]
+    blocks = []
+    for lo, hi in zip(bounds, bounds[1:]):
         if by_rows:
-            rows = np.matmul(a[lo:hi], b, out=out[lo:hi])
-            if bias is not None:
-                rows += bias
+            blocks.append((a[lo:hi], b, out[lo:hi], bias))
         else:
-            columns = np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
-            if bias is not None:
-                columns += bias[lo:hi] if bias.shape[-1:] == (n,) else bias
-
-    futures = [_pool().submit(block, part) for part in range(1, threads)]
-    block(0)
-    for future in futures:
-        future.result()
+            row = bias[lo:hi] if bias is not None and bias.shape[-1:] == (n,) else bias
+            blocks.append((a, b[:, lo:hi], out[:, lo:hi], row))
+    _run_blocks(blocks)
     return out
 
 
@@ -267,20 +259,37 @@ def _split_sum(a, b, out, threads, bias):
     512, medians): 0.74 -> 0.68-0.71 ms, 3.0-3.5 -> 2.1-2.8, 2.7-3.3 -> 2.0-3.1."""
     inner = a.shape[1]
     bounds = [inner * i // threads for i in range(threads + 1)]
-    partials = [np.empty_like(out) for _ in range(1, threads)]
-
-    def block(part):
-        lo, hi = bounds[part], bounds[part + 1]
-        np.matmul(a[:, lo:hi], b[lo:hi], out=out if part == 0 else partials[part - 1])
-
-    futures = [_pool().submit(block, part) for part in range(1, threads)]
-    block(0)
-    for future, partial in zip(futures, partials):
-        future.result()
+    partials = [out] + [np.empty_like(out) for _ in range(1, threads)]
+    _run_blocks([(a[:, lo:hi], b[lo:hi], partial, None)
+                 for lo, hi, partial in zip(bounds, bounds[1:], partials)])
+    for partial in partials[1:]:
         out += partial
     if bias is not None:
         out += bias
     return out
+
+
+def _run_blocks(blocks):
+    """``out = a @ b (+ bias)`` for each block ``(a, b, out, bias)``: the first on this thread,
+    the others on the kernel threads, handed to them as GEMM jobs where they can take them
+    (``workers.Workers.hand_off``: no GIL, no task queue), else as tasks. BLAS on one thread."""
+    pool = _pool()
+    rest = blocks[1:]
+    handed = pool.hand_off(rest)
+    futures = [] if handed else [pool.submit(_block, *block) for block in rest]
+    try:
+        _block(*blocks[0])
+    finally:
+        if handed:
+            pool.finish(len(rest))
+        for future in futures:
+            future.result()
+
+
+def _block(a, b, out, bias):
+    np.matmul(a, b, out=out)
+    if bias is not None:
+        out += bias
 
 
 def _matmul(a, b, out=None):

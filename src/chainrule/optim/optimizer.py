@@ -4,7 +4,8 @@ The base class owns what all optimizers share: parameter groups, per-parameter `
 loop over parameters in ``step``, ``zero_grad`` and ``state_dict``. An optimizer adds three
 things: ``_validate_group`` (reject bad hyperparameters), ``_init_state`` (the buffers one
 parameter needs) and ``_update`` (the update rule for one parameter, written in place on its
-array with NumPy ``out=``).
+array with NumPy ``out=``); ``_update_many`` hands a group's parameters to ``_update`` one by
+one, unless an optimizer with a kernel for many parameters at once overrides it.
 """
 
 import copy
@@ -122,7 +123,7 @@ def regularized_gradient(param, grad, weight_decay, maximize):
     (``weight_decay * param``). Returns ``grad`` itself when neither applies; never writes to it.
     """
     if weight_decay:
-        out = np.multiply(param, weight_decay)
+        out = np.multiply(param, weight_decay, out=scratch_like(param))  # (0-d: an array)
         # -g + wd*p and wd*p - g are the same float, so maximize costs no extra array.
         (np.subtract if maximize else np.add)(out, grad, out=out)
         return out
@@ -205,6 +206,13 @@ class Optimizer:
             "override step()"
         )
 
+    def _update_many(self, items, group):
+        """Update a group's parameters, ``items`` being (param, grad, state) with arrays:
+        ``_update`` on each. An optimizer whose kernel takes many parameters in one call
+        (Adam's, split over the threads by their total size) overrides this."""
+        for param, grad, state in items:
+            self._update(param, grad, state, group)
+
     # -- groups ------------------------------------------------------------------------------
     def add_param_group(self, param_group):
         """Add a group of parameters with its own options (e.g. a new layer to fine-tune)."""
@@ -281,11 +289,12 @@ class Optimizer:
         mode = grad_mode._state
         previous, mode.enabled = mode.enabled, False
         try:
-            states, update = self.state, self._update
+            states, update_many = self.state, self._update_many
             # (an optimizer without state, such as plain SGD, skips asking for it every step)
             init_state = None if type(self)._init_state is Optimizer._init_state \
                 else self._init_state
             for group in self.param_groups:
+                stepped, items = [], []
                 for param in group["params"]:
                     grad = param._grad
                     if grad is None:
@@ -293,8 +302,13 @@ class Optimizer:
                     state = states[param]
                     if not state and init_state is not None:
                         state.update(init_state(param, group))
-                    update(param._data, grad._data, state, group)
-                    param._bump_version()  # the parameter changed in place
+                    stepped.append(param)
+                    items.append((param._data, grad._data, state))
+                try:
+                    update_many(items, group)
+                finally:
+                    for param in stepped:
+                        param._bump_version()  # the parameter changed in place
         finally:
             mode.enabled = previous
         return loss
