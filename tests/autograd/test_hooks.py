@@ -106,6 +106,28 @@ def test_post_accumulate_hook_can_update_the_parameter_in_backward():
     assert w.grad is None
 
 
+def test_backward_end_observer_runs_once_per_pass_after_every_leaf_got_its_gradient():
+    from chainrule.autograd.engine import add_backward_end_observer, backward_running
+
+    x, w = f64([1.0, 2.0]), f64([3.0])
+    arrived, ends = [], []
+    for leaf in (x, w):
+        leaf.register_post_accumulate_grad_hook(arrived.append)
+    remove = add_backward_end_observer(
+        lambda: ends.append(([t is x for t in arrived], x.grad.tolist(), w.grad.tolist(),
+                             backward_running())))
+    try:
+        (x * w).sum().backward()
+        autograd.grad((x * x).sum(), [x])  # a pass that accumulates nothing ends too
+    finally:
+        remove()
+    (x * w).sum().backward()  # removed: not called
+    both_arrived, x_grad, w_grad, inside = ends[0]
+    assert sorted(both_arrived) == [False, True]  # x's and w's hooks ran before it
+    assert x_grad == [3.0, 3.0] and w_grad == [3.0] and inside
+    assert len(ends) == 2 and len(arrived) == 4
+
+
 def test_hooks_need_a_tensor_that_requires_grad():
     with pytest.raises(RuntimeError, match="doesn't require gradient"):
         cr.tensor([1.0]).register_hook(lambda g: g)

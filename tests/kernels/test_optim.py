@@ -73,6 +73,7 @@ def test_adam_takes_a_group_in_one_call_split_anywhere(monkeypatch, amsgrad):
     """Adam's group kernel cuts the parameters' elements, laid end to end, into one range per
     thread: with three threads the cuts fall inside parameters and between them; parameters of
     any size (a scalar, a 3-element bias) and a non-contiguous one (the reference's) mixed."""
+    from chainrule.kernels import optim as kernels_optim
     from chainrule.kernels import threads
 
     monkeypatch.setattr(threads, "free_cores", lambda: 3)
@@ -99,7 +100,8 @@ def test_adam_takes_a_group_in_one_call_split_anywhere(monkeypatch, amsgrad):
     with kernels.use_kernels(True, min_size=1000):
         fast = train()
     assert calls and all(len(bounds) == 4 for bounds in calls)  # one call a step, 3 ranges
-    assert calls[0][-1] == 70_001 + 3 + 1 + 12_345  # all but the non-contiguous parameter
+    # all but the non-contiguous parameter, each with its call's cost
+    assert calls[0][-1] == 70_001 + 3 + 1 + 12_345 + 4 * kernels_optim.CALL_COST
     with kernels.use_kernels(False):
         reference = train()
     for a, b in zip(fast, reference):

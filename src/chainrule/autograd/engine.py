@@ -22,6 +22,7 @@ from .graph import nodes_leading_to, topological_order
 from .leaves import Borrowed, accumulate_into_leaf, run_leaf_hooks
 
 _observers = []
+_end_observers = []
 
 
 class _Running(threading.local):
@@ -42,6 +43,15 @@ def add_observer(observer):
     here). Returns a function that removes it again."""
     _observers.append(observer)
     return lambda: _observers.remove(observer) if observer in _observers else None
+
+
+def add_backward_end_observer(observer):
+    """Call ``observer()`` at the end of every backward pass, once every gradient is delivered
+    (still inside the pass: ``backward_running()`` is true). A tap that notes which leaves got
+    a gradient (a post-accumulate hook that only appends) reads them all here, in one warm
+    loop, before the optimizer uses them. Returns a function that removes it again."""
+    _end_observers.append(observer)
+    return lambda: _end_observers.remove(observer) if observer in _end_observers else None
 
 
 def add_forward_observer(observer):
@@ -86,6 +96,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
             grad_inputs = sweep.call_backward(node, grad_outputs)  # the chain rule, one step
             sweep.send(node, grad_inputs)  # on to the nodes and leaves that made its inputs
         sweep.finish()  # leaves that were outputs themselves
+        for observer in _end_observers:
+            observer()
     finally:
         grad_mode._state.enabled = previous_mode
         _running.depth -= 1

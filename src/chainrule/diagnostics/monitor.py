@@ -1,7 +1,7 @@
 """``GradientMonitor``: watches one model train and says when backpropagation goes wrong.
 
 Every step it reads the loss and gradient norms (one dot product per parameter, taken the
-moment its gradient is complete; weight matrices whose biases stand for them only on sampled
+end of the backward that completes it; weight matrices whose biases stand for them only on sampled
 steps, see tap.py) and watches for non-finite values (see watch.py).
 On sampled steps (every ``every`` steps, and steps 1, 2, 4, 8, 16, 32 so that problems present
 from the start show at once) it also records, per layer, the weight norm, how much the update
@@ -198,7 +198,9 @@ class GradientMonitor:
         alarms new at this step."""
         self.step_count += 1
         step = self._current = self.step_count
-        loss_value = None if loss is None else float(loss)
+        data = getattr(loss, "_data", None)  # a tensor's array: float() without two calls
+        loss_value = (None if loss is None else
+                      float(data) if data is not None and data.size == 1 else float(loss))
         computed = None
         if self.tap.squares:
             total = self.tap.total()

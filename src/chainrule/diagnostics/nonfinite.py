@@ -77,15 +77,18 @@ def _is_internal(filename):
 
 
 MAX_SITES = 4096
-_sites = {}  # (code, instruction, layer) of a calling line -> its Origin (see call_site)
+_sites = {}  # (id of code, instruction, layer) of a calling line -> (code, its Origin)
 
 
-def call_site(module_names=None, rerun=None):
+def call_site(module_names=None, rerun=None, skip=0):
     """An Origin holding only the place: the innermost frame outside chainrule's internals, and
     the innermost running module found on the way (a name from ``module_names``: id -> name).
     ``rerun``: (code object of a function running the forward again, (file, line) of the call
-    it repeats): when the walk reaches that function, the repeated call's line is the place."""
-    frame = sys._getframe(1)
+    it repeats): when the walk reaches that function, the repeated call's line is the place.
+    ``skip``: frames above the caller known to be chainrule's (an observer's, the op's), left
+    out of the walk: each frame the walk visits is made a Python object, which the frame then
+    pays for again as it returns."""
+    frame = sys._getframe(1 + skip)
     layer = None
     internal_files = _internal_files
     while frame is not None:
@@ -101,13 +104,17 @@ def call_site(module_names=None, rerun=None):
             internal = _is_internal(filename)
         if not internal:
             # NOTE: a loss op's site is taken on every step, from the same few lines: one
-            # Origin per line (an Origin is never changed: ``located`` makes new ones)
-            key = (code, frame.f_lasti, layer)
-            site = _sites.get(key)
-            if site is None:
-                if len(_sites) >= MAX_SITES:  # new code objects (a notebook's cells run again)
-                    _sites.clear()
-                site = _sites[key] = Origin("", "", "", filename, frame.f_lineno, layer=layer)
+            # Origin per line (an Origin is never changed: ``located`` makes new ones). Keyed
+            # by the code's id, not the code: hashing a code object hashes its constants, a
+            # script's module code hashes every function in it (4 us for a small one)
+            key = (id(code), frame.f_lasti, layer)
+            known = _sites.get(key)
+            if known is not None and known[0] is code:
+                return known[1]
+            if len(_sites) >= MAX_SITES:  # new code objects (a notebook's cells run again)
+                _sites.clear()
+            site = Origin("", "", "", filename, frame.f_lineno, layer=layer)
+            _sites[key] = (code, site)  # the code kept: its id stays its own
             return site
         frame = frame.f_back
     return Origin("", "", "", layer=layer)

@@ -1,9 +1,12 @@
-"""``GradientTap``: gradient norms read the moment each gradient is complete, cheaply.
+"""``GradientTap``: gradient norms read at the end of the backward that completes them, cheaply.
 
-A post-accumulate-grad hook on every watched parameter takes one dot product of its gradient
-(the squared norm; a NaN or Inf anywhere makes it non-finite), during ``backward()``, before
-the optimizer has used it, while the weights that made it are still there to run the step
-again.
+A post-accumulate-grad hook on every watched parameter notes that its gradient is complete (the
+hook is a list's own ``append``: no Python runs), and the engine's end-of-backward observer
+takes one dot product of each noted gradient (the squared norm; a NaN or Inf anywhere makes it
+non-finite), still inside ``backward()``, before the optimizer has used it, while the weights
+that made it are still there to run the step again. One loop over the gradients at the end
+costs less than a Python hook per parameter: a hook's code runs cold inside the step, the
+loop's warms after its first parameter.
 
 Reading every gradient on every step costs a pass over memory as large as the model (on a
 small MLP, several percent of the step), so on steps that are not sampled the weight matrices
@@ -13,7 +16,7 @@ layer's output received (``dY``) and the weight's is ``dY`` times the layer's in
 or Inf in the weight's gradient is in the bias's too (or in the input, which the forward
 already carried to the output). These ``covered`` matrices are read in full on sampled steps,
 when every norm is needed; on every step, a fixed sixteenth of their rows estimates their norm
-(see ``_hook``). Everything else (biases, normalisation scales, embeddings, layers without
+(see ``_read_arrived``). Everything else (biases, normalisation scales, embeddings, layers without
 a bias) is read in full every step. ``total()`` is the norm the explosion rule follows (the
 same reads on every step), ``layer_norms(full=True)`` on a sampled step holds every
 parameter's exact norm.
@@ -27,6 +30,7 @@ import sys
 import numpy as np
 
 from .. import kernels, nn
+from ..autograd.engine import add_backward_end_observer
 from .nonfinite import describe, kinds
 
 # Layers whose weights' gradients are the output gradient times the input, and whose biases'
@@ -106,20 +110,22 @@ ESTIMATE_ROWS = 16  # a covered weight's every-step norm is read from 1/16 of it
 ESTIMATE_FROM = 65536  # values; smaller matrices are read whole
 
 
-def _reader():
-    """The squared norm for this step's reads: ``squared_norm``, or where the compiled sum
-    applies (numba loaded, kernels on), a function taking it for small float32 arrays without
-    asking again for each (the settings cannot change inside a backward)."""
-    module = kernels.load("norms", size=ANY_SIZE) if "numba" in sys.modules else None
-    if module is None:
-        return squared_norm
-    kernel = module.squared_norm
+def _compiled_sum():
+    """The compiled squared norm (kernels/norms.py) where it applies now (numba loaded by the
+    model's own ops, kernels on), else None. Asked once per backward, not per read: the
+    settings cannot change inside one."""
+    if "numba" not in sys.modules:
+        return None
+    module = kernels.load("norms", size=ANY_SIZE)
+    return None if module is None else module.squared_norm
 
-    def read(array):
-        if array.size <= KERNEL_SIZE and array.dtype is _FLOAT32 and array.flags.writeable:
-            return kernel(array.ravel())
-        return squared_norm(array)
-    return read
+
+def _read(array, compiled):
+    """``squared_norm(array)``; ``compiled``: the compiled sum, when ``array`` is float32 and
+    writable (a read-only array would compile another specialisation), else None."""
+    if compiled is not None and array.size <= KERNEL_SIZE:
+        return compiled(array.ravel())
+    return squared_norm(array)
 
 
 class GradientTap:
@@ -135,27 +141,34 @@ class GradientTap:
         self.full = True  # read every parameter (set by the monitor for each step)
         self.squares = {}  # id(parameter) -> squared norm of its latest gradient
         # id(parameter) -> the squared norm read every step: in full, or for a covered weight
-        # estimated (see _hook); ``total()`` sums these
+        # estimated (see _read_arrived); ``total()`` sums these
         self.watched = {}
         self.ever = set()
         self._read_now = set()  # covered weights read in full this step (read_in_full)
-        self._read = None  # this step's squared norm (see _reader)
         self._params = [p for _, p in params]
         self._handles = []
+        self._arrived = []  # parameters whose gradient is complete, not read yet
+        self._remove_end_observer = None
         self.attach()
 
     def attach(self):
         if not self._handles:
-            self._handles = [p.register_post_accumulate_grad_hook(self._hook)
+            # a parameter's hook only notes that its gradient is complete (a list's own append:
+            # no Python runs); the backward's end reads them all in one loop
+            self._handles = [p.register_post_accumulate_grad_hook(self._arrived.append)
                              for p in self._params]
+            self._remove_end_observer = add_backward_end_observer(self._read_arrived)
 
     def close(self):
         for handle in self._handles:
             handle.remove()
         self._handles = []
+        if self._remove_end_observer is not None:
+            self._remove_end_observer()
+            self._remove_end_observer = None
+        self._arrived.clear()
 
     def reset(self):
-        self._read = None  # chosen again at the next step's first read (see _reader)
         self.squares = {}
         self.watched = {}  # a new dict, not cleared: a step_norms() of an earlier step reads it
         if self._read_now:
@@ -167,43 +180,56 @@ class GradientTap:
         if id(tensor) in self.covered:
             self._read_now.add(id(tensor))
 
-    def _hook(self, param):
-        grad = param._grad
-        if grad is None:
+    def _read_arrived(self):
+        """At the end of a backward: read the gradients completed in it, in the order they
+        were completed (nearest the loss first), before the optimizer uses them."""
+        arrived = self._arrived
+        if not arrived:
             return
-        key = id(param)
-        layer = self.layer_of[key]
-        self.ever.add(layer)
-        array = grad._data
-        read = self._read or self._new_reader()
-        if key not in self.covered:
-            value = self.squares[key] = self.watched[key] = read(array)
-        else:
-            # a covered weight's every-step norm is estimated from a fixed block of its first
-            # rows (1/16 of them; the whole matrix when it is small) scaled to the whole: the
-            # same rows on every step, so that it follows the norm's growth (an explosion
-            # grows the layer's inputs as well as its output gradient, which the bias alone
-            # does not show) for a sixteenth of the reads
-            rows = array.shape[0]
-            if array.size <= ESTIMATE_FROM or rows < ESTIMATE_ROWS:
-                value = self.watched[key] = read(array)
-                if not self.full and key not in self._read_now:
-                    return
+        params = arrived[:]
+        arrived.clear()  # a re-run's backward, started from on_nonfinite, ends here too
+        kernel = _compiled_sum()
+        layer_of, covered, squares, watched = self.layer_of, self.covered, self.squares, \
+            self.watched
+        sampled, ever = self.full, self.ever
+        for param in params:
+            grad = param._grad
+            if grad is None:  # taken away by a hook after it (an optimizer run in backward)
+                continue
+            key = id(param)
+            ever.add(layer_of[key])
+            array = grad._data
+            # NOTE: an identity test on the dtype (a native float32 array's dtype is NumPy's
+            # one instance; others take NumPy's path, also right): ``dtype != np.float32``
+            # builds a dtype to compare with, a tenth of a per-step read's cost
+            compiled = (kernel if kernel is not None and array.dtype is _FLOAT32
+                        and array.flags.writeable else None)
+            if key not in covered:
+                value = squares[key] = watched[key] = (
+                    compiled(array.ravel()) if compiled is not None and array.size <= KERNEL_SIZE
+                    else squared_norm(array))  # (_read, inline: a bias, every step)
             else:
-                block = rows // ESTIMATE_ROWS
-                self.watched[key] = read(array[:block]) * (rows / block)
-                if not self.full and key not in self._read_now:
-                    return
-                value = read(array)
-            self.squares[key] = value
-        if not math.isfinite(value):
-            found = kinds(array)
-            if found:
-                self.on_nonfinite(layer, describe(found))
-
-    def _new_reader(self):
-        self._read = _reader()
-        return self._read
+                # a covered weight's every-step norm is estimated from a fixed block of its
+                # first rows (1/16 of them; the whole matrix when it is small) scaled to the
+                # whole: the same rows on every step, so that it follows the norm's growth (an
+                # explosion grows the layer's inputs as well as its output gradient, which the
+                # bias alone does not show) for a sixteenth of the reads
+                rows = array.shape[0]
+                if array.size <= ESTIMATE_FROM or rows < ESTIMATE_ROWS:
+                    value = watched[key] = _read(array, compiled)
+                    if not sampled and key not in self._read_now:
+                        continue
+                else:
+                    block = rows // ESTIMATE_ROWS
+                    watched[key] = _read(array[:block], compiled) * (rows / block)
+                    if not sampled and key not in self._read_now:
+                        continue
+                    value = _read(array, compiled)
+                squares[key] = value
+            if not math.isfinite(value):
+                found = kinds(array)
+                if found:
+                    self.on_nonfinite(layer_of[key], describe(found))
 
     def total(self):
         """The norm of this step's gradients read every step, together (0 if none)."""

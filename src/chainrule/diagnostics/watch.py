@@ -7,11 +7,11 @@ model's forward and the start of its backward (the loss computation): their outp
 checked, their call sites recorded and their backward hooked (the gradients a loss op's
 backward makes are kept, and checked only on evidence).
 The model's own ops are not watched. Only on evidence, when the loss or a parameter's gradient
-(which the monitor measures the moment it is complete) turns out non-finite, is the model's
-forward run again from the same inputs and random state with every op checked, and, for a
-gradient, its backward too, from the same output gradient, while the weights that made it are
-still there. With ``record_sites=True`` every op is watched live instead (slower, nothing is run
-twice).
+(which the monitor measures at the end of the backward that completes it) turns out
+non-finite, is the model's forward run again from the same inputs and random state with every
+op checked, and, for a gradient, its backward too, from the same output gradient, while the
+weights that made it are still there. With ``record_sites=True`` every op is watched live
+instead (slower, nothing is run twice).
 
 Evidence is the model's own: a NaN in another model (a critic, a teacher) is reported only if it
 reaches this model's loss or gradients.
@@ -20,8 +20,8 @@ reaches this model's loss or gradients.
 import sys
 
 from .. import autograd, random
-from ..autograd import grad_mode
-from ..autograd.engine import add_forward_observer, backward_running
+from ..autograd import function, grad_mode
+from ..autograd.engine import backward_running
 from .nonfinite import (
     NonFiniteTracer,
     Origin,
@@ -43,15 +43,31 @@ _rerunning = [0]  # shared by every watch: ops of a re-run belong to nobody's st
 class _Call:
     """One training forward of the model: what is needed to run it again. ``rng``: the default
     generator's state before the forward's first draw from it (None while it drew nothing: run
-    again, it draws nothing either)."""
+    again, it draws nothing either). ``code`` and ``instruction``: where the line that called
+    the model is (its file and line, ``caller``, are worked out only when a finding needs them:
+    a frame's line number decodes its code's line table)."""
 
-    __slots__ = ("args", "kwargs", "rng", "caller", "outputs", "grads")
+    __slots__ = ("args", "kwargs", "rng", "code", "instruction", "outputs", "grads")
 
-    def __init__(self, args, kwargs, caller):
-        self.args, self.kwargs, self.caller = args, kwargs, caller
+    def __init__(self, args, kwargs, code, instruction):
+        self.args, self.kwargs, self.code, self.instruction = args, kwargs, code, instruction
         self.rng = None
         self.outputs = ()
         self.grads = {}  # output position -> the gradient it received
+
+    @property
+    def caller(self):
+        """(file, line) of the call."""
+        return self.code.co_filename, _line_at(self.code, self.instruction)
+
+
+def _line_at(code, instruction):
+    """The line of ``code`` holding the instruction at byte offset ``instruction`` (a frame's
+    ``f_lasti``), as ``frame.f_lineno`` gives it while the frame is there."""
+    for start, end, line in code.co_lines():
+        if start <= instruction < end:
+            return line
+    return code.co_firstlineno
 
 
 def _rng_state():
@@ -63,8 +79,13 @@ def _set_rng_state(state):
     random.default_generator.numpy.bit_generator.state = state
 
 
-def _versions(*grads):
-    return [g._version_box[0] for group in grads for g in group if g is not None]
+def _versions(made, received):
+    versions = []
+    for grads in (made, received):
+        for grad in grads:
+            if grad is not None:
+                versions.append(grad._version_box[0])
+    return versions
 
 
 class _BackwardCheck:
@@ -111,7 +132,8 @@ class NonFiniteWatch:
         self._remove_draw_observer = None
         self._depth = 0  # > 0 while the model's forward runs
         self._forward_event = False  # an event of the forward pass is known this step
-        self._remove_observer = None
+        self._observer = self._observe  # one bound method: added to and removed from the list
+        self._observing = False  # self._observer is among the engine's forward observers
         self._handles = []
         self.attach()
 
@@ -136,21 +158,31 @@ class NonFiniteWatch:
             self._remove_draw_observer = None
         self._close()
 
+    # NOTE: the observer is added and removed on every step: the list itself, not
+    # engine.add_forward_observer, which makes a function to remove it each time
     def _open(self):
-        if self._remove_observer is None:
-            self._remove_observer = add_forward_observer(self._observe)
+        if not self._observing:
+            function._forward_observers.append(self._observer)
+            self._observing = True
 
     def _close(self):
-        if self._remove_observer is not None:
-            self._remove_observer()
-            self._remove_observer = None
+        if self._observing:
+            self._observing = False
+            observers = function._forward_observers
+            if self._observer in observers:
+                observers.remove(self._observer)
 
     def end_step(self):
         """The step is over: forget its forwards and events."""
-        self.events, self.calls, self._forward_event, self._depth = [], [], False, 0
-        self.backward_checks = []
-        self._undrawn = []
-        if not self.record_sites:
+        # new lists where there is something to forget (a finding may hold the old ones)
+        if self.events:
+            self.events = []
+        self.calls, self._forward_event, self._depth = [], False, 0
+        if self.backward_checks:
+            self.backward_checks = []
+        if self._undrawn:
+            self._undrawn = []
+        if self._observing and not self.record_sites:
             self._close()
 
     def _found(self, origin):
@@ -164,7 +196,7 @@ class NonFiniteWatch:
         if _rerunning[0]:
             return
         self._depth += 1
-        if grad_mode.is_grad_enabled():
+        if grad_mode._state.enabled:
             if self.backward_checks:
                 # a backward's evidence (the tap's reads) came during that backward: the
                 # gradients kept for it need not outlive it
@@ -172,7 +204,7 @@ class NonFiniteWatch:
             if len(self.calls) >= MAX_CALLS:
                 del self.calls[0]
             caller = sys._getframe(2)  # the line that called the model (Module.__call__'s caller)
-            call = _Call(args, kwargs, (caller.f_code.co_filename, caller.f_lineno))
+            call = _Call(args, kwargs, caller.f_code, caller.f_lasti)
             self.calls.append(call)
             self._undrawn.append(call)  # its random state is read at its first draw, if any
 
@@ -190,16 +222,27 @@ class NonFiniteWatch:
         if _rerunning[0]:
             return
         self._depth -= 1
-        if not self.calls or not grad_mode.is_grad_enabled():
+        calls = self.calls
+        if not calls or not grad_mode._state.enabled:
             return  # an evaluation: nothing to run again
-        call = self.calls[-1]
-        if self._undrawn and call in self._undrawn:
-            self._undrawn.remove(call)  # it drew nothing: its re-run will not either
-        call.outputs = outputs = tensors(output)
+        call = calls[-1]
+        undrawn = self._undrawn
+        if undrawn and call in undrawn:
+            undrawn.remove(call)  # it drew nothing: its re-run will not either
+        call.outputs = outputs = [output] if hasattr(output, "_data") else tensors(output)
         for position, out in enumerate(outputs):
             if out._requires_grad:
-                out.register_hook(self._capture(call.grads, position))
-        self._open()  # watch the loss computation
+                hook = self._capture(call.grads, position)
+                node = out.grad_fn
+                # a new output's node has no hooks yet: out.register_hook's work, without its
+                # checks and handle (the hook is removed with the node)
+                if node is not None and node._output_hooks is None:
+                    node._output_hooks = {out._output_nr: [hook]}
+                else:
+                    out.register_hook(hook)
+        if not self._observing:  # watch the loss computation (_open, inline)
+            function._forward_observers.append(self._observer)
+            self._observing = True
 
     def _forward_origin(self):
         """Where a non-finite output of this step's forwards was born, or None if all were
@@ -270,30 +313,44 @@ class NonFiniteWatch:
         runs, the backward has left the loss: the ops that follow are not the loss's."""
         def hook(grad):
             store[position] = grad
-            if not self.record_sites:
+            if self._observing and not self.record_sites:
                 self._close()
         return hook
 
     # -- ops outside the model's forward (the loss), or every op with record_sites ---------------
     def _observe(self, node, args, outputs):
-        if _rerunning[0] or not grad_mode.is_grad_enabled() or backward_running():
+        if _rerunning[0] or not grad_mode._state.enabled or backward_running():
             return  # ops of a backward rule, an optimizer or an evaluation, or a re-run
         in_loss = self._depth == 0
         if not in_loss and not self.record_sites:
             return
         if in_loss and self.on_loss_leaf is not None:
-            for arg in tensors(args):
-                if arg._requires_grad and arg.grad_fn is None:
-                    self.on_loss_leaf(arg)
+            for arg in args:
+                if hasattr(arg, "_data"):
+                    if arg._requires_grad and arg.grad_fn is None:
+                        self.on_loss_leaf(arg)
+                elif isinstance(arg, (list, tuple, dict)):  # tensors in a list (cat, stack)
+                    for leaf in tensors(arg):
+                        if leaf._requires_grad and leaf.grad_fn is None:
+                            self.on_loss_leaf(leaf)
         site = None
         if True in node.needs_input_grad:  # recorded: its backward may give birth too
-            site = call_site(self.module_names)
-            node.register_hook(self._backward_hook(type(node), site, in_loss))
+            site = call_site(self.module_names, skip=2)  # (this observer, and Function.apply)
+            hook = self._backward_hook(type(node), site, in_loss)
+            if node._node_hooks is None:  # node.register_hook's work, without its handle
+                node._node_hooks = [hook]
+            else:
+                node._node_hooks.append(hook)
         if self._forward_event:
             return
-        results = tensors(outputs)
-        if all(finite(t._data) for t in results):
-            return  # nothing born, nothing entered (checked once: the common case)
+        if hasattr(outputs, "_data"):  # one output (the common case: a loss is one number)
+            if finite(outputs._data):
+                return  # nothing born, nothing entered
+            results = [outputs]
+        else:
+            results = tensors(outputs)
+            if all(finite(t._data) for t in results):
+                return  # nothing born, nothing entered (checked once)
         found = forward_birth(node, args, outputs)
         if found:
             op = op_name(node)
@@ -316,7 +373,8 @@ class NonFiniteWatch:
                 # checked only on evidence (the model's gradients non-finite): checking them
                 # here was a tenth of the monitor's cost on a small model's step
                 if not _rerunning[0]:
-                    self._close()
+                    if self._observing:
+                        self._close()
                     self.backward_checks.append(_BackwardCheck(op, site, in_loss, grad_inputs,
                                                                grad_outputs))
             return keep

@@ -36,12 +36,20 @@ def _adam_range(start, stop, part, param, grad, exp_avg, exp_avg_sq, max_exp_avg
         param[i] = p - step_size * m / (math.sqrt(v) / bias_correction2_sqrt + eps)
 
 
+# NOTE: what a compiled call costs beyond its elements (~6 us), in elements (0.76 ns each, one
+# thread): counted once per parameter where the threads' ranges are cut, so that the thread given
+# the gpt's many small parameters is not also given as many elements as the one given its big
+# ones (one call each).
+CALL_COST = 8192
+
+
 def adam_many(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *, lr, beta1,
               beta2, eps, weight_decay, decoupled, maximize):
     """One Adam/AdamW step on lists of C-contiguous float32 arrays, in place
     (``max_exp_avg_sqs`` None unless AMSGrad); ``steps[i]`` is parameter i's count after this
     step (1 on the first). The parameters' elements are cut into ranges as one array, so a
-    group of parameters that are each too small to split still uses the free cores."""
+    group of parameters that are each too small to split still uses the free cores; each
+    parameter counts ``CALL_COST`` elements more than it has there."""
     f = np.float32
     amsgrad = max_exp_avg_sqs is not None
     pieces, offset = [], 0
@@ -50,6 +58,7 @@ def adam_many(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *, l
                                           exp_avg_sqs[index])]
         flats.append(max_exp_avg_sqs[index].reshape(-1) if amsgrad else flats[2][:0])
         step = steps[index]
+        offset += CALL_COST  # (then its elements)
         pieces.append((offset, flats, f(1 - beta1**step), f((1 - beta2**step) ** 0.5)))
         offset += param.size
     decay = 1.0 - lr * weight_decay if decoupled else 1.0
@@ -61,7 +70,7 @@ def adam_many(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *, l
 
 def _adam_pieces(start, stop, part, pieces, settings, last):
     """``_adam_range`` on the part of each parameter that falls in ``[start, stop)`` of the
-    parameters' elements laid end to end."""
+    parameters' elements laid end to end (a call's cost before each)."""
     for offset, flats, bias_correction1, bias_correction2_sqrt in pieces:
         size = flats[0].size
         lo, hi = max(start - offset, 0), min(stop - offset, size)

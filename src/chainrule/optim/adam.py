@@ -64,22 +64,28 @@ class Adam(Optimizer):
         mlp step's parameters was below the size that splits (670k in all, 0.58 ms on one
         thread)."""
         amsgrad = group["amsgrad"]
-        fused = [(param, grad, *_moments(state, amsgrad), state["step"])
-                 for param, grad, state in items if _kernel_takes(param, grad, state, amsgrad)]
-        kernel = kernels.load("optim", size=sum(f[0].size for f in fused)) if fused else None
-        if kernel is not None:
-            params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = zip(*fused)
+        fused, rest = [], []
+        for item in items:
+            (fused if _kernel_takes(*item, amsgrad) else rest).append(item)
+        kernel = kernels.load("optim", size=sum(param.size for param, _, _ in fused)) \
+            if fused else None
+        if kernel is None:
+            rest = items
+        else:
+            states = [state for _, _, state in fused]
+            moments = [_moments(state, amsgrad) for state in states]
             beta1, beta2 = (float(beta) for beta in group["betas"])
-            kernel.adam_many(params, grads, exp_avgs, exp_avg_sqs,
-                             max_exp_avg_sqs if amsgrad else None,
-                             [advance(step) for step in steps], lr=float(group["lr"]),
-                             beta1=beta1, beta2=beta2, eps=float(group["eps"]),
-                             weight_decay=float(group["weight_decay"]),
+            kernel.adam_many([param for param, _, _ in fused], [grad for _, grad, _ in fused],
+                             [exp_avg for exp_avg, _, _ in moments],
+                             [exp_avg_sq for _, exp_avg_sq, _ in moments],
+                             [most for _, _, most in moments] if amsgrad else None,
+                             [advance(state["step"]) for state in states],
+                             lr=float(group["lr"]), beta1=beta1, beta2=beta2,
+                             eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
                              decoupled=group["decoupled_weight_decay"],
                              maximize=group["maximize"])
-        for param, grad, state in items:
-            if kernel is None or not _kernel_takes(param, grad, state, amsgrad):
-                self._update(param, grad, state, group)
+        for param, grad, state in rest:
+            self._update(param, grad, state, group)
 
     def _update(self, param, grad, state, group):
         lr, eps = float(group["lr"]), float(group["eps"])
