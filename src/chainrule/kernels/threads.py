@@ -228,6 +228,10 @@ def blas_matmul_pair(first, second):
     one hand-off instead of two. Measured on the loaded Xeon, two threads forced, chrt -f 50,
     three interleaved processes each: the mlp step's backward 1.28-1.38 -> 1.21-1.30 ms."""
     (a1, b1), (a2, b2) = first, second
+    if a1.size * b1.size < GEMM_PARALLEL_MACS or a2.size * b2.size < GEMM_PARALLEL_MACS:
+        # (a small product, as blas_matmul decides it: the checks below cost a small
+        # network's Linear backward more than its two products, measured in the tiny step)
+        return blas_matmul(a1, b1), blas_matmul(a2, b2)
     if all(x.ndim == 2 and x.dtype.kind == "f" for x in (a1, b1, a2, b2)) and \
             not threading.current_thread().name.startswith(_POOL_PREFIX):
         macs = min(a1.size * b1.shape[1], a2.size * b2.shape[1])

@@ -30,11 +30,15 @@ class MseLoss(Function):
         x, y, grad = input._data, target._data, grad_out._data
         if not grad_mode.is_grad_enabled() and x.dtype == y.dtype == grad.dtype and x.size:
             # NOTE: not recorded (no create_graph): the same products on arrays, in the same
-            # order, instead of four small ops (their overhead dominates a small network's step)
-            scale = _grad_scale(grad, ctx.reduction, ctx.count)
-            return _regression_grads(ctx, wrap(scale * 2 * (x - y)))
-        grad = _grad_scale(grad_out, ctx.reduction, ctx.count) * 2 * (input - target)
-        return _regression_grads(ctx, grad)
+            # order, instead of three small ops (their overhead dominates a small network's step)
+            return _regression_grads(ctx, wrap(_norm(ctx) * (x - y) * grad))
+        return _regression_grads(ctx, _norm(ctx) * (input - target) * grad_out)
+
+
+def _norm(ctx):
+    """PyTorch's factor of a squared error's gradient, 2 (divided by the count for the mean),
+    applied first and in the loss's dtype, as there: (2 / n) (x - y) dl."""
+    return 2 / ctx.count if ctx.reduction == "mean" else 2.0
 
 
 def _regression_grads(ctx, grad):

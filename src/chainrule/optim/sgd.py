@@ -46,6 +46,19 @@ class SGD(Optimizer):
                "Nesterov momentum requires a momentum and zero dampening")
         check_cpu_flags(group)
 
+    def _update_many(self, items, group):
+        """Plain SGD (no momentum, decay or maximize) on the group's small parameters: the
+        same update as ``_update``'s with its checks made once for the group (NOTE: per
+        parameter they were a tenth of a small network's optimizer step)."""
+        if group["momentum"] != 0 or group["weight_decay"] or group["maximize"]:
+            return super()._update_many(items, group)
+        lr, kernel_size = float(group["lr"]), kernels.min_size()
+        for param, grad, state in items:
+            if param.size >= kernel_size:
+                self._update(param, grad, state, group)
+            else:
+                param -= lr * grad
+
     def _update(self, param, grad, state, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])
         if param.size >= kernels.min_size():  # (below it, load() would say None: skip asking)
