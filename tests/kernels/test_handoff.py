@@ -133,3 +133,21 @@ def test_two_callers_at_once_both_get_their_products(monkeypatch):
     for thread in callers:
         thread.join(timeout=120)
     assert not failures
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_a_pair_of_products_side_by_side_equals_numpys(monkeypatch, cores):
+    """A Linear's two backward products: with two free cores, each whole on its own thread
+    (one block each), else one after the other; the values are NumPy's either way."""
+    monkeypatch.setattr(threads, "free_cores", lambda: cores)
+    monkeypatch.setitem(threads._state, "cap", 2)
+    kernels.load("optim", np.zeros(1, np.float32), size=kernels.min_size())
+    runs = []
+    real = threads._run_blocks
+    monkeypatch.setattr(threads, "_run_blocks", lambda blocks: runs.append(
+        [block[2].shape for block in blocks]) or real(blocks))
+    grad, w = _operands(128, 512, 300, seed=3)  # dy (128 x 512) and W (512 x 300)
+    first, second = threads.blas_matmul_pair((grad, w), (grad.T, grad))
+    np.testing.assert_allclose(first, grad.astype(np.float64) @ w, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(second, grad.T.astype(np.float64) @ grad, rtol=1e-4, atol=1e-3)
+    assert runs == ([[(128, 300), (512, 512)]] if cores == 2 else [])

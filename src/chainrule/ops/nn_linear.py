@@ -6,7 +6,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..kernels.threads import blas_matmul
+from ..kernels.threads import blas_matmul, blas_matmul_pair
 from ..tensor import Tensor
 from ._operands import wrap
 from .registry import register
@@ -56,14 +56,19 @@ class Linear(Function):
 def _backward_arrays(x, w, grad, needs_x, needs_weight, needs_bias):
     if grad.ndim == 2:  # (rows already: no reshapes)
         rows, x_rows = grad, x
-        grad_x = wrap(blas_matmul(rows, w)) if needs_x else None
     else:
         count = math.prod(grad.shape[:-1])  # not reshape(-1, ...): a width may be 0
         rows, x_rows = grad.reshape(count, grad.shape[-1]), x.reshape(count, x.shape[-1])
-        grad_x = wrap(blas_matmul(rows, w).reshape(x.shape)) if needs_x else None
-    grad_weight = wrap(blas_matmul(rows.T, x_rows)) if needs_weight else None
+    grad_x = grad_weight = None
+    if needs_x and needs_weight:  # (two products of the same size: side by side)
+        grad_x, grad_weight = blas_matmul_pair((rows, w), (rows.T, x_rows))
+    elif needs_x:
+        grad_x = blas_matmul(rows, w)
+    elif needs_weight:
+        grad_weight = blas_matmul(rows.T, x_rows)
     grad_bias = wrap(np.add.reduce(rows, axis=0)) if needs_bias else None
-    return grad_x, grad_weight, grad_bias
+    return (None if grad_x is None else wrap(grad_x.reshape(x.shape)),
+            None if grad_weight is None else wrap(grad_weight), grad_bias)
 
 
 def _check(input, weight, bias):
