@@ -24,7 +24,7 @@ SOFTMAXES = {"softmax": lambda x: F.softmax(x, dim=-1),
 
 
 @pytest.mark.parametrize("name", SOFTMAXES)
-@pytest.mark.parametrize("shape", [(7, 13), (3, 5, 64)])
+@pytest.mark.parametrize("shape", [(7, 13), (3, 5, 64), (6, 37)])
 def test_softmax_matches_reference(name, shape):
     x = (np.random.default_rng(0).standard_normal(shape) * 4).astype(np.float32)
     assert_paths_agree(_forward_backward(SOFTMAXES[name]), x, rtol=1e-5, atol=1e-6)
@@ -56,6 +56,30 @@ def test_softmax_gradient_matches_finite_differences(name):
         return t.grad.numpy()
 
     assert_directional_derivative(loss, gradient, x)
+
+
+@pytest.mark.parametrize("columns", [0, 1, 7, 15, 16, 17, 31, 32, 33, 64, 100, 1000])
+def test_row_max_matches_numpy(columns):
+    """The vector row maximum (16 lanes, the last overlapping) against NumPy, wherever the
+    largest value falls: first, last, inside the overlap, or nowhere (-inf for no values)."""
+    import numba
+
+    from chainrule.kernels._jit import row_max
+
+    @numba.njit  # (not cached: a cache keyed on this file would keep an old row_max)
+    def maxima(rows, out):
+        for r in range(rows.shape[0]):
+            out[r] = row_max(rows[r])
+
+    rows = np.random.default_rng(0).standard_normal((columns + 3, columns)).astype(np.float32)
+    for r in range(min(columns, rows.shape[0])):
+        rows[r, r] = 100.0  # the maximum at every position in turn
+    rows[-1] = -np.inf
+    rows[-2] = np.linspace(-5, 5, columns, dtype=np.float32)  # rising: the last one wins
+    out = np.empty(rows.shape[0], np.float32)
+    maxima(rows, out)
+    expected = rows.max(axis=1) if columns else np.full(rows.shape[0], -np.inf, np.float32)
+    np.testing.assert_array_equal(out, expected)
 
 
 def _layer_norm_run(affine, shape):

@@ -16,11 +16,13 @@ Every loop kernel begins with ``wide_vectors()``: LLVM's tuning for Intel's AVX-
 where PyTorch's kernels use zmm; see ``wide_vectors``.
 """
 
+import os
 import warnings
 
 import numba
+import numpy as np
 from llvmlite import ir
-from numba.core import types
+from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 _OPTIONS = {"nogil": True, "error_model": "numpy"}
@@ -153,25 +155,64 @@ def tanh32(x):
     return small if a < numba.float32(0.625) else large
 
 
-@jit(inline="always")
-def row_max(row):
-    """The largest value of a 1-D float32 array, in eight running maxima (one vector register
-    of them: a single running maximum is a chain LLVM does not vectorise, 4x slower over rows
-    of 1000). A NaN may be passed over; callers feed every value through exp32 or a sum
-    afterwards, where it comes back."""
-    n = row.size
-    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = row[0]
-    j = 0
-    while j + 8 <= n:
-        m0, m1 = max(m0, row[j]), max(m1, row[j + 1])
-        m2, m3 = max(m2, row[j + 2]), max(m3, row[j + 3])
-        m4, m5 = max(m4, row[j + 4]), max(m5, row[j + 5])
-        m6, m7 = max(m6, row[j + 6]), max(m7, row[j + 7])
-        j += 8
-    m = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
-    for k in range(j, n):
-        m = max(m, row[k])
-    return m
+_LANES = 16  # float32 values in one 512-bit vector
+
+
+@intrinsic
+def row_max(typingctx, row):
+    """The largest value of a contiguous 1-D float32 array (-inf if it is empty), in 16-lane
+    vectors written out in LLVM IR, the last one overlapping the one before it where the size
+    is not a multiple of 16 (a maximum may see a value twice), so no scalar tail is left. A NaN
+    may be passed over; callers feed every value through exp32 or a sum afterwards, where it
+    comes back. NOTE: as IR because LLVM vectorises neither a running maximum nor eight of
+    them side by side: the loop of eight ran as scalar vmaxss (8192 rows of 64, one thread:
+    0.115 ms alone, 0.035 now; softmax's forward, bound by memory there, moved within noise)."""
+    if not (isinstance(row, types.Array) and row.ndim == 1 and row.layout == "C"
+            and row.dtype == types.float32):
+        return None
+
+    def codegen(context, builder, signature, args):
+        array = context.make_array(signature.args[0])(context, builder, args[0])
+        return _emit_row_max(builder, array.data, builder.extract_value(array.shape, 0))
+
+    return types.float32(row), codegen
+
+
+def _larger(builder, a, b):
+    """b where b > a, else a (a NaN in b is passed over): one vmaxps."""
+    return builder.select(builder.fcmp_ordered(">", b, a), b, a)
+
+
+def _emit_row_max(builder, data, size):
+    f32, i64 = ir.FloatType(), ir.IntType(64)
+    vector = ir.VectorType(f32, _LANES)
+    lanes = ir.Constant(i64, _LANES)
+    result = cgutils.alloca_once_value(builder, ir.Constant(f32, float("-inf")))
+
+    def load_vector(index):
+        pointer = builder.bitcast(builder.gep(data, [index]), vector.as_pointer())
+        return builder.load(pointer, align=4)
+
+    with builder.if_else(builder.icmp_signed(">=", size, lanes)) as (wide, narrow):
+        with wide:
+            best = cgutils.alloca_once_value(builder, load_vector(ir.Constant(i64, 0)))
+            last = builder.sub(size, lanes)
+            with cgutils.for_range_slice(builder, lanes, last, lanes) as (index, _):
+                builder.store(_larger(builder, builder.load(best), load_vector(index)), best)
+            value = _larger(builder, builder.load(best), load_vector(last))
+            width = _LANES
+            while width > 1:  # halves folded onto each other: 16 -> 8 -> 4 -> 2 -> 1
+                width //= 2
+                low, high = (builder.shuffle_vector(value, value, ir.Constant(
+                    ir.VectorType(ir.IntType(32), width), list(range(start, start + width))))
+                    for start in (0, width))
+                value = _larger(builder, low, high)
+            builder.store(builder.extract_element(value, ir.Constant(i64, 0)), result)
+        with narrow:
+            with cgutils.for_range(builder, size) as loop:
+                element = builder.load(builder.gep(data, [loop.index]))
+                builder.store(_larger(builder, builder.load(result), element), result)
+    return builder.load(result)
 
 
 @intrinsic
@@ -182,3 +223,54 @@ def fma32(typingctx, a, b, c):
         return builder.fma(*args)
 
     return types.float32(types.float32, types.float32, types.float32), codegen
+
+
+
+
+def side_by_side(function):
+    """``function`` compiled as ``jit`` does, with numba's parallel loops on: a range kernel's
+    twin, ``twin(bounds, *args)``, whose ``numba.prange`` over the parts runs
+    ``kernel(bounds[p], bounds[p + 1], p, *args)`` for every part p at once, one part per
+    thread of numba's threading layer, the GIL released throughout
+    (``threads.compiled_ranges`` calls it). A twin is a module-level function, not one closure
+    made per kernel: numba's disk cache keys a closure by what it holds, which changes from
+    one process to the next, so every process compiled the twins again (0.6 s each).
+    NOTE: rather than the kernel pool's Python threads for ranges this short: a range handed
+    to a pool thread takes the GIL at its start and end, and a thread that waits for the GIL
+    sleeps, which on this VM cost 30-50 us before the range started and 40-80 us before the
+    caller saw it end (softmax, 8192 x 64, one thread 0.32 ms forward, 0.22 backward; split
+    over the pool 0.30 and 0.21; side by side 0.16 and 0.10; an empty region 1.6 us)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", numba.NumbaWarning)
+        try:
+            return numba.njit(parallel=True, cache=True, **_OPTIONS)(function)
+        except RuntimeError:  # no writable cache location, as in ``jit``
+            return numba.njit(parallel=True, cache=False, **_OPTIONS)(function)
+
+
+GOMP_SPIN_ROUNDS = 10_000
+
+
+@side_by_side
+def _mark(flags):
+    for part in numba.prange(flags.size):
+        flags[part] = 1
+
+
+def threading_layer_is_safe():
+    """True when numba's threading layer lets several threads run parallel regions at once
+    (OpenMP, TBB); False for its last resort, the workqueue layer, which ends the process when
+    two threads enter it together (the kernel pool's threads and a user's threads may)."""
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # none loaded until a parallel region runs: run an empty one
+        if "GOMP_SPINCOUNT" not in os.environ and "OMP_WAIT_POLICY" not in os.environ:
+            # NOTE: GNU OpenMP's idle threads spin 300,000 rounds (6.5 ms here) before they
+            # sleep; the kernel pool's spin for 2 ms, and on two cores the two kinds spinning
+            # at once left three busy threads for two cores. 10,000 rounds (0.3 ms) still
+            # bridge the gap between a forward and its backward. Read when GNU OpenMP loads,
+            # which is now (unless another library loaded it before: then it keeps its own).
+            os.environ["GOMP_SPINCOUNT"] = str(GOMP_SPIN_ROUNDS)
+        _mark(np.zeros(2, np.int64))
+        layer = numba.threading_layer()
+    return layer in ("omp", "tbb")

@@ -6,9 +6,9 @@ Reference: ``ops/activation.py``'s ``Gelu`` and ``kernels/normal.py``'s ``ndtr_f
 import numba
 import numpy as np
 
-from ._jit import exp32, exp32_parts, fma32, jit, times_power_of_two, wide_vectors
+from ._jit import exp32, exp32_parts, fma32, jit, side_by_side, times_power_of_two, wide_vectors
 from .normal import INV_SQRT_2, INV_SQRT_2PI, NDTR_FIT_SCALE
-from .threads import parallel_ranges
+from .threads import compiled_ranges
 
 # Phi(-a) = t/2 Q(t) exp(-a^2/2), t = 1 / (1 + a / (2 sqrt 2)): Q(t) = erfc(z) / (t exp(-z^2)),
 # z = a / sqrt 2 (the Mills ratio over t), fitted by ``bench/fit_ndtr.py --mills`` (degree 8,
@@ -132,46 +132,83 @@ def _ndtr_range(start, stop, part, x, out):
         out[i] = _cdf(x[i])
 
 
+# the twins: every range at once (``threads.compiled_ranges``), one per kernel
+@side_by_side
+def _gelu_ranges(bounds, x, y):
+    for part in numba.prange(bounds.size - 1):
+        _gelu_range(bounds[part], bounds[part + 1], part, x, y)
+
+
+@side_by_side
+def _gelu_backward_ranges(bounds, x, dy, dx):
+    for part in numba.prange(bounds.size - 1):
+        _gelu_backward_range(bounds[part], bounds[part + 1], part, x, dy, dx)
+
+
+@side_by_side
+def _gelu_tanh_ranges(bounds, x, y):
+    for part in numba.prange(bounds.size - 1):
+        _gelu_tanh_range(bounds[part], bounds[part + 1], part, x, y)
+
+
+@side_by_side
+def _gelu_tanh_backward_ranges(bounds, x, dy, dx):
+    for part in numba.prange(bounds.size - 1):
+        _gelu_tanh_backward_range(bounds[part], bounds[part + 1], part, x, dy, dx)
+
+
+@side_by_side
+def _relu_backward_ranges(bounds, y, dy, dx):
+    for part in numba.prange(bounds.size - 1):
+        _relu_backward_range(bounds[part], bounds[part + 1], part, y, dy, dx)
+
+
+@side_by_side
+def _ndtr_ranges(bounds, x, out):
+    for part in numba.prange(bounds.size - 1):
+        _ndtr_range(bounds[part], bounds[part + 1], part, x, out)
+
+
 def _flat(array):
     return np.ascontiguousarray(array).reshape(-1)
 
 
-def _elementwise(kernel, x, *others):
+def _elementwise(kernel, twin, x, *others):
     """A new array shaped as ``x``, filled by ``kernel`` over flat views. The result owns its
     memory (no ``.reshape`` view of a flat one): autograd keeps an owning gradient as a leaf's
     ``.grad`` as it is, where a view is copied (measured: 1-4 ms per 2048 x 512 backward)."""
     out = np.empty(x.shape, np.float32)
     flat = _flat(x)
-    parallel_ranges(kernel, flat.size, 1, flat, *[_flat(a) for a in others], out.reshape(-1))
+    compiled_ranges(kernel, twin, flat.size, 1, flat, *[_flat(a) for a in others], out.reshape(-1))
     return out
 
 
 def gelu(x):
     """x Phi(x) for a float32 array."""
-    return _elementwise(_gelu_range, x)
+    return _elementwise(_gelu_range, _gelu_ranges, x)
 
 
 def gelu_backward(x, dy):
     """dx = dy (Phi(x) + x phi(x)), recomputed from x (nothing but x kept from forward, as
     PyTorch keeps: a saved slope would cost one more array per GELU)."""
-    return _elementwise(_gelu_backward_range, x, dy)
+    return _elementwise(_gelu_backward_range, _gelu_backward_ranges, x, dy)
 
 
 def gelu_tanh(x):
     """GELU's tanh approximation x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
-    return _elementwise(_gelu_tanh_range, x)
+    return _elementwise(_gelu_tanh_range, _gelu_tanh_ranges, x)
 
 
 def gelu_tanh_backward(x, dy):
     """dx of ``gelu_tanh``, recomputed from x."""
-    return _elementwise(_gelu_tanh_backward_range, x, dy)
+    return _elementwise(_gelu_tanh_backward_range, _gelu_tanh_backward_ranges, x, dy)
 
 
 def relu_backward(y, dy):
     """dx = dy where y > 0, else 0, from ReLU's output (no mask array)."""
-    return _elementwise(_relu_backward_range, y, dy)
+    return _elementwise(_relu_backward_range, _relu_backward_ranges, y, dy)
 
 
 def ndtr(x):
     """Phi(x), the standard normal CDF, for a float32 array."""
-    return _elementwise(_ndtr_range, x)
+    return _elementwise(_ndtr_range, _ndtr_ranges, x)

@@ -3,10 +3,11 @@ time. Reference: ``ops/normalization.py`` (``_standardize``, ``_layer_norm_backw
 
 import math
 
+import numba
 import numpy as np
 
-from ._jit import jit_reduction, wide_vectors
-from .threads import get_num_threads, parallel_ranges
+from ._jit import jit_reduction, side_by_side, wide_vectors
+from .threads import compiled_ranges, get_num_threads
 
 # Every inner loop below is free of conditions: an ``if`` on an argument inside a loop (say
 # "weight given") was if-converted by LLVM into masked loads and stores (vmaskmovps), which
@@ -38,32 +39,47 @@ def _forward_range(start, stop, part, x, weight, bias, eps, y, mean, rstd):
 @jit_reduction
 def _backward_range(start, stop, part, x, weight, dy, mean, rstd, dx, dweight, dbias):
     """dx = r (g - mean(g) - x^ mean(g x^)), g = dy w; dweight and dbias summed into row
-    ``part`` of their partial sums."""
+    ``part`` of their partial sums. Two passes over each row: the four sums in one (the
+    parameter gradients' as well, needed or not: a few multiply-adds on values already
+    loaded), then dx; it was four (dweight, dbias, the sums, dx): one thread, 2048 x 512,
+    0.46-0.49 -> 0.45-0.47 ms."""
     wide_vectors()
     x, dy, mean, rstd = x[start:stop], dy[start:stop], mean[start:stop], rstd[start:stop]
+    dweight, dbias = dweight[part], dbias[part]
     if dx.size:
         dx = dx[start:stop]
     columns = x.shape[1]
     for r in range(x.shape[0]):
         m, s = mean[r], rstd[r]
-        if dweight.size:
-            for j in range(columns):
-                dweight[part, j] += dy[r, j] * ((x[r, j] - m) * s)
-        if dbias.size:
-            for j in range(columns):
-                dbias[part, j] += dy[r, j]
+        sum_g = np.float32(0.0)
+        sum_gx = np.float32(0.0)
+        for j in range(columns):
+            x_hat = (x[r, j] - m) * s
+            dweight[j] += dy[r, j] * x_hat
+            dbias[j] += dy[r, j]
+            g = dy[r, j] * weight[j]
+            sum_g += g
+            sum_gx += g * x_hat
         if dx.size:
-            sum_g = np.float32(0.0)
-            sum_gx = np.float32(0.0)
-            for j in range(columns):
-                g = dy[r, j] * weight[j]
-                sum_g += g
-                sum_gx += g * ((x[r, j] - m) * s)
             mean_g = sum_g / np.float32(columns)
             mean_gx = sum_gx / np.float32(columns)
             for j in range(columns):
                 x_hat = (x[r, j] - m) * s
                 dx[r, j] = s * (dy[r, j] * weight[j] - mean_g - x_hat * mean_gx)
+
+
+# the twins: every range at once (``threads.compiled_ranges``)
+@side_by_side
+def _forward_ranges(bounds, x, weight, bias, eps, y, mean, rstd):
+    for part in numba.prange(bounds.size - 1):
+        _forward_range(bounds[part], bounds[part + 1], part, x, weight, bias, eps, y, mean, rstd)
+
+
+@side_by_side
+def _backward_ranges(bounds, x, weight, dy, mean, rstd, dx, dweight, dbias):
+    for part in numba.prange(bounds.size - 1):
+        _backward_range(bounds[part], bounds[part + 1], part, x, weight, dy, mean, rstd, dx,
+                        dweight, dbias)
 
 
 def _rows(array, columns):
@@ -84,8 +100,9 @@ def layer_norm(x, weight, bias, eps, columns):
     y = np.empty(x.shape, np.float32)  # owning its memory: see activation._elementwise
     mean = np.empty(rows.shape[0], np.float32)
     rstd = np.empty(rows.shape[0], np.float32)
-    parallel_ranges(_forward_range, rows.shape[0], columns, rows, _vector(weight, columns),
-                    _vector(bias, columns, 0.0), np.float32(eps), _rows(y, columns), mean, rstd)
+    compiled_ranges(_forward_range, _forward_ranges, rows.shape[0], columns, rows,
+                    _vector(weight, columns), _vector(bias, columns, 0.0), np.float32(eps),
+                    _rows(y, columns), mean, rstd)
     return y, mean, rstd
 
 
@@ -95,9 +112,9 @@ def layer_norm_backward(x, weight, dy, mean, rstd, columns, needs):
     rows, grad = _rows(x, columns), _rows(dy, columns)
     parts = get_num_threads()
     dx = np.empty(x.shape, np.float32) if needs[0] else None
-    dweight = np.zeros((parts, columns), np.float32) if needs[1] else rows[:0]
-    dbias = np.zeros((parts, columns), np.float32) if needs[2] else rows[:0]
-    used = parallel_ranges(_backward_range, rows.shape[0], columns, rows,
+    dweight = np.zeros((parts, columns), np.float32)  # (partial sums, one row per part)
+    dbias = np.zeros((parts, columns), np.float32)
+    used = compiled_ranges(_backward_range, _backward_ranges, rows.shape[0], columns, rows,
                            _vector(weight, columns), grad, mean.reshape(-1), rstd.reshape(-1),
                            rows[:0] if dx is None else _rows(dx, columns), dweight, dbias,
                            parts=parts)

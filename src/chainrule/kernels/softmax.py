@@ -3,10 +3,11 @@ row stays in cache between its passes). Reference: ``ops/softmax.py``."""
 
 import math
 
+import numba
 import numpy as np
 
-from ._jit import exp32, jit_reduction, row_max, wide_vectors
-from .threads import parallel_ranges
+from ._jit import exp32, jit_reduction, row_max, side_by_side, wide_vectors
+from .threads import compiled_ranges
 
 
 @jit_reduction(fused=True)
@@ -52,6 +53,19 @@ def _softmax_backward_range(start, stop, part, y, dy, dx, log):
                 dx[r, j] = y[r, j] * (dy[r, j] - total)
 
 
+# the twins: every range at once (``threads.compiled_ranges``)
+@side_by_side
+def _softmax_ranges(bounds, x, y, log):
+    for part in numba.prange(bounds.size - 1):
+        _softmax_range(bounds[part], bounds[part + 1], part, x, y, log)
+
+
+@side_by_side
+def _softmax_backward_ranges(bounds, y, dy, dx, log):
+    for part in numba.prange(bounds.size - 1):
+        _softmax_backward_range(bounds[part], bounds[part + 1], part, y, dy, dx, log)
+
+
 def _rows(array):
     return np.ascontiguousarray(array).reshape(-1, array.shape[-1])
 
@@ -60,7 +74,8 @@ def softmax(x, log):
     """softmax (or log_softmax with ``log``) over the last axis of a float32 array."""
     rows = _rows(x)
     y = np.empty(x.shape, np.float32)  # owning its memory: see activation._elementwise
-    parallel_ranges(_softmax_range, rows.shape[0], rows.shape[1], rows, _rows(y), log)
+    compiled_ranges(_softmax_range, _softmax_ranges, rows.shape[0], rows.shape[1], rows,
+                    _rows(y), log)
     return y
 
 
@@ -68,6 +83,7 @@ def softmax_backward(y, dy, log):
     """dx of softmax (or log_softmax) over the last axis from its output ``y``."""
     rows, grad = _rows(y), _rows(dy)
     dx = np.empty(y.shape, np.float32)
-    parallel_ranges(_softmax_backward_range, rows.shape[0], rows.shape[1], rows, grad,
+    compiled_ranges(_softmax_backward_range, _softmax_backward_ranges,
+                    rows.shape[0], rows.shape[1], rows, grad,
                     _rows(dx), log)
     return dx

@@ -29,7 +29,7 @@ from .heap import keep_freed_memory
 __all__ = ["set_num_threads", "get_num_threads", "free_cores", "gemm", "blas_matmul",
            "blas_matmul_pair",
            "parallel_ranges", "range_bounds", "run_ranges", "parallel_gemms",
-           "parallel_claims"]
+           "parallel_claims", "compiled_ranges"]
 
 GEMM_PARALLEL_MACS = 1 << 22  # ~4M multiply-adds: ~0.1 ms on one core
 # Elements: 0.2-0.7 ms of a fused pass. NOTE: handing a range to the pool costs 50-100 us (a
@@ -68,7 +68,8 @@ def _env_cap():
 
 
 _CORES = _cpu_count()
-_state = {"cap": _env_cap() or _CORES, "blas": None, "blas_threads": None, "pool": None}
+_state = {"cap": _env_cap() or _CORES, "blas": None, "blas_threads": None, "pool": None,
+          "side_by_side": None}
 _sample = {"at": None, "busy": None, "own": 0.0, "free": None}
 _lock = threading.Lock()
 
@@ -329,6 +330,8 @@ def _pool():
 
 def _after_fork():
     _state["pool"] = None  # a forked child has the pool object but not its threads
+    # and GNU OpenMP ends a forked child that enters a parallel region its parent used
+    _state["side_by_side"] = False
     _take_sample()  # and its own CPU time starts again from zero
 
 
@@ -343,6 +346,39 @@ def parallel_ranges(kernel, rows, row_size, *args, parts=None):
     ``parts`` caps the number of ranges (a kernel that sums into per-part rows has that many).
     Returns the number of parts used."""
     return run_ranges(kernel, range_bounds(rows, row_size, parts), *args)
+
+
+def compiled_ranges(kernel, twin, rows, row_size, *args, parts=None):
+    """``parallel_ranges`` for a compiled range kernel and its twin (``_jit.side_by_side``):
+    a split runs the twin, every range at once on numba's threading layer (no GIL taken per
+    range), where that layer is safe to share, else the kernel on the pool; returns the number
+    of parts used."""
+    bounds = range_bounds(rows, row_size, parts)
+    if len(bounds) > 2 and not _pool_spinning() and _side_by_side_usable():
+        twin(np.asarray(bounds, np.int64), *args)
+        return len(bounds) - 1
+    return run_ranges(kernel, bounds, *args)
+
+
+def _pool_spinning():
+    """Whether a kernel pool thread is spinning for its next task now. NOTE: then the pool
+    runs the ranges: an OpenMP thread woken beside it would make three busy threads for two
+    cores, the caller's among them (measured, gpt step at two threads: 40 ms with the pool
+    alone, 61 with both kinds of thread spinning)."""
+    board = getattr(_state["pool"], "_board", None)
+    if board is None:
+        return False
+    from .handoff import spinners
+
+    return spinners(board) > 0
+
+
+def _side_by_side_usable():
+    if _state["side_by_side"] is None:
+        from ._jit import threading_layer_is_safe
+
+        _state["side_by_side"] = threading_layer_is_safe()
+    return _state["side_by_side"]
 
 
 def range_bounds(rows, row_size, parts=None):
