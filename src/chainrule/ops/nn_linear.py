@@ -20,7 +20,6 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         ctx.save_for_backward(x, weight)
-        ctx.has_bias = bias is not None
         data, w = x._data, weight._data
         b = None if bias is None else bias._data
         if data.ndim == 2:  # (rows already: no reshape either way)
@@ -39,7 +38,7 @@ class Linear(Function):
             # arrays (three BLAS calls, no intermediate tensors); the tensor path below, which
             # records under create_graph=True, gives the same values.
             return _backward_arrays(x._data, weight._data, grad_out._data, needs_x,
-                                    needs_weight, needs_bias and ctx.has_bias)
+                                    needs_weight, needs_bias)
         grad_rows = grad_out.reshape(-1, weight.shape[0])
         grad_x = grad_weight = grad_bias = None
         # The products are Linear again (a B^T), so gradients of gradients come for free.
@@ -48,7 +47,7 @@ class Linear(Function):
         if needs_weight:
             rows = x.reshape(-1, weight.shape[1])
             grad_weight = Linear.apply(grad_rows.t(), rows.t(), None)
-        if needs_bias and ctx.has_bias:
+        if needs_bias:  # (False without a bias: None needs no gradient)
             grad_bias = grad_rows.sum(0)
         return grad_x, grad_weight, grad_bias
 
@@ -67,7 +66,9 @@ def _backward_arrays(x, w, grad, needs_x, needs_weight, needs_bias):
     elif needs_weight:
         grad_weight = blas_matmul(rows.T, x_rows)
     grad_bias = wrap(np.add.reduce(rows, axis=0)) if needs_bias else None
-    return (None if grad_x is None else wrap(grad_x.reshape(x.shape)),
+    if grad_x is not None and grad.ndim != 2:
+        grad_x = grad_x.reshape(x.shape)
+    return (None if grad_x is None else wrap(grad_x),
             None if grad_weight is None else wrap(grad_weight), grad_bias)
 
 

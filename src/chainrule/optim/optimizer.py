@@ -307,8 +307,8 @@ class Optimizer:
                 try:
                     update_many(items, group)
                 finally:
-                    for param in stepped:  # changed in place (_bump_version, inline)
-                        param._version_box[0] += 1
+                    for param in stepped:
+                        param._bump_version()  # the parameter changed in place
         finally:
             mode.enabled = previous
         return loss
