@@ -1,8 +1,8 @@
 """The backward sweep: one iterative pass over the graph in reverse topological order.
 
-``run_backward`` is the algorithm; each step is a method of ``_Sweep``, with the extras
-(tensor hooks, observers, ``retain_graph``, ``create_graph``, ``inputs=``) inside the step
-they belong to. docs/engine.md walks a two-layer network through this file.
+``_Sweep.run`` is the algorithm, its common case inline; the extras (tensor hooks, observers,
+``retain_graph``, ``create_graph``, ``inputs=``) are in the methods beside it, each where its
+step is. docs/engine.md walks a two-layer network through this file.
 
 The engine alone owns the cross-cutting rules, so ops never repeat them: ordering, summing the
 gradients that reach a node from several uses, undoing broadcasting, casting a gradient to its
@@ -89,12 +89,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
     _running.depth += 1
     try:
         sweep.start(tensors, grad_tensors)  # the output gradients, e.g. d loss / d loss = 1
-        for node in sweep.order():  # each node after every node that sends it a gradient
-            grad_outputs = sweep.gradients_of(node)  # summed over every use of its outputs
-            if grad_outputs is None:
-                continue  # no gradient reached this node (or none is wanted from it)
-            grad_inputs = sweep.call_backward(node, grad_outputs)  # the chain rule, one step
-            sweep.send(node, grad_inputs)  # on to the nodes and leaves that made its inputs
+        sweep.run()  # each node's backward, in order, its gradients sent on to its inputs
         sweep.finish()  # leaves that were outputs themselves
         for observer in _end_observers:
             observer()
@@ -155,10 +150,72 @@ class _Sweep:
             if self.capture else None
         return order
 
-    def gradients_of(self, node):
-        """The gradients that reached ``node``'s outputs, after the hooks registered on those
-        outputs; None when the node need not run."""
-        grads = self.pending.pop(node, None)
+    def run(self):
+        """The sweep: for each node in order, the gradients that reached its outputs, its
+        backward (the chain rule, one step), and each gradient it returns sent along its edge.
+
+        NOTE: one loop with the common case inline, the extras (hooks, ``inputs=``, a node no
+        gradient reached, gradients to fit or to check) in the methods below: on a small
+        network the sweep's own bookkeeping, not the arithmetic, was half of backward."""
+        pending, leaf_uses, leaf_grads = self.pending, self.leaf_uses, self.leaf_grads
+        plain = not self.capture
+        release = not self.retain_graph
+        for node in self.order():  # each node after every node that sends it a gradient
+            grads = pending.pop(node, None)  # summed over every use of its outputs
+            if grads is None or node._output_hooks or not plain or len(grads) > 1:
+                grads = self.gradients_of(node, grads)
+                if grads is None:
+                    continue  # no gradient reached this node (or none is wanted from it)
+            grad_inputs = node.backward(node, *grads)
+            if type(grad_inputs) is not tuple or len(grad_inputs) != len(node.next_edges):
+                grad_inputs = _checked(node, grad_inputs)
+            if release and node._saved:
+                node._release()  # its saved tensors are not needed again
+            if _observers or node._node_hooks:
+                _notify(node, grad_inputs, grads)
+            if not node._builtin_op:
+                self.borrowed.add_all(grad_inputs)  # user code made them (the ownership rule)
+            # on to the nodes and leaves that made its inputs
+            for edge, grad in zip(node.next_edges, grad_inputs):
+                if edge is None:
+                    continue  # this input needs no gradient
+                if type(edge) is tuple:
+                    if grad is None:
+                        continue
+                    child, nr = edge
+                    meta = child.output_meta[nr]  # the input's (shape, dtype)
+                    try:
+                        fits = (grad._data.shape, grad._data.dtype) == meta
+                    except AttributeError:
+                        fits = False  # not a tensor: _fit_to_input explains
+                    if not fits:
+                        grad = _fit_to_input(node, grad_inputs, grad, meta)
+                    slots = pending.get(child)
+                    if slots is None:
+                        slots = pending[child] = [None] * len(child.output_meta)
+                    slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
+                    continue
+                if grad is not None:  # (to a leaf, whose shape and dtype the input's are)
+                    try:
+                        fits = (grad._data.shape == edge._data.shape
+                                and grad._data.dtype == edge._data.dtype)
+                    except AttributeError:
+                        fits = False
+                    if not fits:
+                        meta = (edge._data.shape, edge._data.dtype)
+                        grad = _fit_to_input(node, grad_inputs, grad, meta)
+                    if (plain and leaf_uses[id(edge)] == 1 and not edge._hooks
+                            and id(edge) not in leaf_grads):
+                        # (_reach_leaf's common case: the last edge into a leaf, and the only
+                        # one that brought a gradient, as for a parameter used once)
+                        leaf_uses[id(edge)] = 0
+                        accumulate_into_leaf(edge, grad, self.create_graph, self.borrowed)
+                        continue
+                self._reach_leaf(edge, grad)
+
+    def gradients_of(self, node, grads):
+        """The gradients that reached ``node``'s outputs (``grads``), after the hooks
+        registered on those outputs; None when the node need not run."""
         if grads is None:
             self._settle_leaf_edges(node)  # no gradient will flow along its edges
             return None
@@ -174,52 +231,6 @@ class _Sweep:
             grads = [g if g is not None else _zeros(self.like, *node.output_meta[nr])
                      for nr, g in enumerate(grads)]
         return grads
-
-    def call_backward(self, node, grad_outputs):
-        """``node.backward``: one gradient (or None) per input of its forward."""
-        grad_inputs = node.backward(node, *grad_outputs)
-        if type(grad_inputs) is not tuple:
-            grad_inputs = tuple(grad_inputs) if type(grad_inputs) is list else (grad_inputs,)
-        if len(grad_inputs) != len(node.next_edges):
-            raise RuntimeError(
-                f"{node.name()} returned {len(grad_inputs)} gradients but its forward took "
-                f"{len(node.next_edges)} positional arguments; return one per argument "
-                "(None for those without a gradient)"
-            )
-        if not self.retain_graph and node._saved:
-            node._release()  # its saved tensors are not needed again
-        if _observers or node._node_hooks:
-            _notify(node, grad_inputs, grad_outputs)
-        if not node._builtin_op:
-            self.borrowed.add_all(grad_inputs)  # user code made them (the ownership rule)
-        return grad_inputs
-
-    def send(self, node, grad_inputs):
-        """Each input gradient, fitted to its input's shape and dtype, to the node that made
-        that input (summed into its slot) or to the leaf it is."""
-        pending = self.pending
-        for edge, grad, meta in zip(node.next_edges, grad_inputs, node.input_meta):
-            if edge is None:
-                continue  # this input needs no gradient
-            if grad is not None:
-                try:
-                    data = grad._data
-                    fits = data.shape == meta[0] and data.dtype == meta[1]
-                except AttributeError:
-                    fits = False  # not a tensor: _fit_to_input explains
-                if not fits:
-                    position = next(i for i, g in enumerate(grad_inputs) if g is grad)
-                    grad = _fit_to_input(node, position, grad, meta)
-            if type(edge) is tuple:
-                if grad is None:
-                    continue
-                child, nr = edge
-                slots = pending.get(child)
-                if slots is None:
-                    slots = pending[child] = [None] * len(child.output_meta)
-                slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
-            else:
-                self._reach_leaf(edge, grad)
 
     def finish(self):
         """Deliver what is left: the gradients of leaves that were among the outputs."""
@@ -282,8 +293,22 @@ class _Sweep:
                 self.results[index] = grad
 
 
-def _fit_to_input(node, position, grad, meta):
+def _checked(node, grad_inputs):
+    """What ``node.backward`` returned, as a tuple of one gradient (or None) per input."""
+    if type(grad_inputs) is not tuple:
+        grad_inputs = tuple(grad_inputs) if type(grad_inputs) is list else (grad_inputs,)
+    if len(grad_inputs) != len(node.next_edges):
+        raise RuntimeError(
+            f"{node.name()} returned {len(grad_inputs)} gradients but its forward took "
+            f"{len(node.next_edges)} positional arguments; return one per argument "
+            "(None for those without a gradient)"
+        )
+    return grad_inputs
+
+
+def _fit_to_input(node, grad_inputs, grad, meta):
     """Reduce a broadcast gradient back to its input's shape and cast it to the input's dtype."""
+    position = next(i for i, g in enumerate(grad_inputs) if g is grad)
     shape, dtype = meta
     if not isinstance(grad, TensorBase):
         raise TypeError(

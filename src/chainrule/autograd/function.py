@@ -13,6 +13,8 @@ The protocol, the same for built-in ops and user ops (as in PyTorch):
 """
 
 import functools
+import itertools
+import operator
 
 from . import grad_mode
 
@@ -20,6 +22,16 @@ from . import grad_mode
 # engine.add_forward_observer); diagnostics use it to find the first non-finite output, the ONNX
 # exporter to trace the forward pass (it reads the op's options from ``node.forward_options``).
 _forward_observers = []
+# The recorded nodes, counted: each node's number is larger than those of the nodes that made
+# its inputs (graph.topological_order sorts by it).
+_sequence = itertools.count()
+
+
+# The version counts of saved tensors, read in C (AttributeError for a None): NOTE: every
+# recorded op saves tensors and every backward reads them, so the per-tensor loop in Python
+# was a visible part of a small network's step.
+_version_box = operator.attrgetter("_version_box")
+_first = operator.itemgetter(0)
 
 
 class TensorBase:
@@ -66,7 +78,6 @@ class Function:
     # Per-node state lives in class-level defaults so that creating a node stays cheap.
     needs_input_grad = ()
     next_edges = ()  # per positional input: None, a leaf tensor, or (node, output_nr)
-    input_meta = ()  # per positional input: (shape, numpy dtype) or None
     output_meta = ()  # per output: (shape, numpy dtype), for gradients that never arrive
     materialize_grads = True
     _saved = ()
@@ -111,14 +122,17 @@ class Function:
         if True not in self.needs_input_grad:
             return  # nothing is recorded (grad mode off, or no input requires grad)
         try:
+            versions = tuple(map(_first, map(_version_box, tensors)))  # (_versions, inline)
+        except AttributeError:  # a None (saved as version 0), or not a tensor
+            bad = next((i for i, t in enumerate(tensors)
+                        if t is not None and not isinstance(t, TensorBase)), None)
+            if bad is not None:
+                raise TypeError(
+                    f"save_for_backward can only save tensors (or None), but argument {bad} is "
+                    f"{type(tensors[bad]).__name__}; keep other values as ctx attributes, e.g. "
+                    "ctx.alpha = alpha"
+                ) from None
             versions = tuple([t._version_box[0] if t is not None else 0 for t in tensors])
-        except AttributeError:
-            bad = next(i for i, t in enumerate(tensors) if not isinstance(t, TensorBase))
-            raise TypeError(
-                f"save_for_backward can only save tensors (or None), but argument {bad} is "
-                f"{type(tensors[bad]).__name__}; keep other values as ctx attributes, e.g. "
-                "ctx.alpha = alpha"
-            ) from None
         self._saved = tensors
         self._saved_versions = versions
 
@@ -130,10 +144,15 @@ class Function:
                 "its saved tensors were freed after the first backward. Pass retain_graph=True "
                 "to the first backward() if you need to call it again."
             )
-        for tensor, version in zip(self._saved, self._saved_versions):
-            if tensor is not None and tensor._version_box[0] != version:
-                self._raise_modified()
-        return self._saved
+        saved = self._saved
+        try:
+            unchanged = tuple(map(_first, map(_version_box, saved))) == self._saved_versions
+        except AttributeError:  # a None among them
+            unchanged = all(t is None or t._version_box[0] == v
+                            for t, v in zip(saved, self._saved_versions))
+        if not unchanged:
+            self._raise_modified()
+        return saved
 
     def _raise_modified(self):
         for position, (tensor, version) in enumerate(zip(self._saved, self._saved_versions)):
@@ -170,6 +189,13 @@ class Function:
         self._node_hooks.append(hook)
         return _NodeHookHandle(self._node_hooks, hook)
 
+    @property
+    def input_meta(self):
+        """Per positional input: (shape, numpy dtype), or None where it needs no gradient.
+        (Not kept: the output_meta of the node that made the input says it, and a leaf input
+        is in next_edges itself.)"""
+        return tuple([_edge_meta(edge) for edge in self.next_edges])
+
     @classmethod
     def name(cls):
         return cls.__name__ + "Backward"
@@ -192,12 +218,22 @@ class Function:
         ctx = cls()
         state = grad_mode._state
         grad_was_enabled = state.enabled
-        needs = None
+        recording = False
         if grad_was_enabled:
-            needs = tuple([isinstance(a, TensorBase) and a._requires_grad for a in args])
-            if True not in needs:
-                needs = None
-        ctx.needs_input_grad = needs or (False,) * len(args)
+            # NOTE: one pass over the inputs finds what is recorded (edges, input shapes) while
+            # it looks for one that requires grad; a small network's step makes every op's
+            # bookkeeping count
+            needs, edges = [], []
+            for a in args:
+                if isinstance(a, TensorBase) and a._requires_grad:
+                    recording = True
+                    needs.append(True)
+                    fn = a.grad_fn
+                    edges.append(a if fn is None else (fn, a._output_nr))
+                else:
+                    needs.append(False)
+                    edges.append(None)
+        ctx.needs_input_grad = tuple(needs) if recording else (False,) * len(args)
         state.enabled = False
         try:
             if cls._separate_setup:
@@ -207,8 +243,19 @@ class Function:
                 outputs = cls.forward(ctx, *args, **kwargs)
         finally:
             state.enabled = grad_was_enabled
-        if needs is not None:
-            outputs = _connect(ctx, args, outputs)
+        if recording:
+            ctx.next_edges = tuple(edges)
+            ctx._sequence_nr = next(_sequence)
+            if (isinstance(outputs, TensorBase) and id(outputs) not in map(id, args)
+                    and outputs._data.dtype.kind == "f" and not ctx._non_differentiable):
+                # the common case, inline (_connect and _link): one new floating output
+                outputs._requires_grad = True
+                outputs.grad_fn = ctx
+                outputs._output_nr = 0
+                data = outputs._data
+                ctx.output_meta = ((data.shape, data.dtype),)
+            else:
+                outputs = _connect(ctx, args, outputs)
         if _forward_observers:  # diagnostics only; an empty list costs one truth test
             ctx.forward_options = kwargs
             for observer in _forward_observers:
@@ -226,18 +273,7 @@ class _NodeHookHandle:
 
 
 def _connect(ctx, args, outputs):
-    edges, meta = [], []
-    for a, need in zip(args, ctx.needs_input_grad):
-        if need:
-            fn = a.grad_fn
-            edges.append(a if fn is None else (fn, a._output_nr))
-            data = a._data
-            meta.append((data.shape, data.dtype))
-        else:
-            edges.append(None)
-            meta.append(None)
-    ctx.next_edges = tuple(edges)
-    ctx.input_meta = tuple(meta)
+    """Make the op's outputs the outputs of node ``ctx``."""
     if not isinstance(outputs, tuple):
         out = _link(ctx, args, outputs, 0)
         if isinstance(out, TensorBase):  # (_meta, inline: one output is the common case)
@@ -249,6 +285,15 @@ def _connect(ctx, args, outputs):
     linked = tuple([_link(ctx, args, out, nr) for nr, out in enumerate(outputs)])
     ctx.output_meta = tuple([_meta(out) for out in linked])
     return linked
+
+
+def _edge_meta(edge):
+    """(shape, numpy dtype) of the input an edge leads to (None: no gradient goes there)."""
+    if edge is None:
+        return None
+    if type(edge) is tuple:
+        return edge[0].output_meta[edge[1]]
+    return (edge._data.shape, edge._data.dtype)
 
 
 def _meta(out):

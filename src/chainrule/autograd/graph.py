@@ -5,37 +5,35 @@ sweep visits the nodes reachable from the outputs in a reverse topological order
 without recursion (a chain of 100,000 ops must work).
 """
 
+from operator import attrgetter
+
 
 def topological_order(root_nodes, leaf_uses):
     """Nodes reachable from the roots, each after every node that sends it a gradient. Counts
-    into ``leaf_uses`` how many edges lead to each leaf (by id)."""
-    roots = dict.fromkeys(root_nodes)  # (once each, in order)
-    dependencies = {}  # node -> how many edges lead into it
-    stack = list(roots)
+    into ``leaf_uses`` how many edges lead to each leaf (by id).
+
+    A node is made after the nodes that made its inputs, so its ``_sequence_nr`` (the count of
+    recorded nodes when it was made) is larger than theirs: the reachable nodes by decreasing
+    ``_sequence_nr`` are in a valid order (PyTorch's engine also runs nodes in that order).
+    NOTE: one walk and a sort in C, instead of counting every node's incoming edges and then
+    releasing nodes as their counts reach zero (a second walk): half the Python lines of a
+    small network's backward sweep ordering."""
+    reached = set(root_nodes)
+    stack = list(reached)
     while stack:
         for edge in stack.pop().next_edges:
             if type(edge) is tuple:
                 child = edge[0]
-                if child in dependencies:
-                    dependencies[child] += 1
-                else:  # reached for the first time: its own edges are counted next
-                    dependencies[child] = 1
-                    if child not in roots:  # (a root is on the stack already)
-                        stack.append(child)
+                if child not in reached:
+                    reached.add(child)
+                    stack.append(child)
             elif edge is not None:
-                leaf_uses[id(edge)] = leaf_uses.get(id(edge), 0) + 1
-    order = []
-    ready = [node for node in roots if node not in dependencies]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for edge in node.next_edges:
-            if type(edge) is tuple:
-                child = edge[0]
-                dependencies[child] -= 1
-                if dependencies[child] == 0:
-                    ready.append(child)
-    return order
+                key = id(edge)
+                leaf_uses[key] = leaf_uses.get(key, 0) + 1
+    return sorted(reached, key=_sequence_nr, reverse=True)
+
+
+_sequence_nr = attrgetter("_sequence_nr")
 
 
 def nodes_leading_to(order, wanted_leaves, wanted_outputs):

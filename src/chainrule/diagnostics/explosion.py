@@ -53,7 +53,10 @@ class ExplosionTracker:
         needed: most steps do not)."""
         found = None
         # during a jump, every step is measured against where it started
-        reference = self.elevated[1] if self.elevated else self.reference()
+        # NOTE: reference() and _diverging's first test inline: this runs on every step, cold
+        elevated, older_max = self.elevated, self.older_max
+        reference = (elevated[1] if elevated else older_max if older_max is not None
+                     else self.reference())
         if (reference and norm >= self.t.jump_factor * reference
                 and (loss is None or not self.losses or loss > statistics.median(self.losses))):
             if self.elevated is None:
@@ -64,9 +67,10 @@ class ExplosionTracker:
                 found = Explosion("jump", step, self._attribute(layer_norms), {
                     "norm": norm, "reference": reference, "since": self.elevated[0],
                     "weights": factor, "weights_layer": grown, "loss": loss})
-        else:
+        elif elevated is not None:
             self.elevated = None
-        found = found or self._diverging(step, loss, layer_norms, lr)
+        if found is None and loss is not None and lr is not None:
+            found = self._diverging(step, loss, layer_norms, lr)
         self._remember(norm, loss, layer_norms)
         return found
 

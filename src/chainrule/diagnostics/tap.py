@@ -148,6 +148,7 @@ class GradientTap:
         self._params = [p for _, p in params]
         self._handles = []
         self._arrived = []  # parameters whose gradient is complete, not read yet
+        self._total_square = 0.0  # the sum of ``watched``, taken as the backward ends
         self._remove_end_observer = None
         self.attach()
 
@@ -169,6 +170,7 @@ class GradientTap:
         self._arrived.clear()
 
     def reset(self):
+        self._total_square = 0.0
         self.squares = {}
         self.watched = {}  # a new dict, not cleared: a step_norms() of an earlier step reads it
         if self._read_now:
@@ -230,10 +232,11 @@ class GradientTap:
                 found = kinds(array)
                 if found:
                     self.on_nonfinite(layer_of[key], describe(found))
+        self._total_square = math.fsum(watched.values())  # here, while the dict is warm
 
     def total(self):
         """The norm of this step's gradients read every step, together (0 if none)."""
-        return math.sqrt(math.fsum(self.watched.values()))
+        return math.sqrt(self._total_square)
 
     def layer_norms(self, full=False):
         """{layer: gradient norm} of the parameters read every step, or with ``full`` of every

@@ -29,6 +29,11 @@ from .safe_globals import full_name, is_user_allowed, user_global
 
 _INTERNAL = {"training", "_parameters", "_buffers", "_non_persistent_buffers_set", "_modules"}
 _HOOKS = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks", "_backward_pre_hooks")
+
+
+def _is_member(module, name):
+    """Whether ``name`` is a parameter, buffer or child (also kept as an attribute)."""
+    return name in module._parameters or name in module._buffers or name in module._modules
 _FUNCTION_HOMES = ("chainrule.nn.functional", "chainrule.ops", "chainrule.")
 
 
@@ -55,7 +60,8 @@ class Encoder:
             "modules": self._members(module._modules, arrays, depth, path),
             "attributes": [[name, self.value(value, arrays, depth, path + (name,))]
                            for name, value in vars(module).items()
-                           if name not in _INTERNAL and not name.startswith(_HOOKS)],
+                           if name not in _INTERNAL and not name.startswith(_HOOKS)
+                           and not _is_member(module, name)],
         }
         return {"__nn_module__": [cls.__module__, cls.__qualname__], "state": state}
 

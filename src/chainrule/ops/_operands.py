@@ -134,6 +134,8 @@ def as_tensor_arg(x):
 
 def float_array(array):
     """The array itself if floating, else cast to the default float dtype (``exp(int)``)."""
+    if array.dtype.kind == "f":  # (is_float's common case, inline: every unary op asks)
+        return array
     return array if is_float(array.dtype) else array.astype(default_float())
 
 

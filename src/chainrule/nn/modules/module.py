@@ -17,9 +17,12 @@ from ...autograd import grad_mode
 from ...tensor import Tensor, to_arguments_dtype
 from ..parameter import Buffer, Parameter
 from .backward_hooks import BackwardHookState
+from .members import Members
 from .state_dict_hints import mismatch_hint
 
 __all__ = ["Module"]
+
+_MEMBER_KINDS = ("_parameters", "_buffers", "_modules")
 
 
 class RemovableHandle:
@@ -92,16 +95,32 @@ class Module:
             )
         set_raw = super().__setattr__
         set_raw("training", True)
-        set_raw("_parameters", OrderedDict())
-        set_raw("_buffers", OrderedDict())
+        set_raw("_parameters", Members())
+        set_raw("_buffers", Members())
         set_raw("_non_persistent_buffers_set", set())
-        set_raw("_modules", OrderedDict())
+        set_raw("_modules", Members())
+        self._attach_members()
         set_raw("_forward_pre_hooks", OrderedDict())
         set_raw("_forward_pre_hooks_with_kwargs", set())
         set_raw("_forward_hooks", OrderedDict())
         set_raw("_forward_hooks_with_kwargs", set())
         set_raw("_backward_hooks", OrderedDict())
         set_raw("_backward_pre_hooks", OrderedDict())
+
+    def _attach_members(self):
+        """Make this module's attributes follow its three registries (``members.py``)."""
+        for kind in _MEMBER_KINDS:
+            members = self.__dict__.get(kind)
+            if members is not None:
+                if not isinstance(members, Members):  # (a state from elsewhere: plain dicts)
+                    members = Members(members)
+                    object.__setattr__(self, kind, members)
+                members.attach(self)
+
+    def __setstate__(self, state):
+        # copy, deepcopy and pickle: the registries come back without this module attached
+        self.__dict__.update(state)
+        self._attach_members()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
@@ -207,12 +226,10 @@ class Module:
             super().__setattr__(name, value)
 
     def __getattr__(self, name):
-        # Only called when normal lookup fails: registered items live in the three dicts.
+        # Only called when normal lookup fails. Registered items are attributes as well
+        # (members.py), so this is the fallback that looks in the registries themselves.
         state = self.__dict__
-        parameters = state.get("_parameters")  # (first, and without a loop: layers read their
-        if parameters is not None and name in parameters:  # weights here on every forward)
-            return parameters[name]
-        for kind in ("_buffers", "_modules"):
+        for kind in _MEMBER_KINDS:
             items = state.get(kind)
             if items is not None and name in items:
                 return items[name]
