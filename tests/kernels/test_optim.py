@@ -71,8 +71,8 @@ def test_non_contiguous_parameter_takes_the_reference_path():
 @pytest.mark.parametrize("amsgrad", [False, True])
 def test_adam_takes_a_group_in_one_call_split_anywhere(monkeypatch, amsgrad):
     """Adam's group kernel cuts the parameters' elements, laid end to end, into one range per
-    thread: with three threads the cuts fall inside parameters and between them; parameters of
-    any size (a scalar, a 3-element bias) and a non-contiguous one (the reference's) mixed."""
+    thread: with three threads the cuts fall inside the first and the last parameter; parameters
+    of any size (a scalar, a 3-element bias) and a non-contiguous one (the reference's) mixed."""
     from chainrule.kernels import optim as kernels_optim
     from chainrule.kernels import threads
 
@@ -86,7 +86,7 @@ def test_adam_takes_a_group_in_one_call_split_anywhere(monkeypatch, amsgrad):
 
     def train():
         rng = np.random.default_rng(1)
-        shapes = [(70_001,), (3,), (), (40, 9), (12_345,)]
+        shapes = [(300_001,), (3,), (), (40, 9), (120_345,)]
         params = [cr.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
                   for s in shapes]
         params[3]._data = np.ascontiguousarray(params[3]._data.T).T  # not writable in place
@@ -100,8 +100,9 @@ def test_adam_takes_a_group_in_one_call_split_anywhere(monkeypatch, amsgrad):
     with kernels.use_kernels(True, min_size=1000):
         fast = train()
     assert calls and all(len(bounds) == 4 for bounds in calls)  # one call a step, 3 ranges
-    # all but the non-contiguous parameter, each with its call's cost
-    assert calls[0][-1] == 70_001 + 3 + 1 + 12_345 + 4 * kernels_optim.CALL_COST
+    # all but the non-contiguous parameter, each with its call's cost, and the late start
+    assert calls[0][-1] == (300_001 + 3 + 1 + 120_345 + 4 * kernels_optim.CALL_COST
+                            + kernels_optim.LATE_START)
     with kernels.use_kernels(False):
         reference = train()
     for a, b in zip(fast, reference):
