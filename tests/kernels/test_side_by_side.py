@@ -7,7 +7,7 @@ import numba
 import numpy as np
 import pytest
 
-from chainrule.kernels import _jit, activation, norm, softmax, threads
+from chainrule.kernels import _jit, activation, loss, norm, softmax, threads
 
 
 @_jit.jit
@@ -48,7 +48,13 @@ def test_the_split_kernels_give_what_one_range_gives(two_free_cores, monkeypatch
         monkeypatch.setattr(threads, "KERNEL_PARALLEL_SIZE", size)
         y = softmax.softmax(x, log=False)
         y_norm, mean, rstd = norm.layer_norm(x, weight, bias, 1e-5, 200)
-        results.append([y, softmax.softmax_backward(y, dy, log=False), activation.gelu(x),
+        target = np.arange(3000) % 200
+        target[::7] = -100  # (ignored rows)
+        ce_loss, lse = loss.cross_entropy(x, target, -100, 0.1)
+        ce_grad = loss.cross_entropy_backward(x, target, -100, 0.1, lse,
+                                              np.full(3000, 0.5, np.float32))
+        results.append([y, softmax.softmax_backward(y, dy, log=False), ce_loss, lse, ce_grad,
+                        activation.gelu(x),
                         activation.gelu_backward(x, dy), y_norm,
                         *norm.layer_norm_backward(x, weight, dy, mean, rstd, 200,
                                                   (True, True, True))])

@@ -5,10 +5,11 @@ smoothing and ignore_index: loss and gradient one row at a time. Reference: ``op
 
 import math
 
+import numba
 import numpy as np
 
-from ._jit import exp32, jit_reduction, row_max, wide_vectors
-from .threads import parallel_ranges
+from ._jit import exp32, jit_reduction, row_max, side_by_side, wide_vectors
+from .threads import compiled_ranges
 
 
 @jit_reduction(fused=True)
@@ -54,13 +55,28 @@ def _backward_range(start, stop, part, x, target, ignore_index, smoothing, lse, 
         dx[r, t] -= s * (np.float32(1.0) - smoothing)
 
 
+# the twins: every range at once (``threads.compiled_ranges``)
+@side_by_side
+def _forward_ranges(bounds, x, target, ignore_index, smoothing, loss, lse):
+    for part in numba.prange(bounds.size - 1):
+        _forward_range(bounds[part], bounds[part + 1], part, x, target, ignore_index, smoothing,
+                       loss, lse)
+
+
+@side_by_side
+def _backward_ranges(bounds, x, target, ignore_index, smoothing, lse, scale, dx):
+    for part in numba.prange(bounds.size - 1):
+        _backward_range(bounds[part], bounds[part + 1], part, x, target, ignore_index, smoothing,
+                        lse, scale, dx)
+
+
 def cross_entropy(x, target, ignore_index, smoothing):
     """(per-row loss, per-row log-sum-exp) for float32 logits (N, C) and int64 targets (N,)."""
     rows = np.ascontiguousarray(x)
     loss = np.empty(rows.shape[0], np.float32)
     lse = np.empty(rows.shape[0], np.float32)
-    parallel_ranges(_forward_range, rows.shape[0], rows.shape[1], rows, target, ignore_index,
-                    np.float32(smoothing), loss, lse)
+    compiled_ranges(_forward_range, _forward_ranges, rows.shape[0], rows.shape[1], rows, target,
+                    ignore_index, np.float32(smoothing), loss, lse)
     return loss, lse
 
 
@@ -68,6 +84,7 @@ def cross_entropy_backward(x, target, ignore_index, smoothing, lse, scale):
     """dx (N, C) for per-row gradient factors ``scale`` (N,)."""
     rows = np.ascontiguousarray(x)
     dx = np.empty_like(rows)
-    parallel_ranges(_backward_range, rows.shape[0], rows.shape[1], rows, target, ignore_index,
-                    np.float32(smoothing), lse, np.ascontiguousarray(scale, np.float32), dx)
+    compiled_ranges(_backward_range, _backward_ranges, rows.shape[0], rows.shape[1], rows,
+                    target, ignore_index, np.float32(smoothing), lse,
+                    np.ascontiguousarray(scale, np.float32), dx)
     return dx
