@@ -29,12 +29,12 @@ from .safe_globals import full_name, is_user_allowed, user_global
 
 _INTERNAL = {"training", "_parameters", "_buffers", "_non_persistent_buffers_set", "_modules"}
 _HOOKS = ("_forward_pre_hooks", "_forward_hooks", "_backward_hooks", "_backward_pre_hooks")
+_FUNCTION_HOMES = ("chainrule.nn.functional", "chainrule.ops", "chainrule.")
 
 
 def _is_member(module, name):
     """Whether ``name`` is a parameter, buffer or child (also kept as an attribute)."""
     return name in module._parameters or name in module._buffers or name in module._modules
-_FUNCTION_HOMES = ("chainrule.nn.functional", "chainrule.ops", "chainrule.")
 
 
 class Encoder:

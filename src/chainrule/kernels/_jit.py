@@ -225,8 +225,6 @@ def fma32(typingctx, a, b, c):
     return types.float32(types.float32, types.float32, types.float32), codegen
 
 
-
-
 def side_by_side(function):
     """``function`` compiled as ``jit`` does, with numba's parallel loops on: a range kernel's
     twin, ``twin(bounds, *args)``, whose ``numba.prange`` over the parts runs
