@@ -16,8 +16,10 @@ Every loop kernel begins with ``wide_vectors()``: LLVM's tuning for Intel's AVX-
 where PyTorch's kernels use zmm; see ``wide_vectors``.
 """
 
+import hashlib
 import os
 import warnings
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -38,9 +40,38 @@ def jit(function=None, fastmath=False, inline="never"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", numba.NumbaWarning)
         try:
-            return numba.njit(cache=True, **options)(function)
+            return _keyed_by_sources(numba.njit(cache=True, **options)(function))
         except RuntimeError:  # no writable cache location: compile on every run instead
             return numba.njit(cache=False, **options)(function)
+
+
+_sources = {}
+
+
+def _sources_fingerprint():
+    """A hash of every module of this package, read once per process."""
+    if "hash" not in _sources:
+        digest = hashlib.sha256()
+        for path in sorted(Path(__file__).parent.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        _sources["hash"] = digest.hexdigest()
+    return _sources["hash"]
+
+
+def _keyed_by_sources(dispatcher):
+    """``dispatcher`` whose disk-cache entries are also keyed by ``_sources_fingerprint``.
+    NOTE: numba keys a cached kernel by its own file's time stamp and its own bytecode only,
+    so a change to a helper it inlines from another module (``row_max`` here, the BLAS calls
+    of ``_native``) left the old machine code in use until the kernel's own file changed.
+    Through numba's cache object, which is not public API: where it is not as expected, the
+    dispatcher is returned as it is."""
+    cache = getattr(dispatcher, "_cache", None)
+    index_key = getattr(cache, "_index_key", None)
+    if index_key is None:
+        return dispatcher
+    fingerprint = _sources_fingerprint()
+    cache._index_key = lambda sig, codegen: (index_key(sig, codegen), fingerprint)
+    return dispatcher
 
 
 def jit_reduction(function=None, fused=False):
@@ -241,7 +272,7 @@ def side_by_side(function):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", numba.NumbaWarning)
         try:
-            return numba.njit(parallel=True, cache=True, **_OPTIONS)(function)
+            return _keyed_by_sources(numba.njit(parallel=True, cache=True, **_OPTIONS)(function))
         except RuntimeError:  # no writable cache location, as in ``jit``
             return numba.njit(parallel=True, cache=False, **_OPTIONS)(function)
 
