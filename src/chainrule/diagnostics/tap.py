@@ -207,9 +207,7 @@ class GradientTap:
             compiled = (kernel if kernel is not None and array.dtype is _FLOAT32
                         and array.flags.writeable else None)
             if key not in covered:
-                value = squares[key] = watched[key] = (
-                    compiled(array.ravel()) if compiled is not None and array.size <= KERNEL_SIZE
-                    else squared_norm(array))  # (_read, inline: a bias, every step)
+                value = squares[key] = watched[key] = _read(array, compiled)
             else:
                 # a covered weight's every-step norm is estimated from a fixed block of its
                 # first rows (1/16 of them; the whole matrix when it is small) scaled to the

@@ -240,9 +240,7 @@ class NonFiniteWatch:
                     node._output_hooks = {out._output_nr: [hook]}
                 else:
                     out.register_hook(hook)
-        if not self._observing:  # watch the loss computation (_open, inline)
-            function._forward_observers.append(self._observer)
-            self._observing = True
+        self._open()  # watch the loss computation
 
     def _forward_origin(self):
         """Where a non-finite output of this step's forwards was born, or None if all were

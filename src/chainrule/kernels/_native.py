@@ -145,13 +145,44 @@ def atomic_add(typingctx, counter, value):
 
 
 @intrinsic
-def atomic_read(typingctx, counter):
-    """counter[0], read atomically (acquire): another thread's writes before it are seen."""
+def atomic_load(typingctx, array, index):
+    """array[index], read atomically (acquire): another thread's writes before it are seen."""
     def codegen(context, builder, signature, args):
-        array = context.make_array(signature.args[0])(context, builder, args[0])
-        return builder.load_atomic(array.data, "acquire", 8)
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        return builder.load_atomic(builder.gep(data, [args[1]]), "acquire", 8)
 
-    return types.int64(types.Array(types.int64, 1, "C")), codegen
+    return types.int64(types.Array(types.int64, 1, "C"), types.int64), codegen
+
+
+@intrinsic
+def atomic_store(typingctx, array, index, value):
+    """array[index] = value, atomically (sequentially consistent: the writes before it are
+    seen by whoever sees it, and a read after it is not moved before it)."""
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        builder.store_atomic(args[2], builder.gep(data, [args[1]]), "seq_cst", 8)
+        return context.get_dummy_value()
+
+    return types.void(types.Array(types.int64, 1, "C"), types.int64, types.int64), codegen
+
+
+@intrinsic
+def compare_swap(typingctx, array, index, expected, new):
+    """array[index] = new if it holds ``expected``, atomically; True when it did."""
+    def codegen(context, builder, signature, args):
+        data = context.make_array(signature.args[0])(context, builder, args[0]).data
+        pair = builder.cmpxchg(builder.gep(data, [args[1]]), args[2], args[3], "seq_cst",
+                               "seq_cst")
+        return builder.extract_value(pair, 1)
+
+    return types.boolean(types.Array(types.int64, 1, "C"), types.int64, types.int64,
+                         types.int64), codegen
+
+
+@jit(inline="always")
+def atomic_read(counter):
+    """counter[0], read atomically (acquire)."""
+    return atomic_load(counter, 0)
 
 
 @intrinsic

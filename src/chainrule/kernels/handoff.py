@@ -21,7 +21,16 @@ from numba.core import types
 from numba.extending import intrinsic
 
 from ._jit import jit
-from ._native import atomic_add, atomic_read, call_void, gemm, pause
+from ._native import (
+    atomic_add,
+    atomic_load,
+    atomic_read,
+    atomic_store,
+    call_void,
+    compare_swap,
+    gemm,
+    pause,
+)
 
 __all__ = ["new_board", "fields", "post", "serve", "finish", "spinners", "spin_while"]
 
@@ -44,41 +53,6 @@ def spinners(board):
 
 
 @intrinsic
-def _load(typingctx, array, index):
-    """array[index], read atomically (acquire)."""
-    def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        return builder.load_atomic(builder.gep(data, [args[1]]), "acquire", 8)
-
-    return types.int64(types.Array(types.int64, 1, "C"), types.int64), codegen
-
-
-@intrinsic
-def _store(typingctx, array, index, value):
-    """array[index] = value, atomically (sequentially consistent: the writes before it are
-    seen by whoever sees it, and a read after it is not moved before it)."""
-    def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        builder.store_atomic(args[2], builder.gep(data, [args[1]]), "seq_cst", 8)
-        return context.get_dummy_value()
-
-    return types.void(types.Array(types.int64, 1, "C"), types.int64, types.int64), codegen
-
-
-@intrinsic
-def _swap(typingctx, array, index, expected, new):
-    """array[index] = new if it holds ``expected``, atomically; True when it did."""
-    def codegen(context, builder, signature, args):
-        data = context.make_array(signature.args[0])(context, builder, args[0]).data
-        pair = builder.cmpxchg(builder.gep(data, [args[1]]), args[2], args[3], "seq_cst",
-                               "seq_cst")
-        return builder.extract_value(pair, 1)
-
-    return types.boolean(types.Array(types.int64, 1, "C"), types.int64, types.int64,
-                         types.int64), codegen
-
-
-@intrinsic
 def _float_pointer(typingctx, address):
     def codegen(context, builder, signature, args):
         return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
@@ -95,7 +69,7 @@ def post(board, slot, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, bias):
     board[row + M], board[row + N], board[row + K] = m, n, k
     board[row + A], board[row + LDA], board[row + B], board[row + LDB] = a, lda, b, ldb
     board[row + C], board[row + LDC], board[row + BIAS] = c, ldc, bias
-    _store(board, row + STATE, POSTED)
+    atomic_store(board, row + STATE, POSTED)
 
 
 @jit(inline="always")
@@ -110,14 +84,15 @@ def _run(board, row, blas):
         for i in range(m):
             for j in range(n):
                 out[i, j] += bias[j]
-    _store(board, row + STATE, DONE)
+    atomic_store(board, row + STATE, DONE)
 
 
 @jit(inline="always")
 def _take_one(board, blas):
     """Run one posted job, if any; True when it did."""
     for row in range(FIELDS, board.size, FIELDS):
-        if _load(board, row + STATE) == POSTED and _swap(board, row + STATE, POSTED, TAKEN):
+        state = row + STATE
+        if atomic_load(board, state) == POSTED and compare_swap(board, state, POSTED, TAKEN):
             _run(board, row, blas)
             return True
     return False
@@ -130,7 +105,7 @@ def serve(posted, seen, spins, board, blas, finished, yield_to):
     board's posted jobs as they come, and return ``posted[0]`` once it differs from ``seen`` (a
     task for the queue) or after ``spins`` rounds without a job. Every ``YIELD_ROUNDS`` it
     offers its core (``sched_yield`` at ``yield_to``, unless 0)."""
-    _store(finished, 0, 1)
+    atomic_store(finished, 0, 1)
     atomic_add(board, 1)  # (board[_SPINNERS])
     idle = 0
     while idle < spins:
@@ -180,16 +155,16 @@ def finish(board, slot, blas, yield_to):
     """Job ``slot`` done: run here if no thread took it, else wait for the thread that did
     (spinning, then yielding the core); then the slot is idle again."""
     row = slot * FIELDS
-    if _swap(board, row + STATE, POSTED, TAKEN):
+    if compare_swap(board, row + STATE, POSTED, TAKEN):
         _run(board, row, blas)
     waits = 0
-    while _load(board, row + STATE) != DONE:
+    while atomic_load(board, row + STATE) != DONE:
         waits += 1
         if waits > 2000 and yield_to != 0:
             call_void(yield_to)
         else:
             pause()
-    _store(board, row + STATE, IDLE)
+    atomic_store(board, row + STATE, IDLE)
 
 
 def fields(a, b, out, bias=None):
