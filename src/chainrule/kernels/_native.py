@@ -195,6 +195,19 @@ def call_void(typingctx, address):
     return types.void(types.int64), codegen
 
 
+@intrinsic
+def call_range(typingctx, address, start, stop, part, args):
+    """Call the compiled range job at ``address`` (``_jit.range_job``):
+    ``job(start, stop, part, args)``, four int64s."""
+    def codegen(context, builder, signature, values):
+        i64 = ir.IntType(64)
+        function = ir.FunctionType(ir.VoidType(), [i64, i64, i64, i64])
+        builder.call(builder.inttoptr(values[0], ir.PointerType(function)), list(values[1:]))
+        return context.get_dummy_value()
+
+    return types.void(types.int64, types.int64, types.int64, types.int64, types.int64), codegen
+
+
 @jit(inline="always")
 def claim(counter):
     """The next index of a count that threads share (``counter[0]``, then one more: atomic),

@@ -368,16 +368,35 @@ def parallel_ranges(kernel, rows, row_size, *args, parts=None):
     return run_ranges(kernel, range_bounds(rows, row_size, parts), *args)
 
 
-def compiled_ranges(kernel, twin, rows, row_size, *args, parts=None):
+def compiled_ranges(kernel, twin, rows, row_size, *args, parts=None, job=None):
     """``parallel_ranges`` for a compiled range kernel and its twin (``_jit.side_by_side``):
     a split runs the twin, every range at once on numba's threading layer (no GIL taken per
-    range), where that layer is safe to share, else the kernel on the pool; returns the number
-    of parts used."""
+    range), where that layer is safe to share; while a pool thread spins for its next job, the
+    other ranges go to it as jobs instead when ``job`` is given (``(RangeJob, args)``: the
+    kernel's ``_jit.RangeJob`` and its int64 argument block), else to the pool as tasks.
+    Returns the number of parts used."""
     bounds = range_bounds(rows, row_size, parts)
-    if len(bounds) > 2 and not _pool_spinning() and _side_by_side_usable():
-        twin(np.asarray(bounds, np.int64), *args)
-        return len(bounds) - 1
+    if len(bounds) > 2:
+        if _pool_spinning():
+            if job is not None and _run_as_jobs(kernel, bounds, args, *job):
+                return len(bounds) - 1
+        elif _side_by_side_usable():
+            twin(np.asarray(bounds, np.int64), *args)
+            return len(bounds) - 1
     return run_ranges(kernel, bounds, *args)
+
+
+def _run_as_jobs(kernel, bounds, args, job, block):
+    """Ranges 1, 2, ... of ``bounds`` posted as jobs on the pool's board (``handoff.py``),
+    range 0 run here; False, with nothing run, where the board cannot take them."""
+    pool = _pool()
+    if not pool.hand_off_ranges(job, bounds, block):
+        return False
+    try:
+        kernel(bounds[0], bounds[1], 0, *args)
+    finally:
+        pool.finish(len(bounds) - 2)
+    return True
 
 
 def _pool_spinning():
