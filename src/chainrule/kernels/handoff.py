@@ -35,8 +35,8 @@ from ._native import (
     pause,
 )
 
-__all__ = ["new_board", "fields", "post", "post_call", "serve", "finish", "spinners",
-           "spin_while"]
+__all__ = ["new_board", "fields", "post", "post_call", "run_here", "serve", "finish",
+           "spinners", "spin_while"]
 
 IDLE, POSTED, TAKEN, DONE = 0, 1, 2, 3
 # a slot's fields: its state, then the GEMM C = op(A) op(B) (+ a bias row when BIAS is not 0)
@@ -95,16 +95,28 @@ def _run(board, row, blas):
 
 @jit(inline="always")
 def _run_gemm(board, row, blas):
-    m, n, ldc = board[row + M], board[row + N], board[row + LDC]
-    gemm(blas, board[row + TRANS_A] != 0, board[row + TRANS_B] != 0, m, n, board[row + K],
-         board[row + A], board[row + LDA], board[row + B], board[row + LDB], np.float32(0.0),
-         board[row + C], ldc)
-    if board[row + BIAS] != 0:
-        out = numba.carray(float32_pointer(board[row + C]), (m, ldc))
-        bias = numba.carray(float32_pointer(board[row + BIAS]), (n,))
+    _gemm_plus_bias(blas, board[row + TRANS_A], board[row + TRANS_B], board[row + M],
+                    board[row + N], board[row + K], board[row + A], board[row + LDA],
+                    board[row + B], board[row + LDB], board[row + C], board[row + LDC],
+                    board[row + BIAS])
+
+
+@jit(inline="always")
+def _gemm_plus_bias(blas, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, bias):
+    gemm(blas, trans_a != 0, trans_b != 0, m, n, k, a, lda, b, ldb, np.float32(0.0), c, ldc)
+    if bias != 0:
+        out = numba.carray(float32_pointer(c), (m, ldc))
+        row = numba.carray(float32_pointer(bias), (n,))
         for i in range(m):
             for j in range(n):
-                out[i, j] += bias[j]
+                out[i, j] += row[j]
+
+
+@jit
+def run_here(blas, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, bias):
+    """The GEMM of ``fields`` (``post``'s fields) on this thread, through ``blas``: for the
+    caller's own block of a split product, so that every block runs the same sgemm."""
+    _gemm_plus_bias(blas, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, bias)
 
 
 @jit(inline="always")

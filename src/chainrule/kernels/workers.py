@@ -195,15 +195,17 @@ def _nothing():
 
 
 def _native_calls():
-    """(the ``handoff`` module, NumPy's sgemm as ``(address, bits)``, ``sched_yield``'s
-    address) once numba is loaded, kernels are on and NumPy's sgemm was found; else None."""
+    """(the ``handoff`` module, the sgemm of the GEMM jobs as ``(address, bits)``,
+    ``sched_yield``'s address) once numba is loaded, kernels are on and NumPy's sgemm was
+    found; else None. The jobs' sgemm is MKL's where the ``mkl`` wheel is there
+    (``_native.kernel_sgemm_address``; ``threads`` then runs the caller's blocks on it too),
+    else NumPy's."""
     from . import _settings, available
 
     if "numba" not in sys.modules or not _settings["enabled"] or not available():
         return None
     from . import _native, handoff
 
-    blas = _native.sgemm_address()
-    if not blas[0]:
+    if not _native.sgemm_address()[0]:
         return None
-    return handoff, blas, _native.yield_address()
+    return handoff, _native.kernel_sgemm_address(), _native.yield_address()
