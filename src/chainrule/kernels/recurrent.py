@@ -1,5 +1,6 @@
 """The LSTM and GRU recurrences, forward and backward over all time steps in one compiled call
-each: per step the GEMM with the hidden weights (NumPy's BLAS sgemm, called from the kernel)
+each: per step the GEMM with the hidden weights (a BLAS sgemm called from the kernel: MKL's
+where the optional ``mkl`` wheel is installed, else NumPy's; ``_native.kernel_sgemm_address``)
 and the gate arithmetic in one pass. Reference: ``ops/recurrent.py`` (``_run`` and
 ``_backward_steps``).
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from . import threads
 from ._jit import jit, sigmoid32, tanh32, wide_vectors
-from ._native import barrier, claim, gemm, sgemm, sgemm_address, wait_until, yield_address
+from ._native import barrier, claim, gemm, kernel_sgemm_address, sgemm, wait_until, yield_address
 
 _FLOAT = 4  # bytes per float32: addresses below step in bytes
 # multiply-adds contracted into FMAs in the gate arithmetic (exp32's range reduction is only
@@ -27,8 +28,9 @@ _FUSED = {"contract"}
 
 
 def available():
-    """True when NumPy's BLAS sgemm can be called from kernels (else use the reference)."""
-    return sgemm_address()[0] != 0
+    """True when a BLAS sgemm (MKL's or NumPy's: ``_native.kernel_sgemm_address``) can be
+    called from kernels (else use the reference)."""
+    return kernel_sgemm_address()[0] != 0
 
 
 @jit(fastmath=_FUSED)
@@ -126,8 +128,8 @@ def _unit_bounds(batch, hidden):
 def _split(kernel, bounds, *args):
     """Run ``kernel`` over the hidden units in the parts that ``bounds`` (``_unit_bounds``)
     gives, with the BLAS address and a fresh barrier."""
-    threads.run_ranges(kernel, bounds, sgemm_address(), np.zeros(1, np.int64), yield_address(),
-                       *args)
+    threads.run_ranges(kernel, bounds, kernel_sgemm_address(), np.zeros(1, np.int64),
+                       yield_address(), *args)
 
 
 def _step_weights(w_hh, steps, bounds):
@@ -203,7 +205,7 @@ def lstm_backward(d_out, dh, dc, gates, c, c0, tanh_c, w_hh, reverse, x, h0, h, 
     batch, hidden = c0.shape
     d_gates = np.empty_like(gates)
     dh, dc = np.array(dh, np.float32, order="C"), np.array(dc, np.float32, order="C")  # copies
-    blas, progress, yield_to = sgemm_address(), np.zeros(1, np.int64), yield_address()
+    blas, progress, yield_to = kernel_sgemm_address(), np.zeros(1, np.int64), yield_address()
     w_hh = np.ascontiguousarray(w_hh)
 
     def recurrence():
@@ -250,13 +252,13 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     taken = np.zeros(1, np.int64)  # chunks of dx's rows claimed so far
 
     def weights():
-        _weight_grads(sgemm_address(), progress, yield_address(), hidden, chunk, d_gx, d_gh, x,
-                      np.ascontiguousarray(h0), h, dw_ih, dw_hh, db_ih, db_hh, reverse, taken,
-                      w_ih, d_x)
+        _weight_grads(kernel_sgemm_address(), progress, yield_address(), hidden, chunk, d_gx,
+                      d_gh, x, np.ascontiguousarray(h0), h, dw_ih, dw_hh, db_ih, db_hh, reverse,
+                      taken, w_ih, d_x)
 
     def rows_of_dx():
-        _dx_chunks(sgemm_address(), progress, yield_address(), hidden, chunk, steps, taken,
-                   d_gx, w_ih, d_x, reverse)
+        _dx_chunks(kernel_sgemm_address(), progress, yield_address(), hidden, chunk, steps,
+                   taken, d_gx, w_ih, d_x, reverse)
 
     future = threads._pool().submit(weights) if two else None
     recurrence()
@@ -443,7 +445,7 @@ def gru_backward(d_out, dh, h0, h, gates, gh_n, w_hh, reverse, x, w_ih, need_x):
     batch, hidden = h0.shape
     d_gx, d_gh = np.empty_like(gates), np.empty_like(gates)
     dh = np.array(dh, np.float32, order="C")  # a copy: the kernel updates it
-    blas, progress, yield_to = sgemm_address(), np.zeros(1, np.int64), yield_address()
+    blas, progress, yield_to = kernel_sgemm_address(), np.zeros(1, np.int64), yield_address()
     w_hh = np.ascontiguousarray(w_hh)
 
     def recurrence():
