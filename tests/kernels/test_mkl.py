@@ -1,6 +1,6 @@
 """The recurrences' sgemm: MKL's where the ``mkl`` wheel is installed on an Intel CPU, NumPy's
 otherwise (``kernels._native.kernel_sgemm_address``); the kernels agree with the reference on
-either."""
+either, however the backward's two threads share its weight gradients."""
 
 import numpy as np
 import pytest
@@ -88,3 +88,34 @@ def test_lstm_gradient_matches_finite_differences_on_either_blas(blas):
         return t.grad.numpy()
 
     assert_directional_derivative(loss, gradient, x)
+
+
+class _LatePool:
+    """The kernel pool, but a task submitted runs only when its result is asked for: after
+    the calling thread has run BPTT and claimed every chunk of the weight gradients itself.
+    (Only for independent tasks: the forward's units, which meet at a barrier, stay whole.)"""
+
+    def __init__(self, pool):
+        self._pool = pool
+
+    def __getattr__(self, name):
+        return getattr(self._pool, name)
+
+    def submit(self, function, *args):
+        class Late:
+            def result(self):
+                return function(*args)
+
+        return Late()
+
+
+def test_backward_when_this_thread_takes_every_weight_chunk(blas, monkeypatch):
+    # the pool thread then takes none, and its sums are never written (_pipelined)
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    monkeypatch.setitem(threads._state, "cap", 2)
+    monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
+    late = _LatePool(threads._pool())
+    monkeypatch.setattr(threads, "_pool", lambda: late)
+    x = (np.random.default_rng(4).standard_normal((3, 7, 6)) * 2).astype(np.float32)
+    assert_paths_agree(_lstm_run(1, False), x, rtol=1e-4, atol=2e-6)
+    assert_paths_agree(_gru_run(1, False), x, rtol=1e-4, atol=2e-6)
