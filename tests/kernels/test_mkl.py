@@ -42,7 +42,8 @@ def blas(request, monkeypatch):
     if request.param == "mkl":
         if not _MKL_HERE:
             pytest.skip("the mkl wheel is not installed here, or the CPU is not Intel's")
-        monkeypatch.setitem(_native._found, "kernel_sgemm", _mkl.sgemm())
+        monkeypatch.delitem(_native._found, "kernel_sgemm", raising=False)
+        assert _native.kernel_sgemm_address() == _mkl.sgemm()
     else:
         monkeypatch.setitem(_native._found, "kernel_sgemm", _native.sgemm_address())
     return request.param
@@ -120,6 +121,26 @@ def test_backward_when_this_thread_takes_every_weight_chunk(blas, monkeypatch):
     x = (np.random.default_rng(4).standard_normal((3, 7, 6)) * 2).astype(np.float32)
     assert_paths_agree(_lstm_run(1, False), x, rtol=1e-4, atol=2e-6)
     assert_paths_agree(_gru_run(1, False), x, rtol=1e-4, atol=2e-6)
+
+
+def test_packed_operand_gives_the_product_on_either_blas(blas):
+    # BPTT's dh = d_gates W_hh by W_hh packed once where the sgemm is MKL's, a plain sgemm else
+    import numba
+
+    @numba.njit
+    def product(blas_address, packed, a, b, c):
+        m, k = a.shape
+        _native.sgemm_by(blas_address, packed, m, b.shape[1], k, a.ctypes.data, k,
+                         b.ctypes.data, b.shape[1], np.float32(0.0), c.ctypes.data, b.shape[1])
+
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((7, 40), dtype=np.float32), rng.standard_normal((40, 24),
+                                                                              dtype=np.float32)
+    packed = _native.packed_operand(b, 7)
+    assert (packed[0] != 0) == (blas == "mkl")
+    c = np.zeros((7, 24), np.float32)
+    product(_native.kernel_sgemm_address(), packed, a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("cores", [1, 2])

@@ -19,9 +19,20 @@ import numpy as np
 
 from . import threads
 from ._jit import jit, sigmoid32, tanh32, wide_vectors
-from ._native import barrier, claim, gemm, kernel_sgemm_address, sgemm, wait_until, yield_address
+from ._native import (
+    barrier,
+    claim,
+    gemm,
+    kernel_sgemm_address,
+    packed_operand,
+    sgemm,
+    sgemm_by,
+    wait_until,
+    yield_address,
+)
 
 _FLOAT = 4  # bytes per float32: addresses below step in bytes
+_UNPACKED = (0, np.empty(0, np.float32))  # (sgemm_by: plain sgemm calls)
 # multiply-adds contracted into FMAs in the gate arithmetic (exp32's range reduction is only
 # more exact for it); measured, LSTM gates of 64 steps of 32 x 256: 4.2-5.8 -> 4.1-5.1 ms
 _FUSED = {"contract"}
@@ -80,10 +91,11 @@ def _forward_units(start, stop, part, blas, sync, yield_to, gx, h0, c0, w_hh, bi
 
 @jit(fastmath=_FUSED)
 def _backward_units(start, stop, part, blas, sync, yield_to, d_out, gates, c, c0, tanh_c, w_hh,
-                    d_gates, dh, dc, reverse):
+                    d_gates, dh, dc, reverse, packed):
     """Hidden units [start, stop) of BPTT: d(pre-activation gates) of every step into d_gates,
-    dc through the cell, and dh = d_gates W_hh for the step before; dh and dc come out as the
-    gradients of h0 and c0."""
+    dc through the cell, and dh = d_gates W_hh for the step before (by W_hh packed once,
+    ``packed`` from ``_native.packed_operand``, when all units are here); dh and dc come out
+    as the gradients of h0 and c0."""
     wide_vectors()  # (zmm registers: see _jit.wide_vectors)
     steps, batch, width = gates.shape
     hidden, units = width // 4, stop - start
@@ -111,8 +123,9 @@ def _backward_units(start, stop, part, blas, sync, yield_to, d_out, gates, c, c0
                 d_f[j] = dcell * old[j] * f[j] * (one - f[j])
                 d_g[j] = dcell * i[j] * (one - g[j] * g[j])
         barrier(sync, units, (s + 1) * hidden, yield_to)  # all of d_gates[t] is written
-        sgemm(blas, False, batch, units, width, numba.int64(d_gates[t].ctypes.data), width,
-              weights + _FLOAT * start, hidden, zero, d_state + _FLOAT * start, hidden)
+        sgemm_by(blas, packed if units == hidden else _UNPACKED, batch, units, width,
+                 numba.int64(d_gates[t].ctypes.data), width, weights + _FLOAT * start, hidden,
+                 zero, d_state + _FLOAT * start, hidden)
 
 
 def _unit_bounds(batch, hidden):
@@ -211,7 +224,7 @@ def lstm_backward(d_out, dh, dc, gates, c, c0, tanh_c, w_hh, reverse, x, h0, h, 
     def recurrence():
         _backward_units(0, hidden, 0, blas, progress, yield_to, np.ascontiguousarray(d_out),
                         gates, c, np.ascontiguousarray(c0), tanh_c, w_hh, d_gates, dh, dc,
-                        reverse)
+                        reverse, packed_operand(w_hh, batch))
 
     grads = _pipelined(recurrence, d_gates, d_gates, x, h0, h, w_ih, hidden, progress, reverse,
                        need_x)
@@ -405,7 +418,7 @@ def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, b_
 
 @jit(fastmath=_FUSED)
 def _gru_backward_units(start, stop, part, blas, sync, yield_to, d_out, h0, h, gates, gh_n, w_hh,
-                        d_gx, d_gh, dh, reverse):
+                        d_gx, d_gh, dh, reverse, packed):
     """Hidden units [start, stop) of a GRU's BPTT: the gradients of gx and of
     h W_hh^T + b_hh of every step, and dh = dh z + d_gh W_hh for the step before (dh comes out
     as the gradient of h0)."""
@@ -439,8 +452,9 @@ def _gru_backward_units(start, stop, part, blas, sync, yield_to, d_out, h0, h, g
                 h_z[j] = d_z[j]
                 h_new[j] = d_new[j] * r[j]
         barrier(sync, units, (s + 1) * hidden, yield_to)  # all of d_gh[t] is written
-        sgemm(blas, False, batch, units, width, numba.int64(d_gh[t].ctypes.data), width,
-              weights + _FLOAT * start, hidden, one, d_state + _FLOAT * start, hidden)
+        sgemm_by(blas, packed if units == hidden else _UNPACKED, batch, units, width,
+                 numba.int64(d_gh[t].ctypes.data), width, weights + _FLOAT * start, hidden,
+                 one, d_state + _FLOAT * start, hidden)
 
 
 def gru_forward(gx, h0, w_hh, b_hh, reverse):
@@ -472,7 +486,7 @@ def gru_backward(d_out, dh, h0, h, gates, gh_n, w_hh, reverse, x, w_ih, need_x):
     def recurrence():
         _gru_backward_units(0, hidden, 0, blas, progress, yield_to, np.ascontiguousarray(d_out),
                             np.ascontiguousarray(h0), h, gates, gh_n, w_hh, d_gx, d_gh, dh,
-                            reverse)
+                            reverse, packed_operand(w_hh, batch))
 
     grads = _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse,
                        need_x)
