@@ -68,21 +68,32 @@ def test_non_contiguous_parameter_takes_the_reference_path():
     np.testing.assert_allclose(p.detach().numpy(), -0.5)
 
 
+@pytest.mark.parametrize("path", ["pool", "side by side", "jobs"])
 @pytest.mark.parametrize("amsgrad", [False, True])
-def test_adam_takes_a_group_in_one_call_split_anywhere(monkeypatch, amsgrad):
+def test_adam_takes_a_group_in_one_call_split_anywhere(monkeypatch, amsgrad, path):
     """Adam's group kernel cuts the parameters' elements, laid end to end, into one range per
     thread: with three threads the cuts fall inside the first and the last parameter; parameters
-    of any size (a scalar, a 3-element bias) and a non-contiguous one (the reference's) mixed."""
+    of any size (a scalar, a 3-element bias) and a non-contiguous one (the reference's) mixed;
+    the ranges run as the pool's tasks, side by side, or as jobs on the GEMM board."""
     from chainrule.kernels import optim as kernels_optim
     from chainrule.kernels import threads
 
-    monkeypatch.setattr(threads, "free_cores", lambda: 3)
-    monkeypatch.setitem(threads._state, "cap", 3)
+    cores = 2 if path == "jobs" else 3  # (the board takes one job per pool thread)
+    monkeypatch.setattr(threads, "free_cores", lambda: cores)
+    monkeypatch.setitem(threads._state, "cap", cores)
+    monkeypatch.setattr(threads, "_pool_spinning", lambda: path == "jobs")
+    if path == "pool":
+        monkeypatch.setattr(threads, "_side_by_side_usable", lambda: False)
+    posted = []
+    if path == "jobs":
+        pool = threads._pool()
+        hand_off_ranges = pool.hand_off_ranges
+        monkeypatch.setattr(pool, "hand_off_ranges", lambda *args: posted.append(
+            hand_off_ranges(*args)) or posted[-1])
     calls = []
-    ranges = threads.run_ranges
-    monkeypatch.setattr(threads, "run_ranges", lambda kernel, bounds, *args: calls.append(
-        bounds) or ranges(kernel, bounds, *args))
-    monkeypatch.setattr("chainrule.kernels.optim.parallel_ranges", threads.parallel_ranges)
+    bounds_of = threads.range_bounds
+    monkeypatch.setattr(threads, "range_bounds", lambda *args: calls.append(
+        bounds_of(*args)) or calls[-1])
 
     def train():
         rng = np.random.default_rng(1)
@@ -99,10 +110,10 @@ def test_adam_takes_a_group_in_one_call_split_anywhere(monkeypatch, amsgrad):
 
     with kernels.use_kernels(True, min_size=1000):
         fast = train()
-    assert calls and all(len(bounds) == 4 for bounds in calls)  # one call a step, 3 ranges
-    # all but the non-contiguous parameter, each with its call's cost, and the late start
-    assert calls[0][-1] == (300_001 + 3 + 1 + 120_345 + 4 * kernels_optim.CALL_COST
-                            + kernels_optim.LATE_START)
+    assert len(calls) == 3 and all(len(bounds) == cores + 1 for bounds in calls)  # 1 a step
+    assert posted == ([True] * 3 if path == "jobs" else [])
+    # all but the non-contiguous parameter, each with its call's cost
+    assert calls[0][-1] == 300_001 + 3 + 1 + 120_345 + 4 * kernels_optim.CALL_COST
     with kernels.use_kernels(False):
         reference = train()
     for a, b in zip(fast, reference):

@@ -348,6 +348,12 @@ def job_arguments(args, count):
 
 
 @jit(inline="always")
+def int64_array(address, shape):
+    """The C-contiguous int64 array of ``shape`` at ``address`` (a view, no copy)."""
+    return numba.carray(_int64_pointer(address), shape)
+
+
+@jit(inline="always")
 def float32_array(address, shape):
     """The C-contiguous float32 array of ``shape`` at ``address`` (a view, no copy)."""
     return numba.carray(float32_pointer(address), shape)

@@ -4,10 +4,19 @@ takes all of a group's parameters in one call (``adam_many``)."""
 
 import math
 
+import numba
 import numpy as np
 
-from ._jit import jit, wide_vectors
-from .threads import parallel_ranges
+from ._jit import (
+    float32_array,
+    int64_array,
+    jit,
+    job_arguments,
+    range_job,
+    side_by_side,
+    wide_vectors,
+)
+from .threads import compiled_ranges, parallel_ranges
 
 
 @jit
@@ -41,49 +50,71 @@ def _adam_range(start, stop, part, param, grad, exp_avg, exp_avg_sq, max_exp_avg
 # the gpt's many small parameters is not also given as many elements as the one given its big
 # ones (one call each).
 CALL_COST = 8192
-# NOTE: a pool thread starts its range 35-55 us after the caller starts its own (it takes the GIL
-# first), and cut evenly, its range of the mlp's parameters ended ~100 us after the caller's: the
-# work is cut as if this many more elements (~100 us) came last, which nobody runs, so the last
-# range holds that much less. Measured on the loaded Xeon, the mlp's Adam step on two threads
-# forced: 0.445-0.467 -> 0.403-0.422 ms (one thread: 0.47-0.50).
-LATE_START = 131072
-
-
 def adam_many(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *, lr, beta1,
               beta2, eps, weight_decay, decoupled, maximize):
     """One Adam/AdamW step on lists of C-contiguous float32 arrays, in place
     (``max_exp_avg_sqs`` None unless AMSGrad); ``steps[i]`` is parameter i's count after this
     step (1 on the first). The parameters' elements are cut into ranges as one array, so a
     group of parameters that are each too small to split still uses the free cores; each
-    parameter counts ``CALL_COST`` elements more than it has there, and the last range
-    ``LATE_START`` fewer."""
+    parameter counts ``CALL_COST`` elements more than it has there. The group goes to the
+    compiled ``_adam_table`` as tables of addresses: one compiled call per range, so a range
+    runs without the GIL, side by side or as a job on the GEMM board (``compiled_ranges``)."""
     f = np.float32
     amsgrad = max_exp_avg_sqs is not None
-    pieces, offset = [], 0
+    count = len(params)
+    offsets = np.empty((count, 2), np.int64)  # (where its elements start, its size)
+    addresses = np.empty((count, 5), np.int64)  # param, grad, exp_avg, exp_avg_sq, max
+    corrections = np.empty((count, 2), np.float32)  # bias corrections 1 and 2 (its root)
+    offset = 0
     for index, param in enumerate(params):
-        flats = [a.reshape(-1) for a in (param, grads[index], exp_avgs[index],
-                                          exp_avg_sqs[index])]
-        flats.append(max_exp_avg_sqs[index].reshape(-1) if amsgrad else flats[2][:0])
-        step = steps[index]
+        arrays = (param, grads[index], exp_avgs[index], exp_avg_sqs[index],
+                  max_exp_avg_sqs[index] if amsgrad else exp_avgs[index])
+        addresses[index] = [array.ctypes.data for array in arrays]
         offset += CALL_COST  # (then its elements)
-        pieces.append((offset, flats, f(1 - beta1**step), f((1 - beta2**step) ** 0.5)))
+        offsets[index] = offset, param.size
+        step = steps[index]
+        corrections[index] = f(1 - beta1**step), f((1 - beta2**step) ** 0.5)
         offset += param.size
     decay = 1.0 - lr * weight_decay if decoupled else 1.0
-    # _adam_range's arguments: these, a parameter's two bias corrections, then ``last``
-    settings = (f(lr), f(beta2), f(1 - beta1), f(1 - beta2), f(eps))
-    last = (f(0.0 if decoupled else weight_decay), f(decay), maximize, amsgrad)
-    parallel_ranges(_adam_pieces, offset + LATE_START, 8, pieces, settings, last)
+    settings = np.array([lr, beta2, 1 - beta1, 1 - beta2, eps,
+                         0.0 if decoupled else weight_decay, decay], np.float32)
+    tables = (offsets, addresses, corrections, settings)
+    block = np.array([count, *[table.ctypes.data for table in tables], maximize, amsgrad],
+                     np.int64)
+    compiled_ranges(_adam_table, _adam_tables, offset, 8, *tables, maximize, amsgrad,
+                    job=(_adam_job, block))
 
 
-def _adam_pieces(start, stop, part, pieces, settings, last):
+@jit
+def _adam_table(start, stop, part, offsets, addresses, corrections, settings, maximize,
+                amsgrad):
     """``_adam_range`` on the part of each parameter that falls in ``[start, stop)`` of the
-    parameters' elements laid end to end (a call's cost before each)."""
-    for offset, flats, bias_correction1, bias_correction2_sqrt in pieces:
-        size = flats[0].size
+    parameters' elements laid end to end (a call's cost before each), its arrays by address."""
+    for i in range(offsets.shape[0]):
+        offset, size = offsets[i, 0], offsets[i, 1]
         lo, hi = max(start - offset, 0), min(stop - offset, size)
         if lo < hi:
-            _adam_range(lo, hi, part, *flats, *settings, bias_correction1,
-                        bias_correction2_sqrt, *last)
+            at = addresses[i]
+            _adam_range(lo, hi, part, float32_array(at[0], size), float32_array(at[1], size),
+                        float32_array(at[2], size), float32_array(at[3], size),
+                        float32_array(at[4], size if amsgrad else 0), settings[0],
+                        settings[1], settings[2], settings[3], settings[4], corrections[i, 0],
+                        corrections[i, 1], settings[5], settings[6], maximize, amsgrad)
+
+
+@side_by_side
+def _adam_tables(bounds, offsets, addresses, corrections, settings, maximize, amsgrad):
+    for part in numba.prange(bounds.size - 1):
+        _adam_table(bounds[part], bounds[part + 1], part, offsets, addresses, corrections,
+                    settings, maximize, amsgrad)
+
+
+@range_job
+def _adam_job(start, stop, part, args):
+    count, offsets, addresses, corrections, settings, maximize, amsgrad = job_arguments(args, 7)
+    _adam_table(start, stop, part, int64_array(offsets, (count, 2)),
+                int64_array(addresses, (count, 5)), float32_array(corrections, (count, 2)),
+                float32_array(settings, 7), maximize != 0, amsgrad != 0)
 
 
 @jit
