@@ -125,6 +125,7 @@ def test_backward_when_this_thread_takes_every_weight_chunk(blas, monkeypatch):
 
 def test_packed_operand_gives_the_product_on_either_blas(blas):
     # BPTT's dh = d_gates W_hh by W_hh packed once where the sgemm is MKL's, a plain sgemm else
+    # (the plain call reads b: the same product either way)
     import numba
 
     @numba.njit
@@ -141,6 +142,13 @@ def test_packed_operand_gives_the_product_on_either_blas(blas):
     c = np.zeros((7, 24), np.float32)
     product(_native.kernel_sgemm_address(), packed, a, b, c)
     np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
+    # the forward's h W_hh^T: W_hh (24 x 40 here) packed as its transpose
+    w = np.ascontiguousarray(b.T)
+    packed = _native.packed_operand(w, 7, transposed=True)
+    assert (packed[0] != 0) == (blas == "mkl")
+    c = np.zeros((7, 24), np.float32)
+    product(_native.kernel_sgemm_address(), packed, a, b, c)
+    np.testing.assert_allclose(c, a @ w.T, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("cores", [1, 2])

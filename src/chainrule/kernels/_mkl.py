@@ -22,7 +22,7 @@ import numpy as np
 
 _SEQUENTIAL = 1  # MKL_THREADING_SEQUENTIAL
 _SYMBOL = "cblas_sgemm_64"  # the 64-bit-integer CBLAS sgemm (MKL 2023 on)
-_ROW_MAJOR, _NO_TRANS, _B_MATRIX = 101, 111, 162  # CBLAS enums (the last: MKL's)
+_ROW_MAJOR, _NO_TRANS, _TRANS, _B_MATRIX = 101, 111, 112, 162  # CBLAS enums (the last: MKL's)
 _ALIGN = 64  # bytes: a packed operand starts on a cache line
 _library = {}
 
@@ -74,12 +74,13 @@ def sgemm():
     return ctypes.cast(function, ctypes.c_void_p).value, 64
 
 
-def pack(b, rows):
-    """(address of ``cblas_sgemm_compute_64``, float32 ``b`` (k x n, C order) packed by MKL
-    as the B operand of products of ``rows`` rows by it), for ``_native.sgemm_by``; call
-    only once ``sgemm()`` has loaded MKL. NOTE: a recurrence's BPTT multiplies by the same
-    W_hh every step, and a plain sgemm packs it again each time: measured (one thread,
-    32 x 1024 by 1024 x 256), 108 us a product against 95 packed once."""
+def pack(b, rows, transposed=False):
+    """(address of ``cblas_sgemm_compute_64``, float32 ``b`` (k x n, C order; ``transposed``:
+    n x k, and b^T is the operand) packed by MKL as the B operand of products of ``rows``
+    rows by it), for ``_native.sgemm_by``; call only once ``sgemm()`` has loaded MKL.
+    NOTE: a recurrence multiplies by the same W_hh every step, and a plain sgemm packs it
+    again each time: measured (one thread), 32 x 1024 by 1024 x 256 (BPTT) 108 us a product
+    against 95 packed once, 32 x 256 by 256 x 1024 (forward) 104 against 90."""
     library = _library["rt"]
     if "pack" not in _library:
         size_of, packer = library.cblas_sgemm_pack_get_size_64, library.cblas_sgemm_pack_64
@@ -90,10 +91,10 @@ def pack(b, rows):
         compute = ctypes.cast(library.cblas_sgemm_compute_64, ctypes.c_void_p).value
         _library["pack"] = size_of, packer, compute
     size_of, packer, compute = _library["pack"]
-    k, n = b.shape
+    (n, k), trans = (b.shape, _TRANS) if transposed else (b.shape[::-1], _NO_TRANS)
     room = np.empty(size_of(_B_MATRIX, rows, n, k) + _ALIGN, np.uint8)
     start = -room.ctypes.data % _ALIGN
     packed = room[start:start + room.size - _ALIGN].view(np.float32)
-    packer(_ROW_MAJOR, _B_MATRIX, _NO_TRANS, rows, n, k, 1.0, b.ctypes.data, n,
+    packer(_ROW_MAJOR, _B_MATRIX, trans, rows, n, k, 1.0, b.ctypes.data, b.shape[1],
            packed.ctypes.data)
     return compute, packed

@@ -85,16 +85,16 @@ def kernel_sgemm_address():
 _NOT_PACKED = (0, np.empty(0, np.float32))
 
 
-def packed_operand(b, rows):
-    """``b`` (float32, k x n, C order) packed once as the B operand of the products of
-    ``rows`` rows that a kernel takes by it through ``sgemm_by``, where the kernels' sgemm is
-    MKL's (``kernel_sgemm_address``; ``_mkl.pack``); else ``(0, an empty array)``: plain
-    sgemm calls."""
+def packed_operand(b, rows, transposed=False):
+    """``b`` (float32, k x n, C order; ``transposed``: n x k, its transpose the operand)
+    packed once as the B operand of the products of ``rows`` rows that a kernel takes by it
+    through ``sgemm_by``, where the kernels' sgemm is MKL's (``kernel_sgemm_address``;
+    ``_mkl.pack``); else ``(0, an empty array)``: plain sgemm calls."""
     if kernel_sgemm_address() != _found.get("mkl"):  # (MKL not here, or set aside)
         return _NOT_PACKED
     from . import _mkl
 
-    return _mkl.pack(b, rows)
+    return _mkl.pack(b, rows, transposed)
 
 
 def _agrees(address, bits):
