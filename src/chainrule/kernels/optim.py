@@ -90,6 +90,7 @@ def _adam_table(start, stop, part, offsets, addresses, corrections, settings, ma
                 amsgrad):
     """``_adam_range`` on the part of each parameter that falls in ``[start, stop)`` of the
     parameters' elements laid end to end (a call's cost before each), its arrays by address."""
+    wide_vectors()  # (LLVM may inline _adam_range's loop here)
     for i in range(offsets.shape[0]):
         offset, size = offsets[i, 0], offsets[i, 1]
         lo, hi = max(start - offset, 0), min(stop - offset, size)
