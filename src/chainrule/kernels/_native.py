@@ -77,8 +77,10 @@ def kernel_sgemm_address():
         numpys = sgemm_address()  # (first: once MKL is loaded, threadpoolctl lists it too)
         address, bits = _mkl.sgemm()
         found = address != 0 and _agrees(address, bits)
-        _found["kernel_sgemm"] = (address, bits) if found else numpys
-        _found["mkl"] = (address, bits) if found else None
+        # (setdefault: the kernel threads ask too, and a thread that finishes this look-up
+        # late must not replace what another thread, or a test, has set meanwhile)
+        _found.setdefault("mkl", (address, bits) if found else None)
+        _found.setdefault("kernel_sgemm", (address, bits) if found else numpys)
     return _found["kernel_sgemm"]
 
 
