@@ -191,7 +191,15 @@ def blas_matmul(a, b, out=None, bias=None):
     # workload's step: 7 us of 110 for its eight products, with the check below)
     if (a.size * b.size < GEMM_PARALLEL_MACS and _state["blas_threads"] == 1
             and "V" not in (a.dtype.kind, b.dtype.kind)):
-        out = np.matmul(a, b, out=out)
+        if (out is None and a.ndim == 2 == b.ndim and a.shape[0] > 1 < b.shape[1]
+                and a.dtype.char in "fd" and a.dtype == b.dtype):
+            # NOTE: for two float matrices ndarray.dot calls the same BLAS GEMM as np.matmul
+            # (the same bits, any strides; a row or column vector result goes another way in
+            # each, hence > 1) without the generalised ufunc's dispatch: 0.3-0.55 us of a
+            # 16x16 product's 0.65-0.9, six of the tiny step's eight products
+            out = a.dot(b)
+        else:
+            out = np.matmul(a, b, out=out)
         if bias is not None:
             out += bias
         return out
