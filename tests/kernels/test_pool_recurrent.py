@@ -240,6 +240,7 @@ def test_lstm_without_a_reachable_blas_takes_the_reference(monkeypatch):
     from chainrule.kernels import _native
 
     monkeypatch.setitem(_native._found, "sgemm", (0, 0))
+    monkeypatch.setitem(_native._found, "kernel_sgemm", (0, 0))
     x = np.zeros((2, 3, 4), np.float32)
     with kernels.use_kernels(True, min_size=0):
         assert not kernels.load("recurrent", x).available()

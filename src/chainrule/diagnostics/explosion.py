@@ -17,6 +17,7 @@ first step is caught at once:
   above its first value (a schedule that raises it too far).
 """
 
+import bisect
 import collections
 import math
 import statistics
@@ -161,14 +162,18 @@ def weight_growth(layers, natural):
 def amplified(order, rho, factor):
     """Layers whose gradient/weight ratio ``rho`` is ``factor`` times the median of the layers
     after them in the forward ``order``: there the backward signal is amplified."""
-    found = []
-    for i, name in enumerate(order):
+    # from the loss backwards, the layers after each one kept sorted: one insertion per layer,
+    # not a median of a new list per layer
+    found, after = [], []
+    for name in reversed(order):
         if name not in rho:
             continue
-        after = [rho[n] for n in order[i + 1:] if n in rho]
-        if not after:
-            continue
-        reference = statistics.median(after)
-        if reference > 0 and rho[name] >= factor * reference:
-            found.append(name)
+        if after:
+            middle = len(after) // 2
+            reference = after[middle] if len(after) % 2 else (after[middle - 1]
+                                                              + after[middle]) / 2
+            if reference > 0 and rho[name] >= factor * reference:
+                found.append(name)
+        bisect.insort(after, rho[name])
+    found.reverse()
     return found

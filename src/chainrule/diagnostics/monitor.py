@@ -31,7 +31,8 @@ import numpy as np
 from .activations import RECURRENT_MODULES, ActivationProbe
 from .nonfinite import explain
 from .rules import Rules, Thresholds
-from .tap import GradientTap, covered_weights, squared_norm, update_kernel
+from .tap import GradientTap, covered_weights, norms_by_layer, squared_norm
+from .updates import UpdateMeter
 from .watch import NonFiniteWatch
 
 EARLY_STEPS = (1, 2, 4, 8, 16, 32)
@@ -108,8 +109,7 @@ class GradientMonitor:
         self.histograms = {}  # layer -> sampled gradient values at the last sample
         self.activations = {}  # activation -> its latest measurement
         self.on_finding = None  # optional callable(finding), called as soon as one is made
-        self._before = None  # weight copies taken just before a sampled step's update
-        self._buffers = {}  # id(weight matrix) -> the buffer its copies are taken into
+        self.updates = UpdateMeter(self.thresholds.stall_low)  # copies before a sampled step
         self._last_weights = {}  # layer -> norm of its matrices at the last sample
         self._pending = []  # findings made inside a forward or backward, for the next step()
         self._current = None  # the step being reported, inside step()
@@ -144,26 +144,13 @@ class GradientMonitor:
         """Before step ``step``'s forward: arm the activation probe if it is sampled (or a
         measurement still waits for inputs), and if it is sampled, copy the weights and have
         the tap read every gradient."""
-        sampled = self.tap.full = self.is_sampled(step)
+        sampled = self.tap.full = step % self.every == 0 or step in EARLY_STEPS
         if sampled or (self.probe.tallies and self.probe.wants_more()):
             self.probe.arm(step)
         if not sampled:
-            self._before = None
+            self.updates.clear()
             return
-        self._before = {id(p): self._copy_of(p) for _, _, params in self.layers
-                        for _, p in params if p.ndim >= 2}
-
-    def _copy_of(self, param):
-        """``param``'s weights copied into a buffer kept from one sample to the next (one
-        copy of the weight matrices, held while the monitor is attached): fresh memory as
-        large as the weights costs a page fault per 4 KB on every sample (measured: most of
-        a sample's cost on the bench MLP), a copy into memory already touched only the copy."""
-        array, key = param._data, id(param)
-        buffer = self._buffers.get(key)
-        if buffer is None or buffer.shape != array.shape or buffer.dtype != array.dtype:
-            buffer = self._buffers[key] = np.empty_like(array)
-        np.copyto(buffer, array)
-        return buffer
+        self.updates.take(self.layers)
 
     # -- reporting --------------------------------------------------------------------------------
     def _report(self, found):
@@ -201,41 +188,37 @@ class GradientMonitor:
         data = getattr(loss, "_data", None)  # a tensor's array: float() without two calls
         loss_value = (None if loss is None else
                       float(data) if data is not None and data.size == 1 else float(loss))
+        tap = self.tap
         computed = None
-        if self.tap.squares:
-            total = self.tap.total()
-            # per-layer norms cost a loop: the rules ask for them only when they need them,
+        if tap.squares:
+            # NOTE: tap.total() and tap.step_norms() inline: this runs cold on every step.
+            # Per-layer norms cost a loop: the rules ask for them only when they need them,
             # possibly steps later (a jump's reference step): this step's, not the tap's then
-            norms = self.tap.step_norms()  # those read every step, for the explosion rule
+            total = math.sqrt(tap._total_square)
+            norms = functools.partial(norms_by_layer, tap.layer_of, tap.watched)
         else:  # no backward this step, or gradients set by hand
             computed = self._norms_from_grads()
             total = math.sqrt(sum(n * n for n in computed.values())) if computed else (
                 float(grad_norm) if grad_norm is not None else 0.0)
             norms = functools.partial(dict, computed)
         self.steps.append((step, loss_value, total))
-        loss_finite = loss_value is None or math.isfinite(loss_value)
-        if not loss_finite:
+        found = None
+        if loss_value is not None and not math.isfinite(loss_value):
             self.watch.loss_nonfinite("nan" if math.isnan(loss_value) else "inf")
         elif not math.isfinite(total):
             self.watch.gradient_nonfinite(None, "nan")
-        found = []
-        if loss_finite and math.isfinite(total):
-            found += self.rules.on_step(step, loss_value, total, norms, lr)
-            activations = self.probe.collect(step) if self.probe.tallies else {}
+        else:
+            found = self.rules.on_step(step, loss_value, total, norms, lr)
+            probe = self.probe
+            activations = probe.collect(step) if probe.tallies else None
             if activations:
                 self.activations.update(activations)
-            if self._before is not None or activations:
-                sampled_norms = (self.tap.layer_norms(full=True) if computed is None
-                                 else dict(computed))
-                sample = self._sample(step, sampled_norms, activations)
-                found += self.rules.on_sample(sample, lr)
-                if self._before is not None:
-                    self.samples.append(sample)
-                    found += self._frozen(step)
+            if self.updates.before is not None or activations:
+                found = found + self._on_sample(step, computed, activations or {}, lr)
         if self.probe.armed:
             self.probe.disarm()
-        self._read = self.tap.squares  # the gradients this step's update used, as read
-        self.tap.reset()
+        self._read = tap.squares  # the gradients this step's update used, as read
+        tap.reset()
         self.watch.end_step()
         self._prepare(step + 1)
         self._current = None
@@ -243,6 +226,17 @@ class GradientMonitor:
         if self._pending:
             alarms, self._pending = self._pending + alarms, []
         return alarms
+
+    def _on_sample(self, step, computed, activations, lr):
+        """A sampled step's measurements (or an activation measurement that completed): the
+        sample, and the findings its rules make."""
+        sampled_norms = self.tap.layer_norms(full=True) if computed is None else dict(computed)
+        sample = self._sample(step, sampled_norms, activations)
+        found = self.rules.on_sample(sample, lr)
+        if self.updates.before is not None:
+            self.samples.append(sample)
+            found += self._frozen(step)
+        return found
 
     def _norms_from_grads(self):
         norms = {}
@@ -255,7 +249,7 @@ class GradientMonitor:
     # -- sampled steps ----------------------------------------------------------------------------
     def _sample(self, step, norms, activations):
         layers = {}
-        sampled = self._before is not None
+        sampled = self.updates.before is not None
         for name, _, params in self.layers if sampled else ():
             params = [p for _, p in params if p.requires_grad]
             if not params:
@@ -276,11 +270,14 @@ class GradientMonitor:
         # each array is read once: the matrices' norms make the weight norm with the rest's,
         # and their gradients' squared norms are the tap's (read in full on a sampled step)
         matrices = [p for p in params if p.ndim >= 2]
-        squares, before, update = {}, 0.0, 0.0
+        squares, before, moved, estimate, whole = {}, 0.0, 0.0, 0.0, True
         for p in matrices:
-            if id(p) in self._before:
-                squares[id(p)], weight_before, moved = self._update_norms(p)
-                before, update = before + weight_before, update + moved
+            if id(p) in self.updates.before:
+                squares[id(p)], weight_before, rows_moved, scaled, copied_whole = \
+                    self.updates.norms(p)
+                before, moved, estimate = before + weight_before, moved + rows_moved, \
+                    estimate + scaled
+                whole = whole and copied_whole
         for p in params:
             if id(p) not in squares:
                 squares[id(p)] = squared_norm(p._data)
@@ -290,35 +287,19 @@ class GradientMonitor:
         if matrices:
             natural = self.natural[name]
             after = math.sqrt(sum(squares[id(p)] for p in matrices))
-            before, update = math.sqrt(before), math.sqrt(update)
+            before = math.sqrt(before)
             stats.update(weight_matrices=after, weight_before=before)
             if grad_norm is not None:
                 grads = [self._grad_square(p) for p in matrices if p.grad is not None]
-                stats["update_ratio"] = update / max(before, natural)
+                stats["update_ratio"] = self.updates.ratio(
+                    name, before, math.sqrt(moved), math.sqrt(estimate), whole, natural)
                 stats["rho"] = math.sqrt(sum(grads)) / max(after, natural) if grads else None
         return stats
-
-    def _update_norms(self, param):
-        """Squared norms of ``param`` after the update, before it, and of the update."""
-        after, before = param._data, self._before[id(param)]
-        if after.shape == before.shape and after.dtype == before.dtype:
-            kernel = update_kernel(after)
-            if kernel is not None:
-                return kernel(after.reshape(-1), before.reshape(-1))
-        return squared_norm(after), squared_norm(before), squared_norm(self._moved(param))
 
     def _grad_square(self, param):
         """``param``'s squared gradient norm: as the tap read it, else read now."""
         value = self.tap.squares.get(id(param))
         return squared_norm(param.grad._data) if value is None else value
-
-    def _moved(self, param):
-        """How the update moved ``param``: written over its copy from before the step (read
-        once; no new array as large as the model on every sample)."""
-        before = self._before[id(param)]
-        if before.shape != param._data.shape or before.dtype != param._data.dtype:
-            return param._data - before
-        return np.subtract(param._data, before, out=before)
 
     @staticmethod
     def _histogram_values(grad):

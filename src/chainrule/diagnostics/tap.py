@@ -78,6 +78,13 @@ def _kernels(array):
     return kernels.load("norms", size=ANY_SIZE)
 
 
+def whole_norm_kernel(array):
+    """The compiled squared norm for ``array`` whatever its size (``squared_norm`` takes
+    NumPy's float32 dot above KERNEL_SIZE), or None."""
+    module = _kernels(array)
+    return None if module is None else module.squared_norm
+
+
 def update_kernel(array):
     """The compiled one-pass norms of a weight matrix after and before an update, or None."""
     module = _kernels(array)
@@ -146,6 +153,7 @@ class GradientTap:
         self.ever = set()
         self._read_now = set()  # covered weights read in full this step (read_in_full)
         self._params = [p for _, p in params]
+        self._plan = {id(p): self._plan_of(p) for p in self._params}
         self._handles = []
         self._arrived = []  # parameters whose gradient is complete, not read yet
         self._total_square = 0.0  # the sum of ``watched``, taken as the backward ends
@@ -191,46 +199,70 @@ class GradientTap:
         params = arrived[:]
         arrived.clear()  # a re-run's backward, started from on_nonfinite, ends here too
         kernel = _compiled_sum()
-        layer_of, covered, squares, watched = self.layer_of, self.covered, self.squares, \
-            self.watched
-        sampled, ever = self.full, self.ever
+        plan, squares, watched, ever = self._plan, self.squares, self.watched, self.ever
+        # NOTE: this loop runs once per parameter and step, cold after the backward: each
+        # parameter's layer and reading (whole, or a block of rows and its scale) is looked up
+        # once from ``_plan``, and non-finite values are searched for only after it, when the
+        # sum or a full read of a covered weight says there may be one
+        full, read_now = self.full, self._read_now
         for param in params:
             grad = param._grad
             if grad is None:  # taken away by a hook after it (an optimizer run in backward)
                 continue
             key = id(param)
-            ever.add(layer_of[key])
+            layer, block, scale = plan[key]
+            ever.add(layer)
             array = grad._data
             # NOTE: an identity test on the dtype (a native float32 array's dtype is NumPy's
             # one instance; others take NumPy's path, also right): ``dtype != np.float32``
             # builds a dtype to compare with, a tenth of a per-step read's cost
             compiled = (kernel if kernel is not None and array.dtype is _FLOAT32
                         and array.flags.writeable else None)
-            if key not in covered:
-                value = squares[key] = watched[key] = _read(array, compiled)
+            if not block:  # read in full every step
+                squares[key] = watched[key] = _read(array, compiled)
+            elif block < 0:  # a covered weight small enough to read whole
+                value = watched[key] = _read(array, compiled)
+                if full or key in read_now:
+                    squares[key] = value
             else:
                 # a covered weight's every-step norm is estimated from a fixed block of its
-                # first rows (1/16 of them; the whole matrix when it is small) scaled to the
-                # whole: the same rows on every step, so that it follows the norm's growth (an
-                # explosion grows the layer's inputs as well as its output gradient, which the
-                # bias alone does not show) for a sixteenth of the reads
-                rows = array.shape[0]
-                if array.size <= ESTIMATE_FROM or rows < ESTIMATE_ROWS:
-                    value = watched[key] = _read(array, compiled)
-                    if not sampled and key not in self._read_now:
-                        continue
-                else:
-                    block = rows // ESTIMATE_ROWS
-                    watched[key] = _read(array[:block], compiled) * (rows / block)
-                    if not sampled and key not in self._read_now:
-                        continue
-                    value = _read(array, compiled)
-                squares[key] = value
-            if not math.isfinite(value):
-                found = kinds(array)
-                if found:
-                    self.on_nonfinite(layer_of[key], describe(found))
-        self._total_square = math.fsum(watched.values())  # here, while the dict is warm
+                # first rows (1/16 of them) scaled to the whole: the same rows on every step,
+                # so that it follows the norm's growth (an explosion grows the layer's inputs
+                # as well as its output gradient, which the bias alone does not show) for a
+                # sixteenth of the reads
+                watched[key] = _read(array[:block], compiled) * scale
+                if full or key in read_now:
+                    squares[key] = _read(array, compiled)
+        total = self._total_square = math.fsum(watched.values())
+        if full or read_now or not math.isfinite(total):
+            self._report_nonfinite(params)
+
+    def _plan_of(self, param):
+        """(layer, block, scale): how ``param``'s gradient is read every step. ``block`` 0: in
+        full; -1: a covered weight read whole (at most ESTIMATE_FROM values, or too few rows
+        to cut); > 0: a covered weight whose norm is estimated from its first ``block`` rows,
+        times ``scale``."""
+        layer = self.layer_of[id(param)]
+        if id(param) not in self.covered:
+            return layer, 0, 1.0
+        rows = param.shape[0]
+        if param.numel() <= ESTIMATE_FROM or rows < ESTIMATE_ROWS:
+            return layer, -1, 1.0
+        block = rows // ESTIMATE_ROWS
+        return layer, block, rows / block
+
+    def _report_nonfinite(self, params):
+        """``on_nonfinite`` for each of ``params`` whose gradient read this step in full is
+        not finite, in the order they were read."""
+        squares = self.squares
+        for param in params:
+            value = squares.get(id(param))
+            if value is None or math.isfinite(value) or param._grad is None:
+                continue
+            array = param._grad._data
+            found = kinds(array)
+            if found:
+                self.on_nonfinite(self.layer_of[id(param)], describe(found))
 
     def total(self):
         """The norm of this step's gradients read every step, together (0 if none)."""
@@ -239,16 +271,16 @@ class GradientTap:
     def layer_norms(self, full=False):
         """{layer: gradient norm} of the parameters read every step, or with ``full`` of every
         parameter read this step (all of them on a sampled step)."""
-        return _layer_norms(self.layer_of, self.squares if full else self.watched)
+        return norms_by_layer(self.layer_of, self.squares if full else self.watched)
 
     def step_norms(self):
         """A function returning this step's ``layer_norms()``, still this step's when it is
         called steps later (``reset()`` starts new dicts rather than clearing these): the
         explosion rule keeps it for a reference step and computes it only if it needs it."""
-        return functools.partial(_layer_norms, self.layer_of, self.watched)
+        return functools.partial(norms_by_layer, self.layer_of, self.watched)
 
 
-def _layer_norms(layer_of, squares):
+def norms_by_layer(layer_of, squares):
     """{layer: gradient norm} from {id(parameter): squared gradient norm}."""
     totals = {}
     for key, value in squares.items():

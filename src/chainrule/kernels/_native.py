@@ -59,15 +59,33 @@ def sgemm_address():
     small product; (0, 0) when none is found or the check fails."""
     if "sgemm" not in _found:
         address, bits = _lookup()
-        if address:
-            rng = np.random.default_rng(0)
-            a, b = rng.standard_normal((2, 3, 5), dtype=np.float32)
-            c = np.zeros((3, 3), np.float32)
-            _check(address, bits, a, b, c)
-            if not np.allclose(c, a @ b.T, rtol=1e-5, atol=1e-5):
-                address, bits = 0, 0
-        _found["sgemm"] = (address, bits)
+        _found["sgemm"] = (address, bits) if address and _agrees(address, bits) else (0, 0)
     return _found["sgemm"]
+
+
+def kernel_sgemm_address():
+    """(address, integer bits) of the sgemm for kernels whose GEMMs are all their own (the
+    recurrences): MKL's where the ``mkl`` wheel is installed on an Intel CPU and passes the
+    same check (``_mkl``: 1.4-1.5x OpenBLAS's speed at a recurrence's per-step shapes), else
+    ``sgemm_address()``. NOTE: not for a GEMM split with ``np.matmul`` on another thread
+    (``threads._run_blocks``): both halves should run the same BLAS, at the same speed."""
+    if "kernel_sgemm" not in _found:
+        from . import _mkl
+
+        numpys = sgemm_address()  # (first: once MKL is loaded, threadpoolctl lists it too)
+        address, bits = _mkl.sgemm()
+        found = address != 0 and _agrees(address, bits)
+        _found["kernel_sgemm"] = (address, bits) if found else numpys
+    return _found["kernel_sgemm"]
+
+
+def _agrees(address, bits):
+    """Whether the sgemm at ``address`` gives ``np.matmul``'s product on a small case."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3, 5), dtype=np.float32)
+    c = np.zeros((3, 3), np.float32)
+    _check(address, bits, a, b, c)
+    return np.allclose(c, a @ b.T, rtol=1e-5, atol=1e-5)
 
 
 def yield_address():

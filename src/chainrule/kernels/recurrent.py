@@ -1,5 +1,6 @@
 """The LSTM and GRU recurrences, forward and backward over all time steps in one compiled call
-each: per step the GEMM with the hidden weights (NumPy's BLAS sgemm, called from the kernel)
+each: per step the GEMM with the hidden weights (a BLAS sgemm called from the kernel: MKL's
+where the optional ``mkl`` wheel is installed, else NumPy's; ``_native.kernel_sgemm_address``)
 and the gate arithmetic in one pass. Reference: ``ops/recurrent.py`` (``_run`` and
 ``_backward_steps``).
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from . import threads
 from ._jit import jit, sigmoid32, tanh32, wide_vectors
-from ._native import barrier, claim, gemm, sgemm, sgemm_address, wait_until, yield_address
+from ._native import barrier, claim, gemm, kernel_sgemm_address, sgemm, wait_until, yield_address
 
 _FLOAT = 4  # bytes per float32: addresses below step in bytes
 # multiply-adds contracted into FMAs in the gate arithmetic (exp32's range reduction is only
@@ -27,8 +28,9 @@ _FUSED = {"contract"}
 
 
 def available():
-    """True when NumPy's BLAS sgemm can be called from kernels (else use the reference)."""
-    return sgemm_address()[0] != 0
+    """True when a BLAS sgemm (MKL's or NumPy's: ``_native.kernel_sgemm_address``) can be
+    called from kernels (else use the reference)."""
+    return kernel_sgemm_address()[0] != 0
 
 
 @jit(fastmath=_FUSED)
@@ -126,8 +128,8 @@ def _unit_bounds(batch, hidden):
 def _split(kernel, bounds, *args):
     """Run ``kernel`` over the hidden units in the parts that ``bounds`` (``_unit_bounds``)
     gives, with the BLAS address and a fresh barrier."""
-    threads.run_ranges(kernel, bounds, sgemm_address(), np.zeros(1, np.int64), yield_address(),
-                       *args)
+    threads.run_ranges(kernel, bounds, kernel_sgemm_address(), np.zeros(1, np.int64),
+                       yield_address(), *args)
 
 
 def _step_weights(w_hh, steps, bounds):
@@ -203,7 +205,7 @@ def lstm_backward(d_out, dh, dc, gates, c, c0, tanh_c, w_hh, reverse, x, h0, h, 
     batch, hidden = c0.shape
     d_gates = np.empty_like(gates)
     dh, dc = np.array(dh, np.float32, order="C"), np.array(dc, np.float32, order="C")  # copies
-    blas, progress, yield_to = sgemm_address(), np.zeros(1, np.int64), yield_address()
+    blas, progress, yield_to = kernel_sgemm_address(), np.zeros(1, np.int64), yield_address()
     w_hh = np.ascontiguousarray(w_hh)
 
     def recurrence():
@@ -226,10 +228,14 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
     per step) while a pool thread turns each finished chunk of steps into its share of
     dW_ih, dW_hh and the bias sums (GEMMs over all steps: about as much work as the
     recurrence itself) and into one chunk of dx = d_gx W_ih; once BPTT is done, this thread
-    takes the chunks of dx still unclaimed, so that what remains after BPTT is about one
+    takes the chunks still unclaimed, of the weight gradients (into sums of its own, added
+    to the pool thread's at the end) and of dx, so that what remains after BPTT is about one
     chunk's work (measured on this Xeon at real-time priority, T=64, N=32, H=256, with the
     smaller chunks below: backward 14.7-15.8 -> 14.3-14.4 ms, where dx after BPTT, on both
-    threads, came to 1.5-2 ms past BPTT's end). One free core: the same work in sequence."""
+    threads, came to 1.5-2 ms past BPTT's end). NOTE: the weight chunks too since BPTT's step
+    GEMMs run on MKL (``_native.kernel_sgemm_address``): BPTT then ended ~2 ms before the
+    pool thread's weight gradients, with dx alone left to share (lstm workload, two threads,
+    chrt -f 50: see docs/architecture.md). One free core: the same work in sequence."""
     steps, batch, width = d_gx.shape
     x = np.ascontiguousarray(x, np.float32)
     w_ih = np.ascontiguousarray(w_ih)
@@ -248,23 +254,32 @@ def _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse
 
     d_x = np.empty(x.shape if need_x else (0, 0, 0), np.float32)
     taken = np.zeros(1, np.int64)  # chunks of dx's rows claimed so far
+    claimed = np.zeros(1, np.int64)  # chunks of the weight gradients claimed so far
+    h0 = np.ascontiguousarray(h0)
 
-    def weights():
-        _weight_grads(sgemm_address(), progress, yield_address(), hidden, chunk, d_gx, d_gh, x,
-                      np.ascontiguousarray(h0), h, dw_ih, dw_hh, db_ih, db_hh, reverse, taken,
-                      w_ih, d_x)
+    def weights(dw_ih, dw_hh, db_ih, db_hh):
+        """The chunks this thread claims, into these sums: how many it took."""
+        return _weight_grads(kernel_sgemm_address(), progress, yield_address(), hidden, chunk,
+                             d_gx, d_gh, x, h0, h, dw_ih, dw_hh, db_ih, db_hh, reverse, taken,
+                             w_ih, d_x, claimed)
 
-    def rows_of_dx():
-        _dx_chunks(sgemm_address(), progress, yield_address(), hidden, chunk, steps, taken,
-                   d_gx, w_ih, d_x, reverse)
-
-    future = threads._pool().submit(weights) if two else None
-    recurrence()
-    if future is None:
-        weights()
-    rows_of_dx()
-    if future is not None:
-        future.result()
+    if not two:
+        recurrence()
+        weights(dw_ih, dw_hh, db_ih, db_hh)
+    else:
+        future = threads._pool().submit(weights, dw_ih, dw_hh, db_ih, db_hh)
+        recurrence()
+        mine = np.empty_like(dw_ih), np.empty_like(dw_hh), np.zeros(width), np.zeros(width)
+        done_here = weights(*mine)
+        _dx_chunks(kernel_sgemm_address(), progress, yield_address(), hidden, chunk, steps,
+                   taken, d_gx, w_ih, d_x, reverse)
+        done_there = future.result()
+        if done_here:
+            for total, part in zip((dw_ih, dw_hh, db_ih, db_hh), mine):
+                if done_there:
+                    total += part
+                else:  # (the pool thread took none: its sums were never written)
+                    total[...] = part
     same = d_gx is d_gh
     return {"x": d_x if need_x else None, "w_ih": dw_ih,
             "w_hh": dw_hh, "b_ih": db_ih.astype(np.float32),
@@ -295,27 +310,35 @@ def _dx_chunks(blas, progress, yield_to, hidden, chunk, most, taken, d_gx, w_ih,
 
 @jit
 def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h, dw_ih, dw_hh,
-                  db_ih, db_hh, reverse, taken, w_ih, d_x):
+                  db_ih, db_hh, reverse, taken, w_ih, d_x, claimed):
     """dW_ih = d_gx^T x, dW_hh = d_gh^T h_prev (into arrays as they come: the first GEMM into
-    each overwrites it) and the bias sums (float64) over all steps, a chunk of steps at a time,
-    each once BPTT has finished it (``progress[0]`` reaches steps done times ``hidden``),
-    and after each chunk one chunk of d_x (``_dx_chunks``, claimed from ``taken``).
+    each overwrites it) and the bias sums (float64, onto ``db_ih``, ``db_hh``) over the chunks
+    of steps this thread claims from ``claimed`` (in BPTT's order, threads sharing the
+    count), each once BPTT has finished it (``progress[0]`` reaches steps done times
+    ``hidden``), and after each chunk one chunk of d_x (``_dx_chunks``, claimed from
+    ``taken``). Returns the number of chunks taken (none: the sums are as they came).
     ``d_gh`` may be ``d_gx`` (LSTM: then ``db_hh`` stays zero)."""
     wide_vectors()  # (zmm registers: see _jit.wide_vectors)
     steps, batch, width = d_gx.shape
     features, step_rows = x.shape[2], batch * width
     zero, one, same = np.float32(0.0), np.float32(1.0), d_gx.ctypes.data == d_gh.ctypes.data
-    onto_hh = zero  # (dW_ih: zero for the first chunk only; dW_hh: until its first GEMM)
+    onto_ih = onto_hh = zero  # (each: zero until this thread's first GEMM into it)
     gx_at, gh_at = numba.int64(d_gx.ctypes.data), numba.int64(d_gh.ctypes.data)
     x_at, h_at = numba.int64(x.ctypes.data), numba.int64(h.ctypes.data)
     w_ih_at, w_hh_at = numba.int64(dw_ih.ctypes.data), numba.int64(dw_hh.ctypes.data)
-    for s0 in range(0, steps, chunk):
+    done = 0
+    while True:
+        s0 = claim(claimed) * chunk
+        if s0 >= steps:
+            return done
+        done += 1
         s1 = min(s0 + chunk, steps)
         wait_until(progress, s1 * hidden, yield_to)
         t0, t1 = (s0, s1) if reverse else (steps - s1, steps - s0)  # BPTT runs against time
         gemm(blas, True, False, width, features, (t1 - t0) * batch, gx_at + _FLOAT * t0 *
-             step_rows, width, x_at + _FLOAT * t0 * batch * features, features,
-             zero if s0 == 0 else one, w_ih_at, features)
+             step_rows, width, x_at + _FLOAT * t0 * batch * features, features, onto_ih,
+             w_ih_at, features)
+        onto_ih = one
         # h before step t: h[t - 1] (h[t + 1] in reverse), h0 before the first step
         first = steps - 1 if reverse else 0
         if t0 <= first < t1:
@@ -443,7 +466,7 @@ def gru_backward(d_out, dh, h0, h, gates, gh_n, w_hh, reverse, x, w_ih, need_x):
     batch, hidden = h0.shape
     d_gx, d_gh = np.empty_like(gates), np.empty_like(gates)
     dh = np.array(dh, np.float32, order="C")  # a copy: the kernel updates it
-    blas, progress, yield_to = sgemm_address(), np.zeros(1, np.int64), yield_address()
+    blas, progress, yield_to = kernel_sgemm_address(), np.zeros(1, np.int64), yield_address()
     w_hh = np.ascontiguousarray(w_hh)
 
     def recurrence():

@@ -1,0 +1,112 @@
+"""How far a sampled step's update moved each weight matrix, for less than a copy of the model.
+
+The stall rule asks whether one update moved a layer's weights by less than ``stall_low`` (1e-6)
+of their size, where a healthy update moves them by about 1e-3. The update's norm taken exactly
+needs the weights from before the step: a copy of every matrix (reading the weights, writing the
+copy) and, after the step, a pass over both. On the bench MLP that was 1.2 ms a sample, a
+quarter of its step, the largest part of what sampling costs.
+
+So a large matrix is copied only in every ``ROW_STRIDE``-th row (rows are output units or
+channels), and its norm before the step is read (a read, no copy). Those rows' update is a
+lower bound of the whole update: when it alone reaches the rule's threshold, the layer is
+certainly not stalled, whatever its other rows did, and the ratio reported is the rows' update
+scaled to the whole matrix. When it does not (a stalled layer, or one whose sampled rows did not
+move: output units no gradient reaches), the lower bound is reported, which is below the
+threshold as the exact ratio of a stalled layer is, and from the next sample on the layer's
+matrices are copied whole and measured exactly, until an update is seen above the threshold.
+A stalled layer is therefore found at the same sample as with exact measurements; a layer whose
+sampled rows alone stood still counts one sample as stalled, which two exact samples after it
+undo unless the layer really stalls then. Matrices of at most ``WHOLE_UP_TO`` values (or fewer
+than ``2 * ROW_STRIDE`` rows) are always copied whole.
+"""
+
+import numpy as np
+
+from .tap import squared_norm, update_kernel, whole_norm_kernel
+
+ROW_STRIDE = 16
+WHOLE_UP_TO = 65536  # values: smaller matrices are copied whole (their copy costs little)
+
+
+class UpdateMeter:
+    """Copies taken before a sampled step (``take``), the norms of the update after it
+    (``norms``), and the ratio a layer's update is reported as (``ratio``)."""
+
+    def __init__(self, stall_low):
+        self.stall_low = stall_low
+        self.exact = set()  # layers whose matrices are copied whole (see the module docstring)
+        self.before = None  # id(matrix) -> (its copy, or its rows', squared norm before or None)
+        self._buffers = {}  # (id(matrix), whole) -> the buffer its copies are taken into
+
+    def take(self, layers):
+        """Before a sampled step's update: copy each weight matrix of ``layers`` ([(name,
+        module, [(parameter name, parameter)])]), or its sampled rows and norm."""
+        self.before = {id(p): self._take(p, name in self.exact) for name, _, params in layers
+                       for _, p in params if p.ndim >= 2}
+
+    def clear(self):
+        self.before = None
+
+    def _take(self, param, whole):
+        array = param._data
+        whole = whole or array.size <= WHOLE_UP_TO or array.shape[0] < 2 * ROW_STRIDE
+        source = array if whole else array[::ROW_STRIDE]
+        return self._copy(id(param), whole, source), None if whole else _norm(array)
+
+    def _copy(self, key, whole, source):
+        """``source`` copied into a buffer kept from one sample to the next: fresh memory as
+        large as the weights costs a page fault per 4 KB on every sample (measured: most of
+        a sample's cost on the bench MLP), a copy into memory already touched only the copy."""
+        buffer = self._buffers.get((key, whole))
+        if buffer is None or buffer.shape != source.shape or buffer.dtype != source.dtype:
+            buffer = self._buffers[key, whole] = np.empty_like(source)
+        np.copyto(buffer, source)
+        return buffer
+
+    def norms(self, param):
+        """Squared norms of ``param`` after the update and before it, the squared norm of the
+        update (of its sampled rows only: a lower bound), that of the update scaled to the
+        whole matrix, and whether it was copied whole (then the last two are equal)."""
+        copy, before = self.before[id(param)]
+        after = param._data
+        if before is None:  # copied whole
+            if after.shape == copy.shape and after.dtype == copy.dtype:
+                kernel = update_kernel(after)
+                if kernel is not None:
+                    after_square, before_square, moved = kernel(after.reshape(-1),
+                                                                copy.reshape(-1))
+                    return after_square, before_square, moved, moved, True
+            moved = squared_norm(_moved(after, copy))
+            return squared_norm(after), squared_norm(copy), moved, moved, True
+        rows = after[::ROW_STRIDE]
+        moved = squared_norm(_moved(rows, copy))
+        return _norm(after), before, moved, moved * (after.shape[0] / rows.shape[0]), False
+
+    def ratio(self, name, before, moved, estimate, whole, natural):
+        """The update ratio reported for layer ``name``: its update's norm over the larger of
+        its weights' norm before the step and its natural size. ``moved``: the update's norm,
+        a lower bound unless every matrix was copied ``whole``; ``estimate``: scaled to the
+        whole. Decides whether the layer's next samples are measured whole."""
+        scale = max(before, natural)
+        if moved >= self.stall_low * scale:  # certainly not stalled
+            self.exact.discard(name)
+            return estimate / scale
+        if not whole:  # sampled rows only, and they did not decide: whole from now on
+            self.exact.add(name)
+        return moved / scale
+
+
+def _norm(array):
+    """The squared norm of a whole matrix, summed in float64 where it is float32: compiled
+    (NumPy's dot would sum a float32 matrix in float32)."""
+    kernel = whole_norm_kernel(array)
+    return squared_norm(array) if kernel is None else kernel(array.reshape(-1))
+
+
+def _moved(after, copy):
+    """How the update moved ``after``: written over ``copy`` (no new array as large as the
+    weights on every sample); a new array where the parameter changed shape or dtype."""
+    if copy.shape != after.shape or copy.dtype != after.dtype:
+        return after - copy
+    return np.subtract(after, copy, out=copy)
+

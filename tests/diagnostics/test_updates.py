@@ -1,0 +1,114 @@
+"""The update meter (diagnostics/updates.py): a large matrix's update measured on every
+ROW_STRIDE-th row as a lower bound, whole copies where that bound does not decide, and the
+stall rule's findings the same as with whole copies always."""
+
+import numpy as np
+import pytest
+
+import chainrule as torch
+from chainrule import nn
+from chainrule.diagnostics import GradientMonitor, updates
+from chainrule.diagnostics.updates import ROW_STRIDE, UpdateMeter
+
+
+def reference(array):
+    wide = np.asarray(array, np.float64).reshape(-1)
+    return float(np.dot(wide, wide))
+
+
+def big_layer():
+    torch.manual_seed(0)
+    return nn.Linear(300, 256)  # 76,800 weights: more than WHOLE_UP_TO, 256 rows
+
+
+def moved_by(layer, rows):
+    """The update written into ``rows`` of the layer's weight; returns the weights before."""
+    before = layer.weight._data.copy()
+    step = np.zeros_like(before)
+    step[rows] = np.random.default_rng(1).standard_normal(step[rows].shape) * 1e-3
+    layer.weight._data += step
+    return before
+
+
+def test_sampled_rows_bound_the_update_and_scale_to_an_estimate():
+    layer = big_layer()
+    meter = UpdateMeter(stall_low=1e-6)
+    meter.take([("fc", layer, list(layer.named_parameters()))])
+    before = moved_by(layer, slice(None))
+    after_square, before_square, moved, estimate, whole = meter.norms(layer.weight)
+    weights = layer.weight._data
+    assert not whole
+    assert after_square == pytest.approx(reference(weights), rel=1e-5)
+    assert before_square == pytest.approx(reference(before), rel=1e-5)
+    assert moved == pytest.approx(reference((weights - before)[::ROW_STRIDE]), rel=1e-4)
+    assert moved <= reference(weights - before)
+    assert estimate == pytest.approx(moved * ROW_STRIDE)
+    assert estimate == pytest.approx(reference(weights - before), rel=0.2)  # every row moved alike
+
+
+def test_rows_that_stood_still_make_the_next_samples_exact():
+    layer = big_layer()
+    meter = UpdateMeter(stall_low=1e-6)
+    layers = [("fc", layer, list(layer.named_parameters()))]
+    unsampled = [r for r in range(256) if r % ROW_STRIDE]  # the sampled rows stand still
+    meter.take(layers)
+    moved_by(layer, unsampled)
+    _, before, moved, estimate, whole = meter.norms(layer.weight)
+    ratio = meter.ratio("fc", before ** 0.5, moved ** 0.5, estimate ** 0.5, whole, 0.0)
+    assert moved == 0.0 and ratio == 0.0 and "fc" in meter.exact  # a lower bound, not decided
+    meter.take(layers)
+    previous = moved_by(layer, unsampled)
+    _, before, moved, estimate, whole = meter.norms(layer.weight)
+    assert whole and moved == pytest.approx(reference(layer.weight._data - previous), rel=1e-6)
+    ratio = meter.ratio("fc", before ** 0.5, moved ** 0.5, estimate ** 0.5, whole, 0.0)
+    assert ratio > 1e-4 and "fc" not in meter.exact  # measured above the threshold: rows again
+
+
+class Sliced(nn.Module):
+    """A large layer of which only some outputs reach the loss: the others get no gradient."""
+
+    def __init__(self, used):
+        super().__init__()
+        self.big = nn.Linear(300, 256)
+        self.head = nn.Linear(len(used), 4)
+        self.used = torch.tensor(used)
+
+    def forward(self, x):
+        return self.head(torch.relu(self.big(x))[:, self.used])
+
+
+def findings(model_fn, optimizer_fn, exact, steps=40, monkeypatch=None):
+    if exact:
+        monkeypatch.setattr(updates, "WHOLE_UP_TO", 1 << 40)
+    torch.manual_seed(0)
+    model = model_fn()
+    optimizer = optimizer_fn(model)
+    x, y = torch.randn(64, 300), torch.randn(64, 4)
+    found = []
+    with GradientMonitor(model, every=5) as monitor:
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+            found += [(f.rule, f.layer, f.step) for f in monitor.step(loss, lr=1e-3)]
+    if exact:
+        monkeypatch.undo()
+    return found
+
+
+@pytest.mark.parametrize("stalled", [True, False])
+def test_findings_are_those_of_whole_copies(monkeypatch, stalled):
+    # stalled: the large layer is left out of the optimizer (it has a gradient, never an
+    # update); else only outputs that are not sampled rows reach the loss, so that the sampled
+    # rows stand still while the layer learns
+    used = [r for r in range(256) if r % ROW_STRIDE]
+
+    def optimizer_fn(model):
+        params = model.head.parameters() if stalled else model.parameters()
+        return torch.optim.Adam(params, lr=1e-3)
+
+    rows_first = findings(lambda: Sliced(used), optimizer_fn, exact=False)
+    whole = findings(lambda: Sliced(used), optimizer_fn, exact=True, monkeypatch=monkeypatch)
+    assert rows_first == whole
+    assert [f[:2] for f in rows_first] == ([("stalled", "big")] if stalled else [])

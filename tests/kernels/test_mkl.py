@@ -1,0 +1,121 @@
+"""The recurrences' sgemm: MKL's where the ``mkl`` wheel is installed on an Intel CPU, NumPy's
+otherwise (``kernels._native.kernel_sgemm_address``); the kernels agree with the reference on
+either, however the backward's two threads share its weight gradients."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.kernels import _mkl, _native, threads
+
+from .check import assert_directional_derivative, assert_paths_agree
+from .test_pool_recurrent import _gru_run, _lstm_run
+
+_MKL_HERE = _mkl.library_path() is not None and _mkl._intel_cpu()
+
+
+def test_kernel_sgemm_is_mkl_where_it_is_installed():
+    if not _MKL_HERE:
+        pytest.skip("the mkl wheel is not installed here, or the CPU is not Intel's")
+    address, bits = _native.kernel_sgemm_address()
+    assert (address, bits) == _mkl.sgemm()
+    assert address != _native.sgemm_address()[0]
+
+
+def test_mkl_is_left_out_when_asked(monkeypatch):
+    monkeypatch.setenv("CHAINRULE_MKL", "0")
+    assert _mkl.sgemm() == (0, 0)
+
+
+def test_mkl_is_left_out_where_it_is_not_installed(monkeypatch):
+    monkeypatch.setattr(_mkl, "library_path", lambda: None)
+    assert _mkl.sgemm() == (0, 0)
+    monkeypatch.delitem(_native._found, "kernel_sgemm", raising=False)
+    assert _native.kernel_sgemm_address() == _native.sgemm_address()
+
+
+@pytest.fixture(params=["numpy", "mkl"])
+def blas(request, monkeypatch):
+    """The recurrences' sgemm set to NumPy's or to MKL's (skipped where MKL is not here)."""
+    if request.param == "mkl":
+        if not _MKL_HERE:
+            pytest.skip("the mkl wheel is not installed here, or the CPU is not Intel's")
+        monkeypatch.setitem(_native._found, "kernel_sgemm", _mkl.sgemm())
+    else:
+        monkeypatch.setitem(_native._found, "kernel_sgemm", _native.sgemm_address())
+    return request.param
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_recurrences_match_reference_on_either_blas(blas, monkeypatch, cores):
+    # two cores: the forward split by units, the backward's weight gradients on the pool
+    monkeypatch.setattr(threads, "free_cores", lambda: cores)
+    monkeypatch.setitem(threads._state, "cap", cores)
+    monkeypatch.setattr(threads, "KERNEL_PARALLEL_SIZE", 1)
+    monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
+    x = (np.random.default_rng(2).standard_normal((3, 7, 6)) * 2).astype(np.float32)
+    assert_paths_agree(_lstm_run(2, True), x, rtol=1e-4, atol=2e-6)
+    assert_paths_agree(_gru_run(2, True), x, rtol=1e-4, atol=2e-6)
+
+
+def test_wide_lstm_matches_reference_on_either_blas(blas):
+    # products big enough for a BLAS's blocked path (64 units: 256 gate columns)
+    def run(x):
+        cr.manual_seed(0)
+        lstm = nn.LSTM(24, 64, batch_first=True)
+        out, (h, c) = lstm(x)
+        (out.square().sum() + h.sum() + c.sum()).backward()
+        return [out.detach().numpy(), x.grad.numpy()] + [p.grad.numpy()
+                                                          for p in lstm.parameters()]
+
+    x = np.random.default_rng(3).standard_normal((16, 9, 24)).astype(np.float32)
+    assert_paths_agree(run, x, rtol=2e-4, atol=2e-5)
+
+
+def test_lstm_gradient_matches_finite_differences_on_either_blas(blas):
+    x = np.random.default_rng(1).standard_normal((2, 4, 6)).astype(np.float32)
+    cr.manual_seed(0)
+    lstm = nn.LSTM(6, 5, batch_first=True)
+    w = np.random.default_rng(3).standard_normal((2, 4, 5)).astype(np.float32)
+
+    def loss(a):
+        return float((lstm(cr.tensor(a))[0] * cr.tensor(w)).sum())
+
+    def gradient(a):
+        t = cr.tensor(a, requires_grad=True)
+        (lstm(t)[0] * cr.tensor(w)).sum().backward()
+        return t.grad.numpy()
+
+    assert_directional_derivative(loss, gradient, x)
+
+
+class _LatePool:
+    """The kernel pool, but a task submitted runs only when its result is asked for: after
+    the calling thread has run BPTT and claimed every chunk of the weight gradients itself.
+    (Only for independent tasks: the forward's units, which meet at a barrier, stay whole.)"""
+
+    def __init__(self, pool):
+        self._pool = pool
+
+    def __getattr__(self, name):
+        return getattr(self._pool, name)
+
+    def submit(self, function, *args):
+        class Late:
+            def result(self):
+                return function(*args)
+
+        return Late()
+
+
+def test_backward_when_this_thread_takes_every_weight_chunk(blas, monkeypatch):
+    # the pool thread then takes none, and its sums are never written (_pipelined)
+    monkeypatch.setattr(threads, "free_cores", lambda: 2)
+    monkeypatch.setitem(threads._state, "cap", 2)
+    monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
+    late = _LatePool(threads._pool())
+    monkeypatch.setattr(threads, "_pool", lambda: late)
+    x = (np.random.default_rng(4).standard_normal((3, 7, 6)) * 2).astype(np.float32)
+    assert_paths_agree(_lstm_run(1, False), x, rtol=1e-4, atol=2e-6)
+    assert_paths_agree(_gru_run(1, False), x, rtol=1e-4, atol=2e-6)
