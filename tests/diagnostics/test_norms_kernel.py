@@ -60,3 +60,21 @@ def test_tap_reads_the_same_with_and_without_kernels(shape):
         plain = squared_norm(array)
     assert squared_norm(array) == pytest.approx(plain, rel=1e-5)
     assert squared_norm(array) == pytest.approx(reference(array), rel=1e-5)
+
+
+def test_tap_entry_point_matches_the_dispatcher():
+    """The tap calls the compiled sum's machine code without numba's dispatch
+    (tap._compiled_sum): on the arrays it passes (ravelled writable, aligned float32 arrays,
+    views or copies) it gives the dispatcher's values."""
+    from chainrule.diagnostics import tap
+    from chainrule.kernels import norms
+
+    rng = np.random.default_rng(0)
+    norms.squared_norm(np.ones(3, np.float32))  # compiled (or loaded from the cache)
+    entry = tap._compiled_sum()
+    assert entry is not None and entry is not norms.squared_norm  # the entry point itself
+    matrix = rng.standard_normal((64, 48)).astype(np.float32)
+    for array in (matrix, matrix[:4], matrix.T, matrix[::3], np.float32([np.nan, 1.0])):
+        flat = array.ravel()
+        expected = norms.squared_norm(flat)
+        assert entry(flat) == expected or (np.isnan(expected) and np.isnan(entry(flat)))

@@ -56,6 +56,35 @@ def test_the_caller_runs_a_job_that_nobody_took():
     np.testing.assert_allclose(out, a @ b, rtol=1e-5, atol=1e-4)
 
 
+def test_a_range_job_runs_its_kernel_on_a_serving_thread_or_the_caller():
+    from chainrule.kernels import activation
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(10_000, dtype=np.float32)
+    expected = np.empty_like(x)
+    activation._gelu_range(0, x.size, 0, x, expected)
+    for served in (True, False):
+        y = np.full_like(x, np.nan)
+        args = np.array([x.size, x.ctypes.data, y.ctypes.data], np.int64)
+        posted, board = np.zeros(1, np.int64), handoff.new_board(2)
+        server = threading.Thread(target=handoff.serve,
+                                  args=(posted, 0, 10**12, board, BLAS, np.zeros(1, np.int64),
+                                        _native.yield_address()))
+        if served:
+            server.start()
+        handoff.post_call(board, 1, activation._gelu_job.address, 0, 4000, 0, args.ctypes.data)
+        handoff.post_call(board, 2, activation._gelu_job.address, 4000, x.size, 1,
+                          args.ctypes.data)
+        if served:
+            _wait_for(board, 2, handoff.DONE)
+        handoff.finish(board, 1, BLAS, 0)
+        handoff.finish(board, 2, BLAS, 0)
+        posted[0] += 1
+        if served:
+            server.join(timeout=60)
+        np.testing.assert_array_equal(y, expected)
+
+
 def test_a_sleeping_worker_is_woken_for_its_job():
     kernels.load("optim", np.zeros(1, np.float32), size=kernels.min_size())  # (numba loaded)
     pool = workers.Workers(1, "test-handoff")

@@ -1,6 +1,7 @@
-"""The recurrences' sgemm: MKL's where the ``mkl`` wheel is installed on an Intel CPU, NumPy's
-otherwise (``kernels._native.kernel_sgemm_address``); the kernels agree with the reference on
-either, however the backward's two threads share its weight gradients."""
+"""The kernels' sgemm: MKL's where the ``mkl`` wheel is installed on an Intel CPU, NumPy's
+otherwise (``kernels._native.kernel_sgemm_address``); the recurrences agree with the reference
+on either, however the backward's two threads share its weight gradients, and the ops' big
+products (``threads.blas_matmul``) run on it, every block of a split product alike."""
 
 import numpy as np
 import pytest
@@ -119,3 +120,40 @@ def test_backward_when_this_thread_takes_every_weight_chunk(blas, monkeypatch):
     x = (np.random.default_rng(4).standard_normal((3, 7, 6)) * 2).astype(np.float32)
     assert_paths_agree(_lstm_run(1, False), x, rtol=1e-4, atol=2e-6)
     assert_paths_agree(_gru_run(1, False), x, rtol=1e-4, atol=2e-6)
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+@pytest.mark.parametrize("trans_a, trans_b", [(False, False), (False, True), (True, True)])
+def test_the_ops_big_products_run_on_the_kernels_sgemm(blas, monkeypatch, cores, trans_a,
+                                                       trans_b):
+    """A big float32 product (one thread, or split: every block) runs through MKL's sgemm
+    where it is the kernels' sgemm (``threads._gemm_elsewhere``), through NumPy's matmul
+    where NumPy's is; the same product either way, bias included."""
+    from chainrule import kernels
+
+    kernels.load("optim", np.zeros(1, np.float32), size=kernels.min_size())  # (numba loaded)
+    monkeypatch.setattr(threads, "free_cores", lambda: cores)
+    monkeypatch.setitem(threads._state, "cap", cores)
+    ran = []
+    elsewhere = threads._gemm_elsewhere
+    monkeypatch.setattr(threads, "_gemm_elsewhere",
+                        lambda *args: ran.append(elsewhere(*args)) or ran[-1])
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((300, 200) if trans_a else (200, 300), dtype=np.float32)
+    b = rng.standard_normal((120, 300) if trans_b else (300, 120), dtype=np.float32)
+    a, b = (a.T if trans_a else a), (b.T if trans_b else b)
+    bias = np.linspace(-1, 1, 120, dtype=np.float32)
+    got = threads.blas_matmul(a, b, bias=bias)
+    np.testing.assert_allclose(got, a.astype(np.float64) @ b + bias, rtol=1e-4, atol=1e-4)
+    assert ran and all(r == (blas == "mkl") for r in ran)
+    dx, dw = threads.blas_matmul_pair((a, b), (a, b))
+    np.testing.assert_allclose(dx, got - bias, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(dx, dw)
+
+
+def test_a_product_blas_cannot_take_as_laid_out_goes_to_numpy(blas):
+    a = np.random.default_rng(5).standard_normal((400, 600), dtype=np.float32)[:, ::2]
+    b = np.ones((300, 200), np.float32)
+    out = np.empty((400, 200), np.float32)
+    assert not threads._gemm_elsewhere(a, b, out)
+    np.testing.assert_allclose(threads.blas_matmul(a, b), a @ b, rtol=1e-5, atol=1e-3)

@@ -1,5 +1,6 @@
 """``threads.compiled_ranges``: compiled range kernels run side by side on numba's threading
-layer, and fall back to the kernel pool where that layer cannot be shared or after a fork."""
+layer, as jobs on the kernel pool's board while a pool thread spins, and fall back to the
+kernel pool where that layer cannot be shared or after a fork."""
 
 import os
 
@@ -85,6 +86,38 @@ def test_while_a_pool_thread_spins_the_pool_runs_the_ranges(two_free_cores, monk
     threads.compiled_ranges(_count_rows, _count_rows_side_by_side, 1001, 1 << 20,
                             np.zeros(1001, np.int64), np.zeros(2, np.int64))
     assert ran == [[0, 500, 1001]]
+
+
+def test_while_a_pool_thread_spins_kernels_with_a_job_post_their_ranges(two_free_cores,
+                                                                         monkeypatch):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1200, 500)).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    weight, bias = rng.standard_normal((2, 500)).astype(np.float32)
+
+    def everything():
+        y, mean, rstd = norm.layer_norm(x, weight, bias, 1e-5, 500)
+        return [activation.gelu(x), activation.gelu_backward(x, dy), activation.gelu_tanh(x),
+                activation.gelu_tanh_backward(x, dy), activation.relu_backward(x, dy),
+                activation.ndtr(x), y, mean, rstd,
+                *norm.layer_norm_backward(x, weight, dy, mean, rstd, 500, (True, True, True)),
+                *norm.layer_norm_backward(x, weight, dy, mean, rstd, 500, (False, True, True))[1:]]
+
+    whole = everything()
+    monkeypatch.setattr(threads, "_pool_spinning", lambda: True)
+    posted = []
+    pool = threads._pool()
+    hand_off_ranges = pool.hand_off_ranges
+    monkeypatch.setattr(pool, "hand_off_ranges",
+                        lambda job, bounds, args: posted.append(bounds) or
+                        hand_off_ranges(job, bounds, args))
+    monkeypatch.setattr(threads, "run_ranges", None)  # (never the pool's tasks)
+    split = everything()
+    assert len(posted) == 9 and all(len(bounds) == 3 for bounds in posted)
+    for a, b in zip(split[:-4], whole[:-4]):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    for a, b in zip(split[-4:], whole[-4:]):  # dweight, dbias: summed per part, then added
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-4)
 
 
 def test_pool_spinning_reads_the_pools_board(monkeypatch):

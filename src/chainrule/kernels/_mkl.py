@@ -1,5 +1,6 @@
-"""MKL's sgemm for the kernels that run their own GEMMs (the recurrences), where the optional
-``mkl`` wheel is installed (``chainrule[fast]`` on x86-64 Linux) and the CPU is Intel's.
+"""MKL's sgemm for the GEMMs that compiled code calls itself (the recurrences; the ops' big
+products, ``threads._gemm_elsewhere``), where the optional ``mkl`` wheel is installed
+(``chainrule[fast]`` on x86-64 Linux) and the CPU is Intel's.
 
 NOTE: why a second BLAS beside NumPy's: a recurrence runs one small product per step (batch
 rows: 32 x 256 by 256 x 1024 forward, 32 x 1024 by 1024 x 256 back), and there OpenBLAS, which

@@ -64,11 +64,13 @@ def sgemm_address():
 
 
 def kernel_sgemm_address():
-    """(address, integer bits) of the sgemm for kernels whose GEMMs are all their own (the
-    recurrences): MKL's where the ``mkl`` wheel is installed on an Intel CPU and passes the
-    same check (``_mkl``: 1.4-1.5x OpenBLAS's speed at a recurrence's per-step shapes), else
-    ``sgemm_address()``. NOTE: not for a GEMM split with ``np.matmul`` on another thread
-    (``threads._run_blocks``): both halves should run the same BLAS, at the same speed."""
+    """(address, integer bits) of the sgemm for GEMMs that compiled code calls itself (the
+    recurrences; the GEMM jobs of split products and the caller's blocks beside them,
+    ``threads._gemm_elsewhere``): MKL's where the ``mkl`` wheel is installed on an Intel CPU
+    and passes the same check (``_mkl``: 1.4-1.5x OpenBLAS's speed at a recurrence's per-step
+    shapes, 1.12-1.31x at the Linear layers' of the gpt and mlp workloads), else
+    ``sgemm_address()``. NOTE: the blocks of one split product all run on it, never some on
+    ``np.matmul``: the threads keep the same pace and give the same bits."""
     if "kernel_sgemm" not in _found:
         from . import _mkl
 
@@ -211,6 +213,19 @@ def call_void(typingctx, address):
         return context.get_dummy_value()
 
     return types.void(types.int64), codegen
+
+
+@intrinsic
+def call_range(typingctx, address, start, stop, part, args):
+    """Call the compiled range job at ``address`` (``_jit.range_job``):
+    ``job(start, stop, part, args)``, four int64s."""
+    def codegen(context, builder, signature, values):
+        i64 = ir.IntType(64)
+        function = ir.FunctionType(ir.VoidType(), [i64, i64, i64, i64])
+        builder.call(builder.inttoptr(values[0], ir.PointerType(function)), list(values[1:]))
+        return context.get_dummy_value()
+
+    return types.void(types.int64, types.int64, types.int64, types.int64, types.int64), codegen
 
 
 @jit(inline="always")

@@ -1,4 +1,5 @@
-"""GEMMs handed to the kernel threads without Python: a board of job slots in an int64 array.
+"""GEMMs and kernel ranges handed to the kernel threads without Python: a board of job slots
+in an int64 array.
 
 A split product (``threads._split_matmul``) posts each other thread's block as a job: the
 shapes and addresses of one float32 GEMM (the ``cblas_sgemm`` NumPy links, ``_native.gemm``).
@@ -6,6 +7,9 @@ A kernel thread spinning between tasks (``serve``, compiled, without the GIL) ta
 runs it and marks it done; the caller runs its own block meanwhile and then ``finish``es: it
 takes the job itself if no thread did, else waits for it. So a job is never lost and never run
 twice, whether a kernel thread was spinning, asleep, busy or gone.
+A job may also be one range of a split compiled kernel (``post_call``: a ``_jit.range_job``
+called by address with its range and the address of its arguments), so that the thread
+spinning after a GEMM job runs the next GELU or layer norm range too, still without the GIL.
 NOTE: why not the task queue. A task handed through ``Workers.submit`` cost 60-86 us a round
 trip on a quiet machine (the worker took the GIL to start: 34-44 us; the caller was woken
 through a futex when it ended: 26-40), against blocks of 0.2-0.4 ms in the mlp step, which
@@ -17,26 +21,29 @@ swaps it first) -> DONE (after the GEMM) -> IDLE (the caller, in ``finish``).
 
 import numba
 import numpy as np
-from numba.core import types
-from numba.extending import intrinsic
 
-from ._jit import jit
+from ._jit import float32_pointer, jit
 from ._native import (
     atomic_add,
     atomic_load,
     atomic_read,
     atomic_store,
+    call_range,
     call_void,
     compare_swap,
     gemm,
     pause,
 )
 
-__all__ = ["new_board", "fields", "post", "serve", "finish", "spinners", "spin_while"]
+__all__ = ["new_board", "fields", "post", "post_call", "run_here", "serve", "finish",
+           "spinners", "spin_while"]
 
 IDLE, POSTED, TAKEN, DONE = 0, 1, 2, 3
 # a slot's fields: its state, then the GEMM C = op(A) op(B) (+ a bias row when BIAS is not 0)
 STATE, TRANS_A, TRANS_B, M, N, K, A, LDA, B, LDB, C, LDC, BIAS = range(13)
+KIND = 13  # GEMM, or CALL: then the fields after the state are a range job's
+GEMM, CALL = 0, 1
+FUNCTION, START, STOP, PART, ARGS = range(1, 6)  # (a CALL's fields)
 FIELDS = 16  # (a slot per 128-byte pair of cache lines: threads writing two slots never share one)
 _SPINNERS = 0  # the board's first slot is no job: its first field counts the spinning threads
 YIELD_ROUNDS = 2048  # spin rounds between two offers of the core (a round: 10-20 ns here)
@@ -52,14 +59,6 @@ def spinners(board):
     return int(board[_SPINNERS])
 
 
-@intrinsic
-def _float_pointer(typingctx, address):
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], context.get_value_type(signature.return_type))
-
-    return types.CPointer(types.float32)(types.int64), codegen
-
-
 @jit
 def post(board, slot, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, bias):
     """Post job ``slot`` (1, 2, ...): C (m x n, row stride ldc) = op(A) op(B), plus the
@@ -69,22 +68,55 @@ def post(board, slot, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, bias):
     board[row + M], board[row + N], board[row + K] = m, n, k
     board[row + A], board[row + LDA], board[row + B], board[row + LDB] = a, lda, b, ldb
     board[row + C], board[row + LDC], board[row + BIAS] = c, ldc, bias
+    board[row + KIND] = GEMM
+    atomic_store(board, row + STATE, POSTED)
+
+
+@jit
+def post_call(board, slot, function, start, stop, part, args):
+    """Post job ``slot`` (1, 2, ...): the range job at address ``function``
+    (``_jit.range_job``) over rows ``[start, stop)`` as part ``part``, its arguments at address
+    ``args``."""
+    row = slot * FIELDS
+    board[row + FUNCTION], board[row + START], board[row + STOP] = function, start, stop
+    board[row + PART], board[row + ARGS], board[row + KIND] = part, args, CALL
     atomic_store(board, row + STATE, POSTED)
 
 
 @jit(inline="always")
 def _run(board, row, blas):
-    m, n, ldc = board[row + M], board[row + N], board[row + LDC]
-    gemm(blas, board[row + TRANS_A] != 0, board[row + TRANS_B] != 0, m, n, board[row + K],
-         board[row + A], board[row + LDA], board[row + B], board[row + LDB], np.float32(0.0),
-         board[row + C], ldc)
-    if board[row + BIAS] != 0:
-        out = numba.carray(_float_pointer(board[row + C]), (m, ldc))
-        bias = numba.carray(_float_pointer(board[row + BIAS]), (n,))
+    if board[row + KIND] == CALL:
+        call_range(board[row + FUNCTION], board[row + START], board[row + STOP],
+                   board[row + PART], board[row + ARGS])
+    else:
+        _run_gemm(board, row, blas)
+    atomic_store(board, row + STATE, DONE)
+
+
+@jit(inline="always")
+def _run_gemm(board, row, blas):
+    _gemm_plus_bias(blas, board[row + TRANS_A], board[row + TRANS_B], board[row + M],
+                    board[row + N], board[row + K], board[row + A], board[row + LDA],
+                    board[row + B], board[row + LDB], board[row + C], board[row + LDC],
+                    board[row + BIAS])
+
+
+@jit(inline="always")
+def _gemm_plus_bias(blas, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, bias):
+    gemm(blas, trans_a != 0, trans_b != 0, m, n, k, a, lda, b, ldb, np.float32(0.0), c, ldc)
+    if bias != 0:
+        out = numba.carray(float32_pointer(c), (m, ldc))
+        row = numba.carray(float32_pointer(bias), (n,))
         for i in range(m):
             for j in range(n):
-                out[i, j] += bias[j]
-    atomic_store(board, row + STATE, DONE)
+                out[i, j] += row[j]
+
+
+@jit
+def run_here(blas, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, bias):
+    """The GEMM of ``fields`` (``post``'s fields) on this thread, through ``blas``: for the
+    caller's own block of a split product, so that every block runs the same sgemm."""
+    _gemm_plus_bias(blas, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, bias)
 
 
 @jit(inline="always")

@@ -6,7 +6,14 @@ import math
 import numba
 import numpy as np
 
-from ._jit import jit_reduction, side_by_side, wide_vectors
+from ._jit import (
+    float32_array,
+    jit_reduction,
+    job_arguments,
+    range_job,
+    side_by_side,
+    wide_vectors,
+)
 from .threads import compiled_ranges, get_num_threads
 
 # Every inner loop below is free of conditions: an ``if`` on an argument inside a loop (say
@@ -82,6 +89,32 @@ def _backward_ranges(bounds, x, weight, dy, mean, rstd, dx, dweight, dbias):
                         dweight, dbias)
 
 
+# the board's jobs (``threads.compiled_ranges``): shapes first, then the arrays by address
+@range_job
+def _forward_job(start, stop, part, args):
+    rows, columns, x, weight, bias, eps, y, mean, rstd = job_arguments(args, 9)
+    _forward_range(start, stop, part, float32_array(x, (rows, columns)),
+                   float32_array(weight, columns), float32_array(bias, columns),
+                   float32_array(eps, 1)[0], float32_array(y, (rows, columns)),
+                   float32_array(mean, rows), float32_array(rstd, rows))
+
+
+@range_job
+def _backward_job(start, stop, part, args):
+    rows, columns, parts, dx_rows, x, weight, dy, mean, rstd, dx, dweight, dbias = \
+        job_arguments(args, 12)
+    _backward_range(start, stop, part, float32_array(x, (rows, columns)),
+                    float32_array(weight, columns), float32_array(dy, (rows, columns)),
+                    float32_array(mean, rows), float32_array(rstd, rows),
+                    float32_array(dx, (dx_rows, columns)),
+                    float32_array(dweight, (parts, columns)),
+                    float32_array(dbias, (parts, columns)))
+
+
+def _addresses(*arrays):
+    return [array.ctypes.data for array in arrays]
+
+
 def _rows(array, columns):
     return np.ascontiguousarray(array).reshape(-1, columns)
 
@@ -100,9 +133,11 @@ def layer_norm(x, weight, bias, eps, columns):
     y = np.empty(x.shape, np.float32)  # owning its memory: see activation._elementwise
     mean = np.empty(rows.shape[0], np.float32)
     rstd = np.empty(rows.shape[0], np.float32)
-    compiled_ranges(_forward_range, _forward_ranges, rows.shape[0], columns, rows,
-                    _vector(weight, columns), _vector(bias, columns, 0.0), np.float32(eps),
-                    _rows(y, columns), mean, rstd)
+    arrays = (rows, _vector(weight, columns), _vector(bias, columns, 0.0),
+              np.full(1, eps, np.float32), _rows(y, columns), mean, rstd)
+    block = np.array([rows.shape[0], columns, *_addresses(*arrays)], np.int64)
+    compiled_ranges(_forward_range, _forward_ranges, rows.shape[0], columns, *arrays[:3],
+                    np.float32(eps), *arrays[4:], job=(_forward_job, block))
     return y, mean, rstd
 
 
@@ -114,10 +149,12 @@ def layer_norm_backward(x, weight, dy, mean, rstd, columns, needs):
     dx = np.empty(x.shape, np.float32) if needs[0] else None
     dweight = np.zeros((parts, columns), np.float32)  # (partial sums, one row per part)
     dbias = np.zeros((parts, columns), np.float32)
-    used = compiled_ranges(_backward_range, _backward_ranges, rows.shape[0], columns, rows,
-                           _vector(weight, columns), grad, mean.reshape(-1), rstd.reshape(-1),
-                           rows[:0] if dx is None else _rows(dx, columns), dweight, dbias,
-                           parts=parts)
+    arrays = (rows, _vector(weight, columns), grad, mean.reshape(-1), rstd.reshape(-1),
+              rows[:0] if dx is None else _rows(dx, columns), dweight, dbias)
+    block = np.array([rows.shape[0], columns, parts, arrays[5].shape[0], *_addresses(*arrays)],
+                     np.int64)
+    used = compiled_ranges(_backward_range, _backward_ranges, rows.shape[0], columns, *arrays,
+                           parts=parts, job=(_backward_job, block))
     return (dx,
             dweight[:used].sum(0) if needs[1] else None,
             dbias[:used].sum(0) if needs[2] else None)

@@ -220,6 +220,11 @@ def _sized_matmul(a, b, out, bias):
             _set_blas_threads(threads)
         elif _state["blas_threads"] != 1:
             _set_blas_threads(1)
+        if (macs >= GEMM_PARALLEL_MACS and _state["blas_threads"] == 1
+                and a.dtype == b.dtype == np.float32 and a.ndim == b.ndim == 2):
+            result = np.empty((a.shape[0], b.shape[1]), np.float32) if out is None else out
+            if _gemm_elsewhere(a, b, result, bias):
+                return result
     out = _matmul(a, b, out)
     if bias is not None:
         out += bias
@@ -325,9 +330,41 @@ def _run_blocks(blocks):
 
 
 def _block(a, b, out, bias):
-    np.matmul(a, b, out=out)
-    if bias is not None:
-        out += bias
+    """``out = a @ b (+ bias)``: through MKL's sgemm where the GEMM jobs run on it
+    (``_gemm_elsewhere``), else NumPy's matmul."""
+    if not _gemm_elsewhere(a, b, out, bias):
+        np.matmul(a, b, out=out)
+        if bias is not None:
+            out += bias
+
+
+def _gemm_elsewhere(a, b, out, bias=None):
+    """``out = a @ b (+ bias)`` on this thread through the kernels' sgemm when it is not
+    NumPy's own (MKL's, ``_native.kernel_sgemm_address``) and BLAS can take the layout
+    (``handoff.fields``); False, with nothing done, otherwise.
+    NOTE: MKL, where installed, because at the gpt and mlp workloads' shapes OpenBLAS (NumPy's)
+    is 1.12-1.31x slower on one core of the Xeon (2048 x 128 by 128 x 512: 1.66-1.70 -> 1.26-1.31
+    ms). Every block of a split product takes it, as the board's jobs do, so the threads keep
+    pace and give the same bits."""
+    from .workers import _native_calls
+
+    native = _native_calls()
+    if native is None:
+        return False
+    handoff, blas = native[0], native[1]
+    if blas == _numpys_sgemm():
+        return False
+    fields = handoff.fields(a, b, out, bias)
+    if fields is None:
+        return False
+    handoff.run_here(blas, *fields)
+    return True
+
+
+def _numpys_sgemm():
+    from ._native import sgemm_address
+
+    return sgemm_address()
 
 
 def _matmul(a, b, out=None):
@@ -376,16 +413,35 @@ def parallel_ranges(kernel, rows, row_size, *args, parts=None):
     return run_ranges(kernel, range_bounds(rows, row_size, parts), *args)
 
 
-def compiled_ranges(kernel, twin, rows, row_size, *args, parts=None):
+def compiled_ranges(kernel, twin, rows, row_size, *args, parts=None, job=None):
     """``parallel_ranges`` for a compiled range kernel and its twin (``_jit.side_by_side``):
     a split runs the twin, every range at once on numba's threading layer (no GIL taken per
-    range), where that layer is safe to share, else the kernel on the pool; returns the number
-    of parts used."""
+    range), where that layer is safe to share; while a pool thread spins for its next job, the
+    other ranges go to it as jobs instead when ``job`` is given (``(RangeJob, args)``: the
+    kernel's ``_jit.RangeJob`` and its int64 argument block), else to the pool as tasks.
+    Returns the number of parts used."""
     bounds = range_bounds(rows, row_size, parts)
-    if len(bounds) > 2 and not _pool_spinning() and _side_by_side_usable():
-        twin(np.asarray(bounds, np.int64), *args)
-        return len(bounds) - 1
+    if len(bounds) > 2:
+        if _pool_spinning():
+            if job is not None and _run_as_jobs(kernel, bounds, args, *job):
+                return len(bounds) - 1
+        elif _side_by_side_usable():
+            twin(np.asarray(bounds, np.int64), *args)
+            return len(bounds) - 1
     return run_ranges(kernel, bounds, *args)
+
+
+def _run_as_jobs(kernel, bounds, args, job, block):
+    """Ranges 1, 2, ... of ``bounds`` posted as jobs on the pool's board (``handoff.py``),
+    range 0 run here; False, with nothing run, where the board cannot take them."""
+    pool = _pool()
+    if not pool.hand_off_ranges(job, bounds, block):
+        return False
+    try:
+        kernel(bounds[0], bounds[1], 0, *args)
+    finally:
+        pool.finish(len(bounds) - 2)
+    return True
 
 
 def _pool_spinning():

@@ -1,6 +1,7 @@
 """The kernel threads: a few Python threads that run ranges of work beside the calling thread
 (``threads.parallel_ranges``, the split GEMMs), whose idle threads spin a moment before they
-sleep, and take the split GEMMs' blocks as they spin (``handoff.py``).
+sleep, and take the split GEMMs' blocks and compiled kernels' ranges as they spin
+(``handoff.py``).
 
 NOTE: why spin. A thread asleep for the next range took 100-160 us to wake on this VM (its
 virtual core had halted; measured at real-time priority, the round trip of an empty task after
@@ -62,12 +63,32 @@ class Workers:
             return False
         handoff = native[0]
         jobs = [handoff.fields(*block) for block in blocks]
-        if None in jobs or not self._board_lock.acquire(blocking=False):
+        if None in jobs:
+            return False
+        return self._post(handoff, [(handoff.post, fields) for fields in jobs])
+
+    def hand_off_ranges(self, job, bounds, args):
+        """Post parts 1, 2, ... of ``bounds`` (``threads.range_bounds``) as calls of the range
+        job ``job`` (``_jit.RangeJob``) with the argument block ``args`` (an int64 array the
+        caller keeps until ``finish``); True when posted, as ``hand_off``: the caller runs
+        part 0 itself, then calls ``finish(len(bounds) - 2)``."""
+        native = _native_calls()
+        if native is None or len(bounds) - 2 > self._count:
+            return False
+        handoff, address, block = native[0], job.address, args.ctypes.data
+        return self._post(handoff, [(handoff.post_call, (address, lo, hi, part, block))
+                                    for part, (lo, hi) in enumerate(zip(bounds[1:-1],
+                                                                        bounds[2:]), 1)])
+
+    def _post(self, handoff, posts):
+        """Each ``(post, fields)`` into its own slot (1, 2, ...) of the board, if no other
+        caller's jobs are there; the threads that are not spinning woken for them."""
+        if not self._board_lock.acquire(blocking=False):
             return False
         board = self._ensure_board(handoff)
-        for slot, fields in enumerate(jobs, 1):
-            handoff.post(board, slot, *fields)
-        for _ in range(len(jobs) - handoff.spinners(board)):
+        for slot, (post, fields) in enumerate(posts, 1):
+            post(board, slot, *fields)
+        for _ in range(len(posts) - handoff.spinners(board)):
             self.submit(_nothing)  # a thread asleep on the queue wakes, then serves the board
         return True
 
@@ -174,15 +195,17 @@ def _nothing():
 
 
 def _native_calls():
-    """(the ``handoff`` module, NumPy's sgemm as ``(address, bits)``, ``sched_yield``'s
-    address) once numba is loaded, kernels are on and NumPy's sgemm was found; else None."""
+    """(the ``handoff`` module, the sgemm of the GEMM jobs as ``(address, bits)``,
+    ``sched_yield``'s address) once numba is loaded, kernels are on and NumPy's sgemm was
+    found; else None. The jobs' sgemm is MKL's where the ``mkl`` wheel is there
+    (``_native.kernel_sgemm_address``; ``threads`` then runs the caller's blocks on it too),
+    else NumPy's."""
     from . import _settings, available
 
     if "numba" not in sys.modules or not _settings["enabled"] or not available():
         return None
     from . import _native, handoff
 
-    blas = _native.sgemm_address()
-    if not blas[0]:
+    if not _native.sgemm_address()[0]:
         return None
-    return handoff, blas, _native.yield_address()
+    return handoff, _native.kernel_sgemm_address(), _native.yield_address()
