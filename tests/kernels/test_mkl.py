@@ -42,7 +42,8 @@ def blas(request, monkeypatch):
     if request.param == "mkl":
         if not _MKL_HERE:
             pytest.skip("the mkl wheel is not installed here, or the CPU is not Intel's")
-        monkeypatch.setitem(_native._found, "kernel_sgemm", _mkl.sgemm())
+        monkeypatch.delitem(_native._found, "kernel_sgemm", raising=False)
+        assert _native.kernel_sgemm_address() == _mkl.sgemm()
     else:
         monkeypatch.setitem(_native._found, "kernel_sgemm", _native.sgemm_address())
     return request.param
@@ -122,6 +123,34 @@ def test_backward_when_this_thread_takes_every_weight_chunk(blas, monkeypatch):
     assert_paths_agree(_gru_run(1, False), x, rtol=1e-4, atol=2e-6)
 
 
+def test_packed_operand_gives_the_product_on_either_blas(blas):
+    # BPTT's dh = d_gates W_hh by W_hh packed once where the sgemm is MKL's, a plain sgemm else
+    # (the plain call reads b: the same product either way)
+    import numba
+
+    @numba.njit
+    def product(blas_address, packed, a, b, c):
+        m, k = a.shape
+        _native.sgemm_by(blas_address, packed, m, b.shape[1], k, a.ctypes.data, k,
+                         b.ctypes.data, b.shape[1], np.float32(0.0), c.ctypes.data, b.shape[1])
+
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((7, 40), dtype=np.float32), rng.standard_normal((40, 24),
+                                                                              dtype=np.float32)
+    packed = _native.packed_operand(b, 7)
+    assert (packed[0] != 0) == (blas == "mkl")
+    c = np.zeros((7, 24), np.float32)
+    product(_native.kernel_sgemm_address(), packed, a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
+    # the forward's h W_hh^T: W_hh (24 x 40 here) packed as its transpose
+    w = np.ascontiguousarray(b.T)
+    packed = _native.packed_operand(w, 7, transposed=True)
+    assert (packed[0] != 0) == (blas == "mkl")
+    c = np.zeros((7, 24), np.float32)
+    product(_native.kernel_sgemm_address(), packed, a, b, c)
+    np.testing.assert_allclose(c, a @ w.T, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("cores", [1, 2])
 @pytest.mark.parametrize("trans_a, trans_b", [(False, False), (False, True), (True, True)])
 def test_the_ops_big_products_run_on_the_kernels_sgemm(blas, monkeypatch, cores, trans_a,
@@ -157,3 +186,29 @@ def test_a_product_blas_cannot_take_as_laid_out_goes_to_numpy(blas):
     out = np.empty((400, 200), np.float32)
     assert not threads._gemm_elsewhere(a, b, out)
     np.testing.assert_allclose(threads.blas_matmul(a, b), a @ b, rtol=1e-5, atol=1e-3)
+
+
+def test_stacks_of_products_with_b_transposed_run_on_mkl(blas):
+    """``threads._stacked_elsewhere``: q k^T per head, on MKL where it is the kernels' sgemm
+    (None where NumPy's is, or where B is not transposed); broadcast stack dims included."""
+    from chainrule import kernels
+
+    kernels.load("optim", np.zeros(1, np.float32), size=kernels.min_size())  # (numba loaded)
+    rng = np.random.default_rng(6)
+    qkv = rng.standard_normal((3, 5, 2, 3, 4, 8), dtype=np.float32)
+    q, k = qkv[:, :, 0].transpose(0, 2, 1, 3, 4), qkv[:, :, 1].transpose(0, 2, 1, 3, 4)
+    shared = np.broadcast_to(rng.standard_normal((1, 1, 7, 8), dtype=np.float32), (3, 3, 7, 8))
+    for a, b in ((q[:, :, 0], np.swapaxes(k[:, :, 0], -1, -2)),  # (3, 3, 5, 8) by (3, 3, 8, 5)
+                 (q[0], np.swapaxes(k[0], -1, -2)),  # one stack dim fewer
+                 (q[:, :, 1, :, :], np.swapaxes(shared, -1, -2))):  # B broadcast
+        expected = np.matmul(a.astype(np.float64), b)
+        got = threads._stacked_elsewhere(a, b)
+        if blas == "numpy":
+            assert got is None
+            continue
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+        out = np.full(expected.shape, np.nan, np.float32)
+        assert threads._stacked_elsewhere(a, b, out) is out
+        np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+    not_transposed = np.ascontiguousarray(np.swapaxes(k[:, :, 0], -1, -2))
+    assert threads._stacked_elsewhere(q[:, :, 0], not_transposed) is None

@@ -26,7 +26,7 @@ from numba.extending import intrinsic
 
 from ._jit import jit
 
-ROW_MAJOR, NO_TRANS, TRANS = 101, 111, 112  # CBLAS enums
+ROW_MAJOR, NO_TRANS, TRANS, PACKED = 101, 111, 112, 151  # CBLAS enums (PACKED: MKL's)
 # NumPy's BLAS names its 64-bit-integer sgemm after its build (scipy-openblas wheels, OpenBLAS
 # built with INTERFACE64 and a suffix, MKL); a 32-bit-integer cblas_sgemm is the last resort.
 _SYMBOLS = (("scipy_cblas_sgemm64_", 64), ("cblas_sgemm64_", 64), ("cblas_sgemm_64", 64),
@@ -78,7 +78,23 @@ def kernel_sgemm_address():
         address, bits = _mkl.sgemm()
         found = address != 0 and _agrees(address, bits)
         _found["kernel_sgemm"] = (address, bits) if found else numpys
+        _found["mkl"] = (address, bits) if found else None
     return _found["kernel_sgemm"]
+
+
+_NOT_PACKED = (0, np.empty(0, np.float32))
+
+
+def packed_operand(b, rows, transposed=False):
+    """``b`` (float32, k x n, C order; ``transposed``: n x k, its transpose the operand)
+    packed once as the B operand of the products of ``rows`` rows that a kernel takes by it
+    through ``sgemm_by``, where the kernels' sgemm is MKL's (``kernel_sgemm_address``;
+    ``_mkl.pack``); else ``(0, an empty array)``: plain sgemm calls."""
+    if kernel_sgemm_address() != _found.get("mkl"):  # (MKL not here, or set aside)
+        return _NOT_PACKED
+    from . import _mkl
+
+    return _mkl.pack(b, rows, transposed)
 
 
 def _agrees(address, bits):
@@ -99,7 +115,9 @@ def yield_address():
     return _found["yield"]
 
 
-def _cblas_sgemm(bits):
+def _cblas_sgemm(bits, alpha=True):
+    """A call of a cblas sgemm at an address, with ``bits``-bit integers; ``alpha=False``: of
+    MKL's ``cblas_sgemm_compute``, which takes no alpha (its packed operand holds it)."""
     @intrinsic
     def call(typingctx, address, transa, transb, m, n, k, a, lda, b, ldb, beta, c, ldc):
         signature = types.void(types.int64, types.int32, types.int32, types.int64, types.int64,
@@ -110,15 +128,16 @@ def _cblas_sgemm(bits):
             address, transa, transb, m, n, k, a, lda, b, ldb, beta, c, ldc = args
             i32, f32 = ir.IntType(32), ir.FloatType()
             size, pointer = ir.IntType(bits), ir.PointerType(f32)
-            function = ir.FunctionType(ir.VoidType(), [i32, i32, i32, size, size, size, f32,
+            scale = [f32] if alpha else []
+            function = ir.FunctionType(ir.VoidType(), [i32, i32, i32, size, size, size, *scale,
                                                        pointer, size, pointer, size, f32,
                                                        pointer, size])
             cast = (lambda v: builder.trunc(v, size)) if bits == 32 else (lambda v: v)
+            one = [ir.Constant(f32, 1.0)] if alpha else []
             builder.call(builder.inttoptr(address, ir.PointerType(function)), [
-                ir.Constant(i32, ROW_MAJOR), transa, transb, cast(m), cast(n), cast(k),
-                ir.Constant(f32, 1.0), builder.inttoptr(a, pointer), cast(lda),
-                builder.inttoptr(b, pointer), cast(ldb), beta, builder.inttoptr(c, pointer),
-                cast(ldc)])
+                ir.Constant(i32, ROW_MAJOR), transa, transb, cast(m), cast(n), cast(k), *one,
+                builder.inttoptr(a, pointer), cast(lda), builder.inttoptr(b, pointer),
+                cast(ldb), beta, builder.inttoptr(c, pointer), cast(ldc)])
             return context.get_dummy_value()
 
         return signature, codegen
@@ -127,6 +146,7 @@ def _cblas_sgemm(bits):
 
 
 _sgemm64, _sgemm32 = _cblas_sgemm(64), _cblas_sgemm(32)
+_compute64 = _cblas_sgemm(64, alpha=False)
 
 
 @jit(inline="always")
@@ -145,6 +165,18 @@ def gemm(blas, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
 def sgemm(blas, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
     """``gemm`` with A not transposed."""
     gemm(blas, False, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc)
+
+
+@jit(inline="always")
+def sgemm_by(blas, packed, m, n, k, a, lda, b, ldb, beta, c, ldc):
+    """``sgemm`` of A (m x k) by B (k x n, not transposed), or when ``packed = (compute
+    address, packed B)`` has a nonzero address (``_mkl.packed``), by that copy of B packed
+    once by MKL (``b`` and ``ldb`` are then unused)."""
+    if packed[0] != 0:
+        _compute64(packed[0], numba.int32(NO_TRANS), numba.int32(PACKED), m, n, k, a, lda,
+                   numba.int64(packed[1].ctypes.data), n, beta, c, ldc)
+    else:
+        sgemm(blas, False, m, n, k, a, lda, b, ldb, beta, c, ldc)
 
 
 @jit

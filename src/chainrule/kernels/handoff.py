@@ -35,8 +35,8 @@ from ._native import (
     pause,
 )
 
-__all__ = ["new_board", "fields", "post", "post_call", "run_here", "serve", "finish",
-           "spinners", "spin_while"]
+__all__ = ["new_board", "fields", "post", "post_call", "run_here", "run_stacked", "serve",
+           "finish", "spinners", "spin_while"]
 
 IDLE, POSTED, TAKEN, DONE = 0, 1, 2, 3
 # a slot's fields: its state, then the GEMM C = op(A) op(B) (+ a bias row when BIAS is not 0)
@@ -110,6 +110,26 @@ def _gemm_plus_bias(blas, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, bia
         for i in range(m):
             for j in range(n):
                 out[i, j] += row[j]
+
+
+@jit
+def run_stacked(blas, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, counts, steps):
+    """The same GEMM (``fields``, no bias) for every matrix of a stack on this thread:
+    stack dims of sizes ``counts``; ``steps[0]``, ``steps[1]``, ``steps[2]`` are the byte
+    strides of A, B and C along them (0 where broadcast), the addresses those of the first."""
+    total = 1
+    for count in counts:
+        total *= count
+    for index in range(total):
+        rest, at_a, at_b, at_c = index, a, b, c
+        for dim in range(counts.size - 1, -1, -1):
+            i = rest % counts[dim]
+            rest //= counts[dim]
+            at_a += i * steps[0, dim]
+            at_b += i * steps[1, dim]
+            at_c += i * steps[2, dim]
+        gemm(blas, trans_a != 0, trans_b != 0, m, n, k, at_a, lda, at_b, ldb, np.float32(0.0),
+             at_c, ldc)
 
 
 @jit

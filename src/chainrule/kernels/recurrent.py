@@ -19,9 +19,20 @@ import numpy as np
 
 from . import threads
 from ._jit import jit, sigmoid32, tanh32, wide_vectors
-from ._native import barrier, claim, gemm, kernel_sgemm_address, sgemm, wait_until, yield_address
+from ._native import (
+    barrier,
+    claim,
+    gemm,
+    kernel_sgemm_address,
+    packed_operand,
+    sgemm,
+    sgemm_by,
+    wait_until,
+    yield_address,
+)
 
 _FLOAT = 4  # bytes per float32: addresses below step in bytes
+_UNPACKED = (0, np.empty(0, np.float32))  # (sgemm_by: plain sgemm calls)
 # multiply-adds contracted into FMAs in the gate arithmetic (exp32's range reduction is only
 # more exact for it); measured, LSTM gates of 64 steps of 32 x 256: 4.2-5.8 -> 4.1-5.1 ms
 _FUSED = {"contract"}
@@ -34,10 +45,10 @@ def available():
 
 
 @jit(fastmath=_FUSED)
-def _forward_units(start, stop, part, blas, sync, yield_to, gx, h0, c0, w_hh, bias, gates, c,
-                   tanh_c, h, reverse):
+def _forward_units(start, stop, part, blas, sync, yield_to, gx, h0, c0, w_hh, packed, bias,
+                   gates, c, tanh_c, h, reverse):
     """Hidden units [start, stop) of every step: gates = activations of gx + h_prev W_hh^T +
-    bias (``w_hh``: W_hh, or W_hh^T as ``_step_weights`` gives it) in PyTorch's order (i, f, g,
+    bias (``w_hh``, ``packed``: as ``_step_weights`` gives them) in PyTorch's order (i, f, g,
     o); c = f c_prev + i g; h = o tanh(c). The loops are short and each writes one or two
     arrays: LLVM vectorises a loop only when it can check cheaply that its arrays do not
     overlap (one loop over all nine arrays: 17x slower; the four gates activated in one loop,
@@ -51,7 +62,7 @@ def _forward_units(start, stop, part, blas, sync, yield_to, gx, h0, c0, w_hh, bi
         before = t + 1 if reverse else t - 1
         h_prev = h0 if s == 0 else h[before]
         c_prev = c0 if s == 0 else c[before]
-        _state_product(blas, 4, start, units, h_prev, w_hh, gh, gh_t)
+        _state_product(blas, packed, 4, start, units, h_prev, w_hh, gh, gh_t)
         for n in range(batch):
             row, pre_x, pre_h = gates[t, n], gx[t, n], gh[n]
             for k in range(4):  # (k is the gate; the loop over j is what vectorises)
@@ -80,10 +91,11 @@ def _forward_units(start, stop, part, blas, sync, yield_to, gx, h0, c0, w_hh, bi
 
 @jit(fastmath=_FUSED)
 def _backward_units(start, stop, part, blas, sync, yield_to, d_out, gates, c, c0, tanh_c, w_hh,
-                    d_gates, dh, dc, reverse):
+                    d_gates, dh, dc, reverse, packed):
     """Hidden units [start, stop) of BPTT: d(pre-activation gates) of every step into d_gates,
-    dc through the cell, and dh = d_gates W_hh for the step before; dh and dc come out as the
-    gradients of h0 and c0."""
+    dc through the cell, and dh = d_gates W_hh for the step before (by W_hh packed once,
+    ``packed`` from ``_native.packed_operand``, when all units are here); dh and dc come out
+    as the gradients of h0 and c0."""
     wide_vectors()  # (zmm registers: see _jit.wide_vectors)
     steps, batch, width = gates.shape
     hidden, units = width // 4, stop - start
@@ -111,8 +123,9 @@ def _backward_units(start, stop, part, blas, sync, yield_to, d_out, gates, c, c0
                 d_f[j] = dcell * old[j] * f[j] * (one - f[j])
                 d_g[j] = dcell * i[j] * (one - g[j] * g[j])
         barrier(sync, units, (s + 1) * hidden, yield_to)  # all of d_gates[t] is written
-        sgemm(blas, False, batch, units, width, numba.int64(d_gates[t].ctypes.data), width,
-              weights + _FLOAT * start, hidden, zero, d_state + _FLOAT * start, hidden)
+        sgemm_by(blas, packed if units == hidden else _UNPACKED, batch, units, width,
+                 numba.int64(d_gates[t].ctypes.data), width, weights + _FLOAT * start, hidden,
+                 zero, d_state + _FLOAT * start, hidden)
 
 
 def _unit_bounds(batch, hidden):
@@ -132,16 +145,23 @@ def _split(kernel, bounds, *args):
                        yield_address(), *args)
 
 
-def _step_weights(w_hh, steps, bounds):
-    """W_hh as the forward's step GEMMs read it: from 3 steps on, W_hh^T copied with each
-    part's columns side by side (gate blocks of its units, in gate order), so that a thread's
-    product is one GEMM; else W_hh as it is (the copy costs 0.39 ms at 1024 x 256, more than
-    one or two steps gain). NOTE: one GEMM per part rather than one per gate block: measured
+def _step_weights(w_hh, steps, bounds, batch):
+    """(W_hh as the forward's step GEMMs read it, W_hh^T packed by MKL or not: ``sgemm_by``):
+    from 3 steps on, on one thread with MKL, W_hh as it is and W_hh^T packed once (one step's
+    product, 32 x 256 by 256 x 1024: 104 us plain, 90 packed, and no copy below); else W_hh^T
+    copied with each part's columns side by side (gate blocks of its units, in gate order),
+    so that a thread's product is one GEMM (packed, a half gains nothing: 48.9 against 48.6
+    us); below 3 steps W_hh as it is (the copy costs 0.39 ms at 1024 x 256, more than one or
+    two steps gain). NOTE: one GEMM per part rather than one per gate block: measured
     on this Xeon, one thread, h (32 x 256) by half of W_hh^T: 0.077 ms as one 512-column
     product against 0.094-0.12 as four of 128 columns at a stride of 1024 (LSTM forward of
     64 steps, N=32, two threads at real-time priority, medians: 8.3-8.6 -> 7.6-8.1 ms)."""
     if steps < 3:
-        return w_hh
+        return w_hh, _UNPACKED
+    if len(bounds) == 2:
+        packed = packed_operand(w_hh, batch, transposed=True)
+        if packed[0] != 0:
+            return w_hh, packed
     width, hidden = w_hh.shape
     gates = width // hidden
     blocks = w_hh.reshape(gates, hidden, hidden)  # (gate, unit, input)
@@ -149,14 +169,15 @@ def _step_weights(w_hh, steps, bounds):
     for start, stop in zip(bounds, bounds[1:]):
         part = laid_out[:, gates * start:gates * stop].reshape(hidden, gates, stop - start)
         part[...] = blocks[:, start:stop].transpose(2, 0, 1)
-    return laid_out
+    return laid_out, _UNPACKED
 
 
 @jit(inline="always")
-def _state_product(blas, gates, start, units, h_prev, w_hh, gh, gh_t):
+def _state_product(blas, packed, gates, start, units, h_prev, w_hh, gh, gh_t):
     """gh = h_prev W_hh^T for hidden units [start, stop) of each of the ``gates`` blocks, side
-    by side; ``w_hh`` is W_hh^T laid out by ``_step_weights`` (this part's columns side by
-    side) or W_hh, then the product is taken transposed, (W_hh h_prev^T)^T, through ``gh_t``.
+    by side: by W_hh^T packed (all units) where ``packed`` holds it, else ``w_hh`` is W_hh^T
+    laid out by ``_step_weights`` (this part's columns side by side) or W_hh, then the product
+    is taken transposed, (W_hh h_prev^T)^T, through ``gh_t``.
     NOTE: never with W_hh transposed in the call: OpenBLAS's h W_hh^T so is 1.5x slower at
     these shapes (32 x 256 by 256 x 1024: 0.46 ms, against 0.30 with W_hh^T, 0.26 + a small
     transpose with W_hh; LSTM forward of 64 steps, one thread: 34 -> 25 ms, two threads:
@@ -165,7 +186,10 @@ def _state_product(blas, gates, start, units, h_prev, w_hh, gh, gh_t):
     width = gates * hidden
     zero = np.float32(0.0)
     weights, state = numba.int64(w_hh.ctypes.data), numba.int64(h_prev.ctypes.data)
-    if w_hh.shape[0] == hidden:  # W_hh^T: this part's columns, one block
+    if packed[0] != 0:  # (all units: ``_step_weights``)
+        sgemm_by(blas, packed, batch, width, hidden, state, hidden, weights, width, zero,
+                 numba.int64(gh.ctypes.data), width)
+    elif w_hh.shape[0] == hidden:  # W_hh^T: this part's columns, one block
         sgemm(blas, False, batch, gates * units, hidden, state, hidden,
               weights + _FLOAT * gates * start, width, zero, numba.int64(gh.ctypes.data),
               gates * units)
@@ -191,7 +215,7 @@ def lstm_forward(gx, h0, c0, w_hh, bias, reverse):
     threads.gemm(1)  # every thread's GEMMs on one BLAS thread
     bounds = _unit_bounds(batch, hidden)
     _split(_forward_units, bounds, np.ascontiguousarray(gx), np.ascontiguousarray(h0),
-           np.ascontiguousarray(c0), _step_weights(w_hh, steps, bounds),
+           np.ascontiguousarray(c0), *_step_weights(w_hh, steps, bounds, batch),
            np.zeros(width, np.float32) if bias is None else np.ascontiguousarray(bias), gates, c,
            tanh_c, h, reverse)
     return h, gates, c, tanh_c
@@ -211,7 +235,7 @@ def lstm_backward(d_out, dh, dc, gates, c, c0, tanh_c, w_hh, reverse, x, h0, h, 
     def recurrence():
         _backward_units(0, hidden, 0, blas, progress, yield_to, np.ascontiguousarray(d_out),
                         gates, c, np.ascontiguousarray(c0), tanh_c, w_hh, d_gates, dh, dc,
-                        reverse)
+                        reverse, packed_operand(w_hh, batch))
 
     grads = _pipelined(recurrence, d_gates, d_gates, x, h0, h, w_ih, hidden, progress, reverse,
                        need_x)
@@ -366,8 +390,8 @@ def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h,
 
 
 @jit(fastmath=_FUSED)
-def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, b_hh, gates, gh_n,
-                       h, reverse):
+def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, packed, b_hh,
+                       gates, gh_n, h, reverse):
     """Hidden units [start, stop) of every step of a GRU (gates r, z, n in PyTorch's order):
     r, z = sigmoid(gx + h_prev W_hh^T + b_hh) of their blocks; gh_n = (h_prev W_hh^T + b_hh)
     of the n block (kept for backward); n = tanh(gx_n + r gh_n); h = (1 - z) n + z h_prev.
@@ -380,7 +404,7 @@ def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, b_
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         h_prev = h0 if s == 0 else h[t + 1 if reverse else t - 1]
-        _state_product(blas, 3, start, units, h_prev, w_hh, gh, gh_t)
+        _state_product(blas, packed, 3, start, units, h_prev, w_hh, gh, gh_t)
         for n in range(batch):
             row, pre_x, pre_h = gates[t, n], gx[t, n], gh[n]
             for k in range(2):
@@ -405,7 +429,7 @@ def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, b_
 
 @jit(fastmath=_FUSED)
 def _gru_backward_units(start, stop, part, blas, sync, yield_to, d_out, h0, h, gates, gh_n, w_hh,
-                        d_gx, d_gh, dh, reverse):
+                        d_gx, d_gh, dh, reverse, packed):
     """Hidden units [start, stop) of a GRU's BPTT: the gradients of gx and of
     h W_hh^T + b_hh of every step, and dh = dh z + d_gh W_hh for the step before (dh comes out
     as the gradient of h0)."""
@@ -439,8 +463,9 @@ def _gru_backward_units(start, stop, part, blas, sync, yield_to, d_out, h0, h, g
                 h_z[j] = d_z[j]
                 h_new[j] = d_new[j] * r[j]
         barrier(sync, units, (s + 1) * hidden, yield_to)  # all of d_gh[t] is written
-        sgemm(blas, False, batch, units, width, numba.int64(d_gh[t].ctypes.data), width,
-              weights + _FLOAT * start, hidden, one, d_state + _FLOAT * start, hidden)
+        sgemm_by(blas, packed if units == hidden else _UNPACKED, batch, units, width,
+                 numba.int64(d_gh[t].ctypes.data), width, weights + _FLOAT * start, hidden,
+                 one, d_state + _FLOAT * start, hidden)
 
 
 def gru_forward(gx, h0, w_hh, b_hh, reverse):
@@ -455,7 +480,7 @@ def gru_forward(gx, h0, w_hh, b_hh, reverse):
     threads.gemm(1)
     bounds = _unit_bounds(batch, hidden)
     _split(_gru_forward_units, bounds, np.ascontiguousarray(gx), np.ascontiguousarray(h0),
-           _step_weights(w_hh, steps, bounds), bias, gates, gh_n, h, reverse)
+           *_step_weights(w_hh, steps, bounds, batch), bias, gates, gh_n, h, reverse)
     return h, gates, gh_n
 
 
@@ -472,7 +497,7 @@ def gru_backward(d_out, dh, h0, h, gates, gh_n, w_hh, reverse, x, w_ih, need_x):
     def recurrence():
         _gru_backward_units(0, hidden, 0, blas, progress, yield_to, np.ascontiguousarray(d_out),
                             np.ascontiguousarray(h0), h, gates, gh_n, w_hh, d_gx, d_gh, dh,
-                            reverse)
+                            reverse, packed_operand(w_hh, batch))
 
     grads = _pipelined(recurrence, d_gx, d_gh, x, h0, h, w_ih, hidden, progress, reverse,
                        need_x)
