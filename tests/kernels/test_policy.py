@@ -153,6 +153,27 @@ def test_blas_matmul_is_matmul():
     np.testing.assert_allclose(threads.blas_matmul(a[0], b), a[0] @ b)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64])
+def test_a_small_product_is_matmul_bit_for_bit(dtype):
+    """A small product of two matrices goes through ``ndarray.dot`` (the same BLAS GEMM, less
+    dispatch): np.matmul's bits, for the layouts the ops pass (transposed operands, strided
+    views, a dimension of 1 or 0) and for dtypes BLAS does not take (float16, ints)."""
+    rng = np.random.default_rng(0)
+    for m, k, n in [(8, 16, 16), (1, 7, 5), (33, 1, 2), (16, 16, 1), (0, 4, 3), (5, 0, 6)]:
+        a = (rng.standard_normal((m, 2 * k)) * 4).astype(dtype)
+        b = (rng.standard_normal((n, k)) * 4).astype(dtype)
+        for left, right in [(a[:, :k], b.T), (a[:, ::2], b.T), (np.ascontiguousarray(a[:, :k]),
+                                                                 np.ascontiguousarray(b.T)),
+                            (np.asfortranarray(a[:, :k]), b[::-1].T)]:
+            got = threads.blas_matmul(left, right)
+            want = np.matmul(left, right)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+            bias = rng.standard_normal(n).astype(dtype)
+            want += bias
+            np.testing.assert_array_equal(threads.blas_matmul(left, right, bias=bias), want)
+
+
 def test_a_broken_numba_install_falls_back_with_a_warning(monkeypatch):
     import builtins
 

@@ -223,3 +223,27 @@ def test_a_scalar_parameter_with_weight_decay(name):
     # Adam's first step is lr * sign(g + wd p) = 0.1; SGD's is lr * (wd p - g) = 0.1 * 0.0
     expected = {"adam-decay": 1.9, "sgd-decay": 2.0}[name]
     assert p.shape == () and float(p) == pytest.approx(expected)
+
+
+def test_plain_sgd_is_numpy_bit_for_bit_in_every_dtype():
+    """Plain SGD's small-parameter loop takes lr as a 0-d array of each gradient's dtype: the
+    bits NumPy gives for ``param - lr * grad`` with lr a Python float, in a group that mixes
+    dtypes (float16, float32, float64, a 0-d parameter) and with lr changed between steps."""
+    rng = np.random.default_rng(0)
+    shapes_dtypes = [((3, 4), np.float32), ((5,), np.float16), ((), np.float64), ((2,), np.float32)]
+    params = [cr.tensor(rng.standard_normal(s).astype(d), requires_grad=True)
+              for s, d in shapes_dtypes]
+    opt = optim.SGD(params, lr=0.1)
+    for lr in (0.1, 1 / 3):
+        opt.param_groups[0]["lr"] = lr
+        expected = []
+        for p, (shape, dtype) in zip(params, shapes_dtypes):
+            grad = (rng.standard_normal(shape) * 3).astype(dtype)
+            p.grad = cr.tensor(grad)
+            want = p.detach().numpy().copy()
+            want -= lr * grad
+            expected.append(want)
+        opt.step()
+        for p, want in zip(params, expected):
+            assert p.dtype == cr.tensor(want).dtype
+            np.testing.assert_array_equal(p.detach().numpy(), want)

@@ -168,7 +168,10 @@ class _Sweep:
                     continue  # no gradient reached this node (or none is wanted from it)
             grad_inputs = node.backward(node, *grads)
             if type(grad_inputs) is not tuple or len(grad_inputs) != len(node.next_edges):
-                grad_inputs = _checked(node, grad_inputs)
+                # (_checked's common case inline: a unary op returns its one gradient bare)
+                grad_inputs = (grad_inputs,) if (
+                    isinstance(grad_inputs, TensorBase) and len(node.next_edges) == 1
+                ) else _checked(node, grad_inputs)
             if release and node._saved:
                 node._release()  # its saved tensors are not needed again
             if _observers or node._node_hooks:

@@ -31,8 +31,10 @@ class Borrowed:
             self._arrays[id(grad._data)] = grad._data
 
     def add_all(self, grads):
-        for grad in grads:
-            self.add(grad)
+        arrays = self._arrays
+        for grad in grads:  # (add, inline: one call per node or backward, not per gradient)
+            if isinstance(grad, TensorBase):
+                arrays[id(grad._data)] = grad._data
 
     def claim(self, grad):
         """Whether ``grad``'s array may become a leaf's ``.grad`` without a copy; when it may,

@@ -16,6 +16,7 @@ from ..tensor import Tensor
 from ._operands import (
     as_common_dtype,
     as_tensor_pair,
+    constant,
     float_array,
     number_array,
     promoted_dtype,
@@ -371,7 +372,7 @@ class Tanh(Function):
             # NOTE: not recorded (no create_graph): one array expression instead of three small
             # ops, whose per-op overhead dominates a small network's step
             y = y._data
-            return wrap(grad_out._data * (1 - y * y))
+            return wrap(grad_out._data * (constant(1, y.dtype) - y * y))
         return grad_out * (1 - y * y)
 
 
@@ -392,7 +393,7 @@ class Sigmoid(Function):
         (y,) = ctx.saved_tensors
         if not grad_mode.is_grad_enabled():
             y = y._data  # NOTE: on arrays when not recorded, as Tanh's
-            return wrap(grad_out._data * y * (1 - y))
+            return wrap(grad_out._data * y * (constant(1, y.dtype) - y))
         return grad_out * y * (1 - y)
 
 

@@ -87,7 +87,7 @@ class Sum(Function):
             # NOTE: without create_graph, a small input's gradient is filled in directly: a new
             # array costs less than np.broadcast_to plus an Expand node (per-op overhead)
             grad = grad_out._data
-            if not ctx.keepdim and ctx.axes:
+            if not ctx.keepdim and ctx.axes and grad.ndim:  # (a 0-d total broadcasts as it is)
                 grad = grad.reshape([1 if i in ctx.axes else n for i, n in enumerate(shape)])
             out = np.empty(shape, dtype=grad.dtype)
             out[...] = grad
