@@ -17,6 +17,7 @@ gives its core to the one it waits for. The idle kernel threads' short wait for 
 import ctypes
 import ctypes.util
 import platform
+import threading
 
 import numba
 import numpy as np
@@ -32,6 +33,7 @@ ROW_MAJOR, NO_TRANS, TRANS, PACKED = 101, 111, 112, 151  # CBLAS enums (PACKED: 
 _SYMBOLS = (("scipy_cblas_sgemm64_", 64), ("cblas_sgemm64_", 64), ("cblas_sgemm_64", 64),
             ("cblas_sgemm", 32))
 _found = {}
+_answering = threading.Lock()
 
 
 def _blas_libraries():
@@ -77,10 +79,11 @@ def kernel_sgemm_address():
         numpys = sgemm_address()  # (first: once MKL is loaded, threadpoolctl lists it too)
         address, bits = _mkl.sgemm()
         found = address != 0 and _agrees(address, bits)
-        # (setdefault: the kernel threads ask too, and a thread that finishes this look-up
-        # late must not replace what another thread, or a test, has set meanwhile)
-        _found.setdefault("mkl", (address, bits) if found else None)
-        _found.setdefault("kernel_sgemm", (address, bits) if found else numpys)
+        with _answering:  # (the kernel threads ask too: one that finishes this look-up late
+            # must not replace what another thread, or a test, has set meanwhile)
+            if "kernel_sgemm" not in _found:
+                _found["kernel_sgemm"] = (address, bits) if found else numpys
+                _found["mkl"] = (address, bits) if found else None
     return _found["kernel_sgemm"]
 
 
