@@ -326,6 +326,7 @@ def main():
               f"{max(loads):.1f}" + (" including the background process that keeps one core "
                                      "busy (--busy)" if args.busy else "") + "."]
     extras.append(blas_kernel())
+    extras.append(kernel_gemm())
     mlp = _median_result(runs["mlp"].get("chainrule", [])) if "mlp" in runs else {}
     if "ms" in mlp:
         achieved = workloads.mlp_flops() / (mlp["ms"] / 1e3) / 1e9
@@ -339,6 +340,18 @@ def main():
     print(text)
     if args.out:
         args.out.write_text(text + "\n")
+
+
+def kernel_gemm():
+    """Which sgemm chainrule's compiled code calls for the recurrences and split products:
+    MKL's where the mkl wheel is installed on an Intel CPU, else NumPy's BLAS."""
+    try:
+        from chainrule.kernels import _native
+
+        name = _native.kernel_sgemm_name()
+    except ImportError as error:  # (numba absent: the NumPy path runs every GEMM)
+        name = f"none ({error})"
+    return f"chainrule's kernels' sgemm (recurrences, split products): {name}."
 
 
 def blas_kernel():

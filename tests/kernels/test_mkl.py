@@ -49,6 +49,13 @@ def blas(request, monkeypatch):
     return request.param
 
 
+def test_the_kernels_sgemm_is_named_as_it_is_chosen(blas):
+    from importlib import metadata
+
+    expected = f"MKL {metadata.version('mkl')}" if blas == "mkl" else "NumPy's BLAS"
+    assert _native.kernel_sgemm_name() == expected
+
+
 @pytest.mark.parametrize("cores", [1, 2])
 def test_recurrences_match_reference_on_either_blas(blas, monkeypatch, cores):
     # two cores: the forward split by units, the backward's weight gradients on the pool

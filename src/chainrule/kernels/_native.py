@@ -87,6 +87,16 @@ def kernel_sgemm_address():
     return _found["kernel_sgemm"]
 
 
+def kernel_sgemm_name():
+    """Which sgemm ``kernel_sgemm_address`` gives: "MKL <version>" or "NumPy's BLAS" (for
+    reports such as bench/run.py's, whose ratios depend on it)."""
+    if kernel_sgemm_address() == _found.get("mkl"):
+        from importlib import metadata
+
+        return f"MKL {metadata.version('mkl')}"
+    return "NumPy's BLAS"
+
+
 _NOT_PACKED = (0, np.empty(0, np.float32))
 
 
