@@ -31,7 +31,7 @@ import numpy as np
 from .activations import RECURRENT_MODULES, ActivationProbe
 from .nonfinite import explain
 from .rules import Rules, Thresholds
-from .tap import GradientTap, covered_weights, norms_by_layer, squared_norm
+from .tap import GradientTap, covered_weights, squared_norm
 from .updates import UpdateMeter
 from .watch import NonFiniteWatch
 
@@ -144,7 +144,7 @@ class GradientMonitor:
         """Before step ``step``'s forward: arm the activation probe if it is sampled (or a
         measurement still waits for inputs), and if it is sampled, copy the weights and have
         the tap read every gradient."""
-        sampled = self.tap.full = step % self.every == 0 or step in EARLY_STEPS
+        sampled = self.tap.full = self.is_sampled(step)
         if sampled or (self.probe.tallies and self.probe.wants_more()):
             self.probe.arm(step)
         if not sampled:
@@ -191,11 +191,10 @@ class GradientMonitor:
         tap = self.tap
         computed = None
         if tap.squares:
-            # NOTE: tap.total() and tap.step_norms() inline: this runs cold on every step.
-            # Per-layer norms cost a loop: the rules ask for them only when they need them,
+            total = tap.total()
+            # per-layer norms cost a loop: the rules ask for them only when they need them,
             # possibly steps later (a jump's reference step): this step's, not the tap's then
-            total = math.sqrt(tap._total_square)
-            norms = functools.partial(norms_by_layer, tap.layer_of, tap.watched)
+            norms = tap.step_norms()
         else:  # no backward this step, or gradients set by hand
             computed = self._norms_from_grads()
             total = math.sqrt(sum(n * n for n in computed.values())) if computed else (

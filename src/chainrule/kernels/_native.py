@@ -97,7 +97,7 @@ def kernel_sgemm_name():
     return "NumPy's BLAS"
 
 
-_NOT_PACKED = (0, np.empty(0, np.float32))
+NOT_PACKED = (0, np.empty(0, np.float32))  # (sgemm_by: plain sgemm calls)
 
 
 def packed_operand(b, rows, transposed=False):
@@ -106,7 +106,7 @@ def packed_operand(b, rows, transposed=False):
     through ``sgemm_by``, where the kernels' sgemm is MKL's (``kernel_sgemm_address``;
     ``_mkl.pack``); else ``(0, an empty array)``: plain sgemm calls."""
     if kernel_sgemm_address() != _found.get("mkl"):  # (MKL not here, or set aside)
-        return _NOT_PACKED
+        return NOT_PACKED
     from . import _mkl
 
     return _mkl.pack(b, rows, transposed)
@@ -185,7 +185,7 @@ def sgemm(blas, trans_b, m, n, k, a, lda, b, ldb, beta, c, ldc):
 @jit(inline="always")
 def sgemm_by(blas, packed, m, n, k, a, lda, b, ldb, beta, c, ldc):
     """``sgemm`` of A (m x k) by B (k x n, not transposed), or when ``packed = (compute
-    address, packed B)`` has a nonzero address (``_mkl.packed``), by that copy of B packed
+    address, packed B)`` has a nonzero address (``packed_operand``), by that copy of B packed
     once by MKL (``b`` and ``ldb`` are then unused)."""
     if packed[0] != 0:
         _compute64(packed[0], numba.int32(NO_TRANS), numba.int32(PACKED), m, n, k, a, lda,

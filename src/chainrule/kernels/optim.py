@@ -50,6 +50,8 @@ def _adam_range(start, stop, part, param, grad, exp_avg, exp_avg_sq, max_exp_avg
 # the gpt's many small parameters is not also given as many elements as the one given its big
 # ones (one call each).
 CALL_COST = 8192
+
+
 def adam_many(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, *, lr, beta1,
               beta2, eps, weight_decay, decoupled, maximize):
     """One Adam/AdamW step on lists of C-contiguous float32 arrays, in place

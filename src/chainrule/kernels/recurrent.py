@@ -20,6 +20,7 @@ import numpy as np
 from . import threads
 from ._jit import jit, sigmoid32, tanh32, wide_vectors
 from ._native import (
+    NOT_PACKED,
     barrier,
     claim,
     gemm,
@@ -32,7 +33,6 @@ from ._native import (
 )
 
 _FLOAT = 4  # bytes per float32: addresses below step in bytes
-_UNPACKED = (0, np.empty(0, np.float32))  # (sgemm_by: plain sgemm calls)
 # multiply-adds contracted into FMAs in the gate arithmetic (exp32's range reduction is only
 # more exact for it); measured, LSTM gates of 64 steps of 32 x 256: 4.2-5.8 -> 4.1-5.1 ms
 _FUSED = {"contract"}
@@ -123,7 +123,7 @@ def _backward_units(start, stop, part, blas, sync, yield_to, d_out, gates, c, c0
                 d_f[j] = dcell * old[j] * f[j] * (one - f[j])
                 d_g[j] = dcell * i[j] * (one - g[j] * g[j])
         barrier(sync, units, (s + 1) * hidden, yield_to)  # all of d_gates[t] is written
-        sgemm_by(blas, packed if units == hidden else _UNPACKED, batch, units, width,
+        sgemm_by(blas, packed if units == hidden else NOT_PACKED, batch, units, width,
                  numba.int64(d_gates[t].ctypes.data), width, weights + _FLOAT * start, hidden,
                  zero, d_state + _FLOAT * start, hidden)
 
@@ -157,7 +157,7 @@ def _step_weights(w_hh, steps, bounds, batch):
     product against 0.094-0.12 as four of 128 columns at a stride of 1024 (LSTM forward of
     64 steps, N=32, two threads at real-time priority, medians: 8.3-8.6 -> 7.6-8.1 ms)."""
     if steps < 3:
-        return w_hh, _UNPACKED
+        return w_hh, NOT_PACKED
     if len(bounds) == 2:
         packed = packed_operand(w_hh, batch, transposed=True)
         if packed[0] != 0:
@@ -169,7 +169,7 @@ def _step_weights(w_hh, steps, bounds, batch):
     for start, stop in zip(bounds, bounds[1:]):
         part = laid_out[:, gates * start:gates * stop].reshape(hidden, gates, stop - start)
         part[...] = blocks[:, start:stop].transpose(2, 0, 1)
-    return laid_out, _UNPACKED
+    return laid_out, NOT_PACKED
 
 
 @jit(inline="always")
@@ -463,7 +463,7 @@ def _gru_backward_units(start, stop, part, blas, sync, yield_to, d_out, h0, h, g
                 h_z[j] = d_z[j]
                 h_new[j] = d_new[j] * r[j]
         barrier(sync, units, (s + 1) * hidden, yield_to)  # all of d_gh[t] is written
-        sgemm_by(blas, packed if units == hidden else _UNPACKED, batch, units, width,
+        sgemm_by(blas, packed if units == hidden else NOT_PACKED, batch, units, width,
                  numba.int64(d_gh[t].ctypes.data), width, weights + _FLOAT * start, hidden,
                  one, d_state + _FLOAT * start, hidden)
 
