@@ -99,6 +99,11 @@ class Function:
     _builtin_op = False
     # PyTorch 2's other style: forward(*args) without ctx, plus setup_context(ctx, inputs, output)
     _separate_setup = False
+    # A built-in op whose forward works on arrays alone (it applies no other op, so nothing
+    # inside it could be recorded) and returns new tensors, never one of its inputs: apply
+    # runs it without switching grad mode off (set by the ops that say so, checked by
+    # tests/autograd/test_array_forward.py)
+    _array_forward = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -115,6 +120,12 @@ class Function:
     @staticmethod
     def setup_context(ctx, inputs, output):
         """Override (with a ``forward`` that takes no ctx) to save what backward needs."""
+
+    @classmethod
+    def _forward_then_setup(cls, ctx, args, kwargs):
+        outputs = cls.forward(*args, **kwargs)
+        cls.setup_context(ctx, args, outputs)
+        return outputs
 
     # -- ctx API -------------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
@@ -205,6 +216,7 @@ class Function:
 
     def _release(self):
         # Only nodes that saved tensors can fail a second backward, as in PyTorch.
+        # (engine._Sweep.run has this inline)
         if self._saved:
             self._saved = ()
             self._freed = True
@@ -234,21 +246,27 @@ class Function:
                     needs.append(False)
                     edges.append(None)
         ctx.needs_input_grad = tuple(needs) if recording else (False,) * len(args)
-        state.enabled = False
-        try:
-            if cls._separate_setup:
-                outputs = cls.forward(*args, **kwargs)
-                cls.setup_context(ctx, args, outputs)
-            else:
-                outputs = cls.forward(ctx, *args, **kwargs)
-        finally:
-            state.enabled = grad_was_enabled
+        if cls._array_forward or not grad_was_enabled:
+            # NOTE: grad mode is off already, or the forward applies no op (it works on
+            # arrays): no switching it off and back, ~0.75k instructions per access to the
+            # thread-local switch, two per op
+            outputs = cls.forward(ctx, *args, **kwargs) if not cls._separate_setup \
+                else cls._forward_then_setup(ctx, args, kwargs)
+        else:
+            state.enabled = False
+            try:
+                outputs = cls.forward(ctx, *args, **kwargs) if not cls._separate_setup \
+                    else cls._forward_then_setup(ctx, args, kwargs)
+            finally:
+                state.enabled = grad_was_enabled
         if recording:
             ctx.next_edges = tuple(edges)
             ctx._sequence_nr = next(_sequence)
-            if (isinstance(outputs, TensorBase) and id(outputs) not in map(id, args)
-                    and outputs._data.dtype.kind == "f" and not ctx._non_differentiable):
-                # the common case, inline (_connect and _link): one new floating output
+            if (isinstance(outputs, TensorBase) and not ctx._non_differentiable
+                    and outputs._data.dtype.kind == "f"
+                    and (cls._array_forward or id(outputs) not in map(id, args))):
+                # the common case, inline (_connect and _link): one new floating output (an
+                # array forward's output is always new)
                 outputs._requires_grad = True
                 outputs.grad_fn = ctx
                 outputs._output_nr = 0
