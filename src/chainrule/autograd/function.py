@@ -14,7 +14,6 @@ The protocol, the same for built-in ops and user ops (as in PyTorch):
 
 import functools
 import itertools
-import operator
 
 from . import grad_mode
 
@@ -25,13 +24,6 @@ _forward_observers = []
 # The recorded nodes, counted: each node's number is larger than those of the nodes that made
 # its inputs (graph.topological_order sorts by it).
 _sequence = itertools.count()
-
-
-# The version counts of saved tensors, read in C (AttributeError for a None): NOTE: every
-# recorded op saves tensors and every backward reads them, so the per-tensor loop in Python
-# was a visible part of a small network's step.
-_version_box = operator.attrgetter("_version_box")
-_first = operator.itemgetter(0)
 
 
 class TensorBase:
@@ -132,8 +124,12 @@ class Function:
         """Keep tensors for backward; modifying one in place before then is an error."""
         if True not in self.needs_input_grad:
             return  # nothing is recorded (grad mode off, or no input requires grad)
+        versions = []
         try:
-            versions = tuple(map(_first, map(_version_box, tensors)))  # (_versions, inline)
+            # NOTE: a plain loop: map with attrgetter/itemgetter cost twice as much for the one
+            # or two tensors an op saves (two map objects and a tuple for each op)
+            for tensor in tensors:
+                versions.append(tensor._version_box[0])
         except AttributeError:  # a None (saved as version 0), or not a tensor
             bad = next((i for i, t in enumerate(tensors)
                         if t is not None and not isinstance(t, TensorBase)), None)
@@ -143,7 +139,7 @@ class Function:
                     f"{type(tensors[bad]).__name__}; keep other values as ctx attributes, e.g. "
                     "ctx.alpha = alpha"
                 ) from None
-            versions = tuple([t._version_box[0] if t is not None else 0 for t in tensors])
+            versions = [t._version_box[0] if t is not None else 0 for t in tensors]
         self._saved = tensors
         self._saved_versions = versions
 
@@ -156,13 +152,9 @@ class Function:
                 "to the first backward() if you need to call it again."
             )
         saved = self._saved
-        try:
-            unchanged = tuple(map(_first, map(_version_box, saved))) == self._saved_versions
-        except AttributeError:  # a None among them
-            unchanged = all(t is None or t._version_box[0] == v
-                            for t, v in zip(saved, self._saved_versions))
-        if not unchanged:
-            self._raise_modified()
+        for tensor, version in zip(saved, self._saved_versions):
+            if tensor is not None and tensor._version_box[0] != version:
+                self._raise_modified()
         return saved
 
     def _raise_modified(self):
