@@ -307,8 +307,8 @@ class Optimizer:
                 try:
                     update_many(items, group)
                 finally:
-                    for param in stepped:  # each parameter changed in place
-                        param._version_box[0] += 1  # (_bump_version, inline)
+                    for param in stepped:
+                        param._bump_version()  # the parameter changed in place
         finally:
             mode.enabled = previous
         return loss
