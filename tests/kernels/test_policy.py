@@ -102,6 +102,16 @@ def test_free_cores_counts_runnable_threads_when_the_interval_is_too_short(monke
     assert _measured_free_cores(monkeypatch, 0.01, others_busy=0.0, runnable=0) == 4
 
 
+def test_an_instant_count_holds_only_until_the_interval_can_be_measured(monkeypatch):
+    """The runnable threads at one instant are a guess (a process's first product comes
+    within 0.1 s of import): the interval since the last sample goes on, and is measured as
+    soon as it is long enough, rather than the guess kept for half a second."""
+    assert _measured_free_cores(monkeypatch, 0.01, others_busy=0.0, runnable=2) == 2
+    assert threads.free_cores() == 2  # (still too short: the guess stands)
+    threads._sample["at"] -= 0.2  # 0.21 s since the last sample, in which others used nothing
+    assert threads.free_cores() == 4
+
+
 def test_free_cores_keeps_its_answer_for_half_a_second(monkeypatch):
     first = _measured_free_cores(monkeypatch, 1.0, others_busy=3.0)
     monkeypatch.setattr(threads, "_busy_seconds", lambda: 1e9)  # (would say: all busy)

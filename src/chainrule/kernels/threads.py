@@ -70,7 +70,7 @@ def _env_cap():
 _CORES = _cpu_count()
 _state = {"cap": _env_cap() or _CORES, "blas": None, "blas_threads": None, "pool": None,
           "side_by_side": None}
-_sample = {"at": None, "busy": None, "own": 0.0, "free": None}
+_sample = {"at": None, "busy": None, "own": 0.0, "free": None, "hold": _SAMPLE_SECONDS}
 _lock = threading.Lock()
 
 
@@ -115,7 +115,8 @@ def _runnable_elsewhere():
 
 
 def _take_sample():
-    _sample.update(at=time.monotonic(), busy=_busy_seconds(), own=_own_seconds(), free=None)
+    _sample.update(at=time.monotonic(), busy=_busy_seconds(), own=_own_seconds(), free=None,
+                   hold=_SAMPLE_SECONDS)
 
 
 _take_sample()  # (the first interval starts at import: about 50 us)
@@ -125,25 +126,38 @@ def free_cores():
     """About how many cores no other process is using (1 to the usable cores), re-measured at
     most every half second: the CPU time others used since the last measurement (the first
     one is taken at import). An interval too short to tell (``_MIN_INTERVAL``) counts the
-    threads runnable elsewhere at this instant instead.
+    threads runnable elsewhere at this instant instead, an answer kept only until the
+    interval is long enough to measure.
     NOTE: not the load average: it trails by a minute, so a process started right after
     another one had both cores busy (a benchmark's previous run) counted one free core and ran
-    its whole first half-second single-threaded."""
+    its whole first half-second single-threaded.
+    NOTE: the instant's count is a guess, not a measurement: a process's first large product
+    comes within 0.1 s of import, and at that instant /proc/loadavg counted 1-4 threads
+    running elsewhere in half of the processes started on a quiet 2-core machine (kernel
+    threads among them); kept for half a second, as a measurement is, it ran the whole of a
+    benchmark's mlp measurement on one thread (4.3 ms a step against 2.9)."""
     now = time.monotonic()
     last = _sample["at"]
-    if _sample["free"] is not None and now - last < _SAMPLE_SECONDS:
+    if _sample["free"] is not None and now - last < _sample["hold"]:
         return _sample["free"]
     busy, own = _busy_seconds(), _own_seconds()
     if busy is None or _sample["busy"] is None:  # not Linux: trust the load average alone
         others = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     elif now - last < _MIN_INTERVAL:
-        others = _runnable_elsewhere() or 0
+        with _lock:  # (the interval goes on from the last sample: measured once long enough)
+            _sample.update(free=_free_besides(_runnable_elsewhere() or 0), hold=_MIN_INTERVAL)
+        return _sample["free"]
     else:
         others = (busy - _sample["busy"] - (own - _sample["own"])) / (now - last)
     with _lock:
-        _sample.update(at=now, busy=busy, own=own,
-                       free=int(min(max(math.floor(_CORES - others + _FREE_SHARE), 1), _CORES)))
+        _sample.update(at=now, busy=busy, own=own, free=_free_besides(others),
+                       hold=_SAMPLE_SECONDS)
     return _sample["free"]
+
+
+def _free_besides(others):
+    """The cores free while other processes use ``others`` cores' worth (1 at least)."""
+    return int(min(max(math.floor(_CORES - others + _FREE_SHARE), 1), _CORES))
 
 
 def threads_for(work, parallel_from):
