@@ -203,6 +203,22 @@ def test_lstm_split_over_threads_matches_reference(monkeypatch, cores, steps):
     assert_paths_agree(_lstm_run(2, True), x, rtol=1e-4, atol=2e-6)
 
 
+@pytest.mark.parametrize("cores", [1, 2])
+def test_lstm_input_products_in_chunks_match_reference(monkeypatch, cores):
+    # the forward kernel multiplies the input by W_ih a few steps at a time
+    # (kernels.recurrent._input_chunk): 2 steps of 7 here, so a short last chunk, in both
+    # directions, on one thread and with the units split over two
+    from chainrule.kernels import recurrent
+
+    monkeypatch.setattr(recurrent, "_input_chunk", lambda steps, batch: 2)
+    monkeypatch.setattr(threads, "free_cores", lambda: cores)
+    monkeypatch.setitem(threads._state, "cap", cores)
+    monkeypatch.setattr(threads, "KERNEL_PARALLEL_SIZE", 1)
+    monkeypatch.setattr(threads, "GEMM_PARALLEL_MACS", 1)
+    x = (np.random.default_rng(4).standard_normal((3, 7, 6)) * 2).astype(np.float32)
+    assert_paths_agree(_lstm_run(2, True), x, rtol=1e-4, atol=2e-6)
+
+
 def _gru_run(layers, bidirectional, bias=True):
     def run(x):
         cr.manual_seed(0)

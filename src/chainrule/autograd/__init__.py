@@ -72,8 +72,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     >>> x.grad
     tensor([2., 4.])
     """
-    tensors = [tensors] if isinstance(tensors, TensorBase) else _as_sequence(tensors)
-    grads = _as_sequence(grad_tensors) or [None] * len(tensors)
+    if isinstance(tensors, TensorBase):
+        tensors = [tensors]
+        grads = [grad_tensors] if isinstance(grad_tensors, TensorBase) \
+            else _as_sequence(grad_tensors) or [None]
+    else:
+        tensors = _as_sequence(tensors)
+        grads = _as_sequence(grad_tensors) or [None] * len(tensors)
     grads = _initial_gradients(tensors, grads)
     if inputs is not None:
         inputs = _as_sequence(inputs)

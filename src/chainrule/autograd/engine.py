@@ -134,12 +134,16 @@ class _Sweep:
     def start(self, tensors, grad_tensors):
         """Seed the sweep with the gradients of the outputs it starts from."""
         self.like = tensors[0]  # makes zero gradients of the user-facing tensor class
+        pending = self.pending
         for tensor, grad in zip(tensors, grad_tensors):
             node = tensor.grad_fn
             if node is None:
                 self._add_leaf_grad(tensor, grad)
-            else:
+            elif node in pending:
                 self._add_to_slot(node, tensor._output_nr, grad)
+            else:  # (_add_to_slot's first gradient, inline: a loss is the usual one output)
+                slots = pending[node] = [None] * len(node.output_meta)
+                slots[tensor._output_nr] = grad
                 self.roots.append(node)
         self.borrowed.add_all(grad_tensors)  # the caller's own arrays
 
@@ -160,6 +164,7 @@ class _Sweep:
         pending, leaf_uses, leaf_grads = self.pending, self.leaf_uses, self.leaf_grads
         plain = not self.capture
         release = not self.retain_graph
+        create_graph, borrowed = self.create_graph, self.borrowed
         for node in self.order():  # each node after every node that sends it a gradient
             grads = pending.pop(node, None)  # summed over every use of its outputs
             if grads is None or node._output_hooks or not plain or len(grads) > 1:
@@ -172,12 +177,15 @@ class _Sweep:
                 grad_inputs = (grad_inputs,) if (
                     isinstance(grad_inputs, TensorBase) and len(node.next_edges) == 1
                 ) else _checked(node, grad_inputs)
-            if release and node._saved:
-                node._release()  # its saved tensors are not needed again
+            if release and node._saved:  # its saved tensors are not needed again
+                node._saved = ()  # (_release, inline)
+                node._freed = True
+                for name in node._transient:
+                    setattr(node, name, None)
             if _observers or node._node_hooks:
                 _notify(node, grad_inputs, grads)
             if not node._builtin_op:
-                self.borrowed.add_all(grad_inputs)  # user code made them (the ownership rule)
+                borrowed.add_all(grad_inputs)  # user code made them (the ownership rule)
             # on to the nodes and leaves that made its inputs
             for edge, grad in zip(node.next_edges, grad_inputs):
                 if edge is None:
@@ -212,7 +220,7 @@ class _Sweep:
                         # (_reach_leaf's common case: the last edge into a leaf, and the only
                         # one that brought a gradient, as for a parameter used once)
                         leaf_uses[id(edge)] = 0
-                        accumulate_into_leaf(edge, grad, self.create_graph, self.borrowed)
+                        accumulate_into_leaf(edge, grad, create_graph, borrowed)
                         continue
                 self._reach_leaf(edge, grad)
 
@@ -245,6 +253,7 @@ class _Sweep:
         slots = self.pending.get(node)
         if slots is None:
             slots = self.pending[node] = [None] * len(node.output_meta)
+            self.roots.append(node)
         slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
 
     def _add_leaf_grad(self, leaf, grad):

@@ -14,7 +14,6 @@ The protocol, the same for built-in ops and user ops (as in PyTorch):
 
 import functools
 import itertools
-import operator
 
 from . import grad_mode
 
@@ -25,13 +24,6 @@ _forward_observers = []
 # The recorded nodes, counted: each node's number is larger than those of the nodes that made
 # its inputs (graph.topological_order sorts by it).
 _sequence = itertools.count()
-
-
-# The version counts of saved tensors, read in C (AttributeError for a None): NOTE: every
-# recorded op saves tensors and every backward reads them, so the per-tensor loop in Python
-# was a visible part of a small network's step.
-_version_box = operator.attrgetter("_version_box")
-_first = operator.itemgetter(0)
 
 
 class TensorBase:
@@ -99,6 +91,11 @@ class Function:
     _builtin_op = False
     # PyTorch 2's other style: forward(*args) without ctx, plus setup_context(ctx, inputs, output)
     _separate_setup = False
+    # A built-in op whose forward works on arrays alone (it applies no other op, so nothing
+    # inside it could be recorded) and returns new tensors, never one of its inputs: apply
+    # runs it without switching grad mode off (set by the ops that say so, checked by
+    # tests/autograd/test_array_forward.py)
+    _array_forward = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -116,13 +113,23 @@ class Function:
     def setup_context(ctx, inputs, output):
         """Override (with a ``forward`` that takes no ctx) to save what backward needs."""
 
+    @classmethod
+    def _forward_then_setup(cls, ctx, args, kwargs):
+        outputs = cls.forward(*args, **kwargs)
+        cls.setup_context(ctx, args, outputs)
+        return outputs
+
     # -- ctx API -------------------------------------------------------------------------------
     def save_for_backward(self, *tensors):
         """Keep tensors for backward; modifying one in place before then is an error."""
         if True not in self.needs_input_grad:
             return  # nothing is recorded (grad mode off, or no input requires grad)
+        versions = []
         try:
-            versions = tuple(map(_first, map(_version_box, tensors)))  # (_versions, inline)
+            # NOTE: a plain loop: map with attrgetter/itemgetter cost twice as much for the one
+            # or two tensors an op saves (two map objects and a tuple for each op)
+            for tensor in tensors:
+                versions.append(tensor._version_box[0])
         except AttributeError:  # a None (saved as version 0), or not a tensor
             bad = next((i for i, t in enumerate(tensors)
                         if t is not None and not isinstance(t, TensorBase)), None)
@@ -132,7 +139,7 @@ class Function:
                     f"{type(tensors[bad]).__name__}; keep other values as ctx attributes, e.g. "
                     "ctx.alpha = alpha"
                 ) from None
-            versions = tuple([t._version_box[0] if t is not None else 0 for t in tensors])
+            versions = [t._version_box[0] if t is not None else 0 for t in tensors]
         self._saved = tensors
         self._saved_versions = versions
 
@@ -145,13 +152,9 @@ class Function:
                 "to the first backward() if you need to call it again."
             )
         saved = self._saved
-        try:
-            unchanged = tuple(map(_first, map(_version_box, saved))) == self._saved_versions
-        except AttributeError:  # a None among them
-            unchanged = all(t is None or t._version_box[0] == v
-                            for t, v in zip(saved, self._saved_versions))
-        if not unchanged:
-            self._raise_modified()
+        for tensor, version in zip(saved, self._saved_versions):
+            if tensor is not None and tensor._version_box[0] != version:
+                self._raise_modified()
         return saved
 
     def _raise_modified(self):
@@ -205,6 +208,7 @@ class Function:
 
     def _release(self):
         # Only nodes that saved tensors can fail a second backward, as in PyTorch.
+        # (engine._Sweep.run has this inline)
         if self._saved:
             self._saved = ()
             self._freed = True
@@ -234,21 +238,27 @@ class Function:
                     needs.append(False)
                     edges.append(None)
         ctx.needs_input_grad = tuple(needs) if recording else (False,) * len(args)
-        state.enabled = False
-        try:
-            if cls._separate_setup:
-                outputs = cls.forward(*args, **kwargs)
-                cls.setup_context(ctx, args, outputs)
-            else:
-                outputs = cls.forward(ctx, *args, **kwargs)
-        finally:
-            state.enabled = grad_was_enabled
+        if cls._array_forward or not grad_was_enabled:
+            # NOTE: grad mode is off already, or the forward applies no op (it works on
+            # arrays): no switching it off and back, ~0.75k instructions per access to the
+            # thread-local switch, two per op
+            outputs = cls.forward(ctx, *args, **kwargs) if not cls._separate_setup \
+                else cls._forward_then_setup(ctx, args, kwargs)
+        else:
+            state.enabled = False
+            try:
+                outputs = cls.forward(ctx, *args, **kwargs) if not cls._separate_setup \
+                    else cls._forward_then_setup(ctx, args, kwargs)
+            finally:
+                state.enabled = grad_was_enabled
         if recording:
             ctx.next_edges = tuple(edges)
             ctx._sequence_nr = next(_sequence)
-            if (isinstance(outputs, TensorBase) and id(outputs) not in map(id, args)
-                    and outputs._data.dtype.kind == "f" and not ctx._non_differentiable):
-                # the common case, inline (_connect and _link): one new floating output
+            if (isinstance(outputs, TensorBase) and not ctx._non_differentiable
+                    and outputs._data.dtype.kind == "f"
+                    and (cls._array_forward or id(outputs) not in map(id, args))):
+                # the common case, inline (_connect and _link): one new floating output (an
+                # array forward's output is always new)
                 outputs._requires_grad = True
                 outputs.grad_fn = ctx
                 outputs._output_nr = 0

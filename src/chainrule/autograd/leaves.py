@@ -36,15 +36,6 @@ class Borrowed:
             if isinstance(grad, TensorBase):
                 arrays[id(grad._data)] = grad._data
 
-    def claim(self, grad):
-        """Whether ``grad``'s array may become a leaf's ``.grad`` without a copy; when it may,
-        it is that leaf's from now on (borrowed for every other leaf)."""
-        array = grad._data
-        if id(array) in self._arrays or array.base is not None or not array.flags.writeable:
-            return False
-        self._arrays[id(array)] = array
-        return True
-
 
 def run_leaf_hooks(leaf, grad, borrowed):
     """A leaf's tensor hooks, once, on its total gradient; a replacement is user code's."""
@@ -60,11 +51,17 @@ def accumulate_into_leaf(leaf, grad, create_graph, borrowed):
     """Add ``grad`` into ``leaf.grad``, copying it first unless the engine owns it."""
     current = leaf._grad
     if current is None:
-        if not borrowed.claim(grad):
+        # The ownership rule (Borrowed): the array may become the leaf's without a copy when
+        # nobody else holds it (nor owns it: a view, or read-only memory); it is then this
+        # leaf's, so borrowed for every other one. (Inline: every parameter's gradient.)
+        array, kept = grad._data, borrowed._arrays
+        if id(array) in kept or array.base is not None or not array.flags.writeable:
             grad = Clone.apply(grad)  # under create_graph, a recorded copy: differentiable
             borrowed.add(grad)  # now the leaf's: no other leaf may keep the same array
-        elif not create_graph and grad._requires_grad:
-            grad = grad.detach()
+        else:
+            kept[id(array)] = array
+            if not create_graph and grad._requires_grad:
+                grad = grad.detach()
         leaf._grad = grad
     elif create_graph:
         leaf._grad = Accumulate.apply(current, grad)

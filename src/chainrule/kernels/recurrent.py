@@ -31,6 +31,7 @@ from ._native import (
     wait_until,
     yield_address,
 )
+from .heap import keep_freed_memory
 
 _FLOAT = 4  # bytes per float32: addresses below step in bytes
 # multiply-adds contracted into FMAs in the gate arithmetic (exp32's range reduction is only
@@ -45,36 +46,47 @@ def available():
 
 
 @jit(fastmath=_FUSED)
-def _forward_units(start, stop, part, blas, sync, yield_to, gx, h0, c0, w_hh, packed, bias,
-                   gates, c, tanh_c, h, reverse):
-    """Hidden units [start, stop) of every step: gates = activations of gx + h_prev W_hh^T +
-    bias (``w_hh``, ``packed``: as ``_step_weights`` gives them) in PyTorch's order (i, f, g,
-    o); c = f c_prev + i g; h = o tanh(c). The loops are short and each writes one or two
-    arrays: LLVM vectorises a loop only when it can check cheaply that its arrays do not
-    overlap (one loop over all nine arrays: 17x slower; the four gates activated in one loop,
-    in place in one row: 3.5x slower, measured)."""
+def _forward_units(start, stop, part, blas, sync, yield_to, x, w_ih, chunk, h0, c0, w_hh, packed,
+                   bias, gates, c, tanh_c, h, reverse):
+    """Hidden units [start, stop) of every step: gates = activations of x W_ih^T + h_prev
+    W_hh^T + bias (``w_hh``, ``packed``: as ``_step_weights`` gives them) in PyTorch's order
+    (i, f, g, o); c = f c_prev + i g; h = o tanh(c). The input's part comes ``chunk`` steps at
+    a time (``_input_product``) into a buffer of this thread's, which each step's product
+    with h_prev then adds to. The loops are short and each writes one or two arrays: LLVM
+    vectorises a loop only when it can check cheaply that its arrays do not overlap (one
+    loop over all nine arrays: 17x slower; the four gates activated in one loop, in place in
+    one row: 3.5x slower, measured)."""
     wide_vectors()  # (zmm registers: see _jit.wide_vectors)
-    steps, batch, width = gx.shape
+    steps, batch, width = gates.shape
     hidden, units = width // 4, stop - start
-    gh, gh_t = np.empty((batch, 4 * units), np.float32), np.empty((4 * units, batch), np.float32)
+    pre = np.empty((chunk, batch, 4 * units), np.float32)  # x W_ih^T + h_prev W_hh^T, this part
+    gh_t = np.empty((4 * units, batch), np.float32)
+    one = np.float32(1.0)
+    first = count = 0
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         before = t + 1 if reverse else t - 1
         h_prev = h0 if s == 0 else h[before]
         c_prev = c0 if s == 0 else c[before]
-        _state_product(blas, packed, 4, start, units, h_prev, w_hh, gh, gh_t)
+        if s == first + count:  # the next chunk's input products
+            first, count = s, min(chunk, steps - s)
+            _input_product(blas, 4, start, units, x, w_ih, steps - s - count if reverse else s,
+                           count, pre)
+        local = first + count - 1 - s if reverse else s - first  # (pre's steps run in time)
+        step_pre = pre[local]
+        _state_product(blas, packed, 4, start, units, h_prev, w_hh, step_pre, gh_t, one)
         for n in range(batch):
-            row, pre_x, pre_h = gates[t, n], gx[t, n], gh[n]
+            row, pre_n = gates[t, n], step_pre[n]
             for k in range(4):  # (k is the gate; the loop over j is what vectorises)
-                first, last = k * hidden + start, k * hidden + stop
-                into, x_part, b = row[first:last], pre_x[first:last], bias[first:last]
-                h_part = pre_h[k * units:(k + 1) * units]
+                first_unit, last_unit = k * hidden + start, k * hidden + stop
+                into, b = row[first_unit:last_unit], bias[first_unit:last_unit]
+                part_pre = pre_n[k * units:(k + 1) * units]
                 if k == 2:
                     for j in range(units):
-                        into[j] = tanh32(x_part[j] + (h_part[j] + b[j]))
+                        into[j] = tanh32(part_pre[j] + b[j])
                 else:
                     for j in range(units):
-                        into[j] = sigmoid32(x_part[j] + (h_part[j] + b[j]))
+                        into[j] = sigmoid32(part_pre[j] + b[j])
             # gate views that count from 0 (see activation._gelu_range on why)
             i, f = row[start:stop], row[hidden + start:hidden + stop]
             g = row[2 * hidden + start:2 * hidden + stop]
@@ -87,6 +99,24 @@ def _forward_units(start, stop, part, blas, sync, yield_to, gx, h0, c0, w_hh, pa
                 squashed[j] = tanh32(cell[j])
                 out[j] = o[j] * squashed[j]
         barrier(sync, units, (s + 1) * hidden, yield_to)
+
+
+@jit(inline="always")
+def _input_product(blas, gates, start, units, x, w_ih, t0, count, pre):
+    """pre[:count] = x[t0:t0 + count] W_ih^T for hidden units [start, start + units) of each of
+    the ``gates`` blocks, side by side (one product by W_ih^T when the part is all units, else
+    one per gate block of W_ih's rows; W_ih is read transposed in the call, no copy)."""
+    steps, batch, features = x.shape
+    hidden = w_ih.shape[0] // gates
+    zero = np.float32(0.0)
+    rows, weights = count * batch, numba.int64(w_ih.ctypes.data)
+    inputs = numba.int64(x.ctypes.data) + _FLOAT * t0 * batch * features
+    into = numba.int64(pre.ctypes.data)
+    blocks, columns = (1, gates * hidden) if units == hidden else (gates, units)
+    for k in range(blocks):
+        gemm(blas, False, True, rows, columns, features, inputs, features,
+             weights + _FLOAT * features * (k * hidden + start), features, zero,
+             into + _FLOAT * k * units, gates * units)
 
 
 @jit(fastmath=_FUSED)
@@ -173,11 +203,11 @@ def _step_weights(w_hh, steps, bounds, batch):
 
 
 @jit(inline="always")
-def _state_product(blas, packed, gates, start, units, h_prev, w_hh, gh, gh_t):
-    """gh = h_prev W_hh^T for hidden units [start, stop) of each of the ``gates`` blocks, side
-    by side: by W_hh^T packed (all units) where ``packed`` holds it, else ``w_hh`` is W_hh^T
-    laid out by ``_step_weights`` (this part's columns side by side) or W_hh, then the product
-    is taken transposed, (W_hh h_prev^T)^T, through ``gh_t``.
+def _state_product(blas, packed, gates, start, units, h_prev, w_hh, gh, gh_t, beta):
+    """gh = h_prev W_hh^T + beta gh (``beta`` 0 or 1) for hidden units [start, stop) of each
+    of the ``gates`` blocks, side by side: by W_hh^T packed (all units) where ``packed`` holds
+    it, else ``w_hh`` is W_hh^T laid out by ``_step_weights`` (this part's columns side by
+    side) or W_hh, then the product is taken transposed, (W_hh h_prev^T)^T, through ``gh_t``.
     NOTE: never with W_hh transposed in the call: OpenBLAS's h W_hh^T so is 1.5x slower at
     these shapes (32 x 256 by 256 x 1024: 0.46 ms, against 0.30 with W_hh^T, 0.26 + a small
     transpose with W_hh; LSTM forward of 64 steps, one thread: 34 -> 25 ms, two threads:
@@ -187,11 +217,11 @@ def _state_product(blas, packed, gates, start, units, h_prev, w_hh, gh, gh_t):
     zero = np.float32(0.0)
     weights, state = numba.int64(w_hh.ctypes.data), numba.int64(h_prev.ctypes.data)
     if packed[0] != 0:  # (all units: ``_step_weights``)
-        sgemm_by(blas, packed, batch, width, hidden, state, hidden, weights, width, zero,
+        sgemm_by(blas, packed, batch, width, hidden, state, hidden, weights, width, beta,
                  numba.int64(gh.ctypes.data), width)
     elif w_hh.shape[0] == hidden:  # W_hh^T: this part's columns, one block
         sgemm(blas, False, batch, gates * units, hidden, state, hidden,
-              weights + _FLOAT * gates * start, width, zero, numba.int64(gh.ctypes.data),
+              weights + _FLOAT * gates * start, width, beta, numba.int64(gh.ctypes.data),
               gates * units)
     else:  # W_hh: its rows, into gh^T
         blocks, columns = (gates, units) if units < hidden else (1, width)  # GEMMs, their size
@@ -200,25 +230,42 @@ def _state_product(blas, packed, gates, start, units, h_prev, w_hh, gh, gh_t):
                  weights + _FLOAT * hidden * (k * hidden + start), hidden, state, hidden, zero,
                  numba.int64(gh_t.ctypes.data) + _FLOAT * k * units * batch, batch)
         for n in range(batch):
-            for r in range(gates * units):
-                gh[n, r] = gh_t[r, n]
+            if beta != zero:
+                for r in range(gates * units):
+                    gh[n, r] += gh_t[r, n]
+            else:
+                for r in range(gates * units):
+                    gh[n, r] = gh_t[r, n]
 
 
-def lstm_forward(gx, h0, c0, w_hh, bias, reverse):
-    """The LSTM over all steps from the input projections ``gx`` (T, N, 4H) and ``bias``
-    (b_ih + b_hh; None: no bias): returns (h of every step, activated gates, c, tanh(c));
-    h and c of the last step are the final states."""
-    steps, batch, width = gx.shape
-    hidden = width // 4
-    gates = np.empty_like(gx)
+def lstm_forward(x, w_ih, h0, c0, w_hh, bias, reverse):
+    """The LSTM over all steps of the input ``x`` (T, N, I), the input projection included,
+    with ``bias`` (b_ih + b_hh; None: no bias): returns (h of every step, activated gates, c,
+    tanh(c)); h and c of the last step are the final states.
+    NOTE: why the input projection inside: as one product beforehand (2048 x 64 by 64 x 1024
+    in the lstm workload, split over the threads), its 8 MB result was written out and read
+    back by the recurrence, and the threads met once more for it; here each thread multiplies
+    its own units' columns, ``_input_chunk`` steps at a time, into a buffer that stays in its
+    cache and that each step's product with h then adds to (beta = 1)."""
+    steps, batch = x.shape[:2]
+    width, hidden = w_hh.shape
+    gates = np.empty((steps, batch, width), np.float32)
+    keep_freed_memory()  # (real work: as ``threads.blas_matmul`` does for a big product)
     h, c, tanh_c = (np.empty((steps, batch, hidden), np.float32) for _ in range(3))
     threads.gemm(1)  # every thread's GEMMs on one BLAS thread
     bounds = _unit_bounds(batch, hidden)
-    _split(_forward_units, bounds, np.ascontiguousarray(gx), np.ascontiguousarray(h0),
-           np.ascontiguousarray(c0), *_step_weights(w_hh, steps, bounds, batch),
+    _split(_forward_units, bounds, np.ascontiguousarray(x), np.ascontiguousarray(w_ih),
+           _input_chunk(steps, batch), np.ascontiguousarray(h0), np.ascontiguousarray(c0),
+           *_step_weights(w_hh, steps, bounds, batch),
            np.zeros(width, np.float32) if bias is None else np.ascontiguousarray(bias), gates, c,
            tanh_c, h, reverse)
     return h, gates, c, tanh_c
+
+
+def _input_chunk(steps, batch):
+    """How many steps' input products the forward takes at once: ~256 rows a product (tall
+    enough for BLAS to run near its speed, the result small enough to stay in cache)."""
+    return max(1, min(steps, -(-256 // batch)))
 
 
 def lstm_backward(d_out, dh, dc, gates, c, c0, tanh_c, w_hh, reverse, x, h0, h, w_ih,
@@ -404,7 +451,7 @@ def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, pa
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         h_prev = h0 if s == 0 else h[t + 1 if reverse else t - 1]
-        _state_product(blas, packed, 3, start, units, h_prev, w_hh, gh, gh_t)
+        _state_product(blas, packed, 3, start, units, h_prev, w_hh, gh, gh_t, np.float32(0.0))
         for n in range(batch):
             row, pre_x, pre_h = gates[t, n], gx[t, n], gh[n]
             for k in range(2):

@@ -58,6 +58,8 @@ def _binary(op, ufunc, a, b, dtype=None, quiet=False):
 class Add(Function):
     """z = a + b;  da = dz,  db = dz."""
 
+    _array_forward = True
+
     @staticmethod
     def forward(ctx, a, b):
         return _binary("add", np.add, a, b)
@@ -70,6 +72,8 @@ class Add(Function):
 class Sub(Function):
     """z = a - b;  da = dz,  db = -dz."""
 
+    _array_forward = True
+
     @staticmethod
     def forward(ctx, a, b):
         return _binary("sub", np.subtract, a, b)
@@ -81,6 +85,8 @@ class Sub(Function):
 
 class Mul(Function):
     """z = a * b;  da = dz * b,  db = dz * a."""
+
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -106,6 +112,8 @@ class Mul(Function):
 class Div(Function):
     """z = a / b;  da = dz / b,  db = -dz * a / b^2."""
 
+    _array_forward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -124,6 +132,8 @@ class Div(Function):
 
 class Neg(Function):
     """z = -a;  da = -dz."""
+
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, a):
@@ -212,6 +222,8 @@ class Where(Function):
 class Exp(Function):
     """y = exp(x);  dx = dy * y."""
 
+    _array_forward = True
+
     @staticmethod
     def forward(ctx, x):
         with np.errstate(over="ignore"):  # exp(1000) = inf without a warning, as in PyTorch
@@ -228,6 +240,8 @@ class Exp(Function):
 class Expm1(Function):
     """y = exp(x) - 1;  dx = dy * (y + 1)."""
 
+    _array_forward = True
+
     @staticmethod
     def forward(ctx, x):
         y = wrap(np.expm1(float_array(x._data)))
@@ -242,6 +256,8 @@ class Expm1(Function):
 
 class Log(Function):
     """y = log(x);  dx = dy / x."""
+
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -258,6 +274,8 @@ class Log(Function):
 class Log1p(Function):
     """y = log(1 + x);  dx = dy / (1 + x)."""
 
+    _array_forward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -272,6 +290,8 @@ class Log1p(Function):
 
 class Sqrt(Function):
     """y = sqrt(x);  dx = dy / (2 y)."""
+
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -289,6 +309,8 @@ class Sqrt(Function):
 class Rsqrt(Function):
     """y = 1 / sqrt(x);  dx = -dy * y^3 / 2."""
 
+    _array_forward = True
+
     @staticmethod
     def forward(ctx, x):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -305,6 +327,8 @@ class Rsqrt(Function):
 class Abs(Function):
     """y = |x|;  dx = dy * sign(x)."""
 
+    _array_forward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -319,6 +343,8 @@ class Abs(Function):
 class Sign(Function):
     """y = sign(x);  dx = 0 (almost everywhere)."""
 
+    _array_forward = True
+
     @staticmethod
     def forward(ctx, x):
         return wrap(np.sign(x._data))
@@ -330,6 +356,8 @@ class Sign(Function):
 
 class Sin(Function):
     """y = sin(x);  dx = dy * cos(x)."""
+
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -345,6 +373,8 @@ class Sin(Function):
 class Cos(Function):
     """y = cos(x);  dx = -dy * sin(x)."""
 
+    _array_forward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -358,6 +388,8 @@ class Cos(Function):
 
 class Tanh(Function):
     """y = tanh(x);  dx = dy * (1 - y^2)."""
+
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -378,6 +410,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x));  dx = dy * y * (1 - y)."""
+
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x):
@@ -413,6 +447,8 @@ def _relu_array(x):
 
 class Relu(Function):
     """y = max(x, 0);  dx = dy where x > 0, else 0."""
+
+    _array_forward = True
 
     @staticmethod
     def forward(ctx, x):

@@ -17,6 +17,8 @@ class Linear(Function):
     dx = dy W,  dW = dy^T x,  db = dy summed over the leading dims
     (with x and dy flattened to 2-D over the leading dims)."""
 
+    _array_forward = True
+
     @staticmethod
     def forward(ctx, x, weight, bias=None):
         ctx.save_for_backward(x, weight)

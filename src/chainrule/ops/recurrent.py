@@ -35,14 +35,15 @@ def _sigmoid(x):
 _KernelRun = namedtuple("_KernelRun", "kernels h0 out saved")
 
 
-def _fused_kernels(mode, gx, h, c, w_hh):
+def _fused_kernels(mode, x, h, c, w_hh):
     """The LSTM/GRU sequence kernels when they apply (float32, big enough, BLAS reachable).
     The work counted: the gates and a read of W_hh per step (one step of a 256-unit cell
     at batch 32 is 2.2x ``kernels.MIN_SIZE``; a 16-unit one at batch 8, 20 steps, 0.1x)."""
     if mode not in ("LSTM", "GRU"):
         return None
-    fast = kernels.load("recurrent", gx, *(a for a in (h, c, w_hh) if a is not None),
-                        size=gx.size + gx.shape[0] * w_hh.size)
+    steps, batch = x.shape[:2]
+    fast = kernels.load("recurrent", x, *(a for a in (h, c, w_hh) if a is not None),
+                        size=steps * (batch * w_hh.shape[0] + w_hh.size))
     return fast if fast is not None and fast.available() else None
 
 
@@ -51,6 +52,15 @@ def _run(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     """Forward over time for one layer and direction; returns outputs (T, N, H), final states
     and what backward needs."""
     steps, hidden = x.shape[0], w_hh.shape[1]
+    fast = _fused_kernels(mode, x, h, c, w_hh)
+    last = 0 if reverse else steps - 1
+    if fast is not None and mode == "LSTM":
+        # NOTE: all steps in one compiled call, the input projection and the biases there
+        # (``lstm_forward``: no (T, N, 4H) array written out and read back); the LSTM lines
+        # below are its reference
+        bias = None if b_ih is None else b_ih + b_hh
+        out, gates, cells, tanh_c = fast.lstm_forward(x, w_ih, h, c, w_hh, bias, reverse)
+        return out, out[last], cells[last], _KernelRun(fast, h, out, (gates, cells, c, tanh_c))
     # all time steps in one GEMM; 2-D operands keep NumPy on its BLAS path (a 3-D @ transposed
     # 2-D matmul is many times slower)
     rows = x.reshape(-1, x.shape[2])
@@ -60,17 +70,9 @@ def _run(mode, x, h, c, w_ih, w_hh, b_ih, b_hh, reverse):
     else:
         gx = blas_matmul(rows, w_ih.T)
     gx = gx.reshape(x.shape[:2] + (-1,))
-    fast = _fused_kernels(mode, gx, h, c, w_hh)
-    last = 0 if reverse else steps - 1
-    if fast is not None and mode == "LSTM":
-        # NOTE: all steps in one compiled call, the biases added there (one pass over gx
-        # less); the LSTM lines below are its reference
-        bias = None if b_ih is None else b_ih + b_hh
-        out, gates, cells, tanh_c = fast.lstm_forward(gx, h, c, w_hh, bias, reverse)
-        return out, out[last], cells[last], _KernelRun(fast, h, out, (gates, cells, c, tanh_c))
     if b_ih is not None:
         gx += b_ih if mode == "GRU" else b_ih + b_hh  # GRU keeps b_hn apart: it is scaled by r
-    if fast is not None:  # NOTE: the same for the GRU
+    if fast is not None:  # NOTE: the GRU's kernels take the input projections
         out, gates, gh_n = fast.gru_forward(gx, h, w_hh, b_hh, reverse)
         return out, out[last], None, _KernelRun(fast, h, out, (gates, gh_n))
     out = np.empty(x.shape[:2] + (hidden,), dtype=x.dtype)

@@ -16,6 +16,8 @@ from .registry import register
 class MseLoss(Function):
     """l = (x - y)^2;  dx = dl * 2 (x - y),  dy = -dx."""
 
+    _array_forward = True
+
     @staticmethod
     def forward(ctx, input, target, *, reduction):
         x, y = _float_pair("mse_loss", input, target)
