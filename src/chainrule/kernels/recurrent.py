@@ -21,6 +21,7 @@ from . import threads
 from ._jit import jit, sigmoid32, tanh32, wide_vectors
 from ._native import (
     NOT_PACKED,
+    atomic_add,
     barrier,
     claim,
     gemm,
@@ -46,19 +47,20 @@ def available():
 
 
 @jit(fastmath=_FUSED)
-def _forward_units(start, stop, part, blas, sync, yield_to, x, w_ih, chunk, h0, c0, w_hh, packed,
-                   bias, gates, c, tanh_c, h, reverse):
+def _forward_units(start, stop, part, blas, sync, yield_to, x, w_ih, chunk, h0, c0, w_hh, laid,
+                   packed, bias, gates, c, tanh_c, h, reverse):
     """Hidden units [start, stop) of every step: gates = activations of x W_ih^T + h_prev
-    W_hh^T + bias (``w_hh``, ``packed``: as ``_step_weights`` gives them) in PyTorch's order
-    (i, f, g, o); c = f c_prev + i g; h = o tanh(c). The input's part comes ``chunk`` steps at
-    a time (``_input_product``) into a buffer of this thread's, which each step's product
-    with h_prev then adds to. The loops are short and each writes one or two arrays: LLVM
-    vectorises a loop only when it can check cheaply that its arrays do not overlap (one
-    loop over all nine arrays: 17x slower; the four gates activated in one loop, in place in
-    one row: 3.5x slower, measured)."""
+    W_hh^T + bias (``w_hh``, ``laid``, ``packed``: as ``_step_weights`` gives them) in
+    PyTorch's order (i, f, g, o); c = f c_prev + i g; h = o tanh(c). The input's part comes
+    ``chunk`` steps at a time (``_input_product``) into a buffer of this thread's, which each
+    step's product with h_prev then adds to. The loops are short and each writes one or two
+    arrays: LLVM vectorises a loop only when it can check cheaply that its arrays do not
+    overlap (one loop over all nine arrays: 17x slower; the four gates activated in one loop,
+    in place in one row: 3.5x slower, measured)."""
     wide_vectors()  # (zmm registers: see _jit.wide_vectors)
     steps, batch, width = gates.shape
     hidden, units = width // 4, stop - start
+    weights = _part_weights(w_hh, laid, 4, start, units)
     pre = np.empty((chunk, batch, 4 * units), np.float32)  # x W_ih^T + h_prev W_hh^T, this part
     gh_t = np.empty((4 * units, batch), np.float32)
     one = np.float32(1.0)
@@ -74,7 +76,8 @@ def _forward_units(start, stop, part, blas, sync, yield_to, x, w_ih, chunk, h0, 
                            count, pre)
         local = first + count - 1 - s if reverse else s - first  # (pre's steps run in time)
         step_pre = pre[local]
-        _state_product(blas, packed, 4, start, units, h_prev, w_hh, step_pre, gh_t, one)
+        _step_product(blas, packed, 4, start, units, h_prev, weights, step_pre, gh_t, one,
+                      laid.size != 0 and s > 0, sync, s * hidden, yield_to)
         for n in range(batch):
             row, pre_n = gates[t, n], step_pre[n]
             for k in range(4):  # (k is the gate; the loop over j is what vectorises)
@@ -98,7 +101,7 @@ def _forward_units(start, stop, part, blas, sync, yield_to, x, w_ih, chunk, h0, 
             for j in range(units):
                 squashed[j] = tanh32(cell[j])
                 out[j] = o[j] * squashed[j]
-        barrier(sync, units, (s + 1) * hidden, yield_to)
+        atomic_add(sync, units)  # (this part of step s is written)
 
 
 @jit(inline="always")
@@ -121,11 +124,11 @@ def _input_product(blas, gates, start, units, x, w_ih, t0, count, pre):
 
 @jit(fastmath=_FUSED)
 def _backward_units(start, stop, part, blas, sync, yield_to, d_out, gates, c, c0, tanh_c, w_hh,
-                    d_gates, dh, dc, reverse, packed):
+                    d_gates, dh, dc, reverse, packed, by_batch):
     """Hidden units [start, stop) of BPTT: d(pre-activation gates) of every step into d_gates,
     dc through the cell, and dh = d_gates W_hh for the step before (by W_hh packed once,
     ``packed`` from ``_native.packed_operand``, when all units are here); dh and dc come out
-    as the gradients of h0 and c0."""
+    as the gradients of h0 and c0. ``d_out`` is (T, N, H), or (N, T, H) where ``by_batch``."""
     wide_vectors()  # (zmm registers: see _jit.wide_vectors)
     steps, batch, width = gates.shape
     hidden, units = width // 4, stop - start
@@ -142,7 +145,8 @@ def _backward_units(start, stop, part, blas, sync, yield_to, d_out, gates, c, c0
             d_i, d_f = d_row[start:stop], d_row[hidden + start:hidden + stop]
             d_g = d_row[2 * hidden + start:2 * hidden + stop]
             d_o = d_row[3 * hidden + start:3 * hidden + stop]
-            squashed, above = tanh_c[t, n, start:stop], d_out[t, n, start:stop]
+            squashed = tanh_c[t, n, start:stop]
+            above = d_out[n, t, start:stop] if by_batch else d_out[t, n, start:stop]
             grad_h, grad_c, old = dh[n, start:stop], dc[n, start:stop], c_prev[n, start:stop]
             for j in range(units):
                 total = grad_h[j] + above[j]
@@ -176,30 +180,89 @@ def _split(kernel, bounds, *args):
 
 
 def _step_weights(w_hh, steps, bounds, batch):
-    """(W_hh as the forward's step GEMMs read it, W_hh^T packed by MKL or not: ``sgemm_by``):
-    from 3 steps on, on one thread with MKL, W_hh as it is and W_hh^T packed once (one step's
-    product, 32 x 256 by 256 x 1024: 104 us plain, 90 packed, and no copy below); else W_hh^T
-    copied with each part's columns side by side (gate blocks of its units, in gate order),
-    so that a thread's product is one GEMM (packed, a half gains nothing: 48.9 against 48.6
-    us); below 3 steps W_hh as it is (the copy costs 0.39 ms at 1024 x 256, more than one or
-    two steps gain). NOTE: one GEMM per part rather than one per gate block: measured
-    on this Xeon, one thread, h (32 x 256) by half of W_hh^T: 0.077 ms as one 512-column
-    product against 0.094-0.12 as four of 128 columns at a stride of 1024 (LSTM forward of
-    64 steps, N=32, two threads at real-time priority, medians: 8.3-8.6 -> 7.6-8.1 ms)."""
+    """(W_hh, room for W_hh^T laid out or an empty array, W_hh^T packed by MKL or not:
+    ``sgemm_by``), as the forward's step GEMMs read W_hh: from 3 steps on, on one thread with
+    MKL, W_hh as it is and W_hh^T packed once (one step's product, 32 x 256 by 256 x 1024: 104
+    us plain, 90 packed, and no copy below); else room for W_hh^T with each part's columns
+    side by side (gate blocks of its units, in gate order), which each thread fills with its
+    own part (``_lay_out``) so that its product is one GEMM (packed, a half gains nothing:
+    48.9 against 48.6 us); below 3 steps W_hh as it is (the copy costs more than one or two
+    steps gain). NOTE: one GEMM per part rather than one per gate block: measured on this
+    Xeon, one thread, h (32 x 256) by half of W_hh^T: 0.077 ms as one 512-column product
+    against 0.094-0.12 as four of 128 columns at a stride of 1024 (LSTM forward of 64 steps,
+    N=32, two threads at real-time priority, medians: 8.3-8.6 -> 7.6-8.1 ms)."""
+    none = np.empty((0, 0), np.float32)
     if steps < 3:
-        return w_hh, NOT_PACKED
+        return w_hh, none, NOT_PACKED
     if len(bounds) == 2:
         packed = packed_operand(w_hh, batch, transposed=True)
         if packed[0] != 0:
-            return w_hh, packed
+            return w_hh, none, packed
     width, hidden = w_hh.shape
-    gates = width // hidden
-    blocks = w_hh.reshape(gates, hidden, hidden)  # (gate, unit, input)
-    laid_out = np.empty((hidden, width), w_hh.dtype)
-    for start, stop in zip(bounds, bounds[1:]):
-        part = laid_out[:, gates * start:gates * stop].reshape(hidden, gates, stop - start)
-        part[...] = blocks[:, start:stop].transpose(2, 0, 1)
-    return laid_out, NOT_PACKED
+    return w_hh, np.empty((hidden, width), np.float32), NOT_PACKED
+
+
+_TILE = 16  # (rows and columns of a block that _lay_out transposes in cache)
+
+
+@jit(inline="always")
+def _part_weights(w_hh, laid, gates, start, units):
+    """The W_hh that this part's step products read (``_state_product``): ``laid`` with this
+    part's columns of W_hh^T filled in, or ``w_hh`` as it is where ``laid`` is empty."""
+    if laid.size == 0:
+        return w_hh
+    _lay_out(w_hh, gates, start, units, laid)
+    return laid
+
+
+@jit(inline="always")
+def _lay_out(w_hh, gates, start, units, laid):
+    """Column gates * start + k * units + j of ``laid`` (hidden x gates * hidden) = row
+    k * hidden + start + j of W_hh (gate k, unit start + j), for j < units: this part's
+    columns of W_hh^T side by side, in tiles that stay in cache.
+    NOTE: on the part's own thread rather than the whole copy beforehand: the threads copy
+    their halves at once, and each reads its half from its own cache afterwards (the copy in
+    NumPy, 1024 x 256, took 0.29-0.37 ms before the threads started)."""
+    hidden = w_hh.shape[1]
+    for k in range(gates):
+        first = gates * start + k * units
+        for j0 in range(0, units, _TILE):
+            j1 = min(j0 + _TILE, units)
+            for r0 in range(0, hidden, _TILE):
+                for r in range(r0, min(r0 + _TILE, hidden)):
+                    row = laid[r]
+                    for j in range(j0, j1):
+                        row[first + j] = w_hh[k * hidden + start + j, r]
+
+
+@jit(inline="always")
+def _step_product(blas, packed, gates, start, units, h_prev, w_hh, gh, gh_t, beta, own_first,
+                  sync, target, yield_to):
+    """``_state_product`` once every part has written h_prev (``sync`` reaches ``target``:
+    each part adds its units when its step is done). ``own_first`` (``w_hh`` laid out,
+    ``_step_weights``, and a step before): the product by this part's own units of h_prev
+    first, ready since this thread wrote them, then the wait, then the rest of h_prev (beta 1).
+    NOTE: why: the wait is then for what the other thread still had left when this one has
+    done a share of its own product (a per-step barrier before it cost the lstm workload's
+    forward 0.3-0.8 ms of 6.5, two threads, measured by leaving it out)."""
+    if not own_first:
+        wait_until(sync, target, yield_to)
+        _state_product(blas, packed, gates, start, units, h_prev, w_hh, gh, gh_t, beta)
+        return
+    batch, hidden = h_prev.shape
+    width, columns, stop = gates * hidden, gates * units, start + units
+    one = np.float32(1.0)
+    state, out = numba.int64(h_prev.ctypes.data), numba.int64(gh.ctypes.data)
+    weights = numba.int64(w_hh.ctypes.data) + _FLOAT * gates * start  # (this part's columns)
+    sgemm(blas, False, batch, columns, units, state + _FLOAT * start, hidden,
+          weights + _FLOAT * start * width, width, beta, out, columns)
+    wait_until(sync, target, yield_to)
+    if start > 0:
+        sgemm(blas, False, batch, columns, start, state, hidden, weights, width, one, out,
+              columns)
+    if stop < hidden:
+        sgemm(blas, False, batch, columns, hidden - stop, state + _FLOAT * stop, hidden,
+              weights + _FLOAT * stop * width, width, one, out, columns)
 
 
 @jit(inline="always")
@@ -272,17 +335,21 @@ def lstm_backward(d_out, dh, dc, gates, c, c0, tanh_c, w_hh, reverse, x, h0, h, 
                   need_x):
     """BPTT from the gradients of every step's h (``d_out``) and of the final states, with
     the layer's input ``x`` (T, N, I), states ``h0`` and ``h`` (T, N, H) from forward: returns
-    (gradients {x (None unless ``need_x``), w_ih, w_hh, b_ih, b_hh}, of h0, of c0)."""
+    (gradients {x (None unless ``need_x``), w_ih, w_hh, b_ih, b_hh}, of h0, of c0).
+    ``d_out`` laid out by batch (the transpose of a C-contiguous (N, T, H): a batch_first
+    caller's gradient) is read so, not copied (0.14 ms in the lstm workload)."""
     batch, hidden = c0.shape
+    by_batch = not d_out.flags.c_contiguous and d_out.transpose(1, 0, 2).flags.c_contiguous
+    d_out = d_out.transpose(1, 0, 2) if by_batch else np.ascontiguousarray(d_out)
     d_gates = np.empty_like(gates)
     dh, dc = np.array(dh, np.float32, order="C"), np.array(dc, np.float32, order="C")  # copies
     blas, progress, yield_to = kernel_sgemm_address(), np.zeros(1, np.int64), yield_address()
     w_hh = np.ascontiguousarray(w_hh)
 
     def recurrence():
-        _backward_units(0, hidden, 0, blas, progress, yield_to, np.ascontiguousarray(d_out),
-                        gates, c, np.ascontiguousarray(c0), tanh_c, w_hh, d_gates, dh, dc,
-                        reverse, packed_operand(w_hh, batch))
+        _backward_units(0, hidden, 0, blas, progress, yield_to, d_out, gates, c,
+                        np.ascontiguousarray(c0), tanh_c, w_hh, d_gates, dh, dc, reverse,
+                        packed_operand(w_hh, batch), by_batch)
 
     grads = _pipelined(recurrence, d_gates, d_gates, x, h0, h, w_ih, hidden, progress, reverse,
                        need_x)
@@ -437,8 +504,8 @@ def _weight_grads(blas, progress, yield_to, hidden, chunk, d_gx, d_gh, x, h0, h,
 
 
 @jit(fastmath=_FUSED)
-def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, packed, b_hh,
-                       gates, gh_n, h, reverse):
+def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, laid, packed,
+                       b_hh, gates, gh_n, h, reverse):
     """Hidden units [start, stop) of every step of a GRU (gates r, z, n in PyTorch's order):
     r, z = sigmoid(gx + h_prev W_hh^T + b_hh) of their blocks; gh_n = (h_prev W_hh^T + b_hh)
     of the n block (kept for backward); n = tanh(gx_n + r gh_n); h = (1 - z) n + z h_prev.
@@ -448,10 +515,12 @@ def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, pa
     hidden, units = width // 3, stop - start
     gh, gh_t = np.empty((batch, 3 * units), np.float32), np.empty((3 * units, batch), np.float32)
     one = np.float32(1.0)
+    weights = _part_weights(w_hh, laid, 3, start, units)
     for s in range(steps):
         t = steps - 1 - s if reverse else s
         h_prev = h0 if s == 0 else h[t + 1 if reverse else t - 1]
-        _state_product(blas, packed, 3, start, units, h_prev, w_hh, gh, gh_t, np.float32(0.0))
+        _step_product(blas, packed, 3, start, units, h_prev, weights, gh, gh_t,
+                      np.float32(0.0), laid.size != 0 and s > 0, sync, s * hidden, yield_to)
         for n in range(batch):
             row, pre_x, pre_h = gates[t, n], gx[t, n], gh[n]
             for k in range(2):
@@ -471,7 +540,7 @@ def _gru_forward_units(start, stop, part, blas, sync, yield_to, gx, h0, w_hh, pa
             old = h_prev[n, start:stop]
             for j in range(units):
                 out[j] = (one - z[j]) * new[j] + z[j] * old[j]
-        barrier(sync, units, (s + 1) * hidden, yield_to)
+        atomic_add(sync, units)  # (this part of step s is written)
 
 
 @jit(fastmath=_FUSED)

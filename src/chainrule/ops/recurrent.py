@@ -174,7 +174,9 @@ class Recurrent(Function):
     (w_ih, w_hh[, b_ih, b_hh]);  backward is BPTT through every step, layer and direction."""
 
     @staticmethod
-    def forward(ctx, input, hx, cx, *weights, mode, num_layers, bidirectional, dropout, train):
+    def forward(ctx, input, hx, cx, *weights, mode, num_layers, bidirectional, dropout, train,
+                batch_first=False):
+        # (batch_first: a layout hint only, see below)
         directions = 2 if bidirectional else 1
         per = len(weights) // (num_layers * directions)
         x = input._data
@@ -203,6 +205,12 @@ class Recurrent(Function):
             x = y * mask if mask is not None else y
         ctx.layers, ctx.mode, ctx.per, ctx.directions = layers, mode, per, directions
         ctx.save_for_backward(*weights)
+        if batch_first:
+            # NOTE: a batch_first caller transposes the output to (N, T, H): laid out so here,
+            # once, the layer after it (a Linear's reshape to rows, in forward and again in
+            # its backward) copies nothing, and the gradient that comes back is read as it is
+            # by the LSTM's BPTT kernel (lstm workload: three 2 MB transposing copies -> one)
+            x = np.ascontiguousarray(x.transpose(1, 0, 2)).transpose(1, 0, 2)
         outputs = (wrap(x), wrap(h_n), wrap(c_n) if c_n is not None else None)
         return outputs if cx is not None else outputs[:2]
 
@@ -310,7 +318,7 @@ def _recurrent(mode, input, hx, cx, params, has_biases, num_layers, dropout, tra
         input = input.transpose(0, 1)
     outputs = Recurrent.apply(input, hx, cx, *params, mode=mode, num_layers=num_layers,
                               bidirectional=bidirectional, dropout=float(dropout),
-                              train=bool(train))
+                              train=bool(train), batch_first=bool(batch_first))
     if batch_first:
         outputs = (outputs[0].transpose(0, 1),) + tuple(outputs[1:])
     return outputs
