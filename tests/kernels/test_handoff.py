@@ -109,6 +109,24 @@ def test_fields_refuse_what_row_major_blas_cannot_take():
     assert handoff.fields(a, b, out, np.ones(8, np.float32)[::2]) is None
 
 
+@pytest.mark.parametrize("trans_a, trans_b", [(False, False), (False, True), (True, False),
+                                              (True, True)])
+@pytest.mark.parametrize("by_rows", [True, False])
+def test_a_blocks_fields_are_those_of_its_views(trans_a, trans_b, by_rows):
+    """``block_fields``, arithmetic on the whole product's fields, gives what ``fields`` gives
+    for the block's own views (a split product's blocks, bias row included)."""
+    a, b = _operands(96, 40, 72, trans_a, trans_b)
+    out = np.empty((96, 72), np.float32)[:, :70]  # (a row stride longer than the row)
+    b, bias = b[:, :70], np.linspace(-1, 1, 70, dtype=np.float32)
+    whole = handoff.fields(a, b, out, bias)
+    for start, stop in [(0, 33), (33, 70)]:
+        if by_rows:
+            views = a[start:stop], b, out[start:stop], bias
+        else:
+            views = a, b[:, start:stop], out[:, start:stop], bias[start:stop]
+        assert handoff.block_fields(whole, by_rows, start, stop) == handoff.fields(*views)
+
+
 _POOLS = {}  # kernel threads per count (made once: their threads live on)
 SHAPES = [(128, 784, 512), (512, 128, 784), (300, 160, 100), (96, 2048, 64)]
 
@@ -128,7 +146,8 @@ def test_split_products_equal_numpys(monkeypatch, m, k, n, trans_a, trans_b, cor
     handed = []
     real = workers.Workers.hand_off
     monkeypatch.setattr(workers.Workers, "hand_off",
-                        lambda self, blocks: handed.append(real(self, blocks)) or handed[-1])
+                        lambda self, blocks, *given: handed.append(real(self, blocks, *given))
+                        or handed[-1])
     a, b = _operands(m, k, n, trans_a, trans_b)
     bias = np.linspace(-1, 1, n, dtype=np.float32)
     expected = a.astype(np.float64) @ b
@@ -173,8 +192,8 @@ def test_a_pair_of_products_side_by_side_equals_numpys(monkeypatch, cores):
     kernels.load("optim", np.zeros(1, np.float32), size=kernels.min_size())
     runs = []
     real = threads._run_blocks
-    monkeypatch.setattr(threads, "_run_blocks", lambda blocks: runs.append(
-        [block[2].shape for block in blocks]) or real(blocks))
+    monkeypatch.setattr(threads, "_run_blocks", lambda blocks, *given: runs.append(
+        [block[2].shape for block in blocks]) or real(blocks, *given))
     grad, w = _operands(128, 512, 300, seed=3)  # dy (128 x 512) and W (512 x 300)
     first, second = threads.blas_matmul_pair((grad, w), (grad.T, grad))
     np.testing.assert_allclose(first, grad.astype(np.float64) @ w, rtol=1e-4, atol=1e-3)

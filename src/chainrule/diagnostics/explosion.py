@@ -29,9 +29,12 @@ class ExplosionTracker:
     """Every-step history of the loss and gradient norms, in bounded memory; ``on_step``
     returns an ``Explosion`` when one is confirmed, else None."""
 
-    def __init__(self, thresholds, weight_growth):
+    def __init__(self, thresholds, weight_growth, norms_of=None):
         self.t = thresholds
         self.weight_growth = weight_growth  # callable -> (factor, layer) since the last sample
+        # turns what a step's ``layer_norms`` holds into {layer: norm} (the monitor hands
+        # over the tap's reads, whose layer norms are worked out only for a jump)
+        self.norms_of = norms_of or dict
         self.recent = collections.deque()  # (norm, layer norms) of the last recent_steps steps
         self.older_max = None  # the largest total norm before them
         self.layer_reference = {}  # per-layer norms at the step that set ``older_max``
@@ -72,7 +75,18 @@ class ExplosionTracker:
             self.elevated = None
         if found is None and loss is not None and lr is not None:
             found = self._diverging(step, loss, layer_norms, lr)
-        self._remember(norm, loss, layer_norms)
+        # remember the step (NOTE: here, not in a method of its own: this runs on every
+        # step, cold, and a call is a tenth of it)
+        if loss is not None:
+            self.losses.append(loss)
+            if len(self.first_losses) < 3:
+                self.first_losses.append(loss)
+        recent = self.recent
+        recent.append((norm, layer_norms))
+        if len(recent) > self.t.recent_steps:
+            old, norms = recent.popleft()
+            if older_max is None or old > older_max:
+                self.older_max, self.layer_reference = old, norms
         return found
 
     def on_nonfinite(self, step):
@@ -88,24 +102,18 @@ class ExplosionTracker:
         reference = self.layer_reference
         if self.older_max is None and self.recent:
             reference = max(self.recent, key=lambda entry: entry[0])[1]
-        reference = _resolve(reference)
+        reference = self._resolve(reference)
         return {name: norm / max(reference.get(name, 0.0), 1e-30)
-                for name, norm in _resolve(layer_norms).items() if math.isfinite(norm)}
+                for name, norm in self._resolve(layer_norms).items() if math.isfinite(norm)}
 
     def _attribute(self, layer_norms):
         growth = self._layer_growth(layer_norms)
         return max(growth, key=growth.get) if growth else None
 
-    def _remember(self, norm, loss, layer_norms):
-        if loss is not None:
-            self.losses.append(loss)
-            if len(self.first_losses) < 3:
-                self.first_losses.append(loss)
-        self.recent.append((norm, layer_norms))
-        if len(self.recent) > self.t.recent_steps:
-            old, norms = self.recent.popleft()
-            if self.older_max is None or old > self.older_max:
-                self.older_max, self.layer_reference = old, norms
+    def _resolve(self, layer_norms):
+        if callable(layer_norms):
+            return layer_norms()
+        return self.norms_of(layer_norms) if layer_norms else {}
 
     def _diverging(self, step, loss, layer_norms, lr):
         """The loss is back at its untrained level after halving, while the lr is well above
@@ -126,16 +134,12 @@ class ExplosionTracker:
         self.diverging_steps = self.diverging_steps + 1 if back else 0
         if self.diverging_steps < self.t.patience:  # a state, not one odd batch
             return None
-        layers_best = _resolve(layers_best)
+        layers_best = self._resolve(layers_best)
         growth = {name: norm / max(layers_best.get(name, 0.0), 1e-30)
-                  for name, norm in _resolve(layer_norms).items() if math.isfinite(norm)}
+                  for name, norm in self._resolve(layer_norms).items() if math.isfinite(norm)}
         return Explosion("diverging", step, max(growth, key=growth.get) if growth else None,
                          {"loss": smooth, "first_loss": first, "best_loss": best,
                           "lr": lr, "first_lr": self.first_lr})
-
-
-def _resolve(layer_norms):
-    return layer_norms() if callable(layer_norms) else layer_norms or {}
 
 
 class Explosion:

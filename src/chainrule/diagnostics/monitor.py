@@ -90,12 +90,13 @@ class GradientMonitor:
                         if any(p.ndim >= 2 for _, p in params)}
         recurrent = [name for name, module, _ in self.layers
                      if isinstance(module, RECURRENT_MODULES)]
-        self.rules = Rules(self.thresholds, self._weights_grown, recurrent)
         covered = set()
         for _, module, params in self.layers:
             covered |= covered_weights(module, params)
         self.tap = GradientTap([(name, p) for name, _, params in self.layers for _, p in params],
                                self._gradient_nonfinite, covered)
+        self.rules = Rules(self.thresholds, self._weights_grown, recurrent,
+                           self.tap.norms_of)
         self.watch = NonFiniteWatch(model, record_sites)
         self.watch.on_origin = self._origin_found
         self.watch.on_loss_leaf = self.tap.read_in_full  # a weight the loss uses by itself
@@ -132,7 +133,6 @@ class GradientMonitor:
         """Install the hooks again after ``close()``: the monitor goes on from its step count
         and history, as though the steps run while it was closed had not happened (a loop that
         watches only some of its steps; the bench's plain blocks)."""
-        self.tap.reset()
         self.tap.attach()
         self.watch.attach()
         self._prepare(self.step_count + 1)  # the weight copies of a sampled step, taken anew
@@ -141,16 +141,18 @@ class GradientMonitor:
         return step % self.every == 0 or step in EARLY_STEPS
 
     def _prepare(self, step):
-        """Before step ``step``'s forward: arm the activation probe if it is sampled (or a
-        measurement still waits for inputs), and if it is sampled, copy the weights and have
-        the tap read every gradient."""
-        sampled = self.tap.full = self.is_sampled(step)
-        if sampled or (self.probe.tallies and self.probe.wants_more()):
-            self.probe.arm(step)
-        if not sampled:
+        """Before step ``step``'s forward: a new step for the tap (reading every gradient if
+        the step is sampled), the activation probe armed if it is sampled (or a measurement
+        still waits for inputs), and if it is sampled the weights copied."""
+        sampled = self.is_sampled(step)
+        self.tap.reset(full=sampled)
+        probe = self.probe
+        if sampled or (probe.tallies and probe.wants_more()):
+            probe.arm(step)
+        if sampled:
+            self.updates.take(self.layers)
+        elif self.updates.before is not None:  # (only after a sampled step)
             self.updates.clear()
-            return
-        self.updates.take(self.layers)
 
     # -- reporting --------------------------------------------------------------------------------
     def _report(self, found):
@@ -190,11 +192,11 @@ class GradientMonitor:
                       float(data) if data is not None and data.size == 1 else float(loss))
         tap = self.tap
         computed = None
-        if tap.squares:
+        if tap.watched:
             total = tap.total()
-            # per-layer norms cost a loop: the rules ask for them only when they need them,
-            # possibly steps later (a jump's reference step): this step's, not the tap's then
-            norms = tap.step_norms()
+            # the rules turn this step's reads into layer norms only when they need them,
+            # possibly steps later (a jump's reference step): the tap starts new dicts each step
+            norms = tap.watched
         else:  # no backward this step, or gradients set by hand
             computed = self._norms_from_grads()
             total = math.sqrt(sum(n * n for n in computed.values())) if computed else (
@@ -217,7 +219,6 @@ class GradientMonitor:
         if self.probe.armed:
             self.probe.disarm()
         self._read = tap.squares  # the gradients this step's update used, as read
-        tap.reset()
         self.watch.end_step()
         self._prepare(step + 1)
         self._current = None

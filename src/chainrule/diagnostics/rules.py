@@ -26,9 +26,10 @@ class Rules:
     """Stateful checks fed by a monitor: ``on_step`` every step, ``on_sample`` every sampled
     step, ``on_nonfinite`` once. Each returns the findings new at that step."""
 
-    def __init__(self, thresholds=None, weight_growth_now=None, recurrent=()):
+    def __init__(self, thresholds=None, weight_growth_now=None, recurrent=(), norms_of=None):
         self.t = thresholds or Thresholds()
-        self.explosions = ExplosionTracker(self.t, weight_growth_now or (lambda: (0.0, None)))
+        self.explosions = ExplosionTracker(self.t, weight_growth_now or (lambda: (0.0, None)),
+                                           norms_of)
         self.recurrent = set(recurrent)  # names of recurrent layers (their own remedy)
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
@@ -54,7 +55,9 @@ class Rules:
 
     # -- every step -------------------------------------------------------------------------------
     def on_step(self, step, loss, grad_norm, layer_norms, lr=None):
-        """``loss`` and ``grad_norm`` finite (non-finite steps go to ``on_nonfinite``)."""
+        """``loss`` and ``grad_norm`` finite (non-finite steps go to ``on_nonfinite``);
+        ``layer_norms``: {layer: gradient norm}, a callable returning it, or what ``norms_of``
+        (given to the constructor) turns into it."""
         if lr is not None:
             self.peak_lr = max(self.peak_lr, lr)
         explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)

@@ -22,7 +22,6 @@ same reads on every step), ``layer_norms(full=True)`` on a sampled step holds ev
 parameter's exact norm.
 """
 
-import functools
 import math
 import re
 import sys
@@ -122,22 +121,26 @@ def _compiled_sum():
     model's own ops, kernels on), else None: its machine code for a writable, aligned,
     contiguous 1-D float32 array, called without numba's dispatch (``_entry_point``), once
     compiled. Asked once per backward, not per read: the settings cannot change inside one."""
+    # NOTE: once the entry point is known only ``use_kernels`` can change the answer: asking
+    # sys.modules, kernels.load and the dispatcher again on every backward cost 5.5 us there
+    # (cold lookups, measured in the mlp step's end-of-backward loop)
+    entry = _found[0]
+    if entry is not None:
+        return entry if kernels._settings["enabled"] else None
     if "numba" not in sys.modules:
         return None
     module = kernels.load("norms", size=ANY_SIZE)
     if module is None:
         return None
     dispatcher = module.squared_norm
-    entry = _entries.get(dispatcher)
+    entry = _entry_point(dispatcher)
     if entry is None:
-        entry = _entry_point(dispatcher)
-        if entry is None:
-            return dispatcher  # not compiled yet: its first call compiles it
-        _entries[dispatcher] = entry
+        return dispatcher  # not compiled yet: its first call compiles it
+    _found[0] = entry
     return entry
 
 
-_entries = {}  # dispatcher -> its entry point (``_entry_point``)
+_found = [None]  # the compiled sum's entry point, once it is there (``_entry_point``)
 
 
 def _entry_point(dispatcher):
@@ -178,6 +181,7 @@ class GradientTap:
         # estimated (see _read_arrived); ``total()`` sums these
         self.watched = {}
         self.ever = set()
+        self._layer_count = len(set(self.layer_of.values()))  # ``ever`` complete at this size
         self._read_now = set()  # covered weights read in full this step (read_in_full)
         self._params = [p for _, p in params]
         self._handles = []
@@ -203,10 +207,12 @@ class GradientTap:
             self._remove_end_observer = None
         self._arrived.clear()
 
-    def reset(self):
+    def reset(self, full=True):
+        """A new step: nothing read yet; ``full``: read every parameter in it (sampled)."""
+        self.full = full
         self._total_square = 0.0
         self.squares = {}
-        self.watched = {}  # a new dict, not cleared: a step_norms() of an earlier step reads it
+        self.watched = {}  # a new dict, not cleared: the rules keep earlier steps' (norms_of)
         if self._read_now:
             self._read_now = set()
 
@@ -226,29 +232,40 @@ class GradientTap:
         arrived.clear()  # a re-run's backward, started from on_nonfinite, ends here too
         kernel = _compiled_sum()
         layer_of, covered = self.layer_of, self.covered
-        squares, watched, ever = self.squares, self.watched, self.ever
-        # NOTE: this loop runs once per parameter and step, cold after the backward:
-        # non-finite values are searched for only after it, when the sum or a full read of a
-        # covered weight says there may be one
+        squares, watched = self.squares, self.watched
+        # a layer is added to ``ever`` at most once: once every layer is in, the loop stops
+        # asking (it runs once per parameter and step, cold after the backward)
+        ever = self.ever if len(self.ever) < self._layer_count else None
+        # NOTE: non-finite values are searched for only after the loop, when the sum or a full
+        # read of a covered weight says there may be one
         full, read_now = self.full, self._read_now
+        total = 0.0
         for param in params:
             grad = param._grad
             if grad is None:  # taken away by a hook after it (an optimizer run in backward)
                 continue
             key = id(param)
-            ever.add(layer_of[key])
+            if ever is not None:
+                ever.add(layer_of[key])
             array = grad._data
+            # The compiled sum's entry point takes only aligned float32 arrays. An array that
+            # owns its memory (a gradient a GEMM made) has NumPy's alignment: only views pay
+            # for ``flags``, an object made per call. (A read-only one: the entry point only
+            # reads; numba's dispatcher, before the first compile, compiles it once more.)
             # NOTE: an identity test on the dtype (a native float32 array's dtype is NumPy's
             # one instance; others take NumPy's path, also right): ``dtype != np.float32``
-            # builds a dtype to compare with, a tenth of a per-step read's cost. The compiled
-            # sum's entry point takes only writable, aligned float32 arrays
+            # builds a dtype to compare with, a tenth of a per-step read's cost
             compiled = None
             if kernel is not None and array.dtype is _FLOAT32:
-                flags = array.flags
-                if flags.writeable and flags.aligned:
+                if array.base is None:
                     compiled = kernel
+                else:
+                    flags = array.flags
+                    if flags.writeable and flags.aligned:
+                        compiled = kernel
             if key not in covered:
-                squares[key] = watched[key] = _read(array, compiled)
+                value = squares[key] = watched[key] = _read(array, compiled)
+                total += value
                 continue
             # a covered weight's every-step norm is estimated from a fixed block of its first
             # rows (1/16 of them; the whole matrix when it is small) scaled to the whole: the
@@ -262,10 +279,13 @@ class GradientTap:
                     squares[key] = value
             else:
                 block = rows // ESTIMATE_ROWS
-                watched[key] = _read(array[:block], compiled) * (rows / block)
+                value = watched[key] = _read(array[:block], compiled) * (rows / block)
                 if full or key in read_now:
                     squares[key] = _read(array, compiled)
-        total = self._total_square = math.fsum(watched.values())
+            total += value
+        if len(watched) != len(params):  # also read by an earlier backward of this step
+            total = math.fsum(watched.values())
+        self._total_square = total
         if full or read_now or not math.isfinite(total):
             self._report_nonfinite(params)
 
@@ -291,11 +311,11 @@ class GradientTap:
         parameter read this step (all of them on a sampled step)."""
         return norms_by_layer(self.layer_of, self.squares if full else self.watched)
 
-    def step_norms(self):
-        """A function returning this step's ``layer_norms()``, still this step's when it is
-        called steps later (``reset()`` starts new dicts rather than clearing these): the
-        explosion rule keeps it for a reference step and computes it only if it needs it."""
-        return functools.partial(norms_by_layer, self.layer_of, self.watched)
+    def norms_of(self, squares):
+        """{layer: gradient norm} from a step's ``watched`` (``reset()`` starts new dicts
+        rather than clearing these, so a step's stays its own): the explosion rule keeps
+        each step's and turns the reference step's into layer norms only when a jump comes."""
+        return norms_by_layer(self.layer_of, squares)
 
 
 def norms_by_layer(layer_of, squares):

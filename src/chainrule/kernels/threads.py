@@ -16,6 +16,7 @@ the well-kept way to reach OpenBLAS/MKL/BLIS at run time; kernel chunks run on a
 Python threads (the kernels release the GIL; ``workers.py``).
 """
 
+import importlib
 import math
 import os
 import threading
@@ -72,6 +73,7 @@ _state = {"cap": _env_cap() or _CORES, "blas": None, "blas_threads": None, "pool
           "side_by_side": None}
 _sample = {"at": None, "busy": None, "own": 0.0, "free": None, "hold": _SAMPLE_SECONDS}
 _lock = threading.Lock()
+_modules = {}  # (kernels' modules imported at first use: _lazy)
 
 
 def set_num_threads(n):
@@ -305,7 +307,10 @@ def _split_matmul(a, b, out, threads, bias=None):
         else:
             row = bias[lo:hi] if bias is not None and bias.shape[-1:] == (n,) else bias
             blocks.append((a, b[:, lo:hi], out[:, lo:hi], row))
-    _run_blocks(blocks)
+    native = _native_calls()
+    whole = None if native is None else native[0].fields(a, b, out, bias)
+    _run_blocks(blocks, None if whole is None else [
+        native[0].block_fields(whole, by_rows, lo, hi) for lo, hi in zip(bounds, bounds[1:])])
     return out
 
 
@@ -328,51 +333,54 @@ def _split_sum(a, b, out, threads, bias):
     return out
 
 
-def _run_blocks(blocks):
+def _run_blocks(blocks, fields=None):
     """``out = a @ b (+ bias)`` for each block ``(a, b, out, bias)``: the first on this thread,
     the others on the kernel threads, handed to them as GEMM jobs where they can take them
-    (``workers.Workers.hand_off``: no GIL, no task queue), else as tasks. BLAS on one thread."""
+    (``workers.Workers.hand_off``: no GIL, no task queue), else as tasks. BLAS on one thread.
+    ``fields``: each block's ``handoff.fields`` where the caller has them."""
     pool = _pool()
+    native = _native_calls()
     rest = blocks[1:]
-    handed = pool.hand_off(rest)
+    handed = pool.hand_off(rest, native, None if fields is None else fields[1:])
     futures = [] if handed else [pool.submit(_block, *block) for block in rest]
     try:
-        _block(*blocks[0])
+        _block(*blocks[0], native, None if fields is None else fields[0])
     finally:
         if handed:
-            pool.finish(len(rest))
+            pool.finish(len(rest), native)
         for future in futures:
             future.result()
 
 
-def _block(a, b, out, bias):
+def _block(a, b, out, bias, native=None, fields=None):
     """``out = a @ b (+ bias)``: through MKL's sgemm where the GEMM jobs run on it
     (``_gemm_elsewhere``), else NumPy's matmul."""
-    if not _gemm_elsewhere(a, b, out, bias):
+    if not _gemm_elsewhere(a, b, out, bias, native, fields):
         np.matmul(a, b, out=out)
         if bias is not None:
             out += bias
 
 
-def _gemm_elsewhere(a, b, out, bias=None):
+def _gemm_elsewhere(a, b, out, bias=None, native=None, fields=None):
     """``out = a @ b (+ bias)`` on this thread through the kernels' sgemm when it is not
     NumPy's own (MKL's, ``_native.kernel_sgemm_address``) and BLAS can take the layout
-    (``handoff.fields``); False, with nothing done, otherwise.
+    (``handoff.fields``, or ``fields`` where the caller has them; ``native``:
+    ``workers._native_calls()`` where the caller has it); False, with nothing done, otherwise.
     NOTE: MKL, where installed, because at the gpt and mlp workloads' shapes OpenBLAS (NumPy's)
     is 1.12-1.31x slower on one core of the Xeon (2048 x 128 by 128 x 512: 1.66-1.70 -> 1.26-1.31
     ms). Every block of a split product takes it, as the board's jobs do, so the threads keep
     pace and give the same bits."""
-    from .workers import _native_calls
-
-    native = _native_calls()
     if native is None:
-        return False
+        native = _native_calls()
+        if native is None:
+            return False
     handoff, blas = native[0], native[1]
     if blas == _numpys_sgemm():
         return False
-    fields = handoff.fields(a, b, out, bias)
     if fields is None:
-        return False
+        fields = handoff.fields(a, b, out, bias)
+        if fields is None:
+            return False
     handoff.run_here(blas, *fields)
     return True
 
@@ -399,8 +407,6 @@ def _stacked_elsewhere(a, b, out=None):
     if (a.ndim < 3 or a.shape[:-2] != b.shape[:-2] or not a.size or not b.size
             or a.dtype != np.float32 or b.dtype != np.float32):
         return None
-    from .workers import _native_calls
-
     native = _native_calls()
     if native is None or native[1] == _numpys_sgemm():
         return None
@@ -418,9 +424,21 @@ def _stacked_elsewhere(a, b, out=None):
 
 
 def _numpys_sgemm():
-    from ._native import sgemm_address
+    return _lazy("_native").sgemm_address()
 
-    return sgemm_address()
+
+def _native_calls():
+    return _lazy("workers")._native_calls()
+
+
+def _lazy(name):
+    """The kernels' module ``name``, imported at its first use (``workers``: see ``_pool``;
+    ``_native`` imports numba). NOTE: an import statement in a function costs ~0.5-1 us a
+    call, and a split product asks for these two or three times."""
+    module = _modules.get(name)
+    if module is None:
+        module = _modules[name] = importlib.import_module(f"{__package__}.{name}")
+    return module
 
 
 def _matmul(a, b, out=None):
@@ -441,12 +459,13 @@ def _matmul(a, b, out=None):
 
 # -- kernels ---------------------------------------------------------------------------------------
 def _pool():
-    from .workers import Workers  # (not at import: concurrent.futures is 10 ms of the budget)
-
-    with _lock:
-        if _state["pool"] is None:
-            _state["pool"] = Workers(max(_CORES - 1, 1), _POOL_PREFIX)
-        return _state["pool"]
+    pool = _state["pool"]
+    if pool is None:
+        with _lock:
+            if _state["pool"] is None:  # (workers not imported at import: 2.5 ms of the budget)
+                _state["pool"] = _lazy("workers").Workers(max(_CORES - 1, 1), _POOL_PREFIX)
+            pool = _state["pool"]
+    return pool
 
 
 def _after_fork():

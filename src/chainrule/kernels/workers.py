@@ -51,21 +51,23 @@ class Workers:
         self._posted[0] += 1  # (under the GIL: one in-place add at a time)
         return task
 
-    def hand_off(self, blocks):
+    def hand_off(self, blocks, native=None, fields=None):
         """Post GEMMs ``out = a @ b (+ bias)``, one per block ``(a, b, out, bias)``, as jobs
         for the kernel threads (``handoff.py``), and wake those that are not spinning; True
         when posted: the caller must then call ``finish(len(blocks))``. False, with nothing
         posted, without the compiled code, for a block BLAS cannot take as it is, for more
         blocks than threads, or while another caller's jobs are on the board (the caller then
-        submits tasks instead)."""
-        native = _native_calls()
+        submits tasks instead). ``native``: ``_native_calls()`` where the caller has it;
+        ``fields``: each block's ``handoff.fields`` where the caller has them."""
+        if native is None:
+            native = _native_calls()
         if native is None or len(blocks) > self._count:
             return False
         handoff = native[0]
-        jobs = [handoff.fields(*block) for block in blocks]
+        jobs = fields if fields is not None else [handoff.fields(*block) for block in blocks]
         if None in jobs:
             return False
-        return self._post(handoff, [(handoff.post, fields) for fields in jobs])
+        return self._post(handoff, [(handoff.post, job) for job in jobs])
 
     def hand_off_ranges(self, job, bounds, args):
         """Post parts 1, 2, ... of ``bounds`` (``threads.range_bounds``) as calls of the range
@@ -92,9 +94,10 @@ class Workers:
             self.submit(_nothing)  # a thread asleep on the queue wakes, then serves the board
         return True
 
-    def finish(self, count):
-        """Wait for the ``count`` jobs of ``hand_off`` (running those no thread took)."""
-        handoff, blas, yield_to = _native_calls()
+    def finish(self, count, native=None):
+        """Wait for the ``count`` jobs of ``hand_off`` (running those no thread took);
+        ``native`` as there."""
+        handoff, blas, yield_to = native or _native_calls()
         try:
             for slot in range(1, count + 1):
                 handoff.finish(self._board, slot, blas, yield_to)
@@ -199,13 +202,21 @@ def _native_calls():
     ``sched_yield``'s address) once numba is loaded, kernels are on and NumPy's sgemm was
     found; else None. The jobs' sgemm is MKL's where the ``mkl`` wheel is there
     (``_native.kernel_sgemm_address``; ``threads`` then runs the caller's blocks on it too),
-    else NumPy's."""
-    from . import _settings, available
-
-    if "numba" not in sys.modules or not _settings["enabled"] or not available():
+    else NumPy's. NOTE: asked two or three times per split product: the modules it reads are
+    looked up once (an import statement in a function costs ~0.5 us a call)."""
+    if "numba" not in sys.modules:
         return None
-    from . import _native, handoff
-
-    if not _native.sgemm_address()[0]:
+    kernels = sys.modules[__package__]  # (this module's package: imported before it)
+    if not kernels._settings["enabled"] or not kernels.available():
         return None
-    return handoff, _native.kernel_sgemm_address(), _native.yield_address()
+    if not _modules:
+        from . import _native, handoff
+
+        _modules.update(native=_native, handoff=handoff)
+    native = _modules["native"]
+    if not native.sgemm_address()[0]:
+        return None
+    return _modules["handoff"], native.kernel_sgemm_address(), native.yield_address()
+
+
+_modules = {}  # (_native and handoff, once numba is loaded)
