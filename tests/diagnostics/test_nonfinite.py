@@ -72,6 +72,48 @@ def test_nan_loss_outside_the_model_is_found_in_the_loss_with_its_line():
     assert "Log produced inf in the forward pass in the loss computation" in finding.message
 
 
+class LogHead(nn.Module):
+    def forward(self, x):
+        return x.log()  # HEAD LINE
+
+
+class WithHeads(nn.Module):
+    """A body the model's forward runs, and heads the loss calls one by one."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(4, 2)
+        self.heads = nn.ModuleList([LogHead(), LogHead()])
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class LogLoss(nn.Module):
+    """A loss module outside the model: its frames are walked, never named."""
+
+    def forward(self, x):
+        return x.log().sum()
+
+
+def test_a_loss_op_inside_a_head_the_loss_calls_is_named_after_that_head():
+    torch.manual_seed(0)
+    model = WithHeads()
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        out = model(torch.randn(3, 4)).abs() + 1.0  # finite logs
+        loss = sum(head(out).sum() for head in model.heads)
+        assert monitor.step(loss) == [] and monitor.watch.origin is None
+        out = model(torch.randn(3, 4))
+        loss = model.heads[0](out.abs() + 1.0).sum() + model.heads[1](out * 0).sum()
+        (finding,) = monitor.step(loss)
+    origin = finding.origin
+    assert (origin.op, origin.pass_, origin.in_loss) == ("Log", "forward", True)
+    assert origin.line == _line_of("# HEAD LINE") and origin.layer == "heads.1"
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        (finding,) = monitor.step(LogLoss()(model(torch.randn(3, 4)) * 0))
+    assert finding.origin.op == "Log" and finding.origin.layer is None
+
+
 def test_a_masked_softmax_over_a_row_that_is_all_minus_inf_gives_birth_to_nan():
     scores = torch.randn(2, 3)
     mask = torch.tensor([[False, True, False], [True, True, True]])

@@ -80,20 +80,24 @@ MAX_SITES = 4096
 _sites = {}  # (id of code, instruction, layer) of a calling line -> (code, its Origin)
 
 
-def call_site(module_names=None, rerun=None, skip=0):
+def call_site(module_names=None, rerun=None, skip=0, forwards=None):
     """An Origin holding only the place: the innermost frame outside chainrule's internals, and
     the innermost running module found on the way (a name from ``module_names``: id -> name).
     ``rerun``: (code object of a function running the forward again, (file, line) of the call
     it repeats): when the walk reaches that function, the repeated call's line is the place.
     ``skip``: frames above the caller known to be chainrule's (an observer's, the op's), left
     out of the walk: each frame the walk visits is made a Python object, which the frame then
-    pays for again as it returns."""
+    pays for again as it returns. ``forwards``: the code objects of the named modules'
+    ``forward`` (``forward_codes``), when known: only their frames are asked for ``self``."""
     frame = sys._getframe(1 + skip)
     layer = None
     internal_files = _internal_files
     while frame is not None:
         code = frame.f_code
-        if module_names and layer is None and code.co_name == "forward":
+        # NOTE: a frame's f_locals builds a dict of all its locals: asked only of a forward
+        # that can be a named module's (the loss module's own forward is walked every step)
+        if (module_names and layer is None and code.co_name == "forward"
+                and (forwards is None or code in forwards)):
             layer = module_names.get(id(frame.f_locals.get("self")))
         if rerun is not None and code is rerun[0]:
             file, line = rerun[1]
@@ -118,6 +122,22 @@ def call_site(module_names=None, rerun=None, skip=0):
             return site
         frame = frame.f_back
     return Origin("", "", "", layer=layer)
+
+
+def forward_codes(modules):
+    """The code objects that run ``modules``' ``forward`` (a method of their class, or one set
+    on the instance, and what a decorator wraps): a frame running any other code is not one of
+    theirs."""
+    codes = set()
+    for module in modules:
+        function = getattr(module, "forward", None)
+        function = getattr(function, "__func__", function)
+        while function is not None:
+            code = getattr(function, "__code__", None)
+            if code is not None:
+                codes.add(code)
+            function = getattr(function, "__wrapped__", None)
+    return codes
 
 
 def source_line(filename, line):

@@ -31,6 +31,7 @@ from .nonfinite import (
     describe,
     finite,
     forward_birth,
+    forward_codes,
     kinds,
     op_name,
     source_line,
@@ -123,6 +124,7 @@ class NonFiniteWatch:
         self.record_sites = record_sites
         self.module_names = {id(m): name or type(m).__name__
                              for name, m in model.named_modules()}
+        self.forwards = forward_codes(model.modules())  # (for call_site)
         self.origin = None
         self.on_origin = None
         self.on_loss_leaf = None  # called with each leaf tensor (a parameter) a loss op takes
@@ -334,7 +336,8 @@ class NonFiniteWatch:
                             self.on_loss_leaf(leaf)
         site = None
         if True in node.needs_input_grad:  # recorded: its backward may give birth too
-            site = call_site(self.module_names, skip=2)  # (this observer, and Function.apply)
+            # (skip: this observer, and Function.apply)
+            site = call_site(self.module_names, skip=2, forwards=self.forwards)
             hook = self._backward_hook(type(node), site, in_loss)
             if node._node_hooks is None:  # node.register_hook's work, without its handle
                 node._node_hooks = [hook]
@@ -369,7 +372,8 @@ class NonFiniteWatch:
             return
         origin = Origin(op, "forward", describe(found), in_loss=in_loss,
                         entered_at=op_name(node) if op == "data" else None)
-        self.events.append(origin.located(site or call_site(self.module_names)))
+        self.events.append(origin.located(site or call_site(self.module_names,
+                                                            forwards=self.forwards)))
         self._forward_event = True
 
     def _backward_hook(self, op, site, in_loss):
