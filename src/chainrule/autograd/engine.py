@@ -14,6 +14,7 @@ gradient memory (``leaves.Borrowed``) and grad mode (backward rules are recorded
 import threading
 
 import numpy as np
+from numpy import ndarray
 
 from . import function, grad_mode
 from .function import TensorBase
@@ -160,22 +161,43 @@ class _Sweep:
 
         NOTE: one loop with the common case inline, the extras (hooks, ``inputs=``, a node no
         gradient reached, gradients to fit or to check) in the methods below: on a small
-        network the sweep's own bookkeeping, not the arithmetic, was half of backward."""
+        network the sweep's own bookkeeping, not the arithmetic, was half of backward.
+        Without ``create_graph`` a built-in op with a backward on arrays
+        (``Function._array_backward``) gets and returns bare arrays, which travel to the next
+        such op without a tensor around them; a gradient becomes a tensor where anything else
+        meets it (another op's backward, a hook, an observer, a leaf)."""
         pending, leaf_uses, leaf_grads = self.pending, self.leaf_uses, self.leaf_grads
         plain = not self.capture
         release = not self.retain_graph
         create_graph, borrowed = self.create_graph, self.borrowed
+        wrap = self.like._from_array
         for node in self.order():  # each node after every node that sends it a gradient
             grads = pending.pop(node, None)  # summed over every use of its outputs
             if grads is None or node._output_hooks or not plain or len(grads) > 1:
+                if grads is not None:  # (hooks and captures see tensors)
+                    grads = [g if g is None or isinstance(g, TensorBase) else wrap(g)
+                             for g in grads]
                 grads = self.gradients_of(node, grads)
                 if grads is None:
                     continue  # no gradient reached this node (or none is wanted from it)
-            grad_inputs = node.backward(node, *grads)
-            if type(grad_inputs) is not tuple or len(grad_inputs) != len(node.next_edges):
+            if (node._array_backward is not None and not create_graph and len(grads) == 1
+                    and not (_observers or node._node_hooks)):
+                on_arrays = True
+                grad = grads[0]
+                grad_inputs = node._array_backward(
+                    node, grad._data if isinstance(grad, TensorBase) else grad)
+            else:
+                on_arrays = False
+                grad = grads[0]
+                if grad is not None and not isinstance(grad, TensorBase):
+                    grads = [wrap(grad)]  # (an array, from a backward on arrays)
+                grad_inputs = node.backward(node, *grads)
+            edges = node.next_edges
+            if type(grad_inputs) is not tuple or len(grad_inputs) != len(edges):
                 # (_checked's common case inline: a unary op returns its one gradient bare)
-                grad_inputs = (grad_inputs,) if (
-                    isinstance(grad_inputs, TensorBase) and len(node.next_edges) == 1
+                grad_inputs = (grad_inputs,) if len(edges) == 1 and (
+                    type(grad_inputs) is ndarray if on_arrays
+                    else isinstance(grad_inputs, TensorBase)
                 ) else _checked(node, grad_inputs)
             if release and node._saved:  # its saved tensors are not needed again
                 node._saved = ()  # (_release, inline)
@@ -187,7 +209,7 @@ class _Sweep:
             if not node._builtin_op:
                 borrowed.add_all(grad_inputs)  # user code made them (the ownership rule)
             # on to the nodes and leaves that made its inputs
-            for edge, grad in zip(node.next_edges, grad_inputs):
+            for edge, grad in zip(edges, grad_inputs):
                 if edge is None:
                     continue  # this input needs no gradient
                 if type(edge) is tuple:
@@ -196,25 +218,31 @@ class _Sweep:
                     child, nr = edge
                     meta = child.output_meta[nr]  # the input's (shape, dtype)
                     try:
-                        fits = (grad._data.shape, grad._data.dtype) == meta
+                        data = grad if on_arrays else grad._data
+                        fits = (data.shape, data.dtype) == meta
                     except AttributeError:
                         fits = False  # not a tensor: _fit_to_input explains
                     if not fits:
-                        grad = _fit_to_input(node, grad_inputs, grad, meta)
+                        grad = _fit_to_input(node, grad_inputs, grad, meta,
+                                             wrap if on_arrays else None)
                     slots = pending.get(child)
                     if slots is None:
                         slots = pending[child] = [None] * len(child.output_meta)
-                    slots[nr] = grad if slots[nr] is None else Accumulate.apply(slots[nr], grad)
+                    slots[nr] = grad if slots[nr] is None else _sum(slots[nr], grad, wrap)
                     continue
                 if grad is not None:  # (to a leaf, whose shape and dtype the input's are)
                     try:
-                        fits = (grad._data.shape == edge._data.shape
-                                and grad._data.dtype == edge._data.dtype)
+                        data = grad if on_arrays else grad._data
+                        fits = (data.shape == edge._data.shape
+                                and data.dtype == edge._data.dtype)
                     except AttributeError:
                         fits = False
                     if not fits:
                         meta = (edge._data.shape, edge._data.dtype)
-                        grad = _fit_to_input(node, grad_inputs, grad, meta)
+                        grad = _fit_to_input(node, grad_inputs, grad, meta,
+                                             wrap if on_arrays else None)
+                    elif on_arrays:
+                        grad = wrap(grad)  # (a leaf keeps a tensor)
                     if (plain and leaf_uses[id(edge)] == 1 and not edge._hooks
                             and id(edge) not in leaf_grads):
                         # (_reach_leaf's common case: the last edge into a leaf, and the only
@@ -318,10 +346,13 @@ def _checked(node, grad_inputs):
     return grad_inputs
 
 
-def _fit_to_input(node, grad_inputs, grad, meta):
-    """Reduce a broadcast gradient back to its input's shape and cast it to the input's dtype."""
+def _fit_to_input(node, grad_inputs, grad, meta, wrap=None):
+    """Reduce a broadcast gradient back to its input's shape and cast it to the input's dtype
+    (``wrap``, for a backward on arrays: its bare array becomes a tensor first)."""
     position = next(i for i, g in enumerate(grad_inputs) if g is grad)
     shape, dtype = meta
+    if wrap is not None and not isinstance(grad, TensorBase):
+        grad = wrap(grad)
     if not isinstance(grad, TensorBase):
         raise TypeError(
             f"{node.name()} returned {type(grad).__name__} for input {position}; backward must "
@@ -339,6 +370,17 @@ def _fit_to_input(node, grad_inputs, grad, meta):
     if grad._data.dtype != dtype:
         grad = Cast.apply(grad, dtype=dtype)
     return grad
+
+
+def _sum(earlier, grad, wrap):
+    """Two gradients of one node output, summed: bare arrays (from backwards on arrays, or
+    NumPy scalars, their 0-d results) as an array, else as tensors (recorded under
+    ``create_graph``)."""
+    earlier_is, grad_is = isinstance(earlier, TensorBase), isinstance(grad, TensorBase)
+    if not (earlier_is or grad_is):
+        return earlier + grad
+    return Accumulate.apply(earlier if earlier_is else wrap(earlier),
+                            grad if grad_is else wrap(grad))
 
 
 def _run_output_hooks(node, grads, borrowed):

@@ -96,6 +96,11 @@ class Function:
     # runs it without switching grad mode off (set by the ops that say so, checked by
     # tests/autograd/test_array_forward.py)
     _array_forward = False
+    # A built-in op's backward on arrays, ``_array_backward(ctx, *grad_arrays)``, returning
+    # arrays (or None) as ``backward`` returns tensors: the sweep calls it in place of
+    # ``backward`` when nothing is recorded (no create_graph) and nothing watches the node
+    # (NOTE: no tensor made and dropped around each gradient between two such ops)
+    _array_backward = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

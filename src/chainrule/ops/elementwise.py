@@ -21,6 +21,7 @@ from ._operands import (
     number_array,
     promoted_dtype,
     wrap,
+    wrap_each,
 )
 from .registry import register
 
@@ -95,18 +96,26 @@ class Mul(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        if not grad_mode.is_grad_enabled():
+            return wrap_each(Mul._array_backward(ctx, grad_out._data))
         a, b = ctx.saved_tensors
-        g, x, y = grad_out._data, a._data, b._data
-        if not grad_mode.is_grad_enabled() and g.dtype == x.dtype == y.dtype:
-            # NOTE: not recorded (no create_graph) and nothing to promote: the products on
-            # arrays, as Mul's forward computes them, instead of two more ops (their per-op
-            # overhead is most of a small multiply's backward)
-            needs_a, needs_b = ctx.needs_input_grad
-            return (wrap(np.multiply(g, y)) if needs_a else None,
-                    wrap(np.multiply(g, x)) if needs_b else None)
         grad_a = grad_out * b if ctx.needs_input_grad[0] else None
         grad_b = grad_out * a if ctx.needs_input_grad[1] else None
         return grad_a, grad_b
+
+    @staticmethod
+    def _array_backward(ctx, g):
+        # NOTE: not recorded (no create_graph): the products on arrays, as Mul's forward
+        # computes them, instead of two more ops (their per-op overhead is most of a small
+        # multiply's backward); with different dtypes the product promotes as the op would
+        a, b = ctx.saved_tensors
+        x, y = a._data, b._data
+        needs_a, needs_b = ctx.needs_input_grad
+        if g.dtype == x.dtype == y.dtype:
+            return (np.multiply(g, y) if needs_a else None,
+                    np.multiply(g, x) if needs_b else None)
+        return ((wrap(g) * b)._data if needs_a else None,  # (grad mode is off here)
+                (wrap(g) * a)._data if needs_b else None)
 
 
 class Div(Function):
@@ -399,13 +408,17 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        (y,) = ctx.saved_tensors
         if not grad_mode.is_grad_enabled():
-            # NOTE: not recorded (no create_graph): one array expression instead of three small
-            # ops, whose per-op overhead dominates a small network's step
-            y = y._data
-            return wrap(grad_out._data * (constant(1, y.dtype) - y * y))
+            return wrap(Tanh._array_backward(ctx, grad_out._data))
+        (y,) = ctx.saved_tensors
         return grad_out * (1 - y * y)
+
+    @staticmethod
+    def _array_backward(ctx, grad):
+        # NOTE: not recorded (no create_graph): one array expression instead of three small
+        # ops, whose per-op overhead dominates a small network's step
+        y = ctx.saved_tensors[0]._data
+        return grad * (constant(1, y.dtype) - y * y)
 
 
 class Sigmoid(Function):
@@ -424,11 +437,15 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        (y,) = ctx.saved_tensors
         if not grad_mode.is_grad_enabled():
-            y = y._data  # NOTE: on arrays when not recorded, as Tanh's
-            return wrap(grad_out._data * y * (constant(1, y.dtype) - y))
+            return wrap(Sigmoid._array_backward(ctx, grad_out._data))
+        (y,) = ctx.saved_tensors
         return grad_out * y * (1 - y)
+
+    @staticmethod
+    def _array_backward(ctx, grad):
+        y = ctx.saved_tensors[0]._data  # NOTE: on arrays when not recorded, as Tanh's
+        return grad * y * (constant(1, y.dtype) - y)
 
 
 def _relu_slice(start, stop, part, x, y):
@@ -458,18 +475,22 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
-        (y,) = ctx.saved_tensors
         if not grad_mode.is_grad_enabled():
-            # NOTE: on arrays, the mask applied inside one ufunc: the tensor product below
-            # makes the float copy of the mask too (an activation-sized temporary, the peak of
-            # a conv net's backward)
-            g = grad_out._data
-            fast = kernels.load("activation", y._data, g)
-            if fast is not None:  # no mask array at all
-                return wrap(fast.relu_backward(y._data, g))
-            mask = y._data > 0
-            return wrap(np.multiply(g, mask, dtype=promote_numpy(g.dtype, mask.dtype)))
+            return wrap(Relu._array_backward(ctx, grad_out._data))
+        (y,) = ctx.saved_tensors
         return grad_out * (y > 0)
+
+    @staticmethod
+    def _array_backward(ctx, g):
+        # NOTE: on arrays, the mask applied inside one ufunc: the tensor product makes the
+        # float copy of the mask too (an activation-sized temporary, the peak of a conv net's
+        # backward)
+        y = ctx.saved_tensors[0]._data
+        fast = kernels.load("activation", y, g)
+        if fast is not None:  # no mask array at all
+            return fast.relu_backward(y, g)
+        mask = y > 0
+        return np.multiply(g, mask, dtype=promote_numpy(g.dtype, mask.dtype))
 
 
 class Clamp(Function):

@@ -8,7 +8,7 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..kernels.threads import blas_matmul, blas_matmul_pair
 from ..tensor import Tensor
-from ._operands import wrap
+from ._operands import wrap, wrap_each
 from .registry import register
 
 
@@ -33,14 +33,10 @@ class Linear(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        if not grad_mode.is_grad_enabled():
+            return wrap_each(Linear._array_backward(ctx, grad_out._data))
         x, weight = ctx.saved_tensors
         needs_x, needs_weight, needs_bias = ctx.needs_input_grad
-        if not grad_mode.is_grad_enabled():
-            # NOTE: without create_graph nobody differentiates these gradients: compute them on
-            # arrays (three BLAS calls, no intermediate tensors); the tensor path below, which
-            # records under create_graph=True, gives the same values.
-            return _backward_arrays(x._data, weight._data, grad_out._data, needs_x,
-                                    needs_weight, needs_bias)
         grad_rows = grad_out.reshape(-1, weight.shape[0])
         grad_x = grad_weight = grad_bias = None
         # The products are Linear again (a B^T), so gradients of gradients come for free.
@@ -52,6 +48,14 @@ class Linear(Function):
         if needs_bias:  # (False without a bias: None needs no gradient)
             grad_bias = grad_rows.sum(0)
         return grad_x, grad_weight, grad_bias
+
+    @staticmethod
+    def _array_backward(ctx, grad):
+        # NOTE: without create_graph nobody differentiates these gradients: compute them on
+        # arrays (three BLAS calls, no intermediate tensors); the tensor path above, which
+        # records under create_graph=True, gives the same values.
+        x, weight = ctx.saved_tensors
+        return _backward_arrays(x._data, weight._data, grad, *ctx.needs_input_grad)
 
 
 def _backward_arrays(x, w, grad, needs_x, needs_weight, needs_bias):
@@ -67,11 +71,10 @@ def _backward_arrays(x, w, grad, needs_x, needs_weight, needs_bias):
         grad_x = blas_matmul(rows, w)
     elif needs_weight:
         grad_weight = blas_matmul(rows.T, x_rows)
-    grad_bias = wrap(np.add.reduce(rows, axis=0)) if needs_bias else None
+    grad_bias = np.add.reduce(rows, axis=0) if needs_bias else None
     if grad_x is not None and grad.ndim != 2:
         grad_x = grad_x.reshape(x.shape)
-    return (None if grad_x is None else wrap(grad_x),
-            None if grad_weight is None else wrap(grad_weight), grad_bias)
+    return grad_x, grad_weight, grad_bias
 
 
 def _check(input, weight, bias):

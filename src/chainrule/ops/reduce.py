@@ -84,16 +84,23 @@ class Sum(Function):
     def backward(ctx, grad_out):
         shape = ctx.input_shape
         if not grad_mode.is_grad_enabled() and math.prod(shape) <= 4096:
-            # NOTE: without create_graph, a small input's gradient is filled in directly: a new
-            # array costs less than np.broadcast_to plus an Expand node (per-op overhead)
-            grad = grad_out._data
-            if not ctx.keepdim and ctx.axes and grad.ndim:  # (a 0-d total broadcasts as it is)
-                grad = grad.reshape([1 if i in ctx.axes else n for i, n in enumerate(shape)])
-            out = np.empty(shape, dtype=grad.dtype)
-            out[...] = grad
-            return wrap(out)
+            return wrap(Sum._array_backward(ctx, grad_out._data))
         grad = _restore_reduced_dims(grad_out, shape, ctx.axes, ctx.keepdim)
         return grad.expand(shape)
+
+    @staticmethod
+    def _array_backward(ctx, grad):
+        # NOTE: without create_graph, a small input's gradient is filled in directly: a new
+        # array costs less than np.broadcast_to plus an Expand node (per-op overhead); a big
+        # one is the broadcast (read-only) view that Expand makes
+        shape = ctx.input_shape
+        if not ctx.keepdim and ctx.axes and grad.ndim:  # (a 0-d total broadcasts as it is)
+            grad = grad.reshape([1 if i in ctx.axes else n for i, n in enumerate(shape)])
+        if math.prod(shape) > 4096:
+            return np.broadcast_to(grad, shape)
+        out = np.empty(shape, dtype=grad.dtype)
+        out[...] = grad
+        return out
 
 
 def sum(input, dim=None, keepdim=False, *, dtype=None):

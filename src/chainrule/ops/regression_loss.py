@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ._operands import as_tensor_arg, wrap
+from ._operands import as_tensor_arg, wrap, wrap_each
 from .loss import _float_pair, _grad_scale, _reduce, _reduction
 from .registry import register
 
@@ -28,13 +28,21 @@ class MseLoss(Function):
 
     @staticmethod
     def backward(ctx, grad_out):
+        if not grad_mode.is_grad_enabled():
+            return wrap_each(MseLoss._array_backward(ctx, grad_out._data))
         input, target = ctx.saved_tensors
-        x, y, grad = input._data, target._data, grad_out._data
-        if not grad_mode.is_grad_enabled() and x.dtype == y.dtype == grad.dtype and x.size:
+        return _regression_grads(ctx, _norm(ctx) * (input - target) * grad_out)
+
+    @staticmethod
+    def _array_backward(ctx, grad):
+        input, target = ctx.saved_tensors
+        x, y = input._data, target._data
+        if x.dtype == y.dtype == grad.dtype and x.size:
             # NOTE: not recorded (no create_graph): the same products on arrays, in the same
             # order, instead of three small ops (their overhead dominates a small network's step)
-            return _regression_grads(ctx, wrap(_norm(ctx) * (x - y) * grad))
-        return _regression_grads(ctx, _norm(ctx) * (input - target) * grad_out)
+            return _regression_grads(ctx, _norm(ctx) * (x - y) * grad)
+        grad = _norm(ctx) * (input - target) * wrap(grad)  # (grad mode is off here)
+        return _regression_grads(ctx, grad._data)
 
 
 def _norm(ctx):
