@@ -219,19 +219,21 @@ def test_lstm_input_products_in_chunks_match_reference(monkeypatch, cores):
     assert_paths_agree(_lstm_run(2, True), x, rtol=1e-4, atol=2e-6)
 
 
-def test_lstm_batch_first_output_and_its_gradient_are_read_by_batch(monkeypatch):
+@pytest.mark.parametrize("module, backward", [("LSTM", "lstm_backward"),
+                                              ("GRU", "gru_backward")])
+def test_batch_first_output_and_its_gradient_are_read_by_batch(monkeypatch, module, backward):
     # batch_first: the op lays its output out (N, T, H), so a Linear after it copies nothing,
     # and BPTT reads the gradient that comes back (the transpose of a C-contiguous (N, T, H))
     # as it is
     from chainrule.kernels import recurrent
 
     layouts = []
-    real = recurrent.lstm_backward
-    monkeypatch.setattr(recurrent, "lstm_backward", lambda d_out, *a: layouts.append(
+    real = getattr(recurrent, backward)
+    monkeypatch.setattr(recurrent, backward, lambda d_out, *a: layouts.append(
         d_out.transpose(1, 0, 2).flags.c_contiguous) or real(d_out, *a))
     with kernels.use_kernels(True, min_size=0):
-        lstm = nn.LSTM(6, 5, batch_first=True)
-        out, _ = lstm(cr.tensor(np.ones((3, 7, 6), np.float32)))
+        rnn = getattr(nn, module)(6, 5, batch_first=True)
+        out, _ = rnn(cr.tensor(np.ones((3, 7, 6), np.float32)))
         (out * _upstream((3, 7, 5))).sum().backward()
     assert out._data.flags.c_contiguous and layouts == [True]
 
