@@ -18,12 +18,13 @@ from ..tensor import Tensor
 
 wrap = Tensor._from_array
 
+_BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
+
 
 def wrap_each(arrays):
     """Each array of a tuple as a tensor, None staying None (what a backward on arrays,
     ``Function._array_backward``, returns, for the tensor ``backward`` that calls it)."""
     return tuple([None if array is None else wrap(array) for array in arrays])
-_BOOL, _INT64 = np.dtype(np.bool_), np.dtype(np.int64)
 
 
 def _kind(dtype):
