@@ -78,3 +78,19 @@ def test_tap_entry_point_matches_the_dispatcher():
         flat = array.ravel()
         expected = norms.squared_norm(flat)
         assert entry(flat) == expected or (np.isnan(expected) and np.isnan(entry(flat)))
+
+
+def test_tap_leaves_its_kept_entry_point_while_kernels_are_off():
+    """Once found, the compiled sum's entry point is kept (tap._found); turning the kernels
+    off still sends the tap to NumPy's path, and turning them on again brings it back."""
+    from chainrule.diagnostics import tap
+    from chainrule.kernels import norms
+
+    norms.squared_norm(np.ones(3, np.float32))  # compiled (or loaded from the cache)
+    entry = tap._compiled_sum()
+    assert entry is not None and tap._compiled_sum() is entry  # kept
+    with kernels.use_kernels(False):
+        assert not kernels.enabled()
+        assert tap._compiled_sum() is None
+    assert kernels.enabled()
+    assert tap._compiled_sum() is entry

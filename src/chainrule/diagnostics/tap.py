@@ -126,7 +126,7 @@ def _compiled_sum():
     # (cold lookups, measured in the mlp step's end-of-backward loop)
     entry = _found[0]
     if entry is not None:
-        return entry if kernels._settings["enabled"] else None
+        return entry if kernels.enabled() else None
     if "numba" not in sys.modules:
         return None
     module = kernels.load("norms", size=ANY_SIZE)

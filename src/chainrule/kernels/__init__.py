@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["available", "load", "use_kernels", "min_size", "writable_in_place"]
+__all__ = ["available", "load", "use_kernels", "min_size", "enabled", "writable_in_place"]
 
 # Below this many elements (512 KB of float32) NumPy's few passes take tens of microseconds:
 # not enough to repay numba's import and cache load (0.4 + 0.2 s CPU, measured; 0.65 s more to
@@ -97,3 +97,9 @@ def use_kernels(enabled=True, min_size=None):
 def min_size():
     """The number of elements from which kernels are used."""
     return _settings["min_size"]
+
+
+def enabled():
+    """Whether kernels are on (``CHAINRULE_KERNELS``, ``use_kernels``); whether numba is
+    there is ``available()``."""
+    return _settings["enabled"]

@@ -207,7 +207,7 @@ def _native_calls():
     if "numba" not in sys.modules:
         return None
     kernels = sys.modules[__package__]  # (this module's package: imported before it)
-    if not kernels._settings["enabled"] or not kernels.available():
+    if not kernels.enabled() or not kernels.available():
         return None
     if not _modules:
         from . import _native, handoff
