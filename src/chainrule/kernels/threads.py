@@ -73,7 +73,7 @@ _state = {"cap": _env_cap() or _CORES, "blas": None, "blas_threads": None, "pool
           "side_by_side": None}
 _sample = {"at": None, "busy": None, "own": 0.0, "free": None, "hold": _SAMPLE_SECONDS}
 _lock = threading.Lock()
-_modules = {}  # (kernels' modules imported at first use: _lazy)
+_modules = {}  # (kernels' modules imported at first use: lazy_module)
 
 
 def set_num_threads(n):
@@ -424,14 +424,14 @@ def _stacked_elsewhere(a, b, out=None):
 
 
 def _numpys_sgemm():
-    return _lazy("_native").sgemm_address()
+    return lazy_module("_native").sgemm_address()
 
 
 def _native_calls():
-    return _lazy("workers")._native_calls()
+    return lazy_module("workers")._native_calls()
 
 
-def _lazy(name):
+def lazy_module(name):
     """The kernels' module ``name``, imported at its first use (``workers``: see ``_pool``;
     ``_native`` imports numba). NOTE: an import statement in a function costs ~0.5-1 us a
     call, and a split product asks for these two or three times."""
@@ -463,7 +463,7 @@ def _pool():
     if pool is None:
         with _lock:
             if _state["pool"] is None:  # (workers not imported at import: 2.5 ms of the budget)
-                _state["pool"] = _lazy("workers").Workers(max(_CORES - 1, 1), _POOL_PREFIX)
+                _state["pool"] = lazy_module("workers").Workers(max(_CORES - 1, 1), _POOL_PREFIX)
             pool = _state["pool"]
     return pool
 

@@ -21,6 +21,8 @@ import time
 
 import numpy as np
 
+from .threads import lazy_module
+
 __all__ = ["Workers", "SPIN_SECONDS"]
 
 # A training step's ranges come within a millisecond or two of each other; a gap longer than
@@ -202,21 +204,14 @@ def _native_calls():
     ``sched_yield``'s address) once numba is loaded, kernels are on and NumPy's sgemm was
     found; else None. The jobs' sgemm is MKL's where the ``mkl`` wheel is there
     (``_native.kernel_sgemm_address``; ``threads`` then runs the caller's blocks on it too),
-    else NumPy's. NOTE: asked two or three times per split product: the modules it reads are
-    looked up once (an import statement in a function costs ~0.5 us a call)."""
+    else NumPy's. NOTE: asked two or three times per split product: the modules it reads come
+    from ``threads.lazy_module`` (an import statement in a function costs ~0.5 us a call)."""
     if "numba" not in sys.modules:
         return None
     kernels = sys.modules[__package__]  # (this module's package: imported before it)
     if not kernels.enabled() or not kernels.available():
         return None
-    if not _modules:
-        from . import _native, handoff
-
-        _modules.update(native=_native, handoff=handoff)
-    native = _modules["native"]
+    native = lazy_module("_native")
     if not native.sgemm_address()[0]:
         return None
-    return _modules["handoff"], native.kernel_sgemm_address(), native.yield_address()
-
-
-_modules = {}  # (_native and handoff, once numba is loaded)
+    return lazy_module("handoff"), native.kernel_sgemm_address(), native.yield_address()
