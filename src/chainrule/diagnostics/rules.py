@@ -144,7 +144,7 @@ class Rules:
             found += self._group(
                 "dead", "dead", dead, step,
                 f"dead units{_count(dead)}, starting at '{dead[0]}'{_after(s)}: {s['dead']:.0%} "
-                f"of its units output zero for every one of {s['inputs']} inputs, for "
+                f"of its units output {_flat(s)} for every one of {s['inputs']} inputs, for "
                 f"{t.patience} samples in a row{_also(dead)}", "dead")
         if saturated:
             s = activations[saturated[0]]
@@ -271,6 +271,10 @@ class Rules:
 
 def _count(names, word="in"):
     return f" {word} {len(names)} layers" if len(names) > 1 else ""
+
+
+def _flat(stats):
+    return "0 or 6 (no gradient either way)" if stats["kind"] == "relu6" else "zero"
 
 
 def _after(stats):
