@@ -85,3 +85,27 @@ def test_a_jump_in_a_monitored_model_names_the_layer_whose_gradient_grew():
     (finding,) = [f for f in monitor.findings if f.rule == "exploding"]
     # (the first layer: its hooks run last in the backward, after those of the layers above)
     assert (finding.step, finding.layer) == (22, "0"), str(finding)
+
+
+def _sample(step, ratios):
+    layers = {name: {"grad_norm": 0.1, "update_ratio": ratio, "weight_before": 1.0,
+                     "weight_matrices": 1.0, "rho": None, "ever_grad": True}
+              for name, ratio in ratios.items()}
+    return {"step": step, "order": list(ratios), "layers": layers, "activations": {},
+            "natural": {name: 1.0 for name in ratios}}
+
+
+def test_updates_as_large_as_the_weights_three_samples_in_a_row_are_an_explosion():
+    # the weights do not grow (a flip or a turn): only the update's size shows it
+    rules = Rules()
+    found = [f for step, ratio in ((1, 1.4), (2, 1.2), (4, 1.6))
+             for f in rules.on_sample(_sample(step, {"rnn": 0.3, "head": ratio}))]
+    assert [(f.rule, f.layer, f.step) for f in found] == [("exploding", "head", 4)]
+    assert "1.6x their size" in found[0].message
+
+
+def test_one_bold_update_is_not_an_explosion():
+    rules = Rules()
+    found = [f for step, ratio in ((1, 1.4), (2, 0.2), (4, 1.4), (8, 1.1), (16, 0.05))
+             for f in rules.on_sample(_sample(step, {"fc": ratio}))]
+    assert found == []

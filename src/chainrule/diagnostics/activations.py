@@ -6,9 +6,10 @@ read like a tanh; a ReLU RNN's is a ReLU), and functional calls (``F.relu``,
 ``torch.sigmoid``, ``x.tanh()``) made inside other modules' ``forward``, named after the module
 they ran in (``block.ff:Relu[0]``). A module used at several places is measured at each call
 (``act[0]``, ``act[1]``). For a one-layer LSTM or GRU the gates and candidate values are
-measured (rebuilt from the layer's input and output): more than half of them pinned at 0 or 1
-is as saturated as a tanh layer. An activation whose output is the model's output is left out
-(a final sigmoid should be confident).
+measured (rebuilt from the layer's input, output and initial state, in each direction: an
+LSTM's output is o * tanh(c), near 0 rather than at an asymptote when its gates saturate): more
+than half of them pinned at 0 or 1 is as saturated as a tanh layer. An activation whose output
+is the model's output is left out (a final sigmoid should be confident).
 
 A unit is dead when it is inactive on every input, which needs enough inputs to say: a healthy
 ReLU unit is off for about half of the inputs, so with one input half the units look dead.
@@ -56,23 +57,51 @@ def kind_of(module):
 
 
 def gate_saturation(module, args, output, eps):
-    """For a one-layer, one-direction LSTM or GRU: (saturated, total) over its gates and
-    candidate values at every step, from pre-activations rebuilt from its input and output
-    (x W_ih + h_(t-1) W_hh + b). None for other recurrent layers (their output is read)."""
+    """For a one-layer LSTM or GRU (either direction, or both): (saturated, total) over its
+    gates and candidate values at every step, from pre-activations rebuilt from its input, its
+    output and its initial state (x W_ih + h_(t-1) W_hh + b). None for other recurrent layers
+    (their output is read)."""
     mode = getattr(module, "mode", None)
-    if mode not in ("LSTM", "GRU") or module.num_layers != 1 or module.bidirectional:
+    if mode not in ("LSTM", "GRU") or module.num_layers != 1:
         return None
-    if getattr(module, "proj_size", 0) or len(args) > 1 or args[0].dim() != 3:
-        return None  # an initial state, a projection or an unbatched input: read the output
+    if getattr(module, "proj_size", 0) or args[0].dim() != 3:
+        return None  # a projection or an unbatched input: read the output
     x, out = args[0]._data, output[0]._data
     if not module.batch_first:
         x, out = x.swapaxes(0, 1), out.swapaxes(0, 1)
+    initial = _initial_state(mode, args)
     hidden = module.hidden_size
-    previous = np.concatenate([np.zeros_like(out[:, :1]), out[:, :-1]], axis=1)
-    gx = x @ module.weight_ih_l0._data.T
-    gh = previous @ module.weight_hh_l0._data.T
-    if module.bias:
-        gx, gh = gx + module.bias_ih_l0._data, gh + module.bias_hh_l0._data
+    saturated = total = 0
+    for direction in range(2 if module.bidirectional else 1):
+        suffix = "_l0_reverse" if direction else "_l0"
+        h = out[..., direction * hidden:(direction + 1) * hidden]
+        start = (np.zeros_like(h[:, :1]) if initial is None
+                 else initial[direction][:, None, :].astype(h.dtype, copy=False))
+        # the state before step t: the output at t - 1, or at t + 1 running backwards
+        previous = (np.concatenate([start, h[:, :-1]], axis=1) if not direction
+                    else np.concatenate([h[:, 1:], start], axis=1))
+        weights = [getattr(module, name + suffix, None)
+                   for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        counts = _gate_counts(mode, hidden, eps, x, previous, *weights)
+        saturated, total = saturated + counts[0], total + counts[1]
+    return saturated, total
+
+
+def _initial_state(mode, args):
+    """The initial hidden state passed to the layer ((directions, N, H)), or None (zeros)."""
+    if len(args) < 2 or args[1] is None:
+        return None
+    state = args[1][0] if mode == "LSTM" else args[1]
+    if not hasattr(state, "_data") or state.dim() != 3:
+        return None
+    return state._data
+
+
+def _gate_counts(mode, hidden, eps, x, previous, w_ih, w_hh, b_ih, b_hh):
+    gx = x @ w_ih._data.T
+    gh = previous @ w_hh._data.T
+    if b_ih is not None:
+        gx, gh = gx + b_ih._data, gh + b_hh._data
     if mode == "LSTM":
         gates = gx + gh
         sigmoid = np.concatenate([gates[..., :2 * hidden], gates[..., 3 * hidden:]], axis=-1)

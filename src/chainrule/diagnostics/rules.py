@@ -159,14 +159,29 @@ class Rules:
     def _growth(self, step, layers, order, natural):
         growth = weight_growth(layers, natural)
         grown = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth]
+        # updates as large as the weights, whatever their direction: a step that flips or
+        # turns the weights need not grow them (doubling is the special case of one that does)
+        moved = {n: layers[n].get("update_ratio") or 0.0 for n in order}
+        thrashed = [n for n in order
+                    if self._streak(("moved", n), moved[n] >= self.t.update_size)]
         if not grown:
-            return []
+            return self._thrashed(step, thrashed, moved) if thrashed else []
         first = max(grown, key=growth.get)
         grown = [first] + [n for n in grown if n != first]
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights{_count(grown)}, most in layer '{first}': one update made its "
             f"weights {growth[first]:.1f}x larger (against its natural size){_also(grown)}",
+            self._exploding_remedy(first))
+
+    def _thrashed(self, step, thrashed, moved):
+        first = max(thrashed, key=moved.get)
+        thrashed = [first] + [n for n in thrashed if n != first]
+        return self._group(
+            "exploding", "exploding", thrashed, step,
+            f"exploding updates{_count(thrashed)}, most in layer '{first}': each update moved "
+            f"its weights by {moved[first]:.2g}x their size (against its natural size; healthy "
+            f"is near 1e-3), for {self.t.patience} samples in a row{_also(thrashed)}",
             self._exploding_remedy(first))
 
     def _amplified(self, step, layers, order):

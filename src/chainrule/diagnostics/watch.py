@@ -17,6 +17,7 @@ Evidence is the model's own: a NaN in another model (a critic, a teacher) is rep
 reaches this model's loss or gradients.
 """
 
+import dataclasses
 import math
 import sys
 
@@ -257,7 +258,16 @@ class NonFiniteWatch:
             origin = self._first_event(in_loss=False)
             if origin is None:
                 origin = self.rerun(call, self._tracer(call)).origin
-            origin = origin or self._held_already("forward", call.args)
+            held = self._held_already("forward", list(call.args) + list(call.kwargs.values()))
+            if origin is None or (held.op != "unknown"
+                                  and origin.op not in ("input", "parameter")):
+                # an op that turned an inf the input (or a parameter) held into nan (a
+                # convolution summing +inf and -inf, a normalisation subtracting inf from inf)
+                # made nothing new: what held it is the cause, the op where it changed kind
+                # only a detail of the message
+                origin = held if origin is None else dataclasses.replace(
+                    held, became=f"{origin.kind} at {origin.op} in layer '{origin.layer}'"
+                    if origin.layer else f"{origin.kind} at {origin.op}")
             if origin.op == "input":
                 file, line = call.caller
                 origin = origin.located(Origin("", "", "", file, line, source_line(file, line)))
