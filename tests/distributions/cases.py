@@ -48,6 +48,12 @@ CASES = {
         lambda m: t(m, [[0.3, 0.2], [1.0, -1.0]])),
     "mvn_diagonal_policy": (  # PPO: a batch of means, one diagonal covariance for all
         lambda m: _mvn_diagonal(m), lambda m: t(m, [[0.1, -0.2], [0.5, 0.5], [-1.0, 0.0]])),
+    "log_normal": (lambda m: _params(m, "LogNormal", loc=[0.0, 0.5, -1.0], scale=[1.0, 0.3, 2.0]),
+                   lambda m: t(m, [[0.7, 2.0, 0.1], [1.5, 0.2, 3.0]])),
+    "tanh_normal_scaled": (  # SAC: a Gaussian squashed by tanh, scaled to the action bounds
+        lambda m: _squashed(m), lambda m: t(m, [[0.3, -1.2], [2.2, 0.0]])),
+    "sigmoid_exp_composed": (
+        lambda m: _composed(m), lambda m: t(m, [[0.2, 0.9], [0.5, 0.05]])),
 }
 
 STATISTICS = ("mean", "mode", "variance", "stddev")
@@ -99,6 +105,24 @@ def _mvn_diagonal(m):
     variance = t(m, [0.36, 0.25], grad=True)
     covariance = m.diag(variance).unsqueeze(dim=0)
     return m.distributions.MultivariateNormal(mean, covariance), [mean, variance]
+
+
+def _squashed(m):
+    loc, scale = t(m, [0.2, -0.5], grad=True), t(m, [0.8, 1.5], grad=True)
+    transforms = m.distributions.transforms
+    return m.distributions.TransformedDistribution(
+        m.distributions.Normal(loc, scale),
+        [transforms.TanhTransform(), transforms.AffineTransform(0.5, 2.0)]), [loc, scale]
+
+
+def _composed(m):
+    loc, scale = t(m, [0.0, 1.0], grad=True), t(m, [1.0, 0.5], grad=True)
+    transforms = m.distributions.transforms
+    chain = transforms.ComposeTransform([transforms.AffineTransform(-1.0, 0.5),
+                                         transforms.ExpTransform(), transforms.ExpTransform().inv,
+                                         transforms.SigmoidTransform()])
+    return m.distributions.TransformedDistribution(m.distributions.Normal(loc, scale), chain), \
+        [loc, scale]
 
 
 def build(m, name):

@@ -137,3 +137,19 @@ def test_multivariate_normal_samples_have_its_covariance_and_carry_gradients():
         MultivariateNormal(loc, covariance_matrix=covariance, scale_tril=covariance)
     with pytest.raises(ValueError, match="covariance_matrix"):
         MultivariateNormal(loc, covariance_matrix=cr.tensor([[1.0, 2.0], [2.0, 1.0]]))
+
+
+def test_tanh_transform_cache_inverts_its_own_saturated_output():
+    from chainrule.distributions import TransformedDistribution
+    from chainrule.distributions.transforms import TanhTransform
+
+    base = Normal(cr.tensor([30.0]), cr.tensor([1.0]))
+    cached = TransformedDistribution(base, [TanhTransform(cache_size=1)])
+    action = cached.rsample()
+    assert action.item() == 1.0                      # tanh(~30) rounds to 1 in float32
+    assert np.isfinite(cached.log_prob(action).item())   # the cached pre-image, not atanh(1)
+    uncached = TransformedDistribution(base, [TanhTransform()])
+    with np.errstate(divide="ignore", invalid="ignore"):   # atanh(1) = inf, as PyTorch gives
+        assert not np.isfinite(uncached.log_prob(action).item())
+    with pytest.raises(ValueError, match="cache_size must be 0 or 1"):
+        TanhTransform(cache_size=2)

@@ -18,10 +18,16 @@ from .laplace import Laplace
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .transformed_distribution import LogNormal, TransformedDistribution
+from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,
+                         SoftplusTransform, TanhTransform, Transform, identity_transform)
 from .uniform import Uniform
+from . import transforms  # noqa: E402 - torch.distributions.transforms
 
 __all__ = [
     "Bernoulli", "Categorical", "Distribution", "Exponential", "Independent", "Laplace",
     "MultivariateNormal", "Normal", "OneHotCategorical", "Uniform", "constraints",
-    "kl_divergence", "register_kl",
+    "kl_divergence", "register_kl", "LogNormal", "TransformedDistribution", "Transform",
+    "AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform",
+    "SoftplusTransform", "TanhTransform", "identity_transform", "transforms",
 ]
