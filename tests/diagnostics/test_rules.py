@@ -109,3 +109,29 @@ def test_one_bold_update_is_not_an_explosion():
     found = [f for step, ratio in ((1, 1.4), (2, 0.2), (4, 1.4), (8, 1.1), (16, 0.05))
              for f in rules.on_sample(_sample(step, {"fc": ratio}))]
     assert found == []
+
+
+def _layer_sample(step, layers):
+    """A sample of ``layers``: {name: (grad_norm, rho, update_ratio)}."""
+    stats = {name: {"grad_norm": g, "rho": rho, "update_ratio": ratio, "weight_before": 1.0,
+                    "weight_matrices": 1.0, "ever_grad": True}
+             for name, (g, rho, ratio) in layers.items()}
+    return {"step": step, "order": list(layers), "layers": stats, "activations": {},
+            "natural": {name: 1.0 for name in layers}}
+
+
+def test_weights_whose_own_gradient_is_zero_have_not_stalled_and_the_layer_below_vanishes():
+    # all units between '0' and '2' off (an activation the probe does not watch): '0' gets
+    # exactly no gradient, '2' a gradient in its bias only; its weights rightly stand still
+    rules = Rules()
+    found = [f for step in (1, 2, 4) for f in rules.on_sample(_layer_sample(step, {
+        "0": (0.0, 0.0, 0.0), "2": (0.1, 0.0, 0.0)}))]
+    assert [(f.rule, f.layer) for f in found] == [("vanishing", "0")]
+    assert "exactly zero" in found[0].message
+
+
+def test_weights_with_a_gradient_that_do_not_move_have_stalled():
+    rules = Rules()
+    found = [f for step in (1, 2, 4) for f in rules.on_sample(_layer_sample(step, {
+        "0": (0.1, 0.05, 0.0), "2": (0.1, 0.05, 1e-3)}))]
+    assert [(f.rule, f.layer) for f in found] == [("stalled", "0")]

@@ -202,8 +202,11 @@ class Rules:
             + (" (through time)" if start in self.recurrent else ""), key)
 
     def _vanishing(self, step, layers, order):
+        # (a norm of exactly 0 counts: a layer that had gradients and now gets none through its
+        # inputs, as below units that died unwatched, a LeakyReLU(0) or a clamp)
         norms = {n: layers[n]["grad_norm"] for n in order
-                 if layers[n].get("grad_norm") and math.isfinite(layers[n]["grad_norm"])}
+                 if layers[n].get("grad_norm") is not None
+                 and math.isfinite(layers[n]["grad_norm"]) and layers[n].get("ever_grad", True)}
         if len(norms) < 2:
             return []
         largest_name = max(norms, key=norms.get)
@@ -217,10 +220,12 @@ class Rules:
         if not low:
             return []
         first = low[0]
+        zero = (": exactly zero, as below units that are all off (a ReLU-like activation "
+                "whose units died, a clamp, a LeakyReLU of slope 0)" if norms[first] == 0 else "")
         return self._group(
             "vanishing", "vanishing", low, step,
             f"vanishing gradients{_count(low)}, worst at the first, '{first}': gradient norm "
-            f"{fmt(norms[first])}, {norms[first] / largest:.1e} of the largest layer's "
+            f"{fmt(norms[first])}{zero}, {norms[first] / largest:.1e} of the largest layer's "
             f"('{largest_name}', {fmt(largest)}), for {self.t.patience} samples in a row"
             f"{_also(low)}", "vanishing")
 
@@ -231,8 +236,11 @@ class Rules:
         for name in order:
             s = layers[name]
             ratio = s.get("update_ratio")
-            low = (check and not decayed and s.get("grad_norm") and ratio is not None
-                   and ratio < self.t.stall_low)
+            # not when the weights' own gradient is zero (rho 0): a layer whose inputs are all
+            # zero (the units before it dead) has a gradient in its bias only, and its weights
+            # rightly do not move: nothing for the optimizer to apply
+            low = (check and not decayed and s.get("grad_norm") and s.get("rho") != 0.0
+                   and ratio is not None and ratio < self.t.stall_low)
             if self._streak(("stalled", name), low):
                 frozen.append(name)
             never = flowing and not s.get("ever_grad")
