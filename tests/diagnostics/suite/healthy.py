@@ -210,3 +210,112 @@ def autoencoder_with_sigmoid_output():
     x = (rng.random((512, 16)) < 0.3).astype(np.float32)
     return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.Batches(x, x, 32), 150,
                 F.binary_cross_entropy, every=10)]
+
+
+# -- the second half (2026-12-03): architectures and loops the first half does not use -------
+@healthy("cnn")
+def conv1d_batch_norm_adamw_one_cycle():
+    model = models.TemporalCNN(batch_norm=True)
+    optimizer = torch.optim.AdamW(model.parameters(), 1e-3)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, total_steps=100)
+    return [fit(model, optimizer, data.sequences(), 100, scheduler=schedule, every=10)]
+
+
+@healthy("recurrent")
+def bilstm_with_gradient_clipping():
+    model = models.Bidirectional("LSTM")
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 100,
+                clip=1.0, every=10)]
+
+
+@healthy("mlp")
+def residual_mlp_pre_norm_warmup_then_cosine():
+    model = models.ResidualMLP(depth=12)
+    optimizer = torch.optim.AdamW(model.parameters(), 3e-3, weight_decay=0.05)
+    warmup = torch.optim.lr_scheduler.LinearLR(optimizer, 0.01, 1.0, total_iters=15)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=85)
+    schedule = torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, cosine], [15])
+    return [fit(model, optimizer, data.classes(), 100, scheduler=schedule, every=10)]
+
+
+@healthy("mlp")
+def embeddings_adagrad_sparse_gradients():
+    model = models.BagOfEmbeddings(vocab=2000)  # each step touches a few hundred rows
+    return [fit(model, torch.optim.Adagrad(model.parameters(), 0.05), data.bags(vocab=2000),
+                120, every=10)]
+
+
+@healthy("mlp")
+def siamese_contrastive_sgd_nesterov():
+    encoder = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 8))
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((512, 16)).astype(np.float32)
+    optimizer = torch.optim.SGD(encoder.parameters(), 0.02, momentum=0.9, nesterov=True)
+    with GradientMonitor(encoder, every=10) as monitor:
+        for _ in range(120):
+            i, j = rng.integers(0, 512, 32), rng.integers(0, 512, 32)
+            same = torch.from_numpy(((x[i, 0] > 0) == (x[j, 0] > 0)).astype(np.float32))
+            distance = (encoder(torch.from_numpy(x[i]))  # the model called twice a step
+                        - encoder(torch.from_numpy(x[j]))).norm(dim=1)
+            loss = (same * distance ** 2 + (1 - same) * F.relu(2.0 - distance) ** 2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=0.02)
+    return [monitor]
+
+
+@healthy("mlp")
+def gradient_accumulation_rmsprop():
+    model = models.mlp([16, 64, 64, 2])
+    return [fit(model, torch.optim.RMSprop(model.parameters(), 1e-3), data.classes(size=8), 80,
+                accumulate=4, every=10)]
+
+
+@healthy("mlp")
+def two_heads_label_smoothing_class_weights():
+    model = models.TwoHeads()
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), data.two_targets(), 120,
+                models.two_losses, every=10)]
+
+
+@healthy("mlp")
+def float64_custom_function():
+    model = models.CustomOp(models.Swish).double()  # float64: NumPy's path for every norm
+    batches = data.classes()
+    batches.x = batches.x.astype(np.float64)
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), batches, 100, every=10)]
+
+
+@healthy("cnn")
+def conv1d_batch_norm_high_learning_rate_warmed_up():
+    model = models.TemporalCNN(batch_norm=True, depth=4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / 20))
+    return [fit(model, optimizer, data.sequences(), 100, scheduler=schedule, every=10)]
+
+
+@healthy("recurrent")
+def gru_batch_size_one():
+    model = models.Recurrent("GRU")
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.02), data.sequences(size=1), 120,
+                every=10)]
+
+
+@healthy("transformer")
+def attention_with_a_padding_mask():
+    model = models.PaddedAttention()
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), data.padded(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def dropout_heavy_summed_loss_label_noise():
+    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 128),
+                          nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 2))
+
+    def summed(out, y):
+        return F.cross_entropy(out, y, reduction="sum")
+
+    return [fit(model, torch.optim.SGD(model.parameters(), 1e-3, momentum=0.9),
+                data.classes(noise=0.3), 120, summed, every=10)]
