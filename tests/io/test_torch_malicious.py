@@ -196,6 +196,10 @@ def test_huge_claimed_sizes_are_refused_without_allocating(body, match):
     ({"size": (4,), "stride": (-1,)}, "negative"),
     ({"size": (2, 2), "stride": (1,)}, "do not match"),
     ({"size": (1,) * 100, "stride": (1,) * 100}, "at most 64"),
+    # element counts and byte steps past what NumPy can index: said by us, not by NumPy
+    ({"size": (2**33, 2**33), "stride": (0, 0)}, r"spans more than 2\*\*63 bytes"),
+    ({"size": (2**40, 2**40, 0), "stride": (0, 0, 1)}, r"spans more than 2\*\*63 bytes"),
+    ({"size": (1,), "stride": (2**62,)}, r"spans more than 2\*\*63 bytes"),
     ({"offset": 4}, "reaches element"),
     ({"storage": "ComplexFloatStorage"}, "complex64"),
 ])

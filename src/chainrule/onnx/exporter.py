@@ -146,7 +146,8 @@ def _varied_args(args, inputs, names, dynamic, resize):
             noise = rng.standard_normal(shape) * (np.std(array.astype(np.float64)) + 1.0)
             new = (take.astype(np.float64) + noise).astype(array.dtype)
         elif array.dtype.kind in "iu" and array.size:
-            new = rng.integers(array.min(), array.max() + 1, size=shape).astype(array.dtype)
+            new = _ordered_like(array, rng.integers(array.min(), array.max() + 1, size=shape)
+                                .astype(array.dtype))
         elif array.dtype == np.bool_:
             new = rng.random(shape) < 0.5
         else:
@@ -160,6 +161,23 @@ def _varied_args(args, inputs, names, dynamic, resize):
             return type(value)(swap(v) for v in value)
         return value
     return tuple(swap(a) for a in args)
+
+
+def _ordered_like(array, new):
+    """Integer inputs ordered along their last axis (EmbeddingBag's offsets, lengths sorted
+    for pack_padded_sequence) stay ordered from the same first value (offsets start at 0,
+    sorted lengths at the padded length): layers check that order and refuse random values."""
+    if array.ndim == 0 or array.shape[-1] < 2 or new.shape[-1] < 2:
+        return new
+    steps = np.diff(array, axis=-1)
+    first = np.resize(array[..., :1], new[..., :1].shape)
+    if (steps >= 0).all():
+        rest = np.maximum(np.sort(new[..., 1:], axis=-1), first)
+    elif (steps <= 0).all():
+        rest = np.minimum(-np.sort(-new[..., 1:], axis=-1), first)
+    else:
+        return new
+    return np.concatenate([first, rest], axis=-1)
 
 
 def _model(onnx, graph, inputs, inputs2, input_names, output_names, dynamic, opset):

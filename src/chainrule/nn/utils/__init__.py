@@ -1,9 +1,10 @@
-"""``nn.utils``: gradient clipping, parameter/vector conversion, weight normalisation and
-(``nn.utils.rnn``) variable-length sequences."""
+"""``nn.utils``: gradient clipping, parameter/vector conversion, weight and spectral
+normalisation and (``nn.utils.rnn``) variable-length sequences."""
 
 from . import parametrizations, parametrize, rnn, stateless
 from .clip_grad import clip_grad_norm_, clip_grad_value_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+from .spectral_norm import remove_spectral_norm, spectral_norm
 from .weight_norm import remove_weight_norm, weight_norm
 
 __all__ = [
@@ -11,7 +12,9 @@ __all__ = [
     "clip_grad_value_",
     "get_total_norm",
     "parameters_to_vector",
+    "remove_spectral_norm",
     "remove_weight_norm",
+    "spectral_norm",
     "vector_to_parameters",
     "weight_norm",
 ]
