@@ -324,3 +324,67 @@ def test_default_collate_keeps_a_field_of_strings_as_pytorch_does():
     assert default_collate(["x", "y"]) == ["x", "y"]
     assert default_collate([{"s": "a"}, {"s": "b"}]) == {"s": ["a", "b"]}
     assert next(iter(DataLoader([("a", 1.0), ("b", 2.0)], batch_size=2)))[0] == ("a", "b")
+
+
+def test_lr_scheduler_old_base_class_is_subclassed_by_warmup_schedulers():
+    from chainrule.optim.lr_scheduler import LRScheduler, _LRScheduler
+
+    class Warmup(_LRScheduler):  # a repository's linear warm-up, written against the old name
+        def __init__(self, optimizer, total):
+            self.total = total
+            super().__init__(optimizer)
+
+        def get_lr(self):
+            return [base * min(1.0, (self.last_epoch + 1) / self.total) for base in self.base_lrs]
+
+    layer = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.4)
+    scheduler = Warmup(optimizer, total=4)
+    rates = [optimizer.param_groups[0]["lr"]]
+    for _ in range(4):
+        optimizer.step()
+        scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    np.testing.assert_allclose(rates, [0.1, 0.2, 0.3, 0.4, 0.4])  # 0.4 * min(1, (e + 1) / 4)
+    assert isinstance(scheduler, LRScheduler) and _LRScheduler.__name__ == "_LRScheduler"
+
+
+def test_clip_grad_norm_old_name_warns_and_clips():
+    layer = torch.nn.Linear(3, 1, bias=False)
+    layer.weight.grad = torch.full((1, 3), 2.0)
+    with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+        total = torch.nn.utils.clip_grad_norm(layer.parameters(), max_norm=1.0)
+    np.testing.assert_allclose(total.item(), 12 ** 0.5)       # |(2, 2, 2)|
+    np.testing.assert_allclose(layer.weight.grad.norm().item(), 1.0, rtol=1e-5)
+
+
+def _eval_batch_norm(bn, rng):
+    with torch.no_grad():
+        bn.weight.copy_(torch.from_numpy(rng.uniform(0.5, 2.0, bn.num_features)))
+        bn.bias.copy_(torch.from_numpy(rng.standard_normal(bn.num_features)))
+        bn.running_mean.copy_(torch.from_numpy(rng.standard_normal(bn.num_features)))
+        bn.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 2.0, bn.num_features)))
+    return bn.eval()
+
+
+@pytest.mark.parametrize("layer, bn, transpose, shape", [
+    (lambda: torch.nn.Conv2d(3, 4, 3, bias=False), lambda: torch.nn.BatchNorm2d(4), False,
+     (2, 3, 5, 5)),
+    (lambda: torch.nn.Conv1d(3, 4, 2), lambda: torch.nn.BatchNorm1d(4), False, (2, 3, 6)),
+    (lambda: torch.nn.ConvTranspose2d(3, 4, 2), lambda: torch.nn.BatchNorm2d(4), True,
+     (2, 3, 3, 3)),
+    (lambda: torch.nn.Linear(5, 4), lambda: torch.nn.BatchNorm1d(4), None, (3, 5))])
+def test_fused_layer_computes_what_the_layer_and_its_batch_norm_did(layer, bn, transpose, shape):
+    rng = np.random.default_rng(2)
+    layer, bn = layer().double().eval(), _eval_batch_norm(bn().double(), rng)
+    x = torch.from_numpy(rng.standard_normal(shape))
+    if transpose is None:
+        fused = torch.nn.utils.fuse_linear_bn_eval(layer, bn)
+    else:
+        fused = torch.nn.utils.fuse_conv_bn_eval(layer, bn, transpose=transpose)
+    with torch.no_grad():
+        np.testing.assert_allclose(fused(x).numpy(), bn(layer(x)).numpy(), rtol=1e-10,
+                                   atol=1e-12)
+    assert isinstance(fused.bias, torch.nn.Parameter) and fused is not layer
+    with pytest.raises(AssertionError, match="Fusion only for eval"):
+        torch.nn.utils.fuse_conv_bn_eval(torch.nn.Conv2d(1, 1, 1), torch.nn.BatchNorm2d(1))

@@ -118,3 +118,38 @@ def test_torch_distributions_is_an_attribute_loaded_on_first_use():
             "print(chainrule.distributions.Normal.__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "Normal"
+
+
+def test_multivariate_normal_samples_have_its_covariance_and_carry_gradients():
+    from chainrule.distributions import MultivariateNormal
+
+    cr.manual_seed(2)
+    covariance = cr.tensor([[2.0, 0.6], [0.6, 0.5]])
+    loc = cr.tensor([1.0, -1.0], requires_grad=True)
+    dist = MultivariateNormal(loc, covariance_matrix=covariance)
+    draws = dist.sample((40000,))
+    assert tuple(draws.shape) == (40000, 2) and not draws.requires_grad
+    np.testing.assert_allclose(draws.numpy().mean(0), [1.0, -1.0], atol=0.03)
+    np.testing.assert_allclose(np.cov(draws.numpy().T), covariance.numpy(), atol=0.05)
+    dist.rsample((3,)).sum().backward()
+    np.testing.assert_allclose(loc.grad.numpy(), [3.0, 3.0])   # d(loc + L eps)/d loc
+    with pytest.raises(ValueError, match="Exactly one of covariance_matrix"):
+        MultivariateNormal(loc, covariance_matrix=covariance, scale_tril=covariance)
+    with pytest.raises(ValueError, match="covariance_matrix"):
+        MultivariateNormal(loc, covariance_matrix=cr.tensor([[1.0, 2.0], [2.0, 1.0]]))
+
+
+def test_tanh_transform_cache_inverts_its_own_saturated_output():
+    from chainrule.distributions import TransformedDistribution
+    from chainrule.distributions.transforms import TanhTransform
+
+    base = Normal(cr.tensor([30.0]), cr.tensor([1.0]))
+    cached = TransformedDistribution(base, [TanhTransform(cache_size=1)])
+    action = cached.rsample()
+    assert action.item() == 1.0                      # tanh(~30) rounds to 1 in float32
+    assert np.isfinite(cached.log_prob(action).item())   # the cached pre-image, not atanh(1)
+    uncached = TransformedDistribution(base, [TanhTransform()])
+    with np.errstate(divide="ignore", invalid="ignore"):   # atanh(1) = inf, as PyTorch gives
+        assert not np.isfinite(uncached.log_prob(action).item())
+    with pytest.raises(ValueError, match="cache_size must be 0 or 1"):
+        TanhTransform(cache_size=2)

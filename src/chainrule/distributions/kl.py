@@ -13,6 +13,7 @@ from .distribution import Distribution
 from .exponential import Exponential
 from .independent import Independent
 from .laplace import Laplace
+from .multivariate_normal import MultivariateNormal, kl_multivariate_normal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
@@ -115,6 +116,9 @@ def _kl_normal_normal(p, q):
     var_ratio = (p.scale / q.scale).pow(2)
     t1 = ((p.loc - q.loc) / q.scale).pow(2)
     return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+register_kl(MultivariateNormal, MultivariateNormal)(kl_multivariate_normal)
 
 
 @register_kl(Uniform, Uniform)
