@@ -135,3 +135,15 @@ def test_weights_with_a_gradient_that_do_not_move_have_stalled():
     found = [f for step in (1, 2, 4) for f in rules.on_sample(_layer_sample(step, {
         "0": (0.1, 0.05, 0.0), "2": (0.1, 0.05, 1e-3)}))]
     assert [(f.rule, f.layer) for f in found] == [("stalled", "0")]
+
+
+def test_a_parameter_made_nan_by_an_update_is_no_explosion_and_one_made_inf_is():
+    from chainrule.diagnostics.nonfinite import Origin, explain
+
+    nan = Origin("parameter", "forward", "nan", layer="embed.weight")
+    found = Rules().on_nonfinite(2, nan, explain(nan))
+    assert [f.rule for f in found] == ["nonfinite"]
+    assert "0/0 in the optimizer" in found[0].message and "positive eps" in found[0].message
+    inf = Origin("parameter", "forward", "inf", layer="fc.weight")
+    found = Rules().on_nonfinite(2, inf, explain(inf))
+    assert [(f.rule, f.layer) for f in found] == [("exploding", "fc"), ("nonfinite", "fc.weight")]

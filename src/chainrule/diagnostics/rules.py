@@ -99,13 +99,21 @@ class Rules:
         explosion = self.explosions.on_nonfinite(step)
         if explosion is not None:
             found += self._explosion(explosion)
-        if (origin.op == "parameter" and step > 1 and update_checked
-                and "exploding" not in self.groups):
+        made_by_update = origin.op == "parameter" and step > 1 and update_checked
+        if made_by_update and "inf" in origin.kind and "exploding" not in self.groups:
             layer = origin.layer.rpartition(".")[0] or origin.layer
             found += self._group(
                 "exploding", "exploding", [layer], step,
                 f"exploding weights in layer '{layer}': an update made parameter "
                 f"'{origin.layer}' {origin.kind} from finite gradients", "exploding")
+        elif made_by_update and explosion is None:
+            # nan straight from finite weights and gradients: growth overflows to inf first,
+            # so this is a 0/0 (or inf * 0) inside the update, not an explosion
+            message = (message.partition(". Remedy:")[0] + "; the last update made it nan "
+                       "from finite weights and gradients (an overflow would have made inf "
+                       "first): a 0/0 in the optimizer, such as Adam with eps=0 on entries whose "
+                       "gradient is always 0, or a trust ratio or normalisation over a zero "
+                       f"norm. Remedy: {remedy('nan_update')}")
         finding = Finding("nonfinite", origin.layer, step, message, origin=origin)
         self.groups["nonfinite"] = finding
         return found + [finding]

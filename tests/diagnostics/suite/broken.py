@@ -618,3 +618,20 @@ def lambda_schedule_integer_division_is_zero():
     optimizer = torch.optim.SGD(model.parameters(), 0.1)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: step // 100)
     return model, fit(model, optimizer, data.sequences(), 50, scheduler=schedule)
+
+
+# -- a third held-out batch (2026-12-03) ----------------------------------------------------------
+@broken("mlp", "model", Expect("vanishing", "fc"))
+def units_dead_behind_a_functional_relu6():
+    class Block(nn.Module):  # F.relu6 is a clamp: the probe does not watch it
+        def __init__(self):
+            super().__init__()
+            self.fc, self.out = nn.Linear(16, 64), nn.Linear(64, 2)
+
+        def forward(self, x):
+            return self.out(F.relu6(self.fc(x)))
+
+    model = Block()
+    with torch.no_grad():
+        model.fc.bias.fill_(-6.0)  # every unit off: 'fc' gets no gradient, 'out' a bias one
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)

@@ -426,3 +426,45 @@ def batch_norm_with_batches_of_two():
     model = nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 2))
     return [fit(model, torch.optim.SGD(model.parameters(), 0.01), data.classes(size=2), 120,
                 every=10)]
+
+
+# -- a third held-out batch (2026-12-03) ----------------------------------------------------------
+@healthy("mlp")
+def validation_in_eval_mode_between_steps():
+    model = nn.Sequential(nn.Linear(16, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.3),
+                          nn.Linear(64, 2))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    batches, held_out = data.classes(), data.classes(seed=1)
+    with GradientMonitor(model, every=10) as monitor:
+        for step in range(1, 101):
+            model.train()
+            x, y = batches(step)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if step % 7 == 0:  # a validation forward before monitor.step
+                model.eval()
+                with torch.no_grad():
+                    F.cross_entropy(model(held_out(step)[0]), held_out(step)[1])
+            monitor.step(loss, lr=1e-3)
+    return [monitor]
+
+
+@healthy("recurrent")
+def decoder_lstm_started_from_the_encoder_state():
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.LSTM(4, 16, batch_first=True)
+            self.dec = nn.LSTM(4, 16, batch_first=True)
+            self.head = nn.Linear(16, 2)
+
+        def forward(self, x):
+            _, state = self.enc(x)
+            out, _ = self.dec(x.flip(1), state)  # its gates rebuilt from that state
+            return self.head(out[:, -1])
+
+    model = Seq2Seq()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 100,
+                every=10)]
