@@ -147,3 +147,18 @@ def test_a_parameter_made_nan_by_an_update_is_no_explosion_and_one_made_inf_is()
     inf = Origin("parameter", "forward", "inf", layer="fc.weight")
     found = Rules().on_nonfinite(2, inf, explain(inf))
     assert [(f.rule, f.layer) for f in found] == [("exploding", "fc"), ("nonfinite", "fc.weight")]
+
+
+def test_units_found_dead_after_an_explosion_point_to_it():
+    rules = Rules()
+    rules.on_sample(_layer_sample(1, {"0": (0.1, 0.05, 3.0), "2": (0.1, 0.05, 1e-3)}))
+    grown = _layer_sample(2, {"0": (0.1, 0.05, 1e-3), "2": (0.1, 0.05, 1e-3)})
+    grown["layers"]["0"]["weight_matrices"] = 5.0  # one update made it five times larger
+    (explosion,) = rules.on_sample(grown)
+    found = []
+    for step in (4, 8, 16):
+        sample = _layer_sample(step, {"0": (0.1, 0.05, 1e-3), "2": (0.1, 0.05, 1e-3)})
+        sample["activations"] = {"1": {"kind": "relu", "dead": 0.9, "inputs": 32}}
+        found += rules.on_sample(sample)
+    assert explosion.rule == "exploding" and [f.rule for f in found] == ["dead"]
+    assert "an explosion was found before it (step 2)" in found[0].message

@@ -153,7 +153,7 @@ class Rules:
                 "dead", "dead", dead, step,
                 f"dead units{_count(dead)}, starting at '{dead[0]}'{_after(s)}: {s['dead']:.0%} "
                 f"of its units output {_flat(s)} for every one of {s['inputs']} inputs, for "
-                f"{t.patience} samples in a row{_also(dead)}", "dead")
+                f"{t.patience} samples in a row{_also(dead)}{self._since_explosion()}", "dead")
         if saturated:
             s = activations[saturated[0]]
             found += self._group(
@@ -161,8 +161,18 @@ class Rules:
                 f"saturated units{_count(saturated)}, starting at '{saturated[0]}' "
                 f"({s['kind']}){_after(s)}: {s['saturated']:.0%} of its outputs are within "
                 f"{t.saturation_eps} of an asymptote, where the gradient is nearly zero, for "
-                f"{t.patience} samples in a row{_also(saturated)}", "saturation")
+                f"{t.patience} samples in a row{_also(saturated)}{self._since_explosion()}",
+                "saturation")
         return found
+
+    def _since_explosion(self):
+        """For units found dead or saturated after an explosion was: most likely its
+        consequence (weights thrown far by the updates), so its remedy comes first."""
+        explosion = self.groups.get("exploding")
+        if explosion is None:
+            return ""
+        return (f"; an explosion was found before it (step {explosion.step}), most likely its "
+                "cause: treat that first")
 
     def _growth(self, step, layers, order, natural):
         growth = weight_growth(layers, natural)
