@@ -7,7 +7,7 @@ import pytest
 
 import chainrule as torch
 from chainrule import nn
-from chainrule.diagnostics.activations import gate_saturation
+from chainrule.diagnostics.gates import gate_saturation
 
 EPS = 0.02
 
@@ -72,7 +72,86 @@ def test_rebuilt_gates_count_as_the_recurrence_does(mode, bidirectional, initial
     assert 0 < counts[0] < counts[1]
 
 
-def test_stacked_layers_are_read_from_their_output():
-    module = nn.LSTM(3, 5, num_layers=2, batch_first=True)
-    x = torch.randn(2, 4, 3)
-    assert gate_saturation(module, (x,), module(x), EPS) is None
+def _one_layer_copy(module, layer):
+    """A one-layer module holding layer ``layer`` of ``module``'s weights."""
+    directions = 2 if module.bidirectional else 1
+    single = getattr(nn, module.mode)(module.input_size if layer == 0
+                                      else module.hidden_size * directions,
+                                      module.hidden_size, batch_first=True,
+                                      bidirectional=module.bidirectional)
+    with torch.no_grad():
+        for name, p in single.named_parameters():
+            p.copy_(getattr(module, name.replace("_l0", f"_l{layer}")))
+    return single
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_a_stacked_layer_counts_the_gates_of_its_most_saturated_layer(mode, bidirectional):
+    torch.manual_seed(0)
+    module = getattr(nn, mode)(3, 5, num_layers=2, batch_first=True, bidirectional=bidirectional)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if "_l0" in name:
+                p.mul_(6.0)  # the first layer saturated, the second not: not pooled
+    x = torch.randn(4, 7, 3) * 2
+    with torch.no_grad():
+        counts = gate_saturation(module, (x,), module(x), EPS)
+        zeros = np.zeros((2, 4, 5))
+        expected, inputs = [], x
+        for layer in range(2):
+            single = _one_layer_copy(module, layer)
+            expected += [reference_counts(single, inputs._data, zeros, zeros, d)
+                         for d in range(2 if bidirectional else 1)]
+            inputs = single(inputs)[0]
+    directions = 2 if bidirectional else 1
+    layers = [tuple(map(sum, zip(*expected[i:i + directions])))
+              for i in range(0, len(expected), directions)]
+    saturated, total = max(layers, key=lambda c: c[0] / c[1])  # the most saturated layer
+    assert counts[1] == total
+    assert abs(counts[0] - saturated) <= 0.01 * total  # float32 against float64 near the edge
+    assert 0 < counts[0] < counts[1]
+
+
+@pytest.mark.parametrize("mode", ["LSTMCell", "GRUCell"])
+def test_a_cell_counts_the_gates_of_its_step(mode):
+    torch.manual_seed(0)
+    cell = getattr(nn, mode)(3, 5)
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.mul_(6.0)
+    x, h, c = torch.randn(4, 3) * 2, torch.randn(4, 5), torch.randn(4, 5)
+    state = (h, c) if mode == "LSTMCell" else h
+    with torch.no_grad():
+        counts = gate_saturation(cell, (x, state), cell(x, state), EPS)
+    layer = getattr(nn, mode[:-4])(3, 5, batch_first=True)  # the same weights, one step
+    with torch.no_grad():
+        for name, p in layer.named_parameters():
+            p.copy_(getattr(cell, name.replace("_l0", "")))
+    expected = reference_counts(layer, x._data[:, None], h._data[None], c._data[None], 0)
+    assert counts == expected and 0 < counts[0] < counts[1]
+
+
+def test_a_cell_called_over_time_is_one_measurement():
+    from chainrule.diagnostics import GradientMonitor
+
+    class Loop(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x):
+            h = torch.zeros(x.shape[0], 8)
+            for t in range(x.shape[1]):
+                h = self.cell(x[:, t], h)
+            return self.head(h)
+
+    model = Loop()
+    with GradientMonitor(model) as monitor:
+        loss = model(torch.randn(16, 5, 4) * 60).sum()
+        loss.backward()
+        monitor.step(loss)
+    assert list(monitor.activations) == ["cell"]
+    stats = monitor.activations["cell"]
+    assert stats["kind"] == "gates" and stats["inputs"] == 16 * 5 and stats["saturated"] > 0.5

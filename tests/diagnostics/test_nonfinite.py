@@ -90,6 +90,22 @@ def test_an_inf_weight_that_a_layer_turns_into_nan_is_named_as_the_parameter():
     assert (finding.origin.op, finding.origin.layer) == ("parameter", "0.weight")
 
 
+def test_an_inf_class_weight_that_the_loss_turns_into_nan_entered_as_data():
+    """Weights 1 / count for a class never counted: cross-entropy divides inf by inf. The nan
+    is new at that op, but what made it entered from outside (a keyword option)."""
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    weights = torch.tensor([0.01, 0.02, float("inf")])
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        loss = F.cross_entropy(model(torch.randn(6, 4)), torch.tensor([0, 1, 2, 0, 1, 2]),
+                               weight=weights)
+        loss.backward()
+        (finding,) = monitor.step(loss)
+    origin = finding.origin
+    assert (origin.op, origin.kind, origin.entered_at) == ("data", "inf", "CrossEntropy")
+    assert "it became nan at CrossEntropy" in finding.message
+
+
 def test_nan_loss_outside_the_model_is_found_in_the_loss_with_its_line():
     model = nn.Sequential(nn.Linear(4, 1))
     with GradientMonitor(model) as monitor, np.errstate(all="ignore"):

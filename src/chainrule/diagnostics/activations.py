@@ -5,11 +5,11 @@ layers (RNN, LSTM, GRU and their cells: a tanh RNN's output is a tanh, an LSTM's
 read like a tanh; a ReLU RNN's is a ReLU), and functional calls (``F.relu``,
 ``torch.sigmoid``, ``x.tanh()``) made inside other modules' ``forward``, named after the module
 they ran in (``block.ff:Relu[0]``). A module used at several places is measured at each call
-(``act[0]``, ``act[1]``). For a one-layer LSTM or GRU the gates and candidate values are
-measured (rebuilt from the layer's input, output and initial state, in each direction: an
-LSTM's output is o * tanh(c), near 0 rather than at an asymptote when its gates saturate): more
-than half of them pinned at 0 or 1 is as saturated as a tanh layer. An activation whose output
-is the model's output is left out (a final sigmoid should be confident).
+(``act[0]``, ``act[1]``), except a recurrent cell, whose calls in one forward are the time
+steps of one layer (pooled into one measurement). For LSTM and GRU layers and cells the gates
+and candidate values are measured (gates.py): more than half of them pinned at 0 or 1 is as
+saturated as a tanh layer. An activation whose output is the model's output is left out (a
+final sigmoid should be confident).
 
 A unit is dead when it is inactive on every input, which needs enough inputs to say: a healthy
 ReLU unit is off for about half of the inputs, so with one input half the units look dead.
@@ -22,12 +22,17 @@ import numpy as np
 
 from .. import nn
 from ..autograd.engine import add_forward_observer
+from .gates import gate_saturation
 
 RELU_MODULES = tuple(getattr(nn, name) for name in ("ReLU", "ReLU6") if hasattr(nn, name))
+# the kinds whose units die: a unit is alive on an input where its output is strictly between
+# 0 and the cap (a ReLU6 unit held at 6 passes back no gradient, as one held at 0)
+RELU_CAPS = {"relu": None, "relu6": 6.0}
 SATURATING_MODULES = tuple((getattr(nn, name), kind) for name, kind in (
     ("Sigmoid", "sigmoid"), ("Hardsigmoid", "sigmoid"), ("Tanh", "tanh"), ("Hardtanh", "tanh"),
 ) if hasattr(nn, name))
-RECURRENT_MODULES = (nn.RNN, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell, nn.GRUCell)
+CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
+RECURRENT_MODULES = (nn.RNN, nn.LSTM, nn.GRU) + CELLS
 FUNCTIONAL_OPS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 MAX_WINDOW = 64  # steps a measurement may wait for enough inputs before it is dropped
 
@@ -45,75 +50,15 @@ def inputs_in(array):
 
 
 def kind_of(module):
-    """"relu", "sigmoid" or "tanh" for a watched module, else None."""
+    """"relu", "relu6", "sigmoid" or "tanh" for a watched module, else None."""
     if isinstance(module, RELU_MODULES):
-        return "relu"
+        return "relu6" if isinstance(module, getattr(nn, "ReLU6", ())) else "relu"
     for cls, kind in SATURATING_MODULES:
         if isinstance(module, cls):
             return kind
     if isinstance(module, RECURRENT_MODULES):
         return "relu" if getattr(module, "nonlinearity", "tanh") == "relu" else "tanh"
     return None
-
-
-def gate_saturation(module, args, output, eps):
-    """For a one-layer LSTM or GRU (either direction, or both): (saturated, total) over its
-    gates and candidate values at every step, from pre-activations rebuilt from its input, its
-    output and its initial state (x W_ih + h_(t-1) W_hh + b). None for other recurrent layers
-    (their output is read)."""
-    mode = getattr(module, "mode", None)
-    if mode not in ("LSTM", "GRU") or module.num_layers != 1:
-        return None
-    if getattr(module, "proj_size", 0) or args[0].dim() != 3:
-        return None  # a projection or an unbatched input: read the output
-    x, out = args[0]._data, output[0]._data
-    if not module.batch_first:
-        x, out = x.swapaxes(0, 1), out.swapaxes(0, 1)
-    initial = _initial_state(mode, args)
-    hidden = module.hidden_size
-    saturated = total = 0
-    for direction in range(2 if module.bidirectional else 1):
-        suffix = "_l0_reverse" if direction else "_l0"
-        h = out[..., direction * hidden:(direction + 1) * hidden]
-        start = (np.zeros_like(h[:, :1]) if initial is None
-                 else initial[direction][:, None, :].astype(h.dtype, copy=False))
-        # the state before step t: the output at t - 1, or at t + 1 running backwards
-        previous = (np.concatenate([start, h[:, :-1]], axis=1) if not direction
-                    else np.concatenate([h[:, 1:], start], axis=1))
-        weights = [getattr(module, name + suffix, None)
-                   for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-        counts = _gate_counts(mode, hidden, eps, x, previous, *weights)
-        saturated, total = saturated + counts[0], total + counts[1]
-    return saturated, total
-
-
-def _initial_state(mode, args):
-    """The initial hidden state passed to the layer ((directions, N, H)), or None (zeros)."""
-    if len(args) < 2 or args[1] is None:
-        return None
-    state = args[1][0] if mode == "LSTM" else args[1]
-    if not hasattr(state, "_data") or state.dim() != 3:
-        return None
-    return state._data
-
-
-def _gate_counts(mode, hidden, eps, x, previous, w_ih, w_hh, b_ih, b_hh):
-    gx = x @ w_ih._data.T
-    gh = previous @ w_hh._data.T
-    if b_ih is not None:
-        gx, gh = gx + b_ih._data, gh + b_hh._data
-    if mode == "LSTM":
-        gates = gx + gh
-        sigmoid = np.concatenate([gates[..., :2 * hidden], gates[..., 3 * hidden:]], axis=-1)
-        tanh = gates[..., 2 * hidden:3 * hidden]
-    else:
-        sigmoid = gx[..., :2 * hidden] + gh[..., :2 * hidden]
-        reset = 1.0 / (1.0 + np.exp(-sigmoid[..., :hidden]))
-        tanh = gx[..., 2 * hidden:] + reset * gh[..., 2 * hidden:]
-    # sigmoid(z) is within eps of 0 or 1 beyond |z| = log((1 - eps) / eps), tanh beyond atanh
-    saturated = (np.count_nonzero(np.abs(sigmoid) > np.log((1 - eps) / eps))
-                 + np.count_nonzero(np.abs(tanh) > np.arctanh(1 - eps)))
-    return saturated, sigmoid.size + tanh.size
 
 
 class _Tally:
@@ -133,10 +78,14 @@ class _Tally:
 
     def add(self, array, eps):
         self.inputs += inputs_in(array)
-        if self.kind == "relu":
+        if self.kind in RELU_CAPS:
             axis = unit_axis(array.ndim)
             others = tuple(a for a in range(array.ndim) if a != axis)
-            alive = (array > 0).any(axis=others) if others else array > 0
+            active = array > 0
+            cap = RELU_CAPS[self.kind]
+            if cap is not None:
+                active &= array < cap
+            alive = active.any(axis=others) if others else active
             self.alive = alive if self.alive is None or self.alive.shape != alive.shape \
                 else self.alive | alive
         else:
@@ -146,7 +95,7 @@ class _Tally:
 
     def stats(self):
         stats = {"kind": self.kind, "inputs": self.inputs, "after": self.after}
-        if self.kind == "relu":
+        if self.kind in RELU_CAPS:
             alive = self.alive
             # (the share counted: ndarray.mean's Python wrapper costs several times as much)
             stats["dead"] = (1.0 - np.count_nonzero(alive) / alive.size
@@ -171,7 +120,10 @@ class ActivationProbe:
         self.multi = set()  # ids of modules called more than once in one forward
         self.names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
         self.hooked = set()
-        self._outputs = {}  # name -> id of its output in the current forward
+        # name -> its output in the current forward, held (not its id: an output dropped
+        # before the model's output is made can leave its id to it, and the activation was
+        # then taken for the model's output and left out for good)
+        self._outputs = {}
         self._calls = {}
         self._last_layer = None
         self._order = {}  # layer name -> position of its first call in a sampled forward
@@ -209,6 +161,7 @@ class ActivationProbe:
 
     def disarm(self):
         self.armed = False
+        self._outputs = {}
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -250,7 +203,7 @@ class ActivationProbe:
             entry[1].add_counts(output._data, *gates)
         else:
             entry[1].add(output._data, self.eps)
-        self._outputs[self._final_name(key, name)] = id(output)
+        self._outputs[self._final_name(key, name)] = output
 
     def _forward_starts(self, module, args):
         self._calls, self._last_layer = {}, None
@@ -265,10 +218,13 @@ class ActivationProbe:
                 output = output[0] if isinstance(output, tuple) else output
             if not hasattr(output, "_data"):
                 return
-            index = self._calls.get(id(module), 0)
-            self._calls[id(module)] = index + 1
-            if index:
-                self.multi.add(id(module))
+            if isinstance(module, CELLS):
+                index = 0  # a cell's calls in one forward are its time steps: one measurement
+            else:
+                index = self._calls.get(id(module), 0)
+                self._calls[id(module)] = index + 1
+                if index:
+                    self.multi.add(id(module))
             self._record((id(module), "", index), self.names[id(module)], kind, output, gates)
         return hook
 
@@ -287,8 +243,8 @@ class ActivationProbe:
     def _model_output(self, module, args, output):
         outputs = output if isinstance(output, (tuple, list)) else (output,)
         ids = {id(o) for o in outputs}
-        for name, output_id in self._outputs.items():
-            if output_id in ids:
+        for name, output in self._outputs.items():
+            if id(output) in ids:
                 self.output_activations.add(name)
         self._outputs = {}
 

@@ -75,6 +75,8 @@ REMEDIES = {
                "rate is not zero (optimizer.param_groups)",
     "frozen": "nothing, if it is intended; otherwise call requires_grad_(True) on them and add "
               "them to the optimizer",
+    "nan_update": "give the optimizer a positive eps (Adam's default is 1e-8) and keep any norm "
+                  "an update divides by away from zero (max(norm, eps))",
     "no_gradient": "look for a .detach(), .data, a NumPy round trip or torch.no_grad() between "
                    "this layer and the loss, or remove the layer if it is unused",
 }

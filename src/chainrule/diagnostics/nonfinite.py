@@ -49,7 +49,7 @@ class Origin:
     layer: str | None = None
     in_loss: bool = False
     entered_at: str | None = None  # for "data": the op where the value entered the loss
-    became: str | None = None  # for "input"/"parameter": where its inf first turned into nan
+    became: str | None = None  # for "input", "parameter", "data": where its inf became nan
 
     def where(self):
         if self.file is None:
@@ -290,9 +290,9 @@ def explain(origin):
                 "preprocessing) or mask them out before the model")
     if o.op == "data":
         return (f"{o.kind} entered the loss computation through {o.entered_at} at {o.where()} "
-                f"({o.pass_} pass): one of its inputs from outside the model (the targets, a "
-                "mask, another model's output) already held it. Remedy: clean the targets or "
-                "check the other model")
+                f"({o.pass_} pass){became}: one of its inputs from outside the model (the "
+                "targets, a mask, class weights, another model's output) already held it. "
+                "Remedy: clean the targets or check the other model")
     if o.op == "loss":
         return (f"the loss became {o.kind} in the {o.pass_} pass while the model's outputs were "
                 "finite: the loss computation made it, in ops computed without gradient "

@@ -374,14 +374,24 @@ class NonFiniteWatch:
             if all(finite(t._data) for t in results):
                 return  # nothing born, nothing entered (checked once)
         found = forward_birth(node, args, outputs)
-        if found:
+        became = None
+        if found and in_loss:
+            held = set()
+            options = getattr(node, "forward_options", None) or {}  # weight=, a keyword
+            for arg in tensors(list(args) + list(options.values())):
+                held |= kinds(arg._data)
+            if held:  # nan made of an inf from outside (class weights 1/0): the inf entered
+                op, became, found = "data", f"{describe(found)} at {op_name(node)}", held
+            else:
+                op = op_name(node)
+        elif found:
             op = op_name(node)
         elif in_loss:
             op, found = "data", kinds(results[0]._data)  # it came from outside
         else:
             return
         origin = Origin(op, "forward", describe(found), in_loss=in_loss,
-                        entered_at=op_name(node) if op == "data" else None)
+                        entered_at=op_name(node) if op == "data" else None, became=became)
         self.events.append(origin.located(site or call_site(self.module_names,
                                                             forwards=self.forwards)))
         self._forward_event = True

@@ -2,6 +2,7 @@
 failure in at least three architectures, born in the model, the loss, the data or the
 optimizer. Each function trains its setup and returns (model, monitor)."""
 
+import copy
 import math
 
 import numpy as np
@@ -546,3 +547,91 @@ def batch_norm_conv1d_inf_in_the_inputs():
     batches.x[5, 3, 1] = np.inf  # a division by zero in preprocessing
     batches.x[100, 2, 0] = np.inf
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 50)
+
+
+# -- a second held-out batch (2026-12-03): recurrent cells looped by hand, stacked layers, ------
+# class weights from counts (the misses among them: cells measured per time step, their gates
+# and a stacked layer's not rebuilt, an inf class weight made nan inside the loss)
+@broken("recurrent", "data", Expect("saturation", "cell"))
+def grucell_loop_unnormalised_inputs():
+    model = models.CellLoop("GRUCell")
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(scale=60.0), 50)
+
+
+@broken("recurrent", "data", Expect("saturation", "cell"))
+def lstmcell_loop_unnormalised_inputs():
+    model = models.CellLoop("LSTMCell")
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(scale=60.0), 50)
+
+
+@broken("recurrent", "data", Expect("saturation", "rnn"))
+def two_layer_lstm_unnormalised_inputs():
+    model = models.Stacked("LSTM")
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(scale=60.0), 50)
+
+
+@broken("recurrent", "model", Expect("exploding", "cell"))
+def rnncell_loop_recurrent_gain_six():
+    model = models.CellLoop()
+    with torch.no_grad():
+        model.cell.weight_hh.mul_(6.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=30), 40)
+
+
+@broken("cnn", "data", Expect("nonfinite", None, "data", "forward", "class weights"))
+def class_weights_from_counts_with_a_class_never_counted():
+    model = models.TemporalCNN(classes=3)
+    with np.errstate(divide="ignore"):
+        weights = torch.from_numpy(1.0 / np.array([100.0, 80.0, 0.0], np.float32))
+
+    def weighted(out, y):
+        return F.cross_entropy(out, y, weight=weights)  # NAN: class weights
+
+    batches = data.sequences()
+    batches.y = batches.y + (batches.x[:, :, 1].sum(1) > 3).astype(np.int64)  # three classes
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 20, weighted)
+
+
+@broken("mlp", "model", Expect("dead", "1"))
+def relu6_units_stuck_at_six():
+    model = nn.Sequential(nn.Linear(16, 64), nn.ReLU6(), nn.Linear(64, 64), nn.ReLU6(),
+                          nn.Linear(64, 2))
+    with torch.no_grad():
+        model[0].bias.fill_(12.0)  # every unit at the top of ReLU6: no gradient either
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
+
+
+@broken("cnn", "optimizer", Expect("stalled", "features.0"))
+def optimizer_built_on_a_copy_of_the_model():
+    model = models.TemporalCNN()
+    shadow = copy.deepcopy(model)
+    return model, fit(model, torch.optim.Adam(shadow.parameters(), 1e-3), data.sequences(), 50)
+
+
+@broken("recurrent", "optimizer", Expect("stalled", "rnn"))
+def lambda_schedule_integer_division_is_zero():
+    model = models.Bidirectional("GRU")
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: step // 100)
+    return model, fit(model, optimizer, data.sequences(), 50, scheduler=schedule)
+
+
+# -- a third held-out batch (2026-12-03) ----------------------------------------------------------
+@broken("mlp", "model", Expect("vanishing", "fc"))
+def units_dead_behind_a_functional_relu6():
+    class Block(nn.Module):  # F.relu6 is a clamp: the probe does not watch it
+        def __init__(self):
+            super().__init__()
+            self.fc, self.out = nn.Linear(16, 64), nn.Linear(64, 2)
+
+        def forward(self, x):
+            return self.out(F.relu6(self.fc(x)))
+
+    model = Block()
+    with torch.no_grad():
+        model.fc.bias.fill_(-6.0)  # every unit off: 'fc' gets no gradient, 'out' a bias one
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)

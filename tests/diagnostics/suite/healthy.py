@@ -2,6 +2,8 @@
 alarm (notes, such as a frozen backbone, are information). Each function returns the
 monitors whose findings must be empty."""
 
+import copy
+
 import numpy as np
 
 import chainrule as torch
@@ -319,3 +321,150 @@ def dropout_heavy_summed_loss_label_noise():
 
     return [fit(model, torch.optim.SGD(model.parameters(), 1e-3, momentum=0.9),
                 data.classes(noise=0.3), 120, summed, every=10)]
+
+
+# -- a second held-out batch (2026-12-03) ------------------------------------------------------
+@healthy("recurrent")
+def rnncell_loop_orthogonal_clipped():
+    model = models.CellLoop()
+    nn.init.orthogonal_(model.cell.weight_hh)
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.05), data.sequences(), 100,
+                clip=1.0, every=10)]
+
+
+@healthy("recurrent")
+def two_layer_gru_classifier():
+    model = models.Stacked("GRU")
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def variational_autoencoder():
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(16, 32)
+            self.mu, self.logvar = nn.Linear(32, 4), nn.Linear(32, 4)
+            self.dec1, self.dec2 = nn.Linear(4, 32), nn.Linear(32, 16)
+
+        def forward(self, x):
+            h = F.relu(self.enc(x))
+            mu, logvar = self.mu(h), self.logvar(h)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            return torch.sigmoid(self.dec2(F.relu(self.dec1(z)))), mu, logvar
+
+    def loss(out, x):
+        recon, mu, logvar = out
+        kl = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1).mean()
+        return F.binary_cross_entropy(recon, x, reduction="sum") / x.shape[0] + kl
+
+    model = VAE()
+    rng = np.random.default_rng(0)
+    x = (rng.random((512, 16)) < 0.3).astype(np.float32)
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), data.Batches(x, x, 32), 120,
+                loss, every=10)]
+
+
+@healthy("mlp")
+def low_rank_adapters_on_a_frozen_base():
+    class Adapted(nn.Module):
+        def __init__(self, base, rank=4):
+            super().__init__()
+            self.base = base.requires_grad_(False)
+            self.down = nn.Linear(base.in_features, rank, bias=False)
+            self.up = nn.Linear(rank, base.out_features, bias=False)
+            nn.init.zeros_(self.up.weight)  # starts as the base layer
+
+        def forward(self, x):
+            return self.base(x) + self.up(self.down(x))
+
+    model = nn.Sequential(Adapted(nn.Linear(16, 64)), nn.ReLU(), Adapted(nn.Linear(64, 2)))
+    trained = [p for p in model.parameters() if p.requires_grad]
+    return [fit(model, torch.optim.AdamW(trained, 3e-3), data.classes(), 100, every=10)]
+
+
+@healthy("mlp")
+def student_with_an_exponential_moving_average_teacher():
+    student = models.mlp([16, 32, 2])
+    teacher = copy.deepcopy(student).requires_grad_(False)
+    optimizer = torch.optim.SGD(student.parameters(), 0.05, momentum=0.9)
+    batches = data.classes()
+    with GradientMonitor(student, every=10) as monitor:
+        for step in range(1, 101):
+            x, y = batches(step)
+            out = student(x)
+            loss = F.cross_entropy(out, y) + F.mse_loss(F.softmax(out, -1),
+                                                       F.softmax(teacher(x), -1))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                for average, current in zip(teacher.parameters(), student.parameters()):
+                    average.mul_(0.99).add_(current, alpha=0.01)
+            monitor.step(loss, lr=0.05)
+    return [monitor]
+
+
+@healthy("mlp")
+def multitask_weighted_by_learned_uncertainty():
+    model = models.TwoHeads()
+    model.log_vars = nn.Parameter(torch.zeros(2))  # a bare parameter of the model
+
+    def loss(out, y):
+        logits, value = out
+        s = model.log_vars
+        return (torch.exp(-s[0]) * F.cross_entropy(logits, y[:, 0].long()) + s[0]
+                + torch.exp(-s[1]) * F.mse_loss(value, y[:, 1:]) + s[1])
+
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), data.two_targets(), 120,
+                loss, every=10)]
+
+
+@healthy("mlp")
+def batch_norm_with_batches_of_two():
+    model = nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 2))
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.01), data.classes(size=2), 120,
+                every=10)]
+
+
+# -- a third held-out batch (2026-12-03) ----------------------------------------------------------
+@healthy("mlp")
+def validation_in_eval_mode_between_steps():
+    model = nn.Sequential(nn.Linear(16, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.3),
+                          nn.Linear(64, 2))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    batches, held_out = data.classes(), data.classes(seed=1)
+    with GradientMonitor(model, every=10) as monitor:
+        for step in range(1, 101):
+            model.train()
+            x, y = batches(step)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if step % 7 == 0:  # a validation forward before monitor.step
+                model.eval()
+                with torch.no_grad():
+                    F.cross_entropy(model(held_out(step)[0]), held_out(step)[1])
+            monitor.step(loss, lr=1e-3)
+    return [monitor]
+
+
+@healthy("recurrent")
+def decoder_lstm_started_from_the_encoder_state():
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.LSTM(4, 16, batch_first=True)
+            self.dec = nn.LSTM(4, 16, batch_first=True)
+            self.head = nn.Linear(16, 2)
+
+        def forward(self, x):
+            _, state = self.enc(x)
+            out, _ = self.dec(x.flip(1), state)  # its gates rebuilt from that state
+            return self.head(out[:, -1])
+
+    model = Seq2Seq()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 100,
+                every=10)]

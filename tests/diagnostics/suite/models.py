@@ -353,3 +353,34 @@ class CustomOp(nn.Module):
 
     def forward(self, x):
         return self.fc2(self.function.apply(self.fc1(x)))  # NAN: custom backward
+
+
+class CellLoop(nn.Module):
+    """A recurrent cell (``kind``: "RNNCell", "GRUCell", "LSTMCell") looped over time by hand."""
+
+    def __init__(self, kind="RNNCell", features=4, hidden=16):
+        super().__init__()
+        self.cell = getattr(nn, kind)(features, hidden)
+        self.lstm = kind == "LSTMCell"
+        self.head = nn.Linear(hidden, 2)
+
+    def forward(self, x):
+        h = c = torch.zeros(x.shape[0], self.cell.hidden_size)
+        for t in range(x.shape[1]):
+            if self.lstm:
+                h, c = self.cell(x[:, t], (h, c))
+            else:
+                h = self.cell(x[:, t], h)
+        return self.head(h)
+
+
+class Stacked(nn.Module):
+    """A two-layer LSTM or GRU read at its last step."""
+
+    def __init__(self, kind="LSTM", features=4, hidden=16):
+        super().__init__()
+        self.rnn = getattr(nn, kind)(features, hidden, num_layers=2, batch_first=True)
+        self.head = nn.Linear(hidden, 2)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1])
