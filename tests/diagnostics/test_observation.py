@@ -181,3 +181,25 @@ def test_an_activation_is_not_taken_for_the_model_output_that_reused_its_id():
     probe.disarm()
     gc.collect()
     assert held() is None
+
+
+def test_relus_by_other_names_are_watched_and_other_clamps_are_not():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.act, self.fc2 = nn.Linear(4, 8), nn.LeakyReLU(0.0), nn.Linear(8, 8)
+            self.out = nn.Linear(8, 2)
+
+        def forward(self, x):
+            h = self.fc2(self.act(self.fc1(x))).clamp(min=0)  # a ReLU
+            return self.out(h).clamp(1e-7, 1.0) + self.out(h).clamp(min=1e-7)  # not ones
+
+    model = Net()
+    with torch.no_grad():
+        model.fc1.bias.fill_(-9.0)
+    with GradientMonitor(model) as monitor:
+        loss = model(torch.randn(32, 4)).sum()
+        loss.backward()
+        monitor.step(loss)
+    assert sorted(monitor.activations) == ["Net:Clamp[0]", "act"]
+    assert monitor.activations["act"]["dead"] == 1.0

@@ -3,7 +3,8 @@
 Watched: activation modules (ReLU, ReLU6, Sigmoid, Tanh, Hardtanh), the outputs of recurrent
 layers (RNN, LSTM, GRU and their cells: a tanh RNN's output is a tanh, an LSTM's or GRU's is
 read like a tanh; a ReLU RNN's is a ReLU), and functional calls (``F.relu``,
-``torch.sigmoid``, ``x.tanh()``) made inside other modules' ``forward``, named after the module
+``torch.sigmoid``, ``x.tanh()``, and ReLUs by other names: ``x.clamp(min=0)``, ``F.relu6``,
+``F.leaky_relu`` of slope 0) made inside other modules' ``forward``, named after the module
 they ran in (``block.ff:Relu[0]``). A module used at several places is measured at each call
 (``act[0]``, ``act[1]``), except a recurrent cell, whose calls in one forward are the time
 steps of one layer (pooled into one measurement). For LSTM and GRU layers and cells the gates
@@ -16,6 +17,7 @@ ReLU unit is off for about half of the inputs, so with one input half the units 
 Evidence is therefore pooled over consecutive steps until ``min_inputs`` inputs were seen.
 """
 
+import math
 import sys
 
 import numpy as np
@@ -53,12 +55,30 @@ def kind_of(module):
     """"relu", "relu6", "sigmoid" or "tanh" for a watched module, else None."""
     if isinstance(module, RELU_MODULES):
         return "relu6" if isinstance(module, getattr(nn, "ReLU6", ())) else "relu"
+    if isinstance(module, nn.LeakyReLU) and module.negative_slope == 0:
+        return "relu"  # a ReLU by another name: its units die as a ReLU's do
     for cls, kind in SATURATING_MODULES:
         if isinstance(module, cls):
             return kind
     if isinstance(module, RECURRENT_MODULES):
         return "relu" if getattr(module, "nonlinearity", "tanh") == "relu" else "tanh"
     return None
+
+
+def relu_like(node):
+    """"relu" or "relu6" for an op that is one by another name (``x.clamp(min=0)``,
+    ``F.relu6``, a clamp to [0, 6]; ``F.leaky_relu`` of slope 0), else None. Other clamps are
+    not activations (a probability kept inside (eps, 1 - eps))."""
+    name = type(node).__name__
+    if name == "LeakyRelu":
+        return "relu" if getattr(node, "negative_slope", None) == 0 else None
+    if name != "Clamp":
+        return None
+    bounds = getattr(node, "bounds", None)
+    if not bounds or bounds[0] != 0:
+        return None
+    return "relu" if bounds[1] is None or bounds[1] == math.inf else (
+        "relu6" if bounds[1] == 6 else None)
 
 
 class _Tally:
@@ -249,7 +269,7 @@ class ActivationProbe:
         self._outputs = {}
 
     def _functional(self, node, args, outputs):
-        kind = FUNCTIONAL_OPS.get(type(node).__name__)
+        kind = FUNCTIONAL_OPS.get(type(node).__name__) or relu_like(node)
         if kind is None or not hasattr(outputs, "_data"):
             return
         owner = self._innermost_module()

@@ -621,15 +621,32 @@ def lambda_schedule_integer_division_is_zero():
 
 
 # -- a third held-out batch (2026-12-03) ----------------------------------------------------------
-@broken("mlp", "model", Expect("vanishing", "fc"))
-def units_dead_behind_a_functional_relu6():
-    class Block(nn.Module):  # F.relu6 is a clamp: the probe does not watch it
+@broken("mlp", "model", Expect("dead", "Block:Clamp[0]"))
+def functional_relu6_negative_bias():
+    class Block(nn.Module):  # F.relu6 is a clamp to [0, 6]: watched as a ReLU6
         def __init__(self):
             super().__init__()
             self.fc, self.out = nn.Linear(16, 64), nn.Linear(64, 2)
 
         def forward(self, x):
             return self.out(F.relu6(self.fc(x)))
+
+    model = Block()
+    with torch.no_grad():
+        model.fc.bias.fill_(-6.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
+
+
+@broken("mlp", "model", Expect("vanishing", "fc"))
+def units_dead_behind_a_relu_written_by_hand():
+    class Block(nn.Module):  # x * (x > 0): no activation op the probe can watch
+        def __init__(self):
+            super().__init__()
+            self.fc, self.out = nn.Linear(16, 64), nn.Linear(64, 2)
+
+        def forward(self, x):
+            h = self.fc(x)
+            return self.out(h * (h > 0).float())
 
     model = Block()
     with torch.no_grad():
