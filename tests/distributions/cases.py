@@ -54,6 +54,13 @@ CASES = {
         lambda m: _squashed(m), lambda m: t(m, [[0.3, -1.2], [2.2, 0.0]])),
     "sigmoid_exp_composed": (
         lambda m: _composed(m), lambda m: t(m, [[0.2, 0.9], [0.5, 0.05]])),
+    "gamma": (lambda m: _gamma(m), lambda m: t(m, [[0.3, 2.5, 2.0], [1.7, 0.1, 4.0]])),
+    "beta": (lambda m: _params(m, "Beta", concentration1=[0.5, 2.0, 5.0],
+                               concentration0=[0.5, 3.0, 1.5]),
+             lambda m: t(m, [[0.3, 0.5, 0.9], [0.05, 0.2, 0.6]])),
+    "dirichlet": (lambda m: _params(m, "Dirichlet", concentration=[[1.0, 2.0, 3.0],
+                                                                   [0.5, 0.5, 4.0]]),
+                  lambda m: t(m, [[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]])),
 }
 
 STATISTICS = ("mean", "mode", "variance", "stddev")
@@ -67,7 +74,8 @@ KL_PAIRS = [("normal", "normal_other"), ("bernoulli_probs", "bernoulli_other"),
             ("normal", "laplace_as_q"), ("laplace", "normal_as_q"),
             ("exponential", "normal_as_q3"), ("independent_normal", "independent_other"),
             ("mvn_covariance", "mvn_other"), ("mvn_scale_tril_batched", "mvn_precision"),
-            ("mvn_diagonal_policy", "mvn_precision")]
+            ("mvn_diagonal_policy", "mvn_precision"), ("gamma", "gamma_other"),
+            ("beta", "beta_other"), ("dirichlet", "dirichlet_other")]
 
 OTHERS = {
     "normal_other": lambda m: _params(m, "Normal", loc=[0.0, 0.0, 1.0], scale=[2.0, 1.0, 0.5]),
@@ -83,6 +91,12 @@ OTHERS = {
     "normal_as_q": lambda m: _params(m, "Normal", loc=[0.3, 0.0], scale=[1.0, 2.0]),
     "normal_as_q3": lambda m: _params(m, "Normal", loc=[0.3, 0.0, 1.0], scale=[1.0, 2.0, 0.7]),
     "independent_other": lambda m: _independent(m, shift=0.5),
+    "gamma_other": lambda m: _params(m, "Gamma", concentration=[1.0, 1.0, 5.0],
+                                     rate=[2.0, 1.0, 1.0]),
+    "beta_other": lambda m: _params(m, "Beta", concentration1=[1.0, 1.0, 2.0],
+                                    concentration0=[1.0, 2.0, 2.0]),
+    "dirichlet_other": lambda m: _params(m, "Dirichlet", concentration=[[2.0, 2.0, 2.0],
+                                                                        [1.0, 0.7, 1.5]]),
     "mvn_other": lambda m: _params(m, "MultivariateNormal", loc=[0.0, 0.0, 1.0],
                                    scale_tril=[[1.5, 0.0, 0.0], [0.2, 0.8, 0.0],
                                                [-0.1, 0.3, 1.1]]),
@@ -123,6 +137,13 @@ def _composed(m):
                                          transforms.SigmoidTransform()])
     return m.distributions.TransformedDistribution(m.distributions.Normal(loc, scale), chain), \
         [loc, scale]
+
+
+def _gamma(m):
+    """Gradients for the rate only: the CDF (the incomplete gamma function) has no derivative
+    in the concentration, in PyTorch either."""
+    rate = t(m, [1.0, 0.5, 3.0], grad=True)
+    return m.distributions.Gamma(t(m, [0.5, 2.0, 7.5]), rate), [rate]
 
 
 def build(m, name):

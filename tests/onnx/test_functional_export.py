@@ -217,6 +217,8 @@ CASES = {
         gru_cell=nn.GRUCell(4, 3), lstm_cell=nn.LSTMCell(4, 3), rnn_cell=nn.RNNCell(4, 3)),
         sequences),
     "unfold": (lambda: nn.Unfold(2), images),
+    "xlogy": (lambda: Fn(lambda self, x: cr.xlogy(F.relu(x), x.abs() + 0.5)  # 0 where x <= 0
+                         + cr.special.xlogy(2, x.abs() + 1)), images),
 }
 
 

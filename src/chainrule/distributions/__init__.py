@@ -10,8 +10,10 @@ the distribution allows), log-densities, entropies and KL divergences, as PyTorc
 from . import constraints
 from .bernoulli import Bernoulli
 from .categorical import Categorical
+from .dirichlet import Beta, Dirichlet
 from .distribution import Distribution
 from .exponential import Exponential
+from .gamma import Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
@@ -29,5 +31,6 @@ __all__ = [
     "MultivariateNormal", "Normal", "OneHotCategorical", "Uniform", "constraints",
     "kl_divergence", "register_kl", "LogNormal", "TransformedDistribution", "Transform",
     "AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform",
-    "SoftplusTransform", "TanhTransform", "identity_transform", "transforms",
+    "SoftplusTransform", "TanhTransform", "identity_transform", "transforms", "Beta",
+    "Dirichlet", "Gamma",
 ]

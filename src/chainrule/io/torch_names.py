@@ -424,8 +424,12 @@ class Policy:
             else:
                 _default_setstate(target, state)
             return
-        raise Refused(f"the pickle sets state (BUILD) on a "
-                              f"{type(target).__name__}, which is not allowed")
+        kind = type(target)
+        name = f"{kind.__module__}.{kind.__qualname__}"
+        raise Refused(f"the pickle sets state (BUILD) on a {kind.__name__}, which is not "
+                      f"allowed. If you trust this file, allow the type as well (a NumPy array "
+                      f"needs its dtype's class, e.g. numpy.dtypes.Float32DType): "
+                      f"chainrule.serialization.add_safe_globals([{name}])")
 
     def may_fill(self, target, kind):
         if kind == "setitem" and type(target) in (OrderedDict, Counter):
