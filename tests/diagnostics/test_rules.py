@@ -137,6 +137,25 @@ def test_weights_with_a_gradient_that_do_not_move_have_stalled():
     assert [(f.rule, f.layer) for f in found] == [("stalled", "0")]
 
 
+def test_a_model_that_has_fit_its_data_has_not_stalled():
+    # a memorised batch: every layer's gradient falls far below its first size, and the
+    # updates with it (the bench mlp, Adam, reached 5e-7 of its weights after 4,000 steps)
+    rules = Rules()
+    early = rules.on_sample(_layer_sample(1, {"0": (0.5, 0.05, 1e-3), "2": (0.4, 0.05, 1e-3)}))
+    late = [f for step in (1000, 1050, 1100, 1150) for f in rules.on_sample(_layer_sample(
+        step, {"0": (2e-6, 2e-7, 5e-7), "2": (3e-6, 2e-7, 5e-7)}))]
+    assert early + late == []
+
+
+def test_a_layer_whose_gradient_stays_has_stalled_after_a_larger_start():
+    # the same early gradient, then a fifth of it (not a thousandth) with no update: stalled
+    rules = Rules()
+    rules.on_sample(_layer_sample(1, {"0": (0.5, 0.05, 1e-3), "2": (0.4, 0.05, 1e-3)}))
+    found = [f for step in (50, 100, 150) for f in rules.on_sample(_layer_sample(
+        step, {"0": (0.1, 0.01, 0.0), "2": (0.1, 0.01, 1e-3)}))]
+    assert [(f.rule, f.layer, f.step) for f in found] == [("stalled", "0", 150)]
+
+
 def test_a_parameter_made_nan_by_an_update_is_no_explosion_and_one_made_inf_is():
     from chainrule.diagnostics.nonfinite import Origin, explain
 

@@ -24,6 +24,7 @@ class Thresholds:
     saturated_fraction: float = 0.5  # saturation: more than this share of outputs saturated
     stall_low: float = 1e-6  # stalled: update below this x the weights while a gradient flows
     decayed_lr: float = 0.1  # no stall check once the lr is below this x its peak
+    settled: float = 1e-3  # no stall check once a layer's gradient is below this x its peak
 
 
 @dataclasses.dataclass

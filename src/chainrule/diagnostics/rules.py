@@ -34,6 +34,7 @@ class Rules:
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
+        self.peak_grad = {}  # layer -> its largest sampled gradient norm
         self.frozen_noted = set()
 
     # -- reporting ------------------------------------------------------------------------------
@@ -264,8 +265,9 @@ class Rules:
             # not when the weights' own gradient is zero (rho 0): a layer whose inputs are all
             # zero (the units before it dead) has a gradient in its bias only, and its weights
             # rightly do not move: nothing for the optimizer to apply
-            low = (check and not decayed and s.get("grad_norm") and s.get("rho") != 0.0
-                   and ratio is not None and ratio < self.t.stall_low)
+            settled = self._settled(name, s.get("grad_norm"))
+            low = (check and not decayed and not settled and s.get("grad_norm")
+                   and s.get("rho") != 0.0 and ratio is not None and ratio < self.t.stall_low)
             if self._streak(("stalled", name), low):
                 frozen.append(name)
             never = flowing and not s.get("ever_grad")
@@ -287,6 +289,15 @@ class Rules:
                 f"require grad but have had no gradient since monitoring began, while other "
                 f"layers do{_also(cut)}", "no_gradient")
         return found
+
+    def _settled(self, name, grad_norm):
+        """Whether ``name``'s gradient has fallen below ``settled`` of its largest sampled
+        norm: a model that has fit its data (a memorised batch, a loss at its floor) takes
+        updates as small as its gradient, which is not the optimizer failing to apply one."""
+        if not grad_norm or not math.isfinite(grad_norm):
+            return False
+        peak = self.peak_grad[name] = max(self.peak_grad.get(name, 0.0), grad_norm)
+        return grad_norm < self.t.settled * peak
 
     # -- information ----------------------------------------------------------------------------
     def frozen(self, step, names):
