@@ -115,6 +115,27 @@ def test_findings_are_those_of_whole_copies(monkeypatch, stalled):
     assert [f[:2] for f in rows_first] == ([("stalled", "big")] if stalled else [])
 
 
+def test_a_settled_layer_is_not_copied_whole():
+    # the sampled rows stand still, so their lower bound never decides and the layer is copied
+    # whole; once its gradient falls below `settled` of its peak (the loss scaled down 1e5x,
+    # as a model that has fit its data) its update is not judged, and not measured exactly
+    torch.manual_seed(0)
+    model = Sliced([r for r in range(256) if r % ROW_STRIDE])
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
+    x, y = torch.randn(64, 300), torch.randn(64, 4)
+    exact, found = [], []
+    with GradientMonitor(model, every=5) as monitor:
+        for step in range(1, 41):
+            optimizer.zero_grad()
+            loss = ((model(x) - y) ** 2).mean() * (1e-5 if step > 20 else 1.0)
+            loss.backward()
+            optimizer.step()
+            found += monitor.step(loss, lr=1e-2)
+            exact.append("big" in monitor.updates.exact)
+    assert exact[19] and not any(exact[30:])
+    assert found == []
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_numpy_path_reads_the_weights_before_the_update(monkeypatch, dtype):
     # NumPy's path (numba not loaded, or a float64 model) writes the update over the copy:

@@ -233,6 +233,8 @@ class GradientMonitor:
         sampled_norms = self.tap.layer_norms(full=True) if computed is None else dict(computed)
         sample = self._sample(step, sampled_norms, activations)
         found = self.rules.on_sample(sample, lr)
+        # a settled layer's update is not judged: no whole copy to measure it exactly
+        self.updates.exact.difference_update(self.rules.settled)
         if self.updates.before is not None:
             self.samples.append(sample)
             found += self._frozen(step)

@@ -35,6 +35,7 @@ class Rules:
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
         self.peak_grad = {}  # layer -> its largest sampled gradient norm
+        self.settled = set()  # layers whose gradient has fallen below settled x that peak
         self.frozen_noted = set()
 
     # -- reporting ------------------------------------------------------------------------------
@@ -295,9 +296,14 @@ class Rules:
         norm: a model that has fit its data (a memorised batch, a loss at its floor) takes
         updates as small as its gradient, which is not the optimizer failing to apply one."""
         if not grad_norm or not math.isfinite(grad_norm):
+            self.settled.discard(name)
             return False
         peak = self.peak_grad[name] = max(self.peak_grad.get(name, 0.0), grad_norm)
-        return grad_norm < self.t.settled * peak
+        if grad_norm < self.t.settled * peak:
+            self.settled.add(name)
+            return True
+        self.settled.discard(name)
+        return False
 
     # -- information ----------------------------------------------------------------------------
     def frozen(self, step, names):
