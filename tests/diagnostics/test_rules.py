@@ -162,3 +162,17 @@ def test_units_found_dead_after_an_explosion_point_to_it():
         found += rules.on_sample(sample)
     assert explosion.rule == "exploding" and [f.rule for f in found] == ["dead"]
     assert "an explosion was found before it (step 2)" in found[0].message
+
+
+def test_an_overflow_after_an_explosion_points_to_it():
+    from chainrule.diagnostics.nonfinite import Origin, explain
+
+    rules = Rules()
+    grown = _layer_sample(1, {"fc": (0.1, 0.05, 1e-3)})
+    grown["layers"]["fc"]["weight_matrices"] = 5.0
+    (explosion,) = rules.on_sample(grown)
+    overflow = Origin("Linear", "forward", "inf", layer="fc")
+    (finding,) = rules.on_nonfinite(2, overflow, explain(overflow))
+    assert explosion.rule == "exploding" and finding.rule == "nonfinite"
+    assert "an explosion was found before it (step 1)" in finding.message
+    assert finding.message.index("explosion was found") < finding.message.index("Remedy:")

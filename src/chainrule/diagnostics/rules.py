@@ -114,6 +114,13 @@ class Rules:
                        "first): a 0/0 in the optimizer, such as Adam with eps=0 on entries whose "
                        "gradient is always 0, or a trust ratio or normalisation over a zero "
                        f"norm. Remedy: {remedy('nan_update')}")
+        earlier = self.groups.get("exploding")
+        if earlier is not None and earlier.step < step and explosion is None:
+            # an overflow after weights already found exploding: its consequence
+            head, _, rest = message.partition(". Remedy:")
+            message = (f"{head}; an explosion was found before it (step {earlier.step}), most "
+                       f"likely its cause: treat that first" + (f". Remedy:{rest}" if rest
+                                                                 else ""))
         finding = Finding("nonfinite", origin.layer, step, message, origin=origin)
         self.groups["nonfinite"] = finding
         return found + [finding]
