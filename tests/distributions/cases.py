@@ -61,6 +61,18 @@ CASES = {
     "dirichlet": (lambda m: _params(m, "Dirichlet", concentration=[[1.0, 2.0, 3.0],
                                                                    [0.5, 0.5, 4.0]]),
                   lambda m: t(m, [[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]])),
+    "cauchy": (lambda m: _params(m, "Cauchy", loc=[0.0, 1.0, -2.0], scale=[1.0, 0.5, 3.0]),
+               lambda m: t(m, [[0.3, 2.0, -1.0], [-4.0, 1.0, 10.0]])),
+    "poisson": (lambda m: _params(m, "Poisson", rate=[0.5, 3.0, 10.0]),
+                lambda m: t(m, [[0.0, 2.0, 12.0], [1.0, 5.0, 7.0]])),
+    "chi2": (lambda m: (m.distributions.Chi2(t(m, [1.0, 3.0, 7.5])), []),  # cdf: no d/d df
+             lambda m: t(m, [[0.5, 2.0, 6.0], [3.0, 0.1, 9.0]])),
+    "student_t": (lambda m: _params(m, "StudentT", df=[0.8, 1.5, 5.0], loc=[0.0, 1.0, -1.0],
+                                    scale=[1.0, 2.0, 0.5]),
+                  lambda m: t(m, [[0.3, 2.0, -1.5], [-3.0, 1.0, 0.0]])),
+    "half_normal": (lambda m: _params(m, "HalfNormal", scale=[1.0, 0.5, 2.0]),
+                    lambda m: t(m, [[0.3, 1.0, 2.5], [0.0, 0.2, 4.0]])),
+    "gaussian_mixture": (lambda m: _mixture(m), lambda m: t(m, [[0.3, -1.0], [2.0, 0.5]])),
 }
 
 STATISTICS = ("mean", "mode", "variance", "stddev")
@@ -144,6 +156,16 @@ def _gamma(m):
     in the concentration, in PyTorch either."""
     rate = t(m, [1.0, 0.5, 3.0], grad=True)
     return m.distributions.Gamma(t(m, [0.5, 2.0, 7.5]), rate), [rate]
+
+
+def _mixture(m):
+    """A mixture density network's head: per batch entry, three Gaussians and their logits."""
+    logits = t(m, [[0.2, -1.0, 0.5], [1.0, 0.0, -0.5]], grad=True)
+    loc = t(m, [[-1.0, 0.0, 2.0], [0.5, 1.5, -2.0]], grad=True)
+    scale = t(m, [[0.5, 1.0, 0.7], [1.2, 0.3, 2.0]], grad=True)
+    dists = m.distributions
+    mixture = dists.MixtureSameFamily(dists.Categorical(logits=logits), dists.Normal(loc, scale))
+    return mixture, [logits, loc, scale]
 
 
 def build(m, name):

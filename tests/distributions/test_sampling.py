@@ -204,3 +204,37 @@ def test_gamma_beta_dirichlet_samples_have_their_moments_and_gradients():
     np.testing.assert_allclose(alpha.grad.numpy(), np.array([7.0, -1.0, -1.0]) / 64, atol=0.01)
     with pytest.raises(ValueError, match="at least one-dimensional"):
         Dirichlet(cr.tensor(1.0))
+
+
+def test_poisson_chi2_student_half_normal_cauchy_and_mixture_samples():
+    from chainrule.distributions import (
+        Cauchy,
+        Chi2,
+        HalfNormal,
+        MixtureSameFamily,
+        Poisson,
+        StudentT,
+    )
+
+    cr.manual_seed(4)
+    n = 40000
+    poisson = Poisson(cr.tensor([0.5, 6.0])).sample((n,)).numpy()
+    np.testing.assert_allclose(poisson.mean(0), [0.5, 6.0], rtol=0.03)
+    assert (poisson == np.round(poisson)).all()
+    chi2 = Chi2(cr.tensor([3.0])).sample((n,)).numpy()
+    np.testing.assert_allclose([chi2.mean(), chi2.var()], [3.0, 6.0], rtol=0.06)
+    df = cr.tensor([5.0], requires_grad=True)
+    t_draws = StudentT(df, 1.0, 2.0).rsample((n,))
+    np.testing.assert_allclose(t_draws.detach().numpy().var(), 4 * 5 / 3, rtol=0.1)
+    t_draws.sum().backward()
+    assert np.isfinite(df.grad.numpy()).all()              # through the chi2's gamma draw
+    half = HalfNormal(cr.tensor([2.0])).sample((n,)).numpy()
+    np.testing.assert_allclose(half.mean(), 2.0 * math.sqrt(2 / math.pi), rtol=0.03)
+    cauchy = Cauchy(cr.tensor([1.0]), cr.tensor([0.5])).sample((n,)).numpy()
+    np.testing.assert_allclose(np.median(cauchy), 1.0, atol=0.03)
+    mixture = MixtureSameFamily(Categorical(probs=cr.tensor([0.25, 0.75])),
+                                Normal(cr.tensor([-4.0, 4.0]), cr.tensor([0.5, 0.5])))
+    draws = mixture.sample((n,)).numpy()
+    assert draws.shape == (n,)
+    np.testing.assert_allclose((draws > 0).mean(), 0.75, atol=0.02)
+    np.testing.assert_allclose(draws.mean(), mixture.mean.item(), atol=0.05)

@@ -17,6 +17,8 @@ from .gamma import Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .mixture_same_family import MixtureSameFamily
+from .more_distributions import Cauchy, Chi2, HalfNormal, Poisson, StudentT
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
@@ -32,5 +34,6 @@ __all__ = [
     "kl_divergence", "register_kl", "LogNormal", "TransformedDistribution", "Transform",
     "AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform",
     "SoftplusTransform", "TanhTransform", "identity_transform", "transforms", "Beta",
-    "Dirichlet", "Gamma",
+    "Dirichlet", "Gamma", "Cauchy", "Chi2", "HalfNormal", "MixtureSameFamily", "Poisson",
+    "StudentT",
 ]
