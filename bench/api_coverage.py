@@ -74,7 +74,7 @@ LEFT_OUT = [
     ("compiler", "tracing, compiling and exporting graphs (TorchScript, FX, Dynamo, symbolic "
      "shapes): chainrule runs eagerly, and torch.compile returns the model unchanged",
      r"^jit$|^fx$|^compiler$|^export$|^library$|^ops$|^classes$|^package$|^sym_|^Sym|^cond$|"
-     r"^while_loop$|^compiled_with|^overrides$|^monitor$|^profiler$|^is_inference_mode|"
+     r"^while_loop$|^compiled_with|^overrides$|^monitor$|^profiler$|"
      r"^ScriptModule|^script|^trace|^onnx$|^fake_|^guard|^Guard|^TypedStorage|^UntypedStorage|"
      r"torch_function|^has_torch_function|^handle_torch_function|^boolean_dispatch|"
      r"^BroadcastingList|^is_grad_enabled_for|^functional_datapipe|DataPipe|datapipes|^graph$|"

@@ -9,7 +9,11 @@ Writes tests/compat/torch_program_idioms.json (float64 values):
 - ``tensor_from_sequences``: dtype, shape and values of ``torch.tensor(data)`` for the cases of
   tests/compat/program_idiom_cases.py, with the default dtype float32 and float64;
 - ``weight_norm``: layers under ``nn.utils.weight_norm`` (names, outputs, gradients of g and
-  v, the weight after ``remove_weight_norm``), and under ``parametrizations.weight_norm``."""
+  v, the weight after ``remove_weight_norm``), and under ``parametrizations.weight_norm``;
+- ``spectral_norm``: layers under ``nn.utils.spectral_norm`` and
+  ``parametrizations.spectral_norm`` (keys, training and eval outputs, u and v, gradient of
+  the stored weight, the weight once removed);
+- ``dirac``: where ``nn.init.dirac_`` puts its ones."""
 
 import json
 import sys
@@ -21,9 +25,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.compat.program_idiom_cases import (  # noqa: E402
+    DIRAC_CASES,
+    SPECTRAL_NORM_CASES,
     TENSOR_FROM_SEQUENCES,
     WEIGHT_NORM_CASES,
+    dirac_case,
     parametrized_weight_norm_case,
+    spectral_norm_case,
     weight_norm_case,
 )
 
@@ -64,7 +72,10 @@ def main():
                 "weight_norm": {name: weight_norm_case(torch, *args)
                                 for name, args in WEIGHT_NORM_CASES.items()},
                 "parametrized_weight_norm": {str(dim): parametrized_weight_norm_case(torch, dim)
-                                             for dim in (0, 1, None)}}
+                                             for dim in (0, 1, None)},
+                "spectral_norm": {name: spectral_norm_case(torch, *args)
+                                  for name, args in SPECTRAL_NORM_CASES.items()},
+                "dirac": {name: dirac_case(torch, *args) for name, args in DIRAC_CASES.items()}}
     FIXTURE.write_text(json.dumps(recorded, indent=1, sort_keys=True) + "\n")
     print(f"wrote {FIXTURE}")
 

@@ -1,5 +1,7 @@
 """Seeded random number generation: same seed, same numbers, bit for bit."""
 
+import contextlib
+
 import numpy as np
 
 from .tensor import Tensor
@@ -86,6 +88,21 @@ def get_rng_state():
 
 def set_rng_state(new_state):
     default_generator.set_state(new_state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices",
+             device_type="cuda"):
+    """Draws inside the block leave the default generator's state as it was before it.
+    ``devices`` and ``device_type`` name accelerators, which a CPU build has none of."""
+    if not enabled:
+        yield
+        return
+    state = default_generator.get_state()
+    try:
+        yield
+    finally:
+        default_generator.set_state(state)
 
 
 # Called before the default generator's NumPy generator is handed out for a draw: the gradient

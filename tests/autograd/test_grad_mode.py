@@ -86,10 +86,17 @@ def test_set_grad_enabled_as_function_and_context_manager(x):
         cr.set_grad_enabled(True)
 
 
-def test_inference_mode_false_changes_nothing(x):
+def test_inference_mode_false_records_even_inside_no_grad(x):
+    # PyTorch 2.13's InferenceMode(false) guard sets grad mode on: inside no_grad() or an outer
+    # inference_mode(), torch.is_grad_enabled() is True and is_inference_mode_enabled() False
     with cr.no_grad():
         with cr.inference_mode(False):
-            assert not records(x)
+            assert records(x) and not cr.is_inference_mode_enabled()
+        assert not records(x)
+    with cr.inference_mode():
+        with cr.inference_mode(False):
+            assert records(x) and not cr.is_inference_mode_enabled()
+        assert not records(x) and cr.is_inference_mode_enabled()
     with cr.inference_mode(False):
         assert records(x)
     with cr.inference_mode():

@@ -101,3 +101,68 @@ def parametrized_weight_norm_case(torch, dim):
     result["class_after_remove"] = type(module).__name__
     result["weight"] = module.weight.detach().flatten().tolist()
     return result
+
+
+def spectral_norm_case(torch, form, layer):
+    """A layer under spectral normalisation (SN-GAN discriminators), ``form`` "hook"
+    (``nn.utils.spectral_norm``) or "parametrization" (``parametrizations.spectral_norm``),
+    from fixed weights and singular-vector estimates: state-dict keys, the outputs of two
+    training forwards (each refines u and v) and one eval forward, u and v after, the gradient
+    of the stored weight for a fixed loss, and the weight after removing the normalisation."""
+    rng = np.random.default_rng(5)
+    module, x = {
+        "linear": lambda: (torch.nn.Linear(4, 3), rng.standard_normal((2, 4))),
+        "conv2d": lambda: (torch.nn.Conv2d(2, 3, 2), rng.standard_normal((1, 2, 3, 3))),
+        "convtranspose2d": lambda: (torch.nn.ConvTranspose2d(2, 3, 2),
+                                    rng.standard_normal((1, 2, 2, 2))),
+    }[layer]()
+    module = module.double()
+    sn = {"hook": torch.nn.utils.spectral_norm,
+          "parametrization": torch.nn.utils.parametrizations.spectral_norm}[form]
+    sn(module)
+    if form == "hook":
+        stored, u, v = module.weight_orig, module.weight_u, module.weight_v
+    else:
+        plist = module.parametrizations.weight
+        stored, u, v = plist.original, plist[0]._u, plist[0]._v
+    with torch.no_grad():
+        stored.copy_(torch.from_numpy(rng.uniform(-1, 1, tuple(stored.shape))))
+        for vector in (u, v):
+            raw = torch.from_numpy(rng.standard_normal(tuple(vector.shape)))
+            vector.copy_(raw / raw.norm())
+        module.bias.copy_(torch.from_numpy(rng.uniform(-1, 1, tuple(module.bias.shape))))
+    x = torch.from_numpy(x)
+    first = module(x)
+    second = module(x)
+    (second * torch.linspace(-1, 1, second.numel(), dtype=torch.float64).view_as(second)).sum() \
+        .backward()
+    module.eval()
+    result = {"keys": list(module.state_dict()),
+              "first": first.detach().flatten().tolist(),
+              "second": second.detach().flatten().tolist(),
+              "eval": module(x).detach().flatten().tolist(),
+              "u": u.flatten().tolist(), "v": v.flatten().tolist(),
+              "grad": stored.grad.flatten().tolist()}
+    if form == "hook":
+        torch.nn.utils.remove_spectral_norm(module)
+    else:
+        torch.nn.utils.parametrize.remove_parametrizations(module, "weight")
+    result["removed"] = [n for n, _ in module.named_parameters()]
+    result["weight"] = module.weight.detach().flatten().tolist()
+    return result
+
+
+SPECTRAL_NORM_CASES = {f"{form} {layer}": (form, layer) for form in ("hook", "parametrization")
+                       for layer in ("linear", "conv2d", "convtranspose2d")}
+
+
+def dirac_case(torch, shape, groups):
+    """Where ``nn.init.dirac_`` puts its ones, for a 3-, 4- or 5-D weight and groups."""
+    weight = torch.zeros(*shape)
+    torch.nn.init.dirac_(weight, groups=groups)
+    return weight.nonzero().tolist()
+
+
+DIRAC_CASES = {"conv1d 4x2x3 groups 2": ((4, 2, 3), 2), "conv2d 2x3x3x3": ((2, 3, 3, 3), 1),
+               "conv2d 6x2x2x2 groups 3": ((6, 2, 2, 2), 3),
+               "conv3d 3x2x1x3x3": ((3, 2, 1, 3, 3), 1)}

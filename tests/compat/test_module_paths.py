@@ -30,8 +30,9 @@ def _canonical(path):
 
 # Names PyTorch gives two different objects: the module there has its own, not the canonical one
 # (torch.nn.utils.parametrizations.weight_norm is a parametrization, not the hook-based
-# torch.nn.utils.weight_norm)
-DIFFERENT_OBJECT_THERE = {("torch.nn.utils.parametrizations", "weight_norm")}
+# torch.nn.utils.weight_norm; spectral_norm likewise)
+DIFFERENT_OBJECT_THERE = {("torch.nn.utils.parametrizations", "weight_norm"),
+                          ("torch.nn.utils.parametrizations", "spectral_norm")}
 
 
 def test_every_name_chainrule_has_is_at_pytorchs_path():

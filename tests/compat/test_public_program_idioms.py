@@ -16,9 +16,13 @@ import chainrule as torch
 from chainrule._device import DeviceUnavailableError
 
 from .program_idiom_cases import (
+    DIRAC_CASES,
+    SPECTRAL_NORM_CASES,
     TENSOR_FROM_SEQUENCES,
     WEIGHT_NORM_CASES,
+    dirac_case,
     parametrized_weight_norm_case,
+    spectral_norm_case,
     weight_norm_case,
 )
 
@@ -181,6 +185,108 @@ def test_parametrized_weight_norm_matches_pytorch(dim):
         np.testing.assert_allclose(got[key], expected[key], rtol=1e-10, atol=1e-12, err_msg=key)
 
 
+@pytest.mark.parametrize("name", sorted(SPECTRAL_NORM_CASES))
+def test_spectral_norm_matches_pytorch(name):
+    expected = RECORDED["spectral_norm"][name]
+    got = spectral_norm_case(torch, *SPECTRAL_NORM_CASES[name])
+    for key in ("keys", "removed"):
+        assert got[key] == expected[key], key
+    for key in ("first", "second", "eval", "u", "v", "grad", "weight"):
+        np.testing.assert_allclose(got[key], expected[key], rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_spectral_norm_weight_has_unit_spectral_norm_and_refuses_twice():
+    layer = torch.nn.utils.spectral_norm(torch.nn.Linear(5, 4).double(), n_power_iterations=500)
+    layer(torch.ones(1, 5, dtype=torch.float64))  # training mode: the pre-hook iterates
+    singular = np.linalg.svd(layer.weight.detach().numpy(), compute_uv=False)
+    np.testing.assert_allclose(singular[0], 1.0, rtol=1e-6)
+    with pytest.raises(RuntimeError, match="Cannot register two spectral_norm hooks"):
+        torch.nn.utils.spectral_norm(layer)
+    torch.nn.utils.remove_spectral_norm(layer)
+    assert isinstance(layer.weight, torch.nn.Parameter) and not layer._forward_pre_hooks
+    with pytest.raises(ValueError, match="spectral_norm of 'weight' not found"):
+        torch.nn.utils.remove_spectral_norm(layer)
+    with pytest.raises(ValueError, match="no parameter or buffer with name 'kernel'"):
+        torch.nn.utils.parametrizations.spectral_norm(torch.nn.Linear(2, 2), name="kernel")
+
+
+def test_spectral_norm_state_dict_round_trips_into_a_fresh_layer():
+    source = torch.nn.utils.spectral_norm(torch.nn.Conv2d(2, 3, 2))
+    source(torch.ones(1, 2, 3, 3))
+    target = torch.nn.utils.spectral_norm(torch.nn.Conv2d(2, 3, 2))
+    target.load_state_dict(source.state_dict())
+    source.eval()
+    target.eval()
+    x = torch.ones(1, 2, 3, 3)
+    assert torch.equal(source(x), target(x))
+
+
+@pytest.mark.parametrize("name", sorted(DIRAC_CASES))
+def test_dirac_matches_pytorch(name):
+    assert dirac_case(torch, *DIRAC_CASES[name]) == RECORDED["dirac"][name]
+
+
+@pytest.mark.parametrize("old, new", [
+    ("uniform", "uniform_"), ("normal", "normal_"), ("constant", "constant_"),
+    ("xavier_uniform", "xavier_uniform_"), ("xavier_normal", "xavier_normal_"),
+    ("kaiming_uniform", "kaiming_uniform_"), ("kaiming_normal", "kaiming_normal_"),
+    ("orthogonal", "orthogonal_"), ("eye", "eye_"), ("dirac", "dirac_"), ("sparse", "sparse_")])
+def test_deprecated_init_names_warn_and_fill_as_the_new_ones(old, new):
+    args = {"constant": (0.5,), "sparse": (0.5,)}.get(old, ())
+    shape = (4, 2, 3) if old == "dirac" else (4, 6)
+    torch.manual_seed(0)
+    expected = getattr(torch.nn.init, new)(torch.empty(*shape), *args)
+    torch.manual_seed(0)
+    with pytest.warns(FutureWarning, match=f"`nn.init.{old}` is now deprecated in favor of "
+                                           f"`nn.init.{new}`"):
+        got = getattr(torch.nn.init, old)(torch.empty(*shape), *args)
+    assert torch.equal(got, expected)
+
+
+def test_sparse_init_zeroes_the_fraction_of_each_column():
+    weight = torch.nn.init.sparse_(torch.empty(10, 6), sparsity=0.3, std=0.5)
+    assert ((weight == 0).sum(dim=0) == 3).all()   # ceil(0.3 * 10) per column
+    with pytest.raises(ValueError, match="2 dimensions"):
+        torch.nn.init.sparse_(torch.empty(2, 2, 2), 0.5)
+
+
+def test_fork_rng_restores_the_default_generator():
+    torch.manual_seed(7)
+    with torch.random.fork_rng():
+        torch.rand(3)
+    after_fork = torch.rand(2)
+    torch.manual_seed(7)
+    assert torch.equal(after_fork, torch.rand(2))
+
+
+def test_fork_rng_disabled_leaves_the_draws_counted():
+    torch.manual_seed(7)
+    with torch.random.fork_rng(enabled=False):
+        torch.rand(3)
+    got = torch.rand(2)
+    torch.manual_seed(7)
+    torch.rand(3)
+    assert torch.equal(got, torch.rand(2))
+
+
+def test_is_inference_mode_enabled_inside_blocks_and_decorated_functions():
+    assert not torch.is_inference_mode_enabled()
+    with torch.inference_mode():
+        assert torch.is_inference_mode_enabled() and not torch.is_grad_enabled()
+        with torch.inference_mode(False):
+            assert not torch.is_inference_mode_enabled() and torch.is_grad_enabled()
+        assert torch.is_inference_mode_enabled()
+    assert not torch.is_inference_mode_enabled() and torch.is_grad_enabled()
+
+    @torch.inference_mode()
+    def predict():
+        return torch.is_inference_mode_enabled(), torch.is_grad_enabled()
+
+    assert predict() == (True, False)
+    assert not torch.is_inference_mode_enabled()
+    assert torch.autograd.grad_mode.is_inference_mode_enabled is torch.is_inference_mode_enabled
+
+
 def test_parametrize_refuses_what_pytorch_refuses():
     layer = torch.nn.Linear(2, 2)
     with pytest.raises(ValueError, match="does not have a parametrization on weight"):
@@ -218,3 +324,67 @@ def test_default_collate_keeps_a_field_of_strings_as_pytorch_does():
     assert default_collate(["x", "y"]) == ["x", "y"]
     assert default_collate([{"s": "a"}, {"s": "b"}]) == {"s": ["a", "b"]}
     assert next(iter(DataLoader([("a", 1.0), ("b", 2.0)], batch_size=2)))[0] == ("a", "b")
+
+
+def test_lr_scheduler_old_base_class_is_subclassed_by_warmup_schedulers():
+    from chainrule.optim.lr_scheduler import LRScheduler, _LRScheduler
+
+    class Warmup(_LRScheduler):  # a repository's linear warm-up, written against the old name
+        def __init__(self, optimizer, total):
+            self.total = total
+            super().__init__(optimizer)
+
+        def get_lr(self):
+            return [base * min(1.0, (self.last_epoch + 1) / self.total) for base in self.base_lrs]
+
+    layer = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.4)
+    scheduler = Warmup(optimizer, total=4)
+    rates = [optimizer.param_groups[0]["lr"]]
+    for _ in range(4):
+        optimizer.step()
+        scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    np.testing.assert_allclose(rates, [0.1, 0.2, 0.3, 0.4, 0.4])  # 0.4 * min(1, (e + 1) / 4)
+    assert isinstance(scheduler, LRScheduler) and _LRScheduler.__name__ == "_LRScheduler"
+
+
+def test_clip_grad_norm_old_name_warns_and_clips():
+    layer = torch.nn.Linear(3, 1, bias=False)
+    layer.weight.grad = torch.full((1, 3), 2.0)
+    with pytest.warns(FutureWarning, match="clip_grad_norm_"):
+        total = torch.nn.utils.clip_grad_norm(layer.parameters(), max_norm=1.0)
+    np.testing.assert_allclose(total.item(), 12 ** 0.5)       # |(2, 2, 2)|
+    np.testing.assert_allclose(layer.weight.grad.norm().item(), 1.0, rtol=1e-5)
+
+
+def _eval_batch_norm(bn, rng):
+    with torch.no_grad():
+        bn.weight.copy_(torch.from_numpy(rng.uniform(0.5, 2.0, bn.num_features)))
+        bn.bias.copy_(torch.from_numpy(rng.standard_normal(bn.num_features)))
+        bn.running_mean.copy_(torch.from_numpy(rng.standard_normal(bn.num_features)))
+        bn.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 2.0, bn.num_features)))
+    return bn.eval()
+
+
+@pytest.mark.parametrize("layer, bn, transpose, shape", [
+    (lambda: torch.nn.Conv2d(3, 4, 3, bias=False), lambda: torch.nn.BatchNorm2d(4), False,
+     (2, 3, 5, 5)),
+    (lambda: torch.nn.Conv1d(3, 4, 2), lambda: torch.nn.BatchNorm1d(4), False, (2, 3, 6)),
+    (lambda: torch.nn.ConvTranspose2d(3, 4, 2), lambda: torch.nn.BatchNorm2d(4), True,
+     (2, 3, 3, 3)),
+    (lambda: torch.nn.Linear(5, 4), lambda: torch.nn.BatchNorm1d(4), None, (3, 5))])
+def test_fused_layer_computes_what_the_layer_and_its_batch_norm_did(layer, bn, transpose, shape):
+    rng = np.random.default_rng(2)
+    layer, bn = layer().double().eval(), _eval_batch_norm(bn().double(), rng)
+    x = torch.from_numpy(rng.standard_normal(shape))
+    if transpose is None:
+        fused = torch.nn.utils.fuse_linear_bn_eval(layer, bn)
+    else:
+        fused = torch.nn.utils.fuse_conv_bn_eval(layer, bn, transpose=transpose)
+    with torch.no_grad():
+        np.testing.assert_allclose(fused(x).numpy(), bn(layer(x)).numpy(), rtol=1e-10,
+                                   atol=1e-12)
+    assert isinstance(fused.bias, torch.nn.Parameter) and fused is not layer
+    with pytest.raises(AssertionError, match="Fusion only for eval"):
+        torch.nn.utils.fuse_conv_bn_eval(torch.nn.Conv2d(1, 1, 1), torch.nn.BatchNorm2d(1))

@@ -61,6 +61,51 @@ def test_parameter_already_nan_is_named():
     assert "'0.weight'" in finding.message
 
 
+def _first_finding(model, x):
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        loss = model(x).sum()  # INF CALL
+        loss.backward()
+        return monitor.step(loss)[0]
+
+
+def test_an_inf_in_the_input_that_a_layer_turns_into_nan_is_named_as_the_input():
+    """A convolution sums +inf and -inf products into nan, a normalisation subtracts inf from
+    inf: the nan is new at that op, but nothing there is the cause: the input held the inf."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.BatchNorm1d(4), nn.ReLU())
+    x = torch.randn(8, 2, 6)
+    x[3, 1, 2] = float("inf")
+    finding = _first_finding(model, x)
+    origin = finding.origin
+    assert (origin.op, origin.pass_, origin.kind) == ("input", "forward", "inf")
+    assert origin.file == __file__ and origin.line == _line_of("# INF CALL")
+    assert "it became nan at BatchNorm in layer '1'" in finding.message
+
+
+def test_an_inf_weight_that_a_layer_turns_into_nan_is_named_as_the_parameter():
+    model = nn.Sequential(nn.Linear(4, 3), nn.Linear(3, 2))
+    with torch.no_grad():
+        model[0].weight[1, 2] = float("inf")
+    finding = _first_finding(model, torch.randn(5, 4))
+    assert (finding.origin.op, finding.origin.layer) == ("parameter", "0.weight")
+
+
+def test_an_inf_class_weight_that_the_loss_turns_into_nan_entered_as_data():
+    """Weights 1 / count for a class never counted: cross-entropy divides inf by inf. The nan
+    is new at that op, but what made it entered from outside (a keyword option)."""
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    weights = torch.tensor([0.01, 0.02, float("inf")])
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        loss = F.cross_entropy(model(torch.randn(6, 4)), torch.tensor([0, 1, 2, 0, 1, 2]),
+                               weight=weights)
+        loss.backward()
+        (finding,) = monitor.step(loss)
+    origin = finding.origin
+    assert (origin.op, origin.kind, origin.entered_at) == ("data", "inf", "CrossEntropy")
+    assert "it became nan at CrossEntropy" in finding.message
+
+
 def test_nan_loss_outside_the_model_is_found_in_the_loss_with_its_line():
     model = nn.Sequential(nn.Linear(4, 1))
     with GradientMonitor(model) as monitor, np.errstate(all="ignore"):

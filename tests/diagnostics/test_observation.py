@@ -155,3 +155,51 @@ def test_a_closed_monitor_attached_again_goes_on_where_it_was():
     assert total == pytest.approx(math.sqrt(sum(float((g.astype(np.float64) ** 2).sum())
                                                 for g in grads)), rel=1e-5)
     assert monitor.samples[-1]["step"] == 2  # step 2 is sampled: its weight copies were taken
+
+
+def test_an_activation_is_not_taken_for_the_model_output_that_reused_its_id():
+    """The probe holds each activation's output until the model's output is known: an output
+    dropped earlier (an LSTM's sequence read at its last step) could leave its id to the
+    model's output, and the activation was then left out for good (a two-layer LSTM's
+    saturation went unreported about one run in ten)."""
+    import gc
+    import weakref
+
+    from chainrule.diagnostics.activations import ActivationProbe
+
+    model = nn.Sequential(nn.Linear(4, 3), nn.Tanh())
+    probe = ActivationProbe(model, 0.02, 1, set())
+    probe.arm(1)
+    output = torch.ones(2, 3)
+    probe._record(("act", "", 0), "act", "tanh", output)
+    held = weakref.ref(output)
+    del output
+    gc.collect()
+    assert held() is not None  # its id cannot go to another tensor meanwhile
+    probe._model_output(model, (), torch.zeros(2, 3))
+    assert probe.output_activations == set() and "act" in probe.collect(1)
+    probe.disarm()
+    gc.collect()
+    assert held() is None
+
+
+def test_relus_by_other_names_are_watched_and_other_clamps_are_not():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.act, self.fc2 = nn.Linear(4, 8), nn.LeakyReLU(0.0), nn.Linear(8, 8)
+            self.out = nn.Linear(8, 2)
+
+        def forward(self, x):
+            h = self.fc2(self.act(self.fc1(x))).clamp(min=0)  # a ReLU
+            return self.out(h).clamp(1e-7, 1.0) + self.out(h).clamp(min=1e-7)  # not ones
+
+    model = Net()
+    with torch.no_grad():
+        model.fc1.bias.fill_(-9.0)
+    with GradientMonitor(model) as monitor:
+        loss = model(torch.randn(32, 4)).sum()
+        loss.backward()
+        monitor.step(loss)
+    assert sorted(monitor.activations) == ["Net:Clamp[0]", "act"]
+    assert monitor.activations["act"]["dead"] == 1.0

@@ -85,3 +85,94 @@ def test_a_jump_in_a_monitored_model_names_the_layer_whose_gradient_grew():
     (finding,) = [f for f in monitor.findings if f.rule == "exploding"]
     # (the first layer: its hooks run last in the backward, after those of the layers above)
     assert (finding.step, finding.layer) == (22, "0"), str(finding)
+
+
+def _sample(step, ratios):
+    layers = {name: {"grad_norm": 0.1, "update_ratio": ratio, "weight_before": 1.0,
+                     "weight_matrices": 1.0, "rho": None, "ever_grad": True}
+              for name, ratio in ratios.items()}
+    return {"step": step, "order": list(ratios), "layers": layers, "activations": {},
+            "natural": {name: 1.0 for name in ratios}}
+
+
+def test_updates_as_large_as_the_weights_three_samples_in_a_row_are_an_explosion():
+    # the weights do not grow (a flip or a turn): only the update's size shows it
+    rules = Rules()
+    found = [f for step, ratio in ((1, 1.4), (2, 1.2), (4, 1.6))
+             for f in rules.on_sample(_sample(step, {"rnn": 0.3, "head": ratio}))]
+    assert [(f.rule, f.layer, f.step) for f in found] == [("exploding", "head", 4)]
+    assert "1.6x their size" in found[0].message
+
+
+def test_one_bold_update_is_not_an_explosion():
+    rules = Rules()
+    found = [f for step, ratio in ((1, 1.4), (2, 0.2), (4, 1.4), (8, 1.1), (16, 0.05))
+             for f in rules.on_sample(_sample(step, {"fc": ratio}))]
+    assert found == []
+
+
+def _layer_sample(step, layers):
+    """A sample of ``layers``: {name: (grad_norm, rho, update_ratio)}."""
+    stats = {name: {"grad_norm": g, "rho": rho, "update_ratio": ratio, "weight_before": 1.0,
+                    "weight_matrices": 1.0, "ever_grad": True}
+             for name, (g, rho, ratio) in layers.items()}
+    return {"step": step, "order": list(layers), "layers": stats, "activations": {},
+            "natural": {name: 1.0 for name in layers}}
+
+
+def test_weights_whose_own_gradient_is_zero_have_not_stalled_and_the_layer_below_vanishes():
+    # all units between '0' and '2' off (an activation the probe does not watch): '0' gets
+    # exactly no gradient, '2' a gradient in its bias only; its weights rightly stand still
+    rules = Rules()
+    found = [f for step in (1, 2, 4) for f in rules.on_sample(_layer_sample(step, {
+        "0": (0.0, 0.0, 0.0), "2": (0.1, 0.0, 0.0)}))]
+    assert [(f.rule, f.layer) for f in found] == [("vanishing", "0")]
+    assert "exactly zero" in found[0].message
+
+
+def test_weights_with_a_gradient_that_do_not_move_have_stalled():
+    rules = Rules()
+    found = [f for step in (1, 2, 4) for f in rules.on_sample(_layer_sample(step, {
+        "0": (0.1, 0.05, 0.0), "2": (0.1, 0.05, 1e-3)}))]
+    assert [(f.rule, f.layer) for f in found] == [("stalled", "0")]
+
+
+def test_a_parameter_made_nan_by_an_update_is_no_explosion_and_one_made_inf_is():
+    from chainrule.diagnostics.nonfinite import Origin, explain
+
+    nan = Origin("parameter", "forward", "nan", layer="embed.weight")
+    found = Rules().on_nonfinite(2, nan, explain(nan))
+    assert [f.rule for f in found] == ["nonfinite"]
+    assert "0/0 in the optimizer" in found[0].message and "positive eps" in found[0].message
+    inf = Origin("parameter", "forward", "inf", layer="fc.weight")
+    found = Rules().on_nonfinite(2, inf, explain(inf))
+    assert [(f.rule, f.layer) for f in found] == [("exploding", "fc"), ("nonfinite", "fc.weight")]
+
+
+def test_units_found_dead_after_an_explosion_point_to_it():
+    rules = Rules()
+    rules.on_sample(_layer_sample(1, {"0": (0.1, 0.05, 3.0), "2": (0.1, 0.05, 1e-3)}))
+    grown = _layer_sample(2, {"0": (0.1, 0.05, 1e-3), "2": (0.1, 0.05, 1e-3)})
+    grown["layers"]["0"]["weight_matrices"] = 5.0  # one update made it five times larger
+    (explosion,) = rules.on_sample(grown)
+    found = []
+    for step in (4, 8, 16):
+        sample = _layer_sample(step, {"0": (0.1, 0.05, 1e-3), "2": (0.1, 0.05, 1e-3)})
+        sample["activations"] = {"1": {"kind": "relu", "dead": 0.9, "inputs": 32}}
+        found += rules.on_sample(sample)
+    assert explosion.rule == "exploding" and [f.rule for f in found] == ["dead"]
+    assert "an explosion was found before it (step 2)" in found[0].message
+
+
+def test_an_overflow_after_an_explosion_points_to_it():
+    from chainrule.diagnostics.nonfinite import Origin, explain
+
+    rules = Rules()
+    grown = _layer_sample(1, {"fc": (0.1, 0.05, 1e-3)})
+    grown["layers"]["fc"]["weight_matrices"] = 5.0
+    (explosion,) = rules.on_sample(grown)
+    overflow = Origin("Linear", "forward", "inf", layer="fc")
+    (finding,) = rules.on_nonfinite(2, overflow, explain(overflow))
+    assert explosion.rule == "exploding" and finding.rule == "nonfinite"
+    assert "an explosion was found before it (step 1)" in finding.message
+    assert finding.message.index("explosion was found") < finding.message.index("Remedy:")

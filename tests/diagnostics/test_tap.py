@@ -8,7 +8,7 @@ import pytest
 
 import chainrule as torch
 from chainrule import nn
-from chainrule.diagnostics.tap import ESTIMATE_ROWS, GradientTap, covered_weights
+from chainrule.diagnostics.tap import GradientTap, covered_weights, estimate_block
 
 
 def reference(array):
@@ -44,7 +44,8 @@ def test_large_covered_weight_is_estimated_from_its_first_rows(full):
     layer = nn.Linear(128, 1024)  # 131,072 weights: more than ESTIMATE_FROM
     tap, reported = tapped(layer, full)
     weight, bias = layer.weight.grad._data, layer.bias.grad._data
-    block = weight.shape[0] // ESTIMATE_ROWS
+    block = estimate_block(weight.shape[0])
+    assert block == 16  # a 64th of 1,024 rows
     estimate = reference(weight[:block]) * (weight.shape[0] / block)
     assert tap.watched[id(layer.weight)] == pytest.approx(estimate, rel=1e-5)
     assert tap.watched[id(layer.bias)] == pytest.approx(reference(bias), rel=1e-5)

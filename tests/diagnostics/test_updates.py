@@ -9,6 +9,7 @@ import chainrule as torch
 from chainrule import nn
 from chainrule.diagnostics import GradientMonitor, updates
 from chainrule.diagnostics.updates import ROW_STRIDE, UpdateMeter
+from chainrule.nn import functional as F
 
 
 def reference(array):
@@ -112,3 +113,38 @@ def test_findings_are_those_of_whole_copies(monkeypatch, stalled):
     whole = findings(lambda: Sliced(used), optimizer_fn, exact=True, monkeypatch=monkeypatch)
     assert rows_first == whole
     assert [f[:2] for f in rows_first] == ([("stalled", "big")] if stalled else [])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_numpy_path_reads_the_weights_before_the_update(monkeypatch, dtype):
+    # NumPy's path (numba not loaded, or a float64 model) writes the update over the copy:
+    # the norm before the step must be read from the copy first, else it is the update's norm
+    # (and the weight-growth rule then sees every layer larger than twice its natural size,
+    # an N(0, 1) embedding among them, "grow" on the first sample)
+    monkeypatch.setattr(updates, "update_kernel", lambda array: None)
+    torch.manual_seed(0)
+    layer = nn.Linear(8, 4).to(dtype)
+    meter = UpdateMeter(stall_low=1e-6)
+    meter.take([("fc", layer, list(layer.named_parameters()))])
+    before = moved_by(layer, slice(None))
+    after_square, before_square, moved, estimate, whole = meter.norms(layer.weight)
+    assert whole
+    assert after_square == pytest.approx(reference(layer.weight._data))
+    assert before_square == pytest.approx(reference(before))
+    assert moved == estimate == pytest.approx(reference(layer.weight._data - before))
+
+
+def test_an_embedding_at_its_default_initialisation_does_not_grow_without_numba(monkeypatch):
+    monkeypatch.setattr(updates, "update_kernel", lambda array: None)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(100, 16), nn.Flatten(), nn.Linear(64, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x, y = torch.randint(0, 100, (32, 4)), torch.randint(0, 2, (32,))
+    with GradientMonitor(model) as monitor:
+        for _ in range(4):
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-3)
+    assert monitor.findings == [], [str(f) for f in monitor.findings]

@@ -33,6 +33,46 @@ CASES = {
                     lambda m: t(m, [0.1, 1.0, 2.5])),
     "independent_normal": (
         lambda m: _independent(m), lambda m: t(m, [[0.1, 0.2, 0.3], [1.0, -1.0, 0.5]])),
+    "mvn_covariance": (
+        lambda m: _params(m, "MultivariateNormal", loc=[0.5, -1.0, 2.0],
+                          covariance_matrix=[[2.0, 0.3, 0.1], [0.3, 1.0, 0.2],
+                                             [0.1, 0.2, 0.5]]),
+        lambda m: t(m, [[0.1, -0.5, 3.0], [1.0, -1.2, -2.0]])),
+    "mvn_scale_tril_batched": (
+        lambda m: _params(m, "MultivariateNormal", loc=[[0.0, 1.0], [-1.0, 0.5]],
+                          scale_tril=[[[1.0, 0.0], [0.5, 2.0]], [[0.7, 0.0], [-0.3, 1.2]]]),
+        lambda m: t(m, [[[0.3, 0.2], [1.0, -1.0]], [[0.0, 0.0], [2.0, 1.5]]])),
+    "mvn_precision": (
+        lambda m: _params(m, "MultivariateNormal", loc=[0.0, 1.0],
+                          precision_matrix=[[2.0, 0.5], [0.5, 1.0]]),
+        lambda m: t(m, [[0.3, 0.2], [1.0, -1.0]])),
+    "mvn_diagonal_policy": (  # PPO: a batch of means, one diagonal covariance for all
+        lambda m: _mvn_diagonal(m), lambda m: t(m, [[0.1, -0.2], [0.5, 0.5], [-1.0, 0.0]])),
+    "log_normal": (lambda m: _params(m, "LogNormal", loc=[0.0, 0.5, -1.0], scale=[1.0, 0.3, 2.0]),
+                   lambda m: t(m, [[0.7, 2.0, 0.1], [1.5, 0.2, 3.0]])),
+    "tanh_normal_scaled": (  # SAC: a Gaussian squashed by tanh, scaled to the action bounds
+        lambda m: _squashed(m), lambda m: t(m, [[0.3, -1.2], [2.2, 0.0]])),
+    "sigmoid_exp_composed": (
+        lambda m: _composed(m), lambda m: t(m, [[0.2, 0.9], [0.5, 0.05]])),
+    "gamma": (lambda m: _gamma(m), lambda m: t(m, [[0.3, 2.5, 2.0], [1.7, 0.1, 4.0]])),
+    "beta": (lambda m: _params(m, "Beta", concentration1=[0.5, 2.0, 5.0],
+                               concentration0=[0.5, 3.0, 1.5]),
+             lambda m: t(m, [[0.3, 0.5, 0.9], [0.05, 0.2, 0.6]])),
+    "dirichlet": (lambda m: _params(m, "Dirichlet", concentration=[[1.0, 2.0, 3.0],
+                                                                   [0.5, 0.5, 4.0]]),
+                  lambda m: t(m, [[0.2, 0.3, 0.5], [0.1, 0.1, 0.8]])),
+    "cauchy": (lambda m: _params(m, "Cauchy", loc=[0.0, 1.0, -2.0], scale=[1.0, 0.5, 3.0]),
+               lambda m: t(m, [[0.3, 2.0, -1.0], [-4.0, 1.0, 10.0]])),
+    "poisson": (lambda m: _params(m, "Poisson", rate=[0.5, 3.0, 10.0]),
+                lambda m: t(m, [[0.0, 2.0, 12.0], [1.0, 5.0, 7.0]])),
+    "chi2": (lambda m: (m.distributions.Chi2(t(m, [1.0, 3.0, 7.5])), []),  # cdf: no d/d df
+             lambda m: t(m, [[0.5, 2.0, 6.0], [3.0, 0.1, 9.0]])),
+    "student_t": (lambda m: _params(m, "StudentT", df=[0.8, 1.5, 5.0], loc=[0.0, 1.0, -1.0],
+                                    scale=[1.0, 2.0, 0.5]),
+                  lambda m: t(m, [[0.3, 2.0, -1.5], [-3.0, 1.0, 0.0]])),
+    "half_normal": (lambda m: _params(m, "HalfNormal", scale=[1.0, 0.5, 2.0]),
+                    lambda m: t(m, [[0.3, 1.0, 2.5], [0.0, 0.2, 4.0]])),
+    "gaussian_mixture": (lambda m: _mixture(m), lambda m: t(m, [[0.3, -1.0], [2.0, 0.5]])),
 }
 
 STATISTICS = ("mean", "mode", "variance", "stddev")
@@ -44,7 +84,10 @@ KL_PAIRS = [("normal", "normal_other"), ("bernoulli_probs", "bernoulli_other"),
             ("one_hot_categorical", "one_hot_other"), ("uniform", "uniform_wider"),
             ("laplace", "laplace_other"), ("exponential", "exponential_other"),
             ("normal", "laplace_as_q"), ("laplace", "normal_as_q"),
-            ("exponential", "normal_as_q3"), ("independent_normal", "independent_other")]
+            ("exponential", "normal_as_q3"), ("independent_normal", "independent_other"),
+            ("mvn_covariance", "mvn_other"), ("mvn_scale_tril_batched", "mvn_precision"),
+            ("mvn_diagonal_policy", "mvn_precision"), ("gamma", "gamma_other"),
+            ("beta", "beta_other"), ("dirichlet", "dirichlet_other")]
 
 OTHERS = {
     "normal_other": lambda m: _params(m, "Normal", loc=[0.0, 0.0, 1.0], scale=[2.0, 1.0, 0.5]),
@@ -60,6 +103,15 @@ OTHERS = {
     "normal_as_q": lambda m: _params(m, "Normal", loc=[0.3, 0.0], scale=[1.0, 2.0]),
     "normal_as_q3": lambda m: _params(m, "Normal", loc=[0.3, 0.0, 1.0], scale=[1.0, 2.0, 0.7]),
     "independent_other": lambda m: _independent(m, shift=0.5),
+    "gamma_other": lambda m: _params(m, "Gamma", concentration=[1.0, 1.0, 5.0],
+                                     rate=[2.0, 1.0, 1.0]),
+    "beta_other": lambda m: _params(m, "Beta", concentration1=[1.0, 1.0, 2.0],
+                                    concentration0=[1.0, 2.0, 2.0]),
+    "dirichlet_other": lambda m: _params(m, "Dirichlet", concentration=[[2.0, 2.0, 2.0],
+                                                                        [1.0, 0.7, 1.5]]),
+    "mvn_other": lambda m: _params(m, "MultivariateNormal", loc=[0.0, 0.0, 1.0],
+                                   scale_tril=[[1.5, 0.0, 0.0], [0.2, 0.8, 0.0],
+                                               [-0.1, 0.3, 1.1]]),
 }
 
 
@@ -72,6 +124,48 @@ def _independent(m, shift=0.0):
     loc = t(m, [[0.0 + shift, 1.0, -1.0], [0.5, 0.5, 0.5]], grad=True)
     scale = t(m, [[1.0, 2.0, 0.5], [1.0, 1.5, 0.7 + shift]], grad=True)
     return m.distributions.Independent(m.distributions.Normal(loc, scale), 1), [loc, scale]
+
+
+def _mvn_diagonal(m):
+    mean = t(m, [[0.0, 0.5], [1.0, -0.5], [0.2, 0.2]], grad=True)
+    variance = t(m, [0.36, 0.25], grad=True)
+    covariance = m.diag(variance).unsqueeze(dim=0)
+    return m.distributions.MultivariateNormal(mean, covariance), [mean, variance]
+
+
+def _squashed(m):
+    loc, scale = t(m, [0.2, -0.5], grad=True), t(m, [0.8, 1.5], grad=True)
+    transforms = m.distributions.transforms
+    return m.distributions.TransformedDistribution(
+        m.distributions.Normal(loc, scale),
+        [transforms.TanhTransform(), transforms.AffineTransform(0.5, 2.0)]), [loc, scale]
+
+
+def _composed(m):
+    loc, scale = t(m, [0.0, 1.0], grad=True), t(m, [1.0, 0.5], grad=True)
+    transforms = m.distributions.transforms
+    chain = transforms.ComposeTransform([transforms.AffineTransform(-1.0, 0.5),
+                                         transforms.ExpTransform(), transforms.ExpTransform().inv,
+                                         transforms.SigmoidTransform()])
+    return m.distributions.TransformedDistribution(m.distributions.Normal(loc, scale), chain), \
+        [loc, scale]
+
+
+def _gamma(m):
+    """Gradients for the rate only: the CDF (the incomplete gamma function) has no derivative
+    in the concentration, in PyTorch either."""
+    rate = t(m, [1.0, 0.5, 3.0], grad=True)
+    return m.distributions.Gamma(t(m, [0.5, 2.0, 7.5]), rate), [rate]
+
+
+def _mixture(m):
+    """A mixture density network's head: per batch entry, three Gaussians and their logits."""
+    logits = t(m, [[0.2, -1.0, 0.5], [1.0, 0.0, -0.5]], grad=True)
+    loc = t(m, [[-1.0, 0.0, 2.0], [0.5, 1.5, -2.0]], grad=True)
+    scale = t(m, [[0.5, 1.0, 0.7], [1.2, 0.3, 2.0]], grad=True)
+    dists = m.distributions
+    mixture = dists.MixtureSameFamily(dists.Categorical(logits=logits), dists.Normal(loc, scale))
+    return mixture, [logits, loc, scale]
 
 
 def build(m, name):

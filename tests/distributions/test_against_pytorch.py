@@ -23,7 +23,7 @@ def numbers(x):
         if not isinstance(x, str) else float(x)
 
 
-def check(result, params, entry, rtol=1e-12):
+def check(result, params, entry, rtol=1e-12, grad_rtol=1e-10):
     assert str(result.dtype).split(".")[-1] == entry["dtype"].split(".")[-1]
     np.testing.assert_allclose(result.detach().double().numpy(), numbers(entry["value"]),
                                rtol=rtol, atol=1e-12)
@@ -33,7 +33,7 @@ def check(result, params, entry, rtol=1e-12):
             if expected is None:
                 assert grad is None
             else:
-                np.testing.assert_allclose(grad.numpy(), numbers(expected), rtol=1e-10,
+                np.testing.assert_allclose(grad.numpy(), numbers(expected), rtol=grad_rtol,
                                            atol=1e-12)
 
 
@@ -54,13 +54,19 @@ def test_values_and_gradients(name, what):
     # Python-number parameters become float32 tensors (as in PyTorch), whose float32 log is
     # PyTorch's vectorised one: 1 float32 ulp apart from NumPy's correctly rounded one
     rtol = 1e-7 if name.endswith("_scalar") else 1e-12
-    check(result, params if result.requires_grad else [], entry, rtol)
+    check(result, params if result.requires_grad else [], entry, rtol, _grad_rtol(name))
 
 
 @pytest.mark.parametrize("pair", KL_PAIRS, ids=["|".join(p) for p in KL_PAIRS])
 def test_kl_divergence(pair):
     result, params = kl(cr, *pair)
-    check(result, params, TORCH[f"kl|{pair[0]}|{pair[1]}"])
+    check(result, params, TORCH[f"kl|{pair[0]}|{pair[1]}"], grad_rtol=_grad_rtol(pair[0]))
+
+
+def _grad_rtol(name):
+    """Gradients through digamma's derivative (trigamma: Beta's, Dirichlet's and Student's t
+    entropies and KL divergences), which chainrule's asymptotic series gives to about 1e-8."""
+    return 1e-7 if name.startswith(("beta", "dirichlet", "student_t")) else 1e-10
 
 
 def test_the_table_covers_every_recorded_entry():

@@ -1,6 +1,8 @@
 """Sampling (shapes, dtypes, frequencies, reparameterised gradients), argument and sample
 checks, expand, and kl_divergence's dispatch."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -118,3 +120,121 @@ def test_torch_distributions_is_an_attribute_loaded_on_first_use():
             "print(chainrule.distributions.Normal.__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "Normal"
+
+
+def test_multivariate_normal_samples_have_its_covariance_and_carry_gradients():
+    from chainrule.distributions import MultivariateNormal
+
+    cr.manual_seed(2)
+    covariance = cr.tensor([[2.0, 0.6], [0.6, 0.5]])
+    loc = cr.tensor([1.0, -1.0], requires_grad=True)
+    dist = MultivariateNormal(loc, covariance_matrix=covariance)
+    draws = dist.sample((40000,))
+    assert tuple(draws.shape) == (40000, 2) and not draws.requires_grad
+    np.testing.assert_allclose(draws.numpy().mean(0), [1.0, -1.0], atol=0.03)
+    np.testing.assert_allclose(np.cov(draws.numpy().T), covariance.numpy(), atol=0.05)
+    dist.rsample((3,)).sum().backward()
+    np.testing.assert_allclose(loc.grad.numpy(), [3.0, 3.0])   # d(loc + L eps)/d loc
+    with pytest.raises(ValueError, match="Exactly one of covariance_matrix"):
+        MultivariateNormal(loc, covariance_matrix=covariance, scale_tril=covariance)
+    with pytest.raises(ValueError, match="covariance_matrix"):
+        MultivariateNormal(loc, covariance_matrix=cr.tensor([[1.0, 2.0], [2.0, 1.0]]))
+
+
+def test_tanh_transform_cache_inverts_its_own_saturated_output():
+    from chainrule.distributions import TransformedDistribution
+    from chainrule.distributions.transforms import TanhTransform
+
+    base = Normal(cr.tensor([30.0]), cr.tensor([1.0]))
+    cached = TransformedDistribution(base, [TanhTransform(cache_size=1)])
+    action = cached.rsample()
+    assert action.item() == 1.0                      # tanh(~30) rounds to 1 in float32
+    assert np.isfinite(cached.log_prob(action).item())   # the cached pre-image, not atanh(1)
+    uncached = TransformedDistribution(base, [TanhTransform()])
+    with np.errstate(divide="ignore", invalid="ignore"):   # atanh(1) = inf, as PyTorch gives
+        assert not np.isfinite(uncached.log_prob(action).item())
+    with pytest.raises(ValueError, match="cache_size must be 0 or 1"):
+        TanhTransform(cache_size=2)
+
+
+# PyTorch 2.13's torch._standard_gamma_grad(alpha, x): d x / d alpha of a Gamma(alpha, 1) draw,
+# over its three regimes (x < 0.8; alpha > 8 near and far from x; the rational fit between)
+GAMMA_GRAD_POINTS = [(0.3, 0.05, 0.49471098700419375), (0.7, 1.5, 1.7933429131465028),
+                     (2.5, 0.5, 0.42683950298203893), (2.5, 4.0, 1.3395387468383573),
+                     (12.0, 11.5, 0.9925371635139648), (12.0, 20.0, 1.29496253375444),
+                     (30.0, 25.0, 0.9166713768838876)]
+
+
+def test_gamma_rsample_gradient_is_pytorchs_implicit_reparameterisation():
+    from chainrule.distributions.gamma import standard_gamma_grad
+
+    alpha, x, expected = (np.array(v) for v in zip(*GAMMA_GRAD_POINTS))
+    np.testing.assert_allclose(standard_gamma_grad(alpha, x), expected, rtol=1e-12)
+    # and it is d x / d alpha of the CDF's level set: -(dP/dalpha) / p(x), by differences
+    a, value, h = 2.5, 1.7, 1e-5
+    cdf = [cr.igamma(cr.tensor(a + d, dtype=cr.float64), cr.tensor(value, dtype=cr.float64))
+           .item() for d in (h, -h)]
+    density = value ** (a - 1) * np.exp(-value) / math.gamma(a)
+    np.testing.assert_allclose(standard_gamma_grad(a, value), -(cdf[0] - cdf[1]) / (2 * h)
+                               / density, rtol=1e-4)   # PyTorch's fit is good to ~2e-5
+
+
+def test_gamma_beta_dirichlet_samples_have_their_moments_and_gradients():
+    from chainrule.distributions import Beta, Dirichlet, Gamma
+
+    cr.manual_seed(3)
+    concentration = cr.tensor([0.5, 4.0], requires_grad=True)
+    gamma = Gamma(concentration, cr.tensor([2.0, 1.0]))
+    draws = gamma.rsample((40000,))
+    np.testing.assert_allclose(draws.detach().numpy().mean(0), [0.25, 4.0], rtol=0.03)
+    np.testing.assert_allclose(draws.detach().numpy().var(0), [0.125, 4.0], rtol=0.06)
+    draws.mean(0).sum().backward()   # d E[x] / d alpha = 1 / rate
+    np.testing.assert_allclose(concentration.grad.numpy(), [0.5, 1.0], rtol=0.05)
+    beta = Beta(cr.tensor([2.0]), cr.tensor([6.0]))
+    b = beta.sample((40000,))
+    assert tuple(b.shape) == (40000, 1) and not b.requires_grad
+    np.testing.assert_allclose(b.numpy().mean(), 0.25, rtol=0.02)
+    np.testing.assert_allclose(b.numpy().var(), 12 / (64 * 9), rtol=0.06)
+    assert tuple(Beta(2.0, 3.0).sample().shape) == () and Beta(2.0, 3.0).mean.dtype == cr.float32
+    alpha = cr.tensor([1.0, 2.0, 5.0], requires_grad=True)
+    d = Dirichlet(alpha).rsample((20000,))
+    np.testing.assert_allclose(d.detach().numpy().sum(-1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(d.detach().numpy().mean(0), [0.125, 0.25, 0.625], atol=0.01)
+    d[:, 0].mean().backward()   # d E[x_0] / d alpha = (sum - a_0, -a_0, -a_0) / sum^2
+    np.testing.assert_allclose(alpha.grad.numpy(), np.array([7.0, -1.0, -1.0]) / 64, atol=0.01)
+    with pytest.raises(ValueError, match="at least one-dimensional"):
+        Dirichlet(cr.tensor(1.0))
+
+
+def test_poisson_chi2_student_half_normal_cauchy_and_mixture_samples():
+    from chainrule.distributions import (
+        Cauchy,
+        Chi2,
+        HalfNormal,
+        MixtureSameFamily,
+        Poisson,
+        StudentT,
+    )
+
+    cr.manual_seed(4)
+    n = 40000
+    poisson = Poisson(cr.tensor([0.5, 6.0])).sample((n,)).numpy()
+    np.testing.assert_allclose(poisson.mean(0), [0.5, 6.0], rtol=0.03)
+    assert (poisson == np.round(poisson)).all()
+    chi2 = Chi2(cr.tensor([3.0])).sample((n,)).numpy()
+    np.testing.assert_allclose([chi2.mean(), chi2.var()], [3.0, 6.0], rtol=0.06)
+    df = cr.tensor([5.0], requires_grad=True)
+    t_draws = StudentT(df, 1.0, 2.0).rsample((n,))
+    np.testing.assert_allclose(t_draws.detach().numpy().var(), 4 * 5 / 3, rtol=0.1)
+    t_draws.sum().backward()
+    assert np.isfinite(df.grad.numpy()).all()              # through the chi2's gamma draw
+    half = HalfNormal(cr.tensor([2.0])).sample((n,)).numpy()
+    np.testing.assert_allclose(half.mean(), 2.0 * math.sqrt(2 / math.pi), rtol=0.03)
+    cauchy = Cauchy(cr.tensor([1.0]), cr.tensor([0.5])).sample((n,)).numpy()
+    np.testing.assert_allclose(np.median(cauchy), 1.0, atol=0.03)
+    mixture = MixtureSameFamily(Categorical(probs=cr.tensor([0.25, 0.75])),
+                                Normal(cr.tensor([-4.0, 4.0]), cr.tensor([0.5, 0.5])))
+    draws = mixture.sample((n,)).numpy()
+    assert draws.shape == (n,)
+    np.testing.assert_allclose((draws > 0).mean(), 0.75, atol=0.02)
+    np.testing.assert_allclose(draws.mean(), mixture.mean.item(), atol=0.05)

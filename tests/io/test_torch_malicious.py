@@ -196,6 +196,10 @@ def test_huge_claimed_sizes_are_refused_without_allocating(body, match):
     ({"size": (4,), "stride": (-1,)}, "negative"),
     ({"size": (2, 2), "stride": (1,)}, "do not match"),
     ({"size": (1,) * 100, "stride": (1,) * 100}, "at most 64"),
+    # element counts and byte steps past what NumPy can index: said by us, not by NumPy
+    ({"size": (2**33, 2**33), "stride": (0, 0)}, r"spans more than 2\*\*63 bytes"),
+    ({"size": (2**40, 2**40, 0), "stride": (0, 0, 1)}, r"spans more than 2\*\*63 bytes"),
+    ({"size": (1,), "stride": (2**62,)}, r"spans more than 2\*\*63 bytes"),
     ({"offset": 4}, "reaches element"),
     ({"storage": "ComplexFloatStorage"}, "complex64"),
 ])
@@ -307,3 +311,18 @@ def test_a_valid_file_still_loads_after_the_corpus():
     value = cr.load(io.BytesIO(in_zip(tensor_pickle(), storages={
         "0": np.arange(4, dtype=np.float32).tobytes()})))
     np.testing.assert_array_equal(value.numpy(), [0, 1, 2, 3])
+
+
+def test_numpy_arrays_load_once_their_globals_and_dtype_class_are_allowed():
+    # torch.save({"np": numpy.arange(3)}) writes _reconstruct, ndarray, dtype and BUILDs the
+    # dtype's state: refused naming the dtype class to allow, then loaded once it is
+    from numpy._core import multiarray
+
+    payload = in_zip(pickle.dumps({"np": np.arange(3, dtype=np.int64)}, protocol=2))
+    allowed = [multiarray._reconstruct, np.ndarray, np.dtype]
+    fix = r"add_safe_globals\(\[numpy.dtypes.Int64DType\]\)"
+    with cr.serialization.safe_globals(allowed), pytest.raises(CheckpointError, match=fix):
+        cr.load(io.BytesIO(payload))
+    with cr.serialization.safe_globals([*allowed, np.dtypes.Int64DType]):
+        loaded = cr.load(io.BytesIO(payload))
+    assert loaded["np"].tolist() == [0, 1, 2]

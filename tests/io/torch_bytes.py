@@ -47,8 +47,13 @@ def unicode(text):
 def tensor_pickle(key="0", numel=4, size=(4,), stride=(1,), offset=0, storage="FloatStorage",
                   location="cpu"):
     """protocol-2 bytes of one float tensor as torch.save writes it (_rebuild_tensor_v2)."""
+    def int_op(value):  # BININT, or LONG1 for what 32 bits cannot hold
+        if -2**31 <= value < 2**31:
+            return b"J" + struct.pack("<i", value)
+        return b"\x8a\x08" + struct.pack("<q", value)
+
     def ints(values):
-        return b"(" + b"".join(b"J" + struct.pack("<i", v) for v in values) + b"t"
+        return b"(" + b"".join(int_op(v) for v in values) + b"t"
 
     pid = (b"(" + unicode("storage") + global_op("torch", storage) + unicode(key)
            + unicode(location) + b"\x8a\x08" + struct.pack("<q", numel) + b"tQ")

@@ -220,6 +220,7 @@ NOT_EXPORTED = {
                      "Qr", "Slogdet", "Svd"],
                     "no ONNX operator computes it"),
     "ScatterReduce": "ONNX's ScatterElements has no mean and no include_self=False",
+    "StandardGamma": "a random draw (Gamma, Beta and Dirichlet samples), which no graph repeats",
 }
 
 

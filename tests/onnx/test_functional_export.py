@@ -217,6 +217,8 @@ CASES = {
         gru_cell=nn.GRUCell(4, 3), lstm_cell=nn.LSTMCell(4, 3), rnn_cell=nn.RNNCell(4, 3)),
         sequences),
     "unfold": (lambda: nn.Unfold(2), images),
+    "xlogy": (lambda: Fn(lambda self, x: cr.xlogy(F.relu(x), x.abs() + 0.5)  # 0 where x <= 0
+                         + cr.special.xlogy(2, x.abs() + 1)), images),
 }
 
 
@@ -227,3 +229,48 @@ def test_onnx_runtime_matches_chainrule(name):
     run = session(model, make(2), {"x": {0: "batch"}})
     for batch in (2, 3):
         assert_runtime_matches(model, run, make(batch))
+
+
+class TextClassifier(nn.Module):
+    """The text-classification tutorial's model: an EmbeddingBag over a flat stream of token
+    ids cut into bags by ``offsets``, then a linear layer."""
+
+    def __init__(self, bag):
+        super().__init__()
+        self.embedding = bag
+        self.fc = nn.Linear(bag.weight.shape[1], 3)
+
+    def forward(self, text, offsets, weights=None):
+        if weights is not None:
+            return self.fc(self.embedding(text, offsets, per_sample_weights=weights))
+        return self.fc(self.embedding(text, offsets))
+
+
+def stream(lengths, last_offset=False):
+    """Token ids of bags of ``lengths`` (0 for an empty bag) and their offsets."""
+    text = RNG.integers(0, 11, sum(lengths)).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1 if not last_offset else None]])
+    return text, offsets.astype(np.int64)
+
+
+@pytest.mark.parametrize("bag, last_offset", [
+    (dict(mode="mean"), False), (dict(mode="sum"), False), (dict(mode="max"), False),
+    (dict(mode="mean", padding_idx=2), False), (dict(mode="max", padding_idx=0), False),
+    (dict(mode="sum", include_last_offset=True), True),
+    (dict(mode="mean", include_last_offset=True), True)])
+def test_embedding_bag_with_offsets_matches_on_other_bag_counts_and_lengths(bag, last_offset):
+    model = TextClassifier(nn.EmbeddingBag(11, 4, **bag)).eval()
+    run = session(model, stream([3, 1, 4], last_offset), {"x0": {0: "tokens"},
+                                                          "x1": {0: "bags"}})
+    for lengths in ([3, 1, 4], [2, 0, 5, 1, 1], [6], [1, 2, 0]):  # empty bags give zeros
+        assert_runtime_matches(model, run, stream(lengths, last_offset))
+
+
+def test_embedding_bag_with_offsets_and_per_sample_weights():
+    model = TextClassifier(nn.EmbeddingBag(11, 4, mode="sum")).eval()
+    text, offsets = stream([2, 3])
+    weights = RNG.random(5).astype(np.float32)
+    run = session(model, (text, offsets, weights), {"x0": {0: "tokens"}, "x1": {0: "bags"},
+                                                    "x2": {0: "tokens"}})
+    text, offsets = stream([1, 4, 2])
+    assert_runtime_matches(model, run, (text, offsets, RNG.random(7).astype(np.float32)))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule.ops import arithmetic as A
 from chainrule.ops import math as M
 from tests.opcheck import OpCase, check_case
 
@@ -68,7 +69,8 @@ CASES = [
     OpCase("sinc", cr.sinc, np.sinc, [(5,)], domain="nonzero"),
     OpCase("logit", lambda a: cr.logit(a * 0.4 + 0.5),
            lambda a: np.log((a * 0.4 + 0.5) / (0.5 - a * 0.4)), [(5,)], domain="unit"),
-    OpCase("xlogy", cr.xlogy, lambda a, b: a * np.log(b), [(4,), (4,)], domain="positive"),
+    OpCase("xlogy", cr.xlogy, lambda a, b: a * np.log(b), [(4,), (4,)], (A.Xlogy,),
+           domain="positive"),
     OpCase("hypot", cr.hypot, np.hypot, [(3, 4), (4,)], domain="nonzero"),
     OpCase("logaddexp", cr.logaddexp, np.logaddexp, [(3, 4), (4,)]),
     OpCase("logaddexp2", cr.logaddexp2, np.logaddexp2, [(4,), (4,)]),
@@ -112,3 +114,22 @@ def test_known_values():
     assert cr.atan2(cr.tensor([1, 1]), cr.tensor([0, -1])).dtype == cr.float32
     with pytest.raises(ZeroDivisionError):
         cr.remainder(cr.tensor([1]), 0)
+
+
+def test_xlogy_values_and_gradients_at_zero_nan_and_inf_match_pytorch():
+    # PyTorch 2.13 on x in (0, 1, -2, 0.5) times y in (0, 0.2, 3, nan, inf), float64: d/dx is
+    # log(y) also where x == 0 (but 0 where both are 0), d/dy is x / y
+    inf, nan = math.inf, math.nan
+    x = cr.tensor([v for v in (0.0, 1.0, -2.0, 0.5) for _ in range(5)], dtype=cr.float64,
+                  requires_grad=True)
+    y = cr.tensor([0.0, 0.2, 3.0, nan, inf] * 4, dtype=cr.float64, requires_grad=True)
+    out = cr.xlogy(x, y)
+    out.sum().backward()
+    log02, log3 = math.log(0.2), math.log(3.0)
+    expected_out = [0, 0, 0, nan, 0, -inf, log02, log3, nan, inf, inf, -2 * log02, -2 * log3,
+                    nan, -inf, -inf, 0.5 * log02, 0.5 * log3, nan, inf]
+    expected_dx = [0, log02, log3, nan, inf] + [-inf, log02, log3, nan, inf] * 3
+    expected_dy = [nan, 0, 0, nan, 0, inf, 5, 1 / 3, nan, 0, -inf, -10, -2 / 3, nan, 0, inf,
+                   2.5, 1 / 6, nan, 0]
+    for got, expected in ((out, expected_out), (x.grad, expected_dx), (y.grad, expected_dy)):
+        np.testing.assert_allclose(got.detach().numpy(), expected, rtol=1e-12)

@@ -7,14 +7,16 @@ import numpy as np
 from .engine import add_observer, run_backward
 from .function import Function, TensorBase
 from .grad_ops import Accumulate, Cast, Clone
-from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled,
+                        no_grad, set_grad_enabled)
 from .gradcheck import gradcheck, gradgradcheck
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .variable import Variable
 
 __all__ = [
     "Function", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad",
-    "set_grad_enabled", "inference_mode", "is_grad_enabled", "add_observer", "Variable",
+    "set_grad_enabled", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
+    "add_observer", "Variable",
     "detect_anomaly", "set_detect_anomaly",
 ]
 

@@ -139,24 +139,49 @@ class set_grad_enabled(_GradModeContext):  # noqa: N801
         return set_grad_enabled(self.enabled)
 
 
+class _InferenceState(threading.local):
+    enabled = False  # inside an inference_mode(True) block on this thread
+
+
+_inference = _InferenceState()
+
+
+def is_inference_mode_enabled():
+    """True inside an ``inference_mode()`` block (or a function it decorates) on this thread."""
+    return _inference.enabled
+
+
 class inference_mode(_GradModeContext):  # noqa: N801
-    """Like ``no_grad`` (chainrule has no separate inference tensors); ``mode=False`` is a no-op."""
+    """Like ``no_grad`` (chainrule has no separate inference tensors). As PyTorch's
+    ``InferenceMode`` guard, ``mode=False`` turns inference mode off and recording on for the
+    block, even inside ``no_grad`` or an outer ``inference_mode()``;
+    ``is_inference_mode_enabled()`` says which holds."""
 
     def __init__(self, mode=True):
         super().__init__()
         self.mode = bool(mode)
-        self.enabled = False if mode else None  # None: leave the current mode as it is
+        self.enabled = not self.mode
+        self._previous_inference = []
 
     def __enter__(self):
-        self._previous.append(_state.enabled)
-        if self.enabled is not None:
-            _state.enabled = self.enabled
-        return self
+        self._previous_inference.append(_inference.enabled)
+        _inference.enabled = self.mode
+        return super().__enter__()
+
+    def __exit__(self, *exc_info):
+        _inference.enabled = self._previous_inference.pop()
+        return super().__exit__(*exc_info)
 
     def __call__(self, fn):
-        if self.enabled is None:
-            return fn
-        return super().__call__(fn)
+        if inspect.isgeneratorfunction(fn):
+            return super().__call__(fn)  # the grad mode follows the generator's body
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.clone():
+                return fn(*args, **kwargs)
+
+        return wrapper
 
     def clone(self):
         return inference_mode(self.mode)

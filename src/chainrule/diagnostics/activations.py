@@ -3,30 +3,38 @@
 Watched: activation modules (ReLU, ReLU6, Sigmoid, Tanh, Hardtanh), the outputs of recurrent
 layers (RNN, LSTM, GRU and their cells: a tanh RNN's output is a tanh, an LSTM's or GRU's is
 read like a tanh; a ReLU RNN's is a ReLU), and functional calls (``F.relu``,
-``torch.sigmoid``, ``x.tanh()``) made inside other modules' ``forward``, named after the module
+``torch.sigmoid``, ``x.tanh()``, and ReLUs by other names: ``x.clamp(min=0)``, ``F.relu6``,
+``F.leaky_relu`` of slope 0) made inside other modules' ``forward``, named after the module
 they ran in (``block.ff:Relu[0]``). A module used at several places is measured at each call
-(``act[0]``, ``act[1]``). For a one-layer LSTM or GRU the gates and candidate values are
-measured (rebuilt from the layer's input and output): more than half of them pinned at 0 or 1
-is as saturated as a tanh layer. An activation whose output is the model's output is left out
-(a final sigmoid should be confident).
+(``act[0]``, ``act[1]``), except a recurrent cell, whose calls in one forward are the time
+steps of one layer (pooled into one measurement). For LSTM and GRU layers and cells the gates
+and candidate values are measured (gates.py): more than half of them pinned at 0 or 1 is as
+saturated as a tanh layer. An activation whose output is the model's output is left out (a
+final sigmoid should be confident).
 
 A unit is dead when it is inactive on every input, which needs enough inputs to say: a healthy
 ReLU unit is off for about half of the inputs, so with one input half the units look dead.
 Evidence is therefore pooled over consecutive steps until ``min_inputs`` inputs were seen.
 """
 
+import math
 import sys
 
 import numpy as np
 
 from .. import nn
 from ..autograd.engine import add_forward_observer
+from .gates import gate_saturation
 
 RELU_MODULES = tuple(getattr(nn, name) for name in ("ReLU", "ReLU6") if hasattr(nn, name))
+# the kinds whose units die: a unit is alive on an input where its output is strictly between
+# 0 and the cap (a ReLU6 unit held at 6 passes back no gradient, as one held at 0)
+RELU_CAPS = {"relu": None, "relu6": 6.0}
 SATURATING_MODULES = tuple((getattr(nn, name), kind) for name, kind in (
     ("Sigmoid", "sigmoid"), ("Hardsigmoid", "sigmoid"), ("Tanh", "tanh"), ("Hardtanh", "tanh"),
 ) if hasattr(nn, name))
-RECURRENT_MODULES = (nn.RNN, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell, nn.GRUCell)
+CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
+RECURRENT_MODULES = (nn.RNN, nn.LSTM, nn.GRU) + CELLS
 FUNCTIONAL_OPS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 MAX_WINDOW = 64  # steps a measurement may wait for enough inputs before it is dropped
 
@@ -44,9 +52,11 @@ def inputs_in(array):
 
 
 def kind_of(module):
-    """"relu", "sigmoid" or "tanh" for a watched module, else None."""
+    """"relu", "relu6", "sigmoid" or "tanh" for a watched module, else None."""
     if isinstance(module, RELU_MODULES):
-        return "relu"
+        return "relu6" if isinstance(module, getattr(nn, "ReLU6", ())) else "relu"
+    if isinstance(module, nn.LeakyReLU) and module.negative_slope == 0:
+        return "relu"  # a ReLU by another name: its units die as a ReLU's do
     for cls, kind in SATURATING_MODULES:
         if isinstance(module, cls):
             return kind
@@ -55,36 +65,20 @@ def kind_of(module):
     return None
 
 
-def gate_saturation(module, args, output, eps):
-    """For a one-layer, one-direction LSTM or GRU: (saturated, total) over its gates and
-    candidate values at every step, from pre-activations rebuilt from its input and output
-    (x W_ih + h_(t-1) W_hh + b). None for other recurrent layers (their output is read)."""
-    mode = getattr(module, "mode", None)
-    if mode not in ("LSTM", "GRU") or module.num_layers != 1 or module.bidirectional:
+def relu_like(node):
+    """"relu" or "relu6" for an op that is one by another name (``x.clamp(min=0)``,
+    ``F.relu6``, a clamp to [0, 6]; ``F.leaky_relu`` of slope 0), else None. Other clamps are
+    not activations (a probability kept inside (eps, 1 - eps))."""
+    name = type(node).__name__
+    if name == "LeakyRelu":
+        return "relu" if getattr(node, "negative_slope", None) == 0 else None
+    if name != "Clamp":
         return None
-    if getattr(module, "proj_size", 0) or len(args) > 1 or args[0].dim() != 3:
-        return None  # an initial state, a projection or an unbatched input: read the output
-    x, out = args[0]._data, output[0]._data
-    if not module.batch_first:
-        x, out = x.swapaxes(0, 1), out.swapaxes(0, 1)
-    hidden = module.hidden_size
-    previous = np.concatenate([np.zeros_like(out[:, :1]), out[:, :-1]], axis=1)
-    gx = x @ module.weight_ih_l0._data.T
-    gh = previous @ module.weight_hh_l0._data.T
-    if module.bias:
-        gx, gh = gx + module.bias_ih_l0._data, gh + module.bias_hh_l0._data
-    if mode == "LSTM":
-        gates = gx + gh
-        sigmoid = np.concatenate([gates[..., :2 * hidden], gates[..., 3 * hidden:]], axis=-1)
-        tanh = gates[..., 2 * hidden:3 * hidden]
-    else:
-        sigmoid = gx[..., :2 * hidden] + gh[..., :2 * hidden]
-        reset = 1.0 / (1.0 + np.exp(-sigmoid[..., :hidden]))
-        tanh = gx[..., 2 * hidden:] + reset * gh[..., 2 * hidden:]
-    # sigmoid(z) is within eps of 0 or 1 beyond |z| = log((1 - eps) / eps), tanh beyond atanh
-    saturated = (np.count_nonzero(np.abs(sigmoid) > np.log((1 - eps) / eps))
-                 + np.count_nonzero(np.abs(tanh) > np.arctanh(1 - eps)))
-    return saturated, sigmoid.size + tanh.size
+    bounds = getattr(node, "bounds", None)
+    if not bounds or bounds[0] != 0:
+        return None
+    return "relu" if bounds[1] is None or bounds[1] == math.inf else (
+        "relu6" if bounds[1] == 6 else None)
 
 
 class _Tally:
@@ -104,10 +98,14 @@ class _Tally:
 
     def add(self, array, eps):
         self.inputs += inputs_in(array)
-        if self.kind == "relu":
+        if self.kind in RELU_CAPS:
             axis = unit_axis(array.ndim)
             others = tuple(a for a in range(array.ndim) if a != axis)
-            alive = (array > 0).any(axis=others) if others else array > 0
+            active = array > 0
+            cap = RELU_CAPS[self.kind]
+            if cap is not None:
+                active &= array < cap
+            alive = active.any(axis=others) if others else active
             self.alive = alive if self.alive is None or self.alive.shape != alive.shape \
                 else self.alive | alive
         else:
@@ -117,7 +115,7 @@ class _Tally:
 
     def stats(self):
         stats = {"kind": self.kind, "inputs": self.inputs, "after": self.after}
-        if self.kind == "relu":
+        if self.kind in RELU_CAPS:
             alive = self.alive
             # (the share counted: ndarray.mean's Python wrapper costs several times as much)
             stats["dead"] = (1.0 - np.count_nonzero(alive) / alive.size
@@ -142,7 +140,10 @@ class ActivationProbe:
         self.multi = set()  # ids of modules called more than once in one forward
         self.names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
         self.hooked = set()
-        self._outputs = {}  # name -> id of its output in the current forward
+        # name -> its output in the current forward, held (not its id: an output dropped
+        # before the model's output is made can leave its id to it, and the activation was
+        # then taken for the model's output and left out for good)
+        self._outputs = {}
         self._calls = {}
         self._last_layer = None
         self._order = {}  # layer name -> position of its first call in a sampled forward
@@ -180,6 +181,7 @@ class ActivationProbe:
 
     def disarm(self):
         self.armed = False
+        self._outputs = {}
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -221,7 +223,7 @@ class ActivationProbe:
             entry[1].add_counts(output._data, *gates)
         else:
             entry[1].add(output._data, self.eps)
-        self._outputs[self._final_name(key, name)] = id(output)
+        self._outputs[self._final_name(key, name)] = output
 
     def _forward_starts(self, module, args):
         self._calls, self._last_layer = {}, None
@@ -236,10 +238,13 @@ class ActivationProbe:
                 output = output[0] if isinstance(output, tuple) else output
             if not hasattr(output, "_data"):
                 return
-            index = self._calls.get(id(module), 0)
-            self._calls[id(module)] = index + 1
-            if index:
-                self.multi.add(id(module))
+            if isinstance(module, CELLS):
+                index = 0  # a cell's calls in one forward are its time steps: one measurement
+            else:
+                index = self._calls.get(id(module), 0)
+                self._calls[id(module)] = index + 1
+                if index:
+                    self.multi.add(id(module))
             self._record((id(module), "", index), self.names[id(module)], kind, output, gates)
         return hook
 
@@ -258,13 +263,13 @@ class ActivationProbe:
     def _model_output(self, module, args, output):
         outputs = output if isinstance(output, (tuple, list)) else (output,)
         ids = {id(o) for o in outputs}
-        for name, output_id in self._outputs.items():
-            if output_id in ids:
+        for name, output in self._outputs.items():
+            if id(output) in ids:
                 self.output_activations.add(name)
         self._outputs = {}
 
     def _functional(self, node, args, outputs):
-        kind = FUNCTIONAL_OPS.get(type(node).__name__)
+        kind = FUNCTIONAL_OPS.get(type(node).__name__) or relu_like(node)
         if kind is None or not hasattr(outputs, "_data"):
             return
         owner = self._innermost_module()

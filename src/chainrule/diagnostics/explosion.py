@@ -5,12 +5,13 @@ data, not an explosion, and the next batch is back to normal. An explosion is a 
 weights, so it shows on every batch after it starts, and the weights themselves grow. The
 tracker therefore wants a step far above everything seen before, with the loss up, and proof
 that it is in the weights: the weights grew, the next step is non-finite, or it lasts
-``patience`` steps. Three
-more signs, each read on sampled steps, need no history, so an explosion present from the
+``patience`` steps. More
+signs, each read on sampled steps, need no history, so an explosion present from the
 first step is caught at once:
 
 - one update more than doubled a layer's weights (measured against the layer's natural size,
-  the norm PyTorch's default initialisation gives it, so a layer growing from zero is fine);
+  the norm PyTorch's default initialisation gives it, so a layer growing from zero is fine),
+  or updates as large as the weights three samples in a row (rules.py, ``update_size``);
 - a layer's gradient, relative to its weights, is ``amplification`` times that of the layers
   after it: the backward signal is amplified inside it (through time in a recurrent layer);
 - the loss returned to its untrained level after halving, and the learning rate is now well

@@ -14,6 +14,7 @@ class Thresholds:
     jump_factor: float = 10.0  # exploding: total gradient norm above this x its earlier maximum
     recent_steps: int = 8  # ...the maximum over every step but the last this many
     weight_growth: float = 2.0  # exploding: a layer's weights grew by this factor in one update
+    update_size: float = 1.0  # exploding: updates this x the weights, patience samples in a row
     amplification: float = 100.0  # exploding: a layer's gradient/weight this x the layers after it
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...
     lr_rise: float = 2.0  # ...and is back there, with the lr this x higher than at its best
@@ -74,6 +75,8 @@ REMEDIES = {
                "rate is not zero (optimizer.param_groups)",
     "frozen": "nothing, if it is intended; otherwise call requires_grad_(True) on them and add "
               "them to the optimizer",
+    "nan_update": "give the optimizer a positive eps (Adam's default is 1e-8) and keep any norm "
+                  "an update divides by away from zero (max(norm, eps))",
     "no_gradient": "look for a .detach(), .data, a NumPy round trip or torch.no_grad() between "
                    "this layer and the loss, or remove the layer if it is unused",
 }

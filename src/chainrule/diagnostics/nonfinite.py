@@ -49,6 +49,7 @@ class Origin:
     layer: str | None = None
     in_loss: bool = False
     entered_at: str | None = None  # for "data": the op where the value entered the loss
+    became: str | None = None  # for "input", "parameter", "data": where its inf became nan
 
     def where(self):
         if self.file is None:
@@ -277,20 +278,21 @@ class NonFiniteTracer:
 def explain(origin):
     """The finding's message for ``origin``: what happened, where, and the remedy."""
     o = origin
+    became = f" (it became {o.became})" if o.became else ""
     if o.op == "parameter":
         return (f"parameter '{o.layer}' already held {o.kind} values when the {o.pass_} pass "
-                "ran: an earlier update (or the initialisation, or loading the weights) made it "
-                "non-finite. Remedy: lower the learning rate, clip gradients "
+                f"ran{became}: an earlier update (or the initialisation, or loading the weights) "
+                "made it non-finite. Remedy: lower the learning rate, clip gradients "
                 "(nn.utils.clip_grad_norm_(params, 1.0)), check the loaded weights")
     if o.op == "input":
-        return (f"the model's input holds {o.kind} values, at {o.where()} ({o.pass_} pass). "
-                "Remedy: clean the data (missing values, divisions by zero in preprocessing) or "
-                "mask them out before the model")
+        return (f"the model's input holds {o.kind} values, at {o.where()} ({o.pass_} pass)"
+                f"{became}. Remedy: clean the data (missing values, divisions by zero in "
+                "preprocessing) or mask them out before the model")
     if o.op == "data":
         return (f"{o.kind} entered the loss computation through {o.entered_at} at {o.where()} "
-                f"({o.pass_} pass): one of its inputs from outside the model (the targets, a "
-                "mask, another model's output) already held it. Remedy: clean the targets or "
-                "check the other model")
+                f"({o.pass_} pass){became}: one of its inputs from outside the model (the "
+                "targets, a mask, class weights, another model's output) already held it. "
+                "Remedy: clean the targets or check the other model")
     if o.op == "loss":
         return (f"the loss became {o.kind} in the {o.pass_} pass while the model's outputs were "
                 "finite: the loss computation made it, in ops computed without gradient "

@@ -99,13 +99,28 @@ class Rules:
         explosion = self.explosions.on_nonfinite(step)
         if explosion is not None:
             found += self._explosion(explosion)
-        if (origin.op == "parameter" and step > 1 and update_checked
-                and "exploding" not in self.groups):
+        made_by_update = origin.op == "parameter" and step > 1 and update_checked
+        if made_by_update and "inf" in origin.kind and "exploding" not in self.groups:
             layer = origin.layer.rpartition(".")[0] or origin.layer
             found += self._group(
                 "exploding", "exploding", [layer], step,
                 f"exploding weights in layer '{layer}': an update made parameter "
                 f"'{origin.layer}' {origin.kind} from finite gradients", "exploding")
+        elif made_by_update and explosion is None:
+            # nan straight from finite weights and gradients: growth overflows to inf first,
+            # so this is a 0/0 (or inf * 0) inside the update, not an explosion
+            message = (message.partition(". Remedy:")[0] + "; the last update made it nan "
+                       "from finite weights and gradients (an overflow would have made inf "
+                       "first): a 0/0 in the optimizer, such as Adam with eps=0 on entries whose "
+                       "gradient is always 0, or a trust ratio or normalisation over a zero "
+                       f"norm. Remedy: {remedy('nan_update')}")
+        earlier = self.groups.get("exploding")
+        if earlier is not None and earlier.step < step and explosion is None:
+            # an overflow after weights already found exploding: its consequence
+            head, _, rest = message.partition(". Remedy:")
+            message = (f"{head}; an explosion was found before it (step {earlier.step}), most "
+                       f"likely its cause: treat that first" + (f". Remedy:{rest}" if rest
+                                                                 else ""))
         finding = Finding("nonfinite", origin.layer, step, message, origin=origin)
         self.groups["nonfinite"] = finding
         return found + [finding]
@@ -144,8 +159,8 @@ class Rules:
             found += self._group(
                 "dead", "dead", dead, step,
                 f"dead units{_count(dead)}, starting at '{dead[0]}'{_after(s)}: {s['dead']:.0%} "
-                f"of its units output zero for every one of {s['inputs']} inputs, for "
-                f"{t.patience} samples in a row{_also(dead)}", "dead")
+                f"of its units output {_flat(s)} for every one of {s['inputs']} inputs, for "
+                f"{t.patience} samples in a row{_also(dead)}{self._since_explosion()}", "dead")
         if saturated:
             s = activations[saturated[0]]
             found += self._group(
@@ -153,20 +168,45 @@ class Rules:
                 f"saturated units{_count(saturated)}, starting at '{saturated[0]}' "
                 f"({s['kind']}){_after(s)}: {s['saturated']:.0%} of its outputs are within "
                 f"{t.saturation_eps} of an asymptote, where the gradient is nearly zero, for "
-                f"{t.patience} samples in a row{_also(saturated)}", "saturation")
+                f"{t.patience} samples in a row{_also(saturated)}{self._since_explosion()}",
+                "saturation")
         return found
+
+    def _since_explosion(self):
+        """For units found dead or saturated after an explosion was: most likely its
+        consequence (weights thrown far by the updates), so its remedy comes first."""
+        explosion = self.groups.get("exploding")
+        if explosion is None:
+            return ""
+        return (f"; an explosion was found before it (step {explosion.step}), most likely its "
+                "cause: treat that first")
 
     def _growth(self, step, layers, order, natural):
         growth = weight_growth(layers, natural)
         grown = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth]
+        # updates as large as the weights, whatever their direction: a step that flips or
+        # turns the weights need not grow them (doubling is the special case of one that does)
+        moved = {n: layers[n].get("update_ratio") or 0.0 for n in order}
+        thrashed = [n for n in order
+                    if self._streak(("moved", n), moved[n] >= self.t.update_size)]
         if not grown:
-            return []
+            return self._thrashed(step, thrashed, moved) if thrashed else []
         first = max(grown, key=growth.get)
         grown = [first] + [n for n in grown if n != first]
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights{_count(grown)}, most in layer '{first}': one update made its "
             f"weights {growth[first]:.1f}x larger (against its natural size){_also(grown)}",
+            self._exploding_remedy(first))
+
+    def _thrashed(self, step, thrashed, moved):
+        first = max(thrashed, key=moved.get)
+        thrashed = [first] + [n for n in thrashed if n != first]
+        return self._group(
+            "exploding", "exploding", thrashed, step,
+            f"exploding updates{_count(thrashed)}, most in layer '{first}': each update moved "
+            f"its weights by {moved[first]:.2g}x their size (against its natural size; healthy "
+            f"is near 1e-3), for {self.t.patience} samples in a row{_also(thrashed)}",
             self._exploding_remedy(first))
 
     def _amplified(self, step, layers, order):
@@ -187,8 +227,11 @@ class Rules:
             + (" (through time)" if start in self.recurrent else ""), key)
 
     def _vanishing(self, step, layers, order):
+        # (a norm of exactly 0 counts: a layer that had gradients and now gets none through its
+        # inputs, as below units that died unwatched, a LeakyReLU(0) or a clamp)
         norms = {n: layers[n]["grad_norm"] for n in order
-                 if layers[n].get("grad_norm") and math.isfinite(layers[n]["grad_norm"])}
+                 if layers[n].get("grad_norm") is not None
+                 and math.isfinite(layers[n]["grad_norm"]) and layers[n].get("ever_grad", True)}
         if len(norms) < 2:
             return []
         largest_name = max(norms, key=norms.get)
@@ -202,10 +245,12 @@ class Rules:
         if not low:
             return []
         first = low[0]
+        zero = (": exactly zero, as below units that are all off (a ReLU-like activation "
+                "whose units died, a clamp, a LeakyReLU of slope 0)" if norms[first] == 0 else "")
         return self._group(
             "vanishing", "vanishing", low, step,
             f"vanishing gradients{_count(low)}, worst at the first, '{first}': gradient norm "
-            f"{fmt(norms[first])}, {norms[first] / largest:.1e} of the largest layer's "
+            f"{fmt(norms[first])}{zero}, {norms[first] / largest:.1e} of the largest layer's "
             f"('{largest_name}', {fmt(largest)}), for {self.t.patience} samples in a row"
             f"{_also(low)}", "vanishing")
 
@@ -216,8 +261,11 @@ class Rules:
         for name in order:
             s = layers[name]
             ratio = s.get("update_ratio")
-            low = (check and not decayed and s.get("grad_norm") and ratio is not None
-                   and ratio < self.t.stall_low)
+            # not when the weights' own gradient is zero (rho 0): a layer whose inputs are all
+            # zero (the units before it dead) has a gradient in its bias only, and its weights
+            # rightly do not move: nothing for the optimizer to apply
+            low = (check and not decayed and s.get("grad_norm") and s.get("rho") != 0.0
+                   and ratio is not None and ratio < self.t.stall_low)
             if self._streak(("stalled", name), low):
                 frozen.append(name)
             never = flowing and not s.get("ever_grad")
@@ -256,6 +304,10 @@ class Rules:
 
 def _count(names, word="in"):
     return f" {word} {len(names)} layers" if len(names) > 1 else ""
+
+
+def _flat(stats):
+    return "0 or 6 (no gradient either way)" if stats["kind"] == "relu6" else "zero"
 
 
 def _after(stats):

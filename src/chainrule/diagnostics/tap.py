@@ -15,11 +15,11 @@ layer, and attention's input projection, the bias's gradient is the sum of the g
 layer's output received (``dY``) and the weight's is ``dY`` times the layer's input, so a NaN
 or Inf in the weight's gradient is in the bias's too (or in the input, which the forward
 already carried to the output). These ``covered`` matrices are read in full on sampled steps,
-when every norm is needed; on every step, a fixed sixteenth of their rows estimates their norm
-(see ``_read_arrived``). Everything else (biases, normalisation scales, embeddings, layers without
-a bias) is read in full every step. ``total()`` is the norm the explosion rule follows (the
-same reads on every step), ``layer_norms(full=True)`` on a sampled step holds every
-parameter's exact norm.
+when every norm is needed; on every step, a fixed block of their rows (a 64th, at least 8
+rows, at most a sixteenth) estimates their norm (see ``_read_arrived``). Everything else
+(biases, normalisation scales, embeddings, layers without a bias) is read in full every step.
+``total()`` is the norm the explosion rule follows (the same reads on every step),
+``layer_norms(full=True)`` on a sampled step holds every parameter's exact norm.
 """
 
 import math
@@ -112,8 +112,17 @@ def squared_norm(array):
     return value
 
 
-ESTIMATE_ROWS = 16  # a covered weight's every-step norm is read from 1/16 of its rows
-ESTIMATE_FROM = 65536  # values; smaller matrices are read whole
+ESTIMATE_ROWS = 64  # a covered weight's every-step norm is read from 1/64 of its rows,
+ESTIMATE_LEAST = 8  # but at least 8 of them (at most a sixteenth)
+ESTIMATE_FROM = 65536  # values; smaller matrices, and those of fewer than 16 rows, read whole
+
+
+def estimate_block(rows):
+    """How many first rows of a large covered weight estimate its every-step norm.
+    NOTE: a sixteenth of the rows before (the bench MLP's 100 and 64 KB blocks, read back from
+    L3 after the backward): the tap's end-of-backward loop 29 -> 24 us a step (one thread,
+    medians of 1,000 steps), and 8 rows still follow an explosion, which grows every row."""
+    return max(rows // ESTIMATE_ROWS, min(ESTIMATE_LEAST, rows // 16))
 
 
 def _compiled_sum():
@@ -165,6 +174,13 @@ def _read(array, compiled):
     return squared_norm(array)
 
 
+def _block_of(array):
+    """How many first rows estimate a covered weight's norm: ``estimate_block``, or 0 for
+    the whole matrix (a small one)."""
+    rows = array.shape[0]
+    return 0 if array.size <= ESTIMATE_FROM or rows < 16 else estimate_block(rows)
+
+
 class GradientTap:
     """Hooks ``params`` ([(layer name, parameter)]); ``covered``: ids of parameters read only
     while ``full`` is set (sampled steps). ``squares``: {id(parameter): squared gradient norm}
@@ -186,6 +202,7 @@ class GradientTap:
         self._params = [p for _, p in params]
         self._handles = []
         self._arrived = []  # parameters whose gradient is complete, not read yet
+        self._blocks = {}  # id(covered weight) -> rows its estimate reads (0: all), once
         self._total_square = 0.0  # the sum of ``watched``, taken as the backward ends
         self._remove_end_observer = None
         self.attach()
@@ -238,7 +255,7 @@ class GradientTap:
         ever = self.ever if len(self.ever) < self._layer_count else None
         # NOTE: non-finite values are searched for only after the loop, when the sum or a full
         # read of a covered weight says there may be one
-        full, read_now = self.full, self._read_now
+        full, read_now, blocks = self.full, self._read_now, self._blocks
         total = 0.0
         for param in params:
             grad = param._grad
@@ -263,25 +280,33 @@ class GradientTap:
                     flags = array.flags
                     if flags.writeable and flags.aligned:
                         compiled = kernel
+            # NOTE: ``_read`` inline for the every-step reads (a call per parameter and step,
+            # cold: 6 of the 37 Python calls the bench MLP's monitor made per step)
             if key not in covered:
-                value = squares[key] = watched[key] = _read(array, compiled)
+                value = (compiled(array.ravel())
+                         if compiled is not None and array.size <= KERNEL_SIZE
+                         else squared_norm(array))
+                squares[key] = watched[key] = value
                 total += value
                 continue
             # a covered weight's every-step norm is estimated from a fixed block of its first
-            # rows (1/16 of them; the whole matrix when it is small) scaled to the whole: the
-            # same rows on every step, so that it follows the norm's growth (an explosion
-            # grows the layer's inputs as well as its output gradient, which the bias alone
-            # does not show) for a sixteenth of the reads
-            rows = array.shape[0]
-            if array.size <= ESTIMATE_FROM or rows < ESTIMATE_ROWS:
-                value = watched[key] = _read(array, compiled)
-                if full or key in read_now:
-                    squares[key] = value
-            else:
-                block = rows // ESTIMATE_ROWS
-                value = watched[key] = _read(array[:block], compiled) * (rows / block)
+            # rows (``estimate_block``; the whole matrix when it is small) scaled to the
+            # whole: the same rows on every step, so that it follows the norm's growth (an
+            # explosion grows the layer's inputs as well as its output gradient, which the
+            # bias alone does not show) for a fraction of the reads
+            block = blocks.get(key)
+            if block is None:
+                block = blocks[key] = _block_of(array)
+            part = array[:block] if block else array
+            value = (compiled(part.ravel()) if compiled is not None and part.size <= KERNEL_SIZE
+                     else squared_norm(part))
+            if block:
+                value *= array.shape[0] / block
                 if full or key in read_now:
                     squares[key] = _read(array, compiled)
+            elif full or key in read_now:
+                squares[key] = value
+            watched[key] = value
             total += value
         if len(watched) != len(params):  # also read by an earlier backward of this step
             total = math.fsum(watched.values())

@@ -76,8 +76,10 @@ class UpdateMeter:
                     after_square, before_square, moved = kernel(after.reshape(-1),
                                                                 copy.reshape(-1))
                     return after_square, before_square, moved, moved, True
+            # the copy's norm before ``_moved`` writes the update over it
+            before_square = squared_norm(copy)
             moved = squared_norm(_moved(after, copy))
-            return squared_norm(after), squared_norm(copy), moved, moved, True
+            return squared_norm(after), before_square, moved, moved, True
         rows = after[::ROW_STRIDE]
         moved = squared_norm(_moved(rows, copy))
         return _norm(after), before, moved, moved * (after.shape[0] / rows.shape[0]), False

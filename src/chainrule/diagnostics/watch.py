@@ -17,6 +17,7 @@ Evidence is the model's own: a NaN in another model (a critic, a teacher) is rep
 reaches this model's loss or gradients.
 """
 
+import dataclasses
 import math
 import sys
 
@@ -257,7 +258,16 @@ class NonFiniteWatch:
             origin = self._first_event(in_loss=False)
             if origin is None:
                 origin = self.rerun(call, self._tracer(call)).origin
-            origin = origin or self._held_already("forward", call.args)
+            held = self._held_already("forward", list(call.args) + list(call.kwargs.values()))
+            if origin is None or (held.op != "unknown"
+                                  and origin.op not in ("input", "parameter")):
+                # an op that turned an inf the input (or a parameter) held into nan (a
+                # convolution summing +inf and -inf, a normalisation subtracting inf from inf)
+                # made nothing new: what held it is the cause, the op where it changed kind
+                # only a detail of the message
+                origin = held if origin is None else dataclasses.replace(
+                    held, became=f"{origin.kind} at {origin.op} in layer '{origin.layer}'"
+                    if origin.layer else f"{origin.kind} at {origin.op}")
             if origin.op == "input":
                 file, line = call.caller
                 origin = origin.located(Origin("", "", "", file, line, source_line(file, line)))
@@ -364,14 +374,24 @@ class NonFiniteWatch:
             if all(finite(t._data) for t in results):
                 return  # nothing born, nothing entered (checked once)
         found = forward_birth(node, args, outputs)
-        if found:
+        became = None
+        if found and in_loss:
+            held = set()
+            options = getattr(node, "forward_options", None) or {}  # weight=, a keyword
+            for arg in tensors(list(args) + list(options.values())):
+                held |= kinds(arg._data)
+            if held:  # nan made of an inf from outside (class weights 1/0): the inf entered
+                op, became, found = "data", f"{describe(found)} at {op_name(node)}", held
+            else:
+                op = op_name(node)
+        elif found:
             op = op_name(node)
         elif in_loss:
             op, found = "data", kinds(results[0]._data)  # it came from outside
         else:
             return
         origin = Origin(op, "forward", describe(found), in_loss=in_loss,
-                        entered_at=op_name(node) if op == "data" else None)
+                        entered_at=op_name(node) if op == "data" else None, became=became)
         self.events.append(origin.located(site or call_site(self.module_names,
                                                             forwards=self.forwards)))
         self._forward_event = True

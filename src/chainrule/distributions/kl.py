@@ -9,10 +9,13 @@ from ..ops.activation import softplus
 from ..ops.math import erf
 from .bernoulli import Bernoulli
 from .categorical import Categorical
+from .dirichlet import Beta, Dirichlet, kl_beta_beta, kl_dirichlet_dirichlet, kl_gamma_gamma
 from .distribution import Distribution
 from .exponential import Exponential
+from .gamma import Gamma
 from .independent import Independent
 from .laplace import Laplace
+from .multivariate_normal import MultivariateNormal, kl_multivariate_normal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
 from .uniform import Uniform
@@ -115,6 +118,12 @@ def _kl_normal_normal(p, q):
     var_ratio = (p.scale / q.scale).pow(2)
     t1 = ((p.loc - q.loc) / q.scale).pow(2)
     return 0.5 * (var_ratio + t1 - 1 - var_ratio.log())
+
+
+register_kl(MultivariateNormal, MultivariateNormal)(kl_multivariate_normal)
+register_kl(Beta, Beta)(kl_beta_beta)
+register_kl(Dirichlet, Dirichlet)(kl_dirichlet_dirichlet)
+register_kl(Gamma, Gamma)(kl_gamma_gamma)
 
 
 @register_kl(Uniform, Uniform)

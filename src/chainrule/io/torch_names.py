@@ -87,6 +87,9 @@ def _numpy_dtype(name, what):
     return dtype.numpy
 
 
+_ADDRESSABLE = 2**63
+
+
 # -- the rebuild functions ---------------------------------------------------------------------
 def _ints(value, what):
     if not isinstance(value, (tuple, list)) or len(value) > MAX_DIMS:
@@ -109,6 +112,7 @@ def _view(storage, offset, size, stride, dtype_name=None):
         raise Refused(f"a tensor has a negative size, stride or offset ({size}, "
                               f"{stride}, {offset})")
     dtype = np.dtype(_numpy_dtype(dtype_name or storage.dtype_name, "the file"))
+    _check_addressable(size, stride, dtype.itemsize)
     buffer = storage.buffer
     if len(buffer) % dtype.itemsize:
         raise Refused(f"storage {storage.key} holds {len(buffer)} bytes, not a whole "
@@ -125,6 +129,18 @@ def _view(storage, offset, size, stride, dtype_name=None):
         base, stride = flat[:0], (0,) * len(size)
     return np.lib.stride_tricks.as_strided(
         base, shape=size, strides=tuple(s * dtype.itemsize for s in stride))
+
+
+def _check_addressable(size, stride, itemsize):
+    """NumPy refuses, with a message of its own, any shape whose element count or any stride
+    whose byte step does not fit a signed 64-bit index, even with a zero in the shape (a
+    stride-0 expand of one value can claim 2**66 elements): said here, naming the tensor."""
+    numel = 1
+    for n in size:
+        numel *= max(n, 1)
+    if numel * itemsize >= _ADDRESSABLE or any(s * itemsize >= _ADDRESSABLE for s in stride):
+        raise Refused(f"a tensor of size {size} and stride {stride} spans more than 2**63 bytes, "
+                      "more than any array can address; the file is damaged or forged")
 
 
 def _check_hooks(hooks):
@@ -408,8 +424,12 @@ class Policy:
             else:
                 _default_setstate(target, state)
             return
-        raise Refused(f"the pickle sets state (BUILD) on a "
-                              f"{type(target).__name__}, which is not allowed")
+        kind = type(target)
+        name = f"{kind.__module__}.{kind.__qualname__}"
+        raise Refused(f"the pickle sets state (BUILD) on a {kind.__name__}, which is not "
+                      f"allowed. If you trust this file, allow the type as well (a NumPy array "
+                      f"needs its dtype's class, e.g. numpy.dtypes.Float32DType): "
+                      f"chainrule.serialization.add_safe_globals([{name}])")
 
     def may_fill(self, target, kind):
         if kind == "setitem" and type(target) in (OrderedDict, Counter):

@@ -5,7 +5,7 @@ that ``import chainrule`` stays fast."""
 
 from .errors import UnsupportedOperatorError
 
-__all__ = ["export", "UnsupportedOperatorError"]
+__all__ = ["export", "ONNXProgram", "UnsupportedOperatorError"]
 
 
 def __getattr__(name):
@@ -13,4 +13,8 @@ def __getattr__(name):
         from .exporter import export
 
         return export
+    if name == "ONNXProgram":
+        from .program import ONNXProgram
+
+        return ONNXProgram
     raise AttributeError(f"module 'chainrule.onnx' has no attribute {name!r}")

@@ -1,5 +1,7 @@
 """``export``: a model's forward pass as an ONNX file, by tracing it twice (see graph.py)."""
 
+import inspect
+
 import numpy as np
 
 from ..autograd import no_grad
@@ -27,9 +29,12 @@ def _onnx():
 def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=None,
            input_names=None, output_names=None, opset_version=None, dynamic_axes=None,
            training=None, do_constant_folding=True, keep_initializers_as_inputs=None,
-           dynamo=False, **unsupported):
+           dynamo=False, dynamic_shapes=None, external_data=True, optimize=True,
+           **unsupported):
     """Write ``model``'s forward pass on ``args`` as ONNX to ``f`` (a path or a binary file)
-    and return the ``onnx.ModelProto``; PyTorch's ``torch.onnx.export``.
+    and return the ``onnx.ModelProto`` (with ``dynamo=True``, an ``ONNXProgram`` holding it,
+    as PyTorch 2.x returns; ``dynamic_shapes`` then marks dynamic axes by argument name);
+    PyTorch's ``torch.onnx.export``.
 
     The model is traced in eval mode. ``dynamic_axes`` ({name: {axis: "label"}} or
     {name: [axis]}) marks input and output axes whose size may change, such as the batch.
@@ -41,6 +46,8 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
     """
     if unsupported:
         raise TypeError(f"export() got unsupported arguments {sorted(unsupported)}")
+    if dynamo and input_names is None:
+        input_names = _forward_names(model, args)  # PyTorch's dynamo export names them so
     if not export_params:
         raise ValueError("export_params=False is not supported: the file always holds the "
                          "weights")
@@ -52,6 +59,9 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
     args = args if isinstance(args, tuple) else (args,)
     inputs = flat_tensors(list(args))
     input_names = _names(input_names, len(inputs), "input")
+    if dynamic_shapes is not None:
+        dynamic_axes = {**_axes_of_shapes(model, args, dynamic_shapes, input_names),
+                        **(dynamic_axes or {})}
     dynamic = _dynamic_axes(dynamic_axes)
     was_training = model.training
     model.eval()
@@ -78,12 +88,66 @@ def export(model, args=(), f=None, *, kwargs=None, export_params=True, verbose=N
     output_names = _names(output_names, len(graph.outputs), "output")
     proto = _model(onnx, graph, inputs, flat_tensors(list(varied)), input_names, output_names,
                    dynamic, opset)
+    if dynamo:
+        from .program import ONNXProgram
+
+        program = ONNXProgram(proto)
+        if f is not None and not hasattr(f, "write"):
+            program.save(f, external_data=None if external_data else False)
+            return program
     if f is not None:
         if hasattr(f, "write"):
             f.write(proto.SerializeToString())
         else:
             onnx.save(proto, str(f))
-    return proto
+    return program if dynamo else proto
+
+
+def _forward_names(model, args):
+    """The forward's parameter names for its tensor arguments, when each argument is one
+    tensor (else None: the default names)."""
+    if not all(isinstance(a, Tensor) for a in args):
+        return None
+    parameters = [p.name for p in inspect.signature(model.forward).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return parameters[:len(args)] if len(parameters) >= len(args) else None
+
+
+def _axes_of_shapes(model, args, dynamic_shapes, input_names):
+    """``dynamic_shapes`` (PyTorch's dynamo form: per forward argument, by name or position,
+    {axis: Dim or name} or one entry per axis) as ``dynamic_axes`` over the input names."""
+    if not all(isinstance(a, Tensor) for a in args):
+        raise ValueError("dynamic_shapes is supported for forwards whose arguments are each "
+                         "one tensor; pass dynamic_axes by input name instead")
+    names = _names(input_names, len(args), "input")
+    if isinstance(dynamic_shapes, dict):
+        parameters = [p.name for p in inspect.signature(model.forward).parameters.values()]
+        unknown = [k for k in dynamic_shapes if k not in parameters[:len(args)]]
+        if unknown:
+            raise ValueError(f"dynamic_shapes names {unknown}, which are not arguments of the "
+                             f"forward given tensors ({parameters[:len(args)]})")
+        specs = [(parameters.index(k), v) for k, v in dynamic_shapes.items()]
+    else:
+        specs = list(enumerate(dynamic_shapes))
+    axes = {}
+    for position, spec in specs:
+        if spec is None:
+            continue
+        items = spec.items() if isinstance(spec, dict) else enumerate(spec)
+        labels = {int(axis): _dim_label(dim, names[position], axis) for axis, dim in items
+                  if dim is not None}
+        if labels:
+            axes[names[position]] = labels
+    return axes
+
+
+def _dim_label(dim, name, axis):
+    """A dynamic axis's label: a string as it is, a torch.export.Dim by its name, anything
+    else (Dim.AUTO, Dim.DYNAMIC) named after the input and axis."""
+    if isinstance(dim, str):
+        return dim
+    label = getattr(dim, "__name__", None)
+    return label if isinstance(label, str) and label.isidentifier() else f"{name}_dim{axis}"
 
 
 def _names(names, count, stem):
@@ -146,7 +210,8 @@ def _varied_args(args, inputs, names, dynamic, resize):
             noise = rng.standard_normal(shape) * (np.std(array.astype(np.float64)) + 1.0)
             new = (take.astype(np.float64) + noise).astype(array.dtype)
         elif array.dtype.kind in "iu" and array.size:
-            new = rng.integers(array.min(), array.max() + 1, size=shape).astype(array.dtype)
+            new = _ordered_like(array, rng.integers(array.min(), array.max() + 1, size=shape)
+                                .astype(array.dtype))
         elif array.dtype == np.bool_:
             new = rng.random(shape) < 0.5
         else:
@@ -160,6 +225,23 @@ def _varied_args(args, inputs, names, dynamic, resize):
             return type(value)(swap(v) for v in value)
         return value
     return tuple(swap(a) for a in args)
+
+
+def _ordered_like(array, new):
+    """Integer inputs ordered along their last axis (EmbeddingBag's offsets, lengths sorted
+    for pack_padded_sequence) stay ordered from the same first value (offsets start at 0,
+    sorted lengths at the padded length): layers check that order and refuse random values."""
+    if array.ndim == 0 or array.shape[-1] < 2 or new.shape[-1] < 2:
+        return new
+    steps = np.diff(array, axis=-1)
+    first = np.resize(array[..., :1], new[..., :1].shape)
+    if (steps >= 0).all():
+        rest = np.maximum(np.sort(new[..., 1:], axis=-1), first)
+    elif (steps <= 0).all():
+        rest = np.minimum(-np.sort(-new[..., 1:], axis=-1), first)
+    else:
+        return new
+    return np.concatenate([first, rest], axis=-1)
 
 
 def _model(onnx, graph, inputs, inputs2, input_names, output_names, dynamic, opset):

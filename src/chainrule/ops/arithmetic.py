@@ -1,5 +1,6 @@
 """Elementwise functions built from other differentiable ops (no primitives of their own, so
-their gradients come from the ops they are made of).
+their gradients come from the ops they are made of), but for xlogy, whose gradient PyTorch
+defines piecewise.
 
 Rounding-based functions (fmod, remainder, floor_divide, frac) differentiate as PyTorch does:
 the rounded quotient is a constant, so d remainder(a, b)/db = -floor(a / b)."""
@@ -10,6 +11,7 @@ from collections import namedtuple
 import numpy as np
 
 from .._dtypes import default_float
+from ..autograd.function import Function
 from ..tensor import Tensor
 from . import compare as C
 from . import elementwise as E
@@ -46,11 +48,33 @@ def logit(input, eps=None):
     return E.log(p / (1 - p))
 
 
+class Xlogy(Function):
+    """x * log(y), 0 where x == 0 (unless y is NaN). PyTorch's gradient is piecewise, so
+    this one op has its own: d/dx = log(y), also where x == 0 (a Dirichlet's log-density at a
+    concentration of exactly 1 needs it), but 0 where x and y are both 0; d/dy = x / y."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        a, b = x._data, y._data
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where((a == 0) & ~np.isnan(b), 0, a * np.log(b))
+        dtype = promoted_dtype(x, y)
+        return wrap(np.asarray(out, dtype=dtype if dtype.kind == "f" else default_float()))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        x, y = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            grad_x = grad_out * E.where((x == 0) & (y == 0), 0.0, E.log(y))
+            grad_y = grad_out * x / y
+        return grad_x, grad_y
+
+
 def xlogy(input, other):
     """x * log(y), and 0 where x == 0 (even where y is 0)."""
     x, y = as_tensor_pair(input, other)
-    with np.errstate(invalid="ignore"):  # 0 * log(0) is replaced by 0
-        return E.where(x == 0, 0.0, x * E.log(y))
+    return Xlogy.apply(x, y)
 
 
 def hypot(input, other):
@@ -308,7 +332,7 @@ register(log10)
 register(exp2, special=True)
 register(sinc, special=True)
 register(logit, special=True)
-register(xlogy, special=True)
+register(xlogy, Xlogy, special=True)
 register(hypot)
 register(logaddexp)
 register(logaddexp2)

@@ -618,6 +618,12 @@ class ReduceLROnPlateau(LRScheduler):
                              threshold_mode=self.threshold_mode)
 
 
+class _LRScheduler(LRScheduler):
+    """PyTorch's name for the base class before 2.0, kept as a subclass (so that its
+    ``__name__`` stays ``_LRScheduler``): the warm-up schedulers of many repositories
+    subclass it."""
+
+
 # torch.optim.lr_scheduler holds these too; they live in lr_scheduler_more (they need the
 # classes above), and are re-exported here.
 from . import lr_scheduler_more as _more  # noqa: E402

@@ -67,3 +67,36 @@ def tokens(n=64, context=8, vocab=12, size=16, seed=0):
     start = rng.integers(0, vocab, size=(n, 1))
     counted = (start + np.arange(context + 1)) % vocab
     return Batches(counted[:, :-1].astype(np.int64), counted[:, 1:].astype(np.int64), size, seed)
+
+
+def bags(n=512, vocab=500, length=10, size=32, seed=0):
+    """Token ids 1..vocab-1; the class: whether their mean is above the middle."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, vocab, (n, length))
+    y = (x.mean(1) > vocab / 2).astype(np.int64)
+    return Batches(x.astype(np.int64), y, size, seed)
+
+
+def padded(n=256, length=10, vocab=20, size=16, all_padding_every=None, seed=0):
+    """Token ids padded with 0 after a random length (3 or more); ``all_padding_every``: every
+    so many sequences are padding throughout."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, vocab, (n, length))
+    for i, kept in enumerate(rng.integers(3, length + 1, n)):
+        x[i, kept:] = 0
+    if all_padding_every:
+        x[::all_padding_every] = 0
+    y = (x[:, 0] > vocab // 2).astype(np.int64)
+    return Batches(x.astype(np.int64), y, size, seed)
+
+
+def two_targets(n=512, size=32, inf_every=None, seed=0):
+    """A 3-class label and a regression value per row, (N, 2); ``inf_every``: that many rows
+    apart, the regression target is inf."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 16)).astype(np.float32)
+    label = (x[:, 0] > 0).astype(np.float32) + (x[:, 1] > 1).astype(np.float32)
+    y = np.stack([label, x[:, 2:4].sum(1)], 1).astype(np.float32)
+    if inf_every:
+        y[::inf_every, 1] = np.inf
+    return Batches(x, y, size, seed)

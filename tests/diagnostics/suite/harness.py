@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from chainrule import nn
 from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
 
@@ -26,24 +27,31 @@ class Expect:
 
 
 def fit(model, optimizer, batches, steps, loss_fn=F.cross_entropy, every=50, scheduler=None,
-        stop_on_nan=False, monitor=None, **options):
+        stop_on_nan=False, monitor=None, clip=None, accumulate=1, **options):
     """Train ``model`` for ``steps`` steps under a GradientMonitor; returns it (closed).
     ``stop_on_nan``: stop before backward on a non-finite loss, as ``chainrule diagnose`` does
-    (else the loop goes on, as most loops do)."""
+    (else the loop goes on, as most loops do); ``clip``: clip the gradient norm to it before
+    the step; ``accumulate``: backward this many batches (each loss divided by it) per step."""
     monitor = monitor or GradientMonitor(model, every=every, **options)
     with monitor, np.errstate(all="ignore"):
         for step in range(1, steps + 1):
-            x, y = batches(step)
             optimizer.zero_grad()
-            loss = loss_fn(model(x), y)
-            if stop_on_nan and not math.isfinite(loss.item()):
-                monitor.step(loss)
-                break
-            loss.backward()
+            total = 0.0
+            for micro in range(accumulate):
+                x, y = batches(step if accumulate == 1 else step * accumulate + micro)
+                loss = loss_fn(model(x), y)
+                if stop_on_nan and not math.isfinite(loss.item()):
+                    monitor.step(loss)
+                    return monitor
+                (loss / accumulate if accumulate > 1 else loss).backward()
+                total += loss.item() / accumulate
+            if clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
             optimizer.step()
             if scheduler is not None:
                 scheduler.step()
-            monitor.step(loss, lr=optimizer.param_groups[0]["lr"])
+            monitor.step(loss if accumulate == 1 else total,
+                         lr=optimizer.param_groups[0]["lr"])
     return monitor
 
 

@@ -2,6 +2,8 @@
 alarm (notes, such as a frozen backbone, are information). Each function returns the
 monitors whose findings must be empty."""
 
+import copy
+
 import numpy as np
 
 import chainrule as torch
@@ -210,3 +212,259 @@ def autoencoder_with_sigmoid_output():
     x = (rng.random((512, 16)) < 0.3).astype(np.float32)
     return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.Batches(x, x, 32), 150,
                 F.binary_cross_entropy, every=10)]
+
+
+# -- the second half (2026-12-03): architectures and loops the first half does not use -------
+@healthy("cnn")
+def conv1d_batch_norm_adamw_one_cycle():
+    model = models.TemporalCNN(batch_norm=True)
+    optimizer = torch.optim.AdamW(model.parameters(), 1e-3)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, total_steps=100)
+    return [fit(model, optimizer, data.sequences(), 100, scheduler=schedule, every=10)]
+
+
+@healthy("recurrent")
+def bilstm_with_gradient_clipping():
+    model = models.Bidirectional("LSTM")
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 100,
+                clip=1.0, every=10)]
+
+
+@healthy("mlp")
+def residual_mlp_pre_norm_warmup_then_cosine():
+    model = models.ResidualMLP(depth=12)
+    optimizer = torch.optim.AdamW(model.parameters(), 3e-3, weight_decay=0.05)
+    warmup = torch.optim.lr_scheduler.LinearLR(optimizer, 0.01, 1.0, total_iters=15)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=85)
+    schedule = torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, cosine], [15])
+    return [fit(model, optimizer, data.classes(), 100, scheduler=schedule, every=10)]
+
+
+@healthy("mlp")
+def embeddings_adagrad_sparse_gradients():
+    model = models.BagOfEmbeddings(vocab=2000)  # each step touches a few hundred rows
+    return [fit(model, torch.optim.Adagrad(model.parameters(), 0.05), data.bags(vocab=2000),
+                120, every=10)]
+
+
+@healthy("mlp")
+def siamese_contrastive_sgd_nesterov():
+    encoder = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 8))
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((512, 16)).astype(np.float32)
+    optimizer = torch.optim.SGD(encoder.parameters(), 0.02, momentum=0.9, nesterov=True)
+    with GradientMonitor(encoder, every=10) as monitor:
+        for _ in range(120):
+            i, j = rng.integers(0, 512, 32), rng.integers(0, 512, 32)
+            same = torch.from_numpy(((x[i, 0] > 0) == (x[j, 0] > 0)).astype(np.float32))
+            distance = (encoder(torch.from_numpy(x[i]))  # the model called twice a step
+                        - encoder(torch.from_numpy(x[j]))).norm(dim=1)
+            loss = (same * distance ** 2 + (1 - same) * F.relu(2.0 - distance) ** 2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=0.02)
+    return [monitor]
+
+
+@healthy("mlp")
+def gradient_accumulation_rmsprop():
+    model = models.mlp([16, 64, 64, 2])
+    return [fit(model, torch.optim.RMSprop(model.parameters(), 1e-3), data.classes(size=8), 80,
+                accumulate=4, every=10)]
+
+
+@healthy("mlp")
+def two_heads_label_smoothing_class_weights():
+    model = models.TwoHeads()
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), data.two_targets(), 120,
+                models.two_losses, every=10)]
+
+
+@healthy("mlp")
+def float64_custom_function():
+    model = models.CustomOp(models.Swish).double()  # float64: NumPy's path for every norm
+    batches = data.classes()
+    batches.x = batches.x.astype(np.float64)
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), batches, 100, every=10)]
+
+
+@healthy("cnn")
+def conv1d_batch_norm_high_learning_rate_warmed_up():
+    model = models.TemporalCNN(batch_norm=True, depth=4)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / 20))
+    return [fit(model, optimizer, data.sequences(), 100, scheduler=schedule, every=10)]
+
+
+@healthy("recurrent")
+def gru_batch_size_one():
+    model = models.Recurrent("GRU")
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.02), data.sequences(size=1), 120,
+                every=10)]
+
+
+@healthy("transformer")
+def attention_with_a_padding_mask():
+    model = models.PaddedAttention()
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), data.padded(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def dropout_heavy_summed_loss_label_noise():
+    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 128),
+                          nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 2))
+
+    def summed(out, y):
+        return F.cross_entropy(out, y, reduction="sum")
+
+    return [fit(model, torch.optim.SGD(model.parameters(), 1e-3, momentum=0.9),
+                data.classes(noise=0.3), 120, summed, every=10)]
+
+
+# -- a second held-out batch (2026-12-03) ------------------------------------------------------
+@healthy("recurrent")
+def rnncell_loop_orthogonal_clipped():
+    model = models.CellLoop()
+    nn.init.orthogonal_(model.cell.weight_hh)
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.05), data.sequences(), 100,
+                clip=1.0, every=10)]
+
+
+@healthy("recurrent")
+def two_layer_gru_classifier():
+    model = models.Stacked("GRU")
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def variational_autoencoder():
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(16, 32)
+            self.mu, self.logvar = nn.Linear(32, 4), nn.Linear(32, 4)
+            self.dec1, self.dec2 = nn.Linear(4, 32), nn.Linear(32, 16)
+
+        def forward(self, x):
+            h = F.relu(self.enc(x))
+            mu, logvar = self.mu(h), self.logvar(h)
+            z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+            return torch.sigmoid(self.dec2(F.relu(self.dec1(z)))), mu, logvar
+
+    def loss(out, x):
+        recon, mu, logvar = out
+        kl = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1).mean()
+        return F.binary_cross_entropy(recon, x, reduction="sum") / x.shape[0] + kl
+
+    model = VAE()
+    rng = np.random.default_rng(0)
+    x = (rng.random((512, 16)) < 0.3).astype(np.float32)
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), data.Batches(x, x, 32), 120,
+                loss, every=10)]
+
+
+@healthy("mlp")
+def low_rank_adapters_on_a_frozen_base():
+    class Adapted(nn.Module):
+        def __init__(self, base, rank=4):
+            super().__init__()
+            self.base = base.requires_grad_(False)
+            self.down = nn.Linear(base.in_features, rank, bias=False)
+            self.up = nn.Linear(rank, base.out_features, bias=False)
+            nn.init.zeros_(self.up.weight)  # starts as the base layer
+
+        def forward(self, x):
+            return self.base(x) + self.up(self.down(x))
+
+    model = nn.Sequential(Adapted(nn.Linear(16, 64)), nn.ReLU(), Adapted(nn.Linear(64, 2)))
+    trained = [p for p in model.parameters() if p.requires_grad]
+    return [fit(model, torch.optim.AdamW(trained, 3e-3), data.classes(), 100, every=10)]
+
+
+@healthy("mlp")
+def student_with_an_exponential_moving_average_teacher():
+    student = models.mlp([16, 32, 2])
+    teacher = copy.deepcopy(student).requires_grad_(False)
+    optimizer = torch.optim.SGD(student.parameters(), 0.05, momentum=0.9)
+    batches = data.classes()
+    with GradientMonitor(student, every=10) as monitor:
+        for step in range(1, 101):
+            x, y = batches(step)
+            out = student(x)
+            loss = F.cross_entropy(out, y) + F.mse_loss(F.softmax(out, -1),
+                                                       F.softmax(teacher(x), -1))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                for average, current in zip(teacher.parameters(), student.parameters()):
+                    average.mul_(0.99).add_(current, alpha=0.01)
+            monitor.step(loss, lr=0.05)
+    return [monitor]
+
+
+@healthy("mlp")
+def multitask_weighted_by_learned_uncertainty():
+    model = models.TwoHeads()
+    model.log_vars = nn.Parameter(torch.zeros(2))  # a bare parameter of the model
+
+    def loss(out, y):
+        logits, value = out
+        s = model.log_vars
+        return (torch.exp(-s[0]) * F.cross_entropy(logits, y[:, 0].long()) + s[0]
+                + torch.exp(-s[1]) * F.mse_loss(value, y[:, 1:]) + s[1])
+
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), data.two_targets(), 120,
+                loss, every=10)]
+
+
+@healthy("mlp")
+def batch_norm_with_batches_of_two():
+    model = nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 2))
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.01), data.classes(size=2), 120,
+                every=10)]
+
+
+# -- a third held-out batch (2026-12-03) ----------------------------------------------------------
+@healthy("mlp")
+def validation_in_eval_mode_between_steps():
+    model = nn.Sequential(nn.Linear(16, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.3),
+                          nn.Linear(64, 2))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    batches, held_out = data.classes(), data.classes(seed=1)
+    with GradientMonitor(model, every=10) as monitor:
+        for step in range(1, 101):
+            model.train()
+            x, y = batches(step)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if step % 7 == 0:  # a validation forward before monitor.step
+                model.eval()
+                with torch.no_grad():
+                    F.cross_entropy(model(held_out(step)[0]), held_out(step)[1])
+            monitor.step(loss, lr=1e-3)
+    return [monitor]
+
+
+@healthy("recurrent")
+def decoder_lstm_started_from_the_encoder_state():
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.LSTM(4, 16, batch_first=True)
+            self.dec = nn.LSTM(4, 16, batch_first=True)
+            self.head = nn.Linear(16, 2)
+
+        def forward(self, x):
+            _, state = self.enc(x)
+            out, _ = self.dec(x.flip(1), state)  # its gates rebuilt from that state
+            return self.head(out[:, -1])
+
+    model = Seq2Seq()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 100,
+                every=10)]

@@ -181,3 +181,206 @@ class Detached(nn.Module):
     def forward(self, x):
         h = self.tokens(x).detach() + self.positions(torch.arange(x.shape[1]))
         return self.head(self.block(h))
+
+
+# -- the second half (2026-12-03): architectures written as users write them ----------------
+class TemporalCNN(nn.Module):
+    """Conv1d layers (optionally with BatchNorm1d) over (N, L, F) sequences, averaged over time
+    into a linear head."""
+
+    def __init__(self, features=4, channels=16, depth=3, activation=nn.ReLU, classes=2,
+                 batch_norm=False):
+        super().__init__()
+        layers, c_in = [], features
+        for _ in range(depth):
+            layers.append(nn.Conv1d(c_in, channels, 3, padding=1))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(channels))
+            layers.append(activation())
+            c_in = channels
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(channels, classes)
+
+    def forward(self, x):
+        return self.head(self.features(x.transpose(1, 2)).mean(-1))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, width, norm=True):
+        super().__init__()
+        self.norm = nn.LayerNorm(width) if norm else nn.Identity()
+        self.fc1, self.fc2 = nn.Linear(width, width), nn.Linear(width, width)
+
+    def forward(self, x):
+        return x + self.fc2(F.relu(self.fc1(self.norm(x))))
+
+
+class ResidualMLP(nn.Module):
+    """A stem, ``depth`` residual blocks (pre-norm unless ``norm=False``) in a ModuleList."""
+
+    def __init__(self, features=16, width=32, depth=8, classes=2, norm=True):
+        super().__init__()
+        self.stem = nn.Linear(features, width)
+        self.blocks = nn.ModuleList(ResidualBlock(width, norm) for _ in range(depth))
+        self.out = nn.Linear(width, classes)
+
+    def forward(self, x):
+        h = self.stem(x)
+        for block in self.blocks:
+            h = block(h)
+        return self.out(h)
+
+
+class Bidirectional(nn.Module):
+    """A bidirectional LSTM or GRU averaged over time into a head."""
+
+    def __init__(self, kind="LSTM", features=4, hidden=16, classes=2):
+        super().__init__()
+        self.rnn = getattr(nn, kind)(features, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * hidden, classes)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out.mean(1))
+
+
+class BagOfEmbeddings(nn.Module):
+    """The mean of token embeddings (in a ModuleDict with a projection), an activation, a head."""
+
+    def __init__(self, vocab=500, width=16, classes=2, activation=nn.ReLU):
+        super().__init__()
+        self.parts = nn.ModuleDict({"embed": nn.Embedding(vocab, width),
+                                    "proj": nn.Linear(width, 32)})
+        self.act = activation()
+        self.head = nn.Linear(32, classes)
+
+    def forward(self, x):
+        return self.head(self.act(self.parts["proj"](self.parts["embed"](x).mean(1))))
+
+
+class PaddedAttention(nn.Module):
+    """nn.MultiheadAttention over tokens with a key padding mask (token 0 is padding), the
+    unpadded positions averaged into a head."""
+
+    def __init__(self, vocab=20, width=16):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.attn = nn.MultiheadAttention(width, 2, batch_first=True)
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        h = self.embed(x)
+        padding = x == 0
+        mixed, _ = self.attn(h, h, h, key_padding_mask=padding)
+        keep = (~padding).unsqueeze(-1).float()
+        return self.head((mixed * keep).sum(1) / keep.sum(1).clamp(min=1.0))
+
+
+class AutoEncoder(nn.Module):
+    """An MLP autoencoder with functional ReLUs; ``bias``: the encoder's initial bias."""
+
+    def __init__(self, features=16, code=6, bias=0.0):
+        super().__init__()
+        self.enc, self.code = nn.Linear(features, 32), nn.Linear(32, code)
+        self.dec = nn.Linear(code, features)
+        with torch.no_grad():
+            self.enc.bias.fill_(bias)
+
+    def forward(self, x):
+        return self.dec(F.relu(self.code(F.relu(self.enc(x)))))
+
+
+class TwoHeads(nn.Module):
+    """A shared trunk with a 3-class head and a regression head (two losses)."""
+
+    def __init__(self, features=16):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(features, 32), nn.ReLU(), nn.Linear(32, 32),
+                                   nn.ReLU())
+        self.cls, self.reg = nn.Linear(32, 3), nn.Linear(32, 1)
+
+    def forward(self, x):
+        h = self.trunk(x)
+        return self.cls(h), self.reg(h)
+
+
+def two_losses(out, y):
+    """Label-smoothed, class-weighted cross-entropy on the first target column, MSE on the
+    second."""
+    logits, value = out
+    return (F.cross_entropy(logits, y[:, 0].long(), label_smoothing=0.1,
+                            weight=torch.tensor([1.0, 2.0, 0.5]))
+            + F.mse_loss(value, y[:, 1:]))
+
+
+class SafeSqrt(torch.autograd.Function):
+    """sqrt of the positive part, whose hand-written backward divides by the output."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = x.clamp(min=0).sqrt()
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad / (2 * y)  # inf where y is 0
+
+
+class Swish(torch.autograd.Function):
+    """x * sigmoid(x) with its backward written by hand."""
+
+    @staticmethod
+    def forward(ctx, x):
+        s = torch.sigmoid(x)
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, s = ctx.saved_tensors
+        return grad * (s + x * s * (1 - s))
+
+
+class CustomOp(nn.Module):
+    """Two linear layers with a custom autograd Function between them."""
+
+    def __init__(self, function, features=16):
+        super().__init__()
+        self.function = function
+        self.fc1, self.fc2 = nn.Linear(features, 32), nn.Linear(32, 2)
+
+    def forward(self, x):
+        return self.fc2(self.function.apply(self.fc1(x)))  # NAN: custom backward
+
+
+class CellLoop(nn.Module):
+    """A recurrent cell (``kind``: "RNNCell", "GRUCell", "LSTMCell") looped over time by hand."""
+
+    def __init__(self, kind="RNNCell", features=4, hidden=16):
+        super().__init__()
+        self.cell = getattr(nn, kind)(features, hidden)
+        self.lstm = kind == "LSTMCell"
+        self.head = nn.Linear(hidden, 2)
+
+    def forward(self, x):
+        h = c = torch.zeros(x.shape[0], self.cell.hidden_size)
+        for t in range(x.shape[1]):
+            if self.lstm:
+                h, c = self.cell(x[:, t], (h, c))
+            else:
+                h = self.cell(x[:, t], h)
+        return self.head(h)
+
+
+class Stacked(nn.Module):
+    """A two-layer LSTM or GRU read at its last step."""
+
+    def __init__(self, kind="LSTM", features=4, hidden=16):
+        super().__init__()
+        self.rnn = getattr(nn, kind)(features, hidden, num_layers=2, batch_first=True)
+        self.head = nn.Linear(hidden, 2)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1])

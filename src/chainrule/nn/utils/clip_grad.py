@@ -1,10 +1,12 @@
 """Gradient clipping, applied to ``.grad`` in place between ``backward()`` and ``step()``."""
 
+import warnings
+
 import numpy as np
 
 from ...tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
+__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
 
 
 def _as_list(tensors):
@@ -73,6 +75,14 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
         grad._data *= np.asarray(coefficient, dtype=grad._data.dtype)
         grad._bump_version()
     return total
+
+
+def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The old name of ``clip_grad_norm_`` (still in older training scripts): warns as
+    PyTorch does and clips in place."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(parameters, clip_value, foreach=None):

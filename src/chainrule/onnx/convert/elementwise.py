@@ -67,6 +67,16 @@ def log1p(g, step):
     g.node("Log", [g.node("Add", [g.x(step), scalar(g, step, 1.0)])], g.outs(step))
 
 
+@op("Xlogy")
+def xlogy(g, step):
+    """x * log(y), 0 where x == 0 unless y is NaN."""
+    x, y = same_dtype(g, step, 0), same_dtype(g, step, 1)
+    zero = scalar(g, step, 0.0, dtype=out_dtype(step))
+    at_zero = g.node("And", [g.node("Equal", [x, zero]), g.node("Not", [g.node("IsNaN", [y])])])
+    product = g.node("Mul", [x, g.node("Log", [y])])
+    g.node("Where", [at_zero, zero, product], g.outs(step))
+
+
 @op("Where")
 def where(g, step):
     g.node("Where", [g.x(step, 0), same_dtype(g, step, 1), same_dtype(g, step, 2)],

@@ -242,42 +242,66 @@ def take_along_dim(g, step):
 
 @call("embedding_bag")
 def embedding_bag(g, step):
-    """Bags as the rows of a 2-D input: the looked-up rows summed, averaged or maxed per row,
-    leaving out ``padding_idx`` (an empty bag gives zeros)."""
+    """Bags as the rows of a 2-D input, or as the slices of a 1-D input that start at
+    ``offsets`` (the text-classification tutorials' form): the looked-up rows summed, averaged
+    or maxed per bag, leaving out ``padding_idx`` (an empty bag gives zeros)."""
     options = step.options
-    if options["input"]._data.ndim != 2 or options.get("offsets") is not None:
-        raise g.fail(step, "bags given by offsets are not exported; pass a 2-D input of "
-                           "fixed-length bags")
     if options.get("max_norm") is not None:
         raise g.fail(step, "max_norm renormalises the table while looking up; not exported")
     indices = _index_array(g, step, options["input"])
     dtype = options["weight"]._data.dtype
-    rows = g.node("Gather", [g.arg(step, "weight"), indices], axis=0)  # (bags, length, dim)
+    rows = g.node("Gather", [g.arg(step, "weight"), indices], axis=0)  # (..., dim)
     if options.get("per_sample_weights") is not None:
         rows = g.node("Mul", [rows, g.node("Unsqueeze", [g.arg(step, "per_sample_weights"),
                                                          g.ints([-1])])])
     keep = None
     if options.get("padding_idx") is not None:
         padding = options["padding_idx"] % options["weight"]._data.shape[0]
-        keep = g.node("Unsqueeze", [g.node("Not", [g.node("Equal", [indices,
-                                                                    g.ints(padding)])]),
-                                    g.ints([-1])])
-    mode = options.get("mode", "mean")
+        keep = g.node("Not", [g.node("Equal", [indices, g.ints(padding)])])
+    if options["input"]._data.ndim == 1:
+        # (bags, n) membership of each index in each bag; rows broadcast to (1, n, dim)
+        member = _bag_membership(g, step, indices)
+        keep = member if keep is None else g.node("And", [member, keep])
+        rows = g.node("Unsqueeze", [rows, g.ints([0])])
+    elif keep is None:
+        keep = g.node("Equal", [indices, indices])  # (bags, length): every index counts
+    _reduce_bags(g, step, rows, g.node("Unsqueeze", [keep, g.ints([-1])]), dtype)
+
+
+def _bag_membership(g, step, indices):
+    """(bags, n) booleans: index i is in bag b when offsets[b] <= i < offsets[b + 1] (the
+    last bag runs to the end, or to the last offset with ``include_last_offset``)."""
+    offsets = _index_array(g, step, step.options["offsets"])
+    count = g.node("Shape", [indices])
+    following = g.node("Slice", [offsets, g.ints([1]), g.ints([INT64_MAX])])
+    if step.options.get("include_last_offset", False):
+        starts = g.node("Slice", [offsets, g.ints([0]), g.ints([-1])])
+        ends = following
+    else:
+        starts = offsets
+        ends = g.node("Concat", [following, count], axis=0)
+    position = g.node("Unsqueeze", [g.node("Range", [g.ints(0), g.node("Squeeze", [count]),
+                                                     g.ints(1)]), g.ints([0])])
+    after_start = g.node("Not", [g.node("Less", [position, g.node("Unsqueeze", [
+        starts, g.ints([1])])])])
+    before_end = g.node("Less", [position, g.node("Unsqueeze", [ends, g.ints([1])])])
+    return g.node("And", [after_start, before_end])
+
+
+def _reduce_bags(g, step, rows, keep, dtype):
+    """Sum, mean or max of ``rows`` (bags, length, dim) over the length where ``keep``
+    (bags, length, 1) holds."""
+    mode = step.options.get("mode", "mean")
     if mode == "max":
-        if keep is not None:
-            rows = g.node("Where", [keep, rows, g.const(np.asarray(-np.inf, dtype))])
+        rows = g.node("Where", [keep, rows, g.const(np.asarray(-np.inf, dtype))])
         found = reduce(g, "ReduceMax", rows, [1], False)
         empty = g.node("IsInf", [found], detect_positive=0)
         g.node("Where", [empty, g.const(np.asarray(0, dtype)), found], g.outs(step))
         return
-    if keep is not None:
-        rows = g.node("Mul", [rows, g.node("Cast", [keep], to=onnx_type(g, dtype))])
-    total = reduce(g, "ReduceSum", rows, [1], False)
+    weights = g.node("Cast", [keep], to=onnx_type(g, dtype))
+    total = reduce(g, "ReduceSum", g.node("Mul", [rows, weights]), [1], False)
     if mode == "sum":
         g.node("Identity", [total], g.outs(step))
         return
-    count = (g.node("Cast", [keep], to=onnx_type(g, dtype)) if keep is not None else
-             g.node("Cast", [g.node("Unsqueeze", [g.node("Equal", [indices, indices]),
-                                                  g.ints([-1])])], to=onnx_type(g, dtype)))
-    count = reduce(g, "ReduceSum", count, [1], False)
+    count = reduce(g, "ReduceSum", weights, [1], False)
     g.node("Div", [total, g.node("Max", [count, g.const(np.asarray(1, dtype))])], g.outs(step))

@@ -1,0 +1,156 @@
+"""The gates of LSTM and GRU layers and cells, for the saturation rule.
+
+An LSTM's output is ``o * tanh(c)``: when its gates saturate, the output sits near 0 as often as
+at an asymptote, so reading it like a tanh misses them. Their pre-activations are therefore
+rebuilt (``x W_ih + h_(t-1) W_hh + b``) and each gate counts as saturated like a sigmoid, each
+candidate like a tanh:
+
+- a one-layer LSTM or GRU, in one direction or both: from its input, its output (the state
+  before step t is the output at t - 1, or at t + 1 running backwards) and its initial state,
+  in one vectorised pass;
+- a stacked one (``num_layers > 1``): the inner layers' outputs are not kept, so the recurrence
+  is run again in NumPy, step by step, on the first ``STACKED_SEQUENCES`` sequences of the batch
+  (only on sampled steps: about the cost of that slice's forward), and the most saturated
+  layer's gates are counted;
+- an LSTMCell or GRUCell: from the input and the state it was given (exact, one step).
+"""
+
+import numpy as np
+
+from .. import nn
+
+STACKED_SEQUENCES = 16  # sequences a stacked layer's recurrence is run again on
+
+
+def gate_saturation(module, args, output, eps):
+    """(saturated, total) over the gates and candidate values of an LSTM or GRU layer or cell
+    in this call; None for other recurrent modules (their output is read)."""
+    if isinstance(module, (nn.LSTMCell, nn.GRUCell)):
+        return _cell(module, args, eps)
+    mode = getattr(module, "mode", None)
+    if mode not in ("LSTM", "GRU") or getattr(module, "proj_size", 0) or args[0].dim() != 3:
+        return None  # a plain RNN, a projection or an unbatched input: read the output
+    x, out = args[0]._data, output[0]._data
+    if not module.batch_first:
+        x, out = x.swapaxes(0, 1), out.swapaxes(0, 1)
+    initial = _initial_state(mode, args, x.shape[0], module)
+    if module.num_layers > 1:
+        return _stacked(module, mode, x, initial, eps)
+    hidden = module.hidden_size
+    saturated = total = 0
+    for direction in range(2 if module.bidirectional else 1):
+        h = out[..., direction * hidden:(direction + 1) * hidden]
+        start = initial[0][direction][:, None, :].astype(h.dtype, copy=False)
+        # the state before step t: the output at t - 1, or at t + 1 running backwards
+        previous = (np.concatenate([start, h[:, :-1]], axis=1) if not direction
+                    else np.concatenate([h[:, 1:], start], axis=1))
+        counts = _counts(mode, hidden, eps, x, previous, _weights(module, 0, direction))
+        saturated, total = saturated + counts[0], total + counts[1]
+    return saturated, total
+
+
+def _weights(module, layer, direction, cell=False):
+    suffix = "" if cell else f"_l{layer}" + ("_reverse" if direction else "")
+    found = [getattr(module, name + suffix, None)
+             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    return [None if p is None else p._data for p in found]
+
+
+def _initial_state(mode, args, batch, module):
+    """(h0, c0) as (layers * directions, N, H) arrays: the state passed, else zeros."""
+    directions = 2 if module.bidirectional else 1
+    shape = (module.num_layers * directions, batch, module.hidden_size)
+    state = args[1] if len(args) > 1 else None
+    h0, c0 = (state if mode == "LSTM" and state is not None else (state, None))
+    h0 = h0._data if hasattr(h0, "_data") and h0.dim() == 3 else np.zeros(shape, np.float32)
+    c0 = c0._data if hasattr(c0, "_data") and c0.dim() == 3 else np.zeros(shape, np.float32)
+    return h0, c0
+
+
+def _counts(mode, hidden, eps, x, previous, weights):
+    """Saturated and total values of the gates made from ``x`` and the ``previous`` state."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    gx, gh = x @ w_ih.T, previous @ w_hh.T
+    if b_ih is not None:
+        gx, gh = gx + b_ih, gh + b_hh
+    return _saturated(*_preactivations(mode, hidden, gx, gh), eps)
+
+
+def _preactivations(mode, hidden, gx, gh):
+    """(the sigmoid gates' pre-activations, the candidate's) from the input's and the state's
+    parts (biases included)."""
+    if mode == "LSTM":
+        gates = gx + gh
+        sigmoid = np.concatenate([gates[..., :2 * hidden], gates[..., 3 * hidden:]], axis=-1)
+        return sigmoid, gates[..., 2 * hidden:3 * hidden]
+    sigmoid = gx[..., :2 * hidden] + gh[..., :2 * hidden]
+    return sigmoid, gx[..., 2 * hidden:] + _sigmoid(sigmoid[..., :hidden]) * gh[..., 2 * hidden:]
+
+
+def _saturated(sigmoid, tanh, eps):
+    # sigmoid(z) is within eps of 0 or 1 beyond |z| = log((1 - eps) / eps), tanh beyond atanh
+    saturated = (np.count_nonzero(np.abs(sigmoid) > np.log((1 - eps) / eps))
+                 + np.count_nonzero(np.abs(tanh) > np.arctanh(1 - eps)))
+    return saturated, sigmoid.size + tanh.size
+
+
+def _sigmoid(z):
+    with np.errstate(over="ignore"):  # exp(-z) of a saturated gate overflows to inf: 0 then
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def _cell(module, args, eps):
+    x = args[0]
+    if x.dim() != 2:
+        return None  # an unbatched input
+    mode = "LSTM" if isinstance(module, nn.LSTMCell) else "GRU"
+    state = args[1] if len(args) > 1 else None
+    h = state[0] if mode == "LSTM" and state is not None else state
+    h = h._data if hasattr(h, "_data") else np.zeros((x.shape[0], module.hidden_size),
+                                                     x._data.dtype)
+    return _counts(mode, module.hidden_size, eps, x._data, h,
+                   _weights(module, 0, 0, cell=True))
+
+
+def _stacked(module, mode, x, initial, eps):
+    """The gates of the most saturated of its layers (pooled, a saturated first layer fed by
+    raw inputs would be diluted by the layers above it, whose inputs are bounded), by running
+    the recurrence again on a slice of the batch."""
+    x = x[:STACKED_SEQUENCES]
+    h0, c0 = (state[:, :STACKED_SEQUENCES] for state in initial)
+    hidden, directions = module.hidden_size, 2 if module.bidirectional else 1
+    worst = (0, 1)
+    for layer in range(module.num_layers):
+        outputs, saturated, total = [], 0, 0
+        for direction in range(directions):
+            index = layer * directions + direction
+            out, counts = _recurrence(mode, hidden, eps, x, h0[index], c0[index],
+                                      _weights(module, layer, direction), direction)
+            outputs.append(out)
+            saturated, total = saturated + counts[0], total + counts[1]
+        if saturated * worst[1] > worst[0] * total:
+            worst = (saturated, total)
+        x = np.concatenate(outputs, axis=-1)  # the next layer's input (dropout left out)
+    return worst
+
+
+def _recurrence(mode, hidden, eps, x, h, c, weights, reverse):
+    """One layer in one direction, step by step: its outputs (N, L, H), and its counts."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    gx_all = x @ w_ih.T + (b_ih if b_ih is not None else 0.0)
+    out = np.empty(x.shape[:2] + (hidden,), gx_all.dtype)
+    saturated = total = 0
+    for t in range(x.shape[1] - 1, -1, -1) if reverse else range(x.shape[1]):
+        gh = h @ w_hh.T + (b_hh if b_hh is not None else 0.0)
+        sigmoid, tanh = _preactivations(mode, hidden, gx_all[:, t], gh)
+        counts = _saturated(sigmoid, tanh, eps)
+        saturated, total = saturated + counts[0], total + counts[1]
+        if mode == "LSTM":  # sigmoid holds the input, forget and output gates
+            gate = _sigmoid(sigmoid)
+            c = gate[:, hidden:2 * hidden] * c + gate[:, :hidden] * np.tanh(tanh)
+            h = gate[:, 2 * hidden:] * np.tanh(c)
+        else:  # the reset and update gates
+            update = _sigmoid(sigmoid[:, hidden:])
+            h = (1 - update) * np.tanh(tanh) + update * h
+        out[:, t] = h
+    return out, (saturated, total)
