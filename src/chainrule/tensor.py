@@ -16,6 +16,9 @@ from .autograd.grad_ops import Accumulate, Cast, Clone
 # The ONNX exporter's tracer reads sizes as symbolic ints that remember which tensor and dim
 # they came from (``chainrule/onnx/sizes.py``); None otherwise, so a shape costs one test.
 size_hook = None
+# object.__new__ as a global: read from ``object`` on every call it was a generic (slower)
+# attribute read, once per tensor an op makes
+_new_object = object.__new__
 
 
 class _RemovableHandle:
@@ -63,7 +66,7 @@ class Tensor(TensorBase):
         holds an ndarray (in-place ops, ``out=`` and saving rely on it)."""
         if type(array) is not np.ndarray:
             array = np.asarray(array)
-        tensor = object.__new__(Tensor)
+        tensor = _new_object(Tensor)
         tensor._data = array
         tensor._version_box = [0]
         return tensor

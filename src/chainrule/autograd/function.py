@@ -260,15 +260,15 @@ class Function:
             ctx.next_edges = tuple(edges)
             ctx._sequence_nr = next(_sequence)
             if (isinstance(outputs, TensorBase) and not ctx._non_differentiable
-                    and outputs._data.dtype.kind == "f"
+                    and (dtype := outputs._data.dtype).kind == "f"
                     and (cls._array_forward or id(outputs) not in map(id, args))):
                 # the common case, inline (_connect and _link): one new floating output (an
-                # array forward's output is always new)
+                # array forward's output is always new). (The dtype read once: each array
+                # attribute read is a few hundred instructions.)
                 outputs._requires_grad = True
                 outputs.grad_fn = ctx
                 outputs._output_nr = 0
-                data = outputs._data
-                ctx.output_meta = ((data.shape, data.dtype),)
+                ctx.output_meta = ((outputs._data.shape, dtype),)
             else:
                 outputs = _connect(ctx, args, outputs)
         if _forward_observers:  # diagnostics only; an empty list costs one truth test

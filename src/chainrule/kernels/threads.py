@@ -195,6 +195,9 @@ def gemm(macs):
     _set_blas_threads(threads_for(macs, GEMM_PARALLEL_MACS))
 
 
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
 def blas_matmul(a, b, out=None, bias=None):
     """``np.matmul(a, b)`` (into ``out`` if given) with the BLAS thread count set for its size
     first: every GEMM of the ops goes through here. A big product of two matrices is split
@@ -205,6 +208,19 @@ def blas_matmul(a, b, out=None, bias=None):
     # already on one thread and no bfloat16 is the common case of small networks, decided in
     # one line: the whole check took as long as a 16x16 product (measured in the tiny
     # workload's step: 7 us of 110 for its eight products, with the check below)
+    shape_a, shape_b = a.shape, b.shape
+    if (len(shape_a) == 2 == len(shape_b) and out is None and shape_a[0] > 1 < shape_b[1]
+            and shape_a[0] * shape_a[1] * shape_b[0] * shape_b[1] < GEMM_PARALLEL_MACS
+            and _state["blas_threads"] == 1):
+        # NOTE: the small float GEMM below (ndarray.dot), decided from two shape tuples and two
+        # dtypes: each array attribute read is a few hundred instructions (Python 3.11 does
+        # not specialise them), nine of them were a fifth of a 16x16 product's cost
+        dtype = a.dtype
+        if dtype is b.dtype and (dtype is _FLOAT32 or dtype is _FLOAT64):
+            out = a.dot(b)
+            if bias is not None:
+                out += bias
+            return out
     if a.size * b.size < GEMM_PARALLEL_MACS and _state["blas_threads"] == 1:
         dtype = a.dtype
         if (dtype is b.dtype and dtype.char in "fd" and out is None and a.ndim == 2 == b.ndim
