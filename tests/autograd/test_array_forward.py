@@ -34,6 +34,7 @@ SAMPLES = {
     "Rsqrt": lambda: _float(3).rsqrt(),
     "Abs": lambda: _float(3).abs(),
     "Sign": lambda: _float(3).sign(),
+    "Rounding": lambda: _float(3).floor(),
     "Sin": lambda: _float(3).sin(),
     "Cos": lambda: _float(3).cos(),
     "Tanh": lambda: _float(3).tanh(),

@@ -8,6 +8,7 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 from chainrule.nn import functional as F
+from chainrule.ops.rounding import Rounding
 
 from .ort import assert_runtime_matches, session
 
@@ -91,6 +92,13 @@ def comparisons(s, x):
 def rounding(s, x):
     return (cr.floor(x * 3), cr.ceil(x), cr.round(x * 4), cr.trunc(x * 3), (x * 5) // 2,
             cr.div(x * 7, 2, rounding_mode="trunc"), cr.div(x * 7, 2, rounding_mode="floor"))
+
+
+def rounding_ops(s, x):
+    # the differentiable op itself (what a call without a converter of its own leaves)
+    return tuple(Rounding.apply(x * 3, mode=mode, decimals=decimals) for mode, decimals in
+                 (("floor", None), ("ceil", None), ("round", None), ("trunc", None),
+                  ("round", 1))) + (x.frac(),)
 
 
 def reductions(s, x):
@@ -191,6 +199,7 @@ CASES = {
                                softmax2d=nn.Softmax2d()), images),
     "comparisons": (lambda: Fn(comparisons), images),
     "rounding": (lambda: Fn(rounding), images),
+    "rounding_ops": (lambda: Fn(rounding_ops), images),
     "reductions": (lambda: Fn(reductions), images),
     "arg_and_sort": (lambda: Fn(arg_and_sort), images),
     "shapes": (lambda: Fn(shapes), images),

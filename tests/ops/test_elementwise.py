@@ -4,6 +4,7 @@ import pytest
 import chainrule as cr
 from chainrule.autograd import grad_ops
 from chainrule.ops import elementwise as ew
+from chainrule.ops import rounding
 from tests.opcheck import OpCase, check_case
 
 CASES = [
@@ -48,10 +49,13 @@ CASES = [
     # -- no gradient: rounding, comparisons, logic, bit operations, tests for special values
     OpCase("floor_divide", lambda a, b: a // b, np.floor_divide, [(3, 4), (4,)], grad=False,
            domain="nonzero"),
-    OpCase("floor", cr.floor, np.floor, [(3, 4)], grad=False),
-    OpCase("ceil", cr.ceil, np.ceil, [(3, 4)], grad=False),
-    OpCase("round", cr.round, np.round, [(3, 4)], grad=False),
-    OpCase("trunc", cr.trunc, np.trunc, [(3, 4)], grad=False),
+    # -- a zero gradient (PyTorch records rounding with a backward that returns zeros)
+    OpCase("floor", cr.floor, np.floor, [(3, 4)], (rounding.Rounding,)),
+    OpCase("ceil", cr.ceil, np.ceil, [(3, 4)], (rounding.Rounding,)),
+    OpCase("round", cr.round, np.round, [(3, 4)], (rounding.Rounding,)),
+    OpCase("round_decimals", lambda a: cr.round(a, decimals=2), lambda a: np.round(a, 2),
+           [(3, 4)], (rounding.Rounding,)),
+    OpCase("trunc", cr.trunc, np.trunc, [(3, 4)], (rounding.Rounding,)),
     OpCase("eq", lambda a, b: a.round() == b.round(), lambda a, b: a.round() == b.round(),
            [(3, 4), (4,)], grad=False),
     OpCase("ne", lambda a, b: cr.ne(a.round(), b.round()), lambda a, b: a.round() != b.round(),

@@ -31,6 +31,7 @@ from . import (
     pooling,
     pooling_more,
     rearrange,
+    rounding,
     scatter_reduce,
     scatter_views,
     recurrent,

@@ -15,6 +15,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from . import compare as C
 from . import elementwise as E
+from . import rounding
 from ._operands import as_tensor_pair, promoted_dtype, wrap
 from .math import erfcx
 from .registry import register
@@ -162,11 +163,11 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 def frac(input):
     """x - trunc(x), the fractional part with x's sign."""
-    return input - C.trunc(input).detach()
+    return input - rounding.trunc(input).detach()
 
 
 def fix(input):
-    return C.trunc(input)
+    return rounding.trunc(input)
 
 
 def deg2rad(input):

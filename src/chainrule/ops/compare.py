@@ -1,5 +1,6 @@
-"""Comparisons, logic and rounding: elementwise results that carry no gradient (bool and
-integer tensors, and the piecewise-constant floor, ceil, round and trunc)."""
+"""Comparisons, logic and tests for special values: elementwise results that carry no
+gradient (bool and integer tensors). Rounding, which PyTorch differentiates (to zeros), is
+``rounding.py``."""
 
 import numpy as np
 
@@ -116,22 +117,6 @@ def isclose(input, other, rtol=1e-5, atol=1e-8, equal_nan=False):
     return wrap(np.isclose(input._data, _array(other), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
-def floor(input):
-    return wrap(np.floor(input._data))
-
-
-def ceil(input):
-    return wrap(np.ceil(input._data))
-
-
-def round(input, *, decimals=0):
-    return wrap(np.round(input._data, decimals))
-
-
-def trunc(input):
-    return wrap(np.trunc(input._data))
-
-
 # -- registration: chainrule.X and Tensor.X ----------------------------------------------------
 register(eq, operators=("__eq__",))
 register(ne, aliases=("not_equal",), operators=("__ne__",))
@@ -153,7 +138,3 @@ register(isfinite)
 register(equal)
 register(allclose)
 register(isclose)
-register(floor)
-register(ceil)
-register(round, special=True)
-register(trunc)

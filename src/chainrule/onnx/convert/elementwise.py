@@ -207,14 +207,23 @@ def finite_checks(g, step):
 
 @call("floor", "ceil", "round", "trunc")
 def rounding(g, step):
+    _rounding(g, step, step.op, step.options.get("decimals", 0))
+
+
+@op("Rounding")
+def rounding_op(g, step):
+    _rounding(g, step, step.options["mode"], step.options["decimals"])
+
+
+def _rounding(g, step, mode, decimals):
     x = g.x(step)
     if g.in_dtype(step).kind != "f":
         g.node("Identity", [x], g.outs(step))
-    elif step.op == "trunc":
+    elif mode == "trunc":
         g.node("Where", [g.node("Less", [x, scalar(g, step, 0)]), g.node("Ceil", [x]),
                          g.node("Floor", [x])], g.outs(step))
-    elif step.op == "round" and step.options.get("decimals", 0):
-        factor = scalar(g, step, 10.0 ** step.options["decimals"])
+    elif mode == "round" and decimals:
+        factor = scalar(g, step, 10.0 ** decimals)
         g.node("Div", [g.node("Round", [g.node("Mul", [x, factor])]), factor], g.outs(step))
     else:  # ONNX's Round rounds half to even, as PyTorch does
-        g.node(step.op.capitalize(), [x], g.outs(step))
+        g.node(mode.capitalize(), [x], g.outs(step))
