@@ -111,9 +111,16 @@ KL_PAIRS = [("normal", "normal_other"), ("bernoulli_probs", "bernoulli_other"),
             ("exponential", "normal_as_q3"), ("independent_normal", "independent_other"),
             ("mvn_covariance", "mvn_other"), ("mvn_scale_tril_batched", "mvn_precision"),
             ("mvn_diagonal_policy", "mvn_precision"), ("gamma", "gamma_other"),
-            ("beta", "beta_other"), ("dirichlet", "dirichlet_other")]
+            ("beta", "beta_other"), ("dirichlet", "dirichlet_other"),
+            ("binomial_probs", "binomial_other"), ("binomial_logits_counts", "binomial_fewer"),
+            ("geometric_probs", "geometric_other"), ("gumbel", "gumbel_other")]
 
 OTHERS = {
+    "binomial_other": lambda m: _binomial(m, logits=[0.5, -1.0, 1.0]),
+    "binomial_fewer": lambda m: _binomial(m, probs=[0.4, 0.5, 0.6],
+                                          total_count=[3.0, 8.0, 7.0]),  # inf where fewer
+    "geometric_other": lambda m: _params(m, "Geometric", probs=[0.3, 0.2, 0.7]),
+    "gumbel_other": lambda m: _params(m, "Gumbel", loc=[1.0, 0.0, 0.0], scale=[2.0, 0.5, 1.0]),
     "normal_other": lambda m: _params(m, "Normal", loc=[0.0, 0.0, 1.0], scale=[2.0, 1.0, 0.5]),
     "bernoulli_other": lambda m: _params(m, "Bernoulli", probs=[0.5, 0.1, 0.9]),
     "categorical_other": lambda m: _params(m, "Categorical",

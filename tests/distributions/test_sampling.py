@@ -272,6 +272,9 @@ def test_binomial_geometric_and_gumbel_samples():
         Binomial(cr.tensor([2.5]), probs=cr.tensor([0.5]), validate_args=True)
     with pytest.raises(ValueError, match="Expected value argument"):
         Binomial(3, probs=cr.tensor(0.5), validate_args=True).log_prob(cr.tensor(4.0))
+    with pytest.raises(NotImplementedError, match="q.total_count > p.total_count"):
+        cr.distributions.kl_divergence(Binomial(3, probs=cr.tensor(0.5)),
+                                       Binomial(4, probs=cr.tensor(0.5)))
 
 
 def test_relaxed_bernoulli_and_one_hot_samples():
