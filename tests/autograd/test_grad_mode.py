@@ -171,3 +171,19 @@ def test_inference_tensors_are_marked_per_thread(x):
         seen["this thread"] = (x * 2).is_inference()
     assert seen == {"other thread": False, "this thread": True}
     assert not (x * 2).is_inference()  # the last block closed: creation is unmarked again
+
+
+def test_inference_mode_decorating_a_generator_holds_in_its_body_only():
+    x = cr.ones(2)
+
+    @cr.inference_mode()
+    def steps():
+        yield cr.is_inference_mode_enabled(), cr.is_grad_enabled(), (x * 2).is_inference()
+        yield cr.is_inference_mode_enabled(), (x * 3).is_inference()
+
+    walk = steps()
+    assert next(walk) == (True, False, True)  # PyTorch's answers
+    assert not cr.is_inference_mode_enabled() and cr.is_grad_enabled()
+    assert not (x * 2).is_inference()
+    assert next(walk) == (True, True)
+    assert list(walk) == []

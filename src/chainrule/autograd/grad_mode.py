@@ -196,7 +196,7 @@ class inference_mode(_GradModeContext):  # noqa: N801
 
     def __call__(self, fn):
         if inspect.isgeneratorfunction(fn):
-            return super().__call__(fn)  # the grad mode follows the generator's body
+            return _generator_in_context(fn, self.clone)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -207,3 +207,23 @@ class inference_mode(_GradModeContext):  # noqa: N801
 
     def clone(self):
         return inference_mode(self.mode)
+
+
+def _generator_in_context(fn, make_context):
+    """Decorate a generator function: a fresh ``make_context()`` is entered around each step
+    of its body (grad mode and inference mode both follow the body), and the caller's modes
+    are back whenever it yields."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        generator = fn(*args, **kwargs)
+        to_send = None
+        while True:
+            with make_context():
+                try:
+                    value = generator.send(to_send)
+                except StopIteration as stop:
+                    return stop.value
+            to_send = yield value
+
+    return wrapper
