@@ -209,7 +209,7 @@ NOT_EXPORTED = {
                      "SmoothL1Loss"],
                     "losses belong to training, not to a deployed model"),
     **dict.fromkeys(["Accumulate", "AvgPoolGrad", "ConvWeight", "MaxPoolGrad", "RecurrentGrad",
-                     "_OnceDifferentiable"], "backward-only ops"),
+                     "_OnceDifferentiable", "DiagonalScatter"], "backward-only ops"),
     "IndexPut": "writes at a key parsed into arrays; x[key] = v in forward is not exported "
                 "(index_add is, as a call)",
     "MaxPool": "its options hold the argmax of one input; the calls of F.max_pool*d and "

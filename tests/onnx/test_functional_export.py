@@ -101,6 +101,11 @@ def rounding_ops(s, x):
                   ("round", 1))) + (x.frac(),)
 
 
+def diagonals(s, x):
+    return (x.diagonal(dim1=-2, dim2=-1), cr.diagonal(x, 1, 2, 3), cr.diagonal(x, -2, 3, 2),
+            cr.diagonal(x, 0, 1, 3) * 2, cr.trace(x[0, 0]))
+
+
 def reductions(s, x):
     return (x.mean(), x.mean((1, 2), keepdim=True), x.sum(-1), x.prod(1), x.amax((2, 3)),
             x.max(1)[0], x.min(), x.std(1), x.var((2, 3), unbiased=False), x.logsumexp(1),
@@ -200,6 +205,7 @@ CASES = {
     "comparisons": (lambda: Fn(comparisons), images),
     "rounding": (lambda: Fn(rounding), images),
     "rounding_ops": (lambda: Fn(rounding_ops), images),
+    "diagonals": (lambda: Fn(diagonals), images),
     "reductions": (lambda: Fn(reductions), images),
     "arg_and_sort": (lambda: Fn(arg_and_sort), images),
     "shapes": (lambda: Fn(shapes), images),

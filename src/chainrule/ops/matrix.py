@@ -124,16 +124,66 @@ def matrix_power(input, n):
     return result
 
 
+def _diagonal_view(array, offset, d1, d2):
+    """The ``offset`` diagonal of ``array``'s (d1, d2) planes as its last dim: a view that can
+    be written through (NumPy's own ``np.diagonal`` is read-only), as PyTorch's is."""
+    start = [slice(None)] * array.ndim
+    start[d1], start[d2] = slice(max(-offset, 0), None), slice(max(offset, 0), None)
+    corner = array[tuple(start)]  # the diagonal's first element at the view's start
+    length = max(min(corner.shape[d1], corner.shape[d2]), 0)
+    kept = [axis for axis in range(array.ndim) if axis not in (d1, d2)]
+    shape = tuple(corner.shape[axis] for axis in kept) + (length,)
+    strides = tuple(corner.strides[axis] for axis in kept) + (
+        corner.strides[d1] + corner.strides[d2],)
+    return np.lib.stride_tricks.as_strided(corner, shape, strides,
+                                           writeable=corner.flags.writeable)
+
+
+class Diagonal(Function):
+    """y = the ``offset`` diagonal of x's (d1, d2) planes (a view);  dx = zeros with dy on that
+    diagonal (``DiagonalScatter``, whose own backward is this op again)."""
+
+    @staticmethod
+    def forward(ctx, x, *, offset, d1, d2):
+        ctx.shape, ctx.offset, ctx.d1, ctx.d2 = x._data.shape, offset, d1, d2
+        out = wrap(_diagonal_view(x._data, offset, d1, d2))
+        out._share_version(x)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return DiagonalScatter.apply(grad_out, shape=ctx.shape, offset=ctx.offset, d1=ctx.d1,
+                                     d2=ctx.d2)
+
+
+class DiagonalScatter(Function):
+    """y = zeros of ``shape`` with x on the ``offset`` diagonal of its (d1, d2) planes;
+    dx = dy's diagonal."""
+
+    _array_forward = True
+
+    @staticmethod
+    def forward(ctx, x, *, shape, offset, d1, d2):
+        ctx.offset, ctx.d1, ctx.d2 = offset, d1, d2
+        out = np.zeros(shape, x._data.dtype)
+        _diagonal_view(out, offset, d1, d2)[...] = x._data
+        return wrap(out)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return Diagonal.apply(grad_out, offset=ctx.offset, d1=ctx.d1, d2=ctx.d2)
+
+
 def diagonal(input, offset=0, dim1=0, dim2=1):
-    """The diagonal of the (dim1, dim2) planes, as the last dim."""
+    """The diagonal of the (dim1, dim2) planes, as the last dim: a view, as in PyTorch (writing
+    into it writes into ``input``)."""
     ndim = input._data.ndim
+    if ndim < 2:
+        raise RuntimeError(f"diagonal(): expected a tensor of at least 2 dims, got {ndim}")
     d1, d2 = normalize_dim(dim1, ndim, "diagonal"), normalize_dim(dim2, ndim, "diagonal")
-    moved = input.movedim((d1, d2), (-2, -1))
-    rows, cols = moved.shape[-2], moved.shape[-1]
-    start_row, start_col = max(-offset, 0), max(offset, 0)
-    length = max(min(rows - start_row, cols - start_col), 0)
-    i = np.arange(length)
-    return moved[..., wrap(start_row + i), wrap(start_col + i)]
+    if d1 == d2:
+        raise RuntimeError(f"diagonal(): dim1 and dim2 cannot be the same dim ({dim1}, {dim2})")
+    return Diagonal.apply(input, offset=int(offset), d1=d1, d2=d2)
 
 
 def trace(input):

@@ -117,6 +117,24 @@ def permute(g, step):
     g.node("Transpose", [g.x(step)], g.outs(step), perm=[int(d) for d in step.options["dims"]])
 
 
+@op("Diagonal")
+def diagonal(g, step):
+    # the two planes' dims moved last and merged, then the diagonal's flat positions gathered
+    offset, d1, d2 = (int(step.options[k]) for k in ("offset", "d1", "d2"))
+    g.static_axes(step, 0, (d1, d2))
+    shape = g.in_shape(step)
+    rows, cols = shape[d1], shape[d2]
+    kept = [axis for axis in range(len(shape)) if axis not in (d1, d2)]
+    start_row, start_col = max(-offset, 0), max(offset, 0)
+    length = max(min(rows - start_row, cols - start_col), 0)
+    if length == 0:
+        raise g.fail(step, "an empty diagonal (the offset is past the matrix) is not exported")
+    moved = g.node("Transpose", [g.x(step)], perm=kept + [d1, d2])
+    flat = g.node("Reshape", [moved, g.ints([0] * len(kept) + [rows * cols])])
+    positions = start_row * cols + start_col + np.arange(length) * (cols + 1)
+    g.node("Gather", [flat, g.ints(positions)], g.outs(step), axis=len(kept))
+
+
 @op("Tril", "Triu")
 def triangle(g, step):
     g.node("Trilu", [g.x(step), g.ints(int(step.options["diagonal"]))], g.outs(step),
