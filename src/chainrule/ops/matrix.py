@@ -160,8 +160,6 @@ class DiagonalScatter(Function):
     """y = zeros of ``shape`` with x on the ``offset`` diagonal of its (d1, d2) planes;
     dx = dy's diagonal."""
 
-    _array_forward = True
-
     @staticmethod
     def forward(ctx, x, *, shape, offset, d1, d2):
         ctx.offset, ctx.d1, ctx.d2 = offset, d1, d2
