@@ -15,6 +15,15 @@ from tests.opcheck import OpCase, check_case
 EYE3 = np.eye(3)
 
 
+def _scattered_diagonal(a):
+    """Zeros (3, 4, 2) with a[k, j] at [j, 1 + j, k]: the -1 diagonal of the (dim 1, dim 0)
+    planes, written by hand."""
+    out = np.zeros((3, 4, 2), a.dtype)
+    for j in range(3):
+        out[j, 1 + j, :] = a[:, j]
+    return out
+
+
 def _well_conditioned(a):
     return a + 3 * cr.eye(3, dtype=a.dtype)
 
@@ -41,7 +50,10 @@ CASES = [
            lambda a: np.cumprod(a * [1.0, 0.0, 1.0, 1.0], 0), [(4,)], (St.Cumprod,)),
     OpCase("trace", cr.trace, np.trace, [(3, 3)]),
     OpCase("diagonal", lambda a: cr.diagonal(a, 1, 0, 2),
-           lambda a: np.diagonal(a, 1, 0, 2), [(3, 2, 4)]),
+           lambda a: np.diagonal(a, 1, 0, 2), [(3, 2, 4)], (Mx.Diagonal,)),
+    OpCase("diagonal_backward", lambda a: Mx.DiagonalScatter.apply(
+        a, shape=(3, 4, 2), offset=-1, d1=1, d2=0), _scattered_diagonal, [(2, 3)],
+           (Mx.DiagonalScatter,)),
     OpCase("diag_embed", lambda a: cr.diag_embed(a, -1),
            lambda a: np.stack([np.diag(r, -1) for r in a]), [(2, 3)]),
     OpCase("kron", cr.kron, np.kron, [(2, 3), (3, 2)]),
