@@ -66,7 +66,7 @@ LEFT_OUT = [
      r"^float8|^float4|^uint(16|32|64)$|^u?int[1-7]$|^bits?$|^bits|^BFloat16"),
     ("backend", "accelerator and vendor back-ends (CUDA kernels, cuDNN, MKL-DNN, MIOpen, MPS, "
      "XPU, nested tensors): chainrule computes on the CPU through NumPy",
-     r"cudnn|miopen|mkldnn|^nnpack|xnnpack|vulkan|^mtia|^hpu|^ipu|nested|jagged|^is_inference$|"
+     r"cudnn|miopen|mkldnn|^nnpack|xnnpack|vulkan|^mtia|^hpu|^ipu|nested|jagged|"
      r"^inference_mode$|^cpu$|^fbgemm|^mps$|^xpu$|^cuda$|^is_ipu$|^is_maia$|^is_mkldnn$|"
      r"^is_vulkan$|^is_xla$|^is_mtia$|^is_hpu$|^is_xpu$|^record_stream$|^pin_memory$|"
      r"^to_padded_tensor$|"

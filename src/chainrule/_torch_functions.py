@@ -13,7 +13,8 @@ from .random import numpy_generator
 from .tensor import Tensor
 
 __all__ = [
-    "is_tensor", "is_storage", "is_floating_point", "is_nonzero", "is_same_size", "numel",
+    "is_tensor", "is_storage", "is_floating_point", "is_inference", "is_nonzero", "is_same_size",
+    "numel",
     "typename", "set_printoptions", "finfo", "iinfo", "e", "pi", "nan", "inf", "newaxis",
     "get_num_interop_threads", "set_num_interop_threads", "set_warn_always",
     "is_warn_always_enabled", "get_deterministic_debug_mode", "set_deterministic_debug_mode",
@@ -146,6 +147,10 @@ def is_storage(obj):
 
 def is_floating_point(input):
     return input.is_floating_point()
+
+
+def is_inference(input):
+    return input.is_inference()
 
 
 def is_signed(input):

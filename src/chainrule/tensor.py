@@ -11,6 +11,7 @@ from ._device import CPU, as_cpu, device, unavailable
 from ._tensor_str import format_tensor
 from .autograd import backward as _backward
 from .autograd.function import TensorBase
+from .autograd.grad_mode import _inference_watchers, is_inference_mode_enabled
 from .autograd.grad_ops import Accumulate, Cast, Clone
 
 # The ONNX exporter's tracer reads sizes as symbolic ints that remember which tensor and dim
@@ -19,6 +20,23 @@ size_hook = None
 # object.__new__ as a global: read from ``object`` on every call it was a generic (slower)
 # attribute read, once per tensor an op makes
 _new_object = object.__new__
+
+
+def _new_marking_inference(cls):
+    """``_new_object`` while an inference_mode block is open on some thread: a tensor made on a
+    thread inside one is an inference tensor, as PyTorch's are."""
+    tensor = object.__new__(cls)
+    if is_inference_mode_enabled():
+        tensor._is_inference = True
+    return tensor
+
+
+def _watch_inference_blocks(any_open):
+    global _new_object
+    _new_object = _new_marking_inference if any_open else object.__new__
+
+
+_inference_watchers.append(_watch_inference_blocks)
 
 
 class _RemovableHandle:
@@ -56,6 +74,8 @@ class Tensor(TensorBase):
         as_cpu(device)
         self._data = constructor_array(_dtypes.default_float(), args)
         self._version_box = [0]
+        if is_inference_mode_enabled():
+            self._is_inference = True
         if requires_grad:
             self.requires_grad = True
 
@@ -167,6 +187,10 @@ class Tensor(TensorBase):
     @property
     def is_leaf(self):
         return self.grad_fn is None
+
+    def is_inference(self):
+        """True for a tensor made inside an ``inference_mode()`` block."""
+        return self._is_inference
 
     def is_floating_point(self):
         return _dtypes.is_float(self._data.dtype)

@@ -135,3 +135,55 @@ def test_backward_inside_no_grad_still_works(x):
     with cr.no_grad():
         y.backward()
     assert x.grad.tolist() == [2.0, 4.0]
+
+
+def test_tensors_made_in_inference_mode_are_inference_tensors():
+    # PyTorch 2.13's answers for each line, recorded side by side
+    x = cr.ones(2)
+    with cr.inference_mode():
+        product, zeros, constructed = x * 2, cr.zeros(3), cr.Tensor([1.0])
+        with cr.inference_mode(False):
+            recorded = x * 3
+        with cr.no_grad():
+            inner_no_grad = x * 4
+        view_of_normal = x[0]
+        x.add_(1)  # an in-place write leaves a normal tensor normal
+    assert [t.is_inference() for t in (product, zeros, constructed, inner_no_grad)] == [True] * 4
+    assert not x.is_inference() and not recorded.is_inference()
+    assert not view_of_normal.is_inference()
+    # views of an inference tensor stay inference tensors; new results outside are normal
+    assert product.detach().is_inference() and product[0].is_inference()
+    assert not (product + 1).is_inference() and not product.clone().is_inference()
+    with cr.no_grad():
+        assert not (x * 2).is_inference()
+
+
+def test_inference_tensors_are_marked_per_thread(x):
+    seen = {}
+
+    def worker():
+        seen["other thread"] = (x * 2).is_inference()
+
+    with cr.inference_mode():
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join()
+        seen["this thread"] = (x * 2).is_inference()
+    assert seen == {"other thread": False, "this thread": True}
+    assert not (x * 2).is_inference()  # the last block closed: creation is unmarked again
+
+
+def test_inference_mode_decorating_a_generator_holds_in_its_body_only():
+    x = cr.ones(2)
+
+    @cr.inference_mode()
+    def steps():
+        yield cr.is_inference_mode_enabled(), cr.is_grad_enabled(), (x * 2).is_inference()
+        yield cr.is_inference_mode_enabled(), (x * 3).is_inference()
+
+    walk = steps()
+    assert next(walk) == (True, False, True)  # PyTorch's answers
+    assert not cr.is_inference_mode_enabled() and cr.is_grad_enabled()
+    assert not (x * 2).is_inference()
+    assert next(walk) == (True, True)
+    assert list(walk) == []

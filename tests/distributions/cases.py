@@ -73,6 +73,30 @@ CASES = {
     "half_normal": (lambda m: _params(m, "HalfNormal", scale=[1.0, 0.5, 2.0]),
                     lambda m: t(m, [[0.3, 1.0, 2.5], [0.0, 0.2, 4.0]])),
     "gaussian_mixture": (lambda m: _mixture(m), lambda m: t(m, [[0.3, -1.0], [2.0, 0.5]])),
+    "binomial_probs": (lambda m: _binomial(m, probs=[0.2, 0.5, 0.9]),
+                       lambda m: t(m, [[0.0, 3.0, 5.0], [2.0, 1.0, 4.0]])),
+    "binomial_logits_counts": (  # different counts: no entropy or support (as PyTorch)
+        lambda m: _binomial(m, logits=[-2.0, 0.0, 30.0], total_count=[3.0, 10.0, 7.0]),
+        lambda m: t(m, [[3.0, 4.0, 7.0], [0.0, 10.0, 6.0]])),
+    "geometric_probs": (lambda m: _params(m, "Geometric", probs=[0.1, 0.5, 1.0]),
+                        lambda m: t(m, [[0.0, 3.0, 0.0], [7.0, 1.0, 0.0]])),
+    "geometric_logits": (lambda m: _params(m, "Geometric", logits=[-3.0, 0.5, 4.0]),
+                         lambda m: t(m, [[2.0, 0.0, 1.0], [15.0, 4.0, 0.0]])),
+    "gumbel": (lambda m: _params(m, "Gumbel", loc=[0.0, 1.0, -2.0], scale=[1.0, 0.5, 3.0]),
+               lambda m: t(m, [[0.3, 2.0, -1.0], [-4.0, 1.0, 10.0]])),
+    "relaxed_bernoulli": (lambda m: _relaxed(m, "RelaxedBernoulli", probs=[0.2, 0.5, 0.9]),
+                          lambda m: t(m, [[0.1, 0.5, 0.99], [0.7, 0.02, 0.6]])),
+    "relaxed_bernoulli_logits": (
+        lambda m: _relaxed(m, "RelaxedBernoulli", logits=[-1.0, 2.0], temperature=0.3),
+        lambda m: t(m, [0.4, 0.9])),
+    "relaxed_one_hot": (
+        lambda m: _relaxed(m, "RelaxedOneHotCategorical",
+                           logits=[[0.3, -1.0, 2.0], [1.0, 1.0, 0.0]]),
+        lambda m: t(m, [[0.2, 0.1, 0.7], [0.5, 0.3, 0.2]])),
+    "relaxed_one_hot_probs": (
+        lambda m: _relaxed(m, "RelaxedOneHotCategorical", probs=[0.1, 0.6, 0.3],
+                           temperature=2.0),
+        lambda m: t(m, [[0.2, 0.1, 0.7], [0.05, 0.9, 0.05]])),
 }
 
 STATISTICS = ("mean", "mode", "variance", "stddev")
@@ -87,9 +111,16 @@ KL_PAIRS = [("normal", "normal_other"), ("bernoulli_probs", "bernoulli_other"),
             ("exponential", "normal_as_q3"), ("independent_normal", "independent_other"),
             ("mvn_covariance", "mvn_other"), ("mvn_scale_tril_batched", "mvn_precision"),
             ("mvn_diagonal_policy", "mvn_precision"), ("gamma", "gamma_other"),
-            ("beta", "beta_other"), ("dirichlet", "dirichlet_other")]
+            ("beta", "beta_other"), ("dirichlet", "dirichlet_other"),
+            ("binomial_probs", "binomial_other"), ("binomial_logits_counts", "binomial_fewer"),
+            ("geometric_probs", "geometric_other"), ("gumbel", "gumbel_other")]
 
 OTHERS = {
+    "binomial_other": lambda m: _binomial(m, logits=[0.5, -1.0, 1.0]),
+    "binomial_fewer": lambda m: _binomial(m, probs=[0.4, 0.5, 0.6],
+                                          total_count=[3.0, 8.0, 7.0]),  # inf where fewer
+    "geometric_other": lambda m: _params(m, "Geometric", probs=[0.3, 0.2, 0.7]),
+    "gumbel_other": lambda m: _params(m, "Gumbel", loc=[1.0, 0.0, 0.0], scale=[2.0, 0.5, 1.0]),
     "normal_other": lambda m: _params(m, "Normal", loc=[0.0, 0.0, 1.0], scale=[2.0, 1.0, 0.5]),
     "bernoulli_other": lambda m: _params(m, "Bernoulli", probs=[0.5, 0.1, 0.9]),
     "categorical_other": lambda m: _params(m, "Categorical",
@@ -166,6 +197,21 @@ def _mixture(m):
     dists = m.distributions
     mixture = dists.MixtureSameFamily(dists.Categorical(logits=logits), dists.Normal(loc, scale))
     return mixture, [logits, loc, scale]
+
+
+def _binomial(m, total_count=5.0, **param):
+    ((name, values),) = param.items()
+    tensor = t(m, values, grad=True)
+    dist = m.distributions.Binomial(t(m, total_count) if isinstance(total_count, list)
+                                    else total_count, **{name: tensor})
+    return dist, [tensor]
+
+
+def _relaxed(m, name, temperature=0.5, **param):
+    """Gradients for the temperature and the probabilities or logits."""
+    ((key, values),) = param.items()
+    temperature, tensor = t(m, temperature, grad=True), t(m, values, grad=True)
+    return getattr(m.distributions, name)(temperature, **{key: tensor}), [temperature, tensor]
 
 
 def build(m, name):

@@ -238,3 +238,69 @@ def test_poisson_chi2_student_half_normal_cauchy_and_mixture_samples():
     assert draws.shape == (n,)
     np.testing.assert_allclose((draws > 0).mean(), 0.75, atol=0.02)
     np.testing.assert_allclose(draws.mean(), mixture.mean.item(), atol=0.05)
+
+
+def test_binomial_geometric_and_gumbel_samples():
+    from chainrule.distributions import Binomial, Geometric, Gumbel
+
+    cr.manual_seed(5)
+    n = 40000
+    binomial = Binomial(10, probs=cr.tensor([0.2, 0.7]))
+    draws = binomial.sample((n,)).numpy()
+    assert draws.shape == (n, 2) and (draws == np.round(draws)).all()
+    assert draws.min() >= 0 and draws.max() <= 10
+    np.testing.assert_allclose(draws.mean(0), [2.0, 7.0], rtol=0.02)
+    np.testing.assert_allclose(draws.var(0), [1.6, 2.1], rtol=0.05)
+    geometric = Geometric(logits=cr.tensor([0.0, -2.0])).sample((n,)).numpy()
+    assert geometric.min() == 0 and (geometric == np.round(geometric)).all()
+    p = 1 / (1 + math.exp(2.0))
+    np.testing.assert_allclose(geometric.mean(0), [1.0, 1 / p - 1], rtol=0.04)
+    loc = cr.tensor([1.0], requires_grad=True)
+    scale = cr.tensor([2.0], requires_grad=True)
+    gumbel = Gumbel(loc, scale).rsample((n,))
+    np.testing.assert_allclose(gumbel.detach().numpy().mean(), 1.0 + 2.0 * 0.5772156649,
+                               rtol=0.03)
+    np.testing.assert_allclose(gumbel.detach().numpy().var(), math.pi ** 2 / 6 * 4, rtol=0.05)
+    gumbel.mean().backward()  # reparameterised: d E[x] / d loc = 1, d E[x] / d scale = gamma
+    np.testing.assert_allclose([loc.grad.item(), scale.grad.item()], [1.0, 0.5772156649],
+                               atol=0.03)
+    with pytest.raises(ValueError, match="Either `probs` or `logits`"):
+        Binomial(3)
+    with pytest.raises(ValueError, match="to be positive"):
+        Geometric(cr.tensor([0.0, 0.5]), validate_args=True)
+    with pytest.raises(ValueError, match="total_count"):
+        Binomial(cr.tensor([2.5]), probs=cr.tensor([0.5]), validate_args=True)
+    with pytest.raises(ValueError, match="Expected value argument"):
+        Binomial(3, probs=cr.tensor(0.5), validate_args=True).log_prob(cr.tensor(4.0))
+    with pytest.raises(NotImplementedError, match="q.total_count > p.total_count"):
+        cr.distributions.kl_divergence(Binomial(3, probs=cr.tensor(0.5)),
+                                       Binomial(4, probs=cr.tensor(0.5)))
+
+
+def test_relaxed_bernoulli_and_one_hot_samples():
+    from chainrule.distributions import RelaxedBernoulli, RelaxedOneHotCategorical
+
+    cr.manual_seed(6)
+    n = 40000
+    logits = cr.tensor([-1.0, 0.5], requires_grad=True)
+    draws = RelaxedBernoulli(cr.tensor(0.05), logits=logits).rsample((n,))
+    values = draws.detach().numpy()
+    assert values.shape == (n, 2) and ((values > 0) & (values < 1)).all()
+    # cold: nearly 0 or 1, 1 as often as a Bernoulli of sigmoid(logits)
+    np.testing.assert_allclose((values > 0.5).mean(0), 1 / (1 + np.exp([1.0, -0.5])),
+                               atol=0.01)
+    draws.sum().backward()  # reparameterised
+    assert (logits.grad.numpy() > 0).all()
+    probs = cr.tensor([0.2, 0.3, 0.5], requires_grad=True)
+    simplex = RelaxedOneHotCategorical(cr.tensor(0.05), probs=probs).rsample((n,))
+    points = simplex.detach().numpy()
+    np.testing.assert_allclose(points.sum(-1), 1.0, rtol=1e-5)  # float32
+    np.testing.assert_allclose(np.bincount(points.argmax(-1)) / n, [0.2, 0.3, 0.5],
+                               atol=0.01)
+    simplex[:, 2].sum().backward()
+    assert probs.grad.numpy()[2] > 0
+    with pytest.raises(ValueError, match="Either `probs` or `logits`"):
+        RelaxedBernoulli(cr.tensor(1.0))
+    with pytest.raises(ValueError, match="Expected value argument"):
+        RelaxedOneHotCategorical(cr.tensor(1.0), probs=probs.detach(),
+                                 validate_args=True).log_prob(cr.tensor([0.5, 0.6, 0.2]))

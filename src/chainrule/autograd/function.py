@@ -32,6 +32,7 @@ class TensorBase:
 
     __slots__ = ()
     _requires_grad = False
+    _is_inference = False  # made inside an inference_mode() block (see Tensor.is_inference)
 
     # -- the version counter: how saved tensors notice in-place writes ----------------------
     # Every tensor has a one-element list; views (and detach()) share their base's list, so a
@@ -44,6 +45,9 @@ class TensorBase:
     def _share_version(self, base):
         """Make this tensor (a view of ``base``'s memory) share ``base``'s version counter."""
         self._version_box = base._version_box
+        # a view is an inference tensor when its base is one, wherever it is made (PyTorch)
+        if base._is_inference or self._is_inference:
+            self._is_inference = base._is_inference
         return self
 
 

@@ -145,6 +145,23 @@ class _InferenceState(threading.local):
 
 _inference = _InferenceState()
 
+# Tensors made inside an inference_mode(True) block answer is_inference() True. Checking the
+# mode at every tensor creation would cost each op a thread-local read, so the tensor layer
+# registers a switch here instead: it is told when the first block (on any thread) opens and
+# the last one closes, and only in between does it check the thread's mode per new tensor.
+_inference_watchers = []
+_open_blocks = [0]
+_open_blocks_lock = threading.Lock()
+
+
+def _count_inference_block(change):
+    with _open_blocks_lock:
+        before = _open_blocks[0]
+        _open_blocks[0] = before + change
+        if (before == 0) != (_open_blocks[0] == 0):
+            for watcher in _inference_watchers:
+                watcher(_open_blocks[0] > 0)
+
 
 def is_inference_mode_enabled():
     """True inside an ``inference_mode()`` block (or a function it decorates) on this thread."""
@@ -152,9 +169,10 @@ def is_inference_mode_enabled():
 
 
 class inference_mode(_GradModeContext):  # noqa: N801
-    """Like ``no_grad`` (chainrule has no separate inference tensors). As PyTorch's
-    ``InferenceMode`` guard, ``mode=False`` turns inference mode off and recording on for the
-    block, even inside ``no_grad`` or an outer ``inference_mode()``;
+    """Like ``no_grad``; the tensors made inside answer ``is_inference()`` True (chainrule
+    does not refuse the later uses PyTorch refuses them, such as saving for backward). As
+    PyTorch's ``InferenceMode`` guard, ``mode=False`` turns inference mode off and recording
+    on for the block, even inside ``no_grad`` or an outer ``inference_mode()``;
     ``is_inference_mode_enabled()`` says which holds."""
 
     def __init__(self, mode=True):
@@ -166,15 +184,19 @@ class inference_mode(_GradModeContext):  # noqa: N801
     def __enter__(self):
         self._previous_inference.append(_inference.enabled)
         _inference.enabled = self.mode
+        if self.mode:
+            _count_inference_block(1)
         return super().__enter__()
 
     def __exit__(self, *exc_info):
         _inference.enabled = self._previous_inference.pop()
+        if self.mode:
+            _count_inference_block(-1)
         return super().__exit__(*exc_info)
 
     def __call__(self, fn):
         if inspect.isgeneratorfunction(fn):
-            return super().__call__(fn)  # the grad mode follows the generator's body
+            return _generator_in_context(fn, self.clone)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -185,3 +207,23 @@ class inference_mode(_GradModeContext):  # noqa: N801
 
     def clone(self):
         return inference_mode(self.mode)
+
+
+def _generator_in_context(fn, make_context):
+    """Decorate a generator function: a fresh ``make_context()`` is entered around each step
+    of its body (grad mode and inference mode both follow the body), and the caller's modes
+    are back whenever it yields."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        generator = fn(*args, **kwargs)
+        to_send = None
+        while True:
+            with make_context():
+                try:
+                    value = generator.send(to_send)
+                except StopIteration as stop:
+                    return stop.value
+            to_send = yield value
+
+    return wrapper

@@ -9,11 +9,13 @@ the distribution allows), log-densities, entropies and KL divergences, as PyTorc
 
 from . import constraints
 from .bernoulli import Bernoulli
+from .binomial_geometric import Binomial, Geometric
 from .categorical import Categorical
 from .dirichlet import Beta, Dirichlet
 from .distribution import Distribution
 from .exponential import Exponential
 from .gamma import Gamma
+from .gumbel import Gumbel
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
@@ -22,6 +24,8 @@ from .more_distributions import Cauchy, Chi2, HalfNormal, Poisson, StudentT
 from .multivariate_normal import MultivariateNormal
 from .normal import Normal
 from .one_hot_categorical import OneHotCategorical
+from .relaxed import (ExpRelaxedCategorical, LogitRelaxedBernoulli, RelaxedBernoulli,
+                      RelaxedOneHotCategorical)
 from .transformed_distribution import LogNormal, TransformedDistribution
 from .transforms import (AffineTransform, ComposeTransform, ExpTransform, SigmoidTransform,
                          SoftplusTransform, TanhTransform, Transform, identity_transform)
@@ -35,5 +39,6 @@ __all__ = [
     "AffineTransform", "ComposeTransform", "ExpTransform", "SigmoidTransform",
     "SoftplusTransform", "TanhTransform", "identity_transform", "transforms", "Beta",
     "Dirichlet", "Gamma", "Cauchy", "Chi2", "HalfNormal", "MixtureSameFamily", "Poisson",
-    "StudentT",
+    "StudentT", "Binomial", "Geometric", "Gumbel", "RelaxedBernoulli",
+    "RelaxedOneHotCategorical",
 ]

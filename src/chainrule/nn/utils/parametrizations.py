@@ -1,15 +1,16 @@
-"""``nn.utils.parametrizations``: ready-made parametrizations (``weight_norm``,
-``spectral_norm``)."""
+"""``nn.utils.parametrizations``: ready-made parametrizations (``orthogonal``,
+``weight_norm``, ``spectral_norm``)."""
 
 from ...autograd.grad_mode import no_grad
 from ...ops.normalization import normalize
 from ...tensor import Tensor
 from ..modules.module import Module
+from .orthogonal import orthogonal
 from .parametrize import register_parametrization
 from .spectral_norm import default_dim, weight_matrix
 from .weight_norm import norm_except_dim
 
-__all__ = ["spectral_norm", "weight_norm"]
+__all__ = ["orthogonal", "spectral_norm", "weight_norm"]
 
 
 class _WeightNorm(Module):

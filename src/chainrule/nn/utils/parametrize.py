@@ -28,7 +28,9 @@ class ParametrizationList(ModuleList):
         stored = original
         for module in reversed(list(modules)):
             if hasattr(module, "right_inverse"):
-                with no_grad():
+                # one that cannot invert counts as the identity here, as in PyTorch (only
+                # assigning a new value later refuses)
+                with no_grad(), contextlib.suppress(NotImplementedError):
                     stored = module.right_inverse(stored)
         self.is_tensor = isinstance(stored, Tensor)
         self.ntensors = 1 if self.is_tensor else len(stored)
