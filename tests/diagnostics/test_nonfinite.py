@@ -1,6 +1,7 @@
 """Non-finite values: the first op that made one, in forward or backward, and its line."""
 
 import numpy as np
+import pytest
 
 import chainrule as torch
 from chainrule import nn
@@ -37,6 +38,63 @@ def test_backward_origin_names_the_op_and_its_line():
     assert (origin.op, origin.pass_, origin.kind) == ("Sqrt", "backward", "inf")
     assert origin.line == _line_of("# SQRT LINE") and origin.layer == "SqrtOfRelu"
     assert "Sqrt produced inf in the backward pass" in finding.message
+
+
+class HalfSqrt(torch.autograd.Function):
+    """sqrt of the positive part, whose hand-written backward divides by the output."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = x.clamp(min=0).sqrt()
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        half = 0.5 * grad
+        return half / y  # CUSTOM BACKWARD LINE
+
+
+class CustomSqrt(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return HalfSqrt.apply(self.fc(x))  # APPLY LINE
+
+
+@pytest.mark.parametrize("record_sites", [False, True])
+def test_a_birth_in_a_custom_backward_is_placed_at_its_line_in_that_backward(record_sites):
+    # found by running the step again (the default: the evidence comes at the end of the
+    # backward, so the re-run's own backward runs inside that one) or live
+    torch.manual_seed(0)
+    model = CustomSqrt()
+    with GradientMonitor(model, record_sites=record_sites) as monitor, \
+            np.errstate(all="ignore"):
+        model(torch.randn(8, 4)).sum().backward()
+        (finding,) = monitor.step()
+    origin = finding.origin
+    assert (origin.op, origin.pass_, origin.kind, origin.inside) == (
+        "HalfSqrt", "backward", "inf", "Div")
+    assert origin.line == _line_of("# CUSTOM BACKWARD LINE")
+    assert origin.layer == "CustomSqrt"
+    assert "Div in its backward made it" in finding.message
+
+
+def test_a_tracer_over_a_backward_places_only_a_custom_backward_inside_it():
+    x = torch.zeros(3, requires_grad=True)
+    with NonFiniteTracer(backward=True) as tracer, np.errstate(all="ignore"):
+        HalfSqrt.apply(x).sum().backward()  # (its backward's ops are no forward births)
+    origin = tracer.origin
+    assert (origin.op, origin.pass_, origin.inside) == ("HalfSqrt", "backward", "Div")
+    assert origin.line == _line_of("# CUSTOM BACKWARD LINE")
+    with NonFiniteTracer(backward=True) as tracer, np.errstate(all="ignore"):
+        x.sqrt().sum().backward()  # BUILT-IN SQRT LINE
+    origin = tracer.origin  # a built-in op's backward is chainrule's: the call's line
+    assert (origin.op, origin.pass_, origin.inside) == ("Sqrt", "backward", None)
+    assert origin.line == _line_of("# BUILT-IN SQRT LINE")
 
 
 def test_finite_training_reports_nothing_and_closing_removes_hooks():

@@ -203,3 +203,32 @@ def test_relus_by_other_names_are_watched_and_other_clamps_are_not():
         monitor.step(loss)
     assert sorted(monitor.activations) == ["Net:Clamp[0]", "act"]
     assert monitor.activations["act"]["dead"] == 1.0
+
+
+def test_relus_written_by_hand_are_watched_whatever_op_they_use_and_look_alikes_are_not():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(4, 16)
+            self.fc = nn.ModuleList(nn.Linear(16, 16) for _ in range(8))
+
+        def forward(self, x):
+            h = self.inp(x)
+            h = self.fc[0](h * (h > 0).float())  # ReLUs: a mask product,
+            h = self.fc[1](torch.where(h > 0, h, 0.0))  # a where,
+            h = self.fc[2](torch.maximum(h, torch.zeros_like(h)))  # a maximum with zeros,
+            h = self.fc[3](F.threshold(h, 0.0, 0.0))  # a threshold at 0
+            h = self.fc[4](F.relu(h) * 1.0)  # not: an identity on values that are not < 0,
+            h = self.fc[5](torch.where(h > 0, h, 0.01 * h))  # a leaky ReLU,
+            h = self.fc[6](F.dropout(h, 0.5))  # dropout,
+            return self.fc[7](h.abs())  # abs
+
+    torch.manual_seed(0)
+    model = Net()
+    with GradientMonitor(model) as monitor:
+        loss = model(torch.randn(32, 4)).sum()
+        loss.backward()
+        monitor.step(loss)
+    assert sorted(monitor.activations) == ["Net:Maximum[0]", "Net:Mul[0]", "Net:Relu[0]",
+                                           "Net:Where[0]", "Net:Where[1]"]
+    assert all(0 <= s["dead"] < 0.5 for s in monitor.activations.values())

@@ -39,6 +39,13 @@ def backward_running():
     return _running.depth > 0
 
 
+def backward_depth():
+    """How many backward passes run on this thread now (a hook or an observer may start one
+    inside another): an op called while it is above what it was at some point runs in a
+    backward started since."""
+    return _running.depth
+
+
 def add_observer(observer):
     """Call ``observer(node, grad_inputs)`` after every node's backward (diagnostics attach
     here). Returns a function that removes it again."""

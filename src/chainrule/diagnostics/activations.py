@@ -5,12 +5,16 @@ layers (RNN, LSTM, GRU and their cells: a tanh RNN's output is a tanh, an LSTM's
 read like a tanh; a ReLU RNN's is a ReLU), and functional calls (``F.relu``,
 ``torch.sigmoid``, ``x.tanh()``, and ReLUs by other names: ``x.clamp(min=0)``, ``F.relu6``,
 ``F.leaky_relu`` of slope 0) made inside other modules' ``forward``, named after the module
-they ran in (``block.ff:Relu[0]``). A module used at several places is measured at each call
-(``act[0]``, ``act[1]``), except a recurrent cell, whose calls in one forward are the time
-steps of one layer (pooled into one measurement). For LSTM and GRU layers and cells the gates
-and candidate values are measured (gates.py): more than half of them pinned at 0 or 1 is as
-saturated as a tanh layer. An activation whose output is the model's output is left out (a
-final sigmoid should be confident).
+they ran in (``block.ff:Relu[0]``), and ReLUs written by hand, whatever op they use
+(``h * (h > 0)``, ``torch.where(h > 0, h, 0)``, ``torch.maximum(h, zeros)``,
+``F.threshold(h, 0, 0)``, ``h.masked_fill(h < 0, 0)``): an op is one when its output is its one
+differentiable input with the negative values set to 0 (``relu_by_hand``, tested on the arrays
+of sampled forwards, so no list of ops is kept). A module used at several places is measured
+at each call (``act[0]``, ``act[1]``), except a recurrent cell, whose calls in one forward
+are the time steps of one layer (pooled into one measurement). For LSTM and GRU layers and
+cells the gates and candidate values are measured (gates.py): more than half of them pinned at
+0 or 1 is as saturated as a tanh layer. An activation whose output is the model's output is
+left out (a final sigmoid should be confident).
 
 A unit is dead when it is inactive on every input, which needs enough inputs to say: a healthy
 ReLU unit is off for about half of the inputs, so with one input half the units look dead.
@@ -79,6 +83,36 @@ def relu_like(node):
         return None
     return "relu" if bounds[1] is None or bounds[1] == math.inf else (
         "relu6" if bounds[1] == 6 else None)
+
+
+GLANCE = 64  # elements compared first: most ops differ from max(x, 0) within them
+
+
+def relu_by_hand(args, output):
+    """"relu" when an op's output is its one differentiable input with the negative values set
+    to 0 (and some were), else None: a ReLU however it is written. Judged on the arrays, not the
+    op's kind, so a mask product, a ``where``, a ``maximum`` with zeros or a threshold at 0 are
+    all seen. An op that zeroed nothing on these values (no input below 0) looks like an
+    identity and is left out for that call: nothing could be dead in it anyway."""
+    if not getattr(output, "_requires_grad", False):
+        return None  # not recorded, or several outputs: no activation
+    y = output._data
+    x = None
+    for arg in args:
+        if getattr(arg, "_requires_grad", False):
+            if x is not None:
+                return None  # two differentiable inputs: a product or sum of two signals
+            x = arg._data
+    if x is None or x is y or x.shape != y.shape or y.dtype.kind != "f" or not y.size:
+        return None
+    first = x.flat[0]
+    if y.flat[0] != (first if first > 0 else 0):
+        return None  # (the common case, at the cost of two scalars: not a ReLU at the start)
+    if y.size > GLANCE and not (y.flat[:GLANCE] == np.maximum(x.flat[:GLANCE], 0)).all():
+        return None  # (a glance at the first elements rejects most of the others)
+    if not (y == np.maximum(x, 0)).all() or not x.min() < 0:
+        return None
+    return "relu"
 
 
 class _Tally:
@@ -269,7 +303,8 @@ class ActivationProbe:
         self._outputs = {}
 
     def _functional(self, node, args, outputs):
-        kind = FUNCTIONAL_OPS.get(type(node).__name__) or relu_like(node)
+        kind = (FUNCTIONAL_OPS.get(type(node).__name__) or relu_like(node)
+                or relu_by_hand(args, outputs))
         if kind is None or not hasattr(outputs, "_data"):
             return
         owner = self._innermost_module()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..autograd.engine import add_forward_observer
+from ..autograd.engine import add_forward_observer, backward_depth
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 # Frames in these parts of chainrule are library plumbing, not the line a user wants to see.
@@ -50,6 +50,9 @@ class Origin:
     in_loss: bool = False
     entered_at: str | None = None  # for "data": the op where the value entered the loss
     became: str | None = None  # for "input", "parameter", "data": where its inf became nan
+    # for a birth in the backward of a custom Function: the op inside its backward that made
+    # the value (the file and line are then that op's, in the backward, not the .apply call's)
+    inside: str | None = None
 
     def where(self):
         if self.file is None:
@@ -227,6 +230,29 @@ def backward_birth(grad_inputs, grad_outputs):
     return born(out, [g._data for g in grad_outputs if g is not None])
 
 
+def backward_origin(node_class, site, found, inner):
+    """The Origin of a birth (kinds ``found``) in the backward of a node of ``node_class``
+    recorded at ``site``. ``inner``: (op, site) of the first op that gave birth while a backward
+    ran, since the node before it finished (see ``birth_in_backward``): for a custom Function,
+    whose backward is the user's Python, that op's line is where it was born (the .apply line
+    only says which op); a built-in op's backward is chainrule's, its site the call's."""
+    origin = Origin(op_name(node_class), "backward", describe(found))
+    if inner is None or getattr(node_class, "_builtin_op", True):
+        return origin.located(site)
+    op, where = inner
+    return dataclasses.replace(origin, inside=op, layer=site.layer if site else None).located(
+        where)
+
+
+def birth_in_backward(node, args, outputs, module_names=None, rerun=None):
+    """(op, site) when an op run inside a backward (a custom Function's backward is made of
+    ops) gave birth to a non-finite value, else None. Called only where every op is watched:
+    on evidence, or with ``record_sites``."""
+    if not forward_birth(node, args, outputs):
+        return None
+    return op_name(node), call_site(module_names, rerun, skip=2)
+
+
 class NonFiniteTracer:
     """While active (a context manager), checks every op's outputs; ``origin`` is the first op
     that gave birth to a non-finite value (see the module docstring), with its call site.
@@ -247,8 +273,13 @@ class NonFiniteTracer:
         self.rerun = rerun  # see call_site
         self.origin = None
         self._remove = None
+        self._inner = None  # the first birth by an op inside the backward of the running node
+        self._depth = 0  # backward passes running when it became active
 
     def __enter__(self):
+        # (evidence comes at the end of a backward, so a re-run's forward may itself run
+        # inside one: only a backward started since is the traced one)
+        self._depth = backward_depth()
         self._remove = add_forward_observer(self._observe)
         return self
 
@@ -258,20 +289,26 @@ class NonFiniteTracer:
     def _observe(self, node, args, outputs):
         if self.origin is not None:
             return
+        if backward_depth() > self._depth:  # an op of a backward rule (a custom Function's)
+            if self.backward and self._inner is None:
+                self._inner = birth_in_backward(node, args, outputs, self.module_names,
+                                                self.rerun)
+            return
         if self.backward and True in node.needs_input_grad:
-            node.register_hook(self._backward_hook(op_name(node), call_site(self.module_names,
-                                                                            self.rerun)))
+            node.register_hook(self._backward_hook(type(node), call_site(self.module_names,
+                                                                         self.rerun)))
         found = forward_birth(node, args, outputs)
         if found:
             self.origin = Origin(op_name(node), "forward", describe(found)).located(
                 call_site(self.module_names, self.rerun))
 
     def _backward_hook(self, op, site):
-        def hook(grad_inputs, grad_outputs):  # holds the op's name, not its node: no cycle
+        def hook(grad_inputs, grad_outputs):  # holds the op's class, not its node: no cycle
+            inner, self._inner = self._inner, None  # (what ran inside this node's backward)
             if self.origin is None:
                 found = backward_birth(grad_inputs, grad_outputs)
                 if found:
-                    self.origin = Origin(op, "backward", describe(found)).located(site)
+                    self.origin = backward_origin(op, site, found, inner)
         return hook
 
 
@@ -303,6 +340,13 @@ def explain(origin):
                 "values. Remedy: check custom Functions and in-place edits of tensors")
     place = "in the loss computation" if o.in_loss else (
         f"in layer '{o.layer}'" if o.layer else "in the model")
+    if o.inside:
+        return (f"{o.op} (a custom autograd Function) produced {o.kind} in the {o.pass_} pass "
+                f"{place}: {o.inside} in its backward made it from finite values, at "
+                f"{o.where()}. Remedy: guard that line where the forward is flat or singular (a "
+                "division by a saved output that can be 0, the log or sqrt of one): add an "
+                "epsilon, clamp, or mask those entries, and compare the backward with "
+                "torch.autograd.gradcheck in float64")
     remedy = ("keep the op's input inside its domain: clamp it (x.clamp(min=1e-12)) before "
               "log/sqrt/division, use log_softmax/logsigmoid instead of log(softmax(...)), make "
               "sure no softmax row is masked entirely, add an epsilon, or lower the learning rate")

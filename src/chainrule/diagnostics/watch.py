@@ -28,6 +28,8 @@ from .nonfinite import (
     NonFiniteTracer,
     Origin,
     backward_birth,
+    backward_origin,
+    birth_in_backward,
     call_site,
     describe,
     finite,
@@ -104,15 +106,16 @@ class _BackwardCheck:
         self.made, self.received = grad_inputs, grad_outputs
         self.versions = _versions(grad_inputs, grad_outputs)
 
-    def origin(self):
-        """The Origin of a birth in this backward, or None."""
+    def origin(self, inner=None):
+        """The Origin of a birth in this backward, or None. ``inner``: the birth seen inside
+        it, if its ops were watched (see nonfinite.backward_origin)."""
         if self.versions != _versions(self.made, self.received):
             return None
         found = backward_birth(self.made, self.received)
         if not found:
             return None
-        return Origin(op_name(self.op), "backward", describe(found),
-                      in_loss=self.in_loss).located(self.site)
+        origin = backward_origin(self.op, self.site, found, inner)
+        return dataclasses.replace(origin, in_loss=self.in_loss)
 
 
 class NonFiniteWatch:
@@ -138,6 +141,7 @@ class NonFiniteWatch:
         self._forward_event = False  # an event of the forward pass is known this step
         self._observer = self._observe  # one bound method: added to and removed from the list
         self._observing = False  # self._observer is among the engine's forward observers
+        self._inner = None  # with record_sites: a birth inside the running node's backward
         self._handles = []
         self.attach()
 
@@ -303,15 +307,16 @@ class NonFiniteWatch:
             if call.rng is not None:
                 _set_rng_state(call.rng)
             with grad_mode.set_grad_enabled(backward):
-                with tracer:
+                with tracer:  # (the backward too: a custom Function's backward is ops)
                     outputs = tensors(self.model(*call.args, **call.kwargs))
-                if backward:
-                    pairs = [(out, call.grads[i]) for i, out in enumerate(outputs)
-                             if i in call.grads and out.requires_grad]
-                    params = [p for p in self.model.parameters() if p.requires_grad]
-                    if pairs and params:
-                        autograd.grad([o for o, _ in pairs], params,
-                                      grad_outputs=[g for _, g in pairs], allow_unused=True)
+                    if backward:
+                        pairs = [(out, call.grads[i]) for i, out in enumerate(outputs)
+                                 if i in call.grads and out.requires_grad]
+                        params = [p for p in self.model.parameters() if p.requires_grad]
+                        if pairs and params:
+                            autograd.grad([o for o, _ in pairs], params,
+                                          grad_outputs=[g for _, g in pairs],
+                                          allow_unused=True)
         finally:
             _rerunning[0] -= 1
             _set_rng_state(now)
@@ -331,7 +336,12 @@ class NonFiniteWatch:
     # -- ops outside the model's forward (the loss), or every op with record_sites ---------------
     def _observe(self, node, args, outputs):
         if _rerunning[0] or not grad_mode._state.enabled or backward_running():
-            return  # ops of a backward rule, an optimizer or an evaluation, or a re-run
+            # ops of a backward rule, an optimizer or an evaluation, or a re-run; with
+            # record_sites, a backward's ops are where a custom Function's backward gives birth
+            if (self.record_sites and self._inner is None and not _rerunning[0]
+                    and backward_running()):
+                self._inner = birth_in_backward(node, args, outputs, self.module_names)
+            return
         in_loss = self._depth == 0
         if not in_loss and not self.record_sites:
             return
@@ -413,9 +423,10 @@ class NonFiniteWatch:
             return keep
 
         def hook(grad_inputs, grad_outputs):  # every op of the model: checked now, kept not
+            inner, self._inner = self._inner, None  # (what ran inside this node's backward)
             if _rerunning[0] or any(o.pass_ == "backward" for o in self.events):
                 return
-            origin = _BackwardCheck(op, site, in_loss, grad_inputs, grad_outputs).origin()
+            origin = _BackwardCheck(op, site, in_loss, grad_inputs, grad_outputs).origin(inner)
             if origin is not None:
                 self.events.append(origin)
         return hook

@@ -637,9 +637,9 @@ def functional_relu6_negative_bias():
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
 
 
-@broken("mlp", "model", Expect("vanishing", "fc"))
+@broken("mlp", "model", Expect("dead", "Block:Mul[0]"))
 def units_dead_behind_a_relu_written_by_hand():
-    class Block(nn.Module):  # x * (x > 0): no activation op the probe can watch
+    class Block(nn.Module):  # x * (x > 0): an op whose output is x with negatives set to 0
         def __init__(self):
             super().__init__()
             self.fc, self.out = nn.Linear(16, 64), nn.Linear(64, 2)
@@ -652,3 +652,36 @@ def units_dead_behind_a_relu_written_by_hand():
     with torch.no_grad():
         model.fc.bias.fill_(-6.0)  # every unit off: 'fc' gets no gradient, 'out' a bias one
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
+
+
+# -- ReLUs written by hand, and a NaN born inside a custom backward (2026-12-03) ----------------
+@broken("cnn", "model", Expect("dead", "1:Where[0]"))
+def cnn_units_dead_behind_a_where_relu():
+    model = models.cnn(activation=models.WhereReLU)  # torch.where(x > 0, x, 0) by hand
+    with torch.no_grad():
+        model[0].bias.fill_(-6.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 50)
+
+
+@broken("transformer", "model", Expect("dead", "blocks.layers.0:Maximum[0]"))
+def transformer_units_dead_behind_a_maximum_relu():
+    model = models.TinyGPT(activation=models.maximum_relu)
+    with torch.no_grad():
+        for layer in model.blocks.layers:
+            layer.linear1.bias.fill_(-6.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 50,
+                      models.sequence_loss)
+
+
+def _padded_sequences():
+    batches = data.sequences()
+    batches.x[:, -3:] = 0.0  # the last three positions are padding
+    return batches
+
+
+@broken("cnn", "model", Expect("nonfinite", "PaddedUnitEmbedding", "UnitRows", "backward",
+                              "unit rows backward"))
+def custom_unit_rows_backward_divides_by_a_padded_rows_norm():
+    model = models.PaddedUnitEmbedding()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), _padded_sequences(),
+                      20)

@@ -468,3 +468,35 @@ def decoder_lstm_started_from_the_encoder_state():
     model = Seq2Seq()
     return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 100,
                 every=10)]
+
+
+# -- ReLUs written by hand: watched as ReLUs, alive ones raise nothing (2026-12-03) -------------
+@healthy("cnn")
+def cnn_where_relu():
+    model = models.cnn(activation=models.WhereReLU)
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                data.images(), 100, every=10)]
+
+
+@healthy("transformer")
+def transformer_maximum_relu():
+    model = models.TinyGPT(activation=models.maximum_relu)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 100,
+                models.sequence_loss, every=10)]
+
+
+@healthy("mlp")
+def mlp_mask_product_and_threshold_relus():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2, self.out = nn.Linear(16, 64), nn.Linear(64, 64), nn.Linear(64, 2)
+
+        def forward(self, x):
+            h = self.fc1(x)
+            h = self.fc2(h * (h > 0).float())
+            return self.out(F.threshold(h, 0.0, 0.0))
+
+    model = Net()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 150,
+                every=10)]

@@ -325,7 +325,7 @@ class SafeSqrt(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return grad / (2 * y)  # inf where y is 0
+        return grad / (2 * y)  # NAN: custom backward (inf where y is 0)
 
 
 class Swish(torch.autograd.Function):
@@ -343,6 +343,50 @@ class Swish(torch.autograd.Function):
         return grad * (s + x * s * (1 - s))
 
 
+class UnitRows(torch.autograd.Function):
+    """Each row scaled to unit length (a zero row stays zero), its backward written by hand."""
+
+    @staticmethod
+    def forward(ctx, x):
+        norm = (x * x).sum(-1, keepdim=True).sqrt()
+        y = x / norm.clamp(min=1e-12)
+        ctx.save_for_backward(y, norm)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        y, norm = ctx.saved_tensors
+        along = (grad * y).sum(-1, keepdim=True)
+        return (grad - y * along) / norm  # NAN: unit rows backward (a zero row's norm is 0)
+
+
+class PaddedUnitEmbedding(nn.Module):
+    """Sequences embedded by a bias-free linear map, each position scaled to unit length by a
+    custom Function, then Conv1d layers: padded (all-zero) positions stay zero rows."""
+
+    def __init__(self, features=4, width=16, classes=2):
+        super().__init__()
+        self.embed = nn.Linear(features, width, bias=False)
+        self.conv = nn.Conv1d(width, width, 3, padding=1)
+        self.head = nn.Linear(width, classes)
+
+    def forward(self, x):
+        h = UnitRows.apply(self.embed(x))
+        return self.head(F.relu(self.conv(h.transpose(1, 2))).mean(-1))
+
+
+class WhereReLU(nn.Module):
+    """A ReLU written by hand, as users write one."""
+
+    def forward(self, x):
+        return torch.where(x > 0, x, 0.0)
+
+
+def maximum_relu(h):
+    """A ReLU written by hand with torch.maximum (a transformer layer's activation=)."""
+    return torch.maximum(h, torch.zeros_like(h))
+
+
 class CustomOp(nn.Module):
     """Two linear layers with a custom autograd Function between them."""
 
@@ -352,7 +396,7 @@ class CustomOp(nn.Module):
         self.fc1, self.fc2 = nn.Linear(features, 32), nn.Linear(32, 2)
 
     def forward(self, x):
-        return self.fc2(self.function.apply(self.fc1(x)))  # NAN: custom backward
+        return self.fc2(self.function.apply(self.fc1(x)))
 
 
 class CellLoop(nn.Module):
