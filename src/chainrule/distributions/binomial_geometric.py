@@ -11,32 +11,15 @@ from ..ops.loss import binary_cross_entropy_with_logits
 from ..ops.math import lgamma
 from ..tensor import Size
 from . import constraints
-from .distribution import Distribution
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+from .bernoulli import _one_of, _ProbsOrLogits
+from .utils import broadcast_all
 
 __all__ = ["Binomial", "Geometric"]
-
-
-def _one_of(probs, logits):
-    if (probs is None) == (logits is None):
-        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
 
 
 def _clamp_by_zero(x):
     """max(x, 0) with gradient 1/2 at 0, as PyTorch's Binomial takes it."""
     return (x.clamp(min=0) + x - x.clamp(max=0)) / 2
-
-
-class _ProbsOrLogits(Distribution):
-    """``probs`` and ``logits`` computed from each other on first use."""
-
-    @lazy_property
-    def logits(self):
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self):
-        return logits_to_probs(self.logits, is_binary=True)
 
 
 class Binomial(_ProbsOrLogits):
