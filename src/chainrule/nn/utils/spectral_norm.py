@@ -12,6 +12,7 @@ from ...autograd.grad_mode import no_grad
 from ...ops.normalization import normalize
 from ..modules.conv import _ConvTranspose
 from ..parameter import Parameter
+from .weight_norm import parameter_to_normalise
 
 __all__ = ["SpectralNorm", "remove_spectral_norm", "spectral_norm"]
 
@@ -64,14 +65,7 @@ class SpectralNorm:
 
     @staticmethod
     def apply(module, name, n_power_iterations, dim, eps):
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, SpectralNorm) and hook.name == name:
-                raise RuntimeError(
-                    f"Cannot register two spectral_norm hooks on the same parameter {name}")
-        weight = module._parameters.get(name)
-        if weight is None:
-            raise AttributeError(f"module {type(module).__name__} has no parameter {name!r} "
-                                 "to normalise")
+        weight = parameter_to_normalise(module, name, SpectralNorm, "spectral_norm")
         fn = SpectralNorm(name, n_power_iterations, dim, eps)
         with no_grad():
             height, width = weight_matrix(weight, dim).shape

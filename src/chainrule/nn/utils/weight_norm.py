@@ -25,6 +25,18 @@ def norm_except_dim(v, pow=2, dim=0):  # noqa: A002 - PyTorch's name
     return v.abs() if not others else v.norm(pow, dim=others, keepdim=True)
 
 
+def parameter_to_normalise(module, name, hook_type, what):
+    """``module``'s parameter ``name``, which no ``hook_type`` hook normalises yet."""
+    for hook in module._forward_pre_hooks.values():
+        if isinstance(hook, hook_type) and hook.name == name:
+            raise RuntimeError(f"Cannot register two {what} hooks on the same parameter {name}")
+    weight = module._parameters.get(name)
+    if weight is None:
+        raise AttributeError(f"module {type(module).__name__} has no parameter {name!r} "
+                             "to normalise")
+    return weight
+
+
 class WeightNorm:
     """The forward pre-hook that recomputes ``module.<name>`` from ``<name>_g`` and
     ``<name>_v``."""
@@ -40,14 +52,7 @@ class WeightNorm:
 
     @staticmethod
     def apply(module, name, dim):
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, WeightNorm) and hook.name == name:
-                raise RuntimeError(
-                    f"Cannot register two weight_norm hooks on the same parameter {name}")
-        weight = module._parameters.get(name)
-        if weight is None:
-            raise AttributeError(f"module {type(module).__name__} has no parameter {name!r} "
-                                 "to normalise")
+        weight = parameter_to_normalise(module, name, WeightNorm, "weight_norm")
         fn = WeightNorm(name, dim)
         del module._parameters[name]
         module.register_parameter(name + "_g", Parameter(norm_except_dim(weight, 2, fn.dim).data))
