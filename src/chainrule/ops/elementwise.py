@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from .. import kernels
-from .._dtypes import default_float, promote_numpy
+from .._dtypes import default_float
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.grad_ops import Clone
@@ -154,7 +154,8 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """z = a ** b;  da = dz * b * a^(b-1),  db = dz * z * log(a)."""
+    """z = a ** b;  da = dz * b * a^(b-1) (0 where b = 0),  db = dz * z * log(a) (0 where a = 0
+    and b >= 0): PyTorch's values where the formulas give 0 * inf (x ** 0 at x = 0)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -164,8 +165,14 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad_out):
         a, b = ctx.saved_tensors
-        grad_a = grad_out * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
-        grad_b = grad_out * a**b * a.log() if ctx.needs_input_grad[1] else None
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = grad_out * b * a ** (b - 1)
+            constant = b._data.ndim == 0 and not ctx.needs_input_grad[1]
+            if not constant or b._data == 0:  # (x ** 2 and the like: no zero exponent to mask)
+                grad_a = where(b == 0, 0.0, grad_a)
+        if ctx.needs_input_grad[1]:
+            grad_b = where((a == 0) & (b >= 0), 0.0, grad_out * a**b * a.log())
         return grad_a, grad_b
 
 
@@ -198,9 +205,11 @@ class Minimum(Function):
 
 
 def _split_by_winner(grad_out, a_wins, tie, needs):
-    share_a = a_wins.to(grad_out.dtype) + 0.5 * tie.to(grad_out.dtype)
-    grad_a = grad_out * share_a if needs[0] else None
-    grad_b = grad_out * (1 - share_a) if needs[1] else None
+    # selected, not multiplied by a 0/1 mask: an infinite gradient stays off the loser (0, as
+    # PyTorch's), rather than becoming inf * 0 = nan
+    half = grad_out * 0.5
+    grad_a = where(a_wins, grad_out, where(tie, half, 0.0)) if needs[0] else None
+    grad_b = where(a_wins, 0.0, where(tie, half, grad_out)) if needs[1] else None
     return grad_a, grad_b
 
 
@@ -463,7 +472,8 @@ def _relu_array(x):
 
 
 class Relu(Function):
-    """y = max(x, 0);  dx = dy where x > 0, else 0."""
+    """y = max(x, 0);  dx = dy where x > 0, else 0 (selected: an infinite dy where x <= 0
+    gives 0, as PyTorch's)."""
 
     _array_forward = True
 
@@ -478,23 +488,22 @@ class Relu(Function):
         if not grad_mode.is_grad_enabled():
             return wrap(Relu._array_backward(ctx, grad_out._data))
         (y,) = ctx.saved_tensors
-        return grad_out * (y > 0)
+        return where(y > 0, grad_out, 0.0)
 
     @staticmethod
     def _array_backward(ctx, g):
-        # NOTE: on arrays, the mask applied inside one ufunc: the tensor product makes the
-        # float copy of the mask too (an activation-sized temporary, the peak of a conv net's
-        # backward)
+        # NOTE: on arrays, one pass that selects (no float copy of the mask: an
+        # activation-sized temporary, the peak of a conv net's backward)
         y = ctx.saved_tensors[0]._data
         fast = kernels.load("activation", y, g)
         if fast is not None:  # no mask array at all
             return fast.relu_backward(y, g)
-        mask = y > 0
-        return np.multiply(g, mask, dtype=promote_numpy(g.dtype, mask.dtype))
+        return np.where(y > 0, g, g.dtype.type(0))
 
 
 class Clamp(Function):
-    """y = min(max(x, lo), hi);  dx = dy where lo <= x <= hi, else 0 (bounds are constants)."""
+    """y = min(max(x, lo), hi);  dx = dy where lo <= x <= hi, else 0 (bounds are constants;
+    selected, so an infinite dy outside the bounds gives 0, as PyTorch's)."""
 
     @staticmethod
     def forward(ctx, x, *, min=None, max=None):
@@ -512,7 +521,7 @@ class Clamp(Function):
         inside = (x >= lo) if lo is not None else None
         if hi is not None:
             inside = (x <= hi) if inside is None else inside & (x <= hi)
-        return grad_out * inside
+        return where(inside, grad_out, 0.0)
 
 
 # -- public functions --------------------------------------------------------------------------

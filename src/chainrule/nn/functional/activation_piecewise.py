@@ -20,11 +20,18 @@ def threshold_(input, threshold, value):
     return _threshold(input, threshold, value, True)
 
 
+def _inside(x, low, high):
+    """x itself strictly between ``low`` and ``high``; elsewhere its value clamped, without a
+    gradient (PyTorch's hard activations pass none at their bounds, and select: an infinite
+    gradient outside gives 0, not 0 * inf)."""
+    return x.where((x > low) & (x < high), x.clamp(low, high).detach())
+
+
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
-    """x clamped to [min_val, max_val]."""
+    """x clamped to [min_val, max_val] (gradient 1 strictly inside, else 0)."""
     if min_val > max_val:
         raise ValueError("hardtanh: min_val cannot be greater than max_val")
-    return maybe_in_place(input, inplace, lambda x: x.clamp(min_val, max_val))
+    return maybe_in_place(input, inplace, lambda x: _inside(x, min_val, max_val))
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -38,17 +45,22 @@ def relu6(input, inplace=False):
 
 def hardsigmoid(input, inplace=False):
     """0 for x <= -3, 1 for x >= 3, x / 6 + 1/2 between."""
-    return maybe_in_place(input, inplace, lambda x: (x / 6 + 0.5).clamp(0.0, 1.0))
+    return maybe_in_place(input, inplace, lambda x: _inside(x / 6 + 0.5, 0.0, 1.0))
 
 
 def hardswish(input, inplace=False):
-    """x * hardsigmoid(x)."""
-    return maybe_in_place(input, inplace, lambda x: x * (x / 6 + 0.5).clamp(0.0, 1.0))
+    """x * hardsigmoid(x): 0 below -3, x above 3, x (x + 3) / 6 between (PyTorch's gradient:
+    0 below -3, x / 3 + 1/2 up to 3, 1 above)."""
+    def pieces(x):
+        middle = x * (x + 3) / 6
+        return x.where(x > 3, middle.where(x >= -3, 0.0))
+
+    return maybe_in_place(input, inplace, pieces)
 
 
 def hardshrink(input, lambd=0.5):
     """x where |x| > lambd, else 0."""
-    return input * (input.abs() > lambd).to(input.dtype)
+    return input.where(input.abs() > lambd, 0.0)
 
 
 def softshrink(input, lambd=0.5):
@@ -56,11 +68,11 @@ def softshrink(input, lambd=0.5):
     if lambd < 0:
         raise RuntimeError(f"softshrink: lambda must be greater or equal to 0, but found to be "
                            f"{lambd}")
-    return input - input.clamp(-lambd, lambd)
+    return (input - lambd).where(input > lambd, (input + lambd).where(input < -lambd, 0.0))
 
 
 def prelu(input, weight):
-    """x for x >= 0, weight * x otherwise; ``weight`` has one entry, or one per channel
+    """x for x > 0, weight * x otherwise; ``weight`` has one entry, or one per channel
     (dim 1 of the input)."""
     if not isinstance(weight, Tensor):
         raise TypeError(f"prelu: weight must be a Tensor, got {type(weight).__name__}")
@@ -72,7 +84,7 @@ def prelu(input, weight):
                 f"numbers = {weight.numel()} and channel size = {channels}.")
         if input.dim() >= 2:
             weight = weight.reshape((channels,) + (1,) * (input.dim() - 2))
-    return input.where(input >= 0, input * weight)
+    return input.where(input > 0, input * weight)
 
 
 def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
@@ -80,10 +92,10 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     training, and is (lower + upper) / 2 otherwise."""
     if not training:
         slope = (lower + upper) / 2
-        return maybe_in_place(input, inplace, lambda x: x.where(x >= 0, x * slope))
+        return maybe_in_place(input, inplace, lambda x: x.where(x > 0, x * slope))
     draws = numpy_generator().uniform(lower, upper, input.shape).astype(input._data.dtype)
     slopes = Tensor._from_array(draws)
-    return maybe_in_place(input, inplace, lambda x: x.where(x >= 0, x * slopes))
+    return maybe_in_place(input, inplace, lambda x: x.where(x > 0, x * slopes))
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
