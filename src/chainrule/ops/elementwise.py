@@ -205,12 +205,41 @@ class Minimum(Function):
 
 
 def _split_by_winner(grad_out, a_wins, tie, needs):
-    # selected, not multiplied by a 0/1 mask: an infinite gradient stays off the loser (0, as
-    # PyTorch's), rather than becoming inf * 0 = nan
-    half = grad_out * 0.5
-    grad_a = where(a_wins, grad_out, where(tie, half, 0.0)) if needs[0] else None
-    grad_b = where(a_wins, 0.0, where(tie, half, grad_out)) if needs[1] else None
+    share_a = a_wins.to(grad_out.dtype) + 0.5 * tie.to(grad_out.dtype)
+    grad_a = masked_gradient(grad_out, share_a) if needs[0] else None
+    grad_b = masked_gradient(grad_out, 1 - share_a) if needs[1] else None
     return grad_a, grad_b
+
+
+def masked_gradient(grad_out, factor):
+    """grad_out * factor for a factor that is 0 where the gradient is masked, but 0 there even
+    when grad_out is inf or nan, as PyTorch's masked gradients (it selects; inf * 0 would be
+    nan). NOTE: a multiply and a finiteness check, not NumPy's where: a selecting where was
+    6-13 times slower than the product on 8k-65k float32 elements (an MLP's ReLU backward)."""
+    if grad_mode.is_grad_enabled():  # recorded (create_graph): the differentiable select
+        return where(factor != 0, grad_out * factor, 0.0)
+    return wrap(masked_gradient_array(grad_out._data, factor._data))
+
+
+def masked_gradient_array(g, factor):
+    """``masked_gradient`` on arrays."""
+    dtype = np.result_type(g, factor)
+    if _all_finite(g):
+        return np.multiply(g, factor, dtype=dtype)
+    with np.errstate(invalid="ignore"):  # (rare) inf or nan arrived: 0 wherever it is masked
+        out = np.multiply(g, factor, dtype=dtype)
+    out[np.broadcast_to(factor == 0, out.shape)] = 0
+    return out
+
+
+def _all_finite(array):
+    # NOTE: a dot product (BLAS, no temporary) is finite when every element is, at half the
+    # cost of isfinite().all() on 65k float32 (2.8 against 5.9 us); a false alarm from
+    # overflowing squares only costs the masked fix-up, which is right in any case
+    if array.dtype.kind == "f" and array.flags.c_contiguous:
+        flat = array.reshape(-1)
+        return bool(np.isfinite(flat.dot(flat)))
+    return bool(np.isfinite(array).all())
 
 
 class Where(Function):
@@ -488,27 +517,29 @@ class Relu(Function):
         if not grad_mode.is_grad_enabled():
             return wrap(Relu._array_backward(ctx, grad_out._data))
         (y,) = ctx.saved_tensors
-        return where(y > 0, grad_out, 0.0)
+        return masked_gradient(grad_out, y > 0)
 
     @staticmethod
     def _array_backward(ctx, g):
-        # NOTE: on arrays, one pass that selects (no float copy of the mask: an
-        # activation-sized temporary, the peak of a conv net's backward)
+        # NOTE: on arrays, the mask applied inside one ufunc: the tensor product makes the
+        # float copy of the mask too (an activation-sized temporary, the peak of a conv net's
+        # backward)
         y = ctx.saved_tensors[0]._data
         fast = kernels.load("activation", y, g)
         if fast is not None:  # no mask array at all
             return fast.relu_backward(y, g)
-        return np.where(y > 0, g, g.dtype.type(0))
+        return masked_gradient_array(g, y > 0)
 
 
 class Clamp(Function):
     """y = min(max(x, lo), hi);  dx = dy where lo <= x <= hi, else 0 (bounds are constants;
-    selected, so an infinite dy outside the bounds gives 0, as PyTorch's)."""
+    selected, so an infinite dy outside the bounds gives 0, as PyTorch's). ``exclusive``: dx = 0
+    at the bounds too (PyTorch's hardtanh, relu6 and hardsigmoid)."""
 
     @staticmethod
-    def forward(ctx, x, *, min=None, max=None):
+    def forward(ctx, x, *, min=None, max=None, exclusive=False):
         ctx.save_for_backward(x)
-        ctx.bounds = (min, max)
+        ctx.bounds, ctx.exclusive = (min, max), exclusive
         dtype = promoted_dtype(x, min, max)  # an integer tensor clamped by 0.5 turns float
         lo = None if min is None else number_array(min, dtype)
         hi = None if max is None else number_array(max, dtype)
@@ -518,10 +549,12 @@ class Clamp(Function):
     def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
-        inside = (x >= lo) if lo is not None else None
+        above = x.__gt__ if ctx.exclusive else x.__ge__
+        below = x.__lt__ if ctx.exclusive else x.__le__
+        inside = above(lo) if lo is not None else None
         if hi is not None:
-            inside = (x <= hi) if inside is None else inside & (x <= hi)
-        return where(inside, grad_out, 0.0)
+            inside = below(hi) if inside is None else inside & below(hi)
+        return masked_gradient(grad_out, inside)
 
 
 # -- public functions --------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Piecewise activations: clamps, shrinks, thresholds and the parametric or randomised leaky
 ReLUs, each composed from differentiable tensor operations."""
 
+from ...ops.elementwise import Clamp
 from ...ops.inplace import maybe_in_place
 from ...ops.registry import register
 from ...random import numpy_generator
@@ -20,18 +21,16 @@ def threshold_(input, threshold, value):
     return _threshold(input, threshold, value, True)
 
 
-def _inside(x, low, high):
-    """x itself strictly between ``low`` and ``high``; elsewhere its value clamped, without a
-    gradient (PyTorch's hard activations pass none at their bounds, and select: an infinite
-    gradient outside gives 0, not 0 * inf)."""
-    return x.where((x > low) & (x < high), x.clamp(low, high).detach())
+def _hard_clamp(x, low, high):
+    # (no gradient at the bounds themselves, as PyTorch's hard activations)
+    return Clamp.apply(x, min=low, max=high, exclusive=True)
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """x clamped to [min_val, max_val] (gradient 1 strictly inside, else 0)."""
     if min_val > max_val:
         raise ValueError("hardtanh: min_val cannot be greater than max_val")
-    return maybe_in_place(input, inplace, lambda x: _inside(x, min_val, max_val))
+    return maybe_in_place(input, inplace, lambda x: _hard_clamp(x, min_val, max_val))
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
@@ -45,17 +44,13 @@ def relu6(input, inplace=False):
 
 def hardsigmoid(input, inplace=False):
     """0 for x <= -3, 1 for x >= 3, x / 6 + 1/2 between."""
-    return maybe_in_place(input, inplace, lambda x: _inside(x / 6 + 0.5, 0.0, 1.0))
+    return maybe_in_place(input, inplace, lambda x: _hard_clamp(x / 6 + 0.5, 0.0, 1.0))
 
 
 def hardswish(input, inplace=False):
-    """x * hardsigmoid(x): 0 below -3, x above 3, x (x + 3) / 6 between (PyTorch's gradient:
-    0 below -3, x / 3 + 1/2 up to 3, 1 above)."""
-    def pieces(x):
-        middle = x * (x + 3) / 6
-        return x.where(x > 3, middle.where(x >= -3, 0.0))
-
-    return maybe_in_place(input, inplace, pieces)
+    """x * clamp(x / 6 + 1/2, 0, 1): PyTorch's gradient, x / 3 + 1/2 on [-3, 3] bounds
+    included, 0 below and 1 above."""
+    return maybe_in_place(input, inplace, lambda x: x * (x / 6 + 0.5).clamp(0.0, 1.0))
 
 
 def hardshrink(input, lambd=0.5):
