@@ -195,3 +195,93 @@ def test_an_overflow_after_an_explosion_points_to_it():
     assert explosion.rule == "exploding" and finding.rule == "nonfinite"
     assert "an explosion was found before it (step 1)" in finding.message
     assert finding.message.index("explosion was found") < finding.message.index("Remedy:")
+
+
+# -- held-out batch gen12 (2026-12-03) ---------------------------------------------------------
+def _doubled(rules, loss_before, loss_after):
+    """A step whose update made layer 'fc' five times larger, then the step after it."""
+    found = rules.on_step(1, loss_before, 1.0, {"fc": 1.0})
+    grown = _layer_sample(1, {"fc": (0.1, 0.05, 1e-3)})
+    grown["layers"]["fc"]["weight_matrices"] = 5.0
+    found += rules.on_sample(grown)
+    return found + rules.on_step(2, loss_after, 1.0, {"fc": 1.0})
+
+
+def test_a_doubling_update_that_halves_the_loss_is_progress_not_an_explosion():
+    # L-BFGS with a line search can move a small head far in its first step, towards the fit
+    assert _doubled(Rules(), 4.0, 0.5) == []
+    (finding,) = _doubled(Rules(), 4.0, 3.0)  # the loss did not halve: an explosion
+    assert (finding.rule, finding.layer, finding.step) == ("exploding", "fc", 1)
+    (finding,) = _doubled(Rules(), 4.0, 40.0)
+    assert "5.0x larger" in finding.message
+
+
+def test_a_doubling_update_followed_by_a_non_finite_step_is_an_explosion():
+    from chainrule.diagnostics.nonfinite import Origin, explain
+
+    rules = Rules()
+    rules.on_step(1, 4.0, 1.0, {"fc": 1.0})
+    grown = _layer_sample(1, {"fc": (0.1, 0.05, 1e-3)})
+    grown["layers"]["fc"]["weight_matrices"] = 5.0
+    assert rules.on_sample(grown) == []  # judged by the loss after it
+    overflow = Origin("Linear", "forward", "inf", layer="fc")
+    found = rules.on_nonfinite(2, overflow, explain(overflow))
+    assert [(f.rule, f.step) for f in found] == [("exploding", 1), ("nonfinite", 2)]
+
+
+def test_an_overflow_after_an_explosion_the_jump_rule_confirms_again_points_to_it():
+    from chainrule.diagnostics.nonfinite import Origin, explain
+
+    rules = Rules()
+    for step, norm in enumerate([1.0, 1.1, 0.9, 50.0, 60.0, 80.0], 1):
+        rules.on_step(step, norm, norm, {"fc": norm})
+    assert rules.groups["exploding"].step == 6
+    rules.on_step(7, 100.0, 90.0, {"fc": 90.0})
+    overflow = Origin("MseLoss", "forward", "inf")
+    found = rules.on_nonfinite(8, overflow, explain(overflow))
+    assert "an explosion was found before it (step 6)" in found[-1].message
+
+
+def test_a_nan_parameter_after_an_explosion_is_not_called_a_zero_over_zero():
+    from chainrule.diagnostics.nonfinite import Origin, explain
+
+    rules = Rules()
+    grown = _layer_sample(1, {"fc": (0.1, 0.05, 1e-3)})
+    grown["layers"]["fc"]["weight_matrices"] = 5.0
+    rules.on_sample(grown)
+    nan = Origin("parameter", "forward", "nan", layer="fc.weight")
+    (finding,) = rules.on_nonfinite(7, nan, explain(nan))
+    assert "0/0" not in finding.message and "explosion was found before it" in finding.message
+
+
+def test_a_step_where_no_layer_has_a_gradient_is_not_vanishing():
+    # a triplet margin loss whose margins all hold: every gradient exactly 0 (was 0/0 here)
+    rules = Rules()
+    found = [f for step in (1, 2, 4, 8)
+             for f in rules.on_sample(_layer_sample(step, {"0": (0.0, None, 0.0),
+                                                           "2": (0.0, None, 0.0)}))]
+    assert found == []
+
+
+def _dead_units(rules, lrs, dead):
+    found = []
+    for (step, lr), fraction in zip(lrs, dead):
+        rules.on_step(step, 1.0, 1.0, {"fc": 1.0}, lr)
+        sample = _layer_sample(step, {"fc": (0.1, 0.05, 1e-3)})
+        sample["activations"] = {"relu": {"kind": "relu", "dead": fraction, "inputs": 32}}
+        found += rules.on_sample(sample, lr)
+    return found
+
+
+def test_units_that_die_once_a_schedule_raised_the_learning_rate_point_to_it():
+    lrs = [(1, 0.01), (2, 0.05), (4, 0.2), (8, 0.8), (16, 3.2), (32, 6.4)]
+    (finding,) = _dead_units(Rules(), lrs, [0.0, 0.0, 0.1, 0.9, 1.0, 1.0])
+    assert (finding.rule, finding.step) == ("dead", 32)
+    assert "learning rate rose to 0.8, 80x its first value (0.01)" in finding.message
+    assert "peak learning rate" in finding.message
+    # dead from the first measurement: not the schedule's doing, though it rose meanwhile
+    (finding,) = _dead_units(Rules(), lrs, [0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
+    assert "learning rate rose" not in finding.message and finding.step == 4
+    # dying at a learning rate that never rose: no schedule to blame
+    (finding,) = _dead_units(Rules(), [(s, 0.01) for s, _ in lrs], [0.0, 0.0, 0.1, 0.9, 1, 1])
+    assert "learning rate rose" not in finding.message
