@@ -158,6 +158,8 @@ class Rules:
         t = self.t
         if lr is not None and self.explosions.first_lr is None:
             self.explosions.first_lr = lr
+        if self._fitted():
+            return []  # nothing left to learn: units that stopped passing gradients cost nothing
         for name, s in activations.items():
             self.measured[name] = self.measured.get(name, 0) + 1
             if s.get("dead") is not None and self._unit_streak(("dead", name),
@@ -186,6 +188,16 @@ class Rules:
                 f"{t.patience} samples in a row{_also(saturated)}{self._cause(key)}",
                 self._units_remedy("saturation", key))
         return found
+
+    def _fitted(self):
+        """Whether the loss has fallen to ``settled`` times its first value (the median of the
+        first three) or below: a model that has fit its data (L-BFGS memorising a batch drove
+        98% of a tanh layer to its asymptotes on the way to a loss of 1e-6)."""
+        first, loss = self.explosions.first_losses, self.loss
+        if loss is None or len(first) < 3:
+            return False
+        start = sorted(first)[1]
+        return start > 0 and 0 <= loss <= self.t.settled * start
 
     def _unit_streak(self, key, holds, lr):
         """``_streak``, noting the learning rate on the measurement its streak began at."""
@@ -240,16 +252,18 @@ class Rules:
         grown = [first] + [n for n in grown if n != first]
         self.doubled = (step, grown, growth[first], self.loss)
         # judged by the loss after the update (next step): a step that doubled the weights and
-        # halved the loss went towards a solution (L-BFGS's first line-searched step)
+        # lowered the loss went towards a solution (L-BFGS's first line-searched step)
         return self._doubling_confirmed(None) if self.loss is None else []
 
     def _doubling_confirmed(self, loss_after):
-        """The doubling update's finding, unless ``loss_after`` (the loss after it) fell below
-        ``unlearned_drop`` times the loss before it; None: non-finite or unknown, so it counts."""
+        """The doubling update's finding, unless ``loss_after`` (the loss after it) is below
+        both the loss before it and the first loss of the run (a model already thrown above
+        its untrained loss is not making progress by falling back a little); None: non-finite
+        or unknown, so it counts."""
         step, grown, factor, before = self.doubled
         self.doubled = None
-        if loss_after is not None and before is not None and \
-                loss_after < self.t.unlearned_drop * before:
+        first = self.explosions.first_losses[0] if self.explosions.first_losses else None
+        if loss_after is not None and before is not None and loss_after < min(before, first):
             return []
         first = grown[0]
         return self._group(
@@ -316,7 +330,8 @@ class Rules:
             f"{_also(low)}", "vanishing")
 
     def _stalled(self, step, layers, order, lr, check=True):
-        decayed = lr is not None and lr < self.t.decayed_lr * self.peak_lr
+        # (a rate of exactly 0 is no slow end of a schedule: nothing moves; StepLR(gamma=0))
+        decayed = lr is not None and 0 < lr < self.t.decayed_lr * self.peak_lr
         flowing = any(s.get("grad_norm") for s in layers.values())
         frozen, cut = [], []
         for name in order:
