@@ -56,8 +56,6 @@ LEFT_OUT = [
      r"sparse|^spmm$|^smm$|^hsmm$|^sspaddmm$|_coo|_csr|_csc|_bsr|_bsc|coalesce|^indices$|"
      r"^values$|crow_|col_indices|row_indices|ccol|^to_dense$|^dense_dim$|^saddmm$|SparseAdam|"
      r"^dsmm$|^hspmm$"),
-    ("lazy", "lazy modules infer their sizes at the first call; chainrule's layers take them "
-     "up front", r"^Lazy|Uninitialized|^lazy$"),
     ("complex", "complex dtypes: chainrule's dtypes are real",
      r"complex|^conj|^is_conj|resolve_conj|resolve_neg|^is_neg$|view_as_real|^polar$|"
      r"^real$|^imag$|^angle$|^cfloat$|^cdouble$|^chalf$|^adjoint$|^fft$|^stft$|^istft$|^eig$|"

@@ -165,6 +165,21 @@ def test_repr_matches_pytorch_layout(make, expected):
     assert str(make()) == expected
 
 
+def test_repr_leaves_out_the_default_dtype_whichever_it_is():
+    # PyTorch 2.13's output under set_default_dtype(torch.float64), "torch." as "chainrule."
+    previous = cr.get_default_dtype()
+    cr.set_default_dtype(cr.float64)
+    try:
+        assert repr(cr.ones(2)) == "tensor([1., 1.])"
+        assert repr(cr.ones(2, dtype=cr.float32)) == "tensor([1., 1.], dtype=chainrule.float32)"
+        assert repr(cr.empty(0)) == "tensor([])"
+        assert repr(cr.empty(0, dtype=cr.float32)) == "tensor([], dtype=chainrule.float32)"
+        assert repr(cr.tensor([], dtype=cr.int64)) == "tensor([], dtype=chainrule.int64)"
+    finally:
+        cr.set_default_dtype(previous)
+    assert repr(cr.ones(1, dtype=cr.float64)) == "tensor([1.], dtype=chainrule.float64)"
+
+
 def test_repr_of_a_large_tensor_is_summarized_like_pytorch():
     expected = ("tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n"
                 "        1.9990e+03])")

@@ -7,12 +7,14 @@ tensors show their first and last 3 entries per dimension around ``...``."""
 
 import numpy as np
 
+from . import _dtypes
+
 PRECISION = 4
 THRESHOLD = 1000  # more elements than this are summarized
 EDGE_ITEMS = 3
 LINE_WIDTH = 80
 
-_IMPLICIT_DTYPES = {np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_)}
+_IMPLICIT_DTYPES = {np.dtype(np.int64), np.dtype(np.bool_)}  # and the default float dtype
 
 
 class _Formatter:
@@ -119,8 +121,12 @@ def format_tensor(tensor):
         summarize = array.size > THRESHOLD
         fmt = _Formatter(_edges(array) if summarize else array)
         body = _nested(array, indent, summarize, fmt)
-    # an empty tensor shows no values to tell ints from floats, so any non-default dtype shows
-    if array.dtype not in _IMPLICIT_DTYPES or (array.size == 0 and array.dtype.kind != "f"):
+    # as PyTorch: the default float dtype (float32 unless set_default_dtype changed it), int64
+    # and bool go unsaid; an empty tensor shows no values to tell ints from floats, so any
+    # dtype but the default float one shows
+    default_float = _dtypes.default_float()
+    if array.size == 0 and array.dtype != default_float or (
+            array.dtype != default_float and array.dtype not in _IMPLICIT_DTYPES):
         suffixes.append(f"dtype={tensor.dtype!r}")
     if tensor.grad_fn is not None:
         suffixes.append(f"grad_fn=<{tensor.grad_fn.name()}>")

@@ -1,6 +1,7 @@
 """Run a PyTorch program unchanged on chainrule: ``import torch`` gives chainrule.
 
     python -m chainrule.as_torch train.py --epochs 3    # run a script, torch = chainrule
+    python -m chainrule.as_torch -m mypackage.train      # run a module, as python -m does
 
 or, inside Python, ``chainrule.as_torch.install()`` before the program imports torch. Every
 ``torch.X.Y`` module path then resolves to ``chainrule.X.Y`` (the same module objects), so
@@ -12,6 +13,7 @@ only while ``sys.modules["torch"]`` is chainrule, so a real PyTorch installed be
 never shadowed unless you ask for it, and ``sys.modules["torch"] = chainrule`` alone is enough
 to alias every path."""
 
+import os
 import runpy
 import sys
 
@@ -29,14 +31,32 @@ def install():
 
 
 def main(argv=None):
-    """``python -m chainrule.as_torch SCRIPT [ARGS...]``: run SCRIPT as __main__."""
+    """``python -m chainrule.as_torch SCRIPT [ARGS...]`` (or ``-m MODULE [ARGS...]``): run it as
+    ``__main__``, with ``sys.argv`` and ``sys.path`` as ``python SCRIPT`` (``python -m MODULE``)
+    would set them, so that the program imports its own modules beside it."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.split("\n\n")[1].strip())
         return 0 if argv else 2
+    if argv[0] == "-m":
+        if len(argv) < 2:
+            print("chainrule.as_torch: -m needs a module name, e.g. -m mypackage.train",
+                  file=sys.stderr)
+            return 2
+        install()
+        sys.argv = argv[1:]  # (runpy puts the module's path in sys.argv[0])
+        runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+        return 0
+    script = argv[0]
+    if not os.path.exists(script):
+        print(f"chainrule.as_torch: can't open file {script!r}: no such file", file=sys.stderr)
+        return 2
     install()
     sys.argv = argv
-    runpy.run_path(argv[0], run_name="__main__")
+    # NOTE: `python -m chainrule.as_torch` put the working directory first on sys.path; a
+    # script run directly has its own directory there instead (its sibling modules import)
+    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    runpy.run_path(script, run_name="__main__")
     return 0
 
 

@@ -267,6 +267,20 @@ def test_cross_entropy_is_stable_at_extreme_logits(dtype):
     assert F.cross_entropy(x.detach(), cr.tensor([1, 0])).dtype == dtype
 
 
+@pytest.mark.parametrize("dtype", [cr.float32, cr.float64])
+def test_cross_entropy_over_masked_logits_ignores_the_masked_classes(dtype):
+    # a logit of -inf (masked out, as in contrastive losses) on a class that is not the
+    # target: p = (1/4, 0, 3/4), loss = -log(1/4), dx = p - onehot(0)
+    x = cr.tensor([[0.0, float("-inf"), float(np.log(3.0))]], dtype=dtype, requires_grad=True)
+    for options in ({}, {"weight": cr.tensor([2.0, 1.0, 1.0], dtype=dtype)}):
+        loss = F.cross_entropy(x, cr.tensor([0]), **options)
+        (grad,) = cr.autograd.grad(loss, x)
+        assert loss.item() == pytest.approx(np.log(4.0), rel=1e-6)
+        np.testing.assert_allclose(grad.numpy(), [[-0.75, 0.0, 0.75]], rtol=1e-6)
+    # with smoothing every class gets weight, so the masked one makes it infinite, as PyTorch
+    assert F.cross_entropy(x, cr.tensor([0]), label_smoothing=0.1).item() == float("inf")
+
+
 @pytest.mark.parametrize("logit", [1e4, -1e4])
 def test_bce_with_logits_is_stable_at_extreme_logits(logit):
     x = cr.full((2, 2), logit)

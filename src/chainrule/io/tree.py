@@ -35,6 +35,13 @@ def encode(obj, arrays, depth=0, path=()):
     if depth > MAX_DEPTH:
         raise ValueError(f"chainrule.save stores objects nested at most {MAX_DEPTH} levels deep")
     if isinstance(obj, Tensor):
+        if hasattr(type(obj), "materialize"):  # (nn.UninitializedParameter: no shape yet)
+            where = ".".join(str(part) for part in path) or "the tensor"
+            raise ValueError(
+                f"chainrule.save: {where} is an uninitialized parameter of a lazy module "
+                "(nn.LazyLinear, nn.LazyConv2d, ...), which has no values until its first "
+                "call; run one batch through the model before saving it"
+            )
         key = _tensor_key(path, arrays)
         arrays[key] = _contiguous(obj._data)
         return {"__tensor__": key, "requires_grad": bool(obj.requires_grad)}

@@ -13,6 +13,7 @@ from .modules.distance import *
 from .modules.dropout import *
 from .modules.fold import *
 from .modules.instancenorm import *
+from .modules.lazy import LazyModuleMixin
 from .modules.flatten import *
 from .modules.linear import *
 from .modules.loss import *
@@ -26,6 +27,6 @@ from .modules.sparse import *
 from .modules.transformer import *
 from .modules.upsampling import *
 from .parallel import DataParallel
-from .parameter import Buffer, Parameter
+from .parameter import Buffer, Parameter, UninitializedBuffer, UninitializedParameter
 
 functional.grad = grad  # torch.nn.functional.grad is torch.nn.grad

@@ -375,7 +375,13 @@ class CrossEntropy(Function):
         shift = np.max(x, axis=axis, keepdims=True) if x.size else np.zeros_like(x)
         shifted = x - shift
         log_p = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-        loss = -np.sum(coefficients * log_p, axis=axis)
+        if ctx.probabilities:
+            loss = -np.sum(coefficients * log_p, axis=axis)
+        else:  # a class the target gives no weight adds nothing, also at a logit of -inf
+            # (a masked one), where 0 * -inf would be nan: PyTorch picks log p of the target
+            terms = np.zeros_like(log_p)
+            np.multiply(coefficients, log_p, out=terms, where=coefficients != 0)
+            loss = -np.sum(terms, axis=axis)
         ctx.save_for_backward(input, target if ctx.probabilities else None)
         ctx.axis, ctx.shift, ctx.reduction, ctx.count = axis, shift, reduction, count
         ctx.weight, ctx.label_smoothing = weight, label_smoothing

@@ -5,9 +5,11 @@ from ... import _dtypes, creation
 from ...autograd import grad_mode
 from .. import functional as F
 from ..parameter import optional_parameter
+from .lazy import LazyNormMixin
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBatchNorm1d",
+    "LazyBatchNorm2d", "LazyBatchNorm3d"]
 
 
 class _BatchNorm(Module):
@@ -134,3 +136,21 @@ class SyncBatchNorm(_BatchNorm):
         for name, child in module.named_children():
             output.add_module(name, cls.convert_sync_batchnorm(child, process_group))
         return output
+
+
+class LazyBatchNorm1d(LazyNormMixin, BatchNorm1d):
+    """A ``BatchNorm1d`` whose ``num_features`` comes from its first input."""
+
+    cls_to_become = BatchNorm1d
+
+
+class LazyBatchNorm2d(LazyNormMixin, BatchNorm2d):
+    """A ``BatchNorm2d`` whose ``num_features`` comes from its first input."""
+
+    cls_to_become = BatchNorm2d
+
+
+class LazyBatchNorm3d(LazyNormMixin, BatchNorm3d):
+    """A ``BatchNorm3d`` whose ``num_features`` comes from its first input."""
+
+    cls_to_become = BatchNorm3d

@@ -4,8 +4,10 @@ import warnings
 
 from .. import functional as F
 from .batchnorm import _BatchNorm
+from .lazy import LazyNormMixin
 
-__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
+    "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
 
 
 class _InstanceNorm(_BatchNorm):
@@ -58,3 +60,30 @@ class InstanceNorm3d(_InstanceNorm):
     """Instance norm of (N, C, D, H, W) or (C, D, H, W)."""
 
     _spatial = 3
+
+
+class _LazyInstanceNormMixin(LazyNormMixin):
+    def __init__(self, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
+                 device=None, dtype=None):
+        super().__init__(eps, momentum, affine, track_running_stats, device, dtype)
+
+
+class LazyInstanceNorm1d(_LazyInstanceNormMixin, InstanceNorm1d):
+    """An ``InstanceNorm1d`` whose ``num_features`` comes from its first input."""
+
+    cls_to_become = InstanceNorm1d
+    _unbatched_rank = 2
+
+
+class LazyInstanceNorm2d(_LazyInstanceNormMixin, InstanceNorm2d):
+    """An ``InstanceNorm2d`` whose ``num_features`` comes from its first input."""
+
+    cls_to_become = InstanceNorm2d
+    _unbatched_rank = 3
+
+
+class LazyInstanceNorm3d(_LazyInstanceNormMixin, InstanceNorm3d):
+    """An ``InstanceNorm3d`` whose ``num_features`` comes from its first input."""
+
+    cls_to_become = InstanceNorm3d
+    _unbatched_rank = 4

@@ -5,10 +5,11 @@ import math
 from ... import creation
 from .. import functional as F
 from .. import init
-from ..parameter import Parameter, optional_parameter
+from ..parameter import Parameter, UninitializedParameter, optional_parameter
+from .lazy import LazyModuleMixin, checked_input
 from .module import Module
 
-__all__ = ["Identity", "Linear", "Bilinear", "NonDynamicallyQuantizableLinear"]
+__all__ = ["Identity", "Linear", "Bilinear", "NonDynamicallyQuantizableLinear", "LazyLinear"]
 
 
 class Identity(Module):
@@ -85,3 +86,38 @@ class Bilinear(Module):
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
                 f"out_features={self.out_features}, bias={self.bias is not None}")
+
+
+class LazyLinear(LazyModuleMixin, Linear):
+    """A ``Linear`` whose ``in_features`` is the last dim of its first input.
+
+    >>> fc = nn.LazyLinear(3)
+    >>> fc(chainrule.randn(2, 5)).shape, fc.weight.shape
+    (chainrule.Size([2, 3]), chainrule.Size([3, 5]))
+    """
+
+    cls_to_become = Linear
+
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        super().__init__(0, 0, False, device, dtype)
+        self.weight = UninitializedParameter(device=device, dtype=dtype)
+        self.out_features = out_features
+        if bias:
+            self.bias = UninitializedParameter(device=device, dtype=dtype)
+
+    def reset_parameters(self):
+        if not self.has_uninitialized_params() and self.in_features != 0:
+            super().reset_parameters()
+
+    def initialize_parameters(self, input, *args, **kwargs):
+        input = checked_input(self, input)
+        if input.dim() == 0:
+            raise RuntimeError("LazyLinear: the input must have at least one dim (its last is "
+                               "in_features), got a 0-d tensor")
+        # (set from the input also when a state dict gave the weight its shape before)
+        self.in_features = int(input.shape[-1])
+        if self.has_uninitialized_params():
+            self.weight.materialize((self.out_features, self.in_features))
+            if self.bias is not None:
+                self.bias.materialize((self.out_features,))
+            self.reset_parameters()

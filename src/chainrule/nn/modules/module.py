@@ -15,7 +15,7 @@ from ... import _dtypes
 from ..._device import unavailable
 from ...autograd import grad_mode
 from ...tensor import Tensor, to_arguments_dtype
-from ..parameter import Buffer, Parameter
+from ..parameter import Buffer, Parameter, is_lazy
 from .backward_hooks import BackwardHookState
 from .members import Members
 from .state_dict_hints import mismatch_hint
@@ -509,12 +509,19 @@ class Module:
             if key not in state_dict:
                 continue
             value, target = state_dict[key], getattr(module, name)
-            if not isinstance(value, Tensor):
+            if is_lazy(value):
+                if not is_lazy(target):
+                    errors.append(
+                        f"{key} in the state dict is uninitialized (its lazy module was saved "
+                        "before its first call); run one batch through that model before "
+                        "saving it"
+                    )
+            elif not isinstance(value, Tensor):
                 errors.append(
                     f'While copying the parameter named "{key}", expected a chainrule Tensor '
                     f"from checkpoint but received {type(value).__name__}"
                 )
-            elif tuple(value.shape) != tuple(target.shape):
+            elif not is_lazy(target) and tuple(value.shape) != tuple(target.shape):
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {value.shape} from "
                     f"checkpoint, the shape in current model is {target.shape}."
@@ -530,6 +537,10 @@ class Module:
                 if key not in state_dict:
                     continue
                 value, target = state_dict[key], getattr(module, name)
+                if is_lazy(value):
+                    continue  # (into a lazy module that has not run either: stays so)
+                if is_lazy(target):  # (a lazy module before its first call: the saved shape)
+                    target.materialize(value._data.shape)
                 if not assign:
                     target.copy_(value)
                 elif is_parameter:
