@@ -311,11 +311,7 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     difference = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     if p == 0:
         return (difference != 0).sum(-1).to(x1.dtype)
-    if p == float("inf"):
-        return R.amax(E.abs(difference), -1)
-    if p == 2:
-        return E.sqrt((difference * difference).sum(-1))
-    return (E.abs(difference) ** p).sum(-1) ** (1.0 / p)
+    return R.norm(difference, p, -1)  # (its gradient at a distance of 0 is 0, as PyTorch's)
 
 
 # -- registration ------------------------------------------------------------------------------

@@ -268,11 +268,9 @@ def bincount(input, weights=None, minlength=0):
 def dist(input, other, p=2):
     """The p-norm of input - other."""
     difference = (input - other).reshape(-1)
-    if p == float("inf"):
-        return R.amax(E.abs(difference))
     if p == 0:
         return (difference != 0).sum().to(input.dtype)
-    return (E.abs(difference) ** p).sum() ** (1.0 / p)
+    return R.norm(difference, p)  # (its gradient where input == other is 0, as PyTorch's)
 
 
 def cov(input, *, correction=1, fweights=None, aweights=None):
@@ -399,7 +397,7 @@ def renorm(input, p, dim, maxnorm):
     """Rescale each slice along ``dim`` whose p-norm exceeds ``maxnorm`` to that norm."""
     dim = normalize_dim(dim, input.ndim, "renorm")
     others = tuple(d for d in range(input.ndim) if d != dim)
-    norms = (E.abs(input) ** p).sum(others, keepdim=True) ** (1.0 / p)
+    norms = R.norm(input, p, others, keepdim=True)
     factor = E.where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
     return input * factor
 
