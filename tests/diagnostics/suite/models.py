@@ -428,3 +428,20 @@ class Stacked(nn.Module):
 
     def forward(self, x):
         return self.head(self.rnn(x)[0][:, -1])
+
+
+class Packed(nn.Module):
+    """A recurrent layer fed a PackedSequence (``pack_padded_sequence``), read at each
+    sequence's own last step; its input is ``(padded (N, L, F), lengths)``."""
+
+    def __init__(self, kind="LSTM", features=4, hidden=16, classes=2):
+        super().__init__()
+        self.rnn = getattr(nn, kind)(features, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, classes)
+
+    def forward(self, inputs):
+        x, lengths = inputs
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                                   enforce_sorted=False)
+        _, state = self.rnn(packed)
+        return self.head((state[0] if isinstance(state, tuple) else state)[-1])
