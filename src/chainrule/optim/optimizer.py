@@ -19,7 +19,7 @@ import numpy as np
 from .._dtypes import is_float
 from ..autograd import grad_mode
 from ..autograd.grad_mode import enable_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, _RemovableHandle
 
 __all__ = ["Optimizer"]
 
@@ -372,23 +372,16 @@ class Optimizer:
         return self._add_hook("_load_state_dict_post_hooks", hook, prepend)
 
     def _add_hook(self, kind, hook, prepend=False):
-        from ..nn.modules.module import RemovableHandle
-
-        hooks = self.__dict__.setdefault(kind, {})
+        hooks = self.__dict__.setdefault(kind, [])
         if kind.startswith("_step") and "step" not in self.__dict__:
             # NOTE: the hooks run from a step of this instance's own, set here: an optimizer
             # without step hooks pays nothing on each step for them
             self.step = functools.partial(_step_with_hooks, self, type(self).step)
-        handle = RemovableHandle(hooks)
-        hooks[handle.id] = hook
-        if prepend:
-            hooks_in_order = {handle.id: hook, **hooks}
-            hooks.clear()
-            hooks.update(hooks_in_order)
-        return handle
+        hooks.insert(0 if prepend else len(hooks), hook)
+        return _RemovableHandle(hooks, hook)
 
     def _hooks(self, kind):
-        return list(self.__dict__.get(kind, {}).values())
+        return list(self.__dict__.get(kind, ()))
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state_dict(self):
