@@ -83,17 +83,26 @@ def test_in_place_on_a_view_of_a_leaf_that_requires_grad_raises():
         x.reshape(2, 1).mul_(2)
 
 
-def test_in_place_through_a_view_while_recording_is_refused_not_miscomputed():
+def test_in_place_through_a_view_while_recording_reaches_the_base_gradient():
     x = f64([1.0, 2.0], requires_grad=True)
     h = x * 2
-    with pytest.raises(RuntimeError, match="view of another tensor"):
-        h.reshape(2, 1).mul_(3)
-    with pytest.raises(RuntimeError, match="view of another tensor"):
-        h[0:1].copy_(x[1:2])
-    lone = (x * 2).reshape(2, 1)  # a view whose base is gone: nothing else can see it change
+    h.reshape(2, 1).mul_(3)  # h = 6x
+    h[0:1].copy_(x[1:2])  # h = [x1, 6 x1]
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 7.0])
+    x.grad = None
+    lone = (x * 2).reshape(2, 1)  # a view whose base only the view still holds
     lone.mul_(3)
     lone.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
+
+
+def test_in_place_on_memory_shared_other_than_as_a_view_is_refused_while_recording():
+    x = f64([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    alias = h.reshape(2, 1).detach()  # h's memory, outside the graph
+    with pytest.raises(RuntimeError, match="shares its memory with another"):
+        alias.mul_(x)
 
 
 def test_in_place_on_a_leaf_under_no_grad_is_allowed():

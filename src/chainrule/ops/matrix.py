@@ -146,9 +146,7 @@ class Diagonal(Function):
     @staticmethod
     def forward(ctx, x, *, offset, d1, d2):
         ctx.shape, ctx.offset, ctx.d1, ctx.d2 = x._data.shape, offset, d1, d2
-        out = wrap(_diagonal_view(x._data, offset, d1, d2))
-        out._share_version(x)
-        return out
+        return wrap(_diagonal_view(x._data, offset, d1, d2))._become_view_of(x)
 
     @staticmethod
     def backward(ctx, grad_out):
