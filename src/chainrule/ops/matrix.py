@@ -45,7 +45,9 @@ class Inverse(Function):
 
 
 class Det(Function):
-    """d = det(A);  dA = dd * d * A^-T."""
+    """d = det(A);  dA = dd * d * A^-T, which is dd times A's cofactor matrix; for a singular A
+    (no inverse) the cofactors come from the SVD A = U S V^T: det(U) det(V) U diag(c) V^T,
+    c_i the product of the other singular values (PyTorch's rule)."""
 
     @staticmethod
     def forward(ctx, a):
@@ -58,8 +60,20 @@ class Det(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (a,) = ctx.saved_tensors
+        if not np.all(ctx.det._data != 0):
+            cofactors = wrap(_cofactors(float_array(a._data)))
+            return grad_out.unsqueeze(-1).unsqueeze(-1) * cofactors
         scale = (grad_out * ctx.det).unsqueeze(-1).unsqueeze(-1)
         return scale * inverse(a).transpose(-2, -1)
+
+
+def _cofactors(a):
+    """The cofactor matrix of each square matrix in ``a`` (singular ones too), from its SVD."""
+    u, s, vh = np.linalg.svd(a)
+    n = s.shape[-1]
+    others = np.where(np.eye(n, dtype=bool), 1.0, s[..., None, :]).prod(axis=-1)
+    signs = np.linalg.det(u) * np.linalg.det(vh)
+    return (u * others[..., None, :]) @ vh * signs[..., None, None]
 
 
 class Slogdet(Function):

@@ -127,7 +127,9 @@ class LogScale(nn.Module):
 
 
 class RootFeatures(nn.Module):
-    """A CNN whose features are sqrt(relu(...)): fine forward, infinite gradient at zero."""
+    """A CNN whose features are sqrt of a ReLU written as a product with its mask: fine
+    forward; backward, sqrt's infinite gradient at 0 times the mask's 0 is nan (as in PyTorch;
+    F.relu would select, and give 0 there)."""
 
     def __init__(self):
         super().__init__()
@@ -135,7 +137,8 @@ class RootFeatures(nn.Module):
         self.head = nn.Linear(4 * 10 * 10, 2)
 
     def forward(self, x):
-        features = self.conv(x).relu().sqrt()  # NAN: sqrt backward in model
+        h = self.conv(x)
+        features = (h * (h > 0)).sqrt()  # NAN: sqrt backward in model
         return self.head(features.flatten(1))
 
 
