@@ -250,7 +250,9 @@ class NonFiniteWatch:
                     node._output_hooks = {out._output_nr: [hook]}
                 else:
                     out.register_hook(hook)
-        self._open()  # watch the loss computation
+        if not self._observing:  # watch the loss computation (``_open``, inline: every step)
+            function._forward_observers.append(self._observer)
+            self._observing = True
 
     def _forward_origin(self):
         """Where a non-finite output of this step's forwards was born, or None if all were
