@@ -275,10 +275,19 @@ class Tensor(TensorBase):
         return self._data.tolist()
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar("float"))
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar("int"))
+
+    def _scalar(self, kind):
+        if self._data.size != 1:  # (PyTorch raises ValueError here, RuntimeError in item())
+            raise ValueError(
+                f"only one element tensors can be converted to Python scalars: {kind}() of a "
+                f"tensor of shape {tuple(self._data.shape)}; reduce it first (.sum(), .mean()) "
+                "or pick one element"
+            )
+        return self.item()
 
     def __index__(self):
         if self._data.dtype.kind not in "iub":

@@ -97,3 +97,12 @@ def test_sorting_keeps_equal_values_in_their_order():
     values = cr.tensor([2.0, 1.0, 2.0, 1.0, 0.0, 2.0])
     assert values.sort().indices.tolist() == [4, 1, 3, 0, 2, 5]
     assert values.argsort(descending=True).tolist() == [0, 2, 5, 1, 3, 4]
+
+
+def test_a_whole_tensor_median_shares_its_gradient_among_ties():
+    np.testing.assert_array_equal(_grad(lambda x: x.median(), [2.0, 0.0, 2.0, 5.0]),
+                                  [0.5, 0.0, 0.5, 0.0])
+    np.testing.assert_array_equal(_grad(lambda x: x.median(), [float("nan"), 1.0, 2.0]),
+                                  [1.0, 0.0, 0.0])
+    values, indices = cr.tensor([[2.0, 0.0, 2.0]]).median(dim=1)  # with dim: its index only
+    assert values.tolist() == [2.0] and indices.tolist() in ([0], [2])

@@ -100,10 +100,30 @@ def logcumsumexp(input, dim):
     return E.log(R.cumsum(E.exp(input - shift), dim)) + shift
 
 
+class SpreadOverTies(Function):
+    """y = ``value``, an order statistic of all of x found on the array;  dx = dy shared evenly
+    by the elements equal to y (NaN: by the NaNs), PyTorch's rule for a whole-tensor median."""
+
+    @staticmethod
+    def forward(ctx, x, *, value):
+        ctx.save_for_backward(x)
+        ctx.value = value
+        return wrap(np.asarray(value, dtype=x._data.dtype))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        value = ctx.value
+        ties = C.isnan(x) if value != value else (x == value)
+        ties = ties.to(grad_out.dtype)
+        return grad_out * ties / ties.sum()
+
+
 def _order_statistic(input, dim, keepdim, position, op, ignore_nan=False):
     if dim is None:
         flat = input.reshape(-1)
-        return _order_statistic(flat, 0, False, position, op, ignore_nan).values
+        picked = _order_statistic(flat.detach(), 0, False, position, op, ignore_nan).values
+        return SpreadOverTies.apply(input, value=picked._data[()])
     dim = normalize_dim(dim, input.ndim, op)
     data = input._data
     order = np.argsort(data, axis=dim, kind="stable")
@@ -424,8 +444,8 @@ register(cumprod, Cumprod)
 register(cummax)
 register(cummin)
 register(logcumsumexp)
-register(median)
-register(nanmedian)
+register(median, SpreadOverTies)
+register(nanmedian, SpreadOverTies)
 register(mode)
 register(kthvalue)
 register(quantile)
