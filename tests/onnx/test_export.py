@@ -223,6 +223,8 @@ NOT_EXPORTED = {
                      "Qr", "Slogdet", "Svd"],
                     "no ONNX operator computes it"),
     "ScatterReduce": "ONNX's ScatterElements has no mean and no include_self=False",
+    "SpreadOverTies": "a whole tensor's median, found by sorting the array outside the trace "
+                      "(as the dim= median's index was: neither is exported)",
     "StandardGamma": "a random draw (Gamma, Beta and Dirichlet samples), which no graph repeats",
 }
 
