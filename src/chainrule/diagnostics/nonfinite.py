@@ -43,7 +43,8 @@ class Origin:
 
     ``op``: the op that made it ("Log"), or what already held it: "input" (the model's input),
     "parameter", "data" (a tensor from outside the model entering the loss: targets, another
-    model's output), "loss" or "unknown" when no op could be named. ``pass_``: "forward" or
+    model's output), "loss" or "unknown" when no op could be named, "unwatched" when the
+    model's own forward did not run (its parts called one by one). ``pass_``: "forward" or
     "backward". ``kind``: "nan", "inf" or "nan and inf". ``file``/``line``/``code``: the calling
     line (None if unknown). ``layer``: the innermost module of the model it ran in (or the
     parameter's name). ``in_loss``: True when it happened outside the model's forward, in the
@@ -350,6 +351,13 @@ def explain(origin):
                 "finite: the loss computation made it, in ops computed without gradient "
                 "tracking. Remedy: use the fused, stable losses (F.cross_entropy on logits, "
                 "F.binary_cross_entropy_with_logits) and clamp what you take the log of")
+    if o.op == "unwatched":
+        return (f"the loss became {o.kind} in the {o.pass_} pass, but the model's own forward "
+                "did not run this step (its parts were called one by one, such as "
+                "model.encoder(...) then model.decoder(...)), so neither its output nor the ops "
+                "after it were watched and the op that made it cannot be named. Remedy: put the "
+                "step's forward in the model's forward() and call the model, or monitor the part "
+                "that runs it")
     if o.op == "unknown":
         return (f"{o.kind} appeared in the {o.pass_} pass, but no single op made it from finite "
                 "values. Remedy: check custom Functions and in-place edits of tensors")
