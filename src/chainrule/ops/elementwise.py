@@ -91,7 +91,10 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # each operand only for the other's gradient, as PyTorch saves them: writing into y
+        # after y * 2 is no error
+        needs_a, needs_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs_b else None, b if needs_a else None)
         return _binary("mul", np.multiply, a, b)
 
     @staticmethod
@@ -109,11 +112,11 @@ class Mul(Function):
         # computes them, instead of two more ops (their per-op overhead is most of a small
         # multiply's backward); with different dtypes the product promotes as the op would
         a, b = ctx.saved_tensors
-        x, y = a._data, b._data
         needs_a, needs_b = ctx.needs_input_grad
-        if g.dtype == x.dtype == y.dtype:
-            return (np.multiply(g, y) if needs_a else None,
-                    np.multiply(g, x) if needs_b else None)
+        if (not needs_a or g.dtype == b._data.dtype) and (
+                not needs_b or g.dtype == a._data.dtype):
+            return (np.multiply(g, b._data) if needs_a else None,
+                    np.multiply(g, a._data) if needs_b else None)
         return ((wrap(g) * b)._data if needs_a else None,  # (grad mode is off here)
                 (wrap(g) * a)._data if needs_b else None)
 
@@ -125,7 +128,7 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # (as Mul's)
         dtype = promoted_dtype(a, b)
         if dtype.kind != "f":
             dtype = default_float()  # integers divide to the default float dtype
