@@ -63,3 +63,43 @@ def nodes_leading_to(order, wanted_leaves, wanted_outputs):
                 leads.add(node)
                 break
     return leads
+
+
+class save_on_cpu:  # noqa: N801 - PyTorch's spelling
+    """``torch.autograd.graph.save_on_cpu()``: inside the block, the tensors an op saves for
+    backward are kept in CPU memory. chainrule keeps every tensor there (NumPy arrays), so the
+    block changes nothing; ``pin_memory`` and ``device_type`` are accepted as PyTorch's."""
+
+    def __init__(self, pin_memory=False, device_type="cuda"):
+        self.pin_memory, self.device_type = pin_memory, device_type
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+_multithreading = [True]
+
+
+class set_multithreading_enabled:  # noqa: N801 - PyTorch's spelling
+    """``torch.autograd.set_multithreading_enabled(mode)``: PyTorch's switch for running
+    backward passes of several devices on their own threads. chainrule's backward always runs
+    on the calling thread, so the switch is kept (``is_multithreading_enabled``) and changes
+    nothing else; as a context manager it restores the previous value."""
+
+    def __init__(self, mode):
+        self.previous = _multithreading[0]
+        _multithreading[0] = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        _multithreading[0] = self.previous
+        return False
+
+
+def is_multithreading_enabled():
+    return _multithreading[0]
