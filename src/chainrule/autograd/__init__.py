@@ -13,7 +13,7 @@ from .gradcheck import gradcheck, gradgradcheck
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .variable import Variable
 from . import forward_ad, profiler  # noqa: E402 - torch.autograd.forward_ad, .profiler
-from .graph import is_multithreading_enabled, set_multithreading_enabled  # noqa: E402
+from .grad_mode import is_multithreading_enabled, set_multithreading_enabled  # noqa: E402
 
 __all__ = [
     "Function", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad",

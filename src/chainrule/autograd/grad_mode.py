@@ -227,3 +227,28 @@ def _generator_in_context(fn, make_context):
             to_send = yield value
 
     return wrapper
+
+
+_multithreading = [True]
+
+
+class set_multithreading_enabled:  # noqa: N801 - PyTorch's spelling
+    """``torch.autograd.set_multithreading_enabled(mode)``: PyTorch's switch for running
+    backward passes of several devices on their own threads. chainrule's backward always runs
+    on the calling thread, so the switch is kept (``is_multithreading_enabled``) and changes
+    nothing else; as a context manager it restores the previous value."""
+
+    def __init__(self, mode):
+        self.previous = _multithreading[0]
+        _multithreading[0] = bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        _multithreading[0] = self.previous
+        return False
+
+
+def is_multithreading_enabled():
+    return _multithreading[0]
