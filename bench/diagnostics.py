@@ -1,30 +1,33 @@
-"""The cost of the gradient diagnostics: a training step with a ``GradientMonitor`` at its
-default settings against the same step without, on the bench models (``mlp`` and ``gpt`` of
+"""The cost of the gradient diagnostics: a training step with a ``GradientMonitor`` at its default
+settings against the same step without, on the bench models (``mlp`` and ``gpt`` of
 bench/workloads.py), with one and with two BLAS threads.
 
     python bench/diagnostics.py                         # mlp and gpt, 1 and 2 threads
     python bench/diagnostics.py --workloads mlp --threads 1 --steps 400
 
 Each measurement runs in a fresh process with OMP/OPENBLAS/MKL_NUM_THREADS set. It builds the
-workload once (two copies would differ in where their arrays lie in memory, which alone moves
-a step's time by several percent), warms it up, then times blocks of ``--block`` steps without
-and with a monitor attached, alternating, so that a busy machine slows both alike. One monitor
-serves the whole measurement: it is closed (its hooks removed) for the plain blocks and
-attached again for the monitored ones, so that its step count goes on and what it keeps
-between samples (its weight buffers) is made once, as in a real run. It starts at step
-``--warmup``, past the early samples (steps 1, 2, 4, ..., 32), so that over ``--steps``
-monitored steps (a whole number of sampling periods) sampled steps count as often as in a long
-run. Before each block the garbage collector runs (untimed), while whatever the steps
-themselves leave is still collected inside the timed blocks. The overhead is the
-monitored blocks' total time over the plain blocks', minus one; a block's total moves with a
-burst of load in it, so the last column pairs each monitored block with the plain block beside
-it, sums the CPU-time differences over the pairs of one sampling period (50 steps: one sampled
-step each, as in a run) and gives the median of those sums, per step (in microseconds: the
-monitor's own cost, which a percentage hides behind the step's). A monitor is attached for two
-untimed steps first (one-time costs: the compiled norms load on their first call). The
-median over ``--repeats`` processes is reported, for wall time and for the process's CPU time
-(on a machine shared with other work, wall time also counts the time the cores spent on
-others; CPU time counts only this process's work).
+workload once (two copies would differ in where their arrays lie in memory, which alone moves a
+step's time by several percent), warms it up, then times blocks of ``--block`` steps without and
+with a monitor attached, alternating, so that a busy machine slows both alike. One monitor
+serves the whole measurement: it is closed (its hooks removed) for the plain blocks and attached
+again for the monitored ones, so that its step count goes on and what it keeps between samples
+(its weight buffers) is made once, as in a real run. It is attached from the first step, as a
+run attaches it, and watches the ``--warmup`` steps untimed: the early samples (steps 1, 2, 4,
+..., 32) and its one-time costs fall there, so that over ``--steps`` monitored steps (a whole
+number of sampling periods) sampled steps count as often as in a long run, and what it learnt in
+the first steps (each layer's largest gradient) is what a run's monitor knows. (Before
+2026-12-03 19:50 UTC it was attached at step ``--warmup`` to a model already trained that far:
+on the bench MLP, which memorises its batch within 40 steps, its layers then never settled, and
+every other sample copied their weights whole.) Before each block the garbage collector runs
+(untimed), while whatever the steps themselves leave is still collected inside the timed blocks.
+The overhead is the monitored blocks' total time over the plain blocks', minus one; a block's
+total moves with a burst of load in it, so the last column pairs each monitored block with the
+plain block beside it, sums the CPU-time differences over the pairs of one sampling period (50
+steps: one sampled step each, as in a run) and gives the median of those sums, per step (in
+microseconds: the monitor's own cost, which a percentage hides behind the step's). The median
+over ``--repeats`` processes is reported, for wall time and for the process's CPU time (on a
+machine shared with other work, wall time also counts the time the cores spent on others; CPU
+time counts only this process's work).
 """
 
 import argparse
@@ -64,21 +67,19 @@ def measure(workload, steps, block, warmup):
 
     chainrule.manual_seed(0)
     step = workloads.WORKLOADS[workload](chainrule)
+    # one monitor for the whole run, attached from the first step as a run attaches it: the
+    # warm-up steps are monitored, untimed, so that its one-time costs (the compiled norms load
+    # on their first call: 0.4 s of CPU) and the early samples fall before the timing, and what
+    # it learns in them stays, as in a run (each layer's largest gradient, which decides when
+    # the layer has settled: docs/diagnostics.md, stalled). It is closed for the plain blocks
+    # and attached again for the monitored ones, its step count and kept buffers going on.
+    monitor = GradientMonitor(step.model)
     for _ in range(warmup):
-        step()
-    # one-time costs are paid before timing, as a run pays them once at its start: the
-    # monitor's compiled norms load on their first call (0.4 s of CPU, ~18% of this
-    # measurement's monitored time if it fell inside it); steps 1 and 2 are sampled
-    with GradientMonitor(step.model) as monitor:
-        for _ in range(2):
-            monitor.step(step())
+        monitor.step(step())
+    monitor.close()
     wall = {False: 0.0, True: 0.0}
     cpu = {False: 0.0, True: 0.0}
     blocks = {False: [], True: []}  # CPU seconds of each block
-    # one monitor for the whole run, as a real run has: closed for the plain blocks and
-    # attached again for the monitored ones, its step count and kept buffers going on
-    monitor = GradientMonitor(step.model, start_step=warmup)
-    monitor.close()
     for round_ in range(2 * (steps // block)):
         monitored = (round_ % 4) in (1, 2)  # plain, monitored, monitored, plain, ...
         if monitored:

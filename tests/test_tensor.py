@@ -193,6 +193,13 @@ def test_format_of_a_scalar_tensor():
     assert f"{cr.tensor(2.5):.2f}" == "2.50"
 
 
+def test_float_and_int_of_a_tensor_need_one_element():
+    assert float(cr.tensor([[2.5]])) == 2.5 and int(cr.tensor([7])) == 7
+    for convert in (float, int):
+        with pytest.raises(ValueError, match=r"only one element tensors .* shape \(2,\)"):
+            convert(cr.tensor([1.0, 2.0]))
+
+
 def test_bool_of_a_tensor():
     assert bool(cr.tensor([1.0])) and not bool(cr.tensor(0))
     with pytest.raises(RuntimeError, match="ambiguous"):

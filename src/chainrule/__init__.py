@@ -87,7 +87,7 @@ from .tensor import Size, Tensor, device  # noqa: E402
 
 # The layers above the engine, so that `import chainrule as torch; torch.nn.Linear` works.
 from . import data, distributed, func, functional, linalg, nn, onnx  # noqa: E402
-from . import optim, signal, sparse, special, testing  # noqa: E402
+from . import optim, profiler, signal, sparse, special, testing  # noqa: E402
 from . import utils  # noqa: E402 (torch.multiprocessing: import chainrule.multiprocessing)
 
 # What a CPU-only PyTorch build answers about devices (torch.cuda, torch.backends, ...).

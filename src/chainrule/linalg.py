@@ -153,18 +153,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """The ``ord``-norm of x seen as a vector (over ``dim``, or every element)."""
     if dtype is not None:
         x = x.to(dtype)
-    a = E.abs(x)
-    if ord == float("inf"):
-        return R.amax(a, dim, keepdim=keepdim) if dim is not None else R.amax(a)
-    if ord == -float("inf"):
-        return R.amin(a, dim, keepdim=keepdim) if dim is not None else R.amin(a)
-    if ord == 0:
-        return R.sum((x != 0).to(a.dtype), dim, keepdim=keepdim)
-    if ord == 2:
-        return E.sqrt(R.sum(x * x, dim, keepdim=keepdim))
-    if ord == 1:
-        return R.sum(a, dim, keepdim=keepdim)
-    return R.sum(a ** ord, dim, keepdim=keepdim) ** (1.0 / ord)
+    # (one Norm op: its gradient is 0 where the norm is, as PyTorch's, not 0 * inf = nan)
+    return R.norm(x, float(ord), dim, keepdim)
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
@@ -173,8 +163,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         A = A.to(dtype)
     d0, d1 = (normalize_dim(d, A.ndim, "matrix_norm") for d in dim)
     if ord == "fro":
-        out = E.sqrt(R.sum(A * A, (d0, d1), keepdim=keepdim))
-        return out
+        return R.norm(A, 2.0, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
         moved = S.movedim(A, (d0, d1), (-2, -1))
         s = svdvals(moved)

@@ -3,6 +3,7 @@
 modules in ``chainrule.ops``, each beside the ``Function`` that implements it."""
 
 import copy
+from weakref import ref as _weak
 
 import numpy as np
 
@@ -40,6 +41,9 @@ def _watch_inference_blocks(any_open):
 _inference_watchers.append(_watch_inference_blocks)
 
 
+_VIEW_FIELDS = ("_base", "_views", "_view_maker")
+
+
 class _RemovableHandle:
     def __init__(self, hooks, hook):
         self._hooks, self._hook = hooks, hook
@@ -66,6 +70,12 @@ class Tensor(TensorBase):
     _hooks = None
     _post_accumulate_hooks = None
     _retains_grad = False
+    # Views (``_become_view_of``): the root tensor that owns a view's memory, the weak list of
+    # a root's views, and, for the outputs of an op that returns several views (split,
+    # unbind), that op's name
+    _base = None
+    _views = None
+    _view_maker = None
     __array_priority__ = 1000
     __array_ufunc__ = None  # make NumPy defer `ndarray op tensor` to our reflected operators
 
@@ -266,10 +276,19 @@ class Tensor(TensorBase):
         return self._data.tolist()
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar("float"))
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar("int"))
+
+    def _scalar(self, kind):
+        if self._data.size != 1:  # (PyTorch raises ValueError here, RuntimeError in item())
+            raise ValueError(
+                f"only one element tensors can be converted to Python scalars: {kind}() of a "
+                f"tensor of shape {tuple(self._data.shape)}; reduce it first (.sum(), .mean()) "
+                "or pick one element"
+            )
+        return self.item()
 
     def __index__(self):
         if self._data.dtype.kind not in "iub":
@@ -302,7 +321,8 @@ class Tensor(TensorBase):
         new = object.__new__(type(self))
         memo[id(self)] = new
         for name, value in self.__dict__.items():
-            new.__dict__[name] = copy.deepcopy(value, memo)
+            if name not in _VIEW_FIELDS:  # the copy owns its memory: it is no view
+                new.__dict__[name] = copy.deepcopy(value, memo)
         return new
 
     def __repr__(self):
@@ -371,6 +391,34 @@ class Tensor(TensorBase):
     def detach(self):
         """The same values (shared memory and version counter) outside the graph."""
         return Tensor._from_array(self._data)._share_version(self)
+
+    def _become_view_of(self, base, made_by=None):
+        """Make this tensor, which a view op made over ``base``'s memory, a view of it as
+        autograd sees views (PyTorch's): it shares the version counter, remembers the root
+        tensor that owns the memory (``_base``) and joins the root's weak list of views, so
+        that a write through any of them while the graph is recorded can re-point the others'
+        gradients (``ops/view_writes.py``). ``made_by``: the op, when it returns several views
+        (their in-place writes are refused, as in PyTorch)."""
+        self._share_version(base)
+        root = base._base
+        if root is None:
+            root = base
+        else:
+            made_by = made_by or base._view_maker  # a view of a split's output is one too
+        views = root._views
+        if views is None:
+            views = root._views = _ViewList()
+        self._base = root
+        if made_by is not None:
+            self._view_maker = made_by
+        refs = views.refs  # (joining the list inline: every view op pays for it)
+        refs.append(_weak(self))
+        if len(refs) >= views.limit:
+            views.drop_dead()
+        return self
+
+    def _is_view(self):
+        return self._base is not None
 
     def detach_(self):
         if self.grad_fn is not None:
@@ -485,6 +533,25 @@ def to_arguments_dtype(args, kwargs):
         elif arg is not None:
             dtype = arg
     return dtype
+
+
+class _ViewList:
+    """Weak references to the live views of one root tensor (``Tensor._become_view_of`` adds
+    them). The dead ones are dropped each time the list doubles, so a long-lived tensor viewed
+    at every step (a weight's ``.t()``) keeps a short list."""
+
+    __slots__ = ("refs", "limit")
+
+    def __init__(self):
+        self.refs, self.limit = [], 16
+
+    def drop_dead(self):
+        refs = self.refs
+        refs[:] = [ref for ref in refs if ref() is not None]
+        self.limit = max(16, 2 * len(refs))
+
+    def alive(self):
+        return [view for view in (ref() for ref in self.refs) if view is not None]
 
 
 class Size(tuple):

@@ -83,17 +83,26 @@ def test_in_place_on_a_view_of_a_leaf_that_requires_grad_raises():
         x.reshape(2, 1).mul_(2)
 
 
-def test_in_place_through_a_view_while_recording_is_refused_not_miscomputed():
+def test_in_place_through_a_view_while_recording_reaches_the_base_gradient():
     x = f64([1.0, 2.0], requires_grad=True)
     h = x * 2
-    with pytest.raises(RuntimeError, match="view of another tensor"):
-        h.reshape(2, 1).mul_(3)
-    with pytest.raises(RuntimeError, match="view of another tensor"):
-        h[0:1].copy_(x[1:2])
-    lone = (x * 2).reshape(2, 1)  # a view whose base is gone: nothing else can see it change
+    h.reshape(2, 1).mul_(3)  # h = 6x
+    h[0:1].copy_(x[1:2])  # h = [x1, 6 x1]
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0.0, 7.0])
+    x.grad = None
+    lone = (x * 2).reshape(2, 1)  # a view whose base only the view still holds
     lone.mul_(3)
     lone.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
+
+
+def test_in_place_on_memory_shared_other_than_as_a_view_is_refused_while_recording():
+    x = f64([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    alias = h.reshape(2, 1).detach()  # h's memory, outside the graph
+    with pytest.raises(RuntimeError, match="shares its memory with another"):
+        alias.mul_(x)
 
 
 def test_in_place_on_a_leaf_under_no_grad_is_allowed():
@@ -181,3 +190,34 @@ def test_changes_through_data_are_hidden_from_autograd_but_detach_is_not():
         x.detach().mul_(2)
     with pytest.raises(RuntimeError, match="MulBackward"):
         y.backward()
+
+
+def test_products_and_quotients_save_only_what_the_other_gradient_needs():
+    # as PyTorch: y * 2 keeps no y, so writing into y afterwards is no error; y * w keeps y
+    # for w's gradient, and a write into y is caught
+    x = f64([1.0, 2.0], requires_grad=True)
+    for use in (lambda y: y * 2, lambda y: 2 * y, lambda y: y / 4, lambda y: y[0:1] * 3):
+        x.grad = None
+        y = x * 1
+        v = use(y)
+        y.mul_(5)
+        v.sum().backward()
+        assert x.grad is not None
+    w = f64([3.0, 4.0], requires_grad=True)
+    for use in (lambda y: y * w, lambda y: w / y, lambda y: y / w):
+        y = x * 1
+        v = use(y)
+        y.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+            v.sum().backward()
+
+
+def test_a_product_with_a_constant_of_another_dtype_has_the_right_gradient():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)  # float32
+    c = f64([3.0, -1.0])
+    (x * c).sum().backward()
+    assert x.grad.dtype == cr.float32
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, -1.0])
+    x.grad = None
+    (c / x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [-3.0, 0.25])

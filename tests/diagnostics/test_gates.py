@@ -155,3 +155,53 @@ def test_a_cell_called_over_time_is_one_measurement():
     assert list(monitor.activations) == ["cell"]
     stats = monitor.activations["cell"]
     assert stats["kind"] == "gates" and stats["inputs"] == 16 * 5 and stats["saturated"] > 0.5
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_a_packed_batch_counts_each_sequences_own_steps(mode, bidirectional, layers):
+    # as many gates as the sequences run one by one at their own lengths (no padding counted;
+    # backwards, each starts from the initial state at its own last step)
+    torch.manual_seed(0)
+    module = getattr(nn, mode)(3, 5, num_layers=layers, batch_first=True,
+                               bidirectional=bidirectional).double()
+    lengths = [6, 2, 4, 6, 3]
+    x = torch.randn(len(lengths), 6, 3, dtype=torch.float64) * 3.0
+    packed = nn.utils.rnn.pack_padded_sequence(x, torch.tensor(lengths), batch_first=True,
+                                               enforce_sorted=False)
+    with torch.no_grad():
+        counted = gate_saturation(module, (packed,), module(packed), EPS)
+        one_by_one = [gate_saturation(module, (x[i:i + 1, :n],), module(x[i:i + 1, :n]), EPS)
+                      for i, n in enumerate(lengths)]
+    if layers == 1:
+        assert counted == tuple(map(sum, zip(*one_by_one)))
+    else:  # its most saturated layer's, each layer as a one-layer module run sequence by sequence
+        per_layer = [[0, 0], [0, 0]]
+        for i, n in enumerate(lengths):
+            inputs = x[i:i + 1, :n]
+            for layer in range(2):
+                single = _one_layer(module, layer)
+                with torch.no_grad():
+                    outputs = single(inputs)
+                    saturated, total = gate_saturation(single, (inputs,), outputs, EPS)
+                per_layer[layer][0] += saturated
+                per_layer[layer][1] += total
+                inputs = outputs[0]
+        assert counted == tuple(max(per_layer, key=lambda c: c[0] / c[1]))
+    assert counted[0] > 0
+
+
+def _one_layer(stacked, layer):
+    """A one-layer copy of ``stacked``'s layer ``layer``."""
+    directions = 2 if stacked.bidirectional else 1
+    single = getattr(nn, stacked.mode)(stacked.hidden_size * directions if layer else
+                                       stacked.input_size, stacked.hidden_size,
+                                       batch_first=True, bidirectional=stacked.bidirectional)
+    single = single.double()
+    with torch.no_grad():
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            for suffix in ("", "_reverse")[:directions]:
+                getattr(single, f"{name}_l0{suffix}").copy_(
+                    getattr(stacked, f"{name}_l{layer}{suffix}"))
+    return single

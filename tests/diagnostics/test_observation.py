@@ -232,3 +232,20 @@ def test_relus_written_by_hand_are_watched_whatever_op_they_use_and_look_alikes_
     assert sorted(monitor.activations) == ["Net:Maximum[0]", "Net:Mul[0]", "Net:Relu[0]",
                                            "Net:Where[0]", "Net:Where[1]"]
     assert all(0 <= s["dead"] < 0.5 for s in monitor.activations.values())
+
+
+def test_a_nan_loss_when_the_loop_calls_the_models_parts_says_its_forward_did_not_run():
+    # model.encoder(...) then model.head(...) by the loop: the model's own forward never runs,
+    # so nothing after it is watched; the finding said "the loss computation made it" before
+    model = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2))
+    x, y = torch.randn(8, 4), torch.randint(0, 2, (8,))
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        logits = model[1](torch.log(model[0](x) - 100.0))  # log of negatives: nan
+        loss = F.cross_entropy(logits, y)
+        monitor.step(loss)
+    (finding,) = monitor.findings
+    assert finding.origin.op == "unwatched"
+    assert "the model's own forward did not run this step" in finding.message
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):  # the model called
+        monitor.step(F.cross_entropy(torch.log(model(x) - 100.0), y))
+    assert monitor.findings[0].origin.op == "Log"

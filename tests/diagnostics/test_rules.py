@@ -195,3 +195,142 @@ def test_an_overflow_after_an_explosion_points_to_it():
     assert explosion.rule == "exploding" and finding.rule == "nonfinite"
     assert "an explosion was found before it (step 1)" in finding.message
     assert finding.message.index("explosion was found") < finding.message.index("Remedy:")
+
+
+# -- held-out batch gen12 (2026-12-03) ---------------------------------------------------------
+def _doubled(rules, loss_before, loss_after):
+    """A step whose update made layer 'fc' five times larger, then the step after it."""
+    found = rules.on_step(1, loss_before, 1.0, {"fc": 1.0})
+    grown = _layer_sample(1, {"fc": (0.1, 0.05, 1e-3)})
+    grown["layers"]["fc"]["weight_matrices"] = 5.0
+    found += rules.on_sample(grown)
+    return found + rules.on_step(2, loss_after, 1.0, {"fc": 1.0})
+
+
+def _doubled_at(rules, step, loss_before, loss_after):
+    found = rules.on_step(step, loss_before, 1.0, {"fc": 1.0})
+    grown = _layer_sample(step, {"fc": (0.1, 0.05, 1e-3)})
+    grown["layers"]["fc"]["weight_matrices"] = 5.0
+    found += rules.on_sample(grown)
+    return found + rules.on_step(step + 1, loss_after, 1.0, {"fc": 1.0})
+
+
+def test_a_doubling_update_that_lowers_the_loss_is_progress_not_an_explosion():
+    # L-BFGS with a line search can move a small head far in its first step, towards the fit
+    assert _doubled(Rules(), 4.0, 0.5) == []
+    assert _doubled(Rules(), 4.0, 3.0) == []
+    (finding,) = _doubled(Rules(), 4.0, 4.5)  # the loss rose: an explosion
+    assert (finding.rule, finding.layer, finding.step) == ("exploding", "fc", 1)
+    (finding,) = _doubled(Rules(), 4.0, 40.0)
+    assert "5.0x larger" in finding.message
+    # falling a little from where an earlier step threw it, still above its untrained 0.7:
+    # no progress (SGD with Nesterov momentum at lr 8 on a Conv1d net)
+    rules = Rules()
+    rules.on_step(1, 0.7, 1.0, {"fc": 1.0})
+    (finding,) = [f for f in _doubled_at(rules, 2, 3.2, 2.5)]
+    assert (finding.rule, finding.step) == ("exploding", 2)
+
+
+def test_a_doubling_update_followed_by_a_non_finite_step_is_an_explosion():
+    from chainrule.diagnostics.nonfinite import Origin, explain
+
+    rules = Rules()
+    rules.on_step(1, 4.0, 1.0, {"fc": 1.0})
+    grown = _layer_sample(1, {"fc": (0.1, 0.05, 1e-3)})
+    grown["layers"]["fc"]["weight_matrices"] = 5.0
+    assert rules.on_sample(grown) == []  # judged by the loss after it
+    overflow = Origin("Linear", "forward", "inf", layer="fc")
+    found = rules.on_nonfinite(2, overflow, explain(overflow))
+    assert [(f.rule, f.step) for f in found] == [("exploding", 1), ("nonfinite", 2)]
+
+
+def test_an_overflow_after_an_explosion_the_jump_rule_confirms_again_points_to_it():
+    from chainrule.diagnostics.nonfinite import Origin, explain
+
+    rules = Rules()
+    for step, norm in enumerate([1.0, 1.1, 0.9, 50.0, 60.0, 80.0], 1):
+        rules.on_step(step, norm, norm, {"fc": norm})
+    assert rules.groups["exploding"].step == 6
+    rules.on_step(7, 100.0, 90.0, {"fc": 90.0})
+    overflow = Origin("MseLoss", "forward", "inf")
+    found = rules.on_nonfinite(8, overflow, explain(overflow))
+    assert "an explosion was found before it (step 6)" in found[-1].message
+
+
+def test_a_nan_parameter_after_an_explosion_is_not_called_a_zero_over_zero():
+    from chainrule.diagnostics.nonfinite import Origin, explain
+
+    rules = Rules()
+    grown = _layer_sample(1, {"fc": (0.1, 0.05, 1e-3)})
+    grown["layers"]["fc"]["weight_matrices"] = 5.0
+    rules.on_sample(grown)
+    nan = Origin("parameter", "forward", "nan", layer="fc.weight")
+    (finding,) = rules.on_nonfinite(7, nan, explain(nan))
+    assert "0/0" not in finding.message and "explosion was found before it" in finding.message
+
+
+def test_a_step_where_no_layer_has_a_gradient_is_not_vanishing():
+    # a triplet margin loss whose margins all hold: every gradient exactly 0 (was 0/0 here)
+    rules = Rules()
+    found = [f for step in (1, 2, 4, 8)
+             for f in rules.on_sample(_layer_sample(step, {"0": (0.0, None, 0.0),
+                                                           "2": (0.0, None, 0.0)}))]
+    assert found == []
+
+
+def _dead_units(rules, lrs, dead):
+    found = []
+    for (step, lr), fraction in zip(lrs, dead):
+        rules.on_step(step, 1.0, 1.0, {"fc": 1.0}, lr)
+        sample = _layer_sample(step, {"fc": (0.1, 0.05, 1e-3)})
+        sample["activations"] = {"relu": {"kind": "relu", "dead": fraction, "inputs": 32}}
+        found += rules.on_sample(sample, lr)
+    return found
+
+
+def test_units_that_die_once_a_schedule_raised_the_learning_rate_point_to_it():
+    lrs = [(1, 0.01), (2, 0.05), (4, 0.2), (8, 0.8), (16, 3.2), (32, 6.4)]
+    (finding,) = _dead_units(Rules(), lrs, [0.0, 0.0, 0.1, 0.9, 1.0, 1.0])
+    assert (finding.rule, finding.step) == ("dead", 32)
+    assert "learning rate rose to 0.8, 80x its first value (0.01)" in finding.message
+    assert "peak learning rate" in finding.message
+    # dead from the first measurement: not the schedule's doing, though it rose meanwhile
+    (finding,) = _dead_units(Rules(), lrs, [0.9, 0.9, 0.9, 0.9, 0.9, 0.9])
+    assert "learning rate rose" not in finding.message and finding.step == 4
+    # dying at a learning rate that never rose: no schedule to blame
+    (finding,) = _dead_units(Rules(), [(s, 0.01) for s, _ in lrs], [0.0, 0.0, 0.1, 0.9, 1, 1])
+    assert "learning rate rose" not in finding.message
+
+
+def test_units_of_a_model_that_has_fit_its_data_are_not_reported():
+    # L-BFGS memorising a batch saturates a tanh on its way to a loss of 1e-6: nothing is left
+    # to learn, so units that pass no gradient cost nothing
+    def run(losses):
+        rules, found = Rules(), []
+        for step, loss in enumerate(losses, 1):
+            rules.on_step(step, loss, 1.0, {"fc": 1.0})
+            sample = _layer_sample(step, {"fc": (0.1, 0.05, 1e-3)})
+            saturated = 0.1 if step < 4 else 0.98
+            sample["activations"] = {"act": {"kind": "tanh", "saturated": saturated,
+                                             "inputs": 64}}
+            found += rules.on_sample(sample)
+        return found
+
+    assert run([1.1, 0.8, 0.5, 1e-4, 1e-5, 1e-6, 1e-6]) == []
+    (finding,) = run([1.1, 0.8, 0.5, 0.4, 0.4, 0.3, 0.3])  # still learning: saturation counts
+    assert (finding.rule, finding.step) == ("saturation", 6)
+
+
+def test_a_learning_rate_of_exactly_zero_is_a_stall_not_a_decayed_schedule():
+    # StepLR(gamma=0) (meant 0.5): from its first decay on, nothing moves
+    def run(lrs):
+        rules, found = Rules(), []
+        for step, lr in zip((1, 2, 4, 8, 16), lrs):
+            ratio = 1e-3 if lr >= 0.01 else 1e-8 * lr  # a decayed rate moves them little too
+            found += rules.on_step(step, 1.0, 0.1, {"fc": 0.1}, lr)
+            found += rules.on_sample(_layer_sample(step, {"fc": (0.1, 0.05, ratio)}), lr)
+        return found
+
+    (finding,) = run([0.05, 0.05, 0.0, 0.0, 0.0])
+    assert (finding.rule, finding.step) == ("stalled", 16)
+    assert run([0.05, 0.05, 1e-4, 1e-4, 1e-4]) == []  # decayed, though: the end of a schedule

@@ -210,6 +210,9 @@ NOT_EXPORTED = {
                     "losses belong to training, not to a deployed model"),
     **dict.fromkeys(["Accumulate", "AvgPoolGrad", "ConvWeight", "MaxPoolGrad", "RecurrentGrad",
                      "_OnceDifferentiable", "DiagonalScatter"], "backward-only ops"),
+    "CopySlices": "made by writes through a view while the graph is recorded; export traces "
+                  "under no_grad, where x[key] writes are exported and other writes through "
+                  "views are refused (tests/onnx/test_in_place.py)",
     "IndexPut": "writes at a key parsed into arrays; x[key] = v in forward is not exported "
                 "(index_add is, as a call)",
     "MaxPool": "its options hold the argmax of one input; the calls of F.max_pool*d and "
@@ -220,6 +223,8 @@ NOT_EXPORTED = {
                      "Qr", "Slogdet", "Svd"],
                     "no ONNX operator computes it"),
     "ScatterReduce": "ONNX's ScatterElements has no mean and no include_self=False",
+    "SpreadOverTies": "a whole tensor's median, found by sorting the array outside the trace "
+                      "(as the dim= median's index was: neither is exported)",
     "StandardGamma": "a random draw (Gamma, Beta and Dirichlet samples), which no graph repeats",
 }
 

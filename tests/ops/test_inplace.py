@@ -6,6 +6,7 @@ import pytest
 
 import chainrule as cr
 import chainrule.nn.functional as F
+from chainrule.ops import view_writes
 from tests.opcheck import OpCase, check_case
 
 ROWS = [0, 2, 0]  # a repeated row
@@ -30,6 +31,31 @@ def _scatter_added(a, b):
     for row, cols in enumerate(INDEX.numpy()):
         for col, value in zip(cols, b[row]):
             out[row, col] += value  # a repeated column adds up
+    return out
+
+
+def _through_view(a, b, write):
+    c = a * 1  # a tensor in the graph, not a leaf
+    write(c, b)
+    return c
+
+
+def _cols_written(a, b):
+    out = a.copy()
+    out[:, 1:3] = b
+    return out
+
+
+def _scaled_transposed_rows(a, b):
+    out = a.copy()
+    out.T[1:] *= b
+    return out
+
+
+def _sigmoid_flat_slice(a):
+    out = a.copy()
+    flat = out.reshape(-1)
+    flat[2:7] = 1 / (1 + np.exp(-flat[2:7]))
     return out
 
 
@@ -76,6 +102,16 @@ CASES = [
     OpCase("zero_", lambda a: a.clone().zero_(), np.zeros_like, [(3,)]),
     OpCase("copy_", lambda a, b: a.clone().copy_(b), lambda a, b: np.broadcast_to(b, a.shape),
            [(3, 4), (4,)]),
+    # writes through a view of a tensor in the graph (a CopySlices node on its root)
+    OpCase("copy__through_slice", lambda a, b: _through_view(
+        a, b, lambda c, v: c[:, 1:3].copy_(v)), _cols_written, [(3, 4), (3, 2)],
+           (view_writes.CopySlices,)),
+    OpCase("mul__through_transpose", lambda a, b: _through_view(
+        a, b, lambda c, v: c.t()[1:].mul_(v)), _scaled_transposed_rows, [(3, 4), (3,)],
+           (view_writes.CopySlices,)),
+    OpCase("sigmoid__through_view_of_view", lambda a: _through_view(
+        a, None, lambda c, v: c.view(-1)[2:7].sigmoid_()), _sigmoid_flat_slice, [(3, 4)],
+           (view_writes.CopySlices,)),
     OpCase("setitem", _setitem, lambda a, b: _written(a, slice(1, None), b), [(3, 4), (4,)]),
     OpCase("index_put_", lambda a, b: a.clone().index_put_((cr.tensor([0, 2]),), b),
            lambda a, b: _written(a, [0, 2], b), [(3, 4), (2, 4)]),

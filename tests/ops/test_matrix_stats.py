@@ -65,6 +65,8 @@ CASES = [
            [(3, 2), (4, 2)]),
     OpCase("median", lambda a: cr.median(a, 1).values, lambda a: np.sort(a, 1)[:, 1],
            [(2, 4)]),
+    OpCase("median of all", cr.median, lambda a: np.sort(a.ravel())[(a.size - 1) // 2],
+           [(3, 3)], covers=(St.SpreadOverTies,)),
     OpCase("cummax", lambda a: cr.cummax(a, 0).values, lambda a: np.maximum.accumulate(a, 0),
            [(5, 2)]),
     OpCase("logcumsumexp", lambda a: cr.logcumsumexp(a, 1),

@@ -12,6 +12,7 @@ from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, is_inferen
 from .gradcheck import gradcheck, gradgradcheck
 from .anomaly_mode import detect_anomaly, set_detect_anomaly
 from .variable import Variable
+from . import profiler  # noqa: E402 - torch.autograd.profiler
 
 __all__ = [
     "Function", "backward", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad",

@@ -24,6 +24,7 @@ from .graph import nodes_leading_to, topological_order
 from .leaves import Borrowed, accumulate_into_leaf, run_leaf_hooks
 
 _observers = []
+_start_observers = []
 _end_observers = []
 
 
@@ -63,6 +64,13 @@ def add_backward_end_observer(observer):
     return lambda: _end_observers.remove(observer) if observer in _end_observers else None
 
 
+def add_backward_start_observer(observer):
+    """Call ``observer()`` as every backward pass begins, before any node runs (the profiler
+    times each node from here). Returns a function that removes it again."""
+    _start_observers.append(observer)
+    return lambda: _start_observers.remove(observer) if observer in _start_observers else None
+
+
 def add_forward_observer(observer):
     """Call ``observer(node, args, outputs)`` after every op's forward, recorded or not (``node``
     is the op's ``Function`` instance; ``node.forward_options`` holds the keyword options it was
@@ -97,6 +105,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None)
     grad_mode._state.enabled = create_graph  # backward rules record only under create_graph
     _running.depth += 1
     try:
+        for observer in _start_observers:
+            observer()
         sweep.start(tensors, grad_tensors)  # the output gradients, e.g. d loss / d loss = 1
         sweep.run()  # each node's backward, in order, its gradients sent on to its inputs
         sweep.finish()  # leaves that were outputs themselves

@@ -137,8 +137,8 @@ class Function:
         try:
             # NOTE: a plain loop: map with attrgetter/itemgetter cost twice as much for the one
             # or two tensors an op saves (two map objects and a tuple for each op)
-            for tensor in tensors:
-                versions.append(tensor._version_box[0])
+            for tensor in tensors:  # (None: an operand that no gradient needs)
+                versions.append(tensor._version_box[0] if tensor is not None else 0)
         except AttributeError:  # a None (saved as version 0), or not a tensor
             bad = next((i for i, t in enumerate(tensors)
                         if t is not None and not isinstance(t, TensorBase)), None)

@@ -28,6 +28,7 @@ import numpy as np
 
 from .. import nn
 from ..autograd.engine import add_forward_observer
+from ..nn.utils.rnn import PackedSequence
 from .gates import gate_saturation
 
 RELU_MODULES = tuple(getattr(nn, name) for name in ("ReLU", "ReLU6") if hasattr(nn, name))
@@ -270,6 +271,8 @@ class ActivationProbe:
             if isinstance(module, RECURRENT_MODULES):
                 gates = gate_saturation(module, args, output, self.eps)
                 output = output[0] if isinstance(output, tuple) else output
+                if isinstance(output, PackedSequence):  # each sequence's own steps, no padding
+                    output = output.data
             if not hasattr(output, "_data"):
                 return
             if isinstance(module, CELLS):

@@ -68,6 +68,8 @@ REMEDIES = {
                        "(nn.utils.clip_grad_norm_(params, 1.0))",
     "diverging": "check the learning-rate schedule (its peak, a gamma above 1, stepping it per "
                  "batch instead of per epoch), lower the learning rate, or clip the gradient norm",
+    "raised_lr": "lower the schedule's peak learning rate (CyclicLR's max_lr, OneCycleLR's "
+                 "max_lr, the rate a warm-up ends at), or warm up for longer",
     "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "
             "LeakyReLU/GELU instead of ReLU",
     "saturation": "initialise weights smaller (nn.init.xavier_uniform_), normalise inputs, add "

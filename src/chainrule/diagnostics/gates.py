@@ -13,11 +13,17 @@ candidate like a tanh:
   (only on sampled steps: about the cost of that slice's forward), and the most saturated
   layer's gates are counted;
 - an LSTMCell or GRUCell: from the input and the state it was given (exact, one step).
+
+A layer fed a ``PackedSequence`` (``pack_padded_sequence``) is rebuilt the same way from its
+input and output unpacked, counting each sequence's own steps only (the padding after a short
+sequence is no input; running backwards, a sequence starts from the initial state at its own
+last step).
 """
 
 import numpy as np
 
 from .. import nn
+from ..nn.utils.rnn import PackedSequence
 
 STACKED_SEQUENCES = 16  # sequences a stacked layer's recurrence is run again on
 
@@ -28,14 +34,20 @@ def gate_saturation(module, args, output, eps):
     if isinstance(module, (nn.LSTMCell, nn.GRUCell)):
         return _cell(module, args, eps)
     mode = getattr(module, "mode", None)
-    if mode not in ("LSTM", "GRU") or getattr(module, "proj_size", 0) or args[0].dim() != 3:
+    packed = isinstance(args[0], PackedSequence)
+    if mode not in ("LSTM", "GRU") or getattr(module, "proj_size", 0) or (
+            not packed and args[0].dim() != 3):
         return None  # a plain RNN, a projection or an unbatched input: read the output
-    x, out = args[0]._data, output[0]._data
-    if not module.batch_first:
-        x, out = x.swapaxes(0, 1), out.swapaxes(0, 1)
+    if packed:
+        x, lengths = _padded(args[0])
+        out, _ = _padded(output[0])
+    else:
+        x, out, lengths = args[0]._data, output[0]._data, None
+        if not module.batch_first:
+            x, out = x.swapaxes(0, 1), out.swapaxes(0, 1)
     initial = _initial_state(mode, args, x.shape[0], module)
     if module.num_layers > 1:
-        return _stacked(module, mode, x, initial, eps)
+        return _stacked(module, mode, x, initial, eps, lengths)
     hidden = module.hidden_size
     saturated = total = 0
     for direction in range(2 if module.bidirectional else 1):
@@ -44,9 +56,36 @@ def gate_saturation(module, args, output, eps):
         # the state before step t: the output at t - 1, or at t + 1 running backwards
         previous = (np.concatenate([start, h[:, :-1]], axis=1) if not direction
                     else np.concatenate([h[:, 1:], start], axis=1))
-        counts = _counts(mode, hidden, eps, x, previous, _weights(module, 0, direction))
+        inputs = x
+        if lengths is not None:  # each sequence's own steps; backwards, it starts at its end
+            if direction:
+                previous[np.arange(len(lengths)), lengths - 1] = start[:, 0]
+            live = np.arange(x.shape[1]) < lengths[:, None]
+            inputs, previous = x[live], previous[live]
+        counts = _counts(mode, hidden, eps, inputs, previous, _weights(module, 0, direction))
         saturated, total = saturated + counts[0], total + counts[1]
     return saturated, total
+
+
+def _padded(sequence):
+    """A PackedSequence as a (N, L, F) array in the batch's own order, and its lengths (in
+    NumPy: ops on tensors here would run inside the model's forward, seen as the model's)."""
+    data = sequence.data._data
+    sizes = np.asarray(_array(sequence.batch_sizes), dtype=np.int64)
+    padded = np.zeros((sizes[0], len(sizes)) + data.shape[1:], data.dtype)
+    offset = 0
+    for t, size in enumerate(sizes):  # time-major, longest sequences first
+        padded[:size, t] = data[offset:offset + size]
+        offset += size
+    lengths = (sizes[None, :] > np.arange(sizes[0])[:, None]).sum(1)
+    if sequence.unsorted_indices is not None:
+        order = np.asarray(_array(sequence.unsorted_indices), dtype=np.int64)
+        padded, lengths = padded[order], lengths[order]
+    return padded, lengths
+
+
+def _array(value):
+    return value._data if hasattr(value, "_data") else value
 
 
 def _weights(module, layer, direction, cell=False):
@@ -112,11 +151,12 @@ def _cell(module, args, eps):
                    _weights(module, 0, 0, cell=True))
 
 
-def _stacked(module, mode, x, initial, eps):
+def _stacked(module, mode, x, initial, eps, lengths=None):
     """The gates of the most saturated of its layers (pooled, a saturated first layer fed by
     raw inputs would be diluted by the layers above it, whose inputs are bounded), by running
     the recurrence again on a slice of the batch."""
     x = x[:STACKED_SEQUENCES]
+    lengths = None if lengths is None else lengths[:STACKED_SEQUENCES]
     h0, c0 = (state[:, :STACKED_SEQUENCES] for state in initial)
     hidden, directions = module.hidden_size, 2 if module.bidirectional else 1
     worst = (0, 1)
@@ -125,7 +165,7 @@ def _stacked(module, mode, x, initial, eps):
         for direction in range(directions):
             index = layer * directions + direction
             out, counts = _recurrence(mode, hidden, eps, x, h0[index], c0[index],
-                                      _weights(module, layer, direction), direction)
+                                      _weights(module, layer, direction), direction, lengths)
             outputs.append(out)
             saturated, total = saturated + counts[0], total + counts[1]
         if saturated * worst[1] > worst[0] * total:
@@ -134,8 +174,10 @@ def _stacked(module, mode, x, initial, eps):
     return worst
 
 
-def _recurrence(mode, hidden, eps, x, h, c, weights, reverse):
-    """One layer in one direction, step by step: its outputs (N, L, H), and its counts."""
+def _recurrence(mode, hidden, eps, x, h, c, weights, reverse, lengths=None):
+    """One layer in one direction, step by step: its outputs (N, L, H), and its counts; with
+    ``lengths``, a sequence's steps after its end are not counted and leave its state as it
+    was (so running backwards it starts from the initial state at its own last step)."""
     w_ih, w_hh, b_ih, b_hh = weights
     gx_all = x @ w_ih.T + (b_ih if b_ih is not None else 0.0)
     out = np.empty(x.shape[:2] + (hidden,), gx_all.dtype)
@@ -143,8 +185,10 @@ def _recurrence(mode, hidden, eps, x, h, c, weights, reverse):
     for t in range(x.shape[1] - 1, -1, -1) if reverse else range(x.shape[1]):
         gh = h @ w_hh.T + (b_hh if b_hh is not None else 0.0)
         sigmoid, tanh = _preactivations(mode, hidden, gx_all[:, t], gh)
-        counts = _saturated(sigmoid, tanh, eps)
+        live = slice(None) if lengths is None else t < lengths
+        counts = _saturated(sigmoid[live], tanh[live], eps)
         saturated, total = saturated + counts[0], total + counts[1]
+        h_before, c_before = h, c
         if mode == "LSTM":  # sigmoid holds the input, forget and output gates
             gate = _sigmoid(sigmoid)
             c = gate[:, hidden:2 * hidden] * c + gate[:, :hidden] * np.tanh(tanh)
@@ -152,5 +196,8 @@ def _recurrence(mode, hidden, eps, x, h, c, weights, reverse):
         else:  # the reset and update gates
             update = _sigmoid(sigmoid[:, hidden:])
             h = (1 - update) * np.tanh(tanh) + update * h
+        if lengths is not None:
+            h = np.where(live[:, None], h, h_before)
+            c = c if c is None else np.where(live[:, None], c, c_before)
         out[:, t] = h
     return out, (saturated, total)

@@ -55,6 +55,7 @@ def weighted_layers(model, trainable=True):
     return layers
 
 
+@functools.lru_cache(maxsize=256)  # (a sample asks again for every matrix: the same answers)
 def _stride(least, dims):
     """The smallest prime at least ``least`` that divides none of ``dims``."""
     stride = max(least, 2)
@@ -260,7 +261,8 @@ class GradientMonitor:
             values = [self._histogram_values(p.grad._data) for p in params
                       if p.grad is not None]
             if values:
-                self.histograms[name] = np.concatenate(values).astype(np.float64)
+                self.histograms[name] = np.concatenate(values, dtype=np.float64,
+                                                         casting="unsafe")
         if sampled:
             self._last_weights = {n: s["weight_matrices"] for n, s in layers.items()
                                   if s["weight_matrices"] is not None}

@@ -18,11 +18,20 @@ from pathlib import Path
 import numpy as np
 
 from ..autograd.engine import add_forward_observer, backward_depth
+from ..nn.modules.module import Module
+
+# a module's forward pre-hooks and forward hooks run in its __call__, outside its forward:
+# weight_norm, spectral_norm, parametrizations and pruning compute the weight there
+_MODULE_CALL = Module.__call__.__code__
 
 _PACKAGE = Path(__file__).resolve().parents[1]
-# Frames in these parts of chainrule are library plumbing, not the line a user wants to see.
+# Frames in these parts of chainrule are library plumbing, not the line a user wants to see
+# (all of it but ``train``, whose presets are models: their lines are the user's). nn/utils
+# was not: a NaN made by weight_norm's pre-hook was placed at weight_norm.py, in no layer.
 _INTERNAL = tuple(str(_PACKAGE / part) for part in (
-    "autograd", "ops", "tensor.py", "nn/functional", "nn/modules", "diagnostics", "_", "explain",
+    "autograd", "ops", "tensor.py", "nn", "diagnostics", "_", "explain", "distributions",
+    "utils", "optim", "linalg.py", "special.py", "functional.py", "creation.py", "random.py",
+    "func.py", "sparse.py", "amp", "signal",
 ))
 # Ops that write a value given as an option (fill_(-inf)): placing it is not a birth.
 _PLACING_OPS = {"Fill", "IndexPut", "Scatter"}
@@ -34,7 +43,8 @@ class Origin:
 
     ``op``: the op that made it ("Log"), or what already held it: "input" (the model's input),
     "parameter", "data" (a tensor from outside the model entering the loss: targets, another
-    model's output), "loss" or "unknown" when no op could be named. ``pass_``: "forward" or
+    model's output), "loss" or "unknown" when no op could be named, "unwatched" when the
+    model's own forward did not run (its parts called one by one). ``pass_``: "forward" or
     "backward". ``kind``: "nan", "inf" or "nan and inf". ``file``/``line``/``code``: the calling
     line (None if unknown). ``layer``: the innermost module of the model it ran in (or the
     parameter's name). ``in_loss``: True when it happened outside the model's forward, in the
@@ -92,7 +102,9 @@ def call_site(module_names=None, rerun=None, skip=0, forwards=None):
     ``skip``: frames above the caller known to be chainrule's (an observer's, the op's), left
     out of the walk: each frame the walk visits is made a Python object, which the frame then
     pays for again as it returns. ``forwards``: the code objects of the named modules'
-    ``forward`` (``forward_codes``), when known: only their frames are asked for ``self``."""
+    ``forward`` (``forward_codes``), when known: only their frames are asked for ``self``;
+    without it, also ``Module.__call__``'s frames, where a module's hooks run (a weight
+    computed by weight_norm's pre-hook belongs to that module)."""
     frame = sys._getframe(1 + skip)
     layer = None
     internal_files = _internal_files
@@ -102,6 +114,10 @@ def call_site(module_names=None, rerun=None, skip=0, forwards=None):
         # that can be a named module's (the loss module's own forward is walked every step)
         if (module_names and layer is None and code.co_name == "forward"
                 and (forwards is None or code in forwards)):
+            layer = module_names.get(id(frame.f_locals.get("self")))
+        elif module_names and layer is None and forwards is None and code is _MODULE_CALL:
+            # (a hook's op; not on the every-step walk, given ``forwards``: every loss module's
+            # __call__ would be asked for its locals)
             layer = module_names.get(id(frame.f_locals.get("self")))
         if rerun is not None and code is rerun[0]:
             file, line = rerun[1]
@@ -335,6 +351,13 @@ def explain(origin):
                 "finite: the loss computation made it, in ops computed without gradient "
                 "tracking. Remedy: use the fused, stable losses (F.cross_entropy on logits, "
                 "F.binary_cross_entropy_with_logits) and clamp what you take the log of")
+    if o.op == "unwatched":
+        return (f"the loss became {o.kind} in the {o.pass_} pass, but the model's own forward "
+                "did not run this step (its parts were called one by one, such as "
+                "model.encoder(...) then model.decoder(...)), so neither its output nor the ops "
+                "after it were watched and the op that made it cannot be named. Remedy: put the "
+                "step's forward in the model's forward() and call the model, or monitor the part "
+                "that runs it")
     if o.op == "unknown":
         return (f"{o.kind} appeared in the {o.pass_} pass, but no single op made it from finite "
                 "values. Remedy: check custom Functions and in-place edits of tensors")

@@ -37,6 +37,10 @@ class Rules:
         self.peak_grad = {}  # layer -> its largest sampled gradient norm
         self.settled = set()  # layers whose gradient has fallen below settled x that peak
         self.frozen_noted = set()
+        self.loss = None  # the last step's loss (before that step's update)
+        self.streak_lr = {}  # (rule, activation) -> the lr when its current streak began
+        self.measured = {}  # activation -> how many measurements of it the rules have seen
+        self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
 
     # -- reporting ------------------------------------------------------------------------------
     def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
@@ -62,8 +66,10 @@ class Rules:
         (given to the constructor) turns into it."""
         if lr is not None:
             self.peak_lr = max(self.peak_lr, lr)
+        found = self._doubling_confirmed(loss) if self.doubled else []
+        self.loss = loss
         explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)
-        return self._explosion(explosion) if explosion else []
+        return found + self._explosion(explosion) if explosion else found
 
     def _explosion(self, e):
         f = e.figures
@@ -97,7 +103,10 @@ class Rules:
         """The first non-finite value: its finding, and an explosion it confirms.
         ``update_checked``: for a non-finite parameter, whether the gradients of its last update
         were read and finite (then the update itself made it non-finite: an explosion)."""
-        found = []
+        found = self._doubling_confirmed(None) if self.doubled else []
+        # an explosion reported before this step (the one the tracker may confirm now is not:
+        # a jump the non-finite step proves is this step's news)
+        earlier = self.groups.get("exploding")
         explosion = self.explosions.on_nonfinite(step)
         if explosion is not None:
             found += self._explosion(explosion)
@@ -108,7 +117,7 @@ class Rules:
                 "exploding", "exploding", [layer], step,
                 f"exploding weights in layer '{layer}': an update made parameter "
                 f"'{origin.layer}' {origin.kind} from finite gradients", "exploding")
-        elif made_by_update and explosion is None:
+        elif made_by_update and explosion is None and earlier is None:
             # nan straight from finite weights and gradients: growth overflows to inf first,
             # so this is a 0/0 (or inf * 0) inside the update, not an explosion
             message = (message.partition(". Remedy:")[0] + "; the last update made it nan "
@@ -116,8 +125,7 @@ class Rules:
                        "first): a 0/0 in the optimizer, such as Adam with eps=0 on entries whose "
                        "gradient is always 0, or a trust ratio or normalisation over a zero "
                        f"norm. Remedy: {remedy('nan_update')}")
-        earlier = self.groups.get("exploding")
-        if earlier is not None and earlier.step < step and explosion is None:
+        if earlier is not None and earlier.step < step:
             # an overflow after weights already found exploding: its consequence
             head, _, rest = message.partition(". Remedy:")
             message = (f"{head}; an explosion was found before it (step {earlier.step}), most "
@@ -134,7 +142,7 @@ class Rules:
         step = sample["step"]
         layers = sample["layers"]
         order = [n for n in sample["order"] if n in layers]
-        found = self._activations(step, sample["activations"])
+        found = self._activations(step, sample["activations"], lr)
         explained = any(self.streaks.get((rule, name), 0) > 0 for name in sample["activations"]
                         for rule in ("dead", "saturation"))
         found += self._growth(step, layers, order, sample["natural"])
@@ -145,15 +153,20 @@ class Rules:
         found += self._stalled(step, layers, order, lr, check=not explained)
         return found
 
-    def _activations(self, step, activations):
+    def _activations(self, step, activations, lr=None):
         dead, saturated = [], []
         t = self.t
+        if lr is not None and self.explosions.first_lr is None:
+            self.explosions.first_lr = lr
+        if self._fitted():
+            return []  # nothing left to learn: units that stopped passing gradients cost nothing
         for name, s in activations.items():
-            if s.get("dead") is not None and self._streak(("dead", name),
-                                                          s["dead"] > t.dead_fraction):
+            self.measured[name] = self.measured.get(name, 0) + 1
+            if s.get("dead") is not None and self._unit_streak(("dead", name),
+                                                               s["dead"] > t.dead_fraction, lr):
                 dead.append(name)
-            if s.get("saturated") is not None and self._streak(
-                    ("saturation", name), s["saturated"] > t.saturated_fraction):
+            if s.get("saturated") is not None and self._unit_streak(
+                    ("saturation", name), s["saturated"] > t.saturated_fraction, lr):
                 saturated.append(name)
         found = []
         if dead:
@@ -162,17 +175,59 @@ class Rules:
                 "dead", "dead", dead, step,
                 f"dead units{_count(dead)}, starting at '{dead[0]}'{_after(s)}: {s['dead']:.0%} "
                 f"of its units output {_flat(s)} for every one of {s['inputs']} inputs, for "
-                f"{t.patience} samples in a row{_also(dead)}{self._since_explosion()}", "dead")
+                f"{t.patience} samples in a row{_also(dead)}{self._cause(('dead', dead[0]))}",
+                self._units_remedy("dead", ("dead", dead[0])))
         if saturated:
             s = activations[saturated[0]]
+            key = ("saturation", saturated[0])
             found += self._group(
                 "saturation", "saturation", saturated, step,
                 f"saturated units{_count(saturated)}, starting at '{saturated[0]}' "
                 f"({s['kind']}){_after(s)}: {s['saturated']:.0%} of its outputs are within "
                 f"{t.saturation_eps} of an asymptote, where the gradient is nearly zero, for "
-                f"{t.patience} samples in a row{_also(saturated)}{self._since_explosion()}",
-                "saturation")
+                f"{t.patience} samples in a row{_also(saturated)}{self._cause(key)}",
+                self._units_remedy("saturation", key))
         return found
+
+    def _fitted(self):
+        """Whether the loss has fallen to ``settled`` times its first value (the median of the
+        first three) or below: a model that has fit its data (L-BFGS memorising a batch drove
+        98% of a tanh layer to its asymptotes on the way to a loss of 1e-6)."""
+        first, loss = self.explosions.first_losses, self.loss
+        if loss is None or len(first) < 3:
+            return False
+        start = sorted(first)[1]
+        return start > 0 and 0 <= loss <= self.t.settled * start
+
+    def _unit_streak(self, key, holds, lr):
+        """``_streak``, noting the learning rate on the measurement its streak began at."""
+        if holds and not self.streaks.get(key):
+            self.streak_lr[key] = lr
+        return self._streak(key, holds)
+
+    def _raised_lr(self, key):
+        """(learning rate, its first value) when the units were fine on an earlier measurement
+        and turned dead or saturated once the learning rate had risen ``lr_rise`` times above
+        its first value (a schedule's peak too high: CyclicLR, one-cycle, warm-up to a rate the
+        model cannot take), else None."""
+        lr, first = self.streak_lr.get(key), self.explosions.first_lr
+        began_late = self.measured.get(key[1], 0) > self.streaks.get(key, 0)
+        if lr is None or not first or not began_late or lr < self.t.lr_rise * first:
+            return None
+        return lr, first
+
+    def _cause(self, key):
+        if "exploding" in self.groups:
+            return self._since_explosion()
+        raised = self._raised_lr(key)
+        if raised is None:
+            return ""
+        return (f"; they were fine before the learning rate rose to {raised[0]:.3g}, "
+                f"{raised[0] / raised[1]:.0f}x its first value ({raised[1]:.3g}): most likely "
+                "the cause")
+
+    def _units_remedy(self, rule, key):
+        return "raised_lr" if "exploding" not in self.groups and self._raised_lr(key) else rule
 
     def _since_explosion(self):
         """For units found dead or saturated after an explosion was: most likely its
@@ -195,10 +250,26 @@ class Rules:
             return self._thrashed(step, thrashed, moved) if thrashed else []
         first = max(grown, key=growth.get)
         grown = [first] + [n for n in grown if n != first]
+        self.doubled = (step, grown, growth[first], self.loss)
+        # judged by the loss after the update (next step): a step that doubled the weights and
+        # lowered the loss went towards a solution (L-BFGS's first line-searched step)
+        return self._doubling_confirmed(None) if self.loss is None else []
+
+    def _doubling_confirmed(self, loss_after):
+        """The doubling update's finding, unless ``loss_after`` (the loss after it) is below
+        both the loss before it and the first loss of the run (a model already thrown above
+        its untrained loss is not making progress by falling back a little); None: non-finite
+        or unknown, so it counts."""
+        step, grown, factor, before = self.doubled
+        self.doubled = None
+        first = self.explosions.first_losses[0] if self.explosions.first_losses else None
+        if loss_after is not None and before is not None and loss_after < min(before, first):
+            return []
+        first = grown[0]
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights{_count(grown)}, most in layer '{first}': one update made its "
-            f"weights {growth[first]:.1f}x larger (against its natural size){_also(grown)}",
+            f"weights {factor:.1f}x larger (against its natural size){_also(grown)}",
             self._exploding_remedy(first))
 
     def _thrashed(self, step, thrashed, moved):
@@ -238,6 +309,8 @@ class Rules:
             return []
         largest_name = max(norms, key=norms.get)
         largest = norms[largest_name]
+        if largest == 0:
+            return []  # no layer got a gradient (a hinge loss whose margins all hold): no gap
         low = []
         for name, norm in norms.items():
             ratio = norm / largest
@@ -257,7 +330,8 @@ class Rules:
             f"{_also(low)}", "vanishing")
 
     def _stalled(self, step, layers, order, lr, check=True):
-        decayed = lr is not None and lr < self.t.decayed_lr * self.peak_lr
+        # (a rate of exactly 0 is no slow end of a schedule: nothing moves; StepLR(gamma=0))
+        decayed = lr is not None and 0 < lr < self.t.decayed_lr * self.peak_lr
         flowing = any(s.get("grad_norm") for s in layers.values())
         frozen, cut = [], []
         for name in order:

@@ -273,17 +273,20 @@ class GradientTap:
             # one instance; others take NumPy's path, also right): ``dtype != np.float32``
             # builds a dtype to compare with, a tenth of a per-step read's cost
             compiled = None
+            owned = False
             if kernel is not None and array.dtype is _FLOAT32:
                 if array.base is None:
-                    compiled = kernel
+                    compiled, owned = kernel, True
                 else:
                     flags = array.flags
                     if flags.writeable and flags.aligned:
                         compiled = kernel
             # NOTE: ``_read`` inline for the every-step reads (a call per parameter and step,
-            # cold: 6 of the 37 Python calls the bench MLP's monitor made per step)
+            # cold: 6 of the 37 Python calls the bench MLP's monitor made per step). A 1-D
+            # array owning its memory is the contiguous 1-D array the entry point takes: no
+            # ravel (a new view object per bias and step)
             if key not in covered:
-                value = (compiled(array.ravel())
+                value = (compiled(array if owned and array.ndim == 1 else array.ravel())
                          if compiled is not None and array.size <= KERNEL_SIZE
                          else squared_norm(array))
                 squares[key] = watched[key] = value

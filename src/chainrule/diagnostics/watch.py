@@ -138,6 +138,7 @@ class NonFiniteWatch:
         self._undrawn = []  # calls of running forwards that have not drawn a random number yet
         self._remove_draw_observer = None
         self._depth = 0  # > 0 while the model's forward runs
+        self._ran = False  # the model's own forward ran this step
         self._forward_event = False  # an event of the forward pass is known this step
         self._observer = self._observe  # one bound method: added to and removed from the list
         self._observing = False  # self._observer is among the engine's forward observers
@@ -185,7 +186,7 @@ class NonFiniteWatch:
         # new lists where there is something to forget (a finding may hold the old ones)
         if self.events:
             self.events = []
-        self.calls, self._forward_event, self._depth = [], False, 0
+        self.calls, self._forward_event, self._depth, self._ran = [], False, 0, False
         if self.backward_checks:
             self.backward_checks = []
         if self._undrawn:
@@ -204,6 +205,7 @@ class NonFiniteWatch:
         if _rerunning[0]:
             return
         self._depth += 1
+        self._ran = True
         if grad_mode._state.enabled:
             if self.backward_checks:
                 # a backward's evidence (the tap's reads) came during that backward: the
@@ -248,7 +250,9 @@ class NonFiniteWatch:
                     node._output_hooks = {out._output_nr: [hook]}
                 else:
                     out.register_hook(hook)
-        self._open()  # watch the loss computation
+        if not self._observing:  # watch the loss computation (``_open``, inline: every step)
+            function._forward_observers.append(self._observer)
+            self._observing = True
 
     def _forward_origin(self):
         """Where a non-finite output of this step's forwards was born, or None if all were
@@ -469,4 +473,6 @@ class NonFiniteWatch:
         # the model's output, else the first op of the loss whose output went non-finite
         origin = self._forward_origin()
         origin = origin or next((o for o in self.events if o.pass_ == "forward"), None)
+        if origin is None and not self._ran:  # its parts called one by one: nothing watched
+            origin = Origin("unwatched", "forward", kind)
         self._found(origin or Origin("loss", "forward", kind, in_loss=True))

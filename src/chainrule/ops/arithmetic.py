@@ -186,15 +186,17 @@ def heaviside(input, values):
 
 
 def fmax(input, other):
-    """The larger of a and b, ignoring NaN (NaN only where both are)."""
+    """The larger of a and b, ignoring NaN (NaN only where both are); on a tie the gradient
+    goes to a, as PyTorch's."""
     a, b = as_tensor_pair(input, other)
-    return E.where(C.isnan(b), a, E.where(C.isnan(a), b, E.maximum(a, b)))
+    return E.where(C.isnan(b) | (a >= b), a, b)
 
 
 def fmin(input, other):
-    """The smaller of a and b, ignoring NaN (NaN only where both are)."""
+    """The smaller of a and b, ignoring NaN (NaN only where both are); on a tie the gradient
+    goes to a, as PyTorch's."""
     a, b = as_tensor_pair(input, other)
-    return E.where(C.isnan(b), a, E.where(C.isnan(a), b, E.minimum(a, b)))
+    return E.where(C.isnan(b) | (a <= b), a, b)
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):

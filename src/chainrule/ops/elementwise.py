@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from .. import kernels
-from .._dtypes import default_float, promote_numpy
+from .._dtypes import default_float
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.grad_ops import Clone
@@ -91,7 +91,10 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        # each operand only for the other's gradient, as PyTorch saves them: writing into y
+        # after y * 2 is no error
+        needs_a, needs_b = ctx.needs_input_grad
+        ctx.save_for_backward(a if needs_b else None, b if needs_a else None)
         return _binary("mul", np.multiply, a, b)
 
     @staticmethod
@@ -109,11 +112,11 @@ class Mul(Function):
         # computes them, instead of two more ops (their per-op overhead is most of a small
         # multiply's backward); with different dtypes the product promotes as the op would
         a, b = ctx.saved_tensors
-        x, y = a._data, b._data
         needs_a, needs_b = ctx.needs_input_grad
-        if g.dtype == x.dtype == y.dtype:
-            return (np.multiply(g, y) if needs_a else None,
-                    np.multiply(g, x) if needs_b else None)
+        if (not needs_a or g.dtype == b._data.dtype) and (
+                not needs_b or g.dtype == a._data.dtype):
+            return (np.multiply(g, b._data) if needs_a else None,
+                    np.multiply(g, a._data) if needs_b else None)
         return ((wrap(g) * b)._data if needs_a else None,  # (grad mode is off here)
                 (wrap(g) * a)._data if needs_b else None)
 
@@ -125,7 +128,7 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # (as Mul's)
         dtype = promoted_dtype(a, b)
         if dtype.kind != "f":
             dtype = default_float()  # integers divide to the default float dtype
@@ -154,7 +157,8 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """z = a ** b;  da = dz * b * a^(b-1),  db = dz * z * log(a)."""
+    """z = a ** b;  da = dz * b * a^(b-1) (0 where b = 0),  db = dz * z * log(a) (0 where a = 0
+    and b >= 0): PyTorch's values where the formulas give 0 * inf (x ** 0 at x = 0)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -164,8 +168,14 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad_out):
         a, b = ctx.saved_tensors
-        grad_a = grad_out * b * a ** (b - 1) if ctx.needs_input_grad[0] else None
-        grad_b = grad_out * a**b * a.log() if ctx.needs_input_grad[1] else None
+        grad_a = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_a = grad_out * b * a ** (b - 1)
+            constant = b._data.ndim == 0 and not ctx.needs_input_grad[1]
+            if not constant or b._data == 0:  # (x ** 2 and the like: no zero exponent to mask)
+                grad_a = where(b == 0, 0.0, grad_a)
+        if ctx.needs_input_grad[1]:
+            grad_b = where((a == 0) & (b >= 0), 0.0, grad_out * a**b * a.log())
         return grad_a, grad_b
 
 
@@ -199,9 +209,40 @@ class Minimum(Function):
 
 def _split_by_winner(grad_out, a_wins, tie, needs):
     share_a = a_wins.to(grad_out.dtype) + 0.5 * tie.to(grad_out.dtype)
-    grad_a = grad_out * share_a if needs[0] else None
-    grad_b = grad_out * (1 - share_a) if needs[1] else None
+    grad_a = masked_gradient(grad_out, share_a) if needs[0] else None
+    grad_b = masked_gradient(grad_out, 1 - share_a) if needs[1] else None
     return grad_a, grad_b
+
+
+def masked_gradient(grad_out, factor):
+    """grad_out * factor for a factor that is 0 where the gradient is masked, but 0 there even
+    when grad_out is inf or nan, as PyTorch's masked gradients (it selects; inf * 0 would be
+    nan). NOTE: a multiply and a finiteness check, not NumPy's where: a selecting where was
+    6-13 times slower than the product on 8k-65k float32 elements (an MLP's ReLU backward)."""
+    if grad_mode.is_grad_enabled():  # recorded (create_graph): the differentiable select
+        return where(factor != 0, grad_out * factor, 0.0)
+    return wrap(masked_gradient_array(grad_out._data, factor._data))
+
+
+def masked_gradient_array(g, factor):
+    """``masked_gradient`` on arrays."""
+    dtype = np.result_type(g, factor)
+    if _all_finite(g):
+        return np.multiply(g, factor, dtype=dtype)
+    with np.errstate(invalid="ignore"):  # (rare) inf or nan arrived: 0 wherever it is masked
+        out = np.multiply(g, factor, dtype=dtype)
+    out[np.broadcast_to(factor == 0, out.shape)] = 0
+    return out
+
+
+def _all_finite(array):
+    # NOTE: a dot product (BLAS, no temporary) is finite when every element is, at half the
+    # cost of isfinite().all() on 65k float32 (2.8 against 5.9 us); a false alarm from
+    # overflowing squares only costs the masked fix-up, which is right in any case
+    if array.dtype.kind == "f" and array.flags.c_contiguous:
+        flat = array.reshape(-1)
+        return bool(np.isfinite(flat.dot(flat)))
+    return bool(np.isfinite(array).all())
 
 
 class Where(Function):
@@ -463,7 +504,8 @@ def _relu_array(x):
 
 
 class Relu(Function):
-    """y = max(x, 0);  dx = dy where x > 0, else 0."""
+    """y = max(x, 0);  dx = dy where x > 0, else 0 (selected: an infinite dy where x <= 0
+    gives 0, as PyTorch's)."""
 
     _array_forward = True
 
@@ -478,7 +520,7 @@ class Relu(Function):
         if not grad_mode.is_grad_enabled():
             return wrap(Relu._array_backward(ctx, grad_out._data))
         (y,) = ctx.saved_tensors
-        return grad_out * (y > 0)
+        return masked_gradient(grad_out, y > 0)
 
     @staticmethod
     def _array_backward(ctx, g):
@@ -489,17 +531,18 @@ class Relu(Function):
         fast = kernels.load("activation", y, g)
         if fast is not None:  # no mask array at all
             return fast.relu_backward(y, g)
-        mask = y > 0
-        return np.multiply(g, mask, dtype=promote_numpy(g.dtype, mask.dtype))
+        return masked_gradient_array(g, y > 0)
 
 
 class Clamp(Function):
-    """y = min(max(x, lo), hi);  dx = dy where lo <= x <= hi, else 0 (bounds are constants)."""
+    """y = min(max(x, lo), hi);  dx = dy where lo <= x <= hi, else 0 (bounds are constants;
+    selected, so an infinite dy outside the bounds gives 0, as PyTorch's). ``exclusive``: dx = 0
+    at the bounds too (PyTorch's hardtanh, relu6 and hardsigmoid)."""
 
     @staticmethod
-    def forward(ctx, x, *, min=None, max=None):
+    def forward(ctx, x, *, min=None, max=None, exclusive=False):
         ctx.save_for_backward(x)
-        ctx.bounds = (min, max)
+        ctx.bounds, ctx.exclusive = (min, max), exclusive
         dtype = promoted_dtype(x, min, max)  # an integer tensor clamped by 0.5 turns float
         lo = None if min is None else number_array(min, dtype)
         hi = None if max is None else number_array(max, dtype)
@@ -509,10 +552,12 @@ class Clamp(Function):
     def backward(ctx, grad_out):
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
-        inside = (x >= lo) if lo is not None else None
+        above = x.__gt__ if ctx.exclusive else x.__ge__
+        below = x.__lt__ if ctx.exclusive else x.__le__
+        inside = above(lo) if lo is not None else None
         if hi is not None:
-            inside = (x <= hi) if inside is None else inside & (x <= hi)
-        return grad_out * inside
+            inside = below(hi) if inside is None else inside & below(hi)
+        return masked_gradient(grad_out, inside)
 
 
 # -- public functions --------------------------------------------------------------------------

@@ -4,8 +4,10 @@ An in-place op writes its out-of-place result into the tensor's own memory and b
 version counter, so that any op that saved the old value notices (``_bump_version``). Outside
 the graph that is all. While the graph is recorded, the out-of-place op runs on a clone of the
 old value and the tensor takes the new node as its ``grad_fn`` (PyTorch "rebases" in-place ops
-the same way); writing into a leaf that requires grad, or through a view of another tensor, is
-refused because its gradient could not follow.
+the same way). A write through a view also gives the view's root, and the root's other views,
+a graph that sees it (``view_writes.py``). Writing into a leaf that requires grad is refused, as
+is writing into a tensor that shares memory with another one in some way that is not a view
+(``detach()``, ``.data``), because its gradient could not follow.
 """
 
 import sys
@@ -16,6 +18,7 @@ from ..autograd import grad_mode
 from ..tensor import Tensor
 from .index import index_add, index_put, scatter, scatter_add, set_in_place
 from .registry import register
+from .view_writes import CopySlices, adopt, rebase_views, write_through_view
 
 
 def _recording(tensor, others):
@@ -24,52 +27,24 @@ def _recording(tensor, others):
         return False
     if tensor._requires_grad:
         return True
-    return any(isinstance(o, Tensor) and o._requires_grad for o in others)
+    if any(isinstance(o, Tensor) and o._requires_grad for o in others):
+        return True
+    # a view made under no_grad of a tensor that requires grad: modify_in_place refuses it
+    base = tensor._base
+    return base is not None and base._requires_grad
 
 
-def _is_view_of_leaf(tensor):
-    """Whether ``tensor`` was made by a view op directly from a leaf that requires grad (views
-    share their base's version counter)."""
-    for edge in tensor.grad_fn.next_edges:
-        if isinstance(edge, Tensor) and edge._version_box is tensor._version_box:
-            return True
-    return False
-
-
-def _views_another_live_tensor(tensor):
+def _shares_memory_with_another_live_tensor(tensor):
     """Whether ``tensor``'s memory belongs to another tensor that is still alive.
 
-    A view shares its base's version counter (a one-element list), so the list is referenced by
-    every live tensor over that memory: more references than this tensor's own one (plus
-    getrefcount's argument) means another tensor sees the same memory."""
+    Tensors over one memory share a version counter (a one-element list), so the list is
+    referenced by every live tensor over that memory: more references than this tensor's own
+    one (plus getrefcount's argument) means another tensor sees the same memory."""
     return tensor._data.base is not None and sys.getrefcount(tensor._version_box) > 2
 
 
-def modify_in_place(tensor, out_of_place, *others):
-    """Write ``out_of_place(tensor)`` into ``tensor``'s memory and bump its version; ``others``
-    are the op's other operands (they decide, with ``tensor``, whether the graph records)."""
-    recording = _recording(tensor, others)
-    if recording and tensor._requires_grad:
-        if tensor.grad_fn is None:
-            raise RuntimeError(
-                "a leaf tensor that requires grad is being used in an in-place operation; "
-                "wrap the update in `with chainrule.no_grad():`, or work on a clone()"
-            )
-        if tensor._data.base is not None and _is_view_of_leaf(tensor):
-            raise RuntimeError(
-                "a view of a leaf tensor that requires grad is being used in an in-place "
-                "operation; wrap the update in `with chainrule.no_grad():`, or clone() first"
-            )
-    # Writing through a view while recording would change the base without changing the base's
-    # gradient (chainrule has no PyTorch-style CopySlices), so it is refused rather than
-    # computed wrongly.
-    if recording and _views_another_live_tensor(tensor):
-        raise RuntimeError(
-            "in-place operation on a view of another tensor while the graph is recorded: "
-            "the tensor it views would change without its gradient knowing. Modify the "
-            "base tensor itself (e.g. base[index] = value), or use out-of-place operations"
-        )
-    result = out_of_place(tensor.clone() if recording else tensor)
+def _write(tensor, result):
+    """Write an in-place op's out-of-place ``result`` into ``tensor``'s memory."""
     if result._data.shape != tensor._data.shape:
         raise RuntimeError(
             f"in-place operation: the result has shape {tuple(result.shape)}, which does "
@@ -83,10 +58,38 @@ def modify_in_place(tensor, out_of_place, *others):
         )
     np.copyto(tensor._data, result._data, casting="same_kind")
     tensor._bump_version()
-    if recording:
-        tensor._requires_grad = True
-        tensor.grad_fn = result.grad_fn
-        tensor._output_nr = result._output_nr
+
+
+def modify_in_place(tensor, out_of_place, *others):
+    """Write ``out_of_place(tensor)`` into ``tensor``'s memory and bump its version; ``others``
+    are the op's other operands (they decide, with ``tensor``, whether the graph records)."""
+    recording = _recording(tensor, others)
+    if not recording:
+        result = out_of_place(tensor)
+        _write(tensor, result)
+        return tensor
+    if tensor._base is not None:  # a view
+        result = write_through_view(tensor, out_of_place, _write)
+        return tensor
+    if tensor._requires_grad and tensor.grad_fn is None:
+        raise RuntimeError(
+            "a leaf tensor that requires grad is being used in an in-place operation; "
+            "wrap the update in `with chainrule.no_grad():`, or work on a clone()"
+        )
+    views = tensor._views  # the views of this tensor made so far
+    if views is None and _shares_memory_with_another_live_tensor(tensor):
+        raise RuntimeError(
+            "in-place operation on a tensor that shares its memory with another one (not as "
+            "a view: detach(), .data, from_numpy) while the graph is recorded: that tensor "
+            "would change without its gradient knowing. Write into a clone(), or use "
+            "out-of-place operations"
+        )
+    required_grad = tensor._requires_grad
+    result = out_of_place(tensor.clone())
+    _write(tensor, result)
+    adopt(tensor, result)
+    if views is not None:
+        rebase_views(tensor, required_grad)
     return tensor
 
 
@@ -265,7 +268,7 @@ register(lerp_, top=False)
 register(masked_fill_, top=False)
 register(fill_, top=False)
 register(zero_, top=False)
-register(copy_, top=False)
+register(copy_, CopySlices, top=False)
 register(setitem, name="__setitem__", top=False)
 register(index_put_, top=False)
 register(index_add_, top=False)

@@ -56,7 +56,7 @@ class Split(Function):
         pieces, start = [], 0
         for size in sizes:
             key = (slice(None),) * dim + (slice(start, start + size),)
-            pieces.append(_view_of(x, x._data[key]))
+            pieces.append(_view_of(x, x._data[key], "Split"))
             start += size
         return tuple(pieces)
 
@@ -72,7 +72,8 @@ class Unbind(Function):
     def forward(ctx, x, *, dim):
         ctx.dim = dim
         lead = (slice(None),) * dim
-        return tuple(_view_of(x, x._data[lead + (i, Ellipsis)]) for i in range(x.shape[dim]))
+        return tuple(_view_of(x, x._data[lead + (i, Ellipsis)], "Unbind")
+                     for i in range(x.shape[dim]))
 
     @staticmethod
     def backward(ctx, *grad_outs):

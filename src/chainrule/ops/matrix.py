@@ -45,7 +45,9 @@ class Inverse(Function):
 
 
 class Det(Function):
-    """d = det(A);  dA = dd * d * A^-T."""
+    """d = det(A);  dA = dd * d * A^-T, which is dd times A's cofactor matrix; for a singular A
+    (no inverse) the cofactors come from the SVD A = U S V^T: det(U) det(V) U diag(c) V^T,
+    c_i the product of the other singular values (PyTorch's rule)."""
 
     @staticmethod
     def forward(ctx, a):
@@ -58,8 +60,20 @@ class Det(Function):
     @staticmethod
     def backward(ctx, grad_out):
         (a,) = ctx.saved_tensors
+        if not np.all(ctx.det._data != 0):
+            cofactors = wrap(_cofactors(float_array(a._data)))
+            return grad_out.unsqueeze(-1).unsqueeze(-1) * cofactors
         scale = (grad_out * ctx.det).unsqueeze(-1).unsqueeze(-1)
         return scale * inverse(a).transpose(-2, -1)
+
+
+def _cofactors(a):
+    """The cofactor matrix of each square matrix in ``a`` (singular ones too), from its SVD."""
+    u, s, vh = np.linalg.svd(a)
+    n = s.shape[-1]
+    others = np.where(np.eye(n, dtype=bool), 1.0, s[..., None, :]).prod(axis=-1)
+    signs = np.linalg.det(u) * np.linalg.det(vh)
+    return (u * others[..., None, :]) @ vh * signs[..., None, None]
 
 
 class Slogdet(Function):
@@ -146,9 +160,7 @@ class Diagonal(Function):
     @staticmethod
     def forward(ctx, x, *, offset, d1, d2):
         ctx.shape, ctx.offset, ctx.d1, ctx.d2 = x._data.shape, offset, d1, d2
-        out = wrap(_diagonal_view(x._data, offset, d1, d2))
-        out._share_version(x)
-        return out
+        return wrap(_diagonal_view(x._data, offset, d1, d2))._become_view_of(x)
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -311,11 +323,7 @@ def cdist(x1, x2, p=2.0, compute_mode=None):
     difference = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     if p == 0:
         return (difference != 0).sum(-1).to(x1.dtype)
-    if p == float("inf"):
-        return R.amax(E.abs(difference), -1)
-    if p == 2:
-        return E.sqrt((difference * difference).sum(-1))
-    return (E.abs(difference) ** p).sum(-1) ** (1.0 / p)
+    return R.norm(difference, p, -1)  # (its gradient at a distance of 0 is 0, as PyTorch's)
 
 
 # -- registration ------------------------------------------------------------------------------

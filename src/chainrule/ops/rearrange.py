@@ -11,6 +11,7 @@ from . import join as J
 from . import shape as S
 from ._operands import normalize_dim, wrap
 from .registry import register
+from .view_writes import strided_positions
 
 
 def select(input, dim, index):
@@ -302,12 +303,7 @@ def unfold_windows(self, dimension, size, step):
 
 def as_strided(input, size, stride, storage_offset=0):
     """The elements at ``storage_offset + sum(i_k * stride_k)`` of the flattened tensor."""
-    index = np.full(tuple(size), storage_offset, dtype=np.int64)
-    for axis, (n, s) in enumerate(zip(size, stride)):
-        shape = [1] * len(size)
-        shape[axis] = n
-        index = index + (np.arange(n) * s).reshape(shape)
-    return input.reshape(-1)[wrap(index)]
+    return input.reshape(-1)[wrap(strided_positions(size, stride, storage_offset))]
 
 
 def gradient(input, *, spacing=1, dim=None, edge_order=1):

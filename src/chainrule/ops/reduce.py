@@ -453,11 +453,13 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     _require_float(input, "norm")
     if p == "fro" or p is None:
         p = 2.0
+    elif p == "nuc":  # the sum of singular values of a matrix (or of each matrix over dim)
+        from ..linalg import matrix_norm  # (linalg builds on this module)
+
+        return matrix_norm(input, "nuc", (-2, -1) if dim is None else dim, keepdim)
     elif isinstance(p, str):
-        raise ValueError(
-            f"norm(): p={p!r} is not supported; use a number, inf, -inf or 'fro' (the nuclear "
-            "norm needs a singular value decomposition, which chainrule does not provide)"
-        )
+        raise ValueError(f"norm(): p={p!r} is not supported; use a number, inf, -inf, 'fro' "
+                         "or 'nuc'")
     p = float(p)
     axes = _axes(dim, input._data.ndim, "norm")
     if p < 0 or p == np.inf:

@@ -8,6 +8,7 @@ import numpy as np
 from ._operands import normalize_dim, wrap
 from .index import index_put
 from .registry import register
+from .view_writes import strided_positions
 
 
 def _positions(shape, view):
@@ -46,12 +47,7 @@ def diagonal_scatter(input, src, offset=0, dim1=0, dim2=1):
 def as_strided_scatter(input, src, size, stride, storage_offset=0):
     """``input`` with the elements ``as_strided(size, stride, storage_offset)`` reads replaced
     by ``src``."""
-    positions = np.full(tuple(size), storage_offset, dtype=np.int64)
-    for axis, (n, s) in enumerate(zip(size, stride)):
-        shape = [1] * len(size)
-        shape[axis] = n
-        positions = positions + (np.arange(n) * s).reshape(shape)
-    return _replace(input, positions, src)
+    return _replace(input, strided_positions(size, stride, storage_offset), src)
 
 
 def put(input, index, source, accumulate=False):

@@ -11,11 +11,12 @@ from ._operands import normalize_dim, normalize_dims, wrap
 from .registry import register
 
 
-def _view_of(x, array):
-    """A tensor over ``array`` that shares ``x``'s version counter when it shares its memory."""
+def _view_of(x, array, made_by=None):
+    """A tensor over ``array``: a view of ``x`` when it shares ``x``'s memory (``made_by``: the
+    op's name when it returns several views)."""
     out = wrap(array)
     if array.base is not None and np.may_share_memory(array, x._data):
-        out._share_version(x)
+        out._become_view_of(x, made_by)
     return out
 
 

@@ -15,7 +15,8 @@ _topk_result = namedtuple("topk", ["values", "indices"])
 
 def _sort_indices(array, axis, descending, stable):
     if not descending:
-        return np.argsort(array, axis=axis, kind="stable" if stable else None)
+        # (always stable: equal values keep their order, as PyTorch's CPU sort leaves them)
+        return np.argsort(array, axis=axis, kind="stable")
     # Sorting the reversed array stably and reversing back keeps ties in their original order
     # and puts NaN first, as PyTorch's descending sort does.
     n = array.shape[axis]

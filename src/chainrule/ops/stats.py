@@ -100,10 +100,30 @@ def logcumsumexp(input, dim):
     return E.log(R.cumsum(E.exp(input - shift), dim)) + shift
 
 
+class SpreadOverTies(Function):
+    """y = ``value``, an order statistic of all of x found on the array;  dx = dy shared evenly
+    by the elements equal to y (NaN: by the NaNs), PyTorch's rule for a whole-tensor median."""
+
+    @staticmethod
+    def forward(ctx, x, *, value):
+        ctx.save_for_backward(x)
+        ctx.value = value
+        return wrap(np.asarray(value, dtype=x._data.dtype))
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (x,) = ctx.saved_tensors
+        value = ctx.value
+        ties = C.isnan(x) if value != value else (x == value)
+        ties = ties.to(grad_out.dtype)
+        return grad_out * ties / ties.sum()
+
+
 def _order_statistic(input, dim, keepdim, position, op, ignore_nan=False):
     if dim is None:
         flat = input.reshape(-1)
-        return _order_statistic(flat, 0, False, position, op, ignore_nan).values
+        picked = _order_statistic(flat.detach(), 0, False, position, op, ignore_nan).values
+        return SpreadOverTies.apply(input, value=picked._data[()])
     dim = normalize_dim(dim, input.ndim, op)
     data = input._data
     order = np.argsort(data, axis=dim, kind="stable")
@@ -268,11 +288,9 @@ def bincount(input, weights=None, minlength=0):
 def dist(input, other, p=2):
     """The p-norm of input - other."""
     difference = (input - other).reshape(-1)
-    if p == float("inf"):
-        return R.amax(E.abs(difference))
     if p == 0:
         return (difference != 0).sum().to(input.dtype)
-    return (E.abs(difference) ** p).sum() ** (1.0 / p)
+    return R.norm(difference, p)  # (its gradient where input == other is 0, as PyTorch's)
 
 
 def cov(input, *, correction=1, fweights=None, aweights=None):
@@ -399,7 +417,7 @@ def renorm(input, p, dim, maxnorm):
     """Rescale each slice along ``dim`` whose p-norm exceeds ``maxnorm`` to that norm."""
     dim = normalize_dim(dim, input.ndim, "renorm")
     others = tuple(d for d in range(input.ndim) if d != dim)
-    norms = (E.abs(input) ** p).sum(others, keepdim=True) ** (1.0 / p)
+    norms = R.norm(input, p, others, keepdim=True)
     factor = E.where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
     return input * factor
 
@@ -426,8 +444,8 @@ register(cumprod, Cumprod)
 register(cummax)
 register(cummin)
 register(logcumsumexp)
-register(median)
-register(nanmedian)
+register(median, SpreadOverTies)
+register(nanmedian, SpreadOverTies)
 register(mode)
 register(kthvalue)
 register(quantile)

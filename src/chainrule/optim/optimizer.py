@@ -19,7 +19,7 @@ import numpy as np
 from .._dtypes import is_float
 from ..autograd import grad_mode
 from ..autograd.grad_mode import enable_grad
-from ..tensor import Tensor
+from ..tensor import Tensor, _RemovableHandle
 
 __all__ = ["Optimizer"]
 
@@ -33,6 +33,22 @@ def _mark_called(step):
         return step(self, *args, **kwargs)
 
     return wrapper
+
+
+def _step_with_hooks(optimizer, step, *args, **kwargs):
+    """``step`` of an optimizer with step hooks: the pre-hooks (which may change the
+    arguments), the step, the post-hooks."""
+    for hook in optimizer._hooks("_step_pre_hooks"):
+        changed = hook(optimizer, args, kwargs)
+        if changed is not None:
+            if not (isinstance(changed, tuple) and len(changed) == 2):
+                raise RuntimeError(f"a step pre-hook must return None or (args, kwargs), "
+                                   f"got {changed!r}")
+            args, kwargs = changed
+    result = step(optimizer, *args, **kwargs)
+    for hook in optimizer._hooks("_step_post_hooks"):
+        hook(optimizer, args, kwargs)
+    return result
 
 
 def _check(ok, message):
@@ -328,11 +344,52 @@ class Optimizer:
                         param.grad.requires_grad_(False)
                     param.grad.zero_()
 
+    # -- hooks ---------------------------------------------------------------------------------
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` before each ``step``; it may return new
+        ``(args, kwargs)``. Returns a handle whose ``remove()`` unregisters it."""
+        return self._add_hook("_step_pre_hooks", hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs)`` after each ``step``."""
+        return self._add_hook("_step_post_hooks", hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` before ``state_dict()`` packs the state."""
+        return self._add_hook("_state_dict_pre_hooks", hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` after; it may return a state dict to use instead."""
+        return self._add_hook("_state_dict_post_hooks", hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict)`` before ``load_state_dict``; it may return the state
+        dict to load instead."""
+        return self._add_hook("_load_state_dict_pre_hooks", hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer)`` after ``load_state_dict``."""
+        return self._add_hook("_load_state_dict_post_hooks", hook, prepend)
+
+    def _add_hook(self, kind, hook, prepend=False):
+        hooks = self.__dict__.setdefault(kind, [])
+        if kind.startswith("_step") and "step" not in self.__dict__:
+            # NOTE: the hooks run from a step of this instance's own, set here: an optimizer
+            # without step hooks pays nothing on each step for them
+            self.step = functools.partial(_step_with_hooks, self, type(self).step)
+        hooks.insert(0 if prepend else len(hooks), hook)
+        return _RemovableHandle(hooks, hook)
+
+    def _hooks(self, kind):
+        return list(self.__dict__.get(kind, ()))
+
     # -- checkpoints ---------------------------------------------------------------------------
     def state_dict(self):
         """The optimizer's state as ``{"state": {index: {...}}, "param_groups": [...]}``, with
         parameters referred to by their position (PyTorch's format). The tensors are shared,
         not copied: copy them before training on if the dict must keep today's values."""
+        for hook in self._hooks("_state_dict_pre_hooks"):
+            hook(self)
         index = {}
         param_groups = []
         for group in self.param_groups:
@@ -348,11 +405,16 @@ class Optimizer:
                     state[index[id(key)]] = dict(value)
             else:
                 state[key] = value
-        return {"state": state, "param_groups": param_groups}
+        packed = {"state": state, "param_groups": param_groups}
+        for hook in self._hooks("_state_dict_post_hooks"):
+            packed = hook(self, packed) or packed
+        return packed
 
     def load_state_dict(self, state_dict):
         """Restore a ``state_dict()`` into an optimizer built over the same parameters (in the
         same order). State tensors are copied and cast to their parameter's dtype."""
+        for hook in self._hooks("_load_state_dict_pre_hooks"):
+            state_dict = hook(self, state_dict) or state_dict
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
             raise ValueError(
                 "load_state_dict expects the dict made by Optimizer.state_dict(), with keys "
@@ -391,6 +453,8 @@ class Optimizer:
             saved["params"] = group["params"]
         self.state = state
         self.param_groups = saved_groups
+        for hook in self._hooks("_load_state_dict_post_hooks"):
+            hook(self)
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]

@@ -29,4 +29,5 @@ CASES = {
                    "smoke": ["--epochs", "1", "--dropout", "0.2"]},
     "sparse_graph_attention": {"args": ["--epochs", "4"], "float64": True},
     "sac_temperature": {"args": ["--updates", "4"], "float64": True},
+    "rnn_prealloc": {"args": ["--epochs", "2"], "float64": True},
 }

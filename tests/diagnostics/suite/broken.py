@@ -685,3 +685,28 @@ def custom_unit_rows_backward_divides_by_a_padded_rows_norm():
     model = models.PaddedUnitEmbedding()
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), _padded_sequences(),
                       20)
+
+
+# -- held-out batch gen12: packed sequences, weight_norm, a cyclic schedule (2026-12-03) -------
+@broken("recurrent", "data", Expect("saturation", "rnn"))
+def packed_lstm_unnormalised_inputs():
+    model = models.Packed("LSTM")  # the gate rebuild read a PackedSequence as a tensor: crash
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.PackedBatches(scale=30.0), 20)
+
+
+@broken("mlp", "model", Expect("nonfinite", "1", "Div", "forward"))
+def weight_norm_direction_zero_initialised():
+    model = nn.Sequential(nn.Linear(16, 32), nn.utils.weight_norm(nn.Linear(32, 32)), nn.ReLU(),
+                          nn.Linear(32, 2))
+    nn.init.zeros_(model[1].weight_v)  # g / ||v|| = g / 0, in weight_norm's pre-hook
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 10)
+
+
+@broken("cnn", "optimizer", Expect("dead", says="learning rate rose"))
+def cyclic_schedule_peak_too_high():
+    model = models.cnn(channels=(1, 8, 8, 8))
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.CyclicLR(optimizer, base_lr=1e-3, max_lr=4.0,
+                                                 step_size_up=20)
+    return model, fit(model, optimizer, data.images(), 50, scheduler=schedule)

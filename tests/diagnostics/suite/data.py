@@ -100,3 +100,22 @@ def two_targets(n=512, size=32, inf_every=None, seed=0):
     if inf_every:
         y[::inf_every, 1] = np.inf
     return Batches(x, y, size, seed)
+
+
+class PackedBatches(Batches):
+    """``sequences`` padded with zeros after a random length (3 or more) per sequence; a batch
+    is ((inputs, lengths), targets), for ``pack_padded_sequence``."""
+
+    def __init__(self, scale=1.0, size=16, seed=0):
+        source = sequences(scale=scale, seed=seed)
+        x = source.x.copy()
+        rng = np.random.default_rng(seed)
+        self.lengths = rng.integers(3, x.shape[1] + 1, len(x))
+        for i, length in enumerate(self.lengths):
+            x[i, length:] = 0.0
+        super().__init__(x, source.y, size, seed)
+
+    def __call__(self, step):
+        rows = self.rng.integers(0, len(self.x), self.size)
+        return ((torch.from_numpy(self.x[rows]), torch.from_numpy(self.lengths[rows])),
+                torch.from_numpy(self.y[rows]))

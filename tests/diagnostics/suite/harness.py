@@ -16,7 +16,8 @@ ANY = "any layer"  # the finding must name a layer of the model, whichever
 @dataclasses.dataclass
 class Expect:
     """The right diagnosis: ``rule`` and ``layer`` (a name, ANY, or None for model-wide); for
-    non-finite values the ``op``, the ``pass_`` and the line marked ``# NAN: <marker>``."""
+    non-finite values the ``op``, the ``pass_`` and the line marked ``# NAN: <marker>``;
+    ``says``: a phrase the message must hold."""
 
     rule: str
     layer: object = ANY
@@ -24,6 +25,7 @@ class Expect:
     pass_: str | None = None
     marker: str | None = None
     within: int = 50
+    says: str | None = None  # a phrase the message must hold (the cause it names)
 
 
 def fit(model, optimizer, batches, steps, loss_fn=F.cross_entropy, every=50, scheduler=None,
@@ -75,6 +77,8 @@ def check(monitor, expect, model_layers):
         assert finding.layer in model_layers, summary
     else:
         assert finding.layer == expect.layer, summary
+    if expect.says is not None:
+        assert expect.says in finding.message, summary
     if expect.op is not None:
         origin = finding.origin
         assert (origin.op, origin.pass_) == (expect.op, expect.pass_), summary

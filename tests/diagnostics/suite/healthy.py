@@ -500,3 +500,50 @@ def mlp_mask_product_and_threshold_relus():
     model = Net()
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 150,
                 every=10)]
+
+
+# -- held-out batch gen12 (2026-12-03) ---------------------------------------------------------
+@healthy("recurrent")
+def packed_gru_variable_lengths():
+    model = models.Packed("GRU")
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.PackedBatches(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def lbfgs_strong_wolfe_full_batch():
+    # each step is up to 10 line-searched iterations: the head's first step moves it by more
+    # than its size, and halves the loss
+    model = models.mlp([16, 16, 2], activation=nn.Tanh)
+    optimizer = torch.optim.LBFGS(model.parameters(), lr=1.0, max_iter=10,
+                                  line_search_fn="strong_wolfe")
+    x, y = data.classes(size=256)(0)
+    with GradientMonitor(model, every=5) as monitor:
+        for _ in range(40):
+            def closure():
+                optimizer.zero_grad()
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                return loss
+            monitor.step(optimizer.step(closure), lr=1.0)
+    return [monitor]
+
+
+@healthy("mlp")
+def triplet_margin_loss_margins_met():
+    # once every margin holds, the loss and every gradient are exactly 0 (was a 0/0 in the
+    # vanishing rule)
+    model = models.mlp([16, 32, 8])
+    batches = data.classes()
+    loss_fn = nn.TripletMarginLoss(margin=0.5)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    with GradientMonitor(model, every=10) as monitor:
+        for step in range(1, 101):
+            x, _ = batches(step)
+            noisy = x + 0.1 * torch.randn(*x.shape)
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), model(noisy), model(x.roll(3, 0)))
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=0.05)
+    return [monitor]

@@ -127,7 +127,9 @@ class LogScale(nn.Module):
 
 
 class RootFeatures(nn.Module):
-    """A CNN whose features are sqrt(relu(...)): fine forward, infinite gradient at zero."""
+    """A CNN whose features are sqrt of a ReLU written as a product with its mask: fine
+    forward; backward, sqrt's infinite gradient at 0 times the mask's 0 is nan (as in PyTorch;
+    F.relu would select, and give 0 there)."""
 
     def __init__(self):
         super().__init__()
@@ -135,7 +137,8 @@ class RootFeatures(nn.Module):
         self.head = nn.Linear(4 * 10 * 10, 2)
 
     def forward(self, x):
-        features = self.conv(x).relu().sqrt()  # NAN: sqrt backward in model
+        h = self.conv(x)
+        features = (h * (h > 0)).sqrt()  # NAN: sqrt backward in model
         return self.head(features.flatten(1))
 
 
@@ -428,3 +431,20 @@ class Stacked(nn.Module):
 
     def forward(self, x):
         return self.head(self.rnn(x)[0][:, -1])
+
+
+class Packed(nn.Module):
+    """A recurrent layer fed a PackedSequence (``pack_padded_sequence``), read at each
+    sequence's own last step; its input is ``(padded (N, L, F), lengths)``."""
+
+    def __init__(self, kind="LSTM", features=4, hidden=16, classes=2):
+        super().__init__()
+        self.rnn = getattr(nn, kind)(features, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, classes)
+
+    def forward(self, inputs):
+        x, lengths = inputs
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True,
+                                                   enforce_sorted=False)
+        _, state = self.rnn(packed)
+        return self.head((state[0] if isinstance(state, tuple) else state)[-1])

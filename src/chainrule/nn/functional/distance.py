@@ -3,21 +3,15 @@
 
 import numpy as np
 
+from ...ops.reduce import norm
 from ...ops.registry import register
 from ...tensor import Tensor
 
 
 def _p_norm(x, p, dim, keepdim=False):
-    """The p-norm along ``dim`` (p = inf: largest |x|; p = 0: count of non-zeros)."""
-    if p == float("inf"):
-        return x.abs().amax(dim, keepdim=keepdim)
-    if p == 0:
-        return (x != 0).to(x.dtype).sum(dim, keepdim=keepdim)
-    if p == 2:
-        return (x * x).sum(dim, keepdim=keepdim).sqrt()
-    if p == 1:
-        return x.abs().sum(dim, keepdim=keepdim)
-    return x.abs().pow(p).sum(dim, keepdim=keepdim).pow(1.0 / p)
+    """The p-norm along ``dim`` (p = inf: largest |x|; p = 0: count of non-zeros): one Norm op,
+    whose gradient is 0 where the norm is (two equal rows, a zero vector), as PyTorch's."""
+    return norm(x, p, dim, keepdim)
 
 
 def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
@@ -32,8 +26,8 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """x1 . x2 / (max(||x1||, eps) * max(||x2||, eps)) along ``dim`` (inputs broadcast)."""
-    norm1 = (x1 * x1).sum(dim, keepdim=True).sqrt().clamp(min=eps)
-    norm2 = (x2 * x2).sum(dim, keepdim=True).sqrt().clamp(min=eps)
+    norm1 = norm(x1, 2, dim, keepdim=True).clamp(min=eps)
+    norm2 = norm(x2, 2, dim, keepdim=True).clamp(min=eps)
     return ((x1 / norm1) * (x2 / norm2)).sum(dim)
 
 
