@@ -710,3 +710,13 @@ def cyclic_schedule_peak_too_high():
     schedule = torch.optim.lr_scheduler.CyclicLR(optimizer, base_lr=1e-3, max_lr=4.0,
                                                  step_size_up=20)
     return model, fit(model, optimizer, data.images(), 50, scheduler=schedule)
+
+
+@broken("mlp", "optimizer", Expect("stalled"))
+def step_schedule_gamma_zero():
+    # StepLR(gamma=0), meant 0.5: a learning rate of exactly 0 from step 6 on is no slow end
+    # of a schedule (it was exempt as "decayed", and nothing was reported)
+    model = models.mlp([16, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=0.0)
+    return model, fit(model, optimizer, data.classes(), 50, scheduler=schedule)
