@@ -180,6 +180,20 @@ def test_repr_leaves_out_the_default_dtype_whichever_it_is():
     assert repr(cr.ones(1, dtype=cr.float64)) == "tensor([1.], dtype=chainrule.float64)"
 
 
+def test_print_options_sci_mode_as_pytorch():
+    # PyTorch 2.13's output for the same calls, "torch." spelled "chainrule."
+    try:
+        cr.set_printoptions(precision=2, sci_mode=False)
+        assert repr(cr.tensor([1e-5, 3.14159, 1e5])) == "tensor([     0.00,      3.14, 100000.00])"
+        cr.set_printoptions(sci_mode=True)
+        assert repr(cr.tensor([1.5, 2.0])) == "tensor([1.50e+00, 2.00e+00])"
+        cr.set_printoptions(profile="default")  # (each call sets sci_mode: back to automatic)
+        automatic = "tensor([1.0000e-05, 3.1416e+00, 1.0000e+05])"
+        assert repr(cr.tensor([1e-5, 3.14159, 1e5])) == automatic
+    finally:
+        cr.set_printoptions(profile="default")
+
+
 def test_repr_of_a_large_tensor_is_summarized_like_pytorch():
     expected = ("tensor([0.0000e+00, 1.0000e+00, 2.0000e+00,  ..., 1.9970e+03, 1.9980e+03,\n"
                 "        1.9990e+03])")

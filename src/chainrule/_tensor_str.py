@@ -13,6 +13,7 @@ PRECISION = 4
 THRESHOLD = 1000  # more elements than this are summarized
 EDGE_ITEMS = 3
 LINE_WIDTH = 80
+SCI_MODE = None  # None: scientific when the values ask for it; True / False: always / never
 
 _IMPLICIT_DTYPES = {np.dtype(np.int64), np.dtype(np.bool_)}  # and the default float dtype
 
@@ -34,7 +35,9 @@ class _Formatter:
         low, high = magnitudes.min(), magnitudes.max()
         whole = bool(np.all(finite == np.ceil(finite)))
         wide_range = high / low > 1000.0 or high > 1.0e8
-        if whole:
+        if SCI_MODE is not None:  # (set_printoptions(sci_mode=...))
+            self.style = "sci" if SCI_MODE else ("whole" if whole else "fixed")
+        elif whole:
             self.style = "sci" if wide_range else "whole"
         else:
             self.style = "sci" if wide_range or low < 1.0e-4 else "fixed"

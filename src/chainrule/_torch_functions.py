@@ -184,7 +184,9 @@ def typename(obj):
 
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
                      profile=None, sci_mode=None):
-    """How tensors print: digits, the element count before summarising, edge items, width."""
+    """How tensors print: digits, the element count before summarising, edge items, width,
+    and ``sci_mode`` (True / False: always / never scientific; None, the default: when the
+    values need it; like PyTorch, each call sets it)."""
     presets = {"default": (4, 1000, 3, 80), "short": (2, 1000, 2, 80), "full": (4, math.inf, 3,
                                                                                80)}
     if profile is not None:
@@ -194,6 +196,7 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
                         ("EDGE_ITEMS", edgeitems), ("LINE_WIDTH", linewidth)):
         if value is not None:
             setattr(_tensor_str, name, value)
+    _tensor_str.SCI_MODE = sci_mode
 
 
 class finfo:  # noqa: N801 - PyTorch's spelling
