@@ -208,6 +208,16 @@ class Function:
         is in next_edges itself.)"""
         return tuple([_edge_meta(edge) for edge in self.next_edges])
 
+    @property
+    def next_functions(self):
+        """Per positional input, as PyTorch's ``grad_fn.next_functions``: ``(node, output_nr)``
+        of the node that made it, ``(AccumulateGrad, 0)`` for a leaf that requires grad (its
+        ``.variable`` is the leaf), ``(None, 0)`` where no gradient goes: the graph can be
+        walked from a loss down to the parameters."""
+        return tuple([edge if type(edge) is tuple else
+                      (None, 0) if edge is None else (accumulate_grad_node(edge), 0)
+                      for edge in self.next_edges])
+
     @classmethod
     def name(cls):
         return cls.__name__ + "Backward"
@@ -280,6 +290,32 @@ class Function:
             for observer in _forward_observers:
                 observer(ctx, args, outputs)
         return outputs
+
+
+class AccumulateGrad:
+    """The graph node of a leaf that requires grad, as ``next_functions`` shows it: backward
+    ends there, adding the gradient into ``variable.grad`` (the engine does it; this object
+    names it). One per leaf, kept on the leaf."""
+
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    @staticmethod
+    def name():
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+def accumulate_grad_node(leaf):
+    """``leaf``'s AccumulateGrad node (made on first use, then the same object)."""
+    node = leaf.__dict__.get("_accumulate_grad")
+    if node is None:
+        node = leaf.__dict__["_accumulate_grad"] = AccumulateGrad(leaf)
+    return node
 
 
 class _NodeHookHandle:

@@ -5,7 +5,19 @@ sweep visits the nodes reachable from the outputs in a reverse topological order
 without recursion (a chain of 100,000 ops must work).
 """
 
+import abc
 from operator import attrgetter
+
+from .function import AccumulateGrad, Function
+
+
+class Node(abc.ABC):  # noqa: B024 - an isinstance() target only, as PyTorch's
+    """What ``grad_fn`` and ``next_functions`` hold, for ``isinstance`` checks: every op's node
+    (a ``Function``) and a leaf's ``AccumulateGrad``."""
+
+
+Node.register(Function)
+Node.register(AccumulateGrad)
 
 
 def topological_order(root_nodes, leaf_uses):
