@@ -11,6 +11,7 @@ from . import _dtypes
 from ._device import CPU, as_cpu, device, unavailable
 from ._tensor_str import format_tensor
 from .autograd import backward as _backward
+from .autograd import leaves as _leaves
 from .autograd.function import TensorBase
 from .autograd.grad_mode import _inference_watchers, is_inference_mode_enabled
 from .autograd.grad_ops import Accumulate, Cast, Clone
@@ -463,6 +464,7 @@ class Tensor(TensorBase):
             if self._hooks is None:
                 self._hooks = []
             hooks = self._hooks
+            _leaves.hooked_leaves_seen = True  # backward counts leaf edges from now on
         else:
             node = self.grad_fn
             if node._output_hooks is None:
@@ -481,6 +483,7 @@ class Tensor(TensorBase):
         if self._post_accumulate_hooks is None:
             self._post_accumulate_hooks = []
         self._post_accumulate_hooks.append(hook)
+        _leaves.hooked_leaves_seen = True  # backward counts leaf edges from now on
         return _RemovableHandle(self._post_accumulate_hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):

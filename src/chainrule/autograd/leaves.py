@@ -10,6 +10,13 @@ import numpy as np
 from .function import TensorBase
 from .grad_ops import Accumulate, Clone
 
+# Whether any leaf of this process was ever given a tensor hook or a post-accumulate hook
+# (Tensor.register_hook, register_post_accumulate_grad_hook). Until one is, the backward sweep
+# need not count the edges into each leaf to know when its gradient is total (only hooks wait
+# for the total during the sweep): engine._Sweep's unwalked sweep. Never reset: a hook may be
+# removed and another registered at any time, and a walk is always correct.
+hooked_leaves_seen = False
+
 
 class Borrowed:
     """The ownership rule: which gradient arrays the engine may keep as a ``.grad``.
