@@ -131,3 +131,17 @@ def test_sums_accumulate_in_float32_as_pytorch(dtype):
     assert ones.sum().float().item() == expected
     np.testing.assert_allclose(ones.reshape(30, 100).sum(1).float().numpy(), 100.0)
     assert ones.mean().float().item() == 1.0
+
+
+def test_clamps_and_masked_gradients_in_bfloat16():
+    x = cr.tensor([-1.0, 0.5, 2.0]).bfloat16().requires_grad_()
+    for op, values, grads in [
+        (lambda t: t.clamp(0, 1), [0.0, 0.5, 1.0], [0.0, 1.0, 0.0]),
+        (nn.functional.relu6, [0.0, 0.5, 2.0], [0.0, 1.0, 1.0]),
+        (nn.functional.relu, [0.0, 0.5, 2.0], [0.0, 1.0, 1.0]),
+    ]:
+        x.grad = None
+        out = op(x)
+        out.sum().backward()
+        assert out.dtype.name == "bfloat16" and out.float().tolist() == values
+        assert x.grad.dtype.name == "bfloat16" and x.grad.float().tolist() == grads

@@ -544,8 +544,14 @@ class Clamp(Function):
         ctx.save_for_backward(x)
         ctx.bounds, ctx.exclusive = (min, max), exclusive
         dtype = promoted_dtype(x, min, max)  # an integer tensor clamped by 0.5 turns float
+        if x._data.dtype.kind == "V":  # bfloat16 stays bfloat16 with number bounds (PyTorch)
+            dtype = x._data.dtype
         lo = None if min is None else number_array(min, dtype)
         hi = None if max is None else number_array(max, dtype)
+        if dtype.kind == "V":  # bfloat16: NumPy's clip has no loop for it (it gave float32)
+            out = x._data.astype(dtype, copy=False)
+            out = out if lo is None else np.maximum(out, lo)
+            return wrap(out if hi is None else np.minimum(out, hi))
         return wrap(np.clip(x._data, lo, hi, dtype=dtype, casting="unsafe"))
 
     @staticmethod
