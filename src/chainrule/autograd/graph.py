@@ -79,3 +79,74 @@ class save_on_cpu:  # noqa: N801 - PyTorch's spelling
     def __exit__(self, *exc_info):
         return False
 
+
+
+# -- hooks on saved tensors ---------------------------------------------------------------------
+_saved_hooks = []  # (pack_hook, unpack_hook) of the open saved_tensors_hooks blocks, innermost last
+_plain_save = Function.__dict__["save_for_backward"]
+
+
+class _Unchecked:
+    """A saved tensor's version when hooks packed it: what unpack gives back is not the tensor
+    whose counter was read, so no in-place check applies (it compares unequal to nothing)."""
+
+    def __eq__(self, other):
+        return True
+
+    def __ne__(self, other):
+        return False
+
+    __hash__ = object.__hash__
+
+
+_UNCHECKED = _Unchecked()
+
+
+class _Packed(tuple):
+    """A node's saved tensors as the pack hook made them: every read unpacks them again (the
+    unpack hook runs at each access, as PyTorch's)."""
+
+    def __new__(cls, packed, unpack):
+        self = super().__new__(cls, packed)
+        self.unpack = unpack
+        return self
+
+    def __iter__(self):
+        unpack = self.unpack
+        return iter([None if p is None else unpack(p) for p in tuple.__iter__(self)])
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        packed = tuple.__getitem__(self, index)
+        return None if packed is None else self.unpack(packed)
+
+
+def _save_with_hooks(ctx, *tensors):
+    _plain_save(ctx, *tensors)
+    if True in ctx.needs_input_grad and tensors:  # (recorded: the plain save kept them)
+        pack, unpack = _saved_hooks[-1]
+        ctx._saved = _Packed([None if t is None else pack(t) for t in tensors], unpack)
+        ctx._saved_versions = [_UNCHECKED] * len(tensors)
+
+
+class saved_tensors_hooks:  # noqa: N801 - PyTorch's spelling
+    """``with saved_tensors_hooks(pack_hook, unpack_hook):`` every tensor an op saves for
+    backward inside the block is stored as ``pack_hook(tensor)`` (anything), and
+    ``unpack_hook(packed)`` gives a tensor back each time backward reads it, after the block
+    too (to offload, compress or count saved activations). While no block is open, saving costs
+    nothing extra: the hooked save replaces the plain one only inside a block."""
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.hooks = (pack_hook, unpack_hook)
+
+    def __enter__(self):
+        _saved_hooks.append(self.hooks)
+        Function.save_for_backward = _save_with_hooks
+        return self
+
+    def __exit__(self, *exc_info):
+        _saved_hooks.remove(self.hooks)
+        if not _saved_hooks:
+            Function.save_for_backward = _plain_save
+        return False
