@@ -17,6 +17,7 @@ Linear(in_features=7, out_features=32, bias=True)
 from ... import _dtypes, creation
 from ...autograd import grad_mode
 from ..parameter import UninitializedBuffer, UninitializedParameter, is_lazy
+from .module import save_extra_state
 
 __all__ = ["LazyModuleMixin"]
 
@@ -52,6 +53,7 @@ class LazyModuleMixin:
             if buffer is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = buffer if keep_vars or is_lazy(buffer) \
                     else buffer.detach()
+        save_extra_state(self, destination, prefix)
 
 
 def _infer_parameters(module, args, kwargs):

@@ -437,6 +437,22 @@ class Module:
     def cpu(self):
         return self
 
+    def to_empty(self, *, device=None, recurse=True):
+        """Give every parameter and buffer new, uninitialised memory of its shape and dtype
+        (PyTorch's way off the meta device; the values are garbage until set); returns
+        self."""
+        if device is not None:
+            self.to(device)  # (refuses the devices chainrule lacks, naming them)
+        for module in (self.modules() if recurse else [self]):
+            for tensor in [*module._parameters.values(), *module._buffers.values()]:
+                if tensor is not None:
+                    tensor._data = np.empty_like(tensor._data)
+        return self
+
+    def compile(self, *args, **kwargs):
+        """``torch.compile`` of this module's forward, in place: chainrule runs eagerly, and
+        ``torch.compile`` gives the model back unchanged, so there is nothing to do."""
+
     def share_memory(self):
         """``Tensor.share_memory_()`` on every parameter and buffer, as PyTorch; returns self."""
         for tensor in [*self.parameters(), *self.buffers()]:
@@ -453,6 +469,17 @@ class Module:
         raise unavailable("mtia" if device is None else str(device))
 
     # -- state dict ---------------------------------------------------------------------------
+    def get_extra_state(self):
+        """Override (with ``set_extra_state``) to keep state that is no tensor in the state
+        dict, under the key ``_extra_state``."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never "
+                           "be called: override get_extra_state to keep extra state")
+
+    def set_extra_state(self, state):
+        """Override to take back what ``get_extra_state`` gave."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never "
+                           "be called: override set_extra_state to load extra state")
+
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         for name, param in self._parameters.items():
             if param is not None:
@@ -460,6 +487,7 @@ class Module:
         for name, buffer in self._buffers.items():
             if buffer is not None and name not in self._non_persistent_buffers_set:
                 destination[prefix + name] = buffer if keep_vars else buffer.detach()
+        save_extra_state(self, destination, prefix)
 
     def state_dict(self, destination=None, prefix="", keep_vars=False):
         """An ordered dict from dotted names to parameters and persistent buffers (detached,
@@ -485,6 +513,8 @@ class Module:
             for name, buffer in module._buffers.items():
                 if buffer is not None and name not in module._non_persistent_buffers_set:
                     entries.append((dotted + name, module, name, False))
+            if type(module).set_extra_state is not Module.set_extra_state:
+                entries.append((dotted + EXTRA_STATE, module, EXTRA_STATE, False))
         return entries
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
@@ -508,6 +538,8 @@ class Module:
         for key, module, name, _ in entries:
             if key not in state_dict:
                 continue
+            if name == EXTRA_STATE:
+                continue  # (any object: set_extra_state takes it)
             value, target = state_dict[key], getattr(module, name)
             if is_lazy(value):
                 if not is_lazy(target):
@@ -535,6 +567,9 @@ class Module:
         with grad_mode.no_grad():
             for key, module, name, is_parameter in entries:
                 if key not in state_dict:
+                    continue
+                if name == EXTRA_STATE:
+                    module.set_extra_state(state_dict[key])
                     continue
                 value, target = state_dict[key], getattr(module, name)
                 if is_lazy(value):
@@ -645,6 +680,16 @@ class Module:
         if len(extra_lines) == 1 and not child_lines:
             return f"{self._get_name()}({extra_lines[0]})"
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+EXTRA_STATE = "_extra_state"  # the key of a module's get_extra_state() in its state dict
+
+
+def save_extra_state(module, destination, prefix):
+    """``module.get_extra_state()`` under ``prefix + '_extra_state'``, when the module's class
+    defines it (PyTorch's rule: only then)."""
+    if type(module).get_extra_state is not Module.get_extra_state:
+        destination[prefix + EXTRA_STATE] = module.get_extra_state()
 
 
 def _insert(hooks, key, hook, prepend):
