@@ -30,6 +30,19 @@ class _ProbsOrLogits(Distribution):
     def probs(self):
         return logits_to_probs(self.logits, is_binary=True)
 
+    def _take_probs_or_logits(self, probs, logits):
+        """Keep whichever of ``probs`` and ``logits`` is given (exactly one, broadcast to a
+        tensor) as ``_param``; returns the batch shape it gives (none for a number)."""
+        _one_of(probs, logits)
+        given = probs if probs is not None else logits
+        (param,) = broadcast_all(given)
+        if probs is not None:
+            self.probs = param
+        else:
+            self.logits = param
+        self._param = param
+        return Size() if isinstance(given, Number) else param.size()
+
 
 class Bernoulli(_ProbsOrLogits):
     """log p(x) = x log(p) + (1 - x) log(1 - p), computed from the logits as minus binary
@@ -40,15 +53,7 @@ class Bernoulli(_ProbsOrLogits):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        given = probs if probs is not None else logits
-        (param,) = broadcast_all(given)
-        if probs is not None:
-            self.probs = param
-        else:
-            self.logits = param
-        self._param = param
-        batch_shape = Size() if isinstance(given, Number) else param.size()
+        batch_shape = self._take_probs_or_logits(probs, logits)
         super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

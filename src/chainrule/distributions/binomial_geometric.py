@@ -2,14 +2,12 @@
 success), as PyTorch defines them: parameterised by ``probs`` or ``logits``, log-densities
 computed from the logits so that probabilities near 0 or 1 stay finite."""
 
-from numbers import Number
 
 from .. import creation
 from .._torch_functions import binomial, finfo
 from ..autograd.grad_mode import no_grad
 from ..ops.loss import binary_cross_entropy_with_logits
 from ..ops.math import lgamma
-from ..tensor import Size
 from . import constraints
 from .bernoulli import _one_of, _ProbsOrLogits
 from .utils import broadcast_all
@@ -105,15 +103,9 @@ class Geometric(_ProbsOrLogits):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of(probs, logits)
-        given = probs if probs is not None else logits
-        (param,) = broadcast_all(given)
-        if probs is not None:
-            self.probs = param
-        else:
-            self.logits = param
-        super().__init__(Size() if isinstance(given, Number) else param.size(),
-                         validate_args=validate_args)
+        batch_shape = self._take_probs_or_logits(probs, logits)
+        param = self._param
+        super().__init__(batch_shape, validate_args=validate_args)
         if self._validate_args and probs is not None and not (param > 0).all():
             raise ValueError(
                 f"Expected parameter probs ({type(param).__name__} of shape "

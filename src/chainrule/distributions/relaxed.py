@@ -4,7 +4,6 @@ RelaxedOneHotCategorical the exp of ExpRelaxedCategorical (a log-softmax of logi
 noise over a temperature); both are reparameterised. They have no closed-form mean, variance
 or entropy, in PyTorch either."""
 
-from numbers import Number
 
 from .. import creation
 from ..ops.math import lgamma
@@ -50,17 +49,8 @@ class LogitRelaxedBernoulli(_ProbsOrLogits):
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self.temperature = temperature
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-        given = probs if probs is not None else logits
-        (param,) = broadcast_all(given)
-        if probs is not None:
-            self.probs = param
-        else:
-            self.logits = param
-        self._param = param
-        super().__init__(Size() if isinstance(given, Number) else param.size(),
-                         validate_args=validate_args)
+        batch_shape = self._take_probs_or_logits(probs, logits)
+        super().__init__(batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = self._expanded(LogitRelaxedBernoulli, batch_shape, ("probs", "logits"),
