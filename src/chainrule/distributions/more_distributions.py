@@ -7,7 +7,6 @@ from numbers import Number
 import numpy as np
 
 from .. import creation
-from ..autograd.grad_mode import no_grad
 from ..ops.arithmetic import xlogy
 from ..ops.elementwise import where
 from ..ops.math import atan, digamma, lgamma, tan
@@ -57,10 +56,6 @@ class Cauchy(Distribution):
         shape = self._extended_shape(sample_shape)
         eps = numpy_generator().standard_cauchy(tuple(shape)).astype(self.loc._data.dtype)
         return self.loc + Tensor._from_array(np.asarray(eps)) * self.scale
-
-    def sample(self, sample_shape=()):
-        with no_grad():
-            return self.rsample(sample_shape)
 
     def log_prob(self, value):
         if self._validate_args:
@@ -181,10 +176,6 @@ class StudentT(Distribution):
         z = self._chi2.rsample(sample_shape)
         return self.loc + self.scale * (x * (z / self.df).rsqrt())
 
-    def sample(self, sample_shape=()):
-        with no_grad():
-            return self.rsample(sample_shape)
-
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
@@ -236,10 +227,6 @@ class HalfNormal(Distribution):
 
     def rsample(self, sample_shape=()):
         return self.base_dist.rsample(sample_shape).abs()
-
-    def sample(self, sample_shape=()):
-        with no_grad():
-            return self.rsample(sample_shape)
 
     def log_prob(self, value):
         if self._validate_args:
