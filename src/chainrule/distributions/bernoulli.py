@@ -43,6 +43,10 @@ class _ProbsOrLogits(Distribution):
         self._param = param
         return Size() if isinstance(given, Number) else param.size()
 
+    @property
+    def param_shape(self):
+        return self._param.size()
+
 
 class Bernoulli(_ProbsOrLogits):
     """log p(x) = x log(p) + (1 - x) log(1 - p), computed from the logits as minus binary
@@ -74,10 +78,6 @@ class Bernoulli(_ProbsOrLogits):
     @property
     def variance(self):
         return self.probs * (1 - self.probs)
-
-    @property
-    def param_shape(self):
-        return self._param.size()
 
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)

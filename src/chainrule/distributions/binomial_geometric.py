@@ -60,10 +60,6 @@ class Binomial(_ProbsOrLogits):
     def variance(self):
         return self.total_count * self.probs * (1 - self.probs)
 
-    @property
-    def param_shape(self):
-        return self._param.size()
-
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         with no_grad():

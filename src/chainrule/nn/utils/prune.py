@@ -186,8 +186,8 @@ def _smallest(values, k):
     return np.argsort(values, kind="stable")[:k]
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Zeroes ``amount`` entries chosen at random."""
+class _ByScore(BasePruningMethod):
+    """Zeroes the ``amount`` entries of lowest score (``_scores(t)``, one per entry)."""
 
     PRUNING_TYPE = "unstructured"
 
@@ -199,30 +199,26 @@ class RandomUnstructured(BasePruningMethod):
         mask = default_mask._data.copy()
         prune = _count(self.amount, t.numel())
         if prune:
-            scores = numpy_generator().random(t.numel())
-            mask.reshape(-1)[_smallest(scores, prune)] = 0
+            mask.reshape(-1)[_smallest(self._scores(t), prune)] = 0
         return Tensor._from_array(mask)
+
+
+class RandomUnstructured(_ByScore):
+    """Zeroes ``amount`` entries chosen at random."""
+
+    def _scores(self, t):
+        return numpy_generator().random(t.numel())
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_ByScore):
     """Zeroes the ``amount`` entries of smallest magnitude."""
 
-    PRUNING_TYPE = "unstructured"
-
-    def __init__(self, amount):
-        _check_amount(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        mask = default_mask._data.copy()
-        prune = _count(self.amount, t.numel())
-        if prune:
-            mask.reshape(-1)[_smallest(np.abs(t._data).reshape(-1), prune)] = 0
-        return Tensor._from_array(mask)
+    def _scores(self, t):
+        return np.abs(t._data).reshape(-1)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
