@@ -244,3 +244,19 @@ def test_a_write_that_fails_in_training_says_how_to_continue(tmp_path, capsys, m
                  "--target", "label") == 4
     assert "once it can be (free some space, or allow the write), continue with: chainrule " \
         f"train --resume {tmp_path / 'runs' / 'run'}" in capsys.readouterr().out
+
+
+def test_a_large_confusion_matrix_names_classes_not_positions(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from chainrule.train import plots
+
+    ticks = {}
+
+    def keep_ticks(plt, figure, run_path, name):
+        ticks["x"] = [label.get_text() for label in figure.axes[0].get_xticklabels()]
+        plt.close(figure)
+
+    monkeypatch.setattr(plots, "_save", keep_ticks)
+    classes = [str(5 * k) for k in range(41)]  # class names that are numbers, not positions
+    plots.confusion_plot(tmp_path, np.eye(41, dtype=int), classes)
+    assert ticks["x"][:3] == ["0", "10", "20"] and set(ticks["x"]) <= set(classes)
