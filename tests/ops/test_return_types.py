@@ -32,3 +32,4 @@ def test_each_op_has_its_own_type_and_fields():
     assert cases["aminmax"]._fields == ("min", "max") and cases["svd"]._fields == ("U", "S", "V")
     values, indices = cases["topk"]  # still a tuple
     assert values.shape == (2, 2) and isinstance(cases["sort"], tuple)
+

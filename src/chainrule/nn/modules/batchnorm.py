@@ -35,6 +35,13 @@ class _NormBase(Module):
             self.register_buffer("num_batches_tracked", None)
         self.reset_parameters()
 
+    _version = 2  # PyTorch's: version 2 added num_batches_tracked
+
+    def _may_be_missing(self, name, version):
+        # files from before num_batches_tracked (PyTorch < 0.4.1) and plain dicts without
+        # PyTorch's version metadata load without it, as in PyTorch
+        return name == "num_batches_tracked" and (version is None or version < 2)
+
     def reset_running_stats(self):
         if self.track_running_stats:
             self.running_mean.zero_()
