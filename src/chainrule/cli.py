@@ -176,12 +176,7 @@ def _own_data_parsers(subparsers):
                          help="the new data: a file or folder, or for text models the prompt")
     predict.add_argument("--out", metavar="FILE.csv",
                          help="write the predictions here (default: standard output)")
-    predict.add_argument("--skip-bad-files", action="store_true",
-                         help="images: leave out files that are not readable images, with a "
-                              "warning naming each (default: refuse them all by name)")
-    predict.add_argument("--skip-bad-rows", action="store_true",
-                         help="tables and series: leave out lines with more fields than the "
-                              "header, with a warning naming them (default: refuse them)")
+    _skip_flags(predict)
     runs = subparsers.add_parser(
         "runs", help="list runs, or compare two: chainrule runs [DIR] | runs compare A B",
         description="List the runs under DIR (default runs): model, data, data fingerprint, "
@@ -190,6 +185,16 @@ def _own_data_parsers(subparsers):
     )
     runs.add_argument("args", nargs="*", metavar="DIR | compare A B")
     _explain_parser(subparsers)
+
+
+def _skip_flags(parser):
+    """--skip-bad-files and --skip-bad-rows, which predict and explain read new data with."""
+    parser.add_argument("--skip-bad-files", action="store_true",
+                        help="images: leave out files that are not readable images, with a "
+                             "warning naming each (default: refuse them all by name)")
+    parser.add_argument("--skip-bad-rows", action="store_true",
+                        help="tables and series: leave out lines with more fields than the "
+                             "header, with a warning naming them (default: refuse them)")
 
 
 def _explain_parser(subparsers):
@@ -222,6 +227,7 @@ def _explain_parser(subparsers):
     explain.add_argument("--layer", help="grad-cam: the layer (default the last convolution)")
     explain.add_argument("--limit", type=int, default=500,
                          help="explain at most this many rows, images or windows (default 500)")
+    _skip_flags(explain)
 
 
 def _data_parallel_context():
@@ -289,7 +295,8 @@ def _main(argv):
             from .train.explain_command import explain_run
 
             return explain_run(args.run, args.input, args.method, args.target, args.out,
-                               args.check, args.baseline, args.steps, args.layer, args.limit)
+                               args.check, args.baseline, args.steps, args.layer, args.limit,
+                               args.skip_bad_files, args.skip_bad_rows)
         if args.command == "diagnose":
             from .train import diagnose
 
@@ -300,6 +307,8 @@ def _main(argv):
     except KeyboardInterrupt as error:
         print(f"chainrule {args.command}: interrupted", file=sys.stderr)
         return stop_status(error)
+    except BrokenPipeError:  # the reader of our output left (`| head`): nothing more to say
+        return _output_closed()
     except Exception as error:
         status = exit_status(error)
         if status is None:  # a bug: its traceback shows, and its status is none of the others
@@ -312,12 +321,21 @@ def _main(argv):
         return status
 
 
+def _output_closed():
+    """Exit quietly, as a Unix filter does when its reader is gone."""
+    from .train.console import silence
+
+    silence(sys.stdout)
+    return EXIT_OUTPUT_CLOSED
+
+
 # The exit statuses, as README.md's table lists them.
 EXIT_BAD_INPUT = 2  # settings, flags, data or an input file (a damaged checkpoint) are unusable
 EXIT_NON_FINITE = 3  # the loss became NaN or infinite
 EXIT_CANNOT_WRITE = 4  # a file could not be written (a full disk); every other OSError is a write
 EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + 2
 EXIT_TERMINATED = 143  # SIGTERM (kill, systemd, Slurm, Docker): 128 + 15
+EXIT_OUTPUT_CLOSED = 141  # standard output's reader left (`| head`): 128 + SIGPIPE, as Unix tools
 EXIT_INTERNAL_ERROR = 70  # a bug in chainrule (sysexits.h's EX_SOFTWARE), with its traceback
 
 

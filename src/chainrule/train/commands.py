@@ -1,5 +1,6 @@
 """What ``chainrule train``, ``eval`` and ``sample`` do, from a resolved configuration."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..creation import from_numpy
+from ..data.readers._files import CannotReadError
 from ..diagnostics import TrainingDiagnostics
 from ..diagnostics.plot_helpers import helping
 from ..io.errors import CheckpointError
@@ -71,6 +73,10 @@ def train(config, parallel=None):
     train/parallel.py); only its main rank creates and writes the run directory."""
     parallel = parallel or SingleProcess()
     task, model = _setup(config)
+    # the run keeps where its data is from any directory: `eval` and `--resume` run from
+    # elsewhere than the training (the messages above keep the path as the user typed it)
+    if config.data_path:
+        config.data_path = os.path.abspath(os.path.expanduser(config.data_path))
     name = config.name or f"{config.model}-{config.data}-seed{config.seed}"
     path = None
     if parallel.is_main:
@@ -213,6 +219,11 @@ def _fit_and_report_with(trainer, helpers):
         trainer.console.print(f"\nstopped at once: the newest checkpoint is the last one saved; "
                               f"{resume_hint}")
         return interrupt.stop_status(stop)
+    except OSError as error:  # a write failed (a full disk): the checkpoints before it hold
+        if not isinstance(error, (FileNotFoundError, CannotReadError)):
+            trainer.console.print(f"stopped: a file could not be written; once it can be (free "
+                                  f"some space, or allow the write), {resume_hint}")
+        raise
     finally:
         for hook in trainer.hooks:
             if hasattr(hook, "close"):

@@ -56,6 +56,7 @@ class Config:
     random_crop: bool = False
     skip_bad_files: bool = False
     skip_bad_rows: bool = False
+    no_header: bool = False  # CSV without a header line: columns column_1, column_2, ...
     time: str | None = None
     window: int | None = None
     horizon: int = 1

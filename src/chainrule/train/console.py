@@ -1,6 +1,18 @@
 """What a run prints: a tqdm bar per epoch on a terminal, plain lines otherwise."""
 
+import os
 import sys
+
+
+def silence(stream):
+    """Send what is still written to ``stream`` (whose reader left: ``| head``, a pager quit)
+    to /dev/null, so that neither later prints nor Python's flush at exit fail on it."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor behind the stream
+        pass
 
 
 class _PlainProgress:
@@ -35,7 +47,10 @@ class Console:
 
     def print(self, text=""):
         if self.rank0:
-            print(text, file=self.stream, flush=True)
+            try:
+                print(text, file=self.stream, flush=True)
+            except BrokenPipeError:  # the reader left; the run goes on, its files say the rest
+                silence(self.stream)
 
     def epoch_bar(self, epoch, epochs, total, done):
         if not self.bars:

@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import data as datasets
-from ..data.readers._files import read_text
+from ..data.readers._files import read_bytes
+from ..data.readers.table import decode_text
 from .data_settings import OWN_DATA
 from .tasks import CharLanguageModel, ImageClassification
 
@@ -30,17 +31,21 @@ def _image_task(config):
 
 
 def _text(config):
+    """The text of ``--data text`` or ``--data file``, its name, and notes on reading it."""
     if config.data == "text":
-        return "built-in Shakespeare (Macbeth)", datasets.load_shakespeare()
+        return "built-in Shakespeare (Macbeth)", datasets.load_shakespeare(), []
     path = Path(config.data_path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(f"--data-path {path} is not a text file")
-    try:
-        return str(path), read_text(path)
-    except UnicodeDecodeError as error:
-        raise ValueError(
-            f"{path} is not UTF-8 text ({error.reason} at byte {error.start})"
-        ) from None
+    if path.is_dir():
+        raise ValueError(f"--data-path {path} is a folder; --data file reads one text file: "
+                         f"join its files into one first (e.g. cat {path}/*.txt > all.txt)")
+    if not path.exists():
+        raise FileNotFoundError(f"--data-path {path} does not exist")
+    # read as the table reader reads (gzip, UTF-16, Windows-1252 with a note); newlines
+    # universal, as Python's text mode gives them, so that CRLF files teach no '\r'
+    text, note = decode_text(path, read_bytes(path), "a text file",
+                             "--data file reads a plain text file")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return str(path), text, [note] if note else []
 
 
 def _own_data_task(config, metadata):
@@ -60,8 +65,10 @@ def load_task(config, vocab=None, metadata=None):
         return _own_data_task(config, metadata)
     if config.model in ("mlp", "cnn"):
         return _image_task(config)
-    name, text = _text(config)
-    return CharLanguageModel(name, text, config.block_size, config.steps_per_epoch, vocab=vocab)
+    name, text, notes = _text(config)
+    task = CharLanguageModel(name, text, config.block_size, config.steps_per_epoch, vocab=vocab)
+    task.notes = notes
+    return task
 
 
 def task_from_metadata(config, metadata):

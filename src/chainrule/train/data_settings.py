@@ -25,7 +25,7 @@ ONLY_FOR = {
     "drop": ("table", "series"), "categorical": ("table",), "numeric": ("table", "series"),
     "class_weight": ("table",), "image_size": ("images",), "flip": ("images",),
     "random_crop": ("images",), "skip_bad_files": ("images",), "skip_bad_rows": ("table", "series"),
-    "time": ("series",),
+    "no_header": ("table", "series"), "time": ("series",),
     "window": ("series",), "horizon": ("series",), "season": ("series",),
 }
 # (smallest, largest) values of the own-data numbers; None: no bound
@@ -158,4 +158,7 @@ DATA_SWITCHES = [
     ("--skip-bad-rows", "skip_bad_rows",
      "tables and series: leave out lines with more fields than the header, with a warning "
      "naming them (default: refuse them by line)"),
+    ("--no-header", "no_header",
+     "tables and series: the CSV file has no header line; its columns are named by position, "
+     "column_1, column_2, ... (new files to predict on are read the same way)"),
 ]

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import explain
 from ..creation import from_numpy
+from ..data.readers.image_folder import unreadable_images
 from ..data.readers.table import read_table
 from ..explain import render
 from ..explain.checks import completeness_error
@@ -31,8 +32,10 @@ CHECKED_ROWS = 100  # inputs the sanity checks run on
 
 
 def explain_run(run_dir, source, method="integrated-gradients", target=None, out=None,
-                check=False, baseline="zeros", steps=64, layer=None, limit=500):
-    """Explain ``source`` with the model in ``run_dir``; print a summary, return the status."""
+                check=False, baseline="zeros", steps=64, layer=None, limit=500,
+                skip_bad_files=False, skip_bad_rows=False):
+    """Explain ``source`` with the model in ``run_dir``; print a summary, return the status.
+    ``skip_bad_files`` and ``skip_bad_rows`` leave out what ``predict`` would with them."""
     if method not in METHODS:
         raise ValueError(f"unknown --method {method!r}; choose one of: {', '.join(METHODS)}")
     if baseline not in BASELINES:
@@ -42,7 +45,8 @@ def explain_run(run_dir, source, method="integrated-gradients", target=None, out
     if out is not None and not check:  # before any work: a bad --out fails at once
         out = checked_output_folder(out, "--out")
     config, metadata, preprocessor, model = load_model(run_dir)
-    subject = read_subject(config, metadata, preprocessor, model, source, limit)
+    subject = read_subject(config, metadata, preprocessor, model, source, limit,
+                           skip_bad_files, skip_bad_rows)
     if baseline == "blur" and subject.kind in ("table", "text"):
         raise ValueError(f"--baseline blur smooths images and series; a {subject.kind} has no "
                          "neighbourhood to blur over: use zeros, mean or random")
@@ -71,7 +75,7 @@ def explain_run(run_dir, source, method="integrated-gradients", target=None, out
 
 
 def _note(text):
-    print(f"note: {text}", file=sys.stderr)
+    print(text if text.startswith("warning:") else f"note: {text}", file=sys.stderr)
 
 
 def _sample(count, limit, what):
@@ -82,24 +86,27 @@ def _sample(count, limit, what):
     return np.sort(np.random.default_rng(0).choice(count, limit, replace=False))
 
 
-def read_subject(config, metadata, preprocessor, model, source, limit):
+def read_subject(config, metadata, preprocessor, model, source, limit, skip_bad_files=False,
+                 skip_bad_rows=False):
     """The inputs in ``source`` as the model sees them, with what is needed to write their
-    explanation (see explain_subjects.py)."""
+    explanation (see explain_subjects.py). The data is read as ``predict`` reads it, with its
+    ``skip_bad_files`` and ``skip_bad_rows``."""
     kind = metadata["kind"]
     if kind == "table":
-        table = read_table(source)
+        table = read_table(source, skip_bad_rows, header=not config.no_header)
         inputs, notes = preprocessor.transform(table)
-        for note in notes:
+        for note in table.notes + notes:
             _note(note)
         rows = _sample(len(table), limit, "rows")
         return TableSubject(model, preprocessor, inputs[rows], [table.where(i) for i in rows])
     if kind in ("image", "images"):
         files = image_paths(source)
         files = [files[i] for i in _sample(len(files), limit, "images")]
-        return ImageSubject(model, preprocessor.read(files), [str(f) for f in files],
+        images, files = _readable(preprocessor, files, skip_bad_files)
+        return ImageSubject(model, images, [str(f) for f in files],
                             preprocessor.classes, preprocessor.mean, preprocessor.scale)
     if kind == "series":
-        series = read_new_series(config, preprocessor, source)
+        series = read_new_series(config, preprocessor, source, skip_bad_rows)
         window = preprocessor.window
         ends = np.arange(window - 1, len(series))[-limit:]
         windows = series.values[ends[:, None] + np.arange(1 - window, 1)]
@@ -107,6 +114,22 @@ def read_subject(config, metadata, preprocessor, model, source, limit):
         return SeriesSubject(model, preprocessor, inputs, windows,
                              [series.time_label(e) for e in ends])
     return TextSubject(model, prompt_tokens(metadata, source), metadata["vocab"])
+
+
+def _readable(preprocessor, files, skip_bad_files):
+    """The images of ``files`` that can be read, and those files; the others are an error
+    naming them all, or with ``skip_bad_files`` left out with a warning naming each."""
+    skipped = []
+    images = preprocessor.read(files, skipped)
+    if skipped and not skip_bad_files:
+        raise unreadable_images(skipped, len(files))
+    for path, reason in skipped:
+        _note(f"warning: skipped {path}: not a readable image ({reason})")
+    bad = {path for path, _ in skipped}
+    files = [path for path in files if path not in bad]
+    if not files:
+        raise ValueError("none of the files is a readable image")
+    return images, files
 
 
 def training_reference(config, metadata, baseline, shape):

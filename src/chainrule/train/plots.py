@@ -41,10 +41,12 @@ def confusion_plot(run_path, matrix, classes):
     figure.colorbar(image, ax=axes)
     axes.set_xlabel("predicted class")
     axes.set_ylabel("true class")
+    # every class named, or beyond LARGEST_SHOWN_MATRIX about that many evenly spaced: the
+    # default ticks would be positions, which read as class names when the classes are numbers
+    ticks = np.arange(0, len(classes), max(1, -(-len(classes) // LARGEST_SHOWN_MATRIX)))
+    axes.set_xticks(ticks, [str(classes[t]) for t in ticks], rotation=45, ha="right")
+    axes.set_yticks(ticks, [str(classes[t]) for t in ticks])
     if labelled:
-        ticks = np.arange(len(classes))
-        axes.set_xticks(ticks, [str(c) for c in classes], rotation=45, ha="right")
-        axes.set_yticks(ticks, [str(c) for c in classes])
         for (row, column), count in np.ndenumerate(matrix):
             axes.text(column, row, str(count), ha="center", va="center",
                       color="white" if count > matrix.max() / 2 else "black")

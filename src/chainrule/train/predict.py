@@ -88,7 +88,8 @@ def predict(run_dir, source, out=None, skip_bad_files=False, skip_bad_rows=False
     kind = metadata["kind"]
     with no_grad():
         if kind == "table":
-            header, rows = _table(preprocessor, model, source, skip_bad_rows)
+            header, rows = _table(preprocessor, model, source, skip_bad_rows,
+                                      not config.no_header)
         elif kind in ("image", "images"):
             header, rows = _images(preprocessor, model, source, skip_bad_files)
         elif kind == "series":
@@ -107,8 +108,8 @@ def _probability_columns(classes):
     return [f"probability_{c}" for c in classes]
 
 
-def _table(preprocessor, model, source, skip_bad_rows=False):
-    table = read_table(source, skip_bad_rows)
+def _table(preprocessor, model, source, skip_bad_rows=False, header=True):
+    table = read_table(source, skip_bad_rows, header)
     inputs, notes = preprocessor.transform(table)
     notes = table.notes + notes
     for note in notes:
@@ -164,8 +165,14 @@ def image_paths(source):
         if not files:
             raise ValueError(f"{source} has no images ({', '.join(IMAGE_SUFFIXES)})")
         return files
+    if source.is_file() and source.suffix.lower() not in IMAGE_SUFFIXES:  # as training reads
+        raise ValueError(f"{source} is not an image file ({', '.join(IMAGE_SUFFIXES)}); this "
+                         "run's model classifies images: name an image or a folder of images")
     if source.is_file():
         return [source]
+    if not source.exists():
+        raise FileNotFoundError(f"{source} does not exist; name an image file or a folder of "
+                                "images")
     raise FileNotFoundError(f"{source} is neither an image file nor a folder of images")
 
 
@@ -216,7 +223,8 @@ def read_new_series(config, preprocessor, source, skip_bad_rows=False):
                                                                  *preprocessor.features]]
     grid = (preprocessor.step, preprocessor.unit) if config.time else None
     series = read_series(source, config.target, config.time, preprocessor.features,
-                         numeric=read_as_numbers, grid=grid, skip_bad_rows=skip_bad_rows)
+                         numeric=read_as_numbers, grid=grid, skip_bad_rows=skip_bad_rows,
+                         header=not config.no_header)
     for note in series.notes:
         _note(f"note: {note}")
     if len(series) < preprocessor.window:

@@ -32,7 +32,7 @@ class SeriesTask(ShuffledBatches):
             longest = train_end - horizon
             steps = f"{length} step{'s' if length != 1 else ''}"
             merged = [note for note in series.notes if "averaged" in note]
-            why = f" ({'; '.join(merged)}; step {series.step:g} {series.unit})" if merged else ""
+            why = f" ({'; '.join(merged)}; {_step(series)})" if merged else ""
             raise ValueError(
                 f"{series.name}: --window {window} with --horizon {horizon} is longer than the "
                 f"series allows: it has {steps}{why}, {train_end} of them for training; use "
@@ -61,7 +61,7 @@ class SeriesTask(ShuffledBatches):
             f"chronological split: training steps {series.time_label(0)} to "
             f"{series.time_label(train_end - 1)}, validation to "
             f"{series.time_label(val_end - 1)}, test to {series.time_label(length - 1)} "
-            f"(step {series.step:g} {series.unit}); window {window}, horizon {horizon}"
+            f"({_step(series)}); window {window}, horizon {horizon}"
             + (f", season {preprocessor.season}" if preprocessor.season else "")
             + (f"; inputs: the past of {config.target!r} and of "
                f"{', '.join(map(repr, preprocessor.features))}" if preprocessor.features
@@ -151,5 +151,11 @@ def load_series_task(config, metadata=None):
         features = config.features
     series = read_series(config.data_path, config.target, config.time, features,
                          config.drop or (), config.numeric or (),
-                         skip_bad_rows=config.skip_bad_rows)
+                         skip_bad_rows=config.skip_bad_rows, header=not config.no_header)
     return SeriesTask(config, series, preprocessor)
+
+
+def _step(series):
+    """'step 7 days', or 'step 1' for a series without times (its unit is steps)."""
+    unit = "" if series.unit == "steps" else f" {series.unit}"
+    return f"step {series.step:g}{unit}"

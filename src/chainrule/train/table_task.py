@@ -29,10 +29,11 @@ class TableTask(ShuffledBatches):
         if preprocessor is None:
             table.read_as(config.categorical, config.numeric)
             task, reason = (config.task, "--task") if config.task else infer_task(table, target)
+            reason += "" if config.task else "; --task overrides"
         else:
             preprocessor.read_the_same_way(table)
             task, reason = preprocessor.task, "the saved model"
-        self.notes = [f"task: {task} ({reason}; --task overrides)"]
+        self.notes = [f"task: {task} ({reason})"]
         self.notes += [f"- {note}" for note in table.notes]
         keep = np.flatnonzero(~table.missing(target))
         if not len(keep):  # e.g. every value an infinity, which counts as missing
@@ -72,7 +73,8 @@ class TableTask(ShuffledBatches):
         self._classes = classes
         index = {c: i for i, c in enumerate(classes)}
         codes = np.array([index[c] for c in labels])
-        rare = [f"{c!r} ({n} rows)" for c, n in zip(classes, np.bincount(codes)) if n < 3]
+        rare = [f"{c!r} ({n} row{'s' if n > 1 else ''})"
+                for c, n in zip(classes, np.bincount(codes)) if n < 3]
         if rare:
             self.notes.append(f"rare classes: {', '.join(rare)}: too few rows to appear in "
                               "every split")
@@ -129,4 +131,5 @@ def load_table_task(config, metadata=None):
     preprocessor = None
     if metadata is not None:
         preprocessor = TablePreprocessor.from_state(metadata["preprocessing"])
-    return TableTask(config, read_table(config.data_path, config.skip_bad_rows), preprocessor)
+    return TableTask(config, read_table(config.data_path, config.skip_bad_rows,
+                                                 header=not config.no_header), preprocessor)

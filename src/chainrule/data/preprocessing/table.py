@@ -51,9 +51,13 @@ def infer_task(table, target):
     values = table.numeric(target)
     values = values[~np.isnan(values)]
     distinct = np.unique(values)
-    if np.all(distinct == np.round(distinct)) and len(distinct) <= MAX_INTEGER_CLASSES:
+    if not np.all(distinct == np.round(distinct)):
+        return "regression", f"target {target!r} holds real numbers"
+    if len(distinct) <= MAX_INTEGER_CLASSES:
         return "classification", f"target {target!r} has {len(distinct)} distinct integers"
-    return "regression", f"target {target!r} holds real numbers"
+    return "regression", (f"target {target!r} has {len(distinct)} distinct integers, more than "
+                          f"{MAX_INTEGER_CLASSES} classes; if they are classes, say "
+                          "--task classification")
 
 
 class TablePreprocessor:

@@ -206,8 +206,12 @@ def _number_inputs(table, column, values, notes):
 
 def _category_inputs(table, column, notes):
     name = column["name"]
-    cells = [column["mode"] if c is None else c
-             for c in _category_cells(table, name, column.get("numbers", False))]
+    cells = _category_cells(table, name, column.get("numbers", False))
+    missing = sum(cell is None for cell in cells)
+    if missing:  # said as for numbers: a prediction may rest on the value put in
+        notes.append(f"{missing} missing values of {name!r} imputed with the most frequent "
+                     f"training category {column['mode']!r}")
+    cells = [column["mode"] if c is None else c for c in cells]
     codes = {category: i + 1 for i, category in enumerate(column["categories"])}
     index = np.array([codes.get(c, 0) for c in cells], dtype=np.int64)
     unseen = int((index == 0).sum())

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._dates import as_days, parse_times
 
-__all__ = ["Table", "is_missing", "MISSING_MARKERS"]
+__all__ = ["Table", "is_missing", "looks_numeric", "MISSING_MARKERS"]
 
 # cells that mean "no value", compared case-insensitively after stripping blanks (spreadsheet
 # error values included: a formula that failed has no value)
@@ -50,6 +50,11 @@ def _number(cell, layout):
         return None
 
 
+def looks_numeric(cell):
+    """Whether a (stripped) cell holds a number in one of the layouts tables use."""
+    return any(_number(cell, layout) is not None for layout in (PLAIN, GROUPED, DECIMAL_COMMA))
+
+
 def _read_only(array):
     array.flags.writeable = False
     return array
@@ -68,7 +73,7 @@ class Table:
     """
 
     def __init__(self, source, names, rows_or_columns, row_labels, by_column=False,
-                 delimiter=",", notes=()):
+                 delimiter=",", notes=(), header_hint=None):
         self.source = str(source)
         self.names = list(names)
         if by_column:
@@ -80,6 +85,9 @@ class Table:
         self._labels = list(row_labels)
         self.delimiter = delimiter
         self.notes = list(notes)
+        # what to do when the header line looks like data (see readers/table.py); an unknown
+        # column name is then likely a header-less file's doing
+        self.header_hint = header_hint
         self._kinds, self._layouts, self._dates, self._numbers = {}, {}, {}, {}
         self.categorical, self.forced_numeric = set(), set()
 
@@ -101,6 +109,8 @@ class Table:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             shown = ", ".join(repr(n) for n in self.names[:30])
             more = f" and {len(self.names) - 30} more" if len(self.names) > 30 else ""
+            if self.header_hint:  # the "columns" are a header-less file's first values
+                raise ValueError(f"{self.source} has no column {name!r}; {self.header_hint}")
             raise ValueError(f"{self.source} has no column {name!r}{hint}; its columns are: "
                              f"{shown}{more}")
         return self._columns[name]
@@ -244,7 +254,8 @@ class Table:
         """The rows at ``indices`` (in that order) as a new table."""
         columns = [[self._columns[n][i] for i in indices] for n in self.names]
         table = Table(self.source, self.names, columns, [self._labels[i] for i in indices],
-                      by_column=True, delimiter=self.delimiter, notes=self.notes)
+                      by_column=True, delimiter=self.delimiter, notes=self.notes,
+                      header_hint=self.header_hint)
         table.categorical, table.forced_numeric = self.categorical, self.forced_numeric
         table._kinds, table._layouts = dict(self._kinds), dict(self._layouts)
         rows = np.asarray(indices, dtype=np.int64)

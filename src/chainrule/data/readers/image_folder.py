@@ -1,6 +1,7 @@
 """Folders of images, one folder per class (``root/cat/1.png``, ``root/dog/7.jpg``), read
 through Pillow (the ``images`` extra) into uint8 arrays of one size."""
 
+import collections
 import errno
 import os
 from pathlib import Path
@@ -54,6 +55,7 @@ def _class_folders(root):
             f"({', '.join(p.name for p in _subfolders(folders[0])[:5])}); if those are the "
             f"classes, use --data-path {folders[0]}"
         )
+    _refuse_split_folders(root, folders)
     if len(folders) < 2:
         raise ValueError(
             f"{root} has {len(folders)} class folder(s); --data images needs one sub-folder per "
@@ -62,8 +64,41 @@ def _class_folders(root):
     for folder in folders:
         if not image_files(folder):
             raise ValueError(f"class folder {folder} has no images "
-                             f"({', '.join(IMAGE_SUFFIXES)}); remove it or add its images")
+                             f"({', '.join(IMAGE_SUFFIXES)}){_other_files(folder)}; remove it "
+                             "or add its images")
     return folders
+
+
+def _other_files(folder):
+    """What a folder without images holds instead, e.g. ' (it holds 30 .heic files: convert
+    them to one of these formats)', or ''."""
+    suffixes = collections.Counter(path.suffix.lower() or "extension-less"
+                                   for path in folder.rglob("*")
+                                   if path.is_file() and not path.name.startswith("."))
+    if not suffixes:
+        return ""
+    held = ", ".join(f"{count} {suffix}" for suffix, count in suffixes.most_common(3))
+    return f" (it holds {held} files: convert images to one of these formats)"
+
+
+# names of the folders a data set downloaded already split comes in (Kaggle, torchvision)
+_SPLIT_NAMES = {"train", "training", "test", "testing", "val", "valid", "validation", "dev",
+                "eval", "evaluation", "holdout"}
+
+
+def _refuse_split_folders(root, folders):
+    """A data set that comes split (train/cats, train/dogs, test/cats, ...) would otherwise
+    train a model to tell "train" from "test": refuse it, naming the folder to train on."""
+    splits = [f for f in folders if f.name.lower() in _SPLIT_NAMES and len(_subfolders(f)) >= 2]
+    if not splits:
+        return
+    train = next((f for f in splits if f.name.lower().startswith("train")), splits[0])
+    inner = ", ".join(p.name for p in _subfolders(train)[:5])
+    raise ValueError(
+        f"{root}'s folders {', '.join(f.name for f in splits)} look like splits of one data "
+        f"set, not classes: {train.name} holds the class folders {inner}. Train on one split, "
+        f"--data-path {train} (chainrule holds out its own validation and test images), and "
+        "predict or explain on the others")
 
 
 class UnreadableImage(ValueError):

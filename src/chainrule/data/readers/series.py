@@ -70,13 +70,14 @@ class Series:
 
 
 def read_series(path, target, time=None, features=None, drop=(), numeric=(), grid=None,
-                skip_bad_rows=False):
+                skip_bad_rows=False, header=True):
     """The series in column ``target`` of a CSV or Parquet file, ordered by column ``time``
     (file order when None), with the columns ``features`` beside it (None: every other numeric
     column but those in ``drop``; [] none). ``numeric`` columns read text as missing. ``grid``
     (step, unit), e.g. that of the series a model was trained on, replaces the step found
-    from the times. ``skip_bad_rows`` leaves out lines with more fields than the header."""
-    return series_from_table(read_table(path, skip_bad_rows), target, time, features, drop,
+    from the times. ``skip_bad_rows`` leaves out lines with more fields than the header;
+    without ``header`` the columns are column_1, column_2, ... (see ``read_table``)."""
+    return series_from_table(read_table(path, skip_bad_rows, header), target, time, features, drop,
                              numeric, grid)
 
 

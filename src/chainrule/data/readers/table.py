@@ -10,15 +10,17 @@ import re
 import zipfile
 from pathlib import Path
 
+from ._dates import parse_times
 from ._files import physical_memory, read_bytes
-from .columns import Table, is_missing
+from .columns import Table, is_missing, looks_numeric
 
-__all__ = ["Table", "read_table", "is_missing"]
+__all__ = ["Table", "read_table", "decode_text", "is_missing"]
 
 PARQUET_HINT = "reading Parquet files needs pyarrow: pip install 'chainrule[parquet]'"
 _PARQUET_MAGIC = b"PAR1"
 _DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE = 65536
+_WHOLE = re.compile(r"^[+-]?\d+$")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _EXCEL_SEPARATOR = re.compile(r"^sep=([,;\t|])[ \t]*\r?\n")
 # what a file that is no text table usually is, by its first bytes
@@ -34,17 +36,20 @@ _BINARY_KINDS = {b"PK\x03\x04": "a ZIP archive (an Excel .xlsx workbook is one):
                                                       (b"Rar!", "RAR"))}}
 
 
-def read_table(path, skip_bad_rows=False):
+def read_table(path, skip_bad_rows=False, header=True):
     """Read a CSV or Parquet file (told apart by content, not name) into a ``Table``.
 
     CSV files may start with a byte-order mark, use ``,`` ``;`` tab or ``|`` between fields
     (found from the first lines), quote fields, contain blank lines, and be gzip-compressed.
     Lines with more fields than the header are an error naming them, or with
-    ``skip_bad_rows`` left out with a note naming them.
+    ``skip_bad_rows`` left out with a note naming them. Without ``header`` the first line of
+    a CSV file is data and the columns are named ``column_1``, ``column_2``, ...; with it, a
+    first line that looks like data is noted (see ``_first_line_is_data``).
     """
     path = Path(path).expanduser()
     if path.is_dir():
-        raise ValueError(f"{path} is a directory; --data-path needs a CSV or Parquet file")
+        raise ValueError(f"{path} is a directory; a table is read from a CSV or Parquet "
+                         "file: name the file")
     try:
         data = read_bytes(path)  # CannotReadError when it is there but unreadable
     except FileNotFoundError:
@@ -53,11 +58,16 @@ def read_table(path, skip_bad_rows=False):
         raise ValueError(f"{path} is empty: a table needs a header line and data rows")
     if data[:4] == _PARQUET_MAGIC:
         return _read_parquet(path, data)
-    return _read_csv(path, data, skip_bad_rows)
+    return _read_csv(path, data, skip_bad_rows, header)
 
 
-def _decode(path, data):
-    """The file's text and, when it was not UTF-8, a note on the encoding it was read in."""
+_TABLE_FILES = "--data table reads CSV (text) or Parquet files"
+
+
+def decode_text(path, data, what="a text table", reads=_TABLE_FILES):
+    """The file's text and, when it was not UTF-8, a note on the encoding it was read in (a
+    byte-order mark dropped). A binary file is an error saying that it is not ``what`` and
+    what ``reads`` (the command's kind of input, in words) takes."""
     if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
         return _decoded_as(path, data, "utf-32", "read as UTF-32 (its byte-order mark says so)")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -65,12 +75,12 @@ def _decode(path, data):
     if utf16 := _utf16_without_mark(data[:_SAMPLE]):
         return _decoded_as(path, data, utf16, f"read as {utf16.upper()} (it has no byte-order "
                                                "mark, but its bytes say so)")
-    for magic, what in _BINARY_KINDS.items():
+    for magic, kind in _BINARY_KINDS.items():
         if data.startswith(magic):
-            raise ValueError(f"{path} is not a text table: it is {_zipped_tables(data) or what}")
+            raise ValueError(f"{path} is not {what}: it is {_zipped_tables(data) or kind}")
     if b"\x00" in data[:_SAMPLE]:
-        raise ValueError(f"{path} is not a text table: it holds binary data (NUL bytes); "
-                         "--data table reads CSV (text) or Parquet files")
+        raise ValueError(f"{path} is not {what}: it holds binary data (NUL bytes); "
+                         f"{reads}")
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as error:
@@ -153,8 +163,8 @@ def _delimiter(text):
     return best
 
 
-def _read_csv(path, data, skip_bad_rows=False):
-    text, encoding_note = _decode(path, data)
+def _read_csv(path, data, skip_bad_rows=False, has_header=True):
+    text, encoding_note = decode_text(path, data)
     line = 1
     if declared := _EXCEL_SEPARATOR.match(text):  # Excel's "sep=;" first line
         delimiter, text, line = declared[1], text[declared.end():], 2
@@ -170,9 +180,11 @@ def _read_csv(path, data, skip_bad_rows=False):
             start, line = line, first + reader.line_num + 1
             if not any(cell.strip() for cell in row):
                 continue  # a blank line
-            if header is None:
-                header = _header(row, notes)
+            if header is None and has_header:
+                header, first_line = _header(row, notes), row
                 continue
+            if header is None:  # no header line: this first line is data
+                header = [f"column_{position}" for position in range(1, len(row) + 1)]
             if len(row) > len(header) and not any(c.strip() for c in row[len(header):]):
                 row = row[:len(header)]  # a trailing delimiter
             if len(row) > len(header):
@@ -202,18 +214,63 @@ def _read_csv(path, data, skip_bad_rows=False):
         lines = ", ".join(long[:5]) + (f" and {len(long) - 5} more" if len(long) > 5 else "")
         if not skip_bad_rows:
             raise ValueError(
-                f"{path}: {len(long)} line(s) have more fields than the header's "
+                f"{path}: {len(long)} line(s) have more fields than the {_first(has_header)} "
                 f"{len(header)}: {lines}; check for an unquoted {_shown(delimiter)} in a value "
                 "or a header that lacks a column name, or pass --skip-bad-rows to leave such "
                 "lines out")
         notes.append(f"warning: left out {len(long)} line(s) with more fields than the "
-                     f"header's {len(header)} (--skip-bad-rows): {lines}")
+                     f"{_first(has_header)} {len(header)} (--skip-bad-rows): {lines}")
     if not rows:
         raise ValueError(f"{path} has a header line but no data rows")
     if short:
-        notes.append(f"{len(short)} line(s) have fewer fields than the header (first: line "
-                     f"{short[0]}); their last cells were read as missing")
-    return Table(path, header, rows, labels, delimiter=delimiter, notes=notes)
+        notes.append(f"{len(short)} line(s) have fewer fields than the {_first(has_header)[:-2]}"
+                     f" (first: line {short[0]}); their last cells were read as missing")
+    hint = None
+    if has_header and _first_line_is_data(first_line, rows):
+        shown = ", ".join(repr(cell.strip()) for cell in first_line[:6])
+        more = ", ..." if len(first_line) > 6 else ""
+        hint = (f"the header line ({shown}{more}) looks like data, not column names: if the "
+                "file has no header line, pass --no-header to read that line as data and "
+                f"name the columns by position, column_1 to column_{len(header)} (e.g. "
+                f"--target column_{len(header)}), or add a header line to the file")
+        notes.append(f"warning: {hint}")
+    return Table(path, header, rows, labels, delimiter=delimiter, notes=notes, header_hint=hint)
+
+
+def _first(has_header):
+    return "header's" if has_header else "first line's"
+
+
+def _first_line_is_data(first_line, rows, sample=1000):
+    """Whether the line read as the header holds values like those below it rather than names
+    (as csv.Sniffer.has_header reasons). Header-less exports (the UCI digits, sensor logs)
+    would otherwise lose their first row to the column names.
+
+    No cell may contradict it: above numbers a number, above dates a date, above categories
+    one of them. And one cell must be more than a whole number, which can be a name (a year
+    above its column): a fraction, a date, a category, or a cell the line repeats (names
+    are distinct)."""
+    body = rows[:sample]
+    cells = [cell.strip() for cell in first_line]
+    telling = len(set(cells)) < len(cells)
+    for position, cell in enumerate(cells):
+        values = [row[position].strip() for row in body if not is_missing(row[position])]
+        if is_missing(cell) or not values:
+            continue
+        if all(looks_numeric(value) for value in values):
+            if not looks_numeric(cell):
+                return False
+            telling |= not _WHOLE.match(cell)
+        elif parse_times(values) is not None:
+            if parse_times([cell]) is None:
+                return False
+            telling = True
+        elif len(set(values)) < len(values):  # categories: a value is one of them
+            if cell not in set(values):
+                return False
+            telling = True
+        # all-distinct text (identifiers, free text) says nothing: a name would fit it too
+    return telling
 
 
 # what one cell of a table costs in memory once read (a str object and the references to it
