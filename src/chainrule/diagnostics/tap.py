@@ -257,6 +257,7 @@ class GradientTap:
         # read of a covered weight says there may be one
         full, read_now, blocks = self.full, self._read_now, self._blocks
         total = 0.0
+        whole = []  # (key, array, compiled) of the covered weights read in full, in order
         for param in params:
             grad = param._grad
             if grad is None:  # taken away by a hook after it (an optimizer run in backward)
@@ -306,11 +307,15 @@ class GradientTap:
             if block:
                 value *= array.shape[0] / block
                 if full or key in read_now:
-                    squares[key] = _read(array, compiled)
+                    whole.append((key, array, compiled))
             elif full or key in read_now:
                 squares[key] = value
             watched[key] = value
             total += value
+        # NOTE: the whole reads (sampled steps) last made first: the last gradient the
+        # backward made is the one most likely still in the core's cache
+        for key, array, compiled in reversed(whole):
+            squares[key] = _read(array, compiled)
         if len(watched) != len(params):  # also read by an earlier backward of this step
             total = math.fsum(watched.values())
         self._total_square = total
