@@ -12,6 +12,8 @@ import chainrule
 import chainrule.nn.functional as F
 from chainrule.autograd import engine
 from chainrule.autograd.function import Function
+from chainrule.ops import elementwise
+from chainrule.ops.linear_chain import linear_chain
 
 
 def _leaf(*shape, dtype=np.float64, seed=0):
@@ -26,6 +28,10 @@ SAMPLES = {
     "Sigmoid": (lambda: (_leaf(3, 4),), lambda x: x.sigmoid()),
     "Relu": (lambda: (_leaf(3, 4) - 1.2,), lambda x: x.relu()),
     "Linear": (lambda: (_leaf(5, 4), _leaf(3, 4, seed=1), _leaf(3, seed=2)), F.linear),
+    "LinearChain": (lambda: (_leaf(5, 4), _leaf(3, 4, seed=1), _leaf(3, seed=2),
+                             _leaf(2, 3, seed=3)),
+                    lambda x, w1, b1, w2: linear_chain(x, [(w1, b1), (w2, None)],
+                                                       [elementwise.Relu, elementwise.Sigmoid])),
     "MseLoss": (lambda: (_leaf(3, 4), _leaf(3, 4, seed=1)), F.mse_loss),
     "Sum": (lambda: (_leaf(3, 4),), lambda x: x.sum(1)),
 }

@@ -9,6 +9,8 @@ import chainrule
 import chainrule.nn.functional as F
 from chainrule.autograd import engine
 from chainrule.autograd.function import Function
+from chainrule.ops import elementwise
+from chainrule.ops.linear_chain import linear_chain
 
 
 def _float(*shape):
@@ -18,6 +20,11 @@ def _float(*shape):
 
 def _linear():
     return F.linear(_float(3, 4), _float(5, 4), _float(5))
+
+
+def _linear_chain():
+    layers = [(_float(5, 4), _float(5)), (_float(2, 5), None)]
+    return linear_chain(_float(3, 4), layers, [elementwise.Tanh, None])
 
 
 SAMPLES = {
@@ -41,6 +48,7 @@ SAMPLES = {
     "Sigmoid": lambda: _float(3).sigmoid(),
     "Relu": lambda: _float(3).relu(),
     "Linear": _linear,
+    "LinearChain": _linear_chain,
     "MseLoss": lambda: F.mse_loss(_float(3), _float(3)),
 }
 

@@ -19,7 +19,9 @@ def test_draw_graph_has_a_node_per_op_with_shapes_and_dtypes():
     out = model(torch.randn(2, 3)).sum()
     text = draw_graph(out, dict(model.named_parameters()))
     assert text.startswith("digraph backward {") and text.rstrip().endswith("}")
-    assert '"TanhBackward\\n(2, 4) f32"' in text and '"SumBackward\\n() f32"' in text
+    # (Sequential runs the Linear and its Tanh as one node: the label names both)
+    assert '"LinearChainBackward\\nLinear > Tanh\\n(2, 4) f32"' in text
+    assert '"SumBackward\\n() f32"' in text
     assert '"0.weight\\n(4, 3) f32"' in text and '"0.bias\\n(4,) f32"' in text
     ops = [line for line in text.splitlines() if "Backward" in line and "[label" in line]
     assert len(ops) == len({line.split()[0] for line in ops})  # each op drawn once

@@ -213,6 +213,8 @@ NOT_EXPORTED = {
     "CopySlices": "made by writes through a view while the graph is recorded; export traces "
                   "under no_grad, where x[key] writes are exported and other writes through "
                   "views are refused (tests/onnx/test_in_place.py)",
+    "LinearChain": "nn.Sequential fuses its Linear layers only while no forward observer "
+                   "watches the ops, and the exporter's trace is one: it sees the layers",
     "IndexPut": "writes at a key parsed into arrays; x[key] = v in forward is not exported "
                 "(index_add is, as a call)",
     "MaxPool": "its options hold the argmax of one input; the calls of F.max_pool*d and "

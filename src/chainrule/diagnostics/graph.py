@@ -43,7 +43,9 @@ def _dot(tensor, params):
     while stack:
         node = stack.pop()
         outputs = "\n".join(_shape(m) for m in node.output_meta)
-        text = _quote(node.name() + "\n" + outputs)
+        fused = getattr(node, "fused_ops", None)  # (a node that stands for several ops)
+        title = node.name() + ("" if fused is None else "\n" + " > ".join(fused))
+        text = _quote(title + "\n" + outputs)
         lines.append(f"  {node_id(node)} [label={text}];")
         for edge, meta in zip(node.next_edges, node.input_meta):
             if edge is None:

@@ -24,30 +24,14 @@ class Linear(Function):
         ctx.save_for_backward(x, weight)
         data, w = x._data, weight._data
         b = None if bias is None else bias._data
-        if data.ndim == 2:  # (rows already: no reshape either way)
-            out = blas_matmul(data, w.T, bias=b)
-        else:
-            rows = data.reshape(math.prod(data.shape[:-1]), data.shape[-1])
-            out = blas_matmul(rows, w.T, bias=b).reshape(data.shape[:-1] + (w.shape[0],))
-        return wrap(out)
+        return wrap(affine_array(data, w, b))
 
     @staticmethod
     def backward(ctx, grad_out):
         if not grad_mode.is_grad_enabled():
             return wrap_each(Linear._array_backward(ctx, grad_out._data))
         x, weight = ctx.saved_tensors
-        needs_x, needs_weight, needs_bias = ctx.needs_input_grad
-        grad_rows = grad_out.reshape(-1, weight.shape[0])
-        grad_x = grad_weight = grad_bias = None
-        # The products are Linear again (a B^T), so gradients of gradients come for free.
-        if needs_x:
-            grad_x = Linear.apply(grad_rows, weight.t(), None).reshape(x.shape)
-        if needs_weight:
-            rows = x.reshape(-1, weight.shape[1])
-            grad_weight = Linear.apply(grad_rows.t(), rows.t(), None)
-        if needs_bias:  # (False without a bias: None needs no gradient)
-            grad_bias = grad_rows.sum(0)
-        return grad_x, grad_weight, grad_bias
+        return backward_tensors(x, weight, grad_out, *ctx.needs_input_grad)
 
     @staticmethod
     def _array_backward(ctx, grad):
@@ -55,10 +39,34 @@ class Linear(Function):
         # arrays (three BLAS calls, no intermediate tensors); the tensor path above, which
         # records under create_graph=True, gives the same values.
         x, weight = ctx.saved_tensors
-        return _backward_arrays(x._data, weight._data, grad, *ctx.needs_input_grad)
+        return backward_arrays(x._data, weight._data, grad, *ctx.needs_input_grad)
 
 
-def _backward_arrays(x, w, grad, needs_x, needs_weight, needs_bias):
+def affine_array(data, w, b):
+    """x W^T + b on arrays, a new array."""
+    if data.ndim == 2:  # (rows already: no reshape either way)
+        return blas_matmul(data, w.T, bias=b)
+    rows = data.reshape(math.prod(data.shape[:-1]), data.shape[-1])
+    return blas_matmul(rows, w.T, bias=b).reshape(data.shape[:-1] + (w.shape[0],))
+
+
+def backward_tensors(x, weight, grad_out, needs_x, needs_weight, needs_bias):
+    """The gradients of x, W and b, recorded (``create_graph``)."""
+    grad_rows = grad_out.reshape(-1, weight.shape[0])
+    grad_x = grad_weight = grad_bias = None
+    # The products are Linear again (a B^T), so gradients of gradients come for free.
+    if needs_x:
+        grad_x = Linear.apply(grad_rows, weight.t(), None).reshape(x.shape)
+    if needs_weight:
+        rows = x.reshape(-1, weight.shape[1])
+        grad_weight = Linear.apply(grad_rows.t(), rows.t(), None)
+    if needs_bias:  # (False without a bias: None needs no gradient)
+        grad_bias = grad_rows.sum(0)
+    return grad_x, grad_weight, grad_bias
+
+
+def backward_arrays(x, w, grad, needs_x, needs_weight, needs_bias):
+    """The gradients of x, W and b on arrays (not recorded)."""
     if grad.ndim == 2:  # (rows already: no reshapes)
         rows, x_rows = grad, x
     else:

@@ -1,0 +1,75 @@
+"""``nn.Sequential``'s fused steps: a run of ``Linear`` layers, each alone or followed by
+``Tanh``, ``Sigmoid`` or ``ReLU``, runs as one op (``ops/linear_chain.py``) with the values and
+gradients of the modules run one by one.
+
+A run is fused only while nothing can tell it from the modules: each is of exactly those
+classes (a subclass may override anything), none has hooks or a ``forward`` of its own set on
+the instance, and no one watches the ops (a forward observer: the diagnostics' probes, anomaly
+mode, the ONNX exporter; the profiler, which replaces ``Function.apply``). The values between
+the layers are seen by nobody else inside a Sequential, so the only trace of the fusion is the
+graph: the output's node is one ``LinearChainBackward`` whose edges lead to the run's input
+and to every weight and bias, where the modules would have made a node each.
+"""
+
+from ...autograd import function
+from ...autograd.function import Function
+from ...ops import elementwise
+from ...ops.linear_chain import LinearChain, chain_fits
+from .activation import ReLU, Sigmoid, Tanh
+from .linear import Linear
+
+_ACTIVATION_OPS = {Tanh: elementwise.Tanh, Sigmoid: elementwise.Sigmoid, ReLU: elementwise.Relu}
+_PLAIN_APPLY = Function.__dict__["apply"]
+
+
+def plan(modules):
+    """The steps of a Sequential of ``modules``: a module, or a run to fuse as
+    (modules of the run, its Linear layers, the activation op after each or None); None when
+    no run is worth fusing (one Linear alone is already one op)."""
+    steps, fused, i = [], False, 0
+    while i < len(modules):
+        start, linears, ops = i, [], []
+        while i < len(modules) and type(modules[i]) is Linear:
+            linears.append(modules[i])
+            op = _ACTIVATION_OPS.get(type(modules[i + 1])) if i + 1 < len(modules) else None
+            ops.append(op)
+            i += 1 if op is None else 2
+        if len(linears) > 1 or (linears and ops[0] is not None):
+            steps.append((tuple(modules[start:i]), tuple(linears), tuple(ops)))
+            fused = True
+        elif linears:
+            steps.append(linears[0])
+        else:
+            steps.append(modules[i])
+            i += 1
+    return tuple(steps) if fused else None
+
+
+def ops_unobserved():
+    """Whether no one watches the ops one by one (see the module docstring)."""
+    return not function._forward_observers and Function.__dict__["apply"] is _PLAIN_APPLY
+
+
+def run(steps, input):
+    """``input`` through the planned steps."""
+    for step in steps:
+        if type(step) is not tuple:
+            input = step(input)
+            continue
+        modules, linears, ops = step
+        if all(map(_quiet, modules)):
+            layers = [(linear.weight, linear.bias) for linear in linears]
+            if chain_fits(input, layers):
+                input = LinearChain.apply(input, *[t for layer in layers for t in layer],
+                                          activations=ops)
+                continue
+        for module in modules:  # (they explain an input that does not fit)
+            input = module(input)
+    return input
+
+
+def _quiet(module):
+    members = module.__dict__
+    return not (members["_forward_pre_hooks"] or members["_forward_hooks"]
+                or members["_backward_hooks"] or members["_backward_pre_hooks"]
+                or "forward" in members)
