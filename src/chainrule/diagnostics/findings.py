@@ -70,6 +70,15 @@ REMEDIES = {
                  "batch instead of per epoch), lower the learning rate, or clip the gradient norm",
     "raised_lr": "lower the schedule's peak learning rate (CyclicLR's max_lr, OneCycleLR's "
                  "max_lr, the rate a warm-up ends at), or warm up for longer",
+    "unregistered": "hold layers in nn.ModuleList or nn.ModuleDict (a tensor to train in "
+                    "nn.Parameter) and build the optimizer after that",
+    "stale": "call optimizer.zero_grad() once per step, before the backward (to accumulate "
+             "over micro-batches on purpose, after each optimizer.step())",
+    "zero_signal": "find what sets every value to zero before that layer (Dropout with p=1, a "
+                   "multiplication by a mask of zeros, an activation whose units are all off) and "
+                   "fix it",
+    "large_update": "lower the learning rate (for a loss summed over the batch, the rate that "
+                    "suited its mean divided by the batch size), or clip the gradient norm",
     "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "
             "LeakyReLU/GELU instead of ReLU",
     "saturation": "initialise weights smaller (nn.init.xavier_uniform_), normalise inputs, add "

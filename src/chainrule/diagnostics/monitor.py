@@ -31,7 +31,9 @@ import numpy as np
 from .activations import RECURRENT_MODULES, ActivationProbe
 from .nonfinite import explain
 from .rules import Rules, Thresholds
+from .stale import StaleGradientCheck
 from .tap import GradientTap, covered_weights, squared_norm
+from .unregistered import UnregisteredCheck
 from .updates import UpdateMeter
 from .watch import NonFiniteWatch
 
@@ -112,6 +114,8 @@ class GradientMonitor:
         self.activations = {}  # activation -> its latest measurement
         self.on_finding = None  # optional callable(finding), called as soon as one is made
         self.updates = UpdateMeter(self.thresholds.stall_low)  # copies before a sampled step
+        self.stale = StaleGradientCheck()  # gradients never cleared (stale.py)
+        self.unregistered = UnregisteredCheck(model)  # layers in plain lists (unregistered.py)
         self._last_weights = {}  # layer -> norm of its matrices at the last sample
         self._pending = []  # findings made inside a forward or backward, for the next step()
         self._current = None  # the step being reported, inside step()
@@ -126,6 +130,7 @@ class GradientMonitor:
 
     def close(self):
         """Remove every hook this monitor installed (``attach()`` installs them again)."""
+        self.stale.disarm()
         self.probe.close()
         self.watch.close()
         self.tap.close()
@@ -211,6 +216,8 @@ class GradientMonitor:
             self.watch.gradient_nonfinite(None, "nan")
         else:
             found = self.rules.on_step(step, loss_value, total, norms, lr)
+            if self.stale.armed:  # (the step after a sample only)
+                found = found + self._stale_verdict(step)
             probe = self.probe
             activations = probe.collect(step) if probe.tallies else None
             if activations:
@@ -239,7 +246,14 @@ class GradientMonitor:
         if self.updates.before is not None:
             self.samples.append(sample)
             found += self._frozen(step)
+            self.stale.arm(self.model.parameters())
+            if self.unregistered.params:
+                found += self.rules.on_unregistered(step, self.unregistered.stalled())
         return found
+
+    def _stale_verdict(self, step):
+        name = self.stale.name(self.model)
+        return self.rules.on_stale(step, self.stale.verdict(), name)
 
     def _norms_from_grads(self):
         norms = {}

@@ -127,6 +127,10 @@ def call_site(module_names=None, rerun=None, skip=0, forwards=None):
         if internal is None:
             internal = _is_internal(filename)
         if not internal:
+            if layer is None and forwards is None and module_names:
+                # (off the every-step path: a re-run or record_sites) an op called by a helper
+                # of the model (``self.causal_mask(n)`` in its forward) ran in the model too
+                layer = _enclosing_layer(frame.f_back, module_names, rerun)
             # NOTE: a loss op's site is taken on every step, from the same few lines: one
             # Origin per line (an Origin is never changed: ``located`` makes new ones). Keyed
             # by the code's id, not the code: hashing a code object hashes its constants, a
@@ -142,6 +146,21 @@ def call_site(module_names=None, rerun=None, skip=0, forwards=None):
             return site
         frame = frame.f_back
     return Origin("", "", "", layer=layer)
+
+
+def _enclosing_layer(frame, module_names, rerun=None):
+    """The named module whose ``forward`` (or ``__call__``, where its hooks run) is running
+    in ``frame`` or a frame that called it, up to ``rerun``'s function; None if none is."""
+    while frame is not None:
+        code = frame.f_code
+        if rerun is not None and code is rerun[0]:
+            return None
+        if code.co_name == "forward" or code is _MODULE_CALL:
+            layer = module_names.get(id(frame.f_locals.get("self")))
+            if layer is not None:
+                return layer
+        frame = frame.f_back
+    return None
 
 
 def forward_codes(modules):

@@ -40,7 +40,10 @@ class Rules:
         self.loss = None  # the last step's loss (before that step's update)
         self.streak_lr = {}  # (rule, activation) -> the lr when its current streak began
         self.measured = {}  # activation -> how many measurements of it the rules have seen
+        self.measured_at = {}  # activation -> the step of its last measurement
         self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
+        self.large_update = None  # (step, layer, ratio): the last update as large as the layer
+        self.streak_update = {}  # (rule, activation) -> large_update when its streak began
 
     # -- reporting ------------------------------------------------------------------------------
     def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
@@ -135,6 +138,38 @@ class Rules:
         self.groups["nonfinite"] = finding
         return found + [finding]
 
+    def on_stale(self, step, verdict, parameter):
+        """The step after a sample: whether its gradient still held the sample's (see
+        stale.py); None says nothing either way."""
+        if verdict is None:
+            return []
+        if not self._streak(("stale", None), verdict):
+            return []
+        return self._group(
+            "exploding", "exploding", [], step,
+            f"gradients are never cleared between steps: on {self.t.patience} checks in a row "
+            f"the gradient of '{parameter}' after a step's backward still held the previous "
+            "step's gradient plus the new one, so each update adds up every earlier gradient "
+            "and the updates grow as the run goes on", "stale")
+
+    def on_unregistered(self, step, stalled):
+        """``stalled``: parameters held outside the model's registered ones (a plain list of
+        layers) that had a gradient and did not move since the last sample (unregistered.py)."""
+        layers = list(dict.fromkeys(_module_of(name) for name in stalled))
+        hits = [n for n in layers if self._streak(("unregistered", n), True)]
+        for key in [k for k in self.streaks if k[0] == "unregistered" and k[1] not in layers]:
+            self.streaks[key] = 0
+        if not hits:
+            return []
+        attribute = hits[0].partition("[")[0]
+        return self._group(
+            "unregistered", "stalled", hits, step,
+            f"layer '{hits[0]}' is not trained{_count(hits, 'with')}: the model holds it in "
+            f"'{attribute}', a plain Python list, tuple or dict, which nn.Module does not "
+            "register, so model.parameters() and an optimizer built from it leave it out; its "
+            f"weights have a gradient but no update has moved them, for {self.t.patience} "
+            f"samples in a row{_also(hits)}", "unregistered")
+
     # -- every sampled step -------------------------------------------------------------------
     def on_sample(self, sample, lr=None):
         """``sample``: {"step", "order": layer names in forward order, "layers": {name: stats},
@@ -142,18 +177,19 @@ class Rules:
         step = sample["step"]
         layers = sample["layers"]
         order = [n for n in sample["order"] if n in layers]
-        found = self._activations(step, sample["activations"], lr)
+        starved = _starved(layers, order)
+        found = self._activations(step, sample["activations"], lr, starved)
         explained = any(self.streaks.get((rule, name), 0) > 0 for name in sample["activations"]
                         for rule in ("dead", "saturation"))
         found += self._growth(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order)
         if not explained:
-            found += self._vanishing(step, layers, order)
+            found += self._vanishing(step, layers, order, starved)
         explained = explained or "vanishing" in self.groups
         found += self._stalled(step, layers, order, lr, check=not explained)
         return found
 
-    def _activations(self, step, activations, lr=None):
+    def _activations(self, step, activations, lr=None, starved=()):
         dead, saturated = [], []
         t = self.t
         if lr is not None and self.explosions.first_lr is None:
@@ -162,11 +198,16 @@ class Rules:
             return []  # nothing left to learn: units that stopped passing gradients cost nothing
         for name, s in activations.items():
             self.measured[name] = self.measured.get(name, 0) + 1
-            if s.get("dead") is not None and self._unit_streak(("dead", name),
-                                                               s["dead"] > t.dead_fraction, lr):
+            since, self.measured_at[name] = self.measured_at.get(name, 0), step
+            # units after a layer whose inputs are all zero are not dead by themselves: the
+            # signal was cut before them (Dropout(p=1), a mask of zeros), which the layers
+            # above show as an exactly zero gradient (vanishing names the first of them)
+            if s.get("dead") is not None and self._unit_streak(
+                    ("dead", name), s["dead"] > t.dead_fraction and s.get("after") not in starved,
+                    lr, since):
                 dead.append(name)
             if s.get("saturated") is not None and self._unit_streak(
-                    ("saturation", name), s["saturated"] > t.saturated_fraction, lr):
+                    ("saturation", name), s["saturated"] > t.saturated_fraction, lr, since):
                 saturated.append(name)
         found = []
         if dead:
@@ -199,10 +240,13 @@ class Rules:
         start = sorted(first)[1]
         return start > 0 and 0 <= loss <= self.t.settled * start
 
-    def _unit_streak(self, key, holds, lr):
-        """``_streak``, noting the learning rate on the measurement its streak began at."""
+    def _unit_streak(self, key, holds, lr, since=0):
+        """``_streak``, noting the learning rate on the measurement its streak began at, and an
+        update as large as a layer made since the measurement before (``since``: its step)."""
         if holds and not self.streaks.get(key):
             self.streak_lr[key] = lr
+            large = self.large_update
+            self.streak_update[key] = large if large is not None and large[0] >= since else None
         return self._streak(key, holds)
 
     def _raised_lr(self, key):
@@ -220,14 +264,33 @@ class Rules:
         if "exploding" in self.groups:
             return self._since_explosion()
         raised = self._raised_lr(key)
-        if raised is None:
+        if raised is not None:
+            return (f"; they were fine before the learning rate rose to {raised[0]:.3g}, "
+                    f"{raised[0] / raised[1]:.0f}x its first value ({raised[1]:.3g}): most "
+                    "likely the cause")
+        large = self._large_update(key)
+        if large is None:
             return ""
-        return (f"; they were fine before the learning rate rose to {raised[0]:.3g}, "
-                f"{raised[0] / raised[1]:.0f}x its first value ({raised[1]:.3g}): most likely "
-                "the cause")
+        return (f"; they were fine before the update of step {large[0]} moved layer "
+                f"'{large[1]}' by {large[2]:.2g}x its size (healthy is near 1e-3): most likely "
+                "the cause, a learning rate too high for this loss's scale")
+
+    def _large_update(self, key):
+        """(step, layer, ratio) of an update as large as a layer's weights (``update_size``)
+        seen before the units turned dead or saturated, when they were fine on an earlier
+        measurement: one or two such updates (too few in a row for an explosion) throw the
+        biases far enough to kill a layer (a loss summed over a batch of 64 at a rate meant
+        for its mean)."""
+        large = self.streak_update.get(key)
+        began_late = self.measured.get(key[1], 0) > self.streaks.get(key, 0)
+        return large if began_late else None
 
     def _units_remedy(self, rule, key):
-        return "raised_lr" if "exploding" not in self.groups and self._raised_lr(key) else rule
+        if "exploding" in self.groups:
+            return rule
+        if self._raised_lr(key):
+            return "raised_lr"
+        return "large_update" if self._large_update(key) else rule
 
     def _since_explosion(self):
         """For units found dead or saturated after an explosion was: most likely its
@@ -244,6 +307,9 @@ class Rules:
         # updates as large as the weights, whatever their direction: a step that flips or
         # turns the weights need not grow them (doubling is the special case of one that does)
         moved = {n: layers[n].get("update_ratio") or 0.0 for n in order}
+        largest = max(order, key=moved.get, default=None)
+        if largest is not None and moved[largest] >= self.t.update_size:
+            self.large_update = (step, largest, moved[largest])
         thrashed = [n for n in order
                     if self._streak(("moved", n), moved[n] >= self.t.update_size)]
         if not grown:
@@ -299,7 +365,7 @@ class Rules:
             "samples in a row: the backward signal is amplified inside it"
             + (" (through time)" if start in self.recurrent else ""), key)
 
-    def _vanishing(self, step, layers, order):
+    def _vanishing(self, step, layers, order, starved=()):
         # (a norm of exactly 0 counts: a layer that had gradients and now gets none through its
         # inputs, as below units that died unwatched, a LeakyReLU(0) or a clamp)
         norms = {n: layers[n]["grad_norm"] for n in order
@@ -322,12 +388,16 @@ class Rules:
         first = low[0]
         zero = (": exactly zero, as below units that are all off (a ReLU-like activation "
                 "whose units died, a clamp, a LeakyReLU of slope 0)" if norms[first] == 0 else "")
+        cut = next((n for n in order if n in starved), None) if norms[first] == 0 else None
+        if cut is not None:
+            zero = (f": exactly zero, and layer '{cut}' receives only zeros (its weights get no "
+                    "gradient, its bias does): the signal is cut before it")
         return self._group(
             "vanishing", "vanishing", low, step,
             f"vanishing gradients{_count(low)}, worst at the first, '{first}': gradient norm "
             f"{fmt(norms[first])}{zero}, {norms[first] / largest:.1e} of the largest layer's "
             f"('{largest_name}', {fmt(largest)}), for {self.t.patience} samples in a row"
-            f"{_also(low)}", "vanishing")
+            f"{_also(low)}", "zero_signal" if cut is not None else "vanishing")
 
     def _stalled(self, step, layers, order, lr, check=True):
         # (a rate of exactly 0 is no slow end of a schedule: nothing moves; StepLR(gamma=0))
@@ -391,6 +461,27 @@ class Rules:
             "frozen", "frozen", new, step,
             f"{len(new)} layer(s) have parameters with requires_grad=False and are not trained "
             f"while the rest of the model is: {_listing(new)}", "frozen", "info")
+
+
+def _starved(layers, order):
+    """Layers whose inputs were all zero on this sample, below a layer whose gradient is exactly
+    zero: their weights got no gradient (rho 0) while their bias did, and the layers before them
+    none at all (so the signal was cut before them, not by units that died)."""
+    starved = set()
+    cut = False
+    for name in order:
+        s = layers[name]
+        if s.get("grad_norm") == 0.0 and s.get("ever_grad", True):
+            cut = True
+        elif cut and s.get("rho") == 0.0:
+            starved.add(name)
+    return starved
+
+
+def _module_of(parameter):
+    """'hidden[0]' for 'hidden[0].weight'; a bare parameter is its own layer."""
+    head, dot, tail = parameter.rpartition(".")
+    return head if dot and "[" in head else parameter
 
 
 def _count(names, word="in"):

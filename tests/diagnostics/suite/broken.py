@@ -720,3 +720,66 @@ def step_schedule_gamma_zero():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=5, gamma=0.0)
     return model, fit(model, optimizer, data.classes(), 50, scheduler=schedule)
+
+
+# -- gen13 held-out batch (/tmp/gen13, 2026-12-03): mechanisms no earlier batch had -----------
+@broken("mlp", "model", Expect("vanishing", "0", says="receives only zeros"))
+def dropout_probability_one_by_mistake():
+    # nn.Dropout(1.0), meant 0.1: every activation is zeroed in training; the ReLU after the
+    # next layer sees its bias only (most of its units "dead"), but the cause is the cut
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Dropout(1.0), nn.Linear(32, 32),
+                          nn.ReLU(), nn.Linear(32, 2))
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 30)
+
+
+@broken("cnn", "optimizer", Expect("exploding", None, says="never cleared"))
+def zero_grad_once_per_epoch():
+    model = models.TemporalCNN(batch_norm=True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    batches = data.sequences()
+    monitor = GradientMonitor(model)
+    with monitor, np.errstate(all="ignore"):
+        for epoch in range(2):
+            optimizer.zero_grad()  # once per epoch: the gradients add up over its batches
+            for step in range(1, 21):
+                x, y = batches(epoch * 20 + step)
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                optimizer.step()
+                monitor.step(loss, lr=0.05)
+    return model, monitor
+
+
+@broken("mlp", "model", Expect("stalled", "hidden[0]"))
+def layers_kept_in_a_plain_list():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(16, 32)
+            self.hidden = [nn.Linear(32, 32) for _ in range(2)]  # not nn.ModuleList
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, x):
+            h = F.relu(self.inp(x))
+            for layer in self.hidden:
+                h = F.relu(layer(h))
+            return self.head(h)
+    model = Net()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 30)
+
+
+@broken("transformer", "model",
+        Expect("nonfinite", "CausalMaskLM", "Mul", "forward", "ones times -inf"))
+def causal_mask_built_as_ones_times_minus_inf():
+    class CausalMaskLM(models.MaskedAttentionLM):
+        def forward(self, x):
+            h = self.tokens(x)
+            scores = self.query(h) @ self.key(h).transpose(1, 2) / 4.0
+            weights = (scores + self.causal_mask(x.shape[1])).softmax(dim=-1)
+            return self.head(weights @ h)
+
+        def causal_mask(self, n):  # a helper of forward: its op belongs to the model
+            return torch.triu(torch.ones(n, n), diagonal=1) * float("-inf")  # NAN: ones times -inf
+    model = CausalMaskLM()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 5,
+                      models.sequence_loss)

@@ -547,3 +547,88 @@ def triplet_margin_loss_margins_met():
             optimizer.step()
             monitor.step(loss, lr=0.05)
     return [monitor]
+
+
+# -- gen13 held-out batch (/tmp/gen13, 2026-12-03) --------------------------------------------
+@healthy("mlp")
+def accumulation_of_single_samples_clipped_every_step():
+    # four backward passes of batch 1 per step (zero_grad once per step) and a clip: the
+    # gradient after a step's backwards is a scaled sum of that step's, never stale
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    return [fit(model, optimizer, data.classes(size=1), 100, every=10, accumulate=4,
+                clip=0.5)]
+
+
+@healthy("mlp")
+def distillation_teacher_kept_in_a_plain_list():
+    # the teacher held in a list on purpose (hidden from parameters()), used under no_grad
+    teacher = models.mlp([16, 64, 2])
+
+    class Student(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = models.mlp([16, 16, 2])
+            self.teacher = [teacher]
+
+        def forward(self, x):
+            return self.net(x)
+    student = Student()
+    optimizer = torch.optim.Adam(student.parameters(), 1e-3)
+    batches = data.classes()
+    monitor = GradientMonitor(student, every=10)
+    with monitor:
+        for step in range(1, 101):
+            x, y = batches(step)
+            optimizer.zero_grad()
+            out = student(x)
+            with torch.no_grad():
+                target = teacher(x).softmax(-1)
+            loss = F.cross_entropy(out, y) + F.kl_div(out.log_softmax(-1), target,
+                                                      reduction="batchmean")
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-3)
+    return [monitor]
+
+
+@healthy("mlp")
+def listed_layers_added_to_the_optimizer_by_hand():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = nn.Linear(16, 32)
+            self.hidden = [nn.Linear(32, 32)]
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, x):
+            return self.head(F.relu(self.hidden[0](F.relu(self.inp(x)))))
+    model = Net()
+    params = list(model.parameters()) + list(model.hidden[0].parameters())
+    return [fit(model, torch.optim.Adam(params, 1e-3), data.classes(), 100, every=10)]
+
+
+@healthy("mlp")
+def gan_critic_backward_reaches_the_generator_before_its_zero_grad():
+    # the critic's loss uses the generator's output undetached: its backward adds to the
+    # generator's gradients, which g_opt.zero_grad() clears before the generator's own backward
+    generator = models.mlp([4, 32, 2])
+    critic = models.mlp([2, 32, 1])
+    g_opt = torch.optim.Adam(generator.parameters(), 1e-3, betas=(0.5, 0.999))
+    c_opt = torch.optim.Adam(critic.parameters(), 1e-3, betas=(0.5, 0.999))
+    rng = np.random.default_rng(0)
+    monitor = GradientMonitor(generator, every=10)
+    with monitor:
+        for _ in range(100):
+            real = torch.from_numpy(rng.standard_normal((32, 2)).astype(np.float32) + 2.0)
+            fake = generator(torch.randn(32, 4))
+            c_opt.zero_grad()
+            c_loss = (F.softplus(-critic(real)) + F.softplus(critic(fake))).mean()
+            c_loss.backward()
+            c_opt.step()
+            g_opt.zero_grad()
+            g_loss = F.softplus(-critic(generator(torch.randn(32, 4)))).mean()
+            g_loss.backward()
+            g_opt.step()
+            monitor.step(g_loss, lr=1e-3)
+    return [monitor]
