@@ -391,18 +391,19 @@ def test_scalar_state_follows_the_default_dtype_as_in_pytorch():
     import chainrule as cr
 
     previous = cr.get_default_dtype()
-    try:
-        for dtype in (cr.float32, cr.float64):
-            cr.set_default_dtype(dtype)
-            model = cr.nn.Linear(2, 1)
-            for make in (cr.optim.Adam, cr.optim.NAdam, cr.optim.ASGD):
-                opt = make(model.parameters())
-                model(cr.ones(1, 2)).sum().backward()
-                opt.step()
-                state = opt.state_dict()["state"][0]
-                assert state["step"].dtype == dtype
-                for name in ("mu_product", "eta", "mu"):
-                    if name in state:
-                        assert state[name].dtype == dtype, name
-    finally:
-        cr.set_default_dtype(previous)
+    with cr.random.fork_rng():  # (the models' draws leave the other tests' numbers alone)
+        try:
+            for dtype in (cr.float32, cr.float64):
+                cr.set_default_dtype(dtype)
+                model = cr.nn.Linear(2, 1)
+                for make in (cr.optim.Adam, cr.optim.NAdam, cr.optim.ASGD):
+                    opt = make(model.parameters())
+                    model(cr.ones(1, 2)).sum().backward()
+                    opt.step()
+                    state = opt.state_dict()["state"][0]
+                    assert state["step"].dtype == dtype
+                    for name in ("mu_product", "eta", "mu"):
+                        if name in state:
+                            assert state[name].dtype == dtype, name
+        finally:
+            cr.set_default_dtype(previous)
