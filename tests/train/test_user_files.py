@@ -260,3 +260,34 @@ def test_a_large_confusion_matrix_names_classes_not_positions(tmp_path, monkeypa
     classes = [str(5 * k) for k in range(41)]  # class names that are numbers, not positions
     plots.confusion_plot(tmp_path, np.eye(41, dtype=int), classes)
     assert ticks["x"][:3] == ["0", "10", "20"] and set(ticks["x"]) <= set(classes)
+
+
+def test_image_folders_linked_in_are_followed_once(tmp_path):
+    from chainrule.data.readers.image_folder import image_files
+    from chainrule.train.config import Config
+    from chainrule.train.run_record import data_fingerprint
+
+    kept = write_image_folder(tmp_path / "elsewhere", per_class=3)
+    (tmp_path / "photos" / "dark").mkdir(parents=True)
+    (tmp_path / "photos" / "dark" / "batch1").symlink_to(kept / "dark")
+    (tmp_path / "photos" / "dark" / "loop").symlink_to(tmp_path / "photos" / "dark")
+    assert len(image_files(tmp_path / "photos" / "dark")) == 3
+    config = Config(data="images", data_path=str(tmp_path / "photos"))
+    before = data_fingerprint(config)
+    (kept / "dark" / "0.png").write_bytes((kept / "light" / "0.png").read_bytes())
+    assert data_fingerprint(config) != before  # a linked image changed: the data changed
+
+
+def test_several_series_in_one_file_are_warned_about(tmp_path):
+    from chainrule.data.readers.series import read_series
+
+    path = tmp_path / "sales.csv"
+    path.write_text("date,store,sales\n" + "".join(
+        f"2021-01-{day:02d},{store},{day + 10 * k}\n"
+        for day in range(1, 29) for k, store in enumerate("AB")))
+    notes = read_series(path, "sales", "date").notes
+    assert any(note.startswith("warning: rows at one time differ in 'store' ('A', 'B'): the "
+                               "file looks like several series") for note in notes)
+    path.write_text("date,sales\n" + "".join(f"2021-01-{day // 2 + 1:02d},{day}\n"
+                                             for day in range(56)))  # re-measurements
+    assert not any("several series" in note for note in read_series(path, "sales", "date").notes)

@@ -6,6 +6,7 @@ It is rewritten atomically at each change of status."""
 import datetime
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from .._version import __version__
@@ -38,7 +39,7 @@ def data_fingerprint(config):
         if path.is_file():
             _hash_file(digest, path)
         elif path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            for file in _files_under(path):
                 relative = file.relative_to(path)
                 if any(part.startswith(".") for part in relative.parts):
                     continue
@@ -49,6 +50,20 @@ def data_fingerprint(config):
     except OSError:
         return None
     return "sha256:" + digest.hexdigest()
+
+
+def _files_under(folder):
+    """Every file under ``folder``, sorted, through linked folders (as image folders are read),
+    each real folder once."""
+    found, seen = [], set()
+    for directory, subfolders, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in seen:
+            subfolders[:] = []
+            continue
+        seen.add(real)
+        found += [Path(directory, n) for n in names if os.path.isfile(os.path.join(directory, n))]
+    return sorted(found)
 
 
 def _now():

@@ -34,8 +34,15 @@ def image_files(folder):
     def refuse(error):
         raise CannotReadError(error.filename or folder, error)
 
-    found = []
-    for directory, subfolders, names in os.walk(folder, onerror=refuse):
+    found, seen = [], set()
+    # folders linked in (data kept elsewhere) are followed, as torchvision's ImageFolder does;
+    # each real folder once, so that a link to a folder above cannot loop
+    for directory, subfolders, names in os.walk(folder, onerror=refuse, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in seen:
+            subfolders[:] = []
+            continue
+        seen.add(real)
         subfolders[:] = [name for name in subfolders if not _hidden(name)]
         found += [Path(directory, name) for name in names
                   if not name.startswith(".") and Path(name).suffix.lower() in IMAGE_SUFFIXES

@@ -104,6 +104,7 @@ def series_from_table(table: Table, target, time=None, features=None, drop=(), n
         notes.append(f"rows were sorted by {time!r}")
         axis, matrix = axis[order], matrix[order]
     rows = np.flatnonzero(kept)[order]
+    _warn_of_several_series(table, axis, rows, notes, (target, time))
     axis, matrix = _merged(axis, matrix, notes, lambda i: table.where(int(rows[i])), time)
     return _filled(name, matrix, names, notes, *_on_grid(axis, unit, matrix, notes, grid))
 
@@ -191,6 +192,35 @@ def _plain_numbers(cells):
     except ValueError:
         return None
     return numbers if np.isfinite(numbers).all() else None
+
+
+def _warn_of_several_series(table, axis, rows, notes, skip):
+    """Rows that share a time but differ in a text column ('store': A, B) are most likely
+    several series in one file ("long" format), which averaging would blur into one: say so."""
+    same = np.flatnonzero(np.diff(axis) == 0)
+    if not same.size:
+        return
+    for name in table.names:
+        if name in skip or _kind_or_none(table, name) != "text":
+            continue
+        cells = table.text(name)
+        differ = [i for i in same if cells[rows[i]] != cells[rows[i + 1]]]
+        if differ:
+            shown = sorted({str(cells[rows[i]]) for i in differ[:50]}
+                           | {str(cells[rows[i + 1]]) for i in differ[:50]})[:4]
+            notes.append(
+                f"warning: rows at one time differ in {name!r} ({', '.join(map(repr, shown))}"
+                f"{', ...' if len(shown) == 4 else ''}): the file looks like several series, "
+                f"one per {name!r}, which are averaged into one here; to forecast one of them, "
+                "keep its rows only (one series per file)")
+            return
+
+
+def _kind_or_none(table, name):
+    try:
+        return table.kind(name)
+    except ValueError:  # mixes numbers and text
+        return None
 
 
 def _merged(axis, matrix, notes, where, column):
