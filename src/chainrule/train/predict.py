@@ -59,7 +59,9 @@ def load_model(run_dir):
     """(config, task metadata, preprocessor, model in eval mode) of a run's best checkpoint."""
     from .commands import checkpoint_for
 
-    checkpoint = checkpoint_for(run_dir)  # checked: settings, sizes, preprocessing
+    # checked: settings, sizes, preprocessing; the training data is not read (but explain's
+    # mean baseline finds it if it moved with the run)
+    checkpoint = checkpoint_for(run_dir, quiet_about_data=True)
     config, state = checkpoint.config, checkpoint.state
     metadata = state["task"]
     preprocessor = _preprocessor(metadata)
