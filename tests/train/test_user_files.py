@@ -310,3 +310,14 @@ def test_a_run_moved_together_with_its_data_still_finds_it(tmp_path, monkeypatch
     assert main(["explain", "copied/runs/run", "copied/fraud.csv", "--baseline", "mean",
                  "--out", "explained"]) == 0  # the mean of the training rows, found
     assert "no longer at" not in capsys.readouterr().err
+
+
+def test_a_prompt_file_is_read_as_training_text_is(tmp_path):
+    from chainrule.train.predict import prompt_tokens
+
+    metadata = {"vocab": "\nab", "block_size": 8}
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_bytes(b"ab\r\nba")  # written on Windows: its '\r' is no character of the text
+    assert prompt_tokens(metadata, str(prompt)).tolist() == [[1, 2, 0, 2, 1]]
+    with pytest.raises(ValueError, match=r"does not know: \['c'\]; it knows those of its "):
+        prompt_tokens(metadata, "abc")
