@@ -164,7 +164,8 @@ class Rules:
         attribute = hits[0].partition("[")[0]
         return self._group(
             "unregistered", "stalled", hits, step,
-            f"layer '{hits[0]}' is not trained{_count(hits, 'with')}: the model holds it in "
+            f"layer '{hits[0]}' is not trained"
+            f"{f' ({len(hits)} layers)' if len(hits) > 1 else ''}: the model holds it in "
             f"'{attribute}', a plain Python list, tuple or dict, which nn.Module does not "
             "register, so model.parameters() and an optimizer built from it leave it out; its "
             f"weights have a gradient but no update has moved them, for {self.t.patience} "

@@ -783,3 +783,28 @@ def causal_mask_built_as_ones_times_minus_inf():
     model = CausalMaskLM()
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 5,
                       models.sequence_loss)
+
+
+@broken("mlp", "optimizer", Expect("exploding", None, says="never cleared"))
+def gan_generator_loop_zeroes_the_critic_instead():
+    # gen13 batch 2: critic.zero_grad() where the generator's was meant
+    generator = models.mlp([4, 32, 2])
+    critic = models.mlp([2, 32, 1])
+    g_opt = torch.optim.Adam(generator.parameters(), 1e-3, betas=(0.5, 0.999))
+    c_opt = torch.optim.Adam(critic.parameters(), 1e-3, betas=(0.5, 0.999))
+    rng = np.random.default_rng(0)
+    monitor = GradientMonitor(generator)
+    with monitor:
+        for _ in range(10):
+            real = torch.from_numpy(rng.standard_normal((32, 2)).astype(np.float32) + 2.0)
+            c_opt.zero_grad()
+            fake = generator(torch.randn(32, 4)).detach()
+            c_loss = (F.softplus(-critic(real)) + F.softplus(critic(fake))).mean()
+            c_loss.backward()
+            c_opt.step()
+            critic.zero_grad()  # meant generator.zero_grad()
+            g_loss = F.softplus(-critic(generator(torch.randn(32, 4)))).mean()
+            g_loss.backward()
+            g_opt.step()
+            monitor.step(g_loss, lr=1e-3)
+    return generator, monitor

@@ -632,3 +632,57 @@ def gan_critic_backward_reaches_the_generator_before_its_zero_grad():
             g_opt.step()
             monitor.step(g_loss, lr=1e-3)
     return [monitor]
+
+
+@healthy("mlp")
+def monitor_stepped_per_micro_batch_optimizer_every_fourth():
+    # gen13 batch 2: accumulation on purpose with monitor.step after every micro-batch: the
+    # gradients are not cleared between those calls, but the optimizer did not step either
+    model = models.mlp([16, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    batches = data.classes(size=8)
+    monitor = GradientMonitor(model, every=10)
+    with monitor:
+        for micro in range(1, 121):
+            x, y = batches(micro)
+            loss = F.cross_entropy(model(x), y) / 4
+            loss.backward()
+            if micro % 4 == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+            monitor.step(loss, lr=0.05)
+    return [monitor]
+
+
+@healthy("mlp")
+def sharpness_aware_two_backwards_per_step_and_an_ema_in_a_list():
+    # gen13 batch 2: SAM (backward, perturb, zero_grad, backward, restore, step) and an EMA
+    # copy held in a plain list to keep it out of parameters()
+    model = models.mlp([16, 32, 2])
+    model.ema = [copy.deepcopy(model)]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    batches = data.classes()
+    monitor = GradientMonitor(model, every=10)
+    with monitor:
+        for step in range(1, 101):
+            x, y = batches(step)
+            optimizer.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            params = [p for p in model.parameters() if p.grad is not None]
+            norm = float(sum((p.grad ** 2).sum() for p in params)) ** 0.5 + 1e-12
+            with torch.no_grad():
+                shifts = [p.grad * (0.05 / norm) for p in params]
+                for p, shift in zip(params, shifts):
+                    p.add_(shift)
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            with torch.no_grad():
+                for p, shift in zip(params, shifts):
+                    p.sub_(shift)
+            optimizer.step()
+            with torch.no_grad():
+                for e, p in zip(model.ema[0].parameters(), model.parameters()):
+                    e.mul_(0.99).add_(p, alpha=0.01)
+            monitor.step(loss, lr=0.05)
+    return [monitor]
