@@ -36,13 +36,15 @@ class StaleGradientCheck:
 
     def arm(self, parameters):
         self.disarm()
-        chosen = None
-        for param in parameters:
-            grad = param.grad
-            if (param.requires_grad and grad is not None and param.grad_fn is None
-                    and (chosen is None or _fitter(param.numel(), chosen.numel()))
-                    and np.any(grad._data)):
-                chosen = param
+        # the smallest of at least MIN_ENTRIES (a 2-class head's bias has one direction of
+        # gradient, g and -g, which cannot tell the two readings apart), else the largest;
+        # each candidate's gradient read only until one is not all zero
+        candidates = sorted(
+            (p for p in parameters
+             if p.requires_grad and p.grad is not None and p.grad_fn is None),
+            key=lambda p: (p.numel() < MIN_ENTRIES, p.numel() * (1 if p.numel() >= MIN_ENTRIES
+                                                                  else -1)))
+        chosen = next((p for p in candidates if np.any(p.grad._data)), None)
         if chosen is None:
             return
         self._param = chosen
@@ -81,15 +83,6 @@ class StaleGradientCheck:
         if kept <= MATCH and cleared >= MISS:
             return True
         return False if cleared <= MATCH else None
-
-
-def _fitter(size, than):
-    """Whether a parameter of ``size`` entries is better to check than one of ``than``: the
-    smallest of at least MIN_ENTRIES (a 2-class head's bias has one direction of gradient,
-    g and -g, which cannot tell two readings apart), else the largest."""
-    if size >= MIN_ENTRIES:
-        return than < MIN_ENTRIES or size < than
-    return than < MIN_ENTRIES and size > than
 
 
 def _residual(now, reading):
