@@ -291,3 +291,33 @@ def test_several_series_in_one_file_are_warned_about(tmp_path):
     path.write_text("date,sales\n" + "".join(f"2021-01-{day // 2 + 1:02d},{day}\n"
                                              for day in range(56)))  # re-measurements
     assert not any("several series" in note for note in read_series(path, "sales", "date").notes)
+
+
+def test_a_run_moved_together_with_its_data_still_finds_it(tmp_path, monkeypatch, capsys):
+    (tmp_path / "project").mkdir()
+    write_table(tmp_path / "project" / "fraud.csv", rows=90)
+    monkeypatch.chdir(tmp_path / "project")
+    assert train("runs", "--data", "table", "--data-path", "fraud.csv", "--target",
+                 "label") == 0
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "project").rename(tmp_path / "copied")  # to another disk, machine, folder
+    capsys.readouterr()
+    assert main(["eval", "copied/runs/run"]) == 0
+    captured = capsys.readouterr()
+    assert "test loss" in captured.out
+    assert f"the data is no longer at {tmp_path / 'project' / 'fraud.csv'}; using " \
+        f"{tmp_path / 'copied' / 'fraud.csv'}" in captured.err
+    assert main(["explain", "copied/runs/run", "copied/fraud.csv", "--baseline", "mean",
+                 "--out", "explained"]) == 0  # the mean of the training rows, found
+    assert "no longer at" not in capsys.readouterr().err
+
+
+def test_a_prompt_file_is_read_as_training_text_is(tmp_path):
+    from chainrule.train.predict import prompt_tokens
+
+    metadata = {"vocab": "\nab", "block_size": 8}
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_bytes(b"ab\r\nba")  # written on Windows: its '\r' is no character of the text
+    assert prompt_tokens(metadata, str(prompt)).tolist() == [[1, 2, 0, 2, 1]]
+    with pytest.raises(ValueError, match=r"does not know: \['c'\]; it knows those of its "):
+        prompt_tokens(metadata, "abc")

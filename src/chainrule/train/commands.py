@@ -154,6 +154,7 @@ def _newest_usable(run, quiet, parallel, console):
     for checkpoint in usable_checkpoints(run, skip):
         config = checkpoint.config
         config.quiet = quiet or config.quiet
+        _follow_moved_data(run.path, config, console.print)
         task, model = _setup(config, checkpoint.state["task"])
         trainer = Trainer(config, run, task, model,
                           Console(quiet=config.quiet, rank0=parallel.is_main), parallel)
@@ -249,19 +250,32 @@ def _fit_and_report_with(trainer, helpers):
     return 0
 
 
-def checkpoint_for(target):
+def checkpoint_for(target, quiet_about_data=False):
     """A run directory means its best checkpoint (else its newest usable one); a file is
-    itself. Checkpoints skipped on the way are reported on stderr."""
+    itself. Checkpoints skipped on the way are reported on stderr, and so is data found moved
+    with its run (unless ``quiet_about_data``: a command that does not read it)."""
     target = Path(target)
     if target.is_dir():
         run = RunDirectory.open_existing(target)
         newest = next(usable_checkpoints(run, _skipped), None)
         if newest is None:
             raise no_usable_checkpoint(run)
-        return best_checkpoint(run, newest, _warn) or newest
-    if not target.exists() and not target.is_symlink():
+        checkpoint = best_checkpoint(run, newest, _warn) or newest
+    elif not target.exists() and not target.is_symlink():
         raise FileNotFoundError(f"{target} is neither a run directory nor a checkpoint file")
-    return read_checkpoint(target)
+    else:
+        checkpoint = read_checkpoint(target)
+    run_path = Path(checkpoint.path).parent.parent  # RUN/checkpoints/step-N.safetensors
+    _follow_moved_data(run_path, checkpoint.config,
+                       (lambda text: None) if quiet_about_data else _warn)
+    return checkpoint
+
+
+def _follow_moved_data(run_path, config, say):
+    was = config.data_path
+    if run_record.find_moved_data(run_path, config):
+        say(f"the data is no longer at {was}; using {config.data_path}, where it lies from the "
+            "run directory as it did in training (its fingerprint is checked)")
 
 
 def _warn(text):

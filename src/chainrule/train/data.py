@@ -40,12 +40,17 @@ def _text(config):
                          f"join its files into one first (e.g. cat {path}/*.txt > all.txt)")
     if not path.exists():
         raise FileNotFoundError(f"--data-path {path} does not exist")
-    # read as the table reader reads (gzip, UTF-16, Windows-1252 with a note); newlines
-    # universal, as Python's text mode gives them, so that CRLF files teach no '\r'
+    text, note = read_plain_text(path)
+    return str(path), text, [note] if note else []
+
+
+def read_plain_text(path):
+    """A text file's text and a note on its encoding (or None), read as the table reader reads
+    (gzip, UTF-16, Windows-1252 with a note) with universal newlines, as Python's text mode
+    gives them: a CRLF file teaches no '\r', and a CRLF prompt file needs none."""
     text, note = decode_text(path, read_bytes(path), "a text file",
                              "--data file reads a plain text file")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return str(path), text, [note] if note else []
+    return text.replace("\r\n", "\n").replace("\r", "\n"), note
 
 
 def _own_data_task(config, metadata):

@@ -15,11 +15,11 @@ import numpy as np
 from ..autograd import no_grad
 from ..creation import from_numpy
 from ..data.preprocessing import ImagePreprocessor, SeriesPreprocessor, TablePreprocessor
-from ..data.readers._files import read_text
 from ..data.readers.image_folder import IMAGE_SUFFIXES, image_files, unreadable_images
 from ..data.readers.series import read_series
 from ..data.readers.table import read_table
 from ..random import manual_seed
+from .data import read_plain_text
 from .metrics import regression_metrics, softmax
 from .output_files import checked_output_path, write_output
 from .presets import build_model
@@ -59,7 +59,9 @@ def load_model(run_dir):
     """(config, task metadata, preprocessor, model in eval mode) of a run's best checkpoint."""
     from .commands import checkpoint_for
 
-    checkpoint = checkpoint_for(run_dir)  # checked: settings, sizes, preprocessing
+    # checked: settings, sizes, preprocessing; the training data is not read (but explain's
+    # mean baseline finds it if it moved with the run)
+    checkpoint = checkpoint_for(run_dir, quiet_about_data=True)
     config, state = checkpoint.config, checkpoint.state
     metadata = state["task"]
     preprocessor = _preprocessor(metadata)
@@ -247,12 +249,13 @@ def prompt_tokens(metadata, source):
     """The last ``block_size`` characters of a prompt (the text of a file, or the argument) as
     a (1, length) int64 array of the model's character codes."""
     path = Path(source)
-    prompt = read_text(path) if path.is_file() else source
+    prompt = read_plain_text(path)[0] if path.is_file() else source
     vocab = metadata["vocab"]
     index = {ch: i for i, ch in enumerate(vocab)}
     unknown = sorted(set(prompt) - set(index))
     if unknown or not prompt:
-        raise ValueError(f"the prompt has characters the model does not know: {unknown}"
+        raise ValueError(f"the prompt has characters the model does not know: {unknown}; it "
+                         "knows those of its training text: leave them out or replace them"
                          if unknown else "the prompt is empty")
     return np.array([[index[ch] for ch in prompt[-metadata["block_size"]:]]], dtype=np.int64)
 

@@ -106,6 +106,7 @@ _ENTRY_CHECKS = {
     **{key: _is_text for key in ("status", "fingerprint", "created", "updated", "model",
                                  "chainrule_version", "data", "data_name", "error")},
     "data_path": lambda v: v is None or _is_text(v),
+    "data_from_run": _is_text,
     "epochs": _is_number,
     "best": lambda v: isinstance(v, dict) and _is_text(v.get("metric"))
     and _is_number(v.get("value")),
@@ -136,9 +137,28 @@ def start(run, config, task, fingerprint=None):
     record.update(status="running", updated=_now(), chainrule_version=__version__,
                   model=config.model, data=config.data, data_path=config.data_path,
                   data_name=task.name, fingerprint=fingerprint)
+    if config.data_path:  # so that a run moved together with its data still finds it
+        record["data_from_run"] = os.path.relpath(os.path.abspath(config.data_path),
+                                                  os.path.abspath(run.path))
     record.pop("error", None)
     _write(run.path, record)
     return record
+
+
+def find_moved_data(run_path, config):
+    """Where the data of the run in ``run_path`` is now when it is no longer at the path its
+    configuration names but lies where it lay from the run directory (the run and its data
+    moved or were copied together); None otherwise. ``config.data_path`` is set to it."""
+    if not config.data_path or os.path.exists(os.path.expanduser(config.data_path)):
+        return None
+    relative = read_record(run_path).get("data_from_run")
+    if relative is None:
+        return None
+    moved = os.path.normpath(os.path.join(os.path.abspath(run_path), relative))
+    if not os.path.exists(moved):
+        return None
+    config.data_path = moved
+    return moved
 
 
 class DataChangedError(ValueError):
