@@ -32,6 +32,7 @@ class StaleGradientCheck:
         self._grad = None  # the parameter's gradient at the sample
         self._value = None  # and its value, to see that the optimizer stepped
         self._received = None  # what the next step's backward passes added
+        self._judged = None  # the parameter the last verdict was on (for its name)
         self.armed = False  # (an attribute, not a property: asked on every step)
 
     def arm(self, parameters):
@@ -55,8 +56,10 @@ class StaleGradientCheck:
         self.armed = True
 
     def name(self, model):
-        """The checked parameter's name in ``model``."""
-        return next((n for n, p in model.named_parameters() if p is self._param), "?")
+        """The name in ``model`` of the parameter the last ``verdict()`` judged (or of the one
+        armed, before it): asked only for a finding (a walk over the model's parameters)."""
+        param = self._param if self._param is not None else self._judged
+        return next((n for n, p in model.named_parameters() if p is param), "?")
 
     def _add(self, grad):
         data = np.asarray(grad._data, dtype=np.float64)
@@ -75,15 +78,19 @@ class StaleGradientCheck:
         moved = not np.array_equal(param._data, self._value)
         grad = param.grad
         self.disarm()
+        self._judged = param
         if received is None or grad is None or not moved:
             return None
         now = np.asarray(grad._data, dtype=np.float64)
         if not np.isfinite(now).all() or not np.isfinite(received).all():
             return None
-        kept, cleared = _residual(now, stale + received), _residual(now, received)
-        if kept <= MATCH and cleared >= MISS:
-            return True
-        return False if cleared <= MATCH else None
+        # (the cleared reading first: a healthy loop's, which alone decides it)
+        cleared = _residual(now, received)
+        if cleared <= MATCH:
+            return False
+        if cleared < MISS:
+            return None
+        return True if _residual(now, stale + received) <= MATCH else None
 
 
 def _fitness(size):
