@@ -145,3 +145,38 @@ def test_clamps_and_masked_gradients_in_bfloat16():
         out.sum().backward()
         assert out.dtype.name == "bfloat16" and out.float().tolist() == values
         assert x.grad.dtype.name == "bfloat16" and x.grad.float().tolist() == grads
+
+
+def test_a_bfloat16_classifier_trains_through_cross_entropy():
+    # the mean's divisor is a bfloat16 NumPy scalar, which is no numbers.Real: it used to be
+    # refused as an operand in the backward pass
+    model = nn.Linear(4, 3).to(cr.bfloat16)
+    x = cr.tensor(np.linspace(-1, 1, 20).reshape(5, 4), dtype=cr.bfloat16)
+    target = cr.tensor([0, 2, 1, 1, 0])
+    loss = cr.nn.functional.cross_entropy(model(x), target)
+    loss.backward()
+    assert loss.dtype == cr.bfloat16 and model.weight.grad.dtype == cr.bfloat16
+    reference = nn.Linear(4, 3)
+    reference.load_state_dict({k: v.float() for k, v in model.state_dict().items()})
+    cr.nn.functional.cross_entropy(reference(x.float()), target).backward()
+    np.testing.assert_allclose(model.weight.grad.float().numpy(), reference.weight.grad.numpy(),
+                               atol=0.02)
+    scalar = cr.tensor([4.0], dtype=cr.bfloat16).numpy()[0]  # an ml_dtypes scalar
+    half = cr.tensor([2.0], dtype=cr.bfloat16) / scalar
+    assert half.dtype == cr.bfloat16 and half.tolist() == [0.5]
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: x / 2.0, lambda x: x / x, lambda x: 2 / x, lambda x: x / 3,
+    lambda x: cr.fmod(x, 1.5), lambda x: cr.remainder(x, 1.5), lambda x: cr.xlogy(x, x.abs()),
+    lambda x: cr.copysign(x, -1.0), lambda x: cr.nan_to_num(x),
+])
+def test_float_only_rules_count_bfloat16_as_a_float(make):
+    # bfloat16's NumPy kind is 'V': asking `kind == "f"` sent it down the integer paths
+    # (x / x came out float32; nan_to_num left NaN in place)
+    x = cr.tensor([1.5, -2.0, float("nan")], dtype=cr.bfloat16)
+    out = make(x)
+    assert out.dtype == cr.bfloat16
+    expected = make(x.float())
+    np.testing.assert_allclose(out.float().numpy(), expected.bfloat16().float().numpy(),
+                               rtol=0.01)

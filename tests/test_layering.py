@@ -27,9 +27,10 @@ LAYERS = [
     ("version", ["_version"]),
     ("kernels", ["kernels"]),  # compiled array kernels and the thread policy: arrays only
     ("engine", ["autograd"]),
-    ("tensor", ["tensor", "_device", "_dtypes", "_tensor_str", "creation", "random", "_grad",
-                "_transforms", "_settings", "_legacy", "_module_paths", "_torch_paths",
-                "_torch_functions", "_tensor_extras", "testing", "_sparse", "sparse", "jit"]),
+    ("tensor", ["tensor", "return_types", "_device", "_dtypes", "_tensor_str", "creation",
+                "random", "_grad", "_transforms", "_settings", "_legacy", "_module_paths",
+                "_torch_paths", "_torch_functions", "_tensor_extras", "testing", "_sparse",
+                "sparse", "jit"]),
     ("ops", ["ops", "special", "linalg", "functional", "_jacobians", "_vmap",
              "_func_transforms"]),
     ("nn", ["nn"]),

@@ -88,3 +88,24 @@ def test_randint_bad_input():
 def test_negative_seed_is_rejected():
     with pytest.raises(ValueError, match="non-negative"):
         cr.manual_seed(-1)
+
+
+def test_a_pytorch_generator_state_continues_reproducibly_with_a_warning(monkeypatch):
+    # torch.get_rng_state() is 5056 bytes (its Mersenne Twister): a PyTorch checkpoint
+    # resumed with set_rng_state(ckpt["rng_state"]) must run; chainrule cannot draw PyTorch's
+    # numbers, so it says so and continues from a seed derived from that state
+    import chainrule.random as random_module
+
+    monkeypatch.setattr(random_module, "_warned_torch_state", False)
+    state = cr.tensor(np.arange(5056) % 251, dtype=cr.uint8)
+    with pytest.warns(UserWarning, match="not PyTorch's"):
+        cr.set_rng_state(state)
+    first = draw()
+    cr.set_rng_state(state)
+    assert_bitwise_equal(first, draw())
+    other = state.clone()
+    other[100] = 7
+    cr.set_rng_state(other)
+    assert first[0].tobytes() != draw()[0].tobytes()
+    with pytest.raises(ValueError, match="37 bytes"):
+        cr.set_rng_state(cr.zeros(40, dtype=cr.uint8))

@@ -1,7 +1,9 @@
 import io
+import json
 import math
 import os
 import pickle
+import struct
 
 import numpy as np
 import pytest
@@ -89,12 +91,33 @@ def test_flipped_bit_in_tensor_data_is_detected(tmp_path):
         cr.load(path)
 
 
-def test_foreign_safetensors_file_is_refused(tmp_path):
+def test_plain_safetensors_file_loads_as_a_dict_of_tensors(tmp_path):
+    # what safetensors.torch.load_file gives for a file of safetensors.torch.save_file or of
+    # Hugging Face: name -> tensor, in the order of their data
     from safetensors.numpy import save_file
 
     path = tmp_path / "plain.safetensors"
-    save_file({"w": np.zeros(2, np.float32)}, str(path))
-    with pytest.raises(CheckpointError, match="not one written by chainrule"):
+    weights = {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.zeros(2, np.float64),
+               "n": np.array([2 ** 40], np.int64), "e": np.zeros((0, 2), np.float16)}
+    save_file(weights, str(path), metadata={"format": "pt"})
+    loaded = cr.load(path)
+    assert sorted(loaded) == sorted(weights)
+    for key, array in weights.items():
+        assert loaded[key].dtype == cr.from_numpy(array).dtype
+        np.testing.assert_array_equal(loaded[key].numpy(), array)
+        assert not loaded[key].requires_grad
+    model = cr.nn.Linear(3, 2)
+    model.load_state_dict({"weight": loaded["w"], "bias": loaded["b"].float()})
+    assert model.weight.sum().item() == 15.0
+
+
+def test_plain_safetensors_file_with_bad_offsets_is_refused(tmp_path):
+    from safetensors.numpy import save_file
+
+    path = tmp_path / "plain.safetensors"
+    save_file({"w": np.zeros(4, np.float32)}, str(path))
+    path.write_bytes(path.read_bytes()[:-3])
+    with pytest.raises(CheckpointError, match="truncated"):
         cr.load(path)
 
 
@@ -121,3 +144,26 @@ def test_failed_write_leaves_previous_file_intact(tmp_path, monkeypatch):
 def test_missing_directory_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         cr.save({}, tmp_path / "nope" / "x")
+
+
+def _plain_safetensors(header, data):
+    text = json.dumps(header).encode()
+    return struct.pack("<Q", len(text)) + text + data
+
+
+@pytest.mark.parametrize("code, name", [("C64", "complex64"), ("F8_E4M3", "float8_e4m3fn")])
+def test_plain_safetensors_of_a_dtype_we_lack_names_it_and_the_fix(tmp_path, code, name):
+    path = tmp_path / "x.safetensors"
+    path.write_bytes(_plain_safetensors(
+        {"a": {"dtype": code, "shape": [1], "data_offsets": [0, 8 if code == "C64" else 1]}},
+        bytes(8 if code == "C64" else 1)))
+    with pytest.raises(CheckpointError, match=f"holds tensor 'a' that has dtype {code} "
+                                              rf"\({name}\).*convert it"):
+        cr.load(path)
+
+
+def test_an_old_text_pickle_is_named_as_such(tmp_path):
+    path = tmp_path / "old.pt"
+    path.write_bytes(b"c__builtin__\neval\n(Vprint(1)\ntR.")  # protocol 0: never run
+    with pytest.raises(CheckpointError, match="protocol 0 or 1"):
+        cr.load(path)

@@ -5,10 +5,10 @@ Differentiable throughout, built from the ops (``matrix``, ``decompositions``,
 deep-learning code solves; use ``cholesky`` when A is positive-definite). Not offered: the
 complex-valued ``eig``/``eigvals`` and ``ldl_*``."""
 
-from collections import namedtuple
 
 import numpy as np
 
+from . import return_types as RT
 from .ops import elementwise as E
 from .ops import factorizations as F
 from .ops import join as J
@@ -30,13 +30,10 @@ __all__ = [
     "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm",
 ]
 
-InvExResult = namedtuple("inv_ex", ["inverse", "info"])
-CholeskyExResult = namedtuple("cholesky_ex", ["L", "info"])
-SolveExResult = namedtuple("solve_ex", ["result", "info"])
-LstsqResult = namedtuple("lstsq", ["solution", "residuals", "rank", "singular_values"])
-LUFactorResult = namedtuple("lu_factor", ["LU", "pivots"])
-LUFactorExResult = namedtuple("lu_factor_ex", ["LU", "pivots", "info"])
-LUResult = namedtuple("lu", ["P", "L", "U"])
+InvExResult, CholeskyExResult = RT.linalg_inv_ex, RT.linalg_cholesky_ex
+SolveExResult = RT.linalg_solve_ex
+LstsqResult, LUResult = RT.linalg_lstsq, RT.linalg_lu
+LUFactorResult, LUFactorExResult = RT.linalg_lu_factor, RT.linalg_lu_factor_ex
 
 det, slogdet, matrix_power = M.det, M.slogdet, M.matrix_power
 matmul = L.matmul
@@ -85,7 +82,7 @@ def solve_triangular(A, B, *, upper, left=True, unitriangular=False):
 def qr(A, mode="reduced"):
     """(Q, R) with A = Q R, Q with orthonormal columns, R upper triangular; ``mode``:
     "reduced" (Q is m x k), "complete" (Q is m x m) or "r" (R only; Q is empty)."""
-    return F.QRResult(*F.Qr.apply(A, mode=mode))
+    return RT.linalg_qr(*F.Qr.apply(A, mode=mode))
 
 
 def svd(A, full_matrices=True, *, driver=None):

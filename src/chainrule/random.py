@@ -1,6 +1,8 @@
 """Seeded random number generation: same seed, same numbers, bit for bit."""
 
 import contextlib
+import hashlib
+import warnings
 
 import numpy as np
 
@@ -51,6 +53,8 @@ class Generator:
     def set_state(self, new_state):
         data = bytes(np.asarray(new_state._data if isinstance(new_state, Tensor) else new_state,
                                 dtype=np.uint8))
+        if len(data) == _TORCH_CPU_STATE_BYTES:
+            return self._set_torch_state(data)
         if len(data) != 37:
             raise ValueError(
                 f"a generator state has 37 bytes, this one has {len(data)}: pass a state "
@@ -66,6 +70,26 @@ class Generator:
         return self
 
 
+    def _set_torch_state(self, data):
+        """A state of PyTorch's CPU generator (its Mersenne Twister, from a checkpoint that
+        PyTorch wrote): chainrule draws with another algorithm, so it cannot continue
+        PyTorch's stream; it continues reproducibly from a seed derived from that state (the
+        same state gives the same numbers), and says so once."""
+        global _warned_torch_state
+        if not _warned_torch_state:
+            _warned_torch_state = True
+            warnings.warn("set_rng_state got a state of PyTorch's generator (from a checkpoint "
+                          "PyTorch wrote): chainrule's generator is another algorithm, so the "
+                          "numbers that follow are reproducible but not PyTorch's", stacklevel=3)
+        seed = int.from_bytes(hashlib.sha256(data).digest()[:8], "little")
+        self.numpy = np.random.Generator(np.random.PCG64(seed))
+        return self
+
+
+# PyTorch's CPUGeneratorImplState: the Mersenne Twister's words, its seed and the cached
+# normal samples (torch.get_rng_state().numel() in PyTorch 1.x and 2.x)
+_TORCH_CPU_STATE_BYTES = 5056
+_warned_torch_state = False
 default_generator = Generator()
 
 

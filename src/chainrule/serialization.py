@@ -8,7 +8,8 @@ its structure, reads only regular files no larger than memory, and raises ``Chec
 naming the file, for anything it cannot load: it never lets a damaged file through, and never
 fails with an internal error on one. It also reads the files of ``torch.save``
 (``io/torch_file.py``) through a restricted unpickler that builds only tensors and plain data,
-with PyTorch's ``add_safe_globals``/``safe_globals`` for the user's own trusted classes.
+with PyTorch's ``add_safe_globals``/``safe_globals`` for the user's own trusted classes, and
+plain safetensors files of other tools (a dict of their tensors).
 """
 
 import json
@@ -24,6 +25,7 @@ from .io.safe_globals import (
     get_safe_globals,
     safe_globals,
 )
+from .tensor import Tensor
 
 FORMAT = container.FORMAT
 
@@ -123,6 +125,10 @@ def deserialize(payload, name, map_location=None, weights_only=None, encoding="u
     if kind != detect.SAFETENSORS:
         raise CheckpointError(name, _unknown_format(payload))
     metadata, arrays = container.read(payload, name)
+    if not container.is_ours(metadata):
+        # a plain safetensors file holds named tensors and no structure: the name -> tensor
+        # dict that safetensors.torch.load_file returns
+        return {key: Tensor._from_array(array) for key, array in arrays.items()}
     try:
         structure = json.loads(metadata["structure"])
     except (KeyError, ValueError, RecursionError):
@@ -135,6 +141,10 @@ def _unknown_format(payload):
     if len(payload) < 8:
         return f"is empty or truncated ({len(payload)} bytes)"
     length = detect.header_length(payload)
+    if length > detect.MAX_HEADER_BYTES:  # no header length at all: some other kind of file
+        return ("is not a file chainrule can load: neither safetensors, nor a torch.save zip "
+                "archive, nor a pickle of protocol 2 or later (an old text pickle, protocol 0 "
+                "or 1: load it in PyTorch and save it again)")
     if length > len(payload) - 8:
         return (f"is truncated or not a chainrule file: its header claims {length:,} bytes but "
                 f"only {len(payload) - 8:,} follow")

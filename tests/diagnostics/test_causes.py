@@ -126,6 +126,22 @@ def test_the_stale_check_says_nothing_when_the_optimizer_did_not_step():
     assert check.armed and check.verdict() is None and not check.armed
 
 
+def test_the_stale_check_reads_only_the_gradient_it_chooses(monkeypatch):
+    # the smallest parameter of at least 64 entries whose gradient is not all zero, read
+    # alone: the large weight before it is not read (a sample's cost), nor the zero bias
+    model = nn.Sequential(nn.Linear(300, 256), nn.ReLU(), nn.Linear(256, 128),
+                          nn.Linear(128, 2))
+    (model(torch.randn(8, 300)).sum()).backward()
+    model[2].bias.grad = torch.zeros(128)
+    read = []
+    real_any = np.any
+    monkeypatch.setattr(np, "any", lambda array: read.append(array.size) or real_any(array))
+    check = StaleGradientCheck()
+    check.arm(model.parameters())
+    assert check._param is model[0].bias and read == [128, 256]
+    check.disarm()
+
+
 def test_layers_in_a_plain_list_are_found_and_reported_when_they_do_not_train():
     class Net(nn.Module):
         def __init__(self):

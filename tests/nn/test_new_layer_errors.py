@@ -35,7 +35,7 @@ BAD_CALLS = {
     "circular-pad-rank": (lambda: nn.CircularPad2d(1)(cr.randn(3, 3)), ValueError,
                           "expected 3D or 4D input"),
     "padding-length": (lambda: nn.ReflectionPad2d((1, 2, 3)), ValueError,
-                       "tuple of 4 ints"),
+                       "even number of ints"),
     "instance-norm-rank": (lambda: nn.InstanceNorm2d(2)(cr.randn(2, 2)), ValueError,
                            "expected 3D or 4D input"),
     "instance-norm-affine-channels": (lambda: nn.InstanceNorm1d(3, affine=True)(

@@ -281,3 +281,26 @@ def test_group_norm_and_rms_norm_modules():
     np.testing.assert_allclose(rms(x).detach().numpy(), np_rms_norm(
         x.numpy().astype(np.float64), 1.0, np.finfo(np.float32).eps), rtol=1e-5)
     assert nn.RMSNorm([5], elementwise_affine=False).weight is None
+
+
+def test_batch_norm_state_from_before_num_batches_tracked_loads():
+    # PyTorch < 0.4.1 saved no num_batches_tracked; PyTorch loads such a state dict (and a
+    # plain dict without its version metadata) keeping the module's own count
+    import collections
+
+    bn = cr.nn.BatchNorm1d(3)
+    bn.num_batches_tracked.fill_(5)
+    old = {"weight": cr.full((3,), 2.0), "bias": cr.zeros(3), "running_mean": cr.ones(3),
+           "running_var": cr.ones(3)}
+    assert bn.load_state_dict(old).missing_keys == []
+    assert bn.num_batches_tracked.item() == 5 and bn.weight.tolist() == [2.0, 2.0, 2.0]
+    versioned = collections.OrderedDict(old)
+    versioned._metadata = {"": {"version": 2}}  # a file of a version that has the count
+    with pytest.raises(RuntimeError, match="num_batches_tracked"):
+        bn.load_state_dict(versioned)
+    versioned._metadata = {"": {"version": 1}}
+    assert bn.load_state_dict(versioned).missing_keys == []
+    # instance norms share the rule (PyTorch's _NormBase)
+    inorm = cr.nn.InstanceNorm1d(3, track_running_stats=True)
+    assert inorm.load_state_dict({"running_mean": cr.zeros(3), "running_var": cr.ones(3)}) \
+        .missing_keys == []

@@ -383,3 +383,27 @@ def test_a_step_counter_stored_with_shape_one_is_accepted():
     other = optim.Adam([param([1.0, 2.0])], lr=0.1)
     other.load_state_dict(sd)
     assert other.state_dict()["state"][0]["step"].shape == ()
+
+
+def test_scalar_state_follows_the_default_dtype_as_in_pytorch():
+    # torch.optim keeps step (and NAdam's mu_product, ASGD's eta and mu) in float64 while the
+    # default dtype is float64, in float32 otherwise (_get_scalar_dtype)
+    import chainrule as cr
+
+    previous = cr.get_default_dtype()
+    with cr.random.fork_rng():  # (the models' draws leave the other tests' numbers alone)
+        try:
+            for dtype in (cr.float32, cr.float64):
+                cr.set_default_dtype(dtype)
+                model = cr.nn.Linear(2, 1)
+                for make in (cr.optim.Adam, cr.optim.NAdam, cr.optim.ASGD):
+                    opt = make(model.parameters())
+                    model(cr.ones(1, 2)).sum().backward()
+                    opt.step()
+                    state = opt.state_dict()["state"][0]
+                    assert state["step"].dtype == dtype
+                    for name in ("mu_product", "eta", "mu"):
+                        if name in state:
+                            assert state[name].dtype == dtype, name
+        finally:
+            cr.set_default_dtype(previous)

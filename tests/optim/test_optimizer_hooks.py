@@ -71,3 +71,4 @@ def test_state_dict_hooks_see_and_may_replace_the_dict():
                                                   prepend=True)
     optimizer.load_state_dict(state)
     assert loaded == ["first", optimizer]
+

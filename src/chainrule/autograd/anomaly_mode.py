@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 
 from . import engine
+from .function import _floating
 
 __all__ = ["detect_anomaly", "is_anomaly_check_nan_enabled", "is_anomaly_enabled",
            "set_detect_anomaly"]
@@ -46,7 +47,7 @@ def _check_backward(node, grad_inputs):
         return
     for position, grad in enumerate(grad_inputs):
         data = getattr(grad, "_data", None)
-        if data is not None and data.dtype.kind == "f" and np.isnan(data).any():
+        if data is not None and _floating(data.dtype) and np.isnan(data).any():
             trace = getattr(node, "_anomaly_trace", None)
             if trace is not None:
                 warnings.warn(f"Error detected in {node.name()}. Traceback of forward call "

@@ -252,8 +252,10 @@ class GradientMonitor:
         return found
 
     def _stale_verdict(self, step):
-        name = self.stale.name(self.model)
-        return self.rules.on_stale(step, self.stale.verdict(), name)
+        verdict = self.stale.verdict()
+        # (the parameter's name only where a finding may use it: a walk over the parameters)
+        name = self.stale.name(self.model) if verdict else None
+        return self.rules.on_stale(step, verdict, name)
 
     def _norms_from_grads(self):
         norms = {}

@@ -41,6 +41,9 @@ _NUMPY_OF_CODE = {
 _CODE_OF_KIND = {("f", 2): "F16", ("f", 4): "F32", ("f", 8): "F64", ("i", 1): "I8",
                  ("i", 2): "I16", ("i", 4): "I32", ("i", 8): "I64", ("u", 1): "U8",
                  ("u", 2): "U16", ("u", 4): "U32", ("u", 8): "U64", ("b", 1): "BOOL"}
+# safetensors codes of valid files whose dtypes chainrule lacks (complex, 8- and 4-bit floats)
+_CODES_WE_LACK = {"C64": "complex64", "C128": "complex128", "F8_E4M3": "float8_e4m3fn",
+                  "F8_E5M2": "float8_e5m2", "F8_E8M0": "float8_e8m0fnu", "F4": "float4_e2m1fn_x2"}
 MAX_DIMENSIONS = 32
 _ENTRY_KEYS = {"dtype", "shape", "data_offsets"}
 
@@ -100,7 +103,8 @@ def seal(payload):
 
 # -- reading ----------------------------------------------------------------------------------
 def read(payload, name):
-    """The metadata (str -> str) and the arrays (name -> ndarray) of a chainrule container;
+    """The metadata (str -> str) and the arrays (name -> ndarray) of a safetensors file: a
+    chainrule container (checksum verified) or a plain one (``is_ours`` tells them apart);
     CheckpointError naming ``name`` for anything else."""
     if not is_safetensors(payload):
         raise CheckpointError(name, "is not a safetensors file")
@@ -115,17 +119,14 @@ def read(payload, name):
     kind = metadata.get("format")
     if kind == FORMAT and not sealed:
         raise CheckpointError(name, "is corrupt: its checksum field is damaged")
-    if kind not in (FORMAT, LEGACY_FORMAT):
-        if b"chainrule.v" in payload[8:_DIGITS.stop + 64]:
-            raise CheckpointError(name, "is corrupt: its header is damaged")
-        raise CheckpointError(
-            name, f"is a safetensors file but not one written by chainrule.save (no '{FORMAT}' "
-            "marker). To read plain safetensors tensors, use safetensors.numpy.load_file and "
-            "chainrule.from_numpy."
-        )
+    if kind not in (FORMAT, LEGACY_FORMAT) and b"chainrule.v" in payload[8:_DIGITS.stop + 64]:
+        raise CheckpointError(name, "is corrupt: its header is damaged")
+    # a file of other tools (safetensors.torch.save_file, Hugging Face weights): its tensors,
+    # in the order of their data, as safetensors.torch.load_file gives them
     data_start = 8 + header_length(payload)
-    arrays = {key: _array(payload, data_start, entry)
-              for key, entry in _checked_entries(header, len(payload) - data_start, name)}
+    entries = sorted(_checked_entries(header, len(payload) - data_start, name),
+                     key=lambda item: tuple(item[1]["data_offsets"]))
+    arrays = {key: _array(payload, data_start, entry) for key, entry in entries}
     if kind == LEGACY_FORMAT and metadata.get("crc32") != str(legacy_checksum(arrays)):
         raise CheckpointError(name, "is corrupt: its tensor data does not match its checksum")
     return metadata, arrays
@@ -162,6 +163,8 @@ def _checked_entries(header, data_length, name):
     for key, entry in header.items():
         problem = _entry_problem(entry)
         if problem:
+            if problem.startswith("has dtype "):  # a valid file, of a dtype we lack
+                raise CheckpointError(name, f"holds tensor {key!r} that {problem}")
             raise CheckpointError(name, f"is corrupt: tensor {key!r} {problem}")
         entries.append((key, entry))
     position = 0
@@ -190,6 +193,9 @@ def _entry_problem(entry):
     if not isinstance(entry, dict) or set(entry) != _ENTRY_KEYS:
         return "is not a map of dtype, shape and data_offsets"
     code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if isinstance(code, str) and code in _CODES_WE_LACK:
+        return (f"has dtype {code} ({_CODES_WE_LACK[code]}), which chainrule does not support: "
+                "convert it where the file was written (e.g. .float()) and save it again")
     if not isinstance(code, str) or code not in _NUMPY_OF_CODE:
         return f"has an unsupported dtype {code!r}"
     if (not isinstance(shape, list) or len(shape) > MAX_DIMENSIONS
@@ -231,6 +237,11 @@ def _array(payload, data_start, entry):
     else:
         array = raw.astype(stored.newbyteorder("="))
     return array.view(bfloat16_numpy()) if code == "BF16" else array
+
+
+def is_ours(metadata):
+    """Whether ``read``'s metadata is a chainrule container's (else: a plain safetensors file)."""
+    return metadata.get("format") in (FORMAT, LEGACY_FORMAT)
 
 
 def legacy_checksum(arrays):

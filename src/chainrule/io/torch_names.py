@@ -152,7 +152,7 @@ def _check_hooks(hooks):
 
 def _tensor(array, requires_grad=False):
     tensor = Tensor._from_array(array)
-    if requires_grad is True and array.dtype.kind == "f":
+    if requires_grad is True and _dtypes.is_float(array.dtype):
         tensor.requires_grad_()
     return tensor
 
@@ -182,7 +182,7 @@ def rebuild_parameter(data, requires_grad, backward_hooks):
     _check_hooks(backward_hooks)
     if not isinstance(data, Tensor):
         raise Refused(f"a Parameter must wrap a tensor, got {type(data).__name__}")
-    return Parameter(data, requires_grad=bool(requires_grad) and data._data.dtype.kind == "f")
+    return Parameter(data, requires_grad=bool(requires_grad) and _dtypes.is_float(data._data.dtype))
 
 
 def rebuild_parameter_with_state(data, requires_grad, backward_hooks, state):

@@ -53,8 +53,8 @@ def _number_dtype(value):
         return _BOOL
     if isinstance(value, numbers.Integral):
         return _INT64
-    if isinstance(value, numbers.Real):
-        return default_float()
+    if isinstance(value, numbers.Real) or (isinstance(value, np.generic) and is_float(value.dtype)):
+        return default_float()  # bfloat16 scalars (ml_dtypes) are not registered as numbers.Real
     raise TypeError(
         f"unsupported operand of type {type(value).__name__}; use a tensor or a number"
     )

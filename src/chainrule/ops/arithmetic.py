@@ -6,11 +6,11 @@ Rounding-based functions (fmod, remainder, floor_divide, frac) differentiate as 
 the rounded quotient is a constant, so d remainder(a, b)/db = -floor(a / b)."""
 
 import math
-from collections import namedtuple
 
 import numpy as np
 
-from .._dtypes import default_float
+from .. import return_types
+from .._dtypes import default_float, is_float
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import compare as C
@@ -21,7 +21,7 @@ from .math import erfcx
 from .registry import register
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
-FrexpResult = namedtuple("frexp", ["mantissa", "exponent"])
+FrexpResult = return_types.frexp
 
 
 def log2(input):
@@ -61,7 +61,7 @@ class Xlogy(Function):
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.where((a == 0) & ~np.isnan(b), 0, a * np.log(b))
         dtype = promoted_dtype(x, y)
-        return wrap(np.asarray(out, dtype=dtype if dtype.kind == "f" else default_float()))
+        return wrap(np.asarray(out, dtype=dtype if is_float(dtype) else default_float()))
 
     @staticmethod
     def backward(ctx, grad_out):
@@ -99,7 +99,7 @@ def copysign(input, other):
     a, b = as_tensor_pair(input, other)
     negative = wrap(np.signbit(b._data))
     magnitude = E.abs(a)
-    if magnitude._data.dtype.kind != "f":
+    if not is_float(magnitude._data.dtype):
         magnitude = magnitude.to(default_float())
     return E.where(negative, -magnitude, magnitude)
 
@@ -111,7 +111,7 @@ def _rounded_quotient(a, b, rounding):
 def fmod(input, other):
     """a - trunc(a / b) * b: the remainder with the sign of a (C's fmod)."""
     a, b = as_tensor_pair(input, other)
-    if promoted_dtype(a, b).kind != "f":
+    if not is_float(promoted_dtype(a, b)):
         return wrap(np.fmod(*_int_pair(a, b)))
     with np.errstate(divide="ignore", invalid="ignore"):
         return a - _rounded_quotient(a, b, np.trunc) * b
@@ -120,7 +120,7 @@ def fmod(input, other):
 def remainder(input, other):
     """a - floor(a / b) * b: the remainder with the sign of b (Python's %)."""
     a, b = as_tensor_pair(input, other)
-    if promoted_dtype(a, b).kind != "f":
+    if not is_float(promoted_dtype(a, b)):
         return wrap(np.remainder(*_int_pair(a, b)))
     with np.errstate(divide="ignore", invalid="ignore"):
         return a - _rounded_quotient(a, b, np.floor) * b
@@ -201,7 +201,7 @@ def fmin(input, other):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """NaN to ``nan``, +inf and -inf to the given values (the dtype's extremes by default)."""
-    if input._data.dtype.kind != "f":
+    if not is_float(input._data.dtype):
         return E.clone(input)
     info = np.finfo(input._data.dtype)
     posinf = info.max if posinf is None else posinf

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .._dtypes import default_float
+from .._dtypes import default_float, is_float
 from ..tensor import Tensor
 from ._operands import wrap
 from .bessel import _scaled_bessel
@@ -28,7 +28,7 @@ _K_STEP = 0.05
 
 def _array(input):
     data = input._data if isinstance(input, Tensor) else np.asarray(input)
-    dtype = data.dtype if data.dtype.kind == "f" else default_float()
+    dtype = data.dtype if is_float(data.dtype) else default_float()
     return data.astype(np.float64), dtype
 
 

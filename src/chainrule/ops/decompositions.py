@@ -7,10 +7,10 @@ Backward rules (real matrices, as PyTorch's):
   F_ij = 1 / (w_j - w_i) off the diagonal;
 - singular values: through the SVD of ``factorizations``."""
 
-from collections import namedtuple
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.function import Function
 from . import elementwise as E
 from ._operands import float_array, wrap
@@ -18,7 +18,7 @@ from .factorizations import Svd
 from .matrix import inverse
 from .registry import register
 
-EighResult = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
+EighResult = return_types.linalg_eigh
 
 
 class LinAlgError(RuntimeError):

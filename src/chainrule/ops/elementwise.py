@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 
 from .. import kernels
-from .._dtypes import default_float
+from .._dtypes import default_float, is_float
 from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..autograd.grad_ops import Clone
@@ -130,7 +130,7 @@ class Div(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)  # (as Mul's)
         dtype = promoted_dtype(a, b)
-        if dtype.kind != "f":
+        if dtype.kind != "f" and not is_float(dtype):  # (bfloat16 is kind 'V')
             dtype = default_float()  # integers divide to the default float dtype
         return _binary("div", np.true_divide, a, b, dtype, quiet=True)
 
@@ -620,7 +620,7 @@ def mul(input, other):
 
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
-        if promoted_dtype(input, other).kind != "f":
+        if not is_float(promoted_dtype(input, other)):
             # a number divides as a float: uint8_tensor / -2 is -1.5, not 1 / 254
             input, other = (float(x) if isinstance(x, numbers.Integral) else x
                             for x in (input, other))

@@ -12,10 +12,10 @@ gradients work):
 - LU, A = P L U (square):  dA = P L^-T [tril(L^T dL, -1) + triu(dU U^T)] U^-T."""
 
 import warnings
-from collections import namedtuple
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.function import Function
 from ._operands import float_array, wrap
 from .elementwise import where
@@ -23,8 +23,7 @@ from .join import cat
 from .matrix import inverse
 from .registry import register
 
-QRResult = namedtuple("qr", ["Q", "R"])
-SVDResult = namedtuple("svd", ["U", "S", "Vh"])
+QRResult, SVDResult = return_types.qr, return_types.linalg_svd
 
 
 def _check_matrix(a, op):
@@ -238,9 +237,9 @@ def svd(input, some=True, compute_uv=True):
         m, n = input.shape[-2], input.shape[-1]
         s = Svd.apply(input, full_matrices=False)[1]
         batch = tuple(input.shape[:-2])
-        return input.new_zeros(batch + (m, m)), s, input.new_zeros(batch + (n, n))
+        return return_types.svd(input.new_zeros(batch + (m, m)), s, input.new_zeros(batch + (n, n)))
     u, s, vh = Svd.apply(input, full_matrices=not some)
-    return u, s, _mT(vh)
+    return return_types.svd(u, s, _mT(vh))
 
 
 def lu_factor_arrays(A, op):  # noqa: N803 - PyTorch's argument name
@@ -324,7 +323,7 @@ def triangular_solve(b, A, upper=True, transpose=False, unitriangular=False):  #
     return TriangularSolveResult(((_mT(inv) if transpose else inv) @ b), A.clone())
 
 
-TriangularSolveResult = namedtuple("triangular_solve", ["solution", "cloned_coefficient"])
+TriangularSolveResult = return_types.triangular_solve
 
 register(qr, Qr)
 register(svd, Svd)

@@ -8,15 +8,15 @@ differentiable ops, so gradients flow to the reflectors and the taus (as in PyTo
 differentiable ``linalg.svd``) where PyTorch approximates them by a randomized method: the same
 values up to PyTorch's approximation error, and exactly for matrices of rank <= q."""
 
-from collections import namedtuple
 
 import numpy as np
 
+from .. import return_types
 from ._operands import float_array, wrap
 from .factorizations import Svd
 from .registry import register
 
-GeqrfResult = namedtuple("geqrf", ["a", "tau"])
+GeqrfResult = return_types.geqrf
 
 
 def _mT(x):  # noqa: N802 - PyTorch's name for the matrix transpose

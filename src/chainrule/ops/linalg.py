@@ -269,8 +269,35 @@ def _explicit_equation(equation, operands):
     return ",".join(expanded) + "->" + output
 
 
+def _sublist_equation(arguments):
+    """PyTorch's sublist format, ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (dims labelled by ints
+    below 52, ``...`` as Ellipsis), as (equation, operands)."""
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def labels(sublist):
+        text = ""
+        for label in sublist:
+            if label is Ellipsis:
+                text += "..."
+            elif isinstance(label, (int, np.integer)) and 0 <= label < len(letters):
+                text += letters[label]
+            else:
+                raise ValueError(f"einsum(): subscript in a sublist must be Ellipsis or an int "
+                                 f"in [0, 52), got {label!r}")
+        return text
+
+    arguments = list(arguments)
+    output = labels(arguments.pop()) if len(arguments) % 2 else None
+    operands, inputs = arguments[0::2], [labels(sub) for sub in arguments[1::2]]
+    equation = ",".join(inputs) + ("" if output is None else "->" + output)
+    return equation, operands
+
+
 def einsum(equation, *operands):
-    """Sum of products over the labelled dims, e.g. ``einsum('bij,bjk->bik', a, b)``."""
+    """Sum of products over the labelled dims, e.g. ``einsum('bij,bjk->bik', a, b)``, or in
+    PyTorch's sublist format, ``einsum(a, [0, 1, 2], b, [0, 2, 3], [0, 1, 3])``."""
+    if not isinstance(equation, str):
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     operands = tuple(as_tensor_arg(o) for o in operands)

@@ -2,10 +2,10 @@
 multiply-add forms (``addmm`` ...). ``Inverse``, ``Det`` and ``Slogdet`` are primitives with
 their derivatives; the rest are built from them and the ops of ``linalg``."""
 
-from collections import namedtuple
 
 import numpy as np
 
+from .. import return_types
 from ..autograd.function import Function
 from . import elementwise as E
 from . import join as J
@@ -14,7 +14,7 @@ from . import reduce as R
 from ._operands import float_array, normalize_dim, wrap
 from .registry import register
 
-SlogdetResult = namedtuple("slogdet", ["sign", "logabsdet"])
+SlogdetResult = return_types.slogdet
 
 
 def _check_square(a, op):

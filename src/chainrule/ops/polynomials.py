@@ -9,7 +9,7 @@ of each family, run for every element up to its own degree."""
 
 import numpy as np
 
-from .._dtypes import default_float
+from .._dtypes import default_float, is_float
 from ..tensor import Tensor
 from ._operands import wrap
 from .registry import register
@@ -22,7 +22,7 @@ def _operands(x, n, integer_degrees=True):
     ns = n._data if isinstance(n, Tensor) else np.asarray(n)
     # a Python number never widens a tensor's dtype (PyTorch's promotion)
     floats = [a.dtype for a, t in ((xs, x), (ns, n)) if isinstance(t, Tensor)
-              and a.dtype.kind == "f"]
+              and is_float(a.dtype)]
     dtype = np.result_type(*floats) if floats else default_float()
     degrees = np.trunc(ns).astype(np.int64) if integer_degrees else ns.astype(dtype)
     xs, ns = np.broadcast_arrays(xs.astype(dtype), degrees)

@@ -308,29 +308,82 @@ def as_strided(input, size, stride, storage_offset=0):
 
 def gradient(input, *, spacing=1, dim=None, edge_order=1):
     """The derivative estimated by differences along each of ``dim`` (all dims by default):
-    central differences inside, one-sided at the edges; one tensor per dim."""
+    central differences inside, one-sided ones of ``edge_order`` 1 or 2 at the edges; one
+    tensor per dim. ``spacing``: one step, a step per dim, or a 1-D tensor of coordinates per
+    dim (uneven grids, NumPy's second-order formulas)."""
     dims = range(input.ndim) if dim is None else ([dim] if isinstance(dim, int) else dim)
     dims = [normalize_dim(d, input.ndim, "gradient") for d in dims]
-    if isinstance(spacing, (int, float)):
-        steps = [float(spacing)] * len(dims)
-    else:
-        steps = [float(s.item() if isinstance(s, Tensor) else s) for s in spacing]
-    if edge_order != 1:
-        raise RuntimeError("torch.gradient only supports edge_order=1 in chainrule")
+    if isinstance(spacing, (int, float, Tensor)) and not (
+            isinstance(spacing, Tensor) and spacing.ndim):
+        spacing = [spacing] * len(dims)
+    if edge_order not in (1, 2):
+        raise RuntimeError(f"torch.gradient only supports edge_order=1 and edge_order=2, got "
+                           f"{edge_order}")
     results = []
-    for d, h in zip(dims, steps):
+    for d, step in zip(dims, spacing):
         n = input.shape[d]
-        if n < 2:
+        if n < edge_order + 1:
             raise RuntimeError("torch.gradient expected each dimension size to be at least "
                                "edge_order+1")
-        first = (S.narrow(input, d, 1, 1) - S.narrow(input, d, 0, 1)) / h
-        last = (S.narrow(input, d, n - 1, 1) - S.narrow(input, d, n - 2, 1)) / h
+        if isinstance(step, Tensor) and step.ndim:
+            results.append(_gradient_on_grid(input, d, step.numpy().astype(np.float64),
+                                             edge_order))
+            continue
+        h = float(step.item() if isinstance(step, Tensor) else step)
+        part = lambda start, length, d=d: S.narrow(input, d, start, length)  # noqa: E731
+        if edge_order == 1:
+            first = (part(1, 1) - part(0, 1)) / h
+            last = (part(n - 1, 1) - part(n - 2, 1)) / h
+        else:
+            first = (-1.5 * part(0, 1) + 2 * part(1, 1) - 0.5 * part(2, 1)) / h
+            last = (0.5 * part(n - 3, 1) - 2 * part(n - 2, 1) + 1.5 * part(n - 1, 1)) / h
         parts = [first]
         if n > 2:
-            parts.append((S.narrow(input, d, 2, n - 2) - S.narrow(input, d, 0, n - 2)) / (2 * h))
+            parts.append((part(2, n - 2) - part(0, n - 2)) / (2 * h))
         parts.append(last)
         results.append(J.cat(parts, d))
     return tuple(results)
+
+
+def _gradient_on_grid(input, d, x, edge_order):
+    """torch.gradient along ``d`` with sample coordinates ``x`` (NumPy's formulas: each
+    point's derivative is a weighted sum of itself and its two neighbours)."""
+    n = input.shape[d]
+    if x.shape != (n,):
+        raise RuntimeError(f"torch.gradient expected spacing coordinates of size {n} along "
+                           f"dimension {d}, got shape {tuple(x.shape)}")
+    dx = np.diff(x)
+    part = lambda start, length: S.narrow(input, d, start, length)  # noqa: E731
+    along = [1] * input.ndim
+    along[d] = -1
+
+    def weighted(*terms):
+        total = None
+        for coefficient, values in terms:
+            term = values * wrap(np.asarray(coefficient, input.dtype.numpy).reshape(along))
+            total = term if total is None else total + term
+        return total
+
+    if edge_order == 1:
+        first = weighted((-1 / dx[:1], part(0, 1)), (1 / dx[:1], part(1, 1)))
+        last = weighted((-1 / dx[-1:], part(n - 2, 1)), (1 / dx[-1:], part(n - 1, 1)))
+    else:
+        h1, h2 = dx[:1], dx[1:2]
+        first = weighted((-(2 * h1 + h2) / (h1 * (h1 + h2)), part(0, 1)),
+                         ((h1 + h2) / (h1 * h2), part(1, 1)),
+                         (-h1 / (h2 * (h1 + h2)), part(2, 1)))
+        h1, h2 = dx[-2:-1], dx[-1:]
+        last = weighted((h2 / (h1 * (h1 + h2)), part(n - 3, 1)),
+                        (-(h2 + h1) / (h1 * h2), part(n - 2, 1)),
+                        ((2 * h2 + h1) / (h2 * (h1 + h2)), part(n - 1, 1)))
+    parts = [first]
+    if n > 2:
+        h1, h2 = dx[:-1], dx[1:]
+        parts.append(weighted((-h2 / (h1 * (h1 + h2)), part(0, n - 2)),
+                              ((h2 - h1) / (h1 * h2), part(1, n - 2)),
+                              (h1 / (h2 * (h1 + h2)), part(2, n - 2))))
+    parts.append(last)
+    return J.cat(parts, d)
 
 
 # -- registration ------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ Reductions over no dims (a 0-d input, where PyTorch accepts dim 0 and -1) reduce
 
 import builtins
 import math
-from collections import namedtuple
 
 import numpy as np
 
+from .. import return_types
 from .._dtypes import is_float, to_numpy_dtype
 from ..autograd import grad_mode
 from ..autograd.function import Function
@@ -19,8 +19,6 @@ from .elementwise import maximum, minimum, where
 from .registry import register
 
 # What max/min with a dim return, as torch.return_types.max / .min.
-MaxResult = namedtuple("max", ["values", "indices"])
-MinResult = namedtuple("min", ["values", "indices"])
 
 
 def _axes(dim, ndim, op):
@@ -348,12 +346,12 @@ def _extreme(op, along_dim, over_axes, elementwise, result, input, dim, keepdim,
 
 def max(input, dim=None, keepdim=False, *, other=None):
     """The largest element; with ``dim``, (values, indices) along it; with a tensor, maximum."""
-    return _extreme("max", Max, Amax, maximum, MaxResult, input, dim, keepdim, other)
+    return _extreme("max", Max, Amax, maximum, return_types.max, input, dim, keepdim, other)
 
 
 def min(input, dim=None, keepdim=False, *, other=None):
     """The smallest element; with ``dim``, (values, indices) along it; with a tensor, minimum."""
-    return _extreme("min", Min, Amin, minimum, MinResult, input, dim, keepdim, other)
+    return _extreme("min", Min, Amin, minimum, return_types.min, input, dim, keepdim, other)
 
 
 def amax(input, dim=(), keepdim=False):

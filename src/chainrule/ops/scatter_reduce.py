@@ -14,6 +14,7 @@ with differentiable ops, so gradients of gradients work."""
 
 import numpy as np
 
+from .._dtypes import is_float
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import normalize_dim, wrap
@@ -32,7 +33,7 @@ def _identity(reduce, dtype):
         return 0
     if reduce == "prod":
         return 1
-    if dtype.kind == "f":
+    if is_float(dtype):
         return -np.inf if reduce == "amax" else np.inf
     info = np.iinfo(dtype) if dtype.kind in "iu" else None
     if info is None:  # bool

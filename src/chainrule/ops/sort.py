@@ -1,16 +1,15 @@
 """Sorting: ``sort``, ``argsort`` and ``topk``. The order is found on the array; the values are
 then picked with ``gather``, so their gradient flows back to the positions they came from."""
 
-from collections import namedtuple
 
 import numpy as np
 
+from .. import return_types
 from ._operands import normalize_dim, wrap
 from .index import gather
 from .registry import register
 
-_sort_result = namedtuple("sort", ["values", "indices"])
-_topk_result = namedtuple("topk", ["values", "indices"])
+_sort_result, _topk_result = return_types.sort, return_types.topk
 
 
 def _sort_indices(array, axis, descending, stable):

@@ -3,10 +3,11 @@ unique, histograms, searchsorted. Values picked by an index (median, cummax, ...
 with ``gather``, so their gradient flows to the element that was picked; ``Cumprod`` is the
 one primitive here."""
 
-from collections import namedtuple
 
 import numpy as np
 
+from .. import return_types
+from .._dtypes import is_float
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import compare as C
@@ -16,19 +17,14 @@ from ._operands import float_array, normalize_dim, wrap
 from ._quickselect import quickselect_index
 from .registry import register
 
-ValuesIndices = namedtuple("values_indices", ["values", "indices"])
-MinMax = namedtuple("aminmax", ["min", "max"])
-Histogram = namedtuple("histogram", ["hist", "bin_edges"])
-HistogramDD = namedtuple("histogramdd", ["hist", "bin_edges"])
 
-
-def _pick(input, dim, index_array, keepdim):
+def _pick(input, dim, index_array, keepdim, result):
     """(values, indices) for indices chosen along ``dim``: values gathered (differentiable)."""
     index = wrap(np.expand_dims(index_array, dim).astype(np.int64))
     values = input.gather(dim, index)
     if not keepdim:
         values, index = values.squeeze(dim), index.squeeze(dim)
-    return ValuesIndices(values, index)
+    return result(values, index)
 
 
 class Cumprod(Function):
@@ -83,7 +79,7 @@ def _cumulative_pick(input, dim, accumulate, op):
     hit = np.where(data == best, positions, -1)  # the latest position holding the best
     index = np.maximum.accumulate(hit, axis=dim)
     values = input.gather(dim, wrap(index.astype(np.int64)))
-    return ValuesIndices(values, wrap(index.astype(np.int64)))
+    return getattr(return_types, op)(values, wrap(index.astype(np.int64)))
 
 
 def cummax(input, dim):
@@ -132,13 +128,13 @@ def _order_statistic(input, dim, keepdim, position, op, ignore_nan=False):
         valid = (~np.isnan(data)).sum(axis=dim, keepdims=True)
         k = np.maximum(position(valid) if callable(position) else position, 0)
     else:
-        has_nan = np.isnan(data).any(axis=dim, keepdims=True) if data.dtype.kind == "f" else (
+        has_nan = np.isnan(data).any(axis=dim, keepdims=True) if is_float(data.dtype) else (
             np.zeros((1,) * data.ndim, bool))
         k = np.where(has_nan, count - 1, position(count) if callable(position) else position)
         k = np.broadcast_to(k, order.shape[:dim] + (1,) + order.shape[dim + 1:])
     chosen = np.take_along_axis(order, np.asarray(k, dtype=np.int64).reshape(
         order.shape[:dim] + (1,) + order.shape[dim + 1:]), axis=dim)
-    return _pick(input, dim, np.squeeze(chosen, dim), keepdim)
+    return _pick(input, dim, np.squeeze(chosen, dim), keepdim, getattr(return_types, op))
 
 
 def median(input, dim=None, keepdim=False):
@@ -159,17 +155,17 @@ def kthvalue(input, k, dim=-1, keepdim=False):
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {dim}")
     dim = normalize_dim(dim, input.ndim, "kthvalue")
     if input.ndim == 0:
-        return _pick(input.reshape(1), 0, np.asarray(0), False)
+        return _pick(input.reshape(1), 0, np.asarray(0), False, return_types.kthvalue)
     moved = np.moveaxis(input._data, dim, -1)
     rows = moved.reshape(-1, moved.shape[-1])
     order = np.argsort(rows, axis=-1, kind="stable")  # NaN sorts last, as in PyTorch
     chosen = order[:, k - 1].copy()
     kth = np.take_along_axis(rows, chosen[:, None], axis=-1)
-    same = (rows == kth) | (np.isnan(rows) & np.isnan(kth)) if rows.dtype.kind == "f" else (
+    same = (rows == kth) | (np.isnan(rows) & np.isnan(kth)) if is_float(rows.dtype) else (
         rows == kth)
     for row in np.flatnonzero(same.sum(axis=-1) > 1):  # ties: the index PyTorch reports
         chosen[row] = quickselect_index(rows[row].tolist(), k - 1)
-    return _pick(input, dim, chosen.reshape(moved.shape[:-1]), keepdim)
+    return _pick(input, dim, chosen.reshape(moved.shape[:-1]), keepdim, return_types.kthvalue)
 
 
 def mode(input, dim=-1, keepdim=False):
@@ -182,7 +178,7 @@ def mode(input, dim=-1, keepdim=False):
         uniques, counts = np.unique(values, return_counts=True)
         best = uniques[np.argmax(counts)]
         indices[row] = np.flatnonzero(values == best)[-1]
-    return _pick(input, dim, indices.reshape(moved.shape[:-1]), keepdim)
+    return _pick(input, dim, indices.reshape(moved.shape[:-1]), keepdim, return_types.mode)
 
 
 def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
@@ -206,7 +202,7 @@ def _quantile(input, q, dim, keepdim, interpolation, numpy_quantile):
     positions = qs * (count - 1)
     low, high = np.floor(positions).astype(np.int64), np.ceil(positions).astype(np.int64)
     order = np.argsort(np.where(np.isnan(data), np.inf, data), axis=axis, kind="stable")
-    xs = x if x._data.dtype.kind == "f" else x.to(data.dtype)
+    xs = x if is_float(x._data.dtype) else x.to(data.dtype)
     sorted_x = xs.gather(axis, wrap(order))
     weight = positions - low
     if interpolation == "lower":
@@ -241,19 +237,27 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     return nansum(input, dim, keepdim, dtype=dtype) / count
 
 
-def std_mean(input, dim=None, *, correction=1, keepdim=False):
-    return (R.std(input, dim, correction=correction, keepdim=keepdim),
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(std, mean) over ``dim``; arguments as ``std`` (``unbiased`` too, as PyTorch takes it)."""
+    if isinstance(dim, bool):  # std_mean(x, False): the bool is ``unbiased``
+        dim, unbiased = None, dim
+    return (R.std(input, dim, unbiased, keepdim, correction=correction),
             R.mean(input, dim, keepdim=keepdim))
 
 
-def var_mean(input, dim=None, *, correction=1, keepdim=False):
-    return (R.var(input, dim, correction=correction, keepdim=keepdim),
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over ``dim``; arguments as ``var``."""
+    if isinstance(dim, bool):
+        dim, unbiased = None, dim
+    return (R.var(input, dim, unbiased, keepdim, correction=correction),
             R.mean(input, dim, keepdim=keepdim))
 
 
 def aminmax(input, *, dim=None, keepdim=False):
-    return MinMax(R.amin(input, dim, keepdim=keepdim) if dim is not None else R.amin(input),
-                  R.amax(input, dim, keepdim=keepdim) if dim is not None else R.amax(input))
+    if dim is None:
+        return return_types.aminmax(R.amin(input), R.amax(input))
+    return return_types.aminmax(R.amin(input, dim, keepdim=keepdim),
+                                R.amax(input, dim, keepdim=keepdim))
 
 
 def histc(input, bins=100, min=0, max=0):
@@ -273,7 +277,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):
     hist, bin_edges = np.histogram(input._data, bins=edges, range=range, weights=w,
                                    density=density)
     dtype = float_array(input._data).dtype
-    return Histogram(wrap(hist.astype(dtype)), wrap(bin_edges.astype(dtype)))
+    return return_types.histogram(wrap(hist.astype(dtype)), wrap(bin_edges.astype(dtype)))
 
 
 def bincount(input, weights=None, minlength=0):
@@ -436,7 +440,8 @@ def histogramdd(input, bins=10, *, range=None, weight=None, density=False):
                                      range=pairs, weights=None if weight is None
                                      else weight._data.reshape(-1), density=density)
     dtype = float_array(input._data).dtype
-    return HistogramDD(wrap(hist.astype(dtype)), [wrap(e.astype(dtype)) for e in bin_edges])
+    return return_types.histogramdd(wrap(hist.astype(dtype)),
+                                    [wrap(e.astype(dtype)) for e in bin_edges])
 
 
 # -- registration ------------------------------------------------------------------------------

@@ -146,8 +146,9 @@ class LRScheduler:
         self.__dict__.update(state_dict)
 
 
-class LambdaLR(LRScheduler):
-    """``lr = initial_lr * lr_lambda(epoch)``; one function, or one per parameter group.
+class _LambdaScheduler(LRScheduler):
+    """A schedule driven by ``lr_lambda``: one function, or one per parameter group (LambdaLR
+    and MultiplicativeLR; siblings, not parent and child, as in PyTorch).
 
     Only callable objects' attributes are saved by ``state_dict`` (functions and lambdas are
     not), as in PyTorch."""
@@ -180,6 +181,10 @@ class LambdaLR(LRScheduler):
         for fn, saved in zip(self.lr_lambdas, lr_lambdas):
             if saved is not None:
                 fn.__dict__.update(saved)
+
+
+class LambdaLR(_LambdaScheduler):
+    """``lr = initial_lr * lr_lambda(epoch)``; one function, or one per parameter group."""
 
     def get_lr(self):
         self._warn_if_called_outside_step()

@@ -5,13 +5,19 @@ PolynomialLR, CosineAnnealingWarmRestarts, CyclicLR and ChainedScheduler; re-exp
 import math
 import types
 
-from .lr_scheduler import LambdaLR, LRScheduler, ReduceLROnPlateau, _check_optimizer, _per_group
+from .lr_scheduler import (
+    LRScheduler,
+    ReduceLROnPlateau,
+    _check_optimizer,
+    _LambdaScheduler,
+    _per_group,
+)
 
 __all__ = ["MultiplicativeLR", "ConstantLR", "PolynomialLR", "CosineAnnealingWarmRestarts",
            "CyclicLR", "ChainedScheduler"]
 
 
-class MultiplicativeLR(LambdaLR):
+class MultiplicativeLR(_LambdaScheduler):
     """Multiply the rate by ``lr_lambda(epoch)`` every step (one function, or one per group).
 
     >>> opt = chainrule.optim.SGD(chainrule.nn.Linear(3, 1).parameters(), lr=1.0)

@@ -66,7 +66,7 @@ class NAdam(Optimizer):
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))
         product = state["mu_product"]._data
-        product *= np.float32(mu)  # rounded to float32 each step, as PyTorch's state is
+        product *= product.dtype.type(mu)  # rounded to the state's dtype, as PyTorch's is
         mu_product = float(product)
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
         update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2)

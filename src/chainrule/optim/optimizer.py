@@ -16,7 +16,7 @@ from itertools import chain
 
 import numpy as np
 
-from .._dtypes import is_float
+from .._dtypes import default_float, is_float
 from ..autograd import grad_mode
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor, _RemovableHandle
@@ -128,10 +128,16 @@ def update_moments(exp_avg, exp_avg_sq, grad, beta1, beta2):
     return scratch
 
 
+def _scalar_dtype():
+    """PyTorch's dtype for an optimizer's scalar state (``step``, ``mu_product``, ``eta`` ...):
+    float64 while the default dtype is float64, else float32 (torch.optim's _get_scalar_dtype)."""
+    return np.dtype(np.float64) if default_float() == np.float64 else np.dtype(np.float32)
+
+
 def scalar_state(value):
-    """A 0-d float32 state tensor (``mu_product``, ``eta`` ...): PyTorch keeps these scalars
-    in float32, and rounds them to it every step."""
-    return Tensor._from_array(np.asarray(value, dtype=np.float32))
+    """A 0-d state tensor (``mu_product``, ``eta`` ...) of PyTorch's scalar dtype (float32
+    unless the default dtype is float64), rounded to it every step as PyTorch's is."""
+    return Tensor._from_array(np.asarray(value, dtype=_scalar_dtype()))
 
 
 def regularized_gradient(param, grad, weight_decay, maximize):
@@ -154,8 +160,8 @@ def new_state_tensor(array):
 
 
 def step_counter():
-    """The ``step`` entry of an optimizer's state: a 0-d float32 tensor, as in PyTorch."""
-    return Tensor._from_array(np.zeros((), dtype=np.float32))
+    """The ``step`` entry of an optimizer's state: a 0-d tensor of PyTorch's scalar dtype."""
+    return Tensor._from_array(np.zeros((), dtype=_scalar_dtype()))
 
 
 def advance(counter):
@@ -477,7 +483,7 @@ def _fits(state_shape, param_shape):
 
 def _copy_state_value(param, index, name, value):
     """A state entry loaded from a state dict: tensors copied, and cast to the parameter's
-    floating dtype except for ``step`` (which stays float32, as in PyTorch)."""
+    floating dtype except for ``step`` (which keeps its dtype, as in PyTorch)."""
     if isinstance(value, np.ndarray):
         value = Tensor._from_array(value)
     if not isinstance(value, Tensor):

@@ -12,10 +12,10 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm", "LazyBa
     "LazyBatchNorm2d", "LazyBatchNorm3d"]
 
 
-class _BatchNorm(Module):
-    """Shared by the batch-norm layers; subclasses say which input ranks they accept."""
-
-    _input_ranks = ()
+class _NormBase(Module):
+    """What batch and instance norm share (PyTorch's base of both, so that
+    ``isinstance(m, _BatchNorm)`` leaves instance norms out, as there): the affine
+    parameters and the running statistics."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
@@ -35,6 +35,13 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", None)
         self.reset_parameters()
 
+    _version = 2  # PyTorch's: version 2 added num_batches_tracked
+
+    def _may_be_missing(self, name, version):
+        # files from before num_batches_tracked (PyTorch < 0.4.1) and plain dicts without
+        # PyTorch's version metadata load without it, as in PyTorch
+        return name == "num_batches_tracked" and (version is None or version < 2)
+
     def reset_running_stats(self):
         if self.track_running_stats:
             self.running_mean.zero_()
@@ -48,6 +55,18 @@ class _BatchNorm(Module):
                 self.weight.fill_(1.0)
                 if self.bias is not None:
                     self.bias.zero_()
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+
+class _BatchNorm(_NormBase):
+    """Shared by the batch-norm layers; subclasses say which input ranks they accept."""
+
+    _input_ranks = ()
 
     def _check_input_dim(self, input):
         if input.dim() not in self._input_ranks:
@@ -74,11 +93,6 @@ class _BatchNorm(Module):
             self.running_var if keep_stats else None,
             self.weight, self.bias, use_batch_stats, factor, self.eps,
         )
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -138,19 +152,22 @@ class SyncBatchNorm(_BatchNorm):
         return output
 
 
-class LazyBatchNorm1d(LazyNormMixin, BatchNorm1d):
+class LazyBatchNorm1d(LazyNormMixin, _BatchNorm):
     """A ``BatchNorm1d`` whose ``num_features`` comes from its first input."""
 
     cls_to_become = BatchNorm1d
+    _input_ranks = BatchNorm1d._input_ranks
 
 
-class LazyBatchNorm2d(LazyNormMixin, BatchNorm2d):
+class LazyBatchNorm2d(LazyNormMixin, _BatchNorm):
     """A ``BatchNorm2d`` whose ``num_features`` comes from its first input."""
 
     cls_to_become = BatchNorm2d
+    _input_ranks = BatchNorm2d._input_ranks
 
 
-class LazyBatchNorm3d(LazyNormMixin, BatchNorm3d):
+class LazyBatchNorm3d(LazyNormMixin, _BatchNorm):
     """A ``BatchNorm3d`` whose ``num_features`` comes from its first input."""
 
     cls_to_become = BatchNorm3d
+    _input_ranks = BatchNorm3d._input_ranks

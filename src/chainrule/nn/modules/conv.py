@@ -133,7 +133,7 @@ class Conv3d(_Conv):
     _nd = 3
 
 
-class _ConvTranspose(_ConvNd):
+class _ConvTransposeNd(_ConvNd):
     transposed = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
@@ -171,13 +171,13 @@ class _ConvTranspose(_ConvNd):
                         self._output_padding(input, output_size), self.groups, self.dilation)
 
 
-class ConvTranspose1d(_ConvTranspose):
+class ConvTranspose1d(_ConvTransposeNd):
     """1-D transposed convolution (the gradient of Conv1d in its input), (N, C_in, L)."""
 
     _nd = 1
 
 
-class ConvTranspose2d(_ConvTranspose):
+class ConvTranspose2d(_ConvTransposeNd):
     """2-D transposed convolution; ``forward(x, output_size=...)`` picks the output_padding.
 
     >>> up = chainrule.nn.ConvTranspose2d(16, 3, 3, stride=2, padding=1, output_padding=1)
@@ -188,7 +188,7 @@ class ConvTranspose2d(_ConvTranspose):
     _nd = 2
 
 
-class ConvTranspose3d(_ConvTranspose):
+class ConvTranspose3d(_ConvTransposeNd):
     """3-D transposed convolution, (N, C_in, D, H, W)."""
 
     _nd = 3

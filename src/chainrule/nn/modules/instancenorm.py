@@ -3,14 +3,14 @@
 import warnings
 
 from .. import functional as F
-from .batchnorm import _BatchNorm
+from .batchnorm import _NormBase
 from .lazy import LazyNormMixin
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "LazyInstanceNorm1d",
     "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
 
 
-class _InstanceNorm(_BatchNorm):
+class _InstanceNorm(_NormBase):
     """Shares batch norm's parameters and buffers; PyTorch's defaults differ: no affine
     parameters and no running statistics unless asked for."""
 
@@ -68,22 +68,25 @@ class _LazyInstanceNormMixin(LazyNormMixin):
         super().__init__(eps, momentum, affine, track_running_stats, device, dtype)
 
 
-class LazyInstanceNorm1d(_LazyInstanceNormMixin, InstanceNorm1d):
+class LazyInstanceNorm1d(_LazyInstanceNormMixin, _InstanceNorm):
     """An ``InstanceNorm1d`` whose ``num_features`` comes from its first input."""
 
     cls_to_become = InstanceNorm1d
+    _spatial = InstanceNorm1d._spatial
     _unbatched_rank = 2
 
 
-class LazyInstanceNorm2d(_LazyInstanceNormMixin, InstanceNorm2d):
+class LazyInstanceNorm2d(_LazyInstanceNormMixin, _InstanceNorm):
     """An ``InstanceNorm2d`` whose ``num_features`` comes from its first input."""
 
     cls_to_become = InstanceNorm2d
+    _spatial = InstanceNorm2d._spatial
     _unbatched_rank = 3
 
 
-class LazyInstanceNorm3d(_LazyInstanceNormMixin, InstanceNorm3d):
+class LazyInstanceNorm3d(_LazyInstanceNormMixin, _InstanceNorm):
     """An ``InstanceNorm3d`` whose ``num_features`` comes from its first input."""
 
     cls_to_become = InstanceNorm3d
+    _spatial = InstanceNorm3d._spatial
     _unbatched_rank = 4

@@ -517,6 +517,12 @@ class Module:
                 entries.append((dotted + EXTRA_STATE, module, EXTRA_STATE, False))
         return entries
 
+    def _may_be_missing(self, name, version):
+        """Whether this module's state entry ``name`` may be absent from a state dict saved at
+        ``version`` of the module (None: not recorded), keeping its current value: PyTorch's
+        ``_load_from_state_dict`` upgrades of older files."""
+        return False
+
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy ``state_dict``'s tensors into this module's parameters and buffers.
 
@@ -526,7 +532,10 @@ class Module:
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         entries = self._expected_state()
         expected = {key for key, *_ in entries}
-        missing = [key for key, *_ in entries if key not in state_dict]
+        metadata = getattr(state_dict, "_metadata", None) or {}
+        missing = [key for key, module, name, _ in entries if key not in state_dict
+                   and not module._may_be_missing(name, metadata.get(
+                       key[:-len(name) - 1], {}).get("version"))]
         unexpected = [key for key in state_dict if key not in expected]
         errors = []
         if strict and unexpected:

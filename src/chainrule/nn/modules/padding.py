@@ -14,13 +14,15 @@ __all__ = [
 
 
 def _sides(padding, dims):
-    """An int pads every side; otherwise (left, right[, top, bottom[, front, back]])."""
+    """An int pads every side of the last ``dims`` dims; a tuple is F.pad's (left, right[, top,
+    bottom[, front, back]]) as given: PyTorch keeps a shorter one too (``ConstantPad2d((0, 1),
+    v)`` pads only the last dim), and F.pad checks it at the call."""
     if isinstance(padding, int):
         return (padding,) * (2 * dims)
     padding = tuple(padding)
-    if len(padding) != 2 * dims:
-        raise ValueError(f"padding must be an int or a tuple of {2 * dims} ints "
-                         f"(two per padded dim), got {padding!r}")
+    if len(padding) % 2:
+        raise ValueError("padding must be an int or a tuple of an even number of ints (two per "
+                         f"padded dim, the last dim first), got {padding!r}")
     return padding
 
 
@@ -39,6 +41,14 @@ class _PadNd(Module):
 
     def extra_repr(self):
         return f"{self.padding}"
+
+
+class _ReflectionPadNd(_PadNd):
+    _mode = "reflect"
+
+
+class _ReplicationPadNd(_PadNd):
+    _mode = "replicate"
 
 
 class _CircularPadNd(_PadNd):
@@ -63,7 +73,10 @@ class _ConstantPadNd(_PadNd):
         return f"padding={self.padding}, value={self.value}"
 
 
-class _ZeroPadNd(_ConstantPadNd):
+class _ZeroPadNd:
+    """Zero padding: a ConstantPadNd whose value is 0 (ZeroPad2d is a ConstantPad2d, as in
+    PyTorch, so ``isinstance`` checks agree)."""
+
     def __init__(self, padding):
         super().__init__(padding, 0.0)
 
@@ -71,32 +84,30 @@ class _ZeroPadNd(_ConstantPadNd):
         return f"{self.padding}"
 
 
-class ReflectionPad1d(_PadNd):
+class ReflectionPad1d(_ReflectionPadNd):
     """Pad (N, C, W) or (C, W) with the reflection of the input (edge not repeated)."""
-    _mode = "reflect"
 
 
-class ReflectionPad2d(ReflectionPad1d):
+class ReflectionPad2d(_ReflectionPadNd):
     """Pad (N, C, H, W) or (C, H, W) with the reflection of the input."""
     _dims = 2
 
 
-class ReflectionPad3d(ReflectionPad1d):
+class ReflectionPad3d(_ReflectionPadNd):
     """Pad (N, C, D, H, W) or (C, D, H, W) with the reflection of the input."""
     _dims = 3
 
 
-class ReplicationPad1d(_PadNd):
+class ReplicationPad1d(_ReplicationPadNd):
     """Pad (N, C, W) or (C, W) by repeating the edge values."""
-    _mode = "replicate"
 
 
-class ReplicationPad2d(ReplicationPad1d):
+class ReplicationPad2d(_ReplicationPadNd):
     """Pad (N, C, H, W) or (C, H, W) by repeating the edge values."""
     _dims = 2
 
 
-class ReplicationPad3d(ReplicationPad1d):
+class ReplicationPad3d(_ReplicationPadNd):
     """Pad (N, C, D, H, W) or (C, D, H, W) by repeating the edge values."""
     _dims = 3
 
@@ -129,15 +140,13 @@ class ConstantPad3d(_ConstantPadNd):
     _dims = 3
 
 
-class ZeroPad1d(_ZeroPadNd):
+class ZeroPad1d(_ZeroPadNd, ConstantPad1d):
     """Pad the last dim with zeros."""
 
 
-class ZeroPad2d(_ZeroPadNd):
+class ZeroPad2d(_ZeroPadNd, ConstantPad2d):
     """Pad the last two dims with zeros."""
-    _dims = 2
 
 
-class ZeroPad3d(_ZeroPadNd):
+class ZeroPad3d(_ZeroPadNd, ConstantPad3d):
     """Pad the last three dims with zeros."""
-    _dims = 3

@@ -7,6 +7,12 @@ from . import pooling_more as _more
 from .module import Module
 from .pooling_more import *  # noqa: F403
 
+# PyTorch keeps these base classes in nn.modules.pooling (isinstance checks name them there)
+from .pooling_more import _AdaptiveMaxPoolNd as _AdaptiveMaxPoolNd
+from .pooling_more import _FractionalMaxPoolNd as _FractionalMaxPoolNd
+from .pooling_more import _LPPoolNd as _LPPoolNd
+from .pooling_more import _MaxUnpoolNd as _MaxUnpoolNd
+
 __all__ = [
     "MaxPool1d",
     "MaxPool2d",

@@ -7,6 +7,8 @@ import warnings
 
 from ... import creation
 from ...ops import recurrent as R
+from ...ops.join import cat, stack
+from .. import functional as F
 from .. import init
 from ..parameter import Parameter, optional_parameter
 from ..utils.rnn import PackedSequence, run_packed
@@ -30,8 +32,14 @@ class RNNBase(Module):
         if hidden_size <= 0 or num_layers <= 0:
             raise ValueError(f"{name}: hidden_size and num_layers must be positive, got "
                              f"{hidden_size} and {num_layers}")
-        if proj_size:
-            raise ValueError(f"{name}: proj_size is not supported by chainrule; leave it at 0")
+        if proj_size < 0 or isinstance(proj_size, bool):
+            raise ValueError(f"{name}: proj_size should be a positive integer or zero to disable "
+                             f"projections, got {proj_size}")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if proj_size >= hidden_size:
+            raise ValueError(f"{name}: proj_size has to be smaller than hidden_size, got "
+                             f"{proj_size} and {hidden_size}")
         if dropout > 0 and num_layers == 1:
             warnings.warn(f"dropout option adds dropout after all but last recurrent layer, so "
                           f"non-zero dropout expects num_layers greater than 1, but got "
@@ -43,15 +51,18 @@ class RNNBase(Module):
         self.proj_size = proj_size
         gate_size = {"LSTM": 4, "GRU": 3}.get(mode, 1) * hidden_size
         directions = 2 if bidirectional else 1
+        state_size = proj_size or hidden_size  # an LSTM's h is projected to proj_size
         self._flat_weights_names = []
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else state_size * directions
             for direction in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if direction == 1 else "")
                 shapes = {"weight_ih": (gate_size, layer_input),
-                          "weight_hh": (gate_size, hidden_size)}
+                          "weight_hh": (gate_size, state_size)}
                 if bias:
                     shapes.update(bias_ih=(gate_size,), bias_hh=(gate_size,))
+                if proj_size:
+                    shapes.update(weight_hr=(proj_size, hidden_size))
                 for kind, shape in shapes.items():
                     setattr(self, kind + suffix,
                             Parameter(creation.empty(shape, dtype=dtype, device=device)))
@@ -64,7 +75,7 @@ class RNNBase(Module):
 
     @property
     def all_weights(self):
-        per = 4 if self.bias else 2
+        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         weights = self._flat_weights
         return [weights[i:i + per] for i in range(0, len(weights), per)]
 
@@ -88,11 +99,12 @@ class RNNBase(Module):
                                f"{self.input_size}, got {input.shape[-1]}")
         return input.dim() == 3
 
-    def _initial_state(self, input, hx, batched, what="hx"):
-        """The state as (L * D, N, H): zeros when not given, a batch dim added if unbatched."""
+    def _initial_state(self, input, hx, batched, what="hx", size=None):
+        """The state as (L * D, N, H) (H: ``size``, the hidden size by default): zeros when not
+        given, a batch dim added if unbatched."""
         directions = 2 if self.bidirectional else 1
         batch = (input.shape[0] if self.batch_first else input.shape[1]) if batched else 1
-        expected = (self.num_layers * directions, batch, self.hidden_size)
+        expected = (self.num_layers * directions, batch, size or self.hidden_size)
         if hx is None:
             return creation.zeros(expected, dtype=input.dtype)
         if not batched:
@@ -109,11 +121,14 @@ class RNNBase(Module):
         batched = self._check_input(input)
         if not batched:
             input = input.unsqueeze(1)
-        function = _FUNCTIONS[self.mode]
-        hx = (h0, c0) if self.mode == "LSTM" else h0
-        outputs = function(input, hx, self._flat_weights, self.bias, self.num_layers,
-                           self.dropout, self.training, self.bidirectional,
-                           self.batch_first if batched else False)
+        if self.proj_size:
+            outputs = self._run_projected(input, h0, c0, self.batch_first and batched)
+        else:
+            function = _FUNCTIONS[self.mode]
+            hx = (h0, c0) if self.mode == "LSTM" else h0
+            outputs = function(input, hx, self._flat_weights, self.bias, self.num_layers,
+                               self.dropout, self.training, self.bidirectional,
+                               self.batch_first if batched else False)
         if not batched:
             outputs = (outputs[0].squeeze(1),) + tuple(s.squeeze(1) for s in outputs[1:])
         return outputs
@@ -125,6 +140,39 @@ class RNNBase(Module):
         h0 = self._initial_state(input, hx, batched)
         output, h_n = self._run(input, h0, None)
         return output, h_n
+
+    def _run_projected(self, input, h0, c0, batch_first):
+        """An LSTM with projections (h_t = W_hr (o_t * tanh(c_t))), step by step through the
+        one-step cell: (output, h_n, c_n). PyTorch's layout: h states have proj_size, c states
+        hidden_size; each layer's input is the previous layer's projected outputs."""
+        steps = input.transpose(0, 1) if batch_first else input
+        directions = 2 if self.bidirectional else 1
+        per = len(self._flat_weights_names) // (self.num_layers * directions)
+        weights = self._flat_weights
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            if layer and self.dropout and self.training:
+                steps = F.dropout(steps, self.dropout, True)
+            outputs = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                w_ih, w_hh, *biases, w_hr = weights[index * per:(index + 1) * per]
+                b_ih, b_hh = biases if biases else (None, None)
+                h, c = h0[index], c0[index]
+                order = range(steps.shape[0] - 1, -1, -1) if direction else range(steps.shape[0])
+                produced = {}
+                for t in order:  # the cell in tensor ops: the fused one assumes h as wide as c
+                    gates = F.linear(steps[t], w_ih, b_ih) + F.linear(h, w_hh, b_hh)
+                    i, f, g, o = gates.chunk(4, -1)
+                    c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+                    h = F.linear(o.sigmoid() * c.tanh(), w_hr)
+                    produced[t] = h
+                outputs.append(stack([produced[t] for t in range(steps.shape[0])]))
+                h_n.append(h)
+                c_n.append(c)
+            steps = cat(outputs, -1) if directions == 2 else outputs[0]
+        output = steps.transpose(0, 1) if batch_first else steps
+        return output, stack(h_n), stack(c_n)
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
@@ -138,6 +186,8 @@ class RNNBase(Module):
             text += f", dropout={self.dropout}"
         if self.bidirectional is not False:
             text += f", bidirectional={self.bidirectional}"
+        if self.proj_size != 0:
+            text += f", proj_size={self.proj_size}"
         return text
 
 
@@ -178,13 +228,14 @@ class LSTM(RNNBase):
         if isinstance(input, PackedSequence):  # each sequence stops at its own length
             return run_packed(self, input, hx, self.forward)
         batched = self._check_input(input)
+        h_size = self.proj_size or self.hidden_size
         if hx is None:
-            h0 = self._initial_state(input, None, batched)
+            h0 = self._initial_state(input, None, batched, size=h_size)
             c0 = self._initial_state(input, None, batched)
         else:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise RuntimeError("LSTM: hx must be a tuple (h_0, c_0)")
-            h0 = self._initial_state(input, hx[0], batched, "hidden[0]")
+            h0 = self._initial_state(input, hx[0], batched, "hidden[0]", size=h_size)
             c0 = self._initial_state(input, hx[1], batched, "hidden[1]")
         output, h_n, c_n = self._run(input, h0, c0)
         return output, (h_n, c_n)

@@ -10,7 +10,7 @@ gradient flows through sigma too. The state dict holds ``weight_orig``, ``weight
 
 from ...autograd.grad_mode import no_grad
 from ...ops.normalization import normalize
-from ..modules.conv import _ConvTranspose
+from ..modules.conv import _ConvTransposeNd
 from ..parameter import Parameter
 from .weight_norm import parameter_to_normalise
 
@@ -82,7 +82,7 @@ class SpectralNorm:
 
 def default_dim(module):
     """The output-channel dim of a module's weight: 1 for transposed convolutions, else 0."""
-    return 1 if isinstance(module, _ConvTranspose) else 0
+    return 1 if isinstance(module, _ConvTransposeNd) else 0
 
 
 def spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, dim=None):
