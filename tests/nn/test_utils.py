@@ -85,3 +85,17 @@ def test_a_norm_past_float32_range_is_inf_without_numpy_warnings():
         total = clip_grad_norm_(params, 1.0)
     assert total.item() == math.inf
     assert params[0].grad.tolist() == [0.0] * 4
+
+
+def test_clip_grads_with_norm_scales_by_a_norm_computed_apart():
+    # PyTorch 2.6's split of clip_grad_norm_: get_total_norm, then clip_grads_with_norm_
+    a = cr.tensor([3.0, 0.0], requires_grad=True)
+    b = cr.tensor([0.0, 4.0], requires_grad=True)
+    (a * a).sum().add((b * b).sum()).backward()  # grads [6, 0] and [0, 8]: norm 10
+    total = cr.nn.utils.get_total_norm([a.grad, b.grad])
+    assert total.item() == pytest.approx(10.0)
+    cr.nn.utils.clip_grads_with_norm_([a, b], 1.0, total)
+    np.testing.assert_allclose(a.grad.numpy(), [0.6, 0.0], rtol=1e-5)
+    np.testing.assert_allclose(b.grad.numpy(), [0.0, 0.8], rtol=1e-5)
+    cr.nn.utils.clip_grads_with_norm_([a, b], 5.0, 0.5)  # a coefficient above 1 changes nothing
+    np.testing.assert_allclose(b.grad.numpy(), [0.0, 0.8], rtol=1e-5)

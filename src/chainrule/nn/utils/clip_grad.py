@@ -6,7 +6,8 @@ import numpy as np
 
 from ...tensor import Tensor
 
-__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "get_total_norm"]
+__all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_",
+           "get_total_norm"]
 
 
 def _as_list(tensors):
@@ -65,16 +66,26 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     >>> w.grad
     tensor([0.6000, 0.8000])
     """
-    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    parameters = _as_list(parameters)
+    grads = [p.grad for p in parameters if p.grad is not None]
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
+    clip_grads_with_norm_(parameters, max_norm, total)
+    return total
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``, in place: the second
+    half of ``clip_grad_norm_``, for a ``total_norm`` computed apart (``get_total_norm``, or
+    one reduced across processes)."""
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
-        return total
+        return
+    total = float(total_norm._data if isinstance(total_norm, Tensor) else total_norm)
     # As PyTorch: multiply always, by min(1, max_norm / (norm + 1e-6)).
-    coefficient = min(float(max_norm) / (float(total._data) + 1e-6), 1.0)
+    coefficient = min(float(max_norm) / (total + 1e-6), 1.0)
     for grad in grads:
         grad._data *= np.asarray(coefficient, dtype=grad._data.dtype)
         grad._bump_version()
-    return total
 
 
 def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
