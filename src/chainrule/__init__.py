@@ -72,6 +72,7 @@ from ._legacy import (  # noqa: E402
     set_default_tensor_type,
 )
 from ._torch_functions import *  # noqa: E402,F403
+from ._foreach import *  # noqa: E402,F403 - torch._foreach_* (multi-tensor ops)
 from ._sparse import *  # noqa: E402,F403 - sparse COO tensors, stored densely
 from . import _tensor_extras  # noqa: E402 - Tensor methods that are not ops (byte(), uniform_)
 from ._settings import (  # noqa: E402
