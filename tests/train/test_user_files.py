@@ -321,3 +321,19 @@ def test_a_prompt_file_is_read_as_training_text_is(tmp_path):
     assert prompt_tokens(metadata, str(prompt)).tolist() == [[1, 2, 0, 2, 1]]
     with pytest.raises(ValueError, match=r"does not know: \['c'\]; it knows those of its "):
         prompt_tokens(metadata, "abc")
+
+
+def test_camel_case_names_read_as_snake_case_ones(tmp_path):
+    from chainrule.data.preprocessing.table import TablePreprocessor
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "churn.csv"
+    path.write_text("CustomerId,StoreType,Balance,Exited\n" + "".join(
+        f"{rng.integers(15_000_000, 16_000_000)},{i % 25},{rng.random():.3f},{i % 2}\n"
+        for i in range(300)))
+    table = read_table(path)
+    described = "\n".join(TablePreprocessor.fit(table, "Exited", np.arange(300),
+                                                "classification", None, (), None,
+                                                None).describe())
+    assert "`CustomerId` looks like an identifier" in described  # as customer_id would
+    assert "`StoreType` holds whole numbers that look like codes" in described  # store_type

@@ -25,7 +25,14 @@ _MIN_ROWS_FOR_ID = 20  # in smaller tables, all-distinct values are no evidence
 _CODE_NAME = re.compile(r"(^|[\s_.-])(code|zip|zipcode|postcode|postal|category|cat|type|class|"
                         r"group|region|segment|kind|brand|store|dept|department|country|state)"
                         r"($|[\s_.-])", re.I)
+_CAMEL_HUMP = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _MAX_NAMED_CODES = 100
+
+
+def _words(name):
+    """A column name with its camelCase humps spaced, so that names read alike however they
+    are written: CustomerId and customer_id, StoreType and store type."""
+    return _CAMEL_HUMP.sub(" ", name.strip())
 _MIN_CODES = 3  # 0/1 columns work as numbers already
 _MIN_ROWS_PER_CODE = 3
 
@@ -41,7 +48,7 @@ def looks_like_identifier(table, name):
     values = np.sort(table.numeric(name))
     if np.isnan(values).any() or not np.all(values == np.round(values)):
         return False
-    return bool(_ID_NAME.search(name.strip())) or bool(np.all(np.diff(values) == 1))
+    return bool(_ID_NAME.search(_words(name))) or bool(np.all(np.diff(values) == 1))
 
 
 def number_label(cell):
@@ -82,7 +89,7 @@ def _integer_codes(table, name, report):
     count = len(np.unique(values))
     if count * _MIN_ROWS_PER_CODE > len(values):
         return False
-    named = bool(_CODE_NAME.search(name.strip()))
+    named = bool(_CODE_NAME.search(_words(name)))
     if _MIN_CODES <= count <= (_MAX_NAMED_CODES if named else ONE_HOT_MAX_LEVELS):
         report["codes"].append(name)
         return True
