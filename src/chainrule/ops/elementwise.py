@@ -620,7 +620,8 @@ def mul(input, other):
 
 def div(input, other, *, rounding_mode=None):
     if rounding_mode is None:
-        if not is_float(promoted_dtype(input, other)):
+        dtype = promoted_dtype(input, other)
+        if dtype.kind != "f" and not is_float(dtype):  # (kind first: no call for the floats)
             # a number divides as a float: uint8_tensor / -2 is -1.5, not 1 / 254
             input, other = (float(x) if isinstance(x, numbers.Integral) else x
                             for x in (input, other))
