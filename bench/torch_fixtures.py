@@ -105,10 +105,80 @@ def write_fixtures():
     for name in ("mixed", "linear"):
         torch.save(objects[name], FIXTURES / f"{name}_legacy.pt",
                    _use_new_zipfile_serialization=False)
-    torch.save(torch.nn.Linear(2, 2), FIXTURES / "whole_module.pt")  # must be refused
+    torch.save(torch.nn.Linear(2, 2), FIXTURES / "whole_module.pt")  # refused by default
+    write_whole_module_fixtures()
     save_file(expected, FIXTURES / "expected.safetensors")
     sizes = {p.name: p.stat().st_size for p in sorted(FIXTURES.iterdir())}
     print(f"fixtures in {FIXTURES}: {sizes}")
+
+
+# -- whole pickled modules (torch.save(model)), loaded with weights_only=False ---------------
+WHOLE_NET_HOME = "tests.io.test_torch_whole_modules"  # where the test defines its WholeNet
+
+
+class WholeNet(torch.nn.Module):
+    """A model class of the user's own (the test module defines the same one)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Embedding(7, 4, padding_idx=0)
+        self.rnn = torch.nn.LSTM(4, 3, num_layers=2, batch_first=True, bidirectional=True)
+        self.gru = torch.nn.GRU(6, 4, batch_first=True)
+        self.encoder = torch.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True,
+                                                        activation="gelu")
+        self.heads = torch.nn.ModuleDict({"a": torch.nn.Linear(4, 2),
+                                          "b": torch.nn.Sequential(torch.nn.Linear(4, 3),
+                                                                   torch.nn.Tanh())})
+        self.tied = torch.nn.Linear(4, 7, bias=False)
+        self.tied.weight = self.embed.weight
+        self.register_buffer("scale", torch.tensor(0.5))
+
+    def forward(self, tokens):
+        h, _ = self.gru(self.rnn(self.embed(tokens))[0])
+        h = self.encoder(h)
+        return torch.cat([self.heads["a"](h) * self.scale, self.heads["b"](h),
+                          self.tied(self.embed(tokens))], -1)
+
+
+def whole_modules():
+    """The models of whole_modules.pt and the inputs their outputs are recorded on."""
+    torch.manual_seed(0)
+    vision = torch.nn.Sequential(
+        torch.nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect"), torch.nn.BatchNorm2d(3),
+        torch.nn.LeakyReLU(0.2), torch.nn.MaxPool2d(2), torch.nn.ConvTranspose2d(3, 2, 2, 2),
+        torch.nn.GroupNorm(1, 2), torch.nn.Flatten(), torch.nn.Linear(2 * 6 * 6, 3),
+        torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    vision.train()
+    vision(torch.randn(4, 2, 6, 6))  # running statistics that are not the initial ones
+    vision.eval()
+    models = {"vision": vision, "net": WholeNet().eval()}
+    inputs = {"vision": torch.linspace(-2, 2, 2 * 2 * 6 * 6).reshape(2, 2, 6, 6),
+              "net": torch.tensor([[1, 2, 3, 0], [4, 5, 6, 6]])}
+    return models, inputs
+
+
+def write_whole_module_fixtures():
+    """whole_modules.pt (zip): {"vision", "net", "epoch"}; whole_modules_legacy.pt (the legacy
+    layout): {"small", "epoch"}; the models' outputs in whole_modules_expected.safetensors;
+    hooked_module.pt, a module with a hook."""
+    home = type(sys)(WHOLE_NET_HOME)  # so that pickle finds WholeNet where the test has it
+    home.WholeNet = WholeNet
+    sys.modules[WHOLE_NET_HOME] = home
+    WholeNet.__module__ = WHOLE_NET_HOME
+    models, inputs = whole_modules()
+    state = {**models, "epoch": 7}
+    torch.save(state, FIXTURES / "whole_modules.pt")
+    # (the legacy layout stores each module class's source: one small model keeps it small)
+    legacy = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+    torch.save({"small": legacy, "epoch": 7}, FIXTURES / "whole_modules_legacy.pt",
+               _use_new_zipfile_serialization=False)
+    models["small"], inputs["small"] = legacy, torch.linspace(-1, 1, 6).reshape(2, 3)
+    with torch.no_grad():
+        save_file({name: models[name](inputs[name]).contiguous() for name in models},
+                  FIXTURES / "whole_modules_expected.safetensors")
+    hooked = torch.nn.Linear(2, 2)
+    hooked.register_forward_hook(torch.nn.functional.relu)  # any function: a hook is code
+    torch.save(hooked, FIXTURES / "hooked_module.pt")
 
 
 # -- 2. chainrule state dicts into PyTorch ---------------------------------------------------

@@ -23,6 +23,7 @@ import zipfile
 
 import numpy as np
 
+from . import torch_modules
 from .errors import CheckpointError
 from .files import is_mapped
 from .torch_names import Policy, StorageRef, StorageType, chainrule_dtype
@@ -121,8 +122,9 @@ def _pid(pid, length, name):
         raise Refused(f"a persistent id must be a tuple naming a storage, got "
                               f"{type(pid).__name__}")
     if pid[0] == "module":
-        raise Refused("the file holds the source code of a whole pickled module; save "
-                              "its state_dict() in PyTorch instead")
+        raise Refused("the file holds a whole pickled module (with its source code): load "
+                      "it with weights_only=False, as PyTorch needs too, or save its "
+                      "state_dict() in PyTorch instead")
     if pid[0] != "storage" or len(pid) != length:
         raise Refused(f"unknown persistent id {pid[0]!r} (of {len(pid)} fields)")
     _, storage_type, key, location, numel = pid[:5]
@@ -338,6 +340,9 @@ def _read_legacy(payload, name, restore, weights_only, encoding):
     claimed = [0]
 
     def persistent_load(pid):
+        if (weights_only is False and type(pid) is tuple and len(pid) == 4
+                and pid[0] == "module" and torch_modules.is_module_class(pid[1])):
+            return pid[1]  # a whole module's class (chainrule's); its source is not read
         dtype_name, key, location, numel = _pid(pid, 6, name)
         itemsize = _ITEMSIZE[dtype_name]
         if key not in roots:

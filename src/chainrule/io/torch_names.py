@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import _dtypes
 from ..tensor import Size, Tensor, device
+from . import torch_modules
 from .safe_globals import full_name, is_user_allowed, user_global
 from .unpickler import Refused
 
@@ -347,8 +348,11 @@ _CALLS = {id(obj): call for obj, call in BUILTIN.values() if call is not None}
 def _refusal_hint(name):
     if name.startswith("torch.nn.modules.") or name.startswith("__main__."):
         return (" This file seems to hold a whole pickled object (such as torch.save(model)): "
-                "in PyTorch, save model.state_dict() instead and load that into a chainrule "
-                "model with load_state_dict.")
+                "load it with weights_only=False, as PyTorch needs too (chainrule then "
+                "rebuilds torch.nn's modules as its own, and your model's class if it is "
+                "defined in this program, without running code from the file), or in PyTorch "
+                "save model.state_dict() instead and load that into a chainrule model with "
+                "load_state_dict.")
     if name.startswith("numpy."):
         return (" NumPy values in a checkpoint need numpy's reconstruct functions, which "
                 "PyTorch's weights_only loading refuses too.")
@@ -373,14 +377,23 @@ class Policy:
     def __init__(self, persistent_load, weights_only=True):
         self._persistent_load = persistent_load
         self.weights_only = weights_only
+        self._module_classes = set()  # the classes of whole modules met (weights_only=False)
 
     def find_global(self, module, name):
         full, obj = allowed_global(module, name)
         if obj is not None:
             return obj
+        if self.weights_only is False:  # whole modules, as chainrule's classes (torch_modules)
+            obj = torch_modules.module_global(full)
+            if obj is not None:
+                if torch_modules.is_module_class(obj):
+                    self._module_classes.add(obj)
+                return obj
         short = full.rsplit(".", 1)[-1]
         note = ("" if self.weights_only is not False else
-                " chainrule never runs code named by a file, whatever weights_only says.")
+                " chainrule never runs code named by a file, whatever weights_only says: it "
+                "rebuilds torch.nn's modules as its own, and a model class only if it is a "
+                "chainrule nn.Module defined in this program before load is called.")
         raise Refused(
             f"Unsupported global: GLOBAL {full} was not an allowed global by "
             f"default. Loading a file never runs code from it, so only the globals that "
@@ -391,6 +404,9 @@ class Policy:
             f"`import chainrule as torch`).{_refusal_hint(full)}")
 
     def call(self, func, args, opcode):
+        if (isinstance(func, type) and func in self._module_classes and not args
+                and opcode.startswith("NEWOBJ")):
+            return torch_modules.new_module(func)
         call = _CALLS.get(id(func))
         if call is None and is_user_allowed(func):
             if opcode.startswith("NEWOBJ"):
@@ -416,6 +432,9 @@ class Policy:
         if type(target) in (OrderedDict, Counter) and isinstance(state, dict) and all(
                 isinstance(k, str) and not hasattr(type(target), k) for k in state):
             target.__dict__.update(state)  # e.g. a state dict's _metadata; never a method
+            return
+        if type(target) in self._module_classes:
+            torch_modules.build_module(target, state)
             return
         if is_user_allowed(type(target)):
             setstate = getattr(target, "__setstate__", None)
