@@ -176,6 +176,8 @@ class RNNBase(Module):
 
     def extra_repr(self):
         text = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:  # (second, as PyTorch prints it)
+            text += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             text += f", num_layers={self.num_layers}"
         if self.bias is not True:
@@ -186,8 +188,6 @@ class RNNBase(Module):
             text += f", dropout={self.dropout}"
         if self.bidirectional is not False:
             text += f", bidirectional={self.bidirectional}"
-        if self.proj_size != 0:
-            text += f", proj_size={self.proj_size}"
         return text
 
 
