@@ -244,6 +244,10 @@ def test_a_write_that_fails_in_training_says_how_to_continue(tmp_path, capsys, m
                  "--target", "label") == 4
     assert "once it can be (free some space, or allow the write), continue with: chainrule " \
         f"train --resume {tmp_path / 'runs' / 'run'}" in capsys.readouterr().out
+    assert main(["runs", str(tmp_path / "runs")]) == 0  # and the list of runs says it too
+    assert "run failed writing a file (its error is in run.json); once it can write, continue " \
+        f"it with: chainrule train --resume {tmp_path / 'runs' / 'run'}" in \
+        capsys.readouterr().out
 
 
 def test_a_large_confusion_matrix_names_classes_not_positions(tmp_path, monkeypatch):

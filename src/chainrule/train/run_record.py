@@ -107,6 +107,7 @@ _ENTRY_CHECKS = {
                                  "chainrule_version", "data", "data_name", "error")},
     "data_path": lambda v: v is None or _is_text(v),
     "data_from_run": _is_text,
+    "resumable": lambda v: isinstance(v, bool),
     "epochs": _is_number,
     "best": lambda v: isinstance(v, dict) and _is_text(v.get("metric"))
     and _is_number(v.get("value")),
@@ -209,7 +210,7 @@ def track(run, config, action):
         status = action()
     except BaseException as error:
         _finish(run, config, "interrupted" if isinstance(error, KeyboardInterrupt) else "failed",
-                f"{type(error).__name__}: {error}")
+                f"{type(error).__name__}: {error}", resumable=_write_failure(error))
         raise
     stopped = {exit_status(number) for number in STOP_SIGNALS}
     _finish(run, config, "finished" if status == 0 else
@@ -217,9 +218,21 @@ def track(run, config, action):
     return status
 
 
-def _finish(run, config, status, error=None):
+def _write_failure(error):
+    """Whether a run failed writing a file (a full disk, no permission): its checkpoints before
+    it hold, so it resumes once it can write. A read error is the data's, not a write's."""
+    from ..data.readers._files import CannotReadError
+
+    return isinstance(error, OSError) and not isinstance(error, (FileNotFoundError,
+                                                                 CannotReadError))
+
+
+def _finish(run, config, status, error=None, resumable=False):
     record = read_record(run.path)
     record.update(status=status, updated=_now(), **summary(run, config.early_stopping_metric))
+    record.pop("resumable", None)
     if error:
         record["error"] = error
+    if resumable:
+        record["resumable"] = True
     _write(run.path, record)

@@ -63,19 +63,24 @@ def list_runs(directory="runs"):
     if not runs:
         print(f"no runs in {root}")
         return 0
-    rows = []
+    rows, write_failures = [], set()
     for path in runs:
         settings, record = _describe(path)
         fingerprint = (record.get("fingerprint") or "-").removeprefix("sha256:")[:12]
         rows.append([path.name, settings.get("model", "-"), settings.get("data", "-"),
                      fingerprint, _best(record), _headline(record.get("test")),
                      record["status"], _date(record)])
+        if record["status"] == "failed" and record.get("resumable"):
+            write_failures.add(path.name)
     rows.sort(key=lambda row: row[-1], reverse=True)
     header = ["run", "model", "data", "fingerprint", "best", "test", "status", "date"]
     print(_format([header] + rows))
     paths = {path.name: path for path in runs}
     hints = [f"{row[0]} stopped before its end ({row[-2]}); continue it with: chainrule train "
              f"--resume {paths[row[0]]}" for row in rows if row[-2] in RESUMABLE]
+    hints += [f"{row[0]} failed writing a file (its error is in run.json); once it can write, "
+              f"continue it with: chainrule train --resume {paths[row[0]]}"
+              for row in rows if row[0] in write_failures]
     if hints:
         print("\n" + "\n".join(hints))
     return 0
