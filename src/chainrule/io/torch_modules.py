@@ -40,18 +40,13 @@ def module_global(full):
         found = getattr(nn, name, None)
     else:  # the program's own class: only if it is loaded already (nothing is imported)
         found = getattr(sys.modules.get(module_name), name, None)
-    return found if isinstance(found, type) and issubclass(found, nn.Module) else None
+    return found if is_module_class(found) else None
 
 
 def is_module_class(obj):
     from ..nn import Module
 
     return isinstance(obj, type) and issubclass(obj, Module)
-
-
-def new_module(cls):
-    """NEWOBJ on a module class: the object, without its ``__init__``."""
-    return cls.__new__(cls)
 
 
 def build_module(module, state):
@@ -66,9 +61,10 @@ def build_module(module, state):
     merged = dict(blank.__dict__)  # chainrule's empty registries and hook tables
     for key, value in state.items():
         if key in _REGISTRIES:
-            if not isinstance(value, (dict, set)):
+            kind = set if key == "_non_persistent_buffers_set" else dict
+            if not isinstance(value, kind):
                 raise Refused(f"{type(module).__name__}.{key} in the file is a "
-                              f"{type(value).__name__}, not a dict")
+                              f"{type(value).__name__}, not a {kind.__name__}")
             merged[key] = value
         elif "hook" in key:  # PyTorch's hook tables: chainrule's own (empty) are kept
             if value and not isinstance(value, bool):

@@ -17,11 +17,8 @@ from ..autograd import grad_mode
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._operands import wrap, wrap_each
-from .elementwise import Relu, Sigmoid, Tanh
 from .nn_linear import Linear, _fits, affine_array, backward_arrays, backward_tensors, linear
 from .registry import register
-
-ACTIVATIONS = (Tanh, Sigmoid, Relu)  # the ops whose gradient is a function of their output
 
 
 class LinearChain(Function):
@@ -29,7 +26,8 @@ class LinearChain(Function):
     Backward from dh_n = dy, layer by layer: dz_i = act_i'(h_i) dh_i (the activation's rule on
     its output), dh_{i-1} = dz_i W_i,  dW_i = dz_i^T h_{i-1},  db_i = dz_i summed over the
     leading dims. Inputs: x, then each layer's weight and bias (None for a layer without one);
-    ``activations``: per layer, an op of ``ACTIVATIONS`` or None."""
+    ``activations``: per layer, ``Tanh``, ``Sigmoid`` or ``Relu`` (ops whose gradient is a
+    function of their output), or None."""
 
     _array_forward = True
     _transient = ("hidden",)
@@ -104,8 +102,9 @@ def _chain_rule(ctx, grad, hidden, weights, linear_rule, activation_rule):
 
 def linear_chain(input, layers, activations):
     """``input`` through ``layers`` ((weight, bias), ...), each followed by its activation op
-    (or None): ``F.linear`` and the activations one after the other, as one node. Not a
-    PyTorch function: ``nn.Sequential`` calls it (nn/modules/fusion.py)."""
+    (or None): ``F.linear`` and the activations one after the other, as one node; the
+    separate ops for an input they refuse, so that their errors explain it. Not a PyTorch
+    function: ``nn.Sequential`` calls it (nn/modules/fusion.py)."""
     if not chain_fits(input, layers):  # the separate ops, which explain what does not fit
         for (weight, bias), activation in zip(layers, activations):
             input = linear(input, weight, bias)

@@ -14,7 +14,7 @@ and to every weight and bias, where the modules would have made a node each.
 from ...autograd import function
 from ...autograd.function import Function
 from ...ops import elementwise
-from ...ops.linear_chain import LinearChain, chain_fits
+from ...ops.linear_chain import linear_chain
 from .activation import ReLU, Sigmoid, Tanh
 from .linear import Linear
 
@@ -58,13 +58,10 @@ def run(steps, input):
             continue
         modules, linears, ops = step
         if all(map(_quiet, modules)):
-            layers = [(linear.weight, linear.bias) for linear in linears]
-            if chain_fits(input, layers):
-                input = LinearChain.apply(input, *[t for layer in layers for t in layer],
-                                          activations=ops)
-                continue
-        for module in modules:  # (they explain an input that does not fit)
-            input = module(input)
+            input = linear_chain(input, [(linear.weight, linear.bias) for linear in linears], ops)
+        else:
+            for module in modules:
+                input = module(input)
     return input
 
 
