@@ -135,7 +135,10 @@ class NonFiniteWatch:
         self.events = []  # Origins seen live this step (the loss, or all ops with record_sites)
         self.backward_checks = []  # the loss ops' backward, since the model's last forward
         self.calls = []  # this step's training forwards
-        self._undrawn = []  # calls of running forwards that have not drawn a random number yet
+        # the generator's state before the first draw of the running forward (None: it drew
+        # nothing yet); ``_drawing``: a forward runs whose first draw is still to come
+        self._drawn_from = None
+        self._drawing = False
         self._remove_draw_observer = None
         self._depth = 0  # > 0 while the model's forward runs
         self._ran = False  # the model's own forward ran this step
@@ -151,7 +154,7 @@ class NonFiniteWatch:
             return
         self.end_step()
         self._handles = [
-            self.model.register_forward_pre_hook(self._before_forward, with_kwargs=True),
+            self.model.register_forward_pre_hook(self._before_forward),
             self.model.register_forward_hook(self._after_forward, with_kwargs=True),
         ]
         self._remove_draw_observer = random.add_draw_observer(self._before_draw)
@@ -189,8 +192,7 @@ class NonFiniteWatch:
         self.calls, self._forward_event, self._depth, self._ran = [], False, 0, False
         if self.backward_checks:
             self.backward_checks = []
-        if self._undrawn:
-            self._undrawn = []
+        self._drawn_from, self._drawing = None, False
         if self._observing and not self.record_sites:
             self._close()
 
@@ -201,44 +203,44 @@ class NonFiniteWatch:
                 self.on_origin(origin)
 
     # -- the model's forward ----------------------------------------------------------------------
-    def _before_forward(self, module, args, kwargs):
-        if _rerunning[0]:
-            return
-        self._depth += 1
-        self._ran = True
-        if grad_mode._state.enabled:
-            if self.backward_checks:
-                # a backward's evidence (the tap's reads) came during that backward: the
-                # gradients kept for it need not outlive it
-                self.backward_checks = []
-            if len(self.calls) >= MAX_CALLS:
-                del self.calls[0]
-            caller = sys._getframe(2)  # the line that called the model (Module.__call__'s caller)
-            call = _Call(args, kwargs, caller.f_code, caller.f_lasti)
-            self.calls.append(call)
-            self._undrawn.append(call)  # its random state is read at its first draw, if any
+    # NOTE: the forward's call is recorded after it, where its arguments are also at hand: the
+    # pre-hook only marks that a forward runs (what it did before was 6 of the watch's ~30 us
+    # a step on the bench MLP, its code run cold after the optimizer's update)
+    def _before_forward(self, module, args):
+        if not _rerunning[0]:
+            if not self._depth:
+                self._drawing = True  # the generator's state is read at its first draw, if any
+            self._depth += 1
 
     def _before_draw(self):
-        # NOTE: reading the generator's state cost 22-27 us of every step's 35-44 us pre-hook
-        # (measured on the mlp step: its code runs cold after the optimizer's update); most
-        # forwards draw nothing, and a forward that draws gets its generator here first
-        if self._undrawn and not _rerunning[0]:
-            state = _rng_state()
-            for call in self._undrawn:
-                call.rng = state
-            self._undrawn = []
+        # NOTE: reading the generator's state cost 22-27 us a step (measured on the mlp step:
+        # its code runs cold after the optimizer's update); most forwards draw nothing, and a
+        # forward that draws gets its state here first
+        if self._drawing and not _rerunning[0]:
+            self._drawing = False
+            self._drawn_from = _rng_state()
 
     def _after_forward(self, module, args, kwargs, output):
         if _rerunning[0]:
             return
         self._depth -= 1
-        calls = self.calls
-        if not calls or not grad_mode._state.enabled:
+        self._ran = True
+        if self._depth:
+            return  # the model called inside its own forward: the outer call is run again
+        drawn_from, self._drawn_from, self._drawing = self._drawn_from, None, False
+        if not grad_mode._state.enabled:
             return  # an evaluation: nothing to run again
-        call = calls[-1]
-        undrawn = self._undrawn
-        if undrawn and call in undrawn:
-            undrawn.remove(call)  # it drew nothing: its re-run will not either
+        if self.backward_checks:
+            # a backward's evidence (the tap's reads) came during that backward: the gradients
+            # kept for it need not outlive it
+            self.backward_checks = []
+        calls = self.calls
+        if len(calls) >= MAX_CALLS:
+            del calls[0]
+        caller = sys._getframe(2)  # the line that called the model (Module.__call__'s caller)
+        call = _Call(args, kwargs, caller.f_code, caller.f_lasti)
+        call.rng = drawn_from  # None: it drew nothing, and its re-run will not either
+        calls.append(call)
         call.outputs = outputs = [output] if hasattr(output, "_data") else tensors(output)
         for position, out in enumerate(outputs):
             if out._requires_grad:

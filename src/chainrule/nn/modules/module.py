@@ -634,12 +634,14 @@ class Module:
             members = self.__dict__
             hooked = (members["_forward_pre_hooks"] or members["_forward_hooks"]
                       or members["_backward_hooks"] or members["_backward_pre_hooks"])
-        except KeyError:  # (a module whose __init__ did not run: the reads below explain)
-            hooked = True
+        except KeyError:  # (a module whose __init__ did not run: the read explains)
+            members = self._forward_pre_hooks
         if not hooked:
             return self.forward(*args, **kwargs)
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
-            if hook_id in self._forward_pre_hooks_with_kwargs:
+        # (the registries from ``members`` here too: a hooked module's every call reads them)
+        pre_hooks = members["_forward_pre_hooks"]
+        for hook_id, hook in list(pre_hooks.items()) if pre_hooks else ():
+            if hook_id in members["_forward_pre_hooks_with_kwargs"]:
                 result = hook(self, args, kwargs)
                 if result is not None:
                     if not (isinstance(result, tuple) and len(result) == 2):
@@ -653,12 +655,13 @@ class Module:
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
         backward_state = None
-        if self._backward_hooks or self._backward_pre_hooks:
+        if members["_backward_hooks"] or members["_backward_pre_hooks"]:
             backward_state = BackwardHookState(self)
             args = backward_state.wrap_inputs(args)
         output = self.forward(*args, **kwargs)
-        for hook_id, hook in list(self._forward_hooks.items()):
-            if hook_id in self._forward_hooks_with_kwargs:
+        hooks = members["_forward_hooks"]
+        for hook_id, hook in list(hooks.items()) if hooks else ():
+            if hook_id in members["_forward_hooks_with_kwargs"]:
                 result = hook(self, args, kwargs, output)
             else:
                 result = hook(self, args, output)
