@@ -246,7 +246,8 @@ class GradientMonitor:
         if self.updates.before is not None:
             self.samples.append(sample)
             found += self._frozen(step)
-            self.stale.arm(self.model.parameters())
+            # (the parameters the monitor watches: those the model had, a walk less)
+            self.stale.arm([p for _, _, params in self.layers for _, p in params])
             if self.unregistered.params:
                 found += self.rules.on_unregistered(step, self.unregistered.stalled())
         return found
