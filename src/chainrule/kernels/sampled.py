@@ -13,18 +13,6 @@ from ._jit import jit_reduction, wide_vectors
 
 
 @jit_reduction
-def row_squares(rows, out):
-    """out[i] = sum(rows[i] ** 2) in float64, for a 2-D float32 array (rows may be strided)."""
-    wide_vectors()
-    for i in range(rows.shape[0]):
-        total = 0.0
-        for j in range(rows.shape[1]):
-            value = np.float64(rows[i, j])
-            total += value * value
-        out[i] = total
-
-
-@jit_reduction
 def update_rows(after, before, stride):
     """(sum after[r] ** 2, sum before ** 2, sum (after[r] - before) ** 2) in float64 over every
     ``stride``-th row r of ``after`` (a 2-D C-contiguous float32 matrix, read in place: no
@@ -42,3 +30,20 @@ def update_rows(after, before, stride):
             before_sum += b * b
             moved_sum += (a - b) * (a - b)
     return after_sum, before_sum, moved_sum
+
+
+@jit_reduction
+def copy_rows(matrix, stride, out, squares):
+    """out[i] = matrix[i * stride] and squares[i] = sum(out[i] ** 2) in float64, for a 2-D
+    C-contiguous float32 matrix: a sampled step's copy of the rows before the update and their
+    norms, in one pass over them."""
+    wide_vectors()
+    for i in range(out.shape[0]):
+        row = i * stride
+        total = 0.0
+        for j in range(out.shape[1]):
+            value = matrix[row, j]
+            out[i, j] = value
+            wide = np.float64(value)
+            total += wide * wide
+        squares[i] = total
