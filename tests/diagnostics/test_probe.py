@@ -104,3 +104,33 @@ def test_another_models_run_is_not_measured():
     assert type(other(torch.randn(16, 4)).grad_fn) is LinearChain
     assert probe.collect(1) == {} and probe.order_of(["2", "0"]) == ["2", "0"]
     probe.disarm()
+
+
+@pytest.mark.parametrize("kind", ["relu", "relu6", "sigmoid", "tanh"])
+@pytest.mark.parametrize("shape", [(7,), (64, 33), (8, 5, 33), (4, 6, 5, 5)])
+def test_compiled_tallies_count_as_numpy_does(kind, shape):
+    from chainrule import kernels
+    from chainrule.diagnostics.activations import _Tally
+
+    pytest.importorskip("numba")  # (the kernels are used once numba is loaded)
+    rng = np.random.default_rng(0)
+    units = shape[1] if len(shape) >= 4 else shape[-1]
+    # every third unit never active (and every third from the second always at the ReLU6
+    # cap), values on both sides of the saturation bounds
+    offset = np.choose(np.arange(units) % 3, [-20.0, 20.0, 0.0])
+    offset = offset.reshape((units,) + (1,) * (len(shape) - 2)) if len(shape) >= 4 else offset
+    values = rng.standard_normal((3,) + shape) * 4 + offset
+    values = {"relu": np.maximum(values, 0), "relu6": np.clip(values, 0, 6),
+              "sigmoid": 1 / (1 + np.exp(-values)), "tanh": np.tanh(values)}[kind]
+    values = values.astype(np.float32)
+    tallies = []
+    for compiled in (True, False):
+        with kernels.use_kernels(compiled):
+            assert (kernels.if_loaded("probe", values[0]) is not None) == compiled
+            tally = _Tally(kind, None, 1)
+            for batch in values:  # three forwards pooled
+                tally.add(batch, EPS)
+            tallies.append(tally.stats())
+    assert tallies[0] == tallies[1]
+    measured = tallies[0].get("dead", tallies[0].get("saturated"))
+    assert 0 < measured < 1

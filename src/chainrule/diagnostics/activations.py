@@ -26,7 +26,7 @@ import sys
 
 import numpy as np
 
-from .. import nn
+from .. import kernels, nn
 from ..autograd.engine import add_forward_observer
 from ..nn.modules import fusion
 from ..nn.utils.rnn import PackedSequence
@@ -136,7 +136,10 @@ class _Tally:
 
     def add(self, array, eps):
         self.inputs += inputs_in(array)
-        if self.kind in RELU_CAPS:
+        module = kernels.if_loaded("probe", array)
+        if module is not None:
+            self._add_compiled(module, array, eps)
+        elif self.kind in RELU_CAPS:
             axis = unit_axis(array.ndim)
             others = tuple(a for a in range(array.ndim) if a != axis)
             active = array > 0
@@ -150,6 +153,26 @@ class _Tally:
             lower, upper = (eps, 1 - eps) if self.kind == "sigmoid" else (eps - 1, 1 - eps)
             self.saturated += int(np.count_nonzero((array < lower) | (array > upper)))
             self.total += array.size
+
+    def _add_compiled(self, module, array, eps):
+        """``add``, in one compiled pass over ``array`` (kernels/probe.py): the same counts."""
+        if self.kind not in RELU_CAPS:
+            lower, upper = (eps, 1 - eps) if self.kind == "sigmoid" else (eps - 1, 1 - eps)
+            # (the bounds in float32, as NumPy compares a float32 array with a Python float)
+            self.saturated += int(module.count_outside(array.reshape(-1), np.float32(lower),
+                                                       np.float32(upper)))
+            self.total += array.size
+            return
+        axis = unit_axis(array.ndim)
+        units = array.shape[axis] if array.ndim else 1
+        if self.alive is None or self.alive.shape != (units,):
+            self.alive = np.zeros(units, dtype=bool)
+        cap = np.float32(math.inf if RELU_CAPS[self.kind] is None else RELU_CAPS[self.kind])
+        if axis == 1 and array.ndim >= 3:  # channels of images: (inputs, channels, positions)
+            module.alive_channels(array.reshape(array.shape[0], units, -1),
+                                  self.alive.view(np.uint8), cap)
+        else:  # (inputs, units), the inputs of a sequence flattened
+            module.alive_units(array.reshape(-1, units), self.alive.view(np.uint8), cap)
 
     def stats(self):
         stats = {"kind": self.kind, "inputs": self.inputs, "after": self.after}

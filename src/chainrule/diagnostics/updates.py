@@ -8,16 +8,16 @@ quarter of its step, the largest part of what sampling costs.
 
 So a large matrix is copied only in every ``ROW_STRIDE``-th row (rows are output units or
 channels), and its norm before the step is estimated from those rows (see below). Those rows'
-update is a lower bound of the whole update: when it alone reaches the rule's threshold, the layer is
-certainly not stalled, whatever its other rows did, and the ratio reported is the rows' update
-scaled to the whole matrix. When it does not (a stalled layer, or one whose sampled rows did not
-move: output units no gradient reaches), the lower bound is reported, which is below the
-threshold as the exact ratio of a stalled layer is, and from the next sample on the layer's
-matrices are copied whole and measured exactly, until an update is seen above the threshold.
-A stalled layer is therefore found at the same sample as with exact measurements; a layer whose
-sampled rows alone stood still counts one sample as stalled, which two exact samples after it
-undo unless the layer really stalls then. Matrices of at most ``WHOLE_UP_TO`` values (or fewer
-than ``2 * ROW_STRIDE`` rows) are always copied whole.
+update is a lower bound of the whole update: when it alone reaches the rule's threshold, the
+layer is certainly not stalled, whatever its other rows did, and the ratio reported is the
+rows' update scaled to the whole matrix. When it does not (a stalled layer, or one whose
+sampled rows did not move: output units no gradient reaches), the lower bound is reported,
+which is below the threshold as the exact ratio of a stalled layer is, and from the next sample
+on the layer's matrices are copied whole and measured exactly, until an update is seen above
+the threshold. A stalled layer is therefore found at the same sample as with exact
+measurements; a layer whose sampled rows alone stood still counts one sample as stalled, which
+two exact samples after it undo unless the layer really stalls then. Matrices of at most
+``WHOLE_UP_TO`` values (or fewer than ``2 * ROW_STRIDE`` rows) are always copied whole.
 
 After the step such a matrix is not read whole again either: its norm after the update is its
 norm before plus its sampled rows' change scaled to the whole (``_after_estimate``). Only the
@@ -36,7 +36,6 @@ the update are read in place, a strided view, without gathering them into a copy
 """
 
 import math
-import sys
 
 import numpy as np
 
@@ -46,7 +45,6 @@ from .tap import squared_norm, update_kernel, whole_norm_kernel
 ROW_STRIDE = 16
 WHOLE_UP_TO = 65536  # values: smaller matrices are copied whole (their copy costs little)
 ESTIMATE_ERROR = 0.05  # the rows' norm stands for the whole's within this, else it is read
-_FLOAT32 = np.dtype(np.float32)
 
 
 class UpdateMeter:
@@ -184,12 +182,8 @@ def _row_squares(rows):
 
 
 def _sampled_kernels(array):
-    """The compiled row reads (kernels/sampled.py) for a C-contiguous float32 ``array``, when
-    numba is already loaded by the model's own ops (as tap.py's) and kernels are on, or None."""
-    if (array.dtype is not _FLOAT32 or "numba" not in sys.modules
-            or not (array.flags.c_contiguous and array.flags.writeable)):
-        return None
-    return kernels.load("sampled", size=sys.maxsize)
+    """The compiled row reads (kernels/sampled.py) for ``array``, or None."""
+    return kernels.if_loaded("sampled", array)
 
 
 def _norm(array):
