@@ -89,6 +89,7 @@ class GradientMonitor:
         self.every = every
         self.thresholds = thresholds or Thresholds()
         self.layers = weighted_layers(model)
+        self._parameters = list(model.parameters())  # (those frozen too: see _frozen)
         self.natural = {name: natural_norm(params) for name, _, params in self.layers
                         if any(p.ndim >= 2 for _, p in params)}
         recurrent = [name for name, module, _ in self.layers
@@ -270,16 +271,23 @@ class GradientMonitor:
     def _sample(self, step, norms, activations):
         layers = {}
         sampled = self.updates.before is not None
+        values, ends = [], {}  # every layer's histogram values, and where each layer's end
         for name, _, params in self.layers if sampled else ():
             params = [p for _, p in params if p.requires_grad]
             if not params:
                 continue  # frozen since the monitor started
             layers[name] = self._layer_stats(name, params, norms.get(name))
-            values = [self._histogram_values(p.grad._data) for p in params
-                      if p.grad is not None]
-            if values:
-                self.histograms[name] = np.concatenate(values, dtype=np.float64,
-                                                         casting="unsafe")
+            count = len(values)
+            values += [self._histogram_values(p._grad._data) for p in params
+                       if p._grad is not None]
+            if len(values) > count:
+                ends[name] = (count, len(values))
+        if values:
+            # (one array for all the layers, each a slice: a call per layer cost ~15 us cold)
+            joined = np.concatenate(values, dtype=np.float64, casting="unsafe")
+            offsets = np.cumsum([0] + [v.size for v in values]).tolist()
+            for name, (first, last) in ends.items():
+                self.histograms[name] = joined[offsets[first]:offsets[last]]
         if sampled:
             self._last_weights = {n: s["weight_matrices"] for n, s in layers.items()
                                   if s["weight_matrices"] is not None}
@@ -350,6 +358,10 @@ class GradientMonitor:
     def _frozen(self, step):
         if not self.tap.ever:
             return []  # nothing is trained: freezing is not a choice worth a note
+        # NOTE: the walk over the model's modules (~30 us cold) only where one of the
+        # parameters it had when the monitor started is frozen (now or from the start)
+        if all(p.requires_grad for p in self._parameters):
+            return []
         frozen = [name for name, _, _ in weighted_layers(self.model, trainable=False)]
         return self.rules.frozen(step, frozen) if frozen else []
 
