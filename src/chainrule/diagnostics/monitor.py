@@ -271,23 +271,24 @@ class GradientMonitor:
     def _sample(self, step, norms, activations):
         layers = {}
         sampled = self.updates.before is not None
-        values, ends = [], {}  # every layer's histogram values, and where each layer's end
+        values, spans, size = [], {}, 0  # every layer's histogram values; its span in them
         for name, _, params in self.layers if sampled else ():
             params = [p for _, p in params if p.requires_grad]
             if not params:
                 continue  # frozen since the monitor started
             layers[name] = self._layer_stats(name, params, norms.get(name))
-            count = len(values)
-            values += [self._histogram_values(p._grad._data) for p in params
-                       if p._grad is not None]
-            if len(values) > count:
-                ends[name] = (count, len(values))
+            start = size
+            for p in params:
+                if p._grad is not None:
+                    values.append(self._histogram_values(p._grad._data))
+                    size += values[-1].size
+            if size > start:
+                spans[name] = slice(start, size)
         if values:
             # (one array for all the layers, each a slice: a call per layer cost ~15 us cold)
             joined = np.concatenate(values, dtype=np.float64, casting="unsafe")
-            offsets = np.cumsum([0] + [v.size for v in values]).tolist()
-            for name, (first, last) in ends.items():
-                self.histograms[name] = joined[offsets[first]:offsets[last]]
+            for name, span in spans.items():
+                self.histograms[name] = joined[span]
         if sampled:
             self._last_weights = {n: s["weight_matrices"] for n, s in layers.items()
                                   if s["weight_matrices"] is not None}

@@ -34,7 +34,8 @@ class StaleGradientCheck:
         self._value = None  # and its value, to see that the optimizer stepped
         self._received = None  # what the next step's backward passes added
         self._version = None  # the parameter's version counter at the sample
-        self._cleared = False  # its gradient was None when the next backward reached it
+        self._reached = False  # the next backward reached the parameter
+        self._cleared = False  # its gradient was None then (nothing more is read)
         self._judged = None  # the parameter the last verdict was on (for its name)
         self.armed = False  # (an attribute, not a property: asked on every step)
 
@@ -66,8 +67,10 @@ class StaleGradientCheck:
         return next((n for n, p in model.named_parameters() if p is param), "?")
 
     def _add(self, grad):
-        if self._received is None:  # (the hook runs before the gradient is added)
-            self._cleared = self._param._grad is None
+        if not self._reached:  # (the hook runs before the gradient is added)
+            self._reached, self._cleared = True, self._param._grad is None
+        if self._cleared:
+            return
         data = np.array(grad._data, dtype=np.float64)  # (a copy: the hook's value is not ours)
         self._received = data if self._received is None else self._received + data
 
@@ -75,13 +78,13 @@ class StaleGradientCheck:
         if self._handle is not None:
             self._handle.remove()
         self._param = self._handle = self._grad = self._value = self._received = None
-        self._cleared = self.armed = False
+        self._reached = self._cleared = self.armed = False
 
     def verdict(self):
         if self._param is None:
             return None
         param, stale, received, value = self._param, self._grad, self._received, self._value
-        data, grad, cleared = param._data, param._grad, self._cleared
+        data, grad, reached, cleared = param._data, param._grad, self._reached, self._cleared
         # NOTE: an optimizer's step counts in the version (no read of the values); writes
         # through ``.data`` do not, so the values are compared when it did not change. Each
         # NumPy call here costs ~10 us (run cold, after the step's GEMMs).
@@ -89,11 +92,11 @@ class StaleGradientCheck:
                  or not (data == value).all())
         self.disarm()
         self._judged = param
-        if received is None or grad is None or not moved:
+        if not reached or grad is None or not moved:
             return None
         if cleared:  # zero_grad() set it to None since the sample: a healthy loop
             return False
-        if grad._data.shape != stale.shape:
+        if received is None or grad._data.shape != stale.shape:
             return None
         # NOTE: every product the two readings need, from one product of the three vectors
         # with themselves (the step after a sample paid ~70 us for a dozen small NumPy calls)
