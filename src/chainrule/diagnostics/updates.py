@@ -35,7 +35,6 @@ of the bench MLP's step before a sample (2.6 MB from L3), now ~5 us. The sampled
 the update are read in place, a strided view, without gathering them into a copy first.
 """
 
-import math
 
 import numpy as np
 
@@ -75,13 +74,13 @@ class UpdateMeter:
         module = _sampled_kernels(array)
         if module is None:
             rows = self._copy(id(param), False, source)
-            return rows, _norm_before(array, _row_squares(rows))
-        # the rows' copy and their norms in one pass (one call: each costs ~10 us cold)
-        rows = self._buffer(id(param), False, source)
-        squares = np.empty(rows.shape[0])
-        module.copy_rows(array.reshape(array.shape[0], -1), ROW_STRIDE,
-                         rows.reshape(rows.shape[0], -1), squares)
-        return rows, _norm_before(array, squares)
+            squares = _row_squares(rows)
+            sums = float(squares.sum()), float(np.dot(squares, squares))
+        else:  # the copy and the rows' norms in one pass (one call: each costs ~10 us cold)
+            rows = self._buffer(id(param), False, source)
+            sums = module.copy_rows(array.reshape(array.shape[0], -1), ROW_STRIDE,
+                                    rows.reshape(rows.shape[0], -1))
+        return rows, _norm_before(array, rows.shape[0], *sums)
 
     def _copy(self, key, whole, source):
         """``source`` copied into a buffer kept from one sample to the next (``_buffer``)."""
@@ -160,17 +159,14 @@ def _after_estimate(before, rows_after, rows_before, scale):
     return max(before + (rows_after - rows_before) * scale, rows_after)
 
 
-def _norm_before(array, squares):
-    """A row-sampled matrix's squared norm before the update: its sampled rows' (``squares``,
-    each row's squared norm) scaled to the whole where they agree within ESTIMATE_ERROR, else
-    the whole matrix's."""
-    squares = squares.tolist()
-    count = len(squares)
-    total = math.fsum(squares)
+def _norm_before(array, count, total, spread):
+    """A row-sampled matrix's squared norm before the update: that of its ``count`` sampled
+    rows (``total``, the sum of their squared norms s_i; ``spread``, the sum of s_i ** 2)
+    scaled to the whole where they agree within ESTIMATE_ERROR, else the whole matrix's."""
     mean = total / count
-    spread = math.sqrt(math.fsum((s - mean) ** 2 for s in squares) / (count - 1))
-    # (one standard error of the scaled sum, relative to it: spread / (mean sqrt(count)))
-    if mean > 0 and spread <= ESTIMATE_ERROR * mean * math.sqrt(count):
+    variance = max(spread / count - mean * mean, 0.0) * count / (count - 1)
+    # (one standard error of the scaled sum, relative to it: sqrt(variance / count) / mean)
+    if mean > 0 and variance <= ESTIMATE_ERROR ** 2 * mean * mean * count:
         return total * (array.shape[0] / count)
     return _norm(array)
 

@@ -33,17 +33,21 @@ def update_rows(after, before, stride):
 
 
 @jit_reduction
-def copy_rows(matrix, stride, out, squares):
-    """out[i] = matrix[i * stride] and squares[i] = sum(out[i] ** 2) in float64, for a 2-D
-    C-contiguous float32 matrix: a sampled step's copy of the rows before the update and their
-    norms, in one pass over them."""
+def copy_rows(matrix, stride, out):
+    """out[i] = matrix[i * stride] for a 2-D C-contiguous float32 matrix, in one pass that
+    also sums the copied rows' squared norms s_i and their squares, in float64: (sum s_i,
+    sum s_i ** 2), how large the rows are and how much they differ (a sampled step's copy of
+    the rows before the update, and its estimate of the whole matrix's norm)."""
     wide_vectors()
+    total = spread = 0.0
     for i in range(out.shape[0]):
         row = i * stride
-        total = 0.0
+        square = 0.0
         for j in range(out.shape[1]):
             value = matrix[row, j]
             out[i, j] = value
             wide = np.float64(value)
-            total += wide * wide
-        squares[i] = total
+            square += wide * wide
+        total += square
+        spread += square * square
+    return total, spread
