@@ -33,6 +33,7 @@ from ..nn.utils.rnn import PackedSequence
 from ..ops.linear_chain import LinearChain
 from ..ops.nn_linear import Linear as LinearOp
 from .gates import gate_saturation
+from .watch import _rerunning
 
 RELU_MODULES = tuple(getattr(nn, name) for name in ("ReLU", "ReLU6") if hasattr(nn, name))
 # the kinds whose units die: a unit is alive on an input where its output is strictly between
@@ -302,8 +303,6 @@ class ActivationProbe:
     def _record(self, key, name, kind, output, gates=None, array=None):
         """Adds an activation's output to its tally: the tensor ``output``, or where it has
         none of its own (inside a fused run) the ``array`` of its values."""
-        from .watch import _rerunning
-
         if _rerunning[0]:
             return
         entry = self.tallies.get(key)
