@@ -31,8 +31,9 @@ error of that sum, from the rows' own spread), against thresholds of 2x (weights
 100x (a gradient amplified) and 1e3x (updates as large as the weights, or a millionth of
 them) away from healthy values. Where the rows differ more (some units grown, others dead or
 zero), or are all zero, the matrix is read whole, exactly. NOTE: the whole read was ~120 us
-of the bench MLP's step before a sample (2.6 MB from L3), now ~5 us. The sampled rows after
-the update are read in place, a strided view, without gathering them into a copy first.
+of the bench MLP's step before a sample (2.6 MB from L3), now ~7 us (the rows' norms and spread
+come with their copy, kernels/sampled.py). The sampled rows after the update are read in place
+(every ``ROW_STRIDE``-th row of the matrix, by index), not gathered into a copy first.
 """
 
 
