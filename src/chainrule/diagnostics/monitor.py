@@ -111,7 +111,10 @@ class GradientMonitor:
         self.notes = []  # information: frozen layers
         self.samples = []  # one dict per sampled step (see Rules.on_sample)
         self.steps = []  # (step, loss, total gradient norm) for every step
-        self.histograms = {}  # layer -> sampled gradient values at the last sample
+        # layer -> sampled gradient values at the last sample (slices of one buffer, written
+        # over at each sample: copy one to keep it)
+        self.histograms = {}
+        self._histogram_buffer = None
         self.activations = {}  # activation -> its latest measurement
         self.on_finding = None  # optional callable(finding), called as soon as one is made
         self.updates = UpdateMeter(self.thresholds.stall_low)  # copies before a sampled step
@@ -285,8 +288,13 @@ class GradientMonitor:
             if size > start:
                 spans[name] = slice(start, size)
         if values:
-            # (one array for all the layers, each a slice: a call per layer cost ~15 us cold)
-            joined = np.concatenate(values, dtype=np.float64, casting="unsafe")
+            # NOTE: one array for all the layers, each a slice (a call per layer cost ~15 us
+            # cold), and the same array at every sample: a new one, fresh memory, made the
+            # backward of the step after a sample ~40 us slower (bench mlp, one thread)
+            joined = self._histogram_buffer
+            if joined is None or joined.size != size:
+                joined = self._histogram_buffer = np.empty(size)
+            np.concatenate(values, out=joined, casting="unsafe")
             for name, span in spans.items():
                 self.histograms[name] = joined[span]
         if sampled:
