@@ -26,7 +26,8 @@ def sgd_in_place(model):
 
 
 @pytest.mark.parametrize("update", [sgd_through_data, sgd_in_place])
-@pytest.mark.parametrize("clear, stale", [(None, True), ("zeros", False), ("none", False)])
+@pytest.mark.parametrize("clear, stale", [(None, True), ("zeros", False), ("in place", False),
+                                          ("none", False)])
 def test_the_verdict_follows_what_the_gradient_holds(update, clear, stale):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 2))
@@ -36,8 +37,10 @@ def test_the_verdict_follows_what_the_gradient_holds(update, clear, stale):
     version = check._param._version
     update(model)
     assert (check._param._version == version) == (update is sgd_through_data)
-    if clear is not None:
-        for p in model.parameters():
+    for p in model.parameters():
+        if clear == "in place":  # zero_grad(set_to_none=False)
+            p.grad.zero_()
+        elif clear is not None:
             p.grad = None if clear == "none" else torch.zeros_like(p)
     backward(model)
     assert check.verdict() is stale
@@ -53,3 +56,20 @@ def test_no_verdict_where_the_weights_did_not_move():
         p.grad = None
     backward(model)
     assert check.verdict() is None
+
+
+def test_the_parameter_checked_is_chosen_again_when_it_no_longer_fits():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 64))
+    check = StaleGradientCheck()
+    backward(model)
+    check.arm(model.parameters())
+    assert check._param is model[2].bias  # the smallest of at least 64 entries
+    check.disarm()
+    model[2].bias.grad = torch.zeros(64)  # all zero now: it says nothing
+    check.arm(model.parameters())
+    assert check._param is model[0].bias
+    check.disarm()
+    model[2].bias.grad = torch.ones(64)
+    check.arm(model.parameters())  # the last one still fits: kept
+    assert check._param is model[0].bias

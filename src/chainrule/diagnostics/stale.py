@@ -5,14 +5,15 @@ gradient to all the earlier ones: the step the optimizer takes grows with the ru
 gradient norm grows steadily rather than jumping, which the explosion rules (a jump, a doubling,
 updates as large as the weights) need many steps to see, or never see under Adam.
 
-Checked on the step after each sampled step, on one small parameter: at the sample its gradient
-``G`` is copied and a hook sums what the next step's backward passes add to it (``g``); at the
-next ``monitor.step`` its gradient is compared with ``G + g`` (stale: the sum kept growing) and
-with ``g`` (cleared in between), each up to a common factor, which a gradient clipping applied
-after the backward leaves free. Only when the optimizer moved that parameter in between: a loop
-that calls ``monitor.step`` per micro-batch and steps every few, accumulating on purpose, is not
-judged. Nothing runs on the other steps. A gradient that the next backward finds set to None
-(``zero_grad()``'s default) was cleared: that is the verdict, without reading it.
+Checked on the step after each sampled step, on one small parameter: at the sample a hook is put
+on it, which, when the next step's backward reaches it, copies the gradient it still holds
+(``G``, the sample's unless it was cleared) and sums what the backward passes add to it (``g``);
+at the next ``monitor.step`` its gradient is compared with ``G + g`` (stale: the sum kept
+growing) and with ``g`` (cleared in between), each up to a common factor, which a gradient
+clipping applied after the backward leaves free. Only when the optimizer moved that parameter in
+between: a loop that calls ``monitor.step`` per micro-batch and steps every few, accumulating on
+purpose, is not judged. Nothing runs on the other steps. A gradient that the next backward finds
+set to None (``zero_grad()``'s default) was cleared: that is the verdict, without reading it.
 """
 
 import numpy as np
@@ -37,24 +38,29 @@ class StaleGradientCheck:
         self._reached = False  # the next backward reached the parameter
         self._cleared = False  # its gradient was None then (nothing more is read)
         self._judged = None  # the parameter the last verdict was on (for its name)
+        self._chosen = None  # the parameter checked at the last sample
         self.armed = False  # (an attribute, not a property: asked on every step)
 
     def arm(self, parameters):
         self.disarm()
-        # the fittest parameter (``_fitness``; the first of equals) whose gradient is not all
-        # zero. NOTE: ordered by size first and read only then: testing each fitter one as it
-        # came read the first parameter's whole gradient (the bench MLP's 784x512 weight,
-        # 1.6 MB: ~100 us of a sample) before a small bias was chosen
-        candidates = sorted(
-            (_fitness(param.numel()), position, param)
-            for position, param in enumerate(parameters)
-            if param.requires_grad and param._grad is not None and param.grad_fn is None)
-        chosen = next((param for _, _, param in candidates if np.any(param._grad._data)),
-                      None)
+        # the parameter checked last time while it still fits (no walk, no sort: ~20 us of a
+        # sample, cold), else the fittest (``_fitness``; the first of equals) whose gradient
+        # is not all zero. NOTE: ordered by size first and read only then: testing each
+        # fitter one as it came read the first parameter's whole gradient (the bench MLP's
+        # 784x512 weight, 1.6 MB: ~100 us of a sample) before a small bias was chosen
+        chosen = self._chosen
+        if chosen is None or not (_candidate(chosen) and np.any(chosen._grad._data)):
+            candidates = sorted((_fitness(param.numel()), position, param)
+                                for position, param in enumerate(parameters)
+                                if _candidate(param))
+            chosen = next((param for _, _, param in candidates if np.any(param._grad._data)),
+                          None)
+        self._chosen = chosen
         if chosen is None:
             return
+        # (its gradient is copied by the hook, when the next backward reaches it: not at all
+        # where zero_grad() set it to None before)
         self._param = chosen
-        self._grad = np.array(chosen._grad._data, dtype=np.float64)
         self._value = chosen._data.copy()
         self._version = chosen._version
         self._handle = chosen.register_hook(self._add)
@@ -68,7 +74,12 @@ class StaleGradientCheck:
 
     def _add(self, grad):
         if not self._reached:  # (the hook runs before the gradient is added)
-            self._reached, self._cleared = True, self._param._grad is None
+            held = self._param._grad
+            self._reached, self._cleared = True, held is None
+            if held is None:
+                return
+            # what it still holds of the sample's gradient (zeros: zero_grad(set_to_none=False))
+            self._grad = np.array(held._data, dtype=np.float64)
         if self._cleared:
             return
         data = np.array(grad._data, dtype=np.float64)  # (a copy: the hook's value is not ours)
@@ -114,6 +125,11 @@ class StaleGradientCheck:
         summed = _residual(now_now, now_stale + now_received,
                            stale_stale + 2 * received_stale + received_received)
         return True if summed <= MATCH else None
+
+
+def _candidate(param):
+    """Whether ``param`` can be checked: a leaf that requires grad and has a gradient."""
+    return param.requires_grad and param._grad is not None and param.grad_fn is None
 
 
 def _fitness(size):
