@@ -26,10 +26,14 @@ import sys
 
 import numpy as np
 
-from .. import nn
+from .. import kernels, nn
 from ..autograd.engine import add_forward_observer
+from ..nn.modules import fusion
 from ..nn.utils.rnn import PackedSequence
+from ..ops.linear_chain import LinearChain
+from ..ops.nn_linear import Linear as LinearOp
 from .gates import gate_saturation
+from .watch import _rerunning
 
 RELU_MODULES = tuple(getattr(nn, name) for name in ("ReLU", "ReLU6") if hasattr(nn, name))
 # the kinds whose units die: a unit is alive on an input where its output is strictly between
@@ -133,7 +137,10 @@ class _Tally:
 
     def add(self, array, eps):
         self.inputs += inputs_in(array)
-        if self.kind in RELU_CAPS:
+        module = kernels.if_loaded("probe", array)
+        if module is not None:
+            self._add_compiled(module, array, eps)
+        elif self.kind in RELU_CAPS:
             axis = unit_axis(array.ndim)
             others = tuple(a for a in range(array.ndim) if a != axis)
             active = array > 0
@@ -147,6 +154,26 @@ class _Tally:
             lower, upper = (eps, 1 - eps) if self.kind == "sigmoid" else (eps - 1, 1 - eps)
             self.saturated += int(np.count_nonzero((array < lower) | (array > upper)))
             self.total += array.size
+
+    def _add_compiled(self, module, array, eps):
+        """``add``, in one compiled pass over ``array`` (kernels/probe.py): the same counts."""
+        if self.kind not in RELU_CAPS:
+            lower, upper = (eps, 1 - eps) if self.kind == "sigmoid" else (eps - 1, 1 - eps)
+            # (the bounds in float32, as NumPy compares a float32 array with a Python float)
+            self.saturated += int(module.count_outside(array.reshape(-1), np.float32(lower),
+                                                       np.float32(upper)))
+            self.total += array.size
+            return
+        axis = unit_axis(array.ndim)
+        units = array.shape[axis] if array.ndim else 1
+        if self.alive is None or self.alive.shape != (units,):
+            self.alive = np.zeros(units, dtype=bool)
+        cap = np.float32(math.inf if RELU_CAPS[self.kind] is None else RELU_CAPS[self.kind])
+        if axis == 1 and array.ndim >= 3:  # channels of images: (inputs, channels, positions)
+            module.alive_channels(array.reshape(array.shape[0], units, -1),
+                                  self.alive.view(np.uint8), cap)
+        else:  # (inputs, units), the inputs of a sequence flattened
+            module.alive_units(array.reshape(-1, units), self.alive.view(np.uint8), cap)
 
     def stats(self):
         stats = {"kind": self.kind, "inputs": self.inputs, "after": self.after}
@@ -192,27 +219,55 @@ class ActivationProbe:
                 self._kinds[module] = kind
             if (name or type(module).__name__) in layer_names:
                 self._layers[module] = name or type(module).__name__
+        self._sequentials = [m for m in model.modules() if isinstance(m, nn.Sequential)]
+        self._runs = {}  # id(weight of a Linear in a fused run) -> (Linear, activation or None)
+        self._run_activations = set()  # ids of the activation modules in fused runs
+        self._observer = self._functional  # (one bound method: the one removed again)
         self._handles = []
-        self._remove_observer = None
+        self._removers = []
 
     def close(self):
         self.disarm()
 
     def arm(self, step):
-        """Hook the model for this step's forward (only sampled steps pay for the hooks)."""
+        """Hook the model for this step's forward (only sampled steps pay for the hooks).
+        The Linear layers and activations of runs that nn.Sequential fuses get no hooks (a
+        hook would unfuse them): the observer reads them from the fused op (``_chain``), or
+        from their own ops where the run is not fused after all."""
         self.step = step
         if self.armed:
             return
         self.armed = True
         model = self._model
+        self._find_runs()
         self._handles = [model.register_forward_pre_hook(self._forward_starts),
                          model.register_forward_hook(self._model_output)]
         for module, kind in self._kinds.items():
-            self._handles.append(module.register_forward_hook(self._module_hook(kind)))
+            if id(module) not in self._run_activations:
+                self._handles.append(module.register_forward_hook(self._module_hook(kind)))
+        in_runs = {id(linear) for linear, _ in self._runs.values()}
         for module, name in self._layers.items():
-            self._handles += [module.register_forward_pre_hook(self._layer_starts(name)),
-                              module.register_forward_hook(self._layer_done(name))]
-        self._remove_observer = add_forward_observer(self._functional)
+            if id(module) not in in_runs:
+                self._handles += [module.register_forward_pre_hook(self._layer_starts(name)),
+                                  module.register_forward_hook(self._layer_done(name))]
+        self._removers = [add_forward_observer(self._observer)]
+        if self._runs:
+            self._removers.append(fusion.read_fused_runs(self._observer))
+
+    def _find_runs(self):
+        """The runs of Linear layers and activations that the model's Sequentials fuse.
+        NOTE: unfused, the bench MLP's sampled step cost ~75 us more, and each hook called
+        cold inside the forward ~10 us."""
+        runs, activations = {}, set()
+        for sequential in self._sequentials:
+            for linears, after in fusion.fused_runs(sequential):
+                for linear, activation in zip(linears, after):
+                    if activation is not None and activation not in self._kinds:
+                        activation = None  # (added after the monitor started: not watched)
+                    runs[id(linear.weight)] = (linear, activation)
+                    if activation is not None:
+                        activations.add(id(activation))
+        self._runs, self._run_activations = runs, activations
 
     def disarm(self):
         self.armed = False
@@ -220,9 +275,9 @@ class ActivationProbe:
         for handle in self._handles:
             handle.remove()
         self._handles = []
-        if self._remove_observer is not None:
-            self._remove_observer()
-            self._remove_observer = None
+        for remove in self._removers:
+            remove()
+        self._removers = []
 
     def order_of(self, names):
         """``names`` in the order the forward first called them (those never seen last)."""
@@ -245,20 +300,56 @@ class ActivationProbe:
         return f"{name}[{index}]" if owner in self.multi else name
 
     # -- hooks ----------------------------------------------------------------------------------
-    def _record(self, key, name, kind, output, gates=None):
-        from .watch import _rerunning
-
+    def _record(self, key, name, kind, output, gates=None, array=None):
+        """Adds an activation's output to its tally: the tensor ``output``, or where it has
+        none of its own (inside a fused run) the ``array`` of its values."""
         if _rerunning[0]:
             return
         entry = self.tallies.get(key)
         if entry is None:
             kind = "gates" if gates is not None else kind
             entry = self.tallies[key] = [name, _Tally(kind, self._last_layer, self.step)]
+        array = output._data if array is None else array
         if gates is not None:
-            entry[1].add_counts(output._data, *gates)
+            entry[1].add_counts(array, *gates)
         else:
-            entry[1].add(output._data, self.eps)
-        self._outputs[self._final_name(key, name)] = output
+            entry[1].add(array, self.eps)
+        if output is not None:
+            self._outputs[self._final_name(key, name)] = output
+
+    def _module_output(self, module, kind, output, gates=None, array=None):
+        """An activation module's output at this call (see ``_record``)."""
+        if isinstance(module, CELLS):
+            index = 0  # a cell's calls in one forward are its time steps: one measurement
+        else:
+            index = self._calls.get(id(module), 0)
+            self._calls[id(module)] = index + 1
+            if index:
+                self.multi.add(id(module))
+        self._record((id(module), "", index), self.names[id(module)], kind, output, gates,
+                     array)
+
+    def _layer_ran(self, module):
+        """A weighted layer in a fused run ran: what its pre- and post-hooks note."""
+        name = self._layers.get(module)
+        if name is not None:
+            if name not in self._order:
+                self._order[name] = len(self._order)
+            self._last_layer = name
+
+    def _chain(self, node, args, output):
+        """A fused run (ops/linear_chain.py): each layer, then its activation's output, read
+        from the values the op keeps for its backward (``hidden``)."""
+        hidden, last = node.hidden, len(node.activations) - 1
+        for layer in range(last + 1):
+            entry = self._runs.get(id(args[1 + 2 * layer]))
+            if entry is None:
+                return  # another model's run
+            linear, activation = entry
+            self._layer_ran(linear)
+            if activation is not None and activation.training:
+                self._module_output(activation, self._kinds[activation],
+                                    output if layer == last else None, array=hidden[layer + 1])
 
     def _forward_starts(self, module, args):
         self._calls, self._last_layer = {}, None
@@ -273,16 +364,8 @@ class ActivationProbe:
                 output = output[0] if isinstance(output, tuple) else output
                 if isinstance(output, PackedSequence):  # each sequence's own steps, no padding
                     output = output.data
-            if not hasattr(output, "_data"):
-                return
-            if isinstance(module, CELLS):
-                index = 0  # a cell's calls in one forward are its time steps: one measurement
-            else:
-                index = self._calls.get(id(module), 0)
-                self._calls[id(module)] = index + 1
-                if index:
-                    self.multi.add(id(module))
-            self._record((id(module), "", index), self.names[id(module)], kind, output, gates)
+            if hasattr(output, "_data"):
+                self._module_output(module, kind, output, gates)
         return hook
 
     def _layer_starts(self, name):
@@ -306,12 +389,27 @@ class ActivationProbe:
         self._outputs = {}
 
     def _functional(self, node, args, outputs):
+        if self._runs:
+            op = type(node)
+            if op is LinearChain:
+                self._chain(node, args, outputs)
+                return
+            if op is LinearOp:  # a run's Linear, where the run was not fused after all
+                entry = self._runs.get(id(args[1]))
+                if entry is not None:
+                    self._layer_ran(entry[0])
+                return
         kind = (FUNCTIONAL_OPS.get(type(node).__name__) or relu_like(node)
                 or relu_by_hand(args, outputs))
         if kind is None or not hasattr(outputs, "_data"):
             return
         owner = self._innermost_module()
-        if owner is None or id(owner) in self.hooked or not owner.training:
+        if owner is None or not owner.training:
+            return
+        if id(owner) in self._run_activations:  # a run's activation, not fused after all
+            self._module_output(owner, self._kinds[owner], outputs)
+            return
+        if id(owner) in self.hooked:
             return
         op = type(node).__name__
         base = self.names[id(owner)]

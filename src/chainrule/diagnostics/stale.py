@@ -5,13 +5,15 @@ gradient to all the earlier ones: the step the optimizer takes grows with the ru
 gradient norm grows steadily rather than jumping, which the explosion rules (a jump, a doubling,
 updates as large as the weights) need many steps to see, or never see under Adam.
 
-Checked on the step after each sampled step, on one small parameter: at the sample its gradient
-``G`` is copied and a hook sums what the next step's backward passes add to it (``g``); at the
-next ``monitor.step`` its gradient is compared with ``G + g`` (stale: the sum kept growing) and
-with ``g`` (cleared in between), each up to a common factor, which a gradient clipping applied
-after the backward leaves free. Only when the optimizer moved that parameter in between: a loop
-that calls ``monitor.step`` per micro-batch and steps every few, accumulating on purpose, is not
-judged. Nothing runs on the other steps.
+Checked on the step after each sampled step, on one small parameter: at the sample a hook is put
+on it, which, when the next step's backward reaches it, copies the gradient it still holds
+(``G``, the sample's unless it was cleared) and sums what the backward passes add to it (``g``);
+at the next ``monitor.step`` its gradient is compared with ``G + g`` (stale: the sum kept
+growing) and with ``g`` (cleared in between), each up to a common factor, which a gradient
+clipping applied after the backward leaves free. Only when the optimizer moved that parameter in
+between: a loop that calls ``monitor.step`` per micro-batch and steps every few, accumulating on
+purpose, is not judged. Nothing runs on the other steps. A gradient that the next backward finds
+set to None (``zero_grad()``'s default) was cleared: that is the verdict, without reading it.
 """
 
 import numpy as np
@@ -32,26 +34,35 @@ class StaleGradientCheck:
         self._grad = None  # the parameter's gradient at the sample
         self._value = None  # and its value, to see that the optimizer stepped
         self._received = None  # what the next step's backward passes added
+        self._version = None  # the parameter's version counter at the sample
+        self._reached = False  # the next backward reached the parameter
+        self._cleared = False  # its gradient was None then (nothing more is read)
         self._judged = None  # the parameter the last verdict was on (for its name)
+        self._chosen = None  # the parameter checked at the last sample
         self.armed = False  # (an attribute, not a property: asked on every step)
 
     def arm(self, parameters):
         self.disarm()
-        # the fittest parameter (``_fitness``; the first of equals) whose gradient is not all
-        # zero. NOTE: ordered by size first and read only then: testing each fitter one as it
-        # came read the first parameter's whole gradient (the bench MLP's 784x512 weight,
-        # 1.6 MB: ~100 us of a sample) before a small bias was chosen
-        candidates = sorted(
-            (_fitness(param.numel()), position, param)
-            for position, param in enumerate(parameters)
-            if param.requires_grad and param._grad is not None and param.grad_fn is None)
-        chosen = next((param for _, _, param in candidates if np.any(param._grad._data)),
-                      None)
+        # the parameter checked last time while it still fits (no walk, no sort: ~20 us of a
+        # sample, cold), else the fittest (``_fitness``; the first of equals) whose gradient
+        # is not all zero. NOTE: ordered by size first and read only then: testing each
+        # fitter one as it came read the first parameter's whole gradient (the bench MLP's
+        # 784x512 weight, 1.6 MB: ~100 us of a sample) before a small bias was chosen
+        chosen = self._chosen
+        if chosen is None or not (_candidate(chosen) and np.any(chosen._grad._data)):
+            candidates = sorted((_fitness(param.numel()), position, param)
+                                for position, param in enumerate(parameters)
+                                if _candidate(param))
+            chosen = next((param for _, _, param in candidates if np.any(param._grad._data)),
+                          None)
+        self._chosen = chosen
         if chosen is None:
             return
+        # (its gradient is copied by the hook, when the next backward reaches it: not at all
+        # where zero_grad() set it to None before)
         self._param = chosen
-        self._grad = np.array(chosen.grad._data, dtype=np.float64)
-        self._value = np.array(chosen._data, copy=True)
+        self._value = chosen._data.copy()
+        self._version = chosen._version
         self._handle = chosen.register_hook(self._add)
         self.armed = True
 
@@ -62,35 +73,63 @@ class StaleGradientCheck:
         return next((n for n, p in model.named_parameters() if p is param), "?")
 
     def _add(self, grad):
-        data = np.asarray(grad._data, dtype=np.float64)
-        self._received = data.copy() if self._received is None else self._received + data
+        if not self._reached:  # (the hook runs before the gradient is added)
+            held = self._param._grad
+            self._reached, self._cleared = True, held is None
+            if held is None:
+                return
+            # what it still holds of the sample's gradient (zeros: zero_grad(set_to_none=False))
+            self._grad = np.array(held._data, dtype=np.float64)
+        if self._cleared:
+            return
+        data = np.array(grad._data, dtype=np.float64)  # (a copy: the hook's value is not ours)
+        self._received = data if self._received is None else self._received + data
 
     def disarm(self):
         if self._handle is not None:
             self._handle.remove()
         self._param = self._handle = self._grad = self._value = self._received = None
-        self.armed = False
+        self._reached = self._cleared = self.armed = False
 
     def verdict(self):
         if self._param is None:
             return None
-        param, stale, received = self._param, self._grad, self._received
-        moved = not np.array_equal(param._data, self._value)
-        grad = param.grad
+        param, stale, received, value = self._param, self._grad, self._received, self._value
+        data, grad, reached, cleared = param._data, param._grad, self._reached, self._cleared
+        # NOTE: an optimizer's step counts in the version (no read of the values); writes
+        # through ``.data`` do not, so the values are compared when it did not change. Each
+        # NumPy call here costs ~10 us (run cold, after the step's GEMMs).
+        moved = (param._version != self._version or data.shape != value.shape
+                 or not (data == value).all())
         self.disarm()
         self._judged = param
-        if received is None or grad is None or not moved:
+        if not reached or grad is None or not moved:
             return None
-        now = np.asarray(grad._data, dtype=np.float64)
-        if not np.isfinite(now).all() or not np.isfinite(received).all():
+        if cleared:  # zero_grad() set it to None since the sample: a healthy loop
+            return False
+        if received is None or grad._data.shape != stale.shape:
             return None
+        # NOTE: every product the two readings need, from one product of the three vectors
+        # with themselves (the step after a sample paid ~70 us for a dozen small NumPy calls)
+        vectors = np.array([grad._data, received, stale], dtype=np.float64).reshape(3, -1)
+        if not np.isfinite(vectors).all():
+            return None
+        (now_now, now_received, now_stale), (_, received_received, received_stale), \
+            (_, _, stale_stale) = np.dot(vectors, vectors.T).tolist()
         # (the cleared reading first: a healthy loop's, which alone decides it)
-        cleared = _residual(now, received)
+        cleared = _residual(now_now, now_received, received_received)
         if cleared <= MATCH:
             return False
         if cleared < MISS:
             return None
-        return True if _residual(now, stale + received) <= MATCH else None
+        summed = _residual(now_now, now_stale + now_received,
+                           stale_stale + 2 * received_stale + received_received)
+        return True if summed <= MATCH else None
+
+
+def _candidate(param):
+    """Whether ``param`` can be checked: a leaf that requires grad and has a gradient."""
+    return param.requires_grad and param._grad is not None and param.grad_fn is None
 
 
 def _fitness(size):
@@ -100,12 +139,11 @@ def _fitness(size):
     return (0, size) if size >= MIN_ENTRIES else (1, -size)
 
 
-def _residual(now, reading):
-    """How far ``now`` is from ``reading`` times the best factor, relative to ``now``."""
-    size = float(np.dot(now.ravel(), now.ravel()))
-    norm = float(np.dot(reading.ravel(), reading.ravel()))
-    if size == 0.0 or norm == 0.0:
+def _residual(now_now, now_reading, reading_reading):
+    """How far a gradient ``now`` is from a ``reading`` times the best factor, relative to
+    ``now``, from their products: the best factor is now.reading / reading.reading, and what
+    it leaves, squared, is now.now - (now.reading)^2 / reading.reading. (Its square is
+    1 - cos^2 of their angle, exact to ~1e-16 in float64: MATCH asks for ~1e-6.)"""
+    if now_now == 0.0 or reading_reading == 0.0:
         return 1.0
-    factor = float(np.dot(now.ravel(), reading.ravel())) / norm
-    rest = now - factor * reading
-    return (float(np.dot(rest.ravel(), rest.ravel())) / size) ** 0.5
+    return max(0.0, 1.0 - now_reading * now_reading / (now_now * reading_reading)) ** 0.5

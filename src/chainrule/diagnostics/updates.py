@@ -7,31 +7,44 @@ copy) and, after the step, a pass over both. On the bench MLP that was 1.2 ms a 
 quarter of its step, the largest part of what sampling costs.
 
 So a large matrix is copied only in every ``ROW_STRIDE``-th row (rows are output units or
-channels), and its norm before the step is read (a read, no copy). Those rows' update is a
-lower bound of the whole update: when it alone reaches the rule's threshold, the layer is
-certainly not stalled, whatever its other rows did, and the ratio reported is the rows' update
-scaled to the whole matrix. When it does not (a stalled layer, or one whose sampled rows did not
-move: output units no gradient reaches), the lower bound is reported, which is below the
-threshold as the exact ratio of a stalled layer is, and from the next sample on the layer's
-matrices are copied whole and measured exactly, until an update is seen above the threshold.
-A stalled layer is therefore found at the same sample as with exact measurements; a layer whose
-sampled rows alone stood still counts one sample as stalled, which two exact samples after it
-undo unless the layer really stalls then. Matrices of at most ``WHOLE_UP_TO`` values (or fewer
-than ``2 * ROW_STRIDE`` rows) are always copied whole.
+channels), and its norm before the step is estimated from those rows (see below). Those rows'
+update is a lower bound of the whole update: when it alone reaches the rule's threshold, the
+layer is certainly not stalled, whatever its other rows did, and the ratio reported is the
+rows' update scaled to the whole matrix. When it does not (a stalled layer, or one whose
+sampled rows did not move: output units no gradient reaches), the lower bound is reported,
+which is below the threshold as the exact ratio of a stalled layer is, and from the next sample
+on the layer's matrices are copied whole and measured exactly, until an update is seen above
+the threshold. A stalled layer is therefore found at the same sample as with exact
+measurements; a layer whose sampled rows alone stood still counts one sample as stalled, which
+two exact samples after it undo unless the layer really stalls then. Matrices of at most
+``WHOLE_UP_TO`` values (or fewer than ``2 * ROW_STRIDE`` rows) are always copied whole.
 
 After the step such a matrix is not read whole again either: its norm after the update is its
 norm before plus its sampled rows' change scaled to the whole (``_after_estimate``). Only the
 change is extrapolated, which a healthy update keeps to about 1e-3 of the norm, against
 thresholds (weights doubled in one update, a gradient 100x its weights) orders of magnitude
 away. NOTE: the whole read after the step was 140-160 us of the bench MLP's ~860 us sample.
+
+Nor is it read whole before the step, where the sampled rows' squared norms agree: their sum
+scaled to the whole matrix is then its squared norm within ``ESTIMATE_ERROR`` (5%, one standard
+error of that sum, from the rows' own spread), against thresholds of 2x (weights doubled),
+100x (a gradient amplified) and 1e3x (updates as large as the weights, or a millionth of
+them) away from healthy values. Where the rows differ more (some units grown, others dead or
+zero), or are all zero, the matrix is read whole, exactly. NOTE: the whole read was ~120 us
+of the bench MLP's step before a sample (2.6 MB from L3), now ~7 us (the rows' norms and spread
+come with their copy, kernels/sampled.py). The sampled rows after the update are read in place
+(every ``ROW_STRIDE``-th row of the matrix, by index), not gathered into a copy first.
 """
+
 
 import numpy as np
 
+from .. import kernels
 from .tap import squared_norm, update_kernel, whole_norm_kernel
 
 ROW_STRIDE = 16
 WHOLE_UP_TO = 65536  # values: smaller matrices are copied whole (their copy costs little)
+ESTIMATE_ERROR = 0.05  # the rows' norm stands for the whole's within this, else it is read
 
 
 class UpdateMeter:
@@ -56,17 +69,33 @@ class UpdateMeter:
     def _take(self, param, whole):
         array = param._data
         whole = whole or array.size <= WHOLE_UP_TO or array.shape[0] < 2 * ROW_STRIDE
-        source = array if whole else array[::ROW_STRIDE]
-        return self._copy(id(param), whole, source), None if whole else _norm(array)
+        if whole:
+            return self._copy(id(param), True, array), None
+        source = array[::ROW_STRIDE]
+        module = _sampled_kernels(array)
+        if module is None:
+            rows = self._copy(id(param), False, source)
+            squares = _row_squares(rows)
+            sums = float(squares.sum()), float(np.dot(squares, squares))
+        else:  # the copy and the rows' norms in one pass (one call: each costs ~10 us cold)
+            rows = self._buffer(id(param), False, source)
+            sums = module.copy_rows(array.reshape(array.shape[0], -1), ROW_STRIDE,
+                                    rows.reshape(rows.shape[0], -1))
+        return rows, _norm_before(array, rows.shape[0], *sums)
 
     def _copy(self, key, whole, source):
-        """``source`` copied into a buffer kept from one sample to the next: fresh memory as
+        """``source`` copied into a buffer kept from one sample to the next (``_buffer``)."""
+        buffer = self._buffer(key, whole, source)
+        np.copyto(buffer, source)
+        return buffer
+
+    def _buffer(self, key, whole, source):
+        """A buffer for a copy of ``source``, kept from one sample to the next: fresh memory as
         large as the weights costs a page fault per 4 KB on every sample (measured: most of
         a sample's cost on the bench MLP), a copy into memory already touched only the copy."""
         buffer = self._buffers.get((key, whole))
         if buffer is None or buffer.shape != source.shape or buffer.dtype != source.dtype:
             buffer = self._buffers[key, whole] = np.empty(source.shape, source.dtype)
-        np.copyto(buffer, source)
         return buffer
 
     def norms(self, param):
@@ -88,10 +117,16 @@ class UpdateMeter:
             before_square = squared_norm(copy)
             moved = squared_norm(_moved(after, copy))
             return squared_norm(after), before_square, moved, moved, True
-        # the sampled rows after the update, gathered next to their copy: their norms after
-        # and before and their update's in one pass (and the matrix is not read whole again)
+        # the sampled rows after the update: their norms after and before and their update's
+        # in one pass (and the matrix is not read whole again), read in place where compiled
+        scale = after.shape[0] / copy.shape[0]
+        module = _sampled_kernels(after)
+        if module is not None and after[::ROW_STRIDE].shape == copy.shape:
+            rows_after, rows_before, moved = module.update_rows(
+                after.reshape(after.shape[0], -1), copy.reshape(copy.shape[0], -1), ROW_STRIDE)
+            return (_after_estimate(before, rows_after, rows_before, scale), before, moved,
+                    moved * scale, False)
         rows = self._copy((id(param), "after"), True, after[::ROW_STRIDE])
-        scale = after.shape[0] / rows.shape[0]
         kernel = update_kernel(rows) if rows.shape == copy.shape else None
         if kernel is not None:
             rows_after, rows_before, moved = kernel(rows.reshape(-1), copy.reshape(-1))
@@ -123,6 +158,29 @@ def _after_estimate(before, rows_after, rows_before, scale):
     not of the norm; an update that grows every row (an explosion) grows the sampled ones
     alike. Never below what the sampled rows alone hold after the update."""
     return max(before + (rows_after - rows_before) * scale, rows_after)
+
+
+def _norm_before(array, count, total, spread):
+    """A row-sampled matrix's squared norm before the update: that of its ``count`` sampled
+    rows (``total``, the sum of their squared norms s_i; ``spread``, the sum of s_i ** 2)
+    scaled to the whole where they agree within ESTIMATE_ERROR, else the whole matrix's."""
+    mean = total / count
+    variance = max(spread / count - mean * mean, 0.0) * count / (count - 1)
+    # (one standard error of the scaled sum, relative to it: sqrt(variance / count) / mean)
+    if mean > 0 and variance <= ESTIMATE_ERROR ** 2 * mean * mean * count:
+        return total * (array.shape[0] / count)
+    return _norm(array)
+
+
+def _row_squares(rows):
+    """Each row's squared norm, in float64 (NumPy's: ``copy_rows`` computes them compiled)."""
+    wide = rows.reshape(rows.shape[0], -1).astype(np.float64)
+    return np.einsum("ij,ij->i", wide, wide)
+
+
+def _sampled_kernels(array):
+    """The compiled row reads (kernels/sampled.py) for ``array``, or None."""
+    return kernels.if_loaded("sampled", array)
 
 
 def _norm(array):

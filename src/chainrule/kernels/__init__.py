@@ -20,11 +20,13 @@ A kernel is used when all of these hold:
 import contextlib
 import importlib
 import os
+import sys
 import warnings
 
 import numpy as np
 
-__all__ = ["available", "load", "use_kernels", "min_size", "enabled", "writable_in_place"]
+__all__ = ["available", "load", "if_loaded", "use_kernels", "min_size", "enabled",
+           "writable_in_place"]
 
 # Below this many elements (512 KB of float32) NumPy's few passes take tens of microseconds:
 # not enough to repay numba's import and cache load (0.4 + 0.2 s CPU, measured; 0.65 s more to
@@ -72,6 +74,17 @@ def load(family, *arrays, size=None):
             return None
         module = _loaded[family] = importlib.import_module(f"{__name__}.{family}")
     return module
+
+
+def if_loaded(family, array):
+    """The kernel module ``family`` for a writable, C-contiguous float32 ``array`` of any
+    size, but only when numba is already loaded (by a model's own ops) and kernels are on;
+    else None. For the diagnostics' reads on sampled steps: a monitor alone does not pay for
+    numba's import."""
+    if (array.dtype != np.float32 or "numba" not in sys.modules
+            or not (array.flags.c_contiguous and array.flags.writeable)):
+        return None
+    return load(family, size=sys.maxsize)  # (any size: the caller chose to read it)
 
 
 def writable_in_place(*arrays):

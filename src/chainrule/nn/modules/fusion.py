@@ -4,11 +4,15 @@ gradients of the modules run one by one.
 
 A run is fused only while nothing can tell it from the modules: each is of exactly those
 classes (a subclass may override anything), none has hooks or a ``forward`` of its own set on
-the instance, and no one watches the ops (a forward observer: the diagnostics' probes, anomaly
-mode, the ONNX exporter; the profiler, which replaces ``Function.apply``). The values between
-the layers are seen by nobody else inside a Sequential, so the only trace of the fusion is the
-graph: the output's node is one ``LinearChainBackward`` whose edges lead to the run's input
-and to every weight and bias, where the modules would have made a node each.
+the instance, and no one watches the ops (a forward observer: the diagnostics' non-finite
+watch, anomaly mode, the ONNX exporter; the profiler, which replaces ``Function.apply``). The
+values between the layers are seen by nobody else inside a Sequential, so the only trace of
+the fusion is the graph: the output's node is one ``LinearChainBackward`` whose edges lead to
+the run's input and to every weight and bias, where the modules would have made a node each.
+
+An observer that reads a run's values from that node (``LinearChain.hidden``, the activations'
+outputs), as the diagnostics' activation probe does, says so with ``read_fused_runs``: it
+leaves the runs fused (the values and gradients are the same bit for bit either way).
 """
 
 from ...autograd import function
@@ -20,6 +24,7 @@ from .linear import Linear
 
 _ACTIVATION_OPS = {Tanh: elementwise.Tanh, Sigmoid: elementwise.Sigmoid, ReLU: elementwise.Relu}
 _PLAIN_APPLY = Function.__dict__["apply"]
+_RUN_READERS = []  # forward observers that read fused runs from their node (read_fused_runs)
 
 
 def plan(modules):
@@ -47,7 +52,34 @@ def plan(modules):
 
 def ops_unobserved():
     """Whether no one watches the ops one by one (see the module docstring)."""
-    return not function._forward_observers and Function.__dict__["apply"] is _PLAIN_APPLY
+    observers = function._forward_observers
+    return ((not observers or all(map(_RUN_READERS.__contains__, observers)))
+            and Function.__dict__["apply"] is _PLAIN_APPLY)
+
+
+def read_fused_runs(observer):
+    """Let the forward observer ``observer`` see a fused run as its one ``LinearChain`` op
+    without turning fusion off. Returns a function that takes that back."""
+    _RUN_READERS.append(observer)
+    return lambda: _RUN_READERS.remove(observer) if observer in _RUN_READERS else None
+
+
+def fused_runs(sequential):
+    """The runs of ``sequential`` that fuse while no one watches the ops one by one: [(its
+    Linear layers, the module of the activation after each or None)]."""
+    modules = tuple(sequential._modules.values())
+    planned = sequential.__dict__.get("_fusion_plan")  # (kept by Sequential.forward)
+    steps = (planned[1] if planned is not None and planned[0] == modules else plan(modules)) or ()
+    return [(linears, _activations_after(run)) for run, linears, _ in
+            (step for step in steps if type(step) is tuple) if all(map(_quiet, run))]
+
+
+def _activations_after(run):
+    after = []
+    for module, following in zip(run, run[1:] + (None,)):
+        if type(module) is Linear:
+            after.append(following if type(following) in _ACTIVATION_OPS else None)
+    return tuple(after)
 
 
 def run(steps, input):

@@ -1,0 +1,136 @@
+"""The activation probe on nn.Sequential's fused runs (diagnostics/activations.py): the runs stay
+fused on sampled steps, and what the probe measures there is what the activations' values say,
+fused or not."""
+
+import numpy as np
+import pytest
+
+import chainrule as torch
+from chainrule import nn
+from chainrule.autograd.engine import add_forward_observer
+from chainrule.diagnostics.activations import ActivationProbe
+from chainrule.ops.linear_chain import LinearChain
+
+EPS = 0.02
+
+
+def model_with_dead_and_saturated_units():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 16), nn.Tanh(),
+                          nn.Linear(16, 2))
+    with torch.no_grad():
+        model[0].bias[:10] = -100.0  # 10 of 32 units never active
+        model[2].weight[:4] *= 200.0  # 4 of 16 tanh units pinned near -1 or 1
+    return model
+
+
+def expected(model, x):
+    """Dead share of the ReLU and saturated share of the Tanh, from the weights in NumPy."""
+    w1, b1, w2, b2 = (p._data.astype(np.float64) for p in list(model.parameters())[:4])
+    h1 = np.maximum(x._data @ w1.T + b1, 0)
+    h2 = np.tanh(h1 @ w2.T + b2)
+    dead = 1 - np.count_nonzero((h1 > 0).any(axis=0)) / h1.shape[1]
+    saturated = np.count_nonzero(np.abs(h2) > 1 - EPS) / h2.size
+    return dead, saturated
+
+
+def measure(model, x):
+    probe = ActivationProbe(model, EPS, 1, {"0", "2", "4"})
+    probe.arm(1)
+    out = model(x)
+    stats = probe.collect(1)
+    order = probe.order_of(["4", "2", "0"])
+    probe.disarm()
+    return out, stats, order
+
+
+@pytest.mark.parametrize("unfused_by", [None, "hook", "observer"])
+def test_a_run_is_measured_alike_fused_or_not(unfused_by):
+    model = model_with_dead_and_saturated_units()
+    x = torch.randn(64, 8)
+    dead, saturated = expected(model, x)
+    assert 0.3 < dead < 0.33 and saturated > 0.2  # (what the setup is for)
+    remove = None
+    if unfused_by == "hook":  # a user's hook on one module: the run is not fused
+        handle = model[2].register_forward_hook(lambda module, args, output: None)
+        remove = handle.remove
+    elif unfused_by == "observer":  # someone watches each op: not fused either
+        remove = add_forward_observer(lambda node, args, outputs: None)
+    try:
+        out, stats, order = measure(model, x)
+    finally:
+        if remove is not None:
+            remove()
+    assert (type(out.grad_fn) is LinearChain) == (unfused_by is None)
+    assert set(stats) == {"1", "3"}
+    assert stats["1"]["dead"] == pytest.approx(dead, abs=1e-12)
+    assert stats["3"]["saturated"] == pytest.approx(saturated, rel=1e-6)
+    assert (stats["1"]["after"], stats["3"]["after"]) == ("0", "2")
+    assert stats["1"]["inputs"] == 64
+    assert order == ["0", "2", "4"]
+
+
+def test_a_module_used_twice_in_a_fused_run_is_measured_at_each_place():
+    torch.manual_seed(0)
+    act = nn.ReLU()
+    model = nn.Sequential(nn.Linear(4, 8), act, nn.Linear(8, 8), act, nn.Linear(8, 1))
+    with torch.no_grad():
+        model[2].bias.fill_(-100.0)  # every unit of the second place dead
+    probe = ActivationProbe(model, EPS, 1, {"0", "2", "4"})
+    probe.arm(1)
+    assert type(model(torch.randn(16, 4)).grad_fn) is LinearChain
+    stats = probe.collect(1)
+    probe.disarm()
+    assert stats["1[1]"]["dead"] == 1.0 and stats["1[0]"]["dead"] < 1.0
+
+
+def test_a_final_activation_of_a_fused_run_is_left_out_as_the_models_output():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid())
+    probe = ActivationProbe(model, EPS, 1, {"0", "2"})
+    probe.arm(1)
+    assert type(model(torch.randn(16, 4)).grad_fn) is LinearChain
+    stats = probe.collect(1)
+    probe.disarm()
+    assert set(stats) == {"1"}
+
+
+def test_another_models_run_is_not_measured():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    other = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    probe = ActivationProbe(model, EPS, 1, {"0", "2"})
+    probe.arm(1)
+    assert type(other(torch.randn(16, 4)).grad_fn) is LinearChain
+    assert probe.collect(1) == {} and probe.order_of(["2", "0"]) == ["2", "0"]
+    probe.disarm()
+
+
+@pytest.mark.parametrize("kind", ["relu", "relu6", "sigmoid", "tanh"])
+@pytest.mark.parametrize("shape", [(7,), (64, 33), (8, 5, 33), (4, 6, 5, 5)])
+def test_compiled_tallies_count_as_numpy_does(kind, shape):
+    from chainrule import kernels
+    from chainrule.diagnostics.activations import _Tally
+
+    pytest.importorskip("numba")  # (the kernels are used once numba is loaded)
+    rng = np.random.default_rng(0)
+    units = shape[1] if len(shape) >= 4 else shape[-1]
+    # every third unit never active (and every third from the second always at the ReLU6
+    # cap), values on both sides of the saturation bounds
+    offset = np.choose(np.arange(units) % 3, [-20.0, 20.0, 0.0])
+    offset = offset.reshape((units,) + (1,) * (len(shape) - 2)) if len(shape) >= 4 else offset
+    values = rng.standard_normal((3,) + shape) * 4 + offset
+    values = {"relu": np.maximum(values, 0), "relu6": np.clip(values, 0, 6),
+              "sigmoid": 1 / (1 + np.exp(-values)), "tanh": np.tanh(values)}[kind]
+    values = values.astype(np.float32)
+    tallies = []
+    for compiled in (True, False):
+        with kernels.use_kernels(compiled):
+            assert (kernels.if_loaded("probe", values[0]) is not None) == compiled
+            tally = _Tally(kind, None, 1)
+            for batch in values:  # three forwards pooled
+                tally.add(batch, EPS)
+            tallies.append(tally.stats())
+    assert tallies[0] == tallies[1]
+    measured = tallies[0].get("dead", tallies[0].get("saturated"))
+    assert 0 < measured < 1
