@@ -44,6 +44,30 @@ class Borrowed:
                 arrays[id(grad._data)] = grad._data
 
 
+class LeafObserver:
+    """``hook`` on ``leaf`` as ``register_post_accumulate_grad_hook`` puts it there (or, with
+    ``accumulated=False``, ``register_hook``, for a hook that replaces nothing), for an observer
+    that needs each sweep's total only by the sweep's end (the gradient diagnostics): unlike
+    those, it leaves ``hooked_leaves_seen`` as it is, so that an unwalked sweep stays
+    unwalked (on the bench gpt step the walk was 0.3 ms of 65); such a sweep delivers a hooked
+    leaf's gradient, and runs its hooks, as it ends. ``remove()`` takes it away."""
+
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, leaf, hook, accumulated=True):
+        name = "_post_accumulate_hooks" if accumulated else "_hooks"
+        hooks = getattr(leaf, name)
+        if hooks is None:
+            hooks = []
+            setattr(leaf, name, hooks)
+        hooks.append(hook)
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
 def run_leaf_hooks(leaf, grad, borrowed):
     """A leaf's tensor hooks, once, on its total gradient; a replacement is user code's."""
     for hook in leaf._hooks:

@@ -18,6 +18,8 @@ set to None (``zero_grad()``'s default) was cleared: that is the verdict, withou
 
 import numpy as np
 
+from ..autograd.leaves import LeafObserver
+
 # a match up to float32 rounding of a sum, and a clear miss for the other reading
 MATCH, MISS = 1e-3, 0.1
 MIN_ENTRIES = 64
@@ -63,7 +65,7 @@ class StaleGradientCheck:
         self._param = chosen
         self._value = chosen._data.copy()
         self._version = chosen._version
-        self._handle = chosen.register_hook(self._add)
+        self._handle = LeafObserver(chosen, self._add, accumulated=False)
         self.armed = True
 
     def name(self, model):

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import kernels, nn
 from ..autograd.engine import add_backward_end_observer
+from ..autograd.leaves import LeafObserver
 from .nonfinite import describe, kinds
 
 # Layers whose weights' gradients are the output gradient times the input, and whose biases'
@@ -211,8 +212,7 @@ class GradientTap:
         if not self._handles:
             # a parameter's hook only notes that its gradient is complete (a list's own append:
             # no Python runs); the backward's end reads them all in one loop
-            self._handles = [p.register_post_accumulate_grad_hook(self._arrived.append)
-                             for p in self._params]
+            self._handles = [LeafObserver(p, self._arrived.append) for p in self._params]
             self._remove_end_observer = add_backward_end_observer(self._read_arrived)
 
     def close(self):
