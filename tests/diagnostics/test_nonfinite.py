@@ -385,3 +385,38 @@ def test_a_forward_runs_again_with_the_dropout_masks_it_drew_and_the_stream_goes
     with GradientMonitor(model.eval()) as monitor:  # draws nothing: no state is kept
         model(torch.randn(8, 4))
         assert monitor.watch.calls[-1].rng is None
+
+
+def _cross_entropy_by_helper(out, target):
+    return F.cross_entropy(out, target)  # HELPER PATH
+
+
+def test_a_remembered_op_site_is_the_walks_on_every_path_to_the_op():
+    """op_call_site remembers the walk by the line that called the op (here F.cross_entropy's
+    own, whoever called it): called by a module, directly and by a helper, in turn, each call
+    gets the place the full walk gives, the line of the path it came by."""
+    from chainrule.autograd.engine import add_forward_observer
+    from chainrule.diagnostics.nonfinite import call_site, op_call_site
+
+    places = []
+
+    def observer(node, args, outputs):
+        if type(node).__name__ == "CrossEntropy" or "Entropy" in type(node).__name__:
+            quick = op_call_site(None, set(), skip=2)
+            walked = call_site(None, skip=2, forwards=set())
+            places.append(((quick.file, quick.line), (walked.file, walked.line)))
+
+    logits, target = torch.randn(4, 3, requires_grad=True), torch.tensor([0, 1, 2, 0])
+    criterion = nn.CrossEntropyLoss()
+    remove = add_forward_observer(observer)
+    try:
+        for _ in range(3):
+            criterion(logits, target)  # MODULE PATH
+            F.cross_entropy(logits, target)  # DIRECT PATH
+            _cross_entropy_by_helper(logits, target)
+    finally:
+        remove()
+    expected = [_line_of(f"# {path} PATH") for path in ("MODULE", "DIRECT", "HELPER")] * 3
+    assert [quick for quick, _ in places] == [walked for _, walked in places]
+    assert [line for (_, line), _ in places] == expected
+    assert {file for (file, _), _ in places} == {__file__}

@@ -36,6 +36,7 @@ from .nonfinite import (
     forward_birth,
     forward_codes,
     kinds,
+    op_call_site,
     op_name,
     source_line,
     tensors,
@@ -363,7 +364,7 @@ class NonFiniteWatch:
         site = None
         if True in node.needs_input_grad:  # recorded: its backward may give birth too
             # (skip: this observer, and Function.apply)
-            site = call_site(self.module_names, skip=2, forwards=self.forwards)
+            site = op_call_site(self.module_names, self.forwards, skip=2)
             hook = self._backward_hook(type(node), site, in_loss)
             if node._node_hooks is None:  # node.register_hook's work, without its handle
                 node._node_hooks = [hook]
