@@ -420,3 +420,31 @@ def test_a_remembered_op_site_is_the_walks_on_every_path_to_the_op():
     assert [quick for quick, _ in places] == [walked for _, walked in places]
     assert [line for (_, line), _ in places] == expected
     assert {file for (file, _), _ in places} == {__file__}
+
+
+def test_a_remembered_op_site_is_each_watchs_own():
+    """Two watches see the same op through the same frames; the one whose model runs the
+    module the op is in names it, the other does not: what one remembered is not the other's."""
+    from chainrule.autograd.engine import add_forward_observer
+    from chainrule.diagnostics.nonfinite import op_call_site
+
+    class Head(nn.Module):
+        def forward(self, out, target):
+            return F.cross_entropy(out, target)
+
+    head = Head()
+    theirs, ours = (None, set()), ({id(head): "head"}, {Head.forward.__code__})
+    layers = []
+
+    def observer(node, args, outputs):
+        if "Entropy" in type(node).__name__:  # (called here: skip=2 is the op's caller)
+            layers.append(op_call_site(*theirs, skip=2).layer)
+            layers.append(op_call_site(*ours, skip=2).layer)
+            layers.append(op_call_site(*theirs, skip=2).layer)
+
+    remove = add_forward_observer(observer)
+    try:
+        head(torch.randn(4, 3, requires_grad=True), torch.tensor([0, 1, 2, 0]))
+    finally:
+        remove()
+    assert layers == [None, "head", None]

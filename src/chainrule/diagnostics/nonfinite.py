@@ -159,7 +159,7 @@ def _walk(frame, module_names, rerun, forwards):
     return Origin("", "", "", layer=layer), None
 
 
-_chains = {}  # (id of code, instruction) of an op's caller -> what op_call_site found there
+_chains = {}  # (id of code, instruction) of an op's caller, id(forwards) -> what op_call_site found
 
 
 def op_call_site(module_names, forwards, skip=0):
@@ -172,10 +172,11 @@ def op_call_site(module_names, forwards, skip=0):
     only the one it returns): the loss op's site a step 7.4 -> 3.1 us (bench mlp, one thread,
     medians of 640)."""
     first = sys._getframe(1 + skip)
-    key = (id(first.f_code), first.f_lasti)
+    # (each watch's own: its modules' forwards decide where the walk asks for a module)
+    key = (id(first.f_code), first.f_lasti, id(forwards))
     known = _chains.get(key)
-    if known is not None and known[0] is first.f_code:
-        _, depth, code, instruction, site = known
+    if known is not None and known[0] is first.f_code and known[5] is forwards:
+        _, depth, code, instruction, site, _ = known
         try:
             caller = sys._getframe(1 + skip + depth)
         except ValueError:  # (fewer frames than that)
@@ -187,7 +188,7 @@ def op_call_site(module_names, forwards, skip=0):
         caller = sys._getframe(1 + skip + depth)
         if len(_chains) >= MAX_SITES:
             _chains.clear()
-        _chains[key] = (first.f_code, depth, caller.f_code, caller.f_lasti, site)
+        _chains[key] = (first.f_code, depth, caller.f_code, caller.f_lasti, site, forwards)
     return site
 
 
