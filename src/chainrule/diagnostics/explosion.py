@@ -95,7 +95,7 @@ class ExplosionTracker:
         if self.elevated is None:
             return None
         first, reference, growth = self.elevated
-        return Explosion("jump", step, max(growth, key=growth.get) if growth else None,
+        return Explosion("jump", step, self._taking_part(growth),
                          {"norm": math.inf, "reference": reference, "since": first})
 
     def _layer_growth(self, layer_norms):
@@ -108,8 +108,15 @@ class ExplosionTracker:
                 for name, norm in self._resolve(layer_norms).items() if math.isfinite(norm)}
 
     def _attribute(self, layer_norms):
-        growth = self._layer_growth(layer_norms)
-        return max(growth, key=growth.get) if growth else None
+        return self._taking_part(self._layer_growth(layer_norms))
+
+    def _taking_part(self, growth):
+        """The layers whose own gradient norm grew ``jump_factor`` times, as the total did
+        (the most grown first), else the one that grew most. Which of them the growth starts in
+        is the rules' call: they know the forward order and which layers are recurrent."""
+        grown = sorted((n for n, g in growth.items() if g >= self.t.jump_factor),
+                       key=growth.get, reverse=True)
+        return grown or ([max(growth, key=growth.get)] if growth else [])
 
     def _resolve(self, layer_norms):
         if callable(layer_norms):
@@ -138,17 +145,19 @@ class ExplosionTracker:
         layers_best = self._resolve(layers_best)
         growth = {name: norm / max(layers_best.get(name, 0.0), 1e-30)
                   for name, norm in self._resolve(layer_norms).items() if math.isfinite(norm)}
-        return Explosion("diverging", step, max(growth, key=growth.get) if growth else None,
-                         {"loss": smooth, "first_loss": first, "best_loss": best,
-                          "lr": lr, "first_lr": self.first_lr})
+        return Explosion("diverging", step, self._taking_part(growth), {
+            "loss": smooth, "first_loss": first, "best_loss": best, "lr": lr,
+            "first_lr": self.first_lr})
 
 
 class Explosion:
     """A confirmed explosion found by the tracker: ``kind`` ("jump" or "diverging"), the step,
-    the layer it is attributed to, and the figures for the message."""
+    the ``layers`` taking part (the most grown first; ``layer``: that one, or None), and the
+    figures for the message."""
 
-    def __init__(self, kind, step, layer, figures):
-        self.kind, self.step, self.layer, self.figures = kind, step, layer, figures
+    def __init__(self, kind, step, layers, figures):
+        self.kind, self.step, self.layers, self.figures = kind, step, list(layers), figures
+        self.layer = self.layers[0] if self.layers else None
 
 
 def weight_growth(layers, natural):

@@ -24,6 +24,10 @@ class Thresholds:
     saturated_fraction: float = 0.5  # saturation: more than this share of outputs saturated
     stall_low: float = 1e-6  # stalled: update below this x the weights while a gradient flows
     decayed_lr: float = 0.1  # no stall check once the lr is below this x its peak
+    lr_slowed: float = 1e-2  # schedule: the lr at or below this x its peak...
+    slowed_share: float = 0.8  # ...for this x the steps run before it fell there
+    lr_collapsed: float = 1e-3  # schedule: or at or below this x its peak...
+    collapsed_share: float = 0.25  # ...for this x the steps run before it fell there
     settled: float = 1e-3  # no stall check once a layer's gradient is below this x its peak
 
 
@@ -66,6 +70,9 @@ REMEDIES = {
     "exploding_layer": "initialise this layer's weights smaller, normalise what enters it "
                        "(LayerNorm), and clip the gradient norm "
                        "(nn.utils.clip_grad_norm_(params, 1.0))",
+    "schedule": "step the scheduler once per epoch, not after every batch, or count its "
+                "periods in batches (step_size, milestones and T_max times the batches per epoch, "
+                "ExponentialLR's gamma to the power 1 / batches per epoch)",
     "diverging": "check the learning-rate schedule (its peak, a gamma above 1, stepping it per "
                  "batch instead of per epoch), lower the learning rate, or clip the gradient norm",
     "raised_lr": "lower the schedule's peak learning rate (CyclicLR's max_lr, OneCycleLR's "

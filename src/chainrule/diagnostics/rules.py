@@ -31,9 +31,12 @@ class Rules:
         self.explosions = ExplosionTracker(self.t, weight_growth_now or (lambda: (0.0, None)),
                                            norms_of)
         self.recurrent = set(recurrent)  # names of recurrent layers (their own remedy)
+        self.order = []  # the layers in forward order, as the last sample saw them
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
+        self.low_since = [None, None]  # first step of the lr's run at lr_slowed, lr_collapsed
+        self.last_update = None  # (step, the largest update ratio) of the last sample
         self.peak_grad = {}  # layer -> its largest sampled gradient norm
         self.settled = set()  # layers whose gradient has fallen below settled x that peak
         self.frozen_noted = set()
@@ -67,24 +70,29 @@ class Rules:
         """``loss`` and ``grad_norm`` finite (non-finite steps go to ``on_nonfinite``);
         ``layer_norms``: {layer: gradient norm}, a callable returning it, or what ``norms_of``
         (given to the constructor) turns into it."""
+        found = self._doubling_confirmed(loss) if self.doubled else []
         if lr is not None:
             self.peak_lr = max(self.peak_lr, lr)
-        found = self._doubling_confirmed(loss) if self.doubled else []
+            # (1% slack: a rate divided by 10 twice lands on 1e-2 of its peak up to rounding)
+            if 0 < lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
+                found += self._schedule(step, lr)
+            elif self.low_since[0] is not None:
+                self.low_since = [None, None]
         self.loss = loss
         explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)
         return found + self._explosion(explosion) if explosion else found
 
     def _explosion(self, e):
         f = e.figures
-        layer = e.layer
+        layers = self._origin(e.layers)
+        layer = layers[0] if layers else None
         where = f" starting in layer '{layer}'" if layer else ""
         if e.kind == "diverging":
             message = (f"training is diverging{where}: the loss is back at {f['loss']:.4g}, its "
                        f"untrained level ({f['first_loss']:.4g}), after falling to "
                        f"{f['best_loss']:.4g}, and the learning rate rose from "
                        f"{f['first_lr']:.3g} at the start to {f['lr']:.3g}")
-            return self._group("exploding", "exploding", [layer] if layer else [], e.step,
-                               message, "diverging")
+            return self._group("exploding", "exploding", layers, e.step, message, "diverging")
         if f["norm"] == math.inf:
             message = (f"exploding gradients{where}: the gradient norm jumped above "
                        f"{self.t.jump_factor:g}x its earlier maximum ({fmt(f['reference'])}) at "
@@ -96,11 +104,55 @@ class Rules:
                        f"{fmt(f['norm'])}, {f['norm'] / f['reference']:.0f}x its earlier "
                        f"maximum ({fmt(f['reference'])}), and stayed there since step "
                        f"{f['since']}; the loss rose to {f['loss']:.4g}{grown}")
-        return self._group("exploding", "exploding", [layer] if layer else [], e.step, message,
+        return self._group("exploding", "exploding", layers, e.step, message,
                            self._exploding_remedy(layer))
+
+    def _schedule(self, step, lr):
+        """The learning rate fell to ``lr_slowed`` (or ``lr_collapsed``) of its peak and has
+        stayed there for ``slowed_share`` (``collapsed_share``) times the steps the run took to get
+        there: a schedule far faster than the run (see docs/diagnostics.md, stalled)."""
+        t, peak = self.t, self.peak_lr
+        levels = ((t.lr_slowed, t.slowed_share), (t.lr_collapsed, t.collapsed_share))
+        hit = None
+        for i, (level, share) in enumerate(levels):
+            if lr > 1.01 * level * peak:
+                self.low_since[i] = None
+                continue
+            since = self.low_since[i] = self.low_since[i] or step
+            if hit is None and step - since + 1 >= max(share * (since - 1), t.patience):
+                hit = (since, level)
+        if hit is None or "schedule" in self.groups:
+            return []
+        (since, level), last = hit, self.last_update
+        moved = (f"; the updates moved the weights by at most {last[1]:.1e} of their size at "
+                 f"step {last[0]} (healthy is near 1e-3)" if last and last[0] >= since else "")
+        return self._group(
+            "schedule", "stalled", [], step,
+            f"training has effectively stopped: the learning rate fell to {level:g} of its peak "
+            f"({peak:.3g}) or below at step {since}, and has stayed there for {step - since + 1} "
+            f"steps, now {lr:.3g}{moved}. A schedule that falls this far this early in a run is "
+            "most likely stepped after every batch where it was meant per epoch (StepLR's "
+            "step_size, MultiStepLR's milestones or ExponentialLR's gamma counted in "
+            "epochs)", "schedule")
 
     def _exploding_remedy(self, layer):
         return "exploding_recurrent" if layer in self.recurrent else "exploding"
+
+    def _origin(self, layers):
+        """``layers`` (all taking part in one explosion) with the one it starts in first, the
+        rest after it. Whichever layer grows most is no guide: once one layer amplifies, every
+        layer grows with it (those after it through their inputs, those before it through the
+        gradient it passes back), the smallest ones relative to their weights the most (one update
+        grew a 32-2 head 62x and the ReLU RNN before it, where it began, 15x). A recurrent
+        layer amplifies inside itself, over time, so the first of them in forward order is
+        named; across depth the growth compounds from layer to layer, so it starts at the first
+        in forward order."""
+        if not layers:
+            return []
+        position = {name: i for i, name in enumerate(self.order)}
+        forward = sorted(layers, key=lambda n: position.get(n, len(position)))
+        first = next((n for n in forward if n in self.recurrent), forward[0])
+        return [first] + [n for n in forward if n != first]
 
     def on_nonfinite(self, step, origin, message, update_checked=True):
         """The first non-finite value: its finding, and an explosion it confirms.
@@ -178,6 +230,11 @@ class Rules:
         step = sample["step"]
         layers = sample["layers"]
         order = [n for n in sample["order"] if n in layers]
+        if order:
+            self.order = order
+        moved = [s["update_ratio"] for s in layers.values() if s.get("update_ratio") is not None]
+        if moved:
+            self.last_update = (step, max(moved))
         starved = _starved(layers, order)
         found = self._activations(step, sample["activations"], lr, starved)
         explained = any(self.streaks.get((rule, name), 0) > 0 for name in sample["activations"]
@@ -315,9 +372,8 @@ class Rules:
                     if self._streak(("moved", n), moved[n] >= self.t.update_size)]
         if not grown:
             return self._thrashed(step, thrashed, moved) if thrashed else []
-        first = max(grown, key=growth.get)
-        grown = [first] + [n for n in grown if n != first]
-        self.doubled = (step, grown, growth[first], self.loss)
+        grown = self._origin(grown)
+        self.doubled = (step, grown, {n: growth[n] for n in grown}, self.loss)
         # judged by the loss after the update (next step): a step that doubled the weights and
         # lowered the loss went towards a solution (L-BFGS's first line-searched step)
         return self._doubling_confirmed(None) if self.loss is None else []
@@ -327,24 +383,25 @@ class Rules:
         both the loss before it and the first loss of the run (a model already thrown above
         its untrained loss is not making progress by falling back a little); None: non-finite
         or unknown, so it counts."""
-        step, grown, factor, before = self.doubled
+        step, grown, factors, before = self.doubled
         self.doubled = None
         first = self.explosions.first_losses[0] if self.explosions.first_losses else None
         if loss_after is not None and before is not None and loss_after < min(before, first):
             return []
-        first = grown[0]
+        first, most = grown[0], max(grown, key=factors.get)
+        elsewhere = (f", and those of '{most}' {factors[most]:.1f}x" if most != first else "")
         return self._group(
             "exploding", "exploding", grown, step,
-            f"exploding weights{_count(grown)}, most in layer '{first}': one update made its "
-            f"weights {factor:.1f}x larger (against its natural size){_also(grown)}",
-            self._exploding_remedy(first))
+            f"exploding weights{_count(grown)}, starting in layer '{first}': one update made its "
+            f"weights {factors[first]:.1f}x larger (against its natural size){elsewhere}"
+            f"{_also(grown)}", self._exploding_remedy(first))
 
     def _thrashed(self, step, thrashed, moved):
-        first = max(thrashed, key=moved.get)
-        thrashed = [first] + [n for n in thrashed if n != first]
+        thrashed = self._origin(thrashed)
+        first = thrashed[0]
         return self._group(
             "exploding", "exploding", thrashed, step,
-            f"exploding updates{_count(thrashed)}, most in layer '{first}': each update moved "
+            f"exploding updates{_count(thrashed)}, starting in layer '{first}': each update moved "
             f"its weights by {moved[first]:.2g}x their size (against its natural size; healthy "
             f"is near 1e-3), for {self.t.patience} samples in a row{_also(thrashed)}",
             self._exploding_remedy(first))

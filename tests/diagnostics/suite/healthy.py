@@ -686,3 +686,75 @@ def sharpness_aware_two_backwards_per_step_and_an_ema_in_a_list():
                     e.mul_(0.99).add_(p, alpha=0.01)
             monitor.step(loss, lr=0.05)
     return [monitor]
+
+
+# -- gen15: schedules that end low, stepped as meant: the learning rate reaches its floor as the
+# run ends (the schedule rule must not mistake them for one stepped per batch) ----------------
+@healthy("mlp")
+def step_schedule_per_epoch_ending_a_thousand_times_lower():
+    # StepLR(step_size=3 epochs) over 10 epochs of 10 batches: 1e-3 of the peak for the last 10
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.1)
+    return [fit(model, optimizer, data.classes(), 100, scheduler=schedule, epoch=10, every=10)]
+
+
+@healthy("cnn")
+def multi_step_schedule_per_epoch_with_a_long_final_phase():
+    # the ResNet recipe scaled down: 10x lower at epochs 5 and 7 of 10, 1e-2 for the last 30%
+    model = models.TemporalCNN()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[5, 7], gamma=0.1)
+    return [fit(model, optimizer, data.sequences(), 100, scheduler=schedule, epoch=10,
+                every=10)]
+
+
+@healthy("recurrent")
+def lstm_reduce_on_plateau_per_epoch():
+    model = models.Recurrent("LSTM")
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1, patience=1)
+    return [fit(model, optimizer, data.sequences(), 120, scheduler=schedule, epoch=10,
+                every=10)]
+
+
+@healthy("transformer")
+def transformer_cosine_per_batch_to_zero_then_a_few_steps_more():
+    # a cosine to exactly 0 at T_max=80, run to 90 steps: CosineAnnealingLR rises again after
+    model = models.TinyGPT()
+    optimizer = torch.optim.AdamW(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=80, eta_min=3e-7)
+    return [fit(model, optimizer, data.tokens(), 90, models.sequence_loss, scheduler=schedule,
+                every=10)]
+
+
+@healthy("mlp")
+def one_cycle_per_batch_to_its_final_floor():
+    # OneCycleLR ends 1e4 x 25 below its peak: the last 2% of the run is below 1e-3 of it
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=120)
+    return [fit(model, optimizer, data.classes(noise=0.1), 120, scheduler=schedule, every=10)]
+
+
+@healthy("recurrent")
+def gru_exponential_per_epoch_and_a_final_low_phase():
+    # ExponentialLR(0.7) per epoch of 10 batches over 9 epochs, then 20 steps at lr / 500
+    model = models.Recurrent("GRU")
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    decay = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.7)
+    batches = data.sequences()
+    with GradientMonitor(model, every=10) as monitor:
+        for step in range(1, 111):
+            x, y = batches(step)
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            if step % 10 == 0 and step < 90:
+                decay.step()
+            if step == 90:
+                for group in optimizer.param_groups:
+                    group["lr"] = 3e-3 / 500
+            monitor.step(loss, lr=optimizer.param_groups[0]["lr"])
+    return [monitor]
