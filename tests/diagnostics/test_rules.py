@@ -1,6 +1,8 @@
 """The every-step exploding rules on hand-made series: a real explosion lasts (or grows the
 weights, or ends in a NaN); heavy-tailed noise, however spiky, does not."""
 
+import math
+
 import numpy as np
 
 from chainrule.diagnostics.findings import Thresholds
@@ -333,4 +335,59 @@ def test_a_learning_rate_of_exactly_zero_is_a_stall_not_a_decayed_schedule():
 
     (finding,) = run([0.05, 0.05, 0.0, 0.0, 0.0])
     assert (finding.rule, finding.step) == ("stalled", 16)
-    assert run([0.05, 0.05, 1e-4, 1e-4, 1e-4]) == []  # decayed, though: the end of a schedule
+    # decayed, though: no layer has stalled (a rate 500x lower from the fourth step on is a
+    # schedule far faster than the run, the model-wide finding tested below)
+    assert all(f.layer is None for f in run([0.05, 0.05, 1e-4, 1e-4, 1e-4]))
+
+
+def _schedule(lrs):
+    """The findings of a run whose learning rate follows ``lrs``, one value per step."""
+    rules = Rules()
+    return [f for step, lr in enumerate(lrs, 1) for f in rules.on_step(step, 1.0, 0.1,
+                                                                       {"fc": 0.1}, lr)]
+
+
+def test_a_schedule_stepped_per_batch_is_found_where_one_that_ends_low_is_not():
+    # StepLR(step_size=30, gamma=0.1) meant per epoch, stepped per batch: 1e-2 of the peak from
+    # step 60, found once it has stayed there 0.8 x the 59 steps before it (step 107)
+    (finding,) = _schedule([0.1 * 0.1 ** (s // 30) for s in range(1, 200)])
+    assert (finding.rule, finding.layer, finding.step) == ("stalled", None, 107)
+    assert "per epoch" in finding.message and "step the scheduler once per epoch" in finding.message
+    (finding,) = _schedule([0.1 * 0.9 ** s for s in range(1, 200)])  # ExponentialLR(0.9)
+    assert finding.step == 80  # at 1e-2 of its first value from step 45: 0.8 x 44 steps on
+    # the same staircase stepped per epoch (10 batches) ends with the run: 1e-2 for its last 40%
+    assert _schedule([0.1 * 0.1 ** (s // 30) for s in range(1, 101)]) == []
+    # cosine to 0 (the last 6% below 1e-2), a warm restart every 30 steps, one-cycle's floor
+    assert _schedule([0.05 * (1 + math.cos(math.pi * s / 100)) for s in range(1, 101)]) == []
+    assert _schedule([0.05 * (1 + math.cos(math.pi * (s % 30) / 30)) + 1e-9
+                      for s in range(1, 301)]) == []
+    # exactly 0 is not slow but stopped: the layers' stall rule names it
+    assert _schedule([0.1] * 5 + [0.0] * 100) == []
+
+
+def _doubling(rules, step, growth, before=None, order=None):
+    """A sample in which each layer of ``growth`` grew that many times in one update."""
+    sample = _layer_sample(step, {n: (0.1, 0.05, 1e-3) for n in order or growth})
+    for name, factor in growth.items():
+        sample["layers"][name]["weight_matrices"] = factor
+    for name, size in (before or {}).items():
+        sample["layers"][name]["weight_before"] = size
+    rules.on_step(step, 1.0, 1.0, {n: 1.0 for n in growth})
+    found = rules.on_sample(sample)
+    return found + rules.on_step(step + 1, None, 1.0, {n: 1.0 for n in growth})
+
+
+def test_an_explosion_is_named_where_it_starts_not_where_it_grew_most():
+    # a ReLU RNN's growth over time throws every layer: the head (small) grows most
+    (finding,) = _doubling(Rules(recurrent=["rnn"]), 1, {"front": 3.0, "rnn": 15.0,
+                                                         "head": 62.0})
+    assert (finding.layer, finding.layers) == ("rnn", ["rnn", "front", "head"])
+    assert "clip the gradient norm" in finding.message and "LSTM/GRU" in finding.message
+    # across depth, growth compounds from the first layer in forward order...
+    (finding,) = _doubling(Rules(), 1, {"0": 3.0, "2": 5.0, "4": 40.0})
+    assert finding.layer == "0"
+    # ...unless one layer is far larger than its natural size: it amplifies, the rest grow
+    (finding,) = _doubling(Rules(), 1, {"6": 2.4}, before={"4": 100.0},
+                           order=["0", "2", "4", "6"])
+    assert finding.layer == "4" and "100x their natural size" in finding.message
+    assert "initialise this layer's weights smaller" in finding.message

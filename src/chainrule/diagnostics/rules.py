@@ -32,6 +32,7 @@ class Rules:
                                            norms_of)
         self.recurrent = set(recurrent)  # names of recurrent layers (their own remedy)
         self.order = []  # the layers in forward order, as the last sample saw them
+        self.oversized = {}  # layer -> its weights before the last sample's update / natural size
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
@@ -86,7 +87,7 @@ class Rules:
         f = e.figures
         layers = self._origin(e.layers)
         layer = layers[0] if layers else None
-        where = f" starting in layer '{layer}'" if layer else ""
+        where = f" starting in layer '{layer}'{self._gain(layer)}" if layer else ""
         if e.kind == "diverging":
             message = (f"training is diverging{where}: the loss is back at {f['loss']:.4g}, its "
                        f"untrained level ({f['first_loss']:.4g}), after falling to "
@@ -136,22 +137,29 @@ class Rules:
             "epochs)", "schedule")
 
     def _exploding_remedy(self, layer):
-        return "exploding_recurrent" if layer in self.recurrent else "exploding"
+        if layer in self.recurrent:
+            return "exploding_recurrent"
+        return "exploding_layer" if self._gain(layer) else "exploding"
 
     def _origin(self, layers):
         """``layers`` (all taking part in one explosion) with the one it starts in first, the
         rest after it. Whichever layer grows most is no guide: once one layer amplifies, every
         layer grows with it (those after it through their inputs, those before it through the
-        gradient it passes back), the smallest ones relative to their weights the most (one update
-        grew a 32-2 head 62x and the ReLU RNN before it, where it began, 15x). A recurrent
-        layer amplifies inside itself, over time, so the first of them in forward order is
-        named; across depth the growth compounds from layer to layer, so it starts at the first
-        in forward order."""
+        gradient it passes back), the smallest ones relative to their weights the most (one
+        update grew a 32-2 head 62x and the ReLU RNN before it, where it began, 15x). A
+        recurrent layer amplifies inside itself, over time: the first of them in forward order
+        is named. Across depth, a layer whose weights are ``oversized`` times their natural size
+        amplifies everything after it while its own update stays small (its gradient is that of
+        the others over its gain), so it is named even if it did not grow itself; else the
+        growth compounds from layer to layer and starts at the first in forward order."""
         if not layers:
             return []
         position = {name: i for i, name in enumerate(self.order)}
         forward = sorted(layers, key=lambda n: position.get(n, len(position)))
-        first = next((n for n in forward if n in self.recurrent), forward[0])
+        large = max(self.oversized, key=self.oversized.get, default=None)
+        if large is not None and self.oversized[large] < self.t.oversized:
+            large = None
+        first = next((n for n in forward if n in self.recurrent), large or forward[0])
         return [first] + [n for n in forward if n != first]
 
     def on_nonfinite(self, step, origin, message, update_checked=True):
@@ -232,6 +240,9 @@ class Rules:
         order = [n for n in sample["order"] if n in layers]
         if order:
             self.order = order
+        natural = sample.get("natural", {})
+        self.oversized = {n: s["weight_before"] / natural[n] for n, s in layers.items()
+                          if s.get("weight_before") and natural.get(n)}
         moved = [s["update_ratio"] for s in layers.values() if s.get("update_ratio") is not None]
         if moved:
             self.last_update = (step, max(moved))
@@ -389,21 +400,32 @@ class Rules:
         if loss_after is not None and before is not None and loss_after < min(before, first):
             return []
         first, most = grown[0], max(grown, key=factors.get)
-        elsewhere = (f", and those of '{most}' {factors[most]:.1f}x" if most != first else "")
+        if factors[first] >= self.t.weight_growth:
+            grew = f"its weights {factors[first]:.1f}x larger" + (
+                f", and those of '{most}' {factors[most]:.1f}x" if most != first else "")
+        else:  # an oversized layer: it amplifies, the others grow
+            grew = f"the weights of '{most}' {factors[most]:.1f}x larger"
         return self._group(
             "exploding", "exploding", grown, step,
-            f"exploding weights{_count(grown)}, starting in layer '{first}': one update made its "
-            f"weights {factors[first]:.1f}x larger (against its natural size){elsewhere}"
-            f"{_also(grown)}", self._exploding_remedy(first))
+            f"exploding weights{_count(grown)}, starting in layer '{first}'{self._gain(first)}: "
+            f"one update made {grew} (against the natural size){_also(grown)}",
+            self._exploding_remedy(first))
+
+    def _gain(self, layer):
+        """Why ``layer`` is named though another grew more: its weights' size."""
+        size = self.oversized.get(layer, 0.0)
+        return (f", whose weights are {size:.0f}x their natural size" if layer not in
+                self.recurrent and size >= self.t.oversized else "")
 
     def _thrashed(self, step, thrashed, moved):
         thrashed = self._origin(thrashed)
         first = thrashed[0]
         return self._group(
             "exploding", "exploding", thrashed, step,
-            f"exploding updates{_count(thrashed)}, starting in layer '{first}': each update moved "
-            f"its weights by {moved[first]:.2g}x their size (against its natural size; healthy "
-            f"is near 1e-3), for {self.t.patience} samples in a row{_also(thrashed)}",
+            f"exploding updates{_count(thrashed)}, starting in layer '{first}'{self._gain(first)}: "
+            f"each update moved its weights by {moved[first]:.2g}x their size (against its "
+            f"natural size; healthy is near 1e-3), for {self.t.patience} samples in a row"
+            f"{_also(thrashed)}",
             self._exploding_remedy(first))
 
     def _amplified(self, step, layers, order):

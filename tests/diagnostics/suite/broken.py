@@ -863,3 +863,57 @@ def relu_rnn_recurrent_gain_three_over_sixty_steps():
         model.rnn.weight_hh_l0.mul_(3.0)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
                       data.sequences(length=60), 10)
+
+
+class _ProjectedRNN(nn.Module):
+    """A ReLU RNN inside a bigger model: a front end (Linear or Conv1d), the RNN, a Linear head."""
+
+    def __init__(self, front="linear", hidden=32):
+        super().__init__()
+        self.conv = front == "conv"
+        self.front = nn.Conv1d(4, 16, 3, padding=1) if self.conv else nn.Linear(4, 16)
+        self.rnn = nn.RNN(16, hidden, batch_first=True, nonlinearity="relu")
+        self.head = nn.Linear(hidden, 2)
+
+    def forward(self, x):
+        h = F.relu(self.front(x.transpose(1, 2)).transpose(1, 2) if self.conv else self.front(x))
+        return self.head(self.rnn(h)[0][:, -1])
+
+
+@broken("recurrent", "model", Expect("exploding", "rnn", within=10))
+def relu_rnn_between_a_linear_projection_and_a_head():
+    # every layer grows: the projection through the gradient the RNN passes back, the head
+    # (most) through the RNN's output
+    model = _ProjectedRNN()
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(3.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
+                      data.sequences(length=60), 10)
+
+
+@broken("cnn", "model", Expect("exploding", "rnn", within=10))
+def relu_rnn_after_a_convolution():
+    model = _ProjectedRNN("conv")
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(3.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
+                      data.sequences(length=60), 10)
+
+
+@broken("recurrent", "model", Expect("exploding", "rnn", within=10))
+def gru_recurrent_weights_ten_times_too_large():
+    model = models.Recurrent("GRU", hidden=32)
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(10.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                      data.sequences(length=60), 10)
+
+
+@broken("mlp", "model", Expect("exploding", "4", within=10))
+def mlp_one_middle_layer_initialised_a_hundred_times_too_large():
+    # amplification across depth from one layer: the head doubles first, the middle layer's own
+    # update stays small (its gradient is the others' over its gain); named by its size
+    model = models.mlp([16, 64, 64, 64, 64, 2])
+    with torch.no_grad():
+        model[4].weight.mul_(100.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 10)
