@@ -111,12 +111,14 @@ class ExplosionTracker:
         return self._taking_part(self._layer_growth(layer_norms))
 
     def _taking_part(self, growth):
-        """The layers whose own gradient norm grew ``jump_factor`` times, as the total did
-        (the most grown first), else the one that grew most. Which of them the growth starts in
-        is the rules' call: they know the forward order and which layers are recurrent."""
-        grown = sorted((n for n, g in growth.items() if g >= self.t.jump_factor),
-                       key=growth.get, reverse=True)
-        return grown or ([max(growth, key=growth.get)] if growth else [])
+        """The layers whose own gradient norm grew, by at least 1 / ``jump_factor`` of the most
+        grown one's growth (that one first). Which of them the growth starts in is the rules'
+        call: they know the forward order and which layers are recurrent."""
+        if not growth:
+            return []
+        most = max(growth, key=growth.get)
+        floor = max(growth[most] / self.t.jump_factor, 1.0)
+        return [most] + [n for n, g in growth.items() if n != most and g > floor]
 
     def _resolve(self, layer_norms):
         if callable(layer_norms):

@@ -16,6 +16,7 @@ class Thresholds:
     weight_growth: float = 2.0  # exploding: a layer's weights grew by this factor in one update
     update_size: float = 1.0  # exploding: updates this x the weights, patience samples in a row
     oversized: float = 10.0  # exploding: named where weights are this x their natural size
+    # and this x those of every layer before it
     amplification: float = 100.0  # exploding: a layer's gradient/weight this x the layers after it
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...
     lr_rise: float = 2.0  # ...and is back there, with the lr this x higher than at its best

@@ -32,7 +32,7 @@ class Rules:
                                            norms_of)
         self.recurrent = set(recurrent)  # names of recurrent layers (their own remedy)
         self.order = []  # the layers in forward order, as the last sample saw them
-        self.oversized = {}  # layer -> its weights before the last sample's update / natural size
+        self.oversized = None  # (layer, size): a layer out of scale with those before it
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
@@ -148,17 +148,16 @@ class Rules:
         gradient it passes back), the smallest ones relative to their weights the most (one
         update grew a 32-2 head 62x and the ReLU RNN before it, where it began, 15x). A
         recurrent layer amplifies inside itself, over time: the first of them in forward order
-        is named. Across depth, a layer whose weights are ``oversized`` times their natural size
-        amplifies everything after it while its own update stays small (its gradient is that of
-        the others over its gain), so it is named even if it did not grow itself; else the
-        growth compounds from layer to layer and starts at the first in forward order."""
+        is named. Across depth, a layer whose weights are out of scale with those before it
+        (``_out_of_scale``) amplifies everything after it while its own update stays small (its
+        gradient is that of the others over its gain): it is named even if it did not grow
+        itself. Else the growth compounds from layer to layer and starts at the first in
+        forward order."""
         if not layers:
             return []
         position = {name: i for i, name in enumerate(self.order)}
         forward = sorted(layers, key=lambda n: position.get(n, len(position)))
-        large = max(self.oversized, key=self.oversized.get, default=None)
-        if large is not None and self.oversized[large] < self.t.oversized:
-            large = None
+        large = self.oversized[0] if self.oversized else None
         first = next((n for n in forward if n in self.recurrent), large or forward[0])
         return [first] + [n for n in forward if n != first]
 
@@ -240,9 +239,8 @@ class Rules:
         order = [n for n in sample["order"] if n in layers]
         if order:
             self.order = order
-        natural = sample.get("natural", {})
-        self.oversized = {n: s["weight_before"] / natural[n] for n, s in layers.items()
-                          if s.get("weight_before") and natural.get(n)}
+        if "natural" in sample:
+            self.oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
         moved = [s["update_ratio"] for s in layers.values() if s.get("update_ratio") is not None]
         if moved:
             self.last_update = (step, max(moved))
@@ -413,9 +411,9 @@ class Rules:
 
     def _gain(self, layer):
         """Why ``layer`` is named though another grew more: its weights' size."""
-        size = self.oversized.get(layer, 0.0)
-        return (f", whose weights are {size:.0f}x their natural size" if layer not in
-                self.recurrent and size >= self.t.oversized else "")
+        if not self.oversized or self.oversized[0] != layer or layer in self.recurrent:
+            return ""
+        return f", whose weights are {self.oversized[1]:.0f}x their natural size"
 
     def _thrashed(self, step, thrashed, moved):
         thrashed = self._origin(thrashed)
@@ -556,6 +554,24 @@ def _starved(layers, order):
         elif cut and s.get("rho") == 0.0:
             starved.add(name)
     return starved
+
+
+def _out_of_scale(layers, order, natural, factor):
+    """(layer, size) for the first layer after the first in forward ``order`` whose weights
+    (before the update) are ``factor`` times their natural size and ``factor`` times the largest
+    such size before it, else None. Not the first layer: an embedding (N(0, 1), sqrt(3 width)
+    times the natural size of a linear layer of its shape) sets the scale of what follows
+    rather than amplifying it, and a first layer is named first in forward order anyway."""
+    largest = None
+    for name in order:
+        before = layers[name].get("weight_before")
+        if not before or not natural.get(name):
+            continue
+        size = before / natural[name]
+        if largest is not None and size >= factor * max(largest, 1.0):
+            return name, size
+        largest = size if largest is None else max(largest, size)
+    return None
 
 
 def _module_of(parameter):
