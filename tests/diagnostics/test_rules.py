@@ -341,9 +341,10 @@ def test_a_learning_rate_of_exactly_zero_is_a_stall_not_a_decayed_schedule():
 
 
 def _schedule(lrs):
-    """The findings of a run whose learning rate follows ``lrs``, one value per step."""
+    """The findings of a run whose learning rate follows ``lrs``, one value per step, while
+    its loss keeps falling."""
     rules = Rules()
-    return [f for step, lr in enumerate(lrs, 1) for f in rules.on_step(step, 1.0, 0.1,
+    return [f for step, lr in enumerate(lrs, 1) for f in rules.on_step(step, 1.0 / step, 0.1,
                                                                        {"fc": 0.1}, lr)]
 
 
@@ -363,6 +364,22 @@ def test_a_schedule_stepped_per_batch_is_found_where_one_that_ends_low_is_not():
                       for s in range(1, 301)]) == []
     # exactly 0 is not slow but stopped: the layers' stall rule names it
     assert _schedule([0.1] * 5 + [0.0] * 100) == []
+
+
+def test_a_schedule_that_first_cuts_the_rate_on_a_plateau_of_the_loss_follows_it():
+    # ReduceLROnPlateau stepped per batch: the loss at its floor from step 40, the rate cut 10x
+    # every 11 steps from then on; the same cuts on a timetable while the loss still fell are
+    # a schedule stepped per batch
+    lrs = [0.1 * 0.1 ** max(0, (s - 40) // 11) for s in range(1, 200)]
+    plateau = [1.0 / s if s < 40 else 0.025 + 0.001 * (s % 3) for s in range(1, 200)]
+    rules, found = Rules(), []
+    for step, (lr, loss) in enumerate(zip(lrs, plateau), 1):
+        found += rules.on_step(step, loss, 0.1, {"fc": 0.1}, lr)
+    assert found == []
+    rules, found = Rules(), []
+    for step, lr in enumerate(lrs, 1):
+        found += rules.on_step(step, 1.0 / step, 0.1, {"fc": 0.1}, lr)
+    assert [(f.rule, f.layer) for f in found] == [("stalled", None)]
 
 
 def _doubling(rules, step, growth, before=None, order=None):

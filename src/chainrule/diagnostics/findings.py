@@ -30,6 +30,8 @@ class Thresholds:
     slowed_share: float = 0.8  # ...for this x the steps run before it fell there
     lr_collapsed: float = 1e-3  # schedule: or at or below this x its peak...
     collapsed_share: float = 0.25  # ...for this x the steps run before it fell there
+    plateau_steps: int = 4  # ...unless the lr's first cut came this many steps after the lowest
+    # loss (a schedule that follows the loss: ReduceLROnPlateau)
     settled: float = 1e-3  # no stall check once a layer's gradient is below this x its peak
 
 

@@ -37,6 +37,9 @@ class Rules:
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
         self.low_since = [None, None]  # first step of the lr's run at lr_slowed, lr_collapsed
+        self.last_lr = None
+        self.lowest = (math.inf, 0)  # (the lowest loss so far, its step), while an lr is given
+        self.first_cut = None  # (step, steps since the lowest loss) of the lr's first decrease
         self.last_update = None  # (step, the largest update ratio) of the last sample
         self.peak_grad = {}  # layer -> its largest sampled gradient norm
         self.settled = set()  # layers whose gradient has fallen below settled x that peak
@@ -74,6 +77,11 @@ class Rules:
         found = self._doubling_confirmed(loss) if self.doubled else []
         if lr is not None:
             self.peak_lr = max(self.peak_lr, lr)
+            if loss is not None and loss < self.lowest[0]:
+                self.lowest = (loss, step)
+            if self.first_cut is None and self.last_lr is not None and lr < self.last_lr:
+                self.first_cut = (step, step - self.lowest[1])
+            self.last_lr = lr
             # (1% slack: a rate divided by 10 twice lands on 1e-2 of its peak up to rounding)
             if 0 < lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
                 found += self._schedule(step, lr)
@@ -122,8 +130,9 @@ class Rules:
             since = self.low_since[i] = self.low_since[i] or step
             if hit is None and step - since + 1 >= max(share * (since - 1), t.patience):
                 hit = (since, level)
-        if hit is None or "schedule" in self.groups:
-            return []
+        cut = self.first_cut
+        if hit is None or "schedule" in self.groups or (cut and cut[1] >= t.plateau_steps):
+            return []  # (a first cut on a plateau: the rate follows the loss, ReduceLROnPlateau)
         (since, level), last = hit, self.last_update
         moved = (f"; the updates moved the weights by at most {last[1]:.1e} of their size at "
                  f"step {last[0]} (healthy is near 1e-3)" if last and last[0] >= since else "")

@@ -758,3 +758,23 @@ def gru_exponential_per_epoch_and_a_final_low_phase():
                     group["lr"] = 3e-3 / 500
             monitor.step(loss, lr=optimizer.param_groups[0]["lr"])
     return [monitor]
+
+
+@healthy("mlp")
+def reduce_on_plateau_stepped_per_batch_with_the_batch_loss():
+    # default patience (10) on the batch loss: once the loss sits at its floor the rate is cut
+    # 10x every 11 steps, to 1e-6 of its peak by step 150, but each cut follows the loss
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+    return [fit(model, optimizer, data.classes(noise=0.1), 200, scheduler=schedule, epoch=1,
+                every=10)]
+
+
+@healthy("recurrent")
+def lstm_reduce_on_plateau_halving_per_batch():
+    model = models.Recurrent("LSTM")
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=5)
+    return [fit(model, optimizer, data.sequences(), 200, scheduler=schedule, epoch=1,
+                every=10)]
