@@ -221,6 +221,8 @@ def test_a_doubling_update_that_lowers_the_loss_is_progress_not_an_explosion():
     # L-BFGS with a line search can move a small head far in its first step, towards the fit
     assert _doubled(Rules(), 4.0, 0.5) == []
     assert _doubled(Rules(), 4.0, 3.0) == []
+    (finding,) = _doubled(Rules(), 4.0, 3.9)  # a next batch a little lower is no progress
+    assert (finding.rule, finding.step) == ("exploding", 1)
     (finding,) = _doubled(Rules(), 4.0, 4.5)  # the loss rose: an explosion
     assert (finding.rule, finding.layer, finding.step) == ("exploding", "fc", 1)
     (finding,) = _doubled(Rules(), 4.0, 40.0)

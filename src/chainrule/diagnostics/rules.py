@@ -397,14 +397,16 @@ class Rules:
         return self._doubling_confirmed(None) if self.loss is None else []
 
     def _doubling_confirmed(self, loss_after):
-        """The doubling update's finding, unless ``loss_after`` (the loss after it) is below
-        both the loss before it and the first loss of the run (a model already thrown above
-        its untrained loss is not making progress by falling back a little); None: non-finite
+        """The doubling update's finding, unless ``loss_after`` (the loss after it) is
+        ``progress`` times both the loss before it and the first loss of the run or less (a
+        model already thrown above its untrained loss is not making progress by falling back a
+        little, nor is one whose next batch happens to score a little lower); None: non-finite
         or unknown, so it counts."""
         step, grown, factors, before = self.doubled
         self.doubled = None
         first = self.explosions.first_losses[0] if self.explosions.first_losses else None
-        if loss_after is not None and before is not None and loss_after < min(before, first):
+        if (loss_after is not None and before is not None
+                and loss_after <= self.t.progress * min(before, first)):
             return []
         first, most = grown[0], max(grown, key=factors.get)
         if factors[first] >= self.t.weight_growth:

@@ -917,3 +917,14 @@ def mlp_one_middle_layer_initialised_a_hundred_times_too_large():
     with torch.no_grad():
         model[4].weight.mul_(100.0)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 10)
+
+
+@broken("recurrent", "model", Expect("exploding", "rnn", within=10))
+def lstm_recurrent_weights_twenty_times_too_large():
+    # one update grows the LSTM 9e7 times and saturates every gate; the next batch's loss
+    # happened to be 1.4% lower, which passed as a line search's progress (saturation was named)
+    model = models.Recurrent("LSTM", hidden=32)
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(20.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                      data.sequences(length=60), 10)
