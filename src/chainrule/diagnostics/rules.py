@@ -77,11 +77,12 @@ class Rules:
         found = self._doubling_confirmed(loss) if self.doubled else []
         if lr is not None:
             self.peak_lr = max(self.peak_lr, lr)
-            if loss is not None and loss < self.lowest[0]:
-                self.lowest = (loss, step)
-            if self.first_cut is None and self.last_lr is not None and lr < self.last_lr:
-                self.first_cut = (step, step - self.lowest[1])
-            self.last_lr = lr
+            if self.first_cut is None:  # (the lowest loss matters only until the first cut)
+                if loss is not None and loss < self.lowest[0]:
+                    self.lowest = (loss, step)
+                if self.last_lr is not None and lr < self.last_lr:
+                    self.first_cut = (step, step - self.lowest[1])
+                self.last_lr = lr
             # (1% slack: a rate divided by 10 twice lands on 1e-2 of its peak up to rounding)
             if 0 < lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
                 found += self._schedule(step, lr)
