@@ -121,6 +121,8 @@ class Rules:
         """The learning rate fell to ``lr_slowed`` (or ``lr_collapsed``) of its peak and has
         stayed there for ``slowed_share`` (``collapsed_share``) times the steps the run took to get
         there: a schedule far faster than the run (see docs/diagnostics.md, stalled)."""
+        if "schedule" in self.groups:
+            return []  # (reported once)
         t, peak = self.t, self.peak_lr
         levels = ((t.lr_slowed, t.slowed_share), (t.lr_collapsed, t.collapsed_share))
         hit = None
@@ -132,7 +134,7 @@ class Rules:
             if hit is None and step - since + 1 >= max(share * (since - 1), t.patience):
                 hit = (since, level)
         cut = self.first_cut
-        if hit is None or "schedule" in self.groups or (cut and cut[1] >= t.plateau_steps):
+        if hit is None or (cut and cut[1] >= t.plateau_steps):
             return []  # (a first cut on a plateau: the rate follows the loss, ReduceLROnPlateau)
         (since, level), last = hit, self.last_update
         moved = (f"; the updates moved the weights by at most {last[1]:.1e} of their size at "
