@@ -402,6 +402,15 @@ def test_an_explosion_is_named_where_it_starts_not_where_it_grew_most():
                                                          "head": 62.0})
     assert (finding.layer, finding.layers) == ("rnn", ["rnn", "front", "head"])
     assert "clip the gradient norm" in finding.message and "LSTM/GRU" in finding.message
+    # of several recurrent layers, the one whose gradient sums the amplified signal over time
+    rules = Rules(recurrent=["a", "b"])
+    sample = _layer_sample(1, {"a": (2e9, 0.05, 1e-3), "b": (9e9, 0.05, 1e-3),
+                               "head": (3e9, 0.05, 1e-3)})
+    for name in sample["layers"]:
+        sample["layers"][name]["weight_matrices"] = 1e6
+    rules.on_step(1, 1.0, 1.0, {"fc": 1.0})
+    (finding,) = rules.on_sample(sample) + rules.on_step(2, None, 1.0, {"fc": 1.0})
+    assert finding.layers == ["b", "a", "head"]
     # across depth, growth compounds from the first layer in forward order...
     (finding,) = _doubling(Rules(), 1, {"0": 3.0, "2": 5.0, "4": 40.0})
     assert finding.layer == "0"

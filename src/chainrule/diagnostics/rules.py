@@ -94,7 +94,7 @@ class Rules:
 
     def _explosion(self, e):
         f = e.figures
-        layers = self._origin(e.layers)
+        layers = self._origin(e.layers, e.norms)
         layer = layers[0] if layers else None
         where = f" starting in layer '{layer}'{self._gain(layer)}" if layer else ""
         if e.kind == "diverging":
@@ -153,24 +153,29 @@ class Rules:
             return "exploding_recurrent"
         return "exploding_layer" if self._gain(layer) else "exploding"
 
-    def _origin(self, layers):
+    def _origin(self, layers, norms=None):
         """``layers`` (all taking part in one explosion) with the one it starts in first, the
         rest after it. Whichever layer grows most is no guide: once one layer amplifies, every
         layer grows with it (those after it through their inputs, those before it through the
         gradient it passes back), the smallest ones relative to their weights the most (one
         update grew a 32-2 head 62x and the ReLU RNN before it, where it began, 15x). A
-        recurrent layer amplifies inside itself, over time: the first of them in forward order
-        is named. Across depth, a layer whose weights are out of scale with those before it
-        (``_out_of_scale``) amplifies everything after it while its own update stays small (its
-        gradient is that of the others over its gain): it is named even if it did not grow
-        itself. Else the growth compounds from layer to layer and starts at the first in
-        forward order."""
+        recurrent layer amplifies inside itself, over time: of those taking part, the one with
+        the largest gradient (``norms``: {layer: gradient norm}; its gradient sums the
+        amplified signal over every time step, the others' carry it once), else the first in
+        forward order, is named. Across depth, a layer whose weights are out of scale with
+        those before it (``_out_of_scale``) amplifies everything after it while its own update
+        stays small (its gradient is that of the others over its gain): it is named even if it
+        did not grow itself. Else the growth compounds from layer to layer and starts at the
+        first in forward order."""
         if not layers:
             return []
         position = {name: i for i, name in enumerate(self.order)}
         forward = sorted(layers, key=lambda n: position.get(n, len(position)))
         large = self.oversized[0] if self.oversized else None
-        first = next((n for n in forward if n in self.recurrent), large or forward[0])
+        recurrent = [n for n in forward if n in self.recurrent]
+        if recurrent and norms:
+            recurrent.sort(key=lambda n: -norms.get(n, 0.0))  # (stable: ties keep their order)
+        first = recurrent[0] if recurrent else large or forward[0]
         return [first] + [n for n in forward if n != first]
 
     def on_nonfinite(self, step, origin, message, update_checked=True):
@@ -392,8 +397,8 @@ class Rules:
         thrashed = [n for n in order
                     if self._streak(("moved", n), moved[n] >= self.t.update_size)]
         if not grown:
-            return self._thrashed(step, thrashed, moved) if thrashed else []
-        grown = self._origin(grown)
+            return self._thrashed(step, thrashed, moved, layers) if thrashed else []
+        grown = self._origin(grown, {n: layers[n].get("grad_norm") or 0.0 for n in order})
         self.doubled = (step, grown, {n: growth[n] for n in grown}, self.loss)
         # judged by the loss after the update (next step): a step that doubled the weights and
         # lowered the loss went towards a solution (L-BFGS's first line-searched step)
@@ -429,8 +434,8 @@ class Rules:
             return ""
         return f", whose weights are {self.oversized[1]:.0f}x their natural size"
 
-    def _thrashed(self, step, thrashed, moved):
-        thrashed = self._origin(thrashed)
+    def _thrashed(self, step, thrashed, moved, layers):
+        thrashed = self._origin(thrashed, {n: layers[n].get("grad_norm") or 0.0 for n in thrashed})
         first = thrashed[0]
         return self._group(
             "exploding", "exploding", thrashed, step,

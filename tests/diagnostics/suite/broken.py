@@ -928,3 +928,26 @@ def lstm_recurrent_weights_twenty_times_too_large():
         model.rnn.weight_hh_l0.mul_(20.0)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1),
                       data.sequences(length=60), 10)
+
+
+@broken("recurrent", "model", Expect("exploding", "rnns.1", within=10))
+def three_relu_rnns_the_middle_one_with_recurrent_gain_four():
+    # every RNN grows; the middle one's gradient sums the amplified signal over each time step
+    # (9.6e9 against 1.8e9 and 4.9e9): the first recurrent layer in forward order was named
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnns = nn.ModuleList(nn.RNN(4 if i == 0 else 16, 16, batch_first=True,
+                                             nonlinearity="relu") for i in range(3))
+            self.head = nn.Linear(16, 2)
+
+        def forward(self, x):
+            for rnn in self.rnns:
+                x, _ = rnn(x)
+            return self.head(x[:, -1])
+
+    model = Stack()
+    with torch.no_grad():
+        model.rnns[1].weight_hh_l0.mul_(4.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
+                      data.sequences(length=40), 10)
