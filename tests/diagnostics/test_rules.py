@@ -419,3 +419,25 @@ def test_an_explosion_is_named_where_it_starts_not_where_it_grew_most():
                            order=["0", "2", "4", "6"])
     assert finding.layer == "4" and "100x their natural size" in finding.message
     assert "initialise this layer's weights smaller" in finding.message
+
+
+def _uniform_sample(step, rho):
+    layers = {n: {"grad_norm": r, "rho": r, "weight_before": 1.0, "weight_matrices": 1.0,
+                  "update_ratio": 1e-3, "ever_grad": True} for n, r in rho.items()}
+    return {"step": step, "order": list(rho), "layers": layers, "activations": {},
+            "natural": {n: 1.0 for n in rho}}
+
+
+def test_gradients_a_thousand_times_the_square_root_of_the_loss_are_an_explosion_from_the_start():
+    # the same gradients are healthy under a loss a million times larger (a squared error on
+    # targets 1e3 times their scale: the gradient grows with the loss's square root)
+    for loss, expected in ((1e2, ["exploding"]), (1e8, [])):
+        rules = Rules(recurrent={"rnn"})
+        found = []
+        for step in (1, 2, 4):
+            rules.on_step(step, loss, 1e5, {})
+            found += rules.on_sample(_uniform_sample(step, {"front": 1e4, "rnn": 3e4,
+                                                            "head": 2e4}))
+        assert [f.rule for f in found] == expected
+        if expected:
+            assert found[0].step == 4 and found[0].layer == "rnn"  # recurrent: where it starts

@@ -19,6 +19,7 @@ class Thresholds:
     oversized: float = 10.0  # exploding: named where weights are this x their natural size
     # and this x those of every layer before it
     amplification: float = 100.0  # exploding: a layer's gradient/weight this x the layers after it
+    outsized: float = 1e3  # exploding: the layers' median gradient/weight this x sqrt(loss)
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...
     lr_rise: float = 2.0  # ...and is back there, with the lr this x higher than at its best
     dead_fraction: float = 0.5  # dead: more than this share of units inactive on every input

@@ -267,6 +267,7 @@ class Rules:
                         for rule in ("dead", "saturation"))
         found += self._growth(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order)
+        found += self._outsized(step, layers, order)
         if not explained:
             found += self._vanishing(step, layers, order, starved)
         explained = explained or "vanishing" in self.groups
@@ -461,6 +462,39 @@ class Rules:
             f"weights, {ratio:.0f}x more than in the layers after it, for {self.t.patience} "
             "samples in a row: the backward signal is amplified inside it"
             + (" (through time)" if start in self.recurrent else ""), key)
+
+    def _outsized(self, step, layers, order):
+        """Gradients out of all proportion to the loss in every layer at once, from the start:
+        an explosion that a jump (which needs earlier steps to compare with) and a doubling
+        update (which Adam's bounded steps never make) both miss. A layer's gradient/weight
+        ratio is the size of the signal entering it times the backward signal reaching it, and
+        a loss's gradient scales with its square root (the residual, for a squared error) or is
+        bounded (cross-entropy): the median ratio over the layers, ``outsized`` times the square
+        root of the loss (at least 1) or more, says that activations or gradients were
+        amplified a thousandfold inside the model (a ReLU RNN with recurrent gain 3 over 60
+        steps: 1.5e3 to 5e4 times), where unnormalised targets, however large, scale both sides
+        alike (0.05 to 1) and inputs 1e3 times too large reach 7e2 (see docs/diagnostics.md)."""
+        loss = self.loss
+        rho = [layers[n]["rho"] for n in order if layers[n].get("rho") is not None]
+        holds = False
+        if rho and loss is not None and math.isfinite(loss):
+            median = statistics.median(rho)
+            ratio = median / max(1.0, math.sqrt(abs(loss)))
+            holds = ratio >= self.t.outsized
+        if not self._streak(("outsized", None), holds):
+            return []
+        norms = {n: layers[n].get("grad_norm") or 0.0 for n in order}
+        named = self._origin([n for n in order if layers[n].get("rho") is not None], norms)
+        first = named[0]
+        return self._group(
+            "exploding", "exploding", named, step,
+            f"exploding gradients from the start, starting in layer '{first}'"
+            f"{self._gain(first)}: the layers' gradients are a median {median:.2g}x their "
+            f"weights, {ratio:.2g}x the square root of the loss ({loss:.4g}), for "
+            f"{self.t.patience} samples in a row (healthy runs, with targets or inputs of any "
+            f"scale, stay below {self.t.outsized:g}): the signal is amplified inside the model"
+            + (" (through time, in a recurrent layer)" if first in self.recurrent else ""),
+            self._exploding_remedy(first))
 
     def _vanishing(self, step, layers, order, starved=()):
         # (a norm of exactly 0 counts: a layer that had gradients and now gets none through its

@@ -930,24 +930,66 @@ def lstm_recurrent_weights_twenty_times_too_large():
                       data.sequences(length=60), 10)
 
 
+class _ReLUStack(nn.Module):
+    """Three one-layer ReLU RNNs in a row, read at the last step by a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnns = nn.ModuleList(nn.RNN(4 if i == 0 else 16, 16, batch_first=True,
+                                         nonlinearity="relu") for i in range(3))
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        for rnn in self.rnns:
+            x, _ = rnn(x)
+        return self.head(x[:, -1])
+
+
 @broken("recurrent", "model", Expect("exploding", "rnns.1", within=10))
 def three_relu_rnns_the_middle_one_with_recurrent_gain_four():
     # every RNN grows; the middle one's gradient sums the amplified signal over each time step
     # (9.6e9 against 1.8e9 and 4.9e9): the first recurrent layer in forward order was named
-    class Stack(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.rnns = nn.ModuleList(nn.RNN(4 if i == 0 else 16, 16, batch_first=True,
-                                             nonlinearity="relu") for i in range(3))
-            self.head = nn.Linear(16, 2)
-
-        def forward(self, x):
-            for rnn in self.rnns:
-                x, _ = rnn(x)
-            return self.head(x[:, -1])
-
-    model = Stack()
+    model = _ReLUStack()
     with torch.no_grad():
         model.rnns[1].weight_hh_l0.mul_(4.0)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
                       data.sequences(length=40), 10)
+
+
+# -- gen15: explosions present from the first step under Adam: its bounded updates never double --
+# the weights and there is no earlier step for a jump; the loss is 2e6-6e8 and the gradients
+# 1e6-1e9 times the weights from step 1 (no finding in 60 steps before the outsized rule)
+@broken("recurrent", "optimizer", Expect("exploding", "rnn", within=4))
+def relu_rnn_between_a_linear_projection_and_a_head_under_adam():
+    model = _ProjectedRNN()
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(3.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=60), 10)
+
+
+@broken("cnn", "optimizer", Expect("exploding", "rnn", within=4))
+def relu_rnn_after_a_convolution_under_adam():
+    model = _ProjectedRNN("conv")
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(3.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=60), 10)
+
+
+@broken("recurrent", "optimizer", Expect("exploding", "rnns.1", within=4))
+def three_relu_rnns_the_middle_one_with_recurrent_gain_four_under_adam():
+    model = _ReLUStack()
+    with torch.no_grad():
+        model.rnns[1].weight_hh_l0.mul_(4.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=40), 10)
+
+
+@broken("recurrent", "optimizer", Expect("exploding", "rnn", within=4))
+def relu_rnn_recurrent_gain_three_under_adam():
+    model = models.Recurrent("RNN", hidden=32, nonlinearity="relu")
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(3.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=60), 10)

@@ -778,3 +778,44 @@ def lstm_reduce_on_plateau_halving_per_batch():
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=5)
     return [fit(model, optimizer, data.sequences(), 200, scheduler=schedule, epoch=1,
                 every=10)]
+
+
+# -- gen15: gradients large everywhere, but uniformly (the outsized rule's healthy side): targets
+# or inputs far from unit scale make every gradient large without anything amplifying inside
+def _scaled_sequence_sums(input_scale, target_scale, length=30):
+    """Sequences whose target is the first feature's sum over time, both scaled."""
+    batches = data.sequences(length=length)
+    batches.y = (batches.x[:, :, 0].sum(1, keepdims=True) * target_scale).astype(np.float32)
+    batches.x = batches.x * np.float32(input_scale)
+    return batches
+
+
+@healthy("recurrent")
+def relu_rnn_inputs_and_targets_a_thousand_times_their_scale():
+    # the closest healthy run to the rule: median gradient/weight 5e2-7e2 x sqrt(loss)
+    model = models.Recurrent("RNN", hidden=32, classes=1, nonlinearity="relu")
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                _scaled_sequence_sums(1e3, 1e3), 60, F.mse_loss, every=10)]
+
+
+@healthy("recurrent")
+def gru_targets_a_thousand_times_their_scale():
+    model = models.Recurrent("GRU", hidden=32, classes=1)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                _scaled_sequence_sums(1.0, 1e3), 60, F.mse_loss, every=10)]
+
+
+@healthy("mlp")
+def mlp_targets_a_million_times_their_scale_batch_size_one():
+    batches = data.regression(df=1.5, size=1)
+    batches.y = batches.y * np.float32(1e6)
+    model = models.mlp([8, 64, 64, 1])
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 60, F.mse_loss,
+                every=10)]
+
+
+@healthy("cnn")
+def cnn_inputs_a_hundred_times_their_scale():
+    model = models.cnn(channels=(1, 8, 8, 8, 8))
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(scale=100.0), 60,
+                every=10)]
