@@ -441,3 +441,27 @@ def test_gradients_a_thousand_times_the_square_root_of_the_loss_are_an_explosion
         assert [f.rule for f in found] == expected
         if expected:
             assert found[0].step == 4 and found[0].layer == "rnn"  # recurrent: where it starts
+
+
+def test_weights_too_large_across_depth_with_large_gradients_are_an_explosion_from_the_start():
+    # five layers at 10x their natural size: each multiplies the signal by 10 / sqrt(6) = 4.1
+    # (4.1^4 = 280 past the first); under a normalisation the gradients shrink instead (0.1)
+    for rho, expected in ((50.0, ["exploding"]), (0.1, [])):
+        rules = Rules()
+        found = []
+        for step in (1, 2, 4):
+            rules.on_step(step, 5.0, 1e2, {})
+            sample = _uniform_sample(step, {n: rho for n in ("0", "2", "4", "6", "8")})
+            for stats in sample["layers"].values():
+                stats["weight_before"] = stats["weight_matrices"] = 10.0
+            found += rules.on_sample(sample)
+        assert [f.rule for f in found] == expected
+        if expected:
+            assert found[0].step == 4 and found[0].layer == "0"
+            assert "initialise the weights smaller" in found[0].message
+    # one layer 10x too large amplifies 4x: not across depth (the out-of-scale rule's case)
+    rules = Rules()
+    for step in (1, 2, 4):
+        sample = _uniform_sample(step, {n: 50.0 for n in ("0", "2", "4")})
+        sample["layers"]["2"]["weight_before"] = 10.0
+        assert rules.on_sample(sample) == []

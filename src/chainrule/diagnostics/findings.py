@@ -20,6 +20,8 @@ class Thresholds:
     # and this x those of every layer before it
     amplification: float = 100.0  # exploding: a layer's gradient/weight this x the layers after it
     outsized: float = 1e3  # exploding: the layers' median gradient/weight this x sqrt(loss)
+    init_gain: float = 100.0  # exploding: the layers' weights amplify the signal this x...
+    init_rho: float = 10.0  # ...and their median gradient/weight is this or more
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...
     lr_rise: float = 2.0  # ...and is back there, with the lr this x higher than at its best
     dead_fraction: float = 0.5  # dead: more than this share of units inactive on every input
@@ -76,6 +78,10 @@ REMEDIES = {
     "exploding_layer": "initialise this layer's weights smaller, normalise what enters it "
                        "(LayerNorm), and clip the gradient norm "
                        "(nn.utils.clip_grad_norm_(params, 1.0))",
+    "exploding_init": "initialise the weights smaller (PyTorch's default, or "
+                      "nn.init.kaiming_normal_ for ReLU layers), or add normalisation "
+                      "(LayerNorm/BatchNorm) after each layer, and clip the gradient norm "
+                      "(nn.utils.clip_grad_norm_(params, 1.0))",
     "schedule": "step the scheduler once per epoch, not after every batch, or count its "
                 "periods in batches (step_size, milestones and T_max times the batches per epoch, "
                 "ExponentialLR's gamma to the power 1 / batches per epoch)",

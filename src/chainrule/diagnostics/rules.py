@@ -33,6 +33,7 @@ class Rules:
         self.recurrent = set(recurrent)  # names of recurrent layers (their own remedy)
         self.order = []  # the layers in forward order, as the last sample saw them
         self.oversized = None  # (layer, size): a layer out of scale with those before it
+        self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
@@ -151,6 +152,8 @@ class Rules:
     def _exploding_remedy(self, layer):
         if layer in self.recurrent:
             return "exploding_recurrent"
+        if not self.oversized and self.init_large and layer == self.init_large[0][0]:
+            return "exploding_init"
         return "exploding_layer" if self._gain(layer) else "exploding"
 
     def _origin(self, layers, norms=None):
@@ -171,7 +174,8 @@ class Rules:
             return []
         position = {name: i for i, name in enumerate(self.order)}
         forward = sorted(layers, key=lambda n: position.get(n, len(position)))
-        large = self.oversized[0] if self.oversized else None
+        large = (self.oversized[0] if self.oversized else
+                 self.init_large[0][0] if self.init_large else None)
         recurrent = [n for n in forward if n in self.recurrent]
         if recurrent and norms:
             recurrent.sort(key=lambda n: -norms.get(n, 0.0))  # (stable: ties keep their order)
@@ -258,6 +262,8 @@ class Rules:
             self.order = order
         if "natural" in sample:
             self.oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
+            self.init_large = _init_gain(layers, order, sample["natural"], self.recurrent,
+                                         self.t.init_gain)
         moved = [s["update_ratio"] for s in layers.values() if s.get("update_ratio") is not None]
         if moved:
             self.last_update = (step, max(moved))
@@ -268,6 +274,7 @@ class Rules:
         found += self._growth(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order)
         found += self._outsized(step, layers, order)
+        found += self._too_large(step, layers, order)
         if not explained:
             found += self._vanishing(step, layers, order, starved)
         explained = explained or "vanishing" in self.groups
@@ -431,6 +438,11 @@ class Rules:
 
     def _gain(self, layer):
         """Why ``layer`` is named though another grew more: its weights' size."""
+        if not self.oversized and self.init_large and self.init_large[0][0] == layer:
+            large, gain, sizes = self.init_large
+            return (f", the first of {len(large)} layers whose weights are {min(sizes):.1f}x to "
+                    f"{max(sizes):.1f}x their natural size and together amplify the signal "
+                    f"about {gain:.2g}x across depth")
         if not self.oversized or self.oversized[0] != layer or layer in self.recurrent:
             return ""
         return f", whose weights are {self.oversized[1]:.0f}x their natural size"
@@ -495,6 +507,28 @@ class Rules:
             f"scale, stay below {self.t.outsized:g}): the signal is amplified inside the model"
             + (" (through time, in a recurrent layer)" if first in self.recurrent else ""),
             self._exploding_remedy(first))
+
+    def _too_large(self, step, layers, order):
+        """Weights initialised far too large across depth (``_init_gain``), with the gradients
+        a median ``init_rho`` times the weights (a normalisation after each layer undoes the
+        gain and shrinks them instead), for ``patience`` samples: under Adam, whose steps stay
+        small, the weights never double and the gradients are large but uniform across depth,
+        so no other rule sees it."""
+        rho = [layers[n]["rho"] for n in order if layers[n].get("rho") is not None]
+        median = statistics.median(rho) if rho else 0.0
+        holds = self.init_large is not None and median >= self.t.init_rho
+        if not self._streak(("too_large", None), holds):
+            return []
+        large, gain, sizes = self.init_large
+        first = large[0]
+        return self._group(
+            "exploding", "exploding", large, step,
+            f"exploding activations and gradients from the start, starting in layer '{first}': "
+            f"{len(large)} layers' weights are {min(sizes):.1f}x to {max(sizes):.1f}x their "
+            f"natural size, which together amplify the signal about {gain:.2g}x across depth "
+            f"(against an initialisation that preserves it, Kaiming's), and the gradients are "
+            f"a median {median:.2g}x the weights, for {self.t.patience} samples in a row"
+            f"{_also(large)}", "exploding_init")
 
     def _vanishing(self, step, layers, order, starved=()):
         # (a norm of exactly 0 counts: a layer that had gradients and now gets none through its
@@ -625,6 +659,25 @@ def _out_of_scale(layers, order, natural, factor):
             return name, size
         largest = size if largest is None else max(largest, size)
     return None
+
+
+def _init_gain(layers, order, natural, recurrent, least):
+    """([layers], gain, [their sizes]) when the weights (before the update) amplify the
+    signal ``least`` times or more across depth, else None. A layer multiplies it by about
+    its weights' size over sqrt(6) times its natural size (1 for Kaiming's initialisation
+    with ReLU, which preserves it; PyTorch's default shrinks it to 0.41), and the gains
+    compound from layer to layer. Recurrent layers (their gain is over time, rules
+    ``_amplified`` and ``_outsized``) and the first layer (an embedding, N(0, 1), is
+    sqrt(3 width) times its natural size and amplifies nothing) are left out of the product;
+    the first is listed when it is as large."""
+    sizes = {n: layers[n]["weight_before"] / natural[n] for n in order
+             if layers[n].get("weight_before") and natural.get(n) and n not in recurrent}
+    gain = math.prod(max(1.0, size / math.sqrt(6.0)) for n, size in sizes.items()
+                     if n != order[0])
+    if gain < least:
+        return None
+    large = [n for n, size in sizes.items() if size > math.sqrt(6.0)]
+    return large, gain, [sizes[n] for n in large]
 
 
 def _module_of(parameter):

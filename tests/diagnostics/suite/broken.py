@@ -993,3 +993,47 @@ def relu_rnn_recurrent_gain_three_under_adam():
         model.rnn.weight_hh_l0.mul_(3.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       data.sequences(length=60), 10)
+
+
+# -- gen15: deep nets initialised far too large, under Adam (the weights never double, the --
+# gradients are large but uniform across depth, no finding in 40 steps) and SGD (the head
+# doubled first and was named)
+def _scaled(model, gain):
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, (nn.Linear, nn.Conv2d)):
+                layer.weight.mul_(gain)
+    return model
+
+
+@broken("mlp", "model", Expect("exploding", "0", within=4))
+def deep_mlp_initialised_ten_times_too_large_under_adam():
+    model = _scaled(models.mlp([16, 64, 64, 64, 64, 64, 2]), 10.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 10)
+
+
+@broken("cnn", "model", Expect("exploding", "0", within=4))
+def deep_cnn_initialised_ten_times_too_large_under_adam():
+    model = _scaled(models.cnn(channels=(1, 8, 8, 8, 8)), 10.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 10)
+
+
+def _standard_normal_mlp():
+    model = models.mlp([16, 64, 64, 64, 64, 2])
+    with torch.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                layer.weight.normal_(0.0, 1.0)  # std 1 where 1 / sqrt(fan_in) was meant
+    return model
+
+
+@broken("mlp", "model", Expect("exploding", "0", within=4))
+def mlp_initialised_standard_normal_under_adam():
+    model = _standard_normal_mlp()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 10)
+
+
+@broken("mlp", "model", Expect("exploding", "0", within=4))
+def mlp_initialised_standard_normal_under_sgd():
+    model = _standard_normal_mlp()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.classes(), 10)
