@@ -1037,3 +1037,23 @@ def mlp_initialised_standard_normal_under_adam():
 def mlp_initialised_standard_normal_under_sgd():
     model = _standard_normal_mlp()
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.classes(), 10)
+
+
+# -- gen15: recurrent weights too large under Adam, where the backward signal is amplified --
+# through time but the output is bounded (tanh, gates): the amplification rule's case
+@broken("recurrent", "optimizer", Expect("exploding", "rnn", within=4))
+def gru_recurrent_weights_ten_times_too_large_under_adam():
+    model = models.Recurrent("GRU", hidden=32)
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(10.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=60), 10)
+
+
+@broken("recurrent", "optimizer", Expect("exploding", "rnn", within=4))
+def tanh_rnn_recurrent_gain_eight_under_adam():
+    model = models.Recurrent("RNN", hidden=32)
+    with torch.no_grad():
+        model.rnn.weight_hh_l0.mul_(8.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=60), 10)
