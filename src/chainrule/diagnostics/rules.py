@@ -34,6 +34,7 @@ class Rules:
         self.order = []  # the layers in forward order, as the last sample saw them
         self.oversized = None  # (layer, size): a layer out of scale with those before it
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
+        self.started_large = None  # whether they were at the first sample
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
@@ -262,8 +263,13 @@ class Rules:
             self.order = order
         if "natural" in sample:
             self.oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
-            self.init_large = _init_gain(layers, order, sample["natural"], self.recurrent,
-                                         self.t.init_gain)
+            large = _init_gain(layers, order, sample["natural"], self.recurrent,
+                               self.t.init_gain)
+            # only weights that started too large: weights grow over a long run, while the
+            # gradients shrink
+            if self.started_large is None:
+                self.started_large = large is not None
+            self.init_large = large if self.started_large else None
         moved = [s["update_ratio"] for s in layers.values() if s.get("update_ratio") is not None]
         if moved:
             self.last_update = (step, max(moved))
