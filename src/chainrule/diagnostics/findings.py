@@ -20,6 +20,7 @@ class Thresholds:
     # and this x those of every layer before it
     amplification: float = 100.0  # exploding: a layer's gradient/weight this x the layers after it
     outsized: float = 1e3  # exploding: the layers' median gradient/weight this x sqrt(loss)
+    recurrent_size: float = 1.8  # ...where a recurrent layer started this x its natural size
     init_gain: float = 100.0  # exploding: the layers' weights amplify the signal this x...
     init_rho: float = 1.0  # ...and their median gradient/weight is this or more
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...

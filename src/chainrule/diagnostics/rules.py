@@ -35,6 +35,7 @@ class Rules:
         self.oversized = None  # (layer, size): a layer out of scale with those before it
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
         self.started_large = None  # whether they were at the first sample
+        self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
@@ -269,6 +270,9 @@ class Rules:
             # gradients shrink
             if self.started_large is None:
                 self.started_large = large is not None
+                self.first_sizes = {n: layers[n]["weight_before"] / sample["natural"][n]
+                                    for n in order if layers[n].get("weight_before")
+                                    and sample["natural"].get(n)}
             self.init_large = large if self.started_large else None
         moved = [s["update_ratio"] for s in layers.values() if s.get("update_ratio") is not None]
         if moved:
@@ -499,11 +503,13 @@ class Rules:
             median = statistics.median(rho)
             ratio = median / max(1.0, math.sqrt(abs(loss)))
             holds = ratio >= self.t.outsized
+        if holds:
+            norms = {n: layers[n].get("grad_norm") or 0.0 for n in order}
+            named = self._origin([n for n in order if layers[n].get("rho") is not None], norms)
+            first = named[0]
+            holds = self._amplifies(first)
         if not self._streak(("outsized", None), holds):
             return []
-        norms = {n: layers[n].get("grad_norm") or 0.0 for n in order}
-        named = self._origin([n for n in order if layers[n].get("rho") is not None], norms)
-        first = named[0]
         return self._group(
             "exploding", "exploding", named, step,
             f"exploding gradients from the start, starting in layer '{first}'"
@@ -513,6 +519,18 @@ class Rules:
             f"scale, stay below {self.t.outsized:g}): the signal is amplified inside the model"
             + (" (through time, in a recurrent layer)" if first in self.recurrent else ""),
             self._exploding_remedy(first))
+
+    def _amplifies(self, layer):
+        """Whether ``layer``'s weights can amplify the signal by themselves: a recurrent layer
+        that started ``recurrent_size`` times its natural size or more (its recurrent gain, not
+        its inputs), the layer out of scale with those before it, or the first of weights too
+        large across depth. Inputs far from unit scale make the gradients as outsized against
+        the loss as an explosion does, but through weights of healthy size."""
+        if layer in self.recurrent:
+            return self.first_sizes.get(layer, 0.0) >= self.t.recurrent_size
+        if self.oversized and self.oversized[0] == layer:
+            return True
+        return bool(self.init_large) and self.init_large[0][0] == layer
 
     def _too_large(self, step, layers, order):
         """Weights initialised far too large across depth (``_init_gain``), with the gradients
