@@ -855,3 +855,27 @@ def orthogonal_relu_rnn_inputs_ten_thousand_times_their_scale():
     nn.init.orthogonal_(model.rnn.weight_hh_l0)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                 _scaled_sequence_sums(1e4, 1.0), 60, F.mse_loss, every=10)]
+
+
+class _Tabular(nn.Module):
+    """Four categorical features embedded (N(0, 1), width 64) beside a numeric projection."""
+
+    def __init__(self):
+        super().__init__()
+        self.numeric = nn.Linear(4, 32)
+        self.embeddings = nn.ModuleList(nn.Embedding(50, 64) for _ in range(4))
+        self.body = nn.Sequential(nn.Linear(32 + 4 * 64, 64), nn.ReLU(), nn.Linear(64, 2))
+
+    def forward(self, x):
+        ids = (x[:, 4:8].abs() * 10).long().clamp(max=49)
+        embedded = [table(ids[:, i]) for i, table in enumerate(self.embeddings)]
+        return self.body(torch.cat(embedded + [F.relu(self.numeric(x[:, :4]))], 1))
+
+
+@healthy("mlp")
+def tabular_embeddings_side_by_side():
+    # the embeddings' sizes multiply to 172 as though stacked; their gradients (a median 3e-4
+    # of the weights) spare them
+    model = _Tabular()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 60,
+                every=10)]
