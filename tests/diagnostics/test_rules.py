@@ -467,3 +467,15 @@ def test_weights_too_large_across_depth_with_large_gradients_are_an_explosion_fr
         sample = _uniform_sample(step, {n: 50.0 for n in ("0", "2", "4")})
         sample["layers"]["2"]["weight_before"] = 10.0
         assert rules.on_sample(sample) == []
+
+
+def test_a_sample_without_gradients_neither_counts_for_nor_breaks_an_outsized_streak():
+    # a batch of one that an exploded classifier gets right has loss 0 and no gradient at all
+    rules = Rules(recurrent={"rnn"})
+    found = []
+    for step, rho in ((1, 3e4), (2, 0.0), (4, 3e4), (8, 3e4)):
+        rules.on_step(step, 1e2 if rho else 0.0, rho, {})
+        sample = _uniform_sample(step, {"front": rho, "rnn": rho, "head": rho})
+        sample["layers"]["rnn"]["weight_before"] = 2.2
+        found += rules.on_sample(sample)
+    assert [(f.rule, f.step, f.layer) for f in found] == [("exploding", 8, "rnn")]

@@ -264,6 +264,7 @@ class Rules:
             self.order = order
         if "natural" in sample:
             self.oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
+        if "natural" in sample and layers:  # (not an activation measurement between samples)
             large = _init_gain(layers, order, sample["natural"], self.recurrent,
                                self.t.init_gain)
             # only weights that started too large: weights grow over a long run, while the
@@ -498,8 +499,12 @@ class Rules:
         alike (0.05 to 1) and inputs 1e3 times too large reach 7e2 (see docs/diagnostics.md)."""
         loss = self.loss
         rho = [layers[n]["rho"] for n in order if layers[n].get("rho") is not None]
+        if not any(rho):
+            # nothing to judge: an activation measurement completed between samples, or no
+            # gradient at all (a batch of one that an exploded classifier gets right: loss 0)
+            return []
         holds = False
-        if rho and loss is not None and math.isfinite(loss):
+        if loss is not None and math.isfinite(loss):
             median = statistics.median(rho)
             ratio = median / max(1.0, math.sqrt(abs(loss)))
             holds = ratio >= self.t.outsized
@@ -539,8 +544,9 @@ class Rules:
         small, the weights never double and the gradients are large but uniform across depth,
         so no other rule sees it."""
         rho = [layers[n]["rho"] for n in order if layers[n].get("rho") is not None]
-        median = statistics.median(rho) if rho else 0.0
-        holds = self.init_large is not None and median >= self.t.init_rho
+        if not any(rho):
+            return []  # (as in _outsized)
+        holds = self.init_large is not None and statistics.median(rho) >= self.t.init_rho
         if not self._streak(("too_large", None), holds):
             return []
         large, gain, sizes = self.init_large
@@ -551,8 +557,8 @@ class Rules:
             f"{len(large)} layers' weights are {min(sizes):.1f}x to {max(sizes):.1f}x their "
             f"natural size, which together amplify the signal about {gain:.2g}x across depth "
             f"(against an initialisation that preserves it, Kaiming's), and the gradients are "
-            f"a median {median:.2g}x the weights, for {self.t.patience} samples in a row"
-            f"{_also(large)}", "exploding_init")
+            f"a median {statistics.median(rho):.2g}x the weights, for {self.t.patience} samples "
+            f"in a row{_also(large)}", "exploding_init")
 
     def _vanishing(self, step, layers, order, starved=()):
         # (a norm of exactly 0 counts: a layer that had gradients and now gets none through its
