@@ -554,8 +554,10 @@ class Rules:
         return self._group(
             "exploding", "exploding", large, step,
             f"exploding activations and gradients from the start, starting in layer '{first}': "
-            f"{len(large)} layers' weights are {min(sizes):.1f}x to {max(sizes):.1f}x their "
-            f"natural size, which together amplify the signal about {gain:.2g}x across depth "
+            + (f"{len(large)} layers' weights are {min(sizes):.1f}x to {max(sizes):.1f}x their "
+               "natural size, which together amplify" if len(large) > 1 else
+               f"its weights are {sizes[0]:.1f}x their natural size, which amplifies")
+            + f" the signal about {gain:.2g}x across depth "
             f"(against an initialisation that preserves it, Kaiming's), and the gradients are "
             f"a median {statistics.median(rho):.2g}x the weights, for {self.t.patience} samples "
             f"in a row{_also(large)}", "exploding_init")
