@@ -1,6 +1,8 @@
 """The every-step exploding rules on hand-made series: a real explosion lasts (or grows the
 weights, or ends in a NaN); heavy-tailed noise, however spiky, does not."""
 
+import math
+
 import numpy as np
 
 from chainrule.diagnostics.findings import Thresholds
@@ -219,6 +221,8 @@ def test_a_doubling_update_that_lowers_the_loss_is_progress_not_an_explosion():
     # L-BFGS with a line search can move a small head far in its first step, towards the fit
     assert _doubled(Rules(), 4.0, 0.5) == []
     assert _doubled(Rules(), 4.0, 3.0) == []
+    (finding,) = _doubled(Rules(), 4.0, 3.9)  # a next batch a little lower is no progress
+    assert (finding.rule, finding.step) == ("exploding", 1)
     (finding,) = _doubled(Rules(), 4.0, 4.5)  # the loss rose: an explosion
     assert (finding.rule, finding.layer, finding.step) == ("exploding", "fc", 1)
     (finding,) = _doubled(Rules(), 4.0, 40.0)
@@ -333,4 +337,145 @@ def test_a_learning_rate_of_exactly_zero_is_a_stall_not_a_decayed_schedule():
 
     (finding,) = run([0.05, 0.05, 0.0, 0.0, 0.0])
     assert (finding.rule, finding.step) == ("stalled", 16)
-    assert run([0.05, 0.05, 1e-4, 1e-4, 1e-4]) == []  # decayed, though: the end of a schedule
+    # decayed, though: no layer has stalled (a rate 500x lower from the fourth step on is a
+    # schedule far faster than the run, the model-wide finding tested below)
+    assert all(f.layer is None for f in run([0.05, 0.05, 1e-4, 1e-4, 1e-4]))
+
+
+def _schedule(lrs):
+    """The findings of a run whose learning rate follows ``lrs``, one value per step, while
+    its loss keeps falling."""
+    rules = Rules()
+    return [f for step, lr in enumerate(lrs, 1) for f in rules.on_step(step, 1.0 / step, 0.1,
+                                                                       {"fc": 0.1}, lr)]
+
+
+def test_a_schedule_stepped_per_batch_is_found_where_one_that_ends_low_is_not():
+    # StepLR(step_size=30, gamma=0.1) meant per epoch, stepped per batch: 1e-2 of the peak from
+    # step 60, found once it has stayed there 0.8 x the 59 steps before it (step 107)
+    (finding,) = _schedule([0.1 * 0.1 ** (s // 30) for s in range(1, 200)])
+    assert (finding.rule, finding.layer, finding.step) == ("stalled", None, 107)
+    assert "per epoch" in finding.message and "step the scheduler once per epoch" in finding.message
+    (finding,) = _schedule([0.1 * 0.9 ** s for s in range(1, 200)])  # ExponentialLR(0.9)
+    assert finding.step == 80  # at 1e-2 of its first value from step 45: 0.8 x 44 steps on
+    # the same staircase stepped per epoch (10 batches) ends with the run: 1e-2 for its last 40%
+    assert _schedule([0.1 * 0.1 ** (s // 30) for s in range(1, 101)]) == []
+    # cosine to 0 (the last 6% below 1e-2), a warm restart every 30 steps, one-cycle's floor
+    assert _schedule([0.05 * (1 + math.cos(math.pi * s / 100)) for s in range(1, 101)]) == []
+    assert _schedule([0.05 * (1 + math.cos(math.pi * (s % 30) / 30)) + 1e-9
+                      for s in range(1, 301)]) == []
+    # exactly 0 is not slow but stopped: the layers' stall rule names it
+    assert _schedule([0.1] * 5 + [0.0] * 100) == []
+
+
+def test_a_schedule_that_first_cuts_the_rate_on_a_plateau_of_the_loss_follows_it():
+    # ReduceLROnPlateau stepped per batch: the loss at its floor from step 40, the rate cut 10x
+    # every 11 steps from then on; the same cuts on a timetable while the loss still fell are
+    # a schedule stepped per batch
+    lrs = [0.1 * 0.1 ** max(0, (s - 40) // 11) for s in range(1, 200)]
+    plateau = [1.0 / s if s < 40 else 0.025 + 0.001 * (s % 3) for s in range(1, 200)]
+    rules, found = Rules(), []
+    for step, (lr, loss) in enumerate(zip(lrs, plateau), 1):
+        found += rules.on_step(step, loss, 0.1, {"fc": 0.1}, lr)
+    assert found == []
+    rules, found = Rules(), []
+    for step, lr in enumerate(lrs, 1):
+        found += rules.on_step(step, 1.0 / step, 0.1, {"fc": 0.1}, lr)
+    assert [(f.rule, f.layer) for f in found] == [("stalled", None)]
+
+
+def _doubling(rules, step, growth, before=None, order=None):
+    """A sample in which each layer of ``growth`` grew that many times in one update."""
+    sample = _layer_sample(step, {n: (0.1, 0.05, 1e-3) for n in order or growth})
+    for name, factor in growth.items():
+        sample["layers"][name]["weight_matrices"] = factor
+    for name, size in (before or {}).items():
+        sample["layers"][name]["weight_before"] = size
+    rules.on_step(step, 1.0, 1.0, {n: 1.0 for n in growth})
+    found = rules.on_sample(sample)
+    return found + rules.on_step(step + 1, None, 1.0, {n: 1.0 for n in growth})
+
+
+def test_an_explosion_is_named_where_it_starts_not_where_it_grew_most():
+    # a ReLU RNN's growth over time throws every layer: the head (small) grows most
+    (finding,) = _doubling(Rules(recurrent=["rnn"]), 1, {"front": 3.0, "rnn": 15.0,
+                                                         "head": 62.0})
+    assert (finding.layer, finding.layers) == ("rnn", ["rnn", "front", "head"])
+    assert "clip the gradient norm" in finding.message and "LSTM/GRU" in finding.message
+    # of several recurrent layers, the one whose gradient sums the amplified signal over time
+    rules = Rules(recurrent=["a", "b"])
+    sample = _layer_sample(1, {"a": (2e9, 0.05, 1e-3), "b": (9e9, 0.05, 1e-3),
+                               "head": (3e9, 0.05, 1e-3)})
+    for name in sample["layers"]:
+        sample["layers"][name]["weight_matrices"] = 1e6
+    rules.on_step(1, 1.0, 1.0, {"fc": 1.0})
+    (finding,) = rules.on_sample(sample) + rules.on_step(2, None, 1.0, {"fc": 1.0})
+    assert finding.layers == ["b", "a", "head"]
+    # across depth, growth compounds from the first layer in forward order...
+    (finding,) = _doubling(Rules(), 1, {"0": 3.0, "2": 5.0, "4": 40.0})
+    assert finding.layer == "0"
+    # ...unless one layer is far larger than its natural size: it amplifies, the rest grow
+    (finding,) = _doubling(Rules(), 1, {"6": 2.4}, before={"4": 100.0},
+                           order=["0", "2", "4", "6"])
+    assert finding.layer == "4" and "100x their natural size" in finding.message
+    assert "initialise this layer's weights smaller" in finding.message
+
+
+def _uniform_sample(step, rho):
+    layers = {n: {"grad_norm": r, "rho": r, "weight_before": 1.0, "weight_matrices": 1.0,
+                  "update_ratio": 1e-3, "ever_grad": True} for n, r in rho.items()}
+    return {"step": step, "order": list(rho), "layers": layers, "activations": {},
+            "natural": {n: 1.0 for n in rho}}
+
+
+def test_gradients_a_thousand_times_the_square_root_of_the_loss_are_an_explosion_from_the_start():
+    # the same gradients are healthy under a loss a million times larger (a squared error on
+    # targets 1e3 times their scale: the gradient grows with the loss's square root), or with
+    # a recurrent layer of healthy size (inputs far from unit scale)
+    for loss, size, expected in ((1e2, 2.2, ["exploding"]), (1e8, 2.2, []), (1e2, 1.4, [])):
+        rules = Rules(recurrent={"rnn"})
+        found = []
+        for step in (1, 2, 4):
+            rules.on_step(step, loss, 1e5, {})
+            sample = _uniform_sample(step, {"front": 1e4, "rnn": 3e4, "head": 2e4})
+            sample["layers"]["rnn"]["weight_before"] = size
+            found += rules.on_sample(sample)
+        assert [f.rule for f in found] == expected
+        if expected:
+            assert found[0].step == 4 and found[0].layer == "rnn"  # recurrent: where it starts
+
+
+def test_weights_too_large_across_depth_with_large_gradients_are_an_explosion_from_the_start():
+    # five layers at 10x their natural size: each multiplies the signal by 10 / sqrt(6) = 4.1
+    # (4.1^4 = 280 past the first); under a normalisation the gradients shrink instead (0.1)
+    for rho, expected in ((50.0, ["exploding"]), (0.1, [])):
+        rules = Rules()
+        found = []
+        for step in (1, 2, 4):
+            rules.on_step(step, 5.0, 1e2, {})
+            sample = _uniform_sample(step, {n: rho for n in ("0", "2", "4", "6", "8")})
+            for stats in sample["layers"].values():
+                stats["weight_before"] = stats["weight_matrices"] = 10.0
+            found += rules.on_sample(sample)
+        assert [f.rule for f in found] == expected
+        if expected:
+            assert found[0].step == 4 and found[0].layer == "0"
+            assert "initialise the weights smaller" in found[0].message
+    # one layer 10x too large amplifies 4x: not across depth (the out-of-scale rule's case)
+    rules = Rules()
+    for step in (1, 2, 4):
+        sample = _uniform_sample(step, {n: 50.0 for n in ("0", "2", "4")})
+        sample["layers"]["2"]["weight_before"] = 10.0
+        assert rules.on_sample(sample) == []
+
+
+def test_a_sample_without_gradients_neither_counts_for_nor_breaks_an_outsized_streak():
+    # a batch of one that an exploded classifier gets right has loss 0 and no gradient at all
+    rules = Rules(recurrent={"rnn"})
+    found = []
+    for step, rho in ((1, 3e4), (2, 0.0), (4, 3e4), (8, 3e4)):
+        rules.on_step(step, 1e2 if rho else 0.0, rho, {})
+        sample = _uniform_sample(step, {"front": rho, "rnn": rho, "head": rho})
+        sample["layers"]["rnn"]["weight_before"] = 2.2
+        found += rules.on_sample(sample)
+    assert [(f.rule, f.step, f.layer) for f in found] == [("exploding", 8, "rnn")]

@@ -14,6 +14,11 @@ first step is caught at once:
   or updates as large as the weights three samples in a row (rules.py, ``update_size``);
 - a layer's gradient, relative to its weights, is ``amplification`` times that of the layers
   after it: the backward signal is amplified inside it (through time in a recurrent layer);
+- the layers' gradients, against their weights, are a thousand times the square root of the
+  loss, where a recurrent layer started well above its natural size (rules.py, ``outsized``:
+  what Adam, whose updates stay small, makes of an explosion through time);
+- the weights, multiplied across depth, amplify the signal a hundredfold while the gradients are
+  as large as the weights (rules.py, ``init_gain``: a deep net initialised far too large);
 - the loss returned to its untrained level after halving, and the learning rate is now well
   above its first value (a schedule that raises it too far).
 """
@@ -65,13 +70,15 @@ class ExplosionTracker:
         if (reference and norm >= self.t.jump_factor * reference
                 and (loss is None or not self.losses or loss > statistics.median(self.losses))):
             if self.elevated is None:
-                self.elevated = (step, reference, self._layer_growth(layer_norms))
+                self.elevated = (step, reference,
+                                 self._layer_growth(self._resolve(layer_norms)))
             factor, grown = self.weight_growth()
             lasting = step - self.elevated[0] + 1 >= self.t.patience
             if factor >= self.t.weight_growth or lasting:
-                found = Explosion("jump", step, self._attribute(layer_norms), {
+                norms = self._resolve(layer_norms)
+                found = Explosion("jump", step, self._taking_part(self._layer_growth(norms)), {
                     "norm": norm, "reference": reference, "since": self.elevated[0],
-                    "weights": factor, "weights_layer": grown, "loss": loss})
+                    "weights": factor, "weights_layer": grown, "loss": loss}, norms)
         elif elevated is not None:
             self.elevated = None
         if found is None and loss is not None and lr is not None:
@@ -95,21 +102,28 @@ class ExplosionTracker:
         if self.elevated is None:
             return None
         first, reference, growth = self.elevated
-        return Explosion("jump", step, max(growth, key=growth.get) if growth else None,
+        return Explosion("jump", step, self._taking_part(growth),
                          {"norm": math.inf, "reference": reference, "since": first})
 
-    def _layer_growth(self, layer_norms):
-        """Each layer's norm against its value at the reference step."""
+    def _layer_growth(self, norms):
+        """Each layer's norm ({layer: norm}, resolved) against its value at the reference
+        step."""
         reference = self.layer_reference
         if self.older_max is None and self.recent:
             reference = max(self.recent, key=lambda entry: entry[0])[1]
         reference = self._resolve(reference)
         return {name: norm / max(reference.get(name, 0.0), 1e-30)
-                for name, norm in self._resolve(layer_norms).items() if math.isfinite(norm)}
+                for name, norm in norms.items() if math.isfinite(norm)}
 
-    def _attribute(self, layer_norms):
-        growth = self._layer_growth(layer_norms)
-        return max(growth, key=growth.get) if growth else None
+    def _taking_part(self, growth):
+        """The layers whose own gradient norm grew, by at least 1 / ``jump_factor`` of the most
+        grown one's growth (that one first). Which of them the growth starts in is the rules'
+        call: they know the forward order and which layers are recurrent."""
+        if not growth:
+            return []
+        most = max(growth, key=growth.get)
+        floor = max(growth[most] / self.t.jump_factor, 1.0)
+        return [most] + [n for n, g in growth.items() if n != most and g > floor]
 
     def _resolve(self, layer_norms):
         if callable(layer_norms):
@@ -135,20 +149,23 @@ class ExplosionTracker:
         self.diverging_steps = self.diverging_steps + 1 if back else 0
         if self.diverging_steps < self.t.patience:  # a state, not one odd batch
             return None
-        layers_best = self._resolve(layers_best)
+        layers_best, norms = self._resolve(layers_best), self._resolve(layer_norms)
         growth = {name: norm / max(layers_best.get(name, 0.0), 1e-30)
-                  for name, norm in self._resolve(layer_norms).items() if math.isfinite(norm)}
-        return Explosion("diverging", step, max(growth, key=growth.get) if growth else None,
-                         {"loss": smooth, "first_loss": first, "best_loss": best,
-                          "lr": lr, "first_lr": self.first_lr})
+                  for name, norm in norms.items() if math.isfinite(norm)}
+        return Explosion("diverging", step, self._taking_part(growth), {
+            "loss": smooth, "first_loss": first, "best_loss": best, "lr": lr,
+            "first_lr": self.first_lr}, norms)
 
 
 class Explosion:
     """A confirmed explosion found by the tracker: ``kind`` ("jump" or "diverging"), the step,
-    the layer it is attributed to, and the figures for the message."""
+    the ``layers`` taking part (the most grown first; ``layer``: that one, or None), the
+    figures for the message, and the layers' gradient norms at the step ({} if not read)."""
 
-    def __init__(self, kind, step, layer, figures):
-        self.kind, self.step, self.layer, self.figures = kind, step, layer, figures
+    def __init__(self, kind, step, layers, figures, norms=None):
+        self.kind, self.step, self.layers, self.figures = kind, step, list(layers), figures
+        self.layer = self.layers[0] if self.layers else None
+        self.norms = norms or {}
 
 
 def weight_growth(layers, natural):

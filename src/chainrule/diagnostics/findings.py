@@ -14,8 +14,15 @@ class Thresholds:
     jump_factor: float = 10.0  # exploding: total gradient norm above this x its earlier maximum
     recent_steps: int = 8  # ...the maximum over every step but the last this many
     weight_growth: float = 2.0  # exploding: a layer's weights grew by this factor in one update
+    progress: float = 0.9  # ...unless the loss after it is this x the one before it or less
     update_size: float = 1.0  # exploding: updates this x the weights, patience samples in a row
+    oversized: float = 10.0  # exploding: named where weights are this x their natural size
+    # and this x those of every layer before it
     amplification: float = 100.0  # exploding: a layer's gradient/weight this x the layers after it
+    outsized: float = 1e3  # exploding: the layers' median gradient/weight this x sqrt(loss)
+    recurrent_size: float = 1.8  # ...where a recurrent layer started this x its natural size
+    init_gain: float = 100.0  # exploding: the layers' weights amplify the signal this x...
+    init_rho: float = 1.0  # ...and their median gradient/weight is this or more
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...
     lr_rise: float = 2.0  # ...and is back there, with the lr this x higher than at its best
     dead_fraction: float = 0.5  # dead: more than this share of units inactive on every input
@@ -24,6 +31,12 @@ class Thresholds:
     saturated_fraction: float = 0.5  # saturation: more than this share of outputs saturated
     stall_low: float = 1e-6  # stalled: update below this x the weights while a gradient flows
     decayed_lr: float = 0.1  # no stall check once the lr is below this x its peak
+    lr_slowed: float = 1e-2  # schedule: the lr at or below this x its peak...
+    slowed_share: float = 0.8  # ...for this x the steps run before it fell there
+    lr_collapsed: float = 1e-3  # schedule: or at or below this x its peak...
+    collapsed_share: float = 0.25  # ...for this x the steps run before it fell there
+    plateau_steps: int = 4  # ...unless the lr's first cut came this many steps after the lowest
+    # loss (a schedule that follows the loss: ReduceLROnPlateau)
     settled: float = 1e-3  # no stall check once a layer's gradient is below this x its peak
 
 
@@ -66,6 +79,13 @@ REMEDIES = {
     "exploding_layer": "initialise this layer's weights smaller, normalise what enters it "
                        "(LayerNorm), and clip the gradient norm "
                        "(nn.utils.clip_grad_norm_(params, 1.0))",
+    "exploding_init": "initialise the weights smaller (PyTorch's default, or "
+                      "nn.init.kaiming_normal_ for ReLU layers), or add normalisation "
+                      "(LayerNorm/BatchNorm) after each layer, and clip the gradient norm "
+                      "(nn.utils.clip_grad_norm_(params, 1.0))",
+    "schedule": "step the scheduler once per epoch, not after every batch, or count its "
+                "periods in batches (step_size, milestones and T_max times the batches per epoch, "
+                "ExponentialLR's gamma to the power 1 / batches per epoch)",
     "diverging": "check the learning-rate schedule (its peak, a gamma above 1, stepping it per "
                  "batch instead of per epoch), lower the learning rate, or clip the gradient norm",
     "raised_lr": "lower the schedule's peak learning rate (CyclicLR's max_lr, OneCycleLR's "

@@ -31,9 +31,19 @@ class Rules:
         self.explosions = ExplosionTracker(self.t, weight_growth_now or (lambda: (0.0, None)),
                                            norms_of)
         self.recurrent = set(recurrent)  # names of recurrent layers (their own remedy)
+        self.order = []  # the layers in forward order, as the last sample saw them
+        self.oversized = None  # (layer, size): a layer out of scale with those before it
+        self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
+        self.started_large = None  # whether they were at the first sample
+        self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
+        self.low_since = [None, None]  # first step of the lr's run at lr_slowed, lr_collapsed
+        self.last_lr = None
+        self.lowest = (math.inf, 0)  # (the lowest loss so far, its step), while an lr is given
+        self.first_cut = None  # (step, steps since the lowest loss) of the lr's first decrease
+        self.last_update = None  # (step, the largest update ratio) of the last sample
         self.peak_grad = {}  # layer -> its largest sampled gradient norm
         self.settled = set()  # layers whose gradient has fallen below settled x that peak
         self.frozen_noted = set()
@@ -67,24 +77,35 @@ class Rules:
         """``loss`` and ``grad_norm`` finite (non-finite steps go to ``on_nonfinite``);
         ``layer_norms``: {layer: gradient norm}, a callable returning it, or what ``norms_of``
         (given to the constructor) turns into it."""
+        found = self._doubling_confirmed(loss) if self.doubled else []
         if lr is not None:
             self.peak_lr = max(self.peak_lr, lr)
-        found = self._doubling_confirmed(loss) if self.doubled else []
+            if self.first_cut is None:  # (the lowest loss matters only until the first cut)
+                if loss is not None and loss < self.lowest[0]:
+                    self.lowest = (loss, step)
+                if self.last_lr is not None and lr < self.last_lr:
+                    self.first_cut = (step, step - self.lowest[1])
+                self.last_lr = lr
+            # (1% slack: a rate divided by 10 twice lands on 1e-2 of its peak up to rounding)
+            if 0 < lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
+                found += self._schedule(step, lr)
+            elif self.low_since[0] is not None:
+                self.low_since = [None, None]
         self.loss = loss
         explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)
         return found + self._explosion(explosion) if explosion else found
 
     def _explosion(self, e):
         f = e.figures
-        layer = e.layer
-        where = f" starting in layer '{layer}'" if layer else ""
+        layers = self._origin(e.layers, e.norms)
+        layer = layers[0] if layers else None
+        where = f" starting in layer '{layer}'{self._gain(layer)}" if layer else ""
         if e.kind == "diverging":
             message = (f"training is diverging{where}: the loss is back at {f['loss']:.4g}, its "
                        f"untrained level ({f['first_loss']:.4g}), after falling to "
                        f"{f['best_loss']:.4g}, and the learning rate rose from "
                        f"{f['first_lr']:.3g} at the start to {f['lr']:.3g}")
-            return self._group("exploding", "exploding", [layer] if layer else [], e.step,
-                               message, "diverging")
+            return self._group("exploding", "exploding", layers, e.step, message, "diverging")
         if f["norm"] == math.inf:
             message = (f"exploding gradients{where}: the gradient norm jumped above "
                        f"{self.t.jump_factor:g}x its earlier maximum ({fmt(f['reference'])}) at "
@@ -96,11 +117,72 @@ class Rules:
                        f"{fmt(f['norm'])}, {f['norm'] / f['reference']:.0f}x its earlier "
                        f"maximum ({fmt(f['reference'])}), and stayed there since step "
                        f"{f['since']}; the loss rose to {f['loss']:.4g}{grown}")
-        return self._group("exploding", "exploding", [layer] if layer else [], e.step, message,
+        return self._group("exploding", "exploding", layers, e.step, message,
                            self._exploding_remedy(layer))
 
+    def _schedule(self, step, lr):
+        """The learning rate fell to ``lr_slowed`` (or ``lr_collapsed``) of its peak and has
+        stayed there for ``slowed_share`` (``collapsed_share``) times the steps the run took to get
+        there: a schedule far faster than the run (see docs/diagnostics.md, stalled)."""
+        if "schedule" in self.groups:
+            return []  # (reported once)
+        t, peak = self.t, self.peak_lr
+        levels = ((t.lr_slowed, t.slowed_share), (t.lr_collapsed, t.collapsed_share))
+        hit = None
+        for i, (level, share) in enumerate(levels):
+            if lr > 1.01 * level * peak:
+                self.low_since[i] = None
+                continue
+            since = self.low_since[i] = self.low_since[i] or step
+            if hit is None and step - since + 1 >= max(share * (since - 1), t.patience):
+                hit = (since, level)
+        cut = self.first_cut
+        if hit is None or (cut and cut[1] >= t.plateau_steps):
+            return []  # (a first cut on a plateau: the rate follows the loss, ReduceLROnPlateau)
+        (since, level), last = hit, self.last_update
+        moved = (f"; the updates moved the weights by at most {last[1]:.1e} of their size at "
+                 f"step {last[0]} (healthy is near 1e-3)" if last and last[0] >= since else "")
+        return self._group(
+            "schedule", "stalled", [], step,
+            f"training has effectively stopped: the learning rate fell to {level:g} of its peak "
+            f"({peak:.3g}) or below at step {since}, and has stayed there for {step - since + 1} "
+            f"steps, now {lr:.3g}{moved}. A schedule that falls this far this early in a run is "
+            "most likely stepped after every batch where it was meant per epoch (StepLR's "
+            "step_size, MultiStepLR's milestones or ExponentialLR's gamma counted in "
+            "epochs)", "schedule")
+
     def _exploding_remedy(self, layer):
-        return "exploding_recurrent" if layer in self.recurrent else "exploding"
+        if layer in self.recurrent:
+            return "exploding_recurrent"
+        if not self.oversized and self.init_large and layer == self.init_large[0][0]:
+            return "exploding_init"
+        return "exploding_layer" if self._gain(layer) else "exploding"
+
+    def _origin(self, layers, norms=None):
+        """``layers`` (all taking part in one explosion) with the one it starts in first, the
+        rest after it. Whichever layer grows most is no guide: once one layer amplifies, every
+        layer grows with it (those after it through their inputs, those before it through the
+        gradient it passes back), the smallest ones relative to their weights the most (one
+        update grew a 32-2 head 62x and the ReLU RNN before it, where it began, 15x). A
+        recurrent layer amplifies inside itself, over time: of those taking part, the one with
+        the largest gradient (``norms``: {layer: gradient norm}; its gradient sums the
+        amplified signal over every time step, the others' carry it once), else the first in
+        forward order, is named. Across depth, a layer whose weights are out of scale with
+        those before it (``_out_of_scale``) amplifies everything after it while its own update
+        stays small (its gradient is that of the others over its gain): it is named even if it
+        did not grow itself. Else the growth compounds from layer to layer and starts at the
+        first in forward order."""
+        if not layers:
+            return []
+        position = {name: i for i, name in enumerate(self.order)}
+        forward = sorted(layers, key=lambda n: position.get(n, len(position)))
+        large = (self.oversized[0] if self.oversized else
+                 self.init_large[0][0] if self.init_large else None)
+        recurrent = [n for n in forward if n in self.recurrent]
+        if recurrent and norms:
+            recurrent.sort(key=lambda n: -norms.get(n, 0.0))  # (stable: ties keep their order)
+        first = recurrent[0] if recurrent else large or forward[0]
+        return [first] + [n for n in forward if n != first]
 
     def on_nonfinite(self, step, origin, message, update_checked=True):
         """The first non-finite value: its finding, and an explosion it confirms.
@@ -178,12 +260,32 @@ class Rules:
         step = sample["step"]
         layers = sample["layers"]
         order = [n for n in sample["order"] if n in layers]
+        if order:
+            self.order = order
+        if "natural" in sample:
+            self.oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
+        if "natural" in sample and layers:  # (not an activation measurement between samples)
+            large = _init_gain(layers, order, sample["natural"], self.recurrent,
+                               self.t.init_gain)
+            # only weights that started too large: weights grow over a long run, while the
+            # gradients shrink
+            if self.started_large is None:
+                self.started_large = large is not None
+                self.first_sizes = {n: layers[n]["weight_before"] / sample["natural"][n]
+                                    for n in order if layers[n].get("weight_before")
+                                    and sample["natural"].get(n)}
+            self.init_large = large if self.started_large else None
+        moved = [s["update_ratio"] for s in layers.values() if s.get("update_ratio") is not None]
+        if moved:
+            self.last_update = (step, max(moved))
         starved = _starved(layers, order)
         found = self._activations(step, sample["activations"], lr, starved)
         explained = any(self.streaks.get((rule, name), 0) > 0 for name in sample["activations"]
                         for rule in ("dead", "saturation"))
         found += self._growth(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order)
+        found += self._outsized(step, layers, order)
+        found += self._too_large(step, layers, order)
         if not explained:
             found += self._vanishing(step, layers, order, starved)
         explained = explained or "vanishing" in self.groups
@@ -314,39 +416,57 @@ class Rules:
         thrashed = [n for n in order
                     if self._streak(("moved", n), moved[n] >= self.t.update_size)]
         if not grown:
-            return self._thrashed(step, thrashed, moved) if thrashed else []
-        first = max(grown, key=growth.get)
-        grown = [first] + [n for n in grown if n != first]
-        self.doubled = (step, grown, growth[first], self.loss)
+            return self._thrashed(step, thrashed, moved, layers) if thrashed else []
+        grown = self._origin(grown, {n: layers[n].get("grad_norm") or 0.0 for n in order})
+        self.doubled = (step, grown, {n: growth[n] for n in grown}, self.loss)
         # judged by the loss after the update (next step): a step that doubled the weights and
         # lowered the loss went towards a solution (L-BFGS's first line-searched step)
         return self._doubling_confirmed(None) if self.loss is None else []
 
     def _doubling_confirmed(self, loss_after):
-        """The doubling update's finding, unless ``loss_after`` (the loss after it) is below
-        both the loss before it and the first loss of the run (a model already thrown above
-        its untrained loss is not making progress by falling back a little); None: non-finite
+        """The doubling update's finding, unless ``loss_after`` (the loss after it) is
+        ``progress`` times both the loss before it and the first loss of the run or less (a
+        model already thrown above its untrained loss is not making progress by falling back a
+        little, nor is one whose next batch happens to score a little lower); None: non-finite
         or unknown, so it counts."""
-        step, grown, factor, before = self.doubled
+        step, grown, factors, before = self.doubled
         self.doubled = None
         first = self.explosions.first_losses[0] if self.explosions.first_losses else None
-        if loss_after is not None and before is not None and loss_after < min(before, first):
+        if (loss_after is not None and before is not None
+                and loss_after <= self.t.progress * min(before, first)):
             return []
-        first = grown[0]
+        first, most = grown[0], max(grown, key=factors.get)
+        if factors[first] >= self.t.weight_growth:
+            grew = f"its weights {factors[first]:.1f}x larger" + (
+                f", and those of '{most}' {factors[most]:.1f}x" if most != first else "")
+        else:  # an oversized layer: it amplifies, the others grow
+            grew = f"the weights of '{most}' {factors[most]:.1f}x larger"
         return self._group(
             "exploding", "exploding", grown, step,
-            f"exploding weights{_count(grown)}, most in layer '{first}': one update made its "
-            f"weights {factor:.1f}x larger (against its natural size){_also(grown)}",
+            f"exploding weights{_count(grown)}, starting in layer '{first}'{self._gain(first)}: "
+            f"one update made {grew} (against the natural size){_also(grown)}",
             self._exploding_remedy(first))
 
-    def _thrashed(self, step, thrashed, moved):
-        first = max(thrashed, key=moved.get)
-        thrashed = [first] + [n for n in thrashed if n != first]
+    def _gain(self, layer):
+        """Why ``layer`` is named though another grew more: its weights' size."""
+        if not self.oversized and self.init_large and self.init_large[0][0] == layer:
+            large, gain, sizes = self.init_large
+            return (f", the first of {len(large)} layers whose weights are {min(sizes):.1f}x to "
+                    f"{max(sizes):.1f}x their natural size and together amplify the signal "
+                    f"about {gain:.2g}x across depth")
+        if not self.oversized or self.oversized[0] != layer or layer in self.recurrent:
+            return ""
+        return f", whose weights are {self.oversized[1]:.0f}x their natural size"
+
+    def _thrashed(self, step, thrashed, moved, layers):
+        thrashed = self._origin(thrashed, {n: layers[n].get("grad_norm") or 0.0 for n in thrashed})
+        first = thrashed[0]
         return self._group(
             "exploding", "exploding", thrashed, step,
-            f"exploding updates{_count(thrashed)}, most in layer '{first}': each update moved "
-            f"its weights by {moved[first]:.2g}x their size (against its natural size; healthy "
-            f"is near 1e-3), for {self.t.patience} samples in a row{_also(thrashed)}",
+            f"exploding updates{_count(thrashed)}, starting in layer '{first}'{self._gain(first)}: "
+            f"each update moved its weights by {moved[first]:.2g}x their size (against its "
+            f"natural size; healthy is near 1e-3), for {self.t.patience} samples in a row"
+            f"{_also(thrashed)}",
             self._exploding_remedy(first))
 
     def _amplified(self, step, layers, order):
@@ -365,6 +485,82 @@ class Rules:
             f"weights, {ratio:.0f}x more than in the layers after it, for {self.t.patience} "
             "samples in a row: the backward signal is amplified inside it"
             + (" (through time)" if start in self.recurrent else ""), key)
+
+    def _outsized(self, step, layers, order):
+        """Gradients out of all proportion to the loss in every layer at once, from the start:
+        an explosion that a jump (which needs earlier steps to compare with) and a doubling
+        update (which Adam's bounded steps never make) both miss. A layer's gradient/weight
+        ratio is the size of the signal entering it times the backward signal reaching it, and
+        a loss's gradient scales with its square root (the residual, for a squared error) or is
+        bounded (cross-entropy): the median ratio over the layers, ``outsized`` times the square
+        root of the loss (at least 1) or more, says that activations or gradients were
+        amplified a thousandfold inside the model (a ReLU RNN with recurrent gain 3 over 60
+        steps: 1.5e3 to 5e4 times), where unnormalised targets, however large, scale both sides
+        alike (0.05 to 1) and inputs 1e3 times too large reach 7e2 (see docs/diagnostics.md)."""
+        loss = self.loss
+        rho = [layers[n]["rho"] for n in order if layers[n].get("rho") is not None]
+        if not any(rho):
+            # nothing to judge: an activation measurement completed between samples, or no
+            # gradient at all (a batch of one that an exploded classifier gets right: loss 0)
+            return []
+        holds = False
+        if loss is not None and math.isfinite(loss):
+            median = statistics.median(rho)
+            ratio = median / max(1.0, math.sqrt(abs(loss)))
+            holds = ratio >= self.t.outsized
+        if holds:
+            norms = {n: layers[n].get("grad_norm") or 0.0 for n in order}
+            named = self._origin([n for n in order if layers[n].get("rho") is not None], norms)
+            first = named[0]
+            holds = self._amplifies(first)
+        if not self._streak(("outsized", None), holds):
+            return []
+        return self._group(
+            "exploding", "exploding", named, step,
+            f"exploding gradients from the start, starting in layer '{first}'"
+            f"{self._gain(first)}: the layers' gradients are a median {median:.2g}x their "
+            f"weights, {ratio:.2g}x the square root of the loss ({loss:.4g}), for "
+            f"{self.t.patience} samples in a row (healthy runs, with targets or inputs of any "
+            f"scale, stay below {self.t.outsized:g}): the signal is amplified inside the model"
+            + (" (through time, in a recurrent layer)" if first in self.recurrent else ""),
+            self._exploding_remedy(first))
+
+    def _amplifies(self, layer):
+        """Whether ``layer``'s weights can amplify the signal by themselves: a recurrent layer
+        that started ``recurrent_size`` times its natural size or more (its recurrent gain, not
+        its inputs), the layer out of scale with those before it, or the first of weights too
+        large across depth. Inputs far from unit scale make the gradients as outsized against
+        the loss as an explosion does, but through weights of healthy size."""
+        if layer in self.recurrent:
+            return self.first_sizes.get(layer, 0.0) >= self.t.recurrent_size
+        if self.oversized and self.oversized[0] == layer:
+            return True
+        return bool(self.init_large) and self.init_large[0][0] == layer
+
+    def _too_large(self, step, layers, order):
+        """Weights initialised far too large across depth (``_init_gain``), with the gradients
+        a median ``init_rho`` times the weights (a normalisation after each layer undoes the
+        gain and shrinks them instead), for ``patience`` samples: under Adam, whose steps stay
+        small, the weights never double and the gradients are large but uniform across depth,
+        so no other rule sees it."""
+        rho = [layers[n]["rho"] for n in order if layers[n].get("rho") is not None]
+        if not any(rho):
+            return []  # (as in _outsized)
+        holds = self.init_large is not None and statistics.median(rho) >= self.t.init_rho
+        if not self._streak(("too_large", None), holds):
+            return []
+        large, gain, sizes = self.init_large
+        first = large[0]
+        return self._group(
+            "exploding", "exploding", large, step,
+            f"exploding activations and gradients from the start, starting in layer '{first}': "
+            + (f"{len(large)} layers' weights are {min(sizes):.1f}x to {max(sizes):.1f}x their "
+               "natural size, which together amplify" if len(large) > 1 else
+               f"its weights are {sizes[0]:.1f}x their natural size, which amplifies")
+            + f" the signal about {gain:.2g}x across depth "
+            f"(against an initialisation that preserves it, Kaiming's), and the gradients are "
+            f"a median {statistics.median(rho):.2g}x the weights, for {self.t.patience} samples "
+            f"in a row{_also(large)}", "exploding_init")
 
     def _vanishing(self, step, layers, order, starved=()):
         # (a norm of exactly 0 counts: a layer that had gradients and now gets none through its
@@ -477,6 +673,43 @@ def _starved(layers, order):
         elif cut and s.get("rho") == 0.0:
             starved.add(name)
     return starved
+
+
+def _out_of_scale(layers, order, natural, factor):
+    """(layer, size) for the first layer after the first in forward ``order`` whose weights
+    (before the update) are ``factor`` times their natural size and ``factor`` times the largest
+    such size before it, else None. Not the first layer: an embedding (N(0, 1), sqrt(3 width)
+    times the natural size of a linear layer of its shape) sets the scale of what follows
+    rather than amplifying it, and a first layer is named first in forward order anyway."""
+    largest = None
+    for name in order:
+        before = layers[name].get("weight_before")
+        if not before or not natural.get(name):
+            continue
+        size = before / natural[name]
+        if largest is not None and size >= factor * max(largest, 1.0):
+            return name, size
+        largest = size if largest is None else max(largest, size)
+    return None
+
+
+def _init_gain(layers, order, natural, recurrent, least):
+    """([layers], gain, [their sizes]) when the weights (before the update) amplify the
+    signal ``least`` times or more across depth, else None. A layer multiplies it by about
+    its weights' size over sqrt(6) times its natural size (1 for Kaiming's initialisation
+    with ReLU, which preserves it; PyTorch's default shrinks it to 0.41), and the gains
+    compound from layer to layer. Recurrent layers (their gain is over time, rules
+    ``_amplified`` and ``_outsized``) and the first layer (an embedding, N(0, 1), is
+    sqrt(3 width) times its natural size and amplifies nothing) are left out of the product;
+    the first is listed when it is as large."""
+    sizes = {n: layers[n]["weight_before"] / natural[n] for n in order
+             if layers[n].get("weight_before") and natural.get(n) and n not in recurrent}
+    gain = math.prod(max(1.0, size / math.sqrt(6.0)) for n, size in sizes.items()
+                     if n != order[0])
+    if gain < least:
+        return None
+    large = [n for n, size in sizes.items() if size > math.sqrt(6.0)]
+    return large, gain, [sizes[n] for n in large]
 
 
 def _module_of(parameter):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chainrule import nn
+from chainrule import nn, optim
 from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
 
@@ -29,12 +29,15 @@ class Expect:
 
 
 def fit(model, optimizer, batches, steps, loss_fn=F.cross_entropy, every=50, scheduler=None,
-        stop_on_nan=False, monitor=None, clip=None, accumulate=1, **options):
+        stop_on_nan=False, monitor=None, clip=None, accumulate=1, epoch=None, **options):
     """Train ``model`` for ``steps`` steps under a GradientMonitor; returns it (closed).
     ``stop_on_nan``: stop before backward on a non-finite loss, as ``chainrule diagnose`` does
     (else the loop goes on, as most loops do); ``clip``: clip the gradient norm to it before
-    the step; ``accumulate``: backward this many batches (each loss divided by it) per step."""
+    the step; ``accumulate``: backward this many batches (each loss divided by it) per step;
+    ``epoch``: step the scheduler once every this many steps (an epoch's batches; a
+    ReduceLROnPlateau with the epoch's mean loss) instead of after every step."""
     monitor = monitor or GradientMonitor(model, every=every, **options)
+    losses = []
     with monitor, np.errstate(all="ignore"):
         for step in range(1, steps + 1):
             optimizer.zero_grad()
@@ -50,8 +53,12 @@ def fit(model, optimizer, batches, steps, loss_fn=F.cross_entropy, every=50, sch
             if clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), clip)
             optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
+            losses.append(loss.item())
+            if scheduler is not None and (epoch is None or step % epoch == 0):
+                if isinstance(scheduler, optim.lr_scheduler.ReduceLROnPlateau):
+                    scheduler.step(sum(losses[-epoch:]) / epoch)
+                else:
+                    scheduler.step()
             monitor.step(loss if accumulate == 1 else total,
                          lr=optimizer.param_groups[0]["lr"])
     return monitor

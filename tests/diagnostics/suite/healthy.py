@@ -686,3 +686,196 @@ def sharpness_aware_two_backwards_per_step_and_an_ema_in_a_list():
                     e.mul_(0.99).add_(p, alpha=0.01)
             monitor.step(loss, lr=0.05)
     return [monitor]
+
+
+# -- gen15: schedules that end low, stepped as meant: the learning rate reaches its floor as the
+# run ends (the schedule rule must not mistake them for one stepped per batch) ----------------
+@healthy("mlp")
+def step_schedule_per_epoch_ending_a_thousand_times_lower():
+    # StepLR(step_size=3 epochs) over 10 epochs of 10 batches: 1e-3 of the peak for the last 10
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.1)
+    return [fit(model, optimizer, data.classes(), 100, scheduler=schedule, epoch=10, every=10)]
+
+
+@healthy("cnn")
+def multi_step_schedule_per_epoch_with_a_long_final_phase():
+    # the ResNet recipe scaled down: 10x lower at epochs 5 and 7 of 10, 1e-2 for the last 30%
+    model = models.TemporalCNN()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[5, 7], gamma=0.1)
+    return [fit(model, optimizer, data.sequences(), 100, scheduler=schedule, epoch=10,
+                every=10)]
+
+
+@healthy("recurrent")
+def lstm_reduce_on_plateau_per_epoch():
+    model = models.Recurrent("LSTM")
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1, patience=1)
+    return [fit(model, optimizer, data.sequences(), 120, scheduler=schedule, epoch=10,
+                every=10)]
+
+
+@healthy("transformer")
+def transformer_cosine_per_batch_to_zero_then_a_few_steps_more():
+    # a cosine to exactly 0 at T_max=80, run to 90 steps: CosineAnnealingLR rises again after
+    model = models.TinyGPT()
+    optimizer = torch.optim.AdamW(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=80, eta_min=3e-7)
+    return [fit(model, optimizer, data.tokens(), 90, models.sequence_loss, scheduler=schedule,
+                every=10)]
+
+
+@healthy("mlp")
+def one_cycle_per_batch_to_its_final_floor():
+    # OneCycleLR ends 1e4 x 25 below its peak: the last 2% of the run is below 1e-3 of it
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=120)
+    return [fit(model, optimizer, data.classes(noise=0.1), 120, scheduler=schedule, every=10)]
+
+
+@healthy("recurrent")
+def gru_exponential_per_epoch_and_a_final_low_phase():
+    # ExponentialLR(0.7) per epoch of 10 batches over 9 epochs, then 20 steps at lr / 500
+    model = models.Recurrent("GRU")
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    decay = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.7)
+    batches = data.sequences()
+    with GradientMonitor(model, every=10) as monitor:
+        for step in range(1, 111):
+            x, y = batches(step)
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            if step % 10 == 0 and step < 90:
+                decay.step()
+            if step == 90:
+                for group in optimizer.param_groups:
+                    group["lr"] = 3e-3 / 500
+            monitor.step(loss, lr=optimizer.param_groups[0]["lr"])
+    return [monitor]
+
+
+@healthy("mlp")
+def reduce_on_plateau_stepped_per_batch_with_the_batch_loss():
+    # default patience (10) on the batch loss: once the loss sits at its floor the rate is cut
+    # 10x every 11 steps, to 1e-6 of its peak by step 150, but each cut follows the loss
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+    return [fit(model, optimizer, data.classes(noise=0.1), 200, scheduler=schedule, epoch=1,
+                every=10)]
+
+
+@healthy("recurrent")
+def lstm_reduce_on_plateau_halving_per_batch():
+    model = models.Recurrent("LSTM")
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=5)
+    return [fit(model, optimizer, data.sequences(), 200, scheduler=schedule, epoch=1,
+                every=10)]
+
+
+# -- gen15: gradients large everywhere, but uniformly (the outsized rule's healthy side): targets
+# or inputs far from unit scale make every gradient large without anything amplifying inside
+def _scaled_sequence_sums(input_scale, target_scale, length=30):
+    """Sequences whose target is the first feature's sum over time, both scaled."""
+    batches = data.sequences(length=length)
+    batches.y = (batches.x[:, :, 0].sum(1, keepdims=True) * target_scale).astype(np.float32)
+    batches.x = batches.x * np.float32(input_scale)
+    return batches
+
+
+@healthy("recurrent")
+def relu_rnn_inputs_and_targets_a_thousand_times_their_scale():
+    # median gradient/weight 5e2-1e3 x sqrt(loss), as outsized as an explosion's against the
+    # loss (inputs 3e3 times their scale pass 1e3): it is the weights that tell them apart
+    model = models.Recurrent("RNN", hidden=32, classes=1, nonlinearity="relu")
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                _scaled_sequence_sums(1e3, 1e3), 60, F.mse_loss, every=10)]
+
+
+@healthy("recurrent")
+def gru_targets_a_thousand_times_their_scale():
+    model = models.Recurrent("GRU", hidden=32, classes=1)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                _scaled_sequence_sums(1.0, 1e3), 60, F.mse_loss, every=10)]
+
+
+@healthy("mlp")
+def mlp_targets_a_million_times_their_scale_batch_size_one():
+    batches = data.regression(df=1.5, size=1)
+    batches.y = batches.y * np.float32(1e6)
+    model = models.mlp([8, 64, 64, 1])
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 60, F.mse_loss,
+                every=10)]
+
+
+@healthy("cnn")
+def cnn_inputs_a_hundred_times_their_scale():
+    model = models.cnn(channels=(1, 8, 8, 8, 8))
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(scale=100.0), 60,
+                every=10)]
+
+
+# -- gen15: weights ten times too large, undone by a normalisation after each layer (the
+# too-large-across-depth rule's healthy side: the gradients shrink instead of growing)
+def _scaled(model, gain):
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, (nn.Linear, nn.Conv2d)):
+                layer.weight.mul_(gain)
+    return model
+
+
+@healthy("cnn")
+def batch_norm_cnn_with_convolutions_ten_times_too_large():
+    model = _scaled(models.cnn(channels=(1, 8, 8, 8, 8), batch_norm=True), 10.0)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 60, every=10)]
+
+
+@healthy("mlp")
+def layer_norm_mlp_with_weights_ten_times_too_large():
+    layers = []
+    for fan_in, fan_out in [(16, 64), (64, 64), (64, 64), (64, 64)]:
+        layers += [nn.Linear(fan_in, fan_out), nn.LayerNorm(fan_out), nn.ReLU()]
+    model = _scaled(nn.Sequential(*layers, nn.Linear(64, 2)), 10.0)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 60,
+                every=10)]
+
+
+@healthy("recurrent")
+def orthogonal_relu_rnn_inputs_ten_thousand_times_their_scale():
+    # median gradient/weight 5e3-1e4 x sqrt(loss); the RNN's weights 1.25x their natural size
+    model = models.Recurrent("RNN", hidden=32, classes=1, nonlinearity="relu")
+    nn.init.orthogonal_(model.rnn.weight_hh_l0)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                _scaled_sequence_sums(1e4, 1.0), 60, F.mse_loss, every=10)]
+
+
+class _Tabular(nn.Module):
+    """Four categorical features embedded (N(0, 1), width 64) beside a numeric projection."""
+
+    def __init__(self):
+        super().__init__()
+        self.numeric = nn.Linear(4, 32)
+        self.embeddings = nn.ModuleList(nn.Embedding(50, 64) for _ in range(4))
+        self.body = nn.Sequential(nn.Linear(32 + 4 * 64, 64), nn.ReLU(), nn.Linear(64, 2))
+
+    def forward(self, x):
+        ids = (x[:, 4:8].abs() * 10).long().clamp(max=49)
+        embedded = [table(ids[:, i]) for i, table in enumerate(self.embeddings)]
+        return self.body(torch.cat(embedded + [F.relu(self.numeric(x[:, :4]))], 1))
+
+
+@healthy("mlp")
+def tabular_embeddings_side_by_side():
+    # the embeddings' sizes multiply to 172 as though stacked; their gradients (a median 3e-4
+    # of the weights) spare them
+    model = _Tabular()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 60,
+                every=10)]
