@@ -1,4 +1,4 @@
-"""Causes the gen13 held-out batch (/tmp/gen13, 2026-12-03) found unnamed or misnamed: units
+"""Causes a held-out batch (2026-12-03) found unnamed or misnamed: units
 killed by one or two updates as large as the weights, a signal cut to zeros before a layer,
 gradients never cleared between steps, layers kept in a plain list, and an op run by a helper
 method of the model's forward."""

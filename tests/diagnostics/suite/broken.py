@@ -722,7 +722,7 @@ def step_schedule_gamma_zero():
     return model, fit(model, optimizer, data.classes(), 50, scheduler=schedule)
 
 
-# -- gen13 held-out batch (/tmp/gen13, 2026-12-03): mechanisms no earlier batch had -----------
+# -- a held-out batch (2026-12-03): mechanisms no earlier batch had -----------
 @broken("mlp", "model", Expect("vanishing", "0", says="receives only zeros"))
 def dropout_probability_one_by_mistake():
     # nn.Dropout(1.0), meant 0.1: every activation is zeroed in training; the ReLU after the
@@ -787,7 +787,7 @@ def causal_mask_built_as_ones_times_minus_inf():
 
 @broken("mlp", "optimizer", Expect("exploding", None, says="never cleared"))
 def gan_generator_loop_zeroes_the_critic_instead():
-    # gen13 batch 2: critic.zero_grad() where the generator's was meant
+    # held-out batch 2: critic.zero_grad() where the generator's was meant
     generator = models.mlp([4, 32, 2])
     critic = models.mlp([2, 32, 1])
     g_opt = torch.optim.Adam(generator.parameters(), 1e-3, betas=(0.5, 0.999))
@@ -810,7 +810,7 @@ def gan_generator_loop_zeroes_the_critic_instead():
     return generator, monitor
 
 
-# -- gen15: schedules stepped after every batch where they were meant per epoch -----------------
+# -- schedules stepped after every batch where they were meant per epoch -----------------
 # (the learning rate falls to a negligible value long before the run ends: nothing was reported)
 SCHEDULE = "stepped after every batch"
 
@@ -854,7 +854,7 @@ def gru_step_schedule_stepped_per_batch_after_a_warmup():
     return model, fit(model, optimizer, data.sequences(), 90, scheduler=schedule)
 
 
-# -- gen15: a ReLU RNN whose gradients explode over long sequences: the explosion starts in the --
+# -- a ReLU RNN whose gradients explode over long sequences: the explosion starts in the --
 # recurrent layer, not in the head that grows most (was named first)
 @broken("recurrent", "model", Expect("exploding", "rnn", within=10))
 def relu_rnn_recurrent_gain_three_over_sixty_steps():
@@ -956,7 +956,7 @@ def three_relu_rnns_the_middle_one_with_recurrent_gain_four():
                       data.sequences(length=40), 10)
 
 
-# -- gen15: explosions present from the first step under Adam: its bounded updates never double --
+# -- explosions present from the first step under Adam: its bounded updates never double --
 # the weights and there is no earlier step for a jump; the loss is 2e6-6e8 and the gradients
 # 1e6-1e9 times the weights from step 1 (no finding in 60 steps before the outsized rule)
 @broken("recurrent", "optimizer", Expect("exploding", "rnn", within=4))
@@ -995,7 +995,7 @@ def relu_rnn_recurrent_gain_three_under_adam():
                       data.sequences(length=60), 10)
 
 
-# -- gen15: deep nets initialised far too large, under Adam (the weights never double, the --
+# -- deep nets initialised far too large, under Adam (the weights never double, the --
 # gradients are large but uniform across depth, no finding in 40 steps) and SGD (the head
 # doubled first and was named)
 def _scaled(model, gain):
@@ -1039,7 +1039,7 @@ def mlp_initialised_standard_normal_under_sgd():
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.classes(), 10)
 
 
-# -- gen15: recurrent weights too large under Adam, where the backward signal is amplified --
+# -- recurrent weights too large under Adam, where the backward signal is amplified --
 # through time but the output is bounded (tanh, gates): the amplification rule's case
 @broken("recurrent", "optimizer", Expect("exploding", "rnn", within=4))
 def gru_recurrent_weights_ten_times_too_large_under_adam():

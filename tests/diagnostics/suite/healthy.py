@@ -549,7 +549,7 @@ def triplet_margin_loss_margins_met():
     return [monitor]
 
 
-# -- gen13 held-out batch (/tmp/gen13, 2026-12-03) --------------------------------------------
+# -- a held-out batch (2026-12-03) --------------------------------------------
 @healthy("mlp")
 def accumulation_of_single_samples_clipped_every_step():
     # four backward passes of batch 1 per step (zero_grad once per step) and a clip: the
@@ -636,7 +636,7 @@ def gan_critic_backward_reaches_the_generator_before_its_zero_grad():
 
 @healthy("mlp")
 def monitor_stepped_per_micro_batch_optimizer_every_fourth():
-    # gen13 batch 2: accumulation on purpose with monitor.step after every micro-batch: the
+    # held-out batch 2: accumulation on purpose with monitor.step after every micro-batch: the
     # gradients are not cleared between those calls, but the optimizer did not step either
     model = models.mlp([16, 32, 2])
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
@@ -656,7 +656,7 @@ def monitor_stepped_per_micro_batch_optimizer_every_fourth():
 
 @healthy("mlp")
 def sharpness_aware_two_backwards_per_step_and_an_ema_in_a_list():
-    # gen13 batch 2: SAM (backward, perturb, zero_grad, backward, restore, step) and an EMA
+    # held-out batch 2: SAM (backward, perturb, zero_grad, backward, restore, step) and an EMA
     # copy held in a plain list to keep it out of parameters()
     model = models.mlp([16, 32, 2])
     model.ema = [copy.deepcopy(model)]
@@ -688,7 +688,7 @@ def sharpness_aware_two_backwards_per_step_and_an_ema_in_a_list():
     return [monitor]
 
 
-# -- gen15: schedules that end low, stepped as meant: the learning rate reaches its floor as the
+# -- schedules that end low, stepped as meant: the learning rate reaches its floor as the
 # run ends (the schedule rule must not mistake them for one stepped per batch) ----------------
 @healthy("mlp")
 def step_schedule_per_epoch_ending_a_thousand_times_lower():
@@ -780,7 +780,7 @@ def lstm_reduce_on_plateau_halving_per_batch():
                 every=10)]
 
 
-# -- gen15: gradients large everywhere, but uniformly (the outsized rule's healthy side): targets
+# -- gradients large everywhere, but uniformly (the outsized rule's healthy side): targets
 # or inputs far from unit scale make every gradient large without anything amplifying inside
 def _scaled_sequence_sums(input_scale, target_scale, length=30):
     """Sequences whose target is the first feature's sum over time, both scaled."""
@@ -822,7 +822,7 @@ def cnn_inputs_a_hundred_times_their_scale():
                 every=10)]
 
 
-# -- gen15: weights ten times too large, undone by a normalisation after each layer (the
+# -- weights ten times too large, undone by a normalisation after each layer (the
 # too-large-across-depth rule's healthy side: the gradients shrink instead of growing)
 def _scaled(model, gain):
     with torch.no_grad():
