@@ -199,7 +199,7 @@ def test_an_overflow_after_an_explosion_points_to_it():
     assert finding.message.index("explosion was found") < finding.message.index("Remedy:")
 
 
-# -- held-out batch gen12 (2026-12-03) ---------------------------------------------------------
+# -- held-out batch (2026-12-03) ---------------------------------------------------------
 def _doubled(rules, loss_before, loss_after):
     """A step whose update made layer 'fc' five times larger, then the step after it."""
     found = rules.on_step(1, loss_before, 1.0, {"fc": 1.0})

@@ -687,7 +687,7 @@ def custom_unit_rows_backward_divides_by_a_padded_rows_norm():
                       20)
 
 
-# -- held-out batch gen12: packed sequences, weight_norm, a cyclic schedule (2026-12-03) -------
+# -- held-out batch: packed sequences, weight_norm, a cyclic schedule (2026-12-03) -------
 @broken("recurrent", "data", Expect("saturation", "rnn"))
 def packed_lstm_unnormalised_inputs():
     model = models.Packed("LSTM")  # the gate rebuild read a PackedSequence as a tensor: crash

@@ -502,7 +502,7 @@ def mlp_mask_product_and_threshold_relus():
                 every=10)]
 
 
-# -- held-out batch gen12 (2026-12-03) ---------------------------------------------------------
+# -- held-out batch (2026-12-03) ---------------------------------------------------------
 @healthy("recurrent")
 def packed_gru_variable_lengths():
     model = models.Packed("GRU")
