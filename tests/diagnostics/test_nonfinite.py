@@ -448,3 +448,59 @@ def test_a_remembered_op_site_is_each_watchs_own():
     finally:
         remove()
     assert layers == [None, "head", None]
+
+
+def test_a_forward_after_one_that_raised_is_still_recorded():
+    """A forward that raised never ran its forward hook, so the watch's depth stayed up; the
+    next call of the same step (a loop that skips a bad batch) is still recorded, with its
+    random state, and runs again with the masks it drew."""
+
+    class Flaky(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden, self.drop, self.out = nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 1)
+
+        def forward(self, x, fail=False):
+            h = self.drop(self.hidden(x))
+            if fail:
+                raise RuntimeError("a bad batch")
+            return self.out(h)
+
+    torch.manual_seed(0)
+    model = Flaky()
+    with GradientMonitor(model) as monitor:
+        with pytest.raises(RuntimeError):
+            model(torch.randn(8, 4), fail=True)
+        out = model(torch.randn(8, 4))
+        call = monitor.watch.calls[-1]
+        assert call.outputs[0] is out and call.rng is not None
+        again = []
+        handle = model.register_forward_hook(lambda module, args, result: again.append(result))
+        monitor.watch.rerun(call, NonFiniteTracer())
+        handle.remove()
+    np.testing.assert_array_equal(again[0].detach().numpy(), out.detach().numpy())
+
+
+def test_draws_outside_the_models_forward_read_no_generator_state(monkeypatch):
+    """The generator's state (a read that costs more than the rest of a step's watch) is read
+    only for a forward of the model that draws: not for the batches drawn between steps."""
+    from chainrule.diagnostics import watch
+
+    reads = []
+    original = watch._rng_state
+    monkeypatch.setattr(watch, "_rng_state", lambda: reads.append(1) or original())
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    with GradientMonitor(model) as monitor:
+        for _ in range(3):
+            loss = model(torch.randn(8, 4)).pow(2).mean()  # drawn before the forward
+            loss.backward()
+            torch.rand(8)  # and after it
+            monitor.step(loss)
+        assert reads == []
+        model.append(nn.Dropout(0.5))  # now the forward draws: once a step
+        for _ in range(2):
+            loss = model(torch.randn(8, 4)).pow(2).mean()
+            loss.backward()
+            torch.rand(8)
+            monitor.step(loss)
+    assert len(reads) == 2

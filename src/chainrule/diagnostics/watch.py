@@ -136,10 +136,10 @@ class NonFiniteWatch:
         self.events = []  # Origins seen live this step (the loss, or all ops with record_sites)
         self.backward_checks = []  # the loss ops' backward, since the model's last forward
         self.calls = []  # this step's training forwards
-        # the generator's state before the first draw of the running forward (None: it drew
-        # nothing yet); ``_drawing``: a forward runs whose first draw is still to come
-        self._drawn_from = None
-        self._drawing = False
+        # per running forward of the model, innermost last: the generator's state before its
+        # first draw (None: none yet; a forward that raised stays, below the next one's)
+        self._running = []
+        self._undrawn = False  # a running forward has not drawn yet
         self._remove_draw_observer = None
         self._depth = 0  # > 0 while the model's forward runs
         self._ran = False  # the model's own forward ran this step
@@ -193,7 +193,8 @@ class NonFiniteWatch:
         self.calls, self._forward_event, self._depth, self._ran = [], False, 0, False
         if self.backward_checks:
             self.backward_checks = []
-        self._drawn_from, self._drawing = None, False
+        if self._running:
+            self._running, self._undrawn = [], False
         if self._observing and not self.record_sites:
             self._close()
 
@@ -209,26 +210,30 @@ class NonFiniteWatch:
     # a step on the bench MLP, its code run cold after the optimizer's update)
     def _before_forward(self, module, args):
         if not _rerunning[0]:
-            if not self._depth:
-                self._drawing = True  # the generator's state is read at its first draw, if any
             self._depth += 1
+            self._running.append(None)  # the generator's state is read at its first draw, if any
+            self._undrawn = True
 
     def _before_draw(self):
         # NOTE: reading the generator's state cost 22-27 us a step (measured on the mlp step:
         # its code runs cold after the optimizer's update); most forwards draw nothing, and a
         # forward that draws gets its state here first
-        if self._drawing and not _rerunning[0]:
-            self._drawing = False
-            self._drawn_from = _rng_state()
+        if self._undrawn and not _rerunning[0]:
+            state, running = _rng_state(), self._running
+            for i, held in enumerate(running):
+                if held is None:
+                    running[i] = state
+            self._undrawn = False
 
     def _after_forward(self, module, args, kwargs, output):
         if _rerunning[0]:
             return
+        # (every call is recorded, whatever the depth: a forward that raised left it high)
         self._depth -= 1
         self._ran = True
-        if self._depth:
-            return  # the model called inside its own forward: the outer call is run again
-        drawn_from, self._drawn_from, self._drawing = self._drawn_from, None, False
+        running = self._running
+        drawn_from = running.pop() if running else None
+        self._undrawn = None in running  # (an outer forward still to draw)
         if not grad_mode._state.enabled:
             return  # an evaluation: nothing to run again
         if self.backward_checks:
