@@ -858,9 +858,7 @@ def gru_step_schedule_stepped_per_batch_after_a_warmup():
 # recurrent layer, not in the head that grows most (was named first)
 @broken("recurrent", "model", Expect("exploding", "rnn", within=10))
 def relu_rnn_recurrent_gain_three_over_sixty_steps():
-    model = models.Recurrent("RNN", hidden=32, nonlinearity="relu")
-    with torch.no_grad():
-        model.rnn.weight_hh_l0.mul_(3.0)
+    model = models.recurrent_gain(models.Recurrent("RNN", hidden=32, nonlinearity="relu"), 3.0)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
                       data.sequences(length=60), 10)
 
@@ -884,27 +882,21 @@ class _ProjectedRNN(nn.Module):
 def relu_rnn_between_a_linear_projection_and_a_head():
     # every layer grows: the projection through the gradient the RNN passes back, the head
     # (most) through the RNN's output
-    model = _ProjectedRNN()
-    with torch.no_grad():
-        model.rnn.weight_hh_l0.mul_(3.0)
+    model = models.recurrent_gain(_ProjectedRNN(), 3.0)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
                       data.sequences(length=60), 10)
 
 
 @broken("cnn", "model", Expect("exploding", "rnn", within=10))
 def relu_rnn_after_a_convolution():
-    model = _ProjectedRNN("conv")
-    with torch.no_grad():
-        model.rnn.weight_hh_l0.mul_(3.0)
+    model = models.recurrent_gain(_ProjectedRNN("conv"), 3.0)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
                       data.sequences(length=60), 10)
 
 
 @broken("recurrent", "model", Expect("exploding", "rnn", within=10))
 def gru_recurrent_weights_ten_times_too_large():
-    model = models.Recurrent("GRU", hidden=32)
-    with torch.no_grad():
-        model.rnn.weight_hh_l0.mul_(10.0)
+    model = models.recurrent_gain(models.Recurrent("GRU", hidden=32), 10.0)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1),
                       data.sequences(length=60), 10)
 
@@ -923,9 +915,7 @@ def mlp_one_middle_layer_initialised_a_hundred_times_too_large():
 def lstm_recurrent_weights_twenty_times_too_large():
     # one update grows the LSTM 9e7 times and saturates every gate; the next batch's loss
     # happened to be 1.4% lower, which passed as a line search's progress (saturation was named)
-    model = models.Recurrent("LSTM", hidden=32)
-    with torch.no_grad():
-        model.rnn.weight_hh_l0.mul_(20.0)
+    model = models.recurrent_gain(models.Recurrent("LSTM", hidden=32), 20.0)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1),
                       data.sequences(length=60), 10)
 
@@ -950,8 +940,7 @@ def three_relu_rnns_the_middle_one_with_recurrent_gain_four():
     # every RNN grows; the middle one's gradient sums the amplified signal over each time step
     # (9.6e9 against 1.8e9 and 4.9e9): the first recurrent layer in forward order was named
     model = _ReLUStack()
-    with torch.no_grad():
-        model.rnns[1].weight_hh_l0.mul_(4.0)
+    models.recurrent_gain(model, 4.0, rnn=model.rnns[1])
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
                       data.sequences(length=40), 10)
 
@@ -961,18 +950,14 @@ def three_relu_rnns_the_middle_one_with_recurrent_gain_four():
 # 1e6-1e9 times the weights from step 1 (no finding in 60 steps before the outsized rule)
 @broken("recurrent", "optimizer", Expect("exploding", "rnn", within=4))
 def relu_rnn_between_a_linear_projection_and_a_head_under_adam():
-    model = _ProjectedRNN()
-    with torch.no_grad():
-        model.rnn.weight_hh_l0.mul_(3.0)
+    model = models.recurrent_gain(_ProjectedRNN(), 3.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       data.sequences(length=60), 10)
 
 
 @broken("cnn", "optimizer", Expect("exploding", "rnn", within=4))
 def relu_rnn_after_a_convolution_under_adam():
-    model = _ProjectedRNN("conv")
-    with torch.no_grad():
-        model.rnn.weight_hh_l0.mul_(3.0)
+    model = models.recurrent_gain(_ProjectedRNN("conv"), 3.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       data.sequences(length=60), 10)
 
@@ -980,17 +965,14 @@ def relu_rnn_after_a_convolution_under_adam():
 @broken("recurrent", "optimizer", Expect("exploding", "rnns.1", within=4))
 def three_relu_rnns_the_middle_one_with_recurrent_gain_four_under_adam():
     model = _ReLUStack()
-    with torch.no_grad():
-        model.rnns[1].weight_hh_l0.mul_(4.0)
+    models.recurrent_gain(model, 4.0, rnn=model.rnns[1])
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       data.sequences(length=40), 10)
 
 
 @broken("recurrent", "optimizer", Expect("exploding", "rnn", within=4))
 def relu_rnn_recurrent_gain_three_under_adam():
-    model = models.Recurrent("RNN", hidden=32, nonlinearity="relu")
-    with torch.no_grad():
-        model.rnn.weight_hh_l0.mul_(3.0)
+    model = models.recurrent_gain(models.Recurrent("RNN", hidden=32, nonlinearity="relu"), 3.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       data.sequences(length=60), 10)
 
@@ -998,23 +980,15 @@ def relu_rnn_recurrent_gain_three_under_adam():
 # -- deep nets initialised far too large, under Adam (the weights never double, the --
 # gradients are large but uniform across depth, no finding in 40 steps) and SGD (the head
 # doubled first and was named)
-def _scaled(model, gain):
-    with torch.no_grad():
-        for layer in model.modules():
-            if isinstance(layer, (nn.Linear, nn.Conv2d)):
-                layer.weight.mul_(gain)
-    return model
-
-
 @broken("mlp", "model", Expect("exploding", "0", within=4))
 def deep_mlp_initialised_ten_times_too_large_under_adam():
-    model = _scaled(models.mlp([16, 64, 64, 64, 64, 64, 2]), 10.0)
+    model = models.scaled(models.mlp([16, 64, 64, 64, 64, 64, 2]), 10.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 10)
 
 
 @broken("cnn", "model", Expect("exploding", "0", within=4))
 def deep_cnn_initialised_ten_times_too_large_under_adam():
-    model = _scaled(models.cnn(channels=(1, 8, 8, 8, 8)), 10.0)
+    model = models.scaled(models.cnn(channels=(1, 8, 8, 8, 8)), 10.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 10)
 
 
@@ -1043,18 +1017,14 @@ def mlp_initialised_standard_normal_under_sgd():
 # through time but the output is bounded (tanh, gates): the amplification rule's case
 @broken("recurrent", "optimizer", Expect("exploding", "rnn", within=4))
 def gru_recurrent_weights_ten_times_too_large_under_adam():
-    model = models.Recurrent("GRU", hidden=32)
-    with torch.no_grad():
-        model.rnn.weight_hh_l0.mul_(10.0)
+    model = models.recurrent_gain(models.Recurrent("GRU", hidden=32), 10.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       data.sequences(length=60), 10)
 
 
 @broken("recurrent", "optimizer", Expect("exploding", "rnn", within=4))
 def tanh_rnn_recurrent_gain_eight_under_adam():
-    model = models.Recurrent("RNN", hidden=32)
-    with torch.no_grad():
-        model.rnn.weight_hh_l0.mul_(8.0)
+    model = models.recurrent_gain(models.Recurrent("RNN", hidden=32), 8.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       data.sequences(length=60), 10)
 
@@ -1063,7 +1033,7 @@ def tanh_rnn_recurrent_gain_eight_under_adam():
 def leaky_relu_mlp_twenty_times_too_large_under_rmsprop():
     # the gradients a median 10, 12 and 8.3 times the weights at steps 1, 2, 4 (RMSprop
     # shrinks them); a normalised net of the same size shows 0.01 to 0.11
-    model = _scaled(models.mlp([16, 64, 64, 64, 2], activation=nn.LeakyReLU), 20.0)
+    model = models.scaled(models.mlp([16, 64, 64, 64, 2], activation=nn.LeakyReLU), 20.0)
     return model, fit(model, torch.optim.RMSprop(model.parameters(), 1e-3), data.classes(), 10)
 
 

@@ -824,17 +824,9 @@ def cnn_inputs_a_hundred_times_their_scale():
 
 # -- weights ten times too large, undone by a normalisation after each layer (the
 # too-large-across-depth rule's healthy side: the gradients shrink instead of growing)
-def _scaled(model, gain):
-    with torch.no_grad():
-        for layer in model.modules():
-            if isinstance(layer, (nn.Linear, nn.Conv2d)):
-                layer.weight.mul_(gain)
-    return model
-
-
 @healthy("cnn")
 def batch_norm_cnn_with_convolutions_ten_times_too_large():
-    model = _scaled(models.cnn(channels=(1, 8, 8, 8, 8), batch_norm=True), 10.0)
+    model = models.scaled(models.cnn(channels=(1, 8, 8, 8, 8), batch_norm=True), 10.0)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 60, every=10)]
 
 
@@ -843,7 +835,7 @@ def layer_norm_mlp_with_weights_ten_times_too_large():
     layers = []
     for fan_in, fan_out in [(16, 64), (64, 64), (64, 64), (64, 64)]:
         layers += [nn.Linear(fan_in, fan_out), nn.LayerNorm(fan_out), nn.ReLU()]
-    model = _scaled(nn.Sequential(*layers, nn.Linear(64, 2)), 10.0)
+    model = models.scaled(nn.Sequential(*layers, nn.Linear(64, 2)), 10.0)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 60,
                 every=10)]
 

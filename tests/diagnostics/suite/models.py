@@ -25,6 +25,23 @@ def kaiming(layer):
     nn.init.zeros_(layer.bias)
 
 
+def scaled(model, gain):
+    """``model`` with every Linear and Conv2d weight multiplied by ``gain``."""
+    with torch.no_grad():
+        for layer in model.modules():
+            if isinstance(layer, (nn.Linear, nn.Conv2d)):
+                layer.weight.mul_(gain)
+    return model
+
+
+def recurrent_gain(model, gain, rnn=None):
+    """``model`` with the recurrent weights of ``rnn`` (its ``rnn`` by default) multiplied
+    by ``gain``: the signal through time amplified ``gain`` times a step."""
+    with torch.no_grad():
+        (model.rnn if rnn is None else rnn).weight_hh_l0.mul_(gain)
+    return model
+
+
 def cnn(channels=(1, 8, 8), activation=nn.ReLU, side=10, classes=2, batch_norm=False):
     """3x3 convolutions (padding 1) of ``channels`` with ``activation``, then a linear head."""
     layers = []
