@@ -35,6 +35,31 @@ def test_each_layers_histogram_holds_its_own_gradients_values():
         np.testing.assert_array_equal(monitor.histograms[name], expected)
 
 
+def test_histograms_taken_at_one_sample_are_not_written_over_by_the_next():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(300, 256), nn.ReLU(), nn.Linear(256, 4))
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
+    x, y = torch.randn(32, 300), torch.randn(32, 4)
+    with GradientMonitor(model, every=5) as monitor:
+        for step in range(1, 11):  # samples at 5 and 10
+            optimizer.zero_grad()
+            loss = ((model(x) - y) ** 2).mean()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss)
+            if step == 5:
+                kept = monitor.histograms
+                at_five = {name: np.array(values, copy=True) for name, values in kept.items()}
+    for name in ("0", "2"):
+        # what the caller kept is still the step-5 sample, though step 10's differs from it
+        np.testing.assert_array_equal(kept[name], at_five[name])
+        assert not np.array_equal(monitor.histograms[name], at_five[name])
+        # and a caller writing its copy leaves the monitor's own values as they were
+        mine = monitor.histograms[name]
+        mine[:] = 0.0
+        assert np.any(monitor.histograms[name] != 0.0)
+
+
 def test_a_layer_frozen_after_the_monitor_started_is_noted():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(300, 32), nn.ReLU(), nn.Linear(32, 4))

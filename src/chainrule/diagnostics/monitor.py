@@ -111,9 +111,9 @@ class GradientMonitor:
         self.notes = []  # information: frozen layers
         self.samples = []  # one dict per sampled step (see Rules.on_sample)
         self.steps = []  # (step, loss, total gradient norm) for every step
-        # layer -> sampled gradient values at the last sample (slices of one buffer, written
-        # over at each sample: copy one to keep it)
-        self.histograms = {}
+        # layer -> sampled gradient values at the last sample: slices of one buffer written over
+        # at each sample (fresh memory made the next backward slower); ``histograms`` copies
+        self._histograms = {}
         self._histogram_buffer = None
         self.activations = {}  # activation -> its latest measurement
         self.on_finding = None  # optional callable(finding), called as soon as one is made
@@ -125,6 +125,12 @@ class GradientMonitor:
         self._current = None  # the step being reported, inside step()
         self._read = {}  # id(parameter) -> squared norm, for the gradients read last step
         self._prepare(start_step + 1)
+
+    @property
+    def histograms(self):
+        """{layer: evenly spaced gradient values at the last sample}, copies the caller may
+        keep (the monitor writes the next sample's over its own)."""
+        return {name: values.copy() for name, values in self._histograms.items()}
 
     def __enter__(self):
         return self
@@ -296,7 +302,7 @@ class GradientMonitor:
                 joined = self._histogram_buffer = np.empty(size)
             np.concatenate(values, out=joined, casting="unsafe")
             for name, span in spans.items():
-                self.histograms[name] = joined[span]
+                self._histograms[name] = joined[span]
         if sampled:
             self._last_weights = {n: s["weight_matrices"] for n, s in layers.items()
                                   if s["weight_matrices"] is not None}
