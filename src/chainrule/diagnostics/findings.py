@@ -19,8 +19,10 @@ class Thresholds:
     oversized: float = 10.0  # exploding: named where weights are this x their natural size
     # and this x those of every layer before it
     amplification: float = 100.0  # exploding: a layer's gradient/weight this x the layers after it
-    outsized: float = 1e3  # exploding: the layers' median gradient/weight this x sqrt(loss)
-    recurrent_size: float = 1.8  # ...where a recurrent layer started this x its natural size
+    outsized: float = 1e2  # exploding: the layers' median gradient/weight this x sqrt(loss)
+    recurrent_size: float = 1.65  # ...where a recurrent layer started this x its natural size
+    recurrent_amplification: float = 0.5  # exploding: such a layer's gradient/weight this x the
+    # layers after it
     init_gain: float = 100.0  # exploding: the layers' weights amplify the signal this x...
     init_rho: float = 1.0  # ...and their median gradient/weight is this or more
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...

@@ -471,7 +471,13 @@ class Rules:
 
     def _amplified(self, step, layers, order):
         rho = {n: layers[n]["rho"] for n in order if layers[n].get("rho") is not None}
-        flagged = set(amplified(order, rho, self.t.amplification))
+        # a recurrent layer that started large (``_amplifies``): healthy ones pass back a
+        # gradient that fades through time, 0.05 to 0.2 times the layers' after them against
+        # their weights; as much as theirs is amplification through time (see
+        # docs/diagnostics.md, exploding)
+        large = {n: self.t.recurrent_amplification for n in rho
+                 if n in self.recurrent and self._amplifies(n)}
+        flagged = set(amplified(order, rho, self.t.amplification, large))
         hits = [n for n in order if self._streak(("amplified", n), n in flagged)]
         if not hits:
             return []
@@ -479,11 +485,14 @@ class Rules:
         after = [rho[n] for n in order[order.index(start) + 1:] if n in rho]
         ratio = rho[start] / statistics.median(after)
         key = "exploding_recurrent" if start in self.recurrent else "exploding_layer"
+        started = (f" (its weights started at {self.first_sizes[start]:.1f}x their natural "
+                   "size; a healthy recurrent layer's ratio is 0.05 to 0.2 times theirs)"
+                   if start in large else "")
         return self._group(
             "exploding", "exploding", [start] + [n for n in hits if n != start], step,
             f"exploding gradients in layer '{start}': its gradient is {rho[start]:.2g}x its "
-            f"weights, {ratio:.0f}x more than in the layers after it, for {self.t.patience} "
-            "samples in a row: the backward signal is amplified inside it"
+            f"weights, {ratio:.2g}x that of the layers after it{started}, for "
+            f"{self.t.patience} samples in a row: the backward signal is amplified inside it"
             + (" (through time)" if start in self.recurrent else ""), key)
 
     def _outsized(self, step, layers, order):
