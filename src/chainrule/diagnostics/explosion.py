@@ -181,10 +181,9 @@ def weight_growth(layers, natural):
     return found
 
 
-def amplified(order, rho, factor, factors=None):
-    """Layers whose gradient/weight ratio ``rho`` is ``factor`` (``factors``: {layer: its own},
-    for some) times the median of the layers after them in the forward ``order``: there the
-    backward signal is amplified."""
+def amplified(order, rho, factor):
+    """Layers whose gradient/weight ratio ``rho`` is ``factor`` times the median of the layers
+    after them in the forward ``order``: there the backward signal is amplified."""
     # from the loss backwards, the layers after each one kept sorted: one insertion per layer,
     # not a median of a new list per layer
     found, after = [], []
@@ -195,7 +194,7 @@ def amplified(order, rho, factor, factors=None):
             middle = len(after) // 2
             reference = after[middle] if len(after) % 2 else (after[middle - 1]
                                                               + after[middle]) / 2
-            if reference > 0 and rho[name] >= (factors or {}).get(name, factor) * reference:
+            if reference > 0 and rho[name] >= factor * reference:
                 found.append(name)
         bisect.insort(after, rho[name])
     found.reverse()
