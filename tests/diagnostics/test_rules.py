@@ -481,3 +481,35 @@ def test_a_sample_without_gradients_neither_counts_for_nor_breaks_an_outsized_st
         sample["layers"]["rnn"]["weight_before"] = 2.2
         found += rules.on_sample(sample)
     assert [(f.rule, f.step, f.layer) for f in found] == [("exploding", 8, "rnn")]
+
+
+def _through_time(ratios, size, steps=(1, 2, 4, 8, 16)):
+    """Samples of a recurrent layer ``size`` times its natural size whose gradient/weight is
+    ``ratio`` times the head's (None: a sample with no gradient at all)."""
+    rules = Rules(recurrent={"rnn"})
+    found = []
+    for step, ratio in zip(steps, ratios):
+        rules.on_step(step, 0.7 if ratio is not None else 0.0, 1.0, {})
+        rho = {"rnn": 0.5 * ratio, "head": 0.5} if ratio is not None else {"rnn": 0.0,
+                                                                         "head": 0.0}
+        sample = _uniform_sample(step, rho)
+        sample["layers"]["rnn"]["weight_before"] = size
+        found += rules.on_sample(sample)
+    return found
+
+
+def test_a_recurrent_layer_started_large_passing_back_as_much_as_the_head_amplifies_through_time():
+    # a tanh RNN with recurrent gain 2.5 (1.78x its natural size): its ratio scatters about 1
+    (finding,) = _through_time((1.9, 1.5, 0.72), 1.78)
+    assert (finding.rule, finding.layer, finding.step) == ("exploding", "rnn", 4)
+    assert "through time" in finding.message and "a median 1.5x" in finding.message
+    assert "initialise the recurrent weights smaller" in finding.message
+    # a healthy recurrent layer's gradient fades through time: 0.05 to 0.2 of the head's
+    assert _through_time((0.2, 0.15, 0.2, 0.18), 2.2) == []
+    # a large one that trains (two GRU layers x5: 0.61, 0.54, 0.24, 0.31, 0.53)
+    assert _through_time((0.61, 0.54, 0.24, 0.31, 0.53), 4.4) == []
+    # one of default size: its inputs, not its weights (an LSTM fed inputs 10x their scale)
+    assert _through_time((1.9, 1.5, 1.2), 1.28) == []
+    # a sample with no gradient (a batch of one the model gets right) neither counts nor breaks
+    (finding,) = _through_time((1.4, None, 2.0, None, 1.1), 2.1)
+    assert finding.step == 16
