@@ -531,9 +531,11 @@ class Rules:
         a loss's gradient scales with its square root (the residual, for a squared error) or is
         bounded (cross-entropy): the median ratio over the layers, ``outsized`` times the square
         root of the loss (at least 1) or more, says that activations or gradients were
-        amplified a thousandfold inside the model (a ReLU RNN with recurrent gain 3 over 60
-        steps: 1.5e3 to 5e4 times), where unnormalised targets, however large, scale both sides
-        alike (0.05 to 1) and inputs 1e3 times too large reach 7e2 (see docs/diagnostics.md)."""
+        amplified a hundredfold inside the model (a ReLU RNN with recurrent gain 3 over 60
+        steps: 1.5e3 to 5e4 times; on batches of one, whose cross-entropy reaches hundreds, 250
+        to 660), where unnormalised targets, however large, scale both sides alike (0.05 to 1).
+        Inputs far from unit scale reach it too (1e3 times: 5e2 to 1e3), through weights of
+        natural size, which ``_amplifies`` tells apart (see docs/diagnostics.md)."""
         loss = self.loss
         rho = [layers[n]["rho"] for n in order if layers[n].get("rho") is not None]
         if not any(rho):
@@ -557,8 +559,9 @@ class Rules:
             f"exploding gradients from the start, starting in layer '{first}'"
             f"{self._gain(first)}: the layers' gradients are a median {median:.2g}x their "
             f"weights, {ratio:.2g}x the square root of the loss ({loss:.4g}), for "
-            f"{self.t.patience} samples in a row (healthy runs, with targets or inputs of any "
-            f"scale, stay below {self.t.outsized:g}): the signal is amplified inside the model"
+            f"{self.t.patience} samples in a row (healthy runs stay below {self.t.outsized:g}, "
+            "or reach it only through inputs far from unit scale and weights of natural size): "
+            "the signal is amplified inside the model"
             + (" (through time, in a recurrent layer)" if first in self.recurrent else ""),
             self._exploding_remedy(first))
 
