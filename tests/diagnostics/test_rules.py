@@ -513,3 +513,19 @@ def test_a_recurrent_layer_started_large_passing_back_as_much_as_the_head_amplif
     # a sample with no gradient (a batch of one the model gets right) neither counts nor breaks
     (finding,) = _through_time((1.4, None, 2.0, None, 1.1), 2.1)
     assert finding.step == 16
+
+
+def test_a_layer_nested_in_an_earlier_one_is_not_after_the_head():
+    # MultiheadAttention uses its out_proj's weights without calling it: the forward order
+    # holds it last; 10 times too large, its ratio is a tenth of the others'
+    rho = {"attn": 0.02, "ffn": 0.05, "head": 0.4, "attn.out_proj": 0.002}
+    rules = Rules()
+    found = []
+    for step in (1, 2, 4):
+        found += rules.on_sample(_uniform_sample(step, rho))
+    assert found == []
+    # the same ratios with the small layer really after the head are an amplification there
+    rules = Rules()
+    for step in (1, 2, 4):
+        found += rules.on_sample(_uniform_sample(step, {**rho, "out": 0.002}))
+    assert [(f.rule, f.layer) for f in found] == [("exploding", "head")]

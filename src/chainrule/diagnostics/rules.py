@@ -473,6 +473,7 @@ class Rules:
             self._exploding_remedy(first))
 
     def _amplified(self, step, layers, order):
+        order = _parents_first(order)
         rho = {n: layers[n]["rho"] for n in order if layers[n].get("rho") is not None}
         flagged = set(amplified(order, rho, self.t.amplification))
         hits = [n for n in order if self._streak(("amplified", n), n in flagged)]
@@ -713,6 +714,42 @@ def _starved(layers, order):
         elif cut and s.get("rho") == 0.0:
             starved.add(name)
     return starved
+
+
+def _parents_first(order):
+    """``order`` with each layer nested in another one (``attn.out_proj`` in ``attn``) moved
+    right after it (and its siblings before it). A layer whose parent uses only its weights
+    (MultiheadAttention's ``out_proj``) is never called, so the forward order holds it last,
+    after the head: there it was one of "the layers after" the head, and a transformer whose
+    out_proj weights were 10 times too large (so their gradient/weight ratio 10 times smaller),
+    which trains as the default does, was reported as amplifying in its head."""
+    names = set(order)
+
+    def parent(name):
+        while "." in name:
+            name = name.rpartition(".")[0]
+            if name in names:
+                return name
+        return None
+
+    position = {name: i for i, name in enumerate(order)}
+    nested = {}
+    for name in order:
+        p = parent(name)
+        if p is not None and position[p] < position[name]:
+            nested.setdefault(p, []).append(name)
+    moved = {n for children in nested.values() for n in children}
+    result = []
+
+    def place(name):
+        result.append(name)
+        for child in nested.get(name, ()):
+            place(child)
+
+    for name in order:
+        if name not in moved:
+            place(name)
+    return result
 
 
 def _out_of_scale(layers, order, natural, factor):

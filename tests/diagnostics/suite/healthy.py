@@ -931,3 +931,16 @@ def two_layer_gru_initialised_five_times_too_large():
     model = models.recurrent_scaled(models.Stacked("GRU", hidden=32), 5.0, recurrent_only=False)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                 data.sequences(length=60), 80, every=10)]
+
+
+@healthy("transformer")
+def transformer_attention_output_projections_ten_times_too_large():
+    # loss 0.10 at step 300 against the default's 0.08; MultiheadAttention uses out_proj's
+    # weights without calling it, so the forward order held it after the head, whose
+    # gradient/weight then looked 200 times theirs (reported as amplifying in the head)
+    model = models.TinyGPT()
+    with torch.no_grad():
+        for layer in model.blocks.layers:
+            layer.self_attn.out_proj.weight.mul_(10.0)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 80,
+                models.sequence_loss, every=10)]
