@@ -449,8 +449,10 @@ def test_gradients_a_hundred_times_the_square_root_of_the_loss_are_an_explosion_
 
 def test_weights_too_large_across_depth_with_large_gradients_are_an_explosion_from_the_start():
     # five layers at 10x their natural size: each multiplies the signal by 10 / sqrt(6) = 4.1
-    # (4.1^4 = 280 past the first); under a normalisation the gradients shrink instead (0.1)
-    for rho, expected in ((50.0, ["exploding"]), (0.1, [])):
+    # (4.1^4 = 280 past the first); under a normalisation the gradients shrink instead (0.1);
+    # a norm before each branch of a residual net, the stream left out of scale, only divides
+    # them by its scale (0.7)
+    for rho, expected in ((50.0, ["exploding"]), (0.7, ["exploding"]), (0.1, [])):
         rules = Rules()
         found = []
         for step in (1, 2, 4):
