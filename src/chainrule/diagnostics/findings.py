@@ -21,7 +21,7 @@ class Thresholds:
     amplification: float = 100.0  # exploding: a layer's gradient/weight this x the layers after it
     outsized: float = 1e2  # exploding: the layers' median gradient/weight this x sqrt(loss)
     recurrent_size: float = 1.65  # ...where a recurrent layer started this x its natural size
-    recurrent_amplification: float = 1.0  # exploding: such a layer's gradient/weight this x the
+    recurrent_amplification: float = 2.0  # exploding: such a layer's gradient/weight this x the
     # layers after it (a median over patience samples)
     init_gain: float = 100.0  # exploding: the layers' weights amplify the signal this x...
     init_rho: float = 0.5  # ...and their median gradient/weight is this or more
