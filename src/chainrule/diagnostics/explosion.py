@@ -14,7 +14,10 @@ first step is caught at once:
   or updates as large as the weights three samples in a row (rules.py, ``update_size``);
 - a layer's gradient, relative to its weights, is ``amplification`` times that of the layers
   after it: the backward signal is amplified inside it (through time in a recurrent layer);
-- the layers' gradients, against their weights, are a thousand times the square root of the
+  for a recurrent layer that started well above its natural size, twice theirs, a median
+  over three samples (rules.py, ``recurrent_amplification``: under Adam, with a tanh
+  or gates bounding the output, the only trace of an explosion through time);
+- the layers' gradients, against their weights, are a hundred times the square root of the
   loss, where a recurrent layer started well above its natural size (rules.py, ``outsized``:
   what Adam, whose updates stay small, makes of an explosion through time);
 - the weights, multiplied across depth, amplify the signal a hundredfold while the gradients are

@@ -19,10 +19,12 @@ class Thresholds:
     oversized: float = 10.0  # exploding: named where weights are this x their natural size
     # and this x those of every layer before it
     amplification: float = 100.0  # exploding: a layer's gradient/weight this x the layers after it
-    outsized: float = 1e3  # exploding: the layers' median gradient/weight this x sqrt(loss)
-    recurrent_size: float = 1.8  # ...where a recurrent layer started this x its natural size
+    outsized: float = 1e2  # exploding: the layers' median gradient/weight this x sqrt(loss)
+    recurrent_size: float = 1.65  # ...where a recurrent layer started this x its natural size
+    recurrent_amplification: float = 2.0  # exploding: such a layer's gradient/weight this x the
+    # layers after it (a median over patience samples)
     init_gain: float = 100.0  # exploding: the layers' weights amplify the signal this x...
-    init_rho: float = 1.0  # ...and their median gradient/weight is this or more
+    init_rho: float = 0.5  # ...and their median gradient/weight is this or more
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...
     lr_rise: float = 2.0  # ...and is back there, with the lr this x higher than at its best
     dead_fraction: float = 0.5  # dead: more than this share of units inactive on every input

@@ -8,6 +8,7 @@ the same finding. A symptom explained by a cause already seen is not reported ag
 below dead or saturated units, or below vanishing gradients, stop learning because of them).
 """
 
+import collections
 import math
 import statistics
 
@@ -54,6 +55,8 @@ class Rules:
         self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
         self.streak_update = {}  # (rule, activation) -> large_update when its streak began
+        self.recurrent_ratios = {}  # layer -> its last gradient/weight ratios against the
+        # layers after it (``_through_time``)
 
     # -- reporting ------------------------------------------------------------------------------
     def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
@@ -470,21 +473,57 @@ class Rules:
             self._exploding_remedy(first))
 
     def _amplified(self, step, layers, order):
+        order = _parents_first(order)
         rho = {n: layers[n]["rho"] for n in order if layers[n].get("rho") is not None}
         flagged = set(amplified(order, rho, self.t.amplification))
         hits = [n for n in order if self._streak(("amplified", n), n in flagged)]
+        through_time = self._through_time(rho, order)
+        hits += [n for n in order if n in through_time and n not in hits]
         if not hits:
             return []
+        hits.sort(key=order.index)
         start = hits[-1]  # the one nearest the loss: the amplification starts there
         after = [rho[n] for n in order[order.index(start) + 1:] if n in rho]
-        ratio = rho[start] / statistics.median(after)
+        if start in through_time:
+            ratio = through_time[start]
+            against = (f"a median {ratio:.2g}x that of the layers after it over {self.t.patience} "
+                       f"samples (its weights started at {self.first_sizes[start]:.1f}x their "
+                       "natural size; a healthy recurrent layer's is 0.05 to 0.2x theirs)")
+        else:
+            ratio = rho[start] / statistics.median(after)
+            against = (f"{ratio:.0f}x more than in the layers after it, for {self.t.patience} "
+                       "samples in a row")
         key = "exploding_recurrent" if start in self.recurrent else "exploding_layer"
         return self._group(
             "exploding", "exploding", [start] + [n for n in hits if n != start], step,
             f"exploding gradients in layer '{start}': its gradient is {rho[start]:.2g}x its "
-            f"weights, {ratio:.0f}x more than in the layers after it, for {self.t.patience} "
-            "samples in a row: the backward signal is amplified inside it"
+            f"weights, {against}: the backward signal is amplified inside it"
             + (" (through time)" if start in self.recurrent else ""), key)
+
+    def _through_time(self, rho, order):
+        """{layer: median ratio} for the recurrent layers that started large (``_amplifies``)
+        whose gradient/weight ratio, against the median of the layers after them, has a median
+        of ``recurrent_amplification`` or more over the last ``patience`` samples with a
+        gradient. A healthy recurrent layer passes back a gradient that fades through time:
+        0.05 to 0.2 times the layers' after it, against their weights (a large one that
+        trains up to 1.2); one amplifying through time from the start is at 3.9 to 1e3. A
+        median over the samples, not a streak: a batch's ratio scatters (a bidirectional LSTM
+        x10: 1.1, 18, ...); a sample with no gradient neither counts nor breaks it (as in
+        ``_outsized``)."""
+        found = {}
+        for i, name in enumerate(order):
+            if name not in self.recurrent or not rho.get(name) or not self._amplifies(name):
+                continue
+            after = [rho[n] for n in order[i + 1:] if n in rho]
+            if not after or not statistics.median(after):
+                continue
+            ratios = self.recurrent_ratios.setdefault(name, collections.deque(
+                maxlen=self.t.patience))
+            ratios.append(rho[name] / statistics.median(after))
+            if (len(ratios) == self.t.patience
+                    and statistics.median(ratios) >= self.t.recurrent_amplification):
+                found[name] = statistics.median(ratios)
+        return found
 
     def _outsized(self, step, layers, order):
         """Gradients out of all proportion to the loss in every layer at once, from the start:
@@ -494,9 +533,11 @@ class Rules:
         a loss's gradient scales with its square root (the residual, for a squared error) or is
         bounded (cross-entropy): the median ratio over the layers, ``outsized`` times the square
         root of the loss (at least 1) or more, says that activations or gradients were
-        amplified a thousandfold inside the model (a ReLU RNN with recurrent gain 3 over 60
-        steps: 1.5e3 to 5e4 times), where unnormalised targets, however large, scale both sides
-        alike (0.05 to 1) and inputs 1e3 times too large reach 7e2 (see docs/diagnostics.md)."""
+        amplified a hundredfold inside the model (a ReLU RNN with recurrent gain 3 over 60
+        steps: 1.5e3 to 5e4 times; on batches of one, whose cross-entropy reaches hundreds, 250
+        to 660), where unnormalised targets, however large, scale both sides alike (0.05 to 1).
+        Inputs far from unit scale reach it too (1e3 times: 5e2 to 1e3), through weights of
+        natural size, which ``_amplifies`` tells apart (see docs/diagnostics.md)."""
         loss = self.loss
         rho = [layers[n]["rho"] for n in order if layers[n].get("rho") is not None]
         if not any(rho):
@@ -520,8 +561,9 @@ class Rules:
             f"exploding gradients from the start, starting in layer '{first}'"
             f"{self._gain(first)}: the layers' gradients are a median {median:.2g}x their "
             f"weights, {ratio:.2g}x the square root of the loss ({loss:.4g}), for "
-            f"{self.t.patience} samples in a row (healthy runs, with targets or inputs of any "
-            f"scale, stay below {self.t.outsized:g}): the signal is amplified inside the model"
+            f"{self.t.patience} samples in a row (healthy runs stay below {self.t.outsized:g}, "
+            "or reach it only through inputs far from unit scale and weights of natural size): "
+            "the signal is amplified inside the model"
             + (" (through time, in a recurrent layer)" if first in self.recurrent else ""),
             self._exploding_remedy(first))
 
@@ -673,6 +715,42 @@ def _starved(layers, order):
         elif cut and s.get("rho") == 0.0:
             starved.add(name)
     return starved
+
+
+def _parents_first(order):
+    """``order`` with each layer nested in another one (``attn.out_proj`` in ``attn``) moved
+    right after it (and its siblings before it). A layer whose parent uses only its weights
+    (MultiheadAttention's ``out_proj``) is never called, so the forward order holds it last,
+    after the head: there it was one of "the layers after" the head, and a transformer whose
+    out_proj weights were 10 times too large (so their gradient/weight ratio 10 times smaller),
+    which trains as the default does, was reported as amplifying in its head."""
+    names = set(order)
+
+    def parent(name):
+        while "." in name:
+            name = name.rpartition(".")[0]
+            if name in names:
+                return name
+        return None
+
+    position = {name: i for i, name in enumerate(order)}
+    nested = {}
+    for name in order:
+        p = parent(name)
+        if p is not None and position[p] < position[name]:
+            nested.setdefault(p, []).append(name)
+    moved = {n for children in nested.values() for n in children}
+    result = []
+
+    def place(name):
+        result.append(name)
+        for child in nested.get(name, ()):
+            place(child)
+
+    for name in order:
+        if name not in moved:
+            place(name)
+    return result
 
 
 def _out_of_scale(layers, order, natural, factor):

@@ -1045,3 +1045,88 @@ def mlp_one_middle_layer_a_thousand_times_too_large_under_adam():
     with torch.no_grad():
         model[4].weight.mul_(1000.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 10)
+
+
+# -- recurrent layers too large from the start, under Adam (2026-12-04): its bounded updates --
+# never double the weights and a tanh or the gates bound the output, so that only the gradient
+# the layer passes back through time shows it: a median 3.9 to 1e3 times the layers' after it
+# against their weights over three samples, where a healthy recurrent layer's is 0.05 to 0.2.
+# Each trained next to its default twin for 300 steps: the loss stays at 0.57 to 1.1 where the
+# twin's reaches 0.1 to 0.5, the gradients 10 to 1e4 times the twin's
+@broken("recurrent", "model", Expect("exploding", "rnn", within=10, says="through time"))
+def tanh_rnn_recurrent_gain_three_under_adam():
+    model = models.recurrent_gain(models.Recurrent("RNN", hidden=32), 3.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=60), 50)
+
+
+@broken("recurrent", "model", Expect("exploding", "rnn", within=10, says="through time"))
+def lstm_weights_initialised_ten_times_too_large_under_adam():
+    model = models.recurrent_scaled(models.Recurrent("LSTM", hidden=32), 10.0,
+                                    recurrent_only=False)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=30), 50)
+
+
+@broken("recurrent", "model", Expect("exploding", "rnn", within=10, says="through time"))
+def bidirectional_lstm_recurrent_weights_ten_times_too_large_under_adam():
+    model = models.recurrent_scaled(models.Bidirectional("LSTM", hidden=32), 10.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=60), 50)
+
+
+@broken("recurrent", "model", Expect("exploding", "rnn", within=10, says="through time"))
+def two_layer_lstm_recurrent_weights_ten_times_too_large_under_adam():
+    model = models.recurrent_scaled(models.Stacked("LSTM", hidden=32), 10.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=60), 50)
+
+
+@broken("cnn", "model", Expect("exploding", "rnn", within=10, says="through time"))
+def lstm_after_a_convolution_recurrent_weights_ten_times_too_large_under_adam():
+    model = models.recurrent_scaled(models.ConvRecurrent("LSTM"), 10.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=60), 50)
+
+
+@broken("recurrent", "model", Expect("exploding", "cell", within=10, says="through time"))
+def rnncell_loop_recurrent_gain_three_under_adam():
+    model = models.recurrent_scaled(models.CellLoop("RNNCell", hidden=32), 3.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=60), 50)
+
+
+# -- ReLU RNNs with recurrent gain 3 trained on batches of one under Adam: the losses are 0 --
+# (no gradient) or hundreds to millions, and the gradients a median 250 to 1.2e4 times their
+# weights per square root of the loss (1e3 missed 250 to 660, and Adam calmed the one behind
+# a Linear before a third sample reached it)
+@broken("recurrent", "optimizer", Expect("exploding", "rnn", within=10))
+def relu_rnn_recurrent_gain_three_batch_size_one_under_adam():
+    model = models.recurrent_gain(models.Recurrent("RNN", hidden=32, nonlinearity="relu"), 3.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=30, size=1), 50)
+
+
+@broken("mlp", "optimizer", Expect("exploding", "rnn"))
+def relu_rnn_behind_a_linear_batch_size_one_under_adam():
+    model = models.recurrent_gain(_ProjectedRNN(), 3.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=60, size=1), 50)
+
+
+@broken("recurrent", "optimizer", Expect("exploding", "rnn"))
+def tanh_rnn_recurrent_gain_three_batch_size_one_under_adam():
+    model = models.recurrent_gain(models.Recurrent("RNN", hidden=32), 3.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=30, size=1), 50)
+
+
+# -- a pre-norm residual MLP initialised ten times too large, under Adam (2026-12-04): the --
+# residual stream is never normalised, so the head reads it out of scale (loss 114 at step 1,
+# 1.8 at step 300 against the default's 0.004); the norm before each branch divides the
+# gradients by the stream's scale, a median 0.68 to 1.4 times the weights, which init_rho = 1
+# missed (no finding in 300 steps)
+@broken("mlp", "model", Expect("exploding", "stem", within=10, says="initialise the weights"))
+def residual_mlp_pre_norm_initialised_ten_times_too_large_under_adam():
+    model = models.scaled(models.ResidualMLP(), 10.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)

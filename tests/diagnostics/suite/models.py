@@ -465,3 +465,33 @@ class Packed(nn.Module):
                                                    enforce_sorted=False)
         _, state = self.rnn(packed)
         return self.head((state[0] if isinstance(state, tuple) else state)[-1])
+
+
+# -- recurrent weights too large from the start (2026-12-04) ------------------------------------
+def recurrent_scaled(model, gain, recurrent_only=True):
+    """``model`` with the recurrent matrices (``weight_hh*``) of every recurrent layer or cell
+    multiplied by ``gain``, or, ``recurrent_only=False``, every weight matrix of its recurrent
+    and linear layers (an initialisation ``gain`` times too large)."""
+    kinds = (nn.RNN, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell, nn.GRUCell, nn.Linear)
+    with torch.no_grad():
+        for layer in model.modules():
+            if not isinstance(layer, kinds):
+                continue
+            for name, param in layer.named_parameters(recurse=False):
+                if param.ndim >= 2 and (name.startswith("weight_hh") or not recurrent_only):
+                    param.mul_(gain)
+    return model
+
+
+class ConvRecurrent(nn.Module):
+    """A Conv1d front end (with a ReLU) before a recurrent layer read at its last step."""
+
+    def __init__(self, kind="LSTM", features=4, hidden=32):
+        super().__init__()
+        self.front = nn.Conv1d(features, 16, 3, padding=1)
+        self.rnn = getattr(nn, kind)(16, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, 2)
+
+    def forward(self, x):
+        h = F.relu(self.front(x.transpose(1, 2))).transpose(1, 2)
+        return self.head(self.rnn(h)[0][:, -1])
