@@ -101,6 +101,9 @@ REMEDIES = {
                     "suited its mean divided by the batch size), or clip the gradient norm",
     "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "
             "LeakyReLU/GELU instead of ReLU",
+    "dead_tail": "initialise biases at zero (a large negative bias holds the units in the flat "
+                 "tail), normalise the layer's inputs (LayerNorm/BatchNorm before the activation), "
+                 "or lower the learning rate",
     "saturation": "initialise weights smaller (nn.init.xavier_uniform_), normalise inputs, add "
                   "LayerNorm before the activation, or use ReLU-family activations",
     "stalled": "check that this layer's parameters are in the optimizer and that their learning "

@@ -320,7 +320,7 @@ class Rules:
                 f"dead units{_count(dead)}, starting at '{dead[0]}'{_after(s)}: {s['dead']:.0%} "
                 f"of its units output {_flat(s)} for every one of {s['inputs']} inputs, for "
                 f"{t.patience} samples in a row{_also(dead)}{self._cause(('dead', dead[0]))}",
-                self._units_remedy("dead", ("dead", dead[0])))
+                self._units_remedy("dead", ("dead", dead[0]), s["kind"]))
         if saturated:
             s = activations[saturated[0]]
             key = ("saturation", saturated[0])
@@ -388,12 +388,14 @@ class Rules:
         began_late = self.measured.get(key[1], 0) > self.streaks.get(key, 0)
         return large if began_late else None
 
-    def _units_remedy(self, rule, key):
+    def _units_remedy(self, rule, key, kind=None):
         if "exploding" in self.groups:
             return rule
         if self._raised_lr(key):
             return "raised_lr"
-        return "large_update" if self._large_update(key) else rule
+        if self._large_update(key):
+            return "large_update"
+        return "dead_tail" if rule == "dead" and kind in SMOOTH_NAMES else rule
 
     def _since_explosion(self):
         """For units found dead or saturated after an explosion was: most likely its
@@ -722,8 +724,16 @@ def _count(names, word="in"):
     return f" {word} {len(names)} layers" if len(names) > 1 else ""
 
 
+SMOOTH_NAMES = {"gelu": "GELU", "silu": "SiLU", "mish": "Mish", "softplus": "Softplus",
+                "elu": "ELU", "celu": "CELU", "selu": "SELU"}
+
+
 def _flat(stats):
-    return "0 or 6 (no gradient either way)" if stats["kind"] == "relu6" else "zero"
+    kind = stats["kind"]
+    if kind in SMOOTH_NAMES:
+        return (f"values from the flat negative tail of {SMOOTH_NAMES[kind]} (its slope there "
+                "under 8% of its peak: almost no gradient)")
+    return "0 or 6 (no gradient either way)" if kind == "relu6" else "zero"
 
 
 def _after(stats):
