@@ -69,6 +69,23 @@ def unit_axis(ndim):
     return 1 if ndim >= 4 else ndim - 1
 
 
+# the sizes that say how many channels a layer's output has, where they come first
+CHANNELS = ("out_channels", "num_features", "num_channels")
+
+
+def channels_first(layer, shape):
+    """Whether a 3-d output ``shape`` made after ``layer`` holds its units on axis 1: a
+    Conv1d's (N, C, L), or a BatchNorm1d's, GroupNorm's or InstanceNorm1d's on it, where the
+    last axis is positions. Read as (N, L, F), every position of a Conv1d net had some live
+    channel, and 12 dead channels of 16 were never reported. Judged by the size too, so that
+    an output transposed to (N, L, C) before the activation is read by its last axis."""
+    if len(shape) != 3 or layer is None:
+        return False
+    width = next((getattr(layer, a) for a in CHANNELS if isinstance(getattr(layer, a, None),
+                                                                     int)), None)
+    return width is not None and shape[1] == width
+
+
 def inputs_in(array):
     """How many inputs an output holds: samples, and positions of a sequence (not pixels)."""
     if array.ndim <= 1:
@@ -203,8 +220,9 @@ def relu_by_hand(args, output):
 class _Tally:
     """Evidence about one activation, pooled over the forwards of one measurement."""
 
-    def __init__(self, kind, after, step):
+    def __init__(self, kind, after, step, axis=None):
         self.kind, self.after, self.started = kind, after, step
+        self.axis = axis  # where the units are, when not where unit_axis puts them
         self.alive = None  # relu: per unit, active on some input
         self.saturated = 0
         self.total = 0
@@ -221,7 +239,7 @@ class _Tally:
         if module is not None:
             self._add_compiled(module, array, eps)
         elif self.kind in UNIT_KINDS:
-            axis = unit_axis(array.ndim)
+            axis = unit_axis(array.ndim) if self.axis is None else self.axis
             others = tuple(a for a in range(array.ndim) if a != axis)
             active = array > 0
             cap = RELU_CAPS.get(self.kind)
@@ -244,7 +262,7 @@ class _Tally:
                                                        np.float32(upper)))
             self.total += array.size
             return
-        axis = unit_axis(array.ndim)
+        axis = unit_axis(array.ndim) if self.axis is None else self.axis
         units = array.shape[axis] if array.ndim else 1
         if self.alive is None or self.alive.shape != (units,):
             self.alive = np.zeros(units, dtype=bool)
@@ -293,6 +311,7 @@ class ActivationProbe:
         self._model = model
         self._kinds = {}  # module -> its activation kind
         self._layers = {}  # module -> its layer name
+        self._by_name = {}  # layer name -> its module
         for name, module in model.named_modules():
             kind = kind_of(module)
             if kind is not None:
@@ -300,6 +319,7 @@ class ActivationProbe:
                 self._kinds[module] = kind
             if (name or type(module).__name__) in layer_names:
                 self._layers[module] = name or type(module).__name__
+                self._by_name[name or type(module).__name__] = module
         self._sequentials = [m for m in model.modules() if isinstance(m, nn.Sequential)]
         self._runs = {}  # id(weight of a Linear in a fused run) -> (Linear, activation or None)
         self._run_activations = set()  # ids of the activation modules in fused runs
@@ -387,10 +407,12 @@ class ActivationProbe:
         if _rerunning[0]:
             return
         entry = self.tallies.get(key)
+        array = output._data if array is None else array
         if entry is None:
             kind = "gates" if gates is not None else kind
-            entry = self.tallies[key] = [name, _Tally(kind, self._last_layer, self.step)]
-        array = output._data if array is None else array
+            after = self._last_layer
+            axis = 1 if channels_first(self._by_name.get(after), array.shape) else None
+            entry = self.tallies[key] = [name, _Tally(kind, after, self.step, axis)]
         if gates is not None:
             entry[1].add_counts(array, *gates)
         else:
