@@ -144,7 +144,7 @@ def _smooth(kind, x, parameter):
     return alpha * np.expm1(np.minimum(x, 0)) + np.maximum(x, 0)  # elu, selu (its scale aside)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def flat_tail(kind, parameter, slope):
     """(x, f(x)): the input below which the activation's slope stays under ``slope`` times its
     largest, and its output there. Found on a grid of the negative half-line (every 1e-3 of
