@@ -313,3 +313,14 @@ def test_conv1d_units_are_its_channels_unless_transposed_before_the_activation()
             loss.backward()
             monitor.step(loss)
         assert monitor.activations["act"]["dead"] == 0.75, transposed
+
+
+def test_dead_units_explain_a_stall_before_them_but_not_a_head_left_out_after_them():
+    from .suite.broken import _dead_first_layer_head_left_out
+    for in_optimizer in (False, True):
+        torch.manual_seed(0)
+        _, monitor = _dead_first_layer_head_left_out(in_optimizer)
+        rules = {(f.rule, f.layer) for f in monitor.findings}
+        assert ("dead", "1") in rules
+        assert (("stalled", "4") in rules) == (not in_optimizer), rules
+        assert all(f.layer in ("1", "4") for f in monitor.findings), rules

@@ -288,9 +288,29 @@ class Rules:
         found += self._too_large(step, layers, order)
         if not explained:
             found += self._vanishing(step, layers, order, starved)
-        explained = explained or "vanishing" in self.groups
-        found += self._stalled(step, layers, order, lr, check=not explained)
+        found += self._stalled(step, layers, order, lr,
+                               self._explained(sample["activations"], order))
         return found
+
+    def _explained(self, activations, order):
+        """The layers whose tiny updates vanishing gradients (any layer: with SGD a tiny gradient
+        is a tiny update, and the gradient shrinks all along the path) or dead or saturated
+        units may explain: those at or before the layer such units follow (their gradient
+        passes through the units), and the layer they feed (its inputs are those units' flat
+        values, so its weights get almost no gradient). Not the layers after that: a head left
+        out of the optimizer went unreported behind dead units two layers before it."""
+        if "vanishing" in self.groups:
+            return set(order)
+        reach = -1
+        t = self.t
+        for name, s in activations.items():
+            # (flat now, whether or not reported: units after a layer that receives only zeros
+            # are not, and the layer they feed gets no gradient either)
+            if (s.get("dead", 0) > t.dead_fraction or s.get("saturated", 0) > t.saturated_fraction
+                    or any(self.streaks.get((r, name), 0) > 0 for r in ("dead", "saturation"))):
+                after = s.get("after")
+                reach = max(reach, order.index(after) + 1 if after in order else len(order))
+        return set(order[:reach + 1])
 
     def _activations(self, step, activations, lr=None, starved=()):
         dead, saturated = [], []
@@ -598,7 +618,7 @@ class Rules:
             f"('{largest_name}', {fmt(largest)}), for {self.t.patience} samples in a row"
             f"{_also(low)}", "zero_signal" if cut is not None else "vanishing")
 
-    def _stalled(self, step, layers, order, lr, check=True):
+    def _stalled(self, step, layers, order, lr, explained=frozenset()):
         # (a rate of exactly 0 is no slow end of a schedule: nothing moves; StepLR(gamma=0))
         decayed = lr is not None and 0 < lr < self.t.decayed_lr * self.peak_lr
         flowing = any(s.get("grad_norm") for s in layers.values())
@@ -610,7 +630,7 @@ class Rules:
             # zero (the units before it dead) has a gradient in its bias only, and its weights
             # rightly do not move: nothing for the optimizer to apply
             settled = self._settled(name, s.get("grad_norm"))
-            low = (check and not decayed and not settled and s.get("grad_norm")
+            low = (name not in explained and not decayed and not settled and s.get("grad_norm")
                    and s.get("rho") != 0.0 and ratio is not None and ratio < self.t.stall_low)
             if self._streak(("stalled", name), low):
                 frozen.append(name)

@@ -1231,3 +1231,18 @@ def layer_unfrozen_after_the_optimizer_was_built():
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], 1e-3)
     model[0].requires_grad_(True)  # to fine-tune everything; the optimizer never got it
     return model, fit(model, optimizer, data.classes(), 50)
+
+
+def _dead_first_layer_head_left_out(head_in_optimizer=False):
+    model = models.mlp([16, 64, 64, 2])
+    with torch.no_grad():
+        model[0].bias.fill_(-6.0)  # its ReLU dead: the dead finding
+    trained = model if head_in_optimizer else nn.Sequential(model[0], model[2])
+    return model, fit(model, torch.optim.SGD(trained.parameters(), lr=0.1), data.classes(), 50)
+
+
+@broken("mlp", "optimizer", Expect("stalled", "4"))
+def head_left_out_of_the_optimizer_behind_dead_units():
+    # two causes, two findings: the dead units made every stall "explained", so the head,
+    # whose gradient does not pass through them, went unreported
+    return _dead_first_layer_head_left_out()
