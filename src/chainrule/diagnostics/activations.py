@@ -1,8 +1,9 @@
 """Dead and saturated units, measured on the outputs of activations during sampled forwards.
 
-Watched: activation modules (ReLU, ReLU6, Sigmoid, Tanh, Hardtanh), the outputs of recurrent
-layers (RNN, LSTM, GRU and their cells: a tanh RNN's output is a tanh, an LSTM's or GRU's is
-read like a tanh; a ReLU RNN's is a ReLU), and functional calls (``F.relu``,
+Watched: activation modules (ReLU, ReLU6, Sigmoid, Tanh, Hardtanh, Softsign; ReLU's smooth
+relatives GELU, SiLU, Mish, Softplus, ELU, CELU, SELU, read from their input), the outputs
+of recurrent layers (RNN, LSTM, GRU and their cells: a tanh RNN's output is a tanh, an
+LSTM's or GRU's is read like a tanh; a ReLU RNN's is a ReLU), and functional calls (``F.relu``,
 ``torch.sigmoid``, ``x.tanh()``, and ReLUs by other names: ``x.clamp(min=0)``, ``F.relu6``,
 ``F.leaky_relu`` of slope 0) made inside other modules' ``forward``, named after the module
 they ran in (``block.ff:Relu[0]``), and ReLUs written by hand, whatever op they use
@@ -42,6 +43,8 @@ RELU_MODULES = tuple(getattr(nn, name) for name in ("ReLU", "ReLU6") if hasattr(
 RELU_CAPS = {"relu": None, "relu6": 6.0}
 SATURATING_MODULES = tuple((getattr(nn, name), kind) for name, kind in (
     ("Sigmoid", "sigmoid"), ("Hardsigmoid", "sigmoid"), ("Tanh", "tanh"), ("Hardtanh", "tanh"),
+    # x / (1 + |x|): within eps of +-1 its slope, (1 - |y|)^2, is flatter than tanh's there
+    ("Softsign", "tanh"),
 ) if hasattr(nn, name))
 # ReLU's smooth relatives: no output is exactly 0, but below a point their slope stays near 0
 # (a GELU at -3 passes back 1% of the signal), so a unit kept there on every input is as dead
