@@ -1255,3 +1255,27 @@ def softsign_mlp_inputs_a_thousand_times_their_scale():
     model = models.mlp([16, 64, 64, 2], nn.Softsign)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1),
                       data.classes(scale=1000.0), 50)
+
+
+class _HookedRows(nn.Module):
+    """Bags of embeddings whose gradient is scaled to unit rows by a hook: a padded position's
+    row of gradient is 0, and 0 / 0 is nan."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 8, padding_idx=0)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        h = self.emb(x)
+        if h.requires_grad:
+            h.register_hook(lambda g: g / g.norm(dim=-1, keepdim=True))  # NAN: gradient hook
+        return self.head(h.mean(1))
+
+
+@broken("mlp", "model", Expect("nonfinite", "emb", "Div", "backward", "gradient hook",
+                               within=1))
+def gradient_hook_divides_by_the_norm_of_a_padded_row():
+    # no node made the nan (the embedding's backward received it): "unknown" before
+    model = _HookedRows()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.padded(), 10)
