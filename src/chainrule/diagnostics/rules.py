@@ -51,6 +51,7 @@ class Rules:
         self.streak_lr = {}  # (rule, activation) -> the lr when its current streak began
         self.measured = {}  # activation -> how many measurements of it the rules have seen
         self.measured_at = {}  # activation -> the step of its last measurement
+        self.first_dead = {}  # activation -> its share of dead units at its first measurement
         self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
         self.streak_update = {}  # (rule, activation) -> large_update when its streak began
@@ -322,12 +323,14 @@ class Rules:
         for name, s in activations.items():
             self.measured[name] = self.measured.get(name, 0) + 1
             since, self.measured_at[name] = self.measured_at.get(name, 0), step
+            if s.get("dead") is not None:
+                self.first_dead.setdefault(name, s["dead"])
             # units after a layer whose inputs are all zero are not dead by themselves: the
             # signal was cut before them (Dropout(p=1), a mask of zeros), which the layers
             # above show as an exactly zero gradient (vanishing names the first of them)
             if s.get("dead") is not None and self._unit_streak(
                     ("dead", name), s["dead"] > t.dead_fraction and s.get("after") not in starved,
-                    lr, since):
+                    lr, since) and not self._learned_tail(name, s):
                 dead.append(name)
             if s.get("saturated") is not None and self._unit_streak(
                     ("saturation", name), s["saturated"] > t.saturated_fraction, lr, since):
@@ -352,6 +355,24 @@ class Rules:
                 f"{t.patience} samples in a row{_also(saturated)}{self._cause(key)}",
                 self._units_remedy("saturation", key))
         return found
+
+    def _learned_tail(self, name, stats):
+        """Whether units of a smooth activation (GELU, Softplus, ...) were measured alive and
+        went into its flat tail since, with no cause seen (no explosion, no update as large as
+        a layer, no rise of the learning rate): learning put them there. A tail has a small
+        gradient, not none, and a Softplus that keeps a variance or a rate positive is meant to
+        go deep into it when the data asks for a small one (a Gaussian head on targets with
+        noise 0.01, a Poisson rate of counts that are mostly 0: reported as dead units at steps
+        150 to 200 before this). Units in the tail from the first measurement (a bias far too
+        negative) are reported, as a ReLU's are."""
+        key = ("dead", name)
+        if stats.get("kind") not in SMOOTH_NAMES:
+            return False
+        if "exploding" in self.groups or self.first_dead.get(name, 1.0) > self.t.dead_fraction / 2:
+            return False  # (not clearly alive at first: a BatchNorm shift of -5 before a GELU
+            # held 40 to 62% of its channels in the tail, around the threshold from the start)
+        began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
+        return began_late and not self._raised_lr(key) and not self._large_update(key)
 
     def _fitted(self):
         """Whether the loss has fallen to ``settled`` times its first value (the median of the

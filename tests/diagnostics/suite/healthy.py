@@ -984,3 +984,52 @@ def stacked_bidirectional_gru_with_dropout_and_silu_head():
     model = BiGRU()
     return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 150,
                 every=10)]
+
+
+def _low_noise_regression(n=1024, noise=0.01, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 8)).astype(np.float32)
+    y = (x[:, :2].sum(1) + noise * rng.standard_normal(n)).astype(np.float32)[:, None]
+    return data.Batches(x, y, 32, seed)
+
+
+class _GaussianHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 32), nn.ReLU())
+        self.mean, self.variance = nn.Linear(32, 1), nn.Sequential(nn.Linear(32, 4), nn.Softplus())
+
+    def forward(self, x):
+        h = self.body(x)
+        return torch.cat([self.mean(h), self.variance(h).mean(1, keepdim=True) + 1e-6], 1)
+
+
+@healthy("mlp")
+def gaussian_variance_learned_deep_into_the_softplus_tail():
+    # noise 0.01: the variance's Softplus units go to inputs near -9, where its slope is 1e-4,
+    # as they should (they were reported as dead units at step 160)
+    def loss(out, y):
+        return F.gaussian_nll_loss(out[:, :1], y, out[:, 1:])
+
+    model = _GaussianHead()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), _low_noise_regression(), 300,
+                loss_fn=loss, every=10)]
+
+
+@healthy("mlp")
+def poisson_rates_of_counts_that_are_mostly_zero():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1024, 8)).astype(np.float32)
+    y = rng.poisson(np.exp(x[:, 0] - 6)).astype(np.float32)[:, None]
+
+    class Rates(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 3))
+
+        def forward(self, x):
+            return F.softplus(self.body(x)).sum(1, keepdim=True) + 1e-8
+
+    model = Rates()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.Batches(x, y, 32), 300,
+                loss_fn=lambda p, t: F.poisson_nll_loss(p, t, log_input=False), every=10)]
