@@ -83,6 +83,9 @@ REMEDIES = {
                       "nn.init.kaiming_normal_ for ReLU layers), or add normalisation "
                       "(LayerNorm/BatchNorm) after each layer, and clip the gradient norm "
                       "(nn.utils.clip_grad_norm_(params, 1.0))",
+    "schedule_zero": "give the schedule the run's length in the steps it is stepped by (or step "
+                     "it once per epoch), and check its gamma or lambda: a rate of 0 trains "
+                     "nothing",
     "schedule": "step the scheduler once per epoch, not after every batch, or count its "
                 "periods in batches (step_size, milestones and T_max times the batches per epoch, "
                 "ExponentialLR's gamma to the power 1 / batches per epoch)",

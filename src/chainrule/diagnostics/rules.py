@@ -88,7 +88,7 @@ class Rules:
                     self.first_cut = (step, step - self.lowest[1])
                 self.last_lr = lr
             # (1% slack: a rate divided by 10 twice lands on 1e-2 of its peak up to rounding)
-            if 0 < lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
+            if self.peak_lr > 0 and lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
                 found += self._schedule(step, lr)
             elif self.low_since[0] is not None:
                 self.low_since = [None, None]
@@ -141,6 +141,17 @@ class Rules:
         if hit is None or (cut and cut[1] >= t.plateau_steps):
             return []  # (a first cut on a plateau: the rate follows the loss, ReduceLROnPlateau)
         (since, level), last = hit, self.last_update
+        if lr == 0:
+            # nothing moves at all: every layer stalls, named as the layer rule would name them
+            # (which needs three samples: at the default rate a schedule that reached 0 at
+            # step 20 of 200, or 51, was found at step 100, or 200)
+            return self._group(
+                "schedule", "stalled", list(self.order), step,
+                f"training has stopped: the learning rate has been 0 since step {since} "
+                f"({step - since + 1} steps; its peak was {peak:.3g}), so no layer moves: a "
+                "schedule that reached 0 long before the run ends (its length, total_iters or "
+                "T_max counted in epochs while it is stepped after every batch, or a gamma of 0)",
+                "schedule_zero")
         moved = (f"; the updates moved the weights by at most {last[1]:.1e} of their size at "
                  f"step {last[0]} (healthy is near 1e-3)" if last and last[0] >= since else "")
         return self._group(
@@ -642,6 +653,8 @@ class Rules:
     def _stalled(self, step, layers, order, lr, explained=frozenset()):
         # (a rate of exactly 0 is no slow end of a schedule: nothing moves; StepLR(gamma=0))
         decayed = lr is not None and 0 < lr < self.t.decayed_lr * self.peak_lr
+        if lr == 0 and "schedule" in self.groups:
+            return []  # (the schedule that reached 0 was reported, naming every layer)
         flowing = any(s.get("grad_norm") for s in layers.values())
         frozen, cut = [], []
         for name in order:

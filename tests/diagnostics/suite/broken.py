@@ -1279,3 +1279,13 @@ def gradient_hook_divides_by_the_norm_of_a_padded_row():
     # no node made the nan (the embedding's backward received it): "unknown" before
     model = _HookedRows()
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.padded(), 10)
+
+
+@broken("mlp", "optimizer", Expect("stalled", "0", says="has been 0"))
+def polynomial_schedule_to_zero_with_its_length_in_epochs():
+    # total_iters=20 meant as epochs, stepped per batch: 0 from step 20 of 200; the layers'
+    # stall, three samples at the default rate, came at step 100
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.PolynomialLR(optimizer, total_iters=20, power=1.0)
+    return model, fit(model, optimizer, data.classes(), 60, scheduler=schedule)
