@@ -277,10 +277,12 @@ def test_the_flat_tail_of_a_smooth_activation_is_where_its_own_backward_is_flat(
 def test_smooth_activations_count_units_in_their_flat_tail_as_dead_in_place_or_not():
     torch.manual_seed(0)
     x = torch.randn(32, 4)
-    for act in (nn.GELU(), nn.SiLU(), nn.ELU(inplace=True), nn.Softplus(), nn.Mish()):
+    for act in (nn.GELU(), nn.SiLU(), nn.ELU(inplace=True), nn.Softplus(), nn.Mish(),
+                nn.LogSigmoid()):
         model = nn.Sequential(nn.Linear(4, 8), act, nn.Linear(8, 2))
+        sign = 1.0 if isinstance(act, nn.LogSigmoid) else -1.0  # (its tail is above 0)
         with torch.no_grad():
-            model[0].bias[:6] = -30.0  # 6 of 8 units held far in the tail
+            model[0].bias[:6] = 30.0 * sign  # 6 of 8 units held far in the tail
             model[0].bias[6:] = 0.0
         with GradientMonitor(model) as monitor:
             loss = model(x).sum()

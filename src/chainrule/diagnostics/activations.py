@@ -1,9 +1,9 @@
 """Dead and saturated units, measured on the outputs of activations during sampled forwards.
 
 Watched: activation modules (ReLU, ReLU6, Sigmoid, Tanh, Hardtanh, Softsign; ReLU's smooth
-relatives GELU, SiLU, Mish, Softplus, ELU, CELU, SELU, read from their input), the outputs
-of recurrent layers (RNN, LSTM, GRU and their cells: a tanh RNN's output is a tanh, an
-LSTM's or GRU's is read like a tanh; a ReLU RNN's is a ReLU), and functional calls (``F.relu``,
+relatives GELU, SiLU, Mish, Softplus, ELU, CELU, SELU and LogSigmoid, read from their input),
+the outputs of recurrent layers (RNN, LSTM, GRU and their cells: a tanh RNN's output is a tanh,
+an LSTM's or GRU's is read like a tanh; a ReLU RNN's is a ReLU), and functional calls (``F.relu``,
 ``torch.sigmoid``, ``x.tanh()``, and ReLUs by other names: ``x.clamp(min=0)``, ``F.relu6``,
 ``F.leaky_relu`` of slope 0) made inside other modules' ``forward``, named after the module
 they ran in (``block.ff:Relu[0]``), and ReLUs written by hand, whatever op they use
@@ -52,7 +52,7 @@ SATURATING_MODULES = tuple((getattr(nn, name), kind) for name, kind in (
 # output does not say which side of the dip it came from).
 SMOOTH_MODULES = tuple((getattr(nn, name), kind) for name, kind in (
     ("GELU", "gelu"), ("SiLU", "silu"), ("Mish", "mish"), ("Softplus", "softplus"),
-    ("ELU", "elu"), ("CELU", "celu"), ("SELU", "selu"),
+    ("ELU", "elu"), ("CELU", "celu"), ("SELU", "selu"), ("LogSigmoid", "logsigmoid"),
 ) if hasattr(nn, name))
 SMOOTH_OPS = {"Gelu": "gelu", "Silu": "silu", "Softplus": "softplus", "Elu": "elu"}
 # built-in activations written with ops the probe would otherwise read as activations of their
@@ -179,8 +179,13 @@ def beyond_tail(kind, holder, args, output, eps):
     above 0 where a unit is alive, as a ReLU's output. From the output where the activation
     ran in place (ELU, CELU, SELU and Softplus are monotone there); None where it cannot be
     read (an in-place SiLU or Mish)."""
-    x, y = flat_tail(kind, tail_parameter(kind, holder), 4 * eps * (1 - eps))
     source = args[0] if args else None
+    if kind == "logsigmoid":  # -softplus(-x): its flat tail is on the positive side
+        x, _ = flat_tail("softplus", 1.0, 4 * eps * (1 - eps))
+        if getattr(source, "_data", None) is None:
+            return None
+        return np.asarray(-x, dtype=source._data.dtype) - source._data
+    x, y = flat_tail(kind, tail_parameter(kind, holder), 4 * eps * (1 - eps))
     if getattr(source, "_data", None) is not None and source is not output:
         return source._data - np.asarray(x, dtype=source._data.dtype)
     if kind in ("gelu", "silu", "mish") or not hasattr(output, "_data"):

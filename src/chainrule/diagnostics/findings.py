@@ -104,7 +104,7 @@ REMEDIES = {
                     "suited its mean divided by the batch size), or clip the gradient norm",
     "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "
             "LeakyReLU/GELU instead of ReLU",
-    "dead_tail": "initialise biases at zero (a large negative bias holds the units in the flat "
+    "dead_tail": "initialise biases at zero (a bias far from zero holds the units in the flat "
                  "tail), normalise the layer's inputs (LayerNorm/BatchNorm before the activation), "
                  "or lower the learning rate",
     "saturation": "initialise weights smaller (nn.init.xavier_uniform_), normalise inputs, add "

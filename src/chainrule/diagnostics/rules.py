@@ -779,13 +779,14 @@ def _count(names, word="in"):
 
 
 SMOOTH_NAMES = {"gelu": "GELU", "silu": "SiLU", "mish": "Mish", "softplus": "Softplus",
-                "elu": "ELU", "celu": "CELU", "selu": "SELU"}
+                "elu": "ELU", "celu": "CELU", "selu": "SELU", "logsigmoid": "LogSigmoid"}
 
 
 def _flat(stats):
     kind = stats["kind"]
     if kind in SMOOTH_NAMES:
-        return (f"values from the flat negative tail of {SMOOTH_NAMES[kind]} (its slope there "
+        side = "positive" if kind == "logsigmoid" else "negative"
+        return (f"values from the flat {side} tail of {SMOOTH_NAMES[kind]} (its slope there "
                 "under 8% of its peak: almost no gradient)")
     return "0 or 6 (no gradient either way)" if kind == "relu6" else "zero"
 

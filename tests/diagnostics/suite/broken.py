@@ -1289,3 +1289,12 @@ def polynomial_schedule_to_zero_with_its_length_in_epochs():
     optimizer = torch.optim.Adam(model.parameters(), 3e-3)
     schedule = torch.optim.lr_scheduler.PolynomialLR(optimizer, total_iters=20, power=1.0)
     return model, fit(model, optimizer, data.classes(), 60, scheduler=schedule)
+
+
+@broken("mlp", "model", Expect("dead", "1", says="flat positive tail of LogSigmoid"))
+def logsigmoid_units_held_in_their_flat_positive_tail():
+    # -softplus(-x): a bias of +20 holds it at 0 with a slope of 2e-9 (vanishing at '0' before)
+    model = models.mlp([16, 64, 64, 2], nn.LogSigmoid)
+    with torch.no_grad():
+        model[0].bias.fill_(20.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 50)
