@@ -504,3 +504,17 @@ def test_draws_outside_the_models_forward_read_no_generator_state(monkeypatch):
             torch.rand(8)
             monitor.step(loss)
     assert len(reads) == 2
+
+
+def test_a_nan_made_by_a_hook_on_a_gradient_is_placed_at_the_hooks_op():
+    # no node makes it: the gradient the next node receives already holds it
+    x = torch.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    with NonFiniteTracer(backward=True) as tracer, np.errstate(all="ignore"):
+        h = x * 1.0
+        h.register_hook(lambda g: g / g.norm(dim=-1, keepdim=True))  # HOOK LINE
+        (h[:1] * 2.0).sum().backward()  # the second row's gradient is 0
+    origin = tracer.origin
+    assert (origin.op, origin.pass_, origin.kind, origin.in_hook) == (
+        "Div", "backward", "nan", True)
+    assert origin.line == _line_of("# HOOK LINE")
+    assert not np.isfinite(x.grad.numpy()[1]).any() and np.isfinite(x.grad.numpy()[0]).all()

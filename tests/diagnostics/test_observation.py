@@ -249,3 +249,80 @@ def test_a_nan_loss_when_the_loop_calls_the_models_parts_says_its_forward_did_no
     with GradientMonitor(model) as monitor, np.errstate(all="ignore"):  # the model called
         monitor.step(F.cross_entropy(torch.log(model(x) - 100.0), y))
     assert monitor.findings[0].origin.op == "Log"
+
+
+SMOOTH = [(nn.GELU(), "gelu", "none"), (nn.GELU("tanh"), "gelu", "tanh"), (nn.SiLU(), "silu", None),
+          (nn.Mish(), "mish", None), (nn.Softplus(), "softplus", 1.0),
+          (nn.Softplus(beta=10), "softplus", 10.0), (nn.ELU(), "elu", 1.0),
+          (nn.ELU(2.0), "elu", 2.0), (nn.CELU(0.5), "celu", 0.5), (nn.SELU(), "selu", None)]
+
+
+@pytest.mark.parametrize("module,kind,parameter", SMOOTH, ids=[f"{k}-{p}" for _, k, p in SMOOTH])
+def test_the_flat_tail_of_a_smooth_activation_is_where_its_own_backward_is_flat(
+        module, kind, parameter):
+    from chainrule.diagnostics.activations import flat_tail
+    bound = 4 * 0.02 * 0.98  # a sigmoid's slope at 0.02 from its asymptote, over its peak
+    tail, value = flat_tail(kind, parameter, bound)
+    # the slopes the library's own backward gives, not the formulas flat_tail used
+    x = torch.linspace(tail - 40, 6, 200_001, dtype=torch.float64, requires_grad=True)
+    module(x).sum().backward()
+    slope, points = x.grad.numpy(), x.detach().numpy()
+    peak = np.abs(slope).max()
+    assert np.all(np.abs(slope[points <= tail]) <= bound * peak * 1.01)
+    assert np.abs(slope[(points > tail) & (points < tail + 0.05)]).max() > bound * peak
+    assert module(torch.tensor([tail], dtype=torch.float64)).item() == pytest.approx(
+        value * (1.0507009873554805 if kind == "selu" else 1.0))
+
+
+def test_smooth_activations_count_units_in_their_flat_tail_as_dead_in_place_or_not():
+    torch.manual_seed(0)
+    x = torch.randn(32, 4)
+    for act in (nn.GELU(), nn.SiLU(), nn.ELU(inplace=True), nn.Softplus(), nn.Mish(),
+                nn.LogSigmoid()):
+        model = nn.Sequential(nn.Linear(4, 8), act, nn.Linear(8, 2))
+        sign = 1.0 if isinstance(act, nn.LogSigmoid) else -1.0  # (its tail is above 0)
+        with torch.no_grad():
+            model[0].bias[:6] = 30.0 * sign  # 6 of 8 units held far in the tail
+            model[0].bias[6:] = 0.0
+        with GradientMonitor(model) as monitor:
+            loss = model(x).sum()
+            loss.backward()
+            monitor.step(loss)
+        assert monitor.activations["1"]["dead"] == 0.75, act
+
+
+def test_conv1d_units_are_its_channels_unless_transposed_before_the_activation():
+    class Net(nn.Module):
+        def __init__(self, transposed):
+            super().__init__()
+            self.transposed = transposed
+            self.conv, self.act = nn.Conv1d(4, 16, 3, padding=1), nn.ReLU()
+            self.head = nn.Linear(16, 2)
+
+        def forward(self, x):
+            h = self.conv(x)
+            h = self.act(h.transpose(1, 2) if self.transposed else h)
+            return self.head(h.mean(1 if self.transposed else 2))
+
+    torch.manual_seed(0)
+    x = torch.randn(8, 4, 12)  # 12 positions, 16 channels
+    for transposed in (False, True):
+        model = Net(transposed)
+        with torch.no_grad():
+            model.conv.bias[:12] = -30.0  # 12 of 16 channels dead
+        with GradientMonitor(model) as monitor:
+            loss = model(x).sum()
+            loss.backward()
+            monitor.step(loss)
+        assert monitor.activations["act"]["dead"] == 0.75, transposed
+
+
+def test_dead_units_explain_a_stall_before_them_but_not_a_head_left_out_after_them():
+    from .suite.broken import _dead_first_layer_head_left_out
+    for in_optimizer in (False, True):
+        torch.manual_seed(0)
+        _, monitor = _dead_first_layer_head_left_out(in_optimizer)
+        rules = {(f.rule, f.layer) for f in monitor.findings}
+        assert ("dead", "1") in rules
+        assert (("stalled", "4") in rules) == (not in_optimizer), rules
+        assert all(f.layer in ("1", "4") for f in monitor.findings), rules

@@ -335,8 +335,12 @@ def test_a_learning_rate_of_exactly_zero_is_a_stall_not_a_decayed_schedule():
             found += rules.on_sample(_layer_sample(step, {"fc": (0.1, 0.05, ratio)}), lr)
         return found
 
+    # found by the schedule rule, which reads the rate on every step (the layers' stall needs
+    # three samples: at step 16 here, and at the default rate 150 steps late where the rate
+    # reached 0 at step 51), naming every layer; the layers' own stall is not said again
     (finding,) = run([0.05, 0.05, 0.0, 0.0, 0.0])
-    assert (finding.rule, finding.step) == ("stalled", 16)
+    assert (finding.rule, finding.step, finding.layers) == ("stalled", 8, ["fc"])
+    assert "has been 0 since step 4" in finding.message
     # decayed, though: no layer has stalled (a rate 500x lower from the fourth step on is a
     # schedule far faster than the run, the model-wide finding tested below)
     assert all(f.layer is None for f in run([0.05, 0.05, 1e-4, 1e-4, 1e-4]))
@@ -364,8 +368,13 @@ def test_a_schedule_stepped_per_batch_is_found_where_one_that_ends_low_is_not():
     assert _schedule([0.05 * (1 + math.cos(math.pi * s / 100)) for s in range(1, 101)]) == []
     assert _schedule([0.05 * (1 + math.cos(math.pi * (s % 30) / 30)) + 1e-9
                       for s in range(1, 301)]) == []
-    # exactly 0 is not slow but stopped: the layers' stall rule names it
-    assert _schedule([0.1] * 5 + [0.0] * 100) == []
+    # exactly 0 is not slow but stopped: found once it has stayed there patience steps and
+    # 0.25 x the steps before it (here 3 steps from step 6)
+    (finding,) = _schedule([0.1] * 5 + [0.0] * 100)
+    assert (finding.rule, finding.step) == ("stalled", 8) and "has been 0" in finding.message
+    # a rate that is 0 before it ever rose (a loop that passes the rate before a warm-up's
+    # first step) is not a schedule that fell
+    assert _schedule([0.0] * 5 + [0.1] * 100) == []
 
 
 def test_a_schedule_that_first_cuts_the_rate_on_a_plateau_of_the_loss_follows_it():

@@ -1,8 +1,9 @@
 """Dead and saturated units, measured on the outputs of activations during sampled forwards.
 
-Watched: activation modules (ReLU, ReLU6, Sigmoid, Tanh, Hardtanh), the outputs of recurrent
-layers (RNN, LSTM, GRU and their cells: a tanh RNN's output is a tanh, an LSTM's or GRU's is
-read like a tanh; a ReLU RNN's is a ReLU), and functional calls (``F.relu``,
+Watched: activation modules (ReLU, ReLU6, Sigmoid, Tanh, Hardtanh, Softsign; ReLU's smooth
+relatives GELU, SiLU, Mish, Softplus, ELU, CELU, SELU and LogSigmoid, read from their input),
+the outputs of recurrent layers (RNN, LSTM, GRU and their cells: a tanh RNN's output is a tanh,
+an LSTM's or GRU's is read like a tanh; a ReLU RNN's is a ReLU), and functional calls (``F.relu``,
 ``torch.sigmoid``, ``x.tanh()``, and ReLUs by other names: ``x.clamp(min=0)``, ``F.relu6``,
 ``F.leaky_relu`` of slope 0) made inside other modules' ``forward``, named after the module
 they ran in (``block.ff:Relu[0]``), and ReLUs written by hand, whatever op they use
@@ -21,6 +22,7 @@ ReLU unit is off for about half of the inputs, so with one input half the units 
 Evidence is therefore pooled over consecutive steps until ``min_inputs`` inputs were seen.
 """
 
+import functools
 import math
 import sys
 
@@ -41,16 +43,50 @@ RELU_MODULES = tuple(getattr(nn, name) for name in ("ReLU", "ReLU6") if hasattr(
 RELU_CAPS = {"relu": None, "relu6": 6.0}
 SATURATING_MODULES = tuple((getattr(nn, name), kind) for name, kind in (
     ("Sigmoid", "sigmoid"), ("Hardsigmoid", "sigmoid"), ("Tanh", "tanh"), ("Hardtanh", "tanh"),
+    # x / (1 + |x|): within eps of +-1 its slope, (1 - |y|)^2, is flatter than tanh's there
+    ("Softsign", "tanh"),
 ) if hasattr(nn, name))
+# ReLU's smooth relatives: no output is exactly 0, but below a point their slope stays near 0
+# (a GELU at -3 passes back 1% of the signal), so a unit kept there on every input is as dead
+# as a ReLU unit at 0. Read from the activation's input (GELU and SiLU are not monotone, their
+# output does not say which side of the dip it came from).
+SMOOTH_MODULES = tuple((getattr(nn, name), kind) for name, kind in (
+    ("GELU", "gelu"), ("SiLU", "silu"), ("Mish", "mish"), ("Softplus", "softplus"),
+    ("ELU", "elu"), ("CELU", "celu"), ("SELU", "selu"), ("LogSigmoid", "logsigmoid"),
+) if hasattr(nn, name))
+SMOOTH_OPS = {"Gelu": "gelu", "Silu": "silu", "Softplus": "softplus", "Elu": "elu"}
+# built-in activations written with ops the probe would otherwise read as activations of their
+# own (tanhshrink's tanh, x - tanh(x), passes its gradient best exactly where tanh saturates)
+COMPOSITE_MODULES = tuple(getattr(nn, name) for name in ("Tanhshrink", "Hardswish")
+                          if hasattr(nn, name))
 CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
 RECURRENT_MODULES = (nn.RNN, nn.LSTM, nn.GRU) + CELLS
 FUNCTIONAL_OPS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
+SMOOTH = frozenset(kind for _, kind in SMOOTH_MODULES)
+UNIT_KINDS = set(RELU_CAPS) | SMOOTH  # tallied as units dead or alive
 MAX_WINDOW = 64  # steps a measurement may wait for enough inputs before it is dropped
 
 
 def unit_axis(ndim):
     """Which axis holds the units: features for (N, F) and (N, L, F), channels for images."""
     return 1 if ndim >= 4 else ndim - 1
+
+
+# the sizes that say how many channels a layer's output has, where they come first
+CHANNELS = ("out_channels", "num_features", "num_channels")
+
+
+def channels_first(layer, shape):
+    """Whether a 3-d output ``shape`` made after ``layer`` holds its units on axis 1: a
+    Conv1d's (N, C, L), or a BatchNorm1d's, GroupNorm's or InstanceNorm1d's on it, where the
+    last axis is positions. Read as (N, L, F), every position of a Conv1d net had some live
+    channel, and 12 dead channels of 16 were never reported. Judged by the size too, so that
+    an output transposed to (N, L, C) before the activation is read by its last axis."""
+    if len(shape) != 3 or layer is None:
+        return False
+    width = next((getattr(layer, a) for a in CHANNELS if isinstance(getattr(layer, a, None),
+                                                                     int)), None)
+    return width is not None and shape[1] == width
 
 
 def inputs_in(array):
@@ -66,9 +102,11 @@ def kind_of(module):
         return "relu6" if isinstance(module, getattr(nn, "ReLU6", ())) else "relu"
     if isinstance(module, nn.LeakyReLU) and module.negative_slope == 0:
         return "relu"  # a ReLU by another name: its units die as a ReLU's do
-    for cls, kind in SATURATING_MODULES:
+    for cls, kind in SATURATING_MODULES + SMOOTH_MODULES:
         if isinstance(module, cls):
             return kind
+    if isinstance(module, COMPOSITE_MODULES):
+        return "composite"
     if isinstance(module, RECURRENT_MODULES):
         return "relu" if getattr(module, "nonlinearity", "tanh") == "relu" else "tanh"
     return None
@@ -88,6 +126,73 @@ def relu_like(node):
         return None
     return "relu" if bounds[1] is None or bounds[1] == math.inf else (
         "relu6" if bounds[1] == 6 else None)
+
+
+def _smooth(kind, x, parameter):
+    """The smooth activation ``kind`` at ``x`` (float64), with its ``parameter`` (GELU's
+    approximation, Softplus's beta, ELU's and CELU's alpha)."""
+    if kind == "gelu":
+        if parameter == "tanh":
+            return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+    if kind == "silu":
+        return x / (1 + np.exp(-x))
+    if kind == "mish":
+        return x * np.tanh(np.logaddexp(0, x))
+    if kind == "softplus":
+        return np.logaddexp(0, parameter * x) / parameter
+    if kind == "celu":
+        return parameter * np.expm1(np.minimum(x, 0) / parameter) + np.maximum(x, 0)
+    alpha = 1.6732632423543772 if kind == "selu" else parameter
+    return alpha * np.expm1(np.minimum(x, 0)) + np.maximum(x, 0)  # elu, selu (its scale aside)
+
+
+@functools.cache
+def flat_tail(kind, parameter, slope):
+    """(x, f(x)): the input below which the activation's slope stays under ``slope`` times its
+    largest, and its output there. Found on a grid of the negative half-line (every 1e-3 of
+    the scale over which it bends, 1 or 1/beta), once per kind and parameter."""
+    scale = 1.0 / parameter if kind == "softplus" else (
+        parameter if kind == "celu" else 1.0)
+    grid = np.linspace(-60.0, 8.0, 68_001) * abs(scale)
+    values = _smooth(kind, grid, parameter)
+    slopes = np.abs(np.gradient(values, grid))
+    steep = np.nonzero(slopes > slope * slopes.max())[0]
+    x = grid[steep[0] - 1] if len(steep) and steep[0] > 0 else grid[0]
+    return float(x), float(_smooth(kind, np.array([x]), parameter)[0])
+
+
+def tail_parameter(kind, holder):
+    """The parameter of ``kind`` that moves its tail, read from a module or an op's node."""
+    if kind == "gelu":
+        return getattr(holder, "approximate", "none")
+    if kind == "softplus":
+        return float(getattr(holder, "beta", 1.0))
+    if kind in ("elu", "celu"):
+        return float(getattr(holder, "alpha", 1.0))
+    return None
+
+
+def beyond_tail(kind, holder, args, output, eps):
+    """The activation's input less the start of its flat tail (``flat_tail``; the slope bound
+    is a sigmoid's at ``eps`` from its asymptote, relative to its peak, as saturation reads):
+    above 0 where a unit is alive, as a ReLU's output. From the output where the activation
+    ran in place (ELU, CELU, SELU and Softplus are monotone there); None where it cannot be
+    read (an in-place SiLU or Mish)."""
+    source = args[0] if args else None
+    if kind == "logsigmoid":  # -softplus(-x): its flat tail is on the positive side
+        x, _ = flat_tail("softplus", 1.0, 4 * eps * (1 - eps))
+        if getattr(source, "_data", None) is None:
+            return None
+        return np.asarray(-x, dtype=source._data.dtype) - source._data
+    x, y = flat_tail(kind, tail_parameter(kind, holder), 4 * eps * (1 - eps))
+    if getattr(source, "_data", None) is not None and source is not output:
+        return source._data - np.asarray(x, dtype=source._data.dtype)
+    if kind in ("gelu", "silu", "mish") or not hasattr(output, "_data"):
+        return None
+    if kind == "selu":
+        y *= 1.0507009873554805
+    return output._data - np.asarray(y, dtype=output._data.dtype)
 
 
 GLANCE = 64  # elements compared first: most ops differ from max(x, 0) within them
@@ -123,8 +228,9 @@ def relu_by_hand(args, output):
 class _Tally:
     """Evidence about one activation, pooled over the forwards of one measurement."""
 
-    def __init__(self, kind, after, step):
+    def __init__(self, kind, after, step, axis=None):
         self.kind, self.after, self.started = kind, after, step
+        self.axis = axis  # where the units are, when not where unit_axis puts them
         self.alive = None  # relu: per unit, active on some input
         self.saturated = 0
         self.total = 0
@@ -140,11 +246,11 @@ class _Tally:
         module = kernels.if_loaded("probe", array)
         if module is not None:
             self._add_compiled(module, array, eps)
-        elif self.kind in RELU_CAPS:
-            axis = unit_axis(array.ndim)
+        elif self.kind in UNIT_KINDS:
+            axis = unit_axis(array.ndim) if self.axis is None else self.axis
             others = tuple(a for a in range(array.ndim) if a != axis)
             active = array > 0
-            cap = RELU_CAPS[self.kind]
+            cap = RELU_CAPS.get(self.kind)
             if cap is not None:
                 active &= array < cap
             alive = active.any(axis=others) if others else active
@@ -157,18 +263,19 @@ class _Tally:
 
     def _add_compiled(self, module, array, eps):
         """``add``, in one compiled pass over ``array`` (kernels/probe.py): the same counts."""
-        if self.kind not in RELU_CAPS:
+        if self.kind not in UNIT_KINDS:
             lower, upper = (eps, 1 - eps) if self.kind == "sigmoid" else (eps - 1, 1 - eps)
             # (the bounds in float32, as NumPy compares a float32 array with a Python float)
             self.saturated += int(module.count_outside(array.reshape(-1), np.float32(lower),
                                                        np.float32(upper)))
             self.total += array.size
             return
-        axis = unit_axis(array.ndim)
+        axis = unit_axis(array.ndim) if self.axis is None else self.axis
         units = array.shape[axis] if array.ndim else 1
         if self.alive is None or self.alive.shape != (units,):
             self.alive = np.zeros(units, dtype=bool)
-        cap = np.float32(math.inf if RELU_CAPS[self.kind] is None else RELU_CAPS[self.kind])
+        cap = RELU_CAPS.get(self.kind)
+        cap = np.float32(math.inf if cap is None else cap)
         if axis == 1 and array.ndim >= 3:  # channels of images: (inputs, channels, positions)
             module.alive_channels(array.reshape(array.shape[0], units, -1),
                                   self.alive.view(np.uint8), cap)
@@ -177,7 +284,7 @@ class _Tally:
 
     def stats(self):
         stats = {"kind": self.kind, "inputs": self.inputs, "after": self.after}
-        if self.kind in RELU_CAPS:
+        if self.kind in UNIT_KINDS:
             alive = self.alive
             # (the share counted: ndarray.mean's Python wrapper costs several times as much)
             stats["dead"] = (1.0 - np.count_nonzero(alive) / alive.size
@@ -212,6 +319,7 @@ class ActivationProbe:
         self._model = model
         self._kinds = {}  # module -> its activation kind
         self._layers = {}  # module -> its layer name
+        self._by_name = {}  # layer name -> its module
         for name, module in model.named_modules():
             kind = kind_of(module)
             if kind is not None:
@@ -219,6 +327,7 @@ class ActivationProbe:
                 self._kinds[module] = kind
             if (name or type(module).__name__) in layer_names:
                 self._layers[module] = name or type(module).__name__
+                self._by_name[name or type(module).__name__] = module
         self._sequentials = [m for m in model.modules() if isinstance(m, nn.Sequential)]
         self._runs = {}  # id(weight of a Linear in a fused run) -> (Linear, activation or None)
         self._run_activations = set()  # ids of the activation modules in fused runs
@@ -306,10 +415,12 @@ class ActivationProbe:
         if _rerunning[0]:
             return
         entry = self.tallies.get(key)
+        array = output._data if array is None else array
         if entry is None:
             kind = "gates" if gates is not None else kind
-            entry = self.tallies[key] = [name, _Tally(kind, self._last_layer, self.step)]
-        array = output._data if array is None else array
+            after = self._last_layer
+            axis = 1 if channels_first(self._by_name.get(after), array.shape) else None
+            entry = self.tallies[key] = [name, _Tally(kind, after, self.step, axis)]
         if gates is not None:
             entry[1].add_counts(array, *gates)
         else:
@@ -358,6 +469,13 @@ class ActivationProbe:
         def hook(module, args, output):
             if not (self.armed and module.training):
                 return
+            if kind == "composite":
+                return  # (hooked only so that the ops inside it are not read)
+            if kind in SMOOTH:
+                array = beyond_tail(kind, module, args, output, self.eps)
+                if array is not None:
+                    self._module_output(module, kind, output, array=array)
+                return
             gates = None
             if isinstance(module, RECURRENT_MODULES):
                 gates = gate_saturation(module, args, output, self.eps)
@@ -399,8 +517,8 @@ class ActivationProbe:
                 if entry is not None:
                     self._layer_ran(entry[0])
                 return
-        kind = (FUNCTIONAL_OPS.get(type(node).__name__) or relu_like(node)
-                or relu_by_hand(args, outputs))
+        kind = (FUNCTIONAL_OPS.get(type(node).__name__) or SMOOTH_OPS.get(type(node).__name__)
+                or relu_like(node) or relu_by_hand(args, outputs))
         if kind is None or not hasattr(outputs, "_data"):
             return
         owner = self._innermost_module()
@@ -411,11 +529,16 @@ class ActivationProbe:
             return
         if id(owner) in self.hooked:
             return
+        array = None
+        if kind in SMOOTH:
+            array = beyond_tail(kind, node, args, outputs, self.eps)
+            if array is None:
+                return
         op = type(node).__name__
         base = self.names[id(owner)]
         index = self._calls.get((base, op), 0)
         self._calls[(base, op)] = index + 1
-        self._record((base, op, index), f"{base}:{op}[{index}]", kind, outputs)
+        self._record((base, op, index), f"{base}:{op}[{index}]", kind, outputs, array=array)
 
     def _innermost_module(self):
         frame = sys._getframe(2)

@@ -85,6 +85,9 @@ REMEDIES = {
                       "nn.init.kaiming_normal_ for ReLU layers), or add normalisation "
                       "(LayerNorm/BatchNorm) after each layer, and clip the gradient norm "
                       "(nn.utils.clip_grad_norm_(params, 1.0))",
+    "schedule_zero": "give the schedule the run's length in the steps it is stepped by (or step "
+                     "it once per epoch), and check its gamma or lambda: a rate of 0 trains "
+                     "nothing",
     "schedule": "step the scheduler once per epoch, not after every batch, or count its "
                 "periods in batches (step_size, milestones and T_max times the batches per epoch, "
                 "ExponentialLR's gamma to the power 1 / batches per epoch)",
@@ -103,6 +106,9 @@ REMEDIES = {
                     "suited its mean divided by the batch size), or clip the gradient norm",
     "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "
             "LeakyReLU/GELU instead of ReLU",
+    "dead_tail": "initialise biases at zero (a bias far from zero holds the units in the flat "
+                 "tail), normalise the layer's inputs (LayerNorm/BatchNorm before the activation), "
+                 "or lower the learning rate",
     "saturation": "initialise weights smaller (nn.init.xavier_uniform_), normalise inputs, add "
                   "LayerNorm before the activation, or use ReLU-family activations",
     "stalled": "check that this layer's parameters are in the optimizer and that their learning "

@@ -63,6 +63,9 @@ class Origin:
     # for a birth in the backward of a custom Function: the op inside its backward that made
     # the value (the file and line are then that op's, in the backward, not the .apply call's)
     inside: str | None = None
+    # a birth in the backward by an op of a hook on a gradient (``tensor.register_hook``): no
+    # node made it, the gradient a node received already held it
+    in_hook: bool = False
 
     def where(self):
         if self.file is None:
@@ -323,6 +326,22 @@ def backward_origin(node_class, site, found, inner):
         where)
 
 
+def hook_origin(inner, grad_outputs, site):
+    """The Origin of a birth by the op ``inner`` ((op, site)) run inside a backward between two
+    nodes, when the gradients the next node received already hold it: an op of a hook on that
+    gradient (``h.register_hook(lambda g: g / g.norm(...))`` over rows whose gradient is 0).
+    Else None. The node saw only a non-finite gradient come in: no op was named before."""
+    held = set()
+    for grad in grad_outputs:
+        if grad is not None:
+            held |= kinds(grad._data)
+    if not held:
+        return None
+    op, where = inner
+    return dataclasses.replace(Origin(op, "backward", describe(held), in_hook=True),
+                               layer=site.layer if site else None).located(where)
+
+
 def birth_in_backward(node, args, outputs, module_names=None, rerun=None):
     """(op, site) when an op run inside a backward (a custom Function's backward is made of
     ops) gave birth to a non-finite value, else None. Called only where every op is watched:
@@ -388,6 +407,8 @@ class NonFiniteTracer:
                 found = backward_birth(grad_inputs, grad_outputs)
                 if found:
                     self.origin = backward_origin(op, site, found, inner)
+                elif inner is not None:
+                    self.origin = hook_origin(inner, grad_outputs, site)
         return hook
 
 
@@ -426,6 +447,8 @@ def explain(origin):
                 "values. Remedy: check custom Functions and in-place edits of tensors")
     place = "in the loss computation" if o.in_loss else (
         f"in layer '{o.layer}'" if o.layer else "in the model")
+    if o.in_hook:
+        place = f"in a hook on a gradient {place}"
     if o.inside:
         return (f"{o.op} (a custom autograd Function) produced {o.kind} in the {o.pass_} pass "
                 f"{place}: {o.inside} in its backward made it from finite values, at "

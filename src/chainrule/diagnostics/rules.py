@@ -52,6 +52,7 @@ class Rules:
         self.streak_lr = {}  # (rule, activation) -> the lr when its current streak began
         self.measured = {}  # activation -> how many measurements of it the rules have seen
         self.measured_at = {}  # activation -> the step of its last measurement
+        self.first_dead = {}  # activation -> its share of dead units at its first measurement
         self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
         self.streak_update = {}  # (rule, activation) -> large_update when its streak began
@@ -90,7 +91,7 @@ class Rules:
                     self.first_cut = (step, step - self.lowest[1])
                 self.last_lr = lr
             # (1% slack: a rate divided by 10 twice lands on 1e-2 of its peak up to rounding)
-            if 0 < lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
+            if self.peak_lr > 0 and lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
                 found += self._schedule(step, lr)
             elif self.low_since[0] is not None:
                 self.low_since = [None, None]
@@ -143,6 +144,17 @@ class Rules:
         if hit is None or (cut and cut[1] >= t.plateau_steps):
             return []  # (a first cut on a plateau: the rate follows the loss, ReduceLROnPlateau)
         (since, level), last = hit, self.last_update
+        if lr == 0:
+            # nothing moves at all: every layer stalls, named as the layer rule would name them
+            # (which needs three samples: at the default rate a schedule that reached 0 at
+            # step 20 of 200, or 51, was found at step 100, or 200)
+            return self._group(
+                "schedule", "stalled", list(self.order), step,
+                f"training has stopped: the learning rate has been 0 since step {since} "
+                f"({step - since + 1} steps; its peak was {peak:.3g}), so no layer moves: a "
+                "schedule that reached 0 long before the run ends (its length, total_iters or "
+                "T_max counted in epochs while it is stepped after every batch, or a gamma of 0)",
+                "schedule_zero")
         moved = (f"; the updates moved the weights by at most {last[1]:.1e} of their size at "
                  f"step {last[0]} (healthy is near 1e-3)" if last and last[0] >= since else "")
         return self._group(
@@ -291,9 +303,29 @@ class Rules:
         found += self._too_large(step, layers, order)
         if not explained:
             found += self._vanishing(step, layers, order, starved)
-        explained = explained or "vanishing" in self.groups
-        found += self._stalled(step, layers, order, lr, check=not explained)
+        found += self._stalled(step, layers, order, lr,
+                               self._explained(sample["activations"], order))
         return found
+
+    def _explained(self, activations, order):
+        """The layers whose tiny updates vanishing gradients (any layer: with SGD a tiny gradient
+        is a tiny update, and the gradient shrinks all along the path) or dead or saturated
+        units may explain: those at or before the layer such units follow (their gradient
+        passes through the units), and the layer they feed (its inputs are those units' flat
+        values, so its weights get almost no gradient). Not the layers after that: a head left
+        out of the optimizer went unreported behind dead units two layers before it."""
+        if "vanishing" in self.groups:
+            return set(order)
+        reach = -1
+        t = self.t
+        for name, s in activations.items():
+            # (flat now, whether or not reported: units after a layer that receives only zeros
+            # are not, and the layer they feed gets no gradient either)
+            if (s.get("dead", 0) > t.dead_fraction or s.get("saturated", 0) > t.saturated_fraction
+                    or any(self.streaks.get((r, name), 0) > 0 for r in ("dead", "saturation"))):
+                after = s.get("after")
+                reach = max(reach, order.index(after) + 1 if after in order else len(order))
+        return set(order[:reach + 1])
 
     def _activations(self, step, activations, lr=None, starved=()):
         dead, saturated = [], []
@@ -305,12 +337,14 @@ class Rules:
         for name, s in activations.items():
             self.measured[name] = self.measured.get(name, 0) + 1
             since, self.measured_at[name] = self.measured_at.get(name, 0), step
+            if s.get("dead") is not None:
+                self.first_dead.setdefault(name, s["dead"])
             # units after a layer whose inputs are all zero are not dead by themselves: the
             # signal was cut before them (Dropout(p=1), a mask of zeros), which the layers
             # above show as an exactly zero gradient (vanishing names the first of them)
             if s.get("dead") is not None and self._unit_streak(
                     ("dead", name), s["dead"] > t.dead_fraction and s.get("after") not in starved,
-                    lr, since):
+                    lr, since) and not self._learned_tail(name, s):
                 dead.append(name)
             if s.get("saturated") is not None and self._unit_streak(
                     ("saturation", name), s["saturated"] > t.saturated_fraction, lr, since):
@@ -323,7 +357,7 @@ class Rules:
                 f"dead units{_count(dead)}, starting at '{dead[0]}'{_after(s)}: {s['dead']:.0%} "
                 f"of its units output {_flat(s)} for every one of {s['inputs']} inputs, for "
                 f"{t.patience} samples in a row{_also(dead)}{self._cause(('dead', dead[0]))}",
-                self._units_remedy("dead", ("dead", dead[0])))
+                self._units_remedy("dead", ("dead", dead[0]), s["kind"]))
         if saturated:
             s = activations[saturated[0]]
             key = ("saturation", saturated[0])
@@ -335,6 +369,24 @@ class Rules:
                 f"{t.patience} samples in a row{_also(saturated)}{self._cause(key)}",
                 self._units_remedy("saturation", key))
         return found
+
+    def _learned_tail(self, name, stats):
+        """Whether units of a smooth activation (GELU, Softplus, ...) were measured alive and
+        went into its flat tail since, with no cause seen (no explosion, no update as large as
+        a layer, no rise of the learning rate): learning put them there. A tail has a small
+        gradient, not none, and a Softplus that keeps a variance or a rate positive is meant to
+        go deep into it when the data asks for a small one (a Gaussian head on targets with
+        noise 0.01, a Poisson rate of counts that are mostly 0: reported as dead units at steps
+        150 to 200 before this). Units in the tail from the first measurement (a bias far too
+        negative) are reported, as a ReLU's are."""
+        key = ("dead", name)
+        if stats.get("kind") not in SMOOTH_NAMES:
+            return False
+        if "exploding" in self.groups or self.first_dead.get(name, 1.0) > self.t.dead_fraction / 2:
+            return False  # (not clearly alive at first: a BatchNorm shift of -5 before a GELU
+            # held 40 to 62% of its channels in the tail, around the threshold from the start)
+        began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
+        return began_late and not self._raised_lr(key) and not self._large_update(key)
 
     def _fitted(self):
         """Whether the loss has fallen to ``settled`` times its first value (the median of the
@@ -391,12 +443,14 @@ class Rules:
         began_late = self.measured.get(key[1], 0) > self.streaks.get(key, 0)
         return large if began_late else None
 
-    def _units_remedy(self, rule, key):
+    def _units_remedy(self, rule, key, kind=None):
         if "exploding" in self.groups:
             return rule
         if self._raised_lr(key):
             return "raised_lr"
-        return "large_update" if self._large_update(key) else rule
+        if self._large_update(key):
+            return "large_update"
+        return "dead_tail" if rule == "dead" and kind in SMOOTH_NAMES else rule
 
     def _since_explosion(self):
         """For units found dead or saturated after an explosion was: most likely its
@@ -638,9 +692,11 @@ class Rules:
             f"('{largest_name}', {fmt(largest)}), for {self.t.patience} samples in a row"
             f"{_also(low)}", "zero_signal" if cut is not None else "vanishing")
 
-    def _stalled(self, step, layers, order, lr, check=True):
+    def _stalled(self, step, layers, order, lr, explained=frozenset()):
         # (a rate of exactly 0 is no slow end of a schedule: nothing moves; StepLR(gamma=0))
         decayed = lr is not None and 0 < lr < self.t.decayed_lr * self.peak_lr
+        if lr == 0 and "schedule" in self.groups:
+            return []  # (the schedule that reached 0 was reported, naming every layer)
         flowing = any(s.get("grad_norm") for s in layers.values())
         frozen, cut = [], []
         for name in order:
@@ -650,7 +706,7 @@ class Rules:
             # zero (the units before it dead) has a gradient in its bias only, and its weights
             # rightly do not move: nothing for the optimizer to apply
             settled = self._settled(name, s.get("grad_norm"))
-            low = (check and not decayed and not settled and s.get("grad_norm")
+            low = (name not in explained and not decayed and not settled and s.get("grad_norm")
                    and s.get("rho") != 0.0 and ratio is not None and ratio < self.t.stall_low)
             if self._streak(("stalled", name), low):
                 frozen.append(name)
@@ -800,8 +856,17 @@ def _count(names, word="in"):
     return f" {word} {len(names)} layers" if len(names) > 1 else ""
 
 
+SMOOTH_NAMES = {"gelu": "GELU", "silu": "SiLU", "mish": "Mish", "softplus": "Softplus",
+                "elu": "ELU", "celu": "CELU", "selu": "SELU", "logsigmoid": "LogSigmoid"}
+
+
 def _flat(stats):
-    return "0 or 6 (no gradient either way)" if stats["kind"] == "relu6" else "zero"
+    kind = stats["kind"]
+    if kind in SMOOTH_NAMES:
+        side = "positive" if kind == "logsigmoid" else "negative"
+        return (f"values from the flat {side} tail of {SMOOTH_NAMES[kind]} (its slope there "
+                "under 8% of its peak: almost no gradient)")
+    return "0 or 6 (no gradient either way)" if kind == "relu6" else "zero"
 
 
 def _after(stats):

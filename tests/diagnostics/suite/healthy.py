@@ -954,3 +954,165 @@ def residual_mlp_pre_norm_three_times_too_large():
     model = models.scaled(models.ResidualMLP(), 3.0)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 80,
                 every=10)]
+
+
+# -- explore16: held-out setups (2026-12-04) in activations and layouts not tried before --------
+@healthy("mlp")
+def tanhshrink_mlp_inputs_ten_times_their_scale():
+    # tanhshrink is x - tanh(x): its tanh, read as an activation of its own, was 71% saturated
+    # where tanhshrink passes its gradient best (a false alarm)
+    model = models.mlp([16, 64, 64, 64, 2], nn.Tanhshrink)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(scale=10.0),
+                150, every=10)]
+
+
+@healthy("mlp")
+def mish_and_hardswish_inputs_ten_times_their_scale():
+    model = nn.Sequential(nn.Linear(16, 64), nn.Mish(), nn.Linear(64, 64), nn.Hardswish(),
+                          nn.Linear(64, 2))
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(scale=10.0),
+                150, every=10)]
+
+
+@healthy("mlp")
+def elu_batch_size_one():
+    model = models.mlp([16, 64, 64, 2], nn.ELU)
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.classes(size=1), 200,
+                every=10)]
+
+
+@healthy("mlp")
+def gelu_dropout_label_noise_adamw_and_a_zero_initialised_layer():
+    model = nn.Sequential(nn.Linear(16, 64), nn.GELU(), nn.Dropout(0.3), nn.Linear(64, 64),
+                          nn.GELU(), nn.Dropout(0.3), nn.Linear(64, 2))
+    nn.init.zeros_(model[3].weight)  # its GELU sees 0 everywhere: a slope of 0.5, alive
+    nn.init.zeros_(model[3].bias)
+    return [fit(model, torch.optim.AdamW(model.parameters(), 3e-3, weight_decay=0.1),
+                data.classes(noise=0.3), 200, every=10)]
+
+
+@healthy("mlp")
+def softplus_sharp_beta_and_a_gaussian_variance_head():
+    class Gaussian(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(8, 32), nn.Softplus(beta=10), nn.Linear(32, 32),
+                                      nn.SiLU())
+            self.mean, self.variance = nn.Linear(32, 1), nn.Linear(32, 1)
+
+        def forward(self, x):
+            h = self.body(x)
+            return torch.cat([self.mean(h), F.softplus(self.variance(h)) + 1e-4], 1)
+
+    def loss(out, y):
+        return F.gaussian_nll_loss(out[:, :1], y, out[:, 1:])
+
+    model = Gaussian()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.regression(df=4), 150,
+                loss_fn=loss, every=10)]
+
+
+@healthy("transformer")
+def transformer_gelu_one_cycle():
+    model = models.TinyGPT(activation="gelu")
+    optimizer = torch.optim.AdamW(model.parameters(), 1e-3)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-2, total_steps=150)
+    return [fit(model, optimizer, data.tokens(), 150, models.sequence_loss, scheduler=schedule,
+                every=10)]
+
+
+@healthy("cnn")
+def conv1d_sparse_relu_detectors_batches_of_two():
+    # channels that fire rarely (bias -1, max-pooled), two sequences a batch: sparse, alive
+    class Detectors(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv1d(4, 16, 3, padding=1)
+            self.head = nn.Linear(16, 2)
+            with torch.no_grad():
+                self.conv.bias.fill_(-1.0)
+
+        def forward(self, x):
+            return self.head(F.relu(self.conv(x.transpose(1, 2))).max(2).values)
+
+    model = Detectors()
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.sequences(size=2),
+                150, every=10)]
+
+
+@healthy("cnn")
+def conv1d_mish_batch_norm_frozen_affine():
+    model = models.TemporalCNN(activation=nn.Mish, batch_norm=True)
+    for layer in model.modules():
+        if isinstance(layer, nn.BatchNorm1d):
+            layer.requires_grad_(False)  # a note, not an alarm
+    return [fit(model, torch.optim.SGD([p for p in model.parameters() if p.requires_grad],
+                                       lr=0.05, momentum=0.9), data.sequences(), 150, every=10)]
+
+
+@healthy("recurrent")
+def stacked_bidirectional_gru_with_dropout_and_silu_head():
+    class BiGRU(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(4, 16, num_layers=2, bidirectional=True, batch_first=True,
+                              dropout=0.3)
+            self.hidden = nn.Linear(32, 32)
+            self.head = nn.Linear(32, 2)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.head(F.silu(self.hidden(out.mean(1))))
+
+    model = BiGRU()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 150,
+                every=10)]
+
+
+def _low_noise_regression(n=1024, noise=0.01, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 8)).astype(np.float32)
+    y = (x[:, :2].sum(1) + noise * rng.standard_normal(n)).astype(np.float32)[:, None]
+    return data.Batches(x, y, 32, seed)
+
+
+class _GaussianHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 32), nn.ReLU())
+        self.mean, self.variance = nn.Linear(32, 1), nn.Sequential(nn.Linear(32, 4), nn.Softplus())
+
+    def forward(self, x):
+        h = self.body(x)
+        return torch.cat([self.mean(h), self.variance(h).mean(1, keepdim=True) + 1e-6], 1)
+
+
+@healthy("mlp")
+def gaussian_variance_learned_deep_into_the_softplus_tail():
+    # noise 0.01: the variance's Softplus units go to inputs near -9, where its slope is 1e-4,
+    # as they should (they were reported as dead units at step 160)
+    def loss(out, y):
+        return F.gaussian_nll_loss(out[:, :1], y, out[:, 1:])
+
+    model = _GaussianHead()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), _low_noise_regression(), 300,
+                loss_fn=loss, every=10)]
+
+
+@healthy("mlp")
+def poisson_rates_of_counts_that_are_mostly_zero():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((1024, 8)).astype(np.float32)
+    y = rng.poisson(np.exp(x[:, 0] - 6)).astype(np.float32)[:, None]
+
+    class Rates(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 3))
+
+        def forward(self, x):
+            return F.softplus(self.body(x)).sum(1, keepdim=True) + 1e-8
+
+    model = Rates()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.Batches(x, y, 32), 300,
+                loss_fn=lambda p, t: F.poisson_nll_loss(p, t, log_input=False), every=10)]
