@@ -518,3 +518,35 @@ def test_a_nan_made_by_a_hook_on_a_gradient_is_placed_at_the_hooks_op():
         "Div", "backward", "nan", True)
     assert origin.line == _line_of("# HOOK LINE")
     assert not np.isfinite(x.grad.numpy()[1]).any() and np.isfinite(x.grad.numpy()[0]).all()
+
+
+class _ScaledByHook(nn.Module):
+    """A loss scale applied twice by hooks' code, too large for float32: the hook makes +-inf,
+    and the layer's weight gradient sums +inf and -inf products into nan."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+        self.head = nn.Linear(3, 2)
+
+    def forward(self, x):
+        h = self.fc(x)
+        if h.requires_grad:
+            h.register_hook(lambda g: g * 2.0 ** 100 * 2.0 ** 100)  # SCALE HOOK LINE
+        return self.head(h)
+
+
+@pytest.mark.parametrize("record_sites", [False, True])
+def test_an_inf_made_by_a_hook_that_the_next_node_turns_into_nan_is_the_hooks(record_sites):
+    # the layer's backward received inf and made nan: a new kind there, but nothing of its own
+    torch.manual_seed(0)
+    model = _ScaledByHook()
+    with GradientMonitor(model, record_sites=record_sites) as monitor, \
+            np.errstate(all="ignore"):
+        F.cross_entropy(model(torch.randn(8, 4)), torch.tensor([0, 1] * 4)).backward()
+        findings = monitor.step()
+    assert not np.isfinite(model.fc.weight.grad.numpy()).all()
+    origin = next(f for f in findings if f.rule == "nonfinite").origin
+    assert (origin.op, origin.pass_, origin.kind, origin.in_hook) == (
+        "Mul", "backward", "inf", True)
+    assert origin.line == _line_of("# SCALE HOOK LINE") and origin.layer == "fc"

@@ -94,6 +94,26 @@ def test_record_sites_finds_a_backward_origin_live_without_running_the_step_agai
     assert live_calls < rerun_calls  # the default ran the forward once more to find it
 
 
+def test_record_sites_places_a_nan_made_in_a_gradient_hook_live_as_the_rerun_does():
+    from .suite.broken import _HookedRows
+
+    def run(record_sites):
+        torch.manual_seed(0)
+        model = _HookedRows()
+        calls = []
+        model.emb.register_forward_hook(lambda *args: calls.append(1))
+        monitor = fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.padded(), 2,
+                      record_sites=record_sites)
+        return monitor.findings[0].origin, len(calls)
+
+    live, live_calls = run(True)
+    rerun, rerun_calls = run(False)
+    assert live == rerun
+    assert (live.op, live.pass_, live.in_hook, live.layer) == ("Div", "backward", True, "emb")
+    assert (live.file, live.line) == marked_line("gradient hook")
+    assert live_calls < rerun_calls  # found live: the step was not run again
+
+
 def test_a_nan_loss_is_traced_when_the_loop_stops_before_backward():
     torch.manual_seed(0)
     model = models.cnn()

@@ -342,6 +342,21 @@ def hook_origin(inner, grad_outputs, site):
                                layer=site.layer if site else None).located(where)
 
 
+def node_origin(node_class, site, inner, grad_inputs, grad_outputs):
+    """The Origin of a birth seen when the backward of a node of ``node_class`` (recorded at
+    ``site``) is done, or None: the one rule of the re-run's tracer and of the live check
+    (``record_sites``). ``inner``: (op, site) of the first op that gave birth inside a backward
+    since the node before finished. Called only while no earlier node gave birth: a gradient
+    the node received non-finite was made by an op of a hook on it, which goes first (an inf
+    the hook made, which this node then turns into nan, is the hook's, not the node's)."""
+    if inner is not None:
+        hooked = hook_origin(inner, grad_outputs, site)
+        if hooked is not None:
+            return hooked
+    found = backward_birth(grad_inputs, grad_outputs)
+    return backward_origin(node_class, site, found, inner) if found else None
+
+
 def birth_in_backward(node, args, outputs, module_names=None, rerun=None):
     """(op, site) when an op run inside a backward (a custom Function's backward is made of
     ops) gave birth to a non-finite value, else None. Called only where every op is watched:
@@ -404,11 +419,7 @@ class NonFiniteTracer:
         def hook(grad_inputs, grad_outputs):  # holds the op's class, not its node: no cycle
             inner, self._inner = self._inner, None  # (what ran inside this node's backward)
             if self.origin is None:
-                found = backward_birth(grad_inputs, grad_outputs)
-                if found:
-                    self.origin = backward_origin(op, site, found, inner)
-                elif inner is not None:
-                    self.origin = hook_origin(inner, grad_outputs, site)
+                self.origin = node_origin(op, site, inner, grad_inputs, grad_outputs)
         return hook
 
 

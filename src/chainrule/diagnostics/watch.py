@@ -27,8 +27,6 @@ from ..autograd.engine import backward_running
 from .nonfinite import (
     NonFiniteTracer,
     Origin,
-    backward_birth,
-    backward_origin,
     birth_in_backward,
     call_site,
     describe,
@@ -36,6 +34,7 @@ from .nonfinite import (
     forward_birth,
     forward_codes,
     kinds,
+    node_origin,
     op_call_site,
     op_name,
     source_line,
@@ -112,11 +111,8 @@ class _BackwardCheck:
         it, if its ops were watched (see nonfinite.backward_origin)."""
         if self.versions != _versions(self.made, self.received):
             return None
-        found = backward_birth(self.made, self.received)
-        if not found:
-            return None
-        origin = backward_origin(self.op, self.site, found, inner)
-        return dataclasses.replace(origin, in_loss=self.in_loss)
+        origin = node_origin(self.op, self.site, inner, self.made, self.received)
+        return None if origin is None else dataclasses.replace(origin, in_loss=self.in_loss)
 
 
 class NonFiniteWatch:
