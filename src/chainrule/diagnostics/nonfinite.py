@@ -66,6 +66,9 @@ class Origin:
     # a birth in the backward by an op of a hook on a gradient (``tensor.register_hook``): no
     # node made it, the gradient a node received already held it
     in_hook: bool = False
+    # made of infinities placed on purpose (a -inf mask): the op picked or reduced them into a
+    # value not meant to be non-finite (see ``Masks``)
+    from_mask: bool = False
 
     def where(self):
         if self.file is None:
@@ -357,6 +360,53 @@ def node_origin(node_class, site, inner, grad_inputs, grad_outputs):
     return backward_origin(node_class, site, found, inner) if found else None
 
 
+def _constant_inf(array):
+    """A number given to an op (a 0-d tensor: masked_fill's value) or a tensor filled with it
+    (``full_like(x, -inf)``), infinite: placed on purpose, not data."""
+    if array.dtype.kind != "f" or array.size == 0:
+        return False
+    first = array.flat[0]
+    return bool(np.isinf(first)) and (array.size == 1 or bool((array == first).all()))
+
+
+class Masks:
+    """Infinities placed on purpose (``masked_fill(mask, -inf)``, ``where(mask, x, -inf)``,
+    ``fill_``) and the tensors that carry them on, in one forward (on evidence only: ``judge``
+    is asked only of an op whose output is non-finite and gave birth to nothing).
+
+    An op whose non-finite inputs all hold placed infinities *carries* them when its output is
+    a view of such an input or has as many elements (an elementwise op, log_softmax, a reshape,
+    a cat): they are still a mask. One whose output is smaller *made* a non-finite value of
+    them: it picked or reduced masked entries into a value not meant to hold one (a
+    cross_entropy or nll_loss whose target's logit is -inf, a gather, a mean over masked
+    positions); that op is where the loss or the gradient went wrong. (Telling these apart by
+    the sign of the inf instead broke a model: a convolution turns a +inf input into -inf.)"""
+
+    def __init__(self, held=()):
+        self.held = list(held)  # tensors holding only placed infinities
+
+    def placed(self, tensor):
+        return any(tensor is t for t in self.held) or _constant_inf(tensor._data)
+
+    def judge(self, args, outputs):
+        """"carried", "made", or None when a non-finite input is not placed (data, or a value
+        some op gave birth to)."""
+        out = tensors(outputs)
+        largest, views = 0, False
+        for tensor in tensors(list(args)):
+            array = tensor._data
+            if finite(array):
+                continue
+            if not self.placed(tensor):
+                return None
+            largest = max(largest, array.size)
+            views = views or any(np.shares_memory(o._data, array) for o in out)
+        if views or all(o._data.size >= largest for o in out):
+            self.held.extend(out)  # (no non-finite input at all: an op placing a value)
+            return "carried"
+        return "made"
+
+
 def birth_in_backward(node, args, outputs, module_names=None, rerun=None):
     """(op, site) when an op run inside a backward (a custom Function's backward is made of
     ops) gave birth to a non-finite value, else None. Called only where every op is watched:
@@ -385,6 +435,10 @@ class NonFiniteTracer:
         self.backward = backward
         self.rerun = rerun  # see call_site
         self.origin = None
+        # the first op that made a non-finite value of placed infinities (see Masks): no
+        # birth, but where the model's own mask went wrong, when nothing else did
+        self.mask_made = None
+        self._masks = Masks()
         self._remove = None
         self._inner = None  # the first birth by an op inside the backward of the running node
         self._depth = 0  # backward passes running when it became active
@@ -414,6 +468,10 @@ class NonFiniteTracer:
         if found:
             self.origin = Origin(op_name(node), "forward", describe(found)).located(
                 call_site(self.module_names, self.rerun))
+        elif self.mask_made is None and not all(finite(t._data) for t in tensors(outputs)):
+            if self._masks.judge(args, outputs) == "made":
+                self.mask_made = Origin(op_name(node), "forward", "inf", from_mask=True).located(
+                    call_site(self.module_names, self.rerun))
 
     def _backward_hook(self, op, site):
         def hook(grad_inputs, grad_outputs):  # holds the op's class, not its node: no cycle
@@ -460,6 +518,15 @@ def explain(origin):
         f"in layer '{o.layer}'" if o.layer else "in the model")
     if o.in_hook:
         place = f"in a hook on a gradient {place}"
+    if o.from_mask:
+        return (f"{o.op} produced {o.kind} in the {o.pass_} pass {place}, called at {o.where()}, "
+                "out of infinities the model placed on purpose (a mask: masked_fill(mask, "
+                "-inf)): it picked or summed masked entries, such as a target whose logit is "
+                "-inf (a label of a class the model masks out), label smoothing giving every "
+                "class, masked ones too, a share of the target, or a mean over masked positions. "
+                "Remedy: check the labels against the mask (no target in a masked class), "
+                "leave masked positions out of the loss (or no label smoothing over masked "
+                "classes), or mask with a large finite value (-1e9) instead of -inf")
     if o.inside:
         return (f"{o.op} (a custom autograd Function) produced {o.kind} in the {o.pass_} pass "
                 f"{place}: {o.inside} in its backward made it from finite values, at "

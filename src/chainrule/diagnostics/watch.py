@@ -25,6 +25,7 @@ from .. import autograd, random
 from ..autograd import function, grad_mode
 from ..autograd.engine import backward_running
 from .nonfinite import (
+    Masks,
     NonFiniteTracer,
     Origin,
     birth_in_backward,
@@ -143,6 +144,7 @@ class NonFiniteWatch:
         self._observer = self._observe  # one bound method: added to and removed from the list
         self._observing = False  # self._observer is among the engine's forward observers
         self._inner = None  # with record_sites: a birth inside the running node's backward
+        self._masks = None  # placed infinities seen in the loss computation (_masks_of_step)
         self._handles = []
         self.attach()
 
@@ -268,9 +270,20 @@ class NonFiniteWatch:
             if not found:
                 continue
             origin = self._first_event(in_loss=False)
+            tracer = None
             if origin is None:
-                origin = self.rerun(call, self._tracer(call)).origin
-            held = self._held_already("forward", list(call.args) + list(call.kwargs.values()))
+                tracer = self.rerun(call, self._tracer(call))
+                origin = tracer.origin
+            held = self._held_already("forward", list(call.args) + list(call.kwargs.values()),
+                                      found)
+            if origin is None and held.op == "unknown":
+                # no op made it and nothing held it: infinities the model placed on purpose (a
+                # -inf mask). An op of the model that picked or summed them is named; else they
+                # left it as a mask, and the loss op that did so is named (see _observe)
+                if tracer is not None and tracer.mask_made is not None:
+                    return tracer.mask_made
+                if found == {"inf"}:
+                    continue
             if origin is None or (held.op != "unknown"
                                   and origin.op not in ("input", "parameter")):
                 # an op that turned an inf the input (or a parameter) held into nan (a
@@ -292,8 +305,9 @@ class NonFiniteWatch:
         return NonFiniteTracer(self.module_names, backward,
                                rerun=(NonFiniteWatch.rerun.__code__, call.caller))
 
-    def _held_already(self, pass_, args):
-        """No op made the value from finite inputs: a parameter (or the input) held it."""
+    def _held_already(self, pass_, args, found):
+        """No op made the value (kinds ``found``) from finite inputs: a parameter (or the
+        input) held it."""
         for name, param in self.model.named_parameters():
             found = kinds(param._data)
             if found:
@@ -302,7 +316,7 @@ class NonFiniteWatch:
             found = kinds(tensor._data)
             if found:
                 return Origin("input", pass_, describe(found))
-        return Origin("unknown", pass_, "nan")
+        return Origin("unknown", pass_, describe(found))
 
     def rerun(self, call, tracer, backward=False):
         """Run a forward of the model again (same inputs, same random state, buffers restored)
@@ -392,27 +406,54 @@ class NonFiniteWatch:
             if all(finite(t._data) for t in results):
                 return  # nothing born, nothing entered (checked once)
         found = forward_birth(node, args, outputs)
-        became = None
-        if found and in_loss:
-            held = set()
+        became, from_mask = None, False
+        if in_loss:
+            # what held a non-finite value before this op: data from outside the model (the
+            # targets, class weights, another model's output), or the model's own output and
+            # what the loss made of it (its placed infinities, a mask, are not data)
+            outside = set()
+            masks = self._masks_of_step()
             options = getattr(node, "forward_options", None) or {}  # weight=, a keyword
             for arg in tensors(list(args) + list(options.values())):
-                held |= kinds(arg._data)
-            if held:  # nan made of an inf from outside (class weights 1/0): the inf entered
-                op, became, found = "data", f"{describe(found)} at {op_name(node)}", held
-            else:
+                held = kinds(arg._data)
+                if held and not (masks.placed(arg) or self._output_of_step(arg)):
+                    outside |= held
+            if outside and found:  # nan made of an inf from outside (class weights 1/0)
+                op, became, found = "data", f"{describe(found)} at {op_name(node)}", outside
+            elif outside:
+                op, found = "data", kinds(results[0]._data)  # it came from outside
+            elif found:
                 op = op_name(node)
+            elif masks.judge(args, outputs) == "made":
+                op, found, from_mask = op_name(node), kinds(results[0]._data), True
+            else:  # a mask carried on (or a nan in the model's output: _forward_origin's)
+                return
         elif found:
             op = op_name(node)
-        elif in_loss:
-            op, found = "data", kinds(results[0]._data)  # it came from outside
         else:
             return
         origin = Origin(op, "forward", describe(found), in_loss=in_loss,
-                        entered_at=op_name(node) if op == "data" else None, became=became)
+                        entered_at=op_name(node) if op == "data" else None, became=became,
+                        from_mask=from_mask)
         self.events.append(origin.located(site or call_site(self.module_names,
                                                             forwards=self.forwards)))
         self._forward_event = True
+
+    def _masks_of_step(self):
+        """This step's Masks (made on evidence: a loss op's output non-finite), holding the
+        model's outputs that hold only infinities: placed by the model, unless a re-run finds
+        an op that made them (``_forward_origin`` asks first)."""
+        masks, calls = self._masks, self.calls
+        if masks is None or masks.calls is not calls:
+            masks = self._masks = Masks()
+            masks.calls, masks.seen = calls, 0
+        for call in calls[masks.seen:]:
+            masks.held.extend(out for out in call.outputs if kinds(out._data) == {"inf"})
+        masks.seen = len(calls)
+        return masks
+
+    def _output_of_step(self, tensor):
+        return any(tensor is out for call in self.calls for out in call.outputs)
 
     def _backward_hook(self, op, site, in_loss):
         # the hook must not hold the node: the node holds the hook, and the cycle would keep
