@@ -550,3 +550,104 @@ def test_an_inf_made_by_a_hook_that_the_next_node_turns_into_nan_is_the_hooks(re
     assert (origin.op, origin.pass_, origin.kind, origin.in_hook) == (
         "Mul", "backward", "inf", True)
     assert origin.line == _line_of("# SCALE HOOK LINE") and origin.layer == "fc"
+
+
+class _MaskedHead(nn.Module):
+    """Five classes, the last two masked to -inf by the model, on purpose."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 5)
+        self.register_buffer("allowed", torch.arange(5) < 3)
+
+    def forward(self, x):
+        return self.fc(x).masked_fill(~self.allowed, float("-inf"))
+
+
+_MASKED_LOSSES = {  # each picks the target's log-probability its own way
+    "CrossEntropy": lambda z, y: F.cross_entropy(z, y),
+    "NllLoss": lambda z, y: F.nll_loss(F.log_softmax(z, dim=-1), y),
+    "Gather": lambda z, y: -F.log_softmax(z, dim=-1).gather(1, y[:, None]).mean(),
+    "Index": lambda z, y: -F.log_softmax(z, dim=-1)[torch.arange(8), y].mean(),
+}
+
+
+def _masked_step(loss_fn, targets, record_sites=False, model=None):
+    torch.manual_seed(0)
+    model = model or _MaskedHead()
+    with GradientMonitor(model, record_sites=record_sites) as monitor, \
+            np.errstate(all="ignore"):
+        loss = loss_fn(model(torch.randn(8, 4)), torch.tensor(targets))
+        loss.backward()
+        return loss, monitor.step(loss)
+
+
+@pytest.mark.parametrize("record_sites", [False, True])
+@pytest.mark.parametrize("op", sorted(_MASKED_LOSSES))
+def test_a_target_in_a_class_the_model_masks_to_minus_inf_is_the_loss_ops(op, record_sites):
+    # the model placed the -inf on purpose: neither "unknown" nor data from outside
+    loss, findings = _masked_step(_MASKED_LOSSES[op], [0, 1, 2, 4, 0, 1, 2, 0], record_sites)
+    assert loss.item() == float("inf")
+    (finding,) = [f for f in findings if f.rule == "nonfinite"]
+    origin = finding.origin
+    assert (origin.op, origin.pass_, origin.kind, origin.in_loss, origin.from_mask) == (
+        op, "forward", "inf", True, True)
+    line = next(i for i, text in enumerate(open(__file__), 1)
+                if f'"{op}": lambda' in text)
+    assert origin.line == line
+    assert "a target whose logit is -inf" in finding.message
+    assert "in the loss computation" in finding.message
+
+
+@pytest.mark.parametrize("op", sorted(_MASKED_LOSSES))
+def test_minus_inf_masks_with_targets_they_allow_are_silent(op):
+    loss, findings = _masked_step(_MASKED_LOSSES[op], [0, 1, 2, 1, 0, 1, 2, 0])
+    assert np.isfinite(loss.item()) and findings == []
+
+
+def test_an_inf_class_weight_with_masked_logits_is_still_data_from_outside():
+    weight = torch.tensor([1.0, 1.0, float("inf"), 1.0, 1.0])
+    _, findings = _masked_step(lambda z, y: F.cross_entropy(z, y, weight=weight),
+                               [0, 1, 2, 1, 0, 1, 2, 0])
+    (finding,) = [f for f in findings if f.rule == "nonfinite"]
+    assert (finding.origin.op, finding.origin.entered_at) == ("data", "CrossEntropy")
+
+
+def test_a_mask_times_a_one_hot_gives_birth_to_nan_at_the_product():
+    # -inf * 0 for every masked class that is not the target: born there, not data
+    _, findings = _masked_step(
+        lambda z, y: -(F.log_softmax(z, dim=-1) * F.one_hot(y, 5)).sum(-1).mean(),
+        [0, 1, 2, 1, 0, 1, 2, 0])
+    (finding,) = [f for f in findings if f.rule == "nonfinite"]
+    assert (finding.origin.op, finding.origin.kind, finding.origin.in_loss) == (
+        "Mul", "nan", True)
+
+
+def test_the_tracer_carries_a_mask_through_and_names_the_op_that_picks_it():
+    z = torch.randn(4, 5)
+    mask = torch.arange(5) >= 3
+    with NonFiniteTracer() as tracer, np.errstate(all="ignore"):
+        logp = F.log_softmax(z.masked_fill(mask, float("-inf")), dim=-1)
+        logp.reshape(20).reshape(4, 5)[:, :4].t()  # views and copies carry it
+        assert tracer.mask_made is None
+        picked = logp.gather(1, torch.tensor([[0], [3], [1], [2]]))  # PICK LINE
+    assert tracer.origin is None  # nothing was born: -inf in, -inf out
+    assert not np.isfinite(picked.numpy()).all()
+    made = tracer.mask_made
+    assert (made.op, made.pass_, made.from_mask) == ("Gather", "forward", True)
+    assert made.line == _line_of("# PICK LINE")
+
+
+def test_a_masked_models_other_birth_is_not_hidden_behind_its_mask():
+    class MaskedRoot(_MaskedHead):
+        def forward(self, x):
+            h = self.fc(x)
+            h = (h * (h > 0)).sqrt()  # MASKED ROOT LINE
+            return h.masked_fill(~self.allowed, float("-inf"))
+
+    loss, findings = _masked_step(_MASKED_LOSSES["CrossEntropy"], [0, 1, 2, 1, 0, 1, 2, 0],
+                                  model=MaskedRoot())
+    assert np.isfinite(loss.item())  # the masked output was "unknown, nan" in the forward
+    (finding,) = [f for f in findings if f.rule == "nonfinite"]
+    assert (finding.origin.op, finding.origin.pass_) == ("Sqrt", "backward")
+    assert finding.origin.line == _line_of("# MASKED ROOT LINE")

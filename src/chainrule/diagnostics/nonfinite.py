@@ -400,7 +400,7 @@ class Masks:
             if not self.placed(tensor):
                 return None
             largest = max(largest, array.size)
-            views = views or any(np.shares_memory(o._data, array) for o in out)
+            views = views or any(np.may_share_memory(o._data, array) for o in out)
         if views or all(o._data.size >= largest for o in out):
             self.held.extend(out)  # (no non-finite input at all: an op placing a value)
             return "carried"
