@@ -651,3 +651,31 @@ def test_a_masked_models_other_birth_is_not_hidden_behind_its_mask():
     (finding,) = [f for f in findings if f.rule == "nonfinite"]
     assert (finding.origin.op, finding.origin.pass_) == ("Sqrt", "backward")
     assert finding.origin.line == _line_of("# MASKED ROOT LINE")
+
+
+class _AdditiveMask(nn.Module):
+    """Logits plus an additive mask given with the input (0 where kept, -inf where masked)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 5)
+
+    def forward(self, x, vocab_mask):
+        return self.fc(x) + vocab_mask
+
+
+@pytest.mark.parametrize("record_sites", [False, True])
+def test_an_additive_mask_given_to_the_model_is_neither_its_input_data_nor_unknown(record_sites):
+    mask = torch.zeros(5)
+    mask[3:] = float("-inf")
+    model = _AdditiveMask()
+    torch.manual_seed(0)
+    with GradientMonitor(model, record_sites=record_sites) as monitor, \
+            np.errstate(all="ignore"):
+        logits = model(torch.randn(8, 4), mask)
+        loss = F.cross_entropy(logits, torch.tensor([0, 3] * 4))  # ADD LINE
+        loss.backward()
+        (finding,) = [f for f in monitor.step(loss) if f.rule == "nonfinite"]
+    origin = finding.origin
+    assert (origin.op, origin.in_loss, origin.from_mask) == ("CrossEntropy", True, True)
+    assert origin.line == _line_of("# ADD LINE")

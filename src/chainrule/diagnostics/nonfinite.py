@@ -360,19 +360,24 @@ def node_origin(node_class, site, inner, grad_inputs, grad_outputs):
     return backward_origin(node_class, site, found, inner) if found else None
 
 
-def _constant_inf(array):
-    """A number given to an op (a 0-d tensor: masked_fill's value) or a tensor filled with it
-    (``full_like(x, -inf)``), infinite: placed on purpose, not data."""
+def placed_array(array):
+    """A mask's values, placed on purpose, not data: a number given to an op (a 0-d tensor:
+    masked_fill's value), a tensor filled with it (``full_like(x, -inf)``), or an additive
+    mask (0 where kept, one infinity where masked: ``triu(full((n, n), -inf), 1)``)."""
     if array.dtype.kind != "f" or array.size == 0:
         return False
-    first = array.flat[0]
-    return bool(np.isinf(first)) and (array.size == 1 or bool((array == first).all()))
+    infinite = np.isinf(array)
+    if not infinite.any():
+        return False
+    sign = array[infinite]
+    return bool((sign == sign[0]).all()) and not bool(array[~infinite].any())
 
 
 class Masks:
     """Infinities placed on purpose (``masked_fill(mask, -inf)``, ``where(mask, x, -inf)``,
-    ``fill_``) and the tensors that carry them on, in one forward (on evidence only: ``judge``
-    is asked only of an op whose output is non-finite and gave birth to nothing).
+    ``fill_``, an additive mask of 0 and -inf) and the tensors that carry them on, in one
+    forward (on evidence only: ``judge`` is asked only of an op whose output is non-finite and
+    gave birth to nothing).
 
     An op whose non-finite inputs all hold placed infinities *carries* them when its output is
     a view of such an input or has as many elements (an elementwise op, log_softmax, a reshape,
@@ -382,11 +387,17 @@ class Masks:
     positions); that op is where the loss or the gradient went wrong. (Telling these apart by
     the sign of the inf instead broke a model: a convolution turns a +inf input into -inf.)"""
 
-    def __init__(self, held=()):
-        self.held = list(held)  # tensors holding only placed infinities
+    def __init__(self):
+        self._held = []  # tensors holding only placed infinities (kept: their ids stay theirs)
+        self._ids = set()
+
+    def hold(self, tensors_):
+        for tensor in tensors_:
+            self._held.append(tensor)
+            self._ids.add(id(tensor))
 
     def placed(self, tensor):
-        return any(tensor is t for t in self.held) or _constant_inf(tensor._data)
+        return id(tensor) in self._ids or placed_array(tensor._data)
 
     def judge(self, args, outputs):
         """"carried", "made", or None when a non-finite input is not placed (data, or a value
@@ -402,7 +413,7 @@ class Masks:
             largest = max(largest, array.size)
             views = views or any(np.may_share_memory(o._data, array) for o in out)
         if views or all(o._data.size >= largest for o in out):
-            self.held.extend(out)  # (no non-finite input at all: an op placing a value)
+            self.hold(out)  # (no non-finite input at all: an op placing a value)
             return "carried"
         return "made"
 

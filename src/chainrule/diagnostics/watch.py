@@ -38,6 +38,7 @@ from .nonfinite import (
     node_origin,
     op_call_site,
     op_name,
+    placed_array,
     source_line,
     tensors,
 )
@@ -313,9 +314,9 @@ class NonFiniteWatch:
             if found:
                 return Origin("parameter", pass_, describe(found), layer=name)
         for tensor in tensors(list(args)):
-            found = kinds(tensor._data)
-            if found:
-                return Origin("input", pass_, describe(found))
+            held = kinds(tensor._data)
+            if held and not placed_array(tensor._data):  # (a mask given to the model is no data)
+                return Origin("input", pass_, describe(held))
         return Origin("unknown", pass_, describe(found))
 
     def rerun(self, call, tracer, backward=False):
@@ -448,7 +449,7 @@ class NonFiniteWatch:
             masks = self._masks = Masks()
             masks.calls, masks.seen = calls, 0
         for call in calls[masks.seen:]:
-            masks.held.extend(out for out in call.outputs if kinds(out._data) == {"inf"})
+            masks.hold(out for out in call.outputs if kinds(out._data) == {"inf"})
         masks.seen = len(calls)
         return masks
 
