@@ -679,3 +679,15 @@ def test_an_additive_mask_given_to_the_model_is_neither_its_input_data_nor_unkno
     origin = finding.origin
     assert (origin.op, origin.in_loss, origin.from_mask) == ("CrossEntropy", True, True)
     assert origin.line == _line_of("# ADD LINE")
+
+
+def test_rows_selected_before_the_loss_still_carry_the_mask():
+    # dropping ignored positions (logits[valid]) keeps whole rows of classes: still a mask, and
+    # the loss that picks a masked class is named, not the selection
+    targets = torch.tensor([0, 3, 1, 2, -100, 1, 2, -100])
+    valid = targets != -100
+    _, findings = _masked_step(lambda z, y: F.cross_entropy(z[valid], y[valid]),  # VALID ROWS
+                               targets.tolist())
+    (finding,) = [f for f in findings if f.rule == "nonfinite"]
+    assert (finding.origin.op, finding.origin.from_mask) == ("CrossEntropy", True)
+    assert finding.origin.line == _line_of("# VALID ROWS")

@@ -403,19 +403,27 @@ class Masks:
         """"carried", "made", or None when a non-finite input is not placed (data, or a value
         some op gave birth to)."""
         out = tensors(outputs)
-        largest, views = 0, False
+        largest, views = None, False
         for tensor in tensors(list(args)):
             array = tensor._data
             if finite(array):
                 continue
             if not self.placed(tensor):
                 return None
-            largest = max(largest, array.size)
+            if largest is None or array.size > largest.size:
+                largest = array
             views = views or any(np.may_share_memory(o._data, array) for o in out)
-        if views or all(o._data.size >= largest for o in out):
+        if views or largest is None or all(_as_large(o._data, largest) for o in out):
             self.hold(out)  # (no non-finite input at all: an op placing a value)
             return "carried"
         return "made"
+
+
+def _as_large(array, mask):
+    """``array`` still has the shape of a mask like ``mask``: as many elements, or whole rows
+    of its last axis (the classes or keys it masks: ``logits[valid]`` drops padded rows)."""
+    return array.size >= mask.size or (array.ndim >= 2 and mask.ndim >= 2
+                                       and array.shape[-1] == mask.shape[-1])
 
 
 def birth_in_backward(node, args, outputs, module_names=None, rerun=None):
