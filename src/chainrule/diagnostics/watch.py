@@ -416,9 +416,8 @@ class NonFiniteWatch:
             masks = self._masks_of_step()
             options = getattr(node, "forward_options", None) or {}  # weight=, a keyword
             for arg in tensors(list(args) + list(options.values())):
-                held = kinds(arg._data)
-                if held and not (masks.placed(arg) or self._output_of_step(arg)):
-                    outside |= held
+                if not (finite(arg._data) or masks.placed(arg) or self._output_of_step(arg)):
+                    outside |= kinds(arg._data)
             if outside and found:  # nan made of an inf from outside (class weights 1/0)
                 op, became, found = "data", f"{describe(found)} at {op_name(node)}", outside
             elif outside:
