@@ -380,11 +380,12 @@ class Masks:
     gave birth to nothing).
 
     An op whose non-finite inputs all hold placed infinities *carries* them when its output is
-    a view of such an input or has as many elements (an elementwise op, log_softmax, a reshape,
-    a cat): they are still a mask. One whose output is smaller *made* a non-finite value of
-    them: it picked or reduced masked entries into a value not meant to hold one (a
-    cross_entropy or nll_loss whose target's logit is -inf, a gather, a mean over masked
-    positions); that op is where the loss or the gradient went wrong. (Telling these apart by
+    a view of such an input, has as many elements (an elementwise op, log_softmax, a reshape, a
+    cat) or whole rows of its last axis (``logits[valid]``): they are still a mask. One whose
+    output is smaller otherwise *made* a non-finite value of them: it picked or reduced masked
+    entries into a value not meant to hold one (a cross_entropy or nll_loss whose target's logit
+    is -inf, a gather, a mean over masked positions); that op is where the loss or the gradient
+    went wrong. (Telling these apart by
     the sign of the inf instead broke a model: a convolution turns a +inf input into -inf.)"""
 
     def __init__(self):
@@ -489,7 +490,11 @@ class NonFiniteTracer:
                 call_site(self.module_names, self.rerun))
         elif self.mask_made is None and not all(finite(t._data) for t in tensors(outputs)):
             if self._masks.judge(args, outputs) == "made":
-                self.mask_made = Origin(op_name(node), "forward", "inf", from_mask=True).located(
+                made = set()
+                for t in tensors(outputs):
+                    made |= kinds(t._data)
+                self.mask_made = Origin(op_name(node), "forward", describe(made),
+                                        from_mask=True).located(
                     call_site(self.module_names, self.rerun))
 
     def _backward_hook(self, op, site):

@@ -310,9 +310,9 @@ class NonFiniteWatch:
         """No op made the value (kinds ``found``) from finite inputs: a parameter (or the
         input) held it."""
         for name, param in self.model.named_parameters():
-            found = kinds(param._data)
-            if found:
-                return Origin("parameter", pass_, describe(found), layer=name)
+            held = kinds(param._data)
+            if held:
+                return Origin("parameter", pass_, describe(held), layer=name)
         for tensor in tensors(list(args)):
             held = kinds(tensor._data)
             if held and not placed_array(tensor._data):  # (a mask given to the model is no data)
