@@ -321,7 +321,8 @@ class Rules:
         for name, s in activations.items():
             # (flat now, whether or not reported: units after a layer that receives only zeros
             # are not, and the layer they feed gets no gradient either)
-            if (s.get("dead", 0) > t.dead_fraction or s.get("saturated", 0) > t.saturated_fraction
+            if (s.get("dead", 0) > t.dead_fraction
+                    or s.get("saturated", 0) > self._saturated_fraction(name, s)
                     or any(self.streaks.get((r, name), 0) > 0 for r in ("dead", "saturation"))):
                 after = s.get("after")
                 reach = max(reach, order.index(after) + 1 if after in order else len(order))
@@ -347,7 +348,8 @@ class Rules:
                     lr, since) and not self._learned_tail(name, s):
                 dead.append(name)
             if s.get("saturated") is not None and self._unit_streak(
-                    ("saturation", name), s["saturated"] > t.saturated_fraction, lr, since):
+                    ("saturation", name), s["saturated"] > self._saturated_fraction(name, s),
+                    lr, since):
                 saturated.append(name)
         found = []
         if dead:
@@ -366,9 +368,42 @@ class Rules:
                 f"saturated units{_count(saturated)}, starting at '{saturated[0]}' "
                 f"({s['kind']}){_after(s)}: {s['saturated']:.0%} of its outputs are within "
                 f"{t.saturation_eps} of an asymptote, where the gradient is nearly zero, for "
-                f"{t.patience} samples in a row{_also(saturated)}{self._cause(key)}",
+                f"{t.patience} samples in a row{self._large_gates(saturated[0], s)}"
+                f"{_also(saturated)}{self._cause(key)}",
                 self._units_remedy("saturation", key))
         return found
+
+    def _saturated_fraction(self, name, stats):
+        """The share of saturated outputs above which ``name``'s units count as saturated:
+        ``gate_saturated_fraction`` for the gates of an LSTM or GRU whose weights started
+        ``recurrent_size`` times their natural size or more, else ``saturated_fraction``. A
+        gate saturated by weights too large stays saturated on every input, and a third of
+        them held there leaves too little gradient through time for the layer to recover
+        (weights ten times too large: 30 to 47% from the first sample, the loss stuck at 3 to 7
+        times its default twin's); healthy gates peak near 15%, those of weights of natural
+        size fed inputs far from unit scale near 30% (there the general threshold holds: the
+        inputs vary, and these layers train)."""
+        if (stats.get("kind") == "gates"
+                and self._first_size(name) >= self.t.recurrent_size):
+            return self.t.gate_saturated_fraction
+        return self.t.saturated_fraction
+
+    def _first_size(self, activation):
+        """The first size of the layer whose gates ``activation`` measures ('rnn' for 'rnn[1]':
+        a recurrent layer called more than once is measured per call), 0 if unknown."""
+        sizes = self.first_sizes
+        if activation in sizes:
+            return sizes[activation]
+        head, bracket, _ = activation.rpartition("[")
+        return sizes.get(head, 0.0) if bracket and activation.endswith("]") else 0.0
+
+    def _large_gates(self, name, stats):
+        """Why gates were reported below ``saturated_fraction``: the weights' size."""
+        if self._saturated_fraction(name, stats) >= self.t.saturated_fraction:
+            return ""
+        return (f" (more than {self.t.gate_saturated_fraction:.0%} of the gates of a layer whose "
+                f"weights started at {self._first_size(name):.1f}x their natural "
+                "size: the weights hold them there on every input)")
 
     def _learned_tail(self, name, stats):
         """Whether units of a smooth activation (GELU, Softplus, ...) were measured alive and
