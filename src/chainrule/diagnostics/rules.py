@@ -12,7 +12,7 @@ import collections
 import math
 import statistics
 
-from .explosion import ExplosionTracker, amplified, weight_growth
+from .explosion import ExplosionTracker, amplified, reference_ratio, weight_growth
 from .findings import Finding, Thresholds, fmt, remedy
 
 __all__ = ["Rules", "Finding", "Thresholds"]
@@ -579,7 +579,7 @@ class Rules:
                        f"samples (its weights started at {self.first_sizes[start]:.1f}x their "
                        "natural size; a healthy recurrent layer's is 0.05 to 0.2x theirs)")
         else:
-            ratio = rho[start] / statistics.median(after)
+            ratio = rho[start] / reference_ratio(sorted(after), self.t.amplification)
             against = (f"{ratio:.0f}x more than in the layers after it, for {self.t.patience} "
                        "samples in a row")
         key = "exploding_recurrent" if start in self.recurrent else "exploding_layer"
@@ -603,12 +603,13 @@ class Rules:
         for i, name in enumerate(order):
             if name not in self.recurrent or not rho.get(name) or not self._amplifies(name):
                 continue
-            after = [rho[n] for n in order[i + 1:] if n in rho]
-            if not after or not statistics.median(after):
+            after = sorted(rho[n] for n in order[i + 1:] if n in rho)
+            reference = reference_ratio(after, self.t.amplification) if after else 0.0
+            if not reference:
                 continue
             ratios = self.recurrent_ratios.setdefault(name, collections.deque(
                 maxlen=self.t.patience))
-            ratios.append(rho[name] / statistics.median(after))
+            ratios.append(rho[name] / reference)
             if (len(ratios) == self.t.patience
                     and statistics.median(ratios) >= self.t.recurrent_amplification):
                 found[name] = statistics.median(ratios)
