@@ -379,10 +379,10 @@ class Rules:
         ``recurrent_size`` times their natural size or more, else ``saturated_fraction``. A
         gate saturated by weights too large stays saturated on every input, and a third of
         them held there leaves too little gradient through time for the layer to recover
-        (weights ten times too large: 30 to 47% from the first sample, the loss stuck at 3 to 7
-        times its default twin's); healthy gates peak near 15%, those of weights of natural
-        size fed inputs far from unit scale near 30% (there the general threshold holds: the
-        inputs vary, and these layers train)."""
+        (weights ten times too large, width 16: 30 to 47% from the first sample, the loss at
+        step 300 3 to 10 times its default twin's); healthy ones started large peak at 17%.
+        Gates of weights of natural size fed inputs ten times their scale reach 30% and train:
+        the general threshold holds there (see docs/diagnostics.md, saturation)."""
         if (stats.get("kind") == "gates"
                 and self._first_size(name) >= self.t.recurrent_size):
             return self.t.gate_saturated_fraction
