@@ -208,7 +208,8 @@ def reference_ratio(after, factor):
     saturated units or a saturated softmax) is no measure of the signal flowing back, and
     where such layers are most of those after a normal one, their median made it look
     amplified (an embedding under query/key projections whose logits were 400x too large:
-    515 to 7500x the median of query, key and head, while 0.02x the head's alone). The ratio
+    515 to 7500x the median of query, key and head, while 0.02x the head's alone; 1600x too
+    large: 1e6 to 4e10x). The ratio
     a layer is compared with is then that of the layers still learning; an amplification is
     still found at the layer nearest the loss whose ratio is ``factor`` times theirs."""
     kept = after[bisect.bisect_left(after, after[-1] / factor):] if after[-1] > 0 else after

@@ -376,12 +376,11 @@ class Rules:
     def _saturated_fraction(self, name, stats):
         """The share of saturated outputs above which ``name``'s units count as saturated:
         ``gate_saturated_fraction`` for the gates of an LSTM or GRU whose weights started
-        ``recurrent_size`` times their natural size or more, else ``saturated_fraction``. A
-        gate saturated by weights too large stays saturated on every input, and a third of
-        them held there leaves too little gradient through time for the layer to recover
-        (weights ten times too large, width 16: 30 to 47% from the first sample, the loss at
-        step 300 3 to 10 times its default twin's); healthy ones started large peak at 17%.
-        Gates of weights of natural size fed inputs ten times their scale reach 30% and train:
+        ``recurrent_size`` times their natural size or more, else ``saturated_fraction``.
+        Weights too large saturate the gates from the first sample on and keep them there
+        (ten times too large, width 16: 30 to 47%, the loss at step 300 3 to 10 times its
+        default twin's), while gates of layers started large that train peak at 17%. Gates
+        of weights of natural size fed inputs ten times their scale reach 30% and still train:
         the general threshold holds there (see docs/diagnostics.md, saturation)."""
         if (stats.get("kind") == "gates"
                 and self._first_size(name) >= self.t.recurrent_size):
@@ -403,7 +402,7 @@ class Rules:
             return ""
         return (f" (more than {self.t.gate_saturated_fraction:.0%} of the gates of a layer whose "
                 f"weights started at {self._first_size(name):.1f}x their natural "
-                "size: the weights hold them there on every input)")
+                "size, which hold them there)")
 
     def _learned_tail(self, name, stats):
         """Whether units of a smooth activation (GELU, Softplus, ...) were measured alive and
