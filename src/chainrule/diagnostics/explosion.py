@@ -194,11 +194,24 @@ def amplified(order, rho, factor):
         if name not in rho:
             continue
         if after:
-            middle = len(after) // 2
-            reference = after[middle] if len(after) % 2 else (after[middle - 1]
-                                                              + after[middle]) / 2
+            reference = reference_ratio(after, factor)
             if reference > 0 and rho[name] >= factor * reference:
                 found.append(name)
         bisect.insort(after, rho[name])
     found.reverse()
     return found
+
+
+def reference_ratio(after, factor):
+    """The median of the gradient/weight ratios ``after`` (sorted), leaving out those
+    ``factor`` times below the largest: a layer whose gradient collapsed (vanishing, behind
+    saturated units or a saturated softmax) is no measure of the signal flowing back, and
+    where such layers are most of those after a normal one, their median made it look
+    amplified (an embedding under query/key projections whose logits were 400x too large:
+    515 to 7500x the median of query, key and head, while 0.02x the head's alone; 1600x too
+    large: 1e6 to 4e10x). The ratio
+    a layer is compared with is then that of the layers still learning; an amplification is
+    still found at the layer nearest the loss whose ratio is ``factor`` times theirs."""
+    kept = after[bisect.bisect_left(after, after[-1] / factor):] if after[-1] > 0 else after
+    middle = len(kept) // 2
+    return kept[middle] if len(kept) % 2 else (kept[middle - 1] + kept[middle]) / 2

@@ -31,6 +31,8 @@ class Thresholds:
     min_inputs: int = 16  # ...judged on at least this many inputs
     saturation_eps: float = 0.02  # saturated: within this of a sigmoid/tanh asymptote
     saturated_fraction: float = 0.5  # saturation: more than this share of outputs saturated
+    gate_saturated_fraction: float = 0.22  # ...of an LSTM's/GRU's gates, where its weights
+    # started recurrent_size x their natural size or more
     stall_low: float = 1e-6  # stalled: update below this x the weights while a gradient flows
     decayed_lr: float = 0.1  # no stall check once the lr is below this x its peak
     lr_slowed: float = 1e-2  # schedule: the lr at or below this x its peak...

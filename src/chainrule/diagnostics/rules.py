@@ -12,7 +12,7 @@ import collections
 import math
 import statistics
 
-from .explosion import ExplosionTracker, amplified, weight_growth
+from .explosion import ExplosionTracker, amplified, reference_ratio, weight_growth
 from .findings import Finding, Thresholds, fmt, remedy
 
 __all__ = ["Rules", "Finding", "Thresholds"]
@@ -321,7 +321,8 @@ class Rules:
         for name, s in activations.items():
             # (flat now, whether or not reported: units after a layer that receives only zeros
             # are not, and the layer they feed gets no gradient either)
-            if (s.get("dead", 0) > t.dead_fraction or s.get("saturated", 0) > t.saturated_fraction
+            if (s.get("dead", 0) > t.dead_fraction
+                    or s.get("saturated", 0) > self._saturated_fraction(name, s)
                     or any(self.streaks.get((r, name), 0) > 0 for r in ("dead", "saturation"))):
                 after = s.get("after")
                 reach = max(reach, order.index(after) + 1 if after in order else len(order))
@@ -347,7 +348,8 @@ class Rules:
                     lr, since) and not self._learned_tail(name, s):
                 dead.append(name)
             if s.get("saturated") is not None and self._unit_streak(
-                    ("saturation", name), s["saturated"] > t.saturated_fraction, lr, since):
+                    ("saturation", name), s["saturated"] > self._saturated_fraction(name, s),
+                    lr, since):
                 saturated.append(name)
         found = []
         if dead:
@@ -366,9 +368,41 @@ class Rules:
                 f"saturated units{_count(saturated)}, starting at '{saturated[0]}' "
                 f"({s['kind']}){_after(s)}: {s['saturated']:.0%} of its outputs are within "
                 f"{t.saturation_eps} of an asymptote, where the gradient is nearly zero, for "
-                f"{t.patience} samples in a row{_also(saturated)}{self._cause(key)}",
+                f"{t.patience} samples in a row{self._large_gates(saturated[0], s)}"
+                f"{_also(saturated)}{self._cause(key)}",
                 self._units_remedy("saturation", key))
         return found
+
+    def _saturated_fraction(self, name, stats):
+        """The share of saturated outputs above which ``name``'s units count as saturated:
+        ``gate_saturated_fraction`` for the gates of an LSTM or GRU whose weights started
+        ``recurrent_size`` times their natural size or more, else ``saturated_fraction``.
+        Weights too large saturate the gates from the first sample on and keep them there
+        (ten times too large, width 16: 30 to 47%, the loss at step 300 3 to 10 times its
+        default twin's), while gates of layers started large that train peak at 17%. Gates
+        of weights of natural size fed inputs ten times their scale reach 30% and still train:
+        the general threshold holds there (see docs/diagnostics.md, saturation)."""
+        if (stats.get("kind") == "gates"
+                and self._first_size(name) >= self.t.recurrent_size):
+            return self.t.gate_saturated_fraction
+        return self.t.saturated_fraction
+
+    def _first_size(self, activation):
+        """The first size of the layer whose gates ``activation`` measures ('rnn' for 'rnn[1]':
+        a recurrent layer called more than once is measured per call), 0 if unknown."""
+        sizes = self.first_sizes
+        if activation in sizes:
+            return sizes[activation]
+        head, bracket, _ = activation.rpartition("[")
+        return sizes.get(head, 0.0) if bracket and activation.endswith("]") else 0.0
+
+    def _large_gates(self, name, stats):
+        """Why gates were reported below ``saturated_fraction``: the weights' size."""
+        if self._saturated_fraction(name, stats) >= self.t.saturated_fraction:
+            return ""
+        return (f" (more than {self.t.gate_saturated_fraction:.0%} of the gates of a layer whose "
+                f"weights started at {self._first_size(name):.1f}x their natural "
+                "size, which hold them there)")
 
     def _learned_tail(self, name, stats):
         """Whether units of a smooth activation (GELU, Softplus, ...) were measured alive and
@@ -544,7 +578,7 @@ class Rules:
                        f"samples (its weights started at {self.first_sizes[start]:.1f}x their "
                        "natural size; a healthy recurrent layer's is 0.05 to 0.2x theirs)")
         else:
-            ratio = rho[start] / statistics.median(after)
+            ratio = rho[start] / reference_ratio(sorted(after), self.t.amplification)
             against = (f"{ratio:.0f}x more than in the layers after it, for {self.t.patience} "
                        "samples in a row")
         key = "exploding_recurrent" if start in self.recurrent else "exploding_layer"
@@ -568,12 +602,13 @@ class Rules:
         for i, name in enumerate(order):
             if name not in self.recurrent or not rho.get(name) or not self._amplifies(name):
                 continue
-            after = [rho[n] for n in order[i + 1:] if n in rho]
-            if not after or not statistics.median(after):
+            after = sorted(rho[n] for n in order[i + 1:] if n in rho)
+            reference = reference_ratio(after, self.t.amplification) if after else 0.0
+            if not reference:
                 continue
             ratios = self.recurrent_ratios.setdefault(name, collections.deque(
                 maxlen=self.t.patience))
-            ratios.append(rho[name] / statistics.median(after))
+            ratios.append(rho[name] / reference)
             if (len(ratios) == self.t.patience
                     and statistics.median(ratios) >= self.t.recurrent_amplification):
                 found[name] = statistics.median(ratios)

@@ -12,6 +12,7 @@ from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
 
 from . import data, models
+from .broken import _GatedMLP, _SaturatedAttention
 from .harness import fit
 
 HEALTHY = {}  # name -> (architecture, function)
@@ -1116,6 +1117,55 @@ def poisson_rates_of_counts_that_are_mostly_zero():
     model = Rates()
     return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.Batches(x, y, 32), 300,
                 loss_fn=lambda p, t: F.poisson_nll_loss(p, t, log_input=False), every=10)]
+
+
+# -- near misses of gates held saturated by weights too large (2026-12-04): recurrent layers ----
+# started large that train (their gates at most 17% saturated, the threshold 22%), and layers of
+# natural size fed inputs ten times their scale (gates 21 to 30% saturated: the general 50%)
+@healthy("recurrent")
+def wide_lstm_initialised_ten_times_too_large_trains():
+    # width 48: 16 to 19% of its gates saturated all the way to a loss near 0
+    model = models.recurrent_scaled(models.Recurrent("LSTM", hidden=48), 10.0,
+                                    recurrent_only=False)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 150,
+                every=10)]
+
+
+@healthy("recurrent")
+def narrow_lstm_and_gru_inputs_ten_times_their_scale():
+    monitors = []
+    for kind in ("LSTM", "GRU"):
+        model = models.Recurrent(kind, hidden=16)
+        monitors.append(fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                            data.sequences(scale=10.0), 100, every=10))
+    return monitors
+
+
+@healthy("recurrent")
+def bidirectional_and_wide_grus_initialised_five_times_too_large():
+    # 10 to 15% and 4 to 8% of their gates saturated
+    monitors = []
+    for model in (models.Bidirectional("GRU", hidden=16), models.Recurrent("GRU", hidden=32)):
+        model = models.recurrent_scaled(model, 5.0, recurrent_only=False)
+        monitors.append(fit(model, torch.optim.Adam(model.parameters(), 3e-3),
+                            data.sequences(), 100, every=10))
+    return monitors
+
+
+# -- the twins of layers whose gradient collapsed: query/key logits 4x too large, a gate at 0 --
+@healthy("transformer")
+def attention_logits_a_little_too_large():
+    # loss 0.22 to 0.28 at step 300 against the default's 0.11 to 0.18
+    model = _SaturatedAttention(2.0)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.tokens(), 100,
+                models.sequence_loss, every=10)]
+
+
+@healthy("mlp")
+def gated_mlp():
+    model = _GatedMLP()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 100,
+                every=10)]
 
 
 # -- nan16: -inf masks the model places on purpose, with targets the masks allow --------------
