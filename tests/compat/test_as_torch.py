@@ -92,3 +92,28 @@ def test_outside_the_alias_reprs_name_chainrule():
                             capture_output=True, text=True, timeout=120)
     assert result.stdout.split() == ["chainrule.Size([2])", "chainrule.float64",
                                      "chainrule.return_types.max"], result.stderr
+
+
+SPAWNING = '''import torch
+import torch.multiprocessing as mp
+
+
+def work(rank, queue):
+    queue.put((rank, torch.__name__, float(torch.arange(4.0).sum()) + rank))
+
+
+if __name__ == "__main__":
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    mp.spawn(work, args=(queue,), nprocs=2)
+    print(sorted(queue.get(timeout=60) for _ in range(2)))
+'''
+
+
+def test_spawned_children_import_torch_as_chainrule_too(tmp_path):
+    # a spawned child runs the main module afresh: its `import torch` must give chainrule
+    # (chainrule's __name__), as the parent's does, whether or not a PyTorch is installed
+    (tmp_path / "spawning.py").write_text(SPAWNING)
+    result = _run(["spawning.py"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[(0, 'chainrule', 6.0), (1, 'chainrule', 7.0)]"
