@@ -105,3 +105,14 @@ def test_a_function_in_an_object_array_is_refused():
     raw = pickle.dumps(np.array([print], dtype=object), protocol=2)
     with pytest.raises(pickle.UnpicklingError, match="builtins.print"):
         _load_pickle(raw)
+
+
+def test_chainrule_save_keeps_a_namespace(tmp_path):
+    # the run's arguments saved beside the weights, in chainrule's own format
+    args = argparse.Namespace(lr=0.5, name="run", sizes=[2, 3], weights=cr.ones(2))
+    cr.save({"args": args, "epoch": 3}, tmp_path / "ckpt.pt")
+    loaded = cr.load(tmp_path / "ckpt.pt")
+    back = loaded["args"]
+    assert type(back) is argparse.Namespace and loaded["epoch"] == 3
+    assert (back.lr, back.name, back.sizes) == (0.5, "run", [2, 3])
+    assert back.weights.tolist() == [1.0, 1.0]
