@@ -107,6 +107,7 @@ def write_fixtures():
                    _use_new_zipfile_serialization=False)
     torch.save(torch.nn.Linear(2, 2), FIXTURES / "whole_module.pt")  # refused by default
     write_whole_module_fixtures()
+    write_plain_data_fixtures()
     save_file(expected, FIXTURES / "expected.safetensors")
     sizes = {p.name: p.stat().st_size for p in sorted(FIXTURES.iterdir())}
     print(f"fixtures in {FIXTURES}: {sizes}")
@@ -179,6 +180,41 @@ def write_whole_module_fixtures():
     hooked = torch.nn.Linear(2, 2)
     hooked.register_forward_hook(torch.nn.functional.relu)  # any function: a hook is code
     torch.save(hooked, FIXTURES / "hooked_module.pt")
+
+
+def plain_data_checkpoint():
+    """What training scripts save beside the weights, loadable with weights_only=False; the
+    test (tests/io/test_plain_data.py) builds the same values itself."""
+    import argparse
+    import collections
+    import datetime
+    import pathlib
+    return {
+        "weights": torch.arange(3, dtype=torch.float32),
+        "data": np.sin(np.arange(12, dtype=np.float64) / 4).reshape(3, 4),
+        "best_acc": np.float64(0.8125), "step": np.int64(42), "flag": np.bool_(True),
+        "half": np.float16(1.5), "strings": np.array(["ab", "c"]),
+        "objects": np.array([1, "two", None], dtype=object),
+        "fortran": np.asfortranarray(np.arange(6, dtype=np.int32).reshape(2, 3)),
+        "records": np.array([(1, 2.5), (3, -1.0)], dtype=[("a", "<i4"), ("b", "<f8")]),
+        "np_rng": np.random.RandomState(3).get_state(),
+        "dtype": np.dtype("float32"),
+        "args": argparse.Namespace(lr=0.1, epochs=3, arch="resnet", milestones=[2, 4]),
+        "counts": collections.defaultdict(int, {"a": 2}),
+        "history": collections.deque([0.5, 0.25], maxlen=3),
+        "when": datetime.datetime(2024, 5, 6, 7, 8, 9),
+        "took": datetime.timedelta(seconds=90),
+        "out_dir": pathlib.PurePosixPath("/runs/exp1"),
+        "window": range(2, 10, 3), "crop": slice(1, None, 2),
+    }
+
+
+def write_plain_data_fixtures():
+    """plain_data.pt (zip) and plain_data_legacy.pt: a checkpoint holding NumPy values,
+    argparse.Namespace, collections and datetime values beside a tensor."""
+    torch.save(plain_data_checkpoint(), FIXTURES / "plain_data.pt")
+    torch.save(plain_data_checkpoint(), FIXTURES / "plain_data_legacy.pt",
+               _use_new_zipfile_serialization=False)
 
 
 # -- 2. chainrule state dicts into PyTorch ---------------------------------------------------

@@ -45,7 +45,8 @@ LAYERS = [
     ("training", ["train"]),
     ("distributed", ["distributed"]),
     ("command line", ["cli", "__main__"]),
-    ("PyTorch paths", ["utils", "as_torch", "_swa_utils", "func", "signal", "profiler"]),
+    ("PyTorch paths", ["utils", "as_torch", "_torch_shim", "_swa_utils", "func", "signal",
+                       "profiler"]),
 ]
 LAYER_OF = {name: index for index, (_, names) in enumerate(LAYERS) for name in names}
 # Only these attach methods to Tensor: the tensor layer's own modules and the op registry.

@@ -1,8 +1,16 @@
 """chainrule's dtypes: thin named wrappers over NumPy dtypes, spelled like PyTorch's."""
 
 import builtins
+import sys
 
 import numpy as np
+
+
+def shown_name():
+    """The package name reprs print: ``torch`` while chainrule stands in for torch
+    (``chainrule.as_torch``, ``sys.modules["torch"] = chainrule``), so that a program's printed
+    shapes and dtypes read as under PyTorch; ``chainrule`` otherwise."""
+    return "torch" if sys.modules.get("torch") is sys.modules.get(__package__) else __package__
 
 
 class dtype:  # noqa: N801 - PyTorch's spelling
@@ -18,7 +26,7 @@ class dtype:  # noqa: N801 - PyTorch's spelling
         self.itemsize = self.numpy.itemsize
 
     def __repr__(self):
-        return f"chainrule.{self.name}"
+        return f"{shown_name()}.{self.name}"
 
     def __eq__(self, other):
         if isinstance(other, dtype):

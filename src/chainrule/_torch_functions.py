@@ -211,7 +211,9 @@ class finfo:  # noqa: N801 - PyTorch's spelling
         self.bits, self.eps, self.max, self.min = info.bits, float(info.eps), float(info.max), \
             float(info.min)
         self.tiny = self.smallest_normal = float(info.smallest_normal)
-        self.resolution = float(info.resolution)
+        # PyTorch's is 10 ** -digits10 as a double (1e-06 for float32); NumPy's is that value
+        # rounded to the dtype itself (9.99999997e-07)
+        self.resolution = 10.0 ** -int(info.precision)
         self.dtype = str(np_dtype)
 
     def __repr__(self):

@@ -24,10 +24,18 @@ from ._torch_paths import FINDER
 __all__ = ["install", "main"]
 
 
+# a folder holding a `torch` package that installs the alias when imported (_torch_shim)
+SHIM_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_torch_shim")
+
+
 def install():
-    """Make ``import torch`` (and every ``torch.*`` path) give chainrule in this process."""
+    """Make ``import torch`` (and every ``torch.*`` path) give chainrule in this process and in
+    the processes multiprocessing starts from it by spawning (they get this ``sys.path``)."""
     sys.modules["torch"] = chainrule
     FINDER.register()
+    if SHIM_PATH not in sys.path:
+        # (after the program's own folder, before any installed PyTorch)
+        sys.path.insert(1 if sys.path else 0, SHIM_PATH)
 
 
 def main(argv=None):

@@ -1,15 +1,18 @@
 """``torch.return_types``: the named tuples that ``max(dim)``, ``sort``, ``topk``, ``median``,
 ``linalg.qr`` ... return, printed as PyTorch prints them (one field per line), so that a
-tutorial's ``print(torch.max(x, 1))`` shows the same text with ``chainrule`` for ``torch``."""
+tutorial's ``print(torch.max(x, 1))`` shows the same text (``chainrule`` for ``torch`` unless
+chainrule stands in for torch)."""
 
 from collections import namedtuple
+
+from ._dtypes import shown_name
 
 __all__ = []
 
 
 def _repr(self):
     fields = ",\n".join(f"{name}={value!r}" for name, value in zip(self._fields, self))
-    return f"chainrule.return_types.{type(self).__name__}(\n{fields})"
+    return f"{shown_name()}.return_types.{type(self).__name__}(\n{fields})"
 
 
 def _structseq(name, fields):

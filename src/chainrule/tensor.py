@@ -558,7 +558,7 @@ class Size(tuple):
     """A tensor's shape: a tuple that prints as PyTorch's ``Size``."""
 
     def __repr__(self):
-        return f"chainrule.Size({list(self)})"
+        return f"{_dtypes.shown_name()}.Size({list(self)})"
 
     def numel(self):
         return int(np.prod(self, dtype=np.int64))

@@ -25,6 +25,11 @@ def test_dtype_limits():
     assert torch.finfo(torch.float32).eps == np.finfo(np.float32).eps
     assert torch.finfo(torch.float64).max == np.finfo(np.float64).max
     assert torch.finfo().tiny == np.finfo(np.float32).tiny
+    # resolution is 10 ** -(decimal digits the type holds) as a Python float, as PyTorch's
+    for dtype, resolution in [(torch.float16, 1e-3), (torch.bfloat16, 1e-2),
+                              (torch.float32, 1e-6), (torch.float64, 1e-15)]:
+        assert torch.finfo(dtype).resolution == resolution, dtype
+    assert repr(torch.finfo(torch.float32)).startswith("finfo(resolution=1e-06, min=-3.40282e+38")
     assert torch.iinfo(torch.int8).min == -128 and torch.iinfo(torch.uint8).max == 255
     with pytest.raises(TypeError):
         torch.iinfo(torch.float32)

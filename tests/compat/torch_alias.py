@@ -16,10 +16,12 @@ def torch_is_chainrule():
     saved = {name: module for name, module in sys.modules.items()
              if name == "torch" or name.startswith("torch.")}
     switches = _switch_state()
+    saved_path = list(sys.path)  # (install puts the spawned children's torch folder on it)
     as_torch.install()
     try:
         yield
     finally:
+        sys.path[:] = saved_path
         for name in [n for n in sys.modules if n == "torch" or n.startswith("torch.")]:
             del sys.modules[name]
         sys.modules.update(saved)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import _dtypes
 from ..tensor import Size, Tensor, device
-from . import torch_modules
+from . import plain_data, torch_modules
 from .safe_globals import full_name, is_user_allowed, user_global
 from .unpickler import Refused
 
@@ -384,6 +384,9 @@ class Policy:
         if obj is not None:
             return obj
         if self.weights_only is False:  # whole modules, as chainrule's classes (torch_modules)
+            obj = plain_data.plain_global(full)
+            if obj is not None:
+                return obj
             obj = torch_modules.module_global(full)
             if obj is not None:
                 if torch_modules.is_module_class(obj):
@@ -408,6 +411,14 @@ class Policy:
                 and opcode.startswith("NEWOBJ")):
             return func.__new__(func)  # a whole module, made without its __init__
         call = _CALLS.get(id(func))
+        if call is None and self.weights_only is False:
+            try:
+                made = plain_data.call(func, args, opcode)
+            except (TypeError, ValueError, OverflowError, MemoryError) as error:
+                raise Refused(f"calling {_describe(func)} with the file's arguments failed: "
+                              f"{error}") from None
+            if made is not None:
+                return made
         if call is None and is_user_allowed(func):
             if opcode.startswith("NEWOBJ"):
                 if not isinstance(func, type):
@@ -436,6 +447,8 @@ class Policy:
         if type(target) in self._module_classes:
             torch_modules.build_module(target, state)
             return
+        if self.weights_only is False and plain_data.build(target, state):
+            return
         if is_user_allowed(type(target)):
             setstate = getattr(target, "__setstate__", None)
             if setstate is not None:
@@ -452,6 +465,8 @@ class Policy:
 
     def may_fill(self, target, kind):
         if kind == "setitem" and type(target) in (OrderedDict, Counter):
+            return True
+        if self.weights_only is False and plain_data.may_fill(target, kind):
             return True
         return is_user_allowed(type(target))
 

@@ -1,9 +1,12 @@
 """The object a file holds, as a JSON tree whose leaves may name arrays.
 
 ``encode`` turns nested dicts, lists and tuples of tensors, arrays, numbers, strings, bools and
-None into JSON plus a dict of arrays; ``decode`` turns them back, checking every node, so that a
+None (and the ``argparse.Namespace`` of a run's arguments, which scripts save beside the
+weights) into JSON plus a dict of arrays; ``decode`` turns them back, checking every node, so that a
 damaged or hand-made tree raises CheckpointError rather than whatever Python error it happens to
 trip."""
+
+import argparse
 
 import numpy as np
 
@@ -11,7 +14,8 @@ from ..tensor import Tensor
 from .errors import CheckpointError
 
 MAX_DEPTH = 100  # far deeper than any state dict; a bound keeps decoding from recursing away
-_MARKERS = ("__tensor__", "__ndarray__", "__float__", "__tuple__", "__dict__", "__nn_module__")
+_MARKERS = ("__tensor__", "__ndarray__", "__float__", "__tuple__", "__dict__", "__nn_module__",
+            "__namespace__")
 
 
 def _contiguous(array):
@@ -64,6 +68,9 @@ def encode(obj, arrays, depth=0, path=()):
                               for i, v in enumerate(obj)]}
     if isinstance(obj, list):
         return [encode(v, arrays, depth + 1, path + (i,)) for i, v in enumerate(obj)]
+    if type(obj) is argparse.Namespace:
+        return {"__namespace__": [[k, encode(v, arrays, depth + 1, path + (k,))]
+                                  for k, v in vars(obj).items()]}
     from ..nn.modules.module import Module  # lazily: nn is imported after this layer's files
 
     if isinstance(obj, Module):
@@ -72,8 +79,9 @@ def encode(obj, arrays, depth=0, path=()):
         return Encoder(encode).module(obj, arrays, depth, path)
     raise TypeError(
         f"chainrule.save cannot store an object of type {type(obj).__name__}: it stores nested "
-        "dicts, lists and tuples of tensors, arrays, numbers, strings, bools and None, and "
-        "nn.Module objects. Save an optimizer's or scheduler's state_dict() instead."
+        "dicts, lists and tuples of tensors, arrays, numbers, strings, bools and None, "
+        "argparse.Namespace and nn.Module objects. Save an optimizer's or scheduler's "
+        "state_dict() instead."
     )
 
 
@@ -116,7 +124,18 @@ class _Decoder:
             raise self.fail(f"{marker} holds {_short(value)}, not a list")
         if marker == "__tuple__":
             return tuple(self.decode(v, depth + 1) for v in value)
+        if marker == "__namespace__":
+            return self.namespace(value, depth)
         return self.dict(value, depth)
+
+    def namespace(self, pairs, depth):
+        result = argparse.Namespace()
+        for pair in pairs:
+            if not (isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], str)):
+                raise self.fail(f"an argparse.Namespace entry is {_short(pair)}, not a "
+                                "[name, value] pair")
+            setattr(result, pair[0], self.decode(pair[1], depth + 1))
+        return result
 
     def array(self, key):
         if not isinstance(key, str) or key not in self.arrays:

@@ -30,4 +30,5 @@ CASES = {
     "sparse_graph_attention": {"args": ["--epochs", "4"], "float64": True},
     "sac_temperature": {"args": ["--updates", "4"], "float64": True},
     "rnn_prealloc": {"args": ["--epochs", "2"], "float64": True},
+    "checkpoint_resume": {"args": ["--epochs", "3", "--resume-epochs", "2"], "float64": True},
 }

@@ -273,7 +273,8 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return "\n".join(_describe(str(i), p) for i, p in enumerate(self))
+        return "\n".join(_describe(str(i), p, repr(p.dtype) if _is_tensor(p) else None)
+                         for i, p in enumerate(self))
 
 
 class ParameterDict(Module):
@@ -328,7 +329,10 @@ class ParameterDict(Module):
             self[key] = value
 
     def extra_repr(self):
-        return "\n".join(_describe(key, p) for key, p in self.items())
+        # (PyTorch names the legacy tensor type here, "torch.FloatTensor", and the dtype in a
+        # ParameterList)
+        return "\n".join(_describe(key, p, p.type() if _is_tensor(p) else None)
+                         for key, p in self.items())
 
 
 def _as_parameter(value):
@@ -339,9 +343,19 @@ def _as_parameter(value):
     return value
 
 
-def _describe(name, param):
+def _is_tensor(value):
+    from ...tensor import Tensor
+
+    return isinstance(value, Tensor)
+
+
+def _describe(name, param, type_name):
+    # two spaces before each line, as PyTorch's: a single entry prints on the module's line
+    if type_name is None:
+        return f"  ({name}): Object of type: {type(param).__name__}"
     size = "x".join(str(s) for s in param.shape)
-    return f"({name}): Parameter containing: [chainrule.{param.dtype.name} of size {size}]"
+    kind = "Parameter" if isinstance(param, Parameter) else "Tensor"
+    return f"  ({name}): {kind} containing: [{type_name} of size {size}]"
 
 
 class Container(Module):
