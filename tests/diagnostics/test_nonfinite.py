@@ -85,6 +85,42 @@ def test_a_birth_in_a_custom_backward_is_placed_at_its_line_in_that_backward(rec
     assert "Div in its backward made it" in finding.message
 
 
+def test_a_birth_in_a_custom_backward_in_the_loss_is_placed_at_its_line_in_that_backward():
+    # the loss is not run again: the Function's backward alone is, on evidence, from what it
+    # received and what it saved (which the engine frees before the node's hooks run)
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        loss = HalfSqrt.apply(model(torch.randn(8, 4))).sum()  # LOSS APPLY LINE
+        loss.backward()
+        (finding,) = monitor.step()
+    origin = finding.origin
+    assert (origin.op, origin.pass_, origin.kind, origin.inside, origin.in_loss) == (
+        "HalfSqrt", "backward", "inf", "Div", True)
+    assert origin.line == _line_of("# CUSTOM BACKWARD LINE") and origin.layer is None
+    assert "Div in its backward made it" in finding.message
+    assert model.weight.grad is not None and not np.isfinite(model.weight.grad.numpy()).all()
+
+
+def test_what_a_custom_loss_function_keeps_for_its_backward_holds_no_cycle_to_its_graph():
+    import gc
+    import weakref
+
+    model = nn.Linear(4, 3)
+    with GradientMonitor(model) as monitor:
+        loss = HalfSqrt.apply(model(torch.randn(8, 4)).abs() + 1).sum()
+        node = weakref.ref(loss.grad_fn.next_functions[0][0])
+        assert isinstance(node(), HalfSqrt)
+        loss.backward()
+        assert monitor.step() == []
+        gc.disable()
+        try:
+            del loss
+            assert node() is None  # freed by reference counting, not left to the collector
+        finally:
+            gc.enable()
+
+
 def test_a_tracer_over_a_backward_places_only_a_custom_backward_inside_it():
     x = torch.zeros(3, requires_grad=True)
     with NonFiniteTracer(backward=True) as tracer, np.errstate(all="ignore"):

@@ -20,14 +20,20 @@ reaches this model's loss or gradients.
 import dataclasses
 import math
 import sys
+import weakref
+
+import numpy as np
 
 from .. import autograd, random
 from ..autograd import function, grad_mode
-from ..autograd.engine import backward_running
+from ..autograd.engine import add_forward_observer, backward_running
+from ..tensor import Tensor
 from .nonfinite import (
     Masks,
     NonFiniteTracer,
     Origin,
+    backward_birth,
+    backward_origin,
     birth_in_backward,
     call_site,
     describe,
@@ -95,25 +101,89 @@ def _versions(made, received):
     return versions
 
 
+class _Replay:
+    """What running a custom Function's backward again needs, kept from its forward: the
+    engine frees a node's saved tensors before its hooks run, and a custom backward is the
+    user's Python, whose line (not the ``.apply`` call's) is where a birth in it happened.
+    Holds the node weakly (it holds the hook that holds this: a cycle) and the saved tensors'
+    arrays and version counters, not the tensors (a saved output's ``grad_fn`` is the node).
+    NOTE: only for a Function that is not chainrule's own, used in the loss (rare): its saved
+    arrays live until the step's checks are dropped and its graph is, not only until its
+    backward ran; a built-in op's backward is chainrule's, its call's line already the place."""
+
+    __slots__ = ("node", "arrays", "boxes", "versions")
+
+    def __init__(self, node):
+        self.node = weakref.ref(node)
+        saved = node._saved
+        self.arrays = [None if t is None else t._data for t in saved]
+        self.boxes = [None if t is None else t._version_box for t in saved]
+        self.versions = list(node._saved_versions)
+
+    def inner(self, received):
+        """(op, site) of the first op of the backward that gave birth, run again from the
+        gradients it ``received``, or None (the node gone, a saved tensor edited in place since,
+        or the backward failing out of its pass)."""
+        node = self.node()
+        if node is None or any(box is not None and box[0] != version
+                               for box, version in zip(self.boxes, self.versions)):
+            return None
+        found = []
+
+        def observe(op, args, outputs):
+            if not found:
+                birth = birth_in_backward(op, args, outputs)
+                if birth is not None:
+                    found.append(birth)
+
+        # copies: a backward that edits what it was given in place must not edit the step's
+        fresh = tuple(None if a is None else Tensor._from_array(a.copy()) for a in self.arrays)
+        received = [g if g is None else Tensor._from_array(g._data.copy()) for g in received]
+        state = node._saved, node._saved_versions, node._freed
+        node._saved, node._saved_versions, node._freed = fresh, [0] * len(fresh), False
+        now = _rng_state()
+        remove = add_forward_observer(observe)
+        _rerunning[0] += 1  # (its ops are nobody's step)
+        try:
+            with grad_mode.set_grad_enabled(False), np.errstate(all="ignore"):
+                type(node).backward(node, *received)
+        except Exception:  # a backward that needs more than this (no line: .apply's stays)
+            pass
+        finally:
+            _rerunning[0] -= 1
+            remove()
+            _set_rng_state(now)
+            node._saved, node._saved_versions, node._freed = state
+        return found[0] if found else None
+
+
 class _BackwardCheck:
     """A loss op's backward, checked for a birth when there is evidence: what it received and
     made, and their versions then. A gradient summed into in place since (kept as a leaf's
     ``.grad`` by an earlier backward of the step, and accumulated into by a later one) no
-    longer shows what this op made: its check is then void."""
+    longer shows what this op made: its check is then void. ``replay``: a custom Function's
+    (``_Replay``), to find the line inside its backward where a birth happened."""
 
-    __slots__ = ("op", "site", "in_loss", "made", "received", "versions")
+    __slots__ = ("op", "site", "in_loss", "made", "received", "versions", "replay")
 
-    def __init__(self, op, site, in_loss, grad_inputs, grad_outputs):
+    def __init__(self, op, site, in_loss, grad_inputs, grad_outputs, replay=None):
         self.op, self.site, self.in_loss = op, site, in_loss
         self.made, self.received = grad_inputs, grad_outputs
         self.versions = _versions(grad_inputs, grad_outputs)
+        self.replay = replay
 
     def origin(self, inner=None):
         """The Origin of a birth in this backward, or None. ``inner``: the birth seen inside
-        it, if its ops were watched (see nonfinite.backward_origin)."""
+        it, if its ops were watched (see nonfinite.backward_origin); else, for a custom
+        Function, its backward is run again (on evidence only) to see it."""
         if self.versions != _versions(self.made, self.received):
             return None
         origin = node_origin(self.op, self.site, inner, self.made, self.received)
+        if origin is not None and inner is None and self.replay is not None:
+            inner = self.replay.inner(self.received)
+            if inner is not None:
+                origin = backward_origin(self.op, self.site,
+                                         backward_birth(self.made, self.received), inner)
         return None if origin is None else dataclasses.replace(origin, in_loss=self.in_loss)
 
 
@@ -381,7 +451,7 @@ class NonFiniteWatch:
         if True in node.needs_input_grad:  # recorded: its backward may give birth too
             # (skip: this observer, and Function.apply)
             site = op_call_site(self.module_names, self.forwards, skip=2)
-            hook = self._backward_hook(type(node), site, in_loss)
+            hook = self._backward_hook(type(node), site, in_loss, node)
             if node._node_hooks is None:  # node.register_hook's work, without its handle
                 node._node_hooks = [hook]
             else:
@@ -455,11 +525,14 @@ class NonFiniteWatch:
     def _output_of_step(self, tensor):
         return any(tensor is out for call in self.calls for out in call.outputs)
 
-    def _backward_hook(self, op, site, in_loss):
+    def _backward_hook(self, op, site, in_loss, node):
         # the hook must not hold the node: the node holds the hook, and the cycle would keep
         # the step's whole graph alive until the garbage collector runs. ``op``: the node's
         # class, named only when it gave birth (every loss op of every step gets this hook)
         if not self.record_sites:
+            # (a custom Function's backward is run again on evidence: see _Replay)
+            replay = None if op._builtin_op or not in_loss else _Replay(node)
+
             def keep(grad_inputs, grad_outputs):
                 # the loss's backward began: the loss computation is over. Its gradients are
                 # checked only on evidence (the model's gradients non-finite): checking them
@@ -468,7 +541,7 @@ class NonFiniteWatch:
                     if self._observing:
                         self._close()
                     self.backward_checks.append(_BackwardCheck(op, site, in_loss, grad_inputs,
-                                                               grad_outputs))
+                                                               grad_outputs, replay))
             return keep
 
         def hook(grad_inputs, grad_outputs):  # every op of the model: checked now, kept not

@@ -1570,3 +1570,38 @@ def gru_with_masked_classes_and_a_root_whose_gradient_is_inf():
     # as "unknown, nan" of the forward pass
     model = _MaskedRootGRU()
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 10)
+
+
+# -- a NaN born inside a custom Function's backward in the loss (2026-12-04, custom16) ---------
+class _ClampedLog(torch.autograd.Function):
+    """log of the input clamped away from 0, whose hand-written backward divides by the input
+    itself, not the clamped one: where a probability rounds to 0 the gradient is inf."""
+
+    @staticmethod
+    def forward(ctx, p):
+        ctx.save_for_backward(p)
+        ctx.floor = 1e-12
+        return p.clamp(min=ctx.floor).log()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (p,) = ctx.saved_tensors
+        return grad / p  # NAN: clamped log's backward
+
+
+def _binary_cross_entropy_by_a_clamped_log(out, y):
+    probability = torch.sigmoid(out[:, 1] - out[:, 0])
+    chosen = torch.where(y == 1, probability, 1 - probability)
+    return -_ClampedLog.apply(chosen).mean()
+
+
+@broken("cnn", "loss", Expect("nonfinite", None, "_ClampedLog", "backward",
+                              "clamped log's backward", says="Div in its backward"))
+def cnn_cross_entropy_through_a_custom_log_whose_backward_divides_by_zero():
+    # the loss is finite (the forward clamps); its gradient is not: the line inside the
+    # Function's backward was placed at the .apply call, the loss not being run again
+    model = models.cnn()
+    with torch.no_grad():
+        model[-1].weight.mul_(300.0)  # confident logits: sigmoid rounds to exactly 0 or 1
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.images(), 20,
+                      _binary_cross_entropy_by_a_clamped_log)
