@@ -393,6 +393,25 @@ def test_a_schedule_that_first_cuts_the_rate_on_a_plateau_of_the_loss_follows_it
     assert [(f.rule, f.layer) for f in found] == [("stalled", None)]
 
 
+def test_a_timetable_whose_first_cut_fell_on_a_plateau_is_told_by_a_later_cut():
+    # StepLR(10, 0.1) stepped per batch on a model that learns slowly: its lowest loss came at
+    # step 1, so the first cut (step 11) looked like ReduceLROnPlateau's; the second cut comes
+    # a step after a new lowest loss, which a plateau schedule never does
+    lrs = [0.1 * 0.1 ** ((s - 1) // 10) for s in range(1, 120)]
+    losses = [0.5 if s == 1 else 0.6 if s < 19 else 0.45 if s == 19 else 0.55
+              for s in range(1, 120)]
+    rules, found = Rules(), []
+    for step, (lr, loss) in enumerate(zip(lrs, losses), 1):
+        found += rules.on_step(step, loss, 0.1, {"fc": 0.1}, lr)
+    assert [(f.rule, f.layer, f.step) for f in found] == [("stalled", None, 36)]
+    # the same cuts, each one far from the lowest loss: the schedule follows the loss
+    losses = [0.5 if s == 1 else 0.6 for s in range(1, 120)]
+    rules, found = Rules(), []
+    for step, (lr, loss) in enumerate(zip(lrs, losses), 1):
+        found += rules.on_step(step, loss, 0.1, {"fc": 0.1}, lr)
+    assert found == []
+
+
 def _doubling(rules, step, growth, before=None, order=None):
     """A sample in which each layer of ``growth`` grew that many times in one update."""
     sample = _layer_sample(step, {n: (0.1, 0.05, 1e-3) for n in order or growth})

@@ -43,7 +43,9 @@ class Rules:
         self.low_since = [None, None]  # first step of the lr's run at lr_slowed, lr_collapsed
         self.last_lr = None
         self.lowest = (math.inf, 0)  # (the lowest loss so far, its step), while an lr is given
-        self.first_cut = None  # (step, steps since the lowest loss) of the lr's first decrease
+        # how the lr's cuts came: None (none yet), "plateau" (every one plateau_steps or more
+        # after the lowest loss), "timetable" (one sooner: then nothing more is tracked)
+        self.cuts = None
         self.last_update = None  # (step, the largest update ratio) of the last sample
         self.peak_grad = {}  # layer -> its largest sampled gradient norm
         self.settled = set()  # layers whose gradient has fallen below settled x that peak
@@ -84,11 +86,16 @@ class Rules:
         found = self._doubling_confirmed(loss) if self.doubled else []
         if lr is not None:
             self.peak_lr = max(self.peak_lr, lr)
-            if self.first_cut is None:  # (the lowest loss matters only until the first cut)
-                if loss is not None and loss < self.lowest[0]:
+            if self.cuts != "timetable":  # (the lowest loss matters only until then)
+                # (a new lowest by ReduceLROnPlateau's own default threshold, 1e-4 relative:
+                # a smaller gain does not reset its patience)
+                lowest = self.lowest[0]
+                if loss is not None and (loss < lowest - 1e-4 * abs(lowest)
+                                         or lowest == math.inf):
                     self.lowest = (loss, step)
                 if self.last_lr is not None and lr < self.last_lr:
-                    self.first_cut = (step, step - self.lowest[1])
+                    self.cuts = ("plateau" if step - self.lowest[1] >= self.t.plateau_steps
+                                 else "timetable")
                 self.last_lr = lr
             # (1% slack: a rate divided by 10 twice lands on 1e-2 of its peak up to rounding)
             if self.peak_lr > 0 and lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
@@ -140,9 +147,8 @@ class Rules:
             since = self.low_since[i] = self.low_since[i] or step
             if hit is None and step - since + 1 >= max(share * (since - 1), t.patience):
                 hit = (since, level)
-        cut = self.first_cut
-        if hit is None or (cut and cut[1] >= t.plateau_steps):
-            return []  # (a first cut on a plateau: the rate follows the loss, ReduceLROnPlateau)
+        if hit is None or self.cuts == "plateau":
+            return []  # (every cut on a plateau: the rate follows the loss, ReduceLROnPlateau)
         (since, level), last = hit, self.last_update
         if lr == 0:
             # nothing moves at all: every layer stalls, named as the layer rule would name them

@@ -1605,3 +1605,16 @@ def cnn_cross_entropy_through_a_custom_log_whose_backward_divides_by_zero():
         model[-1].weight.mul_(300.0)  # confident logits: sigmoid rounds to exactly 0 or 1
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.images(), 20,
                       _binary_cross_entropy_by_a_clamped_log)
+
+
+# -- training-loop and optimizer mistakes (2026-12-04, loops16) -------------------------------
+@broken("recurrent", "optimizer", Expect("stalled", None, within=50, says="stepped after every"))
+def gru_step_schedule_per_batch_while_the_loss_has_not_yet_fallen():
+    # StepLR(10, 0.1) meant per epoch, stepped per batch, on a GRU whose loss has not gone
+    # below its first step's by the first cut: that cut looked like ReduceLROnPlateau's (the
+    # lowest loss 10 steps before it) and the schedule was never reported; its second cut
+    # comes a step after a new lowest loss, which a plateau schedule's never does
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.1)
+    return model, fit(model, optimizer, data.sequences(), 60, scheduler=schedule)
