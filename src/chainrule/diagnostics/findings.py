@@ -115,6 +115,14 @@ REMEDIES = {
                   "LayerNorm before the activation, or use ReLU-family activations",
     "stalled": "check that this layer's parameters are in the optimizer and that their learning "
                "rate is not zero (optimizer.param_groups)",
+    "stalled_all_zero": "call optimizer.zero_grad() before loss.backward(), not between "
+                        "backward() and optimizer.step(); check that optimizer.step() is "
+                        "called every step (for every optimizer), that the optimizer was built "
+                        "on this model's parameters (all of them, not only the head's), and "
+                        "that no learning rate is zero",
+    "stalled_all_tiny": "check what shrinks every update: nn.utils.clip_grad_norm_ with a "
+                        "max_norm far below the gradient's norm, Adam's eps far above the "
+                        "gradient (its default is 1e-8), or a learning rate far too small",
     "frozen": "nothing, if it is intended; otherwise call requires_grad_(True) on them and add "
               "them to the optimizer",
     "nan_update": "give the optimizer a positive eps (Adam's default is 1e-8) and keep any norm "

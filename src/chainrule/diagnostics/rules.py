@@ -757,12 +757,32 @@ class Rules:
         found = []
         if frozen:
             s = layers[frozen[0]]
-            found += self._group(
-                "stalled", "stalled", frozen, step,
+            message = (
                 f"layer '{frozen[0]}' has stalled{_count(frozen, 'with')}: it has a gradient "
                 f"(norm {fmt(s['grad_norm'])}) but each update moves its weights by only "
                 f"{fmt(s['update_ratio'])} of their size (healthy is near 1e-3), for "
-                f"{self.t.patience} samples in a row{_also(frozen)}", "stalled")
+                f"{self.t.patience} samples in a row{_also(frozen)}")
+            key = "stalled"
+            # every layer that has a gradient stalled at once: not one layer left out of the
+            # optimizer but the optimizer applying no gradient at all, and whether the updates
+            # are exactly 0 or only tiny tells the loop's mistakes apart (the remedy for one
+            # layer, "is it in the optimizer", sent a loop that clears the gradients between
+            # backward() and step() looking in the wrong place)
+            trained = [n for n in order if layers[n].get("grad_norm")
+                       and layers[n].get("rho") != 0.0]
+            # (most, not all: under Adam a head whose gradient is large against its weights
+            # can stay above the threshold with the rest)
+            if "stalled" not in self.groups and len(frozen) > 1 and 2 * len(frozen) > len(trained):
+                if all(layers[n].get("update_ratio") == 0.0 for n in frozen):
+                    message += (f": {len(frozen)} of the {len(trained)} layers with a gradient "
+                                "stand exactly still, so the optimizer applied none of theirs")
+                    key = "stalled_all_zero"
+                else:
+                    message += (f": {len(frozen)} of the {len(trained)} layers with a gradient "
+                                "move a thousand times less than healthy, so the optimizer "
+                                "scales their gradients down")
+                    key = "stalled_all_tiny"
+            found += self._group("stalled", "stalled", frozen, step, message, key)
         if cut:
             found += self._group(
                 "no_gradient", "stalled", cut, step,

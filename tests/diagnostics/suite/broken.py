@@ -13,7 +13,7 @@ from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
 
 from . import data, models
-from .harness import Expect, fit
+from .harness import ANY, Expect, fit
 
 BROKEN = {}  # name -> (architecture, where it is born, function, Expect)
 
@@ -1618,3 +1618,39 @@ def gru_step_schedule_per_batch_while_the_loss_has_not_yet_fallen():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=10, gamma=0.1)
     return model, fit(model, optimizer, data.sequences(), 60, scheduler=schedule)
+
+
+@broken("transformer", "optimizer",
+        Expect("stalled", ANY, says="zero_grad() before loss.backward()"))
+def gpt_zero_grad_between_backward_and_step():
+    # every layer stands exactly still: the remedy for one stalled layer ("is it in the
+    # optimizer?") looked in the wrong place for a loop that clears what it is about to apply
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    batches = data.tokens()
+    with GradientMonitor(model) as monitor:
+        for step in range(1, 51):
+            x, y = batches(step)
+            loss = models.sequence_loss(model(x), y)
+            loss.backward()
+            optimizer.zero_grad()  # meant before the backward
+            optimizer.step()
+            monitor.step(loss, lr=1e-3)
+    return model, monitor
+
+
+@broken("cnn", "optimizer", Expect("stalled", ANY, says="clip_grad_norm_ with a max_norm"))
+def cnn_gradient_clipped_to_a_millionth():
+    # max_norm=1e-6 (meant 1.0): SGD's updates are 1e-8 of the weights in every layer
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    return model, fit(model, optimizer, data.images(), 30, clip=1e-6)
+
+
+@broken("recurrent", "optimizer", Expect("stalled", ANY, says="Adam's eps far above"))
+def gru_adam_with_eps_a_thousand():
+    # eps=1e3 (meant 1e-3): the denominator is eps, not the gradient's size, and every update
+    # is the gradient times 1e-6
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3, eps=1e3)
+    return model, fit(model, optimizer, data.sequences(), 30)
