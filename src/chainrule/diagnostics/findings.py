@@ -123,6 +123,9 @@ REMEDIES = {
     "stalled_all_tiny": "check what shrinks every update: nn.utils.clip_grad_norm_ with a "
                         "max_norm far below the gradient's norm, Adam's eps far above the "
                         "gradient (its default is 1e-8), or a learning rate far too small",
+    "decaying": "lower the weight decay (AdamW's usual 0.01-0.1 at a rate near 1e-3; SGD's "
+                "1e-4 to 5e-4; lr x weight_decay should stay far below 1e-3 per step), or move "
+                "an L2 penalty out of the loss",
     "frozen": "nothing, if it is intended; otherwise call requires_grad_(True) on them and add "
               "them to the optimizer",
     "nan_update": "give the optimizer a positive eps (Adam's default is 1e-8) and keep any norm "

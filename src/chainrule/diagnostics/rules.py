@@ -23,6 +23,14 @@ def _listing(names, limit=6):
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+# weights decayed: an update that takes at least this share of the weights' norm (3x the
+# 1e-3 a healthy update moves them in all)... and at least this share of its own size taken
+# against them (docs/diagnostics.md, stalled: weight decay). NOTE: module constants, not yet
+# fields of Thresholds (findings.py)
+DECAY_SHRINK = 3e-3
+DECAY_ALIGNED = 0.5
+
+
 class Rules:
     """Stateful checks fed by a monitor: ``on_step`` every step, ``on_sample`` every sampled
     step, ``on_nonfinite`` once. Each returns the findings new at that step."""
@@ -311,6 +319,7 @@ class Rules:
             found += self._vanishing(step, layers, order, starved)
         found += self._stalled(step, layers, order, lr,
                                self._explained(sample["activations"], order))
+        found += self._decaying(step, layers, order, sample.get("natural") or {})
         return found
 
     def _explained(self, activations, order):
@@ -790,6 +799,42 @@ class Rules:
                 f"require grad but have had no gradient since monitoring began, while other "
                 f"layers do{_also(cut)}", "no_gradient")
         return found
+
+    def _decaying(self, step, layers, order, natural):
+        """Layers whose every update pulls their weights toward zero, by more than a healthy
+        update moves them at all: a weight decay (or an L2 penalty) that outweighs the
+        gradient, so the layer learns nothing but shrinking (see docs/diagnostics.md, stalled)."""
+        hits = []
+        for name in order:
+            s = layers[name]
+            before, after, ratio = s.get("weight_before"), s.get("weight_matrices"), \
+                s.get("update_ratio")
+            shrink = (before - after) / before if before and after is not None else 0.0
+            # (the update's share against the weights: the norm it took away over its own)
+            aligned = (before - after) / max(before, natural.get(name, 0.0)) / ratio \
+                if shrink > 0 and ratio else 0.0
+            # (a norm cannot fall by more than the update that moved it: where it reads so,
+            # the two were not measured on the same weights, and nothing is judged)
+            if self._streak(("decaying", name), shrink >= DECAY_SHRINK
+                            and DECAY_ALIGNED <= aligned <= 1.5):
+                hits.append((name, shrink))
+        # most layers at once (at least two), as a decay given to the whole model pulls them:
+        # one layer shrinking alone is its gradient finding smaller weights better (a head
+        # regressing onto noise under Adam shrank 2.7% a step, by its gradient, while the
+        # loss fell)
+        weighted = [n for n in order if layers[n].get("weight_before")]
+        if len(hits) < 2 or 2 * len(hits) <= len(weighted):
+            return []
+        name, shrink = hits[0]
+        size = layers[name]["weight_matrices"] / natural[name] if natural.get(name) else None
+        now = f", now {size:.2g} of their natural size" if size is not None else ""
+        return self._group(
+            "decaying", "stalled", [n for n, _ in hits], step,
+            f"layer '{name}' learns nothing but shrinking{_count(hits, 'with')}: each update "
+            f"pulled its weights toward zero, taking {shrink:.1%} of their norm (a healthy "
+            "update moves weights by about 0.1% in all, in any direction), for "
+            f"{self.t.patience} samples in a row{now}{_also([n for n, _ in hits])}: a weight "
+            "decay (or an L2 penalty in the loss) far larger than the gradient", "decaying")
 
     def _settled(self, name, grad_norm):
         """Whether ``name``'s gradient has fallen below ``settled`` of its largest sampled

@@ -1654,3 +1654,39 @@ def gru_adam_with_eps_a_thousand():
     model = models.Recurrent("GRU", hidden=16)
     optimizer = torch.optim.Adam(model.parameters(), 1e-3, eps=1e3)
     return model, fit(model, optimizer, data.sequences(), 30)
+
+
+@broken("mlp", "optimizer", Expect("stalled", ANY, within=10, says="weight decay"))
+def mlp_adamw_weight_decay_a_hundred():
+    # weight_decay=100 (meant 1e-2): AdamW takes lr x 100 = 10% of every weight each step, far
+    # more than the gradient moves them; the loss stays at chance, and nothing was reported
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.AdamW(model.parameters(), 1e-3, weight_decay=100.0)
+    return model, fit(model, optimizer, data.classes(), 50)
+
+
+@broken("transformer", "optimizer", Expect("stalled", ANY, within=10, says="weight decay"))
+def gpt_adam_with_an_l2_weight_decay_of_ten():
+    # Adam's coupled weight_decay=10 (meant 1e-4): the decay term outweighs the gradient, and
+    # Adam's normalised step walks every weight toward zero by about lr a step
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3, weight_decay=10.0)
+    return model, fit(model, optimizer, data.tokens(), 50, models.sequence_loss)
+
+
+@broken("cnn", "optimizer", Expect("stalled", ANY, within=10, says="weight decay"))
+def cnn_sgd_weight_decay_of_one_with_momentum():
+    # weight_decay=1 (meant 1e-4) at lr 0.1 with momentum 0.9: the weights are wiped and
+    # overshoot through zero; reported as dead units at step 50 (a "learning rate too high")
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1.0)
+    return model, fit(model, optimizer, data.images(), 50)
+
+
+@broken("recurrent", "optimizer", Expect("stalled", ANY, within=10, says="weight decay"))
+def gru_sgd_learning_rate_times_weight_decay_of_one():
+    # lr 0.1 x weight_decay 10 = 1: each step sets the weights to minus the rate times the
+    # gradient; reported as the GRU's gradient vanishing at step 16
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=10.0)
+    return model, fit(model, optimizer, data.sequences(), 50)

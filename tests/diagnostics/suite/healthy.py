@@ -1215,3 +1215,52 @@ def cnn_masked_classes_and_a_gathered_log_likelihood():
     model = _AllowedClasses(models.cnn(classes=4), 4, allowed=2)
     return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 60,
                 loss_fn=loss, every=10)]
+
+
+# -- training-loop and optimizer twins (2026-12-04, loops16) ----------------------------------
+@healthy("cnn")
+def cnn_sgd_momentum_with_the_usual_weight_decay():
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    return [fit(model, optimizer, data.images(), 150, every=10)]
+
+
+@healthy("transformer")
+def gpt_adamw_weight_decay_one_tenth_for_long():
+    # a fitted model's updates are the decay alone, pointed at zero: 1e-4 of the weights a
+    # step, far below the threshold
+    model = models.TinyGPT()
+    optimizer = torch.optim.AdamW(model.parameters(), 3e-3, weight_decay=0.1)
+    return [fit(model, optimizer, data.tokens(), 200, models.sequence_loss, every=10)]
+
+
+@healthy("recurrent")
+def gru_regression_head_onto_noise_shrinks_by_its_gradient():
+    # targets independent of the inputs: the best head is a small one, and Adam shrinks it a
+    # few percent a step by its gradient alone (one layer, not the whole model)
+    model = models.Recurrent("GRU", hidden=16, classes=1)
+    rng = np.random.default_rng(0)
+    source = data.sequences()
+    batches = data.Batches(source.x, rng.standard_normal((len(source.x), 1)).astype(np.float32),
+                           16)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), batches, 150, F.mse_loss,
+                every=10)]
+
+
+@healthy("mlp")
+def mlp_zero_grad_after_the_step_clipped_to_one():
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    batches = data.classes()
+    monitor = GradientMonitor(model, every=10)
+    optimizer.zero_grad()
+    with monitor:
+        for step in range(1, 151):
+            x, y = batches(step)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            optimizer.zero_grad()
+            monitor.step(loss, lr=0.05)
+    return [monitor]
