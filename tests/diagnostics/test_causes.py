@@ -138,7 +138,9 @@ def test_the_stale_check_reads_only_the_gradient_it_chooses(monkeypatch):
     monkeypatch.setattr(np, "any", lambda array: read.append(array.size) or real_any(array))
     check = StaleGradientCheck()
     check.arm(model.parameters())
-    assert check._param is model[0].bias and read == [128, 256]
+    # (and the second check's, at the other end: the head's weight, of 256 entries)
+    assert check._param is model[0].bias and read == [128, 256, 256]
+    assert check._partner._param is model[3].weight
     check.disarm()
 
 

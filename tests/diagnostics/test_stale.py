@@ -73,3 +73,25 @@ def test_the_parameter_checked_is_chosen_again_when_it_no_longer_fits():
     model[2].bias.grad = torch.ones(64)
     check.arm(model.parameters())  # the last one still fits: kept
     assert check._param is model[0].bias
+
+
+@pytest.mark.parametrize("cleared", ["body", "head", "both"])
+def test_a_part_left_uncleared_is_seen_whichever_part_the_first_choice_is_in(cleared):
+    # a body and a head under two optimizers, one of them never cleared: the check follows a
+    # second parameter at the other end of the model from its first choice
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 32), nn.ReLU(),
+                          nn.Linear(32, 1))
+    params = list(model.parameters())
+    check = StaleGradientCheck()
+    backward(model)
+    check.arm(params)
+    sgd_in_place(model)
+    for p in (params[:-2] if cleared == "body" else params[-2:] if cleared == "head"
+              else params):
+        p.grad = None
+    backward(model)
+    assert check.verdict() is (cleared != "both")
+    if cleared != "both":  # named where it was not cleared
+        held = {"body": "4.weight", "head": "0.bias"}[cleared]
+        assert check.name(model) == held

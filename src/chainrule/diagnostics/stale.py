@@ -23,6 +23,9 @@ from ..autograd.leaves import LeafObserver
 # a match up to float32 rounding of a sum, and a clear miss for the other reading
 MATCH, MISS = 1e-3, 0.1
 MIN_ENTRIES = 64
+# the most entries the second check's parameter may hold: what a sample copies whole without
+# sampling rows (updates.py), 512 KB of float64
+PARTNER_ENTRIES = 65536
 
 
 class StaleGradientCheck:
@@ -30,7 +33,11 @@ class StaleGradientCheck:
     next step: True when that step's gradient still held the sampled step's, False when it was
     cleared, None when the step says nothing (no backward reached it, no optimizer step)."""
 
-    def __init__(self):
+    def __init__(self, partner=True):
+        # a second check at the other end of the model (in its parameters' order): a loop
+        # with two optimizers that clears only one of them leaves the other part's gradients
+        # growing, which one parameter in the cleared part never saw
+        self._partner = StaleGradientCheck(partner=False) if partner else None
         self._param = None
         self._handle = None
         self._grad = None  # the parameter's gradient at the sample
@@ -42,15 +49,21 @@ class StaleGradientCheck:
         self._judged = None  # the parameter the last verdict was on (for its name)
         self._chosen = None  # the parameter checked at the last sample
         self.armed = False  # (an attribute, not a property: asked on every step)
+        self._partner_stale = False  # the last verdict's True came from the partner
 
     def arm(self, parameters):
         self.disarm()
+        if self._partner is not None:
+            parameters = list(parameters)
         # the parameter checked last time while it still fits (no walk, no sort: ~20 us of a
         # sample, cold), else the fittest (``_fitness``; the first of equals) whose gradient
         # is not all zero. NOTE: ordered by size first and read only then: testing each
         # fitter one as it came read the first parameter's whole gradient (the bench MLP's
         # 784x512 weight, 1.6 MB: ~100 us of a sample) before a small bias was chosen
         chosen = self._chosen
+        if self._partner is None and chosen is not None and not any(p is chosen
+                                                                    for p in parameters):
+            chosen = None  # (a partner's half changed with the first check's choice)
         if chosen is None or not (_candidate(chosen) and np.any(chosen._grad._data)):
             candidates = sorted((_fitness(param.numel()), position, param)
                                 for position, param in enumerate(parameters)
@@ -60,6 +73,17 @@ class StaleGradientCheck:
         self._chosen = chosen
         if chosen is None:
             return
+        if self._partner is not None and len(parameters) > 2:
+            # the far end of the model from the first choice: its last layer (the last two
+            # parameters, a head's weight and bias) unless the first choice is one of them,
+            # else its first layer (a body and a head, or an encoder and a decoder, under two
+            # optimizers: a split into halves put a regression head's optimizer, never
+            # cleared, in a half whose fittest parameter was the body's)
+            end = parameters[-2:]
+            end = parameters[:2] if any(p is chosen for p in end) else end
+            # (none too large to copy on a sample: a language model's head over a large
+            # vocabulary, without a bias, is not followed)
+            self._partner.arm([p for p in end if p.numel() <= PARTNER_ENTRIES])
         # (its gradient is copied by the hook, when the next backward reaches it: not at all
         # where zero_grad() set it to None before)
         self._param = chosen
@@ -71,6 +95,8 @@ class StaleGradientCheck:
     def name(self, model):
         """The name in ``model`` of the parameter the last ``verdict()`` judged (or of the one
         armed, before it): asked only for a finding (a walk over the model's parameters)."""
+        if self._partner_stale:
+            return self._partner.name(model)
         param = self._param if self._param is not None else self._judged
         return next((n for n, p in model.named_parameters() if p is param), "?")
 
@@ -88,12 +114,22 @@ class StaleGradientCheck:
         self._received = data if self._received is None else self._received + data
 
     def disarm(self):
+        if self._partner is not None:
+            self._partner.disarm()
         if self._handle is not None:
             self._handle.remove()
         self._param = self._handle = self._grad = self._value = self._received = None
         self._reached = self._cleared = self.armed = False
 
     def verdict(self):
+        """True when either half's parameter still held the sample's gradient, else False
+        when one was cleared, else None."""
+        partner = self._partner.verdict() if self._partner is not None else None
+        own = self._own_verdict()
+        self._partner_stale = partner is True and own is not True
+        return True if True in (own, partner) else False if False in (own, partner) else None
+
+    def _own_verdict(self):
         if self._param is None:
             return None
         param, stale, received, value = self._param, self._grad, self._received, self._value

@@ -12,7 +12,7 @@ from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
 
 from . import data, models
-from .broken import _GatedMLP, _SaturatedAttention
+from .broken import _GatedMLP, _SaturatedAttention, _two_optimizers
 from .harness import fit
 
 HEALTHY = {}  # name -> (architecture, function)
@@ -1263,4 +1263,11 @@ def mlp_zero_grad_after_the_step_clipped_to_one():
             optimizer.step()
             optimizer.zero_grad()
             monitor.step(loss, lr=0.05)
+    return [monitor]
+
+
+@healthy("recurrent")
+def gru_body_and_head_under_two_optimizers_both_cleared():
+    model = models.Recurrent("GRU", hidden=16)
+    monitor = _two_optimizers(model, data.sequences(), 150, True, every=10)
     return [monitor]
