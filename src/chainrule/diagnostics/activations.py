@@ -226,6 +226,8 @@ def relu_by_hand(args, output):
 
 
 SOFTMAX_OPS = ("Softmax", "ScaledDotProductAttention")
+MASKED = -5e3  # a softmax score at or below this is a mask (-inf, -1e9, or BERT's -1e4 added to a
+# score), not a score: scores far too large reach -5e3 only in rows they saturate anyway
 
 
 def softmax_rows(node, args, outputs, eps):
@@ -254,7 +256,8 @@ def softmax_rows(node, args, outputs, eps):
             if lse.shape[:-1] != scores.shape[:-1]:
                 lse = lse.reshape(scores.shape[:-1] + (1,))
             top = np.exp(scores.max(axis=-1) - lse[..., 0])
-        open_ = np.count_nonzero(np.isfinite(scores), axis=-1) >= 2
+        # (a mask is -inf or a large negative constant: BERT's -1e4 added to the scores, -1e9)
+        open_ = np.count_nonzero(scores > MASKED, axis=-1) >= 2
         total = int(np.count_nonzero(open_))
         sharp = open_ & (top > 1 - eps)
         saturated = int(np.count_nonzero(sharp))
@@ -598,7 +601,8 @@ class ActivationProbe:
         """A softmax inside a module's forward (a written-out attention's, or the fused
         attention op's): the share of its rows that put more than ``1 - eps`` of their weight
         on one position (``softmax_rows``). Rows with fewer than two positions left by the
-        mask (a causal mask's first query) are certain by construction and not counted."""
+        mask (a causal mask's first query; a mask is -inf or at or below ``MASKED``) are
+    certain by construction and not counted."""
         owner = self._innermost_module()
         if owner is None or not owner.training or not hasattr(args[0], "_data"):
             return

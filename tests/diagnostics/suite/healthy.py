@@ -12,7 +12,7 @@ from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
 
 from . import data, models
-from .broken import _GatedMLP, _SaturatedAttention
+from .broken import _GatedMLP, _SaturatedAttention, _ViT
 from .harness import fit
 
 HEALTHY = {}  # name -> (architecture, function)
@@ -1270,3 +1270,57 @@ def attention_written_out_delayed_copy_with_warm_up():
     schedule = torch.optim.lr_scheduler.LinearLR(optimizer, 0.01, 1.0, total_iters=50)
     return [fit(model, optimizer, _delayed_copy(delay=1), 400, models.sequence_loss, every=10,
                 scheduler=schedule)]
+
+
+class _PaddedByLargeNegative(nn.Module):
+    """Attention written out over a key padding mask of -1e9 (not -inf; or -1e4 added), the
+    unpadded positions averaged into a head."""
+
+    def __init__(self, vocab=20, width=16, additive=False):
+        super().__init__()
+        self.additive = additive  # BERT's: -1e4 added to the masked scores
+        self.embed = nn.Embedding(vocab, width)
+        self.query, self.key = nn.Linear(width, width), nn.Linear(width, width)
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        h, padding = self.embed(x), x == 0
+        scores = self.query(h) @ self.key(h).transpose(1, 2) / 4.0
+        if self.additive:
+            scores = scores + padding.unsqueeze(1).float() * -1e4
+        else:
+            scores = scores.masked_fill(padding.unsqueeze(1), -1e9)
+        h = scores.softmax(dim=-1) @ h
+        keep = (~padding).unsqueeze(-1).float()
+        return self.head((h * keep).sum(1) / keep.sum(1).clamp(min=1.0))
+
+
+def _mostly_one_token(n=256, length=10, vocab=20, size=16, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, vocab, (n, length))
+    x[rng.random(n) < 0.7, 1:] = 0  # 70% of the sequences are one token long
+    return data.Batches(x.astype(np.int64), (x[:, 0] > vocab // 2).astype(np.int64), size, seed)
+
+
+@healthy("transformer")
+def attention_padding_filled_with_minus_1e9_mostly_one_token():
+    # a row with one real key is certain by construction (its gap to the -1e9 is 1e9): 70%
+    # of the rows, read as a softmax saturated from the start before masks below -1e4 counted
+    model = _PaddedByLargeNegative()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), _mostly_one_token(), 100,
+                every=10)]
+
+
+@healthy("transformer")
+def attention_padding_minus_1e4_added_mostly_one_token():
+    model = _PaddedByLargeNegative(additive=True)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), _mostly_one_token(), 100,
+                every=10)]
+
+
+@healthy("transformer")
+def vit_patch_embeddings_trained_to_convergence():
+    # loss 0.004 at step 300 (seed 0)
+    model = _ViT()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 300,
+                every=25)]
