@@ -627,7 +627,10 @@ class ActivationProbe:
         base = self.names[id(owner)]
         index = self._calls.get((base, op), 0)
         self._calls[(base, op)] = index + 1
-        self._record((base, op, index), f"{base}:{op}[{index}]", "softmax",
+        # named after the module it ran in ('blocks.0.attn', the model's own name when written
+        # out in its forward), as the attention layer it is; a second call there by its op
+        name = base if index == 0 else f"{base}:{op}[{index}]"
+        self._record((base, op, index), name, "softmax",
                      outputs if op == "Softmax" else None, (saturated, total), positions)
         if margins is not None:
             self.tallies[(base, op, index)][1].margins.append(margins)

@@ -1451,7 +1451,7 @@ class _SaturatedAttention(models.MaskedAttentionLM):
 
 
 # (found as vanishing at 'query' before the softmax was read; its saturation is the cause)
-@broken("transformer", "model", Expect("saturation", "_SaturatedAttention:Softmax[0]",
+@broken("transformer", "model", Expect("saturation", "_SaturatedAttention",
                                        within=20))
 def attention_logits_far_too_large():
     model = _SaturatedAttention(40.0)  # each of query and key 40x: the logits 1600x
@@ -1612,7 +1612,7 @@ def cnn_cross_entropy_through_a_custom_log_whose_backward_divides_by_zero():
 # -- xformer16: attention's softmax saturated by scores far too large (2026-12-04) -----------
 # Loss at step 300 (docs/diagnostics.md, saturation): logits 400x 0.77-0.92 against 0.11-0.18;
 # a TinyGPT initialised x10 1.8 against 0.08. Both were reported by nothing: no softmax was read.
-@broken("transformer", "model", Expect("saturation", "_SaturatedAttention:Softmax[0]",
+@broken("transformer", "model", Expect("saturation", "_SaturatedAttention",
                                        within=10))
 def attention_logits_four_hundred_times_too_large():
     model = _SaturatedAttention(20.0)  # each of query and key 20x: the logits 400x
@@ -1629,7 +1629,7 @@ def _times(model, gain):
 
 
 @broken("transformer", "model", Expect(
-    "saturation", "blocks.layers.0.self_attn:ScaledDotProductAttention[0]", within=10))
+    "saturation", "blocks.layers.0.self_attn", within=10))
 def gpt_initialised_ten_times_too_large():
     model = _times(models.TinyGPT(), 10.0)  # the fused attention op: scores ~100x
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 30,
@@ -1637,7 +1637,7 @@ def gpt_initialised_ten_times_too_large():
 
 
 @broken("transformer", "model", Expect(
-    "saturation", "blocks.layers.0.self_attn:ScaledDotProductAttention[0]", within=10))
+    "saturation", "blocks.layers.0.self_attn", within=10))
 def post_norm_gpt_initialised_ten_times_too_large():
     model = _times(models.TinyGPT(norm_first=False), 10.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 30,
@@ -1666,7 +1666,7 @@ class _ViT(nn.Module):
 
 
 @broken("transformer", "model", Expect(
-    "saturation", "blocks.layers.0.self_attn:ScaledDotProductAttention[0]", within=10))
+    "saturation", "blocks.layers.0.self_attn", within=10))
 def vit_initialised_ten_times_too_large():
     # loss at step 300 0.36 (post-norm) / 0.52 (pre-norm) against 0.004-0.006 (seed 0)
     model = _times(_ViT(norm_first=False), 10.0)
