@@ -252,6 +252,8 @@ def softmax_rows(node, args, outputs, eps):
             if lse is None or query.ndim < 2:
                 return None
             if lse.shape[:-1] != query.shape[:-1]:
+                if lse.size != int(np.prod(query.shape[:-1])):
+                    return None  # (a batch broadcast from the key or the mask: not read)
                 lse = lse.reshape(query.shape[:-1] + (1,))
             if query.ndim >= 3:
                 # the first items of the batch only, some SOFTMAX_ROWS rows: a share needs no
@@ -283,7 +285,7 @@ def softmax_rows(node, args, outputs, eps):
             two = np.partition(rows, rows.shape[-1] - 2, axis=-1)[:, -2:]
             margins = (two[:, 1] - two[:, 0]).astype(np.float64)
     shape = scores.shape
-    batch = shape[0] if len(shape) >= 2 else 1
+    batch = shape[0] if len(shape) >= 3 else 1  # (2-d: queries or samples, one batch)
     queries = shape[-2] if len(shape) >= 2 else 1
     return np.broadcast_to(np.float32(0), (batch, queries, 1)), saturated, total, margins
 
@@ -615,7 +617,7 @@ class ActivationProbe:
         attention op's): the share of its rows that put more than ``1 - eps`` of their weight
         on one position (``softmax_rows``). Rows with fewer than two positions left by the
         mask (a causal mask's first query; a mask is -inf or at or below ``MASKED``) are
-    certain by construction and not counted."""
+        certain by construction and not counted."""
         owner = self._innermost_module()
         if owner is None or not owner.training or not hasattr(args[0], "_data"):
             return

@@ -372,7 +372,8 @@ class Rules:
             s = activations[saturated[0]]
             key = ("saturation", saturated[0])
             first = self.first_softmax.get(saturated[0], (0.0, 0.0))
-            from_start = ("" if first[0] <= t.saturated_fraction / 2 else
+            from_start = ("" if first[0] <= t.saturated_fraction / 2
+                          or first[1] <= t.softmax_margin else
                           f" from the first sample on, the two largest scores {first[1]:.0f} "
                           f"apart (its scores far too large: learned attention keeps them "
                           f"under {t.softmax_margin:.0f})")
