@@ -8,7 +8,8 @@ import pytest
 import chainrule as torch
 from chainrule import nn
 from chainrule.autograd.engine import add_forward_observer
-from chainrule.diagnostics.activations import ActivationProbe
+from chainrule.diagnostics.activations import SOFTMAX_OPS, ActivationProbe, softmax_rows
+from chainrule.nn import functional as F
 from chainrule.ops.linear_chain import LinearChain
 
 EPS = 0.02
@@ -134,3 +135,46 @@ def test_compiled_tallies_count_as_numpy_does(kind, shape):
     assert tallies[0] == tallies[1]
     measured = tallies[0].get("dead", tallies[0].get("saturated"))
     assert 0 < measured < 1
+
+
+def _softmax_calls(run):
+    """(node, args, outputs) of each softmax or fused attention op ``run()`` makes."""
+    calls = []
+    remove = add_forward_observer(lambda node, args, outputs: calls.append(
+        (node, args, outputs)) if type(node).__name__ in SOFTMAX_OPS else None)
+    try:
+        run()
+    finally:
+        remove()
+    return calls
+
+
+def test_softmax_rows_count_sharp_rows_and_leave_out_rows_a_mask_decides():
+    scores = torch.tensor([[0.0, 30.0, 1.0],               # sharp: its top two 29 apart
+                           [0.0, 0.1, 0.2],                # spread
+                           [float("-inf"), 2.0, float("-inf")],  # one position left: certain
+                           [-1e9, 0.5, -1e9],              # the same by a -1e9 mask
+                           [-1e4 + 0.3, 0.0, 0.2]])        # BERT's -1e4 added: two left
+    (call,) = _softmax_calls(lambda: scores.softmax(dim=-1))
+    positions, saturated, total, margins = softmax_rows(*call, eps=0.02)
+    assert (saturated, total) == (1, 3)
+    assert margins.tolist() == pytest.approx([29.0])
+    assert positions.shape == (1, 5, 1)  # five rows of one 2-d call: five inputs
+
+
+def test_softmax_rows_of_the_fused_op_match_its_probabilities():
+    torch.manual_seed(0)
+    q, k = torch.randn(3, 2, 5, 4) * 6, torch.randn(3, 2, 5, 4) * 6
+    mask = torch.ones(5, 5, dtype=torch.bool).tril()
+    (call,) = _softmax_calls(lambda: F.scaled_dot_product_attention(q, k, k, attn_mask=mask))
+    _, saturated, total, _ = softmax_rows(*call, eps=0.02)
+    scores = (q @ k.transpose(-1, -2) / 2.0).masked_fill(~mask, float("-inf"))
+    top = scores.softmax(-1).max(-1).values.numpy()[:, :, 1:]  # (the first query: one key)
+    assert (saturated, total) == (int((top > 0.98).sum()), 3 * 2 * 4)
+
+
+def test_softmax_rows_leave_out_a_batch_broadcast_from_the_mask():
+    q, k = torch.randn(1, 1, 4, 8), torch.randn(3, 1, 4, 8)
+    mask = torch.zeros(3, 1, 4, 4)
+    (call,) = _softmax_calls(lambda: F.scaled_dot_product_attention(q, k, k, attn_mask=mask))
+    assert softmax_rows(*call, eps=0.02) is None

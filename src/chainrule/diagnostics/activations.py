@@ -225,6 +225,71 @@ def relu_by_hand(args, output):
     return "relu"
 
 
+SOFTMAX_OPS = ("Softmax", "ScaledDotProductAttention")
+SOFTMAX_ROWS = 2048  # rows of the fused attention op read at most, per call (whole items)
+MASKED = -5e3  # a softmax score at or below this is a mask (-inf, -1e9, or BERT's -1e4 added to a
+# score), not a score: scores far too large reach -5e3 only in rows they saturate anyway
+
+
+def softmax_rows(node, args, outputs, eps):
+    """(positions, saturated rows, rows) of a softmax op's call, or None: a row is saturated
+    when its largest probability exceeds ``1 - eps`` (every entry of its Jacobian, p (1 - p),
+    is then below ``eps``: the scores before it get almost no gradient). ``positions``: an
+    array shaped (batch, queries, 1), for ``inputs_in``. For the fused attention op the
+    scores are formed again from its query and key (sampled steps only: one matmul per call)
+    and the largest probability read from the log-sum-exp its forward kept."""
+    with np.errstate(all="ignore"):
+        if type(node).__name__ == "Softmax":
+            scores, probs = args[0]._data, outputs._data
+            dim = getattr(node, "dim", -1)
+            if scores.ndim < 1 or scores.shape != probs.shape:
+                return None
+            scores, probs = np.moveaxis(scores, dim, -1), np.moveaxis(probs, dim, -1)
+            top = probs.max(axis=-1)
+        else:
+            query, key = args[0]._data, args[1]._data
+            lse, mask = getattr(node, "lse", None), getattr(node, "mask", None)
+            if lse is None or query.ndim < 2:
+                return None
+            if lse.shape[:-1] != query.shape[:-1]:
+                if lse.size != int(np.prod(query.shape[:-1])):
+                    return None  # (a batch broadcast from the key or the mask: not read)
+                lse = lse.reshape(query.shape[:-1] + (1,))
+            if query.ndim >= 3:
+                # the first items of the batch only, some SOFTMAX_ROWS rows: a share needs no
+                # more, and the matmul is the probe's largest cost (bench gpt, 32 x 4 heads x
+                # 64 rows: 2.2 ms a call in full)
+                items = max(1, SOFTMAX_ROWS // max(1, int(np.prod(query.shape[1:-1]))))
+                if items < query.shape[0]:
+                    query, lse = query[:items], lse[:items]
+                    if key.ndim == query.ndim and key.shape[0] > items:
+                        key = key[:items]
+                    if (mask is not None and mask.ndim == query.ndim
+                            and mask.shape[0] > items):
+                        mask = mask[:items]
+            scores = np.matmul(query, np.swapaxes(key, -1, -2)) * np.float32(node.scale)
+            if mask is not None:
+                scores = scores + mask
+            top = np.exp(scores.max(axis=-1) - lse[..., 0])
+        # (a mask is -inf or a large negative constant: BERT's -1e4 added to the scores, -1e9)
+        open_ = np.count_nonzero(scores > MASKED, axis=-1) >= 2
+        total = int(np.count_nonzero(open_))
+        sharp = open_ & (top > 1 - eps)
+        saturated = int(np.count_nonzero(sharp))
+        margins = None
+        if saturated:
+            # the gap between the two largest scores of each saturated row: learning stops
+            # widening it once the row is sharp (its gradient falls as exp(-gap)), so trained
+            # attention keeps it near log(positions / eps); scores far too large make it huge
+            rows = scores[sharp]
+            two = np.partition(rows, rows.shape[-1] - 2, axis=-1)[:, -2:]
+            margins = (two[:, 1] - two[:, 0]).astype(np.float64)
+    shape = scores.shape
+    batch = shape[0] if len(shape) >= 3 else 1  # (2-d: queries or samples, one batch)
+    queries = shape[-2] if len(shape) >= 2 else 1
+    return np.broadcast_to(np.float32(0), (batch, queries, 1)), saturated, total, margins
+
+
 class _Tally:
     """Evidence about one activation, pooled over the forwards of one measurement."""
 
@@ -235,6 +300,7 @@ class _Tally:
         self.saturated = 0
         self.total = 0
         self.inputs = 0
+        self.margins = []  # softmax: the top-two score gaps of its saturated rows
 
     def add_counts(self, array, saturated, total):
         self.inputs += inputs_in(array)
@@ -291,6 +357,9 @@ class _Tally:
                              if alive is not None and alive.size else 0.0)
         else:
             stats["saturated"] = self.saturated / max(self.total, 1)
+        if self.kind == "softmax":
+            stats["margin"] = (float(np.median(np.concatenate(self.margins)))
+                               if self.margins else 0.0)
         return stats
 
 
@@ -417,7 +486,7 @@ class ActivationProbe:
         entry = self.tallies.get(key)
         array = output._data if array is None else array
         if entry is None:
-            kind = "gates" if gates is not None else kind
+            kind = "gates" if gates is not None and kind != "softmax" else kind
             after = self._last_layer
             axis = 1 if channels_first(self._by_name.get(after), array.shape) else None
             entry = self.tallies[key] = [name, _Tally(kind, after, self.step, axis)]
@@ -517,6 +586,9 @@ class ActivationProbe:
                 if entry is not None:
                     self._layer_ran(entry[0])
                 return
+        if type(node).__name__ in SOFTMAX_OPS:
+            self._softmax(node, args, outputs)
+            return
         kind = (FUNCTIONAL_OPS.get(type(node).__name__) or SMOOTH_OPS.get(type(node).__name__)
                 or relu_like(node) or relu_by_hand(args, outputs))
         if kind is None or not hasattr(outputs, "_data"):
@@ -539,6 +611,31 @@ class ActivationProbe:
         index = self._calls.get((base, op), 0)
         self._calls[(base, op)] = index + 1
         self._record((base, op, index), f"{base}:{op}[{index}]", kind, outputs, array=array)
+
+    def _softmax(self, node, args, outputs):
+        """A softmax inside a module's forward (a written-out attention's, or the fused
+        attention op's): the share of its rows that put more than ``1 - eps`` of their weight
+        on one position (``softmax_rows``). Rows with fewer than two positions left by the
+        mask (a causal mask's first query; a mask is -inf or at or below ``MASKED``) are
+        certain by construction and not counted."""
+        owner = self._innermost_module()
+        if owner is None or not owner.training or not hasattr(args[0], "_data"):
+            return
+        counts = softmax_rows(node, args, outputs, self.eps)
+        if counts is None:
+            return
+        positions, saturated, total, margins = counts
+        op = type(node).__name__
+        base = self.names[id(owner)]
+        index = self._calls.get((base, op), 0)
+        self._calls[(base, op)] = index + 1
+        # named after the module it ran in ('blocks.0.attn', the model's own name when written
+        # out in its forward), as the attention layer it is; a second call there by its op
+        name = base if index == 0 else f"{base}:{op}[{index}]"
+        self._record((base, op, index), name, "softmax",
+                     outputs if op == "Softmax" else None, (saturated, total), positions)
+        if margins is not None:
+            self.tallies[(base, op, index)][1].margins.append(margins)
 
     def _innermost_module(self):
         frame = sys._getframe(2)

@@ -31,6 +31,8 @@ class Thresholds:
     min_inputs: int = 16  # ...judged on at least this many inputs
     saturation_eps: float = 0.02  # saturated: within this of a sigmoid/tanh asymptote
     saturated_fraction: float = 0.5  # saturation: more than this share of outputs saturated
+    softmax_margin: float = 12.0  # saturation: a softmax sharp from the first sample counts
+    # where its saturated rows' two largest scores are this far apart (median; trained: 4-7)
     gate_saturated_fraction: float = 0.22  # ...of an LSTM's/GRU's gates, where its weights
     # started recurrent_size x their natural size or more
     stall_low: float = 1e-6  # stalled: update below this x the weights while a gradient flows
@@ -113,6 +115,9 @@ REMEDIES = {
                  "or lower the learning rate",
     "saturation": "initialise weights smaller (nn.init.xavier_uniform_), normalise inputs, add "
                   "LayerNorm before the activation, or use ReLU-family activations",
+    "softmax": "scale the scores by 1/sqrt(head dim), initialise the query and key (or "
+               "whatever makes the scores) smaller (nn.init.xavier_uniform_), or normalise "
+               "their inputs (LayerNorm; a LayerNorm on query and key)",
     "stalled": "check that this layer's parameters are in the optimizer and that their learning "
                "rate is not zero (optimizer.param_groups)",
     "stalled_all_zero": "call optimizer.zero_grad() before loss.backward(), not between "

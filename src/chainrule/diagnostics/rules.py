@@ -63,6 +63,8 @@ class Rules:
         self.measured = {}  # activation -> how many measurements of it the rules have seen
         self.measured_at = {}  # activation -> the step of its last measurement
         self.first_dead = {}  # activation -> its share of dead units at its first measurement
+        self.first_softmax = {}  # softmax -> (share of saturated rows, their median margin) at
+        # its first measurement
         self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
         self.streak_update = {}  # (rule, activation) -> large_update when its streak began
@@ -309,7 +311,9 @@ class Rules:
             self.last_update = (step, max(moved))
         starved = _starved(layers, order)
         found = self._activations(step, sample["activations"], lr, starved)
-        explained = any(self.streaks.get((rule, name), 0) > 0 for name in sample["activations"]
+        explained = any(self.streaks.get((rule, name), 0) > 0
+                        for name, s in sample["activations"].items()
+                        if not self._learned_sharpness(name, s)
                         for rule in ("dead", "saturation"))
         found += self._growth(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order)
@@ -334,6 +338,8 @@ class Rules:
         reach = -1
         t = self.t
         for name, s in activations.items():
+            if self._learned_sharpness(name, s):
+                continue
             # (flat now, whether or not reported: units after a layer that receives only zeros
             # are not, and the layer they feed gets no gradient either)
             if (s.get("dead", 0) > t.dead_fraction
@@ -355,6 +361,8 @@ class Rules:
             since, self.measured_at[name] = self.measured_at.get(name, 0), step
             if s.get("dead") is not None:
                 self.first_dead.setdefault(name, s["dead"])
+            if s.get("kind") == "softmax":
+                self.first_softmax.setdefault(name, (s["saturated"], s.get("margin", 0.0)))
             # units after a layer whose inputs are all zero are not dead by themselves: the
             # signal was cut before them (Dropout(p=1), a mask of zeros), which the layers
             # above show as an exactly zero gradient (vanishing names the first of them)
@@ -364,7 +372,7 @@ class Rules:
                 dead.append(name)
             if s.get("saturated") is not None and self._unit_streak(
                     ("saturation", name), s["saturated"] > self._saturated_fraction(name, s),
-                    lr, since):
+                    lr, since) and not self._learned_tail(name, s):
                 saturated.append(name)
         found = []
         if dead:
@@ -378,14 +386,25 @@ class Rules:
         if saturated:
             s = activations[saturated[0]]
             key = ("saturation", saturated[0])
+            first = self.first_softmax.get(saturated[0], (0.0, 0.0))
+            from_start = ("" if first[0] <= t.saturated_fraction / 2
+                          or first[1] <= t.softmax_margin else
+                          f" from the first sample on, the two largest scores {first[1]:.0f} "
+                          f"apart (its scores far too large: learned attention keeps them "
+                          f"under {t.softmax_margin:.0f})")
+            what = (f"{s['saturated']:.0%} of its rows put more than {1 - t.saturation_eps:.0%} "
+                    f"of their weight on one position{from_start}, where the scores get almost "
+                    "no gradient"
+                    if s["kind"] == "softmax" else
+                    f"{s['saturated']:.0%} of its outputs are within {t.saturation_eps} of an "
+                    "asymptote, where the gradient is nearly zero")
             found += self._group(
                 "saturation", "saturation", saturated, step,
                 f"saturated units{_count(saturated)}, starting at '{saturated[0]}' "
-                f"({s['kind']}){_after(s)}: {s['saturated']:.0%} of its outputs are within "
-                f"{t.saturation_eps} of an asymptote, where the gradient is nearly zero, for "
+                f"({s['kind']}){_after(s)}: {what}, for "
                 f"{t.patience} samples in a row{self._large_gates(saturated[0], s)}"
                 f"{_also(saturated)}{self._cause(key)}",
-                self._units_remedy("saturation", key))
+                self._units_remedy("saturation", key, s["kind"]))
         return found
 
     def _saturated_fraction(self, name, stats):
@@ -419,6 +438,12 @@ class Rules:
                 f"weights started at {self._first_size(name):.1f}x their natural "
                 "size, which hold them there)")
 
+    def _learned_sharpness(self, name, stats):
+        """Whether ``name`` is a softmax that learning made sharp (``_learned_tail``): it
+        explains no small gradient elsewhere (an induction head's sharp attention is not why
+        a layer stalls or vanishes)."""
+        return stats.get("kind") == "softmax" and self._learned_tail(name, stats)
+
     def _learned_tail(self, name, stats):
         """Whether units of a smooth activation (GELU, Softplus, ...) were measured alive and
         went into its flat tail since, with no cause seen (no explosion, no update as large as
@@ -429,6 +454,17 @@ class Rules:
         150 to 200 before this). Units in the tail from the first measurement (a bias far too
         negative) are reported, as a ReLU's are."""
         key = ("dead", name)
+        if stats.get("kind") == "softmax":
+            # a softmax that learning made sharp (attention that copies a token, finds the
+            # previous occurrence) is doing its job, also when it was trained before the
+            # monitor started (fine-tuning); one sharp from the first sample with its two
+            # largest scores far apart has scores far too large (query/key weights too large,
+            # a missing 1/sqrt(d) scale): learning stops widening that gap once a row is sharp
+            # (the gradient falls as exp(-gap)), so trained rows keep it at 4 to 7
+            if "exploding" in self.groups:
+                return False
+            share, margin = self.first_softmax.get(name, (0.0, 0.0))
+            return not (share > self.t.saturated_fraction / 2 and margin > self.t.softmax_margin)
         if stats.get("kind") not in SMOOTH_NAMES:
             return False
         if "exploding" in self.groups or self.first_dead.get(name, 1.0) > self.t.dead_fraction / 2:
@@ -499,6 +535,8 @@ class Rules:
             return "raised_lr"
         if self._large_update(key):
             return "large_update"
+        if rule == "saturation" and kind == "softmax":
+            return "softmax"
         return "dead_tail" if rule == "dead" and kind in SMOOTH_NAMES else rule
 
     def _since_explosion(self):

@@ -12,7 +12,7 @@ from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
 
 from . import data, models
-from .broken import _GatedMLP, _SaturatedAttention, _two_optimizers
+from .broken import _GatedMLP, _SaturatedAttention, _two_optimizers, _ViT
 from .harness import fit
 
 HEALTHY = {}  # name -> (architecture, function)
@@ -1271,3 +1271,116 @@ def gru_body_and_head_under_two_optimizers_both_cleared():
     model = models.Recurrent("GRU", hidden=16)
     monitor = _two_optimizers(model, data.sequences(), 150, True, every=10)
     return [monitor]
+
+
+# -- xformer16: attention that learning made sharp (a softmax saturated for good reason) -----
+def _delayed_copy(n=512, length=16, vocab=12, delay=3, size=32, seed=0):
+    """Each target is the token ``delay`` positions back (the first ``delay`` copy
+    themselves): every later query must put its weight on one key."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, vocab, (n, length))
+    y = np.roll(x, delay, 1)
+    y[:, :delay] = x[:, :delay]
+    return data.Batches(x[:, :-1].astype(np.int64), y[:, :-1].astype(np.int64), size, seed)
+
+
+class _CausalAttention(nn.Module):
+    """One causal attention layer written out (scores, a -inf mask, softmax), with positions."""
+
+    def __init__(self, vocab=12, width=16, context=15):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width)
+        self.positions = nn.Embedding(context, width)
+        self.query = nn.Linear(width, width)
+        self.key = nn.Linear(width, width)
+        self.value = nn.Linear(width, width)
+        self.head = nn.Linear(width, vocab)
+        self.register_buffer("mask", torch.triu(torch.ones(context, context, dtype=torch.bool),
+                                                diagonal=1))
+
+    def forward(self, x):
+        h = self.tokens(x) + self.positions(torch.arange(x.shape[1]))
+        scores = self.query(h) @ self.key(h).transpose(1, 2) / 4.0
+        weights = scores.masked_fill(self.mask, float("-inf")).softmax(dim=-1)
+        return self.head(weights @ self.value(h))
+
+
+@healthy("transformer")
+def attention_written_out_delayed_copy_with_warm_up():
+    # a rate warmed up 100x over 50 steps: the attention turns sharp while it rises
+    model = _CausalAttention()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    schedule = torch.optim.lr_scheduler.LinearLR(optimizer, 0.01, 1.0, total_iters=50)
+    return [fit(model, optimizer, _delayed_copy(delay=1), 400, models.sequence_loss, every=10,
+                scheduler=schedule)]
+
+
+class _PaddedByLargeNegative(nn.Module):
+    """Attention written out over a key padding mask of -1e9 (not -inf; or -1e4 added), the
+    unpadded positions averaged into a head."""
+
+    def __init__(self, vocab=20, width=16, additive=False):
+        super().__init__()
+        self.additive = additive  # BERT's: -1e4 added to the masked scores
+        self.embed = nn.Embedding(vocab, width)
+        self.query, self.key = nn.Linear(width, width), nn.Linear(width, width)
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        h, padding = self.embed(x), x == 0
+        scores = self.query(h) @ self.key(h).transpose(1, 2) / 4.0
+        if self.additive:
+            scores = scores + padding.unsqueeze(1).float() * -1e4
+        else:
+            scores = scores.masked_fill(padding.unsqueeze(1), -1e9)
+        h = scores.softmax(dim=-1) @ h
+        keep = (~padding).unsqueeze(-1).float()
+        return self.head((h * keep).sum(1) / keep.sum(1).clamp(min=1.0))
+
+
+def _mostly_one_token(n=256, length=10, vocab=20, size=16, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, vocab, (n, length))
+    x[rng.random(n) < 0.7, 1:] = 0  # 70% of the sequences are one token long
+    return data.Batches(x.astype(np.int64), (x[:, 0] > vocab // 2).astype(np.int64), size, seed)
+
+
+@healthy("transformer")
+def attention_padding_filled_with_minus_1e9_mostly_one_token():
+    # a row with one real key is certain by construction (its gap to the -1e9 is 1e9): 70%
+    # of the rows, read as a softmax saturated from the start before masks below -1e4 counted
+    model = _PaddedByLargeNegative()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), _mostly_one_token(), 100,
+                every=10)]
+
+
+@healthy("transformer")
+def attention_padding_minus_1e4_added_mostly_one_token():
+    model = _PaddedByLargeNegative(additive=True)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), _mostly_one_token(), 100,
+                every=10)]
+
+
+@healthy("transformer")
+def vit_patch_embeddings_trained_to_convergence():
+    # loss 0.004 at step 300 (seed 0)
+    model = _ViT()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 300,
+                every=25)]
+
+
+@healthy("transformer")
+def attention_trained_sharp_then_fine_tuned_under_a_new_monitor():
+    # trained first (unmonitored): 88% of its rows above 0.98 from the new monitor's first
+    # sample, their two largest scores 6.5 apart (median): sharp for good reason (with
+    # softmax_margin 0 it was reported)
+    torch.manual_seed(0)
+    model, batches = _CausalAttention(), _delayed_copy(delay=1)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    for step in range(1, 401):
+        optimizer.zero_grad()
+        x, y = batches(step)
+        models.sequence_loss(model(x), y).backward()
+        optimizer.step()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 60,
+                models.sequence_loss, every=10)]
