@@ -178,3 +178,37 @@ def test_softmax_rows_leave_out_a_batch_broadcast_from_the_mask():
     mask = torch.zeros(3, 1, 4, 4)
     (call,) = _softmax_calls(lambda: F.scaled_dot_product_attention(q, k, k, attn_mask=mask))
     assert softmax_rows(*call, eps=0.02) is None
+
+
+def test_a_softmax_the_probe_cannot_read_leaves_the_training_step_alone(monkeypatch):
+    # an attention layout the read does not know must cost the measurement, not the step
+    from chainrule.diagnostics import GradientMonitor, activations
+
+    def unreadable(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(activations, "softmax_rows", unreadable)
+    torch.manual_seed(0)
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention = nn.MultiheadAttention(8, 2, batch_first=True)
+            self.head = nn.Linear(8, 3)
+
+        def forward(self, x):
+            out, _ = self.attention(x, x, x)
+            return self.head(out.mean(1))
+
+    model = Classifier()
+    x, y = torch.randn(4, 5, 8), torch.randint(0, 3, (4,))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with GradientMonitor(model) as monitor:
+        for _ in range(4):  # steps 1, 2 and 4 are sampled
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss)
+    assert monitor.step_count == 4
+    assert not any("attention" in name for name in monitor.activations)

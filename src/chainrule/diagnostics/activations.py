@@ -621,7 +621,12 @@ class ActivationProbe:
         owner = self._innermost_module()
         if owner is None or not owner.training or not hasattr(args[0], "_data"):
             return
-        counts = softmax_rows(node, args, outputs, self.eps)
+        try:
+            counts = softmax_rows(node, args, outputs, self.eps)
+        except (ValueError, IndexError):
+            # a layout this read does not know (keys or a mask broadcast another way): the
+            # softmax goes unmeasured rather than the user's training step failing
+            return
         if counts is None:
             return
         positions, saturated, total, margins = counts

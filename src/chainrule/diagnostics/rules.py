@@ -23,14 +23,6 @@ def _listing(names, limit=6):
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-# weights decayed: an update that takes at least this share of the weights' norm (3x the
-# 1e-3 a healthy update moves them in all)... and at least this share of its own size taken
-# against them (docs/diagnostics.md, stalled: weight decay). NOTE: module constants, not yet
-# fields of Thresholds (findings.py)
-DECAY_SHRINK = 3e-3
-DECAY_ALIGNED = 0.5
-
-
 class Rules:
     """Stateful checks fed by a monitor: ``on_step`` every step, ``on_sample`` every sampled
     step, ``on_nonfinite`` once. Each returns the findings new at that step."""
@@ -853,8 +845,8 @@ class Rules:
                 if shrink > 0 and ratio else 0.0
             # (a norm cannot fall by more than the update that moved it: where it reads so,
             # the two were not measured on the same weights, and nothing is judged)
-            if self._streak(("decaying", name), shrink >= DECAY_SHRINK
-                            and DECAY_ALIGNED <= aligned <= 1.5):
+            if self._streak(("decaying", name), shrink >= self.t.decay_shrink
+                            and self.t.decay_aligned <= aligned <= 1.5):
                 hits.append((name, shrink))
         # most layers at once (at least two), as a decay given to the whole model pulls them:
         # one layer shrinking alone is its gradient finding smaller weights better (a head
