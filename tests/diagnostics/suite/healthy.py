@@ -12,7 +12,7 @@ from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
 
 from . import data, models
-from .broken import _GatedMLP, _SaturatedAttention, _two_optimizers, _ViT
+from .broken import _ClassMask, _GatedMLP, _SaturatedAttention, _two_optimizers, _ViT
 from .harness import fit
 
 HEALTHY = {}  # name -> (architecture, function)
@@ -1168,19 +1168,8 @@ def gated_mlp():
                 every=10)]
 
 
-# -- nan16: -inf masks the model places on purpose, with targets the masks allow --------------
-class _AllowedClasses(nn.Module):
-    """``body``'s logits with the classes from ``allowed`` on masked to -inf (the last axis)."""
-
-    def __init__(self, body, classes, allowed):
-        super().__init__()
-        self.body = body
-        self.register_buffer("allowed", torch.arange(classes) < allowed)
-
-    def forward(self, x):
-        return self.body(x).masked_fill(~self.allowed, float("-inf"))
-
-
+# -- nan16: -inf masks the model places on purpose (broken.py's _ClassMask), with targets the
+# masks allow
 def _three_of_five_classes(size=32, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((512, 16)).astype(np.float32)
@@ -1189,7 +1178,7 @@ def _three_of_five_classes(size=32, seed=0):
 
 @healthy("mlp")
 def mlp_five_classes_two_masked_to_minus_inf_targets_in_the_other_three():
-    model = _AllowedClasses(models.mlp([16, 32, 5]), 5, allowed=3)
+    model = _ClassMask(models.mlp([16, 32, 5]), 5, allowed=3)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), _three_of_five_classes(), 100,
                 every=10)]
 
@@ -1202,7 +1191,7 @@ def gpt_reserved_vocabulary_masked_log_softmax_and_nll():
         logp = F.log_softmax(logits, dim=-1).reshape(-1, logits.shape[-1])
         return F.nll_loss(logp, targets.reshape(-1))
 
-    model = _AllowedClasses(models.TinyGPT(vocab=16), 16, allowed=12)
+    model = _ClassMask(models.TinyGPT(vocab=16), 16, allowed=12)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 60, loss,
                 every=10)]
 
@@ -1212,7 +1201,7 @@ def cnn_masked_classes_and_a_gathered_log_likelihood():
     def loss(out, y):
         return -F.log_softmax(out, dim=-1).gather(1, y[:, None]).mean()
 
-    model = _AllowedClasses(models.cnn(classes=4), 4, allowed=2)
+    model = _ClassMask(models.cnn(classes=4), 4, allowed=2)
     return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 60,
                 loss_fn=loss, every=10)]
 
