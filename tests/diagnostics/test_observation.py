@@ -346,3 +346,24 @@ def test_dead_units_explain_a_stall_before_them_but_not_a_head_left_out_after_th
         assert ("dead", "1") in rules
         assert (("stalled", "4") in rules) == (not in_optimizer), rules
         assert all(f.layer in ("1", "4") for f in monitor.findings), rules
+
+
+def test_dead_units_are_found_when_the_loop_calls_the_models_parts_one_by_one():
+    # the model's own forward never runs: its activations keep their names from one sample to
+    # the next all the same (they were '1', '1[1]', '1[2]': a new name each sample, no streak)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    with torch.no_grad():
+        model[0].bias.fill_(-10.0)  # every unit below zero on every input
+    x, y = torch.randn(32, 8), torch.randint(0, 3, (32,))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with GradientMonitor(model) as monitor:
+        for _ in range(8):  # samples at steps 1, 2, 4 and 8
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model[2](model[1](model[0](x))), y)
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss)
+    assert sorted(monitor.activations) == ["1"]
+    (dead,) = [f for f in monitor.findings if f.rule == "dead"]
+    assert (dead.layer, dead.step) == ("1", 4)

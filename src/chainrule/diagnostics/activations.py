@@ -413,6 +413,10 @@ class ActivationProbe:
         hook would unfuse them): the observer reads them from the fused op (``_chain``), or
         from their own ops where the run is not fused after all."""
         self.step = step
+        # a new step: calls are counted anew (the model's forward pre-hook does it too, but a
+        # loop that calls the model's parts one by one never runs it: the same ReLU got a new
+        # name, '1[1]', '1[2]', at every sample, and no streak could form)
+        self._calls, self._last_layer = {}, None
         if self.armed:
             return
         self.armed = True
