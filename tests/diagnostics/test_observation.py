@@ -76,18 +76,21 @@ def test_an_unmonitored_critic_turning_nan_neither_reaches_nor_silences_the_gene
     assert [f.rule for f in monitor.findings] == ["dead"]
 
 
-def test_record_sites_finds_a_backward_origin_live_without_running_the_step_again():
-    def run(record_sites):
-        torch.manual_seed(0)
-        model = models.RootFeatures()
-        calls = []
-        model.conv.register_forward_hook(lambda *args: calls.append(1))
-        monitor = fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.images(), 2,
-                      record_sites=record_sites)
-        return monitor.findings[0].origin, len(calls)
+def _origin_and_forwards(make_model, layer, batches, record_sites):
+    """The first finding's Origin over two steps of ``make_model()``, and how many times
+    the module ``layer`` (an attribute of the model) ran forward in them."""
+    torch.manual_seed(0)
+    model = make_model()
+    calls = []
+    getattr(model, layer).register_forward_hook(lambda *args: calls.append(1))
+    monitor = fit(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, 2,
+                  record_sites=record_sites)
+    return monitor.findings[0].origin, len(calls)
 
-    live, live_calls = run(True)
-    rerun, rerun_calls = run(False)
+
+def test_record_sites_finds_a_backward_origin_live_without_running_the_step_again():
+    live, live_calls = _origin_and_forwards(models.RootFeatures, "conv", data.images(), True)
+    rerun, rerun_calls = _origin_and_forwards(models.RootFeatures, "conv", data.images(), False)
     assert live == rerun
     assert (live.op, live.pass_) == ("Sqrt", "backward")
     assert (live.file, live.line) == marked_line("sqrt backward in model")
@@ -97,17 +100,8 @@ def test_record_sites_finds_a_backward_origin_live_without_running_the_step_agai
 def test_record_sites_places_a_nan_made_in_a_gradient_hook_live_as_the_rerun_does():
     from .suite.broken import _HookedRows
 
-    def run(record_sites):
-        torch.manual_seed(0)
-        model = _HookedRows()
-        calls = []
-        model.emb.register_forward_hook(lambda *args: calls.append(1))
-        monitor = fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.padded(), 2,
-                      record_sites=record_sites)
-        return monitor.findings[0].origin, len(calls)
-
-    live, live_calls = run(True)
-    rerun, rerun_calls = run(False)
+    live, live_calls = _origin_and_forwards(_HookedRows, "emb", data.padded(), True)
+    rerun, rerun_calls = _origin_and_forwards(_HookedRows, "emb", data.padded(), False)
     assert live == rerun
     assert (live.op, live.pass_, live.in_hook, live.layer) == ("Div", "backward", True, "emb")
     assert (live.file, live.line) == marked_line("gradient hook")

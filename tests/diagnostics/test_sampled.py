@@ -9,7 +9,9 @@ from chainrule.diagnostics import GradientMonitor
 from chainrule.diagnostics import monitor as monitor_module
 
 
-def train(model, steps, every=5, before_step=None):
+def train(model, steps, every=5, before_step=None, after_step=None):
+    """``steps`` steps under a monitor sampling every ``every``; ``before_step(step)`` and
+    ``after_step(step, monitor)`` run around each."""
     torch.manual_seed(0)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
     x, y = torch.randn(32, 300), torch.randn(32, 4)
@@ -22,6 +24,8 @@ def train(model, steps, every=5, before_step=None):
             loss.backward()
             optimizer.step()
             monitor.step(loss)
+            if after_step is not None:
+                after_step(step, monitor)
     return monitor
 
 
@@ -38,18 +42,14 @@ def test_each_layers_histogram_holds_its_own_gradients_values():
 def test_histograms_taken_at_one_sample_are_not_written_over_by_the_next():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(300, 256), nn.ReLU(), nn.Linear(256, 4))
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
-    x, y = torch.randn(32, 300), torch.randn(32, 4)
-    with GradientMonitor(model, every=5) as monitor:
-        for step in range(1, 11):  # samples at 5 and 10
-            optimizer.zero_grad()
-            loss = ((model(x) - y) ** 2).mean()
-            loss.backward()
-            optimizer.step()
-            monitor.step(loss)
-            if step == 5:
-                kept = monitor.histograms
-                at_five = {name: np.array(values, copy=True) for name, values in kept.items()}
+    kept, at_five = {}, {}
+
+    def keep(step, monitor):
+        if step == 5:
+            kept.update(monitor.histograms)
+            at_five.update({name: np.array(values, copy=True) for name, values in kept.items()})
+
+    monitor = train(model, 10, after_step=keep)  # samples at 5 and 10
     for name in ("0", "2"):
         # what the caller kept is still the step-5 sample, though step 10's differs from it
         np.testing.assert_array_equal(kept[name], at_five[name])

@@ -610,11 +610,17 @@ class ActivationProbe:
             array = beyond_tail(kind, node, args, outputs, self.eps)
             if array is None:
                 return
+        base, op, index = self._op_call(owner, node)
+        self._record((base, op, index), f"{base}:{op}[{index}]", kind, outputs, array=array)
+
+    def _op_call(self, owner, node):
+        """(owner's name, the op's name, how many times the op ran in ``owner`` before in
+        this step): the key an op's measurement is kept under."""
         op = type(node).__name__
         base = self.names[id(owner)]
         index = self._calls.get((base, op), 0)
         self._calls[(base, op)] = index + 1
-        self._record((base, op, index), f"{base}:{op}[{index}]", kind, outputs, array=array)
+        return base, op, index
 
     def _softmax(self, node, args, outputs):
         """A softmax inside a module's forward (a written-out attention's, or the fused
@@ -634,10 +640,7 @@ class ActivationProbe:
         if counts is None:
             return
         positions, saturated, total, margins = counts
-        op = type(node).__name__
-        base = self.names[id(owner)]
-        index = self._calls.get((base, op), 0)
-        self._calls[(base, op)] = index + 1
+        base, op, index = self._op_call(owner, node)
         # named after the module it ran in ('blocks.0.attn', the model's own name when written
         # out in its forward), as the attention layer it is; a second call there by its op
         name = base if index == 0 else f"{base}:{op}[{index}]"

@@ -341,8 +341,8 @@ def hook_origin(inner, grad_outputs, site):
     if not held:
         return None
     op, where = inner
-    return dataclasses.replace(Origin(op, "backward", describe(held), in_hook=True),
-                               layer=site.layer if site else None).located(where)
+    return Origin(op, "backward", describe(held), in_hook=True,
+                  layer=site.layer if site else None).located(where)
 
 
 def node_origin(node_class, site, inner, grad_inputs, grad_outputs):
@@ -389,16 +389,15 @@ class Masks:
     the sign of the inf instead broke a model: a convolution turns a +inf input into -inf.)"""
 
     def __init__(self):
-        self._held = []  # tensors holding only placed infinities (kept: their ids stay theirs)
-        self._ids = set()
+        # id -> a tensor holding only placed infinities (kept: its id stays its own)
+        self._held = {}
 
     def hold(self, tensors_):
         for tensor in tensors_:
-            self._held.append(tensor)
-            self._ids.add(id(tensor))
+            self._held[id(tensor)] = tensor
 
     def placed(self, tensor):
-        return id(tensor) in self._ids or placed_array(tensor._data)
+        return id(tensor) in self._held or placed_array(tensor._data)
 
     def judge(self, args, outputs):
         """"carried", "made", or None when a non-finite input is not placed (data, or a value
