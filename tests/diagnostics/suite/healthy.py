@@ -12,7 +12,7 @@ from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
 
 from . import data, models
-from .broken import _ClassMask, _GatedMLP, _SaturatedAttention, _two_optimizers, _ViT
+from .broken import _ClassMask, _GatedMLP, _ResidualCNN, _SaturatedAttention, _two_optimizers, _ViT
 from .harness import fit
 
 HEALTHY = {}  # name -> (architecture, function)
@@ -1373,3 +1373,19 @@ def attention_trained_sharp_then_fine_tuned_under_a_new_monitor():
         optimizer.step()
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 60,
                 models.sequence_loss, every=10)]
+
+
+# -- amp17: the healthy twins of the residual nets initialised too large (broken.py): the --
+# blocks read as residual give 1.2 (8 blocks of natural size), far under init_gain
+@healthy("mlp")
+def residual_mlp_without_normalisation_default_init():
+    model = models.ResidualMLP(norm=False)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 300,
+                every=10)]
+
+
+@healthy("cnn")
+def residual_cnn_without_normalisation_default_init():
+    model = _ResidualCNN(channels=8, depth=4)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 200,
+                every=10)]
