@@ -1,13 +1,17 @@
 """Amplification across depth and through time named at the right layer (amp17): residual
-blocks read as blocks, not as a chain, and the layers after a recurrent layer that amplifies
-through time not called vanishing."""
+blocks read as blocks, not as a chain; the layers after a recurrent layer that amplifies
+through time not called vanishing; the backward signal's gain through time measured at the
+recurrent layer's own states (against autograd) and reported there."""
 
 import math
 
 import numpy as np
+import pytest
 
 import chainrule as torch
-from chainrule.diagnostics.rules import _init_gain
+from chainrule import nn
+from chainrule.diagnostics.gates import through_time_gain
+from chainrule.diagnostics.rules import Rules, _init_gain
 from chainrule.nn import functional as F
 
 from .suite import data, models
@@ -77,3 +81,90 @@ def test_after_a_recurrent_layer_amplifying_through_time_nothing_is_called_vanis
     rules = [(f.rule, f.layer) for f in monitor.findings]
     assert rules == [("exploding", "rnn")], [str(f) for f in monitor.findings]
     assert "through time" in monitor.findings[0].message
+
+
+def _carried_back(layer, x, v):
+    """The norm per sequence of ``v`` on the last state carried back to the initial state (the
+    hidden and cell states' together), by autograd: the truth ``through_time_gain`` rebuilds."""
+    h0 = torch.zeros(1, x.shape[0], layer.hidden_size, requires_grad=True)
+    if layer.mode == "LSTM":
+        c0 = torch.zeros(1, x.shape[0], layer.hidden_size, requires_grad=True)
+        _, (last, _) = layer(x, (h0, c0))
+    else:
+        _, last = layer(x, h0)
+    (last[0] * torch.from_numpy(v.astype(np.float32))).sum().backward()
+    squares = h0.grad.numpy()[0] ** 2
+    if layer.mode == "LSTM":
+        squares = squares + c0.grad.numpy()[0] ** 2
+    return np.sqrt(squares.sum(1))
+
+
+@pytest.mark.parametrize("kind, options, gain", [
+    ("RNN", {}, 2.5), ("RNN", {"nonlinearity": "relu"}, 1.5), ("LSTM", {}, 10.0),
+    ("GRU", {}, 5.0), ("LSTM", {}, 1.0)])
+def test_the_gain_through_time_is_the_chain_rule_through_the_layer(kind, options, gain):
+    torch.manual_seed(0)
+    layer = getattr(nn, kind)(4, 32, batch_first=True, **options)
+    with torch.no_grad():
+        layer.weight_hh_l0.mul_(gain)
+    x = torch.randn(8, 30, 4)
+    # the same random start as the measurement's (its seed 0, one draw per direction)
+    start = np.random.default_rng(0).standard_normal((8, 32))
+    start /= np.linalg.norm(start, axis=1, keepdims=True)
+    truth = float(np.exp(np.mean(np.log(_carried_back(layer, x, start)))))
+    measured = through_time_gain(layer, (x,), layer(x))
+    assert measured == pytest.approx(truth, rel=1e-3)
+    # time-major input: the same sequences, the same gain
+    layer.batch_first = False
+    x_time = x.transpose(0, 1).contiguous()
+    assert through_time_gain(layer, (x_time,), layer(x_time)) == pytest.approx(measured)
+
+
+def test_healthy_layers_let_the_signal_fade_and_layers_far_too_large_amplify_it():
+    x, _ = data.sequences(length=30)(1)
+    for kind in ("RNN", "LSTM", "GRU"):
+        torch.manual_seed(0)
+        healthy = getattr(nn, kind)(4, 64, batch_first=True)
+        assert through_time_gain(healthy, (x,), healthy(x)) < 0.1
+        if kind == "RNN":  # an orthogonal recurrence keeps the signal at most
+            nn.init.orthogonal_(healthy.weight_hh_l0)
+            assert through_time_gain(healthy, (x,), healthy(x)) < 1.0
+    torch.manual_seed(0)
+    large = models.recurrent_scaled(models.Recurrent("LSTM", hidden=64), 10.0,
+                                    recurrent_only=False).rnn
+    assert through_time_gain(large, (x,), large(x)) > 10
+    bidirectional = nn.GRU(4, 16, batch_first=True, bidirectional=True)
+    assert through_time_gain(bidirectional, (x,), bidirectional(x)) < 1.0
+    stacked = nn.LSTM(4, 16, num_layers=2, batch_first=True)
+    assert through_time_gain(stacked, (x,), stacked(x)) is None  # not rebuilt: no claim
+
+
+def _sample(step, gain, activations=True):
+    """A recurrent layer 'rnn' started 7.5 times its natural size before a head of natural
+    size; its measured gain through time ``gain``."""
+    layers = {name: {"grad_norm": 1.0, "rho": 0.1, "update_ratio": 1e-3,
+                     "weight_before": size, "weight_matrices": size, "ever_grad": True}
+              for name, size in (("rnn", 7.5), ("head", 1.0))}
+    measured = {"rnn": {"kind": "gates", "saturated": 0.0, "inputs": 64, "after": "rnn",
+                        "through_time": gain}}
+    return {"step": step, "order": ["rnn", "head"], "layers": layers,
+            "activations": measured if activations else {},
+            "natural": {"rnn": 1.0, "head": 1.0}}
+
+
+def test_a_measured_gain_through_time_is_reported_at_the_recurrent_layer():
+    rules = Rules(recurrent=["rnn"])
+    found = [f for step, gain in ((1, 30.0), (2, 4.0), (4, 50.0)) for f in
+             rules.on_sample(_sample(step, gain))]
+    (finding,) = found
+    assert (finding.rule, finding.layer, finding.step) == ("exploding", "rnn", 4)
+    assert "grows a median 30x through time" in finding.message
+    # below the threshold (a layer started large that trains): nothing
+    rules = Rules(recurrent=["rnn"])
+    assert not [f for step in (1, 2, 4, 8) for f in rules.on_sample(_sample(step, 7.0))]
+    # a layer of natural size is not judged by it (weights that grew in training)
+    rules = Rules(recurrent=["rnn"])
+    sample = _sample(1, 50.0)
+    sample["layers"]["rnn"].update(weight_before=1.0, weight_matrices=1.0)
+    found = rules.on_sample(sample)
+    assert not found + [f for step in (2, 4) for f in rules.on_sample(_sample(step, 50.0))]

@@ -201,3 +201,106 @@ def _recurrence(mode, hidden, eps, x, h, c, weights, reverse, lengths=None):
             c = c if c is None else np.where(live[:, None], c, c_before)
         out[:, t] = h
     return out, (saturated, total)
+
+
+GAIN_SEQUENCES = 8  # sequences the backward gain through time is measured on
+# the gain over a sequence from which a recurrent layer started large is reported as amplifying
+# through time (rules.py, ``_measured_through_time``): healthy layers let the signal fade (at
+# most 0.45 over 10 steps: orthogonal or identity recurrences of width 64; PyTorch's default
+# 4e-3 over 10 steps, 1e-19 over 100), while layers started large that still train reach 7.3
+# over 12 steps (a tanh RNN with recurrent gain 3, an LSTM 10 times too large at width 48:
+# 3 to 5); 10 is above them, and an LSTM 10 times too large over 30 steps is at 7.6 to 87
+AMPLIFIED_THROUGH_TIME = 10.0
+
+
+def through_time_gain(module, args, output, seed=0):
+    """How many times the backward signal grows through time in a one-layer RNN, LSTM or GRU
+    (in one direction or both; the larger): a random unit vector put on the state after the
+    last step is carried back to the state before the first through the recurrence's own
+    Jacobians at this call's states (rebuilt in NumPy on the first ``GAIN_SEQUENCES``
+    sequences), and its norm there is returned, the geometric mean over the sequences. In a
+    healthy layer the signal fades (PyTorch's default initialisation: 1e-11 to 1e-15 over 60
+    steps), and an orthogonal or identity recurrence at most keeps it (each step's Jacobian is
+    the recurrent matrix, of norm 1, times derivatives of at most 1); above 1 it is amplified
+    through time, which is what an explosion through time is, measured where it happens rather
+    than through its trace in the gradients' sizes. None where it cannot be rebuilt (a stacked
+    layer, a projection, a PackedSequence, an unbatched input, a cell: its steps are separate
+    calls)."""
+    mode = getattr(module, "mode", None)
+    if (mode not in ("RNN_TANH", "RNN_RELU", "LSTM", "GRU") or module.num_layers != 1
+            or getattr(module, "proj_size", 0) or isinstance(args[0], PackedSequence)
+            or args[0].dim() != 3):
+        return None
+    x = args[0]._data
+    if not module.batch_first:
+        x = x.swapaxes(0, 1)
+    x = x[:GAIN_SEQUENCES].astype(np.float64)
+    h0, c0 = (state[:, :GAIN_SEQUENCES].astype(np.float64)
+              for state in _initial_state(mode, args, args[0].shape[0 if module.batch_first
+                                                                    else 1], module))
+    rng = np.random.default_rng(seed)
+    gains = []
+    for direction in range(2 if module.bidirectional else 1):
+        weights = [None if w is None else w.astype(np.float64)
+                   for w in _weights(module, 0, direction)]
+        steps = x[:, ::-1] if direction else x
+        trace = _forward_trace(mode, module.hidden_size, steps, h0[direction], c0[direction],
+                               weights)
+        start = rng.standard_normal(h0[direction].shape)
+        start /= np.linalg.norm(start, axis=1, keepdims=True)
+        with np.errstate(all="ignore"):
+            carried = _carry_back(mode, module.hidden_size, trace, weights, start)
+            gains.append(float(np.exp(np.mean(np.log(np.maximum(carried, 1e-300))))))
+    return max(gains)
+
+
+def _forward_trace(mode, hidden, x, h, c, weights):
+    """Each step's (state before, gate values) for ``_carry_back``."""
+    w_ih, w_hh, b_ih, b_hh = weights
+    gx_all = x @ w_ih.T + (b_ih if b_ih is not None else 0.0)
+    trace = []
+    for t in range(x.shape[1]):
+        gh = h @ w_hh.T + (b_hh if b_hh is not None else 0.0)
+        if mode == "LSTM":
+            gates = gx_all[:, t] + gh
+            i, f, o = (_sigmoid(gates[:, k * hidden:(k + 1) * hidden]) for k in (0, 1, 3))
+            g = np.tanh(gates[:, 2 * hidden:3 * hidden])
+            c_new = f * c + i * g
+            trace.append((i, f, g, o, c, np.tanh(c_new)))
+            h, c = o * np.tanh(c_new), c_new
+        elif mode == "GRU":
+            gx = gx_all[:, t]
+            r = _sigmoid(gx[:, :hidden] + gh[:, :hidden])
+            z = _sigmoid(gx[:, hidden:2 * hidden] + gh[:, hidden:2 * hidden])
+            n = np.tanh(gx[:, 2 * hidden:] + r * gh[:, 2 * hidden:])
+            trace.append((r, z, n, h, gh[:, 2 * hidden:]))
+            h = (1 - z) * n + z * h
+        else:
+            a = gx_all[:, t] + gh
+            h = np.tanh(a) if mode == "RNN_TANH" else np.maximum(a, 0.0)
+            trace.append(1 - h * h if mode == "RNN_TANH" else (a > 0).astype(a.dtype))
+    return trace
+
+
+def _carry_back(mode, hidden, trace, weights, dh):
+    """The norm per sequence of ``dh`` (on the last state) carried back to the first state
+    (for an LSTM, the hidden and cell states' together), by the chain rule step by step."""
+    w_hh = weights[1]
+    dc = np.zeros_like(dh)
+    for step in reversed(trace):
+        if mode == "LSTM":
+            i, f, g, o, c_before, tanh_c = step
+            dc = dc + dh * o * (1 - tanh_c * tanh_c)
+            da = np.concatenate([dc * g * i * (1 - i), dc * c_before * f * (1 - f),
+                                 dc * i * (1 - g * g), dh * tanh_c * o * (1 - o)], axis=1)
+            dh, dc = da @ w_hh, dc * f
+        elif mode == "GRU":
+            r, z, n, h_before, gh_n = step
+            dn = dh * (1 - z) * (1 - n * n)
+            da = np.concatenate([dn * gh_n * r * (1 - r), dh * (h_before - n) * z * (1 - z),
+                                 dn * r], axis=1)
+            dh = dh * z + da @ w_hh
+        else:
+            dh = (dh * step) @ w_hh
+    norm = dh * dh if mode != "LSTM" else dh * dh + dc * dc
+    return np.sqrt(norm.sum(axis=1))

@@ -14,6 +14,7 @@ import statistics
 
 from .explosion import ExplosionTracker, amplified, reference_ratio, weight_growth
 from .findings import Finding, Thresholds, fmt, remedy
+from .gates import AMPLIFIED_THROUGH_TIME
 
 __all__ = ["Rules", "Finding", "Thresholds"]
 
@@ -62,6 +63,7 @@ class Rules:
         self.streak_update = {}  # (rule, activation) -> large_update when its streak began
         self.recurrent_ratios = {}  # layer -> its last gradient/weight ratios against the
         # layers after it (``_through_time``)
+        self.recurrent_gains = {}  # layer -> its last measured gains through time
 
     # -- reporting ------------------------------------------------------------------------------
     def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
@@ -308,7 +310,7 @@ class Rules:
                         if not self._learned_sharpness(name, s)
                         for rule in ("dead", "saturation"))
         found += self._growth(step, layers, order, sample["natural"])
-        found += self._amplified(step, layers, order)
+        found += self._amplified(step, layers, order, sample["activations"])
         found += self._outsized(step, layers, order)
         found += self._too_large(step, layers, order)
         if not explained:
@@ -605,19 +607,27 @@ class Rules:
             f"{_also(thrashed)}",
             self._exploding_remedy(first))
 
-    def _amplified(self, step, layers, order):
+    def _amplified(self, step, layers, order, activations=None):
         order = _parents_first(order)
         rho = {n: layers[n]["rho"] for n in order if layers[n].get("rho") is not None}
         flagged = set(amplified(order, rho, self.t.amplification))
         hits = [n for n in order if self._streak(("amplified", n), n in flagged)]
-        through_time = self._through_time(rho, order)
+        measured = {n: gain for n, gain in self._measured_through_time(activations or {}).items()
+                    if n in order}
+        through_time = {**self._through_time(rho, order), **measured}
         hits += [n for n in order if n in through_time and n not in hits]
         if not hits:
             return []
         hits.sort(key=order.index)
         start = hits[-1]  # the one nearest the loss: the amplification starts there
         after = [rho[n] for n in order[order.index(start) + 1:] if n in rho]
-        if start in through_time:
+        if start in measured:  # (the thing itself, before its trace in the ratios)
+            against = (f"and its backward signal grows a median {measured[start]:.2g}x through "
+                       f"time over the sequence, over {self.t.patience} samples (carried back "
+                       f"through its own Jacobians; its weights started at "
+                       f"{self.first_sizes[start]:.1f}x their natural size; in a healthy layer "
+                       "it fades, 0.45x at most)")
+        elif start in through_time:
             ratio = through_time[start]
             against = (f"a median {ratio:.2g}x that of the layers after it over {self.t.patience} "
                        f"samples (its weights started at {self.first_sizes[start]:.1f}x their "
@@ -629,8 +639,9 @@ class Rules:
         key = "exploding_recurrent" if start in self.recurrent else "exploding_layer"
         return self._group(
             "exploding", "exploding", [start] + [n for n in hits if n != start], step,
-            f"exploding gradients in layer '{start}': its gradient is {rho[start]:.2g}x its "
-            f"weights, {against}: the backward signal is amplified inside it"
+            f"exploding gradients in layer '{start}': its gradient is "
+            f"{rho.get(start, 0.0):.2g}x its weights, {against}: the backward signal is "
+            "amplified inside it"
             + (" (through time)" if start in self.recurrent else ""), key)
 
     def _through_time(self, rho, order):
@@ -657,6 +668,26 @@ class Rules:
             if (len(ratios) == self.t.patience
                     and statistics.median(ratios) >= self.t.recurrent_amplification):
                 found[name] = statistics.median(ratios)
+        return found
+
+    def _measured_through_time(self, activations):
+        """{layer: median gain} for the recurrent layers that started large (``_amplifies``)
+        whose backward signal, measured through time at their own states (gates.py,
+        ``through_time_gain``: the activation measurement's "through_time"), grew
+        ``AMPLIFIED_THROUGH_TIME`` times or more over the sequence, a median over the last
+        ``patience`` measurements. The gradients' sizes are only a trace of it, one that
+        overlaps the healthy layers' (see ``_through_time``); this is the thing itself."""
+        found = {}
+        for name, s in activations.items():
+            gain = s.get("through_time")
+            if gain is None or name not in self.recurrent or not self._amplifies(name):
+                continue
+            gains = self.recurrent_gains.setdefault(name, collections.deque(
+                maxlen=self.t.patience))
+            gains.append(gain)
+            if (len(gains) == self.t.patience
+                    and statistics.median(gains) >= AMPLIFIED_THROUGH_TIME):
+                found[name] = statistics.median(gains)
         return found
 
     def _outsized(self, step, layers, order):
