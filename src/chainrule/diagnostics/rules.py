@@ -625,8 +625,8 @@ class Rules:
             against = (f"and its backward signal grows a median {measured[start]:.2g}x through "
                        f"time over the sequence, over {self.t.patience} samples (carried back "
                        f"through its own Jacobians; its weights started at "
-                       f"{self.first_sizes[start]:.1f}x their natural size; in a healthy layer "
-                       "it fades, 0.45x at most)")
+                       f"{self.first_sizes[start]:.1f}x their natural size; a healthy layer's "
+                       "fades, to 0.45x at most, and layers started large that train reach 13x)")
         elif start in through_time:
             ratio = through_time[start]
             against = (f"a median {ratio:.2g}x that of the layers after it over {self.t.patience} "
