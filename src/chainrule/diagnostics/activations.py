@@ -34,7 +34,7 @@ from ..nn.modules import fusion
 from ..nn.utils.rnn import PackedSequence
 from ..ops.linear_chain import LinearChain
 from ..ops.nn_linear import Linear as LinearOp
-from .gates import gate_saturation
+from .gates import gate_saturation, through_time_gain
 from .watch import _rerunning
 
 RELU_MODULES = tuple(getattr(nn, name) for name in ("ReLU", "ReLU6") if hasattr(nn, name))
@@ -301,6 +301,7 @@ class _Tally:
         self.total = 0
         self.inputs = 0
         self.margins = []  # softmax: the top-two score gaps of its saturated rows
+        self.gains = []  # recurrent layers: the backward signal's gain through time, per call
 
     def add_counts(self, array, saturated, total):
         self.inputs += inputs_in(array)
@@ -357,6 +358,8 @@ class _Tally:
                              if alive is not None and alive.size else 0.0)
         else:
             stats["saturated"] = self.saturated / max(self.total, 1)
+        if self.gains:
+            stats["through_time"] = max(self.gains)
         if self.kind == "softmax":
             stats["margin"] = (float(np.median(np.concatenate(self.margins)))
                                if self.margins else 0.0)
@@ -374,6 +377,7 @@ class ActivationProbe:
         self.armed = False
         self.step = 0
         self.tallies = {}  # (id of module or owner name, op, call index) -> [name, _Tally]
+        self._gains = {}  # id of a recurrent module -> its gain through time at this call
         self.output_activations = set()  # names whose output is the model's output
         self.multi = set()  # ids of modules called more than once in one forward
         self.names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
@@ -498,6 +502,8 @@ class ActivationProbe:
             entry[1].add_counts(array, *gates)
         else:
             entry[1].add(array, self.eps)
+        if key[0] in self._gains:  # (a recurrent layer's, noted by its hook)
+            entry[1].gains.append(self._gains.pop(key[0]))
         if output is not None:
             self._outputs[self._final_name(key, name)] = output
 
@@ -552,6 +558,9 @@ class ActivationProbe:
             gates = None
             if isinstance(module, RECURRENT_MODULES):
                 gates = gate_saturation(module, args, output, self.eps)
+                gain = through_time_gain(module, args, output)
+                if gain is not None:
+                    self._gains[id(module)] = gain
                 output = output[0] if isinstance(output, tuple) else output
                 if isinstance(output, PackedSequence):  # each sequence's own steps, no padding
                     output = output.data

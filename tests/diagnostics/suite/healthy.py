@@ -1389,3 +1389,36 @@ def residual_cnn_without_normalisation_default_init():
     model = _ResidualCNN(channels=8, depth=4)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 200,
                 every=10)]
+
+
+# -- amp17: the twins of the LSTMs amplifying through time (broken.py), and recurrences whose --
+# measured gain through time stays under the 30 that counts: orthogonal ones (they keep the
+# signal at most: 0.05 over 30 steps) and a wide tanh RNN with recurrent gain 3 over 12 steps
+# (4 to 13: it trains, loss 0.14 to 0.31 at step 150)
+@healthy("recurrent")
+def wide_lstm_over_thirty_steps_default_init():
+    model = models.Recurrent("LSTM", hidden=64)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(length=30),
+                150, every=10)]
+
+
+@healthy("recurrent")
+def orthogonal_recurrences_over_thirty_steps():
+    monitors = []
+    for kind in ("RNN", "LSTM", "GRU"):
+        model = models.Recurrent(kind, hidden=64)
+        hidden = model.rnn.hidden_size
+        with torch.no_grad():
+            weight = model.rnn.weight_hh_l0
+            for k in range(weight.shape[0] // hidden):
+                nn.init.orthogonal_(weight[k * hidden:(k + 1) * hidden])
+        monitors.append(fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                            data.sequences(length=30), 100, every=10))
+    return monitors
+
+
+@healthy("recurrent")
+def wide_tanh_rnn_recurrent_gain_three_over_twelve_steps():
+    model = models.recurrent_gain(models.Recurrent("RNN", hidden=64), 3.0)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 150,
+                every=10)]
