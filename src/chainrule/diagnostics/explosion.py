@@ -17,11 +17,17 @@ first step is caught at once:
   for a recurrent layer that started well above its natural size, twice theirs, a median
   over three samples (rules.py, ``recurrent_amplification``: under Adam, with a tanh
   or gates bounding the output, the only trace of an explosion through time);
+- such a layer's backward signal, carried back through its own Jacobians at its states, grows
+  thirty times or more over the sequence, a median over three samples (rules.py,
+  ``_measured_through_time``; gates.py, ``through_time_gain``: the explosion through time
+  itself, where the ratio above sees its trace, scaled by the sequence's length and the head);
 - the layers' gradients, against their weights, are a hundred times the square root of the
   loss, where a recurrent layer started well above its natural size (rules.py, ``outsized``:
   what Adam, whose updates stay small, makes of an explosion through time);
 - the weights, multiplied across depth, amplify the signal a hundredfold while the gradients are
-  as large as the weights (rules.py, ``init_gain``: a deep net initialised far too large);
+  as large as the weights (rules.py, ``init_gain``: a deep net initialised far too large; the
+  layers of a container's item read as a residual block too, ``x + f(x)``, whose gain is not
+  its layers' product);
 - the loss returned to its untrained level after halving, and the learning rate is now well
   above its first value (a schedule that raises it too far).
 """
