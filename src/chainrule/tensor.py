@@ -69,6 +69,7 @@ class Tensor(TensorBase):
     _output_nr = 0
     _hooks = None
     _post_accumulate_hooks = None
+    _grad_observers = None  # (autograd.leaves.LeafObserver)
     _retains_grad = False
     # Views (``_become_view_of``): the root tensor that owns a view's memory, the weak list of
     # a root's views, and, for the outputs of an op that returns several views (split,

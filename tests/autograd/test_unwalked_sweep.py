@@ -121,3 +121,34 @@ def test_a_hook_copied_onto_a_leaf_sees_its_total_once_at_the_end(walks):
     assert len(seen) == 1
     np.testing.assert_array_equal(seen[0], np.full(3, 5.0, np.float32))
     np.testing.assert_array_equal(x.grad.numpy(), np.full(3, 5.0, np.float32))
+
+
+def test_a_leaf_observer_is_told_once_and_reads_the_total_after_the_sweep(walks):
+    """An observer (the gradient diagnostics' tap) leaves the sweep unwalked and is told of
+    each leaf once per sweep; by the sweep's end ``.grad`` holds the total, also when it adds
+    to a gradient kept from an earlier backward."""
+    w, b, x = _leaf(3, 3), _leaf(3, seed=1), _leaf(2, 3, seed=2)
+    told = []
+    handles = [leaves.LeafObserver(leaf, told.append) for leaf in (w, b)]
+    ended = []
+    remove = engine.add_backward_end_observer(
+        lambda: ended.append((w.grad.numpy().copy(), b.grad.numpy().copy())))
+    try:
+        _shared_weight(x, w, b).backward()  # w used three times, b four
+        assert walks == [] and not leaves.hooked_leaves_seen
+        assert sorted(map(id, told)) == sorted([id(w), id(b)])
+        first = ended[-1]
+        told.clear()
+        _shared_weight(x, w, b).backward()  # added to the kept gradients
+        assert sorted(map(id, told)) == sorted([id(w), id(b)])
+    finally:
+        remove()
+        for handle in handles:
+            handle.remove()
+    np.testing.assert_array_equal(ended[-1][0], w.grad.numpy())
+    np.testing.assert_allclose(ended[-1][0], 2 * first[0], rtol=1e-6)
+    np.testing.assert_allclose(ended[-1][1], 2 * first[1], rtol=1e-6)
+    w.grad, b.grad = None, None  # the same total without observers
+    _shared_weight(x, w, b).backward()
+    np.testing.assert_array_equal(first[0], w.grad.numpy())
+    np.testing.assert_array_equal(first[1], b.grad.numpy())

@@ -135,7 +135,7 @@ def test_closing_removes_every_hook():
     after = {name: (dict(m._forward_hooks), dict(m._forward_pre_hooks))
              for name, m in model.named_modules()}
     assert after == before
-    assert all(not p._post_accumulate_hooks for p in model.parameters())
+    assert all(not p._grad_observers for p in model.parameters())
 
 
 def test_a_closed_monitor_attached_again_goes_on_where_it_was():
@@ -159,10 +159,10 @@ def test_a_closed_monitor_attached_again_goes_on_where_it_was():
     monitor.close()
     train(2)  # not watched: nothing read, nothing kept
     assert not monitor.tap.squares and not monitor.watch.calls
-    assert all(not p._post_accumulate_hooks for p in model.parameters())
+    assert all(not p._grad_observers for p in model.parameters())
     monitor.attach()
     monitor.attach()  # twice is once
-    assert all(len(p._post_accumulate_hooks) == 1 for p in model.parameters())
+    assert all(len(p._grad_observers) == 1 for p in model.parameters())
     train(3, monitor)
     (step, _, total), grads = monitor.steps[-1], [p.grad._data for p in model.parameters()]
     assert step == 2  # its own count: the closed step is not one of its steps

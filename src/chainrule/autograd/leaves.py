@@ -45,17 +45,19 @@ class Borrowed:
 
 
 class LeafObserver:
-    """``hook`` on ``leaf`` as ``register_post_accumulate_grad_hook`` puts it there (or, with
-    ``accumulated=False``, ``register_hook``, for a hook that replaces nothing), for an observer
-    that needs each sweep's total only by the sweep's end (the gradient diagnostics): unlike
-    those, it leaves ``hooked_leaves_seen`` as it is, so that an unwalked sweep stays
-    unwalked (on the bench gpt step the walk was 0.3 ms of 65); such a sweep delivers a hooked
-    leaf's gradient, and runs its hooks, as it ends. ``remove()`` takes it away."""
+    """``hook(leaf)`` called when a sweep sets or first adds to ``leaf.grad``, for an observer
+    that reads the gradient only once the sweep has ended (the gradient diagnostics): the
+    total is there by then. Unlike a post-accumulate hook it neither makes the sweep count the
+    edges into each leaf (``hooked_leaves_seen`` stays as it is: on the bench gpt step the walk
+    was 0.3 ms of 65) nor holds the leaf's gradient back to the sweep's end (``_deliver``: two
+    Python calls per parameter and step, on the bench mlp). With ``accumulated=False`` the hook
+    is a tensor hook instead (``register_hook``'s place), that replaces nothing. ``remove()``
+    takes it away."""
 
     __slots__ = ("_hooks", "_hook")
 
     def __init__(self, leaf, hook, accumulated=True):
-        name = "_post_accumulate_hooks" if accumulated else "_hooks"
+        name = "_grad_observers" if accumulated else "_hooks"
         hooks = getattr(leaf, name)
         if hooks is None:
             hooks = []
@@ -105,3 +107,6 @@ def accumulate_into_leaf(leaf, grad, create_graph, borrowed):
     if leaf._post_accumulate_hooks:
         for hook in leaf._post_accumulate_hooks:
             hook(leaf)
+    if leaf._grad_observers:
+        for observer in leaf._grad_observers:
+            observer(leaf)

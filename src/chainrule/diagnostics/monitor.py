@@ -160,7 +160,7 @@ class GradientMonitor:
         """Before step ``step``'s forward: a new step for the tap (reading every gradient if
         the step is sampled), the activation probe armed if it is sampled (or a measurement
         still waits for inputs), and if it is sampled the weights copied."""
-        sampled = self.is_sampled(step)
+        sampled = step % self.every == 0 or step in EARLY_STEPS  # (is_sampled, inline)
         self.tap.reset(full=sampled)
         probe = self.probe
         if sampled or (probe.tallies and probe.wants_more()):

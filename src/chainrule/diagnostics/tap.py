@@ -1,7 +1,7 @@
 """``GradientTap``: gradient norms read at the end of the backward that completes them, cheaply.
 
-A post-accumulate-grad hook on every watched parameter notes that its gradient is complete (the
-hook is a list's own ``append``: no Python runs), and the engine's end-of-backward observer
+An observer on every watched parameter (``LeafObserver``) notes that its gradient was set (the
+observer is a list's own ``append``: no Python runs), and the engine's end-of-backward observer
 takes one dot product of each noted gradient (the squared norm; a NaN or Inf anywhere makes it
 non-finite), still inside ``backward()``, before the optimizer has used it, while the weights
 that made it are still there to run the step again. One loop over the gradients at the end
@@ -210,8 +210,8 @@ class GradientTap:
 
     def attach(self):
         if not self._handles:
-            # a parameter's hook only notes that its gradient is complete (a list's own append:
-            # no Python runs); the backward's end reads them all in one loop
+            # a parameter's observer only notes that its gradient was set (a list's own append:
+            # no Python runs); the backward's end reads them all, totals by then, in one loop
             self._handles = [LeafObserver(p, self._arrived.append) for p in self._params]
             self._remove_end_observer = add_backward_end_observer(self._read_arrived)
 

@@ -18,6 +18,7 @@ reaches this model's loss or gradients.
 """
 
 import dataclasses
+import functools
 import math
 import sys
 import weakref
@@ -319,7 +320,8 @@ class NonFiniteWatch:
         call.outputs = outputs = [output] if hasattr(output, "_data") else tensors(output)
         for position, out in enumerate(outputs):
             if out._requires_grad:
-                hook = self._capture(call.grads, position)
+                # (a partial: made in C, not by a Python call run cold on every step)
+                hook = functools.partial(self._keep_output_grad, call.grads, position)
                 node = out.grad_fn
                 # a new output's node has no hooks yet: out.register_hook's work, without its
                 # checks and handle (the hook is removed with the node)
@@ -417,14 +419,13 @@ class NonFiniteWatch:
                 buffer._data[...] = saved
         return tracer
 
-    def _capture(self, store, position):
-        """A hook keeping the gradient an output receives (to run the backward again). When it
-        runs, the backward has left the loss: the ops that follow are not the loss's."""
-        def hook(grad):
-            store[position] = grad
-            if self._observing and not self.record_sites:
-                self._close()
-        return hook
+    def _keep_output_grad(self, store, position, grad):
+        """A hook on a model output (bound to its call's ``store`` and its ``position``): keeps
+        the gradient it receives (to run the backward again). When it runs, the backward has
+        left the loss: the ops that follow are not the loss's."""
+        store[position] = grad
+        if self._observing and not self.record_sites:
+            self._close()
 
     # -- ops outside the model's forward (the loss), or every op with record_sites ---------------
     def _observe(self, node, args, outputs):
