@@ -41,6 +41,8 @@ class Thresholds:
     slowed_share: float = 0.8  # ...for this x the steps run before it fell there
     lr_collapsed: float = 1e-3  # schedule: or at or below this x its peak...
     collapsed_share: float = 0.25  # ...for this x the steps run before it fell there
+    geometric_share: float = 0.1  # ...or, where it fell by one ratio at every step since its
+    # peak (a per-epoch gamma stepped per batch), at lr_slowed for this x the steps before
     plateau_steps: int = 4  # ...unless the lr's first cut came this many steps after the lowest
     # loss (a schedule that follows the loss: ReduceLROnPlateau)
     settled: float = 1e-3  # no stall check once a layer's gradient is below this x its peak
@@ -128,6 +130,8 @@ REMEDIES = {
                         "called every step (for every optimizer), that the optimizer was built "
                         "on this model's parameters (all of them, not only the head's), and "
                         "that no learning rate is zero",
+    "stalled_zero_lr": "give the optimizer a learning rate above 0 (optim.Adam(params, lr=1e-3)); "
+                       "a schedule or warm-up that starts at 0 must rise above it",
     "stalled_all_tiny": "check what shrinks every update: nn.utils.clip_grad_norm_ with a "
                         "max_norm far below the gradient's norm, Adam's eps far above the "
                         "gradient (its default is 1e-8), or a learning rate far too small",

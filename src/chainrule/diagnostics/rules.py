@@ -42,6 +42,10 @@ class Rules:
         self.peak_lr = 0.0
         self.low_since = [None, None]  # first step of the lr's run at lr_slowed, lr_collapsed
         self.last_lr = None
+        self.peak_step = 0  # the last step the lr was at its peak
+        # a fall by one ratio at every step since the peak (ExponentialLR stepped per batch):
+        # [the previous step's lr, the ratio of its last fall, the step that run of falls began]
+        self.geometric = [None, None, None]
         self.lowest = (math.inf, 0)  # (the lowest loss so far, its step), while an lr is given
         # how the lr's cuts came: None (none yet), "plateau" (every one plateau_steps or more
         # after the lowest loss), "timetable" (one sooner: then nothing more is tracked)
@@ -87,7 +91,9 @@ class Rules:
         (given to the constructor) turns into it."""
         found = self._doubling_confirmed(loss) if self.doubled else []
         if lr is not None:
-            self.peak_lr = max(self.peak_lr, lr)
+            if lr >= self.peak_lr:
+                self.peak_lr, self.peak_step = lr, step
+            self._track_geometric(step, lr)
             if self.cuts != "timetable":  # (the lowest loss matters only until then)
                 # (a new lowest by ReduceLROnPlateau's own default threshold, 1e-4 relative:
                 # a smaller gain does not reset its patience)
@@ -133,6 +139,33 @@ class Rules:
         return self._group("exploding", "exploding", layers, e.step, message,
                            self._exploding_remedy(layer))
 
+    def _track_geometric(self, step, lr):
+        """Whether the lr fell at every step by one ratio: a schedule that multiplies it by its
+        gamma each time it is stepped (ExponentialLR, or a LambdaLR/MultiplicativeLR of a
+        power), stepped at every step."""
+        previous, ratio, since = self.geometric
+        if previous is None or not 0 < lr < previous:
+            self.geometric = [lr, None, None]
+            return
+        now = lr / previous
+        # (1e-6: the ratio of two products by gamma is gamma to double rounding; a cosine's
+        # or a polynomial's falls change by more than that from one step to the next)
+        if ratio is None or abs(now - ratio) > 1e-6 * ratio:
+            since = step
+        self.geometric = [lr, now, since]
+
+    def _geometric_hit(self, step):
+        """For a rate at ``lr_slowed`` of its peak or below: (since, level) where it fell
+        there by one ratio at every step from its peak on and has stayed for
+        ``geometric_share`` of the steps before (at least ``patience``), else None."""
+        _, ratio, began = self.geometric
+        since = self.low_since[0]
+        if ratio is None or since is None or began is None or began > self.peak_step + 1:
+            return None
+        if step - since + 1 >= max(self.t.geometric_share * (since - 1), self.t.patience):
+            return since, self.t.lr_slowed
+        return None
+
     def _schedule(self, step, lr):
         """The learning rate fell to ``lr_slowed`` (or ``lr_collapsed``) of its peak and has
         stayed there for ``slowed_share`` (``collapsed_share``) times the steps the run took to get
@@ -149,6 +182,8 @@ class Rules:
             since = self.low_since[i] = self.low_since[i] or step
             if hit is None and step - since + 1 >= max(share * (since - 1), t.patience):
                 hit = (since, level)
+        if hit is None:
+            hit = self._geometric_hit(step)
         if hit is None or self.cuts == "plateau":
             return []  # (every cut on a plateau: the rate follows the loss, ReduceLROnPlateau)
         (since, level), last = hit, self.last_update
@@ -165,6 +200,10 @@ class Rules:
                 "schedule_zero")
         moved = (f"; the updates moved the weights by at most {last[1]:.1e} of their size at "
                  f"step {last[0]} (healthy is near 1e-3)" if last and last[0] >= since else "")
+        _, ratio, began = self.geometric
+        if ratio is not None and began is not None and began <= self.peak_step + 1:
+            moved += (f"; it has been multiplied by {ratio:.4g} at every step since its peak "
+                      "(a gamma per epoch applied per batch)")
         return self._group(
             "schedule", "stalled", [], step,
             f"training has effectively stopped: the learning rate fell to {level:g} of its peak "
@@ -812,7 +851,15 @@ class Rules:
             # (most, not all: under Adam a head whose gradient is large against its weights
             # can stay above the threshold with the rest)
             if "stalled" not in self.groups and len(frozen) > 1 and 2 * len(frozen) > len(trained):
-                if all(layers[n].get("update_ratio") == 0.0 for n in frozen):
+                if all(layers[n].get("update_ratio") == 0.0 for n in frozen) and lr == 0 \
+                        and self.peak_lr == 0:
+                    # (the loop says the rate is 0, and it never was more: a rate of 0 given
+                    # to the optimizer, or a warm-up whose first factor is 0 for good)
+                    message += (f": {len(frozen)} of the {len(trained)} layers with a gradient "
+                                "stand exactly still, and the learning rate has been 0 since "
+                                "the start")
+                    key = "stalled_zero_lr"
+                elif all(layers[n].get("update_ratio") == 0.0 for n in frozen):
                     message += (f": {len(frozen)} of the {len(trained)} layers with a gradient "
                                 "stand exactly still, so the optimizer applied none of theirs")
                     key = "stalled_all_zero"

@@ -1793,3 +1793,59 @@ def vit_initialised_ten_times_too_large():
     # loss at step 300 0.36 (post-norm) / 0.52 (pre-norm) against 0.004-0.006 (seed 0)
     model = _times(_ViT(norm_first=False), 10.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 30)
+
+
+# -- a per-epoch gamma applied per batch: ExponentialLR stepped after every batch falls by one
+# ratio at every step (a schedule stepped per epoch changes at most once an epoch), so it is
+# known for what it is as soon as it has stayed at 1e-2 of its peak for a tenth of the steps
+# before (was found at step 80 for gamma 0.9, 1e-2 from step 45; at 161 for 0.95)
+@broken("mlp", "optimizer", Expect("stalled", None, says=SCHEDULE))
+def exponential_gamma_per_epoch_stepped_per_batch_mlp():
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
+    return model, fit(model, optimizer, data.classes(noise=0.1), 100, scheduler=schedule)
+
+
+@broken("recurrent", "optimizer", Expect("stalled", None, says="at every step"))
+def gru_exponential_gamma_stepped_per_batch():
+    model = models.Recurrent("GRU")
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
+    return model, fit(model, optimizer, data.sequences(), 100, scheduler=schedule)
+
+
+@broken("transformer", "optimizer", Expect("stalled", None, says=SCHEDULE))
+def transformer_warmup_then_exponential_stepped_per_batch():
+    # a warm-up of 5 steps, then gamma 0.88 per batch: the peak is at step 5, 1e-2 at step 42
+    model = models.TinyGPT()
+    optimizer = torch.optim.AdamW(model.parameters(), 3e-3)
+    warmup = torch.optim.lr_scheduler.LinearLR(optimizer, 0.2, 1.0, total_iters=5)
+    decay = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.88)
+    schedule = torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, decay], [5])
+    return model, fit(model, optimizer, data.tokens(), 90, models.sequence_loss,
+                      scheduler=schedule)
+
+
+@broken("cnn", "optimizer", Expect("stalled", None, within=100, says=SCHEDULE))
+def cnn_exponential_gamma_095_stepped_per_batch():
+    # 1e-2 of the peak from step 91 (was found at step 161)
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.95)
+    return model, fit(model, optimizer, data.images(), 130, scheduler=schedule)
+
+
+# -- a learning rate of 0 from the start: every layer stands exactly still, and the rate the
+# loop passes says why (was the remedy for a loop clearing gradients before the step)
+@broken("mlp", "optimizer", Expect("stalled", ANY, says="has been 0 since the start"))
+def mlp_adam_learning_rate_zero():
+    model = models.mlp([16, 64, 64, 2])
+    return model, fit(model, torch.optim.Adam(model.parameters(), lr=0.0), data.classes(), 30)
+
+
+@broken("transformer", "optimizer", Expect("stalled", ANY, says="has been 0 since the start"))
+def transformer_learning_rate_zero():
+    model = models.TinyGPT()
+    return model, fit(model, torch.optim.AdamW(model.parameters(), lr=0.0), data.tokens(), 30,
+                      models.sequence_loss)

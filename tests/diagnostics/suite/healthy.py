@@ -1373,3 +1373,33 @@ def attention_trained_sharp_then_fine_tuned_under_a_new_monitor():
         optimizer.step()
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 60,
                 models.sequence_loss, every=10)]
+
+
+# -- exponential schedules the geometric-schedule rule must leave alone: stepped per epoch as
+# meant, and stepped per batch on purpose ending just past 1e-2 of the peak --------------------
+@healthy("mlp")
+def exponential_gamma_09_per_epoch():
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
+    return [fit(model, optimizer, data.classes(noise=0.1), 100, scheduler=schedule, epoch=10,
+                every=10)]
+
+
+@healthy("recurrent")
+def gru_exponential_per_batch_on_purpose_to_its_end():
+    # gamma 0.95 per batch over 95 steps: 1e-2 of the peak from step 91, 0.77e-2 at the end
+    model = models.Recurrent("GRU")
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.95)
+    return [fit(model, optimizer, data.sequences(), 95, scheduler=schedule, every=10)]
+
+
+@healthy("cnn")
+def cnn_cosine_per_batch_with_a_short_period():
+    # CosineAnnealingLR(T_max=10) stepped per batch: the rate falls to 0 and rises again every
+    # 20 steps (warm restarts in effect): it trains, nothing stalls for good
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
+    return [fit(model, optimizer, data.images(), 100, scheduler=schedule, every=10)]
