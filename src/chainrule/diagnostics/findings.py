@@ -106,6 +106,9 @@ REMEDIES = {
                  "max_lr, the rate a warm-up ends at), or warm up for longer",
     "unregistered": "hold layers in nn.ModuleList or nn.ModuleDict (a tensor to train in "
                     "nn.Parameter) and build the optimizer after that",
+    "stale_closure": "call optimizer.zero_grad() at the start of the closure, before "
+                     "loss.backward() (def closure(): optimizer.zero_grad(); loss = ...; "
+                     "loss.backward(); return loss)",
     "stale": "call optimizer.zero_grad() once per step, before the backward (to accumulate "
              "over micro-batches on purpose, after each optimizer.step())",
     "zero_signal": "find what sets every value to zero before that layer (Dropout with p=1, a "

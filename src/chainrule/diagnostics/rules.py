@@ -14,6 +14,7 @@ import statistics
 
 from .explosion import ExplosionTracker, amplified, reference_ratio, weight_growth
 from .findings import Finding, Thresholds, fmt, remedy
+from .stale import INNER_PASSES, WITHIN_STEP
 
 __all__ = ["Rules", "Finding", "Thresholds"]
 
@@ -287,6 +288,15 @@ class Rules:
         stale.py); None says nothing either way."""
         if verdict is None:
             return []
+        if verdict == WITHIN_STEP:  # (decisive at once: see stale.py)
+            return self._group(
+                "exploding", "exploding", [], step,
+                f"gradients are never cleared between the evaluations of one step: the "
+                f"gradient of '{parameter}' found by each of {INNER_PASSES} backward passes in a "
+                "row, after the optimizer moved the weights in between, was what the pass "
+                "before left plus the new one, so an optimizer that calls its closure several "
+                "times a step (L-BFGS) adds up every evaluation's gradient; its direction and "
+                "its steps grow with each evaluation", "stale_closure")
         if not self._streak(("stale", None), verdict):
             return []
         return self._group(
@@ -512,7 +522,11 @@ class Rules:
         if loss is None or len(first) < 3:
             return False
         start = sorted(first)[1]
-        return start > 0 and 0 <= loss <= self.t.settled * start
+        # (or settled squared of the largest: L-BFGS's first step, 20 evaluations, took a
+        # full batch's loss from 0.69 to 1e-4, the median; at 5e-8 its tanh units saturated
+        # were reported; no odd first batch is a million times the loss's level)
+        return 0 <= loss and (0 < start and loss <= self.t.settled * start
+                              or loss <= self.t.settled ** 2 * max(first))
 
     def _unit_streak(self, key, holds, lr, since=0):
         """``_streak``, noting the learning rate on the measurement its streak began at, and an
@@ -825,8 +839,14 @@ class Rules:
             # zero (the units before it dead) has a gradient in its bias only, and its weights
             # rightly do not move: nothing for the optimizer to apply
             settled = self._settled(name, s.get("grad_norm"))
+            # nor when the gradient itself is below stall_low of the weights: an update of
+            # the gradient's size (SGD at lr 1) is then below it too; a model that has
+            # converged (L-BFGS on a full batch at a loss of 1e-8, gradient 1e-7 of the
+            # weights) was called stalled
+            rho = s.get("rho")
             low = (name not in explained and not decayed and not settled and s.get("grad_norm")
-                   and s.get("rho") != 0.0 and ratio is not None and ratio < self.t.stall_low)
+                   and rho != 0.0 and not (rho is not None and rho < self.t.stall_low)
+                   and ratio is not None and ratio < self.t.stall_low)
             if self._streak(("stalled", name), low):
                 frozen.append(name)
             never = flowing and not s.get("ever_grad")
