@@ -1403,3 +1403,54 @@ def cnn_cosine_per_batch_with_a_short_period():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
     return [fit(model, optimizer, data.images(), 100, scheduler=schedule, every=10)]
+
+
+# -- L-BFGS on a full batch, the closure clearing the gradients: it fits the batch to a loss
+# near 1e-8 (a gradient 1e-7 of the weights was called stalled, a tanh layer saturated at the
+# fit called saturation), its closure's evaluations never found stale ------------------------
+def _lbfgs_fit(model, batch, steps, loss_fn=F.cross_entropy, **options):
+    x, y = batch
+    optimizer = torch.optim.LBFGS(model.parameters(), max_iter=20, **options)
+    with GradientMonitor(model, every=10) as monitor:
+        for _ in range(steps):
+            def closure():
+                optimizer.zero_grad()
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                return loss
+            monitor.step(optimizer.step(closure), lr=options.get("lr", 1.0))
+    return [monitor]
+
+
+@healthy("mlp")
+def lbfgs_tanh_mlp_fitted_without_a_line_search():
+    return _lbfgs_fit(models.mlp([16, 16, 2], activation=nn.Tanh), data.classes(size=256)(0),
+                      60, lr=1.0)
+
+
+@healthy("cnn")
+def cnn_lbfgs_strong_wolfe_to_its_fit():
+    return _lbfgs_fit(models.cnn(), data.images(size=64)(0), 60, lr=1.0,
+                      line_search_fn="strong_wolfe")
+
+
+@healthy("recurrent")
+def gru_lbfgs_clearing_with_zeros():
+    model = models.Recurrent("GRU")
+    x, y = data.sequences(size=64)(0)
+    optimizer = torch.optim.LBFGS(model.parameters(), lr=0.1, max_iter=20)
+    with GradientMonitor(model, every=10) as monitor:
+        for _ in range(60):
+            def closure():
+                optimizer.zero_grad(set_to_none=False)
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                return loss
+            monitor.step(optimizer.step(closure), lr=0.1)
+    return [monitor]
+
+
+@healthy("transformer")
+def transformer_lbfgs_fitted():
+    return _lbfgs_fit(models.TinyGPT(), data.tokens(size=32)(0), 60, models.sequence_loss,
+                      lr=1.0)
