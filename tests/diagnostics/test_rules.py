@@ -573,3 +573,20 @@ def test_a_layer_nested_in_an_earlier_one_is_not_after_the_head():
     for step in (1, 2, 4):
         found += rules.on_sample(_uniform_sample(step, {**rho, "out": 0.002}))
     assert [(f.rule, f.layer) for f in found] == [("exploding", "head")]
+
+
+def test_the_optimizer_settings_are_named_as_the_cause_at_once():
+    rules = Rules()
+    rules.order = ["fc", "head"]
+    (momentum,) = rules.on_optimizer(1, [("momentum", 0, 1.0)])
+    assert (momentum.rule, momentum.layer) == ("exploding", None)
+    assert "never decays" in momentum.message and "momentum below 1" in momentum.message
+    # one cause, one finding: an explosion measured later joins it, not a second one
+    assert rules.on_optimizer(2, [("momentum", 0, 1.0)]) == []
+    rules = Rules()
+    (beta2,) = rules.on_optimizer(1, [("beta2", 1, 0.0)])
+    assert beta2.rule == "exploding" and "parameter group 1" in beta2.message
+    rules = Rules()
+    rules.order = ["fc", "head"]
+    (eps,) = rules.on_optimizer(3, [("eps", 0, 150.0)])
+    assert (eps.rule, eps.layers) == ("stalled", ["fc", "head"]) and "150x" in eps.message

@@ -106,6 +106,11 @@ REMEDIES = {
                  "max_lr, the rate a warm-up ends at), or warm up for longer",
     "unregistered": "hold layers in nn.ModuleList or nn.ModuleDict (a tensor to train in "
                     "nn.Parameter) and build the optimizer after that",
+    "momentum": "use a momentum below 1 (SGD's usual 0.9), or a dampening",
+    "beta2": "use a beta2 near 1 (Adam's default betas are (0.9, 0.999)): it averages the "
+             "squared gradients over about 1 / (1 - beta2) steps",
+    "eps": "use Adam's default eps (1e-8) or one far below the gradients' size, and check "
+           "that no clip (nn.utils.clip_grad_norm_) shrinks the gradients far below their norm",
     "stale_closure": "call optimizer.zero_grad() at the start of the closure, before "
                      "loss.backward() (def closure(): optimizer.zero_grad(); loss = ...; "
                      "loss.backward(); return loss)",

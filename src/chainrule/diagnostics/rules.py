@@ -306,6 +306,36 @@ class Rules:
             "step's gradient plus the new one, so each update adds up every earlier gradient "
             "and the updates grow as the run goes on", "stale")
 
+    def on_optimizer(self, step, problems):
+        """Settings that make the optimizer another one than meant (``problems`` from
+        ``updates.settings_problems``): each is the cause of what its run will show, said at
+        once, before the explosion or the stall it leads to is measured."""
+        found = []
+        for kind, group, value in problems:
+            where = f" in parameter group {group}" if group else ""
+            if kind == "momentum":
+                found += self._group(
+                    "exploding", "exploding", [], step,
+                    f"the optimizer's momentum is {value:g}{where}: at 1 or above the velocity "
+                    "never decays, so each update adds up every gradient since the start and "
+                    "the weights keep moving, and swinging further, long after the gradient "
+                    "has fallen", "momentum")
+            elif kind == "beta2":
+                found += self._group(
+                    "exploding", "exploding", [], step,
+                    f"Adam's beta2 is {value:g}{where}: its second moment remembers under two "
+                    "steps' squared gradients, so where a gradient shrinks its step m / sqrt(v) "
+                    "has no bound (the first moment still holds the earlier, larger "
+                    "gradients)", "beta2")
+            elif kind == "eps":
+                found += self._group(
+                    "stalled", "stalled", list(self.order), step,
+                    f"Adam's eps is {value:.3g}x the gradients' RMS{where} (the square root of "
+                    "its second moment, in the median parameter): it divides by eps instead, "
+                    "a step of lr / eps times the gradient, SGD at a rate far too small",
+                    "eps")
+        return found
+
     def on_unregistered(self, step, stalled):
         """``stalled``: parameters held outside the model's registered ones (a plain list of
         layers) that had a gradient and did not move since the last sample (unregistered.py)."""
