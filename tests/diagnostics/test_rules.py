@@ -361,7 +361,21 @@ def test_a_schedule_stepped_per_batch_is_found_where_one_that_ends_low_is_not():
     assert (finding.rule, finding.layer, finding.step) == ("stalled", None, 107)
     assert "per epoch" in finding.message and "step the scheduler once per epoch" in finding.message
     (finding,) = _schedule([0.1 * 0.9 ** s for s in range(1, 200)])  # ExponentialLR(0.9)
-    assert finding.step == 80  # at 1e-2 of its first value from step 45: 0.8 x 44 steps on
+    # at 1e-2 of its first value from step 45; it fell by one ratio at every step from its
+    # peak, which a schedule stepped per epoch never does: found 0.1 x 44 steps on (was 80,
+    # 0.8 x 44 steps on, the staircase's share)
+    assert finding.step == 49 and "0.9 at every step" in finding.message
+    # the same gamma stepped per epoch of 10 batches, or per batch on purpose and ending with
+    # the run a little below 1e-2 (0.95 over 95 steps: 1e-2 from step 91), is not found; run
+    # on past a tenth of the steps before, the latter is
+    assert _schedule([0.1 * 0.9 ** (s // 10) for s in range(1, 200)]) == []
+    assert _schedule([0.1 * 0.95 ** s for s in range(1, 96)]) == []
+    assert [f.step for f in _schedule([0.1 * 0.95 ** s for s in range(1, 120)])] == [99]
+    # a cosine falls by a ratio that changes every step: judged by the shares alone (a cosine
+    # to 0 over 60 steps run to 200: below 1e-3 from step 59, found 0.25 x 58 steps on, not
+    # a patience after 1e-2 as a fall by one ratio would be)
+    cosine = [0.05 * (1 + math.cos(math.pi * min(s, 60) / 60)) for s in range(1, 200)]
+    assert [f.step for f in _schedule(cosine)] == [73]
     # the same staircase stepped per epoch (10 batches) ends with the run: 1e-2 for its last 40%
     assert _schedule([0.1 * 0.1 ** (s // 30) for s in range(1, 101)]) == []
     # cosine to 0 (the last 6% below 1e-2), a warm restart every 30 steps, one-cycle's floor
@@ -559,3 +573,20 @@ def test_a_layer_nested_in_an_earlier_one_is_not_after_the_head():
     for step in (1, 2, 4):
         found += rules.on_sample(_uniform_sample(step, {**rho, "out": 0.002}))
     assert [(f.rule, f.layer) for f in found] == [("exploding", "head")]
+
+
+def test_the_optimizer_settings_are_named_as_the_cause_at_once():
+    rules = Rules()
+    rules.order = ["fc", "head"]
+    (momentum,) = rules.on_optimizer(1, [("momentum", 0, 1.0)])
+    assert (momentum.rule, momentum.layer) == ("exploding", None)
+    assert "never decays" in momentum.message and "momentum below 1" in momentum.message
+    # one cause, one finding: an explosion measured later joins it, not a second one
+    assert rules.on_optimizer(2, [("momentum", 0, 1.0)]) == []
+    rules = Rules()
+    (beta2,) = rules.on_optimizer(1, [("beta2", 1, 0.0)])
+    assert beta2.rule == "exploding" and "parameter group 1" in beta2.message
+    rules = Rules()
+    rules.order = ["fc", "head"]
+    (eps,) = rules.on_optimizer(3, [("eps", 0, 150.0)])
+    assert (eps.rule, eps.layers) == ("stalled", ["fc", "head"]) and "150x" in eps.message

@@ -5,7 +5,7 @@ import pytest
 
 import chainrule as torch
 from chainrule import nn
-from chainrule.diagnostics.stale import StaleGradientCheck
+from chainrule.diagnostics.stale import WITHIN_STEP, StaleGradientCheck
 
 
 def backward(model):
@@ -95,3 +95,44 @@ def test_a_part_left_uncleared_is_seen_whichever_part_the_first_choice_is_in(cle
     if cleared != "both":  # named where it was not cleared
         held = {"body": "4.weight", "head": "0.bias"}[cleared]
         assert check.name(model) == held
+
+
+@pytest.mark.parametrize("passes, clear, expected", [
+    (4, None, "within"),  # a closure that never clears, called four times a step (L-BFGS)
+    (3, None, "within"),  # three passes, two updates between them: the fewest that decide
+    (2, None, True),  # a GAN's critic, reached again after its step: only the usual reading
+    (4, "none", False),  # the closure clears (zero_grad(), to None)
+    # the closure clears with zeros (zero_grad(set_to_none=False)): never "within"; the
+    # step-to-step reading sees the last pass's gradient against the sum of four, no verdict
+    (4, "zeros", None),
+])
+def test_passes_within_one_step_that_add_up_across_updates(passes, clear, expected):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 2))
+    check = StaleGradientCheck()
+    backward(model)
+    check.arm(model.parameters())
+    for i in range(passes):
+        if clear is not None:
+            for p in model.parameters():
+                p.grad = None if clear == "none" else torch.zeros_like(p)
+        backward(model)
+        if i < passes - 1:
+            sgd_in_place(model)  # the optimizer moves the weights between evaluations
+    verdict = check.verdict()
+    assert (verdict == WITHIN_STEP) if expected == "within" else verdict is expected
+
+
+def test_micro_batches_between_two_updates_are_not_passes_of_a_closure():
+    # gradient accumulation on purpose: four backward passes, no update between them
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 2))
+    check = StaleGradientCheck()
+    backward(model)
+    check.arm(model.parameters())
+    for p in model.parameters():
+        p.grad = None
+    for _ in range(4):
+        backward(model)
+    sgd_in_place(model)
+    assert check.verdict() is False

@@ -238,3 +238,49 @@ def test_an_embedding_at_its_default_initialisation_does_not_grow_without_numba(
             optimizer.step()
             monitor.step(loss, lr=1e-3)
     assert monitor.findings == [], [str(f) for f in monitor.findings]
+
+
+def _trained(optimizer_of, clip=None, steps=5):
+    """A small MLP trained ``steps`` steps by ``optimizer_of(parameters)``: the optimizer."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 2))
+    optimizer = optimizer_of(model.parameters())
+    x, y = torch.randn(64, 16), torch.randint(0, 2, (64,))
+    for _ in range(steps):
+        optimizer.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        if clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+    return optimizer
+
+
+@pytest.mark.parametrize("optimizer_of, clip, kinds", [
+    (lambda p: torch.optim.Adam(p, 1e-3), None, []),
+    (lambda p: torch.optim.Adam(p, 1e-3, eps=1e-4), None, []),  # a large eps still below
+    (lambda p: torch.optim.Adam(p, 1e-3, betas=(0.999, 0.9)), None, []),  # swapped: trains
+    (lambda p: torch.optim.SGD(p, 0.05, momentum=0.99), None, []),
+    (lambda p: torch.optim.SGD(p, 0.05, momentum=1.0), None, ["momentum"]),
+    (lambda p: torch.optim.RMSprop(p, 1e-3, momentum=1.0), None, ["momentum"]),
+    (lambda p: torch.optim.Adam(p, 1e-3, betas=(0.9, 0.0)), None, ["beta2"]),
+    (lambda p: torch.optim.AdamW(p, 1e-3, eps=1.0), None, ["eps"]),
+    (lambda p: torch.optim.Adam(p, 1e-3), 1e-8, ["eps"]),  # a clip makes the default eps huge
+])
+def test_settings_that_make_the_optimizer_another_one(optimizer_of, clip, kinds):
+    problems = updates.settings_problems(_trained(optimizer_of, clip))
+    assert [kind for kind, _, _ in problems] == kinds
+
+
+def test_eps_is_judged_against_the_moments_once_the_optimizer_has_stepped():
+    # before its first step Adam has no second moment: nothing to weigh eps against
+    assert updates.settings_problems(_trained(lambda p: torch.optim.Adam(p, eps=1.0), steps=0)) \
+        == []
+    # the group index is said: one group of two at a huge eps
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 2))
+    optimizer = torch.optim.Adam([{"params": model[0].parameters()},
+                                  {"params": model[2].parameters(), "eps": 10.0}], 1e-3)
+    F.cross_entropy(model(torch.randn(64, 16)), torch.randint(0, 2, (64,))).backward()
+    optimizer.step()
+    assert [(kind, group) for kind, group, _ in updates.settings_problems(optimizer)] == \
+        [("eps", 1)]

@@ -41,6 +41,8 @@ class Thresholds:
     slowed_share: float = 0.8  # ...for this x the steps run before it fell there
     lr_collapsed: float = 1e-3  # schedule: or at or below this x its peak...
     collapsed_share: float = 0.25  # ...for this x the steps run before it fell there
+    geometric_share: float = 0.1  # ...or, where it fell by one ratio at every step since its
+    # peak (a per-epoch gamma stepped per batch), at lr_slowed for this x the steps before
     plateau_steps: int = 4  # ...unless the lr's first cut came this many steps after the lowest
     # loss (a schedule that follows the loss: ReduceLROnPlateau)
     settled: float = 1e-3  # no stall check once a layer's gradient is below this x its peak
@@ -104,6 +106,14 @@ REMEDIES = {
                  "max_lr, the rate a warm-up ends at), or warm up for longer",
     "unregistered": "hold layers in nn.ModuleList or nn.ModuleDict (a tensor to train in "
                     "nn.Parameter) and build the optimizer after that",
+    "momentum": "use a momentum below 1 (SGD's usual 0.9), or a dampening",
+    "beta2": "use a beta2 near 1 (Adam's default betas are (0.9, 0.999)): it averages the "
+             "squared gradients over about 1 / (1 - beta2) steps",
+    "eps": "use Adam's default eps (1e-8) or one far below the gradients' size, and check "
+           "that no clip (nn.utils.clip_grad_norm_) shrinks the gradients far below their norm",
+    "stale_closure": "call optimizer.zero_grad() at the start of the closure, before "
+                     "loss.backward() (def closure(): optimizer.zero_grad(); loss = ...; "
+                     "loss.backward(); return loss)",
     "stale": "call optimizer.zero_grad() once per step, before the backward (to accumulate "
              "over micro-batches on purpose, after each optimizer.step())",
     "zero_signal": "find what sets every value to zero before that layer (Dropout with p=1, a "
@@ -128,6 +138,8 @@ REMEDIES = {
                         "called every step (for every optimizer), that the optimizer was built "
                         "on this model's parameters (all of them, not only the head's), and "
                         "that no learning rate is zero",
+    "stalled_zero_lr": "give the optimizer a learning rate above 0 (optim.Adam(params, lr=1e-3)); "
+                       "a schedule or warm-up that starts at 0 must rise above it",
     "stalled_all_tiny": "check what shrinks every update: nn.utils.clip_grad_norm_ with a "
                         "max_norm far below the gradient's norm, Adam's eps far above the "
                         "gradient (its default is 1e-8), or a learning rate far too small",

@@ -15,6 +15,7 @@ import statistics
 from .explosion import ExplosionTracker, amplified, reference_ratio, weight_growth
 from .findings import Finding, Thresholds, fmt, remedy
 from .gates import AMPLIFIED_THROUGH_TIME
+from .stale import INNER_PASSES, WITHIN_STEP
 
 __all__ = ["Rules", "Finding", "Thresholds"]
 
@@ -43,6 +44,10 @@ class Rules:
         self.peak_lr = 0.0
         self.low_since = [None, None]  # first step of the lr's run at lr_slowed, lr_collapsed
         self.last_lr = None
+        self.peak_step = 0  # the last step the lr was at its peak
+        # a fall by one ratio at every step since the peak (ExponentialLR stepped per batch):
+        # [the previous step's lr, the ratio of its last fall, the step that run of falls began]
+        self.geometric = [None, None, None]
         self.lowest = (math.inf, 0)  # (the lowest loss so far, its step), while an lr is given
         # how the lr's cuts came: None (none yet), "plateau" (every one plateau_steps or more
         # after the lowest loss), "timetable" (one sooner: then nothing more is tracked)
@@ -89,7 +94,9 @@ class Rules:
         (given to the constructor) turns into it."""
         found = self._doubling_confirmed(loss) if self.doubled else []
         if lr is not None:
-            self.peak_lr = max(self.peak_lr, lr)
+            if lr >= self.peak_lr:
+                self.peak_lr, self.peak_step = lr, step
+            self._track_geometric(step, lr)
             if self.cuts != "timetable":  # (the lowest loss matters only until then)
                 # (a new lowest by ReduceLROnPlateau's own default threshold, 1e-4 relative:
                 # a smaller gain does not reset its patience)
@@ -135,6 +142,33 @@ class Rules:
         return self._group("exploding", "exploding", layers, e.step, message,
                            self._exploding_remedy(layer))
 
+    def _track_geometric(self, step, lr):
+        """Whether the lr fell at every step by one ratio: a schedule that multiplies it by its
+        gamma each time it is stepped (ExponentialLR, or a LambdaLR/MultiplicativeLR of a
+        power), stepped at every step."""
+        previous, ratio, since = self.geometric
+        if previous is None or not 0 < lr < previous:
+            self.geometric = [lr, None, None]
+            return
+        now = lr / previous
+        # (1e-6: the ratio of two products by gamma is gamma to double rounding; a cosine's
+        # or a polynomial's falls change by more than that from one step to the next)
+        if ratio is None or abs(now - ratio) > 1e-6 * ratio:
+            since = step
+        self.geometric = [lr, now, since]
+
+    def _geometric_hit(self, step):
+        """For a rate at ``lr_slowed`` of its peak or below: (since, level) where it fell
+        there by one ratio at every step from its peak on and has stayed for
+        ``geometric_share`` of the steps before (at least ``patience``), else None."""
+        _, ratio, began = self.geometric
+        since = self.low_since[0]
+        if ratio is None or since is None or began is None or began > self.peak_step + 1:
+            return None
+        if step - since + 1 >= max(self.t.geometric_share * (since - 1), self.t.patience):
+            return since, self.t.lr_slowed
+        return None
+
     def _schedule(self, step, lr):
         """The learning rate fell to ``lr_slowed`` (or ``lr_collapsed``) of its peak and has
         stayed there for ``slowed_share`` (``collapsed_share``) times the steps the run took to get
@@ -151,6 +185,8 @@ class Rules:
             since = self.low_since[i] = self.low_since[i] or step
             if hit is None and step - since + 1 >= max(share * (since - 1), t.patience):
                 hit = (since, level)
+        if hit is None:
+            hit = self._geometric_hit(step)
         if hit is None or self.cuts == "plateau":
             return []  # (every cut on a plateau: the rate follows the loss, ReduceLROnPlateau)
         (since, level), last = hit, self.last_update
@@ -167,6 +203,10 @@ class Rules:
                 "schedule_zero")
         moved = (f"; the updates moved the weights by at most {last[1]:.1e} of their size at "
                  f"step {last[0]} (healthy is near 1e-3)" if last and last[0] >= since else "")
+        _, ratio, began = self.geometric
+        if ratio is not None and began is not None and began <= self.peak_step + 1:
+            moved += (f"; it has been multiplied by {ratio:.4g} at every step since its peak "
+                      "(a gamma per epoch applied per batch)")
         return self._group(
             "schedule", "stalled", [], step,
             f"training has effectively stopped: the learning rate fell to {level:g} of its peak "
@@ -250,6 +290,15 @@ class Rules:
         stale.py); None says nothing either way."""
         if verdict is None:
             return []
+        if verdict == WITHIN_STEP:  # (decisive at once: see stale.py)
+            return self._group(
+                "exploding", "exploding", [], step,
+                f"gradients are never cleared between the evaluations of one step: the "
+                f"gradient of '{parameter}' found by each of {INNER_PASSES} backward passes in a "
+                "row, after the optimizer moved the weights in between, was what the pass "
+                "before left plus the new one, so an optimizer that calls its closure several "
+                "times a step (L-BFGS) adds up every evaluation's gradient; its direction and "
+                "its steps grow with each evaluation", "stale_closure")
         if not self._streak(("stale", None), verdict):
             return []
         return self._group(
@@ -258,6 +307,36 @@ class Rules:
             f"the gradient of '{parameter}' after a step's backward still held the previous "
             "step's gradient plus the new one, so each update adds up every earlier gradient "
             "and the updates grow as the run goes on", "stale")
+
+    def on_optimizer(self, step, problems):
+        """Settings that make the optimizer another one than meant (``problems`` from
+        ``updates.settings_problems``): each is the cause of what its run will show, said at
+        once, before the explosion or the stall it leads to is measured."""
+        found = []
+        for kind, group, value in problems:
+            where = f" in parameter group {group}" if group else ""
+            if kind == "momentum":
+                found += self._group(
+                    "exploding", "exploding", [], step,
+                    f"the optimizer's momentum is {value:g}{where}: at 1 or above the velocity "
+                    "never decays, so each update adds up every gradient since the start and "
+                    "the weights keep moving, and swinging further, long after the gradient "
+                    "has fallen", "momentum")
+            elif kind == "beta2":
+                found += self._group(
+                    "exploding", "exploding", [], step,
+                    f"Adam's beta2 is {value:g}{where}: its second moment remembers under two "
+                    "steps' squared gradients, so where a gradient shrinks its step m / sqrt(v) "
+                    "has no bound (the first moment still holds the earlier, larger "
+                    "gradients)", "beta2")
+            elif kind == "eps":
+                found += self._group(
+                    "stalled", "stalled", list(self.order), step,
+                    f"Adam's eps is {value:.3g}x the gradients' RMS{where} (the square root of "
+                    "its second moment, in the median parameter): it divides by eps instead, "
+                    "a step of lr / eps times the gradient, SGD at a rate far too small",
+                    "eps")
+        return found
 
     def on_unregistered(self, step, stalled):
         """``stalled``: parameters held outside the model's registered ones (a plain list of
@@ -475,7 +554,11 @@ class Rules:
         if loss is None or len(first) < 3:
             return False
         start = sorted(first)[1]
-        return start > 0 and 0 <= loss <= self.t.settled * start
+        # (or settled squared of the largest: L-BFGS's first step, 20 evaluations, took a
+        # full batch's loss from 0.69 to 1e-4, the median; at 5e-8 its tanh units saturated
+        # were reported; no odd first batch is a million times the loss's level)
+        return 0 <= loss and (0 < start and loss <= self.t.settled * start
+                              or loss <= self.t.settled ** 2 * max(first))
 
     def _unit_streak(self, key, holds, lr, since=0):
         """``_streak``, noting the learning rate on the measurement its streak began at, and an
@@ -823,8 +906,14 @@ class Rules:
             # zero (the units before it dead) has a gradient in its bias only, and its weights
             # rightly do not move: nothing for the optimizer to apply
             settled = self._settled(name, s.get("grad_norm"))
+            # nor when the gradient itself is below stall_low of the weights: an update of
+            # the gradient's size (SGD at lr 1) is then below it too; a model that has
+            # converged (L-BFGS on a full batch at a loss of 1e-8, gradient 1e-7 of the
+            # weights) was called stalled
+            rho = s.get("rho")
             low = (name not in explained and not decayed and not settled and s.get("grad_norm")
-                   and s.get("rho") != 0.0 and ratio is not None and ratio < self.t.stall_low)
+                   and rho != 0.0 and not (rho is not None and rho < self.t.stall_low)
+                   and ratio is not None and ratio < self.t.stall_low)
             if self._streak(("stalled", name), low):
                 frozen.append(name)
             never = flowing and not s.get("ever_grad")
@@ -849,7 +938,15 @@ class Rules:
             # (most, not all: under Adam a head whose gradient is large against its weights
             # can stay above the threshold with the rest)
             if "stalled" not in self.groups and len(frozen) > 1 and 2 * len(frozen) > len(trained):
-                if all(layers[n].get("update_ratio") == 0.0 for n in frozen):
+                if all(layers[n].get("update_ratio") == 0.0 for n in frozen) and lr == 0 \
+                        and self.peak_lr == 0:
+                    # (the loop says the rate is 0, and it never was more: a rate of 0 given
+                    # to the optimizer, or a warm-up whose first factor is 0 for good)
+                    message += (f": {len(frozen)} of the {len(trained)} layers with a gradient "
+                                "stand exactly still, and the learning rate has been 0 since "
+                                "the start")
+                    key = "stalled_zero_lr"
+                elif all(layers[n].get("update_ratio") == 0.0 for n in frozen):
                     message += (f": {len(frozen)} of the {len(trained)} layers with a gradient "
                                 "stand exactly still, so the optimizer applied none of theirs")
                     key = "stalled_all_zero"

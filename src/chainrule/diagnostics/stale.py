@@ -14,6 +14,16 @@ clipping applied after the backward leaves free. Only when the optimizer moved t
 between: a loop that calls ``monitor.step`` per micro-batch and steps every few, accumulating on
 purpose, is not judged. Nothing runs on the other steps. A gradient that the next backward finds
 set to None (``zero_grad()``'s default) was cleared: that is the verdict, without reading it.
+
+Within that one step, too: an optimizer that evaluates its closure several times per step
+(L-BFGS) moves the parameter between backward passes; where ``INNER_PASSES`` passes in a row
+each found the gradient the pass before left (what it held then plus what it added), after an
+update in between, the closure does not clear the gradients, and the verdict says so
+(``WITHIN_STEP``) at once: no loop accumulates on purpose across updates of the parameters
+(a GAN's critic, reached again by the generator's backward after its own step, is reached
+twice, not three times). Such an L-BFGS step adds up every evaluation's gradient, its
+direction and its line search go astray, and the weights blow up within the first steps:
+the stale finding must come before the explosion's, not three samples after.
 """
 
 import numpy as np
@@ -26,6 +36,9 @@ MIN_ENTRIES = 64
 # the most entries the second check's parameter may hold: what a sample copies whole without
 # sampling rows (updates.py), 512 KB of float64
 PARTNER_ENTRIES = 65536
+# passes in one step, each after an update and each finding the gradient the pass before left
+INNER_PASSES = 3
+WITHIN_STEP = "within one step"  # the verdict for those (truthy, as True)
 
 
 class StaleGradientCheck:
@@ -46,6 +59,11 @@ class StaleGradientCheck:
         self._version = None  # the parameter's version counter at the sample
         self._reached = False  # the next backward reached the parameter
         self._cleared = False  # its gradient was None then (nothing more is read)
+        # within the step: (the parameter's version and value, the gradient it held, what
+        # that pass added) at the last backward pass, and the passes in a row that found the
+        # gradient the one before left, after an update in between
+        self._pass = None
+        self._inner = 0
         self._judged = None  # the parameter the last verdict was on (for its name)
         self._chosen = None  # the parameter checked at the last sample
         self.armed = False  # (an attribute, not a property: asked on every step)
@@ -101,17 +119,43 @@ class StaleGradientCheck:
         return next((n for n, p in model.named_parameters() if p is param), "?")
 
     def _add(self, grad):
-        if not self._reached:  # (the hook runs before the gradient is added)
-            held = self._param._grad
+        param = self._param
+        held = param._grad  # (the hook runs before the gradient is added)
+        if not self._reached:
             self._reached, self._cleared = True, held is None
-            if held is None:
-                return
-            # what it still holds of the sample's gradient (zeros: zero_grad(set_to_none=False))
-            self._grad = np.array(held._data, dtype=np.float64)
-        if self._cleared:
-            return
+            if held is not None:
+                # what it still holds of the sample's gradient (zeros: zero_grad(set_to_none=
+                # False))
+                self._grad = np.array(held._data, dtype=np.float64)
+        elif self._pass is not None and self._inner < INNER_PASSES - 1:  # (undecided)
+            self._inner_pass(param)
         data = np.array(grad._data, dtype=np.float64)  # (a copy: the hook's value is not ours)
-        self._received = data if self._received is None else self._received + data
+        if not self._cleared:
+            self._received = data if self._received is None else self._received + data
+        # (each pass, while undecided: a loop that clears before the step, outside the closure,
+        # leaves the first pass a None and the later ones what the passes before added)
+        if self._inner < INNER_PASSES - 1:
+            self._pass = (param._version, param._data.copy(),
+                          None if held is None else np.array(held._data, dtype=np.float64),
+                          data)
+
+    def _inner_pass(self, param):
+        """A later backward pass in the same step: whether it finds the gradient the pass
+        before left, after the parameter moved in between (see the module docstring)."""
+        version, value, held_before, added = self._pass
+        held = param._grad
+        moved = (param._version != version or param._data.shape != value.shape
+                 or not (param._data == value).all())
+        if not moved:
+            return  # (micro-batches between two updates: accumulating on purpose, or not yet)
+        if held is None or held._data.shape != added.shape:
+            self._inner = 0
+            return
+        left = added if held_before is None else held_before + added
+        now = np.asarray(held._data, dtype=np.float64)
+        scale = float(np.abs(left).max())
+        found = scale > 0 and float(np.abs(now - left).max()) <= MATCH * scale
+        self._inner = self._inner + 1 if found else 0
 
     def disarm(self):
         if self._partner is not None:
@@ -120,12 +164,16 @@ class StaleGradientCheck:
             self._handle.remove()
         self._param = self._handle = self._grad = self._value = self._received = None
         self._reached = self._cleared = self.armed = False
+        self._pass, self._inner = None, 0
 
     def verdict(self):
         """True when either half's parameter still held the sample's gradient, else False
         when one was cleared, else None."""
         partner = self._partner.verdict() if self._partner is not None else None
         own = self._own_verdict()
+        if WITHIN_STEP in (own, partner):
+            self._partner_stale = own != WITHIN_STEP
+            return WITHIN_STEP
         self._partner_stale = partner is True and own is not True
         return True if True in (own, partner) else False if False in (own, partner) else None
 
@@ -134,6 +182,7 @@ class StaleGradientCheck:
             return None
         param, stale, received, value = self._param, self._grad, self._received, self._value
         data, grad, reached, cleared = param._data, param._grad, self._reached, self._cleared
+        within = self._inner >= INNER_PASSES - 1
         # NOTE: an optimizer's step counts in the version (no read of the values); writes
         # through ``.data`` do not, so the values are compared when it did not change. Each
         # NumPy call here costs ~10 us (run cold, after the step's GEMMs).
@@ -141,6 +190,8 @@ class StaleGradientCheck:
                  or not (data == value).all())
         self.disarm()
         self._judged = param
+        if within:
+            return WITHIN_STEP
         if not reached or grad is None or not moved:
             return None
         if cleared:  # zero_grad() set it to None since the sample: a healthy loop

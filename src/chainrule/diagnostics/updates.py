@@ -37,6 +37,8 @@ come with their copy, kernels/sampled.py). The sampled rows after the update are
 """
 
 
+import math
+
 import numpy as np
 
 from .. import kernels
@@ -197,3 +199,62 @@ def _moved(after, copy):
         return after - copy
     return np.subtract(after, copy, out=copy)
 
+
+
+# -- the optimizer's own settings -------------------------------------------------------------
+# Mistakes that make the optimizer another one than meant, which the update's size cannot tell
+# apart from a healthy optimizer of that other kind (Adam whose eps dwarfs the gradients is
+# SGD at lr / eps; SGD whose velocity never decays looks like SGD at a rising rate): read from
+# the optimizer itself. NOTE: the monitor is not given the optimizer yet; ``settings_problems``
+# is what it would call on a sampled step (see docs/diagnostics.md, optimizer settings).
+MOMENTUM_NEVER_DECAYS = 1.0  # SGD/RMSprop momentum at or above this: the velocity adds up all
+BETA2_LEAST = 0.5  # Adam's beta2 below this: its second moment is under two steps' squares
+EPS_DWARFS = 10.0  # Adam's eps this x the gradients' RMS (sqrt of the second moment) or more
+
+
+def settings_problems(optimizer):
+    """[(kind, group index, value)] for the settings of ``optimizer`` that make it another
+    optimizer than meant: 'momentum' (>= 1: the velocity never decays, each update adds up
+    every gradient since the start), 'beta2' (< BETA2_LEAST: Adam's step m / sqrt(v) has no
+    bound where a gradient shrinks), 'eps' (EPS_DWARFS x the RMS of the gradients in most of
+    a group's parameters: Adam divides by eps, a step lr / eps times the gradient: SGD with a
+    tiny rate; a clip far below the gradients' norm does the same to a default eps)."""
+    problems = []
+    for index, group in enumerate(optimizer.param_groups):
+        momentum = group.get("momentum")
+        if isinstance(momentum, (int, float)) and momentum >= MOMENTUM_NEVER_DECAYS:
+            problems.append(("momentum", index, float(momentum)))
+        betas = group.get("betas")
+        if isinstance(betas, (tuple, list)) and len(betas) == 2:
+            if betas[1] < BETA2_LEAST:
+                problems.append(("beta2", index, float(betas[1])))
+            eps = group.get("eps")
+            if isinstance(eps, (int, float)) and eps > 0:
+                ratio = _eps_over_rms(optimizer, group, betas[1], eps)
+                if ratio is not None and ratio >= EPS_DWARFS:
+                    problems.append(("eps", index, ratio))
+    return problems
+
+
+def _eps_over_rms(optimizer, group, beta2, eps):
+    """eps over the gradients' RMS in the median parameter of ``group`` (each parameter's RMS
+    from its bias-corrected second moment), or None before the optimizer has stepped."""
+    rms = []
+    for param in group["params"]:
+        state = optimizer.state.get(param) if hasattr(optimizer.state, "get") else None
+        moment = state.get("exp_avg_sq") if state else None
+        step = state.get("step") if state else None
+        if moment is None or step is None:
+            continue
+        step = float(getattr(step, "_data", step))
+        if step < 1:
+            continue
+        correction = 1.0 - beta2 ** step if beta2 < 1 else 1.0
+        mean = float(np.mean(moment._data, dtype=np.float64)) / max(correction, 1e-12)
+        if not math.isfinite(mean):
+            continue  # (an exploded run's moments say nothing of eps)
+        rms.append(math.sqrt(max(mean, 0.0)))
+    if not rms:
+        return None
+    median = sorted(rms)[len(rms) // 2]
+    return math.inf if median == 0 else eps / median

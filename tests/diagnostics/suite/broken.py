@@ -1874,3 +1874,113 @@ def lstm_ten_times_too_large_behind_a_natural_head_over_forty_steps():
     model = _lstm_too_large_behind_a_natural_head(48)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       data.sequences(length=40), 30)
+
+
+# -- a per-epoch gamma applied per batch: ExponentialLR stepped after every batch falls by one
+# ratio at every step (a schedule stepped per epoch changes at most once an epoch), so it is
+# known for what it is as soon as it has stayed at 1e-2 of its peak for a tenth of the steps
+# before (was found at step 80 for gamma 0.9, 1e-2 from step 45; at 161 for 0.95)
+@broken("mlp", "optimizer", Expect("stalled", None, says=SCHEDULE))
+def exponential_gamma_per_epoch_stepped_per_batch_mlp():
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
+    return model, fit(model, optimizer, data.classes(noise=0.1), 100, scheduler=schedule)
+
+
+@broken("recurrent", "optimizer", Expect("stalled", None, says="at every step"))
+def gru_exponential_gamma_stepped_per_batch():
+    model = models.Recurrent("GRU")
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
+    return model, fit(model, optimizer, data.sequences(), 100, scheduler=schedule)
+
+
+@broken("transformer", "optimizer", Expect("stalled", None, says=SCHEDULE))
+def transformer_warmup_then_exponential_stepped_per_batch():
+    # a warm-up of 5 steps, then gamma 0.88 per batch: the peak is at step 5, 1e-2 at step 42
+    model = models.TinyGPT()
+    optimizer = torch.optim.AdamW(model.parameters(), 3e-3)
+    warmup = torch.optim.lr_scheduler.LinearLR(optimizer, 0.2, 1.0, total_iters=5)
+    decay = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.88)
+    schedule = torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, decay], [5])
+    return model, fit(model, optimizer, data.tokens(), 90, models.sequence_loss,
+                      scheduler=schedule)
+
+
+@broken("cnn", "optimizer", Expect("stalled", None, within=100, says=SCHEDULE))
+def cnn_exponential_gamma_095_stepped_per_batch():
+    # 1e-2 of the peak from step 91 (was found at step 161)
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.95)
+    return model, fit(model, optimizer, data.images(), 130, scheduler=schedule)
+
+
+# -- a learning rate of 0 from the start: every layer stands exactly still, and the rate the
+# loop passes says why (was the remedy for a loop clearing gradients before the step)
+@broken("mlp", "optimizer", Expect("stalled", ANY, says="has been 0 since the start"))
+def mlp_adam_learning_rate_zero():
+    model = models.mlp([16, 64, 64, 2])
+    return model, fit(model, torch.optim.Adam(model.parameters(), lr=0.0), data.classes(), 30)
+
+
+@broken("transformer", "optimizer", Expect("stalled", ANY, says="has been 0 since the start"))
+def transformer_learning_rate_zero():
+    model = models.TinyGPT()
+    return model, fit(model, torch.optim.AdamW(model.parameters(), lr=0.0), data.tokens(), 30,
+                      models.sequence_loss)
+
+
+# -- an L-BFGS closure that does not clear the gradients: each of a step's evaluations adds
+# its gradient to all the earlier ones (within the step and across steps); its weights blow
+# up, which was called exploding with the learning rate as cause, or the stale gradients were
+# found three samples late (a strong-Wolfe CNN at step 33) ---------------------------------------
+CLOSURE = "evaluations of one step"
+
+
+def _lbfgs(model, batch, steps, loss_fn=F.cross_entropy, clear=None, **options):
+    """Full-batch L-BFGS whose closure never calls zero_grad(); ``clear``: 'outside' calls it
+    once before each optimizer.step instead (the closure's later evaluations still add up)."""
+    x, y = batch
+    optimizer = torch.optim.LBFGS(model.parameters(), max_iter=20, **options)
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        for _ in range(steps):
+            def closure():
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                return loss
+            if clear == "outside":
+                optimizer.zero_grad()
+            loss = optimizer.step(closure)
+            monitor.step(loss, lr=options.get("lr", 1.0))
+            if not math.isfinite(loss.item()):
+                break
+    return monitor
+
+
+@broken("mlp", "optimizer", Expect("exploding", None, within=5, says=CLOSURE))
+def lbfgs_strong_wolfe_closure_without_zero_grad():
+    model = models.mlp([16, 16, 2], activation=nn.Tanh)
+    return model, _lbfgs(model, data.classes(size=256)(0), 30, lr=1.0,
+                         line_search_fn="strong_wolfe")
+
+
+@broken("cnn", "optimizer", Expect("exploding", None, within=5, says=CLOSURE))
+def cnn_lbfgs_closure_without_zero_grad():
+    # lr 0.01 without a line search: the weights grew 1276x at step 4 (called exploding)
+    model = models.cnn()
+    return model, _lbfgs(model, data.images(size=64)(0), 30, lr=0.01)
+
+
+@broken("recurrent", "optimizer", Expect("exploding", None, within=5, says=CLOSURE))
+def gru_lbfgs_zero_grad_outside_the_closure():
+    # cleared once a step, before optimizer.step(closure): the closure's 20 evaluations add up
+    model = models.Recurrent("GRU")
+    return model, _lbfgs(model, data.sequences(size=64)(0), 30, clear="outside", lr=0.1)
+
+
+@broken("transformer", "optimizer", Expect("exploding", None, within=5, says=CLOSURE))
+def transformer_lbfgs_closure_without_zero_grad():
+    model = models.TinyGPT()
+    return model, _lbfgs(model, data.tokens(size=32)(0), 30, models.sequence_loss, lr=0.01)

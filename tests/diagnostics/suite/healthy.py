@@ -1422,3 +1422,84 @@ def wide_tanh_rnn_recurrent_gain_three_over_twelve_steps():
     model = models.recurrent_gain(models.Recurrent("RNN", hidden=64), 3.0)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 150,
                 every=10)]
+
+
+# -- exponential schedules the geometric-schedule rule must leave alone: stepped per epoch as
+# meant, and stepped per batch on purpose ending just past 1e-2 of the peak --------------------
+@healthy("mlp")
+def exponential_gamma_09_per_epoch():
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.9)
+    return [fit(model, optimizer, data.classes(noise=0.1), 100, scheduler=schedule, epoch=10,
+                every=10)]
+
+
+@healthy("recurrent")
+def gru_exponential_per_batch_on_purpose_to_its_end():
+    # gamma 0.95 per batch over 95 steps: 1e-2 of the peak from step 91, 0.77e-2 at the end
+    model = models.Recurrent("GRU")
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.95)
+    return [fit(model, optimizer, data.sequences(), 95, scheduler=schedule, every=10)]
+
+
+@healthy("cnn")
+def cnn_cosine_per_batch_with_a_short_period():
+    # CosineAnnealingLR(T_max=10) stepped per batch: the rate falls to 0 and rises again every
+    # 20 steps (warm restarts in effect): it trains, nothing stalls for good
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10)
+    return [fit(model, optimizer, data.images(), 100, scheduler=schedule, every=10)]
+
+
+# -- L-BFGS on a full batch, the closure clearing the gradients: it fits the batch to a loss
+# near 1e-8 (a gradient 1e-7 of the weights was called stalled, a tanh layer saturated at the
+# fit called saturation), its closure's evaluations never found stale ------------------------
+def _lbfgs_fit(model, batch, steps, loss_fn=F.cross_entropy, **options):
+    x, y = batch
+    optimizer = torch.optim.LBFGS(model.parameters(), max_iter=20, **options)
+    with GradientMonitor(model, every=10) as monitor:
+        for _ in range(steps):
+            def closure():
+                optimizer.zero_grad()
+                loss = loss_fn(model(x), y)
+                loss.backward()
+                return loss
+            monitor.step(optimizer.step(closure), lr=options.get("lr", 1.0))
+    return [monitor]
+
+
+@healthy("mlp")
+def lbfgs_tanh_mlp_fitted_without_a_line_search():
+    return _lbfgs_fit(models.mlp([16, 16, 2], activation=nn.Tanh), data.classes(size=256)(0),
+                      60, lr=1.0)
+
+
+@healthy("cnn")
+def cnn_lbfgs_strong_wolfe_to_its_fit():
+    return _lbfgs_fit(models.cnn(), data.images(size=64)(0), 60, lr=1.0,
+                      line_search_fn="strong_wolfe")
+
+
+@healthy("recurrent")
+def gru_lbfgs_clearing_with_zeros():
+    model = models.Recurrent("GRU")
+    x, y = data.sequences(size=64)(0)
+    optimizer = torch.optim.LBFGS(model.parameters(), lr=0.1, max_iter=20)
+    with GradientMonitor(model, every=10) as monitor:
+        for _ in range(60):
+            def closure():
+                optimizer.zero_grad(set_to_none=False)
+                loss = F.cross_entropy(model(x), y)
+                loss.backward()
+                return loss
+            monitor.step(optimizer.step(closure), lr=0.1)
+    return [monitor]
+
+
+@healthy("transformer")
+def transformer_lbfgs_fitted():
+    return _lbfgs_fit(models.TinyGPT(), data.tokens(size=32)(0), 60, models.sequence_loss,
+                      lr=1.0)
