@@ -88,6 +88,20 @@ def _origin_and_forwards(make_model, layer, batches, record_sites):
     return monitor.findings[0].origin, len(calls)
 
 
+def test_only_the_optimizers_stepping_the_models_own_parameters_are_judged():
+    """An SGD whose momentum never decays is named for the model it steps (found in the
+    registry of live optimizers), not for another model trained beside it."""
+    torch.manual_seed(0)
+    student, teacher = models.mlp([16, 32, 2]), models.mlp([16, 32, 2])
+    teacher_optimizer = torch.optim.SGD(teacher.parameters(), lr=1e-2, momentum=1.0)
+    monitor = fit(student, torch.optim.SGD(student.parameters(), lr=1e-2), data.classes(), 8)
+    assert monitor.findings == []
+    monitor = fit(teacher, teacher_optimizer, data.classes(), 2)
+    (finding,) = monitor.findings
+    assert (finding.rule, finding.step) == ("exploding", 1)
+    assert "momentum is 1" in finding.message
+
+
 def test_record_sites_finds_a_backward_origin_live_without_running_the_step_again():
     live, live_calls = _origin_and_forwards(models.RootFeatures, "conv", data.images(), True)
     rerun, rerun_calls = _origin_and_forwards(models.RootFeatures, "conv", data.images(), False)

@@ -28,13 +28,14 @@ import math
 
 import numpy as np
 
+from ..optim.optimizer import live_optimizers
 from .activations import RECURRENT_MODULES, ActivationProbe
 from .nonfinite import explain
 from .rules import Rules, Thresholds
 from .stale import StaleGradientCheck
 from .tap import GradientTap, covered_weights, squared_norm
 from .unregistered import UnregisteredCheck
-from .updates import UpdateMeter
+from .updates import UpdateMeter, settings_problems
 from .watch import NonFiniteWatch
 
 EARLY_STEPS = (1, 2, 4, 8, 16, 32)
@@ -90,6 +91,7 @@ class GradientMonitor:
         self.thresholds = thresholds or Thresholds()
         self.layers = weighted_layers(model)
         self._parameters = list(model.parameters())  # (those frozen too: see _frozen)
+        self._parameter_ids = {id(p) for p in self._parameters}
         self.natural = {name: natural_norm(params) for name, _, params in self.layers
                         if any(p.ndim >= 2 for _, p in params)}
         recurrent = [name for name, module, _ in self.layers
@@ -256,11 +258,23 @@ class GradientMonitor:
         if self.updates.before is not None:
             self.samples.append(sample)
             found += self._frozen(step)
+            found += self._optimizer_settings(step)
             # (the parameters the monitor watches: those the model had, a walk less)
             self.stale.arm([p for _, _, params in self.layers for _, p in params])
             if self.unregistered.params:
                 found += self.rules.on_unregistered(step, self.unregistered.stalled())
         return found
+
+    def _optimizer_settings(self, step):
+        """Findings on the settings of the optimizers that step this model's parameters (any
+        optimizer alive: the loop's is not given to the monitor), those that make it another
+        optimizer than meant (``updates.settings_problems``)."""
+        mine = self._parameter_ids
+        problems = []
+        for optimizer in live_optimizers():
+            if any(id(p) in mine for group in optimizer.param_groups for p in group["params"]):
+                problems += settings_problems(optimizer)
+        return self.rules.on_optimizer(step, problems) if problems else []
 
     def _stale_verdict(self, step):
         verdict = self.stale.verdict()

@@ -11,6 +11,7 @@ one, unless an optimizer with a kernel for many parameters at once overrides it.
 import copy
 import functools
 import warnings
+import weakref
 from collections import defaultdict
 from itertools import chain
 
@@ -22,6 +23,15 @@ from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor, _RemovableHandle
 
 __all__ = ["Optimizer"]
+
+# Every optimizer made, held weakly: the gradient diagnostics look here for those that step a
+# monitored model's parameters (their settings can be the cause of what the run shows)
+_live = weakref.WeakSet()
+
+
+def live_optimizers():
+    """The optimizers alive now (one that is dropped leaves)."""
+    return list(_live)
 
 
 def _mark_called(step):
@@ -212,6 +222,7 @@ class Optimizer:
             param_groups = [{"params": param_groups}]
         for param_group in param_groups:
             self.add_param_group(param_group)
+        _live.add(self)
 
     # -- what each optimizer provides ------------------------------------------------------
     def _validate_group(self, group):

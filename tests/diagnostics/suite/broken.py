@@ -1649,7 +1649,7 @@ def cnn_gradient_clipped_to_a_millionth():
     return model, fit(model, optimizer, data.images(), 30, clip=1e-6)
 
 
-@broken("recurrent", "optimizer", Expect("stalled", ANY, says="Adam's eps far above"))
+@broken("recurrent", "optimizer", Expect("stalled", ANY, says="Adam's eps is"))
 def gru_adam_with_eps_a_thousand():
     # eps=1e3 (meant 1e-3): the denominator is eps, not the gradient's size, and every update
     # is the gradient times 1e-6
@@ -1984,3 +1984,34 @@ def gru_lbfgs_zero_grad_outside_the_closure():
 def transformer_lbfgs_closure_without_zero_grad():
     model = models.TinyGPT()
     return model, _lbfgs(model, data.tokens(size=32)(0), 30, models.sequence_loss, lr=0.01)
+
+
+# -- optimizer settings that make it another optimizer than meant, read from the optimizer on
+# each sample (updates.settings_problems): SGD whose velocity never decays, Adam whose second
+# moment forgets at once, Adam whose eps dwarfs the gradients (SGD at lr / eps)
+@broken("mlp", "optimizer", Expect("exploding", None, within=2, says="momentum is 1"))
+def sgd_momentum_one_mlp():
+    model = models.mlp([16, 32, 32, 2])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=1e-2, momentum=1.0),
+                      data.classes(), 20)
+
+
+@broken("cnn", "optimizer", Expect("exploding", None, within=2, says="beta2 is 0"))
+def adam_beta2_zero_cnn():
+    model = models.cnn()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3, betas=(0.9, 0.0)),
+                      data.images(), 20)
+
+
+@broken("recurrent", "optimizer", Expect("stalled", ANY, within=4, says="eps is"))
+def adam_eps_one_gru():
+    model = models.Recurrent("GRU")
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3, eps=1.0),
+                      data.sequences(), 20)
+
+
+@broken("transformer", "optimizer", Expect("stalled", ANY, within=4, says="eps is"))
+def adamw_eps_one_transformer():
+    model = models.TinyGPT()
+    return model, fit(model, torch.optim.AdamW(model.parameters(), 1e-3, eps=1.0),
+                      data.tokens(), 20, models.sequence_loss)
