@@ -49,7 +49,7 @@ def test_large_covered_weight_is_estimated_from_its_first_rows(full):
     estimate = reference(weight[:block]) * (weight.shape[0] / block)
     assert tap.watched[id(layer.weight)] == pytest.approx(estimate, rel=1e-5)
     assert tap.watched[id(layer.bias)] == pytest.approx(reference(bias), rel=1e-5)
-    assert tap.total() == pytest.approx(math.sqrt(estimate + reference(bias)), rel=1e-5)
+    assert tap.total_norm == pytest.approx(math.sqrt(estimate + reference(bias)), rel=1e-5)
     # the exact norm only where every gradient is read (a sampled step)
     assert (id(layer.weight) in tap.squares) == full
     if full:
@@ -76,13 +76,13 @@ def test_nonfinite_covered_weight_is_reported_when_read_in_full(value, kind):
     assert reported == [("fc", kind)]
     # on a step that reads it only through its block (and its finite bias) it is not seen
     tap, reported = tapped(nn.Linear(128, 1024), full=False, poison=(row, value))
-    assert reported == [] and math.isfinite(tap.total())
+    assert reported == [] and math.isfinite(tap.total_norm)
 
 
 def test_nonfinite_gradient_read_every_step_is_reported():
     layer = nn.Linear(128, 1024)
     tap, reported = tapped(layer, full=False, poison=(0, np.nan))  # inside the block
-    assert reported == [] and math.isnan(tap.total())  # the monitor reports the total
+    assert reported == [] and math.isnan(tap.total_norm)  # the monitor reports the total
     layer = nn.Linear(16, 4, bias=False)  # nothing stands for it: read in full every step
     tap, reported = tapped(layer, full=False, poison=(1, -np.inf))
     assert reported == [("fc", "inf")]

@@ -210,8 +210,11 @@ class _Sweep:
             grads = pending.pop(node, None)  # summed over every use of its outputs
             if grads is None or node._output_hooks or not plain or len(grads) > 1:
                 if grads is not None:  # (hooks and captures see tensors)
-                    grads = [g if g is None or isinstance(g, TensorBase) else wrap(g)
-                             for g in grads]
+                    # (in place, in the list the sweep made: a comprehension is one more
+                    # Python call per hooked node, as a monitored model's output is every step)
+                    for nr, g in enumerate(grads):
+                        if g is not None and not isinstance(g, TensorBase):
+                            grads[nr] = wrap(g)
                 grads = self.gradients_of(node, grads)
                 if grads is None:
                     continue  # no gradient reached this node (or none is wanted from it)
@@ -306,8 +309,14 @@ class _Sweep:
         if grads is None:
             self._settle_leaf_edges(node)  # no gradient will flow along its edges
             return None
-        if node._output_hooks:
-            _run_output_hooks(node, grads, self.borrowed)
+        if node._output_hooks:  # hooks registered on non-leaf outputs; each may replace
+            for nr, hooks in node._output_hooks.items():  # its gradient
+                for hook in hooks:
+                    if grads[nr] is not None:
+                        result = hook(grads[nr])
+                        if result is not None and result is not grads[nr]:
+                            grads[nr] = result
+                            self.borrowed.add(result)  # user code made it
         if self.capture:
             self._capture_outputs(node, grads)
             if node not in self.useful:
@@ -458,17 +467,6 @@ def _sum(earlier, grad, wrap):
         return earlier + grad
     return Accumulate.apply(earlier if earlier_is else wrap(earlier),
                             grad if grad_is else wrap(grad))
-
-
-def _run_output_hooks(node, grads, borrowed):
-    """Hooks registered on a non-leaf output tensor; each may replace its gradient."""
-    for nr, hooks in node._output_hooks.items():
-        for hook in hooks:
-            if grads[nr] is not None:
-                result = hook(grads[nr])
-                if result is not None and result is not grads[nr]:
-                    grads[nr] = result
-                    borrowed.add(result)
 
 
 def _zeros(like, shape, dtype):

@@ -211,7 +211,7 @@ class GradientMonitor:
         tap = self.tap
         computed = None
         if tap.watched:
-            total = tap.total()
+            total = tap.total_norm
             # the rules turn this step's reads into layer norms only when they need them,
             # possibly steps later (a jump's reference step): the tap starts new dicts each step
             norms = tap.watched

@@ -18,7 +18,7 @@ already carried to the output). These ``covered`` matrices are read in full on s
 when every norm is needed; on every step, a fixed block of their rows (a 64th, at least 8
 rows, at most a sixteenth) estimates their norm (see ``_read_arrived``). Everything else
 (biases, normalisation scales, embeddings, layers without a bias) is read in full every step.
-``total()`` is the norm the explosion rule follows (the same reads on every step),
+``total_norm`` is the norm the explosion rule follows (the same reads on every step),
 ``layer_norms(full=True)`` on a sampled step holds every parameter's exact norm.
 """
 
@@ -195,7 +195,7 @@ class GradientTap:
         self.full = True  # read every parameter (set by the monitor for each step)
         self.squares = {}  # id(parameter) -> squared norm of its latest gradient
         # id(parameter) -> the squared norm read every step: in full, or for a covered weight
-        # estimated (see _read_arrived); ``total()`` sums these
+        # estimated (see _read_arrived); ``total_norm`` is their sum's root
         self.watched = {}
         self.ever = set()
         self._layer_count = len(set(self.layer_of.values()))  # ``ever`` complete at this size
@@ -204,7 +204,9 @@ class GradientTap:
         self._handles = []
         self._arrived = []  # parameters whose gradient is complete, not read yet
         self._blocks = {}  # id(covered weight) -> rows its estimate reads (0: all), once
-        self._total_square = 0.0  # the sum of ``watched``, taken as the backward ends
+        # the norm of ``watched`` together, taken as the backward ends (0 if none): the one
+        # the explosion rule follows. NOTE: an attribute, not a method: read on every step
+        self.total_norm = 0.0
         self._remove_end_observer = None
         self.attach()
 
@@ -227,7 +229,7 @@ class GradientTap:
     def reset(self, full=True):
         """A new step: nothing read yet; ``full``: read every parameter in it (sampled)."""
         self.full = full
-        self._total_square = 0.0
+        self.total_norm = 0.0
         self.squares = {}
         self.watched = {}  # a new dict, not cleared: the rules keep earlier steps' (norms_of)
         if self._read_now:
@@ -318,7 +320,7 @@ class GradientTap:
             squares[key] = _read(array, compiled)
         if len(watched) != len(params):  # also read by an earlier backward of this step
             total = math.fsum(watched.values())
-        self._total_square = total
+        self.total_norm = math.sqrt(total)
         if full or read_now or not math.isfinite(total):
             self._report_nonfinite(params)
 
@@ -334,10 +336,6 @@ class GradientTap:
             found = kinds(array)
             if found:
                 self.on_nonfinite(self.layer_of[id(param)], describe(found))
-
-    def total(self):
-        """The norm of this step's gradients read every step, together (0 if none)."""
-        return math.sqrt(self._total_square)
 
     def layer_norms(self, full=False):
         """{layer: gradient norm} of the parameters read every step, or with ``full`` of every
