@@ -195,6 +195,22 @@ def beyond_tail(kind, holder, args, output, eps):
     return output._data - np.asarray(y, dtype=output._data.dtype)
 
 
+def constant_inputs(args):
+    """"zero" when every tensor among a model's inputs ``args`` is zero, "constant" when each
+    is the same for every row (sample) of its batch, else None (a batch of one, no tensor).
+    Units fed such inputs are the same on every input: dead or alive together by the sign of a
+    constant, so being off on every input says nothing of their health, only of the data (a
+    mask that zeroed the batch, a normalisation that divided by inf)."""
+    arrays = [a._data for a in args if hasattr(a, "_data")]
+    if not arrays or any(a.ndim == 0 or a.shape[0] < 2 for a in arrays):
+        return None
+    for array in arrays:
+        # (two rows first: almost every real batch differs there, for the cost of one row)
+        if not (array[0] == array[1]).all() or not (array == array[:1]).all():
+            return None
+    return "zero" if not any(np.any(a) for a in arrays) else "constant"
+
+
 GLANCE = 64  # elements compared first: most ops differ from max(x, 0) within them
 
 
@@ -301,6 +317,9 @@ class _Tally:
         self.total = 0
         self.inputs = 0
         self.margins = []  # softmax: the top-two score gaps of its saturated rows
+        # "zero" or "constant" while every forward pooled here fed the model inputs that are the
+        # same for every row (``constant_inputs``), else None
+        self.constant = None
 
     def add_counts(self, array, saturated, total):
         self.inputs += inputs_in(array)
@@ -357,6 +376,8 @@ class _Tally:
                              if alive is not None and alive.size else 0.0)
         else:
             stats["saturated"] = self.saturated / max(self.total, 1)
+        if self.constant is not None:
+            stats["constant"] = self.constant
         if self.kind == "softmax":
             stats["margin"] = (float(np.median(np.concatenate(self.margins)))
                                if self.margins else 0.0)
@@ -384,6 +405,7 @@ class ActivationProbe:
         self._outputs = {}
         self._calls = {}
         self._last_layer = None
+        self._constant = None  # constant_inputs of the model's inputs in this forward
         self._order = {}  # layer name -> position of its first call in a sampled forward
         self._model = model
         self._kinds = {}  # module -> its activation kind
@@ -417,6 +439,7 @@ class ActivationProbe:
         # loop that calls the model's parts one by one never runs it: the same ReLU got a new
         # name, '1[1]', '1[2]', at every sample, and no streak could form)
         self._calls, self._last_layer = {}, None
+        self._constant = None  # (known only where the model's own forward runs)
         if self.armed:
             return
         self.armed = True
@@ -494,6 +517,9 @@ class ActivationProbe:
             after = self._last_layer
             axis = 1 if channels_first(self._by_name.get(after), array.shape) else None
             entry = self.tallies[key] = [name, _Tally(kind, after, self.step, axis)]
+            entry[1].constant = self._constant
+        elif entry[1].constant != self._constant:
+            entry[1].constant = None  # (one forward whose inputs differ: the data varies)
         if gates is not None:
             entry[1].add_counts(array, *gates)
         else:
@@ -537,6 +563,7 @@ class ActivationProbe:
 
     def _forward_starts(self, module, args):
         self._calls, self._last_layer = {}, None
+        self._constant = constant_inputs(args)
 
     def _module_hook(self, kind):
         def hook(module, args, output):

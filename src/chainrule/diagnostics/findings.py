@@ -109,6 +109,9 @@ REMEDIES = {
     "zero_signal": "find what sets every value to zero before that layer (Dropout with p=1, a "
                    "multiplication by a mask of zeros, an activation whose units are all off) and "
                    "fix it",
+    "constant_inputs": "check the data before the model: a mask or a filter that zeroes the batch, "
+                       "a normalisation dividing by an inf (x / x.max() with one inf in x), a "
+                       "placeholder tensor fed instead of the batch",
     "large_update": "lower the learning rate (for a loss summed over the batch, the rate that "
                     "suited its mean divided by the batch size), or clip the gradient norm",
     "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "

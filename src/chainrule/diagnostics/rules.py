@@ -348,7 +348,10 @@ class Rules:
             self.explosions.first_lr = lr
         if self._fitted():
             return []  # nothing left to learn: units that stopped passing gradients cost nothing
+        found = self._constant_inputs(step, activations)
         for name, s in activations.items():
+            if s.get("constant"):
+                continue  # (dead or alive together by the sign of a constant: the data's doing)
             self.measured[name] = self.measured.get(name, 0) + 1
             since, self.measured_at[name] = self.measured_at.get(name, 0), step
             if s.get("dead") is not None:
@@ -366,7 +369,6 @@ class Rules:
                     ("saturation", name), s["saturated"] > self._saturated_fraction(name, s),
                     lr, since) and not self._learned_tail(name, s):
                 saturated.append(name)
-        found = []
         if dead:
             s = activations[dead[0]]
             found += self._group(
@@ -398,6 +400,29 @@ class Rules:
                 f"{_also(saturated)}{self._cause(key)}",
                 self._units_remedy("saturation", key, s["kind"]))
         return found
+
+    def _constant_inputs(self, step, activations):
+        """The data as the cause: the model's inputs were the same for every row of each batch
+        (all zero: a mask that zeroed the batch, a normalisation dividing by inf) on
+        ``patience`` measurements in a row. Every unit is then the same on every input, dead or
+        alive by the sign of a constant (a ReLU MLP fed zeros was reported as 53% dead units in
+        its second layer), so the finding names the data and the first layer, which reads it."""
+        constant = next((s["constant"] for s in activations.values() if s.get("constant")),
+                        None)
+        if not self._streak(("dead", "constant inputs"), constant is not None):
+            return []
+        names = [n for n, s in activations.items() if s.get("constant")]
+        first = self.order[0] if self.order else activations[names[0]].get("after") or names[0]
+        dead = [n for n in names if activations[n].get("dead", 0) > self.t.dead_fraction]
+        what = ("all zero" if constant == "zero" else
+                "the same for every sample of the batch")
+        return self._group(
+            "constant_inputs", "dead", [first], step,
+            f"the data: the model's inputs are {what}, for {self.t.patience} samples in a row, "
+            f"so every unit from layer '{first}' on is the same on every input, dead or alive "
+            "by the sign of a constant"
+            + (f" ('{dead[0]}': {activations[dead[0]]['dead']:.0%} of its units output zero)"
+               if dead else ""), "constant_inputs")
 
     def _saturated_fraction(self, name, stats):
         """The share of saturated outputs above which ``name``'s units count as saturated:

@@ -1793,3 +1793,41 @@ def vit_initialised_ten_times_too_large():
     # loss at step 300 0.36 (post-norm) / 0.52 (pre-norm) against 0.004-0.006 (seed 0)
     model = _times(_ViT(norm_first=False), 10.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 30)
+
+
+# -- held-out batch: the data as the cause of units that look dead (2026-12-04) ---------------
+class _Zeroed(data.Batches):
+    """``source``'s batches with the inputs multiplied by ``factor`` (a mask of zeros: 0) or
+    divided by ``divisor`` (a scale that overflowed to inf): every row the same."""
+
+    def __init__(self, source, factor=1.0, divisor=1.0, fill=None):
+        super().__init__(source.x, source.y, source.size)
+        self.factor, self.divisor, self.fill = factor, divisor, fill
+
+    def __call__(self, step):
+        x, y = super().__call__(step)
+        if self.fill is not None:  # a placeholder tensor fed instead of the batch
+            return torch.full(tuple(x.shape), self.fill), y
+        return x * self.factor / self.divisor, y
+
+
+@broken("mlp", "data", Expect("dead", "0", says="inputs are all zero"))
+def mlp_batch_zeroed_by_a_mask():
+    # the second ReLU was reported as 53% dead units at step 30, with the remedy of a lower rate
+    model = models.mlp([16, 32, 32, 2])
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      _Zeroed(data.classes(), factor=0.0), 30)
+
+
+@broken("cnn", "data", Expect("dead", "0", says="inputs are all zero"))
+def cnn_images_divided_by_a_scale_that_overflowed():
+    model = models.cnn((1, 8, 8))
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      _Zeroed(data.images(), divisor=np.float32(np.inf)), 30)
+
+
+@broken("recurrent", "data", Expect("dead", "rnn", says="the same for every sample"))
+def gru_fed_a_placeholder_of_ones():
+    model = models.Recurrent("GRU")
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      _Zeroed(data.sequences(), fill=1.0), 30)
