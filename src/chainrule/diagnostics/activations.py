@@ -242,6 +242,27 @@ def relu_by_hand(args, output):
 
 
 SOFTMAX_OPS = ("Softmax", "ScaledDotProductAttention")
+SCALING_OPS = ("Div", "Mul")
+
+
+def op_name(node):
+    return type(node).__name__
+
+
+def constant_factor(node, args):
+    """The factor by which a Div or Mul scales its one differentiable tensor when the other
+    operand is a constant scalar (``scores / tau``, ``scores * 10``), else None."""
+    if len(args) != 2 or not all(hasattr(a, "_data") for a in args):
+        return None
+    tensor, constant = args
+    if op_name(node) == "Mul" and constant._data.ndim:
+        tensor, constant = constant, tensor
+    if constant._data.ndim or getattr(constant, "_requires_grad", False):
+        return None
+    value = float(constant._data)
+    if op_name(node) == "Div":
+        return 1.0 / value if value > 0 else None
+    return value if value > 0 else None
 SOFTMAX_ROWS = 2048  # rows of the fused attention op read at most, per call (whole items)
 MASKED = -5e3  # a softmax score at or below this is a mask (-inf, -1e9, or BERT's -1e4 added to a
 # score), not a score: scores far too large reach -5e3 only in rows they saturate anyway
@@ -320,6 +341,7 @@ class _Tally:
         # "zero" or "constant" while every forward pooled here fed the model inputs that are the
         # same for every row (``constant_inputs``), else None
         self.constant = None
+        self.temperature = None  # softmax: the temperature below 1 its scores were divided by
 
     def add_counts(self, array, saturated, total):
         self.inputs += inputs_in(array)
@@ -378,6 +400,8 @@ class _Tally:
             stats["saturated"] = self.saturated / max(self.total, 1)
         if self.constant is not None:
             stats["constant"] = self.constant
+        if self.temperature is not None:
+            stats["temperature"] = self.temperature
         if self.kind == "softmax":
             stats["margin"] = (float(np.median(np.concatenate(self.margins)))
                                if self.margins else 0.0)
@@ -406,6 +430,7 @@ class ActivationProbe:
         self._calls = {}
         self._last_layer = None
         self._constant = None  # constant_inputs of the model's inputs in this forward
+        self._scaled = None  # (output, factor) of the last op that scaled a tensor by a constant
         self._order = {}  # layer name -> position of its first call in a sampled forward
         self._model = model
         self._kinds = {}  # module -> its activation kind
@@ -617,6 +642,10 @@ class ActivationProbe:
                 if entry is not None:
                     self._layer_ran(entry[0])
                 return
+        if type(node).__name__ in SCALING_OPS:
+            factor = constant_factor(node, args)
+            if factor is not None:
+                self._scaled = (outputs, factor)
         if type(node).__name__ in SOFTMAX_OPS:
             self._softmax(node, args, outputs)
             return
@@ -658,8 +687,15 @@ class ActivationProbe:
         owner = self._innermost_module()
         if owner is None or not owner.training or not hasattr(args[0], "_data"):
             return
+        # a temperature below 1 (scores divided by tau: F.gumbel_softmax, a sharpened
+        # distribution) multiplies the gradient the undivided scores get by 1/tau: a row is flat
+        # for them only where (1 - p) / tau < eps (Gumbel-softmax at tau 0.1 trains)
+        scaled, self._scaled = self._scaled, None
+        factor = scaled[1] if scaled is not None and scaled[0] is args[0] else 1.0
+        temperature = 1.0 / factor if factor > 1.0 and op_name(node) == "Softmax" else None
         try:
-            counts = softmax_rows(node, args, outputs, self.eps)
+            counts = softmax_rows(node, args, outputs,
+                                  self.eps if temperature is None else self.eps * temperature)
         except (ValueError, IndexError):
             # a layout this read does not know (keys or a mask broadcast another way): the
             # softmax goes unmeasured rather than the user's training step failing
@@ -673,8 +709,11 @@ class ActivationProbe:
         name = base if index == 0 else f"{base}:{op}[{index}]"
         self._record((base, op, index), name, "softmax",
                      outputs if op == "Softmax" else None, (saturated, total), positions)
+        tally = self.tallies[(base, op, index)][1]
         if margins is not None:
-            self.tallies[(base, op, index)][1].margins.append(margins)
+            tally.margins.append(margins)
+        if temperature is not None:
+            tally.temperature = temperature
 
     def _innermost_module(self):
         frame = sys._getframe(2)

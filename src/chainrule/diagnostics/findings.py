@@ -124,6 +124,9 @@ REMEDIES = {
     "softmax": "scale the scores by 1/sqrt(head dim), initialise the query and key (or "
                "whatever makes the scores) smaller (nn.init.xavier_uniform_), or normalise "
                "their inputs (LayerNorm; a LayerNorm on query and key)",
+    "softmax_temperature": "raise the temperature (F.gumbel_softmax's tau: start at 1 and anneal "
+                           "it slowly, to no lower than about 0.5), or make the scores it "
+                           "divides smaller",
     "stalled": "check that this layer's parameters are in the optimizer and that their learning "
                "rate is not zero (optimizer.param_groups)",
     "stalled_all_zero": "call optimizer.zero_grad() before loss.backward(), not between "

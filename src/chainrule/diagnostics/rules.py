@@ -381,12 +381,17 @@ class Rules:
             s = activations[saturated[0]]
             key = ("saturation", saturated[0])
             first = self.first_softmax.get(saturated[0], (0.0, 0.0))
+            tau = s.get("temperature")
+            sharp = (f"its scores divided by a temperature of {tau:.3g}, which makes them so "
+                     "sharp" if tau else "its scores far too large: learned attention keeps "
+                     f"them under {t.softmax_margin:.0f}")
             from_start = ("" if first[0] <= t.saturated_fraction / 2
                           or first[1] <= t.softmax_margin else
                           f" from the first sample on, the two largest scores {first[1]:.0f} "
-                          f"apart (its scores far too large: learned attention keeps them "
-                          f"under {t.softmax_margin:.0f})")
-            what = (f"{s['saturated']:.0%} of its rows put more than {1 - t.saturation_eps:.0%} "
+                          f"apart ({sharp})")
+            # (below a temperature a row is flat only nearer to one-hot: see activations.py)
+            top = 1 - t.saturation_eps * (tau or 1.0)
+            what = (f"{s['saturated']:.0%} of its rows put more than {top:.{2 if tau else 0}%} "
                     f"of their weight on one position{from_start}, where the scores get almost "
                     "no gradient"
                     if s["kind"] == "softmax" else
@@ -398,7 +403,7 @@ class Rules:
                 f"({s['kind']}){_after(s)}: {what}, for "
                 f"{t.patience} samples in a row{self._large_gates(saturated[0], s)}"
                 f"{_also(saturated)}{self._cause(key)}",
-                self._units_remedy("saturation", key, s["kind"]))
+                self._units_remedy("saturation", key, s["kind"], s.get("temperature")))
         return found
 
     def _constant_inputs(self, step, activations):
@@ -545,7 +550,7 @@ class Rules:
         began_late = self.measured.get(key[1], 0) > self.streaks.get(key, 0)
         return large if began_late else None
 
-    def _units_remedy(self, rule, key, kind=None):
+    def _units_remedy(self, rule, key, kind=None, temperature=None):
         if "exploding" in self.groups:
             return rule
         if self._raised_lr(key):
@@ -553,7 +558,7 @@ class Rules:
         if self._large_update(key):
             return "large_update"
         if rule == "saturation" and kind == "softmax":
-            return "softmax"
+            return "softmax_temperature" if temperature else "softmax"
         return "dead_tail" if rule == "dead" and kind in SMOOTH_NAMES else rule
 
     def _since_explosion(self):

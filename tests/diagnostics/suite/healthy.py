@@ -1373,3 +1373,26 @@ def attention_trained_sharp_then_fine_tuned_under_a_new_monitor():
         optimizer.step()
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 60,
                 models.sequence_loss, every=10)]
+
+
+@healthy("mlp")
+def gumbel_vae_straight_through_temperature_annealed_to_one_half():
+    model = models.GumbelVAE(tau=1.0, hard=True)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+
+    class Anneal:  # tau from 1 to 0.5 over the run, as Jang et al. anneal it
+        steps = 0
+
+        def step(self):
+            self.steps += 1
+            model.tau = max(0.5, 1.0 - self.steps / 200)
+
+    return [fit(model, optimizer, data.prototypes(), 200, models.gumbel_vae_loss, every=10,
+                scheduler=Anneal())]
+
+
+@healthy("mlp")
+def gumbel_vae_soft_samples_at_temperature_one_half():
+    model = models.GumbelVAE(tau=0.5, hard=False)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.prototypes(), 200,
+                models.gumbel_vae_loss, every=10)]

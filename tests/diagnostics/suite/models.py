@@ -2,6 +2,8 @@
 second: an MLP, a CNN, a recurrent net and a small transformer. Lines where a setup makes a
 NaN on purpose carry a marker comment (``# NAN: name``) that the tests look up."""
 
+import math
+
 import chainrule as torch
 from chainrule import nn
 from chainrule.nn import functional as F
@@ -495,3 +497,27 @@ class ConvRecurrent(nn.Module):
     def forward(self, x):
         h = F.relu(self.front(x.transpose(1, 2))).transpose(1, 2)
         return self.head(self.rnn(h)[0][:, -1])
+
+
+class GumbelVAE(nn.Module):
+    """A VAE with one categorical latent of ``classes`` values, sampled by F.gumbel_softmax at
+    temperature ``tau`` (``hard``: one-hot, the soft sample's gradient: straight through)."""
+
+    def __init__(self, tau=1.0, hard=True, features=16, classes=8):
+        super().__init__()
+        self.tau, self.hard = tau, hard
+        self.enc, self.logits = nn.Linear(features, 32), nn.Linear(32, classes)
+        self.dec1, self.dec2 = nn.Linear(classes, 32), nn.Linear(32, features)
+
+    def forward(self, x):
+        logits = self.logits(F.relu(self.enc(x)))
+        z = F.gumbel_softmax(logits, tau=self.tau, hard=self.hard)
+        return torch.sigmoid(self.dec2(F.relu(self.dec1(z)))), logits
+
+
+def gumbel_vae_loss(out, x):
+    """Bernoulli reconstruction (summed over features) plus the KL to a uniform prior."""
+    recon, logits = out
+    q = logits.softmax(-1)
+    kl = (q * (q.clamp(min=1e-10).log() + math.log(logits.shape[-1]))).sum(-1).mean()
+    return F.binary_cross_entropy(recon, x, reduction="sum") / x.shape[0] + kl
