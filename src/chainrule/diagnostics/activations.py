@@ -60,6 +60,9 @@ SMOOTH_OPS = {"Gelu": "gelu", "Silu": "silu", "Softplus": "softplus", "Elu": "el
 COMPOSITE_MODULES = tuple(getattr(nn, name) for name in ("Tanhshrink", "Hardswish")
                           if hasattr(nn, name))
 CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
+NORMS = tuple(getattr(nn, name) for name in (
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
+    "InstanceNorm2d", "InstanceNorm3d", "RMSNorm") if hasattr(nn, name))
 RECURRENT_MODULES = (nn.RNN, nn.LSTM, nn.GRU) + CELLS
 FUNCTIONAL_OPS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 SMOOTH = frozenset(kind for _, kind in SMOOTH_MODULES)
@@ -193,6 +196,22 @@ def beyond_tail(kind, holder, args, output, eps):
     if kind == "selu":
         y *= 1.0507009873554805
     return output._data - np.asarray(y, dtype=output._data.dtype)
+
+
+def dead_biases_natural(layer, alive):
+    """Whether every dead unit's bias is still inside the range PyTorch's default
+    initialisation draws it from (above -1/sqrt(fan_in)); None where that cannot be read (no
+    bias, a normalisation layer, whose shift has no such range, units not one per bias). A
+    unit off on every input with such a bias was switched off by the sign of its random
+    weights and bias (see rules.py, ``_chance_share``), not pushed off: a bias filled with -4,
+    or driven far down by updates too large, lies far outside it."""
+    weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
+    if (getattr(weight, "ndim", 0) < 2 or getattr(bias, "shape", None) != alive.shape
+            or isinstance(layer, NORMS)):
+        return None
+    fan_in = int(np.prod(weight.shape[1:]))  # (PyTorch's own fan_in for Linear, Conv, ConvT)
+    dead = bias._data[~alive.astype(bool)]
+    return bool(dead.size) and bool((dead >= -1.0 / math.sqrt(fan_in)).all())
 
 
 def constant_inputs(args):
@@ -522,7 +541,11 @@ class ActivationProbe:
             if tally.inputs >= self.min_inputs or step - tally.started >= MAX_WINDOW:
                 del self.tallies[key]
                 if tally.inputs >= self.min_inputs and name not in self.output_activations:
-                    done[self._final_name(key, name)] = tally.stats()
+                    stats = done[self._final_name(key, name)] = tally.stats()
+                    if stats.get("dead"):
+                        stats["units"] = tally.alive.size
+                        stats["biases_natural"] = dead_biases_natural(
+                            self._by_name.get(tally.after), tally.alive)
         return done
 
     def _final_name(self, key, name):

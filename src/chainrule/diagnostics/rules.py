@@ -9,6 +9,7 @@ below dead or saturated units, or below vanishing gradients, stop learning becau
 """
 
 import collections
+import functools
 import math
 import statistics
 
@@ -362,8 +363,9 @@ class Rules:
             # signal was cut before them (Dropout(p=1), a mask of zeros), which the layers
             # above show as an exactly zero gradient (vanishing names the first of them)
             if s.get("dead") is not None and self._unit_streak(
-                    ("dead", name), s["dead"] > t.dead_fraction and s.get("after") not in starved,
-                    lr, since) and not self._learned_tail(name, s):
+                    ("dead", name), s["dead"] > self._dead_fraction(name, s)
+                    and s.get("after") not in starved, lr, since
+            ) and not self._learned_tail(name, s):
                 dead.append(name)
             if s.get("saturated") is not None and self._unit_streak(
                     ("saturation", name), s["saturated"] > self._saturated_fraction(name, s),
@@ -405,6 +407,25 @@ class Rules:
                 f"{_also(saturated)}{self._cause(key)}",
                 self._units_remedy("saturation", key, s["kind"], s.get("temperature")))
         return found
+
+    def _dead_fraction(self, name, stats):
+        """The share of dead units above which ``name``'s units count as dead:
+        ``dead_fraction``, or, for a layer not clearly alive at its first measurement (more
+        than a quarter of its units dead, half of ``dead_fraction``, as for smooth tails) whose
+        dead units' biases are all still in their initial range (``biases_natural``), the share
+        a coin gives by chance (``_chance_share``). In a deep stack of ReLU layers without
+        normalisation at PyTorch's default initialisation the signal shrinks about sixfold (in
+        its second moment) per layer while the biases keep their size, so from the fourth or
+        fifth layer on a unit is on or off for every input by the sign of its bias, a coin
+        toss: 30 to 47% of such layers of width 8 or 32 start more than half dead, and of a
+        depthwise convolution's, whose channels each read one channel of non-negative values,
+        14 to 21% (30 seeds). They revive as the layers before them learn and the signal grows
+        (a depthwise-separable CNN that trained to 0.001 was reported dead at step 4)."""
+        first = self.first_dead.get(name, 0.0)
+        if (first > self.t.dead_fraction / 2 and stats.get("biases_natural")
+                and stats.get("units")):
+            return max(self.t.dead_fraction, _chance_share(stats["units"]))
+        return self.t.dead_fraction
 
     def _constant_inputs(self, step, activations):
         """The data as the cause: the model's inputs were the same for every row of each batch
@@ -1024,6 +1045,24 @@ def _count(names, word="in"):
 
 SMOOTH_NAMES = {"gelu": "GELU", "silu": "SiLU", "mish": "Mish", "softplus": "Softplus",
                 "elu": "ELU", "celu": "CELU", "selu": "SELU", "logsigmoid": "LogSigmoid"}
+
+
+CHANCE = 0.01  # how rarely a fair coin per unit may leave a layer more dead than _chance_share
+
+
+@functools.cache
+def _chance_share(units):
+    """The smallest share k / units of dead units that a fair coin per unit reaches with a
+    probability below ``CHANCE`` (P(Binomial(units, 1/2) >= k)): a sign-symmetric
+    initialisation leaves a unit dead with a probability of at most 1/2 (its mirror, all
+    weights and bias negated, is alive on every input), so beyond this share the units did
+    not die by the draw. 8 units: all 8; 16: 14; 32: 24; 64: 42."""
+    tail = 0.0
+    for k in range(units, -1, -1):
+        tail += math.comb(units, k) / 2.0 ** units
+        if tail >= CHANCE:
+            return (k + 0.5) / units  # (k or more happens by chance; k + 1 or more does not)
+    return 1.0
 
 
 def _flat(stats):

@@ -1841,3 +1841,22 @@ def gumbel_vae_temperature_far_too_low():
     model = models.GumbelVAE(tau=0.01)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.prototypes(), 30,
                       models.gumbel_vae_loss)
+
+
+# -- held-out batch: depthwise-separable convolutions (2026-12-04) -----------------------------
+@broken("cnn", "model", Expect("dead", "features.7"))
+def depthwise_conv_biases_far_negative():
+    # dead from the start like the coin-tossed units of a healthy deep net, but their biases
+    # lie far outside the range their initialisation draws from
+    model = models.Separable(width=32, blocks=3)
+    with torch.no_grad():
+        model.features[6].bias.fill_(-4.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.images(), 30)
+
+
+@broken("cnn", "optimizer", Expect("dead", "features.9", says="update of step 1"))
+def depthwise_separable_cnn_adam_rate_far_too_high():
+    # killed by the first update (Adam at 0.3, loss 4.8 over the first ten steps): measured
+    # alive at step 1, before it, so they are judged by dead_fraction, not by chance
+    model = models.Separable(width=16, blocks=2)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 0.3), data.images(), 50)

@@ -1396,3 +1396,20 @@ def gumbel_vae_soft_samples_at_temperature_one_half():
     model = models.GumbelVAE(tau=0.5, hard=False)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.prototypes(), 200,
                 models.gumbel_vae_loss, every=10)]
+
+
+@healthy("cnn")
+def depthwise_separable_cnn_without_normalisation():
+    # 62% of a pointwise layer's 32 channels off at step 1 by the sign of their bias (the
+    # signal faded through seven unnormalised ReLU layers), reported dead at step 4; loss 0.0007
+    # by steps 90-120 (seed 0), the units revived
+    model = models.Separable(width=32, blocks=3)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.images(), 150,
+                every=10)]
+
+
+@healthy("cnn")
+def depthwise_separable_conv1d_on_sequences():
+    model = models.Separable(width=32, blocks=3, dims=1, channels=4)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 150,
+                every=10)]

@@ -521,3 +521,25 @@ def gumbel_vae_loss(out, x):
     q = logits.softmax(-1)
     kl = (q * (q.clamp(min=1e-10).log() + math.log(logits.shape[-1]))).sum(-1).mean()
     return F.binary_cross_entropy(recon, x, reduction="sum") / x.shape[0] + kl
+
+
+class Separable(nn.Module):
+    """A depthwise-separable CNN without normalisation: a stem, then ``blocks`` of a depthwise
+    convolution (``groups`` = channels, each channel its own 3-tap filter) and a pointwise
+    (1x1) one, each with a ReLU; averaged over positions into a head. ``dims``: 2 for images,
+    1 for sequences (N, L, F), read as (N, F, L)."""
+
+    def __init__(self, width=32, blocks=3, dims=2, channels=1, classes=2):
+        super().__init__()
+        conv = nn.Conv2d if dims == 2 else nn.Conv1d
+        self.dims = dims
+        layers = [conv(channels, width, 3, padding=1), nn.ReLU()]
+        for _ in range(blocks):
+            layers += [conv(width, width, 3, padding=1, groups=width), nn.ReLU(),
+                       conv(width, width, 1), nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(width, classes)
+
+    def forward(self, x):
+        h = self.features(x if self.dims == 2 else x.transpose(1, 2))
+        return self.head(h.flatten(2).mean(-1))
