@@ -417,7 +417,7 @@ class Rules:
         normalisation at PyTorch's default initialisation the signal shrinks about sixfold (in
         its second moment) per layer while the biases keep their size, so from the fourth or
         fifth layer on a unit is on or off for every input by the sign of its bias, a coin
-        toss: 30 to 47% of such layers of width 8 or 32 start more than half dead, and of a
+        toss: up to 47% of such layers of width 8 or 32 start more than half dead, and of a
         depthwise convolution's, whose channels each read one channel of non-negative values,
         14 to 21% (30 seeds). They revive as the layers before them learn and the signal grows
         (a depthwise-separable CNN that trained to 0.001 was reported dead at step 4)."""
