@@ -1860,3 +1860,32 @@ def depthwise_separable_cnn_adam_rate_far_too_high():
     # alive at step 1, before it, so they are judged by dead_fraction, not by chance
     model = models.Separable(width=16, blocks=2)
     return model, fit(model, torch.optim.Adam(model.parameters(), 0.3), data.images(), 50)
+
+
+# -- held-out batch: architectures the suite lacked (2026-12-04) -------------------------------
+@broken("cnn", "model", Expect("dead", "dec.1"))
+def conv_autoencoder_decoder_bias_far_negative():
+    model = models.ConvAutoEncoder()
+    with torch.no_grad():
+        model.dec[0].bias.fill_(-3.0)  # the first ConvTranspose2d's
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.crops(), 50,
+                      F.mse_loss)
+
+
+@broken("recurrent", "model", Expect("saturation", "enc"))
+def seq2seq_gru_initialised_ten_times_too_large():
+    model = models.Seq2SeqGRU()
+    with torch.no_grad():
+        for weight in list(model.enc.parameters()) + list(model.dec.parameters()):
+            weight.mul_(10.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.reversal(), 50,
+                      models.sequence_loss)
+
+
+@broken("mlp", "model", Expect("saturation", "TopOneExperts"))
+def mixture_of_experts_gate_initialised_a_hundred_times_too_large():
+    # 91% of the gate's rows one-hot from step 1 (scores 45 apart): the gate never learns
+    model = models.TopOneExperts(top1=False)
+    with torch.no_grad():
+        model.gate.weight.mul_(100.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.classes(), 50)

@@ -1413,3 +1413,32 @@ def depthwise_separable_conv1d_on_sequences():
     model = models.Separable(width=32, blocks=3, dims=1, channels=4)
     return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 150,
                 every=10)]
+
+
+# -- held-out batch: architectures the suite lacked (2026-12-04) -------------------------------
+@healthy("cnn")
+def conv_autoencoder_with_transposed_convolutions():
+    model = models.ConvAutoEncoder()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.crops(), 150,
+                F.mse_loss, every=10)]
+
+
+@healthy("cnn")
+def unet_skip_concatenation_and_a_grouped_convolution():
+    model = models.SkipUNet(groups=4)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.images(), 150,
+                every=10)]
+
+
+@healthy("recurrent")
+def seq2seq_gru_encoder_decoder_reversing_tokens():
+    model = models.Seq2SeqGRU()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.reversal(), 150,
+                models.sequence_loss, every=10)]
+
+
+@healthy("mlp")
+def mixture_of_experts_top_one_gate_straight_through():
+    model = models.TopOneExperts()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.classes(), 150,
+                every=10)]
