@@ -449,7 +449,7 @@ class ActivationProbe:
         self._calls = {}
         self._last_layer = None
         self._constant = None  # constant_inputs of the model's inputs in this forward
-        self._scaled = None  # (output, factor) of the last op that scaled a tensor by a constant
+        self._scaled = None  # (output, node, args) of the last Div or Mul in this forward
         self._order = {}  # layer name -> position of its first call in a sampled forward
         self._model = model
         self._kinds = {}  # module -> its activation kind
@@ -520,7 +520,7 @@ class ActivationProbe:
 
     def disarm(self):
         self.armed = False
-        self._outputs = {}
+        self._outputs, self._scaled = {}, None  # (held tensors: not kept between samples)
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -666,9 +666,8 @@ class ActivationProbe:
                     self._layer_ran(entry[0])
                 return
         if type(node).__name__ in SCALING_OPS:
-            factor = constant_factor(node, args)
-            if factor is not None:
-                self._scaled = (outputs, factor)
+            # (kept as it came: its factor is read only if a softmax takes this output next)
+            self._scaled = (outputs, node, args)
         if type(node).__name__ in SOFTMAX_OPS:
             self._softmax(node, args, outputs)
             return
@@ -714,7 +713,8 @@ class ActivationProbe:
         # distribution) multiplies the gradient the undivided scores get by 1/tau: a row is flat
         # for them only where (1 - p) / tau < eps (Gumbel-softmax at tau 0.1 trains)
         scaled, self._scaled = self._scaled, None
-        factor = scaled[1] if scaled is not None and scaled[0] is args[0] else 1.0
+        factor = (constant_factor(scaled[1], scaled[2]) or 1.0
+                  if scaled is not None and scaled[0] is args[0] else 1.0)
         temperature = 1.0 / factor if factor > 1.0 and op_name(node) == "Softmax" else None
         try:
             counts = softmax_rows(node, args, outputs,
