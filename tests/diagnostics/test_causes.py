@@ -3,7 +3,10 @@ killed by one or two updates as large as the weights, a signal cut to zeros befo
 gradients never cleared between steps, layers kept in a plain list, and an op run by a helper
 method of the model's forward."""
 
+import math
+
 import numpy as np
+import pytest
 
 import chainrule as torch
 from chainrule import nn
@@ -194,3 +197,80 @@ def test_an_op_in_a_helper_of_the_forward_is_placed_in_the_model():
     (finding,) = monitor.findings
     assert (finding.origin.op, finding.origin.pass_, finding.layer) == ("Mul", "forward",
                                                                           "Masked")
+
+
+# -- held-out batch of 2026-12-04: coin-tossed units, constant inputs, temperatures ------------
+def test_the_chance_share_is_where_a_fair_coins_binomial_tail_falls_below_one_percent():
+    from chainrule.diagnostics.rules import CHANCE, _chance_share
+
+    pmf = np.array([1.0])
+    for units in range(1, 65):
+        pmf = np.convolve(pmf, [0.5, 0.5])  # the count of dead units, each by a fair coin
+        if units not in (8, 16, 32, 64):
+            continue
+        tail = pmf[::-1].cumsum()[::-1]  # tail[k] = P(count >= k)
+        share = _chance_share(units)
+        assert tail[math.floor(share * units) + 1] < CHANCE  # beyond it: rarer than 1%...
+        assert tail[math.floor(share * units)] >= CHANCE  # ...one unit less is not
+
+
+def _coin(dead, natural=True):
+    return {"1": {"kind": "relu", "dead": dead, "inputs": 64, "after": "0", "units": 32,
+                  "biases_natural": natural}}
+
+
+def test_units_dead_from_the_start_within_chance_are_not_dead_unless_their_biases_were_pushed():
+    layers = {"0": (1.0, 1e-3, 1e-3), "2": (1.0, 1e-3, 1e-3)}
+    for natural, found_rules in ((True, []), (False, ["dead"])):
+        rules = Rules()
+        found = []
+        for step in (1, 2, 4, 8):  # 20 of 32 dead: below 24, the share chance reaches
+            found += rules.on_sample(_sample(step, layers, _coin(0.625, natural)))
+        assert [f.rule for f in found] == found_rules
+    rules, found = Rules(), []
+    for step, dead in ((1, 0.1), (2, 0.625), (4, 0.625), (8, 0.625)):  # alive at first
+        found += rules.on_sample(_sample(step, layers, _coin(dead)))
+    assert [f.rule for f in found] == ["dead"]
+    rules, found = Rules(), []
+    for step in (1, 2, 4):  # 26 of 32: beyond chance, whatever the biases
+        found += rules.on_sample(_sample(step, layers, _coin(26 / 32)))
+    assert [f.rule for f in found] == ["dead"]
+
+
+def test_inputs_the_same_for_every_row_are_told_apart_from_data_that_varies():
+    from chainrule.diagnostics.activations import constant_inputs
+
+    x = torch.randn(8, 4)
+    assert constant_inputs((torch.zeros(8, 4),)) == "zero"
+    assert constant_inputs((torch.ones(8, 3, 5),)) == "constant"
+    assert constant_inputs((x,)) is None
+    assert constant_inputs((x, torch.ones(8, 4))) is None  # a constant mask beside real data
+    assert constant_inputs((torch.zeros(1, 4),)) is None  # one row: nothing to compare
+    rows = torch.ones(8, 4)
+    rows[5, 2] = 2.0  # one value differs, past the first two rows
+    assert constant_inputs((rows,)) is None
+
+
+def test_a_softmax_after_a_temperature_counts_rows_flat_for_the_undivided_scores():
+    tau = 0.1
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.logits, self.head = nn.Linear(4, 8), nn.Linear(8, 2)
+
+        def forward(self, x):
+            return self.head((self.logits(x) / tau).softmax(-1))
+
+    torch.manual_seed(0)
+    model, x = Net(), torch.randn(64, 4) * 3.0
+    with GradientMonitor(model) as monitor:
+        loss = model(x).sum()
+        loss.backward()
+        monitor.step(loss)  # (no update: the weights are those of the measured forward)
+    with torch.no_grad():
+        p = (model.logits(x) / tau).softmax(-1).numpy().max(-1)
+    measured = monitor.activations["Net"]
+    assert measured["temperature"] == pytest.approx(tau)
+    assert measured["saturated"] == np.mean(p > 1 - 0.02 * tau)  # (1 - p) / tau < eps
+    assert np.mean(p > 0.98) > measured["saturated"]  # the undivided rule counts fewer

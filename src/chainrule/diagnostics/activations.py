@@ -60,6 +60,9 @@ SMOOTH_OPS = {"Gelu": "gelu", "Silu": "silu", "Softplus": "softplus", "Elu": "el
 COMPOSITE_MODULES = tuple(getattr(nn, name) for name in ("Tanhshrink", "Hardswish")
                           if hasattr(nn, name))
 CELLS = (nn.RNNCell, nn.LSTMCell, nn.GRUCell)
+NORMS = tuple(getattr(nn, name) for name in (
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm", "GroupNorm", "InstanceNorm1d",
+    "InstanceNorm2d", "InstanceNorm3d", "RMSNorm") if hasattr(nn, name))
 RECURRENT_MODULES = (nn.RNN, nn.LSTM, nn.GRU) + CELLS
 FUNCTIONAL_OPS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 SMOOTH = frozenset(kind for _, kind in SMOOTH_MODULES)
@@ -195,6 +198,38 @@ def beyond_tail(kind, holder, args, output, eps):
     return output._data - np.asarray(y, dtype=output._data.dtype)
 
 
+def dead_biases_natural(layer, alive):
+    """Whether every dead unit's bias is still inside the range PyTorch's default
+    initialisation draws it from (above -1/sqrt(fan_in)); None where that cannot be read (no
+    bias, a normalisation layer, whose shift has no such range, units not one per bias). A
+    unit off on every input with such a bias was switched off by the sign of its random
+    weights and bias (see rules.py, ``_chance_share``), not pushed off: a bias filled with -4,
+    or driven far down by updates too large, lies far outside it."""
+    weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
+    if (getattr(weight, "ndim", 0) < 2 or getattr(bias, "shape", None) != alive.shape
+            or isinstance(layer, NORMS)):
+        return None
+    fan_in = int(np.prod(weight.shape[1:]))  # (PyTorch's own fan_in for Linear, Conv, ConvT)
+    dead = bias._data[~alive.astype(bool)]
+    return bool(dead.size) and bool((dead >= -1.0 / math.sqrt(fan_in)).all())
+
+
+def constant_inputs(args):
+    """"zero" when every tensor among a model's inputs ``args`` is zero, "constant" when each
+    is the same for every row (sample) of its batch, else None (a batch of one, no tensor).
+    Units fed such inputs are the same on every input: dead or alive together by the sign of a
+    constant, so being off on every input says nothing of their health, only of the data (a
+    mask that zeroed the batch, a normalisation that divided by inf)."""
+    arrays = [a._data for a in args if hasattr(a, "_data")]
+    if not arrays or any(a.ndim == 0 or a.shape[0] < 2 for a in arrays):
+        return None
+    for array in arrays:
+        # (two rows first: almost every real batch differs there, for the cost of one row)
+        if not (array[0] == array[1]).all() or not (array == array[:1]).all():
+            return None
+    return "zero" if not any(np.any(a) for a in arrays) else "constant"
+
+
 GLANCE = 64  # elements compared first: most ops differ from max(x, 0) within them
 
 
@@ -226,6 +261,27 @@ def relu_by_hand(args, output):
 
 
 SOFTMAX_OPS = ("Softmax", "ScaledDotProductAttention")
+SCALING_OPS = ("Div", "Mul")
+
+
+def op_name(node):
+    return type(node).__name__
+
+
+def constant_factor(node, args):
+    """The factor by which a Div or Mul scales its one differentiable tensor when the other
+    operand is a constant scalar (``scores / tau``, ``scores * 10``), else None."""
+    if len(args) != 2 or not all(hasattr(a, "_data") for a in args):
+        return None
+    tensor, constant = args
+    if op_name(node) == "Mul" and constant._data.ndim:
+        tensor, constant = constant, tensor
+    if constant._data.ndim or getattr(constant, "_requires_grad", False):
+        return None
+    value = float(constant._data)
+    if op_name(node) == "Div":
+        return 1.0 / value if value > 0 else None
+    return value if value > 0 else None
 SOFTMAX_ROWS = 2048  # rows of the fused attention op read at most, per call (whole items)
 MASKED = -5e3  # a softmax score at or below this is a mask (-inf, -1e9, or BERT's -1e4 added to a
 # score), not a score: scores far too large reach -5e3 only in rows they saturate anyway
@@ -302,6 +358,10 @@ class _Tally:
         self.inputs = 0
         self.margins = []  # softmax: the top-two score gaps of its saturated rows
         self.gains = []  # recurrent layers: the backward signal's gain through time, per call
+        # "zero" or "constant" while every forward pooled here fed the model inputs that are the
+        # same for every row (``constant_inputs``), else None
+        self.constant = None
+        self.temperature = None  # softmax: the temperature below 1 its scores were divided by
 
     def add_counts(self, array, saturated, total):
         self.inputs += inputs_in(array)
@@ -360,6 +420,10 @@ class _Tally:
             stats["saturated"] = self.saturated / max(self.total, 1)
         if self.gains:
             stats["through_time"] = max(self.gains)
+        if self.constant is not None:
+            stats["constant"] = self.constant
+        if self.temperature is not None:
+            stats["temperature"] = self.temperature
         if self.kind == "softmax":
             stats["margin"] = (float(np.median(np.concatenate(self.margins)))
                                if self.margins else 0.0)
@@ -388,6 +452,8 @@ class ActivationProbe:
         self._outputs = {}
         self._calls = {}
         self._last_layer = None
+        self._constant = None  # constant_inputs of the model's inputs in this forward
+        self._scaled = None  # (output, node, args) of the last Div or Mul in this forward
         self._order = {}  # layer name -> position of its first call in a sampled forward
         self._model = model
         self._kinds = {}  # module -> its activation kind
@@ -421,6 +487,7 @@ class ActivationProbe:
         # loop that calls the model's parts one by one never runs it: the same ReLU got a new
         # name, '1[1]', '1[2]', at every sample, and no streak could form)
         self._calls, self._last_layer = {}, None
+        self._constant = None  # (known only where the model's own forward runs)
         if self.armed:
             return
         self.armed = True
@@ -457,7 +524,7 @@ class ActivationProbe:
 
     def disarm(self):
         self.armed = False
-        self._outputs = {}
+        self._outputs, self._scaled = {}, None  # (held tensors: not kept between samples)
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -478,7 +545,11 @@ class ActivationProbe:
             if tally.inputs >= self.min_inputs or step - tally.started >= MAX_WINDOW:
                 del self.tallies[key]
                 if tally.inputs >= self.min_inputs and name not in self.output_activations:
-                    done[self._final_name(key, name)] = tally.stats()
+                    stats = done[self._final_name(key, name)] = tally.stats()
+                    if stats.get("dead"):
+                        stats["units"] = tally.alive.size
+                        stats["biases_natural"] = dead_biases_natural(
+                            self._by_name.get(tally.after), tally.alive)
         return done
 
     def _final_name(self, key, name):
@@ -498,6 +569,9 @@ class ActivationProbe:
             after = self._last_layer
             axis = 1 if channels_first(self._by_name.get(after), array.shape) else None
             entry = self.tallies[key] = [name, _Tally(kind, after, self.step, axis)]
+            entry[1].constant = self._constant
+        elif entry[1].constant != self._constant:
+            entry[1].constant = None  # (one forward whose inputs differ: the data varies)
         if gates is not None:
             entry[1].add_counts(array, *gates)
         else:
@@ -543,6 +617,7 @@ class ActivationProbe:
 
     def _forward_starts(self, module, args):
         self._calls, self._last_layer = {}, None
+        self._constant = constant_inputs(args)
 
     def _module_hook(self, kind):
         def hook(module, args, output):
@@ -599,6 +674,9 @@ class ActivationProbe:
                 if entry is not None:
                     self._layer_ran(entry[0])
                 return
+        if type(node).__name__ in SCALING_OPS:
+            # (kept as it came: its factor is read only if a softmax takes this output next)
+            self._scaled = (outputs, node, args)
         if type(node).__name__ in SOFTMAX_OPS:
             self._softmax(node, args, outputs)
             return
@@ -640,8 +718,16 @@ class ActivationProbe:
         owner = self._innermost_module()
         if owner is None or not owner.training or not hasattr(args[0], "_data"):
             return
+        # a temperature below 1 (scores divided by tau: F.gumbel_softmax, a sharpened
+        # distribution) multiplies the gradient the undivided scores get by 1/tau: a row is flat
+        # for them only where (1 - p) / tau < eps (Gumbel-softmax at tau 0.1 trains)
+        scaled, self._scaled = self._scaled, None
+        factor = (constant_factor(scaled[1], scaled[2]) or 1.0
+                  if scaled is not None and scaled[0] is args[0] else 1.0)
+        temperature = 1.0 / factor if factor > 1.0 and op_name(node) == "Softmax" else None
         try:
-            counts = softmax_rows(node, args, outputs, self.eps)
+            counts = softmax_rows(node, args, outputs,
+                                  self.eps if temperature is None else self.eps * temperature)
         except (ValueError, IndexError):
             # a layout this read does not know (keys or a mask broadcast another way): the
             # softmax goes unmeasured rather than the user's training step failing
@@ -655,8 +741,11 @@ class ActivationProbe:
         name = base if index == 0 else f"{base}:{op}[{index}]"
         self._record((base, op, index), name, "softmax",
                      outputs if op == "Softmax" else None, (saturated, total), positions)
+        tally = self.tallies[(base, op, index)][1]
         if margins is not None:
-            self.tallies[(base, op, index)][1].margins.append(margins)
+            tally.margins.append(margins)
+        if temperature is not None:
+            tally.temperature = temperature
 
     def _innermost_module(self):
         frame = sys._getframe(2)

@@ -119,6 +119,9 @@ REMEDIES = {
     "zero_signal": "find what sets every value to zero before that layer (Dropout with p=1, a "
                    "multiplication by a mask of zeros, an activation whose units are all off) and "
                    "fix it",
+    "constant_inputs": "check the data before the model: a mask or a filter that zeroes the batch, "
+                       "a normalisation dividing by an inf (x / x.max() with one inf in x), a "
+                       "placeholder tensor fed instead of the batch",
     "large_update": "lower the learning rate (for a loss summed over the batch, the rate that "
                     "suited its mean divided by the batch size), or clip the gradient norm",
     "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "
@@ -131,6 +134,9 @@ REMEDIES = {
     "softmax": "scale the scores by 1/sqrt(head dim), initialise the query and key (or "
                "whatever makes the scores) smaller (nn.init.xavier_uniform_), or normalise "
                "their inputs (LayerNorm; a LayerNorm on query and key)",
+    "softmax_temperature": "raise the temperature (F.gumbel_softmax's tau: start at 1 and anneal "
+                           "it slowly, to no lower than about 0.5), or make the scores it "
+                           "divides smaller",
     "stalled": "check that this layer's parameters are in the optimizer and that their learning "
                "rate is not zero (optimizer.param_groups)",
     "stalled_all_zero": "call optimizer.zero_grad() before loss.backward(), not between "

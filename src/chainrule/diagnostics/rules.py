@@ -9,6 +9,7 @@ below dead or saturated units, or below vanishing gradients, stop learning becau
 """
 
 import collections
+import functools
 import math
 import statistics
 
@@ -429,7 +430,10 @@ class Rules:
             self.explosions.first_lr = lr
         if self._fitted():
             return []  # nothing left to learn: units that stopped passing gradients cost nothing
+        found = self._constant_inputs(step, activations)
         for name, s in activations.items():
+            if s.get("constant"):
+                continue  # (dead or alive together by the sign of a constant: the data's doing)
             self.measured[name] = self.measured.get(name, 0) + 1
             since, self.measured_at[name] = self.measured_at.get(name, 0), step
             if s.get("dead") is not None:
@@ -440,14 +444,14 @@ class Rules:
             # signal was cut before them (Dropout(p=1), a mask of zeros), which the layers
             # above show as an exactly zero gradient (vanishing names the first of them)
             if s.get("dead") is not None and self._unit_streak(
-                    ("dead", name), s["dead"] > t.dead_fraction and s.get("after") not in starved,
-                    lr, since) and not self._learned_tail(name, s):
+                    ("dead", name), s["dead"] > self._dead_fraction(name, s)
+                    and s.get("after") not in starved, lr, since
+            ) and not self._learned_tail(name, s):
                 dead.append(name)
             if s.get("saturated") is not None and self._unit_streak(
                     ("saturation", name), s["saturated"] > self._saturated_fraction(name, s),
                     lr, since) and not self._learned_tail(name, s):
                 saturated.append(name)
-        found = []
         if dead:
             s = activations[dead[0]]
             found += self._group(
@@ -460,12 +464,17 @@ class Rules:
             s = activations[saturated[0]]
             key = ("saturation", saturated[0])
             first = self.first_softmax.get(saturated[0], (0.0, 0.0))
+            tau = s.get("temperature")
+            sharp = (f"its scores divided by a temperature of {tau:.3g}, which makes them so "
+                     "sharp" if tau else "its scores far too large: learned attention keeps "
+                     f"them under {t.softmax_margin:.0f}")
             from_start = ("" if first[0] <= t.saturated_fraction / 2
                           or first[1] <= t.softmax_margin else
                           f" from the first sample on, the two largest scores {first[1]:.0f} "
-                          f"apart (its scores far too large: learned attention keeps them "
-                          f"under {t.softmax_margin:.0f})")
-            what = (f"{s['saturated']:.0%} of its rows put more than {1 - t.saturation_eps:.0%} "
+                          f"apart ({sharp})")
+            # (below a temperature a row is flat only nearer to one-hot: see activations.py)
+            top = 1 - t.saturation_eps * (tau or 1.0)
+            what = (f"{s['saturated']:.0%} of its rows put more than {top:.{2 if tau else 0}%} "
                     f"of their weight on one position{from_start}, where the scores get almost "
                     "no gradient"
                     if s["kind"] == "softmax" else
@@ -477,8 +486,50 @@ class Rules:
                 f"({s['kind']}){_after(s)}: {what}, for "
                 f"{t.patience} samples in a row{self._large_gates(saturated[0], s)}"
                 f"{_also(saturated)}{self._cause(key)}",
-                self._units_remedy("saturation", key, s["kind"]))
+                self._units_remedy("saturation", key, s["kind"], s.get("temperature")))
         return found
+
+    def _dead_fraction(self, name, stats):
+        """The share of dead units above which ``name``'s units count as dead:
+        ``dead_fraction``, or, for a layer not clearly alive at its first measurement (more
+        than a quarter of its units dead, half of ``dead_fraction``, as for smooth tails) whose
+        dead units' biases are all still in their initial range (``biases_natural``), the share
+        a coin gives by chance (``_chance_share``). In a deep stack of ReLU layers without
+        normalisation at PyTorch's default initialisation the signal shrinks about sixfold (in
+        its second moment) per layer while the biases keep their size, so from the fourth or
+        fifth layer on a unit is on or off for every input by the sign of its bias, a coin
+        toss: up to 47% of such layers of width 8 or 32 start more than half dead, and of a
+        depthwise convolution's, whose channels each read one channel of non-negative values,
+        14 to 21% (30 seeds). They revive as the layers before them learn and the signal grows
+        (a depthwise-separable CNN that trained to 0.001 was reported dead at step 4)."""
+        first = self.first_dead.get(name, 0.0)
+        if (first > self.t.dead_fraction / 2 and stats.get("biases_natural")
+                and stats.get("units")):
+            return max(self.t.dead_fraction, _chance_share(stats["units"]))
+        return self.t.dead_fraction
+
+    def _constant_inputs(self, step, activations):
+        """The data as the cause: the model's inputs were the same for every row of each batch
+        (all zero: a mask that zeroed the batch, a normalisation dividing by inf) on
+        ``patience`` measurements in a row. Every unit is then the same on every input, dead or
+        alive by the sign of a constant (a ReLU MLP fed zeros was reported as 53% dead units in
+        its second layer), so the finding names the data and the first layer, which reads it."""
+        constant = next((s["constant"] for s in activations.values() if s.get("constant")),
+                        None)
+        if not self._streak(("dead", "constant inputs"), constant is not None):
+            return []
+        names = [n for n, s in activations.items() if s.get("constant")]
+        first = self.order[0] if self.order else activations[names[0]].get("after") or names[0]
+        dead = [n for n in names if activations[n].get("dead", 0) > self.t.dead_fraction]
+        what = ("all zero" if constant == "zero" else
+                "the same for every sample of the batch")
+        return self._group(
+            "constant_inputs", "dead", [first], step,
+            f"the data: the model's inputs are {what}, for {self.t.patience} samples in a row, "
+            f"so every unit from layer '{first}' on is the same on every input, dead or alive "
+            "by the sign of a constant"
+            + (f" ('{dead[0]}': {activations[dead[0]]['dead']:.0%} of its units output zero)"
+               if dead else ""), "constant_inputs")
 
     def _saturated_fraction(self, name, stats):
         """The share of saturated outputs above which ``name``'s units count as saturated:
@@ -605,7 +656,7 @@ class Rules:
         began_late = self.measured.get(key[1], 0) > self.streaks.get(key, 0)
         return large if began_late else None
 
-    def _units_remedy(self, rule, key, kind=None):
+    def _units_remedy(self, rule, key, kind=None, temperature=None):
         if "exploding" in self.groups:
             return rule
         if self._raised_lr(key):
@@ -613,7 +664,7 @@ class Rules:
         if self._large_update(key):
             return "large_update"
         if rule == "saturation" and kind == "softmax":
-            return "softmax"
+            return "softmax_temperature" if temperature else "softmax"
         return "dead_tail" if rule == "dead" and kind in SMOOTH_NAMES else rule
 
     def _since_explosion(self):
@@ -1158,6 +1209,24 @@ def _count(names, word="in"):
 
 SMOOTH_NAMES = {"gelu": "GELU", "silu": "SiLU", "mish": "Mish", "softplus": "Softplus",
                 "elu": "ELU", "celu": "CELU", "selu": "SELU", "logsigmoid": "LogSigmoid"}
+
+
+CHANCE = 0.01  # how rarely a fair coin per unit may leave a layer more dead than _chance_share
+
+
+@functools.cache
+def _chance_share(units):
+    """The smallest share k / units of dead units that a fair coin per unit reaches with a
+    probability below ``CHANCE`` (P(Binomial(units, 1/2) >= k)): a sign-symmetric
+    initialisation leaves a unit dead with a probability of at most 1/2 (its mirror, all
+    weights and bias negated, is alive on every input), so beyond this share the units did
+    not die by the draw. 8 units: all 8; 16: 14; 32: 24; 64: 42."""
+    tail = 0.0
+    for k in range(units, -1, -1):
+        tail += math.comb(units, k) / 2.0 ** units
+        if tail >= CHANCE:
+            return (k + 0.5) / units  # (k or more happens by chance; k + 1 or more does not)
+    return 1.0
 
 
 def _flat(stats):

@@ -119,3 +119,26 @@ class PackedBatches(Batches):
         rows = self.rng.integers(0, len(self.x), self.size)
         return ((torch.from_numpy(self.x[rows]), torch.from_numpy(self.lengths[rows])),
                 torch.from_numpy(self.y[rows]))
+
+
+def prototypes(n=512, features=16, kinds=8, flip=0.05, size=32, seed=0):
+    """Binary rows: one of ``kinds`` random prototypes with a share ``flip`` of bits flipped;
+    inputs and targets alike (for autoencoders)."""
+    rng = np.random.default_rng(seed)
+    protos = rng.random((kinds, features)) < 0.4
+    x = (protos[rng.integers(0, kinds, n)] ^ (rng.random((n, features)) < flip))
+    x = x.astype(np.float32)
+    return Batches(x, x, size, seed)
+
+
+def reversal(n=256, length=6, vocab=12, size=16, seed=0):
+    """Token ids 1..vocab-1; the target: the sequence reversed."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, vocab, (n, length))
+    return Batches(x.astype(np.int64), x[:, ::-1].copy().astype(np.int64), size, seed)
+
+
+def crops(size=16, seed=0):
+    """``images``' central 8x8 crops, inputs and targets alike (for autoencoders)."""
+    x = images(seed=seed).x[:, :, 1:9, 1:9].copy()
+    return Batches(x, x, size, seed)

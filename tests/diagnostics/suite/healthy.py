@@ -1503,3 +1503,73 @@ def gru_lbfgs_clearing_with_zeros():
 def transformer_lbfgs_fitted():
     return _lbfgs_fit(models.TinyGPT(), data.tokens(size=32)(0), 60, models.sequence_loss,
                       lr=1.0)
+
+
+
+@healthy("mlp")
+def gumbel_vae_straight_through_temperature_annealed_to_one_half():
+    model = models.GumbelVAE(tau=1.0, hard=True)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+
+    class Anneal:  # tau from 1 to 0.5 over the run, as Jang et al. anneal it
+        steps = 0
+
+        def step(self):
+            self.steps += 1
+            model.tau = max(0.5, 1.0 - self.steps / 200)
+
+    return [fit(model, optimizer, data.prototypes(), 200, models.gumbel_vae_loss, every=10,
+                scheduler=Anneal())]
+
+
+@healthy("mlp")
+def gumbel_vae_soft_samples_at_temperature_one_half():
+    model = models.GumbelVAE(tau=0.5, hard=False)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.prototypes(), 200,
+                models.gumbel_vae_loss, every=10)]
+
+
+@healthy("cnn")
+def depthwise_separable_cnn_without_normalisation():
+    # 62% of a pointwise layer's 32 channels off at step 1 by the sign of their bias (the
+    # signal faded through seven unnormalised ReLU layers), reported dead at step 4; loss 0.0007
+    # by steps 90-120 (seed 0), the units revived
+    model = models.Separable(width=32, blocks=3)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.images(), 150,
+                every=10)]
+
+
+@healthy("cnn")
+def depthwise_separable_conv1d_on_sequences():
+    model = models.Separable(width=32, blocks=3, dims=1, channels=4)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 150,
+                every=10)]
+
+
+# -- held-out batch: architectures the suite lacked (2026-12-04) -------------------------------
+@healthy("cnn")
+def conv_autoencoder_with_transposed_convolutions():
+    model = models.ConvAutoEncoder()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.crops(), 150,
+                F.mse_loss, every=10)]
+
+
+@healthy("cnn")
+def unet_skip_concatenation_and_a_grouped_convolution():
+    model = models.SkipUNet(groups=4)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.images(), 150,
+                every=10)]
+
+
+@healthy("recurrent")
+def seq2seq_gru_encoder_decoder_reversing_tokens():
+    model = models.Seq2SeqGRU()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.reversal(), 150,
+                models.sequence_loss, every=10)]
+
+
+@healthy("mlp")
+def mixture_of_experts_top_one_gate_straight_through():
+    model = models.TopOneExperts()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.classes(), 150,
+                every=10)]

@@ -2,6 +2,8 @@
 second: an MLP, a CNN, a recurrent net and a small transformer. Lines where a setup makes a
 NaN on purpose carry a marker comment (``# NAN: name``) that the tests look up."""
 
+import math
+
 import chainrule as torch
 from chainrule import nn
 from chainrule.nn import functional as F
@@ -495,3 +497,116 @@ class ConvRecurrent(nn.Module):
     def forward(self, x):
         h = F.relu(self.front(x.transpose(1, 2))).transpose(1, 2)
         return self.head(self.rnn(h)[0][:, -1])
+
+
+class GumbelVAE(nn.Module):
+    """A VAE with one categorical latent of ``classes`` values, sampled by F.gumbel_softmax at
+    temperature ``tau`` (``hard``: one-hot, the soft sample's gradient: straight through)."""
+
+    def __init__(self, tau=1.0, hard=True, features=16, classes=8):
+        super().__init__()
+        self.tau, self.hard = tau, hard
+        self.enc, self.logits = nn.Linear(features, 32), nn.Linear(32, classes)
+        self.dec1, self.dec2 = nn.Linear(classes, 32), nn.Linear(32, features)
+
+    def forward(self, x):
+        logits = self.logits(F.relu(self.enc(x)))
+        z = F.gumbel_softmax(logits, tau=self.tau, hard=self.hard)
+        return torch.sigmoid(self.dec2(F.relu(self.dec1(z)))), logits
+
+
+def gumbel_vae_loss(out, x):
+    """Bernoulli reconstruction (summed over features) plus the KL to a uniform prior."""
+    recon, logits = out
+    q = logits.softmax(-1)
+    kl = (q * (q.clamp(min=1e-10).log() + math.log(logits.shape[-1]))).sum(-1).mean()
+    return F.binary_cross_entropy(recon, x, reduction="sum") / x.shape[0] + kl
+
+
+class Separable(nn.Module):
+    """A depthwise-separable CNN without normalisation: a stem, then ``blocks`` of a depthwise
+    convolution (``groups`` = channels, each channel its own 3-tap filter) and a pointwise
+    (1x1) one, each with a ReLU; averaged over positions into a head. ``dims``: 2 for images,
+    1 for sequences (N, L, F), read as (N, F, L)."""
+
+    def __init__(self, width=32, blocks=3, dims=2, channels=1, classes=2):
+        super().__init__()
+        conv = nn.Conv2d if dims == 2 else nn.Conv1d
+        self.dims = dims
+        layers = [conv(channels, width, 3, padding=1), nn.ReLU()]
+        for _ in range(blocks):
+            layers += [conv(width, width, 3, padding=1, groups=width), nn.ReLU(),
+                       conv(width, width, 1), nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(width, classes)
+
+    def forward(self, x):
+        h = self.features(x if self.dims == 2 else x.transpose(1, 2))
+        return self.head(h.flatten(2).mean(-1))
+
+
+class ConvAutoEncoder(nn.Module):
+    """8x8 crops encoded by two strided convolutions, decoded by two ConvTranspose2d."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1), nn.ReLU(),
+                                 nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.ReLU())
+        self.dec = nn.Sequential(nn.ConvTranspose2d(16, 8, 4, stride=2, padding=1), nn.ReLU(),
+                                 nn.ConvTranspose2d(8, 1, 4, stride=2, padding=1))
+
+    def forward(self, x):
+        return self.dec(self.enc(x))
+
+
+class SkipUNet(nn.Module):
+    """One level of a U-Net: down (a grouped conv with ``groups``), up by ConvTranspose2d,
+    the skip concatenated, averaged into a head."""
+
+    def __init__(self, groups=4):
+        super().__init__()
+        self.down1 = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU())
+        self.down2 = nn.Sequential(nn.Conv2d(8, 16, 3, padding=1, groups=groups), nn.ReLU())
+        self.up = nn.ConvTranspose2d(16, 8, 2, stride=2)
+        self.merge = nn.Sequential(nn.Conv2d(16, 8, 3, padding=1), nn.ReLU())
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        skip = self.down1(x)
+        up = F.relu(self.up(self.down2(F.max_pool2d(skip, 2))))
+        return self.head(self.merge(torch.cat([skip, up], 1)).mean((2, 3)))
+
+
+class Seq2SeqGRU(nn.Module):
+    """A GRU encoder whose last state starts a GRU decoder, teacher-forced (start token 0)."""
+
+    def __init__(self, vocab=12, width=32):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.enc, self.dec = (nn.GRU(width, width, batch_first=True),
+                              nn.GRU(width, width, batch_first=True))
+        self.out = nn.Linear(width, vocab)
+
+    def forward(self, x):
+        _, state = self.enc(self.embed(x))
+        shifted = torch.cat([torch.zeros_like(x[:, :1]), x[:, :-1]], 1)
+        return self.out(self.dec(self.embed(shifted), state)[0])
+
+
+class TopOneExperts(nn.Module):
+    """A mixture of MLP experts whose softmax gate picks one per input, straight through
+    (one-hot forward, the soft gate's gradient back); ``top1=False``: the soft mixture."""
+
+    def __init__(self, experts=4, top1=True):
+        super().__init__()
+        self.top1 = top1
+        self.gate = nn.Linear(16, experts)
+        self.experts = nn.ModuleList(mlp([16, 32, 2]) for _ in range(experts))
+
+    def forward(self, x):
+        weights = self.gate(x).softmax(-1)
+        if self.top1:
+            hard = F.one_hot(weights.argmax(-1), weights.shape[-1]).float()
+            weights = hard - weights.detach() + weights
+        outs = torch.stack([expert(x) for expert in self.experts], 1)
+        return (weights.unsqueeze(-1) * outs).sum(1)
