@@ -146,9 +146,12 @@ class ExplosionTracker:
             return None
         if self.first_lr is None:
             self.first_lr = lr
-        if len(self.losses) < 2:
+        if len(self.losses) < 4:
             return None
-        smooth = sorted((self.losses[-2], self.losses[-1], loss))[1]
+        # a median of five: of three, two outlier batches in a row (heavy-tailed targets under
+        # MSE) made a loss at twice its start three steps running; a rise lasts
+        losses = self.losses
+        smooth = sorted((losses[-4], losses[-3], losses[-2], losses[-1], loss))[2]
         first = statistics.median(self.first_losses)
         if self.best is None or smooth < self.best[0]:
             self.best = (smooth, layer_norms)
@@ -159,6 +162,14 @@ class ExplosionTracker:
         back = (self.first_lr and first > 0 and lr >= self.t.lr_rise * self.first_lr
                 and (smooth >= self.t.overshoot * first
                      or (best <= self.t.unlearned_drop * first and smooth >= first)))
+        if back and len(self.losses) >= self.t.recent_steps:
+            # and above the loss's own noise: a loss that is mostly noise (heavy-tailed targets
+            # under MSE: a quarter of its batch losses above the untrained level, late in the
+            # run too) is back there by chance, while a diverging loss rises above nearly all
+            # it was before (a ramp: above all but its own last steps); read only when the rest
+            # holds (rare)
+            ordered = sorted(self.losses)
+            back = smooth >= ordered[int(self.t.loss_quantile * (len(ordered) - 1))]
         self.diverging_steps = self.diverging_steps + 1 if back else 0
         if self.diverging_steps < self.t.patience:  # a state, not one odd batch
             return None

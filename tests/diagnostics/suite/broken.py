@@ -2473,3 +2473,36 @@ def gru_exponential_schedule_with_gamma_above_one():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
     schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=1.3)  # meant 1 / 1.3
     return model, fit(model, optimizer, data.sequences(), 50, scheduler=schedule)
+
+
+@broken("transformer", "model", Expect("nonfinite", "_RootMeanSquareNorm", "Sqrt", "backward",
+                                       "root of a zero mean square"))
+def rms_norm_by_hand_eps_outside_the_root_with_record_sites():
+    model = _RootMeanSquareNorm()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 20,
+                      models.sequence_loss, record_sites=True)
+
+
+def _one_finding_per_cause(monitor):
+    # a cause spread over many layers is one finding, naming where it starts
+    rules = [f.rule for f in monitor.findings]
+    assert len(rules) == len(set(rules)), [str(f) for f in monitor.findings]
+    return monitor
+
+
+@broken("mlp", "model", Expect("saturation", "1"))
+def fourteen_layer_tanh_mlp_weights_twenty_times_too_large_reported_once():
+    model = models.scaled(models.mlp([16] + [32] * 13 + [2], nn.Tanh), 20.0)
+    return model, _one_finding_per_cause(fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                                             data.classes(), 50))
+
+
+@broken("cnn", "model", Expect("dead", "1"))
+def fourteen_layer_cnn_every_bias_far_negative_reported_once():
+    model = models.cnn((1,) + (4,) * 14, side=6)
+    with torch.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.Conv2d):
+                layer.bias.fill_(-5.0)
+    return model, _one_finding_per_cause(fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                                             data.images(side=6), 50))

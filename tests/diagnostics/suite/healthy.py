@@ -1781,3 +1781,64 @@ def student_distilled_from_a_teacher_trained_alongside():
             s_opt.step()
             s_mon.step(s_loss)
     return [t_mon, s_mon]
+
+
+@healthy("mlp")
+def gan_with_a_warmup_of_both_learning_rates():
+    # the generator's loss rises as its critic learns, while the warmup raises the rate ten
+    # times: no schedule mistake
+    rng = np.random.default_rng(0)
+    generator, critic = models.mlp([4, 32, 2]), models.mlp([2, 32, 1])
+    g_opt = torch.optim.Adam(generator.parameters(), 2e-3, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(critic.parameters(), 2e-3, betas=(0.5, 0.999))
+    warm = [torch.optim.lr_scheduler.LinearLR(o, 0.1, total_iters=20) for o in (g_opt, d_opt)]
+    real = (rng.standard_normal((2048, 2)) * 0.5 + [2.0, -1.0]).astype(np.float32)
+    with GradientMonitor(generator, every=10) as g_mon, \
+            GradientMonitor(critic, every=10) as d_mon:
+        for _ in range(150):
+            batch = torch.from_numpy(real[rng.integers(0, len(real), 32)])
+            fake = generator(torch.randn(32, 4))
+            d_opt.zero_grad()
+            d_loss = (F.binary_cross_entropy_with_logits(critic(batch), torch.ones(32, 1))
+                      + F.binary_cross_entropy_with_logits(critic(fake.detach()),
+                                                           torch.zeros(32, 1)))
+            d_loss.backward()
+            d_opt.step()
+            d_mon.step(d_loss, lr=d_opt.param_groups[0]["lr"])
+            g_opt.zero_grad()
+            g_loss = F.binary_cross_entropy_with_logits(critic(fake), torch.ones(32, 1))
+            g_loss.backward()
+            g_opt.step()
+            g_mon.step(g_loss, lr=g_opt.param_groups[0]["lr"])
+            for schedule in warm:
+                schedule.step()
+    return [g_mon, d_mon]
+
+
+@healthy("mlp")
+def one_cycle_on_heavy_tailed_targets_under_mse():
+    model = models.mlp([8, 32, 32, 1])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.01, total_steps=200)
+    return [fit(model, optimizer, data.regression(df=1.5), 200, F.mse_loss, scheduler=schedule,
+                every=10)]
+
+
+@healthy("cnn")
+def cnn_batch_size_one_with_a_warmup():
+    model = models.cnn((1, 4, 4))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.02)
+    schedule = torch.optim.lr_scheduler.LinearLR(optimizer, 0.1, total_iters=30)
+    return [fit(model, optimizer, data.images(size=1), 150, scheduler=schedule, every=10)]
+
+
+@healthy("recurrent")
+def gru_label_noise_with_a_warmup():
+    model = models.Recurrent("GRU")
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.LinearLR(optimizer, 0.05, total_iters=40)
+    batches = data.sequences()
+    rng = np.random.default_rng(3)
+    flip = rng.random(len(batches.y)) < 0.3
+    batches.y = np.where(flip, 1 - batches.y, batches.y)
+    return [fit(model, optimizer, batches, 150, scheduler=schedule, every=10)]
