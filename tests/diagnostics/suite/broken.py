@@ -2419,10 +2419,9 @@ def cnn_contrastive_loss_over_pairs_with_the_diagonal():
                       _pairwise_margin)
 
 
-@broken("mlp", "model", Expect("nonfinite", None))
-def student_distilled_from_a_teacher_that_goes_nan():
+def _distilled_from_a_teacher_that_goes_nan(softmax_after_the_student):
     # the teacher (not monitored) is trained alongside and breaks (log of a scale driven to
-    # 0); its nan reaches the student only through the distillation target
+    # 0: its logits all -inf); its values reach the student only through the target
     student, teacher = models.mlp([16, 32, 2]), models.LogScale()
     s_opt = torch.optim.Adam(student.parameters(), 1e-3)
     t_opt = torch.optim.SGD(teacher.parameters(), lr=0.5)
@@ -2435,12 +2434,31 @@ def student_distilled_from_a_teacher_that_goes_nan():
             (F.cross_entropy(t_out, y) + t_out.mean()).backward()
             t_opt.step()
             s_opt.zero_grad()
-            loss = F.kl_div(F.log_softmax(student(x), -1), F.softmax(t_out.detach(), -1),
-                            reduction="batchmean")
+            if softmax_after_the_student:
+                out = F.log_softmax(student(x), -1)
+                target = F.softmax(t_out.detach(), -1)  # NAN: the teacher's logits
+            else:
+                target = F.softmax(t_out.detach(), -1)
+                out = F.log_softmax(student(x), -1)
+            loss = F.kl_div(out, target, reduction="batchmean")  # NAN: the teacher's output
             loss.backward()
             s_opt.step()
             monitor.step(loss)
     return student, monitor
+
+
+@broken("mlp", "model", Expect("nonfinite", None, "data", "forward", "the teacher's output",
+                               says="another model's output"))
+def student_distilled_from_a_teacher_that_goes_nan():
+    return _distilled_from_a_teacher_that_goes_nan(softmax_after_the_student=False)
+
+
+@broken("mlp", "model", Expect("nonfinite", None, "data", "forward", "the teacher's logits",
+                               says="another model's output"))
+def student_distilled_from_a_teacher_whose_logits_are_all_minus_inf():
+    # taken after the student's forward, the teacher's softmax is an op of the loss: its
+    # input, infinities only, was read as a mask placed on purpose ("Softmax produced nan")
+    return _distilled_from_a_teacher_that_goes_nan(softmax_after_the_student=True)
 
 
 @broken("recurrent", "optimizer", Expect("exploding", within=10))
