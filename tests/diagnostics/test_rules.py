@@ -50,13 +50,37 @@ def test_a_jump_followed_by_a_non_finite_step_is_an_explosion():
 
 
 def test_diverging_needs_the_loss_back_at_its_start_and_a_risen_learning_rate():
-    losses = [2.0, 1.9, 1.5, 1.0, 0.6, 0.4, 0.3, 0.3, 2.5, 3.0, 3.5, 4.0]
+    losses = [2.0, 1.9, 1.5, 1.0, 0.6, 0.4, 0.3, 0.3, 2.5, 3.0, 3.5, 4.0, 4.5]
     norms = [1.0] * len(losses)
     rising = [0.01 * 1.5 ** i for i in range(len(losses))]
     (finding,) = _feed(norms, losses, rising)
-    assert finding.rule == "exploding" and finding.step == 12  # back since step 10
+    # back since step 11 (a median of five losses: the third of the rise)
+    assert finding.rule == "exploding" and finding.step == 13
     assert "diverging" in finding.message and "schedule" in finding.message
     assert _feed(norms, losses, [0.01] * len(losses)) == []  # a GAN's loss may do this
+
+
+def test_diverging_when_the_loss_doubles_its_start_without_having_halved():
+    # fell by a fifth only, then twice its start and more while the rate grew: a schedule
+    # that raises the rate early undoes less than half
+    losses = [1.0, 1.0, 1.0, 0.9, 0.85, 0.8, 0.8, 2.5, 2.6, 2.8, 3.0, 3.2]
+    norms = [1.0] * len(losses)
+    rising = [0.01 * 1.5 ** i for i in range(len(losses))]
+    (finding,) = _feed(norms, losses, rising)
+    assert finding.rule == "exploding" and finding.step == 12  # twice the start since step 10
+    assert "diverging" in finding.message and "2.8x its untrained level" in finding.message
+    assert _feed(norms, losses[:8] + [1.9] * 4, rising) == []  # back at its start: not halved
+    assert _feed(norms, losses, [0.01] * len(losses)) == []  # the rate did not rise
+
+
+def test_heavy_tailed_losses_under_a_risen_rate_never_diverge():
+    # batch losses of MSE on Student-t targets (1.5 degrees of freedom): runs of three batches
+    # at or above the first three's median come by chance, the rate raised by a schedule
+    rng = np.random.default_rng(0)
+    losses = list(np.abs(rng.standard_t(1.5, 400)) ** 2 + 1.0)
+    norms = [1.0] * len(losses)
+    rates = [0.01] + [0.05] * (len(losses) - 1)
+    assert _feed(norms, losses, rates) == []
 
 
 def test_thresholds_are_configurable():

@@ -28,8 +28,8 @@ first step is caught at once:
   as large as the weights (rules.py, ``init_gain``: a deep net initialised far too large; the
   layers of a container's item read as a residual block too, ``x + f(x)``, whose gain is not
   its layers' product);
-- the loss returned to its untrained level after halving, and the learning rate is now well
-  above its first value (a schedule that raises it too far).
+- the loss returned to its untrained level after halving, or rose to twice it, and the
+  learning rate is now well above its first value (a schedule that raises it too far).
 """
 
 import bisect
@@ -146,15 +146,30 @@ class ExplosionTracker:
             return None
         if self.first_lr is None:
             self.first_lr = lr
-        if len(self.losses) < 2:
+        if len(self.losses) < 4:
             return None
-        smooth = sorted((self.losses[-2], self.losses[-1], loss))[1]
+        # a median of five: of three, two outlier batches in a row (heavy-tailed targets under
+        # MSE) made a loss at twice its start three steps running; a rise lasts
+        losses = self.losses
+        smooth = sorted((losses[-4], losses[-3], losses[-2], losses[-1], loss))[2]
         first = statistics.median(self.first_losses)
         if self.best is None or smooth < self.best[0]:
             self.best = (smooth, layer_norms)
         best, layers_best = self.best
-        back = (self.first_lr and first > 0 and best <= self.t.unlearned_drop * first
-                and smooth >= first and lr >= self.t.lr_rise * self.first_lr)
+        # back at the untrained level after halving, or well above it at once: a schedule
+        # that raises the rate early undoes a fall too small to halve (a third: 0.71 -> 0.51,
+        # then 2.6 and up from step 24 of an lr growing 1.25x a step, seen only at 34)
+        back = (self.first_lr and first > 0 and lr >= self.t.lr_rise * self.first_lr
+                and (smooth >= self.t.overshoot * first
+                     or (best <= self.t.unlearned_drop * first and smooth >= first)))
+        if back and len(self.losses) >= self.t.recent_steps:
+            # and above the loss's own noise: a loss that is mostly noise (heavy-tailed targets
+            # under MSE: a quarter of its batch losses above the untrained level, late in the
+            # run too) is back there by chance, while a diverging loss rises above nearly all
+            # it was before (a ramp: above all but its own last steps); read only when the rest
+            # holds (rare)
+            ordered = sorted(self.losses)
+            back = smooth >= ordered[int(self.t.loss_quantile * (len(ordered) - 1))]
         self.diverging_steps = self.diverging_steps + 1 if back else 0
         if self.diverging_steps < self.t.patience:  # a state, not one odd batch
             return None

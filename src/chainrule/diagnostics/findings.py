@@ -27,6 +27,10 @@ class Thresholds:
     init_rho: float = 0.5  # ...and their median gradient/weight is this or more
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...
     lr_rise: float = 2.0  # ...and is back there, with the lr this x higher than at its best
+    overshoot: float = 2.0  # diverging: or the loss is this x its first level (worse than
+    # untrained, fallen before or not), with the lr lr_rise x higher...
+    loss_quantile: float = 0.9  # ...and at or above this quantile of the last 50 losses (once
+    # recent_steps are in)
     dead_fraction: float = 0.5  # dead: more than this share of units inactive on every input
     min_inputs: int = 16  # ...judged on at least this many inputs
     saturation_eps: float = 0.02  # saturated: within this of a sigmoid/tanh asymptote

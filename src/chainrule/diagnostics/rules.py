@@ -124,8 +124,12 @@ class Rules:
         layer = layers[0] if layers else None
         where = f" starting in layer '{layer}'{self._gain(layer)}" if layer else ""
         if e.kind == "diverging":
-            message = (f"training is diverging{where}: the loss is back at {f['loss']:.4g}, its "
-                       f"untrained level ({f['first_loss']:.4g}), after falling to "
+            if f["loss"] >= self.t.overshoot * f["first_loss"]:
+                level = f"{f['loss'] / f['first_loss']:.3g}x its untrained level"
+            else:
+                level = "its untrained level"
+            message = (f"training is diverging{where}: the loss is back at {f['loss']:.4g}, "
+                       f"{level} ({f['first_loss']:.4g}), after falling to "
                        f"{f['best_loss']:.4g}, and the learning rate rose from "
                        f"{f['first_lr']:.3g} at the start to {f['lr']:.3g}")
             return self._group("exploding", "exploding", layers, e.step, message, "diverging")

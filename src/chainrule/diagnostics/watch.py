@@ -158,6 +158,16 @@ class _Replay:
         return found[0] if found else None
 
 
+def _foreign_infinities(tensor):
+    """A tensor of infinities only, made by no op of this step: another model's output that
+    overflowed everywhere (a teacher's logits all -inf), not a mask (a mask keeps something:
+    ``full_like(x, -inf)`` is only ever one side of a ``where``, which gives birth to nothing).
+    Asked only of an op of the loss that gave birth to a non-finite value."""
+    array = tensor._data
+    return (tensor.grad_fn is None and array.size > 1 and array.dtype.kind == "f"
+            and bool(np.isinf(array).all()))
+
+
 class _BackwardCheck:
     """A loss op's backward, checked for a birth when there is evidence: what it received and
     made, and their versions then. A gradient summed into in place since (kept as a leaf's
@@ -487,7 +497,9 @@ class NonFiniteWatch:
             masks = self._masks_of_step()
             options = getattr(node, "forward_options", None) or {}  # weight=, a keyword
             for arg in tensors(list(args) + list(options.values())):
-                if not (finite(arg._data) or masks.placed(arg) or self._output_of_step(arg)):
+                if finite(arg._data) or self._output_of_step(arg):
+                    continue
+                if not masks.placed(arg) or (found and _foreign_infinities(arg)):
                     outside |= kinds(arg._data)
             if outside and found:  # nan made of an inf from outside (class weights 1/0)
                 op, became, found = "data", f"{describe(found)} at {op_name(node)}", outside

@@ -2112,3 +2112,415 @@ def mixture_of_experts_gate_initialised_a_hundred_times_too_large():
     with torch.no_grad():
         model.gate.weight.mul_(100.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.classes(), 50)
+
+
+# -- held-out round 17: the issue's kinds in shapes the suite lacked (2026-12-04) -------------
+def _log_of_softmax(out, y):
+    # log(softmax) instead of log_softmax: a probability that rounds to 0 gives -inf
+    chosen = F.softmax(out, -1).gather(1, y[:, None])
+    return -torch.log(chosen).mean()  # NAN: log of a softmax
+
+
+@broken("mlp", "loss", Expect("nonfinite", None, "Log", "forward", "log of a softmax"))
+def mlp_log_of_a_softmax_output():
+    model = models.mlp([16, 32, 2])
+    with torch.no_grad():
+        model[-1].weight.mul_(400.0)  # confident logits: softmax rounds the loser to 0
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.classes(), 20,
+                      _log_of_softmax)
+
+
+class _RootMeanSquareNorm(nn.Module):
+    """An RMS norm written by hand with eps added outside the root: fine forward, but the
+    root's gradient at a zero token is inf (a padding token embedded to zero)."""
+
+    def __init__(self, vocab=12, width=16):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width)
+        self.mix = nn.Linear(width, width)
+        self.head = nn.Linear(width, vocab)
+        with torch.no_grad():
+            self.tokens.weight[0] = 0.0
+
+    def forward(self, x):
+        h = self.tokens(x)
+        rms = (h * h).mean(-1, keepdim=True).sqrt()  # NAN: root of a zero mean square
+        return self.head(self.mix(h / (rms + 1e-6)).relu())
+
+
+@broken("transformer", "model", Expect("nonfinite", "_RootMeanSquareNorm", "Sqrt", "backward",
+                                       "root of a zero mean square"))
+def rms_norm_by_hand_eps_outside_the_root():
+    model = _RootMeanSquareNorm()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 20,
+                      models.sequence_loss)
+
+
+class _InstanceNormByHand(nn.Module):
+    """A CNN that normalises each feature map by its own spatial std, without eps: a blank
+    image gives maps that are constant (the bias), so 0 / 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.head = nn.Linear(4 * 10 * 10, 2)
+
+    def forward(self, x):
+        h = self.conv(x)
+        mean = h.mean((2, 3), keepdim=True)
+        std = ((h - mean) ** 2).mean((2, 3), keepdim=True).sqrt()
+        h = (h - mean) / std  # NAN: instance norm of a blank image
+        return self.head(h.relu().flatten(1))
+
+
+@broken("cnn", "data", Expect("nonfinite", "_InstanceNormByHand", "Div", "forward",
+                              "instance norm of a blank image"))
+def cnn_instance_norm_by_hand_over_blank_images():
+    model = _InstanceNormByHand()
+    batches = data.images()
+    batches.x[::9] = 0.0  # blank frames in the data
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 20)
+
+
+class _Standardised(nn.Module):
+    """An MLP that standardises its batch by the batch's std: a feature constant in the data
+    has std 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = models.mlp([16, 32, 2])
+
+    def forward(self, x):
+        x = (x - x.mean(0)) / x.std(0)  # NAN: std of a constant feature
+        return self.body(x)
+
+
+@broken("mlp", "data", Expect("nonfinite", "_Standardised", "Div", "forward",
+                              "std of a constant feature"))
+def mlp_standardised_by_the_std_of_a_constant_feature():
+    model = _Standardised()
+    batches = data.classes()
+    batches.x[:, 7] = 1.0  # a column that never varies (a one-hot of a single category)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 20)
+
+
+def _padded_token_mean(logits, targets):
+    # a masked mean per sequence: a sequence that is all padding has 0 tokens, so 0 / 0
+    per_token = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    mask = (targets != 0).float()
+    per_row = (per_token * mask).sum(1) / mask.sum(1)  # NAN: masked mean over padding
+    return per_row.mean()
+
+
+class _PaddedTargets(data.Batches):
+    def __call__(self, step):
+        x, y = super().__call__(step)
+        if step % 3 == 0:
+            y = y * (torch.arange(y.shape[0])[:, None] != 0)  # the first row: all padding
+        return x, y
+
+
+@broken("transformer", "loss", Expect("nonfinite", None, "Div", "forward",
+                                      "masked mean over padding"))
+def gpt_masked_mean_over_an_all_padding_row():
+    model = models.TinyGPT()
+    source = data.tokens()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      _PaddedTargets(source.x, source.y + 1 - (source.y == 11) * 12, 16), 20,
+                      _padded_token_mean)
+
+
+def _hinge_weighted(out, y):
+    # per-sample weights 1 / frequency of the class, a frequency of 0 for class 1 (a count
+    # taken on the wrong split): a satisfied hinge (exactly 0) times inf is nan
+    weights = 1.0 / torch.tensor([0.5, 0.0])[y]
+    margin = (out.gather(1, y[:, None]) - out.gather(1, 1 - y[:, None])).squeeze(1)
+    return (weights * F.relu(1.0 - margin)).mean()  # NAN: zero times inf weight
+
+
+@broken("cnn", "loss", Expect("nonfinite", None, "Div", "forward"))
+def cnn_hinge_loss_weighted_by_the_inverse_of_a_zero_frequency():
+    model = models.cnn()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.images(), 20,
+                      _hinge_weighted)
+
+
+@broken("cnn", "data", Expect("nonfinite", None, "data", "forward"))
+def cnn_regression_with_a_nan_label():
+    model = models.cnn(classes=1)
+    batches = data.images()
+    batches.y = batches.y.astype(np.float32)[:, None] * 2.0 - 1.0
+    batches.y[::41] = np.nan  # a label lost in the export
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 30,
+                      F.smooth_l1_loss)
+
+
+class _AttentionPooled(nn.Module):
+    """A GRU whose outputs are pooled by attention over the unpadded steps: an all-padding
+    sequence masks every step, so its softmax row is all -inf."""
+
+    def __init__(self, vocab=20, width=16):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width)
+        self.rnn = nn.GRU(width, width, batch_first=True)
+        self.score = nn.Linear(width, 1)
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        h, _ = self.rnn(self.tokens(x))
+        scores = self.score(h).squeeze(-1).masked_fill(x == 0, float("-inf"))
+        weights = torch.softmax(scores, -1)  # NAN: attention pooling over padding
+        return self.head((weights.unsqueeze(-1) * h).sum(1))
+
+
+@broken("recurrent", "data", Expect("nonfinite", "_AttentionPooled", "Softmax", "forward",
+                                    "attention pooling over padding"))
+def gru_attention_pooling_over_an_all_padding_sequence():
+    model = _AttentionPooled()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.padded(all_padding_every=11), 20)
+
+
+@broken("cnn", "data", Expect("nonfinite", "_InstanceNormByHand", "Div", "forward",
+                              "instance norm of a blank image"))
+def cnn_instance_norm_blank_images_loop_stops_before_backward():
+    model = _InstanceNormByHand()
+    batches = data.images()
+    batches.x[::9] = 0.0
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 20,
+                      stop_on_nan=True, record_sites=True)
+
+
+@broken("mlp", "loss", Expect("nonfinite", None, "Log", "forward", "log of a softmax"))
+def mlp_log_of_a_softmax_loop_stops_before_backward():
+    model = models.mlp([16, 32, 2])
+    with torch.no_grad():
+        model[-1].weight.mul_(400.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.classes(), 20,
+                      _log_of_softmax, stop_on_nan=True, record_sites=True)
+
+
+class _Student(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = models.mlp([16, 32, 32, 2])
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@broken("mlp", "model", Expect("dead", "net.1", says="dead"))
+def student_dead_while_its_teacher_goes_nan():
+    # the teacher (not monitored, its own optimizer) breaks on its own; the student's own
+    # finding (dead units) must still be reported, and the teacher's NaN not be blamed on it
+    student, teacher = _Student(), models.LogScale()
+    with torch.no_grad():
+        student.net[0].bias.fill_(-6.0)
+    s_opt = torch.optim.SGD(student.parameters(), lr=0.05)
+    t_opt = torch.optim.SGD(teacher.parameters(), lr=0.5)
+    batches = data.classes()
+    with GradientMonitor(student) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 51):
+            x, y = batches(step)
+            t_opt.zero_grad()
+            t_out = teacher(x)
+            (F.cross_entropy(t_out, y) + t_out.mean()).backward()
+            t_opt.step()
+            s_opt.zero_grad()
+            loss = F.cross_entropy(student(x), y)
+            loss.backward()
+            s_opt.step()
+            monitor.step(loss)
+    assert not [f for f in monitor.findings if f.rule == "nonfinite"], monitor.findings
+    return student, monitor
+
+
+@broken("recurrent", "model", Expect("exploding", "rnn"))
+def gru_over_two_hundred_steps_recurrent_gain_eight_under_sgd():
+    model = models.Recurrent("GRU", hidden=16)
+    models.recurrent_gain(model, 8.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05),
+                      data.sequences(length=200, n=64), 30)
+
+
+@broken("mlp", "data", Expect("exploding", within=10))
+def mlp_regression_targets_in_thousands():
+    model = models.mlp([8, 32, 32, 1])
+    batches = data.regression()
+    batches.y = batches.y * 3000.0  # targets left in their raw unit
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), batches, 30,
+                      F.mse_loss)
+
+
+@broken("mlp", "optimizer", Expect("exploding", within=30, says="diverging"))
+def lambda_schedule_with_its_decay_factor_inverted():
+    # the loss fell by a third (0.71 -> 0.51), then is 2.6 and up from step 24: the jump rule
+    # saw it at step 34
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    # meant a decay of 0.8 a step: the factor typed as its inverse, so the rate grows
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.25 ** step)
+    return model, fit(model, optimizer, data.classes(), 50, scheduler=schedule)
+
+
+class _SharedGELU(nn.Module):
+    """One GELU module used after three layers."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16, 32), nn.Linear(32, 32), nn.Linear(32, 32)
+        self.out = nn.Linear(32, 2)
+        self.act = nn.GELU()
+
+    def forward(self, x):
+        return self.out(self.act(self.fc3(self.act(self.fc2(self.act(self.fc1(x)))))))
+
+
+@broken("mlp", "model", Expect("dead", "act[0]"))
+def shared_gelu_used_three_times_dead_at_first_use():
+    model = _SharedGELU()
+    with torch.no_grad():
+        model.fc1.bias.fill_(-8.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.classes(), 50)
+
+
+class _SharedConvReLU(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1, self.c2, self.c3 = (nn.Conv2d(1, 8, 3, padding=1), nn.Conv2d(8, 8, 3, padding=1),
+                                     nn.Conv2d(8, 8, 3, padding=1))
+        self.act = nn.ReLU()
+        self.head = nn.Linear(8 * 10 * 10, 2)
+
+    def forward(self, x):
+        return self.head(self.act(self.c3(self.act(self.c2(self.act(self.c1(x)))))).flatten(1))
+
+
+@broken("cnn", "model", Expect("dead", "act[1]"))
+def cnn_shared_relu_dead_at_its_second_use():
+    model = _SharedConvReLU()
+    with torch.no_grad():
+        model.c2.bias.fill_(-6.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 50)
+
+
+def _pairwise_margin(z, y):
+    # distances between every pair, the diagonal (each to itself) included: the root of an
+    # exact zero has an infinite gradient
+    distance = ((z[:, None] - z[None]) ** 2).sum(-1).sqrt()  # NAN: root of a zero distance
+    same = (y[:, None] == y[None]).float()
+    return (same * distance + (1 - same) * F.relu(1.0 - distance)).mean()
+
+
+@broken("cnn", "loss", Expect("nonfinite", None, "Sqrt", "backward", "root of a zero distance"))
+def cnn_contrastive_loss_over_pairs_with_the_diagonal():
+    model = models.cnn(classes=8)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 20,
+                      _pairwise_margin)
+
+
+def _distilled_from_a_teacher_that_goes_nan(softmax_after_the_student):
+    # the teacher (not monitored) is trained alongside and breaks (log of a scale driven to
+    # 0: its logits all -inf); its values reach the student only through the target
+    student, teacher = models.mlp([16, 32, 2]), models.LogScale()
+    s_opt = torch.optim.Adam(student.parameters(), 1e-3)
+    t_opt = torch.optim.SGD(teacher.parameters(), lr=0.5)
+    batches = data.classes()
+    with GradientMonitor(student) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 51):
+            x, y = batches(step)
+            t_opt.zero_grad()
+            t_out = teacher(x)
+            (F.cross_entropy(t_out, y) + t_out.mean()).backward()
+            t_opt.step()
+            s_opt.zero_grad()
+            if softmax_after_the_student:
+                out = F.log_softmax(student(x), -1)
+                target = F.softmax(t_out.detach(), -1)  # NAN: the teacher's logits
+            else:
+                target = F.softmax(t_out.detach(), -1)
+                out = F.log_softmax(student(x), -1)
+            loss = F.kl_div(out, target, reduction="batchmean")  # NAN: the teacher's output
+            loss.backward()
+            s_opt.step()
+            monitor.step(loss)
+    return student, monitor
+
+
+@broken("mlp", "model", Expect("nonfinite", None, "data", "forward", "the teacher's output",
+                               says="another model's output"))
+def student_distilled_from_a_teacher_that_goes_nan():
+    return _distilled_from_a_teacher_that_goes_nan(softmax_after_the_student=False)
+
+
+@broken("mlp", "model", Expect("nonfinite", None, "data", "forward", "the teacher's logits",
+                               says="another model's output"))
+def student_distilled_from_a_teacher_whose_logits_are_all_minus_inf():
+    # taken after the student's forward, the teacher's softmax is an op of the loss: its
+    # input, infinities only, was read as a mask placed on purpose ("Softmax produced nan")
+    return _distilled_from_a_teacher_that_goes_nan(softmax_after_the_student=True)
+
+
+@broken("recurrent", "optimizer", Expect("exploding", within=10))
+def lstm_sgd_learning_rate_fifty():
+    model = models.Recurrent("LSTM")
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=50.0), data.sequences(), 30)
+
+
+@broken("cnn", "optimizer", Expect("nonfinite", "0.weight", "parameter", "forward",
+                                   says="0/0 in the optimizer"))
+def cnn_rmsprop_without_epsilon_behind_dead_units():
+    model = models.cnn((1, 8, 8))
+    with torch.no_grad():
+        model[2].bias.fill_(-6.0)  # the second conv's units: no gradient reaches their rows
+    return model, fit(model, torch.optim.RMSprop(model.parameters(), 1e-3, eps=0.0),
+                      data.images(), 20)
+
+
+@broken("cnn", "optimizer", Expect("exploding", within=30))
+def cnn_exponential_schedule_with_gamma_above_one():
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=1.25)  # meant 0.8
+    return model, fit(model, optimizer, data.images(), 50, scheduler=schedule)
+
+
+@broken("recurrent", "optimizer", Expect("exploding", within=40))
+def gru_exponential_schedule_with_gamma_above_one():
+    model = models.Recurrent("GRU")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=1.3)  # meant 1 / 1.3
+    return model, fit(model, optimizer, data.sequences(), 50, scheduler=schedule)
+
+
+@broken("transformer", "model", Expect("nonfinite", "_RootMeanSquareNorm", "Sqrt", "backward",
+                                       "root of a zero mean square"))
+def rms_norm_by_hand_eps_outside_the_root_with_record_sites():
+    model = _RootMeanSquareNorm()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 20,
+                      models.sequence_loss, record_sites=True)
+
+
+def _one_finding_per_cause(monitor):
+    # a cause spread over many layers is one finding, naming where it starts
+    rules = [f.rule for f in monitor.findings]
+    assert len(rules) == len(set(rules)), [str(f) for f in monitor.findings]
+    return monitor
+
+
+@broken("mlp", "model", Expect("saturation", "1"))
+def fourteen_layer_tanh_mlp_weights_twenty_times_too_large_reported_once():
+    model = models.scaled(models.mlp([16] + [32] * 13 + [2], nn.Tanh), 20.0)
+    return model, _one_finding_per_cause(fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                                             data.classes(), 50))
+
+
+@broken("cnn", "model", Expect("dead", "1"))
+def fourteen_layer_cnn_every_bias_far_negative_reported_once():
+    model = models.cnn((1,) + (4,) * 14, side=6)
+    with torch.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.Conv2d):
+                layer.bias.fill_(-5.0)
+    return model, _one_finding_per_cause(fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                                             data.images(side=6), 50))

@@ -1573,3 +1573,272 @@ def mixture_of_experts_top_one_gate_straight_through():
     model = models.TopOneExperts()
     return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.classes(), 150,
                 every=10)]
+
+
+# -- held-out round 17: healthy twins of the round's broken setups (2026-12-04) ---------------
+def _log_of_a_clamped_softmax(out, y):
+    return -torch.log(F.softmax(out, -1).gather(1, y[:, None]).clamp_min(1e-12)).mean()
+
+
+@healthy("mlp")
+def mlp_log_of_a_clamped_softmax_output():
+    model = models.mlp([16, 32, 2])
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 150,
+                _log_of_a_clamped_softmax, every=10)]
+
+
+class _RootMeanSquareNormEpsInside(nn.Module):
+    def __init__(self, vocab=12, width=16):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width)
+        self.mix = nn.Linear(width, width)
+        self.head = nn.Linear(width, vocab)
+        with torch.no_grad():
+            self.tokens.weight[0] = 0.0  # a zero token: the root's argument never reaches 0
+
+    def forward(self, x):
+        h = self.tokens(x)
+        rms = ((h * h).mean(-1, keepdim=True) + 1e-6).sqrt()
+        return self.head(self.mix(h / rms).relu())
+
+
+@healthy("transformer")
+def rms_norm_by_hand_eps_inside_the_root():
+    model = _RootMeanSquareNormEpsInside()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.tokens(), 120,
+                models.sequence_loss, every=10)]
+
+
+class _InstanceNormWithEps(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.head = nn.Linear(4 * 10 * 10, 2)
+
+    def forward(self, x):
+        h = self.conv(x)
+        mean = h.mean((2, 3), keepdim=True)
+        var = ((h - mean) ** 2).mean((2, 3), keepdim=True)
+        return self.head(((h - mean) / (var + 1e-5).sqrt()).relu().flatten(1))
+
+
+@healthy("cnn")
+def cnn_instance_norm_by_hand_with_eps_over_blank_images():
+    model = _InstanceNormWithEps()
+    batches = data.images()
+    batches.x[::9] = 0.0
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 120, every=10)]
+
+
+class _StandardisedWithEps(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = models.mlp([16, 32, 2])
+
+    def forward(self, x):
+        return self.body((x - x.mean(0)) / (x.std(0) + 1e-5))
+
+
+@healthy("mlp")
+def mlp_standardised_with_eps_over_a_constant_feature():
+    model = _StandardisedWithEps()
+    batches = data.classes()
+    batches.x[:, 7] = 1.0
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 150, every=10)]
+
+
+def _padded_token_mean_clamped(logits, targets):
+    per_token = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    mask = (targets != 0).float()
+    return ((per_token * mask).sum(1) / mask.sum(1).clamp_min(1.0)).mean()
+
+
+@healthy("transformer")
+def gpt_masked_mean_with_a_clamped_count_over_all_padding_rows():
+    from .broken import _PaddedTargets
+    model = models.TinyGPT()
+    source = data.tokens()
+    batches = _PaddedTargets(source.x, source.y + 1 - (source.y == 11) * 12, 16)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), batches, 100,
+                _padded_token_mean_clamped, every=10)]
+
+
+@healthy("recurrent")
+def gru_attention_pooling_over_padded_sequences():
+    from .broken import _AttentionPooled
+    model = _AttentionPooled()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.padded(), 120,
+                every=10)]
+
+
+@healthy("recurrent")
+def gru_over_two_hundred_steps_under_sgd():
+    model = models.Recurrent("GRU", hidden=16)
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05),
+                data.sequences(length=200, n=64), 80, every=10)]
+
+
+@healthy("mlp")
+def shared_gelu_used_three_times():
+    from .broken import _SharedGELU
+    model = _SharedGELU()
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.classes(), 150,
+                every=10)]
+
+
+@healthy("cnn")
+def cnn_shared_relu_used_three_times():
+    from .broken import _SharedConvReLU
+    model = _SharedConvReLU()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 100,
+                every=10)]
+
+
+@healthy("transformer")
+def transformer_frozen_token_embedding():
+    model = models.TinyGPT()
+    model.tokens.requires_grad_(False)  # pretrained embeddings kept fixed
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], 3e-3)
+    monitor = fit(model, optimizer, data.tokens(), 100, models.sequence_loss, every=10)
+    assert [(note.rule, note.layer) for note in monitor.notes] == [("frozen", "tokens")]
+    return [monitor]
+
+
+@healthy("cnn")
+def deeper_cnn_batch_size_one_under_adam():
+    model = models.cnn((1, 8, 16, 16))
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(size=1), 120,
+                every=10)]
+
+
+@healthy("transformer")
+def transformer_batch_size_one():
+    model = models.TinyGPT()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(size=1), 120,
+                models.sequence_loss, every=10)]
+
+
+@healthy("transformer")
+def transformer_zero_initialised_head():
+    model = models.TinyGPT()
+    nn.init.zeros_(model.head.weight)
+    nn.init.zeros_(model.head.bias)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.tokens(), 100,
+                models.sequence_loss, every=10)]
+
+
+@healthy("recurrent")
+def gru_huber_on_cauchy_targets_under_sgd():
+    model = models.Recurrent("GRU", classes=1)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((512, 10, 4)).astype(np.float32)
+    y = (x[:, :, 0].mean(1) + rng.standard_cauchy(512)).astype(np.float32)[:, None]
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                data.Batches(x, y, 16), 150, F.huber_loss, every=10)]
+
+
+@healthy("cnn")
+def cnn_huber_on_cauchy_targets():
+    model = models.cnn(classes=1)
+    batches = data.images()
+    rng = np.random.default_rng(2)
+    batches.y = (batches.y * 2.0 - 1.0 + rng.standard_cauchy(len(batches.y)))
+    batches.y = batches.y.astype(np.float32)[:, None]
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 120,
+                F.huber_loss, every=10)]
+
+
+@healthy("mlp")
+def linear_warmup_to_ten_times_then_constant():
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, 0.1 + 0.09 * step))  # 0.05 -> 0.5 over ten steps
+    return [fit(model, optimizer, data.classes(noise=0.1), 150, scheduler=schedule,
+                every=10)]
+
+
+@healthy("mlp")
+def student_distilled_from_a_teacher_trained_alongside():
+    teacher, student = models.mlp([16, 64, 2]), models.mlp([16, 16, 2])
+    t_opt = torch.optim.Adam(teacher.parameters(), 3e-3)
+    s_opt = torch.optim.Adam(student.parameters(), 3e-3)
+    batches = data.classes()
+    with GradientMonitor(teacher, every=10) as t_mon, \
+            GradientMonitor(student, every=10) as s_mon, np.errstate(all="ignore"):
+        for step in range(1, 151):
+            x, y = batches(step)
+            t_opt.zero_grad()
+            t_out = teacher(x)
+            t_loss = F.cross_entropy(t_out, y)
+            t_loss.backward()
+            t_opt.step()
+            t_mon.step(t_loss)
+            s_opt.zero_grad()
+            s_loss = F.kl_div(F.log_softmax(student(x), -1), F.softmax(t_out.detach(), -1),
+                              reduction="batchmean")
+            s_loss.backward()
+            s_opt.step()
+            s_mon.step(s_loss)
+    return [t_mon, s_mon]
+
+
+@healthy("mlp")
+def gan_with_a_warmup_of_both_learning_rates():
+    # the generator's loss rises as its critic learns, while the warmup raises the rate ten
+    # times: no schedule mistake
+    rng = np.random.default_rng(0)
+    generator, critic = models.mlp([4, 32, 2]), models.mlp([2, 32, 1])
+    g_opt = torch.optim.Adam(generator.parameters(), 2e-3, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(critic.parameters(), 2e-3, betas=(0.5, 0.999))
+    warm = [torch.optim.lr_scheduler.LinearLR(o, 0.1, total_iters=20) for o in (g_opt, d_opt)]
+    real = (rng.standard_normal((2048, 2)) * 0.5 + [2.0, -1.0]).astype(np.float32)
+    with GradientMonitor(generator, every=10) as g_mon, \
+            GradientMonitor(critic, every=10) as d_mon:
+        for _ in range(150):
+            batch = torch.from_numpy(real[rng.integers(0, len(real), 32)])
+            fake = generator(torch.randn(32, 4))
+            d_opt.zero_grad()
+            d_loss = (F.binary_cross_entropy_with_logits(critic(batch), torch.ones(32, 1))
+                      + F.binary_cross_entropy_with_logits(critic(fake.detach()),
+                                                           torch.zeros(32, 1)))
+            d_loss.backward()
+            d_opt.step()
+            d_mon.step(d_loss, lr=d_opt.param_groups[0]["lr"])
+            g_opt.zero_grad()
+            g_loss = F.binary_cross_entropy_with_logits(critic(fake), torch.ones(32, 1))
+            g_loss.backward()
+            g_opt.step()
+            g_mon.step(g_loss, lr=g_opt.param_groups[0]["lr"])
+            for schedule in warm:
+                schedule.step()
+    return [g_mon, d_mon]
+
+
+@healthy("mlp")
+def one_cycle_on_heavy_tailed_targets_under_mse():
+    model = models.mlp([8, 32, 32, 1])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.01, total_steps=200)
+    return [fit(model, optimizer, data.regression(df=1.5), 200, F.mse_loss, scheduler=schedule,
+                every=10)]
+
+
+@healthy("cnn")
+def cnn_batch_size_one_with_a_warmup():
+    model = models.cnn((1, 4, 4))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.02)
+    schedule = torch.optim.lr_scheduler.LinearLR(optimizer, 0.1, total_iters=30)
+    return [fit(model, optimizer, data.images(size=1), 150, scheduler=schedule, every=10)]
+
+
+@healthy("recurrent")
+def gru_label_noise_with_a_warmup():
+    model = models.Recurrent("GRU")
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.LinearLR(optimizer, 0.05, total_iters=40)
+    batches = data.sequences()
+    rng = np.random.default_rng(3)
+    flip = rng.random(len(batches.y)) < 0.3
+    batches.y = np.where(flip, 1 - batches.y, batches.y)
+    return [fit(model, optimizer, batches, 150, scheduler=schedule, every=10)]
