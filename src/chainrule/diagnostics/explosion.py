@@ -59,6 +59,9 @@ class ExplosionTracker:
         self.best = None  # (smoothed loss, layer norms) at the lowest smoothed loss
         self.first_lr = None
         self.diverging_steps = 0  # steps in a row the diverging condition held
+        self.lowest = math.inf  # the lowest loss so far (a median of three steps)
+        self.start_loss = None  # the untrained loss: the median of the first three
+        self.relapsed = 0  # steps in a row the loss was at or above its untrained level
 
     def reference(self):
         """The largest total gradient norm before the last ``recent_steps`` steps (so that a
@@ -71,6 +74,10 @@ class ExplosionTracker:
         """``layer_norms``: {layer: gradient norm}, or a callable returning it (read only when
         needed: most steps do not)."""
         found = None
+        # (inline, as below: the untrained loss once known, and the run of steps back at it)
+        start = self.start_loss
+        self.relapsed = (self.relapsed + 1 if start is not None and loss is not None
+                         and loss >= start else 0)
         # during a jump, every step is measured against where it started
         # NOTE: reference() and _diverging's first test inline: this runs on every step, cold
         elevated, older_max = self.elevated, self.older_max
@@ -83,7 +90,8 @@ class ExplosionTracker:
                                  self._layer_growth(self._resolve(layer_norms)))
             factor, grown = self.weight_growth()
             lasting = step - self.elevated[0] + 1 >= self.t.patience
-            if factor >= self.t.weight_growth or lasting:
+            if (factor >= self.t.weight_growth or lasting) and (
+                    not self.converged() or self.relapsed >= self.t.recent_steps):
                 norms = self._resolve(layer_norms)
                 found = Explosion("jump", step, self._taking_part(self._layer_growth(norms)), {
                     "norm": norm, "reference": reference, "since": self.elevated[0],
@@ -98,6 +106,13 @@ class ExplosionTracker:
             self.losses.append(loss)
             if len(self.first_losses) < 3:
                 self.first_losses.append(loss)
+                if len(self.first_losses) == 3:
+                    self.start_loss = sorted(self.first_losses)[1]
+            if loss < self.lowest and len(self.losses) >= 3:
+                # (three steps' median: one batch of a few rows that happens to score near 0
+                # has not fit the data)
+                losses = self.losses
+                self.lowest = min(self.lowest, sorted((losses[-3], losses[-2], loss))[1])
         recent = self.recent
         recent.append((norm, layer_norms))
         if len(recent) > self.t.recent_steps:
@@ -105,6 +120,18 @@ class ExplosionTracker:
             if older_max is None or old > older_max:
                 self.older_max, self.layer_reference = old, norms
         return found
+
+    def converged(self):
+        """Whether the loss has been at ``settled`` times its untrained level or below: the run
+        fit its data. After that, a jump of the gradient norm with the loss is what Adam does
+        at a minimum (its second moments decay with the gradient, until a tiny gradient makes a
+        large step: a residual CNN that reached a loss of 0 in float32 threw it to 75 and back
+        to 3e-8 within 10 steps, its gradient norm 270x its early maximum), and the ratio of
+        the norms compares numbers near 0. It counts as an explosion once it has undone the
+        fit: the loss at or above its untrained level for ``recent_steps`` steps in a row (or
+        a non-finite step after it, ``on_nonfinite``)."""
+        start = self.start_loss
+        return start is not None and start > 0 and self.lowest <= self.t.settled * start
 
     def on_nonfinite(self, step):
         """A non-finite step right after a jump confirms the jump."""
