@@ -130,8 +130,19 @@ class ExplosionTracker:
         the norms compares numbers near 0. It counts as an explosion once it has undone the
         fit: the loss at or above its untrained level for ``recent_steps`` steps in a row (or
         a non-finite step after it, ``on_nonfinite``)."""
-        start = self.start_loss
-        return start is not None and start > 0 and self.lowest <= self.t.settled * start
+        return self.fitted(self.lowest)
+
+    def fitted(self, loss):
+        """Whether ``loss`` is at ``settled`` times the untrained loss or below (the rules'
+        ``_fitted``)."""
+        first, start = self.first_losses, self.start_loss
+        if loss is None or start is None:
+            return False
+        # (or settled squared of the largest: L-BFGS's first step, 20 evaluations, took a
+        # full batch's loss from 0.69 to 1e-4, the median; at 5e-8 its tanh units saturated
+        # were reported; no odd first batch is a million times the loss's level)
+        return 0 <= loss and (0 < start and loss <= self.t.settled * start
+                              or loss <= self.t.settled ** 2 * max(first))
 
     def on_nonfinite(self, step):
         """A non-finite step right after a jump confirms the jump."""

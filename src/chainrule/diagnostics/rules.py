@@ -610,15 +610,7 @@ class Rules:
         memorised a batch of 16 reached a loss of exactly 0 in float32 by step 13 with
         gradient norms of 1e-20 to 1e-35 (under ``vanishing_floor`` in every layer), an MLP
         1e-14; what is left is rounding, not a signal to compare layers by."""
-        first, loss = self.explosions.first_losses, self.loss
-        if loss is None or len(first) < 3:
-            return False
-        start = sorted(first)[1]
-        # (or settled squared of the largest: L-BFGS's first step, 20 evaluations, took a
-        # full batch's loss from 0.69 to 1e-4, the median; at 5e-8 its tanh units saturated
-        # were reported; no odd first batch is a million times the loss's level)
-        return 0 <= loss and (0 < start and loss <= self.t.settled * start
-                              or loss <= self.t.settled ** 2 * max(first))
+        return self.explosions.fitted(self.loss)
 
     def _unit_streak(self, key, holds, lr, since=0):
         """``_streak``, noting the learning rate on the measurement its streak began at, and an
