@@ -12,7 +12,15 @@ from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
 
 from . import data, models
-from .broken import _ClassMask, _GatedMLP, _ResidualCNN, _SaturatedAttention, _two_optimizers, _ViT
+from .broken import (
+    _ClassMask,
+    _GatedMLP,
+    _one_batch,
+    _ResidualCNN,
+    _SaturatedAttention,
+    _two_optimizers,
+    _ViT,
+)
 from .harness import fit
 
 HEALTHY = {}  # name -> (architecture, function)
@@ -1578,13 +1586,6 @@ def mixture_of_experts_top_one_gate_straight_through():
 # -- conv17: runs that fit their data and train on at the loss's floor (issue #12): gradients --
 # collapse with the loss (1e-14 to 1e-35, exactly 0 in float32) and Adam spikes at the minimum;
 # before, vanishing at the first layer (residual CNN, MLP, residual MLP) and a jump (exploding)
-def _one_batch(batches, rows=16):
-    """The same ``rows`` rows on every step: a batch to memorise."""
-    x, y = batches(0)
-    x, y = x[:rows], y[:rows]
-    return lambda step: (x, y)
-
-
 def _trained_on_at_the_floor(monitor, floor, steps=100):
     """The premise, checked: the loss reached ``floor`` and the run went on ``steps`` more."""
     reached = next(step for step, loss, _ in monitor.steps if loss <= floor)
