@@ -59,8 +59,9 @@ class ExplosionTracker:
         self.best = None  # (smoothed loss, layer norms) at the lowest smoothed loss
         self.first_lr = None
         self.diverging_steps = 0  # steps in a row the diverging condition held
-        self.lowest = math.inf  # the lowest loss so far (a median of three steps)
         self.start_loss = None  # the untrained loss: the median of the first three
+        self.fit_level = None  # the loss at which the run has fit its data (``fitted``)
+        self.has_fit = False  # whether the loss has been there (a median of three steps)
         self.relapsed = 0  # steps in a row the loss was at or above its untrained level
 
     def reference(self):
@@ -107,12 +108,19 @@ class ExplosionTracker:
             if len(self.first_losses) < 3:
                 self.first_losses.append(loss)
                 if len(self.first_losses) == 3:
-                    self.start_loss = sorted(self.first_losses)[1]
-            if loss < self.lowest and len(self.losses) >= 3:
+                    first = self.first_losses
+                    self.start_loss = start = sorted(first)[1]
+                    # (or settled squared of the largest: L-BFGS's first step, 20
+                    # evaluations, took a full batch's loss from 0.69 to 1e-4, the median; at
+                    # 5e-8 its tanh units saturated were reported; no odd first batch is a
+                    # million times the loss's level)
+                    self.fit_level = max(self.t.settled * start if start > 0 else -math.inf,
+                                         self.t.settled ** 2 * max(first))
+            elif (not self.has_fit and 0 <= loss <= self.fit_level
+                  and sorted(self.losses[i] for i in (-3, -2, -1))[1] <= self.fit_level):
                 # (three steps' median: one batch of a few rows that happens to score near 0
                 # has not fit the data)
-                losses = self.losses
-                self.lowest = min(self.lowest, sorted((losses[-3], losses[-2], loss))[1])
+                self.has_fit = True
         recent = self.recent
         recent.append((norm, layer_norms))
         if len(recent) > self.t.recent_steps:
@@ -130,19 +138,13 @@ class ExplosionTracker:
         the norms compares numbers near 0. It counts as an explosion once it has undone the
         fit: the loss at or above its untrained level for ``recent_steps`` steps in a row (or
         a non-finite step after it, ``on_nonfinite``)."""
-        return self.fitted(self.lowest)
+        return self.has_fit
 
     def fitted(self, loss):
-        """Whether ``loss`` is at ``settled`` times the untrained loss or below (the rules'
-        ``_fitted``)."""
-        first, start = self.first_losses, self.start_loss
-        if loss is None or start is None:
-            return False
-        # (or settled squared of the largest: L-BFGS's first step, 20 evaluations, took a
-        # full batch's loss from 0.69 to 1e-4, the median; at 5e-8 its tanh units saturated
-        # were reported; no odd first batch is a million times the loss's level)
-        return 0 <= loss and (0 < start and loss <= self.t.settled * start
-                              or loss <= self.t.settled ** 2 * max(first))
+        """Whether ``loss`` is at ``settled`` times the untrained loss or below, or
+        ``settled`` squared of the largest of the first three (the rules' ``_fitted``)."""
+        level = self.fit_level
+        return loss is not None and level is not None and 0 <= loss <= level
 
     def on_nonfinite(self, step):
         """A non-finite step right after a jump confirms the jump."""
