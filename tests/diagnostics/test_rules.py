@@ -614,3 +614,32 @@ def test_the_optimizer_settings_are_named_as_the_cause_at_once():
     rules.order = ["fc", "head"]
     (eps,) = rules.on_optimizer(3, [("eps", 0, 150.0)])
     assert (eps.rule, eps.layers) == ("stalled", ["fc", "head"]) and "150x" in eps.message
+
+
+# -- conv17: a run that has fit its data (loss at 1e-3 of its untrained level or below) -------
+def _fit_then(after_losses, after_norms, grown=0.0):
+    """20 steps that learn (loss 0.7 to 0, gradient 1 to 1e-20), then the given steps."""
+    losses = [0.7] * 4 + [0.7 * 0.1 ** (i / 2) for i in range(12)] + [0.0] * 4 + after_losses
+    norms = [1.0] * 4 + [0.1 ** (1.5 * i) for i in range(12)] + [1e-20] * 4 + after_norms
+    return _feed(norms, losses, grown=grown)
+
+
+def test_adams_spike_at_a_minimum_that_returns_to_it_is_no_explosion():
+    # what a residual CNN that memorised its batch did under Adam (loss 0 -> 75 -> 3e-8): the
+    # gradient norm 270x its early maximum for four steps, the loss up, then back
+    spike = [0.2, 8.5, 6.8, 0.25, 3e-8, 0.0, 0.0, 0.0, 0.0, 0.0]
+    norms = [30.0, 290.0, 250.0, 20.0, 1e-6, 1e-20, 1e-20, 1e-20, 1e-20, 1e-20]
+    assert _fit_then(spike, norms) == []
+    assert _fit_then(spike, norms, grown=3.0) == []  # (its weights thrown with it)
+    # the same spike, weights thrown, before the loss ever reached its floor is an explosion
+    steady = [1.0, 1.2, 0.9, 1.1, 1.0]
+    assert [f.rule for f in _feed(steady + norms[1:], [0.7] * 5 + spike[1:], grown=3.0)] == [
+        "exploding"]
+
+
+def test_a_jump_that_undoes_the_fit_is_an_explosion():
+    # the loss back at its untrained level (0.7) and staying there: recent_steps steps
+    (finding,) = _fit_then([5.0] * 12, [100.0] * 12)
+    assert finding.rule == "exploding" and finding.step == 20 + Thresholds().recent_steps
+    # back up, but below the untrained level: the model still holds most of what it learned
+    assert _fit_then([0.3] * 30, [100.0] * 30) == []

@@ -59,6 +59,10 @@ class ExplosionTracker:
         self.best = None  # (smoothed loss, layer norms) at the lowest smoothed loss
         self.first_lr = None
         self.diverging_steps = 0  # steps in a row the diverging condition held
+        self.start_loss = None  # the untrained loss: the median of the first three
+        self.fit_level = None  # the loss at which the run has fit its data (``fitted``)
+        self.has_fit = False  # whether the loss has been there (a median of three steps)
+        self.relapsed = 0  # steps in a row the loss was at or above its untrained level
 
     def reference(self):
         """The largest total gradient norm before the last ``recent_steps`` steps (so that a
@@ -71,6 +75,10 @@ class ExplosionTracker:
         """``layer_norms``: {layer: gradient norm}, or a callable returning it (read only when
         needed: most steps do not)."""
         found = None
+        # (inline, as below: the untrained loss once known, and the run of steps back at it)
+        start = self.start_loss
+        self.relapsed = (self.relapsed + 1 if start is not None and loss is not None
+                         and loss >= start else 0)
         # during a jump, every step is measured against where it started
         # NOTE: reference() and _diverging's first test inline: this runs on every step, cold
         elevated, older_max = self.elevated, self.older_max
@@ -83,7 +91,8 @@ class ExplosionTracker:
                                  self._layer_growth(self._resolve(layer_norms)))
             factor, grown = self.weight_growth()
             lasting = step - self.elevated[0] + 1 >= self.t.patience
-            if factor >= self.t.weight_growth or lasting:
+            if (factor >= self.t.weight_growth or lasting) and (
+                    not self.converged() or self.relapsed >= self.t.recent_steps):
                 norms = self._resolve(layer_norms)
                 found = Explosion("jump", step, self._taking_part(self._layer_growth(norms)), {
                     "norm": norm, "reference": reference, "since": self.elevated[0],
@@ -98,6 +107,20 @@ class ExplosionTracker:
             self.losses.append(loss)
             if len(self.first_losses) < 3:
                 self.first_losses.append(loss)
+                if len(self.first_losses) == 3:
+                    first = self.first_losses
+                    self.start_loss = start = sorted(first)[1]
+                    # (or settled squared of the largest: L-BFGS's first step, 20
+                    # evaluations, took a full batch's loss from 0.69 to 1e-4, the median; at
+                    # 5e-8 its tanh units saturated were reported; no odd first batch is a
+                    # million times the loss's level)
+                    self.fit_level = max(self.t.settled * start if start > 0 else -math.inf,
+                                         self.t.settled ** 2 * max(first))
+            elif (not self.has_fit and 0 <= loss <= self.fit_level
+                  and sorted(self.losses[i] for i in (-3, -2, -1))[1] <= self.fit_level):
+                # (three steps' median: one batch of a few rows that happens to score near 0
+                # has not fit the data)
+                self.has_fit = True
         recent = self.recent
         recent.append((norm, layer_norms))
         if len(recent) > self.t.recent_steps:
@@ -105,6 +128,23 @@ class ExplosionTracker:
             if older_max is None or old > older_max:
                 self.older_max, self.layer_reference = old, norms
         return found
+
+    def converged(self):
+        """Whether the loss has been at ``settled`` times its untrained level or below: the run
+        fit its data. After that, a jump of the gradient norm with the loss is what Adam does
+        at a minimum (its second moments decay with the gradient, until a tiny gradient makes a
+        large step: a residual CNN that reached a loss of 0 in float32 threw it to 75 and back
+        to 3e-8 within 10 steps, its gradient norm 270x its early maximum), and the ratio of
+        the norms compares numbers near 0. It counts as an explosion once it has undone the
+        fit: the loss at or above its untrained level for ``recent_steps`` steps in a row (or
+        a non-finite step after it, ``on_nonfinite``)."""
+        return self.has_fit
+
+    def fitted(self, loss):
+        """Whether ``loss`` is at ``settled`` times the untrained loss or below, or
+        ``settled`` squared of the largest of the first three (the rules' ``_fitted``)."""
+        level = self.fit_level
+        return loss is not None and level is not None and 0 <= loss <= level
 
     def on_nonfinite(self, step):
         """A non-finite step right after a jump confirms the jump."""

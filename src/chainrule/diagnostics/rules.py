@@ -393,12 +393,17 @@ class Rules:
                         for name, s in sample["activations"].items()
                         if not self._learned_sharpness(name, s)
                         for rule in ("dead", "saturation"))
-        found += self._growth(step, layers, order, sample["natural"])
-        found += self._amplified(step, layers, order, sample["activations"])
-        found += self._outsized(step, layers, order)
-        found += self._too_large(step, layers, order)
+        # a run at its loss's floor has nothing left to learn: its gradients collapse by orders
+        # of magnitude (to exactly 0 in float32), and their ratios and an optimizer's steps
+        # around the minimum say nothing about the model (see ``_fitted``). Every size and
+        # ratio rule below is judged false on such a sample, which also breaks its streak
+        fitted = self._fitted()
+        found += self._growth(step, layers, order, sample["natural"], fitted)
+        found += self._amplified(step, layers, order, sample["activations"], fitted)
+        found += self._outsized(step, layers, order, fitted)
+        found += self._too_large(step, layers, order, fitted)
         if not explained:
-            found += self._vanishing(step, layers, order, starved)
+            found += self._vanishing(step, layers, order, starved, fitted)
         found += self._stalled(step, layers, order, lr,
                                self._explained(sample["activations"], order))
         found += self._decaying(step, layers, order, sample.get("natural") or {})
@@ -604,16 +609,12 @@ class Rules:
     def _fitted(self):
         """Whether the loss has fallen to ``settled`` times its first value (the median of the
         first three) or below: a model that has fit its data (L-BFGS memorising a batch drove
-        98% of a tanh layer to its asymptotes on the way to a loss of 1e-6)."""
-        first, loss = self.explosions.first_losses, self.loss
-        if loss is None or len(first) < 3:
-            return False
-        start = sorted(first)[1]
-        # (or settled squared of the largest: L-BFGS's first step, 20 evaluations, took a
-        # full batch's loss from 0.69 to 1e-4, the median; at 5e-8 its tanh units saturated
-        # were reported; no odd first batch is a million times the loss's level)
-        return 0 <= loss and (0 < start and loss <= self.t.settled * start
-                              or loss <= self.t.settled ** 2 * max(first))
+        98% of a tanh layer to its asymptotes on the way to a loss of 1e-6). Its gradients
+        then collapse with the loss, by many orders of magnitude: a residual CNN that
+        memorised a batch of 16 reached a loss of exactly 0 in float32 by step 13 with
+        gradient norms of 1e-20 to 1e-35 (under ``vanishing_floor`` in every layer), an MLP
+        1e-14; what is left is rounding, not a signal to compare layers by."""
+        return self.explosions.fitted(self.loss)
 
     def _unit_streak(self, key, holds, lr, since=0):
         """``_streak``, noting the learning rate on the measurement its streak began at, and an
@@ -680,7 +681,7 @@ class Rules:
         return (f"; an explosion was found before it (step {explosion.step}), most likely its "
                 "cause: treat that first")
 
-    def _growth(self, step, layers, order, natural):
+    def _growth(self, step, layers, order, natural, fitted=False):
         growth = weight_growth(layers, natural)
         grown = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth]
         # updates as large as the weights, whatever their direction: a step that flips or
@@ -690,7 +691,11 @@ class Rules:
         if largest is not None and moved[largest] >= self.t.update_size:
             self.large_update = (step, largest, moved[largest])
         thrashed = [n for n in order
-                    if self._streak(("moved", n), moved[n] >= self.t.update_size)]
+                    if self._streak(("moved", n), moved[n] >= self.t.update_size and not fitted)]
+        if fitted:
+            # (Adam at a minimum: its second moments decayed with the gradient, so a tiny one
+            # makes a large step; a loss thrown back up by it is the jump rule's to judge)
+            return []
         if not grown:
             return self._thrashed(step, thrashed, moved, layers) if thrashed else []
         grown = self._origin(grown, {n: layers[n].get("grad_norm") or 0.0 for n in order})
@@ -745,11 +750,13 @@ class Rules:
             f"{_also(thrashed)}",
             self._exploding_remedy(first))
 
-    def _amplified(self, step, layers, order, activations=None):
+    def _amplified(self, step, layers, order, activations=None, fitted=False):
         order = _parents_first(order)
         rho = {n: layers[n]["rho"] for n in order if layers[n].get("rho") is not None}
-        flagged = set(amplified(order, rho, self.t.amplification))
+        flagged = set() if fitted else set(amplified(order, rho, self.t.amplification))
         hits = [n for n in order if self._streak(("amplified", n), n in flagged)]
+        if fitted:  # (nor are the medians over samples fed: a fitted sample is no measure)
+            return []
         measured = {n: gain for n, gain in self._measured_through_time(activations or {}).items()
                     if n in order}
         through_time = {**self._through_time(rho, order), **measured}
@@ -828,7 +835,7 @@ class Rules:
                 found[name] = statistics.median(gains)
         return found
 
-    def _outsized(self, step, layers, order):
+    def _outsized(self, step, layers, order, fitted=False):
         """Gradients out of all proportion to the loss in every layer at once, from the start:
         an explosion that a jump (which needs earlier steps to compare with) and a doubling
         update (which Adam's bounded steps never make) both miss. A layer's gradient/weight
@@ -848,7 +855,7 @@ class Rules:
             # gradient at all (a batch of one that an exploded classifier gets right: loss 0)
             return []
         holds = False
-        if loss is not None and math.isfinite(loss):
+        if loss is not None and math.isfinite(loss) and not fitted:
             median = statistics.median(rho)
             ratio = median / max(1.0, math.sqrt(abs(loss)))
             holds = ratio >= self.t.outsized
@@ -882,7 +889,7 @@ class Rules:
             return True
         return bool(self.init_large) and self.init_large[0][0] == layer
 
-    def _too_large(self, step, layers, order):
+    def _too_large(self, step, layers, order, fitted=False):
         """Weights initialised far too large across depth (``_init_gain``), with the gradients
         a median ``init_rho`` times the weights (a normalisation after each layer undoes the
         gain and shrinks them instead), for ``patience`` samples: under Adam, whose steps stay
@@ -891,7 +898,8 @@ class Rules:
         rho = [layers[n]["rho"] for n in order if layers[n].get("rho") is not None]
         if not any(rho):
             return []  # (as in _outsized)
-        holds = self.init_large is not None and statistics.median(rho) >= self.t.init_rho
+        holds = (not fitted and self.init_large is not None
+                 and statistics.median(rho) >= self.t.init_rho)
         if not self._streak(("too_large", None), holds):
             return []
         large, gain, sizes = self.init_large
@@ -907,7 +915,7 @@ class Rules:
             f"a median {statistics.median(rho):.2g}x the weights, for {self.t.patience} samples "
             f"in a row{_also(large)}", "exploding_init")
 
-    def _vanishing(self, step, layers, order, starved=()):
+    def _vanishing(self, step, layers, order, starved=(), fitted=False):
         # (a norm of exactly 0 counts: a layer that had gradients and now gets none through its
         # inputs, as below units that died unwatched, a LeakyReLU(0) or a clamp)
         norms = {n: layers[n]["grad_norm"] for n in order
@@ -928,7 +936,7 @@ class Rules:
         low = []
         for name, norm in norms.items():
             ratio = norm / largest
-            if self._streak(("vanishing", name), order.index(name) <= after and (
+            if self._streak(("vanishing", name), not fitted and order.index(name) <= after and (
                     ratio < self.t.vanishing_ratio or norm < self.t.vanishing_floor)):
                 low.append(name)
         if not low:

@@ -12,7 +12,15 @@ from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
 
 from . import data, models
-from .broken import _ClassMask, _GatedMLP, _ResidualCNN, _SaturatedAttention, _two_optimizers, _ViT
+from .broken import (
+    _ClassMask,
+    _GatedMLP,
+    _one_batch,
+    _ResidualCNN,
+    _SaturatedAttention,
+    _two_optimizers,
+    _ViT,
+)
 from .harness import fit
 
 HEALTHY = {}  # name -> (architecture, function)
@@ -1842,3 +1850,79 @@ def gru_label_noise_with_a_warmup():
     flip = rng.random(len(batches.y)) < 0.3
     batches.y = np.where(flip, 1 - batches.y, batches.y)
     return [fit(model, optimizer, batches, 150, scheduler=schedule, every=10)]
+
+
+# -- conv17: runs that fit their data and train on at the loss's floor (issue #12): gradients --
+# collapse with the loss (1e-14 to 1e-35, exactly 0 in float32) and Adam spikes at the minimum;
+# before, vanishing at the first layer (residual CNN, MLP, residual MLP) and a jump (exploding)
+def _trained_on_at_the_floor(monitor, floor, steps=100):
+    """The premise, checked: the loss reached ``floor`` and the run went on ``steps`` more."""
+    reached = next(step for step, loss, _ in monitor.steps if loss <= floor)
+    assert monitor.steps[-1][0] - reached >= steps, (reached, monitor.steps[-1])
+    return monitor
+
+
+@healthy("cnn")
+def residual_cnn_memorising_one_batch_to_a_loss_of_zero():
+    # 8 blocks of width 16, no normalisation: 0 from step 13 to 25 (was vanishing at 'stem'
+    # by the floor, gradients of 1e-18 to 1e-35, at steps 17 to 50); seed 3 at 3e-3 also
+    # spikes to a loss of 75 at step 25 and 8.5 at 31 and comes back (was exploding at 32)
+    monitors = []
+    for seed, lr, steps in ((2, 1e-3, 300), (3, 3e-3, 150)):
+        torch.manual_seed(seed)
+        model = _ResidualCNN()
+        monitors.append(_trained_on_at_the_floor(fit(
+            model, torch.optim.Adam(model.parameters(), lr), _one_batch(data.images(seed=seed)),
+            steps, every=1 if seed == 3 else 5), 0.0))
+    return monitors
+
+
+@healthy("mlp")
+def mlps_memorising_one_batch_until_the_softmax_is_one_hot():
+    # cross-entropy exactly 0 in float32: every row's softmax one-hot (was vanishing at '0'
+    # or '4', plain; at 'blocks.2.fc2' or 'blocks.4.fc2', residual without normalisation)
+    monitors = []
+    for seed, build, lr in ((0, lambda: models.mlp([16, 64, 64, 64, 2]), 1e-2),
+                            (2, lambda: models.mlp([16, 64, 64, 64, 2]), 1e-2),
+                            (0, lambda: models.ResidualMLP(norm=False), 3e-3)):
+        torch.manual_seed(seed)
+        model = build()
+        monitors.append(_trained_on_at_the_floor(fit(
+            model, torch.optim.Adam(model.parameters(), lr), _one_batch(data.classes(seed=seed)),
+            400, every=5), 0.0))
+    return monitors
+
+
+@healthy("mlp")
+def regression_solved_to_rounding():
+    # y = x0 + x1 without noise, a batch of 32: MSE 1.3e-6 under SGD (from 1.6), 7e-16 under
+    # Adam
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 8)).astype(np.float32)
+    y = x[:, :2].sum(1, keepdims=True)
+    batches = lambda step: (torch.from_numpy(x), torch.from_numpy(y))  # noqa: E731
+    monitors = []
+    for optimizer, lr, floor in ((torch.optim.SGD, 0.05, 1e-5), (torch.optim.Adam, 3e-3, 1e-12)):
+        model = models.mlp([8, 64, 64, 1])
+        monitors.append(_trained_on_at_the_floor(fit(
+            model, optimizer(model.parameters(), lr), batches, 500, F.mse_loss, every=5), floor))
+    return monitors
+
+
+@healthy("recurrent")
+def lstm_and_gru_memorising_one_batch():
+    monitors = []
+    for kind in ("LSTM", "GRU"):
+        model = models.Recurrent(kind)
+        monitors.append(_trained_on_at_the_floor(fit(
+            model, torch.optim.Adam(model.parameters(), 3e-2), _one_batch(data.sequences()),
+            500, every=5), 1e-4))
+    return monitors
+
+
+@healthy("transformer")
+def transformer_memorising_one_batch():
+    model = models.TinyGPT()
+    return [_trained_on_at_the_floor(fit(
+        model, torch.optim.Adam(model.parameters(), 3e-2), _one_batch(data.tokens()), 500,
+        models.sequence_loss, every=5), 1e-3)]
