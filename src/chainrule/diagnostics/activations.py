@@ -435,9 +435,12 @@ class ActivationProbe:
     measurements that have seen ``min_inputs`` inputs; ``wants_more()`` says whether one is still
     waiting (the monitor then keeps the probe armed for the next step)."""
 
-    def __init__(self, model, eps, min_inputs, layer_names):
+    def __init__(self, model, eps, min_inputs, layer_names, dead_share=0.0):
         self.eps = eps
         self.min_inputs = min_inputs
+        # the share of dead units above which a measurement says whether their biases are
+        # still natural (``dead_biases_natural``: the rules ask only above dead_fraction)
+        self.dead_share = dead_share
         self.armed = False
         self.step = 0
         self.tallies = {}  # (id of module or owner name, op, call index) -> [name, _Tally]
@@ -546,7 +549,7 @@ class ActivationProbe:
                 del self.tallies[key]
                 if tally.inputs >= self.min_inputs and name not in self.output_activations:
                     stats = done[self._final_name(key, name)] = tally.stats()
-                    if stats.get("dead"):
+                    if stats.get("dead") and stats["dead"] > self.dead_share:
                         stats["units"] = tally.alive.size
                         stats["biases_natural"] = dead_biases_natural(
                             self._by_name.get(tally.after), tally.alive)

@@ -107,7 +107,8 @@ class GradientMonitor:
         self.watch.on_origin = self._origin_found
         self.watch.on_loss_leaf = self.tap.read_in_full  # a weight the loss uses by itself
         self.probe = ActivationProbe(model, self.thresholds.saturation_eps,
-                                     self.thresholds.min_inputs, {n for n, _, _ in self.layers})
+                                     self.thresholds.min_inputs, {n for n, _, _ in self.layers},
+                                     dead_share=self.thresholds.dead_fraction)
         self.step_count = start_step
         self.findings = []  # alarms
         self.notes = []  # information: frozen layers
@@ -270,10 +271,14 @@ class GradientMonitor:
         optimizer alive: the loop's is not given to the monitor), those that make it another
         optimizer than meant (``updates.settings_problems``)."""
         mine = self._parameter_ids
+        # eps against the gradients only on the first samples (the early steps'): a mistake in
+        # the settings is there from the start, and the read costs ~100 us a sample on the
+        # bench MLP; later, a run that has converged has gradients eps may rightly dwarf
+        moments = len(self.samples) <= len(EARLY_STEPS)
         problems = []
         for optimizer in live_optimizers():
             if any(id(p) in mine for group in optimizer.param_groups for p in group["params"]):
-                problems += settings_problems(optimizer)
+                problems += settings_problems(optimizer, moments)
         return self.rules.on_optimizer(step, problems) if problems else []
 
     def _stale_verdict(self, step):

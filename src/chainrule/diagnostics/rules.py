@@ -1227,6 +1227,7 @@ CHANCE = 0.01  # how rarely a fair coin per unit may leave a layer more dead tha
 
 
 @functools.cache
+@functools.lru_cache(maxsize=64)  # (a sum of up to `units` binomial terms, asked each sample)
 def _chance_share(units):
     """The smallest share k / units of dead units that a fair coin per unit reaches with a
     probability below ``CHANCE`` (P(Binomial(units, 1/2) >= k)): a sign-symmetric

@@ -213,13 +213,14 @@ MOMENT_VALUES = 4096  # a second moment's values its RMS is read from (the first
 EPS_DWARFS = 10.0  # Adam's eps this x the gradients' RMS (sqrt of the second moment) or more
 
 
-def settings_problems(optimizer):
+def settings_problems(optimizer, moments=True):
     """[(kind, group index, value)] for the settings of ``optimizer`` that make it another
     optimizer than meant: 'momentum' (>= 1: the velocity never decays, each update adds up
     every gradient since the start), 'beta2' (< BETA2_LEAST: Adam's step m / sqrt(v) has no
     bound where a gradient shrinks), 'eps' (EPS_DWARFS x the RMS of the gradients in most of
     a group's parameters: Adam divides by eps, a step lr / eps times the gradient: SGD with a
-    tiny rate; a clip far below the gradients' norm does the same to a default eps)."""
+    tiny rate; a clip far below the gradients' norm does the same to a default eps), read
+    from the second moments only with ``moments``."""
     problems = []
     for index, group in enumerate(optimizer.param_groups):
         momentum = group.get("momentum")
@@ -230,7 +231,7 @@ def settings_problems(optimizer):
             if betas[1] < BETA2_LEAST:
                 problems.append(("beta2", index, float(betas[1])))
             eps = group.get("eps")
-            if isinstance(eps, (int, float)) and eps > 0:
+            if moments and isinstance(eps, (int, float)) and eps > 0:
                 ratio = _eps_over_rms(optimizer, group, betas[1], eps)
                 if ratio is not None and ratio >= EPS_DWARFS:
                     problems.append(("eps", index, ratio))
