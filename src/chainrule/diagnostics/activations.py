@@ -262,6 +262,10 @@ def relu_by_hand(args, output):
 
 SOFTMAX_OPS = ("Softmax", "ScaledDotProductAttention")
 SCALING_OPS = ("Div", "Mul")
+NOISE_OPS = ("Add", "Sub")
+PRODUCT_OPS = ("MatMul", "Einsum", "Bmm")
+SCORE_STEPS = ("Div", "Mul", "Add", "Sub", "MaskedFill", "Where", "Neg")  # between a product
+# and its softmax in a written-out attention: the scale, the mask, a bias
 
 
 def op_name(node):
@@ -282,6 +286,46 @@ def constant_factor(node, args):
     if op_name(node) == "Div":
         return 1.0 / value if value > 0 else None
     return value if value > 0 else None
+
+
+def noise_added(node, args, outputs):
+    """Whether an Add or Sub put a constant tensor of the output's whole shape on a tensor
+    that needs gradient (Gumbel noise, ``logits + g``): a softmax of it is a sample, its flat
+    rows drawn anew at every step. A mask (-inf, -1e9 at a glance) or a broadcast bias is no
+    noise."""
+    if len(args) != 2 or not all(hasattr(a, "_data") for a in args):
+        return False
+    grads = [bool(getattr(a, "_requires_grad", False)) for a in args]
+    if grads.count(True) != 1:
+        return False
+    constant = args[grads.index(False)]._data
+    if constant.ndim < 1 or constant.shape != outputs._data.shape:
+        return False
+    glance = constant.flat[:GLANCE]
+    return bool((glance > MASKED).all() and np.isfinite(glance).all() and glance.std() > 0)
+
+
+def made_by_product(tensor, hops=4):
+    """Whether ``tensor`` (a softmax's scores) is, through at most ``hops`` scalings, masks or
+    biases, the product of two tensors made in the forward (query and key): attention. Scores
+    from a layer (a gate, a classifier head, a pointer network's ``v . tanh(...)``) are not."""
+    node = getattr(tensor, "grad_fn", None)
+    for _ in range(hops + 1):
+        if node is None:
+            return False
+        name = op_name(node)
+        edges = getattr(node, "next_functions", ())
+        if name in PRODUCT_OPS:
+            made = [e[0] for e in edges if e[0] is not None]
+            return len(made) == 2 and not any(type(m).__name__ == "AccumulateGrad"
+                                              for m in made)
+        if name not in SCORE_STEPS:
+            return False
+        node = next((e[0] for e in edges if e[0] is not None
+                     and type(e[0]).__name__ != "AccumulateGrad"), None)
+    return False
+
+
 SOFTMAX_ROWS = 2048  # rows of the fused attention op read at most, per call (whole items)
 MASKED = -5e3  # a softmax score at or below this is a mask (-inf, -1e9, or BERT's -1e4 added to a
 # score), not a score: scores far too large reach -5e3 only in rows they saturate anyway
@@ -362,6 +406,8 @@ class _Tally:
         # same for every row (``constant_inputs``), else None
         self.constant = None
         self.temperature = None  # softmax: the temperature below 1 its scores were divided by
+        self.attention = False  # softmax: of scores made as a product in the forward (q . k)
+        self.sampled = False  # softmax: of scores with noise added (Gumbel-softmax)
 
     def add_counts(self, array, saturated, total):
         self.inputs += inputs_in(array)
@@ -424,6 +470,10 @@ class _Tally:
             stats["constant"] = self.constant
         if self.temperature is not None:
             stats["temperature"] = self.temperature
+        if self.attention:
+            stats["attention"] = 1.0
+        if self.sampled:
+            stats["sampled"] = 1.0
         if self.kind == "softmax":
             stats["margin"] = (float(np.median(np.concatenate(self.margins)))
                                if self.margins else 0.0)
@@ -457,6 +507,7 @@ class ActivationProbe:
         self._last_layer = None
         self._constant = None  # constant_inputs of the model's inputs in this forward
         self._scaled = None  # (output, node, args) of the last Div or Mul in this forward
+        self._noised = None  # the output of the last Add or Sub of noise in this forward
         self._order = {}  # layer name -> position of its first call in a sampled forward
         self._model = model
         self._kinds = {}  # module -> its activation kind
@@ -527,7 +578,7 @@ class ActivationProbe:
 
     def disarm(self):
         self.armed = False
-        self._outputs, self._scaled = {}, None  # (held tensors: not kept between samples)
+        self._outputs, self._scaled, self._noised = {}, None, None  # (held tensors: not kept between samples)
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -680,6 +731,8 @@ class ActivationProbe:
         if type(node).__name__ in SCALING_OPS:
             # (kept as it came: its factor is read only if a softmax takes this output next)
             self._scaled = (outputs, node, args)
+        elif type(node).__name__ in NOISE_OPS and noise_added(node, args, outputs):
+            self._noised = outputs
         if type(node).__name__ in SOFTMAX_OPS:
             self._softmax(node, args, outputs)
             return
@@ -728,6 +781,13 @@ class ActivationProbe:
         factor = (constant_factor(scaled[1], scaled[2]) or 1.0
                   if scaled is not None and scaled[0] is args[0] else 1.0)
         temperature = 1.0 / factor if factor > 1.0 and op_name(node) == "Softmax" else None
+        scores = (args[0] if scaled is None or scaled[0] is not args[0]
+                  else next((a for a in scaled[2] if getattr(a, "_requires_grad", False)),
+                            args[0]))
+        noised, self._noised = self._noised, None
+        sampled = op_name(node) == "Softmax" and noised is not None and (
+            noised is scores or noised is args[0])
+        attention = op_name(node) != "Softmax" or made_by_product(scores)
         try:
             counts = softmax_rows(node, args, outputs,
                                   self.eps if temperature is None else self.eps * temperature)
@@ -749,6 +809,7 @@ class ActivationProbe:
             tally.margins.append(margins)
         if temperature is not None:
             tally.temperature = temperature
+        tally.attention, tally.sampled = attention, sampled
 
     def _innermost_module(self):
         frame = sys._getframe(2)

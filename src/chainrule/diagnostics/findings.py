@@ -35,6 +35,9 @@ class Thresholds:
     min_inputs: int = 16  # ...judged on at least this many inputs
     saturation_eps: float = 0.02  # saturated: within this of a sigmoid/tanh asymptote
     saturated_fraction: float = 0.5  # saturation: more than this share of outputs saturated
+    sampled_saturated_fraction: float = 0.85  # ...of a sampled softmax's rows (noise added to
+    # its scores: Gumbel-softmax), each row flat on some draws and not on others: tau 0.1
+    # trains with 51-75% flat, tau 0.01 learns almost nothing with 91-96% (docs/diagnostics.md)
     softmax_margin: float = 12.0  # saturation: a softmax sharp from the first sample counts
     # where its saturated rows' two largest scores are this far apart (median; trained: 4-7)
     gate_saturated_fraction: float = 0.22  # ...of an LSTM's/GRU's gates, where its weights
@@ -138,6 +141,9 @@ REMEDIES = {
     "softmax": "scale the scores by 1/sqrt(head dim), initialise the query and key (or "
                "whatever makes the scores) smaller (nn.init.xavier_uniform_), or normalise "
                "their inputs (LayerNorm; a LayerNorm on query and key)",
+    "softmax_scores": "initialise the layer that makes the scores smaller "
+                      "(nn.init.xavier_uniform_), normalise its inputs (LayerNorm), or divide "
+                      "the scores by a temperature above 1",
     "softmax_temperature": "raise the temperature (F.gumbel_softmax's tau: start at 1 and anneal "
                            "it slowly, to no lower than about 0.5), or make the scores it "
                            "divides smaller",

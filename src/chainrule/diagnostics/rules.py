@@ -474,8 +474,10 @@ class Rules:
             key = ("saturation", saturated[0])
             first = self.first_softmax.get(saturated[0], (0.0, 0.0))
             tau = s.get("temperature")
+            learned = ("learned attention" if s.get("attention") else
+                       "a softmax that learning sharpened")
             sharp = (f"its scores divided by a temperature of {tau:.3g}, which makes them so "
-                     "sharp" if tau else "its scores far too large: learned attention keeps "
+                     "sharp" if tau else f"its scores far too large: {learned} keeps "
                      f"them under {t.softmax_margin:.0f}")
             from_start = ("" if first[0] <= t.saturated_fraction / 2
                           or first[1] <= t.softmax_margin else
@@ -495,7 +497,8 @@ class Rules:
                 f"({s['kind']}){_after(s)}: {what}, for "
                 f"{t.patience} samples in a row{self._large_gates(saturated[0], s)}"
                 f"{_also(saturated)}{self._cause(key)}",
-                self._units_remedy("saturation", key, s["kind"], s.get("temperature")))
+                self._units_remedy("saturation", key, s["kind"], s.get("temperature"),
+                                   s.get("attention")))
         return found
 
     def _dead_fraction(self, name, stats):
@@ -552,6 +555,11 @@ class Rules:
         if (stats.get("kind") == "gates"
                 and self._first_size(name) >= self.t.recurrent_size):
             return self.t.gate_saturated_fraction
+        if stats.get("sampled"):
+            # a sampled softmax's flat rows are drawn anew at every step, and the rows that
+            # are not flat pass 1/tau times the gradient: each row learns on the steps where its
+            # draw is near a tie (see docs/diagnostics.md, saturation)
+            return self.t.sampled_saturated_fraction
         return self.t.saturated_fraction
 
     def _first_size(self, activation):
@@ -661,7 +669,7 @@ class Rules:
         began_late = self.measured.get(key[1], 0) > self.streaks.get(key, 0)
         return large if began_late else None
 
-    def _units_remedy(self, rule, key, kind=None, temperature=None):
+    def _units_remedy(self, rule, key, kind=None, temperature=None, attention=False):
         if "exploding" in self.groups:
             return rule
         if self._raised_lr(key):
@@ -669,7 +677,9 @@ class Rules:
         if self._large_update(key):
             return "large_update"
         if rule == "saturation" and kind == "softmax":
-            return "softmax_temperature" if temperature else "softmax"
+            if temperature:
+                return "softmax_temperature"
+            return "softmax" if attention else "softmax_scores"
         return "dead_tail" if rule == "dead" and kind in SMOOTH_NAMES else rule
 
     def _since_explosion(self):
