@@ -578,7 +578,8 @@ class ActivationProbe:
 
     def disarm(self):
         self.armed = False
-        self._outputs, self._scaled, self._noised = {}, None, None  # (held tensors: not kept between samples)
+        # (held tensors: not kept between samples)
+        self._outputs, self._scaled, self._noised = {}, None, None
         for handle in self._handles:
             handle.remove()
         self._handles = []

@@ -35,9 +35,10 @@ class Thresholds:
     min_inputs: int = 16  # ...judged on at least this many inputs
     saturation_eps: float = 0.02  # saturated: within this of a sigmoid/tanh asymptote
     saturated_fraction: float = 0.5  # saturation: more than this share of outputs saturated
-    sampled_saturated_fraction: float = 0.85  # ...of a sampled softmax's rows (noise added to
-    # its scores: Gumbel-softmax), each row flat on some draws and not on others: tau 0.1
-    # trains with 51-75% flat, tau 0.01 learns almost nothing with 91-96% (docs/diagnostics.md)
+    sampled_saturated_fraction: float = 0.875  # ...of a sampled softmax's rows (noise added to
+    # its scores: Gumbel-softmax), pooled over its samples: fewer than one row in eight near
+    # enough a tie to pass a gradient on a draw. Gumbel-VAEs: tau 0.1 60%, tau 0.03 81% (both
+    # train), tau 0.01 92% and 0.001 99% (learn little or nothing; docs/diagnostics.md)
     softmax_margin: float = 12.0  # saturation: a softmax sharp from the first sample counts
     # where its saturated rows' two largest scores are this far apart (median; trained: 4-7)
     gate_saturated_fraction: float = 0.22  # ...of an LSTM's/GRU's gates, where its weights

@@ -64,6 +64,7 @@ class Rules:
         self.first_dead = {}  # activation -> its share of dead units at its first measurement
         self.first_softmax = {}  # softmax -> (share of saturated rows, their median margin) at
         # its first measurement
+        self.sampled_flat = {}  # sampled softmax -> [sum of its shares of flat rows, samples]
         self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
         self.streak_update = {}  # (rule, activation) -> large_update when its streak began
@@ -433,7 +434,7 @@ class Rules:
         return set(order[:reach + 1])
 
     def _activations(self, step, activations, lr=None, starved=()):
-        dead, saturated = [], []
+        dead, saturated, pooled = [], [], {}  # pooled: sampled softmaxes, their pooled share
         t = self.t
         if lr is not None and self.explosions.first_lr is None:
             self.explosions.first_lr = lr
@@ -449,6 +450,15 @@ class Rules:
                 self.first_dead.setdefault(name, s["dead"])
             if s.get("kind") == "softmax":
                 self.first_softmax.setdefault(name, (s["saturated"], s.get("margin", 0.0)))
+            if s.get("sampled"):
+                # a sampled softmax's flat rows are drawn anew at every step: its share pooled
+                # over the samples is each row's chance of being flat on a step (one sample's
+                # few rows spread it by +-0.05 or more: 32 rows of a Gumbel-VAE at tau 0.03 read
+                # 0.72 to 0.94)
+                pool = self.sampled_flat.setdefault(name, [0.0, 0])
+                pool[0] += s["saturated"]
+                pool[1] += 1
+                s = pooled[name] = dict(s, saturated=pool[0] / pool[1])
             # units after a layer whose inputs are all zero are not dead by themselves: the
             # signal was cut before them (Dropout(p=1), a mask of zeros), which the layers
             # above show as an exactly zero gradient (vanishing names the first of them)
@@ -470,7 +480,7 @@ class Rules:
                 f"{t.patience} samples in a row{_also(dead)}{self._cause(('dead', dead[0]))}",
                 self._units_remedy("dead", ("dead", dead[0]), s["kind"]))
         if saturated:
-            s = activations[saturated[0]]
+            s = pooled.get(saturated[0], activations[saturated[0]])
             key = ("saturation", saturated[0])
             first = self.first_softmax.get(saturated[0], (0.0, 0.0))
             tau = s.get("temperature")
@@ -556,9 +566,9 @@ class Rules:
                 and self._first_size(name) >= self.t.recurrent_size):
             return self.t.gate_saturated_fraction
         if stats.get("sampled"):
-            # a sampled softmax's flat rows are drawn anew at every step, and the rows that
-            # are not flat pass 1/tau times the gradient: each row learns on the steps where its
-            # draw is near a tie (see docs/diagnostics.md, saturation)
+            # the rows of a sampled softmax that are not flat pass 1/tau times the gradient:
+            # each row learns on the steps where its draw is near a tie (see
+            # docs/diagnostics.md, saturation)
             return self.t.sampled_saturated_fraction
         return self.t.saturated_fraction
 
