@@ -37,7 +37,7 @@ class Thresholds:
     saturated_fraction: float = 0.5  # saturation: more than this share of outputs saturated
     sampled_saturated_fraction: float = 0.875  # ...of a sampled softmax's rows (noise added to
     # its scores: Gumbel-softmax), pooled over its samples: fewer than one row in eight near
-    # enough a tie to pass a gradient on a draw. Gumbel-VAEs: tau 0.1 60%, tau 0.03 81% (both
+    # enough a tie to pass a gradient on a draw. Gumbel-VAEs: tau 0.1 59-65%, 0.03 81% (both
     # train), tau 0.01 92% and 0.001 99% (learn little or nothing; docs/diagnostics.md)
     softmax_margin: float = 12.0  # saturation: a softmax sharp from the first sample counts
     # where its saturated rows' two largest scores are this far apart (median; trained: 4-7)
