@@ -8,7 +8,12 @@ import pytest
 import chainrule as torch
 from chainrule import nn
 from chainrule.autograd.engine import add_forward_observer
-from chainrule.diagnostics.activations import SOFTMAX_OPS, ActivationProbe, softmax_rows
+from chainrule.diagnostics.activations import (
+    SOFTMAX_OPS,
+    ActivationProbe,
+    made_by_product,
+    softmax_rows,
+)
 from chainrule.nn import functional as F
 from chainrule.ops.linear_chain import LinearChain
 
@@ -212,3 +217,47 @@ def test_a_softmax_the_probe_cannot_read_leaves_the_training_step_alone(monkeypa
             monitor.step(loss)
     assert monitor.step_count == 4
     assert not any("attention" in name for name in monitor.activations)
+
+
+def test_scores_made_as_a_product_of_two_forward_tensors_are_attentions():
+    x = torch.randn(2, 5, 8)
+    q_proj, k_proj, gate = nn.Linear(8, 8), nn.Linear(8, 8), nn.Linear(8, 4)
+    q, k = q_proj(x), k_proj(x)
+    mask = torch.full((5, 5), float("-inf")).triu(1)
+    assert made_by_product(q @ k.transpose(-2, -1))
+    assert made_by_product((q @ k.transpose(-2, -1)) / 8 ** 0.5 + mask)
+    # a gate, a head, a product with a parameter written out by hand: scores from a layer
+    assert not made_by_product(gate(x))
+    assert not made_by_product(x @ gate.weight.t() / 2.0)
+    assert not made_by_product(torch.randn(2, 5, 5))
+
+
+def _softmax_stats(forward, x):
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(8, 8)
+
+        def forward(self, x):
+            return forward(self.proj(x)) * 2.0  # (the model's output goes unread)
+
+    model = Model()
+    probe = ActivationProbe(model, EPS, 1, {"proj"})
+    probe.arm(1)
+    model(x)
+    stats = probe.collect(1)
+    probe.disarm()
+    return next(s for s in stats.values() if s["kind"] == "softmax")
+
+
+def test_a_softmax_of_noised_scores_is_read_as_sampled_and_a_masked_one_not():
+    x = torch.randn(64, 8)
+    noise = torch.tensor(-np.log(np.random.default_rng(0).exponential(size=(64, 8))))
+    mask = torch.zeros(64, 8)
+    mask[:, 0] = float("-inf")
+    sampled = _softmax_stats(lambda s: ((s + noise) / 0.1).softmax(-1), x)
+    masked = _softmax_stats(lambda s: (s + mask).softmax(-1), x)
+    plain = _softmax_stats(lambda s: s.softmax(-1), x)
+    assert sampled.get("sampled") and sampled["temperature"] == pytest.approx(0.1)
+    assert not masked.get("sampled") and not plain.get("sampled")
+    assert not sampled.get("attention") and not plain.get("attention")

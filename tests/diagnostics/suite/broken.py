@@ -2578,3 +2578,22 @@ def residual_cnn_blocks_three_times_too_large_memorising_one_batch():
     model = _blocks_scaled(_ResidualCNN(), 3.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       _one_batch(data.images()), 60, every=5)
+
+
+# -- temp17: sampled softmaxes far too cold; a gate is no attention (2026-12-04) --------------
+@broken("mlp", "model", Expect("saturation", "GumbelVAE", says="temperature of 0.001"))
+def gumbel_vae_soft_samples_temperature_a_thousandth():
+    # 99% of the rows one-hot on every draw: the few near a tie carry all the gradient
+    model = models.GumbelVAE(tau=0.001, hard=False)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.prototypes(), 30,
+                      models.gumbel_vae_loss)
+
+
+@broken("mlp", "model", Expect("saturation", "TopOneExperts",
+                               says="a softmax that learning sharpened"))
+def top_one_experts_gate_initialised_a_hundred_times_too_large():
+    # a gate's softmax, not attention's: described (and remedied) as the softmax it is
+    model = models.TopOneExperts(top1=True)
+    with torch.no_grad():
+        model.gate.weight.mul_(100.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.classes(), 50)
