@@ -70,6 +70,7 @@ class Rules:
         self.recurrent_ratios = {}  # layer -> its last gradient/weight ratios against the
         # layers after it (``_through_time``)
         self.recurrent_gains = {}  # layer -> its last measured gains through time
+        self.closure_stale = None  # the finding of a closure that does not clear (on_stale)
 
     # -- reporting ------------------------------------------------------------------------------
     def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
@@ -280,12 +281,15 @@ class Rules:
                        "first): a 0/0 in the optimizer, such as Adam with eps=0 on entries whose "
                        "gradient is always 0, or a trust ratio or normalisation over a zero "
                        f"norm. Remedy: {remedy('nan_update')}")
-        if earlier is not None and earlier.step < step:
-            # an overflow after weights already found exploding: its consequence
+        if earlier is not None and (earlier.step < step
+                                    or earlier is self.closure_stale):
+            # an overflow after weights already found exploding (or, in the same step, after
+            # a closure's gradients were found adding up): its consequence
             head, _, rest = message.partition(". Remedy:")
-            message = (f"{head}; an explosion was found before it (step {earlier.step}), most "
-                       f"likely its cause: treat that first" + (f". Remedy:{rest}" if rest
-                                                                 else ""))
+            what = ("gradients adding up over a closure's evaluations were found before it"
+                    if earlier is self.closure_stale else "an explosion was found before it")
+            message = (f"{head}; {what} (step {earlier.step}), most likely its cause: treat "
+                       "that first" + (f". Remedy:{rest}" if rest else ""))
         finding = Finding("nonfinite", origin.layer, step, message, origin=origin)
         self.groups["nonfinite"] = finding
         return found + [finding]
@@ -296,7 +300,7 @@ class Rules:
         if verdict is None:
             return []
         if verdict == WITHIN_STEP:  # (decisive at once: see stale.py)
-            return self._group(
+            found = self._group(
                 "exploding", "exploding", [], step,
                 f"gradients are never cleared between the evaluations of one step: the "
                 f"gradient of '{parameter}' found by each of {INNER_PASSES} backward passes in a "
@@ -304,6 +308,9 @@ class Rules:
                 "before left plus the new one, so an optimizer that calls its closure several "
                 "times a step (L-BFGS) adds up every evaluation's gradient; its direction and "
                 "its steps grow with each evaluation", "stale_closure")
+            if found:
+                self.closure_stale = found[0]
+            return found
         if not self._streak(("stale", None), verdict):
             return []
         return self._group(

@@ -1926,3 +1926,22 @@ def transformer_memorising_one_batch():
     return [_trained_on_at_the_floor(fit(
         model, torch.optim.Adam(model.parameters(), 3e-2), _one_batch(data.tokens()), 500,
         models.sequence_loss, every=5), 1e-3)]
+
+
+# -- L-BFGS at lr=1 without a line search, the closure clearing its gradients (the broken
+# suite's closures that do not blow up within step 1): the stale check, armed before step 1,
+# must find that step's evaluations cleared -------------------------------------------------
+@healthy("cnn")
+def cnn_lbfgs_lr_one_without_a_line_search():
+    return _lbfgs_fit(models.cnn(), data.images(size=64)(0), 30, lr=1.0)
+
+
+@healthy("recurrent")
+def gru_lbfgs_lr_one_without_a_line_search():
+    return _lbfgs_fit(models.Recurrent("GRU"), data.sequences(size=64)(0), 30, lr=1.0)
+
+
+@healthy("transformer")
+def transformer_lbfgs_lr_one_without_a_line_search():
+    return _lbfgs_fit(models.TinyGPT(), data.tokens(size=32)(0), 30, models.sequence_loss,
+                      lr=1.0)
