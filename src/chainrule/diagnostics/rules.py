@@ -49,6 +49,10 @@ class Rules:
         # a fall by one ratio at every step since the peak (ExponentialLR stepped per batch):
         # [the previous step's lr, the ratio of its last fall, the step that run of falls began]
         self.geometric = [None, None, None]
+        # (the lr, the step it took that value) while at lr_slowed or below: a staircase
+        # stepped as meant keeps cutting, one whose milestones were epochs stepped per batch
+        # stops after its last, early, and stays (see _schedule)
+        self.level = None
         self.lowest = (math.inf, 0)  # (the lowest loss so far, its step), while an lr is given
         # how the lr's cuts came: None (none yet), "plateau" (every one plateau_steps or more
         # after the lowest loss), "timetable" (one sooner: then nothing more is tracked)
@@ -114,7 +118,7 @@ class Rules:
             if self.peak_lr > 0 and lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
                 found += self._schedule(step, lr)
             elif self.low_since[0] is not None:
-                self.low_since = [None, None]
+                self.low_since, self.level = [None, None], None
         self.loss = loss
         explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)
         return found + self._explosion(explosion) if explosion else found
@@ -191,6 +195,16 @@ class Rules:
             since = self.low_since[i] = self.low_since[i] or step
             if hit is None and step - since + 1 >= max(share * (since - 1), t.patience):
                 hit = (since, level)
+        level = self.level
+        # (1e-9: the same value recomputed, a closed form's rounding; a schedule's cut is 10%
+        # or more, a per-batch decay's smallest change ~1e-4)
+        if level is None or abs(lr - level[0]) > 1e-9 * level[0]:
+            level = self.level = (lr, step)
+        if hit is None and step - level[1] + 1 >= max(t.level_share * (level[1] - 1),
+                                                      t.patience):
+            collapsed = lr <= 1.01 * t.lr_collapsed * peak
+            hit = (self.low_since[1 if collapsed else 0],
+                   t.lr_collapsed if collapsed else t.lr_slowed)
         if hit is None:
             hit = self._geometric_hit(step)
         if hit is None or self.cuts == "plateau":
@@ -209,6 +223,9 @@ class Rules:
                 "schedule_zero")
         moved = (f"; the updates moved the weights by at most {last[1]:.1e} of their size at "
                  f"step {last[0]} (healthy is near 1e-3)" if last and last[0] >= since else "")
+        if step - self.level[1] + 1 >= t.level_share * (self.level[1] - 1):
+            moved += (f"; it has not changed since step {self.level[1]}: its cuts stopped "
+                      "early rather than going on once a period")
         _, ratio, began = self.geometric
         if ratio is not None and began is not None and began <= self.peak_step + 1:
             moved += (f"; it has been multiplied by {ratio:.4g} at every step since its peak "
