@@ -643,3 +643,22 @@ def test_a_jump_that_undoes_the_fit_is_an_explosion():
     assert finding.rule == "exploding" and finding.step == 20 + Thresholds().recent_steps
     # back up, but below the untrained level: the model still holds most of what it learned
     assert _fit_then([0.3] * 30, [100.0] * 30) == []
+
+
+# -- sched17: a staircase whose cuts stopped early, against one that keeps cutting ------------
+def test_a_staircase_that_stopped_cutting_early_is_found_where_one_still_cutting_is_not():
+    # MultiStepLR([15, 30]) meant per epoch, stepped per batch: the lr passed after the
+    # scheduler's step is 1e-2 of the peak from step 30 and never changes again; unchanged for
+    # 0.65 x the 29 steps before, it is found at step 48 (was 53: 0.8 x 29 steps at 1e-2)
+    (finding,) = _schedule([0.1 * 0.1 ** ((s >= 15) + (s >= 30)) for s in range(1, 100)])
+    assert (finding.rule, finding.layer, finding.step) == ("stalled", None, 48)
+    assert "not changed since step 30" in finding.message
+    # a staircase stepped as meant cuts again one period later: its twin with 5-batch epochs
+    # (StepLR(3 epochs) over 10 epochs) cuts at 15, 30 and 45 and is not found over its 50
+    # steps; nor the same with 10-batch epochs over 100 (its 1e-2 level lasts 30 steps after 59)
+    assert _schedule([0.1 * 0.1 ** (s // 15) for s in range(1, 51)]) == []
+    assert _schedule([0.1 * 0.1 ** (s // 30) for s in range(1, 101)]) == []
+    # the level is the rate's value: a per-batch decay below 1e-2 changes at every step and is
+    # left to the shares (a cosine's tail), and a rate that rose above 1e-2 starts anew
+    assert _schedule([0.1 * 0.1 ** ((s >= 15) + (s >= 30)) if s < 40 else 0.1
+                      for s in range(1, 100)]) == []

@@ -136,3 +136,43 @@ def test_micro_batches_between_two_updates_are_not_passes_of_a_closure():
         backward(model)
     sgd_in_place(model)
     assert check.verdict() is False
+
+
+# -- sched17: armed before the first step (no gradient yet), at construction ---------------------
+@pytest.mark.parametrize("clear, expected", [(False, "within"), (True, False)])
+def test_armed_fresh_the_first_steps_passes_are_judged(clear, expected):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 2))
+    check = StaleGradientCheck()
+    check.arm(model.parameters())  # (no gradients: nothing to check without ``fresh``)
+    assert not check.armed
+    check.arm(model.parameters(), fresh=True)
+    assert check.armed and not check.within_step()
+    for i in range(3):
+        if clear:
+            model.zero_grad()
+        backward(model)
+        if i < 2:
+            sgd_in_place(model)
+    # decided as the third pass ran, before the step's end (a value made non-finite then)
+    assert check.within_step() is (expected == "within")
+    verdict = check.verdict()
+    assert (verdict == WITHIN_STEP) if expected == "within" else verdict is expected
+
+
+@pytest.mark.parametrize("name", ["cnn_lbfgs_lr_one_closure_without_zero_grad",
+                                  "transformer_lbfgs_lr_one_closure_without_zero_grad"])
+def test_an_lbfgs_closure_that_blows_up_within_step_one_is_named_first(name):
+    # lr=1 without a line search, the closure never clearing: a non-finite value within step 1
+    # (was the first finding, its remedy the learning rate); the closure is named first, and
+    # the non-finite value of the same step points to it
+    from .suite.broken import BROKEN
+    torch.manual_seed(0)
+    _, monitor = BROKEN[name][2]()
+    summary = [str(f) for f in monitor.findings]
+    first, *later = monitor.findings
+    assert (first.rule, first.step) == ("exploding", 1), summary
+    assert "evaluations of one step" in first.message, summary
+    nonfinite = [f for f in later if f.rule == "nonfinite"]
+    assert nonfinite and nonfinite[0].step == 1, summary
+    assert "gradients adding up over a closure's evaluations" in nonfinite[0].message, summary

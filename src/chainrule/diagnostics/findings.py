@@ -51,6 +51,8 @@ class Thresholds:
     collapsed_share: float = 0.25  # ...for this x the steps run before it fell there
     geometric_share: float = 0.1  # ...or, where it fell by one ratio at every step since its
     # peak (a per-epoch gamma stepped per batch), at lr_slowed for this x the steps before
+    level_share: float = 0.65  # ...or at lr_slowed, unchanged (the fall stopped), for this x
+    # the steps run before it took that value
     plateau_steps: int = 4  # ...unless the lr's first cut came this many steps after the lowest
     # loss (a schedule that follows the loss: ReduceLROnPlateau)
     settled: float = 1e-3  # no stall check once a layer's gradient is below this x its peak

@@ -32,7 +32,7 @@ from ..optim.optimizer import live_optimizers
 from .activations import RECURRENT_MODULES, ActivationProbe
 from .nonfinite import explain
 from .rules import Rules, Thresholds
-from .stale import StaleGradientCheck
+from .stale import WITHIN_STEP, StaleGradientCheck
 from .tap import GradientTap, covered_weights, squared_norm
 from .unregistered import UnregisteredCheck
 from .updates import UpdateMeter, settings_problems
@@ -128,6 +128,15 @@ class GradientMonitor:
         self._current = None  # the step being reported, inside step()
         self._read = {}  # id(parameter) -> squared norm, for the gradients read last step
         self._prepare(start_step + 1)
+        self._arm_fresh()
+
+    def _arm_fresh(self):
+        """The stale check armed before the first step watched (else first armed after a
+        sample's update): a closure that never clears its gradients blows L-BFGS up within
+        step 1 (lr=1, no line search), which must be judged in that step. Not on every step:
+        here and in ``attach`` only."""
+        if not self.stale.armed:
+            self.stale.arm([p for _, _, params in self.layers for _, p in params], fresh=True)
 
     @property
     def histograms(self):
@@ -155,6 +164,7 @@ class GradientMonitor:
         self.tap.attach()
         self.watch.attach()
         self._prepare(self.step_count + 1)  # the weight copies of a sampled step, taken anew
+        self._arm_fresh()
 
     def is_sampled(self, step):
         return step % self.every == 0 or step in EARLY_STEPS
@@ -183,6 +193,11 @@ class GradientMonitor:
 
     def _origin_found(self, origin):
         step = self._current or self.step_count + 1  # found during the step in progress
+        if self.stale.armed and self.stale.within_step():
+            # the closure's gradients added up before the value went non-finite: that is the
+            # cause, said first (the step's verdict never comes: its gradients are not finite)
+            self._pending += self._report(self.rules.on_stale(
+                step, WITHIN_STEP, self.stale.name(self.model)))
         self._pending += self._report(self.rules.on_nonfinite(
             step, origin, explain(origin), update_checked=self._update_checked(origin)))
 

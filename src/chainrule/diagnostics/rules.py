@@ -49,6 +49,10 @@ class Rules:
         # a fall by one ratio at every step since the peak (ExponentialLR stepped per batch):
         # [the previous step's lr, the ratio of its last fall, the step that run of falls began]
         self.geometric = [None, None, None]
+        # (the lr, the step it took that value) while at lr_slowed or below: a staircase
+        # stepped as meant keeps cutting, one whose milestones were epochs stepped per batch
+        # stops after its last, early, and stays (see _schedule)
+        self.level = None
         self.lowest = (math.inf, 0)  # (the lowest loss so far, its step), while an lr is given
         # how the lr's cuts came: None (none yet), "plateau" (every one plateau_steps or more
         # after the lowest loss), "timetable" (one sooner: then nothing more is tracked)
@@ -71,6 +75,7 @@ class Rules:
         self.recurrent_ratios = {}  # layer -> its last gradient/weight ratios against the
         # layers after it (``_through_time``)
         self.recurrent_gains = {}  # layer -> its last measured gains through time
+        self.closure_stale = None  # the finding of a closure that does not clear (on_stale)
 
     # -- reporting ------------------------------------------------------------------------------
     def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
@@ -114,7 +119,7 @@ class Rules:
             if self.peak_lr > 0 and lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
                 found += self._schedule(step, lr)
             elif self.low_since[0] is not None:
-                self.low_since = [None, None]
+                self.low_since, self.level = [None, None], None
         self.loss = loss
         explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)
         return found + self._explosion(explosion) if explosion else found
@@ -191,6 +196,16 @@ class Rules:
             since = self.low_since[i] = self.low_since[i] or step
             if hit is None and step - since + 1 >= max(share * (since - 1), t.patience):
                 hit = (since, level)
+        level = self.level
+        # (1e-9: the same value recomputed, a closed form's rounding; a schedule's cut is 10%
+        # or more, a per-batch decay's smallest change ~1e-4)
+        if level is None or abs(lr - level[0]) > 1e-9 * level[0]:
+            level = self.level = (lr, step)
+        if hit is None and step - level[1] + 1 >= max(t.level_share * (level[1] - 1),
+                                                      t.patience):
+            collapsed = lr <= 1.01 * t.lr_collapsed * peak
+            hit = (self.low_since[1 if collapsed else 0],
+                   t.lr_collapsed if collapsed else t.lr_slowed)
         if hit is None:
             hit = self._geometric_hit(step)
         if hit is None or self.cuts == "plateau":
@@ -209,6 +224,9 @@ class Rules:
                 "schedule_zero")
         moved = (f"; the updates moved the weights by at most {last[1]:.1e} of their size at "
                  f"step {last[0]} (healthy is near 1e-3)" if last and last[0] >= since else "")
+        if step - self.level[1] + 1 >= t.level_share * (self.level[1] - 1):
+            moved += (f"; it has not changed since step {self.level[1]}: its cuts stopped "
+                      "early rather than going on once a period")
         _, ratio, began = self.geometric
         if ratio is not None and began is not None and began <= self.peak_step + 1:
             moved += (f"; it has been multiplied by {ratio:.4g} at every step since its peak "
@@ -281,12 +299,15 @@ class Rules:
                        "first): a 0/0 in the optimizer, such as Adam with eps=0 on entries whose "
                        "gradient is always 0, or a trust ratio or normalisation over a zero "
                        f"norm. Remedy: {remedy('nan_update')}")
-        if earlier is not None and earlier.step < step:
-            # an overflow after weights already found exploding: its consequence
+        if earlier is not None and (earlier.step < step
+                                    or earlier is self.closure_stale):
+            # an overflow after weights already found exploding (or, in the same step, after
+            # a closure's gradients were found adding up): its consequence
             head, _, rest = message.partition(". Remedy:")
-            message = (f"{head}; an explosion was found before it (step {earlier.step}), most "
-                       f"likely its cause: treat that first" + (f". Remedy:{rest}" if rest
-                                                                 else ""))
+            what = ("gradients adding up over a closure's evaluations were found before it"
+                    if earlier is self.closure_stale else "an explosion was found before it")
+            message = (f"{head}; {what} (step {earlier.step}), most likely its cause: treat "
+                       "that first" + (f". Remedy:{rest}" if rest else ""))
         finding = Finding("nonfinite", origin.layer, step, message, origin=origin)
         self.groups["nonfinite"] = finding
         return found + [finding]
@@ -297,7 +318,7 @@ class Rules:
         if verdict is None:
             return []
         if verdict == WITHIN_STEP:  # (decisive at once: see stale.py)
-            return self._group(
+            found = self._group(
                 "exploding", "exploding", [], step,
                 f"gradients are never cleared between the evaluations of one step: the "
                 f"gradient of '{parameter}' found by each of {INNER_PASSES} backward passes in a "
@@ -305,6 +326,9 @@ class Rules:
                 "before left plus the new one, so an optimizer that calls its closure several "
                 "times a step (L-BFGS) adds up every evaluation's gradient; its direction and "
                 "its steps grow with each evaluation", "stale_closure")
+            if found:
+                self.closure_stale = found[0]
+            return found
         if not self._streak(("stale", None), verdict):
             return []
         return self._group(

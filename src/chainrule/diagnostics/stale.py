@@ -69,7 +69,10 @@ class StaleGradientCheck:
         self.armed = False  # (an attribute, not a property: asked on every step)
         self._partner_stale = False  # the last verdict's True came from the partner
 
-    def arm(self, parameters):
+    def arm(self, parameters, fresh=False):
+        """``fresh``: before the first backward, when no parameter has a gradient yet (the
+        fittest by size alone): an L-BFGS closure that never clears blows up within step 1,
+        before the first sample's arming, so that step is judged too."""
         self.disarm()
         if self._partner is not None:
             parameters = list(parameters)
@@ -82,7 +85,12 @@ class StaleGradientCheck:
         if self._partner is None and chosen is not None and not any(p is chosen
                                                                     for p in parameters):
             chosen = None  # (a partner's half changed with the first check's choice)
-        if chosen is None or not (_candidate(chosen) and np.any(chosen._grad._data)):
+        if fresh:
+            candidates = sorted((_fitness(param.numel()), position, param)
+                                for position, param in enumerate(parameters)
+                                if param.requires_grad and param.grad_fn is None)
+            chosen = candidates[0][2] if candidates else None
+        elif chosen is None or not (_candidate(chosen) and np.any(chosen._grad._data)):
             candidates = sorted((_fitness(param.numel()), position, param)
                                 for position, param in enumerate(parameters)
                                 if _candidate(param))
@@ -101,7 +109,7 @@ class StaleGradientCheck:
             end = parameters[:2] if any(p is chosen for p in end) else end
             # (none too large to copy on a sample: a language model's head over a large
             # vocabulary, without a bias, is not followed)
-            self._partner.arm([p for p in end if p.numel() <= PARTNER_ENTRIES])
+            self._partner.arm([p for p in end if p.numel() <= PARTNER_ENTRIES], fresh)
         # (its gradient is copied by the hook, when the next backward reaches it: not at all
         # where zero_grad() set it to None before)
         self._param = chosen
@@ -156,6 +164,14 @@ class StaleGradientCheck:
         scale = float(np.abs(left).max())
         found = scale > 0 and float(np.abs(now - left).max()) <= MATCH * scale
         self._inner = self._inner + 1 if found else 0
+
+    def within_step(self):
+        """Whether the step in progress has already shown a closure that does not clear (its
+        verdict will be ``WITHIN_STEP``): asked where the step is reported before its
+        verdict, a value made non-finite inside it."""
+        partner = self._partner
+        return (self._param is not None and self._inner >= INNER_PASSES - 1) or (
+            partner is not None and partner.within_step())
 
     def disarm(self):
         if self._partner is not None:
