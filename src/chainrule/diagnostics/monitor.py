@@ -133,8 +133,9 @@ class GradientMonitor:
     def _arm_fresh(self):
         """The stale check armed before the first step watched (else first armed after a
         sample's update): a closure that never clears its gradients blows L-BFGS up within
-        step 1 (lr=1, no line search), which must be judged in that step. Not on every step:
-        here and in ``attach`` only."""
+        step 1 (lr=1, no line search), which must be judged in that step. Once: not on every
+        step, nor at each ``attach`` (the bench attaches before every block it times, and the
+        step after an attach is not a run's first)."""
         if not self.stale.armed:
             self.stale.arm([p for _, _, params in self.layers for _, p in params], fresh=True)
 
@@ -164,7 +165,6 @@ class GradientMonitor:
         self.tap.attach()
         self.watch.attach()
         self._prepare(self.step_count + 1)  # the weight copies of a sampled step, taken anew
-        self._arm_fresh()
 
     def is_sampled(self, step):
         return step % self.every == 0 or step in EARLY_STEPS
