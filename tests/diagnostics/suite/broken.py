@@ -2657,3 +2657,172 @@ def transformer_multi_step_fifteen_and_thirty_stepped_per_batch():
     model = models.TinyGPT()
     optimizer = torch.optim.AdamW(model.parameters(), 3e-3)
     return model, _multi_step_per_batch(model, optimizer, data.tokens(), models.sequence_loss)
+
+
+# -- mistakes17: everyday training mistakes written as users write them (issue #12), each with
+# its healthy twin in healthy.py ---------------------------------------------------------------
+def _pixels(n=512, features=64, size=32, seed=0):
+    """Raw 8-bit 'pixels' in 0..255 (not divided by 255), two classes by the mean brightness of
+    the first quarter; ``scale`` 1/255 in the twin."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, (n, features)).astype(np.float32)
+    y = (x[:, : features // 4].mean(1) > 127.5).astype(np.int64)
+    return x, y
+
+
+@broken("mlp", "data", Expect("saturation", "1"))
+def pixels_in_0_255_into_a_deep_sigmoid_mlp():
+    model = models.mlp([64] + [32] * 6 + [2], nn.Sigmoid)
+    x, y = _pixels()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                      data.Batches(x, y, 32), 50)
+
+
+@broken("cnn", "optimizer", Expect("exploding", within=20))
+def cnn_sgd_learning_rate_a_hundred_times_too_large():
+    model = models.cnn()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=5.0), data.images(), 40)
+
+
+@broken("transformer", "optimizer", Expect("dead", "blocks.layers.1:Relu[0]",
+                                           says="lower the learning rate"))
+def transformer_adam_learning_rate_a_hundred_times_too_large():
+    model = models.TinyGPT()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 0.3), data.tokens(), 50,
+                      models.sequence_loss)
+
+
+
+
+
+
+def _log_of_softmax_by_hand(out, y):
+    probabilities = torch.softmax(out, dim=1)
+    return F.nll_loss(torch.log(probabilities), y)  # NAN: log of softmax
+
+
+def _hundred_classes(n=1024, features=32, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features)).astype(np.float32)
+    y = rng.integers(0, 100, n).astype(np.int64)
+    return data.Batches(x, y, 32, seed)
+
+
+@broken("mlp", "loss", Expect("nonfinite", None, "Log", "forward", "log of softmax"))
+def log_of_softmax_by_hand_over_a_hundred_classes():
+    model = models.mlp([32, 64, 100])
+    with torch.no_grad():
+        model[2].weight.mul_(100.0)  # confident logits: most of the 100 probabilities underflow
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.5), _hundred_classes(),
+                      50, _log_of_softmax_by_hand)
+
+
+class _Siamese(nn.Module):
+    """An encoder applied to both halves of a pair; the output is their Euclidean distance."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(8, 32), nn.Tanh(), nn.Linear(32, 8))
+
+    def forward(self, pair):
+        a, b = self.encoder(pair[:, 0]), self.encoder(pair[:, 1])
+        return torch.sqrt(((a - b) ** 2).sum(1))  # NAN: root of squared error
+
+
+def _pairs(n=512, size=32, seed=0):
+    """Pairs whose target distance is that of the inputs; one pair in four is a row with itself
+    (distance exactly 0: the root's gradient there is inf, times a zero difference)."""
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, 8)).astype(np.float32)
+    b = rng.standard_normal((n, 8)).astype(np.float32)
+    b[::4] = a[::4]
+    y = np.sqrt(((a - b) ** 2).sum(1)).astype(np.float32)
+    return data.Batches(np.stack([a, b], 1), y, size, seed)
+
+
+@broken("mlp", "model", Expect("nonfinite", "_Siamese", "Sqrt", "backward",
+                               "root of squared error"))
+def euclidean_distance_as_the_sqrt_of_a_squared_error_between_identical_pairs():
+    model = _Siamese()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), _pairs(), 50,
+                      F.mse_loss)
+
+
+class _BatchStandardised(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(16, 32), nn.Linear(32, 2)
+
+    def forward(self, x):
+        h = self.fc1(x)
+        h = (h - h.mean(0)) / h.std(0)  # NAN: batch std
+        return self.fc2(torch.relu(h))
+
+
+@broken("mlp", "data", Expect("nonfinite", "_BatchStandardised", "Std", "forward", "batch std"))
+def standardised_by_the_batch_std_with_batch_size_one():
+    model = _BatchStandardised()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05),
+                      data.classes(size=1), 50)
+
+
+@broken("mlp", "model", Expect("dead", "3"))
+def hidden_layer_initialised_to_zero():
+    model = models.mlp([16, 32, 32, 2])
+    with torch.no_grad():
+        model[2].weight.zero_()
+        model[2].bias.zero_()
+        model[4].weight.zero_()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 50)
+
+
+
+
+@broken("cnn", "model", Expect("dead", "3"))
+def cnn_every_bias_initialised_to_minus_one():
+    model = models.cnn((1, 8, 8, 8))
+    with torch.no_grad():
+        for layer in model:
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                layer.bias.fill_(-1.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 50)
+
+
+@broken("cnn", "model", Expect("nonfinite", "1", "BatchNorm", "forward"))
+def batch_norm_with_eps_zero_over_a_constant_channel():
+    model = models.cnn((1, 8, 8), batch_norm=True)
+    for layer in model.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.eps, layer.momentum = 0.0, 0.0
+    with torch.no_grad():
+        model[0].weight[0].zero_()  # a filter that reads nothing: its channel is constant
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 50)
+
+
+@broken("transformer", "data", Expect("nonfinite", "tokens.weight", "parameter", "forward"))
+def embedding_row_of_nan_read_at_the_padding_index():
+    model = models.TinyGPT()
+    with torch.no_grad():
+        model.tokens.weight[0] = float("nan")  # the padding row, padding_idx forgotten
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 50,
+                      models.sequence_loss)
+
+
+
+
+class _DetachedFeatures(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = models.cnn((1, 8, 8))[:-2]
+        self.head = nn.Sequential(nn.Flatten(), nn.Linear(800, 2))
+
+    def forward(self, x):
+        return self.head(self.features(x).detach())  # meant for logging, cuts the gradient
+
+
+@broken("cnn", "model", Expect("stalled", "features.0"))
+def cnn_features_detached_inside_forward():
+    model = _DetachedFeatures()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 50)
+
+
