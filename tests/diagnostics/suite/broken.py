@@ -2663,7 +2663,7 @@ def transformer_multi_step_fifteen_and_thirty_stepped_per_batch():
 # its healthy twin in healthy.py ---------------------------------------------------------------
 def _pixels(n=512, features=64, size=32, seed=0):
     """Raw 8-bit 'pixels' in 0..255 (not divided by 255), two classes by the mean brightness of
-    the first quarter; ``scale`` 1/255 in the twin."""
+    the first quarter (standardised in the twin)."""
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 256, (n, features)).astype(np.float32)
     y = (x[:, : features // 4].mean(1) > 127.5).astype(np.int64)
@@ -2672,9 +2672,10 @@ def _pixels(n=512, features=64, size=32, seed=0):
 
 @broken("mlp", "data", Expect("saturation", "1"))
 def pixels_in_0_255_into_a_deep_sigmoid_mlp():
-    model = models.mlp([64] + [32] * 6 + [2], nn.Sigmoid)
+    # loss 0.69 at step 100; standardised pixels reach 0.04 (healthy.py)
+    model = models.mlp([64] + [32] * 4 + [2], nn.Sigmoid)
     x, y = _pixels()
-    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1),
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2),
                       data.Batches(x, y, 32), 50)
 
 

@@ -11,6 +11,7 @@ from chainrule import nn
 from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
 
+from . import broken as broken_mistakes
 from . import data, models
 from .broken import (
     _ClassMask,
@@ -2004,3 +2005,102 @@ def transformer_multi_step_per_epoch_at_three_six_and_nine():
     schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[3, 6, 9], gamma=0.1)
     return [fit(model, optimizer, data.tokens(), 100, models.sequence_loss, scheduler=schedule,
                 epoch=10, every=10)]
+
+
+# -- mistakes17: the healthy twins of broken.py's everyday mistakes (issue #12) -----------------
+@healthy("mlp")
+def pixels_standardised_into_a_deep_sigmoid_mlp():
+    # loss 0.674 to 0.038 in 100 steps (pixels only divided by 255, all positive: 0.51)
+    model = models.mlp([64] + [32] * 4 + [2], nn.Sigmoid)
+    x, y = broken_mistakes._pixels()
+    x = (x / np.float32(255.0) - np.float32(0.5)) / np.float32(0.29)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.Batches(x, y, 32), 100,
+                every=10)]
+
+
+@healthy("cnn")
+def cnn_sgd_learning_rate_as_meant():
+    model = models.cnn()
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 100,
+                every=10)]
+
+
+@healthy("transformer")
+def transformer_adam_learning_rate_as_meant():
+    model = models.TinyGPT()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.tokens(), 100,
+                models.sequence_loss, every=10)]
+
+
+@healthy("mlp")
+def log_softmax_over_a_hundred_classes():
+    model = models.mlp([32, 64, 100])
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.5),
+                broken_mistakes._hundred_classes(), 100,
+                lambda out, y: F.nll_loss(F.log_softmax(out, dim=1), y), every=10)]
+
+
+class _SiameseWithEpsilon(broken_mistakes._Siamese):
+    def forward(self, pair):
+        a, b = self.encoder(pair[:, 0]), self.encoder(pair[:, 1])
+        return torch.sqrt(((a - b) ** 2).sum(1) + 1e-12)
+
+
+@healthy("mlp")
+def euclidean_distance_with_an_epsilon_under_the_root_between_identical_pairs():
+    model = _SiameseWithEpsilon()
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.01), broken_mistakes._pairs(),
+                100, F.mse_loss, every=10)]
+
+
+@healthy("mlp")
+def standardised_by_the_batch_std_with_batches_of_thirty_two():
+    model = broken_mistakes._BatchStandardised()
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.classes(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def hidden_layer_initialised_as_default():
+    model = models.mlp([16, 32, 32, 2])
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 100,
+                every=10)]
+
+
+@healthy("cnn")
+def cnn_three_convolutions_biases_as_default():
+    model = models.cnn((1, 8, 8, 8))
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 100,
+                every=10)]
+
+
+@healthy("cnn")
+def batch_norm_with_default_eps_over_a_constant_channel():
+    # the twin keeps the filter that reads nothing: eps alone keeps its 0/0 finite
+    model = models.cnn((1, 8, 8), batch_norm=True)
+    with torch.no_grad():
+        model[0].weight[0].zero_()
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 100,
+                every=10)]
+
+
+@healthy("transformer")
+def embedding_with_padding_idx_set():
+    model = models.TinyGPT()
+    model.tokens = nn.Embedding(12, 16, padding_idx=0)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 100,
+                models.sequence_loss, every=10)]
+
+
+class _FeaturesLogged(broken_mistakes._DetachedFeatures):
+    def forward(self, x):
+        features = self.features(x)
+        self.logged = features.detach()  # detached for the log only, the graph keeps its input
+        return self.head(features)
+
+
+@healthy("cnn")
+def cnn_features_detached_for_logging_only():
+    model = _FeaturesLogged()
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 100,
+                every=10)]
