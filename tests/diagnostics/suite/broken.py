@@ -2827,3 +2827,12 @@ def cnn_features_detached_inside_forward():
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 50)
 
 
+
+
+@broken("mlp", "model", Expect("vanishing", "0", says="layer '3' receives only zeros"))
+def dropout_of_one_by_mistake():
+    # the cut is named by the layer after it, whose inputs are all zero; the units after it are
+    # not called dead (rules.py, _activations: their inputs are cut, they did not die)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Dropout(p=1.0), nn.Linear(32, 32),
+                          nn.ReLU(), nn.Linear(32, 2))
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 50)
