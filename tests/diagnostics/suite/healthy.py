@@ -2384,3 +2384,139 @@ def recipe_train_eval_switch_for_validation(every=10):
             model.train()
     return [_loop(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
                   data.images(), 150, every=every, after_step=validate)]
+
+
+# -- recipes17, harder versions: wider and deeper models on noisier data whose loss stays well
+# above zero, so the gradients stay noisy to the end ----------------------------------------------
+def _noisy_images(channels=3, classes=4, n=512, side=10, size=32, seed=0):
+    """``classes`` orientations of a bar (rows, columns, both diagonals) on strong noise."""
+    rng = np.random.default_rng(seed)
+    x = 0.8 * rng.standard_normal((n, channels, side, side)).astype(np.float32)
+    y = rng.integers(0, classes, n).astype(np.int64)
+    where = rng.integers(2, side - 2, n)
+    grid = np.arange(side)
+    for i in range(n):
+        if y[i] == 0:
+            x[i, :, where[i], :] += 1.0
+        elif y[i] == 1:
+            x[i, :, :, where[i]] += 1.0
+        elif y[i] == 2:
+            x[i, :, grid, grid] += 1.0
+        else:
+            x[i, :, grid, side - 1 - grid] += 1.0
+    return data.Batches(x, y, size, seed)
+
+
+class _WideResNet(_SmallResNet):
+    def __init__(self):
+        super().__init__(width=16, classes=4)
+        self.stem[0] = nn.Conv2d(3, 16, 3, padding=1, bias=False)
+
+
+@healthy("cnn")
+def recipe_hard_resnet_cosine_on_noisy_images(every=10):
+    model = _WideResNet()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=100)
+    return [_loop(model, optimizer, _noisy_images(), 100, scheduler=schedule, every=every)]
+
+
+def _text(n=256, context=16, size=16, seed=0):
+    """Windows of a pseudo-random string of 20 symbols repeating every 40: learnable by
+    memorising, with an irreducible part at the start of each window."""
+    rng = np.random.default_rng(seed)
+    stream = np.tile(rng.integers(0, 20, 40), 15)
+    starts = rng.integers(0, 600 - context - 1, n)
+    x = np.stack([stream[s:s + context] for s in starts]).astype(np.int64)
+    y = np.stack([stream[s + 1:s + context + 1] for s in starts]).astype(np.int64)
+    return data.Batches(x, y, size, seed)
+
+
+class _GPT(nn.Module):
+    def __init__(self, vocab=20, width=48, context=16, layers=3):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width)
+        self.positions = nn.Embedding(context, width)
+        self.drop = nn.Dropout(0.1)
+        layer = nn.TransformerEncoderLayer(width, 4, dim_feedforward=4 * width, dropout=0.1,
+                                           activation="gelu", batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(width)
+        self.head = nn.Linear(width, vocab, bias=False)
+        self.head.weight = self.tokens.weight  # tied input and output embeddings
+        for embedding in (self.tokens, self.positions):
+            nn.init.normal_(embedding.weight, std=0.02)  # GPT-2's (N(0, 1) starts at loss 18)
+        self.register_buffer("mask", torch.triu(torch.ones(context, context, dtype=torch.bool),
+                                                diagonal=1))
+
+    def forward(self, x):
+        h = self.drop(self.tokens(x) + self.positions(torch.arange(x.shape[1])))
+        return self.head(self.norm(self.blocks(h, mask=self.mask, is_causal=True)))
+
+
+@healthy("transformer")
+def recipe_hard_gpt_tied_embeddings_on_text(every=10):
+    model = _GPT()
+    optimizer = torch.optim.AdamW(_decayed_groups(model, 0.1), lr=1e-3, betas=(0.9, 0.95))
+    return [_loop(model, optimizer, _text(), 150, models.sequence_loss, every=every,
+                  scheduler=_warmup_cosine(optimizer, 15, 150), clip=1.0)]
+
+
+@healthy("recurrent")
+def recipe_hard_two_layer_lstm_on_text(every=10):
+    model = _LSTMLM(vocab=20, width=16)
+    model.rnn = nn.LSTM(16, 32, num_layers=2, dropout=0.2, batch_first=True)
+    model.head = nn.Linear(32, 20)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, 100, gamma=0.5)
+    return [_loop(model, optimizer, _text(), 250, models.sequence_loss, every=every,
+                  scheduler=schedule, clip=0.25)]
+
+
+@healthy("mlp")
+def recipe_hard_fine_tune_whole_optimizer_frozen_parameters_without_gradients(every=10):
+    # the other way of freezing: one optimizer over everything from the start, the backbone's
+    # gradients None until it is unfrozen
+    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(),
+                          nn.Linear(128, 2))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    for layer in (model[0], model[2]):
+        layer.requires_grad_(False)
+
+    def unfreeze(step):
+        if step == 100:
+            model.requires_grad_(True)
+    return [_loop(model, optimizer, data.classes(noise=0.2), 300, every=every,
+                  before_step=unfreeze)]
+
+
+@healthy("mlp")
+def recipe_hard_tiny_learning_rate_sgd(every=10):
+    model = models.mlp([16, 128, 128, 2], init=models.kaiming)
+    return [_loop(model, torch.optim.SGD(model.parameters(), lr=1e-5, momentum=0.9),
+                  data.classes(), 400, every=every)]
+
+
+@healthy("mlp")
+def recipe_hard_loss_plateaus_on_label_noise(every=10):
+    model = models.mlp([16, 64, 64, 2], init=models.kaiming)
+    return [_loop(model, torch.optim.Adam(model.parameters(), 3e-3), data.classes(noise=0.4),
+                  400, every=every)]
+
+
+@healthy("cnn")
+def recipe_hard_batch_norm_small_batches_train_eval(every=10):
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32),
+                          nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.5),
+                          nn.Linear(32, 4))
+    val = _noisy_images(seed=1)
+
+    def validate(step):
+        if step % 20 == 0:
+            model.eval()
+            with torch.no_grad():
+                model(val(step)[0])
+            model.train()
+    return [_loop(model, torch.optim.Adam(model.parameters(), 1e-3), _noisy_images(size=4),
+                  300, every=every, after_step=validate)]
