@@ -45,6 +45,7 @@ class Thresholds:
     # started recurrent_size x their natural size or more
     stall_low: float = 1e-6  # stalled: update below this x the weights while a gradient flows
     decayed_lr: float = 0.1  # no stall check once the lr is below this x its peak
+    stall_alike: float = 0.1  # ...a minority stalls only below this x the others' update/grad
     lr_slowed: float = 1e-2  # schedule: the lr at or below this x its peak...
     slowed_share: float = 0.8  # ...for this x the steps run before it fell there
     lr_collapsed: float = 1e-3  # schedule: or at or below this x its peak...

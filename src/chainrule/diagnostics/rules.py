@@ -1028,13 +1028,6 @@ class Rules:
                 cut.append(name)
         found = []
         if frozen:
-            s = layers[frozen[0]]
-            message = (
-                f"layer '{frozen[0]}' has stalled{_count(frozen, 'with')}: it has a gradient "
-                f"(norm {fmt(s['grad_norm'])}) but each update moves its weights by only "
-                f"{fmt(s['update_ratio'])} of their size (healthy is near 1e-3), for "
-                f"{self.t.patience} samples in a row{_also(frozen)}")
-            key = "stalled"
             # every layer that has a gradient stalled at once: not one layer left out of the
             # optimizer but the optimizer applying no gradient at all, and whether the updates
             # are exactly 0 or only tiny tells the loop's mistakes apart (the remedy for one
@@ -1044,7 +1037,18 @@ class Rules:
                        and layers[n].get("rho") != 0.0]
             # (most, not all: under Adam a head whose gradient is large against its weights
             # can stay above the threshold with the rest)
-            if "stalled" not in self.groups and len(frozen) > 1 and 2 * len(frozen) > len(trained):
+            majority = len(frozen) > 1 and 2 * len(frozen) > len(trained)
+            if not majority:
+                frozen = self._slow_alike(frozen, trained, layers)
+        if frozen:
+            s = layers[frozen[0]]
+            message = (
+                f"layer '{frozen[0]}' has stalled{_count(frozen, 'with')}: it has a gradient "
+                f"(norm {fmt(s['grad_norm'])}) but each update moves its weights by only "
+                f"{fmt(s['update_ratio'])} of their size (healthy is near 1e-3), for "
+                f"{self.t.patience} samples in a row{_also(frozen)}")
+            key = "stalled"
+            if "stalled" not in self.groups and majority:
                 if all(layers[n].get("update_ratio") == 0.0 for n in frozen) and lr == 0 \
                         and self.peak_lr == 0:
                     # (the loop says the rate is 0, and it never was more: a rate of 0 given
@@ -1063,13 +1067,38 @@ class Rules:
                                 "scales their gradients down")
                     key = "stalled_all_tiny"
             found += self._group("stalled", "stalled", frozen, step, message, key)
-        if cut:
-            found += self._group(
-                "no_gradient", "stalled", cut, step,
-                f"layer '{cut[0]}' receives no gradient{_count(cut, 'with')}: its parameters "
-                f"require grad but have had no gradient since monitoring began, while other "
-                f"layers do{_also(cut)}", "no_gradient")
-        return found
+        return found + self._no_gradient(cut, step)
+
+    def _no_gradient(self, cut, step):
+        if not cut:
+            return []
+        return self._group(
+            "no_gradient", "stalled", cut, step,
+            f"layer '{cut[0]}' receives no gradient{_count(cut, 'with')}: its parameters "
+            f"require grad but have had no gradient since monitoring began, while other "
+            f"layers do{_also(cut)}", "no_gradient")
+
+    def _slow_alike(self, frozen, trained, layers):
+        """The layers of ``frozen`` (a minority) that the optimizer treats unlike the rest:
+        whose update, against their gradient (update ratio / rho, SGD's effective rate), is
+        below ``stall_alike`` of the median of the layers that did not stall."""
+        def applied(name):
+            s = layers[name]
+            rho, ratio = s.get("rho"), s.get("update_ratio")
+            return None if not rho or ratio is None else ratio / rho
+        rates = sorted(r for r in (applied(n) for n in trained if n not in frozen)
+                       if r is not None)
+        if not rates:
+            return frozen
+        median = rates[len(rates) // 2]
+        # a layer left out of the optimizer, or given a rate of 0, moves by exactly 0; one
+        # given its own rate a thousand times too small moves a thousand times less per unit
+        # of gradient than the rest; a whole run at a small rate (SGD at lr 1e-5, which learns
+        # slowly) moves every layer alike, and only the layers whose gradient is smallest
+        # against their weights crossed the threshold (called stalled at step 4, the one-layer
+        # remedy "is it in the optimizer" pointing at a layer that is)
+        return [n for n in frozen
+                if applied(n) is None or applied(n) < self.t.stall_alike * median]
 
     def _decaying(self, step, layers, order, natural):
         """Layers whose every update pulls their weights toward zero, by more than a healthy

@@ -2836,3 +2836,24 @@ def dropout_of_one_by_mistake():
     model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Dropout(p=1.0), nn.Linear(32, 32),
                           nn.ReLU(), nn.Linear(32, 2))
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 50)
+
+
+
+
+# -- recipes17: a layer given its own rate far too small (not 0) still stalls: it moves a
+# thousand times less per unit of gradient than the layers beside it (the other side of
+# stall_alike; a whole run at one small rate moves every layer alike and is not this) ----------
+@broken("mlp", "optimizer", Expect("stalled", "0"))
+def mlp_first_layer_group_at_a_millionth_of_the_rate():
+    model = models.mlp([16, 32, 32, 2])
+    groups = [{"params": model[0].parameters(), "lr": 5e-8},  # 5e-3 meant, 5e-8 typed
+              {"params": [p for n, p in model.named_parameters() if not n.startswith("0.")]}]
+    return model, fit(model, torch.optim.SGD(groups, lr=0.05, momentum=0.9), data.classes(), 50)
+
+
+@broken("cnn", "optimizer", Expect("stalled", "0"))
+def cnn_first_convolution_group_at_a_millionth_of_the_rate():
+    model = models.cnn()
+    groups = [{"params": model[0].parameters(), "lr": 1e-9},
+              {"params": [p for n, p in model.named_parameters() if not n.startswith("0.")]}]
+    return model, fit(model, torch.optim.Adam(groups, lr=1e-3), data.images(), 50)
