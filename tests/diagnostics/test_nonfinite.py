@@ -727,3 +727,54 @@ def test_rows_selected_before_the_loss_still_carry_the_mask():
     (finding,) = [f for f in findings if f.rule == "nonfinite"]
     assert (finding.origin.op, finding.origin.from_mask) == ("CrossEntropy", True)
     assert finding.origin.line == _line_of("# VALID ROWS")
+
+
+_FINITE_LOSSES = {
+    "CrossEntropy": lambda x, y, c: F.cross_entropy(x, c, label_smoothing=0.1),
+    "NllLoss": lambda x, y, c: F.nll_loss(x, c),
+    "BinaryCrossEntropyWithLogits": lambda x, y, c: F.binary_cross_entropy_with_logits(
+        x, y.sigmoid(), pos_weight=torch.full((5,), 3.0)),
+    "MseLoss": lambda x, y, c: F.mse_loss(x, y),
+    "L1Loss": lambda x, y, c: F.l1_loss(x, y),
+    "SmoothL1Loss": lambda x, y, c: F.smooth_l1_loss(x, y),
+    "HuberLoss": lambda x, y, c: F.huber_loss(x, y, delta=0.5),
+    "Sum": lambda x, y, c: (x - y).sum(),
+}
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e6, 1e15, 1e19, 1e30])
+@pytest.mark.parametrize("op", sorted(_FINITE_LOSSES))
+def test_the_loss_ops_left_unhooked_make_finite_gradients_wherever_their_forward_is_finite(
+        op, scale):
+    """The watch does not hook these loss ops' backward (watch._FINITE_BACKWARD): the claim is
+    that from finite inputs, a finite forward and a finite incoming gradient their backward
+    gives only finite gradients, at any scale the inputs reach before the forward overflows."""
+    from chainrule.diagnostics.watch import _FINITE_BACKWARD
+
+    assert set(_FINITE_LOSSES) == set(_FINITE_BACKWARD)
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        x = torch.from_numpy((rng.standard_normal((6, 5)) * scale).astype(np.float32))
+        x.requires_grad_()
+        y = torch.from_numpy((rng.standard_normal((6, 5)) * scale).astype(np.float32))
+        classes = torch.from_numpy(rng.integers(0, 5, 6))
+        with np.errstate(all="ignore"):
+            loss = _FINITE_LOSSES[op](x, y, classes)
+            assert type(loss.grad_fn).__name__ == op
+            if not np.isfinite(loss.item()):
+                continue  # (found in the forward, where the watch checks every loss op)
+            for incoming in (1.0, 65536.0, 1e-30):
+                (grad,) = torch.autograd.grad(loss, [x], torch.tensor(incoming),
+                                              retain_graph=True)
+                assert np.isfinite(grad.numpy()).all(), (op, scale, trial, incoming)
+
+
+def test_the_watch_hooks_a_loss_op_whose_backward_can_give_birth_and_not_the_others():
+    model = nn.Linear(5, 5)
+    x, y = torch.randn(6, 5), torch.tensor([0, 1, 2, 3, 4, 0])
+    with GradientMonitor(model):
+        out = model(x)
+        safe = F.cross_entropy(out, y)
+        risky = out.abs().sqrt().sum()  # sqrt's backward at 0 is inf
+        assert safe.grad_fn._node_hooks is None
+        assert risky.grad_fn.next_functions[0][0]._node_hooks  # the Sqrt
