@@ -4,8 +4,9 @@ What it pays every step: the inputs of each training forward of the model and, w
 draws random numbers, the random state it started from (to run it again), a hook keeping the
 gradient its output receives, and a look at the few ops that run between the end of the
 model's forward and the start of its backward (the loss computation): their outputs are
-checked, their call sites recorded and their backward hooked (the gradients a loss op's
-backward makes are kept, and checked only on evidence).
+checked, and where their backward can give birth (not cross-entropy's, MSE's and the like:
+``_FINITE_BACKWARD``), their call sites recorded and their backward hooked (the gradients a
+loss op's backward makes are kept, and checked only on evidence).
 The model's own ops are not watched. Only on evidence, when the loss or a parameter's gradient
 (which the monitor measures at the end of the backward that completes it) turns out
 non-finite, is the model's forward run again from the same inputs and random state with every
