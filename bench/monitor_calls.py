@@ -9,17 +9,10 @@ model's memory (about 0.8 us on the bench mlp): fewer calls is what makes it che
 
 import argparse
 import collections
-import importlib.util
 import sys
 from pathlib import Path
 
-
-def load_workloads():
-    path = Path(__file__).with_name("workloads.py")
-    spec = importlib.util.spec_from_file_location("workloads", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from sample_cost import load_workloads  # (this folder is on the path when run as a script)
 
 
 def count_calls(fn, steps):

@@ -285,6 +285,15 @@ SMOOTH = [(nn.GELU(), "gelu", "none"), (nn.GELU("tanh"), "gelu", "tanh"), (nn.Si
           (nn.ELU(2.0), "elu", 2.0), (nn.CELU(0.5), "celu", 0.5), (nn.SELU(), "selu", None)]
 
 
+def _one_summed_step(model, x):
+    """A monitor that watched one step of ``model`` on ``x`` (its output summed), closed."""
+    with GradientMonitor(model) as monitor:
+        loss = model(x).sum()
+        loss.backward()
+        monitor.step(loss)
+    return monitor
+
+
 @pytest.mark.parametrize("module,kind,parameter", SMOOTH, ids=[f"{k}-{p}" for _, k, p in SMOOTH])
 def test_the_flat_tail_of_a_smooth_activation_is_where_its_own_backward_is_flat(
         module, kind, parameter):
@@ -312,10 +321,7 @@ def test_smooth_activations_count_units_in_their_flat_tail_as_dead_in_place_or_n
         with torch.no_grad():
             model[0].bias[:6] = 30.0 * sign  # 6 of 8 units held far in the tail
             model[0].bias[6:] = 0.0
-        with GradientMonitor(model) as monitor:
-            loss = model(x).sum()
-            loss.backward()
-            monitor.step(loss)
+        monitor = _one_summed_step(model, x)
         assert monitor.activations["1"]["dead"] == 0.75, act
 
 
@@ -338,10 +344,7 @@ def test_conv1d_units_are_its_channels_unless_transposed_before_the_activation()
         model = Net(transposed)
         with torch.no_grad():
             model.conv.bias[:12] = -30.0  # 12 of 16 channels dead
-        with GradientMonitor(model) as monitor:
-            loss = model(x).sum()
-            loss.backward()
-            monitor.step(loss)
+        monitor = _one_summed_step(model, x)
         assert monitor.activations["act"]["dead"] == 0.75, transposed
 
 

@@ -25,15 +25,22 @@ def sgd_in_place(model):
             p -= 0.01 * p.grad
 
 
-@pytest.mark.parametrize("update", [sgd_through_data, sgd_in_place])
-@pytest.mark.parametrize("clear, stale", [(None, True), ("zeros", False), ("in place", False),
-                                          ("none", False)])
-def test_the_verdict_follows_what_the_gradient_holds(update, clear, stale):
+def armed_after_a_sample():
+    """A small model whose first backward made gradients, and the check armed on it, as at a
+    sample."""
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 2))
     check = StaleGradientCheck()
     backward(model)
     check.arm(model.parameters())
+    return model, check
+
+
+@pytest.mark.parametrize("update", [sgd_through_data, sgd_in_place])
+@pytest.mark.parametrize("clear, stale", [(None, True), ("zeros", False), ("in place", False),
+                                          ("none", False)])
+def test_the_verdict_follows_what_the_gradient_holds(update, clear, stale):
+    model, check = armed_after_a_sample()
     version = check._param._version
     update(model)
     assert (check._param._version == version) == (update is sgd_through_data)
@@ -47,11 +54,7 @@ def test_the_verdict_follows_what_the_gradient_holds(update, clear, stale):
 
 
 def test_no_verdict_where_the_weights_did_not_move():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 2))
-    check = StaleGradientCheck()
-    backward(model)
-    check.arm(model.parameters())
+    model, check = armed_after_a_sample()
     for p in model.parameters():
         p.grad = None
     backward(model)
@@ -107,11 +110,7 @@ def test_a_part_left_uncleared_is_seen_whichever_part_the_first_choice_is_in(cle
     (4, "zeros", None),
 ])
 def test_passes_within_one_step_that_add_up_across_updates(passes, clear, expected):
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 2))
-    check = StaleGradientCheck()
-    backward(model)
-    check.arm(model.parameters())
+    model, check = armed_after_a_sample()
     for i in range(passes):
         if clear is not None:
             for p in model.parameters():
@@ -125,11 +124,7 @@ def test_passes_within_one_step_that_add_up_across_updates(passes, clear, expect
 
 def test_micro_batches_between_two_updates_are_not_passes_of_a_closure():
     # gradient accumulation on purpose: four backward passes, no update between them
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 2))
-    check = StaleGradientCheck()
-    backward(model)
-    check.arm(model.parameters())
+    model, check = armed_after_a_sample()
     for p in model.parameters():
         p.grad = None
     for _ in range(4):

@@ -268,22 +268,18 @@ SCORE_STEPS = ("Div", "Mul", "Add", "Sub", "MaskedFill", "Where", "Neg")  # betw
 # and its softmax in a written-out attention: the scale, the mask, a bias
 
 
-def op_name(node):
-    return type(node).__name__
-
-
 def constant_factor(node, args):
     """The factor by which a Div or Mul scales its one differentiable tensor when the other
     operand is a constant scalar (``scores / tau``, ``scores * 10``), else None."""
     if len(args) != 2 or not all(hasattr(a, "_data") for a in args):
         return None
     tensor, constant = args
-    if op_name(node) == "Mul" and constant._data.ndim:
+    if type(node).__name__ == "Mul" and constant._data.ndim:
         tensor, constant = constant, tensor
     if constant._data.ndim or getattr(constant, "_requires_grad", False):
         return None
     value = float(constant._data)
-    if op_name(node) == "Div":
+    if type(node).__name__ == "Div":
         return 1.0 / value if value > 0 else None
     return value if value > 0 else None
 
@@ -313,7 +309,7 @@ def made_by_product(tensor, hops=4):
     for _ in range(hops + 1):
         if node is None:
             return False
-        name = op_name(node)
+        name = type(node).__name__
         edges = getattr(node, "next_functions", ())
         if name in PRODUCT_OPS:
             made = [e[0] for e in edges if e[0] is not None]
@@ -781,14 +777,14 @@ class ActivationProbe:
         scaled, self._scaled = self._scaled, None
         factor = (constant_factor(scaled[1], scaled[2]) or 1.0
                   if scaled is not None and scaled[0] is args[0] else 1.0)
-        temperature = 1.0 / factor if factor > 1.0 and op_name(node) == "Softmax" else None
+        temperature = 1.0 / factor if factor > 1.0 and type(node).__name__ == "Softmax" else None
         scores = (args[0] if scaled is None or scaled[0] is not args[0]
                   else next((a for a in scaled[2] if getattr(a, "_requires_grad", False)),
                             args[0]))
         noised, self._noised = self._noised, None
-        sampled = op_name(node) == "Softmax" and noised is not None and (
+        sampled = type(node).__name__ == "Softmax" and noised is not None and (
             noised is scores or noised is args[0])
-        attention = op_name(node) != "Softmax" or made_by_product(scores)
+        attention = type(node).__name__ != "Softmax" or made_by_product(scores)
         try:
             counts = softmax_rows(node, args, outputs,
                                   self.eps if temperature is None else self.eps * temperature)
