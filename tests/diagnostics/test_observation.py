@@ -378,3 +378,31 @@ def test_dead_units_are_found_when_the_loop_calls_the_models_parts_one_by_one():
     assert sorted(monitor.activations) == ["1"]
     (dead,) = [f for f in monitor.findings if f.rule == "dead"]
     assert (dead.layer, dead.step) == ("1", 4)
+
+
+def test_an_optimizer_made_after_the_first_samples_is_judged_at_the_next():
+    """The optimizers over the model's parameters are looked up again whenever one is made
+    (or given a parameter group): a second optimizer whose momentum never decays, made at step
+    60 for the head, is named at the sample after it (step 100), not never."""
+    torch.manual_seed(0)
+    model = models.mlp([16, 32, 2])
+    body = torch.optim.SGD(model[0].parameters(), lr=1e-2)
+    monitor = GradientMonitor(model)
+    batches = data.classes()
+    head = None
+    for step in range(1, 121):
+        if step == 60:
+            head = torch.optim.SGD(model[-1].parameters(), lr=1e-2, momentum=1.0)
+        x, y = batches(step)
+        for optimizer in (body, head):
+            if optimizer is not None:
+                optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        for optimizer in (body, head):
+            if optimizer is not None:
+                optimizer.step()
+        monitor.step(loss)
+    monitor.close()
+    (finding,) = [f for f in monitor.findings if "momentum" in f.message]
+    assert finding.step == 100

@@ -171,3 +171,27 @@ def test_an_lbfgs_closure_that_blows_up_within_step_one_is_named_first(name):
     nonfinite = [f for f in later if f.rule == "nonfinite"]
     assert nonfinite and nonfinite[0].step == 1, summary
     assert "gradients adding up over a closure's evaluations" in nonfinite[0].message, summary
+
+
+def test_squared_norms_read_this_step_decide_whether_a_gradient_is_all_zero():
+    """Given the squared norms the tap read (``squares``), a zero one rules a parameter out as
+    the gradient read would, and a parameter not among them (or not finite) is read."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 128), nn.ReLU(), nn.Linear(128, 64))
+    check = StaleGradientCheck(partner=False)
+    backward(model)
+    squares = {id(p): float((p.grad ** 2).sum()) for p in model.parameters()}
+    squares[id(model[2].bias)] = 0.0  # read as all zero this step
+    check.arm(model.parameters(), squares=squares)
+    assert check._param is model[0].bias
+    check.disarm()
+    check._chosen = None
+    squares[id(model[2].bias)] = float("nan")  # not a reading to trust: the gradient is read
+    check.arm(model.parameters(), squares=squares)
+    assert check._param is model[2].bias
+    check.disarm()
+    check._chosen = None
+    model[2].bias.grad = torch.zeros(64)
+    del squares[id(model[2].bias)]  # not read this step: read now, all zero
+    check.arm(model.parameters(), squares=squares)
+    assert check._param is model[0].bias

@@ -25,10 +25,11 @@ on two models report independently.
 
 import functools
 import math
+import weakref
 
 import numpy as np
 
-from ..optim.optimizer import live_optimizers
+from ..optim.optimizer import live_optimizers, registry_version
 from .activations import RECURRENT_MODULES, ActivationProbe
 from .nonfinite import explain
 from .rules import Rules, Thresholds
@@ -127,6 +128,9 @@ class GradientMonitor:
         self._pending = []  # findings made inside a forward or backward, for the next step()
         self._current = None  # the step being reported, inside step()
         self._read = {}  # id(parameter) -> squared norm, for the gradients read last step
+        # (registry_version() when read, [weak references to the optimizers that step this
+        # model's parameters]): see _optimizer_settings
+        self._optimizers = (None, [])
         self._prepare(start_step + 1)
         self._arm_fresh()
 
@@ -276,7 +280,8 @@ class GradientMonitor:
             found += self._frozen(step)
             found += self._optimizer_settings(step)
             # (the parameters the monitor watches: those the model had, a walk less)
-            self.stale.arm([p for _, _, params in self.layers for _, p in params])
+            self.stale.arm([p for _, _, params in self.layers for _, p in params],
+                           squares=self.tap.squares)
             if self.unregistered.params:
                 found += self.rules.on_unregistered(step, self.unregistered.stalled())
         return found
@@ -290,9 +295,15 @@ class GradientMonitor:
         # the settings is there from the start, and the read costs ~100 us a sample on the
         # bench MLP; later, a run that has converged has gradients eps may rightly dwarf
         moments = len(self.samples) <= len(EARLY_STEPS)
+        if self._optimizers[0] != registry_version():  # one made or given a group since
+            self._optimizers = (registry_version(), [
+                weakref.ref(optimizer) for optimizer in live_optimizers()
+                if any(id(p) in mine for group in optimizer.param_groups
+                       for p in group["params"])])
         problems = []
-        for optimizer in live_optimizers():
-            if any(id(p) in mine for group in optimizer.param_groups for p in group["params"]):
+        for reference in self._optimizers[1]:
+            optimizer = reference()
+            if optimizer is not None:
                 problems += settings_problems(optimizer, moments)
         return self.rules.on_optimizer(step, problems) if problems else []
 

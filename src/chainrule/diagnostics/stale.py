@@ -26,6 +26,8 @@ direction and its line search go astray, and the weights blow up within the firs
 the stale finding must come before the explosion's, not three samples after.
 """
 
+import math
+
 import numpy as np
 
 from ..autograd.leaves import LeafObserver
@@ -69,10 +71,12 @@ class StaleGradientCheck:
         self.armed = False  # (an attribute, not a property: asked on every step)
         self._partner_stale = False  # the last verdict's True came from the partner
 
-    def arm(self, parameters, fresh=False):
+    def arm(self, parameters, fresh=False, squares=None):
         """``fresh``: before the first backward, when no parameter has a gradient yet (the
         fittest by size alone): an L-BFGS closure that never clears blows up within step 1,
-        before the first sample's arming, so that step is judged too."""
+        before the first sample's arming, so that step is judged too. ``squares``: {id(param):
+        its gradient's squared norm} as read this step, where known (whether a gradient is all
+        zero, without reading it again)."""
         self.disarm()
         if self._partner is not None:
             parameters = list(parameters)
@@ -90,11 +94,11 @@ class StaleGradientCheck:
                                 for position, param in enumerate(parameters)
                                 if param.requires_grad and param.grad_fn is None)
             chosen = candidates[0][2] if candidates else None
-        elif chosen is None or not (_candidate(chosen) and np.any(chosen._grad._data)):
+        elif chosen is None or not (_candidate(chosen) and _nonzero(chosen, squares)):
             candidates = sorted((_fitness(param.numel()), position, param)
                                 for position, param in enumerate(parameters)
                                 if _candidate(param))
-            chosen = next((param for _, _, param in candidates if np.any(param._grad._data)),
+            chosen = next((param for _, _, param in candidates if _nonzero(param, squares)),
                           None)
         self._chosen = chosen
         if chosen is None:
@@ -109,7 +113,7 @@ class StaleGradientCheck:
             end = parameters[:2] if any(p is chosen for p in end) else end
             # (none too large to copy on a sample: a language model's head over a large
             # vocabulary, without a bias, is not followed)
-            self._partner.arm([p for p in end if p.numel() <= PARTNER_ENTRIES], fresh)
+            self._partner.arm([p for p in end if p.numel() <= PARTNER_ENTRIES], fresh, squares)
         # (its gradient is copied by the hook, when the next backward reaches it: not at all
         # where zero_grad() set it to None before)
         self._param = chosen
@@ -235,6 +239,15 @@ class StaleGradientCheck:
 def _candidate(param):
     """Whether ``param`` can be checked: a leaf that requires grad and has a gradient."""
     return param.requires_grad and param._grad is not None and param.grad_fn is None
+
+
+def _nonzero(param, squares):
+    """Whether ``param``'s gradient has a nonzero value: from its squared norm read this step
+    where ``squares`` has it (and it is finite), else read."""
+    square = squares.get(id(param)) if squares else None
+    if square is None or not math.isfinite(square):
+        return bool(np.any(param._grad._data))
+    return square > 0.0
 
 
 def _fitness(size):

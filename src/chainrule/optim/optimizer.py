@@ -27,11 +27,19 @@ __all__ = ["Optimizer"]
 # Every optimizer made, held weakly: the gradient diagnostics look here for those that step a
 # monitored model's parameters (their settings can be the cause of what the run shows)
 _live = weakref.WeakSet()
+_changes = [0]  # optimizers made or given a parameter group, ever (``registry_version``)
 
 
 def live_optimizers():
     """The optimizers alive now (one that is dropped leaves)."""
     return list(_live)
+
+
+def registry_version():
+    """A number that changes whenever an optimizer is made or given a parameter group: a
+    reader that keeps the optimizers of its own parameters asks ``live_optimizers()`` again
+    only then (iterating the weak set is most of what reading the settings costs)."""
+    return _changes[0]
 
 
 def _mark_called(step):
@@ -262,6 +270,7 @@ class Optimizer:
                 "ordering of tensors in sets will change between runs. Please use a list instead."
             )
         params = list(params)
+        _changes[0] += 1
         names = [p[0] for p in params if isinstance(p, tuple)]
         if names:
             if len(names) != len(params):
