@@ -810,6 +810,21 @@ class Rules:
         hits.sort(key=order.index)
         start = hits[-1]  # the one nearest the loss: the amplification starts there
         after = [rho[n] for n in order[order.index(start) + 1:] if n in rho]
+        large = self.oversized
+        if (large and large[0] in order and start not in through_time
+                and order.index(large[0]) > order.index(start)):
+            # a layer after it whose weights are out of scale (``_out_of_scale``) multiplies
+            # the backward signal by their size on its way back, and its own ratio is small by
+            # the same size: the layers before it look amplified, it is the cause (a sigmoid
+            # head 50x too large: its input layer's ratio 159x the head's, named before)
+            ratio = rho[start] / reference_ratio(sorted(after), self.t.amplification)
+            return self._group(
+                "exploding", "exploding", [large[0]] + hits, step,
+                f"exploding gradients starting in layer '{large[0]}': its weights are "
+                f"{large[1]:.0f}x their natural size, and the backward signal they pass back "
+                f"makes the gradient of '{start}' {rho.get(start, 0.0):.2g}x its weights, "
+                f"{ratio:.0f}x more than in the layers after it, for {self.t.patience} samples "
+                "in a row", "exploding_layer")
         if start in measured:  # (the thing itself, before its trace in the ratios)
             against = (f"and its backward signal grows a median {measured[start]:.2g}x through "
                        f"time over the sequence, over {self.t.patience} samples (carried back "

@@ -2857,3 +2857,30 @@ def cnn_first_convolution_group_at_a_millionth_of_the_rate():
     groups = [{"params": model[0].parameters(), "lr": 1e-9},
               {"params": [p for n, p in model.named_parameters() if not n.startswith("0.")]}]
     return model, fit(model, torch.optim.Adam(groups, lr=1e-3), data.images(), 50)
+
+
+# -- lead18: a layer after the amplified ones out of scale is the cause: its weights multiply
+# the backward signal to the layers before it (their ratio high), its own ratio small by as
+# much, so the amplification rule named the layer before it ----------------------------------
+@broken("mlp", "model", Expect("exploding", "4", says="x their natural size"))
+def sigmoid_head_initialised_fifty_times_too_large_under_bce():
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                          nn.Linear(32, 1), nn.Sigmoid())
+    with torch.no_grad():
+        model[4].weight.mul_(50.0)
+
+    def binary(step):
+        x, y = data.classes()(step)
+        return x, y.float()[:, None]
+
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), binary, 50,
+                      nn.BCELoss())
+
+
+@broken("mlp", "model", Expect("exploding", "4"))
+def tanh_classifier_head_initialised_fifty_times_too_large():
+    model = nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(),
+                          nn.Linear(32, 2))
+    with torch.no_grad():
+        model[4].weight.mul_(50.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 50)
