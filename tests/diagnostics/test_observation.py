@@ -406,3 +406,27 @@ def test_an_optimizer_made_after_the_first_samples_is_judged_at_the_next():
     monitor.close()
     (finding,) = [f for f in monitor.findings if "momentum" in f.message]
     assert finding.step == 100
+
+
+def test_dead_units_behind_a_batch_norm_in_eval_mode_are_judged_by_the_biases_before_it():
+    # an eval-mode batch norm is y = (x - mean) / sqrt(var + eps) * weight + bias: the signs of
+    # the units after it follow the biases of the layer before it, carried through that map
+    from chainrule.diagnostics.activations import dead_biases_natural
+
+    conv, norm = nn.Conv2d(4, 3, 3), nn.BatchNorm2d(3)  # fan_in 36: the range starts at -1/6
+    norm.eval()
+    dead = np.array([0.0, 0.0, 1.0])  # the first two units dead
+    with torch.no_grad():
+        conv.bias.copy_(torch.tensor([-0.1, 0.1, -4.0]))
+    assert dead_biases_natural(norm, dead, conv) is True
+    with torch.no_grad():
+        conv.bias[0] = -4.0  # pushed far below its initial range
+    assert dead_biases_natural(norm, dead, conv) is False
+    with torch.no_grad():
+        norm.running_mean.fill_(-5.0)  # a shift moves the range with the biases
+    assert dead_biases_natural(norm, dead, conv) is False
+    with torch.no_grad():
+        norm.weight.fill_(-1.0)  # a negative scale: a bias far down turns its unit on
+    assert dead_biases_natural(norm, dead, conv) is True
+    norm.train()  # normalising each batch: no bias decides the sign
+    assert dead_biases_natural(norm, dead, conv) is None

@@ -662,3 +662,24 @@ def test_a_staircase_that_stopped_cutting_early_is_found_where_one_still_cutting
     # left to the shares (a cosine's tail), and a rate that rose above 1e-2 starts anew
     assert _schedule([0.1 * 0.1 ** ((s >= 15) + (s >= 30)) if s < 40 else 0.1
                       for s in range(1, 100)]) == []
+
+
+def test_a_loss_falling_below_zero_without_bound_is_no_progress():
+    # nll_loss of raw scores: its loss falls with the weights' growth (-5e14 to -1.6e28 in the
+    # step its weights grew 3e4x); a fall to a tenth below zero of the loss before is no floor
+    (finding,) = _doubled(Rules(), -5.0, -60.0)
+    assert finding.rule == "exploding" and "no minimum" in finding.message
+    assert "log_softmax" in finding.message
+    assert _doubled(Rules(), -5.0, -9.0) == []  # a loss that may go below zero, falling: progress
+    assert _doubled(Rules(), 4.0, -0.5) == []
+
+
+def test_a_gradient_jump_while_the_loss_falls_without_bound_is_an_explosion():
+    steady = [1.0, 1.2, 0.9, 1.1, 1.0]
+    losses = [0.1, 0.05, -0.1, -0.2, -0.3, -5.0, -60.0, -900.0]
+    (finding,) = _feed(steady + [30.0, 40.0, 60.0], losses)
+    assert (finding.rule, finding.step) == ("exploding", 8)
+    assert "fell below zero, to -900" in finding.message and "no minimum" in finding.message
+    # the same jump while the loss falls a little, as a loss bounded below by 0 does: the
+    # batches' noise, not an explosion
+    assert _feed(steady + [30.0, 40.0, 60.0], [1.0] * 5 + [0.9, 0.8, 0.7]) == []

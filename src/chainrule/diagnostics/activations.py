@@ -198,13 +198,19 @@ def beyond_tail(kind, holder, args, output, eps):
     return output._data - np.asarray(y, dtype=output._data.dtype)
 
 
-def dead_biases_natural(layer, alive):
+def dead_biases_natural(layer, alive, before=None):
     """Whether every dead unit's bias is still inside the range PyTorch's default
     initialisation draws it from (above -1/sqrt(fan_in)); None where that cannot be read (no
     bias, a normalisation layer, whose shift has no such range, units not one per bias). A
     unit off on every input with such a bias was switched off by the sign of its random
     weights and bias (see rules.py, ``_chance_share``), not pushed off: a bias filled with -4,
-    or driven far down by updates too large, lies far outside it."""
+    or driven far down by updates too large, lies far outside it. ``before``: the layer the
+    forward called before ``layer``; where ``layer`` is a batch norm in eval mode, which
+    normalises nothing (a fixed scale and shift by its running statistics: kept in eval mode
+    while a deep CNN trains from scratch, its units fell on or off by their biases' signs as
+    without one), the biases are ``before``'s, read through that fixed map."""
+    if frozen_norm(layer):
+        return _through_frozen_norm(layer, before, alive)
     weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
     if (getattr(weight, "ndim", 0) < 2 or getattr(bias, "shape", None) != alive.shape
             or isinstance(layer, NORMS)):
@@ -212,6 +218,37 @@ def dead_biases_natural(layer, alive):
     fan_in = int(np.prod(weight.shape[1:]))  # (PyTorch's own fan_in for Linear, Conv, ConvT)
     dead = bias._data[~alive.astype(bool)]
     return bool(dead.size) and bool((dead >= -1.0 / math.sqrt(fan_in)).all())
+
+
+def frozen_norm(layer):
+    """Whether ``layer`` is a batch norm in eval mode: it scales and shifts by its running
+    statistics, so it normalises nothing."""
+    return (isinstance(layer, NORMS) and not layer.training
+            and getattr(layer, "running_var", None) is not None)
+
+
+def _through_frozen_norm(norm, layer, alive):
+    """``dead_biases_natural`` of ``layer``'s biases and their initial range, both carried
+    through the eval-mode batch norm ``norm`` after it (y = (x - mean) / sqrt(var + eps) *
+    weight + bias, per channel)."""
+    weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
+    if (getattr(weight, "ndim", 0) < 2 or getattr(bias, "shape", None) != alive.shape
+            or norm.running_var.shape != alive.shape):
+        return None
+    fan_in = int(np.prod(weight.shape[1:]))
+    scale = 1.0 / np.sqrt(norm.running_var._data.astype(np.float64) + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight._data
+    shift = norm.bias._data if norm.bias is not None else 0.0
+
+    def mapped(x):
+        return (x - norm.running_mean._data) * scale + shift
+
+    off = ~alive.astype(bool)
+    ends = np.minimum(mapped(np.float64(-1.0 / math.sqrt(fan_in))),
+                      mapped(np.float64(1.0 / math.sqrt(fan_in))))
+    dead = mapped(bias._data.astype(np.float64))[off]
+    return bool(dead.size) and bool((dead >= ends[off]).all())
 
 
 def constant_inputs(args):
@@ -587,6 +624,11 @@ class ActivationProbe:
         """``names`` in the order the forward first called them (those never seen last)."""
         return sorted(names, key=lambda n: self._order.get(n, len(self._order)))
 
+    def _before(self, name):
+        """The layer the forward called right before ``name`` (None for the first)."""
+        position = self._order.get(name)
+        return next((n for n, i in self._order.items() if position and i == position - 1), None)
+
     def wants_more(self):
         return any(t.inputs < self.min_inputs for _, t in self.tallies.values())
 
@@ -597,10 +639,13 @@ class ActivationProbe:
                 del self.tallies[key]
                 if tally.inputs >= self.min_inputs and name not in self.output_activations:
                     stats = done[self._final_name(key, name)] = tally.stats()
+                    if frozen_norm(self._by_name.get(tally.after)):
+                        stats["frozen_norm"] = True
                     if stats.get("dead") and stats["dead"] > self.dead_share:
                         stats["units"] = tally.alive.size
                         stats["biases_natural"] = dead_biases_natural(
-                            self._by_name.get(tally.after), tally.alive)
+                            self._by_name.get(tally.after), tally.alive,
+                            self._by_name.get(self._before(tally.after)))
         return done
 
     def _final_name(self, key, name):

@@ -85,7 +85,8 @@ class ExplosionTracker:
         reference = (elevated[1] if elevated else older_max if older_max is not None
                      else self.reference())
         if (reference and norm >= self.t.jump_factor * reference
-                and (loss is None or not self.losses or loss > statistics.median(self.losses))):
+                and (loss is None or not self.losses
+                     or self._away_from_floor(loss, statistics.median(self.losses)))):
             if self.elevated is None:
                 self.elevated = (step, reference,
                                  self._layer_growth(self._resolve(layer_norms)))
@@ -128,6 +129,13 @@ class ExplosionTracker:
             if older_max is None or old > older_max:
                 self.older_max, self.layer_reference = old, norms
         return found
+
+    def _away_from_floor(self, loss, median):
+        """Whether ``loss`` moved away from a minimum: up, or below zero and ``jump_factor``
+        times the recent median's size (a loss with no floor, such as nll_loss of raw scores,
+        falls with the weights' growth: -0.04 to -1.6e28 in ten steps of SGD, while its
+        gradient norm jumped; a loss bounded below by 0 cannot)."""
+        return loss > median or (loss < 0 and -loss >= self.t.jump_factor * abs(median))
 
     def converged(self):
         """Whether the loss has been at ``settled`` times its untrained level or below: the run

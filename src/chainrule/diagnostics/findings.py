@@ -92,6 +92,9 @@ REMEDIES = {
     "vanishing": "use ReLU-family activations with Kaiming initialisation "
                  "(nn.init.kaiming_normal_), add normalisation (LayerNorm/BatchNorm) or residual "
                  "connections, or use fewer layers",
+    "frozen_norm": "train with the batch norms in training mode (model.train(); no .eval() on "
+                   "them), so that each batch normalises them; keep them frozen only to fine-tune "
+                   "a model that was trained with them",
     "exploding": "lower the learning rate, clip the gradient norm "
                  "(nn.utils.clip_grad_norm_(params, 1.0)), add normalisation, or warm up the "
                  "learning rate",
@@ -133,6 +136,10 @@ REMEDIES = {
     "constant_inputs": "check the data before the model: a mask or a filter that zeroes the batch, "
                        "a normalisation dividing by an inf (x / x.max() with one inf in x), a "
                        "placeholder tensor fed instead of the batch",
+    "unbounded_loss": "give the loss what it expects: F.cross_entropy the raw scores (or "
+                      "nll_loss their F.log_softmax), kl_div log-probabilities as its input; "
+                      "a loss to be minimised needs a floor (bound or penalise a term it "
+                      "maximises)",
     "large_update": "lower the learning rate (for a loss summed over the batch, the rate that "
                     "suited its mean divided by the batch size), or clip the gradient norm",
     "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "

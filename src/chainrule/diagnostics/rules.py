@@ -36,6 +36,7 @@ class Rules:
                                            norms_of)
         self.recurrent = set(recurrent)  # names of recurrent layers (their own remedy)
         self.order = []  # the layers in forward order, as the last sample saw them
+        self.frozen_norms = []  # batch norms in eval mode before activations (last sample)
         self.oversized = None  # (layer, size): a layer out of scale with those before it
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
         self.started_large = None  # whether they were at the first sample
@@ -146,10 +147,18 @@ class Rules:
         else:
             grown = (f" and the weights of layer '{f['weights_layer']}' grew "
                      f"{f['weights']:.1f}x" if f["weights"] >= self.t.weight_growth else "")
+            start = self.explosions.start_loss
+            fell = (f["loss"] is not None and start is not None
+                    and self._unbounded(f["loss"], start))
+            moved = (self._no_floor(f["loss"]) if fell
+                     else f"; the loss rose to {f['loss']:.4g}")
             message = (f"exploding gradients{where}: the gradient norm jumped to "
                        f"{fmt(f['norm'])}, {f['norm'] / f['reference']:.0f}x its earlier "
                        f"maximum ({fmt(f['reference'])}), and stayed there since step "
-                       f"{f['since']}; the loss rose to {f['loss']:.4g}{grown}")
+                       f"{f['since']}{moved}{grown}")
+            if fell:
+                return self._group("exploding", "exploding", layers, e.step, message,
+                                   "unbounded_loss")
         return self._group("exploding", "exploding", layers, e.step, message,
                            self._exploding_remedy(layer))
 
@@ -413,6 +422,9 @@ class Rules:
         if moved:
             self.last_update = (step, max(moved))
         starved = _starved(layers, order)
+        self.frozen_norms = sorted({s.get("after") for s in sample["activations"].values()
+                                    if s.get("frozen_norm")} - {None},
+                                   key=lambda n: order.index(n) if n in order else len(order))
         found = self._activations(step, sample["activations"], lr, starved)
         explained = any(self.streaks.get((rule, name), 0) > 0
                         for name, s in sample["activations"].items()
@@ -758,7 +770,8 @@ class Rules:
         self.doubled = None
         first = self.explosions.first_losses[0] if self.explosions.first_losses else None
         if (loss_after is not None and before is not None
-                and loss_after <= self.t.progress * min(before, first)):
+                and loss_after <= self.t.progress * min(before, first)
+                and not self._unbounded(loss_after, before)):
             return []
         first, most = grown[0], max(grown, key=factors.get)
         if factors[first] >= self.t.weight_growth:
@@ -766,11 +779,27 @@ class Rules:
                 f", and those of '{most}' {factors[most]:.1f}x" if most != first else "")
         else:  # an oversized layer: it amplifies, the others grow
             grew = f"the weights of '{most}' {factors[most]:.1f}x larger"
+        fell = (loss_after is not None and before is not None
+                and self._unbounded(loss_after, before))
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights{_count(grown)}, starting in layer '{first}'{self._gain(first)}: "
-            f"one update made {grew} (against the natural size){_also(grown)}",
-            self._exploding_remedy(first))
+            f"one update made {grew} (against the natural size){_also(grown)}"
+            + (self._no_floor(loss_after) if fell else ""),
+            "unbounded_loss" if fell else self._exploding_remedy(first))
+
+    def _unbounded(self, loss, before):
+        """Whether ``loss`` fell below zero to ``jump_factor`` times the size of ``before``
+        (the loss of the step before, or the untrained loss) or more: a loss with no floor,
+        falling with the weights' growth, is no progress towards a solution (nll_loss of raw
+        scores: -5e14 to -1.6e28 in the step its weights grew 3e4x)."""
+        return loss < 0 and -loss >= self.t.jump_factor * abs(before)
+
+    @staticmethod
+    def _no_floor(loss):
+        return (f"; the loss fell below zero, to {loss:.4g}, and keeps falling as the weights "
+                "grow: a loss with no minimum (nll_loss given raw scores instead of log_softmax "
+                "outputs, kl_div given probabilities instead of log-probabilities)")
 
     def _gain(self, layer):
         """Why ``layer`` is named though another grew more: its weights' size."""
@@ -1012,7 +1041,17 @@ class Rules:
             f"vanishing gradients{_count(low)}, worst at the first, '{first}': gradient norm "
             f"{fmt(norms[first])}{zero}, {norms[first] / largest:.1e} of the largest layer's "
             f"('{largest_name}', {fmt(largest)}), for {self.t.patience} samples in a row"
-            f"{_also(low)}", "zero_signal" if cut is not None else "vanishing")
+            f"{_also(low)}{self._frozen_norms()}",
+            "zero_signal" if cut is not None else
+            "frozen_norm" if self.frozen_norms else "vanishing")
+
+    def _frozen_norms(self):
+        """Why the signal shrinks though the model has batch norms: they are in eval mode."""
+        if not self.frozen_norms:
+            return ""
+        return (f"; the batch norms before its activations ({_listing(self.frozen_norms)}) are "
+                "in eval mode while the model trains: they scale by fixed running statistics "
+                "and normalise nothing")
 
     def _stalled(self, step, layers, order, lr, explained=frozenset()):
         # (a rate of exactly 0 is no slow end of a schedule: nothing moves; StepLR(gamma=0))

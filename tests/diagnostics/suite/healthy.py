@@ -2668,3 +2668,233 @@ def recipe_hard_batch_norm_small_batches_train_eval(every=10):
             model.train()
     return [_loop(model, torch.optim.Adam(model.parameters(), 1e-3), _noisy_images(size=4),
                   300, every=every, after_step=validate)]
+
+
+# -- data18: convolutional nets, data and loss choices that train (issue #12, 2026-12-04) -------
+class _Block(nn.Module):
+    """A ResNet basic block; a 1x1 projection on the shortcut where the shape changes."""
+
+    def __init__(self, c_in, c_out, stride):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
+            nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), nn.BatchNorm2d(c_out))
+        self.shortcut = (nn.Identity() if stride == 1 and c_in == c_out else nn.Sequential(
+            nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)))
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.shortcut(x))
+
+
+class _DownsamplingResNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8),
+                                  nn.ReLU())
+        self.layer1, self.layer2 = _Block(8, 8, 1), _Block(8, 16, 2)
+        self.head = nn.Linear(16, 4)
+
+    def forward(self, x):
+        h = self.layer2(self.layer1(self.stem(x)))
+        return self.head(F.adaptive_avg_pool2d(h, 1).flatten(1))
+
+
+@healthy("cnn")
+def resnet_with_a_projection_shortcut_sgd_nesterov_cosine():
+    model = _DownsamplingResNet()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True,
+                                weight_decay=5e-4)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=100)
+    return [_loop(model, optimizer, _noisy_images(), 100, scheduler=schedule)]
+
+
+class _InvertedResidual(nn.Module):
+    """MobileNetV2's block: 1x1 expansion, 3x3 depthwise, 1x1 linear projection, plus input."""
+
+    def __init__(self, channels, expand=4):
+        super().__init__()
+        hidden = channels * expand
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(),
+            nn.Conv2d(hidden, hidden, 3, padding=1, groups=hidden, bias=False),
+            nn.BatchNorm2d(hidden), nn.ReLU6(),
+            nn.Conv2d(hidden, channels, 1, bias=False), nn.BatchNorm2d(channels))
+
+    def forward(self, x):
+        return x + self.body(x)
+
+
+@healthy("cnn")
+def mobilenet_inverted_residuals_relu6_adam():
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, stride=2, padding=1, bias=False),
+                          nn.BatchNorm2d(8), nn.ReLU6(), _InvertedResidual(8),
+                          _InvertedResidual(8), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(8, 2))
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.images(), 100,
+                every=10)]
+
+
+class _DenoisingUNet(nn.Module):
+    def __init__(self, width=8):
+        super().__init__()
+        self.enc1 = nn.Sequential(nn.Conv2d(1, width, 3, padding=1), nn.ReLU(),
+                                  nn.Conv2d(width, width, 3, padding=1), nn.ReLU())
+        self.enc2 = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(width, 2 * width, 3, padding=1),
+                                  nn.ReLU())
+        self.up = nn.ConvTranspose2d(2 * width, width, 2, stride=2)
+        self.dec = nn.Sequential(nn.Conv2d(2 * width, width, 3, padding=1), nn.ReLU(),
+                                 nn.Conv2d(width, 1, 1))
+
+    def forward(self, x):
+        a = self.enc1(x)
+        return self.dec(torch.cat([a, self.up(self.enc2(a))], 1))
+
+
+class _Noised(data.Batches):
+    """Batches whose inputs get Gaussian noise of ``std`` each step (``flip``: and a random
+    horizontal flip); ``denoise``: the clean inputs are the targets."""
+
+    def __init__(self, source, std, flip=False, denoise=False):
+        super().__init__(source.x, source.y, source.size)
+        self.std, self.flip, self.denoise = std, flip, denoise
+
+    def __call__(self, step):
+        x, y = super().__call__(step)
+        noisy = x + self.std * torch.randn(*x.shape)
+        if self.flip and self.rng.random() < 0.5:
+            noisy = noisy.flip(3)
+        return noisy, (x if self.denoise else y)
+
+
+@healthy("cnn")
+def unet_denoising_under_mse():
+    model = _DenoisingUNet()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                _Noised(data.images(side=8), 0.5, denoise=True), 100, F.mse_loss, every=10)]
+
+
+def _small_cnn(classes=2, channels=1):
+    return nn.Sequential(nn.Conv2d(channels, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(16, classes))
+
+
+@healthy("cnn")
+def cnn_label_smoothing_on_noisy_images():
+    model = _small_cnn(4, 3)
+
+    def smoothed(out, y):
+        return F.cross_entropy(out, y, label_smoothing=0.1)
+
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                _noisy_images(), 100, smoothed, every=10)]
+
+
+class _Mixup(data.Batches):
+    """mixup (alpha 0.4): each batch blended with itself shuffled, one-hot targets alike."""
+
+    def __call__(self, step):
+        x, y = super().__call__(step)
+        share = float(self.rng.beta(0.4, 0.4))
+        shuffled = torch.from_numpy(self.rng.permutation(len(y)))
+        onehot = F.one_hot(y, 2).float()
+        return (share * x + (1 - share) * x[shuffled],
+                share * onehot + (1 - share) * onehot[shuffled])
+
+
+def _soft_cross_entropy(out, target):
+    return -(target * F.log_softmax(out, 1)).sum(1).mean()
+
+
+@healthy("cnn")
+def cnn_mixup():
+    source = data.images()
+    model = _small_cnn()
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                _Mixup(source.x, source.y, 16), 100, _soft_cross_entropy, every=10)]
+
+
+def _imbalanced(rare=0.1, seed=0):
+    """``images`` with class 1 kept for about one row in ten."""
+    source = data.images(n=512, seed=seed)
+    rng = np.random.default_rng(seed)
+    keep = (source.y == 0) | (rng.random(len(source.y)) < rare / (1 - rare))
+    return source.x[keep], source.y[keep]
+
+
+@healthy("cnn")
+def cnn_class_weighted_cross_entropy_on_imbalanced_classes():
+    x, y = _imbalanced()
+    weight = torch.tensor((len(y) / (2 * np.bincount(y, minlength=2))).astype(np.float32))
+    model = _small_cnn()
+
+    def weighted(out, target):
+        return F.cross_entropy(out, target, weight=weight)
+
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.Batches(x, y, 32), 100,
+                weighted, every=10)]
+
+
+def _focal(out, target, gamma=2.0):
+    log_p = F.log_softmax(out, 1).gather(1, target[:, None]).squeeze(1)
+    return (-(1 - log_p.exp()) ** gamma * log_p).mean()
+
+
+@healthy("cnn")
+def cnn_focal_loss_by_hand_on_imbalanced_classes():
+    x, y = _imbalanced()
+    model = _small_cnn()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.Batches(x, y, 32), 100,
+                _focal, every=10)]
+
+
+@healthy("cnn")
+def cnn_noise_as_strong_as_the_signal_and_flips():
+    model = _small_cnn()
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                _Noised(data.images(size=32), 1.0, flip=True), 120, every=10)]
+
+
+@healthy("cnn")
+def cnn_on_one_channel_images_in_zero_one_adam_3e_4():
+    source = data.images()
+    x = (source.x - source.x.min()) / (source.x.max() - source.x.min())
+    model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(32 * 2 * 2, 32), nn.ReLU(), nn.Linear(32, 2))
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-4),
+                data.Batches(x, source.y, 32), 150, every=10)]
+
+
+@healthy("cnn")
+def cnn_every_label_the_same_class():
+    # a data mistake (one class), but no gradient fault: the head learns the constant answer,
+    # the loss falls to 0 and the gradients with it; none of the monitor's findings is right
+    # (SGD: the loss exactly 0 in float32 by step 100; Adam: 2e-5 at step 200)
+    source = data.images()
+    one_class = data.Batches(source.x, np.ones_like(source.y), 16)
+    by_sgd, by_adam = models.cnn((1, 8, 8)), models.cnn((1, 8, 8))
+    return [fit(by_sgd, torch.optim.SGD(by_sgd.parameters(), lr=0.05, momentum=0.9), one_class,
+                100, every=10),
+            fit(by_adam, torch.optim.Adam(by_adam.parameters(), 1e-3), one_class, 200,
+                every=10)]
+
+
+@healthy("cnn")
+def deep_cnn_batch_norms_in_training_mode():
+    # broken.py's twin, its batch norms left in training mode
+    model = broken_mistakes._deep_batch_norm_cnn()
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                data.images(), 100, every=10)]
+
+
+@healthy("mlp")
+def mlp_nll_loss_of_log_softmax():
+    # broken.py's twin: the scores through log_softmax first
+    model = models.mlp([16, 32, 32, 2])
+
+    def loss(out, y):
+        return F.nll_loss(F.log_softmax(out, 1), y)
+
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 100, loss,
+                every=10)]
