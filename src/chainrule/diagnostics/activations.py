@@ -395,6 +395,8 @@ class _Tally:
         self.alive = None  # relu: per unit, active on some input
         self.saturated = 0
         self.total = 0
+        # LSTM/GRU: the memory gate's values shut (near 0) and open (near 1), of all of them
+        self.shut = self.open = self.memory = 0
         self.inputs = 0
         self.margins = []  # softmax: the top-two score gaps of its saturated rows
         self.gains = []  # recurrent layers: the backward signal's gain through time, per call
@@ -405,10 +407,13 @@ class _Tally:
         self.attention = False  # softmax: of scores made as a product in the forward (q . k)
         self.sampled = False  # softmax: of scores with noise added (Gumbel-softmax)
 
-    def add_counts(self, array, saturated, total):
+    def add_counts(self, array, saturated, total, shut=0, opened=0, memory=0):
         self.inputs += inputs_in(array)
         self.saturated += saturated
         self.total += total
+        self.shut += shut
+        self.open += opened
+        self.memory += memory
 
     def add(self, array, eps):
         self.inputs += inputs_in(array)
@@ -460,6 +465,9 @@ class _Tally:
                              if alive is not None and alive.size else 0.0)
         else:
             stats["saturated"] = self.saturated / max(self.total, 1)
+        if self.memory:
+            stats["memory_shut"] = self.shut / self.memory
+            stats["memory_open"] = self.open / self.memory
         if self.gains:
             stats["through_time"] = max(self.gains)
         if self.constant is not None:

@@ -2993,3 +2993,29 @@ def gru_tagger_nll_by_hand_logs_the_padding():
     model = _Tagger()
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), _padded_tags(), 30,
                       _nll_masked_by_hand)
+
+
+def _forget_gate_bias(layer, value, suffix="_l0"):
+    """Sets the forget gate's part of both biases of an LSTM layer (or cell: ``suffix`` "")."""
+    hidden = layer.hidden_size
+    with torch.no_grad():
+        for name in ("bias_ih", "bias_hh"):
+            getattr(layer, name + suffix)[hidden:2 * hidden].fill_(value)
+
+
+@broken("recurrent", "model", Expect("vanishing", "rnn", within=10, says="through time"))
+def lstm_forget_gate_bias_minus_five():
+    # -5 in all (-2.5 in each bias; the +1 of the usual recipe with its sign and size wrong):
+    # sigmoid(-5) = 0.007, the cell state wiped at every step; the label needs all 30 steps
+    model = models.Recurrent("LSTM", hidden=16)
+    _forget_gate_bias(model.rnn, -2.5)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=30), 50)
+
+
+@broken("recurrent", "model", Expect("vanishing", "cell", within=10, says="through time"))
+def lstmcell_loop_forget_gate_bias_minus_five():
+    model = models.CellLoop("LSTMCell")
+    _forget_gate_bias(model.cell, -2.5, "")
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=30), 50)
