@@ -662,3 +662,22 @@ def test_a_staircase_that_stopped_cutting_early_is_found_where_one_still_cutting
     # left to the shares (a cosine's tail), and a rate that rose above 1e-2 starts anew
     assert _schedule([0.1 * 0.1 ** ((s >= 15) + (s >= 30)) if s < 40 else 0.1
                       for s in range(1, 100)]) == []
+
+
+def _gates_sample(step, shut, opened):
+    sample = _layer_sample(step, {"rnn": (0.1, 0.05, 1e-3), "head": (0.1, 0.05, 1e-3)})
+    sample["activations"] = {"rnn": {"kind": "gates", "saturated": 0.3, "inputs": 32,
+                                     "after": "rnn", "memory_shut": shut,
+                                     "memory_open": opened}}
+    return sample
+
+
+def test_a_memory_gate_held_shut_is_vanishing_through_time_and_one_spread_wide_is_not():
+    # shut (a forget bias of -5): none open; spread wide (weights too large): as many open
+    for shut, opened, expected in ((0.95, 0.0, [("vanishing", "rnn", 4)]), (0.53, 0.47, []),
+                                   (0.45, 0.0, [])):
+        rules = Rules()
+        found = [f for step in (1, 2, 4) for f in rules.on_sample(_gates_sample(step, shut,
+                                                                                opened))]
+        assert [(f.rule, f.layer, f.step) for f in found] == expected
+        assert all("through time" in f.message and "forget" in f.message for f in found)
