@@ -14,8 +14,9 @@ of sampled forwards, so no list of ops is kept). A module used at several places
 at each call (``act[0]``, ``act[1]``), except a recurrent cell, whose calls in one forward
 are the time steps of one layer (pooled into one measurement). For LSTM and GRU layers and
 cells the gates and candidate values are measured (gates.py): more than half of them pinned at
-0 or 1 is as saturated as a tanh layer. An activation whose output is the model's output is
-left out (a final sigmoid should be confident).
+0 or 1 is as saturated as a tanh layer; and the share of the memory gate (forget, update) shut
+or open, for vanishing through time (rules.py, ``_memory_shut``). An activation whose output
+is the model's output is left out (a final sigmoid should be confident).
 
 A unit is dead when it is inactive on every input, which needs enough inputs to say: a healthy
 ReLU unit is off for about half of the inputs, so with one input half the units look dead.
