@@ -17,8 +17,10 @@ def sigmoid(z):
 
 
 def reference_counts(module, x, h0, c0, direction):
-    """Saturated and total gate values of one direction, by running its recurrence step by
-    step; ``x`` (N, L, F) batch first."""
+    """Saturated and total gate values of one direction, and the memory gate's (an LSTM's
+    forget gate, a GRU's update gate) values within EPS of 0, of 1 and all of them, by running
+    its
+    recurrence step by step; ``x`` (N, L, F) batch first."""
     suffix = "_l0_reverse" if direction else "_l0"
     w_ih, w_hh, b_ih, b_hh = (getattr(module, name + suffix)._data.astype(np.float64)
                               for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
@@ -26,7 +28,7 @@ def reference_counts(module, x, h0, c0, direction):
     h, c = h0[direction].astype(np.float64), c0[direction].astype(np.float64)
     steps = range(x.shape[1] - 1, -1, -1) if direction else range(x.shape[1])
     low, high = np.log((1 - EPS) / EPS), np.arctanh(1 - EPS)
-    saturated = total = 0
+    saturated = total = shut = opened = memory = 0
     for t in steps:
         gx, gh = x[:, t] @ w_ih.T + b_ih, h @ w_hh.T + b_hh
         if module.mode == "LSTM":
@@ -34,17 +36,20 @@ def reference_counts(module, x, h0, c0, direction):
             i, f, g, o = (z[:, k * hidden:(k + 1) * hidden] for k in range(4))
             c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
             h = sigmoid(o) * np.tanh(c)
-            gates, candidate = np.concatenate([i, f, o], 1), g
+            gates, candidate, kept = np.concatenate([i, f, o], 1), g, f
         else:
             r = gx[:, :hidden] + gh[:, :hidden]
             u = gx[:, hidden:2 * hidden] + gh[:, hidden:2 * hidden]
             n = gx[:, 2 * hidden:] + sigmoid(r) * gh[:, 2 * hidden:]
             h = (1 - sigmoid(u)) * np.tanh(n) + sigmoid(u) * h
-            gates, candidate = np.concatenate([r, u], 1), n
+            gates, candidate, kept = np.concatenate([r, u], 1), n, u
         saturated += np.count_nonzero(np.abs(gates) > low) + np.count_nonzero(
             np.abs(candidate) > high)
         total += gates.size + candidate.size
-    return saturated, total
+        shut += np.count_nonzero(sigmoid(kept) < EPS)
+        opened += np.count_nonzero(sigmoid(kept) > 1 - EPS)
+        memory += kept.size
+    return saturated, total, shut, opened, memory
 
 
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
@@ -107,7 +112,7 @@ def test_a_stacked_layer_counts_the_gates_of_its_most_saturated_layer(mode, bidi
     directions = 2 if bidirectional else 1
     layers = [tuple(map(sum, zip(*expected[i:i + directions])))
               for i in range(0, len(expected), directions)]
-    saturated, total = max(layers, key=lambda c: c[0] / c[1])  # the most saturated layer
+    saturated, total = max(layers, key=lambda c: c[0] / c[1])[:2]  # the most saturated layer
     assert counts[1] == total
     assert abs(counts[0] - saturated) <= 0.01 * total  # float32 against float64 near the edge
     assert 0 < counts[0] < counts[1]
@@ -184,11 +189,11 @@ def test_a_packed_batch_counts_each_sequences_own_steps(mode, bidirectional, lay
                 single = _one_layer(module, layer)
                 with torch.no_grad():
                     outputs = single(inputs)
-                    saturated, total = gate_saturation(single, (inputs,), outputs, EPS)
+                    saturated, total = gate_saturation(single, (inputs,), outputs, EPS)[:2]
                 per_layer[layer][0] += saturated
                 per_layer[layer][1] += total
                 inputs = outputs[0]
-        assert counted == tuple(max(per_layer, key=lambda c: c[0] / c[1]))
+        assert counted[:2] == tuple(max(per_layer, key=lambda c: c[0] / c[1]))
     assert counted[0] > 0
 
 
@@ -205,3 +210,26 @@ def _one_layer(stacked, layer):
                 getattr(single, f"{name}_l0{suffix}").copy_(
                     getattr(stacked, f"{name}_l{layer}{suffix}"))
     return single
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_the_memory_gate_shut_is_counted_in_the_layer_where_it_is(mode, layers):
+    # the forget gate (LSTM) or update gate (GRU) pushed below sigmoid = EPS in one layer by
+    # its bias: all its values shut there, none open; a stacked layer reports its most shut
+    # layer's shares
+    torch.manual_seed(0)
+    module = getattr(nn, mode)(3, 5, num_layers=layers, batch_first=True)
+    last = f"_l{layers - 1}"
+    with torch.no_grad():
+        for name in ("bias_ih", "bias_hh"):
+            getattr(module, name + last)[5:10].fill_(-10.0)
+    x = torch.randn(4, 7, 3)
+    with torch.no_grad():
+        counts = gate_saturation(module, (x,), module(x), EPS)
+    assert counts[2:] == (4 * 7 * 5, 0, 4 * 7 * 5)
+    with torch.no_grad():  # bias 0 again: open at about a half, none shut
+        for name in ("bias_ih", "bias_hh"):
+            getattr(module, name + last)[5:10].fill_(0.0)
+        counts = gate_saturation(module, (x,), module(x), EPS)
+    assert counts[2:] == (0, 0, 4 * 7 * 5)

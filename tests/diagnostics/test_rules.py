@@ -683,3 +683,22 @@ def test_a_gradient_jump_while_the_loss_falls_without_bound_is_an_explosion():
     # the same jump while the loss falls a little, as a loss bounded below by 0 does: the
     # batches' noise, not an explosion
     assert _feed(steady + [30.0, 40.0, 60.0], [1.0] * 5 + [0.9, 0.8, 0.7]) == []
+
+
+def _gates_sample(step, shut, opened):
+    sample = _layer_sample(step, {"rnn": (0.1, 0.05, 1e-3), "head": (0.1, 0.05, 1e-3)})
+    sample["activations"] = {"rnn": {"kind": "gates", "saturated": 0.3, "inputs": 32,
+                                     "after": "rnn", "memory_shut": shut,
+                                     "memory_open": opened}}
+    return sample
+
+
+def test_a_memory_gate_held_shut_is_vanishing_through_time_and_one_spread_wide_is_not():
+    # shut (a forget bias of -5): none open; spread wide (weights too large): as many open
+    for shut, opened, expected in ((0.95, 0.0, [("vanishing", "rnn", 4)]), (0.53, 0.47, []),
+                                   (0.45, 0.0, [])):
+        rules = Rules()
+        found = [f for step in (1, 2, 4) for f in rules.on_sample(_gates_sample(step, shut,
+                                                                                opened))]
+        assert [(f.rule, f.layer, f.step) for f in found] == expected
+        assert all("through time" in f.message and "forget" in f.message for f in found)

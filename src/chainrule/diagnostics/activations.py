@@ -14,8 +14,9 @@ of sampled forwards, so no list of ops is kept). A module used at several places
 at each call (``act[0]``, ``act[1]``), except a recurrent cell, whose calls in one forward
 are the time steps of one layer (pooled into one measurement). For LSTM and GRU layers and
 cells the gates and candidate values are measured (gates.py): more than half of them pinned at
-0 or 1 is as saturated as a tanh layer. An activation whose output is the model's output is
-left out (a final sigmoid should be confident).
+0 or 1 is as saturated as a tanh layer; and the share of the memory gate (forget, update) shut
+or open, for vanishing through time (rules.py, ``_memory_shut``). An activation whose output
+is the model's output is left out (a final sigmoid should be confident).
 
 A unit is dead when it is inactive on every input, which needs enough inputs to say: a healthy
 ReLU unit is off for about half of the inputs, so with one input half the units look dead.
@@ -432,6 +433,8 @@ class _Tally:
         self.alive = None  # relu: per unit, active on some input
         self.saturated = 0
         self.total = 0
+        # LSTM/GRU: the memory gate's values shut (near 0) and open (near 1), of all of them
+        self.shut = self.open = self.memory = 0
         self.inputs = 0
         self.margins = []  # softmax: the top-two score gaps of its saturated rows
         self.gains = []  # recurrent layers: the backward signal's gain through time, per call
@@ -442,10 +445,13 @@ class _Tally:
         self.attention = False  # softmax: of scores made as a product in the forward (q . k)
         self.sampled = False  # softmax: of scores with noise added (Gumbel-softmax)
 
-    def add_counts(self, array, saturated, total):
+    def add_counts(self, array, saturated, total, shut=0, opened=0, memory=0):
         self.inputs += inputs_in(array)
         self.saturated += saturated
         self.total += total
+        self.shut += shut
+        self.open += opened
+        self.memory += memory
 
     def add(self, array, eps):
         self.inputs += inputs_in(array)
@@ -497,6 +503,9 @@ class _Tally:
                              if alive is not None and alive.size else 0.0)
         else:
             stats["saturated"] = self.saturated / max(self.total, 1)
+        if self.memory:
+            stats["memory_shut"] = self.shut / self.memory
+            stats["memory_open"] = self.open / self.memory
         if self.gains:
             stats["through_time"] = max(self.gains)
         if self.constant is not None:

@@ -41,6 +41,10 @@ class Thresholds:
     # train), tau 0.01 92% and 0.001 99% (learn little or nothing; docs/diagnostics.md)
     softmax_margin: float = 12.0  # saturation: a softmax sharp from the first sample counts
     # where its saturated rows' two largest scores are this far apart (median; trained: 4-7)
+    memory_shut: float = 0.5  # vanishing through time: more than this share of an LSTM's
+    # forget gate (a GRU's update gate) within saturation_eps of 0...
+    memory_open: float = 0.05  # ...and fewer than this share within it of 1 (a gate held shut,
+    # not one spread wide: weights too large shut and open it alike, 53% and 47%)
     gate_saturated_fraction: float = 0.22  # ...of an LSTM's/GRU's gates, where its weights
     # started recurrent_size x their natural size or more
     stall_low: float = 1e-6  # stalled: update below this x the weights while a gradient flows
@@ -147,6 +151,9 @@ REMEDIES = {
     "dead_tail": "initialise biases at zero (a bias far from zero holds the units in the flat "
                  "tail), normalise the layer's inputs (LayerNorm/BatchNorm before the activation), "
                  "or lower the learning rate",
+    "memory_shut": "start the forget gate open: its bias at +1 (PyTorch orders an LSTM's gates "
+                   "input, forget, cell, output: bias_ih and bias_hh [hidden:2*hidden]; a GRU's "
+                   "update gate is its [hidden:2*hidden] too), and check what set it negative",
     "saturation": "initialise weights smaller (nn.init.xavier_uniform_), normalise inputs, add "
                   "LayerNorm before the activation, or use ReLU-family activations",
     "softmax": "scale the scores by 1/sqrt(head dim), initialise the query and key (or "

@@ -29,8 +29,11 @@ STACKED_SEQUENCES = 16  # sequences a stacked layer's recurrence is run again on
 
 
 def gate_saturation(module, args, output, eps):
-    """(saturated, total) over the gates and candidate values of an LSTM or GRU layer or cell
-    in this call; None for other recurrent modules (their output is read)."""
+    """(saturated, total, shut, open, memory) over the gates and candidate values of an LSTM
+    or GRU layer or cell in this call: ``saturated`` of ``total`` values within ``eps`` of an
+    asymptote, and ``shut`` and ``open`` of the ``memory`` gate's values within ``eps`` of 0 and
+    of 1 (``_saturated``);
+    None for other recurrent modules (their output is read)."""
     if isinstance(module, (nn.LSTMCell, nn.GRUCell)):
         return _cell(module, args, eps)
     mode = getattr(module, "mode", None)
@@ -49,7 +52,7 @@ def gate_saturation(module, args, output, eps):
     if module.num_layers > 1:
         return _stacked(module, mode, x, initial, eps, lengths)
     hidden = module.hidden_size
-    saturated = total = 0
+    counted = (0, 0, 0, 0, 0)
     for direction in range(2 if module.bidirectional else 1):
         h = out[..., direction * hidden:(direction + 1) * hidden]
         start = initial[0][direction][:, None, :].astype(h.dtype, copy=False)
@@ -63,8 +66,8 @@ def gate_saturation(module, args, output, eps):
             live = np.arange(x.shape[1]) < lengths[:, None]
             inputs, previous = x[live], previous[live]
         counts = _counts(mode, hidden, eps, inputs, previous, _weights(module, 0, direction))
-        saturated, total = saturated + counts[0], total + counts[1]
-    return saturated, total
+        counted = tuple(a + b for a, b in zip(counted, counts))
+    return counted
 
 
 def _padded(sequence):
@@ -112,7 +115,7 @@ def _counts(mode, hidden, eps, x, previous, weights):
     gx, gh = x @ w_ih.T, previous @ w_hh.T
     if b_ih is not None:
         gx, gh = gx + b_ih, gh + b_hh
-    return _saturated(*_preactivations(mode, hidden, gx, gh), eps)
+    return _saturated(*_preactivations(mode, hidden, gx, gh), eps, hidden)
 
 
 def _preactivations(mode, hidden, gx, gh):
@@ -126,11 +129,20 @@ def _preactivations(mode, hidden, gx, gh):
     return sigmoid, gx[..., 2 * hidden:] + _sigmoid(sigmoid[..., :hidden]) * gh[..., 2 * hidden:]
 
 
-def _saturated(sigmoid, tanh, eps):
+def _saturated(sigmoid, tanh, eps, hidden):
+    """(saturated, total, shut, open, memory): the gates and candidates within ``eps`` of an
+    asymptote, and the memory gate's values within ``eps`` of 0 and of 1. The memory gate is the one
+    that carries the state from step to step: an LSTM's forget gate (c = f * c + i * g) and a
+    GRU's update gate (h = (1 - z) * n + z * h), both the second block of ``sigmoid``. Shut,
+    the state is wiped at every step, and with it the one path made to carry the gradient
+    back through time (what is left is the recurrent weights' path, a plain RNN's)."""
     # sigmoid(z) is within eps of 0 or 1 beyond |z| = log((1 - eps) / eps), tanh beyond atanh
-    saturated = (np.count_nonzero(np.abs(sigmoid) > np.log((1 - eps) / eps))
+    edge = np.log((1 - eps) / eps)
+    saturated = (np.count_nonzero(np.abs(sigmoid) > edge)
                  + np.count_nonzero(np.abs(tanh) > np.arctanh(1 - eps)))
-    return saturated, sigmoid.size + tanh.size
+    memory = sigmoid[..., hidden:2 * hidden]
+    return (saturated, sigmoid.size + tanh.size, np.count_nonzero(memory < -edge),
+            np.count_nonzero(memory > edge), memory.size)
 
 
 def _sigmoid(z):
@@ -159,19 +171,22 @@ def _stacked(module, mode, x, initial, eps, lengths=None):
     lengths = None if lengths is None else lengths[:STACKED_SEQUENCES]
     h0, c0 = (state[:, :STACKED_SEQUENCES] for state in initial)
     hidden, directions = module.hidden_size, 2 if module.bidirectional else 1
-    worst = (0, 1)
+    worst, shut = (0, 1), (0, 0, 0)  # (the memory gate: its most shut layer's, as pooled
+    # layers above one whose memory is shut would dilute it)
     for layer in range(module.num_layers):
-        outputs, saturated, total = [], 0, 0
+        outputs, counted = [], (0, 0, 0, 0, 0)
         for direction in range(directions):
             index = layer * directions + direction
             out, counts = _recurrence(mode, hidden, eps, x, h0[index], c0[index],
                                       _weights(module, layer, direction), direction, lengths)
             outputs.append(out)
-            saturated, total = saturated + counts[0], total + counts[1]
-        if saturated * worst[1] > worst[0] * total:
-            worst = (saturated, total)
+            counted = tuple(a + b for a, b in zip(counted, counts))
+        if counted[0] * worst[1] > worst[0] * counted[1]:
+            worst = counted[:2]
+        if counted[4] and counted[2] * max(shut[2], 1) >= shut[0] * counted[4]:
+            shut = counted[2:]
         x = np.concatenate(outputs, axis=-1)  # the next layer's input (dropout left out)
-    return worst
+    return worst + shut
 
 
 def _recurrence(mode, hidden, eps, x, h, c, weights, reverse, lengths=None):
@@ -181,13 +196,13 @@ def _recurrence(mode, hidden, eps, x, h, c, weights, reverse, lengths=None):
     w_ih, w_hh, b_ih, b_hh = weights
     gx_all = x @ w_ih.T + (b_ih if b_ih is not None else 0.0)
     out = np.empty(x.shape[:2] + (hidden,), gx_all.dtype)
-    saturated = total = 0
+    counted = (0, 0, 0, 0, 0)
     for t in range(x.shape[1] - 1, -1, -1) if reverse else range(x.shape[1]):
         gh = h @ w_hh.T + (b_hh if b_hh is not None else 0.0)
         sigmoid, tanh = _preactivations(mode, hidden, gx_all[:, t], gh)
         live = slice(None) if lengths is None else t < lengths
-        counts = _saturated(sigmoid[live], tanh[live], eps)
-        saturated, total = saturated + counts[0], total + counts[1]
+        counts = _saturated(sigmoid[live], tanh[live], eps, hidden)
+        counted = tuple(a + b for a, b in zip(counted, counts))
         h_before, c_before = h, c
         if mode == "LSTM":  # sigmoid holds the input, forget and output gates
             gate = _sigmoid(sigmoid)
@@ -200,7 +215,7 @@ def _recurrence(mode, hidden, eps, x, h, c, weights, reverse, lengths=None):
             h = np.where(live[:, None], h, h_before)
             c = c if c is None else np.where(live[:, None], c, c_before)
         out[:, t] = h
-    return out, (saturated, total)
+    return out, counted
 
 
 GAIN_SEQUENCES = 8  # sequences the backward gain through time is measured on

@@ -3034,3 +3034,165 @@ def unet_pixelwise_cross_entropy_summed():
 
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
                       _segmentation(), 50, summed)
+
+
+# -- seq18 (held out): recurrent nets, optimizers and schedules -----------------------------
+@broken("recurrent", "model", Expect("exploding", "rnn", within=10))
+def tanh_rnn_orthogonal_recurrence_three_times_over_a_hundred_steps():
+    # an orthogonal recurrence (norm 1) scaled by 3: the backward signal grows through the 100
+    # steps until the tanh saturates; plain SGD, no clipping
+    model = models.Recurrent("RNN", hidden=16)
+    with torch.no_grad():
+        nn.init.orthogonal_(model.rnn.weight_hh_l0)
+        model.rnn.weight_hh_l0.mul_(3.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05),
+                      data.sequences(length=100), 30)
+
+
+@broken("recurrent", "optimizer", Expect("exploding", within=10))
+def gru_sgd_learning_rate_ten():
+    model = models.Recurrent("GRU", hidden=16)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=10.0), data.sequences(), 30)
+
+
+@broken("recurrent", "optimizer", Expect("exploding", "rnn", within=10))
+def lstm_adam_learning_rate_one():
+    model = models.Recurrent("LSTM", hidden=16)
+    return model, fit(model, torch.optim.Adam(model.parameters(), lr=1.0), data.sequences(), 50)
+
+
+@broken("recurrent", "optimizer", Expect("stalled", "rnn", within=10, says="shrinking"))
+def lstm_sgd_weight_decay_one():
+    # weight_decay=1 (1e-4 meant) at lr 0.5: each step takes half of every weight away
+    model = models.Recurrent("LSTM", hidden=16)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5, weight_decay=1.0)
+    return model, fit(model, optimizer, data.sequences(), 50)
+
+
+@broken("recurrent", "optimizer", Expect("exploding", says="learning rate rose"))
+def gru_warm_restarts_eta_min_ten_times_the_base():
+    # eta_min=3.0 where 3e-3 was meant: each cycle climbs from the base 0.3 toward 3.0 instead
+    # of decaying, and restarts there
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.3, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=10,
+                                                                    eta_min=3.0)
+    return model, fit(model, optimizer, data.sequences(), 50, scheduler=schedule)
+
+
+@broken("cnn", "optimizer", Expect("exploding", within=20))
+def cnn_warm_restarts_eta_min_ten_times_the_base():
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=8,
+                                                                    eta_min=1.0)
+    return model, fit(model, optimizer, data.images(), 50, scheduler=schedule)
+
+
+@broken("recurrent", "optimizer", Expect("stalled", None, within=30))
+def lstm_lambda_of_the_epoch_stepped_per_batch():
+    # LambdaLR(0.8 ** epoch) meant per epoch, stepped after every batch: 1e-2 of the peak by
+    # step 21
+    model = models.Stacked("LSTM")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: 0.8 ** epoch)
+    return model, fit(model, optimizer, data.sequences(), 100, scheduler=schedule)
+
+
+@broken("recurrent", "optimizer", Expect("stalled", None, within=40))
+def gru_reduce_on_plateau_in_max_mode_on_a_loss():
+    # mode="max" on a loss: every epoch is "no improvement", the rate is cut 10x every other
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", patience=1,
+                                                          factor=0.1)
+    return model, fit(model, optimizer, data.sequences(), 60, scheduler=schedule, epoch=4)
+
+
+@broken("mlp", "optimizer", Expect("exploding", within=30))
+def warmup_lambda_never_capped():
+    # LambdaLR(step + 1) where min(1, (step + 1) / warmup) was meant: the rate grows forever
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: step + 1)
+    return model, fit(model, optimizer, data.classes(), 50, scheduler=schedule)
+
+
+@broken("recurrent", "loss", Expect("exploding", within=10))
+def gru_eight_micro_batches_accumulated_without_dividing():
+    # the rate was tuned on one batch's mean; eight losses summed into .grad: 8x the step
+    model = models.Recurrent("GRU", hidden=16, classes=1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    batches = data.Batches(*_sequence_regression(), size=32)
+    monitor = GradientMonitor(model)
+    with monitor, np.errstate(all="ignore"):
+        for step in range(1, 31):
+            optimizer.zero_grad()
+            for micro in range(8):
+                x, y = batches(step * 8 + micro)
+                loss = F.mse_loss(model(x), y)
+                loss.backward()  # (loss / 8).backward() meant
+            optimizer.step()
+            monitor.step(loss, lr=0.05)
+    return model, monitor
+
+
+class _Tagger(nn.Module):
+    """Embedding, GRU (one direction or both) and a tag per token."""
+
+    def __init__(self, vocab=20, width=16, tags=4, bidirectional=False):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width, padding_idx=0)
+        self.rnn = nn.GRU(width, width, batch_first=True, bidirectional=bidirectional)
+        self.out = nn.Linear(width * (2 if bidirectional else 1), tags)
+
+    def forward(self, x):
+        return self.out(self.rnn(self.embed(x))[0])
+
+
+def _padded_tags(size=16):
+    """``data.padded`` tokens tagged 1..3 (their id mod 3, plus 1); padding tagged 0."""
+    source = data.padded()
+    tags = np.where(source.x > 0, source.x % 3 + 1, 0).astype(np.int64)
+    return data.Batches(source.x, tags, size)
+
+
+def _nll_masked_by_hand(logits, tags):
+    probs = F.softmax(logits, -1)
+    mask = (tags > 0).float()
+    picked = (probs * F.one_hot(tags, 4).float()).sum(-1) * mask  # padded positions: 0
+    return -(torch.log(picked) * mask).sum() / mask.sum()  # NAN: log of a masked probability
+
+
+@broken("recurrent", "loss", Expect("nonfinite", None, "Log", "forward",
+                                    "log of a masked probability"))
+def gru_tagger_nll_by_hand_logs_the_padding():
+    model = _Tagger()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), _padded_tags(), 30,
+                      _nll_masked_by_hand)
+
+
+def _forget_gate_bias(layer, value, suffix="_l0"):
+    """Sets the forget gate's part of both biases of an LSTM layer (or cell: ``suffix`` "")."""
+    hidden = layer.hidden_size
+    with torch.no_grad():
+        for name in ("bias_ih", "bias_hh"):
+            getattr(layer, name + suffix)[hidden:2 * hidden].fill_(value)
+
+
+@broken("recurrent", "model", Expect("vanishing", "rnn", within=10, says="through time"))
+def lstm_forget_gate_bias_minus_five():
+    # -5 in all (-2.5 in each bias; the +1 of the usual recipe with its sign and size wrong):
+    # sigmoid(-5) = 0.007, the cell state wiped at every step; the label needs all 30 steps
+    model = models.Recurrent("LSTM", hidden=16)
+    _forget_gate_bias(model.rnn, -2.5)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=30), 50)
+
+
+@broken("recurrent", "model", Expect("vanishing", "cell", within=10, says="through time"))
+def lstmcell_loop_forget_gate_bias_minus_five():
+    model = models.CellLoop("LSTMCell")
+    _forget_gate_bias(model.cell, -2.5, "")
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=30), 50)

@@ -2898,3 +2898,189 @@ def mlp_nll_loss_of_log_softmax():
 
     return [fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 100, loss,
                 every=10)]
+
+
+# -- seq18 (held out): recurrent nets, optimizers and schedules -----------------------------
+class _TokenLSTM(nn.Module):
+    """A two-layer LSTM language model: a next-token logit per position."""
+
+    def __init__(self, vocab=12, width=32):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.rnn = nn.LSTM(width, width, num_layers=2, batch_first=True)
+        self.out = nn.Linear(width, vocab)
+
+    def forward(self, x):
+        return self.out(self.rnn(self.embed(x))[0])
+
+
+@healthy("recurrent")
+def token_lstm_sgd_rate_one_clipped_to_a_quarter():
+    # the classic word-LM recipe: plain SGD at lr 1, gradient norm clipped to 0.25
+    model = _TokenLSTM()
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=1.0), data.tokens(context=16), 80,
+                models.sequence_loss, clip=0.25, every=10)]
+
+
+@healthy("recurrent")
+def bidirectional_gru_tagger_ignoring_the_padding():
+    model = broken_mistakes._Tagger(bidirectional=True)
+
+    def tag_loss(logits, tags):
+        return F.cross_entropy(logits.reshape(-1, 4), tags.reshape(-1), ignore_index=0)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), broken_mistakes._padded_tags(),
+                80, tag_loss, every=10)]
+
+
+@healthy("recurrent")
+def lstm_truncated_backpropagation_through_time():
+    # one long series per row, cut in chunks of 20; the state carried on, detached
+    rng = np.random.default_rng(0)
+    t = np.arange(16 * 400) * 0.1
+    series = (np.sin(t) + 0.1 * rng.standard_normal(t.size)).astype(np.float32)
+    series = series.reshape(16, 400, 1)
+    model = nn.ModuleDict({"rnn": nn.LSTM(1, 16, batch_first=True), "head": nn.Linear(16, 1)})
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    monitor = GradientMonitor(model, every=10)
+    state = None
+    with monitor, np.errstate(all="ignore"):
+        for step in range(1, 81):
+            start = ((step - 1) % 19) * 20
+            if start == 0:
+                state = None  # a new pass over the series
+            x = torch.from_numpy(series[:, start:start + 20])
+            y = torch.from_numpy(series[:, start + 1:start + 21])
+            out, state = model["rnn"](x, state)
+            state = tuple(s.detach() for s in state)
+            loss = F.mse_loss(model["head"](out), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-2)
+    return [monitor]
+
+
+class _CausalTCN(nn.Module):
+    """Causal dilated Conv1d layers (dilation 1, 2, 4, 8) predicting the next value."""
+
+    def __init__(self, channels=16):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv1d(1 if i == 0 else channels, channels, 2,
+                                             dilation=2 ** i) for i in range(4))
+        self.out = nn.Conv1d(channels, 1, 1)
+
+    def forward(self, x):
+        h = x.transpose(1, 2)
+        for i, conv in enumerate(self.convs):
+            h = F.relu(conv(F.pad(h, (2 ** i, 0))))
+        return self.out(h).transpose(1, 2)
+
+
+def _sine_series(n=256, length=48, seed=0):
+    rng = np.random.default_rng(seed)
+    phase, freq = rng.uniform(0, 6.28, (n, 1)), rng.uniform(0.1, 0.4, (n, 1))
+    s = np.sin(freq * np.arange(length + 1) + phase)
+    s = (s + 0.05 * rng.standard_normal(s.shape)).astype(np.float32)
+    return data.Batches(s[:, :-1, None].copy(), s[:, 1:, None].copy(), 16, seed)
+
+
+@healthy("cnn")
+def causal_tcn_next_value_reduce_on_plateau():
+    model = _CausalTCN()
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
+    return [fit(model, optimizer, _sine_series(), 100, F.mse_loss, scheduler=schedule, epoch=5,
+                every=10)]
+
+
+@healthy("recurrent")
+def gru_one_cycle_per_batch():
+    model = models.Recurrent("GRU", hidden=32)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=100)
+    return [fit(model, optimizer, data.sequences(), 100, scheduler=schedule, every=10)]
+
+
+@healthy("recurrent")
+def lstm_lambda_warmup_then_constant():
+    model = models.Recurrent("LSTM", hidden=32)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / 20))
+    return [fit(model, optimizer, data.sequences(), 100, scheduler=schedule, every=10)]
+
+
+@healthy("recurrent")
+def lstm_with_an_ema_of_its_weights():
+    model, ema = models.Recurrent("LSTM"), models.Recurrent("LSTM")
+    ema.load_state_dict(model.state_dict())
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    batches = data.sequences()
+    monitor = GradientMonitor(model, every=10)
+    with monitor, np.errstate(all="ignore"):
+        for step in range(1, 101):
+            x, y = batches(step)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                for kept, p in zip(ema.parameters(), model.parameters()):
+                    kept.mul_(0.99).add_(p, alpha=0.01)
+            monitor.step(loss, lr=1e-2)
+    return [monitor]
+
+
+class _Seq2SeqLSTM(nn.Module):
+    """An LSTM encoder whose last state starts an LSTM decoder fed the true previous token."""
+
+    def __init__(self, vocab=12, width=32):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.enc = nn.LSTM(width, width, batch_first=True)
+        self.dec = nn.LSTM(width, width, batch_first=True)
+        self.out = nn.Linear(width, vocab)
+
+    def forward(self, x, y):
+        _, state = self.enc(self.embed(x))
+        shifted = torch.cat([torch.zeros_like(y[:, :1]), y[:, :-1]], 1)  # teacher forcing
+        return self.out(self.dec(self.embed(shifted), state)[0])
+
+
+@healthy("recurrent")
+def seq2seq_lstm_teacher_forcing_clipped():
+    model = _Seq2SeqLSTM()
+    batches = data.reversal()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    monitor = GradientMonitor(model, every=10)
+    with monitor, np.errstate(all="ignore"):
+        for step in range(1, 101):
+            x, y = batches(step)
+            loss = models.sequence_loss(model(x, y), y)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            monitor.step(loss, lr=1e-2)
+    return [monitor]
+
+
+@healthy("recurrent")
+def gru_warm_restarts_to_a_small_floor():
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.3, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=10,
+                                                                    eta_min=0.003)
+    return [fit(model, optimizer, data.sequences(), 100, scheduler=schedule, every=10)]
+
+
+@healthy("recurrent")
+def lstm_forget_gate_bias_one():
+    # the usual forget-gate bias of +1 (split over the two biases): memory kept by default
+    model = models.Recurrent("LSTM", hidden=16)
+    with torch.no_grad():
+        for bias in (model.rnn.bias_ih_l0, model.rnn.bias_hh_l0):
+            bias[16:32].fill_(0.5)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.sequences(length=30), 80,
+                every=10)]
