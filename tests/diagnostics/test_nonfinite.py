@@ -5,7 +5,7 @@ import pytest
 
 import chainrule as torch
 from chainrule import nn
-from chainrule.diagnostics import GradientMonitor, NonFiniteTracer
+from chainrule.diagnostics import GradientMonitor, NonFiniteTracer, nonfinite
 from chainrule.nn import functional as F
 
 
@@ -778,3 +778,41 @@ def test_the_watch_hooks_a_loss_op_whose_backward_can_give_birth_and_not_the_oth
         risky = out.abs().sqrt().sum()  # sqrt's backward at 0 is inf
         assert safe.grad_fn._node_hooks is None
         assert risky.grad_fn.next_functions[0][0]._node_hooks  # the Sqrt
+
+
+def _scores(row):
+    """A (1, 2, 3) batch of attention scores: a finite row, then ``row``."""
+    return torch.tensor([[[0.5, -1.0, 2.0], row]])
+
+
+MASKED, CAUSAL = float("-inf"), float("inf")
+
+
+@pytest.mark.parametrize("make, cause", [
+    (lambda: _scores([MASKED] * 3).softmax(-1), "masked_row"),
+    (lambda: F.log_softmax(_scores([MASKED] * 3), -1) * 0.0, "masked_row"),
+    (lambda: _scores([0.0, 1.0, CAUSAL]).softmax(-1), "plus_inf"),
+    (lambda: F.scaled_dot_product_attention(  # key_padding_mask-style: every key hidden
+        torch.ones(1, 2, 4), torch.ones(1, 3, 4), torch.ones(1, 3, 4),
+        attn_mask=torch.zeros(1, 2, 3, dtype=torch.bool)), "masked_row"),
+    (lambda: torch.ones(3) / torch.tensor([1.0, 0.0, 2.0]), "zero_divisor"),
+    (lambda: F.layer_norm(torch.zeros(2, 4), (4,), eps=0.0), "eps_zero"),
+    (lambda: F.group_norm(torch.ones(2, 4, 3), 2, eps=0.0), "eps_zero"),
+])
+def test_a_forward_birth_names_what_its_inputs_show(make, cause):
+    with NonFiniteTracer() as tracer, np.errstate(all="ignore"):
+        make()
+    assert tracer.origin.pass_ == "forward" and tracer.origin.cause == cause
+    assert nonfinite._CAUSES[cause][1] in nonfinite.explain(tracer.origin)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: torch.log(torch.zeros(2)),  # no input tells: the general remedy
+    lambda: torch.exp(torch.tensor([1000.0])) / torch.tensor([2.0]),  # exp overflowed, not Div
+    lambda: torch.tensor([3e38]) / torch.tensor([1e-10]),  # a quotient too large, no 0
+    lambda: _scores([MASKED, 0.0, 1.0]).softmax(-1).log(),  # a row partly masked: log(0)
+])
+def test_a_birth_whose_inputs_do_not_tell_keeps_the_general_remedy(make):
+    with NonFiniteTracer() as tracer, np.errstate(all="ignore"):
+        make()
+    assert tracer.origin is not None and tracer.origin.cause is None

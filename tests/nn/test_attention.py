@@ -83,6 +83,16 @@ def test_sdpa_dropout_is_seeded_and_differentiable():
     assert gradcheck(dropped, (q, k, v))
 
 
+
+def test_dropout_of_one_drops_every_weight_to_zero():
+    # as F.dropout(p=1): every attention weight dropped, the output zeros (1 / (1 - p) not taken)
+    q, k, v = _inputs((2, 3, 4), (2, 3, 4), (2, 3, 4))
+    with np.errstate(all="raise"):
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)
+    np.testing.assert_array_equal(out.detach().numpy(), np.zeros((2, 3, 4)))
+    out.sum().backward()
+    np.testing.assert_array_equal(q.grad.numpy(), np.zeros((2, 3, 4)))
+
 def test_causal_mask_blocks_the_future():
     (x,) = _inputs((1, 5, 4))
     out = F.scaled_dot_product_attention(x, x, x, is_causal=True)

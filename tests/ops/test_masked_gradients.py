@@ -34,6 +34,15 @@ def test_an_infinite_gradient_does_not_leak_through_a_mask(name, op, expected):
     np.testing.assert_allclose(_grad(lambda x: op(x).sqrt()), expected, rtol=1e-12)
 
 
+
+@pytest.mark.parametrize("value, expected", [(0.0, np.inf), (-1.0, 0.0)])
+def test_a_zero_dimensional_clamp_takes_an_infinite_gradient(value, expected):
+    # a learned scalar (a temperature) clamped at 0, then divided by: 1 / 0 sends back inf
+    x = cr.tensor(value, dtype=cr.float64, requires_grad=True)
+    with np.errstate(divide="ignore"):
+        (-1.0 / x.clamp(min=0.0)).backward()
+    assert x.grad.shape == () and x.grad.item() == expected
+
 def test_hard_activations_pass_no_gradient_at_their_bounds():
     bounds = [-1.0, 1.0, 0.0, 6.0, -3.0, 3.0]
     np.testing.assert_array_equal(_grad(F.hardtanh, bounds), [0, 0, 1, 0, 0, 0])

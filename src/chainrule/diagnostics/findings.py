@@ -137,6 +137,9 @@ REMEDIES = {
     "zero_signal": "find what sets every value to zero before that layer (Dropout with p=1, a "
                    "multiplication by a mask of zeros, an activation whose units are all off) and "
                    "fix it",
+    "zero_weights": "initialise the layer randomly (its default init, or nn.init.xavier_uniform_); "
+                    "zeros are safe only for a layer whose output is added to a path that "
+                    "carries the signal (a residual branch's last layer, a head)",
     "constant_inputs": "check the data before the model: a mask or a filter that zeroes the batch, "
                        "a normalisation dividing by an inf (x / x.max() with one inf in x), a "
                        "placeholder tensor fed instead of the batch",

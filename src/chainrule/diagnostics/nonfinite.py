@@ -69,6 +69,9 @@ class Origin:
     # made of infinities placed on purpose (a -inf mask): the op picked or reduced them into a
     # value not meant to be non-finite (see ``Masks``)
     from_mask: bool = False
+    # what in the op's inputs made it, where they tell (a key of ``_CAUSES``: a softmax row
+    # that is all -inf, a +inf mask, a divisor of 0, a normalisation whose eps is 0)
+    cause: str | None = None
 
     def where(self):
         if self.file is None:
@@ -426,6 +429,63 @@ def _as_large(array, mask):
                                        and array.shape[-1] == mask.shape[-1])
 
 
+# what an op's inputs show about a forward birth, and its remedy: the generic remedy (clamp,
+# an epsilon, log_softmax, ...) lists every cause, and sent a mask given the other way round
+# or a +inf mask looking for a log to clamp
+_CAUSES = {
+    "masked_row": (
+        "every entry of a row of its scores is -inf, so the softmax divides 0 by 0: a mask "
+        "hides every position of that row (a sequence of padding only, or a mask given the "
+        "other way round: key_padding_mask and a bool attn_mask hide where True, "
+        "F.scaled_dot_product_attention's bool attn_mask keeps where True)",
+        "make sure every row keeps at least one position (pass the mask with the meaning the "
+        "function reads; let a sequence of padding only attend to its first position, or drop "
+        "it from the batch), or mask with a large finite value (-1e9) instead of -inf"),
+    "plus_inf": (
+        "its input holds +inf, and the softmax subtracts the row's largest value: inf - inf is "
+        "nan (a mask added with the wrong sign: +inf where -inf was meant)",
+        "mask with -inf (scores.masked_fill(mask, float('-inf'))) or a large negative value, "
+        "never +inf"),
+    "zero_divisor": (
+        "its divisor holds 0 (a learned scale or temperature that reached 0 or was clamped to 0, "
+        "a count or a norm of 0)",
+        "keep the divisor away from 0: clamp it (t.clamp(min=1e-4)), learn a scale through a "
+        "positive map (t = log_t.exp(), F.softplus), or add an epsilon to a norm or a count"),
+    "eps_zero": (
+        "its eps is 0: a row (or group) whose values are all equal, such as a padding token's "
+        "embedding of zeros or a constant feature, has variance 0, and 0/0 is nan",
+        "keep eps at its default (1e-5) or above"),
+}
+_SOFTMAX_OPS = {"Softmax", "LogSoftmax"}
+_NORM_OPS = {"LayerNorm", "GroupNorm", "RmsNorm", "BatchNorm", "InstanceNorm"}
+
+
+def forward_cause(node, args):
+    """The key in ``_CAUSES`` of what in an op's inputs made its non-finite output, for the ops
+    whose inputs tell; else None. Read once, at the birth the tracer names."""
+    name = op_name(node)
+    options = getattr(node, "forward_options", None) or {}
+    if name in _SOFTMAX_OPS or name == "ScaledDotProductAttention":
+        # (the fused attention's scores are q k^T + its additive mask: only the mask holds inf)
+        scores = options.get("mask") if name == "ScaledDotProductAttention" else (
+            args[0]._data if args and hasattr(args[0], "_data") else None)
+        if not isinstance(scores, np.ndarray) or scores.ndim == 0:
+            return None
+        axis = -1 if name == "ScaledDotProductAttention" else options.get("dim", -1)
+        with np.errstate(invalid="ignore"):
+            if np.isposinf(scores).any():
+                return "plus_inf"
+            if np.isneginf(scores).all(axis=axis).any():
+                return "masked_row"
+        return None
+    if name == "Div" and len(args) == 2 and hasattr(args[1], "_data"):
+        return "zero_divisor" if (args[1]._data == 0).any() else None
+    if name in _NORM_OPS:
+        eps = options.get("eps")
+        return "eps_zero" if eps is not None and not eps > 0 else None
+    return None
+
+
 def birth_in_backward(node, args, outputs, module_names=None, rerun=None):
     """(op, site) when an op run inside a backward (a custom Function's backward is made of
     ops) gave birth to a non-finite value, else None. Called only where every op is watched:
@@ -485,7 +545,8 @@ class NonFiniteTracer:
                                                                          self.rerun)))
         found = forward_birth(node, args, outputs)
         if found:
-            self.origin = Origin(op_name(node), "forward", describe(found)).located(
+            self.origin = Origin(op_name(node), "forward", describe(found),
+                                 cause=forward_cause(node, args)).located(
                 call_site(self.module_names, self.rerun))
         elif self.mask_made is None and not all(finite(t._data) for t in tensors(outputs)):
             if self._masks.judge(args, outputs) == "made":
@@ -557,6 +618,10 @@ def explain(origin):
                 "division by a saved output that can be 0, the log or sqrt of one): add an "
                 "epsilon, clamp, or mask those entries, and compare the backward with "
                 "torch.autograd.gradcheck in float64")
+    if o.cause in _CAUSES:
+        what, remedy = _CAUSES[o.cause]
+        return (f"{o.op} produced {o.kind} in the {o.pass_} pass {place}, called at "
+                f"{o.where()}: {what}. Remedy: {remedy}")
     remedy = ("keep the op's input inside its domain: clamp it (x.clamp(min=1e-12)) before "
               "log/sqrt/division, use log_softmax/logsigmoid instead of log(softmax(...)), make "
               "sure no softmax row is masked entirely, add an epsilon, or lower the learning rate")

@@ -1066,13 +1066,23 @@ class Rules:
         if cut is not None:
             zero = (f": exactly zero, and layer '{cut}' receives only zeros (its weights get no "
                     "gradient, its bias does): the signal is cut before it")
+        # weights exactly zero with no gradient: no unit died, the layer was initialised at
+        # zero where its output reaches the loss only through a product with another zero (a
+        # query and a key both zeroed: each one's gradient is the other's output); the ReLU
+        # remedy sent a zero-initialised attention looking for dead units
+        zeroed = norms[first] == 0 and layers[first].get("weight_matrices") == 0.0
+        if zeroed:
+            zero = (": exactly zero, and its weights are all zero: a layer initialised at zero "
+                    "whose output reaches the loss only multiplied by another zero (a query "
+                    "and a key both zeroed, the two factors of a gate) gets no gradient and "
+                    "never leaves zero")
         return self._group(
             "vanishing", "vanishing", low, step,
             f"vanishing gradients{_count(low)}, worst at the first, '{first}': gradient norm "
             f"{fmt(norms[first])}{zero}, {norms[first] / largest:.1e} of the largest layer's "
             f"('{largest_name}', {fmt(largest)}), for {self.t.patience} samples in a row"
             f"{_also(low)}{self._frozen_norms()}",
-            "zero_signal" if cut is not None else
+            "zero_weights" if zeroed else "zero_signal" if cut is not None else
             "frozen_norm" if self.frozen_norms else "vanishing")
 
     def _frozen_norms(self):

@@ -274,7 +274,8 @@ def attend(query, key, value, mask, dropout_p, scale, need_weights):
         shape = batch + (query.shape[-2], key.shape[-2])
         dtype = query._data.dtype
         keep = (numpy_generator().random(shape) >= dropout_p).astype(dtype)
-        keep /= np.asarray(1.0 - dropout_p, dtype=dtype)
+        if dropout_p < 1:  # (p=1 drops every weight: zeros, as F.dropout gives, not 0/0)
+            keep /= np.asarray(1.0 - dropout_p, dtype=dtype)
     return ScaledDotProductAttention.apply(query, key, value, mask=mask, keep=keep, scale=scale,
                                            need_weights=need_weights)
 

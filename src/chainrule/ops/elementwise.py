@@ -230,7 +230,8 @@ def masked_gradient_array(g, factor):
     if _all_finite(g):
         return np.multiply(g, factor, dtype=dtype)
     with np.errstate(invalid="ignore"):  # (rare) inf or nan arrived: 0 wherever it is masked
-        out = np.multiply(g, factor, dtype=dtype)
+        # asarray: NumPy multiplies two 0-d arrays into a scalar, which cannot be assigned into
+        out = np.asarray(np.multiply(g, factor, dtype=dtype))
     out[np.broadcast_to(factor == 0, out.shape)] = 0
     return out
 

@@ -3196,3 +3196,347 @@ def lstmcell_loop_forget_gate_bias_minus_five():
     _forget_gate_bias(model.cell, -2.5, "")
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       data.sequences(length=30), 50)
+
+
+# -- attn18: transformer and attention setups written as users write them (issue #12), each
+# built here rather than from models.py's transformers -----------------------------------------
+class _HandAttentionLM(nn.Module):
+    """Single-head causal attention written out (query, key, value, scores, softmax) with a
+    residual and a head; ``scale``: what the scores are multiplied by (1/sqrt(width) meant)."""
+
+    def __init__(self, vocab=12, width=16, context=8, scale=None):
+        super().__init__()
+        self.scale = 1.0 / math.sqrt(width) if scale is None else scale
+        self.tokens = nn.Embedding(vocab, width)
+        self.positions = nn.Embedding(context, width)
+        self.query = nn.Linear(width, width)
+        self.key = nn.Linear(width, width)
+        self.value = nn.Linear(width, width)
+        self.head = nn.Linear(width, vocab)
+        self.register_buffer("causal", torch.triu(torch.ones(context, context, dtype=torch.bool),
+                                                  diagonal=1))
+
+    def scores(self, h):
+        return self.query(h) @ self.key(h).transpose(1, 2) * self.scale
+
+    def forward(self, x):
+        h = self.tokens(x) + self.positions(torch.arange(x.shape[1]))
+        n = x.shape[1]
+        scores = self.scores(h).masked_fill(self.causal[:n, :n], float("-inf"))
+        return self.head(h + scores.softmax(dim=-1) @ self.value(h))
+
+
+def _copy_back(delay=2, n=512, length=12, vocab=12, size=32, seed=0):
+    """Each target is the token ``delay`` positions back (the first ones copy themselves):
+    learnable only by attending to one earlier position."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, vocab, (n, length))
+    y = np.roll(x, delay, 1)
+    y[:, :delay] = x[:, :delay]
+    return data.Batches(x.astype(np.int64), y.astype(np.int64), size, seed)
+
+
+def _unit_queries(model):
+    for layer in (model.query, model.key):
+        nn.init.xavier_normal_(layer.weight)  # queries and keys of unit variance, as meant
+    return model
+
+
+@broken("transformer", "model", Expect("saturation", "_HandAttentionLM", within=20))
+def attention_scores_not_scaled_at_width_two_hundred_fifty_six():
+    model = _unit_queries(_HandAttentionLM(width=256, scale=1.0, context=12))  # / sqrt(256) lost
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), _copy_back(), 60,
+                      models.sequence_loss)
+
+
+class _PostNormLM(nn.Module):
+    """A GPT of post-norm encoder layers (the original Transformer's layout), deep."""
+
+    def __init__(self, layers=12, vocab=12, width=16, context=8):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width)
+        self.positions = nn.Parameter(torch.randn(1, context, width) * 0.02)
+        layer = nn.TransformerEncoderLayer(width, 2, 64, dropout=0.0, batch_first=True,
+                                           norm_first=False)
+        self.blocks = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        self.head = nn.Linear(width, vocab)
+        self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(context))
+
+    def forward(self, x):
+        h = self.tokens(x) + self.positions[:, :x.shape[1]]
+        return self.head(self.blocks(h, mask=self.mask, is_causal=True))
+
+
+class _EncoderClassifier(nn.Module):
+    """nn.TransformerEncoder over tokens with src_key_padding_mask (True: padding, as PyTorch
+    reads it), the unpadded positions averaged into a head; ``keep_mask``: the mask is given
+    as Hugging Face's attention_mask (True: a real token)."""
+
+    def __init__(self, vocab=20, width=16, keep_mask=False):
+        super().__init__()
+        self.keep_mask = keep_mask
+        self.embed = nn.Embedding(vocab, width)
+        layer = nn.TransformerEncoderLayer(width, 2, 32, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        padding = x == 0
+        mask = ~padding if self.keep_mask else padding
+        h = self.encoder(self.embed(x), src_key_padding_mask=mask)
+        keep = (~padding).unsqueeze(-1).float()
+        return self.head((h * keep).sum(1) / keep.sum(1).clamp(min=1.0))
+
+
+@broken("transformer", "data", Expect("nonfinite", "encoder.layers.0.self_attn",
+                                      "ScaledDotProductAttention", "forward",
+                                      says="given the other way round"))
+def key_padding_mask_given_as_an_attention_mask():
+    # attention_mask (1: keep) passed where key_padding_mask (True: ignore) is read: a sequence
+    # with no padding hides every key
+    model = _EncoderClassifier(keep_mask=True)
+    batches = data.padded()
+    batches.x[::9, :] = np.maximum(batches.x[::9, :], 1)  # some sequences fill the window
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 30)
+
+
+class _PlusInfCausalLM(_HandAttentionLM):
+    def forward(self, x):
+        h = self.tokens(x) + self.positions(torch.arange(x.shape[1]))
+        n = x.shape[1]
+        future = torch.triu(torch.full((n, n), float("inf")), diagonal=1)  # sign slip: +inf
+        weights = (self.scores(h) + future).softmax(dim=-1)  # NAN: plus inf causal mask
+        return self.head(h + weights @ self.value(h))
+
+
+@broken("transformer", "model", Expect("nonfinite", "_PlusInfCausalLM", "Softmax", "forward",
+                                       "plus inf causal mask", within=1,
+                                       says="+inf where -inf was meant"))
+def causal_mask_added_as_plus_inf():
+    model = _PlusInfCausalLM()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 5,
+                      models.sequence_loss)
+
+
+class _NormedPaddedEncoder(nn.Module):
+    """Embeddings (padding_idx 0: its row is zeros) normalised before an nn.MultiheadAttention;
+    ``eps``: the LayerNorm's."""
+
+    def __init__(self, eps, vocab=20, width=16):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width, padding_idx=0)
+        self.norm = nn.LayerNorm(width, eps=eps)
+        self.attn = nn.MultiheadAttention(width, 2, batch_first=True)
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        h = self.norm(self.embed(x))
+        mixed, _ = self.attn(h, h, h, key_padding_mask=x == 0)
+        return self.head(mixed.mean(1))
+
+
+@broken("transformer", "model", Expect("nonfinite", "norm", "LayerNorm", "forward",
+                                       says="its eps is 0"))
+def layer_norm_eps_zero_over_padding_tokens():
+    model = _NormedPaddedEncoder(eps=0.0)  # a padding token's features are all equal: 0/0
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.padded(), 10)
+
+
+class _LearnedPositionsLM(nn.Module):
+    """Token embeddings plus learned positions, pre-norm encoder layers, a final norm."""
+
+    def __init__(self, position_std=0.02, vocab=12, width=16, context=8, activation="relu"):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width)
+        nn.init.normal_(self.tokens.weight, std=0.02)
+        self.positions = nn.Parameter(torch.randn(1, context, width) * position_std)
+        layer = nn.TransformerEncoderLayer(width, 2, 32, dropout=0.0, batch_first=True,
+                                           norm_first=True, activation=activation)
+        self.blocks = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(width)
+        self.head = nn.Linear(width, vocab)
+        self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(context))
+
+    def forward(self, x):
+        h = self.tokens(x) + self.positions[:, :x.shape[1]]
+        return self.head(self.norm(self.blocks(h, mask=self.mask, is_causal=True)))
+
+
+class _UnnormedResidualLM(nn.Module):
+    """A deep residual stream of attention + MLP blocks with no normalisation; ``gain``: the
+    scale of each block's output projection (1/sqrt(2 * blocks) keeps the stream's size)."""
+
+    def __init__(self, blocks=12, gain=1.0, vocab=12, width=32):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width)
+        self.attns = nn.ModuleList(nn.MultiheadAttention(width, 4, batch_first=True)
+                                   for _ in range(blocks))
+        self.mlps = nn.ModuleList(nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(),
+                                                nn.Linear(4 * width, width))
+                                  for _ in range(blocks))
+        self.head = nn.Linear(width, vocab)
+        with torch.no_grad():
+            for attn, mlp in zip(self.attns, self.mlps):
+                attn.out_proj.weight.mul_(gain)
+                mlp[2].weight.mul_(gain)
+
+    def forward(self, x):
+        h = self.tokens(x)
+        mask = nn.Transformer.generate_square_subsequent_mask(x.shape[1])
+        for attn, mlp in zip(self.attns, self.mlps):
+            h = h + attn(h, h, h, attn_mask=mask, need_weights=False)[0]
+            h = h + mlp(h)
+        return self.head(h)
+
+
+@broken("transformer", "model", Expect("exploding", within=10))
+def residual_stream_of_twelve_unnormalised_blocks_scaled_up():
+    model = _UnnormedResidualLM(gain=3.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 30,
+                      models.sequence_loss)
+
+
+class _TemperatureAttentionLM(_HandAttentionLM):
+    """Attention whose temperature is learned, clamped at 0 (a small floor was meant), and
+    rewarded for sharp rows (``sharpness``: the mean of each row's squared weights)."""
+
+    def __init__(self):
+        super().__init__()
+        self.temperature = nn.Parameter(torch.tensor(0.3))
+
+    def forward(self, x):
+        h = self.tokens(x) + self.positions(torch.arange(x.shape[1]))
+        n = x.shape[1]
+        logits = self.query(h) @ self.key(h).transpose(1, 2)
+        scores = logits / self.temperature.clamp(min=0.0)  # NAN: temperature at zero
+        weights = scores.masked_fill(self.causal[:n, :n], float("-inf")).softmax(dim=-1)
+        self.sharpness = (weights ** 2).sum(-1).mean()
+        return self.head(h + weights @ self.value(h))
+
+
+@broken("transformer", "model", Expect("nonfinite", "_TemperatureAttentionLM", "Div",
+                                       "forward", "temperature at zero",
+                                       says="its divisor holds 0"))
+def attention_temperature_learned_to_zero():
+    model = _TemperatureAttentionLM()
+
+    def loss_fn(logits, targets):  # sharp attention rewarded: it drives the temperature down
+        return models.sequence_loss(logits, targets) - model.sharpness
+
+    # the temperature falls 0.3, 0.09, then below 0 by step 10, where the clamp holds it at 0
+    return model, fit(model, torch.optim.Adam(model.parameters(), 5e-2), data.tokens(), 30,
+                      loss_fn)
+
+
+@broken("transformer", "model", Expect("vanishing", "query", says="its weights are all zero"))
+def attention_query_and_key_initialised_to_zero():
+    model = _HandAttentionLM()
+    for layer in (model.query, model.key):
+        nn.init.zeros_(layer.weight)  # zeros meant for the output projection only
+        nn.init.zeros_(layer.bias)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 50,
+                      models.sequence_loss)
+
+
+class _AttentionClassifier(nn.Module):
+    """Tokens with learned positions, one nn.MultiheadAttention (no residual), mean-pooled into
+    a head; ``dropout``: the attention's."""
+
+    def __init__(self, dropout=0.1, vocab=20, width=16, length=10):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.positions = nn.Embedding(length, width)
+        self.attn = nn.MultiheadAttention(width, 2, dropout=dropout, batch_first=True)
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        h = self.embed(x) + self.positions(torch.arange(x.shape[1]))
+        mixed, _ = self.attn(h, h, h, need_weights=False)
+        return self.head(mixed.mean(1))
+
+
+@broken("transformer", "model", Expect("vanishing", "embed", says="'attn.out_proj' receives only"))
+def attention_dropout_of_one_by_mistake():
+    model = _AttentionClassifier(dropout=1.0)  # 0.1 meant: every attention weight dropped
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.padded(), 50)
+
+
+class _Seq2Seq(nn.Module):
+    """nn.Transformer (encoder, decoder with cross-attention) over token ids: the decoder reads
+    the target shifted right behind a start token (teacher forcing), under a causal mask."""
+
+    def __init__(self, vocab=12, width=16, length=6):
+        super().__init__()
+        self.embed = nn.Embedding(vocab + 1, width)  # id ``vocab``: the start token
+        self.positions = nn.Embedding(length, width)
+        self.transformer = nn.Transformer(width, 2, 1, 1, 32, dropout=0.0, batch_first=True)
+        self.head = nn.Linear(width, vocab)
+        self.start = vocab
+        self.register_buffer("causal", nn.Transformer.generate_square_subsequent_mask(length))
+
+    def forward(self, pair):
+        source, target = pair
+        shifted = torch.cat([torch.full_like(target[:, :1], self.start), target[:, :-1]], 1)
+        where = self.positions(torch.arange(source.shape[1]))
+        out = self.transformer(self.embed(source) + where, self.embed(shifted) + where,
+                               tgt_mask=self.causal)
+        return self.head(out)
+
+
+def _reversal_pairs(size=16):
+    """data.reversal as ((source, target), target): the decoder is fed the target."""
+    batches = data.reversal(size=size)
+
+    def pairs(step):
+        x, y = batches(step)
+        return (x, y), y
+    return pairs
+
+
+@broken("transformer", "optimizer", Expect("exploding", within=20))
+def seq2seq_transformer_sgd_learning_rate_far_too_high():
+    model = _Seq2Seq()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=5.0, momentum=0.9),
+                      _reversal_pairs(), 40, models.sequence_loss)
+
+
+def _padded_reversal_pairs(all_padding_every=None, size=16):
+    """Token ids padded with 0 after a random length; the target: the unpadded part reversed,
+    padded alike. ``all_padding_every``: every so many sources are padding throughout."""
+    rng = np.random.default_rng(0)
+    x = rng.integers(1, 12, (256, 6))
+    y = np.zeros_like(x)
+    for i, kept in enumerate(rng.integers(2, 7, 256)):
+        x[i, kept:] = 0
+        y[i, :kept] = x[i, :kept][::-1]
+    if all_padding_every:
+        x[::all_padding_every] = 0
+    batches = data.Batches(x.astype(np.int64), y.astype(np.int64), size)
+
+    def pairs(step):
+        source, target = batches(step)
+        return (source, target), target
+    return pairs
+
+
+class _PaddedSeq2Seq(_Seq2Seq):
+    """_Seq2Seq with the source's padding (id 0) hidden from the encoder and the cross-attention."""
+
+    def forward(self, pair):
+        source, target = pair
+        shifted = torch.cat([torch.full_like(target[:, :1], self.start), target[:, :-1]], 1)
+        where = self.positions(torch.arange(source.shape[1]))
+        padding = source == 0
+        out = self.transformer(self.embed(source) + where, self.embed(shifted) + where,
+                               tgt_mask=self.causal, src_key_padding_mask=padding,
+                               memory_key_padding_mask=padding)
+        return self.head(out)
+
+
+@broken("transformer", "data", Expect("nonfinite", "transformer.encoder.layers.0.self_attn",
+                                      "ScaledDotProductAttention", "forward",
+                                      says="a mask hides every position"))
+def seq2seq_source_of_padding_only():
+    model = _PaddedSeq2Seq()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      _padded_reversal_pairs(all_padding_every=17), 30, models.sequence_loss)

@@ -14,12 +14,23 @@ from chainrule.nn import functional as F
 from . import broken as broken_mistakes
 from . import data, models
 from .broken import (
+    _AttentionClassifier,
     _ClassMask,
+    _copy_back,
+    _EncoderClassifier,
     _GatedMLP,
+    _HandAttentionLM,
+    _NormedPaddedEncoder,
     _one_batch,
+    _padded_reversal_pairs,
+    _PaddedSeq2Seq,
+    _PostNormLM,
     _ResidualCNN,
     _SaturatedAttention,
+    _TemperatureAttentionLM,
     _two_optimizers,
+    _unit_queries,
+    _UnnormedResidualLM,
     _ViT,
 )
 from .harness import fit
@@ -3084,3 +3095,92 @@ def lstm_forget_gate_bias_one():
             bias[16:32].fill_(0.5)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.sequences(length=30), 80,
                 every=10)]
+
+
+
+# -- attn18: the healthy twins of broken.py's transformer and attention setups (issue #12) -----
+@healthy("transformer")
+def attention_scaled_at_width_two_hundred_fifty_six_copies_back():
+    model = _unit_queries(_HandAttentionLM(width=256, context=12))  # scores / sqrt(256)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), _copy_back(), 80,
+                models.sequence_loss, every=10)]
+
+
+@healthy("transformer")
+def post_norm_twelve_layers_adam_without_warmup_at_small_width():
+    # the original Transformer's layout, deep, at a rate 10x the usual and no warm-up: at this
+    # width it trains (loss 2.6 to 0.14 in 50 steps): nothing to report
+    model = _PostNormLM(12)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.tokens(), 80,
+                models.sequence_loss, every=10)]
+
+
+@healthy("transformer")
+def encoder_classifier_with_src_key_padding_mask():
+    model = _EncoderClassifier()  # True: padding, as PyTorch reads it
+    batches = data.padded()
+    batches.x[::9, :] = np.maximum(batches.x[::9, :], 1)  # some sequences fill the window
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 100, every=10)]
+
+
+@healthy("transformer")
+def layer_norm_default_eps_over_padding_tokens():
+    model = _NormedPaddedEncoder(eps=1e-5)  # a padding row of zeros normalises to zeros
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.padded(), 100,
+                every=10)]
+
+
+@healthy("transformer")
+def residual_stream_of_twelve_unnormalised_blocks_scaled_down():
+    # each block's output projections scaled by 1/sqrt(2 * blocks) (GPT-2's): the stream keeps
+    # its size across depth
+    model = _UnnormedResidualLM(gain=1 / np.sqrt(24))
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 80,
+                models.sequence_loss, every=10)]
+
+
+class _LogTemperatureAttentionLM(_TemperatureAttentionLM):
+    """The temperature learned as the exp of a parameter: it stays positive."""
+
+    def __init__(self):
+        super().__init__()
+        self.temperature = nn.Parameter(torch.tensor(float(np.log(0.3))))  # its log
+
+    def forward(self, x):
+        h = self.tokens(x) + self.positions(torch.arange(x.shape[1]))
+        n = x.shape[1]
+        scores = self.query(h) @ self.key(h).transpose(1, 2) / self.temperature.exp()
+        weights = scores.masked_fill(self.causal[:n, :n], float("-inf")).softmax(dim=-1)
+        self.sharpness = (weights ** 2).sum(-1).mean()
+        return self.head(h + weights @ self.value(h))
+
+
+@healthy("transformer")
+def attention_temperature_learned_through_its_log():
+    # broken.py's sharpness reward at a tenth of its weight, the temperature learned as the exp
+    # of a parameter: it never reaches 0. (At the full weight, Adam at 5e-2, the reward wins:
+    # every row one-hot by step 70, the temperature's gradient exactly 0, called vanishing.)
+    model = _LogTemperatureAttentionLM()
+
+    def loss_fn(logits, targets):
+        return models.sequence_loss(logits, targets) - 0.1 * model.sharpness
+
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.tokens(), 100,
+                loss_fn, every=10)]
+
+
+@healthy("transformer")
+def attention_classifier_dropout_one_tenth():
+    model = _AttentionClassifier(dropout=0.1)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.padded(), 100,
+                every=10)]
+
+
+@healthy("transformer")
+def seq2seq_transformer_with_padding_masks_warmup_and_clipping():
+    model = _PaddedSeq2Seq()
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / 10))
+    return [fit(model, optimizer, _padded_reversal_pairs(), 120, models.sequence_loss,
+                every=10, scheduler=warmup, clip=1.0)]
+
