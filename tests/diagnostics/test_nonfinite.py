@@ -816,3 +816,26 @@ def test_a_birth_whose_inputs_do_not_tell_keeps_the_general_remedy(make):
     with NonFiniteTracer() as tracer, np.errstate(all="ignore"):
         make()
     assert tracer.origin is not None and tracer.origin.cause is None
+
+
+def test_a_birth_in_the_loss_names_what_its_inputs_show():
+    """The loss's ops are watched live (not traced again): a masked mean whose batch holds no
+    labelled position divides 0 by a count of 0, and the finding says so, with the remedy for
+    it, at the line of the division."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    x, y = torch.randn(6, 4), torch.randn(6, 1)
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        for labelled in (torch.ones(6, 1), torch.zeros(6, 1)):
+            error = (model(x) - y) ** 2 * labelled
+            loss = error.sum() / labelled.sum()  # NAN: masked mean
+            loss.backward()
+            monitor.step(loss)
+    (finding,) = monitor.findings
+    assert (finding.origin.op, finding.origin.pass_, finding.origin.in_loss) == (
+        "Div", "forward", True)
+    assert finding.origin.cause == "zero_divisor"
+    assert "its divisor holds 0" in finding.message
+    lines = open(__file__).read().splitlines()
+    marked = next(i for i, line in enumerate(lines, 1) if line.endswith("# NAN: masked mean"))
+    assert (finding.origin.file, finding.origin.line) == (__file__, marked)

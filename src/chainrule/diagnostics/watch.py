@@ -41,6 +41,7 @@ from .nonfinite import (
     describe,
     finite,
     forward_birth,
+    forward_cause,
     forward_codes,
     kinds,
     node_origin,
@@ -525,9 +526,12 @@ class NonFiniteWatch:
             op = op_name(node)
         else:
             return
+        # (what the op's inputs show of the cause, as the tracer reads it in the model: a
+        # division by a count of 0 in a masked mean, a loss's softmax over a row all -inf)
         origin = Origin(op, "forward", describe(found), in_loss=in_loss,
                         entered_at=op_name(node) if op == "data" else None, became=became,
-                        from_mask=from_mask)
+                        from_mask=from_mask,
+                        cause=None if op == "data" else forward_cause(node, args))
         self.events.append(origin.located(site or call_site(self.module_names,
                                                             forwards=self.forwards)))
         self._forward_event = True
