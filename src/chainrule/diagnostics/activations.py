@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import kernels, nn
 from ..autograd.engine import add_forward_observer
+from ..autograd.grad_mode import is_grad_enabled
 from ..nn.modules import fusion
 from ..nn.utils.rnn import PackedSequence
 from ..ops.linear_chain import LinearChain
@@ -69,6 +70,14 @@ FUNCTIONAL_OPS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 SMOOTH = frozenset(kind for _, kind in SMOOTH_MODULES)
 UNIT_KINDS = set(RELU_CAPS) | SMOOTH  # tallied as units dead or alive
 MAX_WINDOW = 64  # steps a measurement may wait for enough inputs before it is dropped
+
+
+def training_forward(module):
+    """Whether ``module`` runs in a forward that trains: in training mode, or with grad mode on
+    (a graph is built to be backpropagated). A validation pass runs in eval mode under no_grad
+    and is not measured; a model left in ``model.eval()`` after one while it trains is (its
+    dead or saturated units went unmeasured for the whole run)."""
+    return module.training or is_grad_enabled()
 
 
 def unit_axis(ndim):
@@ -716,7 +725,7 @@ class ActivationProbe:
                 return  # another model's run
             linear, activation = entry
             self._layer_ran(linear)
-            if activation is not None and activation.training:
+            if activation is not None and training_forward(activation):
                 self._module_output(activation, self._kinds[activation],
                                     output if layer == last else None, array=hidden[layer + 1])
 
@@ -726,7 +735,7 @@ class ActivationProbe:
 
     def _module_hook(self, kind):
         def hook(module, args, output):
-            if not (self.armed and module.training):
+            if not (self.armed and training_forward(module)):
                 return
             if kind == "composite":
                 return  # (hooked only so that the ops inside it are not read)
@@ -792,7 +801,7 @@ class ActivationProbe:
         if kind is None or not hasattr(outputs, "_data"):
             return
         owner = self._innermost_module()
-        if owner is None or not owner.training:
+        if owner is None or not training_forward(owner):
             return
         if id(owner) in self._run_activations:  # a run's activation, not fused after all
             self._module_output(owner, self._kinds[owner], outputs)
@@ -823,7 +832,7 @@ class ActivationProbe:
         mask (a causal mask's first query; a mask is -inf or at or below ``MASKED``) are
         certain by construction and not counted."""
         owner = self._innermost_module()
-        if owner is None or not owner.training or not hasattr(args[0], "_data"):
+        if owner is None or not training_forward(owner) or not hasattr(args[0], "_data"):
             return
         # a temperature below 1 (scores divided by tau: F.gumbel_softmax, a sharpened
         # distribution) multiplies the gradient the undivided scores get by 1/tau: a row is flat

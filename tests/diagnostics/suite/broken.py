@@ -3540,3 +3540,32 @@ def seq2seq_source_of_padding_only():
     model = _PaddedSeq2Seq()
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       _padded_reversal_pairs(all_padding_every=17), 30, models.sequence_loss)
+
+
+# -- left18: known misses, fixed by kind (issue #12, 2026-12-05) ---------------------------------
+def _left_in_eval_mode(model, batches):
+    """A validation pass under no_grad in eval mode before training, and no model.train()
+    after it: the whole run trains in eval mode."""
+    model.eval()
+    with torch.no_grad():
+        model(batches(0)[0])
+    return model
+
+
+@broken("mlp", "model", Expect("dead", "1"))
+def mlp_left_in_eval_mode_with_negative_biases():
+    model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 64),
+                          nn.ReLU(), nn.Linear(64, 2))
+    with torch.no_grad():
+        model[0].bias.fill_(-5.0)
+        model[3].bias.fill_(-5.0)
+    _left_in_eval_mode(model, data.classes())
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 50)
+
+
+@broken("cnn", "data", Expect("saturation", ANY))
+def cnn_tanh_left_in_eval_mode_on_unnormalised_images():
+    model = models.cnn((1, 8, 8), nn.Tanh)
+    _left_in_eval_mode(model, data.images(scale=50.0))
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(scale=50.0),
+                      50)

@@ -3184,3 +3184,38 @@ def seq2seq_transformer_with_padding_masks_warmup_and_clipping():
     return [fit(model, optimizer, _padded_reversal_pairs(), 120, models.sequence_loss,
                 every=10, scheduler=warmup, clip=1.0)]
 
+
+
+# -- left18: the twins of the known misses fixed by kind (issue #12, 2026-12-05) ------------------
+@healthy("mlp")
+def mlp_left_in_eval_mode_with_natural_biases(every=10):
+    # eval mode only turns dropout off: the run trains, and its activations are measured
+    model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 64),
+                          nn.ReLU(), nn.Linear(64, 2))
+    broken_mistakes._left_in_eval_mode(model, data.classes())
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 150,
+                every=every)]
+
+
+@healthy("cnn")
+def cnn_tanh_left_in_eval_mode_on_normalised_images(every=10):
+    model = models.cnn((1, 8, 8), nn.Tanh)
+    broken_mistakes._left_in_eval_mode(model, data.images())
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 150,
+                every=every)]
+
+
+@healthy("cnn")
+def validation_in_eval_mode_with_grad_mode_on(every=10):
+    # a validation pass that forgot no_grad: measured as a training forward, on weights that
+    # are the run's own (batch norms by their running statistics)
+    model = models.cnn((1, 8, 8), batch_norm=True)
+    val = data.images(seed=1)
+
+    def validate(step):
+        if step % 5 == 0:
+            model.eval()
+            F.cross_entropy(model(val(step)[0]), val(step)[1])
+            model.train()
+    return [_loop(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                  data.images(), 150, every=every, after_step=validate)]
