@@ -15,6 +15,8 @@ class Thresholds:
     recent_steps: int = 8  # ...the maximum over every step but the last this many
     weight_growth: float = 2.0  # exploding: a layer's weights grew by this factor in one update
     progress: float = 0.9  # ...unless the loss after it is this x the one before it or less
+    fall_growth: float = 2.0  # exploding: a loss below zero this x further below at each of
+    # patience samples (recent_steps apart or more), falling no slower: no floor
     update_size: float = 1.0  # exploding: updates this x the weights, patience samples in a row
     oversized: float = 10.0  # exploding: named where weights are this x their natural size
     # and this x those of every layer before it

@@ -77,6 +77,8 @@ class Rules:
         # layers after it (``_through_time``)
         self.recurrent_gains = {}  # layer -> its last measured gains through time
         self.closure_stale = None  # the finding of a closure that does not clear (on_stale)
+        self.fall = None  # (step, loss level, its fall per step since the sample before) at
+        # the last sample (``_falling_without_floor``)
 
     # -- reporting ------------------------------------------------------------------------------
     def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
@@ -444,7 +446,50 @@ class Rules:
         found += self._stalled(step, layers, order, lr,
                                self._explained(sample["activations"], order))
         found += self._decaying(step, layers, order, sample.get("natural") or {})
+        if "natural" in sample:
+            found += self._falling_without_floor(step, layers, order, sample["natural"])
         return found
+
+    def _falling_without_floor(self, step, layers, order, natural):
+        """A loss below zero whose size at least doubles (``fall_growth``) and whose fall per
+        step does not slow, from one mark to the next (marks: samples ``recent_steps`` steps
+        apart or more), on ``patience`` marks in a row: a loss with no minimum, falling with the
+        weights' growth (nll_loss of raw scores under Adam, whose steps are the lr's size
+        whatever the gradient: no jump and no doubling of the weights; a CNN's loss -0.2 at
+        step 4, -2.5 at 16, -14 at 32, -47 at 50). Judged once the loss is ``jump_factor``
+        times its untrained level's size below zero. A loss bounded below (a Gaussian NLL of a
+        variance head, an ELBO of densities) may cross zero and fall as fast for a while, but
+        it slows near its floor: a Gaussian NLL from -0.02 fell to -0.22 at step 16, -0.46 at
+        30 (2.1x, faster) and -0.75 at 40 (1.6x: the streak broken; 1.25 let it through), and
+        stopped near -2. Its level: the median of the last three
+        losses (one odd batch neither starts nor breaks a streak)."""
+        losses, start = self.explosions.losses, self.explosions.start_loss
+        if start is None or len(losses) < 3:
+            return []
+        level = sorted((losses[-3], losses[-2], losses[-1]))[1]
+        last = self.fall
+        if last is not None and step - last[0] < self.t.recent_steps:
+            return []  # (too close to the last mark for a rate: one batch's noise)
+        rate = None if last is None else (last[1] - level) / (step - last[0])
+        self.fall = (step, level, rate)
+        falling = (last is not None and level < 0 and rate > 0
+                   and -level >= self.t.jump_factor * abs(start)
+                   and -level >= self.t.fall_growth * -min(last[1], 0.0)
+                   and (last[2] is None or rate >= last[2]))
+        if not self._streak(("no floor", None), falling) or not order:
+            return []
+        sizes = {n: layers[n]["weight_before"] / natural[n] / self.first_sizes[n]
+                 for n in order if layers[n].get("weight_before") and natural.get(n)
+                 and self.first_sizes.get(n)}
+        layer = max(sizes, key=sizes.get) if sizes else order[-1]
+        grown = f" (its weights {sizes[layer]:.2g}x their first size)" if sizes else ""
+        return self._group(
+            "exploding", "exploding", [layer], step,
+            f"a loss with no floor, starting in layer '{layer}'{grown}: the loss is "
+            f"{-level / max(abs(start), 1e-30):.3g}x the size of its untrained level "
+            f"({start:.4g}) below zero, at least {self.t.fall_growth:g}x further at each of the "
+            f"last {self.t.patience} samples and no slower ({rate:.3g} a step now)"
+            + self._no_floor(level), "unbounded_loss")
 
     def _explained(self, activations, order):
         """The layers whose tiny updates vanishing gradients (any layer: with SGD a tiny gradient

@@ -3219,3 +3219,32 @@ def validation_in_eval_mode_with_grad_mode_on(every=10):
             model.train()
     return [_loop(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
                   data.images(), 150, every=every, after_step=validate)]
+
+
+class _GaussianHead(nn.Module):
+    """A ReLU body with a mean and a variance head (softplus, floored at 1e-6)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
+        self.mean, self.variance = nn.Linear(32, 1), nn.Linear(32, 1)
+
+    def forward(self, x):
+        h = self.body(x)
+        return torch.cat([self.mean(h), F.softplus(self.variance(h)) + 1e-6], 1)
+
+
+@healthy("mlp")
+def gaussian_nll_from_near_zero_to_well_below(every=10):
+    # targets scaled so that the untrained loss is near 0 (-0.02): the loss falls below zero
+    # as the variance shrinks (-0.2 at step 16, -0.75 at 40, -1.3 at 50), ever faster for
+    # three samples, and stops at its floor, the noise's variance (about -2)
+    batches = data.regression()
+
+    def scaled(step):
+        x, y = batches(step)
+        return x, y * 0.25
+
+    model = _GaussianHead()
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), scaled, 200,
+                lambda out, y: F.gaussian_nll_loss(out[:, :1], y, out[:, 1:]), every=every)]
