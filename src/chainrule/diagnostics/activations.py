@@ -80,6 +80,36 @@ def training_forward(module):
     return module.training or is_grad_enabled()
 
 
+# ops that take logits and apply their own (log-)softmax: given a softmax's output instead, each
+# row in [0, 1] and summing to 1, they squash it again (``probabilities_as_logits``)
+LOGIT_OPS = frozenset({"CrossEntropy", "LogSoftmax"})
+SUMS_TO_ONE = 1e-3  # float32 rows of up to ~1e4 probabilities sum to 1 within this
+
+
+def probabilities_as_logits(node, args):
+    """The number of classes where a cross-entropy or a log-softmax is given probabilities as
+    its logits (every row along its class axis in [0, 1] and summing to 1: a softmax's output),
+    else None. Its own softmax of them is nearly flat: the largest and the smallest class are
+    at most e:1 apart, so the loss of ten classes stays between 1.46 and 2.46 and the gradient
+    the model gets (softmax(p) - target, through the model's softmax: p (1 - p), 1/4 at most)
+    is a small share of the logits' own: a tenth in every layer of a ten-class MLP at step 1
+    (see docs/diagnostics.md, vanishing). Read only on sampled steps (this observer is added
+    by ``arm``)."""
+    x = getattr(args[0], "_data", None) if args else None
+    if x is None or x.ndim == 0 or x.dtype.kind != "f" or x.size == 0:
+        return None
+    if type(node).__name__ == "CrossEntropy":
+        axis = 1 if x.ndim >= 2 else 0
+    else:
+        axis = (getattr(node, "forward_options", None) or {}).get("dim", -1)
+    classes = x.shape[axis]
+    if classes < 2 or x.min() < 0.0 or x.max() > 1.0:
+        return None
+    if not np.all(np.abs(x.sum(axis=axis, dtype=np.float64) - 1.0) <= SUMS_TO_ONE):
+        return None
+    return classes
+
+
 def unit_axis(ndim):
     """Which axis holds the units: features for (N, F) and (N, L, F), channels for images."""
     return 1 if ndim >= 4 else ndim - 1
@@ -560,6 +590,7 @@ class ActivationProbe:
         self._scaled = None  # (output, node, args) of the last Div or Mul in this forward
         self._noised = None  # the output of the last Add or Sub of noise in this forward
         self._order = {}  # layer name -> position of its first call in a sampled forward
+        self._logit_probabilities = None  # (op, classes) of a loss given a softmax's output
         self._model = model
         self._kinds = {}  # module -> its activation kind
         self._layers = {}  # module -> its layer name
@@ -652,6 +683,12 @@ class ActivationProbe:
 
     def collect(self, step):
         done = {}
+        if self._logit_probabilities is not None:
+            # (kept with the activations: the rules judge what a sampled forward showed)
+            op, classes = self._logit_probabilities
+            self._logit_probabilities = None
+            done[f"loss:{op}"] = {"kind": "probabilities", "op": op, "classes": classes,
+                                  "step": step}
         for key, (name, tally) in list(self.tallies.items()):
             if tally.inputs >= self.min_inputs or step - tally.started >= MAX_WINDOW:
                 del self.tallies[key]
@@ -778,6 +815,11 @@ class ActivationProbe:
         self._outputs = {}
 
     def _functional(self, node, args, outputs):
+        if type(node).__name__ in LOGIT_OPS and not _rerunning[0]:
+            classes = probabilities_as_logits(node, args)
+            if classes is not None:
+                self._logit_probabilities = (type(node).__name__, classes)
+                return
         if self._runs:
             op = type(node)
             if op is LinearChain:

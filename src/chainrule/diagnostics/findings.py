@@ -145,6 +145,9 @@ REMEDIES = {
     "constant_inputs": "check the data before the model: a mask or a filter that zeroes the batch, "
                        "a normalisation dividing by an inf (x / x.max() with one inf in x), a "
                        "placeholder tensor fed instead of the batch",
+    "probabilities_as_logits": "give the loss the raw scores: remove the softmax at the "
+                               "model's end (F.cross_entropy applies log_softmax itself), or "
+                               "give F.nll_loss torch.log of the probabilities",
     "unbounded_loss": "give the loss what it expects: F.cross_entropy the raw scores (or "
                       "nll_loss their F.log_softmax), kl_div log-probabilities as its input; "
                       "a loss to be minimised needs a floor (bound or penalise a term it "

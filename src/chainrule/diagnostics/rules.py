@@ -407,6 +407,12 @@ class Rules:
         order = [n for n in sample["order"] if n in layers]
         if order:
             self.order = order
+        given = [s for s in sample["activations"].values() if s.get("kind") == "probabilities"]
+        if given:  # (what the loss was given, not units of the model)
+            sample = dict(sample, activations={n: s for n, s in sample["activations"].items()
+                                               if s.get("kind") != "probabilities"})
+        found_given = (self._probabilities_as_logits(step, given[0] if given else None)
+                       if "natural" in sample or given else [])
         if "natural" in sample:
             self.oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
         if "natural" in sample and layers:  # (not an activation measurement between samples)
@@ -448,7 +454,29 @@ class Rules:
         found += self._decaying(step, layers, order, sample.get("natural") or {})
         if "natural" in sample:
             found += self._falling_without_floor(step, layers, order, sample["natural"])
-        return found
+        return found_given + found
+
+    def _probabilities_as_logits(self, step, given):
+        """Vanishing born in the loss: a cross-entropy (or a log-softmax) given a softmax's
+        output as its logits, on ``patience`` samples in a row (``probabilities_as_logits``).
+        Its softmax of rows in [0, 1] is nearly flat, so the gradient it sends is a small
+        share of what the logits would get and cannot fall to zero as the model learns (ten
+        classes under SGD 0.1: the loss stayed at 2.30 for 50 steps, every layer's gradient
+        small alike, no layer to blame but the head where the shrunk signal enters). Named at
+        the model's last layer, where the vanishing starts."""
+        if not self._streak(("vanishing", "probabilities"), given is not None):
+            return []
+        layer = self.order[-1] if self.order else None
+        op = "cross_entropy" if given["op"] == "CrossEntropy" else "log_softmax"
+        floor = math.log(1 + (given["classes"] - 1) / math.e)
+        return self._group(
+            "vanishing", "vanishing", [layer] if layer else [], step,
+            f"vanishing gradients from the loss, starting at the model's last layer "
+            f"'{layer}': {op} is given probabilities as its logits (every row in [0, 1] and "
+            f"summing to 1, a softmax's output) for {self.t.patience} samples in a row; its "
+            f"own softmax of them is nearly flat (no two of the {given['classes']} classes more "
+            f"than e:1 apart, the loss at best {floor:.3g}), so the gradient the model gets "
+            "is a small share of the logits' and never falls to zero", "probabilities_as_logits")
 
     def _falling_without_floor(self, step, layers, order, natural):
         """A loss below zero whose size at least doubles (``fall_growth``) and whose fall per

@@ -3578,3 +3578,34 @@ def cnn_nll_loss_of_raw_scores_under_adam():
     model = models.cnn((1, 8, 8))
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 50,
                       F.nll_loss)
+
+
+def _ten_classes(n=512, features=16, size=32, seed=0):
+    """Ten classes: the largest of ten random projections of the inputs."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features)).astype(np.float32)
+    y = (x @ rng.standard_normal((features, 10))).argmax(1).astype(np.int64)
+    return data.Batches(x, y, size, seed)
+
+
+def _ten_class_mlp(softmax_at_the_end):
+    layers = [nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)]
+    return nn.Sequential(*layers, *([nn.Softmax(dim=1)] if softmax_at_the_end else []))
+
+
+@broken("mlp", "loss", Expect("vanishing", "4", says="given probabilities as its logits"))
+def mlp_cross_entropy_of_softmax_outputs():
+    # the model ends in a softmax, and F.cross_entropy takes a softmax of that again: the loss
+    # stays at 2.30 for 50 steps
+    model = _ten_class_mlp(softmax_at_the_end=True)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), _ten_classes(), 50)
+
+
+@broken("cnn", "loss", Expect("vanishing", "5", says="given probabilities as its logits"))
+def cnn_log_softmax_of_softmax_outputs():
+    model = models.cnn((1, 8, 8))
+
+    def loss_fn(out, y):
+        return F.nll_loss(F.log_softmax(out.softmax(dim=1), dim=1), y)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 50,
+                      loss_fn)

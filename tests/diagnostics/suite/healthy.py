@@ -3248,3 +3248,15 @@ def gaussian_nll_from_near_zero_to_well_below(every=10):
     model = _GaussianHead()
     return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), scaled, 200,
                 lambda out, y: F.gaussian_nll_loss(out[:, :1], y, out[:, 1:]), every=every)]
+
+
+@healthy("mlp")
+def mlp_cross_entropy_of_raw_scores_with_soft_targets(every=10):
+    # probabilities are the targets here (a teacher's, smoothed), not the logits
+    model = broken_mistakes._ten_class_mlp(softmax_at_the_end=False)
+    batches = broken_mistakes._ten_classes()
+
+    def soft(out, y):
+        return F.cross_entropy(out, 0.9 * F.one_hot(y, 10).float() + 0.01)
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, 150, soft,
+                every=every)]
