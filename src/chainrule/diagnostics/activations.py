@@ -110,6 +110,39 @@ def probabilities_as_logits(node, args):
     return classes
 
 
+NORM_OPS = frozenset({"LayerNorm", "RmsNorm"})
+DROWNED = 1e-2  # a normalisation's input whose part that differs between samples is under
+# this share of its size (see ``drowned_input``)
+
+
+def _batch_share(array, dims):
+    """The RMS of what differs between the rows of ``array`` (axis 0) over its RMS, each row
+    centred over its last ``dims`` axes (as a layer norm does: an offset shared by every
+    feature says nothing)."""
+    axes = tuple(range(array.ndim - dims, array.ndim))
+    x = array.astype(np.float64) - array.mean(axis=axes, keepdims=True, dtype=np.float64)
+    size = np.sqrt(np.mean(x * x))
+    if not size > 0:
+        return None
+    spread = x - x.mean(axis=0, keepdims=True)
+    return float(np.sqrt(np.mean(spread * spread)) / size)
+
+
+def drowned_input(node, args):
+    """The share of a layer norm's input that differs between the samples of the batch (axis
+    0), where it is under ``DROWNED`` of its size, else None: one term of a sum, the same for
+    every sample (positional embeddings 1000x too large: 1e-3), drowns the data's part, which
+    the norm divides by the whole."""
+    x = getattr(args[0], "_data", None) if args else None
+    options = getattr(node, "forward_options", None) or {}
+    dims = len(options.get("normalized_shape") or (1,))
+    if (x is None or x.dtype.kind != "f" or x.ndim <= dims or x.shape[0] < 2
+            or not np.isfinite(x).all()):
+        return None
+    share = _batch_share(x, dims)
+    return share if share is not None and share < DROWNED else None
+
+
 def unit_axis(ndim):
     """Which axis holds the units: features for (N, F) and (N, L, F), channels for images."""
     return 1 if ndim >= 4 else ndim - 1
@@ -591,6 +624,8 @@ class ActivationProbe:
         self._noised = None  # the output of the last Add or Sub of noise in this forward
         self._order = {}  # layer name -> position of its first call in a sampled forward
         self._logit_probabilities = None  # (op, classes) of a loss given a softmax's output
+        self._drowned = None  # (norm's name, share, the layer that made its largest term)
+        self._made = {}  # id of a layer's output in a sampled forward -> (output, layer name)
         self._model = model
         self._kinds = {}  # module -> its activation kind
         self._layers = {}  # module -> its layer name
@@ -661,7 +696,7 @@ class ActivationProbe:
     def disarm(self):
         self.armed = False
         # (held tensors: not kept between samples)
-        self._outputs, self._scaled, self._noised = {}, None, None
+        self._outputs, self._scaled, self._noised, self._made = {}, None, None, {}
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -689,6 +724,11 @@ class ActivationProbe:
             self._logit_probabilities = None
             done[f"loss:{op}"] = {"kind": "probabilities", "op": op, "classes": classes,
                                   "step": step}
+        if self._drowned is not None:
+            norm, share, layer = self._drowned
+            self._drowned = None
+            done[f"input:{norm}"] = {"kind": "drowned", "norm": norm, "share": share,
+                                     "layer": layer}
         for key, (name, tally) in list(self.tallies.items()):
             if tally.inputs >= self.min_inputs or step - tally.started >= MAX_WINDOW:
                 del self.tallies[key]
@@ -804,6 +844,8 @@ class ActivationProbe:
         def hook(module, args, output):
             if self.armed:
                 self._last_layer = name
+                if hasattr(output, "_data"):  # (held: an id alone can be reused)
+                    self._made[id(output)] = (output, name)
         return hook
 
     def _model_output(self, module, args, output):
@@ -815,6 +857,8 @@ class ActivationProbe:
         self._outputs = {}
 
     def _functional(self, node, args, outputs):
+        if type(node).__name__ in NORM_OPS and self._drowned is None and not _rerunning[0]:
+            self._norm_input(node, args)
         if type(node).__name__ in LOGIT_OPS and not _rerunning[0]:
             classes = probabilities_as_logits(node, args)
             if classes is not None:
@@ -857,6 +901,24 @@ class ActivationProbe:
                 return
         base, op, index = self._op_call(owner, node)
         self._record((base, op, index), f"{base}:{op}[{index}]", kind, outputs, array=array)
+
+    def _norm_input(self, node, args):
+        """A layer norm's input drowned by one term (``drowned_input``): the first of the
+        forward, with the layer whose output, the input itself or a term of the sum that made
+        it, is the largest."""
+        share = drowned_input(node, args)
+        if share is None:
+            return
+        producer = args[0].grad_fn
+        edges = {id(e[0]) for e in getattr(producer, "next_functions", ()) if e[0] is not None}
+        terms = [(out, name) for out, name in self._made.values()
+                 if out is args[0] or (out.grad_fn is not None and id(out.grad_fn) in edges)]
+        layer = max(terms, key=lambda t: float(np.sqrt(np.mean(np.square(t[0]._data,
+                                                                          dtype=np.float64)))),
+                    default=(None, None))[1]
+        owner = self._innermost_module()
+        self._drowned = (self.names.get(id(owner), "?") if owner is not None else "?", share,
+                         layer)
 
     def _op_call(self, owner, node):
         """(owner's name, the op's name, how many times the op ran in ``owner`` before in

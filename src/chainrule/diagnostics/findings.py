@@ -145,6 +145,9 @@ REMEDIES = {
     "constant_inputs": "check the data before the model: a mask or a filter that zeroes the batch, "
                        "a normalisation dividing by an inf (x / x.max() with one inf in x), a "
                        "placeholder tensor fed instead of the batch",
+    "drowned_input": "initialise that layer at the size of the others it is added to (learned "
+                     "positional embeddings as the token embeddings, std 0.02 in GPT-2), or "
+                     "scale it down",
     "probabilities_as_logits": "give the loss the raw scores: remove the softmax at the "
                                "model's end (F.cross_entropy applies log_softmax itself), or "
                                "give F.nll_loss torch.log of the probabilities",

@@ -26,6 +26,9 @@ def _listing(names, limit=6):
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+INPUT_KINDS = ("probabilities", "drowned")  # measurements of what an op was given (activations.py)
+
+
 class Rules:
     """Stateful checks fed by a monitor: ``on_step`` every step, ``on_sample`` every sampled
     step, ``on_nonfinite`` once. Each returns the findings new at that step."""
@@ -407,12 +410,15 @@ class Rules:
         order = [n for n in sample["order"] if n in layers]
         if order:
             self.order = order
-        given = [s for s in sample["activations"].values() if s.get("kind") == "probabilities"]
-        if given:  # (what the loss was given, not units of the model)
+        inputs = {s["kind"]: s for s in sample["activations"].values()
+                  if s.get("kind") in INPUT_KINDS}
+        if inputs:  # (what the loss or a normalisation was given, not units of the model)
             sample = dict(sample, activations={n: s for n, s in sample["activations"].items()
-                                               if s.get("kind") != "probabilities"})
-        found_given = (self._probabilities_as_logits(step, given[0] if given else None)
-                       if "natural" in sample or given else [])
+                                               if s.get("kind") not in INPUT_KINDS})
+        found_given = []
+        if "natural" in sample or inputs:
+            found_given += self._probabilities_as_logits(step, inputs.get("probabilities"))
+            found_given += self._drowned(step, inputs.get("drowned"))
         if "natural" in sample:
             self.oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
         if "natural" in sample and layers:  # (not an activation measurement between samples)
@@ -455,6 +461,27 @@ class Rules:
         if "natural" in sample:
             found += self._falling_without_floor(step, layers, order, sample["natural"])
         return found_given + found
+
+    def _drowned(self, step, given):
+        """Vanishing where a layer norm's input is the same for every sample of the batch up to
+        ``DROWNED`` of its size (activations.py, ``drowned_input``), on ``patience`` samples in a
+        row: one term of the sum it normalises (positional embeddings started 1000x too
+        large, std 20 for 0.02) drowns the data's part, which the norm divides by the whole;
+        the layers before the norms get ~1/100 of the head's gradient and the loss stays at
+        its guessing level. Named at the layer that made the largest term (else the norm)."""
+        if not self._streak(("vanishing", "drowned"), given is not None):
+            return []
+        layer = given["layer"] or given["norm"]
+        return self._group(
+            "vanishing", "vanishing", [layer], step,
+            f"vanishing gradients, starting at '{layer}': the input of the normalisation in "
+            f"'{given['norm']}' differs between the samples of the batch by only "
+            f"{given['share']:.2g} of its size for {self.t.patience} samples in a row"
+            + (f"; '{layer}', its largest term, is the same for every sample and drowns the "
+               "data's part" if given["layer"] else "")
+            + ", which the norm divides by the whole: the signal from the data, and the "
+            "gradient to the layers before it, are a small share of what they would be",
+            "drowned_input")
 
     def _probabilities_as_logits(self, step, given):
         """Vanishing born in the loss: a cross-entropy (or a log-softmax) given a softmax's

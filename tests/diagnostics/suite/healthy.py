@@ -3271,3 +3271,19 @@ def batch_norm_and_dropout_mlp_left_in_eval_mode(every=10):
     broken_mistakes._left_in_eval_mode(model, data.classes())
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 150,
                 every=every)]
+
+
+@healthy("transformer")
+def gpt_positional_embeddings_fifty_times_the_tokens(every=10):
+    # positions N(0, 1), tokens 0.02: the data's part is 1/50 of the norms' input, and learns
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 150,
+                models.sequence_loss, every=every)
+            for model in [broken_mistakes._gpt_with_embeddings(0.02, 1.0)]]
+
+
+@healthy("transformer")
+def gpt_embeddings_both_of_unit_size(every=10):
+    # nn.Embedding's default N(0, 1) for both: far above the natural size, but alike
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 150,
+                models.sequence_loss, every=every)
+            for model in [broken_mistakes._gpt_with_embeddings(1.0, 1.0)]]
