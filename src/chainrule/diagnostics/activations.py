@@ -18,6 +18,12 @@ cells the gates and candidate values are measured (gates.py): more than half of 
 or open, for vanishing through time (rules.py, ``_memory_shut``). An activation whose output
 is the model's output is left out (a final sigmoid should be confident).
 
+Measured in every forward that trains (a module in training mode, or grad mode on: a model left
+in ``model.eval()`` while it trains is measured; a validation pass under ``no_grad`` is not).
+Two things the ops of a sampled forward are given are read too: a cross-entropy or log-softmax
+given a softmax's output as its logits (``probabilities_as_logits``), and a layer norm's input
+that hardly differs between samples (``drowned_input``).
+
 A unit is dead when it is inactive on every input, which needs enough inputs to say: a healthy
 ReLU unit is off for about half of the inputs, so with one input half the units look dead.
 Evidence is therefore pooled over consecutive steps until ``min_inputs`` inputs were seen.
