@@ -18,6 +18,12 @@ cells the gates and candidate values are measured (gates.py): more than half of 
 or open, for vanishing through time (rules.py, ``_memory_shut``). An activation whose output
 is the model's output is left out (a final sigmoid should be confident).
 
+Measured in every forward that trains (a module in training mode, or grad mode on: a model left
+in ``model.eval()`` while it trains is measured; a validation pass under ``no_grad`` is not).
+Two things the ops of a sampled forward are given are read too: a cross-entropy or log-softmax
+given a softmax's output as its logits (``probabilities_as_logits``), and a layer norm's input
+that hardly differs between samples (``drowned_input``).
+
 A unit is dead when it is inactive on every input, which needs enough inputs to say: a healthy
 ReLU unit is off for about half of the inputs, so with one input half the units look dead.
 Evidence is therefore pooled over consecutive steps until ``min_inputs`` inputs were seen.
@@ -31,6 +37,7 @@ import numpy as np
 
 from .. import kernels, nn
 from ..autograd.engine import add_forward_observer
+from ..autograd.grad_mode import is_grad_enabled
 from ..nn.modules import fusion
 from ..nn.utils.rnn import PackedSequence
 from ..ops.linear_chain import LinearChain
@@ -69,6 +76,77 @@ FUNCTIONAL_OPS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh"}
 SMOOTH = frozenset(kind for _, kind in SMOOTH_MODULES)
 UNIT_KINDS = set(RELU_CAPS) | SMOOTH  # tallied as units dead or alive
 MAX_WINDOW = 64  # steps a measurement may wait for enough inputs before it is dropped
+
+
+def training_forward(module):
+    """Whether ``module`` runs in a forward that trains: in training mode, or with grad mode on
+    (a graph is built to be backpropagated). A validation pass runs in eval mode under no_grad
+    and is not measured; a model left in ``model.eval()`` after one while it trains is (its
+    dead or saturated units went unmeasured for the whole run)."""
+    return module.training or is_grad_enabled()
+
+
+# ops that take logits and apply their own (log-)softmax: given a softmax's output instead, each
+# row in [0, 1] and summing to 1, they squash it again (``probabilities_as_logits``)
+LOGIT_OPS = frozenset({"CrossEntropy", "LogSoftmax"})
+SUMS_TO_ONE = 1e-3  # float32 rows of up to ~1e4 probabilities sum to 1 within this
+
+
+def probabilities_as_logits(node, args):
+    """The number of classes where a cross-entropy or a log-softmax is given probabilities as
+    its logits (every row along its class axis in [0, 1] and summing to 1: a softmax's output),
+    else None. Its own softmax of them is nearly flat: the largest and the smallest class are
+    at most e:1 apart, so the loss of ten classes stays between 1.46 and 2.46 and the gradient
+    the model gets (softmax(p) - target, through the model's softmax: p (1 - p), 1/4 at most)
+    is a small share of the logits' own: a tenth in every layer of a ten-class MLP at step 1
+    (see docs/diagnostics.md, vanishing). Read only on sampled steps (this observer is added
+    by ``arm``)."""
+    x = getattr(args[0], "_data", None) if args else None
+    if x is None or x.ndim == 0 or x.dtype.kind != "f" or x.size == 0:
+        return None
+    if type(node).__name__ == "CrossEntropy":
+        axis = 1 if x.ndim >= 2 else 0
+    else:
+        axis = (getattr(node, "forward_options", None) or {}).get("dim", -1)
+    classes = x.shape[axis]
+    if classes < 2 or x.min() < 0.0 or x.max() > 1.0:
+        return None
+    if not np.all(np.abs(x.sum(axis=axis, dtype=np.float64) - 1.0) <= SUMS_TO_ONE):
+        return None
+    return classes
+
+
+NORM_OPS = frozenset({"LayerNorm", "RmsNorm"})
+DROWNED = 1e-2  # a normalisation's input whose part that differs between samples is under
+# this share of its size (see ``drowned_input``)
+
+
+def _batch_share(array, dims):
+    """The RMS of what differs between the rows of ``array`` (axis 0) over its RMS, each row
+    centred over its last ``dims`` axes (as a layer norm does: an offset shared by every
+    feature says nothing)."""
+    axes = tuple(range(array.ndim - dims, array.ndim))
+    x = array.astype(np.float64) - array.mean(axis=axes, keepdims=True, dtype=np.float64)
+    size = np.sqrt(np.mean(x * x))
+    if not size > 0:
+        return None
+    spread = x - x.mean(axis=0, keepdims=True)
+    return float(np.sqrt(np.mean(spread * spread)) / size)
+
+
+def drowned_input(node, args):
+    """The share of a layer norm's input that differs between the samples of the batch (axis
+    0), where it is under ``DROWNED`` of its size, else None: one term of a sum, the same for
+    every sample (positional embeddings 1000x too large: 1e-3), drowns the data's part, which
+    the norm divides by the whole."""
+    x = getattr(args[0], "_data", None) if args else None
+    options = getattr(node, "forward_options", None) or {}
+    dims = len(options.get("normalized_shape") or (1,))
+    if (x is None or x.dtype.kind != "f" or x.ndim <= dims or x.shape[0] < 2
+            or not np.isfinite(x).all()):
+        return None
+    share = _batch_share(x, dims)
+    return share if share is not None and share < DROWNED else None
 
 
 def unit_axis(ndim):
@@ -551,6 +629,9 @@ class ActivationProbe:
         self._scaled = None  # (output, node, args) of the last Div or Mul in this forward
         self._noised = None  # the output of the last Add or Sub of noise in this forward
         self._order = {}  # layer name -> position of its first call in a sampled forward
+        self._logit_probabilities = None  # (op, classes) of a loss given a softmax's output
+        self._drowned = None  # (norm's name, share, the layer that made its largest term)
+        self._made = {}  # id of a layer's output in a sampled forward -> (output, layer name)
         self._model = model
         self._kinds = {}  # module -> its activation kind
         self._layers = {}  # module -> its layer name
@@ -621,7 +702,7 @@ class ActivationProbe:
     def disarm(self):
         self.armed = False
         # (held tensors: not kept between samples)
-        self._outputs, self._scaled, self._noised = {}, None, None
+        self._outputs, self._scaled, self._noised, self._made = {}, None, None, {}
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -643,6 +724,17 @@ class ActivationProbe:
 
     def collect(self, step):
         done = {}
+        if self._logit_probabilities is not None:
+            # (kept with the activations: the rules judge what a sampled forward showed)
+            op, classes = self._logit_probabilities
+            self._logit_probabilities = None
+            done[f"loss:{op}"] = {"kind": "probabilities", "op": op, "classes": classes,
+                                  "step": step}
+        if self._drowned is not None:
+            norm, share, layer = self._drowned
+            self._drowned = None
+            done[f"input:{norm}"] = {"kind": "drowned", "norm": norm, "share": share,
+                                     "layer": layer}
         for key, (name, tally) in list(self.tallies.items()):
             if tally.inputs >= self.min_inputs or step - tally.started >= MAX_WINDOW:
                 del self.tallies[key]
@@ -716,7 +808,7 @@ class ActivationProbe:
                 return  # another model's run
             linear, activation = entry
             self._layer_ran(linear)
-            if activation is not None and activation.training:
+            if activation is not None and training_forward(activation):
                 self._module_output(activation, self._kinds[activation],
                                     output if layer == last else None, array=hidden[layer + 1])
 
@@ -726,7 +818,7 @@ class ActivationProbe:
 
     def _module_hook(self, kind):
         def hook(module, args, output):
-            if not (self.armed and module.training):
+            if not (self.armed and training_forward(module)):
                 return
             if kind == "composite":
                 return  # (hooked only so that the ops inside it are not read)
@@ -758,6 +850,8 @@ class ActivationProbe:
         def hook(module, args, output):
             if self.armed:
                 self._last_layer = name
+                if hasattr(output, "_data"):  # (held: an id alone can be reused)
+                    self._made[id(output)] = (output, name)
         return hook
 
     def _model_output(self, module, args, output):
@@ -769,6 +863,13 @@ class ActivationProbe:
         self._outputs = {}
 
     def _functional(self, node, args, outputs):
+        if type(node).__name__ in NORM_OPS and self._drowned is None and not _rerunning[0]:
+            self._norm_input(node, args)
+        if type(node).__name__ in LOGIT_OPS and not _rerunning[0]:
+            classes = probabilities_as_logits(node, args)
+            if classes is not None:
+                self._logit_probabilities = (type(node).__name__, classes)
+                return
         if self._runs:
             op = type(node)
             if op is LinearChain:
@@ -792,7 +893,7 @@ class ActivationProbe:
         if kind is None or not hasattr(outputs, "_data"):
             return
         owner = self._innermost_module()
-        if owner is None or not owner.training:
+        if owner is None or not training_forward(owner):
             return
         if id(owner) in self._run_activations:  # a run's activation, not fused after all
             self._module_output(owner, self._kinds[owner], outputs)
@@ -806,6 +907,24 @@ class ActivationProbe:
                 return
         base, op, index = self._op_call(owner, node)
         self._record((base, op, index), f"{base}:{op}[{index}]", kind, outputs, array=array)
+
+    def _norm_input(self, node, args):
+        """A layer norm's input drowned by one term (``drowned_input``): the first of the
+        forward, with the layer whose output, the input itself or a term of the sum that made
+        it, is the largest."""
+        share = drowned_input(node, args)
+        if share is None:
+            return
+        producer = args[0].grad_fn
+        edges = {id(e[0]) for e in getattr(producer, "next_functions", ()) if e[0] is not None}
+        terms = [(out, name) for out, name in self._made.values()
+                 if out is args[0] or (out.grad_fn is not None and id(out.grad_fn) in edges)]
+        layer = max(terms, key=lambda t: float(np.sqrt(np.mean(np.square(t[0]._data,
+                                                                          dtype=np.float64)))),
+                    default=(None, None))[1]
+        owner = self._innermost_module()
+        self._drowned = (self.names.get(id(owner), "?") if owner is not None else "?", share,
+                         layer)
 
     def _op_call(self, owner, node):
         """(owner's name, the op's name, how many times the op ran in ``owner`` before in
@@ -823,7 +942,7 @@ class ActivationProbe:
         mask (a causal mask's first query; a mask is -inf or at or below ``MASKED``) are
         certain by construction and not counted."""
         owner = self._innermost_module()
-        if owner is None or not owner.training or not hasattr(args[0], "_data"):
+        if owner is None or not training_forward(owner) or not hasattr(args[0], "_data"):
             return
         # a temperature below 1 (scores divided by tau: F.gumbel_softmax, a sharpened
         # distribution) multiplies the gradient the undivided scores get by 1/tau: a row is flat

@@ -15,6 +15,8 @@ class Thresholds:
     recent_steps: int = 8  # ...the maximum over every step but the last this many
     weight_growth: float = 2.0  # exploding: a layer's weights grew by this factor in one update
     progress: float = 0.9  # ...unless the loss after it is this x the one before it or less
+    fall_growth: float = 2.0  # exploding: a loss below zero this x further below at each of
+    # patience samples (recent_steps apart or more), falling no slower: no floor
     update_size: float = 1.0  # exploding: updates this x the weights, patience samples in a row
     oversized: float = 10.0  # exploding: named where weights are this x their natural size
     # and this x those of every layer before it
@@ -143,6 +145,12 @@ REMEDIES = {
     "constant_inputs": "check the data before the model: a mask or a filter that zeroes the batch, "
                        "a normalisation dividing by an inf (x / x.max() with one inf in x), a "
                        "placeholder tensor fed instead of the batch",
+    "drowned_input": "initialise that layer at the size of the others it is added to (learned "
+                     "positional embeddings as the token embeddings, std 0.02 in GPT-2), or "
+                     "scale it down",
+    "probabilities_as_logits": "give the loss the raw scores: remove the softmax at the "
+                               "model's end (F.cross_entropy applies log_softmax itself), or "
+                               "give F.nll_loss torch.log of the probabilities",
     "unbounded_loss": "give the loss what it expects: F.cross_entropy the raw scores (or "
                       "nll_loss their F.log_softmax), kl_div log-probabilities as its input; "
                       "a loss to be minimised needs a floor (bound or penalise a term it "

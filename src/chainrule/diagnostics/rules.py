@@ -26,6 +26,9 @@ def _listing(names, limit=6):
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+INPUT_KINDS = ("probabilities", "drowned")  # measurements of what an op was given (activations.py)
+
+
 class Rules:
     """Stateful checks fed by a monitor: ``on_step`` every step, ``on_sample`` every sampled
     step, ``on_nonfinite`` once. Each returns the findings new at that step."""
@@ -77,6 +80,8 @@ class Rules:
         # layers after it (``_through_time``)
         self.recurrent_gains = {}  # layer -> its last measured gains through time
         self.closure_stale = None  # the finding of a closure that does not clear (on_stale)
+        self.fall = None  # (step, loss level, its fall per step since the sample before) at
+        # the last sample (``_falling_without_floor``)
 
     # -- reporting ------------------------------------------------------------------------------
     def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
@@ -405,6 +410,15 @@ class Rules:
         order = [n for n in sample["order"] if n in layers]
         if order:
             self.order = order
+        inputs = {s["kind"]: s for s in sample["activations"].values()
+                  if s.get("kind") in INPUT_KINDS}
+        if inputs:  # (what the loss or a normalisation was given, not units of the model)
+            sample = dict(sample, activations={n: s for n, s in sample["activations"].items()
+                                               if s.get("kind") not in INPUT_KINDS})
+        found_given = []
+        if "natural" in sample or inputs:
+            found_given += self._probabilities_as_logits(step, inputs.get("probabilities"))
+            found_given += self._drowned(step, inputs.get("drowned"))
         if "natural" in sample:
             self.oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
         if "natural" in sample and layers:  # (not an activation measurement between samples)
@@ -444,7 +458,93 @@ class Rules:
         found += self._stalled(step, layers, order, lr,
                                self._explained(sample["activations"], order))
         found += self._decaying(step, layers, order, sample.get("natural") or {})
-        return found
+        if "natural" in sample:
+            found += self._falling_without_floor(step, layers, order, sample["natural"])
+        return found_given + found
+
+    def _drowned(self, step, given):
+        """Vanishing where a layer norm's input is the same for every sample of the batch up to
+        ``DROWNED`` of its size (activations.py, ``drowned_input``), on ``patience`` samples in a
+        row: one term of the sum it normalises (positional embeddings started 1000x too
+        large, std 20 for 0.02) drowns the data's part, which the norm divides by the whole;
+        the layers before the norms get ~1/100 of the head's gradient and the loss stays at
+        its guessing level. Named at the layer that made the largest term (else the norm)."""
+        if not self._streak(("vanishing", "drowned"), given is not None):
+            return []
+        layer = given["layer"] or given["norm"]
+        return self._group(
+            "vanishing", "vanishing", [layer], step,
+            f"vanishing gradients, starting at '{layer}': the input of the normalisation in "
+            f"'{given['norm']}' differs between the samples of the batch by only "
+            f"{given['share']:.2g} of its size for {self.t.patience} samples in a row"
+            + (f"; '{layer}', its largest term, is the same for every sample and drowns the "
+               "data's part" if given["layer"] else "")
+            + ", which the norm divides by the whole: the signal from the data, and the "
+            "gradient to the layers before it, are a small share of what they would be",
+            "drowned_input")
+
+    def _probabilities_as_logits(self, step, given):
+        """Vanishing born in the loss: a cross-entropy (or a log-softmax) given a softmax's
+        output as its logits, on ``patience`` samples in a row (``probabilities_as_logits``).
+        Its softmax of rows in [0, 1] is nearly flat, so the gradient it sends is a small
+        share of what the logits would get and cannot fall to zero as the model learns (ten
+        classes under SGD 0.1: the loss stayed at 2.30 for 50 steps, every layer's gradient
+        small alike, no layer to blame but the head where the shrunk signal enters). Named at
+        the model's last layer, where the vanishing starts."""
+        if not self._streak(("vanishing", "probabilities"), given is not None):
+            return []
+        layer = self.order[-1] if self.order else None
+        op = "cross_entropy" if given["op"] == "CrossEntropy" else "log_softmax"
+        floor = math.log(1 + (given["classes"] - 1) / math.e)
+        return self._group(
+            "vanishing", "vanishing", [layer] if layer else [], step,
+            f"vanishing gradients from the loss, starting at the model's last layer "
+            f"'{layer}': {op} is given probabilities as its logits (every row in [0, 1] and "
+            f"summing to 1, a softmax's output) for {self.t.patience} samples in a row; its "
+            f"own softmax of them is nearly flat (no two of the {given['classes']} classes more "
+            f"than e:1 apart, the loss at best {floor:.3g}), so the gradient the model gets "
+            "is a small share of the logits' and never falls to zero", "probabilities_as_logits")
+
+    def _falling_without_floor(self, step, layers, order, natural):
+        """A loss below zero whose size at least doubles (``fall_growth``) and whose fall per
+        step does not slow, from one mark to the next (marks: samples ``recent_steps`` steps
+        apart or more), on ``patience`` marks in a row: a loss with no minimum, falling with the
+        weights' growth (nll_loss of raw scores under Adam, whose steps are the lr's size
+        whatever the gradient: no jump and no doubling of the weights; a CNN's loss -0.2 at
+        step 4, -2.5 at 16, -14 at 32, -47 at 50). Judged once the loss is ``jump_factor``
+        times its untrained level's size below zero. A loss bounded below (a Gaussian NLL of a
+        variance head, an ELBO of densities) may cross zero and fall as fast for a while, but
+        it slows near its floor: a Gaussian NLL from -0.02 fell to -0.22 at step 16, -0.46 at
+        30 (2.1x, faster) and -0.75 at 40 (1.6x: the streak broken; 1.25 let it through), and
+        stopped near -2. Its level: the median of the last three
+        losses (one odd batch neither starts nor breaks a streak)."""
+        losses, start = self.explosions.losses, self.explosions.start_loss
+        if start is None or len(losses) < 3:
+            return []
+        level = sorted((losses[-3], losses[-2], losses[-1]))[1]
+        last = self.fall
+        if last is not None and step - last[0] < self.t.recent_steps:
+            return []  # (too close to the last mark for a rate: one batch's noise)
+        rate = None if last is None else (last[1] - level) / (step - last[0])
+        self.fall = (step, level, rate)
+        falling = (last is not None and level < 0 and rate > 0
+                   and -level >= self.t.jump_factor * abs(start)
+                   and -level >= self.t.fall_growth * -min(last[1], 0.0)
+                   and (last[2] is None or rate >= last[2]))
+        if not self._streak(("no floor", None), falling) or not order:
+            return []
+        sizes = {n: layers[n]["weight_before"] / natural[n] / self.first_sizes[n]
+                 for n in order if layers[n].get("weight_before") and natural.get(n)
+                 and self.first_sizes.get(n)}
+        layer = max(sizes, key=sizes.get) if sizes else order[-1]
+        grown = f" (its weights {sizes[layer]:.2g}x their first size)" if sizes else ""
+        return self._group(
+            "exploding", "exploding", [layer], step,
+            f"a loss with no floor, starting in layer '{layer}'{grown}: the loss is "
+            f"{-level / max(abs(start), 1e-30):.3g}x the size of its untrained level "
+            f"({start:.4g}) below zero, at least {self.t.fall_growth:g}x further at each of the "
+            f"last {self.t.patience} samples and no slower ({rate:.3g} a step now)"
+            + self._no_floor(level), "unbounded_loss")
 
     def _explained(self, activations, order):
         """The layers whose tiny updates vanishing gradients (any layer: with SGD a tiny gradient

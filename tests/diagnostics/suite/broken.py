@@ -3540,3 +3540,89 @@ def seq2seq_source_of_padding_only():
     model = _PaddedSeq2Seq()
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       _padded_reversal_pairs(all_padding_every=17), 30, models.sequence_loss)
+
+
+# -- left18: known misses, fixed by kind (issue #12, 2026-12-05) ---------------------------------
+def _left_in_eval_mode(model, batches):
+    """A validation pass under no_grad in eval mode before training, and no model.train()
+    after it: the whole run trains in eval mode."""
+    model.eval()
+    with torch.no_grad():
+        model(batches(0)[0])
+    return model
+
+
+@broken("mlp", "model", Expect("dead", "1"))
+def mlp_left_in_eval_mode_with_negative_biases():
+    model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 64),
+                          nn.ReLU(), nn.Linear(64, 2))
+    with torch.no_grad():
+        model[0].bias.fill_(-5.0)
+        model[3].bias.fill_(-5.0)
+    _left_in_eval_mode(model, data.classes())
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 50)
+
+
+@broken("cnn", "data", Expect("saturation", ANY))
+def cnn_tanh_left_in_eval_mode_on_unnormalised_images():
+    model = models.cnn((1, 8, 8), nn.Tanh)
+    _left_in_eval_mode(model, data.images(scale=50.0))
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(scale=50.0),
+                      50)
+
+
+@broken("cnn", "loss", Expect("exploding", says="a loss with no minimum"))
+def cnn_nll_loss_of_raw_scores_under_adam():
+    # Adam's steps are the lr's size whatever the gradient: no jump and no doubling, the loss
+    # falls ever faster below zero (-2.5 at step 16, -14 at 32, -47 at 50)
+    model = models.cnn((1, 8, 8))
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 50,
+                      F.nll_loss)
+
+
+def _ten_classes(n=512, features=16, size=32, seed=0):
+    """Ten classes: the largest of ten random projections of the inputs."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features)).astype(np.float32)
+    y = (x @ rng.standard_normal((features, 10))).argmax(1).astype(np.int64)
+    return data.Batches(x, y, size, seed)
+
+
+def _ten_class_mlp(softmax_at_the_end):
+    layers = [nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)]
+    return nn.Sequential(*layers, *([nn.Softmax(dim=1)] if softmax_at_the_end else []))
+
+
+@broken("mlp", "loss", Expect("vanishing", "4", says="given probabilities as its logits"))
+def mlp_cross_entropy_of_softmax_outputs():
+    # the model ends in a softmax, and F.cross_entropy takes a softmax of that again: the loss
+    # stays at 2.30 for 50 steps
+    model = _ten_class_mlp(softmax_at_the_end=True)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), _ten_classes(), 50)
+
+
+@broken("cnn", "loss", Expect("vanishing", "5", says="given probabilities as its logits"))
+def cnn_log_softmax_of_softmax_outputs():
+    model = models.cnn((1, 8, 8))
+
+    def loss_fn(out, y):
+        return F.nll_loss(F.log_softmax(out.softmax(dim=1), dim=1), y)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 50,
+                      loss_fn)
+
+
+def _gpt_with_embeddings(tokens_std, positions_std):
+    model = models.TinyGPT()
+    with torch.no_grad():
+        nn.init.normal_(model.tokens.weight, std=tokens_std)
+        nn.init.normal_(model.positions.weight, std=positions_std)
+    return model
+
+
+@broken("transformer", "model", Expect("vanishing", "positions", says="drowns the data's part"))
+def gpt_positional_embeddings_a_thousand_times_too_large():
+    # std 20 for 0.02: the layer norms divide the tokens' part by the positions' size (the
+    # loss 2.69 to 2.42 in 150 steps, log 12 = 2.48; 2.42 to 0.77 with std 1)
+    model = _gpt_with_embeddings(0.02, 20.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 50,
+                      models.sequence_loss)

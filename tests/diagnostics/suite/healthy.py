@@ -3184,3 +3184,106 @@ def seq2seq_transformer_with_padding_masks_warmup_and_clipping():
     return [fit(model, optimizer, _padded_reversal_pairs(), 120, models.sequence_loss,
                 every=10, scheduler=warmup, clip=1.0)]
 
+
+
+# -- left18: the twins of the known misses fixed by kind (issue #12, 2026-12-05) ------------------
+@healthy("mlp")
+def mlp_left_in_eval_mode_with_natural_biases(every=10):
+    # eval mode only turns dropout off: the run trains, and its activations are measured
+    model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Dropout(0.2), nn.Linear(64, 64),
+                          nn.ReLU(), nn.Linear(64, 2))
+    broken_mistakes._left_in_eval_mode(model, data.classes())
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 150,
+                every=every)]
+
+
+@healthy("cnn")
+def cnn_tanh_left_in_eval_mode_on_normalised_images(every=10):
+    model = models.cnn((1, 8, 8), nn.Tanh)
+    broken_mistakes._left_in_eval_mode(model, data.images())
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 150,
+                every=every)]
+
+
+@healthy("cnn")
+def validation_in_eval_mode_with_grad_mode_on(every=10):
+    # a validation pass that forgot no_grad: measured as a training forward, on weights that
+    # are the run's own (batch norms by their running statistics)
+    model = models.cnn((1, 8, 8), batch_norm=True)
+    val = data.images(seed=1)
+
+    def validate(step):
+        if step % 5 == 0:
+            model.eval()
+            F.cross_entropy(model(val(step)[0]), val(step)[1])
+            model.train()
+    return [_loop(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                  data.images(), 150, every=every, after_step=validate)]
+
+
+class _GaussianHead(nn.Module):
+    """A ReLU body with a mean and a variance head (softplus, floored at 1e-6)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
+        self.mean, self.variance = nn.Linear(32, 1), nn.Linear(32, 1)
+
+    def forward(self, x):
+        h = self.body(x)
+        return torch.cat([self.mean(h), F.softplus(self.variance(h)) + 1e-6], 1)
+
+
+@healthy("mlp")
+def gaussian_nll_from_near_zero_to_well_below(every=10):
+    # targets scaled so that the untrained loss is near 0 (-0.02): the loss falls below zero
+    # as the variance shrinks (-0.2 at step 16, -0.75 at 40, -1.3 at 50), ever faster for
+    # three samples, and stops at its floor, the noise's variance (about -2)
+    batches = data.regression()
+
+    def scaled(step):
+        x, y = batches(step)
+        return x, y * 0.25
+
+    model = _GaussianHead()
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), scaled, 200,
+                lambda out, y: F.gaussian_nll_loss(out[:, :1], y, out[:, 1:]), every=every)]
+
+
+@healthy("mlp")
+def mlp_cross_entropy_of_raw_scores_with_soft_targets(every=10):
+    # probabilities are the targets here (a teacher's, smoothed), not the logits
+    model = broken_mistakes._ten_class_mlp(softmax_at_the_end=False)
+    batches = broken_mistakes._ten_classes()
+
+    def soft(out, y):
+        return F.cross_entropy(out, 0.9 * F.one_hot(y, 10).float() + 0.01)
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.1), batches, 150, soft,
+                every=every)]
+
+
+@healthy("mlp")
+def batch_norm_and_dropout_mlp_left_in_eval_mode(every=10):
+    # its batch norms scale and shift by their first running statistics (0 and 1): a plain
+    # MLP that learns (loss 0.70 to 0.04), its units now measured and alive
+    model = nn.Sequential(nn.Linear(16, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.3),
+                          nn.Linear(64, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 2))
+    broken_mistakes._left_in_eval_mode(model, data.classes())
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 150,
+                every=every)]
+
+
+@healthy("transformer")
+def gpt_positional_embeddings_fifty_times_the_tokens(every=10):
+    # positions N(0, 1), tokens 0.02: the data's part is 1/50 of the norms' input, and learns
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 150,
+                models.sequence_loss, every=every)
+            for model in [broken_mistakes._gpt_with_embeddings(0.02, 1.0)]]
+
+
+@healthy("transformer")
+def gpt_embeddings_both_of_unit_size(every=10):
+    # nn.Embedding's default N(0, 1) for both: far above the natural size, but alike
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 150,
+                models.sequence_loss, every=every)
+            for model in [broken_mistakes._gpt_with_embeddings(1.0, 1.0)]]
