@@ -187,6 +187,10 @@ REMEDIES = {
               "them to the optimizer",
     "nan_update": "give the optimizer a positive eps (Adam's default is 1e-8) and keep any norm "
                   "an update divides by away from zero (max(norm, eps))",
+    "no_gradient_model": "look for a .detach(), .data, a NumPy round trip or torch.no_grad() "
+                         "between the model's output and the loss (the model's parameters "
+                         "require grad, so it is meant to train; call requires_grad_(False) "
+                         "on a model that is only read)",
     "no_gradient": "look for a .detach(), .data, a NumPy round trip or torch.no_grad() between "
                    "this layer and the loss, or remove the layer if it is unused",
 }

@@ -290,7 +290,11 @@ class Rules:
         # an explosion reported before this step (the one the tracker may confirm now is not:
         # a jump the non-finite step proves is this step's news)
         earlier = self.groups.get("exploding")
-        explosion = self.explosions.on_nonfinite(step)
+        # a value from outside the model (inputs, targets, another model's output) proves
+        # nothing about its weights: a student's gradient that rose tenfold when its teacher's
+        # softmax turned one-hot, the step before that teacher's logits overflowed, was called
+        # an explosion of the student's first layer
+        explosion = None if origin.op == "data" else self.explosions.on_nonfinite(step)
         if explosion is not None:
             found += self._explosion(explosion)
         made_by_update = origin.op == "parameter" and step > 1 and update_checked
@@ -1099,6 +1103,12 @@ class Rules:
         if lr == 0 and "schedule" in self.groups:
             return []  # (the schedule that reached 0 was reported, naming every layer)
         flowing = any(s.get("grad_norm") for s in layers.values())
+        # no layer has ever had a gradient while the loop reports a loss every step: the graph
+        # is cut between the whole model and its loss (an encoder under its own monitor whose
+        # code is detached before the decoder); a model the loop only reads (an EMA teacher)
+        # has its parameters frozen, or is not monitored
+        severed = (self.loss is not None and len(layers) > 0
+                   and not any(s.get("ever_grad") for s in layers.values()))
         frozen, cut = [], []
         for name in order:
             s = layers[name]
@@ -1117,7 +1127,7 @@ class Rules:
                    and ratio is not None and ratio < self.t.stall_low)
             if self._streak(("stalled", name), low):
                 frozen.append(name)
-            never = flowing and not s.get("ever_grad")
+            never = (flowing or severed) and not s.get("ever_grad")
             if self._streak(("no_gradient", name), never):
                 cut.append(name)
         found = []
@@ -1161,11 +1171,17 @@ class Rules:
                                 "scales their gradients down")
                     key = "stalled_all_tiny"
             found += self._group("stalled", "stalled", frozen, step, message, key)
-        return found + self._no_gradient(cut, step)
+        return found + self._no_gradient(cut, step, severed)
 
-    def _no_gradient(self, cut, step):
+    def _no_gradient(self, cut, step, severed=False):
         if not cut:
             return []
+        if severed:
+            return self._group(
+                "no_gradient", "stalled", cut, step,
+                f"no layer of the model has received a gradient since monitoring began, "
+                f"'{cut[0]}' first, while the loop reports a loss every step: the model's "
+                f"output reaches the loss cut from the graph, or not at all", "no_gradient_model")
         return self._group(
             "no_gradient", "stalled", cut, step,
             f"layer '{cut[0]}' receives no gradient{_count(cut, 'with')}: its parameters "

@@ -3540,3 +3540,240 @@ def seq2seq_source_of_padding_only():
     model = _PaddedSeq2Seq()
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       _padded_reversal_pairs(all_padding_every=17), 30, models.sequence_loss)
+
+
+# -- several models or losses in one loop (multi18, 2026-12-05) -------------------------------
+def _gaussian_real(rng, n=32):
+    return torch.from_numpy((rng.standard_normal((n, 2)) * 0.5 + [2.0, -1.0]).astype(np.float32))
+
+
+@broken("mlp", "loss", Expect("vanishing", ANY))
+def gan_minimax_generator_against_a_critic_far_too_strong():
+    # the original minimax loss log(1 - D(G(z))) for the generator, against a wide critic
+    # stepped five times as often at ten times the rate: D(G(z)) is ~0, where that loss is flat
+    rng = np.random.default_rng(0)
+    generator = models.mlp([4, 32, 32, 2])
+    critic = models.mlp([2, 128, 128, 1])
+    g_opt = torch.optim.Adam(generator.parameters(), 1e-4, betas=(0.5, 0.999))
+    c_opt = torch.optim.Adam(critic.parameters(), 1e-2, betas=(0.5, 0.999))
+    with GradientMonitor(generator) as monitor, np.errstate(all="ignore"):
+        for _ in range(50):
+            for _ in range(5):
+                c_opt.zero_grad()
+                fake = generator(torch.randn(32, 4)).detach()
+                c_loss = (F.softplus(-critic(_gaussian_real(rng))) + F.softplus(critic(fake))).mean()
+                c_loss.backward()
+                c_opt.step()
+            g_opt.zero_grad()
+            g_loss = -F.softplus(critic(generator(torch.randn(32, 4)))).mean()  # log(1 - D)
+            g_loss.backward()
+            g_opt.step()
+            monitor.step(g_loss, lr=1e-4)
+    return generator, monitor
+
+
+@broken("mlp", "model", Expect("exploding", ANY))
+def gan_generator_with_an_unbounded_output_under_a_linear_critic_loss():
+    # the generator ends in a Linear (no tanh) and follows -critic(G(z)) (a WGAN loss without
+    # its Lipschitz constraint): moving its output further along the critic's direction always
+    # pays, so its outputs and gradients grow without bound
+    rng = np.random.default_rng(0)
+    generator = models.mlp([4, 32, 32, 2])
+    critic = models.mlp([2, 32, 1])
+    g_opt = torch.optim.SGD(generator.parameters(), 1e-2, momentum=0.9)
+    c_opt = torch.optim.SGD(critic.parameters(), 1e-2, momentum=0.9)
+    with GradientMonitor(generator) as monitor, np.errstate(all="ignore"):
+        for _ in range(50):
+            c_opt.zero_grad()
+            fake = generator(torch.randn(32, 4)).detach()
+            c_loss = critic(fake).mean() - critic(_gaussian_real(rng)).mean()
+            c_loss.backward()
+            c_opt.step()
+            g_opt.zero_grad()
+            g_loss = -critic(generator(torch.randn(32, 4))).mean()
+            g_loss.backward()
+            g_opt.step()
+            monitor.step(g_loss, lr=1e-2)
+    return generator, monitor
+
+
+@broken("mlp", "loss", Expect("exploding", ANY))
+def wgan_critic_without_clipping_or_penalty_at_a_hundredth():
+    # the critic's loss critic(fake) - critic(real) has no floor without weight clipping or a
+    # gradient penalty: at lr 1e-2 its weights and outputs grow every step
+    rng = np.random.default_rng(0)
+    generator = models.mlp([4, 32, 2])
+    critic = models.mlp([2, 64, 64, 1])
+    g_opt = torch.optim.RMSprop(generator.parameters(), 5e-5)
+    c_opt = torch.optim.RMSprop(critic.parameters(), 1e-2)
+    with GradientMonitor(critic) as monitor, np.errstate(all="ignore"):
+        for _ in range(50):
+            c_opt.zero_grad()
+            fake = generator(torch.randn(32, 4)).detach()
+            c_loss = critic(fake).mean() - critic(_gaussian_real(rng)).mean()
+            c_loss.backward()
+            c_opt.step()
+            monitor.step(c_loss, lr=1e-2)
+            g_opt.zero_grad()
+            (-critic(generator(torch.randn(32, 4))).mean()).backward()
+            g_opt.step()
+    return critic, monitor
+
+
+def _teacher(batches):
+    teacher = models.mlp([16, 64, 2], init=models.kaiming)
+    optimizer = torch.optim.Adam(teacher.parameters(), 3e-3)
+    for step in range(1, 61):
+        x, y = batches(1000 + step)
+        optimizer.zero_grad()
+        F.cross_entropy(teacher(x), y).backward()
+        optimizer.step()
+    return teacher.requires_grad_(False)
+
+
+@broken("mlp", "loss", Expect("nonfinite", None, "Log", "forward", "kl by hand at a hundredth"))
+def distillation_kl_by_hand_at_temperature_a_hundredth():
+    # KL(p_t || p_s) written out as p_t * (log p_t - log p_s), both softmaxes at T = 0.01:
+    # the probabilities underflow to exactly 0 from step 1 and log 0 = -inf is born there (0 *
+    # -inf then makes the nan): a NaN, not saturation; the remedy is log_softmax
+    batches = data.classes()
+    teacher, student = _teacher(batches), models.mlp([16, 16, 2])
+    optimizer = torch.optim.Adam(student.parameters(), 3e-3)
+    with GradientMonitor(student) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 51):
+            x, y = batches(step)
+            p_t = F.softmax(teacher(x) / 0.01, -1)
+            p_s = F.softmax(student(x) / 0.01, -1)
+            kl = (p_t * (p_t.log() - p_s.log())).sum(-1).mean()  # NAN: kl by hand at a hundredth
+            loss = kl + F.cross_entropy(student(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=3e-3)
+    return student, monitor
+
+
+@broken("mlp", "loss", Expect("exploding", ANY))
+def info_nce_over_unnormalised_features():
+    # InfoNCE over dot products of raw features at T = 0.1: the loss falls by making every
+    # feature longer (nothing holds the norms at 1), so the logits and gradients grow
+    encoder = models.mlp([16, 64, 32])
+    optimizer = torch.optim.SGD(encoder.parameters(), 0.05, momentum=0.9)
+    batches = data.classes()
+    with GradientMonitor(encoder) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 51):
+            x, _ = batches(step)
+            z1 = encoder(x + 0.1 * torch.randn(*x.shape))
+            z2 = encoder(x + 0.1 * torch.randn(*x.shape))
+            loss = F.cross_entropy(z1 @ z2.T / 0.1, torch.arange(32))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=0.05)
+    return encoder, monitor
+
+
+@broken("mlp", "loss", Expect("exploding", ANY))
+def triplet_loss_with_a_margin_of_a_thousand():
+    # a margin no distance between these embeddings can meet: every triplet stays active and
+    # the loss is paid by pushing negatives away without end
+    model = models.mlp([16, 32, 8])
+    batches = data.classes()
+    loss_fn = nn.TripletMarginLoss(margin=1e3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 51):
+            x, _ = batches(step)
+            optimizer.zero_grad()
+            loss = loss_fn(model(x), model(x + 0.1 * torch.randn(*x.shape)), model(x.roll(3, 0)))
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=0.05)
+    return model, monitor
+
+
+@broken("mlp", "loss", Expect("nonfinite", None, "Log", "backward", "log of a probability"))
+def policy_gradient_log_of_a_softmax_probability_off_policy():
+    # REINFORCE on actions logged by another (uniform) policy, with log(softmax(.)) by hand: the
+    # policy grows confident at lr 0.5 and a logged action's probability falls to 3e-44 at
+    # step 6: its log is finite (-100), the log's backward 1/p overflows to inf
+    rng = np.random.default_rng(0)
+    policy = models.mlp([4, 32, 4])
+    optimizer = torch.optim.SGD(policy.parameters(), lr=0.5)
+    with GradientMonitor(policy) as monitor, np.errstate(all="ignore"):
+        for _ in range(50):
+            state = torch.from_numpy(rng.standard_normal((32, 4)).astype(np.float32))
+            action = torch.from_numpy(rng.integers(0, 4, 32))
+            reward = (action == 0).float() * 10.0 - 1.0
+            probs = F.softmax(policy(state), -1)
+            chosen = probs.gather(1, action[:, None])[:, 0]
+            loss = -(chosen.log() * reward).mean()  # NAN: log of a probability
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=0.5)
+    return policy, monitor
+
+
+@broken("mlp", "loss", Expect("exploding", "trunk.0", within=5))
+def multitask_second_loss_weighted_ten_thousand_times():
+    # a regression head's MSE weighted 1e4 (meant 1e-4) next to a cross-entropy, under SGD at
+    # 0.01: every step of the shared trunk and that head is ten thousand times too large (the
+    # other head's own weights are not: the dominant head shows as an explosion from the trunk)
+    model = models.TwoHeads()
+
+    def loss(out, y):
+        logits, value = out
+        return F.cross_entropy(logits, y[:, 0].long()) + 1e4 * F.mse_loss(value, y[:, 1:])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.two_targets(),
+                      30, loss)
+
+
+@broken("mlp", "model", Expect("stalled", "0"))
+def autoencoder_code_detached_before_the_decoder():
+    # encoder and decoder as two modules with two optimizers, each under its own monitor; the
+    # code is detached before the decoder by mistake, so the encoder never gets a gradient
+    encoder, decoder = models.mlp([16, 32, 6]), models.mlp([6, 32, 16])
+    e_opt = torch.optim.Adam(encoder.parameters(), 1e-3)
+    d_opt = torch.optim.Adam(decoder.parameters(), 1e-3)
+    batches = data.prototypes()
+    with GradientMonitor(encoder) as e_mon, GradientMonitor(decoder) as d_mon:
+        for step in range(1, 51):
+            x, _ = batches(step)
+            e_opt.zero_grad()
+            d_opt.zero_grad()
+            loss = F.binary_cross_entropy_with_logits(decoder(encoder(x).detach()), x)
+            loss.backward()
+            e_opt.step()
+            d_opt.step()
+            e_mon.step(loss, lr=1e-3)
+            d_mon.step(loss, lr=1e-3)
+    assert not d_mon.findings, d_mon.findings  # the decoder trains
+    return encoder, e_mon
+
+
+@broken("cnn", "model", Expect("nonfinite", None, "data", "forward", "the exploded teacher",
+                               says="another model's output"))
+def cnn_student_distilled_from_a_teacher_that_overflows():
+    # the teacher (not monitored) is trained alongside at SGD 1e4 with momentum: its logits
+    # grow to 1e23 and turn inf at step 4, nan after; its softmax holds the student's target in
+    # [0, 1] until then, so nothing in the student grows: the nan is the teacher's
+    student, teacher = models.cnn(classes=4), models.cnn(classes=4)
+    s_opt = torch.optim.Adam(student.parameters(), 1e-3)
+    t_opt = torch.optim.SGD(teacher.parameters(), lr=1e4, momentum=0.9)
+    batches = data.images()
+    with GradientMonitor(student) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 31):
+            x, y = batches(step)
+            t_opt.zero_grad()
+            t_out = teacher(x)
+            F.cross_entropy(t_out, y).backward()
+            t_opt.step()
+            s_opt.zero_grad()
+            target = F.softmax(t_out.detach(), -1)
+            loss = F.kl_div(F.log_softmax(student(x), -1), target,
+                            reduction="batchmean")  # NAN: the exploded teacher
+            loss.backward()
+            s_opt.step()
+            monitor.step(loss, lr=1e-3)
+    return student, monitor
