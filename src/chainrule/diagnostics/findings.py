@@ -146,7 +146,7 @@ REMEDIES = {
     "unbounded_loss": "give the loss what it expects: F.cross_entropy the raw scores (or "
                       "nll_loss their F.log_softmax), kl_div log-probabilities as its input; "
                       "a loss to be minimised needs a floor (bound or penalise a term it "
-                      "maximises)",
+                      "maximises: a WGAN critic needs a gradient penalty or weight clipping)",
     "large_update": "lower the learning rate (for a loss summed over the batch, the rate that "
                     "suited its mean divided by the batch size), or clip the gradient norm",
     "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "

@@ -41,6 +41,7 @@ class Rules:
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
+        self.floorless_loss = None  # the loss at the last sample (``_falling_without_floor``)
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
@@ -440,6 +441,7 @@ class Rules:
         # ratio rule below is judged false on such a sample, which also breaks its streak
         fitted = self._fitted()
         found += self._growth(step, layers, order, sample["natural"], fitted)
+        found += self._falling_without_floor(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order, sample["activations"], fitted)
         found += self._outsized(step, layers, order, fitted)
         found += self._too_large(step, layers, order, fitted)
@@ -822,6 +824,34 @@ class Rules:
             + (self._no_floor(loss_after) if fell else ""),
             "unbounded_loss" if fell else self._exploding_remedy(first))
 
+    def _falling_without_floor(self, step, layers, order, natural):
+        """A loss with no floor that falls steadily, not in one jump: below zero and
+        ``jump_factor`` times the untrained loss's size, lower on ``patience`` samples in a row,
+        while a layer's weights grew ``weight_growth`` times since the first sample (against
+        their natural size). A WGAN critic without clipping or a penalty at RMSprop 1e-2: its
+        loss -0.08 at step 1, -142 at 4, -1.6e4 at 48, its last layer 13x larger, its gradient
+        norm growing only about linearly, so no jump ever reached 10x (reported as dead units
+        behind a learning rate too high). A loss bounded below by 0 cannot do this; a healthy
+        WGAN-GP's losses go below zero too (-2.2 from -0.11) with weights that stay put."""
+        loss, start = self.loss, self.explosions.start_loss
+        previous, self.floorless_loss = self.floorless_loss, loss
+        sizes = {n: layers[n]["weight_matrices"] / natural[n] for n in order
+                 if layers[n].get("weight_matrices") and natural.get(n)}
+        grown = [n for n in order if n in self.first_sizes and n in sizes
+                 and sizes[n] >= self.t.weight_growth * max(self.first_sizes[n], 1.0)]
+        falling = (loss is not None and start is not None and previous is not None
+                   and loss < previous and grown and self._unbounded(loss, start))
+        if not self._streak(("floorless", None), bool(falling)) or "exploding" in self.groups:
+            return []
+        most = max(grown, key=lambda n: sizes[n] / max(self.first_sizes[n], 1.0))
+        times = sizes[most] / max(self.first_sizes[most], 1.0)
+        return self._group(
+            "exploding", "exploding", grown, step,
+            f"exploding weights{_count(grown)}, starting in layer '{grown[0]}': those of "
+            f"'{most}' grew {times:.1f}x since the first sample (against the natural size) "
+            f"while the loss fell on {self.t.patience} samples in a row"
+            + self._no_floor(loss), "unbounded_loss")
+
     def _unbounded(self, loss, before):
         """Whether ``loss`` fell below zero to ``jump_factor`` times the size of ``before``
         (the loss of the step before, or the untrained loss) or more: a loss with no floor,
@@ -833,7 +863,8 @@ class Rules:
     def _no_floor(loss):
         return (f"; the loss fell below zero, to {loss:.4g}, and keeps falling as the weights "
                 "grow: a loss with no minimum (nll_loss given raw scores instead of log_softmax "
-                "outputs, kl_div given probabilities instead of log-probabilities)")
+                "outputs, kl_div given probabilities instead of log-probabilities, a critic's "
+                "score difference without weight clipping or a gradient penalty)")
 
     def _gain(self, layer):
         """Why ``layer`` is named though another grew more: its weights' size."""

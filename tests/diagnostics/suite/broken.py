@@ -3597,7 +3597,7 @@ def gan_generator_with_an_unbounded_output_under_a_linear_critic_loss():
     return generator, monitor
 
 
-@broken("mlp", "loss", Expect("exploding", ANY))
+@broken("mlp", "loss", Expect("exploding", ANY, says="no minimum"))
 def wgan_critic_without_clipping_or_penalty_at_a_hundredth():
     # the critic's loss critic(fake) - critic(real) has no floor without weight clipping or a
     # gradient penalty: at lr 1e-2 its weights and outputs grow every step
@@ -3753,7 +3753,7 @@ def autoencoder_code_detached_before_the_decoder():
 
 
 @broken("cnn", "model", Expect("nonfinite", None, "data", "forward", "the exploded teacher",
-                               says="another model's output"))
+                               says="another model's output", within=5))
 def cnn_student_distilled_from_a_teacher_that_overflows():
     # the teacher (not monitored) is trained alongside at SGD 1e4 with momentum: its logits
     # grow to 1e23 and turn inf at step 4, nan after; its softmax holds the student's target in
@@ -3770,9 +3770,8 @@ def cnn_student_distilled_from_a_teacher_that_overflows():
             F.cross_entropy(t_out, y).backward()
             t_opt.step()
             s_opt.zero_grad()
-            target = F.softmax(t_out.detach(), -1)
-            loss = F.kl_div(F.log_softmax(student(x), -1), target,
-                            reduction="batchmean")  # NAN: the exploded teacher
+            p_t, log_p = F.softmax(t_out.detach(), -1), F.log_softmax(student(x), -1)
+            loss = F.kl_div(log_p, p_t, reduction="batchmean")  # NAN: the exploded teacher
             loss.backward()
             s_opt.step()
             monitor.step(loss, lr=1e-3)
