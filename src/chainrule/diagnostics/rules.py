@@ -411,7 +411,13 @@ class Rules:
         if order:
             self.order = order
         if "natural" in sample:
-            self.oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
+            oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
+            # only a layer that was out of scale at the first sample: one that an update threw
+            # there grew with an explosion that starts in the updates (a critic regressed on
+            # returns in the thousands: its head 62x its natural size after one SGD step was
+            # named as the cause, with the remedy "initialise this layer's weights smaller")
+            started = oversized and self.first_sizes.get(oversized[0], oversized[1])
+            self.oversized = oversized if started and started >= self.t.oversized else None
         if "natural" in sample and layers:  # (not an activation measurement between samples)
             large = _init_gain(layers, order, sample["natural"], self.recurrent,
                                self.t.init_gain)

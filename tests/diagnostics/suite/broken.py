@@ -3776,3 +3776,62 @@ def cnn_student_distilled_from_a_teacher_that_overflows():
             s_opt.step()
             monitor.step(loss, lr=1e-3)
     return student, monitor
+
+
+@broken("cnn", "model", Expect("stalled", "0"))
+def two_tower_retrieval_item_tower_detached():
+    # a query tower (MLP) and an item tower (CNN), each its own model, optimizer and monitor,
+    # scored by a dot product; the item embeddings are detached (meant for a cache of them)
+    # before the score, so the item tower never gets a gradient
+    queries, items = models.mlp([4, 32, 8]), models.cnn(classes=8)
+    q_opt = torch.optim.Adam(queries.parameters(), 1e-3)
+    i_opt = torch.optim.Adam(items.parameters(), 1e-3)
+    images = data.images()
+    with GradientMonitor(queries) as q_mon, GradientMonitor(items) as i_mon:
+        for step in range(1, 51):
+            x, y = images(step)
+            query = torch.from_numpy(np.eye(4, dtype=np.float32)[y.numpy() * 2])
+            score = (queries(query) * items(x).detach()).sum(-1)
+            loss = F.binary_cross_entropy_with_logits(score, torch.ones(16))
+            q_opt.zero_grad()
+            i_opt.zero_grad()
+            loss.backward()
+            q_opt.step()
+            i_opt.step()
+            q_mon.step(loss, lr=1e-3)
+            i_mon.step(loss, lr=1e-3)
+    return items, i_mon
+
+
+
+@broken("mlp", "data", Expect("exploding", "0", within=10, says="one update"))
+def actor_critic_value_head_on_rewards_in_thousands():
+    # the critic's value regressed on raw returns in the thousands (meant scaled to ~1) under
+    # SGD at 1e-2, each model under its own monitor: the critic's steps are a million times too
+    # large (the MSE's gradient scales with the targets)
+    rng = np.random.default_rng(0)
+    actor, critic = models.mlp([4, 32, 4]), models.mlp([4, 32, 1])
+    a_opt = torch.optim.Adam(actor.parameters(), 1e-3)
+    c_opt = torch.optim.SGD(critic.parameters(), 1e-2)
+    with GradientMonitor(actor) as a_mon, GradientMonitor(critic) as c_mon, \
+            np.errstate(all="ignore"):
+        for _ in range(30):
+            context = rng.standard_normal((32, 4)).astype(np.float32)
+            state = torch.from_numpy(context)
+            log_probs = F.log_softmax(actor(state), -1)
+            action = torch.from_numpy(rng.integers(0, 4, 32))
+            reward = torch.from_numpy(
+                (action.numpy() == context.argmax(1)).astype(np.float32) * 3000.0)
+            value = critic(state)[:, 0]
+            a_loss = -(log_probs.gather(1, action[:, None])[:, 0]
+                       * (reward - value.detach()) / 3000.0).mean()
+            a_opt.zero_grad()
+            a_loss.backward()
+            a_opt.step()
+            a_mon.step(a_loss, lr=1e-3)
+            c_loss = F.mse_loss(value, reward)
+            c_opt.zero_grad()
+            c_loss.backward()
+            c_opt.step()
+            c_mon.step(c_loss, lr=1e-2)
+    return critic, c_mon
