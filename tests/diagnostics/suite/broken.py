@@ -3547,31 +3547,6 @@ def _gaussian_real(rng, n=32):
     return torch.from_numpy((rng.standard_normal((n, 2)) * 0.5 + [2.0, -1.0]).astype(np.float32))
 
 
-@broken("mlp", "loss", Expect("vanishing", ANY))
-def gan_minimax_generator_against_a_critic_far_too_strong():
-    # the original minimax loss log(1 - D(G(z))) for the generator, against a wide critic
-    # stepped five times as often at ten times the rate: D(G(z)) is ~0, where that loss is flat
-    rng = np.random.default_rng(0)
-    generator = models.mlp([4, 32, 32, 2])
-    critic = models.mlp([2, 128, 128, 1])
-    g_opt = torch.optim.Adam(generator.parameters(), 1e-4, betas=(0.5, 0.999))
-    c_opt = torch.optim.Adam(critic.parameters(), 1e-2, betas=(0.5, 0.999))
-    with GradientMonitor(generator) as monitor, np.errstate(all="ignore"):
-        for _ in range(50):
-            for _ in range(5):
-                c_opt.zero_grad()
-                fake = generator(torch.randn(32, 4)).detach()
-                c_loss = (F.softplus(-critic(_gaussian_real(rng))) + F.softplus(critic(fake))).mean()
-                c_loss.backward()
-                c_opt.step()
-            g_opt.zero_grad()
-            g_loss = -F.softplus(critic(generator(torch.randn(32, 4)))).mean()  # log(1 - D)
-            g_loss.backward()
-            g_opt.step()
-            monitor.step(g_loss, lr=1e-4)
-    return generator, monitor
-
-
 @broken("mlp", "model", Expect("exploding", ANY))
 def gan_generator_with_an_unbounded_output_under_a_linear_critic_loss():
     # the generator ends in a Linear (no tanh) and follows -critic(G(z)) (a WGAN loss without
@@ -3671,25 +3646,6 @@ def info_nce_over_unnormalised_features():
             optimizer.step()
             monitor.step(loss, lr=0.05)
     return encoder, monitor
-
-
-@broken("mlp", "loss", Expect("exploding", ANY))
-def triplet_loss_with_a_margin_of_a_thousand():
-    # a margin no distance between these embeddings can meet: every triplet stays active and
-    # the loss is paid by pushing negatives away without end
-    model = models.mlp([16, 32, 8])
-    batches = data.classes()
-    loss_fn = nn.TripletMarginLoss(margin=1e3)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
-        for step in range(1, 51):
-            x, _ = batches(step)
-            optimizer.zero_grad()
-            loss = loss_fn(model(x), model(x + 0.1 * torch.randn(*x.shape)), model(x.roll(3, 0)))
-            loss.backward()
-            optimizer.step()
-            monitor.step(loss, lr=0.05)
-    return model, monitor
 
 
 @broken("mlp", "loss", Expect("nonfinite", None, "Log", "backward", "log of a probability"))
