@@ -3376,3 +3376,30 @@ def wgan_gp_critic_with_a_gradient_penalty():
             g_opt.step()
             g_mon.step(g_loss, lr=1e-3)
     return [c_mon, g_mon]
+
+
+@healthy("cnn")
+def two_tower_retrieval_in_batch_negatives():
+    # broken.py's two towers with the item tower trained too: a query tower (MLP) and an item
+    # tower (CNN), each its own optimizer and monitor, scored by dot products against every
+    # item of the batch (in-batch negatives, cross-entropy over the batch)
+    queries, items = models.mlp([4, 32, 8]), models.cnn(classes=8)
+    q_opt = torch.optim.Adam(queries.parameters(), 1e-3)
+    i_opt = torch.optim.Adam(items.parameters(), 1e-3)
+    images = data.images()
+    same = torch.from_numpy(np.eye(2, dtype=np.float32))
+    with GradientMonitor(queries, every=10) as q_mon, GradientMonitor(items, every=10) as i_mon:
+        for step in range(1, 101):
+            x, y = images(step)
+            query = torch.from_numpy(np.eye(4, dtype=np.float32)[y.numpy() * 2])
+            scores = queries(query) @ items(x).T
+            target = same[y][:, y] / same[y][:, y].sum(1, keepdim=True)
+            loss = -(target * F.log_softmax(scores, -1)).sum(-1).mean()
+            q_opt.zero_grad()
+            i_opt.zero_grad()
+            loss.backward()
+            q_opt.step()
+            i_opt.step()
+            q_mon.step(loss, lr=1e-3)
+            i_mon.step(loss, lr=1e-3)
+    return [q_mon, i_mon]
