@@ -839,6 +839,8 @@ class Rules:
         norm growing only about linearly, so no jump ever reached 10x (reported as dead units
         behind a learning rate too high). A loss bounded below by 0 cannot do this; a healthy
         WGAN-GP's losses go below zero too (-2.2 from -0.11) with weights that stay put."""
+        if not layers:  # (an activation measurement between samples: no sizes to judge)
+            return []
         loss, start = self.loss, self.explosions.start_loss
         previous, self.floorless_loss = self.floorless_loss, loss
         sizes = {n: layers[n]["weight_matrices"] / natural[n] for n in order
