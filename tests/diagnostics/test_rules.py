@@ -702,3 +702,63 @@ def test_a_memory_gate_held_shut_is_vanishing_through_time_and_one_spread_wide_i
                                                                                 opened))]
         assert [(f.rule, f.layer, f.step) for f in found] == expected
         assert all("through time" in f.message and "forget" in f.message for f in found)
+
+
+def test_a_model_no_gradient_ever_reached_is_cut_from_its_loss():
+    # every layer without a gradient since the start while the loop passes a loss: the whole
+    # model is cut (its output detached); without a loss, nothing says it was meant to train
+    def cut(step):
+        stats = {n: {"grad_norm": None, "rho": None, "update_ratio": None, "weight_before": 1.0,
+                     "weight_matrices": 1.0, "ever_grad": False} for n in ("0", "2")}
+        return {"step": step, "order": ["0", "2"], "layers": stats, "activations": {},
+                "natural": {"0": 1.0, "2": 1.0}}
+    rules = Rules()
+    found = []
+    for step in (1, 2, 4):
+        rules.on_step(step, 0.7, 0.0, {})
+        found += rules.on_sample(cut(step))
+    assert [(f.rule, f.layer, f.step) for f in found] == [("stalled", "0", 4)]
+    assert "no layer of the model" in found[0].message and ".detach()" in found[0].message
+    quiet = Rules()
+    assert [f for step in (1, 2, 4) for f in quiet.on_sample(cut(step))] == []
+
+
+def _floorless(losses, sizes):
+    """Samples at steps 1, 2, 4, ... with ``losses`` and the layer's weights at ``sizes`` times
+    their natural size (before and after alike)."""
+    rules = Rules()
+    found = []
+    for i, (loss, size) in enumerate(zip(losses, sizes)):
+        step = 2 ** i
+        found += rules.on_step(step, loss, 1.0, {"fc": 1.0})
+        sample = _layer_sample(step, {"fc": (1.0, 0.1, 1e-3)})
+        sample["layers"]["fc"].update(weight_before=size, weight_matrices=size)
+        found += rules.on_sample(sample)
+    return found
+
+
+def test_a_loss_falling_without_a_floor_while_the_weights_grow_is_an_explosion():
+    # a WGAN critic without a penalty: -0.08, then hundreds and thousands below zero, its
+    # weights growing steadily (no single update doubles them)
+    losses = [-0.08, -5.0, -20.0, -140.0, -700.0, -1700.0]
+    found = _floorless(losses, [1.0, 1.2, 1.6, 2.5, 4.0, 6.0])
+    # (the untrained loss is the median of the first three, -5: ten times it from step 8, the
+    # weights twice their first size from step 8 too; three samples: 8, 16, 32)
+    assert [(f.rule, f.layer, f.step) for f in found] == [("exploding", "fc", 32)]
+    assert "no minimum" in found[0].message and "gradient penalty" in found[0].message
+    # a healthy WGAN-GP's loss falls below zero too, twentyfold, with weights that stay put
+    assert _floorless([-0.1, -0.3, -0.8, -1.4, -2.0, -2.2], [1.0] * 6) == []
+    # and a loss bounded below by 0 never qualifies, however the weights grow
+    assert _floorless([5.0, 3.0, 2.0, 1.0, 0.5, 0.2], [1.0, 1.5, 2.5, 4.0, 6.0, 9.0]) == []
+
+
+def test_a_nan_from_outside_the_model_confirms_no_jump():
+    # a student's gradient rose tenfold when its teacher's softmax turned one-hot; the
+    # teacher's overflow the step after is data, not the student's explosion
+    from chainrule.diagnostics.nonfinite import Origin
+
+    rules = Rules()
+    for step, norm in enumerate([1.0, 1.1, 0.9, 50.0], 1):
+        rules.on_step(step, norm, norm, {"fc": norm})
+    found = rules.on_nonfinite(5, Origin("data", "forward", "nan"), "nan entered the loss")
+    assert [f.rule for f in found] == ["nonfinite"]

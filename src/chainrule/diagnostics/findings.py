@@ -154,7 +154,7 @@ REMEDIES = {
     "unbounded_loss": "give the loss what it expects: F.cross_entropy the raw scores (or "
                       "nll_loss their F.log_softmax), kl_div log-probabilities as its input; "
                       "a loss to be minimised needs a floor (bound or penalise a term it "
-                      "maximises)",
+                      "maximises: a WGAN critic needs a gradient penalty or weight clipping)",
     "large_update": "lower the learning rate (for a loss summed over the batch, the rate that "
                     "suited its mean divided by the batch size), or clip the gradient norm",
     "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "
@@ -195,6 +195,10 @@ REMEDIES = {
               "them to the optimizer",
     "nan_update": "give the optimizer a positive eps (Adam's default is 1e-8) and keep any norm "
                   "an update divides by away from zero (max(norm, eps))",
+    "no_gradient_model": "look for a .detach(), .data, a NumPy round trip or torch.no_grad() "
+                         "between the model's output and the loss (the model's parameters "
+                         "require grad, so it is meant to train; call requires_grad_(False) "
+                         "on a model that is only read)",
     "no_gradient": "look for a .detach(), .data, a NumPy round trip or torch.no_grad() between "
                    "this layer and the loss, or remove the layer if it is unused",
 }

@@ -44,6 +44,7 @@ class Rules:
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
+        self.floorless_loss = None  # the loss at the last sample (``_falling_without_floor``)
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
@@ -295,7 +296,11 @@ class Rules:
         # an explosion reported before this step (the one the tracker may confirm now is not:
         # a jump the non-finite step proves is this step's news)
         earlier = self.groups.get("exploding")
-        explosion = self.explosions.on_nonfinite(step)
+        # a value from outside the model (inputs, targets, another model's output) proves
+        # nothing about its weights: a student's gradient that rose tenfold when its teacher's
+        # softmax turned one-hot, the step before that teacher's logits overflowed, was called
+        # an explosion of the student's first layer
+        explosion = None if origin.op == "data" else self.explosions.on_nonfinite(step)
         if explosion is not None:
             found += self._explosion(explosion)
         made_by_update = origin.op == "parameter" and step > 1 and update_checked
@@ -420,7 +425,13 @@ class Rules:
             found_given += self._probabilities_as_logits(step, inputs.get("probabilities"))
             found_given += self._drowned(step, inputs.get("drowned"))
         if "natural" in sample:
-            self.oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
+            oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
+            # only a layer that was out of scale at the first sample: one that an update threw
+            # there grew with an explosion that starts in the updates (a critic regressed on
+            # returns in the thousands: its head 62x its natural size after one SGD step was
+            # named as the cause, with the remedy "initialise this layer's weights smaller")
+            started = oversized and self.first_sizes.get(oversized[0], oversized[1])
+            self.oversized = oversized if started and started >= self.t.oversized else None
         if "natural" in sample and layers:  # (not an activation measurement between samples)
             large = _init_gain(layers, order, sample["natural"], self.recurrent,
                                self.t.init_gain)
@@ -450,6 +461,7 @@ class Rules:
         # ratio rule below is judged false on such a sample, which also breaks its streak
         fitted = self._fitted()
         found += self._growth(step, layers, order, sample["natural"], fitted)
+        found += self._falling_without_floor(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order, sample["activations"], fitted)
         found += self._outsized(step, layers, order, fitted)
         found += self._too_large(step, layers, order, fitted)
@@ -918,6 +930,36 @@ class Rules:
             + (self._no_floor(loss_after) if fell else ""),
             "unbounded_loss" if fell else self._exploding_remedy(first))
 
+    def _falling_without_floor(self, step, layers, order, natural):
+        """A loss with no floor that falls steadily, not in one jump: below zero and
+        ``jump_factor`` times the untrained loss's size, lower on ``patience`` samples in a row,
+        while a layer's weights grew ``weight_growth`` times since the first sample (against
+        their natural size). A WGAN critic without clipping or a penalty at RMSprop 1e-2: its
+        loss -0.08 at step 1, -142 at 4, -1.6e4 at 48, its last layer 13x larger, its gradient
+        norm growing only about linearly, so no jump ever reached 10x (reported as dead units
+        behind a learning rate too high). A loss bounded below by 0 cannot do this; a healthy
+        WGAN-GP's losses go below zero too (-2.2 from -0.11) with weights that stay put."""
+        if not layers:  # (an activation measurement between samples: no sizes to judge)
+            return []
+        loss, start = self.loss, self.explosions.start_loss
+        previous, self.floorless_loss = self.floorless_loss, loss
+        sizes = {n: layers[n]["weight_matrices"] / natural[n] for n in order
+                 if layers[n].get("weight_matrices") and natural.get(n)}
+        grown = [n for n in order if n in self.first_sizes and n in sizes
+                 and sizes[n] >= self.t.weight_growth * max(self.first_sizes[n], 1.0)]
+        falling = (loss is not None and start is not None and previous is not None
+                   and loss < previous and grown and self._unbounded(loss, start))
+        if not self._streak(("floorless", None), bool(falling)) or "exploding" in self.groups:
+            return []
+        most = max(grown, key=lambda n: sizes[n] / max(self.first_sizes[n], 1.0))
+        times = sizes[most] / max(self.first_sizes[most], 1.0)
+        return self._group(
+            "exploding", "exploding", grown, step,
+            f"exploding weights{_count(grown)}, starting in layer '{grown[0]}': those of "
+            f"'{most}' grew {times:.1f}x since the first sample (against the natural size) "
+            f"while the loss fell on {self.t.patience} samples in a row"
+            + self._no_floor(loss), "unbounded_loss")
+
     def _unbounded(self, loss, before):
         """Whether ``loss`` fell below zero to ``jump_factor`` times the size of ``before``
         (the loss of the step before, or the untrained loss) or more: a loss with no floor,
@@ -929,7 +971,8 @@ class Rules:
     def _no_floor(loss):
         return (f"; the loss fell below zero, to {loss:.4g}, and keeps falling as the weights "
                 "grow: a loss with no minimum (nll_loss given raw scores instead of log_softmax "
-                "outputs, kl_div given probabilities instead of log-probabilities)")
+                "outputs, kl_div given probabilities instead of log-probabilities, a critic's "
+                "score difference without weight clipping or a gradient penalty)")
 
     def _gain(self, layer):
         """Why ``layer`` is named though another grew more: its weights' size."""
@@ -1199,6 +1242,12 @@ class Rules:
         if lr == 0 and "schedule" in self.groups:
             return []  # (the schedule that reached 0 was reported, naming every layer)
         flowing = any(s.get("grad_norm") for s in layers.values())
+        # no layer has ever had a gradient while the loop reports a loss every step: the graph
+        # is cut between the whole model and its loss (an encoder under its own monitor whose
+        # code is detached before the decoder); a model the loop only reads (an EMA teacher)
+        # has its parameters frozen, or is not monitored
+        severed = (self.loss is not None and len(layers) > 0
+                   and not any(s.get("ever_grad") for s in layers.values()))
         frozen, cut = [], []
         for name in order:
             s = layers[name]
@@ -1217,7 +1266,7 @@ class Rules:
                    and ratio is not None and ratio < self.t.stall_low)
             if self._streak(("stalled", name), low):
                 frozen.append(name)
-            never = flowing and not s.get("ever_grad")
+            never = (flowing or severed) and not s.get("ever_grad")
             if self._streak(("no_gradient", name), never):
                 cut.append(name)
         found = []
@@ -1261,11 +1310,17 @@ class Rules:
                                 "scales their gradients down")
                     key = "stalled_all_tiny"
             found += self._group("stalled", "stalled", frozen, step, message, key)
-        return found + self._no_gradient(cut, step)
+        return found + self._no_gradient(cut, step, severed)
 
-    def _no_gradient(self, cut, step):
+    def _no_gradient(self, cut, step, severed=False):
         if not cut:
             return []
+        if severed:
+            return self._group(
+                "no_gradient", "stalled", cut, step,
+                f"no layer of the model has received a gradient since monitoring began, "
+                f"'{cut[0]}' first, while the loop reports a loss every step: the model's "
+                f"output reaches the loss cut from the graph, or not at all", "no_gradient_model")
         return self._group(
             "no_gradient", "stalled", cut, step,
             f"layer '{cut[0]}' receives no gradient{_count(cut, 'with')}: its parameters "

@@ -3626,3 +3626,257 @@ def gpt_positional_embeddings_a_thousand_times_too_large():
     model = _gpt_with_embeddings(0.02, 20.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 50,
                       models.sequence_loss)
+
+
+# -- several models or losses in one loop (multi18, 2026-12-05) -------------------------------
+def _gaussian_real(rng, n=32):
+    return torch.from_numpy((rng.standard_normal((n, 2)) * 0.5 + [2.0, -1.0]).astype(np.float32))
+
+
+@broken("mlp", "model", Expect("exploding", ANY))
+def gan_generator_with_an_unbounded_output_under_a_linear_critic_loss():
+    # the generator ends in a Linear (no tanh) and follows -critic(G(z)) (a WGAN loss without
+    # its Lipschitz constraint): moving its output further along the critic's direction always
+    # pays, so its outputs and gradients grow without bound
+    rng = np.random.default_rng(0)
+    generator = models.mlp([4, 32, 32, 2])
+    critic = models.mlp([2, 32, 1])
+    g_opt = torch.optim.SGD(generator.parameters(), 1e-2, momentum=0.9)
+    c_opt = torch.optim.SGD(critic.parameters(), 1e-2, momentum=0.9)
+    with GradientMonitor(generator) as monitor, np.errstate(all="ignore"):
+        for _ in range(50):
+            c_opt.zero_grad()
+            fake = generator(torch.randn(32, 4)).detach()
+            c_loss = critic(fake).mean() - critic(_gaussian_real(rng)).mean()
+            c_loss.backward()
+            c_opt.step()
+            g_opt.zero_grad()
+            g_loss = -critic(generator(torch.randn(32, 4))).mean()
+            g_loss.backward()
+            g_opt.step()
+            monitor.step(g_loss, lr=1e-2)
+    return generator, monitor
+
+
+@broken("mlp", "loss", Expect("exploding", ANY, says="no minimum"))
+def wgan_critic_without_clipping_or_penalty_at_a_hundredth():
+    # the critic's loss critic(fake) - critic(real) has no floor without weight clipping or a
+    # gradient penalty: at lr 1e-2 its weights and outputs grow every step
+    rng = np.random.default_rng(0)
+    generator = models.mlp([4, 32, 2])
+    critic = models.mlp([2, 64, 64, 1])
+    g_opt = torch.optim.RMSprop(generator.parameters(), 5e-5)
+    c_opt = torch.optim.RMSprop(critic.parameters(), 1e-2)
+    with GradientMonitor(critic) as monitor, np.errstate(all="ignore"):
+        for _ in range(50):
+            c_opt.zero_grad()
+            fake = generator(torch.randn(32, 4)).detach()
+            c_loss = critic(fake).mean() - critic(_gaussian_real(rng)).mean()
+            c_loss.backward()
+            c_opt.step()
+            monitor.step(c_loss, lr=1e-2)
+            g_opt.zero_grad()
+            (-critic(generator(torch.randn(32, 4))).mean()).backward()
+            g_opt.step()
+    return critic, monitor
+
+
+def _teacher(batches):
+    teacher = models.mlp([16, 64, 2], init=models.kaiming)
+    optimizer = torch.optim.Adam(teacher.parameters(), 3e-3)
+    for step in range(1, 61):
+        x, y = batches(1000 + step)
+        optimizer.zero_grad()
+        F.cross_entropy(teacher(x), y).backward()
+        optimizer.step()
+    return teacher.requires_grad_(False)
+
+
+@broken("mlp", "loss", Expect("nonfinite", None, "Log", "forward", "kl by hand at a hundredth"))
+def distillation_kl_by_hand_at_temperature_a_hundredth():
+    # KL(p_t || p_s) written out as p_t * (log p_t - log p_s), both softmaxes at T = 0.01:
+    # the probabilities underflow to exactly 0 from step 1 and log 0 = -inf is born there (0 *
+    # -inf then makes the nan): a NaN, not saturation; the remedy is log_softmax
+    batches = data.classes()
+    teacher, student = _teacher(batches), models.mlp([16, 16, 2])
+    optimizer = torch.optim.Adam(student.parameters(), 3e-3)
+    with GradientMonitor(student) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 51):
+            x, y = batches(step)
+            p_t = F.softmax(teacher(x) / 0.01, -1)
+            p_s = F.softmax(student(x) / 0.01, -1)
+            kl = (p_t * (p_t.log() - p_s.log())).sum(-1).mean()  # NAN: kl by hand at a hundredth
+            loss = kl + F.cross_entropy(student(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=3e-3)
+    return student, monitor
+
+
+@broken("mlp", "loss", Expect("exploding", ANY))
+def info_nce_over_unnormalised_features():
+    # InfoNCE over dot products of raw features at T = 0.1: the loss falls by making every
+    # feature longer (nothing holds the norms at 1), so the logits and gradients grow
+    encoder = models.mlp([16, 64, 32])
+    optimizer = torch.optim.SGD(encoder.parameters(), 0.05, momentum=0.9)
+    batches = data.classes()
+    with GradientMonitor(encoder) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 51):
+            x, _ = batches(step)
+            z1 = encoder(x + 0.1 * torch.randn(*x.shape))
+            z2 = encoder(x + 0.1 * torch.randn(*x.shape))
+            loss = F.cross_entropy(z1 @ z2.T / 0.1, torch.arange(32))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=0.05)
+    return encoder, monitor
+
+
+@broken("mlp", "loss", Expect("nonfinite", None, "Log", "backward", "log of a probability"))
+def policy_gradient_log_of_a_softmax_probability_off_policy():
+    # REINFORCE on actions logged by another (uniform) policy, with log(softmax(.)) by hand: the
+    # policy grows confident at lr 0.5 and a logged action's probability falls to 3e-44 at
+    # step 6: its log is finite (-100), the log's backward 1/p overflows to inf
+    rng = np.random.default_rng(0)
+    policy = models.mlp([4, 32, 4])
+    optimizer = torch.optim.SGD(policy.parameters(), lr=0.5)
+    with GradientMonitor(policy) as monitor, np.errstate(all="ignore"):
+        for _ in range(50):
+            state = torch.from_numpy(rng.standard_normal((32, 4)).astype(np.float32))
+            action = torch.from_numpy(rng.integers(0, 4, 32))
+            reward = (action == 0).float() * 10.0 - 1.0
+            probs = F.softmax(policy(state), -1)
+            chosen = probs.gather(1, action[:, None])[:, 0]
+            loss = -(chosen.log() * reward).mean()  # NAN: log of a probability
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=0.5)
+    return policy, monitor
+
+
+@broken("mlp", "loss", Expect("exploding", "trunk.0", within=5))
+def multitask_second_loss_weighted_ten_thousand_times():
+    # a regression head's MSE weighted 1e4 (meant 1e-4) next to a cross-entropy, under SGD at
+    # 0.01: every step of the shared trunk and that head is ten thousand times too large (the
+    # other head's own weights are not: the dominant head shows as an explosion from the trunk)
+    model = models.TwoHeads()
+
+    def loss(out, y):
+        logits, value = out
+        return F.cross_entropy(logits, y[:, 0].long()) + 1e4 * F.mse_loss(value, y[:, 1:])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.two_targets(),
+                      30, loss)
+
+
+@broken("mlp", "model", Expect("stalled", "0"))
+def autoencoder_code_detached_before_the_decoder():
+    # encoder and decoder as two modules with two optimizers, each under its own monitor; the
+    # code is detached before the decoder by mistake, so the encoder never gets a gradient
+    encoder, decoder = models.mlp([16, 32, 6]), models.mlp([6, 32, 16])
+    e_opt = torch.optim.Adam(encoder.parameters(), 1e-3)
+    d_opt = torch.optim.Adam(decoder.parameters(), 1e-3)
+    batches = data.prototypes()
+    with GradientMonitor(encoder) as e_mon, GradientMonitor(decoder) as d_mon:
+        for step in range(1, 51):
+            x, _ = batches(step)
+            e_opt.zero_grad()
+            d_opt.zero_grad()
+            loss = F.binary_cross_entropy_with_logits(decoder(encoder(x).detach()), x)
+            loss.backward()
+            e_opt.step()
+            d_opt.step()
+            e_mon.step(loss, lr=1e-3)
+            d_mon.step(loss, lr=1e-3)
+    assert not d_mon.findings, d_mon.findings  # the decoder trains
+    return encoder, e_mon
+
+
+@broken("cnn", "model", Expect("nonfinite", None, "data", "forward", "the exploded teacher",
+                               says="another model's output", within=5))
+def cnn_student_distilled_from_a_teacher_that_overflows():
+    # the teacher (not monitored) is trained alongside at SGD 1e4 with momentum: its logits
+    # grow to 1e23 and turn inf at step 4, nan after; its softmax holds the student's target in
+    # [0, 1] until then, so nothing in the student grows: the nan is the teacher's
+    student, teacher = models.cnn(classes=4), models.cnn(classes=4)
+    s_opt = torch.optim.Adam(student.parameters(), 1e-3)
+    t_opt = torch.optim.SGD(teacher.parameters(), lr=1e4, momentum=0.9)
+    batches = data.images()
+    with GradientMonitor(student) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 31):
+            x, y = batches(step)
+            t_opt.zero_grad()
+            t_out = teacher(x)
+            F.cross_entropy(t_out, y).backward()
+            t_opt.step()
+            s_opt.zero_grad()
+            p_t, log_p = F.softmax(t_out.detach(), -1), F.log_softmax(student(x), -1)
+            loss = F.kl_div(log_p, p_t, reduction="batchmean")  # NAN: the exploded teacher
+            loss.backward()
+            s_opt.step()
+            monitor.step(loss, lr=1e-3)
+    # (the student's gradient rose tenfold at step 2, when the teacher's softmax turned
+    # one-hot: no explosion of the student's, whatever the teacher's overflow after it)
+    assert not [f for f in monitor.findings if f.rule == "exploding"], monitor.findings
+    return student, monitor
+
+
+@broken("cnn", "model", Expect("stalled", "0"))
+def two_tower_retrieval_item_tower_detached():
+    # a query tower (MLP) and an item tower (CNN), each its own model, optimizer and monitor,
+    # scored by a dot product; the item embeddings are detached (meant for a cache of them)
+    # before the score, so the item tower never gets a gradient
+    queries, items = models.mlp([4, 32, 8]), models.cnn(classes=8)
+    q_opt = torch.optim.Adam(queries.parameters(), 1e-3)
+    i_opt = torch.optim.Adam(items.parameters(), 1e-3)
+    images = data.images()
+    with GradientMonitor(queries) as q_mon, GradientMonitor(items) as i_mon:
+        for step in range(1, 51):
+            x, y = images(step)
+            query = torch.from_numpy(np.eye(4, dtype=np.float32)[y.numpy() * 2])
+            score = (queries(query) * items(x).detach()).sum(-1)
+            loss = F.binary_cross_entropy_with_logits(score, torch.ones(16))
+            q_opt.zero_grad()
+            i_opt.zero_grad()
+            loss.backward()
+            q_opt.step()
+            i_opt.step()
+            q_mon.step(loss, lr=1e-3)
+            i_mon.step(loss, lr=1e-3)
+    return items, i_mon
+
+
+
+@broken("mlp", "data", Expect("exploding", "0", within=10, says="one update"))
+def actor_critic_value_head_on_rewards_in_thousands():
+    # the critic's value regressed on raw returns in the thousands (meant scaled to ~1) under
+    # SGD at 1e-2, each model under its own monitor: the critic's steps are a million times too
+    # large (the MSE's gradient scales with the targets)
+    rng = np.random.default_rng(0)
+    actor, critic = models.mlp([4, 32, 4]), models.mlp([4, 32, 1])
+    a_opt = torch.optim.Adam(actor.parameters(), 1e-3)
+    c_opt = torch.optim.SGD(critic.parameters(), 1e-2)
+    with GradientMonitor(actor) as a_mon, GradientMonitor(critic) as c_mon, \
+            np.errstate(all="ignore"):
+        for _ in range(30):
+            context = rng.standard_normal((32, 4)).astype(np.float32)
+            state = torch.from_numpy(context)
+            log_probs = F.log_softmax(actor(state), -1)
+            action = torch.from_numpy(rng.integers(0, 4, 32))
+            reward = torch.from_numpy(
+                (action.numpy() == context.argmax(1)).astype(np.float32) * 3000.0)
+            value = critic(state)[:, 0]
+            a_loss = -(log_probs.gather(1, action[:, None])[:, 0]
+                       * (reward - value.detach()) / 3000.0).mean()
+            a_opt.zero_grad()
+            a_loss.backward()
+            a_opt.step()
+            a_mon.step(a_loss, lr=1e-3)
+            c_loss = F.mse_loss(value, reward)
+            c_opt.zero_grad()
+            c_loss.backward()
+            c_opt.step()
+            c_mon.step(c_loss, lr=1e-2)
+    return critic, c_mon

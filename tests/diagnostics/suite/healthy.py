@@ -3221,7 +3221,7 @@ def validation_in_eval_mode_with_grad_mode_on(every=10):
                   data.images(), 150, every=every, after_step=validate)]
 
 
-class _GaussianHead(nn.Module):
+class _GaussianRegressor(nn.Module):
     """A ReLU body with a mean and a variance head (softplus, floored at 1e-6)."""
 
     def __init__(self):
@@ -3245,7 +3245,7 @@ def gaussian_nll_from_near_zero_to_well_below(every=10):
         x, y = batches(step)
         return x, y * 0.25
 
-    model = _GaussianHead()
+    model = _GaussianRegressor()
     return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), scaled, 200,
                 lambda out, y: F.gaussian_nll_loss(out[:, :1], y, out[:, 1:]), every=every)]
 
@@ -3287,3 +3287,222 @@ def gpt_embeddings_both_of_unit_size(every=10):
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 150,
                 models.sequence_loss, every=every)
             for model in [broken_mistakes._gpt_with_embeddings(1.0, 1.0)]]
+
+
+# -- several models or losses in one loop (multi18, 2026-12-05) -------------------------------
+@healthy("cnn")
+def dcgan_style_conv_gan_adam_half():
+    # a transposed-convolution generator ending in tanh and a strided conv critic, each under
+    # its own monitor, Adam(2e-3, betas=(0.5, 0.999)), the non-saturating generator loss
+    generator = nn.Sequential(nn.Linear(8, 8 * 4 * 4), nn.ReLU(), nn.Unflatten(1, (8, 4, 4)),
+                              nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1), nn.ReLU(),
+                              nn.Conv2d(4, 1, 3, padding=1), nn.Tanh())
+    critic = nn.Sequential(nn.Conv2d(1, 8, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+                           nn.Conv2d(8, 8, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+                           nn.Flatten(), nn.Linear(8 * 2 * 2, 1))
+    g_opt = torch.optim.Adam(generator.parameters(), 2e-3, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(critic.parameters(), 2e-3, betas=(0.5, 0.999))
+    crops = data.crops()
+    with GradientMonitor(generator, every=10) as g_mon, \
+            GradientMonitor(critic, every=10) as d_mon:
+        for step in range(1, 101):
+            real, _ = crops(step)
+            real = real.clamp(-1.0, 1.0)
+            fake = generator(torch.randn(16, 8))
+            d_opt.zero_grad()
+            d_loss = (F.binary_cross_entropy_with_logits(critic(real), torch.ones(16, 1))
+                      + F.binary_cross_entropy_with_logits(critic(fake.detach()),
+                                                           torch.zeros(16, 1)))
+            d_loss.backward()
+            d_opt.step()
+            d_mon.step(d_loss, lr=2e-3)
+            g_opt.zero_grad()
+            g_loss = F.binary_cross_entropy_with_logits(critic(fake), torch.ones(16, 1))
+            g_loss.backward()
+            g_opt.step()
+            g_mon.step(g_loss, lr=2e-3)
+    return [g_mon, d_mon]
+
+
+@healthy("mlp")
+def distillation_at_temperature_four():
+    # Hinton's recipe: KL between softmaxes at T = 4 (log_softmax for the student), scaled by
+    # T^2, plus the hard labels' cross-entropy; the teacher trained first, then frozen
+    batches = data.classes()
+    teacher, student = broken_mistakes._teacher(batches), models.mlp([16, 16, 2])
+    optimizer = torch.optim.Adam(student.parameters(), 3e-3)
+    with GradientMonitor(student, every=10) as monitor:
+        for step in range(1, 121):
+            x, y = batches(step)
+            out = student(x)
+            soft = F.kl_div(F.log_softmax(out / 4.0, -1), F.softmax(teacher(x) / 4.0, -1),
+                            reduction="batchmean") * 16.0
+            loss = 0.5 * soft + 0.5 * F.cross_entropy(out, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=3e-3)
+    return [monitor]
+
+
+@healthy("mlp")
+def simclr_normalised_features_temperature_half():
+    # NT-Xent over two noisy views: unit-length projections, cosine similarities at T = 0.5,
+    # each row's own similarity masked out with -inf
+    encoder = models.mlp([16, 64, 32])
+    head = nn.Sequential(nn.ReLU(), nn.Linear(32, 16))
+    model = nn.Sequential(encoder, head)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    batches = data.classes()
+    own = torch.eye(64, dtype=torch.bool)
+    positive = torch.cat([torch.arange(32, 64), torch.arange(0, 32)])
+    with GradientMonitor(model, every=10) as monitor:
+        for step in range(1, 101):
+            x, _ = batches(step)
+            views = torch.cat([x + 0.3 * torch.randn(*x.shape), x + 0.3 * torch.randn(*x.shape)])
+            z = F.normalize(model(views), dim=1)
+            similarity = (z @ z.T / 0.5).masked_fill(own, float("-inf"))
+            loss = F.cross_entropy(similarity, positive)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-3)
+    return [monitor]
+
+
+@healthy("cnn")
+def siamese_cnn_contrastive_margin_loss():
+    # one CNN encoder called on both images of a pair; same-class pairs pulled together,
+    # others pushed to a margin of 1 (Hadsell et al.), distances with F.pairwise_distance's eps
+    encoder = models.cnn(classes=8)
+    optimizer = torch.optim.SGD(encoder.parameters(), 0.01, momentum=0.9)
+    left, right = data.images(seed=0), data.images(seed=1)
+    with GradientMonitor(encoder, every=10) as monitor:
+        for step in range(1, 101):
+            (a, ya), (b, yb) = left(step), right(step)
+            same = (ya == yb).float()
+            distance = F.pairwise_distance(encoder(a), encoder(b))
+            loss = (same * distance ** 2 + (1 - same) * F.relu(1.0 - distance) ** 2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=0.01)
+    return [monitor]
+
+
+@healthy("mlp")
+def actor_critic_on_a_contextual_bandit():
+    # four arms, the best one set by the context; the actor follows log_softmax of its logits
+    # on actions it sampled itself, against the advantage over a learned baseline (the critic,
+    # trained by MSE on the rewards); each under its own monitor
+    rng = np.random.default_rng(0)
+    actor, critic = models.mlp([4, 32, 4]), models.mlp([4, 32, 1])
+    a_opt = torch.optim.Adam(actor.parameters(), 3e-3)
+    c_opt = torch.optim.Adam(critic.parameters(), 3e-3)
+    with GradientMonitor(actor, every=10) as a_mon, GradientMonitor(critic, every=10) as c_mon:
+        for _ in range(150):
+            context = rng.standard_normal((32, 4)).astype(np.float32)
+            state = torch.from_numpy(context)
+            log_probs = F.log_softmax(actor(state), -1)
+            probs = log_probs.exp().detach().numpy().astype(np.float64)
+            action = np.array([rng.choice(4, p=p / p.sum()) for p in probs])
+            reward = (action == context.argmax(1)).astype(np.float32) \
+                + 0.1 * rng.standard_normal(32).astype(np.float32)
+            value = critic(state)[:, 0]
+            advantage = torch.from_numpy(reward) - value.detach()
+            a_loss = -(log_probs.gather(1, torch.from_numpy(action)[:, None])[:, 0]
+                       * advantage).mean()
+            a_opt.zero_grad()
+            a_loss.backward()
+            a_opt.step()
+            a_mon.step(a_loss, lr=3e-3)
+            c_loss = F.mse_loss(value, torch.from_numpy(reward))
+            c_opt.zero_grad()
+            c_loss.backward()
+            c_opt.step()
+            c_mon.step(c_loss, lr=3e-3)
+    return [a_mon, c_mon]
+
+
+@healthy("cnn")
+def mean_teacher_cnn_consistency_on_noisy_views():
+    # Tarvainen & Valpola: the teacher an EMA (0.99) of the student, frozen; the student's
+    # loss is the labels' cross-entropy on a quarter of the batch plus the MSE between its
+    # softmax and the teacher's on another noisy view
+    student = models.cnn()
+    teacher = copy.deepcopy(student).requires_grad_(False)
+    optimizer = torch.optim.Adam(student.parameters(), 1e-3)
+    batches = data.images()
+    with GradientMonitor(student, every=10) as monitor:
+        for step in range(1, 101):
+            x, y = batches(step)
+            out = student(x + 0.1 * torch.randn(*x.shape))
+            with torch.no_grad():
+                target = F.softmax(teacher(x + 0.1 * torch.randn(*x.shape)), -1)
+            loss = F.cross_entropy(out[:4], y[:4]) + F.mse_loss(F.softmax(out, -1), target)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                for average, current in zip(teacher.parameters(), student.parameters()):
+                    average.mul_(0.99).add_(current, alpha=0.01)
+            monitor.step(loss, lr=1e-3)
+    return [monitor]
+
+
+@healthy("mlp")
+def wgan_gp_critic_with_a_gradient_penalty():
+    # the twin of broken.py's unconstrained WGAN critic: the same loss and Adam(1e-3, betas=
+    # (0.5, 0.9)) held in check by a gradient penalty (10 * (|grad| - 1)^2 at points between
+    # real and fake, through create_graph)
+    rng = np.random.default_rng(0)
+    generator, critic = models.mlp([4, 32, 2]), models.mlp([2, 64, 64, 1])
+    g_opt = torch.optim.Adam(generator.parameters(), 1e-3, betas=(0.5, 0.9))
+    c_opt = torch.optim.Adam(critic.parameters(), 1e-3, betas=(0.5, 0.9))
+    with GradientMonitor(critic, every=10) as c_mon, \
+            GradientMonitor(generator, every=10) as g_mon:
+        for _ in range(100):
+            real = broken_mistakes._gaussian_real(rng)
+            fake = generator(torch.randn(32, 4)).detach()
+            mix = torch.rand(32, 1)
+            between = (mix * real + (1 - mix) * fake).requires_grad_(True)
+            slope, = torch.autograd.grad(critic(between).sum(), between, create_graph=True)
+            penalty = ((slope.norm(dim=1) - 1) ** 2).mean()
+            c_loss = critic(fake).mean() - critic(real).mean() + 10 * penalty
+            c_opt.zero_grad()
+            c_loss.backward()
+            c_opt.step()
+            c_mon.step(c_loss, lr=1e-3)
+            g_opt.zero_grad()
+            g_loss = -critic(generator(torch.randn(32, 4))).mean()
+            g_loss.backward()
+            g_opt.step()
+            g_mon.step(g_loss, lr=1e-3)
+    return [c_mon, g_mon]
+
+
+@healthy("cnn")
+def two_tower_retrieval_in_batch_negatives():
+    # broken.py's two towers with the item tower trained too: a query tower (MLP) and an item
+    # tower (CNN), each its own optimizer and monitor, scored by dot products against every
+    # item of the batch (in-batch negatives, cross-entropy over the batch)
+    queries, items = models.mlp([4, 32, 8]), models.cnn(classes=8)
+    q_opt = torch.optim.Adam(queries.parameters(), 1e-3)
+    i_opt = torch.optim.Adam(items.parameters(), 1e-3)
+    images = data.images()
+    same = torch.from_numpy(np.eye(2, dtype=np.float32))
+    with GradientMonitor(queries, every=10) as q_mon, GradientMonitor(items, every=10) as i_mon:
+        for step in range(1, 101):
+            x, y = images(step)
+            query = torch.from_numpy(np.eye(4, dtype=np.float32)[y.numpy() * 2])
+            scores = queries(query) @ items(x).T
+            target = same[y][:, y] / same[y][:, y].sum(1, keepdim=True)
+            loss = -(target * F.log_softmax(scores, -1)).sum(-1).mean()
+            q_opt.zero_grad()
+            i_opt.zero_grad()
+            loss.backward()
+            q_opt.step()
+            i_opt.step()
+            q_mon.step(loss, lr=1e-3)
+            i_mon.step(loss, lr=1e-3)
+    return [q_mon, i_mon]
