@@ -77,6 +77,7 @@ class Rules:
         # layers after it (``_through_time``)
         self.recurrent_gains = {}  # layer -> its last measured gains through time
         self.closure_stale = None  # the finding of a closure that does not clear (on_stale)
+        self.recent_losses = collections.deque(maxlen=12)  # for _sinking
 
     # -- reporting ------------------------------------------------------------------------------
     def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
@@ -123,7 +124,35 @@ class Rules:
                 self.low_since, self.level = [None, None], None
         self.loss = loss
         explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)
-        return found + self._explosion(explosion) if explosion else found
+        found = found + self._explosion(explosion) if explosion else found
+        return found + self._sinking(step, loss)
+
+    def _sinking(self, step, loss):
+        """A loss with no floor under bounded steps (Adam's: the weights, and with them the
+        scores, grow linearly, so no update doubles them and the gradient never jumps): the
+        median of the last 4 losses below zero at ``jump_factor`` times the untrained loss's
+        size, and still 1.5x the median of the 4 eight steps before. A loss that may be
+        negative (a Gaussian log-likelihood) slows down as it approaches its floor; one with
+        none keeps multiplying (a pinball loss with a sign slip under Adam: -1.6, -3.7, -14,
+        -52, -160 at steps 1, 11, 21, 31, 41)."""
+        if loss is None:
+            return []
+        self.recent_losses.append(loss)
+        start = self.explosions.start_loss
+        if start is None or len(self.recent_losses) < 12:
+            return []
+        recent = list(self.recent_losses)
+        now, before = statistics.median(recent[-4:]), statistics.median(recent[:4])
+        if not (self._unbounded(now, start) and before < 0 and now <= _STILL_SINKING * before):
+            return []
+        return self._group(
+            "exploding", "exploding", list(self.order), step,
+            f"a loss with no minimum: its median over the last 4 steps is {now:.4g}, "
+            f"{-now / abs(start):.0f}x the size of the untrained loss ({start:.4g}), and "
+            f"{now / before:.1f}x what it was 8 steps before, falling as the weights grow, not "
+            "towards a minimum (a loss written by hand with a sign slip, nll_loss given raw "
+            "scores instead of log_softmax outputs, kl_div given probabilities)",
+            "unbounded_loss")
 
     def _explosion(self, e):
         f = e.figures
@@ -1328,6 +1357,7 @@ def _out_of_scale(layers, order, natural, factor):
 
 
 _KAIMING_DRAWN = 0.95  # (see _init_gain)
+_STILL_SINKING = 1.5  # (see _sinking)
 
 
 def _init_gain(layers, order, natural, recurrent, least):

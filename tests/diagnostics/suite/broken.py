@@ -3726,3 +3726,26 @@ def table_cancer_regression_of_area_in_its_own_unit():
     model = _table_mlp([29, 32, 32, 1])
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
                       data.Batches(inputs, x[:, 3:4].copy(), 32), 30, F.mse_loss)
+
+
+@broken("mlp", "loss", Expect("exploding", says="a loss with no minimum"))
+def table_pinball_loss_with_a_sign_slip_under_adam():
+    # Adam's bounded steps: the scores grow linearly, no update doubles the weights and the
+    # gradient never jumps; the loss still sinks without end (-1.6, -14, -160 at steps 1, 21, 41)
+    model = _table_mlp([8, 32, 32, 1])
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.regression(),
+                      50, _pinball_sign_slip)
+
+
+def _pinball_negated(out, y, q=0.9):
+    error = y - out
+    return -torch.maximum(q * error, (q - 1) * error).mean()  # meant: its sum, not minus
+
+
+@broken("mlp", "loss", Expect("exploding", says="a loss with no minimum"))
+def table_pinball_loss_negated_under_sgd():
+    x, _ = _cancer_table()
+    inputs, area = _standardised(np.delete(x, 3, 1)), _standardised(x[:, 3:4])
+    model = _table_mlp([29, 32, 32, 1])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05),
+                      data.Batches(inputs, area, 32), 50, _pinball_negated)
