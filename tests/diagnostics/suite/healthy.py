@@ -16,16 +16,13 @@ from . import data, models
 from .broken import (
     _AttentionClassifier,
     _cancer_table,
-    _co2_series,
-    _mixed_table,
-    _standardised,
-    _TableResidualMLP,
-    _windows,
     _ClassMask,
+    _co2_series,
     _copy_back,
     _EncoderClassifier,
     _GatedMLP,
     _HandAttentionLM,
+    _mixed_table,
     _NormedPaddedEncoder,
     _one_batch,
     _padded_reversal_pairs,
@@ -33,11 +30,14 @@ from .broken import (
     _PostNormLM,
     _ResidualCNN,
     _SaturatedAttention,
+    _standardised,
+    _TableResidualMLP,
     _TemperatureAttentionLM,
     _two_optimizers,
     _unit_queries,
     _UnnormedResidualLM,
     _ViT,
+    _windows,
 )
 from .harness import fit
 
