@@ -77,7 +77,7 @@ class Rules:
         # layers after it (``_through_time``)
         self.recurrent_gains = {}  # layer -> its last measured gains through time
         self.closure_stale = None  # the finding of a closure that does not clear (on_stale)
-        self.recent_losses = collections.deque(maxlen=12)  # for _sinking
+        self.recent_losses = collections.deque(maxlen=28)  # for _sinking
 
     # -- reporting ------------------------------------------------------------------------------
     def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
@@ -129,29 +129,36 @@ class Rules:
 
     def _sinking(self, step, loss):
         """A loss with no floor under bounded steps (Adam's: the weights, and with them the
-        scores, grow linearly, so no update doubles them and the gradient never jumps): the
-        median of the last 4 losses below zero at ``jump_factor`` times the untrained loss's
-        size, and still 1.5x the median of the 4 eight steps before. A loss that may be
-        negative (a Gaussian log-likelihood) slows down as it approaches its floor; one with
-        none keeps multiplying (a pinball loss with a sign slip under Adam: -1.6, -3.7, -14,
-        -52, -160 at steps 1, 11, 21, 31, 41)."""
+        scores, grow steadily, so no update doubles them and the gradient never jumps): below
+        zero at ``jump_factor`` times the untrained loss's size, and multiplied by
+        ``_STILL_SINKING`` or more in each of the last three spans of 8 steps (medians of 4
+        steps, against batch noise). A loss that may be negative (a Gaussian log-likelihood)
+        falls fast only on its way from its start, and an untrained loss near 0 makes any fall
+        look large: a heteroscedastic regression went from -0.1 to -1.05 in 14 steps, 10x, then
+        levelled off (-1.4 to -1.9), so one span is no proof; a loss with none keeps
+        multiplying (a pinball loss with a sign slip under Adam: -1.6, -3.7, -14, -52, -160 at
+        steps 1, 11, 21, 31, 41)."""
         if loss is None:
             return []
         self.recent_losses.append(loss)
         start = self.explosions.start_loss
-        if start is None or len(self.recent_losses) < 12:
+        if start is None or len(self.recent_losses) < self.recent_losses.maxlen:
             return []
         recent = list(self.recent_losses)
-        now, before = statistics.median(recent[-4:]), statistics.median(recent[:4])
-        if not (self._unbounded(now, start) and before < 0 and now <= _STILL_SINKING * before):
+        medians = [statistics.median(recent[i:i + 4]) for i in (24, 16, 8, 0)]  # now first
+        now = medians[0]
+        if not (self._unbounded(now, start) and medians[-1] < 0
+                and all(later <= _STILL_SINKING * earlier
+                        for later, earlier in zip(medians, medians[1:]))):
             return []
         return self._group(
             "exploding", "exploding", list(self.order), step,
             f"a loss with no minimum: its median over the last 4 steps is {now:.4g}, "
-            f"{-now / abs(start):.0f}x the size of the untrained loss ({start:.4g}), and "
-            f"{now / before:.1f}x what it was 8 steps before, falling as the weights grow, not "
-            "towards a minimum (a loss written by hand with a sign slip, nll_loss given raw "
-            "scores instead of log_softmax outputs, kl_div given probabilities)",
+            f"{-now / abs(start):.0f}x the size of the untrained loss ({start:.4g}), and it "
+            f"grew {now / medians[-1]:.1f}x over the last 24 steps, at least "
+            f"{_STILL_SINKING:g}x in every 8: it falls as the weights grow, not towards a "
+            "minimum (a loss written by hand with a sign slip, nll_loss given raw scores "
+            "instead of log_softmax outputs, kl_div given probabilities)",
             "unbounded_loss")
 
     def _explosion(self, e):
