@@ -3749,3 +3749,12 @@ def table_pinball_loss_negated_under_sgd():
     model = _table_mlp([29, 32, 32, 1])
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05),
                       data.Batches(inputs, area, 32), 50, _pinball_negated)
+
+
+@broken("cnn", "loss", Expect("exploding", says="a loss with no minimum"))
+def cnn_nll_loss_of_raw_scores_under_adam():
+    # the same loss as cnn_nll_loss_of_raw_scores under Adam: no doubling, no jump, the loss
+    # sinks steadily (-0.04, -128, -987, -3887 at steps 1, 11, 21, 31)
+    model = models.cnn((1, 8, 8))
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.images(), 50,
+                      F.nll_loss)
