@@ -44,7 +44,7 @@ class Rules:
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
-        self.floorless_loss = None  # the loss at the last sample (``_falling_without_floor``)
+        self.floorless_loss = None  # the loss at the last sample (``_falling_as_weights_grow``)
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
@@ -82,7 +82,7 @@ class Rules:
         self.recurrent_gains = {}  # layer -> its last measured gains through time
         self.closure_stale = None  # the finding of a closure that does not clear (on_stale)
         self.fall = None  # (step, loss level, its fall per step since the sample before) at
-        # the last sample (``_falling_without_floor``)
+        # the last sample (``_falling_ever_faster``)
 
     # -- reporting ------------------------------------------------------------------------------
     def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
@@ -130,6 +130,38 @@ class Rules:
         self.loss = loss
         explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)
         return found + self._explosion(explosion) if explosion else found
+
+    def _sinking(self, step):
+        """On a sample: a loss with no floor under bounded steps (Adam's: the weights, and
+        with them the scores, grow steadily, so no update doubles them and the gradient never
+        jumps): below zero at ``jump_factor`` times the untrained loss's size, and multiplied
+        by ``_STILL_SINKING`` or more in each of the last three spans of 8 steps (medians of 4
+        steps, against batch noise). A loss that may be negative (a Gaussian log-likelihood)
+        falls fast only on its way from its start, and an untrained loss near 0 makes any fall
+        look large: a heteroscedastic regression went from -0.1 to -1.05 in 14 steps, 10x, then
+        levelled off (-1.4 to -1.9), so one span is no proof; a loss with none keeps
+        multiplying (a pinball loss with a sign slip under Adam: -1.6, -3.7, -14, -52, -160 at
+        steps 1, 11, 21, 31, 41). Read from the losses the explosion rule keeps, on samples
+        only (four medians on every step were most of a monitored step's rules)."""
+        start = self.explosions.start_loss
+        recent = list(self.explosions.losses)[-_SINKING_STEPS:]
+        if start is None or len(recent) < _SINKING_STEPS:
+            return []
+        medians = [statistics.median(recent[i:i + 4]) for i in (24, 16, 8, 0)]  # now first
+        now = medians[0]
+        if not (self._unbounded(now, start) and medians[-1] < 0
+                and all(later <= _STILL_SINKING * earlier
+                        for later, earlier in zip(medians, medians[1:]))):
+            return []
+        return self._group(
+            "exploding", "exploding", list(self.order), step,
+            f"a loss with no minimum: its median over the last 4 steps is {now:.4g}, "
+            f"{-now / abs(start):.0f}x the size of the untrained loss ({start:.4g}), and it "
+            f"grew {now / medians[-1]:.1f}x over the last 24 steps, at least "
+            f"{_STILL_SINKING:g}x in every 8: it falls as the weights grow, not towards a "
+            "minimum (a loss written by hand with a sign slip, nll_loss given raw scores "
+            "instead of log_softmax outputs, kl_div given probabilities)",
+            "unbounded_loss")
 
     def _explosion(self, e):
         f = e.figures
@@ -461,7 +493,7 @@ class Rules:
         # ratio rule below is judged false on such a sample, which also breaks its streak
         fitted = self._fitted()
         found += self._growth(step, layers, order, sample["natural"], fitted)
-        found += self._falling_without_floor(step, layers, order, sample["natural"])
+        found += self._falling_as_weights_grow(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order, sample["activations"], fitted)
         found += self._outsized(step, layers, order, fitted)
         found += self._too_large(step, layers, order, fitted)
@@ -471,7 +503,8 @@ class Rules:
                                self._explained(sample["activations"], order))
         found += self._decaying(step, layers, order, sample.get("natural") or {})
         if "natural" in sample:
-            found += self._falling_without_floor(step, layers, order, sample["natural"])
+            found += self._falling_ever_faster(step, layers, order, sample["natural"])
+            found += self._sinking(step)
         return found_given + found
 
     def _drowned(self, step, given):
@@ -517,7 +550,7 @@ class Rules:
             f"than e:1 apart, the loss at best {floor:.3g}), so the gradient the model gets "
             "is a small share of the logits' and never falls to zero", "probabilities_as_logits")
 
-    def _falling_without_floor(self, step, layers, order, natural):
+    def _falling_ever_faster(self, step, layers, order, natural):
         """A loss below zero whose size at least doubles (``fall_growth``) and whose fall per
         step does not slow, from one mark to the next (marks: samples ``recent_steps`` steps
         apart or more), on ``patience`` marks in a row: a loss with no minimum, falling with the
@@ -930,7 +963,7 @@ class Rules:
             + (self._no_floor(loss_after) if fell else ""),
             "unbounded_loss" if fell else self._exploding_remedy(first))
 
-    def _falling_without_floor(self, step, layers, order, natural):
+    def _falling_as_weights_grow(self, step, layers, order, natural):
         """A loss with no floor that falls steadily, not in one jump: below zero and
         ``jump_factor`` times the untrained loss's size, lower on ``patience`` samples in a row,
         while a layer's weights grew ``weight_growth`` times since the first sample (against
@@ -1482,6 +1515,11 @@ def _out_of_scale(layers, order, natural, factor):
     return None
 
 
+_KAIMING_DRAWN = 0.95  # (see _init_gain)
+_STILL_SINKING = 1.5  # (see _sinking)
+_SINKING_STEPS = 28  # the last three spans of 8 steps and the 4 before them (_sinking)
+
+
 def _init_gain(layers, order, natural, recurrent, least):
     """([layers], gain, [their sizes]) when the weights (before the update) amplify the
     signal ``least`` times or more across depth, else None. A layer multiplies it by about
@@ -1500,7 +1538,11 @@ def _init_gain(layers, order, natural, recurrent, least):
     gain = max(math.prod(max(1.0, g) for g in gains.values()), _residual_gain(gains))
     if gain < least:
         return None
-    large = [n for n, size in sizes.items() if size > math.sqrt(6.0)]
+    # Kaiming-sized weights (sqrt(6) x natural) are among those that amplify as residual
+    # branches; a sampled matrix's norm scatters about 1/sqrt(2 n m) around its expectation (2%
+    # for 32x32), so the bar is set 5% below it: else a stack of equal blocks is named from
+    # whichever happened to draw above sqrt(6), not from its first
+    large = [n for n, size in sizes.items() if size > _KAIMING_DRAWN * math.sqrt(6.0)]
     return large, gain, [sizes[n] for n in large]
 
 

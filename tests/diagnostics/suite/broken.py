@@ -3880,3 +3880,221 @@ def actor_critic_value_head_on_rewards_in_thousands():
             c_opt.step()
             c_mon.step(c_loss, lr=1e-2)
     return critic, c_mon
+
+
+# -- MLPs on tables and regression: the breast-cancer table and the weekly CO2 series shipped in
+# chainrule/data/files, and synthetic tables ---------------------------------------------------
+_FILES = __import__("pathlib").Path(torch.__file__).parent / "data" / "files"
+
+
+def _cancer_table():
+    """The breast-cancer table's 30 raw measurements (float32, their own units: areas in the
+    hundreds to 2500, smoothness near 0.1) and the label (1: malignant)."""
+    import csv
+    import gzip
+
+    with gzip.open(_FILES / "breast_cancer.csv.gz", "rt") as f:
+        rows = list(csv.reader(f))[1:]
+    x = np.array([row[:-1] for row in rows], dtype=np.float32)
+    y = np.array([row[-1] == "malignant" for row in rows], dtype=np.int64)
+    return x, y
+
+
+def _standardised(x):
+    return ((x - x.mean(0)) / x.std(0)).astype(np.float32)
+
+
+def _co2_series():
+    """The weekly Mauna Loa CO2 series in ppm (315 to 372), missing weeks interpolated."""
+    import csv
+    import gzip
+
+    with gzip.open(_FILES / "co2_weekly.csv.gz", "rt") as f:
+        values = [row[1] for row in list(csv.reader(f))[1:]]
+    co2 = np.array([float(v) if v else np.nan for v in values])
+    gaps = np.isnan(co2)
+    co2[gaps] = np.interp(np.flatnonzero(gaps), np.flatnonzero(~gaps), co2[~gaps])
+    return co2
+
+
+def _windows(series, width=16):
+    """(N, width) windows of ``series`` and the value after each, (N, 1), float32."""
+    x = np.lib.stride_tricks.sliding_window_view(series[:-1], width)
+    y = series[width:, None]
+    return x.astype(np.float32), y.astype(np.float32)
+
+
+def _mixed_table(n=1024, codes=5000, seed=0):
+    """Eight standard-normal numeric columns and a categorical column of ``codes`` levels whose
+    own effect is part of the target: (numeric, code, target (N, 1))."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 8)).astype(np.float32)
+    code = rng.integers(0, codes, n)
+    effect = np.random.default_rng(seed + 1).standard_normal(codes)
+    y = (x[:, 0] - x[:, 1] + effect[code] + 0.1 * rng.standard_normal(n)).astype(np.float32)
+    return x, code, y[:, None]
+
+
+def _table_mlp(widths, activation=nn.ReLU):
+    return models.mlp(widths, activation)
+
+
+@broken("mlp", "data", Expect("exploding", "0", within=10))
+def table_cancer_raw_columns_sgd():
+    # the 30 measurements fed in their own units (areas up to 2500 beside smoothness of 0.1)
+    x, y = _cancer_table()
+    model = _table_mlp([30, 32, 32, 2])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
+                      data.Batches(x, y, 32), 30)
+
+
+@broken("mlp", "data", Expect("exploding", "0", within=10))
+def table_one_column_a_million_times_the_others():
+    # one column left in raw units (a count in the millions) beside standardised ones
+    batches = data.regression()
+    batches.x = batches.x.copy()
+    batches.x[:, 3] *= 1e6
+    model = _table_mlp([8, 32, 32, 1])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), batches, 30,
+                      F.mse_loss)
+
+
+@broken("mlp", "data", Expect("exploding", "0", within=10))
+def table_categorical_codes_fed_as_raw_integers():
+    # a categorical column of 5000 levels fed as its integer code 0..4999, as a number
+    x, code, y = _mixed_table()
+    table = np.concatenate([x, code[:, None].astype(np.float32)], 1)
+    model = _table_mlp([9, 32, 32, 1])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
+                      data.Batches(table, y, 32), 30, F.mse_loss)
+
+
+def _pinball_sign_slip(out, y, q=0.9):
+    error = y - out
+    return torch.maximum(q * error, (q - 1) * error).mean() - error.abs().mean() * 2  # slip
+
+
+@broken("mlp", "loss", Expect("exploding", says="a loss with no minimum"))
+def table_pinball_loss_with_a_sign_slip():
+    # a quantile loss written by hand, a sign flipped: it has no floor, the output runs off
+    model = _table_mlp([8, 32, 32, 1])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.regression(),
+                      50, _pinball_sign_slip)
+
+
+def _mse_of_log_targets(out, y):
+    return F.mse_loss(out, torch.log(y))  # NAN: log of zero targets
+
+
+@broken("mlp", "data", Expect("nonfinite", None, "Log", "forward", "log of zero targets"))
+def table_regression_on_the_log_of_targets_that_hold_zero():
+    batches = data.regression()
+    batches.y = np.maximum(batches.y, 0.0)  # counts: a third of them 0
+    model = _table_mlp([8, 32, 32, 1])
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 20,
+                      _mse_of_log_targets)
+
+
+class _TableResidualMLP(nn.Module):
+    """``blocks`` residual blocks x + W2 relu(W1 x) over a table, optionally pre-normed."""
+
+    def __init__(self, features, blocks, width=32, norm=False, outputs=1):
+        super().__init__()
+        self.embed = nn.Linear(features, width)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(*([nn.LayerNorm(width)] if norm else []), nn.Linear(width, width),
+                          nn.ReLU(), nn.Linear(width, width)) for _ in range(blocks))
+        self.head = nn.Linear(width, outputs)
+
+    def forward(self, x):
+        h = self.embed(x)
+        for block in self.blocks:
+            h = h + block(h)
+        return self.head(h)
+
+
+@broken("mlp", "model", Expect("exploding", "blocks.0.0", within=10))
+def table_residual_mlp_of_thirty_unnormalised_blocks_kaiming_initialised():
+    # each block adds twice its input's variance (Kaiming on both layers): x3 per block, 3^30
+    # over the stack. (At the default init each block adds about a ninth: it trains, healthy.py)
+    model = _TableResidualMLP(8, 30)
+    for block in model.blocks:
+        for layer in (block[0], block[2]):
+            models.kaiming(layer)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.regression(),
+                      30, F.mse_loss)
+
+
+@broken("mlp", "optimizer", Expect("stalled", ANY, within=10, says="eps is"))
+def table_cancer_adam_eps_one():
+    x, y = _cancer_table()
+    model = _table_mlp([30, 32, 32, 2])
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3, eps=1.0),
+                      data.Batches(_standardised(x), y, 32), 30)
+
+
+@broken("mlp", "optimizer", Expect("stalled", ANY, within=10, says="weight decay"))
+def table_cancer_adamw_weight_decay_ten():
+    x, y = _cancer_table()
+    model = _table_mlp([30, 32, 32, 2])
+    return model, fit(model, torch.optim.AdamW(model.parameters(), 1e-3, weight_decay=10.0),
+                      data.Batches(_standardised(x), y, 32), 30)
+
+
+@broken("mlp", "model", Expect("vanishing", "0"))
+def table_cancer_ten_sigmoid_hidden_layers():
+    x, y = _cancer_table()
+    model = _table_mlp([30] + [32] * 10 + [2], nn.Sigmoid)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
+                      data.Batches(_standardised(x), y, 32), 50)
+
+
+@broken("mlp", "data", Expect("exploding", "0", within=10))
+def table_co2_series_undifferenced_at_learning_rate_one():
+    # windows of raw ppm (315 to 372) into an MLP at lr 1
+    x, y = _windows(_co2_series())
+    model = _table_mlp([16, 32, 32, 1])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=1.0),
+                      data.Batches(x, y, 32), 30, F.mse_loss)
+
+
+@broken("mlp", "data", Expect("exploding", "0", within=10))
+def table_cancer_regression_of_area_in_its_own_unit():
+    # the mean area (143 to 2501) predicted from the other columns, standardised, unscaled
+    x, _ = _cancer_table()
+    inputs = _standardised(np.delete(x, 3, 1))
+    model = _table_mlp([29, 32, 32, 1])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01),
+                      data.Batches(inputs, x[:, 3:4].copy(), 32), 30, F.mse_loss)
+
+
+@broken("mlp", "loss", Expect("exploding", says="a loss with no minimum"))
+def table_pinball_loss_with_a_sign_slip_under_adam():
+    # Adam's bounded steps: the scores grow linearly, no update doubles the weights and the
+    # gradient never jumps; the loss still sinks without end (-1.6, -14, -160 at steps 1, 21, 41)
+    model = _table_mlp([8, 32, 32, 1])
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.regression(),
+                      50, _pinball_sign_slip)
+
+
+def _pinball_negated(out, y, q=0.9):
+    error = y - out
+    return -torch.maximum(q * error, (q - 1) * error).mean()  # meant: its sum, not minus
+
+
+@broken("mlp", "loss", Expect("exploding", says="a loss with no minimum"))
+def table_pinball_loss_negated_under_sgd():
+    x, _ = _cancer_table()
+    inputs, area = _standardised(np.delete(x, 3, 1)), _standardised(x[:, 3:4])
+    model = _table_mlp([29, 32, 32, 1])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05),
+                      data.Batches(inputs, area, 32), 50, _pinball_negated)
+
+
+@broken("cnn", "loss", Expect("exploding", says="a loss with no minimum"))
+def cnn_nll_loss_of_raw_scores_under_adam_at_a_tenfold_rate():
+    # the same loss as cnn_nll_loss_of_raw_scores under Adam: no doubling, no jump, the loss
+    # sinks steadily (-0.04, -128, -987, -3887 at steps 1, 11, 21, 31)
+    model = models.cnn((1, 8, 8))
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.images(), 50,
+                      F.nll_loss)
