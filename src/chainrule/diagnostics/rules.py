@@ -1516,7 +1516,7 @@ def _out_of_scale(layers, order, natural, factor):
 
 
 _KAIMING_DRAWN = 0.95  # (see _init_gain)
-_STILL_SINKING = 1.5  # (see _sinking)
+_STILL_SINKING = 2.0  # (see _sinking)
 _SINKING_STEPS = 28  # the last three spans of 8 steps and the 4 before them (_sinking)
 
 
