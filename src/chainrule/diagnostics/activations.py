@@ -122,7 +122,7 @@ def probabilities_as_logits(node, args):
 
 
 NORM_OPS = frozenset({"LayerNorm", "RmsNorm"})
-DROWNED = 1e-2  # a normalisation's input whose part that differs between samples is under
+DROWNED = 4e-3  # a normalisation's input whose part that differs between samples is under
 # this share of its size (see ``drowned_input``)
 
 
