@@ -628,6 +628,8 @@ class ActivationProbe:
         self.tallies = {}  # (id of module or owner name, op, call index) -> [name, _Tally]
         self._gains = {}  # id of a recurrent module -> its gain through time at this call
         self.output_activations = set()  # names whose output is the model's output
+        # layers whose output is one of the model's outputs (its heads, when it has several)
+        self.output_layers = set()
         self.multi = set()  # ids of modules called more than once in one forward
         self.names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
         self.hooked = set()
@@ -873,6 +875,9 @@ class ActivationProbe:
             if id(output) in ids:
                 self.output_activations.add(name)
         self._outputs = {}
+        for key, (_, name) in self._made.items():
+            if key in ids:
+                self.output_layers.add(name)
 
     def _functional(self, node, args, outputs):
         if type(node).__name__ in NORM_OPS and self._drowned is None and not _rerunning[0]:

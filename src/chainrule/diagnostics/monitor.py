@@ -353,6 +353,7 @@ class GradientMonitor:
                                   if s["weight_matrices"] is not None}
         return {"step": step, "layers": layers, "activations": activations,
                 "order": self.probe.order_of([n for n, _, _ in self.layers]),
+                "heads": self.probe.output_layers,
                 "natural": self.natural}
 
     def _layer_stats(self, name, params, grad_norm):

@@ -494,7 +494,8 @@ class Rules:
         fitted = self._fitted()
         found += self._growth(step, layers, order, sample["natural"], fitted)
         found += self._falling_as_weights_grow(step, layers, order, sample["natural"])
-        found += self._amplified(step, layers, order, sample["activations"], fitted)
+        found += self._amplified(step, layers, order, sample["activations"], fitted,
+                                 sample.get("heads", ()))
         found += self._outsized(step, layers, order, fitted)
         found += self._too_large(step, layers, order, fitted)
         if not explained:
@@ -1029,10 +1030,15 @@ class Rules:
             f"{_also(thrashed)}",
             self._exploding_remedy(first))
 
-    def _amplified(self, step, layers, order, activations=None, fitted=False):
+    def _amplified(self, step, layers, order, activations=None, fitted=False, heads=()):
+        """``heads``: the layers whose outputs are the model's outputs. A head is not judged
+        against the layers after it in the forward order: those are the other heads, beside
+        it, not on its way to the loss (a balanced three-head CNN's regression head was
+        'amplifying', 275x the reconstruction head computed after it)."""
         order = _parents_first(order)
         rho = {n: layers[n]["rho"] for n in order if layers[n].get("rho") is not None}
         flagged = set() if fitted else set(amplified(order, rho, self.t.amplification))
+        flagged -= set(heads)
         hits = [n for n in order if self._streak(("amplified", n), n in flagged)]
         if fitted:  # (nor are the medians over samples fed: a fitted sample is no measure)
             return []

@@ -3642,3 +3642,44 @@ def gpt_positional_embeddings_two_hundred_times_the_tokens(every=10):
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 150,
                 models.sequence_loss, every=every)
             for model in [broken_mistakes._gpt_with_embeddings(0.005, 1.0)]]
+
+
+# -- lead18: heads side by side are not a chain ---------------------------------------------------
+class _ThreeHeads(nn.Module):
+    """A shared CNN trunk read by a classifier, a regressor and a reconstruction."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(),
+                                   nn.Conv2d(8, 8, 3, stride=2, padding=1), nn.ReLU(),
+                                   nn.Flatten())
+        self.cls, self.reg, self.rec = (nn.Linear(200, 2), nn.Linear(200, 1),
+                                        nn.Linear(200, 100))
+
+    def forward(self, x):
+        h = self.trunk(x)
+        return self.cls(h), self.reg(h), self.rec(h)
+
+
+@healthy("cnn")
+def multitask_three_heads_balanced_weights():
+    # three losses of about the same size at the start (cross-entropy ~0.7, the mean
+    # brightness's MSE, the image's MSE), weighted 1, 1 and 0.5; the regression head was
+    # 'amplifying', 275x the reconstruction head after it in the forward order (multi18)
+    model = _ThreeHeads()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    images = data.images()
+    current = []
+
+    def loss_fn(out, y):
+        logits, value, recon = out
+        x = current[0]
+        return (F.cross_entropy(logits, y) + F.mse_loss(value, x.mean((1, 2, 3))[:, None] * 3)
+                + 0.5 * F.mse_loss(recon, x.flatten(1)))
+
+    def batches(step):
+        x, y = images(step)
+        current[:] = [x]
+        return x, y
+
+    return [fit(model, optimizer, batches, 100, loss_fn, every=10)]
