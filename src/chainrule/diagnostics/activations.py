@@ -300,15 +300,23 @@ def dead_biases_natural(layer, alive, before=None):
     normalises nothing (a fixed scale and shift by its running statistics: kept in eval mode
     while a deep CNN trains from scratch, its units fell on or off by their biases' signs as
     without one), the biases are ``before``'s, read through that fixed map."""
+    scale = shift = None  # an eval-mode batch norm's fixed map per unit: y = scale x + shift
     if frozen_norm(layer):
-        return _through_frozen_norm(layer, before, alive)
+        scale, shift = _frozen_map(layer)
+        if scale.shape != alive.shape:
+            return None
+        layer = before
     weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
     if (getattr(weight, "ndim", 0) < 2 or getattr(bias, "shape", None) != alive.shape
             or isinstance(layer, NORMS)):
         return None
     fan_in = int(np.prod(weight.shape[1:]))  # (PyTorch's own fan_in for Linear, Conv, ConvT)
-    dead = bias._data[~alive.astype(bool)]
-    return bool(dead.size) and bool((dead >= -1.0 / math.sqrt(fan_in)).all())
+    off = ~alive.astype(bool)
+    dead, low = bias._data[off].astype(np.float64), -1.0 / math.sqrt(fan_in)
+    if scale is not None:  # the biases and the lower end of their range, carried through it
+        scale, shift = scale[off], shift[off]
+        dead, low = scale * dead + shift, np.minimum(scale * low, -scale * low) + shift
+    return bool(dead.size) and bool((dead >= low).all())
 
 
 def frozen_norm(layer):
@@ -318,28 +326,14 @@ def frozen_norm(layer):
             and getattr(layer, "running_var", None) is not None)
 
 
-def _through_frozen_norm(norm, layer, alive):
-    """``dead_biases_natural`` of ``layer``'s biases and their initial range, both carried
-    through the eval-mode batch norm ``norm`` after it (y = (x - mean) / sqrt(var + eps) *
-    weight + bias, per channel)."""
-    weight, bias = getattr(layer, "weight", None), getattr(layer, "bias", None)
-    if (getattr(weight, "ndim", 0) < 2 or getattr(bias, "shape", None) != alive.shape
-            or norm.running_var.shape != alive.shape):
-        return None
-    fan_in = int(np.prod(weight.shape[1:]))
+def _frozen_map(norm):
+    """(scale, shift) per channel of the eval-mode batch norm ``norm``: y = (x - mean) /
+    sqrt(var + eps) * weight + bias, written as scale x + shift."""
     scale = 1.0 / np.sqrt(norm.running_var._data.astype(np.float64) + norm.eps)
     if norm.weight is not None:
         scale = scale * norm.weight._data
-    shift = norm.bias._data if norm.bias is not None else 0.0
-
-    def mapped(x):
-        return (x - norm.running_mean._data) * scale + shift
-
-    off = ~alive.astype(bool)
-    ends = np.minimum(mapped(np.float64(-1.0 / math.sqrt(fan_in))),
-                      mapped(np.float64(1.0 / math.sqrt(fan_in))))
-    dead = mapped(bias._data.astype(np.float64))[off]
-    return bool(dead.size) and bool((dead >= ends[off]).all())
+    shift = (norm.bias._data if norm.bias is not None else 0.0) - norm.running_mean._data * scale
+    return scale, np.broadcast_to(shift, scale.shape)
 
 
 def constant_inputs(args):

@@ -135,7 +135,7 @@ class ExplosionTracker:
         times the recent median's size (a loss with no floor, such as nll_loss of raw scores,
         falls with the weights' growth: -0.04 to -1.6e28 in ten steps of SGD, while its
         gradient norm jumped; a loss bounded below by 0 cannot)."""
-        return loss > median or (loss < 0 and -loss >= self.t.jump_factor * abs(median))
+        return loss > median or unbounded(loss, median, self.t.jump_factor)
 
     def converged(self):
         """Whether the loss has been at ``settled`` times its untrained level or below: the run
@@ -251,6 +251,13 @@ def weight_growth(layers, natural):
             continue
         found[name] = after / max(before, natural[name])
     return found
+
+
+def unbounded(loss, reference, factor):
+    """Whether ``loss`` is below zero by ``factor`` times the size of ``reference`` (an earlier
+    loss, or the untrained one) or more: a loss with no floor falls with the weights' growth,
+    while one that may be negative (a log-likelihood) falls by a few times its size."""
+    return loss < 0 and -loss >= factor * abs(reference)
 
 
 def amplified(order, rho, factor):

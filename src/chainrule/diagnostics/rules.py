@@ -13,7 +13,7 @@ import functools
 import math
 import statistics
 
-from .explosion import ExplosionTracker, amplified, reference_ratio, weight_growth
+from .explosion import ExplosionTracker, amplified, reference_ratio, unbounded, weight_growth
 from .findings import Finding, Thresholds, fmt, remedy
 from .gates import AMPLIFIED_THROUGH_TIME
 from .stale import INNER_PASSES, WITHIN_STEP
@@ -573,8 +573,7 @@ class Rules:
             return []  # (too close to the last mark for a rate: one batch's noise)
         rate = None if last is None else (last[1] - level) / (step - last[0])
         self.fall = (step, level, rate)
-        falling = (last is not None and level < 0 and rate > 0
-                   and -level >= self.t.jump_factor * abs(start)
+        falling = (last is not None and rate > 0 and self._unbounded(level, start)
                    and -level >= self.t.fall_growth * -min(last[1], 0.0)
                    and (last[2] is None or rate >= last[2]))
         if not self._streak(("no floor", None), falling) or not order:
@@ -999,7 +998,7 @@ class Rules:
         (the loss of the step before, or the untrained loss) or more: a loss with no floor,
         falling with the weights' growth, is no progress towards a solution (nll_loss of raw
         scores: -5e14 to -1.6e28 in the step its weights grew 3e4x)."""
-        return loss < 0 and -loss >= self.t.jump_factor * abs(before)
+        return unbounded(loss, before, self.t.jump_factor)
 
     @staticmethod
     def _no_floor(loss):
