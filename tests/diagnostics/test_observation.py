@@ -430,3 +430,26 @@ def test_dead_units_behind_a_batch_norm_in_eval_mode_are_judged_by_the_biases_be
     assert dead_biases_natural(norm, dead, conv) is True
     norm.train()  # normalising each batch: no bias decides the sign
     assert dead_biases_natural(norm, dead, conv) is None
+
+
+@pytest.mark.parametrize("args, error, says", [
+    ((lambda x: x,), TypeError, "watches an nn.Module"),  # (the model's forward, not the model)
+    ((nn.Linear(2, 2), 2.5), TypeError, "whole number of steps"),
+    ((nn.Linear(2, 2), 0), ValueError, "at least 1"),
+])
+def test_a_monitor_given_something_other_than_a_model_and_a_period_says_what_it_needs(
+        args, error, says):
+    with pytest.raises(error, match=says):
+        GradientMonitor(*args)
+
+
+def test_a_step_given_something_other_than_a_loss_says_what_it_needs():
+    model = nn.Linear(3, 2)
+    with GradientMonitor(model) as monitor:
+        out = model(torch.randn(4, 3))
+        F.mse_loss(out, torch.zeros(4, 2)).backward()
+        with pytest.raises(TypeError, match="one-element tensor or a number, got str"):
+            monitor.step("0.5 at step 1")
+        with pytest.raises(ValueError, match="reduce it first"):  # (a tensor of several losses)
+            monitor.step(out.sum(dim=1))
+        assert monitor.step(0.5) == [] and monitor.step_count == 1  # (refused calls: no step)

@@ -25,10 +25,12 @@ on two models report independently.
 
 import functools
 import math
+import numbers
 import weakref
 
 import numpy as np
 
+from ..nn.modules.module import Module
 from ..optim.optimizer import live_optimizers, registry_version
 from .activations import RECURRENT_MODULES, ActivationProbe
 from .nonfinite import explain
@@ -85,6 +87,12 @@ class GradientMonitor:
     """
 
     def __init__(self, model, every=50, thresholds=None, record_sites=False, start_step=0):
+        if not isinstance(model, Module):
+            raise TypeError(
+                f"GradientMonitor watches an nn.Module (the model being trained), got "
+                f"{type(model).__name__}: pass the model, not its forward or an output")
+        if isinstance(every, bool) or not isinstance(every, numbers.Integral):
+            raise TypeError(f"every must be a whole number of steps, got {every!r}")
         if every < 1:
             raise ValueError(f"every must be at least 1, got {every}")
         self.model = model
@@ -223,11 +231,19 @@ class GradientMonitor:
         step's loss (tensor or float); ``grad_norm``: the total gradient norm when the monitor
         cannot measure it (gradients set by hand); ``lr``: the current learning rate. Returns the
         alarms new at this step."""
+        data = getattr(loss, "_data", None)  # a tensor's array: float() without two calls
+        try:
+            loss_value = (None if loss is None else
+                          float(data) if data is not None and data.size == 1 else float(loss))
+        except (TypeError, ValueError) as error:
+            if data is not None:  # (a tensor of several values: its own message says so)
+                raise
+            raise TypeError(f"monitor.step(loss): the loss must be the step's loss, a "
+                            f"one-element tensor or a number, got {type(loss).__name__} "
+                            f"{loss!r:.40}") from error
+        # (counted once the loss is read: a call refused above is no step)
         self.step_count += 1
         step = self._current = self.step_count
-        data = getattr(loss, "_data", None)  # a tensor's array: float() without two calls
-        loss_value = (None if loss is None else
-                      float(data) if data is not None and data.size == 1 else float(loss))
         tap = self.tap
         computed = None
         if tap.watched:
