@@ -44,7 +44,7 @@ class Rules:
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
-        self.floorless_loss = None  # the loss at the last sample (``_falling_as_weights_grow``)
+        self.floorless_loss = None  # the loss at the last sample (``_falls_as_weights_grow``)
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
@@ -82,7 +82,7 @@ class Rules:
         self.recurrent_gains = {}  # layer -> its last measured gains through time
         self.closure_stale = None  # the finding of a closure that does not clear (on_stale)
         self.fall = None  # (step, loss level, its fall per step since the sample before) at
-        # the last sample (``_falling_ever_faster``)
+        # the last mark (``_falls_ever_faster``)
 
     # -- reporting ------------------------------------------------------------------------------
     def _group(self, cause, rule, layers, step, message, remedy_key, severity="alarm"):
@@ -130,38 +130,6 @@ class Rules:
         self.loss = loss
         explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)
         return found + self._explosion(explosion) if explosion else found
-
-    def _sinking(self, step):
-        """On a sample: a loss with no floor under bounded steps (Adam's: the weights, and
-        with them the scores, grow steadily, so no update doubles them and the gradient never
-        jumps): below zero at ``jump_factor`` times the untrained loss's size, and multiplied
-        by ``_STILL_SINKING`` or more in each of the last three spans of 8 steps (medians of 4
-        steps, against batch noise). A loss that may be negative (a Gaussian log-likelihood)
-        falls fast only on its way from its start, and an untrained loss near 0 makes any fall
-        look large: a heteroscedastic regression went from -0.1 to -1.05 in 14 steps, 10x, then
-        levelled off (-1.4 to -1.9), so one span is no proof; a loss with none keeps
-        multiplying (a pinball loss with a sign slip under Adam: -1.6, -3.7, -14, -52, -160 at
-        steps 1, 11, 21, 31, 41). Read from the losses the explosion rule keeps, on samples
-        only (four medians on every step were most of a monitored step's rules)."""
-        start = self.explosions.start_loss
-        recent = list(self.explosions.losses)[-_SINKING_STEPS:]
-        if start is None or len(recent) < _SINKING_STEPS:
-            return []
-        medians = [statistics.median(recent[i:i + 4]) for i in (24, 16, 8, 0)]  # now first
-        now = medians[0]
-        if not (self._unbounded(now, start) and medians[-1] < 0
-                and all(later <= _STILL_SINKING * earlier
-                        for later, earlier in zip(medians, medians[1:]))):
-            return []
-        return self._group(
-            "exploding", "exploding", list(self.order), step,
-            f"a loss with no minimum: its median over the last 4 steps is {now:.4g}, "
-            f"{-now / abs(start):.0f}x the size of the untrained loss ({start:.4g}), and it "
-            f"grew {now / medians[-1]:.1f}x over the last 24 steps, at least "
-            f"{_STILL_SINKING:g}x in every 8: it falls as the weights grow, not towards a "
-            "minimum (a loss written by hand with a sign slip, nll_loss given raw scores "
-            "instead of log_softmax outputs, kl_div given probabilities)",
-            "unbounded_loss")
 
     def _explosion(self, e):
         f = e.figures
@@ -493,7 +461,7 @@ class Rules:
         # ratio rule below is judged false on such a sample, which also breaks its streak
         fitted = self._fitted()
         found += self._growth(step, layers, order, sample["natural"], fitted)
-        found += self._falling_as_weights_grow(step, layers, order, sample["natural"])
+        found += self._no_floor_fall(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order, sample["activations"], fitted,
                                  sample.get("heads", ()))
         found += self._outsized(step, layers, order, fitted)
@@ -503,9 +471,6 @@ class Rules:
         found += self._stalled(step, layers, order, lr,
                                self._explained(sample["activations"], order))
         found += self._decaying(step, layers, order, sample.get("natural") or {})
-        if "natural" in sample:
-            found += self._falling_ever_faster(step, layers, order, sample["natural"])
-            found += self._sinking(step)
         return found_given + found
 
     def _drowned(self, step, given):
@@ -550,46 +515,6 @@ class Rules:
             f"own softmax of them is nearly flat (no two of the {given['classes']} classes more "
             f"than e:1 apart, the loss at best {floor:.3g}), so the gradient the model gets "
             "is a small share of the logits' and never falls to zero", "probabilities_as_logits")
-
-    def _falling_ever_faster(self, step, layers, order, natural):
-        """A loss below zero whose size at least doubles (``fall_growth``) and whose fall per
-        step does not slow, from one mark to the next (marks: samples ``recent_steps`` steps
-        apart or more), on ``patience`` marks in a row: a loss with no minimum, falling with the
-        weights' growth (nll_loss of raw scores under Adam, whose steps are the lr's size
-        whatever the gradient: no jump and no doubling of the weights; a CNN's loss -0.2 at
-        step 4, -2.5 at 16, -14 at 32, -47 at 50). Judged once the loss is ``jump_factor``
-        times its untrained level's size below zero. A loss bounded below (a Gaussian NLL of a
-        variance head, an ELBO of densities) may cross zero and fall as fast for a while, but
-        it slows near its floor: a Gaussian NLL from -0.02 fell to -0.22 at step 16, -0.46 at
-        30 (2.1x, faster) and -0.75 at 40 (1.6x: the streak broken; 1.25 let it through), and
-        stopped near -2. Its level: the median of the last three
-        losses (one odd batch neither starts nor breaks a streak)."""
-        losses, start = self.explosions.losses, self.explosions.start_loss
-        if start is None or len(losses) < 3:
-            return []
-        level = sorted((losses[-3], losses[-2], losses[-1]))[1]
-        last = self.fall
-        if last is not None and step - last[0] < self.t.recent_steps:
-            return []  # (too close to the last mark for a rate: one batch's noise)
-        rate = None if last is None else (last[1] - level) / (step - last[0])
-        self.fall = (step, level, rate)
-        falling = (last is not None and rate > 0 and self._unbounded(level, start)
-                   and -level >= self.t.fall_growth * -min(last[1], 0.0)
-                   and (last[2] is None or rate >= last[2]))
-        if not self._streak(("no floor", None), falling) or not order:
-            return []
-        sizes = {n: layers[n]["weight_before"] / natural[n] / self.first_sizes[n]
-                 for n in order if layers[n].get("weight_before") and natural.get(n)
-                 and self.first_sizes.get(n)}
-        layer = max(sizes, key=sizes.get) if sizes else order[-1]
-        grown = f" (its weights {sizes[layer]:.2g}x their first size)" if sizes else ""
-        return self._group(
-            "exploding", "exploding", [layer], step,
-            f"a loss with no floor, starting in layer '{layer}'{grown}: the loss is "
-            f"{-level / max(abs(start), 1e-30):.3g}x the size of its untrained level "
-            f"({start:.4g}) below zero, at least {self.t.fall_growth:g}x further at each of the "
-            f"last {self.t.patience} samples and no slower ({rate:.3g} a step now)"
-            + self._no_floor(level), "unbounded_loss")
 
     def _explained(self, activations, order):
         """The layers whose tiny updates vanishing gradients (any layer: with SGD a tiny gradient
@@ -963,18 +888,55 @@ class Rules:
             + (self._no_floor(loss_after) if fell else ""),
             "unbounded_loss" if fell else self._exploding_remedy(first))
 
-    def _falling_as_weights_grow(self, step, layers, order, natural):
-        """A loss with no floor that falls steadily, not in one jump: below zero and
-        ``jump_factor`` times the untrained loss's size, lower on ``patience`` samples in a row,
-        while a layer's weights grew ``weight_growth`` times since the first sample (against
-        their natural size). A WGAN critic without clipping or a penalty at RMSprop 1e-2: its
-        loss -0.08 at step 1, -142 at 4, -1.6e4 at 48, its last layer 13x larger, its gradient
-        norm growing only about linearly, so no jump ever reached 10x (reported as dead units
-        behind a learning rate too high). A loss bounded below by 0 cannot do this; a healthy
-        WGAN-GP's losses go below zero too (-2.2 from -0.11) with weights that stay put."""
-        if not layers:  # (an activation measurement between samples: no sizes to judge)
+    # -- a loss with no floor ----------------------------------------------------------------
+    def _no_floor_fall(self, step, layers, order, natural):
+        """Exploding, born in the loss: a loss with no minimum, which falls as the weights
+        grow rather than towards a solution (nll_loss given raw scores, a loss written by hand
+        with a sign slip, a critic's score difference without clipping or a penalty). A loss
+        bounded below may also cross zero and fall fast for a while (a Gaussian
+        log-likelihood); each sign below is one it does not show, and each is judged only below
+        zero at ``jump_factor`` times the untrained loss's size (docs/diagnostics.md, *A loss
+        with no floor*). Any one sign makes the finding: the loss fell on ``patience`` samples
+        in a row while a layer's weights grew (``_falls_as_weights_grow``: a steady fall, as an
+        unclipped critic's under RMSprop); it went ``fall_growth`` times further below zero,
+        no slower, at each of ``patience`` marks (``_falls_ever_faster``: Adam's bounded steps
+        grow the scores polynomially); or it doubled in each of the last three spans of 8
+        steps (``_sinks``: geometrically). Named at the first layer whose weights grew
+        ``weight_growth`` times their first size, else at the one that grew most, else at
+        the model's last layer, where the loss's gradient enters."""
+        start = self.explosions.start_loss
+        # (every sign reads its own state on every sample: their streaks are not cut short)
+        signs = (self._falls_as_weights_grow(layers, order, natural, start),
+                 self._falls_ever_faster(step, start), self._sinks(start))
+        evidence = next((sign for sign in signs if sign is not None), None)
+        if evidence is None or not order or "exploding" in self.groups:
             return []
-        loss, start = self.loss, self.explosions.start_loss
+        level, how = evidence
+        growth = {n: layers[n]["weight_matrices"] / natural[n] / max(self.first_sizes[n], 1.0)
+                  for n in order if n in layers and layers[n].get("weight_matrices")
+                  and natural.get(n) and n in self.first_sizes}
+        named = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth]
+        if not named:
+            named = [max(growth, key=growth.get)] if growth else [order[-1]]
+        first = named[0]
+        grew = f" (its weights {growth[first]:.2g}x their first size)" if first in growth else ""
+        return self._group(
+            "exploding", "exploding", named, step,
+            f"a loss with no minimum, starting in layer '{first}'{grew}: the loss is "
+            f"{-level / max(abs(start), 1e-30):.3g}x the size of its untrained level "
+            f"({start:.4g}) below zero, and {how}" + self._no_floor(level), "unbounded_loss")
+
+    def _falls_as_weights_grow(self, layers, order, natural, start):
+        """(The last loss, what it shows) when it is lower than at the sample before on
+        ``patience`` samples in a row while a layer's weights grew ``weight_growth`` times
+        since the first sample (against their natural size), else None. A WGAN critic without
+        clipping or a penalty at RMSprop 1e-2: -0.08 at step 1, -142 at 4, -1.6e4 at 48, its
+        last layer 13x larger, its gradient norm growing about linearly (no jump reached 10x);
+        a healthy WGAN-GP's losses go below zero too (-2.2 from -0.11) with weights that stay
+        put."""
+        if not layers:  # (an activation measurement between samples: no sizes to judge)
+            return None
+        loss = self.loss
         previous, self.floorless_loss = self.floorless_loss, loss
         sizes = {n: layers[n]["weight_matrices"] / natural[n] for n in order
                  if layers[n].get("weight_matrices") and natural.get(n)}
@@ -982,16 +944,58 @@ class Rules:
                  and sizes[n] >= self.t.weight_growth * max(self.first_sizes[n], 1.0)]
         falling = (loss is not None and start is not None and previous is not None
                    and loss < previous and grown and self._unbounded(loss, start))
-        if not self._streak(("floorless", None), bool(falling)) or "exploding" in self.groups:
-            return []
-        most = max(grown, key=lambda n: sizes[n] / max(self.first_sizes[n], 1.0))
-        times = sizes[most] / max(self.first_sizes[most], 1.0)
-        return self._group(
-            "exploding", "exploding", grown, step,
-            f"exploding weights{_count(grown)}, starting in layer '{grown[0]}': those of "
-            f"'{most}' grew {times:.1f}x since the first sample (against the natural size) "
-            f"while the loss fell on {self.t.patience} samples in a row"
-            + self._no_floor(loss), "unbounded_loss")
+        if not self._streak(("floorless", None), bool(falling)):
+            return None
+        return loss, (f"it fell on {self.t.patience} samples in a row while the weights of "
+                      f"{_listing(grown)} grew {self.t.weight_growth:g}x or more since the "
+                      "first sample")
+
+    def _falls_ever_faster(self, step, start):
+        """(The loss's level, what it shows) when, from one mark to the next (marks: samples
+        ``recent_steps`` steps apart or more), its size below zero grew ``fall_growth`` times
+        and its fall per step did not slow, on ``patience`` marks in a row, else None. Its
+        level: the median of the last three losses (one odd batch neither starts nor breaks a
+        streak). nll_loss of a CNN's raw scores under Adam: -0.2 at step 4, -2.5 at 16, -14 at
+        32, -47 at 50. A Gaussian NLL from -0.02 fell to -0.22 at step 16, -0.46 at 30 (2.1x,
+        faster) and -0.75 at 40 (1.6x: the streak broken) and stopped near -2."""
+        losses = self.explosions.losses
+        if start is None or len(losses) < 3:
+            return None
+        level = sorted((losses[-3], losses[-2], losses[-1]))[1]
+        last = self.fall
+        if last is not None and step - last[0] < self.t.recent_steps:
+            return None  # (too close to the last mark for a rate: one batch's noise)
+        rate = None if last is None else (last[1] - level) / (step - last[0])
+        self.fall = (step, level, rate)
+        falling = (last is not None and rate > 0 and self._unbounded(level, start)
+                   and -level >= self.t.fall_growth * -min(last[1], 0.0)
+                   and (last[2] is None or rate >= last[2]))
+        if not self._streak(("no floor", None), falling):
+            return None
+        return level, (f"at least {self.t.fall_growth:g}x further below zero at each of the "
+                       f"last {self.t.patience} samples and falling no slower ({rate:.3g} a "
+                       "step now)")
+
+    def _sinks(self, start):
+        """(The loss's level, what it shows) when its median over 4 steps was below zero 24
+        steps ago and multiplied by ``_STILL_SINKING`` or more in each of the last three spans
+        of 8 steps since, else None: Adam's bounded steps grow the weights, and with them the
+        scores, steadily, so no update doubles them and the gradient never jumps (a pinball
+        loss with a sign slip: -1.6, -3.7, -14, -52, -160 at steps 1, 11, 21, 31, 41). Three
+        spans, not one: a heteroscedastic regression went from -0.1 to -1.05 in 14 steps, 10x,
+        then levelled off. Read from the losses the explosion rule keeps, on samples only
+        (four medians on every step were most of a monitored step's rules)."""
+        recent = list(self.explosions.losses)[-_SINKING_STEPS:]
+        if start is None or len(recent) < _SINKING_STEPS:
+            return None
+        medians = [statistics.median(recent[i:i + 4]) for i in (24, 16, 8, 0)]  # now first
+        now = medians[0]
+        if not (self._unbounded(now, start) and medians[-1] < 0
+                and all(later <= _STILL_SINKING * earlier
+                        for later, earlier in zip(medians, medians[1:]))):
+            return None
+        return now, (f"its median over 4 steps grew {now / medians[-1]:.1f}x over the last 24 "
+                     f"steps, at least {_STILL_SINKING:g}x in every 8")
 
     def _unbounded(self, loss, before):
         """Whether ``loss`` fell below zero to ``jump_factor`` times the size of ``before``
@@ -1521,8 +1525,8 @@ def _out_of_scale(layers, order, natural, factor):
 
 
 _KAIMING_DRAWN = 0.95  # (see _init_gain)
-_STILL_SINKING = 2.0  # (see _sinking)
-_SINKING_STEPS = 28  # the last three spans of 8 steps and the 4 before them (_sinking)
+_STILL_SINKING = 2.0  # (see _sinks)
+_SINKING_STEPS = 28  # the last three spans of 8 steps and the 4 before them (_sinks)
 
 
 def _init_gain(layers, order, natural, recurrent, least):
