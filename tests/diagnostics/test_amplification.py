@@ -168,3 +168,89 @@ def test_a_measured_gain_through_time_is_reported_at_the_recurrent_layer():
     sample["layers"]["rnn"].update(weight_before=1.0, weight_matrices=1.0)
     found = rules.on_sample(sample)
     assert not found + [f for step in (2, 4) for f in rules.on_sample(_sample(step, 50.0))]
+
+
+class _Heads(nn.Module):
+    """A trunk (two layers, the second residual) read by three heads, returned as ``shape``
+    says: the heads are the layers that feed no other, whatever the model returns."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = shape
+        self.stem, self.block = nn.Linear(6, 8), nn.Linear(8, 8)
+        self.cls, self.reg, self.rec = nn.Linear(8, 3), nn.Linear(8, 1), nn.Linear(8, 6)
+
+    def forward(self, x):
+        h = F.relu(self.stem(x))
+        h = h + F.relu(self.block(h))
+        heads = self.cls(h), self.reg(h), self.rec(h)
+        if self.shape == "dict":
+            return dict(zip(("cls", "reg", "rec"), heads))
+        if self.shape == "concatenated":
+            return torch.cat([heads[0], heads[1].squeeze(-1)[:, None] * 2, heads[2]], dim=1)
+        return heads
+
+
+def _heads_seen(model, x):
+    from chainrule.diagnostics import GradientMonitor
+
+    with GradientMonitor(model) as monitor:  # (step 1 is sampled: the probe is armed)
+        out = model(x)
+        sum(t.sum() for t in (out.values() if isinstance(out, dict) else
+                              out if isinstance(out, tuple) else [out])).backward()
+        monitor.step(0.0)
+        return monitor.probe.output_layers
+
+
+@pytest.mark.parametrize("shape", ["tuple", "dict", "concatenated"])
+def test_heads_are_the_layers_that_feed_no_other_whatever_the_model_returns(shape):
+    assert _heads_seen(_Heads(shape), torch.randn(4, 6)) == {"cls", "reg", "rec"}
+
+
+def test_a_chain_has_one_head_fused_or_not_and_a_cell_fed_by_itself_is_still_a_head():
+    chain = nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 7), nn.Tanh(),
+                          nn.Linear(7, 2))  # (nn.Sequential runs it as one fused op)
+    assert _heads_seen(chain, torch.randn(3, 5)) == {"4"}
+
+    class Loop(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell, self.head = nn.GRUCell(3, 4), nn.Linear(4, 2)
+
+        def forward(self, xs):
+            h = torch.zeros(xs.shape[1], 4)
+            for x in xs:
+                h = self.cell(x, h)
+            return self.head(h)
+
+    assert _heads_seen(Loop(), torch.randn(5, 2, 3)) == {"head"}
+
+
+def test_a_head_returned_as_a_dict_is_not_amplifying_against_the_heads_after_it():
+    # the suite's balanced three-head CNN (healthy.py) returning a dict, its regression head
+    # squeezed: no heads were known then, and the regressor was 'amplifying', 275x the
+    # reconstruction head computed after it (it is beside it, not on its way to the loss)
+    from .suite.healthy import _ThreeHeads
+
+    class Named(_ThreeHeads):
+        def forward(self, x):
+            h = self.trunk(x)
+            return {"logits": self.cls(h), "value": self.reg(h).squeeze(-1),
+                    "recon": self.rec(h)}
+
+    torch.manual_seed(0)
+    model, images, current = Named(), data.images(), []
+
+    def loss_fn(out, y):
+        x = current[0]
+        return (F.cross_entropy(out["logits"], y) + F.mse_loss(out["value"], x.mean((1, 2, 3)) * 3)
+                + 0.5 * F.mse_loss(out["recon"], x.flatten(1)))
+
+    def batches(step):
+        x, y = images(step)
+        current[:] = [x]
+        return x, y
+
+    monitor = fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 60, loss_fn,
+                  every=10)
+    assert monitor.findings == []

@@ -42,7 +42,9 @@ from ..nn.modules import fusion
 from ..nn.utils.rnn import PackedSequence
 from ..ops.linear_chain import LinearChain
 from ..ops.nn_linear import Linear as LinearOp
+from .branches import feeding_layers
 from .gates import gate_saturation, through_time_gain
+from .nonfinite import tensors
 from .watch import _rerunning
 
 RELU_MODULES = tuple(getattr(nn, name) for name in ("ReLU", "ReLU6") if hasattr(nn, name))
@@ -640,6 +642,8 @@ class ActivationProbe:
         self._logit_probabilities = None  # (op, classes) of a loss given a softmax's output
         self._drowned = None  # (norm's name, share, the layer that made its largest term)
         self._made = {}  # id of a layer's output in a sampled forward -> (output, layer name)
+        self._inputs = []  # [(layer name, its input tensors)] of each layer call since then
+        self._run_feeding = set()  # layers of fused runs followed by another layer of the run
         self._model = model
         self._kinds = {}  # module -> its activation kind
         self._layers = {}  # module -> its layer name
@@ -711,6 +715,7 @@ class ActivationProbe:
         self.armed = False
         # (held tensors: not kept between samples)
         self._outputs, self._scaled, self._noised, self._made = {}, None, None, {}
+        self._inputs = []
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -816,6 +821,14 @@ class ActivationProbe:
                 return  # another model's run
             linear, activation = entry
             self._layer_ran(linear)
+            name = self._layers.get(linear)
+            if name is not None:  # (the run's layers feed each other; its first, its input)
+                if layer < last:
+                    self._run_feeding.add(name)
+                elif hasattr(output, "_data"):
+                    self._made[id(output)] = (output, name)
+                if layer == 0:
+                    self._inputs.append((name, tensors(args[0])))
             if activation is not None and training_forward(activation):
                 self._module_output(activation, self._kinds[activation],
                                     output if layer == last else None, array=hidden[layer + 1])
@@ -850,8 +863,10 @@ class ActivationProbe:
 
     def _layer_starts(self, name):
         def hook(module, args):
-            if self.armed and name not in self._order:
-                self._order[name] = len(self._order)
+            if self.armed:
+                if name not in self._order:
+                    self._order[name] = len(self._order)
+                self._inputs.append((name, tensors(args)))  # (which layers feed it: heads)
         return hook
 
     def _layer_done(self, name):
@@ -872,6 +887,15 @@ class ActivationProbe:
         for key, (_, name) in self._made.items():
             if key in ids:
                 self.output_layers.add(name)
+        # and the layers that feed no other, whatever the model made of their outputs (a dict,
+        # a reshape, a concatenation: a balanced three-head CNN returning a dict had its
+        # regressor called 'amplifying' against the heads after it, as with no heads known)
+        producers = {out.grad_fn: name for out, name in self._made.values()
+                     if out.grad_fn is not None}
+        if producers:
+            feeding = feeding_layers(self._inputs, producers) | self._run_feeding
+            self.output_layers.update(set(producers.values()) - feeding)
+        self._inputs = []
 
     def _functional(self, node, args, outputs):
         if type(node).__name__ in NORM_OPS and self._drowned is None and not _rerunning[0]:
