@@ -4,9 +4,10 @@ weights, or ends in a NaN); heavy-tailed noise, however spiky, does not."""
 import math
 
 import numpy as np
+import pytest
 
 from chainrule.diagnostics.findings import Thresholds
-from chainrule.diagnostics.rules import Rules
+from chainrule.diagnostics.rules import Rules, _straightness
 
 
 def _feed(norms, losses=None, lrs=None, grown=0.0, thresholds=None):
@@ -762,3 +763,10 @@ def test_a_nan_from_outside_the_model_confirms_no_jump():
         rules.on_step(step, norm, norm, {"fc": norm})
     found = rules.on_nonfinite(5, Origin("data", "forward", "nan"), "nan entered the loss")
     assert [f.rule for f in found] == ["nonfinite"]
+
+
+def test_straightness_is_the_r_squared_of_a_line_through_depth():
+    assert _straightness([-4.0, -3.0, -2.0, -1.0]) == pytest.approx(1.0)  # a steady rise
+    assert _straightness([1.0, 1.0, 1.0]) == 0.0  # no trend
+    # 0, 1, 0, 1: the line 0.2 x + 0.2 leaves 0.8 of the 1.0 around the mean: R^2 0.2
+    assert _straightness([0.0, 1.0, 0.0, 1.0]) == pytest.approx(0.2)

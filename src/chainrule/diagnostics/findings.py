@@ -11,6 +11,13 @@ class Thresholds:
     patience: int = 3  # samples in a row a layer condition must hold (vanishing, dead, ...)
     vanishing_ratio: float = 1e-5  # a layer's gradient norm below this x the largest layer's
     vanishing_floor: float = 1e-12  # or below this, absolutely
+    depth_decay: float = 1e-3  # vanishing through depth: the first layer's gradient norm this x
+    # the largest's or less, rising steadily layer by layer to it...
+    depth_layers: int = 6  # ...over at least this many layers (in forward order)...
+    depth_fit: float = 0.9  # ...its log a straight line in depth (R^2 at least this)...
+    depth_unlearned: float = 0.85  # ...while the loss is still this x its untrained level or
+    # more, judged from step depth_from on
+    depth_from: int = 16
     jump_factor: float = 10.0  # exploding: total gradient norm above this x its earlier maximum
     recent_steps: int = 8  # ...the maximum over every step but the last this many
     weight_growth: float = 2.0  # exploding: a layer's weights grew by this factor in one update

@@ -4098,3 +4098,32 @@ def cnn_nll_loss_of_raw_scores_under_adam_at_a_tenfold_rate():
     model = models.cnn((1, 8, 8))
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.images(), 50,
                       F.nll_loss)
+
+
+# -- lead19: vanishing through depth, below vanishing_ratio ---------------------------------------
+def _tanh_stack(depth, width=64, features=16):
+    layers = [nn.Linear(features, width), nn.Tanh()]
+    for _ in range(depth - 2):
+        layers += [nn.Linear(width, width), nn.Tanh()]
+    return nn.Sequential(*layers, nn.Linear(width, 2))
+
+
+@broken("mlp", "model", Expect("vanishing", "0", says="through depth"))
+def mlp_sixteen_tanh_layers_at_the_default_initialisation_under_sgd():
+    # each tanh layer at PyTorch's default init passes back ~0.55x: the first layer gets
+    # 10^-3.4 to 10^-4 of the head's gradient, a steady rise through depth, above
+    # vanishing_ratio; the loss stays at 0.69 for 100 steps (Adam trains the same net: healthy)
+    model = _tanh_stack(16)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.1, momentum=0.9),
+                      data.classes(seed=1), 50)
+
+
+@broken("cnn", "model", Expect("vanishing", "0", says="through depth"))
+def cnn_fourteen_tanh_convolutions_at_the_default_initialisation():
+    layers, channels = [], 1
+    for _ in range(14):
+        layers += [nn.Conv2d(channels, 8, 3, padding=1), nn.Tanh()]
+        channels = 8
+    model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(800, 2))
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                      data.images(), 50)
