@@ -90,8 +90,9 @@ def training_forward(module):
 
 # ops that take logits and apply their own (log-)softmax: given a softmax's output instead, each
 # row in [0, 1] and summing to 1, they squash it again (``probabilities_as_logits``)
-LOGIT_OPS = frozenset({"CrossEntropy", "LogSoftmax"})
+LOGIT_OPS = frozenset({"CrossEntropy", "LogSoftmax", "BinaryCrossEntropyWithLogits"})
 SUMS_TO_ONE = 1e-3  # float32 rows of up to ~1e4 probabilities sum to 1 within this
+LEAST_LOGITS = 16  # a binary loss's logits all in [0, 1] count from this many values on
 
 
 def probabilities_as_logits(node, args):
@@ -106,6 +107,14 @@ def probabilities_as_logits(node, args):
     x = getattr(args[0], "_data", None) if args else None
     if x is None or x.ndim == 0 or x.dtype.kind != "f" or x.size == 0:
         return None
+    if type(node).__name__ == "BinaryCrossEntropyWithLogits":
+        # every logit in [0, 1]: a sigmoid's output. Its own sigmoid of them lies in [0.5,
+        # 0.73] (the loss at least log 2 where the target is 0), and the model's gradient
+        # passes two sigmoids. An untrained model's logits straddle 0: a batch of LEAST_LOGITS
+        # or more all in [0, 1] on patience samples in a row is no chance
+        if x.size < LEAST_LOGITS or x.min() < 0.0 or x.max() > 1.0:
+            return None
+        return 2
     if type(node).__name__ == "CrossEntropy":
         axis = 1 if x.ndim >= 2 else 0
     else:

@@ -155,8 +155,9 @@ REMEDIES = {
     "drowned_input": "initialise that layer at the size of the others it is added to (learned "
                      "positional embeddings as the token embeddings, std 0.02 in GPT-2), or "
                      "scale it down",
-    "probabilities_as_logits": "give the loss the raw scores: remove the softmax at the "
-                               "model's end (F.cross_entropy applies log_softmax itself), or "
+    "probabilities_as_logits": "give the loss the raw scores: remove the softmax (or sigmoid) "
+                               "at the model's end (F.cross_entropy applies log_softmax "
+                               "itself, F.binary_cross_entropy_with_logits its sigmoid), or "
                                "give F.nll_loss torch.log of the probabilities",
     "unbounded_loss": "give the loss what it expects: F.cross_entropy the raw scores (or "
                       "nll_loss their F.log_softmax), kl_div log-probabilities as its input; "

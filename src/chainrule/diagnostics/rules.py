@@ -508,6 +508,16 @@ class Rules:
         if not self._streak(("vanishing", "probabilities"), given is not None):
             return []
         layer = self.order[-1] if self.order else None
+        if given["op"] == "BinaryCrossEntropyWithLogits":
+            return self._group(
+                "vanishing", "vanishing", [layer] if layer else [], step,
+                f"vanishing gradients from the loss, starting at the model's last layer "
+                f"'{layer}': binary_cross_entropy_with_logits is given probabilities as its "
+                f"logits (every value in [0, 1], a sigmoid's output) for {self.t.patience} "
+                "samples in a row; its own sigmoid of them lies between 0.5 and 0.73 (the loss "
+                f"at best {math.log(2):.3g} where the target is 0, {math.log1p(math.exp(-1)):.3g} "
+                "where it is 1), and the model's gradient passes two sigmoids",
+                "probabilities_as_logits")
         op = "cross_entropy" if given["op"] == "CrossEntropy" else "log_softmax"
         floor = math.log(1 + (given["classes"] - 1) / math.e)
         return self._group(

@@ -4127,3 +4127,27 @@ def cnn_fourteen_tanh_convolutions_at_the_default_initialisation():
     model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(800, 2))
     return model, fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
                       data.images(), 50)
+
+
+# -- lead19: a binary loss with logits given a sigmoid's output -----------------------------------
+def _binary(batches):
+    def binary(step):
+        x, y = batches(step)
+        return x, y.float()[:, None]
+    return binary
+
+
+@broken("mlp", "loss", Expect("vanishing", "4", says="binary_cross_entropy_with_logits is given"))
+def mlp_binary_cross_entropy_with_logits_of_sigmoid_outputs():
+    # the loss applies its own sigmoid: of values in [0, 1] it lies in [0.5, 0.73], the loss
+    # cannot fall below log 2 where the target is 0 (0.69 to 0.71 over 100 steps of SGD 0.1)
+    model = models.mlp([16, 64, 64, 1])
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.1), _binary(data.classes()),
+                      50, lambda out, y: F.binary_cross_entropy_with_logits(torch.sigmoid(out), y))
+
+
+@broken("cnn", "loss", Expect("vanishing", ANY, says="binary_cross_entropy_with_logits is given"))
+def cnn_ending_in_a_sigmoid_under_bce_with_logits_loss():
+    model = nn.Sequential(models.cnn((1, 8, 8), classes=1), nn.Sigmoid())
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), _binary(data.images()),
+                      50, nn.BCEWithLogitsLoss())

@@ -3692,3 +3692,27 @@ def mlp_sixteen_tanh_layers_at_the_default_initialisation_under_adam():
     # size whatever the gradient: the loss falls from 0.71 to 0.17 in 100 steps
     model = broken_mistakes._tanh_stack(16)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 100)]
+
+
+# -- lead19: binary losses with logits given logits ----------------------------------------------
+@healthy("cnn")
+def cnn_bce_with_logits_on_raw_scores_every_target_one():
+    # every target 1: the logits are pushed up from the start and cross 1 within steps, never
+    # all in [0, 1] for long (the sign of a sigmoid's output given as logits, broken.py)
+    model = models.cnn((1, 8, 8), classes=1)
+    images = data.images()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                lambda step: (images(step)[0], torch.ones(16, 1)), 100, nn.BCEWithLogitsLoss())]
+
+
+@healthy("mlp")
+def mlp_multi_label_bce_with_logits_batch_size_one():
+    # batch size 1, four labels: four logits at a time, under LEAST_LOGITS, are no evidence
+    model = models.mlp([16, 32, 4])
+    batches = data.classes(size=1)
+
+    def labels(step):
+        x, y = batches(step)
+        return x, torch.cat([y.float()[:, None], 1 - y.float()[:, None]] * 2, dim=1)
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.05), labels, 100,
+                F.binary_cross_entropy_with_logits)]
