@@ -3683,3 +3683,112 @@ def multitask_three_heads_balanced_weights():
         return x, y
 
     return [fit(model, optimizer, batches, 100, loss_fn, every=10)]
+
+
+# -- hooks19: user code between the layers (hooks, custom Functions, parametrizations) --------
+@healthy("mlp")
+def domain_adversarial_gradient_reversal_at_one_tenth():
+    model = broken_mistakes.DomainAdversarial(lam=0.1)
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05),
+                broken_mistakes.two_domains(), 100, broken_mistakes.domain_adversarial_loss,
+                every=10)]
+
+
+class _Binarised(nn.Module):
+    """Batch-normed features binarised by sign, the gradient passed straight through where
+    |h| < 1 (BinaryConnect's clipped straight-through estimator)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16, 64), nn.Linear(64, 64), nn.Linear(64, 2)
+        self.norm = nn.BatchNorm1d(64)
+
+    def forward(self, x):
+        h = self.norm(self.fc1(x))
+        clipped = torch.clamp(h, -1.0, 1.0)
+        binary = clipped + (torch.sign(h) - clipped).detach()
+        return self.fc3(F.relu(self.fc2(binary)))
+
+
+@healthy("mlp")
+def straight_through_binariser():
+    model = _Binarised()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def quantised_features_rounded_straight_through():
+    model = broken_mistakes._Quantised(straight_through=True)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def checkpointed_residual_blocks():
+    model = broken_mistakes.CheckpointedResidual()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def discriminator_weight_normed_and_spectral_normed():
+    P = nn.utils.parametrizations
+    model = nn.Sequential(P.weight_norm(nn.Linear(16, 64)), nn.LeakyReLU(0.2),
+                          P.spectral_norm(nn.Linear(64, 64)), nn.LeakyReLU(0.2),
+                          P.spectral_norm(nn.Linear(64, 2)))
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-4, betas=(0.5, 0.999)),
+                data.classes(), 100, every=10)]
+
+
+class _OrthogonalRNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(4, 32, batch_first=True)
+        nn.utils.parametrizations.orthogonal(self.rnn, "weight_hh_l0")
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+@healthy("recurrent")
+def rnn_recurrence_kept_orthogonal_by_a_parametrization():
+    model = _OrthogonalRNN()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(length=30),
+                100, every=10)]
+
+
+@healthy("cnn")
+def cnn_every_parameters_gradient_clamped_by_a_hook():
+    model = models.cnn((1, 8, 8, 8))
+    for parameter in model.parameters():
+        parameter.register_hook(lambda g: g.clamp(-0.01, 0.01))
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9), data.images(),
+                100, every=10)]
+
+
+@healthy("transformer")
+def transformer_forward_hooks_that_only_log():
+    model = models.TinyGPT()
+    logged = []
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Linear):
+            module.register_forward_hook(
+                lambda m, inputs, output, name=name: logged.append(
+                    (name, output.detach().abs().mean().item())))
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.tokens(), 100,
+                models.sequence_loss, every=10)]
+
+
+@healthy("recurrent")
+def gru_backward_hooks_that_only_log_gradient_norms():
+    model = models.Recurrent("GRU")
+    logged = []
+    for name, module in model.named_children():
+        module.register_full_backward_hook(
+            lambda m, grad_input, grad_output, name=name: logged.append(
+                (name, grad_output[0].norm().item())))
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 100,
+                every=10)]
