@@ -96,8 +96,9 @@ def layer_of(site):
     weight of the layer that holds it: what it makes is that layer's (a zero weight under
     spectral_norm was placed in '2.parametrizations.weight.0', not in '2')."""
     layer = site.layer if site is not None else None
-    if layer is not None and ".parametrizations." in f".{layer}":
-        return layer.partition("parametrizations.")[0].rstrip(".") or None
+    parts = layer.split(".") if layer is not None else ()
+    if "parametrizations" in parts:
+        return ".".join(parts[:parts.index("parametrizations")]) or None
     return layer
 
 
