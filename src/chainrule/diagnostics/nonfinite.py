@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..autograd.engine import add_forward_observer, backward_depth
+from ..nn.modules.backward_hooks import _BackwardHookIdentity
 from ..nn.modules.module import Module
 
 # a module's forward pre-hooks and forward hooks run in its __call__, outside its forward:
@@ -86,7 +87,19 @@ class Origin:
         # the source text is read here, not when the site is taken (every loss op, every step)
         code = site.code or (source_line(site.file, site.line) if site.file else None)
         return dataclasses.replace(self, file=site.file, line=site.line, code=code,
-                                   layer=site.layer if self.layer is None else self.layer)
+                                   layer=layer_of(site) if self.layer is None else self.layer)
+
+
+def layer_of(site):
+    """The layer ``site`` (an Origin) ran in, None if unknown. A parametrization (weight_norm,
+    spectral_norm, orthogonal: a module under ``<layer>.parametrizations.<name>``) computes the
+    weight of the layer that holds it: what it makes is that layer's (a zero weight under
+    spectral_norm was placed in '2.parametrizations.weight.0', not in '2')."""
+    layer = site.layer if site is not None else None
+    parts = layer.split(".") if layer is not None else ()
+    if "parametrizations" in parts:
+        return ".".join(parts[:parts.index("parametrizations")]) or None
+    return layer
 
 
 _internal_files = {}  # filename -> whether it is chainrule's plumbing (asked once per file)
@@ -328,8 +341,13 @@ def backward_origin(node_class, site, found, inner):
     if inner is None or getattr(node_class, "_builtin_op", True):
         return origin.located(site)
     op, where = inner
-    return dataclasses.replace(origin, inside=op, layer=site.layer if site else None).located(
-        where)
+    if node_class is _BackwardHookIdentity:
+        # the node that runs a module's backward hooks (register_full_backward_hook) is the
+        # engine's, not a user's Function: an op of the hook made it, as in a hook on a
+        # tensor's gradient (it was "_BackwardHookIdentity (a custom autograd Function)")
+        return Origin(op, "backward", describe(found), in_hook=True,
+                      layer=layer_of(site)).located(where)
+    return dataclasses.replace(origin, inside=op, layer=layer_of(site)).located(where)
 
 
 def hook_origin(inner, grad_outputs, site):
@@ -345,7 +363,7 @@ def hook_origin(inner, grad_outputs, site):
         return None
     op, where = inner
     return Origin(op, "backward", describe(held), in_hook=True,
-                  layer=site.layer if site else None).located(where)
+                  layer=layer_of(site)).located(where)
 
 
 def node_origin(node_class, site, inner, grad_inputs, grad_outputs):
@@ -601,7 +619,7 @@ def explain(origin):
     place = "in the loss computation" if o.in_loss else (
         f"in layer '{o.layer}'" if o.layer else "in the model")
     if o.in_hook:
-        place = f"in a hook on a gradient {place}"
+        place = f"in a hook on a gradient (a tensor's or a module's backward hook) {place}"
     if o.from_mask:
         return (f"{o.op} produced {o.kind} in the {o.pass_} pass {place}, called at {o.where()}, "
                 "out of infinities the model placed on purpose (a mask: masked_fill(mask, "

@@ -1258,8 +1258,13 @@ class Rules:
         if not low:
             return []
         first = low[0]
+        # (an op whose gradient is zero everywhere cuts it too: round, sign or floor without
+        # a straight-through estimator, a custom Function whose backward returns zeros)
         zero = (": exactly zero, as below units that are all off (a ReLU-like activation "
-                "whose units died, a clamp, a LeakyReLU of slope 0)" if norms[first] == 0 else "")
+                "whose units died, a clamp, a LeakyReLU of slope 0) or an op whose gradient "
+                "is zero everywhere (round, sign or floor without a straight-through "
+                "estimator, a custom Function's backward returning zeros)"
+                if norms[first] == 0 else "")
         cut = next((n for n in order if n in starved), None) if norms[first] == 0 else None
         if cut is not None:
             zero = (f": exactly zero, and layer '{cut}' receives only zeros (its weights get no "

@@ -4151,3 +4151,243 @@ def cnn_ending_in_a_sigmoid_under_bce_with_logits_loss():
     model = nn.Sequential(models.cnn((1, 8, 8), classes=1), nn.Sigmoid())
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), _binary(data.images()),
                       50, nn.BCEWithLogitsLoss())
+
+
+# -- hooks19: user code between the layers (hooks, custom Functions, parametrizations) --------
+class _BetweenLayers(nn.Module):
+    """Three linear layers with the user's own autograd Function between fc2 and fc3."""
+
+    def __init__(self, function):
+        super().__init__()
+        self.function = function
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16, 32), nn.Linear(32, 32), nn.Linear(32, 2)
+
+    def forward(self, x):
+        h = self.function.apply(self.fc2(F.relu(self.fc1(x))))
+        return self.fc3(F.relu(h))
+
+
+class _TanhForgettingTheGradient(torch.autograd.Function):
+    """y = tanh(x); its backward returns ones: meant grad_out * (1 - y^2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.tanh()
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return torch.ones_like(grad_out)
+
+
+class _ClampWithZeroBackward(torch.autograd.Function):
+    """y = clamp(x, -1, 1); its backward returns zeros: meant grad_out where -1 < x < 1."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.clamp(-1.0, 1.0)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return torch.zeros_like(grad_out)
+
+
+@broken("mlp", "model", Expect("exploding", "fc2", within=10))
+def custom_function_backward_forgets_the_incoming_gradient():
+    # fc2's gradient is ones @ its input whatever the loss: one update grows it 4.4x
+    model = _BetweenLayers(_TanhForgettingTheGradient)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.classes(), 30)
+
+
+@broken("mlp", "model", Expect("vanishing", "fc1", says="a custom Function's backward"))
+def custom_clamp_whose_backward_is_zero_everywhere():
+    # fc1 and fc2 get gradients of exactly 0; the message named only dead units and clamps
+    model = _BetweenLayers(_ClampWithZeroBackward)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
+
+
+class _Quantised(nn.Module):
+    """tanh features rounded to quarters; ``straight_through``: the rounding's gradient passed
+    as if it were the identity (h + (round(h) - h).detach())."""
+
+    def __init__(self, straight_through):
+        super().__init__()
+        self.straight_through = straight_through
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16, 32), nn.Linear(32, 32), nn.Linear(32, 2)
+
+    def forward(self, x):
+        h = torch.tanh(self.fc1(x))
+        q = torch.round(h * 4) / 4
+        if self.straight_through:
+            q = h + (q - h).detach()
+        return self.fc3(F.relu(self.fc2(q)))
+
+
+@broken("mlp", "model", Expect("vanishing", "fc1", says="without a straight-through"))
+def quantised_features_rounded_without_straight_through():
+    model = _Quantised(straight_through=False)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
+
+
+@broken("cnn", "model", Expect("stalled", "0"))
+def forward_hook_returns_a_blocks_output_detached():
+    # a hook meant to record the features returns them detached: what it returns replaces
+    # the output, so the convolutions before it get no gradient
+    model = models.cnn((1, 8, 8, 8))
+    model[2].register_forward_hook(lambda module, inputs, output: output.detach())
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 50)
+
+
+@broken("transformer", "model", Expect("stalled", "tokens"))
+def transformer_forward_hook_detaches_the_first_block():
+    model = models.TinyGPT()
+    model.blocks.layers[0].register_forward_hook(lambda module, inputs, output: output.detach())
+    return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.tokens(), 30,
+                      models.sequence_loss)
+
+
+def _log_of_features(module, inputs, output):
+    return torch.log(output)  # NAN: forward hook log  (meant: log1p, of a ReLU's output)
+
+
+@broken("mlp", "model", Expect("nonfinite", "1", "Log", "forward", "forward hook log",
+                               within=1))
+def forward_hook_takes_the_log_of_a_relus_output():
+    model = models.mlp([16, 32, 32, 2])
+    model[1].register_forward_hook(_log_of_features)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 10)
+
+
+@broken("recurrent", "model", Expect("nonfinite", "head", "Div", "backward",
+                                     "backward hook dropout", within=10))
+def backward_hook_gradient_dropout_annealed_to_zero():
+    # gradient dropout on the head's input whose keep probability falls to 0 at step 8
+    # (meant: rises to 1): 0 / 0 there; it was named '_BackwardHookIdentity, a custom
+    # autograd Function'
+    model = models.Recurrent("GRU")
+    calls = []
+
+    def dropout(module, grad_input, grad_output):
+        calls.append(1)
+        keep = max(0.0, 1.0 - len(calls) / 8)
+        g = grad_input[0]
+        return (g * (torch.rand_like(g) < keep) / keep,)  # NAN: backward hook dropout
+
+    model.head.register_full_backward_hook(dropout)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 15)
+
+
+@broken("mlp", "model", Expect("nonfinite", "2", "Div", "forward", within=1))
+def spectral_norm_on_a_zero_initialised_layer():
+    # sigma = 0: weight / sigma = 0 / 0; it was placed in '2.parametrizations.weight.0'
+    model = nn.Sequential(nn.Linear(16, 32), nn.LeakyReLU(0.2), nn.Linear(32, 32),
+                          nn.LeakyReLU(0.2), nn.Linear(32, 2))
+    nn.init.zeros_(model[2].weight)
+    nn.utils.parametrizations.spectral_norm(model[2])
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 10)
+
+
+class _GradientReversal(torch.autograd.Function):
+    """y = x;  dx = -lambda * dy (domain-adversarial training's reversal layer)."""
+
+    @staticmethod
+    def forward(ctx, x, lam):
+        ctx.lam = lam
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return -ctx.lam * grad_out, None
+
+
+class DomainAdversarial(nn.Module):
+    """Features read by a label head and, through a gradient reversal, by a domain head;
+    its output: the two heads' logits side by side (see ``domain_adversarial_loss``)."""
+
+    def __init__(self, lam=0.1):
+        super().__init__()
+        self.lam = lam
+        self.features = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
+        self.label = nn.Linear(32, 2)
+        self.domain = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+
+    def forward(self, x):
+        f = self.features(x)
+        return torch.cat([self.label(f), self.domain(_GradientReversal.apply(f, self.lam))], 1)
+
+
+def domain_adversarial_loss(out, y):
+    return F.cross_entropy(out[:, :2], y[:, 0]) + F.cross_entropy(out[:, 2:], y[:, 1])
+
+
+def two_domains(n=512, size=32, seed=0):
+    """data.classes' task, half the rows shifted by 1.5 in four features the label ignores;
+    targets: (label, domain)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 16)).astype(np.float32)
+    domain = rng.integers(0, 2, n)
+    x[:, 4:8] += 1.5 * domain[:, None]
+    label = (x[:, :4].sum(1) > 0).astype(np.int64)
+    return data.Batches(x, np.stack([label, domain], 1).astype(np.int64), size, seed)
+
+
+@broken("mlp", "model", Expect("exploding", "features.2"))
+def domain_adversarial_reversal_a_thousand_times_too_strong():
+    # lambda 100 where 0.1 was meant: the reversed domain gradient swamps the features
+    model = DomainAdversarial(lam=100.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), two_domains(), 50,
+                      domain_adversarial_loss)
+
+
+class CheckpointedResidual(nn.Module):
+    """Residual blocks run through chainrule.utils.checkpoint; ``no_grad``: each one under
+    torch.no_grad() as well (a memory saving too many)."""
+
+    def __init__(self, width=32, depth=4, no_grad=False):
+        super().__init__()
+        self.no_grad = no_grad
+        self.stem = nn.Linear(16, width)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.ReLU(),
+                          nn.Linear(width, width)) for _ in range(depth))
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        h = self.stem(x)
+        for block in self.blocks:
+            if self.no_grad:
+                with torch.no_grad():
+                    h = h + torch.utils.checkpoint.checkpoint(block, h, use_reentrant=False)
+            else:
+                h = h + torch.utils.checkpoint.checkpoint(block, h, use_reentrant=False)
+        return self.head(h)
+
+
+@broken("mlp", "model", Expect("stalled", "stem"))
+def checkpointed_blocks_run_under_no_grad():
+    model = CheckpointedResidual(no_grad=True)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
+
+
+class _GradientScaledAt(nn.Module):
+    """models.mlp's layers, with a hook multiplying the gradient of layer ``at``'s output."""
+
+    def __init__(self, widths, at, factor):
+        super().__init__()
+        self.layers = models.mlp(widths)
+        self.at, self.factor = at, factor
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i == self.at and x.requires_grad:
+                x.register_hook(lambda g: g * self.factor)
+        return x
+
+
+@broken("mlp", "model", Expect("exploding", within=20))
+def gradient_hook_multiplies_a_layers_output_gradient_by_fifty():
+    # the hook sits on layers.4's output, so the growth starts there; the jump is named at
+    # layers.0, the first in forward order (every layer before the hook grows alike)
+    model = _GradientScaledAt([16, 64, 64, 64, 64, 2], at=4, factor=50.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                      data.classes(), 30)

@@ -3697,8 +3697,8 @@ def mlp_sixteen_tanh_layers_at_the_default_initialisation_under_adam():
 # -- lead19: binary losses with logits given logits ----------------------------------------------
 @healthy("cnn")
 def cnn_bce_with_logits_on_raw_scores_every_target_one():
-    # every target 1: the logits are pushed up from the start and cross 1 within steps, never
-    # all in [0, 1] for long (the sign of a sigmoid's output given as logits, broken.py)
+    # every target 1: the logits are pushed up from the start, through 0 to 1 and beyond:
+    # values in [0, 1] a while, but no sigmoid's output (broken.py's mistake)
     model = models.cnn((1, 8, 8), classes=1)
     images = data.images()
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
@@ -3707,7 +3707,7 @@ def cnn_bce_with_logits_on_raw_scores_every_target_one():
 
 @healthy("mlp")
 def mlp_multi_label_bce_with_logits_batch_size_one():
-    # batch size 1, four labels: four logits at a time, under LEAST_LOGITS, are no evidence
+    # batch size 1, four labels: four logits at a time, often all in [0, 1] (not a sigmoid's)
     model = models.mlp([16, 32, 4])
     batches = data.classes(size=1)
 
@@ -3716,3 +3716,112 @@ def mlp_multi_label_bce_with_logits_batch_size_one():
         return x, torch.cat([y.float()[:, None], 1 - y.float()[:, None]] * 2, dim=1)
     return [fit(model, torch.optim.SGD(model.parameters(), 0.05), labels, 100,
                 F.binary_cross_entropy_with_logits)]
+
+
+# -- hooks19: user code between the layers (hooks, custom Functions, parametrizations) --------
+@healthy("mlp")
+def domain_adversarial_gradient_reversal_at_one_tenth():
+    model = broken_mistakes.DomainAdversarial(lam=0.1)
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05),
+                broken_mistakes.two_domains(), 100, broken_mistakes.domain_adversarial_loss,
+                every=10)]
+
+
+class _Binarised(nn.Module):
+    """Batch-normed features binarised by sign, the gradient passed straight through where
+    |h| < 1 (BinaryConnect's clipped straight-through estimator)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16, 64), nn.Linear(64, 64), nn.Linear(64, 2)
+        self.norm = nn.BatchNorm1d(64)
+
+    def forward(self, x):
+        h = self.norm(self.fc1(x))
+        clipped = torch.clamp(h, -1.0, 1.0)
+        binary = clipped + (torch.sign(h) - clipped).detach()
+        return self.fc3(F.relu(self.fc2(binary)))
+
+
+@healthy("mlp")
+def straight_through_binariser():
+    model = _Binarised()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def quantised_features_rounded_straight_through():
+    model = broken_mistakes._Quantised(straight_through=True)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def checkpointed_residual_blocks():
+    model = broken_mistakes.CheckpointedResidual()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def discriminator_weight_normed_and_spectral_normed():
+    P = nn.utils.parametrizations
+    model = nn.Sequential(P.weight_norm(nn.Linear(16, 64)), nn.LeakyReLU(0.2),
+                          P.spectral_norm(nn.Linear(64, 64)), nn.LeakyReLU(0.2),
+                          P.spectral_norm(nn.Linear(64, 2)))
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-4, betas=(0.5, 0.999)),
+                data.classes(), 100, every=10)]
+
+
+class _OrthogonalRNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(4, 32, batch_first=True)
+        nn.utils.parametrizations.orthogonal(self.rnn, "weight_hh_l0")
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+@healthy("recurrent")
+def rnn_recurrence_kept_orthogonal_by_a_parametrization():
+    model = _OrthogonalRNN()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(length=30),
+                100, every=10)]
+
+
+@healthy("cnn")
+def cnn_every_parameters_gradient_clamped_by_a_hook():
+    model = models.cnn((1, 8, 8, 8))
+    for parameter in model.parameters():
+        parameter.register_hook(lambda g: g.clamp(-0.01, 0.01))
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9), data.images(),
+                100, every=10)]
+
+
+@healthy("transformer")
+def transformer_forward_hooks_that_only_log():
+    model = models.TinyGPT()
+    logged = []
+    for name, module in model.named_modules():
+        if isinstance(module, nn.Linear):
+            module.register_forward_hook(
+                lambda m, inputs, output, name=name: logged.append(
+                    (name, output.detach().abs().mean().item())))
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.tokens(), 100,
+                models.sequence_loss, every=10)]
+
+
+@healthy("recurrent")
+def gru_backward_hooks_that_only_log_gradient_norms():
+    model = models.Recurrent("GRU")
+    logged = []
+    for name, module in model.named_children():
+        module.register_full_backward_hook(
+            lambda m, grad_input, grad_output, name=name: logged.append(
+                (name, grad_output[0].norm().item())))
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 100,
+                every=10)]
