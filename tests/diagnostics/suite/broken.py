@@ -4185,40 +4185,6 @@ def mlp_one_batch_in_twenty_ten_thousand_times_its_scale():
 
 
 
-def _pretrained_backbone(widths=(16, 64, 64), seed=1, steps=50):
-    """A ReLU backbone trained for ``steps`` steps with a head of its own, then returned
-    without it: the "pretrained" part of a fine-tuning run."""
-    layers = []
-    for a, b in zip(widths, widths[1:]):
-        layers += [nn.Linear(a, b), nn.ReLU()]
-    backbone = nn.Sequential(*layers)
-    head = nn.Linear(widths[-1], 2)
-    optimizer = torch.optim.Adam(list(backbone.parameters()) + list(head.parameters()), 1e-3)
-    batches = data.classes(seed=seed)
-    for step in range(steps):
-        x, y = batches(step)
-        optimizer.zero_grad()
-        F.cross_entropy(head(backbone(x)), y).backward()
-        optimizer.step()
-    return backbone
-
-
-@broken("mlp", "optimizer", Expect("exploding", "0.0", within=35))
-def mlp_backbone_unfrozen_at_step_25_with_a_rate_a_thousand_times_too_large():
-    # meant: lr 1e-4 for the unfrozen backbone (a tenth of the head's); written 1.0 under SGD
-    # with momentum: its first update throws the pretrained weights far
-    backbone = _pretrained_backbone()
-    model = nn.Sequential(backbone, nn.Linear(64, 2))
-    backbone.requires_grad_(False)
-    optimizer = torch.optim.SGD(model[1].parameters(), lr=1e-2, momentum=0.9)
-
-    def unfreeze(step):
-        if step == 25:
-            backbone.requires_grad_(True)
-            optimizer.add_param_group({"params": backbone.parameters(), "lr": 10.0})
-    return model, _staged(model, optimizer, data.classes(), 50, stage=unfreeze)
-
-
 @broken("cnn", "optimizer", Expect("stalled", ANY, within=50))
 def cnn_second_stage_sets_the_learning_rate_to_zero():
     # a second stage at step 30 meant to divide the rate by 10, written as lr * 0
