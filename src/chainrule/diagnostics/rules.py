@@ -257,7 +257,7 @@ class Rules:
             hit = self._geometric_hit(step)
         # (every cut on a plateau: the rate follows the loss, ReduceLROnPlateau; but no such
         # schedule reaches exactly 0, which stops every layer whoever set it: a second stage
-        # at step 30 that wrote lr * 0 for lr * 0.1, after the loss's lowest at 27, was
+        # at step 30 that wrote lr * 0 for lr * 0.1, seven steps after the loss's lowest, was
         # taken for a plateau's cut and never reported)
         if hit is None or (self.cuts == "plateau" and lr > 0):
             return []
