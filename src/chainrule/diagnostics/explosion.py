@@ -56,6 +56,7 @@ class ExplosionTracker:
         self.losses = collections.deque(maxlen=LOSS_WINDOW)
         self.first_losses = []  # the first three
         self.elevated = None  # (first step, reference norm, per-layer growth) of a jump
+        self.jump_losses = []  # the losses of its steps
         self.best = None  # (smoothed loss, layer norms) at the lowest smoothed loss
         self.first_lr = None
         self.diverging_steps = 0  # steps in a row the diverging condition held
@@ -94,8 +95,11 @@ class ExplosionTracker:
             if self.elevated is None:
                 self.elevated = (step, reference,
                                  self._layer_growth(self._resolve(layer_norms)))
+                self.jump_losses = []
+            self.jump_losses.append(loss)
             factor, grown = self.weight_growth()
-            lasting = step - self.elevated[0] + 1 >= self.t.patience
+            lasting = (step - self.elevated[0] + 1 >= self.t.patience
+                       and not self._learning_down())
             if (factor >= self.t.weight_growth or lasting) and (
                     not self.converged() or self.relapsed >= self.t.recent_steps):
                 norms = self._resolve(layer_norms)
@@ -142,6 +146,19 @@ class ExplosionTracker:
         falls with the weights' growth: -0.04 to -1.6e28 in ten steps of SGD, while its
         gradient norm jumped; a loss bounded below by 0 cannot)."""
         return loss > median or unbounded(loss, median, self.t.jump_factor)
+
+    def _learning_down(self):
+        """Whether the loss fell at every step since the jump began: the model is learning
+        its way down from a loss that jumped with its data (a new domain, targets shifted by
+        3.5 of their spread at step 50: 25.8, 24.4, 23.2, ... 8.9 at step 60 under Adam, the
+        gradient 12x its earlier maximum all along, called exploding at step 52), which weights
+        thrown by an explosion do not do: their loss rises or stays. A jump of the weights
+        (one update doubling a layer) is still an explosion whatever the loss does, and so is a
+        loss that falls below zero (one with no floor falls as the weights grow: nll_loss of
+        raw scores); only a loss at or above 0, falling towards its floor, is learning."""
+        losses = self.jump_losses
+        return (len(losses) >= 2 and None not in losses and min(losses) >= 0
+                and all(later < earlier for earlier, later in zip(losses, losses[1:])))
 
     def _undone(self, step, loss):
         """The jump that undid a fit, read once the loss has been back at its untrained level

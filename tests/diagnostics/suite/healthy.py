@@ -3830,3 +3830,15 @@ def mlp_sparse_reward_rare_large_spikes(every=10):
     model = models.mlp([8, 32, 32, 1])
     return [_staged(model, torch.optim.Adam(model.parameters(), 3e-3), _sparse_rewards(10.0),
                     150, F.mse_loss, every=every)]
+
+
+@healthy("mlp")
+def mlp_regression_targets_shifted_halfway(every=10):
+    # from step 50 the targets are 5 higher (3.5 of their spread: a new site's readings): the
+    # loss jumps from 0.1 to 26 with a gradient 12x its earlier maximum, and falls at every
+    # step after it (24, 23, 20, ... 9 at step 60); called exploding at step 52 before
+    first, second = data.regression(), data.regression(seed=1)
+    second.y = second.y + 5.0
+    model = models.mlp([8, 32, 32, 1])
+    return [_staged(model, torch.optim.Adam(model.parameters(), 3e-3),
+                    _domain_shift(first, second, 50), 120, F.mse_loss, every=every)]
