@@ -34,6 +34,32 @@ def test_a_single_outlier_batch_is_not_an_explosion():
     assert _feed([1.0, 1.2, 0.9, 1.1, 300.0, 1.0, 0.9, 1.1], grown=1.1) == []
 
 
+def test_a_jump_whose_loss_falls_at_every_step_is_the_data_shifting_not_an_explosion():
+    # a new domain: the loss jumps with the gradient and the model learns its way down
+    steady, norms = [1.0, 1.2, 0.9, 1.1, 1.0], [30.0, 30.0, 30.0, 30.0]
+    assert _feed(steady + norms, [1.0] * 5 + [25.0, 24.0, 23.0, 20.0]) == []
+    # the same jump whose loss stops falling is an explosion at that step...
+    (finding,) = _feed(steady + norms, [1.0] * 5 + [25.0, 24.0, 23.0, 26.0])
+    assert (finding.rule, finding.step) == ("exploding", 9)
+    # ...as is one whose loss rises, at patience, and grown weights are proof at once
+    assert _feed(steady + norms, [1.0] * 5 + [25.0, 30.0, 40.0, 50.0])[0].step == 8
+    assert _feed(steady + norms[:1], [1.0] * 5 + [25.0], grown=3.0)[0].step == 6
+
+
+def test_a_fit_undone_by_a_jump_is_judged_against_the_norm_before_the_jump():
+    # fit to 0, then thrown: gradient norms 1e6 and the loss back near its untrained 0.69,
+    # half its batches below it (at chance); found once it has been there recent_steps steps,
+    # its reference the norm before the jump, "since" the jump's first step
+    norms = [1.0, 1.2, 0.9] + [1e-3] * 20 + [1e6, 1e7, 1e6, 1e5, 1e4, 10.0, 1e5, 10.0]
+    losses = [0.69, 0.7, 0.68] + [0.0] * 20 + [9.0, 1e4, 1e8, 1e10, 1e20, 0.64, 1e13, 0.65]
+    (finding,) = _feed(norms, losses)
+    assert (finding.rule, finding.step) == ("exploding", 31)
+    assert "since step 24" in finding.message
+    # a fitted run whose loss comes back below half its untrained level is not undone
+    losses = [0.69, 0.7, 0.68] + [0.0] * 20 + [9.0, 1e4, 0.3, 0.1, 0.01, 0.0, 0.0, 0.0]
+    assert _feed(norms, losses) == []
+
+
 def test_heavy_tailed_noise_never_confirms():
     rng = np.random.default_rng(0)
     norms = np.abs(rng.standard_cauchy(3000)) + 0.01  # gradient norms with Cauchy tails
@@ -377,6 +403,21 @@ def _schedule(lrs):
     rules = Rules()
     return [f for step, lr in enumerate(lrs, 1) for f in rules.on_step(step, 1.0 / step, 0.1,
                                                                        {"fc": 0.1}, lr)]
+
+
+def test_a_rate_set_to_exactly_0_is_found_even_where_its_cut_came_after_a_plateau():
+    # the lowest loss at step 10, the rate cut to 0 at step 20 (lr * 0 meant as lr * 0.1): a
+    # plateau schedule never reaches 0; cut to a tenth at the same step, it is left alone
+    rules, found = Rules(), []
+    losses = [1.0 / s if s <= 10 else 0.2 for s in range(1, 41)]
+    for step, loss in enumerate(losses, 1):
+        found += rules.on_step(step, loss, 0.1, {"fc": 0.1}, 0.1 if step < 20 else 0.0)
+    (finding,) = found
+    assert (finding.rule, finding.step) == ("stalled", 24) and "has been 0" in finding.message
+    rules, found = Rules(), []
+    for step, loss in enumerate(losses, 1):
+        found += rules.on_step(step, loss, 0.1, {"fc": 0.1}, 0.1 if step < 20 else 0.01)
+    assert found == []
 
 
 def test_a_schedule_stepped_per_batch_is_found_where_one_that_ends_low_is_not():

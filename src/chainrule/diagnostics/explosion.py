@@ -56,13 +56,14 @@ class ExplosionTracker:
         self.losses = collections.deque(maxlen=LOSS_WINDOW)
         self.first_losses = []  # the first three
         self.elevated = None  # (first step, reference norm, per-layer growth) of a jump
+        self.jump_losses = []  # the losses of its steps
         self.best = None  # (smoothed loss, layer norms) at the lowest smoothed loss
         self.first_lr = None
         self.diverging_steps = 0  # steps in a row the diverging condition held
         self.start_loss = None  # the untrained loss: the median of the first three
         self.fit_level = None  # the loss at which the run has fit its data (``fitted``)
         self.has_fit = False  # whether the loss has been there (a median of three steps)
-        self.relapsed = 0  # steps in a row the loss was at or above its untrained level
+        self.relapsed = 0  # steps in a row the loss was back near its untrained level
 
     def reference(self):
         """The largest total gradient norm before the last ``recent_steps`` steps (so that a
@@ -77,8 +78,12 @@ class ExplosionTracker:
         found = None
         # (inline, as below: the untrained loss once known, and the run of steps back at it)
         start = self.start_loss
+        # (back at it: above ``unlearned_drop`` of it, the level below which the diverging
+        # rule counts a loss as learned; a net thrown back to chance scores around its
+        # untrained loss, half its batches below it: a CNN fit to 0 whose new data came in
+        # raw pixels blew up to 1e20 and sat at 0.63-0.71 against 0.69, never 8 in a row)
         self.relapsed = (self.relapsed + 1 if start is not None and loss is not None
-                         and loss >= start else 0)
+                         and loss >= self.t.unlearned_drop * start else 0)
         # during a jump, every step is measured against where it started
         # NOTE: reference() and _diverging's first test inline: this runs on every step, cold
         elevated, older_max = self.elevated, self.older_max
@@ -90,8 +95,11 @@ class ExplosionTracker:
             if self.elevated is None:
                 self.elevated = (step, reference,
                                  self._layer_growth(self._resolve(layer_norms)))
+                self.jump_losses = []
+            self.jump_losses.append(loss)
             factor, grown = self.weight_growth()
-            lasting = step - self.elevated[0] + 1 >= self.t.patience
+            lasting = (step - self.elevated[0] + 1 >= self.t.patience
+                       and not self._learning_down())
             if (factor >= self.t.weight_growth or lasting) and (
                     not self.converged() or self.relapsed >= self.t.recent_steps):
                 norms = self._resolve(layer_norms)
@@ -100,6 +108,8 @@ class ExplosionTracker:
                     "weights": factor, "weights_layer": grown, "loss": loss}, norms)
         elif elevated is not None:
             self.elevated = None
+        if found is None and self.relapsed == self.t.recent_steps and self.has_fit:
+            found = self._undone(step, loss)  # (once a relapse: on evidence, not every step)
         if found is None and loss is not None and lr is not None:
             found = self._diverging(step, loss, layer_norms, lr)
         # remember the step (NOTE: here, not in a method of its own: this runs on every
@@ -136,6 +146,42 @@ class ExplosionTracker:
         falls with the weights' growth: -0.04 to -1.6e28 in ten steps of SGD, while its
         gradient norm jumped; a loss bounded below by 0 cannot)."""
         return loss > median or unbounded(loss, median, self.t.jump_factor)
+
+    def _learning_down(self):
+        """Whether the loss fell at every step since the jump began: the model is learning
+        its way down from a loss that jumped with its data (a new domain, targets shifted by
+        3.5 of their spread at step 50: 25.8, 24.4, 23.2, ... 8.9 at step 60 under Adam, the
+        gradient 12x its earlier maximum all along, called exploding at step 52), which weights
+        thrown by an explosion do not do: their loss rises or stays. A jump of the weights
+        (one update doubling a layer) is still an explosion whatever the loss does, and so is a
+        loss that falls below zero (one with no floor falls as the weights grow: nll_loss of
+        raw scores); only a loss at or above 0, falling towards its floor, is learning."""
+        losses = self.jump_losses
+        return (len(losses) >= 2 and None not in losses and min(losses) >= 0
+                and all(later < earlier for earlier, later in zip(losses, losses[1:])))
+
+    def _undone(self, step, loss):
+        """The jump that undid a fit, read once the loss has been back at its untrained level
+        for ``recent_steps`` steps: while ``converged`` held the jump back, its steps were
+        rolling into the reference it would be measured against (a CNN fit to 0 whose new data
+        came in raw pixels: gradient norms 1e6 from step 35, loss up to 1e20, the reference
+        1e6 by step 43, the jump seen at 46 in the head, against 1e24). Those steps are the
+        last ``recent_steps`` and the reference is still the largest norm before them."""
+        reference, recent = self.older_max, self.recent
+        if not reference or not recent:
+            return None
+        threshold = self.t.jump_factor * reference
+        above = [i for i, (norm, _) in enumerate(recent) if norm >= threshold]
+        if not above:
+            return None
+        peak = max(above, key=lambda i: recent[i][0])
+        norms = self._resolve(recent[peak][1])
+        factor, grown = self.weight_growth()
+        return Explosion("jump", step, self._taking_part(self._layer_growth(norms)), {
+            "norm": recent[peak][0], "reference": reference,
+            "since": step - len(recent) + above[0], "weights": factor,
+            "weights_layer": grown, "loss": max(loss, *list(self.losses)[-len(recent):])},
+            norms)
 
     def converged(self):
         """Whether the loss has been at ``settled`` times its untrained level or below: the run

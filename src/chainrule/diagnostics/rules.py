@@ -225,8 +225,12 @@ class Rules:
                    t.lr_collapsed if collapsed else t.lr_slowed)
         if hit is None:
             hit = self._geometric_hit(step)
-        if hit is None or self.cuts == "plateau":
-            return []  # (every cut on a plateau: the rate follows the loss, ReduceLROnPlateau)
+        # (every cut on a plateau: the rate follows the loss, ReduceLROnPlateau; but no such
+        # schedule reaches exactly 0, which stops every layer whoever set it: a second stage
+        # at step 30 that wrote lr * 0 for lr * 0.1, seven steps after the loss's lowest, was
+        # taken for a plateau's cut and never reported)
+        if hit is None or (self.cuts == "plateau" and lr > 0):
+            return []
         (since, level), last = hit, self.last_update
         if lr == 0:
             # nothing moves at all: every layer stalls, named as the layer rule would name them

@@ -4391,3 +4391,202 @@ def gradient_hook_multiplies_a_layers_output_gradient_by_fifty():
     model = _GradientScaledAt([16, 64, 64, 64, 64, 2], at=4, factor=50.0)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
                       data.classes(), 30)
+
+
+# -- shift19: honestly bumpy loss curves, broken twins ------------------------------------------
+def _staged(model, optimizer, batches, steps, loss_fn=F.cross_entropy, every=50, stage=None,
+            scheduler=None):
+    """Train with ``stage(step)`` called before each step (to unfreeze, re-initialise, change
+    the rate: a second stage); ``batches`` and ``loss_fn`` may take the step as well (a
+    curriculum, an annealed weight) when they accept it. Returns the monitor."""
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for step in range(1, steps + 1):
+            if stage is not None:
+                stage(step)
+            x, y = batches(step)
+            optimizer.zero_grad()
+            out = model(x)
+            loss = loss_fn(out, y, step) if getattr(loss_fn, "annealed", False) else \
+                loss_fn(out, y)
+            loss.backward()
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            monitor.step(loss, lr=optimizer.param_groups[0]["lr"])
+    return monitor
+
+
+def _sorted_by_class(source, size=32):
+    """``source``'s rows sorted by class and walked in order, never shuffled: each batch holds
+    one class (two at a boundary), so the loss jumps each time the class changes."""
+    order = np.argsort(source.y, kind="stable")
+    x, y = source.x[order], source.y[order]
+
+    def batches(step):
+        start = (step - 1) * size % len(x)
+        rows = np.arange(start, start + size) % len(x)
+        return torch.from_numpy(x[rows]), torch.from_numpy(y[rows])
+    return batches
+
+
+def _four_classes(n=512, seed=0):
+    """Four classes: the quadrant of the sums of features 0-3 and 4-7."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 16)).astype(np.float32)
+    y = ((x[:, :4].sum(1) > 0) * 2 + (x[:, 4:8].sum(1) > 0)).astype(np.int64)
+    return data.Batches(x, y, 32, seed)
+
+
+@broken("mlp", "optimizer", Expect("exploding", within=41))
+def mlp_learning_rate_range_test_run_past_divergence():
+    # the rate x1.3 a step from 1e-4 (1e-2 at step 18, 1 at step 36): the loss is lowest at
+    # step 34 (0.33), swings from 36 (0.95, 0.41, 1.6, 0.42, 3.6) and leaves for good at 41
+    # (27, 41, 335): found there, not at the end of the sweep
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=1.3)
+    return model, _staged(model, optimizer, data.classes(), 50, scheduler=schedule)
+
+
+@broken("recurrent", "optimizer", Expect("exploding", within=44))
+def gru_learning_rate_range_test_under_adam():
+    # Adam's rate x1.3 a step from 1e-5 (1e-2 at step 27, 1 at step 45): lowest at step 37
+    # (0.24), swinging from 38; the median of five is back above the untrained 0.69 at 42,
+    # three steps running at 44 (a state, not one odd batch: patience)
+    model = models.Recurrent("GRU")
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-5)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=1.3)
+    return model, _staged(model, optimizer, data.sequences(), 50, scheduler=schedule)
+
+
+def _one_batch_in_twenty_scaled(source, factor):
+    """``source``'s batches, every 20th (steps 20, 40, ...) with its inputs ``factor`` times
+    their scale: a shard of the data set written in raw units."""
+    def batches(step):
+        x, y = source(step)
+        return (x * factor if step % 20 == 0 else x), y
+    return batches
+
+
+@broken("mlp", "data", Expect("exploding", "0", within=21))
+def mlp_one_batch_in_twenty_ten_thousand_times_its_scale():
+    # SGD: the gradient of the bad batch is 1e4 times the others' and its update throws the
+    # first layer's weights far: the loss never comes back
+    model = models.mlp([16, 32, 32, 2])
+    batches = _one_batch_in_twenty_scaled(data.classes(), 1e4)
+    return model, _staged(model, torch.optim.SGD(model.parameters(), lr=0.05), batches, 50)
+
+
+
+@broken("cnn", "optimizer", Expect("stalled", ANY, within=50))
+def cnn_second_stage_sets_the_learning_rate_to_zero():
+    # a second stage at step 30 meant to divide the rate by 10, written as lr * 0
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def second_stage(step):
+        if step == 30:
+            for group in optimizer.param_groups:
+                group["lr"] = group["lr"] * 0  # meant: * 0.1
+    return model, _staged(model, optimizer, data.images(), 60, stage=second_stage)
+
+
+@broken("mlp", "optimizer", Expect("dead", "3", within=32))
+def mlp_batches_sorted_by_class_at_a_rate_far_too_high():
+    # batches walked in class order (the healthy twin at lr 0.05) at lr 5: each change of
+    # class is a loss of ~5 whose update pushes the second layer's units below zero for
+    # good (97% of them dead by the sample at 16); the loss stays bounded (0 inside a class,
+    # 5 at its first batch): no explosion
+    model = models.mlp([16, 32, 32, 4])
+    return model, _staged(model, torch.optim.SGD(model.parameters(), lr=5.0),
+                          _sorted_by_class(_four_classes()), 50)
+
+
+def _domain_shift(first, second, at):
+    """``first``'s batches until step ``at``, then ``second``'s: the data set changes."""
+    return lambda step: (first if step < at else second)(step)
+
+
+@broken("cnn", "data", Expect("exploding", "0", within=42))
+def cnn_new_domain_at_step_30_in_raw_pixel_units():
+    # a second data source joins at step 30, its images not standardised (0-255 pixels,
+    # about 100 times the first's scale): the fitted model scores them right (loss 0) until
+    # a batch it gets wrong at step 35, whose gradient throws the weights (loss 9, 1e4, 1e8,
+    # 1e20, then chance); the run had fit, so the jump counts once the loss has stayed back
+    # near its untrained level for recent_steps steps: step 42
+    model = models.cnn()
+    batches = _domain_shift(data.images(), data.images(scale=100.0, seed=1), 30)
+    return model, _staged(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                          batches, 50)
+
+
+def _sparse_rewards(scale, n=1024, seed=0):
+    """Regression to a reward that is 0 but for one row in 50 in ``scale`` units (a sparse
+    reward), from features that tell when it comes (feature 0 above 2)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 8)).astype(np.float32)
+    y = np.where(x[:, 0] > 2.05, scale, 0.0).astype(np.float32)[:, None]
+    return data.Batches(x, y, 32, seed)
+
+
+@broken("mlp", "data", Expect("exploding", within=1))
+def mlp_sparse_reward_left_in_its_raw_units():
+    # the reward, 10 in the healthy twin, left at 1e4 (points, not a unit): the first batch
+    # holding one (step 1) makes a loss of 3e6 and an update that multiplies the hidden
+    # layers' weights (4x and 16x). Any layer: the error is born at the output and reaches
+    # every layer at once; the first doubled one is named
+    model = models.mlp([8, 32, 32, 1])
+    return model, _staged(model, torch.optim.SGD(model.parameters(), lr=0.01),
+                          _sparse_rewards(1e4), 50, F.mse_loss)
+
+
+@broken("cnn", "optimizer", Expect("exploding", "5", within=1))
+def cnn_resumed_from_a_checkpoint_with_adam_recreated_at_a_tenth():
+    # the run is resumed: the model's weights are loaded, but Adam is made anew with lr 1e-1
+    # (the saved run used 1e-3 and its optimizer state was not loaded): Adam's first step
+    # moves every weight by 0.1, the head's 4x its size (loss 0.2 -> 19), and the units of
+    # the second convolution die after it (the MLP's twin and a TinyGPT's train on at 1e-1:
+    # not broken, not in the suite)
+    trained = models.cnn()
+    _staged(trained, torch.optim.Adam(trained.parameters(), 1e-3), data.images(), 40)
+    model = models.cnn()
+    model.load_state_dict(trained.state_dict())
+    return model, _staged(model, torch.optim.Adam(model.parameters(), 1e-1), data.images(), 50)
+
+
+
+@broken("transformer", "optimizer", Expect("exploding", within=44))
+def gpt_learning_rate_range_test_under_adam():
+    # Adam's rate x1.3 a step from 1e-5: lowest at step 37 (0.12), back at the untrained
+    # 2.6 at 40 and up from there (7, 12, ... 3e4 at 60); the median of five is back at 41,
+    # three steps running at 43-44
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-5)
+    schedule = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=1.3)
+    return model, _staged(model, optimizer, data.tokens(), 60, models.sequence_loss,
+                          scheduler=schedule)
+
+
+class _IdentityRNN(nn.Module):
+    """A ReLU RNN whose recurrent matrix starts at ``gain`` times the identity (Le et al.'s
+    IRNN at 1), read at its last step: any sequence length."""
+
+    def __init__(self, gain):
+        super().__init__()
+        self.rnn = nn.RNN(4, 16, nonlinearity="relu", batch_first=True)
+        self.head = nn.Linear(16, 2)
+        with torch.no_grad():
+            self.rnn.weight_hh_l0.copy_(gain * torch.eye(16))
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1])
+
+
+@broken("recurrent", "model", Expect("exploding", "rnn", within=32))
+def irnn_curriculum_doubling_the_length_with_a_recurrent_gain_of_1_3():
+    # identity recurrence meant at gain 1, written 1.3: it learns at lengths 4 and 8 and
+    # explodes at 16 (step 31: loss 4, then 128), again at 32 (step 46 on, then NaN)
+    sources = [data.sequences(length=4 * 2 ** i, seed=i) for i in range(4)]
+    model = _IdentityRNN(1.3)
+    return model, _staged(model, torch.optim.SGD(model.parameters(), lr=0.01),
+                          lambda step: sources[min((step - 1) // 15, 3)](step), 60)

@@ -19,7 +19,9 @@ from .broken import (
     _ClassMask,
     _co2_series,
     _copy_back,
+    _domain_shift,
     _EncoderClassifier,
+    _four_classes,
     _GatedMLP,
     _HandAttentionLM,
     _mixed_table,
@@ -30,6 +32,9 @@ from .broken import (
     _PostNormLM,
     _ResidualCNN,
     _SaturatedAttention,
+    _sorted_by_class,
+    _sparse_rewards,
+    _staged,
     _standardised,
     _TableResidualMLP,
     _TemperatureAttentionLM,
@@ -3825,3 +3830,157 @@ def gru_backward_hooks_that_only_log_gradient_norms():
                 (name, grad_output[0].norm().item())))
     return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.sequences(), 100,
                 every=10)]
+
+
+# -- shift19: honestly bumpy loss curves ----------------------------------------------------------
+@healthy("mlp")
+def mlp_batches_sorted_by_class_never_shuffled(every=10):
+    # each batch one class (two at a boundary), four batches a class: the loss falls inside a
+    # class and jumps at each change (1.2 -> 1.5-1.6), every 4 steps for the whole run, and
+    # falls slowly beneath (1.4 to 1.0 over 120 steps)
+    model = models.mlp([16, 32, 32, 4])
+    return [_staged(model, torch.optim.SGD(model.parameters(), lr=0.05),
+                    _sorted_by_class(_four_classes()), 120, every=every)]
+
+
+class _GRUTagger(nn.Module):
+    """A GRU read at its last step: any sequence length."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(4, 16, batch_first=True)
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1])
+
+
+@healthy("recurrent")
+def gru_curriculum_doubling_the_sequence_length_every_15_steps(every=10):
+    # lengths 4, 8, 16, 32: each doubling is a new, longer input the GRU has not seen; the
+    # loss is noisy and falls slowly (0.7 to 0.5-0.6 over 60 steps)
+    sources = [data.sequences(length=4 * 2 ** i, seed=i) for i in range(4)]
+    model = _GRUTagger()
+    return [_staged(model, torch.optim.Adam(model.parameters(), 3e-3),
+                    lambda step: sources[min((step - 1) // 15, 3)](step), 60, every=every)]
+
+
+@healthy("cnn")
+def cnn_new_domain_halfway(every=10):
+    # from step 50 the images are inverted and twice as bright (another camera): the loss
+    # jumps once, above its untrained level, then falls again
+    first = data.images()
+    second = data.images(scale=-2.0, seed=1)
+    model = models.cnn()
+    return [_staged(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                    _domain_shift(first, second, 50), 100, every=every)]
+
+
+@healthy("mlp")
+def mlp_epochs_whose_last_batch_holds_two_rows(every=10):
+    # 66 rows in batches of 32: every third batch holds 2 (drop_last=False), its loss far
+    # noisier than the others'
+    source = data.classes(n=66)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.from_numpy(source.x), torch.from_numpy(source.y)),
+        batch_size=32, shuffle=True, drop_last=False)
+    batches = []
+
+    def next_batch(step):
+        if not batches:
+            batches.extend(loader)
+        return batches.pop(0)
+    model = models.mlp([16, 32, 32, 2])
+    return [_staged(model, torch.optim.Adam(model.parameters(), 3e-3), next_batch, 120,
+                    every=every)]
+
+
+@healthy("mlp")
+def mlp_head_reinitialised_at_step_30_for_a_second_stage(every=10):
+    # stage two re-draws the head (new labels: the second half of the features decides): the
+    # loss goes back to its untrained level at step 30, and falls again
+    first, second = data.classes(), data.classes(seed=1)
+    second.y = (second.x[:, 4:8].sum(1) > 0).astype(np.int64)
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+
+    def second_stage(step):
+        if step == 30:
+            model[4].reset_parameters()
+    return [_staged(model, optimizer, _domain_shift(first, second, 30), 100, every=every,
+                    stage=second_stage)]
+
+
+@healthy("cnn")
+def cnn_layers_unfrozen_at_step_25_in_a_group_ten_times_slower(every=10):
+    model = models.cnn((1, 8, 8))
+    body = nn.Sequential(model[0], model[2])
+    body.requires_grad_(False)
+    optimizer = torch.optim.SGD(model[5].parameters(), lr=0.05, momentum=0.9)
+
+    def unfreeze(step):
+        if step == 25:
+            body.requires_grad_(True)
+            optimizer.add_param_group({"params": body.parameters(), "lr": 0.005})
+    return [_staged(model, optimizer, data.images(), 100, every=every, stage=unfreeze)]
+
+
+@healthy("transformer")
+def gpt_cosine_warm_restarts_back_to_a_large_rate(every=10):
+    # every 20 steps the rate goes from 1e-4 back to 1e-2: the loss jumps up at each restart
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=20,
+                                                                    eta_min=1e-4)
+    return [_staged(model, optimizer, data.tokens(), 100, models.sequence_loss, every=every,
+                    scheduler=schedule)]
+
+
+class _BetaVAE(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Linear(16, 32)
+        self.mu, self.logvar = nn.Linear(32, 4), nn.Linear(32, 4)
+        self.dec1, self.dec2 = nn.Linear(4, 32), nn.Linear(32, 16)
+
+    def forward(self, x):
+        h = F.relu(self.enc(x))
+        mu, logvar = self.mu(h), self.logvar(h)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return self.dec2(F.relu(self.dec1(z))), mu, logvar
+
+
+@healthy("mlp")
+def vae_kl_weight_annealed_from_zero_to_one(every=10):
+    # the KL term's weight rises linearly from 0 to 1 over 60 steps: the loss first falls,
+    # then rises as the weight does (the reconstruction alone is being traded for a prior)
+    def loss(out, x, step):
+        recon, mu, logvar = out
+        kl = -0.5 * (1 + logvar - mu ** 2 - logvar.exp()).sum(1).mean()
+        return (F.binary_cross_entropy_with_logits(recon, x, reduction="sum") / x.shape[0]
+                + min(step / 60, 1.0) * kl)
+    loss.annealed = True
+    model = _BetaVAE()
+    return [_staged(model, torch.optim.Adam(model.parameters(), 3e-3), data.prototypes(), 120,
+                    loss, every=every)]
+
+
+@healthy("mlp")
+def mlp_sparse_reward_rare_large_spikes(every=10):
+    # the target is 0 but for one row in 50 (10): the batches that hold one score a loss 50
+    # times those that do not
+    model = models.mlp([8, 32, 32, 1])
+    return [_staged(model, torch.optim.Adam(model.parameters(), 3e-3), _sparse_rewards(10.0),
+                    150, F.mse_loss, every=every)]
+
+
+@healthy("mlp")
+def mlp_regression_targets_shifted_halfway(every=10):
+    # from step 50 the targets are 5 higher (3.5 of their spread: a new site's readings): the
+    # loss jumps from 0.1 to 26 with a gradient 12x its earlier maximum, and falls at every
+    # step after it (24, 23, 20, ... 9 at step 60); called exploding at step 52 before
+    first, second = data.regression(), data.regression(seed=1)
+    second.y = second.y + 5.0
+    model = models.mlp([8, 32, 32, 1])
+    return [_staged(model, torch.optim.Adam(model.parameters(), 3e-3),
+                    _domain_shift(first, second, 50), 120, F.mse_loss, every=every)]
