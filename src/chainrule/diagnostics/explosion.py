@@ -64,6 +64,12 @@ class ExplosionTracker:
         self.fit_level = None  # the loss at which the run has fit its data (``fitted``)
         self.has_fit = False  # whether the loss has been there (a median of three steps)
         self.relapsed = 0  # steps in a row the loss was back near its untrained level
+        # back near it: above ``unlearned_drop`` of it, the level below which the diverging
+        # rule counts a loss as learned; a net thrown back to chance scores around its
+        # untrained loss, half its batches below it: a CNN fit to 0 whose new data came in
+        # raw pixels blew up to 1e20 and sat at 0.63-0.71 against 0.69, never 8 in a row.
+        # (Set with the untrained loss: the product is not taken on every step.)
+        self.relapse_level = None
 
     def reference(self):
         """The largest total gradient norm before the last ``recent_steps`` steps (so that a
@@ -78,12 +84,9 @@ class ExplosionTracker:
         found = None
         # (inline, as below: the untrained loss once known, and the run of steps back at it)
         start = self.start_loss
-        # (back at it: above ``unlearned_drop`` of it, the level below which the diverging
-        # rule counts a loss as learned; a net thrown back to chance scores around its
-        # untrained loss, half its batches below it: a CNN fit to 0 whose new data came in
-        # raw pixels blew up to 1e20 and sat at 0.63-0.71 against 0.69, never 8 in a row)
-        self.relapsed = (self.relapsed + 1 if start is not None and loss is not None
-                         and loss >= self.t.unlearned_drop * start else 0)
+        back = self.relapse_level
+        self.relapsed = (self.relapsed + 1 if back is not None and loss is not None
+                         and loss >= back else 0)
         # during a jump, every step is measured against where it started
         # NOTE: reference() and _diverging's first test inline: this runs on every step, cold
         elevated, older_max = self.elevated, self.older_max
@@ -108,7 +111,8 @@ class ExplosionTracker:
                     "weights": factor, "weights_layer": grown, "loss": loss}, norms)
         elif elevated is not None:
             self.elevated = None
-        if found is None and self.relapsed == self.t.recent_steps and self.has_fit:
+        if self.relapsed and found is None and self.relapsed == self.t.recent_steps and \
+                self.has_fit:
             found = self._undone(step, loss)  # (once a relapse: on evidence, not every step)
         if found is None and loss is not None and lr is not None:
             found = self._diverging(step, loss, layer_norms, lr)
@@ -121,6 +125,7 @@ class ExplosionTracker:
                 if len(self.first_losses) == 3:
                     first = self.first_losses
                     self.start_loss = start = sorted(first)[1]
+                    self.relapse_level = self.t.unlearned_drop * start
                     # (or settled squared of the largest: L-BFGS's first step, 20
                     # evaluations, took a full batch's loss from 0.69 to 1e-4, the median; at
                     # 5e-8 its tanh units saturated were reported; no odd first batch is a
