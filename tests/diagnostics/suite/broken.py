@@ -4144,7 +4144,7 @@ def float16_squared_error_summed_over_the_batch_overflows():
                       30, _summed_squares)
 
 
-def _log_of_softmax(out, y):
+def _float16_log_of_softmax(out, y):
     return F.nll_loss(torch.log(F.softmax(out, 1)), y)  # NAN: float16 log of softmax
 
 
@@ -4154,7 +4154,7 @@ def float16_log_of_softmax_whose_probabilities_round_to_zero():
     # a probability below 6e-8 is 0 in float16 (1e-45 in float32): log(0) = -inf
     model = models.cnn().half()
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
-                      _in_dtype(data.images()), 50, _log_of_softmax)
+                      _in_dtype(data.images()), 50, _float16_log_of_softmax)
 
 
 @broken("mlp", "optimizer", Expect("nonfinite", "0.weight", "parameter", "forward",
