@@ -4237,3 +4237,12 @@ def grad_scaler_gradients_clipped_before_unscaling():
             scaler.update()
             monitor.step(loss, lr=0.1)
     return model, monitor
+
+
+@broken("mlp", "optimizer", Expect("exploding", within=10))
+def float16_update_past_its_largest_value():
+    # the twin of float16_adam_at_its_default_eps: weights inf after the first update too, but
+    # from a step of lr x gradient norm ~1e6 against weights of ~3: an overflow by growth
+    model = models.mlp([16, 32, 32, 2]).half()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=3e4),
+                      _in_dtype(data.classes(scale=300.0)), 30)
