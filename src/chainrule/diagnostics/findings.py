@@ -18,6 +18,8 @@ class Thresholds:
     depth_unlearned: float = 0.85  # ...while the loss is still this x its untrained level or
     # more, judged from step depth_from on
     depth_from: int = 16
+    underflow_above: float = 1e-2  # an exactly-zero gradient under a layer with this or less
+    # is named as a possible float16 underflow too (a float16 sigmoid MLP: 5.5e-4, then 0)
     jump_factor: float = 10.0  # exploding: total gradient norm above this x its earlier maximum
     recent_steps: int = 8  # ...the maximum over every step but the last this many
     weight_growth: float = 2.0  # exploding: a layer's weights grew by this factor in one update
@@ -201,6 +203,9 @@ REMEDIES = {
                 "an L2 penalty out of the loss",
     "frozen": "nothing, if it is intended; otherwise call requires_grad_(True) on them and add "
               "them to the optimizer",
+    "inf_update": "give the optimizer an eps the weights' dtype holds (eps=1e-4 or more in "
+                  "float16), or train float32 weights (float32 master weights and optimizer "
+                  "state, a GradScaler for a float16 forward)",
     "nan_update": "give the optimizer a positive eps (Adam's default is 1e-8) and keep any norm "
                   "an update divides by away from zero (max(norm, eps))",
     "no_gradient_model": "look for a .detach(), .data, a NumPy round trip or torch.no_grad() "

@@ -473,6 +473,15 @@ _CAUSES = {
         "its eps is 0: a row (or group) whose values are all equal, such as a padding token's "
         "embedding of zeros or a constant feature, has variance 0, and 0/0 is nan",
         "keep eps at its default (1e-5) or above"),
+    "float16": (
+        "it computes in float16, which holds no value above 65504 (the exp of more than 11, "
+        "the square of more than 256 and a sum of many squares overflow to inf) and rounds "
+        "values below 6e-8 to 0 (a softmax's probability of a class 17 below the best, whose "
+        "log is then -inf)",
+        "compute this op in float32 (x.float(), back with .half() after), or use the fused, "
+        "stable ops that do (F.log_softmax, F.cross_entropy, F.layer_norm, F.mse_loss); "
+        "subtract the row's largest value before an exp, and clamp with a bound float16 holds "
+        "(1e-4: 1e-12 is 0 in float16)"),
 }
 _SOFTMAX_OPS = {"Softmax", "LogSoftmax"}
 _NORM_OPS = {"LayerNorm", "GroupNorm", "RmsNorm", "BatchNorm", "InstanceNorm"}
@@ -500,8 +509,13 @@ def forward_cause(node, args):
         return "zero_divisor" if (args[1]._data == 0).any() else None
     if name in _NORM_OPS:
         eps = options.get("eps")
-        return "eps_zero" if eps is not None and not eps > 0 else None
-    return None
+        if eps is not None and not eps > 0:
+            return "eps_zero"
+    # finite float16 inputs made it: its narrow range did (overflow above 65504, a result
+    # rounded to 0 below 6e-8); the generic remedy's clamp(min=1e-12) is itself 0 in float16
+    floats = [a._data.dtype for a in args
+              if hasattr(a, "_data") and a._data.dtype.kind == "f"]
+    return "float16" if floats and all(d == np.float16 for d in floats) else None
 
 
 def birth_in_backward(node, args, outputs, module_names=None, rerun=None):

@@ -75,6 +75,8 @@ class Rules:
         # its first measurement
         self.sampled_flat = {}  # sampled softmax -> [sum of its shares of flat rows, samples]
         self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
+        self.divided = {}  # layer -> (gradient norm, lr): an update made its weights inf from
+        # a gradient that could not overflow them (``_divided_by_zero``)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
         self.streak_update = {}  # (rule, activation) -> large_update when its streak began
         self.recurrent_ratios = {}  # layer -> its last gradient/weight ratios against the
@@ -310,7 +312,17 @@ class Rules:
         if explosion is not None:
             found += self._explosion(explosion)
         made_by_update = origin.op == "parameter" and step > 1 and update_checked
-        if made_by_update and "inf" in origin.kind and "exploding" not in self.groups:
+        divided = self.divided.get((origin.layer or "").rpartition(".")[0] or origin.layer)
+        if made_by_update and divided is not None and "inf" in origin.kind:
+            grad_norm, lr = divided
+            rate = "" if lr is None else f" at lr {lr:.2g}"
+            message = (message.partition(". Remedy:")[0] + "; the last update made it inf from "
+                       f"finite weights and a gradient of norm {fmt(grad_norm)}{rate}, a step "
+                       "too small to overflow them: the optimizer divided by zero, such as "
+                       "Adam's eps in float16 (1e-8 rounds to 0 below float16's smallest value, "
+                       "6e-8, and so do the squares of gradients below 2e-4) or eps=0. Remedy: "
+                       f"{remedy('inf_update')}")
+        elif made_by_update and "inf" in origin.kind and "exploding" not in self.groups:
             layer = origin.layer.rpartition(".")[0] or origin.layer
             found += self._group(
                 "exploding", "exploding", [layer], step,
@@ -466,7 +478,7 @@ class Rules:
         # around the minimum say nothing about the model (see ``_fitted``). Every size and
         # ratio rule below is judged false on such a sample, which also breaks its streak
         fitted = self._fitted()
-        found += self._growth(step, layers, order, sample["natural"], fitted)
+        found += self._growth(step, layers, order, sample["natural"], fitted, lr)
         found += self._no_floor_fall(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order, sample["activations"], fitted,
                                  sample.get("heads", ()))
@@ -854,9 +866,11 @@ class Rules:
         return (f"; an explosion was found before it (step {explosion.step}), most likely its "
                 "cause: treat that first")
 
-    def _growth(self, step, layers, order, natural, fitted=False):
+    def _growth(self, step, layers, order, natural, fitted=False, lr=None):
         growth = weight_growth(layers, natural)
-        grown = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth]
+        self.divided.update(self._divided_by_zero(layers, order, growth, lr))
+        grown = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth
+                 and n not in self.divided]
         # updates as large as the weights, whatever their direction: a step that flips or
         # turns the weights need not grow them (doubling is the special case of one that does)
         moved = {n: layers[n].get("update_ratio") or 0.0 for n in order}
@@ -876,6 +890,27 @@ class Rules:
         # judged by the loss after the update (next step): a step that doubled the weights and
         # lowered the loss went towards a solution (L-BFGS's first line-searched step)
         return self._doubling_confirmed(None) if self.loss is None else []
+
+    @staticmethod
+    def _divided_by_zero(layers, order, growth, lr):
+        """{layer: (gradient norm, lr)} for layers whose weights one update made non-finite
+        from finite weights and a finite gradient whose step (lr times its norm, lr 1 when
+        unknown) is no larger than the weights: such a step cannot overflow them, so the
+        optimizer divided by zero. A float16 Adam at eps=1e-8 (0 in float16, whose smallest
+        value is 6e-8) over gradients whose squares underflow to 0 steps m / 0 = inf on its
+        first update; it was called exploding ('infx larger'), with the remedy 'lower the
+        learning rate', which cannot help. Growth overflows only from a step as large as the
+        largest float (SGD at lr 10 on a float16 gradient of 1e4)."""
+        found = {}
+        for name in order:
+            s = layers[name]
+            before, grad_norm = s.get("weight_before"), s.get("grad_norm")
+            # (nan too: a norm over inf entries of opposite signs can come out nan)
+            if (not math.isfinite(growth.get(name, 0.0)) and before and math.isfinite(before)
+                    and grad_norm is not None and math.isfinite(grad_norm)
+                    and (lr if lr is not None else 1.0) * grad_norm <= before):
+                found[name] = (grad_norm, lr)
+        return found
 
     def _doubling_confirmed(self, loss_after):
         """The doubling update's finding, unless ``loss_after`` (the loss after it) is
@@ -1269,6 +1304,16 @@ class Rules:
                 "is zero everywhere (round, sign or floor without a straight-through "
                 "estimator, a custom Function's backward returning zeros)"
                 if norms[first] == 0 else "")
+        # a gradient that drops to exactly 0 from one that is already small: in float16 (its
+        # smallest value 6e-8) the per-sample gradients under a layer whose weights' gradient
+        # is a few 1e-4 round to 0 (a float16 MLP of 8 sigmoid layers: 5.5e-4, then 0 in
+        # every layer below; 9.8e-8 at the first layer in float32)
+        above = next((norms[n] for n in order[order.index(first) + 1:] if norms.get(n)), None)
+        if norms[first] == 0 and above is not None and above <= self.t.underflow_above:
+            zero += (f", or a float16 gradient that underflowed: the nearest layer after it "
+                     f"with a gradient has only {fmt(above)}, and float16 rounds values below "
+                     "6e-8 to 0 (scale the loss: torch.amp.GradScaler, or train in float32 "
+                     "or bfloat16)")
         cut = next((n for n in order if n in starved), None) if norms[first] == 0 else None
         if cut is not None:
             zero = (f": exactly zero, and layer '{cut}' receives only zeros (its weights get no "
@@ -1353,7 +1398,10 @@ class Rules:
         # is cut between the whole model and its loss (an encoder under its own monitor whose
         # code is detached before the decoder); a model the loop only reads (an EMA teacher)
         # has its parameters frozen, or is not monitored
-        severed = (self.loss is not None and len(layers) > 0
+        # A gradient read on this sample counts as received even when no backward pass
+        # brought it (the tap's ``ever_grad``): float32 master weights whose ``.grad`` is set
+        # by hand from a float16 copy's were called cut from the loss
+        severed = (self.loss is not None and len(layers) > 0 and not flowing
                    and not any(s.get("ever_grad") for s in layers.values()))
         frozen, cut = [], []
         for name in order:
@@ -1373,7 +1421,7 @@ class Rules:
                    and ratio is not None and ratio < self.t.stall_low)
             if self._streak(("stalled", name), low):
                 frozen.append(name)
-            never = (flowing or severed) and not s.get("ever_grad")
+            never = (flowing or severed) and not s.get("ever_grad") and not s.get("grad_norm")
             if self._streak(("no_gradient", name), never):
                 cut.append(name)
         found = []

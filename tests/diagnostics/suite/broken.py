@@ -4590,3 +4590,151 @@ def irnn_curriculum_doubling_the_length_with_a_recurrent_gain_of_1_3():
     model = _IdentityRNN(1.3)
     return model, _staged(model, torch.optim.SGD(model.parameters(), lr=0.01),
                           lambda step: sources[min((step - 1) // 15, 3)](step), 60)
+
+
+# -- precision19 (2026-12-05): number formats, float16 / bfloat16 / float64 -----------------------
+def _in_dtype(batches, dtype=torch.float16):
+    """``batches`` with its float tensors (inputs, float targets) cast to ``dtype``, as a loop
+    that trains a ``model.half()`` casts each batch."""
+    def cast(step):
+        x, y = batches(step)
+        return x.to(dtype), (y.to(dtype) if y.dtype == torch.float32 else y)
+    return cast
+
+
+class _HalfHandSoftmax(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = models.mlp([16, 64, 64, 2])
+
+    def forward(self, x):
+        z = torch.exp(self.body(x))  # NAN: float16 exp
+        return torch.log(z / z.sum(1, keepdim=True))
+
+
+@broken("mlp", "model", Expect("nonfinite", "_HalfHandSoftmax", "Exp", "forward",
+                               "float16 exp", says="no value above 65504"))
+def float16_softmax_by_hand_overflows_once_logits_pass_eleven():
+    # exp(11.1) is above float16's largest value, 65504: fine at first, inf at step 11
+    model = _HalfHandSoftmax().half()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.5),
+                      _in_dtype(data.classes(scale=4.0)), 50, loss_fn=F.nll_loss)
+
+
+def _summed_squares(out, y):
+    return ((out - y) ** 2).sum()  # NAN: float16 sum of squares
+
+
+@broken("mlp", "loss", Expect("nonfinite", None, "Sum", "forward", "float16 sum of squares",
+                              says="no value above 65504"))
+def float16_squared_error_summed_over_the_batch_overflows():
+    # targets about 30x the usual: the batch's summed squares pass 65504 as they grow
+    model = models.mlp([8, 32, 32, 1]).half()
+    batches = data.regression()
+    batches.y = batches.y * 30
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=1e-5), _in_dtype(batches),
+                      30, _summed_squares)
+
+
+def _float16_log_of_softmax(out, y):
+    return F.nll_loss(torch.log(F.softmax(out, 1)), y)  # NAN: float16 log of softmax
+
+
+@broken("cnn", "loss", Expect("nonfinite", None, "Log", "forward", "float16 log of softmax",
+                              says="rounds values below 6e-8 to 0"))
+def float16_log_of_softmax_whose_probabilities_round_to_zero():
+    # a probability below 6e-8 is 0 in float16 (1e-45 in float32): log(0) = -inf
+    model = models.cnn().half()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                      _in_dtype(data.images()), 50, _float16_log_of_softmax)
+
+
+@broken("mlp", "optimizer", Expect("nonfinite", "0.weight", "parameter", "forward",
+                                   says="divided by zero"))
+def float16_adam_at_its_default_eps():
+    # eps=1e-8 is 0 in float16, and so is the square of a gradient below 2e-4: m / 0 = inf
+    # at the first update
+    model = models.mlp([16, 32, 32, 2]).half()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      _in_dtype(data.classes()), 30)
+
+
+@broken("recurrent", "optimizer", Expect("nonfinite", "rnn.weight_ih_l0", "parameter",
+                                         "forward", says="divided by zero"))
+def float16_gru_under_adam_at_its_default_eps():
+    model = models.Recurrent("GRU").half()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      _in_dtype(data.sequences()), 30)
+
+
+@broken("mlp", "model", Expect("vanishing", "0", says="underflowed"))
+def float16_sigmoid_mlp_whose_gradients_underflow():
+    # 5.5e-4 at the fifth layer from the top, exactly 0 below it (9.8e-8 at the first layer
+    # in float32)
+    model = models.mlp([16] + [32] * 8 + [2], activation=nn.Sigmoid).half()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                      _in_dtype(data.classes()), 50)
+
+
+@broken("mlp", "optimizer", Expect("stalled"))
+def bfloat16_updates_below_the_weights_resolution():
+    # bfloat16 keeps 8 significant bits: an update 1e-6 of a weight rounds away, every step
+    model = models.mlp([16, 32, 32, 2]).to(torch.bfloat16)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=1e-5),
+                      _in_dtype(data.classes(), torch.bfloat16), 50)
+
+
+@broken("transformer", "optimizer", Expect("stalled"))
+def bfloat16_gpt_at_a_rate_below_the_weights_resolution():
+    model = models.TinyGPT().to(torch.bfloat16)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 1e-4), data.tokens(), 30,
+                      lambda out, y: models.sequence_loss(out.float(), y))
+
+
+@broken("cnn", "data", Expect("exploding", within=10))
+def float16_cnn_on_raw_pixels():
+    model = models.cnn().half()
+    batches = data.images()
+    batches.x = np.clip((batches.x + 1) * 100, 0, 255).round().astype(np.float32)  # 0-255
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
+                      _in_dtype(batches), 30)
+
+
+@broken("mlp", "loss", Expect("exploding", within=10))
+def float16_fixed_loss_scale_never_divided_out():
+    # the loss scaled by 1024 against underflow, the gradients never divided by it
+    model = models.mlp([16, 32, 32, 2]).half()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05),
+                      _in_dtype(data.classes()), 30,
+                      lambda out, y: F.cross_entropy(out, y) * 1024.0)
+
+
+@broken("mlp", "optimizer", Expect("stalled"))
+def grad_scaler_gradients_clipped_before_unscaling():
+    # clip_grad_norm_ on gradients still 65536x the loss's, then scaler.step divides them by
+    # 65536: every update is 1e-5 of the meant one (unscale_ first, then clip)
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu")
+    batches = data.classes()
+    monitor = GradientMonitor(model, every=50)
+    with monitor, np.errstate(all="ignore"):
+        for step in range(1, 51):
+            optimizer.zero_grad()
+            x, y = batches(step)
+            loss = F.cross_entropy(model(x), y)
+            scaler.scale(loss).backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            scaler.step(optimizer)
+            scaler.update()
+            monitor.step(loss, lr=0.1)
+    return model, monitor
+
+
+@broken("mlp", "optimizer", Expect("exploding", within=10))
+def float16_update_past_its_largest_value():
+    # the twin of float16_adam_at_its_default_eps: weights inf after the first update too, but
+    # from a step of lr x gradient norm ~1e6 against weights of ~3: an overflow by growth
+    model = models.mlp([16, 32, 32, 2]).half()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=3e4),
+                      _in_dtype(data.classes(scale=300.0)), 30)

@@ -3984,3 +3984,187 @@ def mlp_regression_targets_shifted_halfway(every=10):
     model = models.mlp([8, 32, 32, 1])
     return [_staged(model, torch.optim.Adam(model.parameters(), 3e-3),
                     _domain_shift(first, second, 50), 120, F.mse_loss, every=every)]
+
+
+# -- precision19 (2026-12-05): number formats, float16 / bfloat16 / float64 -----------------------
+def _scaled_run(model, optimizer, batches, steps, clip=None, dtype=None):
+    """A GradScaler("cpu") loop (optionally under autocast to ``dtype``): the monitor sees
+    gradients 65536x the loss's until ``scaler.step`` divides them out."""
+    scaler = torch.amp.GradScaler("cpu")
+    monitor = GradientMonitor(model, every=10)
+    lr = optimizer.param_groups[0]["lr"]
+    with monitor, np.errstate(all="ignore"):
+        for step in range(1, steps + 1):
+            optimizer.zero_grad()
+            x, y = batches(step)
+            with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
+                loss = F.cross_entropy(model(x), y)
+            scaler.scale(loss).backward()
+            if clip is not None:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
+            scaler.step(optimizer)
+            scaler.update()
+            monitor.step(loss, lr=lr)
+    return monitor
+
+
+@healthy("mlp")
+def grad_scaler_under_bfloat16_autocast_unscaled_before_clipping():
+    model = models.mlp([16, 32, 32, 2])
+    return [_scaled_run(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(),
+                        100, clip=1.0, dtype=torch.bfloat16)]
+
+
+@healthy("cnn")
+def grad_scaler_cnn_adam_scaled_gradients_seen_by_the_monitor():
+    model = models.cnn()
+    return [_scaled_run(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 100)]
+
+
+def _master_weights_run(watched):
+    """float16 forward and backward on a copy, float32 master weights updated from its
+    gradients divided by a fixed loss scale (1024), the copy refreshed after each update;
+    ``watched``: "master" (gradients set by hand) or "half" (the copy)."""
+    master = models.mlp([16, 32, 32, 2])
+    half = copy.deepcopy(master).half()
+    optimizer = torch.optim.SGD(master.parameters(), lr=0.1, momentum=0.9)
+    batches = broken_mistakes._in_dtype(data.classes())
+    monitor = GradientMonitor(master if watched == "master" else half, every=10)
+    scale = 1024.0
+    with monitor, np.errstate(all="ignore"):
+        for step in range(1, 101):
+            optimizer.zero_grad()
+            half.zero_grad()
+            x, y = batches(step)
+            loss = F.cross_entropy(half(x).float(), y)
+            (loss * scale).backward()
+            for low, full in zip(half.parameters(), master.parameters()):
+                full.grad = low.grad.float() / scale
+            optimizer.step()
+            with torch.no_grad():
+                for low, full in zip(half.parameters(), master.parameters()):
+                    low.copy_(full.half())
+            monitor.step(loss, lr=0.1)
+    return [monitor]
+
+
+@healthy("mlp")
+def float32_master_weights_fed_by_hand_from_a_float16_copy():
+    # the master model never runs forward: its .grad is set by hand each step (it was said
+    # to receive no gradient, cut from the loss)
+    return _master_weights_run("master")
+
+
+@healthy("mlp")
+def float16_copy_trained_through_float32_master_weights():
+    return _master_weights_run("half")
+
+
+class _BFloat16Forward(nn.Module):
+    """float32 weights, cast to bfloat16 for the forward; the logits back in float32."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(16, 64), nn.Linear(64, 64), nn.Linear(64, 2)])
+
+    def forward(self, x):
+        h = x.to(torch.bfloat16)
+        for i, layer in enumerate(self.layers):
+            h = F.linear(h, layer.weight.to(torch.bfloat16), layer.bias.to(torch.bfloat16))
+            h = torch.relu(h) if i < len(self.layers) - 1 else h
+        return h.float()
+
+
+@healthy("mlp")
+def bfloat16_forward_of_float32_weights():
+    model = _BFloat16Forward()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def float64_tanh_mlp_with_momentum():
+    model = models.mlp([16, 32, 32, 2], activation=nn.Tanh).double()
+    batches = data.classes()
+    batches.x = batches.x.astype(np.float64)
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), batches,
+                100, every=10)]
+
+
+@healthy("cnn")
+def float64_cnn_adam():
+    model = models.cnn().double()
+    batches = data.images()
+    batches.x = batches.x.astype(np.float64)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 80, every=10)]
+
+
+@healthy("recurrent")
+def float64_gru_adam():
+    model = models.Recurrent("GRU").double()
+    batches = data.sequences()
+    batches.x = batches.x.astype(np.float64)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), batches, 80, every=10)]
+
+
+@healthy("mlp")
+def float32_training_with_a_float16_copy_served_for_inference():
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    batches = data.classes()
+    monitor = GradientMonitor(model, every=10)
+    with monitor, np.errstate(all="ignore"):
+        for step in range(1, 101):
+            optimizer.zero_grad()
+            x, y = batches(step)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-3)
+            if step % 20 == 0:  # the served copy: half precision, eval mode, no gradient
+                served = copy.deepcopy(model).half().eval()
+                with torch.no_grad():
+                    served(x.half()).argmax(1)
+    return [monitor]
+
+
+class _BytePixels(nn.Module):
+    """uint8 pixels in, cast to float and scaled inside the forward."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = models.cnn()
+
+    def forward(self, x):
+        return self.body(x.float() / 255.0)
+
+
+@healthy("cnn")
+def uint8_pixels_cast_to_float_inside_the_forward():
+    model = _BytePixels()
+    batches = data.images()
+    batches.x = np.clip((batches.x + 1) * 100, 0, 255).round().astype(np.uint8)
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9), batches, 80,
+                every=10)]
+
+
+@healthy("mlp")
+def float16_mlp_adam_with_an_eps_float16_holds():
+    model = models.mlp([16, 32, 32, 2]).half()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3, eps=1e-4),
+                broken_mistakes._in_dtype(data.classes()), 100, every=10)]
+
+
+@healthy("mlp")
+def bfloat16_mlp_sgd_momentum():
+    model = models.mlp([16, 32, 32, 2]).to(torch.bfloat16)
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9),
+                broken_mistakes._in_dtype(data.classes(), torch.bfloat16), 100, every=10)]
+
+
+@healthy("transformer")
+def bfloat16_gpt_adam():
+    model = models.TinyGPT().to(torch.bfloat16)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.tokens(), 80,
+                lambda out, y: models.sequence_loss(out.float(), y), every=10)]
