@@ -453,3 +453,37 @@ def test_a_step_given_something_other_than_a_loss_says_what_it_needs():
         with pytest.raises(ValueError, match="reduce it first"):  # (a tensor of several losses)
             monitor.step(out.sum(dim=1))
         assert monitor.step(0.5) == [] and monitor.step_count == 1  # (refused calls: no step)
+
+
+def test_layers_unfrozen_after_the_monitor_started_are_read_and_sampled():
+    # a backbone frozen when the monitor started, unfrozen at step 20 in a new parameter group:
+    # the step's total norm is every gradient's (the truth: all of them, read here), and the
+    # next sample measures the backbone's layers (before, only the head was ever watched)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                          nn.Linear(32, 2))
+    backbone = list(model[0].parameters()) + list(model[2].parameters())
+    for p in backbone:
+        p.requires_grad_(False)
+    optimizer = torch.optim.SGD(model[4].parameters(), lr=0.05)
+    batches, truth = data.classes(), {}
+    with GradientMonitor(model) as monitor:
+        for step in range(1, 41):
+            if step == 20:
+                for p in backbone:
+                    p.requires_grad_(True)
+                optimizer.add_param_group({"params": backbone, "lr": 0.005})
+            x, y = batches(step)
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            truth[step] = math.sqrt(sum(float((p.grad._data.astype(np.float64) ** 2).sum())
+                                        for p in model.parameters() if p.grad is not None))
+            optimizer.step()
+            monitor.step(loss)
+    totals = {step: total for step, _, total in monitor.steps}
+    assert totals[19] == pytest.approx(truth[19], rel=1e-5)  # (the head alone)
+    assert totals[20] == pytest.approx(truth[20], rel=1e-5) and totals[20] > totals[19]
+    layers = {s["step"]: set(s["layers"]) for s in monitor.samples}
+    assert layers[16] == {"4"} and layers[32] == {"0", "2", "4"}
+    assert monitor.findings == []

@@ -811,3 +811,18 @@ def test_straightness_is_the_r_squared_of_a_line_through_depth():
     assert _straightness([1.0, 1.0, 1.0]) == 0.0  # no trend
     # 0, 1, 0, 1: the line 0.2 x + 0.2 leaves 0.8 of the 1.0 around the mean: R^2 0.2
     assert _straightness([0.0, 1.0, 0.0, 1.0]) == pytest.approx(0.2)
+
+
+def test_after_a_rebase_the_norms_of_more_parameters_are_no_jump():
+    # layers made trainable at step 6: the total norm is of more parameters from there on,
+    # 30x the head's alone, and steady; measured against the head's history it was a jump
+    steady, joined = [1.0, 1.2, 0.9, 1.1, 1.0], [30.0, 31.0, 29.0, 30.0, 30.5]
+    losses = [1.0, 1.1, 0.9, 1.0, 1.0, 1.2, 1.3, 1.4, 1.5, 1.6]  # (rising: no data shift)
+    assert _feed(steady + joined, losses)  # without a rebase
+    rules = Rules(weight_growth_now=lambda: (0.0, "fc"))
+    found = []
+    for step, (norm, loss) in enumerate(zip(steady + joined, losses), 1):
+        if step == 6:
+            rules.explosions.rebase()
+        found += rules.on_step(step, loss, norm, {"fc": norm})
+    assert found == []

@@ -655,20 +655,26 @@ class ActivationProbe:
         self._kinds = {}  # module -> its activation kind
         self._layers = {}  # module -> its layer name
         self._by_name = {}  # layer name -> its module
-        for name, module in model.named_modules():
+        for module in model.modules():
             kind = kind_of(module)
             if kind is not None:
                 self.hooked.add(id(module))
                 self._kinds[module] = kind
-            if (name or type(module).__name__) in layer_names:
-                self._layers[module] = name or type(module).__name__
-                self._by_name[name or type(module).__name__] = module
+        self.add_layers(layer_names)
         self._sequentials = [m for m in model.modules() if isinstance(m, nn.Sequential)]
         self._runs = {}  # id(weight of a Linear in a fused run) -> (Linear, activation or None)
         self._run_activations = set()  # ids of the activation modules in fused runs
         self._observer = self._functional  # (one bound method: the one removed again)
         self._handles = []
         self._removers = []
+
+    def add_layers(self, layer_names):
+        """Measure these weighted layers too (by name), from the next ``arm``: layers made
+        trainable after the monitor started."""
+        for name, module in self._model.named_modules():
+            if (name or type(module).__name__) in layer_names:
+                self._layers[module] = name or type(module).__name__
+                self._by_name[name or type(module).__name__] = module
 
     def close(self):
         self.disarm()

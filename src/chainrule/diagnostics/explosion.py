@@ -71,6 +71,13 @@ class ExplosionTracker:
         # (Set with the untrained loss: the product is not taken on every step.)
         self.relapse_level = None
 
+    def rebase(self):
+        """The gradient norm is of more parameters from this step on (layers made trainable):
+        the norms before are no reference for it. The history of norms starts again (a
+        jump is judged against the steps from here), the losses' goes on."""
+        self.recent.clear()
+        self.older_max, self.layer_reference, self.elevated = None, {}, None
+
     def reference(self):
         """The largest total gradient norm before the last ``recent_steps`` steps (so that a
         steady growth is measured against where it started), or before this step early on."""

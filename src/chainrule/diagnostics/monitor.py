@@ -99,6 +99,10 @@ class GradientMonitor:
         self.every = every
         self.thresholds = thresholds or Thresholds()
         self.layers = weighted_layers(model)
+        frozen = weighted_layers(model, trainable=False)
+        # (frozen now: watched by the tap from their first gradient, and by the samples once
+        # a sample finds them trainable, ``_watch_unfrozen``)
+        self._frozen_at_start = [p for _, _, params in frozen for _, p in params]
         self._parameters = list(model.parameters())  # (those frozen too: see _frozen)
         self._parameter_ids = {id(p) for p in self._parameters}
         self.natural = {name: natural_norm(params) for name, _, params in self.layers
@@ -108,8 +112,11 @@ class GradientMonitor:
         covered = set()
         for _, module, params in self.layers:
             covered |= covered_weights(module, params)
-        self.tap = GradientTap([(name, p) for name, _, params in self.layers for _, p in params],
-                               self._gradient_nonfinite, covered)
+        # the frozen parameters too: an observer costs nothing until its parameter gets a
+        # gradient, and a backbone unfrozen later (a second stage of fine-tuning) is then read
+        # from its first backward on, an explosion it starts named there
+        self.tap = GradientTap([(name, p) for name, _, params in self.layers + frozen
+                                for _, p in params], self._gradient_nonfinite, covered)
         self.rules = Rules(self.thresholds, self._weights_grown, recurrent,
                            self.tap.norms_of)
         self.watch = NonFiniteWatch(model, record_sites)
@@ -257,6 +264,9 @@ class GradientMonitor:
                 float(grad_norm) if grad_norm is not None else 0.0)
             norms = functools.partial(dict, computed)
         self.steps.append((step, loss_value, total))
+        if tap.joined:  # (layers made trainable: the totals before are of fewer parameters)
+            tap.joined = False
+            self.rules.explosions.rebase()
         found = None
         if loss_value is not None and not math.isfinite(loss_value):
             self.watch.loss_nonfinite("nan" if math.isnan(loss_value) else "inf")
@@ -286,6 +296,8 @@ class GradientMonitor:
     def _on_sample(self, step, computed, activations, lr):
         """A sampled step's measurements (or an activation measurement that completed): the
         sample, and the findings its rules make."""
+        if self._frozen_at_start and self.updates.before is not None:
+            self._watch_unfrozen()
         sampled_norms = self.tap.layer_norms(full=True) if computed is None else dict(computed)
         sample = self._sample(step, sampled_norms, activations)
         found = self.rules.on_sample(sample, lr)
@@ -301,6 +313,24 @@ class GradientMonitor:
             if self.unregistered.params:
                 found += self.rules.on_unregistered(step, self.unregistered.stalled())
         return found
+
+    def _watch_unfrozen(self):
+        """Layers frozen when the monitor started and trainable now (a backbone unfrozen for
+        the second stage of fine-tuning) join the samples' measurements from this sample on:
+        their sizes, updates, activations and place in the forward order. (The tap reads
+        their gradients from their first backward already.) NOTE: one walk over the
+        parameters frozen at the start, on samples only."""
+        if all(not p.requires_grad for p in self._frozen_at_start):
+            return
+        self._frozen_at_start = [p for p in self._frozen_at_start if not p.requires_grad]
+        self.layers = weighted_layers(self.model)
+        for name, module, params in self.layers:
+            if name not in self.natural and any(p.ndim >= 2 for _, p in params):
+                self.natural[name] = natural_norm(params)
+            self.tap.covered |= covered_weights(module, params)
+            if isinstance(module, RECURRENT_MODULES):
+                self.rules.recurrent.add(name)
+        self.probe.add_layers({name for name, _, _ in self.layers})
 
     def _optimizer_settings(self, step):
         """Findings on the settings of the optimizers that step this model's parameters (any

@@ -199,6 +199,9 @@ class GradientTap:
         self.watched = {}
         self.ever = set()
         self._layer_count = len(set(self.layer_of.values()))  # ``ever`` complete at this size
+        # a layer's first gradient came after other layers' (a frozen layer made trainable):
+        # the total norm is of more parameters from this step on (the monitor clears it)
+        self.joined = False
         self._read_now = set()  # covered weights read in full this step (read_in_full)
         self._params = [p for _, p in params]
         self._handles = []
@@ -255,6 +258,7 @@ class GradientTap:
         # a layer is added to ``ever`` at most once: once every layer is in, the loop stops
         # asking (it runs once per parameter and step, cold after the backward)
         ever = self.ever if len(self.ever) < self._layer_count else None
+        known = len(ever) if ever is not None else 0
         # NOTE: non-finite values are searched for only after the loop, when the sum or a full
         # read of a covered weight says there may be one
         full, read_now, blocks = self.full, self._read_now, self._blocks
@@ -320,6 +324,8 @@ class GradientTap:
             squares[key] = _read(array, compiled)
         if len(watched) != len(params):  # also read by an earlier backward of this step
             total = math.fsum(watched.values())
+        if known and len(ever) > known:
+            self.joined = True
         self.total_norm = math.sqrt(total)
         if full or read_now or not math.isfinite(total):
             self._report_nonfinite(params)
