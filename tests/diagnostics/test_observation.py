@@ -436,6 +436,8 @@ def test_dead_units_behind_a_batch_norm_in_eval_mode_are_judged_by_the_biases_be
     ((lambda x: x,), TypeError, "watches an nn.Module"),  # (the model's forward, not the model)
     ((nn.Linear(2, 2), 2.5), TypeError, "whole number of steps"),
     ((nn.Linear(2, 2), 0), ValueError, "at least 1"),
+    ((nn.Linear(2, 2), 50, [3]), TypeError, "must be a Thresholds"),
+    ((nn.Linear(2, 2), 50, {"patiense": 3}), TypeError, "unexpected keyword argument 'patiense'"),
 ])
 def test_a_monitor_given_something_other_than_a_model_and_a_period_says_what_it_needs(
         args, error, says):
@@ -487,3 +489,18 @@ def test_layers_unfrozen_after_the_monitor_started_are_read_and_sampled():
     layers = {s["step"]: set(s["layers"]) for s in monitor.samples}
     assert layers[16] == {"4"} and layers[32] == {"0", "2", "4"}
     assert monitor.findings == []
+
+
+@pytest.mark.parametrize("fields, error, says", [
+    ({"patience": 0}, ValueError, "Thresholds.patience must be a finite number of at least 1"),
+    ({"jump_factor": math.nan}, ValueError, "Thresholds.jump_factor must be a finite number"),
+    ({"dead_fraction": "half"}, TypeError, "Thresholds.dead_fraction must be a number"),
+])
+def test_thresholds_that_no_rule_could_use_are_refused_by_name(fields, error, says):
+    from chainrule.diagnostics import Thresholds
+
+    with pytest.raises(error, match=says):
+        Thresholds(**fields)
+    # (a dict of its fields is taken as one)
+    with GradientMonitor(nn.Linear(2, 2), thresholds={"patience": 2}) as monitor:
+        assert monitor.thresholds.patience == 2

@@ -2,6 +2,9 @@
 remedies. docs/diagnostics.md gives the reason for every number."""
 
 import dataclasses
+import math
+
+_MAY_BE_ZERO = {"depth_from", "plateau_steps"}  # (whole numbers that may be 0)
 
 
 @dataclasses.dataclass
@@ -75,6 +78,17 @@ class Thresholds:
     decay_shrink: float = 3e-3  # weights decayed: updates that take this share of the weights'
     # norm (3x the 1e-3 a healthy update moves them in all)...
     decay_aligned: float = 0.5  # ...with at least this share of their own size against them
+
+    def __post_init__(self):
+        # (a count of samples or steps below 1 made no rule fire, or failed deep inside one)
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"Thresholds.{field.name} must be a number, got {value!r}")
+            least = 1 if field.type in (int, "int") and field.name not in _MAY_BE_ZERO else 0
+            if not math.isfinite(value) or value < least:
+                raise ValueError(f"Thresholds.{field.name} must be a finite number of at least "
+                                 f"{least}, got {value!r}")
 
 
 @dataclasses.dataclass

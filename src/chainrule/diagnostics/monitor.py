@@ -97,6 +97,11 @@ class GradientMonitor:
             raise ValueError(f"every must be at least 1, got {every}")
         self.model = model
         self.every = every
+        if isinstance(thresholds, dict):  # (its keys are Thresholds' fields)
+            thresholds = Thresholds(**thresholds)
+        elif thresholds is not None and not isinstance(thresholds, Thresholds):
+            raise TypeError(f"thresholds must be a Thresholds (Thresholds(patience=2)) or a "
+                            f"dict of its fields, got {type(thresholds).__name__}")
         self.thresholds = thresholds or Thresholds()
         self.layers = weighted_layers(model)
         frozen = weighted_layers(model, trainable=False)
