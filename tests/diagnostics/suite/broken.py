@@ -4937,3 +4937,22 @@ def mlp_adam_learning_rate_1e3_meant_1e_3():
     model = models.mlp([16, 32, 32, 2])
     optimizer = torch.optim.Adam(model.parameters(), lr=1e3)
     return model, _looped(model, data.classes(), 30, _sgd_body(model, optimizer))
+
+
+@broken("transformer", "optimizer", Expect("exploding", within=50, says="the loss climbs"))
+def gpt_adam_with_maximize_true():
+    # maximize=True (copied from a reward's optimizer) on a loss to be minimised: 2.6 to 42
+    # in 60 steps, each step lr-sized
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2, maximize=True)
+    return model, _looped(model, data.tokens(), 60,
+                          _sgd_body(model, optimizer, models.sequence_loss))
+
+
+@broken("mlp", "loss", Expect("exploding", "0", within=35))
+def regression_backward_of_the_negated_mean_squared_error():
+    # an unbounded ascent: the outputs run away from the targets, the loss squared with them
+    model = models.mlp([8, 32, 32, 1])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    return model, _looped(model, data.regression(), 40,
+                          _negated(model, optimizer, F.mse_loss))
