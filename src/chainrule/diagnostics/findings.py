@@ -138,7 +138,8 @@ REMEDIES = {
                  "batch instead of per epoch), lower the learning rate, or clip the gradient norm",
     "climbing": "minimise the loss: call loss.backward() on the loss itself, not its negative "
                 "(to maximise a score, minimise -score), and let optimizer.step() subtract the "
-                "gradient (a hand-written update is p -= lr * grad); check maximize=False",
+                "gradient (a hand-written update is p -= lr * grad); check maximize=False, and "
+                "that a hand-written weight decay shrinks the weights (p.mul_(1 - lr * wd))",
     "raised_lr": "lower the schedule's peak learning rate (CyclicLR's max_lr, OneCycleLR's "
                  "max_lr, the rate a warm-up ends at), or warm up for longer",
     "unregistered": "hold layers in nn.ModuleList or nn.ModuleDict (a tensor to train in "

@@ -4956,3 +4956,21 @@ def regression_backward_of_the_negated_mean_squared_error():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     return model, _looped(model, data.regression(), 40,
                           _negated(model, optimizer, F.mse_loss))
+
+
+@broken("transformer", "optimizer", Expect("exploding", within=50,
+                                           says="something multiplies them"))
+def gpt_adam_weight_decay_by_hand_with_the_wrong_sign():
+    # p.data.add_(p.data, alpha=+lr * wd) at lr * wd = 0.05 beside Adam: every weight 1.05x a
+    # step, no update large on its own; the loss climbs 2.6 to 148 in 60 steps
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    step_adam = _sgd_body(model, optimizer, models.sequence_loss)
+
+    def body(step, x, y):
+        loss = step_adam(step, x, y)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.data.add_(p.data, alpha=+0.05)
+        return loss
+    return model, _looped(model, data.tokens(), 60, body)
