@@ -826,3 +826,34 @@ def test_after_a_rebase_the_norms_of_more_parameters_are_no_jump():
             rules.explosions.rebase()
         found += rules.on_step(step, loss, norm, {"fc": norm})
     assert found == []
+
+
+def _climb(losses, samples=(1, 2, 4, 8, 16, 32, 50)):
+    """Every step's loss (the gradient norm steady at 1), and a sample of one layer moving
+    1e-3 of its size at the sampled steps: the findings."""
+    rules, found = Rules(), []
+    for step, loss in enumerate(losses, 1):
+        found += rules.on_step(step, loss, 1.0, {"fc": 1.0})
+        if step in samples:
+            found += rules.on_sample(_sample(step, {"fc": 1e-3}))
+    return found
+
+
+def test_a_loss_that_climbs_from_the_start_is_the_updates_ascending_it():
+    # (-loss).backward(): 8% up a step; the gradient's norm and the weights stay as they were
+    (finding,) = _climb([0.69 * 1.08 ** step for step in range(50)])
+    assert (finding.rule, finding.layer, finding.step) == ("exploding", "fc", 32)
+    assert "the loss climbs" in finding.message and "not its negative" in finding.message
+
+
+def test_a_moving_target_a_fall_then_a_rise_and_a_noisy_plateau_are_no_climb():
+    rng = np.random.default_rng(0)
+    # a student distilled from a teacher that sharpens: 0.024 to 0.054, rising all along
+    assert _climb(list(np.linspace(0.024, 0.054, 50) * rng.uniform(0.8, 1.2, 50))) == []
+    # a loss that halved first and then rose 6x past its start (the jump rules judge a fit
+    # undone; an ascent never learns)
+    assert _climb([0.69] * 3 + [0.2] * 17 + list(np.linspace(0.2, 5.0, 30))) == []
+    # heavy-tailed batches around a level: outliers 10x, no trend
+    noisy = 0.69 * rng.uniform(0.5, 1.5, 50)
+    noisy[::7] *= 10
+    assert _climb(list(noisy)) == []

@@ -43,6 +43,11 @@ class Thresholds:
     lr_rise: float = 2.0  # ...and is back there, with the lr this x higher than at its best
     overshoot: float = 2.0  # diverging: or the loss is this x its first level (worse than
     # untrained, fallen before or not), with the lr lr_rise x higher...
+    climb: float = 4.0  # exploding (a climbing loss): the median of the last climb_steps losses
+    # this x its untrained level and x the first third of the last 50, whose thirds rise, the
+    # loss never having halved (rules.py, ``_climbing``); a student distilled from a teacher
+    # trained alongside climbs 2.25x (its untrained KL near 0, the target sharpening)
+    climb_steps: int = 10
     loss_quantile: float = 0.9  # ...and at or above this quantile of the last 50 losses (once
     # recent_steps are in)
     dead_fraction: float = 0.5  # dead: more than this share of units inactive on every input
@@ -145,6 +150,10 @@ REMEDIES = {
                 "ExponentialLR's gamma to the power 1 / batches per epoch)",
     "diverging": "check the learning-rate schedule (its peak, a gamma above 1, stepping it per "
                  "batch instead of per epoch), lower the learning rate, or clip the gradient norm",
+    "climbing": "minimise the loss: call loss.backward() on the loss itself, not its negative "
+                "(to maximise a score, minimise -score), and let optimizer.step() subtract the "
+                "gradient (a hand-written update is p -= lr * grad); check maximize=False, and "
+                "that a hand-written weight decay shrinks the weights (p.mul_(1 - lr * wd))",
     "raised_lr": "lower the schedule's peak learning rate (CyclicLR's max_lr, OneCycleLR's "
                  "max_lr, the rate a warm-up ends at), or warm up for longer",
     "unregistered": "hold layers in nn.ModuleList or nn.ModuleDict (a tensor to train in "

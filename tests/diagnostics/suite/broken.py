@@ -4775,3 +4775,202 @@ def mlp_backbone_unfrozen_at_step_25_with_a_rate_a_thousand_times_too_large():
             backbone.requires_grad_(True)
             optimizer.add_param_group({"params": backbone.parameters(), "lr": 10.0})
     return model, _staged(model, optimizer, data.classes(), 60, stage=unfreeze)
+
+
+# -- loop19: mistakes in the training loop (the model is fine) ----------------------------------
+def _looped(model, batches, steps, body, every=50):
+    """Train with ``body(step, x, y)`` (the loop's own order of zero_grad, backward, step and
+    whatever else) run for each step; it returns the step's loss. Returns the monitor."""
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for step in range(1, steps + 1):
+            monitor.step(body(step, *batches(step)))
+    return monitor
+
+
+def _sgd_body(model, optimizer, loss_fn=F.cross_entropy):
+    def body(step, x, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss
+    return body
+
+
+@broken("mlp", "optimizer", Expect("stalled", "0", within=10))
+def optimizer_step_called_before_backward():
+    # zero_grad, step, backward: the step finds no gradient (None after zero_grad) and moves
+    # nothing; the gradient backward makes is cleared before the next step
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def body(step, x, y):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        optimizer.step()
+        loss.backward()
+        return loss
+    return model, _looped(model, data.classes(), 60, body)
+
+
+@broken("cnn", "optimizer", Expect("stalled", "0", within=10))
+def cnn_momentum_step_called_before_backward():
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def body(step, x, y):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        optimizer.step()
+        loss.backward()
+        return loss
+    return model, _looped(model, data.images(), 60, body)
+
+
+@broken("transformer", "optimizer", Expect("stalled", within=10))
+def gpt_adam_step_called_before_backward():
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+
+    def body(step, x, y):
+        optimizer.zero_grad()
+        loss = models.sequence_loss(model(x), y)
+        optimizer.step()
+        loss.backward()
+        return loss
+    return model, _looped(model, data.tokens(), 60, body)
+
+
+@broken("mlp", "optimizer", Expect("exploding", "0", within=30))
+def weight_decay_by_hand_with_the_wrong_sign():
+    # meant p -= lr * wd * p (decay 10% a step); written add_ with +lr * wd: every weight grows
+    # 1.1x a step, 117x over 50
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    step_sgd = _sgd_body(model, optimizer)
+
+    def body(step, x, y):
+        loss = step_sgd(step, x, y)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.data.add_(p.data, alpha=+1.0 * 0.1)
+        return loss
+    return model, _looped(model, data.classes(), 60, body)
+
+
+@broken("recurrent", "optimizer", Expect("stalled", "rnn", within=10))
+def gru_gradients_clipped_by_value_at_1e_8():
+    # clip_grad_value_ at 1e-8 (meant clip_grad_norm_ at 1.0): every component at most 1e-8,
+    # updates of 1e-9 of the weights under SGD
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    def body(step, x, y):
+        optimizer.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        nn.utils.clip_grad_value_(model.parameters(), 1e-8)
+        optimizer.step()
+        return loss
+    return model, _looped(model, data.sequences(), 60, body)
+
+
+def _negated(model, optimizer, loss_fn=F.cross_entropy):
+    def body(step, x, y):
+        optimizer.zero_grad()
+        loss = loss_fn(model(x), y)
+        (-loss).backward()  # the mistake: ascends the loss it reports
+        optimizer.step()
+        return loss
+    return body
+
+
+@broken("mlp", "loss", Expect("exploding", within=55))
+def mlp_backward_of_the_negated_loss():
+    # SGD at 0.1 climbs slowly, then ever faster: 0.71 at step 30, 17 at 50, 1e20 at 60; at
+    # the sample of step 50 the last 10 steps are 3.6x the untrained loss, short of the climb
+    # rule's 4x: the jump of the gradient (16x at step 53) finds it
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    return model, _looped(model, data.classes(), 60, _negated(model, optimizer))
+
+
+@broken("cnn", "loss", Expect("exploding", within=32, says="the loss climbs"))
+def cnn_adam_backward_of_the_negated_loss():
+    # Adam's steps stay lr-sized and the gradient of cross-entropy by the logits is bounded:
+    # the loss climbs 0.69 to 89 in 60 steps with no jump of the gradient nor of the weights
+    model = models.cnn()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    return model, _looped(model, data.images(), 60, _negated(model, optimizer))
+
+
+@broken("mlp", "optimizer", Expect("exploding", "0", within=10))
+def sixty_four_micro_batches_accumulated_without_dividing():
+    # each micro-batch's loss backward as it is: the step takes the sum of 64 gradients, a
+    # rate of 6.4 where 0.1 was meant
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    batches = data.classes(size=4)
+
+    def body(step, x, y):
+        optimizer.zero_grad()
+        total = 0.0
+        for micro in range(64):
+            x, y = batches(step * 64 + micro)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            total += loss.item() / 64
+        optimizer.step()
+        return total
+    return model, _looped(model, batches, 20, body)
+
+
+@broken("recurrent", "optimizer", Expect("exploding", "rnn", within=2))
+def lstm_adam_learning_rate_1e3_meant_1e_3():
+    model = models.Recurrent("LSTM", hidden=16)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e3)
+    return model, _looped(model, data.sequences(), 30, _sgd_body(model, optimizer))
+
+
+@broken("mlp", "optimizer", Expect("exploding", "0", within=2))
+def mlp_adam_learning_rate_1e3_meant_1e_3():
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e3)
+    return model, _looped(model, data.classes(), 30, _sgd_body(model, optimizer))
+
+
+@broken("transformer", "optimizer", Expect("exploding", within=50, says="the loss climbs"))
+def gpt_adam_with_maximize_true():
+    # maximize=True (copied from a reward's optimizer) on a loss to be minimised: 2.6 to 42
+    # in 60 steps, each step lr-sized
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2, maximize=True)
+    return model, _looped(model, data.tokens(), 60,
+                          _sgd_body(model, optimizer, models.sequence_loss))
+
+
+@broken("mlp", "loss", Expect("exploding", "0", within=35))
+def regression_backward_of_the_negated_mean_squared_error():
+    # an unbounded ascent: the outputs run away from the targets, the loss squared with them
+    model = models.mlp([8, 32, 32, 1])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    return model, _looped(model, data.regression(), 40,
+                          _negated(model, optimizer, F.mse_loss))
+
+
+@broken("transformer", "optimizer", Expect("exploding", within=50,
+                                           says="something multiplies them"))
+def gpt_adam_weight_decay_by_hand_with_the_wrong_sign():
+    # p.data.add_(p.data, alpha=+lr * wd) at lr * wd = 0.05 beside Adam: every weight 1.05x a
+    # step, no update large on its own; the loss climbs 2.6 to 148 in 60 steps
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    step_adam = _sgd_body(model, optimizer, models.sequence_loss)
+
+    def body(step, x, y):
+        loss = step_adam(step, x, y)
+        with torch.no_grad():
+            for p in model.parameters():
+                p.data.add_(p.data, alpha=+0.05)
+        return loss
+    return model, _looped(model, data.tokens(), 60, body)

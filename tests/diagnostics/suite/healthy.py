@@ -4168,3 +4168,118 @@ def bfloat16_gpt_adam():
     model = models.TinyGPT().to(torch.bfloat16)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.tokens(), 80,
                 lambda out, y: models.sequence_loss(out.float(), y), every=10)]
+
+
+# -- loop19: the training loop done right (twins of broken.py's loop19 cases) -------------------
+def _looped(model, batches, steps, body, every=10):
+    return broken_mistakes._looped(model, batches, steps, body, every)
+
+
+@healthy("mlp")
+def adam_recreated_at_every_step():
+    # a mistake that does little harm: a fresh Adam's first step is lr x the gradient's sign
+    # (its moments start at this gradient), sign descent at 1e-3: 0.71 -> 0.47 in 100 steps
+    model = models.mlp([16, 32, 32, 2])
+
+    def body(step, x, y):
+        optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+        return broken_mistakes._sgd_body(model, optimizer)(step, x, y)
+    return [_looped(model, data.classes(), 100, body)]
+
+
+@healthy("cnn")
+def adam_recreated_once_per_epoch():
+    model = models.cnn()
+    held = {}
+
+    def body(step, x, y):
+        if step % 16 == 1:  # a restart: the moments start again each epoch of 16 batches
+            held["optimizer"] = torch.optim.Adam(model.parameters(), 1e-3)
+        return broken_mistakes._sgd_body(model, held["optimizer"])(step, x, y)
+    return [_looped(model, data.images(), 100, body)]
+
+
+@healthy("cnn")
+def zero_grad_backward_clip_step_then_the_schedule_per_epoch():
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    batches = data.images()
+    with GradientMonitor(model, every=10) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 101):
+            x, y = batches(step)
+            optimizer.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            if step % 16 == 0:
+                schedule.step()
+            monitor.step(loss, lr=optimizer.param_groups[0]["lr"])
+    return [monitor]
+
+
+@healthy("recurrent")
+def gru_eight_micro_batches_each_loss_divided():
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    batches = data.sequences(size=4)
+
+    def body(step, x, y):
+        optimizer.zero_grad()
+        total = 0.0
+        for micro in range(8):
+            x, y = batches(step * 8 + micro)
+            loss = F.cross_entropy(model(x), y) / 8
+            loss.backward()
+            total += loss.item()
+        optimizer.step()
+        return total
+    return [_looped(model, batches, 100, body)]
+
+
+@healthy("transformer")
+def gpt_with_an_ema_of_decay_0999_kept_apart():
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    step_adam = broken_mistakes._sgd_body(model, optimizer, models.sequence_loss)
+
+    def body(step, x, y):
+        loss = step_adam(step, x, y)
+        with torch.no_grad():
+            for kept, p in zip(ema.parameters(), model.parameters()):
+                kept.mul_(0.999).add_(p, alpha=0.001)
+        return loss
+    return [_looped(model, data.tokens(), 100, body)]
+
+
+@healthy("mlp")
+def grad_enabled_again_inside_a_no_grad_block():
+    # the batch standardised without a graph, the step itself under set_grad_enabled(True)
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    step_sgd = broken_mistakes._sgd_body(model, optimizer)
+
+    def body(step, x, y):
+        with torch.no_grad():
+            x = (x - x.mean(0)) / (x.std(0) + 1e-5)
+            with torch.set_grad_enabled(True):
+                return step_sgd(step, x, y)
+    return [_looped(model, data.classes(), 100, body)]
+
+
+@healthy("mlp")
+def dropout_half_left_in_eval_mode():
+    # eval() left on: dropout off, the net trains as one without it
+    model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 64),
+                          nn.ReLU(), nn.Dropout(0.5), nn.Linear(64, 2)).eval()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    return [_looped(model, data.classes(), 100, broken_mistakes._sgd_body(model, optimizer))]
+
+
+@healthy("recurrent")
+def lstm_adam_learning_rate_1e_3():
+    model = models.Recurrent("LSTM", hidden=16)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    return [_looped(model, data.sequences(), 100, broken_mistakes._sgd_body(model, optimizer))]
