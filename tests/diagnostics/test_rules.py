@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from chainrule.diagnostics.findings import Thresholds
-from chainrule.diagnostics.rules import Rules, _straightness
+from chainrule.diagnostics.rules import Rules, _steadiness, _straightness
 
 
 def _feed(norms, losses=None, lrs=None, grown=0.0, thresholds=None):
@@ -811,6 +811,17 @@ def test_straightness_is_the_r_squared_of_a_line_through_depth():
     assert _straightness([1.0, 1.0, 1.0]) == 0.0  # no trend
     # 0, 1, 0, 1: the line 0.2 x + 0.2 leaves 0.8 of the 1.0 around the mean: R^2 0.2
     assert _straightness([0.0, 1.0, 0.0, 1.0]) == pytest.approx(0.2)
+
+
+def test_steadiness_takes_a_curved_but_steady_rise_and_not_one_layers_gap():
+    # a rise that steepens through depth, 0.05 then 0.5 decades a layer: a curve (R^2 0.85),
+    # yet it rises at every layer, as its ranks say
+    curved = [-5.0, -4.95, -4.9, -4.85, -4.8, -4.3, -3.8, -3.3, -2.8]
+    assert _straightness(curved) < 0.9
+    assert _steadiness(curved) == pytest.approx(1.0)
+    # one layer far below a flat chain (a sparse embedding's): neither line nor ranks
+    gap = [-6.0, -1.0, -1.1, -0.9, -1.05, -0.95, -1.02]
+    assert _steadiness(gap) < 0.5
 
 
 def test_after_a_rebase_the_norms_of_more_parameters_are_no_jump():

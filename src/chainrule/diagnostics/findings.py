@@ -177,6 +177,13 @@ REMEDIES = {
                    "update gate is its [hidden:2*hidden] too), and check what set it negative",
     "saturation": "initialise weights smaller (nn.init.xavier_uniform_), normalise inputs, add "
                   "LayerNorm before the activation, or use ReLU-family activations",
+    "saturation_bias": "initialise the bias of the layer before it near zero (PyTorch draws it "
+                       "within +-1/sqrt(fan_in)); a gate meant to start mostly shut or open "
+                       "needs a bias of about -1 to -2 or +1 to +2, not one past the asymptote",
+    "softmax_bias": "initialise the bias of the layer that makes the scores at zero (a router's "
+                    "or a gate's: a prior for one position belongs in a small offset, not one "
+                    "that decides every row), and keep a learned routing balanced (an "
+                    "auxiliary load-balancing loss)",
     "softmax": "scale the scores by 1/sqrt(head dim), initialise the query and key (or "
                "whatever makes the scores) smaller (nn.init.xavier_uniform_), or normalise "
                "their inputs (LayerNorm; a LayerNorm on query and key)",

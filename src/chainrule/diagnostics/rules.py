@@ -644,14 +644,25 @@ class Rules:
                     if s["kind"] == "softmax" else
                     f"{s['saturated']:.0%} of its outputs are within {t.saturation_eps} of an "
                     "asymptote, where the gradient is nearly zero")
+            remedy = self._units_remedy("saturation", key, s["kind"], s.get("temperature"),
+                                        s.get("attention"))
+            bias, by_bias = s.get("saturating_bias"), ""
+            # (a bias that holds the units at the asymptote by itself is the cause, whatever
+            # the weights: smaller weights leave it there; an attention softmax's positions are
+            # not its layer's units, and an explosion or a too-large step threw it there)
+            if bias is not None and remedy in ("saturation", "softmax_scores") and not tau:
+                by_bias = (f"; the bias of '{s['after']}' puts it there by itself, whatever the "
+                           + (f"input: its two largest entries are {bias:.3g} apart, so every "
+                              "row goes to the same position"
+                              if s["kind"] == "softmax" else
+                              f"input: its median entry is {bias:+.3g}"))
+                remedy = "softmax_bias" if s["kind"] == "softmax" else "saturation_bias"
             found += self._group(
                 "saturation", "saturation", saturated, step,
                 f"saturated units{_count(saturated)}, starting at '{saturated[0]}' "
                 f"({s['kind']}){_after(s)}: {what}, for "
-                f"{t.patience} samples in a row{self._large_gates(saturated[0], s)}"
-                f"{_also(saturated)}{self._cause(key)}",
-                self._units_remedy("saturation", key, s["kind"], s.get("temperature"),
-                                   s.get("attention")))
+                f"{t.patience} samples in a row{by_bias}{self._large_gates(saturated[0], s)}"
+                f"{_also(saturated)}{self._cause(key)}", remedy)
         return found
 
     def _memory_shut(self, step, shut, s):
@@ -1341,8 +1352,9 @@ class Rules:
         """Vanishing through depth: on ``patience`` samples in a row from step ``depth_from``,
         the gradient norms of ``depth_layers`` or more layers, in forward order from the first
         to the one with the largest, rise steadily (their log, or its ranks, a straight line in
-        depth, R^2 ``depth_fit`` or more), by ``1 / depth_decay`` or more (the median of those samples'
-        rises), while the loss is still ``depth_unlearned`` times its untrained level or more.
+        depth, R^2 ``depth_fit`` or more), by ``1 / depth_decay`` or more (the median of those
+        samples' rises), while the loss is still ``depth_unlearned`` times its untrained level
+        or more.
         Each layer passes back a fraction of the signal, so the gap compounds with depth (16
         tanh layers at PyTorch's default initialisation: 10^-4.4 at the first against 10^-0.6
         at the head, a steady 0.25 decades a layer; the loss stayed at 0.69 for 100 steps

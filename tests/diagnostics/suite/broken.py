@@ -4906,7 +4906,8 @@ class _SqueezeExcite(nn.Module):
         return self.head(h.mean((2, 3)))
 
 
-@broken("cnn", "model", Expect("saturation", "_SqueezeExcite:Sigmoid[0]"))
+@broken("cnn", "model", Expect("saturation", "_SqueezeExcite:Sigmoid[0]",
+                               says="the bias of 'excite' puts it there by itself"))
 def squeeze_excitation_gates_shut_by_a_bias_of_minus_ten():
     # meant as a gate that starts half open; bias -10 closes every channel (sigmoid 4.5e-5)
     model = _SqueezeExcite(gate_bias=-10.0)
@@ -5013,10 +5014,13 @@ class _SoftExperts(nn.Module):
         return self.head(x + (weights.unsqueeze(-1) * outs).sum(1))
 
 
-@broken("mlp", "model", Expect("saturation", "_SoftExperts"))
+@broken("mlp", "model", Expect("saturation", "_SoftExperts",
+                               says="the bias of 'router' puts it there by itself"))
 def mixture_of_experts_router_collapsed_by_a_huge_bias():
     # a "prior" of 20 on expert 0: every row routes to it with weight 1 - 6e-9, the other
-    # experts get 1e-9 of the gradient and the router none to learn from
+    # experts get 1e-9 of the gradient and the router none to learn from. Dead experts are
+    # the consequence; the router's saturated softmax is where it starts (and what to fix).
+    # Adam's eps was named before it (the median parameter's RMS, a starved expert's, 3e-11)
     model = _SoftExperts(bias=[20.0, 0.0, 0.0, 0.0])
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
 
