@@ -4233,9 +4233,11 @@ def unet_with_skip_concatenations_denoising():
 
 @healthy("cnn")
 def squeeze_excitation_cnn_at_default_init():
+    # (under SGD at 0.05 with momentum, seed 2 of 5, the squeeze layer's four ReLU units all
+    # died by step 60 and the gates went constant: found as such, rightly; Adam: none of 5)
     model = broken_mistakes._SqueezeExcite()
-    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
-                data.images(), 100, every=10)]
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 100,
+                every=10)]
 
 
 class _Highway(nn.Module):
@@ -4288,8 +4290,10 @@ def mixture_of_experts_with_a_load_balancing_loss():
 @healthy("mlp")
 def gcn_with_symmetric_normalisation():
     a, x, y = broken_mistakes._graph()
+    # (at Kipf and Welling's 1e-2, 3 seeds of 5 leave 59-69% of the second layer's units dead
+    # by step 40, reported as dead though the loss is already at its floor, 0.044)
     model = broken_mistakes._GCN(a)
-    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2),
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                 broken_mistakes._whole_graph(x, y), 100, every=10)]
 
 
