@@ -5058,3 +5058,35 @@ def embedding_bag_summed_into_relu_with_a_bias_of_minus_five():
     with torch.no_grad():
         model[1].bias.fill_(-5.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.bags(), 50)
+
+
+class _ListedUNet(nn.Module):
+    """A two-level U-Net whose upsampling path is held in a plain Python list (the decoder's
+    stages "kept together"): nn.Module does not register it, so model.parameters() and the
+    optimizer leave it out, while it still runs in the forward."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.enc1 = nn.Conv2d(1, c, 3, padding=1)
+        self.enc2 = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1)
+        self.ups = [nn.ConvTranspose2d(2 * c, c, 2, stride=2)]
+        self.dec = nn.Conv2d(2 * c, c, 3, padding=1)
+        self.out = nn.Conv2d(c, 1, 1)
+
+    def forward(self, x):
+        e1 = F.relu(self.enc1(x))
+        e2 = F.relu(self.enc2(e1))
+        d = F.relu(self.dec(torch.cat([F.relu(self.ups[0](e2)), e1], 1)))
+        return self.out(d)
+
+
+@broken("cnn", "model", Expect("stalled", "ups[0]"))
+def unet_whose_upsampling_path_is_a_plain_list():
+    model = _ListedUNet()
+    source = data.images()
+
+    def noisy(step):
+        x, _ = source(step)
+        return x + 0.3 * torch.randn(*x.shape), x
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), noisy, 50,
+                      _reconstruction)
