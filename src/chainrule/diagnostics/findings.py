@@ -165,6 +165,9 @@ REMEDIES = {
                       "nll_loss their F.log_softmax), kl_div log-probabilities as its input; "
                       "a loss to be minimised needs a floor (bound or penalise a term it "
                       "maximises: a WGAN critic needs a gradient penalty or weight clipping)",
+    "large_update_oversized": "initialise the layer named out of scale at its natural size "
+                              "(its default init), normalise what enters it (LayerNorm), and "
+                              "clip the gradient norm (nn.utils.clip_grad_norm_(params, 1.0))",
     "large_update": "lower the learning rate (for a loss summed over the batch, the rate that "
                     "suited its mean divided by the batch size), or clip the gradient norm",
     "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "

@@ -41,6 +41,7 @@ class Rules:
         self.order = []  # the layers in forward order, as the last sample saw them
         self.frozen_norms = []  # batch norms in eval mode before activations (last sample)
         self.oversized = None  # (layer, size): a layer out of scale with those before it
+        self.started_oversized = None  # the same at the first sample, () for none
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
@@ -450,6 +451,8 @@ class Rules:
             # named as the cause, with the remedy "initialise this layer's weights smaller")
             started = oversized and self.first_sizes.get(oversized[0], oversized[1])
             self.oversized = oversized if started and started >= self.t.oversized else None
+            if self.started_oversized is None:
+                self.started_oversized = oversized or ()
         if "natural" in sample and layers:  # (not an activation measurement between samples)
             large = _init_gain(layers, order, sample["natural"], self.recurrent,
                                self.t.init_gain)
@@ -841,9 +844,17 @@ class Rules:
         large = self._large_update(key)
         if large is None:
             return ""
-        return (f"; they were fine before the update of step {large[0]} moved layer "
-                f"'{large[1]}' by {large[2]:.2g}x its size (healthy is near 1e-3): most likely "
-                "the cause, a learning rate too high for this loss's scale")
+        moved = (f"; they were fine before the update of step {large[0]} moved layer "
+                 f"'{large[1]}' by {large[2]:.2g}x its size (healthy is near 1e-3)")
+        # (a layer out of scale since the first sample makes the gradient it passes back as
+        # much too large: the update is its consequence, and a lower rate only slows it; a
+        # decoder's transposed convolutions at 30x threw the encoder 2.7x at step 1, its
+        # loss falling, so no explosion was confirmed, and its ReLUs died)
+        if self.started_oversized:
+            return (f"{moved}, and layer '{self.started_oversized[0]}' was "
+                    f"{self.started_oversized[1]:.0f}x its natural size at the first sample: "
+                    "the gradient it passes back is as much too large, most likely the cause")
+        return f"{moved}: most likely the cause, a learning rate too high for this loss's scale"
 
     def _large_update(self, key):
         """(step, layer, ratio) of an update as large as a layer's weights (``update_size``)
@@ -861,7 +872,7 @@ class Rules:
         if self._raised_lr(key):
             return "raised_lr"
         if self._large_update(key):
-            return "large_update"
+            return "large_update_oversized" if self.started_oversized else "large_update"
         if rule == "saturation" and kind == "softmax":
             if temperature:
                 return "softmax_temperature"

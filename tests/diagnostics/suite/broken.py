@@ -5090,3 +5090,18 @@ def unet_whose_upsampling_path_is_a_plain_list():
         return x + 0.3 * torch.randn(*x.shape), x
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), noisy, 50,
                       _reconstruction)
+
+
+@broken("cnn", "model", Expect("dead", "_ConvDecoder:Relu[1]",
+                               says="'up1' was 30x its natural size at the first sample"))
+def transposed_convolution_decoder_thirty_times_too_large_whose_encoder_dies():
+    # the same decoder at another draw (seed 1 of 5): the encoder thrown 2.7x at step 1 while
+    # the loss fell (106 to 18), so no explosion was confirmed, and its ReLUs died by step 8;
+    # they were put down to "a learning rate too high for this loss's scale"
+    torch.manual_seed(1)
+    model = _ConvDecoder()
+    with torch.no_grad():
+        model.up1.weight.mul_(30.0)
+        model.up2.weight.mul_(30.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
+                      _autoencoded(data.images()), 30, _reconstruction)
