@@ -12,6 +12,7 @@ from chainrule.diagnostics.activations import (
     SOFTMAX_OPS,
     ActivationProbe,
     made_by_product,
+    saturating_bias,
     softmax_rows,
 )
 from chainrule.nn import functional as F
@@ -261,3 +262,26 @@ def test_a_softmax_of_noised_scores_is_read_as_sampled_and_a_masked_one_not():
     assert sampled.get("sampled") and sampled["temperature"] == pytest.approx(0.1)
     assert not masked.get("sampled") and not plain.get("sampled")
     assert not sampled.get("attention") and not plain.get("attention")
+
+
+def test_a_bias_that_saturates_by_itself_is_told_from_weights_that_do():
+    gate = nn.Linear(4, 8)
+    nn.init.constant_(gate.bias, -10.0)  # sigmoid(-10) = 4.5e-5: shut whatever the input
+    assert saturating_bias(gate, "sigmoid", 0.02) == pytest.approx(-10.0)
+    assert saturating_bias(gate, "tanh", 0.02) == pytest.approx(-10.0)
+    nn.init.constant_(gate.bias, -2.0)  # a gate started mostly shut, as meant: still learns
+    assert saturating_bias(gate, "sigmoid", 0.02) is None
+    large = nn.Linear(4, 8)
+    with torch.no_grad():
+        large.weight.mul_(100.0)  # saturated through the input: the weights' fault
+    assert saturating_bias(large, "sigmoid", 0.02) is None
+    router = nn.Linear(16, 4)
+    with torch.no_grad():
+        router.bias.copy_(torch.tensor([20.0, 0.0, 0.0, 0.0]))
+    # one-hot within 0.02 from a gap of log(0.98 * 3 / 0.02) = 5.0 on
+    assert saturating_bias(router, "softmax", 0.02) == pytest.approx(20.0)
+    with torch.no_grad():
+        router.bias.copy_(torch.tensor([4.0, 0.0, 0.0, 0.0]))
+    assert saturating_bias(router, "softmax", 0.02) is None
+    assert saturating_bias(nn.LayerNorm(8), "sigmoid", 0.02) is None  # a shift, not a bias
+    assert saturating_bias(nn.Linear(4, 8, bias=False), "sigmoid", 0.02) is None

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from chainrule.diagnostics.findings import Thresholds
-from chainrule.diagnostics.rules import Rules, _straightness
+from chainrule.diagnostics.rules import Rules, _steadiness, _straightness
 
 
 def _feed(norms, losses=None, lrs=None, grown=0.0, thresholds=None):
@@ -813,6 +813,17 @@ def test_straightness_is_the_r_squared_of_a_line_through_depth():
     assert _straightness([0.0, 1.0, 0.0, 1.0]) == pytest.approx(0.2)
 
 
+def test_steadiness_takes_a_curved_but_steady_rise_and_not_one_layers_gap():
+    # a rise that steepens through depth, 0.05 then 0.5 decades a layer: a curve (R^2 0.85),
+    # yet it rises at every layer, as its ranks say
+    curved = [-5.0, -4.95, -4.9, -4.85, -4.8, -4.3, -3.8, -3.3, -2.8]
+    assert _straightness(curved) < 0.9
+    assert _steadiness(curved) == pytest.approx(1.0)
+    # one layer far below a flat chain (a sparse embedding's): neither line nor ranks
+    gap = [-6.0, -1.0, -1.1, -0.9, -1.05, -0.95, -1.02]
+    assert _steadiness(gap) < 0.5
+
+
 def test_after_a_rebase_the_norms_of_more_parameters_are_no_jump():
     # layers made trainable at step 6: the total norm is of more parameters from there on,
     # 30x the head's alone, and steady; measured against the head's history it was a jump
@@ -857,3 +868,23 @@ def test_a_moving_target_a_fall_then_a_rise_and_a_noisy_plateau_are_no_climb():
     noisy = 0.69 * rng.uniform(0.5, 1.5, 50)
     noisy[::7] *= 10
     assert _climb(list(noisy)) == []
+
+
+def _through_depth(norms, loss=0.69):
+    """``Rules._through_depth`` on three samples (steps 16, 32, 50) of these gradient norms,
+    first layer first, the loss still at its untrained level."""
+    rules = Rules()
+    rules.explosions.start_loss, rules.loss = 0.69, loss
+    layers = {str(i): {"grad_norm": g} for i, g in enumerate(norms)}
+    return [f for step in (16, 32, 50) for f in rules._through_depth(step, layers, list(layers))]
+
+
+def test_vanishing_through_depth_is_a_rise_spread_over_the_layers_while_nothing_is_learned():
+    steady = [10 ** (-4 + 0.3 * i) for i in range(13)]  # 3.6 decades, 0.3 a layer
+    (finding,) = _through_depth(steady)
+    assert (finding.rule, finding.layer, finding.step) == ("vanishing", "0", 50)
+    assert "through depth" in finding.message
+    assert _through_depth(steady, loss=0.3) == []  # a model that learns is not stopped by it
+    # one layer's gap (a sparse embedding's 1e-3.5) under layers that creep up: steady by
+    # its ranks, but the rise is that one layer's
+    assert _through_depth([10 ** -4] + [10 ** (-0.5 + 0.01 * i) for i in range(1, 9)]) == []

@@ -328,6 +328,32 @@ def dead_biases_natural(layer, alive, before=None):
     return bool(dead.size) and bool((dead >= low).all())
 
 
+def saturating_bias(layer, kind, eps):
+    """The bias of ``layer``, the one before a saturated sigmoid, tanh or softmax, where it
+    alone holds the activation within ``eps`` of its asymptote, whatever the input: the median
+    unit's bias past the point where a sigmoid or tanh is that near its asymptote, or, for a
+    softmax, the gap between its two largest biases past the one where a row puts 1 - eps on
+    one position (a squeeze-and-excitation gate whose bias was filled with -10; a router given
+    a "prior" of 20 on one expert). None where the bias does not do it alone (weights too large
+    saturate through the input: initialising them smaller is the remedy) or cannot be read (no
+    bias, a normalisation layer, not one bias per unit)."""
+    bias = getattr(layer, "bias", None)
+    if getattr(bias, "ndim", 0) != 1 or isinstance(layer, NORMS) or not 0 < eps < 0.5:
+        return None
+    values = bias._data.astype(np.float64)
+    if kind == "softmax":
+        if values.size < 2:
+            return None
+        second, first = np.sort(values)[-2:]
+        edge = math.log((1 - eps) * (values.size - 1) / eps)
+        return float(first - second) if first - second >= edge else None
+    if kind not in ("sigmoid", "tanh"):
+        return None
+    edge = math.log((1 - eps) / eps) if kind == "sigmoid" else math.atanh(1 - eps)
+    middle = float(np.median(values))
+    return middle if abs(middle) >= edge else None
+
+
 def frozen_norm(layer):
     """Whether ``layer`` is a batch norm in eval mode: it scales and shifts by its running
     statistics, so it normalises nothing."""
@@ -768,6 +794,9 @@ class ActivationProbe:
                     stats = done[self._final_name(key, name)] = tally.stats()
                     if frozen_norm(self._by_name.get(tally.after)):
                         stats["frozen_norm"] = True
+                    if stats.get("saturated"):
+                        stats["saturating_bias"] = saturating_bias(
+                            self._by_name.get(tally.after), stats["kind"], self.eps)
                     if stats.get("dead") and stats["dead"] > self.dead_share:
                         stats["units"] = tally.alive.size
                         stats["biases_natural"] = dead_biases_natural(

@@ -188,6 +188,9 @@ REMEDIES = {
                       "nll_loss their F.log_softmax), kl_div log-probabilities as its input; "
                       "a loss to be minimised needs a floor (bound or penalise a term it "
                       "maximises: a WGAN critic needs a gradient penalty or weight clipping)",
+    "large_update_oversized": "initialise the layer named out of scale at its natural size "
+                              "(its default init), normalise what enters it (LayerNorm), and "
+                              "clip the gradient norm (nn.utils.clip_grad_norm_(params, 1.0))",
     "large_update": "lower the learning rate (for a loss summed over the batch, the rate that "
                     "suited its mean divided by the batch size), or clip the gradient norm",
     "dead": "lower the learning rate, initialise biases at zero or slightly positive, or use "
@@ -200,6 +203,13 @@ REMEDIES = {
                    "update gate is its [hidden:2*hidden] too), and check what set it negative",
     "saturation": "initialise weights smaller (nn.init.xavier_uniform_), normalise inputs, add "
                   "LayerNorm before the activation, or use ReLU-family activations",
+    "saturation_bias": "initialise the bias of the layer before it near zero (PyTorch draws it "
+                       "within +-1/sqrt(fan_in)); a gate meant to start mostly shut or open "
+                       "needs a bias of about -1 to -2 or +1 to +2, not one past the asymptote",
+    "softmax_bias": "initialise the bias of the layer that makes the scores at zero (a router's "
+                    "or a gate's: a prior for one position belongs in a small offset, not one "
+                    "that decides every row), and keep a learned routing balanced (an "
+                    "auxiliary load-balancing loss)",
     "softmax": "scale the scores by 1/sqrt(head dim), initialise the query and key (or "
                "whatever makes the scores) smaller (nn.init.xavier_uniform_), or normalise "
                "their inputs (LayerNorm; a LayerNorm on query and key)",

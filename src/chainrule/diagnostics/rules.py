@@ -41,6 +41,7 @@ class Rules:
         self.order = []  # the layers in forward order, as the last sample saw them
         self.frozen_norms = []  # batch norms in eval mode before activations (last sample)
         self.oversized = None  # (layer, size): a layer out of scale with those before it
+        self.started_oversized = None  # the same at the first sample, () for none
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
@@ -450,6 +451,8 @@ class Rules:
             # named as the cause, with the remedy "initialise this layer's weights smaller")
             started = oversized and self.first_sizes.get(oversized[0], oversized[1])
             self.oversized = oversized if started and started >= self.t.oversized else None
+            if self.started_oversized is None:
+                self.started_oversized = oversized or ()
         if "natural" in sample and layers:  # (not an activation measurement between samples)
             large = _init_gain(layers, order, sample["natural"], self.recurrent,
                                self.t.init_gain)
@@ -645,14 +648,25 @@ class Rules:
                     if s["kind"] == "softmax" else
                     f"{s['saturated']:.0%} of its outputs are within {t.saturation_eps} of an "
                     "asymptote, where the gradient is nearly zero")
+            remedy = self._units_remedy("saturation", key, s["kind"], s.get("temperature"),
+                                        s.get("attention"))
+            bias, by_bias = s.get("saturating_bias"), ""
+            # (a bias that holds the units at the asymptote by itself is the cause, whatever
+            # the weights: smaller weights leave it there; an attention softmax's positions are
+            # not its layer's units, and an explosion or a too-large step threw it there)
+            if bias is not None and remedy in ("saturation", "softmax_scores") and not tau:
+                by_bias = (f"; the bias of '{s['after']}' puts it there by itself, whatever the "
+                           + (f"input: its two largest entries are {bias:.3g} apart, so every "
+                              "row goes to the same position"
+                              if s["kind"] == "softmax" else
+                              f"input: its median entry is {bias:+.3g}"))
+                remedy = "softmax_bias" if s["kind"] == "softmax" else "saturation_bias"
             found += self._group(
                 "saturation", "saturation", saturated, step,
                 f"saturated units{_count(saturated)}, starting at '{saturated[0]}' "
                 f"({s['kind']}){_after(s)}: {what}, for "
-                f"{t.patience} samples in a row{self._large_gates(saturated[0], s)}"
-                f"{_also(saturated)}{self._cause(key)}",
-                self._units_remedy("saturation", key, s["kind"], s.get("temperature"),
-                                   s.get("attention")))
+                f"{t.patience} samples in a row{by_bias}{self._large_gates(saturated[0], s)}"
+                f"{_also(saturated)}{self._cause(key)}", remedy)
         return found
 
     def _memory_shut(self, step, shut, s):
@@ -831,9 +845,17 @@ class Rules:
         large = self._large_update(key)
         if large is None:
             return ""
-        return (f"; they were fine before the update of step {large[0]} moved layer "
-                f"'{large[1]}' by {large[2]:.2g}x its size (healthy is near 1e-3): most likely "
-                "the cause, a learning rate too high for this loss's scale")
+        moved = (f"; they were fine before the update of step {large[0]} moved layer "
+                 f"'{large[1]}' by {large[2]:.2g}x its size (healthy is near 1e-3)")
+        # (a layer out of scale since the first sample makes the gradient it passes back as
+        # much too large: the update is its consequence, and a lower rate only slows it; a
+        # decoder's transposed convolutions at 30x threw the encoder 2.7x at step 1, its
+        # loss falling, so no explosion was confirmed, and its ReLUs died)
+        if self.started_oversized:
+            return (f"{moved}, and layer '{self.started_oversized[0]}' was "
+                    f"{self.started_oversized[1]:.0f}x its natural size at the first sample: "
+                    "the gradient it passes back is as much too large, most likely the cause")
+        return f"{moved}: most likely the cause, a learning rate too high for this loss's scale"
 
     def _large_update(self, key):
         """(step, layer, ratio) of an update as large as a layer's weights (``update_size``)
@@ -851,7 +873,7 @@ class Rules:
         if self._raised_lr(key):
             return "raised_lr"
         if self._large_update(key):
-            return "large_update"
+            return "large_update_oversized" if self.started_oversized else "large_update"
         if rule == "saturation" and kind == "softmax":
             if temperature:
                 return "softmax_temperature"
@@ -1389,9 +1411,10 @@ class Rules:
     def _through_depth(self, step, layers, order):
         """Vanishing through depth: on ``patience`` samples in a row from step ``depth_from``,
         the gradient norms of ``depth_layers`` or more layers, in forward order from the first
-        to the one with the largest, rise steadily (their log a straight line in depth, R^2
-        ``depth_fit`` or more), by ``1 / depth_decay`` or more (the median of those samples'
-        rises), while the loss is still ``depth_unlearned`` times its untrained level or more.
+        to the one with the largest, rise steadily (their log, or its ranks, a straight line in
+        depth, R^2 ``depth_fit`` or more), by ``1 / depth_decay`` or more (the median of those
+        samples' rises), while the loss is still ``depth_unlearned`` times its untrained level
+        or more.
         Each layer passes back a fraction of the signal, so the gap compounds with depth (16
         tanh layers at PyTorch's default initialisation: 10^-4.4 at the first against 10^-0.6
         at the head, a steady 0.25 decades a layer; the loss stayed at 0.69 for 100 steps
@@ -1410,7 +1433,10 @@ class Rules:
                 and start > 0 and loss is not None and loss >= t.depth_unlearned * start):
             top = max(range(len(norms)), key=lambda i: norms[i][1])
             chain = [math.log10(g) for _, g in norms[:top + 1]]
-        if len(chain) < t.depth_layers or _straightness(chain) < t.depth_fit:
+        # (spread over the layers, not one layer's gap: ranks alone call a sparse embedding's
+        # 1e-3 under a chain that creeps up steady; no one layer may hold half the rise)
+        if (len(chain) < t.depth_layers or _steadiness(chain) < t.depth_fit
+                or max(b - a for a, b in zip(chain, chain[1:])) > (chain[-1] - chain[0]) / 2):
             self.depth_rises = []
             return []
         # (the median of the last patience rises: one batch moves a rise by half a decade,
@@ -1759,6 +1785,20 @@ def _straightness(values):
     sxy = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(values))
     syy = sum((v - mean_y) ** 2 for v in values)
     return 0.0 if syy == 0 or sxx == 0 else sxy * sxy / (sxx * syy)
+
+
+def _steadiness(values):
+    """How steadily ``values`` rise or fall: R^2 of the line through them or through their
+    ranks, whichever is larger. A decay whose rate changes with depth (a dilated TCN of 12 tanh
+    layers: flat over its first layers, 0.3 decades a layer over its last ones) is a curve, its
+    R^2 0.90 or below, yet it falls layer after layer and compounds as a straight one does. (A
+    chain that creeps up after one layer's gap is steady by its ranks: ``_through_depth`` also
+    asks that no one layer hold half the rise.)"""
+    ranks = sorted(range(len(values)), key=values.__getitem__)
+    order = [0] * len(values)
+    for rank, index in enumerate(ranks):
+        order[index] = rank
+    return max(_straightness(values), _straightness(order))
 
 
 def _count(names, word="in"):

@@ -211,6 +211,7 @@ MOMENTUM_NEVER_DECAYS = 1.0  # SGD/RMSprop momentum at or above this: the veloci
 BETA2_LEAST = 0.5  # Adam's beta2 below this: its second moment is under two steps' squares
 MOMENT_VALUES = 4096  # a second moment's values its RMS is read from (the first ones)
 EPS_DWARFS = 10.0  # Adam's eps this x the gradients' RMS (sqrt of the second moment) or more
+EPS_REACHES = 1.0  # ...and this x the largest RMS of the group's parameters or more
 
 
 def settings_problems(optimizer, moments=True):
@@ -232,15 +233,20 @@ def settings_problems(optimizer, moments=True):
                 problems.append(("beta2", index, float(betas[1])))
             eps = group.get("eps")
             if moments and isinstance(eps, (int, float)) and eps > 0:
-                ratio = _eps_over_rms(optimizer, group, betas[1], eps)
-                if ratio is not None and ratio >= EPS_DWARFS:
-                    problems.append(("eps", index, ratio))
+                ratios = _eps_over_rms(optimizer, group, betas[1], eps)
+                # (a default eps above the median parameter's RMS but far below another's: those
+                # gradients vanished upstream, eps slows nothing that learns; a mixture of
+                # experts whose router sent every row to one expert, the other three's
+                # gradients 1e-11, was told to set the eps it already had)
+                if ratios is not None and ratios[0] >= EPS_DWARFS and ratios[1] >= EPS_REACHES:
+                    problems.append(("eps", index, ratios[0]))
     return problems
 
 
 def _eps_over_rms(optimizer, group, beta2, eps):
-    """eps over the gradients' RMS in the median parameter of ``group`` (each parameter's RMS
-    from its bias-corrected second moment), or None before the optimizer has stepped."""
+    """(eps over the gradients' RMS in the median parameter of ``group``, eps over the largest
+    parameter's RMS; each parameter's RMS from its bias-corrected second moment), or None
+    before the optimizer has stepped."""
     rms = []
     for param in group["params"]:
         state = optimizer.state.get(param) if hasattr(optimizer.state, "get") else None
@@ -266,4 +272,5 @@ def _eps_over_rms(optimizer, group, beta2, eps):
         rms.append(math.sqrt(max(mean, 0.0)))
     if not rms:
         return None
-    return eps / sorted(rms)[len(rms) // 2]
+    rms.sort()
+    return eps / rms[len(rms) // 2], eps / rms[-1] if rms[-1] > 0 else math.inf
