@@ -1004,12 +1004,25 @@ class Rules:
             grew = f"the weights of '{most}' {factors[most]:.1f}x larger"
         fell = (loss_after is not None and before is not None
                 and self._unbounded(loss_after, before))
+        remedy_key = "unbounded_loss" if fell else self._exploding_remedy(first)
+        scale = ""
+        start = self.explosions.first_losses[0] if self.explosions.first_losses else None
+        # an untrained model on standardised data starts near 1 (a squared error) or log of
+        # its classes (cross-entropy): a first loss a hundredfold that, followed at once by a
+        # doubling update with no layer out of scale to blame, says the data (or a summed
+        # loss) is what is out of scale, and a lower rate would only hide it
+        if (remedy_key == "exploding" and start is not None and start >= self.t.data_loss
+                and step <= self.t.data_steps):
+            remedy_key = "exploding_data"
+            scale = (f"; the loss was already {start:.4g} at step 1, before any update (an "
+                     "untrained model on inputs and targets of unit scale starts near 1): "
+                     "inputs or targets far from unit scale, or a loss summed where it is "
+                     "meant averaged, make gradients this large")
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights{_count(grown)}, starting in layer '{first}'{self._gain(first)}: "
             f"one update made {grew} (against the natural size){_also(grown)}"
-            + (self._no_floor(loss_after) if fell else ""),
-            "unbounded_loss" if fell else self._exploding_remedy(first))
+            + (self._no_floor(loss_after) if fell else "") + scale, remedy_key)
 
     # -- a loss with no floor ----------------------------------------------------------------
     def _no_floor_fall(self, step, layers, order, natural):
