@@ -494,7 +494,30 @@ class Rules:
         found += self._stalled(step, layers, order, lr,
                                self._explained(sample["activations"], order))
         found += self._decaying(step, layers, order, sample.get("natural") or {})
+        found += self._unscaled(step)
         return found_given + found
+
+    def _unscaled(self, step):
+        """Stalled at the data's scale: a run whose untrained loss was ``data_loss`` or more
+        (an untrained model on data of unit scale starts near 1) with the median of its recent
+        losses still ``scale_kept`` of it or more from step ``scale_from`` on, ``patience``
+        samples in a row. Adam's steps are bounded by its rate: a regression on targets near
+        3000 (standardised by the inputs' statistics) moved its outputs a few units in 50
+        steps and its loss stayed at 1.0e7, while every layer's update ratio looked healthy."""
+        e = self.explosions
+        start = e.start_loss
+        recent = list(e.losses)[-self.t.recent_steps:]
+        holds = (start is not None and start >= self.t.data_loss and step >= self.t.scale_from
+                 and bool(recent) and statistics.median(recent) >= self.t.scale_kept * start)
+        if not self._streak(("stalled", "scale"), holds):
+            return []
+        return self._group(
+            "scale", "stalled", [], step,
+            f"training has stalled at the data's scale: the loss started at {start:.4g} (an "
+            "untrained model on inputs and targets of unit scale starts near 1) and is still "
+            f"{statistics.median(recent):.4g} after {step} steps, for {self.t.patience} samples "
+            "in a row, while updates of a healthy size move the outputs only a little at each "
+            "step: the targets (or inputs) are far from unit scale", "stalled_scale")
 
     def _drowned(self, step, given):
         """Vanishing where a layer norm's input is the same for every sample of the batch up to
