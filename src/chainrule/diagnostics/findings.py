@@ -37,6 +37,10 @@ class Thresholds:
     recurrent_size: float = 1.65  # ...where a recurrent layer started this x its natural size
     recurrent_amplification: float = 2.0  # exploding: such a layer's gradient/weight this x the
     # layers after it (a median over patience samples)
+    data_loss: float = 100.0  # exploding: a doubling update within the first data_steps steps
+    data_steps: int = 3  # ...of a run whose first loss was this or more blames the data's scale
+    scale_kept: float = 0.9  # stalled: a loss that started at data_loss or more still this x
+    scale_from: int = 16  # ...its untrained level from this step on, patience samples in a row
     init_gain: float = 100.0  # exploding: the layers' weights amplify the signal this x...
     init_rho: float = 0.5  # ...and their median gradient/weight is this or more
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...
@@ -132,6 +136,15 @@ REMEDIES = {
     "exploding": "lower the learning rate, clip the gradient norm "
                  "(nn.utils.clip_grad_norm_(params, 1.0)), add normalisation, or warm up the "
                  "learning rate",
+    "exploding_data": "standardise the inputs and the regression targets, each by its own "
+                      "training mean and std (not one's by the other's; pixels divided by "
+                      "255), and average the loss over the batch (reduction='mean'); only "
+                      "then lower the learning rate or clip the gradient norm "
+                      "(nn.utils.clip_grad_norm_(params, 1.0)) if it still explodes",
+    "stalled_scale": "standardise the regression targets (and the inputs), each by its own "
+                     "training mean and std, and map the predictions back: updates of a "
+                     "healthy size cannot carry the outputs that far; a larger learning rate "
+                     "would only make the early steps explode",
     "exploding_recurrent": "clip the gradient norm (nn.utils.clip_grad_norm_(params, 1.0)), "
                            "initialise the recurrent weights smaller (orthogonal, gain <= 1), "
                            "backpropagate through fewer time steps, or use an LSTM/GRU",

@@ -494,7 +494,30 @@ class Rules:
         found += self._stalled(step, layers, order, lr,
                                self._explained(sample["activations"], order))
         found += self._decaying(step, layers, order, sample.get("natural") or {})
+        found += self._unscaled(step)
         return found_given + found
+
+    def _unscaled(self, step):
+        """Stalled at the data's scale: a run whose untrained loss was ``data_loss`` or more
+        (an untrained model on data of unit scale starts near 1) with the median of its recent
+        losses still ``scale_kept`` of it or more from step ``scale_from`` on, ``patience``
+        samples in a row. Adam's steps are bounded by its rate: a regression on targets near
+        3000 (standardised by the inputs' statistics) moved its outputs a few units in 50
+        steps and its loss stayed at 1.0e7, while every layer's update ratio looked healthy."""
+        e = self.explosions
+        start = e.start_loss
+        recent = list(e.losses)[-self.t.recent_steps:]
+        holds = (start is not None and start >= self.t.data_loss and step >= self.t.scale_from
+                 and bool(recent) and statistics.median(recent) >= self.t.scale_kept * start)
+        if not self._streak(("stalled", "scale"), holds):
+            return []
+        return self._group(
+            "scale", "stalled", [], step,
+            f"training has stalled at the data's scale: the loss started at {start:.4g} (an "
+            "untrained model on inputs and targets of unit scale starts near 1) and is still "
+            f"{statistics.median(recent):.4g} after {step} steps, for {self.t.patience} samples "
+            "in a row, while updates of a healthy size move the outputs only a little at each "
+            "step: the targets (or inputs) are far from unit scale", "stalled_scale")
 
     def _drowned(self, step, given):
         """Vanishing where a layer norm's input is the same for every sample of the batch up to
@@ -1004,12 +1027,25 @@ class Rules:
             grew = f"the weights of '{most}' {factors[most]:.1f}x larger"
         fell = (loss_after is not None and before is not None
                 and self._unbounded(loss_after, before))
+        remedy_key = "unbounded_loss" if fell else self._exploding_remedy(first)
+        scale = ""
+        start = self.explosions.first_losses[0] if self.explosions.first_losses else None
+        # an untrained model on standardised data starts near 1 (a squared error) or log of
+        # its classes (cross-entropy): a first loss a hundredfold that, followed at once by a
+        # doubling update with no layer out of scale to blame, says the data (or a summed
+        # loss) is what is out of scale, and a lower rate would only hide it
+        if (remedy_key == "exploding" and start is not None and start >= self.t.data_loss
+                and step <= self.t.data_steps):
+            remedy_key = "exploding_data"
+            scale = (f"; the loss was already {start:.4g} at step 1, before any update (an "
+                     "untrained model on inputs and targets of unit scale starts near 1): "
+                     "inputs or targets far from unit scale, or a loss summed where it is "
+                     "meant averaged, make gradients this large")
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights{_count(grown)}, starting in layer '{first}'{self._gain(first)}: "
             f"one update made {grew} (against the natural size){_also(grown)}"
-            + (self._no_floor(loss_after) if fell else ""),
-            "unbounded_loss" if fell else self._exploding_remedy(first))
+            + (self._no_floor(loss_after) if fell else "") + scale, remedy_key)
 
     # -- a loss with no floor ----------------------------------------------------------------
     def _no_floor_fall(self, step, layers, order, natural):

@@ -5304,3 +5304,154 @@ def transposed_convolution_decoder_thirty_times_too_large_whose_encoder_dies():
         model.up2.weight.mul_(30.0)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
                       _autoencoded(data.images()), 30, _reconstruction)
+
+
+# -- data19: mistakes in the data pipeline (the model and the loop are fine; held out, issue #12,
+# 2026-12-05), each with its healthy twin in healthy.py ----------------------------------------
+def _raw_pixels():
+    """``images`` as a camera stores them: uint8, 0-255."""
+    batches = data.images()
+    batches.x = np.clip((batches.x + 1) * 100, 0, 255).round().astype(np.uint8)
+    return batches
+
+
+class _Bytes:
+    """Hands out uint8 batches brightened by ``shift`` IN uint8 (where it wraps past 255) and
+    only then cast to float and scaled."""
+
+    def __init__(self, batches, shift):
+        self.batches, self.shift = batches, shift
+
+    def __call__(self, step):
+        x, y = self.batches(step)
+        wrapped = x.numpy() + np.uint8(self.shift)  # uint8 + uint8: 250 + 200 is 194
+        return torch.from_numpy(wrapped.astype(np.float32) / 255.0), y
+
+
+def _series(n=1024, lags=8, seed=0):
+    """A noisy AR(2) series cut into windows of ``lags`` past values and the next one."""
+    rng = np.random.default_rng(seed)
+    s = np.zeros(n + lags + 1)
+    for t in range(2, len(s)):
+        s[t] = 0.6 * s[t - 1] - 0.3 * s[t - 2] + rng.standard_normal()
+    x = np.stack([s[i:i + lags] for i in range(n)]).astype(np.float32)
+    y = s[lags:lags + n, None].astype(np.float32)
+    return x, y
+
+
+def _prices(n=1024, seed=0):
+    """Regression rows: standardised features, a target in the thousands (a price)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 8)).astype(np.float32)
+    y = (3000 + 800 * x[:, :2].sum(1) + 100 * rng.standard_normal(n)).astype(np.float32)
+    return x, y[:, None]
+
+
+@broken("mlp", "data", Expect("exploding", within=10, says="inputs or targets far from unit"))
+def regression_targets_standardised_by_the_inputs_stats():
+    # y - mean(x) over std(x) (the two lines of a scaler swapped): targets near 3000, so the
+    # mean-squared error and its gradient are ~1e7 times a standardised run's
+    x, y = _prices()
+    targets = (y - x.mean()) / x.std()
+    model = models.mlp([8, 32, 32, 1])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.Batches(
+        x, targets.astype(np.float32), 32), 30, F.mse_loss)
+
+
+@broken("mlp", "data", Expect("stalled", None, says="stalled at the data's scale"))
+def regression_targets_standardised_by_the_inputs_stats_under_adam():
+    # the same swapped scaler under Adam: its steps are bounded by the rate, so nothing
+    # explodes; the outputs creep towards 3000 a few units a step and the loss stays at 1e7
+    x, y = _prices()
+    targets = (y - x.mean()) / x.std()
+    model = models.mlp([8, 32, 32, 1])
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.Batches(
+        x, targets.astype(np.float32), 32), 50, F.mse_loss)
+
+
+@broken("mlp", "data", Expect("exploding", "0", within=10, says="inputs or targets far from unit"))
+def one_feature_a_constant_offset_of_a_million():
+    # a feature left in raw units around 1e6 (a timestamp, an id) beside standardised ones: it
+    # is a bias a million times too large, the first layer's gradient grows with it
+    batches = data.classes()
+    batches.x[:, 5] += 1e6
+    model = models.mlp([16, 32, 32, 2])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      batches, 30)
+
+
+def _padded_series(value, length=24, seed=0):
+    """``sequences`` of 3 to 12 real steps padded to 24 (the longest in the data set) with
+    ``value``; the class: the sign of the first feature's sum over the real steps."""
+    x = data.sequences(length=length, seed=seed).x
+    lengths = np.random.default_rng(seed).integers(3, 13, len(x))
+    real = np.arange(length) < lengths[:, None]
+    y = ((x[:, :, 0] * real).sum(1) > 0).astype(np.int64)
+    x[~real] = value
+    return data.Batches(x, y, 16, seed)
+
+
+@broken("recurrent", "data", Expect("saturation", "rnn"))
+def gru_sequences_padded_with_a_billion():
+    # pad_sequence(padding_value=1e9) "so that padding stands out": every padded step (about
+    # two in three) drives the GRU's gates to 0 or 1 and its candidate to +-1
+    model = models.Recurrent("GRU")
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), _padded_series(1e9),
+                      50)
+
+
+class _OneRowRepeated:
+    """A collate function that indexes the batch's first row for every slot."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __call__(self, step):
+        x, y = self.batches(step)
+        rows = np.zeros(len(y), np.int64)
+        return torch.from_numpy(x.numpy()[rows]), torch.from_numpy(y.numpy()[rows])
+
+
+@broken("mlp", "data", Expect("dead", says="the same for every sample"))
+def mlp_every_batch_one_sample_repeated():
+    # the loss still falls (it fits each step's one sample), but every unit is dead or alive
+    # for the whole batch at once: the monitor names the data, not a rate
+    model = models.mlp([16, 32, 32, 2])
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      _OneRowRepeated(data.classes()), 50)
+
+
+def _log_targets(zeros_every):
+    x, y = _prices()
+    y = np.abs(y - 3000)  # amounts, some of them 0
+    y[::zeros_every] = 0.0
+    with np.errstate(divide="ignore"):
+        return data.Batches(x, np.log(y).astype(np.float32), 32)  # log(0) is -inf
+
+
+@broken("mlp", "data", Expect("nonfinite", None, "data", "forward"))
+def regression_on_log_targets_where_some_amounts_are_zero():
+    model = models.mlp([8, 32, 32, 1])
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), _log_targets(37), 50,
+                      F.mse_loss)
+
+
+class _NaNBatchAt:
+    """A loader whose shard at one step is all NaN (a corrupt file read as floats)."""
+
+    def __init__(self, batches, step):
+        self.batches, self.step = batches, step
+
+    def __call__(self, step):
+        x, y = self.batches(step)
+        if step == self.step:
+            x = torch.full(x.shape, float("nan"))
+        return x, y
+
+
+@broken("cnn", "data", Expect("nonfinite", None, "input", "forward", within=37,
+                              says="the model's input holds nan"))
+def cnn_one_batch_of_nan_at_step_37():
+    model = models.cnn()
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      _NaNBatchAt(data.images(), 37), 50)

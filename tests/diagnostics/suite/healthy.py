@@ -4432,3 +4432,83 @@ def embedding_bag_classifier_adam():
                           nn.Linear(32, 2))
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.bags(), 100,
                 every=10)]
+
+
+# -- data19: the data pipelines of broken.py's data19 cases done right, and data quirks that are
+# no gradient fault ------------------------------------------------------------------------------
+@healthy("mlp")
+def regression_targets_standardised_by_their_own_stats():
+    x, y = broken_mistakes._prices()
+    targets = ((y - y.mean()) / y.std()).astype(np.float32)
+    model = models.mlp([8, 32, 32, 1])
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.01), data.Batches(x, targets, 32),
+                100, F.mse_loss, every=10)]
+
+
+@healthy("recurrent")
+def gru_sequences_padded_with_zeros():
+    model = models.Recurrent("GRU")
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                broken_mistakes._padded_series(0.0), 100, every=10)]
+
+
+@healthy("mlp")
+def regression_on_log1p_targets_where_some_amounts_are_zero():
+    x, y = broken_mistakes._prices()
+    y = np.abs(y - 3000)
+    y[::37] = 0.0
+    model = models.mlp([8, 32, 32, 1])
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                data.Batches(x, np.log1p(y).astype(np.float32), 32), 100, F.mse_loss,
+                every=10)]
+
+
+@healthy("mlp")
+def time_series_whose_target_leaked_into_the_inputs():
+    # the next value appended as a ninth "feature": a leak that makes the fit too good to be
+    # true, but no gradient fault (the loss falls to the noise-free floor by the book)
+    x, y = broken_mistakes._series()
+    leaked = np.concatenate([x, y], 1)
+    model = models.mlp([9, 32, 32, 1])
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.Batches(leaked, y, 32),
+                100, F.mse_loss, every=10)]
+
+
+@healthy("mlp")
+def classes_with_five_percent_of_rows_duplicated():
+    batches = data.classes()
+    rng = np.random.default_rng(1)
+    copies = rng.integers(0, len(batches.x), len(batches.x) // 20)
+    batches.x = np.concatenate([batches.x, batches.x[copies]])
+    batches.y = np.concatenate([batches.y, batches.y[copies]])
+    model = models.mlp([16, 32, 32, 2])
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9), batches, 100,
+                every=10)]
+
+
+@healthy("mlp")
+def imbalanced_classes_one_to_twenty_with_a_weighted_loss():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2100, 16)).astype(np.float32)
+    y = np.zeros(2100, np.int64)
+    y[:100] = 1
+    x[:100, :4] += 1.0  # the rare class is shifted along the first four features
+    weight = torch.tensor([1.0, 20.0])
+    model = models.mlp([16, 32, 32, 2])
+
+    def weighted(logits, target):
+        return F.cross_entropy(logits, target, weight=weight)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.Batches(x, y, 64), 100,
+                weighted, every=10)]
+
+
+@healthy("cnn")
+def integer_labels_stored_as_float_cast_with_long():
+    batches = data.images()
+    batches.y = batches.y.astype(np.float32)  # read from a CSV as floats
+
+    def loss(logits, target):
+        return F.cross_entropy(logits, target.long())
+    model = models.cnn()
+    return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9), batches, 100,
+                loss, every=10)]
