@@ -340,8 +340,8 @@ class Rules:
             message = (message.partition(". Remedy:")[0] + "; the last update made it nan "
                        "from finite weights and gradients (an overflow would have made inf "
                        "first): a 0/0 in the optimizer, such as Adam, Adagrad or RMSprop with "
-                       "eps=0 on entries whose gradient has been 0 so far, or a trust ratio or normalisation over a zero "
-                       f"norm. Remedy: {remedy('nan_update')}")
+                       "eps=0 on entries whose gradient has been 0 so far, or a trust ratio or "
+                       f"normalisation over a zero norm. Remedy: {remedy('nan_update')}")
         if earlier is not None and (earlier.step < step
                                     or earlier is self.closure_stale):
             # an overflow after weights already found exploding (or, in the same step, after
@@ -1536,10 +1536,11 @@ class Rules:
                                 "the start")
                     key = "stalled_zero_lr"
                 elif all(layers[n].get("update_ratio") == 0.0 for n in frozen) \
-                        and self.peak_lr > 0 and (lr == 0 or self.rises[0] == step):
+                        and self.rises[0] is not None and (lr == 0 or self.rises[0] == step):
                     # (the update sampled was made at a rate of 0 that is not the rate's
                     # level: it was 0 at this step, or at the one before while the loop
-                    # reports the rate after scheduler.step(), and it came back from 0)
+                    # reports the rate after scheduler.step(), and it has come back from 0
+                    # before: a rate that reached 0 for good is the schedule's finding)
                     last, before = self.rises
                     every = (f", about every {last - before} steps"
                              if last is not None and before is not None else "")
