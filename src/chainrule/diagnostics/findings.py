@@ -241,6 +241,10 @@ REMEDIES = {
                         "that no learning rate is zero",
     "stalled_zero_lr": "give the optimizer a learning rate above 0 (optim.Adam(params, lr=1e-3)); "
                        "a schedule or warm-up that starts at 0 must rise above it",
+    "stalled_zero_cycles": "a cosine or cyclic schedule counts the times it is stepped: "
+                           "stepped after every batch, give it the run's total steps "
+                           "(CosineAnnealingLR(T_max=epochs * batches_per_epoch)) or step it "
+                           "once per epoch, and keep its floor above 0 (eta_min)",
     "stalled_all_tiny": "check what shrinks every update: nn.utils.clip_grad_norm_ with a "
                         "max_norm far below the gradient's norm, Adam's eps far above the "
                         "gradient (its default is 1e-8), or a learning rate far too small",

@@ -51,6 +51,7 @@ class Rules:
         self.peak_lr = 0.0
         self.low_since = [None, None]  # first step of the lr's run at lr_slowed, lr_collapsed
         self.last_lr = None
+        self.rises = (None, None)  # the last two steps the lr rose back from lr_slowed of its peak
         self.peak_step = 0  # the last step the lr was at its peak
         # a fall by one ratio at every step since the peak (ExponentialLR stepped per batch):
         # [the previous step's lr, the ratio of its last fall, the step that run of falls began]
@@ -132,6 +133,10 @@ class Rules:
                 found += self._schedule(step, lr)
             elif self.low_since[0] is not None:
                 self.low_since, self.level = [None, None], None
+                # (a rate back from near 0: only on such steps, so no cost to the others; a
+                # schedule that dips to 0 and back every few steps leaves every other update
+                # at 0, and a sample may land on them all: see _stalled)
+                self.rises = (step, self.rises[0])
         self.loss = loss
         explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)
         return found + self._explosion(explosion) if explosion else found
@@ -334,9 +339,9 @@ class Rules:
             # so this is a 0/0 (or inf * 0) inside the update, not an explosion
             message = (message.partition(". Remedy:")[0] + "; the last update made it nan "
                        "from finite weights and gradients (an overflow would have made inf "
-                       "first): a 0/0 in the optimizer, such as Adam with eps=0 on entries whose "
-                       "gradient is always 0, or a trust ratio or normalisation over a zero "
-                       f"norm. Remedy: {remedy('nan_update')}")
+                       "first): a 0/0 in the optimizer, such as Adam, Adagrad or RMSprop with "
+                       "eps=0 on entries whose gradient has been 0 so far, or a trust ratio or "
+                       f"normalisation over a zero norm. Remedy: {remedy('nan_update')}")
         if earlier is not None and (earlier.step < step
                                     or earlier is self.closure_stale):
             # an overflow after weights already found exploding (or, in the same step, after
@@ -1566,6 +1571,20 @@ class Rules:
                                 "stand exactly still, and the learning rate has been 0 since "
                                 "the start")
                     key = "stalled_zero_lr"
+                elif all(layers[n].get("update_ratio") == 0.0 for n in frozen) \
+                        and self.rises[0] is not None and (lr == 0 or self.rises[0] == step):
+                    # (the update sampled was made at a rate of 0 that is not the rate's
+                    # level: it was 0 at this step, or at the one before while the loop
+                    # reports the rate after scheduler.step(), and it has come back from 0
+                    # before: a rate that reached 0 for good is the schedule's finding)
+                    last, before = self.rises
+                    every = (f", about every {last - before} steps"
+                             if last is not None and before is not None else "")
+                    message += (f": {len(frozen)} of the {len(trained)} layers with a gradient "
+                                "stand exactly still, and the learning rate for this update "
+                                f"was 0 though its peak is {self.peak_lr:.3g}: a schedule that "
+                                f"falls to 0 and back{every}, wasting the updates made at 0")
+                    key = "stalled_zero_cycles"
                 elif all(layers[n].get("update_ratio") == 0.0 for n in frozen):
                     message += (f": {len(frozen)} of the {len(trained)} layers with a gradient "
                                 "stand exactly still, so the optimizer applied none of theirs")

@@ -5455,3 +5455,77 @@ def cnn_one_batch_of_nan_at_step_37():
     model = models.cnn()
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
                       _NaNBatchAt(data.images(), 37), 50)
+
+
+# -- optim19: optimizers and schedules beyond SGD and Adam ---------------------------------
+@broken("mlp", "optimizer", Expect("nonfinite", "0.weight", op="parameter", pass_="forward",
+                                   within=10, says="Adagrad"))
+def adagrad_eps_zero_on_layers_whose_gradient_starts_at_zero():
+    # a zero-initialised head gives the hidden layers a gradient of exactly 0 at step 1:
+    # Adagrad's sum of squares stays 0 there and eps=0 makes the update 0 / sqrt(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                          nn.Linear(32, 2))
+    nn.init.zeros_(model[4].weight)
+    return model, fit(model, torch.optim.Adagrad(model.parameters(), 1e-2, eps=0.0),
+                      data.classes(), 30)
+
+
+@broken("mlp", "optimizer", Expect("exploding", "0", within=10))
+def nadam_learning_rate_one():
+    model = models.mlp([16, 64, 64, 2])
+    return model, fit(model, torch.optim.NAdam(model.parameters(), lr=1.0), data.classes(), 30)
+
+
+@broken("transformer", "optimizer", Expect("exploding", within=10))
+def adamax_learning_rate_one():
+    model = models.TinyGPT()
+    return model, fit(model, torch.optim.Adamax(model.parameters(), lr=1.0), data.tokens(), 30,
+                      models.sequence_loss)
+
+
+@broken("mlp", "optimizer", Expect("exploding", "0", within=20))
+def rprop_on_minibatches_with_a_large_etaplus():
+    # Rprop's step sizes grow by etaplus wherever two gradients agree in sign: meant for full
+    # batches, on minibatches at etaplus=3 (meant 1.2) they grow 3x a step to step_sizes' 50
+    model = models.mlp([16, 64, 64, 2])
+    return model, fit(model, torch.optim.Rprop(model.parameters(), lr=1e-2, etas=(0.5, 3.0)),
+                      data.classes(), 30)
+
+
+@broken("mlp", "optimizer", Expect("stalled", "0", within=40, says="weight decay"))
+def asgd_lambd_a_million_times_its_default():
+    # ASGD's decay term: param * (1 - lambd * eta); lambd=1e3 (meant 1e-4) flips the weights
+    # x-9 at step 1, then shrinks them toward 0 at every step as eta decays
+    model = models.mlp([16, 64, 64, 2])
+    return model, fit(model, torch.optim.ASGD(model.parameters(), lr=1e-2, lambd=1e3),
+                      data.classes(), 40)
+
+
+@broken("mlp", "optimizer", Expect("stalled", "0", within=20, says="falls to 0 and back"))
+def cosine_t_max_one_stepped_per_batch():
+    # CosineAnnealingLR(T_max=1) stepped after every batch: the rate alternates between its
+    # peak and 0, every other update is wasted (and every sample after the first lands on one)
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=1)
+    return model, fit(model, optimizer, data.classes(), 30, scheduler=schedule)
+
+
+@broken("recurrent", "optimizer", Expect("stalled", "rnn", within=20, says="0 since the start"))
+def sequential_warmup_held_at_zero_past_the_run():
+    # a ConstantLR(factor=0) warm-up with its milestone at 1000 steps in a 40-step run
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    warmup = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=0.0, total_iters=1000)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=100)
+    schedule = torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, cosine], [1000])
+    return model, fit(model, optimizer, data.sequences(), 40, scheduler=schedule)
+
+
+@broken("cnn", "optimizer", Expect("stalled", within=50, says="has been 0 since"))
+def reduce_on_plateau_with_factor_zero():
+    # factor=0 (meant 0.1): the first plateau sets the rate to 0 for good
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.0, patience=1)
+    return model, fit(model, optimizer, data.images(), 60, scheduler=schedule, epoch=4)

@@ -4512,3 +4512,90 @@ def integer_labels_stored_as_float_cast_with_long():
     model = models.cnn()
     return [fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9), batches, 100,
                 loss, every=10)]
+
+
+# -- optim19: optimizers and schedules beyond SGD and Adam, at their usual settings ---------
+@healthy("mlp")
+def nadam_at_its_default_rate():
+    model = models.mlp([16, 64, 64, 2])
+    return [fit(model, torch.optim.NAdam(model.parameters(), lr=2e-3), data.classes(), 100,
+                every=10)]
+
+
+@healthy("cnn")
+def radam_cnn():
+    model = models.cnn()
+    return [fit(model, torch.optim.RAdam(model.parameters(), lr=1e-3), data.images(), 100,
+                every=10)]
+
+
+@healthy("transformer")
+def adamax_tiny_gpt():
+    model = models.TinyGPT()
+    return [fit(model, torch.optim.Adamax(model.parameters(), lr=2e-3), data.tokens(), 100,
+                models.sequence_loss, every=10)]
+
+
+@healthy("recurrent")
+def adadelta_gru():
+    model = models.Recurrent("GRU", hidden=16)
+    return [fit(model, torch.optim.Adadelta(model.parameters(), lr=1.0), data.sequences(), 100,
+                every=10)]
+
+
+@healthy("mlp")
+def adagrad_at_its_usual_rate():
+    model = models.mlp([16, 64, 64, 2])
+    return [fit(model, torch.optim.Adagrad(model.parameters(), lr=1e-2), data.classes(), 100,
+                every=10)]
+
+
+@healthy("cnn")
+def rmsprop_cnn_alpha_099():
+    model = models.cnn()
+    return [fit(model, torch.optim.RMSprop(model.parameters(), lr=1e-3, alpha=0.99),
+                data.images(), 100, every=10)]
+
+
+@healthy("mlp")
+def rprop_full_batch():
+    model = models.mlp([16, 64, 64, 2])
+    source = data.classes()
+    x, y = torch.from_numpy(source.x), torch.from_numpy(source.y)
+    return [fit(model, torch.optim.Rprop(model.parameters()), lambda step: (x, y), 100,
+                every=10)]
+
+
+@healthy("recurrent")
+def amsgrad_lstm():
+    model = models.Recurrent("LSTM", hidden=16)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3, amsgrad=True),
+                data.sequences(), 100, every=10)]
+
+
+@healthy("transformer")
+def sequential_warmup_then_cosine():
+    model = models.TinyGPT()
+    optimizer = torch.optim.AdamW(model.parameters(), 3e-3)
+    warmup = torch.optim.lr_scheduler.LinearLR(optimizer, 0.1, 1.0, total_iters=10)
+    cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=90)
+    schedule = torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, cosine], [10])
+    return [fit(model, optimizer, data.tokens(), 100, models.sequence_loss, scheduler=schedule,
+                every=10)]
+
+
+@healthy("cnn")
+def cosine_warm_restarts_every_twenty_steps():
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=20,
+                                                                    eta_min=1e-4)
+    return [fit(model, optimizer, data.images(), 100, scheduler=schedule, every=10)]
+
+
+@healthy("recurrent")
+def polynomial_schedule_power_one_over_the_run():
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.PolynomialLR(optimizer, total_iters=100, power=1.0)
+    return [fit(model, optimizer, data.sequences(), 100, scheduler=schedule, every=10)]
