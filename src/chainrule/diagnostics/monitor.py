@@ -77,6 +77,19 @@ def natural_norm(params):
     return math.sqrt(sum(p.shape[0] / 3 for _, p in params if p.ndim >= 2))
 
 
+def layer_facts(layers):
+    """What the monitor needs of ``layers`` (``weighted_layers``): ({layer: natural size} of
+    those with weight matrices, [recurrent layers], ids of the weights their biases stand for
+    in the tap)."""
+    natural = {name: natural_norm(params) for name, _, params in layers
+               if any(p.ndim >= 2 for _, p in params)}
+    recurrent = [name for name, module, _ in layers if isinstance(module, RECURRENT_MODULES)]
+    covered = set()
+    for _, module, params in layers:
+        covered |= covered_weights(module, params)
+    return natural, recurrent, covered
+
+
 class GradientMonitor:
     """Records gradient flow through ``model`` and reports findings (see module docstring).
 
@@ -110,13 +123,7 @@ class GradientMonitor:
         self._frozen_at_start = [p for _, _, params in frozen for _, p in params]
         self._parameters = list(model.parameters())  # (those frozen too: see _frozen)
         self._parameter_ids = {id(p) for p in self._parameters}
-        self.natural = {name: natural_norm(params) for name, _, params in self.layers
-                        if any(p.ndim >= 2 for _, p in params)}
-        recurrent = [name for name, module, _ in self.layers
-                     if isinstance(module, RECURRENT_MODULES)]
-        covered = set()
-        for _, module, params in self.layers:
-            covered |= covered_weights(module, params)
+        self.natural, recurrent, covered = layer_facts(self.layers)
         # the frozen parameters too: an observer costs nothing until its parameter gets a
         # gradient, and a backbone unfrozen later (a second stage of fine-tuning) is then read
         # from its first backward on, an explosion it starts named there
@@ -329,12 +336,11 @@ class GradientMonitor:
             return
         self._frozen_at_start = [p for p in self._frozen_at_start if not p.requires_grad]
         self.layers = weighted_layers(self.model)
-        for name, module, params in self.layers:
-            if name not in self.natural and any(p.ndim >= 2 for _, p in params):
-                self.natural[name] = natural_norm(params)
-            self.tap.covered |= covered_weights(module, params)
-            if isinstance(module, RECURRENT_MODULES):
-                self.rules.recurrent.add(name)
+        natural, recurrent, covered = layer_facts(self.layers)
+        for name, size in natural.items():
+            self.natural.setdefault(name, size)
+        self.tap.covered |= covered
+        self.rules.recurrent.update(recurrent)
         self.probe.add_layers({name for name, _, _ in self.layers})
 
     def _optimizer_settings(self, step):

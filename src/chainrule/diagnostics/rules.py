@@ -512,15 +512,16 @@ class Rules:
         e = self.explosions
         start = e.start_loss
         recent = list(e.losses)[-self.t.recent_steps:]
+        level = statistics.median(recent) if recent else None
         holds = (start is not None and start >= self.t.data_loss and step >= self.t.scale_from
-                 and bool(recent) and statistics.median(recent) >= self.t.scale_kept * start)
+                 and level is not None and level >= self.t.scale_kept * start)
         if not self._streak(("stalled", "scale"), holds):
             return []
         return self._group(
             "scale", "stalled", [], step,
             f"training has stalled at the data's scale: the loss started at {start:.4g} (an "
             "untrained model on inputs and targets of unit scale starts near 1) and is still "
-            f"{statistics.median(recent):.4g} after {step} steps, for {self.t.patience} samples "
+            f"{level:.4g} after {step} steps, for {self.t.patience} samples "
             "in a row, while updates of a healthy size move the outputs only a little at each "
             "step: the targets (or inputs) are far from unit scale", "stalled_scale")
 
@@ -936,10 +937,7 @@ class Rules:
             return []
         # named where the weights grew most against their natural size since the first sample
         # (an ascent grows the logits' layers first); the layers grown with it follow
-        sizes = {n: layers[n]["weight_matrices"] / natural[n] for n in order
-                 if layers[n].get("weight_matrices") and natural.get(n)}
-        first = self.first_sizes or {}
-        growth = {n: sizes[n] / first[n] for n in sizes if first.get(n)}
+        growth = self._growth_since_first(layers, order, natural, least=0.0)
         grown = sorted((n for n in growth if growth[n] > 1.0), key=lambda n: -growth[n])
         named = grown or [n for n in order if n in layers][:1]
         where = f" in layer '{named[0]}'" if named else ""
@@ -1052,6 +1050,18 @@ class Rules:
             f"one update made {grew} (against the natural size){_also(grown)}"
             + (self._no_floor(loss_after) if fell else "") + scale, remedy_key)
 
+    def _growth_since_first(self, layers, order, natural, least=1.0):
+        """{layer: its weight matrices' size against their natural size now, over the same at
+        the first sample (or ``least``, if larger: a layer started small must still reach
+        its natural size to count as grown)}, in forward order, for the layers measured both
+        times."""
+        growth = {}
+        for n in order:
+            now, first = (layers.get(n) or {}).get("weight_matrices"), self.first_sizes.get(n)
+            if now and natural.get(n) and first is not None and max(first, least) > 0:
+                growth[n] = now / natural[n] / max(first, least)
+        return growth
+
     # -- a loss with no floor ----------------------------------------------------------------
     def _no_floor_fall(self, step, layers, order, natural):
         """Exploding, born in the loss: a loss with no minimum, which falls as the weights
@@ -1076,9 +1086,7 @@ class Rules:
         if evidence is None or not order or "exploding" in self.groups:
             return []
         level, how = evidence
-        growth = {n: layers[n]["weight_matrices"] / natural[n] / max(self.first_sizes[n], 1.0)
-                  for n in order if n in layers and layers[n].get("weight_matrices")
-                  and natural.get(n) and n in self.first_sizes}
+        growth = self._growth_since_first(layers, order, natural)
         named = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth]
         if not named:
             named = [max(growth, key=growth.get)] if growth else [order[-1]]
@@ -1102,10 +1110,8 @@ class Rules:
             return None
         loss = self.loss
         previous, self.floorless_loss = self.floorless_loss, loss
-        sizes = {n: layers[n]["weight_matrices"] / natural[n] for n in order
-                 if layers[n].get("weight_matrices") and natural.get(n)}
-        grown = [n for n in order if n in self.first_sizes and n in sizes
-                 and sizes[n] >= self.t.weight_growth * max(self.first_sizes[n], 1.0)]
+        growth = self._growth_since_first(layers, order, natural)
+        grown = [n for n in growth if growth[n] >= self.t.weight_growth]
         falling = (loss is not None and start is not None and previous is not None
                    and loss < previous and grown and self._unbounded(loss, start))
         if not self._streak(("floorless", None), bool(falling)):
