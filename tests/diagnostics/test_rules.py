@@ -376,6 +376,32 @@ def test_units_of_a_model_that_has_fit_its_data_are_not_reported():
     assert (finding.rule, finding.step) == ("saturation", 6)
 
 
+def test_losses_an_explosion_threw_up_in_the_first_steps_are_not_the_untrained_level():
+    # Adam at lr 3 on a CNN: 2.28 untrained, then 8.9e7 and 3.2e7; falling back to 1e3 and 14
+    # is not a fit (the median of the three, 3.2e7, made it one and silenced the rules), and
+    # the units that died on the way are reported
+    def run(losses):
+        rules, found = Rules(), []
+        for step, loss in enumerate(losses, 1):
+            rules.on_step(step, loss, 1.0, {"fc": 1.0})
+            sample = _layer_sample(step, {"fc": (0.1, 0.05, 1e-3)})
+            sample["activations"] = {"act": {"kind": "relu", "dead": 0.0 if step < 4 else 1.0,
+                                             "inputs": 32}}
+            found += rules.on_sample(sample)
+        return rules, found
+
+    rules, found = run([2.28, 8.9e7, 3.2e7, 1.4e3, 515.0, 216.0, 14.0])
+    assert rules.explosions.start_loss == 2.28 and not rules._fitted()
+    assert [(f.rule, f.step) for f in found] == [("dead", 6)]
+    # within jump_factor of the first the median stands; beyond, the lower of the rest; a loss
+    # with no floor (the first below zero) keeps the median
+    assert Rules().explosions.fitted(1.0) is False  # (no level before three losses)
+    for losses, start in (([2.3, 2.0, 9.0], 2.3), ([2.3, 2.0, 40.0], 2.0),
+                          ([2.3, 40.0, 50.0], 2.3), ([-0.5, -30.0, -0.4], -0.5)):
+        rules, _ = run(losses + [1.0])
+        assert rules.explosions.start_loss == start, losses
+
+
 def test_a_learning_rate_of_exactly_zero_is_a_stall_not_a_decayed_schedule():
     # StepLR(gamma=0) (meant 0.5): from its first decay on, nothing moves
     def run(lrs):
