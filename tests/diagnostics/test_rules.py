@@ -236,6 +236,26 @@ def test_units_found_dead_after_an_explosion_point_to_it():
     assert "an explosion was found before it (step 2)" in found[0].message
 
 
+def test_weights_shrinking_after_an_explosion_point_to_it():
+    # AdamW at a rate that exploded the weights: its decay, lr x weight_decay, then takes 5% of
+    # them a step; both come from the rate
+    rules = Rules()
+    rules.on_sample(_layer_sample(1, {"0": (0.1, 0.05, 3.0), "2": (0.1, 0.05, 1e-3)}))
+    grown = _layer_sample(2, {"0": (0.1, 0.05, 1e-3), "2": (0.1, 0.05, 1e-3)})
+    grown["layers"]["0"]["weight_matrices"] = 5.0
+    (explosion,) = rules.on_sample(grown)
+    found = []
+    for step in (4, 8, 16):
+        sample = _layer_sample(step, {"0": (0.1, 0.05, 0.05), "2": (0.1, 0.05, 0.05)})
+        for stats in sample["layers"].values():
+            stats["weight_before"], stats["weight_matrices"] = 5.0, 4.75
+        found += rules.on_sample(sample)
+    assert explosion.rule == "exploding"
+    assert [(f.rule, f.step) for f in found] == [("stalled", 16)]
+    assert "shrinking" in found[0].message
+    assert "an explosion was found before it (step 2)" in found[0].message
+
+
 def test_an_overflow_after_an_explosion_points_to_it():
     from chainrule.diagnostics.nonfinite import Origin, explain
 

@@ -1674,7 +1674,10 @@ class Rules:
             f"pulled its weights toward zero, taking {shrink:.1%} of their norm (a healthy "
             "update moves weights by about 0.1% in all, in any direction), for "
             f"{self.t.patience} samples in a row{now}{_also([n for n, _ in hits])}: a weight "
-            "decay (or an L2 penalty in the loss) far larger than the gradient", "decaying")
+            "decay (or an L2 penalty in the loss) far larger than the gradient"
+            # (AdamW's decay is lr x weight_decay a step: a rate that exploded the weights
+            # makes even the usual 0.01 take 2-10% a step; lowering the rate cures both)
+            f"{self._since_explosion()}", "decaying")
 
     def _settled(self, name, grad_norm):
         """Whether ``name``'s gradient has fallen below ``settled`` of its largest sampled
