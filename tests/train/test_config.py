@@ -164,7 +164,7 @@ def test_settings_left_out_take_the_preset_defaults_once_resolved(model):
 
 
 @pytest.mark.parametrize("model, data", sorted(DATA_DEFAULTS))
-def test_a_data_kind_replaces_the_preset_sizes_and_keeps_its_recipe(model, data):
+def test_a_data_kind_replaces_the_preset_sizes_and_keeps_the_rest_of_its_recipe(model, data):
     flags = ["train", "--model", model, "--data", data, "--data-path", "s.csv", "--target", "y"]
     config = build_config(make_parser().parse_args(flags))
     for field, value in DATA_DEFAULTS[model, data].items():
