@@ -155,6 +155,14 @@ def test_unknown_column_lists_the_columns(tmp_path):
         table.cells("z")
     with pytest.raises(ValueError, match=r"has no column 'X ' \(did you mean 'x'\?\)"):
         table.cells("X ")
+    # a wide table: its first columns and its last (where a target often is), not "1 more"
+    names = [f"feature {i}" for i in range(30)] + ["diagnosis"]
+    wide = read_table(write(tmp_path, ",".join(names) + "\n" + ",".join(["1"] * 31) + "\n"))
+    with pytest.raises(ValueError) as error:
+        wide.cells("target")
+    listed = str(error.value).partition("its columns are: ")[2]
+    assert listed.startswith("'feature 0', 'feature 1'") and listed.endswith(
+        "... (2 more) ..., 'feature 28', 'feature 29', 'diagnosis'")
 
 
 def test_missing_file_and_folder(tmp_path):

@@ -107,12 +107,13 @@ class Table:
             close = difflib.get_close_matches(name, self.names, n=1, cutoff=0.6) or \
                 [n for n in self.names if n.strip().lower() == str(name).strip().lower()]
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            shown = ", ".join(repr(n) for n in self.names[:30])
-            more = f" and {len(self.names) - 30} more" if len(self.names) > 30 else ""
+            shown = [repr(n) for n in self.names]
+            if len(shown) > 30:  # the last ones too: a table's target is often its last column
+                shown = shown[:26] + [f"... ({len(shown) - 29} more) ..."] + shown[-3:]
             if self.header_hint:  # the "columns" are a header-less file's first values
                 raise ValueError(f"{self.source} has no column {name!r}; {self.header_hint}")
             raise ValueError(f"{self.source} has no column {name!r}{hint}; its columns are: "
-                             f"{shown}{more}")
+                             f"{', '.join(shown)}")
         return self._columns[name]
 
     def read_as(self, categorical=(), numeric=()):
