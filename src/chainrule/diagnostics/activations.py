@@ -228,16 +228,25 @@ def kind_of(module):
     return None
 
 
+# the clamps that are the hard activations called functionally: F.hardsigmoid is a clamp of
+# x / 6 + 1/2 to [0, 1], F.hardtanh's default a clamp to [-1, 1]; their clipped values pass back
+# no gradient, as a saturated sigmoid's or tanh's, at exactly the ends those kinds are read at
+HARD_CLAMPS = {(0, 1): "sigmoid", (-1, 1): "tanh"}
+
+
 def relu_like(node):
     """"relu" or "relu6" for an op that is one by another name (``x.clamp(min=0)``,
-    ``F.relu6``, a clamp to [0, 6]; ``F.leaky_relu`` of slope 0), else None. Other clamps are
-    not activations (a probability kept inside (eps, 1 - eps))."""
+    ``F.relu6``, a clamp to [0, 6]; ``F.leaky_relu`` of slope 0), "sigmoid" or "tanh" for the
+    hard ones called functionally (``HARD_CLAMPS``), else None. Other clamps are not
+    activations (a probability kept inside (eps, 1 - eps))."""
     name = type(node).__name__
     if name == "LeakyRelu":
         return "relu" if getattr(node, "negative_slope", None) == 0 else None
     if name != "Clamp":
         return None
     bounds = getattr(node, "bounds", None)
+    if bounds and tuple(bounds) in HARD_CLAMPS:
+        return HARD_CLAMPS[tuple(bounds)]
     if not bounds or bounds[0] != 0:
         return None
     return "relu" if bounds[1] is None or bounds[1] == math.inf else (

@@ -5787,3 +5787,26 @@ def encoder_decoder_transformer_sgd_learning_rate_three():
     model = _Seq2SeqTransformer(norm_first=False)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=3.0, momentum=0.9),
                       data.tokens(), 20, models.sequence_loss)
+
+
+class _FunctionalCNN(nn.Module):
+    """Two convolutions with an activation called functionally in the forward, a head."""
+
+    def __init__(self, activation):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.head = nn.Linear(800, 2)
+        self.activation = activation
+
+    def forward(self, x):
+        h = self.activation(self.conv2(self.activation(self.conv1(x))))
+        return self.head(h.flatten(1))
+
+
+@broken("cnn", "data", Expect("saturation", "_FunctionalCNN:Clamp[0]", within=10))
+def hardsigmoid_called_functionally_on_images_a_hundred_times_their_scale():
+    # F.hardsigmoid is a clamp of x / 6 + 1/2 to [0, 1]: at this scale most values are clipped
+    model = _FunctionalCNN(F.hardsigmoid)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
+                      data.images(scale=100.0), 30)

@@ -27,6 +27,7 @@ from .broken import (
     _domain_shift,
     _EncoderClassifier,
     _four_classes,
+    _FunctionalCNN,
     _GatedMLP,
     _HandAttentionLM,
     _mixed_table,
@@ -4642,21 +4643,6 @@ def glu_hardtanh_and_lazy_linear():
 def bilinear_join():
     model = _BilinearNet()
     return [fit(model, _sgd(model), data.classes(), 100, every=10)]
-
-
-class _FunctionalCNN(nn.Module):
-    """Two convolutions with an activation called functionally in the forward, a head."""
-
-    def __init__(self, activation):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
-        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
-        self.head = nn.Linear(800, 2)
-        self.activation = activation
-
-    def forward(self, x):
-        h = self.activation(self.conv2(self.activation(self.conv1(x))))
-        return self.head(h.flatten(1))
 
 
 @healthy("cnn")
