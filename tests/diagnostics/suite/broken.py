@@ -5705,7 +5705,7 @@ class _LRNCNN(nn.Module):
 
 
 @broken("cnn", "model", Expect("nonfinite", "lrn", "Div", "forward", marker="lrn_k_zero",
-                               within=1))
+                               within=1, says="LocalResponseNorm's k"))
 def local_response_norm_with_k_zero():
     # k=0 (meant 2, its default in AlexNet): where a ReLU gave 0 to every channel of a window
     # the norm divides 0 by 0
