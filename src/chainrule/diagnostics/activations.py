@@ -50,7 +50,16 @@ from .watch import _rerunning
 RELU_MODULES = tuple(getattr(nn, name) for name in ("ReLU", "ReLU6") if hasattr(nn, name))
 # the kinds whose units die: a unit is alive on an input where its output is strictly between
 # 0 and the cap (a ReLU6 unit held at 6 passes back no gradient, as one held at 0)
-RELU_CAPS = {"relu": None, "relu6": 6.0}
+RELU_CAPS = {"relu": None, "relu6": 6.0, "shrink": None}
+# activations with a dead zone of their own: Hardshrink and Softshrink give 0 for |x| <= lambd,
+# Threshold gives its value for x <= threshold, with no gradient there, so a unit kept inside
+# the zone on every input is as dead as a ReLU unit at 0 (read as |output - value|, alive > 0)
+DEAD_ZONE_MODULES = tuple(getattr(nn, name) for name in ("Hardshrink", "Softshrink", "Threshold")
+                          if hasattr(nn, name))
+# the package's own activation modules: an op measured inside one (GLU's sigmoid, the Where of
+# a Threshold or RReLU) is named after the module, the layer a user wrote, not its op
+BUILTIN_ACTIVATIONS = frozenset({"chainrule.nn.modules.activation",
+                                 "chainrule.nn.modules.activation_piecewise"})
 SATURATING_MODULES = tuple((getattr(nn, name), kind) for name, kind in (
     ("Sigmoid", "sigmoid"), ("Hardsigmoid", "sigmoid"), ("Tanh", "tanh"), ("Hardtanh", "tanh"),
     # x / (1 + |x|): within eps of +-1 its slope, (1 - |y|)^2, is flatter than tanh's there
@@ -205,6 +214,10 @@ def kind_of(module):
         return "relu6" if isinstance(module, getattr(nn, "ReLU6", ())) else "relu"
     if isinstance(module, nn.LeakyReLU) and module.negative_slope == 0:
         return "relu"  # a ReLU by another name: its units die as a ReLU's do
+    if isinstance(module, getattr(nn, "RReLU", ())) and module.lower == module.upper == 0:
+        return "relu"  # its random negative slope drawn from [0, 0]
+    if isinstance(module, DEAD_ZONE_MODULES):
+        return "shrink"
     for cls, kind in SATURATING_MODULES + SMOOTH_MODULES:
         if isinstance(module, cls):
             return kind
@@ -215,16 +228,25 @@ def kind_of(module):
     return None
 
 
+# the clamps that are the hard activations called functionally: F.hardsigmoid is a clamp of
+# x / 6 + 1/2 to [0, 1], F.hardtanh's default a clamp to [-1, 1]; their clipped values pass back
+# no gradient, as a saturated sigmoid's or tanh's, at exactly the ends those kinds are read at
+HARD_CLAMPS = {(0, 1): "sigmoid", (-1, 1): "tanh"}
+
+
 def relu_like(node):
     """"relu" or "relu6" for an op that is one by another name (``x.clamp(min=0)``,
-    ``F.relu6``, a clamp to [0, 6]; ``F.leaky_relu`` of slope 0), else None. Other clamps are
-    not activations (a probability kept inside (eps, 1 - eps))."""
+    ``F.relu6``, a clamp to [0, 6]; ``F.leaky_relu`` of slope 0), "sigmoid" or "tanh" for the
+    hard ones called functionally (``HARD_CLAMPS``), else None. Other clamps are not
+    activations (a probability kept inside (eps, 1 - eps))."""
     name = type(node).__name__
     if name == "LeakyRelu":
         return "relu" if getattr(node, "negative_slope", None) == 0 else None
     if name != "Clamp":
         return None
     bounds = getattr(node, "bounds", None)
+    if bounds and tuple(bounds) in HARD_CLAMPS:
+        return HARD_CLAMPS[tuple(bounds)]
     if not bounds or bounds[0] != 0:
         return None
     return "relu" if bounds[1] is None or bounds[1] == math.inf else (
@@ -890,6 +912,19 @@ class ActivationProbe:
                 if array is not None:
                     self._module_output(module, kind, output, array=array)
                 return
+            if kind == "shrink" and hasattr(output, "_data"):
+                value = np.asarray(getattr(module, "value", 0.0), dtype=output._data.dtype)
+                self._module_output(module, kind, output, array=np.abs(output._data - value))
+                return
+            if kind == "tanh" and hasattr(output, "_data") and (
+                    getattr(module, "min_val", -1.0), getattr(module, "max_val", 1.0)) != (-1, 1):
+                # a Hardtanh of another range (-0.05, 0.05): mapped onto [-1, 1], where its
+                # clipped outputs lie at the ends as a tanh's saturated ones do
+                low, high = float(module.min_val), float(module.max_val)
+                array = ((2.0 * output._data - (high + low)) / (high - low)).astype(
+                    output._data.dtype, copy=False)
+                self._module_output(module, kind, output, array=array)
+                return
             gates = None
             if isinstance(module, RECURRENT_MODULES):
                 gates = gate_saturation(module, args, output, self.eps)
@@ -983,7 +1018,9 @@ class ActivationProbe:
             if array is None:
                 return
         base, op, index = self._op_call(owner, node)
-        self._record((base, op, index), f"{base}:{op}[{index}]", kind, outputs, array=array)
+        builtin = index == 0 and type(owner).__module__ in BUILTIN_ACTIVATIONS
+        self._record((base, op, index), base if builtin else f"{base}:{op}[{index}]", kind,
+                     outputs, array=array)
 
     def _norm_input(self, node, args):
         """A layer norm's input drowned by one term (``drowned_input``): the first of the

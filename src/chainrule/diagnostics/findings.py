@@ -211,6 +211,9 @@ REMEDIES = {
     "dead_tail": "initialise biases at zero (a bias far from zero holds the units in the flat "
                  "tail), normalise the layer's inputs (LayerNorm/BatchNorm before the activation), "
                  "or lower the learning rate",
+    "dead_zone": "lower the shrink's lambd or the threshold, or initialise the biases before it "
+                 "near zero (its dead zone holds every input: "
+                 "no gradient passes), or scale its inputs up to the zone's width",
     "memory_shut": "start the forget gate open: its bias at +1 (PyTorch orders an LSTM's gates "
                    "input, forget, cell, output: bias_ih and bias_hh [hidden:2*hidden]; a GRU's "
                    "update gate is its [hidden:2*hidden] too), and check what set it negative",

@@ -38,9 +38,13 @@ def gate_saturation(module, args, output, eps):
         return _cell(module, args, eps)
     mode = getattr(module, "mode", None)
     packed = isinstance(args[0], PackedSequence)
-    if mode not in ("LSTM", "GRU") or getattr(module, "proj_size", 0) or (
+    # an LSTM's projection (proj_size) makes its output, and so the state its gates are given,
+    # W_hr h: rebuilt from that output as it stands for one layer (a stacked one's recurrence
+    # is not run again with it)
+    projection = getattr(module, "proj_size", 0)
+    if mode not in ("LSTM", "GRU") or (projection and module.num_layers > 1) or (
             not packed and args[0].dim() != 3):
-        return None  # a plain RNN, a projection or an unbatched input: read the output
+        return None  # a plain RNN, a stacked projection or an unbatched input: read the output
     if packed:
         x, lengths = _padded(args[0])
         out, _ = _padded(output[0])
@@ -52,9 +56,10 @@ def gate_saturation(module, args, output, eps):
     if module.num_layers > 1:
         return _stacked(module, mode, x, initial, eps, lengths)
     hidden = module.hidden_size
+    width = projection or hidden  # of the output and the state fed back
     counted = (0, 0, 0, 0, 0)
     for direction in range(2 if module.bidirectional else 1):
-        h = out[..., direction * hidden:(direction + 1) * hidden]
+        h = out[..., direction * width:(direction + 1) * width]
         start = initial[0][direction][:, None, :].astype(h.dtype, copy=False)
         # the state before step t: the output at t - 1, or at t + 1 running backwards
         previous = (np.concatenate([start, h[:, :-1]], axis=1) if not direction
@@ -99,12 +104,14 @@ def _weights(module, layer, direction, cell=False):
 
 
 def _initial_state(mode, args, batch, module):
-    """(h0, c0) as (layers * directions, N, H) arrays: the state passed, else zeros."""
+    """(h0, c0) as (layers * directions, N, H) arrays (h0's last axis the projection's size
+    where the LSTM has one): the state passed, else zeros."""
     directions = 2 if module.bidirectional else 1
     shape = (module.num_layers * directions, batch, module.hidden_size)
     state = args[1] if len(args) > 1 else None
     h0, c0 = (state if mode == "LSTM" and state is not None else (state, None))
-    h0 = h0._data if hasattr(h0, "_data") and h0.dim() == 3 else np.zeros(shape, np.float32)
+    h0 = h0._data if hasattr(h0, "_data") and h0.dim() == 3 else np.zeros(
+        shape[:2] + (getattr(module, "proj_size", 0) or shape[2],), np.float32)
     c0 = c0._data if hasattr(c0, "_data") and c0.dim() == 3 else np.zeros(shape, np.float32)
     return h0, c0
 

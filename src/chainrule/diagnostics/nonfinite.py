@@ -466,9 +466,11 @@ _CAUSES = {
         "never +inf"),
     "zero_divisor": (
         "its divisor holds 0 (a learned scale or temperature that reached 0 or was clamped to 0, "
-        "a count or a norm of 0)",
+        "a count or a norm of 0, or a norm whose added constant was set to 0, such as "
+        "LocalResponseNorm's k, over a window of zeros)",
         "keep the divisor away from 0: clamp it (t.clamp(min=1e-4)), learn a scale through a "
-        "positive map (t = log_t.exp(), F.softplus), or add an epsilon to a norm or a count"),
+        "positive map (t = log_t.exp(), F.softplus), or add an epsilon to a norm or a count "
+        "(a norm's k or eps above 0: LocalResponseNorm's default k is 1)"),
     "eps_zero": (
         "its eps is 0: a row (or group) whose values are all equal, such as a padding token's "
         "embedding of zeros or a constant feature, has variance 0, and 0/0 is nan",

@@ -907,6 +907,8 @@ class Rules:
             if temperature:
                 return "softmax_temperature"
             return "softmax" if attention else "softmax_scores"
+        if rule == "dead" and kind == "shrink":
+            return "dead_zone"
         return "dead_tail" if rule == "dead" and kind in SMOOTH_NAMES else rule
 
     def _climbing(self, step, layers, order, natural):
@@ -1898,6 +1900,8 @@ def _flat(stats):
         side = "positive" if kind == "logsigmoid" else "negative"
         return (f"values from the flat {side} tail of {SMOOTH_NAMES[kind]} (its slope there "
                 "under 8% of its peak: almost no gradient)")
+    if kind == "shrink":
+        return "its dead zone's constant (no gradient there)"
     return "0 or 6 (no gradient either way)" if kind == "relu6" else "zero"
 
 

@@ -5529,3 +5529,284 @@ def reduce_on_plateau_with_factor_zero():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.0, patience=1)
     return model, fit(model, optimizer, data.images(), 60, scheduler=schedule, epoch=4)
+
+
+# -- modules20: built-in modules and activations the monitor may not know -------------------
+def _biased(layer, value):
+    with torch.no_grad():
+        layer.bias.fill_(value)
+    return layer
+
+
+@broken("mlp", "model", Expect("dead", "3", within=10, says="dead zone"))
+def threshold_module_after_a_negative_bias():
+    # nn.Threshold(0.5, 0) after a layer whose biases were set to -3: every input falls in the
+    # zone where it outputs its value, 0, and passes back nothing
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), _biased(nn.Linear(32, 32), -3.0),
+                          nn.Threshold(0.5, 0.0), nn.Linear(32, 2))
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      data.classes(), 30)
+
+
+@broken("mlp", "model", Expect("dead", "1", within=10, says="dead zone"))
+def softshrink_lambda_wider_than_its_inputs():
+    # Softshrink(lambd=5) (meant 0.5) on pre-activations of scale ~1: 0 everywhere
+    model = nn.Sequential(nn.Linear(16, 32), nn.Softshrink(5.0), nn.Linear(32, 32),
+                          nn.Softshrink(5.0), nn.Linear(32, 2))
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      data.classes(), 30)
+
+
+@broken("mlp", "model", Expect("dead", "3", within=10))
+def hardshrink_after_a_tanh_layer_with_lambda_three():
+    model = nn.Sequential(nn.Linear(16, 32), nn.Tanh(), nn.Linear(32, 32), nn.Hardshrink(3.0),
+                          nn.Linear(32, 2))
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      data.classes(), 30)
+
+
+@broken("mlp", "model", Expect("dead", "3", within=10))
+def rrelu_with_a_zero_range_after_a_negative_bias():
+    # RReLU(0, 0) is a ReLU: its units die as a ReLU's behind a bias of -4
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), _biased(nn.Linear(32, 32), -4.0),
+                          nn.RReLU(0.0, 0.0), nn.Linear(32, 2))
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      data.classes(), 30)
+
+
+@broken("mlp", "model", Expect("saturation", "1", within=10))
+def hardtanh_with_a_narrow_range():
+    # Hardtanh(-0.05, 0.05) (meant a clip of the outputs, put between the layers): most of its
+    # inputs lie outside the range, where it passes back nothing
+    model = nn.Sequential(nn.Linear(16, 32), nn.Hardtanh(-0.05, 0.05), nn.Linear(32, 32),
+                          nn.Hardtanh(-0.05, 0.05), nn.Linear(32, 2))
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      data.classes(), 30)
+
+
+@broken("mlp", "model", Expect("saturation", "1", within=10))
+def glu_gate_half_biased_shut():
+    # GLU's gate half (the second half of the layer's outputs) biased at -20: sigmoid(b) ~ 0,
+    # the gate shut and its values passing nothing
+    first = nn.Linear(16, 64)
+    with torch.no_grad():
+        first.bias[32:].fill_(-20.0)
+    model = nn.Sequential(first, nn.GLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 2))
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      data.classes(), 30)
+
+
+@broken("mlp", "data", Expect("saturation", "1", within=10))
+def lazy_linear_on_inputs_a_hundred_times_their_scale():
+    model = nn.Sequential(nn.LazyLinear(32), nn.Tanh(), nn.LazyLinear(32), nn.Tanh(),
+                          nn.Linear(32, 2))
+    model(torch.zeros(2, 16))  # (its shapes made before the optimizer is given its parameters)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      data.classes(scale=100.0), 30)
+
+
+class _BoolMaskAttentionLM(nn.Module):
+    """Tokens, one head of F.scaled_dot_product_attention with a boolean mask, a head. A
+    boolean attn_mask is True where a query MAY attend (nn.Transformer's masks are the other
+    way round); ``inverted``: the mask written the nn.Transformer way, triu(1), so the last
+    query may attend to nothing."""
+
+    def __init__(self, inverted, vocab=12, width=16, context=8):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.head = nn.Linear(width, vocab)
+        ones = torch.ones(context, context, dtype=torch.bool)
+        self.register_buffer("mask", ones.triu(diagonal=1) if inverted else ones.tril())
+
+    def forward(self, x):
+        q, k, v = self.qkv(self.embed(x)).chunk(3, dim=-1)
+        h = F.scaled_dot_product_attention(q, k, v, attn_mask=self.mask)  # NAN: sdpa_no_key
+        return self.head(h)
+
+
+@broken("transformer", "model", Expect("nonfinite", ANY, "ScaledDotProductAttention", "forward",
+                                       marker="sdpa_no_key", within=1))
+def sdpa_boolean_mask_written_the_nn_transformer_way():
+    model = _BoolMaskAttentionLM(inverted=True)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 10,
+                      models.sequence_loss)
+
+
+class _ProjectedLSTM(nn.Module):
+    """An LSTM with proj_size, read at its last step."""
+
+    def __init__(self, hidden=16, projection=8):
+        super().__init__()
+        self.rnn = nn.LSTM(4, hidden, batch_first=True, proj_size=projection)
+        self.head = nn.Linear(projection, 2)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1])
+
+
+@broken("recurrent", "data", Expect("saturation", "rnn", within=10))
+def projected_lstm_on_inputs_a_hundred_times_their_scale():
+    model = _ProjectedLSTM()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(scale=100.0), 30)
+
+
+@broken("recurrent", "model", Expect("vanishing", "rnn", within=10, says="forget gate"))
+def projected_lstm_forget_gate_biased_shut():
+    model = _ProjectedLSTM()
+    with torch.no_grad():
+        model.rnn.bias_ih_l0[16:32].fill_(-20.0)  # the forget gate: [hidden:2*hidden]
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(length=30), 30)
+
+
+class _ShuffleAutoEncoder(nn.Module):
+    """A strided convolution, a ReLU, and a PixelShuffle decoder back to the input's size."""
+
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Conv2d(1, 8, 3, stride=2, padding=1)
+        self.act = nn.ReLU()
+        self.up = nn.Conv2d(8, 4, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(2)
+
+    def forward(self, x):
+        return self.shuffle(self.up(self.act(self.enc(x))))
+
+
+def _autoencoding(batches):
+    return lambda step: (batches(step)[0],) * 2
+
+
+@broken("cnn", "model", Expect("dead", "act", within=10))
+def pixel_shuffle_autoencoder_encoder_biased_negative():
+    model = _ShuffleAutoEncoder()
+    _biased(model.enc, -5.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      _autoencoding(data.images()), 30, F.mse_loss)
+
+
+class _LRNCNN(nn.Module):
+    """A convolution, a ReLU, LocalResponseNorm, AdaptiveMaxPool2d and a head."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3, padding=1)
+        self.act = nn.ReLU()
+        self.lrn = nn.LocalResponseNorm(3, k=k)
+        self.pool = nn.AdaptiveMaxPool2d(2)
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, x):
+        h = self.lrn(self.act(self.conv(x)))  # NAN: lrn_k_zero
+        return self.head(self.pool(h).flatten(1))
+
+
+@broken("cnn", "model", Expect("nonfinite", "lrn", "Div", "forward", marker="lrn_k_zero",
+                               within=1, says="LocalResponseNorm's k"))
+def local_response_norm_with_k_zero():
+    # k=0 (meant 2, its default in AlexNet): where a ReLU gave 0 to every channel of a window
+    # the norm divides 0 by 0
+    model = _LRNCNN(k=0.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      data.images(), 10)
+
+
+class _BilinearNet(nn.Module):
+    """Two halves of the features projected, joined by nn.Bilinear, a tanh and a head."""
+
+    def __init__(self):
+        super().__init__()
+        self.left, self.right = nn.Linear(8, 16), nn.Linear(8, 16)
+        self.bilinear = nn.Bilinear(16, 16, 16)
+        self.act = nn.Tanh()
+        self.head = nn.Linear(16, 2)
+
+    def forward(self, x):
+        return self.head(self.act(self.bilinear(self.left(x[:, :8]), self.right(x[:, 8:]))))
+
+
+@broken("mlp", "model", Expect("saturation", "act", within=10))
+def bilinear_weights_thirty_times_too_large():
+    model = _BilinearNet()
+    with torch.no_grad():
+        model.bilinear.weight.mul_(30.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9),
+                      data.classes(), 30)
+
+
+class _CrossDimAttentionLM(nn.Module):
+    """Tokens attending to a narrower memory of the same tokens through an
+    nn.MultiheadAttention with kdim and vdim (separate q, k and v projections), a residual and
+    a head."""
+
+    def __init__(self, vocab=12, width=16, memory=8):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.memory = nn.Embedding(vocab, memory)
+        self.attn = nn.MultiheadAttention(width, 2, kdim=memory, vdim=memory, batch_first=True)
+        self.head = nn.Linear(width, vocab)
+
+    def forward(self, x):
+        h, m = self.embed(x), self.memory(x)
+        return self.head(h + self.attn(h, m, m, need_weights=False)[0])
+
+
+@broken("transformer", "model", Expect("saturation", "attn", within=10))
+def attention_with_kdim_projections_forty_times_too_large():
+    model = _CrossDimAttentionLM()
+    with torch.no_grad():
+        model.attn.q_proj_weight.mul_(40.0)
+        model.attn.k_proj_weight.mul_(40.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 30,
+                      models.sequence_loss)
+
+
+class _Seq2SeqTransformer(nn.Module):
+    """nn.Transformer (one encoder and one decoder layer, GELU) over the tokens, the decoder
+    causally masked."""
+
+    def __init__(self, norm_first, vocab=12, width=16, context=8):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.transformer = nn.Transformer(width, 2, 1, 1, 32, dropout=0.0, activation="gelu",
+                                          batch_first=True, norm_first=norm_first)
+        self.head = nn.Linear(width, vocab)
+        self.register_buffer("mask", torch.triu(torch.ones(context, context, dtype=torch.bool),
+                                                diagonal=1))
+
+    def forward(self, x):
+        e = self.embed(x)
+        return self.head(self.transformer(e, e, tgt_mask=self.mask))
+
+
+@broken("transformer", "optimizer", Expect("exploding", within=10))
+def encoder_decoder_transformer_sgd_learning_rate_three():
+    model = _Seq2SeqTransformer(norm_first=False)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=3.0, momentum=0.9),
+                      data.tokens(), 20, models.sequence_loss)
+
+
+class _FunctionalCNN(nn.Module):
+    """Two convolutions with an activation called functionally in the forward, a head."""
+
+    def __init__(self, activation):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+        self.head = nn.Linear(800, 2)
+        self.activation = activation
+
+    def forward(self, x):
+        h = self.activation(self.conv2(self.activation(self.conv1(x))))
+        return self.head(h.flatten(1))
+
+
+@broken("cnn", "data", Expect("saturation", "_FunctionalCNN:Clamp[0]", within=10))
+def hardsigmoid_called_functionally_on_images_a_hundred_times_their_scale():
+    # F.hardsigmoid is a clamp of x / 6 + 1/2 to [0, 1]: at this scale most values are clipped
+    model = _FunctionalCNN(F.hardsigmoid)
+    return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
+                      data.images(scale=100.0), 30)
