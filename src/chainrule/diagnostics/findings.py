@@ -197,6 +197,12 @@ REMEDIES = {
                                "at the model's end (F.cross_entropy applies log_softmax "
                                "itself, F.binary_cross_entropy_with_logits its sigmoid), or "
                                "give F.nll_loss torch.log of the probabilities",
+    "starved_by_the_loss": "find what in the loss went flat: a sigmoid or softmax saturated "
+                           "inside it (a GAN generator minimising log(1 - D(G(z))) against a "
+                           "discriminator that wins: minimise -log D(G(z)) instead, the "
+                           "non-saturating loss; compute log-probabilities with "
+                           "F.logsigmoid/F.log_softmax), a clamp or a margin the outputs "
+                           "stay beyond",
     "unbounded_loss": "give the loss what it expects: F.cross_entropy the raw scores (or "
                       "nll_loss their F.log_softmax), kl_div log-probabilities as its input; "
                       "a loss to be minimised needs a floor (bound or penalise a term it "
