@@ -84,6 +84,8 @@ class Thresholds:
     plateau_steps: int = 4  # ...unless the lr's first cut came this many steps after the lowest
     # loss (a schedule that follows the loss: ReduceLROnPlateau)
     settled: float = 1e-3  # no stall check once a layer's gradient is below this x its peak
+    starved: float = 1e-2  # vanishing from the loss: every layer's gradient below this x its
+    # peak while the loss is no lower than untrained (a minimax GAN generator: 6e-3 to 1e-7)
     decay_shrink: float = 3e-3  # weights decayed: updates that take this share of the weights'
     # norm (3x the 1e-3 a healthy update moves them in all)...
     decay_aligned: float = 0.5  # ...with at least this share of their own size against them

@@ -1458,20 +1458,21 @@ class Rules:
 
     def _starved_by_the_loss(self, step, layers, order, fitted=False):
         """Vanishing born in the loss: on ``patience`` samples in a row, every layer's gradient
-        is below ``settled`` of the largest it had on a sample while the median of the recent
+        is below ``starved`` of the largest it had on a sample while the median of the recent
         losses is no lower than the untrained one (the median of the first three). The gap
         between layers is unchanged, so ``_vanishing`` sees nothing: the loss itself stopped
         sending a signal before the model learned (a GAN generator minimising log(1 - D(G(z)))
-        against a discriminator that wins: the sigmoid's slope at D's logit of -10 is 5e-5 of
-        what -log D(G(z)) passes, its layers' gradients fell from 0.2 to 1e-7 with its loss at
-        its worst, 0). A model that fit its data has a fallen gradient too, and a lower loss.
+        against a discriminator that wins: log(1 - D) passes sigmoid(D's logit) of what
+        -log D(G(z)) would, its layers' gradients fell from 0.7 to 6e-3 of that and down to
+        1e-7 with its loss at its worst, 0). A model that fit its data has a fallen gradient
+        too, and a lower loss.
         Named at the model's last layer, where the vanishing enters."""
         e = self.explosions
         recent = list(e.losses)[-self.t.recent_steps:]
         norms = {n: layers[n].get("grad_norm") for n in order}
         holds = (not fitted and len(e.first_losses) == 3 and len(recent) >= 3 and norms
                  and all(g is not None and math.isfinite(g) and self.peak_grad.get(n)
-                         and g < self.t.settled * max(self.peak_grad[n], g)
+                         and g < self.t.starved * max(self.peak_grad[n], g)
                          for n, g in norms.items())
                  and statistics.median(recent) >= statistics.median(e.first_losses))
         if not self._streak(("vanishing", "starved"), holds):
@@ -1481,7 +1482,7 @@ class Rules:
         return self._group(
             "vanishing", "vanishing", [layer], step,
             f"vanishing gradients from the loss, starting at the model's last layer '{layer}': "
-            f"every layer's gradient fell below {self.t.settled:g} of the largest it had (the "
+            f"every layer's gradient fell below {self.t.starved:g} of the largest it had (the "
             f"least fallen, '{first}', {fmt(norms[first])} against "
             f"{fmt(self.peak_grad[first])}), for {self.t.patience} samples in a row, while the "
             f"loss ({statistics.median(recent):.4g}, the median of the recent steps) is no lower "

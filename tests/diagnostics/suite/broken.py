@@ -5545,7 +5545,7 @@ class _Coupling(nn.Module):
         s, t = self.net(x[:, :2]).chunk(2, 1)
         if self.bound is not None:
             s = self.bound * torch.tanh(s / self.bound)
-        z = x[:, 2:] * torch.exp(s) + t
+        z = x[:, 2:] * torch.exp(s) + t  # NAN: coupling scale
         return torch.cat([x[:, :2], z], 1), s.sum(1)
 
 
@@ -5563,11 +5563,12 @@ def _degenerate_pairs(n=512, seed=0):
     return data.Batches(x, x, 32, seed)
 
 
-@broken("mlp", "data", Expect("exploding", "net.2", within=30, says="no minimum"))
+@broken("mlp", "data", Expect("nonfinite", ANY, "Exp", "forward", "coupling scale",
+                              says="exp overflows"))
 def realnvp_coupling_scale_exp_unbounded_on_degenerate_data():
     model = _Coupling()
     return model, fit(model, torch.optim.Adam(model.parameters(), 3e-2), _degenerate_pairs(),
-                      300, _flow_nll, every=10)
+                      300, _flow_nll)
 
 
 class _MixtureDensity(nn.Module):
@@ -5599,11 +5600,11 @@ def _noiseless_regression(n=1024, noise=0.0, seed=0):
     return data.Batches(x, y, 32, seed)
 
 
-@broken("mlp", "data", Expect("exploding", "head", within=200, says="no minimum"))
+@broken("mlp", "data", Expect("exploding", "head", within=400, says="no minimum"))
 def mixture_density_sigmas_exp_of_raw_on_exact_targets():
     model = _MixtureDensity()
     return model, fit(model, torch.optim.Adam(model.parameters(), 5e-2),
-                      _noiseless_regression(), 300, _mdn_nll, every=10)
+                      _noiseless_regression(), 600, _mdn_nll)
 
 
 class _ConvVAE(nn.Module):
@@ -5643,17 +5644,17 @@ def _image_pairs(scale=1.0):
 def conv_vae_log_variance_at_a_rate_of_one_half():
     model = _ConvVAE()
     return model, fit(model, torch.optim.Adam(model.parameters(), 0.5), _image_pairs(), 60,
-                      _vae_loss, every=10)
+                      _vae_loss)
 
 
-def _gan_loop(generator, discriminator, steps, generator_loss, head_start=0, seed=0):
+def _gan_loop(generator, discriminator, steps, generator_loss, head_start=0, every=50, seed=0):
     """Alternate a discriminator step (BCE on real 2-d Gaussian points and fakes) and a
     generator step (SGD) on ``generator_loss(D(G(z)) logits)``, under a monitor of the
     generator; ``head_start``: discriminator steps taken before the generator's first."""
     rng = np.random.default_rng(seed)
     g_opt = torch.optim.SGD(generator.parameters(), 1e-2, momentum=0.9)
     d_opt = torch.optim.Adam(discriminator.parameters(), 1e-2)
-    with GradientMonitor(generator, every=10) as monitor, np.errstate(all="ignore"):
+    with GradientMonitor(generator) as monitor, np.errstate(all="ignore"):
         for step in range(head_start + steps):
             d_opt.zero_grad()
             real, fake = _gaussian_real(rng), generator(torch.randn(32, 4)).detach()
@@ -5677,14 +5678,14 @@ def _minimax_generator_loss(logits):
     return torch.log(1 - torch.sigmoid(logits)).mean()
 
 
-@broken("mlp", "loss", Expect("vanishing", "4", within=100, says="from the loss"))
+@broken("mlp", "loss", Expect("vanishing", "4", within=300, says="from the loss"))
 def gan_minimax_generator_loss_against_a_winning_discriminator():
     # the discriminator is trained alone first (as a pretrained one would be): D(G(z)) -> 0,
     # where log(1 - D) is flat, and the generator's gradient is sigmoid(D's logit) times what
     # -log D(G(z)) would give it
     generator = models.mlp([4, 32, 32, 2])
     discriminator = models.mlp([2, 64, 1])
-    return generator, _gan_loop(generator, discriminator, 150, _minimax_generator_loss,
+    return generator, _gan_loop(generator, discriminator, 300, _minimax_generator_loss,
                                 head_start=200)
 
 
@@ -5708,10 +5709,10 @@ def _contrastive(model, rng, penalty):
     return loss
 
 
-def _energy_loop(model, steps, penalty, lr=1e-3, seed=0):
+def _energy_loop(model, steps, penalty, lr=1e-3, every=50, seed=0):
     rng = np.random.default_rng(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr)
-    with GradientMonitor(model, every=10) as monitor, np.errstate(all="ignore"):
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
         for _ in range(steps):
             optimizer.zero_grad()
             loss = _contrastive(model, rng, penalty)
@@ -5751,8 +5752,7 @@ def poisson_nll_rates_from_a_linear_head_without_log_input():
     # which goes below 0 on rows of small counts
     model = _CountHead()
     loss = nn.PoissonNLLLoss(log_input=False)
-    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), _counts(), 100, loss,
-                      every=10)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), _counts(), 100, loss)
 
 
 class _SeriesGaussian(nn.Module):
@@ -5773,7 +5773,7 @@ class _SeriesGaussian(nn.Module):
 
 def _gaussian_nll_by_hand(out, y):
     mean, var = out
-    return (0.5 * torch.log(var) + (y - mean) ** 2 / (2 * var)).mean()
+    return (0.5 * torch.log(var) + (y - mean) ** 2 / (2 * var)).mean()  # NAN: gaussian by hand
 
 
 def _noiseless_series(n=256, length=12, seed=0):
@@ -5785,8 +5785,56 @@ def _noiseless_series(n=256, length=12, seed=0):
     return data.Batches(s[:, :-1, None], s[:, 1:], 16, seed)
 
 
-@broken("recurrent", "data", Expect("exploding", "head", within=100, says="no minimum"))
-def gru_gaussian_nll_by_hand_on_a_noiseless_series():
-    model = _SeriesGaussian()
-    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), _noiseless_series(),
-                      300, _gaussian_nll_by_hand, every=10)
+class _RawVarianceTransformer(nn.Module):
+    """A causal transformer over a real-valued series: the next value's mean and variance, the
+    variance straight from a Linear (its positivity transform forgotten)."""
+
+    def __init__(self, width=16, context=12):
+        super().__init__()
+        self.embed = nn.Linear(1, width)
+        self.positions = nn.Embedding(context, width)
+        layer = nn.TransformerEncoderLayer(width, 2, dim_feedforward=32, dropout=0.0,
+                                           batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(width, 2)
+        self.register_buffer("mask", torch.triu(torch.ones(context, context, dtype=torch.bool),
+                                                diagonal=1))
+
+    def forward(self, x):
+        h = self.embed(x) + self.positions(torch.arange(x.shape[1]))
+        return self.head(self.blocks(h, mask=self.mask, is_causal=True)).unbind(-1)
+
+
+@broken("transformer", "model", Expect("nonfinite", None, "Log", "forward", "gaussian by hand",
+                                       within=5))
+def transformer_gaussian_variance_without_a_positivity_transform():
+    model = _RawVarianceTransformer()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), _noiseless_series(),
+                      30, _gaussian_nll_by_hand)
+
+
+class _RecurrentRates(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(1, 16, batch_first=True)
+        self.head = nn.Linear(16, 1)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out).squeeze(-1)
+
+
+def _count_series(n=256, length=12, seed=0):
+    rng = np.random.default_rng(seed)
+    rate = np.exp(np.sin(rng.uniform(0, 6.3, (n, 1)) + 0.5 * np.arange(length + 1)) - 1)
+    counts = rng.poisson(rate).astype(np.float32)
+    return data.Batches(counts[:, :-1, None], counts[:, 1:], 16, seed)
+
+
+@broken("recurrent", "loss", Expect("nonfinite", None, "Log", "forward", within=5))
+def gru_poisson_rates_without_log_input_from_a_linear_head():
+    # PoissonNLLLoss(log_input=False) takes the rate itself: a Linear's output, below 0 on
+    # some steps from the start, is given to log
+    model = _RecurrentRates()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), _count_series(), 30,
+                      nn.PoissonNLLLoss(log_input=False))

@@ -4635,7 +4635,7 @@ def gan_non_saturating_generator_loss_against_a_winning_discriminator():
     return [broken_mistakes._gan_loop(
         generator, discriminator, 150,
         lambda logits: F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits)),
-        head_start=200)]
+        head_start=200, every=10)]
 
 
 class _NoisePredictor(nn.Module):
@@ -4724,7 +4724,7 @@ def transformer_autoregressive_gaussian_density():
 @healthy("mlp")
 def energy_model_contrastive_with_a_penalty_on_the_energies():
     model = broken_mistakes._Energy()
-    return [broken_mistakes._energy_loop(model, 150, penalty=0.1, lr=1e-3)]
+    return [broken_mistakes._energy_loop(model, 150, penalty=0.1, lr=1e-3, every=10)]
 
 
 @healthy("cnn")
