@@ -934,3 +934,29 @@ def test_vanishing_through_depth_is_a_rise_spread_over_the_layers_while_nothing_
     # one layer's gap (a sparse embedding's 1e-3.5) under layers that creep up: steady by
     # its ranks, but the rise is that one layer's
     assert _through_depth([10 ** -4] + [10 ** (-0.5 + 0.01 * i) for i in range(1, 9)]) == []
+
+
+def _starved_run(losses):
+    """Every layer's gradient falls from 0.5 to 1e-7 after step 20, under ``losses(step)``."""
+    rules = Rules()
+    found = []
+    for step in range(1, 101):
+        g = 0.5 if step <= 20 else 1e-7
+        found += rules.on_step(step, losses(step), g, {"0": g, "2": g}, lr=1e-2)
+        if step % 10 == 0 or step == 1:
+            found += rules.on_sample(_layer_sample(step, {"0": (g, g / 5, g / 50),
+                                                          "2": (g, g / 5, g / 50)}), lr=1e-2)
+    return found
+
+
+def test_gradients_that_fall_everywhere_while_the_loss_stays_at_its_start_vanish_in_the_loss():
+    # a GAN generator's log(1 - D(G(z))) against a discriminator that wins: the loss sits at
+    # its worst (about 0) while every layer's gradient falls a millionfold
+    found = _starved_run(lambda step: -0.002 if step <= 20 else -1e-6)
+    assert [(f.rule, f.layer) for f in found] == [("vanishing", "2")], [str(f) for f in found]
+    assert "from the loss" in found[0].message and "log(1 - D(G(z)))" in found[0].message
+
+
+def test_gradients_that_fall_everywhere_as_the_loss_falls_are_a_model_that_learned():
+    found = _starved_run(lambda step: 1.0 if step <= 3 else 0.5 / step)
+    assert found == [], [str(f) for f in found]

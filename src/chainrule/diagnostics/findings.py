@@ -84,6 +84,8 @@ class Thresholds:
     plateau_steps: int = 4  # ...unless the lr's first cut came this many steps after the lowest
     # loss (a schedule that follows the loss: ReduceLROnPlateau)
     settled: float = 1e-3  # no stall check once a layer's gradient is below this x its peak
+    starved: float = 1e-2  # vanishing from the loss: every layer's gradient below this x its
+    # peak while the loss is no lower than untrained (a minimax GAN generator: 6e-3 to 1e-7)
     decay_shrink: float = 3e-3  # weights decayed: updates that take this share of the weights'
     # norm (3x the 1e-3 a healthy update moves them in all)...
     decay_aligned: float = 0.5  # ...with at least this share of their own size against them
@@ -197,6 +199,12 @@ REMEDIES = {
                                "at the model's end (F.cross_entropy applies log_softmax "
                                "itself, F.binary_cross_entropy_with_logits its sigmoid), or "
                                "give F.nll_loss torch.log of the probabilities",
+    "starved_by_the_loss": "find what in the loss went flat: a sigmoid or softmax saturated "
+                           "inside it (a GAN generator minimising log(1 - D(G(z))) against a "
+                           "discriminator that wins: minimise -log D(G(z)) instead, the "
+                           "non-saturating loss; compute log-probabilities with "
+                           "F.logsigmoid/F.log_softmax), a clamp or a margin the outputs "
+                           "stay beyond",
     "unbounded_loss": "give the loss what it expects: F.cross_entropy the raw scores (or "
                       "nll_loss their F.log_softmax), kl_div log-probabilities as its input; "
                       "a loss to be minimised needs a floor (bound or penalise a term it "

@@ -90,6 +90,8 @@ class Origin:
                                    layer=layer_of(site) if self.layer is None else self.layer)
 
 
+_OVERFLOWING = {"Exp", "Expm1", "Sinh", "Cosh"}  # ops whose inf is an overflow
+
 def layer_of(site):
     """The layer ``site`` (an Origin) ran in, None if unknown. A parametrization (weight_norm,
     spectral_norm, orthogonal: a module under ``<layer>.parametrizations.<name>``) computes the
@@ -656,6 +658,15 @@ def explain(origin):
         what, remedy = _CAUSES[o.cause]
         return (f"{o.op} produced {o.kind} in the {o.pass_} pass {place}, called at "
                 f"{o.where()}: {what}. Remedy: {remedy}")
+    if o.kind == "inf" and o.op in _OVERFLOWING:
+        # exp-like ops make inf from finite inputs only by overflow (exp above 88 in float32):
+        # a clamp at a minimum and an epsilon, the domain remedy, do nothing for them (a
+        # RealNVP coupling's exp(s) with s unbounded, a VAE's exp(logvar) at a high rate)
+        return (f"{o.op} produced inf in the {o.pass_} pass {place}, called at {o.where()}: "
+                "its input grew past what the dtype holds (exp overflows above 88 in float32). "
+                "Remedy: bound that input (s = scale * torch.tanh(s / scale), or "
+                "x.clamp(max=...)), keep the quantity in log space (logsumexp, a log-variance "
+                "used as a log), or lower the learning rate if it grew with the weights")
     remedy = ("keep the op's input inside its domain: clamp it (x.clamp(min=1e-12)) before "
               "log/sqrt/division, use log_softmax/logsigmoid instead of log(softmax(...)), make "
               "sure no softmax row is masked entirely, add an epsilon, or lower the learning rate")

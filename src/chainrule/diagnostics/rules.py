@@ -496,6 +496,7 @@ class Rules:
         if not explained:
             found += self._vanishing(step, layers, order, starved, fitted)
             found += self._through_depth(step, layers, order)
+            found += self._starved_by_the_loss(step, layers, order, fitted)
         found += self._stalled(step, layers, order, lr,
                                self._explained(sample["activations"], order))
         found += self._decaying(step, layers, order, sample.get("natural") or {})
@@ -1456,6 +1457,41 @@ class Rules:
             f"{_also(low)}{self._frozen_norms()}",
             "zero_weights" if zeroed else "zero_signal" if cut is not None else
             "frozen_norm" if self.frozen_norms else "vanishing")
+
+    def _starved_by_the_loss(self, step, layers, order, fitted=False):
+        """Vanishing born in the loss: on ``patience`` samples in a row, every layer's gradient
+        is below ``starved`` of the largest it had on a sample while the median of the recent
+        losses is no lower than the untrained one (the median of the first three). The gap
+        between layers is unchanged, so ``_vanishing`` sees nothing: the loss itself stopped
+        sending a signal before the model learned (a GAN generator minimising log(1 - D(G(z)))
+        against a discriminator that wins: log(1 - D) passes sigmoid(D's logit) of what
+        -log D(G(z)) would, its layers' gradients fell from 0.7 to 6e-3 of that and down to
+        1e-7 with its loss at its worst, 0). A model that fit its data has a fallen gradient
+        too, and a lower loss.
+        Named at the model's last layer, where the vanishing enters."""
+        e = self.explosions
+        recent = list(e.losses)[-self.t.recent_steps:]
+        norms = {n: layers[n].get("grad_norm") for n in order}
+        holds = (not fitted and len(e.first_losses) == 3 and len(recent) >= 3 and norms
+                 and all(g is not None and math.isfinite(g) and self.peak_grad.get(n)
+                         and g < self.t.starved * max(self.peak_grad[n], g)
+                         for n, g in norms.items())
+                 and statistics.median(recent) >= statistics.median(e.first_losses))
+        if not self._streak(("vanishing", "starved"), holds):
+            return []
+        layer = order[-1]
+        first = max(order, key=lambda n: norms[n] / self.peak_grad[n])
+        return self._group(
+            "vanishing", "vanishing", [layer], step,
+            f"vanishing gradients from the loss, starting at the model's last layer '{layer}': "
+            f"every layer's gradient fell below {self.t.starved:g} of the largest it had (the "
+            f"least fallen, '{first}', {fmt(norms[first])} against "
+            f"{fmt(self.peak_grad[first])}), for {self.t.patience} samples in a row, while the "
+            f"loss ({statistics.median(recent):.4g}, the median of the recent steps) is no lower "
+            f"than its untrained level ({statistics.median(e.first_losses):.4g}): the loss "
+            "stopped passing a gradient before the model learned (a saturated sigmoid or "
+            "softmax inside it, such as a GAN generator's log(1 - D(G(z))) against a "
+            "discriminator that wins)", "starved_by_the_loss")
 
     def _through_depth(self, step, layers, order):
         """Vanishing through depth: on ``patience`` samples in a row from step ``depth_from``,

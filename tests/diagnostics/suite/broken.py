@@ -2017,7 +2017,6 @@ def adamw_eps_one_transformer():
                       data.tokens(), 20, models.sequence_loss)
 
 
-
 # -- held-out batch: the data as the cause of units that look dead (2026-12-04) ---------------
 class _Zeroed(data.Batches):
     """``source``'s batches with the inputs multiplied by ``factor`` (a mask of zeros: 0) or
@@ -2599,8 +2598,6 @@ def top_one_experts_gate_initialised_a_hundred_times_too_large():
     return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.classes(), 50)
 
 
-
-
 # -- L-BFGS at lr=1 without a line search, its closure not clearing the gradients: the weights
 # blow up within step 1, before the first sample armed the stale check, and the first finding
 # was non-finite (CNN, GPT) or exploding weights (MLP, GRU) with the learning rate as cause;
@@ -2693,10 +2690,6 @@ def transformer_adam_learning_rate_a_hundred_times_too_large():
                       models.sequence_loss)
 
 
-
-
-
-
 def _log_of_softmax_by_hand(out, y):
     probabilities = torch.softmax(out, dim=1)
     return F.nll_loss(torch.log(probabilities), y)  # NAN: log of softmax
@@ -2777,8 +2770,6 @@ def hidden_layer_initialised_to_zero():
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 50)
 
 
-
-
 @broken("cnn", "model", Expect("dead", "3"))
 def cnn_every_bias_initialised_to_minus_one():
     model = models.cnn((1, 8, 8, 8))
@@ -2809,8 +2800,6 @@ def embedding_row_of_nan_read_at_the_padding_index():
                       models.sequence_loss)
 
 
-
-
 class _DetachedFeatures(nn.Module):
     def __init__(self):
         super().__init__()
@@ -2827,8 +2816,6 @@ def cnn_features_detached_inside_forward():
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.05), data.images(), 50)
 
 
-
-
 @broken("mlp", "model", Expect("vanishing", "0", says="layer '3' receives only zeros"))
 def dropout_of_one_by_mistake():
     # the cut is named by the layer after it, whose inputs are all zero; the units after it are
@@ -2836,8 +2823,6 @@ def dropout_of_one_by_mistake():
     model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Dropout(p=1.0), nn.Linear(32, 32),
                           nn.ReLU(), nn.Linear(32, 2))
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.1), data.classes(), 50)
-
-
 
 
 # -- recipes17: a layer given its own rate far too small (not 0) still stalls: it moves a
@@ -3848,7 +3833,6 @@ def two_tower_retrieval_item_tower_detached():
     return items, i_mon
 
 
-
 @broken("mlp", "data", Expect("exploding", "0", within=10, says="one update"))
 def actor_critic_value_head_on_rewards_in_thousands():
     # the critic's value regressed on raw returns in the thousands (meant scaled to ~1) under
@@ -4477,7 +4461,6 @@ def mlp_one_batch_in_twenty_ten_thousand_times_its_scale():
     return model, _staged(model, torch.optim.SGD(model.parameters(), lr=0.05), batches, 50)
 
 
-
 @broken("cnn", "optimizer", Expect("stalled", ANY, within=50))
 def cnn_second_stage_sets_the_learning_rate_to_zero():
     # a second stage at step 30 meant to divide the rate by 10, written as lr * 0
@@ -4552,7 +4535,6 @@ def cnn_resumed_from_a_checkpoint_with_adam_recreated_at_a_tenth():
     model = models.cnn()
     model.load_state_dict(trained.state_dict())
     return model, _staged(model, torch.optim.Adam(model.parameters(), 1e-1), data.images(), 50)
-
 
 
 @broken("transformer", "optimizer", Expect("exploding", within=44))
@@ -5810,3 +5792,312 @@ def hardsigmoid_called_functionally_on_images_a_hundred_times_their_scale():
     model = _FunctionalCNN(F.hardsigmoid)
     return model, fit(model, torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9),
                       data.images(scale=100.0), 30)
+
+
+# -- gen20: probabilistic and generative models (2026-12-05) ---------------------------------
+class _Coupling(nn.Module):
+    """One RealNVP affine coupling over 4 features: the last two are scaled by exp(s) and
+    shifted by t, both computed from the first two; ``bound``: s = bound * tanh(raw)."""
+
+    def __init__(self, bound=None):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 4))
+        self.bound = bound
+
+    def forward(self, x):
+        s, t = self.net(x[:, :2]).chunk(2, 1)
+        if self.bound is not None:
+            s = self.bound * torch.tanh(s / self.bound)
+        z = x[:, 2:] * torch.exp(s) + t  # NAN: coupling scale
+        return torch.cat([x[:, :2], z], 1), s.sum(1)
+
+
+def _flow_nll(out, _):
+    z, log_det = out
+    return (0.5 * (z ** 2).sum(1) - log_det).mean()
+
+
+def _degenerate_pairs(n=512, seed=0):
+    # the last two features are constant (pixels always 0 at a border): the density the flow
+    # fits has no maximum, exp(s) can stretch that direction forever
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, 2)).astype(np.float32)
+    x = np.concatenate([a, np.zeros_like(a)], 1).astype(np.float32)
+    return data.Batches(x, x, 32, seed)
+
+
+@broken("mlp", "data", Expect("nonfinite", ANY, "Exp", "forward", "coupling scale",
+                              says="exp overflows"))
+def realnvp_coupling_scale_exp_unbounded_on_degenerate_data():
+    model = _Coupling()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 3e-2), _degenerate_pairs(),
+                      300, _flow_nll)
+
+
+class _MixtureDensity(nn.Module):
+    def __init__(self, components=3, sigma=None):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 32), nn.Tanh())
+        self.head = nn.Linear(32, 3 * components)
+        self.sigma = sigma
+
+    def forward(self, x):
+        logits, mu, raw = self.head(self.body(x)).chunk(3, 1)
+        sigma = torch.exp(raw) if self.sigma is None else self.sigma(raw)
+        return logits, mu, sigma
+
+
+def _mdn_nll(out, y):
+    logits, mu, sigma = out
+    log_prob = -torch.log(sigma) - 0.5 * ((y - mu) / sigma) ** 2
+    return -torch.logsumexp(F.log_softmax(logits, 1) + log_prob, 1).mean()
+
+
+def _noiseless_regression(n=1024, noise=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 8)).astype(np.float32)
+    # zero-inflated (half the targets exactly 0): a component sitting on 0 can shrink its sigma
+    # forever, the likelihood has no maximum (``noise``: measured with this much noise)
+    y = np.maximum(x[:, :1] + 0.1 * rng.standard_normal((n, 1)), 0)
+    y = (y + noise * rng.standard_normal((n, 1))).astype(np.float32)
+    return data.Batches(x, y, 32, seed)
+
+
+@broken("mlp", "data", Expect("exploding", "head", within=400, says="no minimum"))
+def mixture_density_sigmas_exp_of_raw_on_exact_targets():
+    model = _MixtureDensity()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 5e-2),
+                      _noiseless_regression(), 600, _mdn_nll)
+
+
+class _ConvVAE(nn.Module):
+    """A conv encoder of 10x10 images to a 4-d Gaussian code, a linear decoder;
+    ``logvar_bound``: the log-variance squashed by tanh into +-bound (None: raw)."""
+
+    def __init__(self, logvar_bound=None):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                 nn.Flatten(), nn.Linear(200, 32), nn.LeakyReLU(0.2))
+        self.mu, self.logvar = nn.Linear(32, 4), nn.Linear(32, 4)
+        self.dec = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 100))
+        self.bound = logvar_bound
+
+    def forward(self, x):
+        h = self.enc(x)
+        mu, logvar = self.mu(h), self.logvar(h)
+        if self.bound is not None:
+            logvar = self.bound * torch.tanh(logvar / self.bound)
+        std = torch.exp(0.5 * logvar)
+        z = mu + torch.randn_like(mu) * std
+        return self.dec(z), mu, logvar
+
+
+def _vae_loss(out, x):
+    recon, mu, logvar = out
+    kl = -0.5 * torch.sum(1 + logvar - mu ** 2 - logvar.exp(), 1).mean()
+    return F.mse_loss(recon, x.flatten(1), reduction="sum") / x.shape[0] + kl
+
+
+def _image_pairs(scale=1.0):
+    batches = data.images(scale=scale)
+    return lambda step: (batches(step)[0],) * 2
+
+
+@broken("cnn", "optimizer", Expect("exploding", ANY, within=10))
+def conv_vae_log_variance_at_a_rate_of_one_half():
+    model = _ConvVAE()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 0.5), _image_pairs(), 60,
+                      _vae_loss)
+
+
+def _gan_loop(generator, discriminator, steps, generator_loss, head_start=0, every=50, seed=0):
+    """Alternate a discriminator step (BCE on real 2-d Gaussian points and fakes) and a
+    generator step (SGD) on ``generator_loss(D(G(z)) logits)``, under a monitor of the
+    generator; ``head_start``: discriminator steps taken before the generator's first."""
+    rng = np.random.default_rng(seed)
+    g_opt = torch.optim.SGD(generator.parameters(), 1e-2, momentum=0.9)
+    d_opt = torch.optim.Adam(discriminator.parameters(), 1e-2)
+    with GradientMonitor(generator) as monitor, np.errstate(all="ignore"):
+        for step in range(head_start + steps):
+            d_opt.zero_grad()
+            real, fake = _gaussian_real(rng), generator(torch.randn(32, 4)).detach()
+            d_loss = (F.binary_cross_entropy_with_logits(discriminator(real), torch.ones(32, 1))
+                      + F.binary_cross_entropy_with_logits(discriminator(fake),
+                                                           torch.zeros(32, 1)))
+            d_loss.backward()
+            d_opt.step()
+            if step < head_start:
+                continue
+            g_opt.zero_grad()
+            g_loss = generator_loss(discriminator(generator(torch.randn(32, 4))))
+            g_loss.backward()
+            g_opt.step()
+            monitor.step(g_loss, lr=1e-2)
+    return monitor
+
+
+def _minimax_generator_loss(logits):
+    # the original GAN objective: minimise log(1 - D(G(z)))
+    return torch.log(1 - torch.sigmoid(logits)).mean()
+
+
+@broken("mlp", "loss", Expect("vanishing", "4", within=300, says="from the loss"))
+def gan_minimax_generator_loss_against_a_winning_discriminator():
+    # the discriminator is trained alone first (as a pretrained one would be): D(G(z)) -> 0,
+    # where log(1 - D) is flat, and the generator's gradient is sigmoid(D's logit) times what
+    # -log D(G(z)) would give it
+    generator = models.mlp([4, 32, 32, 2])
+    discriminator = models.mlp([2, 64, 1])
+    return generator, _gan_loop(generator, discriminator, 300, _minimax_generator_loss,
+                                head_start=200)
+
+
+class _Energy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2, 64), nn.SiLU(), nn.Linear(64, 64), nn.SiLU(),
+                                 nn.Linear(64, 1))
+
+    def forward(self, x):
+        return self.net(x).squeeze(1)
+
+
+def _contrastive(model, rng, penalty):
+    real = _gaussian_real(rng)
+    noise = torch.from_numpy((rng.standard_normal((32, 2)) * 3).astype(np.float32))
+    e_real, e_noise = model(real), model(noise)
+    loss = e_real.mean() - e_noise.mean()
+    if penalty:
+        loss = loss + penalty * (e_real ** 2 + e_noise ** 2).mean()
+    return loss
+
+
+def _energy_loop(model, steps, penalty, lr=1e-3, every=50, seed=0):
+    rng = np.random.default_rng(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr)
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = _contrastive(model, rng, penalty)
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=lr)
+    return monitor
+
+
+@broken("mlp", "loss", Expect("exploding", ANY, says="no minimum"))
+def energy_model_contrastive_without_a_penalty_on_the_energies():
+    # E(data) - E(noise) alone: pushing data energies down and noise energies up always pays,
+    # the energies run off to -inf and +inf
+    model = _Energy()
+    return model, _energy_loop(model, 100, penalty=0.0, lr=1e-2)
+
+
+class _CountHead(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
+
+    def forward(self, x):
+        return self.body(x)
+
+
+def _counts(n=1024, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 8)).astype(np.float32)
+    y = rng.poisson(np.exp(x[:, 0] - 1)).astype(np.float32)[:, None]
+    return data.Batches(x, y, 32, seed)
+
+
+@broken("mlp", "loss", Expect("nonfinite", None, "Log", "forward", within=5))
+def poisson_nll_rates_from_a_linear_head_without_log_input():
+    # log_input=False means the input is the rate itself: log(rate + eps) of a Linear's output,
+    # which goes below 0 on rows of small counts
+    model = _CountHead()
+    loss = nn.PoissonNLLLoss(log_input=False)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), _counts(), 100, loss)
+
+
+class _SeriesGaussian(nn.Module):
+    """A GRU reading a series, a Gaussian (mean, variance) for its next value; ``eps``: added
+    to the softplus'd variance."""
+
+    def __init__(self, eps=0.0):
+        super().__init__()
+        self.rnn = nn.GRU(1, 16, batch_first=True)
+        self.head = nn.Linear(16, 2)
+        self.eps = eps
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        mean, raw = self.head(out).unbind(-1)
+        return mean, F.softplus(raw) + self.eps
+
+
+def _gaussian_nll_by_hand(out, y):
+    mean, var = out
+    return (0.5 * torch.log(var) + (y - mean) ** 2 / (2 * var)).mean()  # NAN: gaussian by hand
+
+
+def _noiseless_series(n=256, length=12, seed=0):
+    # a step function of period 4 (0, 0, 1, 1, ...): the next value is exact from the last two
+    rng = np.random.default_rng(seed)
+    phase = rng.integers(0, 4, n)
+    t = np.arange(length + 1)[None, :] + phase[:, None]
+    s = ((t // 2) % 2).astype(np.float32)
+    return data.Batches(s[:, :-1, None], s[:, 1:], 16, seed)
+
+
+class _RawVarianceTransformer(nn.Module):
+    """A causal transformer over a real-valued series: the next value's mean and variance, the
+    variance straight from a Linear (its positivity transform forgotten)."""
+
+    def __init__(self, width=16, context=12):
+        super().__init__()
+        self.embed = nn.Linear(1, width)
+        self.positions = nn.Embedding(context, width)
+        layer = nn.TransformerEncoderLayer(width, 2, dim_feedforward=32, dropout=0.0,
+                                           batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(width, 2)
+        self.register_buffer("mask", torch.triu(torch.ones(context, context, dtype=torch.bool),
+                                                diagonal=1))
+
+    def forward(self, x):
+        h = self.embed(x) + self.positions(torch.arange(x.shape[1]))
+        return self.head(self.blocks(h, mask=self.mask, is_causal=True)).unbind(-1)
+
+
+@broken("transformer", "model", Expect("nonfinite", None, "Log", "forward", "gaussian by hand",
+                                       within=5))
+def transformer_gaussian_variance_without_a_positivity_transform():
+    model = _RawVarianceTransformer()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), _noiseless_series(),
+                      30, _gaussian_nll_by_hand)
+
+
+class _RecurrentRates(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(1, 16, batch_first=True)
+        self.head = nn.Linear(16, 1)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out).squeeze(-1)
+
+
+def _count_series(n=256, length=12, seed=0):
+    rng = np.random.default_rng(seed)
+    rate = np.exp(np.sin(rng.uniform(0, 6.3, (n, 1)) + 0.5 * np.arange(length + 1)) - 1)
+    counts = rng.poisson(rate).astype(np.float32)
+    return data.Batches(counts[:, :-1, None], counts[:, 1:], 16, seed)
+
+
+@broken("recurrent", "loss", Expect("nonfinite", None, "Log", "forward", within=5))
+def gru_poisson_rates_without_log_input_from_a_linear_head():
+    # PoissonNLLLoss(log_input=False) takes the rate itself: a Linear's output, below 0 on
+    # some steps from the start, is given to log
+    model = _RecurrentRates()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), _count_series(), 30,
+                      nn.PoissonNLLLoss(log_input=False))

@@ -1545,7 +1545,6 @@ def transformer_lbfgs_fitted():
                       lr=1.0)
 
 
-
 @healthy("mlp")
 def gumbel_vae_straight_through_temperature_annealed_to_one_half():
     model = models.GumbelVAE(tau=1.0, hard=True)
@@ -1984,8 +1983,6 @@ def gumbel_vae_straight_through_at_temperature_three_hundredths():
                 models.gumbel_vae_loss, every=10)]
 
 
-
-
 # -- L-BFGS at lr=1 without a line search, the closure clearing its gradients (the broken
 # suite's closures that do not blow up within step 1): the stale check, armed before step 1,
 # must find that step's evaluations cleared -------------------------------------------------
@@ -2176,8 +2173,6 @@ def backward_called_twice_per_step_at_a_modest_rate():
 @healthy("mlp")
 def optimizer_step_called_twice_per_step_at_a_modest_rate():
     return _twice("step")
-
-
 
 
 # -- recipes17: training recipes as people write them (issue #12), each loop written out in the
@@ -3117,7 +3112,6 @@ def lstm_forget_gate_bias_one():
                 every=10)]
 
 
-
 # -- attn18: the healthy twins of broken.py's transformer and attention setups (issue #12) -----
 @healthy("transformer")
 def attention_scaled_at_width_two_hundred_fifty_six_copies_back():
@@ -3203,7 +3197,6 @@ def seq2seq_transformer_with_padding_masks_warmup_and_clipping():
     warmup = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / 10))
     return [fit(model, optimizer, _padded_reversal_pairs(), 120, models.sequence_loss,
                 every=10, scheduler=warmup, clip=1.0)]
-
 
 
 # -- left18: the twins of the known misses fixed by kind (issue #12, 2026-12-05) ------------------
@@ -3526,8 +3519,6 @@ def two_tower_retrieval_in_batch_negatives():
             q_mon.step(loss, lr=1e-3)
             i_mon.step(loss, lr=1e-3)
     return [q_mon, i_mon]
-
-
 
 
 # -- MLPs on tables and regression (broken.py's tables) ---------------------------------------
@@ -4722,3 +4713,143 @@ def embedding_with_max_norm():
     model = _MaxNormEmbeddingLM()
     return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), data.tokens(), 100,
                 models.sequence_loss, every=10)]
+
+
+# -- gen20: probabilistic and generative models (2026-12-05) ---------------------------------
+def _curve(n=512, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, 2)).astype(np.float32)
+    x = np.concatenate([a, np.sin(2 * a) + 0.3 * rng.standard_normal((n, 2))], 1)
+    return data.Batches(x.astype(np.float32), x.astype(np.float32), 32, seed)
+
+
+@healthy("mlp")
+def realnvp_coupling_with_a_tanh_bounded_scale():
+    model = broken_mistakes._Coupling(bound=3.0)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), _curve(), 200,
+                broken_mistakes._flow_nll, every=10)]
+
+
+@healthy("mlp")
+def mixture_density_sigmas_softplus_plus_eps_on_zero_inflated_targets():
+    # the zero-inflated targets measured with noise (0.2), and a floor of 1e-3 under each
+    # sigma: the likelihood has a maximum
+    model = broken_mistakes._MixtureDensity(sigma=lambda raw: F.softplus(raw) + 1e-3)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2),
+                broken_mistakes._noiseless_regression(noise=0.2), 200, broken_mistakes._mdn_nll,
+                every=10)]
+
+
+@healthy("mlp")
+def gan_non_saturating_generator_loss_against_a_winning_discriminator():
+    # -log D(G(z)) (BCE of D's logits against 1): steep where D rejects the fakes (its
+    # generator's units leaky, as in DCGAN: ReLUs died under those steep first steps)
+    generator = models.mlp([4, 32, 32, 2], activation=lambda: nn.LeakyReLU(0.2))
+    discriminator = models.mlp([2, 64, 1])
+    return [broken_mistakes._gan_loop(
+        generator, discriminator, 150,
+        lambda logits: F.binary_cross_entropy_with_logits(logits, torch.ones_like(logits)),
+        head_start=200, every=10)]
+
+
+class _NoisePredictor(nn.Module):
+    """A denoising-diffusion noise predictor: the noisy point and a sinusoidal embedding of
+    its step in, the noise out."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(2 + 8, 64), nn.SiLU(), nn.Linear(64, 64), nn.SiLU(),
+                                 nn.Linear(64, 2))
+
+    def forward(self, inputs):
+        x, t = inputs
+        freqs = torch.exp(torch.arange(4).float() * -1.5)
+        angles = t[:, None] * freqs[None, :] * 100
+        return self.net(torch.cat([x, torch.sin(angles), torch.cos(angles)], 1))
+
+
+def _diffusion_batches(steps=100, seed=0):
+    rng = np.random.default_rng(seed)
+    alpha_bar = np.cumprod(1 - np.linspace(1e-4, 0.05, steps)).astype(np.float32)
+
+    def batches(step):
+        x0 = (rng.standard_normal((64, 2)) * 0.3 + rng.choice([-2.0, 2.0], (64, 1))).astype(
+            np.float32)
+        t = rng.integers(0, steps, 64)
+        noise = rng.standard_normal((64, 2)).astype(np.float32)
+        a = alpha_bar[t][:, None]
+        xt = np.sqrt(a) * x0 + np.sqrt(1 - a) * noise
+        return ((torch.from_numpy(xt.astype(np.float32)),
+                 torch.from_numpy((t / steps).astype(np.float32))), torch.from_numpy(noise))
+    return batches
+
+
+@healthy("mlp")
+def diffusion_noise_predictor_on_a_two_mode_mixture():
+    model = _NoisePredictor()
+    return [fit(model, torch.optim.Adam(model.parameters(), 2e-3), _diffusion_batches(), 200,
+                F.mse_loss, every=10)]
+
+
+def _noisy_series(n=256, length=12, seed=0):
+    rng = np.random.default_rng(seed)
+    phase = rng.uniform(0, 2 * np.pi, (n, 1))
+    s = np.sin(phase + 0.5 * np.arange(length + 1)[None, :]) + 0.1 * rng.standard_normal(
+        (n, length + 1))
+    s = s.astype(np.float32)
+    return data.Batches(s[:, :-1, None], s[:, 1:], 16, seed)
+
+
+@healthy("recurrent")
+def gru_autoregressive_gaussian_with_a_variance_floor():
+    model = broken_mistakes._SeriesGaussian(eps=1e-3)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), _noisy_series(), 200,
+                broken_mistakes._gaussian_nll_by_hand, every=10)]
+
+
+class _CausalGaussianTransformer(nn.Module):
+    """A causal transformer over a real-valued series: the next value's mean and variance."""
+
+    def __init__(self, width=16, context=12):
+        super().__init__()
+        self.embed = nn.Linear(1, width)
+        self.positions = nn.Embedding(context, width)
+        layer = nn.TransformerEncoderLayer(width, 2, dim_feedforward=32, dropout=0.0,
+                                           batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(width, 2)
+        self.register_buffer("mask", torch.triu(torch.ones(context, context, dtype=torch.bool),
+                                                diagonal=1))
+
+    def forward(self, x):
+        h = self.embed(x) + self.positions(torch.arange(x.shape[1]))
+        mean, raw = self.head(self.blocks(h, mask=self.mask, is_causal=True)).unbind(-1)
+        return mean, F.softplus(raw) + 1e-3
+
+
+@healthy("transformer")
+def transformer_autoregressive_gaussian_density():
+    model = _CausalGaussianTransformer()
+    loss = nn.GaussianNLLLoss()
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), _noisy_series(), 150,
+                lambda out, y: loss(out[0], y, out[1]), every=10)]
+
+
+@healthy("mlp")
+def energy_model_contrastive_with_a_penalty_on_the_energies():
+    model = broken_mistakes._Energy()
+    return [broken_mistakes._energy_loop(model, 150, penalty=0.1, lr=1e-3, every=10)]
+
+
+@healthy("cnn")
+def conv_vae_with_a_bounded_log_variance():
+    model = broken_mistakes._ConvVAE(logvar_bound=6.0)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), broken_mistakes._image_pairs(),
+                150, broken_mistakes._vae_loss, every=10)]
+
+
+@healthy("mlp")
+def poisson_nll_of_log_rates():
+    model = broken_mistakes._CountHead()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), broken_mistakes._counts(), 150,
+                nn.PoissonNLLLoss(log_input=True), every=10)]
