@@ -838,6 +838,10 @@ def test_a_loss_falling_without_a_floor_while_the_weights_grow_is_an_explosion()
     assert _floorless([-0.1, -0.3, -0.8, -1.4, -2.0, -2.2], [1.0] * 6) == []
     # and a loss bounded below by 0 never qualifies, however the weights grow
     assert _floorless([5.0, 3.0, 2.0, 1.0, 0.5, 0.2], [1.0, 1.5, 2.5, 4.0, 6.0, 9.0]) == []
+    # nor a density's likelihood drifting down a noisy plateau below zero with a grown head
+    # (an MDN near -2 from 0.15): three lower losses in a row, but not twice as far below zero
+    plateau = [0.3, 0.15, 0.1, -1.42, -1.6, -1.8, -2.0]
+    assert _floorless(plateau, [1.0, 1.5, 2.0, 2.5, 2.6, 2.6, 2.6]) == []
 
 
 def test_a_nan_from_outside_the_model_confirms_no_jump():

@@ -46,6 +46,7 @@ class Rules:
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
         self.floorless_loss = None  # the loss at the last sample (``_falls_as_weights_grow``)
+        self.floorless_from = None  # and where its fall began
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
         self.peak_lr = 0.0
@@ -1117,7 +1118,19 @@ class Rules:
         grown = [n for n in growth if growth[n] >= self.t.weight_growth]
         falling = (loss is not None and start is not None and previous is not None
                    and loss < previous and grown and self._unbounded(loss, start))
+        if falling and not self.streaks.get(("floorless", None)):
+            self.floorless_from = previous  # the level before the fall began
         if not self._streak(("floorless", None), bool(falling)):
+            return None
+        # and ``fall_growth`` times further below zero than where the fall began: three lower
+        # losses in a row are a coin's 1 in 8 at a noisy plateau (a mixture density network's
+        # likelihood, legitimately near -2 with a head grown 2.6x, was called a loss with no
+        # minimum at step 140), while a loss with no floor keeps going. Its level: the loss,
+        # or the median of the last three steps where that is higher (one odd batch is no fall)
+        losses = self.explosions.losses
+        level = max(loss, sorted((losses[-3], losses[-2], losses[-1]))[1]) \
+            if len(losses) >= 3 else loss
+        if -level < self.t.fall_growth * -min(self.floorless_from, 0.0):
             return None
         return loss, (f"it fell on {self.t.patience} samples in a row while the weights of "
                       f"{_listing(grown)} grew {self.t.weight_growth:g}x or more since the "
@@ -1181,7 +1194,7 @@ class Rules:
     def _no_floor(loss):
         return (f"; the loss fell below zero, to {loss:.4g}, and keeps falling as the weights "
                 "grow: a loss with no minimum (nll_loss given raw scores instead of log_softmax "
-                "outputs, kl_div given probabilities instead of log-probabilities, a critic's "
+                "outputs, kl_div given raw scores instead of log-probabilities, a critic's "
                 "score difference without weight clipping or a gradient penalty)")
 
     def _gain(self, layer):
