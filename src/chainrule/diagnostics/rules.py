@@ -512,6 +512,11 @@ class Rules:
         physics-informed ReLU net fitting u'' = f (a ReLU net's second derivative is 0
         everywhere) kept its loss at 48 for 60 steps with a median gradient/weight of 5e-3 to
         3e-4 (7e-4 to 4e-5 of sqrt(loss)): only its boundary term reached the weights."""
+        # (a cause found before explains the missing gradient: units dead or saturated, a
+        # layer left out or cut off; the dead ReLUs of an MLP held its loss at 0.69 too)
+        if any(f.rule in ("dead", "saturation", "vanishing", "stalled")
+               for f in self.groups.values()):
+            return []
         start = self.explosions.start_loss
         recent = list(self.explosions.losses)[-self.t.recent_steps:]
         level = statistics.median(recent) if recent else None
