@@ -41,9 +41,9 @@ class Thresholds:
     data_steps: int = 3  # ...of a run whose first loss was this or more blames the data's scale
     scale_kept: float = 0.9  # stalled: a loss that started at data_loss or more still this x
     scale_from: int = 16  # ...its untrained level from this step on, patience samples in a row
-    unreached_rho: float = 1e-3  # stalled: a loss still scale_kept x its untrained level from
+    unreached_rho: float = 2e-2  # stalled: a loss still scale_kept x its untrained level from
     # scale_from on, the layers' median gradient/weight below this x sqrt(loss) (no gradient
-    # reaches the loss: a ReLU net's second derivative, 7e-4 to 4e-5)
+    # reaches the loss: a ReLU net's second derivative, 1e-2 to 4e-5; its tanh twin 0.39 up)
     init_gain: float = 100.0  # exploding: the layers' weights amplify the signal this x...
     init_rho: float = 0.5  # ...and their median gradient/weight is this or more
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...
