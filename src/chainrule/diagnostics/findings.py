@@ -41,9 +41,6 @@ class Thresholds:
     data_steps: int = 3  # ...of a run whose first loss was this or more blames the data's scale
     scale_kept: float = 0.9  # stalled: a loss that started at data_loss or more still this x
     scale_from: int = 16  # ...its untrained level from this step on, patience samples in a row
-    unreached_rho: float = 2e-2  # stalled: a loss still scale_kept x its untrained level from
-    # scale_from on, the layers' median gradient/weight below this x sqrt(loss) (no gradient
-    # reaches the loss: a ReLU net's second derivative, 1e-2 to 4e-5; its tanh twin 0.39 up)
     init_gain: float = 100.0  # exploding: the layers' weights amplify the signal this x...
     init_rho: float = 0.5  # ...and their median gradient/weight is this or more
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...
@@ -145,10 +142,6 @@ REMEDIES = {
                       "then lower the learning rate or clip the gradient norm "
                       "(nn.utils.clip_grad_norm_(params, 1.0)) if it still explodes; where "
                       "the loss follows an inner update (MAML), lower that inner rate first",
-    "stalled_unreached": "look for the term of the loss that no gradient reaches: a derivative "
-    "that is 0 everywhere (the second derivative of ReLU units: use tanh, SiLU or softplus "
-    "where the loss differentiates the model twice), a term computed under no_grad or "
-    "detached, or a loss read from .item() or NumPy",
     "stalled_scale": "standardise the regression targets (and the inputs), each by its own "
                      "training mean and std, and map the predictions back: updates of a "
                      "healthy size cannot carry the outputs that far; a larger learning rate "

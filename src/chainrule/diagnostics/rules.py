@@ -501,40 +501,7 @@ class Rules:
                                self._explained(sample["activations"], order))
         found += self._decaying(step, layers, order, sample.get("natural") or {})
         found += self._unscaled(step)
-        found += self._unreached(step, layers, order)
         return found_given + found
-
-    def _unreached(self, step, layers, order):
-        """Stalled where the loss does not depend on the weights: the loss still ``scale_kept``
-        of its untrained level or more from step ``scale_from`` on, while the layers' median
-        gradient/weight is below ``unreached_rho`` of the loss's square root (the size of a
-        gradient that the loss's own size would bring), ``patience`` samples in a row. A
-        physics-informed ReLU net fitting u'' = f (a ReLU net's second derivative is 0
-        everywhere) kept its loss at 48 for 60 steps with a median gradient/weight of 1e-2
-        of sqrt(loss) or less (5 initialisations; 4e-5 by step 50): only its boundary term
-        reached the weights. Its tanh twin: 0.39 or more."""
-        # (a cause found before explains the missing gradient: units dead or saturated, a
-        # layer left out or cut off; the dead ReLUs of an MLP held its loss at 0.69 too)
-        if any(f.rule in ("dead", "saturation", "vanishing", "stalled")
-               for f in self.groups.values()):
-            return []
-        start = self.explosions.start_loss
-        recent = list(self.explosions.losses)[-self.t.recent_steps:]
-        level = statistics.median(recent) if recent else None
-        rho = [layers[n]["rho"] for n in order if layers[n].get("rho") is not None]
-        holds = (start is not None and start > 0 and step >= self.t.scale_from
-                 and level is not None and level >= self.t.scale_kept * start and rho
-                 and statistics.median(rho) < self.t.unreached_rho * math.sqrt(level))
-        if not self._streak(("stalled", "unreached"), holds):
-            return []
-        return self._group(
-            "unreached", "stalled", [], step,
-            f"training has stalled with almost no gradient: the loss started at {start:.4g} "
-            f"and is still {level:.4g} after {step} steps, while the layers' gradients are "
-            f"below {self.t.unreached_rho:g} x sqrt(loss) of their weights, for "
-            f"{self.t.patience} samples in a row: the part of the loss that stays up does not "
-            "depend on the weights through anything the backward pass can differentiate",
-            "stalled_unreached")
 
     def _unscaled(self, step):
         """Stalled at the data's scale: a run whose untrained loss was ``data_loss`` or more

@@ -5701,14 +5701,6 @@ def _pinn(model, steps, lr=1e-3, every=50):
     return _train(model, optimizer, steps, step_loss, every)
 
 
-@broken("mlp", "model", Expect("stalled", None, says="almost no gradient"))
-def pinn_with_relu_units_whose_second_derivative_is_zero():
-    # a ReLU net is piecewise linear: its u'' is 0 everywhere, so the residual's gradient
-    # never reaches the weights and the equation's term of the loss cannot fall
-    model = models.mlp([1, 32, 32, 1])
-    return model, _pinn(model, 60)
-
-
 @broken("cnn", "optimizer", Expect("exploding", within=30))
 def cnn_gradients_written_by_hand_negated():
     # gradients from autograd.grad written into .grad with the sign flipped (p.grad = -g, a
