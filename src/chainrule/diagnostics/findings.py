@@ -142,7 +142,8 @@ REMEDIES = {
                       "training mean and std (not one's by the other's; pixels divided by "
                       "255), and average the loss over the batch (reduction='mean'); only "
                       "then lower the learning rate or clip the gradient norm "
-                      "(nn.utils.clip_grad_norm_(params, 1.0)) if it still explodes",
+                      "(nn.utils.clip_grad_norm_(params, 1.0)) if it still explodes; where "
+                      "the loss follows an inner update (MAML), lower that inner rate first",
     "stalled_scale": "standardise the regression targets (and the inputs), each by its own "
                      "training mean and std, and map the predictions back: updates of a "
                      "healthy size cannot carry the outputs that far; a larger learning rate "

@@ -490,6 +490,7 @@ class Rules:
         found += self._growth(step, layers, order, sample["natural"], fitted, lr)
         found += self._no_floor_fall(step, layers, order, sample["natural"])
         found += self._climbing(step, layers, order, sample["natural"])
+        found += self._thrown(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order, sample["activations"], fitted,
                                  sample.get("heads", ()))
         found += self._outsized(step, layers, order, fitted)
@@ -958,6 +959,34 @@ class Rules:
                    f"down{grew}")
         return self._group("exploding", "exploding", named, step, message, "climbing")
 
+    def _thrown(self, step, layers, order, natural):
+        """Exploding after a fall: the loss's last ``recent_steps`` (a median) are ``climb``
+        times its untrained level while a layer's weights have grown ``oversized`` times or
+        more against their natural size since the first sample. The climb rule asks that the
+        loss never halved, and the jump and doubling rules see one update at a time: a
+        hand-written RNN whose sixteen micro-batch gradients were summed and never divided
+        fit its batches (0.002 at step 10), then its updates threw the weights 17x to 46x up
+        by step 32, with no update doubling them on a sample, and its loss to 10-20 (0.7
+        untrained). A model that learns keeps its loss below its untrained level."""
+        tracker = self.explosions
+        start, losses = tracker.start_loss, list(tracker.losses)[-self.t.recent_steps:]
+        if (not start or start <= 0 or len(losses) < self.t.recent_steps
+                or "exploding" in self.groups
+                or statistics.median(losses) < self.t.climb * start):
+            return []
+        growth = self._growth_since_first(layers, order, natural)
+        grown = sorted((n for n in growth if growth[n] >= self.t.oversized),
+                       key=lambda n: -growth[n])
+        if not grown:
+            return []
+        now = statistics.median(losses)
+        return self._group(
+            "exploding", "exploding", grown, step,
+            f"exploding weights, largest in layer '{grown[0]}': they grew "
+            f"{growth[grown[0]]:.3g}x against their natural size since the first sample, "
+            f"and the loss is {now:.4g} over its last {self.t.recent_steps} steps (a median), "
+            f"{now / start:.3g}x its untrained level ({start:.4g}){_also(grown)}", "exploding")
+
     def _since_explosion(self):
         """For units found dead or saturated after an explosion was: most likely its
         consequence (weights thrown far by the updates), so its remedy comes first."""
@@ -1047,7 +1076,9 @@ class Rules:
             scale = (f"; the loss was already {start:.4g} at step 1, before any update (an "
                      "untrained model on inputs and targets of unit scale starts near 1): "
                      "inputs or targets far from unit scale, or a loss summed where it is "
-                     "meant averaged, make gradients this large")
+                     "meant averaged, make gradients this large; so does a loss taken after "
+                     "an update inside the step (MAML's query loss after its inner step, an "
+                     "unrolled optimiser) whose rate is far too large")
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights{_count(grown)}, starting in layer '{first}'{self._gain(first)}: "

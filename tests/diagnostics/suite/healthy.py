@@ -4853,3 +4853,172 @@ def poisson_nll_of_log_rates():
     model = broken_mistakes._CountHead()
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), broken_mistakes._counts(), 150,
                 nn.PoissonNLLLoss(log_input=True), every=10)]
+
+
+# -- grad20: higher-order and hand-made gradients (autograd.grad, create_graph, .grad by hand) --
+@healthy("recurrent")
+def rnn_input_gradient_norm_per_step_with_an_eps_under_the_root():
+    # broken.py's masked per-step input-gradient penalty, the root taken of the squares + 1e-12:
+    # its backward at the masked steps is finite
+    model = broken_mistakes._HandRNN()
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    batches, mask = broken_mistakes._masked_sequences()
+
+    def step_loss(step):
+        x, y = batches(step)
+        x.requires_grad_(True)
+        loss = F.cross_entropy(model(x * mask), y)
+        slope, = torch.autograd.grad(loss, x, create_graph=True)
+        penalty = torch.sqrt((slope ** 2).sum(-1) + 1e-12).mean()
+        (loss + 0.1 * penalty).backward()
+        return loss
+    return [broken_mistakes._train(model, optimizer, 80, step_loss, every=10)]
+
+
+@healthy("cnn")
+def cnn_input_gradient_penalty_double_backprop():
+    # double backprop on images: each example's squared input gradient, weighted 1e-2
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9)
+    batches = data.images()
+
+    def step_loss(step):
+        x, y = batches(step)
+        x.requires_grad_(True)
+        loss = F.cross_entropy(model(x), y)
+        slope, = torch.autograd.grad(F.cross_entropy(model(x), y, reduction="sum"), x,
+                                     create_graph=True)
+        (loss + 1e-2 * (slope ** 2).sum((1, 2, 3)).mean()).backward()
+        return loss
+    return [broken_mistakes._train(model, optimizer, 100, step_loss, every=10)]
+
+
+@healthy("mlp")
+def maml_with_a_modest_inner_learning_rate():
+    # broken.py's MAML at an inner rate of 0.05, the meta-step by SGD(1e-2) and by Adam(1e-3)
+    monitors = []
+    for meta in (lambda p: torch.optim.SGD(p, 1e-2), lambda p: torch.optim.Adam(p, 1e-3)):
+        model = models.mlp([1, 40, 40, 1])
+        monitors.append(broken_mistakes._maml(model, 0.05, 80, meta(model.parameters()),
+                                              every=10))
+    return monitors
+
+
+@healthy("mlp")
+def pinn_with_tanh_units():
+    # broken.py's physics-informed net with tanh units: its u'' is not 0, the equation trains
+    model = models.mlp([1, 32, 32, 1], activation=nn.Tanh)
+    return [broken_mistakes._pinn(model, 100, lr=1e-2, every=10)]
+
+
+@healthy("transformer")
+def transformer_gradients_from_autograd_grad_written_by_hand():
+    # gradients taken with autograd.grad and written into .grad (the micro-batches' sum divided
+    # by their number), then Adam: the same step as loss.backward() on the whole batch
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    batches = data.tokens(size=4)
+    params = list(model.parameters())
+
+    def step_loss(step):
+        total = [torch.zeros_like(p) for p in params]
+        for micro in range(4):
+            x, y = batches(step * 4 + micro)
+            loss = models.sequence_loss(model(x), y)
+            for t, g in zip(total, torch.autograd.grad(loss, params)):
+                t.add_(g)
+        for p, t in zip(params, total):
+            p.grad = t / 4
+        return loss
+    return [broken_mistakes._train(model, optimizer, 80, step_loss, every=10)]
+
+
+@healthy("mlp")
+def hessian_vector_products_for_a_curvature_estimate():
+    # each step: the gradient with create_graph, a Hessian-vector product along it (the
+    # curvature a sharpness-aware schedule would read; nothing else uses it), the detached
+    # gradient written into .grad for SGD
+    model = models.mlp([16, 64, 64, 2])
+    optimizer = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9)
+    batches = data.classes()
+    params = list(model.parameters())
+    curvature = []
+
+    def step_loss(step):
+        x, y = batches(step)
+        loss = F.cross_entropy(model(x), y)
+        grads = torch.autograd.grad(loss, params, create_graph=True)
+        along = [g.detach() / (sum((h ** 2).sum() for h in grads).sqrt().detach() + 1e-12)
+                 for g in grads]
+        hv = torch.autograd.grad(sum((g * v).sum() for g, v in zip(grads, along)), params)
+        curvature.append(sum((h * v).sum() for h, v in zip(hv, along)).item())
+        for p, g in zip(params, grads):
+            p.grad = g.detach()
+        return loss
+    return [broken_mistakes._train(model, optimizer, 100, step_loss, every=10)]
+
+
+class _ContractiveEncoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encode = nn.Sequential(nn.Linear(16, 8), nn.Sigmoid())
+        self.decode = nn.Linear(8, 16)
+
+    def forward(self, x):
+        code = self.encode(x)
+        return code, self.decode(code)
+
+
+@healthy("mlp")
+def contractive_autoencoder_with_a_jacobian_penalty():
+    # the Jacobian of the code with respect to the input, row by row through autograd.grad
+    # (create_graph), its squared norm weighted 1e-2
+    model = _ContractiveEncoder()
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    batches = data.classes()
+
+    def step_loss(step):
+        x, _ = batches(step)
+        x.requires_grad_(True)
+        code, out = model(x)
+        jacobian = 0.0
+        for unit in range(code.shape[1]):
+            row, = torch.autograd.grad(code[:, unit].sum(), x, create_graph=True)
+            jacobian = jacobian + (row ** 2).sum(1).mean()
+        loss = F.mse_loss(out, x.detach())
+        (loss + 1e-2 * jacobian).backward()
+        return loss
+    return [broken_mistakes._train(model, optimizer, 80, step_loss, every=10)]
+
+
+@healthy("mlp")
+def hypernetwork_generating_weights_at_their_natural_size():
+    # broken.py's hypernetwork with its output layer scaled to the generated layer's fan-in
+    model = broken_mistakes._HyperMLP(gain=0.25)
+    optimizer = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9)
+    batches = data.classes()
+
+    def step_loss(step):
+        x, y = batches(step)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+    return [broken_mistakes._train(model, optimizer, 100, step_loss, every=10)]
+
+
+@healthy("recurrent")
+def rnn_two_losses_backward_through_one_graph_with_retain_graph():
+    # two backward passes per step through one forward (retain_graph=True on the first): the
+    # classification loss, then an auxiliary loss on the same outputs; their gradients sum
+    model = broken_mistakes._HandRNN()
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    batches = data.sequences()
+
+    def step_loss(step):
+        x, y = batches(step)
+        out = model(x)
+        loss = F.cross_entropy(out, y)
+        loss.backward(retain_graph=True)
+        (0.1 * (out ** 2).mean()).backward()
+        return loss
+    return [broken_mistakes._train(model, optimizer, 80, step_loss, every=10)]
