@@ -223,6 +223,9 @@ class NonFiniteWatch:
         self.on_loss_leaf = None  # called with each leaf tensor (a parameter) a loss op takes
         self.events = []  # Origins seen live this step (the loss, or all ops with record_sites)
         self.backward_checks = []  # the loss ops' backward, since the model's last forward
+        # nodes a backward recorded under create_graph this step (gradients: _observe); None
+        # while there are none (a WeakSet's truth is a Python call: end_step asks every step)
+        self._made_in_backward = None
         self.calls = []  # this step's training forwards
         # per running forward of the model, innermost last: the generator's state before its
         # first draw (None: none yet; a forward that raised stays, below the next one's)
@@ -282,6 +285,8 @@ class NonFiniteWatch:
         self.calls, self._forward_event, self._depth, self._ran = [], False, 0, False
         if self.backward_checks:
             self.backward_checks = []
+        if self._made_in_backward is not None:
+            self._made_in_backward = None
         if self._running:
             self._running, self._undrawn = [], False
         if self._observing and not self.record_sites:
@@ -441,9 +446,11 @@ class NonFiniteWatch:
     def _keep_output_grad(self, store, position, grad):
         """A hook on a model output (bound to its call's ``store`` and its ``position``): keeps
         the gradient it receives (to run the backward again). When it runs, the backward has
-        left the loss: the ops that follow are not the loss's."""
+        left the loss: the ops that follow are not the loss's, unless it records a graph
+        (``create_graph``: grad mode is on inside it), whose gradients a penalty the loss
+        adds next is made of."""
         store[position] = grad
-        if self._observing and not self.record_sites:
+        if self._observing and not self.record_sites and not grad_mode._state.enabled:
             self._close()
 
     # -- ops outside the model's forward (the loss), or every op with record_sites ---------------
@@ -454,6 +461,12 @@ class NonFiniteWatch:
             if (self.record_sites and self._inner is None and not _rerunning[0]
                     and backward_running()):
                 self._inner = birth_in_backward(node, args, outputs, self.module_names)
+            elif grad_mode._state.enabled and not _rerunning[0] and backward_running():
+                # a backward recording its graph (create_graph, the observer kept open by
+                # _keep_output_grad): what it makes is a gradient, not data from outside
+                if self._made_in_backward is None:
+                    self._made_in_backward = weakref.WeakSet()
+                self._made_in_backward.add(node)
             return
         in_loss = self._depth == 0
         if not in_loss and not self.record_sites:
@@ -507,11 +520,23 @@ class NonFiniteWatch:
             outside = set()
             masks = self._masks_of_step()
             options = getattr(node, "forward_options", None) or {}  # weight=, a keyword
+            in_gradient = False  # a non-finite gradient this step's backward made (create_graph)
             for arg in tensors(list(args) + list(options.values())):
                 if finite(arg._data) or self._output_of_step(arg):
                     continue
-                if not masks.placed(arg) or (found and _foreign_infinities(arg)):
+                if (self._made_in_backward is not None and arg.grad_fn is not None
+                        and arg.grad_fn in self._made_in_backward):
+                    in_gradient = True
+                elif not masks.placed(arg) or (found and _foreign_infinities(arg)):
                     outside |= kinds(arg._data)
+            if in_gradient and not outside:
+                # born in that backward (an input-gradient penalty's slope through the model's
+                # own sqrt at 0): run it again, traced, from the gradient the outputs received
+                origin = self._backward_birth()
+                if origin is not None:
+                    self.events.append(origin)
+                    self._forward_event = True
+                    return
             if outside and found:  # nan made of an inf from outside (class weights 1/0)
                 op, became, found = "data", f"{describe(found)} at {op_name(node)}", outside
             elif outside:
@@ -602,14 +627,18 @@ class NonFiniteWatch:
                 if any(not finite(g._data) for g in call.grads.values()):
                     origin = Origin("loss", "backward", kind, in_loss=True)
                     break
-        if origin is None:
-            for call in reversed(self.calls):
-                if call.grads:
-                    tracer = self.rerun(call, self._tracer(call, backward=True), backward=True)
-                    if tracer.origin is not None:
-                        origin = tracer.origin
-                        break
-        self._found(origin or Origin("unknown", "backward", kind, layer=layer))
+        self._found(origin or self._backward_birth()
+                    or Origin("unknown", "backward", kind, layer=layer))
+
+    def _backward_birth(self):
+        """Where the model's backward gave birth, run again traced from the gradients its
+        outputs received (the last call first), or None."""
+        for call in reversed(self.calls):
+            if call.grads:
+                tracer = self.rerun(call, self._tracer(call, backward=True), backward=True)
+                if tracer.origin is not None:
+                    return tracer.origin
+        return None
 
     def loss_nonfinite(self, kind):
         """The step's loss is non-finite (possibly before any backward)."""

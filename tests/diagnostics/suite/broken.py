@@ -6140,19 +6140,7 @@ class _HandRNN(nn.Module):
         return self.head(h)
 
 
-PENDING = {}  # name -> (architecture, where it is born, function, Expect): diagnosed wrongly
-# until the monitor's watch (watch.py, the lead's) follows a step's second backward; see
-# test_broken_setups.py
-
-
-def pending(arch, born, expect):
-    def register(function):
-        PENDING[function.__name__] = (arch, born, function, expect)
-        return function
-    return register
-
-
-@pending("recurrent", "loss", Expect("nonfinite", None, "Sqrt", "backward", "slope per step"))
+@broken("recurrent", "loss", Expect("nonfinite", None, "Sqrt", "backward", "slope per step"))
 def rnn_input_gradient_norm_per_step_over_masked_padding():
     # a robustness penalty on the norm of the input gradient at every time step: the padding
     # is masked out of the input, so its gradient there is exactly 0 and sqrt's backward
@@ -6173,7 +6161,7 @@ def rnn_input_gradient_norm_per_step_over_masked_padding():
     return model, _train(model, optimizer, 40, step_loss)
 
 
-@pending("cnn", "loss", Expect("nonfinite", None, "Sqrt", "backward", "slope per pixel"))
+@broken("cnn", "loss", Expect("nonfinite", None, "Sqrt", "backward", "slope per pixel"))
 def cnn_gradient_penalty_per_pixel_that_a_stride_never_reads():
     # a per-pixel gradient penalty (norm over the 3 colour channels) on a net whose stride-2
     # 3x3 convolution never reads the last row and column of a 10x10 image: their input
@@ -6346,7 +6334,7 @@ def hypernetwork_generating_weights_a_hundred_times_too_large():
     return model, _train(model, optimizer, 40, step_loss)
 
 
-@pending("cnn", "model", Expect("nonfinite", "RootFeatures", "Sqrt", "backward",
+@broken("cnn", "model", Expect("nonfinite", "RootFeatures", "Sqrt", "backward",
                                 "sqrt backward in model"))
 def cnn_sqrt_of_relu_features_under_an_input_gradient_penalty():
     # the model's own sqrt at 0 (models.RootFeatures), trained with an input-gradient penalty:
