@@ -413,11 +413,12 @@ def test_losses_an_explosion_threw_up_in_the_first_steps_are_not_the_untrained_l
     rules, found = run([2.28, 8.9e7, 3.2e7, 1.4e3, 515.0, 216.0, 14.0])
     assert rules.explosions.start_loss == 2.28 and not rules._fitted()
     assert [(f.rule, f.step) for f in found] == [("dead", 6)]
-    # within jump_factor of the first the median stands; beyond, the lower of the rest; a loss
-    # with no floor (the first below zero) keeps the median
+    # within jump_factor squared of the first the median stands (an easy first batch too);
+    # beyond, the lower of the rest; a loss with no floor (the first below zero) keeps it
     assert Rules().explosions.fitted(1.0) is False  # (no level before three losses)
-    for losses, start in (([2.3, 2.0, 9.0], 2.3), ([2.3, 2.0, 40.0], 2.0),
-                          ([2.3, 40.0, 50.0], 2.3), ([-0.5, -30.0, -0.4], -0.5)):
+    for losses, start in (([2.3, 2.0, 40.0], 2.3), ([0.05, 1.0, 1.2], 1.0),
+                          ([2.3, 2.0, 400.0], 2.0), ([2.3, 400.0, 500.0], 2.3),
+                          ([-0.5, -300.0, -0.4], -0.5)):
         rules, _ = run(losses + [1.0])
         assert rules.explosions.start_loss == start, losses
 

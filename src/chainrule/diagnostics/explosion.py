@@ -146,14 +146,16 @@ class ExplosionTracker:
     def _untrained(self, first):
         """The untrained loss (``start_loss``) and the levels read from it, from the first
         three losses: their median, of those an explosion has not thrown up. A loss more than
-        ``jump_factor`` times the first (which no update has touched) within two updates is
-        the explosion's, not the data's level: a CNN under Adam at lr 3 scored 2.28, 8.9e7,
-        3.2e7; the median made every loss under 3e4 "fitted", and the units that died after
-        the explosion, 100% of two layers, went unreported. (With one or two kept, the lower:
-        an odd first batch may be low or high.)"""
+        ``jump_factor`` squared times the first (which no update has touched) within two
+        updates is the explosion's, not the data's level (a loss grows as its gradient
+        squared: the jump rule's 10x of the gradient is 100x of the loss): a CNN under Adam
+        at lr 3 scored 2.28, 8.9e7, 3.2e7; the median made every loss under 3e4 "fitted", and
+        the units that died after the explosion, 100% of two layers, went unreported. An easy
+        first batch is rarely a hundred times below the next ones. (With one or two kept, the
+        lower.)"""
         base = first[0]
-        kept = sorted([base] + [loss for loss in first[1:]
-                                if base <= 0 or loss <= self.t.jump_factor * base])
+        thrown = self.t.jump_factor ** 2 * base
+        kept = sorted([base] + [loss for loss in first[1:] if base <= 0 or loss <= thrown])
         self.start_loss = start = kept[(len(kept) - 1) // 2]
         self.relapse_level = self.t.unlearned_drop * start
         # (or settled squared of the largest: L-BFGS's first step, 20 evaluations, took a full
