@@ -107,3 +107,16 @@ def test_other_numeric_columns_are_read_beside_the_target_by_default(tmp_path):
     assert read_series(write(tmp_path, lines), "y", "t", features=[]).covariates.shape == (4, 0)
     with pytest.raises(ValueError, match="column 'city' holds text; the columns a series model"):
         read_series(write(tmp_path, lines), "y", "t", features=["city"])
+
+
+def test_a_column_named_like_a_time_left_to_file_order_is_pointed_out(tmp_path):
+    # the weekly CO2 file's layout: without --time its 'date' numbers are read as an input
+    lines = ["date,co2", "19580329,316.1", "19580405,317.3", "19580412,317.6", "19580426,317.5"]
+    series = read_series(write(tmp_path, lines), "co2")
+    assert series.covariate_names == ["date"]
+    assert "'date' looks like the series' time: --time date orders the rows by it (and the " \
+        "model stops reading it as an input)" in series.notes
+    timed = read_series(write(tmp_path, lines), "co2", "date")
+    assert timed.covariate_names == [] and not any("looks like" in n for n in timed.notes)
+    other = ["updates,y", "1,2", "3,4", "2,5", "7,6"]  # a word that merely holds "date"
+    assert not any("looks like" in n for n in read_series(write(tmp_path, other), "y").notes)

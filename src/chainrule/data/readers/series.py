@@ -8,6 +8,7 @@ is never scored against a value that was invented. Every such repair is noted.""
 
 import dataclasses
 import datetime
+import re
 
 import numpy as np
 
@@ -140,7 +141,23 @@ def _covariates(table, target, time, features, drop, notes):
     if skipped:
         notes.append(f"left out (not numeric, constant or counting rows): "
                      f"{', '.join(map(repr, skipped))}")
+    timelike = [name for name in chosen + skipped if _time_name(name)]
+    if time is None and timelike:
+        # (a note, not a guess: file order is the documented default; the weekly CO2 file's
+        # 'date' of 19580329-like numbers was read as an input whose test values lie beyond
+        # every training one)
+        notes.append(f"{timelike[0]!r} looks like the series' time: --time {timelike[0]} "
+                     "orders the rows by it (and the model stops reading it as an input)")
     return chosen
+
+
+# words of a column's name that say it holds times (alone or in a longer name: order_date)
+_TIME_WORDS = frozenset({"date", "time", "timestamp", "datetime", "ds", "day", "week", "month",
+                         "year", "period", "dates", "times", "days", "weeks", "months", "years"})
+
+
+def _time_name(name):
+    return any(word in _TIME_WORDS for word in re.split(r"[^a-z]+", str(name).lower()))
 
 
 def _counts_rows(values):
