@@ -674,7 +674,10 @@ class Rules:
                           f"apart ({sharp})")
             # (below a temperature a row is flat only nearer to one-hot: see activations.py)
             top = 1 - t.saturation_eps * (tau or 1.0)
-            what = (f"{s['saturated']:.0%} of its rows put more than {top:.{2 if tau else 0}%} "
+            # as many decimals as the margin below 100% needs (at tau 1e-3 it is 99.998%: with
+            # two it read "more than 100.00%")
+            digits = max(0, math.ceil(-math.log10(t.saturation_eps * (tau or 1.0) * 100)))
+            what = (f"{s['saturated']:.0%} of its rows put more than {top:.{digits}%} "
                     f"of their weight on one position{from_start}, where the scores get almost "
                     "no gradient"
                     if s["kind"] == "softmax" else
@@ -1491,7 +1494,8 @@ class Rules:
         if zeroed:
             zero = (": exactly zero, and its weights are all zero: a layer initialised at zero "
                     "whose output reaches the loss only multiplied by another zero (a query "
-                    "and a key both zeroed, the two factors of a gate) gets no gradient and "
+                    "and a key both zeroed, the two factors of a gate, a LoRA adapter's A "
+                    "and B both zeroed: only B starts at zero) gets no gradient and "
                     "never leaves zero")
         return self._group(
             "vanishing", "vanishing", low, step,
