@@ -6439,9 +6439,9 @@ class _ModernBlock(nn.Module):
     rotary positions and a causal mask, RMSNorm, SwiGLU."""
 
     def __init__(self, width, heads, kv_heads, rope_base, eps, gate_bias, qk_gain, qk_norm,
-                 residual_gain=1.0):
+                 residual_gain=1.0, attn_softcap=None):
         super().__init__()
-        self.residual_gain = residual_gain
+        self.residual_gain, self.attn_softcap = residual_gain, attn_softcap
         self.heads, self.kv_heads, self.rope_base = heads, kv_heads, rope_base
         self.head_dim = width // heads
         self.norm1 = _RMSNorm(width, eps)
@@ -6472,6 +6472,8 @@ class _ModernBlock(nn.Module):
     def forward(self, x, bias):
         n, length, width = x.shape
         scores, v = self.attention_scores(self.norm1(x))
+        if self.attn_softcap is not None:  # Gemma 2's soft cap on the attention scores
+            scores = self.attn_softcap * torch.tanh(scores / self.attn_softcap)
         weights = torch.softmax(scores + bias, -1)
         x = self.residual_gain * x + self.out((weights @ v).transpose(1, 2).reshape(n, length,
                                                                                   width))
@@ -6484,13 +6486,14 @@ class _ModernLM(nn.Module):
 
     def __init__(self, vocab=12, width=16, heads=4, kv_heads=2, layers=2, rope_base=10000.0,
                  eps=1e-6, gate_bias=0.0, qk_gain=1.0, qk_norm=False, tied=False,
-                 head_scale=1.0, padding_idx=None, residual_gain=1.0, softcap=None):
+                 head_scale=1.0, padding_idx=None, residual_gain=1.0, softcap=None,
+                 attn_softcap=None):
         super().__init__()
         self.softcap = softcap
         self.tokens = nn.Embedding(vocab, width, padding_idx=padding_idx)
         self.blocks = nn.ModuleList(
             _ModernBlock(width, heads, kv_heads, rope_base, eps, gate_bias, qk_gain, qk_norm,
-                         residual_gain)
+                         residual_gain, attn_softcap)
             for _ in range(layers))
         self.norm = _RMSNorm(width, eps)
         self.head = None if tied else nn.Linear(width, vocab, bias=False)
@@ -6535,11 +6538,47 @@ class _MoEFeedForward(nn.Module):
         return (outputs * weights.unsqueeze(-2)).sum(-1)
 
 
+class _TopOneMoE(_MoEFeedForward):
+    """Top-1 routing: each token goes to its router's best expert, whose output is multiplied
+    by that expert's router probability when ``weighted`` (as Switch does)."""
+
+    def __init__(self, width, weighted):
+        super().__init__(width)
+        self.weighted = weighted
+
+    def forward(self, x):
+        probabilities = torch.softmax(self.router(x), -1)
+        choice = probabilities.argmax(-1, keepdim=True)
+        chosen = torch.zeros_like(probabilities).scatter(-1, choice, 1.0)
+        # Switch's load-balancing loss: experts times the sum of each expert's share of the
+        # tokens times its mean router probability (1 when the load is even)
+        experts = probabilities.shape[-1]
+        self.balance = experts * (chosen.reshape(-1, experts).mean(0)
+                                  * probabilities.reshape(-1, experts).mean(0)).sum()
+        if self.weighted:
+            chosen = chosen * probabilities
+        outputs = torch.stack([expert(x) for expert in self.experts], -1)
+        return (outputs * chosen.unsqueeze(-2)).sum(-1)
+
+
 class _MoELM(_ModernLM):
-    def __init__(self, temperature, **options):
+    """_ModernLM with a mixture of experts for each block's feed-forward: ``temperature``, the
+    router softmax's; ``top_one``: _TopOneMoE's ``weighted`` instead."""
+
+    def __init__(self, temperature=1.0, top_one=None, **options):
         super().__init__(**options)
         for block in self.blocks:
-            block.ffn = _MoEFeedForward(block.out.in_features, temperature=temperature)
+            width = block.out.in_features
+            block.ffn = (_MoEFeedForward(width, temperature=temperature) if top_one is None
+                         else _TopOneMoE(width, weighted=top_one))
+
+
+class _RsqrtRMSNorm(_RMSNorm):
+    """RMSNorm as LLaMA's code writes it: x * rsqrt(mean(x^2) + eps)."""
+
+    def forward(self, x):
+        mean_square = (x * x).mean(-1, keepdim=True) + self.eps
+        return x * torch.rsqrt(mean_square) * self.weight  # NAN: rsqrt of a zero row
 
 
 class _CachedKeysBlock(_ModernBlock):
@@ -6695,3 +6734,31 @@ def lora_adapters_with_both_factors_initialised_to_zero():
     params = [p for p in model.parameters() if p.requires_grad]
     return model, fit(model, torch.optim.AdamW(params, 1e-3), data.tokens(seed=1), 50,
                       models.sequence_loss)
+
+
+@broken("transformer", "data", Expect("nonfinite", "blocks.0.norm1", "Rsqrt", "forward",
+                                      "rsqrt of a zero row", within=1))
+def modern_lm_rsqrt_rms_norm_without_eps_over_a_zero_padding_embedding():
+    # LLaMA's RMSNorm (x * rsqrt(mean(x^2) + eps)) with eps 0 over the padding row's zero
+    # embedding: rsqrt(0) is inf, and 0 * inf nan
+    model = _ModernLM(padding_idx=0)
+    for block in model.blocks:
+        block.norm1, block.norm2 = _RsqrtRMSNorm(16, 0.0), _RsqrtRMSNorm(16, 0.0)
+    return model, _modern_fit(model, 30)
+
+
+@broken("transformer", "model", Expect("stalled", "blocks.0.ffn.router"))
+def moe_top_one_routing_without_the_router_probability():
+    # top-1 routing that sends each token to its best expert but leaves out the factor of that
+    # expert's router probability (Switch multiplies by it): the router is reached only
+    # through argmax and never gets a gradient
+    model = _MoELM(top_one=False)
+    return model, _modern_fit(model, 50)
+
+
+@broken("transformer", "model", Expect("saturation", "blocks.0:Tanh[0]"))
+def modern_lm_attention_soft_cap_a_twentieth():
+    # Gemma 2's soft cap on the attention scores at 0.05 instead of 50: tanh flat, every
+    # score squeezed to +-0.05 and attention uniform
+    model = _ModernLM(attn_softcap=0.05)
+    return model, _modern_fit(model, 50)

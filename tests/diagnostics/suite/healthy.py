@@ -5086,3 +5086,24 @@ def lora_adapters_b_zero_a_random():
     params = [p for p in model.parameters() if p.requires_grad]
     return [fit(model, torch.optim.AdamW(params, 1e-3), data.tokens(seed=1), 80,
                 models.sequence_loss, every=10)]
+
+
+@healthy("transformer")
+def moe_top_one_routing_weighted_by_the_router_probability():
+    # as Switch: the expert's output times its router probability, and a load-balancing loss
+    # weighted 1e-2 that keeps every expert fed
+    model = broken_mistakes._MoELM(top_one=True)
+
+    def loss_fn(logits, targets):
+        balance = sum(block.ffn.balance for block in model.blocks)
+        return models.sequence_loss(logits, targets) + 1e-2 * balance
+    return [broken_mistakes._modern_fit(model, 80, loss_fn=loss_fn, every=10)]
+
+
+@healthy("transformer")
+def modern_lm_attention_soft_cap_fifty_with_rsqrt_rms_norm():
+    model = broken_mistakes._ModernLM(attn_softcap=50.0, padding_idx=0)
+    for block in model.blocks:
+        block.norm1 = broken_mistakes._RsqrtRMSNorm(16, 1e-6)
+        block.norm2 = broken_mistakes._RsqrtRMSNorm(16, 1e-6)
+    return [broken_mistakes._modern_fit(model, 80, every=10)]
