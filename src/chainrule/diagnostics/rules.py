@@ -674,7 +674,10 @@ class Rules:
                           f"apart ({sharp})")
             # (below a temperature a row is flat only nearer to one-hot: see activations.py)
             top = 1 - t.saturation_eps * (tau or 1.0)
-            what = (f"{s['saturated']:.0%} of its rows put more than {top:.{2 if tau else 0}%} "
+            # as many decimals as the margin below 100% needs (at tau 1e-3 it is 99.998%: with
+            # two it read "more than 100.00%")
+            digits = max(0, math.ceil(-math.log10(t.saturation_eps * (tau or 1.0) * 100)))
+            what = (f"{s['saturated']:.0%} of its rows put more than {top:.{digits}%} "
                     f"of their weight on one position{from_start}, where the scores get almost "
                     "no gradient"
                     if s["kind"] == "softmax" else
@@ -1453,10 +1456,27 @@ class Rules:
         # 100 steps, its gradient 4e5: its head of natural size, 0.5, was called vanishing)
         after = (order.index(largest_name) if self._amplifies(largest_name)
                  else len(order))
+        # a gradient of exactly zero with a layer nearer the input getting a healthy one: the
+        # signal did not vanish on its way down, it went around this layer, whose output this
+        # batch's loss never used (a mixture-of-experts expert that top-1 routing sent no
+        # token: 2 seeds of 8 from the first samples on, the rest of the model training);
+        # weights all zero are still found (their product with another zero, below)
+        bypassed = set()
+        healthy_below = False
+        for name in order:
+            norm = norms.get(name)
+            if norm is None:
+                continue
+            if (norm == 0 and healthy_below
+                    and layers[name].get("weight_matrices") != 0.0):
+                bypassed.add(name)
+            healthy_below = healthy_below or (norm >= self.t.vanishing_ratio * largest
+                                              and norm >= self.t.vanishing_floor)
         low = []
         for name, norm in norms.items():
             ratio = norm / largest
-            if self._streak(("vanishing", name), not fitted and order.index(name) <= after and (
+            if self._streak(("vanishing", name), not fitted and order.index(name) <= after
+                            and name not in bypassed and (
                     ratio < self.t.vanishing_ratio or norm < self.t.vanishing_floor)):
                 low.append(name)
         if not low:
@@ -1491,7 +1511,8 @@ class Rules:
         if zeroed:
             zero = (": exactly zero, and its weights are all zero: a layer initialised at zero "
                     "whose output reaches the loss only multiplied by another zero (a query "
-                    "and a key both zeroed, the two factors of a gate) gets no gradient and "
+                    "and a key both zeroed, the two factors of a gate, a LoRA adapter's A "
+                    "and B both zeroed: only B starts at zero) gets no gradient and "
                     "never leaves zero")
         return self._group(
             "vanishing", "vanishing", low, step,

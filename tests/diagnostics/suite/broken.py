@@ -6394,3 +6394,371 @@ def rnn_micro_batch_gradients_summed_never_divided():
             p.grad = t
         return loss
     return model, _train(model, optimizer, 40, step_loss)
+
+
+# -- attn20: modern transformer variants (RMSNorm, RoPE, grouped-query attention, SwiGLU) -----
+class _RMSNorm(nn.Module):
+    """RMSNorm written out as the recipes do: x / sqrt(mean(x^2) + eps), times a gain."""
+
+    def __init__(self, width, eps=1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(width))
+
+    def forward(self, x):
+        root = torch.sqrt((x * x).mean(-1, keepdim=True) + self.eps)
+        return x / root * self.weight  # NAN: rms norm of a zero row
+
+
+def _rotary(x, base):
+    """Rotary position embedding of (N, H, L, D): pairs (i, i + D/2) turned by position times
+    base ** (-2i / D)."""
+    length, dim = x.shape[-2], x.shape[-1]
+    inverse = base ** (-torch.arange(0, dim, 2, dtype=torch.float32) / dim)
+    angles = torch.outer(torch.arange(length, dtype=torch.float32), inverse)
+    cos, sin = torch.cos(angles), torch.sin(angles)
+    first, second = x[..., : dim // 2], x[..., dim // 2:]
+    return torch.cat([first * cos - second * sin, first * sin + second * cos], -1)
+
+
+class _SwiGLU(nn.Module):
+    def __init__(self, width, hidden, gate_bias=0.0):
+        super().__init__()
+        self.gate = nn.Linear(width, hidden)
+        self.up = nn.Linear(width, hidden, bias=False)
+        self.down = nn.Linear(hidden, width, bias=False)
+        with torch.no_grad():
+            self.gate.bias.fill_(gate_bias)
+
+    def forward(self, x):
+        return self.down(F.silu(self.gate(x)) * self.up(x))
+
+
+class _ModernBlock(nn.Module):
+    """A pre-norm block of today's decoder recipes: RMSNorm, grouped-query attention with
+    rotary positions and a causal mask, RMSNorm, SwiGLU."""
+
+    def __init__(self, width, heads, kv_heads, rope_base, eps, gate_bias, qk_gain, qk_norm,
+                 residual_gain=1.0, attn_softcap=None):
+        super().__init__()
+        self.residual_gain, self.attn_softcap = residual_gain, attn_softcap
+        self.heads, self.kv_heads, self.rope_base = heads, kv_heads, rope_base
+        self.head_dim = width // heads
+        self.norm1 = _RMSNorm(width, eps)
+        self.query = nn.Linear(width, width, bias=False)
+        self.key = nn.Linear(width, kv_heads * self.head_dim, bias=False)
+        self.value = nn.Linear(width, kv_heads * self.head_dim, bias=False)
+        self.out = nn.Linear(width, width, bias=False)
+        self.q_norm = _RMSNorm(self.head_dim, eps) if qk_norm else None
+        self.k_norm = _RMSNorm(self.head_dim, eps) if qk_norm else None
+        self.norm2 = _RMSNorm(width, eps)
+        self.ffn = _SwiGLU(width, 2 * width, gate_bias)
+        with torch.no_grad():
+            self.query.weight.mul_(qk_gain)
+            self.key.weight.mul_(qk_gain)
+
+    def attention_scores(self, h):
+        n, length, _ = h.shape
+        q = self.query(h).reshape(n, length, self.heads, self.head_dim).transpose(1, 2)
+        k = self.key(h).reshape(n, length, self.kv_heads, self.head_dim).transpose(1, 2)
+        v = self.value(h).reshape(n, length, self.kv_heads, self.head_dim).transpose(1, 2)
+        if self.q_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = _rotary(q, self.rope_base), _rotary(k, self.rope_base)
+        group = self.heads // self.kv_heads
+        k, v = k.repeat_interleave(group, 1), v.repeat_interleave(group, 1)
+        return q @ k.transpose(-2, -1) / math.sqrt(self.head_dim), v
+
+    def forward(self, x, bias):
+        n, length, width = x.shape
+        scores, v = self.attention_scores(self.norm1(x))
+        if self.attn_softcap is not None:  # Gemma 2's soft cap on the attention scores
+            scores = self.attn_softcap * torch.tanh(scores / self.attn_softcap)
+        weights = torch.softmax(scores + bias, -1)
+        x = self.residual_gain * x + self.out((weights @ v).transpose(1, 2).reshape(n, length,
+                                                                                  width))
+        return self.residual_gain * x + self.ffn(self.norm2(x))
+
+
+class _ModernLM(nn.Module):
+    """Token embedding (id 0 a zero padding vector), ``layers`` _ModernBlocks, RMSNorm, a head
+    (``tied``: the embedding's transpose, times ``head_scale``)."""
+
+    def __init__(self, vocab=12, width=16, heads=4, kv_heads=2, layers=2, rope_base=10000.0,
+                 eps=1e-6, gate_bias=0.0, qk_gain=1.0, qk_norm=False, tied=False,
+                 head_scale=1.0, padding_idx=None, residual_gain=1.0, softcap=None,
+                 attn_softcap=None):
+        super().__init__()
+        self.softcap = softcap
+        self.tokens = nn.Embedding(vocab, width, padding_idx=padding_idx)
+        self.blocks = nn.ModuleList(
+            _ModernBlock(width, heads, kv_heads, rope_base, eps, gate_bias, qk_gain, qk_norm,
+                         residual_gain, attn_softcap)
+            for _ in range(layers))
+        self.norm = _RMSNorm(width, eps)
+        self.head = None if tied else nn.Linear(width, vocab, bias=False)
+        self.head_scale = head_scale
+
+    def causal_bias(self, length):
+        return torch.triu(torch.full((length, length), float("-inf")), diagonal=1)
+
+    def forward(self, x):
+        h = self.tokens(x)
+        bias = self.causal_bias(x.shape[1])
+        for block in self.blocks:
+            h = block(h, bias)
+        h = self.norm(h)
+        if self.head is None:
+            logits = h @ self.tokens.weight.t() * self.head_scale
+        else:
+            logits = self.head(h)
+        if self.softcap is not None:  # Gemma's soft cap on the logits
+            logits = self.softcap * torch.tanh(logits / self.softcap)
+        return logits
+
+
+def _modern_fit(model, steps, lr=3e-3, loss_fn=models.sequence_loss, batches=None, every=50):
+    return fit(model, torch.optim.AdamW(model.parameters(), lr, weight_decay=0.01),
+               batches or data.tokens(), steps, loss_fn, every=every)
+
+
+class _MoEFeedForward(nn.Module):
+    """A mixture of four SwiGLU experts, every one run, weighted by the router's softmax at
+    ``temperature``."""
+
+    def __init__(self, width, experts=4, temperature=1.0):
+        super().__init__()
+        self.temperature = temperature
+        self.router = nn.Linear(width, experts)
+        self.experts = nn.ModuleList(_SwiGLU(width, width) for _ in range(experts))
+
+    def forward(self, x):
+        weights = torch.softmax(self.router(x) / self.temperature, -1)
+        outputs = torch.stack([expert(x) for expert in self.experts], -1)
+        return (outputs * weights.unsqueeze(-2)).sum(-1)
+
+
+class _TopOneMoE(_MoEFeedForward):
+    """Top-1 routing: each token goes to its router's best expert, whose output is multiplied
+    by that expert's router probability when ``weighted`` (as Switch does)."""
+
+    def __init__(self, width, weighted):
+        super().__init__(width)
+        self.weighted = weighted
+
+    def forward(self, x):
+        probabilities = torch.softmax(self.router(x), -1)
+        choice = probabilities.argmax(-1, keepdim=True)
+        chosen = torch.zeros_like(probabilities).scatter(-1, choice, 1.0)
+        # Switch's load-balancing loss: experts times the sum of each expert's share of the
+        # tokens times its mean router probability (1 when the load is even)
+        experts = probabilities.shape[-1]
+        self.balance = experts * (chosen.reshape(-1, experts).mean(0)
+                                  * probabilities.reshape(-1, experts).mean(0)).sum()
+        if self.weighted:
+            chosen = chosen * probabilities
+        outputs = torch.stack([expert(x) for expert in self.experts], -1)
+        return (outputs * chosen.unsqueeze(-2)).sum(-1)
+
+
+class _MoELM(_ModernLM):
+    """_ModernLM with a mixture of experts for each block's feed-forward: ``temperature``, the
+    router softmax's; ``top_one``: _TopOneMoE's ``weighted`` instead."""
+
+    def __init__(self, temperature=1.0, top_one=None, **options):
+        super().__init__(**options)
+        for block in self.blocks:
+            width = block.out.in_features
+            block.ffn = (_MoEFeedForward(width, temperature=temperature) if top_one is None
+                         else _TopOneMoE(width, weighted=top_one))
+
+
+class _RsqrtRMSNorm(_RMSNorm):
+    """RMSNorm as LLaMA's code writes it: x * rsqrt(mean(x^2) + eps)."""
+
+    def forward(self, x):
+        mean_square = (x * x).mean(-1, keepdim=True) + self.eps
+        return x * torch.rsqrt(mean_square) * self.weight  # NAN: rsqrt of a zero row
+
+
+class _CachedKeysBlock(_ModernBlock):
+    """Keys and values computed the way an inference KV cache stores them, one position at a
+    time under no_grad, and that cache reused for training."""
+
+    def attention_scores(self, h):
+        n, length, _ = h.shape
+        q = self.query(h).reshape(n, length, self.heads, self.head_dim).transpose(1, 2)
+        cache_k, cache_v = [], []
+        with torch.no_grad():
+            for t in range(length):  # the decoding loop appends one position per step
+                cache_k.append(self.key(h[:, t:t + 1]))
+                cache_v.append(self.value(h[:, t:t + 1]))
+        k = torch.cat(cache_k, 1).reshape(n, length, self.kv_heads, self.head_dim).transpose(1, 2)
+        v = torch.cat(cache_v, 1).reshape(n, length, self.kv_heads, self.head_dim).transpose(1, 2)
+        q, k = _rotary(q, self.rope_base), _rotary(k, self.rope_base)
+        group = self.heads // self.kv_heads
+        k, v = k.repeat_interleave(group, 1), v.repeat_interleave(group, 1)
+        return q @ k.transpose(-2, -1) / math.sqrt(self.head_dim), v
+
+
+class _LoRALinear(nn.Module):
+    """A frozen linear layer plus a trainable low-rank update B @ A, scaled by alpha / rank."""
+
+    def __init__(self, base, rank=4, alpha=8.0, a_init="kaiming"):
+        super().__init__()
+        self.base = base
+        for p in base.parameters():
+            p.requires_grad_(False)
+        self.lora_a = nn.Parameter(torch.zeros(rank, base.in_features))
+        self.lora_b = nn.Parameter(torch.zeros(base.out_features, rank))
+        if a_init == "kaiming":
+            nn.init.kaiming_uniform_(self.lora_a, a=math.sqrt(5))
+        self.scale = alpha / rank
+
+    def forward(self, x):
+        return self.base(x) + (x @ self.lora_a.t() @ self.lora_b.t()) * self.scale
+
+
+def _lora_model(a_init):
+    """A _ModernLM pretrained for 60 steps on the counting task, then frozen but for LoRA
+    adapters on every query and value projection (and the head)."""
+    torch.manual_seed(0)
+    model = _ModernLM()
+    optimizer = torch.optim.AdamW(model.parameters(), 3e-3)
+    batches = data.tokens()
+    for step in range(1, 61):
+        optimizer.zero_grad()
+        x, y = batches(step)
+        models.sequence_loss(model(x), y).backward()
+        optimizer.step()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for block in model.blocks:
+        block.query = _LoRALinear(block.query, a_init=a_init)
+        block.value = _LoRALinear(block.value, a_init=a_init)
+    model.head.weight.requires_grad_(True)
+    return model
+
+
+@broken("transformer", "data", Expect("nonfinite", "blocks.0.norm1", "Div", "forward",
+                                      "rms norm of a zero row", within=1))
+def modern_lm_rms_norm_without_eps_over_a_zero_padding_embedding():
+    # RMSNorm with eps 0 (dropped as "only for stability"), and the token embedding's padding
+    # row (padding_idx 0) all zeros: that position's root is 0, and 0 / 0 is nan
+    model = _ModernLM(eps=0.0, padding_idx=0)
+    return model, _modern_fit(model, 30)
+
+
+@broken("transformer", "model", Expect("dead", "blocks.0.ffn:Silu[0]"))
+def modern_lm_swiglu_gate_bias_far_negative():
+    # the SwiGLU gate's bias at -20 (meant to close the gate a little at the start): SiLU's
+    # flat negative tail passes almost no gradient
+    model = _ModernLM(gate_bias=-20.0)
+    return model, _modern_fit(model, 50)
+
+
+@broken("transformer", "model", Expect("saturation", "blocks.0"))
+def modern_lm_query_and_key_ten_times_too_large_without_qk_norm():
+    # query and key weights initialised 10x larger (a recipe meant for QK-norm, here left
+    # out): attention scores 100x their size, every row one-hot
+    model = _ModernLM(qk_gain=10.0)
+    return model, _modern_fit(model, 50)
+
+
+@broken("transformer", "loss", Expect("exploding", within=10))
+def modern_lm_z_loss_weighted_a_thousand():
+    # PaLM's z-loss (logsumexp of the logits, squared) weighted 1e3 instead of 1e-4
+    model = _ModernLM()
+
+    def loss_fn(logits, targets):
+        z = torch.logsumexp(logits, -1)
+        return models.sequence_loss(logits, targets) + 1e3 * (z ** 2).mean()
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                      data.tokens(), 40, loss_fn)
+
+
+@broken("transformer", "loss", Expect("exploding", within=40))
+def modern_lm_z_loss_with_its_sign_flipped():
+    # the z-loss subtracted instead of added: a reward for large logits, a loss with no floor
+    model = _ModernLM()
+
+    def loss_fn(logits, targets):
+        z = torch.logsumexp(logits, -1)
+        return models.sequence_loss(logits, targets) - 1e-2 * (z ** 2).mean()
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.1, momentum=0.9),
+                      data.tokens(), 60, loss_fn)
+
+
+@broken("transformer", "model", Expect("saturation", "blocks.0.ffn",
+                                       says="a temperature of 0.001"))
+def moe_router_softmax_at_temperature_a_thousandth():
+    # the mixture of experts' router softmax at temperature 1e-3 (meant 1): one expert takes
+    # every token and the router gets no gradient
+    model = _MoELM(1e-3)
+    return model, _modern_fit(model, 50)
+
+
+@broken("transformer", "model", Expect("stalled", "blocks.0.key"))
+def modern_lm_keys_and_values_from_a_kv_cache_built_under_no_grad():
+    # the inference decoding loop's KV cache (filled under no_grad) reused for training: the
+    # key and value projections never get a gradient
+    model = _ModernLM()
+    for i in range(len(model.blocks)):
+        model.blocks[i] = _CachedKeysBlock(16, 4, 2, 10000.0, 1e-6, 0.0, 1.0, False)
+    return model, _modern_fit(model, 50)
+
+
+@broken("transformer", "model", Expect("saturation", "_ModernLM:Tanh[0]"))
+def modern_lm_logit_soft_cap_a_twentieth():
+    # Gemma's logit soft cap (cap * tanh(logits / cap)) at 0.05 instead of 30: every logit
+    # sits on tanh's flat tails
+    model = _ModernLM(softcap=0.05)
+    return model, _modern_fit(model, 50)
+
+
+@broken("transformer", "model", Expect("vanishing"))
+def modern_lm_24_pre_norm_blocks_doubling_the_residual():
+    # DeepNet's residual scale (x * alpha + f(x), alpha 2: meant for post-norm, with alpha
+    # below the depth's root) in a 24-block pre-norm stack: each block's output reaches the
+    # final norm 2 ** depth times smaller than the stream, and the late blocks learn nothing
+    model = _ModernLM(layers=24, residual_gain=2.0)
+    return model, _modern_fit(model, 40)
+
+
+@broken("transformer", "model", Expect("vanishing", "blocks.0.query",
+                                       says="its weights are all zero"))
+def lora_adapters_with_both_factors_initialised_to_zero():
+    # LoRA on every query and value projection with A zeroed as well as B (only B starts at
+    # zero): each factor's gradient is the other's output, and both stay zero
+    model = _lora_model("zeros")
+    params = [p for p in model.parameters() if p.requires_grad]
+    return model, fit(model, torch.optim.AdamW(params, 1e-3), data.tokens(seed=1), 50,
+                      models.sequence_loss)
+
+
+@broken("transformer", "data", Expect("nonfinite", "blocks.0.norm1", "Rsqrt", "forward",
+                                      "rsqrt of a zero row", within=1))
+def modern_lm_rsqrt_rms_norm_without_eps_over_a_zero_padding_embedding():
+    # LLaMA's RMSNorm (x * rsqrt(mean(x^2) + eps)) with eps 0 over the padding row's zero
+    # embedding: rsqrt(0) is inf, and 0 * inf nan
+    model = _ModernLM(padding_idx=0)
+    for block in model.blocks:
+        block.norm1, block.norm2 = _RsqrtRMSNorm(16, 0.0), _RsqrtRMSNorm(16, 0.0)
+    return model, _modern_fit(model, 30)
+
+
+@broken("transformer", "model", Expect("stalled", "blocks.0.ffn.router"))
+def moe_top_one_routing_without_the_router_probability():
+    # top-1 routing that sends each token to its best expert but leaves out the factor of that
+    # expert's router probability (Switch multiplies by it): the router is reached only
+    # through argmax and never gets a gradient
+    model = _MoELM(top_one=False)
+    return model, _modern_fit(model, 50)
+
+
+@broken("transformer", "model", Expect("saturation", "blocks.0:Tanh[0]"))
+def modern_lm_attention_soft_cap_a_twentieth():
+    # Gemma 2's soft cap on the attention scores at 0.05 instead of 50: tanh flat, every
+    # score squeezed to +-0.05 and attention uniform
+    model = _ModernLM(attn_softcap=0.05)
+    return model, _modern_fit(model, 50)

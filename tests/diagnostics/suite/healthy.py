@@ -5022,3 +5022,88 @@ def rnn_two_losses_backward_through_one_graph_with_retain_graph():
         (0.1 * (out ** 2).mean()).backward()
         return loss
     return [broken_mistakes._train(model, optimizer, 80, step_loss, every=10)]
+
+
+# -- attn20: modern transformer variants, the broken ones' twins -----------------------------
+@healthy("transformer")
+def modern_lm_rms_norm_rope_grouped_query_swiglu():
+    model = broken_mistakes._ModernLM()
+    return [broken_mistakes._modern_fit(model, 80, every=10)]
+
+
+@healthy("transformer")
+def modern_lm_zero_padding_embedding_under_rms_norm_with_eps():
+    model = broken_mistakes._ModernLM(padding_idx=0)
+    return [broken_mistakes._modern_fit(model, 80, every=10)]
+
+
+@healthy("transformer")
+def modern_lm_qk_norm_with_query_and_key_ten_times_larger():
+    # QK-norm (RMSNorm on each head's query and key) makes the 10x init harmless
+    model = broken_mistakes._ModernLM(qk_gain=10.0, qk_norm=True)
+    return [broken_mistakes._modern_fit(model, 80, every=10)]
+
+
+@healthy("transformer")
+def moe_router_softmax_at_temperature_one():
+    model = broken_mistakes._MoELM(1.0)
+    return [broken_mistakes._modern_fit(model, 80, every=10)]
+
+
+@healthy("transformer")
+def modern_lm_logit_soft_cap_thirty():
+    model = broken_mistakes._ModernLM(softcap=30.0)
+    return [broken_mistakes._modern_fit(model, 80, every=10)]
+
+
+@healthy("transformer")
+def modern_lm_16_pre_norm_blocks_residuals_unscaled():
+    # pre-norm keeps a deep stack trainable with plain residuals: no scaling needed
+    model = broken_mistakes._ModernLM(layers=16)
+    return [broken_mistakes._modern_fit(model, 80, every=10)]
+
+
+@healthy("transformer")
+def modern_lm_tied_head_scaled_by_the_width_root():
+    model = broken_mistakes._ModernLM(tied=True, head_scale=0.25)
+    return [broken_mistakes._modern_fit(model, 80, every=10)]
+
+
+@healthy("transformer")
+def modern_lm_z_loss_weighted_one_ten_thousandth():
+    model = broken_mistakes._ModernLM()
+
+    def loss_fn(logits, targets):
+        z = torch.logsumexp(logits, -1)
+        return models.sequence_loss(logits, targets) + 1e-4 * (z ** 2).mean()
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9), data.tokens(),
+                80, loss_fn, every=10)]
+
+
+@healthy("transformer")
+def lora_adapters_b_zero_a_random():
+    model = broken_mistakes._lora_model("kaiming")
+    params = [p for p in model.parameters() if p.requires_grad]
+    return [fit(model, torch.optim.AdamW(params, 1e-3), data.tokens(seed=1), 80,
+                models.sequence_loss, every=10)]
+
+
+@healthy("transformer")
+def moe_top_one_routing_weighted_by_the_router_probability():
+    # as Switch: the expert's output times its router probability, and a load-balancing loss
+    # weighted 1e-2 that keeps every expert fed
+    model = broken_mistakes._MoELM(top_one=True)
+
+    def loss_fn(logits, targets):
+        balance = sum(block.ffn.balance for block in model.blocks)
+        return models.sequence_loss(logits, targets) + 1e-2 * balance
+    return [broken_mistakes._modern_fit(model, 80, loss_fn=loss_fn, every=10)]
+
+
+@healthy("transformer")
+def modern_lm_attention_soft_cap_fifty_with_rsqrt_rms_norm():
+    model = broken_mistakes._ModernLM(attn_softcap=50.0, padding_idx=0)
+    for block in model.blocks:
+        block.norm1 = broken_mistakes._RsqrtRMSNorm(16, 1e-6)
+        block.norm2 = broken_mistakes._RsqrtRMSNorm(16, 1e-6)
+    return [broken_mistakes._modern_fit(model, 80, every=10)]
