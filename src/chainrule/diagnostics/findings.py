@@ -136,6 +136,9 @@ REMEDIES = {
     "vanishing": "use ReLU-family activations with Kaiming initialisation "
                  "(nn.init.kaiming_normal_), add normalisation (LayerNorm/BatchNorm) or residual "
                  "connections, or use fewer layers",
+    "shrunk": "find what shrinks the weights after each step (a max-norm bound: renorm "
+              "to about 3, not 1e-3; weight decay: 1e-4 to 1e-2 with SGD, 1e-2 to 0.1 with "
+              "AdamW) and let them keep their natural size",
     "uniform_targets": "give cross_entropy a label_smoothing well below 1 (0.1 is usual: "
                        "1.0 makes every target uniform), or soft targets that differ between "
                        "classes",

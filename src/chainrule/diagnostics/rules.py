@@ -510,6 +510,7 @@ class Rules:
             found += self._vanishing(step, layers, order, starved, fitted)
             found += self._through_depth(step, layers, order)
             found += self._starved_by_the_loss(step, layers, order, fitted)
+            found += self._shrunk_weights(step, order)
         found += self._stalled(step, layers, order, lr,
                                self._explained(sample["activations"], order))
         found += self._decaying(step, layers, order, sample.get("natural") or {})
@@ -1542,14 +1543,15 @@ class Rules:
                     "whose output reaches the loss only multiplied by another zero (a query "
                     "and a key both zeroed, the two factors of a gate) gets no gradient and "
                     "never leaves zero")
+        shrunk = self._shrunk(low, order)
         return self._group(
             "vanishing", "vanishing", low, step,
             f"vanishing gradients{_count(low)}, worst at the first, '{first}': gradient norm "
             f"{fmt(norms[first])}{zero}, {norms[first] / largest:.1e} of the largest layer's "
             f"('{largest_name}', {fmt(largest)}), for {self.t.patience} samples in a row"
-            f"{_also(low)}{self._frozen_norms()}{self._shrunk(low, order)}",
+            f"{_also(low)}{self._frozen_norms()}{shrunk}",
             "zero_weights" if zeroed else "zero_signal" if cut is not None else
-            "frozen_norm" if self.frozen_norms else "vanishing")
+            "frozen_norm" if self.frozen_norms else "shrunk" if shrunk else "vanishing")
 
     def _starved_by_the_loss(self, step, layers, order, fitted=False):
         """Vanishing born in the loss: on ``patience`` samples in a row, every layer's gradient
@@ -1632,6 +1634,29 @@ class Rules:
             f"{t.patience} samples in a row, while the loss stays at {loss / start:.2f} of its "
             "untrained level: each layer passes back a fraction of the signal, and the first "
             "layers hardly learn", "vanishing")
+
+    def _shrunk_weights(self, step, order):
+        """Vanishing where a layer's weights, natural at the first sample, have shrunk below
+        ``shrunk`` of their natural size and of that first size, on ``patience`` samples in a
+        row: the signal through them, and the gradient to the layers before them, shrink as
+        much (rows renormed to 1e-3 after each step, a max-norm meant 3.0: the first layer's
+        gradient hovered between 3e-6 and 4e-5 of the head's, around ``vanishing_ratio``, and
+        its units, held by their biases, read as dead). A layer initialised at zero (LoRA's B,
+        a zero-initialised head) grows from its start and is never named."""
+        fallen = [n for n in order if n in self.shrunk
+                  and self.shrunk[n] < self.t.shrunk * self.first_sizes.get(n, 0.0)]
+        if not self._streak(("vanishing", "shrunk"), bool(fallen)):
+            return []
+        first = fallen[0]
+        more = f" (and {len(fallen) - 1} more layers')" if len(fallen) > 1 else ""
+        return self._group(
+            "vanishing", "vanishing", fallen, step,
+            f"vanishing signal and gradients, starting at '{first}': its weights{more} have "
+            f"shrunk to {self.shrunk[first]:.1e} of their natural size, "
+            f"{self.shrunk[first] / self.first_sizes[first]:.1e} of their size at the first "
+            f"sample, for {self.t.patience} samples in a row (a max-norm constraint far too "
+            "small, weight decay far too strong, or weights scaled down by hand after each "
+            "step): what passes through them, forward and back, shrinks as much", "shrunk")
 
     def _shrunk(self, low, order):
         """Why the signal shrinks: weights at or after the first vanishing layer far below

@@ -6473,7 +6473,7 @@ def mlp_spectral_norm_on_each_of_twelve_layers():
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
 
 
-@broken("mlp", "optimizer", Expect("vanishing", "0", says="natural size"))
+@broken("mlp", "optimizer", Expect("vanishing", "0", within=20, says="natural size"))
 def mlp_max_norm_constraint_of_1e_3():
     # rows renormed to 1e-3 after every step: units off or on by their biases alone (counted
     # as dead before), the gradient through two such layers 1e-6 of the head's
@@ -6482,7 +6482,7 @@ def mlp_max_norm_constraint_of_1e_3():
                                 data.classes(), 50)
 
 
-@broken("cnn", "optimizer", Expect("vanishing", "0", says="natural size"))
+@broken("cnn", "optimizer", Expect("vanishing", "0", within=20, says="natural size"))
 def cnn_max_norm_constraint_of_1e_3():
     model = models.cnn()
     return model, _max_norm_fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
