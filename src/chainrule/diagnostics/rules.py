@@ -1648,7 +1648,8 @@ class Rules:
         if not self._streak(("vanishing", "shrunk"), bool(fallen)):
             return []
         first = fallen[0]
-        more = f" (and {len(fallen) - 1} more layers')" if len(fallen) > 1 else ""
+        more = (f" (and {len(fallen) - 1} more layer{'s' if len(fallen) > 2 else ''}'s)"
+                if len(fallen) > 1 else "")
         return self._group(
             "vanishing", "vanishing", fallen, step,
             f"vanishing signal and gradients, starting at '{first}': its weights{more} have "
@@ -1665,7 +1666,8 @@ class Rules:
         small = [n for n in order[at:] if n in self.shrunk]
         if not small:
             return ""
-        more = f" (and {len(small) - 1} more layers)" if len(small) > 1 else ""
+        more = (f" (and {len(small) - 1} more layer{'s' if len(small) > 2 else ''})"
+                if len(small) > 1 else "")
         return (f"; the weights of '{small[0]}'{more} are "
                 f"{self.shrunk[small[0]]:.1e} of their natural size (a max-norm constraint, "
                 "weight decay or an initialisation far too small), and the signal and the "

@@ -6575,3 +6575,24 @@ class _NormedLSTM(nn.Module):
 def lstm_layer_norm_weight_zeroed_before_relu():
     model = _NormedLSTM()
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 30)
+
+
+@broken("recurrent", "optimizer", Expect("vanishing", "rnn", within=20, says="natural size"))
+def gru_max_norm_constraint_of_1e_3():
+    # the GRU's two weight matrices and the head's rows renormed to 1e-3 after each step: one
+    # shrunk head leaves the GRU's gradient only 1e-3 of its own (not under vanishing_ratio)
+    model = models.Recurrent("GRU")
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    batches = data.sequences()
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 51):
+            optimizer.zero_grad()
+            x, y = batches(step)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                for p in (model.rnn.weight_ih_l0, model.rnn.weight_hh_l0, model.head.weight):
+                    p.copy_(p.renorm(2, 0, 1e-3))
+            monitor.step(loss, lr=1e-2)
+    return model, monitor
