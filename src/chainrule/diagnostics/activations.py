@@ -139,6 +139,39 @@ def probabilities_as_logits(node, args):
     return classes
 
 
+UNIFORM = 1e-6  # target rows whose classes differ by under this share of a class's share
+
+
+def uniform_targets(node, args):
+    """(classes, label_smoothing) where a cross-entropy's targets are the same for every class
+    in every row of the batch, else None: label_smoothing=1.0 (meant 0.1) turns each target
+    into 1/C of every class, as do soft targets made uniform by hand. Its minimum is then a
+    model that scores all classes alike, the loss log C, whatever the inputs: nothing can be
+    learned (an MLP's loss fell from 0.696 to log 2 = 0.693 in 30 steps and its gradients
+    with it, 30 times below their first). Class weights reweigh the classes (not a uniform
+    target): left alone. Read only on sampled steps (this observer is added by ``arm``)."""
+    options = getattr(node, "forward_options", None) or {}
+    if options.get("weight") is not None or len(args) < 2:
+        return None
+    x, target = getattr(args[0], "_data", None), getattr(args[1], "_data", None)
+    if x is None or target is None or x.ndim == 0 or x.size == 0:
+        return None
+    axis = 1 if x.ndim >= 2 else 0
+    classes = x.shape[axis]
+    smoothing = float(options.get("label_smoothing") or 0.0)
+    if classes < 2:
+        return None
+    kept = 1.0 - smoothing  # the share of the given target in each coefficient
+    if target.dtype.kind == "f" and target.shape == x.shape:
+        y = target.astype(np.float64)
+        spread = kept * (y.max(axis=axis) - y.min(axis=axis))
+        share = kept * y.max(axis=axis) + smoothing / classes
+        uniform = bool(np.all(np.abs(spread) <= UNIFORM * np.abs(share)))
+    else:
+        uniform = abs(kept) <= UNIFORM
+    return (classes, smoothing) if uniform else None
+
+
 NORM_OPS = frozenset({"LayerNorm", "RmsNorm"})
 DROWNED = 4e-3  # a normalisation's input whose part that differs between samples is under
 # this share of its size (see ``drowned_input``)
@@ -374,6 +407,17 @@ def saturating_bias(layer, kind, eps):
     edge = math.log((1 - eps) / eps) if kind == "sigmoid" else math.atanh(1 - eps)
     middle = float(np.median(values))
     return middle if abs(middle) >= edge else None
+
+
+def zero_scale_norm(layer):
+    """Whether ``layer`` is a normalisation whose weight (its scale) is all exactly zero: its
+    output is its bias alone, the same for every input. A ReLU after it at a bias of 0 (the
+    default) outputs 0 with a gradient of 0, so the scale gets no gradient either and never
+    leaves 0: a norm's weight zeroed by mistake (zero-initialising the last norm of a residual
+    branch is the known trick; after a ReLU and outside a residual sum it kills the layer)."""
+    weight = getattr(layer, "weight", None)
+    return (isinstance(layer, NORMS) and getattr(weight, "_data", None) is not None
+            and weight._data.size > 0 and not np.any(weight._data))
 
 
 def frozen_norm(layer):
@@ -696,6 +740,7 @@ class ActivationProbe:
         self._order = {}  # layer name -> position of its first call in a sampled forward
         self._logit_probabilities = None  # (op, classes) of a loss given a softmax's output
         self._drowned = None  # (norm's name, share, the layer that made its largest term)
+        self._uniform = None  # (classes, label_smoothing) of a cross-entropy given uniform targets
         self._made = {}  # id of a layer's output in a sampled forward -> (output, layer name)
         self._inputs = []  # [(layer name, its input tensors)] of each layer call since then
         self._run_feeding = set()  # layers of fused runs followed by another layer of the run
@@ -804,6 +849,11 @@ class ActivationProbe:
             self._logit_probabilities = None
             done[f"loss:{op}"] = {"kind": "probabilities", "op": op, "classes": classes,
                                   "step": step}
+        if self._uniform is not None:
+            classes, smoothing = self._uniform
+            self._uniform = None
+            done["loss:uniform"] = {"kind": "uniform_targets", "classes": classes,
+                                    "smoothing": smoothing}
         if self._drowned is not None:
             norm, share, layer = self._drowned
             self._drowned = None
@@ -816,6 +866,8 @@ class ActivationProbe:
                     stats = done[self._final_name(key, name)] = tally.stats()
                     if frozen_norm(self._by_name.get(tally.after)):
                         stats["frozen_norm"] = True
+                    if stats.get("dead") and zero_scale_norm(self._by_name.get(tally.after)):
+                        stats["zero_scale"] = True
                     if stats.get("saturated"):
                         stats["saturating_bias"] = saturating_bias(
                             self._by_name.get(tally.after), stats["kind"], self.eps)
@@ -977,6 +1029,9 @@ class ActivationProbe:
     def _functional(self, node, args, outputs):
         if type(node).__name__ in NORM_OPS and self._drowned is None and not _rerunning[0]:
             self._norm_input(node, args)
+        if (type(node).__name__ == "CrossEntropy" and self._uniform is None
+                and not _rerunning[0]):
+            self._uniform = uniform_targets(node, args)
         if type(node).__name__ in LOGIT_OPS and not _rerunning[0]:
             classes = probabilities_as_logits(node, args)
             if classes is not None:

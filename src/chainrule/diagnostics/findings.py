@@ -55,6 +55,10 @@ class Thresholds:
     loss_quantile: float = 0.9  # ...and at or above this quantile of the last 50 losses (once
     # recent_steps are in)
     dead_fraction: float = 0.5  # dead: more than this share of units inactive on every input
+    # dead: units after a layer whose weights are under this x their natural size are not
+    # counted as dead: off or on by their biases alone, the signal through the weights is a
+    # vanishing share (max-norm at 1e-3; see docs/diagnostics.md, vanishing)
+    shrunk: float = 1e-2
     min_inputs: int = 16  # ...judged on at least this many inputs
     saturation_eps: float = 0.02  # saturated: within this of a sigmoid/tanh asymptote
     saturated_fraction: float = 0.5  # saturation: more than this share of outputs saturated
@@ -132,6 +136,15 @@ REMEDIES = {
     "vanishing": "use ReLU-family activations with Kaiming initialisation "
                  "(nn.init.kaiming_normal_), add normalisation (LayerNorm/BatchNorm) or residual "
                  "connections, or use fewer layers",
+    "shrunk": "find what shrinks the weights after each step (a max-norm bound: renorm "
+              "to about 3, not 1e-3; weight decay: 1e-4 to 1e-2 with SGD, 1e-2 to 0.1 with "
+              "AdamW) and let them keep their natural size",
+    "uniform_targets": "give cross_entropy a label_smoothing well below 1 (0.1 is usual: "
+                       "1.0 makes every target uniform), or soft targets that differ between "
+                       "classes",
+    "dead_zero_norm": "initialise the normalisation's weight at 1 (its default; "
+                      "nn.init.ones_): zero it only for the last norm of a residual branch, "
+                      "whose output is added to the skip path",
     "frozen_norm": "train with the batch norms in training mode (model.train(); no .eval() on "
                    "them), so that each batch normalises them; keep them frozen only to fine-tune "
                    "a model that was trained with them",

@@ -26,7 +26,8 @@ def _listing(names, limit=6):
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-INPUT_KINDS = ("probabilities", "drowned")  # measurements of what an op was given (activations.py)
+# measurements of what an op was given (activations.py)
+INPUT_KINDS = ("probabilities", "drowned", "uniform_targets")
 
 
 class Rules:
@@ -45,6 +46,7 @@ class Rules:
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
+        self.shrunk = {}  # layer -> its weights over their natural size, where under ``shrunk``
         self.floorless_loss = None  # the loss at the last sample (``_falls_as_weights_grow``)
         self.floorless_from = None  # and where its fall began
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
@@ -449,6 +451,8 @@ class Rules:
         if "natural" in sample or inputs:
             found_given += self._probabilities_as_logits(step, inputs.get("probabilities"))
             found_given += self._drowned(step, inputs.get("drowned"))
+            found_given += self._uniform_targets(step, inputs.get("uniform_targets"),
+                                                 sample.get("heads", ()))
         if "natural" in sample:
             oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
             # only a layer that was out of scale at the first sample: one that an update threw
@@ -470,6 +474,13 @@ class Rules:
                                     for n in order if layers[n].get("weight_before")
                                     and sample["natural"].get(n)}
             self.init_large = large if self.started_large else None
+        if "natural" in sample:
+            # weights (above 0: a zero-initialised layer is another story) shrunk far below
+            # their natural size: units after them are held by their biases, not dead
+            self.shrunk = {n: layers[n]["weight_before"] / sample["natural"][n] for n in order
+                           if layers[n].get("weight_before") and sample["natural"].get(n)
+                           and layers[n]["weight_before"]
+                           < self.t.shrunk * sample["natural"][n]}
         moved = [s["update_ratio"] for s in layers.values() if s.get("update_ratio") is not None]
         if moved:
             self.last_update = (step, max(moved))
@@ -499,6 +510,7 @@ class Rules:
             found += self._vanishing(step, layers, order, starved, fitted)
             found += self._through_depth(step, layers, order)
             found += self._starved_by_the_loss(step, layers, order, fitted)
+            found += self._shrunk_weights(step, order)
         found += self._stalled(step, layers, order, lr,
                                self._explained(sample["activations"], order))
         found += self._decaying(step, layers, order, sample.get("natural") or {})
@@ -549,6 +561,31 @@ class Rules:
             "gradient to the layers before it, are a small share of what they would be",
             "drowned_input")
 
+    def _uniform_targets(self, step, given, heads=()):
+        """Stalled, born in the loss: a cross-entropy whose targets are the same for every class
+        in every row (``uniform_targets``: label_smoothing=1.0, or soft targets made uniform),
+        on ``patience`` samples in a row. Its minimum is a model that scores every class alike,
+        the loss log C, and the gradient falls to nothing on the way there: the model learns
+        nothing from its inputs, and no size or ratio looks wrong. Named at the model's last
+        layer, where the loss's (empty) signal enters: the layer that made the model's output
+        (the last in forward order is an attention's projection in a transformer whose head
+        ran before its fused attention's weights were read)."""
+        if not self._streak(("stalled", "uniform_targets"), given is not None):
+            return []
+        made = [n for n in self.order if n in heads]
+        layer = made[-1] if made else self.order[-1] if self.order else None
+        by = (f"label_smoothing={given['smoothing']:g} turns every target into 1/"
+              f"{given['classes']} of each class" if given["smoothing"] >= 1.0 - 1e-6 else
+              "the soft targets it is given are 1/C of each class in every row")
+        return self._group(
+            "uniform_targets", "stalled", [layer] if layer else [], step,
+            f"training has stalled in the loss, at the model's last layer '{layer}': "
+            f"cross_entropy's targets are the same for all {given['classes']} classes in every "
+            f"row for {self.t.patience} samples in a row ({by}); its minimum is a model that "
+            f"scores all classes alike, the loss log {given['classes']} = "
+            f"{math.log(given['classes']):.4g} whatever the inputs, so there is nothing to "
+            "learn and the gradient falls to zero on the way there", "uniform_targets")
+
     def _probabilities_as_logits(self, step, given):
         """Vanishing born in the loss: a cross-entropy (or a log-softmax) given a softmax's
         output as its logits, on ``patience`` samples in a row (``probabilities_as_logits``).
@@ -597,7 +634,7 @@ class Rules:
                 continue
             # (flat now, whether or not reported: units after a layer that receives only zeros
             # are not, and the layer they feed gets no gradient either)
-            if (s.get("dead", 0) > t.dead_fraction
+            if ((s.get("dead", 0) > t.dead_fraction and s.get("after") not in self.shrunk)
                     or s.get("saturated", 0) > self._saturated_fraction(name, s)
                     or any(self.streaks.get((r, name), 0) > 0 for r in ("dead", "saturation"))):
                 after = s.get("after")
@@ -636,7 +673,8 @@ class Rules:
             # above show as an exactly zero gradient (vanishing names the first of them)
             if s.get("dead") is not None and self._unit_streak(
                     ("dead", name), s["dead"] > self._dead_fraction(name, s)
-                    and s.get("after") not in starved, lr, since
+                    and s.get("after") not in starved and s.get("after") not in self.shrunk,
+                    lr, since
             ) and not self._learned_tail(name, s):
                 dead.append(name)
             if s.get("saturated") is not None and self._unit_streak(
@@ -653,8 +691,10 @@ class Rules:
                 "dead", "dead", dead, step,
                 f"dead units{_count(dead)}, starting at '{dead[0]}'{_after(s)}: {s['dead']:.0%} "
                 f"of its units output {_flat(s)} for every one of {s['inputs']} inputs, for "
-                f"{t.patience} samples in a row{_also(dead)}{self._cause(('dead', dead[0]))}",
-                self._units_remedy("dead", ("dead", dead[0]), s["kind"]))
+                f"{t.patience} samples in a row{_also(dead)}{self._zero_scale(s)}"
+                f"{self._cause(('dead', dead[0]))}",
+                "dead_zero_norm" if s.get("zero_scale")
+                else self._units_remedy("dead", ("dead", dead[0]), s["kind"]))
         if shut and "exploding" not in self.groups:
             # (after an explosion the gates are thrown anywhere: the explosion is the cause)
             found += self._memory_shut(step, shut, activations[shut[0]])
@@ -703,6 +743,15 @@ class Rules:
                 f"{t.patience} samples in a row{by_bias}{self._large_gates(saturated[0], s)}"
                 f"{_also(saturated)}{self._cause(key)}", remedy)
         return found
+
+    @staticmethod
+    def _zero_scale(s):
+        """Why the units are off: the normalisation before them has a weight of all zeros."""
+        if not s.get("zero_scale"):
+            return ""
+        return (f"; the normalisation '{s['after']}' before them has its weight (its scale) all "
+                "zero: its output is its bias alone, the same for every input, and a ReLU at 0 "
+                "passes no gradient back, so the scale never leaves 0")
 
     def _memory_shut(self, step, shut, s):
         """Vanishing through time: the gate that carries a recurrent layer's state from step to
@@ -1472,6 +1521,11 @@ class Rules:
                 bypassed.add(name)
             healthy_below = healthy_below or (norm >= self.t.vanishing_ratio * largest
                                               and norm >= self.t.vanishing_floor)
+        if 2 * len(bypassed) >= len(norms):
+            # most of the model gone around is no routing choice: every residual branch of an
+            # MLP dropped by a drop path at 0.99 (meant 0.01) on 72% of steps, 12 of 14 layers
+            # without a gradient, the stem and the head training alone (norm20)
+            bypassed = set()
         low = []
         for name, norm in norms.items():
             ratio = norm / largest
@@ -1485,8 +1539,9 @@ class Rules:
         # (an op whose gradient is zero everywhere cuts it too: round, sign or floor without
         # a straight-through estimator, a custom Function whose backward returns zeros)
         zero = (": exactly zero, as below units that are all off (a ReLU-like activation "
-                "whose units died, a clamp, a LeakyReLU of slope 0) or an op whose gradient "
-                "is zero everywhere (round, sign or floor without a straight-through "
+                "whose units died, a clamp, a LeakyReLU of slope 0), a mask that zeroes "
+                "the whole branch (dropout or drop path with p near 1) or an op whose "
+                "gradient is zero everywhere (round, sign or floor without a straight-through "
                 "estimator, a custom Function's backward returning zeros)"
                 if norms[first] == 0 else "")
         # a gradient that drops to exactly 0 from one that is already small: in float16 (its
@@ -1514,14 +1569,15 @@ class Rules:
                     "and a key both zeroed, the two factors of a gate, a LoRA adapter's A "
                     "and B both zeroed: only B starts at zero) gets no gradient and "
                     "never leaves zero")
+        shrunk = self._shrunk(low, order)
         return self._group(
             "vanishing", "vanishing", low, step,
             f"vanishing gradients{_count(low)}, worst at the first, '{first}': gradient norm "
             f"{fmt(norms[first])}{zero}, {norms[first] / largest:.1e} of the largest layer's "
             f"('{largest_name}', {fmt(largest)}), for {self.t.patience} samples in a row"
-            f"{_also(low)}{self._frozen_norms()}",
+            f"{_also(low)}{self._frozen_norms()}{shrunk}",
             "zero_weights" if zeroed else "zero_signal" if cut is not None else
-            "frozen_norm" if self.frozen_norms else "vanishing")
+            "frozen_norm" if self.frozen_norms else "shrunk" if shrunk else "vanishing")
 
     def _starved_by_the_loss(self, step, layers, order, fitted=False):
         """Vanishing born in the loss: on ``patience`` samples in a row, every layer's gradient
@@ -1604,6 +1660,44 @@ class Rules:
             f"{t.patience} samples in a row, while the loss stays at {loss / start:.2f} of its "
             "untrained level: each layer passes back a fraction of the signal, and the first "
             "layers hardly learn", "vanishing")
+
+    def _shrunk_weights(self, step, order):
+        """Vanishing where a layer's weights, natural at the first sample, have shrunk below
+        ``shrunk`` of their natural size and of that first size, on ``patience`` samples in a
+        row: the signal through them, and the gradient to the layers before them, shrink as
+        much (rows renormed to 1e-3 after each step, a max-norm meant 3.0: the first layer's
+        gradient hovered between 3e-6 and 4e-5 of the head's, around ``vanishing_ratio``, and
+        its units, held by their biases, read as dead). A layer initialised at zero (LoRA's B,
+        a zero-initialised head) grows from its start and is never named."""
+        fallen = [n for n in order if n in self.shrunk
+                  and self.shrunk[n] < self.t.shrunk * self.first_sizes.get(n, 0.0)]
+        if not self._streak(("vanishing", "shrunk"), bool(fallen)):
+            return []
+        first = fallen[0]
+        more = (f" (and {len(fallen) - 1} more layer{'s' if len(fallen) > 2 else ''}'s)"
+                if len(fallen) > 1 else "")
+        return self._group(
+            "vanishing", "vanishing", fallen, step,
+            f"vanishing signal and gradients, starting at '{first}': its weights{more} have "
+            f"shrunk to {self.shrunk[first]:.1e} of their natural size, "
+            f"{self.shrunk[first] / self.first_sizes[first]:.1e} of their size at the first "
+            f"sample, for {self.t.patience} samples in a row (a max-norm constraint far too "
+            "small, weight decay far too strong, or weights scaled down by hand after each "
+            "step): what passes through them, forward and back, shrinks as much", "shrunk")
+
+    def _shrunk(self, low, order):
+        """Why the signal shrinks: weights at or after the first vanishing layer far below
+        their natural size (``shrunk``)."""
+        at = order.index(low[0]) if low[0] in order else 0
+        small = [n for n in order[at:] if n in self.shrunk]
+        if not small:
+            return ""
+        more = (f" (and {len(small) - 1} more layer{'s' if len(small) > 2 else ''})"
+                if len(small) > 1 else "")
+        return (f"; the weights of '{small[0]}'{more} are "
+                f"{self.shrunk[small[0]]:.1e} of their natural size (a max-norm constraint, "
+                "weight decay or an initialisation far too small), and the signal and the "
+                "gradient through them shrink with them")
 
     def _frozen_norms(self):
         """Why the signal shrinks though the model has batch norms: they are in eval mode."""

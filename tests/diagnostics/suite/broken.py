@@ -6762,3 +6762,205 @@ def modern_lm_attention_soft_cap_a_twentieth():
     # score squeezed to +-0.05 and attention uniform
     model = _ModernLM(attn_softcap=0.05)
     return model, _modern_fit(model, 50)
+
+
+# -- norm20: normalisation and regularisation mistakes -----------------------------------------
+class _DropPath(nn.Module):
+    """Stochastic depth: each sample's residual branch dropped with probability ``p`` (the
+    kept ones scaled by 1 / (1 - p)), the whole branch at once."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        keep = (torch.rand(x.shape[0], *([1] * (x.dim() - 1))) >= self.p).float()
+        return x * keep / (1 - self.p)
+
+
+class _DropPathMLP(nn.Module):
+    """A stem, four pre-norm residual blocks whose branches pass a _DropPath, a head."""
+
+    def __init__(self, p, depth=4, width=32):
+        super().__init__()
+        self.stem = nn.Linear(16, width)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.LayerNorm(width), nn.Linear(width, width), nn.ReLU(),
+                          nn.Linear(width, width)) for _ in range(depth))
+        self.drop = _DropPath(p)
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        h = self.stem(x)
+        for block in self.blocks:
+            h = h + self.drop(block(h))
+        return self.head(h)
+
+
+def _max_norm_fit(model, optimizer, batches, steps, loss_fn=F.cross_entropy, bound=1e-3):
+    """Train ``model`` under a GradientMonitor, each weight's rows renormed to at most
+    ``bound`` after every step (a max-norm constraint, meant 3.0)."""
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        for step in range(1, steps + 1):
+            optimizer.zero_grad()
+            x, y = batches(step)
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                for layer in model.modules():
+                    if isinstance(layer, (nn.Linear, nn.Conv2d)):
+                        layer.weight.copy_(layer.weight.renorm(2, 0, bound))
+            monitor.step(loss, lr=optimizer.param_groups[0]["lr"])
+    return monitor
+
+
+def _smoothed_fully(out, y):
+    return F.cross_entropy(out, y, label_smoothing=1.0)  # meant 0.1: every target uniform
+
+
+@broken("mlp", "model", Expect("vanishing"))
+def mlp_drop_path_of_0_99():
+    # stochastic depth at 0.99 (meant 0.1): with 32 samples every branch is dropped for the
+    # whole batch on 72% of steps (its gradient exactly 0), kept ones scaled by 100
+    model = _DropPathMLP(0.99)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
+
+
+@broken("mlp", "model", Expect("vanishing", "0"))
+def mlp_spectral_norm_on_each_of_twelve_layers():
+    # spectral_norm on every Linear of a 12-layer ReLU MLP: each layer's largest gain held at
+    # 1, its typical gain far below, so the signal and the gradient shrink with depth
+    layers = []
+    for i in range(12):
+        layers += [nn.utils.parametrizations.spectral_norm(nn.Linear(16 if i == 0 else 32, 32)),
+                   nn.ReLU()]
+    model = nn.Sequential(*layers, nn.Linear(32, 2))
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
+
+
+@broken("mlp", "optimizer", Expect("vanishing", "0", within=20, says="natural size"))
+def mlp_max_norm_constraint_of_1e_3():
+    # rows renormed to 1e-3 after every step: units off or on by their biases alone (counted
+    # as dead before), the gradient through two such layers 1e-6 of the head's
+    model = models.mlp([16, 32, 32, 2])
+    return model, _max_norm_fit(model, torch.optim.SGD(model.parameters(), 0.1, momentum=0.9),
+                                data.classes(), 50)
+
+
+@broken("cnn", "optimizer", Expect("vanishing", "0", within=20, says="natural size"))
+def cnn_max_norm_constraint_of_1e_3():
+    model = models.cnn()
+    return model, _max_norm_fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                                data.images(), 50)
+
+
+@broken("transformer", "optimizer", Expect("vanishing"))
+def gpt_max_norm_constraint_of_1e_3():
+    model = models.TinyGPT()
+    return model, _max_norm_fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                                data.tokens(), 50, models.sequence_loss)
+
+
+@broken("mlp", "loss", Expect("stalled", "4", within=10, says="label_smoothing=1"))
+def mlp_label_smoothing_of_one():
+    model = models.mlp([16, 32, 32, 2])
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 30,
+                      _smoothed_fully)
+
+
+@broken("recurrent", "loss", Expect("stalled", "head", within=10, says="label_smoothing=1"))
+def gru_label_smoothing_of_one():
+    model = models.Recurrent("GRU")
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.sequences(), 30,
+                      _smoothed_fully)
+
+
+@broken("transformer", "loss", Expect("stalled", "head", within=10, says="label_smoothing=1"))
+def gpt_label_smoothing_of_one():
+    model = models.TinyGPT()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 30,
+                      lambda out, y: _smoothed_fully(out.reshape(-1, out.shape[-1]),
+                                                     y.reshape(-1)))
+
+
+@broken("cnn", "loss", Expect("stalled", "5", within=10, says="soft targets"))
+def cnn_soft_targets_smoothed_by_hand_at_one():
+    # label smoothing by hand, (1 - eps) one_hot + eps / C with eps = 1.0: uniform rows
+    model = models.cnn()
+    eps = 1.0
+
+    def loss_fn(out, y):
+        soft = (1 - eps) * F.one_hot(y, 2).float() + eps / 2
+        return F.cross_entropy(out, soft)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                      data.images(), 30, loss_fn)
+
+
+@broken("mlp", "model", Expect("dead", "2", within=10, says="all zero"))
+def mlp_batch_norm_weights_zeroed():
+    # every BatchNorm1d's weight zeroed (the residual zero-init trick, applied to a plain
+    # MLP): each ReLU gets the norm's bias, 0, for every input, and passes no gradient back
+    model = nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 32),
+                          nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 2))
+    for layer in model:
+        if isinstance(layer, nn.BatchNorm1d):
+            nn.init.zeros_(layer.weight)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                      data.classes(), 30)
+
+
+@broken("cnn", "model", Expect("dead", "2", within=10, says="all zero"))
+def cnn_batch_norm_weights_zeroed():
+    model = models.cnn(batch_norm=True)
+    for layer in model:
+        if isinstance(layer, nn.BatchNorm2d):
+            nn.init.zeros_(layer.weight)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                      data.images(), 30)
+
+
+class _NormedLSTM(nn.Module):
+    """An LSTM read at its last step through LayerNorm and ReLU into a head; the norm's weight
+    zeroed by mistake."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(4, 16, batch_first=True)
+        self.norm = nn.LayerNorm(16)
+        self.act = nn.ReLU()
+        self.head = nn.Linear(16, 2)
+        nn.init.zeros_(self.norm.weight)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(self.act(self.norm(out[:, -1])))
+
+
+@broken("recurrent", "model", Expect("dead", "act", within=10, says="all zero"))
+def lstm_layer_norm_weight_zeroed_before_relu():
+    model = _NormedLSTM()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 30)
+
+
+@broken("recurrent", "optimizer", Expect("vanishing", "rnn", within=20, says="natural size"))
+def gru_max_norm_constraint_of_1e_3():
+    # the GRU's two weight matrices and the head's rows renormed to 1e-3 after each step: one
+    # shrunk head leaves the GRU's gradient only 1e-3 of its own (not under vanishing_ratio)
+    model = models.Recurrent("GRU")
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    batches = data.sequences()
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 51):
+            optimizer.zero_grad()
+            x, y = batches(step)
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            optimizer.step()
+            with torch.no_grad():
+                for p in (model.rnn.weight_ih_l0, model.rnn.weight_hh_l0, model.head.weight):
+                    p.copy_(p.renorm(2, 0, 1e-3))
+            monitor.step(loss, lr=1e-2)
+    return model, monitor

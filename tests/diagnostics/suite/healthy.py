@@ -5107,3 +5107,154 @@ def modern_lm_attention_soft_cap_fifty_with_rsqrt_rms_norm():
         block.norm1 = broken_mistakes._RsqrtRMSNorm(16, 1e-6)
         block.norm2 = broken_mistakes._RsqrtRMSNorm(16, 1e-6)
     return [broken_mistakes._modern_fit(model, 80, every=10)]
+
+
+# -- norm20: normalisation and regularisation, done right ---------------------------------------
+@healthy("mlp")
+def mlp_drop_path_of_a_tenth():
+    # broken.py's stochastic-depth MLP at p=0.1: a branch's gradient is 0 for the batch's
+    # dropped samples only
+    model = broken_mistakes._DropPathMLP(0.1)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 150,
+                every=10)]
+
+
+@healthy("mlp")
+def mlp_gradients_clipped_by_value_after_the_step():
+    # clip_grad_value_(1e-3) called after optimizer.step(): it clips gradients already used,
+    # so it changes nothing (a bug in intent, not in training)
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9)
+    batches = data.classes()
+
+    def step_loss(step):
+        x, y = batches(step)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+    monitor = GradientMonitor(model, every=10)
+    with monitor, np.errstate(all="ignore"):
+        for step in range(1, 151):
+            optimizer.zero_grad()
+            loss = step_loss(step)
+            optimizer.step()
+            nn.utils.clip_grad_value_(model.parameters(), 1e-3)  # (after the step: no effect)
+            monitor.step(loss, lr=optimizer.param_groups[0]["lr"])
+    return [monitor]
+
+
+@healthy("cnn")
+def cnn_mixup_with_lambda_near_a_half():
+    # mixup with Beta(1000, 1000): every batch an even blend of two images, the loss the same
+    # blend of their two cross-entropies (its floor near log 2 on most pairs)
+    model = models.cnn()
+    optimizer = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9)
+    batches = data.images()
+    rng = np.random.default_rng(0)
+
+    def step_loss(step):
+        x, y = batches(step)
+        lam = float(rng.beta(1000.0, 1000.0))
+        order = torch.randperm(len(x))
+        out = model(lam * x + (1 - lam) * x[order])
+        loss = lam * F.cross_entropy(out, y) + (1 - lam) * F.cross_entropy(out, y[order])
+        loss.backward()
+        return loss
+    return [broken_mistakes._train(model, optimizer, 120, step_loss, every=10)]
+
+
+@healthy("mlp")
+def mlp_dropout_before_batch_norm():
+    # Dropout(0.5) before each BatchNorm1d: the variance shift between training and eval
+    # costs accuracy at evaluation, not the training gradients
+    model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Dropout(0.5), nn.BatchNorm1d(64),
+                          nn.Linear(64, 64), nn.ReLU(), nn.Dropout(0.5), nn.BatchNorm1d(64),
+                          nn.Linear(64, 2))
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 150,
+                every=10)]
+
+
+@healthy("transformer")
+def gpt_adamw_without_decay_on_norms_and_biases():
+    model = models.TinyGPT()
+    spared = [p for n, p in model.named_parameters() if "norm" in n or n.endswith("bias")]
+    decayed = [p for n, p in model.named_parameters()
+               if not ("norm" in n or n.endswith("bias"))]
+    optimizer = torch.optim.AdamW([{"params": decayed, "weight_decay": 0.1},
+                                   {"params": spared, "weight_decay": 0.0}], lr=3e-3)
+    return [fit(model, optimizer, data.tokens(), 150, models.sequence_loss, every=10)]
+
+
+@healthy("recurrent")
+def gru_label_smoothing_of_a_tenth():
+    model = models.Recurrent("GRU")
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.sequences(), 120,
+                lambda out, y: F.cross_entropy(out, y, label_smoothing=0.1), every=10)]
+
+
+@healthy("cnn")
+def cnn_label_smoothing_of_0_9():
+    # smoothing 0.9 over 2 classes: targets 0.55 / 0.45, near uniform but not uniform (the
+    # uniform-targets check must leave it alone)
+    model = models.cnn()
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9), data.images(),
+                120, lambda out, y: F.cross_entropy(out, y, label_smoothing=0.9), every=10)]
+
+
+@healthy("mlp")
+def mlp_batch_norm_momentum_one():
+    # momentum=1.0: the running statistics are the last batch's alone (noisy at evaluation);
+    # training normalises by each batch's own statistics as ever
+    model = nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32, momentum=1.0), nn.ReLU(),
+                          nn.Linear(32, 2))
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9), data.classes(),
+                150, every=10)]
+
+
+@healthy("mlp")
+def mlp_spectral_norm_on_two_layers():
+    sn = nn.utils.parametrizations.spectral_norm
+    model = nn.Sequential(sn(nn.Linear(16, 32)), nn.ReLU(), sn(nn.Linear(32, 32)), nn.ReLU(),
+                          nn.Linear(32, 2))
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 150,
+                every=10)]
+
+
+@healthy("mlp")
+def mlp_layer_norm_without_affine_over_inputs_1e4():
+    # inputs 1e4 times their scale, but a LayerNorm (elementwise_affine=False) after the
+    # first layer divides the scale out before the head
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(),
+                          nn.LayerNorm(32, elementwise_affine=False), nn.Linear(32, 2))
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.1, momentum=0.9),
+                data.classes(scale=1e4), 120, every=10)]
+
+
+class _ZeroScaleResidualCNN(nn.Module):
+    """Residual blocks conv-BN-ReLU-conv-BN whose last BatchNorm's weight starts at zero (the
+    known trick: each block starts as the identity), the sum then through a ReLU."""
+
+    def __init__(self, width=8, depth=3):
+        super().__init__()
+        self.stem = nn.Conv2d(1, width, 3, padding=1)
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width),
+                          nn.ReLU(), nn.Conv2d(width, width, 3, padding=1),
+                          nn.BatchNorm2d(width)) for _ in range(depth))
+        for block in self.blocks:
+            nn.init.zeros_(block[4].weight)
+        self.act = nn.ReLU()
+        self.head = nn.Linear(width * 100, 2)
+
+    def forward(self, x):
+        h = self.act(self.stem(x))
+        for block in self.blocks:
+            h = self.act(h + block(h))
+        return self.head(h.flatten(1))
+
+
+@healthy("cnn")
+def residual_cnn_last_batch_norm_of_each_branch_zeroed():
+    model = _ZeroScaleResidualCNN()
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9), data.images(),
+                100, every=10)]
