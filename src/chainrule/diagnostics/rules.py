@@ -1683,7 +1683,17 @@ class Rules:
             f"{self.shrunk[first] / self.first_sizes[first]:.1e} of their size at the first "
             f"sample, for {self.t.patience} samples in a row (a max-norm constraint far too "
             "small, weight decay far too strong, or weights scaled down by hand after each "
-            "step): what passes through them, forward and back, shrinks as much", "shrunk")
+            "step): what passes through them, forward and back, shrinks as much"
+            f"{self._since_decay()}", "shrunk")
+
+    def _since_decay(self):
+        """For weights found shrunk after a weight decay that outweighs the gradient was found
+        (SGD at lr x weight_decay = 1): the decay shrank them, its remedy comes first."""
+        decay = self.groups.get("decaying")
+        if decay is None:
+            return ""
+        return (f"; a weight decay far larger than the gradient was found before it (step "
+                f"{decay.step}), most likely its cause: treat that first")
 
     def _shrunk(self, low, order):
         """Why the signal shrinks: weights at or after the first vanishing layer far below
@@ -1697,7 +1707,7 @@ class Rules:
         return (f"; the weights of '{small[0]}'{more} are "
                 f"{self.shrunk[small[0]]:.1e} of their natural size (a max-norm constraint, "
                 "weight decay or an initialisation far too small), and the signal and the "
-                "gradient through them shrink with them")
+                f"gradient through them shrink with them{self._since_decay()}")
 
     def _frozen_norms(self):
         """Why the signal shrinks though the model has batch norms: they are in eval mode."""
