@@ -101,3 +101,16 @@ def test_units_lost_after_a_cause_was_named_get_no_second_advice():
 def test_a_remedy_no_flag_reaches_gets_no_advice():
     assert FlagAdvice(config())(finding("saturation", "saturation")) is None
     assert FlagAdvice(config())(finding(None, "nonfinite")) is None
+
+
+def test_a_dropout_that_keeps_almost_no_unit_is_noted_before_training(tmp_path, capsys):
+    # the gradients of such a run are healthy, so no finding names it (breast-cancer table at
+    # --dropout 0.99: test accuracy 0.63, the majority class's share; at 0.1, 0.99)
+    status, out = diagnose(tmp_path, capsys, "--dropout", "0.99", steps=2)
+    preset = PRESETS["tabular"]["dropout"]
+    assert (f"note: --dropout 0.99 keeps 0.01 of the units at each step: the network can hardly "
+            f"fit anything; the tabular preset's is {preset:g}") in out.splitlines()
+    assert status == 0  # a note, not an alarm
+    (tmp_path / "b").mkdir()
+    _, out = diagnose(tmp_path / "b", capsys, "--dropout", "0.5", steps=2)
+    assert "note: --dropout" not in out

@@ -28,7 +28,7 @@ from .config import ConfigError
 from .console import Console
 from .data import load_task, task_from_metadata
 from .data_settings import OWN_DATA
-from .flag_advice import FlagAdvice
+from .flag_advice import FlagAdvice, setting_notes
 from .loop import NonFiniteLossError, Trainer, TrainingInterrupted
 from .output_files import checked_output_path, write_output
 from .parallel import SingleProcess
@@ -177,6 +177,8 @@ def _with_diagnostics(trainer):
         hook = TrainingDiagnostics(every=trainer.config.diagnose_every,
                                    advice=FlagAdvice(trainer.config))
         hook.attach(trainer.model, start_step=trainer.step)
+        for note in setting_notes(trainer.config):
+            trainer.console.print(f"diagnostics: note: {note}")
         trainer.hooks.append(hook)
     return trainer
 

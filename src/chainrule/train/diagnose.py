@@ -17,7 +17,7 @@ from ..diagnostics.table import format_table
 from ..nn.utils import clip_grad_norm_
 from ..random import manual_seed
 from .data import load_task
-from .flag_advice import FlagAdvice
+from .flag_advice import FlagAdvice, setting_notes
 from .optimizers import build_optimizer
 from .presets import build_model
 
@@ -55,6 +55,8 @@ def run(config, steps, every, record_sites=False, plots=None):
     optimizer = build_optimizer(config, model)
     print(f"diagnosing {config.model} on {task.name} for {steps} steps "
           f"(optimizer {config.optimizer}, lr {config.lr}, sampled every {every} steps)")
+    for note in setting_notes(config):
+        print(f"note: {note}")
     # NumPy's overflow warnings would only repeat, less clearly, what the findings say
     with GradientMonitor(model, every=every, record_sites=record_sites) as monitor, \
             np.errstate(over="ignore", invalid="ignore", divide="ignore"):
