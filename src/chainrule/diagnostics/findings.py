@@ -113,7 +113,9 @@ class Finding:
     ``step`` it was first seen at, and the ``message``, which names the remedy. ``layers``: every
     layer with the same cause, in forward order (the first is ``layer``). ``severity``: "alarm",
     or "info" for what may well be intended (frozen layers). ``origin``: for nonfinite, the
-    ``Origin`` (op, pass, file, line, layer)."""
+    ``Origin`` (op, pass, file, line, layer). ``remedy``: the key of its remedy in
+    ``REMEDIES`` (None where the message words its own), so that a front end can name its own
+    means to it (``chainrule train`` names flags: train/flag_advice.py)."""
 
     rule: str
     layer: str | None
@@ -122,6 +124,7 @@ class Finding:
     layers: list = dataclasses.field(default_factory=list)
     severity: str = "alarm"
     origin: object = None
+    remedy: str | None = None
 
     def __post_init__(self):
         if not self.layers and self.layer is not None:

@@ -101,7 +101,8 @@ class Rules:
             existing.layers += [n for n in layers if n not in existing.layers]
             return []
         finding = Finding(rule, layers[0] if layers else None, step,
-                          f"{message}. Remedy: {remedy(remedy_key)}.", list(layers), severity)
+                          f"{message}. Remedy: {remedy(remedy_key)}.", list(layers), severity,
+                          remedy=remedy_key)
         self.groups[cause] = finding
         return [finding]
 
@@ -321,6 +322,8 @@ class Rules:
         if explosion is not None:
             found += self._explosion(explosion)
         made_by_update = origin.op == "parameter" and step > 1 and update_checked
+        # a parameter found non-finite was made so by the updates (explain's remedy: the rate)
+        key = "exploding" if origin.op == "parameter" else None
         divided = self.divided.get((origin.layer or "").rpartition(".")[0] or origin.layer)
         if made_by_update and divided is not None and "inf" in origin.kind:
             grad_norm, lr = divided
@@ -331,6 +334,7 @@ class Rules:
                        "Adam's eps in float16 (1e-8 rounds to 0 below float16's smallest value, "
                        "6e-8, and so do the squares of gradients below 2e-4) or eps=0. Remedy: "
                        f"{remedy('inf_update')}")
+            key = "inf_update"
         elif made_by_update and "inf" in origin.kind and "exploding" not in self.groups:
             layer = origin.layer.rpartition(".")[0] or origin.layer
             found += self._group(
@@ -345,6 +349,7 @@ class Rules:
                        "first): a 0/0 in the optimizer, such as Adam, Adagrad or RMSprop with "
                        "eps=0 on entries whose gradient has been 0 so far, or a trust ratio or "
                        f"normalisation over a zero norm. Remedy: {remedy('nan_update')}")
+            key = "nan_update"
         if earlier is not None and (earlier.step < step
                                     or earlier is self.closure_stale):
             # an overflow after weights already found exploding (or, in the same step, after
@@ -354,7 +359,7 @@ class Rules:
                     if earlier is self.closure_stale else "an explosion was found before it")
             message = (f"{head}; {what} (step {earlier.step}), most likely its cause: treat "
                        "that first" + (f". Remedy:{rest}" if rest else ""))
-        finding = Finding("nonfinite", origin.layer, step, message, origin=origin)
+        finding = Finding("nonfinite", origin.layer, step, message, origin=origin, remedy=key)
         self.groups["nonfinite"] = finding
         return found + [finding]
 

@@ -14,8 +14,10 @@ class TrainingDiagnostics:
     The monitor attaches to ``trainer.model`` at the first ``on_step`` (or earlier, through
     ``attach(model)``, so that step 1 is measured in full)."""
 
-    def __init__(self, every=50, thresholds=None, record_sites=False):
+    def __init__(self, every=50, thresholds=None, record_sites=False, advice=None):
         self.every = every
+        # advice(finding): a line to print under it, or None (the command's flags to change)
+        self.advice = advice
         self.thresholds = thresholds
         self.record_sites = record_sites
         self.monitor = None
@@ -44,8 +46,14 @@ class TrainingDiagnostics:
             self.attach(trainer.model, start_step=start_step)
         # a non-finite value is found inside the forward or backward, before the trainer may
         # stop on the loss: findings are printed the moment they are made
-        self.monitor.on_finding = lambda finding: trainer.console.print(f"diagnostics: {finding}")
+        self.monitor.on_finding = lambda finding: self._print(trainer, finding)
         return self.monitor
+
+    def _print(self, trainer, finding):
+        trainer.console.print(f"diagnostics: {finding}")
+        line = self.advice(finding) if self.advice is not None else None
+        if line:
+            trainer.console.print(f"diagnostics:   {line}")
 
     def on_epoch(self, trainer, record):
         """Nothing to do at an epoch's end: findings are printed as they are made."""

@@ -28,6 +28,7 @@ from .config import ConfigError
 from .console import Console
 from .data import load_task, task_from_metadata
 from .data_settings import OWN_DATA
+from .flag_advice import FlagAdvice, setting_notes
 from .loop import NonFiniteLossError, Trainer, TrainingInterrupted
 from .output_files import checked_output_path, write_output
 from .parallel import SingleProcess
@@ -173,8 +174,11 @@ def _with_diagnostics(trainer):
     if trainer.config.tensorboard and trainer.parallel.is_main:
         trainer.hooks.append(TensorBoardLogger(trainer.run.path))
     if trainer.config.diagnose and trainer.parallel.is_main:
-        hook = TrainingDiagnostics(every=trainer.config.diagnose_every)
+        hook = TrainingDiagnostics(every=trainer.config.diagnose_every,
+                                   advice=FlagAdvice(trainer.config))
         hook.attach(trainer.model, start_step=trainer.step)
+        for note in setting_notes(trainer.config):
+            trainer.console.print(f"diagnostics: note: {note}")
         trainer.hooks.append(hook)
     return trainer
 

@@ -17,6 +17,7 @@ from ..diagnostics.table import format_table
 from ..nn.utils import clip_grad_norm_
 from ..random import manual_seed
 from .data import load_task
+from .flag_advice import FlagAdvice, setting_notes
 from .optimizers import build_optimizer
 from .presets import build_model
 
@@ -54,11 +55,20 @@ def run(config, steps, every, record_sites=False, plots=None):
     optimizer = build_optimizer(config, model)
     print(f"diagnosing {config.model} on {task.name} for {steps} steps "
           f"(optimizer {config.optimizer}, lr {config.lr}, sampled every {every} steps)")
+    for note in setting_notes(config):
+        print(f"note: {note}")
     # NumPy's overflow warnings would only repeat, less clearly, what the findings say
     with GradientMonitor(model, every=every, record_sites=record_sites) as monitor, \
             np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        monitor.on_finding = lambda finding: print(
-            f"{'finding' if finding.severity == 'alarm' else 'note'}: {finding}")
+        advice = FlagAdvice(config)
+
+        def report(finding):
+            print(f"{'finding' if finding.severity == 'alarm' else 'note'}: {finding}")
+            line = advice(finding)
+            if line:
+                print(f"  {line}")
+
+        monitor.on_finding = report
         _train(monitor, model, optimizer, task, config, steps)
     print(format_table(monitor))
     if plots:
