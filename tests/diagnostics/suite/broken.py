@@ -6048,12 +6048,14 @@ def _noiseless_series(n=256, length=12, seed=0):
     return data.Batches(s[:, :-1, None], s[:, 1:], 16, seed)
 
 
-class _RawVarianceTransformer(nn.Module):
+class _GaussianTransformer(nn.Module):
     """A causal transformer over a real-valued series: the next value's mean and variance, the
-    variance straight from a Linear (its positivity transform forgotten)."""
+    variance ``positive`` of a Linear's output (None: straight from it, the transform
+    forgotten)."""
 
-    def __init__(self, width=16, context=12):
+    def __init__(self, width=16, context=12, positive=None):
         super().__init__()
+        self.positive = positive
         self.embed = nn.Linear(1, width)
         self.positions = nn.Embedding(context, width)
         layer = nn.TransformerEncoderLayer(width, 2, dim_feedforward=32, dropout=0.0,
@@ -6065,13 +6067,14 @@ class _RawVarianceTransformer(nn.Module):
 
     def forward(self, x):
         h = self.embed(x) + self.positions(torch.arange(x.shape[1]))
-        return self.head(self.blocks(h, mask=self.mask, is_causal=True)).unbind(-1)
+        mean, raw = self.head(self.blocks(h, mask=self.mask, is_causal=True)).unbind(-1)
+        return mean, raw if self.positive is None else self.positive(raw)
 
 
 @broken("transformer", "model", Expect("nonfinite", None, "Log", "forward", "gaussian by hand",
                                        within=5))
 def transformer_gaussian_variance_without_a_positivity_transform():
-    model = _RawVarianceTransformer()
+    model = _GaussianTransformer()
     return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), _noiseless_series(),
                       30, _gaussian_nll_by_hand)
 

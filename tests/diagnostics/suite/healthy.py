@@ -4807,29 +4807,10 @@ def gru_autoregressive_gaussian_with_a_variance_floor():
                 broken_mistakes._gaussian_nll_by_hand, every=10)]
 
 
-class _CausalGaussianTransformer(nn.Module):
-    """A causal transformer over a real-valued series: the next value's mean and variance."""
-
-    def __init__(self, width=16, context=12):
-        super().__init__()
-        self.embed = nn.Linear(1, width)
-        self.positions = nn.Embedding(context, width)
-        layer = nn.TransformerEncoderLayer(width, 2, dim_feedforward=32, dropout=0.0,
-                                           batch_first=True, norm_first=True)
-        self.blocks = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
-        self.head = nn.Linear(width, 2)
-        self.register_buffer("mask", torch.triu(torch.ones(context, context, dtype=torch.bool),
-                                                diagonal=1))
-
-    def forward(self, x):
-        h = self.embed(x) + self.positions(torch.arange(x.shape[1]))
-        mean, raw = self.head(self.blocks(h, mask=self.mask, is_causal=True)).unbind(-1)
-        return mean, F.softplus(raw) + 1e-3
-
-
 @healthy("transformer")
 def transformer_autoregressive_gaussian_density():
-    model = _CausalGaussianTransformer()
+    model = broken_mistakes._GaussianTransformer(
+        positive=lambda raw: F.softplus(raw) + 1e-3)
     loss = nn.GaussianNLLLoss()
     return [fit(model, torch.optim.Adam(model.parameters(), 3e-3), _noisy_series(), 150,
                 lambda out, y: loss(out[0], y, out[1]), every=10)]
