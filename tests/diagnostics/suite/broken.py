@@ -6288,20 +6288,26 @@ def transformer_micro_batch_gradients_summed_never_divided():
     # divided by eight: the step is eight times the one meant for SGD(0.5)
     model = models.TinyGPT()
     optimizer = torch.optim.SGD(model.parameters(), 0.5, momentum=0.9)
-    batches = data.tokens(size=4)
+    step_loss = _summed_by_hand(model, data.tokens(size=4), 8, models.sequence_loss)
+    return model, _train(model, optimizer, 30, step_loss)
+
+
+def _summed_by_hand(model, batches, micro_batches, loss_fn):
+    """A step's loss function whose gradients, from autograd.grad over ``micro_batches``
+    micro-batches, are summed into ``.grad`` by hand and never divided."""
     params = list(model.parameters())
 
     def step_loss(step):
         total = [torch.zeros_like(p) for p in params]
-        for micro in range(8):
-            x, y = batches(step * 8 + micro)
-            loss = models.sequence_loss(model(x), y)
+        for micro in range(micro_batches):
+            x, y = batches(step * micro_batches + micro)
+            loss = loss_fn(model(x), y)
             for t, g in zip(total, torch.autograd.grad(loss, params)):
                 t.add_(g)
         for p, t in zip(params, total):
             p.grad = t
         return loss
-    return model, _train(model, optimizer, 30, step_loss)
+    return step_loss
 
 
 class _HyperMLP(nn.Module):
@@ -6383,19 +6389,7 @@ def rnn_micro_batch_gradients_summed_never_divided():
     # sequence each, summed into .grad by hand and never divided: SGD(0.1) takes 16x its step
     model = _HandRNN()
     optimizer = torch.optim.SGD(model.parameters(), 0.1, momentum=0.9)
-    batches = data.sequences(size=1)
-    params = list(model.parameters())
-
-    def step_loss(step):
-        total = [torch.zeros_like(p) for p in params]
-        for micro in range(16):
-            x, y = batches(step * 16 + micro)
-            loss = F.cross_entropy(model(x), y)
-            for t, g in zip(total, torch.autograd.grad(loss, params)):
-                t.add_(g)
-        for p, t in zip(params, total):
-            p.grad = t
-        return loss
+    step_loss = _summed_by_hand(model, data.sequences(size=1), 16, F.cross_entropy)
     return model, _train(model, optimizer, 40, step_loss)
 
 
