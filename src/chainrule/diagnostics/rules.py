@@ -1587,7 +1587,7 @@ class Rules:
     def _starved_by_the_loss(self, step, layers, order, fitted=False):
         """Vanishing born in the loss: on ``patience`` samples in a row, every layer's gradient
         is below ``starved`` of the largest it had on a sample while the median of the recent
-        losses is no lower than the untrained one (the median of the first three). The gap
+        losses is no lower than the untrained one (``start_loss``). The gap
         between layers is unchanged, so ``_vanishing`` sees nothing: the loss itself stopped
         sending a signal before the model learned (a GAN generator minimising log(1 - D(G(z)))
         against a discriminator that wins: log(1 - D) passes sigmoid(D's logit) of what
@@ -1602,7 +1602,7 @@ class Rules:
                  and all(g is not None and math.isfinite(g) and self.peak_grad.get(n)
                          and g < self.t.starved * max(self.peak_grad[n], g)
                          for n, g in norms.items())
-                 and statistics.median(recent) >= statistics.median(e.first_losses))
+                 and statistics.median(recent) >= e.start_loss)
         if not self._streak(("vanishing", "starved"), holds):
             return []
         layer = order[-1]
@@ -1614,7 +1614,7 @@ class Rules:
             f"least fallen, '{first}', {fmt(norms[first])} against "
             f"{fmt(self.peak_grad[first])}), for {self.t.patience} samples in a row, while the "
             f"loss ({statistics.median(recent):.4g}, the median of the recent steps) is no lower "
-            f"than its untrained level ({statistics.median(e.first_losses):.4g}): the loss "
+            f"than its untrained level ({e.start_loss:.4g}): the loss "
             "stopped passing a gradient before the model learned (a saturated sigmoid or "
             "softmax inside it, such as a GAN generator's log(1 - D(G(z))) against a "
             "discriminator that wins)", "starved_by_the_loss")
