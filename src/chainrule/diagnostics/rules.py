@@ -1283,7 +1283,9 @@ class Rules:
         return (f"; the loss fell below zero, to {loss:.4g}, and keeps falling as the weights "
                 "grow: a loss with no minimum (nll_loss given raw scores instead of log_softmax "
                 "outputs, kl_div given raw scores instead of log-probabilities, a critic's "
-                "score difference without weight clipping or a gradient penalty)")
+                "score difference without weight clipping or a gradient penalty, a penalty "
+                "subtracted where it is meant added: a z-loss or an L2 term with its sign "
+                "flipped)")
 
     def _gain(self, layer):
         """Why ``layer`` is named though another grew more: its weights' size."""
