@@ -90,8 +90,6 @@ class Origin:
                                    layer=layer_of(site) if self.layer is None else self.layer)
 
 
-_OVERFLOWING = {"Exp", "Expm1", "Sinh", "Cosh"}  # ops whose inf is an overflow
-
 def layer_of(site):
     """The layer ``site`` (an Origin) ran in, None if unknown. A parametrization (weight_norm,
     spectral_norm, orthogonal: a module under ``<layer>.parametrizations.<name>``) computes the
@@ -599,6 +597,9 @@ class NonFiniteTracer:
             if self.origin is None:
                 self.origin = node_origin(op, site, inner, grad_inputs, grad_outputs)
         return hook
+
+
+_OVERFLOWING = {"Exp", "Expm1", "Sinh", "Cosh"}  # ops whose inf is an overflow (``explain``)
 
 
 def explain(origin):

@@ -1028,15 +1028,16 @@ class Rules:
         tracker = self.explosions
         start, losses = tracker.start_loss, list(tracker.losses)[-self.t.recent_steps:]
         if (not start or start <= 0 or len(losses) < self.t.recent_steps
-                or "exploding" in self.groups
-                or statistics.median(losses) < self.t.climb * start):
+                or "exploding" in self.groups):
+            return []
+        now = statistics.median(losses)
+        if now < self.t.climb * start:
             return []
         growth = self._growth_since_first(layers, order, natural)
         grown = sorted((n for n in growth if growth[n] >= self.t.oversized),
                        key=lambda n: -growth[n])
         if not grown:
             return []
-        now = statistics.median(losses)
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights, largest in layer '{grown[0]}': they grew "
@@ -1047,11 +1048,16 @@ class Rules:
     def _since_explosion(self):
         """For units found dead or saturated after an explosion was: most likely its
         consequence (weights thrown far by the updates), so its remedy comes first."""
-        explosion = self.groups.get("exploding")
-        if explosion is None:
+        return self._found_before("exploding", "an explosion")
+
+    def _found_before(self, cause, what):
+        """``what`` (the finding of ``cause``), found before this one, named as its likeliest
+        cause; "" where there is none."""
+        earlier = self.groups.get(cause)
+        if earlier is None:
             return ""
-        return (f"; an explosion was found before it (step {explosion.step}), most likely its "
-                "cause: treat that first")
+        return (f"; {what} was found before it (step {earlier.step}), most likely its cause: "
+                "treat that first")
 
     def _growth(self, step, layers, order, natural, fitted=False, lr=None):
         growth = weight_growth(layers, natural)
@@ -1599,12 +1605,13 @@ class Rules:
         Named at the model's last layer, where the vanishing enters."""
         e = self.explosions
         recent = list(e.losses)[-self.t.recent_steps:]
+        level = statistics.median(recent) if len(recent) >= 3 else None
         norms = {n: layers[n].get("grad_norm") for n in order}
-        holds = (not fitted and len(e.first_losses) == 3 and len(recent) >= 3 and norms
+        holds = (not fitted and e.start_loss is not None and level is not None and norms
                  and all(g is not None and math.isfinite(g) and self.peak_grad.get(n)
                          and g < self.t.starved * max(self.peak_grad[n], g)
                          for n, g in norms.items())
-                 and statistics.median(recent) >= e.start_loss)
+                 and level >= e.start_loss)
         if not self._streak(("vanishing", "starved"), holds):
             return []
         layer = order[-1]
@@ -1615,7 +1622,7 @@ class Rules:
             f"every layer's gradient fell below {self.t.starved:g} of the largest it had (the "
             f"least fallen, '{first}', {fmt(norms[first])} against "
             f"{fmt(self.peak_grad[first])}), for {self.t.patience} samples in a row, while the "
-            f"loss ({statistics.median(recent):.4g}, the median of the recent steps) is no lower "
+            f"loss ({level:.4g}, the median of the recent steps) is no lower "
             f"than its untrained level ({e.start_loss:.4g}): the loss "
             "stopped passing a gradient before the model learned (a saturated sigmoid or "
             "softmax inside it, such as a GAN generator's log(1 - D(G(z))) against a "
@@ -1696,11 +1703,7 @@ class Rules:
     def _since_decay(self):
         """For weights found shrunk after a weight decay that outweighs the gradient was found
         (SGD at lr x weight_decay = 1): the decay shrank them, its remedy comes first."""
-        decay = self.groups.get("decaying")
-        if decay is None:
-            return ""
-        return (f"; a weight decay far larger than the gradient was found before it (step "
-                f"{decay.step}), most likely its cause: treat that first")
+        return self._found_before("decaying", "a weight decay far larger than the gradient")
 
     def _shrunk(self, low, order):
         """Why the signal shrinks: weights at or after the first vanishing layer far below

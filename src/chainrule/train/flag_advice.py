@@ -6,7 +6,7 @@ and the command already clips at 1.0 unless told ``--grad-clip 0``. ``FlagAdvice
 finding's remedy key and the run's settings against its preset's and names the flag, its value
 now and the value to try."""
 
-from .presets import DATA_DEFAULTS, PRESETS
+from .presets import preset_defaults
 
 # remedies whose first means is a lower learning rate (an explosion thrown by the updates, units
 # killed by them, a loss driven back up)
@@ -27,8 +27,7 @@ USUAL_LR = {"sgd": 1e-2, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "adagrad"
 
 def preset_default(config, field):
     """What ``field`` is when the flags leave it out, for this run's preset and data."""
-    value = DATA_DEFAULTS.get((config.model, config.data), {}).get(field)
-    return PRESETS.get(config.model, {}).get(field) if value is None else value
+    return preset_defaults(config.model, config.data).get(field)
 
 
 def reference_lr(config):

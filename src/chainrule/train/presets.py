@@ -41,13 +41,18 @@ DATA_DEFAULTS = {
 SIZES = ("hidden_size", "num_layers", "block_size", "num_heads", "dropout", "steps_per_epoch")
 
 
+def preset_defaults(model, data):
+    """{setting: default} of preset ``model`` on data kind ``data``."""
+    defaults = PRESETS.get(model, {})
+    if (model, data) in DATA_DEFAULTS:
+        defaults = {k: v for k, v in defaults.items() if k not in SIZES}
+        defaults.update(DATA_DEFAULTS[model, data])
+    return defaults
+
+
 def apply_defaults(config):
     """Fill every setting ``config`` leaves at None with its preset's default."""
-    defaults = PRESETS.get(config.model, {})
-    if (config.model, config.data) in DATA_DEFAULTS:
-        defaults = {k: v for k, v in defaults.items() if k not in SIZES}
-        defaults.update(DATA_DEFAULTS[config.model, config.data])
-    for field, value in defaults.items():
+    for field, value in preset_defaults(config.model, config.data).items():
         if getattr(config, field) is None:
             setattr(config, field, value)
     return config
