@@ -42,6 +42,30 @@ def test_backward_origin_names_the_op_and_its_line():
     assert "Sqrt produced inf in the backward pass" in finding.message
 
 
+class LogOfLinear(nn.Module):
+    """A head whose forward calls its module ``m``, not ``self``: legal, and its layer is
+    still the one named."""
+
+    def __init__(m):
+        super().__init__()
+        m.fc = nn.Linear(3, 2)
+
+    def forward(m, h):
+        return m.fc(h).log()  # LOG HEAD LINE
+
+
+def test_a_forward_whose_module_is_not_called_self_is_named_as_the_layer():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3), LogOfLinear())
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        loss = model(torch.randn(8, 4)).sum()
+        loss.backward()
+        monitor.step(loss)
+    origin = monitor.watch.origin
+    assert (origin.op, origin.pass_) == ("Log", "forward")
+    assert origin.line == _line_of("# LOG HEAD LINE") and origin.layer == "1"
+
+
 class HalfSqrt(torch.autograd.Function):
     """sqrt of the positive part, whose hand-written backward divides by the output."""
 

@@ -285,3 +285,32 @@ def test_a_bias_that_saturates_by_itself_is_told_from_weights_that_do():
     assert saturating_bias(router, "softmax", 0.02) is None
     assert saturating_bias(nn.LayerNorm(8), "sigmoid", 0.02) is None  # a shift, not a bias
     assert saturating_bias(nn.Linear(4, 8, bias=False), "sigmoid", 0.02) is None
+
+
+class _Functional(nn.Module):
+    """model_with_dead_and_saturated_units written with functional activations in a forward
+    whose first argument is not called ``self`` (any name is legal Python)."""
+
+    def __init__(me, sequential):
+        super().__init__()
+        me.a, me.b, me.c = sequential[0], sequential[2], sequential[4]
+
+    def forward(me, x):
+        return me.c(torch.tanh(me.b(F.relu(me.a(x)))))
+
+
+def test_functional_activations_are_measured_whatever_the_forward_calls_its_module():
+    model = model_with_dead_and_saturated_units()
+    x = torch.randn(64, 8)
+    dead, saturated = expected(model, x)
+    functional = _Functional(model)
+    probe = ActivationProbe(functional, EPS, 1, {"a", "b", "c"})
+    probe.arm(1)
+    functional(x)
+    stats = probe.collect(1)
+    probe.disarm()
+    assert sorted(stats) == ["_Functional:Relu[0]", "_Functional:Tanh[0]"]
+    assert stats["_Functional:Relu[0]"]["after"] == "a"
+    assert stats["_Functional:Relu[0]"]["dead"] == pytest.approx(dead)
+    assert stats["_Functional:Tanh[0]"]["saturated"] == pytest.approx(saturated)
+    assert dead > 0.25 and saturated > 0.05  # (the truth is not trivially zero)

@@ -44,7 +44,7 @@ from ..ops.linear_chain import LinearChain
 from ..ops.nn_linear import Linear as LinearOp
 from .branches import feeding_layers
 from .gates import gate_saturation, through_time_gain
-from .nonfinite import tensors
+from .nonfinite import receiver, tensors
 from .watch import _rerunning
 
 RELU_MODULES = tuple(getattr(nn, name) for name in ("ReLU", "ReLU6") if hasattr(nn, name))
@@ -1154,7 +1154,7 @@ class ActivationProbe:
         frame = sys._getframe(2)
         while frame is not None:
             if frame.f_code.co_name == "forward":
-                owner = frame.f_locals.get("self")
+                owner = receiver(frame)
                 if id(owner) in self.names:
                     return owner
             frame = frame.f_back

@@ -144,7 +144,7 @@ def _walk(frame, module_names, rerun, forwards):
         # that can be a named module's (the loss module's own forward is walked every step)
         if (module_names and layer is None and code.co_name == "forward"
                 and (forwards is None or code in forwards)):
-            layer = module_names.get(id(frame.f_locals.get("self")))
+            layer = module_names.get(id(receiver(frame)))
             asked = True
         elif module_names and layer is None and forwards is None and code is _MODULE_CALL:
             # (a hook's op; not on the every-step walk, given ``forwards``: every loss module's
@@ -214,6 +214,13 @@ def op_call_site(module_names, forwards, skip=0):
     return site
 
 
+def receiver(frame):
+    """The object the method running in ``frame`` was called on: its first argument, by
+    whatever name (``self`` by convention; ``def forward(s, x)`` or ``(module, x)`` too)."""
+    code = frame.f_code
+    return frame.f_locals.get(code.co_varnames[0]) if code.co_argcount else None
+
+
 def _enclosing_layer(frame, module_names, rerun=None):
     """The named module whose ``forward`` (or ``__call__``, where its hooks run) is running
     in ``frame`` or a frame that called it, up to ``rerun``'s function; None if none is."""
@@ -222,7 +229,7 @@ def _enclosing_layer(frame, module_names, rerun=None):
         if rerun is not None and code is rerun[0]:
             return None
         if code.co_name == "forward" or code is _MODULE_CALL:
-            layer = module_names.get(id(frame.f_locals.get("self")))
+            layer = module_names.get(id(receiver(frame)))
             if layer is not None:
                 return layer
         frame = frame.f_back
