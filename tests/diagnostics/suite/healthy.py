@@ -5285,7 +5285,7 @@ def neural_ode_of_a_hundred_euler_steps_of_a_hundredth():
     # in a loop of 100 calls and its gain per call stays near 1
     model = broken_mistakes._EulerODE(0.01)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-2),
-                broken_mistakes._rotated_points(), 80, F.mse_loss, every=10)]
+                broken_mistakes._rotated_points(), 50, F.mse_loss, every=10)]
 
 
 class _Heteroscedastic(nn.Module):
