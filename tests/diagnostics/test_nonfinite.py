@@ -822,6 +822,7 @@ MASKED, CAUSAL = float("-inf"), float("inf")
     (lambda: torch.ones(3) / torch.tensor([1.0, 0.0, 2.0]), "zero_divisor"),
     (lambda: F.layer_norm(torch.zeros(2, 4), (4,), eps=0.0), "eps_zero"),
     (lambda: F.group_norm(torch.ones(2, 4, 3), 2, eps=0.0), "eps_zero"),
+    (lambda: F.pad(torch.ones(1, 2, 3), (4, 4), value=MASKED), "infinite_pad"),
 ])
 def test_a_forward_birth_names_what_its_inputs_show(make, cause):
     with NonFiniteTracer() as tracer, np.errstate(all="ignore"):
@@ -835,6 +836,7 @@ def test_a_forward_birth_names_what_its_inputs_show(make, cause):
     lambda: torch.exp(torch.tensor([1000.0])) / torch.tensor([2.0]),  # exp overflowed, not Div
     lambda: torch.tensor([3e38]) / torch.tensor([1e-10]),  # a quotient too large, no 0
     lambda: _scores([MASKED, 0.0, 1.0]).softmax(-1).log(),  # a row partly masked: log(0)
+    lambda: F.pad(torch.tensor([[1e38]]), (1, 1)) * 10.0,  # padded with 0: the product overflows
 ])
 def test_a_birth_whose_inputs_do_not_tell_keeps_the_general_remedy(make):
     with NonFiniteTracer() as tracer, np.errstate(all="ignore"):

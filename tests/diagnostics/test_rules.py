@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from chainrule.diagnostics.findings import Thresholds
-from chainrule.diagnostics.rules import Rules, _steadiness, _straightness
+from chainrule.diagnostics.rules import LOOP_CALLS, Rules, _looped, _steadiness, _straightness
 
 
 def _feed(norms, losses=None, lrs=None, grown=0.0, thresholds=None):
@@ -965,3 +965,15 @@ def test_gradients_that_fall_everywhere_while_the_loss_stays_at_its_start_vanish
 def test_gradients_that_fall_everywhere_as_the_loss_falls_are_a_model_that_learned():
     found = _starved_run(lambda step: 1.0 if step <= 3 else 0.5 / step)
     assert found == [], [str(f) for f in found]
+
+
+def test_a_layer_an_activation_follows_on_eight_calls_runs_in_a_loop():
+    # a neural ODE's vector field over its Euler steps: its tanh after 'field.0' at every call
+    loop = {f"field.1[{i}]": {"kind": "tanh", "after": "field.0"} for i in range(LOOP_CALLS)}
+    assert _looped(loop) == {"field.0"}
+    # one ReLU shared by many layers follows a different one each time; a block called twice
+    # (a Siamese encoder) is no loop
+    shared = {f"act[{i}]": {"kind": "relu", "after": str(2 * i)} for i in range(12)}
+    twice = {f"enc.1[{i}]": {"kind": "relu", "after": "enc.0"} for i in range(2)}
+    assert _looped({**shared, **twice}) == set()
+    assert _looped(dict(list(loop.items())[:LOOP_CALLS - 1])) == set()

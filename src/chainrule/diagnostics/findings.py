@@ -167,6 +167,10 @@ REMEDIES = {
     "exploding_recurrent": "clip the gradient norm (nn.utils.clip_grad_norm_(params, 1.0)), "
                            "initialise the recurrent weights smaller (orthogonal, gain <= 1), "
                            "backpropagate through fewer time steps, or use an LSTM/GRU",
+    "exploding_loop": "make the loop's gain per call near 1: a smaller step (an Euler step "
+                      "dt with dt x the number of steps the time span meant, such as 1/steps), "
+                      "fewer calls, or a bounded activation (tanh) in the vector field, and "
+                      "clip the gradient norm (nn.utils.clip_grad_norm_(params, 1.0))",
     "exploding_layer": "initialise this layer's weights smaller, normalise what enters it "
                        "(LayerNorm), and clip the gradient norm "
                        "(nn.utils.clip_grad_norm_(params, 1.0))",

@@ -482,6 +482,14 @@ _CAUSES = {
         "its eps is 0: a row (or group) whose values are all equal, such as a padding token's "
         "embedding of zeros or a constant feature, has variance 0, and 0/0 is nan",
         "keep eps at its default (1e-5) or above"),
+    "infinite_pad": (
+        "it pads with an infinity (F.pad(x, ..., value=float('-inf')), so that a max pool "
+        "after it ignores the padding): wherever the padding is as wide as a pooling window "
+        "or wider, a window holds padding only and its maximum is -inf, which the next "
+        "convolution, sum or normalisation turns into nan",
+        "pad each side by less than the pool's kernel (kernel_size // 2 keeps the length), or "
+        "let the pool pad (nn.MaxPool1d(kernel_size, padding=...), which never returns the "
+        "padding), or pad with a large finite value (-1e4) instead of -inf"),
     "float16": (
         "it computes in float16, which holds no value above 65504 (the exp of more than 11, "
         "the square of more than 256 and a sum of many squares overflow to inf) and rounds "
@@ -514,6 +522,10 @@ def forward_cause(node, args):
             if np.isneginf(scores).all(axis=axis).any():
                 return "masked_row"
         return None
+    if name == "Pad" and np.isinf(options.get("value", 0.0)):
+        # (a placed value, but not a mask: nothing tells a padded -inf that only a max reads
+        # from one that a convolution will multiply, so the pad is where it entered)
+        return "infinite_pad"
     if name == "Div" and len(args) == 2 and hasattr(args[1], "_data"):
         return "zero_divisor" if (args[1]._data == 0).any() else None
     if name in _NORM_OPS:

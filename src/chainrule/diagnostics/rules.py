@@ -39,6 +39,7 @@ class Rules:
         self.explosions = ExplosionTracker(self.t, weight_growth_now or (lambda: (0.0, None)),
                                            norms_of)
         self.recurrent = set(recurrent)  # names of recurrent layers (their own remedy)
+        self.looped = set()  # layers run in a loop in one forward (``_looped``), at the last sample
         self.order = []  # the layers in forward order, as the last sample saw them
         self.frozen_norms = []  # batch norms in eval mode before activations (last sample)
         self.oversized = None  # (layer, size): a layer out of scale with those before it
@@ -276,6 +277,8 @@ class Rules:
     def _exploding_remedy(self, layer):
         if layer in self.recurrent:
             return "exploding_recurrent"
+        if layer in self.looped:
+            return "exploding_loop"
         if not self.oversized and self.init_large and layer == self.init_large[0][0]:
             return "exploding_init"
         return "exploding_layer" if self._gain(layer) else "exploding"
@@ -300,7 +303,9 @@ class Rules:
         forward = sorted(layers, key=lambda n: position.get(n, len(position)))
         large = (self.oversized[0] if self.oversized else
                  self.init_large[0][0] if self.init_large else None)
-        recurrent = [n for n in forward if n in self.recurrent]
+        # (a layer run in a loop compounds its gain over its calls as a recurrent layer does
+        # over time: ``_looped``)
+        recurrent = [n for n in forward if n in self.recurrent or n in self.looped]
         if recurrent and norms:
             recurrent.sort(key=lambda n: -norms.get(n, 0.0))  # (stable: ties keep their order)
         first = recurrent[0] if recurrent else large or forward[0]
@@ -489,6 +494,8 @@ class Rules:
         moved = [s["update_ratio"] for s in layers.values() if s.get("update_ratio") is not None]
         if moved:
             self.last_update = (step, max(moved))
+        if sample["activations"]:
+            self.looped = _looped(sample["activations"])
         starved = _starved(layers, order)
         self.frozen_norms = sorted({s.get("after") for s in sample["activations"].values()
                                     if s.get("frozen_norm")} - {None},
@@ -1459,7 +1466,10 @@ class Rules:
             f"{self.t.patience} samples in a row (healthy runs stay below {self.t.outsized:g}, "
             "or reach it only through inputs far from unit scale and weights of natural size): "
             "the signal is amplified inside the model"
-            + (" (through time, in a recurrent layer)" if first in self.recurrent else ""),
+            + (" (through time, in a recurrent layer)" if first in self.recurrent else
+               " (over its calls: it runs in a loop, each call compounding the gain of the "
+               "ones before, as an Euler step too large in an unrolled ODE or a weight-tied "
+               "block does)" if first in self.looped else ""),
             self._exploding_remedy(first))
 
     def _amplifies(self, layer):
@@ -1470,6 +1480,10 @@ class Rules:
         the loss as an explosion does, but through weights of healthy size."""
         if layer in self.recurrent:
             return self.first_sizes.get(layer, 0.0) >= self.t.recurrent_size
+        if layer in self.looped:
+            # its gain compounds over its calls, whatever its weights' size: h + dt f(h) over
+            # 100 Euler steps at dt=1 grows the state 1e10x through weights of natural size
+            return True
         if self.oversized and self.oversized[0] == layer:
             return True
         return bool(self.init_large) and self.init_large[0][0] == layer
@@ -1991,6 +2005,24 @@ def _out_of_scale(layers, order, natural, factor):
             return name, size
         largest = size if largest is None else max(largest, size)
     return None
+
+
+LOOP_CALLS = 8  # an activation called this often in one forward after one layer: a loop
+
+
+def _looped(activations):
+    """The layers run in a loop in one forward: those an activation followed on
+    ``LOOP_CALLS`` calls or more (``act[0]``, ``act[1]``, ... each 'after' the same layer: the
+    vector field of a neural ODE unrolled over its Euler steps, a weight-tied block, a cell of
+    Linear layers written by hand). Each call feeds the next, so the layer's gain compounds
+    over them as a recurrent layer's does over time, at any size of its weights; an activation
+    shared by a few layers (one ReLU after each) follows a different one at each call."""
+    calls = collections.Counter()
+    for name, stats in activations.items():
+        head, bracket, _ = name.rpartition("[")
+        if bracket and name.endswith("]") and stats.get("after"):
+            calls[(head, stats["after"])] += 1
+    return {after for (_, after), count in calls.items() if count >= LOOP_CALLS}
 
 
 _KAIMING_DRAWN = 0.95  # (see _init_gain)

@@ -5239,3 +5239,108 @@ def residual_cnn_last_batch_norm_of_each_branch_zeroed():
     model = _ZeroScaleResidualCNN()
     return [fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9), data.images(),
                 100, every=10)]
+
+
+# -- sci21: scientific ML, tabular regression and forecasting (held out, issue #12) -------------
+@healthy("recurrent")
+def lstm_forecaster_on_the_co2_series_standardised():
+    # broken.py's lstm_forecaster_on_the_co2_series_in_raw_ppm with the series standardised
+    co2 = broken_mistakes._co2_series()
+    x, y = broken_mistakes._windows((co2 - co2.mean()) / co2.std(), 24)
+    model = broken_mistakes._Forecaster()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.Batches(x, y, 32), 100,
+                F.mse_loss, every=10)]
+
+
+@healthy("recurrent")
+def lstm_quantile_forecaster_of_the_ninetieth_percentile():
+    # the pinball loss by hand at q=0.9: bounded below by 0, its gradient 0.9 or -0.1 per value
+    model = broken_mistakes._Forecaster()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2),
+                data.Batches(*broken_mistakes._co2_changes(), 32), 100,
+                broken_mistakes._quantile_loss(0.9), every=10)]
+
+
+@healthy("cnn")
+def sensor_cnn_max_pool_over_minus_inf_padding_narrower_than_its_window():
+    # -inf padding of 2 before a pool of 4: every window holds a reading, the max ignores the
+    # padding as meant
+    model = broken_mistakes._SensorCNN(pad=2, pad_value=-float("inf"))
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                broken_mistakes._sensor_windows(), 100, every=10)]
+
+
+@healthy("transformer")
+def ft_transformer_on_house_prices_standardised():
+    x, price = broken_mistakes._house_prices()
+    model = broken_mistakes._FTTransformer()
+    return [fit(model, torch.optim.AdamW(model.parameters(), 1e-3),
+                data.Batches(x, (price - price.mean()) / price.std(), 32), 100, F.mse_loss,
+                every=10)]
+
+
+@healthy("mlp")
+def neural_ode_of_a_hundred_euler_steps_of_a_hundredth():
+    # the time span 1 in 100 steps: each step changes the state by about 1%; the field runs
+    # in a loop of 100 calls and its gain per call stays near 1
+    model = broken_mistakes._EulerODE(0.01)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2),
+                broken_mistakes._rotated_points(), 50, F.mse_loss, every=10)]
+
+
+class _Heteroscedastic(nn.Module):
+    """A mean and a variance (softplus of a Linear's output, plus 1e-6) per row."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU())
+        self.mean = nn.Linear(32, 1)
+        self.variance = nn.Linear(32, 1)
+
+    def forward(self, x):
+        h = self.body(x)
+        return self.mean(h), F.softplus(self.variance(h)) + 1e-6
+
+
+def _noise_that_grows(n=1024, seed=0):
+    # y = x0 + noise whose scale grows with x1 (0.3 exp(x1 / 2)): the variance must be learned
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 8)).astype(np.float32)
+    y = x[:, :1] + 0.3 * np.exp(0.5 * x[:, 1:2]) * rng.standard_normal((n, 1))
+    return data.Batches(x, y.astype(np.float32), 32, seed)
+
+
+@healthy("mlp")
+def heteroscedastic_regression_with_a_softplus_variance():
+    # the Gaussian NLL goes below zero (-0.14 at step 100) as the variance is learned: bounded
+    # below by the noise, not a loss with no minimum
+    model = _Heteroscedastic()
+    nll = nn.GaussianNLLLoss()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), _noise_that_grows(), 100,
+                lambda out, y: nll(out[0], y, out[1]), every=10)]
+
+
+class _FourierFeatures(nn.Module):
+    """sin and cos of learned frequencies (drawn with std ``scale``) of a coordinate, into an
+    MLP."""
+
+    def __init__(self, scale, features=64):
+        super().__init__()
+        self.frequencies = nn.Linear(1, features)
+        nn.init.normal_(self.frequencies.weight, std=scale)
+        self.body = nn.Sequential(nn.Linear(2 * features, 64), nn.ReLU(), nn.Linear(64, 1))
+
+    def forward(self, x):
+        z = self.frequencies(x)
+        return self.body(torch.cat([torch.sin(z), torch.cos(z)], -1))
+
+
+@healthy("mlp")
+def fourier_feature_network_of_frequencies_near_ten():
+    # a 1-d signal of frequencies 6 and 17 on [-1, 1] fit through Fourier features of scale 10
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (1024, 1)).astype(np.float32)
+    y = (np.sin(6 * x) + 0.5 * np.sin(17 * x)).astype(np.float32)
+    model = _FourierFeatures(10.0)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.Batches(x, y, 64), 100,
+                F.mse_loss, every=10)]
