@@ -476,11 +476,12 @@ _CAUSES = {
         "identical values dividing their deviations from the mean: advantages or returns "
         "standardised over a batch whose episodes all scored the same, a feature constant over "
         "the batch; a norm of a zero vector dividing that vector or its products, such as a "
-        "cosine of an empty or padding embedding; a mean over no entries, such as a mask that "
-        "is all zero)",
-        "add an epsilon to the divisor ((x - x.mean()) / (x.std() + 1e-8); a norm clamped, "
-        "F.cosine_similarity and F.normalize do it; a count clamped at 1), or leave out the "
-        "rows with nothing to divide"),
+        "cosine of an empty or padding embedding, or a norm whose added constant was set to 0, "
+        "such as LocalResponseNorm's k, over a window of zeros; a mean over no entries, such "
+        "as a mask that is all zero)",
+        "add an epsilon to the divisor ((x - x.mean()) / (x.std() + 1e-8); a norm clamped, as "
+        "F.cosine_similarity and F.normalize do, or its k or eps above 0: LocalResponseNorm's "
+        "default k is 1; a count clamped at 1), or leave out the rows with nothing to divide"),
     "ctc_unalignable": (
         "an input length is shorter than its target can be aligned in (its label count plus "
         "one blank between each repeated pair): no alignment exists, so the loss is inf "

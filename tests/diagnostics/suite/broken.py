@@ -7105,7 +7105,8 @@ class _SkipGram(nn.Module):
 
     def forward(self, centre, context, negatives):
         h = self.centre(centre)
-        return (h * self.context(context)).sum(-1), (self.context(negatives) @ h[:, :, None])[..., 0]
+        negative = (self.context(negatives) @ h[:, :, None])[..., 0]
+        return (h * self.context(context)).sum(-1), negative
 
 
 def _negative_sampling(model, lr, steps, by_hand, every=50):
@@ -7223,3 +7224,43 @@ def ctc_input_lengths_shorter_than_the_targets():
     # not have) for targets of 4 labels: no alignment exists, the loss is inf
     # (zero_infinity=False) and its gradient nan
     return _ctc(_FrameTagger(), 30, frames=3)
+
+
+class _MatrixFactorisation(nn.Module):
+    """A user's and an item's embeddings, their dot product through a sigmoid: the rating."""
+
+    def __init__(self, std, users=50, items=40, dim=16):
+        super().__init__()
+        self.users, self.items = nn.Embedding(users, dim), nn.Embedding(items, dim)
+        self.rating = nn.Sigmoid()
+        nn.init.normal_(self.users.weight, 0, std)
+        nn.init.normal_(self.items.weight, 0, std)
+
+    def forward(self, user, item):
+        return self.rating((self.users(user) * self.items(item)).sum(-1))
+
+
+def _rate(model, steps, every=50):
+    """Liked or not (a user's three tastes against an item's three traits), by BCE on the
+    sigmoid's rating, Adam at 1e-2, 64 pairs a batch."""
+    rng = np.random.default_rng(0)
+    liked = (rng.standard_normal((50, 3)) @ rng.standard_normal((3, 40)) > 0).astype(np.float32)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for _ in range(steps):
+            user, item = rng.integers(0, 50, 64), rng.integers(0, 40, 64)
+            loss = F.binary_cross_entropy(model(torch.from_numpy(user), torch.from_numpy(item)),
+                                          torch.from_numpy(liked[user, item]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-2)
+    return model, monitor
+
+
+@broken("mlp", "model", Expect("saturation", "rating", says="from step 1 (the untrained model's)"))
+def matrix_factorisation_embeddings_at_std_ten_into_a_sigmoid_rating():
+    # both tables drawn at std 10 (meant 0.01): dot products of std 400, 97% of the ratings
+    # exactly 0 or 1 from the first step, the BCE 38 and rising (the output sigmoid is left out
+    # of the units' rule: a classifier's is meant to grow confident)
+    return _rate(_MatrixFactorisation(10.0), 50)

@@ -5340,3 +5340,10 @@ def cold_start_user_scored_by_cosine_similarity():
 @healthy("recurrent")
 def lstm_ctc_over_all_its_frames():
     return [broken_mistakes._ctc(broken_mistakes._FrameTagger(), 100, frames=12, every=10)[1]]
+
+
+@healthy("mlp")
+def matrix_factorisation_embeddings_at_std_0_01_into_a_sigmoid_rating():
+    # broken.matrix_factorisation_embeddings_at_std_ten_into_a_sigmoid_rating at std 0.01: the
+    # ratings start at 0.5 and the embeddings' gradients at 1e-4 of a weight's size
+    return [broken_mistakes._rate(broken_mistakes._MatrixFactorisation(0.01), 100, every=10)[1]]
