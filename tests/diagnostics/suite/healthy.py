@@ -5347,3 +5347,10 @@ def matrix_factorisation_embeddings_at_std_0_01_into_a_sigmoid_rating():
     # broken.matrix_factorisation_embeddings_at_std_ten_into_a_sigmoid_rating at std 0.01: the
     # ratings start at 0.5 and the embeddings' gradients at 1e-4 of a weight's size
     return [broken_mistakes._rate(broken_mistakes._MatrixFactorisation(0.01), 100, every=10)[1]]
+
+
+@healthy("transformer")
+def click_model_sigmoid_of_scores_at_temperature_one():
+    # broken.click_model_sigmoid_of_scores_at_a_contrastive_temperature_of_0_01 without the
+    # temperature: the click probabilities start near 0.5 and grow confident as it learns
+    return [broken_mistakes._clicks(broken_mistakes._ClickModel(1.0), 100, every=10)[1]]
