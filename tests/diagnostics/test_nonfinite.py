@@ -820,6 +820,14 @@ MASKED, CAUSAL = float("-inf"), float("inf")
         torch.ones(1, 2, 4), torch.ones(1, 3, 4), torch.ones(1, 3, 4),
         attn_mask=torch.zeros(1, 2, 3, dtype=torch.bool)), "masked_row"),
     (lambda: torch.ones(3) / torch.tensor([1.0, 0.0, 2.0]), "zero_divisor"),
+    # 0 / 0: returns all equal standardised by their std, a zero vector by its norm
+    (lambda: (torch.ones(8) - torch.ones(8).mean()) / torch.ones(8).std(), "zero_by_zero"),
+    (lambda: torch.zeros(2, 3) / torch.zeros(2, 3).norm(dim=-1, keepdim=True), "zero_by_zero"),
+    # a nonzero value over the 0 beside the 0 / 0: an x / 0 still
+    (lambda: torch.tensor([0.0, 1.0]) / torch.zeros(2), "zero_divisor"),
+    # three frames for three labels with a repeat (1, 1 needs a blank between: four frames)
+    (lambda: F.ctc_loss(F.log_softmax(torch.zeros(3, 1, 3), -1), torch.tensor([[1, 1, 2]]),
+                        torch.tensor([3]), torch.tensor([3])), "ctc_unalignable"),
     (lambda: F.layer_norm(torch.zeros(2, 4), (4,), eps=0.0), "eps_zero"),
     (lambda: F.group_norm(torch.ones(2, 4, 3), 2, eps=0.0), "eps_zero"),
     (lambda: F.pad(torch.ones(1, 2, 3), (4, 4), value=MASKED), "infinite_pad"),
@@ -860,8 +868,8 @@ def test_a_birth_in_the_loss_names_what_its_inputs_show():
     (finding,) = monitor.findings
     assert (finding.origin.op, finding.origin.pass_, finding.origin.in_loss) == (
         "Div", "forward", True)
-    assert finding.origin.cause == "zero_divisor"
-    assert "its divisor holds 0" in finding.message
+    assert finding.origin.cause == "zero_by_zero"  # (the masked errors summed are 0 too)
+    assert "its divisor holds 0" in finding.message and "a mean over no entries" in finding.message
     lines = open(__file__).read().splitlines()
     marked = next(i for i, line in enumerate(lines, 1) if line.endswith("# NAN: masked mean"))
     assert (finding.origin.file, finding.origin.line) == (__file__, marked)

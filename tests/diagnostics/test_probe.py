@@ -91,15 +91,21 @@ def test_a_module_used_twice_in_a_fused_run_is_measured_at_each_place():
     assert stats["1[1]"]["dead"] == 1.0 and stats["1[0]"]["dead"] < 1.0
 
 
-def test_a_final_activation_of_a_fused_run_is_left_out_as_the_models_output():
+def test_a_final_activation_of_a_fused_run_is_measured_apart_as_the_models_output():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1), nn.Sigmoid())
     probe = ActivationProbe(model, EPS, 1, {"0", "2"})
     probe.arm(1)
-    assert type(model(torch.randn(16, 4)).grad_fn) is LinearChain
+    out = model(torch.randn(16, 4) * 30)
+    assert type(out.grad_fn) is LinearChain
     stats = probe.collect(1)
     probe.disarm()
-    assert set(stats) == {"1"}
+    # the output sigmoid is no unit of the model: measured apart, as the share of the model's
+    # outputs within EPS of 0 or 1 (judged by the rules only when saturated from the start)
+    assert set(stats) == {"1", "output:3"}
+    p = out.detach().numpy()
+    assert stats["output:3"]["kind"] == "saturated_output"
+    assert stats["output:3"]["saturated"] == pytest.approx(((p < EPS) | (p > 1 - EPS)).mean())
 
 
 def test_another_models_run_is_not_measured():

@@ -977,3 +977,44 @@ def test_a_layer_an_activation_follows_on_eight_calls_runs_in_a_loop():
     twice = {f"enc.1[{i}]": {"kind": "relu", "after": "enc.0"} for i in range(2)}
     assert _looped({**shared, **twice}) == set()
     assert _looped(dict(list(loop.items())[:LOOP_CALLS - 1])) == set()
+
+
+def _output_run(shares, losses, norms=None):
+    """Steps 1..n with ``losses`` (and gradient ``norms``, 1 unless given) and a sample at
+    steps 1, 2, 4, 8, 16 measuring the model's output sigmoid 'out' saturated on the share
+    ``shares[i]`` of its outputs; the findings."""
+    rules = Rules()
+    found, shares = [], iter(shares)
+    for step, loss in enumerate(losses, 1):
+        norm = 1.0 if norms is None else norms[step - 1]
+        found += rules.on_step(step, loss, norm, {"fc": norm})
+        if step in (1, 2, 4, 8, 16):
+            sample = _sample(step, {"fc": 0.01})
+            sample["activations"] = {"output:out": {
+                "kind": "saturated_output", "layer": "out", "saturated": next(shares),
+                "after": "fc", "started": step}}
+            found += rules.on_sample(sample)
+    return found
+
+
+def test_an_output_sigmoid_saturated_from_the_start_while_the_loss_stays_is_saturation():
+    # (steps 4, 8 and 16: at 1 and 2 fewer than three losses tell its level)
+    (finding,) = _output_run([0.97, 0.99, 0.98, 0.99, 0.98], [40.0, 45.0, 38.0] * 6)
+    assert (finding.rule, finding.layer, finding.step) == ("saturation", "out", 16)
+    assert "from step 1 (the untrained model's)" in finding.message
+
+
+def test_an_output_sigmoid_that_grew_confident_or_learned_is_not_saturation():
+    # confident only once trained (a classifier fitting its data), or from the start with the
+    # loss fallen to a tenth (a fine-tuned model that was right from the start)
+    assert _output_run([0.1, 0.3, 0.9, 0.99, 0.99], [0.7, 0.6, 0.65] * 6) == []
+    assert _output_run([0.97, 0.99, 0.98, 0.99, 0.98], [40.0, 45.0] + [4.0] * 16) == []
+
+
+def test_a_gradient_jump_from_a_start_starved_by_a_saturated_output_is_not_an_explosion():
+    # the gradient of an output saturated from step 1 is tiny; a few outputs leaving the flat
+    # tail raise it 1000x, the loss up a little: the saturation is the finding
+    norms, losses = [1e-4, 1e-4] + [0.2] * 16, [40.0, 41.0] + [45.0, 52.0] * 8
+    found = _output_run([0.99] * 5, losses, norms)
+    assert [f.rule for f in found] == ["saturation"]
+    assert [f.rule for f in _feed(norms, losses)] == ["exploding"]  # (without the evidence)

@@ -65,6 +65,7 @@ SATURATING_MODULES = tuple((getattr(nn, name), kind) for name, kind in (
     # x / (1 + |x|): within eps of +-1 its slope, (1 - |y|)^2, is flatter than tanh's there
     ("Softsign", "tanh"),
 ) if hasattr(nn, name))
+SATURATING_KINDS = frozenset(kind for _, kind in SATURATING_MODULES)
 # ReLU's smooth relatives: no output is exactly 0, but below a point their slope stays near 0
 # (a GELU at -3 passes back 1% of the signal), so a unit kept there on every input is as dead
 # as a ReLU unit at 0. Read from the activation's input (GELU and SiLU are not monotone, their
@@ -860,6 +861,17 @@ class ActivationProbe:
             done[f"input:{norm}"] = {"kind": "drowned", "norm": norm, "share": share,
                                      "layer": layer}
         for key, (name, tally) in list(self.tallies.items()):
+            if (name in self.output_activations and tally.kind in SATURATING_KINDS
+                    and tally.total >= self.min_inputs):
+                # apart from the units: a final sigmoid is meant to grow confident (the rules
+                # judge only one confident from the start, see rules.py); its outputs are the
+                # samples' own, one a sample where it rates or scores, so a step's are enough
+                del self.tallies[key]
+                done[f"output:{self._final_name(key, name)}"] = {
+                    "kind": "saturated_output", "layer": self._final_name(key, name),
+                    "saturated": tally.stats()["saturated"], "after": tally.after,
+                    "started": tally.started}
+                continue
             if tally.inputs >= self.min_inputs or step - tally.started >= MAX_WINDOW:
                 del self.tallies[key]
                 if tally.inputs >= self.min_inputs and name not in self.output_activations:

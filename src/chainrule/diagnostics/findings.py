@@ -248,6 +248,12 @@ REMEDIES = {
                    "update gate is its [hidden:2*hidden] too), and check what set it negative",
     "saturation": "initialise weights smaller (nn.init.xavier_uniform_), normalise inputs, add "
                   "LayerNorm before the activation, or use ReLU-family activations",
+    "saturated_output": "start the output activation's inputs small: initialise the layers "
+                        "that make them smaller (two embeddings whose dot product is the score "
+                        "at std 0.01 to 1/sqrt(dim) each, not 1 or more; the head at its "
+                        "default), scale a dot product by 1/sqrt(dim), or give the loss the "
+                        "scores themselves (F.binary_cross_entropy_with_logits, "
+                        "F.cross_entropy) instead of the activation's output",
     "saturation_bias": "initialise the bias of the layer before it near zero (PyTorch draws it "
                        "within +-1/sqrt(fan_in)); a gate meant to start mostly shut or open "
                        "needs a bias of about -1 to -2 or +1 to +2, not one past the asymptote",

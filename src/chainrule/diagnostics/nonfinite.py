@@ -478,6 +478,25 @@ _CAUSES = {
         "keep the divisor away from 0: clamp it (t.clamp(min=1e-4)), learn a scale through a "
         "positive map (t = log_t.exp(), F.softplus), or add an epsilon to a norm or a count "
         "(a norm's k or eps above 0: LocalResponseNorm's default k is 1)"),
+    "zero_by_zero": (
+        "0 / 0: its divisor holds 0 where what it divides is 0 too (a standard deviation of "
+        "identical values dividing their deviations from the mean: advantages or returns "
+        "standardised over a batch whose episodes all scored the same, a feature constant over "
+        "the batch; a norm of a zero vector dividing that vector or its products, such as a "
+        "cosine of an empty or padding embedding, or a norm whose added constant was set to 0, "
+        "such as LocalResponseNorm's k, over a window of zeros; a mean over no entries, such "
+        "as a mask that is all zero)",
+        "add an epsilon to the divisor ((x - x.mean()) / (x.std() + 1e-8); a norm clamped, as "
+        "F.cosine_similarity and F.normalize do, or its k or eps above 0: LocalResponseNorm's "
+        "default k is 1; a count clamped at 1), or leave out the rows with nothing to divide"),
+    "ctc_unalignable": (
+        "an input length is shorter than its target can be aligned in (its label count plus "
+        "one blank between each repeated pair): no alignment exists, so the loss is inf "
+        "(zero_infinity=False) and its gradient nan; input_lengths counted before a stride or "
+        "pooling that shortened the frames, or given for other sequences, do this",
+        "pass input_lengths of the frames the model outputs (after its strides), at least the "
+        "target's length plus its repeats; zero_infinity=True drops the samples that cannot "
+        "be aligned (their loss and gradient 0) where some are expected"),
     "eps_zero": (
         "its eps is 0: a row (or group) whose values are all equal, such as a padding token's "
         "embedding of zeros or a constant feature, has variance 0, and 0/0 is nan",
@@ -527,7 +546,22 @@ def forward_cause(node, args):
         # from one that a convolution will multiply, so the pad is where it entered)
         return "infinite_pad"
     if name == "Div" and len(args) == 2 and hasattr(args[1], "_data"):
-        return "zero_divisor" if (args[1]._data == 0).any() else None
+        zero = args[1]._data == 0
+        if not zero.any():
+            return None
+        # 0 / 0, not x / 0: a divisor that is 0 because what it divides is (a std or norm of
+        # nothing but equal values or zeros, a count of nothing), whose remedy is an epsilon
+        top = args[0]._data if hasattr(args[0], "_data") else np.asarray(args[0])
+        top, zero = np.broadcast_arrays(top, zero)
+        return "zero_by_zero" if (top[zero] == 0).all() else "zero_divisor"
+    if name == "CtcLoss":
+        targets, lengths = options.get("targets"), options.get("input_lengths")
+        if targets is not None and lengths is not None:
+            for row, length in zip(targets, lengths):
+                row = np.asarray(row)
+                if length < len(row) + int((row[1:] == row[:-1]).sum()):
+                    return "ctc_unalignable"
+        return None
     if name in _NORM_OPS:
         eps = options.get("eps")
         if eps is not None and not eps > 0:

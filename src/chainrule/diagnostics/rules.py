@@ -27,7 +27,7 @@ def _listing(names, limit=6):
 
 
 # measurements of what an op was given (activations.py)
-INPUT_KINDS = ("probabilities", "drowned", "uniform_targets")
+INPUT_KINDS = ("probabilities", "drowned", "uniform_targets", "saturated_output")
 
 
 class Rules:
@@ -79,6 +79,12 @@ class Rules:
         self.first_dead = {}  # activation -> its share of dead units at its first measurement
         self.first_softmax = {}  # softmax -> (share of saturated rows, their median margin) at
         # its first measurement
+        self.first_output = {}  # an output sigmoid or tanh -> (its saturated share, the step
+        # it began) at its first measurement
+        # whether the model's output activation was saturated at its first measurement and
+        # still is at its last (an explosion measured against its gradient is none: see
+        # _explosion)
+        self.output_saturated = False
         self.sampled_flat = {}  # sampled softmax -> [sum of its shares of flat rows, samples]
         self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
         self.divided = {}  # layer -> (gradient norm, lr): an update made its weights inf from
@@ -148,6 +154,13 @@ class Rules:
 
     def _explosion(self, e):
         f = e.figures
+        if e.kind == "jump" and self.output_saturated and f["norm"] != math.inf:
+            # a jump from the gradient of a model whose output activation is saturated from the
+            # start (the confident, wrong outputs pass almost none back) to a few samples'
+            # worth: not an explosion. An MF recommender's embeddings at std 10: 1.2e-4 at
+            # step 1 against weights of norm ~280, 0.24 at step 4 with the weights unchanged,
+            # while 98% of its ratings stayed at 0 or 1 (_saturated_output names it)
+            return []
         layers = self._origin(e.layers, e.norms)
         layer = layers[0] if layers else None
         where = f" starting in layer '{layer}'{self._gain(layer)}" if layer else ""
@@ -463,6 +476,7 @@ class Rules:
             found_given += self._drowned(step, inputs.get("drowned"))
             found_given += self._uniform_targets(step, inputs.get("uniform_targets"),
                                                  sample.get("heads", ()))
+            found_given += self._saturated_output(step, inputs.get("saturated_output"))
         if "natural" in sample:
             oversized = _out_of_scale(layers, order, sample["natural"], self.t.oversized)
             # only a layer that was out of scale at the first sample: one that an update threw
@@ -597,6 +611,46 @@ class Rules:
             f"scores all classes alike, the loss log {given['classes']} = "
             f"{math.log(given['classes']):.4g} whatever the inputs, so there is nothing to "
             "learn and the gradient falls to zero on the way there", "uniform_targets")
+
+    def _saturated_output(self, step, given):
+        """Saturation at the model's output: a sigmoid or tanh whose output is the model's,
+        with more than ``saturated_fraction`` of its outputs within ``saturation_eps`` of an
+        asymptote at its first measurement (the untrained model's forward) and at each of
+        ``patience`` measurements in a row since, while the median of the recent losses is
+        above ``unlearned_drop`` of the untrained one (``start_loss``: it has not learned).
+        A trained classifier's output sigmoid is meant to be confident, and its loss has
+        fallen: the units' rule leaves output activations out for it. One confident before
+        any training was given inputs far too large (a matrix-factorisation recommender's
+        sigmoid of the dot product of two embeddings drawn at std 10: scores of std 400,
+        every rating 0 or 1 to within 0.02, the BCE ~49 and not falling under Adam 1e-2, the
+        few unsaturated pairs its only gradient)."""
+        if given is None:
+            return []  # (no measurement completed on this sample: the streak waits)
+        t, e = self.t, self.explosions
+        layer = given["layer"]
+        first = self.first_output.setdefault(layer, (given["saturated"], given["started"]))
+        self.output_saturated = (given["saturated"] > t.saturated_fraction
+                                 and first[0] > t.saturated_fraction)
+        recent = list(e.losses)[-t.recent_steps:]
+        level = statistics.median(recent) if len(recent) >= 3 else None
+        holds = (given["saturated"] > t.saturated_fraction and first[0] > t.saturated_fraction
+                 and e.relapse_level is not None and level is not None
+                 and level >= e.relapse_level)
+        if not self._streak(("saturation", "output"), holds):
+            return []
+        after = f" (after '{given['after']}')" if given.get("after") else ""
+        since = " (the untrained model's)" if first[1] <= 1 else ""
+        return self._group(
+            "saturated_output", "saturation", [layer], step,
+            f"saturated units at the model's output '{layer}'{after}: "
+            f"{given['saturated']:.0%} of its outputs are within {t.saturation_eps} of an "
+            f"asymptote, as {first[0]:.0%} were at its first measurement, from step "
+            f"{first[1]}{since}, on {t.patience} measurements in a row, while the loss "
+            f"({level:.4g}, the median of the recent steps) is above {t.unlearned_drop:g}x "
+            f"its untrained level ({e.start_loss:.4g}): its inputs were far too large from the "
+            "start, so it is confident and wrong, and its flat slope passes almost no gradient "
+            "back",
+            "saturated_output")
 
     def _probabilities_as_logits(self, step, given):
         """Vanishing born in the loss: a cross-entropy (or a log-softmax) given a softmax's

@@ -7195,3 +7195,308 @@ def neural_ode_of_a_hundred_euler_steps_of_one():
     model = _EulerODE(1.0)
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), _rotated_points(), 30,
                       F.mse_loss)
+
+
+# -- rl21: reinforcement learning, ranking and recommendation -----------------------------------
+def _q_learning(q, lr, steps, target_every=None, every=50):
+    """Q-learning of a two-action MLP on random transitions (reward: the state's first feature
+    above 0, discount 0.99), by SGD on the Huber loss of the TD error; the bootstrapped value
+    from a target network synced every ``target_every`` steps, or from ``q`` itself."""
+    rng = np.random.default_rng(0)
+    target = copy.deepcopy(q)
+    optimizer = torch.optim.SGD(q.parameters(), lr)
+    with GradientMonitor(q, every=every) as monitor, np.errstate(all="ignore"):
+        for step in range(steps):
+            state = rng.standard_normal((32, 4)).astype(np.float32)
+            action = torch.from_numpy(rng.integers(0, 2, 32))
+            after = (state + 0.1 * rng.standard_normal((32, 4))).astype(np.float32)
+            reward = torch.from_numpy((state[:, 0] > 0).astype(np.float32))
+            if target_every is not None and step % target_every == 0:
+                target.load_state_dict(q.state_dict())
+            with torch.no_grad():
+                bootstrap = (q if target_every is None else target)(torch.from_numpy(after))
+            chosen = q(torch.from_numpy(state)).gather(1, action[:, None])[:, 0]
+            loss = F.smooth_l1_loss(chosen, reward + 0.99 * bootstrap.max(1)[0])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=lr)
+    return q, monitor
+
+
+@broken("mlp", "loss", Expect("exploding", ANY, within=15))
+def dqn_bootstrapping_from_its_own_online_network():
+    # the target network forgotten: the TD target is the online network's own value of the
+    # next state (detached), so each step moves the target it chases; at SGD 0.5 the values
+    # and the gradient grow ~100x in ten steps (the same run with a target network synced
+    # every ten steps trains: healthy.dqn_with_a_target_network_synced_every_ten_steps)
+    return _q_learning(models.mlp([4, 32, 32, 2]), 0.5, 50)
+
+
+class _RecurrentPolicy(nn.Module):
+    """A GRU over a few observations; from its last state, logits over three actions and a
+    value (the baseline)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(4, 16, batch_first=True)
+        self.head = nn.Linear(16, 3)
+        self.value = nn.Linear(16, 1)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return self.head(out[:, -1]), self.value(out[:, -1])[:, 0]
+
+
+def _reinforce(policy, steps, standardise, every=50):
+    """REINFORCE on a sparse reward (1 for the best action, and only where the last
+    observation's fourth feature is above 1: ~5% of episodes), eight episodes a batch, actions
+    sampled from the policy (Gumbel-max), the value head regressed on the returns; the
+    advantage standardised over the batch, or the return less the value."""
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.Adam(policy.parameters(), 1e-2)
+    with GradientMonitor(policy, every=every) as monitor, np.errstate(all="ignore"):
+        for _ in range(steps):
+            obs = rng.standard_normal((8, 6, 4)).astype(np.float32)
+            logits, value = policy(torch.from_numpy(obs))
+            gumbel = -np.log(-np.log(rng.uniform(size=(8, 3))))
+            action = torch.from_numpy((logits.detach().numpy() + gumbel).argmax(1))
+            best = obs[:, :, :3].sum(1).argmax(1)
+            returns = torch.from_numpy(
+                ((action.numpy() == best) & (obs[:, -1, 3] > 1.0)).astype(np.float32))
+            if standardise:
+                advantage = (returns - returns.mean()) / returns.std()  # NAN: identical returns
+            else:
+                advantage = returns - value.detach()
+            log_prob = F.log_softmax(logits, -1).gather(1, action[:, None])[:, 0]
+            loss = -(log_prob * advantage).mean() + 0.5 * F.mse_loss(value, returns)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-2)
+    return policy, monitor
+
+
+@broken("recurrent", "data", Expect("nonfinite", None, "Div", "forward", "identical returns",
+                                    within=5, says="std() + 1e-8"))
+def gru_reinforce_advantages_standardised_over_a_batch_of_zero_returns():
+    # advantages standardised by the batch's std without an eps: a sparse reward leaves most
+    # batches of eight all zero, (0 - 0) / 0 is nan, and every weight is nan after the step
+    return _reinforce(_RecurrentPolicy(), 40, standardise=True)
+
+
+class _TokenPolicy(nn.Module):
+    """A one-layer transformer encoder over a few tokens, mean-pooled into four actions'
+    logits."""
+
+    def __init__(self, vocab=12, width=16, actions=4):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width)
+        layer = nn.TransformerEncoderLayer(width, 2, 32, dropout=0.0, batch_first=True)
+        self.blocks = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+        self.head = nn.Linear(width, actions)
+
+    def forward(self, x):
+        return self.head(self.blocks(self.tokens(x)).mean(1))
+
+
+@broken("transformer", "loss", Expect("exploding", ANY, within=20, says="no minimum"))
+def policy_importance_ratio_of_raw_logits():
+    # an off-policy surrogate, exp(new - old) x advantage, over one batch collected by the
+    # untrained policy, with the raw logits of the chosen actions as "log-probs" (log_softmax
+    # forgotten) and no clip: nothing bounds a logit, so the ratio and the gradient grow
+    # without end (the loss reaches -1e21 by step 50; with log-probs the ratio is at most 1/p)
+    rng = np.random.default_rng(0)
+    policy = _TokenPolicy()
+    optimizer = torch.optim.Adam(policy.parameters(), 0.05)
+    x = torch.from_numpy(rng.integers(0, 12, (32, 6)))
+    with torch.no_grad():
+        logits = policy(x)
+        action = torch.multinomial(F.softmax(logits, -1), 1)[:, 0]
+        old = logits.gather(1, action[:, None])[:, 0]
+    reward = (action.numpy() == x.numpy()[:, 0] % 4).astype(np.float32)
+    advantage = torch.from_numpy(reward - reward.mean())
+    with GradientMonitor(policy) as monitor, np.errstate(all="ignore"):
+        for _ in range(50):
+            ratio = torch.exp(policy(x).gather(1, action[:, None])[:, 0] - old)
+            loss = -(ratio * advantage).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=0.05)
+    return policy, monitor
+
+
+class _SkipGram(nn.Module):
+    """Word2vec's two tables: a centre word's vector scored against its context word's and
+    against sampled negatives'."""
+
+    def __init__(self, vocab=60, dim=32, std=1.0):
+        super().__init__()
+        self.centre, self.context = nn.Embedding(vocab, dim), nn.Embedding(vocab, dim)
+        nn.init.normal_(self.centre.weight, 0, std)
+        nn.init.normal_(self.context.weight, 0, std)
+
+    def forward(self, centre, context, negatives):
+        h = self.centre(centre)
+        negative = (self.context(negatives) @ h[:, :, None])[..., 0]
+        return (h * self.context(context)).sum(-1), negative
+
+
+def _negative_sampling(model, lr, steps, by_hand, every=50):
+    """Skip-gram with five negatives a pair (the context: one or two words on), by SGD."""
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.SGD(model.parameters(), lr)
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for _ in range(steps):
+            centre = rng.integers(0, 60, 64)
+            positive, negative = model(torch.from_numpy(centre),
+                                       torch.from_numpy((centre + rng.integers(1, 3, 64)) % 60),
+                                       torch.from_numpy(rng.integers(0, 60, (64, 5))))
+            if by_hand:
+                apart = torch.log(torch.sigmoid(-negative)).sum(1)  # NAN: log of a sigmoid
+                fits = torch.log(torch.sigmoid(positive)) + apart
+            else:
+                fits = F.logsigmoid(positive) + F.logsigmoid(-negative).sum(1)
+            loss = -fits.mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=lr)
+    return model, monitor
+
+
+@broken("mlp", "loss", Expect("nonfinite", None, "Log", "forward", "log of a sigmoid",
+                              within=5))
+def skip_gram_negative_sampling_with_log_of_sigmoid_by_hand():
+    # both tables at std 3 over 32 dimensions: scores of std ~50, a negative scored above ~90
+    # has sigmoid(-s) = 0 in float32 and its log -inf (F.logsigmoid(-s) is -s, finite)
+    return _negative_sampling(_SkipGram(std=3.0), 0.5, 40, by_hand=True)
+
+
+class _HistoryRecommender(nn.Module):
+    """A user as the summed item vectors of their history (item 0 the padding, a zero row),
+    projected; scored against an item's vector by a cosine written out, or F's."""
+
+    def __init__(self, items=30, dim=16, by_hand=True):
+        super().__init__()
+        self.items = nn.Embedding(items, dim, padding_idx=0)
+        self.users = nn.Linear(dim, dim, bias=False)
+        self.by_hand = by_hand
+
+    def forward(self, history, item):
+        u, v = self.users(self.items(history).sum(1)), self.items(item)
+        if self.by_hand:
+            return (u * v).sum(-1) / (u.norm(dim=-1) * v.norm(dim=-1))  # NAN: cosine by hand
+        return F.cosine_similarity(u, v, dim=-1)
+
+
+def _recommend_by_history(model, steps, every=50):
+    """1 - cosine between a user and the item after their first one; one user a batch is new
+    (an empty history: all padding)."""
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for step in range(1, steps + 1):
+            history = rng.integers(1, 30, (32, 5))
+            item = history[:, 0] % 29 + 1
+            history[step % 32] = 0
+            loss = (1 - model(torch.from_numpy(history), torch.from_numpy(item))).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-2)
+    return model, monitor
+
+
+@broken("mlp", "data", Expect("nonfinite", "_HistoryRecommender", "Div", "forward",
+                              "cosine by hand", within=5))
+def cold_start_user_scored_by_a_cosine_written_out():
+    # a new user's history is all padding: their vector is 0 and 0 / (0 x |v|) is nan
+    # (F.cosine_similarity clamps each norm at eps; healthy.cold_start_user_scored_by_...)
+    return _recommend_by_history(_HistoryRecommender(), 30)
+
+
+class _FrameTagger(nn.Module):
+    """An LSTM over frames, log-probabilities over five labels and the blank, (T, N, C) as
+    ctc_loss takes them."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(4, 16, batch_first=True)
+        self.head = nn.Linear(16, 6)
+
+    def forward(self, x):
+        out, _ = self.rnn(x)
+        return F.log_softmax(self.head(out), -1).transpose(0, 1)
+
+
+def _ctc(model, steps, frames, every=50):
+    """CTC of four labels a sequence, each label held for three of twelve noisy frames;
+    ``frames``: the input lengths given."""
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for _ in range(steps):
+            labels = rng.integers(1, 6, (16, 4))
+            x = np.repeat(np.eye(6, 4, dtype=np.float32)[labels], 3, axis=1)
+            x += 0.1 * rng.standard_normal(x.shape).astype(np.float32)
+            loss = F.ctc_loss(model(torch.from_numpy(x)), torch.from_numpy(labels),  # NAN: ctc
+                              torch.from_numpy(np.full(16, frames)),
+                              torch.from_numpy(np.full(16, 4)))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-2)
+    return model, monitor
+
+
+@broken("recurrent", "data", Expect("nonfinite", None, "CtcLoss", "forward", "ctc", within=5,
+                                    says="input_lengths"))
+def ctc_input_lengths_shorter_than_the_targets():
+    # input lengths of 3 frames (the 12 frames' count after a stride of 4 that this model does
+    # not have) for targets of 4 labels: no alignment exists, the loss is inf
+    # (zero_infinity=False) and its gradient nan
+    return _ctc(_FrameTagger(), 30, frames=3)
+
+
+class _MatrixFactorisation(nn.Module):
+    """A user's and an item's embeddings, their dot product through a sigmoid: the rating."""
+
+    def __init__(self, std, users=50, items=40, dim=16):
+        super().__init__()
+        self.users, self.items = nn.Embedding(users, dim), nn.Embedding(items, dim)
+        self.rating = nn.Sigmoid()
+        nn.init.normal_(self.users.weight, 0, std)
+        nn.init.normal_(self.items.weight, 0, std)
+
+    def forward(self, user, item):
+        return self.rating((self.users(user) * self.items(item)).sum(-1))
+
+
+def _rate(model, steps, every=50):
+    """Liked or not (a user's three tastes against an item's three traits), by BCE on the
+    sigmoid's rating, Adam at 1e-2, 64 pairs a batch."""
+    rng = np.random.default_rng(0)
+    liked = (rng.standard_normal((50, 3)) @ rng.standard_normal((3, 40)) > 0).astype(np.float32)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for _ in range(steps):
+            user, item = rng.integers(0, 50, 64), rng.integers(0, 40, 64)
+            loss = F.binary_cross_entropy(model(torch.from_numpy(user), torch.from_numpy(item)),
+                                          torch.from_numpy(liked[user, item]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-2)
+    return model, monitor
+
+
+@broken("mlp", "model", Expect("saturation", "rating", says="from step 1 (the untrained model's)"))
+def matrix_factorisation_embeddings_at_std_ten_into_a_sigmoid_rating():
+    # both tables drawn at std 10 (meant 0.01): dot products of std 400, every rating within
+    # 0.02 of 0 or 1 at the first step, the BCE ~45 and not falling over 100 steps (the output
+    # sigmoid is left out of the units' rule: a classifier's is meant to grow confident; before,
+    # the gradient's rise from the saturated start, 2003x, was called exploding at step 4)
+    return _rate(_MatrixFactorisation(10.0), 50)
+

@@ -5344,3 +5344,112 @@ def fourier_feature_network_of_frequencies_near_ten():
     model = _FourierFeatures(10.0)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.Batches(x, y, 64), 100,
                 F.mse_loss, every=10)]
+
+
+# -- rl21: reinforcement learning, ranking and recommendation -----------------------------------
+@healthy("mlp")
+def dqn_with_a_target_network_synced_every_ten_steps():
+    # broken.dqn_bootstrapping_from_its_own_online_network with its target network: the same
+    # rate (SGD 0.5) trains
+    return [broken_mistakes._q_learning(models.mlp([4, 32, 32, 2]), 0.5, 100, target_every=10,
+                                        every=10)[1]]
+
+
+@healthy("recurrent")
+def gru_reinforce_with_a_learned_baseline_on_a_sparse_reward():
+    # the sparse reward of broken.gru_reinforce_advantages_standardised_over_a_batch_of_zero_
+    # returns, the advantage the return less the value head's estimate
+    return [broken_mistakes._reinforce(broken_mistakes._RecurrentPolicy(), 100,
+                                       standardise=False, every=10)[1]]
+
+
+@healthy("transformer")
+def transformer_policy_ppo_clipped():
+    # PPO: rollouts of 32 by the current policy, four epochs on each of the clipped surrogate
+    # of the ratio of log-probabilities to the rollout's
+    rng = np.random.default_rng(0)
+    policy = broken_mistakes._TokenPolicy()
+    optimizer = torch.optim.Adam(policy.parameters(), 1e-3)
+    with GradientMonitor(policy, every=10) as monitor:
+        for _ in range(25):
+            x = torch.from_numpy(rng.integers(0, 12, (32, 6)))
+            with torch.no_grad():
+                logits = policy(x)
+                action = torch.multinomial(F.softmax(logits, -1), 1)[:, 0]
+                old = F.log_softmax(logits, -1).gather(1, action[:, None])[:, 0]
+            reward = (action.numpy() == x.numpy()[:, 0] % 4).astype(np.float32)
+            advantage = torch.from_numpy(reward - reward.mean())
+            for _ in range(4):
+                new = F.log_softmax(policy(x), -1).gather(1, action[:, None])[:, 0]
+                ratio = torch.exp(new - old)
+                loss = -torch.min(ratio * advantage,
+                                  ratio.clamp(0.8, 1.2) * advantage).mean()
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                monitor.step(loss, lr=1e-3)
+    return [monitor]
+
+
+class _ListRanker(nn.Module):
+    """Each list's documents (8 features) embedded, attending to each other through one
+    encoder layer, scored one by one."""
+
+    def __init__(self, features=8, width=16):
+        super().__init__()
+        self.embed = nn.Linear(features, width)
+        layer = nn.TransformerEncoderLayer(width, 2, 32, dropout=0.0, batch_first=True)
+        self.blocks = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
+        self.score = nn.Linear(width, 1)
+
+    def forward(self, documents):
+        return self.score(self.blocks(self.embed(documents)))[..., 0]
+
+
+@healthy("transformer")
+def transformer_ranker_listwise_softmax():
+    # ListNet: cross-entropy between the softmax of the scores over each list of ten and the
+    # softmax of the documents' relevance (a fixed linear map of their features)
+    rng = np.random.default_rng(0)
+    relevance = rng.standard_normal(8).astype(np.float32)
+    model = _ListRanker()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    with GradientMonitor(model, every=10) as monitor:
+        for _ in range(100):
+            documents = rng.standard_normal((16, 10, 8)).astype(np.float32)
+            loss = F.cross_entropy(model(torch.from_numpy(documents)),
+                                   F.softmax(torch.from_numpy(documents @ relevance), -1))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-3)
+    return [monitor]
+
+
+@healthy("mlp")
+def skip_gram_negative_sampling_with_logsigmoid():
+    # broken.skip_gram_negative_sampling_with_log_of_sigmoid_by_hand through F.logsigmoid, its
+    # tables at std 1 (scores of std ~6) and SGD at 2
+    return [broken_mistakes._negative_sampling(broken_mistakes._SkipGram(), 2.0, 100,
+                                               by_hand=False, every=10)[1]]
+
+
+@healthy("mlp")
+def cold_start_user_scored_by_cosine_similarity():
+    # broken.cold_start_user_scored_by_a_cosine_written_out through F.cosine_similarity: the
+    # new user's cosine is 0, their gradient 0
+    model = broken_mistakes._HistoryRecommender(by_hand=False)
+    return [broken_mistakes._recommend_by_history(model, 100, every=10)[1]]
+
+
+@healthy("recurrent")
+def lstm_ctc_over_all_its_frames():
+    return [broken_mistakes._ctc(broken_mistakes._FrameTagger(), 100, frames=12, every=10)[1]]
+
+
+@healthy("mlp")
+def matrix_factorisation_embeddings_at_std_0_01_into_a_sigmoid_rating():
+    # broken.matrix_factorisation_embeddings_at_std_ten_into_a_sigmoid_rating at std 0.01: the
+    # ratings start at 0.5 (the loss near log 2 for 25 steps, 0.29 at step 100)
+    return [broken_mistakes._rate(broken_mistakes._MatrixFactorisation(0.01), 100, every=10)[1]]
+
