@@ -279,6 +279,23 @@ def test_a_nan_loss_when_the_loop_calls_the_models_parts_says_its_forward_did_no
     assert monitor.findings[0].origin.op == "Log"
 
 
+def test_a_nan_gradient_when_the_loop_calls_the_models_parts_says_its_forward_did_not_run():
+    # the loss finite, its gradient not (sqrt's slope at 0): the op cannot be run again without
+    # the model's forward, and saying "no single op made it" sent users to custom Functions
+    model = nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2))
+    with torch.no_grad():
+        model[0].bias.fill_(-100.0)  # every unit below 0: sqrt's slope at 0 is inf, times 0 nan
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        h = model[0](torch.randn(8, 4))
+        loss = model[1]((h * (h > 0)).sqrt()).sum()
+        loss.backward()
+        monitor.step(loss)
+    (finding,) = monitor.findings
+    assert finding.origin.op == "unwatched" and finding.origin.pass_ == "backward"
+    assert "the gradients became" in finding.message
+    assert "the model's own forward did not run this step" in finding.message
+
+
 SMOOTH = [(nn.GELU(), "gelu", "none"), (nn.GELU("tanh"), "gelu", "tanh"), (nn.SiLU(), "silu", None),
           (nn.Mish(), "mish", None), (nn.Softplus(), "softplus", 1.0),
           (nn.Softplus(beta=10), "softplus", 10.0), (nn.ELU(), "elu", 1.0),

@@ -679,7 +679,8 @@ def explain(origin):
                 "tracking. Remedy: use the fused, stable losses (F.cross_entropy on logits, "
                 "F.binary_cross_entropy_with_logits) and clamp what you take the log of")
     if o.op == "unwatched":
-        return (f"the loss became {o.kind} in the {o.pass_} pass, but the model's own forward "
+        what = "the loss" if o.pass_ == "forward" else "the gradients"
+        return (f"{what} became {o.kind} in the {o.pass_} pass, but the model's own forward "
                 "did not run this step (its parts were called one by one, such as "
                 "model.encoder(...) then model.decoder(...)), so neither its output nor the ops "
                 "after it were watched and the op that made it cannot be named. Remedy: put the "

@@ -627,6 +627,8 @@ class NonFiniteWatch:
                 if any(not finite(g._data) for g in call.grads.values()):
                     origin = Origin("loss", "backward", kind, in_loss=True)
                     break
+        if origin is None and not self._ran:  # its parts called one by one: nothing watched
+            origin = Origin("unwatched", "backward", kind, layer=layer)
         self._found(origin or self._backward_birth()
                     or Origin("unknown", "backward", kind, layer=layer))
 
