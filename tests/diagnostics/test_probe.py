@@ -14,6 +14,7 @@ from chainrule.diagnostics.activations import (
     made_by_product,
     saturating_bias,
     softmax_rows,
+    wrong_share,
 )
 from chainrule.nn import functional as F
 from chainrule.ops.linear_chain import LinearChain
@@ -320,3 +321,12 @@ def test_functional_activations_are_measured_whatever_the_forward_calls_its_modu
     assert stats["_Functional:Relu[0]"]["dead"] == pytest.approx(dead)
     assert stats["_Functional:Tanh[0]"]["saturated"] == pytest.approx(saturated)
     assert dead > 0.25 and saturated > 0.05  # (the truth is not trivially zero)
+
+
+def test_wrong_share_counts_the_saturated_outputs_on_the_far_side_of_their_targets():
+    sigmoid = torch.tensor([0.995, 0.001, 0.999, 0.5, 0.97])  # three within 0.02 of 0 or 1
+    targets = torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0])  # the 2nd and 3rd confident and wrong
+    assert wrong_share("sigmoid", sigmoid, targets, 0.02) == (3, 2)
+    tanh = torch.tensor([-0.999, 0.995, 0.2])
+    assert wrong_share("tanh", tanh, torch.tensor([-1.0, -0.5, 1.0]), 0.02) == (2, 1)
+    assert wrong_share("tanh", tanh, torch.tensor([1.0]), 0.02) is None  # (broadcast: unread)

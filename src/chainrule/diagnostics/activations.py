@@ -101,6 +101,11 @@ def training_forward(module):
 # ops that take logits and apply their own (log-)softmax: given a softmax's output instead, each
 # row in [0, 1] and summing to 1, they squash it again (``probabilities_as_logits``)
 LOGIT_OPS = frozenset({"CrossEntropy", "LogSoftmax", "BinaryCrossEntropyWithLogits"})
+# losses that compare the model's output with a target of its shape, element by element: where
+# the output is an activation saturated from the start, they show whether it is confident and
+# right (a trained model, fine-tuned or resumed) or confident and wrong (``wrong_share``)
+TARGET_LOSS_OPS = frozenset({"BinaryCrossEntropy", "MseLoss", "L1Loss", "SmoothL1Loss",
+                             "HuberLoss"})
 SUMS_TO_ONE = 1e-3  # float32 rows of up to ~1e4 probabilities sum to 1 within this
 
 
@@ -610,6 +615,22 @@ def softmax_rows(node, args, outputs, eps):
     return np.broadcast_to(np.float32(0), (batch, queries, 1)), saturated, total, margins
 
 
+def wrong_share(kind, output, target, eps):
+    """(saturated, wrong): how many of ``output``'s values (a sigmoid's or a tanh's) lie within
+    ``eps`` of an asymptote, and how many of those are on the far side of the midpoint from
+    ``target`` (a 1 for a target of 0): confident and wrong. None where the target is not an
+    array of the output's shape."""
+    target = getattr(target, "_data", None)
+    values = output._data
+    if target is None or target.shape != values.shape:
+        return None
+    lower, upper = (eps, 1 - eps) if kind == "sigmoid" else (eps - 1, 1 - eps)
+    half = 0.5 if kind == "sigmoid" else 1.0
+    saturated = (values < lower) | (values > upper)
+    wrong = saturated & (np.abs(values - target) > half)
+    return int(np.count_nonzero(saturated)), int(np.count_nonzero(wrong))
+
+
 class _Tally:
     """Evidence about one activation, pooled over the forwards of one measurement."""
 
@@ -630,6 +651,9 @@ class _Tally:
         self.temperature = None  # softmax: the temperature below 1 its scores were divided by
         self.attention = False  # softmax: of scores made as a product in the forward (q . k)
         self.sampled = False  # softmax: of scores with noise added (Gumbel-softmax)
+        # the model's output activation: its saturated values a loss compared with a target,
+        # and how many of them were on the wrong side of it (``wrong_share``)
+        self.confident = self.wrong = 0
 
     def add_counts(self, array, saturated, total, shut=0, opened=0, memory=0):
         self.inputs += inputs_in(array)
@@ -743,6 +767,9 @@ class ActivationProbe:
         self._drowned = None  # (norm's name, share, the layer that made its largest term)
         self._uniform = None  # (classes, label_smoothing) of a cross-entropy given uniform targets
         self._made = {}  # id of a layer's output in a sampled forward -> (output, layer name)
+        # id of the model's output made by a saturating activation -> (output, its _Tally),
+        # until the loss reads it (``wrong_share``)
+        self._final = {}
         self._inputs = []  # [(layer name, its input tensors)] of each layer call since then
         self._run_feeding = set()  # layers of fused runs followed by another layer of the run
         self._model = model
@@ -822,6 +849,7 @@ class ActivationProbe:
         self.armed = False
         # (held tensors: not kept between samples)
         self._outputs, self._scaled, self._noised, self._made = {}, None, None, {}
+        self._final = {}
         self._inputs = []
         for handle in self._handles:
             handle.remove()
@@ -870,7 +898,8 @@ class ActivationProbe:
                 done[f"output:{self._final_name(key, name)}"] = {
                     "kind": "saturated_output", "layer": self._final_name(key, name),
                     "saturated": tally.stats()["saturated"], "after": tally.after,
-                    "started": tally.started}
+                    "started": tally.started,
+                    "wrong": tally.wrong / tally.confident if tally.confident else None}
                 continue
             if tally.inputs >= self.min_inputs or step - tally.started >= MAX_WINDOW:
                 del self.tallies[key]
@@ -1024,6 +1053,9 @@ class ActivationProbe:
         for name, output in self._outputs.items():
             if id(output) in ids:
                 self.output_activations.add(name)
+                tally = next((t for n, t in self.tallies.values() if n == name), None)
+                if tally is not None and tally.kind in SATURATING_KINDS:
+                    self._final[id(output)] = (output, tally)
         self._outputs = {}
         for key, (_, name) in self._made.items():
             if key in ids:
@@ -1039,6 +1071,14 @@ class ActivationProbe:
         self._inputs = []
 
     def _functional(self, node, args, outputs):
+        if self._final and type(node).__name__ in TARGET_LOSS_OPS and len(args) > 1:
+            held = self._final.get(id(args[0]))
+            if held is not None and held[0] is args[0] and not _rerunning[0]:
+                tally = held[1]
+                counts = wrong_share(tally.kind, args[0], args[1], self.eps)
+                if counts is not None:
+                    tally.confident += counts[0]
+                    tally.wrong += counts[1]
         if type(node).__name__ in NORM_OPS and self._drowned is None and not _rerunning[0]:
             self._norm_input(node, args)
         if (type(node).__name__ == "CrossEntropy" and self._uniform is None

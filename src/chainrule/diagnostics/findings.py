@@ -62,6 +62,9 @@ class Thresholds:
     min_inputs: int = 16  # ...judged on at least this many inputs
     saturation_eps: float = 0.02  # saturated: within this of a sigmoid/tanh asymptote
     saturated_fraction: float = 0.5  # saturation: more than this share of outputs saturated
+    # ...and, at the model's output, more than this share of the saturated values on the wrong
+    # side of their targets, where a loss compares them (confident and wrong; trained: ~0)
+    confident_wrong: float = 0.25
     sampled_saturated_fraction: float = 0.875  # ...of a sampled softmax's rows (noise added to
     # its scores: Gumbel-softmax), pooled over its samples: fewer than one row in eight near
     # enough a tie to pass a gradient on a draw. Gumbel-VAEs: tau 0.1 59-65%, 0.03 81% (both

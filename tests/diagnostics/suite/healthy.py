@@ -5453,3 +5453,25 @@ def matrix_factorisation_embeddings_at_std_0_01_into_a_sigmoid_rating():
     # ratings start at 0.5 (the loss near log 2 for 25 steps, 0.29 at step 100)
     return [broken_mistakes._rate(broken_mistakes._MatrixFactorisation(0.01), 100, every=10)[1]]
 
+
+
+# -- lead21: a model trained before the monitor starts (fine-tuned, or a run resumed) ------------
+@healthy("mlp")
+def matrix_factorisation_resumed_from_a_trained_model():
+    # broken.matrix_factorisation_embeddings_at_std_ten_into_a_sigmoid_rating's sigmoid is as
+    # saturated here (95% of its ratings within 0.02 of 0 or 1 at the monitor's first step), but
+    # right: 300 steps of Adam at 3e-2 before it, on the ratings it goes on with (loss 0.005).
+    # Was "saturated units at the model's output ... confident and wrong" at step 10
+    torch.manual_seed(0)
+    model = broken_mistakes._MatrixFactorisation(0.5)
+    rng = np.random.default_rng(0)
+    liked = (rng.standard_normal((50, 3)) @ rng.standard_normal((3, 40)) > 0).astype(np.float32)
+    optimizer = torch.optim.Adam(model.parameters(), 3e-2)
+    for _ in range(300):
+        user, item = rng.integers(0, 50, 256), rng.integers(0, 40, 256)
+        loss = F.binary_cross_entropy(model(torch.from_numpy(user), torch.from_numpy(item)),
+                                      torch.from_numpy(liked[user, item]))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return [broken_mistakes._rate(model, 60, every=10)[1]]
