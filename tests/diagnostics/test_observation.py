@@ -521,3 +521,40 @@ def test_thresholds_that_no_rule_could_use_are_refused_by_name(fields, error, sa
     # (a dict of its fields is taken as one)
     with GradientMonitor(nn.Linear(2, 2), thresholds={"patience": 2}) as monitor:
         assert monitor.thresholds.patience == 2
+
+
+def test_the_decay_source_is_an_optimizers_weight_decay_strong_enough_or_a_penalty():
+    # (what the decaying rule asks before it blames a weight decay: docs/diagnostics.md)
+    def source(make_optimizer, penalty=False):
+        model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+        optimizer = make_optimizer(model.parameters())  # (alive while the monitor asks)
+        with GradientMonitor(model) as monitor:
+            loss = model(torch.randn(8, 4)).square().mean()
+            if penalty:
+                loss = loss + 1e-2 * model[0].weight.square().sum()
+            loss.backward()
+            monitor.step(loss)
+            found = monitor._decay_source()
+        del optimizer
+        return found
+
+    assert source(lambda p: None) is None  # an update by hand: cannot tell
+    assert source(lambda p: torch.optim.SGD(p, 0.1)) is False
+    assert source(lambda p: torch.optim.SGD(p, 0.1, weight_decay=1e-4)) is True  # coupled
+    assert source(lambda p: torch.optim.AdamW(p, 1e-3)) is False  # 1e-3 x 1e-2 a step
+    assert source(lambda p: torch.optim.AdamW(p, 0.1, weight_decay=0.1)) is True  # 1e-2
+    assert source(lambda p: torch.optim.SGD(p, 0.1), penalty=True) is True
+
+
+def test_the_decay_source_knows_asgds_lambd_and_leaves_other_optimizers_undecided():
+    class Custom(torch.optim.SGD):  # (a subclass may decay by settings of its own)
+        pass
+
+    model = nn.Sequential(nn.Linear(4, 2))
+    for make, expected in ((lambda p: torch.optim.ASGD(p, 1e-2, lambd=1e3), True),
+                           (lambda p: torch.optim.ASGD(p, 1e-2), False),  # 1e-4 x 1e-2
+                           (lambda p: Custom(p, 0.1), None)):
+        optimizer = make(model.parameters())
+        with GradientMonitor(model) as monitor:
+            assert monitor._decay_source() is expected
+        del optimizer

@@ -131,9 +131,11 @@ class GradientMonitor:
                                 for _, p in params], self._gradient_nonfinite, covered)
         self.rules = Rules(self.thresholds, self._weights_grown, recurrent,
                            self.tap.norms_of)
+        self.rules.decay_source = self._decay_source
+        self._penalised = False  # a parameter entered the loss by itself (an L2 penalty)
         self.watch = NonFiniteWatch(model, record_sites)
         self.watch.on_origin = self._origin_found
-        self.watch.on_loss_leaf = self.tap.read_in_full  # a weight the loss uses by itself
+        self.watch.on_loss_leaf = self._loss_leaf  # a weight the loss uses by itself
         self.probe = ActivationProbe(model, self.thresholds.saturation_eps,
                                      self.thresholds.min_inputs, {n for n, _, _ in self.layers},
                                      dead_share=self.thresholds.dead_fraction)
@@ -343,25 +345,63 @@ class GradientMonitor:
         self.rules.recurrent.update(recurrent)
         self.probe.add_layers({name for name, _, _ in self.layers})
 
-    def _optimizer_settings(self, step):
-        """Findings on the settings of the optimizers that step this model's parameters (any
-        optimizer alive: the loop's is not given to the monitor), those that make it another
-        optimizer than meant (``updates.settings_problems``)."""
-        mine = self._parameter_ids
-        # eps against the gradients only on the first samples (the early steps'): a mistake in
-        # the settings is there from the start, and the read costs ~100 us a sample on the
-        # bench MLP; later, a run that has converged has gradients eps may rightly dwarf
-        moments = len(self.samples) <= len(EARLY_STEPS)
-        if self._optimizers[0] != registry_version():  # one made or given a group since
+    def _loss_leaf(self, tensor):
+        """A parameter the loss computation takes by itself (outside the model's forward):
+        an L2 penalty or a tied weight; its bias no longer stands for it (tap.read_in_full)."""
+        self._penalised = True
+        self.tap.read_in_full(tensor)
+
+    def _model_optimizers(self):
+        """The live optimizers that step this model's parameters (the loop's is not given to
+        the monitor), looked for again only when one was made or given a group since."""
+        if self._optimizers[0] != registry_version():
+            mine = self._parameter_ids
             self._optimizers = (registry_version(), [
                 weakref.ref(optimizer) for optimizer in live_optimizers()
                 if any(id(p) in mine for group in optimizer.param_groups
                        for p in group["params"])])
+        return [o for o in (r() for r in self._optimizers[1]) if o is not None]
+
+    def _decay_source(self):
+        """Whether something besides the loss's gradient can pull the weights toward zero by
+        ``decay_shrink`` of their size a step: a parameter in the loss by itself (a penalty),
+        or an optimizer's decay (a decoupled one, AdamW's, takes lr x weight_decay a step, and
+        ASGD's lr x lambd: 1e-3 x 1e-2 cannot; a coupled weight_decay is added to the gradient,
+        and under Adam can outweigh it at any size). None where it cannot tell: no optimizer
+        of the model is known (an update written by hand), or one is not the package's own (a
+        subclass may decay by other settings)."""
+        if self._penalised:
+            return True
+        optimizers = self._model_optimizers()
+        if not optimizers or any(not type(o).__module__.startswith("chainrule.optim.")
+                                 for o in optimizers):
+            return None
+        least = self.thresholds.decay_shrink / 2
+        for optimizer in optimizers:
+            decoupled = type(optimizer).__name__ in ("AdamW", "Adafactor")
+            for group in optimizer.param_groups:
+                lr = float(group.get("lr", 0.0))
+                decay = float(group.get("weight_decay") or 0.0)
+                if decoupled or group.get("decoupled_weight_decay"):
+                    if lr * decay >= least:
+                        return True
+                elif decay > 0:
+                    return True
+                if lr * float(group.get("lambd") or 0.0) >= least:  # (ASGD's decay term)
+                    return True
+        return False
+
+    def _optimizer_settings(self, step):
+        """Findings on the settings of the optimizers that step this model's parameters (any
+        optimizer alive: the loop's is not given to the monitor), those that make it another
+        optimizer than meant (``updates.settings_problems``)."""
+        # eps against the gradients only on the first samples (the early steps'): a mistake in
+        # the settings is there from the start, and the read costs ~100 us a sample on the
+        # bench MLP; later, a run that has converged has gradients eps may rightly dwarf
+        moments = len(self.samples) <= len(EARLY_STEPS)
         problems = []
-        for reference in self._optimizers[1]:
-            optimizer = reference()
-            if optimizer is not None:
-                problems += settings_problems(optimizer, moments)
+        for optimizer in self._model_optimizers():
+            problems += settings_problems(optimizer, moments)
         return self.rules.on_optimizer(step, problems) if problems else []
 
     def _stale_verdict(self, step):

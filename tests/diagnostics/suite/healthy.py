@@ -5475,3 +5475,37 @@ def matrix_factorisation_resumed_from_a_trained_model():
         loss.backward()
         optimizer.step()
     return [broken_mistakes._rate(model, 60, every=10)[1]]
+
+
+class _LabelsSwapped:
+    """``batches`` with the two classes' labels the other way round."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __call__(self, step):
+        x, y = self.batches(step)
+        return x, 1 - y
+
+
+@healthy("mlp")
+def classifier_fine_tuned_to_its_labels_swapped():
+    # a classifier trained (400 steps of Adam) then fine-tuned under SGD 0.01 with
+    # momentum to its two labels the other way round: its confident logits are unlearned first,
+    # every layer shrinking 0.3-13% a step (the loss 18, 11, 2.6, 0.5 at steps 1, 4, 8, 10).
+    # Was "learns nothing but shrinking ... a weight decay far larger than the gradient" at
+    # step 4, with no weight decay and no penalty anywhere
+    monitors = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        model, batches = models.mlp([16, 64, 64, 2]), data.classes(seed=seed)
+        optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+        for step in range(1, 401):
+            x, y = batches(step)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        monitors.append(fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
+                            _LabelsSwapped(batches), 60, every=10))
+    return monitors
