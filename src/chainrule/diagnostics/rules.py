@@ -44,6 +44,7 @@ class Rules:
         self.oversized = None  # (layer, size): a layer out of scale with those before it
         self.started_oversized = None  # the same at the first sample, () for none
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
+        self.collapsed = False  # the last sample's gradients rose steadily through depth
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
         self.shrunk = {}  # layer -> its weights over their natural size, where under ``shrunk``
@@ -493,8 +494,9 @@ class Rules:
         self.frozen_norms = sorted({s.get("after") for s in sample["activations"].values()
                                     if s.get("frozen_norm")} - {None},
                                    key=lambda n: order.index(n) if n in order else len(order))
+        self.collapsed = self._collapsed_through_depth(layers, order, sample["activations"])
         found = self._activations(step, sample["activations"], lr, starved)
-        explained = any(self.streaks.get((rule, name), 0) > 0
+        explained = not self.collapsed and any(self.streaks.get((rule, name), 0) > 0
                         for name, s in sample["activations"].items()
                         if not self._learned_sharpness(name, s)
                         for rule in ("dead", "saturation"))
@@ -678,7 +680,8 @@ class Rules:
             # above show as an exactly zero gradient (vanishing names the first of them)
             if s.get("dead") is not None and self._unit_streak(
                     ("dead", name), s["dead"] > self._dead_fraction(name, s)
-                    and s.get("after") not in starved and s.get("after") not in self.shrunk,
+                    and s.get("after") not in starved and s.get("after") not in self.shrunk
+                    and not self.collapsed,
                     lr, since
             ) and not self._learned_tail(name, s):
                 dead.append(name)
@@ -1674,6 +1677,37 @@ class Rules:
             f"{t.patience} samples in a row, while the loss stays at {loss / start:.2f} of its "
             "untrained level: each layer passes back a fraction of the signal, and the first "
             "layers hardly learn", "vanishing")
+
+    def _collapsed_through_depth(self, layers, order, activations):
+        """Whether the gradient norms, in forward order from the first layer to the largest,
+        rise steadily over ``depth_layers`` or more layers (``_steadiness`` ``depth_fit`` or
+        more, no one layer holding half the rise) by ``1 / depth_decay`` or more while the
+        first activation measured is alive (``dead_fraction`` or below). Dead units cut the
+        gradient where they are, a step in that chain; a steady rise is every layer passing
+        back a fixed share (Xavier's or an orthogonal gain of 1 on 40 ReLU layers: each halves
+        the signal's second moment, 4.1 to 7.6 decades between the first layer and the head
+        from step 1 on). The signal then collapses onto one direction in the last layers,
+        whose units are on or off alike for every input: they read as dead from step 1, their
+        streak kept the vanishing from being reported, and the dead units were named first
+        (step 8) with a learning-rate remedy. So on such a sample dead units count for
+        nothing (their streak breaks) and the vanishing rules run whatever units are dead or
+        saturated. Units dead from the first layer on (biases far negative) cut the chain
+        from its start."""
+        t = self.t
+        norms = [layers[n].get("grad_norm") for n in order]
+        norms = [g for g in norms if g is not None and math.isfinite(g) and g > 0]
+        if len(norms) < t.depth_layers:
+            return False
+        top = max(range(len(norms)), key=norms.__getitem__)
+        chain = [math.log10(g) for g in norms[:top + 1]]
+        if len(chain) < t.depth_layers:
+            return False
+        rise = chain[-1] - chain[0]
+        if (rise < -math.log10(t.depth_decay) or _steadiness(chain) < t.depth_fit
+                or max(b - a for a, b in zip(chain, chain[1:])) > rise / 2):
+            return False
+        first = next((s for s in activations.values() if s.get("dead") is not None), None)
+        return first is not None and first["dead"] <= t.dead_fraction
 
     def _shrunk_weights(self, step, order):
         """Vanishing where a layer's weights, natural at the first sample, have shrunk below
