@@ -27,7 +27,7 @@ def _listing(names, limit=6):
 
 
 # measurements of what an op was given (activations.py)
-INPUT_KINDS = ("probabilities", "drowned", "uniform_targets")
+INPUT_KINDS = ("probabilities", "drowned", "uniform_targets", "repeated", "depth")
 
 
 class Rules:
@@ -45,6 +45,11 @@ class Rules:
         self.started_oversized = None  # the same at the first sample, () for none
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
         self.collapsed = False  # the last sample's gradients rose steadily through depth
+        # (layer, calls, gain): a layer applied again and again in one forward that amplifies
+        # the signal init_gain times or more across its calls, as measured on the last sample
+        self.repeated = None
+        self.depth = None  # (layer, gain): the same across the model's depth, from that layer
+        self.started_depth = None  # whether it did at the first sample
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
         self.shrunk = {}  # layer -> its weights over their natural size, where under ``shrunk``
@@ -277,9 +282,19 @@ class Rules:
     def _exploding_remedy(self, layer):
         if layer in self.recurrent:
             return "exploding_recurrent"
+        if not self.oversized and self.repeated and layer == self.repeated[0]:
+            return "exploding_repeated"
         if not self.oversized and self.init_large and layer == self.init_large[0][0]:
             return "exploding_init"
+        if self._grows_from(layer):
+            return "exploding_depth"
         return "exploding_layer" if self._gain(layer) else "exploding"
+
+    def _grows_from(self, layer):
+        """Whether ``layer`` is named as where the measured growth across depth starts, with
+        no cause nearer to hand (an oversized layer, a repeated one, weights too large)."""
+        return (not self.oversized and not self.repeated and not self.init_large
+                and bool(self.depth) and self.depth[0] == layer)
 
     def _origin(self, layers, norms=None):
         """``layers`` (all taking part in one explosion) with the one it starts in first, the
@@ -300,7 +315,9 @@ class Rules:
         position = {name: i for i, name in enumerate(self.order)}
         forward = sorted(layers, key=lambda n: position.get(n, len(position)))
         large = (self.oversized[0] if self.oversized else
-                 self.init_large[0][0] if self.init_large else None)
+                 self.repeated[0] if self.repeated else
+                 self.init_large[0][0] if self.init_large else
+                 self.depth[0] if self.depth else None)
         recurrent = [n for n in forward if n in self.recurrent]
         if recurrent and norms:
             recurrent.sort(key=lambda n: -norms.get(n, 0.0))  # (stable: ties keep their order)
@@ -454,6 +471,19 @@ class Rules:
             sample = dict(sample, activations={n: s for n, s in sample["activations"].items()
                                                if s.get("kind") not in INPUT_KINDS})
         found_given = []
+        if "natural" in sample:
+            repeated = inputs.get("repeated")
+            self.repeated = ((repeated["layer"], repeated["calls"], repeated["gain"])
+                             if repeated and repeated["gain"] >= self.t.init_gain
+                             and repeated["layer"] not in self.recurrent else None)
+            # (only a growth there at the first sample: weights an explosion threw large make
+            # the stream grow after it; L-BFGS summing its gradients, a transformer's norm named)
+            depth = inputs.get("depth")
+            depth = ((depth["layer"], depth["gain"])
+                     if depth and depth["gain"] >= self.t.init_gain else None)
+            if self.started_depth is None:
+                self.started_depth = depth is not None
+            self.depth = depth if self.started_depth else None
         if "natural" in sample or inputs:
             found_given += self._probabilities_as_logits(step, inputs.get("probabilities"))
             found_given += self._drowned(step, inputs.get("drowned"))
@@ -1082,7 +1112,7 @@ class Rules:
         if not grown:
             return self._thrashed(step, thrashed, moved, layers) if thrashed else []
         grown = self._origin(grown, {n: layers[n].get("grad_norm") or 0.0 for n in order})
-        self.doubled = (step, grown, {n: growth[n] for n in grown}, self.loss)
+        self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss)
         # judged by the loss after the update (next step): a step that doubled the weights and
         # lowered the loss went towards a solution (L-BFGS's first line-searched step)
         return self._doubling_confirmed(None) if self.loss is None else []
@@ -1298,11 +1328,21 @@ class Rules:
 
     def _gain(self, layer):
         """Why ``layer`` is named though another grew more: its weights' size."""
+        if not self.oversized and self.repeated and self.repeated[0] == layer:
+            _, calls, gain = self.repeated
+            return (f", applied {calls} times in one forward, each call to the last one's "
+                    f"output: together its calls amplify the signal {gain:.2g}x (measured), "
+                    "its weights' gain compounding as a recurrent layer's does through time")
         if not self.oversized and self.init_large and self.init_large[0][0] == layer:
             large, gain, sizes = self.init_large
             return (f", the first of {len(large)} layers whose weights are {min(sizes):.1f}x to "
                     f"{max(sizes):.1f}x their natural size and together amplify the signal "
                     f"about {gain:.2g}x across depth")
+        if self._grows_from(layer):
+            return (f", where the signal starts to grow: the largest input of a layer after it "
+                    f"is {self.depth[1]:.2g}x its input (measured), though no layer's weights "
+                    "are out of scale (residual branches added to the stream without a scale, "
+                    "each adding its variance to the stream's, block after block)")
         if not self.oversized or self.oversized[0] != layer or layer in self.recurrent:
             return ""
         return f", whose weights are {self.oversized[1]:.0f}x their natural size"
