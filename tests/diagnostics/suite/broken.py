@@ -7100,3 +7100,61 @@ def one_linear_applied_twenty_times_with_gain_one_and_a_half():
     model = _TiedRefinement(1.5)
     return model, fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
                       data.classes(), 20)
+
+
+class _OneConvBranches(nn.Module):
+    """A stem, then ``depth`` residual branches of one Kaiming convolution and a ReLU each,
+    summed unscaled, and a linear head."""
+
+    def __init__(self, depth=30, width=8):
+        super().__init__()
+        self.stem = nn.Conv2d(1, width, 3, padding=1)
+        self.blocks = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(depth))
+        for block in self.blocks:
+            nn.init.kaiming_normal_(block.weight, nonlinearity="relu")
+            nn.init.zeros_(block.bias)
+        self.act = nn.ReLU()
+        self.head = nn.Linear(width * 100, 2)
+
+    def forward(self, x):
+        h = self.stem(x)
+        for block in self.blocks:
+            h = h + self.act(block(h))
+        return self.head(h.flatten(1))
+
+
+@broken("cnn", "model", Expect("exploding", "blocks.0", within=10, says="starts to grow"))
+def residual_cnn_of_thirty_kaiming_branches_summed_unscaled():
+    # 1e7 measured at the head's input, a loss of 3.7e6 at step 1; named at the stem before
+    model = _OneConvBranches()
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
+                      data.images(), 10)
+
+
+class _TiedConvRefinement(nn.Module):
+    """A stem, then one convolution (orthogonal with ``gain``) and a ReLU applied ``times``
+    times to their own output, and a head."""
+
+    def __init__(self, gain, times=12, width=8):
+        super().__init__()
+        self.stem = nn.Conv2d(1, width, 3, padding=1)
+        self.act = nn.ReLU()
+        self.shared = nn.Conv2d(width, width, 3, padding=1)
+        nn.init.orthogonal_(self.shared.weight, gain)
+        nn.init.zeros_(self.shared.bias)
+        self.times = times
+        self.head = nn.Linear(width * 100, 2)
+
+    def forward(self, x):
+        h = self.act(self.stem(x))
+        for _ in range(self.times):
+            h = self.act(self.shared(h))
+        return self.head(h.flatten(1))
+
+
+@broken("cnn", "model", Expect("exploding", "shared", within=10, says="applied 12 times"))
+def one_convolution_applied_twelve_times_with_gain_three():
+    # 190x measured over the 12 calls (the ReLU halving each); named at the head before
+    model = _TiedConvRefinement(3.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
+                      data.images(), 10)
