@@ -444,12 +444,20 @@ def _frozen_map(norm):
 HANDED_GAIN = 10.0
 
 
+RMS_VALUES = 4096  # values read for a root-mean-square (``_rms``)
+
+
 def _rms(tensor):
-    """The root-mean-square of a float tensor's values, None for another (token ids)."""
+    """The root-mean-square of a float tensor's values, None for another (token ids); read
+    from ``RMS_VALUES`` of them evenly spaced (the bars it is held to are 10 and 100: a few
+    percent off is nothing, and every value of every layer's input cost the MNIST CNN's sampled
+    step 2.4 ms, 5%, where these cost 0.1 ms)."""
     data = getattr(tensor, "_data", None)
     if data is None or data.dtype.kind != "f" or not data.size:
         return None
-    return float(np.sqrt(np.mean(np.square(data, dtype=np.float64))))
+    flat = data.reshape(-1)
+    flat = flat[::max(1, flat.size // RMS_VALUES)]
+    return float(np.sqrt(np.mean(np.square(flat, dtype=np.float64))))
 
 
 def repeated_gain(repeats, cells=()):
