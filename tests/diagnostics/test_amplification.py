@@ -254,3 +254,57 @@ def test_a_head_returned_as_a_dict_is_not_amplifying_against_the_heads_after_it(
     monitor = fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 60, loss_fn,
                   every=10)
     assert monitor.findings == []
+
+
+class _Scaled(nn.Module):
+    """A stem (identity weights), ``middle`` Linear layers of weight ``gain`` x identity and
+    zero bias, the first of them applied ``calls`` times to its own output, a ReLU, a head."""
+
+    def __init__(self, gains, calls=1, width=8):
+        super().__init__()
+        self.stem = nn.Linear(width, width)
+        self.middle = nn.ModuleList(nn.Linear(width, width) for _ in gains)
+        with torch.no_grad():
+            for layer, gain in zip([self.stem, *self.middle], [1.0, *gains]):
+                layer.weight.copy_(gain * torch.eye(width))
+                layer.bias.zero_()
+        self.calls = calls
+        self.act = nn.ReLU()
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        h = self.act(self.stem(x))
+        for _ in range(self.calls):
+            h = self.middle[0](h)
+        for layer in self.middle[1:]:
+            h = layer(h)
+        return self.head(h)
+
+
+def _first_sample(model):
+    torch.manual_seed(0)
+    batches = data.Batches(np.abs(np.random.default_rng(0).standard_normal((64, 8)))
+                           .astype(np.float32), np.zeros(64, dtype=np.int64), 32)
+    monitor = fit(model, torch.optim.SGD(model.parameters(), 1e-6), batches, 1)
+    return monitor.samples[0]["activations"]
+
+
+def test_a_layer_applied_again_and_again_is_measured_by_the_gain_of_its_calls():
+    # 2 x identity applied 5 times to non-negative inputs: exactly 2^5 from its first call's
+    # input to its last call's output
+    found = _first_sample(_Scaled([2.0], calls=5))["input:repeated"]
+    assert (found["layer"], found["calls"]) == ("middle.0", 5)
+    assert found["gain"] == pytest.approx(32.0, rel=1e-5)
+
+
+def test_the_growth_across_depth_is_measured_from_the_layer_where_it_starts():
+    # stem, then layers of gain 0.5, 10 and 10: the inputs shrink at 'middle.1' and grow by
+    # 100 from there to the head's; 'middle.0' shrinks, it does not start the growth
+    found = _first_sample(_Scaled([0.5, 10.0, 10.0]))["input:depth"]
+    assert found["layer"] == "middle.1"
+    assert found["gain"] == pytest.approx(100.0, rel=1e-5)
+
+
+def test_gains_below_ten_are_not_handed_on():
+    # (the measurements stay as they were where nothing amplifies: see activations.py)
+    assert not {"input:repeated", "input:depth"} & set(_first_sample(_Scaled([3.0], calls=2)))

@@ -177,6 +177,17 @@ REMEDIES = {
     "exploding_layer": "initialise this layer's weights smaller, normalise what enters it "
                        "(LayerNorm), and clip the gradient norm "
                        "(nn.utils.clip_grad_norm_(params, 1.0))",
+    "exploding_repeated": "initialise the repeated layer's weights so that its gain stays "
+                          "below 1 (nn.init.orthogonal_ with gain < 1, or "
+                          "nn.utils.parametrizations.spectral_norm), put a normalisation "
+                          "(LayerNorm) or a residual connection between its calls, or apply "
+                          "it fewer times; clip the gradient norm "
+                          "(nn.utils.clip_grad_norm_(params, 1.0))",
+    "exploding_depth": "scale each residual branch down before it is added to the stream "
+                       "(by 1/sqrt(the number of blocks), or initialise its last layer or "
+                       "normalisation weight at zero: Fixup, SkipInit, zero-init BatchNorm), "
+                       "or normalise inside each block (pre-norm LayerNorm/BatchNorm); clip the "
+                       "gradient norm (nn.utils.clip_grad_norm_(params, 1.0))",
     "exploding_init": "initialise the weights smaller (PyTorch's default, or "
                       "nn.init.kaiming_normal_ for ReLU layers), or add normalisation "
                       "(LayerNorm/BatchNorm) after each layer, and clip the gradient norm "

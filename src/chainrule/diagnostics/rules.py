@@ -27,7 +27,8 @@ def _listing(names, limit=6):
 
 
 # measurements of what an op was given (activations.py)
-INPUT_KINDS = ("probabilities", "drowned", "uniform_targets", "saturated_output")
+INPUT_KINDS = ("probabilities", "drowned", "uniform_targets", "saturated_output", "repeated",
+               "depth")
 
 
 class Rules:
@@ -48,6 +49,12 @@ class Rules:
         self.oversized = None  # (layer, size): a layer out of scale with those before it
         self.started_oversized = None  # the same at the first sample, () for none
         self.init_large = None  # ([layers], gain, [sizes]): weights too large across depth
+        self.collapsed = False  # the last sample's gradients rose steadily through depth
+        # (layer, calls, gain): a layer applied again and again in one forward that amplifies
+        # the signal init_gain times or more across its calls, as measured on the last sample
+        self.repeated = None
+        self.depth = None  # (layer, gain): the same across the model's depth, from that layer
+        self.started_depth = None  # whether it did at the first sample
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
         self.shrunk = {}  # layer -> its weights over their natural size, where under ``shrunk``
@@ -295,9 +302,19 @@ class Rules:
             return "exploding_recurrent"
         if layer in self.looped:
             return "exploding_loop"
+        if not self.oversized and self.repeated and layer == self.repeated[0]:
+            return "exploding_repeated"
         if not self.oversized and self.init_large and layer == self.init_large[0][0]:
             return "exploding_init"
+        if self._grows_from(layer):
+            return "exploding_depth"
         return "exploding_layer" if self._gain(layer) else "exploding"
+
+    def _grows_from(self, layer):
+        """Whether ``layer`` is named as where the measured growth across depth starts, with
+        no cause nearer to hand (an oversized layer, a repeated one, weights too large)."""
+        return (not self.oversized and not self.repeated and not self.init_large
+                and bool(self.depth) and self.depth[0] == layer)
 
     def _origin(self, layers, norms=None):
         """``layers`` (all taking part in one explosion) with the one it starts in first, the
@@ -318,7 +335,9 @@ class Rules:
         position = {name: i for i, name in enumerate(self.order)}
         forward = sorted(layers, key=lambda n: position.get(n, len(position)))
         large = (self.oversized[0] if self.oversized else
-                 self.init_large[0][0] if self.init_large else None)
+                 self.repeated[0] if self.repeated else
+                 self.init_large[0][0] if self.init_large else
+                 self.depth[0] if self.depth else None)
         # (a layer run in a loop compounds its gain over its calls as a recurrent layer does
         # over time: ``_looped``)
         recurrent = [n for n in forward if n in self.recurrent or n in self.looped]
@@ -474,6 +493,19 @@ class Rules:
             sample = dict(sample, activations={n: s for n, s in sample["activations"].items()
                                                if s.get("kind") not in INPUT_KINDS})
         found_given = []
+        if "natural" in sample:
+            repeated = inputs.get("repeated")
+            self.repeated = ((repeated["layer"], repeated["calls"], repeated["gain"])
+                             if repeated and repeated["gain"] >= self.t.init_gain
+                             and repeated["layer"] not in self.recurrent else None)
+            # (only a growth there at the first sample: weights an explosion threw large make
+            # the stream grow after it; L-BFGS summing its gradients, a transformer's norm named)
+            depth = inputs.get("depth")
+            depth = ((depth["layer"], depth["gain"])
+                     if depth and depth["gain"] >= self.t.init_gain else None)
+            if self.started_depth is None:
+                self.started_depth = depth is not None
+            self.depth = depth if self.started_depth else None
         if "natural" in sample or inputs:
             found_given += self._probabilities_as_logits(step, inputs.get("probabilities"))
             found_given += self._drowned(step, inputs.get("drowned"))
@@ -517,8 +549,9 @@ class Rules:
         self.frozen_norms = sorted({s.get("after") for s in sample["activations"].values()
                                     if s.get("frozen_norm")} - {None},
                                    key=lambda n: order.index(n) if n in order else len(order))
+        self.collapsed = self._collapsed_through_depth(layers, order, sample["activations"])
         found = self._activations(step, sample["activations"], lr, starved)
-        explained = any(self.streaks.get((rule, name), 0) > 0
+        explained = not self.collapsed and any(self.streaks.get((rule, name), 0) > 0
                         for name, s in sample["activations"].items()
                         if not self._learned_sharpness(name, s)
                         for rule in ("dead", "saturation"))
@@ -748,7 +781,8 @@ class Rules:
             # above show as an exactly zero gradient (vanishing names the first of them)
             if s.get("dead") is not None and self._unit_streak(
                     ("dead", name), s["dead"] > self._dead_fraction(name, s)
-                    and s.get("after") not in starved and s.get("after") not in self.shrunk,
+                    and s.get("after") not in starved and s.get("after") not in self.shrunk
+                    and not self.collapsed,
                     lr, since
             ) and not self._learned_tail(name, s):
                 dead.append(name)
@@ -1149,7 +1183,7 @@ class Rules:
         if not grown:
             return self._thrashed(step, thrashed, moved, layers) if thrashed else []
         grown = self._origin(grown, {n: layers[n].get("grad_norm") or 0.0 for n in order})
-        self.doubled = (step, grown, {n: growth[n] for n in grown}, self.loss)
+        self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss)
         # judged by the loss after the update (next step): a step that doubled the weights and
         # lowered the loss went towards a solution (L-BFGS's first line-searched step)
         return self._doubling_confirmed(None) if self.loss is None else []
@@ -1365,11 +1399,21 @@ class Rules:
 
     def _gain(self, layer):
         """Why ``layer`` is named though another grew more: its weights' size."""
+        if not self.oversized and self.repeated and self.repeated[0] == layer:
+            _, calls, gain = self.repeated
+            return (f", applied {calls} times in one forward, each call to the last one's "
+                    f"output: together its calls amplify the signal {gain:.2g}x (measured), "
+                    "its weights' gain compounding as a recurrent layer's does through time")
         if not self.oversized and self.init_large and self.init_large[0][0] == layer:
             large, gain, sizes = self.init_large
             return (f", the first of {len(large)} layers whose weights are {min(sizes):.1f}x to "
                     f"{max(sizes):.1f}x their natural size and together amplify the signal "
                     f"about {gain:.2g}x across depth")
+        if self._grows_from(layer):
+            return (f", where the signal starts to grow: the largest input of a layer after it "
+                    f"is {self.depth[1]:.2g}x its input (measured), though no layer's weights "
+                    "are out of scale (residual branches added to the stream without a scale, "
+                    "each adding its variance to the stream's, block after block)")
         if not self.oversized or self.oversized[0] != layer or layer in self.recurrent:
             return ""
         return f", whose weights are {self.oversized[1]:.0f}x their natural size"
@@ -1751,6 +1795,37 @@ class Rules:
             f"{t.patience} samples in a row, while the loss stays at {loss / start:.2f} of its "
             "untrained level: each layer passes back a fraction of the signal, and the first "
             "layers hardly learn", "vanishing")
+
+    def _collapsed_through_depth(self, layers, order, activations):
+        """Whether the gradient norms, in forward order from the first layer to the largest,
+        rise steadily over ``depth_layers`` or more layers (``_steadiness`` ``depth_fit`` or
+        more, no one layer holding half the rise) by ``1 / depth_decay`` or more while the
+        first activation measured is alive (``dead_fraction`` or below). Dead units cut the
+        gradient where they are, a step in that chain; a steady rise is every layer passing
+        back a fixed share (Xavier's or an orthogonal gain of 1 on 40 ReLU layers: each halves
+        the signal's second moment, 4.1 to 7.6 decades between the first layer and the head
+        from step 1 on). The signal then collapses onto one direction in the last layers,
+        whose units are on or off alike for every input: they read as dead from step 1, their
+        streak kept the vanishing from being reported, and the dead units were named first
+        (step 8) with a learning-rate remedy. So on such a sample dead units count for
+        nothing (their streak breaks) and the vanishing rules run whatever units are dead or
+        saturated. Units dead from the first layer on (biases far negative) cut the chain
+        from its start."""
+        t = self.t
+        norms = [layers[n].get("grad_norm") for n in order]
+        norms = [g for g in norms if g is not None and math.isfinite(g) and g > 0]
+        if len(norms) < t.depth_layers:
+            return False
+        top = max(range(len(norms)), key=norms.__getitem__)
+        chain = [math.log10(g) for g in norms[:top + 1]]
+        if len(chain) < t.depth_layers:
+            return False
+        rise = chain[-1] - chain[0]
+        if (rise < -math.log10(t.depth_decay) or _steadiness(chain) < t.depth_fit
+                or max(b - a for a, b in zip(chain, chain[1:])) > rise / 2):
+            return False
+        first = next((s for s in activations.values() if s.get("dead") is not None), None)
+        return first is not None and first["dead"] <= t.dead_fraction
 
     def _shrunk_weights(self, step, order):
         """Vanishing where a layer's weights, natural at the first sample, have shrunk below

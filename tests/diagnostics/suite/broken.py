@@ -7500,3 +7500,199 @@ def matrix_factorisation_embeddings_at_std_ten_into_a_sigmoid_rating():
     # the gradient's rise from the saturated start, 2003x, was called exploding at step 4)
     return _rate(_MatrixFactorisation(10.0), 50)
 
+
+# -- deep21: depth, initialisation and residual design ----------------------------------------
+def _plain_relu_stack(depth, init, width=32, features=16):
+    """``depth`` Linear+ReLU layers, each weight drawn by ``init``, biases zero, and a head."""
+    layers = []
+    for i in range(depth):
+        layer = nn.Linear(features if i == 0 else width, width)
+        init(layer.weight)
+        nn.init.zeros_(layer.bias)
+        layers += [layer, nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(width, 2))
+
+
+@broken("mlp", "model", Expect("vanishing", "0", within=10))
+def mlp_forty_relu_layers_xavier_initialised():
+    # Xavier's gain is for tanh: on ReLU each layer halves the signal's second moment, 2^-40
+    # over the stack; the gradients rise 5.6 decades from the first layer to the head, and the
+    # collapsed signal leaves the last layers' units on or off alike for every input
+    model = _plain_relu_stack(40, nn.init.xavier_normal_)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                      data.classes(), 30)
+
+
+@broken("mlp", "model", Expect("vanishing", "0", within=20))
+def mlp_forty_relu_layers_orthogonal_gain_one():
+    # orthogonal with gain 1 (meant sqrt(2), calculate_gain('relu')): the same halving
+    model = _plain_relu_stack(40, nn.init.orthogonal_)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                      data.classes(), 30)
+
+
+@broken("cnn", "model", Expect("vanishing", "0", within=10))
+def cnn_thirty_relu_convolutions_xavier_initialised():
+    layers, channels = [], 1
+    for _ in range(30):
+        conv = nn.Conv2d(channels, 8, 3, padding=1)
+        nn.init.xavier_uniform_(conv.weight)
+        nn.init.zeros_(conv.bias)
+        layers += [conv, nn.ReLU()]
+        channels = 8
+    model = nn.Sequential(*layers, nn.Flatten(), nn.Linear(800, 2))
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                      data.images(), 20)
+
+
+class _DeepGRU(nn.Module):
+    """Four GRU layers (one module with num_layers=4, or four modules), every weight matrix
+    drawn from N(0, std^2), read at the last step by a head."""
+
+    def __init__(self, std, separate=False, hidden=32):
+        super().__init__()
+        if separate:
+            self.rnns = nn.ModuleList(nn.GRU(4 if i == 0 else hidden, hidden, batch_first=True)
+                                      for i in range(4))
+        else:
+            self.rnn = nn.GRU(4, hidden, num_layers=4, batch_first=True)
+        for p in self.parameters():
+            if p.dim() == 2:
+                nn.init.normal_(p, 0.0, std)
+        self.head = nn.Linear(hidden, 2)
+
+    def forward(self, x):
+        for rnn in (self.rnns if hasattr(self, "rnns") else [self.rnn]):
+            x, _ = rnn(x)
+        return self.head(x[:, -1])
+
+
+@broken("recurrent", "model", Expect("saturation", "rnn", within=10))
+def gru_of_four_layers_initialised_at_std_one():
+    # std 1 against the natural 1/sqrt(32): about 7 to 10 times too large, gates pinned
+    model = _DeepGRU(1.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 20)
+
+
+@broken("recurrent", "model", Expect("saturation", "rnns.0", within=10))
+def four_stacked_grus_initialised_at_std_one():
+    # every layer as large: the saturation is named at the first, where it starts
+    model = _DeepGRU(1.0, separate=True)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 20)
+
+
+class _OneLayerBranches(nn.Module):
+    """A stem, then ``depth`` residual branches of one Linear and a ReLU each, h + s f(h)."""
+
+    def __init__(self, depth=40, width=32, scale=1.0, init=None):
+        super().__init__()
+        self.stem = nn.Linear(16, width)
+        self.blocks = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+        for block in self.blocks:
+            (init or models.kaiming)(block)
+        self.act = nn.ReLU()
+        self.scale = scale
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        h = self.stem(x)
+        for block in self.blocks:
+            h = h + self.scale * self.act(block(h))
+        return self.head(h)
+
+
+@broken("mlp", "model", Expect("exploding", "blocks.0", within=10, says="starts to grow"))
+def residual_mlp_of_forty_kaiming_branches_summed_unscaled():
+    # each branch adds its input's variance to the stream's (Kaiming preserves it): 2^40 in
+    # variance over the stack, 1e9 at the head's input; every weight is of Kaiming's size
+    model = _OneLayerBranches()
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
+                      data.classes(), 20)
+
+
+class _TiedRefinement(nn.Module):
+    """A stem with a ReLU, then one Linear applied ``times`` times to its own output (tied
+    weights), orthogonal with ``gain``, and a head."""
+
+    def __init__(self, gain, times=20, width=32):
+        super().__init__()
+        self.stem = nn.Linear(16, width)
+        self.act = nn.ReLU()
+        self.shared = nn.Linear(width, width)
+        nn.init.orthogonal_(self.shared.weight, gain)
+        nn.init.zeros_(self.shared.bias)
+        self.times = times
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        h = self.act(self.stem(x))
+        for _ in range(self.times):
+            h = self.shared(h)
+        return self.head(h)
+
+
+@broken("mlp", "model", Expect("exploding", "shared", within=10, says="applied 20 times"))
+def one_linear_applied_twenty_times_with_gain_one_and_a_half():
+    # every singular value 1.5: 1.5^20 = 3e3 over the calls, while the weights are 1.06 times
+    # Kaiming's size; the loss is 278 at step 1
+    model = _TiedRefinement(1.5)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
+                      data.classes(), 20)
+
+
+class _OneConvBranches(nn.Module):
+    """A stem, then ``depth`` residual branches of one Kaiming convolution and a ReLU each,
+    summed unscaled, and a linear head."""
+
+    def __init__(self, depth=30, width=8):
+        super().__init__()
+        self.stem = nn.Conv2d(1, width, 3, padding=1)
+        self.blocks = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(depth))
+        for block in self.blocks:
+            nn.init.kaiming_normal_(block.weight, nonlinearity="relu")
+            nn.init.zeros_(block.bias)
+        self.act = nn.ReLU()
+        self.head = nn.Linear(width * 100, 2)
+
+    def forward(self, x):
+        h = self.stem(x)
+        for block in self.blocks:
+            h = h + self.act(block(h))
+        return self.head(h.flatten(1))
+
+
+@broken("cnn", "model", Expect("exploding", "blocks.0", within=10, says="starts to grow"))
+def residual_cnn_of_thirty_kaiming_branches_summed_unscaled():
+    # 1e7 measured at the head's input, a loss of 3.7e6 at step 1; named at the stem before
+    model = _OneConvBranches()
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
+                      data.images(), 10)
+
+
+class _TiedConvRefinement(nn.Module):
+    """A stem, then one convolution (orthogonal with ``gain``) and a ReLU applied ``times``
+    times to their own output, and a head."""
+
+    def __init__(self, gain, times=12, width=8):
+        super().__init__()
+        self.stem = nn.Conv2d(1, width, 3, padding=1)
+        self.act = nn.ReLU()
+        self.shared = nn.Conv2d(width, width, 3, padding=1)
+        nn.init.orthogonal_(self.shared.weight, gain)
+        nn.init.zeros_(self.shared.bias)
+        self.times = times
+        self.head = nn.Linear(width * 100, 2)
+
+    def forward(self, x):
+        h = self.act(self.stem(x))
+        for _ in range(self.times):
+            h = self.act(self.shared(h))
+        return self.head(h.flatten(1))
+
+
+@broken("cnn", "model", Expect("exploding", "shared", within=10, says="applied 12 times"))
+def one_convolution_applied_twelve_times_with_gain_three():
+    # 190x measured over the 12 calls (the ReLU halving each); named at the head before
+    model = _TiedConvRefinement(3.0)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
+                      data.images(), 10)

@@ -5509,3 +5509,137 @@ def classifier_fine_tuned_to_its_labels_swapped():
         monitors.append(fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
                             _LabelsSwapped(batches), 60, every=10))
     return monitors
+
+
+# -- deep21: depth, initialisation and residual design ----------------------------------------
+@healthy("mlp")
+def residual_mlp_of_forty_kaiming_branches_scaled_by_one_over_sqrt_depth():
+    # the twin of broken.residual_mlp_of_forty_kaiming_branches_summed_unscaled: each branch
+    # scaled by 1/sqrt(40), the stream's variance at most e times its input's over the stack
+    model = broken_mistakes._OneLayerBranches(scale=40 ** -0.5)
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9), data.classes(),
+                120, every=10)]
+
+
+@healthy("mlp")
+def residual_mlp_of_forty_xavier_relu_branches_scaled():
+    # the residual twin of broken.mlp_forty_relu_layers_xavier_initialised: the halving of
+    # each ReLU branch no longer compounds, the skip path carries the signal and the gradient
+    model = broken_mistakes._OneLayerBranches(
+        scale=40 ** -0.5, init=lambda layer: (nn.init.xavier_normal_(layer.weight),
+                                              nn.init.zeros_(layer.bias)))
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9), data.classes(),
+                120, every=10)]
+
+
+class _FixupMLP(nn.Module):
+    """Fixup-style residual blocks without normalisation, h = relu(h + b(relu(a(h)))): each
+    a Kaiming-initialised and scaled by depth^-1/2, each b's weights and bias zero."""
+
+    def __init__(self, depth=8, width=32):
+        super().__init__()
+        self.stem = nn.Linear(16, width)
+        self.a = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+        self.b = nn.ModuleList(nn.Linear(width, width) for _ in range(depth))
+        with torch.no_grad():
+            for layer in self.a:
+                models.kaiming(layer)
+                layer.weight.mul_(depth ** -0.5)
+        for layer in self.b:
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        self.act = nn.ReLU()
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, x):
+        h = self.act(self.stem(x))
+        for a, b in zip(self.a, self.b):
+            h = self.act(h + b(self.act(a(h))))
+        return self.head(h)
+
+
+@healthy("mlp")
+def fixup_mlp_with_zero_initialised_branch_outputs():
+    # the b layers start at zero and get a gradient at once (a's output times the stream's
+    # gradient): zero-initialised, neither stalled nor dead
+    model = _FixupMLP()
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9), data.classes(),
+                120, every=10)]
+
+
+@healthy("mlp")
+def selu_mlp_of_sixteen_layers_lecun_initialised_with_alpha_dropout():
+    # the self-normalising recipe: LeCun normal (std 1/sqrt(fan_in)) keeps SELU's fixed point
+    # of mean 0 and variance 1, AlphaDropout keeps both
+    layers = []
+    for i in range(16):
+        layer = nn.Linear(16 if i == 0 else 64, 64)
+        nn.init.kaiming_normal_(layer.weight, nonlinearity="linear")
+        nn.init.zeros_(layer.bias)
+        layers += [layer, nn.SELU(), nn.AlphaDropout(0.05)]
+    model = nn.Sequential(*layers, nn.Linear(64, 2))
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9), data.classes(),
+                120, every=10)]
+
+
+class _DenseMLP(nn.Module):
+    """DenseNet-style: each layer reads the concatenation of the input and every earlier
+    layer's output, and adds ``growth`` features to it."""
+
+    def __init__(self, blocks=6, growth=8, features=16):
+        super().__init__()
+        self.layers = nn.ModuleList(nn.Linear(features + i * growth, growth)
+                                    for i in range(blocks))
+        self.act = nn.ReLU()
+        self.head = nn.Linear(features + blocks * growth, 2)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = torch.cat([x, self.act(layer(x))], 1)
+        return self.head(x)
+
+
+@healthy("mlp")
+def dense_concatenation_mlp():
+    model = _DenseMLP()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 120,
+                every=10)]
+
+
+@healthy("mlp")
+def one_linear_applied_twenty_times_with_gain_0_9():
+    # the contractive twin of broken.one_linear_applied_twenty_times_with_gain_one_and_a_half:
+    # 0.9^20 = 0.12 over the calls; Adam keeps its steps near the lr, which SGD with momentum
+    # does not (it grew the gain past 1 by step 70: a real explosion, not this case)
+    model = broken_mistakes._TiedRefinement(0.9)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 120,
+                every=10)]
+
+
+class _PreNormStack(nn.Module):
+    """A causal language model of ``layers`` pre-norm TransformerEncoderLayers (norm_first)."""
+
+    def __init__(self, layers=12, vocab=12, width=16, context=8):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.pos = nn.Embedding(context, width)
+        self.layers = nn.ModuleList(
+            nn.TransformerEncoderLayer(width, 2, 32, dropout=0.0, batch_first=True,
+                                       norm_first=True) for _ in range(layers))
+        self.norm = nn.LayerNorm(width)
+        self.head = nn.Linear(width, vocab)
+        self.mask = nn.Transformer.generate_square_subsequent_mask(context)
+
+    def forward(self, x):
+        length = x.shape[1]
+        h = self.embed(x) + self.pos(torch.arange(length))
+        for layer in self.layers:
+            h = layer(h, src_mask=self.mask[:length, :length])
+        return self.head(self.norm(h))
+
+
+@healthy("transformer")
+def pre_norm_transformer_of_twelve_layers_adam_without_warmup():
+    model = _PreNormStack()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 70,
+                models.sequence_loss, every=10)]
