@@ -821,7 +821,7 @@ class ActivationProbe:
         self.multi = set()  # ids of modules called more than once in one forward
         # weighted layer -> [calls, its first call's input, its last call's output] in this
         # sampled forward (``repeated_gain``)
-        self._repeats = {}
+        self.repeats = {}
         self.names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
         self.hooked = set()
         # name -> its output in the current forward, held (not its id: an output dropped
@@ -881,7 +881,7 @@ class ActivationProbe:
         # loop that calls the model's parts one by one never runs it: the same ReLU got a new
         # name, '1[1]', '1[2]', at every sample, and no streak could form)
         self._calls, self._last_layer = {}, None
-        self._repeats = {}
+        self.repeats = {}
         self._constant = None  # (known only where the model's own forward runs)
         if self.armed:
             return
@@ -922,7 +922,7 @@ class ActivationProbe:
         # (held tensors: not kept between samples)
         self._outputs, self._scaled, self._noised, self._made = {}, None, None, {}
         self._final = {}
-        self._inputs, self._repeats = [], {}
+        self._inputs, self.repeats = [], {}
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -960,10 +960,10 @@ class ActivationProbe:
             self._drowned = None
             done[f"input:{norm}"] = {"kind": "drowned", "norm": norm, "share": share,
                                      "layer": layer}
-        repeated = (repeated_gain(self._repeats, self._recurrent_layers())
-                    if any(calls[0] > 1 for calls in self._repeats.values()) else None)
-        depth = depth_gain(self._repeats)
-        self._repeats = {}
+        repeated = (repeated_gain(self.repeats, self._recurrent_layers())
+                    if any(calls[0] > 1 for calls in self.repeats.values()) else None)
+        depth = depth_gain(self.repeats)
+        self.repeats = {}
         if repeated is not None and repeated[2] >= HANDED_GAIN:
             done["input:repeated"] = {"kind": "repeated", "layer": repeated[0],
                                       "calls": repeated[1], "gain": repeated[2]}
@@ -1078,7 +1078,7 @@ class ActivationProbe:
 
     def _forward_starts(self, module, args):
         self._calls, self._last_layer = {}, None
-        self._repeats = {}
+        self.repeats = {}
         self._constant = constant_inputs(args)
 
     def _module_hook(self, kind):
@@ -1124,9 +1124,9 @@ class ActivationProbe:
                 if name not in self._order:
                     self._order[name] = len(self._order)
                 self._inputs.append((name, tensors(args)))  # (which layers feed it: heads)
-                calls = self._repeats.get(name)
+                calls = self.repeats.get(name)
                 if calls is None:
-                    self._repeats[name] = [1, args[0] if args else None, None]
+                    self.repeats[name] = [1, args[0] if args else None, None]
                 else:
                     calls[0] += 1
         return hook
@@ -1137,7 +1137,7 @@ class ActivationProbe:
                 self._last_layer = name
                 if hasattr(output, "_data"):  # (held: an id alone can be reused)
                     self._made[id(output)] = (output, name)
-                    calls = self._repeats.get(name)
+                    calls = self.repeats.get(name)
                     if calls is not None:
                         calls[2] = output
         return hook

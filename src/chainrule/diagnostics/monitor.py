@@ -291,7 +291,7 @@ class GradientMonitor:
             if self.stale.armed:  # (the step after a sample only)
                 found = found + self._stale_verdict(step)
             probe = self.probe
-            activations = probe.collect(step) if probe.tallies else None
+            activations = probe.collect(step) if probe.tallies or probe.repeats else None
             if activations:
                 self.activations.update(activations)
             if self.updates.before is not None or activations:

@@ -7696,3 +7696,24 @@ def one_convolution_applied_twelve_times_with_gain_three():
     model = _TiedConvRefinement(3.0)
     return model, fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
                       data.images(), 10)
+
+
+# -- lead21: a model with no activation at all -------------------------------------------------
+class _TiedLinearOnly(_TiedRefinement):
+    """_TiedRefinement without its ReLU: nothing the probe measures as an activation."""
+
+    def forward(self, x):
+        h = self.stem(x)
+        for _ in range(self.times):
+            h = self.shared(h)
+        return self.head(h)
+
+
+@broken("mlp", "model", Expect("exploding", "shared", within=10, says="applied 20 times"))
+def one_linear_applied_twenty_times_in_a_model_without_activations():
+    # one_linear_applied_twenty_times_with_gain_one_and_a_half without the stem's ReLU: the
+    # measured gain over the calls was never handed to the rules (they were collected only
+    # where an activation was measured) and the explosion was named at the stem
+    model = _TiedLinearOnly(1.5)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
+                      data.classes(), 20)

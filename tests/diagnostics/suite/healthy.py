@@ -5643,3 +5643,13 @@ def pre_norm_transformer_of_twelve_layers_adam_without_warmup():
     model = _PreNormStack()
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 70,
                 models.sequence_loss, every=10)]
+
+
+@healthy("mlp")
+def one_linear_applied_twenty_times_in_a_model_without_activations_gain_0_9():
+    # the contractive twin of broken.one_linear_applied_twenty_times_in_a_model_without_
+    # activations (Adam, as one_linear_applied_twenty_times_with_gain_0_9): its gains are
+    # collected at every sample now, with no activation measured
+    model = broken_mistakes._TiedLinearOnly(0.9)
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 120,
+                every=10)]
