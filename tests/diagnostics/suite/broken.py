@@ -7757,3 +7757,34 @@ def wrapped_helper_mlp_called_through_forward_initialised_too_large():
             optimizer.step()
             monitor.step(loss, lr=0.1)
     return model, monitor
+
+
+class _RNNByHand(nn.Module):
+    """A tanh RNN over its weights held by the root (nn.RNN's uniform initialisation), one
+    ``_step`` a time step, a Linear head on the last state."""
+
+    def __init__(self, features=4, hidden=16):
+        super().__init__()
+        k = hidden ** -0.5
+        self.Wx = nn.Parameter((torch.rand(features, hidden) * 2 - 1) * k)
+        self.Wh = nn.Parameter((torch.rand(hidden, hidden) * 2 - 1) * k)
+        self.b = nn.Parameter((torch.rand(hidden) * 2 - 1) * k)
+        self.head = nn.Linear(hidden, 2)
+
+    def _step(self, x, h):
+        return torch.tanh(x @ self.Wx + h @ self.Wh + self.b)
+
+    def forward(self, x):
+        h = torch.zeros(x.shape[0], self.Wh.shape[0])
+        for t in range(x.shape[1]):
+            h = self._step(x[:, t], h)
+        return self.head(h)
+
+
+@broken("recurrent", "data", Expect("saturation", "_RNNByHand:Tanh[0]"))
+def rnn_written_by_hand_unnormalised_inputs():
+    # rnn_unnormalised_inputs_saturate_tanh by hand: the first step's tanh is saturated (each
+    # step's tanh is measured as its own call)
+    model = _RNNByHand()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(scale=30.0), 50)

@@ -5510,3 +5510,10 @@ def wrapped_helper_mlp_called_through_forward_trained():
             optimizer.step()
             monitor.step(loss, lr=0.1)
     return [monitor]
+
+
+@healthy("recurrent")
+def rnn_written_by_hand_trained():
+    model = broken_mistakes._RNNByHand()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 100,
+                every=10)]
