@@ -46,7 +46,7 @@ from ..ops.linear_chain import LinearChain
 from ..ops.nn_linear import Linear as LinearOp
 from .branches import feeding_layers
 from .gates import gate_saturation, through_time_gain
-from .nonfinite import receiver, tensors
+from .nonfinite import forward_codes, receiver, tensors
 from .watch import _rerunning
 
 RELU_MODULES = tuple(getattr(nn, name) for name in ("ReLU", "ReLU6") if hasattr(nn, name))
@@ -823,6 +823,10 @@ class ActivationProbe:
         # sampled forward (``repeated_gain``)
         self.repeats = {}
         self.names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
+        # the code of each module's forward, whatever its name: ``forward = _impl`` in a class
+        # body runs code named '_impl' (its activations went unmeasured, dead ReLUs were
+        # called vanishing)
+        self._forwards = forward_codes(model.modules())
         self.hooked = set()
         # name -> its output in the current forward, held (not its id: an output dropped
         # before the model's output is made can leave its id to it, and the activation was
@@ -1300,7 +1304,8 @@ class ActivationProbe:
     def _innermost_module(self):
         frame = sys._getframe(2)
         while frame is not None:
-            if frame.f_code.co_name == "forward":
+            code = frame.f_code
+            if code.co_name == "forward" or code in self._forwards:
                 owner = receiver(frame)
                 if id(owner) in self.names:
                     return owner

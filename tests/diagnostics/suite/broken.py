@@ -2,8 +2,11 @@
 failure in at least three architectures, born in the model, the loss, the data or the
 optimizer. Each function trains its setup and returns (model, monitor)."""
 
+import collections
 import copy
+import functools
 import math
+import time
 
 import numpy as np
 
@@ -7717,3 +7720,288 @@ def one_linear_applied_twenty_times_in_a_model_without_activations():
     model = _TiedLinearOnly(1.5)
     return model, fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
                       data.classes(), 20)
+
+
+# -- style21 (2026-12-05): the same models written the ways users write them: weights held by -
+# the root and used by hand or through F.linear / F.conv2d, layers in a ModuleDict or a
+# ModuleList applied by key or in a loop, activations stored as functools.partial, a forward
+# assigned in the class body (``forward = _impl``: its activations went unmeasured, dead ReLUs
+# were called vanishing), a forward split into helpers or decorated, a Sequential built from an
+# OrderedDict, a model wrapped in another and one called through ``model.forward(x)``
+def _timed(function):
+    """A timing decorator, as users put on a forward: the time of the last call."""
+    @functools.wraps(function)
+    def timed(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            timed.seconds = time.perf_counter() - start
+    return timed
+
+
+class _ParamMLP(nn.Module):
+    """16-64-64-2 with its weights held as parameters of the root, ``x @ self.W + self.b``
+    (He-initialised); ``bias``: the first layer's bias."""
+
+    def __init__(self, bias=0.0):
+        super().__init__()
+        self.W1 = nn.Parameter(torch.randn(16, 64) * (2 / 16) ** 0.5)
+        self.b1 = nn.Parameter(torch.full((64,), bias))
+        self.W2 = nn.Parameter(torch.randn(64, 64) * (2 / 64) ** 0.5)
+        self.b2 = nn.Parameter(torch.zeros(64))
+        self.W3 = nn.Parameter(torch.randn(64, 2) * (1 / 64) ** 0.5)
+        self.b3 = nn.Parameter(torch.zeros(2))
+
+    def forward(self, x):
+        h = F.relu(x @ self.W1 + self.b1)
+        h = F.relu(h @ self.W2 + self.b2)
+        return h @ self.W3 + self.b3
+
+
+@broken("mlp", "model", Expect("dead", "_ParamMLP:Relu[0]"))
+def weights_held_by_the_root_first_bias_at_minus_five():
+    # mlp_large_negative_bias without a Linear: every unit of the first F.relu is off
+    model = _ParamMLP(bias=-5.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
+
+
+class _OddNamedMLP(nn.Module):
+    """Weights registered by hand under names of the user's choosing ("w0", "b0", ...) and
+    applied with F.linear; ``log``: the hidden features go through a log."""
+
+    def __init__(self, widths=(16, 64, 64, 2), log=False):
+        super().__init__()
+        for i, (a, b) in enumerate(zip(widths, widths[1:])):
+            self.register_parameter(f"w{i}", nn.Parameter(torch.randn(b, a) * (2 / a) ** 0.5))
+            self.register_parameter(f"b{i}", nn.Parameter(torch.zeros(b)))
+        self.depth, self.log = len(widths) - 1, log
+
+    def forward(self, x):
+        for i in range(self.depth - 1):
+            x = F.linear(x, getattr(self, f"w{i}"), getattr(self, f"b{i}"))
+            x = torch.log(x) if self.log and i == 0 else F.relu(x)  # NAN: log of features
+        return F.linear(x, getattr(self, f"w{self.depth - 1}"), getattr(self, f"b{self.depth - 1}"))
+
+
+@broken("mlp", "model", Expect("nonfinite", "_OddNamedMLP", "Log", "forward", "log of features",
+                               within=1))
+def f_linear_features_through_a_log():
+    # half the pre-activations are negative: their log is nan in the first forward
+    model = _OddNamedMLP(log=True)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 20)
+
+
+class _KeyedMLP(nn.Module):
+    """Layers in a ModuleDict applied by key, the activation a functools.partial."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleDict({"inp": nn.Linear(16, 64), "hid": nn.Linear(64, 64),
+                                     "out": nn.Linear(64, 2)})
+        self.act = functools.partial(F.leaky_relu, negative_slope=0.0)
+
+    def forward(self, x):
+        for key in ("inp", "hid"):
+            x = self.act(self.layers[key](x))
+        return self.layers["out"](x)
+
+
+@broken("mlp", "model", Expect("dead", "_KeyedMLP:LeakyRelu[0]"))
+def module_dict_by_key_partial_activation_bias_at_minus_five():
+    # a leaky ReLU with its slope set to 0 (a ReLU): dead as one
+    model = _KeyedMLP()
+    with torch.no_grad():
+        model.layers["inp"].bias.fill_(-5.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
+
+
+class _AssignedForward(nn.Module):
+    """Its forward written as ``_impl`` and assigned in the class body."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2, self.fc3 = nn.Linear(16, 64), nn.Linear(64, 64), nn.Linear(64, 2)
+
+    def _impl(self, x):
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+    forward = _impl
+
+
+@broken("mlp", "model", Expect("dead", "_AssignedForward:Relu[0]"))
+def forward_assigned_in_the_class_body_bias_at_minus_five():
+    # before: its F.relu went unmeasured (the frame's code is '_impl', not 'forward') and the
+    # cut signal was called vanishing at 'fc1'
+    model = _AssignedForward()
+    with torch.no_grad():
+        model.fc1.bias.fill_(-5.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
+
+
+def _named_sequential():
+    return nn.Sequential(collections.OrderedDict([
+        ("fc1", nn.Linear(16, 64)), ("act1", nn.ReLU()), ("fc2", nn.Linear(64, 64)),
+        ("act2", nn.ReLU()), ("out", nn.Linear(64, 2))]))
+
+
+@broken("mlp", "model", Expect("dead", "act1"))
+def sequential_from_an_ordered_dict_bias_at_minus_five():
+    model = _named_sequential()
+    with torch.no_grad():
+        model.fc1.bias.fill_(-5.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 50)
+
+
+class _ConvByHand(nn.Module):
+    """Two 3x3 convolutions as F.conv2d on kernels held by the root, F.relu after each, a
+    global average and a matrix product."""
+
+    def __init__(self, bias=0.0):
+        super().__init__()
+        self.k1 = nn.Parameter(torch.randn(8, 1, 3, 3) * (2 / 9) ** 0.5)
+        self.c1 = nn.Parameter(torch.full((8,), bias))
+        self.k2 = nn.Parameter(torch.randn(8, 8, 3, 3) * (2 / 72) ** 0.5)
+        self.c2 = nn.Parameter(torch.zeros(8))
+        self.W = nn.Parameter(torch.randn(8, 2) * 8 ** -0.5)
+
+    def _features(self, x):
+        h = F.relu(F.conv2d(x, self.k1, self.c1, padding=1))
+        return F.relu(F.conv2d(h, self.k2, self.c2, padding=1))
+
+    def forward(self, x):
+        return self._features(x).mean((2, 3)) @ self.W
+
+
+@broken("cnn", "model", Expect("dead", "_ConvByHand:Relu[0]"))
+def f_conv2d_kernels_held_by_the_root_bias_at_minus_five():
+    model = _ConvByHand(bias=-5.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.images(), 50)
+
+
+class _KeyedBlock(nn.Module):
+    """Pre-norm attention and a feed-forward kept in a ModuleDict, its activation stored."""
+
+    def __init__(self, d, activation):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(d, 2, batch_first=True)
+        self.ff = nn.ModuleDict({"up": nn.Linear(d, 4 * d), "down": nn.Linear(4 * d, d)})
+        self.norms = nn.ModuleList([nn.LayerNorm(d), nn.LayerNorm(d)])
+        self.activation = activation
+
+    def forward(self, x):
+        h = self.norms[0](x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.ff["down"](self.activation(self.ff["up"](self.norms[1](x))))
+
+
+class _LoopGPT(nn.Module):
+    """Blocks in a ModuleList applied in a loop, a learned position table, a decorated
+    forward."""
+
+    def __init__(self, vocab=12, d=32, layers=2):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, d)
+        self.positions = nn.Parameter(torch.randn(1, 8, d) * 0.02)
+        self.blocks = nn.ModuleList([_KeyedBlock(d, functools.partial(F.relu))
+                                     for _ in range(layers)])
+        self.head = nn.Linear(d, vocab)
+
+    @_timed
+    def forward(self, tokens):
+        x = self.embed(tokens) + self.positions[:, : tokens.shape[1]]
+        for block in self.blocks:
+            x = block(x)
+        return self.head(x)
+
+
+@broken("transformer", "model", Expect("dead", "blocks.0:Relu[0]"))
+def transformer_blocks_in_a_loop_feed_forward_bias_at_minus_eight():
+    # transformer_feed_forward_negative_bias written with a ModuleList, a ModuleDict by key
+    model = _LoopGPT()
+    with torch.no_grad():
+        for block in model.blocks:
+            block.ff["up"].bias.fill_(-8.0)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 50,
+                      models.sequence_loss)
+
+
+class _Wrapper(nn.Module):
+    """A model around another (the inner one's forward, its helpers, run through it)."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x)
+
+
+class _HelperMLP(nn.Module):
+    """A forward split into helper methods (``_encode``, ``_block``)."""
+
+    def __init__(self, widths=(16, 64, 64, 64, 64, 2), gain=1.0):
+        super().__init__()
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-2], widths[1:-1]))
+        self.head = nn.Linear(widths[-2], widths[-1])
+        for layer in self.hidden:
+            nn.init.normal_(layer.weight, std=gain / math.sqrt(layer.in_features))
+
+    def _block(self, layer, x):
+        return F.relu(layer(x))
+
+    def _encode(self, x):
+        for layer in self.hidden:
+            x = self._block(layer, x)
+        return x
+
+    def forward(self, x):
+        return self.head(self._encode(x))
+
+
+@broken("mlp", "model", Expect("exploding", within=10))
+def wrapped_helper_mlp_called_through_forward_initialised_too_large():
+    # mlp_initialised_too_large written with helpers, wrapped, and called as model.forward(x):
+    # the wrapper's own hooks never run (its parts' do)
+    model = _Wrapper(_HelperMLP(gain=3.0))
+    optimizer, batches = torch.optim.SGD(model.parameters(), lr=0.1), data.classes()
+    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
+        for step in range(1, 31):
+            x, y = batches(step)
+            loss = F.cross_entropy(model.forward(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=0.1)
+    return model, monitor
+
+
+class _RNNByHand(nn.Module):
+    """A tanh RNN over its weights held by the root (nn.RNN's uniform initialisation), one
+    ``_step`` a time step, a Linear head on the last state."""
+
+    def __init__(self, features=4, hidden=16):
+        super().__init__()
+        k = hidden ** -0.5
+        self.Wx = nn.Parameter((torch.rand(features, hidden) * 2 - 1) * k)
+        self.Wh = nn.Parameter((torch.rand(hidden, hidden) * 2 - 1) * k)
+        self.b = nn.Parameter((torch.rand(hidden) * 2 - 1) * k)
+        self.head = nn.Linear(hidden, 2)
+
+    def _step(self, x, h):
+        return torch.tanh(x @ self.Wx + h @ self.Wh + self.b)
+
+    def forward(self, x):
+        h = torch.zeros(x.shape[0], self.Wh.shape[0])
+        for t in range(x.shape[1]):
+            h = self._step(x[:, t], h)
+        return self.head(h)
+
+
+@broken("recurrent", "data", Expect("saturation", "_RNNByHand:Tanh[0]"))
+def rnn_written_by_hand_unnormalised_inputs():
+    # rnn_unnormalised_inputs_saturate_tanh by hand: the first step's tanh is saturated (each
+    # step's tanh is measured as its own call)
+    model = _RNNByHand()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      data.sequences(scale=30.0), 50)

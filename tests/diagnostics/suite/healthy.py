@@ -3,6 +3,7 @@ alarm (notes, such as a frozen backbone, are information). Each function returns
 monitors whose findings must be empty."""
 
 import copy
+import math
 
 import numpy as np
 
@@ -5652,4 +5653,67 @@ def one_linear_applied_twenty_times_in_a_model_without_activations_gain_0_9():
     # collected at every sample now, with no activation measured
     model = broken_mistakes._TiedLinearOnly(0.9)
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 120,
+                every=10)]
+
+
+# -- style21 (2026-12-05): the broken style21 setups' healthy twins, written the same way ------
+@healthy("mlp")
+def weights_held_by_the_root_trained():
+    # broken.weights_held_by_the_root_first_bias_at_minus_five with its bias at 0
+    model = broken_mistakes._ParamMLP()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 150,
+                every=10)]
+
+
+@healthy("mlp")
+def f_linear_under_registered_names_trained():
+    model = broken_mistakes._OddNamedMLP()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 150,
+                every=10)]
+
+
+@healthy("mlp")
+def module_dict_by_key_forward_assigned_trained():
+    # two styles, two models: layers by key with a partial activation; ``forward = _impl``
+    monitors = []
+    for model in (broken_mistakes._KeyedMLP(), broken_mistakes._AssignedForward()):
+        monitors.append(fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(),
+                            100, every=10))
+    return monitors
+
+
+@healthy("cnn")
+def f_conv2d_kernels_held_by_the_root_trained():
+    model = broken_mistakes._ConvByHand()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), data.images(), 100,
+                every=10)]
+
+
+@healthy("transformer")
+def transformer_blocks_in_a_loop_trained():
+    model = broken_mistakes._LoopGPT()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.tokens(), 100,
+                models.sequence_loss, every=10)]
+
+
+@healthy("mlp")
+def wrapped_helper_mlp_called_through_forward_trained():
+    # broken.wrapped_helper_mlp_called_through_forward_initialised_too_large at He's gain
+    model = broken_mistakes._Wrapper(broken_mistakes._HelperMLP(gain=math.sqrt(2)))
+    optimizer, batches = torch.optim.SGD(model.parameters(), lr=0.1), data.classes()
+    with GradientMonitor(model, every=10) as monitor:
+        for step in range(1, 151):
+            x, y = batches(step)
+            loss = F.cross_entropy(model.forward(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=0.1)
+    return [monitor]
+
+
+@healthy("recurrent")
+def rnn_written_by_hand_trained():
+    model = broken_mistakes._RNNByHand()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 100,
                 every=10)]
