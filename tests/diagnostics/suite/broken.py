@@ -7500,3 +7500,92 @@ def matrix_factorisation_embeddings_at_std_ten_into_a_sigmoid_rating():
     # the gradient's rise from the saturated start, 2003x, was called exploding at step 4)
     return _rate(_MatrixFactorisation(10.0), 50)
 
+
+
+# -- vision21: image models as practitioners train them ------------------------------------------
+def _shapes(n=256, side=16, classes=4, seed=0):
+    """8-bit RGB images (0..255): a bright square, row, column or cross on a dim noisy
+    background, the class; as they come off the disk, neither divided by 255 nor standardised."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 80, (n, 3, side, side)).astype(np.float32)
+    y = rng.integers(0, classes, n)
+    for i in range(n):
+        r, c = rng.integers(3, side - 5, 2)
+        if y[i] == 0:
+            x[i, :, r:r + 4, c:c + 4] += 170
+        if y[i] in (1, 3):
+            x[i, :, r, :] += 170
+        if y[i] in (2, 3):
+            x[i, :, :, c] += 170
+    return np.minimum(x, 255), y
+
+
+def _standardised(x):
+    """Divided by 255, then by the per-channel mean and std over the data set."""
+    x = x / 255
+    return ((x - x.mean((0, 2, 3), keepdims=True)) / x.std((0, 2, 3), keepdims=True)).astype(
+        np.float32)
+
+
+def _image_batches(x, y, size=32):
+    """A random batch of ``size`` a step, drawn by the step's seed."""
+    def batch(step):
+        i = np.random.default_rng(step).integers(0, len(x), size)
+        return torch.from_numpy(x[i]), torch.from_numpy(y[i])
+    return batch
+
+
+def _vgg(batch_norm, width=8, classes=4):
+    """conv-conv-pool-conv-pool, then two linear layers, as VGG does at 16x16."""
+    def block(c_in, c_out):
+        return [nn.Conv2d(c_in, c_out, 3, padding=1),
+                *([nn.BatchNorm2d(c_out)] if batch_norm else []), nn.ReLU()]
+    return nn.Sequential(*block(3, width), *block(width, width), nn.MaxPool2d(2),
+                         *block(width, 2 * width), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(2 * width * 16, 64), nn.ReLU(), nn.Linear(64, classes))
+
+
+def _train_vgg(batch_norm, x, y, steps, every=50):
+    model = _vgg(batch_norm)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                      _image_batches(x, y), steps, every=every)
+
+
+@broken("cnn", "data", Expect("exploding", "0", within=10))
+def vgg_pixels_left_in_0_255_without_batch_norm():
+    # SGD at 0.05 with momentum on pixels of up to 255: the first convolution's gradient is
+    # ~100x what it is on standardised pixels, it jumps 11x at step 2 and the loss reaches 59
+    # (healthy.vgg_pixels_standardised_without_batch_norm trains at the same rate; with
+    # BatchNorm after each convolution the raw pixels train too, healthy.vgg_pixels_left_...)
+    x, y = _shapes()
+    return _train_vgg(False, x, y, 30)
+
+
+def _thousand_way_classifier(head_std=None):
+    """A CNN with an ImageNet-sized head of 1000 classes; ``head_std``: the last layer drawn
+    at that std instead of its default (uniform, 1/sqrt(64) wide)."""
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                          nn.Flatten(), nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 1000))
+    if head_std is not None:
+        nn.init.normal_(model[-1].weight, 0, head_std)
+    return model
+
+
+def _train_thousand_way(model, steps, every=50):
+    """The four shapes, each split into 250 classes by the image's index (a fine-grained part
+    the model cannot learn: the loss stays near log 250), SGD at 0.02 with momentum."""
+    x, y = _shapes()
+    y = y * 250 + np.arange(len(y)) % 250
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.02, momentum=0.9),
+                      _image_batches(_standardised(x), y), steps, every=every)
+
+
+@broken("cnn", "model", Expect("exploding", "9", within=10,
+                               says="initialise this layer's weights smaller"))
+def classifier_head_over_1000_classes_initialised_at_std_one():
+    # nn.init.normal_(head.weight) with its default std of 1 (meant 0.01): 14x the natural
+    # size, logits of std ~5 and a softmax near one-hot at step 1; the head's large weights
+    # pass back a gradient 533x the layers' after it into '7' (the amplification rule's cause,
+    # the large layer named); with the default init, healthy.classifier_head_over_1000_...
+    return _train_thousand_way(_thousand_way_classifier(1.0), 30)
