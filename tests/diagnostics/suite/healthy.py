@@ -5457,21 +5457,12 @@ def matrix_factorisation_embeddings_at_std_0_01_into_a_sigmoid_rating():
 
 # -- vision21: image models as practitioners train them ------------------------------------------
 @healthy("cnn")
-def vgg_pixels_standardised_without_batch_norm():
-    # broken.vgg_pixels_left_in_0_255_without_batch_norm on pixels / 255, standardised per
-    # channel (1.39 to 0.27 in 100 steps)
-    x, y = broken_mistakes._shapes()
-    return [broken_mistakes._train_vgg(False, broken_mistakes._standardised(x), y, 100,
-                                       every=10)[1]]
-
-
-@healthy("cnn")
 def vgg_pixels_left_in_0_255_with_batch_norm():
     # the raw pixels of broken.vgg_pixels_left_in_0_255_without_batch_norm, a BatchNorm after
     # each convolution: the first one's output is standardised whatever the input's scale, and
-    # its weights' gradient is scaled by 1/|w| with them (1.45 to 2e-4 in 100 steps)
+    # its weights' gradient is scaled by 1/|w| with them (1.45 to 0.004 in 50 steps)
     x, y = broken_mistakes._shapes()
-    return [broken_mistakes._train_vgg(True, x, y, 100, every=10)[1]]
+    return [broken_mistakes._train_vgg(True, x, y, 60, every=10)[1]]
 
 
 @healthy("cnn")
@@ -5549,3 +5540,28 @@ def flip_augmentation_and_test_time_augmentation_under_no_grad():
                         images, torch.flip(images, [3]), torch.flip(images, [2]))) / 3
                     assert probabilities.shape == (32, 4)
     return [monitor]
+
+
+@healthy("cnn")
+def sigmoid_focal_loss_with_logsigmoid():
+    # broken.sigmoid_focal_loss_by_hand_with_log_of_one_minus_sigmoid through F.logsigmoid:
+    # finite at any logit (0.15 to 0.005 in 100 steps)
+    return [broken_mistakes._segment(broken_mistakes._sigmoid_focal,
+                                     1 - broken_mistakes._shape_masks(), 100, every=10)[1]]
+
+
+@healthy("cnn")
+def plain_13_layer_cnn_at_kaiming_init():
+    # broken.plain_13_layer_cnn_at_the_default_init_without_batch_norm initialised as
+    # torchvision's VGG (kaiming_normal_, fan_out; zero biases): 1.39 to 1.0 in 50 steps
+    return [broken_mistakes._train_plain(broken_mistakes._plain_cnn(kaiming=True), 60,
+                                         every=10)[1]]
+
+
+@healthy("cnn")
+def per_image_standardisation_with_an_epsilon():
+    # broken.per_image_standardisation_of_a_blank_frame with 1e-6 added to the std: a blank
+    # frame standardises to 0
+    model = broken_mistakes._PerImageStandardised(eps=1e-6)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3),
+                broken_mistakes._with_blank_frames(), 100, every=10)]
