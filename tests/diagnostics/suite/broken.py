@@ -7520,7 +7520,7 @@ def _shapes(n=256, side=16, classes=4, seed=0):
     return np.minimum(x, 255), y
 
 
-def _standardised(x):
+def _pixels_standardised(x):
     """Divided by 255, then by the per-channel mean and std over the data set."""
     x = x / 255
     return ((x - x.mean((0, 2, 3), keepdims=True)) / x.std((0, 2, 3), keepdims=True)).astype(
@@ -7578,7 +7578,7 @@ def _train_thousand_way(model, steps, every=50):
     x, y = _shapes()
     y = y * 250 + np.arange(len(y)) % 250
     return model, fit(model, torch.optim.SGD(model.parameters(), 0.02, momentum=0.9),
-                      _image_batches(_standardised(x), y), steps, every=every)
+                      _image_batches(_pixels_standardised(x), y), steps, every=every)
 
 
 @broken("cnn", "model", Expect("exploding", "9", within=10,
@@ -7602,7 +7602,8 @@ def _segment(loss_fn, mask, steps, lr=1e-2, every=50):
     x, _ = _shapes()
     model = _segmenter()
     return model, fit(model, torch.optim.Adam(model.parameters(), lr),
-                      _image_batches(_standardised(x), mask, 16), steps, loss_fn, every=every)
+                      _image_batches(_pixels_standardised(x), mask, 16), steps, loss_fn,
+                      every=every)
 
 
 def _shape_masks():
@@ -7648,7 +7649,7 @@ def autoencoder_with_a_sigmoid_output_reconstructing_0_255_pixels():
     model = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(),
                           nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1), nn.Sigmoid())
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2),
-                      _image_batches(_standardised(x), x, 16), 50, F.mse_loss)
+                      _image_batches(_pixels_standardised(x), x, 16), 50, F.mse_loss)
 
 
 def _plain_cnn(depth=13, kaiming=False):
@@ -7672,7 +7673,7 @@ def _plain_cnn(depth=13, kaiming=False):
 def _train_plain(model, steps, every=50):
     x, y = _shapes()
     return model, fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
-                      _image_batches(_standardised(x), y, 16), steps, every=every)
+                      _image_batches(_pixels_standardised(x), y, 16), steps, every=every)
 
 
 @broken("cnn", "model", Expect("vanishing", "0", within=10))

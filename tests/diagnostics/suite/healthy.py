@@ -5484,7 +5484,7 @@ def mixup_beta_soft_targets_into_cross_entropy_of_probabilities():
     # mixup as in its paper: lambda ~ Beta(0.4, 0.4) a batch, the images and the one-hot
     # targets blended by it, F.cross_entropy given the soft targets as probabilities
     x, y = broken_mistakes._shapes()
-    x, onehot = broken_mistakes._standardised(x), np.eye(4, dtype=np.float32)[y]
+    x, onehot = broken_mistakes._pixels_standardised(x), np.eye(4, dtype=np.float32)[y]
     rng = np.random.default_rng(0)
 
     def mixed(step):
@@ -5509,7 +5509,7 @@ def global_average_pool_over_a_one_pixel_map_after_five_stride_two_layers():
     model = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, 4))
     x, y = broken_mistakes._shapes()
     return [fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
-                broken_mistakes._image_batches(broken_mistakes._standardised(x), y), 100,
+                broken_mistakes._image_batches(broken_mistakes._pixels_standardised(x), y), 100,
                 every=10)]
 
 
@@ -5518,7 +5518,7 @@ def flip_augmentation_and_test_time_augmentation_under_no_grad():
     # every other batch flipped left-right; every 20 steps, in eval() under no_grad, the
     # softmax averaged over the image and its two flips (nothing measured there)
     x, y = broken_mistakes._shapes()
-    batches = broken_mistakes._image_batches(broken_mistakes._standardised(x), y)
+    batches = broken_mistakes._image_batches(broken_mistakes._pixels_standardised(x), y)
     model = _shape_cnn()
     optimizer = torch.optim.Adam(model.parameters(), 3e-3)
     with GradientMonitor(model, every=10) as monitor:
