@@ -166,7 +166,9 @@ REMEDIES = {
     "stalled_scale": "standardise the regression targets (and the inputs), each by its own "
                      "training mean and std, and map the predictions back: updates of a "
                      "healthy size cannot carry the outputs that far; a larger learning rate "
-                     "would only make the early steps explode",
+                     "would only make the early steps explode. Behind a bounded output (a "
+                     "sigmoid's 0..1, a tanh's -1..1: images, masks) scale the targets into its "
+                     "range instead (8-bit pixels / 255)",
     "exploding_recurrent": "clip the gradient norm (nn.utils.clip_grad_norm_(params, 1.0)), "
                            "initialise the recurrent weights smaller (orthogonal, gain <= 1), "
                            "backpropagate through fewer time steps, or use an LSTM/GRU",
@@ -241,7 +243,9 @@ REMEDIES = {
                            "F.logsigmoid/F.log_softmax), a clamp or a margin the outputs "
                            "stay beyond",
     "unbounded_loss": "give the loss what it expects: F.cross_entropy the raw scores (or "
-                      "nll_loss their F.log_softmax), kl_div log-probabilities as its input; "
+                      "nll_loss their F.log_softmax), kl_div log-probabilities as its input, "
+                      "binary cross-entropy and soft-target cross-entropy targets within 0..1 "
+                      "(masks read as 0/255 divided by 255, a mixing weight kept in [0, 1]); "
                       "a loss to be minimised needs a floor (bound or penalise a term it "
                       "maximises: a WGAN critic needs a gradient penalty or weight clipping)",
     "large_update_oversized": "initialise the layer named out of scale at its natural size "

@@ -8005,3 +8005,217 @@ def rnn_written_by_hand_unnormalised_inputs():
     model = _RNNByHand()
     return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
                       data.sequences(scale=30.0), 50)
+
+
+# -- vision21: image models as practitioners train them ------------------------------------------
+def _shapes(n=256, side=16, classes=4, seed=0):
+    """8-bit RGB images (0..255): a bright square, row, column or cross on a dim noisy
+    background, the class; as they come off the disk, neither divided by 255 nor standardised."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 80, (n, 3, side, side)).astype(np.float32)
+    y = rng.integers(0, classes, n)
+    for i in range(n):
+        r, c = rng.integers(3, side - 5, 2)
+        if y[i] == 0:
+            x[i, :, r:r + 4, c:c + 4] += 170
+        if y[i] in (1, 3):
+            x[i, :, r, :] += 170
+        if y[i] in (2, 3):
+            x[i, :, :, c] += 170
+    return np.minimum(x, 255), y
+
+
+def _pixels_standardised(x):
+    """Divided by 255, then by the per-channel mean and std over the data set."""
+    x = x / 255
+    return ((x - x.mean((0, 2, 3), keepdims=True)) / x.std((0, 2, 3), keepdims=True)).astype(
+        np.float32)
+
+
+def _image_batches(x, y, size=32):
+    """A random batch of ``size`` a step, drawn by the step's seed."""
+    def batch(step):
+        i = np.random.default_rng(step).integers(0, len(x), size)
+        return torch.from_numpy(x[i]), torch.from_numpy(y[i])
+    return batch
+
+
+def _vgg(batch_norm, width=8, classes=4):
+    """conv-conv-pool-conv-pool, then two linear layers, as VGG does at 16x16."""
+    def block(c_in, c_out):
+        return [nn.Conv2d(c_in, c_out, 3, padding=1),
+                *([nn.BatchNorm2d(c_out)] if batch_norm else []), nn.ReLU()]
+    return nn.Sequential(*block(3, width), *block(width, width), nn.MaxPool2d(2),
+                         *block(width, 2 * width), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(2 * width * 16, 64), nn.ReLU(), nn.Linear(64, classes))
+
+
+def _train_vgg(batch_norm, x, y, steps, every=50):
+    model = _vgg(batch_norm)
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                      _image_batches(x, y), steps, every=every)
+
+
+@broken("cnn", "data", Expect("exploding", "0", within=10))
+def vgg_pixels_left_in_0_255_without_batch_norm():
+    # SGD at 0.05 with momentum on pixels of up to 255: the first convolution's gradient is
+    # ~100x what it is on standardised pixels, it jumps 11x at step 2 and the loss reaches 59
+    # (healthy.vgg_pixels_standardised_without_batch_norm trains at the same rate; with
+    # BatchNorm after each convolution the raw pixels train too, healthy.vgg_pixels_left_...)
+    x, y = _shapes()
+    return _train_vgg(False, x, y, 30)
+
+
+def _thousand_way_classifier(head_std=None):
+    """A CNN with an ImageNet-sized head of 1000 classes; ``head_std``: the last layer drawn
+    at that std instead of its default (uniform, 1/sqrt(64) wide)."""
+    model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                          nn.Flatten(), nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 1000))
+    if head_std is not None:
+        nn.init.normal_(model[-1].weight, 0, head_std)
+    return model
+
+
+def _train_thousand_way(model, steps, every=50):
+    """The four shapes, each split into 250 classes by the image's index (a fine-grained part
+    the model cannot learn: the loss stays near log 250), SGD at 0.02 with momentum."""
+    x, y = _shapes()
+    y = y * 250 + np.arange(len(y)) % 250
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.02, momentum=0.9),
+                      _image_batches(_pixels_standardised(x), y), steps, every=every)
+
+
+@broken("cnn", "model", Expect("exploding", "9", within=10,
+                               says="initialise this layer's weights smaller"))
+def classifier_head_over_1000_classes_initialised_at_std_one():
+    # nn.init.normal_(head.weight) with its default std of 1 (meant 0.01): 14x the natural
+    # size, logits of std ~5 and a softmax near one-hot at step 1; the head's large weights
+    # pass back a gradient 533x the layers' after it into '7' (the amplification rule's cause,
+    # the large layer named); with the default init, healthy.classifier_head_over_1000_...
+    return _train_thousand_way(_thousand_way_classifier(1.0), 30)
+
+
+def _segmenter():
+    """A fully convolutional net: one logit a pixel."""
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1),
+                         nn.ReLU(), nn.Conv2d(8, 1, 1))
+
+
+def _segment(loss_fn, mask, steps, lr=1e-2, every=50):
+    """The shapes' bright pixels to find, ``mask`` (N, 1, H, W) the target, Adam at ``lr``."""
+    x, _ = _shapes()
+    model = _segmenter()
+    return model, fit(model, torch.optim.Adam(model.parameters(), lr),
+                      _image_batches(_pixels_standardised(x), mask, 16), steps, loss_fn,
+                      every=every)
+
+
+def _shape_masks():
+    x, _ = _shapes()
+    return (x.mean(1, keepdims=True) > 200).astype(np.float32)
+
+
+@broken("cnn", "data", Expect("exploding", ANY, says="masks read as 0/255"))
+def segmentation_masks_read_as_0_255_into_bce_with_logits():
+    # the masks read from 8-bit PNGs (0 and 255), never divided by 255: BCE with a target of
+    # 255 is -255 log p - (1 - 255) log(1 - p), which falls without end as p -> 1 (the loss
+    # is -3.5 at step 1 and -4.7e4 at step 50): a loss with no minimum, its remedy naming the
+    # targets' range
+    return _segment(F.binary_cross_entropy_with_logits, _shape_masks() * 255, 50)
+
+
+def _sigmoid_focal_by_hand(out, target, gamma=2.0):
+    p = torch.sigmoid(out)
+    positive = -target * (1 - p) ** gamma * torch.log(p)
+    return (positive - (1 - target) * p ** gamma * torch.log(1 - p)).mean()  # NAN: focal by hand
+
+
+def _sigmoid_focal(out, target, gamma=2.0):
+    p = torch.sigmoid(out)
+    return (-target * (1 - p) ** gamma * F.logsigmoid(out)
+            - (1 - target) * p ** gamma * F.logsigmoid(-out)).mean()
+
+
+@broken("cnn", "loss", Expect("nonfinite", None, "Log", "forward", "focal by hand", within=40))
+def sigmoid_focal_loss_by_hand_with_log_of_one_minus_sigmoid():
+    # the background as the positive class (most pixels 1): its logits pass 17 by step 26,
+    # where 1 - sigmoid(x) is 0 in float32 and its log -inf (times a target weight of 0: nan);
+    # F.logsigmoid(-x) is -x there (healthy.sigmoid_focal_loss_with_logsigmoid)
+    return _segment(_sigmoid_focal_by_hand, 1 - _shape_masks(), 50)
+
+
+@broken("cnn", "data", Expect("stalled", None, says="8-bit pixels / 255"))
+def autoencoder_with_a_sigmoid_output_reconstructing_0_255_pixels():
+    # the targets are the raw 8-bit pixels, the output a sigmoid: every output pinned at 1
+    # against targets up to 255, the MSE ~5000 and not falling: stalled at the data's scale,
+    # its remedy naming a bounded output's range (standardised targets would not fit it either)
+    x, y = _shapes()
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.ReLU(),
+                          nn.ConvTranspose2d(8, 3, 4, stride=2, padding=1), nn.Sigmoid())
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-2),
+                      _image_batches(_pixels_standardised(x), x, 16), 50, F.mse_loss)
+
+
+def _plain_cnn(depth=13, kaiming=False):
+    """``depth`` 3x3 convolutions with ReLU, no normalisation, no shortcut (VGG-style, one
+    pool halfway); ``kaiming``: initialised as torchvision's VGG is (fan_out, zero bias)
+    rather than by nn.Conv2d's default (which keeps a ReLU layer's signal at 1/sqrt(6))."""
+    layers, c_in = [], 3
+    for k in range(depth):
+        layers += [nn.Conv2d(c_in, 8, 3, padding=1), nn.ReLU()]
+        c_in = 8
+        if k == depth // 2:
+            layers.append(nn.MaxPool2d(2))
+    model = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 4))
+    for module in model.modules():
+        if kaiming and isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+    return model
+
+
+def _train_plain(model, steps, every=50):
+    x, y = _shapes()
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.01, momentum=0.9),
+                      _image_batches(_pixels_standardised(x), y, 16), steps, every=every)
+
+
+@broken("cnn", "model", Expect("vanishing", "0", within=10))
+def plain_13_layer_cnn_at_the_default_init_without_batch_norm():
+    # VGG-13's depth without BatchNorm at nn.Conv2d's default init: the signal and the gradient
+    # shrink ~2.4x a layer, the first convolution's gradient is 4e-6 of the head's and the loss
+    # stays at log 4 (healthy.plain_13_layer_cnn_at_kaiming_init trains)
+    return _train_plain(_plain_cnn(), 30)
+
+
+class _PerImageStandardised(nn.Module):
+    """Each image standardised by its own mean and std in forward; ``eps`` added to the std."""
+
+    def __init__(self, eps=0.0):
+        super().__init__()
+        self.eps = eps
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                                  nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 4))
+
+    def forward(self, x):
+        mean, std = x.mean((1, 2, 3), keepdim=True), x.std((1, 2, 3), keepdim=True)
+        return self.body((x - mean) / (std + self.eps))  # NAN: per-image std
+
+
+def _with_blank_frames():
+    """The shapes / 255, every 37th image a blank (all-black) frame, as camera data holds."""
+    x, y = _shapes()
+    x = (x / 255).astype(np.float32)
+    x[::37] = 0.0
+    return _image_batches(x, y)
+
+
+@broken("cnn", "data", Expect("nonfinite", "_PerImageStandardised", "Div", "forward",
+                              "per-image std", within=5))
+def per_image_standardisation_of_a_blank_frame():
+    # a black frame's std is 0 and (x - mean) is 0: 0 / 0 (tf's per_image_standardization
+    # floors the std at 1/sqrt(pixels); healthy.per_image_standardisation_with_an_epsilon)
+    model = _PerImageStandardised()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), _with_blank_frames(), 30)

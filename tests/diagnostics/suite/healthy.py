@@ -5717,3 +5717,115 @@ def rnn_written_by_hand_trained():
     model = broken_mistakes._RNNByHand()
     return [fit(model, torch.optim.Adam(model.parameters(), 1e-3), data.sequences(), 100,
                 every=10)]
+
+
+# -- vision21: image models as practitioners train them ------------------------------------------
+@healthy("cnn")
+def vgg_pixels_left_in_0_255_with_batch_norm():
+    # the raw pixels of broken.vgg_pixels_left_in_0_255_without_batch_norm, a BatchNorm after
+    # each convolution: the first one's output is standardised whatever the input's scale, and
+    # its weights' gradient is scaled by 1/|w| with them (1.45 to 0.004 in 50 steps)
+    x, y = broken_mistakes._shapes()
+    return [broken_mistakes._train_vgg(True, x, y, 60, every=10)[1]]
+
+
+@healthy("cnn")
+def classifier_head_over_1000_classes_at_its_default_init():
+    # broken.classifier_head_over_1000_classes_initialised_at_std_one at the default init: the
+    # loss starts at log 1000 = 6.9 and falls slowly toward log 250 (the unlearnable part)
+    return [broken_mistakes._train_thousand_way(broken_mistakes._thousand_way_classifier(),
+                                                100, every=10)[1]]
+
+
+def _shape_cnn(classes=4):
+    return nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(16, classes))
+
+
+@healthy("cnn")
+def mixup_beta_soft_targets_into_cross_entropy_of_probabilities():
+    # mixup as in its paper: lambda ~ Beta(0.4, 0.4) a batch, the images and the one-hot
+    # targets blended by it, F.cross_entropy given the soft targets as probabilities
+    x, y = broken_mistakes._shapes()
+    x, onehot = broken_mistakes._pixels_standardised(x), np.eye(4, dtype=np.float32)[y]
+    rng = np.random.default_rng(0)
+
+    def mixed(step):
+        i = rng.integers(0, len(x), 32)
+        j, lam = rng.permutation(i), np.float32(rng.beta(0.4, 0.4))
+        return (torch.from_numpy(lam * x[i] + (1 - lam) * x[j]),
+                torch.from_numpy(lam * onehot[i] + (1 - lam) * onehot[j]))
+    model = _shape_cnn()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-2), mixed, 100, every=10)]
+
+
+@healthy("cnn")
+def global_average_pool_over_a_one_pixel_map_after_five_stride_two_layers():
+    # 16x16 halved five times: 8, 4, 2, 1, 1; the last two 3x3 convolutions see one pixel and
+    # the pool averages one value (their kernels' borders meet only padding: zero gradient
+    # there, as in PyTorch; the centre trains)
+    layers, c_in = [], 3
+    for c_out in (8, 16, 16, 32, 32):
+        layers += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), nn.BatchNorm2d(c_out),
+                   nn.ReLU()]
+        c_in = c_out
+    model = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c_in, 4))
+    x, y = broken_mistakes._shapes()
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                broken_mistakes._image_batches(broken_mistakes._pixels_standardised(x), y), 100,
+                every=10)]
+
+
+@healthy("cnn")
+def flip_augmentation_and_test_time_augmentation_under_no_grad():
+    # every other batch flipped left-right; every 20 steps, in eval() under no_grad, the
+    # softmax averaged over the image and its two flips (nothing measured there)
+    x, y = broken_mistakes._shapes()
+    batches = broken_mistakes._image_batches(broken_mistakes._pixels_standardised(x), y)
+    model = _shape_cnn()
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    with GradientMonitor(model, every=10) as monitor:
+        for step in range(1, 101):
+            model.train()
+            images, labels = batches(step)
+            if step % 2:
+                images = torch.flip(images, [3])
+            loss = F.cross_entropy(model(images), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=3e-3)
+            if step % 20 == 0:
+                model.eval()
+                with torch.no_grad():
+                    images, labels = batches(10_000 + step)
+                    probabilities = sum(F.softmax(model(view), 1) for view in (
+                        images, torch.flip(images, [3]), torch.flip(images, [2]))) / 3
+                    assert probabilities.shape == (32, 4)
+    return [monitor]
+
+
+@healthy("cnn")
+def sigmoid_focal_loss_with_logsigmoid():
+    # broken.sigmoid_focal_loss_by_hand_with_log_of_one_minus_sigmoid through F.logsigmoid:
+    # finite at any logit (0.15 to 0.005 in 100 steps)
+    return [broken_mistakes._segment(broken_mistakes._sigmoid_focal,
+                                     1 - broken_mistakes._shape_masks(), 100, every=10)[1]]
+
+
+@healthy("cnn")
+def plain_13_layer_cnn_at_kaiming_init():
+    # broken.plain_13_layer_cnn_at_the_default_init_without_batch_norm initialised as
+    # torchvision's VGG (kaiming_normal_, fan_out; zero biases): 1.39 to 1.0 in 50 steps
+    return [broken_mistakes._train_plain(broken_mistakes._plain_cnn(kaiming=True), 60,
+                                         every=10)[1]]
+
+
+@healthy("cnn")
+def per_image_standardisation_with_an_epsilon():
+    # broken.per_image_standardisation_of_a_blank_frame with 1e-6 added to the std: a blank
+    # frame standardises to 0
+    model = broken_mistakes._PerImageStandardised(eps=1e-6)
+    return [fit(model, torch.optim.Adam(model.parameters(), 3e-3),
+                broken_mistakes._with_blank_frames(), 100, every=10)]
