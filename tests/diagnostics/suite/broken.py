@@ -7717,3 +7717,53 @@ def bert_encoder_position_embeddings_at_std_ten():
     # position at step 4), the loss 0.82 -> 0.76 in 100 steps where std 0.02 reaches 0.20
     # (healthy.bert_encoder_with_a_key_padding_mask)
     return _encode_reviews(_ReviewEncoder(positions_std=10.0), 50)
+
+
+class _ContextSeq2Seq(nn.Module):
+    """A GRU encoder whose output at one step is the GRU decoder's first state: at the last
+    position of the padded batch (``at_last_position``) or at each source's last token."""
+
+    def __init__(self, at_last_position, vocab=20, width=32):
+        super().__init__()
+        self.source = nn.Embedding(vocab, 16, padding_idx=0)
+        self.encoder = nn.GRU(16, width, batch_first=True)
+        self.target = nn.Embedding(vocab, 16)
+        self.decoder = nn.GRU(16, width, batch_first=True)
+        self.head = nn.Linear(width, vocab)
+        self.at_last_position = at_last_position
+
+    def forward(self, source, lengths, target_in):
+        out, _ = self.encoder(self.source(source))
+        context = (out[:, -1] if self.at_last_position
+                   else out[torch.arange(len(lengths)), lengths - 1])
+        decoded, _ = self.decoder(self.target(target_in), context.unsqueeze(0))
+        return self.head(decoded)
+
+
+def _first_three(model, steps, every=50, length=25):
+    """Sources of 3 to 5 tokens (2..19) right-padded to 25; the target: their first three
+    tokens, decoded after a start token 1 with teacher forcing. Adam at 1e-2."""
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for _ in range(steps):
+            source, lengths = rng.integers(2, 20, (16, length)), rng.integers(3, 6, 16)
+            source[np.arange(length) >= lengths[:, None]] = 0
+            target = source[:, :3]
+            target_in = np.concatenate([np.ones((16, 1), np.int64), target[:, :2]], 1)
+            logits = model(torch.from_numpy(source), torch.from_numpy(lengths),
+                           torch.from_numpy(target_in))
+            loss = F.cross_entropy(logits.reshape(-1, 20), torch.from_numpy(target.ravel()))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-2)
+    return model, monitor
+
+
+@broken("recurrent", "data", Expect("vanishing", "encoder", within=10, says="through time"))
+def seq2seq_context_read_at_the_last_position_of_right_padded_sources():
+    # 20 to 22 steps of padding between the source's tokens and the context: the source
+    # embedding's gradient 1.2e-6, 4e-6 of the head's at step 4, the loss 3.05 -> 2.79 in 50
+    # steps where the twin read at each source's last token reaches 2.32 (1.53 at 100)
+    return _first_three(_ContextSeq2Seq(at_last_position=True), 30)

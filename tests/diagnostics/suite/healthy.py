@@ -5550,3 +5550,9 @@ def gru_lm_label_smoothing_with_the_padding_class_ignored():
             optimizer.step()
             monitor.step(loss, lr=1e-2)
     return [monitor]
+
+
+@healthy("recurrent")
+def seq2seq_context_read_at_each_sources_last_token():
+    model = broken_mistakes._ContextSeq2Seq(at_last_position=False)
+    return [broken_mistakes._first_three(model, 100, every=10)[1]]
