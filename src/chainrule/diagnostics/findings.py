@@ -261,6 +261,10 @@ REMEDIES = {
     "dead_zone": "lower the shrink's lambd or the threshold, or initialise the biases before it "
                  "near zero (its dead zone holds every input: "
                  "no gradient passes), or scale its inputs up to the zone's width",
+    "through_time": "read each sequence at its last real step (out[torch.arange(N), lengths - "
+                    "1], or pack_padded_sequence and the final hidden state) rather than at the "
+                    "last position of right-padded batches, pad on the left, use a bidirectional "
+                    "layer or attention pooling over the real steps, or shorten the sequences",
     "memory_shut": "start the forget gate open: its bias at +1 (PyTorch orders an LSTM's gates "
                    "input, forget, cell, output: bias_ih and bias_hh [hidden:2*hidden]; a GRU's "
                    "update gate is its [hidden:2*hidden] too), and check what set it negative",

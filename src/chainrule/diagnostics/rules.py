@@ -1704,6 +1704,25 @@ class Rules:
                     "and B both zeroed: only B starts at zero) gets no gradient and "
                     "never leaves zero")
         shrunk = self._shrunk(low, order)
+        # the gap opening across a recurrent layer whose own gradient is not low: its weights
+        # learn from the steps near the read-out while the gradient to its earlier steps, the
+        # only way back to the layers before it, fades through time inside it (an LSTM read at
+        # the last position of right-padded reviews, 3 to 6 words then 24 steps of padding:
+        # its embedding's gradient 2e-7 of the head's). The deep-stack remedy, ReLUs and
+        # Kaiming, sent it looking for depth the model does not have.
+        later = [n for n in order[order.index(first) + 1:] if n in norms]
+        through = (later[0] if not zero and not shrunk and later and later[0] in self.recurrent
+                   and later[0] not in low else None)
+        if through is not None:
+            return self._group(
+                "vanishing", "vanishing", [through] + low, step,
+                f"vanishing gradients through time in '{through}': its own gradient is "
+                f"{fmt(norms[through])} but what it passes back to its earlier steps fades "
+                f"before it reaches '{first}' (gradient norm {fmt(norms[first])}, "
+                f"{norms[first] / largest:.1e} of the largest layer's, '{largest_name}', "
+                f"{fmt(largest)}), for {self.t.patience} samples in a row: the output is read "
+                f"far in time from the steps that carry the signal{_also(low)}",
+                "through_time")
         return self._group(
             "vanishing", "vanishing", low, step,
             f"vanishing gradients{_count(low)}, worst at the first, '{first}': gradient norm "

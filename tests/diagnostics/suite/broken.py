@@ -8219,3 +8219,270 @@ def per_image_standardisation_of_a_blank_frame():
     # floors the std at 1/sqrt(pixels); healthy.per_image_standardisation_with_an_epsilon)
     model = _PerImageStandardised()
     return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), _with_blank_frames(), 30)
+
+
+# -- text models as practitioners train them (nlp21, 2026-12-05) ------------------------------
+class _ReviewLSTM(nn.Module):
+    """Word embeddings (0 the padding), an LSTM, a sentiment head read at the last position of
+    the padded batch (``at_last_position``) or at each review's own last word."""
+
+    def __init__(self, at_last_position, vocab=50):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 16, padding_idx=0)
+        self.rnn = nn.LSTM(16, 32, batch_first=True)
+        self.head = nn.Linear(32, 2)
+        self.at_last_position = at_last_position
+
+    def forward(self, words, lengths):
+        out, _ = self.rnn(self.embed(words))
+        if self.at_last_position:
+            return self.head(out[:, -1])
+        return self.head(out[torch.arange(len(lengths)), lengths - 1])
+
+
+def _reviews(model, steps, every=50, length=30, vocab=50):
+    """Reviews of 3 to 6 words right-padded to 30, the sentiment carried by the first word;
+    Adam at 1e-2."""
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for _ in range(steps):
+            words = rng.integers(1, vocab, (16, length))
+            lengths = rng.integers(3, 7, 16)
+            words[np.arange(length) >= lengths[:, None]] = 0
+            loss = F.cross_entropy(model(torch.from_numpy(words), torch.from_numpy(lengths)),
+                                   torch.from_numpy((words[:, 0] > vocab // 2).astype(np.int64)))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-2)
+    return model, monitor
+
+
+@broken("recurrent", "data", Expect("vanishing", "rnn", within=10, says="through time"))
+def lstm_sentiment_read_at_the_last_position_of_right_padded_reviews():
+    # out[:, -1] is 24 to 27 steps of padding after the last word: the gradient back to the
+    # words fades through time inside the LSTM (the embedding's 8e-8, 2e-7 of the head's at
+    # step 4), the loss 0.69 -> 0.64 in 60 steps where the twin read at each review's last
+    # word reaches 0.11 in 100 (healthy.lstm_sentiment_read_at_each_reviews_last_word); the
+    # finding used to say "vanishing at 'embed'" with the deep-stack remedy (ReLU, Kaiming)
+    return _reviews(_ReviewLSTM(at_last_position=True), 30)
+
+
+class _CRFTagger(nn.Module):
+    """A BiGRU's emission scores and a transition matrix; the loss is the CRF's negative
+    log-likelihood, its log partition by the forward algorithm, written with exp and log
+    (``by_hand``) or torch.logsumexp."""
+
+    def __init__(self, by_hand, tags=5, vocab=30):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 16)
+        self.rnn = nn.GRU(16, 32, batch_first=True, bidirectional=True)
+        self.emit = nn.Linear(64, tags)
+        self.transitions = nn.Parameter(torch.zeros(tags, tags))
+        self.by_hand = by_hand
+
+    def _logsumexp(self, scores, dim):
+        if self.by_hand:
+            return torch.log(torch.exp(scores).sum(dim))  # NAN: logsumexp by hand
+        return torch.logsumexp(scores, dim)
+
+    def forward(self, words, tags):
+        emissions = self.emit(self.rnn(self.embed(words))[0])
+        alpha = emissions[:, 0]
+        for t in range(1, emissions.shape[1]):
+            alpha = self._logsumexp(alpha.unsqueeze(2) + self.transitions
+                                    + emissions[:, t].unsqueeze(1), 1)
+        gold = (emissions.gather(2, tags.unsqueeze(2)).squeeze(2).sum(1)
+                + self.transitions[tags[:, :-1], tags[:, 1:]].sum(1))
+        return (self._logsumexp(alpha, 1) - gold).mean()
+
+
+def _tag(model, steps, every=50):
+    """Sentences of 20 words, each word's tag its id mod 5; Adam at 5e-2."""
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.Adam(model.parameters(), 5e-2)
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for _ in range(steps):
+            words = rng.integers(0, 30, (16, 20))
+            loss = model(torch.from_numpy(words), torch.from_numpy(words % 5))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=5e-2)
+    return model, monitor
+
+
+@broken("recurrent", "loss", Expect("nonfinite", "_CRFTagger", "Exp", "forward",
+                                    "logsumexp by hand", within=10))
+def crf_tagger_log_partition_with_logsumexp_by_hand():
+    # the forward algorithm's scores grow with the emissions as the tagger grows confident:
+    # exp overflows past 88 at step 6 (alpha summed over 20 words), log(inf) = inf and the
+    # loss inf - inf; torch.logsumexp subtracts the max first (healthy.crf_tagger_...)
+    return _tag(_CRFTagger(by_hand=True), 20)
+
+
+class _CharRNN(nn.Module):
+    """A character embedding, a tanh RNN of 128 units and a next-character head."""
+
+    def __init__(self, vocab=20, width=128):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, 16)
+        self.rnn = nn.RNN(16, width, batch_first=True)
+        self.head = nn.Linear(width, vocab)
+
+    def forward(self, chars):
+        return self.head(self.rnn(self.embed(chars))[0])
+
+
+def _markov_text(n=20000, vocab=20, seed=3):
+    rng = np.random.default_rng(seed)
+    moves = rng.dirichlet(np.full(vocab, 0.3), vocab)
+    text = [0]
+    for _ in range(n):
+        text.append(rng.choice(vocab, p=moves[text[-1]]))
+    return np.array(text)
+
+
+def _char_rnn(steps, summed, clip=None, every=50, length=200):
+    """Windows of 200 characters of a Markov text, four a batch, SGD at lr 1; the loss the
+    mean over characters or (``summed``) summed over the window's steps."""
+    rng = np.random.default_rng(0)
+    text = _markov_text()
+    model = _CharRNN()
+    optimizer = torch.optim.SGD(model.parameters(), 1.0)
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for _ in range(steps):
+            starts = rng.integers(0, len(text) - length - 1, 4)
+            window = np.stack([text[s:s + length + 1] for s in starts])
+            out = model(torch.from_numpy(window[:, :-1]))
+            loss = F.cross_entropy(out.reshape(-1, 20), torch.from_numpy(window[:, 1:].ravel()))
+            if summed:
+                loss = loss * length
+            optimizer.zero_grad()
+            loss.backward()
+            if clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            monitor.step(loss, lr=1.0)
+    return model, monitor
+
+
+@broken("recurrent", "loss", Expect("exploding", "rnn", within=5))
+def char_rnn_loss_summed_over_200_steps_at_lr_one_without_clipping():
+    # the per-character losses summed over the window (a mean per sequence, not per character)
+    # at lr 1: the first update is 200 times the mean's and grows the recurrent weights 4.5x;
+    # the tanh units saturate and the loss climbs 598 -> 1.7e5 (clipped at 1, the same loss
+    # falls to 416: healthy.char_rnn_loss_summed_over_200_steps_clipped_at_one)
+    return _char_rnn(30, summed=True)
+
+
+class _ReviewEncoder(nn.Module):
+    """A BERT-style encoder (token and learned position embeddings, two post-norm layers)
+    classifying reviews by the mean of their real tokens' outputs."""
+
+    def __init__(self, positions_std=0.02, vocab=30, width=32, length=12):
+        super().__init__()
+        self.tokens = nn.Embedding(vocab, width, padding_idx=0)
+        self.positions = nn.Embedding(length, width)
+        nn.init.normal_(self.positions.weight, 0, positions_std)
+        layer = nn.TransformerEncoderLayer(width, 4, 64, dropout=0.0, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+        self.head = nn.Linear(width, 2)
+
+    def forward(self, words):
+        padding = words == 0
+        h = self.tokens(words) + self.positions(torch.arange(words.shape[1]))
+        h = self.encoder(h, src_key_padding_mask=padding)  # NAN: an empty review
+        kept = (~padding).float().unsqueeze(-1)
+        return self.head((h * kept).sum(1) / kept.sum(1).clamp(min=1))
+
+
+def _encode_reviews(model, steps, empty=False, every=50, length=12, vocab=30):
+    """Reviews of 2 to 12 tokens right-padded to 12, positive when their mean token is above
+    the middle; ``empty``: one review a batch has no tokens (all padding). Adam at 1e-3."""
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-3)
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for step in range(steps):
+            words = rng.integers(1, vocab, (16, length))
+            lengths = rng.integers(2, length + 1, 16)
+            words[np.arange(length) >= lengths[:, None]] = 0
+            label = (words.sum(1) > vocab / 2 * lengths).astype(np.int64)
+            if empty:
+                words[step % 16] = 0
+            loss = F.cross_entropy(model(torch.from_numpy(words)), torch.from_numpy(label))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-3)
+    return model, monitor
+
+
+@broken("transformer", "data", Expect("nonfinite", "encoder.layers.0.self_attn",
+                                      "ScaledDotProductAttention", "forward", "an empty review",
+                                      within=5, says="a mask hides every position"))
+def bert_encoder_key_padding_mask_over_an_empty_review():
+    # a review that lost all its tokens to cleaning: src_key_padding_mask hides all 12 keys of
+    # its rows, the softmax is 0/0 (the mean pooling's clamp cannot help: nan is already there)
+    return _encode_reviews(_ReviewEncoder(), 10, empty=True)
+
+
+@broken("transformer", "model", Expect("saturation", "encoder.layers.0.self_attn",
+                                       says="(after 'positions')"))
+def bert_encoder_position_embeddings_at_std_ten():
+    # std 10 where BERT uses 0.02 beside tokens of std 1: into a post-norm encoder the sum goes
+    # to attention unnormalised, the scores dwarfed by the positions' (91% of rows on one
+    # position at step 4), the loss 0.82 -> 0.76 in 100 steps where std 0.02 reaches 0.20
+    # (healthy.bert_encoder_with_a_key_padding_mask)
+    return _encode_reviews(_ReviewEncoder(positions_std=10.0), 50)
+
+
+class _ContextSeq2Seq(nn.Module):
+    """A GRU encoder whose output at one step is the GRU decoder's first state: at the last
+    position of the padded batch (``at_last_position``) or at each source's last token."""
+
+    def __init__(self, at_last_position, vocab=20, width=32):
+        super().__init__()
+        self.source = nn.Embedding(vocab, 16, padding_idx=0)
+        self.encoder = nn.GRU(16, width, batch_first=True)
+        self.target = nn.Embedding(vocab, 16)
+        self.decoder = nn.GRU(16, width, batch_first=True)
+        self.head = nn.Linear(width, vocab)
+        self.at_last_position = at_last_position
+
+    def forward(self, source, lengths, target_in):
+        out, _ = self.encoder(self.source(source))
+        context = (out[:, -1] if self.at_last_position
+                   else out[torch.arange(len(lengths)), lengths - 1])
+        decoded, _ = self.decoder(self.target(target_in), context.unsqueeze(0))
+        return self.head(decoded)
+
+
+def _first_three(model, steps, every=50, length=25):
+    """Sources of 3 to 5 tokens (2..19) right-padded to 25; the target: their first three
+    tokens, decoded after a start token 1 with teacher forcing. Adam at 1e-2."""
+    rng = np.random.default_rng(0)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for _ in range(steps):
+            source, lengths = rng.integers(2, 20, (16, length)), rng.integers(3, 6, 16)
+            source[np.arange(length) >= lengths[:, None]] = 0
+            target = source[:, :3]
+            target_in = np.concatenate([np.ones((16, 1), np.int64), target[:, :2]], 1)
+            logits = model(torch.from_numpy(source), torch.from_numpy(lengths),
+                           torch.from_numpy(target_in))
+            loss = F.cross_entropy(logits.reshape(-1, 20), torch.from_numpy(target.ravel()))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-2)
+    return model, monitor
+
+
+@broken("recurrent", "data", Expect("vanishing", "encoder", within=10, says="through time"))
+def seq2seq_context_read_at_the_last_position_of_right_padded_sources():
+    # 20 to 22 steps of padding between the source's tokens and the context: the source
+    # embedding's gradient 1.2e-6, 4e-6 of the head's at step 4, the loss 3.05 -> 2.79 in 50
+    # steps where the twin read at each source's last token reaches 2.32 (1.53 at 100)
+    return _first_three(_ContextSeq2Seq(at_last_position=True), 30)

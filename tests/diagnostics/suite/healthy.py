@@ -5719,6 +5719,109 @@ def rnn_written_by_hand_trained():
                 every=10)]
 
 
+# -- text models as practitioners train them (nlp21, 2026-12-05) ------------------------------
+@healthy("recurrent")
+def lstm_sentiment_read_at_each_reviews_last_word():
+    # broken.lstm_sentiment_read_at_the_last_position_of_right_padded_reviews read at
+    # out[arange(N), lengths - 1]: the loss 0.69 -> 0.11 (the padding row of the embedding is
+    # frozen by padding_idx, its gradient 0 while the rest learns)
+    return [broken_mistakes._reviews(broken_mistakes._ReviewLSTM(at_last_position=False), 100,
+                                     every=10)[1]]
+
+
+@healthy("recurrent")
+def crf_tagger_log_partition_with_torch_logsumexp():
+    # the loss 32 -> 4e-5 in 100 steps: the scores that overflowed exp by hand keep growing
+    return [broken_mistakes._tag(broken_mistakes._CRFTagger(by_hand=False), 100, every=10)[1]]
+
+
+@healthy("recurrent")
+def char_rnn_loss_summed_over_200_steps_clipped_at_one():
+    # the loss 598 -> 416 (2.08 a character; the text's entropy is about 1.9)
+    return [broken_mistakes._char_rnn(100, summed=True, clip=1.0, every=10)[1]]
+
+
+@healthy("transformer")
+def bert_encoder_with_a_key_padding_mask():
+    # every review keeps 2 tokens or more: the loss 0.85 -> 0.20 in 100 steps
+    return [broken_mistakes._encode_reviews(broken_mistakes._ReviewEncoder(), 100, every=10)[1]]
+
+
+class _TextCNN(nn.Module):
+    """Kim's text CNN: embeddings, Conv1d of widths 2, 3 and 4 over them, max over time."""
+
+    def __init__(self, vocab=40, width=16, filters=8):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width, padding_idx=0)
+        self.convs = nn.ModuleList(nn.Conv1d(width, filters, k) for k in (2, 3, 4))
+        self.head = nn.Linear(3 * filters, 2)
+
+    def forward(self, words):
+        x = self.embed(words).transpose(1, 2)
+        return self.head(torch.cat([F.relu(c(x)).amax(-1) for c in self.convs], 1))
+
+
+@healthy("cnn")
+def text_cnn_max_over_time_pooling():
+    # positive when the bigram (7, 8) occurs in the sentence: one filter of width 2 finds it
+    rng = np.random.default_rng(0)
+    model = _TextCNN()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    with GradientMonitor(model, every=10) as monitor:
+        for _ in range(100):
+            words = rng.integers(1, 40, (32, 16))
+            planted = rng.random(32) < 0.5
+            words[planted, 5:7] = (7, 8)
+            label = ((words[:, :-1] == 7) & (words[:, 1:] == 8)).any(1).astype(np.int64)
+            loss = F.cross_entropy(model(torch.from_numpy(words)), torch.from_numpy(label))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-2)
+    return [monitor]
+
+
+class _PaddedGRULM(nn.Module):
+    def __init__(self, vocab=24, width=32):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width, padding_idx=0)
+        self.rnn = nn.GRU(width, width, batch_first=True)
+        self.head = nn.Linear(width, vocab)
+
+    def forward(self, words):
+        return self.head(self.rnn(self.embed(words))[0])
+
+
+@healthy("recurrent")
+def gru_lm_label_smoothing_with_the_padding_class_ignored():
+    # counting sentences (each token the last + 1, mod 23, from 1) of 4 to 12 tokens padded
+    # with 0 to 12; cross_entropy(label_smoothing=0.1, ignore_index=0): the padding targets
+    # add nothing, the smoothing spreads 0.1 over all 24 classes (the padding one included,
+    # as PyTorch does), so the loss floors near 0.5, not 0
+    rng = np.random.default_rng(0)
+    model = _PaddedGRULM()
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    with GradientMonitor(model, every=10) as monitor:
+        for _ in range(100):
+            start, lengths = rng.integers(1, 24, (16, 1)), rng.integers(4, 13, 16)
+            words = (start + np.arange(13) - 1) % 23 + 1
+            words[np.arange(13) >= lengths[:, None]] = 0
+            logits = model(torch.from_numpy(words[:, :-1]))
+            loss = F.cross_entropy(logits.reshape(-1, 24), torch.from_numpy(words[:, 1:].ravel()),
+                                   label_smoothing=0.1, ignore_index=0)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            monitor.step(loss, lr=1e-2)
+    return [monitor]
+
+
+@healthy("recurrent")
+def seq2seq_context_read_at_each_sources_last_token():
+    model = broken_mistakes._ContextSeq2Seq(at_last_position=False)
+    return [broken_mistakes._first_three(model, 100, every=10)[1]]
+
+
 # -- vision21: image models as practitioners train them ------------------------------------------
 @healthy("cnn")
 def vgg_pixels_left_in_0_255_with_batch_norm():
