@@ -87,6 +87,8 @@ class Rules:
         self.measured = {}  # activation -> how many measurements of it the rules have seen
         self.measured_at = {}  # activation -> the step of its last measurement
         self.first_dead = {}  # activation -> its share of dead units at its first measurement
+        # tanh or sigmoid units -> their share of saturated outputs at their first measurement
+        self.first_saturated = {}
         self.first_softmax = {}  # softmax -> (share of saturated rows, their median margin) at
         # its first measurement
         self.first_output = {}  # an output sigmoid or tanh -> (its saturated share, the step
@@ -765,6 +767,8 @@ class Rules:
             since, self.measured_at[name] = self.measured_at.get(name, 0), step
             if s.get("dead") is not None:
                 self.first_dead.setdefault(name, s["dead"])
+            if s.get("kind") in LEARNED_SATURATION and s.get("saturated") is not None:
+                self.first_saturated.setdefault(name, s["saturated"])
             if s.get("kind") == "softmax":
                 self.first_softmax.setdefault(name, (s["saturated"], s.get("margin", 0.0)))
             if s.get("sampled"):
@@ -788,7 +792,8 @@ class Rules:
                 dead.append(name)
             if s.get("saturated") is not None and self._unit_streak(
                     ("saturation", name), s["saturated"] > self._saturated_fraction(name, s),
-                    lr, since) and not self._learned_tail(name, s):
+                    lr, since) and not self._learned_tail(name, s) \
+                    and not self._learned_saturation(name, s):
                 saturated.append(name)
             if s.get("memory_shut") is not None and self._unit_streak(
                     ("memory", name), s["memory_shut"] > t.memory_shut
@@ -996,6 +1001,28 @@ class Rules:
             # held 40 to 62% of its channels in the tail, around the threshold from the start)
         began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
         return began_late and not self._raised_lr(key) and not self._large_update(key)
+
+    def _learned_saturation(self, name, stats):
+        """Whether tanh or sigmoid units that were unsaturated at their first measurement went
+        to their asymptotes since while the loss fell to ``unlearned_drop`` of its untrained
+        level or below, with no cause seen (no explosion, no update as large as a layer, no
+        rise of the learning rate): learning put them there. A tanh RNN that carries a review's
+        first word over its last few steps learns a memory of +-1 (60-66% of its outputs
+        within 0.02 of an asymptote at steps 80-100, the loss from 0.75 to 0.03); reported as
+        saturated units at step 100 before this. Units saturated from the start (weights or
+        inputs far too large), or while the loss has not learned, are reported."""
+        if stats.get("kind") not in LEARNED_SATURATION or "exploding" in self.groups:
+            return False
+        if self.first_saturated.get(name, 1.0) > self.t.saturated_fraction / 2:
+            return False
+        key = ("saturation", name)
+        e = self.explosions
+        recent = list(e.losses)[-self.t.recent_steps:]
+        learned = (e.relapse_level is not None and len(recent) >= 3
+                   and statistics.median(recent) < e.relapse_level)
+        began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
+        return (learned and began_late and not self._raised_lr(key)
+                and not self._large_update(key))
 
     def _fitted(self):
         """Whether the loss has fallen to ``settled`` times its first value (the median of the
@@ -2188,6 +2215,7 @@ def _looped(activations):
     return {after for (_, after), count in calls.items() if count >= LOOP_CALLS}
 
 
+LEARNED_SATURATION = ("tanh", "sigmoid")  # units learning may saturate (``_learned_saturation``)
 _KAIMING_DRAWN = 0.95  # (see _init_gain)
 _STILL_SINKING = 2.0  # (see _sinks)
 _SINKING_STEPS = 28  # the last three spans of 8 steps and the 4 before them (_sinks)

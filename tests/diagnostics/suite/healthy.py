@@ -5512,6 +5512,27 @@ def classifier_fine_tuned_to_its_labels_swapped():
     return monitors
 
 
+class _ReviewRNN(broken_mistakes._ReviewLSTM):
+    """broken._ReviewLSTM with a tanh RNN in place of its LSTM."""
+
+    def __init__(self, at_last_position):
+        super().__init__(at_last_position)
+        self.rnn = nn.RNN(16, 32, batch_first=True)
+
+
+@healthy("recurrent")
+def tanh_rnn_that_learns_a_saturated_memory():
+    # a tanh RNN read at each review's last word carries the first word over 3 to 6 steps as
+    # a memory of +-1: 60-66% of its outputs within 0.02 of an asymptote at steps 80 to 100
+    # while the loss falls from 0.75 to 0.03 (seed 0) and 0.78 to 0.01 (seed 2); was
+    # "saturated units, starting at 'rnn'" at step 100 (nlp21 saw it)
+    monitors = []
+    for seed in (0, 2):
+        torch.manual_seed(seed)
+        monitors.append(broken_mistakes._reviews(_ReviewRNN(False), 120, every=10)[1])
+    return monitors
+
+
 # -- deep21: depth, initialisation and residual design ----------------------------------------
 @healthy("mlp")
 def residual_mlp_of_forty_kaiming_branches_scaled_by_one_over_sqrt_depth():
