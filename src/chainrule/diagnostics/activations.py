@@ -491,12 +491,12 @@ def depth_gain(repeats):
     """(layer, gain): how much the signal grows across the model's depth, measured: the
     root-mean-square of the largest layer input of one forward over the smallest before it
     (``repeats``' first inputs, in the order of the layers' first calls, from the second
-    layer's on; token ids left out),
-    and the layer that took the smallest, where the growth starts; None for fewer than two
-    layers. Residual branches summed without a scale add to the stream's variance at every
-    block wherever the weights of each layer are of a sound size (40 blocks of one Kaiming
-    Linear and a ReLU: about 1e6 over the stack, while each layer's weights are 1.0 times
-    Kaiming's, which the weights' sizes cannot tell from a plain stack)."""
+    layer's on; token ids left out), and the layer that took the smallest, where the growth
+    starts; None for fewer than two layers. Residual branches summed without a scale add to
+    the stream's variance at every block wherever the weights of each layer are of a sound
+    size (40 blocks of one Kaiming Linear and a ReLU: about 1e6 over the stack, while each
+    layer's weights are 1.0 times Kaiming's, which the weights' sizes cannot tell from a plain
+    stack)."""
     best, low = None, None
     # (from the second layer's input: the first sets the scale of what follows, an input of
     # 1e-3 the scale of the data against biases of 0.1)

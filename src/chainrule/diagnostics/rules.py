@@ -667,19 +667,16 @@ class Rules:
         t, e = self.t, self.explosions
         layer = given["layer"]
         first = self.first_output.setdefault(layer, (given["saturated"], given["started"]))
-        self.output_saturated = (given["saturated"] > t.saturated_fraction
-                                 and first[0] > t.saturated_fraction
-                                 and (given.get("wrong") is None
-                                      or given["wrong"] > t.confident_wrong))
-        recent = list(e.losses)[-t.recent_steps:]
-        level = statistics.median(recent) if len(recent) >= 3 else None
         # (where a loss compared the outputs with their targets: confident and wrong, not a
         # trained model's confidence, which a run fine-tuning or resuming one starts with)
         wrong = given.get("wrong")
-        holds = (given["saturated"] > t.saturated_fraction and first[0] > t.saturated_fraction
-                 and e.relapse_level is not None and level is not None
-                 and level >= e.relapse_level
-                 and (wrong is None or wrong > t.confident_wrong))
+        self.output_saturated = (given["saturated"] > t.saturated_fraction
+                                 and first[0] > t.saturated_fraction
+                                 and (wrong is None or wrong > t.confident_wrong))
+        recent = list(e.losses)[-t.recent_steps:]
+        level = statistics.median(recent) if len(recent) >= 3 else None
+        holds = (self.output_saturated and e.relapse_level is not None and level is not None
+                 and level >= e.relapse_level)
         if not self._streak(("saturation", "output"), holds):
             return []
         after = f" (after '{given['after']}')" if given.get("after") else ""
