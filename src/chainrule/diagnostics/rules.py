@@ -81,6 +81,7 @@ class Rules:
         self.last_update = None  # (step, the largest update ratio) of the last sample
         self.peak_grad = {}  # layer -> its largest sampled gradient norm
         self.settled = set()  # layers whose gradient has fallen below settled x that peak
+        self.decay_last = {}  # layer -> its weights' norm after the last sample's update
         self.frozen_noted = set()
         self.loss = None  # the last step's loss (before that step's update)
         self.streak_lr = {}  # (rule, activation) -> the lr when its current streak began
@@ -2059,7 +2060,7 @@ class Rules:
         """Layers whose every update pulls their weights toward zero, by more than a healthy
         update moves them at all: a weight decay (or an L2 penalty) that outweighs the
         gradient, so the layer learns nothing but shrinking (see docs/diagnostics.md, stalled)."""
-        hits = []
+        hits, drops = [], {}
         for name in order:
             s = layers[name]
             before, after, ratio = s.get("weight_before"), s.get("weight_matrices"), \
@@ -2070,9 +2071,17 @@ class Rules:
                 if shrink > 0 and ratio else 0.0
             # (a norm cannot fall by more than the update that moved it: where it reads so,
             # the two were not measured on the same weights, and nothing is judged)
-            if self._streak(("decaying", name), shrink >= self.t.decay_shrink
-                            and self.t.decay_aligned <= aligned <= 1.5):
+            holds = shrink >= self.t.decay_shrink and self.t.decay_aligned <= aligned <= 1.5
+            last = self.decay_last.get(name)
+            if after is not None:
+                self.decay_last[name] = after
+            # a decay raised late in a run (a schedule, a fitted model's shrinking gradient)
+            # shrinks the weights every step between samples, 50 at the default rate: a norm
+            # already fallen so far since the last sample is that streak, seen once
+            fallen = holds and last and before and before <= self.t.decay_fallen * last
+            if self._streak(("decaying", name), holds) or fallen:
                 hits.append((name, shrink))
+                drops.setdefault(name, before / last if fallen else None)
         # most layers at once (at least two), as a decay given to the whole model pulls them:
         # one layer shrinking alone is its gradient finding smaller weights better (a head
         # regressing onto noise under Adam shrank 2.7% a step, by its gradient, while the
@@ -2089,12 +2098,14 @@ class Rules:
         name, shrink = hits[0]
         size = layers[name]["weight_matrices"] / natural[name] if natural.get(name) else None
         now = f", now {size:.2g} of their natural size" if size is not None else ""
+        when = (f"for {self.t.patience} samples in a row" if drops[name] is None else
+                f"their norm already down to {drops[name]:.2g} of the last sample's")
         return self._group(
             "decaying", "stalled", [n for n, _ in hits], step,
             f"layer '{name}' learns nothing but shrinking{_count(hits, 'with')}: each update "
             f"pulled its weights toward zero, taking {shrink:.1%} of their norm (a healthy "
-            "update moves weights by about 0.1% in all, in any direction), for "
-            f"{self.t.patience} samples in a row{now}{_also([n for n, _ in hits])}: a weight "
+            "update moves weights by about 0.1% in all, in any direction), "
+            f"{when}{now}{_also([n for n, _ in hits])}: a weight "
             "decay (or an L2 penalty in the loss) far larger than the gradient"
             # (AdamW's decay is lr x weight_decay a step: a rate that exploded the weights
             # makes even the usual 0.01 take 2-10% a step; lowering the rate cures both)
