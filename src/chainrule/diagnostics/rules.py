@@ -2095,6 +2095,13 @@ class Rules:
         # logits: 0.3-13% a step, the loss from 22 to 2.2 in 8 steps)
         if self.decay_source() is False:
             return []
+        # and only where the loss pays for it: a fitted model whose loss holds far below its
+        # untrained level while the decay shrinks it is being regularised, not stalled
+        e = self.explosions
+        recent = list(e.losses)[-self.t.recent_steps:]
+        if (e.start_loss is not None and e.start_loss > 0 and len(recent) >= 3
+                and statistics.median(recent) < self.t.decay_kept * e.start_loss):
+            return []
         name, shrink = hits[0]
         size = layers[name]["weight_matrices"] / natural[name] if natural.get(name) else None
         now = f", now {size:.2g} of their natural size" if size is not None else ""
