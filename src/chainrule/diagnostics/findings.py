@@ -96,6 +96,13 @@ class Thresholds:
     decay_shrink: float = 3e-3  # weights decayed: updates that take this share of the weights'
     # norm (3x the 1e-3 a healthy update moves them in all)...
     decay_aligned: float = 0.5  # ...with at least this share of their own size against them
+    decay_fallen: float = 0.5  # ...patience samples in a row, or one sample once the weights'
+    # norm has fallen to this x the last sample's: the steps between were the streak (a decay
+    # raised late took 93% of a fitted MLP's weights in 50 steps; healthy decay 0.25%)
+    decay_kept: float = 0.1  # ...unless the recent loss is below this x the untrained loss:
+    # the decay shrinks a fitted model that keeps its fit (Adam with weight_decay=1e-3 took 0.3%
+    # a step from an MLP that had memorised 16 rows, its loss 1e-3; a decay that outweighs the
+    # gradient leaves the loss at or back near its untrained level)
 
     def __post_init__(self):
         # (a count of samples or steps below 1 made no rule fire, or failed deep inside one)

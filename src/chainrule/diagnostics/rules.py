@@ -81,6 +81,7 @@ class Rules:
         self.last_update = None  # (step, the largest update ratio) of the last sample
         self.peak_grad = {}  # layer -> its largest sampled gradient norm
         self.settled = set()  # layers whose gradient has fallen below settled x that peak
+        self.decay_last = {}  # layer -> its weights' norm after the last sample's update
         self.frozen_noted = set()
         self.loss = None  # the last step's loss (before that step's update)
         self.streak_lr = {}  # (rule, activation) -> the lr when its current streak began
@@ -2056,7 +2057,7 @@ class Rules:
         """Layers whose every update pulls their weights toward zero, by more than a healthy
         update moves them at all: a weight decay (or an L2 penalty) that outweighs the
         gradient, so the layer learns nothing but shrinking (see docs/diagnostics.md, stalled)."""
-        hits = []
+        hits, drops = [], {}
         for name in order:
             s = layers[name]
             before, after, ratio = s.get("weight_before"), s.get("weight_matrices"), \
@@ -2067,9 +2068,17 @@ class Rules:
                 if shrink > 0 and ratio else 0.0
             # (a norm cannot fall by more than the update that moved it: where it reads so,
             # the two were not measured on the same weights, and nothing is judged)
-            if self._streak(("decaying", name), shrink >= self.t.decay_shrink
-                            and self.t.decay_aligned <= aligned <= 1.5):
+            holds = shrink >= self.t.decay_shrink and self.t.decay_aligned <= aligned <= 1.5
+            last = self.decay_last.get(name)
+            if after is not None:
+                self.decay_last[name] = after
+            # a decay raised late in a run (a schedule, a fitted model's shrinking gradient)
+            # shrinks the weights every step between samples, 50 at the default rate: a norm
+            # already fallen so far since the last sample is that streak, seen once
+            fallen = holds and last and before and before <= self.t.decay_fallen * last
+            if self._streak(("decaying", name), holds) or fallen:
                 hits.append((name, shrink))
+                drops.setdefault(name, before / last if fallen else None)
         # most layers at once (at least two), as a decay given to the whole model pulls them:
         # one layer shrinking alone is its gradient finding smaller weights better (a head
         # regressing onto noise under Adam shrank 2.7% a step, by its gradient, while the
@@ -2083,15 +2092,24 @@ class Rules:
         # logits: 0.3-13% a step, the loss from 22 to 2.2 in 8 steps)
         if self.decay_source() is False:
             return []
+        # and only where the loss pays for it: a fitted model whose loss holds far below its
+        # untrained level while the decay shrinks it is being regularised, not stalled
+        e = self.explosions
+        recent = list(e.losses)[-self.t.recent_steps:]
+        if (e.start_loss is not None and e.start_loss > 0 and len(recent) >= 3
+                and statistics.median(recent) < self.t.decay_kept * e.start_loss):
+            return []
         name, shrink = hits[0]
         size = layers[name]["weight_matrices"] / natural[name] if natural.get(name) else None
         now = f", now {size:.2g} of their natural size" if size is not None else ""
+        when = (f"for {self.t.patience} samples in a row" if drops[name] is None else
+                f"their norm already down to {drops[name]:.2g} of the last sample's")
         return self._group(
             "decaying", "stalled", [n for n, _ in hits], step,
             f"layer '{name}' learns nothing but shrinking{_count(hits, 'with')}: each update "
             f"pulled its weights toward zero, taking {shrink:.1%} of their norm (a healthy "
-            "update moves weights by about 0.1% in all, in any direction), for "
-            f"{self.t.patience} samples in a row{now}{_also([n for n, _ in hits])}: a weight "
+            "update moves weights by about 0.1% in all, in any direction), "
+            f"{when}{now}{_also([n for n, _ in hits])}: a weight "
             "decay (or an L2 penalty in the loss) far larger than the gradient"
             # (AdamW's decay is lr x weight_decay a step: a rate that exploded the weights
             # makes even the usual 0.01 take 2-10% a step; lowering the rate cures both)

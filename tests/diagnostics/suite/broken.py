@@ -8486,3 +8486,124 @@ def seq2seq_context_read_at_the_last_position_of_right_padded_sources():
     # embedding's gradient 1.2e-6, 4e-6 of the head's at step 4, the loss 3.05 -> 2.79 in 50
     # steps where the twin read at each source's last token reaches 2.32 (1.53 at 100)
     return _first_three(_ContextSeq2Seq(at_last_position=True), 30)
+
+
+# -- late21: failures that start late in a run, after the model has fit ------------------------
+def _cosine_then_restart(optimizer, at, boost):
+    """A cosine to 0 over ``at`` steps, then a warm restart to ``boost`` x the base rate
+    (meant the base rate: a restart multiplier written 100 where 1 was meant)."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda e: boost if e >= at else 0.5 * (1 + math.cos(math.pi * e / at)))
+
+
+class _DecayRaisedAt:
+    """A weight-decay schedule stepped like an lr scheduler: ``decay`` from step ``at`` on
+    (meant a warm-up of the decay to 5e-4; the value written 1e4 times too large)."""
+
+    def __init__(self, optimizer, at, decay):
+        self.optimizer, self.at, self.decay, self.steps = optimizer, at, decay, 0
+
+    def step(self):
+        self.steps += 1
+        if self.steps == self.at:
+            for group in self.optimizer.param_groups:
+                group["weight_decay"] = self.decay
+
+
+@broken("mlp", "optimizer", Expect("exploding", within=250))
+def mlp_warm_restart_late_to_a_rate_100x_too_high():
+    # SGD 0.05 with momentum, a cosine to 0 over 200 steps (loss 0.01), then the restart at
+    # 5.0: gradient 11x its earlier peak at step 203, the loss back to 2.1
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9)
+    return model, fit(model, optimizer, data.classes(), 260,
+                      scheduler=_cosine_then_restart(optimizer, 200, 100.0))
+
+
+@broken("recurrent", "optimizer", Expect("exploding", "rnn", within=250))
+def gru_warm_restart_late_to_a_rate_100x_too_high():
+    # Adam 1e-2 cosined to 0 over 200 steps (loss 0.04), restarted at 1.0: the GRU's
+    # gradient 16x its peak at step 206, the loss 5.3
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    return model, fit(model, optimizer, data.sequences(), 240,
+                      scheduler=_cosine_then_restart(optimizer, 200, 100.0))
+
+
+@broken("transformer", "optimizer", Expect("exploding", within=150))
+def transformer_warm_restart_late_to_a_rate_100x_too_high():
+    # Adam 3e-3 cosined to 0 over 100 steps (loss 0.38), restarted at 0.3: the loss back
+    # above its untrained level by step 107
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    return model, fit(model, optimizer, data.tokens(), 130, models.sequence_loss,
+                      scheduler=_cosine_then_restart(optimizer, 100, 100.0))
+
+
+@broken("mlp", "data", Expect("nonfinite", None, "input", "forward", within=255))
+def mlp_one_nan_in_a_batch_at_step_250():
+    # 249 clean batches (loss 0.77 to 0.21), then one feature missing in one row
+    model = models.mlp([16, 32, 2])
+    batches = data.classes()
+
+    def late(step):
+        x, y = batches(step)
+        if step == 250:
+            x[3, 5] = float("nan")
+        return x, y
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), late, 280)
+
+
+def _log_target_loss(out, y):
+    return F.mse_loss(out, torch.log(y))  # NAN: log of a late zero target
+
+
+@broken("mlp", "loss", Expect("nonfinite", None, "Log", "forward", "log of a late zero target",
+                              within=255))
+def mlp_log_of_targets_one_batch_of_zeros_at_step_250():
+    # positive targets (exp of a regression) fit in log space (loss 1.8 to 0.02); the batch at
+    # step 250 holds zeros (a sensor's dropout)
+    model = models.mlp([8, 32, 1])
+    batches = data.regression()
+    batches.y = np.exp(batches.y).astype(np.float32)
+
+    def late(step):
+        x, y = batches(step)
+        return (x, y * 0) if step == 250 else (x, y)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 3e-3), late, 280,
+                      _log_target_loss)
+
+
+@broken("mlp", "optimizer", Expect("stalled", within=200, says="weight decay"))
+def mlp_weight_decay_raised_to_5_after_it_fit():
+    # SGD 0.05 with momentum fits (loss 0.01 by step 150), then lr x decay = 0.25 a step: the
+    # weights at 0.07 of their size by step 200, the loss back at ln 2
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9)
+    return model, fit(model, optimizer, data.classes(), 220,
+                      scheduler=_DecayRaisedAt(optimizer, 150, 5.0))
+
+
+@broken("recurrent", "optimizer", Expect("stalled", within=200, says="weight decay"))
+def gru_adamw_decay_raised_to_20_after_it_fit():
+    # AdamW 1e-2 at weight_decay 0.01 fits (loss 0.02), then 20: 20% of the weights a step,
+    # the GRU's at 0.005 of their size by step 200
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.AdamW(model.parameters(), 1e-2, weight_decay=0.01)
+    return model, fit(model, optimizer, data.sequences(), 220,
+                      scheduler=_DecayRaisedAt(optimizer, 150, 20.0))
+
+
+@broken("cnn", "loss", Expect("stalled", within=200, says="weight decay"))
+def cnn_l2_penalty_switched_on_late_at_1():
+    # an L2 penalty switched on at step 150 (meant 5e-4): SGD 0.05 takes 10% of the weights a
+    # step, the loss (0.01 before) back at ln 2 plus the penalty
+    model = models.cnn((1, 4, 4))
+    calls = [0]
+
+    def penalised(out, y):
+        calls[0] += 1
+        weight = 1.0 if calls[0] >= 150 else 0.0
+        return F.cross_entropy(out, y) + weight * sum((p ** 2).sum() for p in model.parameters())
+    return model, fit(model, torch.optim.SGD(model.parameters(), 0.05), data.images(), 220,
+                      penalised)

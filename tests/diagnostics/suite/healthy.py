@@ -5953,3 +5953,100 @@ def per_image_standardisation_with_an_epsilon():
     model = broken_mistakes._PerImageStandardised(eps=1e-6)
     return [fit(model, torch.optim.Adam(model.parameters(), 3e-3),
                 broken_mistakes._with_blank_frames(), 100, every=10)]
+
+
+# -- late21: the late phase of healthy runs ----------------------------------------------------
+@healthy("mlp")
+def mlp_cosine_to_exactly_zero_over_300_steps():
+    # the rate ends at exactly 0 (eta_min=0) with the loss near 0.01: the last updates move
+    # nothing, which is the schedule's doing
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=300, eta_min=0.0)
+    return [fit(model, optimizer, data.classes(), 300, every=10, scheduler=schedule)]
+
+
+@healthy("mlp")
+def mlp_step_schedule_cutting_10x_twice():
+    # MultiStepLR at steps 100 and 200: 0.05 -> 5e-4, the loss 0.7 -> 0.02
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.MultiStepLR(optimizer, [100, 200], 0.1)
+    return [fit(model, optimizer, data.classes(), 300, every=10, scheduler=schedule)]
+
+
+@healthy("mlp")
+def mlp_adamw_memorises_16_rows_with_half_the_labels_random():
+    # 16 rows, half their labels drawn at random: memorised (loss 1e-4 by step 150), the
+    # gradients collapse by orders of magnitude while decoupled decay 0.1 keeps pulling
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.AdamW(model.parameters(), 1e-2, weight_decay=0.1)
+    return [fit(model, optimizer, data.classes(n=16, size=16, noise=0.5), 300, every=10)]
+
+
+@healthy("mlp")
+def mlp_on_xor_plateaus_175_steps_then_drops():
+    # the label is sign(x0 * x1) and the weights start at 0.3x: the loss sits at ln 2 for
+    # about 175 steps (a saddle), then falls to 0.2 by step 300
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((512, 16)).astype(np.float32)
+    y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
+    model = models.scaled(models.mlp([16, 32, 32, 2]), 0.3)
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.05, momentum=0.9),
+                data.Batches(x, y, 32), 300, every=10)]
+
+
+@healthy("recurrent")
+def gru_cosine_warm_restarts_every_50_steps():
+    # CosineAnnealingWarmRestarts(T_0=50): the rate jumps from ~0 back to 1e-2 at steps 50,
+    # 100 and 150, the loss 0.64 -> 0.04
+    model = models.Recurrent("GRU", hidden=16)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=50)
+    return [fit(model, optimizer, data.sequences(), 200, every=10, scheduler=schedule)]
+
+
+@healthy("cnn")
+def cnn_reduce_on_plateau_cutting_late():
+    # ReduceLROnPlateau on each 16-step epoch's mean loss: it cuts once the loss is near 0
+    model = models.cnn((1, 4))
+    optimizer = torch.optim.SGD(model.parameters(), 0.05, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.1, patience=2)
+    return [fit(model, optimizer, data.images(), 200, every=10, scheduler=schedule, epoch=16)]
+
+
+@healthy("transformer")
+def transformer_cosine_to_exactly_zero():
+    # TinyGPT under Adam 3e-3 cosined to exactly 0 at its last step (loss 2.6 -> 0.24)
+    model = models.TinyGPT()
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=120)
+    return [fit(model, optimizer, data.tokens(), 120, models.sequence_loss, every=10,
+                scheduler=schedule)]
+
+
+@healthy("mlp")
+def mlp_batch_size_two_for_300_steps():
+    # SGD 0.05 on batches of 2: gradient noise as large as the gradient all run long
+    model = models.mlp([16, 32, 2])
+    return [fit(model, torch.optim.SGD(model.parameters(), 0.05), data.classes(size=2), 300,
+                every=10)]
+
+
+@healthy("mlp")
+def mlp_adam_coupled_decay_shrinks_a_memorised_fit():
+    # Adam 1e-2 with weight_decay=1e-3 (added to the gradient, then normalised): once 16 rows
+    # are memorised (loss 1e-3 from step 25) the decay outweighs the gradient and takes 0.3%
+    # of the weights a step (4.3 to 3.3 by step 130) while the loss holds: regularisation
+    model = models.mlp([16, 32, 32, 2])
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2, weight_decay=1e-3)
+    return [fit(model, optimizer, data.classes(n=16, size=16), 300, every=10)]
+
+
+@healthy("cnn")
+def cnn_adam_coupled_decay_shrinks_a_memorised_fit():
+    # 16 images memorised under Adam 1e-2 with weight_decay=1e-2 (loss 1e-3 by step 25, 5e-3
+    # at the decay's balance): 0.4% of the weights a step at step 70, the loss held
+    model = models.cnn((1, 4))
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2, weight_decay=1e-2)
+    return [fit(model, optimizer, data.images(n=16, size=16), 200, every=10)]
