@@ -8515,6 +8515,17 @@ def trained_mlp_fine_tuned_under_adam_at_lr_one():
                       every=10)
 
 
+@broken("mlp", "optimizer", Expect("exploding", within=12))
+def trained_mlp_fine_tuned_under_sgd_at_lr_one_with_momentum():
+    # meant 1e-5: its momentum grows each update, the loss 0.085 (trained) -> 0.96, 0.69, then
+    # 2.3-6 at steps 5-9, the head's weights 14x their natural size by step 10, then the loss
+    # at chance with the ReLUs after layer '2' all dead from step 14. Was "dead units" at step
+    # 20 alone: the first two updates' losses made the untrained level the explosion's
+    model, _ = _trained_mlp()
+    return model, fit(model, torch.optim.SGD(model.parameters(), 1.0, momentum=0.9),
+                      data.classes(seed=3), 40, every=10)
+
+
 @broken("mlp", "optimizer", Expect("stalled", "1", within=10))
 def new_head_on_a_trained_backbone_left_out_of_the_optimizer():
     # the optimizer was built from the backbone's parameters only: the new head, at its
