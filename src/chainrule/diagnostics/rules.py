@@ -1160,19 +1160,31 @@ class Rules:
                 or "exploding" in self.groups):
             return []
         now = statistics.median(losses)
-        if now < self.t.climb * start:
+        # measured from the loss before any update where that is lower, so long as the loss is
+        # back at the untrained level too: a model trained before the monitor started (a
+        # fine-tuning run, a resumed one) is not at its untrained level, and an update that
+        # throws it makes the first three losses' median the explosion's: a trained MLP (0.085)
+        # fine-tuned under SGD at lr 1.0 with momentum scored 0.96 and 0.69 after its first two
+        # updates, then a median of 2.7 over steps 3-10 (its head 14x its natural size): under
+        # 4x the median of 0.69, and only its dead units were found, at step 20. (Both levels:
+        # one easy first batch of a noisy run is no level to climb from)
+        first = self.explosions.first_losses[0]
+        level = min(start, first) if first > 0 else start
+        if now < self.t.climb * level or now < start:
             return []
         growth = self._growth_since_first(layers, order, natural)
         grown = sorted((n for n in growth if growth[n] >= self.t.oversized),
                        key=lambda n: -growth[n])
         if not grown:
             return []
+        what = ("untrained level" if level == start
+                else "level before the first update (a model trained before the monitor)")
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights, largest in layer '{grown[0]}': they grew "
             f"{growth[grown[0]]:.3g}x against their natural size since the first sample, "
             f"and the loss is {now:.4g} over its last {self.t.recent_steps} steps (a median), "
-            f"{now / start:.3g}x its untrained level ({start:.4g}){_also(grown)}", "exploding")
+            f"{now / level:.3g}x its {what} ({level:.4g}){_also(grown)}", "exploding")
 
     def _since_explosion(self):
         """For units found dead or saturated after an explosion was: most likely its

@@ -8607,3 +8607,92 @@ def cnn_l2_penalty_switched_on_late_at_1():
         return F.cross_entropy(out, y) + weight * sum((p ** 2).sum() for p in model.parameters())
     return model, fit(model, torch.optim.SGD(model.parameters(), 0.05), data.images(), 220,
                       penalised)
+
+
+# -- ft21: monitors started on trained models (fine-tuning, transfer, resuming) ----------------
+def _trained_mlp(widths=(16, 64, 64, 2), steps=250, seed=0):
+    """An MLP trained (unmonitored) for ``steps`` steps of Adam at 3e-3 on data.classes():
+    the checkpoint that fine-tuning, transfer or a resumed run starts from; returned with its
+    optimizer (whose state a resumed run restores)."""
+    torch.manual_seed(seed)
+    model = models.mlp(list(widths))
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    batches = data.classes()
+    for step in range(1, steps + 1):
+        x, y = batches(step)
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model, optimizer
+
+
+@broken("mlp", "optimizer", Expect("exploding", "0", within=5))
+def trained_mlp_fine_tuned_under_adam_at_lr_one():
+    # meant 1e-5 (healthy.trained_mlp_fine_tuned_under_adam_at_lr_1e_minus_6): Adam's first
+    # update moves every weight by ~1, making layer 0 5.9x larger and '2' 8.8x
+    model, _ = _trained_mlp()
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1.0), data.classes(seed=3), 40,
+                      every=10)
+
+
+@broken("mlp", "optimizer", Expect("exploding", within=12))
+def trained_mlp_fine_tuned_under_sgd_at_lr_one_with_momentum():
+    # meant 1e-5: its momentum grows each update, the loss 0.085 (trained) -> 0.96, 0.69, then
+    # 2.3-6 at steps 5-9, the head's weights 14x their natural size by step 10, then the loss
+    # at chance with the ReLUs after layer '2' all dead from step 14. Was "dead units" at step
+    # 20 alone: the first two updates' losses made the untrained level the explosion's
+    model, _ = _trained_mlp()
+    return model, fit(model, torch.optim.SGD(model.parameters(), 1.0, momentum=0.9),
+                      data.classes(seed=3), 40, every=10)
+
+
+@broken("mlp", "optimizer", Expect("stalled", "1", within=10))
+def new_head_on_a_trained_backbone_left_out_of_the_optimizer():
+    # the optimizer was built from the backbone's parameters only: the new head, at its
+    # default initialisation, has a gradient and never moves
+    trained, _ = _trained_mlp()
+    model = nn.Sequential(trained[:4], nn.Linear(64, 2))
+    return model, fit(model, torch.optim.Adam(model[0].parameters(), 1e-3), data.classes(seed=2),
+                      60, every=10)
+
+
+@broken("mlp", "model", Expect("dead", "2", within=10))
+def frozen_trained_backbone_under_a_new_two_layer_head_all_zeros():
+    # zero initialisation is meant for the last layer of a new head only (as in
+    # healthy.frozen_trained_backbone_under_a_zero_head_unfrozen_later): with its hidden layer
+    # zero as well, the ReLUs after it output 0 for every input and neither layer gets a
+    # gradient (each one's is the other's zeros), for good; only the last bias learns
+    trained, _ = _trained_mlp()
+    backbone, hidden, last = trained[:4], nn.Linear(64, 32), nn.Linear(32, 2)
+    for layer in (hidden, last):
+        nn.init.zeros_(layer.weight)
+        nn.init.zeros_(layer.bias)
+    backbone.requires_grad_(False)
+    model = nn.Sequential(backbone, hidden, nn.ReLU(), last)
+    optimizer = torch.optim.Adam(list(hidden.parameters()) + list(last.parameters()), 1e-2)
+    return model, fit(model, optimizer, data.classes(seed=2), 60, every=10)
+
+
+def _trained_lstm(steps=200):
+    """models.Recurrent("LSTM") trained (unmonitored) under Adam at 1e-2 on sequences of 12."""
+    torch.manual_seed(0)
+    model = models.Recurrent("LSTM", hidden=16)
+    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
+    batches = data.sequences(length=12)
+    for step in range(1, steps + 1):
+        x, y = batches(step)
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return model
+
+
+@broken("recurrent", "optimizer", Expect("exploding", "rnn", within=5))
+def trained_lstm_fine_tuned_on_longer_sequences_under_sgd_at_lr_five():
+    # meant Adam at 1e-3 (healthy.trained_lstm_fine_tuned_on_sequences_four_times_longer):
+    # the first update makes the LSTM's weights 2.8x larger
+    model = _trained_lstm()
+    return model, fit(model, torch.optim.SGD(model.parameters(), 5.0),
+                      data.sequences(length=48, seed=1), 40, every=10)

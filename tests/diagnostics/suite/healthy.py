@@ -6050,3 +6050,105 @@ def cnn_adam_coupled_decay_shrinks_a_memorised_fit():
     model = models.cnn((1, 4))
     optimizer = torch.optim.Adam(model.parameters(), 1e-2, weight_decay=1e-2)
     return [fit(model, optimizer, data.images(n=16, size=16), 200, every=10)]
+
+
+# -- ft21: monitors started on trained models (fine-tuning, transfer, resuming) ----------------
+@healthy("mlp")
+def trained_mlp_fine_tuned_under_adam_at_lr_1e_minus_6():
+    # a trained MLP (loss ~0.1) fine-tuned at 1e-6 on new draws of its data: its updates are
+    # ~1e-6 of its weights, tiny but taken, and its loss is already low: not stalled
+    model, _ = broken_mistakes._trained_mlp()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-6), data.classes(seed=3), 60,
+                every=10)]
+
+
+@healthy("mlp")
+def frozen_trained_backbone_under_a_zero_head_unfrozen_later():
+    # a new head initialised at zero on a trained, frozen backbone (which gets no gradient
+    # through the zero head at first: frozen anyway), the backbone unfrozen at step 30 at 1e-4
+    trained, _ = broken_mistakes._trained_mlp()
+    backbone, head = trained[:4], nn.Linear(64, 2)
+    nn.init.zeros_(head.weight)
+    nn.init.zeros_(head.bias)
+    backbone.requires_grad_(False)
+    model = nn.Sequential(backbone, head)
+    optimizer = torch.optim.Adam(head.parameters(), 1e-2)
+
+    def unfreeze(step):
+        if step == 30:
+            backbone.requires_grad_(True)
+            optimizer.add_param_group({"params": backbone.parameters(), "lr": 1e-4})
+    return [_staged(model, optimizer, data.classes(seed=2), 60, every=10, stage=unfreeze)]
+
+
+@healthy("mlp")
+def trained_mlp_pruned_to_a_tenth_of_its_weights_and_fine_tuned():
+    # magnitude pruning: 90% of each layer's weights (the smallest) zeroed, and kept at zero
+    # by the mask re-applied before each step
+    model, _ = broken_mistakes._trained_mlp()
+    masks = []
+    with torch.no_grad():
+        for layer in model:
+            if isinstance(layer, nn.Linear):
+                size = np.abs(layer.weight.detach().numpy())
+                mask = torch.from_numpy((size >= np.quantile(size, 0.9)).astype(np.float32))
+                layer.weight.mul_(mask)
+                masks.append((layer, mask))
+
+    def prune(step):
+        with torch.no_grad():
+            for layer, mask in masks:
+                layer.weight.mul_(mask)
+    return [_staged(model, torch.optim.Adam(model.parameters(), 1e-3), data.classes(), 60,
+                    every=10, stage=prune)]
+
+
+@healthy("mlp")
+def small_student_distilled_from_a_trained_teacher_at_temperature_two():
+    # the teacher's softmax is confident (trained 250 steps); the student learns its
+    # softened probabilities by KL, scaled by T^2 as Hinton et al.
+    teacher, _ = broken_mistakes._trained_mlp()
+    teacher.requires_grad_(False)
+    student = models.mlp([16, 16, 2])
+    batches, inputs = data.classes(seed=4), [None]
+
+    def kept(step):
+        x, y = batches(step)
+        inputs[0] = x
+        return x, y
+
+    def distil(out, y, temperature=2.0):
+        return F.kl_div(F.log_softmax(out / temperature, -1),
+                        F.softmax(teacher(inputs[0]) / temperature, -1),
+                        reduction="batchmean") * temperature ** 2
+    return [fit(student, torch.optim.Adam(student.parameters(), 1e-2), kept, 60, loss_fn=distil,
+                every=10)]
+
+
+@healthy("mlp")
+def trained_mlp_resumed_with_its_ema_weights_and_adam_state():
+    # a run resumed from a checkpoint: the weights from its EMA (decay 0.99 over 100 more
+    # steps), the Adam state restored by load_state_dict into a new optimizer
+    model, optimizer = broken_mistakes._trained_mlp()
+    average, batches = copy.deepcopy(model), data.classes()
+    for step in range(100):
+        x, y = batches(step)
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            for kept, live in zip(average.parameters(), model.parameters()):
+                kept.mul_(0.99).add_(0.01 * live)
+    resumed = models.mlp([16, 64, 64, 2])
+    resumed.load_state_dict(average.state_dict())
+    restored = torch.optim.Adam(resumed.parameters(), 3e-3)
+    restored.load_state_dict(copy.deepcopy(optimizer.state_dict()))
+    return [fit(resumed, restored, batches, 60, every=10)]
+
+
+@healthy("recurrent")
+def trained_lstm_fine_tuned_on_sequences_four_times_longer():
+    model = broken_mistakes._trained_lstm()
+    return [fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                data.sequences(length=48, seed=1), 60, every=10)]
