@@ -7964,16 +7964,21 @@ def wrapped_helper_mlp_called_through_forward_initialised_too_large():
     # mlp_initialised_too_large written with helpers, wrapped, and called as model.forward(x):
     # the wrapper's own hooks never run (its parts' do)
     model = _Wrapper(_HelperMLP(gain=3.0))
+    return model, _fit_through_forward(model, 30)
+
+
+def _fit_through_forward(model, steps, every=50):
+    """``fit`` calling ``model.forward(x)``, not ``model(x)`` (SGD 0.1 on data.classes())."""
     optimizer, batches = torch.optim.SGD(model.parameters(), lr=0.1), data.classes()
-    with GradientMonitor(model) as monitor, np.errstate(all="ignore"):
-        for step in range(1, 31):
+    with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
+        for step in range(1, steps + 1):
             x, y = batches(step)
             loss = F.cross_entropy(model.forward(x), y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             monitor.step(loss, lr=0.1)
-    return model, monitor
+    return monitor
 
 
 class _RNNByHand(nn.Module):

@@ -5721,16 +5721,7 @@ def transformer_blocks_in_a_loop_trained():
 def wrapped_helper_mlp_called_through_forward_trained():
     # broken.wrapped_helper_mlp_called_through_forward_initialised_too_large at He's gain
     model = broken_mistakes._Wrapper(broken_mistakes._HelperMLP(gain=math.sqrt(2)))
-    optimizer, batches = torch.optim.SGD(model.parameters(), lr=0.1), data.classes()
-    with GradientMonitor(model, every=10) as monitor:
-        for step in range(1, 151):
-            x, y = batches(step)
-            loss = F.cross_entropy(model.forward(x), y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            monitor.step(loss, lr=0.1)
-    return [monitor]
+    return [broken_mistakes._fit_through_forward(model, 150, every=10)]
 
 
 @healthy("recurrent")
