@@ -6,7 +6,6 @@ import collections
 import copy
 import functools
 import math
-import time
 
 import numpy as np
 
@@ -7477,17 +7476,28 @@ class _MatrixFactorisation(nn.Module):
         return self.rating((self.users(user) * self.items(item)).sum(-1))
 
 
+def _liked(rng):
+    """Which of 40 items each of 50 users likes: a user's three tastes against an item's three
+    traits, drawn from ``rng``."""
+    return (rng.standard_normal((50, 3)) @ rng.standard_normal((3, 40)) > 0).astype(np.float32)
+
+
+def _rating_loss(model, rng, liked, pairs):
+    """The BCE of the sigmoid's rating on ``pairs`` (user, item) pairs drawn from ``rng``."""
+    user, item = rng.integers(0, 50, pairs), rng.integers(0, 40, pairs)
+    return F.binary_cross_entropy(model(torch.from_numpy(user), torch.from_numpy(item)),
+                                  torch.from_numpy(liked[user, item]))
+
+
 def _rate(model, steps, every=50):
-    """Liked or not (a user's three tastes against an item's three traits), by BCE on the
-    sigmoid's rating, Adam at 1e-2, 64 pairs a batch."""
+    """Liked or not (``_liked``), by BCE on the sigmoid's rating, Adam at 1e-2, 64 pairs a
+    batch."""
     rng = np.random.default_rng(0)
-    liked = (rng.standard_normal((50, 3)) @ rng.standard_normal((3, 40)) > 0).astype(np.float32)
+    liked = _liked(rng)
     optimizer = torch.optim.Adam(model.parameters(), 1e-2)
     with GradientMonitor(model, every=every) as monitor, np.errstate(all="ignore"):
         for _ in range(steps):
-            user, item = rng.integers(0, 50, 64), rng.integers(0, 40, 64)
-            loss = F.binary_cross_entropy(model(torch.from_numpy(user), torch.from_numpy(item)),
-                                          torch.from_numpy(liked[user, item]))
+            loss = _rating_loss(model, rng, liked, 64)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -7728,16 +7738,15 @@ def one_linear_applied_twenty_times_in_a_model_without_activations():
 # assigned in the class body (``forward = _impl``: its activations went unmeasured, dead ReLUs
 # were called vanishing), a forward split into helpers or decorated, a Sequential built from an
 # OrderedDict, a model wrapped in another and one called through ``model.forward(x)``
-def _timed(function):
-    """A timing decorator, as users put on a forward: the time of the last call."""
+def _counted(function):
+    """A decorator of the kind users put on a forward (a counter, a timer): wraps it with
+    functools.wraps and counts its calls."""
     @functools.wraps(function)
-    def timed(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            timed.seconds = time.perf_counter() - start
-    return timed
+    def counted(*args, **kwargs):
+        counted.calls += 1
+        return function(*args, **kwargs)
+    counted.calls = 0
+    return counted
 
 
 class _ParamMLP(nn.Module):
@@ -7907,7 +7916,7 @@ class _LoopGPT(nn.Module):
                                      for _ in range(layers)])
         self.head = nn.Linear(d, vocab)
 
-    @_timed
+    @_counted
     def forward(self, tokens):
         x = self.embed(tokens) + self.positions[:, : tokens.shape[1]]
         for block in self.blocks:

@@ -5466,12 +5466,10 @@ def matrix_factorisation_resumed_from_a_trained_model():
     torch.manual_seed(0)
     model = broken_mistakes._MatrixFactorisation(0.5)
     rng = np.random.default_rng(0)
-    liked = (rng.standard_normal((50, 3)) @ rng.standard_normal((3, 40)) > 0).astype(np.float32)
+    liked = broken_mistakes._liked(rng)
     optimizer = torch.optim.Adam(model.parameters(), 3e-2)
     for _ in range(300):
-        user, item = rng.integers(0, 50, 256), rng.integers(0, 40, 256)
-        loss = F.binary_cross_entropy(model(torch.from_numpy(user), torch.from_numpy(item)),
-                                      torch.from_numpy(liked[user, item]))
+        loss = broken_mistakes._rating_loss(model, rng, liked, 256)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
