@@ -23,8 +23,10 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 
+# The suite on every core (pytest-xdist); ``worksteal`` hands an idle worker tests queued for a
+# busy one, so that a few slow tests in one worker's share do not leave the other core idle.
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist worksteal
 
 # The data-parallel tests alone (they launch mpiexec -n 2 themselves).
 test-mpi: $(VENV)/.installed
