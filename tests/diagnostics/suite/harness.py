@@ -79,15 +79,23 @@ def check(monitor, expect, model_layers):
     matching = [f for f in monitor.findings if f.rule == expect.rule]
     assert matching, f"no {expect.rule} finding; found {summary}"
     finding = matching[0]
-    assert finding.step <= expect.within, summary
+    assert finding.step <= expect.within, (
+        f"found at step {finding.step}, after step {expect.within}", summary)
     if expect.layer is ANY:
-        assert finding.layer in model_layers, summary
+        assert finding.layer in model_layers, (f"layer {finding.layer!r} is not the model's",
+                                               summary)
     else:
-        assert finding.layer == expect.layer, summary
+        assert finding.layer == expect.layer, (
+            f"layer {finding.layer!r}, expected {expect.layer!r}", summary)
     if expect.says is not None:
-        assert expect.says in finding.message, summary
+        assert expect.says in finding.message, (f"the message does not say {expect.says!r}",
+                                                summary)
     if expect.op is not None:
         origin = finding.origin
-        assert (origin.op, origin.pass_) == (expect.op, expect.pass_), summary
+        assert (origin.op, origin.pass_) == (expect.op, expect.pass_), (
+            f"born in {origin.op!r} ({origin.pass_}), expected {expect.op!r} "
+            f"({expect.pass_})", summary)
         if expect.marker is not None:
-            assert (origin.file, origin.line) == marked_line(expect.marker), summary
+            assert (origin.file, origin.line) == marked_line(expect.marker), (
+                f"at {origin.file}:{origin.line}, expected the line marked "
+                f"{expect.marker!r}", summary)
