@@ -304,3 +304,22 @@ def test_batch_norm_state_from_before_num_batches_tracked_loads():
     inorm = cr.nn.InstanceNorm1d(3, track_running_stats=True)
     assert inorm.load_state_dict({"running_mean": cr.zeros(3), "running_var": cr.ones(3)}) \
         .missing_keys == []
+
+
+@pytest.mark.parametrize("value", [0.1, -0.04845801, 1 / 3, 0.7, 0.3])
+def test_batch_norm_of_a_constant_channel_has_variance_zero_whatever_its_value(value):
+    # a float32 mean of 1024 copies of 0.1 is off by a rounding residue (variance 2e-16, not
+    # 0); PyTorch accumulates in double and gets 0 for every value: with eps=0 that is nan
+    # (0/0) at every value, never the residue amplified to unit size, and at the default eps
+    # the channel normalises to exactly 0
+    x = np.random.default_rng(3).standard_normal((16, 3, 8, 8)).astype(np.float32)
+    x[:, 1] = np.float32(value)
+    out = nn.BatchNorm2d(3)(cr.from_numpy(x)).detach().numpy()
+    assert (out[:, 1] == 0).all()
+    np.testing.assert_allclose(out[:, 0], np_standardize(x.astype(np.float64), (0, 2, 3))[:, 0],
+                               atol=1e-4)
+    bn = nn.BatchNorm2d(3, eps=0.0)
+    with np.errstate(all="ignore"):
+        out = bn(cr.from_numpy(x)).detach().numpy()
+    assert np.isnan(out[:, 1]).all() and np.isfinite(out[:, [0, 2]]).all()
+    assert bn.running_var.numpy()[1] == pytest.approx(0.9)  # 0.9 * 1 + 0.1 * 0

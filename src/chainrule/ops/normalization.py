@@ -211,9 +211,12 @@ class BatchNorm(Function):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = _channel_shape(x.ndim)
         if training:
-            x_hat, rstd, _ = _standardize(x, axes, eps)
+            mean, x_hat, var = _batch_moments(x, axes)
             if running_mean is not None or running_var is not None:
-                _update_running_stats(x, axes, running_mean, running_var, momentum)
+                _update_running_stats(mean, var, x.size // x.shape[1], running_mean,
+                                      running_var, momentum)
+            rstd = 1 / np.sqrt(var + x.dtype.type(eps))
+            x_hat *= rstd
         else:
             mean = running_mean._data.reshape(shape).astype(x.dtype, copy=False)
             var = running_var._data.reshape(shape).astype(x.dtype, copy=False)
@@ -246,18 +249,42 @@ class BatchNorm(Function):
         return (grad_input, *_channel_grads(ctx, grad_out, x_hat, ctx.axes))
 
 
-def _update_running_stats(x, axes, running_mean, running_var, momentum):
-    """running = (1 - momentum) running + momentum * batch statistic, in place; the variance
-    is the unbiased one (n - 1 in the denominator), as in PyTorch."""
+def _batch_moments(x, axes):
+    """(mean, x - mean, biased var) per channel, over ``axes``. A float32 mean of a constant
+    channel (a filter of zeros, a padding feature) is off by a rounding residue whose size
+    depends on the values' bits, so its variance came out 0 for some and ~1e-16 for others:
+    with eps=0 one seed's model made nan (0/0) and the next amplified rounding noise to unit
+    size (a gradient of 1e7 into the layer before). PyTorch's CPU kernel accumulates in double
+    and gets exactly 0 for every constant channel; the channels whose variance is within the
+    float mean's worst rounding error (n * u * |mean|, squared) are recomputed so here."""
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    var = np.mean(centered * centered, axis=axes, keepdims=True)
     n = x.size // x.shape[1]
-    mean = x.mean(axis=axes)
+    bound = n * np.finfo(x.dtype).eps * np.abs(mean)
+    # (0 is exact already: every value equals the mean)
+    near = np.flatnonzero(((var > 0) & (var <= bound * bound)).ravel())
+    if near.size:
+        part = x[:, near]
+        exact = part.mean(axis=axes, keepdims=True, dtype=np.float64).astype(x.dtype)
+        residual = part - exact
+        mean[:, near] = exact
+        centered[:, near] = residual
+        var[:, near] = np.mean(residual * residual, axis=axes, keepdims=True)
+    return mean, centered, var
+
+
+def _update_running_stats(mean, var, n, running_mean, running_var, momentum):
+    """running = (1 - momentum) running + momentum * batch statistic, in place, from the
+    batch's ``mean`` and biased ``var`` over ``n`` values per channel; the variance kept is the
+    unbiased one (n - 1 in the denominator), as in PyTorch."""
+    mean, var = mean.reshape(-1), var.reshape(-1)
     if running_mean is not None:
         running_mean._data *= 1 - momentum
         running_mean._data += momentum * mean.astype(running_mean._data.dtype, copy=False)
         running_mean._bump_version()
     if running_var is not None:
-        centered = x - mean.reshape(_channel_shape(x.ndim))
-        unbiased = np.sum(centered * centered, axis=axes) / max(n - 1, 1)
+        unbiased = var * (n / max(n - 1, 1))
         running_var._data *= 1 - momentum
         running_var._data += momentum * unbiased.astype(running_var._data.dtype, copy=False)
         running_var._bump_version()
