@@ -288,6 +288,14 @@ class ExplosionTracker:
             # holds (rare)
             ordered = sorted(self.losses)
             back = smooth >= ordered[int(self.t.loss_quantile * (len(ordered) - 1))]
+            # and so is the median of the last recent_steps, this step's in: a rise lasts
+            # longer than a cluster of outliers, which fills a median of five with three
+            # batches (heavy-tailed targets under MSE, a loss near 8: 62, 41 and 57 in a row,
+            # then 5 and 7, above the 0.9 quantile and 7.5x a lucky untrained 5.5); a ramp
+            # holds it two steps after the median of five
+            wide = statistics.median([*list(losses)[1 - self.t.recent_steps:], loss])
+            back = back and (wide >= self.t.overshoot * first
+                             or (best <= self.t.unlearned_drop * first and wide >= first))
         self.diverging_steps = self.diverging_steps + 1 if back else 0
         if self.diverging_steps < self.t.patience:  # a state, not one odd batch
             return None
