@@ -52,6 +52,8 @@ class Thresholds:
     # loss never having halved (rules.py, ``_climbing``); a student distilled from a teacher
     # trained alongside climbs 2.25x (its untrained KL near 0, the target sharpening)
     climb_steps: int = 10
+    climb_moved: float = 1e-2  # ...unless the largest update ratio of any sample times the
+    # steps so far is under this: the weights cannot have moved this share of their size
     loss_quantile: float = 0.9  # ...and at or above this quantile of the last 50 losses (once
     # recent_steps are in)
     dead_fraction: float = 0.5  # dead: more than this share of units inactive on every input

@@ -79,6 +79,7 @@ class Rules:
         # after the lowest loss), "timetable" (one sooner: then nothing more is tracked)
         self.cuts = None
         self.last_update = None  # (step, the largest update ratio) of the last sample
+        self.peak_update = None  # the largest update ratio of any sample so far
         self.peak_grad = {}  # layer -> its largest sampled gradient norm
         self.settled = set()  # layers whose gradient has fallen below settled x that peak
         self.decay_last = {}  # layer -> its weights' norm after the last sample's update
@@ -546,6 +547,7 @@ class Rules:
         moved = [s["update_ratio"] for s in layers.values() if s.get("update_ratio") is not None]
         if moved:
             self.last_update = (step, max(moved))
+            self.peak_update = max(max(moved), self.peak_update or 0.0)
         if sample["activations"]:
             self.looped = _looped(sample["activations"])
         starved = _starved(layers, order)
@@ -1125,6 +1127,12 @@ class Rules:
         # the window above the one before, the last steps ``climb`` x the first third
         if not (now >= t.climb * max(start, thirds[0]) and thirds[0] < thirds[1] < thirds[2]
                 and min(smooth) > t.unlearned_drop * start):
+            return []
+        # and the updates moved the weights enough to have done it: a loss that rises while
+        # every update is a few millionths of its weights rises with the batches' draw (a
+        # trained MLP fine-tuned under Adam at 1e-6, 3e-6 of its weights a step: its batch
+        # losses 0.001-0.3, three easy ones first, "12x its untrained level"), not up a slope
+        if self.peak_update is not None and self.peak_update * step < t.climb_moved:
             return []
         # named where the weights grew most against their natural size since the first sample
         # (an ascent grows the logits' layers first); the layers grown with it follow
