@@ -174,6 +174,15 @@ class Rules:
             # step 1 against weights of norm ~280, 0.24 at step 4 with the weights unchanged,
             # while 98% of its ratings stayed at 0 or 1 (_saturated_output names it)
             return []
+        if (e.kind == "diverging" and f["lr"] >= self.peak_lr
+                and abs(f["lr"] - f["best_lr"]) <= 1e-3 * f["lr"]):
+            # back up at the very rate its best loss was made at, the highest it has had: the
+            # schedule did not raise it since, so whatever undid the fall, the rule's cause
+            # is not it. A CNN at batch size 1 whose warmup ended at step 30: its median of five
+            # per-sample losses 0.32 at step 98 and 1.02 at 103-105, at 0.02 from step 30 on,
+            # and down to 0.25 by step 135 (a rate still higher, or back up after a restart,
+            # still counts)
+            return []
         layers = self._origin(e.layers, e.norms)
         layer = layers[0] if layers else None
         where = f" starting in layer '{layer}'{self._gain(layer)}" if layer else ""
