@@ -52,6 +52,9 @@ class Thresholds:
     # loss never having halved (rules.py, ``_climbing``); a student distilled from a teacher
     # trained alongside climbs 2.25x (its untrained KL near 0, the target sharpening)
     climb_steps: int = 10
+    climb_growth: float = 1.25  # ...and some layer's weights this x their size at the first
+    # sample (against their natural size): an ascent moves the weights (1.68x at the least, a
+    # CNN under Adam at 1e-3); a student chasing a teacher trained alongside: 1.07x at 6.8x
     loss_quantile: float = 0.9  # ...and at or above this quantile of the last 50 losses (once
     # recent_steps are in)
     dead_fraction: float = 0.5  # dead: more than this share of units inactive on every input
