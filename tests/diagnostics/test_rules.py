@@ -890,22 +890,30 @@ def test_after_a_rebase_the_norms_of_more_parameters_are_no_jump():
     assert found == []
 
 
-def _climb(losses, samples=(1, 2, 4, 8, 16, 32, 50)):
+def _climb(losses, samples=(1, 2, 4, 8, 16, 32, 50), size=lambda step: 1.0):
     """Every step's loss (the gradient norm steady at 1), and a sample of one layer moving
-    1e-3 of its size at the sampled steps: the findings."""
+    1e-3 of its size at the sampled steps, its weights ``size(step)`` times their natural
+    size: the findings."""
     rules, found = Rules(), []
     for step, loss in enumerate(losses, 1):
         found += rules.on_step(step, loss, 1.0, {"fc": 1.0})
         if step in samples:
-            found += rules.on_sample(_sample(step, {"fc": 1e-3}))
+            sample = _sample(step, {"fc": 1e-3})
+            sample["layers"]["fc"].update(weight_before=size(step), weight_matrices=size(step))
+            found += rules.on_sample(sample)
     return found
 
 
 def test_a_loss_that_climbs_from_the_start_is_the_updates_ascending_it():
-    # (-loss).backward(): 8% up a step; the gradient's norm and the weights stay as they were
-    (finding,) = _climb([0.69 * 1.08 ** step for step in range(50)])
+    # (-loss).backward(): 8% up a step; the gradient's norm steady, the weights growing with
+    # the outputs the ascent pushes away (1.6x by step 32, Adam's lr-sized steps)
+    losses = [0.69 * 1.08 ** step for step in range(50)]
+    (finding,) = _climb(losses, size=lambda step: 1 + step / 50)
     assert (finding.rule, finding.layer, finding.step) == ("exploding", "fc", 32)
     assert "the loss climbs" in finding.message and "not its negative" in finding.message
+    # the same climb while the weights stay as they were: the targets moved, not the model
+    # (a student chasing a teacher trained alongside; weights 1.1x at step 32)
+    assert _climb(losses, size=lambda step: 1 + step / 320) == []
 
 
 def test_a_moving_target_a_fall_then_a_rise_and_a_noisy_plateau_are_no_climb():
@@ -913,8 +921,13 @@ def test_a_moving_target_a_fall_then_a_rise_and_a_noisy_plateau_are_no_climb():
     # a student distilled from a teacher that sharpens: 0.024 to 0.054, rising all along
     assert _climb(list(np.linspace(0.024, 0.054, 50) * rng.uniform(0.8, 1.2, 50))) == []
     # a loss that halved first and then rose 6x past its start (the jump rules judge a fit
-    # undone; an ascent never learns)
-    assert _climb([0.69] * 3 + [0.2] * 17 + list(np.linspace(0.2, 5.0, 30))) == []
+    # undone; an ascent never learns), the weights grown as an ascent's
+    grown = lambda step: 1 + step / 50  # noqa: E731
+    assert _climb([0.69] * 3 + [0.2] * 17 + list(np.linspace(0.2, 5.0, 30)), size=grown) == []
+    # halved before the window of the last 50 losses began (a DQN's TD loss, 0.11 to 0.04 by
+    # step 16, then rising with its values after each sync of its target network)
+    assert _climb([0.69] * 3 + [0.2] * 17 + list(np.linspace(0.69, 8.0, 50)),
+                  samples=(1, 2, 4, 8, 16, 20, 32, 50, 60, 70), size=grown) == []
     # heavy-tailed batches around a level: outliers 10x, no trend
     noisy = 0.69 * rng.uniform(0.5, 1.5, 50)
     noisy[::7] *= 10

@@ -54,6 +54,9 @@ class Thresholds:
     climb_steps: int = 10
     climb_moved: float = 1e-2  # ...unless the largest update ratio of any sample times the
     # steps so far is under this: the weights cannot have moved this share of their size
+    climb_growth: float = 1.25  # ...and some layer's weights this x their size at the first
+    # sample (against their natural size): an ascent moves the weights (1.68x at the least, a
+    # CNN under Adam at 1e-3); a student chasing a teacher trained alongside: 1.07x at 6.8x
     loss_quantile: float = 0.9  # ...and at or above this quantile of the last 50 losses (once
     # recent_steps are in)
     dead_fraction: float = 0.5  # dead: more than this share of units inactive on every input

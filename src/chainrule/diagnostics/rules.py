@@ -57,6 +57,7 @@ class Rules:
         self.started_depth = None  # whether it did at the first sample
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
+        self.climb_lowest = math.inf  # the lowest median of five losses the climb rule has seen
         self.shrunk = {}  # layer -> its weights over their natural size, where under ``shrunk``
         self.floorless_loss = None  # the loss at the last sample (``_falls_as_weights_grow``)
         self.floorless_from = None  # and where its fall began
@@ -174,6 +175,15 @@ class Rules:
             # worth: not an explosion. An MF recommender's embeddings at std 10: 1.2e-4 at
             # step 1 against weights of norm ~280, 0.24 at step 4 with the weights unchanged,
             # while 98% of its ratings stayed at 0 or 1 (_saturated_output names it)
+            return []
+        if (e.kind == "diverging" and f["lr"] >= self.peak_lr
+                and abs(f["lr"] - f["best_lr"]) <= 1e-3 * f["lr"]):
+            # back up at the very rate its best loss was made at, the highest it has had: the
+            # schedule did not raise it since, so whatever undid the fall, the rule's cause
+            # is not it. A CNN at batch size 1 whose warmup ended at step 30: its median of five
+            # per-sample losses 0.32 at step 98 and 1.02 at 103-105, at 0.02 from step 30 on,
+            # and down to 0.25 by step 135 (a rate still higher, or back up after a restart,
+            # still counts)
             return []
         layers = self._origin(e.layers, e.norms)
         layer = layers[0] if layers else None
@@ -1123,10 +1133,17 @@ class Rules:
         third = len(window) // 3
         thirds = [statistics.median(window[i * third:(i + 1) * third]) for i in range(3)]
         smooth = [statistics.median(window[i:i + 5]) for i in range(len(window) - 4)]
+        # never halved over the whole run, not only the window: the window's medians of five,
+        # kept from sample to sample (the window holds 50 losses: samples up to 46 steps apart
+        # see every step). A DQN whose target network is synced every ten steps halved its
+        # TD loss by step 16 (0.11 to 0.04) and rose to 2 by step 70 as its values grew
+        # towards the returns, each sync raising the targets; its window from step 21 had
+        # never halved
+        lowest = self.climb_lowest = min(self.climb_lowest, min(smooth))
         # a climb, not a jump that stays (the jump rule's) nor a noisy plateau: each third of
         # the window above the one before, the last steps ``climb`` x the first third
         if not (now >= t.climb * max(start, thirds[0]) and thirds[0] < thirds[1] < thirds[2]
-                and min(smooth) > t.unlearned_drop * start):
+                and lowest > t.unlearned_drop * start):
             return []
         # and the updates moved the weights enough to have done it: a loss that rises while
         # every update is a few millionths of its weights rises with the batches' draw (a
@@ -1137,6 +1154,12 @@ class Rules:
         # named where the weights grew most against their natural size since the first sample
         # (an ascent grows the logits' layers first); the layers grown with it follow
         growth = self._growth_since_first(layers, order, natural, least=0.0)
+        if growth and max(growth.values()) < t.climb_growth:
+            # an ascent by the model's own updates moves its outputs, and its weights with
+            # them; a loss that climbs while no layer grew was raised by its targets: a student
+            # distilled from a teacher trained alongside (KL 0.014 to 0.09 by step 40, 6.5x,
+            # its layers 1.02x and 1.05x the first sample's) as the teacher sharpens
+            return []
         grown = sorted((n for n in growth if growth[n] > 1.0), key=lambda n: -growth[n])
         named = grown or [n for n in order if n in layers][:1]
         where = f" in layer '{named[0]}'" if named else ""
