@@ -371,15 +371,15 @@ NATURAL_SLACK = 2.0
 
 def dead_biases_natural(layer, alive, before=None):
     """Whether every dead unit's bias is still inside the range PyTorch's default
-    initialisation draws it from (above -1/sqrt(fan_in), with ``NATURAL_SLACK``); None where that cannot be read (no
-    bias, a normalisation layer, whose shift has no such range, units not one per bias). A
-    unit off on every input with such a bias was switched off by the sign of its random
-    weights and bias (see rules.py, ``_chance_share``), not pushed off: a bias filled with -4,
-    or driven far down by updates too large, lies far outside it. ``before``: the layer the
-    forward called before ``layer``; where ``layer`` is a batch norm in eval mode, which
-    normalises nothing (a fixed scale and shift by its running statistics: kept in eval mode
-    while a deep CNN trains from scratch, its units fell on or off by their biases' signs as
-    without one), the biases are ``before``'s, read through that fixed map."""
+    initialisation draws it from (above -1/sqrt(fan_in), with ``NATURAL_SLACK``); None where
+    that cannot be read (no bias, a normalisation layer, whose shift has no such range, units
+    not one per bias). A unit off on every input with such a bias was switched off by the sign
+    of its random weights and bias (see rules.py, ``_chance_share``), not pushed off: a bias
+    filled with -4, or driven far down by updates too large, lies far outside it. ``before``:
+    the layer the forward called before ``layer``; where ``layer`` is a batch norm in eval
+    mode, which normalises nothing (a fixed scale and shift by its running statistics: kept in
+    eval mode while a deep CNN trains from scratch, its units fell on or off by their biases'
+    signs as without one), the biases are ``before``'s, read through that fixed map."""
     scale = shift = None  # an eval-mode batch norm's fixed map per unit: y = scale x + shift
     if frozen_norm(layer):
         scale, shift = _frozen_map(layer)

@@ -1831,7 +1831,7 @@ class Rules:
         most 2.3 decades steadily once step 16 is passed with the loss still high (an
         unnormalised depthwise-separable CNN, whose depthwise layers hold few weights).
         Before step ``depth_from`` the rise must reach ``1 / depth_early``: deep stacks that
-        train rise up to 3.6 decades on their first samples (seeds 0-2), and one that never
+        train rise up to 3.6 decades on their first samples (seeds 0 and 1), and one that never
         trains (thirty ReLU convolutions at Xavier's gain, each halving the signal) rises
         about 5 decades from step 1, where each sample's ratio straddles ``vanishing_ratio``
         (1.1e-5, 9.3e-6, 1.1e-5 at the first layer: no streak of three for ``_vanishing``)."""
