@@ -361,17 +361,25 @@ def beyond_tail(kind, holder, args, output, eps):
     return output._data - np.asarray(y, dtype=output._data.dtype)
 
 
+# how far past the lower end of its initial range a dead unit's bias may lie and still count as
+# natural: a bias drawn near the end drifts past it under updates of a healthy size (-1.01x after
+# 30 Adam steps at 3e-3, its unit off by chance since step 1, 56% of the layer dead, it
+# revived), while one filled by hand or thrown by an update too large lies many times past it
+# (-1 on a 3x3 convolution of 8 channels: 8.5x; -6 on a Linear of 16 inputs: 24x)
+NATURAL_SLACK = 2.0
+
+
 def dead_biases_natural(layer, alive, before=None):
     """Whether every dead unit's bias is still inside the range PyTorch's default
-    initialisation draws it from (above -1/sqrt(fan_in)); None where that cannot be read (no
-    bias, a normalisation layer, whose shift has no such range, units not one per bias). A
-    unit off on every input with such a bias was switched off by the sign of its random
-    weights and bias (see rules.py, ``_chance_share``), not pushed off: a bias filled with -4,
-    or driven far down by updates too large, lies far outside it. ``before``: the layer the
-    forward called before ``layer``; where ``layer`` is a batch norm in eval mode, which
-    normalises nothing (a fixed scale and shift by its running statistics: kept in eval mode
-    while a deep CNN trains from scratch, its units fell on or off by their biases' signs as
-    without one), the biases are ``before``'s, read through that fixed map."""
+    initialisation draws it from (above -1/sqrt(fan_in), with ``NATURAL_SLACK``); None where
+    that cannot be read (no bias, a normalisation layer, whose shift has no such range, units
+    not one per bias). A unit off on every input with such a bias was switched off by the sign
+    of its random weights and bias (see rules.py, ``_chance_share``), not pushed off: a bias
+    filled with -4, or driven far down by updates too large, lies far outside it. ``before``:
+    the layer the forward called before ``layer``; where ``layer`` is a batch norm in eval
+    mode, which normalises nothing (a fixed scale and shift by its running statistics: kept in
+    eval mode while a deep CNN trains from scratch, its units fell on or off by their biases'
+    signs as without one), the biases are ``before``'s, read through that fixed map."""
     scale = shift = None  # an eval-mode batch norm's fixed map per unit: y = scale x + shift
     if frozen_norm(layer):
         scale, shift = _frozen_map(layer)
@@ -384,7 +392,7 @@ def dead_biases_natural(layer, alive, before=None):
         return None
     fan_in = int(np.prod(weight.shape[1:]))  # (PyTorch's own fan_in for Linear, Conv, ConvT)
     off = ~alive.astype(bool)
-    dead, low = bias._data[off].astype(np.float64), -1.0 / math.sqrt(fan_in)
+    dead, low = bias._data[off].astype(np.float64), -NATURAL_SLACK / math.sqrt(fan_in)
     if scale is not None:  # the biases and the lower end of their range, carried through it
         scale, shift = scale[off], shift[off]
         dead, low = scale * dead + shift, np.minimum(scale * low, -scale * low) + shift

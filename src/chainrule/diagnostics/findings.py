@@ -21,6 +21,11 @@ class Thresholds:
     depth_unlearned: float = 0.85  # ...while the loss is still this x its untrained level or
     # more, judged from step depth_from on
     depth_from: int = 16
+    depth_early: float = 1e-4  # ...or before step depth_from, this x or less (deep stacks
+    # that train rise up to 3.6 decades in their first steps; thirty Xavier ReLU convolutions
+    # that never train, 5 decades around vanishing_ratio, which each sample's ratio straddles)
+    depth_moved: float = 0.1  # ...unless the first layer's update is this x the largest
+    # layer's or more, against their weights (Adam moves every layer alike: they learn)
     underflow_above: float = 1e-2  # an exactly-zero gradient under a layer with this or less
     # is named as a possible float16 underflow too (a float16 sigmoid MLP: 5.5e-4, then 0)
     jump_factor: float = 10.0  # exploding: total gradient norm above this x its earlier maximum

@@ -1728,15 +1728,24 @@ class Rules:
             # MLP dropped by a drop path at 0.99 (meant 0.01) on 72% of steps, 12 of 14 layers
             # without a gradient, the stem and the head training alone (norm20)
             bypassed = set()
-        low = []
+        low, now = [], []
         for name, norm in norms.items():
             ratio = norm / largest
-            if self._streak(("vanishing", name), not fitted and order.index(name) <= after
-                            and name not in bypassed and (
-                    ratio < self.t.vanishing_ratio or norm < self.t.vanishing_floor)):
+            below = (not fitted and order.index(name) <= after and name not in bypassed
+                     and (ratio < self.t.vanishing_ratio or norm < self.t.vanishing_floor))
+            if below:
+                now.append(name)
+            if self._streak(("vanishing", name), below):
                 low.append(name)
         if not low:
             return []
+        # the streak guards the finding against one batch's noise, not each layer: the layers
+        # before the first whose streak held that are below the ratio on this sample too are
+        # where the same vanishing is worst (a ratio that hovers around vanishing_ratio breaks
+        # a layer's streak on one sample in three: the first convolution of a CNN with its
+        # batch norms in eval mode read 1.2e-5, 7.6e-6, 6.5e-6 of the head's, and the batch
+        # norm after it, whose few weights always read less, was named the first)
+        low = [n for n in now if order.index(n) < order.index(low[0])] + low
         first = low[0]
         # (an op whose gradient is zero everywhere cuts it too: round, sign or floor without
         # a straight-through estimator, a custom Function whose backward returns zeros)
@@ -1851,27 +1860,37 @@ class Rules:
         ``vanishing_ratio`` but no learning rate bridges it either. A sparse embedding's small
         gradient is one layer's, not a rise through depth; healthy runs of the suite rise at
         most 2.3 decades steadily once step 16 is passed with the loss still high (an
-        unnormalised depthwise-separable CNN, whose depthwise layers hold few weights)."""
+        unnormalised depthwise-separable CNN, whose depthwise layers hold few weights).
+        Before step ``depth_from`` the rise must reach ``1 / depth_early``: deep stacks that
+        train rise up to 3.6 decades on their first samples (seeds 0 and 1), and one that never
+        trains (thirty ReLU convolutions at Xavier's gain, each halving the signal) rises
+        about 5 decades from step 1, where each sample's ratio straddles ``vanishing_ratio``
+        (1.1e-5, 9.3e-6, 1.1e-5 at the first layer: no streak of three for ``_vanishing``)."""
         t = self.t
         norms = [(n, layers[n].get("grad_norm")) for n in order]
         norms = [(n, g) for n, g in norms if g is not None and math.isfinite(g) and g > 0]
         start, loss = self.explosions.start_loss, self.loss
         chain = []
-        if (step >= t.depth_from and len(norms) >= t.depth_layers and start is not None
-                and start > 0 and loss is not None and loss >= t.depth_unlearned * start):
+        # (the first samples, before three losses tell the untrained level, are untrained)
+        untrained = (start is None and step < t.depth_from if loss is not None
+                     else False) or (start is not None and start > 0 and loss is not None
+                                     and loss >= t.depth_unlearned * start)
+        if len(norms) >= t.depth_layers and untrained:
             top = max(range(len(norms)), key=lambda i: norms[i][1])
             chain = [math.log10(g) for _, g in norms[:top + 1]]
         # (spread over the layers, not one layer's gap: ranks alone call a sparse embedding's
         # 1e-3 under a chain that creeps up steady; no one layer may hold half the rise)
         if (len(chain) < t.depth_layers or _steadiness(chain) < t.depth_fit
-                or max(b - a for a, b in zip(chain, chain[1:])) > (chain[-1] - chain[0]) / 2):
+                or max(b - a for a, b in zip(chain, chain[1:])) > (chain[-1] - chain[0]) / 2
+                or self._moved_alike(layers, norms[0][0], norms[top][0])):
             self.depth_rises = []
             return []
         # (the median of the last patience rises: one batch moves a rise by half a decade,
         # 3.05, 2.82, 3.75 at steps 16, 32, 50 of a 16-layer tanh MLP that never learns)
         self.depth_rises = (self.depth_rises + [chain[-1] - chain[0]])[-t.patience:]
         rise = statistics.median(self.depth_rises)
-        if len(self.depth_rises) < t.patience or rise < -math.log10(t.depth_decay):
+        decay = t.depth_decay if step >= t.depth_from else t.depth_early
+        if len(self.depth_rises) < t.patience or rise < -math.log10(decay) or start is None:
             return []
         first, largest = norms[0][0], norms[top][0]
         return self._group(
@@ -1881,7 +1900,19 @@ class Rules:
             f"by {rise / top:.2f} decades a layer over the {top + 1} layers between them, for "
             f"{t.patience} samples in a row, while the loss stays at {loss / start:.2f} of its "
             "untrained level: each layer passes back a fraction of the signal, and the first "
-            "layers hardly learn", "vanishing")
+            f"layers hardly learn{self._frozen_norms()}",
+            "frozen_norm" if self.frozen_norms else "vanishing")
+
+    def _moved_alike(self, layers, first, top):
+        """Whether the first layer's update, against its weights, is ``depth_moved`` of the
+        top layer's or more: an optimizer that scales each step by its own gradient's size
+        (Adam, RMSprop) moves the first layers as far as the last whatever the gap between
+        their gradients, so they do learn (an unnormalised depthwise-separable CNN under Adam,
+        its first layer's gradient 3.6e-4 of the head's, moved it 0.0077 of its size per step
+        against the head's 0.0048, and trained to 1e-6; under SGD the updates carry the whole
+        gap: thirty Xavier ReLU convolutions, 1e-8 against 1e-3)."""
+        moved, most = layers[first].get("update_ratio"), layers[top].get("update_ratio")
+        return bool(moved is not None and most and moved >= self.t.depth_moved * most)
 
     def _collapsed_through_depth(self, layers, order, activations):
         """Whether the gradient norms, in forward order from the first layer to the largest,
@@ -1994,7 +2025,14 @@ class Rules:
             # converged (L-BFGS on a full batch at a loss of 1e-8, gradient 1e-7 of the
             # weights) was called stalled
             rho = s.get("rho")
-            low = (name not in explained and not decayed and not settled and s.get("grad_norm")
+            # dead or saturated units before a layer explain a tiny update through a tiny
+            # gradient, never an update of exactly 0 from a gradient that is there: that one
+            # the optimizer did not apply (a head left out of it behind dead units, half of
+            # the units it reads off on every input: its gradient 0.8, its update 0, was
+            # taken as explained by them)
+            unapplied = ratio == 0.0 and rho is not None and rho >= self.t.stall_low
+            low = ((name not in explained or unapplied) and not decayed and not settled
+                   and s.get("grad_norm")
                    and rho != 0.0 and not (rho is not None and rho < self.t.stall_low)
                    and ratio is not None and ratio < self.t.stall_low)
             if self._streak(("stalled", name), low):
