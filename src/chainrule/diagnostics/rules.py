@@ -174,7 +174,17 @@ class Rules:
             # step 1 against weights of norm ~280, 0.24 at step 4 with the weights unchanged,
             # while 98% of its ratings stayed at 0 or 1 (_saturated_output names it)
             return []
-        layers = self._origin(e.layers, e.norms)
+        taking_part = e.layers
+        thrown = f.get("weights_layer")
+        if (thrown is not None and thrown not in taking_part
+                and f.get("weights", 0.0) >= self.t.weight_growth):
+            # a layer whose weights doubled takes part whatever its gradient did: the gradient
+            # grows most one layer after the weights that grew (it is their outputs times the
+            # signal back), so the gradients alone name a layer downstream of the start (Rprop
+            # at etaplus 3 grew an MLP's first layer 100x its natural size by step 16, its
+            # gradient 87x; the next layer's gradient grew 290x, its weights 22x)
+            taking_part = taking_part + [thrown]
+        layers = self._origin(taking_part, e.norms)
         layer = layers[0] if layers else None
         where = f" starting in layer '{layer}'{self._gain(layer)}" if layer else ""
         if e.kind == "diverging":
@@ -1219,8 +1229,19 @@ class Rules:
             return []
         if not grown:
             return self._thrashed(step, thrashed, moved, layers) if thrashed else []
-        grown = self._origin(grown, {n: layers[n].get("grad_norm") or 0.0 for n in order})
-        self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss)
+        # the layers the same update threw too, though it did not double them: one as large
+        # as its weights (``update_size``), or a tenth of the largest (``jump_factor``, as the
+        # jump rule counts a gradient's growth). The layer that doubles first is the one whose
+        # weights are smallest against its step (a head of 64 x 2), not where the explosion
+        # starts: SGD at a rate 64 times too high (micro-batch gradients summed) doubled an
+        # MLP's head (2.2x) while moving its first layer by 0.42x its size and the middle one
+        # by 0.76x; the step after, all three grew 3x or more
+        floor = min(self.t.update_size, moved[largest] / self.t.jump_factor)
+        grown = self._origin(grown + [n for n in order if n not in grown and moved[n] >= floor
+                                      and n not in self.divided],
+                             {n: layers[n].get("grad_norm") or 0.0 for n in order})
+        self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss,
+                        {n: moved.get(n, 0.0) for n in grown})
         # judged by the loss after the update (next step): a step that doubled the weights and
         # lowered the loss went towards a solution (L-BFGS's first line-searched step)
         return self._doubling_confirmed(None) if self.loss is None else []
@@ -1252,7 +1273,7 @@ class Rules:
         model already thrown above its untrained loss is not making progress by falling back a
         little, nor is one whose next batch happens to score a little lower); None: non-finite
         or unknown, so it counts."""
-        step, grown, factors, before = self.doubled
+        step, grown, factors, before, moved = self.doubled
         self.doubled = None
         first = self.explosions.first_losses[0] if self.explosions.first_losses else None
         if (loss_after is not None and before is not None
@@ -1263,8 +1284,11 @@ class Rules:
         if factors[first] >= self.t.weight_growth:
             grew = f"its weights {factors[first]:.1f}x larger" + (
                 f", and those of '{most}' {factors[most]:.1f}x" if most != first else "")
-        else:  # an oversized layer: it amplifies, the others grow
+        elif self._gain(first):  # an oversized layer: it amplifies, the others grow
             grew = f"the weights of '{most}' {factors[most]:.1f}x larger"
+        else:  # the first layer the update threw, though it did not double it
+            grew = (f"the weights of '{most}' {factors[most]:.1f}x larger and moved those of "
+                    f"'{first}' by {moved[first]:.2g}x their size")
         fell = (loss_after is not None and before is not None
                 and self._unbounded(loss_after, before))
         remedy_key = "unbounded_loss" if fell else self._exploding_remedy(first)
