@@ -573,7 +573,8 @@ class Rules:
         # around the minimum say nothing about the model (see ``_fitted``). Every size and
         # ratio rule below is judged false on such a sample, which also breaks its streak
         fitted = self._fitted()
-        found += self._growth(step, layers, order, sample["natural"], fitted, lr)
+        found += self._growth(step, layers, order, sample["natural"], fitted, lr,
+                              sample.get("heads", ()))
         found += self._no_floor_fall(step, layers, order, sample["natural"])
         found += self._climbing(step, layers, order, sample["natural"])
         found += self._thrown(step, layers, order, sample["natural"])
@@ -1210,7 +1211,7 @@ class Rules:
         return (f"; {what} was found before it (step {earlier.step}), most likely its cause: "
                 "treat that first")
 
-    def _growth(self, step, layers, order, natural, fitted=False, lr=None):
+    def _growth(self, step, layers, order, natural, fitted=False, lr=None, heads=()):
         growth = weight_growth(layers, natural)
         self.divided.update(self._divided_by_zero(layers, order, growth, lr))
         grown = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth
@@ -1229,22 +1230,49 @@ class Rules:
             return []
         if not grown:
             return self._thrashed(step, thrashed, moved, layers) if thrashed else []
-        # the layers the same update threw too, though it did not double them: one as large
-        # as its weights (``update_size``), or a tenth of the largest (``jump_factor``, as the
-        # jump rule counts a gradient's growth). The layer that doubles first is the one whose
-        # weights are smallest against its step (a head of 64 x 2), not where the explosion
-        # starts: SGD at a rate 64 times too high (micro-batch gradients summed) doubled an
-        # MLP's head (2.2x) while moving its first layer by 0.42x its size and the middle one
-        # by 0.76x; the step after, all three grew 3x or more
-        floor = min(self.t.update_size, moved[largest] / self.t.jump_factor)
-        grown = self._origin(grown + [n for n in order if n not in grown and moved[n] >= floor
-                                      and n not in self.divided],
+        grown = self._origin(grown + self._thrown_with(grown, layers, order, natural, moved,
+                                                      heads),
                              {n: layers[n].get("grad_norm") or 0.0 for n in order})
         self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss,
                         {n: moved.get(n, 0.0) for n in grown})
         # judged by the loss after the update (next step): a step that doubled the weights and
         # lowered the loss went towards a solution (L-BFGS's first line-searched step)
         return self._doubling_confirmed(None) if self.loss is None else []
+
+    def _thrown_with(self, grown, layers, order, natural, moved, heads):
+        """The layers an update that doubled ``grown`` threw too, where it threw every layer
+        of the model: each doubled, or moved by as much as its weights (``update_size``) or a
+        tenth of the largest update (``jump_factor``, as the jump rule counts a gradient's
+        growth) by a gradient ``init_rho`` x its weights or more (an explosive one: the step
+        was the gradient's). An explosion everywhere at once (a rate, a summed loss or data
+        out of scale for the whole model) starts at the first layer, as the growth rule names
+        it once every layer doubled; the layer that doubles first is only the one whose
+        weights are smallest against its step. SGD at a rate 64 times too high (micro-batch
+        gradients summed) doubled an MLP's head (2.2x) while moving its first layer by 0.42x
+        its size, its gradient 4.9x its weights; the step after, all three grew 3x or more.
+        [] where some layer was not thrown: the explosion is local (a custom backward's
+        gradient at one layer, a reversed domain gradient into the features), and the layers
+        before it moved by the gradient it passed back. Nor where the step was the rate's, not
+        the gradient's: Adam's first step moves every weight by lr, and threw a trained CNN's
+        head 3.6x its size while moving its convolutions 0.5x and 1.3x by gradients 0.14x and
+        0.2x their weights. (A head that did not double is not named: its gradient is its
+        input's, which the layers before it threw.)"""
+        largest = max((moved[n] for n in order), default=0.0)
+        floor = min(self.t.update_size, largest / self.t.jump_factor)
+        thrown = [n for n in order if n not in grown and n not in self.divided
+                  and moved[n] >= floor
+                  and self._gradient_share(layers[n], natural.get(n)) >= self.t.init_rho]
+        if len(thrown) + len([n for n in order if n in grown]) < len(order):
+            return []
+        return [n for n in thrown if n not in heads]
+
+    @staticmethod
+    def _gradient_share(stats, natural):
+        """A layer's gradient norm over its weights' norm before the update (its natural
+        size, if larger); 0 where either is unknown."""
+        grad_norm, before = stats.get("grad_norm"), stats.get("weight_before")
+        size = max(before or 0.0, natural or 0.0)
+        return grad_norm / size if grad_norm and size > 0 else 0.0
 
     @staticmethod
     def _divided_by_zero(layers, order, growth, lr):
