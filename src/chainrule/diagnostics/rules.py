@@ -577,6 +577,7 @@ class Rules:
                               sample.get("heads", ()))
         found += self._no_floor_fall(step, layers, order, sample["natural"])
         found += self._climbing(step, layers, order, sample["natural"])
+        found += self._multiplied(step, layers, order, sample["natural"], fitted)
         found += self._thrown(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order, sample["activations"], fitted,
                                  sample.get("heads", ()))
@@ -1155,6 +1156,54 @@ class Rules:
                    f"never fallen below half of it; the updates go up the loss, not "
                    f"down{grew}")
         return self._group("exploding", "exploding", named, step, message, "climbing")
+
+    def _multiplied(self, step, layers, order, natural, fitted=False):
+        """Weights multiplied at every step: each update grew most layers' weights (at least
+        two) by ``decay_shrink`` of their norm or more, ``decay_aligned`` of the update along
+        the weights themselves, ``patience`` samples in a row, and those weights have grown
+        ``weight_growth`` x against their natural size since the first sample, while the loss
+        has not fallen to ``unlearned_drop`` of its untrained level: the mirror of a weight
+        decay (``_decaying``) that grows instead. A hand-written decay with the wrong sign
+        (p.add_(p, alpha=lr * wd)) grew an MLP's every layer 1.1x a step, each update 10% of
+        the weights and all of it along them; the gradient rose smoothly with them, 9.8x its
+        earlier maximum at most, under the jump rule's 10x, and the loss climbed only from step
+        19. A gradient step points along the weights only by chance (a decay's or this);
+        healthy training grows weights a little, and not twofold within a few samples."""
+        if fitted or "exploding" in self.groups:
+            return []
+        growth = self._growth_since_first(layers, order, natural)
+        hits = []
+        for name in order:
+            s = layers[name]
+            before, after, ratio = s.get("weight_before"), s.get("weight_matrices"), \
+                s.get("update_ratio")
+            gain = (after - before) / before if before and after is not None else 0.0
+            # (the update's share along the weights: the norm it added over its own; above 1.5
+            # the two were not measured on the same weights, as in _decaying)
+            aligned = (after - before) / max(before, natural.get(name, 0.0)) / ratio \
+                if gain > 0 and ratio else 0.0
+            holds = gain >= self.t.decay_shrink and self.t.decay_aligned <= aligned <= 1.5
+            if (self._streak(("multiplied", name), holds)
+                    and growth.get(name, 0.0) >= self.t.weight_growth):
+                hits.append((name, gain))
+        weighted = [n for n in order if layers[n].get("weight_before")]
+        if len(hits) < 2 or 2 * len(hits) <= len(weighted):
+            return []
+        e = self.explosions
+        recent = list(e.losses)[-self.t.recent_steps:]
+        if (not e.start_loss or e.start_loss <= 0 or not recent
+                or statistics.median(recent) < self.t.unlearned_drop * e.start_loss):
+            return []
+        names = [n for n, _ in hits]
+        name, gain = hits[0]
+        return self._group(
+            "exploding", "exploding", names, step,
+            f"exploding weights{_count(names)}, starting in layer '{name}': each update grew "
+            f"its weights by {gain:.1%} of their norm, along the weights themselves, for "
+            f"{self.t.patience} samples in a row, {growth[name]:.3g}x against their natural "
+            f"size since the first sample{_also(names)}: something multiplies them each step "
+            "(a hand-written weight decay that adds lr * wd * p instead of subtracting it, a "
+            "decay or penalty of the wrong sign)", "multiplied")
 
     def _thrown(self, step, layers, order, natural):
         """Exploding after a fall: the loss's last ``recent_steps`` (a median) are ``climb``
