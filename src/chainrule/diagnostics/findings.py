@@ -223,6 +223,9 @@ REMEDIES = {
                 "(to maximise a score, minimise -score), and let optimizer.step() subtract the "
                 "gradient (a hand-written update is p -= lr * grad); check maximize=False, and "
                 "that a hand-written weight decay shrinks the weights (p.mul_(1 - lr * wd))",
+    "multiplied": "make a hand-written weight decay shrink the weights (p.mul_(1 - lr * wd), "
+                  "or the optimizer's weight_decay), and check the sign of every penalty on the "
+                  "weights and of anything else that scales them after the step",
     "raised_lr": "lower the schedule's peak learning rate (CyclicLR's max_lr, OneCycleLR's "
                  "max_lr, the rate a warm-up ends at), or warm up for longer",
     "unregistered": "hold layers in nn.ModuleList or nn.ModuleDict (a tensor to train in "

@@ -185,7 +185,17 @@ class Rules:
             # and down to 0.25 by step 135 (a rate still higher, or back up after a restart,
             # still counts)
             return []
-        layers = self._origin(e.layers, e.norms)
+        taking_part = e.layers
+        thrown = f.get("weights_layer")
+        if (thrown is not None and thrown not in taking_part
+                and f.get("weights", 0.0) >= self.t.weight_growth):
+            # a layer whose weights doubled takes part whatever its gradient did: the gradient
+            # grows most one layer after the weights that grew (it is their outputs times the
+            # signal back), so the gradients alone name a layer downstream of the start (Rprop
+            # at etaplus 3 grew an MLP's first layer 100x its natural size by step 16, its
+            # gradient 87x; the next layer's gradient grew 290x, its weights 22x)
+            taking_part = taking_part + [thrown]
+        layers = self._origin(taking_part, e.norms)
         layer = layers[0] if layers else None
         where = f" starting in layer '{layer}'{self._gain(layer)}" if layer else ""
         if e.kind == "diverging":
@@ -575,9 +585,11 @@ class Rules:
         # around the minimum say nothing about the model (see ``_fitted``). Every size and
         # ratio rule below is judged false on such a sample, which also breaks its streak
         fitted = self._fitted()
-        found += self._growth(step, layers, order, sample["natural"], fitted, lr)
+        found += self._growth(step, layers, order, sample["natural"], fitted, lr,
+                              sample.get("heads", ()))
         found += self._no_floor_fall(step, layers, order, sample["natural"])
         found += self._climbing(step, layers, order, sample["natural"])
+        found += self._multiplied(step, layers, order, sample["natural"], fitted)
         found += self._thrown(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order, sample["activations"], fitted,
                                  sample.get("heads", ()))
@@ -1176,6 +1188,59 @@ class Rules:
                    f"down{grew}")
         return self._group("exploding", "exploding", named, step, message, "climbing")
 
+    def _multiplied(self, step, layers, order, natural, fitted=False):
+        """Weights multiplied at every step: each update grew most layers' weights (at least
+        two) by ``decay_shrink`` of their norm or more, ``decay_aligned`` of the update along
+        the weights themselves, ``patience`` samples in a row, and those weights have grown
+        ``weight_growth`` x against their natural size since the first sample, while the loss
+        has not fallen to ``unlearned_drop`` of its untrained level: the mirror of a weight
+        decay (``_decaying``) that grows instead. A hand-written decay with the wrong sign
+        (p.add_(p, alpha=lr * wd)) grew an MLP's every layer 1.1x a step, each update 10% of
+        the weights and all of it along them; the gradient rose smoothly with them, 9.8x its
+        earlier maximum at most, under the jump rule's 10x, and the loss climbed only from step
+        19. A gradient step points along the weights only by chance (a decay's or this);
+        healthy training grows weights a little, and not twofold within a few samples."""
+        if fitted or "exploding" in self.groups:
+            return []
+        growth = self._growth_since_first(layers, order, natural)
+        hits = []
+        for name in order:
+            s = layers[name]
+            before, after, ratio = s.get("weight_before"), s.get("weight_matrices"), \
+                s.get("update_ratio")
+            gain = (after - before) / before if before and after is not None else 0.0
+            # (the update's share along the weights: the norm it added over its own; above 1.5
+            # the two were not measured on the same weights, as in _decaying)
+            aligned = (after - before) / max(before, natural.get(name, 0.0)) / ratio \
+                if gain > 0 and ratio else 0.0
+            holds = gain >= self.t.decay_shrink and self.t.decay_aligned <= aligned <= 1.5
+            # (from a layer that started at half its natural size or more: one initialised
+            # small grows along itself as it leaves the saddle at 0, at a steady rate as a
+            # multiplication would: a matrix factorisation's embeddings at std 0.01, 1.6-1.7%
+            # a step at steps 50-70 while its ratings left 0.5, then its loss fell)
+            if (self._streak(("multiplied", name), holds)
+                    and growth.get(name, 0.0) >= self.t.weight_growth
+                    and self.first_sizes.get(name, 0.0) * self.t.weight_growth >= 1.0):
+                hits.append((name, gain))
+        weighted = [n for n in order if layers[n].get("weight_before")]
+        if len(hits) < 2 or 2 * len(hits) <= len(weighted):
+            return []
+        e = self.explosions
+        recent = list(e.losses)[-self.t.recent_steps:]
+        if (not e.start_loss or e.start_loss <= 0 or not recent
+                or statistics.median(recent) < self.t.unlearned_drop * e.start_loss):
+            return []
+        names = [n for n, _ in hits]
+        name, gain = hits[0]
+        return self._group(
+            "exploding", "exploding", names, step,
+            f"exploding weights{_count(names)}, starting in layer '{name}': each update grew "
+            f"its weights by {gain:.1%} of their norm, along the weights themselves, for "
+            f"{self.t.patience} samples in a row, {growth[name]:.3g}x against their natural "
+            f"size since the first sample{_also(names)}: something multiplies them each step "
+            "(a hand-written weight decay that adds lr * wd * p instead of subtracting it, a "
+            "decay or penalty of the wrong sign)", "multiplied")
+
     def _thrown(self, step, layers, order, natural):
         """Exploding after a fall: the loss's last ``recent_steps`` (a median) are ``climb``
         times its untrained level while a layer's weights have grown ``oversized`` times or
@@ -1231,7 +1296,7 @@ class Rules:
         return (f"; {what} was found before it (step {earlier.step}), most likely its cause: "
                 "treat that first")
 
-    def _growth(self, step, layers, order, natural, fitted=False, lr=None):
+    def _growth(self, step, layers, order, natural, fitted=False, lr=None, heads=()):
         growth = weight_growth(layers, natural)
         self.divided.update(self._divided_by_zero(layers, order, growth, lr))
         grown = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth
@@ -1250,11 +1315,49 @@ class Rules:
             return []
         if not grown:
             return self._thrashed(step, thrashed, moved, layers) if thrashed else []
-        grown = self._origin(grown, {n: layers[n].get("grad_norm") or 0.0 for n in order})
-        self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss)
+        everywhere = self._thrown_with(grown, layers, order, natural, moved, heads)
+        grown = self._origin(grown + (everywhere or []),
+                             {n: layers[n].get("grad_norm") or 0.0 for n in order})
+        self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss,
+                        {n: moved.get(n, 0.0) for n in grown})
         # judged by the loss after the update (next step): a step that doubled the weights and
         # lowered the loss went towards a solution (L-BFGS's first line-searched step)
         return self._doubling_confirmed(None) if self.loss is None else []
+
+    def _thrown_with(self, grown, layers, order, natural, moved, heads):
+        """The layers an update that doubled ``grown`` threw too, where it threw every layer
+        of the model: each doubled, or moved by as much as its weights (``update_size``) or a
+        tenth of the largest update (``jump_factor``, as the jump rule counts a gradient's
+        growth) by a gradient ``init_rho`` x its weights or more (an explosive one: the step
+        was the gradient's). An explosion everywhere at once (a rate, a summed loss or data
+        out of scale for the whole model) starts at the first layer, as the growth rule names
+        it once every layer doubled; the layer that doubles first is only the one whose
+        weights are smallest against its step. SGD at a rate 64 times too high (micro-batch
+        gradients summed) doubled an MLP's head (2.2x) while moving its first layer by 0.42x
+        its size, its gradient 4.9x its weights; the step after, all three grew 3x or more.
+        None where some layer was not thrown: the explosion is local (a custom backward's
+        gradient at one layer, a reversed domain gradient into the features), and the layers
+        before it moved by the gradient it passed back. Nor where the step was the rate's, not
+        the gradient's: Adam's first step moves every weight by lr, and threw a trained CNN's
+        head 3.6x its size while moving its convolutions 0.5x and 1.3x by gradients 0.14x and
+        0.2x their weights. (A head that did not double is not named: its gradient is its
+        input's, which the layers before it threw.)"""
+        largest = max((moved[n] for n in order), default=0.0)
+        floor = min(self.t.update_size, largest / self.t.jump_factor)
+        thrown = [n for n in order if n not in grown and n not in self.divided
+                  and moved[n] >= floor
+                  and self._gradient_share(layers[n], natural.get(n)) >= self.t.init_rho]
+        if len(thrown) + len([n for n in order if n in grown]) < len(order):
+            return None
+        return [n for n in thrown if n not in heads]
+
+    @staticmethod
+    def _gradient_share(stats, natural):
+        """A layer's gradient norm over its weights' norm before the update (its natural
+        size, if larger); 0 where either is unknown."""
+        grad_norm, before = stats.get("grad_norm"), stats.get("weight_before")
+        size = max(before or 0.0, natural or 0.0)
+        return grad_norm / size if grad_norm and size > 0 else 0.0
 
     @staticmethod
     def _divided_by_zero(layers, order, growth, lr):
@@ -1283,7 +1386,7 @@ class Rules:
         model already thrown above its untrained loss is not making progress by falling back a
         little, nor is one whose next batch happens to score a little lower); None: non-finite
         or unknown, so it counts."""
-        step, grown, factors, before = self.doubled
+        step, grown, factors, before, moved = self.doubled
         self.doubled = None
         first = self.explosions.first_losses[0] if self.explosions.first_losses else None
         if (loss_after is not None and before is not None
@@ -1294,8 +1397,11 @@ class Rules:
         if factors[first] >= self.t.weight_growth:
             grew = f"its weights {factors[first]:.1f}x larger" + (
                 f", and those of '{most}' {factors[most]:.1f}x" if most != first else "")
-        else:  # an oversized layer: it amplifies, the others grow
+        elif self._gain(first):  # an oversized layer: it amplifies, the others grow
             grew = f"the weights of '{most}' {factors[most]:.1f}x larger"
+        else:  # the first layer the update threw, though it did not double it
+            grew = (f"the weights of '{most}' {factors[most]:.1f}x larger and moved those of "
+                    f"'{first}' by {moved[first]:.2g}x their size")
         fell = (loss_after is not None and before is not None
                 and self._unbounded(loss_after, before))
         remedy_key = "unbounded_loss" if fell else self._exploding_remedy(first)
