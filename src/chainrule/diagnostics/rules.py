@@ -1345,7 +1345,7 @@ class Rules:
         largest = max((moved[n] for n in order), default=0.0)
         floor = min(self.t.update_size, largest / self.t.jump_factor)
         thrown = [n for n in order if n not in grown and n not in self.divided
-                  and moved[n] >= floor
+                  and moved[n] >= floor and moved[n] > 0  # (0: no update measured)
                   and self._gradient_share(layers[n], natural.get(n)) >= self.t.init_rho]
         if len(thrown) + len([n for n in order if n in grown]) < len(order):
             return None
