@@ -103,6 +103,8 @@ class Rules:
         self.divided = {}  # layer -> (gradient norm, lr): an update made its weights inf from
         # a gradient that could not overflow them (``_divided_by_zero``)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
+        self.step_lr = None  # the lr of the step being judged (set on sampled or evidence steps)
+        self.exploding_lr = None  # the lr when the explosion was found (``_found_before``)
         self.streak_update = {}  # (rule, activation) -> large_update when its streak began
         self.recurrent_ratios = {}  # layer -> its last gradient/weight ratios against the
         # layers after it (``_through_time``)
@@ -120,6 +122,8 @@ class Rules:
         if existing is not None:
             existing.layers += [n for n in layers if n not in existing.layers]
             return []
+        if cause == "exploding":
+            self.exploding_lr = self.step_lr
         finding = Finding(rule, layers[0] if layers else None, step,
                           f"{message}. Remedy: {remedy(remedy_key)}.", list(layers), severity,
                           remedy=remedy_key)
@@ -136,7 +140,11 @@ class Rules:
         """``loss`` and ``grad_norm`` finite (non-finite steps go to ``on_nonfinite``);
         ``layer_norms``: {layer: gradient norm}, a callable returning it, or what ``norms_of``
         (given to the constructor) turns into it."""
-        found = self._doubling_confirmed(loss) if self.doubled else []
+        if self.doubled:
+            self.step_lr = lr  # (evidence only: a doubling awaits its losses)
+            found = self._doubling_confirmed(loss)
+        else:
+            found = []
         if lr is not None:
             if lr >= self.peak_lr:
                 self.peak_lr, self.peak_step = lr, step
@@ -163,7 +171,10 @@ class Rules:
                 self.rises = (step, self.rises[0])
         self.loss = loss
         explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)
-        return found + self._explosion(explosion) if explosion else found
+        if explosion:
+            self.step_lr = lr
+            return found + self._explosion(explosion)
+        return found
 
     def _explosion(self, e):
         f = e.figures
@@ -486,6 +497,7 @@ class Rules:
         """``sample``: {"step", "order": layer names in forward order, "layers": {name: stats},
         "activations": {name: {kind, dead or saturated, inputs, after}}} (see monitor.py)."""
         step = sample["step"]
+        self.step_lr = lr
         layers = sample["layers"]
         order = [n for n in sample["order"] if n in layers]
         if order:
@@ -1087,7 +1099,7 @@ class Rules:
 
     def _units_remedy(self, rule, key, kind=None, temperature=None, attention=False):
         if "exploding" in self.groups:
-            return rule
+            return "raised_lr" if self._exploded_at_raised_lr() else rule
         if self._raised_lr(key):
             return "raised_lr"
         if self._large_update(key):
@@ -1188,8 +1200,24 @@ class Rules:
 
     def _since_explosion(self):
         """For units found dead or saturated after an explosion was: most likely its
-        consequence (weights thrown far by the updates), so its remedy comes first."""
-        return self._found_before("exploding", "an explosion")
+        consequence (weights thrown far by the updates), so its remedy comes first. An
+        explosion found while the learning rate stood ``lr_rise`` times above its first value
+        was most likely made by the schedule that raised it (CyclicLR's max_lr 4000x its
+        base_lr threw a CNN's weights at step 8, seeds 1 and 2, and its ReLUs died later: the
+        explosion was named the cause, and the schedule not at all)."""
+        if not self._exploded_at_raised_lr():
+            return self._found_before("exploding", "an explosion")
+        lr, first = self.exploding_lr, self.explosions.first_lr
+        earlier = self.groups.get("exploding")
+        if earlier is None:
+            return ""
+        return (f"; an explosion was found before it (step {earlier.step}), after the learning "
+                f"rate rose to {lr:.3g}, {lr / first:.0f}x its first value ({first:.3g}): most "
+                "likely its cause: treat that first")
+
+    def _exploded_at_raised_lr(self):
+        lr, first = self.exploding_lr, self.explosions.first_lr
+        return lr is not None and bool(first) and lr >= self.t.lr_rise * first
 
     def _found_before(self, cause, what):
         """``what`` (the finding of ``cause``), found before this one, named as its likeliest
