@@ -40,6 +40,7 @@ class Rules:
         self.explosions = ExplosionTracker(self.t, weight_growth_now or (lambda: (0.0, None)),
                                            norms_of)
         self.recurrent = set(recurrent)  # names of recurrent layers (their own remedy)
+        self.explosions.amplifying = self.recurrent
         # whether a weight decay or a penalty can shrink the weights (the monitor's answer:
         # True, False, or None where it cannot tell)
         self.decay_source = lambda: None
