@@ -40,6 +40,7 @@ class Rules:
         self.explosions = ExplosionTracker(self.t, weight_growth_now or (lambda: (0.0, None)),
                                            norms_of)
         self.recurrent = set(recurrent)  # names of recurrent layers (their own remedy)
+        self.explosions.amplifying = self.recurrent
         # whether a weight decay or a penalty can shrink the weights (the monitor's answer:
         # True, False, or None where it cannot tell)
         self.decay_source = lambda: None
@@ -105,6 +106,8 @@ class Rules:
         self.divided = {}  # layer -> (gradient norm, lr): an update made its weights inf from
         # a gradient that could not overflow them (``_divided_by_zero``)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
+        self.step_lr = None  # the lr of the step being judged (set on sampled or evidence steps)
+        self.exploding_lr = None  # the lr when the explosion was found (``_found_before``)
         self.streak_update = {}  # (rule, activation) -> large_update when its streak began
         self.recurrent_ratios = {}  # layer -> its last gradient/weight ratios against the
         # layers after it (``_through_time``)
@@ -122,6 +125,8 @@ class Rules:
         if existing is not None:
             existing.layers += [n for n in layers if n not in existing.layers]
             return []
+        if cause == "exploding":
+            self.exploding_lr = self.step_lr
         finding = Finding(rule, layers[0] if layers else None, step,
                           f"{message}. Remedy: {remedy(remedy_key)}.", list(layers), severity,
                           remedy=remedy_key)
@@ -138,7 +143,11 @@ class Rules:
         """``loss`` and ``grad_norm`` finite (non-finite steps go to ``on_nonfinite``);
         ``layer_norms``: {layer: gradient norm}, a callable returning it, or what ``norms_of``
         (given to the constructor) turns into it."""
-        found = self._doubling_confirmed(loss) if self.doubled else []
+        if self.doubled:
+            self.step_lr = lr  # (evidence only: a doubling awaits its losses)
+            found = self._doubling_confirmed(loss)
+        else:
+            found = []
         if lr is not None:
             if lr >= self.peak_lr:
                 self.peak_lr, self.peak_step = lr, step
@@ -165,7 +174,10 @@ class Rules:
                 self.rises = (step, self.rises[0])
         self.loss = loss
         explosion = self.explosions.on_step(step, loss, grad_norm, layer_norms, lr)
-        return found + self._explosion(explosion) if explosion else found
+        if explosion:
+            self.step_lr = lr
+            return found + self._explosion(explosion)
+        return found
 
     def _explosion(self, e):
         f = e.figures
@@ -507,6 +519,7 @@ class Rules:
         """``sample``: {"step", "order": layer names in forward order, "layers": {name: stats},
         "activations": {name: {kind, dead or saturated, inputs, after}}} (see monitor.py)."""
         step = sample["step"]
+        self.step_lr = lr
         layers = sample["layers"]
         order = [n for n in sample["order"] if n in layers]
         if order:
@@ -1111,7 +1124,7 @@ class Rules:
 
     def _units_remedy(self, rule, key, kind=None, temperature=None, attention=False):
         if "exploding" in self.groups:
-            return rule
+            return "raised_lr" if self._exploded_at_raised_lr() else rule
         if self._raised_lr(key):
             return "raised_lr"
         if self._large_update(key):
@@ -1284,8 +1297,24 @@ class Rules:
 
     def _since_explosion(self):
         """For units found dead or saturated after an explosion was: most likely its
-        consequence (weights thrown far by the updates), so its remedy comes first."""
-        return self._found_before("exploding", "an explosion")
+        consequence (weights thrown far by the updates), so its remedy comes first. An
+        explosion found while the learning rate stood ``lr_rise`` times above its first value
+        was most likely made by the schedule that raised it (CyclicLR's max_lr 4000x its
+        base_lr threw a CNN's weights at step 8, seeds 1 and 2, and its ReLUs died later: the
+        explosion was named the cause, and the schedule not at all)."""
+        if not self._exploded_at_raised_lr():
+            return self._found_before("exploding", "an explosion")
+        lr, first = self.exploding_lr, self.explosions.first_lr
+        earlier = self.groups.get("exploding")
+        if earlier is None:
+            return ""
+        return (f"; an explosion was found before it (step {earlier.step}), after the learning "
+                f"rate rose to {lr:.3g}, {lr / first:.0f}x its first value ({first:.3g}): most "
+                "likely its cause: treat that first")
+
+    def _exploded_at_raised_lr(self):
+        lr, first = self.exploding_lr, self.explosions.first_lr
+        return lr is not None and bool(first) and lr >= self.t.lr_rise * first
 
     def _found_before(self, cause, what):
         """``what`` (the finding of ``cause``), found before this one, named as its likeliest
@@ -1318,10 +1347,11 @@ class Rules:
         everywhere = self._thrown_with(grown, layers, order, natural, moved, heads)
         grown = self._origin(grown + (everywhere or []),
                              {n: layers[n].get("grad_norm") or 0.0 for n in order})
-        self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss,
+        self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss, [],
                         {n: moved.get(n, 0.0) for n in grown})
-        # judged by the loss after the update (next step): a step that doubled the weights and
-        # lowered the loss went towards a solution (L-BFGS's first line-searched step)
+        # judged by the losses after the update (the next steps): a step that doubled the
+        # weights and lowered the loss went towards a solution (L-BFGS's first line-searched
+        # step)
         return self._doubling_confirmed(None) if self.loss is None else []
 
     def _thrown_with(self, grown, layers, order, natural, moved, heads):
@@ -1381,18 +1411,31 @@ class Rules:
         return found
 
     def _doubling_confirmed(self, loss_after):
-        """The doubling update's finding, unless ``loss_after`` (the loss after it) is
-        ``progress`` times both the loss before it and the first loss of the run or less (a
-        model already thrown above its untrained loss is not making progress by falling back a
-        little, nor is one whose next batch happens to score a little lower); None: non-finite
-        or unknown, so it counts."""
-        step, grown, factors, before, moved = self.doubled
+        """The doubling update's finding, unless the losses after it are ``progress`` times
+        both the loss before it and the first loss of the run or less (a model already thrown
+        above its untrained loss is not making progress by falling back a little), the next
+        one and the median of the next ``patience``: one batch is noise (a GRU whose recurrent
+        weights started 10x too large grew 4.8x at step 1 and its next batch scored 0.63
+        against 0.71 before it, taken for progress, then 0.79 and 0.81; its gates saturated).
+        Called with each loss after the doubling until it is judged; None: non-finite or
+        unknown, so it counts. No step towards a solution takes a layer's weights to
+        ``jump_factor`` squared times their natural size (L-BFGS's first steps grow them 2 to
+        9x): such a growth counts whatever the loss does (an RNN's orthogonal recurrence at 3x
+        over 100 steps: a gradient of 6e9 grew it 2e7x at step 1, every tanh saturated, and
+        the loss fell from an unlucky 0.84 to chance, 0.69)."""
+        step, grown, factors, before, after, moved = self.doubled
         self.doubled = None
         first = self.explosions.first_losses[0] if self.explosions.first_losses else None
         if (loss_after is not None and before is not None
-                and loss_after <= self.t.progress * min(before, first)
+                and max(factors.values()) < self.t.jump_factor ** 2
                 and not self._unbounded(loss_after, before)):
-            return []
+            after = after + [loss_after]
+            level = self.t.progress * min(before, first)
+            if len(after) < self.t.patience and after[0] <= level:
+                self.doubled = (step, grown, factors, before, after, moved)
+                return []
+            if sorted(after)[len(after) // 2] <= level:
+                return []
         first, most = grown[0], max(grown, key=factors.get)
         if factors[first] >= self.t.weight_growth:
             grew = f"its weights {factors[first]:.1f}x larger" + (
