@@ -890,17 +890,18 @@ def test_after_a_rebase_the_norms_of_more_parameters_are_no_jump():
     assert found == []
 
 
-def _climb(losses, samples=(1, 2, 4, 8, 16, 32, 50), size=lambda step: 1.0):
-    """Every step's loss (the gradient norm steady at 1), and a sample of one layer moving
-    1e-3 of its size at the sampled steps, its weights ``size(step)`` times their natural
-    size: the findings."""
-    rules, found = Rules(), []
+def _climb(losses, samples=(1, 2, 4, 8, 16, 32, 50), size=lambda step: 1.0,
+           lr=lambda step: None, thresholds=None):
+    """Every step's loss (the gradient norm steady at 1) at learning rate ``lr(step)``, and a
+    sample of one layer moving 1e-3 of its size at the sampled steps, its weights
+    ``size(step)`` times their natural size: the findings."""
+    rules, found = Rules(thresholds), []
     for step, loss in enumerate(losses, 1):
-        found += rules.on_step(step, loss, 1.0, {"fc": 1.0})
+        found += rules.on_step(step, loss, 1.0, {"fc": 1.0}, lr(step))
         if step in samples:
             sample = _sample(step, {"fc": 1e-3})
             sample["layers"]["fc"].update(weight_before=size(step), weight_matrices=size(step))
-            found += rules.on_sample(sample)
+            found += rules.on_sample(sample, lr(step))
     return found
 
 
@@ -914,6 +915,26 @@ def test_a_loss_that_climbs_from_the_start_is_the_updates_ascending_it():
     # the same climb while the weights stay as they were: the targets moved, not the model
     # (a student chasing a teacher trained alongside; weights 1.1x at step 32)
     assert _climb(losses, size=lambda step: 1 + step / 320) == []
+
+
+def test_a_climb_under_a_rate_that_swung_up_and_back_is_the_schedules():
+    # warm restarts whose eta_min is 10x the base: each cycle of 10 steps climbs from 0.3 to 3
+    # and restarts low; the loss climbs with it. (The diverging rule kept out, as a noisy
+    # loss kept it out in a GRU: its loss must stand above all of its latest ones)
+    losses = [0.69 * 1.08 ** step for step in range(50)]
+    restarts = lambda step: 0.3 + 2.7 * ((step - 1) % 10) / 9  # noqa: E731
+    unconfirmed = Thresholds(loss_quantile=1.0)
+    (finding,) = _climb(losses, size=lambda step: 1 + step / 50, lr=restarts,
+                        thresholds=unconfirmed)
+    assert finding.rule == "exploding" and finding.step == 32
+    assert "training is diverging" in finding.message and "rose from 0.3" in finding.message
+    assert "check the learning-rate schedule" in finding.message
+    # a warm-up to a rate it keeps: the climb is still the updates' (a loss with the wrong
+    # sign climbs under a warm-up too)
+    warm_up = lambda step: 0.3 * min(step, 10) / 10  # noqa: E731
+    (finding,) = _climb(losses, size=lambda step: 1 + step / 50, lr=warm_up,
+                        thresholds=unconfirmed)
+    assert "the loss climbs" in finding.message and "not its negative" in finding.message
 
 
 def test_a_moving_target_a_fall_then_a_rise_and_a_noisy_plateau_are_no_climb():

@@ -601,7 +601,7 @@ class Rules:
         found += self._growth(step, layers, order, sample["natural"], fitted, lr,
                               sample.get("heads", ()))
         found += self._no_floor_fall(step, layers, order, sample["natural"])
-        found += self._climbing(step, layers, order, sample["natural"])
+        found += self._climbing(step, layers, order, sample["natural"], lr)
         found += self._multiplied(step, layers, order, sample["natural"], fitted)
         found += self._thrown(step, layers, order, sample["natural"])
         found += self._amplified(step, layers, order, sample["activations"], fitted,
@@ -1137,7 +1137,7 @@ class Rules:
             return "dead_zone"
         return "dead_tail" if rule == "dead" and kind in SMOOTH_NAMES else rule
 
-    def _climbing(self, step, layers, order, natural):
+    def _climbing(self, step, layers, order, natural, lr=None):
         """The loss climbs: its last ``climb_steps`` losses (a median) are ``climb`` times
         its untrained level and the first third of the window of recent losses, the medians of
         the window's thirds rise from each to the next, and the loss never halved: the
@@ -1199,6 +1199,23 @@ class Rules:
                    f"median), {now / start:.3g}x its untrained level ({start:.4g}), having "
                    f"never fallen below half of it; the updates go up the loss, not "
                    f"down{grew}")
+        first_lr, peak = self.explosions.first_lr, self.peak_lr
+        if (first_lr and lr is not None and peak >= t.lr_rise * first_lr
+                and lr * t.lr_rise <= peak and self.peak_step > step - len(window)):
+            # a rate that swung up lr_rise x or more above its first value within the climb and
+            # back down (a cyclic schedule, warm restarts): the climb is the schedule's, the
+            # diverging rule's cause, which a noisy loss can keep it from confirming (its median
+            # of the latest three fell back below twice the untrained level every few steps in
+            # a GRU under warm restarts whose eta_min was 10x the base, each cycle 0.37 up to 3:
+            # its loss 2.4 to 8 from step 25, a climb at 32, the rate restarted low). A rate
+            # still at its peak (a warm-up just ended) is not enough: a loss minimised with the
+            # wrong sign climbs under a warm-up too, and its cause is the sign
+            message = (f"training is diverging{where}: the loss climbs to {now:.4g} over its "
+                       f"last {t.climb_steps} steps (a median), {now / start:.3g}x its "
+                       f"untrained level ({start:.4g}), having never fallen below half of it, "
+                       f"and the learning rate rose from {first_lr:.3g} at the start to "
+                       f"{peak:.3g} at step {self.peak_step}")
+            return self._group("exploding", "exploding", named, step, message, "diverging")
         return self._group("exploding", "exploding", named, step, message, "climbing")
 
     def _multiplied(self, step, layers, order, natural, fitted=False):
