@@ -11,7 +11,6 @@ import chainrule as torch
 
 from .suite.healthy import HEALTHY
 
-
 # setups that are not healthy from seed 1's weights: what goes wrong there (measured
 # 2026-12-05, sd22a and sd22b), so an alarm would be right or the run's own check fails
 NOT_HEALTHY_AT_SEED_1 = {
