@@ -1235,14 +1235,7 @@ class Rules:
         growth = self._growth_since_first(layers, order, natural)
         hits = []
         for name in order:
-            s = layers[name]
-            before, after, ratio = s.get("weight_before"), s.get("weight_matrices"), \
-                s.get("update_ratio")
-            gain = (after - before) / before if before and after is not None else 0.0
-            # (the update's share along the weights: the norm it added over its own; above 1.5
-            # the two were not measured on the same weights, as in _decaying)
-            aligned = (after - before) / max(before, natural.get(name, 0.0)) / ratio \
-                if gain > 0 and ratio else 0.0
+            gain, aligned = _along_weights(layers[name], natural.get(name), 1)
             holds = gain >= self.t.decay_shrink and self.t.decay_aligned <= aligned <= 1.5
             # (from a layer that started at half its natural size or more: one initialised
             # small grows along itself as it leaves the saddle at 0, at a steady rate as a
@@ -2307,14 +2300,8 @@ class Rules:
         hits, drops = [], {}
         for name in order:
             s = layers[name]
-            before, after, ratio = s.get("weight_before"), s.get("weight_matrices"), \
-                s.get("update_ratio")
-            shrink = (before - after) / before if before and after is not None else 0.0
-            # (the update's share against the weights: the norm it took away over its own)
-            aligned = (before - after) / max(before, natural.get(name, 0.0)) / ratio \
-                if shrink > 0 and ratio else 0.0
-            # (a norm cannot fall by more than the update that moved it: where it reads so,
-            # the two were not measured on the same weights, and nothing is judged)
+            before, after = s.get("weight_before"), s.get("weight_matrices")
+            shrink, aligned = _along_weights(s, natural.get(name), -1)
             holds = shrink >= self.t.decay_shrink and self.t.decay_aligned <= aligned <= 1.5
             last = self.decay_last.get(name)
             if after is not None:
@@ -2388,6 +2375,20 @@ class Rules:
             "frozen", "frozen", new, step,
             f"{len(new)} layer(s) have parameters with requires_grad=False and are not trained "
             f"while the rest of the model is: {_listing(new)}", "frozen", "info")
+
+
+def _along_weights(stats, natural, sign):
+    """(how much one update changed a layer's weight norm, a share of it: grown for ``sign``
+    +1, shrunk for -1; the share of the update along the weights themselves: the norm it
+    changed over the update's own, against the larger of the weights and their ``natural``
+    size). A norm cannot change by more than the update that moved it: a share above 1.5
+    says the two were not measured on the same weights, and the caller judges nothing."""
+    before, after, ratio = (stats.get("weight_before"), stats.get("weight_matrices"),
+                            stats.get("update_ratio"))
+    change = sign * (after - before) / before if before and after is not None else 0.0
+    aligned = (sign * (after - before) / max(before, natural or 0.0) / ratio
+               if change > 0 and ratio else 0.0)
+    return change, aligned
 
 
 def _starved(layers, order):
