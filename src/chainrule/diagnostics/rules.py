@@ -107,6 +107,7 @@ class Rules:
         # a gradient that could not overflow them (``_divided_by_zero``)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
         self.step_lr = None  # the lr of the step being judged (set on sampled or evidence steps)
+        self.lr_before = self.lr_now = None  # the last two steps' learning rates
         self.exploding_lr = None  # the lr when the explosion was found (``_found_before``)
         self.streak_update = {}  # (rule, activation) -> large_update when its streak began
         self.recurrent_ratios = {}  # layer -> its last gradient/weight ratios against the
@@ -149,6 +150,7 @@ class Rules:
         else:
             found = []
         if lr is not None:
+            self.lr_before, self.lr_now = self.lr_now, lr
             if lr >= self.peak_lr:
                 self.peak_lr, self.peak_step = lr, step
             self._track_geometric(step, lr)
@@ -239,8 +241,18 @@ class Rules:
             if fell:
                 return self._group("exploding", "exploding", layers, e.step, message,
                                    "unbounded_loss")
-        return self._group("exploding", "exploding", layers, e.step, message,
-                           self._exploding_remedy(layer))
+        remedy_key = self._exploding_remedy(layer)
+        first, lr, before = self.explosions.first_lr, self.lr_now, self.lr_before
+        if (remedy_key == "exploding" and first and lr is not None and before is not None
+                and lr > before and lr >= self.t.lr_rise * first):
+            # a jump while the schedule is still raising the rate, lr_rise x its first value
+            # or more: the schedule's (an inverted LambdaLR decay, 1.1 ** step, jumped 34x at
+            # step 25 at seed 2, before the loss's median of five was back at twice its start).
+            # A rate that rose and stays (a warm-up that ended) is not enough
+            message += (f"; training is diverging as the learning rate rises, from "
+                        f"{first:.3g} at the start to {lr:.3g}")
+            remedy_key = "diverging"
+        return self._group("exploding", "exploding", layers, e.step, message, remedy_key)
 
     def _track_geometric(self, step, lr):
         """Whether the lr fell at every step by one ratio: a schedule that multiplies it by its
