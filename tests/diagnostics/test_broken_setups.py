@@ -10,16 +10,12 @@ import pytest
 import chainrule as torch
 
 from .suite.broken import BROKEN
-from .suite.harness import check
+from .suite.harness import diagnosed
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_broken_setup_is_diagnosed(name):
-    _, _, run, expect = BROKEN[name]
-    torch.manual_seed(0)
-    model, monitor = run()
-    layers = {n or type(model).__name__ for n, _ in model.named_modules()}
-    check(monitor, expect, layers)
+    diagnosed(BROKEN[name], seed=0)
 
 
 def test_the_suite_covers_every_kind_in_three_architectures_and_every_birthplace():

@@ -8631,14 +8631,18 @@ def _trained_mlp(widths=(16, 64, 64, 2), steps=250, seed=0):
     torch.manual_seed(seed)
     model = models.mlp(list(widths))
     optimizer = torch.optim.Adam(model.parameters(), 3e-3)
-    batches = data.classes()
+    _pretrain(model, optimizer, data.classes(), steps)
+    return model, optimizer
+
+
+def _pretrain(model, optimizer, batches, steps):
+    """``steps`` steps of cross-entropy training, unmonitored: a checkpoint's past."""
     for step in range(1, steps + 1):
         x, y = batches(step)
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    return model, optimizer
 
 
 @broken("mlp", "optimizer", Expect("exploding", "0", within=5))
@@ -8692,14 +8696,8 @@ def _trained_lstm(steps=200):
     """models.Recurrent("LSTM") trained (unmonitored) under Adam at 1e-2 on sequences of 12."""
     torch.manual_seed(0)
     model = models.Recurrent("LSTM", hidden=16)
-    optimizer = torch.optim.Adam(model.parameters(), 1e-2)
-    batches = data.sequences(length=12)
-    for step in range(1, steps + 1):
-        x, y = batches(step)
-        loss = F.cross_entropy(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
+    _pretrain(model, torch.optim.Adam(model.parameters(), 1e-2), data.sequences(length=12),
+              steps)
     return model
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+import chainrule
 from chainrule import nn, optim
 from chainrule.diagnostics import GradientMonitor
 from chainrule.nn import functional as F
@@ -99,3 +100,23 @@ def check(monitor, expect, model_layers):
             assert (origin.file, origin.line) == marked_line(expect.marker), (
                 f"at {origin.file}:{origin.line}, expected the line marked "
                 f"{expect.marker!r}", summary)
+
+
+def diagnosed(setup, seed):
+    """Run a broken ``setup`` (an entry of broken.BROKEN) from torch seed ``seed``; raise
+    AssertionError unless it is diagnosed as expected (``check``)."""
+    _, _, run, expect = setup
+    chainrule.manual_seed(seed)
+    model, monitor = run()
+    check(monitor, expect, {n or type(model).__name__ for n, _ in model.named_modules()})
+
+
+def quiet(setup, seed):
+    """Run a healthy ``setup`` (an entry of healthy.HEALTHY) from torch seed ``seed``; raise
+    AssertionError at any alarm, a non-finite loss, or a run sampled fewer than 8 times."""
+    _, run = setup
+    chainrule.manual_seed(seed)
+    for monitor in run():
+        assert monitor.findings == [], [str(f) for f in monitor.findings]
+        assert len(monitor.samples) >= 8, "fewer than 8 samples"  # it did look
+        assert all(math.isfinite(loss) for _, loss, _ in monitor.steps), "a loss not finite"
