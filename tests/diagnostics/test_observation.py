@@ -546,6 +546,27 @@ def test_the_decay_source_is_an_optimizers_weight_decay_strong_enough_or_a_penal
     assert source(lambda p: torch.optim.SGD(p, 0.1), penalty=True) is True
 
 
+def test_another_models_weights_in_the_loss_are_no_penalty_and_move_it_once_trained():
+    # a generator's loss runs through its critic's forward: the critic's weights are leaves
+    # of the loss computation, but no penalty on the generator's (a decay source only for its
+    # own); they move the loss once the critic's optimizer changes them
+    generator, critic = nn.Linear(4, 2), nn.Linear(2, 1)
+    g_opt = torch.optim.SGD(generator.parameters(), 0.1)
+    c_opt = torch.optim.SGD(critic.parameters(), 0.1)
+    with GradientMonitor(generator) as monitor:
+        for step in range(2):
+            g_opt.zero_grad()
+            loss = critic(generator(torch.randn(8, 4))).square().mean()
+            loss.backward()
+            g_opt.step()
+            monitor.step(loss)
+            assert monitor._decay_source() is False
+            assert monitor.rules.explosions.loss_moves() is (step == 1)
+            c_opt.zero_grad()
+            critic(torch.randn(8, 2)).mean().backward()
+            c_opt.step()  # (the critic trained between the generator's steps)
+
+
 def test_the_decay_source_knows_asgds_lambd_and_leaves_other_optimizers_undecided():
     class Custom(torch.optim.SGD):  # (a subclass may decay by settings of its own)
         pass

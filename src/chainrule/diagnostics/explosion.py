@@ -50,6 +50,9 @@ class ExplosionTracker:
         # turns what a step's ``layer_norms`` holds into {layer: norm} (the monitor hands
         # over the tap's reads, whose layer norms are worked out only for a jump)
         self.norms_of = norms_of or dict
+        # () -> whether the loss runs through another model trained alongside (the monitor's
+        # _loss_moves): a jump that only lasts is then that model's doing, not proof
+        self.loss_moves = lambda: False
         # recurrent layers (set by the rules): they amplify inside themselves, over time
         self.amplifying = set()
         self.recent = collections.deque()  # (norm, layer norms) of the last recent_steps steps
@@ -109,8 +112,10 @@ class ExplosionTracker:
                 self.jump_losses = []
             self.jump_losses.append(loss)
             factor, grown = self.weight_growth()
+            # (a loss through a critic trained alongside: the gradient grows as the critic
+            # learns, and only the weights' growth is proof)
             lasting = (step - self.elevated[0] + 1 >= self.t.patience
-                       and not self._learning_down())
+                       and not self._learning_down() and not self.loss_moves())
             if (factor >= self.t.weight_growth or lasting) and (
                     not self.converged() or self.relapsed >= self.t.recent_steps):
                 norms = self._resolve(layer_norms)

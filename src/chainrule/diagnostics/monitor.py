@@ -43,6 +43,7 @@ from .watch import NonFiniteWatch
 
 EARLY_STEPS = (1, 2, 4, 8, 16, 32)
 HISTOGRAM_VALUES = 4096  # gradient values kept per layer for the histograms (last sample)
+FOREIGN_KEPT = 64  # other models' weights in the loss remembered (_loss_moves): a few suffice
 
 
 def weighted_layers(model, trainable=True):
@@ -132,7 +133,11 @@ class GradientMonitor:
         self.rules = Rules(self.thresholds, self._weights_grown, recurrent,
                            self.tap.norms_of)
         self.rules.decay_source = self._decay_source
+        self.rules.explosions.loss_moves = self._loss_moves
         self._penalised = False  # a parameter entered the loss by itself (an L2 penalty)
+        # id -> (weak reference, version when first seen) of trainable weights of other models
+        # that the loss computation takes (a critic, a teacher): see _loss_moves
+        self._foreign = {}
         self.watch = NonFiniteWatch(model, record_sites)
         self.watch.on_origin = self._origin_found
         self.watch.on_loss_leaf = self._loss_leaf  # a weight the loss uses by itself
@@ -346,10 +351,27 @@ class GradientMonitor:
         self.probe.add_layers({name for name, _, _ in self.layers})
 
     def _loss_leaf(self, tensor):
-        """A parameter the loss computation takes by itself (outside the model's forward):
-        an L2 penalty or a tied weight; its bias no longer stands for it (tap.read_in_full)."""
-        self._penalised = True
-        self.tap.read_in_full(tensor)
+        """A trainable leaf the loss computation takes (outside the model's forward): one of
+        the model's parameters by itself (an L2 penalty or a tied weight; its bias no longer
+        stands for it, tap.read_in_full), or another model's weight (a critic's, a teacher's:
+        its forward runs in this model's loss)."""
+        if id(tensor) in self._parameter_ids:
+            self._penalised = True
+            self.tap.read_in_full(tensor)
+        elif id(tensor) not in self._foreign and len(self._foreign) < FOREIGN_KEPT:
+            self._foreign[id(tensor)] = (weakref.ref(tensor), tensor._version)
+
+    def _loss_moves(self):
+        """Whether the loss runs through another model that is trained alongside: a weight of
+        it that the loss computation takes changed since it was first seen there (a GAN's
+        critic; not a teacher trained before and only used since). This model's gradient then
+        scales with that model's training (a generator's grew 40x in 40 steps as its critic
+        learnt, its own weights unchanged). Asked only on evidence (a jump that lasts)."""
+        for ref, version in self._foreign.values():
+            tensor = ref()
+            if tensor is not None and tensor._version != version:
+                return True
+        return False
 
     def _model_optimizers(self):
         """The live optimizers that step this model's parameters (the loop's is not given to

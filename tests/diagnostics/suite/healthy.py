@@ -155,6 +155,39 @@ def gan_two_models_two_monitors():
     return [g_mon, d_mon]
 
 
+@healthy("mlp")
+def gan_generator_gradient_growing_as_its_critic_learns():
+    # a ring of eight Gaussians: the untrained critic passes the generator almost nothing
+    # (gradient norm 1.4e-3 at step 1), and as it learns the generator's gradient grows
+    # 10-300x within 20 steps, its loss up with it, its own weights unchanged: the critic's
+    # training, not an explosion (reported as exploding gradients at step 16 until session 23)
+    rng = np.random.default_rng(0)
+    angles = rng.integers(0, 8, 2048) * (2 * np.pi / 8)
+    real = (np.stack([np.cos(angles), np.sin(angles)], 1) * 2.0
+            + 0.05 * rng.standard_normal((2048, 2))).astype(np.float32)
+    generator = models.mlp([8, 64, 64, 2])
+    critic = models.mlp([2, 64, 64, 1], nn.LeakyReLU)
+    g_opt = torch.optim.Adam(generator.parameters(), 1e-3, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(critic.parameters(), 1e-3, betas=(0.5, 0.999))
+    with GradientMonitor(generator) as g_mon, GradientMonitor(critic) as d_mon:
+        for _ in range(100):
+            batch = torch.from_numpy(real[rng.integers(0, len(real), 64)])
+            z = torch.randn(64, 8)
+            d_opt.zero_grad()
+            d_loss = (F.binary_cross_entropy_with_logits(critic(batch), torch.ones(64, 1))
+                      + F.binary_cross_entropy_with_logits(critic(generator(z).detach()),
+                                                           torch.zeros(64, 1)))
+            d_loss.backward()
+            d_opt.step()
+            d_mon.step(d_loss)
+            g_opt.zero_grad()
+            g_loss = F.binary_cross_entropy_with_logits(critic(generator(z)), torch.ones(64, 1))
+            g_loss.backward()
+            g_opt.step()
+            g_mon.step(g_loss)
+    return [g_mon, d_mon]
+
+
 @healthy("cnn")
 def cnn_frozen_backbone_trained_head():
     model = models.cnn((1, 8, 8))
