@@ -688,6 +688,42 @@ def test_a_layer_nested_in_an_earlier_one_is_not_after_the_head():
     assert [(f.rule, f.layer) for f in found] == [("exploding", "head")]
 
 
+def test_broadcast_parameters_amplify_nothing():
+    # a class token and learned positions (1, T, D) trained from zero: their gradient against
+    # their small weights is large, but nothing passes through them to be amplified
+    rho = {"ViT": 8.0, "patch": 0.3, "blocks": 0.05, "head": 0.06}
+    found = []
+    rules = Rules()
+    for step in (1, 2, 4):
+        found += rules.on_sample(_uniform_sample(step, rho))
+    assert [(f.rule, f.layer) for f in found] == [("exploding", "ViT")]
+    rules = Rules()
+    rules.broadcast.add("ViT")
+    for step in (1, 2, 4):
+        assert rules.on_sample(_uniform_sample(step, rho)) == []
+
+
+def test_broadcast_only_parameters_are_told_from_layers_by_shape_and_kind():
+    import chainrule as torch
+    from chainrule import nn
+    from chainrule.diagnostics.monitor import broadcast_only
+
+    class Tokens(nn.Module):
+        def __init__(self, shape):
+            super().__init__()
+            self.value = nn.Parameter(torch.zeros(*shape))
+
+    def own(module):
+        return list(module._parameters.items())
+
+    assert broadcast_only(Tokens((1, 1, 8)), own(Tokens((1, 1, 8))))
+    assert broadcast_only(Tokens((1, 16, 8)), own(Tokens((1, 16, 8))))
+    assert not broadcast_only(Tokens((16, 8)), own(Tokens((16, 8))))  # (a matrix)
+    head = nn.Conv2d(16, 1, 3)  # a convolution with one output channel maps its input
+    assert not broadcast_only(head, own(head))
+    assert not broadcast_only(nn.LayerNorm(8), own(nn.LayerNorm(8)))  # (no matrix at all)
+
+
 def test_the_optimizer_settings_are_named_as_the_cause_at_once():
     rules = Rules()
     rules.order = ["fc", "head"]

@@ -36,7 +36,7 @@ from .activations import RECURRENT_MODULES, ActivationProbe
 from .nonfinite import explain
 from .rules import Rules, Thresholds
 from .stale import WITHIN_STEP, StaleGradientCheck
-from .tap import GradientTap, covered_weights, squared_norm
+from .tap import BIASED_LAYERS, GradientTap, covered_weights, squared_norm
 from .unregistered import UnregisteredCheck
 from .updates import UpdateMeter, settings_problems
 from .watch import NonFiniteWatch
@@ -78,17 +78,30 @@ def natural_norm(params):
     return math.sqrt(sum(p.shape[0] / 3 for _, p in params if p.ndim >= 2))
 
 
+def broadcast_only(module, params):
+    """Whether the module's own parameters of two dimensions or more are all shaped to be
+    broadcast over a batch (a leading 1, three dimensions or more: a class token (1, 1, D),
+    learned positions (1, T, D)) and it is no layer of a known kind (a convolution with one
+    output channel has such a weight): parameters added to what passes, not a map of an input,
+    so nothing passing through them is amplified inside them."""
+    if isinstance(module, BIASED_LAYERS):
+        return False
+    matrices = [p for _, p in params if p.ndim >= 2]
+    return bool(matrices) and all(p.ndim >= 3 and p.shape[0] == 1 for p in matrices)
+
+
 def layer_facts(layers):
     """What the monitor needs of ``layers`` (``weighted_layers``): ({layer: natural size} of
     those with weight matrices, [recurrent layers], ids of the weights their biases stand for
-    in the tap)."""
+    in the tap, [layers whose matrices are all broadcast: ``broadcast_only``])."""
     natural = {name: natural_norm(params) for name, _, params in layers
                if any(p.ndim >= 2 for _, p in params)}
     recurrent = [name for name, module, _ in layers if isinstance(module, RECURRENT_MODULES)]
     covered = set()
     for _, module, params in layers:
         covered |= covered_weights(module, params)
-    return natural, recurrent, covered
+    broadcast = [name for name, module, params in layers if broadcast_only(module, params)]
+    return natural, recurrent, covered, broadcast
 
 
 class GradientMonitor:
@@ -124,7 +137,7 @@ class GradientMonitor:
         self._frozen_at_start = [p for _, _, params in frozen for _, p in params]
         self._parameters = list(model.parameters())  # (those frozen too: see _frozen)
         self._parameter_ids = {id(p) for p in self._parameters}
-        self.natural, recurrent, covered = layer_facts(self.layers)
+        self.natural, recurrent, covered, broadcast = layer_facts(self.layers)
         # the frozen parameters too: an observer costs nothing until its parameter gets a
         # gradient, and a backbone unfrozen later (a second stage of fine-tuning) is then read
         # from its first backward on, an explosion it starts named there
@@ -133,6 +146,7 @@ class GradientMonitor:
         self.rules = Rules(self.thresholds, self._weights_grown, recurrent,
                            self.tap.norms_of)
         self.rules.decay_source = self._decay_source
+        self.rules.broadcast.update(broadcast)
         self.rules.explosions.loss_moves = self._loss_moves
         self._penalised = False  # a parameter entered the loss by itself (an L2 penalty)
         # id -> (weak reference, version when first seen) of trainable weights of other models
@@ -343,11 +357,12 @@ class GradientMonitor:
             return
         self._frozen_at_start = [p for p in self._frozen_at_start if not p.requires_grad]
         self.layers = weighted_layers(self.model)
-        natural, recurrent, covered = layer_facts(self.layers)
+        natural, recurrent, covered, broadcast = layer_facts(self.layers)
         for name, size in natural.items():
             self.natural.setdefault(name, size)
         self.tap.covered |= covered
         self.rules.recurrent.update(recurrent)
+        self.rules.broadcast.update(broadcast)
         self.probe.add_layers({name for name, _, _ in self.layers})
 
     def _loss_leaf(self, tensor):
