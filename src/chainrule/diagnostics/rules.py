@@ -81,6 +81,9 @@ class Rules:
         # how the lr's cuts came: None (none yet), "plateau" (every one plateau_steps or more
         # after the lowest loss), "timetable" (one sooner: then nothing more is tracked)
         self.cuts = None
+        # a plateau schedule's wait: the steps from the lowest loss to its first cut (its
+        # patience + 1), and the step of its last cut (``_cut_kind``)
+        self.cut_wait, self.last_cut = None, 0
         self.last_update = None  # (step, the largest update ratio) of the last sample
         self.peak_update = None  # the largest update ratio of any sample so far
         self.peak_grad = {}  # layer -> its largest sampled gradient norm
@@ -165,8 +168,7 @@ class Rules:
                                          or lowest == math.inf):
                     self.lowest = (loss, step)
                 if self.last_lr is not None and lr < self.last_lr:
-                    self.cuts = ("plateau" if step - self.lowest[1] >= self.t.plateau_steps
-                                 else "timetable")
+                    self.cuts = self._cut_kind(step)
                 self.last_lr = lr
             # (1% slack: a rate divided by 10 twice lands on 1e-2 of its peak up to rounding)
             if self.peak_lr > 0 and lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
@@ -256,6 +258,25 @@ class Rules:
                         f"{first:.3g} at the start to {lr:.3g}")
             remedy_key = "diverging"
         return self._group("exploding", "exploding", layers, e.step, message, remedy_key)
+
+    def _cut_kind(self, step):
+        """Whether the cut of the rate at ``step``, and every one before it, is one that
+        ReduceLROnPlateau stepped on this loss could make ("plateau"), else "timetable". Such a
+        schedule cuts when its patience has run out since its best loss or its last cut
+        (whichever is later; a cooldown only lengthens the second), so every cut that follows
+        a new lowest loss comes the same number of steps after it as the first did, at least
+        ``plateau_steps``. A timetable on a noisy loss meets the first test by chance (one
+        lucky batch made the lowest loss five steps before StepLR's cut, at seeds 5 and 6 of a
+        GRU) and fails the second at the next new lowest (11 steps before the next cut)."""
+        lowest = self.lowest[1]
+        after_cut = self.last_cut > lowest  # (no new lowest loss since the last cut)
+        wait = step - max(lowest, self.last_cut)
+        self.last_cut = step
+        if self.cuts is None:
+            self.cut_wait = wait
+            return "plateau" if wait >= self.t.plateau_steps else "timetable"
+        follows = wait >= self.cut_wait if after_cut else wait == self.cut_wait
+        return "plateau" if follows else "timetable"
 
     def _track_geometric(self, step, lr):
         """Whether the lr fell at every step by one ratio: a schedule that multiplies it by its
