@@ -2,6 +2,7 @@
 weights, or ends in a NaN); heavy-tailed noise, however spiky, does not."""
 
 import math
+import statistics
 
 import numpy as np
 import pytest
@@ -537,6 +538,52 @@ def test_a_timetable_whose_first_cut_fell_on_a_plateau_is_told_by_a_later_cut():
     for step, (lr, loss) in enumerate(zip(lrs, losses), 1):
         found += rules.on_step(step, loss, 0.1, {"fc": 0.1}, lr)
     assert found == []
+
+
+def test_a_timetable_is_told_when_its_cuts_wait_differently_after_new_lowest_losses():
+    # StepLR(15, 0.1) stepped per batch on a noisy loss: one lucky batch (step 20) made the
+    # lowest loss 5 steps before the first cut, as ReduceLROnPlateau with patience 4 would;
+    # the next new lowest (step 29) came 11 steps before the next cut, which that schedule,
+    # cutting 5 steps after every new best, cannot do
+    lrs = [0.1 * 0.1 ** max(0, (s - 10) // 15) for s in range(1, 120)]
+
+    def run(losses):
+        rules, found = Rules(), []
+        for step, (lr, loss) in enumerate(zip(lrs, losses), 1):
+            found += rules.on_step(step, loss, 0.1, {"fc": 0.1}, lr)
+        return [(f.rule, f.layer, f.step) for f in found]
+
+    lucky = {20: 0.5, 29: 0.45}
+    assert run([lucky.get(s, 0.6) for s in range(1, 120)]) == [("stalled", None, 68)]
+    # no new lowest after the first cut: each later cut comes 15 steps after the one before,
+    # as a plateau schedule's would on a loss that stopped improving (a cooldown lengthens
+    # that wait, so it may exceed the first)
+    assert run([0.5 if s == 20 else 0.6 for s in range(1, 120)]) == []
+
+
+def test_a_run_at_the_data_scale_that_does_not_learn_is_stalled_whichever_batches_came_first():
+    # targets 1000x their scale under Adam: every batch's loss is its targets' spread, 1e7 to
+    # 5e7, and no update changes it. Drawn so that the first three came high, the recent
+    # median is 0.6 of them, yet a later loss is below one of the first eight in about half of
+    # their pairs: no fall beyond the batches' spread. A run that learns, however slowly,
+    # falls below its first losses in nearly every pair
+    rng = np.random.default_rng(0)
+    spread = list(rng.uniform(1e7, 5e7, 100))
+    noisy = [5e7, 4.8e7, 4.9e7] + spread
+
+    def run(losses):
+        rules, found = Rules(), []
+        for step, loss in enumerate(losses[:60], 1):
+            found += rules.on_step(step, loss, 0.1, {"fc": 0.1})
+            if step in (16, 32, 50):
+                found += rules.on_sample(_layer_sample(step, {"fc": (0.1, 0.05, 1e-3)}))
+        return [(f.rule, f.layer, f.step) for f in found if "data's scale" in f.message]
+
+    assert statistics.median(noisy[42:50]) < 0.9 * 4.9e7
+    assert run(noisy) == [("stalled", None, 50)]
+    # a summed loss that falls by 20% over 50 steps, steadily, with a little noise
+    slow = [600 * (1 - 0.004 * s) * (1 + 0.01 * rng.standard_normal()) for s in range(60)]
+    assert run(slow) == []
 
 
 def _doubling(rules, step, growth, before=None, order=None):

@@ -46,6 +46,8 @@ class Thresholds:
     data_steps: int = 3  # ...of a run whose first loss was this or more blames the data's scale
     scale_kept: float = 0.9  # stalled: a loss that started at data_loss or more still this x
     scale_from: int = 16  # ...its untrained level from this step on, patience samples in a row
+    scale_fell: float = 0.75  # ...or a later loss below one of the first recent_steps in no more
+    # than this share of their pairs (batches drawn alike: 0.5; a run that learns: near 1)
     init_gain: float = 100.0  # exploding: the layers' weights amplify the signal this x...
     init_rho: float = 0.5  # ...and their median gradient/weight is this or more
     unlearned_drop: float = 0.5  # diverging: the loss had fallen below this x its first level...

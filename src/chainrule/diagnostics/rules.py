@@ -8,6 +8,7 @@ the same finding. A symptom explained by a cause already seen is not reported ag
 below dead or saturated units, or below vanishing gradients, stop learning because of them).
 """
 
+import bisect
 import collections
 import functools
 import math
@@ -83,6 +84,9 @@ class Rules:
         # how the lr's cuts came: None (none yet), "plateau" (every one plateau_steps or more
         # after the lowest loss), "timetable" (one sooner: then nothing more is tracked)
         self.cuts = None
+        # a plateau schedule's wait: the steps from the lowest loss to its first cut (its
+        # patience + 1), and the step of its last cut (``_cut_kind``)
+        self.cut_wait, self.last_cut = None, 0
         self.last_update = None  # (step, the largest update ratio) of the last sample
         self.peak_update = None  # the largest update ratio of any sample so far
         self.peak_grad = {}  # layer -> its largest sampled gradient norm
@@ -119,6 +123,8 @@ class Rules:
         self.closure_stale = None  # the finding of a closure that does not clear (on_stale)
         self.depth_rises = []  # the gradient's rise through depth at the last samples, in
         # decades, while it is steady (``_through_depth``)
+        self.early_losses = None  # the first recent_steps losses, sorted, of a run that
+        # started at data_loss or more (``_unscaled``)
         self.fall = None  # (step, loss level, its fall per step since the sample before) at
         # the last mark (``_falls_ever_faster``)
 
@@ -165,8 +171,7 @@ class Rules:
                                          or lowest == math.inf):
                     self.lowest = (loss, step)
                 if self.last_lr is not None and lr < self.last_lr:
-                    self.cuts = ("plateau" if step - self.lowest[1] >= self.t.plateau_steps
-                                 else "timetable")
+                    self.cuts = self._cut_kind(step)
                 self.last_lr = lr
             # (1% slack: a rate divided by 10 twice lands on 1e-2 of its peak up to rounding)
             if self.peak_lr > 0 and lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
@@ -256,6 +261,25 @@ class Rules:
                         f"{first:.3g} at the start to {lr:.3g}")
             remedy_key = "diverging"
         return self._group("exploding", "exploding", layers, e.step, message, remedy_key)
+
+    def _cut_kind(self, step):
+        """Whether the cut of the rate at ``step``, and every one before it, is one that
+        ReduceLROnPlateau stepped on this loss could make ("plateau"), else "timetable". Such a
+        schedule cuts when its patience has run out since its best loss or its last cut
+        (whichever is later; a cooldown only lengthens the second), so every cut that follows
+        a new lowest loss comes the same number of steps after it as the first did, at least
+        ``plateau_steps``. A timetable on a noisy loss meets the first test by chance (one
+        lucky batch made the lowest loss five steps before StepLR's cut, at seeds 5 and 6 of a
+        GRU) and fails the second at the next new lowest (11 steps before the next cut)."""
+        lowest = self.lowest[1]
+        after_cut = self.last_cut > lowest  # (no new lowest loss since the last cut)
+        wait = step - max(lowest, self.last_cut)
+        self.last_cut = step
+        if self.cuts is None:
+            self.cut_wait = wait
+            return "plateau" if wait >= self.t.plateau_steps else "timetable"
+        follows = wait >= self.cut_wait if after_cut else wait == self.cut_wait
+        return "plateau" if follows else "timetable"
 
     def _track_geometric(self, step, lr):
         """Whether the lr fell at every step by one ratio: a schedule that multiplies it by its
@@ -636,26 +660,52 @@ class Rules:
 
     def _unscaled(self, step):
         """Stalled at the data's scale: a run whose untrained loss was ``data_loss`` or more
-        (an untrained model on data of unit scale starts near 1) with the median of its recent
-        losses still ``scale_kept`` of it or more from step ``scale_from`` on, ``patience``
-        samples in a row. Adam's steps are bounded by its rate: a regression on targets near
-        3000 (standardised by the inputs' statistics) moved its outputs a few units in 50
-        steps and its loss stayed at 1.0e7, while every layer's update ratio looked healthy."""
+        (an untrained model on data of unit scale starts near 1) that has not learned from step
+        ``scale_from`` on, ``patience`` samples in a row: the median of its recent losses still
+        ``scale_kept`` of it or more, or its later losses no lower than its first ones beyond
+        their batch-to-batch spread (``_fell_beyond_spread``). Adam's steps are bounded by its
+        rate: a regression on targets near 3000 (standardised by the inputs' statistics) moved
+        its outputs a few units in 50 steps and its loss stayed at 1.0e7, while every layer's
+        update ratio looked healthy."""
         e = self.explosions
         start = e.start_loss
-        recent = list(e.losses)[-self.t.recent_steps:]
-        level = statistics.median(recent) if recent else None
-        holds = (start is not None and start >= self.t.data_loss and step >= self.t.scale_from
-                 and level is not None and level >= self.t.scale_kept * start)
+        if start is None or start < self.t.data_loss:
+            return []
+        held = list(e.losses)
+        n = self.t.recent_steps
+        if self.early_losses is None and 2 * n <= len(held) < e.losses.maxlen:
+            self.early_losses = sorted(held[:n])  # (the window still begins at step 1)
+        level = statistics.median(held[-n:]) if held else None
+        fell = self._fell_beyond_spread(held[n:])
+        holds = (step >= self.t.scale_from and level is not None
+                 and (level >= self.t.scale_kept * start
+                      or (fell is not None and fell <= self.t.scale_fell)))
         if not self._streak(("stalled", "scale"), holds):
             return []
+        spread = ("" if level >= self.t.scale_kept * start else
+                  f" (a later loss is below one of its first {n} in only {fell:.0%} of their "
+                  "pairs, about the half that batches drawn alike give: their spread, not a "
+                  "fall)")
         return self._group(
             "scale", "stalled", [], step,
             f"training has stalled at the data's scale: the loss started at {start:.4g} (an "
             "untrained model on inputs and targets of unit scale starts near 1) and is still "
-            f"{level:.4g} after {step} steps, for {self.t.patience} samples "
+            f"{level:.4g} after {step} steps{spread}, for {self.t.patience} samples "
             "in a row, while updates of a healthy size move the outputs only a little at each "
             "step: the targets (or inputs) are far from unit scale", "stalled_scale")
+
+    def _fell_beyond_spread(self, later):
+        """The share of (early, later) pairs of losses in which the later is the lower (ties
+        half), early being the run's first ``recent_steps``: near 1 for a run that learns,
+        however slowly, near 0.5 for one whose losses are its batches' spread around one level
+        (a rank, so neither the scale nor a heavy tail moves it). None before it is known."""
+        early = self.early_losses
+        if early is None or not later:
+            return None
+        below = sum(len(early) - bisect.bisect_right(early, loss)
+                    + 0.5 * (bisect.bisect_right(early, loss) - bisect.bisect_left(early, loss))
+                    for loss in later)
+        return below / (len(early) * len(later))
 
     def _drowned(self, step, given):
         """Vanishing where a layer norm's input is the same for every sample of the batch up to
