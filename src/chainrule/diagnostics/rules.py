@@ -103,6 +103,8 @@ class Rules:
         self.output_saturated = False
         self.sampled_flat = {}  # sampled softmax -> [sum of its shares of flat rows, samples]
         self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
+        # (step, {layer: its weights after the update}) at the last sample (``_grown_between``)
+        self.last_weights = None
         self.divided = {}  # layer -> (gradient norm, lr): an update made its weights inf from
         # a gradient that could not overflow them (``_divided_by_zero``)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
@@ -1349,6 +1351,7 @@ class Rules:
 
     def _growth(self, step, layers, order, natural, fitted=False, lr=None, heads=()):
         growth = weight_growth(layers, natural)
+        between, updates = self._grown_between(step, layers, natural)
         self.divided.update(self._divided_by_zero(layers, order, growth, lr))
         grown = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth
                  and n not in self.divided]
@@ -1364,17 +1367,54 @@ class Rules:
             # (Adam at a minimum: its second moments decayed with the gradient, so a tiny one
             # makes a large step; a loss thrown back up by it is the jump rule's to judge)
             return []
+        span = None
         if not grown:
-            return self._thrashed(step, thrashed, moved, layers) if thrashed else []
+            # the updates between the samples, unseen one by one: weights grown weight_growth x
+            # a step on average (a geometric mean) were doubled by one of them at least. SGD
+            # at a rate 64 times too high (micro-batch gradients summed, never divided) grew
+            # an MLP's head 2.9x in the update of step 3, between the samples of steps 2 and
+            # 4, whose own updates grew it 1.4x and 1.0x: the loss 0.70 to 2.2, and 72% of a
+            # ReLU layer dead by step 16
+            grown = [n for n in order if between.get(n, 0.0) >= self.t.weight_growth
+                     and n not in self.divided]
+            if not grown:
+                return self._thrashed(step, thrashed, moved, layers) if thrashed else []
+            growth, span = between, (step - updates, step - 1)
         everywhere = self._thrown_with(grown, layers, order, natural, moved, heads)
         grown = self._origin(grown + (everywhere or []),
                              {n: layers[n].get("grad_norm") or 0.0 for n in order})
         self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss, [],
-                        {n: moved.get(n, 0.0) for n in grown})
+                        {n: moved.get(n, 0.0) for n in grown}, span)
+        if span is not None:
+            # judged as a sampled one, by the losses from the span's first update on: those
+            # up to this step are known
+            losses = list(self.explosions.losses)[-(updates + 1):]
+            if self.loss is None or len(losses) < updates + 1:
+                return self._doubling_confirmed(None)
+            self.doubled = self.doubled[:3] + (losses[0], losses[1:-1]) + self.doubled[5:]
+            return self._doubling_confirmed(losses[-1])
         # judged by the losses after the update (the next steps): a step that doubled the
         # weights and lowered the loss went towards a solution (L-BFGS's first line-searched
         # step)
         return self._doubling_confirmed(None) if self.loss is None else []
+
+    def _grown_between(self, step, layers, natural):
+        """({layer: how many times larger its weights grew per update, a geometric mean,
+        over the updates between the last sample's and this one's}, how many updates), each
+        update's growth measured as the doubling rule's, against the natural size where the
+        weights are smaller. ({}, 0) where no update came between."""
+        last, self.last_weights = self.last_weights, (step, {
+            n: s["weight_matrices"] for n, s in layers.items()
+            if s.get("weight_before") is not None and s.get("weight_matrices") is not None})
+        if last is None or step - last[0] < 2:
+            return {}, 0
+        updates = step - last[0] - 1
+        found = {}
+        for name, after in last[1].items():
+            before = (layers.get(name) or {}).get("weight_before")
+            if before is not None and name in natural and math.isfinite(after):
+                found[name] = (before / max(after, natural[name])) ** (1 / updates)
+        return found, updates
 
     def _thrown_with(self, grown, layers, order, natural, moved, heads):
         """The layers an update that doubled ``grown`` threw too, where it threw every layer
@@ -1445,7 +1485,7 @@ class Rules:
         9x): such a growth counts whatever the loss does (an RNN's orthogonal recurrence at 3x
         over 100 steps: a gradient of 6e9 grew it 2e7x at step 1, every tanh saturated, and
         the loss fell from an unlucky 0.84 to chance, 0.69)."""
-        step, grown, factors, before, after, moved = self.doubled
+        step, grown, factors, before, after, moved, span = self.doubled
         self.doubled = None
         first = self.explosions.first_losses[0] if self.explosions.first_losses else None
         if (loss_after is not None and before is not None
@@ -1454,19 +1494,30 @@ class Rules:
             after = after + [loss_after]
             level = self.t.progress * min(before, first)
             if len(after) < self.t.patience and after[0] <= level:
-                self.doubled = (step, grown, factors, before, after, moved)
+                self.doubled = (step, grown, factors, before, after, moved, span)
                 return []
             if sorted(after)[len(after) // 2] <= level:
                 return []
         first, most = grown[0], max(grown, key=factors.get)
+        thrown = ""
         if factors[first] >= self.t.weight_growth:
             grew = f"its weights {factors[first]:.1f}x larger" + (
                 f", and those of '{most}' {factors[most]:.1f}x" if most != first else "")
         elif self._gain(first):  # an oversized layer: it amplifies, the others grow
             grew = f"the weights of '{most}' {factors[most]:.1f}x larger"
+        elif span is not None:  # (its own updates between the samples were not measured)
+            grew = f"the weights of '{most}' {factors[most]:.1f}x larger"
+            thrown = (f"; this step's update moved those of '{first}' by {moved[first]:.2g}x "
+                      "their size")
         else:  # the first layer the update threw, though it did not double it
             grew = (f"the weights of '{most}' {factors[most]:.1f}x larger and moved those of "
                     f"'{first}' by {moved[first]:.2g}x their size")
+        which = "one update"
+        if span is not None:
+            which = (f"the update of step {span[0]}" if span[0] == span[1] else
+                     f"the updates of steps {span[0]} to {span[1]}, between two samples, each")
+            if span[0] != span[1]:
+                grew = grew.replace(" larger", " larger on average")
         fell = (loss_after is not None and before is not None
                 and self._unbounded(loss_after, before))
         remedy_key = "unbounded_loss" if fell else self._exploding_remedy(first)
@@ -1488,7 +1539,7 @@ class Rules:
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights{_count(grown)}, starting in layer '{first}'{self._gain(first)}: "
-            f"one update made {grew} (against the natural size){_also(grown)}"
+            f"{which} made {grew} (against the natural size){thrown}{_also(grown)}"
             + (self._no_floor(loss_after) if fell else "") + scale, remedy_key)
 
     def _growth_since_first(self, layers, order, natural, least=1.0):
