@@ -59,6 +59,9 @@ class Rules:
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
         self.climb_lowest = math.inf  # the lowest median of five losses the climb rule has seen
+        # the squared gradient norm per unit of loss over the first three steps, a median
+        # (``_steepness``; None until known, or where a loss was not above 0)
+        self.first_steepness = None
         self.shrunk = {}  # layer -> its weights over their natural size, where under ``shrunk``
         self.floorless_loss = None  # the loss at the last sample (``_falls_as_weights_grow``)
         self.floorless_from = None  # and where its fall began
@@ -534,6 +537,8 @@ class Rules:
         "activations": {name: {kind, dead or saturated, inputs, after}}} (see monitor.py)."""
         step = sample["step"]
         self.step_lr = lr
+        if self.first_steepness is None:
+            self._steepness()  # (kept from the first steps, for the climb rule)
         layers = sample["layers"]
         order = [n for n in sample["order"] if n in layers]
         if order:
@@ -1168,7 +1173,7 @@ class Rules:
                 or "exploding" in self.groups):
             return []
         window = list(losses)
-        now = statistics.median(window[-t.climb_steps:])
+        now = statistics.median(window[-t.climb_recent:])
         third = len(window) // 3
         thirds = [statistics.median(window[i * third:(i + 1) * third]) for i in range(3)]
         smooth = [statistics.median(window[i:i + 5]) for i in range(len(window) - 4)]
@@ -1199,6 +1204,19 @@ class Rules:
             # distilled from a teacher trained alongside (KL 0.014 to 0.09 by step 40, 6.5x,
             # its layers 1.02x and 1.05x the first sample's) as the teacher sharpens
             return []
+        if max(growth.values(), default=0.0) < t.weight_growth:
+            # and climbs onto steeper ground: the squared gradient norm per unit of loss grew
+            # with the weights an ascent grows (near a squared error's minimum it is twice
+            # the loss's curvature along the outputs, their Jacobian squared: 3.1x to 5.9x
+            # for a TinyGPT under maximize=True at step 30, 10x to 110x for a CNN whose
+            # backward took the negated loss), where a loss raised by its targets leaves the
+            # model where it was: a student distilled from a teacher trained alongside
+            # climbed 5x with its head 1.3x larger, at 0.2x to 1.5x its first steps' slope.
+            # (Weights grown weight_growth x are evidence enough.)
+            steep = self._steepness()
+            first = self.first_steepness
+            if steep is not None and first and steep < t.climb_steep * first:
+                return []
         grown = sorted((n for n in growth if growth[n] > 1.0), key=lambda n: -growth[n])
         named = grown or [n for n in order if n in layers][:1]
         where = f" in layer '{named[0]}'" if named else ""
@@ -1209,7 +1227,7 @@ class Rules:
         multiplied = len(growth) > 1 and min(growth.values()) >= t.weight_growth
         grew = (f"; the weights of every layer grew {min(growth.values()):.3g}x or more since "
                 "the first sample: something multiplies them each step" if multiplied else "")
-        message = (f"the loss climbs{where}: {now:.4g} over its last {t.climb_steps} steps (a "
+        message = (f"the loss climbs{where}: {now:.4g} over its last {t.climb_recent} steps (a "
                    f"median), {now / start:.3g}x its untrained level ({start:.4g}), having "
                    f"never fallen below half of it; the updates go up the loss, not "
                    f"down{grew}")
@@ -1225,12 +1243,27 @@ class Rules:
             # still at its peak (a warm-up just ended) is not enough: a loss minimised with the
             # wrong sign climbs under a warm-up too, and its cause is the sign
             message = (f"training is diverging{where}: the loss climbs to {now:.4g} over its "
-                       f"last {t.climb_steps} steps (a median), {now / start:.3g}x its "
+                       f"last {t.climb_recent} steps (a median), {now / start:.3g}x its "
                        f"untrained level ({start:.4g}), having never fallen below half of it, "
                        f"and the learning rate rose from {first_lr:.3g} at the start to "
                        f"{peak:.3g} at step {self.peak_step}")
             return self._group("exploding", "exploding", named, step, message, "diverging")
         return self._group("exploding", "exploding", named, step, message, "climbing")
+
+    def _steepness(self):
+        """The median over the last ``recent_steps`` steps of the squared gradient norm per
+        unit of loss, from the tracker's history; None where a loss was not above 0 or the
+        history is short. Kept, the first time three steps are in, as ``first_steepness``."""
+        tracker = self.explosions
+        recent = [norm for norm, _ in tracker.recent]
+        losses = list(tracker.losses)[-len(recent):] if recent else []
+        if len(recent) < 3 or len(losses) != len(recent) or min(losses) <= 0:
+            return None
+        if self.first_steepness is None and len(tracker.losses) == len(recent):
+            # (the history from the first step: its first three)
+            self.first_steepness = statistics.median(
+                n * n / loss for n, loss in zip(recent[:3], losses[:3]))
+        return statistics.median(n * n / loss for n, loss in zip(recent, losses))
 
     def _multiplied(self, step, layers, order, natural, fitted=False):
         """Weights multiplied at every step: each update grew most layers' weights (at least
@@ -1303,8 +1336,20 @@ class Rules:
         # one easy first batch of a noisy run is no level to climb from)
         first = self.explosions.first_losses[0]
         level = min(start, first) if first > 0 else start
+        measured = f"over its last {self.t.recent_steps} steps (a median)"
         if now < self.t.climb * level or now < start:
-            return []
+            # or on a third of the last 2 x recent_steps steps: a classifier thrown to huge
+            # logits scores 0 on the batches it gets right and far above untrained on the
+            # rest, and where a batch is one sequence the median follows the right ones (an
+            # RNN whose sixteen micro-batch gradients were summed by hand: weights 87x their
+            # first size, losses of 0 or 13 to 36 at steps 17-32, a median of 0.003). A fit
+            # model scores that high on a stray batch: L-BFGS's line search, its weights 13x,
+            # one loss in eight of its first steps; the median is what it gives after
+            wider = sorted(list(tracker.losses)[-2 * self.t.recent_steps:])
+            now = wider[-math.ceil(len(wider) / 3)]
+            measured = f"or more on a third of its last {len(wider)} steps"
+            if now < self.t.climb * level or now < start:
+                return []
         growth = self._growth_since_first(layers, order, natural)
         grown = sorted((n for n in growth if growth[n] >= self.t.oversized),
                        key=lambda n: -growth[n])
@@ -1316,7 +1361,7 @@ class Rules:
             "exploding", "exploding", grown, step,
             f"exploding weights, largest in layer '{grown[0]}': they grew "
             f"{growth[grown[0]]:.3g}x against their natural size since the first sample, "
-            f"and the loss is {now:.4g} over its last {self.t.recent_steps} steps (a median), "
+            f"and the loss is {now:.4g} {measured}, "
             f"{now / level:.3g}x its {what} ({level:.4g}){_also(grown)}", "exploding")
 
     def _since_explosion(self):
