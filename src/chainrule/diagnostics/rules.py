@@ -1217,7 +1217,12 @@ class Rules:
             first = self.first_steepness
             if steep is not None and first and steep < t.climb_steep * first:
                 return []
-        grown = sorted((n for n in growth if growth[n] > 1.0), key=lambda n: -growth[n])
+        # named as every explosion of the whole model is (``_origin``): where it starts, in
+        # forward order, of the layers it grew; the one grown most is no guide (an ascent
+        # grows the head most, its gradient entering there: a negated squared error, data
+        # drawn anew, had its head 3x larger at step 32 and its first layer taking part)
+        grown = self._origin([n for n in growth if growth[n] > 1.0],
+                             {n: (layers[n].get("grad_norm") or 0.0) for n in growth})
         named = grown or [n for n in order if n in layers][:1]
         where = f" in layer '{named[0]}'" if named else ""
         # weights grown as a whole (every layer, weight_growth x or more) were multiplied, not
@@ -1448,9 +1453,11 @@ class Rules:
         over the updates between the last sample's and this one's}, how many updates), each
         update's growth measured as the doubling rule's, against the natural size where the
         weights are smaller. ({}, 0) where no update came between."""
-        last, self.last_weights = self.last_weights, (step, {
-            n: s["weight_matrices"] for n, s in layers.items()
-            if s.get("weight_before") is not None and s.get("weight_matrices") is not None})
+        weights = {n: s["weight_matrices"] for n, s in layers.items()
+                   if s.get("weight_before") is not None and s.get("weight_matrices") is not None}
+        if not weights:  # (an activation measurement between samples: no update measured)
+            return {}, 0
+        last, self.last_weights = self.last_weights, (step, weights)
         if last is None or step - last[0] < 2:
             return {}, 0
         updates = step - last[0] - 1
