@@ -642,7 +642,9 @@ def test_gradients_a_hundred_times_the_square_root_of_the_loss_are_an_explosion_
         for step in (1, 2, 4):
             rules.on_step(step, loss, 1e5, {})
             sample = _uniform_sample(step, {"front": 1e4, "rnn": 1e3, "head": 2e4})
+            # (the same size after the update: the updates here are 1e-3 of it)
             sample["layers"]["rnn"]["weight_before"] = size
+            sample["layers"]["rnn"]["weight_matrices"] = size
             found += rules.on_sample(sample)
         assert [f.rule for f in found] == expected
         if expected:
@@ -671,7 +673,7 @@ def test_weights_too_large_across_depth_with_large_gradients_are_an_explosion_fr
     rules = Rules()
     for step in (1, 2, 4):
         sample = _uniform_sample(step, {n: 50.0 for n in ("0", "2", "4")})
-        sample["layers"]["2"]["weight_before"] = 10.0
+        sample["layers"]["2"]["weight_before"] = sample["layers"]["2"]["weight_matrices"] = 10.0
         assert rules.on_sample(sample) == []
 
 
@@ -682,7 +684,7 @@ def test_a_sample_without_gradients_neither_counts_for_nor_breaks_an_outsized_st
     for step, rho in ((1, 3e4), (2, 0.0), (4, 3e4), (8, 3e4)):
         rules.on_step(step, 1e2 if rho else 0.0, rho, {})
         sample = _uniform_sample(step, {"front": rho, "rnn": rho, "head": rho})
-        sample["layers"]["rnn"]["weight_before"] = 2.2
+        sample["layers"]["rnn"]["weight_before"] = sample["layers"]["rnn"]["weight_matrices"] = 2.2
         found += rules.on_sample(sample)
     assert [(f.rule, f.step, f.layer) for f in found] == [("exploding", 8, "rnn")]
 
@@ -697,7 +699,7 @@ def _through_time(ratios, size, steps=(1, 2, 4, 8, 16)):
         rho = {"rnn": 0.5 * ratio, "head": 0.5} if ratio is not None else {"rnn": 0.0,
                                                                          "head": 0.0}
         sample = _uniform_sample(step, rho)
-        sample["layers"]["rnn"]["weight_before"] = size
+        sample["layers"]["rnn"]["weight_before"] = sample["layers"]["rnn"]["weight_matrices"] = size
         found += rules.on_sample(sample)
     return found
 
@@ -973,14 +975,23 @@ def test_after_a_rebase_the_norms_of_more_parameters_are_no_jump():
     assert found == []
 
 
+def _ascent(step, loss):
+    """The gradient norm of an ascent: the square root of the loss times the weights' size
+    (``1 + step / 50``), as a squared error's |g|^2 = 2 L |J|^2 with the Jacobian growing
+    with the weights (a CNN whose backward took the negated loss: 0.43 to 13.5 while its loss
+    rose 6.5x)."""
+    return (1 + step / 50) * (loss / 0.69) ** 0.5
+
+
 def _climb(losses, samples=(1, 2, 4, 8, 16, 32, 50), size=lambda step: 1.0,
-           lr=lambda step: None, thresholds=None):
-    """Every step's loss (the gradient norm steady at 1) at learning rate ``lr(step)``, and a
-    sample of one layer moving 1e-3 of its size at the sampled steps, its weights
-    ``size(step)`` times their natural size: the findings."""
+           lr=lambda step: None, thresholds=None, norm=lambda step, loss: 1.0):
+    """Every step's loss at learning rate ``lr(step)``, its gradient norm ``norm(step,
+    loss)``, and a sample of one layer moving 1e-3 of its size at the sampled steps, its
+    weights ``size(step)`` times their natural size: the findings."""
     rules, found = Rules(thresholds), []
     for step, loss in enumerate(losses, 1):
-        found += rules.on_step(step, loss, 1.0, {"fc": 1.0}, lr(step))
+        g = norm(step, loss)
+        found += rules.on_step(step, loss, g, {"fc": g}, lr(step))
         if step in samples:
             sample = _sample(step, {"fc": 1e-3})
             sample["layers"]["fc"].update(weight_before=size(step), weight_matrices=size(step))
@@ -992,12 +1003,16 @@ def test_a_loss_that_climbs_from_the_start_is_the_updates_ascending_it():
     # (-loss).backward(): 8% up a step; the gradient's norm steady, the weights growing with
     # the outputs the ascent pushes away (1.6x by step 32, Adam's lr-sized steps)
     losses = [0.69 * 1.08 ** step for step in range(50)]
-    (finding,) = _climb(losses, size=lambda step: 1 + step / 50)
+    (finding,) = _climb(losses, size=lambda step: 1 + step / 50, norm=_ascent)
     assert (finding.rule, finding.layer, finding.step) == ("exploding", "fc", 32)
     assert "the loss climbs" in finding.message and "not its negative" in finding.message
     # the same climb while the weights stay as they were: the targets moved, not the model
     # (a student chasing a teacher trained alongside; weights 1.1x at step 32)
-    assert _climb(losses, size=lambda step: 1 + step / 320) == []
+    assert _climb(losses, size=lambda step: 1 + step / 320, norm=_ascent) == []
+    # nor where they grew as much but the gradient kept to the loss's square root: the loss's
+    # slope per unit of loss where it was (a student whose head grew 1.3x as it learned)
+    steady = lambda step, loss: (loss / 0.69) ** 0.5  # noqa: E731
+    assert _climb(losses, size=lambda step: 1 + step / 50, norm=steady) == []
 
 
 def test_a_climb_under_a_rate_that_swung_up_and_back_is_the_schedules():
@@ -1008,7 +1023,7 @@ def test_a_climb_under_a_rate_that_swung_up_and_back_is_the_schedules():
     restarts = lambda step: 0.3 + 2.7 * ((step - 1) % 10) / 9  # noqa: E731
     unconfirmed = Thresholds(loss_quantile=1.0)
     (finding,) = _climb(losses, size=lambda step: 1 + step / 50, lr=restarts,
-                        thresholds=unconfirmed)
+                        thresholds=unconfirmed, norm=_ascent)
     assert finding.rule == "exploding" and finding.step == 32
     assert "training is diverging" in finding.message and "rose from 0.3" in finding.message
     assert "check the learning-rate schedule" in finding.message
@@ -1016,7 +1031,7 @@ def test_a_climb_under_a_rate_that_swung_up_and_back_is_the_schedules():
     # sign climbs under a warm-up too)
     warm_up = lambda step: 0.3 * min(step, 10) / 10  # noqa: E731
     (finding,) = _climb(losses, size=lambda step: 1 + step / 50, lr=warm_up,
-                        thresholds=unconfirmed)
+                        thresholds=unconfirmed, norm=_ascent)
     assert "the loss climbs" in finding.message and "not its negative" in finding.message
 
 

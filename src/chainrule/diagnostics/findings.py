@@ -58,12 +58,18 @@ class Thresholds:
     # this x its untrained level and x the first third of the last 50, whose thirds rise, the
     # loss never having halved (rules.py, ``_climbing``); a student distilled from a teacher
     # trained alongside climbs 2.25x (its untrained KL near 0, the target sharpening)
-    climb_steps: int = 10
+    climb_steps: int = 10  # ...judged once twice this many losses are in
+    climb_recent: int = 5  # ...the median of this many latest losses (half of climb_steps: a
+    # steady rise is not read five steps late)
     climb_moved: float = 1e-2  # ...unless the largest update ratio of any sample times the
     # steps so far is under this: the weights cannot have moved this share of their size
     climb_growth: float = 1.25  # ...and some layer's weights this x their size at the first
     # sample (against their natural size): an ascent moves the weights (1.68x at the least, a
     # CNN under Adam at 1e-3); a student chasing a teacher trained alongside: 1.07x at 6.8x
+    climb_steep: float = 2.0  # ...and, where no layer grew weight_growth x, the squared gradient
+    # norm per unit of loss (a median of recent_steps steps) this x that of the first three
+    # steps: an ascent climbs onto steeper ground (3.1x at the least, a TinyGPT under
+    # maximize=True), a model chasing moving targets keeps its slope (a student: 1.5x at most)
     loss_quantile: float = 0.9  # ...and at or above this quantile of the last 50 losses (once
     # recent_steps are in)
     dead_fraction: float = 0.5  # dead: more than this share of units inactive on every input

@@ -63,6 +63,9 @@ class Rules:
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
         self.climb_lowest = math.inf  # the lowest median of five losses the climb rule has seen
+        # the squared gradient norm per unit of loss over the first three steps, a median
+        # (``_steepness``; None until known, or where a loss was not above 0)
+        self.first_steepness = None
         self.shrunk = {}  # layer -> its weights over their natural size, where under ``shrunk``
         self.floorless_loss = None  # the loss at the last sample (``_falls_as_weights_grow``)
         self.floorless_from = None  # and where its fall began
@@ -110,6 +113,8 @@ class Rules:
         self.output_saturated = False
         self.sampled_flat = {}  # sampled softmax -> [sum of its shares of flat rows, samples]
         self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
+        # (step, {layer: its weights after the update}) at the last sample (``_grown_between``)
+        self.last_weights = None
         self.divided = {}  # layer -> (gradient norm, lr): an update made its weights inf from
         # a gradient that could not overflow them (``_divided_by_zero``)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
@@ -559,6 +564,8 @@ class Rules:
         "activations": {name: {kind, dead or saturated, inputs, after}}} (see monitor.py)."""
         step = sample["step"]
         self.step_lr = lr
+        if self.first_steepness is None:
+            self._steepness()  # (kept from the first steps, for the climb rule)
         layers = sample["layers"]
         order = [n for n in sample["order"] if n in layers]
         if order:
@@ -1219,7 +1226,7 @@ class Rules:
                 or "exploding" in self.groups):
             return []
         window = list(losses)
-        now = statistics.median(window[-t.climb_steps:])
+        now = statistics.median(window[-t.climb_recent:])
         third = len(window) // 3
         thirds = [statistics.median(window[i * third:(i + 1) * third]) for i in range(3)]
         smooth = [statistics.median(window[i:i + 5]) for i in range(len(window) - 4)]
@@ -1250,7 +1257,25 @@ class Rules:
             # distilled from a teacher trained alongside (KL 0.014 to 0.09 by step 40, 6.5x,
             # its layers 1.02x and 1.05x the first sample's) as the teacher sharpens
             return []
-        grown = sorted((n for n in growth if growth[n] > 1.0), key=lambda n: -growth[n])
+        if max(growth.values(), default=0.0) < t.weight_growth:
+            # and climbs onto steeper ground: the squared gradient norm per unit of loss grew
+            # with the weights an ascent grows (near a squared error's minimum it is twice
+            # the loss's curvature along the outputs, their Jacobian squared: 3.1x to 5.9x
+            # for a TinyGPT under maximize=True at step 30, 10x to 110x for a CNN whose
+            # backward took the negated loss), where a loss raised by its targets leaves the
+            # model where it was: a student distilled from a teacher trained alongside
+            # climbed 5x with its head 1.3x larger, at 0.2x to 1.5x its first steps' slope.
+            # (Weights grown weight_growth x are evidence enough.)
+            steep = self._steepness()
+            first = self.first_steepness
+            if steep is not None and first and steep < t.climb_steep * first:
+                return []
+        # named as every explosion of the whole model is (``_origin``): where it starts, in
+        # forward order, of the layers it grew; the one grown most is no guide (an ascent
+        # grows the head most, its gradient entering there: a negated squared error, data
+        # drawn anew, had its head 3x larger at step 32 and its first layer taking part)
+        grown = self._origin([n for n in growth if growth[n] > 1.0],
+                             {n: (layers[n].get("grad_norm") or 0.0) for n in growth})
         named = grown or [n for n in order if n in layers][:1]
         where = f" in layer '{named[0]}'" if named else ""
         # weights grown as a whole (every layer, weight_growth x or more) were multiplied, not
@@ -1260,7 +1285,7 @@ class Rules:
         multiplied = len(growth) > 1 and min(growth.values()) >= t.weight_growth
         grew = (f"; the weights of every layer grew {min(growth.values()):.3g}x or more since "
                 "the first sample: something multiplies them each step" if multiplied else "")
-        message = (f"the loss climbs{where}: {now:.4g} over its last {t.climb_steps} steps (a "
+        message = (f"the loss climbs{where}: {now:.4g} over its last {t.climb_recent} steps (a "
                    f"median), {now / start:.3g}x its untrained level ({start:.4g}), having "
                    f"never fallen below half of it; the updates go up the loss, not "
                    f"down{grew}")
@@ -1276,12 +1301,27 @@ class Rules:
             # still at its peak (a warm-up just ended) is not enough: a loss minimised with the
             # wrong sign climbs under a warm-up too, and its cause is the sign
             message = (f"training is diverging{where}: the loss climbs to {now:.4g} over its "
-                       f"last {t.climb_steps} steps (a median), {now / start:.3g}x its "
+                       f"last {t.climb_recent} steps (a median), {now / start:.3g}x its "
                        f"untrained level ({start:.4g}), having never fallen below half of it, "
                        f"and the learning rate rose from {first_lr:.3g} at the start to "
                        f"{peak:.3g} at step {self.peak_step}")
             return self._group("exploding", "exploding", named, step, message, "diverging")
         return self._group("exploding", "exploding", named, step, message, "climbing")
+
+    def _steepness(self):
+        """The median over the last ``recent_steps`` steps of the squared gradient norm per
+        unit of loss, from the tracker's history; None where a loss was not above 0 or the
+        history is short. Kept, the first time three steps are in, as ``first_steepness``."""
+        tracker = self.explosions
+        recent = [norm for norm, _ in tracker.recent]
+        losses = list(tracker.losses)[-len(recent):] if recent else []
+        if len(recent) < 3 or len(losses) != len(recent) or min(losses) <= 0:
+            return None
+        if self.first_steepness is None and len(tracker.losses) == len(recent):
+            # (the history from the first step: its first three)
+            self.first_steepness = statistics.median(
+                n * n / loss for n, loss in zip(recent[:3], losses[:3]))
+        return statistics.median(n * n / loss for n, loss in zip(recent, losses))
 
     def _multiplied(self, step, layers, order, natural, fitted=False):
         """Weights multiplied at every step: each update grew most layers' weights (at least
@@ -1354,8 +1394,21 @@ class Rules:
         # one easy first batch of a noisy run is no level to climb from)
         first = self.explosions.first_losses[0]
         level = min(start, first) if first > 0 else start
+        measured = f"over its last {self.t.recent_steps} steps (a median)"
         if now < self.t.climb * level or now < start:
-            return []
+            # or on a third of the last 2 x recent_steps steps: a classifier thrown to huge
+            # logits scores 0 on the batches it gets right and far above untrained on the
+            # rest, and where a batch is one sequence the median follows the right ones (an
+            # RNN whose sixteen micro-batch gradients were summed by hand: weights 87x their
+            # first size, losses of 0 to 0.33 on 7 of steps 17-32 and 3.9 to 36 on the other
+            # 9, a median of the last 8 at 5e-5). A fit
+            # model scores that high on a stray batch: L-BFGS's line search, its weights 13x,
+            # one loss in eight of its first steps; the median is what it gives after
+            wider = sorted(list(tracker.losses)[-2 * self.t.recent_steps:])
+            now = wider[-math.ceil(len(wider) / 3)]
+            measured = f"or more on a third of its last {len(wider)} steps"
+            if now < self.t.climb * level or now < start:
+                return []
         growth = self._growth_since_first(layers, order, natural)
         grown = sorted((n for n in growth if growth[n] >= self.t.oversized),
                        key=lambda n: -growth[n])
@@ -1367,7 +1420,7 @@ class Rules:
             "exploding", "exploding", grown, step,
             f"exploding weights, largest in layer '{grown[0]}': they grew "
             f"{growth[grown[0]]:.3g}x against their natural size since the first sample, "
-            f"and the loss is {now:.4g} over its last {self.t.recent_steps} steps (a median), "
+            f"and the loss is {now:.4g} {measured}, "
             f"{now / level:.3g}x its {what} ({level:.4g}){_also(grown)}", "exploding")
 
     def _since_explosion(self):
@@ -1402,6 +1455,7 @@ class Rules:
 
     def _growth(self, step, layers, order, natural, fitted=False, lr=None, heads=()):
         growth = weight_growth(layers, natural)
+        between, updates = self._grown_between(step, layers, natural)
         self.divided.update(self._divided_by_zero(layers, order, growth, lr))
         grown = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth
                  and n not in self.divided]
@@ -1417,17 +1471,56 @@ class Rules:
             # (Adam at a minimum: its second moments decayed with the gradient, so a tiny one
             # makes a large step; a loss thrown back up by it is the jump rule's to judge)
             return []
+        span = None
         if not grown:
-            return self._thrashed(step, thrashed, moved, layers) if thrashed else []
+            # the updates between the samples, unseen one by one: weights grown weight_growth x
+            # a step on average (a geometric mean) were doubled by one of them at least. SGD
+            # at a rate 64 times too high (micro-batch gradients summed, never divided) grew
+            # an MLP's head 2.9x in the update of step 3, between the samples of steps 2 and
+            # 4, whose own updates grew it 1.4x and 1.0x: the loss 0.70 to 2.2, and 72% of a
+            # ReLU layer dead by step 16
+            grown = [n for n in order if between.get(n, 0.0) >= self.t.weight_growth
+                     and n not in self.divided]
+            if not grown:
+                return self._thrashed(step, thrashed, moved, layers) if thrashed else []
+            growth, span = between, (step - updates, step - 1)
         everywhere = self._thrown_with(grown, layers, order, natural, moved, heads)
         grown = self._origin(grown + (everywhere or []),
                              {n: layers[n].get("grad_norm") or 0.0 for n in order})
         self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss, [],
-                        {n: moved.get(n, 0.0) for n in grown})
+                        {n: moved.get(n, 0.0) for n in grown}, span)
+        if span is not None:
+            # judged as a sampled one, by the losses from the span's first update on: those
+            # up to this step are known
+            losses = list(self.explosions.losses)[-(updates + 1):]
+            if self.loss is None or len(losses) < updates + 1:
+                return self._doubling_confirmed(None)
+            self.doubled = self.doubled[:3] + (losses[0], losses[1:-1]) + self.doubled[5:]
+            return self._doubling_confirmed(losses[-1])
         # judged by the losses after the update (the next steps): a step that doubled the
         # weights and lowered the loss went towards a solution (L-BFGS's first line-searched
         # step)
         return self._doubling_confirmed(None) if self.loss is None else []
+
+    def _grown_between(self, step, layers, natural):
+        """({layer: how many times larger its weights grew per update, a geometric mean,
+        over the updates between the last sample's and this one's}, how many updates), each
+        update's growth measured as the doubling rule's, against the natural size where the
+        weights are smaller. ({}, 0) where no update came between."""
+        weights = {n: s["weight_matrices"] for n, s in layers.items()
+                   if s.get("weight_before") is not None and s.get("weight_matrices") is not None}
+        if not weights:  # (an activation measurement between samples: no update measured)
+            return {}, 0
+        last, self.last_weights = self.last_weights, (step, weights)
+        if last is None or step - last[0] < 2:
+            return {}, 0
+        updates = step - last[0] - 1
+        found = {}
+        for name, after in last[1].items():
+            before = (layers.get(name) or {}).get("weight_before")
+            if before is not None and name in natural and math.isfinite(after):
+                found[name] = (before / max(after, natural[name])) ** (1 / updates)
+        return found, updates
 
     def _thrown_with(self, grown, layers, order, natural, moved, heads):
         """The layers an update that doubled ``grown`` threw too, where it threw every layer
@@ -1498,7 +1591,7 @@ class Rules:
         9x): such a growth counts whatever the loss does (an RNN's orthogonal recurrence at 3x
         over 100 steps: a gradient of 6e9 grew it 2e7x at step 1, every tanh saturated, and
         the loss fell from an unlucky 0.84 to chance, 0.69)."""
-        step, grown, factors, before, after, moved = self.doubled
+        step, grown, factors, before, after, moved, span = self.doubled
         self.doubled = None
         first = self.explosions.first_losses[0] if self.explosions.first_losses else None
         if (loss_after is not None and before is not None
@@ -1507,19 +1600,30 @@ class Rules:
             after = after + [loss_after]
             level = self.t.progress * min(before, first)
             if len(after) < self.t.patience and after[0] <= level:
-                self.doubled = (step, grown, factors, before, after, moved)
+                self.doubled = (step, grown, factors, before, after, moved, span)
                 return []
             if sorted(after)[len(after) // 2] <= level:
                 return []
         first, most = grown[0], max(grown, key=factors.get)
+        thrown = ""
         if factors[first] >= self.t.weight_growth:
             grew = f"its weights {factors[first]:.1f}x larger" + (
                 f", and those of '{most}' {factors[most]:.1f}x" if most != first else "")
         elif self._gain(first):  # an oversized layer: it amplifies, the others grow
             grew = f"the weights of '{most}' {factors[most]:.1f}x larger"
+        elif span is not None:  # (its own updates between the samples were not measured)
+            grew = f"the weights of '{most}' {factors[most]:.1f}x larger"
+            thrown = (f"; this step's update moved those of '{first}' by {moved[first]:.2g}x "
+                      "their size")
         else:  # the first layer the update threw, though it did not double it
             grew = (f"the weights of '{most}' {factors[most]:.1f}x larger and moved those of "
                     f"'{first}' by {moved[first]:.2g}x their size")
+        which = "one update"
+        if span is not None:
+            which = (f"the update of step {span[0]}" if span[0] == span[1] else
+                     f"the updates of steps {span[0]} to {span[1]}, between two samples, each")
+            if span[0] != span[1]:
+                grew = grew.replace(" larger", " larger on average")
         fell = (loss_after is not None and before is not None
                 and self._unbounded(loss_after, before))
         remedy_key = "unbounded_loss" if fell else self._exploding_remedy(first)
@@ -1541,7 +1645,7 @@ class Rules:
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights{_count(grown)}, starting in layer '{first}'{self._gain(first)}: "
-            f"one update made {grew} (against the natural size){_also(grown)}"
+            f"{which} made {grew} (against the natural size){thrown}{_also(grown)}"
             + (self._no_floor(loss_after) if fell else "") + scale, remedy_key)
 
     def _growth_since_first(self, layers, order, natural, least=1.0):
