@@ -5363,6 +5363,45 @@ def regression_targets_standardised_by_the_inputs_stats_under_adam():
         x, targets.astype(np.float32), 32), 50, F.mse_loss)
 
 
+# -- targets far from unit scale under Adam: its steps are bounded by the rate, the outputs
+# creep towards the targets a few units a step, and the loss stays at the targets' variance
+# (the model predicts their mean). Until session 23 these three were healthy setups (the
+# outsized rule's healthy side): over 60 steps they learn nothing at any draw (whole-data MSE
+# 2.867e7 -> 2.867e7 for the GRU, the targets' variance 2.84e7; the ReLU RNN 0.97-0.98 of its
+# start; the MLP 6.434e13 -> 6.434e13), which the stalled-at-scale rule flagged at some draws
+def _scaled_sequence_sums(input_scale, target_scale, length=30):
+    """Sequences whose target is the first feature's sum over time, both scaled."""
+    batches = data.sequences(length=length)
+    batches.y = (batches.x[:, :, 0].sum(1, keepdims=True) * target_scale).astype(np.float32)
+    batches.x = batches.x * np.float32(input_scale)
+    return batches
+
+
+@broken("recurrent", "data", Expect("stalled", None, says="stalled at the data's scale"))
+def relu_rnn_inputs_and_targets_a_thousand_times_their_scale():
+    # median gradient/weight 5e2-1e3 x sqrt(loss), as outsized as an explosion's against the
+    # loss (inputs 3e3 times their scale pass 1e3), and no explosion: the weights stay put
+    model = models.Recurrent("RNN", hidden=32, classes=1, nonlinearity="relu")
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      _scaled_sequence_sums(1e3, 1e3), 60, F.mse_loss, every=10)
+
+
+@broken("recurrent", "data", Expect("stalled", None, says="stalled at the data's scale"))
+def gru_targets_a_thousand_times_their_scale():
+    model = models.Recurrent("GRU", hidden=32, classes=1)
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3),
+                      _scaled_sequence_sums(1.0, 1e3), 60, F.mse_loss, every=10)
+
+
+@broken("mlp", "data", Expect("stalled", None, says="stalled at the data's scale"))
+def mlp_targets_a_million_times_their_scale_batch_size_one():
+    batches = data.regression(df=1.5, size=1)
+    batches.y = batches.y * np.float32(1e6)
+    model = models.mlp([8, 64, 64, 1])
+    return model, fit(model, torch.optim.Adam(model.parameters(), 1e-3), batches, 60,
+                      F.mse_loss, every=10)
+
+
 @broken("mlp", "data", Expect("exploding", "0", within=10, says="inputs or targets far from unit"))
 def one_feature_a_constant_offset_of_a_million():
     # a feature left in raw units around 1e6 (a timestamp, an id) beside standardised ones: it
