@@ -145,6 +145,10 @@ def test_compiled_tallies_count_as_numpy_does(kind, shape):
             for batch in values:  # three forwards pooled
                 tally.add(batch, EPS)
             tallies.append(tally.stats())
+    # (which units are off: the same ones, compared as arrays)
+    off = [t.pop("off", None) for t in tallies]
+    assert (off[0] is None) == (off[1] is None)
+    assert off[0] is None or np.array_equal(off[0], off[1])
     assert tallies[0] == tallies[1]
     measured = tallies[0].get("dead", tallies[0].get("saturated"))
     assert 0 < measured < 1

@@ -378,6 +378,49 @@ def test_units_that_die_once_a_schedule_raised_the_learning_rate_point_to_it():
     assert "learning rate rose" not in finding.message
 
 
+def _dead_masks(masks, **stats):
+    """The dead rule's findings over samples at steps 1, 2, 4, ... whose units off are the
+    'x's of each string in ``masks``."""
+    rules, found = Rules(), []
+    for i, mask in enumerate(masks):
+        step = 2 ** i
+        rules.on_step(step, 1.0, 1.0, {"fc": 1.0}, 0.01)
+        sample = _layer_sample(step, {"fc": (0.1, 0.05, 1e-3)})
+        off = np.array([c == "x" for c in mask])
+        sample["activations"] = {"relu": dict(
+            {"kind": "relu", "dead": off.mean(), "inputs": 32, "off": off, "after": "fc"},
+            **stats)}
+        found += rules.on_sample(sample, 0.01)
+    return found
+
+
+def test_dead_units_are_the_same_units_off_sample_after_sample():
+    # sparse detectors: 10 of 16 off on each window, but the units take turns (6 in common)
+    turns = ["xxxxxxxxxx......", "......xxxxxxxxxx", "xxxxxxxxxx......",
+             "......xxxxxxxxxx", "xxxxxxxxxx......"]
+    assert _dead_masks(turns) == []
+    (finding,) = _dead_masks(["xxxxxxxxxx......"] * 5)  # the same ten units: dead
+    assert (finding.rule, finding.step) == ("dead", 4)
+    # thrown about by an update too large, then the same units off: found once they settle
+    (finding,) = _dead_masks(["xxxxxxxxxx......", "......xxxxxxxxxx",
+                              "xxxxxxxxxxxxxx..", "xxxxxxxxxxxxxx.."])
+    assert finding.step == 8
+
+
+def test_units_nudged_off_in_a_layer_on_or_off_by_its_biases_are_not_counted():
+    # 9 of 16 off at the first sample (by their biases' signs), 15 by the fourth, the biases
+    # still in their initial range: the 6 more went off under updates of a healthy size
+    natural = {"units": 16, "biases_natural": True}
+    growing = ["xxxxxxxxx.......", "xxxxxxxxxxx.....", "xxxxxxxxxxxxxx..",
+               "xxxxxxxxxxxxxxx.", "xxxxxxxxxxxxxxx."]
+    assert _dead_masks(growing, **natural) == []
+    (finding,) = _dead_masks(["xxxxxxxxxxxxxxx."] * 5, **natural)  # past chance at the first
+    assert (finding.rule, finding.step) == ("dead", 4)
+    # biases thrown out of their range: judged by dead_fraction, whichever units
+    (finding,) = _dead_masks(growing, units=16, biases_natural=False)
+    assert finding.rule == "dead"
+
+
 def test_units_of_a_model_that_has_fit_its_data_are_not_reported():
     # L-BFGS memorising a batch saturates a tanh on its way to a loss of 1e-6: nothing is left
     # to learn, so units that pass no gradient cost nothing

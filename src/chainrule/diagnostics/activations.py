@@ -787,6 +787,11 @@ class _Tally:
             # (the share counted: ndarray.mean's Python wrapper costs several times as much)
             stats["dead"] = (1.0 - np.count_nonzero(alive) / alive.size
                              if alive is not None and alive.size else 0.0)
+            if alive is not None and alive.size:
+                # which units: dead for good is the same units off measurement after
+                # measurement, not a share that other units reach by turns (see rules.py,
+                # ``_dead_twice``)
+                stats["off"] = ~alive
         else:
             stats["saturated"] = self.saturated / max(self.total, 1)
         if self.memory:

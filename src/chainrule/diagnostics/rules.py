@@ -101,6 +101,8 @@ class Rules:
         self.measured = {}  # activation -> how many measurements of it the rules have seen
         self.measured_at = {}  # activation -> the step of its last measurement
         self.first_dead = {}  # activation -> its share of dead units at its first measurement
+        self.dead_units = {}  # activation -> its units off at its last measurement
+        self.first_off = {}  # activation -> its units off at its first measurement
         # tanh or sigmoid units -> their share of saturated outputs at their first measurement
         self.first_saturated = {}
         self.first_softmax = {}  # softmax -> (share of saturated rows, their median margin) at
@@ -874,6 +876,8 @@ class Rules:
             since, self.measured_at[name] = self.measured_at.get(name, 0), step
             if s.get("dead") is not None:
                 self.first_dead.setdefault(name, s["dead"])
+                if s.get("off") is not None:
+                    self.first_off.setdefault(name, s["off"])
             if s.get("kind") in LEARNED_SATURATION and s.get("saturated") is not None:
                 self.first_saturated.setdefault(name, s["saturated"])
             if s.get("kind") == "softmax":
@@ -890,12 +894,13 @@ class Rules:
             # units after a layer whose inputs are all zero are not dead by themselves: the
             # signal was cut before them (Dropout(p=1), a mask of zeros), which the layers
             # above show as an exactly zero gradient (vanishing names the first of them)
+            both = self._dead_twice(name, s) if s.get("dead") is not None else None
             if s.get("dead") is not None and self._unit_streak(
-                    ("dead", name), s["dead"] > self._dead_fraction(name, s)
+                    ("dead", name), self._dead_share(name, s) > self._dead_fraction(name, s)
                     and s.get("after") not in starved and s.get("after") not in self.shrunk
                     and not self.collapsed,
                     lr, since
-            ) and not self._learned_tail(name, s):
+            ) and both > self._dead_fraction(name, s) and not self._learned_tail(name, s):
                 dead.append(name)
             if s.get("saturated") is not None and self._unit_streak(
                     ("saturation", name), s["saturated"] > self._saturated_fraction(name, s),
@@ -995,6 +1000,40 @@ class Rules:
             f"{s['memory_open']:.0%}, for {t.patience} samples in a row: the state is wiped at "
             "every step, so neither memory nor the gradient is carried back past a step or "
             f"two{_also(shut)}", "memory_shut")
+
+    def _dead_twice(self, name, stats):
+        """The share of ``name``'s units off on every input of this measurement and of the one
+        before (``stats["dead"]`` where the probe gave no units, or at the first). Units dead
+        for good stay dead, the same ones each time; sparse units (detectors that fire on a few
+        inputs, behind a bias of -1) are each off on most windows of a few inputs, and the
+        share off on one window crosses the threshold by turns while each unit comes back on
+        the next: with two sequences a batch, 56%, 56% and 75% on three samples in a row, 44%
+        on the next, while the units off on two windows in a row stayed at 44% (reported as
+        dead units at step 130 before this). Units an update too large kills are off at the
+        last two samples of their streak, whatever they did before it (Adam at 0.3: 56% and
+        62% of a layer off at steps 2 and 4, a quarter of them the same units, then the same
+        88% and more from step 8 on)."""
+        off, before = stats.get("off"), self.dead_units.get(name)
+        self.dead_units[name] = off
+        if off is None or before is None or before.shape != off.shape:
+            return stats["dead"]
+        return int((off & before).sum()) / off.size
+
+    def _dead_share(self, name, stats):
+        """The share of ``name``'s units that count as dead: those off on every input now,
+        or, in a layer judged by chance (``_dead_fraction``), those off now that were off at
+        its first measurement already. In such a layer each unit is on or off by the sign of
+        its bias, and updates of a healthy size (its dead units' biases still in their initial
+        range) nudge the biases near zero across it: the units that then go off are the
+        loss's choice, not a coin's, and revive with the signal (an unnormalised depthwise-
+        separable Conv1d under Adam at 3e-3: 53% of its last ReLU's 32 units off at step 1,
+        75% by step 30 one unit at a time, the loss at chance until step 80, then 0.02 at step
+        140 with 38% off; reported as dead units at step 40 before this)."""
+        off, first = stats.get("off"), self.first_off.get(name)
+        if (off is None or first is None or first.shape != off.shape
+                or self._dead_fraction(name, stats) <= self.t.dead_fraction):
+            return stats["dead"]
+        return int((off & first).sum()) / off.size
 
     def _dead_fraction(self, name, stats):
         """The share of dead units above which ``name``'s units count as dead:
