@@ -1,0 +1,998 @@
+"""A held-out check of the gradient diagnostics: about fifty training setups written fresh, the
+way a user writes them (PyTorch style, ``import chainrule as torch``), independently of
+tests/diagnostics/suite and its helpers, on the real data in the shared data folder (the digits,
+the breast-cancer table, the weekly CO2 series with its empty weeks, the Shakespeare plays).
+
+Each setup is either broken, with the rule the monitor's first alarm must name (alternatives
+separated by ``|``) and the step by which it must come, or healthy, when the monitor must raise
+no alarm at all (``monitor.findings`` empty) and the setup must not raise. Each line gives
+ok/BAD, the case, the seed, what was expected, the first alarm and the loss's first and last
+values; a summary per seed and in total follows.
+
+    python bench/diagnostics_fresh.py --seeds 0 1 2
+    python bench/diagnostics_fresh.py digits_mlp_adam co2_gru_forecast_standardised --verbose
+    python bench/diagnostics_fresh.py --data /path/to/shared/data
+
+``--data`` names the data folder; by default the ``shared/data`` folder next to the repository
+(``<repository>/../shared/data``). ``--verbose`` prints each run's first three findings.
+
+This is a measurement, not part of the tests: it needs the shared data, which the package must
+not read at run time (the data folder's README), so it always exits 0 (2 on bad arguments).
+"""
+
+import argparse
+import csv
+import dataclasses
+import functools
+import gzip
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import chainrule as torch
+import chainrule.nn.functional as F
+from chainrule import nn
+from chainrule.diagnostics import GradientMonitor
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA_FILES = ("digits.csv.gz", "tables/breast_cancer.csv", "series/co2_weekly.csv", "shakespeare")
+
+
+# ---------------- data ----------------
+@functools.cache
+def _read_digits(data):
+    with gzip.open(data / "digits.csv.gz", "rt") as f:
+        rows = np.array([[float(v) for v in r] for r in csv.reader(f) if r and r[0][0].isdigit()])
+    return rows[:, :64].astype(np.float32), rows[:, 64].astype(np.int64)
+
+
+def digits(data, scaled=True):
+    """The 8x8 digits and their labels; pixels scaled from 0..16 to 0..1 unless ``scaled`` is
+    False. Copies: the parsed file is kept for every case."""
+    x, y = _read_digits(data)
+    return ((x / 16.0).astype(np.float32) if scaled else x.copy()), y.copy()
+
+
+def cancer(data):
+    """The breast-cancer table: 30 raw measurements, label 1 for malignant."""
+    with open(data / "tables" / "breast_cancer.csv") as f:
+        rows = list(csv.reader(f))[1:]
+    x = np.array([[float(v) for v in row[:-1]] for row in rows], np.float32)
+    y = np.array([row[-1] == "malignant" for row in rows], np.int64)
+    return x, y
+
+
+def standardised(x):
+    return ((x - x.mean(0)) / x.std(0)).astype(np.float32)
+
+
+def co2(data, window=32):
+    """Windows of ``window`` weekly CO2 values (ppm, weeks without a value left out) and the
+    value after each; inputs shaped (n, window, 1), targets (n, 1)."""
+    with open(data / "series" / "co2_weekly.csv") as f:
+        v = np.array([float(r[1]) for r in list(csv.reader(f))[1:] if r[1]], np.float32)
+    xs = np.stack([v[i:i + window] for i in range(len(v) - window - 1)])
+    ys = v[window:len(v) - 1]
+    return xs[..., None], ys[:, None]
+
+
+def co2_scaled(data, window=32):
+    x, y = co2(data, window)
+    return ((x - 350) / 30).astype(np.float32), ((y - 350) / 30).astype(np.float32)
+
+
+def chars(data):
+    """The first 100,000 characters of Hamlet as ids into its sorted character set."""
+    text = (data / "shakespeare" / "hamlet.txt").read_text()[:100000]
+    vocab = sorted(set(text))
+    index = {c: i for i, c in enumerate(vocab)}
+    return np.array([index[c] for c in text], np.int64), len(vocab)
+
+
+def next_char_windows(ids, starts, ctx):
+    xs = np.stack([ids[i:i + ctx] for i in starts])
+    ys = np.stack([ids[i + 1:i + ctx + 1] for i in starts])
+    return xs, ys
+
+
+def batches(x, y, size, seed):
+    """Endless random batches (without replacement within a batch) as tensors."""
+    rng = np.random.default_rng(seed + 1)  # the offset the cases were measured with
+    while True:
+        idx = rng.choice(len(x), size, replace=False)
+        yield torch.from_numpy(x[idx]), torch.from_numpy(y[idx])
+
+
+# ---------------- models, losses, the loop ----------------
+def mlp(sizes, act=nn.ReLU):
+    """Linear layers of the given sizes with ``act`` between them (none after the last)."""
+    layers = []
+    for a, b in zip(sizes, sizes[1:]):
+        layers += [nn.Linear(a, b), act()]
+    return nn.Sequential(*layers[:-1])
+
+
+def flat_cross_entropy(out, target):
+    """Cross-entropy over every position of a sequence model's (batch, time, classes) output."""
+    return F.cross_entropy(out.reshape(-1, out.shape[-1]), target.reshape(-1))
+
+
+def train(model, opt, data, steps, loss_fn, sched=None, zero=True, clip=None):
+    """The usual loop under a GradientMonitor; returns the monitor and the losses."""
+    losses = []
+    with GradientMonitor(model) as mon:
+        for _ in range(steps):
+            x, y = next(data)
+            if zero:
+                opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            if clip:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
+            opt.step()
+            if sched:
+                sched.step()
+            losses.append(loss.item())
+            mon.step(loss, lr=opt.param_groups[0]["lr"])
+    return mon, losses
+
+
+# ---------------- the cases ----------------
+@dataclasses.dataclass(frozen=True)
+class Case:
+    setup: Callable  # (data folder, seed) -> (monitor, losses)
+    rules: tuple | None = None  # None: healthy, no alarm expected
+    by: int | None = None  # the step by which the first alarm must come
+    message: str | None = None  # a phrase the first alarm's message must hold
+
+    def expected(self):
+        if self.rules is None:
+            return "quiet"
+        phrase = f" '{self.message}'" if self.message else ""
+        return f"{'|'.join(self.rules)}{phrase} by {self.by}"
+
+    def judge(self, findings):
+        if self.rules is None:
+            return not findings
+        if not findings:
+            return False
+        first = findings[0]
+        return (first.rule in self.rules and first.step <= self.by
+                and (self.message is None or self.message in first.message))
+
+
+CASES = {}
+
+
+def broken(rules, by, message=None):
+    def register(setup):
+        CASES[setup.__name__] = Case(setup, tuple(rules.split("|")), by, message)
+        return setup
+    return register
+
+
+def healthy(setup):
+    CASES[setup.__name__] = Case(setup)
+    return setup
+
+
+# ---- broken ----
+@broken("vanishing", by=50)
+def digits_ten_sigmoid_layers_sgd(data, seed):
+    x, y = digits(data)
+    m = mlp([64] + [64] * 10 + [10], nn.Sigmoid)
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    return train(m, opt, batches(x, y, 64, seed), 100, F.cross_entropy)
+
+
+@broken("exploding", by=20)
+def digits_cnn_sgd_lr_five(data, seed):
+    x, y = digits(data)
+    m = nn.Sequential(nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                      nn.Linear(32 * 64, 10))
+    opt = torch.optim.SGD(m.parameters(), lr=5.0)
+    return train(m, opt, batches(x, y, 64, seed), 60, F.cross_entropy)
+
+
+@broken("exploding", by=20)
+def cancer_raw_features_sgd(data, seed):
+    x, y = cancer(data)
+    m = mlp([30, 32, 32, 2])
+    opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    return train(m, opt, batches(x, y, 32, seed), 60, F.cross_entropy)
+
+
+class LastStepHead(nn.Module):
+    """A recurrent layer read at its last time step, then a linear head to one value."""
+
+    def __init__(self, rnn, hidden, norm=False):
+        super().__init__()
+        self.rnn = rnn
+        self.norm = nn.LayerNorm(hidden) if norm else None
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, s):
+        h = self.rnn(s)[0][:, -1]
+        return self.head(self.norm(h) if self.norm is not None else h)
+
+
+@broken("exploding", by=30)
+def co2_tanh_rnn_recurrent_weights_times_three(data, seed):
+    x, y = co2(data)
+    x = (x - 350) / 30
+    y = (y - 350) / 30
+    rnn = nn.RNN(1, 32, batch_first=True)
+    with torch.no_grad():
+        rnn.weight_hh_l0.mul_(3.0 * math.sqrt(32))
+    m = LastStepHead(rnn, 32)
+    opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    data = batches(x.astype(np.float32), y.astype(np.float32), 32, seed)
+    return train(m, opt, data, 60, F.mse_loss)
+
+
+@broken("nonfinite", by=10)
+def digits_log_of_relu_output_loss(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 64, 1])
+    t = (y.astype(np.float32) / 9.0)[:, None]
+
+    def loss_fn(out, target):
+        return -(target * torch.log(torch.relu(out))).mean()  # log(0) where the ReLU clips
+
+    return train(m, torch.optim.Adam(m.parameters(), 1e-3), batches(x, t, 32, seed), 30, loss_fn)
+
+
+# The monitor files gradients that are never cleared under exploding; the message tells them apart.
+@broken("exploding", by=50, message="never cleared")
+def digits_mlp_never_zero_grad(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 128, 10])
+    opt = torch.optim.SGD(m.parameters(), lr=0.05)
+    return train(m, opt, batches(x, y, 64, seed), 100, F.cross_entropy, zero=False)
+
+
+@broken("stalled", by=50)
+def digits_steplr_stepped_per_batch(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 128, 10])
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 1, 0.5)
+    return train(m, opt, batches(x, y, 64, seed), 100, F.cross_entropy, sched=sched)
+
+
+@broken("dead", by=35)
+def digits_first_bias_minus_five(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 128, 128, 10])
+    nn.init.constant_(m[0].bias, -5.0)
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    return train(m, opt, batches(x, y, 64, seed), 60, F.cross_entropy)
+
+
+@broken("nonfinite", by=30)
+def cancer_nan_in_the_data_at_step_20(data, seed):
+    x, y = cancer(data)
+    clean = batches(standardised(x), y, 32, seed)
+
+    def poisoned():
+        for i, (a, b) in enumerate(clean, 1):
+            if i == 20:
+                a = a.clone()
+                a[3, 5] = float("nan")
+            yield a, b
+
+    m = mlp([30, 32, 2])
+    return train(m, torch.optim.Adam(m.parameters(), 1e-3), poisoned(), 40, F.cross_entropy)
+
+
+@broken("exploding", by=10)
+def digits_deep_relu_init_std_one(data, seed):
+    x, y = digits(data)
+    m = mlp([64] + [128] * 8 + [10])
+    for mod in m:
+        if isinstance(mod, nn.Linear):
+            nn.init.normal_(mod.weight, std=1.0)
+    opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    return train(m, opt, batches(x, y, 64, seed), 40, F.cross_entropy)
+
+
+@broken("nonfinite", by=5)
+def shakespeare_attention_mask_all_positions(data, seed):
+    ids, vocab = chars(data)
+    xs, ys = next_char_windows(ids, range(0, 20000, 7), 32)
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(vocab, 64)
+            self.attn = nn.MultiheadAttention(64, 4, batch_first=True)
+            self.out = nn.Linear(64, vocab)
+
+        def forward(self, t):
+            h = self.emb(t)
+            # the bug: a padding mask that masks every key, so each attention row is all -inf
+            pad = torch.ones_like(t == 0).bool()
+            a, _ = self.attn(h, h, h, key_padding_mask=pad)
+            return self.out(h + a)
+
+    m = LM()
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    return train(m, opt, batches(xs, ys, 16, seed), 10, flat_cross_entropy)
+
+
+@broken("saturation|vanishing|stalled", by=50)
+def digits_cross_entropy_of_softmax_outputs(data, seed):
+    x, y = digits(data)
+    m = nn.Sequential(mlp([64, 128, 10]), nn.Softmax(dim=1))
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    return train(m, opt, batches(x, y, 64, seed), 100, F.cross_entropy)
+
+
+@broken("exploding", by=50)
+def digits_nll_loss_of_raw_scores(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 128, 10])
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    return train(m, opt, batches(x, y, 64, seed), 100, F.nll_loss)
+
+
+@broken("exploding", by=40)
+def co2_lstm_sgd_lr_two_long_windows(data, seed):
+    x, y = co2_scaled(data, window=128)
+    m = LastStepHead(nn.LSTM(1, 64, batch_first=True), 64)
+    opt = torch.optim.SGD(m.parameters(), lr=2.0)
+    return train(m, opt, batches(x, y, 32, seed), 60, F.mse_loss)
+
+
+@broken("vanishing|dead", by=50)
+def digits_dropout_of_one(data, seed):
+    x, y = digits(data)
+    m = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(1.0), nn.Linear(128, 10))
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    return train(m, opt, batches(x, y, 64, seed), 60, F.cross_entropy)
+
+
+@broken("saturation|vanishing", by=50)
+def cancer_raw_features_into_tanh(data, seed):
+    x, y = cancer(data)
+    m = mlp([30, 64, 64, 2], nn.Tanh)
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    return train(m, opt, batches(x, y, 32, seed), 60, F.cross_entropy)
+
+
+@broken("vanishing|saturation", by=50)
+def digits_cnn_six_sigmoid_convs(data, seed):
+    x, y = digits(data)
+    layers = [nn.Unflatten(1, (1, 8, 8))]
+    c = 1
+    for _ in range(6):
+        layers += [nn.Conv2d(c, 16, 3, padding=1), nn.Sigmoid()]
+        c = 16
+    m = nn.Sequential(*layers, nn.Flatten(), nn.Linear(16 * 64, 10))
+    opt = torch.optim.SGD(m.parameters(), lr=0.05)
+    return train(m, opt, batches(x, y, 64, seed), 60, F.cross_entropy)
+
+
+@broken("nonfinite", by=30)
+def digits_masked_mean_over_an_empty_mask(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 64, 10])
+
+    def loss_fn(out, target):
+        per = F.cross_entropy(out, target, reduction="none")
+        keep = (target == 11).float()  # the bug: no digit is 11, so the mask is empty
+        return (per * keep).sum() / keep.sum()  # 0 / 0
+
+    return train(m, torch.optim.Adam(m.parameters(), 1e-3), batches(x, y, 64, seed), 20, loss_fn)
+
+
+@broken("nonfinite", by=10)
+def digits_contrastive_distance_sqrt_at_zero(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 64, 16])
+
+    def loss_fn(out, target):
+        diff = out[:, None, :] - out[None, :, :]
+        dist = torch.sqrt((diff ** 2).sum(-1))  # the bug: sqrt's gradient at 0, on the diagonal
+        same = (target[:, None] == target[None, :]).float()
+        return (same * dist ** 2 + (1 - same) * F.relu(1.0 - dist) ** 2).mean()
+
+    return train(m, torch.optim.Adam(m.parameters(), 1e-3), batches(x, y, 32, seed), 20, loss_fn)
+
+
+@broken("stalled", by=50)
+def digits_learning_rate_ten_million_times_too_small(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 128, 10])
+    opt = torch.optim.SGD(m.parameters(), lr=1e-8)
+    return train(m, opt, batches(x, y, 64, seed), 100, F.cross_entropy)
+
+
+@broken("nonfinite|exploding", by=30)
+def digits_exp_activation_overflows(data, seed):
+    x, y = digits(data, scaled=False)  # raw pixels up to 16: exp of them overflows sooner
+
+    class Exp(nn.Module):
+        def forward(self, h):
+            return torch.exp(h)
+
+    m = nn.Sequential(nn.Linear(64, 128), Exp(), nn.Linear(128, 128), Exp(), nn.Linear(128, 10))
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    return train(m, opt, batches(x, y, 64, seed), 30, F.cross_entropy)
+
+
+class CharLM(nn.Module):
+    """Characters in, next-character scores out, through one recurrent layer."""
+
+    def __init__(self, vocab, rnn_type, hidden):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, 32)
+        self.rnn = rnn_type(32, hidden, batch_first=True)
+        self.out = nn.Linear(hidden, vocab)
+
+    def forward(self, t):
+        return self.out(self.rnn(self.emb(t))[0])
+
+
+@broken("exploding", by=40)
+def shakespeare_char_lstm_sgd_lr_twenty_no_clip(data, seed):
+    ids, vocab = chars(data)
+    xs, ys = next_char_windows(ids, np.arange(0, 60000, 13), 64)
+    m = CharLM(vocab, nn.LSTM, 128)
+    opt = torch.optim.SGD(m.parameters(), lr=20.0)
+    return train(m, opt, batches(xs, ys, 32, seed), 60, flat_cross_entropy)
+
+
+# ---- healthy ----
+@healthy
+def digits_mlp_adam(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 128, 64, 10])
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    return train(m, opt, batches(x, y, 64, seed), 200, F.cross_entropy)
+
+
+@healthy
+def digits_cnn_batchnorm_dropout_momentum(data, seed):
+    x, y = digits(data)
+    m = nn.Sequential(nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 16, 3, padding=1),
+                      nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                      nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                      nn.Flatten(), nn.Dropout(0.3), nn.Linear(32 * 16, 10))
+    opt = torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9)
+    return train(m, opt, batches(x, y, 32, seed), 200, F.cross_entropy)
+
+
+@healthy
+def cancer_standardised_batch_size_one(data, seed):
+    x, y = cancer(data)
+    m = mlp([30, 16, 2])
+    opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    return train(m, opt, batches(standardised(x), y, 1, seed), 300, F.cross_entropy)
+
+
+@healthy
+def co2_gru_forecast_standardised(data, seed):
+    x, y = co2_scaled(data)
+    m = LastStepHead(nn.GRU(1, 32, batch_first=True), 32)
+    opt = torch.optim.Adam(m.parameters(), 3e-3)
+    return train(m, opt, batches(x, y, 32, seed), 150, F.mse_loss)
+
+
+@healthy
+def shakespeare_tiny_transformer_warmup_cosine(data, seed):
+    ids, vocab = chars(data)
+    ctx = 32
+    xs, ys = next_char_windows(ids, np.arange(0, 50000, 5), ctx)
+
+    class LM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(vocab, 64)
+            self.pos = nn.Embedding(ctx, 64)
+            layer = nn.TransformerEncoderLayer(64, 4, 128, dropout=0.1, batch_first=True,
+                                               norm_first=True)
+            self.enc = nn.TransformerEncoder(layer, 2)
+            self.out = nn.Linear(64, vocab)
+
+        def forward(self, t):
+            h = self.emb(t) + self.pos(torch.arange(t.shape[1]))
+            mask = nn.Transformer.generate_square_subsequent_mask(t.shape[1])
+            return self.out(self.enc(h, mask=mask, is_causal=True))
+
+    m = LM()
+    opt = torch.optim.AdamW(m.parameters(), 3e-3, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 3e-3, total_steps=150)
+    return train(m, opt, batches(xs, ys, 16, seed), 150, flat_cross_entropy, sched=sched)
+
+
+@healthy
+def digits_frozen_backbone_trained_head(data, seed):
+    x, y = digits(data)
+    backbone = mlp([64, 128, 64])
+    head = nn.Linear(64, 10)
+    for p in backbone.parameters():
+        p.requires_grad_(False)
+    m = nn.Sequential(backbone, nn.ReLU(), head)
+    opt = torch.optim.Adam(head.parameters(), 1e-2)
+    return train(m, opt, batches(x, y, 64, seed), 150, F.cross_entropy)
+
+
+@healthy
+def digits_label_noise_thirty_percent(data, seed):
+    x, y = digits(data)
+    rng = np.random.default_rng(seed + 7)
+    flip = rng.random(len(y)) < 0.3
+    y[flip] = rng.integers(0, 10, flip.sum())
+    m = mlp([64, 128, 10])
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    return train(m, opt, batches(x, y, 64, seed), 200, F.cross_entropy)
+
+
+@healthy
+def cancer_logistic_regression_lbfgs_free_sgd_nesterov(data, seed):
+    x, y = cancer(data)
+    m = nn.Linear(30, 2)
+    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, nesterov=True)
+    return train(m, opt, batches(standardised(x), y, 64, seed), 150, F.cross_entropy)
+
+
+@healthy
+def co2_lstm_raw_targets_normalised_inside_with_layernorm(data, seed):
+    x, y = co2_scaled(data)
+    rnn = nn.LSTM(1, 32, num_layers=2, batch_first=True, dropout=0.1)
+    m = LastStepHead(rnn, 32, norm=True)
+    opt = torch.optim.RMSprop(m.parameters(), 1e-3)
+    return train(m, opt, batches(x, y, 32, seed), 150, F.smooth_l1_loss)
+
+
+@healthy
+def digits_residual_mlp_gelu_cosine(data, seed):
+    x, y = digits(data)
+
+    class Block(nn.Module):
+        def __init__(self, d):
+            super().__init__()
+            self.norm = nn.LayerNorm(d)
+            self.fc1 = nn.Linear(d, 2 * d)
+            self.fc2 = nn.Linear(2 * d, d)
+
+        def forward(self, h):
+            return h + self.fc2(F.gelu(self.fc1(self.norm(h))))
+
+    m = nn.Sequential(nn.Linear(64, 64), *[Block(64) for _ in range(6)], nn.Linear(64, 10))
+    opt = torch.optim.Adam(m.parameters(), 2e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 200)
+    return train(m, opt, batches(x, y, 64, seed), 200, F.cross_entropy, sched=sched)
+
+
+@healthy
+def digits_autoencoder_sigmoid_bce(data, seed):
+    x, _ = digits(data)
+    m = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 8), nn.ReLU(),
+                      nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 64), nn.Sigmoid())
+    opt = torch.optim.Adam(m.parameters(), 3e-3)
+    return train(m, opt, batches(x, x, 64, seed), 200, F.binary_cross_entropy)
+
+
+@healthy
+def digits_cnn_groupnorm_silu_warmup(data, seed):
+    x, y = digits(data)
+    m = nn.Sequential(nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 32, 3, padding=1),
+                      nn.GroupNorm(4, 32), nn.SiLU(), nn.Conv2d(32, 32, 3, padding=1),
+                      nn.GroupNorm(4, 32), nn.SiLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                      nn.Linear(32, 10))
+    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / 20))
+    return train(m, opt, batches(x, y, 128, seed), 150, F.cross_entropy, sched=sched)
+
+
+@healthy
+def digits_distillation_kl(data, seed):
+    x, y = digits(data)
+    teacher = mlp([64, 256, 10])
+    topt = torch.optim.Adam(teacher.parameters(), 3e-3)
+    pretraining = batches(x, y, 64, seed)
+    for _ in range(100):
+        xb, yb = next(pretraining)
+        topt.zero_grad()
+        F.cross_entropy(teacher(xb), yb).backward()
+        topt.step()
+    teacher.eval()
+    student = mlp([64, 32, 10])
+
+    def loss_fn(out, inputs):
+        log_p = F.log_softmax(out / 2, 1)
+        return F.kl_div(log_p, F.softmax(teacher(inputs) / 2, 1).detach(), reduction="batchmean")
+
+    # the loop's "targets" are the inputs themselves, for the teacher to score
+    pairs = ((xb, xb) for xb, _ in batches(x, y, 64, seed + 5))
+    return train(student, torch.optim.Adam(student.parameters(), 3e-3), pairs, 150, loss_fn)
+
+
+@healthy
+def cancer_mlp_bce_with_logits_clipped_adamw(data, seed):
+    x, y = cancer(data)
+    yf = y.astype(np.float32)[:, None]
+    m = mlp([30, 64, 64, 1])
+    opt = torch.optim.AdamW(m.parameters(), 1e-3)
+    return train(m, opt, batches(standardised(x), yf, 16, seed), 200,
+                 F.binary_cross_entropy_with_logits, clip=1.0)
+
+
+@healthy
+def shakespeare_char_gru_language_model(data, seed):
+    ids, vocab = chars(data)
+    xs, ys = next_char_windows(ids, np.arange(0, 60000, 11), 48)
+    m = CharLM(vocab, nn.GRU, 128)
+    opt = torch.optim.Adam(m.parameters(), 3e-3)
+    return train(m, opt, batches(xs, ys, 32, seed), 120, flat_cross_entropy, clip=1.0)
+
+
+@healthy
+def digits_patch_transformer_adamw_cosine(data, seed):
+    x, y = digits(data)
+
+    class ViT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch = nn.Linear(16, 48)
+            self.pos = nn.Parameter(torch.zeros(1, 4, 48))
+            self.cls = nn.Parameter(torch.zeros(1, 1, 48))
+            layer = nn.TransformerEncoderLayer(48, 4, 96, dropout=0.0, batch_first=True,
+                                               activation="gelu", norm_first=True)
+            self.enc = nn.TransformerEncoder(layer, 3)
+            self.norm = nn.LayerNorm(48)
+            self.head = nn.Linear(48, 10)
+
+        def forward(self, images):
+            b = images.shape[0]
+            # four 4x4 patches of each 8x8 image, 16 pixels each
+            p = images.reshape(b, 2, 4, 2, 4).permute(0, 1, 3, 2, 4).reshape(b, 4, 16)
+            h = torch.cat([self.cls.expand(b, -1, -1), self.patch(p) + self.pos], 1)
+            return self.head(self.norm(self.enc(h)[:, 0]))
+
+    m = ViT()
+    opt = torch.optim.AdamW(m.parameters(), 2e-3, weight_decay=0.05)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 200)
+    return train(m, opt, batches(x, y, 64, seed), 200, F.cross_entropy, sched=sched)
+
+
+@healthy
+def gan_on_a_ring_of_gaussians_generator_monitored(data, seed):
+    rng = np.random.default_rng(seed + 3)
+    angles = rng.integers(0, 8, 4096) * (2 * np.pi / 8)
+    ring = np.stack([np.cos(angles), np.sin(angles)], 1) * 2
+    real = (ring + 0.05 * rng.standard_normal((4096, 2))).astype(np.float32)
+    gen = nn.Sequential(nn.Linear(8, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
+                        nn.Linear(64, 2))
+    disc = nn.Sequential(nn.Linear(2, 64), nn.LeakyReLU(0.2), nn.Linear(64, 64),
+                         nn.LeakyReLU(0.2), nn.Linear(64, 1))
+    og = torch.optim.Adam(gen.parameters(), 1e-3, betas=(0.5, 0.999))
+    od = torch.optim.Adam(disc.parameters(), 1e-3, betas=(0.5, 0.999))
+    bce = F.binary_cross_entropy_with_logits
+    losses = []
+    with GradientMonitor(gen) as mg, GradientMonitor(disc) as md:
+        for _ in range(300):
+            x = torch.from_numpy(real[rng.integers(0, 4096, 64)])
+            z = torch.randn(64, 8)
+            od.zero_grad()
+            dl = (bce(disc(x), torch.ones(64, 1))
+                  + bce(disc(gen(z).detach()), torch.zeros(64, 1)))
+            dl.backward()
+            od.step()
+            md.step(dl)
+            og.zero_grad()
+            gl = bce(disc(gen(z)), torch.ones(64, 1))
+            gl.backward()
+            og.step()
+            mg.step(gl)
+            losses.append(gl.item())
+    mg.findings.extend(md.findings)  # either network's alarm counts
+    return mg, losses
+
+
+@healthy
+def co2_heavy_tailed_noise_huber(data, seed):
+    x, y = co2_scaled(data)
+    rng = np.random.default_rng(seed + 11)
+    y = (y + 0.05 * rng.standard_t(1.5, y.shape)).astype(np.float32)
+    m = nn.Sequential(nn.Flatten(), nn.Linear(32, 64), nn.ReLU(), nn.Linear(64, 1))
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    return train(m, opt, batches(x, y, 16, seed), 200, F.huber_loss)
+
+
+@healthy
+def digits_selu_alpha_dropout(data, seed):
+    x, y = digits(data)
+    m = nn.Sequential(nn.Linear(64, 128), nn.SELU(), nn.AlphaDropout(0.1), nn.Linear(128, 128),
+                      nn.SELU(), nn.Linear(128, 10))
+    for mod in m:
+        if isinstance(mod, nn.Linear):
+            nn.init.kaiming_normal_(mod.weight, nonlinearity="linear")
+    opt = torch.optim.SGD(m.parameters(), lr=0.05)
+    return train(m, opt, batches(x, y, 64, seed), 200, F.cross_entropy)
+
+
+@healthy
+def digits_accumulated_micro_batches_divided(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 128, 10])
+    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    micro = batches(x, y, 16, seed)
+    losses = []
+    with GradientMonitor(m) as mon:
+        for _ in range(150):
+            opt.zero_grad()
+            total = 0.0
+            for _ in range(4):
+                xb, yb = next(micro)
+                loss = F.cross_entropy(m(xb), yb) / 4
+                loss.backward()
+                total += loss.item()
+            opt.step()
+            mon.step(total)
+            losses.append(total)
+    return mon, losses
+
+
+@healthy
+def digits_resnet_batchnorm_onecycle(data, seed):
+    x, y = digits(data)
+
+    class Block(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.c1 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+            self.b1 = nn.BatchNorm2d(c)
+            self.c2 = nn.Conv2d(c, c, 3, padding=1, bias=False)
+            self.b2 = nn.BatchNorm2d(c)
+
+        def forward(self, h):
+            return F.relu(h + self.b2(self.c2(F.relu(self.b1(self.c1(h))))))
+
+    m = nn.Sequential(nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 16, 3, padding=1),
+                      nn.BatchNorm2d(16), nn.ReLU(), Block(16), Block(16),
+                      nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+    opt = torch.optim.SGD(m.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, 0.2, total_steps=150)
+    return train(m, opt, batches(x, y, 64, seed), 150, F.cross_entropy, sched=sched)
+
+
+@healthy
+def digits_pretrain_then_freeze_first_layer(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 128, 64, 10])
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    stream = batches(x, y, 64, seed)
+    for _ in range(100):
+        xb, yb = next(stream)
+        opt.zero_grad()
+        F.cross_entropy(m(xb), yb).backward()
+        opt.step()
+    m[0].requires_grad_(False)
+    opt = torch.optim.Adam([p for p in m.parameters() if p.requires_grad], 3e-4)
+    return train(m, opt, stream, 150, F.cross_entropy)
+
+
+@healthy
+def shakespeare_mean_of_embeddings_which_play(data, seed):
+    plays = sorted(p.name for p in (data / "shakespeare").iterdir())[:4]
+    lines, labels = [], []
+    for k, play in enumerate(plays):
+        with open(data / "shakespeare" / play) as f:
+            text = [line.strip() for line in f if len(line.strip()) > 30][:1500]
+        lines += text
+        labels += [k] * len(text)
+    words = sorted({w for line in lines for w in line.lower().split()})
+    vocab = {w: i + 1 for i, w in enumerate(words)}  # 0 pads
+    length = 12
+    ids = np.zeros((len(lines), length), np.int64)
+    for i, line in enumerate(lines):
+        ws = [vocab[w] for w in line.lower().split()][:length]
+        ids[i, :len(ws)] = ws
+
+    class Bag(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(len(vocab) + 1, 32, padding_idx=0)
+            self.head = nn.Linear(32, 4)
+
+        def forward(self, t):
+            mask = (t != 0).float()[..., None]
+            return self.head((self.emb(t) * mask).sum(1) / mask.sum(1).clamp(min=1.0))
+
+    m = Bag()
+    opt = torch.optim.Adam(m.parameters(), 1e-2)
+    stream = batches(ids, np.array(labels, np.int64), 64, seed)
+    return train(m, opt, stream, 200, F.cross_entropy)
+
+
+@healthy
+def sequence_reversal_gru_encoder_decoder(data, seed):
+    rng = np.random.default_rng(seed + 4)
+    seqs = rng.integers(1, 10, (4096, 8))
+    tgt = seqs[:, ::-1].copy()
+
+    class S2S(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(11, 32)
+            self.enc = nn.GRU(32, 64, batch_first=True)
+            self.dec = nn.GRU(32, 64, batch_first=True)
+            self.out = nn.Linear(64, 11)
+
+        def forward(self, s):
+            _, h = self.enc(self.emb(s))
+            start = torch.zeros(s.shape[0], s.shape[1], dtype=torch.int64)
+            o, _ = self.dec(self.emb(start), h)
+            return self.out(o)
+
+    m = S2S()
+    opt = torch.optim.Adam(m.parameters(), 3e-3)
+    return train(m, opt, batches(seqs, tgt, 64, seed), 200, flat_cross_entropy, clip=1.0)
+
+
+@healthy
+def digits_batch_size_one_sgd(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 64, 64, 10])
+    opt = torch.optim.SGD(m.parameters(), lr=0.01)
+    return train(m, opt, batches(x, y, 1, seed), 400, F.cross_entropy)
+
+
+@healthy
+def digits_zero_initialised_output_and_residual_branches(data, seed):
+    x, y = digits(data)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(64, 64)
+            self.fc2 = nn.Linear(64, 64)
+            nn.init.zeros_(self.fc2.weight)
+            nn.init.zeros_(self.fc2.bias)
+
+        def forward(self, h):
+            return h + self.fc2(F.relu(self.fc1(h)))
+
+    head = nn.Linear(64, 10)
+    nn.init.zeros_(head.weight)
+    nn.init.zeros_(head.bias)
+    m = nn.Sequential(nn.Linear(64, 64), Block(), Block(), head)
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    return train(m, opt, batches(x, y, 64, seed), 200, F.cross_entropy)
+
+
+def smoothed_cross_entropy(out, target):
+    return F.cross_entropy(out, target, label_smoothing=0.1)
+
+
+@healthy
+def digits_label_smoothing_and_ema_of_weights(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 128, 10])
+    opt = torch.optim.NAdam(m.parameters(), 2e-3)
+    return train(m, opt, batches(x, y, 64, seed), 200, smoothed_cross_entropy)
+
+
+@healthy
+def co2_lstm_long_windows_clipped(data, seed):
+    x, y = co2_scaled(data, window=96)
+    m = LastStepHead(nn.LSTM(1, 48, batch_first=True), 48)
+    opt = torch.optim.Adam(m.parameters(), 5e-3)
+    return train(m, opt, batches(x, y, 32, seed), 120, F.mse_loss, clip=0.5)
+
+
+@healthy
+def digits_two_monitors_student_and_teacher_trained_together(data, seed):
+    x, y = digits(data)
+    teacher, student = mlp([64, 128, 10]), mlp([64, 32, 10])
+    to = torch.optim.Adam(teacher.parameters(), 1e-3)
+    so = torch.optim.Adam(student.parameters(), 1e-3)
+    stream = batches(x, y, 64, seed)
+    losses = []
+    with GradientMonitor(teacher) as mt, GradientMonitor(student) as ms:
+        for _ in range(200):
+            xb, yb = next(stream)
+            to.zero_grad()
+            tl = F.cross_entropy(teacher(xb), yb)
+            tl.backward()
+            to.step()
+            mt.step(tl)
+            so.zero_grad()
+            ce = F.cross_entropy(student(xb), yb)
+            log_p = F.log_softmax(student(xb), 1)
+            sl = ce + F.kl_div(log_p, F.softmax(teacher(xb), 1).detach(), reduction="batchmean")
+            sl.backward()
+            so.step()
+            ms.step(sl)
+            losses.append(sl.item())
+    ms.findings.extend(mt.findings)  # either network's alarm counts
+    return ms, losses
+
+
+# ---------------- running and reporting ----------------
+WIDTH = max(map(len, CASES))
+
+
+def run_case(name, data, seed, verbose):
+    """Runs one case at one seed, prints its line; returns whether it passed."""
+    case = CASES[name]
+    torch.manual_seed(seed)
+    try:
+        # the broken cases overflow on purpose; NumPy's warnings would bury the table
+        with np.errstate(all="ignore"):
+            monitor, losses = case.setup(data, seed)
+    except Exception as error:  # a setup that raises is a failed case, not a failed measurement
+        print(f"BAD {name:<{WIDTH}} seed {seed}  expect {case.expected()}  "
+              f"raised {type(error).__name__}: {error}", flush=True)
+        return False
+    findings = monitor.findings
+    ok = case.judge(findings)
+    got = f"{findings[0].rule} at {findings[0].step}" if findings else "no alarm"
+    loss = f"loss {losses[0]:.3g} -> {losses[-1]:.3g}" if losses else "no loss"
+    print(f"{'ok ' if ok else 'BAD'} {name:<{WIDTH}} seed {seed}  expect {case.expected()}  "
+          f"got {got}  {loss}", flush=True)
+    if verbose:
+        for finding in findings[:3]:
+            print(f"      {str(finding)[:300]}")
+    return ok
+
+
+
+def tally(results, names):
+    """'broken right N of M, healthy quiet N of M' over the (name, seed) pairs in ``names``."""
+    counts = {}
+    for kind, is_kind in (("broken right", True), ("healthy quiet", False)):
+        picked = [results[key] for key in names if (CASES[key[0]].rules is not None) == is_kind]
+        counts[kind] = f"{kind} {sum(picked)} of {len(picked)}"
+    return ", ".join(counts.values())
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Held-out check of the gradient diagnostics on fresh setups and real data.")
+    parser.add_argument("cases", nargs="*", metavar="CASE",
+                        help="cases to run (default: all of them)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                        help="seeds to run each case at (default: 0 1 2)")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help=f"the shared data folder (default: {DEFAULT_DATA})")
+    parser.add_argument("--verbose", action="store_true",
+                        help="print the first three findings of each run")
+    args = parser.parse_args(argv)
+    unknown = [name for name in args.cases if name not in CASES]
+    if unknown:
+        parser.error(f"unknown case(s): {', '.join(unknown)} (the cases: {', '.join(CASES)})")
+    if not args.data.is_dir():
+        parser.error(f"data folder {args.data} not found: pass the shared data folder "
+                     f"with --data")
+    missing = [name for name in DATA_FILES if not (args.data / name).exists()]
+    if missing:
+        parser.error(f"data folder {args.data} lacks {', '.join(missing)}: pass the shared "
+                     f"data folder with --data")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    data = args.data.resolve()
+    names = args.cases or list(CASES)
+    results = {}
+    for name in names:
+        for seed in args.seeds:
+            results[name, seed] = run_case(name, data, seed, args.verbose)
+    print()
+    for seed in args.seeds:
+        print(f"seed {seed}: {tally(results, [key for key in results if key[1] == seed])}")
+    print(f"total:  {tally(results, list(results))}")
+    return 0  # a measurement: the table says how it went, the exit code does not
+
+
+if __name__ == "__main__":
+    sys.exit(main())
