@@ -391,6 +391,12 @@ class Rules:
         recurrent = [n for n in forward if n in self.recurrent or n in self.looped]
         if recurrent and norms:
             recurrent.sort(key=lambda n: -norms.get(n, 0.0))  # (stable: ties keep their order)
+        # a recurrent layer whose weights can amplify by themselves (``_amplifies``: started
+        # ``recurrent_size`` x their natural size) before those that only carry the growth:
+        # the gradient norms alone order a stack by chance (three stacked ReLU RNNs, the
+        # middle one with recurrent gain 4: 9.6e9 against 4.9e9 for the last at seed 0, but
+        # 8.4e8 against 9.8e8 at seed 5 and the last was named)
+        recurrent.sort(key=lambda n: not self._amplifies(n))
         first = recurrent[0] if recurrent else large or forward[0]
         return [first] + [n for n in forward if n != first]
 
@@ -1648,6 +1654,16 @@ class Rules:
             return (f", the first of {len(large)} layers whose weights are {min(sizes):.1f}x to "
                     f"{max(sizes):.1f}x their natural size and together amplify the signal "
                     f"about {gain:.2g}x across depth")
+        if layer in self.recurrent:
+            # (its recurrence multiplies the signal at every time step: the residual reading
+            # below is for stacks whose weights are all of a sound size)
+            if not self._grows_from(layer):
+                return ""
+            size = self.first_sizes.get(layer)
+            return (f", where the signal starts to grow: the largest input of a layer after it "
+                    f"is {self.depth[1]:.2g}x its input (measured), amplified through time by "
+                    f"its recurrence" + (f" (its weights started at {size:.1f}x their natural "
+                                         "size)" if size else ""))
         if self._grows_from(layer):
             return (f", where the signal starts to grow: the largest input of a layer after it "
                     f"is {self.depth[1]:.2g}x its input (measured), though no layer's weights "
