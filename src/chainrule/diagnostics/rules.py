@@ -106,6 +106,8 @@ class Rules:
         self.divided = {}  # layer -> (gradient norm, lr): an update made its weights inf from
         # a gradient that could not overflow them (``_divided_by_zero``)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
+        self.last_growth = None  # the step of the last sample the growth rule read
+        self.thrown_before = None  # large_update, where it was the doubling's sample before
         self.step_lr = None  # the lr of the step being judged (set on sampled or evidence steps)
         self.lr_before = self.lr_now = None  # the last two steps' learning rates
         self.exploding_lr = None  # the lr when the explosion was found (``_found_before``)
@@ -1362,6 +1364,12 @@ class Rules:
         # turns the weights need not grow them (doubling is the special case of one that does)
         moved = {n: layers[n].get("update_ratio") or 0.0 for n in order}
         largest = max(order, key=moved.get, default=None)
+        # an update as large as a layer's weights at the sample just before (not a head: its
+        # gradient is its input's, which the layers before it threw)
+        before = self.large_update
+        before = (before if before and before[0] == self.last_growth and before[1] in order
+                  and before[1] not in heads and before[1] not in self.divided else None)
+        self.last_growth = step
         if largest is not None and moved[largest] >= self.t.update_size:
             self.large_update = (step, largest, moved[largest])
         thrashed = [n for n in order
@@ -1375,6 +1383,14 @@ class Rules:
         everywhere = self._thrown_with(grown, layers, order, natural, moved, heads)
         grown = self._origin(grown + (everywhere or []),
                              {n: layers[n].get("grad_norm") or 0.0 for n in order})
+        self.thrown_before = None
+        if before is not None and before[1] not in grown[:1]:
+            # the update of the sample before threw a layer as far as its weights, and this
+            # one doubled another: the explosion started in the first (a trained LSTM under
+            # SGD at lr 5 on longer sequences: its first update moved the LSTM 1.5x its size,
+            # 1.78x larger, short of doubling; the second doubled the head, which was named)
+            self.thrown_before = before
+            grown = [before[1]] + [n for n in grown if n != before[1]]
         self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss, [],
                         {n: moved.get(n, 0.0) for n in grown})
         # judged by the losses after the update (the next steps): a step that doubled the
@@ -1465,7 +1481,13 @@ class Rules:
             if sorted(after)[len(after) // 2] <= level:
                 return []
         first, most = grown[0], max(grown, key=factors.get)
-        if factors[first] >= self.t.weight_growth:
+        earlier = self.thrown_before
+        if earlier is not None and earlier[1] == first:
+            most = max(grown[1:], key=factors.get)
+            grew = (f"the weights of '{most}' {factors[most]:.1f}x larger, after the update of "
+                    f"step {earlier[0]} had moved those of '{first}' by {earlier[2]:.2g}x their "
+                    "size")
+        elif factors[first] >= self.t.weight_growth:
             grew = f"its weights {factors[first]:.1f}x larger" + (
                 f", and those of '{most}' {factors[most]:.1f}x" if most != first else "")
         elif self._gain(first):  # an oversized layer: it amplifies, the others grow
