@@ -1176,7 +1176,11 @@ class Rules:
 
     def _units_remedy(self, rule, key, kind=None, temperature=None, attention=False):
         if "exploding" in self.groups:
-            return "raised_lr" if self._exploded_at_raised_lr() else rule
+            if self._exploded_at_raised_lr():
+                return "raised_lr"
+            large = self.started_oversized
+            return ("large_update_oversized" if large
+                    and self.groups["exploding"].layer == large[0] else rule)
         if self._raised_lr(key):
             return "raised_lr"
         if self._large_update(key):
@@ -1365,6 +1369,14 @@ class Rules:
         base_lr threw a CNN's weights at step 8, seeds 1 and 2, and its ReLUs died later: the
         explosion was named the cause, and the schedule not at all)."""
         if not self._exploded_at_raised_lr():
+            earlier, large = self.groups.get("exploding"), self.started_oversized
+            if earlier is not None and large and earlier.layer == large[0]:
+                # the root of both, as where no explosion was confirmed (``_cause``): the units
+                # die whether the loss after the throw rose (a decoder's transposed
+                # convolutions at 30x: 104 to 1059 at shift 303) or fell (106 to 18, seed 0)
+                return (f"; an explosion was found before it (step {earlier.step}), started "
+                        f"where layer '{large[0]}' was {large[1]:.0f}x its natural size at the "
+                        "first sample: most likely its cause: treat that first")
             return self._found_before("exploding", "an explosion")
         lr, first = self.exploding_lr, self.explosions.first_lr
         earlier = self.groups.get("exploding")
