@@ -656,6 +656,7 @@ class Rules:
         found += self._climbing(step, layers, order, sample["natural"], lr)
         found += self._multiplied(step, layers, order, sample["natural"], fitted)
         found += self._thrown(step, layers, order, sample["natural"])
+        found += self._overshot(step, layers, fitted)
         found += self._amplified(step, layers, order, sample["activations"], fitted,
                                  sample.get("heads", ()))
         found += self._outsized(step, layers, order, fitted)
@@ -1360,6 +1361,34 @@ class Rules:
             f"{growth[grown[0]]:.3g}x against their natural size since the first sample, "
             f"and the loss is {now:.4g} over its last {self.t.recent_steps} steps (a median), "
             f"{now / level:.3g}x its {what} ({level:.4g}){_also(grown)}", "exploding")
+
+    def _overshot(self, step, layers, fitted=False):
+        """Exploding at a layer out of scale since the first sample (``oversized``): the loss
+        of the last three steps (a median) is ``overshoot`` times the first (taken before
+        any update) or more. Such a layer multiplies what passes through it and, on the way
+        back, the gradient of the layers after it, so their updates throw them while its own
+        stays small; the doubling rule waits for one of them to double, which need not come:
+        an MLP whose middle layer was initialised 100x too large moved its head by 0.5, 0.9
+        and 1.1 of its size at steps 1, 2 and 4 (1.5, 2.4, 0.9 at seed 5), its loss 3.3 to
+        17x its first, and fell back to chance with its last ReLUs dead (98% at seed 5) with
+        nothing reported. A layer of sound size is no cause; nor is a loss that rose alone
+        (the other explosion rules judge it)."""
+        large = self.oversized
+        losses = list(self.explosions.losses)[-3:]
+        first = self.explosions.first_losses[0] if self.explosions.first_losses else None
+        if (fitted or large is None or "exploding" in self.groups or len(losses) < 3
+                or not first or first <= 0 or large[0] not in layers):
+            return []
+        now = statistics.median(losses)
+        if now < self.t.overshoot * first:
+            return []
+        return self._group(
+            "exploding", "exploding", [large[0]], step,
+            f"exploding in layer '{large[0]}', whose weights are {large[1]:.0f}x their natural "
+            f"size since the first sample: the loss is {now:.4g} over its last 3 steps (a "
+            f"median), {now / first:.3g}x its first ({first:.4g}); the layer amplifies what "
+            "passes through it and the gradient of the layers after it, whose updates throw "
+            "them", "exploding_layer")
 
     def _since_explosion(self):
         """For units found dead or saturated after an explosion was: most likely its
