@@ -1461,11 +1461,15 @@ class Rules:
         grown = self._origin(grown + (everywhere or []),
                              {n: layers[n].get("grad_norm") or 0.0 for n in order})
         self.thrown_before = None
-        if before is not None and before[1] not in grown[:1]:
+        amplifying = self.recurrent | self.looped
+        if before is not None and before[1] not in grown[:1] and (
+                before[1] in amplifying
+                or (grown[0] not in amplifying and not self._gain(grown[0]))):
             # the update of the sample before threw a layer as far as its weights, and this
             # one doubled another: the explosion started in the first (a trained LSTM under
             # SGD at lr 5 on longer sequences: its first update moved the LSTM 1.5x its size,
-            # 1.78x larger, short of doubling; the second doubled the head, which was named)
+            # 1.78x larger, short of doubling; the second doubled the head, which was named).
+            # A layer that amplifies by itself (recurrent, looped, out of scale) stays first
             self.thrown_before = before
             grown = [before[1]] + [n for n in grown if n != before[1]]
         self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss, [],
