@@ -666,6 +666,111 @@ def test_an_explosion_is_named_where_it_starts_not_where_it_grew_most():
     assert "initialise this layer's weights smaller" in finding.message
 
 
+def test_of_several_recurrent_layers_one_started_large_is_named_before_a_larger_gradient():
+    # three stacked ReLU RNNs, the middle one with recurrent gain 4 (2.9x its natural size):
+    # at one draw the last had the larger gradient (9.8e8 against 8.4e8)
+    rules = Rules(recurrent=["a", "b", "c"])
+    sample = _layer_sample(1, {"a": (8e7, 0.05, 1e-3), "b": (8.4e8, 0.05, 1e-3),
+                               "c": (9.8e8, 0.05, 1e-3), "head": (1e9, 0.05, 1e-3)})
+    sample["layers"]["b"]["weight_before"] = 2.9
+    for name in sample["layers"]:
+        sample["layers"][name]["weight_matrices"] = 1e6
+    rules.on_step(1, 1.0, 1.0, {"fc": 1.0})
+    (finding,) = rules.on_sample(sample) + rules.on_step(2, None, 1.0, {"fc": 1.0})
+    assert finding.layers == ["b", "a", "c", "head"]
+
+
+def test_a_doubling_after_an_update_that_threw_another_layer_is_named_at_that_layer():
+    # a trained LSTM under SGD at lr 5: the first update moved it 1.5x its size (short of
+    # doubling it), the second doubled the head
+    rules = Rules(recurrent=["rnn"])
+    rules.on_step(1, 0.04, 4.5, {"rnn": 4.5, "head": 0.05})
+    assert rules.on_sample(_layer_sample(1, {"rnn": (4.5, 0.2, 1.5),
+                                             "head": (0.05, 0.01, 0.04)})) == []
+    (finding,) = _doubling(rules, 2, {"head": 2.1}, order=["rnn", "head"])
+    assert finding.layers == ["rnn", "head"]
+    assert "after the update of step 1 had moved those of 'rnn' by 1.5x" in finding.message
+    # a head thrown first is not where it starts: its gradient is its input's
+    rules = Rules()
+    rules.on_step(1, 0.04, 4.5, {"0": 4.5, "2": 0.05})
+    rules.on_sample(_layer_sample(1, {"0": (0.05, 0.01, 0.04), "2": (4.5, 0.2, 60.0)}))
+    (finding,) = _doubling(rules, 2, {"0": 30.0}, order=["0", "2"])
+    assert finding.layer == "0" and "after the update" not in finding.message
+
+
+def _thrown_everywhere(first_rho):
+    """Samples 1 and 2 with ``first_rho`` ({layer: gradient/weight}), then one update that
+    doubled 'f2' and threw 'f0' and the head as far as their weights: the finding."""
+    rules = Rules()
+    for step in (1, 2):
+        rules.on_step(step, 1.4, 1.0, {})
+        sample = _uniform_sample(step, first_rho)
+        sample["heads"] = {"head"}
+        assert rules.on_sample(sample) == []
+    rules.on_step(4, 7.0, 1.0, {})
+    sample = _layer_sample(4, {"f0": (12.0, 10.0, 1.1), "f2": (13.0, 10.0, 1.3),
+                               "head": (17.0, 10.0, 1.3)})
+    sample["layers"]["f2"]["weight_matrices"] = 2.0
+    sample["heads"] = {"head"}
+    return rules.on_sample(sample) + rules.on_step(5, 120.0, 1.0, {})
+
+
+def test_an_explosion_everywhere_starts_where_a_gradient_stood_out_from_the_first_samples():
+    # a gradient reversal 1000x too strong: from step 1 the features' last layer passes back
+    # 20x more, against its weights, than the layers after it; once the weights are thrown
+    # every layer moves alike, and the first in forward order was named
+    (finding,) = _thrown_everywhere({"f0": 2.5, "f2": 4.0, "head": 0.2})
+    assert finding.layer == "f2"
+    # with no gradient standing out at first, an explosion everywhere starts at the first layer
+    (finding,) = _thrown_everywhere({"f0": 2.5, "f2": 4.0, "head": 3.0})
+    assert finding.layer == "f0"
+
+
+def _oversized_run(losses, size):
+    """Samples at steps 1, 2 and 4 of an MLP whose layer '4' is ``size`` x its natural size,
+    with ``losses`` at steps 1 to 4."""
+    rules = Rules()
+    found = []
+    for step, loss in enumerate(losses, 1):
+        found += rules.on_step(step, loss, 1.0, {})
+        if step in (1, 2, 4):
+            sample = _layer_sample(step, {n: (1.0, 0.5, 0.3) for n in ("0", "2", "4", "6")})
+            sample["layers"]["4"]["weight_before"] = size
+            sample["layers"]["4"]["weight_matrices"] = size
+            found += rules.on_sample(sample)
+    return found
+
+
+def test_a_layer_out_of_scale_from_the_start_with_the_loss_overshooting_is_an_explosion():
+    # the middle layer of an MLP initialised 100x too large: the updates throw the head by
+    # about its size each step, never doubling it, and the loss rises to 3.3x its first
+    (finding,) = _oversized_run([0.96, 3.2, 2.7, 3.5], 100.0)
+    assert (finding.rule, finding.layer, finding.step) == ("exploding", "4", 4)
+    assert "100x their natural size" in finding.message
+    assert "initialise this layer's weights smaller" in finding.message
+    # a loss that stays near its first, or a layer of sound size, is no such explosion
+    assert _oversized_run([0.96, 0.9, 0.95, 0.8], 100.0) == []
+    assert _oversized_run([0.96, 3.2, 2.7, 3.5], 2.0) == []
+
+
+def test_units_dead_after_an_explosion_at_a_layer_out_of_scale_name_that_layer():
+    # the explosion confirmed (the loss rose after the throw) or not, the root cause is told
+    rules = Rules()
+    found = []
+    for step, loss in enumerate([0.96, 3.2, 2.7, 3.5] + [0.7] * 12, 1):
+        found += rules.on_step(step, loss, 1.0, {})
+        if step in (1, 2, 4, 8, 16):
+            sample = _layer_sample(step, {n: (1.0, 0.5, 0.3) for n in ("0", "2", "4", "6")})
+            sample["layers"]["4"]["weight_before"] = 100.0
+            sample["layers"]["4"]["weight_matrices"] = 100.0
+            if step >= 4:
+                sample["activations"] = {"7": {"kind": "relu", "dead": 0.9, "inputs": 32}}
+            found += rules.on_sample(sample)
+    assert [f.rule for f in found] == ["exploding", "dead"]
+    assert "started where layer '4' was 100x its natural size" in found[1].message
+    assert "initialise the layer named out of scale" in found[1].message
+
+
 def _uniform_sample(step, rho):
     layers = {n: {"grad_norm": r, "rho": r, "weight_before": 1.0, "weight_matrices": 1.0,
                   "update_ratio": 1e-3, "ever_grad": True} for n, r in rho.items()}

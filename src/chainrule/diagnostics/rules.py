@@ -120,6 +120,10 @@ class Rules:
         self.divided = {}  # layer -> (gradient norm, lr): an update made its weights inf from
         # a gradient that could not overflow them (``_divided_by_zero``)
         self.large_update = None  # (step, layer, ratio): the last update as large as the layer
+        self.last_growth = None  # the step of the last sample the growth rule read
+        self.thrown_before = None  # large_update, where it was the doubling's sample before
+        self.first_standing = []  # the layer whose gradient stood out at each of the first
+        # samples, or None (``_stands_out``)
         self.step_lr = None  # the lr of the step being judged (set on sampled or evidence steps)
         self.lr_before = self.lr_now = None  # the last two steps' learning rates
         self.exploding_lr = None  # the lr when the explosion was found (``_found_before``)
@@ -425,8 +429,40 @@ class Rules:
         recurrent = [n for n in forward if n in self.recurrent or n in self.looped]
         if recurrent and norms:
             recurrent.sort(key=lambda n: -norms.get(n, 0.0))  # (stable: ties keep their order)
-        first = recurrent[0] if recurrent else large or forward[0]
+        # a recurrent layer whose weights can amplify by themselves (``_amplifies``: started
+        # ``recurrent_size`` x their natural size) before those that only carry the growth:
+        # the gradient norms alone order a stack by chance (three stacked ReLU RNNs, the
+        # middle one with recurrent gain 4: 9.6e9 against 4.9e9 for the last at seed 0, but
+        # 8.4e8 against 9.8e8 at seed 5 and the last was named)
+        recurrent.sort(key=lambda n: not self._amplifies(n))
+        standing = self._standing()
+        first = (recurrent[0] if recurrent else large or
+                 (standing if standing in layers else forward[0]))
         return [first] + [n for n in forward if n != first]
+
+    def _stands_out(self, layers, order, heads):
+        """The layer nearest the loss whose gradient/weight ratio is ``jump_factor`` times
+        that of the layers after it (``amplified``), not a head, else None: the backward signal
+        is multiplied where it enters that layer (a gradient reversal a thousand times too
+        strong, a hook scaling a layer's output gradient, a custom backward)."""
+        order = _parents_first(order)
+        rho = {n: layers[n]["rho"] for n in order if layers[n].get("rho") is not None}
+        flagged = [n for n in amplified(order, rho, self.t.jump_factor) if n not in heads]
+        return flagged[-1] if flagged else None
+
+    def _standing(self):
+        """The layer whose gradient stood out (``_stands_out``) at most of the first
+        ``patience`` samples read so far, else None. A multiplier inside the backward pass
+        shows from the first sample, before any explosion: a reversal 1000x too strong put
+        the features' last layer at 17 to 31x the layers after it at steps 1-4 (seeds 0, 6,
+        shift 303), while every layer before it grew alike once the weights were thrown, and
+        the first in forward order was named. Once thrown, the ratios say nothing of where it
+        began (the head's input grew with the features: 1.2 to 2.5x at steps 8 and 16)."""
+        readings = [n for n in self.first_standing if n is not None]
+        if not readings:
+            return None
+        layer, count = collections.Counter(readings).most_common(1)[0]
+        return layer if 2 * count > len(self.first_standing) else None
 
     def on_nonfinite(self, step, origin, message, update_checked=True):
         """The first non-finite value: its finding, and an explosion it confirms.
@@ -646,12 +682,17 @@ class Rules:
         # around the minimum say nothing about the model (see ``_fitted``). Every size and
         # ratio rule below is judged false on such a sample, which also breaks its streak
         fitted = self._fitted()
+        if len(self.first_standing) < self.t.patience and not fitted and any(
+                layers[n].get("rho") for n in order):
+            self.first_standing.append(self._stands_out(layers, order,
+                                                        sample.get("heads", ())))
         found += self._growth(step, layers, order, sample["natural"], fitted, lr,
                               sample.get("heads", ()))
         found += self._no_floor_fall(step, layers, order, sample["natural"])
         found += self._climbing(step, layers, order, sample["natural"], lr)
         found += self._multiplied(step, layers, order, sample["natural"], fitted)
         found += self._thrown(step, layers, order, sample["natural"])
+        found += self._overshot(step, layers, fitted)
         found += self._amplified(step, layers, order, sample["activations"], fitted,
                                  sample.get("heads", ()))
         found += self._outsized(step, layers, order, fitted)
@@ -1235,7 +1276,11 @@ class Rules:
 
     def _units_remedy(self, rule, key, kind=None, temperature=None, attention=False):
         if "exploding" in self.groups:
-            return "raised_lr" if self._exploded_at_raised_lr() else rule
+            if self._exploded_at_raised_lr():
+                return "raised_lr"
+            large = self.started_oversized
+            return ("large_update_oversized" if large
+                    and self.groups["exploding"].layer == large[0] else rule)
         if self._raised_lr(key):
             return "raised_lr"
         if self._large_update(key):
@@ -1462,6 +1507,34 @@ class Rules:
             f"and the loss is {now:.4g} {measured}, "
             f"{now / level:.3g}x its {what} ({level:.4g}){_also(grown)}", "exploding")
 
+    def _overshot(self, step, layers, fitted=False):
+        """Exploding at a layer out of scale since the first sample (``oversized``): the loss
+        of the last three steps (a median) is ``overshoot`` times the first (taken before
+        any update) or more. Such a layer multiplies what passes through it and, on the way
+        back, the gradient of the layers after it, so their updates throw them while its own
+        stays small; the doubling rule waits for one of them to double, which need not come:
+        an MLP whose middle layer was initialised 100x too large moved its head by 0.5, 0.9
+        and 1.1 of its size at steps 1, 2 and 4 (1.5, 2.4, 0.9 at seed 5), its loss 3.3 to
+        17x its first, and fell back to chance with its last ReLUs dead (98% at seed 5) with
+        nothing reported. A layer of sound size is no cause; nor is a loss that rose alone
+        (the other explosion rules judge it)."""
+        large = self.oversized
+        losses = list(self.explosions.losses)[-3:]
+        first = self.explosions.first_losses[0] if self.explosions.first_losses else None
+        if (fitted or large is None or "exploding" in self.groups or len(losses) < 3
+                or not first or first <= 0 or large[0] not in layers):
+            return []
+        now = statistics.median(losses)
+        if now < self.t.overshoot * first:
+            return []
+        return self._group(
+            "exploding", "exploding", [large[0]], step,
+            f"exploding in layer '{large[0]}', whose weights are {large[1]:.0f}x their natural "
+            f"size since the first sample: the loss is {now:.4g} over its last 3 steps (a "
+            f"median), {now / first:.3g}x its first ({first:.4g}); the layer amplifies what "
+            "passes through it and the gradient of the layers after it, whose updates throw "
+            "them", "exploding_layer")
+
     def _since_explosion(self):
         """For units found dead or saturated after an explosion was: most likely its
         consequence (weights thrown far by the updates), so its remedy comes first. An
@@ -1470,6 +1543,14 @@ class Rules:
         base_lr threw a CNN's weights at step 8, seeds 1 and 2, and its ReLUs died later: the
         explosion was named the cause, and the schedule not at all)."""
         if not self._exploded_at_raised_lr():
+            earlier, large = self.groups.get("exploding"), self.started_oversized
+            if earlier is not None and large and earlier.layer == large[0]:
+                # the root of both, as where no explosion was confirmed (``_cause``): the units
+                # die whether the loss after the throw rose (a decoder's transposed
+                # convolutions at 30x: 104 to 1059 at shift 303) or fell (106 to 18, seed 0)
+                return (f"; an explosion was found before it (step {earlier.step}), started "
+                        f"where layer '{large[0]}' was {large[1]:.0f}x its natural size at the "
+                        "first sample: most likely its cause: treat that first")
             return self._found_before("exploding", "an explosion")
         lr, first = self.exploding_lr, self.explosions.first_lr
         earlier = self.groups.get("exploding")
@@ -1502,6 +1583,16 @@ class Rules:
         # turns the weights need not grow them (doubling is the special case of one that does)
         moved = {n: layers[n].get("update_ratio") or 0.0 for n in order}
         largest = max(order, key=moved.get, default=None)
+        # an update as large as a layer's weights at the sample just before (not a head, nor
+        # the last layer, one where the heads are not known: its gradient is its input's,
+        # which the layers before it threw; a critic's value head moved 60x by returns in the
+        # thousands, then its first layer grew 30x: the first layer is named, as for data
+        # out of scale)
+        before = self.large_update
+        before = (before if before and before[0] == self.last_growth and before[1] in order
+                  and before[1] not in heads and before[1] != order[-1]
+                  and before[1] not in self.divided else None)
+        self.last_growth = step
         if largest is not None and moved[largest] >= self.t.update_size:
             self.large_update = (step, largest, moved[largest])
         thrashed = [n for n in order
@@ -1526,6 +1617,18 @@ class Rules:
         everywhere = self._thrown_with(grown, layers, order, natural, moved, heads)
         grown = self._origin(grown + (everywhere or []),
                              {n: layers[n].get("grad_norm") or 0.0 for n in order})
+        self.thrown_before = None
+        amplifying = self.recurrent | self.looped
+        if before is not None and before[1] not in grown[:1] and (
+                before[1] in amplifying
+                or (grown[0] not in amplifying and not self._gain(grown[0]))):
+            # the update of the sample before threw a layer as far as its weights, and this
+            # one doubled another: the explosion started in the first (a trained LSTM under
+            # SGD at lr 5 on longer sequences: its first update moved the LSTM 1.5x its size,
+            # 1.78x larger, short of doubling; the second doubled the head, which was named).
+            # A layer that amplifies by itself (recurrent, looped, out of scale) stays first
+            self.thrown_before = before
+            grown = [before[1]] + [n for n in grown if n != before[1]]
         self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss, [],
                         {n: moved.get(n, 0.0) for n in grown}, span)
         if span is not None:
@@ -1645,7 +1748,13 @@ class Rules:
                 return []
         first, most = grown[0], max(grown, key=factors.get)
         thrown = ""
-        if factors[first] >= self.t.weight_growth:
+        earlier = self.thrown_before
+        if earlier is not None and earlier[1] == first:
+            most = max(grown[1:], key=factors.get)
+            grew = (f"the weights of '{most}' {factors[most]:.1f}x larger, after the update of "
+                    f"step {earlier[0]} had moved those of '{first}' by {earlier[2]:.2g}x their "
+                    "size")
+        elif factors[first] >= self.t.weight_growth:
             grew = f"its weights {factors[first]:.1f}x larger" + (
                 f", and those of '{most}' {factors[most]:.1f}x" if most != first else "")
         elif self._gain(first):  # an oversized layer: it amplifies, the others grow
@@ -1849,6 +1958,16 @@ class Rules:
             return (f", the first of {len(large)} layers whose weights are {min(sizes):.1f}x to "
                     f"{max(sizes):.1f}x their natural size and together amplify the signal "
                     f"about {gain:.2g}x across depth")
+        if layer in self.recurrent:
+            # (its recurrence multiplies the signal at every time step: the residual reading
+            # below is for stacks whose weights are all of a sound size)
+            if not self._grows_from(layer):
+                return ""
+            size = self.first_sizes.get(layer)
+            return (f", where the signal starts to grow: the largest input of a layer after it "
+                    f"is {self.depth[1]:.2g}x its input (measured), amplified through time by "
+                    f"its recurrence" + (f" (its weights started at {size:.1f}x their natural "
+                                         "size)" if size else ""))
         if self._grows_from(layer):
             return (f", where the signal starts to grow: the largest input of a layer after it "
                     f"is {self.depth[1]:.2g}x its input (measured), though no layer's weights "
