@@ -446,9 +446,18 @@ class Rules:
         is multiplied where it enters that layer (a gradient reversal a thousand times too
         strong, a hook scaling a layer's output gradient, a custom backward)."""
         order = _parents_first(order)
-        rho = {n: layers[n]["rho"] for n in order if layers[n].get("rho") is not None}
-        flagged = [n for n in amplified(order, rho, self.t.jump_factor) if n not in heads]
+        flagged = [n for n in amplified(order, self._ratios(layers, order), self.t.jump_factor)
+                   if n not in heads]
         return flagged[-1] if flagged else None
+
+    def _ratios(self, layers, order):
+        """{layer: its gradient/weight ratio} for the layers of ``order`` that have one, but
+        those whose matrices are broadcast parameters (``broadcast``): a class token's or
+        learned positions' ratio is no gain (trained from zero, 0.25-0.36 in norm, their
+        gradients were 6-10x that, 105x the ratio of the layers after them, in a healthy patch
+        transformer)."""
+        return {n: layers[n]["rho"] for n in order
+                if layers[n].get("rho") is not None and n not in self.broadcast}
 
     def _standing(self):
         """The layer whose gradient stood out (``_stands_out``) at most of the first
@@ -1278,9 +1287,7 @@ class Rules:
         if "exploding" in self.groups:
             if self._exploded_at_raised_lr():
                 return "raised_lr"
-            large = self.started_oversized
-            return ("large_update_oversized" if large
-                    and self.groups["exploding"].layer == large[0] else rule)
+            return "large_update_oversized" if self._exploded_at_oversized() else rule
         if self._raised_lr(key):
             return "raised_lr"
         if self._large_update(key):
@@ -1535,6 +1542,13 @@ class Rules:
             "passes through it and the gradient of the layers after it, whose updates throw "
             "them", "exploding_layer")
 
+    def _exploded_at_oversized(self):
+        """Whether the explosion found started at the layer out of scale since the first
+        sample (``started_oversized``): that layer, not the throw, is the root of what dies
+        after it."""
+        earlier, large = self.groups.get("exploding"), self.started_oversized
+        return earlier is not None and bool(large) and earlier.layer == large[0]
+
     def _since_explosion(self):
         """For units found dead or saturated after an explosion was: most likely its
         consequence (weights thrown far by the updates), so its remedy comes first. An
@@ -1543,8 +1557,8 @@ class Rules:
         base_lr threw a CNN's weights at step 8, seeds 1 and 2, and its ReLUs died later: the
         explosion was named the cause, and the schedule not at all)."""
         if not self._exploded_at_raised_lr():
-            earlier, large = self.groups.get("exploding"), self.started_oversized
-            if earlier is not None and large and earlier.layer == large[0]:
+            if self._exploded_at_oversized():
+                earlier, large = self.groups["exploding"], self.started_oversized
                 # the root of both, as where no explosion was confirmed (``_cause``): the units
                 # die whether the loss after the throw rose (a decoder's transposed
                 # convolutions at 30x: 104 to 1059 at shift 303) or fell (106 to 18, seed 0)
@@ -1994,11 +2008,7 @@ class Rules:
         it, not on its way to the loss (a balanced three-head CNN's regression head was
         'amplifying', 275x the reconstruction head computed after it)."""
         order = _parents_first(order)
-        # (a broadcast parameter's gradient against its weights is no gain: a class token
-        # and learned positions trained from zero, 0.25-0.36 in norm, had gradients 6-10x
-        # that, 105x the ratio of the layers after them, in a healthy patch transformer)
-        rho = {n: layers[n]["rho"] for n in order
-               if layers[n].get("rho") is not None and n not in self.broadcast}
+        rho = self._ratios(layers, order)
         flagged = set() if fitted else set(amplified(order, rho, self.t.amplification))
         flagged -= set(heads)
         hits = [n for n in order if self._streak(("amplified", n), n in flagged)]
