@@ -1,4 +1,4 @@
-"""A held-out check of the gradient diagnostics: about seventy-five training setups written fresh,
+"""A held-out check of the gradient diagnostics: about eighty-five training setups written fresh,
 the way a user writes them (PyTorch style, ``import chainrule as torch``), independently of
 tests/diagnostics/suite and its helpers, on the real data in the shared data folder (the digits,
 the breast-cancer table, the weekly CO2 series with its empty weeks, the Shakespeare plays).
@@ -596,6 +596,109 @@ def digits_cnn_kaiming_times_four(data, seed):
             mod.weight.data.mul_(4.0)
     return train(m, torch.optim.SGD(m.parameters(), 0.01, momentum=0.9),
                  batches(x, y, 64, seed), 60, F.cross_entropy)
+
+
+def char_windows(ids, ctx, size, seed):
+    rng = np.random.default_rng(seed)
+    while True:
+        xs, ys = next_char_windows(ids, rng.integers(0, len(ids) - ctx - 1, size), ctx)
+        yield torch.from_numpy(xs), torch.from_numpy(ys)
+
+
+class CharTransformer(nn.Module):
+    def __init__(self, vocab, ctx, width=64, heads=4, layers=2):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, width)
+        self.pos = nn.Parameter(torch.zeros(ctx, width))
+        layer = nn.TransformerEncoderLayer(width, heads, 4 * width, dropout=0.0,
+                                           batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, layers)
+        self.head = nn.Linear(width, vocab)
+        self.register_buffer("mask", nn.Transformer.generate_square_subsequent_mask(ctx))
+
+    def forward(self, s):
+        h = self.embed(s) + self.pos[: s.shape[1]]
+        return self.head(self.blocks(h, mask=self.mask[: s.shape[1], : s.shape[1]]))
+
+
+@broken("exploding", by=20)
+def shakespeare_transformer_adam_lr_point_one(data, seed):
+    ids, vocab = chars(data)
+    m = CharTransformer(vocab, 32)
+    return train(m, torch.optim.Adam(m.parameters(), 0.1), char_windows(ids, 32, 16, seed), 40,
+                 flat_cross_entropy)
+
+
+@broken("exploding", by=30)
+def shakespeare_char_gru_sgd_lr_fifty(data, seed):
+    ids, vocab = chars(data)
+
+    class CharGRU(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, 32)
+            self.gru = nn.GRU(32, 64, batch_first=True)
+            self.head = nn.Linear(64, vocab)
+
+        def forward(self, s):
+            return self.head(self.gru(self.embed(s))[0])
+
+    m = CharGRU()
+    return train(m, torch.optim.SGD(m.parameters(), 50.0), char_windows(ids, 48, 16, seed), 40,
+                 flat_cross_entropy)
+
+
+@broken("saturation|vanishing|exploding", by=50)
+def co2_gru_on_raw_ppm(data, seed):
+    x, y = co2(data)  # inputs and targets in ppm, around 300-420: not scaled
+
+    class Forecast(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(1, 32, batch_first=True)
+            self.head = nn.Linear(32, 1)
+
+        def forward(self, s):
+            return self.head(self.gru(s)[0][:, -1])
+
+    m = Forecast()
+    return train(m, torch.optim.Adam(m.parameters(), 1e-3), batches(x, y, 32, seed), 60,
+                 F.mse_loss)
+
+
+@broken("nonfinite", by=10)
+def shakespeare_attention_over_an_all_padding_sequence(data, seed):
+    # variable-length lines padded to 24; one batch row is an empty line: every key is padding
+    ids, vocab = chars(data)
+    rng = np.random.default_rng(seed)
+    pad = vocab
+
+    class Classifier(nn.Module):  # which of four quarters of the text a line comes from
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab + 1, 32)
+            self.attn = nn.MultiheadAttention(32, 4, batch_first=True)
+            self.head = nn.Linear(32, 4)
+
+        def forward(self, s):
+            padded = s == pad
+            h = self.embed(s)
+            h = self.attn(h, h, h, key_padding_mask=padded)[0]
+            keep = (~padded).float()[..., None]
+            return self.head((h * keep).sum(1) / keep.sum(1).clamp(min=1.0))
+
+    def gen():
+        while True:
+            lengths = rng.integers(4, 25, 32)
+            lengths[rng.integers(0, 32)] = 0
+            starts = rng.integers(0, len(ids) - 25, 32)
+            xs = np.full((32, 24), pad, np.int64)
+            for i, (st, n) in enumerate(zip(starts, lengths)):
+                xs[i, :n] = ids[st:st + n]
+            yield torch.from_numpy(xs), torch.from_numpy(starts * 4 // len(ids))
+
+    m = Classifier()
+    return train(m, torch.optim.Adam(m.parameters(), 1e-3), gen(), 20, F.cross_entropy)
 
 
 @healthy
@@ -1297,6 +1400,97 @@ def co2_lstm_multi_step_forecast(data, seed):
     m = Seq()
     return train(m, torch.optim.Adam(m.parameters(), 3e-3), batches(xs, ys, 32, seed), 150,
                  F.mse_loss, clip=1.0)
+
+
+@healthy
+def shakespeare_two_layer_lstm_dropout_clipped(data, seed):
+    ids, vocab = chars(data)
+
+    class CharLSTM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(vocab, 32)
+            self.lstm = nn.LSTM(32, 64, num_layers=2, dropout=0.2, batch_first=True)
+            self.head = nn.Linear(64, vocab)
+
+        def forward(self, s):
+            return self.head(self.lstm(self.embed(s))[0])
+
+    m = CharLSTM()
+    return train(m, torch.optim.Adam(m.parameters(), 3e-3), char_windows(ids, 48, 16, seed),
+                 150, flat_cross_entropy, clip=1.0)
+
+
+@healthy
+def digits_nesterov_cosine_warm_restarts(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 128, 128, 10])
+    opt = torch.optim.SGD(m.parameters(), 0.05, momentum=0.9, nesterov=True)
+    sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=40)
+    return train(m, opt, batches(x, y, 64, seed), 200, F.cross_entropy, sched=sched)
+
+
+@healthy
+def cancer_first_layer_frozen_after_thirty_steps(data, seed):
+    x, y = cancer(data)
+    m = mlp([30, 64, 32, 2])
+    opt = torch.optim.AdamW(m.parameters(), 1e-3, weight_decay=0.01)
+    gen = batches(standardised(x), y, 32, seed)
+    losses = []
+    with GradientMonitor(m) as mon:
+        for step in range(1, 151):
+            if step == 31:
+                m[0].requires_grad_(False)
+            xb, yb = next(gen)
+            opt.zero_grad()
+            loss = F.cross_entropy(m(xb), yb)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            mon.step(loss)
+    return mon, losses
+
+
+@healthy
+def digits_depthwise_separable_cnn_batchnorm(data, seed):
+    x, y = digits(data)
+
+    def separable(cin, cout):
+        return [nn.Conv2d(cin, cin, 3, padding=1, groups=cin), nn.Conv2d(cin, cout, 1),
+                nn.BatchNorm2d(cout), nn.ReLU()]
+
+    m = nn.Sequential(nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 16, 3, padding=1),
+                      nn.BatchNorm2d(16), nn.ReLU(), *separable(16, 32), nn.MaxPool2d(2),
+                      *separable(32, 64), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                      nn.Linear(64, 10))
+    return train(m, torch.optim.Adam(m.parameters(), 2e-3), batches(x, y, 64, seed), 150,
+                 F.cross_entropy)
+
+
+@healthy
+def digits_rows_as_tokens_transformer_classifier(data, seed):
+    x, y = digits(data)
+    xs = x.reshape(-1, 8, 8)
+
+    class RowTransformer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(8, 32)
+            self.cls = nn.Parameter(torch.zeros(1, 1, 32))
+            self.pos = nn.Parameter(torch.randn(9, 32) * 0.02)
+            layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.1, batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, 2)
+            self.head = nn.Linear(32, 10)
+
+        def forward(self, rows):
+            h = self.proj(rows)
+            h = torch.cat([self.cls.expand(len(rows), 1, 32), h], dim=1) + self.pos
+            return self.head(self.encoder(h)[:, 0])
+
+    m = RowTransformer()
+    opt = torch.optim.AdamW(m.parameters(), 1e-3)
+    sched = torch.optim.lr_scheduler.LinearLR(opt, 0.1, 1.0, total_iters=20)
+    return train(m, opt, batches(xs, y, 64, seed), 150, F.cross_entropy, sched=sched)
 
 
 WIDTH = max(map(len, CASES))
