@@ -158,6 +158,27 @@ def test_updates_as_large_as_the_weights_three_samples_in_a_row_are_an_explosion
     assert "1.6x their size" in found[0].message
 
 
+def _large_updates_with_losses(losses):
+    """Rules fed ``losses`` at steps 1-4 and updates 11x, 2.7x and 1.1x the weights at the
+    samples of steps 1, 2 and 4: the findings."""
+    rules, found = Rules(), []
+    for step, loss in enumerate(losses, 1):
+        found += rules.on_step(step, loss, 0.01, {"fc": 0.01})
+        ratio = {1: 11.0, 2: 2.7, 4: 1.1}.get(step)
+        if ratio is not None:
+            found += rules.on_sample(_sample(step, {"fc": ratio}))
+    return found
+
+
+def test_updates_as_large_as_the_weights_that_lower_the_loss_at_each_step_are_no_explosion():
+    # L-BFGS with a line search on a table it separates: the weights grow 3x a sample, and
+    # every step lowers the loss
+    assert _large_updates_with_losses([1.25, 0.04, 0.027, 0.026]) == []
+    # the same updates, the loss up once between the samples: exploding updates
+    found = _large_updates_with_losses([1.25, 0.04, 0.05, 0.026])
+    assert [(f.rule, f.layer, f.step) for f in found] == [("exploding", "fc", 4)]
+
+
 def test_one_bold_update_is_not_an_explosion():
     rules = Rules()
     found = [f for step, ratio in ((1, 1.4), (2, 0.2), (4, 1.4), (8, 1.1), (16, 0.05))
