@@ -428,6 +428,45 @@ def test_dead_units_are_the_same_units_off_sample_after_sample():
     assert finding.step == 8
 
 
+def test_units_off_on_windows_of_few_samples_must_be_off_on_windows_of_sixteen():
+    # two sequences a window (their positions are not independent inputs): ten units off on
+    # the last three windows, but on in one of the two before: not off on 16 samples
+    turns = ["xxxxx...........", ".....xxxxx......"] + ["xxxxxxxxxx......"] * 3
+    assert _dead_masks(turns, samples=2) == []
+    (finding,) = _dead_masks(turns)  # sixteen samples a window: the last two suffice
+    assert (finding.rule, finding.step) == ("dead", 16)
+    # the same units off on every window: found as soon as with windows of sixteen
+    (finding,) = _dead_masks(["xxxxxxxxxx......"] * 5, samples=2)
+    assert (finding.rule, finding.step) == ("dead", 4)
+
+
+def _switched_off(losses, **stats):
+    """The dead rule's findings where ten of 16 ReLU units, all alive at step 1, go off one
+    layer-sample at a time, with ``losses`` at steps 1, 2, ... and nothing else amiss."""
+    masks = {1: "................", 2: "xxx.............", 4: "xxxxxx..........",
+             8: "xxxxxxxxxx......", 16: "xxxxxxxxxx......", 32: "xxxxxxxxxx......"}
+    rules, found = Rules(), []
+    for step, loss in enumerate(losses, 1):
+        rules.on_step(step, loss, 1.0, {"fc": 1.0}, 0.01)
+        if step in masks:
+            sample = _layer_sample(step, {"fc": (0.1, 0.05, 1e-3)})
+            off = np.array([c == "x" for c in masks[step]])
+            sample["activations"] = {"relu": dict(
+                {"kind": "relu", "dead": off.mean(), "inputs": 32, "off": off, "after": "fc",
+                 "units": 16}, **stats)}
+            found += rules.on_sample(sample, 0.01)
+    return found
+
+
+def test_relu_units_that_learning_switched_off_are_not_reported():
+    falling = [0.95 ** step for step in range(32)]  # to 0.2: the loss learns meanwhile
+    assert _switched_off(falling, biases_natural=True) == []
+    (finding,) = _switched_off([1.0] * 32, biases_natural=True)  # the loss never learned
+    assert (finding.rule, finding.step) == ("dead", 32)
+    (finding,) = _switched_off(falling, biases_natural=False)  # biases thrown out of range
+    assert (finding.rule, finding.step) == ("dead", 32)
+
+
 def test_units_nudged_off_in_a_layer_on_or_off_by_its_biases_are_not_counted():
     # 9 of 16 off at the first sample (by their biases' signs), 15 by the fourth, the biases
     # still in their initial range: the 6 more went off under updates of a healthy size

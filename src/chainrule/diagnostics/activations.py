@@ -249,6 +249,11 @@ def inputs_in(array):
     return int(np.prod(array.shape[:2])) if array.ndim == 3 else int(array.shape[0])
 
 
+def samples_in(array):
+    """How many samples an output holds: its rows (a sequence's positions are one sample's)."""
+    return int(array.shape[0]) if array.ndim >= 2 else 1
+
+
 def kind_of(module):
     """"relu", "relu6", "sigmoid" or "tanh" for a watched module, else None."""
     if isinstance(module, RELU_MODULES):
@@ -719,6 +724,7 @@ class _Tally:
         # LSTM/GRU: the memory gate's values shut (near 0) and open (near 1), of all of them
         self.shut = self.open = self.memory = 0
         self.inputs = 0
+        self.samples = 0  # units: the rows among those inputs (``samples_in``)
         self.margins = []  # softmax: the top-two score gaps of its saturated rows
         self.gains = []  # recurrent layers: the backward signal's gain through time, per call
         # "zero" or "constant" while every forward pooled here fed the model inputs that are the
@@ -741,6 +747,7 @@ class _Tally:
 
     def add(self, array, eps):
         self.inputs += inputs_in(array)
+        self.samples += samples_in(array)
         module = kernels.if_loaded("probe", array)
         if module is not None:
             self._add_compiled(module, array, eps)
@@ -792,6 +799,7 @@ class _Tally:
                 # measurement, not a share that other units reach by turns (see rules.py,
                 # ``_dead_twice``)
                 stats["off"] = ~alive
+                stats["samples"] = self.samples
         else:
             stats["saturated"] = self.saturated / max(self.total, 1)
         if self.memory:

@@ -101,7 +101,7 @@ class Rules:
         self.measured = {}  # activation -> how many measurements of it the rules have seen
         self.measured_at = {}  # activation -> the step of its last measurement
         self.first_dead = {}  # activation -> its share of dead units at its first measurement
-        self.dead_units = {}  # activation -> its units off at its last measurement
+        self.dead_units = {}  # activation -> [(its units off, samples)] of its last windows
         self.first_off = {}  # activation -> its units off at its first measurement
         # tanh or sigmoid units -> their share of saturated outputs at their first measurement
         self.first_saturated = {}
@@ -951,7 +951,8 @@ class Rules:
                     and s.get("after") not in starved and s.get("after") not in self.shrunk
                     and not self.collapsed,
                     lr, since
-            ) and both > self._dead_fraction(name, s) and not self._learned_tail(name, s):
+            ) and both > self._dead_fraction(name, s) and not self._learned_tail(name, s) \
+                    and not self._learned_off(name, s):
                 dead.append(name)
             if s.get("saturated") is not None and self._unit_streak(
                     ("saturation", name), s["saturated"] > self._saturated_fraction(name, s),
@@ -1063,12 +1064,27 @@ class Rules:
         dead units at step 130 before this). Units an update too large kills are off at the
         last two samples of their streak, whatever they did before it (Adam at 0.3: 56% and
         62% of a layer off at steps 2 and 4, a quarter of them the same units, then the same
-        88% and more from step 8 on)."""
-        off, before = stats.get("off"), self.dead_units.get(name)
-        self.dead_units[name] = off
-        if off is None or before is None or before.shape != off.shape:
+        88% and more from step 8 on). Where those two windows hold fewer than ``min_inputs``
+        samples (rows: a sequence's positions are one sample's, as an image's pixels are), the
+        units must be off on as many of the latest windows as hold that many: a unit off on
+        every position of two sequences says little of the next sequence (the detectors at
+        seed 10, 62% off at steps 8 and 10, four windows of two sequences, back to 38% by step
+        20: reported as dead units at step 10 before this)."""
+        off = stats.get("off")
+        if off is None:
+            self.dead_units.pop(name, None)
             return stats["dead"]
-        return int((off & before).sum()) / off.size
+        kept = [w for w in self.dead_units.get(name, ()) if w[0].shape == off.shape]
+        kept.append((off, stats.get("samples", self.t.min_inputs)))
+        while len(kept) > 2 and sum(n for _, n in kept[1:]) >= self.t.min_inputs:
+            kept.pop(0)
+        self.dead_units[name] = kept
+        if len(kept) < 2:
+            return stats["dead"]
+        both = kept[0][0]
+        for units, _ in kept[1:]:
+            both = both & units
+        return int(both.sum()) / off.size
 
     def _dead_share(self, name, stats):
         """The share of ``name``'s units that count as dead: those off on every input now,
@@ -1198,6 +1214,32 @@ class Rules:
             # held 40 to 62% of its channels in the tail, around the threshold from the start)
         began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
         return began_late and not self._raised_lr(key) and not self._large_update(key)
+
+    def _learned_off(self, name, stats):
+        """Whether ReLU units that were measured alive went off since while the loss fell to
+        ``unlearned_drop`` of its untrained level or below, their biases still in their natural
+        range and no cause seen (no explosion, no update as large as a layer, no rise of the
+        learning rate): learning switched them off. A unit whose every input the loss wants
+        lower is pushed off a little at each step, and does no harm there; one killed by a
+        step too large has a cause on record, or its bias thrown far below its range (a
+        segmenter under Adam at 1e-2: 5 of its second ReLU's 8 channels off one at a time from
+        step 2 to 30, the loss 0.25 to 0.01, as at lr 3e-3 with none off; a U-Net's decoder,
+        5 of 8 off at steps 60-80, two back by step 100, the loss 0.63 to 0.27 and falling:
+        reported as dead units at steps 40 and 80 before this). Units off from the first
+        measurement, or while the loss has not learned, are judged as before."""
+        if stats.get("kind") != "relu" or "exploding" in self.groups:
+            return False
+        if self.first_dead.get(name, 1.0) > self.t.dead_fraction / 2 \
+                or not stats.get("biases_natural"):
+            return False
+        key = ("dead", name)
+        e = self.explosions
+        recent = list(e.losses)[-self.t.recent_steps:]
+        learned = (e.relapse_level is not None and len(recent) >= 3
+                   and statistics.median(recent) < e.relapse_level)
+        began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
+        return (learned and began_late and not self._raised_lr(key)
+                and not self._large_update(key))
 
     def _learned_saturation(self, name, stats):
         """Whether tanh or sigmoid units that were unsaturated at their first measurement went
