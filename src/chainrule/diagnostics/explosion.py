@@ -328,7 +328,7 @@ class ExplosionTracker:
         level = first if best <= t.unlearned_drop * first else t.overshoot * first
         # or at the untrained level after any fall beyond the first losses' spread, where the
         # updates have thrown the weights too (below): Adam's range tests on a GRU fell only to
-        # 0.63-0.78 of their untrained loss before the rate, 1.3x a step, threw the recurrent
+        # 0.61-0.78 of their untrained loss before the rate, 1.3x a step, threw the recurrent
         # weights 4-6x their size in a dozen steps and the loss back above its start (seeds
         # 9, 10, shift 505), and waited for twice that level until step 50 or after
         floor = first if best < self.first_low else level
@@ -358,7 +358,7 @@ class ExplosionTracker:
                 # level says the same (a cluster of outliers is over within a few steps), with
                 # the weights thrown as proof (below)
                 recent = sorted(list(losses)[-t.recent_steps + 1:] + [loss])
-                above = recent[len(recent) // 2] >= floor
+                above = recent[(len(recent) - 1) // 2] >= floor  # (the lower middle one)
             back = above and latest >= floor
         self.diverging_steps = self.diverging_steps + 1 if strict else 0
         # a state, not one odd batch: ``patience`` steps in a row, or one where the updates
