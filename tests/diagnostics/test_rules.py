@@ -101,6 +101,48 @@ def test_diverging_when_the_loss_doubles_its_start_without_having_halved():
     assert _feed(norms, losses, [0.01] * len(losses)) == []  # the rate did not rise
 
 
+def test_diverging_after_a_restart_at_the_step_of_the_lowest_loss():
+    # a rate cosined towards 0, restarted 100x too high at the very step whose median of five
+    # was the lowest: that median was made at the old rate, so the rate has been raised since
+    # (the rate given with a step is the next update's when the scheduler steps first)
+    losses = [2.7 - 0.12 * step for step in range(20)] + [0.35, 4.0, 8.0, 9.0, 8.5, 8.0]
+    norms = [1.0] * len(losses)
+    rates = [3e-3 * (1 - step / 20) for step in range(20)] + [0.3] * 6
+    (finding,) = _feed(norms, losses, rates)
+    assert finding.rule == "exploding" and "training is diverging" in finding.message
+    assert "rose from 0.003" in finding.message
+
+
+def test_diverging_back_at_the_start_after_a_small_fall_when_the_weights_were_thrown():
+    # a range test under Adam: the loss fell by a third only, then back above its start as
+    # the rate grew 1.3x a step; the weights thrown 3x since the last sample are the proof
+    # that a median at the untrained level (not twice it) is the model's
+    losses = [0.7, 0.72, 0.69, 0.6, 0.5, 0.45, 0.46, 0.47, 0.6, 0.75, 0.8, 0.85, 0.9]
+    norms = [1.0] * len(losses)
+    rising = [1e-3 * 1.3 ** i for i in range(len(losses))]
+    (finding,) = _feed(norms, losses, rising, grown=3.0)
+    assert finding.rule == "exploding" and finding.step == 12  # (the median of five's third)
+    assert "its untrained level (0.7)" in finding.message
+    assert _feed(norms, losses, rising, grown=1.1) == []  # the weights where they were
+
+
+def test_diverging_that_swings_and_fills_its_own_upper_losses_when_the_weights_were_thrown():
+    # the loss swings between its untrained level and 6x it from step 6 on, at the first
+    # rate, then under warm restarts that climb to 10x it every ten steps: the divergence
+    # fills the top of its own last 50 losses and a median of five is never above their 0.9
+    # quantile; the last eight's median at twice the untrained level, with the weights
+    # thrown, is the divergence
+    swing = [3.0, 0.6, 2.0, 4.2, 1.5, 2.6, 0.7, 3.6, 2.2, 1.8]
+    losses = [0.7, 0.7, 0.68, 0.69, 0.7] + swing * 5
+    norms = [1.0] * len(losses)
+    restarts = [0.3] * 25 + [0.3 + 2.7 * (step % 10) / 9 for step in range(len(losses) - 25)]
+    quantile_only = _feed(norms, losses, restarts, thresholds=Thresholds(patience=1000),
+                          grown=3.0)
+    assert [f.rule for f in quantile_only] == ["exploding"]
+    assert "training is diverging" in quantile_only[0].message
+    assert _feed(norms, losses, restarts, grown=1.1) == []  # the weights where they were
+
+
 def test_heavy_tailed_losses_under_a_risen_rate_never_diverge():
     # batch losses of MSE on Student-t targets (1.5 degrees of freedom): runs of three batches
     # at or above the first three's median come by chance, the rate raised by a schedule

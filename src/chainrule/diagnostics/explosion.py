@@ -64,8 +64,11 @@ class ExplosionTracker:
         self.jump_losses = []  # the losses of its steps
         self.best = None  # (smoothed loss, layer norms, lr) at the lowest smoothed loss
         self.first_lr = None
+        # the rates given with the last two steps (``_diverging``: the rate a loss was made at)
+        self.lr_back = (None, None)
         self.diverging_steps = 0  # steps in a row the diverging condition held
         self.start_loss = None  # the untrained loss (``_untrained``)
+        self.first_low = None  # the lowest of the first losses it is taken from
         self.fit_level = None  # the loss at which the run has fit its data (``fitted``)
         self.has_fit = False  # whether the loss has been there (a median of three steps)
         self.relapsed = 0  # steps in a row the loss was back near its untrained level
@@ -165,6 +168,7 @@ class ExplosionTracker:
         thrown = self.t.jump_factor ** 2 * base
         kept = sorted([base] + [loss for loss in first[1:] if base <= 0 or loss <= thrown])
         self.start_loss = start = kept[(len(kept) - 1) // 2]
+        self.first_low = kept[0]  # (the lowest of them: the untrained loss's spread)
         self.relapse_level = self.t.unlearned_drop * start
         # (or settled squared of the largest: L-BFGS's first step, 20 evaluations, took a full
         # batch's loss from 0.69 to 1e-4, the median; at 5e-8 its tanh units saturated were
@@ -296,6 +300,14 @@ class ExplosionTracker:
             return None
         if self.first_lr is None:
             self.first_lr = lr
+        # the rate a loss was made at is one given with an earlier step: the rate given with a
+        # step is its own update's when the monitor is stepped before the scheduler, the next
+        # update's when after, and either way no update at it has made that step's loss yet
+        # (a TinyGPT cosined to 0 and restarted at 0.3: its lowest median of five, at the
+        # restart's step, was taken as made at 0.3, so the loss back at 3x its untrained level
+        # at 0.3 seemed back at the rate of its best, and was let go, seed 9)
+        two_back, one_back = self.lr_back
+        self.lr_back = (one_back, lr)
         if len(self.losses) < 4:
             return None
         # a median of five: of three, two outlier batches in a row (heavy-tailed targets under
@@ -304,40 +316,61 @@ class ExplosionTracker:
         smooth = sorted((losses[-4], losses[-3], losses[-2], losses[-1], loss))[2]
         first = self.start_loss  # (known: four losses are)
         if self.best is None or smooth < self.best[0]:
-            self.best = (smooth, layer_norms, lr)
+            # (the lower of the two rates before this step's: the later of them may already be
+            # a restart's, under the convention that gives each step the next update's rate)
+            made = (one_back if two_back is None or one_back < two_back else two_back)
+            self.best = (smooth, layer_norms, lr if made is None else made)
         best, layers_best, best_lr = self.best
         # back at the untrained level after halving, or well above it at once: a schedule
         # that raises the rate early undoes a fall too small to halve (a third: 0.71 -> 0.51,
         # then 2.6 and up from step 24 of an lr growing 1.25x a step, seen only at 34)
-        back = (self.first_lr and first > 0 and lr >= self.t.lr_rise * self.first_lr
-                and (smooth >= self.t.overshoot * first
-                     or (best <= self.t.unlearned_drop * first and smooth >= first)))
-        if back and len(self.losses) >= self.t.recent_steps:
+        t = self.t
+        level = first if best <= t.unlearned_drop * first else t.overshoot * first
+        # or at the untrained level after any fall beyond the first losses' spread, where the
+        # updates have thrown the weights too (below): Adam's range tests on a GRU fell only to
+        # 0.61-0.78 of their untrained loss before the rate, 1.3x a step, threw the recurrent
+        # weights 4-6x their size in a dozen steps and the loss back above its start (seeds
+        # 9, 10, shift 505), and waited for twice that level until step 50 or after
+        floor = first if best < self.first_low else level
+        back = (self.first_lr and first > 0 and lr >= t.lr_rise * self.first_lr
+                and smooth >= floor)
+        strict = back and smooth >= level
+        if back and len(self.losses) >= t.recent_steps:
             # and above the loss's own noise: a loss that is mostly noise (heavy-tailed targets
             # under MSE: a quarter of its batch losses above the untrained level, late in the
             # run too) is back there by chance, while a diverging loss rises above nearly all
             # it was before (a ramp: above all but its own last steps); read only when the rest
             # holds (rare)
             ordered = sorted(self.losses)
-            back = smooth >= ordered[int(self.t.loss_quantile * (len(ordered) - 1))]
+            above = smooth >= ordered[int(t.loss_quantile * (len(ordered) - 1))]
             # and so is the median of the latest three, this step's in: a rise reaches the
             # latest batches, while a cluster of outliers fills a median of five for a step or
             # two after it has passed (heavy-tailed targets under MSE, a loss near 8: 62, 41
             # and 57 in a row, then 5 and 7, held a median of five above the 0.9 quantile and
             # 7.5x a lucky untrained 5.5 three steps running); a ramp holds both at once
             latest = sorted((losses[-2], losses[-1], loss))[1]
-            back = back and (latest >= self.t.overshoot * first
-                             or (best <= self.t.unlearned_drop * first and latest >= first))
-        self.diverging_steps = self.diverging_steps + 1 if back else 0
+            strict = strict and above and latest >= level
+            if not above:
+                # a loss that diverged early and swings there (warm restarts whose every cycle
+                # climbs to 8x the first rate: 1 to 7.5 from step 8 on, 2.7x the untrained
+                # level as a median) fills its own last 50 with the divergence and is never
+                # above their 0.9 quantile; the median of the last ``recent_steps`` at the
+                # level says the same (a cluster of outliers is over within a few steps), with
+                # the weights thrown as proof (below)
+                recent = sorted(list(losses)[-t.recent_steps + 1:] + [loss])
+                above = recent[(len(recent) - 1) // 2] >= floor  # (the lower middle one)
+            back = above and latest >= floor
+        self.diverging_steps = self.diverging_steps + 1 if strict else 0
         # a state, not one odd batch: ``patience`` steps in a row, or one where the updates
         # have thrown the weights too, a layer ``weight_growth`` x its size since the last
         # sample (read only when the loss is back: rare). A cluster of outlier batches holds the
         # medians up for a step or two with the weights where they were (MSE on Student-t
         # targets under one-cycle: 1.02x); a rate that undoes the fit throws them (range tests
         # under Adam 4.8x to 6.6x at the first step back, a warm-up never capped 16x), and the
-        # patience cost it two steps past the median of five's own two
-        if self.diverging_steps < self.t.patience and not (
-                back and self.weight_growth()[0] >= self.t.weight_growth):
+        # patience cost it two steps past the median of five's own two. What only the weaker
+        # readings above found back needs the weights thrown
+        if not back or (self.diverging_steps < t.patience
+                        and self.weight_growth()[0] < t.weight_growth):
             return None
         layers_best, norms = self._resolve(layers_best), self._resolve(layer_norms)
         growth = {name: norm / max(layers_best.get(name, 0.0), 1e-30)
