@@ -62,6 +62,10 @@ class Rules:
         self.started_depth = None  # whether it did at the first sample
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
+        # layer -> its gradient/weight ratio at step 1, before any update ({} where the first
+        # sample came later): see _thrown_from_the_start
+        self.first_rho = None
+        self.start_judged = False  # whether _thrown_from_the_start has had its losses
         self.climb_lowest = math.inf  # the lowest median of five losses the climb rule has seen
         # the squared gradient norm per unit of loss over the first three steps, a median
         # (``_steepness``; None until known, or where a loss was not above 0)
@@ -167,6 +171,8 @@ class Rules:
         if self.doubled:
             self.step_lr = lr  # (evidence only: a doubling awaits its losses)
             found = self._doubling_confirmed(loss)
+            if not found and self.doubled is None:  # (judged no explosion: the start's turn)
+                found = self._thrown_from_the_start(step)
         else:
             found = []
         if lr is not None:
@@ -697,6 +703,10 @@ class Rules:
                                                         sample.get("heads", ())))
         found += self._growth(step, layers, order, sample["natural"], fitted, lr,
                               sample.get("heads", ()))
+        if self.first_rho is None:
+            # (step 1 only: after an update the ratios are an explosion's, not the data's)
+            self.first_rho = self._ratios(layers, order) if step == 1 else {}
+        found += self._thrown_from_the_start(step)
         found += self._no_floor_fall(step, layers, order, sample["natural"])
         found += self._climbing(step, layers, order, sample["natural"], lr)
         found += self._multiplied(step, layers, order, sample["natural"], fitted)
@@ -1658,6 +1668,49 @@ class Rules:
         # step)
         return self._doubling_confirmed(None) if self.loss is None else []
 
+    def _thrown_from_the_start(self, step):
+        """Exploding, born in the data's scale: before any update (the sample of step 1) every
+        layer's gradient was ``data_rho`` times its weights or more, and within the first
+        ``data_steps`` updates the loss rose ``jump_factor`` times its first value. On data of
+        unit scale an untrained layer's gradient is about its weights' size or less (0.1 to 4
+        over the suite's healthy setups, but for scaled float16 gradients, whose loss holds
+        still); inputs or targets far out of scale, or a loss summed where it is meant
+        averaged, make every layer's gradient scale with them. The jump rule sees no jump:
+        its reference is the first step, already out of scale, and under cross-entropy the
+        saturated softmax bounds the gradient while the loss grows with the logits. Raw
+        measurements of the breast-cancer table (areas up to 2500) into an MLP under SGD:
+        gradients 24 to 77 times the weights at step 1, the loss 7.8 then 99, then at chance
+        for good with the first ReLU layer dead; no update doubled a layer (1.2x to 1.5x), and
+        nothing was reported. Named as an explosion everywhere at once is (``_origin``: the
+        first layer, unless a layer out of scale or a recurrent one amplifies). Judged on the
+        samples until those losses are in, once (and where a doubling update awaited its
+        losses, when it was judged no explosion: the same table at another draw, its head
+        doubled at step 2 as the loss fell from 162 back to chance, 0.7)."""
+        rho = self.first_rho
+        if not rho or self.start_judged or "exploding" in self.groups or self.doubled:
+            return []
+        losses = list(self.explosions.losses)[:self.t.data_steps + 1]
+        # (judged once all those losses are in; a doubling awaiting its losses first)
+        self.start_judged = len(losses) > self.t.data_steps
+        least = min(rho.values())
+        if least < self.t.data_rho or len(losses) < 2 or not losses[0] > 0:
+            return []
+        peak = max(losses[1:])
+        if not peak >= self.t.jump_factor * losses[0]:
+            return []
+        named = self._origin([n for n in self.order if n in rho])
+        first = named[0]
+        remedy_key = self._exploding_remedy(first)
+        scale = ""
+        if remedy_key == "exploding":
+            remedy_key, scale = "exploding_data", ": " + DATA_SCALE
+        return self._group(
+            "exploding", "exploding", named, step,
+            f"exploding gradients{_count(named)}, starting in layer '{first}'"
+            f"{self._gain(first)}: before any update every layer's gradient was {least:.3g}x "
+            f"its weights or more, and the first updates threw the loss from {losses[0]:.4g} "
+            f"to {peak:.4g} at step {losses.index(peak) + 1}{_also(named)}{scale}", remedy_key)
+
     def _grown_between(self, step, layers, natural):
         """({layer: how many times larger its weights grew per update, a geometric mean,
         over the updates between the last sample's and this one's}, how many updates), each
@@ -1800,10 +1853,7 @@ class Rules:
             remedy_key = "exploding_data"
             scale = (f"; the loss was already {start:.4g} at step 1, before any update (an "
                      "untrained model on inputs and targets of unit scale starts near 1): "
-                     "inputs or targets far from unit scale, or a loss summed where it is "
-                     "meant averaged, make gradients this large; so does a loss taken after "
-                     "an update inside the step (MAML's query loss after its inner step, an "
-                     "unrolled optimiser) whose rate is far too large")
+                     + DATA_SCALE)
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights{_count(grown)}, starting in layer '{first}'{self._gain(first)}: "
@@ -2912,6 +2962,13 @@ def _steadiness(values):
     for rank, index in enumerate(ranks):
         order[index] = rank
     return max(_straightness(values), _straightness(order))
+
+
+# what makes the gradients out of scale from the first step (the remedy exploding_data's)
+DATA_SCALE = ("inputs or targets far from unit scale, or a loss summed where it is meant "
+              "averaged, make gradients this large; so does a loss taken after an update inside "
+              "the step (MAML's query loss after its inner step, an unrolled optimiser) whose "
+              "rate is far too large")
 
 
 def _count(names, word="in"):
