@@ -119,6 +119,7 @@ class Rules:
         self.output_saturated = False
         self.sampled_flat = {}  # sampled softmax -> [sum of its shares of flat rows, samples]
         self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
+        self.doubled_norm = None  # the total gradient norm of the doubling update's step
         # (step, {layer: its weights after the update}) at the last sample (``_grown_between``)
         self.last_weights = None
         self.divided = {}  # layer -> (gradient norm, lr): an update made its weights inf from
@@ -170,7 +171,7 @@ class Rules:
         (given to the constructor) turns into it."""
         if self.doubled:
             self.step_lr = lr  # (evidence only: a doubling awaits its losses)
-            found = self._doubling_confirmed(loss)
+            found = self._doubling_confirmed(loss, grad_norm)
             if not found and self.doubled is None:  # (judged no explosion: the start's turn)
                 found = self._thrown_from_the_start(step)
         else:
@@ -701,11 +702,11 @@ class Rules:
                 layers[n].get("rho") for n in order):
             self.first_standing.append(self._stands_out(layers, order,
                                                         sample.get("heads", ())))
-        found += self._growth(step, layers, order, sample["natural"], fitted, lr,
-                              sample.get("heads", ()))
         if self.first_rho is None:
             # (step 1 only: after an update the ratios are an explosion's, not the data's)
             self.first_rho = self._ratios(layers, order) if step == 1 else {}
+        found += self._growth(step, layers, order, sample["natural"], fitted, lr,
+                              sample.get("heads", ()))
         found += self._thrown_from_the_start(step)
         found += self._no_floor_fall(step, layers, order, sample["natural"])
         found += self._climbing(step, layers, order, sample["natural"], lr)
@@ -1639,6 +1640,14 @@ class Rules:
                 return self._thrashed(step, thrashed, moved, layers) if thrashed else []
             growth, span = between, (step - updates, step - 1)
         everywhere = self._thrown_with(grown, layers, order, natural, moved, heads)
+        if everywhere is None and step <= self.t.data_steps and self._scaled_from_the_start():
+            # the data's scale reached every layer through the loss's gradient from step 1:
+            # the rate, not the gradient, kept some layer's move under its size (targets in
+            # the thousands: the head 13.7x its natural size after one SGD step, the first
+            # layer moved 0.85x its size by a gradient 84x its weights), and the explosion is
+            # everywhere at once, as _thrown_with names it
+            everywhere = [n for n in order if n not in grown and n not in heads
+                          and n not in self.divided and n in self.first_rho]
         grown = self._origin(grown + (everywhere or []),
                              {n: layers[n].get("grad_norm") or 0.0 for n in order})
         self.thrown_before = None
@@ -1653,6 +1662,8 @@ class Rules:
             # A layer that amplifies by itself (recurrent, looped, out of scale) stays first
             self.thrown_before = before
             grown = [before[1]] + [n for n in grown if n != before[1]]
+        recent = self.explosions.recent  # (this step's norm is in: on_step came first)
+        self.doubled_norm = recent[-1][0] if recent else None
         self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss, [],
                         {n: moved.get(n, 0.0) for n in grown}, span)
         if span is not None:
@@ -1686,19 +1697,18 @@ class Rules:
         samples until those losses are in, once (and where a doubling update awaited its
         losses, when it was judged no explosion: the same table at another draw, its head
         doubled at step 2 as the loss fell from 162 back to chance, 0.7)."""
-        rho = self.first_rho
-        if not rho or self.start_judged or "exploding" in self.groups or self.doubled:
+        if self.start_judged or "exploding" in self.groups or self.doubled:
             return []
         losses = list(self.explosions.losses)[:self.t.data_steps + 1]
         # (judged once all those losses are in; a doubling awaiting its losses first)
         self.start_judged = len(losses) > self.t.data_steps
-        least = min(rho.values())
-        if least < self.t.data_rho or len(losses) < 2 or not losses[0] > 0:
+        least = self._scaled_from_the_start()
+        if least is None or len(losses) < 2 or not losses[0] > 0:
             return []
         peak = max(losses[1:])
         if not peak >= self.t.jump_factor * losses[0]:
             return []
-        named = self._origin([n for n in self.order if n in rho])
+        named = self._origin([n for n in self.order if n in self.first_rho])
         first = named[0]
         remedy_key = self._exploding_remedy(first)
         scale = ""
@@ -1710,6 +1720,13 @@ class Rules:
             f"{self._gain(first)}: before any update every layer's gradient was {least:.3g}x "
             f"its weights or more, and the first updates threw the loss from {losses[0]:.4g} "
             f"to {peak:.4g} at step {losses.index(peak) + 1}{_also(named)}{scale}", remedy_key)
+
+    def _scaled_from_the_start(self):
+        """The least gradient/weight ratio of the layers at step 1, before any update, where
+        every one was ``data_rho`` or more (the data's scale, or a summed loss's, reaching
+        every layer); else None."""
+        least = min(self.first_rho.values()) if self.first_rho else None
+        return least if least is not None and least >= self.t.data_rho else None
 
     def _grown_between(self, step, layers, natural):
         """({layer: how many times larger its weights grew per update, a geometric mean,
@@ -1787,23 +1804,30 @@ class Rules:
                 found[name] = (grad_norm, lr)
         return found
 
-    def _doubling_confirmed(self, loss_after):
+    def _doubling_confirmed(self, loss_after, norm_after=None):
         """The doubling update's finding, unless the losses after it are ``progress`` times
         both the loss before it and the first loss of the run or less (a model already thrown
         above its untrained loss is not making progress by falling back a little), the next
         one and the median of the next ``patience``: one batch is noise (a GRU whose recurrent
         weights started 10x too large grew 4.8x at step 1 and its next batch scored 0.63
         against 0.71 before it, taken for progress, then 0.79 and 0.81; its gates saturated).
-        Called with each loss after the doubling until it is judged; None: non-finite or
-        unknown, so it counts. No step towards a solution takes a layer's weights to
-        ``jump_factor`` squared times their natural size (L-BFGS's first steps grow them 2 to
-        9x): such a growth counts whatever the loss does (an RNN's orthogonal recurrence at 3x
-        over 100 steps: a gradient of 6e9 grew it 2e7x at step 1, every tanh saturated, and
-        the loss fell from an unlucky 0.84 to chance, 0.69)."""
+        Called with each loss after the doubling (and its step's total gradient norm) until
+        it is judged; None: non-finite or unknown, so it counts. No step towards a solution
+        takes a layer's weights to ``jump_factor`` squared times their natural size (L-BFGS's
+        first steps grow them 2 to 9x): such a growth counts whatever the loss does (an RNN's
+        orthogonal recurrence at 3x over 100 steps: a gradient of 6e9 grew it 2e7x at step 1,
+        every tanh saturated, and the loss fell from an unlucky 0.84 to chance, 0.69)."""
         step, grown, factors, before, after, moved, span = self.doubled
         self.doubled = None
         first = self.explosions.first_losses[0] if self.explosions.first_losses else None
-        if (loss_after is not None and before is not None
+        # a loss that fell while the gradient (``norm_after``, the step's total norm) rose
+        # ``jump_factor`` x that of the doubling's step is the next batch's, not progress: a
+        # step towards a solution flattens the gradient, weights thrown large steepen it (a
+        # reward left at 1e4: a batch holding one scored 6.3e6, the head grew 31x, and the
+        # next batch, holding none, scored 1.5e5 with the gradient 2.4e3 -> 8.8e4)
+        steeper = (norm_after is not None and self.doubled_norm
+                   and norm_after >= self.t.jump_factor * self.doubled_norm)
+        if (loss_after is not None and before is not None and not steeper
                 and max(factors.values()) < self.t.jump_factor ** 2
                 and not self._unbounded(loss_after, before)):
             after = after + [loss_after]
