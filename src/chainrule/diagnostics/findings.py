@@ -44,6 +44,9 @@ class Thresholds:
     # layers after it (a median over patience samples)
     data_loss: float = 100.0  # exploding: a doubling update within the first data_steps steps
     data_steps: int = 3  # ...of a run whose first loss was this or more blames the data's scale
+    data_rho: float = 10.0  # exploding: every layer's gradient this x its weights before any
+    # update, and the loss jump_factor x its first within data_steps updates (rules.py,
+    # ``_thrown_from_the_start``); also where a doubling at the data's scale names its layers
     scale_kept: float = 0.9  # stalled: a loss that started at data_loss or more still this x
     scale_from: int = 16  # ...its untrained level from this step on, patience samples in a row
     scale_fell: float = 0.75  # ...or a later loss below one of the first recent_steps in no more

@@ -62,6 +62,10 @@ class Rules:
         self.started_depth = None  # whether it did at the first sample
         self.started_large = None  # whether they were at the first sample
         self.first_sizes = {}  # layer -> its weights over their natural size at the first sample
+        # layer -> its gradient/weight ratio at step 1, before any update ({} where the first
+        # sample came later): see _thrown_from_the_start
+        self.first_rho = None
+        self.start_judged = False  # whether _thrown_from_the_start has had its losses
         self.climb_lowest = math.inf  # the lowest median of five losses the climb rule has seen
         # the squared gradient norm per unit of loss over the first three steps, a median
         # (``_steepness``; None until known, or where a loss was not above 0)
@@ -115,6 +119,7 @@ class Rules:
         self.output_saturated = False
         self.sampled_flat = {}  # sampled softmax -> [sum of its shares of flat rows, samples]
         self.doubled = None  # a doubling update awaiting the loss after it (see _growth)
+        self.doubled_norm = None  # the total gradient norm of the doubling update's step
         # (step, {layer: its weights after the update}) at the last sample (``_grown_between``)
         self.last_weights = None
         self.divided = {}  # layer -> (gradient norm, lr): an update made its weights inf from
@@ -167,7 +172,9 @@ class Rules:
         (given to the constructor) turns into it."""
         if self.doubled:
             self.step_lr = lr  # (evidence only: a doubling awaits its losses)
-            found = self._doubling_confirmed(loss)
+            found = self._doubling_confirmed(loss, grad_norm)
+            if not found and self.doubled is None:  # (judged no explosion: the start's turn)
+                found = self._thrown_from_the_start(step)
         else:
             found = []
         if lr is not None:
@@ -696,8 +703,12 @@ class Rules:
                 layers[n].get("rho") for n in order):
             self.first_standing.append(self._stands_out(layers, order,
                                                         sample.get("heads", ())))
+        if self.first_rho is None:
+            # (step 1 only: after an update the ratios are an explosion's, not the data's)
+            self.first_rho = self._ratios(layers, order) if step == 1 else {}
         found += self._growth(step, layers, order, sample["natural"], fitted, lr,
                               sample.get("heads", ()))
+        found += self._thrown_from_the_start(step)
         found += self._no_floor_fall(step, layers, order, sample["natural"])
         found += self._climbing(step, layers, order, sample["natural"], lr)
         found += self._multiplied(step, layers, order, sample["natural"], fitted)
@@ -1678,6 +1689,14 @@ class Rules:
                 return self._thrashed(step, thrashed, moved, layers) if thrashed else []
             growth, span = between, (step - updates, step - 1)
         everywhere = self._thrown_with(grown, layers, order, natural, moved, heads)
+        if everywhere is None and step <= self.t.data_steps and self._scaled_from_the_start():
+            # the data's scale reached every layer through the loss's gradient from step 1:
+            # the rate, not the gradient, kept some layer's move under its size (targets in
+            # the thousands: the head 13.7x its natural size after one SGD step, the first
+            # layer moved 0.85x its size by a gradient 84x its weights), and the explosion is
+            # everywhere at once, as _thrown_with names it
+            everywhere = [n for n in order if n not in grown and n not in heads
+                          and n not in self.divided and n in self.first_rho]
         grown = self._origin(grown + (everywhere or []),
                              {n: layers[n].get("grad_norm") or 0.0 for n in order})
         self.thrown_before = None
@@ -1692,6 +1711,8 @@ class Rules:
             # A layer that amplifies by itself (recurrent, looped, out of scale) stays first
             self.thrown_before = before
             grown = [before[1]] + [n for n in grown if n != before[1]]
+        recent = self.explosions.recent  # (this step's norm is in: on_step came first)
+        self.doubled_norm = recent[-1][0] if recent else None
         self.doubled = (step, grown, {n: growth.get(n, 0.0) for n in grown}, self.loss, [],
                         {n: moved.get(n, 0.0) for n in grown}, span)
         if span is not None:
@@ -1706,6 +1727,55 @@ class Rules:
         # weights and lowered the loss went towards a solution (L-BFGS's first line-searched
         # step)
         return self._doubling_confirmed(None) if self.loss is None else []
+
+    def _thrown_from_the_start(self, step):
+        """Exploding, born in the data's scale: before any update (the sample of step 1) every
+        layer's gradient was ``data_rho`` times its weights or more, and within the first
+        ``data_steps`` updates the loss rose ``jump_factor`` times its first value. On data of
+        unit scale an untrained layer's gradient is about its weights' size or less (0.1 to 4
+        over the suite's healthy setups, but for scaled float16 gradients, whose loss holds
+        still); inputs or targets far out of scale, or a loss summed where it is meant
+        averaged, make every layer's gradient scale with them. The jump rule sees no jump:
+        its reference is the first step, already out of scale, and under cross-entropy the
+        saturated softmax bounds the gradient while the loss grows with the logits. Raw
+        measurements of the breast-cancer table (areas up to 2500) into an MLP under SGD:
+        gradients 24 to 77 times the weights at step 1, the loss 7.8 then 99, then at chance
+        for good with the first ReLU layer dead; no update doubled a layer (1.2x to 1.5x), and
+        nothing was reported. Named as an explosion everywhere at once is (``_origin``: the
+        first layer, unless a layer out of scale or a recurrent one amplifies). Judged on the
+        samples until those losses are in, once (and where a doubling update awaited its
+        losses, when it was judged no explosion: the same table at another draw, its head
+        doubled at step 2 as the loss fell from 162 back to chance, 0.7)."""
+        if self.start_judged or "exploding" in self.groups or self.doubled:
+            return []
+        losses = list(self.explosions.losses)[:self.t.data_steps + 1]
+        # (judged once all those losses are in; a doubling awaiting its losses first)
+        self.start_judged = len(losses) > self.t.data_steps
+        least = self._scaled_from_the_start()
+        if least is None or len(losses) < 2 or not losses[0] > 0:
+            return []
+        peak = max(losses[1:])
+        if not peak >= self.t.jump_factor * losses[0]:
+            return []
+        named = self._origin([n for n in self.order if n in self.first_rho])
+        first = named[0]
+        remedy_key = self._exploding_remedy(first)
+        scale = ""
+        if remedy_key == "exploding":
+            remedy_key, scale = "exploding_data", ": " + DATA_SCALE
+        return self._group(
+            "exploding", "exploding", named, step,
+            f"exploding gradients{_count(named)}, starting in layer '{first}'"
+            f"{self._gain(first)}: before any update every layer's gradient was {least:.3g}x "
+            f"its weights or more, and the first updates threw the loss from {losses[0]:.4g} "
+            f"to {peak:.4g} at step {losses.index(peak) + 1}{_also(named)}{scale}", remedy_key)
+
+    def _scaled_from_the_start(self):
+        """The least gradient/weight ratio of the layers at step 1, before any update, where
+        every one was ``data_rho`` or more (the data's scale, or a summed loss's, reaching
+        every layer); else None."""
+        least = min(self.first_rho.values()) if self.first_rho else None
+        return least if least is not None and least >= self.t.data_rho else None
 
     def _grown_between(self, step, layers, natural):
         """({layer: how many times larger its weights grew per update, a geometric mean,
@@ -1783,23 +1853,30 @@ class Rules:
                 found[name] = (grad_norm, lr)
         return found
 
-    def _doubling_confirmed(self, loss_after):
+    def _doubling_confirmed(self, loss_after, norm_after=None):
         """The doubling update's finding, unless the losses after it are ``progress`` times
         both the loss before it and the first loss of the run or less (a model already thrown
         above its untrained loss is not making progress by falling back a little), the next
         one and the median of the next ``patience``: one batch is noise (a GRU whose recurrent
         weights started 10x too large grew 4.8x at step 1 and its next batch scored 0.63
         against 0.71 before it, taken for progress, then 0.79 and 0.81; its gates saturated).
-        Called with each loss after the doubling until it is judged; None: non-finite or
-        unknown, so it counts. No step towards a solution takes a layer's weights to
-        ``jump_factor`` squared times their natural size (L-BFGS's first steps grow them 2 to
-        9x): such a growth counts whatever the loss does (an RNN's orthogonal recurrence at 3x
-        over 100 steps: a gradient of 6e9 grew it 2e7x at step 1, every tanh saturated, and
-        the loss fell from an unlucky 0.84 to chance, 0.69)."""
+        Called with each loss after the doubling (and its step's total gradient norm) until
+        it is judged; None: non-finite or unknown, so it counts. No step towards a solution
+        takes a layer's weights to ``jump_factor`` squared times their natural size (L-BFGS's
+        first steps grow them 2 to 9x): such a growth counts whatever the loss does (an RNN's
+        orthogonal recurrence at 3x over 100 steps: a gradient of 6e9 grew it 2e7x at step 1,
+        every tanh saturated, and the loss fell from an unlucky 0.84 to chance, 0.69)."""
         step, grown, factors, before, after, moved, span = self.doubled
         self.doubled = None
         first = self.explosions.first_losses[0] if self.explosions.first_losses else None
-        if (loss_after is not None and before is not None
+        # a loss that fell while the gradient (``norm_after``, the step's total norm) rose
+        # ``jump_factor`` x that of the doubling's step is the next batch's, not progress: a
+        # step towards a solution flattens the gradient, weights thrown large steepen it (a
+        # reward left at 1e4: a batch holding one scored 6.3e6, the head grew 31x, and the
+        # next batch, holding none, scored 1.5e5 with the gradient 2.4e3 -> 8.8e4)
+        steeper = (norm_after is not None and self.doubled_norm
+                   and norm_after >= self.t.jump_factor * self.doubled_norm)
+        if (loss_after is not None and before is not None and not steeper
                 and max(factors.values()) < self.t.jump_factor ** 2
                 and not self._unbounded(loss_after, before)):
             after = after + [loss_after]
@@ -1849,10 +1926,7 @@ class Rules:
             remedy_key = "exploding_data"
             scale = (f"; the loss was already {start:.4g} at step 1, before any update (an "
                      "untrained model on inputs and targets of unit scale starts near 1): "
-                     "inputs or targets far from unit scale, or a loss summed where it is "
-                     "meant averaged, make gradients this large; so does a loss taken after "
-                     "an update inside the step (MAML's query loss after its inner step, an "
-                     "unrolled optimiser) whose rate is far too large")
+                     + DATA_SCALE)
         return self._group(
             "exploding", "exploding", grown, step,
             f"exploding weights{_count(grown)}, starting in layer '{first}'{self._gain(first)}: "
@@ -2974,6 +3048,13 @@ def _steadiness(values):
     for rank, index in enumerate(ranks):
         order[index] = rank
     return max(_straightness(values), _straightness(order))
+
+
+# what makes the gradients out of scale from the first step (the remedy exploding_data's)
+DATA_SCALE = ("inputs or targets far from unit scale, or a loss summed where it is meant "
+              "averaged, make gradients this large; so does a loss taken after an update inside "
+              "the step (MAML's query loss after its inner step, an unrolled optimiser) whose "
+              "rate is far too large")
 
 
 def _count(names, word="in"):
