@@ -237,6 +237,29 @@ def _layer_sample(step, layers):
             "natural": {name: 1.0 for name in layers}}
 
 
+def _from_the_start(rho, losses):
+    """Rules given a step-1 sample whose layers' gradients are ``rho`` x their weights (no
+    update as large as a layer), then ``losses`` at steps 1-4 and a quiet sample at step 4."""
+    rules, found = Rules(), []
+    for step, loss in enumerate(losses, 1):
+        found += rules.on_step(step, loss, 1.0, {"0": 1.0, "2": 1.0})
+        if step in (1, 2, 4):
+            found += rules.on_sample(_layer_sample(step, {"0": (1.0, rho, 0.1),
+                                                          "2": (1.0, rho, 0.1)}))
+    return found
+
+
+def test_every_layer_out_of_scale_before_any_update_and_the_loss_thrown_is_an_explosion():
+    # raw table columns under SGD: every gradient 24-77x its weights at step 1, the loss
+    # 7.8 then 99, no layer doubled by one update
+    found = _from_the_start(30.0, [7.8, 99.0, 40.0, 30.0])
+    assert [(f.rule, f.layer) for f in found] == [("exploding", "0")]
+    assert "before any update every layer's gradient was 30x its weights" in found[0].message
+    # gradients of a sound size, or a loss that does not rise 10x: nothing
+    assert _from_the_start(3.0, [7.8, 99.0, 40.0, 30.0]) == []
+    assert _from_the_start(30.0, [7.8, 9.0, 6.0, 5.0]) == []
+
+
 def test_weights_whose_own_gradient_is_zero_have_not_stalled_and_the_layer_below_vanishes():
     # all units between '0' and '2' off (an activation the probe does not watch): '0' gets
     # exactly no gradient, '2' a gradient in its bias only; its weights rightly stand still
