@@ -117,6 +117,19 @@ def test_thresholds_are_configurable():
     assert len(_feed(series, thresholds=Thresholds(jump_factor=5.0))) == 1
 
 
+def test_a_jump_in_its_first_steps_measures_each_layer_against_the_step_it_jumped_from():
+    # the recurrent layer's gradient 1.3e3, 1.1e5, 1.5e6, 4e4 (30x its first), the head's
+    # 0.44 to 0.79 (1.8x): the largest recent step is by now one of the jump's own, against
+    # which the recurrent layer looks shrunk and the head grown
+    rules = Rules(recurrent=["rnn"], weight_growth_now=lambda: (1.0, "rnn"))
+    found = []
+    for step, (loss, rnn, head) in enumerate([(0.66, 1.3e3, 0.44), (0.68, 1.1e5, 0.72),
+                                              (0.69, 1.5e6, 0.8), (0.73, 4e4, 0.79)], 1):
+        found += rules.on_step(step, loss, math.hypot(rnn, head), {"rnn": rnn, "head": head})
+    (finding,) = found
+    assert (finding.rule, finding.step, finding.layer) == ("exploding", 4, "rnn")
+
+
 def test_a_jump_in_a_monitored_model_names_the_layer_whose_gradient_grew():
     # the per-layer norms of the step the jump is measured against are that step's, even
     # though the rule asks for them only when the jump comes, many steps later
