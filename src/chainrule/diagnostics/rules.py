@@ -1209,8 +1209,9 @@ class Rules:
     def _learned_saturation(self, name, stats):
         """Whether tanh or sigmoid units that were unsaturated at their first measurement went
         to their asymptotes since while the loss fell to ``unlearned_drop`` of its untrained
-        level or below, with no cause seen (no explosion, no update as large as a layer, no
-        rise of the learning rate): learning put them there. A tanh RNN that carries a review's
+        level or below, or below all of the run's first losses, with no cause seen (no
+        explosion, no update as large as a layer, no rise of the learning rate): learning put
+        them there. A tanh RNN that carries a review's
         first word over its last few steps learns a memory of +-1 (60-66% of its outputs
         within 0.02 of an asymptote at steps 80-100, the loss from 0.75 to 0.03); reported as
         saturated units at step 100 before this. Units saturated from the start (weights or
