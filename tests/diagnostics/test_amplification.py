@@ -308,3 +308,19 @@ def test_the_growth_across_depth_is_measured_from_the_layer_where_it_starts():
 def test_gains_below_ten_are_not_handed_on():
     # (the measurements stay as they were where nothing amplifies: see activations.py)
     assert not {"input:repeated", "input:depth"} & set(_first_sample(_Scaled([3.0], calls=2)))
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_a_batch_of_fewer_sequences_carries_several_directions_back_through_each(batch):
+    # GAIN_SEQUENCES directions in all, whatever the batch: each sequence repeated until
+    # there are 8 rows, each row its own random direction (the measurement's seed 0)
+    torch.manual_seed(0)
+    layer = nn.RNN(4, 32, batch_first=True)
+    with torch.no_grad():
+        layer.weight_hh_l0.mul_(3.0)
+    x = torch.randn(batch, 30, 4)
+    rows = torch.from_numpy(np.repeat(x.numpy(), -(-8 // batch), axis=0))
+    start = np.random.default_rng(0).standard_normal((rows.shape[0], 32))
+    start /= np.linalg.norm(start, axis=1, keepdims=True)
+    truth = float(np.exp(np.mean(np.log(_carried_back(layer, rows, start)))))
+    assert through_time_gain(layer, (x,), layer(x)) == pytest.approx(truth, rel=1e-3)

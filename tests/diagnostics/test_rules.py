@@ -159,6 +159,19 @@ def test_thresholds_are_configurable():
     assert len(_feed(series, thresholds=Thresholds(jump_factor=5.0))) == 1
 
 
+def test_a_jump_in_its_first_steps_measures_each_layer_against_the_step_it_jumped_from():
+    # the recurrent layer's gradient 1.3e3, 1.1e5, 1.5e6, 4e4 (30x its first), the head's
+    # 0.44 to 0.79 (1.8x): the largest recent step is by now one of the jump's own, against
+    # which the recurrent layer looks shrunk and the head grown
+    rules = Rules(recurrent=["rnn"], weight_growth_now=lambda: (1.0, "rnn"))
+    found = []
+    for step, (loss, rnn, head) in enumerate([(0.66, 1.3e3, 0.44), (0.68, 1.1e5, 0.72),
+                                              (0.69, 1.5e6, 0.8), (0.73, 4e4, 0.79)], 1):
+        found += rules.on_step(step, loss, math.hypot(rnn, head), {"rnn": rnn, "head": head})
+    (finding,) = found
+    assert (finding.rule, finding.step, finding.layer) == ("exploding", 4, "rnn")
+
+
 def test_a_jump_in_a_monitored_model_names_the_layer_whose_gradient_grew():
     # the per-layer norms of the step the jump is measured against are that step's, even
     # though the rule asks for them only when the jump comes, many steps later
@@ -1423,3 +1436,31 @@ def test_a_gradient_jump_from_a_start_starved_by_a_saturated_output_is_not_an_ex
     found = _output_run([0.99] * 5, losses, norms)
     assert [f.rule for f in found] == ["saturation"]
     assert [f.rule for f in _feed(norms, losses)] == ["exploding"]  # (without the evidence)
+
+
+def _tanh_run(losses, shares):
+    """Steps 1..n with ``losses``, samples at 1, 2, 4, 8, 16 and every 10th step measuring a
+    tanh after 'rnn' saturated on ``shares[i]`` of its outputs; the findings."""
+    rules = Rules()
+    found, shares = [], iter(shares)
+    for step, loss in enumerate(losses, 1):
+        found += rules.on_step(step, loss, 1.0, {"rnn": 1.0})
+        if step in (1, 2, 4, 8, 16) or step % 10 == 0:
+            sample = _sample(step, {"rnn": 0.01})
+            sample["activations"] = {"act": {"kind": "tanh", "saturated": next(shares),
+                                             "inputs": 64, "after": "rnn"}}
+            found += rules.on_sample(sample)
+    return found
+
+
+def test_units_saturated_as_the_loss_leaves_the_spread_it_started_in_are_learned():
+    # a memory of +-1 learned while the loss falls from 0.62-0.75 to 0.45-0.5 (not yet half):
+    # every loss of the last steps below every one of the first; the same saturation with
+    # the loss still among its first values is reported
+    rng = np.random.default_rng(0)
+    start = list(rng.uniform(0.62, 0.75, 60))
+    shares = [0.0] * 11 + [0.52] * 4  # (samples 1, 2, 4, 8, 10, 16, 20, ..., 60; 70 to 100)
+    learning = start + list(rng.uniform(0.45, 0.5, 40))
+    assert _tanh_run(learning, shares) == []
+    (finding,) = _tanh_run(start + list(rng.uniform(0.62, 0.75, 40)), shares)
+    assert (finding.rule, finding.step) == ("saturation", 90)

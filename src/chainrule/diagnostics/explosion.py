@@ -60,7 +60,8 @@ class ExplosionTracker:
         self.layer_reference = {}  # per-layer norms at the step that set ``older_max``
         self.losses = collections.deque(maxlen=LOSS_WINDOW)
         self.first_losses = []  # the first three
-        self.elevated = None  # (first step, reference norm, per-layer growth) of a jump
+        # (first step, reference norm, per-layer growth, the reference's layer norms) of a jump
+        self.elevated = None
         self.jump_losses = []  # the losses of its steps
         self.best = None  # (smoothed loss, layer norms, lr) at the lowest smoothed loss
         self.first_lr = None
@@ -110,8 +111,9 @@ class ExplosionTracker:
                 and (loss is None or not self.losses
                      or self._away_from_floor(loss, statistics.median(self.losses)))):
             if self.elevated is None:
+                against = self._reference_norms()
                 self.elevated = (step, reference,
-                                 self._layer_growth(self._resolve(layer_norms)))
+                                 self._layer_growth(self._resolve(layer_norms), against), against)
                 self.jump_losses = []
             self.jump_losses.append(loss)
             factor, grown = self.weight_growth()
@@ -122,8 +124,14 @@ class ExplosionTracker:
             if (factor >= self.t.weight_growth or lasting) and (
                     not self.converged() or self.relapsed >= self.t.recent_steps
                     or self._raised_since_best(lr)):
+                # (each layer against the step the jump is measured from: early on, the
+                # largest of the recent steps is by now one of the jump's own, against which
+                # the layer where it began looks shrunk: a GRU 10x too large went 1.3e3,
+                # 1.1e5, 1.5e6, 4e4 at steps 1-4, its gradient 0.03x step 3's, 30x step 1's,
+                # and the head, 1.8x step 1's, was named)
                 norms = self._resolve(layer_norms)
-                found = Explosion("jump", step, self._taking_part(self._layer_growth(norms)), {
+                growth = self._layer_growth(norms, self.elevated[3])
+                found = Explosion("jump", step, self._taking_part(growth), {
                     "norm": norm, "reference": reference, "since": self.elevated[0],
                     "weights": factor, "weights_layer": grown, "loss": loss}, norms)
         elif elevated is not None:
@@ -258,17 +266,21 @@ class ExplosionTracker:
         """A non-finite step right after a jump confirms the jump."""
         if self.elevated is None:
             return None
-        first, reference, growth = self.elevated
+        first, reference, growth, _ = self.elevated
         return Explosion("jump", step, self._taking_part(growth),
                          {"norm": math.inf, "reference": reference, "since": first})
 
-    def _layer_growth(self, norms):
-        """Each layer's norm ({layer: norm}, resolved) against its value at the reference
-        step."""
-        reference = self.layer_reference
+    def _reference_norms(self):
+        """The layer norms (as stored) of the step that set ``reference()``."""
         if self.older_max is None and self.recent:
-            reference = max(self.recent, key=lambda entry: entry[0])[1]
-        reference = self._resolve(reference)
+            return max(self.recent, key=lambda entry: entry[0])[1]
+        return self.layer_reference
+
+    def _layer_growth(self, norms, reference=None):
+        """Each layer's norm ({layer: norm}, resolved) against its value at the reference
+        step (``reference``: that step's layer norms as stored; by default the one that sets
+        ``reference()`` now)."""
+        reference = self._resolve(self._reference_norms() if reference is None else reference)
         return {name: norm / max(reference.get(name, 0.0), 1e-30)
                 for name, norm in norms.items() if math.isfinite(norm)}
 

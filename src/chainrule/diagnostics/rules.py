@@ -140,8 +140,7 @@ class Rules:
         self.closure_stale = None  # the finding of a closure that does not clear (on_stale)
         self.depth_rises = []  # the gradient's rise through depth at the last samples, in
         # decades, while it is steady (``_through_depth``)
-        self.early_losses = None  # the first recent_steps losses, sorted, of a run that
-        # started at data_loss or more (``_unscaled``)
+        self.early_losses = None  # the first recent_steps losses, sorted (``_keep_early``)
         self.fall = None  # (step, loss level, its fall per step since the sample before) at
         # the last mark (``_falls_ever_faster``)
 
@@ -689,6 +688,7 @@ class Rules:
                                     if s.get("frozen_norm")} - {None},
                                    key=lambda n: order.index(n) if n in order else len(order))
         self.collapsed = self._collapsed_through_depth(layers, order, sample["activations"])
+        self._keep_early()
         found = self._activations(step, sample["activations"], lr, starved)
         explained = not self.collapsed and any(self.streaks.get((rule, name), 0) > 0
                         for name, s in sample["activations"].items()
@@ -744,8 +744,6 @@ class Rules:
             return []
         held = list(e.losses)
         n = self.t.recent_steps
-        if self.early_losses is None and 2 * n <= len(held) < e.losses.maxlen:
-            self.early_losses = sorted(held[:n])  # (the window still begins at step 1)
         level = statistics.median(held[-n:]) if held else None
         fell = self._fell_beyond_spread(held[n:])
         holds = (step >= self.t.scale_from and level is not None
@@ -764,6 +762,16 @@ class Rules:
             f"{level:.4g} after {step} steps{spread}, for {self.t.patience} samples "
             "in a row, while updates of a healthy size move the outputs only a little at each "
             "step: the targets (or inputs) are far from unit scale", "stalled_scale")
+
+    def _keep_early(self):
+        """Keep the run's first ``recent_steps`` losses (sorted), read at the first sample
+        with twice as many in the loss window while it still begins at step 1: the level and
+        the batch-to-batch spread the run started from (``_fell_beyond_spread``,
+        ``_learned_saturation``)."""
+        if self.early_losses is None:
+            held, n = self.explosions.losses, self.t.recent_steps
+            if 2 * n <= len(held) < held.maxlen:
+                self.early_losses = sorted(list(held)[:n])
 
     def _fell_beyond_spread(self, later):
         """The share of (early, later) pairs of losses in which the later is the lower (ties
@@ -1255,8 +1263,9 @@ class Rules:
     def _learned_saturation(self, name, stats):
         """Whether tanh or sigmoid units that were unsaturated at their first measurement went
         to their asymptotes since while the loss fell to ``unlearned_drop`` of its untrained
-        level or below, with no cause seen (no explosion, no update as large as a layer, no
-        rise of the learning rate): learning put them there. A tanh RNN that carries a review's
+        level or below, or below all of the run's first losses, with no cause seen (no
+        explosion, no update as large as a layer, no rise of the learning rate): learning put
+        them there. A tanh RNN that carries a review's
         first word over its last few steps learns a memory of +-1 (60-66% of its outputs
         within 0.02 of an asymptote at steps 80-100, the loss from 0.75 to 0.03); reported as
         saturated units at step 100 before this. Units saturated from the start (weights or
@@ -1268,8 +1277,15 @@ class Rules:
         key = ("saturation", name)
         e = self.explosions
         recent = list(e.losses)[-self.t.recent_steps:]
-        learned = (e.relapse_level is not None and len(recent) >= 3
-                   and statistics.median(recent) < e.relapse_level)
+        # fallen by half, or below every one of the run's first losses (a median): out of their
+        # spread, so learning, however far it has yet to go (the same tanh RNN on another draw
+        # of its reviews began to fall at step 50, 0.70 to 0.47 at step 110 with 52% of its
+        # outputs at +-1, and 0.32 at 120; reported at 110)
+        level = statistics.median(recent) if len(recent) >= 3 else None
+        early = self.early_losses
+        learned = level is not None and (
+            (e.relapse_level is not None and level < e.relapse_level)
+            or (early is not None and level < early[0]))
         began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
         return (learned and began_late and not self._raised_lr(key)
                 and not self._large_update(key))
