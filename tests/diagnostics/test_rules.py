@@ -543,6 +543,13 @@ def test_relu_units_that_learning_switched_off_are_not_reported():
     assert (finding.rule, finding.step) == ("dead", 32)
     (finding,) = _switched_off(falling, biases_natural=False)  # biases thrown out of range
     assert (finding.rule, finding.step) == ("dead", 32)
+    # a loss with a high floor (BCE on pixel intensities) never halves: below every one of
+    # its first eight losses, it has learned all the same
+    spread = [1.0, 1.02, 0.99, 1.01, 0.98, 1.0, 1.01, 0.99]
+    assert _switched_off(spread + [0.95 - 0.01 * i for i in range(24)],
+                         biases_natural=True) == []
+    (finding,) = _switched_off(spread * 4, biases_natural=True)  # within its first spread
+    assert (finding.rule, finding.step) == ("dead", 32)
 
 
 def test_units_nudged_off_in_a_layer_on_or_off_by_its_biases_are_not_counted():

@@ -1235,10 +1235,10 @@ class Rules:
         return began_late and not self._raised_lr(key) and not self._large_update(key)
 
     def _learned_off(self, name, stats):
-        """Whether ReLU units that were measured alive went off since while the loss fell to
-        ``unlearned_drop`` of its untrained level or below, their biases still in their natural
-        range and no cause seen (no explosion, no update as large as a layer, no rise of the
-        learning rate): learning switched them off. A unit whose every input the loss wants
+        """Whether ReLU units that were measured alive went off since while the loss learned
+        (``_has_learned``), their biases still in their natural range and no cause seen (no
+        explosion, no update as large as a layer, no rise of the learning rate): learning
+        switched them off. A unit whose every input the loss wants
         lower is pushed off a little at each step, and does no harm there; one killed by a
         step too large has a cause on record, or its bias thrown far below its range (a
         segmenter under Adam at 1e-2: 5 of its second ReLU's 8 channels off one at a time from
@@ -1252,12 +1252,8 @@ class Rules:
                 or not stats.get("biases_natural"):
             return False
         key = ("dead", name)
-        e = self.explosions
-        recent = list(e.losses)[-self.t.recent_steps:]
-        learned = (e.relapse_level is not None and len(recent) >= 3
-                   and statistics.median(recent) < e.relapse_level)
         began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
-        return (learned and began_late and not self._raised_lr(key)
+        return (self._has_learned() and began_late and not self._raised_lr(key)
                 and not self._large_update(key))
 
     def _learned_saturation(self, name, stats):
@@ -1275,20 +1271,24 @@ class Rules:
         if self.first_saturated.get(name, 1.0) > self.t.saturated_fraction / 2:
             return False
         key = ("saturation", name)
+        began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
+        return (self._has_learned() and began_late and not self._raised_lr(key)
+                and not self._large_update(key))
+
+    def _has_learned(self):
+        """Whether the loss (the median of the last ``recent_steps``) has fallen to
+        ``unlearned_drop`` of its untrained level, or below every one of the run's first
+        losses: out of their spread, so learning, however far it has yet to go (a tanh RNN on
+        another draw of its reviews began to fall at step 50, 0.70 to 0.47 at step 110 with
+        52% of its outputs at +-1, and 0.32 at 120; an autoencoder's BCE on pixel intensities,
+        whose floor is the pixels' own entropy, from 0.69 to 0.38 and never halved)."""
         e = self.explosions
         recent = list(e.losses)[-self.t.recent_steps:]
-        # fallen by half, or below every one of the run's first losses (a median): out of their
-        # spread, so learning, however far it has yet to go (the same tanh RNN on another draw
-        # of its reviews began to fall at step 50, 0.70 to 0.47 at step 110 with 52% of its
-        # outputs at +-1, and 0.32 at 120; reported at 110)
-        level = statistics.median(recent) if len(recent) >= 3 else None
-        early = self.early_losses
-        learned = level is not None and (
-            (e.relapse_level is not None and level < e.relapse_level)
-            or (early is not None and level < early[0]))
-        began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
-        return (learned and began_late and not self._raised_lr(key)
-                and not self._large_update(key))
+        if len(recent) < 3:
+            return False
+        level, early = statistics.median(recent), self.early_losses
+        return ((e.relapse_level is not None and level < e.relapse_level)
+                or (early is not None and level < early[0]))
 
     def _fitted(self):
         """Whether the loss has fallen to ``settled`` times its first value (the median of the
