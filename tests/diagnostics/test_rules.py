@@ -273,6 +273,30 @@ def test_every_layer_out_of_scale_before_any_update_and_the_loss_thrown_is_an_ex
     assert _from_the_start(30.0, [7.8, 9.0, 6.0, 5.0]) == []
 
 
+def _drifting_below_zero(first):
+    """Rules fed ``first`` losses at steps 1-3, then a loss doubling below zero every ten steps
+    (-0.02 at steps 4-10 to -0.3 at 41-50), the weights unchanged, sampled every ten steps."""
+    rules, found = Rules(), []
+    levels = {1: -0.02, 2: -0.05, 3: -0.12, 4: -0.3, 5: -0.3}
+    for step in range(1, 51):
+        loss = first[step - 1] if step <= 3 else levels[(step - 1) // 10 + 1]
+        found += rules.on_step(step, loss, 1.0, {"0": 1.0, "2": 1.0})
+        if step % 10 == 0:
+            found += rules.on_sample(_layer_sample(step, {"0": (1.0, 0.1, 1e-3),
+                                                          "2": (1.0, 0.1, 1e-3)}))
+    return found
+
+
+def test_a_loss_that_starts_on_both_sides_of_zero_is_judged_against_its_first_losses():
+    # a policy-gradient surrogate (log-probabilities times advantages around zero) scatters
+    # both ways from the start: a drift to -0.3 is no loss without a minimum
+    assert _drifting_below_zero([0.079, -0.234, 0.014]) == []
+    # the same fall from first losses of one sign near 0.015: 20x their size below zero
+    found = _drifting_below_zero([0.02, 0.01, 0.015])
+    assert [(f.rule, f.step) for f in found] == [("exploding", 40)]
+    assert "a loss with no minimum" in found[0].message
+
+
 def test_weights_whose_own_gradient_is_zero_have_not_stalled_and_the_layer_below_vanishes():
     # all units between '0' and '2' off (an activation the probe does not watch): '0' gets
     # exactly no gradient, '2' a gradient in its bias only; its weights rightly stand still

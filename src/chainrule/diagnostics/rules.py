@@ -1977,10 +1977,12 @@ class Rules:
         steps (``_sinks``: geometrically). Named at the first layer whose weights grew
         ``weight_growth`` times their first size, else at the one that grew most, else at
         the model's last layer, where the loss's gradient enters."""
-        start = self.explosions.start_loss
-        # (every sign reads its own state on every sample: their streaks are not cut short)
+        start, size = self.explosions.start_loss, self._start_size()
+        # (every sign reads its own state on every sample: their streaks are not cut short.
+        # The signs read from the loss alone judge it against the first losses' own scale; the
+        # weights' growth is evidence of its own)
         signs = (self._falls_as_weights_grow(layers, order, natural, start),
-                 self._falls_ever_faster(step, start), self._sinks(start))
+                 self._falls_ever_faster(step, size), self._sinks(size))
         evidence = next((sign for sign in signs if sign is not None), None)
         if evidence is None or not order or "exploding" in self.groups:
             return []
@@ -1991,11 +1993,35 @@ class Rules:
             named = [max(growth, key=growth.get)] if growth else [order[-1]]
         first = named[0]
         grew = f" (its weights {growth[first]:.2g}x their first size)" if first in growth else ""
+        # (the scale the sign that fired judged the loss against)
+        reference = abs(start) if evidence is signs[0] else size
+        spread = ("" if reference == abs(start)
+                  else f", its first losses up to {size:.3g} either side of zero")
         return self._group(
             "exploding", "exploding", named, step,
             f"a loss with no minimum, starting in layer '{first}'{grew}: the loss is "
-            f"{-level / max(abs(start), 1e-30):.3g}x the size of its untrained level "
-            f"({start:.4g}) below zero, and {how}" + self._no_floor(level), "unbounded_loss")
+            f"{-level / max(reference, 1e-30):.3g}x the size of its untrained level "
+            f"({start:.4g}{spread}) below zero, and {how}" + self._no_floor(level),
+            "unbounded_loss")
+
+    def _start_size(self):
+        """The size of the untrained loss that a loss with no floor is judged against: its
+        untrained level's, or where the first three losses lie on both sides of zero, the
+        largest of theirs. A loss that is zero on average by construction (a policy-gradient
+        surrogate, log-probabilities times advantages around zero) scatters both ways from
+        the start, and its median says nothing of its scale: an actor on a contextual bandit
+        began at 0.079, -0.234 and 0.014, drifted to -0.2 to -0.3 as its critic lagged, and
+        stayed there (at step 146, -0.31), its gradient steady near 0.3: called a loss with no
+        minimum, 18.8x its untrained level below zero, at step 40 before this, by the sign
+        read from the loss alone (twice further below zero at three marks: easy from near
+        zero). None while the untrained level is not known."""
+        e = self.explosions
+        if e.start_loss is None:
+            return None
+        first = e.first_losses
+        if len(first) == 3 and min(first) < 0 < max(first):
+            return max(abs(loss) for loss in first)
+        return abs(e.start_loss)
 
     def _falls_as_weights_grow(self, layers, order, natural, start):
         """(The last loss, what it shows) when it is lower than at the sample before on
