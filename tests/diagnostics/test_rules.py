@@ -234,6 +234,30 @@ def test_updates_as_large_as_the_weights_that_lower_the_loss_at_each_step_are_no
     assert [(f.rule, f.layer, f.step) for f in found] == [("exploding", "fc", 4)]
 
 
+def _doubling_with_losses(losses):
+    """Rules fed ``losses`` at steps 1-5, samples at steps 1, 2 and 4, and the update of step
+    4 doubling the weights (1.0 -> 2.2): the findings."""
+    rules, found = Rules(), []
+    for step, loss in enumerate(losses, 1):
+        found += rules.on_step(step, loss, 0.01, {"fc": 0.01})
+        if step in (1, 2, 4):
+            sample = _layer_sample(step, {"fc": (0.01, 0.01, 0.1)})
+            if step == 4:
+                sample["layers"]["fc"]["weight_matrices"] = 2.2
+            found += rules.on_sample(sample)
+    return found
+
+
+def test_a_doubling_while_the_loss_falls_at_every_step_is_no_explosion():
+    # L-BFGS with a line search on a table it separates, another draw: the weights 2.2x in the
+    # update of step 4, the loss down 9% after it (progress asks 10%) and at every step since
+    # the sample before
+    assert _doubling_with_losses([0.89, 0.040, 0.027, 0.0259, 0.0236]) == []
+    # the loss up once since the sample before: the doubling is an explosion
+    found = _doubling_with_losses([0.89, 0.040, 0.041, 0.0259, 0.0236])
+    assert [(f.rule, f.step) for f in found] == [("exploding", 4)]
+
+
 def test_one_bold_update_is_not_an_explosion():
     rules = Rules()
     found = [f for step, ratio in ((1, 1.4), (2, 0.2), (4, 1.4), (8, 1.1), (16, 0.05))
