@@ -12,6 +12,7 @@ import bisect
 import collections
 import functools
 import math
+import operator
 import statistics
 
 from .explosion import ExplosionTracker, amplified, reference_ratio, unbounded, weight_growth
@@ -1101,9 +1102,7 @@ class Rules:
         self.dead_units[name] = kept
         if len(kept) < 2:
             return stats["dead"]
-        both = kept[0][0]
-        for units, _ in kept[1:]:
-            both = both & units
+        both = functools.reduce(operator.and_, (units for units, _ in kept))
         return int(both.sum()) / off.size
 
     def _dead_share(self, name, stats):
@@ -1232,49 +1231,43 @@ class Rules:
         if "exploding" in self.groups or self.first_dead.get(name, 1.0) > self.t.dead_fraction / 2:
             return False  # (not clearly alive at first: a BatchNorm shift of -5 before a GELU
             # held 40 to 62% of its channels in the tail, around the threshold from the start)
-        began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
-        return began_late and not self._raised_lr(key) and not self._large_update(key)
+        return self._no_cause_seen(key)
 
     def _learned_off(self, name, stats):
         """Whether ReLU units that were measured alive went off since while the loss learned
         (``_has_learned``), their biases still in their natural range and no cause seen (no
-        explosion, no update as large as a layer, no rise of the learning rate): learning
-        switched them off. A unit whose every input the loss wants
-        lower is pushed off a little at each step, and does no harm there; one killed by a
-        step too large has a cause on record, or its bias thrown far below its range (a
-        segmenter under Adam at 1e-2: 5 of its second ReLU's 8 channels off one at a time from
-        step 2 to 30, the loss 0.25 to 0.01, as at lr 3e-3 with none off; a U-Net's decoder,
-        5 of 8 off at steps 60-80, two back by step 100, the loss 0.63 to 0.27 and falling:
-        reported as dead units at steps 40 and 80 before this). Units off from the first
-        measurement, or while the loss has not learned, are judged as before."""
+        explosion, no update as large as a layer, no rise of the learning rate): learning switched
+        them off. A unit whose every input the loss wants lower is pushed off a little at each
+        step, and does no harm there; one killed by a step too large has a cause on record, or its
+        bias thrown far below its range (a segmenter under Adam at 1e-2: 5 of its second ReLU's 8
+        channels off one at a time from step 2 to 30, the loss 0.25 to 0.01, as at lr 3e-3 with
+        none off; a U-Net's decoder, 5 of 8 off at steps 60-80, two back by step 100, the loss 0.63
+        to 0.27 and falling: reported as dead units at steps 40 and 80 before this). Units off from
+        the first measurement, or while the loss has not learned, are judged as before."""
         if stats.get("kind") != "relu" or "exploding" in self.groups:
             return False
         if self.first_dead.get(name, 1.0) > self.t.dead_fraction / 2 \
                 or not stats.get("biases_natural"):
             return False
         key = ("dead", name)
-        began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
-        return (self._has_learned() and began_late and not self._raised_lr(key)
-                and not self._large_update(key))
+        return self._has_learned() and self._no_cause_seen(key)
 
     def _learned_saturation(self, name, stats):
         """Whether tanh or sigmoid units that were unsaturated at their first measurement went
         to their asymptotes since while the loss fell to ``unlearned_drop`` of its untrained
         level or below, or below all of the run's first losses, with no cause seen (no
         explosion, no update as large as a layer, no rise of the learning rate): learning put
-        them there. A tanh RNN that carries a review's
-        first word over its last few steps learns a memory of +-1 (60-66% of its outputs
-        within 0.02 of an asymptote at steps 80-100, the loss from 0.75 to 0.03); reported as
-        saturated units at step 100 before this. Units saturated from the start (weights or
-        inputs far too large), or while the loss has not learned, are reported."""
+        them there. A tanh RNN that carries a review's first word over its last few steps
+        learns a memory of +-1 (60-66% of its outputs within 0.02 of an asymptote at steps
+        80-100, the loss from 0.75 to 0.03); reported as saturated units at step 100 before
+        this. Units saturated from the start (weights or inputs far too large), or while the
+        loss has not learned (``_has_learned``), are reported."""
         if stats.get("kind") not in LEARNED_SATURATION or "exploding" in self.groups:
             return False
         if self.first_saturated.get(name, 1.0) > self.t.saturated_fraction / 2:
             return False
         key = ("saturation", name)
-        began_late = self.measured.get(name, 0) > self.streaks.get(key, 0)
-        return (self._has_learned() and began_late and not self._raised_lr(key)
-                and not self._large_update(key))
+        return self._has_learned() and self._no_cause_seen(key)
 
     def _has_learned(self):
         """Whether the loss (the median of the last ``recent_steps``) has fallen to
@@ -1316,8 +1309,7 @@ class Rules:
         its first value (a schedule's peak too high: CyclicLR, one-cycle, warm-up to a rate the
         model cannot take), else None."""
         lr, first = self.streak_lr.get(key), self.explosions.first_lr
-        began_late = self.measured.get(key[1], 0) > self.streaks.get(key, 0)
-        if lr is None or not first or not began_late or lr < self.t.lr_rise * first:
+        if lr is None or not first or not self._began_late(key) or lr < self.t.lr_rise * first:
             return None
         return lr, first
 
@@ -1350,9 +1342,18 @@ class Rules:
         measurement: one or two such updates (too few in a row for an explosion) throw the
         biases far enough to kill a layer (a loss summed over a batch of 64 at a rate meant
         for its mean)."""
-        large = self.streak_update.get(key)
-        began_late = self.measured.get(key[1], 0) > self.streaks.get(key, 0)
-        return large if began_late else None
+        return self.streak_update.get(key) if self._began_late(key) else None
+
+    def _began_late(self, key):
+        """Whether the streak ``key`` (rule, activation) began after the activation's first
+        measurement: its units were fine on an earlier one."""
+        return self.measured.get(key[1], 0) > self.streaks.get(key, 0)
+
+    def _no_cause_seen(self, key):
+        """Whether the streak ``key`` began late with no cause on record: no rise of the
+        learning rate, no update as large as a layer (``_raised_lr``, ``_large_update``)."""
+        return (self._began_late(key) and self._raised_lr(key) is None
+                and self._large_update(key) is None)
 
     def _units_remedy(self, rule, key, kind=None, temperature=None, attention=False):
         if "exploding" in self.groups:
