@@ -120,9 +120,12 @@ def flat_cross_entropy(out, target):
     return F.cross_entropy(out.reshape(-1, out.shape[-1]), target.reshape(-1))
 
 
-def train(model, opt, data, steps, loss_fn, sched=None, zero=True, clip=None):
-    """The usual loop under a GradientMonitor; returns the monitor and the losses."""
+def train(model, opt, data, steps, loss_fn, sched=None, zero=True, clip=None, clip_value=None):
+    """The usual loop under a GradientMonitor; returns the monitor and the losses. ``clip``:
+    the gradient norm's limit; ``clip_value``: each gradient value's; a ReduceLROnPlateau
+    ``sched`` is stepped with the loss."""
     losses = []
+    plateau = isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau)
     with GradientMonitor(model) as mon:
         for _ in range(steps):
             x, y = next(data)
@@ -132,8 +135,12 @@ def train(model, opt, data, steps, loss_fn, sched=None, zero=True, clip=None):
             loss.backward()
             if clip:
                 nn.utils.clip_grad_norm_(model.parameters(), clip)
+            if clip_value:
+                nn.utils.clip_grad_value_(model.parameters(), clip_value)
             opt.step()
-            if sched:
+            if plateau:
+                sched.step(loss.item())
+            elif sched:
                 sched.step()
             losses.append(loss.item())
             mon.step(loss, lr=opt.param_groups[0]["lr"])
@@ -1276,19 +1283,7 @@ def digits_clip_grad_value_sgd(data, seed):
     x, y = digits(data)
     m = mlp([64, 128, 10])
     opt = torch.optim.SGD(m.parameters(), 0.1, momentum=0.9)
-    losses = []
-    gen = batches(x, y, 64, seed)
-    with GradientMonitor(m) as mon:
-        for _ in range(150):
-            xb, yb = next(gen)
-            opt.zero_grad()
-            loss = F.cross_entropy(m(xb), yb)
-            loss.backward()
-            nn.utils.clip_grad_value_(m.parameters(), 0.05)
-            opt.step()
-            losses.append(loss.item())
-            mon.step(loss)
-    return mon, losses
+    return train(m, opt, batches(x, y, 64, seed), 150, F.cross_entropy, clip_value=0.05)
 
 
 @healthy
@@ -1354,19 +1349,7 @@ def digits_cnn_batchnorm_maxpool_plateau(data, seed):
                       nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 4, 10))
     opt = torch.optim.SGD(m.parameters(), 0.05, momentum=0.9)
     sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, patience=5, factor=0.5)
-    losses = []
-    gen = batches(x, y, 64, seed)
-    with GradientMonitor(m) as mon:
-        for _ in range(150):
-            xb, yb = next(gen)
-            opt.zero_grad()
-            loss = F.cross_entropy(m(xb), yb)
-            loss.backward()
-            opt.step()
-            sched.step(loss.item())
-            losses.append(loss.item())
-            mon.step(loss, lr=opt.param_groups[0]["lr"])
-    return mon, losses
+    return train(m, opt, batches(x, y, 64, seed), 150, F.cross_entropy, sched=sched)
 
 
 @healthy
