@@ -454,7 +454,6 @@ def shakespeare_char_lstm_sgd_lr_twenty_no_clip(data, seed):
     return train(m, opt, batches(xs, ys, 32, seed), 60, flat_cross_entropy)
 
 
-# ---- healthy ----
 @broken("exploding", by=10)
 def digits_mlp_adam_lr_one(data, seed):
     x, y = digits(data)
@@ -708,6 +707,7 @@ def shakespeare_attention_over_an_all_padding_sequence(data, seed):
     return train(m, torch.optim.Adam(m.parameters(), 1e-3), gen(), 20, F.cross_entropy)
 
 
+# ---- healthy ----
 @healthy
 def digits_mlp_adam(data, seed):
     x, y = digits(data)
