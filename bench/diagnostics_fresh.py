@@ -707,6 +707,132 @@ def shakespeare_attention_over_an_all_padding_sequence(data, seed):
     return train(m, torch.optim.Adam(m.parameters(), 1e-3), gen(), 20, F.cross_entropy)
 
 
+@broken("exploding", by=50, message="never cleared")
+def digits_accumulation_of_four_micro_batches_zero_grad_forgotten(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 128, 10])
+    opt = torch.optim.Adam(m.parameters(), 1e-3)
+    micro = batches(x, y, 16, seed)
+    losses = []
+    with GradientMonitor(m) as mon:
+        for _ in range(100):
+            total = 0.0
+            for _ in range(4):  # the bug: no opt.zero_grad() anywhere in the loop
+                xb, yb = next(micro)
+                loss = F.cross_entropy(m(xb), yb) / 4
+                loss.backward()
+                total += loss.item()
+            opt.step()
+            mon.step(total)
+            losses.append(total)
+    return mon, losses
+
+
+@broken("exploding", by=30)
+def co2_mse_summed_over_the_batch_axis(data, seed):
+    x, y = co2_scaled(data)
+    m = mlp([32, 64, 64, 1])
+
+    def loss_fn(out, target):  # meant .mean(0): the sum makes the step 256x the intended one
+        return ((out - target) ** 2).sum(0).mean()
+
+    opt = torch.optim.SGD(m.parameters(), 0.02, momentum=0.9)
+    return train(m, opt, batches(x[..., 0], y, 256, seed), 60, loss_fn)
+
+
+@broken("exploding", by=50)
+def digits_linear_decay_without_its_floor_at_zero(data, seed):
+    # warmup to 1 over 10 steps, then a linear decay meant to stop at 0 (max(0, ...) left
+    # out): from step 20 the rate is negative and the optimizer climbs the loss, ever faster
+    x, y = digits(data)
+    m = mlp([64, 128, 10])
+    opt = torch.optim.SGD(m.parameters(), 0.1, momentum=0.9)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: (s + 1) / 10 if s < 10 else 1 - (s - 10) / 10)
+    return train(m, opt, batches(x, y, 64, seed), 60, F.cross_entropy, sched=sched)
+
+
+@broken("exploding", by=20)
+def digits_one_hot_targets_into_mse_sgd_lr_fifty(data, seed):
+    x, y = digits(data)
+    t = np.eye(10, dtype=np.float32)[y]
+    m = mlp([64, 128, 10])
+    opt = torch.optim.SGD(m.parameters(), 50.0)
+    return train(m, opt, batches(x, t, 64, seed), 40, F.mse_loss)
+
+
+@broken("exploding", by=30)
+def digits_sixteen_residual_blocks_without_normalisation_sgd_lr_half(data, seed):
+    x, y = digits(data)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(64, 64), nn.Linear(64, 64)
+
+        def forward(self, h):
+            return h + self.fc2(F.relu(self.fc1(h)))
+
+    m = nn.Sequential(nn.Linear(64, 64), *[Block() for _ in range(16)], nn.Linear(64, 10))
+    opt = torch.optim.SGD(m.parameters(), 0.5, momentum=0.9)
+    return train(m, opt, batches(x, y, 64, seed), 50, F.cross_entropy)
+
+
+@broken("saturation|vanishing", by=50)
+def co2_gru_fed_the_unscaled_week_number(data, seed):
+    # a second input channel, the week's index in the series (32 to 2,000), left unscaled
+    x, y = co2_scaled(data)
+    week = (np.arange(len(x))[:, None] + np.arange(x.shape[1])[None, :]).astype(np.float32)
+    xs = np.concatenate([x, week[..., None]], axis=2)
+    m = LastStepHead(nn.GRU(2, 32, batch_first=True), 32)
+    return train(m, torch.optim.Adam(m.parameters(), 1e-3), batches(xs, y, 32, seed), 60,
+                 F.mse_loss)
+
+
+@broken("stalled|vanishing|saturation", by=50)
+def digits_softmax_over_the_batch_axis(data, seed):
+    # dim=0: each column sums to 1 over the 64 images, every score near 1/64, and the
+    # cross-entropy of near-equal scores hardly moves
+    x, y = digits(data)
+    m = nn.Sequential(mlp([64, 128, 10]), nn.Softmax(dim=0))
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    return train(m, opt, batches(x, y, 64, seed), 100, F.cross_entropy)
+
+
+@broken("exploding", by=50)
+def digits_bce_with_logits_given_class_indices_as_targets(data, seed):
+    # targets 0..9 where BCE wants 0..1: for a target above 1 the loss falls without end as
+    # the logit grows, and the optimizer follows it
+    x, y = digits(data)
+    t = y.astype(np.float32)[:, None]
+    m = mlp([64, 128, 1])
+    opt = torch.optim.SGD(m.parameters(), 0.1, momentum=0.9)
+    return train(m, opt, batches(x, t, 64, seed), 60, F.binary_cross_entropy_with_logits)
+
+
+@broken("dead|stalled|vanishing", by=50)
+def digits_every_parameter_initialised_to_zero(data, seed):
+    x, y = digits(data)
+    m = mlp([64, 128, 128, 10])
+    for p in m.parameters():
+        nn.init.zeros_(p)
+    return train(m, torch.optim.SGD(m.parameters(), 0.1), batches(x, y, 64, seed), 80,
+                 F.cross_entropy)
+
+
+@broken("exploding", by=40)
+def cancer_l2_penalty_added_with_the_wrong_sign(data, seed):
+    x, y = cancer(data)
+    m = mlp([30, 64, 2])
+
+    def loss_fn(out, target):  # meant + 0.05 * ||w||^2: the minus rewards large weights
+        penalty = sum((p ** 2).sum() for p in m.parameters())
+        return F.cross_entropy(out, target) - 0.05 * penalty
+
+    opt = torch.optim.SGD(m.parameters(), 0.1, momentum=0.9)
+    return train(m, opt, batches(standardised(x), y, 32, seed), 60, loss_fn)
+
+
 # ---- healthy ----
 @healthy
 def digits_mlp_adam(data, seed):
