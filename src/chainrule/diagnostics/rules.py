@@ -28,6 +28,10 @@ def _listing(names, limit=6):
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+# a learning rate below -NEGATIVE_LR x its peak is below 0 (``_negative_lr``); nearer is
+# rounding: LinearLR from 1/3 to an end_factor of 0 ends at -4e-18 for a peak of 0.1
+NEGATIVE_LR = 1e-9
+
 # measurements of what an op was given (activations.py)
 INPUT_KINDS = ("probabilities", "drowned", "uniform_targets", "saturated_output", "repeated",
                "depth")
@@ -179,7 +183,8 @@ class Rules:
         else:
             found = []
         if lr is not None:
-            if lr < 0:
+            # (below rounding: a recursive schedule that ends at 0 can land just under it)
+            if lr < -NEGATIVE_LR * self.peak_lr or (lr < 0 and self.peak_lr == 0):
                 found += self._negative_lr(step, lr)
             self.lr_before, self.lr_now = self.lr_now, lr
             if lr >= self.peak_lr:
