@@ -9,6 +9,7 @@ from chainrule.diagnostics.activations import (
     SHARE_ROWS,
     _batch_share,
     probabilities_as_logits,
+    softmax_over_the_batch,
     training_forward,
 )
 
@@ -38,6 +39,19 @@ def test_a_softmax_output_given_as_logits_is_read_and_raw_scores_are_not():
     rows = probabilities.reshape(32, 10, 1).repeat(3, 2)
     assert probabilities_as_logits(_Node("LogSoftmax", dim=1), (_tensor(rows),)) == 10
     assert probabilities_as_logits(_Node("LogSoftmax", dim=-1), (_tensor(rows),)) is None
+
+
+def test_a_softmax_over_the_batch_axis_given_as_logits_is_read_and_over_classes_is_not():
+    rng = np.random.default_rng(0)
+    scores = rng.standard_normal((32, 10)).astype(np.float32)
+    over_batch = np.exp(scores) / np.exp(scores).sum(0, keepdims=True)  # nn.Softmax(dim=0)
+    over_classes = np.exp(scores) / np.exp(scores).sum(1, keepdims=True)
+    assert softmax_over_the_batch(_Node("CrossEntropy"), (_tensor(over_batch),)) == 10
+    assert probabilities_as_logits(_Node("CrossEntropy"), (_tensor(over_batch),)) is None
+    assert softmax_over_the_batch(_Node("CrossEntropy"), (_tensor(over_classes),)) is None
+    assert softmax_over_the_batch(_Node("CrossEntropy"), (_tensor(scores),)) is None
+    # a batch of one: every value 1 over the batch, no evidence of an axis
+    assert softmax_over_the_batch(_Node("CrossEntropy"), (_tensor(over_batch[:1] * 0 + 1),)) is None
 
 
 def test_the_share_that_differs_between_samples_against_a_hand_count():

@@ -230,6 +230,9 @@ REMEDIES = {
                 "ExponentialLR's gamma to the power 1 / batches per epoch)",
     "diverging": "check the learning-rate schedule (its peak, a gamma above 1, stepping it per "
                  "batch instead of per epoch), lower the learning rate, or clip the gradient norm",
+    "negative_lr": "floor the schedule at 0 (a LambdaLR's function as max(0.0, ...)), and end "
+                   "a decay where the run ends; to maximise a score, minimise -score or pass "
+                   "maximize=True to the optimizer",
     "climbing": "minimise the loss: call loss.backward() on the loss itself, not its negative "
                 "(to maximise a score, minimise -score), and let optimizer.step() subtract the "
                 "gradient (a hand-written update is p -= lr * grad); check maximize=False, and "

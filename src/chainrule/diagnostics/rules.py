@@ -28,6 +28,10 @@ def _listing(names, limit=6):
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
+# a learning rate below -NEGATIVE_LR x its peak is below 0 (``_negative_lr``); nearer is
+# rounding: LinearLR from 1/3 to an end_factor of 0 ends at -4e-18 for a peak of 0.1
+NEGATIVE_LR = 1e-9
+
 # measurements of what an op was given (activations.py)
 INPUT_KINDS = ("probabilities", "drowned", "uniform_targets", "saturated_output", "repeated",
                "depth")
@@ -179,6 +183,9 @@ class Rules:
         else:
             found = []
         if lr is not None:
+            # (below rounding: a recursive schedule that ends at 0 can land just under it)
+            if lr < -NEGATIVE_LR * self.peak_lr or (lr < 0 and self.peak_lr == 0):
+                found += self._negative_lr(step, lr)
             self.lr_before, self.lr_now = self.lr_now, lr
             if lr >= self.peak_lr:
                 self.peak_lr, self.peak_step = lr, step
@@ -208,6 +215,20 @@ class Rules:
             self.step_lr = lr
             return found + self._explosion(explosion)
         return found
+
+    def _negative_lr(self, step, lr):
+        """A learning rate below 0: each update adds the gradient, so the optimizer climbs the
+        loss. The optimizers refuse one at construction, so it comes from a schedule (a linear
+        decay written without its floor at 0 passes below it and keeps falling: the loss
+        climbed from step 21 to 1e19 by step 60, where the stalled rule had called the rate
+        near 0 a schedule stepped per batch). Certain at its first step; grouped with the
+        explosions it causes."""
+        self.step_lr = lr
+        return self._group(
+            "exploding", "exploding", list(self.order), step,
+            f"training is diverging: the learning rate is {lr:.3g}, below 0 (its peak was "
+            f"{self.peak_lr:.3g}), so every update adds the gradient and climbs the loss",
+            "negative_lr")
 
     def _explosion(self, e):
         f = e.figures
@@ -900,11 +921,15 @@ class Rules:
                 "probabilities_as_logits")
         op = "cross_entropy" if given["op"] == "CrossEntropy" else "log_softmax"
         floor = math.log(1 + (given["classes"] - 1) / math.e)
+        made = ("every row in [0, 1] and summing to 1, a softmax's output"
+                if given.get("over") != "batch" else
+                "every value in [0, 1] and each class's column summing to 1 over the batch, a "
+                "softmax taken over the batch axis, dim=0, where the classes' was meant")
         return self._group(
             "vanishing", "vanishing", [layer] if layer else [], step,
             f"vanishing gradients from the loss, starting at the model's last layer "
-            f"'{layer}': {op} is given probabilities as its logits (every row in [0, 1] and "
-            f"summing to 1, a softmax's output) for {self.t.patience} samples in a row; its "
+            f"'{layer}': {op} is given probabilities as its logits ({made}) for "
+            f"{self.t.patience} samples in a row; its "
             f"own softmax of them is nearly flat (no two of the {given['classes']} classes more "
             f"than e:1 apart, the loss at best {floor:.3g}), so the gradient the model gets "
             "is a small share of the logits' and never falls to zero", "probabilities_as_logits")
