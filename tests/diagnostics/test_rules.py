@@ -143,6 +143,30 @@ def test_diverging_that_swings_and_fills_its_own_upper_losses_when_the_weights_w
     assert _feed(norms, losses, restarts, grown=1.1) == []  # the weights where they were
 
 
+def test_diverging_takes_in_the_layer_whose_weights_the_updates_threw():
+    # a GRU fit near 0, restarted at a rate 100x too high: the head's gradient (the loss's
+    # residual) grows 60x from the best loss's, the GRU's 4x; the updates threw the GRU's
+    # weights 6x since the last sample, and the recurrent layer taking part is named
+    losses = [0.7, 0.69, 0.7] + [0.7 * 0.8 ** i for i in range(1, 20)] + [0.8, 2.5, 0.8, 3.6]
+    rates = [1e-2] * 3 + [1e-2 * (1 - i / 20) for i in range(1, 20)] + [1.0] * 4
+    rnn = [0.25] * 22 + [1.2, 1.2, 0.6, 1.0]
+    head = [0.4] * 3 + [0.02] * 19 + [0.1, 0.8, 0.5, 1.2]
+
+    def first(thrown):
+        rules = Rules(weight_growth_now=lambda: (6.0, thrown), recurrent=("rnn",))
+        found = []
+        for step, loss in enumerate(losses, 1):
+            norms = {"rnn": rnn[step - 1], "head": head[step - 1]}
+            found += rules.on_step(step, loss, math.hypot(*norms.values()), norms,
+                                   rates[step - 1])
+        assert [f.rule for f in found] == ["exploding"]
+        assert "training is diverging" in found[0].message
+        return found[0].layer
+
+    assert first("rnn") == "rnn"
+    assert first("head") == "head"  # (the GRU's gradient alone does not take part)
+
+
 def test_heavy_tailed_losses_under_a_risen_rate_never_diverge():
     # batch losses of MSE on Student-t targets (1.5 degrees of freedom): runs of three batches
     # at or above the first three's median come by chance, the rate raised by a schedule

@@ -381,15 +381,23 @@ class ExplosionTracker:
         # under Adam 4.8x to 6.6x at the first step back, a warm-up never capped 16x), and the
         # patience cost it two steps past the median of five's own two. What only the weaker
         # readings above found back needs the weights thrown
-        if not back or (self.diverging_steps < t.patience
-                        and self.weight_growth()[0] < t.weight_growth):
+        if not back:
+            return None
+        factor, grown = self.weight_growth()
+        if self.diverging_steps < t.patience and factor < t.weight_growth:
             return None
         layers_best, norms = self._resolve(layers_best), self._resolve(layer_norms)
         growth = {name: norm / max(layers_best.get(name, 0.0), 1e-30)
                   for name, norm in norms.items() if math.isfinite(norm)}
+        # the layer whose weights the updates threw takes part (the rules' ``_explosion``), as
+        # in a jump: the gradients against those of the best loss grow most in the head,
+        # whose gradient is the loss's residual, near 0 at a fit (a GRU restarted at Adam 1.0:
+        # its recurrent weights 6.5 -> 39 by step 204, its gradient 0.25 -> 1.3; the head's
+        # weights 2.4 -> 5, its gradient 0.02 -> 1.3, and the head alone was named)
         return Explosion("diverging", step, self._taking_part(growth), {
             "loss": smooth, "first_loss": first, "best_loss": best, "lr": lr,
-            "first_lr": self.first_lr, "best_lr": best_lr}, norms)
+            "first_lr": self.first_lr, "best_lr": best_lr, "weights": factor,
+            "weights_layer": grown}, norms)
 
 
 class Explosion:
