@@ -77,6 +77,7 @@ class Rules:
         self.first_steepness = None
         self.shrunk = {}  # layer -> its weights over their natural size, where under ``shrunk``
         self.floorless_loss = None  # the loss at the last sample (``_falls_as_weights_grow``)
+        self.floorless_low = None  # the lower of it and its median of three there
         self.floorless_from = None  # and where its fall began
         self.streaks = {}  # (rule, name) -> samples in a row the condition held
         self.groups = {}  # cause -> its Finding
@@ -2069,12 +2070,21 @@ class Rules:
             return None
         loss = self.loss
         previous, self.floorless_loss = self.floorless_loss, loss
+        losses = self.explosions.losses
+        middle = sorted(list(losses)[-3:])[1] if len(losses) >= 3 else loss
+        # where a fall begins is the loss's level at the sample before it: the lower of that
+        # loss and its median of three, as one odd batch above the loss's level starts no fall
+        # (a mixture density network's likelihood near -1.5, one batch at -0.71 at step 60 of
+        # seed 15, then -1.33, -1.58, -1.62 at the next samples: "2x further below zero" than
+        # the odd batch, called a loss with no minimum at step 90; its median there -1.5)
+        start_low, self.floorless_low = self.floorless_low, (
+            None if loss is None or middle is None else min(loss, middle))
         growth = self._growth_since_first(layers, order, natural)
         grown = [n for n in growth if growth[n] >= self.t.weight_growth]
         falling = (loss is not None and start is not None and previous is not None
                    and loss < previous and grown and self._unbounded(loss, start))
         if falling and not self.streaks.get(("floorless", None)):
-            self.floorless_from = previous  # the level before the fall began
+            self.floorless_from = start_low  # the level before the fall began
         if not self._streak(("floorless", None), bool(falling)):
             return None
         # and ``fall_growth`` times further below zero than where the fall began: three lower
@@ -2082,7 +2092,6 @@ class Rules:
         # likelihood, legitimately near -2 with a head grown 2.6x, was called a loss with no
         # minimum at step 140), while a loss with no floor keeps going. Its level: the loss,
         # or the median of the last three steps where that is higher (one odd batch is no fall)
-        losses = self.explosions.losses
         level = max(loss, sorted((losses[-3], losses[-2], losses[-1]))[1]) \
             if len(losses) >= 3 else loss
         if -level < self.t.fall_growth * -min(self.floorless_from, 0.0):

@@ -5886,14 +5886,20 @@ def realnvp_coupling_scale_exp_unbounded_on_degenerate_data():
 
 
 class _MixtureDensity(nn.Module):
-    def __init__(self, components=3, sigma=None):
+    """``spike``: the first component's mean held at exactly 0 (the spike of a zero-inflated
+    mixture), so that on targets exactly 0 its sigma can shrink forever."""
+
+    def __init__(self, components=3, sigma=None, spike=False):
         super().__init__()
         self.body = nn.Sequential(nn.Linear(8, 32), nn.Tanh())
         self.head = nn.Linear(32, 3 * components)
         self.sigma = sigma
+        self.spike = spike
 
     def forward(self, x):
         logits, mu, raw = self.head(self.body(x)).chunk(3, 1)
+        if self.spike:
+            mu = torch.cat([torch.zeros_like(mu[:, :1]), mu[:, 1:]], 1)
         sigma = torch.exp(raw) if self.sigma is None else self.sigma(raw)
         return logits, mu, sigma
 
@@ -5907,8 +5913,9 @@ def _mdn_nll(out, y):
 def _noiseless_regression(n=1024, noise=0.0, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, 8)).astype(np.float32)
-    # zero-inflated (half the targets exactly 0): a component sitting on 0 can shrink its sigma
-    # forever, the likelihood has no maximum (``noise``: measured with this much noise)
+    # zero-inflated (half the targets exactly 0): a component whose mean is exactly 0 (a
+    # spike) can shrink its sigma forever, the likelihood has no maximum (``noise``: measured
+    # with this much noise)
     y = np.maximum(x[:, :1] + 0.1 * rng.standard_normal((n, 1)), 0)
     y = (y + noise * rng.standard_normal((n, 1))).astype(np.float32)
     return data.Batches(x, y, 32, seed)
@@ -5916,9 +5923,12 @@ def _noiseless_regression(n=1024, noise=0.0, seed=0):
 
 @broken("mlp", "data", Expect("exploding", "head", within=400, says="no minimum"))
 def mixture_density_sigmas_exp_of_raw_on_exact_targets():
-    model = _MixtureDensity()
-    return model, fit(model, torch.optim.Adam(model.parameters(), 5e-2),
-                      _noiseless_regression(), 600, _mdn_nll)
+    model = _MixtureDensity(spike=True)
+    # NOTE: before 2026-12-05 its means were all the head's, none of them exactly 0: the
+    # sigmas stopped shrinking at the means' error (its loss at -1.7 to -2.2, the floor of its
+    # healthy twin, at seeds 0-10), and it was found at seed 0 only, from one odd batch
+    return model, fit(model, torch.optim.Adam(model.parameters(), 5e-3),
+                      _noiseless_regression(), 300, _mdn_nll)
 
 
 class _ConvVAE(nn.Module):
