@@ -716,8 +716,9 @@ def _schedule(lrs):
 def test_a_rate_below_zero_is_divergence_at_its_first_step_and_a_floored_decay_is_not():
     # a linear decay to 0 at step 20 written without max(0, ...): negative from step 21 on
     decay = [0.1 * (1 - s / 20) for s in range(1, 31)]
-    first, *_ = _schedule(decay)
+    first, *rest = _schedule(decay)
     assert (first.rule, first.step) == ("exploding", 21) and "below 0" in first.message
+    assert all(f.rule != "stalled" for f in rest)  # (not also a schedule slowed to near 0)
     assert all(f.rule != "exploding" for f in _schedule([max(0.0, lr) for lr in decay]))
     # LinearLR(opt, 1 / 3, 0.0, total_iters=7) at 0.1 ends at -4.2e-18 by rounding: not below 0
     rounded = [max(0.0, lr) for lr in decay[:20]] + [-4.2e-18] * 10

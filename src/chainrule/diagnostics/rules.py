@@ -185,7 +185,8 @@ class Rules:
             found = []
         if lr is not None:
             # (below rounding: a recursive schedule that ends at 0 can land just under it)
-            if lr < -NEGATIVE_LR * self.peak_lr or (lr < 0 and self.peak_lr == 0):
+            negative = lr < -NEGATIVE_LR * self.peak_lr or (lr < 0 and self.peak_lr == 0)
+            if negative:
                 found += self._negative_lr(step, lr)
             self.lr_before, self.lr_now = self.lr_now, lr
             if lr >= self.peak_lr:
@@ -202,7 +203,10 @@ class Rules:
                     self.cuts = self._cut_kind(step)
                 self.last_lr = lr
             # (1% slack: a rate divided by 10 twice lands on 1e-2 of its peak up to rounding)
-            if self.peak_lr > 0 and lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
+            # (a rate below 0 is no slowed schedule: it climbs the loss, _negative_lr's alone)
+            if negative:
+                pass
+            elif self.peak_lr > 0 and lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
                 found += self._schedule(step, lr)
             elif self.low_since[0] is not None:
                 self.low_since, self.level = [None, None], None
