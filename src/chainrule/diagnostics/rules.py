@@ -461,10 +461,9 @@ class Rules:
         start (``_standing``), before ``layers`` in forward order, grew since the first sample
         where ``weight_growth`` x or more, else 0: the multiplied gradient threw it over
         several updates, none doubling it, and the layers after it grew through their inputs,
-        one doubling at last (a reversal
-        1000x too strong grew the features' last layer 3.9x by step 8 in updates of 0.2-0.6x
-        its size, then the label head read the grown features and one update made it 3.8x
-        larger: the head was named, seeds 9 and 14)."""
+        one doubling at last (a reversal 1000x too strong grew the features' last layer 3.9x
+        by step 8 in updates of 0.2-0.6x its size, then the label head read the grown features
+        and one update made it 3.8x larger: the head was named, seeds 9 and 14)."""
         if standing is None or not layers or standing not in self.order:
             return 0.0
         position = {name: i for i, name in enumerate(self.order)}
