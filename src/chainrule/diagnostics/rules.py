@@ -70,7 +70,9 @@ class Rules:
         # sample came later): see _thrown_from_the_start
         self.first_rho = None
         self.start_judged = False  # whether _thrown_from_the_start has had its losses
-        self.compounded = None  # the step _compounded_from_the_start set ``doubled`` at
+        # (step, layers, {layer: growth}, first loss, peak): the first updates' growth, awaiting
+        # the losses after it (_compounded_from_the_start); False once judged
+        self.compounded = None
         self.climb_lowest = math.inf  # the lowest median of five losses the climb rule has seen
         # the squared gradient norm per unit of loss over the first three steps, a median
         # (``_steepness``; None until known, or where a loss was not above 0)
@@ -1775,33 +1777,60 @@ class Rules:
         return self._doubling_confirmed(None) if self.loss is None else []
 
     def _compounded_from_the_start(self, step, layers, order, natural):
-        """A doubling (judged as one, by the losses after it: ``_doubling_confirmed``) made
-        by the first updates together, none doubling a layer alone: a layer's weights grew
-        ``weight_growth`` x since the first sample (against their natural size) within the
-        first ``data_steps`` + 1 updates (the samples at steps 1, 2 and 4), while the loss rose
-        ``jump_factor`` x the first one, which no update had touched, within ``data_steps``
-        steps. The doubling rule sees one update at a time: a trained LSTM fine-tuned under SGD
-        at lr 5 grew 1.23x and 1.67x in its first two updates (2.05x together) as its loss went
-        0.129, 3.62, 11.3, and sat at 0.6-1.5 for the rest of the run (its fitted level
-        lost); nothing was reported. Read on the first samples only."""
-        if (step > self.t.data_steps + 1 or self.doubled or self.compounded
-                or "exploding" in self.groups or not layers):
+        """Exploding, the first updates together: a layer's weights grew ``weight_growth`` x
+        since the first sample (against their natural size) within the first ``data_steps``
+        + 1 updates (the samples at steps 1, 2 and 4), while the loss rose ``jump_factor`` x
+        the first one, which no update had touched, within ``data_steps`` steps; and the
+        losses since (a median, over ``recent_steps`` steps or more) stayed ``overshoot`` x
+        that first loss or more: the throw lasted. The doubling rule sees one update at a
+        time: a trained LSTM fine-tuned under SGD at lr 5 grew 1.23x and 1.67x in its first
+        two updates (2.05x together) as its loss went 0.129, 3.62, 11.3, and sat at 0.6-1.5
+        for the rest of the run (its fitted level lost); nothing was reported. A throw the
+        loss comes back from is left to the other rules (Adam at 0.3 grew a depthwise CNN
+        2.1-2.7x in two updates, its loss 0.70, 10.1, 0.66, 29.9, then 0.66-0.75 at chance
+        with its ReLUs dead: the dead units and the update that killed them are the
+        finding). Read on samples only."""
+        if self.compounded is None:
+            self.compounded = self._first_throw(step, layers, order, natural)
             return []
+        if not self.compounded or "exploding" in self.groups:
+            return []
+        thrown, grown, growth, first, peak = self.compounded
+        since = list(self.explosions.losses)[-(step - thrown):]
+        if len(since) < self.t.recent_steps:
+            return []
+        self.compounded = False  # (judged once)
+        level = statistics.median(since)
+        if level < self.t.overshoot * first:
+            return []
+        top = grown[0]
+        return self._group(
+            "exploding", "exploding", grown, thrown,
+            f"exploding weights{_count(grown)}, starting in layer '{top}'{self._gain(top)}: "
+            f"the first {thrown} updates together made its weights {growth[top]:.1f}x larger "
+            f"than at the first sample (against the natural size), as the loss rose from "
+            f"{first:.4g} before any update to {peak:.4g}; it has stayed at {level:.4g} (a "
+            f"median) since, {level / first:.3g}x where it started{_also(grown)}",
+            self._exploding_remedy(top))
+
+    def _first_throw(self, step, layers, order, natural):
+        """(step, layers, growth, first loss, peak) for ``_compounded_from_the_start`` once
+        its first signs hold at a sample, None while they may still, False once they cannot."""
+        if step > self.t.data_steps + 1 or "exploding" in self.groups:
+            return False
         losses = list(self.explosions.losses)[:self.t.data_steps]
-        if len(losses) < 2 or not losses[0] > 0 or \
-                max(losses[1:]) < self.t.jump_factor * losses[0]:
-            return []
+        if not layers or len(losses) < 2 or not losses[0] > 0:
+            return None
+        peak = max(losses[1:])
+        if peak < self.t.jump_factor * losses[0]:
+            return None
         growth = self._growth_since_first(layers, order, natural)
         grown = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth
                  and n not in self.divided]
         if not grown:
-            return []
+            return None
         grown = self._origin(grown, {n: layers[n].get("grad_norm") or 0.0 for n in order})
-        self.compounded = step
-        self.doubled_norm = None  # (no one update's gradient to compare the next with)
-        self.doubled = (step, grown, {n: growth[n] for n in grown}, losses[0], [],
-                        {n: (layers[n].get("update_ratio") or 0.0) for n in grown}, None)
-        return []
+        return step, grown, growth, losses[0], peak
 
     def _thrown_from_the_start(self, step):
         """Exploding, born in the data's scale: before any update (the sample of step 1) every
@@ -1994,12 +2023,7 @@ class Rules:
             grew = (f"the weights of '{most}' {factors[most]:.1f}x larger and moved those of "
                     f"'{first}' by {moved[first]:.2g}x their size")
         which = "one update"
-        if self.compounded == step:
-            peak = max(list(self.explosions.losses)[1:self.t.data_steps])
-            which = f"the first {step} updates together"
-            grew = grew.replace(" larger", " larger than at the first sample")
-            thrown = f"; the loss rose from {before:.4g} before any update to {peak:.4g}"
-        elif span is not None:
+        if span is not None:
             which = (f"the update of step {span[0]}" if span[0] == span[1] else
                      f"the updates of steps {span[0]} to {span[1]}, between two samples, each")
             if span[0] != span[1]:
