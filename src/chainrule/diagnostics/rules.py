@@ -452,9 +452,10 @@ class Rules:
         # 8.4e8 against 9.8e8 at seed 5 and the last was named)
         recurrent.sort(key=lambda n: not self._amplifies(n))
         standing = self._standing()
-        if standing not in layers and self._thrown_since_standing(standing, forward):
+        grew = 0.0 if standing in layers else self._thrown_since_standing(standing, forward)
+        if grew:
             forward = [standing] + forward
-            self.standing_grew = (standing, self._thrown_since_standing(standing, forward[1:]))
+            self.standing_grew = (standing, grew)
         first = (recurrent[0] if recurrent else large or
                  (standing if standing in forward else forward[0]))
         return [first] + [n for n in forward if n != first]
