@@ -146,6 +146,7 @@ class GradientMonitor:
         self.rules = Rules(self.thresholds, self._weights_grown, recurrent,
                            self.tap.norms_of)
         self.rules.decay_source = self._decay_source
+        self.rules.weights_now = self._weights_now
         self.rules.broadcast.update(broadcast)
         self.rules.explosions.loss_moves = self._loss_moves
         self._penalised = False  # a parameter entered the loss by itself (an L2 penalty)
@@ -549,6 +550,15 @@ class GradientMonitor:
             if factor > best[0]:
                 best = (factor, name)
         return best
+
+    def _weights_now(self, name):
+        """The norm of ``name``'s weight matrices now, over their natural size (None where the
+        layer has none). Read only to name an explosion's start."""
+        for layer, _, params in self.layers:
+            if layer == name and name in self.natural:
+                return math.sqrt(sum(squared_norm(p._data) for _, p in params
+                                     if p.ndim >= 2)) / self.natural[name]
+        return None
 
     def _frozen(self, step):
         if not self.tap.ever:

@@ -53,6 +53,9 @@ class Rules:
         # whether a weight decay or a penalty can shrink the weights (the monitor's answer:
         # True, False, or None where it cannot tell)
         self.decay_source = lambda: None
+        # layer -> its weight matrices' size now over their natural size, or None (the
+        # monitor's ``_weights_now``; read only to name where an explosion starts)
+        self.weights_now = lambda name: None
         self.looped = set()  # layers run in a loop in one forward (``_looped``), at the last sample
         self.order = []  # the layers in forward order, as the last sample saw them
         self.frozen_norms = []  # batch norms in eval mode before activations (last sample)
@@ -71,6 +74,9 @@ class Rules:
         # sample came later): see _thrown_from_the_start
         self.first_rho = None
         self.start_judged = False  # whether _thrown_from_the_start has had its losses
+        # (step, layers, {layer: growth}, first loss, peak): the first updates' growth, awaiting
+        # the losses after it (_compounded_from_the_start); False once judged
+        self.compounded = None
         self.climb_lowest = math.inf  # the lowest median of five losses the climb rule has seen
         # the squared gradient norm per unit of loss over the first three steps, a median
         # (``_steepness``; None until known, or where a loss was not above 0)
@@ -135,6 +141,7 @@ class Rules:
         self.sample_before = None  # the step of the sample before the growth rule's last one
         self.last_growth = None  # the step of the last sample the growth rule read
         self.thrown_before = None  # large_update, where it was the doubling's sample before
+        self.standing_grew = None  # (layer, growth): _origin named it by _thrown_since_standing
         self.first_standing = []  # the layer whose gradient stood out at each of the first
         # samples, or None (``_stands_out``)
         self.step_lr = None  # the lr of the step being judged (set on sampled or evidence steps)
@@ -471,9 +478,32 @@ class Rules:
         # 8.4e8 against 9.8e8 at seed 5 and the last was named)
         recurrent.sort(key=lambda n: not self._amplifies(n))
         standing = self._standing()
+        grew = 0.0 if standing in layers else self._thrown_since_standing(standing, forward)
+        if grew:
+            forward = [standing] + forward
+            self.standing_grew = (standing, grew)
         first = (recurrent[0] if recurrent else large or
-                 (standing if standing in layers else forward[0]))
+                 (standing if standing in forward else forward[0]))
         return [first] + [n for n in forward if n != first]
+
+    def _thrown_since_standing(self, standing, layers):
+        """How many times larger the weights of the layer whose gradient stood out from the
+        start (``_standing``), before ``layers`` in forward order, grew since the first sample
+        where ``weight_growth`` x or more, else 0: the multiplied gradient threw it over
+        several updates, none doubling it, and the layers after it grew through their inputs,
+        one doubling at last (a reversal 1000x too strong grew the features' last layer 3.9x
+        by step 8 in updates of 0.2-0.6x its size, then the label head read the grown features
+        and one update made it 3.8x larger: the head was named, seeds 9 and 14)."""
+        if standing is None or not layers or standing not in self.order:
+            return 0.0
+        position = {name: i for i, name in enumerate(self.order)}
+        if position[standing] > min(position.get(n, len(position)) for n in layers):
+            return 0.0
+        now, first = self.weights_now(standing), self.first_sizes.get(standing)
+        if now is None or first is None:
+            return 0.0
+        grew = now / max(first, 1.0)
+        return grew if grew >= self.t.weight_growth else 0.0
 
     def _stands_out(self, layers, order, heads):
         """The layer nearest the loss whose gradient/weight ratio is ``jump_factor`` times
@@ -736,6 +766,7 @@ class Rules:
             self.first_rho = self._ratios(layers, order) if step == 1 else {}
         found += self._growth(step, layers, order, sample["natural"], fitted, lr,
                               sample.get("heads", ()))
+        found += self._compounded_from_the_start(step, layers, order, sample["natural"])
         found += self._thrown_from_the_start(step)
         found += self._no_floor_fall(step, layers, order, sample["natural"])
         found += self._climbing(step, layers, order, sample["natural"], lr)
@@ -1776,6 +1807,62 @@ class Rules:
         # step)
         return self._doubling_confirmed(None) if self.loss is None else []
 
+    def _compounded_from_the_start(self, step, layers, order, natural):
+        """Exploding, the first updates together: a layer's weights grew ``weight_growth`` x
+        since the first sample (against their natural size) within the first ``data_steps``
+        + 1 updates (the samples at steps 1, 2 and 4), while the loss rose ``jump_factor`` x
+        the first one, which no update had touched, within ``data_steps`` steps; and the
+        losses since (a median, over ``recent_steps`` steps or more) stayed ``overshoot`` x
+        that first loss or more: the throw lasted. The doubling rule sees one update at a
+        time: a trained LSTM fine-tuned under SGD at lr 5 grew 1.23x and 1.67x in its first
+        two updates (2.05x together) as its loss went 0.129, 3.62, 11.3, and sat at 0.6-1.5
+        for the rest of the run (its fitted level lost); nothing was reported. A throw the
+        loss comes back from is left to the other rules (Adam at 0.3 grew a depthwise CNN
+        2.1-2.7x in two updates, its loss 0.70, 10.1, 0.66, 29.9, then 0.66-0.75 at chance
+        with its ReLUs dead: the dead units and the update that killed them are the
+        finding). Read on samples only."""
+        if self.compounded is None:
+            self.compounded = self._first_throw(step, layers, order, natural)
+            return []
+        if not self.compounded or "exploding" in self.groups:
+            return []
+        thrown, grown, growth, first, peak = self.compounded
+        since = list(self.explosions.losses)[-(step - thrown):]
+        if len(since) < self.t.recent_steps:
+            return []
+        self.compounded = False  # (judged once)
+        level = statistics.median(since)
+        if level < self.t.overshoot * first:
+            return []
+        top = grown[0]
+        return self._group(
+            "exploding", "exploding", grown, thrown,
+            f"exploding weights{_count(grown)}, starting in layer '{top}'{self._gain(top)}: "
+            f"the first {thrown} updates together made its weights {growth[top]:.1f}x larger "
+            f"than at the first sample (against the natural size), as the loss rose from "
+            f"{first:.4g} before any update to {peak:.4g}; it has stayed at {level:.4g} (a "
+            f"median) since, {level / first:.3g}x where it started{_also(grown)}",
+            self._exploding_remedy(top))
+
+    def _first_throw(self, step, layers, order, natural):
+        """(step, layers, growth, first loss, peak) for ``_compounded_from_the_start`` once
+        its first signs hold at a sample, None while they may still, False once they cannot."""
+        if step > self.t.data_steps + 1 or "exploding" in self.groups:
+            return False
+        losses = list(self.explosions.losses)[:self.t.data_steps]
+        if not layers or len(losses) < 2 or not losses[0] > 0:
+            return None
+        peak = max(losses[1:])
+        if peak < self.t.jump_factor * losses[0]:
+            return None
+        growth = self._growth_since_first(layers, order, natural)
+        grown = [n for n in order if growth.get(n, 0.0) >= self.t.weight_growth
+                 and n not in self.divided]
+        if not grown:
+            return None
+        grown = self._origin(grown, {n: layers[n].get("grad_norm") or 0.0 for n in order})
+        return step, grown, growth, losses[0], peak
+
     def _thrown_from_the_start(self, step):
         """Exploding, born in the data's scale: before any update (the sample of step 1) every
         layer's gradient was ``data_rho`` times its weights or more, and within the first
@@ -1949,6 +2036,11 @@ class Rules:
             grew = (f"the weights of '{most}' {factors[most]:.1f}x larger, after the update of "
                     f"step {earlier[0]} had moved those of '{first}' by {earlier[2]:.2g}x their "
                     "size")
+        elif self.standing_grew and self.standing_grew[0] == first:
+            grew = (f"the weights of '{most}' {factors[most]:.1f}x larger, after those of "
+                    f"'{first}', whose gradient stood out {self.t.jump_factor:g}x or more "
+                    f"from those of the layers after it from the start, had grown "
+                    f"{self.standing_grew[1]:.1f}x since the first sample")
         elif factors[first] >= self.t.weight_growth:
             grew = f"its weights {factors[first]:.1f}x larger" + (
                 f", and those of '{most}' {factors[most]:.1f}x" if most != first else "")
