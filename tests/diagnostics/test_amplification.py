@@ -135,8 +135,31 @@ def test_healthy_layers_let_the_signal_fade_and_layers_far_too_large_amplify_it(
     assert through_time_gain(large, (x,), large(x)) > 10
     bidirectional = nn.GRU(4, 16, batch_first=True, bidirectional=True)
     assert through_time_gain(bidirectional, (x,), bidirectional(x)) < 1.0
-    stacked = nn.LSTM(4, 16, num_layers=2, batch_first=True)
-    assert through_time_gain(stacked, (x,), stacked(x)) is None  # not rebuilt: no claim
+
+
+@pytest.mark.parametrize("kind, bidirectional", [("LSTM", False), ("GRU", True)])
+def test_a_stacked_layers_gain_is_its_largest_layers_each_on_the_outputs_below(
+        kind, bidirectional):
+    # the truth: each layer as a layer of its own (whose gain autograd holds above), the
+    # second fed the first's outputs; the second's recurrence made large, so that it is the
+    # larger of the two
+    torch.manual_seed(0)
+    stacked = getattr(nn, kind)(4, 16, num_layers=2, batch_first=True,
+                                bidirectional=bidirectional)
+    with torch.no_grad():
+        stacked.weight_hh_l1.mul_(8.0)
+    alone = [getattr(nn, kind)(4 if i == 0 else 16 * (1 + bidirectional), 16, batch_first=True,
+                               bidirectional=bidirectional) for i in range(2)]
+    with torch.no_grad():
+        for i, layer in enumerate(alone):
+            for name, param in layer.named_parameters():
+                param.copy_(getattr(stacked, name.replace("_l0", f"_l{i}")))
+    x = torch.randn(8, 30, 4)
+    below, _ = alone[0](x)
+    gains = [through_time_gain(alone[0], (x,), below),
+             through_time_gain(alone[1], (below,), alone[1](below))]
+    assert gains[1] > gains[0]
+    assert through_time_gain(stacked, (x,), stacked(x)) == pytest.approx(max(gains), rel=1e-6)
 
 
 def _sample(step, gain, activations=True):

@@ -245,11 +245,14 @@ def through_time_gain(module, args, output, seed=0):
     steps), and an orthogonal or identity recurrence at most keeps it (each step's Jacobian is
     the recurrent matrix, of norm 1, times derivatives of at most 1); above 1 it is amplified
     through time, which is what an explosion through time is, measured where it happens rather
-    than through its trace in the gradients' sizes. None where it cannot be rebuilt (a stacked
-    layer, a projection, a PackedSequence, an unbatched input, a cell: its steps are separate
+    than through its trace in the gradients' sizes. A stacked layer's is the largest of its
+    layers' gains, each carried back through its own recurrence on the outputs of the layer
+    below (rebuilt without the dropout between them, as in evaluation), each from the same
+    random directions as a layer of its own would be. None where it cannot be rebuilt (a
+    projection, a PackedSequence, an unbatched input, a cell: its steps are separate
     calls)."""
     mode = getattr(module, "mode", None)
-    if (mode not in ("RNN_TANH", "RNN_RELU", "LSTM", "GRU") or module.num_layers != 1
+    if (mode not in ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
             or getattr(module, "proj_size", 0) or isinstance(args[0], PackedSequence)
             or args[0].dim() != 3):
         return None
@@ -267,27 +270,35 @@ def through_time_gain(module, args, output, seed=0):
     repeats = -(-GAIN_SEQUENCES // x.shape[0]) if x.shape[0] else 1
     if repeats > 1:
         x, h0, c0 = (np.repeat(a, repeats, axis=axis) for a, axis in ((x, 0), (h0, 1), (c0, 1)))
-    rng = np.random.default_rng(seed)
+    directions = 2 if module.bidirectional else 1
     gains = []
-    for direction in range(2 if module.bidirectional else 1):
-        weights = [None if w is None else w.astype(np.float64)
-                   for w in _weights(module, 0, direction)]
-        steps = x[:, ::-1] if direction else x
-        trace = _forward_trace(mode, module.hidden_size, steps, h0[direction], c0[direction],
-                               weights)
-        start = rng.standard_normal(h0[direction].shape)
-        start /= np.linalg.norm(start, axis=1, keepdims=True)
-        with np.errstate(all="ignore"):
-            carried = _carry_back(mode, module.hidden_size, trace, weights, start)
-            gains.append(float(np.exp(np.mean(np.log(np.maximum(carried, 1e-300))))))
+    for layer in range(module.num_layers):
+        rng = np.random.default_rng(seed)
+        outputs = []
+        for direction in range(directions):
+            weights = [None if w is None else w.astype(np.float64)
+                       for w in _weights(module, layer, direction)]
+            state = layer * directions + direction
+            steps = x[:, ::-1] if direction else x
+            with np.errstate(all="ignore"):
+                trace, out = _forward_trace(mode, module.hidden_size, steps, h0[state],
+                                            c0[state], weights)
+            outputs.append(out[:, ::-1] if direction else out)
+            start = rng.standard_normal(h0[state].shape)
+            start /= np.linalg.norm(start, axis=1, keepdims=True)
+            with np.errstate(all="ignore"):
+                carried = _carry_back(mode, module.hidden_size, trace, weights, start)
+                gains.append(float(np.exp(np.mean(np.log(np.maximum(carried, 1e-300))))))
+        x = np.concatenate(outputs, axis=2) if directions > 1 else outputs[0]
     return max(gains)
 
 
 def _forward_trace(mode, hidden, x, h, c, weights):
-    """Each step's (state before, gate values) for ``_carry_back``."""
+    """Each step's (state before, gate values) for ``_carry_back``, and the layer's outputs
+    (N, T, H): the next stacked layer's input."""
     w_ih, w_hh, b_ih, b_hh = weights
     gx_all = x @ w_ih.T + (b_ih if b_ih is not None else 0.0)
-    trace = []
+    trace, outputs = [], []
     for t in range(x.shape[1]):
         gh = h @ w_hh.T + (b_hh if b_hh is not None else 0.0)
         if mode == "LSTM":
@@ -308,7 +319,8 @@ def _forward_trace(mode, hidden, x, h, c, weights):
             a = gx_all[:, t] + gh
             h = np.tanh(a) if mode == "RNN_TANH" else np.maximum(a, 0.0)
             trace.append(1 - h * h if mode == "RNN_TANH" else (a > 0).astype(a.dtype))
-    return trace
+        outputs.append(h)
+    return trace, np.stack(outputs, axis=1)
 
 
 def _carry_back(mode, hidden, trace, weights, dh):
