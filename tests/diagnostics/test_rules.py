@@ -1476,6 +1476,26 @@ def test_gradients_that_fall_everywhere_as_the_loss_falls_are_a_model_that_learn
     assert found == [], [str(f) for f in found]
 
 
+def test_gradients_falling_back_from_a_spike_after_a_fit_are_not_starved_by_the_loss():
+    # a batch memorised to a loss of 0 by step 10, then thrown to 4 at step 31 (Adam's steps
+    # on gradients near 0), its gradient 300 there and 1 after: 1/300 of the spike's while the
+    # recent losses hold the spike; it had learned, it is no loss that stopped its signal
+    def run(fit_to):
+        rules, found = Rules(), []
+        for step in range(1, 41):
+            loss = 1.0 if step <= 3 else fit_to if step <= 30 else 4.0
+            g = 300.0 if step == 31 else 0.5 if step <= 10 else 1.0 if step > 31 else 1e-3
+            found += rules.on_step(step, loss, g, {"0": g, "2": g}, lr=1e-2)
+            if step % 10 == 0 or step == 1 or step > 30:
+                found += rules.on_sample(_layer_sample(step, {"0": (g, g / 5, g / 50),
+                                                              "2": (g, g / 5, g / 50)}), lr=1e-2)
+        return [f for f in found if "from the loss" in f.message]
+
+    assert run(fit_to=0.0) == []
+    # (the same falls after a run that never fit: the loss's own signal gone, found)
+    assert [f.rule for f in run(fit_to=1.0)] == ["vanishing"]
+
+
 def test_a_layer_an_activation_follows_on_eight_calls_runs_in_a_loop():
     # a neural ODE's vector field over its Euler steps: its tanh after 'field.0' at every call
     loop = {f"field.1[{i}]": {"kind": "tanh", "after": "field.0"} for i in range(LOOP_CALLS)}

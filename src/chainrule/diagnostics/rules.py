@@ -74,6 +74,7 @@ class Rules:
         # sample came later): see _thrown_from_the_start
         self.first_rho = None
         self.start_judged = False  # whether _thrown_from_the_start has had its losses
+        self.ever_fitted = False  # whether a sample found the loss at its floor (``_fitted``)
         # (step, layers, {layer: growth}, first loss, peak): the first updates' growth, awaiting
         # the losses after it (_compounded_from_the_start); False once judged
         self.compounded = None
@@ -757,6 +758,7 @@ class Rules:
         # around the minimum say nothing about the model (see ``_fitted``). Every size and
         # ratio rule below is judged false on such a sample, which also breaks its streak
         fitted = self._fitted()
+        self.ever_fitted = self.ever_fitted or fitted
         if len(self.first_standing) < self.t.patience and not fitted and any(
                 layers[n].get("rho") for n in order):
             self.first_standing.append(self._stands_out(layers, order,
@@ -780,7 +782,7 @@ class Rules:
         if not explained:
             found += self._vanishing(step, layers, order, starved, fitted)
             found += self._through_depth(step, layers, order)
-            found += self._starved_by_the_loss(step, layers, order, fitted)
+            found += self._starved_by_the_loss(step, layers, order)
             found += self._shrunk_weights(step, order)
         found += self._stalled(step, layers, order, lr,
                                self._explained(sample["activations"], order))
@@ -2637,7 +2639,7 @@ class Rules:
             "zero_weights" if zeroed else "zero_signal" if cut is not None else
             "frozen_norm" if self.frozen_norms else "shrunk" if shrunk else "vanishing")
 
-    def _starved_by_the_loss(self, step, layers, order, fitted=False):
+    def _starved_by_the_loss(self, step, layers, order):
         """Vanishing born in the loss: on ``patience`` samples in a row, every layer's gradient
         is below ``starved`` of the largest it had on a sample while the median of the recent
         losses is no lower than the untrained one (``start_loss``). The gap
@@ -2646,13 +2648,18 @@ class Rules:
         against a discriminator that wins: log(1 - D) passes sigmoid(D's logit) of what
         -log D(G(z)) would, its layers' gradients fell from 0.7 to 6e-3 of that and down to
         1e-7 with its loss at its worst, 0). A model that fit its data has a fallen gradient
-        too, and a lower loss.
-        Named at the model's last layer, where the vanishing enters."""
+        too, and a lower loss; one that fit its data once has learned, and after a spike its
+        gradients fall back from the spike's, not from a signal the loss stopped sending (a
+        residual CNN memorising a batch, its loss 0 from step 13, thrown to 4.35 at step 31 by
+        Adam's steps on gradients near 0 and back to 0.02 by 41: its gradients 0.01 of the
+        spike's at step 35 while the median of the last losses still held the spike, data
+        shift 909). Named at the model's last layer, where the vanishing enters."""
         e = self.explosions
         recent = list(e.losses)[-self.t.recent_steps:]
         level = statistics.median(recent) if len(recent) >= 3 else None
         norms = {n: layers[n].get("grad_norm") for n in order}
-        holds = (not fitted and e.start_loss is not None and level is not None and norms
+        holds = (not self.ever_fitted and e.start_loss is not None and level is not None
+                 and norms
                  and all(g is not None and math.isfinite(g) and self.peak_grad.get(n)
                          and g < self.t.starved * max(self.peak_grad[n], g)
                          for n, g in norms.items())
