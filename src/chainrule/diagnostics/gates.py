@@ -280,15 +280,14 @@ def through_time_gain(module, args, output, seed=0):
                        for w in _weights(module, layer, direction)]
             state = layer * directions + direction
             steps = x[:, ::-1] if direction else x
-            with np.errstate(all="ignore"):
-                trace, out = _forward_trace(mode, module.hidden_size, steps, h0[state],
-                                            c0[state], weights)
-            outputs.append(out[:, ::-1] if direction else out)
             start = rng.standard_normal(h0[state].shape)
             start /= np.linalg.norm(start, axis=1, keepdims=True)
             with np.errstate(all="ignore"):
+                trace, out = _forward_trace(mode, module.hidden_size, steps, h0[state],
+                                            c0[state], weights)
                 carried = _carry_back(mode, module.hidden_size, trace, weights, start)
                 gains.append(float(np.exp(np.mean(np.log(np.maximum(carried, 1e-300))))))
+            outputs.append(out[:, ::-1] if direction else out)
         x = np.concatenate(outputs, axis=2) if directions > 1 else outputs[0]
     return max(gains)
 

@@ -72,6 +72,11 @@ def _stride(least, dims):
     return stride
 
 
+def matrix_norm(params):
+    """The norm of the weight matrices (two dimensions or more) among ``params`` together."""
+    return math.sqrt(sum(squared_norm(p._data) for _, p in params if p.ndim >= 2))
+
+
 def natural_norm(params):
     """The norm PyTorch's default initialisation gives these matrices (uniform with variance
     1 / (3 fan_in)): a layer's natural size, the floor under its weight norm in ratios."""
@@ -545,7 +550,7 @@ class GradientMonitor:
         for name, _, params in self.layers:
             if name not in self.natural:
                 continue
-            now = math.sqrt(sum(squared_norm(p._data) for _, p in params if p.ndim >= 2))
+            now = matrix_norm(params)
             factor = now / max(self._last_weights.get(name, 0.0), self.natural[name])
             if factor > best[0]:
                 best = (factor, name)
@@ -556,8 +561,7 @@ class GradientMonitor:
         layer has none). Read only to name an explosion's start."""
         for layer, _, params in self.layers:
             if layer == name and name in self.natural:
-                return math.sqrt(sum(squared_norm(p._data) for _, p in params
-                                     if p.ndim >= 2)) / self.natural[name]
+                return matrix_norm(params) / self.natural[name]
         return None
 
     def _frozen(self, step):

@@ -211,11 +211,9 @@ class Rules:
                     self.cuts = self._cut_kind(step)
                 self.last_lr = lr
             # (1% slack: a rate divided by 10 twice lands on 1e-2 of its peak up to rounding)
-            # (a rate below 0 is no slowed schedule: it climbs the loss, _negative_lr's alone)
-            if negative:
-                pass
-            elif self.peak_lr > 0 and lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
-                found += self._schedule(step, lr)
+            if self.peak_lr > 0 and lr <= 1.01 * self.t.lr_slowed * self.peak_lr:
+                if not negative:  # (below 0 it climbs the loss: _negative_lr's alone)
+                    found += self._schedule(step, lr)
             elif self.low_since[0] is not None:
                 self.low_since, self.level = [None, None], None
                 # (a rate back from near 0: only on such steps, so no cost to the others; a
@@ -2190,8 +2188,7 @@ class Rules:
         # likelihood, legitimately near -2 with a head grown 2.6x, was called a loss with no
         # minimum at step 140), while a loss with no floor keeps going. Its level: the loss,
         # or the median of the last three steps where that is higher (one odd batch is no fall)
-        level = max(loss, sorted((losses[-3], losses[-2], losses[-1]))[1]) \
-            if len(losses) >= 3 else loss
+        level = max(loss, middle)
         if -level < self.t.fall_growth * -min(self.floorless_from, 0.0):
             return None
         return loss, (f"it fell on {self.t.patience} samples in a row while the weights of "
